@@ -1,0 +1,496 @@
+//! A short SPSC measurement on two pinned threads: what the ring does on this machine.
+//!
+//! Three phases, each on a fresh ring:
+//! 1. **Throughput**: the producer pushes `Row`s flat out in batches; the consumer checks every
+//!    sequence number. Rows/s and MB/s.
+//! 2. **One-way latency**: the producer sends at a fixed rate, stamping each row with its
+//!    *scheduled* send time, so a stall anywhere shows up as latency instead of hiding as a
+//!    slower send rate (coordinated omission). The consumer records `now - stamp`.
+//! 3. **Round trip**: ping-pong of one item over two rings, timed on one thread (no clock
+//!    comparison between cores).
+
+use std::thread;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use thiserror::Error;
+
+use super::pin::{PinError, allowed_cpus, check_cpu, pin_current_thread};
+use crate::metrics::{LatencyHistogram, LatencySummary};
+use crate::ring::{RingError, spsc};
+use crate::row::Row;
+
+/// What to measure.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProbeConfig {
+    /// Rows moved in the throughput phase.
+    pub items: u64,
+    /// Ring capacity (power of two).
+    pub capacity: usize,
+    /// Rows per batch in the throughput phase.
+    pub batch: usize,
+    /// Rows per second in the one-way latency phase.
+    pub rate: u64,
+    /// Rows sent in the one-way latency phase.
+    pub latency_samples: u64,
+    /// Round trips in the ping-pong phase.
+    pub round_trips: u64,
+    /// CPU for the producer (and the ping side); `None` picks the first allowed CPU.
+    pub producer_cpu: Option<usize>,
+    /// CPU for the consumer (and the echo side); `None` picks the next allowed CPU.
+    pub consumer_cpu: Option<usize>,
+}
+
+impl Default for ProbeConfig {
+    fn default() -> Self {
+        Self {
+            items: 10_000_000,
+            capacity: 4096,
+            batch: 64,
+            rate: 1_000_000,
+            latency_samples: 500_000,
+            round_trips: 200_000,
+            producer_cpu: None,
+            consumer_cpu: None,
+        }
+    }
+}
+
+/// Why a probe could not run.
+#[derive(Debug, Error)]
+pub enum ProbeError {
+    /// A requested CPU is unusable.
+    #[error(transparent)]
+    Pin(#[from] PinError),
+    /// The ring could not be built.
+    #[error("ring: {0}")]
+    Ring(#[from] RingError),
+    /// A setting is out of range.
+    #[error("{0}")]
+    Invalid(String),
+    /// A measurement thread panicked.
+    #[error("a measurement thread failed: {0}")]
+    Thread(String),
+}
+
+/// Flat-out transfer results.
+#[derive(Debug, Clone, Serialize)]
+pub struct Throughput {
+    /// Rows moved.
+    pub rows: u64,
+    /// Wall time from first push to last pop.
+    pub seconds: f64,
+    /// Rows per second.
+    pub rows_per_sec: f64,
+    /// Payload megabytes (10^6 bytes, 64 per row) per second.
+    pub mb_per_sec: f64,
+}
+
+/// Sequence-number checks over every row the consumer saw. All three must be 0.
+#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
+pub struct Integrity {
+    /// Rows expected but never seen.
+    pub lost: u64,
+    /// Rows seen more than once.
+    pub duplicated: u64,
+    /// Rows seen out of order.
+    pub reordered: u64,
+}
+
+impl Integrity {
+    /// Whether every row arrived exactly once, in order.
+    pub fn is_clean(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+/// Everything a probe measured.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProbeReport {
+    /// CPU the producer ran on.
+    pub producer_cpu: usize,
+    /// CPU the consumer ran on.
+    pub consumer_cpu: usize,
+    /// Whether both ends shared one CPU (only one was available): numbers then measure time
+    /// slicing, not the ring.
+    pub shared_cpu: bool,
+    /// Ring capacity used.
+    pub capacity: usize,
+    /// Batch size used in the throughput phase.
+    pub batch: usize,
+    /// Flat-out phase.
+    pub throughput: Throughput,
+    /// Paced one-way latency (from scheduled send time), and the rate it was paced at.
+    pub one_way_latency: LatencySummary,
+    /// Rows per second of the paced phase.
+    pub latency_rate: u64,
+    /// Ping-pong round trip over two rings.
+    pub round_trip: LatencySummary,
+    /// Sequence checks over both one-way phases.
+    pub integrity: Integrity,
+    /// Producer-side index reloads per million rows in the throughput phase: how often the
+    /// producer had to fetch the consumer's cache line.
+    pub producer_reloads_per_million: f64,
+    /// Consumer-side index reloads per million rows in the throughput phase.
+    pub consumer_reloads_per_million: f64,
+}
+
+/// Checks sequence numbers as they arrive.
+#[derive(Debug, Default)]
+struct SequenceCheck {
+    expected: u64,
+    integrity: Integrity,
+}
+
+impl SequenceCheck {
+    #[inline]
+    fn observe(&mut self, seq: u64) {
+        use std::cmp::Ordering::*;
+        match seq.cmp(&self.expected) {
+            Equal => self.expected += 1,
+            Greater => {
+                self.integrity.lost += seq - self.expected;
+                self.integrity.reordered += 1;
+                self.expected = seq + 1;
+            }
+            Less => self.integrity.duplicated += 1,
+        }
+    }
+
+    fn finish(mut self, total: u64) -> Integrity {
+        if self.expected < total {
+            self.integrity.lost += total - self.expected;
+        }
+        self.integrity
+    }
+}
+
+/// Chooses the two CPUs: requested ones are validated, missing ones are the first allowed.
+fn choose_cpus(config: &ProbeConfig) -> Result<(usize, usize), ProbeError> {
+    let allowed = allowed_cpus();
+    let first = *allowed.first().ok_or(PinError::Unsupported)?;
+    let producer = match config.producer_cpu {
+        Some(cpu) => {
+            check_cpu(cpu)?;
+            cpu
+        }
+        None => first,
+    };
+    let consumer = match config.consumer_cpu {
+        Some(cpu) => {
+            check_cpu(cpu)?;
+            cpu
+        }
+        None => allowed
+            .iter()
+            .copied()
+            .find(|&c| c != producer)
+            .unwrap_or(producer),
+    };
+    Ok((producer, consumer))
+}
+
+fn join<T>(handle: thread::ScopedJoinHandle<'_, Result<T, ProbeError>>) -> Result<T, ProbeError> {
+    handle
+        .join()
+        .map_err(|_| ProbeError::Thread("panicked".into()))?
+}
+
+/// Runs the three phases and reports.
+///
+/// # Errors
+/// A CPU that is not available, an invalid ring capacity, or a zero-sized phase.
+pub fn run(config: &ProbeConfig) -> Result<ProbeReport, ProbeError> {
+    if config.items == 0 || config.latency_samples == 0 || config.round_trips == 0 {
+        return Err(ProbeError::Invalid(
+            "items, latency samples and round trips must be at least 1".into(),
+        ));
+    }
+    if config.batch == 0 || config.rate == 0 {
+        return Err(ProbeError::Invalid("batch and rate must be at least 1".into()));
+    }
+    let (producer_cpu, consumer_cpu) = choose_cpus(config)?;
+    let epoch = Instant::now();
+    let now_ns = move || epoch.elapsed().as_nanos() as u64;
+
+    let (throughput, integrity_a, reloads) = throughput_phase(config, producer_cpu, consumer_cpu)?;
+    let (one_way, integrity_b) = paced_phase(config, producer_cpu, consumer_cpu, now_ns)?;
+    let round_trip = ping_pong_phase(config, producer_cpu, consumer_cpu)?;
+
+    let per_million = |n: u64| n as f64 * 1e6 / config.items as f64;
+    Ok(ProbeReport {
+        producer_cpu,
+        consumer_cpu,
+        shared_cpu: producer_cpu == consumer_cpu,
+        capacity: config.capacity,
+        batch: config.batch,
+        throughput,
+        one_way_latency: one_way,
+        latency_rate: config.rate,
+        round_trip,
+        integrity: Integrity {
+            lost: integrity_a.lost + integrity_b.lost,
+            duplicated: integrity_a.duplicated + integrity_b.duplicated,
+            reordered: integrity_a.reordered + integrity_b.reordered,
+        },
+        producer_reloads_per_million: per_million(reloads.0),
+        consumer_reloads_per_million: per_million(reloads.1),
+    })
+}
+
+type Reloads = (u64, u64);
+
+fn throughput_phase(
+    config: &ProbeConfig,
+    producer_cpu: usize,
+    consumer_cpu: usize,
+) -> Result<(Throughput, Integrity, Reloads), ProbeError> {
+    let (mut tx, mut rx) = spsc::channel::<Row>(config.capacity)?;
+    let items = config.items;
+    let batch = config.batch;
+    let start = Instant::now();
+    thread::scope(|s| {
+        let producer = s.spawn(move || -> Result<u64, ProbeError> {
+            pin_current_thread(producer_cpu)?;
+            let mut seq = 0u64;
+            while seq < items {
+                let want = batch.min((items - seq) as usize);
+                let mut chunk = tx.write_chunk(want);
+                let base = seq;
+                chunk.fill_with(|i| Row::new(base + i as u64, 0));
+                seq += chunk.commit() as u64;
+            }
+            Ok(tx.stats().index_reloads)
+        });
+        let consumer = s.spawn(move || -> Result<(Integrity, u64, Duration), ProbeError> {
+            pin_current_thread(consumer_cpu)?;
+            let mut check = SequenceCheck::default();
+            let mut seen = 0u64;
+            while seen < items {
+                let mut chunk = rx.read_chunk(batch);
+                while let Some(row) = chunk.pop() {
+                    check.observe(row.seq);
+                    seen += 1;
+                }
+                drop(chunk);
+                if rx.is_abandoned() && rx.is_empty() {
+                    break;
+                }
+            }
+            Ok((check.finish(items), rx.stats().index_reloads, start.elapsed()))
+        });
+        let producer_reloads = join(producer)?;
+        let (integrity, consumer_reloads, elapsed) = join(consumer)?;
+        let seconds = elapsed.as_secs_f64();
+        let rows_per_sec = items as f64 / seconds;
+        Ok((
+            Throughput {
+                rows: items,
+                seconds,
+                rows_per_sec,
+                mb_per_sec: rows_per_sec * std::mem::size_of::<Row>() as f64 / 1e6,
+            },
+            integrity,
+            (producer_reloads, consumer_reloads),
+        ))
+    })
+}
+
+fn paced_phase(
+    config: &ProbeConfig,
+    producer_cpu: usize,
+    consumer_cpu: usize,
+    now_ns: impl Fn() -> u64 + Copy + Send,
+) -> Result<(LatencySummary, Integrity), ProbeError> {
+    let (mut tx, mut rx) = spsc::channel::<Row>(config.capacity)?;
+    let samples = config.latency_samples;
+    let period_ns = 1e9 / config.rate as f64;
+    thread::scope(|s| {
+        let producer = s.spawn(move || -> Result<(), ProbeError> {
+            pin_current_thread(producer_cpu)?;
+            let start = now_ns();
+            for seq in 0..samples {
+                let scheduled = start + (seq as f64 * period_ns) as u64;
+                while now_ns() < scheduled {
+                    std::hint::spin_loop();
+                }
+                let mut row = Row::new(seq, scheduled);
+                loop {
+                    match tx.try_push(row) {
+                        Ok(()) => break,
+                        Err(back) => row = back,
+                    }
+                    std::hint::spin_loop();
+                }
+            }
+            Ok(())
+        });
+        let consumer = s.spawn(move || -> Result<(LatencySummary, Integrity), ProbeError> {
+            pin_current_thread(consumer_cpu)?;
+            let mut hist = LatencyHistogram::new();
+            let mut check = SequenceCheck::default();
+            while let Some(row) = rx.pop() {
+                hist.record(now_ns().saturating_sub(row.stamp_ns));
+                check.observe(row.seq);
+            }
+            Ok((hist.summary(), check.finish(samples)))
+        });
+        join(producer)?;
+        join(consumer)
+    })
+}
+
+fn ping_pong_phase(
+    config: &ProbeConfig,
+    producer_cpu: usize,
+    consumer_cpu: usize,
+) -> Result<LatencySummary, ProbeError> {
+    let (mut ping_tx, mut ping_rx) = spsc::channel::<u64>(2)?;
+    let (mut pong_tx, mut pong_rx) = spsc::channel::<u64>(2)?;
+    let trips = config.round_trips;
+    thread::scope(|s| {
+        let echo = s.spawn(move || -> Result<(), ProbeError> {
+            pin_current_thread(consumer_cpu)?;
+            while let Some(v) = ping_rx.pop() {
+                if pong_tx.push(v).is_err() {
+                    break;
+                }
+            }
+            Ok(())
+        });
+        let pinger = s.spawn(move || -> Result<LatencySummary, ProbeError> {
+            pin_current_thread(producer_cpu)?;
+            let mut hist = LatencyHistogram::new();
+            for i in 0..trips {
+                let t0 = Instant::now();
+                ping_tx
+                    .push(i)
+                    .map_err(|_| ProbeError::Thread("echo side vanished".into()))?;
+                match pong_rx.pop() {
+                    Some(v) if v == i => {}
+                    other => {
+                        return Err(ProbeError::Thread(format!(
+                            "ping {i} answered with {other:?}"
+                        )));
+                    }
+                }
+                hist.record(t0.elapsed().as_nanos() as u64);
+            }
+            drop(ping_tx);
+            Ok(hist.summary())
+        });
+        let summary = join(pinger);
+        join(echo)?;
+        summary
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sequence_check_counts_every_anomaly() {
+        let mut c = SequenceCheck::default();
+        for s in [0, 1, 3, 3, 2, 4] {
+            c.observe(s);
+        }
+        let i = c.finish(6);
+        assert_eq!(i.lost, 1 + 1); // 2 skipped, 5 never came
+        assert_eq!(i.duplicated, 2); // the second 3, the late 2
+        assert_eq!(i.reordered, 1);
+    }
+
+    #[test]
+    fn a_small_probe_moves_every_row_exactly_once() {
+        let config = ProbeConfig {
+            items: 200_000,
+            latency_samples: 20_000,
+            rate: 200_000,
+            round_trips: 2_000,
+            ..ProbeConfig::default()
+        };
+        let report = run(&config).unwrap();
+        assert!(report.integrity.is_clean(), "{:?}", report.integrity);
+        assert_eq!(report.throughput.rows, 200_000);
+        assert_eq!(report.one_way_latency.count, 20_000);
+        assert_eq!(report.round_trip.count, 2_000);
+        assert!(report.round_trip.p50_ns > 0);
+    }
+
+    #[test]
+    fn an_unavailable_cpu_is_refused_before_anything_runs() {
+        let config = ProbeConfig {
+            consumer_cpu: Some(9999),
+            ..ProbeConfig::default()
+        };
+        let err = run(&config).unwrap_err();
+        assert!(err.to_string().starts_with("CPU 9999 is not available; allowed: "));
+    }
+}
+
+/// Renders a report as the plain-text table `ringtop probe` prints.
+pub fn render_table(report: &ProbeReport) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let t = &report.throughput;
+    let _ = writeln!(
+        out,
+        "ringtop probe: SPSC ring of {} rows, producer on CPU {}, consumer on CPU {}",
+        report.capacity, report.producer_cpu, report.consumer_cpu
+    );
+    if report.shared_cpu {
+        let _ = writeln!(
+            out,
+            "warning: only one CPU is available, so both threads share it; \
+             these numbers measure time slicing, not the ring"
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\nthroughput   {} rows in {:.3} s = {:.2} M rows/s, {:.0} MB/s (batches of {})",
+        t.rows,
+        t.seconds,
+        t.rows_per_sec / 1e6,
+        t.mb_per_sec,
+        report.batch
+    );
+    let _ = writeln!(
+        out,
+        "             index reloads per million rows: producer {:.1}, consumer {:.1}",
+        report.producer_reloads_per_million, report.consumer_reloads_per_million
+    );
+    let _ = writeln!(
+        out,
+        "\nlatency (ns)          {:>8} {:>8} {:>8} {:>8} {:>8} {:>10} {:>10}",
+        "p50", "p90", "p99", "p99.9", "p99.99", "max", "samples"
+    );
+    let rows = [
+        (
+            format!("one-way @{}k/s", report.latency_rate / 1000),
+            &report.one_way_latency,
+        ),
+        ("round trip".to_owned(), &report.round_trip),
+    ];
+    for (name, s) in rows {
+        let _ = writeln!(
+            out,
+            "{name:<21} {:>8} {:>8} {:>8} {:>8} {:>8} {:>10} {:>10}",
+            s.p50_ns, s.p90_ns, s.p99_ns, s.p999_ns, s.p9999_ns, s.max_ns, s.count
+        );
+    }
+    let _ = writeln!(
+        out,
+        "(one-way is measured from each row's scheduled send time, so stalls are not hidden)"
+    );
+    let i = &report.integrity;
+    let _ = writeln!(
+        out,
+        "\nintegrity    lost {}, duplicated {}, reordered {}{}",
+        i.lost,
+        i.duplicated,
+        i.reordered,
+        if i.is_clean() { " (every row exactly once, in order)" } else { "  <-- BUG" }
+    );
+    out
+}

@@ -1,0 +1,15 @@
+//! ringtop: a NUMA-aware, cache-aligned, lock-free ring engine, and the tools to watch and tune
+//! it on a real machine.
+//!
+//! - [`ring`]: the rings themselves (SPSC, broadcast, MPMC, variable-length frames), usable on
+//!   their own in any program.
+//! - [`row`]: the 64-byte record ringtop's workloads carry.
+//! - [`metrics`]: latency histograms and their summaries.
+//! - [`engine`]: runs workloads on pinned threads and measures them.
+
+pub mod engine;
+pub mod metrics;
+pub mod ring;
+pub mod row;
+
+pub use row::Row;

@@ -1,0 +1,551 @@
+//! One producer, N consumers; every consumer sees every item, in order.
+//!
+//! Each consumer has its own cursor on its own [`CachePadded`] block and reads items by copy
+//! (`T: Copy`), so consumers never write anything another consumer reads. The producer may only
+//! overwrite a slot once the *slowest* consumer has passed it; it caches that minimum and re-reads
+//! the cursors only when the cached value says the ring might be full, so in the steady state it
+//! touches no consumer's cache line.
+//!
+//! A dropped consumer detaches: the producer stops waiting for it. When every consumer is gone the
+//! producer [`is_abandoned`](Producer::is_abandoned).
+//!
+//! ```
+//! let (mut tx, mut rxs) = ringtop::ring::broadcast::channel::<u32>(8, 2)?;
+//! tx.try_push(5).unwrap();
+//! assert_eq!(rxs[0].try_pop(), Some(5));
+//! assert_eq!(rxs[1].try_pop(), Some(5));
+//! # Ok::<(), ringtop::ring::RingError>(())
+//! ```
+
+use std::mem::MaybeUninit;
+use std::sync::atomic::Ordering::{Acquire, Release};
+
+use super::buffer::{Buffer, check_capacity};
+use super::pad::CachePadded;
+use super::prefetch::{PrefetchDistance, prefetch_read, prefetch_write};
+use super::sync::{Arc, AtomicBool, AtomicUsize, UnsafeCell};
+use super::wait::Parker;
+use super::{EndpointStats, RingConfig, RingError, WaitStrategy};
+
+type Slot<T> = UnsafeCell<MaybeUninit<T>>;
+
+/// One consumer's published position.
+struct Cursor {
+    /// Next position this consumer reads; everything before it is released.
+    head: AtomicUsize,
+    /// False once the consumer is dropped: the producer stops waiting for it.
+    attached: AtomicBool,
+}
+
+struct Shared<T> {
+    tail: CachePadded<AtomicUsize>,
+    cursors: Box<[CachePadded<Cursor>]>,
+    producer_alive: CachePadded<AtomicBool>,
+    producer_parker: Parker,
+    consumer_parker: Parker,
+    /// Owns the memory the endpoints' `base` pointers point into.
+    #[expect(dead_code, reason = "kept for ownership; accessed through `base`")]
+    slots: Buffer<Slot<T>>,
+}
+
+/// Creates a broadcast ring of `capacity` slots with `consumers` consumers, default config.
+///
+/// # Errors
+/// `capacity` must be a power of two ≥ 2 and `consumers` ≥ 1.
+pub fn channel<T: Copy + Send>(
+    capacity: usize,
+    consumers: usize,
+) -> Result<(Producer<T>, Vec<Consumer<T>>), RingError> {
+    channel_with(capacity, consumers, RingConfig::default())
+}
+
+/// Creates a broadcast ring with an explicit allocator and wait strategies.
+///
+/// # Errors
+/// As [`channel`], plus [`RingError::AllocationFailed`].
+pub fn channel_with<T: Copy + Send>(
+    capacity: usize,
+    consumers: usize,
+    config: RingConfig,
+) -> Result<(Producer<T>, Vec<Consumer<T>>), RingError> {
+    if consumers == 0 {
+        return Err(RingError::NoConsumers);
+    }
+    let capacity = check_capacity::<Slot<T>>(capacity, 2)?;
+    let slots = Buffer::new(capacity, config.alloc, |_| {
+        UnsafeCell::new(MaybeUninit::uninit())
+    })?;
+    let base = slots.as_ptr();
+    let cursors = (0..consumers)
+        .map(|_| {
+            CachePadded::new(Cursor {
+                head: AtomicUsize::new(0),
+                attached: AtomicBool::new(true),
+            })
+        })
+        .collect();
+    let shared = Arc::new(Shared {
+        tail: CachePadded::new(AtomicUsize::new(0)),
+        cursors,
+        producer_alive: CachePadded::new(AtomicBool::new(true)),
+        producer_parker: Parker::new(),
+        consumer_parker: Parker::new(),
+        slots,
+    });
+    let rxs = (0..consumers)
+        .map(|index| Consumer {
+            shared: shared.clone(),
+            base,
+            mask: capacity - 1,
+            index,
+            head: 0,
+            cached_tail: 0,
+            wait: config.consumer_wait,
+            wake_producer: config.producer_wait.may_park(),
+            prefetch: PrefetchDistance::OFF,
+            stats: EndpointStats::default(),
+        })
+        .collect();
+    let tx = Producer {
+        shared,
+        base,
+        mask: capacity - 1,
+        tail: 0,
+        cached_min_head: 0,
+        wait: config.producer_wait,
+        wake_consumers: config.consumer_wait.may_park(),
+        prefetch: PrefetchDistance::OFF,
+        stats: EndpointStats::default(),
+    };
+    Ok((tx, rxs))
+}
+
+/// The writing end of a broadcast ring.
+pub struct Producer<T> {
+    shared: Arc<Shared<T>>,
+    base: *const Slot<T>,
+    mask: usize,
+    tail: usize,
+    /// A lower bound of every attached consumer's head.
+    cached_min_head: usize,
+    wait: WaitStrategy,
+    wake_consumers: bool,
+    prefetch: PrefetchDistance,
+    stats: EndpointStats,
+}
+
+// SAFETY: the producer is the only writer of free slots and of `tail`; `T: Send` items are read by
+// copy on the consumer threads.
+unsafe impl<T: Copy + Send> Send for Producer<T> {}
+
+impl<T: Copy> Producer<T> {
+    /// Number of slots.
+    pub fn capacity(&self) -> usize {
+        self.mask + 1
+    }
+
+    /// Consumers the ring was built with (attached or not).
+    pub fn consumers(&self) -> usize {
+        self.shared.cursors.len()
+    }
+
+    /// Items the slowest attached consumer has yet to read (a snapshot).
+    pub fn len(&self) -> usize {
+        self.tail.wrapping_sub(self.min_head())
+    }
+
+    /// Whether every attached consumer has read everything (a snapshot).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Whether every consumer has been dropped.
+    pub fn is_abandoned(&self) -> bool {
+        self.shared
+            .cursors
+            .iter()
+            .all(|c| !c.attached.load(Acquire))
+    }
+
+    /// This side's slow-path counters (a reload is one pass over all cursors).
+    pub fn stats(&self) -> EndpointStats {
+        self.stats
+    }
+
+    /// Sets how far ahead the batch write path prefetches slots.
+    pub fn set_prefetch_distance(&mut self, distance: PrefetchDistance) {
+        self.prefetch = distance;
+    }
+
+    /// The slowest attached consumer's head; `tail` when none is attached.
+    fn min_head(&self) -> usize {
+        let tail = self.tail;
+        self.shared
+            .cursors
+            .iter()
+            .filter(|c| c.attached.load(Acquire))
+            .map(|c| c.head.load(Acquire))
+            // The slowest is the one furthest behind the tail.
+            .max_by_key(|&h| tail.wrapping_sub(h))
+            .unwrap_or(tail)
+    }
+
+    #[inline(always)]
+    fn slot(&self, pos: usize) -> &Slot<T> {
+        // SAFETY: `pos & mask` < capacity; `shared` keeps the buffer alive.
+        unsafe { &*self.base.add(pos & self.mask) }
+    }
+
+    #[inline(always)]
+    fn free_slots(&mut self, wanted: usize) -> usize {
+        let capacity = self.capacity();
+        let mut free = capacity - self.tail.wrapping_sub(self.cached_min_head);
+        if free < wanted {
+            self.cached_min_head = self.min_head();
+            self.stats.index_reloads += 1;
+            free = capacity - self.tail.wrapping_sub(self.cached_min_head);
+            if free == 0 {
+                self.stats.stalls += 1;
+            }
+        }
+        free
+    }
+
+    #[inline(always)]
+    fn publish(&mut self, tail: usize) {
+        self.tail = tail;
+        self.shared.tail.store(tail, Release);
+        if self.wake_consumers {
+            self.shared.consumer_parker.notify();
+        }
+    }
+
+    /// Pushes `value` if every attached consumer has left room; gives it back otherwise.
+    #[inline]
+    pub fn try_push(&mut self, value: T) -> Result<(), T> {
+        if self.free_slots(1) == 0 {
+            return Err(value);
+        }
+        // SAFETY: every attached consumer's head is past `tail - capacity` (Acquire), so no one
+        // reads this slot; only the producer writes.
+        self.slot(self.tail)
+            .with_mut(|p| unsafe { (*p).write(value) });
+        self.publish(self.tail.wrapping_add(1));
+        Ok(())
+    }
+
+    /// Pushes `value`, waiting with this side's strategy while the slowest consumer is a full
+    /// ring behind.
+    ///
+    /// # Errors
+    /// Gives `value` back if every consumer is gone.
+    pub fn push(&mut self, mut value: T) -> Result<(), T> {
+        loop {
+            match self.try_push(value) {
+                Ok(()) => return Ok(()),
+                Err(v) => value = v,
+            }
+            if self.is_abandoned() {
+                return Err(value);
+            }
+            let (wait, capacity, tail) = (self.wait, self.capacity(), self.tail);
+            let parker = &self.shared.producer_parker;
+            wait.wait_until(parker, || {
+                self.is_abandoned() || tail.wrapping_sub(self.min_head()) < capacity
+            });
+        }
+    }
+
+    /// Claims up to `max` free slots to fill in place, published together by
+    /// [`WriteChunk::commit`].
+    #[inline]
+    pub fn write_chunk(&mut self, max: usize) -> WriteChunk<'_, T> {
+        let len = self.free_slots(max).min(max);
+        WriteChunk {
+            producer: self,
+            len,
+            written: 0,
+        }
+    }
+}
+
+impl<T> Drop for Producer<T> {
+    fn drop(&mut self) {
+        self.shared.producer_alive.store(false, Release);
+        self.shared.consumer_parker.notify();
+    }
+}
+
+/// Slots claimed by [`Producer::write_chunk`]; unpublished if dropped without `commit`.
+pub struct WriteChunk<'a, T: Copy> {
+    producer: &'a mut Producer<T>,
+    len: usize,
+    written: usize,
+}
+
+impl<T: Copy> WriteChunk<'_, T> {
+    /// Slots claimed.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether no slot could be claimed.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Writes `value` into the next claimed slot; gives it back when all are filled.
+    #[inline]
+    pub fn push(&mut self, value: T) -> Result<(), T> {
+        if self.written == self.len {
+            return Err(value);
+        }
+        let pos = self.producer.tail.wrapping_add(self.written);
+        let distance = self.producer.prefetch;
+        if distance.is_on() {
+            prefetch_write(self.producer.slot(pos.wrapping_add(distance.0)));
+        }
+        // SAFETY: `pos` is in the claimed range of free slots only the producer writes.
+        self.producer
+            .slot(pos)
+            .with_mut(|p| unsafe { (*p).write(value) });
+        self.written += 1;
+        Ok(())
+    }
+
+    /// Fills every remaining slot with `make(i)`.
+    #[inline]
+    pub fn fill_with(&mut self, mut make: impl FnMut(usize) -> T) {
+        while self.written < self.len {
+            let i = self.written;
+            let _ = self.push(make(i));
+        }
+    }
+
+    /// Publishes the slots written so far in one index store; returns how many.
+    pub fn commit(self) -> usize {
+        let written = self.written;
+        let tail = self.producer.tail.wrapping_add(written);
+        self.producer.publish(tail);
+        written
+    }
+}
+
+/// One reading end of a broadcast ring.
+pub struct Consumer<T> {
+    shared: Arc<Shared<T>>,
+    base: *const Slot<T>,
+    mask: usize,
+    index: usize,
+    head: usize,
+    cached_tail: usize,
+    wait: WaitStrategy,
+    wake_producer: bool,
+    prefetch: PrefetchDistance,
+    stats: EndpointStats,
+}
+
+// SAFETY: a consumer only reads published slots by copy and writes its own cursor.
+unsafe impl<T: Copy + Send> Send for Consumer<T> {}
+
+impl<T: Copy> Consumer<T> {
+    /// This consumer's index, 0-based, in the order `channel` returned them.
+    pub fn index(&self) -> usize {
+        self.index
+    }
+
+    /// Items this consumer has yet to read (a snapshot).
+    pub fn len(&self) -> usize {
+        self.shared.tail.load(Acquire).wrapping_sub(self.head)
+    }
+
+    /// Whether this consumer has read everything published so far.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Whether the producer has been dropped (items it published remain readable).
+    pub fn is_abandoned(&self) -> bool {
+        !self.shared.producer_alive.load(Acquire)
+    }
+
+    /// This side's slow-path counters.
+    pub fn stats(&self) -> EndpointStats {
+        self.stats
+    }
+
+    /// Sets how far ahead the batch read path prefetches slots.
+    pub fn set_prefetch_distance(&mut self, distance: PrefetchDistance) {
+        self.prefetch = distance;
+    }
+
+    #[inline(always)]
+    fn slot(&self, pos: usize) -> &Slot<T> {
+        // SAFETY: `pos & mask` < capacity; `shared` keeps the buffer alive.
+        unsafe { &*self.base.add(pos & self.mask) }
+    }
+
+    #[inline(always)]
+    fn ready_items(&mut self, wanted: usize) -> usize {
+        let mut ready = self.cached_tail.wrapping_sub(self.head);
+        if ready < wanted {
+            self.cached_tail = self.shared.tail.load(Acquire);
+            self.stats.index_reloads += 1;
+            ready = self.cached_tail.wrapping_sub(self.head);
+            if ready == 0 {
+                self.stats.stalls += 1;
+            }
+        }
+        ready
+    }
+
+    #[inline(always)]
+    fn release(&mut self, head: usize) {
+        self.head = head;
+        self.shared.cursors[self.index].head.store(head, Release);
+        if self.wake_producer {
+            self.shared.producer_parker.notify();
+        }
+    }
+
+    #[inline(always)]
+    fn read(&self, pos: usize) -> T {
+        // SAFETY: `pos` is published (tail read with Acquire) and not yet released by this
+        // consumer, so the producer cannot overwrite it; `T: Copy`, so reading leaves it intact
+        // for the other consumers.
+        self.slot(pos).with(|p| unsafe { (*p).assume_init_read() })
+    }
+
+    /// Copies out the next item, or `None` if this consumer has read everything.
+    #[inline]
+    pub fn try_pop(&mut self) -> Option<T> {
+        if self.ready_items(1) == 0 {
+            return None;
+        }
+        let value = self.read(self.head);
+        self.release(self.head.wrapping_add(1));
+        Some(value)
+    }
+
+    /// Waits for the next item; `None` once the producer is gone and everything is read.
+    pub fn pop(&mut self) -> Option<T> {
+        loop {
+            if let Some(v) = self.try_pop() {
+                return Some(v);
+            }
+            if self.is_abandoned() {
+                return self.try_pop();
+            }
+            let shared = &*self.shared;
+            let head = self.head;
+            self.wait.wait_until(&shared.consumer_parker, || {
+                shared.tail.load(Acquire) != head || !shared.producer_alive.load(Acquire)
+            });
+        }
+    }
+
+    /// Takes up to `max` ready items to read in place, released together.
+    #[inline]
+    pub fn read_chunk(&mut self, max: usize) -> ReadChunk<'_, T> {
+        let len = self.ready_items(max).min(max);
+        ReadChunk {
+            consumer: self,
+            len,
+            read: 0,
+        }
+    }
+}
+
+impl<T> Drop for Consumer<T> {
+    fn drop(&mut self) {
+        self.shared.cursors[self.index]
+            .attached
+            .store(false, Release);
+        self.shared.producer_parker.notify();
+    }
+}
+
+/// Items taken by [`Consumer::read_chunk`]. Dropping it releases the items read with
+/// [`pop`](Self::pop); [`release`](Self::release) releases all of them.
+pub struct ReadChunk<'a, T: Copy> {
+    consumer: &'a mut Consumer<T>,
+    len: usize,
+    read: usize,
+}
+
+impl<T: Copy> ReadChunk<'_, T> {
+    /// Items in the chunk.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the chunk is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Copies out the next item of the chunk.
+    #[inline]
+    pub fn pop(&mut self) -> Option<T> {
+        if self.read == self.len {
+            return None;
+        }
+        let pos = self.consumer.head.wrapping_add(self.read);
+        let distance = self.consumer.prefetch;
+        if distance.is_on() {
+            prefetch_read(self.consumer.slot(pos.wrapping_add(distance.0)));
+        }
+        self.read += 1;
+        Some(self.consumer.read(pos))
+    }
+
+    /// The items not yet popped, as up to two slices.
+    #[cfg(not(loom))]
+    pub fn as_slices(&self) -> (&[T], &[T]) {
+        let capacity = self.consumer.mask + 1;
+        let start = self.consumer.head.wrapping_add(self.read) & self.consumer.mask;
+        let count = self.len - self.read;
+        let first = count.min(capacity - start);
+        let base = self.consumer.base.cast::<T>();
+        // SAFETY: slots are `repr(transparent)` over `T`; these `count` slots are published and
+        // not overwritten until this consumer releases them, which needs `&mut self`.
+        unsafe {
+            (
+                std::slice::from_raw_parts(base.add(start), first),
+                std::slice::from_raw_parts(base, count - first),
+            )
+        }
+    }
+
+    /// Releases the whole chunk in one cursor store.
+    pub fn release(mut self) {
+        self.read = self.len;
+    }
+}
+
+impl<T: Copy> Drop for ReadChunk<'_, T> {
+    fn drop(&mut self) {
+        if self.read > 0 {
+            let head = self.consumer.head.wrapping_add(self.read);
+            self.consumer.release(head);
+        }
+    }
+}
+
+impl<T> std::fmt::Debug for Producer<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("broadcast::Producer")
+            .field("capacity", &(self.mask + 1))
+            .field("tail", &self.tail)
+            .finish()
+    }
+}
+
+impl<T> std::fmt::Debug for Consumer<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("broadcast::Consumer")
+            .field("index", &self.index)
+            .field("head", &self.head)
+            .finish()
+    }
+}

@@ -1,0 +1,532 @@
+//! Variable-length byte records on an SPSC ring: the unit codecs and transports move.
+//!
+//! A record is an 8-byte header (payload length, flags) followed by the payload, padded to a
+//! multiple of 8 bytes so every header is aligned. A record never wraps: when it does not fit
+//! before the end of the buffer, the producer writes a *padding record* over the rest and starts
+//! the record at offset 0. The largest payload is therefore `capacity - 8` bytes, and asking for
+//! more is [`RingError::RecordTooLarge`] (a permanent error, unlike "full right now").
+//!
+//! The index protocol is the SPSC one ([`super::spsc`]): byte positions, cached copies of the
+//! other side's index, Acquire/Release only.
+//!
+//! ```
+//! let (mut tx, mut rx) = ringtop::ring::frames::channel(1024)?;
+//! let mut w = tx.try_claim(5)?.expect("room");
+//! w.as_mut_slice().copy_from_slice(b"hello");
+//! w.commit();
+//! let r = rx.try_read().expect("a record");
+//! assert_eq!(r.as_slice(), b"hello");
+//! r.release();
+//! # Ok::<(), ringtop::ring::RingError>(())
+//! ```
+
+use std::marker::PhantomData;
+use std::sync::atomic::Ordering::{Acquire, Release};
+
+use super::buffer::{Buffer, check_capacity};
+use super::pad::CachePadded;
+use super::sync::{Arc, AtomicBool, AtomicUsize, UnsafeCell};
+use super::wait::Parker;
+use super::{EndpointStats, RingConfig, RingError, WaitStrategy};
+
+/// Bytes of the header in front of every record.
+pub const RECORD_HEADER: usize = 8;
+/// Record alignment in bytes.
+pub const RECORD_ALIGN: usize = 8;
+/// Header flag of a padding record (skipped by the consumer).
+const PADDING: u64 = 1 << 32;
+
+type Word = UnsafeCell<u64>;
+
+struct Shared {
+    head: CachePadded<AtomicUsize>,
+    tail: CachePadded<AtomicUsize>,
+    producer_alive: AtomicBool,
+    consumer_alive: AtomicBool,
+    producer_parker: Parker,
+    consumer_parker: Parker,
+    /// Owns the memory the endpoints' `base` pointers point into.
+    #[expect(dead_code, reason = "kept for ownership; accessed through `base`")]
+    words: Buffer<Word>,
+}
+
+/// Bytes a record with `len` payload bytes occupies.
+#[inline]
+const fn footprint(len: usize) -> usize {
+    RECORD_HEADER + len.next_multiple_of(RECORD_ALIGN)
+}
+
+/// Creates a frame ring of `capacity` bytes with the default config.
+///
+/// # Errors
+/// `capacity` must be a power of two of at least 16 bytes.
+pub fn channel(capacity: usize) -> Result<(FrameProducer, FrameConsumer), RingError> {
+    channel_with(capacity, RingConfig::default())
+}
+
+/// Creates a frame ring with an explicit allocator and wait strategies.
+///
+/// # Errors
+/// As [`channel`], plus [`RingError::AllocationFailed`].
+pub fn channel_with(
+    capacity: usize,
+    config: RingConfig,
+) -> Result<(FrameProducer, FrameConsumer), RingError> {
+    let capacity = check_capacity::<u8>(capacity, 2 * RECORD_HEADER)?;
+    let words = Buffer::new(capacity / RECORD_ALIGN, config.alloc, |_| UnsafeCell::new(0))?;
+    let base = words.as_ptr();
+    let shared = Arc::new(Shared {
+        head: CachePadded::new(AtomicUsize::new(0)),
+        tail: CachePadded::new(AtomicUsize::new(0)),
+        producer_alive: AtomicBool::new(true),
+        consumer_alive: AtomicBool::new(true),
+        producer_parker: Parker::new(),
+        consumer_parker: Parker::new(),
+        words,
+    });
+    Ok((
+        FrameProducer {
+            shared: shared.clone(),
+            base,
+            mask: capacity - 1,
+            tail: 0,
+            cached_head: 0,
+            wait: config.producer_wait,
+            wake_consumer: config.consumer_wait.may_park(),
+            stats: EndpointStats::default(),
+        },
+        FrameConsumer {
+            shared,
+            base,
+            mask: capacity - 1,
+            head: 0,
+            cached_tail: 0,
+            wait: config.consumer_wait,
+            wake_producer: config.producer_wait.may_park(),
+            stats: EndpointStats::default(),
+        },
+    ))
+}
+
+/// Byte-level access to the word array, shared by both ends.
+#[derive(Clone, Copy)]
+struct Words<'a> {
+    base: *const Word,
+    mask: usize,
+    /// Borrowed from the endpoint whose `Arc<Shared>` keeps the words alive.
+    _alive: PhantomData<&'a Shared>,
+}
+
+impl<'a> Words<'a> {
+    #[inline(always)]
+    fn word(self, byte_pos: usize) -> &'a Word {
+        // SAFETY: `(byte_pos & mask) / 8` is below capacity / 8, the word count; the endpoint this
+        // view borrows keeps the buffer alive for 'a.
+        unsafe { &*self.base.add((byte_pos & self.mask) / RECORD_ALIGN) }
+    }
+
+    #[inline(always)]
+    fn read_header(self, pos: usize) -> u64 {
+        // SAFETY: callers only read headers of published records (after an Acquire of tail).
+        self.word(pos).with(|p| unsafe { *p })
+    }
+
+    #[inline(always)]
+    fn write_header(self, pos: usize, header: u64) {
+        // SAFETY: callers only write headers in free space they own.
+        self.word(pos).with_mut(|p| unsafe { *p = header });
+    }
+
+    /// Raw pointer to the byte at `pos`; the record layout guarantees `len` bytes from it are
+    /// contiguous.
+    #[cfg(not(loom))]
+    #[inline(always)]
+    fn bytes(self, pos: usize) -> *mut u8 {
+        // SAFETY: in bounds by the mask; `Word` is `repr(transparent)` over `u64`.
+        unsafe { self.base.cast::<u8>().cast_mut().add(pos & self.mask) }
+    }
+}
+
+/// The writing end of a frame ring.
+pub struct FrameProducer {
+    shared: Arc<Shared>,
+    base: *const Word,
+    mask: usize,
+    tail: usize,
+    cached_head: usize,
+    wait: WaitStrategy,
+    wake_consumer: bool,
+    stats: EndpointStats,
+}
+
+// SAFETY: the producer is the only writer of free bytes and of `tail`.
+unsafe impl Send for FrameProducer {}
+
+impl FrameProducer {
+    /// Ring size in bytes.
+    pub fn capacity(&self) -> usize {
+        self.mask + 1
+    }
+
+    /// The largest payload a record may carry.
+    pub fn max_record(&self) -> usize {
+        (self.capacity() - RECORD_HEADER).min(u32::MAX as usize)
+    }
+
+    /// Bytes in use now (records, headers and padding), a snapshot.
+    pub fn len_bytes(&self) -> usize {
+        self.tail.wrapping_sub(self.shared.head.load(Acquire))
+    }
+
+    /// Whether the consumer has been dropped.
+    pub fn is_abandoned(&self) -> bool {
+        !self.shared.consumer_alive.load(Acquire)
+    }
+
+    /// This side's slow-path counters.
+    pub fn stats(&self) -> EndpointStats {
+        self.stats
+    }
+
+    fn words(&self) -> Words<'_> {
+        Words {
+            base: self.base,
+            mask: self.mask,
+            _alive: PhantomData,
+        }
+    }
+
+    /// Padding needed before a record of `len` bytes placed at the tail, and the bytes both take.
+    fn placement(&self, len: usize) -> (usize, usize) {
+        let need = footprint(len);
+        let to_end = self.capacity() - (self.tail & self.mask);
+        let pad = if need > to_end { to_end } else { 0 };
+        (pad, pad + need)
+    }
+
+    /// Claims room for a record of `len` payload bytes, to be written and then committed.
+    ///
+    /// `Ok(None)` means no room right now; retry after the consumer releases records.
+    ///
+    /// # Errors
+    /// [`RingError::RecordTooLarge`] if `len` exceeds [`max_record`](Self::max_record): it would
+    /// never fit.
+    pub fn try_claim(&mut self, len: usize) -> Result<Option<FrameWriter<'_>>, RingError> {
+        let max = self.max_record();
+        if len > max {
+            return Err(RingError::RecordTooLarge { len, max });
+        }
+        let (pad, total) = self.placement(len);
+        let capacity = self.capacity();
+        let mut free = capacity - self.tail.wrapping_sub(self.cached_head);
+        if free < total {
+            self.cached_head = self.shared.head.load(Acquire);
+            self.stats.index_reloads += 1;
+            free = capacity - self.tail.wrapping_sub(self.cached_head);
+            if free < total {
+                self.stats.stalls += 1;
+                return Ok(None);
+            }
+        }
+        let start = self.tail.wrapping_add(pad);
+        #[cfg(loom)]
+        let staged = vec![0; len];
+        Ok(Some(FrameWriter {
+            producer: self,
+            pad,
+            start,
+            len,
+            #[cfg(loom)]
+            staged,
+        }))
+    }
+
+    /// Claims room for `len` bytes, waiting with this side's strategy while the ring is full.
+    ///
+    /// # Errors
+    /// [`RingError::RecordTooLarge`] as for [`try_claim`](Self::try_claim). Returns `Ok(None)`
+    /// only if the consumer is gone.
+    pub fn claim(&mut self, len: usize) -> Result<Option<FrameWriter<'_>>, RingError> {
+        loop {
+            // Re-borrowing in a loop: check for room first, then claim once it is there.
+            if self.try_claim(len)?.is_some() {
+                break;
+            }
+            if self.is_abandoned() {
+                return Ok(None);
+            }
+            let shared = &*self.shared;
+            let tail = self.tail;
+            let (_, need) = self.placement(len);
+            let capacity = self.capacity();
+            self.wait.wait_until(&shared.producer_parker, || {
+                capacity - tail.wrapping_sub(shared.head.load(Acquire)) >= need
+                    || !shared.consumer_alive.load(Acquire)
+            });
+        }
+        self.try_claim(len)
+    }
+}
+
+impl Drop for FrameProducer {
+    fn drop(&mut self) {
+        self.shared.producer_alive.store(false, Release);
+        self.shared.consumer_parker.notify();
+    }
+}
+
+/// Room for one record, claimed by [`FrameProducer::try_claim`]. Write the payload, then
+/// [`commit`](Self::commit). Dropped without committing, it publishes nothing.
+pub struct FrameWriter<'a> {
+    producer: &'a mut FrameProducer,
+    pad: usize,
+    /// Position of the record header.
+    start: usize,
+    len: usize,
+    /// Under loom, payload bytes are staged and copied word by word so the model tracks them.
+    #[cfg(loom)]
+    staged: Vec<u8>,
+}
+
+impl FrameWriter<'_> {
+    /// Payload bytes claimed.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the claim is for an empty record.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The payload to fill, in place in ring memory (initially holding stale bytes).
+    #[cfg(not(loom))]
+    pub fn as_mut_slice(&mut self) -> &mut [u8] {
+        let p = self
+            .producer
+            .words()
+            .bytes(self.start.wrapping_add(RECORD_HEADER));
+        // SAFETY: the `len` bytes after the header are contiguous (records never wrap), inside the
+        // claimed free space that only this producer touches until it publishes.
+        unsafe { std::slice::from_raw_parts_mut(p, self.len) }
+    }
+
+    /// The payload to fill (staged under loom).
+    #[cfg(loom)]
+    pub fn as_mut_slice(&mut self) -> &mut [u8] {
+        &mut self.staged
+    }
+
+    /// Publishes the record with its full claimed length.
+    pub fn commit(self) {
+        let len = self.len;
+        self.commit_len(len);
+    }
+
+    /// Publishes the record with only its first `len` bytes (an encoder that claimed an upper
+    /// bound). `len` larger than the claim is clamped to it.
+    pub fn commit_len(self, len: usize) {
+        let len = len.min(self.len);
+        let words = self.producer.words();
+        let tail = self.producer.tail;
+        if self.pad > 0 {
+            words.write_header(tail, PADDING | (self.pad - RECORD_HEADER) as u64);
+        }
+        #[cfg(loom)]
+        for (i, byte) in self.staged[..len].iter().enumerate() {
+            let pos = self.start.wrapping_add(RECORD_HEADER + i);
+            // SAFETY: claimed free space only this producer touches; in bounds by the mask.
+            words
+                .word(pos)
+                .with_mut(|p| unsafe { p.cast::<u8>().add(pos % RECORD_ALIGN).write(*byte) });
+        }
+        words.write_header(self.start, len as u64);
+        let new_tail = self.start.wrapping_add(footprint(len));
+        let producer = self.producer;
+        producer.tail = new_tail;
+        producer.shared.tail.store(new_tail, Release);
+        if producer.wake_consumer {
+            producer.shared.consumer_parker.notify();
+        }
+    }
+}
+
+/// The reading end of a frame ring.
+pub struct FrameConsumer {
+    shared: Arc<Shared>,
+    base: *const Word,
+    mask: usize,
+    head: usize,
+    cached_tail: usize,
+    wait: WaitStrategy,
+    wake_producer: bool,
+    stats: EndpointStats,
+}
+
+// SAFETY: the consumer is the only reader of published bytes and the only writer of `head`.
+unsafe impl Send for FrameConsumer {}
+
+impl FrameConsumer {
+    /// Ring size in bytes.
+    pub fn capacity(&self) -> usize {
+        self.mask + 1
+    }
+
+    /// Whether no record is ready now.
+    pub fn is_empty(&self) -> bool {
+        self.shared.tail.load(Acquire) == self.head
+    }
+
+    /// Whether the producer has been dropped (records it committed remain readable).
+    pub fn is_abandoned(&self) -> bool {
+        !self.shared.producer_alive.load(Acquire)
+    }
+
+    /// This side's slow-path counters.
+    pub fn stats(&self) -> EndpointStats {
+        self.stats
+    }
+
+    fn words(&self) -> Words<'_> {
+        Words {
+            base: self.base,
+            mask: self.mask,
+            _alive: PhantomData,
+        }
+    }
+
+    fn release_to(&mut self, head: usize) {
+        self.head = head;
+        self.shared.head.store(head, Release);
+        if self.wake_producer {
+            self.shared.producer_parker.notify();
+        }
+    }
+
+    /// The oldest record, or `None` if none is ready. Release it when done.
+    pub fn try_read(&mut self) -> Option<FrameReader<'_>> {
+        loop {
+            if self.cached_tail == self.head {
+                self.cached_tail = self.shared.tail.load(Acquire);
+                self.stats.index_reloads += 1;
+                if self.cached_tail == self.head {
+                    self.stats.stalls += 1;
+                    return None;
+                }
+            }
+            let header = self.words().read_header(self.head);
+            let len = (header & u64::from(u32::MAX)) as usize;
+            if header & PADDING != 0 {
+                // Skip to the start of the buffer, releasing the padding at once.
+                let next = self.head.wrapping_add(RECORD_HEADER + len);
+                self.release_to(next);
+                continue;
+            }
+            let start = self.head;
+            return Some(FrameReader {
+                consumer: self,
+                start,
+                len,
+            });
+        }
+    }
+
+    /// Waits for the next record; `None` once the producer is gone and every record is read.
+    pub fn read(&mut self) -> Option<FrameReader<'_>> {
+        loop {
+            if self.is_abandoned() {
+                return self.try_read();
+            }
+            if !self.is_empty() {
+                return self.try_read();
+            }
+            let shared = &*self.shared;
+            let head = self.head;
+            self.wait.wait_until(&shared.consumer_parker, || {
+                shared.tail.load(Acquire) != head || !shared.producer_alive.load(Acquire)
+            });
+        }
+    }
+}
+
+impl Drop for FrameConsumer {
+    fn drop(&mut self) {
+        self.shared.consumer_alive.store(false, Release);
+        self.shared.producer_parker.notify();
+    }
+}
+
+/// One record read by [`FrameConsumer::try_read`]. [`release`](Self::release) frees its space;
+/// dropping it without releasing leaves it to be read again.
+pub struct FrameReader<'a> {
+    consumer: &'a mut FrameConsumer,
+    start: usize,
+    len: usize,
+}
+
+impl FrameReader<'_> {
+    /// Payload length in bytes.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the payload is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The payload, in place in ring memory.
+    #[cfg(not(loom))]
+    pub fn as_slice(&self) -> &[u8] {
+        let p = self
+            .consumer
+            .words()
+            .bytes(self.start.wrapping_add(RECORD_HEADER));
+        // SAFETY: a published record's payload is contiguous and not rewritten until released,
+        // which consumes `self`.
+        unsafe { std::slice::from_raw_parts(p, self.len) }
+    }
+
+    /// Copies the payload into `out` (replacing its contents).
+    pub fn copy_into(&self, out: &mut Vec<u8>) {
+        out.clear();
+        #[cfg(not(loom))]
+        out.extend_from_slice(self.as_slice());
+        #[cfg(loom)]
+        {
+            let words = self.consumer.words();
+            for i in 0..self.len {
+                let pos = self.start.wrapping_add(RECORD_HEADER + i);
+                // SAFETY: published payload byte, in bounds by the mask.
+                let byte = words
+                    .word(pos)
+                    .with(|p| unsafe { p.cast::<u8>().add(pos % RECORD_ALIGN).read() });
+                out.push(byte);
+            }
+        }
+    }
+
+    /// Frees the record's space for the producer.
+    pub fn release(self) {
+        let next = self.start.wrapping_add(footprint(self.len));
+        self.consumer.release_to(next);
+    }
+}
+
+impl std::fmt::Debug for FrameProducer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FrameProducer")
+            .field("capacity", &self.capacity())
+            .field("tail", &self.tail)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for FrameConsumer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FrameConsumer")
+            .field("capacity", &self.capacity())
+            .field("head", &self.head)
+            .finish()
+    }
+}

@@ -1,0 +1,62 @@
+//! The ring engine: lock-free, cache-aligned rings with no threads, no I/O and no knowledge of
+//! what they carry.
+//!
+//! - [`spsc`]: one producer, one consumer; the fastest path.
+//! - [`broadcast`]: one producer, N consumers, each sees every item.
+//! - [`mpmc`]: many producers and consumers, each item taken exactly once.
+//! - [`frames`]: variable-length byte records (encoded frames) on an SPSC ring.
+//!
+//! Every ring has a power-of-two capacity, allocates its slots through a [`RingAlloc`] (so the
+//! topology layer can place them on a NUMA node), lets each side pick a [`WaitStrategy`] for its
+//! blocking calls, and counts the events that cost cross-core traffic in [`EndpointStats`].
+
+pub mod alloc;
+pub mod broadcast;
+pub(crate) mod buffer;
+pub mod error;
+pub mod frames;
+pub mod mpmc;
+pub mod pad;
+pub mod prefetch;
+pub mod spsc;
+pub(crate) mod sync;
+pub mod wait;
+
+pub use alloc::{GlobalAligned, RingAlloc};
+pub use error::RingError;
+pub use pad::{CACHE_PAD, CachePadded};
+pub use prefetch::PrefetchDistance;
+pub use wait::WaitStrategy;
+
+/// How to build a ring beyond its capacity: where its memory comes from and how each side waits.
+#[derive(Debug, Clone)]
+pub struct RingConfig {
+    /// Source of the slot memory.
+    pub alloc: std::sync::Arc<dyn RingAlloc>,
+    /// How producers wait in blocking calls.
+    pub producer_wait: WaitStrategy,
+    /// How consumers wait in blocking calls.
+    pub consumer_wait: WaitStrategy,
+}
+
+impl Default for RingConfig {
+    fn default() -> Self {
+        Self {
+            alloc: std::sync::Arc::new(GlobalAligned),
+            producer_wait: WaitStrategy::BusySpin,
+            consumer_wait: WaitStrategy::BusySpin,
+        }
+    }
+}
+
+/// Counters one endpoint keeps privately (no atomics, no sharing), read by its owner.
+///
+/// They count the slow-path events that explain a ring's speed without a hardware PMU.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EndpointStats {
+    /// Times this side re-read the other side's index because its cached copy said full/empty.
+    /// Each reload is a cache line pulled from the other core.
+    pub index_reloads: u64,
+    /// Times an operation found the ring full (producer) or empty (consumer) after a reload.
+    pub stalls: u64,
+}

@@ -1,0 +1,599 @@
+//! One producer, one consumer: the ring every other design is measured against.
+//!
+//! Design (after rigtorp's `SPSCQueue`): the producer owns `tail`, the consumer owns `head`, each
+//! on its own [`CachePadded`] block. Each side keeps a private cached copy of the other side's
+//! index and re-reads the shared one only when the cached copy says full (producer) or empty
+//! (consumer), so in the steady state a push or pop touches no cache line the other core is
+//! writing except the slot itself. Positions are unbounded `usize` counters (wrapping), mapped to
+//! slots with a mask, which is why the capacity is a power of two.
+//!
+//! Ordering: the item write happens-before the `Release` store of `tail`, which the consumer reads
+//! with `Acquire` before reading the item; symmetrically for `head` and slot reuse. No `SeqCst`
+//! anywhere on the data path.
+//!
+//! ```
+//! let (mut tx, mut rx) = ringtop::ring::spsc::channel::<u64>(1024)?;
+//! tx.try_push(7).unwrap();
+//! assert_eq!(rx.try_pop(), Some(7));
+//! # Ok::<(), ringtop::ring::RingError>(())
+//! ```
+
+use std::mem::MaybeUninit;
+use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
+
+use super::buffer::{Buffer, check_capacity};
+use super::pad::CachePadded;
+use super::prefetch::{PrefetchDistance, prefetch_read, prefetch_write};
+use super::sync::{Arc, AtomicBool, AtomicUsize, UnsafeCell};
+use super::wait::Parker;
+use super::{EndpointStats, RingConfig, RingError, WaitStrategy};
+
+type Slot<T> = UnsafeCell<MaybeUninit<T>>;
+
+/// State both endpoints share.
+struct Shared<T> {
+    /// Next position the consumer will read. Written only by the consumer.
+    head: CachePadded<AtomicUsize>,
+    /// Next position the producer will write. Written only by the producer.
+    tail: CachePadded<AtomicUsize>,
+    /// Liveness of each side and the parkers live on one block: rarely written.
+    sides: CachePadded<Sides>,
+    slots: Buffer<Slot<T>>,
+}
+
+struct Sides {
+    producer_alive: AtomicBool,
+    consumer_alive: AtomicBool,
+    producer_parker: Parker,
+    consumer_parker: Parker,
+}
+
+impl<T> Drop for Shared<T> {
+    fn drop(&mut self) {
+        // Both endpoints are gone (the Arc's final drop synchronises with their last writes), so
+        // the items in [head, tail) are exactly the unconsumed ones; drop each once.
+        let head = self.head.load(Relaxed);
+        let tail = self.tail.load(Relaxed);
+        let mask = self.slots.len() - 1;
+        let mut pos = head;
+        while pos != tail {
+            // SAFETY: positions in [head, tail) hold initialised items nobody else can reach.
+            self.slots[pos & mask].with_mut(|p| unsafe { (*p).assume_init_drop() });
+            pos = pos.wrapping_add(1);
+        }
+    }
+}
+
+/// Creates an SPSC ring of `capacity` slots with the default [`RingConfig`].
+///
+/// # Errors
+/// `capacity` must be a power of two and at least 2: anything else is refused with the reason
+/// (and, for a non-power of two, its two nearest valid neighbours), never rounded silently.
+pub fn channel<T: Send>(capacity: usize) -> Result<(Producer<T>, Consumer<T>), RingError> {
+    channel_with(capacity, RingConfig::default())
+}
+
+/// Creates an SPSC ring with an explicit allocator and wait strategies.
+///
+/// # Errors
+/// As [`channel`], plus [`RingError::AllocationFailed`] when the allocator has no memory.
+pub fn channel_with<T: Send>(
+    capacity: usize,
+    config: RingConfig,
+) -> Result<(Producer<T>, Consumer<T>), RingError> {
+    let capacity = check_capacity::<Slot<T>>(capacity, 2)?;
+    let slots = Buffer::new(capacity, config.alloc, |_| {
+        UnsafeCell::new(MaybeUninit::uninit())
+    })?;
+    let base = slots.as_ptr();
+    let shared = Arc::new(Shared {
+        head: CachePadded::new(AtomicUsize::new(0)),
+        tail: CachePadded::new(AtomicUsize::new(0)),
+        sides: CachePadded::new(Sides {
+            producer_alive: AtomicBool::new(true),
+            consumer_alive: AtomicBool::new(true),
+            producer_parker: Parker::new(),
+            consumer_parker: Parker::new(),
+        }),
+        slots,
+    });
+    let producer = Producer {
+        shared: shared.clone(),
+        base,
+        mask: capacity - 1,
+        tail: 0,
+        cached_head: 0,
+        wait: config.producer_wait,
+        wake_consumer: config.consumer_wait.may_park(),
+        prefetch: PrefetchDistance::OFF,
+        stats: EndpointStats::default(),
+    };
+    let consumer = Consumer {
+        shared,
+        base,
+        mask: capacity - 1,
+        head: 0,
+        cached_tail: 0,
+        wait: config.consumer_wait,
+        wake_producer: config.producer_wait.may_park(),
+        prefetch: PrefetchDistance::OFF,
+        stats: EndpointStats::default(),
+    };
+    Ok((producer, consumer))
+}
+
+/// The writing end of an SPSC ring. Send it to the producer thread.
+pub struct Producer<T> {
+    shared: Arc<Shared<T>>,
+    /// Copy of the slot array's address, so the hot path does not chase the Arc.
+    base: *const Slot<T>,
+    mask: usize,
+    /// Authoritative tail (only this side writes it); the shared one is its published copy.
+    tail: usize,
+    /// Last head seen; the ring has at least `capacity - (tail - cached_head)` free slots.
+    cached_head: usize,
+    wait: WaitStrategy,
+    /// Whether the consumer may be parked and so needs a wake-up after each publish.
+    wake_consumer: bool,
+    prefetch: PrefetchDistance,
+    stats: EndpointStats,
+}
+
+// SAFETY: the producer is the only writer of free slots and of `tail`; moving it to another thread
+// moves that role with it. Items of type `T: Send` cross to the consumer thread.
+unsafe impl<T: Send> Send for Producer<T> {}
+
+impl<T> Producer<T> {
+    /// Number of slots.
+    #[inline]
+    pub fn capacity(&self) -> usize {
+        self.mask + 1
+    }
+
+    /// Items in the ring now (a snapshot: the consumer may be popping concurrently).
+    pub fn len(&self) -> usize {
+        self.tail.wrapping_sub(self.shared.head.load(Acquire))
+    }
+
+    /// Whether the ring is empty now (a snapshot).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Whether the consumer has been dropped: nothing pushed from now on will be read.
+    pub fn is_abandoned(&self) -> bool {
+        !self.shared.sides.consumer_alive.load(Acquire)
+    }
+
+    /// This side's slow-path counters.
+    pub fn stats(&self) -> EndpointStats {
+        self.stats
+    }
+
+    /// Sets how far ahead the batch write path prefetches slots for writing.
+    pub fn set_prefetch_distance(&mut self, distance: PrefetchDistance) {
+        self.prefetch = distance;
+    }
+
+    #[inline(always)]
+    fn slot(&self, pos: usize) -> &Slot<T> {
+        // SAFETY: `pos & mask < capacity`, and the buffer (kept alive by `shared`) holds
+        // `capacity` slots.
+        unsafe { &*self.base.add(pos & self.mask) }
+    }
+
+    /// Free slots, re-reading the consumer's head only if the cached copy shows fewer than
+    /// `wanted`.
+    #[inline(always)]
+    fn free_slots(&mut self, wanted: usize) -> usize {
+        let capacity = self.capacity();
+        let mut free = capacity - self.tail.wrapping_sub(self.cached_head);
+        if free < wanted {
+            self.cached_head = self.shared.head.load(Acquire);
+            self.stats.index_reloads += 1;
+            free = capacity - self.tail.wrapping_sub(self.cached_head);
+            if free == 0 {
+                self.stats.stalls += 1;
+            }
+        }
+        free
+    }
+
+    #[inline(always)]
+    fn publish(&mut self, tail: usize) {
+        self.tail = tail;
+        self.shared.tail.store(tail, Release);
+        if self.wake_consumer {
+            self.shared.sides.consumer_parker.notify();
+        }
+    }
+
+    /// Pushes `value` if there is room; gives it back if the ring is full.
+    #[inline]
+    pub fn try_push(&mut self, value: T) -> Result<(), T> {
+        if self.free_slots(1) == 0 {
+            return Err(value);
+        }
+        // SAFETY: the slot at `tail` is free (the consumer has released it, as the head we read
+        // with Acquire shows) and only this producer writes free slots.
+        self.slot(self.tail)
+            .with_mut(|p| unsafe { (*p).write(value) });
+        self.publish(self.tail.wrapping_add(1));
+        Ok(())
+    }
+
+    /// Pushes `value`, waiting with this side's [`WaitStrategy`] while the ring is full.
+    ///
+    /// # Errors
+    /// Gives `value` back if the consumer is gone (it could never be read).
+    pub fn push(&mut self, mut value: T) -> Result<(), T> {
+        loop {
+            match self.try_push(value) {
+                Ok(()) => return Ok(()),
+                Err(v) => value = v,
+            }
+            if self.is_abandoned() {
+                return Err(value);
+            }
+            let shared = &*self.shared;
+            let tail = self.tail;
+            let capacity = self.capacity();
+            self.wait.wait_until(&shared.sides.producer_parker, || {
+                tail.wrapping_sub(shared.head.load(Acquire)) < capacity
+                    || !shared.sides.consumer_alive.load(Acquire)
+            });
+        }
+    }
+
+    /// Claims up to `max` free slots to fill in place, published together by
+    /// [`WriteChunk::commit`]. The chunk may be shorter than `max` (even empty) when the ring is
+    /// nearly full.
+    #[inline]
+    pub fn write_chunk(&mut self, max: usize) -> WriteChunk<'_, T> {
+        let len = self.free_slots(max).min(max);
+        WriteChunk {
+            producer: self,
+            len,
+            written: 0,
+        }
+    }
+}
+
+impl<T> Drop for Producer<T> {
+    fn drop(&mut self) {
+        self.shared
+            .sides
+            .producer_alive
+            .store(false, Release);
+        self.shared.sides.consumer_parker.notify();
+    }
+}
+
+/// Slots claimed by [`Producer::write_chunk`], filled in order, then published at once.
+///
+/// Dropping a chunk without [`commit`](Self::commit) publishes nothing and drops the items written
+/// into it.
+pub struct WriteChunk<'a, T> {
+    producer: &'a mut Producer<T>,
+    len: usize,
+    written: usize,
+}
+
+impl<T> WriteChunk<'_, T> {
+    /// Slots claimed.
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether no slot could be claimed (the ring was full).
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Slots still to fill.
+    #[inline]
+    pub fn remaining(&self) -> usize {
+        self.len - self.written
+    }
+
+    /// Writes `value` into the next claimed slot; gives it back when all are filled.
+    #[inline]
+    pub fn push(&mut self, value: T) -> Result<(), T> {
+        if self.written == self.len {
+            return Err(value);
+        }
+        let pos = self.producer.tail.wrapping_add(self.written);
+        let distance = self.producer.prefetch;
+        if distance.is_on() {
+            prefetch_write(self.producer.slot(pos.wrapping_add(distance.0)));
+        }
+        // SAFETY: `pos` lies in the claimed range [tail, tail + len) of free slots, which only this
+        // producer may write, and each is written once.
+        self.producer
+            .slot(pos)
+            .with_mut(|p| unsafe { (*p).write(value) });
+        self.written += 1;
+        Ok(())
+    }
+
+    /// Fills every remaining slot with `make(i)`, `i` counting from the chunk's first slot.
+    #[inline]
+    pub fn fill_with(&mut self, mut make: impl FnMut(usize) -> T) {
+        while self.written < self.len {
+            let i = self.written;
+            // Cannot fail: a slot remains.
+            let _ = self.push(make(i));
+        }
+    }
+
+    /// Publishes the slots written so far in one index store; returns how many.
+    #[inline]
+    pub fn commit(mut self) -> usize {
+        let written = std::mem::take(&mut self.written);
+        let tail = self.producer.tail.wrapping_add(written);
+        self.producer.publish(tail);
+        written
+    }
+}
+
+impl<T> Drop for WriteChunk<'_, T> {
+    fn drop(&mut self) {
+        for i in 0..self.written {
+            let pos = self.producer.tail.wrapping_add(i);
+            // SAFETY: slots [tail, tail + written) were initialised by `push` and never published,
+            // so nobody else can see them; each is dropped once.
+            self.producer
+                .slot(pos)
+                .with_mut(|p| unsafe { (*p).assume_init_drop() });
+        }
+    }
+}
+
+/// The reading end of an SPSC ring. Send it to the consumer thread.
+pub struct Consumer<T> {
+    shared: Arc<Shared<T>>,
+    base: *const Slot<T>,
+    mask: usize,
+    /// Authoritative head (only this side writes it).
+    head: usize,
+    /// Last tail seen; at least `cached_tail - head` items are ready.
+    cached_tail: usize,
+    wait: WaitStrategy,
+    wake_producer: bool,
+    prefetch: PrefetchDistance,
+    stats: EndpointStats,
+}
+
+// SAFETY: the consumer is the only reader of full slots and the only writer of `head`; moving it
+// moves that role. Items of type `T: Send` arrive from the producer thread.
+unsafe impl<T: Send> Send for Consumer<T> {}
+
+impl<T> Consumer<T> {
+    /// Number of slots.
+    #[inline]
+    pub fn capacity(&self) -> usize {
+        self.mask + 1
+    }
+
+    /// Items ready now (a snapshot: the producer may be pushing concurrently).
+    pub fn len(&self) -> usize {
+        self.shared.tail.load(Acquire).wrapping_sub(self.head)
+    }
+
+    /// Whether no item is ready now.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Whether the producer has been dropped. Items it pushed before that are still readable:
+    /// check `is_abandoned() && is_empty()` (in that order) to know the stream has ended.
+    pub fn is_abandoned(&self) -> bool {
+        !self.shared.sides.producer_alive.load(Acquire)
+    }
+
+    /// This side's slow-path counters.
+    pub fn stats(&self) -> EndpointStats {
+        self.stats
+    }
+
+    /// Sets how far ahead the batch read path prefetches slots.
+    pub fn set_prefetch_distance(&mut self, distance: PrefetchDistance) {
+        self.prefetch = distance;
+    }
+
+    #[inline(always)]
+    fn slot(&self, pos: usize) -> &Slot<T> {
+        // SAFETY: `pos & mask < capacity` slots, kept alive by `shared`.
+        unsafe { &*self.base.add(pos & self.mask) }
+    }
+
+    /// Items ready, re-reading the producer's tail only if the cached copy shows fewer than
+    /// `wanted`.
+    #[inline(always)]
+    fn ready_items(&mut self, wanted: usize) -> usize {
+        let mut ready = self.cached_tail.wrapping_sub(self.head);
+        if ready < wanted {
+            self.cached_tail = self.shared.tail.load(Acquire);
+            self.stats.index_reloads += 1;
+            ready = self.cached_tail.wrapping_sub(self.head);
+            if ready == 0 {
+                self.stats.stalls += 1;
+            }
+        }
+        ready
+    }
+
+    #[inline(always)]
+    fn release(&mut self, head: usize) {
+        self.head = head;
+        self.shared.head.store(head, Release);
+        if self.wake_producer {
+            self.shared.sides.producer_parker.notify();
+        }
+    }
+
+    /// Pops the oldest item, or `None` if the ring is empty.
+    #[inline]
+    pub fn try_pop(&mut self) -> Option<T> {
+        if self.ready_items(1) == 0 {
+            return None;
+        }
+        // SAFETY: the slot at `head` holds an item published by the producer (the tail we read
+        // with Acquire covers it); this consumer is its only reader and moves it out once.
+        let value = self
+            .slot(self.head)
+            .with(|p| unsafe { (*p).assume_init_read() });
+        self.release(self.head.wrapping_add(1));
+        Some(value)
+    }
+
+    /// Pops the oldest item, waiting with this side's [`WaitStrategy`] while the ring is empty.
+    /// Returns `None` only once the producer is gone and every item it pushed has been read.
+    pub fn pop(&mut self) -> Option<T> {
+        loop {
+            if let Some(v) = self.try_pop() {
+                return Some(v);
+            }
+            if self.is_abandoned() {
+                // Everything pushed before the drop is visible now (Acquire above).
+                return self.try_pop();
+            }
+            let shared = &*self.shared;
+            let head = self.head;
+            self.wait.wait_until(&shared.sides.consumer_parker, || {
+                shared.tail.load(Acquire) != head || !shared.sides.producer_alive.load(Acquire)
+            });
+        }
+    }
+
+    /// Takes up to `max` ready items to read in place, released together by
+    /// [`ReadChunk::release`]. The chunk may be shorter than `max` (even empty).
+    #[inline]
+    pub fn read_chunk(&mut self, max: usize) -> ReadChunk<'_, T> {
+        let len = self.ready_items(max).min(max);
+        ReadChunk {
+            consumer: self,
+            len,
+            taken: 0,
+        }
+    }
+}
+
+impl<T> Drop for Consumer<T> {
+    fn drop(&mut self) {
+        self.shared
+            .sides
+            .consumer_alive
+            .store(false, Release);
+        self.shared.sides.producer_parker.notify();
+    }
+}
+
+/// Items taken by [`Consumer::read_chunk`]: read them in place or move them out, then release.
+///
+/// Dropping a chunk without [`release`](Self::release) releases only the items moved out with
+/// [`pop`](Self::pop); the rest stay in the ring for the next read.
+pub struct ReadChunk<'a, T> {
+    consumer: &'a mut Consumer<T>,
+    len: usize,
+    /// Items moved out of the front of the chunk.
+    taken: usize,
+}
+
+impl<T> ReadChunk<'_, T> {
+    /// Items in the chunk, including those already moved out.
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the chunk holds no item (the ring was empty).
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Moves the next item out of the chunk.
+    #[inline]
+    pub fn pop(&mut self) -> Option<T> {
+        if self.taken == self.len {
+            return None;
+        }
+        let pos = self.consumer.head.wrapping_add(self.taken);
+        let distance = self.consumer.prefetch;
+        if distance.is_on() {
+            prefetch_read(self.consumer.slot(pos.wrapping_add(distance.0)));
+        }
+        // SAFETY: `pos` is in [head, head + len), published items only this consumer reads; each
+        // is moved out once (`taken` advances past it).
+        let value = self
+            .consumer
+            .slot(pos)
+            .with(|p| unsafe { (*p).assume_init_read() });
+        self.taken += 1;
+        Some(value)
+    }
+
+    /// The items not yet moved out, as up to two slices (the chunk may wrap around the end of the
+    /// slot array).
+    #[cfg(not(loom))]
+    #[inline]
+    pub fn as_slices(&self) -> (&[T], &[T]) {
+        let start = self.consumer.head.wrapping_add(self.taken) & self.consumer.mask;
+        let count = self.len - self.taken;
+        let first = count.min(self.consumer.capacity() - start);
+        let base = self.consumer.base.cast::<T>();
+        // SAFETY: slots are `UnsafeCell<MaybeUninit<T>>`, all `repr(transparent)` over `T`; the
+        // `count` slots from `start` (wrapping once) are initialised, published and not written
+        // by anyone until released, which needs `&mut self`.
+        unsafe {
+            (
+                std::slice::from_raw_parts(base.add(start), first),
+                std::slice::from_raw_parts(base, count - first),
+            )
+        }
+    }
+
+    /// Releases the whole chunk in one index store, dropping items not moved out.
+    #[inline]
+    pub fn release(mut self) {
+        if std::mem::needs_drop::<T>() {
+            while self.taken < self.len {
+                drop(self.pop());
+            }
+        } else {
+            self.taken = self.len;
+        }
+    }
+}
+
+impl<T> Drop for ReadChunk<'_, T> {
+    fn drop(&mut self) {
+        if self.taken > 0 {
+            let head = self.consumer.head.wrapping_add(self.taken);
+            self.consumer.release(head);
+        }
+    }
+}
+
+impl<T> std::fmt::Debug for Producer<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("spsc::Producer")
+            .field("capacity", &self.capacity())
+            .field("tail", &self.tail)
+            .field("stats", &self.stats)
+            .finish()
+    }
+}
+
+impl<T> std::fmt::Debug for Consumer<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("spsc::Consumer")
+            .field("capacity", &self.capacity())
+            .field("head", &self.head)
+            .field("stats", &self.stats)
+            .finish()
+    }
+}
