@@ -1,1 +1,672 @@
-fn main(){}
+//! Side-by-side ring benchmarks: ringtop against the crates users would otherwise pick, in one run,
+//! rounds interleaved, threads pinned to two distinct CPUs, medians over rounds.
+//!
+//! `cargo bench --bench rings -- [--json] [--quick]`
+//!
+//! - `spsc_u64`: 64-bit items, one push / pop per item (Mitems/s).
+//! - `spsc_batch`: the same through each crate's batch API, chunks of 256 (Mitems/s).
+//! - `spsc_row`: 64-byte `Row` items, one push / pop per item (Mitems/s).
+//! - `pingpong`: one item bounced over two rings, round trip (ns); `floor` bounces a cache line
+//!   between the same two CPUs with two bare atomics, the physical limit.
+//! - `mpmc_1p1c`: the MPMC ring with one producer and one consumer (Mitems/s).
+//!
+//! Every consumer checks every value it receives, for every crate, so a faster wrong answer is
+//! impossible.
+
+use std::hint::black_box;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Barrier};
+use std::thread;
+use std::time::Instant;
+
+use ringtop::Row;
+use ringtop::engine::pin::{allowed_cpus, pin_current_thread};
+use ringtop::ring::{CachePadded, mpmc, spsc};
+
+const CAPACITY: usize = 4096;
+const BATCH: usize = 256;
+
+#[derive(Clone, Copy)]
+struct Setup {
+    items: u64,
+    round_trips: u64,
+    producer_cpu: usize,
+    consumer_cpu: usize,
+}
+
+/// Runs a producer and a consumer on their CPUs; returns Mitems/s measured by the consumer from
+/// the common start until its last item.
+fn transfer<P: Send, C: Send>(
+    setup: Setup,
+    ends: (P, C),
+    produce: impl FnOnce(P, u64) + Send,
+    consume: impl FnOnce(C, u64) + Send,
+) -> f64 {
+    let (p, c) = ends;
+    let barrier = Barrier::new(2);
+    let n = setup.items;
+    thread::scope(|s| {
+        let b = &barrier;
+        s.spawn(move || {
+            pin_current_thread(setup.producer_cpu).expect("pin producer");
+            b.wait();
+            produce(p, n);
+        });
+        let consumer = s.spawn(move || {
+            pin_current_thread(setup.consumer_cpu).expect("pin consumer");
+            b.wait();
+            let start = Instant::now();
+            consume(c, n);
+            start.elapsed()
+        });
+        let elapsed = consumer.join().expect("consumer");
+        n as f64 / elapsed.as_secs_f64() / 1e6
+    })
+}
+
+#[inline(always)]
+fn check(got: u64, expected: u64) {
+    assert_eq!(got, expected, "ring delivered an item out of sequence");
+}
+
+// ---- spsc_u64 / spsc_row: one item per call -------------------------------------------------
+
+/// An item type the per-item benches move: `u64` or `Row`.
+trait Item: Copy + Send + Sync + Default + 'static {
+    fn make(i: u64) -> Self;
+    fn seq(&self) -> u64;
+}
+
+impl Item for u64 {
+    #[inline(always)]
+    fn make(i: u64) -> Self {
+        i
+    }
+    #[inline(always)]
+    fn seq(&self) -> u64 {
+        *self
+    }
+}
+
+impl Item for Row {
+    #[inline(always)]
+    fn make(i: u64) -> Self {
+        Row::new(i, i)
+    }
+    #[inline(always)]
+    fn seq(&self) -> u64 {
+        self.seq
+    }
+}
+
+fn ringtop_spsc<T: Item>(s: Setup) -> f64 {
+    transfer(
+        s,
+        spsc::channel::<T>(CAPACITY).unwrap(),
+        |mut tx, n| {
+            for i in 0..n {
+                let mut v = T::make(i);
+                while let Err(back) = tx.try_push(v) {
+                    v = back;
+                    std::hint::spin_loop();
+                }
+            }
+        },
+        |mut rx, n| {
+            let mut i = 0;
+            while i < n {
+                if let Some(v) = rx.try_pop() {
+                    check(v.seq(), i);
+                    i += 1;
+                }
+            }
+        },
+    )
+}
+
+fn rtrb_spsc<T: Item>(s: Setup) -> f64 {
+    transfer(
+        s,
+        rtrb::RingBuffer::<T>::new(CAPACITY),
+        |mut tx, n| {
+            for i in 0..n {
+                let mut v = T::make(i);
+                while let Err(rtrb::PushError::Full(back)) = tx.push(v) {
+                    v = back;
+                    std::hint::spin_loop();
+                }
+            }
+        },
+        |mut rx, n| {
+            let mut i = 0;
+            while i < n {
+                if let Ok(v) = rx.pop() {
+                    check(v.seq(), i);
+                    i += 1;
+                }
+            }
+        },
+    )
+}
+
+fn crossbeam_spsc<T: Item>(s: Setup) -> f64 {
+    let q = Arc::new(crossbeam_queue::ArrayQueue::<T>::new(CAPACITY));
+    transfer(
+        s,
+        (q.clone(), q),
+        |tx, n| {
+            for i in 0..n {
+                let mut v = T::make(i);
+                while let Err(back) = tx.push(v) {
+                    v = back;
+                    std::hint::spin_loop();
+                }
+            }
+        },
+        |rx, n| {
+            let mut i = 0;
+            while i < n {
+                if let Some(v) = rx.pop() {
+                    check(v.seq(), i);
+                    i += 1;
+                }
+            }
+        },
+    )
+}
+
+fn ringbuf_spsc<T: Item>(s: Setup) -> f64 {
+    use ringbuf::traits::{Consumer as _, Producer as _, Split as _};
+    transfer(
+        s,
+        ringbuf::HeapRb::<T>::new(CAPACITY).split(),
+        |mut tx, n| {
+            for i in 0..n {
+                let mut v = T::make(i);
+                while let Err(back) = tx.try_push(v) {
+                    v = back;
+                    std::hint::spin_loop();
+                }
+            }
+        },
+        |mut rx, n| {
+            let mut i = 0;
+            while i < n {
+                if let Some(v) = rx.try_pop() {
+                    check(v.seq(), i);
+                    i += 1;
+                }
+            }
+        },
+    )
+}
+
+/// Builds a single-producer disruptor with one event poller.
+fn disruptor_pair<T: Item>() -> (
+    disruptor::SingleProducer<T, disruptor::SingleConsumerBarrier>,
+    disruptor::EventPoller<T, disruptor::SingleProducerBarrier>,
+) {
+    let builder = disruptor::build_single_producer(CAPACITY, T::default, disruptor::BusySpin);
+    let (poller, builder) = builder.new_event_poller();
+    (builder.build(), poller)
+}
+
+fn disruptor_consume<T: Item>(
+    mut poller: disruptor::EventPoller<T, disruptor::SingleProducerBarrier>,
+    n: u64,
+) {
+    let mut i = 0;
+    while i < n {
+        if let Ok(mut events) = poller.poll() {
+            for e in &mut events {
+                check(e.seq(), i);
+                i += 1;
+            }
+        }
+    }
+}
+
+fn disruptor_spsc<T: Item>(s: Setup) -> f64 {
+    use disruptor::Producer as _;
+    transfer(
+        s,
+        disruptor_pair::<T>(),
+        |mut tx, n| {
+            for i in 0..n {
+                tx.publish(|e| *e = T::make(i));
+            }
+        },
+        disruptor_consume,
+    )
+}
+
+// ---- spsc_batch: each crate's batch API, chunks of 256 ----------------------------------------
+
+fn ringtop_batch(s: Setup) -> f64 {
+    transfer(
+        s,
+        spsc::channel::<u64>(CAPACITY).unwrap(),
+        |mut tx, n| {
+            let mut i = 0;
+            while i < n {
+                let mut chunk = tx.write_chunk(BATCH.min((n - i) as usize));
+                let base = i;
+                chunk.fill_with(|k| base + k as u64);
+                i += chunk.commit() as u64;
+            }
+        },
+        |mut rx, n| {
+            let mut i = 0;
+            while i < n {
+                let chunk = rx.read_chunk(BATCH);
+                let (a, b) = chunk.as_slices();
+                for &v in a.iter().chain(b) {
+                    check(v, i);
+                    i += 1;
+                }
+                chunk.release();
+            }
+        },
+    )
+}
+
+fn rtrb_batch(s: Setup) -> f64 {
+    transfer(
+        s,
+        rtrb::RingBuffer::<u64>::new(CAPACITY),
+        |mut tx, n| {
+            let mut i = 0;
+            while i < n {
+                let k = tx.slots().min(BATCH).min((n - i) as usize);
+                if k == 0 {
+                    continue;
+                }
+                let chunk = tx.write_chunk_uninit(k).expect("slots were counted");
+                i += chunk.fill_from_iter(i..) as u64;
+            }
+        },
+        |mut rx, n| {
+            let mut i = 0;
+            while i < n {
+                let k = rx.slots().min(BATCH);
+                if k == 0 {
+                    continue;
+                }
+                let chunk = rx.read_chunk(k).expect("slots were counted");
+                let (a, b) = chunk.as_slices();
+                for &v in a.iter().chain(b) {
+                    check(v, i);
+                    i += 1;
+                }
+                chunk.commit_all();
+            }
+        },
+    )
+}
+
+fn ringbuf_batch(s: Setup) -> f64 {
+    use ringbuf::traits::{Consumer as _, Producer as _, Split as _};
+    transfer(
+        s,
+        ringbuf::HeapRb::<u64>::new(CAPACITY).split(),
+        |mut tx, n| {
+            let mut buf = [0u64; BATCH];
+            let mut i = 0;
+            while i < n {
+                let k = BATCH.min((n - i) as usize);
+                for (j, slot) in buf[..k].iter_mut().enumerate() {
+                    *slot = i + j as u64;
+                }
+                let mut sent = 0;
+                while sent < k {
+                    sent += tx.push_slice(&buf[sent..k]);
+                }
+                i += k as u64;
+            }
+        },
+        |mut rx, n| {
+            let mut buf = [0u64; BATCH];
+            let mut i = 0;
+            while i < n {
+                let k = rx.pop_slice(&mut buf);
+                for &v in &buf[..k] {
+                    check(v, i);
+                    i += 1;
+                }
+            }
+        },
+    )
+}
+
+fn disruptor_batch(s: Setup) -> f64 {
+    use disruptor::Producer as _;
+    transfer(
+        s,
+        disruptor_pair::<u64>(),
+        |mut tx, n| {
+            let mut i = 0;
+            while i < n {
+                let k = BATCH.min((n - i) as usize);
+                let base = i;
+                tx.batch_publish(k, |iter| {
+                    for (j, e) in iter.enumerate() {
+                        *e = base + j as u64;
+                    }
+                });
+                i += k as u64;
+            }
+        },
+        disruptor_consume,
+    )
+}
+
+// ---- mpmc ---------------------------------------------------------------------------------
+
+fn ringtop_mpmc(s: Setup) -> f64 {
+    transfer(
+        s,
+        mpmc::channel::<u64>(CAPACITY).unwrap(),
+        |tx, n| {
+            for i in 0..n {
+                let mut v = i;
+                while let Err(back) = tx.try_push(v) {
+                    v = back;
+                    std::hint::spin_loop();
+                }
+            }
+        },
+        |rx, n| {
+            let mut i = 0;
+            while i < n {
+                if let Some(v) = rx.try_pop() {
+                    check(v, i);
+                    i += 1;
+                }
+            }
+        },
+    )
+}
+
+// ---- ping-pong ----------------------------------------------------------------------------
+
+/// Runs `trips` round trips: the pinger on the producer CPU, the echo on the consumer CPU.
+/// Returns mean ns per round trip.
+fn round_trip<E: Send, P: Send>(
+    setup: Setup,
+    echo_side: E,
+    ping_side: P,
+    echo: impl FnOnce(E, u64) + Send,
+    ping: impl FnOnce(P, u64) + Send,
+) -> f64 {
+    let barrier = Barrier::new(2);
+    let trips = setup.round_trips;
+    thread::scope(|s| {
+        let b = &barrier;
+        s.spawn(move || {
+            pin_current_thread(setup.consumer_cpu).expect("pin echo");
+            b.wait();
+            echo(echo_side, trips);
+        });
+        let pinger = s.spawn(move || {
+            pin_current_thread(setup.producer_cpu).expect("pin ping");
+            b.wait();
+            let start = Instant::now();
+            ping(ping_side, trips);
+            start.elapsed()
+        });
+        pinger.join().expect("pinger").as_nanos() as f64 / trips as f64
+    })
+}
+
+fn ringtop_pingpong(s: Setup) -> f64 {
+    let (ping_tx, ping_rx) = spsc::channel::<u64>(2).unwrap();
+    let (pong_tx, pong_rx) = spsc::channel::<u64>(2).unwrap();
+    round_trip(
+        s,
+        (ping_rx, pong_tx),
+        (ping_tx, pong_rx),
+        |(mut rx, mut tx), trips| {
+            for _ in 0..trips {
+                let v = loop {
+                    if let Some(v) = rx.try_pop() {
+                        break v;
+                    }
+                };
+                while tx.try_push(v).is_err() {}
+            }
+        },
+        |(mut tx, mut rx), trips| {
+            for i in 0..trips {
+                while tx.try_push(i).is_err() {}
+                let v = loop {
+                    if let Some(v) = rx.try_pop() {
+                        break v;
+                    }
+                };
+                check(v, i);
+            }
+        },
+    )
+}
+
+fn rtrb_pingpong(s: Setup) -> f64 {
+    let (ping_tx, ping_rx) = rtrb::RingBuffer::<u64>::new(2);
+    let (pong_tx, pong_rx) = rtrb::RingBuffer::<u64>::new(2);
+    round_trip(
+        s,
+        (ping_rx, pong_tx),
+        (ping_tx, pong_rx),
+        |(mut rx, mut tx), trips| {
+            for _ in 0..trips {
+                let v = loop {
+                    if let Ok(v) = rx.pop() {
+                        break v;
+                    }
+                };
+                while tx.push(v).is_err() {}
+            }
+        },
+        |(mut tx, mut rx), trips| {
+            for i in 0..trips {
+                while tx.push(i).is_err() {}
+                let v = loop {
+                    if let Ok(v) = rx.pop() {
+                        break v;
+                    }
+                };
+                check(v, i);
+            }
+        },
+    )
+}
+
+/// Two padded atomics bounced between the CPUs: one cache-line transfer each way, no ring.
+fn floor_pingpong(s: Setup) -> f64 {
+    let lines = Arc::new((
+        CachePadded::new(AtomicU64::new(u64::MAX)),
+        CachePadded::new(AtomicU64::new(u64::MAX)),
+    ));
+    round_trip(
+        s,
+        lines.clone(),
+        lines,
+        |l, trips| {
+            for i in 0..trips {
+                while l.0.load(Ordering::Acquire) != i {
+                    std::hint::spin_loop();
+                }
+                l.1.store(i, Ordering::Release);
+            }
+        },
+        |l, trips| {
+            for i in 0..trips {
+                l.0.store(i, Ordering::Release);
+                while l.1.load(Ordering::Acquire) != i {
+                    std::hint::spin_loop();
+                }
+            }
+        },
+    )
+}
+
+// ---- driver -------------------------------------------------------------------------------
+
+struct Case {
+    bench: &'static str,
+    imp: &'static str,
+    unit: &'static str,
+    run: fn(Setup) -> f64,
+    runs: Vec<f64>,
+}
+
+impl Case {
+    fn new(bench: &'static str, imp: &'static str, unit: &'static str, run: fn(Setup) -> f64) -> Self {
+        Self {
+            bench,
+            imp,
+            unit,
+            run,
+            runs: Vec::new(),
+        }
+    }
+
+    fn median(&self) -> f64 {
+        let mut v = self.runs.clone();
+        v.sort_by(f64::total_cmp);
+        let n = v.len();
+        if n % 2 == 1 {
+            v[n / 2]
+        } else {
+            (v[n / 2 - 1] + v[n / 2]) / 2.0
+        }
+    }
+}
+
+fn cases() -> Vec<Case> {
+    const T: &str = "Mitems/s";
+    vec![
+        Case::new("spsc_u64", "ringtop", T, ringtop_spsc::<u64>),
+        Case::new("spsc_u64", "rtrb", T, rtrb_spsc::<u64>),
+        Case::new("spsc_u64", "crossbeam", T, crossbeam_spsc::<u64>),
+        Case::new("spsc_u64", "ringbuf", T, ringbuf_spsc::<u64>),
+        Case::new("spsc_u64", "disruptor", T, disruptor_spsc::<u64>),
+        Case::new("spsc_batch", "ringtop", T, ringtop_batch),
+        Case::new("spsc_batch", "rtrb", T, rtrb_batch),
+        Case::new("spsc_batch", "ringbuf", T, ringbuf_batch),
+        Case::new("spsc_batch", "disruptor", T, disruptor_batch),
+        Case::new("spsc_row", "ringtop", T, ringtop_spsc::<Row>),
+        Case::new("spsc_row", "rtrb", T, rtrb_spsc::<Row>),
+        Case::new("spsc_row", "crossbeam", T, crossbeam_spsc::<Row>),
+        Case::new("spsc_row", "ringbuf", T, ringbuf_spsc::<Row>),
+        Case::new("spsc_row", "disruptor", T, disruptor_spsc::<Row>),
+        Case::new("pingpong", "ringtop", "ns", ringtop_pingpong),
+        Case::new("pingpong", "rtrb", "ns", rtrb_pingpong),
+        Case::new("pingpong", "floor", "ns", floor_pingpong),
+        Case::new("mpmc_1p1c", "ringtop", T, ringtop_mpmc),
+        Case::new("mpmc_1p1c", "crossbeam", T, crossbeam_spsc::<u64>),
+    ]
+}
+
+fn median_of(cases: &[Case], bench: &str, imp: &str) -> Option<f64> {
+    cases
+        .iter()
+        .find(|c| c.bench == bench && c.imp == imp)
+        .map(Case::median)
+}
+
+/// Ratios ringtop / peer for throughput (higher is better) and ringtop / floor for round trips
+/// (lower is better, 1.0 is the physical limit).
+fn ratios(cases: &[Case]) -> serde_json::Map<String, serde_json::Value> {
+    let mut out = serde_json::Map::new();
+    let mut put = |name: String, a: Option<f64>, b: Option<f64>| {
+        if let (Some(a), Some(b)) = (a, b) {
+            out.insert(name, serde_json::json!((a / b * 1000.0).round() / 1000.0));
+        }
+    };
+    for bench in ["spsc_u64", "spsc_batch", "spsc_row", "mpmc_1p1c"] {
+        for peer in ["rtrb", "crossbeam", "ringbuf", "disruptor"] {
+            put(
+                format!("{bench}_vs_{peer}"),
+                median_of(cases, bench, "ringtop"),
+                median_of(cases, bench, peer),
+            );
+        }
+    }
+    let floor = median_of(cases, "pingpong", "floor");
+    put("pingpong_vs_floor".into(), median_of(cases, "pingpong", "ringtop"), floor);
+    put("pingpong_rtrb_vs_floor".into(), median_of(cases, "pingpong", "rtrb"), floor);
+    put(
+        "pingpong_vs_rtrb".into(),
+        median_of(cases, "pingpong", "ringtop"),
+        median_of(cases, "pingpong", "rtrb"),
+    );
+    out
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let json = args.iter().any(|a| a == "--json");
+    let quick = args.iter().any(|a| a == "--quick");
+    let cpus = allowed_cpus();
+    if cpus.len() < 2 {
+        eprintln!("rings bench: needs two CPUs to pin to distinct cores; allowed: {cpus:?}");
+        std::process::exit(2);
+    }
+    let setup = Setup {
+        items: if quick { 2_000_000 } else { 10_000_000 },
+        round_trips: if quick { 100_000 } else { 500_000 },
+        producer_cpu: cpus[0],
+        consumer_cpu: cpus[1],
+    };
+    let rounds = if quick { 3 } else { 7 };
+    let mut cases = cases();
+    for round in 0..rounds {
+        for case in &mut cases {
+            let value = black_box((case.run)(setup));
+            case.runs.push(value);
+        }
+        if !json {
+            eprintln!("round {}/{rounds} done", round + 1);
+        }
+    }
+    let results: Vec<_> = cases
+        .iter()
+        .map(|c| {
+            serde_json::json!({
+                "bench": c.bench,
+                "impl": c.imp,
+                "median": (c.median() * 100.0).round() / 100.0,
+                "unit": c.unit,
+                "runs": c.runs.iter().map(|r| (r * 100.0).round() / 100.0).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    let ratios = ratios(&cases);
+    if json {
+        let doc = serde_json::json!({
+            "suite": "rings",
+            "quick": quick,
+            "rounds": rounds,
+            "items": setup.items,
+            "round_trips": setup.round_trips,
+            "capacity": CAPACITY,
+            "batch": BATCH,
+            "producer_cpu": setup.producer_cpu,
+            "consumer_cpu": setup.consumer_cpu,
+            "results": results,
+            "ratios": ratios,
+        });
+        println!("{doc}");
+        return;
+    }
+    println!(
+        "rings: {} items, {} round trips, {rounds} rounds, CPUs {} -> {}",
+        setup.items, setup.round_trips, setup.producer_cpu, setup.consumer_cpu
+    );
+    for c in &cases {
+        println!("{:<12} {:<10} {:>10.2} {}", c.bench, c.imp, c.median(), c.unit);
+    }
+    for (k, v) in &ratios {
+        println!("{k:<28} {v}");
+    }
+}

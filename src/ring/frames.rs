@@ -2,8 +2,8 @@
 //!
 //! A record is an 8-byte header (payload length, flags) followed by the payload, padded to a
 //! multiple of 8 bytes so every header is aligned. A record never wraps: when it does not fit
-//! before the end of the buffer, the producer writes a *padding record* over the rest and starts
-//! the record at offset 0. The largest payload is therefore `capacity - 8` bytes, and asking for
+//! before the end of the buffer, the producer publishes a *padding record* over the rest and
+//! starts the record at offset 0. The largest payload is therefore `capacity - 8` bytes, and asking for
 //! more is [`RingError::RecordTooLarge`] (a permanent error, unlike "full right now").
 //!
 //! The index protocol is the SPSC one ([`super::spsc`]): byte positions, cached copies of the
@@ -196,17 +196,43 @@ impl FrameProducer {
         }
     }
 
-    /// Padding needed before a record of `len` bytes placed at the tail, and the bytes both take.
-    fn placement(&self, len: usize) -> (usize, usize) {
+    /// Free bytes, re-reading the consumer's head only if the cached copy shows fewer than
+    /// `wanted`.
+    fn free_bytes(&mut self, wanted: usize) -> usize {
+        let capacity = self.capacity();
+        let mut free = capacity - self.tail.wrapping_sub(self.cached_head);
+        if free < wanted {
+            self.cached_head = self.shared.head.load(Acquire);
+            self.stats.index_reloads += 1;
+            free = capacity - self.tail.wrapping_sub(self.cached_head);
+            if free < wanted {
+                self.stats.stalls += 1;
+            }
+        }
+        free
+    }
+
+    fn publish(&mut self, tail: usize) {
+        self.tail = tail;
+        self.shared.tail.store(tail, Release);
+        if self.wake_consumer {
+            self.shared.consumer_parker.notify();
+        }
+    }
+
+    /// Bytes that must be free for the next step of claiming `len` bytes: the padding that ends
+    /// the lap when the record does not fit before the end, otherwise the record itself.
+    fn bytes_needed(&self, len: usize) -> usize {
         let need = footprint(len);
         let to_end = self.capacity() - (self.tail & self.mask);
-        let pad = if need > to_end { to_end } else { 0 };
-        (pad, pad + need)
+        if need > to_end { to_end } else { need }
     }
 
     /// Claims room for a record of `len` payload bytes, to be written and then committed.
     ///
-    /// `Ok(None)` means no room right now; retry after the consumer releases records.
+    /// `Ok(None)` means no room right now; retry after the consumer releases records. When the
+    /// record does not fit before the end of the buffer, a padding record over the rest is
+    /// published first (as soon as that much is free), and the record goes to the start.
     ///
     /// # Errors
     /// [`RingError::RecordTooLarge`] if `len` exceeds [`max_record`](Self::max_record): it would
@@ -216,24 +242,24 @@ impl FrameProducer {
         if len > max {
             return Err(RingError::RecordTooLarge { len, max });
         }
-        let (pad, total) = self.placement(len);
-        let capacity = self.capacity();
-        let mut free = capacity - self.tail.wrapping_sub(self.cached_head);
-        if free < total {
-            self.cached_head = self.shared.head.load(Acquire);
-            self.stats.index_reloads += 1;
-            free = capacity - self.tail.wrapping_sub(self.cached_head);
-            if free < total {
-                self.stats.stalls += 1;
+        let need = footprint(len);
+        let to_end = self.capacity() - (self.tail & self.mask);
+        if need > to_end {
+            if self.free_bytes(to_end) < to_end {
                 return Ok(None);
             }
+            self.words()
+                .write_header(self.tail, PADDING | (to_end - RECORD_HEADER) as u64);
+            self.publish(self.tail.wrapping_add(to_end));
         }
-        let start = self.tail.wrapping_add(pad);
+        if self.free_bytes(need) < need {
+            return Ok(None);
+        }
+        let start = self.tail;
         #[cfg(loom)]
         let staged = vec![0; len];
         Ok(Some(FrameWriter {
             producer: self,
-            pad,
             start,
             len,
             #[cfg(loom)]
@@ -257,7 +283,7 @@ impl FrameProducer {
             }
             let shared = &*self.shared;
             let tail = self.tail;
-            let (_, need) = self.placement(len);
+            let need = self.bytes_needed(len);
             let capacity = self.capacity();
             self.wait.wait_until(&shared.producer_parker, || {
                 capacity - tail.wrapping_sub(shared.head.load(Acquire)) >= need
@@ -279,7 +305,6 @@ impl Drop for FrameProducer {
 /// [`commit`](Self::commit). Dropped without committing, it publishes nothing.
 pub struct FrameWriter<'a> {
     producer: &'a mut FrameProducer,
-    pad: usize,
     /// Position of the record header.
     start: usize,
     len: usize,
@@ -328,10 +353,6 @@ impl FrameWriter<'_> {
     pub fn commit_len(self, len: usize) {
         let len = len.min(self.len);
         let words = self.producer.words();
-        let tail = self.producer.tail;
-        if self.pad > 0 {
-            words.write_header(tail, PADDING | (self.pad - RECORD_HEADER) as u64);
-        }
         #[cfg(loom)]
         for (i, byte) in self.staged[..len].iter().enumerate() {
             let pos = self.start.wrapping_add(RECORD_HEADER + i);
@@ -342,12 +363,7 @@ impl FrameWriter<'_> {
         }
         words.write_header(self.start, len as u64);
         let new_tail = self.start.wrapping_add(footprint(len));
-        let producer = self.producer;
-        producer.tail = new_tail;
-        producer.shared.tail.store(new_tail, Release);
-        if producer.wake_consumer {
-            producer.shared.consumer_parker.notify();
-        }
+        self.producer.publish(new_tail);
     }
 }
 

@@ -4,7 +4,7 @@
 //! can busy-spin while a bulk producer parks. Only the blocking calls (`push`, `pop`, …) wait; the
 //! `try_*` calls never do.
 
-use super::sync::{AtomicBool, Condvar, Mutex, fence, spin_loop, yield_now};
+use super::sync::{AtomicUsize, Condvar, Mutex, fence, spin_loop, yield_now};
 use std::sync::atomic::Ordering::{Relaxed, SeqCst};
 
 /// How a blocked endpoint waits.
@@ -70,14 +70,14 @@ impl WaitStrategy {
     }
 }
 
-/// Sleep and wake-up for one side of a ring, without lost wake-ups.
+/// Sleep and wake-up for one side of a ring (one or many threads), without lost wake-ups.
 ///
-/// The sleeper announces itself, then re-checks its condition; the waker publishes, then checks for
-/// sleepers. A sequentially consistent fence on both sides (Dekker's pattern) guarantees at least
+/// A sleeper announces itself (a count, so several sleepers cannot hide one another), then
+/// re-checks its condition; the waker publishes, then checks for sleepers. A sequentially consistent fence on both sides (Dekker's pattern) guarantees at least
 /// one of them sees the other, and the lock orders the wake-up after the sleeper is waiting.
 #[derive(Debug)]
 pub(crate) struct Parker {
-    sleeping: AtomicBool,
+    sleepers: AtomicUsize,
     lock: Mutex<()>,
     wakeup: Condvar,
 }
@@ -86,7 +86,7 @@ impl Parker {
     /// A parker with nobody asleep.
     pub(crate) fn new() -> Self {
         Self {
-            sleeping: AtomicBool::new(false),
+            sleepers: AtomicUsize::new(0),
             lock: Mutex::new(()),
             wakeup: Condvar::new(),
         }
@@ -95,12 +95,12 @@ impl Parker {
     /// Sleeps until `ready()` holds.
     pub(crate) fn park_until(&self, ready: &mut impl FnMut() -> bool) {
         let mut guard = self.lock.lock().unwrap_or_else(|e| e.into_inner());
-        self.sleeping.store(true, Relaxed);
+        self.sleepers.fetch_add(1, Relaxed);
         fence(SeqCst);
         while !ready() {
             guard = self.wakeup.wait(guard).unwrap_or_else(|e| e.into_inner());
         }
-        self.sleeping.store(false, Relaxed);
+        self.sleepers.fetch_sub(1, Relaxed);
         drop(guard);
     }
 
@@ -108,7 +108,7 @@ impl Parker {
     #[inline]
     pub(crate) fn notify(&self) {
         fence(SeqCst);
-        if self.sleeping.load(Relaxed) {
+        if self.sleepers.load(Relaxed) != 0 {
             let _guard = self.lock.lock().unwrap_or_else(|e| e.into_inner());
             self.wakeup.notify_all();
         }

@@ -1,0 +1,373 @@
+//! Long-running correctness checks on real threads: every sequence number, every byte, every drop.
+//!
+//! Sized to finish in seconds in release mode. Seeds are fixed (override with RINGTOP_SEED) so a
+//! failure reproduces.
+#![cfg(not(loom))]
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::thread;
+
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+use ringtop::Row;
+use ringtop::ring::{RingConfig, RingError, WaitStrategy, broadcast, frames, mpmc, spsc};
+
+fn seed() -> u64 {
+    std::env::var("RINGTOP_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0x5eed_0001)
+}
+
+const SPSC_ITEMS: u64 = 10_000_000;
+
+#[test]
+fn spsc_ten_million_items_random_batches_every_sequence_checked() {
+    let (mut tx, mut rx) = spsc::channel::<u64>(1024).unwrap();
+    let producer = thread::spawn(move || {
+        let mut rng = SmallRng::seed_from_u64(seed());
+        let mut next = 0u64;
+        while next < SPSC_ITEMS {
+            if rng.random_bool(0.5) {
+                if tx.try_push(next).is_ok() {
+                    next += 1;
+                }
+            } else {
+                let want = rng.random_range(1..=300).min((SPSC_ITEMS - next) as usize);
+                let mut chunk = tx.write_chunk(want);
+                let base = next;
+                chunk.fill_with(|i| base + i as u64);
+                next += chunk.commit() as u64;
+            }
+        }
+        tx.stats()
+    });
+    let mut rng = SmallRng::seed_from_u64(seed() ^ 1);
+    let mut expected = 0u64;
+    while expected < SPSC_ITEMS {
+        match rng.random_range(0..3) {
+            0 => {
+                if let Some(v) = rx.try_pop() {
+                    assert_eq!(v, expected, "item out of sequence");
+                    expected += 1;
+                }
+            }
+            1 => {
+                let chunk = rx.read_chunk(rng.random_range(1..=300));
+                let (a, b) = chunk.as_slices();
+                for &v in a.iter().chain(b) {
+                    assert_eq!(v, expected, "item out of sequence (slices)");
+                    expected += 1;
+                }
+                chunk.release();
+            }
+            _ => {
+                let mut chunk = rx.read_chunk(rng.random_range(1..=300));
+                // Move out only part of the chunk; the rest must be read again next time.
+                let take = rng.random_range(0..=chunk.len());
+                for _ in 0..take {
+                    assert_eq!(chunk.pop(), Some(expected));
+                    expected += 1;
+                }
+            }
+        }
+    }
+    let stats = producer.join().unwrap();
+    assert_eq!(rx.try_pop(), None, "nothing beyond the last item");
+    assert!(rx.is_abandoned());
+    assert!(stats.index_reloads > 0);
+}
+
+#[test]
+fn spsc_rows_through_parking_waits_arrive_in_order() {
+    let config = RingConfig {
+        producer_wait: WaitStrategy::spin_park(),
+        consumer_wait: WaitStrategy::SpinPark { spins: 1 },
+        ..RingConfig::default()
+    };
+    let (mut tx, mut rx) = spsc::channel_with::<Row>(64, config).unwrap();
+    const N: u64 = 500_000;
+    let producer = thread::spawn(move || {
+        for seq in 0..N {
+            tx.push(Row::new(seq, seq * 3)).unwrap();
+        }
+    });
+    let mut expected = 0;
+    while let Some(row) = rx.pop() {
+        assert_eq!((row.seq, row.stamp_ns), (expected, expected * 3));
+        expected += 1;
+    }
+    assert_eq!(expected, N);
+    producer.join().unwrap();
+}
+
+#[test]
+fn spsc_spin_yield_waits_arrive_in_order() {
+    let config = RingConfig {
+        producer_wait: WaitStrategy::spin_yield(),
+        consumer_wait: WaitStrategy::spin_yield(),
+        ..RingConfig::default()
+    };
+    let (mut tx, mut rx) = spsc::channel_with::<u64>(16, config).unwrap();
+    let producer = thread::spawn(move || (0..300_000u64).try_for_each(|i| tx.push(i)));
+    let got: Vec<u64> = std::iter::from_fn(|| rx.pop()).collect();
+    assert!(got.iter().copied().eq(0..300_000));
+    producer.join().unwrap().unwrap();
+}
+
+#[test]
+fn broadcast_two_consumers_each_see_all_items_in_order() {
+    const N: u64 = 3_000_000;
+    let (mut tx, rxs) = broadcast::channel::<u64>(512, 2).unwrap();
+    let consumers: Vec<_> = rxs
+        .into_iter()
+        .enumerate()
+        .map(|(k, mut rx)| {
+            thread::spawn(move || {
+                let mut rng = SmallRng::seed_from_u64(seed() + k as u64);
+                let mut expected = 0u64;
+                while expected < N {
+                    if rng.random_bool(0.5) {
+                        if let Some(v) = rx.try_pop() {
+                            assert_eq!(v, expected);
+                            expected += 1;
+                        }
+                    } else {
+                        let chunk = rx.read_chunk(rng.random_range(1..=128));
+                        let (a, b) = chunk.as_slices();
+                        for &v in a.iter().chain(b) {
+                            assert_eq!(v, expected);
+                            expected += 1;
+                        }
+                        chunk.release();
+                    }
+                }
+                expected
+            })
+        })
+        .collect();
+    let mut rng = SmallRng::seed_from_u64(seed());
+    let mut next = 0u64;
+    while next < N {
+        let mut chunk = tx.write_chunk(rng.random_range(1..=200).min((N - next) as usize));
+        let base = next;
+        chunk.fill_with(|i| base + i as u64);
+        next += chunk.commit() as u64;
+    }
+    for c in consumers {
+        assert_eq!(c.join().unwrap(), N);
+    }
+    assert!(tx.is_abandoned());
+}
+
+#[test]
+fn mpmc_two_by_two_every_item_exactly_once() {
+    const PER_PRODUCER: u64 = 1_000_000;
+    let (tx, rx) = mpmc::channel::<u64>(256).unwrap();
+    let producers: Vec<_> = (0..2u64)
+        .map(|p| {
+            let tx = tx.clone();
+            thread::spawn(move || {
+                let mut rng = SmallRng::seed_from_u64(seed() + p);
+                let mut next = 0;
+                let mut pending = Vec::new();
+                while next < PER_PRODUCER || !pending.is_empty() {
+                    if pending.is_empty() {
+                        let n = rng.random_range(1..=32).min(PER_PRODUCER - next);
+                        pending.extend((next..next + n).map(|i| (p << 32) | i));
+                        next += n;
+                    }
+                    if rng.random_bool(0.5) {
+                        tx.push_batch(&mut pending);
+                    } else {
+                        let v = pending.remove(0);
+                        if let Err(v) = tx.try_push(v) {
+                            pending.insert(0, v);
+                        }
+                    }
+                }
+            })
+        })
+        .collect();
+    drop(tx);
+    let consumers: Vec<_> = (0..2u64)
+        .map(|c| {
+            let rx = rx.clone();
+            thread::spawn(move || {
+                let mut rng = SmallRng::seed_from_u64(seed() ^ (c + 7));
+                let mut got = Vec::new();
+                let mut last = [None::<u64>; 2];
+                loop {
+                    let before = got.len();
+                    if rng.random_bool(0.5) {
+                        rx.pop_batch(&mut got, rng.random_range(1..=32));
+                    } else if let Some(v) = rx.try_pop() {
+                        got.push(v);
+                    }
+                    for &v in &got[before..] {
+                        let (p, i) = ((v >> 32) as usize, v & 0xffff_ffff);
+                        // One consumer sees each producer's items in increasing order.
+                        assert!(last[p].is_none_or(|l| l < i), "reordered: {l:?} then {i}", l = last[p]);
+                        last[p] = Some(i);
+                    }
+                    if got.len() == before && rx.is_abandoned() && rx.is_empty() {
+                        break;
+                    }
+                }
+                got
+            })
+        })
+        .collect();
+    drop(rx);
+    for p in producers {
+        p.join().unwrap();
+    }
+    let mut seen = vec![0u8; 2 * PER_PRODUCER as usize];
+    for c in consumers {
+        for v in c.join().unwrap() {
+            let (p, i) = ((v >> 32) as usize, (v & 0xffff_ffff) as usize);
+            seen[p * PER_PRODUCER as usize + i] += 1;
+        }
+    }
+    let lost = seen.iter().filter(|&&n| n == 0).count();
+    let duplicated = seen.iter().filter(|&&n| n > 1).count();
+    assert_eq!((lost, duplicated), (0, 0));
+}
+
+/// Deterministic payload bytes for record `seq` of `len` bytes.
+fn payload(seq: u64, len: usize) -> impl Iterator<Item = u8> {
+    let mut x = seq.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..len).map(move |_| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x as u8
+    })
+}
+
+#[test]
+fn frames_random_lengths_keep_every_byte() {
+    const RECORDS: u64 = 400_000;
+    let (mut tx, mut rx) = frames::channel(4096).unwrap();
+    assert_eq!(
+        tx.try_claim(4096).err(),
+        Some(RingError::RecordTooLarge {
+            len: 4096,
+            max: 4088
+        })
+    );
+    let producer = thread::spawn(move || {
+        let mut rng = SmallRng::seed_from_u64(seed());
+        let mut seq = 0u64;
+        while seq < RECORDS {
+            let claimed = rng.random_range(8..=700);
+            // Sometimes commit fewer bytes than claimed, as an encoder with an upper bound does.
+            let len = if rng.random_bool(0.3) {
+                rng.random_range(8..=claimed)
+            } else {
+                claimed
+            };
+            let Some(mut w) = tx.try_claim(claimed).unwrap() else {
+                continue;
+            };
+            let buf = w.as_mut_slice();
+            buf[..8].copy_from_slice(&seq.to_le_bytes());
+            for (dst, b) in buf[8..len].iter_mut().zip(payload(seq, len - 8)) {
+                *dst = b;
+            }
+            w.commit_len(len);
+            seq += 1;
+        }
+    });
+    let mut seq = 0u64;
+    let mut bytes = 0usize;
+    while seq < RECORDS {
+        let Some(r) = rx.try_read() else {
+            continue;
+        };
+        let data = r.as_slice();
+        assert_eq!(u64::from_le_bytes(data[..8].try_into().unwrap()), seq);
+        assert!(data[8..].iter().copied().eq(payload(seq, data.len() - 8)), "record {seq} corrupted");
+        bytes += data.len();
+        r.release();
+        seq += 1;
+    }
+    producer.join().unwrap();
+    assert!(rx.try_read().is_none());
+    assert!(bytes > RECORDS as usize * 8);
+}
+
+/// A value that counts how often it is dropped.
+struct Counted(Arc<AtomicUsize>);
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+#[test]
+fn drop_counting_items_are_never_leaked_nor_dropped_twice() {
+    let drops = Arc::new(AtomicUsize::new(0));
+    let mut created = 0usize;
+    let mut rng = SmallRng::seed_from_u64(seed());
+    for _ in 0..200 {
+        let (mut tx, mut rx) = spsc::channel::<Counted>(16).unwrap();
+        let (mtx, mrx) = mpmc::channel::<Counted>(16).unwrap();
+        for _ in 0..rng.random_range(0..40) {
+            created += 2;
+            let _ = tx.try_push(Counted(drops.clone()));
+            let _ = mtx.try_push(Counted(drops.clone()));
+            if rng.random_bool(0.3) {
+                drop(rx.try_pop());
+                drop(mrx.try_pop());
+            }
+            if rng.random_bool(0.2) {
+                let mut chunk = tx.write_chunk(3);
+                for _ in 0..rng.random_range(0..=chunk.len()) {
+                    created += 1;
+                    let _ = chunk.push(Counted(drops.clone()));
+                }
+                if rng.random_bool(0.5) {
+                    chunk.commit();
+                }
+            }
+            if rng.random_bool(0.2) {
+                let mut chunk = rx.read_chunk(4);
+                drop(chunk.pop());
+                if rng.random_bool(0.5) {
+                    chunk.release();
+                }
+            }
+        }
+        drop((tx, rx, mtx, mrx));
+    }
+    assert_eq!(drops.load(Ordering::Relaxed), created);
+}
+
+#[test]
+fn bad_capacities_are_refused_with_the_reason() {
+    assert_eq!(
+        spsc::channel::<u64>(1000).err(),
+        Some(RingError::CapacityNotPowerOfTwo {
+            requested: 1000,
+            below: 512,
+            above: 1024
+        })
+    );
+    assert!(matches!(
+        mpmc::channel::<u64>(0),
+        Err(RingError::CapacityTooSmall { .. })
+    ));
+    assert_eq!(
+        broadcast::channel::<u64>(8, 0).err(),
+        Some(RingError::NoConsumers)
+    );
+    assert!(matches!(
+        frames::channel(8),
+        Err(RingError::CapacityTooSmall { min: 16, .. })
+    ));
+    let msg = spsc::channel::<u64>(1000).err().unwrap().to_string();
+    assert_eq!(msg, "capacity 1000 is not a power of two (nearest: 512 or 1024)");
+}
