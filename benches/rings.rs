@@ -25,6 +25,10 @@ use ringtop::ring::{CachePadded, mpmc, spsc};
 
 const CAPACITY: usize = 4096;
 const BATCH: usize = 256;
+/// Ring size for ping-pong. Only one item is ever in flight; a size of 64 keeps every crate's
+/// slot array on its own cache lines, so no crate gains from the allocator happening to put both
+/// rings' slots on one line (which a capacity of 2 allows for crates with unaligned buffers).
+const PINGPONG_CAPACITY: usize = 64;
 
 #[derive(Clone, Copy)]
 struct Setup {
@@ -419,8 +423,8 @@ fn round_trip<E: Send, P: Send>(
 }
 
 fn ringtop_pingpong(s: Setup) -> f64 {
-    let (ping_tx, ping_rx) = spsc::channel::<u64>(2).unwrap();
-    let (pong_tx, pong_rx) = spsc::channel::<u64>(2).unwrap();
+    let (ping_tx, ping_rx) = spsc::channel::<u64>(PINGPONG_CAPACITY).unwrap();
+    let (pong_tx, pong_rx) = spsc::channel::<u64>(PINGPONG_CAPACITY).unwrap();
     round_trip(
         s,
         (ping_rx, pong_tx),
@@ -450,8 +454,8 @@ fn ringtop_pingpong(s: Setup) -> f64 {
 }
 
 fn rtrb_pingpong(s: Setup) -> f64 {
-    let (ping_tx, ping_rx) = rtrb::RingBuffer::<u64>::new(2);
-    let (pong_tx, pong_rx) = rtrb::RingBuffer::<u64>::new(2);
+    let (ping_tx, ping_rx) = rtrb::RingBuffer::<u64>::new(PINGPONG_CAPACITY);
+    let (pong_tx, pong_rx) = rtrb::RingBuffer::<u64>::new(PINGPONG_CAPACITY);
     round_trip(
         s,
         (ping_rx, pong_tx),
@@ -520,7 +524,12 @@ struct Case {
 }
 
 impl Case {
-    fn new(bench: &'static str, imp: &'static str, unit: &'static str, run: fn(Setup) -> f64) -> Self {
+    fn new(
+        bench: &'static str,
+        imp: &'static str,
+        unit: &'static str,
+        run: fn(Setup) -> f64,
+    ) -> Self {
         Self {
             bench,
             imp,
@@ -593,8 +602,16 @@ fn ratios(cases: &[Case]) -> serde_json::Map<String, serde_json::Value> {
         }
     }
     let floor = median_of(cases, "pingpong", "floor");
-    put("pingpong_vs_floor".into(), median_of(cases, "pingpong", "ringtop"), floor);
-    put("pingpong_rtrb_vs_floor".into(), median_of(cases, "pingpong", "rtrb"), floor);
+    put(
+        "pingpong_vs_floor".into(),
+        median_of(cases, "pingpong", "ringtop"),
+        floor,
+    );
+    put(
+        "pingpong_rtrb_vs_floor".into(),
+        median_of(cases, "pingpong", "rtrb"),
+        floor,
+    );
     put(
         "pingpong_vs_rtrb".into(),
         median_of(cases, "pingpong", "ringtop"),
@@ -664,7 +681,13 @@ fn main() {
         setup.items, setup.round_trips, setup.producer_cpu, setup.consumer_cpu
     );
     for c in &cases {
-        println!("{:<12} {:<10} {:>10.2} {}", c.bench, c.imp, c.median(), c.unit);
+        println!(
+            "{:<12} {:<10} {:>10.2} {}",
+            c.bench,
+            c.imp,
+            c.median(),
+            c.unit
+        );
     }
     for (k, v) in &ratios {
         println!("{k:<28} {v}");

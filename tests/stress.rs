@@ -208,7 +208,11 @@ fn mpmc_two_by_two_every_item_exactly_once() {
                     for &v in &got[before..] {
                         let (p, i) = ((v >> 32) as usize, v & 0xffff_ffff);
                         // One consumer sees each producer's items in increasing order.
-                        assert!(last[p].is_none_or(|l| l < i), "reordered: {l:?} then {i}", l = last[p]);
+                        assert!(
+                            last[p].is_none_or(|l| l < i),
+                            "reordered: {l:?} then {i}",
+                            l = last[p]
+                        );
                         last[p] = Some(i);
                     }
                     if got.len() == before && rx.is_abandoned() && rx.is_empty() {
@@ -288,7 +292,10 @@ fn frames_random_lengths_keep_every_byte() {
         };
         let data = r.as_slice();
         assert_eq!(u64::from_le_bytes(data[..8].try_into().unwrap()), seq);
-        assert!(data[8..].iter().copied().eq(payload(seq, data.len() - 8)), "record {seq} corrupted");
+        assert!(
+            data[8..].iter().copied().eq(payload(seq, data.len() - 8)),
+            "record {seq} corrupted"
+        );
         bytes += data.len();
         r.release();
         seq += 1;
@@ -369,5 +376,8 @@ fn bad_capacities_are_refused_with_the_reason() {
         Err(RingError::CapacityTooSmall { min: 16, .. })
     ));
     let msg = spsc::channel::<u64>(1000).err().unwrap().to_string();
-    assert_eq!(msg, "capacity 1000 is not a power of two (nearest: 512 or 1024)");
+    assert_eq!(
+        msg,
+        "capacity 1000 is not a power of two (nearest: 512 or 1024)"
+    );
 }

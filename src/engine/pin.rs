@@ -1,6 +1,7 @@
 //! Which CPUs this process may run on, and pinning the calling thread to one of them.
 
 use std::fmt::Write as _;
+use std::sync::OnceLock;
 
 use thiserror::Error;
 
@@ -26,15 +27,24 @@ pub enum PinError {
     Unsupported,
 }
 
-/// The CPUs this process is allowed to run on (its affinity mask), ascending.
+/// The CPUs this process is allowed to run on, ascending.
+///
+/// Read once, on first use, from the affinity mask ringtop was started with: a thread pinned
+/// later narrows its own mask (and its children's), which must not shrink the set offered to the
+/// other threads.
 pub fn allowed_cpus() -> Vec<usize> {
-    let mut cpus: Vec<usize> = core_affinity::get_core_ids()
-        .unwrap_or_default()
-        .into_iter()
-        .map(|c| c.id)
-        .collect();
-    cpus.sort_unstable();
-    cpus
+    static ALLOWED: OnceLock<Vec<usize>> = OnceLock::new();
+    ALLOWED
+        .get_or_init(|| {
+            let mut cpus: Vec<usize> = core_affinity::get_core_ids()
+                .unwrap_or_default()
+                .into_iter()
+                .map(|c| c.id)
+                .collect();
+            cpus.sort_unstable();
+            cpus
+        })
+        .clone()
 }
 
 /// Checks that `cpu` is one this process may use, without pinning anything.
@@ -117,6 +127,19 @@ mod tests {
             err.to_string(),
             format!("CPU 100000 is not available; allowed: {allowed}")
         );
+    }
+
+    #[test]
+    fn a_pinned_thread_does_not_shrink_the_allowed_set() {
+        let before = allowed_cpus();
+        let last = *before.last().expect("at least one CPU");
+        let after = std::thread::spawn(move || {
+            pin_current_thread(last).unwrap();
+            std::thread::spawn(allowed_cpus).join().unwrap()
+        })
+        .join()
+        .unwrap();
+        assert_eq!(before, after);
     }
 
     #[test]

@@ -207,7 +207,9 @@ pub fn run(config: &ProbeConfig) -> Result<ProbeReport, ProbeError> {
         ));
     }
     if config.batch == 0 || config.rate == 0 {
-        return Err(ProbeError::Invalid("batch and rate must be at least 1".into()));
+        return Err(ProbeError::Invalid(
+            "batch and rate must be at least 1".into(),
+        ));
     }
     let (producer_cpu, consumer_cpu) = choose_cpus(config)?;
     let epoch = Instant::now();
@@ -277,7 +279,11 @@ fn throughput_phase(
                     break;
                 }
             }
-            Ok((check.finish(items), rx.stats().index_reloads, start.elapsed()))
+            Ok((
+                check.finish(items),
+                rx.stats().index_reloads,
+                start.elapsed(),
+            ))
         });
         let producer_reloads = join(producer)?;
         let (integrity, consumer_reloads, elapsed) = join(consumer)?;
@@ -385,50 +391,6 @@ fn ping_pong_phase(
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sequence_check_counts_every_anomaly() {
-        let mut c = SequenceCheck::default();
-        for s in [0, 1, 3, 3, 2, 4] {
-            c.observe(s);
-        }
-        let i = c.finish(6);
-        assert_eq!(i.lost, 1 + 1); // 2 skipped, 5 never came
-        assert_eq!(i.duplicated, 2); // the second 3, the late 2
-        assert_eq!(i.reordered, 1);
-    }
-
-    #[test]
-    fn a_small_probe_moves_every_row_exactly_once() {
-        let config = ProbeConfig {
-            items: 200_000,
-            latency_samples: 20_000,
-            rate: 200_000,
-            round_trips: 2_000,
-            ..ProbeConfig::default()
-        };
-        let report = run(&config).unwrap();
-        assert!(report.integrity.is_clean(), "{:?}", report.integrity);
-        assert_eq!(report.throughput.rows, 200_000);
-        assert_eq!(report.one_way_latency.count, 20_000);
-        assert_eq!(report.round_trip.count, 2_000);
-        assert!(report.round_trip.p50_ns > 0);
-    }
-
-    #[test]
-    fn an_unavailable_cpu_is_refused_before_anything_runs() {
-        let config = ProbeConfig {
-            consumer_cpu: Some(9999),
-            ..ProbeConfig::default()
-        };
-        let err = run(&config).unwrap_err();
-        assert!(err.to_string().starts_with("CPU 9999 is not available; allowed: "));
-    }
-}
-
 /// Renders a report as the plain-text table `ringtop probe` prints.
 pub fn render_table(report: &ProbeReport) -> String {
     use std::fmt::Write as _;
@@ -490,7 +452,58 @@ pub fn render_table(report: &ProbeReport) -> String {
         i.lost,
         i.duplicated,
         i.reordered,
-        if i.is_clean() { " (every row exactly once, in order)" } else { "  <-- BUG" }
+        if i.is_clean() {
+            " (every row exactly once, in order)"
+        } else {
+            "  <-- BUG"
+        }
     );
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sequence_check_counts_every_anomaly() {
+        let mut c = SequenceCheck::default();
+        for s in [0, 1, 3, 3, 2, 4] {
+            c.observe(s);
+        }
+        let i = c.finish(6);
+        assert_eq!(i.lost, 1 + 1); // 2 skipped, 5 never came
+        assert_eq!(i.duplicated, 2); // the second 3, the late 2
+        assert_eq!(i.reordered, 1);
+    }
+
+    #[test]
+    fn a_small_probe_moves_every_row_exactly_once() {
+        let config = ProbeConfig {
+            items: 200_000,
+            latency_samples: 20_000,
+            rate: 200_000,
+            round_trips: 2_000,
+            ..ProbeConfig::default()
+        };
+        let report = run(&config).unwrap();
+        assert!(report.integrity.is_clean(), "{:?}", report.integrity);
+        assert_eq!(report.throughput.rows, 200_000);
+        assert_eq!(report.one_way_latency.count, 20_000);
+        assert_eq!(report.round_trip.count, 2_000);
+        assert!(report.round_trip.p50_ns > 0);
+    }
+
+    #[test]
+    fn an_unavailable_cpu_is_refused_before_anything_runs() {
+        let config = ProbeConfig {
+            consumer_cpu: Some(9999),
+            ..ProbeConfig::default()
+        };
+        let err = run(&config).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("CPU 9999 is not available; allowed: ")
+        );
+    }
 }

@@ -54,7 +54,13 @@ impl LatencyHistogram {
     pub fn summary(&self) -> LatencySummary {
         let h = &self.inner;
         let empty = h.is_empty();
-        let q = |quantile: f64| if empty { 0 } else { h.value_at_quantile(quantile) };
+        let q = |quantile: f64| {
+            if empty {
+                0
+            } else {
+                h.value_at_quantile(quantile)
+            }
+        };
         LatencySummary {
             count: h.len(),
             min_ns: if empty { 0 } else { h.min() },

@@ -121,6 +121,11 @@ pub fn channel_with<T: Copy + Send>(
 }
 
 /// The writing end of a broadcast ring.
+#[cfg_attr(any(target_arch = "x86_64", target_arch = "aarch64"), repr(align(128)))]
+#[cfg_attr(
+    not(any(target_arch = "x86_64", target_arch = "aarch64")),
+    repr(align(64))
+)]
 pub struct Producer<T> {
     shared: Arc<Shared<T>>,
     base: *const Slot<T>,
@@ -332,6 +337,11 @@ impl<T: Copy> WriteChunk<'_, T> {
 }
 
 /// One reading end of a broadcast ring.
+#[cfg_attr(any(target_arch = "x86_64", target_arch = "aarch64"), repr(align(128)))]
+#[cfg_attr(
+    not(any(target_arch = "x86_64", target_arch = "aarch64")),
+    repr(align(64))
+)]
 pub struct Consumer<T> {
     shared: Arc<Shared<T>>,
     base: *const Slot<T>,

@@ -50,6 +50,13 @@ struct Shared {
     words: Buffer<Word>,
 }
 
+// SAFETY: the word cells are touched only under the SPSC protocol: a byte is written by the
+// producer only while it is free, and read by the consumer only after it is published (Release
+// store of `tail`, Acquire load), so sharing `Shared` between the two threads is sound.
+unsafe impl Sync for Shared {}
+// SAFETY: as above; nothing in `Shared` is tied to a thread.
+unsafe impl Send for Shared {}
+
 /// Bytes a record with `len` payload bytes occupies.
 #[inline]
 const fn footprint(len: usize) -> usize {
@@ -73,7 +80,9 @@ pub fn channel_with(
     config: RingConfig,
 ) -> Result<(FrameProducer, FrameConsumer), RingError> {
     let capacity = check_capacity::<u8>(capacity, 2 * RECORD_HEADER)?;
-    let words = Buffer::new(capacity / RECORD_ALIGN, config.alloc, |_| UnsafeCell::new(0))?;
+    let words = Buffer::new(capacity / RECORD_ALIGN, config.alloc, |_| {
+        UnsafeCell::new(0)
+    })?;
     let base = words.as_ptr();
     let shared = Arc::new(Shared {
         head: CachePadded::new(AtomicUsize::new(0)),
@@ -148,6 +157,11 @@ impl<'a> Words<'a> {
 }
 
 /// The writing end of a frame ring.
+#[cfg_attr(any(target_arch = "x86_64", target_arch = "aarch64"), repr(align(128)))]
+#[cfg_attr(
+    not(any(target_arch = "x86_64", target_arch = "aarch64")),
+    repr(align(64))
+)]
 pub struct FrameProducer {
     shared: Arc<Shared>,
     base: *const Word,
@@ -368,6 +382,11 @@ impl FrameWriter<'_> {
 }
 
 /// The reading end of a frame ring.
+#[cfg_attr(any(target_arch = "x86_64", target_arch = "aarch64"), repr(align(128)))]
+#[cfg_attr(
+    not(any(target_arch = "x86_64", target_arch = "aarch64")),
+    repr(align(64))
+)]
 pub struct FrameConsumer {
     shared: Arc<Shared>,
     base: *const Word,

@@ -165,8 +165,7 @@ impl<T> Shared<T> {
         // SAFETY: this thread won the CAS for `pos` after seeing seq == pos + 1 (Acquire: the item
         // is written), so it is the slot's only user until it stores pos + capacity.
         let value = slot.value.with(|p| unsafe { (*p).assume_init_read() });
-        slot.seq
-            .store(pos.wrapping_add(self.capacity()), Release);
+        slot.seq.store(pos.wrapping_add(self.capacity()), Release);
         value
     }
 

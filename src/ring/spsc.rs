@@ -123,6 +123,11 @@ pub fn channel_with<T: Send>(
 }
 
 /// The writing end of an SPSC ring. Send it to the producer thread.
+#[cfg_attr(any(target_arch = "x86_64", target_arch = "aarch64"), repr(align(128)))]
+#[cfg_attr(
+    not(any(target_arch = "x86_64", target_arch = "aarch64")),
+    repr(align(64))
+)]
 pub struct Producer<T> {
     shared: Arc<Shared<T>>,
     /// Copy of the slot array's address, so the hot path does not chase the Arc.
@@ -261,10 +266,7 @@ impl<T> Producer<T> {
 
 impl<T> Drop for Producer<T> {
     fn drop(&mut self) {
-        self.shared
-            .sides
-            .producer_alive
-            .store(false, Release);
+        self.shared.sides.producer_alive.store(false, Release);
         self.shared.sides.consumer_parker.notify();
     }
 }
@@ -352,6 +354,11 @@ impl<T> Drop for WriteChunk<'_, T> {
 }
 
 /// The reading end of an SPSC ring. Send it to the consumer thread.
+#[cfg_attr(any(target_arch = "x86_64", target_arch = "aarch64"), repr(align(128)))]
+#[cfg_attr(
+    not(any(target_arch = "x86_64", target_arch = "aarch64")),
+    repr(align(64))
+)]
 pub struct Consumer<T> {
     shared: Arc<Shared<T>>,
     base: *const Slot<T>,
@@ -483,10 +490,7 @@ impl<T> Consumer<T> {
 
 impl<T> Drop for Consumer<T> {
     fn drop(&mut self) {
-        self.shared
-            .sides
-            .consumer_alive
-            .store(false, Release);
+        self.shared.sides.consumer_alive.store(false, Release);
         self.shared.sides.producer_parker.notify();
     }
 }

@@ -105,7 +105,11 @@ impl Parker {
     }
 
     /// Wakes the sleepers, if any. Call after publishing what they wait for.
-    #[inline]
+    ///
+    /// Kept out of line: it runs only on rings whose other side may park, and inlining it into
+    /// the push/pop loops would cost those loops their registers.
+    #[cold]
+    #[inline(never)]
     pub(crate) fn notify(&self) {
         fence(SeqCst);
         if self.sleepers.load(Relaxed) != 0 {
