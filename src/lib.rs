@@ -13,3 +13,8 @@ pub mod ring;
 pub mod row;
 
 pub use row::Row;
+
+/// The README's examples, compiled and run as doctests so they cannot go stale.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -25,7 +25,7 @@ use super::pad::CachePadded;
 use super::prefetch::{PrefetchDistance, prefetch_read, prefetch_write};
 use super::sync::{Arc, AtomicBool, AtomicUsize, UnsafeCell};
 use super::wait::Parker;
-use super::{EndpointStats, RingConfig, RingError, WaitStrategy};
+use super::{Counters, EndpointStats, RingConfig, RingError, WaitStrategy};
 
 type Slot<T> = UnsafeCell<MaybeUninit<T>>;
 
@@ -103,7 +103,7 @@ pub fn channel_with<T: Copy + Send>(
             wait: config.consumer_wait,
             wake_producer: config.producer_wait.may_park(),
             prefetch: PrefetchDistance::OFF,
-            stats: EndpointStats::default(),
+            counters: Counters::default(),
         })
         .collect();
     let tx = Producer {
@@ -115,7 +115,7 @@ pub fn channel_with<T: Copy + Send>(
         wait: config.producer_wait,
         wake_consumers: config.consumer_wait.may_park(),
         prefetch: PrefetchDistance::OFF,
-        stats: EndpointStats::default(),
+        counters: Counters::default(),
     };
     Ok((tx, rxs))
 }
@@ -136,7 +136,7 @@ pub struct Producer<T> {
     wait: WaitStrategy,
     wake_consumers: bool,
     prefetch: PrefetchDistance,
-    stats: EndpointStats,
+    counters: Counters,
 }
 
 // SAFETY: the producer is the only writer of free slots and of `tail`; `T: Send` items are read by
@@ -174,7 +174,7 @@ impl<T: Copy> Producer<T> {
 
     /// This side's slow-path counters (a reload is one pass over all cursors).
     pub fn stats(&self) -> EndpointStats {
-        self.stats
+        self.counters.stats()
     }
 
     /// Sets how far ahead the batch write path prefetches slots.
@@ -204,16 +204,18 @@ impl<T: Copy> Producer<T> {
     #[inline(always)]
     fn free_slots(&mut self, wanted: usize) -> usize {
         let capacity = self.capacity();
-        let mut free = capacity - self.tail.wrapping_sub(self.cached_min_head);
-        if free < wanted {
-            self.cached_min_head = self.min_head();
-            self.stats.index_reloads += 1;
-            free = capacity - self.tail.wrapping_sub(self.cached_min_head);
-            if free == 0 {
-                self.stats.stalls += 1;
-            }
+        let free = capacity - self.tail.wrapping_sub(self.cached_min_head);
+        if free >= wanted {
+            return free;
         }
-        free
+        let min_head = self.min_head();
+        if min_head == self.cached_min_head {
+            self.counters.stall();
+            return free;
+        }
+        self.cached_min_head = min_head;
+        self.counters.progress();
+        capacity - self.tail.wrapping_sub(min_head)
     }
 
     #[inline(always)]
@@ -352,7 +354,7 @@ pub struct Consumer<T> {
     wait: WaitStrategy,
     wake_producer: bool,
     prefetch: PrefetchDistance,
-    stats: EndpointStats,
+    counters: Counters,
 }
 
 // SAFETY: a consumer only reads published slots by copy and writes its own cursor.
@@ -381,7 +383,7 @@ impl<T: Copy> Consumer<T> {
 
     /// This side's slow-path counters.
     pub fn stats(&self) -> EndpointStats {
-        self.stats
+        self.counters.stats()
     }
 
     /// Sets how far ahead the batch read path prefetches slots.
@@ -397,16 +399,18 @@ impl<T: Copy> Consumer<T> {
 
     #[inline(always)]
     fn ready_items(&mut self, wanted: usize) -> usize {
-        let mut ready = self.cached_tail.wrapping_sub(self.head);
-        if ready < wanted {
-            self.cached_tail = self.shared.tail.load(Acquire);
-            self.stats.index_reloads += 1;
-            ready = self.cached_tail.wrapping_sub(self.head);
-            if ready == 0 {
-                self.stats.stalls += 1;
-            }
+        let ready = self.cached_tail.wrapping_sub(self.head);
+        if ready >= wanted {
+            return ready;
         }
-        ready
+        let tail = self.shared.tail.load(Acquire);
+        if tail == self.cached_tail {
+            self.counters.stall();
+            return ready;
+        }
+        self.cached_tail = tail;
+        self.counters.progress();
+        tail.wrapping_sub(self.head)
     }
 
     #[inline(always)]

@@ -27,7 +27,7 @@ use super::buffer::{Buffer, check_capacity};
 use super::pad::CachePadded;
 use super::sync::{Arc, AtomicBool, AtomicUsize, UnsafeCell};
 use super::wait::Parker;
-use super::{EndpointStats, RingConfig, RingError, WaitStrategy};
+use super::{Counters, EndpointStats, RingConfig, RingError, WaitStrategy};
 
 /// Bytes of the header in front of every record.
 pub const RECORD_HEADER: usize = 8;
@@ -102,7 +102,7 @@ pub fn channel_with(
             cached_head: 0,
             wait: config.producer_wait,
             wake_consumer: config.consumer_wait.may_park(),
-            stats: EndpointStats::default(),
+            counters: Counters::default(),
         },
         FrameConsumer {
             shared,
@@ -112,7 +112,7 @@ pub fn channel_with(
             cached_tail: 0,
             wait: config.consumer_wait,
             wake_producer: config.producer_wait.may_park(),
-            stats: EndpointStats::default(),
+            counters: Counters::default(),
         },
     ))
 }
@@ -170,7 +170,7 @@ pub struct FrameProducer {
     cached_head: usize,
     wait: WaitStrategy,
     wake_consumer: bool,
-    stats: EndpointStats,
+    counters: Counters,
 }
 
 // SAFETY: the producer is the only writer of free bytes and of `tail`.
@@ -199,7 +199,7 @@ impl FrameProducer {
 
     /// This side's slow-path counters.
     pub fn stats(&self) -> EndpointStats {
-        self.stats
+        self.counters.stats()
     }
 
     fn words(&self) -> Words<'_> {
@@ -214,16 +214,18 @@ impl FrameProducer {
     /// `wanted`.
     fn free_bytes(&mut self, wanted: usize) -> usize {
         let capacity = self.capacity();
-        let mut free = capacity - self.tail.wrapping_sub(self.cached_head);
-        if free < wanted {
-            self.cached_head = self.shared.head.load(Acquire);
-            self.stats.index_reloads += 1;
-            free = capacity - self.tail.wrapping_sub(self.cached_head);
-            if free < wanted {
-                self.stats.stalls += 1;
-            }
+        let free = capacity - self.tail.wrapping_sub(self.cached_head);
+        if free >= wanted {
+            return free;
         }
-        free
+        let head = self.shared.head.load(Acquire);
+        if head == self.cached_head {
+            self.counters.stall();
+            return free;
+        }
+        self.cached_head = head;
+        self.counters.progress();
+        capacity - self.tail.wrapping_sub(head)
     }
 
     fn publish(&mut self, tail: usize) {
@@ -395,7 +397,7 @@ pub struct FrameConsumer {
     cached_tail: usize,
     wait: WaitStrategy,
     wake_producer: bool,
-    stats: EndpointStats,
+    counters: Counters,
 }
 
 // SAFETY: the consumer is the only reader of published bytes and the only writer of `head`.
@@ -419,7 +421,7 @@ impl FrameConsumer {
 
     /// This side's slow-path counters.
     pub fn stats(&self) -> EndpointStats {
-        self.stats
+        self.counters.stats()
     }
 
     fn words(&self) -> Words<'_> {
@@ -442,12 +444,13 @@ impl FrameConsumer {
     pub fn try_read(&mut self) -> Option<FrameReader<'_>> {
         loop {
             if self.cached_tail == self.head {
-                self.cached_tail = self.shared.tail.load(Acquire);
-                self.stats.index_reloads += 1;
-                if self.cached_tail == self.head {
-                    self.stats.stalls += 1;
+                let tail = self.shared.tail.load(Acquire);
+                if tail == self.head {
+                    self.counters.stall();
                     return None;
                 }
+                self.cached_tail = tail;
+                self.counters.progress();
             }
             let header = self.words().read_header(self.head);
             let len = (header & u64::from(u32::MAX)) as usize;

@@ -51,6 +51,37 @@ impl Default for RingConfig {
 
 /// Counters one endpoint keeps privately (no atomics, no sharing), read by its owner.
 ///
+/// A poll that finds the ring empty (or full) costs one increment and nothing else, so counting
+/// does not slow the spin loops it describes.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Counters {
+    /// Reloads of the other side's index that found progress.
+    fruitful_reloads: u64,
+    /// Reloads that found none (empty / full).
+    stalls: u64,
+}
+
+impl Counters {
+    #[inline(always)]
+    pub(crate) fn progress(&mut self) {
+        self.fruitful_reloads += 1;
+    }
+
+    #[inline(always)]
+    pub(crate) fn stall(&mut self) {
+        self.stalls += 1;
+    }
+
+    pub(crate) fn stats(&self) -> EndpointStats {
+        EndpointStats {
+            index_reloads: self.fruitful_reloads + self.stalls,
+            stalls: self.stalls,
+        }
+    }
+}
+
+/// Counters one endpoint keeps privately (no atomics, no sharing), read by its owner.
+///
 /// They count the slow-path events that explain a ring's speed without a hardware PMU.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct EndpointStats {

@@ -26,7 +26,7 @@ use super::pad::CachePadded;
 use super::prefetch::{PrefetchDistance, prefetch_read, prefetch_write};
 use super::sync::{Arc, AtomicBool, AtomicUsize, UnsafeCell};
 use super::wait::Parker;
-use super::{EndpointStats, RingConfig, RingError, WaitStrategy};
+use super::{Counters, EndpointStats, RingConfig, RingError, WaitStrategy};
 
 type Slot<T> = UnsafeCell<MaybeUninit<T>>;
 
@@ -106,7 +106,7 @@ pub fn channel_with<T: Send>(
         wait: config.producer_wait,
         wake_consumer: config.consumer_wait.may_park(),
         prefetch: PrefetchDistance::OFF,
-        stats: EndpointStats::default(),
+        counters: Counters::default(),
     };
     let consumer = Consumer {
         shared,
@@ -117,7 +117,7 @@ pub fn channel_with<T: Send>(
         wait: config.consumer_wait,
         wake_producer: config.producer_wait.may_park(),
         prefetch: PrefetchDistance::OFF,
-        stats: EndpointStats::default(),
+        counters: Counters::default(),
     };
     Ok((producer, consumer))
 }
@@ -141,7 +141,7 @@ pub struct Producer<T> {
     /// Whether the consumer may be parked and so needs a wake-up after each publish.
     wake_consumer: bool,
     prefetch: PrefetchDistance,
-    stats: EndpointStats,
+    counters: Counters,
 }
 
 // SAFETY: the producer is the only writer of free slots and of `tail`; moving it to another thread
@@ -172,7 +172,7 @@ impl<T> Producer<T> {
 
     /// This side's slow-path counters.
     pub fn stats(&self) -> EndpointStats {
-        self.stats
+        self.counters.stats()
     }
 
     /// Sets how far ahead the batch write path prefetches slots for writing.
@@ -192,16 +192,18 @@ impl<T> Producer<T> {
     #[inline(always)]
     fn free_slots(&mut self, wanted: usize) -> usize {
         let capacity = self.capacity();
-        let mut free = capacity - self.tail.wrapping_sub(self.cached_head);
-        if free < wanted {
-            self.cached_head = self.shared.head.load(Acquire);
-            self.stats.index_reloads += 1;
-            free = capacity - self.tail.wrapping_sub(self.cached_head);
-            if free == 0 {
-                self.stats.stalls += 1;
-            }
+        let free = capacity - self.tail.wrapping_sub(self.cached_head);
+        if free >= wanted {
+            return free;
         }
-        free
+        let head = self.shared.head.load(Acquire);
+        if head == self.cached_head {
+            self.counters.stall();
+            return free;
+        }
+        self.cached_head = head;
+        self.counters.progress();
+        capacity - self.tail.wrapping_sub(head)
     }
 
     #[inline(always)]
@@ -370,7 +372,7 @@ pub struct Consumer<T> {
     wait: WaitStrategy,
     wake_producer: bool,
     prefetch: PrefetchDistance,
-    stats: EndpointStats,
+    counters: Counters,
 }
 
 // SAFETY: the consumer is the only reader of full slots and the only writer of `head`; moving it
@@ -402,7 +404,7 @@ impl<T> Consumer<T> {
 
     /// This side's slow-path counters.
     pub fn stats(&self) -> EndpointStats {
-        self.stats
+        self.counters.stats()
     }
 
     /// Sets how far ahead the batch read path prefetches slots.
@@ -420,16 +422,18 @@ impl<T> Consumer<T> {
     /// `wanted`.
     #[inline(always)]
     fn ready_items(&mut self, wanted: usize) -> usize {
-        let mut ready = self.cached_tail.wrapping_sub(self.head);
-        if ready < wanted {
-            self.cached_tail = self.shared.tail.load(Acquire);
-            self.stats.index_reloads += 1;
-            ready = self.cached_tail.wrapping_sub(self.head);
-            if ready == 0 {
-                self.stats.stalls += 1;
-            }
+        let ready = self.cached_tail.wrapping_sub(self.head);
+        if ready >= wanted {
+            return ready;
         }
-        ready
+        let tail = self.shared.tail.load(Acquire);
+        if tail == self.cached_tail {
+            self.counters.stall();
+            return ready;
+        }
+        self.cached_tail = tail;
+        self.counters.progress();
+        tail.wrapping_sub(self.head)
     }
 
     #[inline(always)]
@@ -587,7 +591,7 @@ impl<T> std::fmt::Debug for Producer<T> {
         f.debug_struct("spsc::Producer")
             .field("capacity", &self.capacity())
             .field("tail", &self.tail)
-            .field("stats", &self.stats)
+            .field("stats", &self.stats())
             .finish()
     }
 }
@@ -597,7 +601,7 @@ impl<T> std::fmt::Debug for Consumer<T> {
         f.debug_struct("spsc::Consumer")
             .field("capacity", &self.capacity())
             .field("head", &self.head)
-            .field("stats", &self.stats)
+            .field("stats", &self.stats())
             .finish()
     }
 }
