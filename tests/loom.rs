@@ -185,6 +185,30 @@ fn spsc_spin_then_park_never_loses_a_wakeup() {
 }
 
 #[test]
+fn spsc_slots_released_a_line_at_a_time_never_strand_a_parked_producer() {
+    // At capacity 4 the consumer hands slots back two at a time (or when it finds the ring
+    // empty); a producer parked on a full ring must still be woken and every item delivered.
+    model(|| {
+        let config = RingConfig {
+            consumer_wait: WaitStrategy::SpinPark { spins: 0 },
+            producer_wait: WaitStrategy::SpinPark { spins: 0 },
+            ..RingConfig::default()
+        };
+        let (mut tx, mut rx) = spsc::channel_with::<usize>(4, config).unwrap();
+        let producer = thread::spawn(move || {
+            for i in 0..6 {
+                tx.push(i).unwrap();
+            }
+        });
+        for i in 0..6 {
+            assert_eq!(rx.pop(), Some(i));
+        }
+        assert_eq!(rx.pop(), None);
+        producer.join().unwrap();
+    });
+}
+
+#[test]
 fn broadcast_every_consumer_sees_every_item_in_order() {
     // Parking waits keep the three-thread model small: a blocked thread is not scheduled, where a
     // spinning one would be at every step. They also check that no consumer misses a wake-up.
