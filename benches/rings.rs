@@ -635,7 +635,7 @@ fn main() {
         producer_cpu: cpus[0],
         consumer_cpu: cpus[1],
     };
-    let rounds = if quick { 3 } else { 7 };
+    let rounds = if quick { 3 } else { 15 };
     let mut cases = cases();
     for round in 0..rounds {
         for case in &mut cases {

@@ -185,9 +185,9 @@ fn spsc_spin_then_park_never_loses_a_wakeup() {
 }
 
 #[test]
-fn spsc_slots_released_a_line_at_a_time_never_strand_a_parked_producer() {
-    // At capacity 4 the consumer hands slots back two at a time (or when it finds the ring
-    // empty); a producer parked on a full ring must still be woken and every item delivered.
+fn spsc_producer_parked_on_a_full_ring_is_woken_for_every_slot() {
+    // Six items through four slots: the producer parks on a full ring at least once and must be
+    // woken by the consumer's releases; the consumer parks on an empty one.
     model(|| {
         let config = RingConfig {
             consumer_wait: WaitStrategy::SpinPark { spins: 0 },

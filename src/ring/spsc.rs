@@ -7,11 +7,6 @@
 //! writing except the slot itself. Positions are unbounded `usize` counters (wrapping), mapped to
 //! slots with a mask, which is why the capacity is a power of two.
 //!
-//! The consumer hands slots back a cache line at a time: single pops publish `head` once per
-//! line's worth of slots, batch releases and an empty ring publish it at once. A producer that
-//! waits on a full ring therefore never writes into the line the consumer is still reading, and
-//! an idle consumer holds nothing back.
-//!
 //! Ordering: the item write happens-before the `Release` store of `tail`, which the consumer reads
 //! with `Acquire` before reading the item; symmetrically for `head` and slot reuse. No `SeqCst`
 //! anywhere on the data path.
@@ -118,8 +113,6 @@ pub fn channel_with<T: Send>(
         base,
         mask: capacity - 1,
         head: 0,
-        released: 0,
-        release_mask: release_granularity::<T>(capacity) - 1,
         cached_tail: 0,
         wait: config.consumer_wait,
         wake_producer: config.producer_wait.may_park(),
@@ -127,19 +120,6 @@ pub fn channel_with<T: Send>(
         counters: Counters::default(),
     };
     Ok((producer, consumer))
-}
-
-/// How many single pops the consumer batches into one `head` store: the slots in one cache
-/// line (at least 1), and at most half the ring so a producer never waits on slots the consumer
-/// has already read.
-fn release_granularity<T>(capacity: usize) -> usize {
-    let per_line = 64 / std::mem::size_of::<T>().max(1);
-    let per_line = if per_line == 0 {
-        1
-    } else {
-        1 << (usize::BITS - 1 - per_line.leading_zeros())
-    };
-    per_line.clamp(1, (capacity / 2).max(1))
 }
 
 /// The writing end of an SPSC ring. Send it to the producer thread.
@@ -175,8 +155,7 @@ impl<T> Producer<T> {
         self.mask + 1
     }
 
-    /// Items in the ring now, as far as the producer can tell: a snapshot that may include up to
-    /// a cache line's worth of items the consumer has read but not yet handed back.
+    /// Items in the ring now (a snapshot: the consumer may be popping concurrently).
     pub fn len(&self) -> usize {
         self.tail.wrapping_sub(self.shared.head.load(Acquire))
     }
@@ -388,12 +367,6 @@ pub struct Consumer<T> {
     mask: usize,
     /// Authoritative head (only this side writes it).
     head: usize,
-    /// The head last published to the producer (`head` rounded down to a release boundary
-    /// while the consumer is busy; equal to `head` whenever it finds the ring empty).
-    released: usize,
-    /// `per_item_release - 1`: single pops publish `head` when it crosses a multiple of this
-    /// plus one (a cache line's worth of slots).
-    release_mask: usize,
     /// Last tail seen; at least `cached_tail - head` items are ready.
     cached_tail: usize,
     wait: WaitStrategy,
@@ -455,10 +428,6 @@ impl<T> Consumer<T> {
         }
         let tail = self.shared.tail.load(Acquire);
         if tail == self.cached_tail {
-            if self.released != self.head {
-                // Idle from here on: hand back every slot read so far.
-                self.publish_head();
-            }
             self.counters.stall();
             return ready;
         }
@@ -467,24 +436,12 @@ impl<T> Consumer<T> {
         tail.wrapping_sub(self.head)
     }
 
-    /// Publishes `head` to the producer (and wakes it if it may be parked).
     #[inline(always)]
-    fn publish_head(&mut self) {
-        self.released = self.head;
-        self.shared.head.store(self.head, Release);
+    fn release(&mut self, head: usize) {
+        self.head = head;
+        self.shared.head.store(head, Release);
         if self.wake_producer {
             self.shared.sides.producer_parker.notify();
-        }
-    }
-
-    /// Advances past one item. The slot is handed back once a whole cache line of slots is
-    /// read (or when the ring is next found empty), so a producer waiting on a full ring never
-    /// writes into the line this consumer is still reading.
-    #[inline(always)]
-    fn advance_one(&mut self) {
-        self.head = self.head.wrapping_add(1);
-        if self.head & self.release_mask == 0 {
-            self.publish_head();
         }
     }
 
@@ -499,7 +456,7 @@ impl<T> Consumer<T> {
         let value = self
             .slot(self.head)
             .with(|p| unsafe { (*p).assume_init_read() });
-        self.advance_one();
+        self.release(self.head.wrapping_add(1));
         Some(value)
     }
 
@@ -537,8 +494,6 @@ impl<T> Consumer<T> {
 
 impl<T> Drop for Consumer<T> {
     fn drop(&mut self) {
-        // Publish the true head: the ring drops the items in [head, tail) when both ends are gone.
-        self.shared.head.store(self.head, Release);
         self.shared.sides.consumer_alive.store(false, Release);
         self.shared.sides.producer_parker.notify();
     }
@@ -625,8 +580,8 @@ impl<T> ReadChunk<'_, T> {
 impl<T> Drop for ReadChunk<'_, T> {
     fn drop(&mut self) {
         if self.taken > 0 {
-            self.consumer.head = self.consumer.head.wrapping_add(self.taken);
-            self.consumer.publish_head();
+            let head = self.consumer.head.wrapping_add(self.taken);
+            self.consumer.release(head);
         }
     }
 }
@@ -648,37 +603,5 @@ impl<T> std::fmt::Debug for Consumer<T> {
             .field("head", &self.head)
             .field("stats", &self.stats())
             .finish()
-    }
-}
-
-#[cfg(all(test, not(loom)))]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn slots_are_handed_back_a_cache_line_at_a_time() {
-        assert_eq!(release_granularity::<u64>(4096), 8);
-        assert_eq!(release_granularity::<u64>(4), 2);
-        assert_eq!(release_granularity::<u64>(2), 1);
-        assert_eq!(release_granularity::<crate::row::Row>(4096), 1);
-        assert_eq!(release_granularity::<[u8; 24]>(4096), 2);
-        assert_eq!(release_granularity::<()>(4096), 64);
-    }
-
-    #[test]
-    fn the_producer_sees_read_slots_once_a_line_is_done_or_the_ring_is_empty() {
-        let (mut tx, mut rx) = channel::<u64>(64).unwrap();
-        for i in 0..20 {
-            tx.try_push(i).unwrap();
-        }
-        for _ in 0..7 {
-            rx.try_pop().unwrap();
-        }
-        assert_eq!(tx.len(), 20, "mid-line: not handed back yet");
-        rx.try_pop().unwrap();
-        assert_eq!(tx.len(), 12, "a full line of 8 handed back");
-        while rx.try_pop().is_some() {}
-        assert_eq!(tx.len(), 0, "an empty ring hands everything back");
-        assert_eq!(rx.len(), 0);
     }
 }
