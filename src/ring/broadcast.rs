@@ -209,12 +209,9 @@ impl<T: Copy> Producer<T> {
             return free;
         }
         let min_head = self.min_head();
-        if min_head == self.cached_min_head {
-            self.counters.stall();
+        if !self.counters.observe(&mut self.cached_min_head, min_head) {
             return free;
         }
-        self.cached_min_head = min_head;
-        self.counters.progress();
         capacity - self.tail.wrapping_sub(min_head)
     }
 
@@ -404,12 +401,9 @@ impl<T: Copy> Consumer<T> {
             return ready;
         }
         let tail = self.shared.tail.load(Acquire);
-        if tail == self.cached_tail {
-            self.counters.stall();
+        if !self.counters.observe(&mut self.cached_tail, tail) {
             return ready;
         }
-        self.cached_tail = tail;
-        self.counters.progress();
         tail.wrapping_sub(self.head)
     }
 

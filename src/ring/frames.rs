@@ -219,12 +219,9 @@ impl FrameProducer {
             return free;
         }
         let head = self.shared.head.load(Acquire);
-        if head == self.cached_head {
-            self.counters.stall();
+        if !self.counters.observe(&mut self.cached_head, head) {
             return free;
         }
-        self.cached_head = head;
-        self.counters.progress();
         capacity - self.tail.wrapping_sub(head)
     }
 
@@ -443,14 +440,12 @@ impl FrameConsumer {
     /// The oldest record, or `None` if none is ready. Release it when done.
     pub fn try_read(&mut self) -> Option<FrameReader<'_>> {
         loop {
+            // `cached_tail == head` here, so "tail did not move" means "empty".
             if self.cached_tail == self.head {
                 let tail = self.shared.tail.load(Acquire);
-                if tail == self.head {
-                    self.counters.stall();
+                if !self.counters.observe(&mut self.cached_tail, tail) {
                     return None;
                 }
-                self.cached_tail = tail;
-                self.counters.progress();
             }
             let header = self.words().read_header(self.head);
             let len = (header & u64::from(u32::MAX)) as usize;

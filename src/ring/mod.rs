@@ -65,20 +65,21 @@ pub(crate) struct Counters {
 }
 
 impl Counters {
-    /// A reload found the other side's index moved.
+    /// Records a fresh read of the other side's index into this side's cached copy; returns
+    /// whether it moved (progress) or not (a stall, counted once per episode).
     #[inline(always)]
-    pub(crate) fn progress(&mut self) {
+    pub(crate) fn observe(&mut self, cached: &mut usize, fresh: usize) -> bool {
+        if fresh == *cached {
+            if !self.stalled {
+                self.stalled = true;
+                self.stalls += 1;
+            }
+            return false;
+        }
+        *cached = fresh;
         self.reloads += 1;
         self.stalled = false;
-    }
-
-    /// A reload found no progress.
-    #[inline(always)]
-    pub(crate) fn stall(&mut self) {
-        if !self.stalled {
-            self.stalled = true;
-            self.stalls += 1;
-        }
+        true
     }
 
     pub(crate) fn stats(&self) -> EndpointStats {

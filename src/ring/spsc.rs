@@ -197,12 +197,9 @@ impl<T> Producer<T> {
             return free;
         }
         let head = self.shared.head.load(Acquire);
-        if head == self.cached_head {
-            self.counters.stall();
+        if !self.counters.observe(&mut self.cached_head, head) {
             return free;
         }
-        self.cached_head = head;
-        self.counters.progress();
         capacity - self.tail.wrapping_sub(head)
     }
 
@@ -427,12 +424,9 @@ impl<T> Consumer<T> {
             return ready;
         }
         let tail = self.shared.tail.load(Acquire);
-        if tail == self.cached_tail {
-            self.counters.stall();
+        if !self.counters.observe(&mut self.cached_tail, tail) {
             return ready;
         }
-        self.cached_tail = tail;
-        self.counters.progress();
         tail.wrapping_sub(self.head)
     }
 
@@ -603,5 +597,48 @@ impl<T> std::fmt::Debug for Consumer<T> {
             .field("head", &self.head)
             .field("stats", &self.stats())
             .finish()
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stats_count_reloads_with_news_and_stall_episodes_once() {
+        let (mut tx, mut rx) = channel::<u32>(2).unwrap();
+        tx.try_push(1).unwrap();
+        tx.try_push(2).unwrap();
+        for _ in 0..5 {
+            assert_eq!(tx.try_push(3), Err(3));
+        }
+        assert_eq!(
+            tx.stats(),
+            EndpointStats {
+                index_reloads: 0,
+                stalls: 1
+            }
+        );
+        assert_eq!(rx.try_pop(), Some(1));
+        tx.try_push(3).unwrap();
+        assert_eq!(
+            tx.stats(),
+            EndpointStats {
+                index_reloads: 1,
+                stalls: 1
+            }
+        );
+        assert_eq!(rx.try_pop(), Some(2));
+        assert_eq!(rx.try_pop(), Some(3));
+        assert_eq!(rx.try_pop(), None);
+        assert_eq!(rx.try_pop(), None);
+        // One reload saw 1 and 2, the next saw 3; then one empty episode.
+        assert_eq!(
+            rx.stats(),
+            EndpointStats {
+                index_reloads: 2,
+                stalls: 1
+            }
+        );
     }
 }
