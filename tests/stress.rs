@@ -381,3 +381,38 @@ fn bad_capacities_are_refused_with_the_reason() {
         "capacity 1000 is not a power of two (nearest: 512 or 1024)"
     );
 }
+
+#[test]
+fn frames_blocking_claim_and_read_with_parking_deliver_every_record() {
+    let config = RingConfig {
+        producer_wait: WaitStrategy::SpinPark { spins: 4 },
+        consumer_wait: WaitStrategy::SpinPark { spins: 4 },
+        ..RingConfig::default()
+    };
+    let (mut tx, mut rx) = frames::channel_with(256, config).unwrap();
+    const RECORDS: u64 = 50_000;
+    let producer = thread::spawn(move || {
+        for seq in 0..RECORDS {
+            // Lengths 8..=120 wrap the 256-byte ring every few records.
+            let len = 8 + (seq as usize * 37) % 113;
+            let mut w = tx.claim(len).unwrap().expect("consumer alive");
+            let buf = w.as_mut_slice();
+            buf[..8].copy_from_slice(&seq.to_le_bytes());
+            for (dst, b) in buf[8..].iter_mut().zip(payload(seq, len - 8)) {
+                *dst = b;
+            }
+            w.commit();
+        }
+    });
+    let mut seq = 0;
+    while let Some(r) = rx.read() {
+        let data = r.as_slice();
+        assert_eq!(u64::from_le_bytes(data[..8].try_into().unwrap()), seq);
+        assert_eq!(data.len(), 8 + (seq as usize * 37) % 113);
+        assert!(data[8..].iter().copied().eq(payload(seq, data.len() - 8)));
+        r.release();
+        seq += 1;
+    }
+    assert_eq!(seq, RECORDS);
+    producer.join().unwrap();
+}

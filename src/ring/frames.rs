@@ -251,33 +251,8 @@ impl FrameProducer {
     /// [`RingError::RecordTooLarge`] if `len` exceeds [`max_record`](Self::max_record): it would
     /// never fit.
     pub fn try_claim(&mut self, len: usize) -> Result<Option<FrameWriter<'_>>, RingError> {
-        let max = self.max_record();
-        if len > max {
-            return Err(RingError::RecordTooLarge { len, max });
-        }
-        let need = footprint(len);
-        let to_end = self.capacity() - (self.tail & self.mask);
-        if need > to_end {
-            if self.free_bytes(to_end) < to_end {
-                return Ok(None);
-            }
-            self.words()
-                .write_header(self.tail, PADDING | (to_end - RECORD_HEADER) as u64);
-            self.publish(self.tail.wrapping_add(to_end));
-        }
-        if self.free_bytes(need) < need {
-            return Ok(None);
-        }
-        let start = self.tail;
-        #[cfg(loom)]
-        let staged = vec![0; len];
-        Ok(Some(FrameWriter {
-            producer: self,
-            start,
-            len,
-            #[cfg(loom)]
-            staged,
-        }))
+        self.check_len(len)?;
+        Ok(self.make_room(len).then(|| self.writer(len)))
     }
 
     /// Claims room for `len` bytes, waiting with this side's strategy while the ring is full.
@@ -286,10 +261,10 @@ impl FrameProducer {
     /// [`RingError::RecordTooLarge`] as for [`try_claim`](Self::try_claim). Returns `Ok(None)`
     /// only if the consumer is gone.
     pub fn claim(&mut self, len: usize) -> Result<Option<FrameWriter<'_>>, RingError> {
+        self.check_len(len)?;
         loop {
-            // Re-borrowing in a loop: check for room first, then claim once it is there.
-            if self.try_claim(len)?.is_some() {
-                break;
+            if self.make_room(len) {
+                return Ok(Some(self.writer(len)));
             }
             if self.is_abandoned() {
                 return Ok(None);
@@ -303,7 +278,43 @@ impl FrameProducer {
                     || !shared.consumer_alive.load(Acquire)
             });
         }
-        self.try_claim(len)
+    }
+
+    fn check_len(&self, len: usize) -> Result<(), RingError> {
+        let max = self.max_record();
+        if len > max {
+            return Err(RingError::RecordTooLarge { len, max });
+        }
+        Ok(())
+    }
+
+    /// Whether a record of `len` bytes can be placed at the tail now. When it does not fit
+    /// before the end of the buffer, publishes the padding record that ends the lap first (as
+    /// soon as that much is free).
+    fn make_room(&mut self, len: usize) -> bool {
+        let need = footprint(len);
+        let to_end = self.capacity() - (self.tail & self.mask);
+        if need > to_end {
+            if self.free_bytes(to_end) < to_end {
+                return false;
+            }
+            self.words()
+                .write_header(self.tail, PADDING | (to_end - RECORD_HEADER) as u64);
+            self.publish(self.tail.wrapping_add(to_end));
+        }
+        self.free_bytes(need) >= need
+    }
+
+    /// The writer for a record of `len` bytes at the tail; room was made by `make_room`.
+    fn writer(&mut self, len: usize) -> FrameWriter<'_> {
+        let start = self.tail;
+        FrameWriter {
+            producer: self,
+            start,
+            len,
+            #[cfg(loom)]
+            staged: vec![0; len],
+        }
     }
 }
 
@@ -437,41 +448,54 @@ impl FrameConsumer {
         }
     }
 
-    /// The oldest record, or `None` if none is ready. Release it when done.
-    pub fn try_read(&mut self) -> Option<FrameReader<'_>> {
+    /// Whether a record (not padding) is at the head, skipping and releasing padding records.
+    fn next_record_ready(&mut self) -> bool {
         loop {
             // `cached_tail == head` here, so "tail did not move" means "empty".
             if self.cached_tail == self.head {
                 let tail = self.shared.tail.load(Acquire);
                 if !self.counters.observe(&mut self.cached_tail, tail) {
-                    return None;
+                    return false;
                 }
             }
             let header = self.words().read_header(self.head);
-            let len = (header & u64::from(u32::MAX)) as usize;
-            if header & PADDING != 0 {
-                // Skip to the start of the buffer, releasing the padding at once.
-                let next = self.head.wrapping_add(RECORD_HEADER + len);
-                self.release_to(next);
-                continue;
+            if header & PADDING == 0 {
+                return true;
             }
-            let start = self.head;
-            return Some(FrameReader {
-                consumer: self,
-                start,
-                len,
-            });
+            // Skip to the start of the buffer, releasing the padding at once.
+            let len = (header & u64::from(u32::MAX)) as usize;
+            let next = self.head.wrapping_add(RECORD_HEADER + len);
+            self.release_to(next);
         }
+    }
+
+    /// The record at the head; `next_record_ready` said there is one.
+    fn reader(&mut self) -> FrameReader<'_> {
+        let header = self.words().read_header(self.head);
+        let start = self.head;
+        FrameReader {
+            consumer: self,
+            start,
+            len: (header & u64::from(u32::MAX)) as usize,
+        }
+    }
+
+    /// The oldest record, or `None` if none is ready. Release it when done.
+    pub fn try_read(&mut self) -> Option<FrameReader<'_>> {
+        self.next_record_ready().then(|| self.reader())
     }
 
     /// Waits for the next record; `None` once the producer is gone and every record is read.
     pub fn read(&mut self) -> Option<FrameReader<'_>> {
         loop {
-            if self.is_abandoned() {
-                return self.try_read();
+            // Read liveness first: once the producer is seen gone, everything it committed is
+            // visible, so finding no record after that is final.
+            let abandoned = self.is_abandoned();
+            if self.next_record_ready() {
+                return Some(self.reader());
             }
-            if !self.is_empty() {
-                return self.try_read();
+            if abandoned {
+                return None;
             }
             let shared = &*self.shared;
             let head = self.head;
