@@ -381,3 +381,33 @@ fn frames_records_wrap_with_padding_and_keep_their_bytes() {
         producer.join().unwrap();
     });
 }
+
+#[test]
+fn frames_blocking_claim_and_read_end_exactly_after_the_last_record() {
+    model(|| {
+        let config = RingConfig {
+            producer_wait: WaitStrategy::SpinPark { spins: 0 },
+            consumer_wait: WaitStrategy::SpinPark { spins: 0 },
+            ..RingConfig::default()
+        };
+        let (mut tx, mut rx) = frames::channel_with(32, config).unwrap();
+        // 5 bytes fit at offset 0; 12 (24 with header) need the lap's padding first.
+        let lens = [5usize, 12];
+        let producer = thread::spawn(move || {
+            for (n, &len) in lens.iter().enumerate() {
+                let mut w = tx.claim(len).unwrap().expect("consumer alive");
+                w.as_mut_slice().fill(n as u8 + 1);
+                w.commit();
+            }
+        });
+        let mut got = Vec::new();
+        let mut buf = Vec::new();
+        while let Some(r) = rx.read() {
+            r.copy_into(&mut buf);
+            r.release();
+            got.push(buf.clone());
+        }
+        assert_eq!(got, [vec![1u8; 5], vec![2u8; 12]]);
+        producer.join().unwrap();
+    });
+}
