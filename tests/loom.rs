@@ -411,3 +411,27 @@ fn frames_blocking_claim_and_read_end_exactly_after_the_last_record() {
         producer.join().unwrap();
     });
 }
+
+#[test]
+fn mpmc_receiver_sees_every_item_then_the_end_when_the_last_sender_leaves() {
+    model(|| {
+        let config = RingConfig {
+            producer_wait: WaitStrategy::SpinPark { spins: 0 },
+            consumer_wait: WaitStrategy::SpinPark { spins: 0 },
+            ..RingConfig::default()
+        };
+        let (tx, rx) = mpmc::channel_with::<usize>(2, config).unwrap();
+        let producer = thread::spawn(move || {
+            for i in 0..3 {
+                tx.push(i).unwrap();
+            }
+            // Dropping the only sender ends the stream.
+        });
+        for i in 0..3 {
+            assert_eq!(rx.pop(), Some(i));
+        }
+        assert_eq!(rx.pop(), None);
+        assert!(rx.is_abandoned());
+        producer.join().unwrap();
+    });
+}
