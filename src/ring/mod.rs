@@ -62,6 +62,8 @@ pub(crate) struct Counters {
     stalls: u64,
     /// Whether the current episode has been counted.
     stalled: bool,
+    /// Times the consumer fell back behind a producer it was chasing.
+    fell_back: u64,
 }
 
 impl Counters {
@@ -82,10 +84,23 @@ impl Counters {
         true
     }
 
+    /// Whether the last reload of the other side's index found it moved.
+    #[inline(always)]
+    pub(crate) fn last_reload_progressed(&self) -> bool {
+        self.reloads != 0 && !self.stalled
+    }
+
+    /// The consumer fell back behind a producer it was chasing.
+    #[inline(always)]
+    pub(crate) fn fell_back(&mut self) {
+        self.fell_back += 1;
+    }
+
     pub(crate) fn stats(&self) -> EndpointStats {
         EndpointStats {
             index_reloads: self.reloads,
             stalls: self.stalls,
+            chase_backoffs: self.fell_back,
         }
     }
 }
@@ -101,4 +116,7 @@ pub struct EndpointStats {
     /// Times this side found the ring full (producer) or empty (consumer), counted once per
     /// episode however long it then polled.
     pub stalls: u64,
+    /// Times an SPSC consumer found itself chasing a streaming producer item by item and fell
+    /// back to let it get ahead (always 0 for producers and other rings).
+    pub chase_backoffs: u64,
 }
