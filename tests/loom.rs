@@ -26,6 +26,16 @@ fn model_bounded(preemptions: usize, f: impl Fn() + Sync + Send + 'static) {
     builder.check(f);
 }
 
+/// Both sides park at once when they cannot progress: blocked threads are not scheduled, which
+/// keeps models small, and every wake-up path is exercised.
+fn parking() -> RingConfig {
+    RingConfig {
+        producer_wait: WaitStrategy::SpinPark { spins: 0 },
+        consumer_wait: WaitStrategy::SpinPark { spins: 0 },
+        ..RingConfig::default()
+    }
+}
+
 /// Retries `try_push` until it succeeds, yielding to the model in between.
 fn push_spsc<T>(tx: &mut spsc::Producer<T>, mut v: T) {
     loop {
@@ -165,11 +175,7 @@ fn spsc_leftover_items_are_dropped_exactly_once() {
 #[test]
 fn spsc_spin_then_park_never_loses_a_wakeup() {
     model(|| {
-        let config = RingConfig {
-            consumer_wait: WaitStrategy::SpinPark { spins: 0 },
-            producer_wait: WaitStrategy::SpinPark { spins: 0 },
-            ..RingConfig::default()
-        };
+        let config = parking();
         let (mut tx, mut rx) = spsc::channel_with::<usize>(2, config).unwrap();
         let producer = thread::spawn(move || {
             for i in 0..3 {
@@ -189,11 +195,7 @@ fn spsc_producer_parked_on_a_full_ring_is_woken_for_every_slot() {
     // Six items through four slots: the producer parks on a full ring at least once and must be
     // woken by the consumer's releases; the consumer parks on an empty one.
     model(|| {
-        let config = RingConfig {
-            consumer_wait: WaitStrategy::SpinPark { spins: 0 },
-            producer_wait: WaitStrategy::SpinPark { spins: 0 },
-            ..RingConfig::default()
-        };
+        let config = parking();
         let (mut tx, mut rx) = spsc::channel_with::<usize>(4, config).unwrap();
         let producer = thread::spawn(move || {
             for i in 0..6 {
@@ -213,11 +215,7 @@ fn broadcast_every_consumer_sees_every_item_in_order() {
     // Parking waits keep the three-thread model small: a blocked thread is not scheduled, where a
     // spinning one would be at every step. They also check that no consumer misses a wake-up.
     model_bounded(2, || {
-        let config = RingConfig {
-            producer_wait: WaitStrategy::SpinPark { spins: 0 },
-            consumer_wait: WaitStrategy::SpinPark { spins: 0 },
-            ..RingConfig::default()
-        };
+        let config = parking();
         let (mut tx, rxs) = broadcast::channel_with::<usize>(2, 2, config).unwrap();
         let consumers: Vec<_> = rxs
             .into_iter()
@@ -385,11 +383,7 @@ fn frames_records_wrap_with_padding_and_keep_their_bytes() {
 #[test]
 fn frames_blocking_claim_and_read_end_exactly_after_the_last_record() {
     model(|| {
-        let config = RingConfig {
-            producer_wait: WaitStrategy::SpinPark { spins: 0 },
-            consumer_wait: WaitStrategy::SpinPark { spins: 0 },
-            ..RingConfig::default()
-        };
+        let config = parking();
         let (mut tx, mut rx) = frames::channel_with(32, config).unwrap();
         // 5 bytes fit at offset 0; 12 (24 with header) need the lap's padding first.
         let lens = [5usize, 12];
@@ -415,11 +409,7 @@ fn frames_blocking_claim_and_read_end_exactly_after_the_last_record() {
 #[test]
 fn mpmc_receiver_sees_every_item_then_the_end_when_the_last_sender_leaves() {
     model(|| {
-        let config = RingConfig {
-            producer_wait: WaitStrategy::SpinPark { spins: 0 },
-            consumer_wait: WaitStrategy::SpinPark { spins: 0 },
-            ..RingConfig::default()
-        };
+        let config = parking();
         let (tx, rx) = mpmc::channel_with::<usize>(2, config).unwrap();
         let producer = thread::spawn(move || {
             for i in 0..3 {

@@ -25,7 +25,7 @@ use super::pad::CachePadded;
 use super::prefetch::{PrefetchDistance, prefetch_read, prefetch_write};
 use super::sync::{Arc, AtomicBool, AtomicUsize, UnsafeCell};
 use super::wait::Parker;
-use super::{Counters, EndpointStats, RingConfig, RingError, WaitStrategy};
+use super::{Counters, EndpointStats, RingConfig, RingError, WaitStrategy, producer_room};
 
 type Slot<T> = UnsafeCell<MaybeUninit<T>>;
 
@@ -46,6 +46,18 @@ struct Shared<T> {
     /// Owns the memory the endpoints' `base` pointers point into.
     #[expect(dead_code, reason = "kept for ownership; accessed through `base`")]
     slots: Buffer<Slot<T>>,
+}
+
+/// The slowest attached consumer's head; `tail` when none is attached.
+fn slowest_head<T>(shared: &Shared<T>, tail: usize) -> usize {
+    shared
+        .cursors
+        .iter()
+        .filter(|c| c.attached.load(Acquire))
+        .map(|c| c.head.load(Acquire))
+        // The slowest is the one furthest behind the tail.
+        .max_by_key(|&h| tail.wrapping_sub(h))
+        .unwrap_or(tail)
 }
 
 /// Creates a broadcast ring of `capacity` slots with `consumers` consumers, default config.
@@ -182,17 +194,8 @@ impl<T: Copy> Producer<T> {
         self.prefetch = distance;
     }
 
-    /// The slowest attached consumer's head; `tail` when none is attached.
     fn min_head(&self) -> usize {
-        let tail = self.tail;
-        self.shared
-            .cursors
-            .iter()
-            .filter(|c| c.attached.load(Acquire))
-            .map(|c| c.head.load(Acquire))
-            // The slowest is the one furthest behind the tail.
-            .max_by_key(|&h| tail.wrapping_sub(h))
-            .unwrap_or(tail)
+        slowest_head(&self.shared, self.tail)
     }
 
     #[inline(always)]
@@ -203,16 +206,15 @@ impl<T: Copy> Producer<T> {
 
     #[inline(always)]
     fn free_slots(&mut self, wanted: usize) -> usize {
-        let capacity = self.capacity();
-        let free = capacity - self.tail.wrapping_sub(self.cached_min_head);
-        if free >= wanted {
-            return free;
-        }
-        let min_head = self.min_head();
-        if !self.counters.observe(&mut self.cached_min_head, min_head) {
-            return free;
-        }
-        capacity - self.tail.wrapping_sub(min_head)
+        let (shared, tail) = (&self.shared, self.tail);
+        producer_room(
+            self.mask + 1,
+            tail,
+            &mut self.cached_min_head,
+            &mut self.counters,
+            wanted,
+            || slowest_head(shared, tail),
+        )
     }
 
     #[inline(always)]

@@ -27,7 +27,7 @@ use super::buffer::{Buffer, check_capacity};
 use super::pad::CachePadded;
 use super::sync::{Arc, AtomicBool, AtomicUsize, UnsafeCell};
 use super::wait::Parker;
-use super::{Counters, EndpointStats, RingConfig, RingError, WaitStrategy};
+use super::{Counters, EndpointStats, RingConfig, RingError, WaitStrategy, producer_room};
 
 /// Bytes of the header in front of every record.
 pub const RECORD_HEADER: usize = 8;
@@ -213,16 +213,15 @@ impl FrameProducer {
     /// Free bytes, re-reading the consumer's head only if the cached copy shows fewer than
     /// `wanted`.
     fn free_bytes(&mut self, wanted: usize) -> usize {
-        let capacity = self.capacity();
-        let free = capacity - self.tail.wrapping_sub(self.cached_head);
-        if free >= wanted {
-            return free;
-        }
-        let head = self.shared.head.load(Acquire);
-        if !self.counters.observe(&mut self.cached_head, head) {
-            return free;
-        }
-        capacity - self.tail.wrapping_sub(head)
+        let shared = &self.shared;
+        producer_room(
+            self.mask + 1,
+            self.tail,
+            &mut self.cached_head,
+            &mut self.counters,
+            wanted,
+            || shared.head.load(Acquire),
+        )
     }
 
     fn publish(&mut self, tail: usize) {

@@ -105,6 +105,28 @@ impl Counters {
     }
 }
 
+/// Room a producer has: `capacity - (tail - cached_head)`, re-reading the consumer's position
+/// with `load` only when the cached copy shows less than `wanted`.
+#[inline(always)]
+pub(crate) fn producer_room(
+    capacity: usize,
+    tail: usize,
+    cached_head: &mut usize,
+    counters: &mut Counters,
+    wanted: usize,
+    load: impl FnOnce() -> usize,
+) -> usize {
+    let free = capacity - tail.wrapping_sub(*cached_head);
+    if free >= wanted {
+        return free;
+    }
+    let head = load();
+    if !counters.observe(cached_head, head) {
+        return free;
+    }
+    capacity - tail.wrapping_sub(head)
+}
+
 /// Counters one endpoint keeps privately (no atomics, no sharing), read by its owner.
 ///
 /// They count the slow-path events that explain a ring's speed without a hardware PMU.

@@ -26,7 +26,7 @@ use super::pad::CachePadded;
 use super::prefetch::{PrefetchDistance, prefetch_read, prefetch_write};
 use super::sync::{Arc, AtomicBool, AtomicUsize, UnsafeCell, spin_loop};
 use super::wait::Parker;
-use super::{Counters, EndpointStats, RingConfig, RingError, WaitStrategy};
+use super::{Counters, EndpointStats, RingConfig, RingError, WaitStrategy, producer_room};
 
 type Slot<T> = UnsafeCell<MaybeUninit<T>>;
 
@@ -208,16 +208,15 @@ impl<T> Producer<T> {
     /// `wanted`.
     #[inline(always)]
     fn free_slots(&mut self, wanted: usize) -> usize {
-        let capacity = self.capacity();
-        let free = capacity - self.tail.wrapping_sub(self.cached_head);
-        if free >= wanted {
-            return free;
-        }
-        let head = self.shared.head.load(Acquire);
-        if !self.counters.observe(&mut self.cached_head, head) {
-            return free;
-        }
-        capacity - self.tail.wrapping_sub(head)
+        let shared = &self.shared;
+        producer_room(
+            self.mask + 1,
+            self.tail,
+            &mut self.cached_head,
+            &mut self.counters,
+            wanted,
+            || shared.head.load(Acquire),
+        )
     }
 
     #[inline(always)]
