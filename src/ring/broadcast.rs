@@ -20,6 +20,8 @@
 use std::mem::MaybeUninit;
 use std::sync::atomic::Ordering::{Acquire, Release};
 
+#[cfg(not(loom))]
+use super::buffer::wrapped_slices;
 use super::buffer::{Buffer, check_capacity};
 use super::pad::CachePadded;
 use super::prefetch::{PrefetchDistance, prefetch_read, prefetch_write};
@@ -512,17 +514,15 @@ impl<T: Copy> ReadChunk<'_, T> {
     /// The items not yet popped, as up to two slices.
     #[cfg(not(loom))]
     pub fn as_slices(&self) -> (&[T], &[T]) {
-        let capacity = self.consumer.mask + 1;
-        let start = self.consumer.head.wrapping_add(self.read) & self.consumer.mask;
-        let count = self.len - self.read;
-        let first = count.min(capacity - start);
-        let base = self.consumer.base.cast::<T>();
-        // SAFETY: slots are `repr(transparent)` over `T`; these `count` slots are published and
-        // not overwritten until this consumer releases them, which needs `&mut self`.
+        let c = &*self.consumer;
+        // SAFETY: slots are `repr(transparent)` over `T`; the unread items of the chunk are
+        // published and not overwritten until this consumer releases them, which needs `&mut self`.
         unsafe {
-            (
-                std::slice::from_raw_parts(base.add(start), first),
-                std::slice::from_raw_parts(base, count - first),
+            wrapped_slices(
+                c.base.cast::<T>(),
+                c.mask,
+                c.head.wrapping_add(self.read),
+                self.len - self.read,
             )
         }
     }

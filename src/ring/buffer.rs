@@ -93,6 +93,32 @@ impl<S> Drop for Buffer<S> {
     }
 }
 
+/// The `count` slots from position `pos` of a ring with `mask + 1` slots at `base`, wrapping at
+/// most once at the end of the array, as two slices of `T`.
+///
+/// # Safety
+/// The slot type must be `repr(transparent)` over `T`; `count <= mask + 1`; those slots must be
+/// initialised and left unwritten for `'a`.
+#[cfg(not(loom))]
+pub(crate) unsafe fn wrapped_slices<'a, T>(
+    base: *const T,
+    mask: usize,
+    pos: usize,
+    count: usize,
+) -> (&'a [T], &'a [T]) {
+    let start = pos & mask;
+    let first = count.min(mask + 1 - start);
+    // SAFETY: both ranges lie inside the `mask + 1` slots at `base` (`first` stops at the end, the
+    // rest restarts at 0 and `count <= mask + 1`); the caller vouches they are initialised `T`s
+    // that nobody writes for 'a.
+    unsafe {
+        (
+            std::slice::from_raw_parts(base.add(start), first),
+            std::slice::from_raw_parts(base, count - first),
+        )
+    }
+}
+
 /// The largest element count a ring of `S` accepts: it must fit in memory, and positions are
 /// compared with wrapping arithmetic, which needs capacity ≤ usize::MAX / 2.
 pub(crate) fn max_len<S>() -> usize {

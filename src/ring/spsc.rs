@@ -21,6 +21,8 @@
 use std::mem::MaybeUninit;
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 
+#[cfg(not(loom))]
+use super::buffer::wrapped_slices;
 use super::buffer::{Buffer, check_capacity};
 use super::pad::CachePadded;
 use super::prefetch::{PrefetchDistance, prefetch_read, prefetch_write};
@@ -594,17 +596,16 @@ impl<T> ReadChunk<'_, T> {
     #[cfg(not(loom))]
     #[inline]
     pub fn as_slices(&self) -> (&[T], &[T]) {
-        let start = self.consumer.head.wrapping_add(self.taken) & self.consumer.mask;
-        let count = self.len - self.taken;
-        let first = count.min(self.consumer.capacity() - start);
-        let base = self.consumer.base.cast::<T>();
+        let c = &*self.consumer;
         // SAFETY: slots are `UnsafeCell<MaybeUninit<T>>`, all `repr(transparent)` over `T`; the
-        // `count` slots from `start` (wrapping once) are initialised, published and not written
-        // by anyone until released, which needs `&mut self`.
+        // untaken items of the chunk are initialised, published and not written by anyone until
+        // released, which needs `&mut self`.
         unsafe {
-            (
-                std::slice::from_raw_parts(base.add(start), first),
-                std::slice::from_raw_parts(base, count - first),
+            wrapped_slices(
+                c.base.cast::<T>(),
+                c.mask,
+                c.head.wrapping_add(self.taken),
+                self.len - self.taken,
             )
         }
     }
