@@ -20,8 +20,8 @@ use std::thread;
 use std::time::Instant;
 
 use ringtop::Row;
-use ringtop::engine::pin::{allowed_cpus, pin_current_thread};
 use ringtop::ring::{CachePadded, mpmc, spsc};
+use ringtop::topology::pin::{allowed_cpus, pin_current_thread};
 
 const CAPACITY: usize = 4096;
 const BATCH: usize = 256;

@@ -1,9 +1,17 @@
 #!/usr/bin/env bash
 # Installs the Debian/Ubuntu packages ringtop needs to build, and only those missing.
 # Runs apt-get directly as root, through sudo otherwise.
+#
+#   scripts/install-deps.sh            what building and running ringtop needs
+#   scripts/install-deps.sh --ci       also hwloc-nox, whose lstopo-no-graphics the tests compare
+#                                      ringtop's topology against
 set -euo pipefail
 
-packages=(build-essential pkg-config)
+# hwlocality binds the system hwloc (>= 2.8; Debian 12 ships 2.9), which pulls in libudev.
+packages=(build-essential pkg-config libhwloc-dev libudev-dev)
+if [ "${1:-}" = "--ci" ]; then
+    packages+=(hwloc-nox)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -5,12 +5,14 @@
 //!   their own in any program.
 //! - [`row`]: the 64-byte record ringtop's workloads carry.
 //! - [`metrics`]: latency histograms and their summaries.
+//! - [`topology`]: the machine as hwloc sees it; pinning, NUMA-placed memory, the core-to-core map.
 //! - [`engine`]: runs workloads on pinned threads and measures them.
 
 pub mod engine;
 pub mod metrics;
 pub mod ring;
 pub mod row;
+pub mod topology;
 
 pub use row::Row;
 

@@ -15,10 +15,10 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use thiserror::Error;
 
-use super::pin::{PinError, allowed_cpus, check_cpu, pin_current_thread};
 use crate::metrics::{LatencyHistogram, LatencySummary};
 use crate::ring::{RingError, spsc};
 use crate::row::Row;
+use crate::topology::pin::{PinError, allowed_cpus, check_cpu, pin_current_thread};
 
 /// What to measure.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -114,6 +114,9 @@ pub struct ProbeReport {
     /// Whether both ends shared one CPU (only one was available): numbers then measure time
     /// slicing, not the ring.
     pub shared_cpu: bool,
+    /// How the two CPUs relate in the machine (`"shares L3"`, `"cross-package"`), when the
+    /// topology can be read: the first thing to check when the round trip looks slow.
+    pub cpu_relation: Option<String>,
     /// Ring capacity used.
     pub capacity: usize,
     /// Batch size used in the throughput phase.
@@ -168,7 +171,9 @@ impl SequenceCheck {
 /// Chooses the two CPUs: requested ones are validated, missing ones are the first allowed.
 fn choose_cpus(config: &ProbeConfig) -> Result<(usize, usize), ProbeError> {
     let allowed = allowed_cpus();
-    let first = *allowed.first().ok_or(PinError::Unsupported)?;
+    let first = *allowed
+        .first()
+        .ok_or_else(|| PinError::Unavailable("no CPU is allowed".to_owned()))?;
     let producer = match config.producer_cpu {
         Some(cpu) => {
             check_cpu(cpu)?;
@@ -224,6 +229,10 @@ pub fn run(config: &ProbeConfig) -> Result<ProbeReport, ProbeError> {
         producer_cpu,
         consumer_cpu,
         shared_cpu: producer_cpu == consumer_cpu,
+        cpu_relation: crate::topology::host()
+            .ok()
+            .and_then(|t| t.relation(producer_cpu, consumer_cpu))
+            .map(|r| r.label()),
         capacity: config.capacity,
         batch: config.batch,
         throughput,
@@ -398,8 +407,15 @@ pub fn render_table(report: &ProbeReport) -> String {
     let t = &report.throughput;
     let _ = writeln!(
         out,
-        "ringtop probe: SPSC ring of {} rows, producer on CPU {}, consumer on CPU {}",
-        report.capacity, report.producer_cpu, report.consumer_cpu
+        "ringtop probe: SPSC ring of {} rows, producer on CPU {}, consumer on CPU {}{}",
+        report.capacity,
+        report.producer_cpu,
+        report.consumer_cpu,
+        report
+            .cpu_relation
+            .as_ref()
+            .map(|r| format!(" ({r})"))
+            .unwrap_or_default()
     );
     if report.shared_cpu {
         let _ = writeln!(

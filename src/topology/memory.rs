@@ -1,0 +1,329 @@
+//! NUMA-placed ring memory: a [`RingAlloc`] that binds a ring's pages to a chosen node, touches
+//! them, and reports where they really ended up.
+
+use std::alloc::Layout;
+use std::ptr::NonNull;
+use std::sync::Mutex;
+
+use hwlocality::memory::binding::{MemoryBindingFlags, MemoryBindingPolicy};
+use hwlocality::memory::nodeset::NodeSet;
+use serde::{Deserialize, Serialize};
+
+use super::discover::{host, host_hwloc, set_to_vec};
+use super::mmap::{Mapping, PageBacking};
+use super::model::PlacementError;
+use crate::ring::RingAlloc;
+
+/// Which NUMA node a ring's memory should live on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NodeChoice {
+    /// No binding: pages land where they are first touched (the allocating thread's node).
+    #[default]
+    Any,
+    /// The NUMA node with this OS index.
+    Node(usize),
+    /// The node local to this CPU (typically the consumer's, which reads every slot).
+    LocalTo(usize),
+}
+
+/// Where and how a ring's memory is placed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct MemoryPlacement {
+    /// The node to bind to.
+    pub node: NodeChoice,
+    /// Ask for 2 MiB pages (fewer TLB misses on big rings); falls back, and says so, when the
+    /// machine has none.
+    pub huge_pages: bool,
+}
+
+/// Whether the memory policy asked for was applied.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum BindingOutcome {
+    /// No node was asked for; first touch decided.
+    NotRequested,
+    /// The pages are bound to this node.
+    Bound {
+        /// OS index of the node.
+        node: usize,
+    },
+    /// The binding was refused; the memory is usable but placed by first touch.
+    Failed {
+        /// The node asked for.
+        node: usize,
+        /// What the OS said.
+        reason: String,
+    },
+}
+
+/// What one allocation got: size, pages, binding, and where its pages are.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AllocationReport {
+    /// Bytes the ring asked for.
+    pub requested_bytes: usize,
+    /// Bytes mapped (whole pages).
+    pub mapped_bytes: usize,
+    /// What backs the pages.
+    pub pages: PageBacking,
+    /// Whether the node binding took.
+    pub binding: BindingOutcome,
+    /// NUMA nodes the pages are on, as the kernel reports after touching them.
+    pub located_on: Result<Vec<usize>, String>,
+}
+
+#[derive(Debug)]
+struct Region {
+    mapping: Mapping,
+    report: AllocationReport,
+}
+
+/// A ring allocator that places pages on a NUMA node of this host.
+///
+/// Keep an `Arc` of it next to the ring to read [`NumaAlloc::reports`] later.
+#[derive(Debug)]
+pub struct NumaAlloc {
+    placement: MemoryPlacement,
+    node: Option<usize>,
+    regions: Mutex<Vec<Region>>,
+}
+
+impl NumaAlloc {
+    /// An allocator for `placement`, checked against this host.
+    ///
+    /// # Errors
+    /// [`PlacementError`] for a node that does not exist or a CPU that is not available.
+    pub fn new(placement: MemoryPlacement) -> Result<Self, PlacementError> {
+        let topology = host().map_err(|e| PlacementError::Topology(e.to_string()))?;
+        let node = match placement.node {
+            NodeChoice::Any => None,
+            NodeChoice::Node(node) => {
+                topology.check_node(node)?;
+                Some(node)
+            }
+            NodeChoice::LocalTo(cpu) => {
+                topology.check_cpu(cpu)?;
+                Some(
+                    topology
+                        .node_of_cpu(cpu)
+                        .ok_or(PlacementError::NoNodeForCpu { cpu })?,
+                )
+            }
+        };
+        Ok(NumaAlloc {
+            placement,
+            node,
+            regions: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// The placement asked for.
+    pub fn placement(&self) -> MemoryPlacement {
+        self.placement
+    }
+
+    /// The node the memory is bound to (`None` for [`NodeChoice::Any`]).
+    pub fn target_node(&self) -> Option<usize> {
+        self.node
+    }
+
+    /// A report for each live allocation, with page locations read again now (the kernel may
+    /// migrate pages over time).
+    pub fn reports(&self) -> Vec<AllocationReport> {
+        let regions = self.regions.lock().unwrap_or_else(|e| e.into_inner());
+        regions
+            .iter()
+            .map(|r| AllocationReport {
+                located_on: locate(&r.mapping),
+                ..r.report.clone()
+            })
+            .collect()
+    }
+
+    fn map(&self, layout: Layout) -> Result<Region, String> {
+        let (mapping, mut pages) = Mapping::new(layout.size(), self.placement.huge_pages)?;
+        let binding = match self.node {
+            None => BindingOutcome::NotRequested,
+            Some(node) => match bind(&mapping, node) {
+                Ok(()) => BindingOutcome::Bound { node },
+                Err(reason) => BindingOutcome::Failed { node, reason },
+            },
+        };
+        mapping.touch(super::mmap::page_size());
+        if let PageBacking::TransparentHuge { backed_bytes, .. } = &mut pages {
+            *backed_bytes = mapping.transparent_huge_bytes();
+        }
+        let report = AllocationReport {
+            requested_bytes: layout.size(),
+            mapped_bytes: mapping.len(),
+            pages,
+            binding,
+            located_on: locate(&mapping),
+        };
+        Ok(Region { mapping, report })
+    }
+}
+
+fn bind(mapping: &Mapping, node: usize) -> Result<(), String> {
+    let hw = host_hwloc().map_err(|e| e.to_string())?;
+    let mut set = NodeSet::new();
+    set.set(node);
+    hw.bind_memory_area(
+        mapping.cells(),
+        &set,
+        MemoryBindingPolicy::Bind,
+        MemoryBindingFlags::STRICT,
+    )
+    .map_err(|e| e.to_string())
+}
+
+fn locate(mapping: &Mapping) -> Result<Vec<usize>, String> {
+    let hw = host_hwloc().map_err(|e| e.to_string())?;
+    hw.area_memory_location::<_, NodeSet>(mapping.cells(), MemoryBindingFlags::empty())
+        .map(|set| set_to_vec(&set))
+        .map_err(|e| e.to_string())
+}
+
+// SAFETY: `allocate` returns the start of a fresh private mapping of at least `layout.size()`
+// bytes, page-aligned (so aligned for any layout whose alignment is at most a page, which is
+// checked), owned by `regions` until `deallocate` removes and unmaps it.
+unsafe impl RingAlloc for NumaAlloc {
+    fn allocate(&self, layout: Layout) -> Option<NonNull<u8>> {
+        if layout.size() == 0 {
+            return NonNull::new(std::ptr::without_provenance_mut(layout.align()));
+        }
+        if layout.align() > super::mmap::page_size() {
+            return None;
+        }
+        let region = self.map(layout).ok()?;
+        let ptr = region.mapping.ptr();
+        self.regions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(region);
+        Some(ptr)
+    }
+
+    unsafe fn deallocate(&self, ptr: NonNull<u8>, layout: Layout) {
+        if layout.size() == 0 {
+            return;
+        }
+        let mut regions = self.regions.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(i) = regions.iter().position(|r| r.mapping.ptr() == ptr) {
+            drop(regions.swap_remove(i));
+        }
+    }
+
+    fn describe(&self) -> String {
+        let node = match self.placement.node {
+            NodeChoice::Any => "first-touch memory".to_owned(),
+            NodeChoice::Node(n) => format!("memory on NUMA node {n}"),
+            NodeChoice::LocalTo(cpu) => format!(
+                "memory local to CPU {cpu} (node {})",
+                self.node.map_or("?".to_owned(), |n| n.to_string())
+            ),
+        };
+        if self.placement.huge_pages {
+            format!("{node}, huge pages")
+        } else {
+            node
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::ring::{RingConfig, spsc};
+
+    #[test]
+    fn a_node_that_does_not_exist_is_refused_with_the_nodes_there_are() {
+        let err = NumaAlloc::new(MemoryPlacement {
+            node: NodeChoice::Node(4096),
+            huge_pages: false,
+        })
+        .unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("NUMA node 4096 does not exist; nodes: ")
+        );
+    }
+
+    #[test]
+    fn a_cpu_that_is_not_available_is_refused() {
+        let err = NumaAlloc::new(MemoryPlacement {
+            node: NodeChoice::LocalTo(100_000),
+            huge_pages: false,
+        })
+        .unwrap_err();
+        assert!(
+            err.to_string().starts_with("CPU 100000 is not available"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn ring_memory_bound_to_the_first_node_is_reported_there() {
+        let first = host().unwrap().numa_nodes[0].os_index;
+        let alloc = Arc::new(
+            NumaAlloc::new(MemoryPlacement {
+                node: NodeChoice::Node(first),
+                huge_pages: false,
+            })
+            .unwrap(),
+        );
+        let config = RingConfig {
+            alloc: alloc.clone(),
+            ..RingConfig::default()
+        };
+        let (mut tx, mut rx) = spsc::channel_with::<u64>(1 << 16, config).unwrap();
+        for i in 0..1000 {
+            tx.try_push(i).unwrap();
+        }
+        for i in 0..1000 {
+            assert_eq!(rx.try_pop(), Some(i));
+        }
+        let reports = alloc.reports();
+        assert_eq!(reports.len(), 1);
+        let report = &reports[0];
+        assert!(report.mapped_bytes >= report.requested_bytes);
+        assert_eq!(report.binding, BindingOutcome::Bound { node: first });
+        assert_eq!(report.located_on, Ok(vec![first]));
+        drop((tx, rx));
+        assert!(
+            alloc.reports().is_empty(),
+            "the mapping is released with the ring"
+        );
+    }
+
+    #[test]
+    fn huge_pages_are_granted_or_the_fallback_is_reported() {
+        let alloc = Arc::new(
+            NumaAlloc::new(MemoryPlacement {
+                node: NodeChoice::Any,
+                huge_pages: true,
+            })
+            .unwrap(),
+        );
+        let config = RingConfig {
+            alloc: alloc.clone(),
+            ..RingConfig::default()
+        };
+        let (_tx, _rx) = spsc::channel_with::<u64>(1 << 19, config).unwrap();
+        let report = &alloc.reports()[0];
+        assert_eq!(report.mapped_bytes % (2 << 20), 0);
+        match &report.pages {
+            PageBacking::ExplicitHuge => {}
+            PageBacking::TransparentHuge {
+                explicit_failed, ..
+            }
+            | PageBacking::NormalFallback {
+                reason: explicit_failed,
+                ..
+            } => assert!(!explicit_failed.is_empty()),
+            PageBacking::Normal { .. } => panic!("huge pages were asked for: {report:?}"),
+        }
+    }
+}
