@@ -3,8 +3,12 @@
 use std::io::{self, Write};
 use std::process::ExitCode;
 
+use std::path::PathBuf;
+
 use clap::{Args, Parser, Subcommand};
-use ringtop::engine::probe::{self, ProbeConfig, ProbeReport};
+use ringtop::engine::probe::{self, ProbeConfig};
+use ringtop::topology::c2c::{self, C2cConfig};
+use ringtop::topology::{self, cpulist, render};
 
 /// Watch and tune a lock-free ring on this machine.
 #[derive(Debug, Parser)]
@@ -21,6 +25,39 @@ struct Cli {
 enum Command {
     /// Measure SPSC throughput, one-way latency and round trip on two pinned threads (default).
     Probe(ProbeArgs),
+    /// Show the machine as hwloc sees it: NUMA nodes, packages, caches, cores, CPUs.
+    Topo(TopoArgs),
+    /// Measure the round trip of a cache line between every pair of CPUs.
+    C2c(C2cArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+struct TopoArgs {
+    /// Print the topology as JSON instead of a tree.
+    #[arg(long)]
+    json: bool,
+    /// Describe a synthetic machine instead of this one (e.g. "pack:2 numa:1 core:4 pu:2").
+    #[arg(long, value_name = "DESC", conflicts_with = "xml")]
+    synthetic: Option<String>,
+    /// Load a machine exported with `lstopo-no-graphics --of xml` instead of this one.
+    #[arg(long, value_name = "FILE")]
+    xml: Option<PathBuf>,
+}
+
+#[derive(Debug, Args, Clone)]
+struct C2cArgs {
+    /// Print the map as JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+    /// CPUs to map, as a list like `0-3,8` (default: every allowed CPU).
+    #[arg(long, value_name = "LIST", value_parser = parse_cpus)]
+    cpus: Option<CpuList>,
+    /// Timed samples per pair (more: steadier medians, longer run).
+    #[arg(long, default_value_t = C2cConfig::default().samples)]
+    samples: usize,
+    /// Round trips per timed sample.
+    #[arg(long, default_value_t = C2cConfig::default().round_trips_per_sample)]
+    round_trips: usize,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -71,45 +108,29 @@ impl ProbeArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let args = match cli.command {
-        Some(Command::Probe(args)) => args,
-        None => cli.probe,
-    };
-    let report = match probe::run(&args.config()) {
-        Ok(report) => report,
-        Err(err) => {
-            eprintln!("ringtop: {err}");
-            return ExitCode::from(2);
-        }
-    };
-    let text = if args.json {
-        serde_json::to_string(&report).map(|mut s| {
-            s.push('\n');
-            s
-        })
-    } else {
-        Ok(ringtop::engine::probe::render_table(&report))
-    };
-    let text = match text {
-        Ok(t) => t,
-        Err(err) => {
-            eprintln!("ringtop: cannot encode the report: {err}");
-            return ExitCode::FAILURE;
-        }
-    };
-    write_stdout(&text, &report)
+    // Read the allowed CPUs before any thread pins itself.
+    let _ = topology::host();
+    match cli.command {
+        Some(Command::Probe(args)) => run_probe(&args),
+        None => run_probe(&cli.probe),
+        Some(Command::Topo(args)) => run_topo(&args),
+        Some(Command::C2c(args)) => run_c2c(&args),
+    }
 }
 
-/// Writes the report; a closed stdout (`| head`) is not an error worth a panic.
-fn write_stdout(text: &str, report: &ProbeReport) -> ExitCode {
-    let mut out = io::stdout().lock();
-    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
-        Ok(()) => {}
-        Err(err) if err.kind() == io::ErrorKind::BrokenPipe => {}
-        Err(err) => {
-            eprintln!("ringtop: cannot write the report: {err}");
-            return ExitCode::FAILURE;
-        }
+fn run_probe(args: &ProbeArgs) -> ExitCode {
+    let report = match probe::run(&args.config()) {
+        Ok(report) => report,
+        Err(err) => return usage_error(&err),
+    };
+    let text = if args.json {
+        json_line(&report)
+    } else {
+        Ok(probe::render_table(&report))
+    };
+    let code = write_stdout(text);
+    if code != ExitCode::SUCCESS {
+        return code;
     }
     if report.integrity.is_clean() {
         ExitCode::SUCCESS
@@ -119,5 +140,80 @@ fn write_stdout(text: &str, report: &ProbeReport) -> ExitCode {
             report.integrity
         );
         ExitCode::FAILURE
+    }
+}
+
+fn run_topo(args: &TopoArgs) -> ExitCode {
+    let loaded = match (&args.synthetic, &args.xml) {
+        (Some(description), _) => topology::from_synthetic(description),
+        (None, Some(path)) => topology::from_xml_file(path),
+        (None, None) => topology::host().cloned(),
+    };
+    let machine = match loaded {
+        Ok(machine) => machine,
+        Err(err) => return usage_error(&err),
+    };
+    write_stdout(if args.json {
+        json_line(&machine)
+    } else {
+        Ok(render::render_tree(&machine))
+    })
+}
+
+fn run_c2c(args: &C2cArgs) -> ExitCode {
+    let config = C2cConfig {
+        cpus: args.cpus.as_ref().map(|list| list.0.clone()),
+        samples: args.samples,
+        round_trips_per_sample: args.round_trips,
+    };
+    let report = match c2c::run(&config) {
+        Ok(report) => report,
+        Err(err) => return usage_error(&err),
+    };
+    write_stdout(if args.json {
+        json_line(&report)
+    } else {
+        Ok(c2c::render_matrix(&report))
+    })
+}
+
+/// A CPU list argument (`0-3,8`), one value to clap.
+#[derive(Debug, Clone)]
+struct CpuList(Vec<usize>);
+
+fn parse_cpus(text: &str) -> Result<CpuList, cpulist::CpuListError> {
+    cpulist::parse_cpu_list(text).map(CpuList)
+}
+
+/// Bad input: a clear message and exit code 2.
+fn usage_error(err: &dyn std::fmt::Display) -> ExitCode {
+    eprintln!("ringtop: {err}");
+    ExitCode::from(2)
+}
+
+fn json_line<T: serde::Serialize>(value: &T) -> Result<String, serde_json::Error> {
+    serde_json::to_string(value).map(|mut s| {
+        s.push('\n');
+        s
+    })
+}
+
+/// Writes the output; a closed stdout (`| head`) is not an error worth a panic.
+fn write_stdout(text: Result<String, serde_json::Error>) -> ExitCode {
+    let text = match text {
+        Ok(t) => t,
+        Err(err) => {
+            eprintln!("ringtop: cannot encode the output: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut out = io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) if err.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("ringtop: cannot write the output: {err}");
+            ExitCode::FAILURE
+        }
     }
 }

@@ -34,6 +34,7 @@ fn json_report_has_every_field_and_a_clean_integrity_check() {
     assert_eq!(v["throughput"]["rows"], 100_000);
     assert_eq!(v["one_way_latency"]["count"], 5000);
     assert_eq!(v["round_trip"]["count"], 2000);
+    assert!(v["cpu_relation"].is_string(), "{v}");
     for key in ["lost", "duplicated", "reordered"] {
         assert_eq!(v["integrity"][key], 0, "{key}");
     }
@@ -103,4 +104,201 @@ fn a_closed_stdout_is_not_a_panic() {
         .unwrap();
     assert!(!err.contains("panicked"), "{err}");
     assert!(status.success(), "{err}");
+}
+
+#[test]
+fn topo_json_lists_nodes_packages_cores_pus_caches_and_the_allowed_set() {
+    let out = ringtop().args(["topo", "--json"]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    let nodes = v["numa_nodes"].as_array().unwrap();
+    assert!(!nodes.is_empty());
+    assert!(nodes[0]["memory_bytes"].as_u64().unwrap() > 0);
+    assert!(nodes[0]["os_index"].is_u64() && nodes[0]["cpus"].is_array());
+    assert!(!v["packages"].as_array().unwrap().is_empty());
+    let cores = v["cores"].as_array().unwrap();
+    let pus = v["pus"].as_array().unwrap();
+    assert!(!cores.is_empty() && pus.len() >= cores.len());
+    assert!(pus[0]["core"].is_u64() && pus[0]["node"].is_u64());
+    for cache in v["caches"].as_array().unwrap() {
+        assert!(cache["level"].as_u64().unwrap() >= 1);
+        assert!(cache["size_bytes"].is_u64() && cache["line_bytes"].is_u64());
+        assert!(cache["kind"].is_string() && cache["cpus"].is_array());
+    }
+    assert!(!v["allowed_cpus"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn topo_shows_a_synthetic_two_node_machine_as_a_tree() {
+    let out = ringtop()
+        .args(["topo", "--synthetic", "pack:2 numa:1 core:2 pu:2"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("2 packages, 2 NUMA nodes, 4 cores, 8 PUs"),
+        "{text}"
+    );
+    assert!(
+        text.contains("  NUMA node 1 (1 GiB) CPUs 4-7\n    Package 1 CPUs 4-7\n"),
+        "{text}"
+    );
+}
+
+#[test]
+fn topo_with_a_bad_description_or_file_exits_2_with_a_reason() {
+    let out = ringtop()
+        .args(["topo", "--synthetic", "pack:many"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("bad synthetic topology \"pack:many\""),
+        "{err}"
+    );
+
+    let out = ringtop()
+        .args(["topo", "--xml", "/nonexistent/box.xml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("cannot load topology XML /nonexistent/box.xml"),
+        "{err}"
+    );
+}
+
+/// Runs `lstopo-no-graphics` with `args`, or says why the comparison is skipped.
+fn lstopo(args: &[&str]) -> Option<String> {
+    match Command::new("lstopo-no-graphics").args(args).output() {
+        Ok(out) if out.status.success() => Some(String::from_utf8(out.stdout).unwrap()),
+        Ok(out) => panic!(
+            "lstopo-no-graphics failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ),
+        Err(_) => {
+            eprintln!("skipped: lstopo-no-graphics is not installed (Debian package hwloc-nox)");
+            None
+        }
+    }
+}
+
+/// lstopo prints sizes as `48KB`, `2048KB`, `300MB` (binary units, rounded).
+fn lstopo_size(text: &str) -> u64 {
+    let (number, unit) = text.split_at(text.find(|c: char| c.is_alphabetic()).unwrap());
+    let number: u64 = number.parse().unwrap();
+    number
+        * match unit {
+            "B" => 1,
+            "KB" => 1 << 10,
+            "MB" => 1 << 20,
+            "GB" => 1 << 30,
+            other => panic!("unit {other}"),
+        }
+}
+
+#[test]
+fn topo_agrees_with_lstopo_on_counts_and_cache_sizes() {
+    let Some(pus) = lstopo(&["--only", "pu"]) else {
+        return;
+    };
+    let out = ringtop().args(["topo", "--json"]).output().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let count = |text: &str| text.lines().filter(|l| !l.trim().is_empty()).count();
+    assert_eq!(count(&pus), v["pus"].as_array().unwrap().len());
+    let cores = lstopo(&["--only", "core"]).unwrap();
+    assert_eq!(count(&cores), v["cores"].as_array().unwrap().len());
+    let packages = lstopo(&["--only", "package"]).unwrap();
+    assert_eq!(count(&packages), v["packages"].as_array().unwrap().len());
+    let nodes = lstopo(&["--only", "numanode"]).unwrap();
+    assert_eq!(count(&nodes), v["numa_nodes"].as_array().unwrap().len());
+
+    for (kind, level, json_kind) in [
+        ("l1dcache", 1, "data"),
+        ("l1icache", 1, "instruction"),
+        ("l2cache", 2, "unified"),
+        ("l3cache", 3, "unified"),
+    ] {
+        // Lines like `L3 L#0 (300MB)`.
+        let mut theirs: Vec<u64> = lstopo(&["--only", kind])
+            .unwrap()
+            .lines()
+            .filter_map(|l| {
+                l.split_once('(')
+                    .map(|(_, rest)| rest.trim_end_matches(')'))
+            })
+            .map(lstopo_size)
+            .collect();
+        let ours = v["caches"].as_array().unwrap().iter().filter(|c| {
+            c["level"] == level && (c["kind"] == json_kind || (level > 1 && c["kind"] == "data"))
+        });
+        // Round ours the way lstopo does: to whole KiB, or whole MiB from 10 MiB up.
+        let mut ours: Vec<u64> = ours
+            .map(|c| {
+                let bytes = c["size_bytes"].as_u64().unwrap();
+                if bytes >= 10 << 20 {
+                    (bytes as f64 / (1 << 20) as f64).round() as u64 * (1 << 20)
+                } else {
+                    (bytes as f64 / 1024.0).round() as u64 * 1024
+                }
+            })
+            .collect();
+        theirs.sort_unstable();
+        ours.sort_unstable();
+        assert_eq!(ours, theirs, "{kind}");
+    }
+}
+
+#[test]
+fn c2c_json_is_a_square_matrix_of_finite_round_trips() {
+    let out = ringtop()
+        .args(["c2c", "--json", "--samples", "20", "--round-trips", "50"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let cpus = v["cpus"].as_array().unwrap();
+    let rtt = v["rtt_ns"].as_array().unwrap();
+    assert_eq!(rtt.len(), cpus.len());
+    if cpus.len() < 2 {
+        return;
+    }
+    for (i, row) in rtt.iter().enumerate() {
+        let row = row.as_array().unwrap();
+        assert_eq!(row.len(), cpus.len());
+        for (j, cell) in row.iter().enumerate() {
+            if i == j {
+                assert!(cell.is_null());
+            } else {
+                let ns = cell.as_f64().expect("a number");
+                assert!(ns.is_finite() && ns > 0.0);
+            }
+        }
+    }
+    assert_eq!(v["samples"], 20);
+}
+
+#[test]
+fn c2c_with_an_unavailable_cpu_exits_2_naming_the_allowed_set() {
+    let out = ringtop()
+        .args(["c2c", "--cpus", "0,4096"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("CPU 4096 is not available; allowed: "),
+        "{err}"
+    );
 }
