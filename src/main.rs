@@ -89,6 +89,12 @@ struct ProbeArgs {
     /// CPU of the consumer thread (default: next allowed CPU).
     #[arg(long)]
     consumer_cpu: Option<usize>,
+    /// NUMA node for the ring's memory (default: the consumer's node).
+    #[arg(long, value_name = "NODE")]
+    memory_node: Option<usize>,
+    /// Ask for 2 MiB pages for the ring (the report says what was granted).
+    #[arg(long)]
+    huge_pages: bool,
 }
 
 impl ProbeArgs {
@@ -102,6 +108,8 @@ impl ProbeArgs {
             round_trips: self.round_trips,
             producer_cpu: self.producer_cpu,
             consumer_cpu: self.consumer_cpu,
+            memory_node: self.memory_node,
+            huge_pages: self.huge_pages,
         }
     }
 }

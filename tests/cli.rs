@@ -35,6 +35,14 @@ fn json_report_has_every_field_and_a_clean_integrity_check() {
     assert_eq!(v["one_way_latency"]["count"], 5000);
     assert_eq!(v["round_trip"]["count"], 2000);
     assert!(v["cpu_relation"].is_string(), "{v}");
+    let memory = &v["ring_memory"]["allocation"];
+    assert_eq!(memory["binding"]["kind"], "bound", "{v}");
+    assert_eq!(memory["located_on"]["kind"], "nodes", "{v}");
+    assert_eq!(
+        memory["located_on"]["nodes"],
+        serde_json::json!([memory["binding"]["node"]])
+    );
+    assert_eq!(v["ring_memory"]["consumer_reads_remote"], false);
     for key in ["lost", "duplicated", "reordered"] {
         assert_eq!(v["integrity"][key], 0, "{key}");
     }
@@ -299,6 +307,21 @@ fn c2c_with_an_unavailable_cpu_exits_2_naming_the_allowed_set() {
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(
         err.contains("CPU 4096 is not available; allowed: "),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_memory_node_that_does_not_exist_exits_2_naming_the_nodes() {
+    let out = ringtop()
+        .args(SMALL)
+        .args(["--memory-node", "4096"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("NUMA node 4096 does not exist; nodes: "),
         "{err}"
     );
 }

@@ -9,6 +9,7 @@
 //! 3. **Round trip**: ping-pong of one item over two rings, timed on one thread (no clock
 //!    comparison between cores).
 
+use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -16,9 +17,11 @@ use serde::Serialize;
 use thiserror::Error;
 
 use crate::metrics::{LatencyHistogram, LatencySummary};
+use crate::ring::{RingAlloc, RingConfig};
 use crate::ring::{RingError, spsc};
 use crate::row::Row;
 use crate::topology::pin::{PinError, allowed_cpus, check_cpu, pin_current_thread};
+use crate::topology::{AllocationReport, MemoryPlacement, NodeChoice, NumaAlloc, PlacementError};
 
 /// What to measure.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,6 +42,11 @@ pub struct ProbeConfig {
     pub producer_cpu: Option<usize>,
     /// CPU for the consumer (and the echo side); `None` picks the next allowed CPU.
     pub consumer_cpu: Option<usize>,
+    /// NUMA node for the ring's memory; `None` binds it to the consumer's node (the consumer
+    /// reads every slot; the producer's writes are posted and cheaper to send remote).
+    pub memory_node: Option<usize>,
+    /// Ask for 2 MiB pages for the ring.
+    pub huge_pages: bool,
 }
 
 impl Default for ProbeConfig {
@@ -52,6 +60,8 @@ impl Default for ProbeConfig {
             round_trips: 200_000,
             producer_cpu: None,
             consumer_cpu: None,
+            memory_node: None,
+            huge_pages: false,
         }
     }
 }
@@ -62,6 +72,9 @@ pub enum ProbeError {
     /// A requested CPU is unusable.
     #[error(transparent)]
     Pin(#[from] PinError),
+    /// The ring's memory placement is impossible.
+    #[error(transparent)]
+    Placement(#[from] PlacementError),
     /// The ring could not be built.
     #[error("ring: {0}")]
     Ring(#[from] RingError),
@@ -97,6 +110,17 @@ pub struct Integrity {
     pub reordered: u64,
 }
 
+/// Where the measured rings' memory lived.
+#[derive(Debug, Clone, Serialize)]
+pub struct RingMemory {
+    /// What was asked for (`"memory local to CPU 1 (node 0)"`).
+    pub placement: String,
+    /// What the throughput phase's ring got, pages and binding, as the kernel reports them.
+    pub allocation: Option<AllocationReport>,
+    /// Whether the consumer read memory on another node; `None` when unknown.
+    pub consumer_reads_remote: Option<bool>,
+}
+
 impl Integrity {
     /// Whether every row arrived exactly once, in order.
     pub fn is_clean(&self) -> bool {
@@ -111,6 +135,8 @@ pub struct ProbeReport {
     pub producer_cpu: usize,
     /// CPU the consumer ran on.
     pub consumer_cpu: usize,
+    /// Where the ring's memory lived.
+    pub ring_memory: RingMemory,
     /// Whether both ends shared one CPU (only one was available): numbers then measure time
     /// slicing, not the ring.
     pub shared_cpu: bool,
@@ -217,11 +243,23 @@ pub fn run(config: &ProbeConfig) -> Result<ProbeReport, ProbeError> {
         ));
     }
     let (producer_cpu, consumer_cpu) = choose_cpus(config)?;
+    let alloc = Arc::new(NumaAlloc::new(MemoryPlacement {
+        node: config
+            .memory_node
+            .map_or(NodeChoice::LocalTo(consumer_cpu), NodeChoice::Node),
+        huge_pages: config.huge_pages,
+    })?);
+    let ring_config = RingConfig {
+        alloc: alloc.clone(),
+        ..RingConfig::default()
+    };
     let epoch = Instant::now();
     let now_ns = move || epoch.elapsed().as_nanos() as u64;
 
-    let (throughput, integrity_a, reloads) = throughput_phase(config, producer_cpu, consumer_cpu)?;
-    let (one_way, integrity_b) = paced_phase(config, producer_cpu, consumer_cpu, now_ns)?;
+    let ring = || spsc::channel_with::<Row>(config.capacity, ring_config.clone());
+    let (throughput, integrity_a, reloads, allocation) =
+        throughput_phase(config, ring()?, (producer_cpu, consumer_cpu), &alloc)?;
+    let (one_way, integrity_b) = paced_phase(config, ring()?, producer_cpu, consumer_cpu, now_ns)?;
     let round_trip = ping_pong_phase(config, producer_cpu, consumer_cpu)?;
 
     let per_million = |n: u64| n as f64 * 1e6 / config.items as f64;
@@ -229,6 +267,16 @@ pub fn run(config: &ProbeConfig) -> Result<ProbeReport, ProbeError> {
         producer_cpu,
         consumer_cpu,
         shared_cpu: producer_cpu == consumer_cpu,
+        ring_memory: RingMemory {
+            placement: alloc.describe(),
+            consumer_reads_remote: allocation.as_ref().and_then(|a| {
+                let nodes = a.located_on.nodes()?;
+                crate::topology::host()
+                    .ok()?
+                    .reads_remote_memory(consumer_cpu, nodes)
+            }),
+            allocation,
+        },
         cpu_relation: crate::topology::host()
             .ok()
             .and_then(|t| t.relation(producer_cpu, consumer_cpu))
@@ -251,12 +299,15 @@ pub fn run(config: &ProbeConfig) -> Result<ProbeReport, ProbeError> {
 
 type Reloads = (u64, u64);
 
+type Ring = (spsc::Producer<Row>, spsc::Consumer<Row>);
+
 fn throughput_phase(
     config: &ProbeConfig,
-    producer_cpu: usize,
-    consumer_cpu: usize,
-) -> Result<(Throughput, Integrity, Reloads), ProbeError> {
-    let (mut tx, mut rx) = spsc::channel::<Row>(config.capacity)?;
+    (mut tx, mut rx): Ring,
+    (producer_cpu, consumer_cpu): (usize, usize),
+    alloc: &NumaAlloc,
+) -> Result<(Throughput, Integrity, Reloads, Option<AllocationReport>), ProbeError> {
+    let allocation = alloc.reports().pop();
     let items = config.items;
     let batch = config.batch;
     let start = Instant::now();
@@ -307,17 +358,18 @@ fn throughput_phase(
             },
             integrity,
             (producer_reloads, consumer_reloads),
+            allocation,
         ))
     })
 }
 
 fn paced_phase(
     config: &ProbeConfig,
+    (mut tx, mut rx): Ring,
     producer_cpu: usize,
     consumer_cpu: usize,
     now_ns: impl Fn() -> u64 + Copy + Send,
 ) -> Result<(LatencySummary, Integrity), ProbeError> {
-    let (mut tx, mut rx) = spsc::channel::<Row>(config.capacity)?;
     let samples = config.latency_samples;
     let period_ns = 1e9 / config.rate as f64;
     thread::scope(|s| {
@@ -417,6 +469,22 @@ pub fn render_table(report: &ProbeReport) -> String {
             .map(|r| format!(" ({r})"))
             .unwrap_or_default()
     );
+    let memory = &report.ring_memory;
+    let _ = writeln!(
+        out,
+        "ring memory: {}: {}",
+        memory.placement,
+        memory
+            .allocation
+            .as_ref()
+            .map_or_else(|| "n/a".to_owned(), AllocationReport::summary)
+    );
+    if memory.consumer_reads_remote == Some(true) {
+        let _ = writeln!(
+            out,
+            "warning: the consumer reads the ring from another NUMA node"
+        );
+    }
     if report.shared_cpu {
         let _ = writeln!(
             out,

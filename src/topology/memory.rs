@@ -9,9 +9,10 @@ use hwlocality::memory::binding::{MemoryBindingFlags, MemoryBindingPolicy};
 use hwlocality::memory::nodeset::NodeSet;
 use serde::{Deserialize, Serialize};
 
+use super::cpulist::format_cpu_list;
 use super::discover::{host, host_hwloc, set_to_vec};
 use super::mmap::{Mapping, PageBacking};
-use super::model::PlacementError;
+use super::model::{PlacementError, format_bytes};
 use crate::ring::RingAlloc;
 
 /// Which NUMA node a ring's memory should live on.
@@ -69,7 +70,72 @@ pub struct AllocationReport {
     /// Whether the node binding took.
     pub binding: BindingOutcome,
     /// NUMA nodes the pages are on, as the kernel reports after touching them.
-    pub located_on: Result<Vec<usize>, String>,
+    pub located_on: PageLocation,
+}
+
+/// Where the kernel says a mapping's pages are.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum PageLocation {
+    /// The pages are on these nodes.
+    Nodes {
+        /// OS indices, ascending.
+        nodes: Vec<usize>,
+    },
+    /// The kernel could not say.
+    Unavailable {
+        /// Why.
+        reason: String,
+    },
+}
+
+impl PageLocation {
+    /// The nodes, when known.
+    pub fn nodes(&self) -> Option<&[usize]> {
+        match self {
+            PageLocation::Nodes { nodes } => Some(nodes),
+            PageLocation::Unavailable { .. } => None,
+        }
+    }
+}
+
+impl AllocationReport {
+    /// One line for tables and status bars: size, where the pages are, binding, page kind.
+    pub fn summary(&self) -> String {
+        let located = match &self.located_on {
+            PageLocation::Nodes { nodes } if nodes.is_empty() => "pages not yet placed".to_owned(),
+            PageLocation::Nodes { nodes } => format!("on node {}", format_cpu_list(nodes)),
+            PageLocation::Unavailable { reason } => format!("location n/a ({reason})"),
+        };
+        let binding = match &self.binding {
+            BindingOutcome::NotRequested => "first touch".to_owned(),
+            BindingOutcome::Bound { node } => format!("bound to node {node}"),
+            BindingOutcome::Failed { node, reason } => {
+                format!("binding to node {node} failed: {reason}")
+            }
+        };
+        let pages = match &self.pages {
+            PageBacking::Normal { page_bytes } => {
+                format!("{} pages", format_bytes(*page_bytes as u64))
+            }
+            PageBacking::ExplicitHuge => "2 MiB huge pages".to_owned(),
+            PageBacking::TransparentHuge { backed_bytes, .. } => match backed_bytes {
+                Some(bytes) => format!(
+                    "transparent huge pages, {} of {} backed",
+                    format_bytes(*bytes),
+                    format_bytes(self.mapped_bytes as u64)
+                ),
+                None => "transparent huge pages (backing n/a)".to_owned(),
+            },
+            PageBacking::NormalFallback { page_bytes, reason } => {
+                format!("{} pages ({reason})", format_bytes(*page_bytes as u64))
+            }
+        };
+        format!(
+            "{} {located} ({binding}), {pages}",
+            format_bytes(self.mapped_bytes as u64)
+        )
+    }
 }
 
 #[derive(Debug)]
@@ -177,11 +243,17 @@ fn bind(mapping: &Mapping, node: usize) -> Result<(), String> {
     .map_err(|e| e.to_string())
 }
 
-fn locate(mapping: &Mapping) -> Result<Vec<usize>, String> {
-    let hw = host_hwloc().map_err(|e| e.to_string())?;
-    hw.area_memory_location::<_, NodeSet>(mapping.cells(), MemoryBindingFlags::empty())
-        .map(|set| set_to_vec(&set))
-        .map_err(|e| e.to_string())
+fn locate(mapping: &Mapping) -> PageLocation {
+    let located = host_hwloc().map_err(|e| e.to_string()).and_then(|hw| {
+        hw.area_memory_location::<_, NodeSet>(mapping.cells(), MemoryBindingFlags::empty())
+            .map_err(|e| e.to_string())
+    });
+    match located {
+        Ok(set) => PageLocation::Nodes {
+            nodes: set_to_vec(&set),
+        },
+        Err(reason) => PageLocation::Unavailable { reason },
+    }
 }
 
 // SAFETY: `allocate` returns the start of a fresh private mapping of at least `layout.size()`
@@ -290,7 +362,7 @@ mod tests {
         let report = &reports[0];
         assert!(report.mapped_bytes >= report.requested_bytes);
         assert_eq!(report.binding, BindingOutcome::Bound { node: first });
-        assert_eq!(report.located_on, Ok(vec![first]));
+        assert_eq!(report.located_on.nodes(), Some(&[first][..]));
         drop((tx, rx));
         assert!(
             alloc.reports().is_empty(),

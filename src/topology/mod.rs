@@ -19,7 +19,9 @@ pub mod pin;
 pub mod render;
 
 pub use discover::{TopologyError, from_synthetic, from_xml_file, host};
-pub use memory::{AllocationReport, BindingOutcome, MemoryPlacement, NodeChoice, NumaAlloc};
+pub use memory::{
+    AllocationReport, BindingOutcome, MemoryPlacement, NodeChoice, NumaAlloc, PageLocation,
+};
 pub use mmap::{HUGE_PAGE_BYTES, PageBacking};
 pub use model::{CpuRelation, PlacementError, Topology};
 pub use pin::PinError;
