@@ -325,3 +325,68 @@ fn a_memory_node_that_does_not_exist_exits_2_naming_the_nodes() {
         "{err}"
     );
 }
+
+/// The first CPU this process may use, from the topology ringtop itself reports.
+fn one_allowed_cpu() -> String {
+    let out = ringtop().args(["topo", "--json"]).output().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    v["allowed_cpus"][0].to_string()
+}
+
+/// Runs ringtop restricted to one CPU with `taskset`, or says why the test is skipped.
+fn on_one_cpu(args: &[&str]) -> Option<std::process::Output> {
+    let cpu = one_allowed_cpu();
+    match Command::new("taskset")
+        .args(["-c", &cpu])
+        .arg(assert_cmd::cargo::cargo_bin("ringtop"))
+        .args(args)
+        .output()
+    {
+        Ok(out) => Some(out),
+        Err(_) => {
+            eprintln!("skipped: taskset (util-linux) is not installed");
+            None
+        }
+    }
+}
+
+#[test]
+fn the_affinity_mask_ringtop_starts_with_is_the_allowed_set() {
+    let Some(out) = on_one_cpu(&["topo", "--json"]) else {
+        return;
+    };
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let cpu: u64 = one_allowed_cpu().parse().unwrap();
+    assert_eq!(v["allowed_cpus"], serde_json::json!([cpu]));
+    let disallowed = v["pus"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["allowed"] == false);
+    assert_eq!(disallowed.count() + 1, v["pus"].as_array().unwrap().len());
+
+    let out = on_one_cpu(&["c2c"]).unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("needs at least two CPUs"), "{err}");
+}
+
+#[test]
+fn a_probe_on_one_cpu_finishes_and_says_what_it_measured() {
+    // Both threads share the CPU: they must yield to each other rather than spin out a time
+    // slice per hand-off, which would make this run take many minutes.
+    let Some(out) = on_one_cpu(&SMALL) else {
+        return;
+    };
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("warning: only one CPU is available"),
+        "{text}"
+    );
+    assert!(text.contains("lost 0, duplicated 0, reordered 0"), "{text}");
+}

@@ -17,7 +17,7 @@ use serde::Serialize;
 use thiserror::Error;
 
 use crate::metrics::{LatencyHistogram, LatencySummary};
-use crate::ring::{RingAlloc, RingConfig};
+use crate::ring::{RingAlloc, RingConfig, WaitStrategy};
 use crate::ring::{RingError, spsc};
 use crate::row::Row;
 use crate::topology::pin::{PinError, allowed_cpus, check_cpu, pin_current_thread};
@@ -249,24 +249,38 @@ pub fn run(config: &ProbeConfig) -> Result<ProbeReport, ProbeError> {
             .map_or(NodeChoice::LocalTo(consumer_cpu), NodeChoice::Node),
         huge_pages: config.huge_pages,
     })?);
+    let shared_cpu = producer_cpu == consumer_cpu;
+    // Two threads on one CPU must yield to each other, or every hand-off costs a time slice.
+    let wait = if shared_cpu {
+        WaitStrategy::SpinYield { spins: 0 }
+    } else {
+        WaitStrategy::BusySpin
+    };
     let ring_config = RingConfig {
         alloc: alloc.clone(),
-        ..RingConfig::default()
+        producer_wait: wait,
+        consumer_wait: wait,
+    };
+    let idle = if shared_cpu {
+        thread::yield_now
+    } else {
+        std::hint::spin_loop
     };
     let epoch = Instant::now();
     let now_ns = move || epoch.elapsed().as_nanos() as u64;
 
     let ring = || spsc::channel_with::<Row>(config.capacity, ring_config.clone());
     let (throughput, integrity_a, reloads, allocation) =
-        throughput_phase(config, ring()?, (producer_cpu, consumer_cpu), &alloc)?;
-    let (one_way, integrity_b) = paced_phase(config, ring()?, producer_cpu, consumer_cpu, now_ns)?;
-    let round_trip = ping_pong_phase(config, producer_cpu, consumer_cpu)?;
+        throughput_phase(config, ring()?, (producer_cpu, consumer_cpu), &alloc, idle)?;
+    let (one_way, integrity_b) =
+        paced_phase(config, ring()?, (producer_cpu, consumer_cpu), now_ns, idle)?;
+    let round_trip = ping_pong_phase(config, (producer_cpu, consumer_cpu), wait)?;
 
     let per_million = |n: u64| n as f64 * 1e6 / config.items as f64;
     Ok(ProbeReport {
         producer_cpu,
         consumer_cpu,
-        shared_cpu: producer_cpu == consumer_cpu,
+        shared_cpu,
         ring_memory: RingMemory {
             placement: alloc.describe(),
             consumer_reads_remote: allocation.as_ref().and_then(|a| {
@@ -306,6 +320,7 @@ fn throughput_phase(
     (mut tx, mut rx): Ring,
     (producer_cpu, consumer_cpu): (usize, usize),
     alloc: &NumaAlloc,
+    idle: fn(),
 ) -> Result<(Throughput, Integrity, Reloads, Option<AllocationReport>), ProbeError> {
     let allocation = alloc.reports().pop();
     let items = config.items;
@@ -320,7 +335,11 @@ fn throughput_phase(
                 let mut chunk = tx.write_chunk(want);
                 let base = seq;
                 chunk.fill_with(|i| Row::new(base + i as u64, 0));
-                seq += chunk.commit() as u64;
+                let written = chunk.commit();
+                if written == 0 {
+                    idle();
+                }
+                seq += written as u64;
             }
             Ok(tx.stats().index_reloads)
         });
@@ -330,11 +349,15 @@ fn throughput_phase(
             let mut seen = 0u64;
             while seen < items {
                 let mut chunk = rx.read_chunk(batch);
+                let empty = chunk.is_empty();
                 while let Some(row) = chunk.pop() {
                     check.observe(row.seq);
                     seen += 1;
                 }
                 drop(chunk);
+                if empty {
+                    idle();
+                }
                 if rx.is_abandoned() && rx.is_empty() {
                     break;
                 }
@@ -366,9 +389,9 @@ fn throughput_phase(
 fn paced_phase(
     config: &ProbeConfig,
     (mut tx, mut rx): Ring,
-    producer_cpu: usize,
-    consumer_cpu: usize,
+    (producer_cpu, consumer_cpu): (usize, usize),
     now_ns: impl Fn() -> u64 + Copy + Send,
+    idle: fn(),
 ) -> Result<(LatencySummary, Integrity), ProbeError> {
     let samples = config.latency_samples;
     let period_ns = 1e9 / config.rate as f64;
@@ -379,7 +402,7 @@ fn paced_phase(
             for seq in 0..samples {
                 let scheduled = start + (seq as f64 * period_ns) as u64;
                 while now_ns() < scheduled {
-                    std::hint::spin_loop();
+                    idle();
                 }
                 let mut row = Row::new(seq, scheduled);
                 loop {
@@ -387,7 +410,7 @@ fn paced_phase(
                         Ok(()) => break,
                         Err(back) => row = back,
                     }
-                    std::hint::spin_loop();
+                    idle();
                 }
             }
             Ok(())
@@ -409,11 +432,16 @@ fn paced_phase(
 
 fn ping_pong_phase(
     config: &ProbeConfig,
-    producer_cpu: usize,
-    consumer_cpu: usize,
+    (producer_cpu, consumer_cpu): (usize, usize),
+    wait: WaitStrategy,
 ) -> Result<LatencySummary, ProbeError> {
-    let (mut ping_tx, mut ping_rx) = spsc::channel::<u64>(2)?;
-    let (mut pong_tx, mut pong_rx) = spsc::channel::<u64>(2)?;
+    let ring_config = RingConfig {
+        producer_wait: wait,
+        consumer_wait: wait,
+        ..RingConfig::default()
+    };
+    let (mut ping_tx, mut ping_rx) = spsc::channel_with::<u64>(2, ring_config.clone())?;
+    let (mut pong_tx, mut pong_rx) = spsc::channel_with::<u64>(2, ring_config)?;
     let trips = config.round_trips;
     thread::scope(|s| {
         let echo = s.spawn(move || -> Result<(), ProbeError> {
