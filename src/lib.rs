@@ -4,14 +4,18 @@
 //! - [`ring`]: the rings themselves (SPSC, broadcast, MPMC, variable-length frames), usable on
 //!   their own in any program.
 //! - [`row`]: the 64-byte record ringtop's workloads carry.
+//! - [`codec`]: frame codecs (delta, LZ4, Gorilla XOR, decimal, …) switchable per frame.
+//! - [`source`]: deterministic data generators and CSV replay.
 //! - [`metrics`]: latency histograms and their summaries.
 //! - [`topology`]: the machine as hwloc sees it; pinning, NUMA-placed memory, the core-to-core map.
 //! - [`engine`]: runs workloads on pinned threads and measures them.
 
+pub mod codec;
 pub mod engine;
 pub mod metrics;
 pub mod ring;
 pub mod row;
+pub mod source;
 pub mod topology;
 
 pub use row::Row;

@@ -6,7 +6,9 @@ use std::process::ExitCode;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use ringtop::codec::{CodecId, trial};
 use ringtop::engine::probe::{self, ProbeConfig};
+use ringtop::source::csv;
 use ringtop::topology::c2c::{self, C2cConfig};
 use ringtop::topology::{self, cpulist, render};
 
@@ -29,6 +31,36 @@ enum Command {
     Topo(TopoArgs),
     /// Measure the round trip of a cache line between every pair of CPUs.
     C2c(C2cArgs),
+    /// Try the codecs on a CSV file's numeric columns: ratio, speed, bit-exact round trip.
+    Codec(CodecArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+struct CodecArgs {
+    /// The CSV file (a header line is optional; the first 6 numeric columns are used).
+    #[arg(long, value_name = "FILE.csv")]
+    input: PathBuf,
+    /// A codec name, or `all`.
+    #[arg(long, default_value = "all", value_parser = parse_codecs)]
+    codec: CodecChoice,
+    /// Rows per frame.
+    #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..=65536))]
+    frame_rows: u32,
+    /// Print one JSON object instead of the table.
+    #[arg(long)]
+    json: bool,
+}
+
+/// The codecs `--codec` chose.
+#[derive(Debug, Clone)]
+struct CodecChoice(Vec<CodecId>);
+
+fn parse_codecs(text: &str) -> Result<CodecChoice, ringtop::codec::CodecError> {
+    if text == "all" {
+        Ok(CodecChoice(CodecId::ALL.to_vec()))
+    } else {
+        text.parse().map(|c| CodecChoice(vec![c]))
+    }
 }
 
 #[derive(Debug, Args, Clone)]
@@ -123,7 +155,67 @@ fn main() -> ExitCode {
         None => run_probe(&cli.probe),
         Some(Command::Topo(args)) => run_topo(&args),
         Some(Command::C2c(args)) => run_c2c(&args),
+        Some(Command::Codec(args)) => run_codec(&args),
     }
+}
+
+fn run_codec(args: &CodecArgs) -> ExitCode {
+    let table = match csv::load(&args.input) {
+        Ok(table) => table,
+        Err(err) => return usage_error(&err),
+    };
+    let rows = table.rows();
+    let results = trial::run(
+        &rows,
+        table.columns.len(),
+        args.frame_rows as usize,
+        &args.codec.0,
+    );
+    let exact = results.iter().all(trial::CodecResult::is_exact);
+    let text = if args.json {
+        json_line(&serde_json::json!({
+            "input": args.input.display().to_string(),
+            "rows": rows.len(),
+            "columns": table.columns.len(),
+            "column_names": table.columns,
+            "dropped": table.dropped,
+            "frame_rows": args.frame_rows,
+            "codecs": results,
+        }))
+    } else {
+        let dropped: Vec<String> = table
+            .dropped
+            .iter()
+            .map(|d| format!("{} ({})", d.name, d.reason))
+            .collect();
+        let mut text = format!(
+            "{}: {} rows, {} numeric column{} used ({}); dropped: {}\n",
+            args.input.display(),
+            rows.len(),
+            table.columns.len(),
+            if table.columns.len() == 1 { "" } else { "s" },
+            table.columns.join(", "),
+            if dropped.is_empty() {
+                "none".to_owned()
+            } else {
+                dropped.join(", ")
+            },
+        );
+        text.push_str(&format!(
+            "frames of {} rows; ratio: 64-byte rows over encoded bytes, headers included; \
+             bytes/value: encoded bytes over the {} real values\n\n",
+            args.frame_rows,
+            rows.len() * table.columns.len()
+        ));
+        text.push_str(&trial::render_table(&results));
+        Ok(text)
+    };
+    let code = write_stdout(text);
+    if code == ExitCode::SUCCESS && !exact {
+        eprintln!("ringtop: a codec did not round-trip exactly (this is a bug; please report it)");
+        return ExitCode::FAILURE;
+    }
+    code
 }
 
 fn run_probe(args: &ProbeArgs) -> ExitCode {

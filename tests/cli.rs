@@ -390,3 +390,106 @@ fn a_probe_on_one_cpu_finishes_and_says_what_it_measured() {
     );
     assert!(text.contains("lost 0, duplicated 0, reordered 0"), "{text}");
 }
+
+#[test]
+fn codec_json_reports_every_codec_with_an_exact_round_trip() {
+    let out = ringtop()
+        .args([
+            "codec",
+            "--json",
+            "--input",
+            "assets/seattle-hourly-temperature-2010.csv",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["input"], "assets/seattle-hourly-temperature-2010.csv");
+    assert_eq!(v["rows"], 8759);
+    assert_eq!(v["columns"], 1);
+    assert_eq!(v["dropped"][0]["name"], "date");
+    let codecs = v["codecs"].as_array().unwrap();
+    let names: Vec<&str> = codecs.iter().map(|c| c["name"].as_str().unwrap()).collect();
+    assert_eq!(
+        names,
+        [
+            "none",
+            "delta",
+            "lz4",
+            "delta-lz4",
+            "shuffle-lz4",
+            "xor",
+            "rle",
+            "decimal"
+        ]
+    );
+    for c in codecs {
+        assert_eq!(c["roundtrip"], "ok", "{c}");
+        for key in ["ratio", "bytes_per_value", "encode_mb_s", "decode_mb_s"] {
+            assert!(c[key].as_f64().unwrap() > 0.0, "{key} in {c}");
+        }
+    }
+    // One real column in 64-byte rows: `none` costs a whole row per value.
+    assert!(codecs[0]["bytes_per_value"].as_f64().unwrap() > 64.0);
+}
+
+#[test]
+fn codec_with_one_codec_prints_a_table() {
+    let out = ringtop()
+        .args(["codec", "--codec", "decimal", "--frame-rows", "256"])
+        .args(["--input", "assets/seattle-daily-weather-2012-2015.csv"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("4 numeric columns used (precipitation, temp_max, temp_min, wind)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("weather (not numeric at line 2: \"drizzle\")"),
+        "{text}"
+    );
+    assert!(text.contains("frames of 256 rows"), "{text}");
+    let rows: Vec<&str> = text.lines().filter(|l| l.ends_with(" ok")).collect();
+    assert_eq!(rows.len(), 1, "{text}");
+    assert!(rows[0].starts_with("decimal "), "{text}");
+}
+
+#[test]
+fn codec_with_a_bad_file_or_name_exits_2_saying_why() {
+    let dir = std::env::temp_dir();
+    let ragged = dir.join(format!("ringtop-cli-ragged-{}.csv", std::process::id()));
+    std::fs::write(&ragged, "a,b\n1,2\n3,4,5\n").unwrap();
+    let out = ringtop()
+        .arg("codec")
+        .arg("--input")
+        .arg(&ragged)
+        .output()
+        .unwrap();
+    std::fs::remove_file(&ragged).unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains(":3: 3 fields, but the first line has 2"),
+        "{err}"
+    );
+
+    let out = ringtop()
+        .args([
+            "codec",
+            "--codec",
+            "zstd",
+            "--input",
+            "assets/seattle-daily-weather-2012-2015.csv",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("unknown codec \"zstd\""), "{err}");
+}

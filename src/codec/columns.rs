@@ -1,0 +1,92 @@
+//! Rows as eight columns of 64-bit words (sequence, stamp, six value bit patterns), the shape
+//! every column codec works on, and rows as little-endian bytes, the shape LZ4 works on.
+
+use crate::row::Row;
+
+/// Words per row: `seq`, `stamp_ns` and the six values' bit patterns.
+pub(crate) const WORDS: usize = 2 + Row::COLUMNS;
+
+/// Bytes per row on the wire.
+pub(crate) const ROW_BYTES: usize = WORDS * 8;
+
+/// Column-major scratch space, reused from frame to frame.
+#[derive(Debug, Default)]
+pub(crate) struct Columns {
+    words: Vec<u64>,
+    rows: usize,
+}
+
+impl Columns {
+    /// Lays `rows` out column by column.
+    pub(crate) fn load(&mut self, rows: &[Row]) {
+        self.reset(rows.len());
+        let n = rows.len();
+        for (i, row) in rows.iter().enumerate() {
+            self.words[i] = row.seq;
+            self.words[n + i] = row.stamp_ns;
+            for (c, v) in row.values.iter().enumerate() {
+                self.words[(2 + c) * n + i] = v.to_bits();
+            }
+        }
+    }
+
+    /// Makes room for `rows` rows (contents unspecified until written).
+    pub(crate) fn reset(&mut self, rows: usize) {
+        self.rows = rows;
+        self.words.clear();
+        self.words.resize(rows * WORDS, 0);
+    }
+
+    pub(crate) fn rows(&self) -> usize {
+        self.rows
+    }
+
+    pub(crate) fn column(&self, c: usize) -> &[u64] {
+        &self.words[c * self.rows..(c + 1) * self.rows]
+    }
+
+    pub(crate) fn column_mut(&mut self, c: usize) -> &mut [u64] {
+        &mut self.words[c * self.rows..(c + 1) * self.rows]
+    }
+
+    /// Appends the columns as rows to `out`.
+    pub(crate) fn store(&self, out: &mut Vec<Row>) {
+        let n = self.rows;
+        out.reserve(n);
+        for i in 0..n {
+            let mut row = Row::new(self.words[i], self.words[n + i]);
+            for (c, v) in row.values.iter_mut().enumerate() {
+                *v = f64::from_bits(self.words[(2 + c) * n + i]);
+            }
+            out.push(row);
+        }
+    }
+}
+
+/// Writes rows as little-endian bytes into `out` (exactly `rows.len() * 64` bytes).
+pub(crate) fn rows_to_bytes(rows: &[Row], out: &mut [u8]) {
+    for (row, chunk) in rows.iter().zip(out.chunks_exact_mut(ROW_BYTES)) {
+        chunk[0..8].copy_from_slice(&row.seq.to_le_bytes());
+        chunk[8..16].copy_from_slice(&row.stamp_ns.to_le_bytes());
+        for (c, v) in row.values.iter().enumerate() {
+            chunk[16 + 8 * c..24 + 8 * c].copy_from_slice(&v.to_bits().to_le_bytes());
+        }
+    }
+}
+
+/// Appends the rows in `bytes` (a whole number of rows) to `out`.
+pub(crate) fn bytes_to_rows(bytes: &[u8], out: &mut Vec<Row>) {
+    let word = |chunk: &[u8], at: usize| {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&chunk[at..at + 8]);
+        u64::from_le_bytes(w)
+    };
+    out.reserve(bytes.len() / ROW_BYTES);
+    for chunk in bytes.chunks_exact(ROW_BYTES) {
+        let mut row = Row::new(word(chunk, 0), word(chunk, 8));
+        for (c, v) in row.values.iter_mut().enumerate() {
+            *v = f64::from_bits(word(chunk, 16 + 8 * c));
+        }
+        out.push(row);
+    }
+}

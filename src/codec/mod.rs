@@ -1,0 +1,458 @@
+//! Frame codecs: more rows in the same bytes. Each frame carries its own header (see [`frame`]),
+//! so a producer may switch codecs between frames and a consumer decodes whatever arrives.
+//!
+//! | codec         | suits                                                                 |
+//! |---------------|-----------------------------------------------------------------------|
+//! | `none`        | incompressible data, or when every nanosecond counts                  |
+//! | `delta`       | slowly moving series, counters, timestamps                            |
+//! | `lz4`         | rows that repeat byte patterns (held values, padding)                 |
+//! | `delta-lz4`   | slowly moving series with repeats: deltas first, then LZ4             |
+//! | `shuffle-lz4` | noisy floats: byte planes group the similar high bytes (Blosc)        |
+//! | `xor`         | gauges that repeat or change in few bits (Gorilla)                    |
+//! | `rle`         | step functions and regular counters: runs of rows with the same step  |
+//! | `decimal`     | decimals printed with few digits: prices, temperatures (ALP's idea)   |
+//!
+//! Encoding writes into the caller's buffer ([`Encoder::encode`]); the encoder and decoder keep
+//! their scratch space between frames, so the steady state allocates nothing.
+
+mod columns;
+mod decimal;
+mod delta;
+pub mod frame;
+mod io;
+mod lz4;
+mod pack;
+mod rle;
+mod shuffle;
+pub mod trial;
+mod xor;
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use self::columns::{Columns, ROW_BYTES, bytes_to_rows, rows_to_bytes};
+use self::frame::{FrameHeader, HEADER_LEN, MAX_FRAME_ROWS};
+use self::io::{ByteReader, ByteWriter};
+use crate::row::Row;
+
+/// A codec, as named in profiles and on the command line, and numbered in frame headers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[repr(u8)]
+pub enum CodecId {
+    /// Rows as they are, little-endian.
+    None = 0,
+    /// Per-column differences, zigzag varints.
+    Delta = 1,
+    /// LZ4 block compression of the rows.
+    Lz4 = 2,
+    /// `delta`, then LZ4.
+    DeltaLz4 = 3,
+    /// Byte planes of each column, then LZ4.
+    ShuffleLz4 = 4,
+    /// Gorilla XOR compression.
+    Xor = 5,
+    /// Runs of rows repeating a step.
+    Rle = 6,
+    /// Scaled decimal integers, bit-packed differences.
+    Decimal = 7,
+}
+
+impl CodecId {
+    /// Every codec, in id order.
+    pub const ALL: [CodecId; 8] = [
+        CodecId::None,
+        CodecId::Delta,
+        CodecId::Lz4,
+        CodecId::DeltaLz4,
+        CodecId::ShuffleLz4,
+        CodecId::Xor,
+        CodecId::Rle,
+        CodecId::Decimal,
+    ];
+
+    /// The codec with header id `id`.
+    pub fn from_id(id: u8) -> Option<CodecId> {
+        Self::ALL.get(usize::from(id)).copied()
+    }
+
+    /// The name used in profiles, on the command line and in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            CodecId::None => "none",
+            CodecId::Delta => "delta",
+            CodecId::Lz4 => "lz4",
+            CodecId::DeltaLz4 => "delta-lz4",
+            CodecId::ShuffleLz4 => "shuffle-lz4",
+            CodecId::Xor => "xor",
+            CodecId::Rle => "rle",
+            CodecId::Decimal => "decimal",
+        }
+    }
+}
+
+impl fmt::Display for CodecId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for CodecId {
+    type Err = CodecError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|c| c.name() == s)
+            .ok_or_else(|| CodecError::UnknownCodecName(s.to_owned()))
+    }
+}
+
+/// Why a frame could not be encoded or decoded. Decoding hostile bytes always ends here, never in
+/// a panic.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CodecError {
+    /// A codec name that does not exist.
+    #[error(
+        "unknown codec {0:?}; codecs: none, delta, lz4, delta-lz4, shuffle-lz4, xor, rle, decimal"
+    )]
+    UnknownCodecName(String),
+    /// The frame is shorter than its header says.
+    #[error("frame truncated: needs {needed} bytes, has {available}")]
+    Truncated {
+        /// Bytes the header calls for.
+        needed: usize,
+        /// Bytes there are.
+        available: usize,
+    },
+    /// The bytes do not start with a frame header.
+    #[error("not a ringtop frame (bad magic)")]
+    BadMagic,
+    /// A header from a format this build does not read.
+    #[error("frame format version {0} is not supported (this build reads version 1)")]
+    UnsupportedVersion(u8),
+    /// A codec id this build does not know.
+    #[error("unknown codec id {0} in frame header")]
+    UnknownCodecId(u8),
+    /// More rows than a frame may carry.
+    #[error("{0} rows in one frame; at most {MAX_FRAME_ROWS}")]
+    TooManyRows(usize),
+    /// The payload was changed after the producer wrote it.
+    #[error("frame checksum mismatch: header says {expected:#010x}, payload gives {actual:#010x}")]
+    ChecksumMismatch {
+        /// From the header.
+        expected: u32,
+        /// Computed.
+        actual: u32,
+    },
+    /// The payload does not decode.
+    #[error("corrupt frame: {0}")]
+    Corrupt(&'static str),
+    /// The output buffer cannot hold the frame; see [`max_frame_len`].
+    #[error("output buffer of {available} bytes is too small for the frame")]
+    OutputTooSmall {
+        /// Bytes given.
+        available: usize,
+    },
+}
+
+/// The most payload bytes any codec writes for `rows` rows.
+pub fn max_payload_len(rows: usize) -> usize {
+    let uncompressed = [
+        rows * ROW_BYTES,
+        rows * delta::MAX_BYTES_PER_ROW,
+        rows * xor::MAX_BYTES_PER_ROW + 8,
+        rows * rle::MAX_BYTES_PER_ROW + ROW_BYTES,
+        decimal::max_len(rows),
+    ]
+    .into_iter()
+    .max()
+    .unwrap_or(0);
+    // The LZ4 variants compress at most this much, behind a length varint.
+    lz4_flex::block::get_maximum_output_size(uncompressed) + 10
+}
+
+/// The most bytes a frame of `rows` rows takes, header included: size buffers and ring claims
+/// with this.
+pub fn max_frame_len(rows: usize) -> usize {
+    HEADER_LEN + max_payload_len(rows)
+}
+
+/// Encodes batches of rows into frames, reusing its scratch space.
+#[derive(Debug, Default)]
+pub struct Encoder {
+    columns: Columns,
+    bytes: Vec<u8>,
+    decimal: decimal::Scratch,
+}
+
+impl Encoder {
+    /// A fresh encoder.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Encodes `rows` with `codec` into `out` as one frame and returns the frame's length.
+    ///
+    /// # Errors
+    /// [`CodecError::TooManyRows`] over [`MAX_FRAME_ROWS`]; [`CodecError::OutputTooSmall`] when
+    /// `out` is shorter than needed ([`max_frame_len`] is always enough).
+    pub fn encode(
+        &mut self,
+        codec: CodecId,
+        rows: &[Row],
+        out: &mut [u8],
+    ) -> Result<usize, CodecError> {
+        if rows.len() > MAX_FRAME_ROWS {
+            return Err(CodecError::TooManyRows(rows.len()));
+        }
+        if out.len() < HEADER_LEN {
+            return Err(CodecError::OutputTooSmall {
+                available: out.len(),
+            });
+        }
+        let (_, body) = out.split_at_mut(HEADER_LEN);
+        let mut writer = ByteWriter::new(body);
+        self.encode_payload(codec, rows, &mut writer)?;
+        let payload_len = writer.position();
+        frame::seal(out, codec, rows.len(), payload_len);
+        Ok(HEADER_LEN + payload_len)
+    }
+
+    /// Encodes into a `Vec`, replacing its contents (its capacity is kept for the next frame).
+    ///
+    /// # Errors
+    /// As [`Encoder::encode`].
+    pub fn encode_to_vec(
+        &mut self,
+        codec: CodecId,
+        rows: &[Row],
+        out: &mut Vec<u8>,
+    ) -> Result<usize, CodecError> {
+        out.clear();
+        out.resize(max_frame_len(rows.len()), 0);
+        let len = self.encode(codec, rows, out)?;
+        out.truncate(len);
+        Ok(len)
+    }
+
+    fn encode_payload(
+        &mut self,
+        codec: CodecId,
+        rows: &[Row],
+        out: &mut ByteWriter<'_>,
+    ) -> Result<(), CodecError> {
+        match codec {
+            CodecId::None => {
+                self.raw_bytes(rows);
+                out.put(&self.bytes)
+            }
+            CodecId::Lz4 => {
+                self.raw_bytes(rows);
+                lz4::compress(&self.bytes, out)
+            }
+            CodecId::Delta | CodecId::Xor | CodecId::Rle | CodecId::Decimal => {
+                self.columns.load(rows);
+                match codec {
+                    CodecId::Delta => delta::encode(&self.columns, out),
+                    CodecId::Xor => xor::encode(&self.columns, out),
+                    CodecId::Rle => rle::encode(&self.columns, out),
+                    _ => decimal::encode(&self.columns, &mut self.decimal, out),
+                }
+            }
+            CodecId::DeltaLz4 => {
+                self.columns.load(rows);
+                self.bytes.clear();
+                self.bytes.resize(rows.len() * delta::MAX_BYTES_PER_ROW, 0);
+                let mut inner = ByteWriter::new(&mut self.bytes);
+                delta::encode(&self.columns, &mut inner)?;
+                let len = inner.position();
+                out.put_varint(len as u64)?;
+                lz4::compress(&self.bytes[..len], out)
+            }
+            CodecId::ShuffleLz4 => {
+                self.columns.load(rows);
+                shuffle::encode(&self.columns, &mut self.bytes, out)
+            }
+        }
+    }
+
+    fn raw_bytes(&mut self, rows: &[Row]) {
+        self.bytes.clear();
+        self.bytes.resize(rows.len() * ROW_BYTES, 0);
+        rows_to_bytes(rows, &mut self.bytes);
+    }
+}
+
+/// Decodes frames of any codec, reusing its scratch space.
+#[derive(Debug, Default)]
+pub struct Decoder {
+    columns: Columns,
+    bytes: Vec<u8>,
+    decimal: decimal::Scratch,
+}
+
+impl Decoder {
+    /// A fresh decoder.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Checks and decodes one whole frame, appending its rows to `out`. On error `out` is left
+    /// as it was.
+    ///
+    /// # Errors
+    /// Any [`CodecError`] for a frame that is truncated, corrupt or from an unknown format.
+    pub fn decode(&mut self, frame: &[u8], out: &mut Vec<Row>) -> Result<FrameHeader, CodecError> {
+        let (header, payload) = frame::open(frame)?;
+        let rows = header.rows;
+        let mut input = ByteReader::new(payload);
+        match header.codec {
+            CodecId::None => {
+                let bytes = input.take(rows * ROW_BYTES)?;
+                input.finish()?;
+                bytes_to_rows(bytes, out);
+                return Ok(header);
+            }
+            CodecId::Lz4 => {
+                lz4::decompress(payload, rows * ROW_BYTES, &mut self.bytes)?;
+                bytes_to_rows(&self.bytes, out);
+                return Ok(header);
+            }
+            CodecId::Delta => {
+                self.columns.reset(rows);
+                delta::decode(&mut input, &mut self.columns)?;
+            }
+            CodecId::Xor => {
+                self.columns.reset(rows);
+                xor::decode(&mut input, &mut self.columns)?;
+            }
+            CodecId::Rle => {
+                self.columns.reset(rows);
+                rle::decode(&mut input, &mut self.columns)?;
+            }
+            CodecId::Decimal => {
+                self.columns.reset(rows);
+                decimal::decode(&mut input, &mut self.columns, &mut self.decimal)?;
+            }
+            CodecId::DeltaLz4 => {
+                let len = input.bounded(
+                    rows * delta::MAX_BYTES_PER_ROW,
+                    "delta length over its bound",
+                )?;
+                let compressed = input.take(input.remaining())?;
+                lz4::decompress(compressed, len, &mut self.bytes)?;
+                self.columns.reset(rows);
+                let mut inner = ByteReader::new(&self.bytes);
+                delta::decode(&mut inner, &mut self.columns)?;
+                inner.finish()?;
+            }
+            CodecId::ShuffleLz4 => {
+                self.columns.reset(rows);
+                shuffle::decode(&mut input, &mut self.columns, &mut self.bytes)?;
+            }
+        }
+        input.finish()?;
+        self.columns.store(out);
+        Ok(header)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(n: usize) -> Vec<Row> {
+        (0..n)
+            .map(|i| {
+                let mut row = Row::new(i as u64, 1_000_000 + 1000 * i as u64);
+                row.values = [
+                    100.0 + (i % 7) as f64 * 0.01,
+                    (i as f64).sin(),
+                    (i / 10) as f64,
+                    -0.0,
+                    f64::NAN,
+                    if i % 3 == 0 { f64::INFINITY } else { 1e-310 },
+                ];
+                row
+            })
+            .collect()
+    }
+
+    fn same_bits(a: &[Row], b: &[Row]) -> bool {
+        a.len() == b.len()
+            && a.iter().zip(b).all(|(x, y)| {
+                x.seq == y.seq
+                    && x.stamp_ns == y.stamp_ns
+                    && x.values
+                        .iter()
+                        .zip(&y.values)
+                        .all(|(p, q)| p.to_bits() == q.to_bits())
+            })
+    }
+
+    #[test]
+    fn every_codec_round_trips_awkward_values() {
+        let mut encoder = Encoder::new();
+        let mut decoder = Decoder::new();
+        for n in [0, 1, 2, 127, 128, 129, 1000] {
+            let rows = sample(n);
+            for codec in CodecId::ALL {
+                let mut frame = Vec::new();
+                encoder.encode_to_vec(codec, &rows, &mut frame).unwrap();
+                assert!(frame.len() <= max_frame_len(n));
+                let mut back = Vec::new();
+                let header = decoder.decode(&frame, &mut back).unwrap();
+                assert_eq!(header.codec, codec);
+                assert_eq!(header.rows, n);
+                assert!(same_bits(&rows, &back), "{codec} with {n} rows");
+            }
+        }
+    }
+
+    #[test]
+    fn names_parse_back_and_unknown_names_list_the_codecs() {
+        for codec in CodecId::ALL {
+            assert_eq!(codec.name().parse::<CodecId>().unwrap(), codec);
+            assert_eq!(CodecId::from_id(codec as u8), Some(codec));
+        }
+        let err = "zstd".parse::<CodecId>().unwrap_err().to_string();
+        assert!(
+            err.contains("unknown codec \"zstd\"") && err.contains("decimal"),
+            "{err}"
+        );
+        assert_eq!(CodecId::from_id(8), None);
+    }
+
+    #[test]
+    fn a_flipped_bit_is_caught_by_the_checksum() {
+        let rows = sample(100);
+        let mut frame = Vec::new();
+        Encoder::new()
+            .encode_to_vec(CodecId::Decimal, &rows, &mut frame)
+            .unwrap();
+        let last = frame.len() - 1;
+        frame[last] ^= 1;
+        let mut out = Vec::new();
+        let err = Decoder::new().decode(&frame, &mut out).unwrap_err();
+        assert!(matches!(err, CodecError::ChecksumMismatch { .. }), "{err}");
+        assert!(out.is_empty());
+    }
+
+    #[test]
+    fn a_small_output_buffer_is_an_error() {
+        let rows = sample(10);
+        let mut out = [0u8; 40];
+        let err = Encoder::new()
+            .encode(CodecId::None, &rows, &mut out)
+            .unwrap_err();
+        assert_eq!(
+            err,
+            CodecError::OutputTooSmall {
+                available: 40 - HEADER_LEN
+            }
+        );
+    }
+}

@@ -1,0 +1,88 @@
+//! `xor`: Gorilla's float compression (Pelkonen et al., VLDB 2015). Each value is XORed with the
+//! previous one in its column; a zero result costs one bit, otherwise only the meaningful bits
+//! are stored, reusing the previous leading/trailing-zero window when they fit in it.
+//!
+//! Suits gauges that often repeat or change in few bits (CPU load, queue depths, sensor
+//! readings held between updates). Decimal series (prices, temperatures) flip many mantissa
+//! bits on every change and compress poorly; use `decimal` for them.
+
+use super::CodecError;
+use super::columns::{Columns, WORDS};
+use super::io::{BitReader, BitWriter, ByteReader, ByteWriter};
+
+/// Worst case per value: 2 control bits, 12 bits of window, 64 meaningful bits.
+pub(crate) const MAX_BYTES_PER_ROW: usize = WORDS * 10;
+
+pub(crate) fn encode(cols: &Columns, out: &mut ByteWriter<'_>) -> Result<(), CodecError> {
+    let mut bits = BitWriter::new(out);
+    for c in 0..WORDS {
+        let column = cols.column(c);
+        let Some((&first, rest)) = column.split_first() else {
+            continue;
+        };
+        bits.put(first, 64)?;
+        let mut prev = first;
+        // The current window: leading zeros and meaningful length; none yet.
+        let mut window: Option<(u32, u32)> = None;
+        for &v in rest {
+            let x = v ^ prev;
+            prev = v;
+            if x == 0 {
+                bits.put(0, 1)?;
+                continue;
+            }
+            let lead = x.leading_zeros();
+            let trail = x.trailing_zeros();
+            match window {
+                Some((wl, wlen)) if lead >= wl && trail >= 64 - wl - wlen => {
+                    bits.put(0b01, 2)?; // '1' then '0', low bit first
+                    bits.put(x >> (64 - wl - wlen), wlen)?;
+                }
+                _ => {
+                    let len = 64 - lead - trail;
+                    bits.put(0b11, 2)?;
+                    bits.put(u64::from(lead), 6)?;
+                    bits.put(u64::from(len - 1), 6)?;
+                    bits.put(x >> trail, len)?;
+                    window = Some((lead, len));
+                }
+            }
+        }
+    }
+    bits.finish()
+}
+
+pub(crate) fn decode(input: &mut ByteReader<'_>, cols: &mut Columns) -> Result<(), CodecError> {
+    let mut bits = BitReader::rest(input)?;
+    for c in 0..WORDS {
+        let column = cols.column_mut(c);
+        let Some((first, rest)) = column.split_first_mut() else {
+            continue;
+        };
+        *first = bits.get(64)?;
+        let mut prev = *first;
+        let mut window: Option<(u32, u32)> = None;
+        for slot in rest {
+            if bits.get(1)? == 1 {
+                let (lead, len) = if bits.get(1)? == 1 {
+                    let lead = bits.get(6)? as u32;
+                    let len = bits.get(6)? as u32 + 1;
+                    if lead + len > 64 {
+                        return Err(CodecError::Corrupt("xor window wider than 64 bits"));
+                    }
+                    window = Some((lead, len));
+                    (lead, len)
+                } else {
+                    window.ok_or(CodecError::Corrupt("xor reuses a window never set"))?
+                };
+                prev ^= bits.get(len)? << (64 - lead - len);
+            }
+            *slot = prev;
+        }
+    }
+    // The stream ends at the last whole byte written; anything after it is not ours.
+    if bits.unused_bytes() != 0 {
+        return Err(CodecError::Corrupt("trailing bytes after the xor stream"));
+    }
+    Ok(())
+}
