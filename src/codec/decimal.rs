@@ -106,12 +106,31 @@ fn encode_integers(
     put_integers(&scratch.ints, &mut scratch.deltas, out)
 }
 
+fn put_raw(column: &[u64], out: &mut ByteWriter<'_>) -> Result<(), CodecError> {
+    out.put_u8(RAW)?;
+    for &w in column {
+        out.put_u64(w)?;
+    }
+    Ok(())
+}
+
 fn encode_values(
     column: &[u64],
     scratch: &mut Scratch,
     out: &mut ByteWriter<'_>,
 ) -> Result<(), CodecError> {
     let n = column.len();
+    // A sample first (as ALP does): columns of full-precision floats go raw without paying for
+    // sixteen failed exponents per value.
+    let step = (n / 64).max(1);
+    let sampled = column.iter().step_by(step);
+    let sample_len = n.div_ceil(step);
+    let misfits = sampled
+        .filter(|&&w| exponent_of(f64::from_bits(w)) == u8::MAX)
+        .count();
+    if misfits > sample_len / 8 {
+        return put_raw(column, out);
+    }
     scratch.exponents.clear();
     scratch
         .exponents
@@ -120,11 +139,7 @@ fn encode_values(
     let chosen = (0..=MAX_EXPONENT as u8)
         .find(|&e| scratch.exponents.iter().filter(|&&x| x > e).count() <= allowed_exceptions);
     let Some(e) = chosen else {
-        out.put_u8(RAW)?;
-        for &w in column {
-            out.put_u64(w)?;
-        }
-        return Ok(());
+        return put_raw(column, out);
     };
     scratch.ints.clear();
     scratch.exceptions.clear();

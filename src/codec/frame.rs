@@ -68,6 +68,27 @@ pub(crate) fn seal(frame: &mut [u8], codec: CodecId, rows: usize, encoded_len: u
     frame[16..20].copy_from_slice(&checksum.to_le_bytes());
 }
 
+/// Wraps an arbitrary payload as a frame with a valid header and checksum: for tests and fuzzing
+/// of the codec decoders behind the checksum, and for tools that forward payloads.
+///
+/// # Errors
+/// [`CodecError::TooManyRows`] over [`MAX_FRAME_ROWS`]; [`CodecError::Corrupt`] for a payload
+/// longer than the codec bound a decoder accepts.
+pub fn wrap(codec: CodecId, rows: usize, payload: &[u8]) -> Result<Vec<u8>, CodecError> {
+    if rows > MAX_FRAME_ROWS {
+        return Err(CodecError::TooManyRows(rows));
+    }
+    if payload.len() > super::max_payload_len(rows) {
+        return Err(CodecError::Corrupt(
+            "encoded length exceeds the codec's bound",
+        ));
+    }
+    let mut frame = vec![0u8; HEADER_LEN + payload.len()];
+    frame[HEADER_LEN..].copy_from_slice(payload);
+    seal(&mut frame, codec, rows, payload.len());
+    Ok(frame)
+}
+
 fn checksum(header: &[u8], payload: &[u8]) -> u32 {
     let mut hasher = crc32fast::Hasher::new();
     hasher.update(header);

@@ -20,6 +20,7 @@ impl<'a> ByteWriter<'a> {
         self.pos
     }
 
+    #[inline]
     fn room(&mut self, len: usize) -> Result<&mut [u8], CodecError> {
         let end = self.pos.checked_add(len).filter(|&e| e <= self.buf.len());
         match end {
@@ -34,35 +35,43 @@ impl<'a> ByteWriter<'a> {
         }
     }
 
+    #[inline]
     pub(crate) fn put(&mut self, bytes: &[u8]) -> Result<(), CodecError> {
         self.room(bytes.len())?.copy_from_slice(bytes);
         Ok(())
     }
 
+    #[inline]
     pub(crate) fn put_u8(&mut self, v: u8) -> Result<(), CodecError> {
         self.put(&[v])
     }
 
+    #[inline]
     pub(crate) fn put_u64(&mut self, v: u64) -> Result<(), CodecError> {
         self.put(&v.to_le_bytes())
     }
 
     /// LEB128: seven bits a byte, low first.
+    #[inline]
     pub(crate) fn put_varint(&mut self, mut v: u64) -> Result<(), CodecError> {
         let mut tmp = [0u8; 10];
+        let dst = match self.buf.get_mut(self.pos..self.pos + 10) {
+            Some(dst) => dst,
+            None => &mut tmp,
+        };
         let mut n = 0;
-        loop {
-            let byte = (v & 0x7f) as u8;
+        while v >= 0x80 {
+            dst[n] = (v as u8) | 0x80;
             v >>= 7;
-            if v == 0 {
-                tmp[n] = byte;
-                n += 1;
-                break;
-            }
-            tmp[n] = byte | 0x80;
             n += 1;
         }
-        self.put(&tmp[..n])
+        dst[n] = v as u8;
+        if self.buf.len() >= self.pos + 10 {
+            self.pos += n + 1;
+            Ok(())
+        } else {
+            self.put(&tmp[..=n])
+        }
     }
 
     /// The unwritten rest of the buffer, for a compressor that writes in place; call
@@ -100,6 +109,7 @@ impl<'a> ByteReader<'a> {
         }
     }
 
+    #[inline]
     pub(crate) fn take(&mut self, len: usize) -> Result<&'a [u8], CodecError> {
         let end = self
             .pos
@@ -111,10 +121,12 @@ impl<'a> ByteReader<'a> {
         Ok(slice)
     }
 
+    #[inline]
     pub(crate) fn u8(&mut self) -> Result<u8, CodecError> {
         Ok(self.take(1)?[0])
     }
 
+    #[inline]
     pub(crate) fn u64(&mut self) -> Result<u64, CodecError> {
         let bytes = self.take(8)?;
         let mut word = [0u8; 8];
@@ -122,7 +134,34 @@ impl<'a> ByteReader<'a> {
         Ok(u64::from_le_bytes(word))
     }
 
+    #[inline]
     pub(crate) fn varint(&mut self) -> Result<u64, CodecError> {
+        // Fast paths: one byte (small differences, the common case), then a whole 8-byte window
+        // holding the varint's last byte.
+        if let Some(&byte) = self.buf.get(self.pos)
+            && byte < 0x80
+        {
+            self.pos += 1;
+            return Ok(u64::from(byte));
+        }
+        if let Some(window) = self.buf.get(self.pos..self.pos + 8) {
+            let word = u64::from_le_bytes(window.try_into().unwrap_or([0; 8]));
+            let ends = !word & 0x8080_8080_8080_8080;
+            if ends != 0 {
+                let len = (ends.trailing_zeros() / 8 + 1) as usize;
+                self.pos += len;
+                let bytes = if len == 8 {
+                    word
+                } else {
+                    word & ((1u64 << (8 * len)) - 1)
+                };
+                return Ok(compact_seven_bit_groups(bytes));
+            }
+        }
+        self.varint_slow()
+    }
+
+    fn varint_slow(&mut self) -> Result<u64, CodecError> {
         let mut value = 0u64;
         for shift in (0..64).step_by(7) {
             let byte = self.u8()?;
@@ -152,12 +191,23 @@ impl<'a> ByteReader<'a> {
     }
 }
 
+/// Joins the low seven bits of each of up to eight bytes into one number (byte 0 lowest).
+#[inline]
+fn compact_seven_bit_groups(bytes: u64) -> u64 {
+    let x = bytes & 0x7f7f_7f7f_7f7f_7f7f;
+    let x = (x & 0x007f_007f_007f_007f) | ((x & 0x7f00_7f00_7f00_7f00) >> 1);
+    let x = (x & 0x0000_3fff_0000_3fff) | ((x & 0x3fff_0000_3fff_0000) >> 2);
+    (x & 0x0000_0000_0fff_ffff) | ((x & 0x0fff_ffff_0000_0000) >> 4)
+}
+
 /// Maps signed to unsigned so small magnitudes of either sign stay small.
+#[inline]
 pub(crate) fn zigzag(v: i64) -> u64 {
     ((v << 1) ^ (v >> 63)) as u64
 }
 
 /// Inverse of [`zigzag`].
+#[inline]
 pub(crate) fn unzigzag(v: u64) -> i64 {
     ((v >> 1) as i64) ^ -((v & 1) as i64)
 }
@@ -179,6 +229,7 @@ impl<'w, 'a> BitWriter<'w, 'a> {
     }
 
     /// Appends the low `width` bits of `value` (`width` ≤ 64).
+    #[inline]
     pub(crate) fn put(&mut self, value: u64, width: u32) -> Result<(), CodecError> {
         if width == 0 {
             return Ok(());
@@ -230,6 +281,7 @@ impl<'a> BitReader<'a> {
     }
 
     /// Reads `width` bits (≤ 64).
+    #[inline]
     pub(crate) fn get(&mut self, width: u32) -> Result<u64, CodecError> {
         if width == 0 {
             return Ok(0);
@@ -286,6 +338,30 @@ mod tests {
             assert_eq!(r.varint().unwrap(), v);
         }
         r.finish().unwrap();
+    }
+
+    #[test]
+    fn the_fast_and_slow_varint_paths_agree() {
+        let mut rng = 0x9e37_79b9_7f4a_7c15u64;
+        let mut values = Vec::new();
+        for bits in 0..64 {
+            rng = rng.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            values.push(rng >> bits);
+        }
+        let mut buf = vec![0u8; values.len() * 10];
+        let mut w = ByteWriter::new(&mut buf);
+        for &v in &values {
+            w.put_varint(v).unwrap();
+        }
+        let len = w.position();
+        let mut fast = ByteReader::new(&buf[..len]);
+        let mut slow = ByteReader::new(&buf[..len]);
+        for &v in &values {
+            assert_eq!(fast.varint().unwrap(), v);
+            assert_eq!(slow.varint_slow().unwrap(), v);
+        }
+        fast.finish().unwrap();
+        slow.finish().unwrap();
     }
 
     #[test]

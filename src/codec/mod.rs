@@ -22,6 +22,7 @@ pub mod frame;
 mod io;
 mod lz4;
 mod pack;
+pub mod pipe;
 mod rle;
 mod shuffle;
 pub mod trial;

@@ -1,0 +1,247 @@
+//! Codec benchmarks: every codec on every data source, and LZ4 against the reference C library on
+//! the same bytes in the same run.
+//!
+//! `cargo bench --bench codecs -- [--json] [--quick]`
+//!
+//! - Per source × codec: ratio (64-byte rows over frame bytes, headers included), bytes per real
+//!   value, encode and decode MB/s of raw rows, median pass; every frame round-trips bit for bit.
+//! - `lz4_peer`: lz4_flex's block API against C LZ4 (the `lz4` crate, which builds liblz4) on the
+//!   identical row bytes, frame by frame, the two timed alternately.
+//! - `targets`: the figures the codec work aims for, each with the value measured here.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use ringtop::Row;
+use ringtop::codec::CodecId;
+use ringtop::codec::trial::{self, CodecResult};
+use ringtop::source::{Source, SourceKind, csv};
+use serde_json::{Value, json};
+
+const FRAME_ROWS: usize = 1024;
+
+struct Dataset {
+    name: String,
+    rows: Vec<Row>,
+    real_columns: usize,
+}
+
+fn datasets(rows: usize) -> Vec<Dataset> {
+    let mut sets: Vec<Dataset> = SourceKind::ALL
+        .into_iter()
+        .map(|kind| Dataset {
+            name: kind.name().to_owned(),
+            rows: Source::new(kind, 42).rows(rows, 0, 1_000_000, 1000),
+            real_columns: Row::COLUMNS,
+        })
+        .collect();
+    let assets = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets");
+    for file in [
+        "seattle-hourly-temperature-2010.csv",
+        "seattle-daily-weather-2012-2015.csv",
+    ] {
+        match csv::load(&assets.join(file)) {
+            Ok(table) => sets.push(Dataset {
+                name: file.trim_end_matches(".csv").to_owned(),
+                rows: table.rows(),
+                real_columns: table.columns.len(),
+            }),
+            Err(err) => eprintln!("skipping {file}: {err}"),
+        }
+    }
+    sets
+}
+
+fn row_bytes(rows: &[Row]) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(rows.len() * 64);
+    for row in rows {
+        bytes.extend_from_slice(&row.seq.to_le_bytes());
+        bytes.extend_from_slice(&row.stamp_ns.to_le_bytes());
+        for v in row.values {
+            bytes.extend_from_slice(&v.to_bits().to_le_bytes());
+        }
+    }
+    bytes
+}
+
+/// Median seconds of `pass` over `rounds` passes.
+fn median_secs(rounds: usize, mut pass: impl FnMut()) -> f64 {
+    let mut times: Vec<Duration> = (0..rounds)
+        .map(|_| {
+            let t = Instant::now();
+            pass();
+            t.elapsed()
+        })
+        .collect();
+    times.sort_unstable();
+    times[times.len() / 2].as_secs_f64().max(1e-9)
+}
+
+/// lz4_flex against C LZ4 on the same frames: (flex encode, flex decode, C encode, C decode)
+/// in MB/s, and both compressed sizes.
+fn lz4_peer(rows: &[Row], rounds: usize) -> Value {
+    let frames: Vec<Vec<u8>> = rows.chunks(FRAME_ROWS).map(row_bytes).collect();
+    let raw: usize = frames.iter().map(Vec::len).sum();
+    let mb = raw as f64 / 1e6;
+    let bound = lz4_flex::block::get_maximum_output_size(FRAME_ROWS * 64) + 64;
+    let mut flex_out: Vec<Vec<u8>> = frames.iter().map(|_| vec![0u8; bound]).collect();
+    let mut c_out: Vec<Vec<u8>> = frames.iter().map(|_| vec![0u8; bound]).collect();
+    let mut flex_len = vec![0usize; frames.len()];
+    let mut c_len = vec![0usize; frames.len()];
+    let mut back = vec![0u8; FRAME_ROWS * 64];
+
+    let mut flex_encode = Vec::new();
+    let mut c_encode = Vec::new();
+    let mut flex_decode = Vec::new();
+    let mut c_decode = Vec::new();
+    for _ in 0..rounds {
+        flex_encode.push(median_secs(1, || {
+            for ((f, out), len) in frames.iter().zip(&mut flex_out).zip(&mut flex_len) {
+                *len = lz4_flex::block::compress_into(f, out).expect("fits the bound");
+            }
+        }));
+        c_encode.push(median_secs(1, || {
+            for ((f, out), len) in frames.iter().zip(&mut c_out).zip(&mut c_len) {
+                *len = lz4::block::compress_to_buffer(f, None, false, out).expect("fits the bound");
+            }
+        }));
+        flex_decode.push(median_secs(1, || {
+            for ((f, out), len) in frames.iter().zip(&flex_out).zip(&flex_len) {
+                let n = lz4_flex::block::decompress_into(&out[..*len], &mut back).expect("decodes");
+                assert_eq!(&back[..n], &f[..], "lz4_flex round trip");
+            }
+        }));
+        c_decode.push(median_secs(1, || {
+            for ((f, out), len) in frames.iter().zip(&c_out).zip(&c_len) {
+                let n =
+                    lz4::block::decompress_to_buffer(&out[..*len], Some(f.len() as i32), &mut back)
+                        .expect("decodes");
+                assert_eq!(&back[..n], &f[..], "C LZ4 round trip");
+            }
+        }));
+    }
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let (fe, fd, ce, cd) = (
+        mb / median(flex_encode),
+        mb / median(flex_decode),
+        mb / median(c_encode),
+        mb / median(c_decode),
+    );
+    json!({
+        "lz4_flex": {"encode_mb_s": round(fe), "decode_mb_s": round(fd),
+                     "ratio": round(raw as f64 / flex_len.iter().sum::<usize>() as f64)},
+        "c_lz4": {"encode_mb_s": round(ce), "decode_mb_s": round(cd),
+                  "ratio": round(raw as f64 / c_len.iter().sum::<usize>() as f64)},
+        "encode_flex_vs_c": round(fe / ce),
+        "decode_flex_vs_c": round(fd / cd),
+    })
+}
+
+fn round(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+fn result_json(r: &CodecResult) -> Value {
+    json!({
+        "codec": r.name, "ratio": round(r.ratio), "bytes_per_value": round(r.bytes_per_value),
+        "encode_mb_s": round(r.encode_mb_s), "decode_mb_s": round(r.decode_mb_s),
+        "roundtrip": r.roundtrip,
+    })
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let as_json = args.iter().any(|a| a == "--json");
+    let quick = args.iter().any(|a| a == "--quick");
+    let (rows, rounds) = if quick { (16_384, 3) } else { (262_144, 9) };
+
+    let mut sources = Vec::new();
+    let mut peers = Vec::new();
+    let mut all: Vec<(String, CodecResult)> = Vec::new();
+    for set in datasets(rows) {
+        let results = trial::run(&set.rows, set.real_columns, FRAME_ROWS, &CodecId::ALL);
+        for r in &results {
+            assert!(r.is_exact(), "{} on {}: {}", r.name, set.name, r.roundtrip);
+            all.push((set.name.clone(), r.clone()));
+        }
+        sources.push(json!({
+            "source": set.name, "rows": set.rows.len(), "real_columns": set.real_columns,
+            "codecs": results.iter().map(result_json).collect::<Vec<_>>(),
+        }));
+        let peer = lz4_peer(&set.rows, rounds);
+        peers.push(json!({"source": set.name, "lz4_peer": peer}));
+        if !as_json {
+            println!(
+                "{} ({} rows, {} real columns)",
+                set.name,
+                set.rows.len(),
+                set.real_columns
+            );
+            print!("{}", trial::render_table(&results));
+            println!(
+                "  LZ4 blocks: lz4_flex {}/{} MB/s vs C LZ4 {}/{} MB/s (encode/decode)\n",
+                peer["lz4_flex"]["encode_mb_s"],
+                peer["lz4_flex"]["decode_mb_s"],
+                peer["c_lz4"]["encode_mb_s"],
+                peer["c_lz4"]["decode_mb_s"]
+            );
+        }
+    }
+
+    let find = |source: &str, codec: &str| {
+        all.iter()
+            .find(|(s, r)| s == source && r.name == codec)
+            .map(|(_, r)| r.clone())
+    };
+    let best_on_walk = all
+        .iter()
+        .filter(|(s, _)| s == "random-walk")
+        .map(|(_, r)| r.ratio)
+        .fold(0.0, f64::max);
+    let slowest_decode = all
+        .iter()
+        .filter(|(_, r)| r.name.contains("lz4") || r.name == "decimal")
+        .map(|(s, r)| (r.decode_mb_s, format!("{} on {s}", r.name)))
+        .min_by(|a, b| a.0.total_cmp(&b.0));
+    let flex_vs_c: Vec<f64> = peers
+        .iter()
+        .flat_map(|p| {
+            [
+                p["lz4_peer"]["encode_flex_vs_c"].as_f64().unwrap_or(0.0),
+                p["lz4_peer"]["decode_flex_vs_c"].as_f64().unwrap_or(0.0),
+            ]
+        })
+        .collect();
+    let worst_flex = flex_vs_c.iter().copied().fold(f64::INFINITY, f64::min);
+    let targets = json!([
+        {"target": "delta-lz4 ratio on random-walk >= 2.7",
+         "measured": find("random-walk", "delta-lz4").map(|r| round(r.ratio))},
+        {"target": "best ratio on random-walk >= 4", "measured": round(best_on_walk)},
+        {"target": "decimal bytes/value on hourly temperatures <= 1.0",
+         "measured": find("seattle-hourly-temperature-2010", "decimal").map(|r| round(r.bytes_per_value))},
+        {"target": "lz4_flex speed >= 1/1.2 of C LZ4 (worst encode or decode ratio)",
+         "measured": round(worst_flex)},
+        {"target": "LZ4-family and decimal decode >= 1500 MB/s (slowest)",
+         "measured": slowest_decode.as_ref().map(|s| round(s.0)),
+         "where": slowest_decode.map(|s| s.1)},
+    ]);
+    if as_json {
+        let report = json!({
+            "suite": "codecs", "quick": quick, "frame_rows": FRAME_ROWS, "rounds": rounds,
+            "sources": sources, "lz4_peer": peers, "targets": targets,
+        });
+        println!("{report}");
+    } else {
+        println!("targets:");
+        for t in targets.as_array().into_iter().flatten() {
+            println!(
+                "  {}: {}",
+                t["target"].as_str().unwrap_or(""),
+                t["measured"]
+            );
+        }
+    }
+}
