@@ -8,11 +8,13 @@
 //! - [`source`]: deterministic data generators and CSV replay.
 //! - [`metrics`]: latency histograms and their summaries.
 //! - [`topology`]: the machine as hwloc sees it; pinning, NUMA-placed memory, the core-to-core map.
+//! - [`profile`]: tuning profiles, TOML in and out, checked against the machine.
 //! - [`engine`]: runs workloads on pinned threads and measures them.
 
 pub mod codec;
 pub mod engine;
 pub mod metrics;
+pub mod profile;
 pub mod ring;
 pub mod row;
 pub mod source;

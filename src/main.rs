@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 use ringtop::codec::{CodecId, trial};
 use ringtop::engine::probe::{self, ProbeConfig};
+use ringtop::profile::{self, builtin};
 use ringtop::source::csv;
 use ringtop::topology::c2c::{self, C2cConfig};
 use ringtop::topology::{self, cpulist, render};
@@ -33,6 +34,25 @@ enum Command {
     C2c(C2cArgs),
     /// Try the codecs on a CSV file's numeric columns: ratio, speed, bit-exact round trip.
     Codec(CodecArgs),
+    /// List, show and check tuning profiles.
+    #[command(subcommand)]
+    Profile(ProfileCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum ProfileCommand {
+    /// The built-in profiles and what each is for.
+    List,
+    /// Print a built-in profile's TOML (a starting point for your own).
+    Show {
+        /// A built-in profile name (see `ringtop profile list`).
+        name: String,
+    },
+    /// Check a profile file against its format and this machine.
+    Check {
+        /// The profile file.
+        file: PathBuf,
+    },
 }
 
 #[derive(Debug, Args, Clone)]
@@ -156,6 +176,42 @@ fn main() -> ExitCode {
         Some(Command::Topo(args)) => run_topo(&args),
         Some(Command::C2c(args)) => run_c2c(&args),
         Some(Command::Codec(args)) => run_codec(&args),
+        Some(Command::Profile(command)) => run_profile(&command),
+    }
+}
+
+fn run_profile(command: &ProfileCommand) -> ExitCode {
+    match command {
+        ProfileCommand::List => {
+            let mut text = String::new();
+            for (name, _) in builtin::BUILTIN {
+                match builtin::get(name) {
+                    Ok(p) => text.push_str(&format!("{name:<22} {}\n", p.description)),
+                    Err(err) => text.push_str(&format!("{name:<22} (not usable here: {err})\n")),
+                }
+            }
+            write_stdout(Ok(text))
+        }
+        ProfileCommand::Show { name } => match builtin::text(name) {
+            Some(text) => write_stdout(Ok(text.to_owned())),
+            None => match builtin::get(name) {
+                Err(err) => usage_error(&err),
+                Ok(_) => ExitCode::FAILURE,
+            },
+        },
+        ProfileCommand::Check { file } => match profile::load(file) {
+            Ok(p) => write_stdout(Ok(format!(
+                "{}: ok ({} ring, {} producer(s), {} consumer(s){})\n",
+                file.display(),
+                p.ring.kind.name(),
+                p.workload.producers,
+                p.workload.consumers,
+                p.codec()
+                    .map(|c| format!(", codec {c}"))
+                    .unwrap_or_default()
+            ))),
+            Err(err) => usage_error(&err),
+        },
     }
 }
 

@@ -493,3 +493,68 @@ fn codec_with_a_bad_file_or_name_exits_2_saying_why() {
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(err.contains("unknown codec \"zstd\""), "{err}");
 }
+
+#[test]
+fn profile_list_show_and_check() {
+    let out = ringtop().args(["profile", "list"]).output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    for name in [
+        "default",
+        "low-latency",
+        "throughput",
+        "compressed-timeseries",
+        "broadcast-fanout",
+    ] {
+        assert!(
+            text.lines().any(|l| l.starts_with(name)),
+            "{name} in {text}"
+        );
+    }
+
+    let out = ringtop()
+        .args(["profile", "show", "default"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let shown = std::env::temp_dir().join(format!("ringtop-shown-{}.toml", std::process::id()));
+    std::fs::write(&shown, &out.stdout).unwrap();
+    let out = ringtop()
+        .arg("profile")
+        .arg("check")
+        .arg(&shown)
+        .output()
+        .unwrap();
+    std::fs::remove_file(&shown).unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn a_broken_profile_exits_2_with_file_line_and_column() {
+    let path = std::env::temp_dir().join(format!("ringtop-broken-{}.toml", std::process::id()));
+    std::fs::write(
+        &path,
+        "version = 1\n[ring]\nkind = \"spsc\"\ncapacity = 4096\n[workload]\nbatch = \"many\"\n",
+    )
+    .unwrap();
+    let out = ringtop()
+        .arg("profile")
+        .arg("check")
+        .arg(&path)
+        .output()
+        .unwrap();
+    std::fs::remove_file(&path).unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains(&format!(
+            "{}:6:9: invalid type: string \"many\"",
+            path.display()
+        )),
+        "{err}"
+    );
+}

@@ -28,6 +28,15 @@ pub use pad::{CACHE_PAD, CachePadded};
 pub use prefetch::PrefetchDistance;
 pub use wait::WaitStrategy;
 
+/// Checks that a ring of `T` with `capacity` slots can be built (a power of two, at least 2, not
+/// beyond what memory can address), without building it: for validating settings up front.
+///
+/// # Errors
+/// The [`RingError`] the ring's constructor would give.
+pub fn check_capacity<T>(capacity: usize) -> Result<usize, RingError> {
+    buffer::check_capacity::<T>(capacity, 2)
+}
+
 /// How to build a ring beyond its capacity: where its memory comes from and how each side waits.
 #[derive(Debug, Clone)]
 pub struct RingConfig {

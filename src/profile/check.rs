@@ -1,0 +1,164 @@
+//! The checks TOML cannot express: what this machine and the rings can honour.
+
+use super::locate::Step;
+use super::{CpuSetting, NumaSetting, PROFILE_VERSION, RingKind, SourceSetting, TuningProfile};
+use crate::codec::frame::MAX_FRAME_ROWS;
+use crate::codec::max_frame_len;
+use crate::ring::check_capacity;
+use crate::row::Row;
+use crate::topology;
+
+/// A setting that cannot be honoured, and where it is.
+#[derive(Debug)]
+pub(crate) struct Problem {
+    pub(crate) path: Vec<Step>,
+    pub(crate) message: String,
+}
+
+fn problem(path: &[Step], message: String) -> Problem {
+    Problem {
+        path: path.to_vec(),
+        message,
+    }
+}
+
+use Step::{Index, Key};
+
+/// The first problem with `profile`, if any.
+pub(crate) fn check(profile: &TuningProfile) -> Result<(), Problem> {
+    if profile.version != PROFILE_VERSION {
+        return Err(problem(
+            &[Key("version")],
+            format!(
+                "profile version {} is not supported (expected {PROFILE_VERSION})",
+                profile.version
+            ),
+        ));
+    }
+    let ring = &profile.ring;
+    let work = &profile.workload;
+    check_capacity::<Row>(ring.capacity)
+        .map_err(|e| problem(&[Key("ring"), Key("capacity")], e.to_string()))?;
+    if work.producers == 0 {
+        return Err(problem(
+            &[Key("workload"), Key("producers")],
+            "producers must be at least 1".into(),
+        ));
+    }
+    if work.consumers == 0 {
+        return Err(problem(
+            &[Key("workload"), Key("consumers")],
+            "consumers must be at least 1".into(),
+        ));
+    }
+    if ring.kind != RingKind::Mpmc && work.producers != 1 {
+        return Err(problem(
+            &[Key("workload"), Key("producers")],
+            format!(
+                "a {} ring has exactly one producer; use kind = \"mpmc\" for more",
+                ring.kind.name()
+            ),
+        ));
+    }
+    if ring.kind == RingKind::Spsc && work.consumers != 1 {
+        return Err(problem(
+            &[Key("workload"), Key("consumers")],
+            "an spsc ring has exactly one consumer; use kind = \"broadcast\" or \"mpmc\" for more"
+                .into(),
+        ));
+    }
+    if work.batch == 0 || work.batch > ring.capacity {
+        return Err(problem(
+            &[Key("workload"), Key("batch")],
+            format!(
+                "batch must be between 1 and the ring's capacity ({})",
+                ring.capacity
+            ),
+        ));
+    }
+    if profile.prefetch.distance >= ring.capacity {
+        return Err(problem(
+            &[Key("prefetch"), Key("distance")],
+            format!(
+                "prefetch distance must be below the ring's capacity ({})",
+                ring.capacity
+            ),
+        ));
+    }
+    if let Some(codec) = &profile.codec {
+        if ring.kind != RingKind::Spsc {
+            return Err(problem(
+                &[Key("codec")],
+                format!(
+                    "codec {} needs kind = \"spsc\" (frames travel one producer to one consumer)",
+                    codec.name
+                ),
+            ));
+        }
+        let ring_bytes = ring.capacity * std::mem::size_of::<Row>();
+        if work.batch > MAX_FRAME_ROWS || max_frame_len(work.batch) > ring_bytes / 2 {
+            return Err(problem(
+                &[Key("workload"), Key("batch")],
+                format!(
+                    "a frame of {} rows may need {} bytes, more than half the {ring_bytes}-byte frame ring; \
+                     lower the batch or raise the capacity",
+                    work.batch,
+                    max_frame_len(work.batch)
+                ),
+            ));
+        }
+    }
+    if let SourceSetting::Csv(path) = &work.source {
+        crate::source::csv::load(path)
+            .map_err(|e| problem(&[Key("workload"), Key("source")], e.to_string()))?;
+    }
+    if work.duration.is_some_and(|d| d.0.is_zero()) {
+        return Err(problem(
+            &[Key("workload"), Key("duration")],
+            "duration must be more than zero".into(),
+        ));
+    }
+    if profile.report.interval.0.is_zero() {
+        return Err(problem(
+            &[Key("report"), Key("interval")],
+            "interval must be more than zero".into(),
+        ));
+    }
+    check_machine(profile)
+}
+
+/// CPUs and nodes against this host.
+fn check_machine(profile: &TuningProfile) -> Result<(), Problem> {
+    let host = topology::host().map_err(|e| problem(&[], e.to_string()))?;
+    let sides = [
+        (
+            "producers",
+            &profile.pinning.producers,
+            profile.workload.producers,
+        ),
+        (
+            "consumers",
+            &profile.pinning.consumers,
+            profile.workload.consumers,
+        ),
+    ];
+    for (side, cpus, threads) in sides {
+        if cpus.len() > threads {
+            return Err(problem(
+                &[Key("pinning"), Key(side)],
+                format!("{} CPUs given for {threads} {side}", cpus.len()),
+            ));
+        }
+        for (i, cpu) in cpus.iter().enumerate() {
+            if let CpuSetting::Cpu(cpu) = cpu {
+                host.check_cpu(*cpu)
+                    .map_err(|e| problem(&[Key("pinning"), Key(side), Index(i)], e.to_string()))?;
+            }
+        }
+    }
+    if let NumaSetting::Node(node) = profile.ring.numa_node {
+        host.check_node(node)
+            .map_err(|e| problem(&[Key("ring"), Key("numa_node")], e.to_string()))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,425 @@
+//! Tuning profiles: a workload and how to run it, as TOML a person edits and ringtop saves.
+//!
+//! - [`TuningProfile`]: the settings, section by section, with the defaults a missing key takes.
+//! - [`load`] / [`parse`]: TOML in, checked; every error names the file, line and column and what
+//!   was expected.
+//! - [`TuningProfile::to_toml`]: TOML out (what the dashboard's "save" writes).
+//! - [`builtin`]: the profiles shipped in `profiles/`, compiled into the binary.
+
+pub mod builtin;
+mod check;
+mod locate;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::codec::CodecId;
+use crate::ring::WaitStrategy;
+
+/// The profile format this build reads and writes.
+pub const PROFILE_VERSION: u32 = 1;
+
+/// A complete workload description.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TuningProfile {
+    /// Format version; must be [`PROFILE_VERSION`].
+    pub version: u32,
+    /// What the profile is for, in a sentence.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub description: String,
+    /// The ring.
+    pub ring: RingSection,
+    /// What runs on it.
+    pub workload: WorkloadSection,
+    /// Where each thread runs.
+    #[serde(default)]
+    pub pinning: PinningSection,
+    /// Frame codec; absent: rows travel as they are, without frames.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub codec: Option<CodecSection>,
+    /// Prefetching in the batch paths.
+    #[serde(default)]
+    pub prefetch: PrefetchSection,
+    /// How blocked threads wait.
+    #[serde(default)]
+    pub wait: WaitSection,
+    /// Reporting.
+    #[serde(default)]
+    pub report: ReportSection,
+}
+
+/// Which ring.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RingKind {
+    /// One producer, one consumer.
+    Spsc,
+    /// One producer, every consumer sees every row.
+    Broadcast,
+    /// Many producers, many consumers, each row taken once.
+    Mpmc,
+}
+
+impl RingKind {
+    /// The name used in profiles.
+    pub fn name(self) -> &'static str {
+        match self {
+            RingKind::Spsc => "spsc",
+            RingKind::Broadcast => "broadcast",
+            RingKind::Mpmc => "mpmc",
+        }
+    }
+}
+
+/// Where the ring's memory goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(untagged)]
+pub enum NumaSetting {
+    /// `"local"` (the first consumer's node) or `"any"` (first touch).
+    Word(NumaWord),
+    /// A NUMA node by OS index.
+    Node(usize),
+    /// Not given: local.
+    #[default]
+    #[serde(skip)]
+    Default,
+}
+
+/// The named NUMA placements.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum NumaWord {
+    /// The node of the first consumer's CPU.
+    Local,
+    /// No binding: first touch decides.
+    Any,
+}
+
+/// `[ring]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RingSection {
+    /// `spsc`, `broadcast` or `mpmc`.
+    pub kind: RingKind,
+    /// Slots, in rows; a power of two. A framed ring gets `capacity × 64` bytes.
+    pub capacity: usize,
+    /// `"local"` (default), `"any"`, or a node number.
+    #[serde(default, skip_serializing_if = "is_default_numa")]
+    pub numa_node: NumaSetting,
+    /// Ask for 2 MiB pages.
+    #[serde(default)]
+    pub huge_pages: bool,
+}
+
+fn is_default_numa(setting: &NumaSetting) -> bool {
+    *setting == NumaSetting::Default
+}
+
+/// Where rows come from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum SourceSetting {
+    /// Six prices with two decimals.
+    RandomWalk,
+    /// Six noisy sine waves.
+    SineNoise,
+    /// Counters and steps.
+    Steps,
+    /// A CSV file's numeric columns, looped.
+    Csv(PathBuf),
+}
+
+impl TryFrom<String> for SourceSetting {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        match text.as_str() {
+            "random-walk" => Ok(SourceSetting::RandomWalk),
+            "sine-noise" => Ok(SourceSetting::SineNoise),
+            "steps" => Ok(SourceSetting::Steps),
+            other => match other.strip_prefix("csv:") {
+                Some(path) if !path.is_empty() => Ok(SourceSetting::Csv(PathBuf::from(path))),
+                _ => Err(format!(
+                    "unknown source {other:?}, expected \"random-walk\", \"sine-noise\", \"steps\" or \"csv:PATH\""
+                )),
+            },
+        }
+    }
+}
+
+impl From<SourceSetting> for String {
+    fn from(source: SourceSetting) -> String {
+        match source {
+            SourceSetting::RandomWalk => "random-walk".to_owned(),
+            SourceSetting::SineNoise => "sine-noise".to_owned(),
+            SourceSetting::Steps => "steps".to_owned(),
+            SourceSetting::Csv(path) => format!("csv:{}", path.display()),
+        }
+    }
+}
+
+/// A duration written as text (`"10s"`, `"500ms"`, `"2m"`), as humantime reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct DurationSetting(pub Duration);
+
+impl TryFrom<String> for DurationSetting {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        humantime::parse_duration(&text)
+            .map(DurationSetting)
+            .map_err(|e| {
+                format!("bad duration {text:?}: {e} (expected e.g. \"10s\", \"500ms\", \"2m\")")
+            })
+    }
+}
+
+impl From<DurationSetting> for String {
+    fn from(d: DurationSetting) -> String {
+        humantime::format_duration(d.0).to_string()
+    }
+}
+
+/// `[workload]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkloadSection {
+    /// Producer threads (1 for `spsc` and `broadcast`).
+    #[serde(default = "one")]
+    pub producers: usize,
+    /// Consumer threads (1 for `spsc`).
+    #[serde(default = "one")]
+    pub consumers: usize,
+    /// Rows per second per producer; 0 runs flat out.
+    #[serde(default)]
+    pub rate: u64,
+    /// Rows a producer writes (and a consumer reads) per batch; a frame's rows when framed.
+    #[serde(default = "default_batch")]
+    pub batch: usize,
+    /// `random-walk`, `sine-noise`, `steps` or `csv:PATH`.
+    #[serde(default = "default_source")]
+    pub source: SourceSetting,
+    /// Seed of the generator.
+    #[serde(default = "default_seed")]
+    pub seed: u64,
+    /// How long a headless run lasts (`"10s"`); absent: until stopped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration: Option<DurationSetting>,
+}
+
+fn one() -> usize {
+    1
+}
+fn default_batch() -> usize {
+    64
+}
+fn default_source() -> SourceSetting {
+    SourceSetting::RandomWalk
+}
+fn default_seed() -> u64 {
+    42
+}
+
+/// A CPU for one thread: a number, or `"auto"` (ringtop chooses).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum CpuSetting {
+    /// This CPU.
+    Cpu(usize),
+    /// `"auto"`.
+    Auto(AutoWord),
+}
+
+/// The word `auto`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AutoWord {
+    /// Let ringtop choose.
+    Auto,
+}
+
+/// `[pinning]`: one entry per thread, in order (`producer-0`, `producer-1`, …); threads without
+/// an entry are placed automatically.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PinningSection {
+    /// CPUs of the producers.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub producers: Vec<CpuSetting>,
+    /// CPUs of the consumers.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub consumers: Vec<CpuSetting>,
+}
+
+/// `[codec]`: rows travel in frames through a byte ring, encoded with this codec.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CodecSection {
+    /// Codec name (`none`, `delta`, `lz4`, `delta-lz4`, `shuffle-lz4`, `xor`, `rle`, `decimal`).
+    pub name: CodecId,
+}
+
+/// `[prefetch]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrefetchSection {
+    /// Slots ahead to prefetch in batch paths; 0 is off.
+    #[serde(default)]
+    pub distance: usize,
+}
+
+/// How one side waits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum WaitSetting {
+    /// Spin (lowest latency, burns the core).
+    #[default]
+    BusySpin,
+    /// Spin, then yield the time slice.
+    SpinYield,
+    /// Spin, then sleep until woken.
+    SpinPark,
+}
+
+impl WaitSetting {
+    /// The ring's strategy for this setting.
+    pub fn strategy(self) -> WaitStrategy {
+        match self {
+            WaitSetting::BusySpin => WaitStrategy::BusySpin,
+            WaitSetting::SpinYield => WaitStrategy::spin_yield(),
+            WaitSetting::SpinPark => WaitStrategy::spin_park(),
+        }
+    }
+}
+
+/// `[wait]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WaitSection {
+    /// Producers.
+    #[serde(default)]
+    pub producer: WaitSetting,
+    /// Consumers.
+    #[serde(default)]
+    pub consumer: WaitSetting,
+}
+
+/// `[report]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportSection {
+    /// Time between snapshots.
+    #[serde(default = "default_interval")]
+    pub interval: DurationSetting,
+    /// Where to write an HdrHistogram interval log, if anywhere.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hlog: Option<PathBuf>,
+}
+
+impl Default for ReportSection {
+    fn default() -> Self {
+        ReportSection {
+            interval: default_interval(),
+            hlog: None,
+        }
+    }
+}
+
+fn default_interval() -> DurationSetting {
+    DurationSetting(Duration::from_secs(1))
+}
+
+/// A profile that cannot be used: where and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{file}{}: {message}", position(*.line, *.column))]
+pub struct ProfileError {
+    /// The file (or `<builtin NAME>`).
+    pub file: String,
+    /// 1-based line, when the error has a place.
+    pub line: Option<usize>,
+    /// 1-based column.
+    pub column: Option<usize>,
+    /// What is wrong and what was expected.
+    pub message: String,
+}
+
+fn position(line: Option<usize>, column: Option<usize>) -> String {
+    match (line, column) {
+        (Some(l), Some(c)) => format!(":{l}:{c}"),
+        (Some(l), None) => format!(":{l}"),
+        _ => String::new(),
+    }
+}
+
+/// Reads and checks the profile in `path`.
+///
+/// # Errors
+/// [`ProfileError`] for an unreadable file, bad TOML, unknown keys, wrong types, or settings this
+/// machine cannot honour.
+pub fn load(path: &Path) -> Result<TuningProfile, ProfileError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ProfileError {
+        file: path.display().to_string(),
+        line: None,
+        column: None,
+        message: e.to_string(),
+    })?;
+    parse(&text, &path.display().to_string())
+}
+
+/// Parses and checks profile text; `file` names it in errors.
+///
+/// # Errors
+/// As [`load`].
+pub fn parse(text: &str, file: &str) -> Result<TuningProfile, ProfileError> {
+    let profile: TuningProfile = toml::from_str(text).map_err(|e| {
+        let (line, column) = e
+            .span()
+            .map_or((None, None), |span| locate::line_column(text, span.start));
+        ProfileError {
+            file: file.to_owned(),
+            line,
+            column,
+            message: e.message().trim().to_owned(),
+        }
+    })?;
+    check::check(&profile).map_err(|problem| {
+        let (line, column) = locate::span_of(text, &problem.path)
+            .map_or((None, None), |start| locate::line_column(text, start));
+        ProfileError {
+            file: file.to_owned(),
+            line,
+            column,
+            message: problem.message,
+        }
+    })?;
+    Ok(profile)
+}
+
+impl TuningProfile {
+    /// The profile as TOML, ready to save: [`parse`] reads it back to an equal profile.
+    ///
+    /// # Errors
+    /// Only if a value cannot be written as TOML (not expected for a checked profile).
+    pub fn to_toml(&self) -> Result<String, toml::ser::Error> {
+        let mut text = String::new();
+        if !self.description.is_empty() {
+            for line in self.description.lines() {
+                text.push_str(&format!("# {line}\n"));
+            }
+        }
+        text.push_str(&toml::to_string(self)?);
+        Ok(text)
+    }
+
+    /// The codec, when rows travel in frames.
+    pub fn codec(&self) -> Option<CodecId> {
+        self.codec.as_ref().map(|c| c.name)
+    }
+}
+
+#[cfg(test)]
+mod tests;

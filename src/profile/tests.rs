@@ -1,0 +1,133 @@
+use super::*;
+
+fn err(text: &str) -> ProfileError {
+    parse(text, "p.toml").unwrap_err()
+}
+
+const MINIMAL: &str = "version = 1\n[ring]\nkind = \"spsc\"\ncapacity = 1024\n[workload]\n";
+
+#[test]
+fn every_builtin_profile_is_valid_here() {
+    for (name, _) in builtin::BUILTIN {
+        let profile = builtin::get(name).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(profile.version, PROFILE_VERSION);
+        assert!(
+            !profile.description.is_empty(),
+            "{name} says what it is for"
+        );
+    }
+    let err = builtin::get("nope").unwrap_err().to_string();
+    assert!(err.contains("built-in: default, low-latency"), "{err}");
+}
+
+#[test]
+fn a_minimal_profile_takes_the_defaults() {
+    let p = parse(MINIMAL, "p.toml").unwrap();
+    assert_eq!(p.workload.producers, 1);
+    assert_eq!(p.workload.consumers, 1);
+    assert_eq!(p.workload.batch, 64);
+    assert_eq!(p.workload.rate, 0);
+    assert_eq!(p.workload.source, SourceSetting::RandomWalk);
+    assert_eq!(p.ring.numa_node, NumaSetting::Default);
+    assert_eq!(p.report.interval.0, Duration::from_secs(1));
+    assert_eq!(p.codec(), None);
+}
+
+#[test]
+fn saved_profiles_read_back_equal() {
+    for (name, _) in builtin::BUILTIN {
+        let p = builtin::get(name).unwrap();
+        let text = p.to_toml().unwrap();
+        let back = parse(&text, "saved.toml").unwrap_or_else(|e| panic!("{name}: {e}\n{text}"));
+        assert_eq!(back, p, "{name}");
+    }
+}
+
+#[test]
+fn an_unknown_key_is_named_with_its_line_and_column() {
+    let e = err("version = 1\n[ring]\nkind = \"spsc\"\ncapacity = 1024\nsize = 3\n[workload]\n");
+    assert_eq!((e.line, e.column), (Some(5), Some(1)), "{e}");
+    assert!(e.message.contains("unknown field `size`"), "{e}");
+    assert!(
+        e.to_string()
+            .starts_with("p.toml:5:1: unknown field `size`"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_wrong_type_or_word_says_what_was_expected() {
+    let e = err("version = 1\n[ring]\nkind = \"spsx\"\ncapacity = 1024\n[workload]\n");
+    assert_eq!(e.line, Some(3));
+    assert!(
+        e.message.contains("spsc") && e.message.contains("mpmc"),
+        "{e}"
+    );
+    let e = err("version = 1\n[ring]\nkind = \"spsc\"\ncapacity = \"big\"\n[workload]\n");
+    assert_eq!(e.line, Some(4));
+    assert!(e.message.contains("expected usize"), "{e}");
+    let e = err(&format!("{MINIMAL}[codec]\nname = \"zstd\"\n"));
+    assert_eq!(e.line, Some(7));
+    assert!(e.message.contains("decimal"), "{e}");
+    let e = err(&format!("{MINIMAL}duration = \"ten\"\n"));
+    assert!(e.message.contains("bad duration \"ten\""), "{e}");
+    let e = err("version = 1\n[ring\n");
+    assert_eq!(e.line, Some(2), "{e}");
+}
+
+#[test]
+fn semantic_errors_point_at_the_setting() {
+    let e = err("version = 1\n[ring]\nkind = \"spsc\"\ncapacity = 1000\n[workload]\n");
+    assert_eq!((e.line, e.column), (Some(4), Some(12)), "{e}");
+    assert!(e.message.contains("not a power of two"), "{e}");
+
+    let e = err(&format!("{MINIMAL}consumers = 0\n"));
+    assert_eq!(e.line, Some(6));
+    assert!(e.message.contains("at least 1"), "{e}");
+
+    let e = err(&format!("{MINIMAL}consumers = 2\n"));
+    assert!(e.message.contains("exactly one consumer"), "{e}");
+
+    let e = err(&format!("{MINIMAL}[pinning]\nconsumers = [4096]\n"));
+    assert_eq!((e.line, e.column), (Some(7), Some(14)), "{e}");
+    assert!(
+        e.message
+            .starts_with("CPU 4096 is not available; allowed: "),
+        "{e}"
+    );
+
+    let e =
+        err("version = 1\n[ring]\nkind = \"mpmc\"\ncapacity = 1024\nnuma_node = 77\n[workload]\n");
+    assert_eq!(e.line, Some(5));
+    assert!(e.message.starts_with("NUMA node 77 does not exist"), "{e}");
+
+    let e = err(
+        "version = 1\n[ring]\nkind = \"mpmc\"\ncapacity = 1024\n[workload]\n[codec]\nname = \"lz4\"\n",
+    );
+    assert_eq!(e.line, Some(6));
+    assert!(e.message.contains("needs kind = \"spsc\""), "{e}");
+
+    let e = err(&format!("{MINIMAL}source = \"csv:/nonexistent.csv\"\n"));
+    assert!(e.message.starts_with("/nonexistent.csv: "), "{e}");
+
+    let e = err("version = 2\n[ring]\nkind = \"spsc\"\ncapacity = 1024\n[workload]\n");
+    assert_eq!(e.line, Some(1));
+}
+
+#[test]
+fn numa_settings_read_words_and_numbers() {
+    let p = parse(
+        &MINIMAL.replace("capacity = 1024", "capacity = 1024\nnuma_node = \"any\""),
+        "p",
+    )
+    .unwrap();
+    assert_eq!(p.ring.numa_node, NumaSetting::Word(NumaWord::Any));
+    let p = parse(
+        &MINIMAL.replace("capacity = 1024", "capacity = 1024\nnuma_node = 0"),
+        "p",
+    )
+    .unwrap();
+    assert_eq!(p.ring.numa_node, NumaSetting::Node(0));
+    let e = err(&MINIMAL.replace("capacity = 1024", "capacity = 1024\nnuma_node = \"far\""));
+    assert_eq!(e.line, Some(5), "{e}");
+}
