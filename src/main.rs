@@ -4,10 +4,15 @@ use std::io::{self, Write};
 use std::process::ExitCode;
 
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use signal_hook::consts::{SIGINT, SIGTERM};
 
 use clap::{Args, Parser, Subcommand};
 use ringtop::codec::{CodecId, trial};
 use ringtop::engine::probe::{self, ProbeConfig};
+use ringtop::headless::{self, HeadlessOptions, Outcome};
 use ringtop::profile::{self, builtin};
 use ringtop::source::csv;
 use ringtop::topology::c2c::{self, C2cConfig};
@@ -37,6 +42,27 @@ enum Command {
     /// List, show and check tuning profiles.
     #[command(subcommand)]
     Profile(ProfileCommand),
+    /// Run a profile's workload (`--headless`: JSON lines on stdout, commands on stdin).
+    Run(RunArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+struct RunArgs {
+    /// JSON lines instead of the dashboard (the dashboard is not built yet, so required).
+    #[arg(long)]
+    headless: bool,
+    /// The profile file (default: the built-in `default`).
+    #[arg(long, value_name = "FILE")]
+    profile: Option<PathBuf>,
+    /// A built-in profile by name instead of a file (see `ringtop profile list`).
+    #[arg(long, value_name = "NAME", conflicts_with = "profile")]
+    builtin: Option<String>,
+    /// Stop after this long (`10s`, `2m`); default: the profile's duration, else until Ctrl-C.
+    #[arg(long, value_parser = humantime::parse_duration)]
+    duration: Option<std::time::Duration>,
+    /// Time between snapshots; default: the profile's report interval.
+    #[arg(long, value_parser = humantime::parse_duration)]
+    interval: Option<std::time::Duration>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -177,6 +203,56 @@ fn main() -> ExitCode {
         Some(Command::C2c(args)) => run_c2c(&args),
         Some(Command::Codec(args)) => run_codec(&args),
         Some(Command::Profile(command)) => run_profile(&command),
+        Some(Command::Run(args)) => run_workload(&args),
+    }
+}
+
+/// Exit code for a run whose rows were lost, duplicated or reordered.
+const EXIT_INTEGRITY: u8 = 3;
+
+fn run_workload(args: &RunArgs) -> ExitCode {
+    if !args.headless {
+        eprintln!("ringtop: the dashboard is not available yet; use `ringtop run --headless`");
+        return ExitCode::from(2);
+    }
+    let loaded = match (&args.profile, &args.builtin) {
+        (Some(path), _) => profile::load(path),
+        (None, Some(name)) => builtin::get(name),
+        (None, None) => builtin::get("default"),
+    };
+    let profile = match loaded {
+        Ok(profile) => profile,
+        Err(err) => return usage_error(&err),
+    };
+    if args.interval.is_some_and(|i| i.is_zero()) || args.duration.is_some_and(|d| d.is_zero()) {
+        return usage_error(&"--interval and --duration must be more than zero");
+    }
+    let options = HeadlessOptions {
+        duration: args.duration.or(profile.workload.duration.map(|d| d.0)),
+        interval: args.interval.unwrap_or(profile.report.interval.0),
+    };
+    let interrupted = Arc::new(AtomicBool::new(false));
+    for signal in [SIGINT, SIGTERM] {
+        // A second signal while stopping ends the process at once.
+        let _ = signal_hook::flag::register_conditional_shutdown(signal, 1, interrupted.clone());
+        let _ = signal_hook::flag::register(signal, interrupted.clone());
+    }
+    let stdin = io::BufReader::new(io::stdin());
+    let mut stdout = io::stdout().lock();
+    match headless::run(profile, &options, stdin, &mut stdout, &interrupted) {
+        Ok(Outcome::Finished(summary)) if summary.integrity_ok => ExitCode::SUCCESS,
+        Ok(Outcome::Finished(summary)) => {
+            eprintln!(
+                "ringtop: rows lost {}, duplicated {}, reordered {} (this is a bug; please report it)",
+                summary.totals.lost, summary.totals.duplicated, summary.totals.reordered
+            );
+            ExitCode::from(EXIT_INTEGRITY)
+        }
+        Ok(Outcome::OutputClosed) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("ringtop: {err}");
+            ExitCode::FAILURE
+        }
     }
 }
 

@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use thiserror::Error;
 
+use crate::metrics::integrity::{Integrity, SequenceCheck};
 use crate::metrics::{LatencyHistogram, LatencySummary};
 use crate::ring::{RingAlloc, RingConfig, WaitStrategy};
 use crate::ring::{RingError, spsc};
@@ -99,17 +100,6 @@ pub struct Throughput {
     pub mb_per_sec: f64,
 }
 
-/// Sequence-number checks over every row the consumer saw. All three must be 0.
-#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
-pub struct Integrity {
-    /// Rows expected but never seen.
-    pub lost: u64,
-    /// Rows seen more than once.
-    pub duplicated: u64,
-    /// Rows seen out of order.
-    pub reordered: u64,
-}
-
 /// Where the measured rings' memory lived.
 #[derive(Debug, Clone, Serialize)]
 pub struct RingMemory {
@@ -119,13 +109,6 @@ pub struct RingMemory {
     pub allocation: Option<AllocationReport>,
     /// Whether the consumer read memory on another node; `None` when unknown.
     pub consumer_reads_remote: Option<bool>,
-}
-
-impl Integrity {
-    /// Whether every row arrived exactly once, in order.
-    pub fn is_clean(&self) -> bool {
-        *self == Self::default()
-    }
 }
 
 /// Everything a probe measured.
@@ -162,36 +145,6 @@ pub struct ProbeReport {
     pub producer_reloads_per_million: f64,
     /// Consumer-side index reloads per million rows in the throughput phase.
     pub consumer_reloads_per_million: f64,
-}
-
-/// Checks sequence numbers as they arrive.
-#[derive(Debug, Default)]
-struct SequenceCheck {
-    expected: u64,
-    integrity: Integrity,
-}
-
-impl SequenceCheck {
-    #[inline]
-    fn observe(&mut self, seq: u64) {
-        use std::cmp::Ordering::*;
-        match seq.cmp(&self.expected) {
-            Equal => self.expected += 1,
-            Greater => {
-                self.integrity.lost += seq - self.expected;
-                self.integrity.reordered += 1;
-                self.expected = seq + 1;
-            }
-            Less => self.integrity.duplicated += 1,
-        }
-    }
-
-    fn finish(mut self, total: u64) -> Integrity {
-        if self.expected < total {
-            self.integrity.lost += total - self.expected;
-        }
-        self.integrity
-    }
 }
 
 /// Chooses the two CPUs: requested ones are validated, missing ones are the first allowed.

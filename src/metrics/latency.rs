@@ -50,6 +50,11 @@ impl LatencyHistogram {
         let _ = self.inner.add(&other.inner);
     }
 
+    /// Forgets every sample.
+    pub fn reset(&mut self) {
+        self.inner.reset();
+    }
+
     /// The percentile summary.
     pub fn summary(&self) -> LatencySummary {
         let h = &self.inner;

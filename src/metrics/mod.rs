@@ -1,5 +1,8 @@
-//! Measurements: latency histograms and the summaries front ends print.
+//! Measurements: latency histograms, integrity checks, and the snapshot every front end reads.
 
+pub mod integrity;
 pub mod latency;
+pub mod snapshot;
 
+pub use integrity::Integrity;
 pub use latency::{LatencyHistogram, LatencySummary};

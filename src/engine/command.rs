@@ -1,0 +1,109 @@
+//! Commands every front end sends a running engine (JSON lines in headless mode, keys in the
+//! dashboard). Workers apply them between batches, never mid-batch.
+
+use serde::{Deserialize, Serialize};
+
+use crate::codec::CodecId;
+
+/// A change to a running workload.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "cmd", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Command {
+    /// Move a thread (`producer-0`, `consumer-1`, …) to a CPU.
+    Repin {
+        /// The thread's name.
+        thread: String,
+        /// The CPU.
+        cpu: usize,
+    },
+    /// Encode frames with another codec from the next frame on.
+    Codec {
+        /// Codec name.
+        name: CodecId,
+    },
+    /// Rows per batch (per frame when framed).
+    Batch {
+        /// At least 1, at most the ring's capacity.
+        size: usize,
+    },
+    /// Prefetch distance of the row rings' batch paths (0: off).
+    Prefetch {
+        /// Slots ahead.
+        distance: usize,
+    },
+    /// Rows per second per producer (0: flat out).
+    Rate {
+        /// Rows per second.
+        rows_per_s: u64,
+    },
+    /// Producers stop producing; consumers drain.
+    Pause,
+    /// Producers start again (the schedule restarts, with no burst to catch up).
+    Resume,
+    /// Forget the latency recorded so far.
+    ResetHistograms,
+}
+
+/// A command that cannot be applied; nothing was changed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CommandError {
+    /// No thread has that name.
+    #[error("no thread {name:?}; threads: {threads}")]
+    NoSuchThread {
+        /// The name given.
+        name: String,
+        /// The names there are.
+        threads: String,
+    },
+    /// The setting is out of range or does not apply to this run.
+    #[error("{0}")]
+    Invalid(String),
+    /// The engine has stopped.
+    #[error("the engine has stopped")]
+    Stopped,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commands_read_as_json_lines() {
+        let cases = [
+            (
+                r#"{"cmd":"repin","thread":"consumer-0","cpu":0}"#,
+                Command::Repin {
+                    thread: "consumer-0".into(),
+                    cpu: 0,
+                },
+            ),
+            (
+                r#"{"cmd":"codec","name":"lz4"}"#,
+                Command::Codec { name: CodecId::Lz4 },
+            ),
+            (r#"{"cmd":"batch","size":32}"#, Command::Batch { size: 32 }),
+            (
+                r#"{"cmd":"prefetch","distance":4}"#,
+                Command::Prefetch { distance: 4 },
+            ),
+            (
+                r#"{"cmd":"rate","rows_per_s":1000}"#,
+                Command::Rate { rows_per_s: 1000 },
+            ),
+            (r#"{"cmd":"pause"}"#, Command::Pause),
+            (r#"{"cmd":"resume"}"#, Command::Resume),
+            (r#"{"cmd":"reset_histograms"}"#, Command::ResetHistograms),
+        ];
+        for (json, command) in cases {
+            assert_eq!(
+                serde_json::from_str::<Command>(json).unwrap(),
+                command,
+                "{json}"
+            );
+            let back = serde_json::to_string(&command).unwrap();
+            assert_eq!(serde_json::from_str::<Command>(&back).unwrap(), command);
+        }
+        assert!(serde_json::from_str::<Command>(r#"{"cmd":"codec","name":"zstd"}"#).is_err());
+        assert!(serde_json::from_str::<Command>(r#"{"cmd":"jump"}"#).is_err());
+    }
+}

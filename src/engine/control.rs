@@ -1,0 +1,148 @@
+//! State shared between the workers and the handle: settings the handle changes and workers read
+//! between batches, and counters workers publish and the handle reads. All plain atomics and
+//! uncontended locks; a worker never waits on the handle.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::time::{Duration, Instant};
+
+use crate::codec::CodecId;
+use crate::metrics::LatencyHistogram;
+use crate::metrics::integrity::Integrity;
+use crate::metrics::snapshot::{EndpointCounters, Role};
+
+/// "No CPU" in a CPU atomic.
+pub(crate) const NO_CPU: usize = usize::MAX;
+
+/// Run-wide settings.
+#[derive(Debug)]
+pub(crate) struct Control {
+    /// The clock every stamp is read from.
+    pub(crate) epoch: Instant,
+    pub(crate) stop: AtomicBool,
+    pub(crate) paused: AtomicBool,
+    pub(crate) batch: AtomicUsize,
+    pub(crate) rate: AtomicU64,
+    pub(crate) codec: AtomicU8,
+    pub(crate) prefetch: AtomicUsize,
+    pub(crate) reset_epoch: AtomicU64,
+}
+
+impl Control {
+    pub(crate) fn new(batch: usize, rate: u64, codec: CodecId, prefetch: usize) -> Self {
+        Control {
+            epoch: Instant::now(),
+            stop: AtomicBool::new(false),
+            paused: AtomicBool::new(false),
+            batch: AtomicUsize::new(batch),
+            rate: AtomicU64::new(rate),
+            codec: AtomicU8::new(codec as u8),
+            prefetch: AtomicUsize::new(prefetch),
+            reset_epoch: AtomicU64::new(0),
+        }
+    }
+
+    /// Nanoseconds since the engine started.
+    #[inline]
+    pub(crate) fn now_ns(&self) -> u64 {
+        self.epoch.elapsed().as_nanos() as u64
+    }
+
+    pub(crate) fn codec(&self) -> CodecId {
+        CodecId::from_id(self.codec.load(Relaxed)).unwrap_or(CodecId::None)
+    }
+}
+
+/// Frames encoded or decoded by one thread.
+#[derive(Debug, Default)]
+pub(crate) struct CodecCounters {
+    pub(crate) rows: AtomicU64,
+    pub(crate) frame_bytes: AtomicU64,
+    pub(crate) nanos: AtomicU64,
+    pub(crate) corrupt_frames: AtomicU64,
+}
+
+impl CodecCounters {
+    pub(crate) fn record(&self, rows: usize, frame_bytes: usize, took: Duration) {
+        self.rows.fetch_add(rows as u64, Relaxed);
+        self.frame_bytes.fetch_add(frame_bytes as u64, Relaxed);
+        self.nanos.fetch_add(took.as_nanos() as u64, Relaxed);
+    }
+}
+
+/// Latency histograms a consumer merges its samples into now and then.
+#[derive(Debug, Default)]
+pub(crate) struct SharedLatency {
+    pub(crate) interval: LatencyHistogram,
+    pub(crate) total: LatencyHistogram,
+}
+
+/// One worker thread's published state.
+#[derive(Debug)]
+pub(crate) struct ThreadSlot {
+    pub(crate) name: String,
+    pub(crate) role: Role,
+    /// The CPU the handle wants the thread on.
+    pub(crate) want_cpu: AtomicUsize,
+    /// The CPU the thread last saw itself on.
+    pub(crate) cpu: AtomicUsize,
+    pub(crate) rows: AtomicU64,
+    pub(crate) lost: AtomicU64,
+    pub(crate) duplicated: AtomicU64,
+    pub(crate) reordered: AtomicU64,
+    pub(crate) endpoint: Mutex<Option<EndpointCounters>>,
+    pub(crate) latency: Mutex<SharedLatency>,
+    pub(crate) codec: CodecCounters,
+    pub(crate) finished: AtomicBool,
+    /// Why the thread could not do what it was asked (a refused repin), for the snapshot.
+    pub(crate) last_error: Mutex<Option<String>>,
+}
+
+impl ThreadSlot {
+    pub(crate) fn new(name: String, role: Role, cpu: usize) -> Self {
+        ThreadSlot {
+            name,
+            role,
+            want_cpu: AtomicUsize::new(cpu),
+            cpu: AtomicUsize::new(NO_CPU),
+            rows: AtomicU64::new(0),
+            lost: AtomicU64::new(0),
+            duplicated: AtomicU64::new(0),
+            reordered: AtomicU64::new(0),
+            endpoint: Mutex::new(None),
+            latency: Mutex::new(SharedLatency::default()),
+            codec: CodecCounters::default(),
+            finished: AtomicBool::new(false),
+            last_error: Mutex::new(None),
+        }
+    }
+
+    pub(crate) fn integrity(&self) -> Integrity {
+        Integrity {
+            lost: self.lost.load(Relaxed),
+            duplicated: self.duplicated.load(Relaxed),
+            reordered: self.reordered.load(Relaxed),
+        }
+    }
+
+    pub(crate) fn publish_integrity(&self, integrity: Integrity) {
+        self.lost.store(integrity.lost, Relaxed);
+        self.duplicated.store(integrity.duplicated, Relaxed);
+        self.reordered.store(integrity.reordered, Relaxed);
+    }
+
+    pub(crate) fn publish_endpoint(&self, stats: Option<crate::ring::EndpointStats>) {
+        let counters = stats.map(|s| EndpointCounters {
+            index_reloads: s.index_reloads,
+            stalls: s.stalls,
+            chase_backoffs: s.chase_backoffs,
+        });
+        if let Ok(mut slot) = self.endpoint.try_lock() {
+            *slot = counters;
+        }
+    }
+
+    pub(crate) fn cpu(&self) -> Option<usize> {
+        Some(self.cpu.load(Relaxed)).filter(|&c| c != NO_CPU)
+    }
+}

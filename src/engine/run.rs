@@ -1,0 +1,695 @@
+//! Starting a workload from a profile, watching it, steering it, stopping it.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering::{Relaxed, Release};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use crate::codec::frame::MAX_FRAME_ROWS;
+use crate::codec::{CodecId, Decoder, Encoder, max_frame_len};
+use crate::metrics::integrity::{Integrity, InterleavedCheck, SequenceCheck};
+use crate::metrics::snapshot::{
+    CodecSnapshot, EndpointCounters, LatencyNs, RingSnapshot, Role, RunState, SCHEMA_VERSION,
+    Snapshot, Summary, ThreadSnapshot, Totals,
+};
+use crate::profile::{CpuSetting, NumaSetting, NumaWord, RingKind, SourceSetting, TuningProfile};
+use crate::ring::{RingConfig, RingError, broadcast, frames, mpmc, spsc};
+use crate::row::Row;
+use crate::source::{Source as RowValues, SourceKind};
+use crate::topology::pin::{PinError, allowed_cpus, check_cpu};
+use crate::topology::{
+    AllocationReport, MemoryPlacement, NodeChoice, NumaAlloc, PlacementError, Topology,
+};
+
+use super::command::{Command, CommandError};
+use super::control::{Control, ThreadSlot};
+use super::ends::{Sink, Source};
+use super::worker::{Check, ConsumerJob, ProducerJob, consume, produce};
+
+const ROW_BYTES: f64 = std::mem::size_of::<Row>() as f64;
+
+/// Why a workload could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// A CPU cannot be used.
+    #[error(transparent)]
+    Pin(#[from] PinError),
+    /// The ring's memory cannot be placed as asked.
+    #[error(transparent)]
+    Placement(#[from] PlacementError),
+    /// The ring cannot be built.
+    #[error("ring: {0}")]
+    Ring(#[from] RingError),
+    /// The data source cannot be read.
+    #[error("source: {0}")]
+    Source(String),
+    /// A worker thread could not be started.
+    #[error("cannot start thread {name}: {reason}")]
+    Spawn {
+        /// The thread.
+        name: String,
+        /// What the OS said.
+        reason: String,
+    },
+}
+
+/// Starts workloads.
+#[derive(Debug)]
+pub struct Engine;
+
+impl Engine {
+    /// Allocates the ring on the chosen node, spawns the named, pinned workers and starts them.
+    ///
+    /// # Errors
+    /// [`EngineError`] when the profile cannot run here (profiles from [`crate::profile::load`]
+    /// are already checked, so this is rare).
+    pub fn start(profile: TuningProfile) -> Result<EngineHandle, EngineError> {
+        let host = crate::topology::host().ok();
+        let work = &profile.workload;
+        let (producer_cpus, consumer_cpus) = place_threads(&profile)?;
+        let node = match profile.ring.numa_node {
+            NumaSetting::Default | NumaSetting::Word(NumaWord::Local) => {
+                NodeChoice::LocalTo(consumer_cpus[0])
+            }
+            NumaSetting::Word(NumaWord::Any) => NodeChoice::Any,
+            NumaSetting::Node(n) => NodeChoice::Node(n),
+        };
+        let alloc = Arc::new(NumaAlloc::new(MemoryPlacement {
+            node,
+            huge_pages: profile.ring.huge_pages,
+        })?);
+        let config = RingConfig {
+            alloc: alloc.clone(),
+            producer_wait: profile.wait.producer.strategy(),
+            consumer_wait: profile.wait.consumer.strategy(),
+        };
+        let codec = profile.codec();
+        let control = Arc::new(Control::new(
+            work.batch,
+            work.rate,
+            codec.unwrap_or(CodecId::None),
+            profile.prefetch.distance,
+        ));
+
+        let (sinks, sources) = build_ring(&profile, config)?;
+        let memory = alloc.reports().into_iter().next();
+        let mut values = Vec::new();
+        for p in 0..work.producers {
+            values.push(row_values(&work.source, work.seed.wrapping_add(p as u64))?);
+        }
+
+        let mut slots = Vec::new();
+        let mut threads = Vec::new();
+        for (i, (sink, values)) in sinks.into_iter().zip(values).enumerate() {
+            let slot = Arc::new(ThreadSlot::new(
+                format!("producer-{i}"),
+                Role::Producer,
+                producer_cpus[i],
+            ));
+            let job = ProducerJob {
+                slot: slot.clone(),
+                control: control.clone(),
+                sink,
+                values,
+                index: i as u64,
+                wait: profile.wait.producer.strategy(),
+            };
+            threads.push(spawn(&slot.name, move || produce(job))?);
+            slots.push(slot);
+        }
+        for (i, source) in sources.into_iter().enumerate() {
+            let slot = Arc::new(ThreadSlot::new(
+                format!("consumer-{i}"),
+                Role::Consumer,
+                consumer_cpus[i],
+            ));
+            let check = if profile.ring.kind == RingKind::Mpmc {
+                Check::Interleaved(InterleavedCheck::new(work.producers))
+            } else {
+                Check::Consecutive(SequenceCheck::default())
+            };
+            let job = ConsumerJob {
+                slot: slot.clone(),
+                control: control.clone(),
+                source,
+                check,
+                wait: profile.wait.consumer.strategy(),
+            };
+            threads.push(spawn(&slot.name, move || consume(job))?);
+            slots.push(slot);
+        }
+
+        Ok(EngineHandle {
+            baseline: Baseline::zero(slots.len()),
+            profile,
+            control,
+            slots,
+            threads,
+            alloc,
+            host: host.cloned(),
+            memory,
+            stopped: false,
+        })
+    }
+}
+
+fn spawn(name: &str, body: impl FnOnce() + Send + 'static) -> Result<JoinHandle<()>, EngineError> {
+    std::thread::Builder::new()
+        .name(name.to_owned())
+        .spawn(body)
+        .map_err(|e| EngineError::Spawn {
+            name: name.to_owned(),
+            reason: e.to_string(),
+        })
+}
+
+/// CPUs for every thread: those the profile names (checked), then free allowed CPUs in order for
+/// `"auto"`, reusing CPUs only when there are more threads than CPUs.
+fn place_threads(profile: &TuningProfile) -> Result<(Vec<usize>, Vec<usize>), EngineError> {
+    let allowed = allowed_cpus();
+    if allowed.is_empty() {
+        return Err(PinError::Unavailable("no CPU is allowed".into()).into());
+    }
+    let work = &profile.workload;
+    let fixed = |list: &[CpuSetting], i: usize| match list.get(i) {
+        Some(CpuSetting::Cpu(c)) => Some(*c),
+        _ => None,
+    };
+    let mut taken: Vec<usize> = Vec::new();
+    for i in 0..work.producers {
+        if let Some(c) = fixed(&profile.pinning.producers, i) {
+            check_cpu(c)?;
+            taken.push(c);
+        }
+    }
+    for i in 0..work.consumers {
+        if let Some(c) = fixed(&profile.pinning.consumers, i) {
+            check_cpu(c)?;
+            taken.push(c);
+        }
+    }
+    let mut free = allowed
+        .iter()
+        .copied()
+        .filter(|c| !taken.contains(c))
+        .collect::<Vec<_>>()
+        .into_iter();
+    let mut cycle = allowed.iter().copied().cycle();
+    let mut next = || {
+        free.next()
+            .unwrap_or_else(|| cycle.next().unwrap_or(allowed[0]))
+    };
+    let producers: Vec<usize> = (0..work.producers)
+        .map(|i| fixed(&profile.pinning.producers, i).unwrap_or_else(&mut next))
+        .collect();
+    let consumers: Vec<usize> = (0..work.consumers)
+        .map(|i| fixed(&profile.pinning.consumers, i).unwrap_or_else(&mut next))
+        .collect();
+    Ok((producers, consumers))
+}
+
+fn build_ring(
+    profile: &TuningProfile,
+    config: RingConfig,
+) -> Result<(Vec<Sink>, Vec<Source>), EngineError> {
+    let capacity = profile.ring.capacity;
+    let work = &profile.workload;
+    Ok(match (profile.ring.kind, profile.codec.is_some()) {
+        (RingKind::Spsc, true) => {
+            let (tx, rx) = frames::channel_with(capacity * std::mem::size_of::<Row>(), config)?;
+            (
+                vec![Sink::Frames(tx, Encoder::new())],
+                vec![Source::Frames(rx, Decoder::new())],
+            )
+        }
+        (RingKind::Spsc, false) => {
+            let (tx, rx) = spsc::channel_with::<Row>(capacity, config)?;
+            (vec![Sink::Spsc(tx)], vec![Source::Spsc(rx)])
+        }
+        (RingKind::Broadcast, _) => {
+            let (tx, rxs) = broadcast::channel_with::<Row>(capacity, work.consumers, config)?;
+            (
+                vec![Sink::Broadcast(tx)],
+                rxs.into_iter().map(Source::Broadcast).collect(),
+            )
+        }
+        (RingKind::Mpmc, _) => {
+            let (tx, rx) = mpmc::channel_with::<Row>(capacity, config)?;
+            let sinks = (0..work.producers)
+                .map(|_| Sink::Mpmc(tx.clone(), Vec::new()))
+                .collect();
+            let sources = (0..work.consumers)
+                .map(|_| Source::Mpmc(rx.clone()))
+                .collect();
+            (sinks, sources)
+        }
+    })
+}
+
+fn row_values(source: &SourceSetting, seed: u64) -> Result<RowValues, EngineError> {
+    Ok(match source {
+        SourceSetting::RandomWalk => RowValues::new(SourceKind::RandomWalk, seed),
+        SourceSetting::SineNoise => RowValues::new(SourceKind::SineNoise, seed),
+        SourceSetting::Steps => RowValues::new(SourceKind::Steps, seed),
+        SourceSetting::Csv(path) => {
+            let table =
+                crate::source::csv::load(path).map_err(|e| EngineError::Source(e.to_string()))?;
+            RowValues::replay(table.values.into())
+        }
+    })
+}
+
+/// Counters at the start of the current interval.
+#[derive(Debug, Clone)]
+struct Baseline {
+    at: Duration,
+    rows: Vec<u64>,
+    codec: Vec<(u64, u64, u64)>,
+}
+
+impl Baseline {
+    fn zero(threads: usize) -> Self {
+        Baseline {
+            at: Duration::ZERO,
+            rows: vec![0; threads],
+            codec: vec![(0, 0, 0); threads],
+        }
+    }
+}
+
+/// A running workload.
+#[derive(Debug)]
+pub struct EngineHandle {
+    profile: TuningProfile,
+    control: Arc<Control>,
+    slots: Vec<Arc<ThreadSlot>>,
+    threads: Vec<JoinHandle<()>>,
+    alloc: Arc<NumaAlloc>,
+    host: Option<Topology>,
+    /// The ring's allocation as first placed (reported after the ring is gone, too).
+    memory: Option<AllocationReport>,
+    baseline: Baseline,
+    stopped: bool,
+}
+
+impl EngineHandle {
+    /// The engine now; rates and interval latency cover the time since the previous call.
+    pub fn snapshot(&mut self) -> Snapshot {
+        let now = self.control.epoch.elapsed();
+        let next = self.capture(now);
+        let baseline = std::mem::replace(&mut self.baseline, next.clone());
+        let (threads, ring, codec, totals, interval_s) = self.measure(&baseline, &next, true);
+        let warnings = self.live_warnings(&threads, &ring);
+        Snapshot {
+            schema_version: SCHEMA_VERSION,
+            elapsed_s: now.as_secs_f64(),
+            interval_s,
+            state: if self.stopped {
+                RunState::Stopped
+            } else if self.control.paused.load(Relaxed) {
+                RunState::Paused
+            } else {
+                RunState::Running
+            },
+            profile: self.profile.description.clone(),
+            threads,
+            ring,
+            codec,
+            totals,
+            warnings,
+        }
+    }
+
+    /// Whether every worker has finished (producers stop only when told, so this is rare before
+    /// [`EngineHandle::stop`]).
+    pub fn is_finished(&self) -> bool {
+        self.slots.iter().all(|s| s.finished.load(Relaxed))
+    }
+
+    /// The names of the worker threads, producers first.
+    pub fn thread_names(&self) -> Vec<String> {
+        self.slots.iter().map(|s| s.name.clone()).collect()
+    }
+
+    /// Applies a command between batches, or refuses it and changes nothing.
+    ///
+    /// # Errors
+    /// [`CommandError`] for an unknown thread, an unavailable CPU, or a setting that does not
+    /// apply to this run.
+    pub fn send(&self, command: Command) -> Result<(), CommandError> {
+        if self.stopped {
+            return Err(CommandError::Stopped);
+        }
+        let capacity = self.profile.ring.capacity;
+        let framed = self.profile.codec.is_some();
+        match command {
+            Command::Repin { thread, cpu } => {
+                let slot = self
+                    .slots
+                    .iter()
+                    .find(|s| s.name == thread)
+                    .ok_or_else(|| CommandError::NoSuchThread {
+                        name: thread.clone(),
+                        threads: self.thread_names().join(", "),
+                    })?;
+                check_cpu(cpu).map_err(|e| CommandError::Invalid(e.to_string()))?;
+                slot.want_cpu.store(cpu, Release);
+            }
+            Command::Codec { name } => {
+                if !framed {
+                    return Err(CommandError::Invalid(
+                        "this run moves rows, not frames: add a [codec] section to the profile to switch codecs".into(),
+                    ));
+                }
+                self.control.codec.store(name as u8, Relaxed);
+            }
+            Command::Batch { size } => {
+                if size == 0 || size > capacity {
+                    return Err(CommandError::Invalid(format!(
+                        "batch must be between 1 and {capacity}"
+                    )));
+                }
+                let ring_bytes = capacity * std::mem::size_of::<Row>();
+                if framed && (size > MAX_FRAME_ROWS || max_frame_len(size) > ring_bytes / 2) {
+                    return Err(CommandError::Invalid(format!(
+                        "a frame of {size} rows may need {} bytes, more than half the {ring_bytes}-byte ring",
+                        max_frame_len(size)
+                    )));
+                }
+                self.control.batch.store(size, Relaxed);
+            }
+            Command::Prefetch { distance } => {
+                if framed || self.profile.ring.kind == RingKind::Mpmc {
+                    return Err(CommandError::Invalid(
+                        "prefetching applies to spsc and broadcast row rings only".into(),
+                    ));
+                }
+                if distance >= capacity {
+                    return Err(CommandError::Invalid(format!(
+                        "prefetch distance must be below {capacity}"
+                    )));
+                }
+                self.control.prefetch.store(distance, Relaxed);
+            }
+            Command::Rate { rows_per_s } => self.control.rate.store(rows_per_s, Relaxed),
+            Command::Pause => self.control.paused.store(true, Relaxed),
+            Command::Resume => self.control.paused.store(false, Relaxed),
+            Command::ResetHistograms => {
+                self.control.reset_epoch.fetch_add(1, Relaxed);
+            }
+        }
+        Ok(())
+    }
+
+    /// The current settings as a profile (what "save" writes): batch, rate, codec, prefetch and
+    /// every thread's CPU as they are now.
+    pub fn current_profile(&self) -> TuningProfile {
+        let mut profile = self.profile.clone();
+        profile.workload.batch = self.control.batch.load(Relaxed);
+        profile.workload.rate = self.control.rate.load(Relaxed);
+        profile.prefetch.distance = self.control.prefetch.load(Relaxed);
+        if let Some(codec) = &mut profile.codec {
+            codec.name = self.control.codec();
+        }
+        let cpus = |role: Role| {
+            self.slots
+                .iter()
+                .filter(|s| s.role == role)
+                .map(|s| CpuSetting::Cpu(s.want_cpu.load(Relaxed)))
+                .collect()
+        };
+        profile.pinning.producers = cpus(Role::Producer);
+        profile.pinning.consumers = cpus(Role::Consumer);
+        profile
+    }
+
+    /// Stops producers, lets consumers drain everything written, joins every thread and reports
+    /// over the whole run.
+    pub fn stop(mut self) -> Summary {
+        self.control.stop.store(true, Relaxed);
+        self.control.paused.store(false, Relaxed);
+        for thread in std::mem::take(&mut self.threads) {
+            let _ = thread.join();
+        }
+        self.stopped = true;
+        let now = self.control.epoch.elapsed();
+        let start = Baseline::zero(self.slots.len());
+        let end = self.capture(now);
+        let (threads, ring, codec, mut totals, _) = self.measure(&start, &end, false);
+        // Rows a consumer never saw once everything was drained are lost.
+        let produced = totals.produced;
+        let consumers: Vec<&ThreadSnapshot> = threads
+            .iter()
+            .filter(|t| t.role == Role::Consumer)
+            .collect();
+        let missing = match self.profile.ring.kind {
+            RingKind::Mpmc => produced.saturating_sub(totals.consumed),
+            _ => consumers
+                .iter()
+                .map(|c| produced.saturating_sub(c.rows))
+                .sum(),
+        };
+        totals.lost += missing;
+        let clean = totals.lost == 0 && totals.duplicated == 0 && totals.reordered == 0;
+        Summary {
+            schema_version: SCHEMA_VERSION,
+            elapsed_s: now.as_secs_f64(),
+            profile: self.profile.description.clone(),
+            threads,
+            ring,
+            codec,
+            totals,
+            integrity_ok: clean,
+        }
+    }
+
+    fn capture(&self, at: Duration) -> Baseline {
+        Baseline {
+            at,
+            rows: self.slots.iter().map(|s| s.rows.load(Relaxed)).collect(),
+            codec: self
+                .slots
+                .iter()
+                .map(|s| {
+                    (
+                        s.codec.rows.load(Relaxed),
+                        s.codec.frame_bytes.load(Relaxed),
+                        s.codec.nanos.load(Relaxed),
+                    )
+                })
+                .collect(),
+        }
+    }
+
+    fn measure(
+        &self,
+        since: &Baseline,
+        upto: &Baseline,
+        interval_latency: bool,
+    ) -> (
+        Vec<ThreadSnapshot>,
+        RingSnapshot,
+        Option<CodecSnapshot>,
+        Totals,
+        f64,
+    ) {
+        let secs = (upto.at - since.at).as_secs_f64().max(1e-9);
+        let mut threads = Vec::new();
+        let mut integrity = Integrity::default();
+        let (mut produced, mut consumed) = (0u64, 0u64);
+        let mut consumed_by = Vec::new();
+        let mut codec = CodecTally::default();
+        for (i, slot) in self.slots.iter().enumerate() {
+            let rows = upto.rows[i];
+            let delta = rows.saturating_sub(since.rows[i]);
+            let (latency, total) = if slot.role == Role::Consumer {
+                let mut shared = slot.latency.lock().unwrap_or_else(|e| e.into_inner());
+                let interval = shared.interval.summary();
+                if interval_latency {
+                    shared.interval.reset();
+                }
+                let total = shared.total.summary();
+                (
+                    Some(LatencyNs::from(if interval_latency {
+                        interval
+                    } else {
+                        total
+                    })),
+                    Some(LatencyNs::from(total)),
+                )
+            } else {
+                (None, None)
+            };
+            let (c_rows, c_bytes, c_nanos) = (
+                slot.codec
+                    .rows
+                    .load(Relaxed)
+                    .saturating_sub(since.codec[i].0),
+                slot.codec
+                    .frame_bytes
+                    .load(Relaxed)
+                    .saturating_sub(since.codec[i].1),
+                slot.codec
+                    .nanos
+                    .load(Relaxed)
+                    .saturating_sub(since.codec[i].2),
+            );
+            match slot.role {
+                Role::Producer => {
+                    produced += rows;
+                    codec.encoded_rows += c_rows;
+                    codec.encoded_bytes += c_bytes;
+                    codec.encode_nanos += c_nanos;
+                }
+                Role::Consumer => {
+                    consumed += rows;
+                    consumed_by.push(rows);
+                    integrity.add(&slot.integrity());
+                    codec.decoded_rows += c_rows;
+                    codec.decode_nanos += c_nanos;
+                }
+            }
+            let cpu = slot.cpu();
+            threads.push(ThreadSnapshot {
+                name: slot.name.clone(),
+                role: slot.role,
+                cpu,
+                node: cpu.and_then(|c| self.host.as_ref()?.node_of_cpu(c)),
+                rows,
+                rows_per_s: delta as f64 / secs,
+                mb_per_s: delta as f64 * ROW_BYTES / secs / 1e6,
+                latency_ns: latency,
+                latency_total_ns: total,
+                endpoint: *slot.endpoint.lock().unwrap_or_else(|e| e.into_inner()),
+            });
+        }
+        let consumed_delta: u64 = threads
+            .iter()
+            .filter(|t| t.role == Role::Consumer)
+            .map(|t| (t.rows_per_s * secs).round() as u64)
+            .sum();
+        let occupancy = match self.profile.ring.kind {
+            RingKind::Broadcast => {
+                produced.saturating_sub(consumed_by.iter().copied().min().unwrap_or(0))
+            }
+            _ => produced.saturating_sub(consumed),
+        };
+        let sum = |role: Role, f: fn(&EndpointCounters) -> u64| -> Option<u64> {
+            threads
+                .iter()
+                .filter(|t| t.role == role)
+                .map(|t| t.endpoint.as_ref().map(f))
+                .sum()
+        };
+        let report = self
+            .alloc
+            .reports()
+            .into_iter()
+            .next()
+            .or_else(|| self.memory.clone());
+        let ring = RingSnapshot {
+            kind: self.profile.ring.kind.name().to_owned(),
+            capacity: self.profile.ring.capacity,
+            framed: self.profile.codec.is_some(),
+            occupancy_rows: occupancy,
+            memory: report.as_ref().map(|r| r.summary()),
+            memory_nodes: report
+                .as_ref()
+                .and_then(|r| r.located_on.nodes().map(<[usize]>::to_vec))
+                .unwrap_or_default(),
+            producer_full_stalls: sum(Role::Producer, |e| e.stalls),
+            consumer_empty_polls: sum(Role::Consumer, |e| e.stalls),
+            producer_index_reloads: sum(Role::Producer, |e| e.index_reloads),
+            consumer_index_reloads: sum(Role::Consumer, |e| e.index_reloads),
+        };
+        let codec = self
+            .profile
+            .codec
+            .as_ref()
+            .map(|_| codec.snapshot(self.control.codec()));
+        let totals = Totals {
+            produced,
+            consumed,
+            lost: integrity.lost,
+            duplicated: integrity.duplicated,
+            reordered: integrity.reordered,
+            rows_per_s: consumed_delta as f64 / secs,
+            mb_per_s: consumed_delta as f64 * ROW_BYTES / secs / 1e6,
+        };
+        (threads, ring, codec, totals, secs)
+    }
+
+    fn live_warnings(&self, threads: &[ThreadSnapshot], ring: &RingSnapshot) -> Vec<String> {
+        let mut warnings = Vec::new();
+        for (i, a) in threads.iter().enumerate() {
+            let sharing: Vec<&str> = threads[i + 1..]
+                .iter()
+                .filter(|b| a.cpu.is_some() && b.cpu == a.cpu)
+                .map(|b| b.name.as_str())
+                .collect();
+            if let (false, Some(cpu)) = (sharing.is_empty(), a.cpu) {
+                warnings.push(format!(
+                    "{} shares CPU {cpu} with {}: its numbers include time slicing",
+                    a.name,
+                    sharing.join(", ")
+                ));
+            }
+        }
+        for slot in &self.slots {
+            if let Some(err) = slot.last_error.lock().ok().and_then(|e| e.clone()) {
+                warnings.push(format!("{}: {err}", slot.name));
+            }
+            let corrupt = slot.codec.corrupt_frames.load(Relaxed);
+            if corrupt > 0 {
+                warnings.push(format!("{}: {corrupt} frames did not decode", slot.name));
+            }
+        }
+        if let Some(host) = &self.host {
+            for t in threads.iter().filter(|t| t.role == Role::Consumer) {
+                if let Some(cpu) = t.cpu
+                    && host.reads_remote_memory(cpu, &ring.memory_nodes) == Some(true)
+                {
+                    warnings.push(format!(
+                        "{} on CPU {cpu} reads the ring from remote NUMA node(s) {:?}",
+                        t.name, ring.memory_nodes
+                    ));
+                }
+            }
+        }
+        warnings
+    }
+}
+
+impl Drop for EngineHandle {
+    fn drop(&mut self) {
+        self.control.stop.store(true, Relaxed);
+        self.control.paused.store(false, Relaxed);
+        for thread in std::mem::take(&mut self.threads) {
+            let _ = thread.join();
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct CodecTally {
+    encoded_rows: u64,
+    encoded_bytes: u64,
+    encode_nanos: u64,
+    decoded_rows: u64,
+    decode_nanos: u64,
+}
+
+impl CodecTally {
+    fn snapshot(&self, codec: CodecId) -> CodecSnapshot {
+        let raw = self.encoded_rows * std::mem::size_of::<Row>() as u64;
+        let per_row = |nanos: u64, rows: u64| (rows > 0).then(|| nanos as f64 / rows as f64);
+        CodecSnapshot {
+            name: codec.name().to_owned(),
+            raw_bytes: raw,
+            encoded_bytes: self.encoded_bytes,
+            ratio: (self.encoded_bytes > 0).then(|| raw as f64 / self.encoded_bytes as f64),
+            encode_ns_per_row: per_row(self.encode_nanos, self.encoded_rows),
+            decode_ns_per_row: per_row(self.decode_nanos, self.decoded_rows),
+        }
+    }
+}

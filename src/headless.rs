@@ -1,0 +1,177 @@
+//! The headless front end: JSON lines out (a snapshot each interval, a summary at the end,
+//! replies to commands), commands as JSON lines in. For scripts and CI.
+
+use std::io::{BufRead, Write};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::engine::{Command, Engine, EngineError, EngineHandle};
+use crate::metrics::snapshot::Summary;
+use crate::profile::TuningProfile;
+
+/// How a headless run is shaped.
+#[derive(Debug, Clone)]
+pub struct HeadlessOptions {
+    /// Stop after this long (`None`: until interrupted).
+    pub duration: Option<Duration>,
+    /// Time between snapshots.
+    pub interval: Duration,
+}
+
+/// How a run ended.
+#[derive(Debug)]
+pub enum Outcome {
+    /// The run finished and printed its summary.
+    Finished(Box<Summary>),
+    /// stdout went away (`| head`); the run was stopped quietly.
+    OutputClosed,
+}
+
+/// Why a headless run failed.
+#[derive(Debug, thiserror::Error)]
+pub enum HeadlessError {
+    /// The workload could not start.
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    /// stdout failed for a reason other than being closed.
+    #[error("cannot write output: {0}")]
+    Output(std::io::Error),
+}
+
+/// One line from stdin, parsed or not.
+enum Incoming {
+    Command(Command, String),
+    Garbage(String, String),
+}
+
+/// Runs `profile` until the duration passes or `interrupted` is set, writing JSON lines to
+/// `out` and taking commands from `input`.
+///
+/// # Errors
+/// [`HeadlessError`] when the engine cannot start or stdout fails.
+pub fn run(
+    profile: TuningProfile,
+    options: &HeadlessOptions,
+    input: impl BufRead + Send + 'static,
+    out: &mut impl Write,
+    interrupted: &Arc<AtomicBool>,
+) -> Result<Outcome, HeadlessError> {
+    let mut engine = Engine::start(profile)?;
+    let commands = read_commands(input);
+    let started = Instant::now();
+    let mut next_snapshot = started + options.interval;
+    let mut stdin_open = true;
+    loop {
+        if interrupted.load(Relaxed) || options.duration.is_some_and(|d| started.elapsed() >= d) {
+            break;
+        }
+        let deadline = match options.duration {
+            Some(d) => next_snapshot.min(started + d),
+            None => next_snapshot,
+        };
+        let wait = deadline
+            .saturating_duration_since(Instant::now())
+            .min(Duration::from_millis(50));
+        if stdin_open {
+            match commands.recv_timeout(wait) {
+                Ok(incoming) => {
+                    let reply = apply(&engine, incoming);
+                    if !emit(out, &reply)? {
+                        return Ok(closed(engine));
+                    }
+                    continue;
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => stdin_open = false,
+            }
+        } else {
+            std::thread::sleep(wait);
+        }
+        if Instant::now() >= next_snapshot {
+            next_snapshot += options.interval;
+            let line = tagged("snapshot", &engine.snapshot());
+            if !emit(out, &line)? {
+                return Ok(closed(engine));
+            }
+        }
+    }
+    let summary = engine.stop();
+    if !emit(out, &tagged("summary", &summary))? {
+        return Ok(Outcome::OutputClosed);
+    }
+    Ok(Outcome::Finished(Box::new(summary)))
+}
+
+fn closed(engine: EngineHandle) -> Outcome {
+    drop(engine.stop());
+    Outcome::OutputClosed
+}
+
+/// Reads stdin on its own thread: a blocked read must never hold up snapshots.
+fn read_commands(input: impl BufRead + Send + 'static) -> mpsc::Receiver<Incoming> {
+    let (tx, rx) = mpsc::channel();
+    let spawned = std::thread::Builder::new()
+        .name("stdin".into())
+        .spawn(move || {
+            for line in input.lines() {
+                let Ok(line) = line else {
+                    break;
+                };
+                let text = line.trim();
+                if text.is_empty() {
+                    continue;
+                }
+                let incoming = match serde_json::from_str::<Command>(text) {
+                    Ok(command) => Incoming::Command(command, text.to_owned()),
+                    Err(err) => Incoming::Garbage(text.to_owned(), err.to_string()),
+                };
+                if tx.send(incoming).is_err() {
+                    break;
+                }
+            }
+        });
+    // Without a reader thread commands cannot arrive; the run goes on without them.
+    drop(spawned);
+    rx
+}
+
+fn apply(engine: &EngineHandle, incoming: Incoming) -> Value {
+    match incoming {
+        Incoming::Command(command, text) => {
+            let echo: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+            match engine.send(command) {
+                Ok(()) => json!({"type": "ack", "command": echo}),
+                Err(err) => json!({"type": "error", "command": echo, "message": err.to_string()}),
+            }
+        }
+        Incoming::Garbage(text, reason) => json!({
+            "type": "error",
+            "input": text,
+            "message": format!("not a command: {reason}"),
+        }),
+    }
+}
+
+fn tagged(kind: &str, value: &impl Serialize) -> Value {
+    let mut line = serde_json::to_value(value).unwrap_or(Value::Null);
+    if let Value::Object(map) = &mut line {
+        map.insert("type".into(), Value::String(kind.into()));
+    }
+    line
+}
+
+/// Writes one line and flushes; `false` when stdout is closed.
+fn emit(out: &mut impl Write, line: &Value) -> Result<bool, HeadlessError> {
+    let mut text = line.to_string();
+    text.push('\n');
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => Ok(true),
+        Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => Ok(false),
+        Err(err) => Err(HeadlessError::Output(err)),
+    }
+}

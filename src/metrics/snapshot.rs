@@ -1,0 +1,211 @@
+//! What a running engine reports: the [`Snapshot`] every front end reads each interval, and the
+//! [`Summary`] at the end. Both are serde types with a schema version, so scripts can rely on
+//! them.
+
+use serde::{Deserialize, Serialize};
+
+use super::LatencySummary;
+
+/// Bumped whenever a field changes meaning or disappears (adding fields does not bump it).
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Whether producers are producing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunState {
+    /// Producers run.
+    Running,
+    /// Producers wait; consumers drain.
+    Paused,
+    /// Stopping or stopped.
+    Stopped,
+}
+
+/// A thread's job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Writes rows into the ring.
+    Producer,
+    /// Reads rows out of it.
+    Consumer,
+}
+
+/// Latency percentiles in nanoseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct LatencyNs {
+    /// Median.
+    pub p50: u64,
+    /// 90th percentile.
+    pub p90: u64,
+    /// 99th percentile.
+    pub p99: u64,
+    /// 99.9th percentile.
+    pub p999: u64,
+    /// 99.99th percentile.
+    pub p9999: u64,
+    /// Largest.
+    pub max: u64,
+    /// Samples.
+    pub count: u64,
+}
+
+impl From<LatencySummary> for LatencyNs {
+    fn from(s: LatencySummary) -> Self {
+        LatencyNs {
+            p50: s.p50_ns,
+            p90: s.p90_ns,
+            p99: s.p99_ns,
+            p999: s.p999_ns,
+            p9999: s.p9999_ns,
+            max: s.max_ns,
+            count: s.count,
+        }
+    }
+}
+
+/// What one side of the ring did: cross-core traffic countable without a PMU.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EndpointCounters {
+    /// Times this side re-read the other side's index and found it moved.
+    pub index_reloads: u64,
+    /// Times this side found the ring full (producer) or empty (consumer), once per episode.
+    pub stalls: u64,
+    /// Times a consumer backed off from chasing the producer (SPSC rows only).
+    pub chase_backoffs: u64,
+}
+
+/// One worker thread.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ThreadSnapshot {
+    /// `producer-0`, `consumer-1`, …
+    pub name: String,
+    /// Its job.
+    pub role: Role,
+    /// The CPU the thread last reported running on (read by the thread itself after pinning).
+    pub cpu: Option<usize>,
+    /// That CPU's NUMA node.
+    pub node: Option<usize>,
+    /// Rows written or read since the start.
+    pub rows: u64,
+    /// Rows per second over the interval.
+    pub rows_per_s: f64,
+    /// Row megabytes (10^6 bytes, 64 per row) per second over the interval.
+    pub mb_per_s: f64,
+    /// Consumers: latency over the interval (from each row's stamp: its scheduled send time in
+    /// rate-limited runs, so a stalled consumer cannot hide its own delay).
+    pub latency_ns: Option<LatencyNs>,
+    /// Consumers: latency since the start (or the last reset).
+    pub latency_total_ns: Option<LatencyNs>,
+    /// This thread's ring endpoint counters, since the start; `null` for rings that do not keep
+    /// them (MPMC).
+    pub endpoint: Option<EndpointCounters>,
+}
+
+/// The ring.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RingSnapshot {
+    /// `spsc`, `broadcast` or `mpmc`.
+    pub kind: String,
+    /// Slots (rows); a framed ring holds `capacity × 64` bytes.
+    pub capacity: usize,
+    /// Whether rows travel in codec frames.
+    pub framed: bool,
+    /// Rows written but not yet read (by the slowest consumer).
+    pub occupancy_rows: u64,
+    /// Where the ring's memory is (size, node, binding, pages), as the kernel reports it.
+    pub memory: Option<String>,
+    /// NUMA nodes the ring's pages are on.
+    pub memory_nodes: Vec<usize>,
+    /// Producer full-ring episodes, summed over producers (`null` where the ring keeps no
+    /// counters, as for the other three).
+    pub producer_full_stalls: Option<u64>,
+    /// Consumer empty-ring episodes, summed over consumers.
+    pub consumer_empty_polls: Option<u64>,
+    /// Producer re-reads of consumer indices, summed.
+    pub producer_index_reloads: Option<u64>,
+    /// Consumer re-reads of the producer index, summed.
+    pub consumer_index_reloads: Option<u64>,
+}
+
+/// The codec of a framed run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CodecSnapshot {
+    /// The codec frames are encoded with now.
+    pub name: String,
+    /// Raw row bytes encoded over the interval.
+    pub raw_bytes: u64,
+    /// Frame bytes written over the interval, headers included.
+    pub encoded_bytes: u64,
+    /// `raw_bytes / encoded_bytes` over the interval (`null` before the first frame).
+    pub ratio: Option<f64>,
+    /// Encoding time per row over the interval, in nanoseconds.
+    pub encode_ns_per_row: Option<f64>,
+    /// Decoding time per row over the interval, in nanoseconds.
+    pub decode_ns_per_row: Option<f64>,
+}
+
+/// Totals since the start.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Totals {
+    /// Rows written by all producers.
+    pub produced: u64,
+    /// Rows read by all consumers (a broadcast row counts once per consumer).
+    pub consumed: u64,
+    /// Rows never seen by a consumer that should have seen them. Must be 0.
+    pub lost: u64,
+    /// Rows seen twice. Must be 0.
+    pub duplicated: u64,
+    /// Rows seen out of order. Must be 0.
+    pub reordered: u64,
+    /// Rows consumed per second over the interval.
+    pub rows_per_s: f64,
+    /// Row megabytes consumed per second over the interval.
+    pub mb_per_s: f64,
+}
+
+/// The engine as it is now, and over the last interval.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Snapshot {
+    /// [`SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// Seconds since the engine started.
+    pub elapsed_s: f64,
+    /// Seconds this snapshot's interval covers.
+    pub interval_s: f64,
+    /// Running, paused or stopped.
+    pub state: RunState,
+    /// The profile's description (or name).
+    pub profile: String,
+    /// Every worker thread.
+    pub threads: Vec<ThreadSnapshot>,
+    /// The ring.
+    pub ring: RingSnapshot,
+    /// The codec, for a framed run.
+    pub codec: Option<CodecSnapshot>,
+    /// Totals and integrity.
+    pub totals: Totals,
+    /// Things the operator should know (threads sharing a CPU, a consumer on remote memory).
+    pub warnings: Vec<String>,
+}
+
+/// The end of a run: the last snapshot's view over the whole run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    /// [`SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// Seconds the run lasted.
+    pub elapsed_s: f64,
+    /// The profile's description (or name).
+    pub profile: String,
+    /// Every worker, with rates over the whole run and latency since the start.
+    pub threads: Vec<ThreadSnapshot>,
+    /// The ring at the end.
+    pub ring: RingSnapshot,
+    /// The codec over the whole run.
+    pub codec: Option<CodecSnapshot>,
+    /// Totals, rates over the whole run.
+    pub totals: Totals,
+    /// Whether every row arrived exactly once and in order.
+    pub integrity_ok: bool,
+}

@@ -1,0 +1,98 @@
+//! The engine through its handle: commands change what they say and nothing else, pausing stops
+//! production without losing rows, and the running settings save as a profile.
+#![cfg(not(loom))]
+
+use std::time::Duration;
+
+use ringtop::engine::{Command, CommandError, Engine};
+use ringtop::metrics::snapshot::RunState;
+use ringtop::profile::{self, builtin};
+
+#[test]
+fn pause_stops_production_and_resume_restarts_it_with_nothing_lost() {
+    let mut engine = Engine::start(builtin::get("default").unwrap()).unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    engine.send(Command::Pause).unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    let paused = engine.snapshot();
+    assert_eq!(paused.state, RunState::Paused);
+    std::thread::sleep(Duration::from_millis(200));
+    let still = engine.snapshot();
+    assert_eq!(
+        still.totals.produced, paused.totals.produced,
+        "no rows while paused"
+    );
+    assert_eq!(
+        still.totals.consumed, still.totals.produced,
+        "consumers drained"
+    );
+    engine.send(Command::Resume).unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let resumed = engine.snapshot();
+    assert_eq!(resumed.state, RunState::Running);
+    assert!(resumed.totals.produced > still.totals.produced);
+    let summary = engine.stop();
+    assert!(summary.integrity_ok, "{:?}", summary.totals);
+    assert_eq!(summary.totals.produced, summary.totals.consumed);
+}
+
+#[test]
+fn an_impossible_command_changes_nothing() {
+    let engine = Engine::start(builtin::get("default").unwrap()).unwrap();
+    let before = engine.current_profile();
+    for command in [
+        Command::Batch { size: 0 },
+        Command::Batch { size: 1 << 20 },
+        Command::Repin {
+            thread: "consumer-0".into(),
+            cpu: 100_000,
+        },
+        Command::Repin {
+            thread: "nobody".into(),
+            cpu: 0,
+        },
+        Command::Codec {
+            name: ringtop::codec::CodecId::Lz4,
+        },
+        Command::Prefetch { distance: 1 << 20 },
+    ] {
+        let err = engine.send(command.clone()).unwrap_err();
+        assert!(!err.to_string().is_empty(), "{command:?}");
+        if let Command::Repin { thread, .. } = &command
+            && thread == "nobody"
+        {
+            assert!(matches!(err, CommandError::NoSuchThread { .. }));
+        }
+    }
+    assert_eq!(engine.current_profile(), before);
+    drop(engine.stop());
+}
+
+#[test]
+fn the_running_settings_save_as_a_profile_that_reads_back() {
+    let engine = Engine::start(builtin::get("compressed-timeseries").unwrap()).unwrap();
+    engine.send(Command::Batch { size: 128 }).unwrap();
+    engine
+        .send(Command::Rate {
+            rows_per_s: 250_000,
+        })
+        .unwrap();
+    engine
+        .send(Command::Codec {
+            name: ringtop::codec::CodecId::DeltaLz4,
+        })
+        .unwrap();
+    let saved = engine.current_profile();
+    drop(engine.stop());
+    let text = saved.to_toml().unwrap();
+    let back = profile::parse(&text, "saved.toml").unwrap();
+    assert_eq!(back.workload.batch, 128);
+    assert_eq!(back.workload.rate, 250_000);
+    assert_eq!(back.codec(), Some(ringtop::codec::CodecId::DeltaLz4));
+    assert_eq!(
+        back.pinning.consumers.len(),
+        1,
+        "every thread's CPU is saved"
+    );
+    assert_eq!(back, saved);
+}

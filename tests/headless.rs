@@ -1,0 +1,299 @@
+//! `ringtop run --headless` end to end: JSON lines out, commands in, signals, closed pipes.
+#![cfg(not(loom))]
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, ChildStdout, Command, Stdio};
+
+use assert_cmd::cargo::CommandCargoExt;
+use serde_json::Value;
+
+fn ringtop() -> Command {
+    Command::cargo_bin("ringtop").expect("binary built")
+}
+
+fn spawn(args: &[&str]) -> (Child, BufReader<ChildStdout>) {
+    let mut child = ringtop()
+        .args(["run", "--headless"])
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = BufReader::new(child.stdout.take().unwrap());
+    (child, stdout)
+}
+
+/// The next line of the given type, skipping others.
+fn next_of(lines: &mut BufReader<ChildStdout>, kind: &str) -> Value {
+    loop {
+        let mut line = String::new();
+        assert!(
+            lines.read_line(&mut line).unwrap() > 0,
+            "output ended before a {kind} line"
+        );
+        let value: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        if value["type"] == kind {
+            return value;
+        }
+    }
+}
+
+fn thread<'a>(snapshot: &'a Value, name: &str) -> &'a Value {
+    snapshot["threads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == name)
+        .unwrap_or_else(|| panic!("no {name} in {snapshot}"))
+}
+
+fn allowed_cpus() -> Vec<u64> {
+    let out = ringtop().args(["topo", "--json"]).output().unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    v["allowed_cpus"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_u64().unwrap())
+        .collect()
+}
+
+#[test]
+fn a_short_run_prints_snapshots_then_a_clean_summary() {
+    let out = ringtop()
+        .args([
+            "run",
+            "--headless",
+            "--duration",
+            "2s",
+            "--interval",
+            "500ms",
+        ])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    let snapshots: Vec<&Value> = lines.iter().filter(|l| l["type"] == "snapshot").collect();
+    assert!(snapshots.len() >= 3, "{} snapshots", snapshots.len());
+    for s in &snapshots {
+        assert_eq!(s["schema_version"], 1);
+        assert!(s["elapsed_s"].as_f64().unwrap() > 0.0);
+        for key in [
+            "produced",
+            "consumed",
+            "lost",
+            "duplicated",
+            "reordered",
+            "rows_per_s",
+        ] {
+            assert!(s["totals"][key].is_number(), "{key} in {s}");
+        }
+        assert_eq!(s["totals"]["lost"], 0);
+        assert_eq!(s["totals"]["duplicated"], 0);
+        let consumer = thread(s, "consumer-0");
+        assert_eq!(consumer["role"], "consumer");
+        assert!(
+            consumer["cpu"].is_u64() && consumer["node"].is_u64(),
+            "{consumer}"
+        );
+        for key in ["p50", "p90", "p99", "p999", "max", "count"] {
+            assert!(consumer["latency_ns"][key].is_u64(), "{key} in {consumer}");
+        }
+        assert_eq!(s["ring"]["kind"], "spsc");
+        assert!(s["ring"]["memory"].is_string());
+    }
+    let summary = lines.last().unwrap();
+    assert_eq!(summary["type"], "summary");
+    assert_eq!(summary["integrity_ok"], true);
+    assert!(summary["totals"]["produced"].as_u64().unwrap() > 0);
+    assert_eq!(summary["totals"]["produced"], summary["totals"]["consumed"]);
+}
+
+#[test]
+fn a_repin_on_stdin_moves_the_consumer_as_the_thread_itself_reports() {
+    let cpus = allowed_cpus();
+    let (mut child, mut lines) = spawn(&["--duration", "20s", "--interval", "200ms"]);
+    let first = next_of(&mut lines, "snapshot");
+    let now_on = thread(&first, "consumer-0")["cpu"].as_u64().unwrap();
+    let target = *cpus.iter().find(|&&c| c != now_on).unwrap_or(&cpus[0]);
+    let stdin = child.stdin.as_mut().unwrap();
+    writeln!(
+        stdin,
+        r#"{{"cmd":"repin","thread":"consumer-0","cpu":{target}}}"#
+    )
+    .unwrap();
+    let ack = next_of(&mut lines, "ack");
+    assert_eq!(ack["command"]["cpu"], target);
+    // The thread applies the move between batches and reports where it runs.
+    let mut moved = false;
+    for _ in 0..10 {
+        let s = next_of(&mut lines, "snapshot");
+        if thread(&s, "consumer-0")["cpu"] == target {
+            moved = true;
+            break;
+        }
+    }
+    assert!(moved, "consumer-0 never reported CPU {target}");
+    writeln!(stdin, r#"{{"cmd":"repin","thread":"consumer-9","cpu":0}}"#).unwrap();
+    let err = next_of(&mut lines, "error");
+    assert!(
+        err["message"]
+            .as_str()
+            .unwrap()
+            .contains("no thread \"consumer-9\""),
+        "{err}"
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+#[test]
+fn a_codec_switch_changes_the_codec_and_its_ratio() {
+    let (mut child, mut lines) = spawn(&[
+        "--builtin",
+        "compressed-timeseries",
+        "--duration",
+        "20s",
+        "--interval",
+        "300ms",
+    ]);
+    let first = next_of(&mut lines, "snapshot");
+    assert_eq!(first["codec"]["name"], "decimal");
+    let decimal_ratio = first["codec"]["ratio"].as_f64().unwrap();
+    let stdin = child.stdin.as_mut().unwrap();
+    writeln!(stdin, r#"{{"cmd":"codec","name":"none"}}"#).unwrap();
+    next_of(&mut lines, "ack");
+    // Skip the snapshot whose interval straddles the switch.
+    next_of(&mut lines, "snapshot");
+    let after = next_of(&mut lines, "snapshot");
+    assert_eq!(after["codec"]["name"], "none");
+    let none_ratio = after["codec"]["ratio"].as_f64().unwrap();
+    assert!(decimal_ratio > 4.0, "decimal ratio {decimal_ratio}");
+    assert!(
+        none_ratio < 1.0,
+        "none ratio {none_ratio} (headers cost a little)"
+    );
+    assert_eq!(after["totals"]["lost"], 0);
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+#[test]
+fn interrupting_a_run_still_prints_the_summary() {
+    let (mut child, mut lines) = spawn(&["--interval", "200ms"]);
+    next_of(&mut lines, "snapshot");
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let summary = next_of(&mut lines, "summary");
+    assert_eq!(summary["integrity_ok"], true);
+    assert!(child.wait().unwrap().success());
+}
+
+#[test]
+fn closing_stdout_ends_the_run_quietly() {
+    let (child, mut lines) = spawn(&["--interval", "100ms"]);
+    next_of(&mut lines, "snapshot");
+    drop(lines);
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn a_broken_profile_exits_2_with_line_and_column() {
+    let path = std::env::temp_dir().join(format!("ringtop-run-broken-{}.toml", std::process::id()));
+    std::fs::write(
+        &path,
+        "version = 1\n[ring]\nkind = \"spsc\"\ncapacity = 3000\n[workload]\n",
+    )
+    .unwrap();
+    let out = ringtop()
+        .args(["run", "--headless", "--profile"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    std::fs::remove_file(&path).unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains(":4:12: capacity 3000 is not a power of two"),
+        "{err}"
+    );
+}
+
+#[test]
+fn mpmc_and_broadcast_runs_lose_nothing() {
+    let out = ringtop()
+        .args([
+            "run",
+            "--headless",
+            "--builtin",
+            "broadcast-fanout",
+            "--duration",
+            "1s",
+        ])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "broadcast: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let summary: Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+    assert_eq!(summary["integrity_ok"], true, "broadcast");
+    let produced = summary["totals"]["produced"].as_u64().unwrap();
+    assert_eq!(
+        summary["totals"]["consumed"].as_u64().unwrap(),
+        2 * produced,
+        "broadcast"
+    );
+    let path = std::env::temp_dir().join(format!("ringtop-run-mpmc-{}.toml", std::process::id()));
+    std::fs::write(
+        &path,
+        "version = 1\n[ring]\nkind = \"mpmc\"\ncapacity = 1024\n[workload]\nproducers = 2\nconsumers = 2\n\
+         [wait]\nproducer = \"spin-yield\"\nconsumer = \"spin-yield\"\n",
+    )
+    .unwrap();
+    let out = ringtop()
+        .args(["run", "--headless", "--duration", "1s", "--profile"])
+        .arg(&path)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    std::fs::remove_file(&path).unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let summary: Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+    assert_eq!(summary["integrity_ok"], true);
+    assert_eq!(summary["totals"]["produced"], summary["totals"]["consumed"]);
+    assert!(
+        summary["threads"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|t| t["endpoint"].is_null())
+    );
+}
