@@ -297,3 +297,72 @@ fn mpmc_and_broadcast_runs_lose_nothing() {
             .all(|t| t["endpoint"].is_null())
     );
 }
+
+/// Runs `perf stat` on a command, or says why the comparison is skipped.
+fn perf_stat(events: &str, cmd: &mut Command) -> Option<(std::process::Output, String)> {
+    let probe = Command::new("perf")
+        .args(["stat", "-e", "task-clock", "true"])
+        .output();
+    match probe {
+        Ok(out) if out.status.success() => {}
+        _ => {
+            eprintln!("skipped: perf (Debian linux-perf) cannot count here");
+            return None;
+        }
+    }
+    let csv = std::env::temp_dir().join(format!("ringtop-perf-{}.csv", std::process::id()));
+    let mut perf = Command::new("perf");
+    perf.args(["stat", "-x", ",", "-o"])
+        .arg(&csv)
+        .args(["-e", events, "--"])
+        .arg(cmd.get_program())
+        .args(cmd.get_args());
+    let out = perf.stdin(Stdio::null()).output().unwrap();
+    let stats = std::fs::read_to_string(&csv).unwrap_or_default();
+    let _ = std::fs::remove_file(&csv);
+    Some((out, stats))
+}
+
+#[test]
+fn software_counters_agree_with_perf_stat() {
+    let mut cmd = ringtop();
+    cmd.args(["run", "--headless", "--duration", "1s", "--interval", "1s"]);
+    let Some((out, stats)) = perf_stat("task-clock,page-faults", &mut cmd) else {
+        return;
+    };
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let summary: Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+    // perf stat -x, lines: value,unit,event,…  (task-clock in milliseconds).
+    let perf_value = |event: &str| -> f64 {
+        stats
+            .lines()
+            .find(|l| l.split(',').nth(2).is_some_and(|e| e.starts_with(event)))
+            .and_then(|l| l.split(',').next()?.parse().ok())
+            .unwrap_or_else(|| panic!("no {event} in {stats}"))
+    };
+    let process_task_ns = perf_value("task-clock") * 1e6;
+    let threads = summary["threads"].as_array().unwrap();
+    let ours: f64 = threads
+        .iter()
+        .map(|t| t["counters"]["task_clock_ns"].as_f64().unwrap())
+        .sum();
+    // The workers are most of the process's CPU time; the rest is main, stdin and start-up.
+    assert!(
+        ours <= process_task_ns * 1.01,
+        "threads {ours} ns > process {process_task_ns} ns"
+    );
+    assert!(
+        ours >= process_task_ns * 0.5,
+        "threads {ours} ns of process {process_task_ns} ns"
+    );
+    let faults: f64 = threads
+        .iter()
+        .map(|t| t["counters"]["page_faults"].as_f64().unwrap())
+        .sum();
+    assert!(faults <= perf_value("page-faults"), "{faults}");
+}

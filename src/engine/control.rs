@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use crate::codec::CodecId;
 use crate::metrics::LatencyHistogram;
+use crate::metrics::counters::{CounterValues, ThreadCounters};
 use crate::metrics::integrity::Integrity;
 use crate::metrics::snapshot::{EndpointCounters, Role};
 
@@ -96,6 +97,8 @@ pub(crate) struct ThreadSlot {
     pub(crate) finished: AtomicBool,
     /// Why the thread could not do what it was asked (a refused repin), for the snapshot.
     pub(crate) last_error: Mutex<Option<String>>,
+    /// The thread's perf counters, opened by the thread itself, read by the handle.
+    pub(crate) counters: Mutex<Option<ThreadCounters>>,
 }
 
 impl ThreadSlot {
@@ -114,6 +117,7 @@ impl ThreadSlot {
             codec: CodecCounters::default(),
             finished: AtomicBool::new(false),
             last_error: Mutex::new(None),
+            counters: Mutex::new(None),
         }
     }
 
@@ -140,6 +144,23 @@ impl ThreadSlot {
         if let Ok(mut slot) = self.endpoint.try_lock() {
             *slot = counters;
         }
+    }
+
+    /// Opens the calling thread's counters (call from the worker itself).
+    pub(crate) fn open_counters(&self) {
+        let counters = ThreadCounters::open_for_current_thread();
+        if let Ok(mut slot) = self.counters.lock() {
+            *slot = Some(counters);
+        }
+    }
+
+    /// The counters' values now, once the thread has opened them.
+    pub(crate) fn read_counters(&self) -> Option<CounterValues> {
+        self.counters
+            .lock()
+            .ok()?
+            .as_mut()
+            .map(ThreadCounters::read)
     }
 
     pub(crate) fn cpu(&self) -> Option<usize> {

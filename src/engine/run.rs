@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use crate::codec::frame::MAX_FRAME_ROWS;
 use crate::codec::{CodecId, Decoder, Encoder, max_frame_len};
+use crate::metrics::counters::CounterValues;
 use crate::metrics::integrity::{Integrity, InterleavedCheck, SequenceCheck};
 use crate::metrics::snapshot::{
     CodecSnapshot, EndpointCounters, LatencyNs, RingSnapshot, Role, RunState, SCHEMA_VERSION,
@@ -265,6 +266,7 @@ struct Baseline {
     at: Duration,
     rows: Vec<u64>,
     codec: Vec<(u64, u64, u64)>,
+    counters: Vec<Option<CounterValues>>,
 }
 
 impl Baseline {
@@ -273,6 +275,7 @@ impl Baseline {
             at: Duration::ZERO,
             rows: vec![0; threads],
             codec: vec![(0, 0, 0); threads],
+            counters: vec![None; threads],
         }
     }
 }
@@ -478,6 +481,7 @@ impl EngineHandle {
                     )
                 })
                 .collect(),
+            counters: self.slots.iter().map(|s| s.read_counters()).collect(),
         }
     }
 
@@ -561,6 +565,12 @@ impl EngineHandle {
                 latency_ns: latency,
                 latency_total_ns: total,
                 endpoint: *slot.endpoint.lock().unwrap_or_else(|e| e.into_inner()),
+                counters: upto.counters[i]
+                    .as_ref()
+                    .map(|now| match &since.counters[i] {
+                        Some(then) => now.since(then),
+                        None => now.clone(),
+                    }),
             });
         }
         let consumed_delta: u64 = threads

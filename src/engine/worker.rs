@@ -90,6 +90,7 @@ pub(crate) fn produce(mut job: ProducerJob) {
     let (slot, control) = (slot.clone(), control.clone());
     let mut pinned_to = NO_CPU;
     follow_pinning(&slot, &mut pinned_to);
+    slot.open_counters();
     let mut idle = Idle::new(job.wait);
     let mut pending: Vec<Row> = Vec::new();
     let mut offset = 0;
@@ -193,6 +194,7 @@ pub(crate) fn consume(mut job: ConsumerJob) {
     let control = job.control.clone();
     let mut pinned_to = NO_CPU;
     follow_pinning(&slot, &mut pinned_to);
+    slot.open_counters();
     let mut idle = Idle::new(job.wait);
     let mut rows: Vec<Row> = Vec::new();
     let mut local = LatencyHistogram::new();

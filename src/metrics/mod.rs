@@ -1,5 +1,6 @@
 //! Measurements: latency histograms, integrity checks, and the snapshot every front end reads.
 
+pub mod counters;
 pub mod integrity;
 pub mod latency;
 pub mod snapshot;

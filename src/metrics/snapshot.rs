@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::LatencySummary;
+use super::counters::CounterValues;
 
 /// Bumped whenever a field changes meaning or disappears (adding fields does not bump it).
 pub const SCHEMA_VERSION: u32 = 1;
@@ -100,6 +101,9 @@ pub struct ThreadSnapshot {
     /// This thread's ring endpoint counters, since the start; `null` for rings that do not keep
     /// them (MPMC).
     pub endpoint: Option<EndpointCounters>,
+    /// Hardware and software counters over the interval (since the start in a summary); each is
+    /// a number or `null` with its reason in `unavailable`.
+    pub counters: Option<CounterValues>,
 }
 
 /// The ring.
