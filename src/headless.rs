@@ -175,3 +175,13 @@ fn emit(out: &mut impl Write, line: &Value) -> Result<bool, HeadlessError> {
         Err(err) => Err(HeadlessError::Output(err)),
     }
 }
+
+/// The JSON Schemas of what headless mode prints and reads: `snapshot` and `summary` lines (each
+/// also carries `"type"`), and `command` lines on stdin.
+pub fn schemas() -> Value {
+    json!({
+        "snapshot": schemars::schema_for!(crate::metrics::snapshot::Snapshot),
+        "summary": schemars::schema_for!(crate::metrics::snapshot::Summary),
+        "command": schemars::schema_for!(crate::engine::Command),
+    })
+}

@@ -44,6 +44,8 @@ enum Command {
     Profile(ProfileCommand),
     /// Run a profile's workload (`--headless`: JSON lines on stdout, commands on stdin).
     Run(RunArgs),
+    /// Print the JSON Schemas of headless output lines and stdin commands.
+    Schema,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -204,6 +206,12 @@ fn main() -> ExitCode {
         Some(Command::Codec(args)) => run_codec(&args),
         Some(Command::Profile(command)) => run_profile(&command),
         Some(Command::Run(args)) => run_workload(&args),
+        Some(Command::Schema) => write_stdout(
+            serde_json::to_string_pretty(&headless::schemas()).map(|mut s| {
+                s.push('\n');
+                s
+            }),
+        ),
     }
 }
 

@@ -366,3 +366,52 @@ fn software_counters_agree_with_perf_stat() {
         .sum();
     assert!(faults <= perf_value("page-faults"), "{faults}");
 }
+
+#[test]
+fn every_output_line_passes_the_printed_schema() {
+    let out = ringtop().arg("schema").output().unwrap();
+    assert!(out.status.success());
+    let schemas: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let snapshot = jsonschema::validator_for(&schemas["snapshot"]).unwrap();
+    let summary = jsonschema::validator_for(&schemas["summary"]).unwrap();
+    let command = jsonschema::validator_for(&schemas["command"]).unwrap();
+
+    for builtin in ["default", "compressed-timeseries"] {
+        let out = ringtop()
+            .args([
+                "run",
+                "--headless",
+                "--builtin",
+                builtin,
+                "--duration",
+                "1s",
+            ])
+            .args(["--interval", "300ms"])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        let text = String::from_utf8(out.stdout).unwrap();
+        let mut kinds = Vec::new();
+        for line in text.lines() {
+            let value: Value = serde_json::from_str(line).unwrap();
+            let validator = match value["type"].as_str() {
+                Some("snapshot") => &snapshot,
+                Some("summary") => &summary,
+                other => panic!("unexpected line type {other:?}"),
+            };
+            let errors: Vec<String> = validator
+                .iter_errors(&value)
+                .map(|e| e.to_string())
+                .collect();
+            assert!(errors.is_empty(), "{builtin}: {errors:?}\n{line}");
+            kinds.push(value["type"].as_str().unwrap().to_owned());
+        }
+        assert_eq!(kinds.last().map(String::as_str), Some("summary"));
+    }
+    let good: Value =
+        serde_json::from_str(r#"{"cmd":"repin","thread":"consumer-0","cpu":0}"#).unwrap();
+    assert!(command.is_valid(&good));
+    let bad: Value = serde_json::from_str(r#"{"cmd":"codec","name":"zstd"}"#).unwrap();
+    assert!(!command.is_valid(&bad));
+}

@@ -41,7 +41,7 @@ use self::io::{ByteReader, ByteWriter};
 use crate::row::Row;
 
 /// A codec, as named in profiles and on the command line, and numbered in frame headers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 #[repr(u8)]
 pub enum CodecId {

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::codec::CodecId;
 
 /// A change to a running workload.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "cmd", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Command {
     /// Move a thread (`producer-0`, `consumer-1`, …) to a CPU.

@@ -7,11 +7,12 @@ use std::io;
 
 use perf_event::events::{Cache, CacheId, CacheOp, CacheResult, Event, Hardware, Software};
 use perf_event::{Builder, Counter};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// Counter values for one thread since it started; `None` where the counter is unavailable,
 /// with the reason in `unavailable`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct CounterValues {
     /// CPU cycles.
     pub cycles: Option<u64>,

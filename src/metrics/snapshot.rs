@@ -2,6 +2,7 @@
 //! [`Summary`] at the end. Both are serde types with a schema version, so scripts can rely on
 //! them.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::LatencySummary;
@@ -11,7 +12,7 @@ use super::counters::CounterValues;
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// Whether producers are producing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RunState {
     /// Producers run.
@@ -23,7 +24,7 @@ pub enum RunState {
 }
 
 /// A thread's job.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Writes rows into the ring.
@@ -33,7 +34,7 @@ pub enum Role {
 }
 
 /// Latency percentiles in nanoseconds.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct LatencyNs {
     /// Median.
     pub p50: u64,
@@ -66,7 +67,7 @@ impl From<LatencySummary> for LatencyNs {
 }
 
 /// What one side of the ring did: cross-core traffic countable without a PMU.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct EndpointCounters {
     /// Times this side re-read the other side's index and found it moved.
     pub index_reloads: u64,
@@ -77,7 +78,7 @@ pub struct EndpointCounters {
 }
 
 /// One worker thread.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ThreadSnapshot {
     /// `producer-0`, `consumer-1`, …
     pub name: String,
@@ -107,7 +108,7 @@ pub struct ThreadSnapshot {
 }
 
 /// The ring.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct RingSnapshot {
     /// `spsc`, `broadcast` or `mpmc`.
     pub kind: String,
@@ -133,7 +134,7 @@ pub struct RingSnapshot {
 }
 
 /// The codec of a framed run.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct CodecSnapshot {
     /// The codec frames are encoded with now.
     pub name: String,
@@ -150,7 +151,7 @@ pub struct CodecSnapshot {
 }
 
 /// Totals since the start.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Totals {
     /// Rows written by all producers.
     pub produced: u64,
@@ -169,7 +170,7 @@ pub struct Totals {
 }
 
 /// The engine as it is now, and over the last interval.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Snapshot {
     /// [`SCHEMA_VERSION`].
     pub schema_version: u32,
@@ -194,7 +195,7 @@ pub struct Snapshot {
 }
 
 /// The end of a run: the last snapshot's view over the whole run.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Summary {
     /// [`SCHEMA_VERSION`].
     pub schema_version: u32,
