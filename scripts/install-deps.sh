@@ -3,14 +3,15 @@
 # Runs apt-get directly as root, through sudo otherwise.
 #
 #   scripts/install-deps.sh            what building and running ringtop needs
-#   scripts/install-deps.sh --ci       also hwloc-nox, whose lstopo-no-graphics the tests compare
-#                                      ringtop's topology against
+#   scripts/install-deps.sh --ci       also what CI checks against: hwloc-nox (lstopo-no-graphics,
+#                                      for the topology), python3-venv (the Python HdrHistogram
+#                                      package reads ringtop's interval logs)
 set -euo pipefail
 
 # hwlocality binds the system hwloc (>= 2.8; Debian 12 ships 2.9), which pulls in libudev.
 packages=(build-essential pkg-config libhwloc-dev libudev-dev)
 if [ "${1:-}" = "--ci" ]; then
-    packages+=(hwloc-nox)
+    packages+=(hwloc-nox python3-venv)
 fi
 
 missing=()

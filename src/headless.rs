@@ -2,10 +2,14 @@
 //! replies to commands), commands as JSON lines in. For scripts and CI.
 
 use std::io::{BufRead, Write};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::mpsc::{self, RecvTimeoutError};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
+
+use hdrhistogram::serialization::V2DeflateSerializer;
+use hdrhistogram::serialization::interval_log::{IntervalLogWriter, IntervalLogWriterBuilder, Tag};
 
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -21,6 +25,8 @@ pub struct HeadlessOptions {
     pub duration: Option<Duration>,
     /// Time between snapshots.
     pub interval: Duration,
+    /// Where to write an HdrHistogram interval log (V2, DEFLATE), one tag per consumer.
+    pub hlog: Option<PathBuf>,
 }
 
 /// How a run ended.
@@ -41,6 +47,14 @@ pub enum HeadlessError {
     /// stdout failed for a reason other than being closed.
     #[error("cannot write output: {0}")]
     Output(std::io::Error),
+    /// The interval log cannot be created.
+    #[error("cannot create histogram log {path}: {source}")]
+    Hlog {
+        /// The file.
+        path: PathBuf,
+        /// What the OS said.
+        source: std::io::Error,
+    },
 }
 
 /// One line from stdin, parsed or not.
@@ -61,6 +75,30 @@ pub fn run(
     out: &mut impl Write,
     interrupted: &Arc<AtomicBool>,
 ) -> Result<Outcome, HeadlessError> {
+    let mut hlog_file = match &options.hlog {
+        Some(path) => Some(
+            std::fs::File::create(path).map_err(|source| HeadlessError::Hlog {
+                path: path.clone(),
+                source,
+            })?,
+        ),
+        None => None,
+    };
+    let mut serializer = V2DeflateSerializer::new();
+    let mut hlog = match hlog_file.as_mut() {
+        Some(file) => Some(
+            IntervalLogWriterBuilder::new()
+                .add_comment("ringtop latency per consumer, nanoseconds")
+                .with_start_time(SystemTime::now())
+                .with_base_time(SystemTime::now())
+                .begin_log_with(file, &mut serializer)
+                .map_err(|source| HeadlessError::Hlog {
+                    path: options.hlog.clone().unwrap_or_default(),
+                    source,
+                })?,
+        ),
+        None => None,
+    };
     let mut engine = Engine::start(profile)?;
     let commands = read_commands(input);
     let started = Instant::now();
@@ -94,17 +132,48 @@ pub fn run(
         }
         if Instant::now() >= next_snapshot {
             next_snapshot += options.interval;
-            let line = tagged("snapshot", &engine.snapshot());
+            let snapshot = engine.snapshot();
+            let line = tagged("snapshot", &snapshot);
             if !emit(out, &line)? {
                 return Ok(closed(engine));
             }
+            if let Some(log) = &mut hlog
+                && let Err(problem) =
+                    log_interval(log, &engine, snapshot.elapsed_s, snapshot.interval_s)
+            {
+                hlog = None;
+                let line = json!({"type": "error", "message": format!("histogram log stopped: {problem}")});
+                if !emit(out, &line)? {
+                    return Ok(closed(engine));
+                }
+            }
         }
+    }
+    if let Some(log) = &mut hlog {
+        let last = engine.snapshot();
+        let _ = log_interval(log, &engine, last.elapsed_s, last.interval_s);
     }
     let summary = engine.stop();
     if !emit(out, &tagged("summary", &summary))? {
         return Ok(Outcome::OutputClosed);
     }
     Ok(Outcome::Finished(Box::new(summary)))
+}
+
+/// Appends each consumer's histogram for the interval that ended at `elapsed_s`.
+fn log_interval<W: Write>(
+    log: &mut IntervalLogWriter<'_, '_, W, V2DeflateSerializer>,
+    engine: &EngineHandle,
+    elapsed_s: f64,
+    interval_s: f64,
+) -> Result<(), String> {
+    let start = Duration::from_secs_f64((elapsed_s - interval_s).max(0.0));
+    let length = Duration::from_secs_f64(interval_s.max(0.0));
+    for (name, histogram) in engine.interval_histograms() {
+        log.write_histogram(histogram.as_hdr(), start, length, Tag::new(&name))
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(())
 }
 
 fn closed(engine: EngineHandle) -> Outcome {

@@ -12,7 +12,7 @@ use signal_hook::consts::{SIGINT, SIGTERM};
 use clap::{Args, Parser, Subcommand};
 use ringtop::codec::{CodecId, trial};
 use ringtop::engine::probe::{self, ProbeConfig};
-use ringtop::headless::{self, HeadlessOptions, Outcome};
+use ringtop::headless::{self, HeadlessError, HeadlessOptions, Outcome};
 use ringtop::profile::{self, builtin};
 use ringtop::source::csv;
 use ringtop::topology::c2c::{self, C2cConfig};
@@ -65,6 +65,10 @@ struct RunArgs {
     /// Time between snapshots; default: the profile's report interval.
     #[arg(long, value_parser = humantime::parse_duration)]
     interval: Option<std::time::Duration>,
+    /// Write an HdrHistogram interval log (V2, DEFLATE), one tag per consumer; default: the
+    /// profile's `report.hlog`.
+    #[arg(long, value_name = "FILE")]
+    hlog: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -238,6 +242,7 @@ fn run_workload(args: &RunArgs) -> ExitCode {
     let options = HeadlessOptions {
         duration: args.duration.or(profile.workload.duration.map(|d| d.0)),
         interval: args.interval.unwrap_or(profile.report.interval.0),
+        hlog: args.hlog.clone().or(profile.report.hlog.clone()),
     };
     let interrupted = Arc::new(AtomicBool::new(false));
     for signal in [SIGINT, SIGTERM] {
@@ -257,6 +262,7 @@ fn run_workload(args: &RunArgs) -> ExitCode {
             ExitCode::from(EXIT_INTEGRITY)
         }
         Ok(Outcome::OutputClosed) => ExitCode::SUCCESS,
+        Err(err @ HeadlessError::Hlog { .. }) => usage_error(&err),
         Err(err) => {
             eprintln!("ringtop: {err}");
             ExitCode::FAILURE

@@ -415,3 +415,52 @@ fn every_output_line_passes_the_printed_schema() {
     let bad: Value = serde_json::from_str(r#"{"cmd":"codec","name":"zstd"}"#).unwrap();
     assert!(!command.is_valid(&bad));
 }
+
+#[test]
+fn the_histogram_log_parses_with_one_tag_per_consumer() {
+    use hdrhistogram::serialization::Deserializer;
+    use hdrhistogram::serialization::interval_log::{IntervalLogIterator, LogEntry};
+
+    let path = std::env::temp_dir().join(format!("ringtop-{}.hlog", std::process::id()));
+    let out = ringtop()
+        .args([
+            "run",
+            "--headless",
+            "--builtin",
+            "broadcast-fanout",
+            "--duration",
+            "1s",
+        ])
+        .args(["--interval", "250ms", "--hlog"])
+        .arg(&path)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let log = std::fs::read(&path).unwrap();
+    std::fs::remove_file(&path).unwrap();
+    let mut deserializer = Deserializer::new();
+    let mut samples = std::collections::BTreeMap::new();
+    for entry in IntervalLogIterator::new(&log) {
+        if let LogEntry::Interval(interval) = entry.unwrap() {
+            let bytes = base64::Engine::decode(
+                &base64::engine::general_purpose::STANDARD,
+                interval.encoded_histogram(),
+            )
+            .unwrap();
+            let histogram: hdrhistogram::Histogram<u64> = deserializer
+                .deserialize(&mut std::io::Cursor::new(bytes))
+                .unwrap();
+            *samples
+                .entry(interval.tag().unwrap().as_str().to_owned())
+                .or_insert(0) += histogram.len();
+        }
+    }
+    let tags: Vec<&str> = samples.keys().map(String::as_str).collect();
+    assert_eq!(tags, ["consumer-0", "consumer-1"]);
+    assert!(samples.values().all(|&n| n > 0), "{samples:?}");
+}

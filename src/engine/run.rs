@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use crate::codec::frame::MAX_FRAME_ROWS;
 use crate::codec::{CodecId, Decoder, Encoder, max_frame_len};
+use crate::metrics::LatencyHistogram;
 use crate::metrics::counters::CounterValues;
 use crate::metrics::integrity::{Integrity, InterleavedCheck, SequenceCheck};
 use crate::metrics::snapshot::{
@@ -149,6 +150,7 @@ impl Engine {
             alloc,
             host: host.cloned(),
             memory,
+            interval_histograms: std::sync::Mutex::new(Vec::new()),
             stopped: false,
         })
     }
@@ -291,6 +293,8 @@ pub struct EngineHandle {
     host: Option<Topology>,
     /// The ring's allocation as first placed (reported after the ring is gone, too).
     memory: Option<AllocationReport>,
+    /// Each consumer's latency over the last snapshot's interval, for interval logs.
+    interval_histograms: std::sync::Mutex<Vec<(String, LatencyHistogram)>>,
     baseline: Baseline,
     stopped: bool,
 }
@@ -498,6 +502,7 @@ impl EngineHandle {
         f64,
     ) {
         let secs = (upto.at - since.at).as_secs_f64().max(1e-9);
+        let mut interval_histograms = Vec::new();
         let mut threads = Vec::new();
         let mut integrity = Integrity::default();
         let (mut produced, mut consumed) = (0u64, 0u64);
@@ -510,7 +515,8 @@ impl EngineHandle {
                 let mut shared = slot.latency.lock().unwrap_or_else(|e| e.into_inner());
                 let interval = shared.interval.summary();
                 if interval_latency {
-                    shared.interval.reset();
+                    let histogram = std::mem::take(&mut shared.interval);
+                    interval_histograms.push((slot.name.clone(), histogram));
                 }
                 let total = shared.total.summary();
                 (
@@ -626,7 +632,22 @@ impl EngineHandle {
             rows_per_s: consumed_delta as f64 / secs,
             mb_per_s: consumed_delta as f64 * ROW_BYTES / secs / 1e6,
         };
+        if interval_latency {
+            *self
+                .interval_histograms
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()) = interval_histograms;
+        }
         (threads, ring, codec, totals, secs)
+    }
+
+    /// Each consumer's latency histogram over the interval the last
+    /// [`snapshot`](Self::snapshot) covered (for HdrHistogram interval logs).
+    pub fn interval_histograms(&self) -> Vec<(String, LatencyHistogram)> {
+        self.interval_histograms
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     fn live_warnings(&self, threads: &[ThreadSnapshot], ring: &RingSnapshot) -> Vec<String> {
