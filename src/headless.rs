@@ -1,7 +1,7 @@
 //! The headless front end: JSON lines out (a snapshot each interval, a summary at the end,
 //! replies to commands), commands as JSON lines in. For scripts and CI.
 
-use std::io::{BufRead, Write};
+use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
@@ -10,6 +10,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use hdrhistogram::serialization::V2DeflateSerializer;
 use hdrhistogram::serialization::interval_log::{IntervalLogWriter, IntervalLogWriterBuilder, Tag};
+use indicatif::{ProgressBar, ProgressStyle};
 
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -102,11 +103,15 @@ pub fn run(
     let mut engine = Engine::start(profile)?;
     let commands = read_commands(input);
     let started = Instant::now();
+    let progress = options.duration.and_then(progress_bar);
     let mut next_snapshot = started + options.interval;
     let mut stdin_open = true;
     loop {
         if interrupted.load(Relaxed) || options.duration.is_some_and(|d| started.elapsed() >= d) {
             break;
+        }
+        if let Some(bar) = &progress {
+            bar.set_position(started.elapsed().as_millis() as u64);
         }
         let deadline = match options.duration {
             Some(d) => next_snapshot.min(started + d),
@@ -153,11 +158,29 @@ pub fn run(
         let last = engine.snapshot();
         let _ = log_interval(log, &engine, last.elapsed_s, last.interval_s);
     }
+    if let Some(bar) = &progress {
+        bar.finish_and_clear();
+    }
     let summary = engine.stop();
     if !emit(out, &tagged("summary", &summary))? {
         return Ok(Outcome::OutputClosed);
     }
     Ok(Outcome::Finished(Box::new(summary)))
+}
+
+/// A progress bar on stderr for a timed run, only when stderr is a terminal (never in pipes or
+/// logs).
+fn progress_bar(duration: Duration) -> Option<ProgressBar> {
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = ProgressBar::new(duration.as_millis() as u64);
+    if let Ok(style) =
+        ProgressStyle::with_template("{elapsed_precise} [{bar:40}] {percent}% of the run")
+    {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    Some(bar)
 }
 
 /// Appends each consumer's histogram for the interval that ended at `elapsed_s`.
