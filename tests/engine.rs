@@ -86,7 +86,8 @@ fn the_running_settings_save_as_a_profile_that_reads_back() {
     drop(engine.stop());
     let text = saved.to_toml().unwrap();
     let back = profile::parse(&text, "saved.toml").unwrap();
-    assert_eq!(back.workload.batch, 128);
+    assert_eq!(back.effective_batch(), 128);
+    assert_eq!(back.codec.as_ref().unwrap().rows_per_frame, Some(128));
     assert_eq!(back.workload.rate, 250_000);
     assert_eq!(back.codec(), Some(ringtop::codec::CodecId::DeltaLz4));
     assert_eq!(

@@ -87,7 +87,7 @@ impl Engine {
         };
         let codec = profile.codec();
         let control = Arc::new(Control::new(
-            work.batch,
+            profile.effective_batch(),
             work.rate,
             codec.unwrap_or(CodecId::None),
             profile.prefetch.distance,
@@ -412,7 +412,11 @@ impl EngineHandle {
     /// every thread's CPU as they are now.
     pub fn current_profile(&self) -> TuningProfile {
         let mut profile = self.profile.clone();
-        profile.workload.batch = self.control.batch.load(Relaxed);
+        let batch = self.control.batch.load(Relaxed);
+        match &mut profile.codec {
+            Some(codec) => codec.rows_per_frame = Some(batch),
+            None => profile.workload.batch = batch,
+        }
         profile.workload.rate = self.control.rate.load(Relaxed);
         profile.prefetch.distance = self.control.prefetch.load(Relaxed);
         if let Some(codec) = &mut profile.codec {

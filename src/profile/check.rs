@@ -96,14 +96,22 @@ pub(crate) fn check(profile: &TuningProfile) -> Result<(), Problem> {
             ));
         }
         let ring_bytes = ring.capacity * std::mem::size_of::<Row>();
-        if work.batch > MAX_FRAME_ROWS || max_frame_len(work.batch) > ring_bytes / 2 {
+        let rows = profile.effective_batch();
+        let path: &[Step] = if codec.rows_per_frame.is_some() {
+            &[Key("codec"), Key("rows_per_frame")]
+        } else {
+            &[Key("workload"), Key("batch")]
+        };
+        if rows == 0 {
+            return Err(problem(path, "rows per frame must be at least 1".into()));
+        }
+        if rows > MAX_FRAME_ROWS || max_frame_len(rows) > ring_bytes / 2 {
             return Err(problem(
-                &[Key("workload"), Key("batch")],
+                path,
                 format!(
-                    "a frame of {} rows may need {} bytes, more than half the {ring_bytes}-byte frame ring; \
-                     lower the batch or raise the capacity",
-                    work.batch,
-                    max_frame_len(work.batch)
+                    "a frame of {rows} rows may need {} bytes, more than half the {ring_bytes}-byte frame ring; \
+                     use fewer rows per frame or raise the capacity",
+                    max_frame_len(rows)
                 ),
             ));
         }

@@ -261,6 +261,9 @@ pub struct PinningSection {
 pub struct CodecSection {
     /// Codec name (`none`, `delta`, `lz4`, `delta-lz4`, `shuffle-lz4`, `xor`, `rle`, `decimal`).
     pub name: CodecId,
+    /// Rows per frame (default: the workload's batch); the `batch` command changes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rows_per_frame: Option<usize>,
 }
 
 /// `[prefetch]`.
@@ -418,6 +421,14 @@ impl TuningProfile {
     /// The codec, when rows travel in frames.
     pub fn codec(&self) -> Option<CodecId> {
         self.codec.as_ref().map(|c| c.name)
+    }
+
+    /// Rows per batch as the workers use it: rows per frame in a framed run, else the batch.
+    pub fn effective_batch(&self) -> usize {
+        self.codec
+            .as_ref()
+            .and_then(|c| c.rows_per_frame)
+            .unwrap_or(self.workload.batch)
     }
 }
 

@@ -131,3 +131,18 @@ fn numa_settings_read_words_and_numbers() {
     let e = err(&MINIMAL.replace("capacity = 1024", "capacity = 1024\nnuma_node = \"far\""));
     assert_eq!(e.line, Some(5), "{e}");
 }
+
+#[test]
+fn a_frame_too_big_for_the_ring_points_at_rows_per_frame() {
+    let e = err(&format!(
+        "{MINIMAL}[codec]\nname = \"lz4\"\nrows_per_frame = 60000\n"
+    ));
+    assert_eq!((e.line, e.column), (Some(8), Some(18)), "{e}");
+    assert!(e.message.contains("more than half"), "{e}");
+    let p = parse(
+        &format!("{MINIMAL}[codec]\nname = \"lz4\"\nrows_per_frame = 100\n"),
+        "p",
+    )
+    .unwrap();
+    assert_eq!(p.effective_batch(), 100);
+}
