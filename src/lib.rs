@@ -11,6 +11,7 @@
 //! - [`profile`]: tuning profiles, TOML in and out, checked against the machine.
 //! - [`engine`]: runs workloads on pinned threads, takes commands while they run, measures them.
 //! - [`headless`]: the JSON-lines front end for scripts and CI.
+//! - [`tui`]: the dashboard.
 
 pub mod codec;
 // The loom build checks the rings; the engine and its front ends use APIs only real builds have.
@@ -24,6 +25,8 @@ pub mod ring;
 pub mod row;
 pub mod source;
 pub mod topology;
+#[cfg(not(loom))]
+pub mod tui;
 
 pub use row::Row;
 

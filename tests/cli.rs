@@ -24,7 +24,12 @@ fn ringtop() -> Command {
 
 #[test]
 fn json_report_has_every_field_and_a_clean_integrity_check() {
-    let out = ringtop().args(SMALL).arg("--json").output().unwrap();
+    let out = ringtop()
+        .arg("probe")
+        .args(SMALL)
+        .arg("--json")
+        .output()
+        .unwrap();
     assert!(
         out.status.success(),
         "{}",
@@ -64,6 +69,7 @@ fn table_names_the_cpus_and_the_percentiles() {
 #[test]
 fn an_unavailable_cpu_is_a_clear_error_with_exit_code_2() {
     let out = ringtop()
+        .arg("probe")
         .args(SMALL)
         .args(["--consumer-cpu", "4096"])
         .output()
@@ -80,6 +86,7 @@ fn an_unavailable_cpu_is_a_clear_error_with_exit_code_2() {
 #[test]
 fn a_capacity_that_is_not_a_power_of_two_is_refused() {
     let out = ringtop()
+        .arg("probe")
         .args(SMALL)
         .args(["--capacity", "1000"])
         .output()
@@ -95,6 +102,7 @@ fn a_capacity_that_is_not_a_power_of_two_is_refused() {
 #[test]
 fn a_closed_stdout_is_not_a_panic() {
     let mut child = ringtop()
+        .arg("probe")
         .args(SMALL)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -314,6 +322,7 @@ fn c2c_with_an_unavailable_cpu_exits_2_naming_the_allowed_set() {
 #[test]
 fn a_memory_node_that_does_not_exist_exits_2_naming_the_nodes() {
     let out = ringtop()
+        .arg("probe")
         .args(SMALL)
         .args(["--memory-node", "4096"])
         .output()
@@ -375,7 +384,7 @@ fn the_affinity_mask_ringtop_starts_with_is_the_allowed_set() {
 fn a_probe_on_one_cpu_finishes_and_says_what_it_measured() {
     // Both threads share the CPU: they must yield to each other rather than spin out a time
     // slice per hand-off, which would make this run take many minutes.
-    let Some(out) = on_one_cpu(&SMALL) else {
+    let Some(out) = on_one_cpu(&[&["probe"][..], &SMALL[..]].concat()) else {
         return;
     };
     assert!(

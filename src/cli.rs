@@ -1,0 +1,511 @@
+//! The `ringtop` command line: parses arguments, picks a front end, calls the library.
+
+use std::io::{self, IsTerminal, Write};
+use std::process::ExitCode;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use signal_hook::consts::{SIGINT, SIGTERM};
+
+use clap::{Args, Parser, Subcommand};
+use ringtop::codec::{CodecId, trial};
+use ringtop::engine::probe::{self, ProbeConfig};
+use ringtop::headless::{self, HeadlessError, HeadlessOptions, Outcome};
+use ringtop::profile::{self, builtin};
+use ringtop::source::csv;
+use ringtop::topology::c2c::{self, C2cConfig};
+use ringtop::topology::{self, cpulist, render};
+
+/// Watch and tune a lock-free ring on this machine.
+#[derive(Debug, Parser)]
+#[command(name = "ringtop", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    /// The dashboard's profile file (default: the built-in `default`).
+    #[arg(long, value_name = "FILE")]
+    profile: Option<PathBuf>,
+    /// A built-in profile for the dashboard (see `ringtop profile list`).
+    #[arg(long, value_name = "NAME", conflicts_with = "profile")]
+    builtin: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Measure SPSC throughput, one-way latency and round trip on two pinned threads.
+    Probe(ProbeArgs),
+    /// Show the machine as hwloc sees it: NUMA nodes, packages, caches, cores, CPUs.
+    Topo(TopoArgs),
+    /// Measure the round trip of a cache line between every pair of CPUs.
+    C2c(C2cArgs),
+    /// Try the codecs on a CSV file's numeric columns: ratio, speed, bit-exact round trip.
+    Codec(CodecArgs),
+    /// List, show and check tuning profiles.
+    #[command(subcommand)]
+    Profile(ProfileCommand),
+    /// Run a profile's workload: the dashboard, or `--headless` JSON lines.
+    Run(RunArgs),
+    /// Print the JSON Schemas of headless output lines and stdin commands.
+    Schema,
+}
+
+#[derive(Debug, Args, Clone)]
+struct RunArgs {
+    /// JSON lines on stdout and commands on stdin instead of the dashboard.
+    #[arg(long)]
+    headless: bool,
+    /// The profile file (default: the built-in `default`).
+    #[arg(long, value_name = "FILE")]
+    profile: Option<PathBuf>,
+    /// A built-in profile by name instead of a file (see `ringtop profile list`).
+    #[arg(long, value_name = "NAME", conflicts_with = "profile")]
+    builtin: Option<String>,
+    /// Stop after this long (`10s`, `2m`); default: the profile's duration, else until Ctrl-C.
+    #[arg(long, value_parser = humantime::parse_duration)]
+    duration: Option<std::time::Duration>,
+    /// Time between snapshots; default: the profile's report interval.
+    #[arg(long, value_parser = humantime::parse_duration)]
+    interval: Option<std::time::Duration>,
+    /// Write an HdrHistogram interval log (V2, DEFLATE), one tag per consumer; default: the
+    /// profile's `report.hlog`.
+    #[arg(long, value_name = "FILE")]
+    hlog: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+enum ProfileCommand {
+    /// The built-in profiles and what each is for.
+    List,
+    /// Print a built-in profile's TOML (a starting point for your own).
+    Show {
+        /// A built-in profile name (see `ringtop profile list`).
+        name: String,
+    },
+    /// Check a profile file against its format and this machine.
+    Check {
+        /// The profile file.
+        file: PathBuf,
+    },
+}
+
+#[derive(Debug, Args, Clone)]
+struct CodecArgs {
+    /// The CSV file (a header line is optional; the first 6 numeric columns are used).
+    #[arg(long, value_name = "FILE.csv")]
+    input: PathBuf,
+    /// A codec name, or `all`.
+    #[arg(long, default_value = "all", value_parser = parse_codecs)]
+    codec: CodecChoice,
+    /// Rows per frame.
+    #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..=65536))]
+    frame_rows: u32,
+    /// Print one JSON object instead of the table.
+    #[arg(long)]
+    json: bool,
+}
+
+/// The codecs `--codec` chose.
+#[derive(Debug, Clone)]
+struct CodecChoice(Vec<CodecId>);
+
+fn parse_codecs(text: &str) -> Result<CodecChoice, ringtop::codec::CodecError> {
+    if text == "all" {
+        Ok(CodecChoice(CodecId::ALL.to_vec()))
+    } else {
+        text.parse().map(|c| CodecChoice(vec![c]))
+    }
+}
+
+#[derive(Debug, Args, Clone)]
+struct TopoArgs {
+    /// Print the topology as JSON instead of a tree.
+    #[arg(long)]
+    json: bool,
+    /// Describe a synthetic machine instead of this one (e.g. "pack:2 numa:1 core:4 pu:2").
+    #[arg(long, value_name = "DESC", conflicts_with = "xml")]
+    synthetic: Option<String>,
+    /// Load a machine exported with `lstopo-no-graphics --of xml` instead of this one.
+    #[arg(long, value_name = "FILE")]
+    xml: Option<PathBuf>,
+}
+
+#[derive(Debug, Args, Clone)]
+struct C2cArgs {
+    /// Print the map as JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+    /// CPUs to map, as a list like `0-3,8` (default: every allowed CPU).
+    #[arg(long, value_name = "LIST", value_parser = parse_cpus)]
+    cpus: Option<CpuList>,
+    /// Timed samples per pair (more: steadier medians, longer run).
+    #[arg(long, default_value_t = C2cConfig::default().samples)]
+    samples: usize,
+    /// Round trips per timed sample.
+    #[arg(long, default_value_t = C2cConfig::default().round_trips_per_sample)]
+    round_trips: usize,
+}
+
+#[derive(Debug, Args, Clone)]
+struct ProbeArgs {
+    /// Print one JSON object instead of the table.
+    #[arg(long)]
+    json: bool,
+    /// Rows moved in the throughput phase.
+    #[arg(long, default_value_t = ProbeConfig::default().items)]
+    items: u64,
+    /// Ring capacity in rows (a power of two).
+    #[arg(long, default_value_t = ProbeConfig::default().capacity)]
+    capacity: usize,
+    /// Rows per batch in the throughput phase.
+    #[arg(long, default_value_t = ProbeConfig::default().batch)]
+    batch: usize,
+    /// Send rate (rows/s) of the one-way latency phase.
+    #[arg(long, default_value_t = ProbeConfig::default().rate)]
+    rate: u64,
+    /// Rows sent in the one-way latency phase.
+    #[arg(long, default_value_t = ProbeConfig::default().latency_samples)]
+    latency_samples: u64,
+    /// Ping-pong round trips.
+    #[arg(long, default_value_t = ProbeConfig::default().round_trips)]
+    round_trips: u64,
+    /// CPU of the producer thread (default: first allowed CPU).
+    #[arg(long)]
+    producer_cpu: Option<usize>,
+    /// CPU of the consumer thread (default: next allowed CPU).
+    #[arg(long)]
+    consumer_cpu: Option<usize>,
+    /// NUMA node for the ring's memory (default: the consumer's node).
+    #[arg(long, value_name = "NODE")]
+    memory_node: Option<usize>,
+    /// Ask for 2 MiB pages for the ring (the report says what was granted).
+    #[arg(long)]
+    huge_pages: bool,
+}
+
+impl ProbeArgs {
+    fn config(&self) -> ProbeConfig {
+        ProbeConfig {
+            items: self.items,
+            capacity: self.capacity,
+            batch: self.batch,
+            rate: self.rate,
+            latency_samples: self.latency_samples,
+            round_trips: self.round_trips,
+            producer_cpu: self.producer_cpu,
+            consumer_cpu: self.consumer_cpu,
+            memory_node: self.memory_node,
+            huge_pages: self.huge_pages,
+        }
+    }
+}
+
+/// Runs the command line.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // Read the allowed CPUs before any thread pins itself.
+    let _ = topology::host();
+    match cli.command {
+        Some(Command::Probe(args)) => run_probe(&args),
+        None => run_workload(&RunArgs {
+            headless: false,
+            profile: cli.profile,
+            builtin: cli.builtin,
+            duration: None,
+            interval: None,
+            hlog: None,
+        }),
+        Some(Command::Topo(args)) => run_topo(&args),
+        Some(Command::C2c(args)) => run_c2c(&args),
+        Some(Command::Codec(args)) => run_codec(&args),
+        Some(Command::Profile(command)) => run_profile(&command),
+        Some(Command::Run(args)) => run_workload(&args),
+        Some(Command::Schema) => write_stdout(
+            serde_json::to_string_pretty(&headless::schemas()).map(|mut s| {
+                s.push('\n');
+                s
+            }),
+        ),
+    }
+}
+
+/// The signals that stop a run; a second one exits at once.
+fn stop_on_signals() -> Arc<AtomicBool> {
+    let interrupted = Arc::new(AtomicBool::new(false));
+    for signal in [SIGINT, SIGTERM] {
+        let _ = signal_hook::flag::register_conditional_shutdown(signal, 1, interrupted.clone());
+        let _ = signal_hook::flag::register(signal, interrupted.clone());
+    }
+    interrupted
+}
+
+fn run_dashboard(profile: profile::TuningProfile, name: &str) -> ExitCode {
+    if !io::stdout().is_terminal() || !io::stdin().is_terminal() {
+        return usage_error(
+            &"the dashboard needs a terminal; use `ringtop run --headless` in scripts",
+        );
+    }
+    let interrupted = stop_on_signals();
+    match ringtop::tui::run(profile, name, &interrupted) {
+        Ok(summary) => {
+            println!(
+                "ringtop: {} rows in {:.1} s, lost {}, duplicated {}, reordered {}",
+                summary.totals.consumed,
+                summary.elapsed_s,
+                summary.totals.lost,
+                summary.totals.duplicated,
+                summary.totals.reordered
+            );
+            if summary.integrity_ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(EXIT_INTEGRITY)
+            }
+        }
+        Err(ringtop::tui::TuiError::Engine(err)) => usage_error(&err),
+        Err(err) => {
+            eprintln!("ringtop: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Exit code for a run whose rows were lost, duplicated or reordered.
+const EXIT_INTEGRITY: u8 = 3;
+
+fn run_workload(args: &RunArgs) -> ExitCode {
+    let (loaded, name) = match (&args.profile, &args.builtin) {
+        (Some(path), _) => (profile::load(path), path.display().to_string()),
+        (None, Some(name)) => (builtin::get(name), name.clone()),
+        (None, None) => (builtin::get("default"), "default".to_owned()),
+    };
+    let profile = match loaded {
+        Ok(profile) => profile,
+        Err(err) => return usage_error(&err),
+    };
+    if !args.headless {
+        return run_dashboard(profile, &name);
+    }
+    if args.interval.is_some_and(|i| i.is_zero()) || args.duration.is_some_and(|d| d.is_zero()) {
+        return usage_error(&"--interval and --duration must be more than zero");
+    }
+    let options = HeadlessOptions {
+        duration: args.duration.or(profile.workload.duration.map(|d| d.0)),
+        interval: args.interval.unwrap_or(profile.report.interval.0),
+        hlog: args.hlog.clone().or(profile.report.hlog.clone()),
+    };
+    let interrupted = stop_on_signals();
+    let stdin = io::BufReader::new(io::stdin());
+    let mut stdout = io::stdout().lock();
+    match headless::run(profile, &options, stdin, &mut stdout, &interrupted) {
+        Ok(Outcome::Finished(summary)) if summary.integrity_ok => ExitCode::SUCCESS,
+        Ok(Outcome::Finished(summary)) => {
+            eprintln!(
+                "ringtop: rows lost {}, duplicated {}, reordered {} (this is a bug; please report it)",
+                summary.totals.lost, summary.totals.duplicated, summary.totals.reordered
+            );
+            ExitCode::from(EXIT_INTEGRITY)
+        }
+        Ok(Outcome::OutputClosed) => ExitCode::SUCCESS,
+        Err(err @ HeadlessError::Hlog { .. }) => usage_error(&err),
+        Err(err) => {
+            eprintln!("ringtop: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run_profile(command: &ProfileCommand) -> ExitCode {
+    match command {
+        ProfileCommand::List => {
+            let mut text = String::new();
+            for (name, _) in builtin::BUILTIN {
+                match builtin::get(name) {
+                    Ok(p) => text.push_str(&format!("{name:<22} {}\n", p.description)),
+                    Err(err) => text.push_str(&format!("{name:<22} (not usable here: {err})\n")),
+                }
+            }
+            write_stdout(Ok(text))
+        }
+        ProfileCommand::Show { name } => match builtin::text(name) {
+            Some(text) => write_stdout(Ok(text.to_owned())),
+            None => match builtin::get(name) {
+                Err(err) => usage_error(&err),
+                Ok(_) => ExitCode::FAILURE,
+            },
+        },
+        ProfileCommand::Check { file } => match profile::load(file) {
+            Ok(p) => write_stdout(Ok(format!(
+                "{}: ok ({} ring, {} producer(s), {} consumer(s){})\n",
+                file.display(),
+                p.ring.kind.name(),
+                p.workload.producers,
+                p.workload.consumers,
+                p.codec()
+                    .map(|c| format!(", codec {c}"))
+                    .unwrap_or_default()
+            ))),
+            Err(err) => usage_error(&err),
+        },
+    }
+}
+
+fn run_codec(args: &CodecArgs) -> ExitCode {
+    let table = match csv::load(&args.input) {
+        Ok(table) => table,
+        Err(err) => return usage_error(&err),
+    };
+    let rows = table.rows();
+    let results = trial::run(
+        &rows,
+        table.columns.len(),
+        args.frame_rows as usize,
+        &args.codec.0,
+    );
+    let exact = results.iter().all(trial::CodecResult::is_exact);
+    let text = if args.json {
+        json_line(&serde_json::json!({
+            "input": args.input.display().to_string(),
+            "rows": rows.len(),
+            "columns": table.columns.len(),
+            "column_names": table.columns,
+            "dropped": table.dropped,
+            "frame_rows": args.frame_rows,
+            "codecs": results,
+        }))
+    } else {
+        let dropped: Vec<String> = table
+            .dropped
+            .iter()
+            .map(|d| format!("{} ({})", d.name, d.reason))
+            .collect();
+        let mut text = format!(
+            "{}: {} rows, {} numeric column{} used ({}); dropped: {}\n",
+            args.input.display(),
+            rows.len(),
+            table.columns.len(),
+            if table.columns.len() == 1 { "" } else { "s" },
+            table.columns.join(", "),
+            if dropped.is_empty() {
+                "none".to_owned()
+            } else {
+                dropped.join(", ")
+            },
+        );
+        text.push_str(&format!(
+            "frames of {} rows; ratio: 64-byte rows over encoded bytes, headers included; \
+             bytes/value: encoded bytes over the {} real values\n\n",
+            args.frame_rows,
+            rows.len() * table.columns.len()
+        ));
+        text.push_str(&trial::render_table(&results));
+        Ok(text)
+    };
+    let code = write_stdout(text);
+    if code == ExitCode::SUCCESS && !exact {
+        eprintln!("ringtop: a codec did not round-trip exactly (this is a bug; please report it)");
+        return ExitCode::FAILURE;
+    }
+    code
+}
+
+fn run_probe(args: &ProbeArgs) -> ExitCode {
+    let report = match probe::run(&args.config()) {
+        Ok(report) => report,
+        Err(err) => return usage_error(&err),
+    };
+    let text = if args.json {
+        json_line(&report)
+    } else {
+        Ok(probe::render_table(&report))
+    };
+    let code = write_stdout(text);
+    if code != ExitCode::SUCCESS {
+        return code;
+    }
+    if report.integrity.is_clean() {
+        ExitCode::SUCCESS
+    } else {
+        eprintln!(
+            "ringtop: ring integrity violated: {:?} (this is a bug; please report it)",
+            report.integrity
+        );
+        ExitCode::FAILURE
+    }
+}
+
+fn run_topo(args: &TopoArgs) -> ExitCode {
+    let loaded = match (&args.synthetic, &args.xml) {
+        (Some(description), _) => topology::from_synthetic(description),
+        (None, Some(path)) => topology::from_xml_file(path),
+        (None, None) => topology::host().cloned(),
+    };
+    let machine = match loaded {
+        Ok(machine) => machine,
+        Err(err) => return usage_error(&err),
+    };
+    write_stdout(if args.json {
+        json_line(&machine)
+    } else {
+        Ok(render::render_tree(&machine))
+    })
+}
+
+fn run_c2c(args: &C2cArgs) -> ExitCode {
+    let config = C2cConfig {
+        cpus: args.cpus.as_ref().map(|list| list.0.clone()),
+        samples: args.samples,
+        round_trips_per_sample: args.round_trips,
+    };
+    let report = match c2c::run(&config) {
+        Ok(report) => report,
+        Err(err) => return usage_error(&err),
+    };
+    write_stdout(if args.json {
+        json_line(&report)
+    } else {
+        Ok(c2c::render_matrix(&report))
+    })
+}
+
+/// A CPU list argument (`0-3,8`), one value to clap.
+#[derive(Debug, Clone)]
+struct CpuList(Vec<usize>);
+
+fn parse_cpus(text: &str) -> Result<CpuList, cpulist::CpuListError> {
+    cpulist::parse_cpu_list(text).map(CpuList)
+}
+
+/// Bad input: a clear message and exit code 2.
+fn usage_error(err: &dyn std::fmt::Display) -> ExitCode {
+    eprintln!("ringtop: {err}");
+    ExitCode::from(2)
+}
+
+fn json_line<T: serde::Serialize>(value: &T) -> Result<String, serde_json::Error> {
+    serde_json::to_string(value).map(|mut s| {
+        s.push('\n');
+        s
+    })
+}
+
+/// Writes the output; a closed stdout (`| head`) is not an error worth a panic.
+fn write_stdout(text: Result<String, serde_json::Error>) -> ExitCode {
+    let text = match text {
+        Ok(t) => t,
+        Err(err) => {
+            eprintln!("ringtop: cannot encode the output: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut out = io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) if err.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("ringtop: cannot write the output: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,498 @@
+//! The dashboard's state and what keys do to it. Pure: no terminal, no engine; a key turns into
+//! an [`Effect`] the event loop carries out, so every behaviour is testable.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use crate::codec::CodecId;
+use crate::engine::Command;
+use crate::metrics::snapshot::{Role, Snapshot};
+use crate::topology::Topology;
+use crate::topology::c2c::C2cReport;
+
+/// Points kept in each history.
+pub const HISTORY: usize = 120;
+
+/// The pane that has focus (Tab cycles).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pane {
+    /// Topology and thread placement.
+    Topology,
+    /// Latency per consumer.
+    Latency,
+    /// Counters per thread.
+    Counters,
+    /// Codec and ratio.
+    Compression,
+}
+
+impl Pane {
+    const ORDER: [Pane; 4] = [
+        Pane::Topology,
+        Pane::Latency,
+        Pane::Counters,
+        Pane::Compression,
+    ];
+
+    fn next(self) -> Pane {
+        let i = Self::ORDER.iter().position(|&p| p == self).unwrap_or(0);
+        Self::ORDER[(i + 1) % Self::ORDER.len()]
+    }
+}
+
+/// What the dashboard is showing on top of the panes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mode {
+    /// The panes.
+    Normal,
+    /// Every key.
+    Help,
+    /// Choosing a CPU for the selected thread.
+    CpuPicker {
+        /// Index into the machine's PUs.
+        cursor: usize,
+    },
+    /// Choosing a codec.
+    CodecPicker {
+        /// Index into [`CodecId::ALL`].
+        cursor: usize,
+    },
+    /// Typing a name to save the current tuning as.
+    Save {
+        /// The name so far.
+        name: String,
+        /// The file exists; a second Enter overwrites it.
+        confirm: bool,
+    },
+    /// Choosing a built-in profile to load.
+    Load {
+        /// Index into the built-in profiles.
+        cursor: usize,
+    },
+}
+
+/// Something the event loop must do for a key.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// Nothing.
+    None,
+    /// Send a command to the engine.
+    Send(Command),
+    /// Save the current tuning under this name (`profiles/NAME.toml`); `overwrite` when
+    /// confirmed.
+    Save {
+        /// Profile name.
+        name: String,
+        /// Replace an existing file.
+        overwrite: bool,
+    },
+    /// Restart the workload with a built-in profile.
+    Load(String),
+    /// Measure the core-to-core map (in the background).
+    MeasureC2c,
+    /// Leave.
+    Quit,
+}
+
+/// One line of feedback under the panes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Status {
+    /// The text.
+    pub text: String,
+    /// Whether it reports a failure.
+    pub error: bool,
+}
+
+/// Everything the panes draw.
+#[derive(Debug, Clone)]
+pub struct App {
+    /// The running profile's name.
+    pub profile_name: String,
+    /// The latest snapshot.
+    pub snapshot: Option<Snapshot>,
+    /// The machine.
+    pub topology: Option<Topology>,
+    /// The core-to-core map, once measured.
+    pub c2c: Option<C2cReport>,
+    /// Whether a core-to-core measurement is running.
+    pub c2c_running: bool,
+    /// p99 latency (ns) per consumer, oldest first.
+    pub p99_history: BTreeMap<String, VecDeque<u64>>,
+    /// Total rows/s per snapshot, oldest first, with the snapshot's elapsed seconds.
+    pub throughput_history: VecDeque<(f64, f64)>,
+    /// Codec ratio × 100 per snapshot.
+    pub ratio_history: VecDeque<u64>,
+    /// Index into the snapshot's threads.
+    pub selected_thread: usize,
+    /// Focused pane.
+    pub focus: Pane,
+    /// Overlay.
+    pub mode: Mode,
+    /// Last action's result.
+    pub status: Option<Status>,
+    /// Whether to use colour (`NO_COLOR` unset).
+    pub color: bool,
+    /// Built-in profile names, for the load list.
+    pub profiles: Vec<String>,
+    /// Current batch (rows; rows per frame when framed).
+    pub batch: usize,
+    /// Current prefetch distance.
+    pub prefetch: usize,
+}
+
+impl App {
+    /// A dashboard for `profile_name` with nothing measured yet.
+    pub fn new(
+        profile_name: &str,
+        topology: Option<Topology>,
+        batch: usize,
+        prefetch: usize,
+    ) -> Self {
+        App {
+            profile_name: profile_name.to_owned(),
+            snapshot: None,
+            topology,
+            c2c: None,
+            c2c_running: false,
+            p99_history: BTreeMap::new(),
+            throughput_history: VecDeque::new(),
+            ratio_history: VecDeque::new(),
+            selected_thread: 0,
+            focus: Pane::Latency,
+            mode: Mode::Normal,
+            status: None,
+            color: std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+            profiles: crate::profile::builtin::BUILTIN
+                .iter()
+                .map(|(n, _)| (*n).to_owned())
+                .collect(),
+            batch,
+            prefetch,
+        }
+    }
+
+    /// Takes a new snapshot into the histories.
+    pub fn update(&mut self, snapshot: Snapshot) {
+        for thread in snapshot.threads.iter().filter(|t| t.role == Role::Consumer) {
+            if let Some(latency) = thread.latency_ns {
+                push(
+                    self.p99_history.entry(thread.name.clone()).or_default(),
+                    latency.p99,
+                );
+            }
+        }
+        push(
+            &mut self.throughput_history,
+            (snapshot.elapsed_s, snapshot.totals.rows_per_s),
+        );
+        if let Some(ratio) = snapshot.codec.as_ref().and_then(|c| c.ratio) {
+            push(&mut self.ratio_history, (ratio * 100.0).round() as u64);
+        }
+        if self.selected_thread >= snapshot.threads.len() {
+            self.selected_thread = 0;
+        }
+        self.snapshot = Some(snapshot);
+    }
+
+    /// Records an action's result for the status line.
+    pub fn report(&mut self, text: impl Into<String>, error: bool) {
+        self.status = Some(Status {
+            text: text.into(),
+            error,
+        });
+    }
+
+    /// The selected thread's name.
+    pub fn selected_name(&self) -> Option<&str> {
+        self.snapshot
+            .as_ref()?
+            .threads
+            .get(self.selected_thread)
+            .map(|t| t.name.as_str())
+    }
+
+    fn thread_count(&self) -> usize {
+        self.snapshot.as_ref().map_or(0, |s| s.threads.len())
+    }
+
+    /// Selects the thread drawn on row `row` of the latency or counters table (mouse clicks).
+    pub fn select_thread(&mut self, index: usize) {
+        if index < self.thread_count() {
+            self.selected_thread = index;
+        }
+    }
+
+    /// What a key does.
+    pub fn key(&mut self, key: KeyEvent) -> Effect {
+        if key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL) {
+            return Effect::Quit;
+        }
+        match self.mode.clone() {
+            Mode::Normal => self.key_normal(key),
+            Mode::Help => {
+                self.mode = Mode::Normal;
+                Effect::None
+            }
+            Mode::CpuPicker { cursor } => self.key_cpu_picker(key, cursor),
+            Mode::CodecPicker { cursor } => self.key_codec_picker(key, cursor),
+            Mode::Save { name, confirm } => self.key_save(key, name, confirm),
+            Mode::Load { cursor } => self.key_load(key, cursor),
+        }
+    }
+
+    fn key_normal(&mut self, key: KeyEvent) -> Effect {
+        let threads = self.thread_count();
+        match key.code {
+            KeyCode::Char('q') | KeyCode::Esc => Effect::Quit,
+            KeyCode::Char('?') => {
+                self.mode = Mode::Help;
+                Effect::None
+            }
+            KeyCode::Tab => {
+                self.focus = self.focus.next();
+                Effect::None
+            }
+            KeyCode::Down | KeyCode::Right if threads > 0 => {
+                self.selected_thread = (self.selected_thread + 1) % threads;
+                Effect::None
+            }
+            KeyCode::Up | KeyCode::Left if threads > 0 => {
+                self.selected_thread = (self.selected_thread + threads - 1) % threads;
+                Effect::None
+            }
+            KeyCode::Char('p') => {
+                let Some(topology) = &self.topology else {
+                    self.report("no topology: cannot pick a CPU", true);
+                    return Effect::None;
+                };
+                let current = self
+                    .snapshot
+                    .as_ref()
+                    .and_then(|s| s.threads.get(self.selected_thread))
+                    .and_then(|t| t.cpu);
+                let cursor = current
+                    .and_then(|cpu| topology.pus.iter().position(|p| p.os_index == cpu))
+                    .unwrap_or(0);
+                self.mode = Mode::CpuPicker { cursor };
+                Effect::None
+            }
+            KeyCode::Char('c') => {
+                let current = self
+                    .snapshot
+                    .as_ref()
+                    .and_then(|s| s.codec.as_ref())
+                    .and_then(|c| c.name.parse::<CodecId>().ok());
+                match current {
+                    Some(codec) => {
+                        self.mode = Mode::CodecPicker {
+                            cursor: codec as usize,
+                        };
+                    }
+                    None => self.report(
+                        "this profile moves rows, not frames: no codec to switch",
+                        true,
+                    ),
+                }
+                Effect::None
+            }
+            KeyCode::Char('b') => Effect::Send(Command::Batch {
+                size: (self.batch / 2).max(1),
+            }),
+            KeyCode::Char('B') => Effect::Send(Command::Batch {
+                size: self.batch.saturating_mul(2),
+            }),
+            KeyCode::Char('f') => Effect::Send(Command::Prefetch {
+                distance: self.prefetch.saturating_sub(1),
+            }),
+            KeyCode::Char('F') => Effect::Send(Command::Prefetch {
+                distance: self.prefetch + 1,
+            }),
+            KeyCode::Char(' ') => {
+                let paused = self
+                    .snapshot
+                    .as_ref()
+                    .is_some_and(|s| s.state == crate::metrics::snapshot::RunState::Paused);
+                Effect::Send(if paused {
+                    Command::Resume
+                } else {
+                    Command::Pause
+                })
+            }
+            KeyCode::Char('r') => Effect::Send(Command::ResetHistograms),
+            KeyCode::Char('s') => {
+                self.mode = Mode::Save {
+                    name: String::new(),
+                    confirm: false,
+                };
+                Effect::None
+            }
+            KeyCode::Char('l') => {
+                self.mode = Mode::Load { cursor: 0 };
+                Effect::None
+            }
+            KeyCode::Char('m') => {
+                if self.c2c_running {
+                    self.report("the core-to-core map is already being measured", false);
+                    Effect::None
+                } else {
+                    Effect::MeasureC2c
+                }
+            }
+            _ => Effect::None,
+        }
+    }
+
+    fn key_cpu_picker(&mut self, key: KeyEvent, cursor: usize) -> Effect {
+        let pus: Vec<(usize, bool)> = self
+            .topology
+            .as_ref()
+            .map(|t| t.pus.iter().map(|p| (p.os_index, p.allowed)).collect())
+            .unwrap_or_default();
+        match key.code {
+            KeyCode::Esc | KeyCode::Char('q') => {
+                self.mode = Mode::Normal;
+                Effect::None
+            }
+            KeyCode::Down | KeyCode::Right if !pus.is_empty() => {
+                self.mode = Mode::CpuPicker {
+                    cursor: (cursor + 1) % pus.len(),
+                };
+                Effect::None
+            }
+            KeyCode::Up | KeyCode::Left if !pus.is_empty() => {
+                self.mode = Mode::CpuPicker {
+                    cursor: (cursor + pus.len() - 1) % pus.len(),
+                };
+                Effect::None
+            }
+            KeyCode::Enter => {
+                self.mode = Mode::Normal;
+                match (pus.get(cursor), self.selected_name()) {
+                    (Some(&(cpu, true)), Some(thread)) => Effect::Send(Command::Repin {
+                        thread: thread.to_owned(),
+                        cpu,
+                    }),
+                    (Some(&(cpu, false)), _) => {
+                        self.report(format!("CPU {cpu} is not available to this process"), true);
+                        Effect::None
+                    }
+                    _ => Effect::None,
+                }
+            }
+            _ => Effect::None,
+        }
+    }
+
+    fn key_codec_picker(&mut self, key: KeyEvent, cursor: usize) -> Effect {
+        let n = CodecId::ALL.len();
+        match key.code {
+            KeyCode::Esc | KeyCode::Char('q') => {
+                self.mode = Mode::Normal;
+                Effect::None
+            }
+            KeyCode::Down | KeyCode::Right => {
+                self.mode = Mode::CodecPicker {
+                    cursor: (cursor + 1) % n,
+                };
+                Effect::None
+            }
+            KeyCode::Up | KeyCode::Left => {
+                self.mode = Mode::CodecPicker {
+                    cursor: (cursor + n - 1) % n,
+                };
+                Effect::None
+            }
+            KeyCode::Enter => {
+                self.mode = Mode::Normal;
+                Effect::Send(Command::Codec {
+                    name: CodecId::ALL[cursor % n],
+                })
+            }
+            _ => Effect::None,
+        }
+    }
+
+    fn key_save(&mut self, key: KeyEvent, mut name: String, confirm: bool) -> Effect {
+        match key.code {
+            KeyCode::Esc => {
+                self.mode = Mode::Normal;
+                self.report("not saved", false);
+                Effect::None
+            }
+            KeyCode::Enter if name.is_empty() => Effect::None,
+            KeyCode::Enter => {
+                self.mode = Mode::Normal;
+                Effect::Save {
+                    name,
+                    overwrite: confirm,
+                }
+            }
+            KeyCode::Backspace => {
+                name.pop();
+                self.mode = Mode::Save {
+                    name,
+                    confirm: false,
+                };
+                Effect::None
+            }
+            KeyCode::Char(c) if c.is_ascii_alphanumeric() || c == '-' || c == '_' => {
+                name.push(c);
+                self.mode = Mode::Save {
+                    name,
+                    confirm: false,
+                };
+                Effect::None
+            }
+            _ => Effect::None,
+        }
+    }
+
+    /// The save found the file already there: ask again before overwriting.
+    pub fn ask_to_overwrite(&mut self, name: String) {
+        self.report(
+            format!("profiles/{name}.toml exists: Enter overwrites it, Esc keeps it"),
+            true,
+        );
+        self.mode = Mode::Save {
+            name,
+            confirm: true,
+        };
+    }
+
+    fn key_load(&mut self, key: KeyEvent, cursor: usize) -> Effect {
+        let n = self.profiles.len().max(1);
+        match key.code {
+            KeyCode::Esc | KeyCode::Char('q') => {
+                self.mode = Mode::Normal;
+                Effect::None
+            }
+            KeyCode::Down => {
+                self.mode = Mode::Load {
+                    cursor: (cursor + 1) % n,
+                };
+                Effect::None
+            }
+            KeyCode::Up => {
+                self.mode = Mode::Load {
+                    cursor: (cursor + n - 1) % n,
+                };
+                Effect::None
+            }
+            KeyCode::Enter => {
+                self.mode = Mode::Normal;
+                self.profiles
+                    .get(cursor)
+                    .map_or(Effect::None, |name| Effect::Load(name.clone()))
+            }
+            _ => Effect::None,
+        }
+    }
+}
+
+fn push<T>(history: &mut VecDeque<T>, value: T) {
+    if history.len() == HISTORY {
+        history.pop_front();
+    }
+    history.push_back(value);
+}

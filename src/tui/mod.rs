@@ -1,0 +1,291 @@
+//! The dashboard: see the machine, tune it live. Fed only by engine snapshots, speaking to the
+//! engine only in [`Command`](crate::engine::Command)s.
+//!
+//! - [`app`]: state and keys (pure, tested without a terminal).
+//! - [`view`]: the layout for the terminal's size; [`panes`]: one component per pane.
+//! - [`run`]: the terminal and the event loop.
+
+pub mod app;
+pub mod panes;
+pub mod style;
+pub mod view;
+
+use std::io;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use ratatui::crossterm::event::{
+    self, DisableMouseCapture, EnableMouseCapture, Event, MouseButton, MouseEventKind,
+};
+use ratatui::crossterm::execute;
+
+use crate::engine::{Command, Engine, EngineError, EngineHandle};
+use crate::metrics::snapshot::Summary;
+use crate::profile::{TuningProfile, builtin};
+use crate::topology::c2c::{self, C2cConfig, C2cReport};
+
+use self::app::{App, Effect};
+
+/// Redraws at most this often.
+const FRAME: Duration = Duration::from_millis(100);
+
+/// Why the dashboard could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum TuiError {
+    /// The workload could not start.
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    /// The terminal failed.
+    #[error("terminal: {0}")]
+    Terminal(#[from] io::Error),
+}
+
+/// Runs the dashboard on `profile` (named `name`) until the operator quits or `interrupted` is
+/// set; returns the last workload's summary. The terminal is restored on every way out,
+/// panics included.
+///
+/// # Errors
+/// [`TuiError`] when the workload cannot start or the terminal fails.
+pub fn run(
+    profile: TuningProfile,
+    name: &str,
+    interrupted: &Arc<AtomicBool>,
+) -> Result<Summary, TuiError> {
+    let topology = crate::topology::host().ok().cloned();
+    let mut interval = profile.report.interval.0;
+    let mut app = App::new(
+        name,
+        topology,
+        profile.effective_batch(),
+        profile.prefetch.distance,
+    );
+    let mut engine = Engine::start(profile)?;
+
+    let mut terminal = ratatui::try_init()?;
+    let _ = execute!(io::stdout(), EnableMouseCapture);
+    let result = event_loop(
+        &mut terminal,
+        &mut app,
+        &mut engine,
+        &mut interval,
+        interrupted,
+    );
+    let _ = execute!(io::stdout(), DisableMouseCapture);
+    ratatui::restore();
+    result?;
+    Ok(engine.stop())
+}
+
+fn event_loop(
+    terminal: &mut ratatui::DefaultTerminal,
+    app: &mut App,
+    engine: &mut EngineHandle,
+    interval: &mut Duration,
+    interrupted: &Arc<AtomicBool>,
+) -> Result<(), TuiError> {
+    let mut next_snapshot = Instant::now() + (*interval).min(Duration::from_millis(250));
+    let mut areas = view::Areas::default();
+    let mut dirty = true;
+    let mut last_draw = Instant::now() - FRAME;
+    let (c2c_tx, c2c_rx) = mpsc::channel::<Result<C2cReport, String>>();
+    loop {
+        if interrupted.load(Relaxed) {
+            return Ok(());
+        }
+        if Instant::now() >= next_snapshot {
+            app.update(engine.snapshot());
+            next_snapshot = Instant::now() + *interval;
+            dirty = true;
+        }
+        if let Ok(result) = c2c_rx.try_recv() {
+            app.c2c_running = false;
+            match result {
+                Ok(report) => {
+                    app.report("core-to-core map measured (Topology pane)", false);
+                    app.c2c = Some(report);
+                }
+                Err(err) => app.report(format!("core-to-core map failed: {err}"), true),
+            }
+            dirty = true;
+        }
+        if dirty && last_draw.elapsed() >= FRAME {
+            terminal.draw(|frame| areas = view::draw(frame, app))?;
+            last_draw = Instant::now();
+            dirty = false;
+        }
+        let until_frame = FRAME.saturating_sub(last_draw.elapsed());
+        let until_snapshot = next_snapshot.saturating_duration_since(Instant::now());
+        let wait = if dirty { until_frame } else { until_snapshot }.min(FRAME);
+        if !event::poll(wait)? {
+            continue;
+        }
+        dirty = true;
+        let effect = match event::read()? {
+            Event::Key(key) if key.kind == event::KeyEventKind::Press => app.key(key),
+            Event::Mouse(mouse) if mouse.kind == MouseEventKind::Down(MouseButton::Left) => {
+                click(app, &areas, mouse.column, mouse.row);
+                Effect::None
+            }
+            _ => Effect::None,
+        };
+        match effect {
+            Effect::None => {}
+            Effect::Quit => return Ok(()),
+            Effect::Send(command) => send(app, engine, command),
+            Effect::Save { name, overwrite } => save(app, engine, &name, overwrite),
+            Effect::Load(name) => load(app, engine, interval, &name)?,
+            Effect::MeasureC2c => {
+                app.c2c_running = true;
+                app.report(
+                    "measuring the core-to-core map (the workload is disturbed meanwhile)",
+                    false,
+                );
+                let tx = c2c_tx.clone();
+                let spawned = std::thread::Builder::new()
+                    .name("c2c".into())
+                    .spawn(move || {
+                        let _ = tx.send(c2c::run(&C2cConfig::default()).map_err(|e| e.to_string()));
+                    });
+                if let Err(err) = spawned {
+                    app.c2c_running = false;
+                    app.report(
+                        format!("cannot start the core-to-core measurement: {err}"),
+                        true,
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// Selects the thread on the clicked table row (first row under the header).
+fn click(app: &mut App, areas: &view::Areas, column: u16, row: u16) {
+    for area in [areas.latency, areas.counters].into_iter().flatten() {
+        let inside =
+            column >= area.x && column < area.right() && row >= area.y + 2 && row < area.bottom();
+        if !inside {
+            continue;
+        }
+        let index = usize::from(row - area.y - 2);
+        let Some(snapshot) = &app.snapshot else {
+            return;
+        };
+        // The latency table lists consumers only.
+        let target = if Some(area) == areas.latency {
+            snapshot
+                .threads
+                .iter()
+                .enumerate()
+                .filter(|(_, t)| t.role == crate::metrics::snapshot::Role::Consumer)
+                .nth(index)
+                .map(|(i, _)| i)
+        } else {
+            Some(index)
+        };
+        if let Some(i) = target {
+            app.select_thread(i);
+        }
+        return;
+    }
+}
+
+fn send(app: &mut App, engine: &EngineHandle, command: Command) {
+    let described = describe(&command);
+    match engine.send(command.clone()) {
+        Ok(()) => {
+            match command {
+                Command::Batch { size } => app.batch = size,
+                Command::Prefetch { distance } => app.prefetch = distance,
+                _ => {}
+            }
+            app.report(format!("{described}: done"), false);
+        }
+        Err(err) => app.report(format!("{described}: {err}"), true),
+    }
+}
+
+fn describe(command: &Command) -> String {
+    match command {
+        Command::Repin { thread, cpu } => format!("pin {thread} to CPU {cpu}"),
+        Command::Codec { name } => format!("codec {name}"),
+        Command::Batch { size } => format!("batch {size}"),
+        Command::Prefetch { distance } => format!("prefetch {distance}"),
+        Command::Rate { rows_per_s } => format!("rate {rows_per_s} rows/s"),
+        Command::Pause => "pause".into(),
+        Command::Resume => "resume".into(),
+        Command::ResetHistograms => "reset histograms".into(),
+    }
+}
+
+/// Where "save" writes a profile called `name`.
+pub fn profile_path(name: &str) -> PathBuf {
+    PathBuf::from("profiles").join(format!("{name}.toml"))
+}
+
+fn save(app: &mut App, engine: &EngineHandle, name: &str, overwrite: bool) {
+    let path = profile_path(name);
+    if path.exists() && !overwrite {
+        app.ask_to_overwrite(name.to_owned());
+        return;
+    }
+    let mut profile = engine.current_profile();
+    profile.description = format!("{} (saved from the dashboard)", app.profile_name);
+    let written = profile
+        .to_toml()
+        .map_err(|e| e.to_string())
+        .and_then(|text| {
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+            }
+            std::fs::write(&path, text).map_err(|e| e.to_string())
+        });
+    match written {
+        Ok(()) => app.report(format!("saved {}", path.display()), false),
+        Err(err) => app.report(format!("cannot save {}: {err}", path.display()), true),
+    }
+}
+
+fn load(
+    app: &mut App,
+    engine: &mut EngineHandle,
+    interval: &mut Duration,
+    name: &str,
+) -> Result<(), TuiError> {
+    let profile = match builtin::get(name) {
+        Ok(profile) => profile,
+        Err(err) => {
+            app.report(err.to_string(), true);
+            return Ok(());
+        }
+    };
+    *interval = profile.report.interval.0;
+    let (batch, prefetch) = (profile.effective_batch(), profile.prefetch.distance);
+    let fresh = Engine::start(profile);
+    match fresh {
+        Ok(fresh) => {
+            let old = std::mem::replace(engine, fresh);
+            let summary = old.stop();
+            let topology = app.topology.take();
+            let c2c = app.c2c.take();
+            *app = App::new(name, topology, batch, prefetch);
+            app.c2c = c2c;
+            app.report(
+                format!(
+                    "loaded {name}; the previous run moved {} rows, integrity {}",
+                    summary.totals.consumed,
+                    if summary.integrity_ok {
+                        "ok"
+                    } else {
+                        "VIOLATED"
+                    }
+                ),
+                !summary.integrity_ok,
+            );
+        }
+        Err(err) => app.report(format!("cannot load {name}: {err}"), true),
+    }
+    Ok(())
+}

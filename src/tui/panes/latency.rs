@@ -1,0 +1,109 @@
+//! Latency per consumer: p50/p99/p99.9/max coloured by severity, and each consumer's p99 history
+//! as a sparkline.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::Span;
+use ratatui::widgets::{Block, Borders, Cell, Row, Sparkline, Table};
+
+use crate::metrics::snapshot::Role;
+use crate::tui::app::{App, Pane};
+use crate::tui::style::{self, format_ns, latency_severity, severity};
+
+/// Draws the latency pane.
+pub fn render(frame: &mut Frame, area: Rect, app: &App) {
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .title(" Latency per consumer ")
+        .border_style(style::border(app, app.focus == Pane::Latency));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let Some(s) = &app.snapshot else {
+        return;
+    };
+    let consumers: Vec<(usize, &crate::metrics::snapshot::ThreadSnapshot)> = s
+        .threads
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| t.role == Role::Consumer)
+        .collect();
+    let table_height = (consumers.len() as u16 + 1).min(inner.height);
+    let [table_area, sparks_area] =
+        Layout::vertical([Constraint::Length(table_height), Constraint::Min(0)]).areas(inner);
+    let cell = |ns: Option<u64>| match ns {
+        Some(ns) => Cell::from(Span::styled(
+            format_ns(ns),
+            severity(app, latency_severity(ns)),
+        )),
+        None => Cell::from("n/a"),
+    };
+    let short = inner.width < 50;
+    let rows = consumers.iter().map(|(i, t)| {
+        let l = t.latency_ns;
+        let row = Row::new(vec![
+            Cell::from(style::thread_label(&t.name, short)),
+            Cell::from(t.cpu.map_or("?".into(), |c| c.to_string())),
+            cell(l.map(|l| l.p50)),
+            cell(l.map(|l| l.p99)),
+            cell(l.map(|l| l.p999)),
+            cell(l.map(|l| l.max)),
+        ]);
+        if *i == app.selected_thread {
+            row.style(style::selected(app))
+        } else {
+            row
+        }
+    });
+    let table = Table::new(
+        rows,
+        [
+            Constraint::Length(if short { 4 } else { 10 }),
+            Constraint::Length(3),
+            Constraint::Length(6),
+            Constraint::Length(6),
+            Constraint::Length(6),
+            Constraint::Length(6),
+        ],
+    )
+    .header(
+        Row::new([
+            if short { "id" } else { "thread" },
+            "cpu",
+            "p50",
+            "p99",
+            "p99.9",
+            "max",
+        ])
+        .style(style::dim(app)),
+    );
+    frame.render_widget(table, table_area);
+
+    if sparks_area.height == 0 || consumers.is_empty() {
+        return;
+    }
+    let each = (sparks_area.height / consumers.len() as u16).max(1);
+    for (k, (_, t)) in consumers.iter().enumerate() {
+        let y = sparks_area.y + k as u16 * each;
+        if y >= sparks_area.bottom() {
+            break;
+        }
+        let area = Rect::new(
+            sparks_area.x,
+            y,
+            sparks_area.width,
+            each.min(sparks_area.bottom() - y),
+        );
+        let history: Vec<u64> = app
+            .p99_history
+            .get(&t.name)
+            .map(|h| h.iter().copied().collect())
+            .unwrap_or_default();
+        let label_text = format!("{} p99", style::thread_label(&t.name, short));
+        let label_width = label_text.chars().count() as u16 + 1;
+        let [label, spark] =
+            Layout::horizontal([Constraint::Length(label_width), Constraint::Min(0)]).areas(area);
+        let shown = &history[history.len().saturating_sub(spark.width as usize)..];
+        frame.render_widget(ratatui::widgets::Paragraph::new(label_text), label);
+        frame.render_widget(Sparkline::default().data(shown), spark);
+    }
+}

@@ -1,0 +1,161 @@
+//! Pop-ups over the panes: help, the CPU picker, the codec picker, save and load.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Flex, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph};
+
+use crate::codec::CodecId;
+use crate::tui::app::{App, Mode};
+use crate::tui::style;
+
+/// Every key, for `?`.
+const HELP: [(&str, &str); 16] = [
+    ("q, Esc, Ctrl-C", "quit (the terminal is restored)"),
+    ("?", "this help"),
+    ("Tab", "next pane"),
+    ("↑ ↓ ← →", "select a thread (or click it)"),
+    (
+        "p",
+        "pick a CPU for the selected thread (grey: not allowed)",
+    ),
+    ("c", "choose the codec (framed profiles)"),
+    (
+        "b / B",
+        "halve / double the batch (rows per frame when framed)",
+    ),
+    ("f / F", "prefetch distance down / up"),
+    ("space", "pause / resume the producers"),
+    ("r", "reset the latency histograms"),
+    ("s", "save the current tuning as profiles/NAME.toml"),
+    ("l", "load a built-in profile (restarts the workload)"),
+    ("m", "measure the core-to-core map (heatmap in Topology)"),
+    ("", ""),
+    ("", "Every action's result shows on the status line."),
+    ("", "Latency counts from each row's scheduled send time."),
+];
+
+fn centered(area: Rect, width: u16, height: u16) -> Rect {
+    let [row] = Layout::vertical([Constraint::Length(height.min(area.height))])
+        .flex(Flex::Center)
+        .areas(area);
+    let [cell] = Layout::horizontal([Constraint::Length(width.min(area.width))])
+        .flex(Flex::Center)
+        .areas(row);
+    cell
+}
+
+/// Draws the overlay for the current mode, if any.
+pub fn render(frame: &mut Frame, area: Rect, app: &App) {
+    let (title, lines): (&str, Vec<Line>) = match &app.mode {
+        Mode::Normal => return,
+        Mode::Help => (
+            " Keys ",
+            HELP.iter()
+                .map(|(k, v)| Line::from(format!("{k:<15} {v}")))
+                .collect(),
+        ),
+        Mode::CpuPicker { cursor } => {
+            let thread = app.selected_name().unwrap_or("?").to_owned();
+            let lines = app
+                .topology
+                .as_ref()
+                .map(|t| {
+                    t.pus
+                        .iter()
+                        .enumerate()
+                        .map(|(i, pu)| {
+                            let text = format!(
+                                "CPU {:<3} node {:<2} core {:<3}{}",
+                                pu.os_index,
+                                pu.node.map_or("?".into(), |n| n.to_string()),
+                                pu.core,
+                                if pu.allowed { "" } else { " (not allowed)" }
+                            );
+                            let style = if i == *cursor {
+                                style::selected(app)
+                            } else if !pu.allowed {
+                                style::dim(app)
+                            } else {
+                                ratatui::style::Style::default()
+                            };
+                            Line::from(Span::styled(text, style))
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            return draw(
+                frame,
+                area,
+                &format!(" Pin {thread} to "),
+                lines,
+                Some(*cursor),
+            );
+        }
+        Mode::CodecPicker { cursor } => (
+            " Codec ",
+            CodecId::ALL
+                .iter()
+                .enumerate()
+                .map(|(i, c)| {
+                    let style = if i == *cursor {
+                        style::selected(app)
+                    } else {
+                        ratatui::style::Style::default()
+                    };
+                    Line::from(Span::styled(c.name().to_owned(), style))
+                })
+                .collect(),
+        ),
+        Mode::Save { name, confirm } => (
+            " Save tuning as ",
+            vec![
+                Line::from(format!("profiles/{name}_.toml")),
+                Line::from(if *confirm {
+                    "exists: Enter overwrites"
+                } else {
+                    "letters, digits, - and _"
+                }),
+            ],
+        ),
+        Mode::Load { cursor } => (
+            " Load profile ",
+            app.profiles
+                .iter()
+                .enumerate()
+                .map(|(i, p)| {
+                    let style = if i == *cursor {
+                        style::selected(app)
+                    } else {
+                        ratatui::style::Style::default()
+                    };
+                    Line::from(Span::styled(p.clone(), style))
+                })
+                .collect(),
+        ),
+    };
+    draw(frame, area, title, lines, None);
+}
+
+fn draw(frame: &mut Frame, area: Rect, title: &str, lines: Vec<Line>, cursor: Option<usize>) {
+    let width = lines
+        .iter()
+        .map(Line::width)
+        .max()
+        .unwrap_or(10)
+        .max(title.len()) as u16
+        + 4;
+    let height = lines.len() as u16 + 2;
+    let popup = centered(area, width, height);
+    let visible = popup.height.saturating_sub(2) as usize;
+    let skip = cursor.map_or(0, |c| c.saturating_sub(visible.saturating_sub(1)));
+    frame.render_widget(Clear, popup);
+    frame.render_widget(
+        Paragraph::new(lines.into_iter().skip(skip).collect::<Vec<_>>()).block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(title.to_owned()),
+        ),
+        popup,
+    );
+}

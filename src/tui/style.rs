@@ -1,0 +1,111 @@
+//! Colours that degrade to plain text: with `NO_COLOR` set, severity shows as bold or reversed
+//! text instead, so a monochrome terminal reads the same.
+
+use ratatui::style::{Color, Modifier, Style};
+
+use super::app::App;
+
+/// How bad a value is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Severity {
+    /// Fine.
+    Good,
+    /// Worth a look.
+    Warn,
+    /// Wrong.
+    Bad,
+}
+
+/// The style for text of this severity.
+pub fn severity(app: &App, level: Severity) -> Style {
+    match (app.color, level) {
+        (false, Severity::Good) => Style::default(),
+        (true, Severity::Good) => Style::default().fg(Color::Green),
+        (true, Severity::Warn) => Style::default().fg(Color::Yellow),
+        (true, Severity::Bad) => Style::default().fg(Color::Red).add_modifier(Modifier::BOLD),
+        (false, Severity::Warn) => Style::default().add_modifier(Modifier::BOLD),
+        (false, Severity::Bad) => {
+            Style::default().add_modifier(Modifier::BOLD | Modifier::REVERSED)
+        }
+    }
+}
+
+/// The style of a pane's border: highlighted when it has focus.
+pub fn border(app: &App, focused: bool) -> Style {
+    match (focused, app.color) {
+        (true, true) => Style::default().fg(Color::Cyan),
+        (true, false) => Style::default().add_modifier(Modifier::BOLD),
+        _ => Style::default(),
+    }
+}
+
+/// The style of the selected row.
+pub fn selected(app: &App) -> Style {
+    if app.color {
+        Style::default().bg(Color::DarkGray)
+    } else {
+        Style::default().add_modifier(Modifier::REVERSED)
+    }
+}
+
+/// Dimmed text (not-allowed CPUs, hints).
+pub fn dim(app: &App) -> Style {
+    if app.color {
+        Style::default().fg(Color::DarkGray)
+    } else {
+        Style::default().add_modifier(Modifier::DIM)
+    }
+}
+
+/// Latency severity: under 10 µs good, under 1 ms worth a look, beyond that bad.
+pub fn latency_severity(ns: u64) -> Severity {
+    match ns {
+        0..10_000 => Severity::Good,
+        10_000..1_000_000 => Severity::Warn,
+        _ => Severity::Bad,
+    }
+}
+
+/// Nanoseconds for humans, in at most six characters: `850ns`, `1.23µs`, `12.3µs`, `456µs`,
+/// `4.56ms`, `1.20s`.
+pub fn format_ns(ns: u64) -> String {
+    let scaled = |v: f64, unit: &str| {
+        if v < 10.0 {
+            format!("{v:.2}{unit}")
+        } else if v < 100.0 {
+            format!("{v:.1}{unit}")
+        } else {
+            format!("{v:.0}{unit}")
+        }
+    };
+    match ns {
+        0..1_000 => format!("{ns}ns"),
+        1_000..1_000_000 => scaled(ns as f64 / 1e3, "µs"),
+        1_000_000..1_000_000_000 => scaled(ns as f64 / 1e6, "ms"),
+        _ => scaled(ns as f64 / 1e9, "s"),
+    }
+}
+
+/// A thread's name as tables show it: whole when there is room, else `P0` / `C1`.
+pub fn thread_label(name: &str, short: bool) -> String {
+    if !short {
+        return name.to_owned();
+    }
+    let n = name.rsplit('-').next().unwrap_or("?");
+    if name.starts_with("producer") {
+        format!("P{n}")
+    } else {
+        format!("C{n}")
+    }
+}
+
+/// Rates for humans: `950`, `12.3k`, `4.56M`.
+pub fn format_rate(per_s: f64) -> String {
+    if per_s >= 999_950.0 {
+        format!("{:.2}M", per_s / 1e6)
+    } else if per_s >= 999.5 {
+        format!("{:.1}k", per_s / 1e3)
+    } else {
+        format!("{per_s:.0}")
+    }
+}

@@ -1,0 +1,84 @@
+//! Laying the panes out for the terminal's size: everything at 80×24 and above, panes dropped in
+//! order of importance below that, a plain message when nothing fits.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::widgets::Paragraph;
+
+use super::app::App;
+use super::panes;
+
+/// The smallest terminal anything useful fits in.
+pub const MIN_WIDTH: u16 = 40;
+/// See [`MIN_WIDTH`].
+pub const MIN_HEIGHT: u16 = 10;
+
+/// Where each pane went (for mouse clicks); `None` when not shown.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Areas {
+    /// The latency table.
+    pub latency: Option<Rect>,
+    /// The counters table.
+    pub counters: Option<Rect>,
+}
+
+/// Draws the whole screen.
+pub fn draw(frame: &mut Frame, app: &App) -> Areas {
+    let area = frame.area();
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        let text = format!(
+            "terminal too small: {}×{}, need {MIN_WIDTH}×{MIN_HEIGHT}",
+            area.width, area.height
+        );
+        frame.render_widget(
+            Paragraph::new(text).wrap(ratatui::widgets::Wrap { trim: true }),
+            area,
+        );
+        return Areas::default();
+    }
+    let chart_height = if area.height >= 30 {
+        8
+    } else if area.height >= 24 {
+        5
+    } else {
+        0
+    };
+    let [header, body, chart, footer] = Layout::vertical([
+        Constraint::Length(2),
+        Constraint::Min(4),
+        Constraint::Length(chart_height),
+        Constraint::Length(2),
+    ])
+    .areas(area);
+    panes::header::render(frame, header, app);
+    let mut areas = Areas::default();
+    if area.width >= 80 {
+        let [left, right] =
+            Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)])
+                .areas(body);
+        let [topology, counters] =
+            Layout::vertical([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(left);
+        let [latency, compression] =
+            Layout::vertical([Constraint::Percentage(60), Constraint::Percentage(40)]).areas(right);
+        panes::topology::render(frame, topology, app);
+        panes::counters::render(frame, counters, app);
+        panes::latency::render(frame, latency, app);
+        panes::compression::render(frame, compression, app);
+        areas.latency = Some(latency);
+        areas.counters = Some(counters);
+    } else {
+        // Narrow: latency first, then counters if there is room.
+        let [latency, counters] =
+            Layout::vertical([Constraint::Percentage(60), Constraint::Percentage(40)]).areas(body);
+        panes::latency::render(frame, latency, app);
+        panes::counters::render(frame, counters, app);
+        areas.latency = Some(latency);
+        areas.counters = Some(counters);
+    }
+    if chart_height > 0 {
+        panes::throughput::render(frame, chart, app);
+    }
+    panes::footer::render(frame, footer, app);
+    panes::overlay::render(frame, area, app);
+    areas
+}
