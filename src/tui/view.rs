@@ -43,11 +43,12 @@ pub fn draw(frame: &mut Frame, app: &App) -> Areas {
     } else {
         0
     };
+    let key_lines = (panes::footer::keys(&app.mode).chars().count() as u16).div_ceil(area.width);
     let [header, body, chart, footer] = Layout::vertical([
         Constraint::Length(2),
-        Constraint::Min(4),
+        Constraint::Fill(1),
         Constraint::Length(chart_height),
-        Constraint::Length(2),
+        Constraint::Length(1 + key_lines),
     ])
     .areas(area);
     panes::header::render(frame, header, app);

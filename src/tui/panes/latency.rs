@@ -82,6 +82,14 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         return;
     }
     let each = (sparks_area.height / consumers.len() as u16).max(1);
+    // One scale for every consumer, so a slow one stands out.
+    let top = app
+        .p99_history
+        .values()
+        .flat_map(|h| h.iter().copied())
+        .max()
+        .unwrap_or(1)
+        .max(1);
     for (k, (_, t)) in consumers.iter().enumerate() {
         let y = sparks_area.y + k as u16 * each;
         if y >= sparks_area.bottom() {
@@ -104,6 +112,6 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
             Layout::horizontal([Constraint::Length(label_width), Constraint::Min(0)]).areas(area);
         let shown = &history[history.len().saturating_sub(spark.width as usize)..];
         frame.render_widget(ratatui::widgets::Paragraph::new(label_text), label);
-        frame.render_widget(Sparkline::default().data(shown), spark);
+        frame.render_widget(Sparkline::default().data(shown).max(top), spark);
     }
 }

@@ -1,0 +1,450 @@
+//! The dashboard drawn on a test terminal from fixed snapshots: every pane, a two-node machine, a
+//! machine without a PMU, the narrow and too-small screens, and what keys do.
+#![cfg(not(loom))]
+
+use std::collections::BTreeMap;
+
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::layout::Rect;
+use ringtop::codec::CodecId;
+use ringtop::engine::Command;
+use ringtop::metrics::counters::CounterValues;
+use ringtop::metrics::snapshot::{
+    CodecSnapshot, EndpointCounters, LatencyNs, RingSnapshot, Role, RunState, SCHEMA_VERSION,
+    Snapshot, ThreadSnapshot, Totals,
+};
+use ringtop::topology::from_synthetic;
+use ringtop::tui::app::{App, Effect, Mode};
+use ringtop::tui::{panes, view};
+
+fn no_pmu() -> CounterValues {
+    let mut unavailable = BTreeMap::new();
+    for name in [
+        "branch_misses",
+        "cache_misses",
+        "cache_references",
+        "cycles",
+        "instructions",
+        "l1d_read_misses",
+        "llc_read_misses",
+    ] {
+        unavailable.insert(name.to_owned(), "no PMU: ENOENT".to_owned());
+    }
+    CounterValues {
+        task_clock_ns: Some(990_000_000),
+        context_switches: Some(3),
+        cpu_migrations: Some(0),
+        page_faults: Some(12),
+        unavailable,
+        ..CounterValues::default()
+    }
+}
+
+fn with_pmu() -> CounterValues {
+    CounterValues {
+        cycles: Some(3_000_000_000),
+        instructions: Some(4_500_000_000),
+        cache_references: Some(20_000_000),
+        cache_misses: Some(1_000_000),
+        l1d_read_misses: Some(5_000_000),
+        llc_read_misses: Some(250_000),
+        branch_misses: Some(100_000),
+        ..no_pmu()
+    }
+    .clear_unavailable()
+}
+
+trait Clear {
+    fn clear_unavailable(self) -> Self;
+}
+
+impl Clear for CounterValues {
+    fn clear_unavailable(mut self) -> Self {
+        self.unavailable.clear();
+        self
+    }
+}
+
+fn thread(
+    name: &str,
+    role: Role,
+    cpu: usize,
+    node: usize,
+    latency: Option<LatencyNs>,
+    counters: CounterValues,
+) -> ThreadSnapshot {
+    ThreadSnapshot {
+        name: name.to_owned(),
+        role,
+        cpu: Some(cpu),
+        node: Some(node),
+        rows: 1_000_000,
+        rows_per_s: 1_000_000.0,
+        mb_per_s: 64.0,
+        latency_ns: latency,
+        latency_total_ns: latency,
+        endpoint: Some(EndpointCounters {
+            index_reloads: 1234,
+            stalls: 56,
+            chase_backoffs: 0,
+        }),
+        counters: Some(counters),
+    }
+}
+
+fn latency(p50: u64, p99: u64) -> LatencyNs {
+    LatencyNs {
+        p50,
+        p90: p50 * 2,
+        p99,
+        p999: p99 * 3,
+        p9999: p99 * 5,
+        max: p99 * 10,
+        count: 1_000_000,
+    }
+}
+
+/// A broadcast run on the two-node machine: the producer and one consumer on node 0, the other
+/// consumer on node 1 reading the ring's memory remotely.
+fn fixture(counters: fn() -> CounterValues, framed: bool) -> Snapshot {
+    Snapshot {
+        schema_version: SCHEMA_VERSION,
+        elapsed_s: 3725.0,
+        interval_s: 1.0,
+        state: RunState::Running,
+        profile: "fixture".into(),
+        threads: vec![
+            thread("producer-0", Role::Producer, 0, 0, None, counters()),
+            thread(
+                "consumer-0",
+                Role::Consumer,
+                2,
+                0,
+                Some(latency(450, 8_000)),
+                counters(),
+            ),
+            thread(
+                "consumer-1",
+                Role::Consumer,
+                5,
+                1,
+                Some(latency(900, 2_500_000)),
+                counters(),
+            ),
+        ],
+        ring: RingSnapshot {
+            kind: "broadcast".into(),
+            capacity: 8192,
+            framed,
+            occupancy_rows: 17,
+            memory: Some("512 KiB on node 0 (bound to node 0), 4 KiB pages".into()),
+            memory_nodes: vec![0],
+            producer_full_stalls: Some(4),
+            consumer_empty_polls: Some(9000),
+            producer_index_reloads: Some(1234),
+            consumer_index_reloads: Some(2468),
+        },
+        codec: framed.then(|| CodecSnapshot {
+            name: "decimal".into(),
+            raw_bytes: 64_000_000,
+            encoded_bytes: 2_500_000,
+            ratio: Some(25.6),
+            encode_ns_per_row: Some(40.0),
+            decode_ns_per_row: Some(12.5),
+        }),
+        totals: Totals {
+            produced: 1_000_000,
+            consumed: 2_000_000,
+            lost: 0,
+            duplicated: 0,
+            reordered: 0,
+            rows_per_s: 2_000_000.0,
+            mb_per_s: 128.0,
+        },
+        warnings: vec![],
+    }
+}
+
+fn app(counters: fn() -> CounterValues, framed: bool) -> App {
+    let topology = from_synthetic("pack:2 numa:1 l3:1 core:2 pu:2").unwrap();
+    let mut app = App::new("broadcast-fanout", Some(topology), 64, 0);
+    app.color = false;
+    for i in 0..30u32 {
+        let mut s = fixture(counters, framed);
+        s.elapsed_s = 3696.0 + f64::from(i);
+        s.totals.rows_per_s = 1_900_000.0 + f64::from(i % 5) * 50_000.0;
+        if let Some(c) = &mut s.codec {
+            c.ratio = Some(20.0 + f64::from(i % 7));
+        }
+        s.threads[2].latency_ns = Some(latency(900, 2_000_000 + u64::from(i % 4) * 300_000));
+        app.update(s);
+    }
+    app.update(fixture(counters, framed));
+    app
+}
+
+fn screen(app: &App, width: u16, height: u16) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal
+        .draw(|frame| {
+            view::draw(frame, app);
+        })
+        .unwrap();
+    format!("{}", terminal.backend())
+}
+
+fn pane(app: &App, width: u16, height: u16, draw: fn(&mut ratatui::Frame, Rect, &App)) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal
+        .draw(|frame| draw(frame, frame.area(), app))
+        .unwrap();
+    format!("{}", terminal.backend())
+}
+
+#[test]
+fn the_whole_dashboard_at_80x24() {
+    insta::assert_snapshot!(screen(&app(no_pmu, true), 80, 24));
+}
+
+#[test]
+fn the_whole_dashboard_at_120x40() {
+    insta::assert_snapshot!(screen(&app(with_pmu, true), 120, 40));
+}
+
+#[test]
+fn a_narrow_terminal_keeps_latency_and_counters() {
+    insta::assert_snapshot!(screen(&app(no_pmu, false), 60, 20));
+}
+
+#[test]
+fn a_tiny_terminal_says_so() {
+    insta::assert_snapshot!(screen(&app(no_pmu, false), 20, 5));
+}
+
+#[test]
+fn header_pane() {
+    insta::assert_snapshot!(pane(&app(no_pmu, false), 80, 2, panes::header::render));
+}
+
+#[test]
+fn topology_pane_on_two_nodes_with_a_remote_reader() {
+    let text = pane(&app(no_pmu, false), 60, 10, panes::topology::render);
+    assert!(
+        text.contains("consumer-1 on CPU 5 reads remote memory"),
+        "{text}"
+    );
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn topology_pane_with_the_core_to_core_heatmap() {
+    let mut app = app(no_pmu, false);
+    let cpus: Vec<usize> = (0..8).collect();
+    let rtt = |a: usize, b: usize| {
+        if a == b {
+            None
+        } else if a / 2 == b / 2 {
+            Some(30.0)
+        } else if a / 4 == b / 4 {
+            Some(80.0)
+        } else {
+            Some(300.0)
+        }
+    };
+    let matrix: Vec<Vec<Option<f64>>> = cpus
+        .iter()
+        .map(|&a| cpus.iter().map(|&b| rtt(a, b)).collect())
+        .collect();
+    app.c2c = Some(ringtop::topology::c2c::C2cReport {
+        cpus: cpus.clone(),
+        rtt_ns: matrix.clone(),
+        spread_ns: matrix.clone(),
+        min_ns: matrix,
+        relation: vec![vec![None; 8]; 8],
+        samples: 200,
+        round_trips_per_sample: 100,
+    });
+    insta::assert_snapshot!(pane(&app, 60, 16, panes::topology::render));
+}
+
+#[test]
+fn latency_pane() {
+    insta::assert_snapshot!(pane(&app(no_pmu, false), 60, 10, panes::latency::render));
+}
+
+#[test]
+fn counters_pane_without_a_pmu() {
+    let text = pane(&app(no_pmu, false), 60, 8, panes::counters::render);
+    assert!(text.contains("n/a: no PMU: ENOENT"), "{text}");
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn counters_pane_with_a_pmu() {
+    let text = pane(&app(with_pmu, false), 60, 8, panes::counters::render);
+    assert!(text.contains("1.50"), "IPC 4.5G/3G: {text}");
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn compression_pane() {
+    insta::assert_snapshot!(pane(&app(no_pmu, true), 50, 6, panes::compression::render));
+}
+
+#[test]
+fn compression_pane_for_an_unframed_run() {
+    insta::assert_snapshot!(pane(&app(no_pmu, false), 50, 6, panes::compression::render));
+}
+
+#[test]
+fn throughput_pane() {
+    insta::assert_snapshot!(pane(&app(no_pmu, false), 60, 8, panes::throughput::render));
+}
+
+#[test]
+fn help_and_pickers_draw_over_the_panes() {
+    let mut app = app(no_pmu, true);
+    app.mode = Mode::Help;
+    insta::assert_snapshot!("help", screen(&app, 80, 24));
+    app.mode = Mode::CpuPicker { cursor: 3 };
+    insta::assert_snapshot!("cpu_picker", screen(&app, 80, 24));
+}
+
+fn key(code: KeyCode) -> KeyEvent {
+    KeyEvent::new(code, KeyModifiers::NONE)
+}
+
+#[test]
+fn the_cpu_picker_repins_the_selected_thread() {
+    let mut app = app(no_pmu, false);
+    assert_eq!(app.key(key(KeyCode::Down)), Effect::None);
+    assert_eq!(app.selected_name(), Some("consumer-0"));
+    app.key(key(KeyCode::Char('p')));
+    assert_eq!(
+        app.mode,
+        Mode::CpuPicker { cursor: 2 },
+        "starts on the thread's CPU"
+    );
+    app.key(key(KeyCode::Down));
+    let effect = app.key(key(KeyCode::Enter));
+    assert_eq!(
+        effect,
+        Effect::Send(Command::Repin {
+            thread: "consumer-0".into(),
+            cpu: 3
+        })
+    );
+    assert_eq!(app.mode, Mode::Normal);
+}
+
+#[test]
+fn a_cpu_that_is_not_allowed_is_refused_in_the_picker() {
+    let mut app = app(no_pmu, false);
+    if let Some(t) = &mut app.topology {
+        t.pus[4].allowed = false;
+    }
+    app.key(key(KeyCode::Char('p')));
+    app.mode = Mode::CpuPicker { cursor: 4 };
+    assert_eq!(app.key(key(KeyCode::Enter)), Effect::None);
+    let status = app.status.clone().unwrap();
+    assert!(
+        status.error && status.text.contains("CPU 4 is not available"),
+        "{status:?}"
+    );
+}
+
+#[test]
+fn batch_prefetch_pause_and_reset_keys_send_commands() {
+    let mut app = app(no_pmu, false);
+    assert_eq!(
+        app.key(key(KeyCode::Char('b'))),
+        Effect::Send(Command::Batch { size: 32 })
+    );
+    assert_eq!(
+        app.key(key(KeyCode::Char('B'))),
+        Effect::Send(Command::Batch { size: 128 })
+    );
+    assert_eq!(
+        app.key(key(KeyCode::Char('F'))),
+        Effect::Send(Command::Prefetch { distance: 1 })
+    );
+    assert_eq!(
+        app.key(key(KeyCode::Char('f'))),
+        Effect::Send(Command::Prefetch { distance: 0 })
+    );
+    assert_eq!(
+        app.key(key(KeyCode::Char(' '))),
+        Effect::Send(Command::Pause)
+    );
+    assert_eq!(
+        app.key(key(KeyCode::Char('r'))),
+        Effect::Send(Command::ResetHistograms)
+    );
+    assert_eq!(
+        app.key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)),
+        Effect::Quit
+    );
+    assert_eq!(app.key(key(KeyCode::Char('q'))), Effect::Quit);
+}
+
+#[test]
+fn the_codec_key_needs_a_framed_run() {
+    let mut unframed = app(no_pmu, false);
+    assert_eq!(unframed.key(key(KeyCode::Char('c'))), Effect::None);
+    assert!(unframed.status.unwrap().error);
+
+    let mut framed = app(no_pmu, true);
+    framed.key(key(KeyCode::Char('c')));
+    assert_eq!(
+        framed.mode,
+        Mode::CodecPicker {
+            cursor: CodecId::Decimal as usize
+        }
+    );
+    framed.key(key(KeyCode::Up));
+    assert_eq!(
+        framed.key(key(KeyCode::Enter)),
+        Effect::Send(Command::Codec { name: CodecId::Rle })
+    );
+}
+
+#[test]
+fn saving_asks_before_overwriting() {
+    let mut app = app(no_pmu, false);
+    app.key(key(KeyCode::Char('s')));
+    for c in "my-tune".chars() {
+        app.key(key(KeyCode::Char(c)));
+    }
+    assert_eq!(
+        app.key(key(KeyCode::Enter)),
+        Effect::Save {
+            name: "my-tune".into(),
+            overwrite: false
+        }
+    );
+    // The event loop found the file there.
+    app.ask_to_overwrite("my-tune".into());
+    assert_eq!(
+        app.key(key(KeyCode::Enter)),
+        Effect::Save {
+            name: "my-tune".into(),
+            overwrite: true
+        }
+    );
+    app.ask_to_overwrite("my-tune".into());
+    assert_eq!(app.key(key(KeyCode::Esc)), Effect::None);
+    assert_eq!(app.mode, Mode::Normal);
+}
+
+#[test]
+fn loading_offers_the_built_in_profiles() {
+    let mut app = app(no_pmu, false);
+    app.key(key(KeyCode::Char('l')));
+    app.key(key(KeyCode::Down));
+    assert_eq!(
+        app.key(key(KeyCode::Enter)),
+        Effect::Load("low-latency".into())
+    );
+}
