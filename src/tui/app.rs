@@ -67,7 +67,7 @@ pub enum Mode {
     },
     /// Choosing a built-in profile to load.
     Load {
-        /// Index into the built-in profiles.
+        /// Index into [`App::profiles`].
         cursor: usize,
     },
 }
@@ -133,7 +133,8 @@ pub struct App {
     pub status: Option<Status>,
     /// Whether to use colour (`NO_COLOR` unset).
     pub color: bool,
-    /// Built-in profile names, for the load list.
+    /// What the load list offers: built-in profile names, then saved files (`profiles/*.toml`
+    /// in the working directory).
     pub profiles: Vec<String>,
     /// Current batch (rows; rows per frame when framed).
     pub batch: usize,
@@ -163,10 +164,7 @@ impl App {
             mode: Mode::Normal,
             status: None,
             color: std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
-            profiles: crate::profile::builtin::BUILTIN
-                .iter()
-                .map(|(n, _)| (*n).to_owned())
-                .collect(),
+            profiles: loadable_profiles(),
             batch,
             prefetch,
         }
@@ -328,6 +326,7 @@ impl App {
                 Effect::None
             }
             KeyCode::Char('l') => {
+                self.profiles = loadable_profiles();
                 self.mode = Mode::Load { cursor: 0 };
                 Effect::None
             }
@@ -488,6 +487,32 @@ impl App {
             _ => Effect::None,
         }
     }
+}
+
+/// Built-in names, then `profiles/*.toml` files in the working directory (sorted, the shipped
+/// copies of built-ins left out), for `l`.
+pub fn loadable_profiles() -> Vec<String> {
+    let mut names: Vec<String> = crate::profile::builtin::BUILTIN
+        .iter()
+        .map(|(n, _)| (*n).to_owned())
+        .collect();
+    let mut files: Vec<String> = std::fs::read_dir("profiles")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|entry| entry.path())
+        .filter(|path| path.extension().is_some_and(|e| e == "toml"))
+        // The shipped copies of the built-ins are listed once, by name.
+        .filter(|path| {
+            let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
+            let shipped = crate::profile::builtin::text(stem);
+            shipped.is_none() || std::fs::read_to_string(path).ok().as_deref() != shipped
+        })
+        .map(|path| path.display().to_string())
+        .collect();
+    files.sort();
+    names.extend(files);
+    names
 }
 
 fn push<T>(history: &mut VecDeque<T>, value: T) {

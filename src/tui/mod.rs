@@ -254,7 +254,12 @@ fn load(
     interval: &mut Duration,
     name: &str,
 ) -> Result<(), TuiError> {
-    let profile = match builtin::get(name) {
+    let loaded = if name.ends_with(".toml") {
+        crate::profile::load(std::path::Path::new(name))
+    } else {
+        builtin::get(name)
+    };
+    let profile = match loaded {
         Ok(profile) => profile,
         Err(err) => {
             app.report(err.to_string(), true);
@@ -270,7 +275,9 @@ fn load(
             let summary = old.stop();
             let topology = app.topology.take();
             let c2c = app.c2c.take();
+            let color = app.color;
             *app = App::new(name, topology, batch, prefetch);
+            app.color = color;
             app.c2c = c2c;
             app.report(
                 format!(

@@ -28,7 +28,10 @@ const HELP: [(&str, &str); 16] = [
     ("space", "pause / resume the producers"),
     ("r", "reset the latency histograms"),
     ("s", "save the current tuning as profiles/NAME.toml"),
-    ("l", "load a built-in profile (restarts the workload)"),
+    (
+        "l",
+        "load a built-in or saved profile (restarts the workload)",
+    ),
     ("m", "measure the core-to-core map (heatmap in Topology)"),
     ("", ""),
     ("", "Every action's result shows on the status line."),
