@@ -75,6 +75,15 @@ fn follow_pinning(slot: &ThreadSlot, pinned_to: &mut usize) {
     }
 }
 
+/// The setting's new value when it differs from `seen` (which is updated).
+fn changed(setting: &std::sync::atomic::AtomicUsize, seen: &mut usize) -> Option<usize> {
+    let now = setting.load(Relaxed);
+    (now != *seen).then(|| {
+        *seen = now;
+        now
+    })
+}
+
 /// What a producer needs.
 pub(crate) struct ProducerJob {
     pub(crate) slot: Arc<ThreadSlot>,
@@ -104,10 +113,8 @@ pub(crate) fn produce(mut job: ProducerJob) {
 
     while !control.stop.load(Relaxed) {
         follow_pinning(&slot, &mut pinned_to);
-        let want_prefetch = control.prefetch.load(Relaxed);
-        if want_prefetch != prefetch {
-            prefetch = want_prefetch;
-            job.sink.set_prefetch(prefetch);
+        if let Some(distance) = changed(&control.prefetch, &mut prefetch) {
+            job.sink.set_prefetch(distance);
         }
         let new_rate = control.rate.load(Relaxed);
         if new_rate != rate {
@@ -204,10 +211,8 @@ pub(crate) fn consume(mut job: ConsumerJob) {
 
     loop {
         follow_pinning(&slot, &mut pinned_to);
-        let want_prefetch = control.prefetch.load(Relaxed);
-        if want_prefetch != prefetch {
-            prefetch = want_prefetch;
-            job.source.set_prefetch(prefetch);
+        if let Some(distance) = changed(&control.prefetch, &mut prefetch) {
+            job.source.set_prefetch(distance);
         }
         let reset = control.reset_epoch.load(Relaxed);
         if reset != reset_seen {

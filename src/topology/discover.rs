@@ -88,19 +88,13 @@ pub fn from_synthetic(description: &str) -> Result<Topology, TopologyError> {
         description: description.to_owned(),
         reason,
     };
-    let hw = builder()
+    let configured = builder()
         .from_synthetic(description)
-        .map_err(|e| fail(e.to_string()))?
-        .build()
         .map_err(|e| fail(e.to_string()))?;
-    let allowed = set_to_vec(&*hw.allowed_cpuset());
-    Ok(extract(
-        &hw,
-        TopologySource::Synthetic {
-            description: description.to_owned(),
-        },
-        allowed,
-    ))
+    let source = TopologySource::Synthetic {
+        description: description.to_owned(),
+    };
+    build_foreign(configured, source).map_err(fail)
 }
 
 /// Loads a machine from an hwloc XML export (`lstopo-no-graphics --of xml > box.xml` on the
@@ -114,19 +108,18 @@ pub fn from_xml_file(path: &Path) -> Result<Topology, TopologyError> {
         reason,
     };
     let xml = std::fs::read_to_string(path).map_err(|e| fail(e.to_string()))?;
-    let hw = builder()
-        .from_xml(&xml)
-        .map_err(|e| fail(e.to_string()))?
-        .build()
-        .map_err(|e| fail(e.to_string()))?;
+    let configured = builder().from_xml(&xml).map_err(|e| fail(e.to_string()))?;
+    let source = TopologySource::Xml {
+        path: path.display().to_string(),
+    };
+    build_foreign(configured, source).map_err(fail)
+}
+
+/// Builds a topology that is not this host's: every CPU it records as allowed is allowed.
+fn build_foreign(configured: TopologyBuilder, source: TopologySource) -> Result<Topology, String> {
+    let hw = configured.build().map_err(|e| e.to_string())?;
     let allowed = set_to_vec(&*hw.allowed_cpuset());
-    Ok(extract(
-        &hw,
-        TopologySource::Xml {
-            path: path.display().to_string(),
-        },
-        allowed,
-    ))
+    Ok(extract(&hw, source, allowed))
 }
 
 /// A builder that keeps instruction caches, as lstopo shows them (hwloc drops them by default).
