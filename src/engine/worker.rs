@@ -110,6 +110,7 @@ pub(crate) fn produce(mut job: ProducerJob) {
     let mut scheduled = 0u64;
     let mut rate = control.rate.load(Relaxed);
     let mut prefetch = usize::MAX;
+    let mut last_publish = Instant::now();
 
     while !control.stop.load(Relaxed) {
         follow_pinning(&slot, &mut pinned_to);
@@ -172,7 +173,10 @@ pub(crate) fn produce(mut job: ProducerJob) {
         idle.reset();
         offset += written;
         slot.rows.fetch_add(written as u64, Relaxed);
-        slot.publish_endpoint(job.sink.counters());
+        if last_publish.elapsed() >= PUBLISH_EVERY {
+            last_publish = Instant::now();
+            slot.publish_endpoint(job.sink.counters());
+        }
     }
     slot.publish_endpoint(job.sink.counters());
     slot.finished.store(true, Relaxed);
