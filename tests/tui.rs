@@ -448,3 +448,29 @@ fn loading_offers_the_built_in_profiles() {
         Effect::Load("low-latency".into())
     );
 }
+
+#[test]
+fn a_click_on_a_table_row_selects_that_thread() {
+    let mut app = app(no_pmu, false);
+    let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
+    let mut areas = view::Areas::default();
+    terminal
+        .draw(|frame| areas = view::draw(frame, &app))
+        .unwrap();
+    let latency = areas.latency.unwrap();
+    // Second data row of the latency table: consumer-1, thread index 2.
+    let hit = view::thread_at(&app, &areas, latency.x + 2, latency.y + 3);
+    assert_eq!(hit, Some(2));
+    app.select_thread(hit.unwrap());
+    assert_eq!(app.selected_name(), Some("consumer-1"));
+    let counters = areas.counters.unwrap();
+    assert_eq!(
+        view::thread_at(&app, &areas, counters.x + 2, counters.y + 2),
+        Some(0)
+    );
+    assert_eq!(
+        view::thread_at(&app, &areas, counters.x + 2, counters.y),
+        None,
+        "the border"
+    );
+}

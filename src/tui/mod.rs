@@ -126,7 +126,9 @@ fn event_loop(
         let effect = match event::read()? {
             Event::Key(key) if key.kind == event::KeyEventKind::Press => app.key(key),
             Event::Mouse(mouse) if mouse.kind == MouseEventKind::Down(MouseButton::Left) => {
-                click(app, &areas, mouse.column, mouse.row);
+                if let Some(i) = view::thread_at(app, &areas, mouse.column, mouse.row) {
+                    app.select_thread(i);
+                }
                 Effect::None
             }
             _ => Effect::None,
@@ -158,37 +160,6 @@ fn event_loop(
                 }
             }
         }
-    }
-}
-
-/// Selects the thread on the clicked table row (first row under the header).
-fn click(app: &mut App, areas: &view::Areas, column: u16, row: u16) {
-    for area in [areas.latency, areas.counters].into_iter().flatten() {
-        let inside =
-            column >= area.x && column < area.right() && row >= area.y + 2 && row < area.bottom();
-        if !inside {
-            continue;
-        }
-        let index = usize::from(row - area.y - 2);
-        let Some(snapshot) = &app.snapshot else {
-            return;
-        };
-        // The latency table lists consumers only.
-        let target = if Some(area) == areas.latency {
-            snapshot
-                .threads
-                .iter()
-                .enumerate()
-                .filter(|(_, t)| t.role == crate::metrics::snapshot::Role::Consumer)
-                .nth(index)
-                .map(|(i, _)| i)
-        } else {
-            Some(index)
-        };
-        if let Some(i) = target {
-            app.select_thread(i);
-        }
-        return;
     }
 }
 

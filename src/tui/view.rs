@@ -83,3 +83,26 @@ pub fn draw(frame: &mut Frame, app: &App) -> Areas {
     panes::overlay::render(frame, area, app);
     areas
 }
+
+/// The thread drawn at a clicked cell of the latency or counters table (rows start under the
+/// border and the header), as an index into the snapshot's threads.
+pub fn thread_at(app: &App, areas: &Areas, column: u16, row: u16) -> Option<usize> {
+    let snapshot = app.snapshot.as_ref()?;
+    let hit = |area: Option<Rect>| {
+        area.filter(|a| {
+            column >= a.x && column < a.right() && row >= a.y + 2 && row + 1 < a.bottom()
+        })
+        .map(|a| usize::from(row - a.y - 2))
+    };
+    if let Some(index) = hit(areas.latency) {
+        // The latency table lists consumers only.
+        return snapshot
+            .threads
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| t.role == crate::metrics::snapshot::Role::Consumer)
+            .nth(index)
+            .map(|(i, _)| i);
+    }
+    hit(areas.counters).filter(|&i| i < snapshot.threads.len())
+}
