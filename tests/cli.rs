@@ -567,3 +567,14 @@ fn a_broken_profile_exits_2_with_file_line_and_column() {
         "{err}"
     );
 }
+
+#[test]
+fn the_dashboard_without_a_terminal_points_to_headless_mode() {
+    let out = ringtop().stdin(Stdio::null()).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("the dashboard needs a terminal; use `ringtop run --headless`"),
+        "{err}"
+    );
+}
