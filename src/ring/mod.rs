@@ -5,6 +5,7 @@
 //! - [`broadcast`]: one producer, N consumers, each sees every item.
 //! - [`mpmc`]: many producers and consumers, each item taken exactly once.
 //! - [`frames`]: variable-length byte records (encoded frames) on an SPSC ring.
+//! - `window`: a byte ring whose writer chooses the offsets, the memory a remote peer writes into.
 //!
 //! Every ring has a power-of-two capacity, allocates its slots through a [`RingAlloc`] (so the
 //! topology layer can place them on a NUMA node), lets each side pick a [`WaitStrategy`] for its
@@ -21,6 +22,7 @@ pub mod prefetch;
 pub mod spsc;
 pub(crate) mod sync;
 pub mod wait;
+pub mod window;
 
 pub use alloc::{GlobalAligned, RingAlloc};
 pub use error::RingError;

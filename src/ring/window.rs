@@ -1,0 +1,660 @@
+//! A byte ring whose writer chooses where each byte goes: the memory a remote peer writes into.
+//!
+//! RDMA rings work one-sided: the producer on another host writes frames straight into the
+//! consumer's ring memory at offsets it computes itself, then writes the new tail; the consumer
+//! reads locally and hands back its head as credit. [`WindowWriter`] is the local agent of that
+//! remote producer (the transport's receive thread): it accepts `write(offset, bytes)` and
+//! `publish(tail)` from the peer and refuses, without touching memory, anything that would land
+//! outside the part of the ring the reader has released. [`WindowReader`] reads records between
+//! its head and the published tail and checks every record header before use, because the peer,
+//! not this process, wrote them.
+//!
+//! Records have the layout of [`super::frames`]: an 8-byte header (payload length, kind) and the
+//! payload padded to 8 bytes; a record never wraps, and a padding record fills the end of the
+//! buffer when the next record does not fit. [`place`] computes that layout from the positions
+//! alone, so the remote producer, which never sees this memory, lays records out the same way.
+//!
+//! ```
+//! use ringtop::ring::window;
+//! let (mut writer, mut reader) = window::channel(256)?;
+//! let spot = window::place(256, writer.head(), writer.published(), 5)?.expect("room");
+//! let bytes = window::encode_record(7, b"hello");
+//! writer.free_slice(spot.offset as u64, bytes.len())?.copy_from_slice(&bytes);
+//! writer.publish(spot.end)?;
+//! let record = reader.try_read()?.expect("a record");
+//! assert_eq!((record.kind(), record.payload()), (7, &b"hello"[..]));
+//! record.release();
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::cell::UnsafeCell;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::sync::atomic::AtomicU64;
+use std::sync::atomic::Ordering::{Acquire, Release};
+
+use super::buffer::{Buffer, check_capacity};
+use super::pad::CachePadded;
+use super::{RingConfig, RingError};
+
+/// Bytes of the header in front of every record.
+pub const HEADER: usize = 8;
+/// Record alignment in bytes; every published tail is a multiple of it.
+pub const ALIGN: usize = 8;
+/// The kind of a padding record, which the reader skips.
+pub const PADDING: u32 = u32::MAX;
+
+/// Why a write, a publish or a record was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WindowError {
+    /// The ring itself could not be built.
+    #[error(transparent)]
+    Ring(#[from] RingError),
+    /// A record larger than the ring can hold.
+    #[error("a record of {len} bytes can never fit: at most {max} bytes in this window")]
+    RecordTooLarge {
+        /// Payload length asked for.
+        len: usize,
+        /// Largest payload accepted.
+        max: usize,
+    },
+    /// A write reaching past the end of the ring memory.
+    #[error("write of {len} bytes at offset {offset} is outside the {capacity}-byte window")]
+    OutOfBounds {
+        /// Where the write started.
+        offset: u64,
+        /// How long it was.
+        len: u64,
+        /// The window's size.
+        capacity: usize,
+    },
+    /// A write into bytes the reader has not released (or that are already published).
+    #[error(
+        "write of {len} bytes at offset {offset} overlaps unread data (free: {free} bytes from offset {free_from})"
+    )]
+    NotFree {
+        /// Where the write started.
+        offset: u64,
+        /// How long it was.
+        len: u64,
+        /// Where the free part starts.
+        free_from: usize,
+        /// How many bytes are free.
+        free: usize,
+    },
+    /// A tail that is behind the published one, beyond what the reader released, or unaligned.
+    #[error("tail {tail} refused: {reason}")]
+    BadTail {
+        /// The tail the peer sent.
+        tail: u64,
+        /// Why it cannot be published.
+        reason: String,
+    },
+    /// A published record whose header does not describe a record.
+    #[error("bad record at position {position}: {reason}")]
+    BadRecord {
+        /// Where the record starts.
+        position: u64,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+/// Where one record goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Placement {
+    /// A padding record to write first, at this offset, when the record does not fit before the
+    /// end of the buffer: `(offset, payload length)`.
+    pub padding: Option<(usize, u32)>,
+    /// Offset of the record's header.
+    pub offset: usize,
+    /// The tail to publish once the record (and padding) are written.
+    pub end: u64,
+}
+
+/// Bytes a record with `len` payload bytes occupies.
+#[inline]
+pub const fn footprint(len: usize) -> usize {
+    HEADER + len.next_multiple_of(ALIGN)
+}
+
+/// The largest payload a window of `capacity` bytes accepts: half of it, so a record plus the
+/// padding in front of it always fit in an empty window.
+#[inline]
+pub const fn max_payload(capacity: usize) -> usize {
+    capacity / 2 - HEADER
+}
+
+/// Where a record of `len` payload bytes goes, given the positions: the reader's `head` (as last
+/// credited) and the writer's `tail`. `None`: not enough free room now (wait for credit).
+///
+/// # Errors
+/// [`WindowError::RecordTooLarge`] when it can never fit.
+pub fn place(
+    capacity: usize,
+    head: u64,
+    tail: u64,
+    len: usize,
+) -> Result<Option<Placement>, WindowError> {
+    let max = max_payload(capacity);
+    if len > max {
+        return Err(WindowError::RecordTooLarge { len, max });
+    }
+    let need = footprint(len) as u64;
+    let offset = (tail % capacity as u64) as usize;
+    let to_end = (capacity - offset) as u64;
+    let (padding, start) = if need > to_end {
+        (
+            Some((offset, (to_end as usize - HEADER) as u32)),
+            tail + to_end,
+        )
+    } else {
+        (None, tail)
+    };
+    let end = start + need;
+    if end - head > capacity as u64 {
+        return Ok(None);
+    }
+    Ok(Some(Placement {
+        padding,
+        offset: (start % capacity as u64) as usize,
+        end,
+    }))
+}
+
+/// A record's bytes as the writer copies them in: header, payload, zero padding.
+pub fn encode_record(kind: u32, payload: &[u8]) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(footprint(payload.len()));
+    bytes.extend_from_slice(&record_header(payload.len() as u32, kind));
+    bytes.extend_from_slice(payload);
+    bytes.resize(footprint(payload.len()), 0);
+    bytes
+}
+
+/// The 8-byte header of a record: payload length then kind, little-endian.
+#[inline]
+pub fn record_header(len: u32, kind: u32) -> [u8; HEADER] {
+    let mut header = [0; HEADER];
+    header[..4].copy_from_slice(&len.to_le_bytes());
+    header[4..].copy_from_slice(&kind.to_le_bytes());
+    header
+}
+
+struct Shared {
+    head: CachePadded<AtomicU64>,
+    tail: CachePadded<AtomicU64>,
+    writer_alive: AtomicBool,
+    reader_alive: AtomicBool,
+    words: Buffer<UnsafeCell<u64>>,
+}
+
+// SAFETY: the bytes are touched only under the SPSC protocol: the writer writes only bytes in
+// the free part [tail, head + capacity) (checked against an Acquire load of `head`), the reader
+// reads only bytes in [head, tail) after an Acquire load of `tail` that pairs with the writer's
+// Release store; the two ranges never overlap.
+unsafe impl Sync for Shared {}
+// SAFETY: as above; nothing in `Shared` is tied to a thread.
+unsafe impl Send for Shared {}
+
+impl Shared {
+    fn base(&self) -> *mut u8 {
+        self.words.as_ptr().cast::<u8>().cast_mut()
+    }
+}
+
+/// Creates a window of `capacity` bytes with the default config.
+///
+/// # Errors
+/// `capacity` must be a power of two of at least 64 bytes.
+pub fn channel(capacity: usize) -> Result<(WindowWriter, WindowReader), WindowError> {
+    channel_with(capacity, RingConfig::default())
+}
+
+/// Creates a window whose memory comes from `config.alloc` (the wait strategies do not apply:
+/// both ends only poll).
+///
+/// # Errors
+/// As [`channel`], plus [`RingError::AllocationFailed`].
+pub fn channel_with(
+    capacity: usize,
+    config: RingConfig,
+) -> Result<(WindowWriter, WindowReader), WindowError> {
+    let capacity = check_capacity::<u8>(capacity, 64)?;
+    let words = Buffer::new(capacity / ALIGN, config.alloc, |_| UnsafeCell::new(0))?;
+    let shared = Arc::new(Shared {
+        head: CachePadded::new(AtomicU64::new(0)),
+        tail: CachePadded::new(AtomicU64::new(0)),
+        writer_alive: AtomicBool::new(true),
+        reader_alive: AtomicBool::new(true),
+        words,
+    });
+    Ok((
+        WindowWriter {
+            shared: shared.clone(),
+            capacity,
+            published: 0,
+        },
+        WindowReader {
+            shared,
+            capacity,
+            head: 0,
+            cached_tail: 0,
+        },
+    ))
+}
+
+/// The writing end: applies a peer's writes and tails after checking them.
+pub struct WindowWriter {
+    shared: Arc<Shared>,
+    capacity: usize,
+    published: u64,
+}
+
+impl std::fmt::Debug for WindowWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WindowWriter")
+            .field("capacity", &self.capacity)
+            .field("published", &self.published)
+            .field("head", &self.head())
+            .finish()
+    }
+}
+
+impl WindowWriter {
+    /// The window's size in bytes.
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// The reader's released position: everything before it may be overwritten.
+    pub fn head(&self) -> u64 {
+        self.shared.head.load(Acquire)
+    }
+
+    /// The last published tail.
+    pub fn published(&self) -> u64 {
+        self.published
+    }
+
+    /// Whether the reader is gone.
+    pub fn is_abandoned(&self) -> bool {
+        !self.shared.reader_alive.load(Acquire)
+    }
+
+    /// The `len` bytes at `offset`, to be filled, provided they all lie in the free part of the
+    /// window (released by the reader, not yet published).
+    ///
+    /// # Errors
+    /// [`WindowError::OutOfBounds`] past the end of the memory, [`WindowError::NotFree`] over
+    /// unread or published bytes. Nothing is touched.
+    pub fn free_slice(&mut self, offset: u64, len: usize) -> Result<&mut [u8], WindowError> {
+        let capacity = self.capacity as u64;
+        if offset >= capacity || len as u64 > capacity - offset {
+            return Err(WindowError::OutOfBounds {
+                offset,
+                len: len as u64,
+                capacity: self.capacity,
+            });
+        }
+        let head = self.head();
+        let free = capacity - (self.published - head);
+        let free_from = self.published % capacity;
+        let distance = (offset + capacity - free_from) % capacity;
+        if distance + len as u64 > free {
+            return Err(WindowError::NotFree {
+                offset,
+                len: len as u64,
+                free_from: free_from as usize,
+                free: free as usize,
+            });
+        }
+        // SAFETY: `offset + len <= capacity` (checked above), so the range is inside the buffer;
+        // it lies in the free part, which the reader never reads until a later `publish`, and the
+        // `&mut self` borrow keeps this the only writer's view of it.
+        Ok(unsafe { std::slice::from_raw_parts_mut(self.shared.base().add(offset as usize), len) })
+    }
+
+    /// Makes everything before `tail` readable.
+    ///
+    /// # Errors
+    /// [`WindowError::BadTail`] for a tail behind the published one, beyond what the reader
+    /// released, or not a multiple of [`ALIGN`].
+    pub fn publish(&mut self, tail: u64) -> Result<(), WindowError> {
+        let bad = |reason: String| WindowError::BadTail { tail, reason };
+        if tail < self.published {
+            return Err(bad(format!("behind the published tail {}", self.published)));
+        }
+        if tail % ALIGN as u64 != 0 {
+            return Err(bad(format!("not a multiple of {ALIGN}")));
+        }
+        let head = self.head();
+        if tail - head > self.capacity as u64 {
+            return Err(bad(format!(
+                "more than {} bytes ahead of the reader's head {head}",
+                self.capacity
+            )));
+        }
+        self.published = tail;
+        self.shared.tail.store(tail, Release);
+        Ok(())
+    }
+
+    /// Writes and publishes a record of this process's own (the transport's session markers).
+    /// `Ok(false)`: no room now.
+    ///
+    /// # Errors
+    /// [`WindowError::RecordTooLarge`].
+    pub fn append(&mut self, kind: u32, payload: &[u8]) -> Result<bool, WindowError> {
+        let Some(spot) = place(self.capacity, self.head(), self.published, payload.len())? else {
+            return Ok(false);
+        };
+        if let Some((offset, len)) = spot.padding {
+            self.free_slice(offset as u64, HEADER)?
+                .copy_from_slice(&record_header(len, PADDING));
+        }
+        let bytes = encode_record(kind, payload);
+        self.free_slice(spot.offset as u64, bytes.len())?
+            .copy_from_slice(&bytes);
+        self.publish(spot.end)?;
+        Ok(true)
+    }
+}
+
+impl Drop for WindowWriter {
+    fn drop(&mut self) {
+        self.shared.writer_alive.store(false, Release);
+    }
+}
+
+/// The reading end: takes records in order and releases their bytes.
+pub struct WindowReader {
+    shared: Arc<Shared>,
+    capacity: usize,
+    head: u64,
+    cached_tail: u64,
+}
+
+impl std::fmt::Debug for WindowReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WindowReader")
+            .field("capacity", &self.capacity)
+            .field("head", &self.head)
+            .finish()
+    }
+}
+
+impl WindowReader {
+    /// The window's size in bytes.
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// Everything before this position has been read and released.
+    pub fn head(&self) -> u64 {
+        self.head
+    }
+
+    /// The writer's published tail, as of now.
+    pub fn published(&self) -> u64 {
+        self.shared.tail.load(Acquire)
+    }
+
+    /// Whether every published byte has been read.
+    pub fn is_empty(&self) -> bool {
+        self.head == self.published()
+    }
+
+    /// Whether the writer is gone.
+    pub fn is_abandoned(&self) -> bool {
+        !self.shared.writer_alive.load(Acquire)
+    }
+
+    fn header_at(&self, position: u64) -> (u32, u32) {
+        let offset = (position % self.capacity as u64) as usize;
+        let mut header = [0u8; HEADER];
+        // SAFETY: `position` is 8-aligned and below the published tail (callers check), so the
+        // 8 bytes at its offset are inside the buffer and published (the Acquire load of `tail`
+        // ordered their writes before this read).
+        unsafe {
+            std::ptr::copy_nonoverlapping(
+                self.shared.base().add(offset),
+                header.as_mut_ptr(),
+                HEADER,
+            );
+        }
+        let len = u32::from_le_bytes([header[0], header[1], header[2], header[3]]);
+        let kind = u32::from_le_bytes([header[4], header[5], header[6], header[7]]);
+        (len, kind)
+    }
+
+    /// The next record, skipping padding; `Ok(None)` when nothing is published.
+    ///
+    /// # Errors
+    /// [`WindowError::BadRecord`] when the header at the head does not describe a record that
+    /// fits in what was published (the peer wrote garbage). The head does not move; see
+    /// [`WindowReader::discard_published`].
+    pub fn try_read(&mut self) -> Result<Option<WindowRecord<'_>>, WindowError> {
+        loop {
+            if self.head == self.cached_tail {
+                self.cached_tail = self.published();
+                if self.head == self.cached_tail {
+                    return Ok(None);
+                }
+            }
+            let available = self.cached_tail - self.head;
+            let offset = (self.head % self.capacity as u64) as usize;
+            let bad = |reason: String| WindowError::BadRecord {
+                position: self.head,
+                reason,
+            };
+            if available < HEADER as u64 {
+                return Err(bad(format!("only {available} bytes published")));
+            }
+            let (len, kind) = self.header_at(self.head);
+            let size = footprint(len as usize);
+            if kind == PADDING {
+                if offset + size != self.capacity {
+                    return Err(bad(format!(
+                        "padding of {len} bytes at offset {offset} does not end at the end of the buffer"
+                    )));
+                }
+            } else if offset + size > self.capacity {
+                return Err(bad(format!(
+                    "record of {len} bytes at offset {offset} runs past the end of the buffer"
+                )));
+            }
+            if size as u64 > available {
+                return Err(bad(format!(
+                    "record of {len} bytes but only {available} bytes published"
+                )));
+            }
+            if kind == PADDING {
+                self.release_to(self.head + size as u64);
+                continue;
+            }
+            // SAFETY: `offset + size <= capacity` and the bytes are published (checked above);
+            // the writer does not write them until the head passes them, which needs this
+            // reader's `&mut` (held by the record).
+            let payload = unsafe {
+                std::slice::from_raw_parts(
+                    self.shared.base().add(offset + HEADER).cast_const(),
+                    len as usize,
+                )
+            };
+            let end = self.head + size as u64;
+            return Ok(Some(WindowRecord {
+                reader: self,
+                kind,
+                payload,
+                end,
+            }));
+        }
+    }
+
+    fn release_to(&mut self, position: u64) {
+        self.head = position;
+        self.shared.head.store(position, Release);
+    }
+
+    /// Gives back everything published so far unread: after a bad record, the rest of what that
+    /// peer wrote cannot be trusted. Returns the bytes dropped.
+    pub fn discard_published(&mut self) -> u64 {
+        let tail = self.published();
+        let dropped = tail - self.head;
+        self.cached_tail = tail;
+        self.release_to(tail);
+        dropped
+    }
+}
+
+impl Drop for WindowReader {
+    fn drop(&mut self) {
+        self.shared.reader_alive.store(false, Release);
+    }
+}
+
+/// A record being read; [`WindowRecord::release`] frees its bytes for the writer.
+#[derive(Debug)]
+pub struct WindowRecord<'a> {
+    reader: &'a mut WindowReader,
+    kind: u32,
+    payload: &'a [u8],
+    end: u64,
+}
+
+impl WindowRecord<'_> {
+    /// What the record is (the writer's kind number).
+    pub fn kind(&self) -> u32 {
+        self.kind
+    }
+
+    /// The record's bytes.
+    pub fn payload(&self) -> &[u8] {
+        self.payload
+    }
+
+    /// Frees the record's bytes.
+    pub fn release(self) {
+        let end = self.end;
+        self.reader.release_to(end);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(writer: &mut WindowWriter, kind: u32, payload: &[u8]) -> bool {
+        let Some(spot) = place(
+            writer.capacity(),
+            writer.head(),
+            writer.published(),
+            payload.len(),
+        )
+        .unwrap() else {
+            return false;
+        };
+        if let Some((offset, len)) = spot.padding {
+            writer
+                .free_slice(offset as u64, HEADER)
+                .unwrap()
+                .copy_from_slice(&record_header(len, PADDING));
+        }
+        let bytes = encode_record(kind, payload);
+        writer
+            .free_slice(spot.offset as u64, bytes.len())
+            .unwrap()
+            .copy_from_slice(&bytes);
+        writer.publish(spot.end).unwrap();
+        true
+    }
+
+    #[test]
+    fn records_come_out_in_order_across_many_wraps() {
+        let (mut writer, mut reader) = channel(256).unwrap();
+        let mut next_read = 0u32;
+        for n in 0..2000u32 {
+            let payload = vec![n as u8; (n % 90) as usize];
+            while !write(&mut writer, n, &payload) {
+                let record = reader.try_read().unwrap().unwrap();
+                assert_eq!(record.kind(), next_read);
+                assert_eq!(
+                    record.payload(),
+                    &vec![next_read as u8; (next_read % 90) as usize][..]
+                );
+                record.release();
+                next_read += 1;
+            }
+        }
+        while let Some(record) = reader.try_read().unwrap() {
+            assert_eq!(record.kind(), next_read);
+            record.release();
+            next_read += 1;
+        }
+        assert_eq!(next_read, 2000);
+    }
+
+    #[test]
+    fn writes_outside_the_free_part_are_refused() {
+        let (mut writer, mut reader) = channel(256).unwrap();
+        assert!(write(&mut writer, 1, &[0; 100]));
+        // Published bytes [0, 112) are unread: writing over them is refused.
+        assert!(matches!(
+            writer.free_slice(8, 8),
+            Err(WindowError::NotFree { .. })
+        ));
+        assert!(matches!(
+            writer.free_slice(250, 8),
+            Err(WindowError::OutOfBounds { .. })
+        ));
+        assert!(matches!(
+            writer.free_slice(u64::MAX - 2, 8),
+            Err(WindowError::OutOfBounds { .. })
+        ));
+        // The free part wraps: [112, 256) and nothing before the head.
+        assert!(writer.free_slice(112, 144).is_ok());
+        assert!(writer.free_slice(0, 8).is_err());
+        reader.try_read().unwrap().unwrap().release();
+        assert!(writer.free_slice(0, 112).is_ok());
+    }
+
+    #[test]
+    fn bad_tails_are_refused() {
+        let (mut writer, _reader) = channel(256).unwrap();
+        assert!(writer.publish(4).is_err());
+        assert!(writer.publish(264).is_err());
+        writer.publish(64).unwrap();
+        assert!(writer.publish(56).is_err());
+    }
+
+    #[test]
+    fn garbage_headers_are_reported_not_trusted() {
+        let (mut writer, mut reader) = channel(256).unwrap();
+        writer
+            .free_slice(0, 8)
+            .unwrap()
+            .copy_from_slice(&record_header(4000, 1));
+        writer.publish(16).unwrap();
+        let err = reader.try_read().unwrap_err();
+        assert!(err.to_string().contains("runs past the end"), "{err}");
+        assert_eq!(reader.discard_published(), 16);
+        assert!(reader.try_read().unwrap().is_none());
+
+        writer
+            .free_slice(16, 8)
+            .unwrap()
+            .copy_from_slice(&record_header(40, 1));
+        writer.publish(32).unwrap();
+        let err = reader.try_read().unwrap_err();
+        assert!(err.to_string().contains("only 16 bytes published"), "{err}");
+    }
+
+    #[test]
+    fn oversized_records_are_a_permanent_error() {
+        assert!(matches!(
+            place(256, 0, 0, 121),
+            Err(WindowError::RecordTooLarge { max: 120, .. })
+        ));
+        assert!(place(256, 0, 0, 120).unwrap().is_some());
+    }
+}
