@@ -9,6 +9,7 @@
 //! - [`metrics`]: latency histograms and their summaries.
 //! - [`topology`]: the machine as hwloc sees it; pinning, NUMA-placed memory, the core-to-core map.
 //! - [`profile`]: tuning profiles, TOML in and out, checked against the machine.
+//! - [`transport`]: remote rings over TCP (and RDMA verbs with the `rdma` feature).
 //! - [`engine`]: runs workloads on pinned threads, takes commands while they run, measures them.
 //! - [`headless`]: the JSON-lines front end for scripts and CI.
 //! - [`tui`]: the dashboard.
@@ -25,6 +26,8 @@ pub mod ring;
 pub mod row;
 pub mod source;
 pub mod topology;
+#[cfg(not(loom))]
+pub mod transport;
 #[cfg(not(loom))]
 pub mod tui;
 

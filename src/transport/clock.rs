@@ -1,0 +1,56 @@
+//! The clock every row stamp is read from, shared by every process on one host.
+//!
+//! Rows carry the time they were scheduled. A consumer in another process can compute one-way
+//! latency from that stamp only if both read the same clock: `CLOCK_MONOTONIC` is one clock per
+//! boot, so two processes agree when they share a boot id. Across hosts, only a round trip (the
+//! consumer echoes the stamp back to the producer) means anything.
+
+use std::sync::OnceLock;
+
+/// Nanoseconds on `CLOCK_MONOTONIC`: comparable between processes on the same boot.
+#[inline]
+pub fn monotonic_ns() -> u64 {
+    let mut now = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `clock_gettime` writes one `timespec` through a valid pointer to a local; with
+    // CLOCK_MONOTONIC it cannot fail on Linux.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut now) };
+    if rc != 0 {
+        return 0;
+    }
+    now.tv_sec as u64 * 1_000_000_000 + now.tv_nsec as u64
+}
+
+/// This boot's id (`/proc/sys/kernel/random/boot_id`): two processes with the same id read the
+/// same monotonic clock. Empty when the kernel does not say, which never matches.
+pub fn boot_id() -> &'static str {
+    static ID: OnceLock<String> = OnceLock::new();
+    ID.get_or_init(|| {
+        std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
+            .map(|s| s.trim().to_owned())
+            .unwrap_or_default()
+    })
+}
+
+/// Whether a peer that reported `peer_boot_id` stamps rows on this host's clock.
+pub fn same_clock(peer_boot_id: &str) -> bool {
+    !peer_boot_id.is_empty() && peer_boot_id == boot_id()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_clock_moves_forward_and_agrees_with_itself() {
+        let a = monotonic_ns();
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        let b = monotonic_ns();
+        assert!(b >= a + 2_000_000, "{a} {b}");
+        assert!(same_clock(boot_id()) || boot_id().is_empty());
+        assert!(!same_clock(""));
+        assert!(!same_clock("another-boot"));
+    }
+}

@@ -1,0 +1,139 @@
+//! Moving frames to a ring on another host, the way RDMA rings do it: the producer writes each
+//! frame straight into the remote ring's memory at an offset it computes, then publishes the new
+//! tail; the consumer reads locally and returns its head as credit.
+//!
+//! - [`tcp`]: the same one-sided protocol over TCP, for machines without RDMA and for tests.
+//! - `verbs` (cargo feature `rdma`): RDMA WRITE into registered memory.
+//! - [`wire`]: the TCP messages; [`session`]: the markers a receiver puts between sessions;
+//!   [`bucket`]: the bandwidth cap; [`clock`]: the clock row stamps are read from.
+//!
+//! The receiving side's memory is a [`crate::ring::window`]: every offset and length a peer
+//! sends is checked against it before a byte is written, and every record header is checked
+//! before it is read, so a hostile peer can end its own connection and nothing else.
+
+pub mod bucket;
+pub mod clock;
+pub mod session;
+pub mod stats;
+pub mod tcp;
+#[cfg(feature = "rdma")]
+pub mod verbs;
+pub mod wire;
+
+use std::time::Duration;
+
+pub use stats::LinkStats;
+
+use crate::ring::window::WindowError;
+
+/// Why a connection ended or could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum LinkError {
+    /// The operating system refused an operation.
+    #[error("{what}: {source}")]
+    Io {
+        /// What was being done.
+        what: &'static str,
+        /// What the OS said.
+        source: std::io::Error,
+    },
+    /// Nobody answered at the address.
+    #[error(
+        "cannot connect to {address}: {reason} (is `ringtop serve --listen {address}` running?)"
+    )]
+    Connect {
+        /// Where.
+        address: String,
+        /// What the OS said.
+        reason: String,
+    },
+    /// The address could not be bound.
+    #[error("cannot listen on {address}: {reason}")]
+    Listen {
+        /// Where.
+        address: String,
+        /// What the OS said.
+        reason: String,
+    },
+    /// The peer closed the connection between messages.
+    #[error("peer closed the connection")]
+    Closed,
+    /// The peer closed the connection in the middle of a message.
+    #[error("peer stopped mid-message ({got} of {wanted} bytes)")]
+    Truncated {
+        /// Bytes of the message that arrived.
+        got: usize,
+        /// Bytes the message has.
+        wanted: usize,
+    },
+    /// The peer went silent.
+    #[error("peer sent nothing for {0:?}")]
+    Idle(Duration),
+    /// The peer broke the protocol.
+    #[error("protocol error: {0}")]
+    Protocol(String),
+    /// A write or tail that would land outside the free part of the window.
+    #[error(transparent)]
+    Window(#[from] WindowError),
+    /// The receiver said no.
+    #[error("refused by {address}: {reason}")]
+    Refused {
+        /// The receiver.
+        address: String,
+        /// Its reason.
+        reason: String,
+    },
+    /// The transport cannot run on this machine or build.
+    #[error("{0}")]
+    Unavailable(String),
+    /// This side is shutting down.
+    #[error("stopped")]
+    Stopped,
+}
+
+/// Why RDMA cannot be used by this process: no support built in, or no device (as verbs says).
+pub fn rdma_unavailable() -> LinkError {
+    #[cfg(feature = "rdma")]
+    {
+        verbs::unavailable()
+    }
+    #[cfg(not(feature = "rdma"))]
+    {
+        LinkError::Unavailable(
+            "this build has no RDMA support (build with --features rdma); use transport = \"tcp\""
+                .into(),
+        )
+    }
+}
+
+/// Compares two secrets in time that does not depend on where they differ.
+pub fn tokens_match(expected: &str, given: &str) -> bool {
+    let (a, b) = (expected.as_bytes(), given.as_bytes());
+    let mut diff = a.len() ^ b.len();
+    for i in 0..a.len().max(b.len()) {
+        diff |= usize::from(a.get(i).copied().unwrap_or(0) ^ b.get(i).copied().unwrap_or(0));
+    }
+    diff == 0
+}
+
+/// The token to use: the one given, else `RINGTOP_TOKEN` from the environment.
+pub fn resolve_token(given: Option<&str>) -> Option<String> {
+    given
+        .map(str::to_owned)
+        .or_else(|| std::env::var("RINGTOP_TOKEN").ok())
+        .filter(|t| !t.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_match_only_when_equal() {
+        assert!(tokens_match("sesame", "sesame"));
+        assert!(!tokens_match("sesame", "sesamE"));
+        assert!(!tokens_match("sesame", "sesame!"));
+        assert!(!tokens_match("sesame", ""));
+        assert!(tokens_match("", ""));
+    }
+}

@@ -1,0 +1,85 @@
+//! What a link did, counted by whichever thread saw it and read by the engine's snapshot.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+
+use crate::metrics::LatencyHistogram;
+
+/// Counters of one link end (sender or receiver); all monotonic except `connected`.
+#[derive(Debug, Default)]
+pub struct LinkStats {
+    /// Frames moved.
+    pub frames: AtomicU64,
+    /// Bytes moved on the wire (frames, record headers, padding and message headers).
+    pub bytes: AtomicU64,
+    /// Rows in those frames.
+    pub rows: AtomicU64,
+    /// Times the sender found the remote window full (once per episode).
+    pub credit_stalls: AtomicU64,
+    /// Times the sender waited for the bandwidth cap.
+    pub cap_waits: AtomicU64,
+    /// Connections after the first of the same run.
+    pub reconnects: AtomicU64,
+    /// Connections accepted (receiver) or made (sender).
+    pub sessions: AtomicU64,
+    /// Connection attempts refused at the handshake.
+    pub refused: AtomicU64,
+    /// Connections dropped for a protocol error, a bad write or silence.
+    pub dropped: AtomicU64,
+    /// Rows the receiver confirmed it consumed (sender side).
+    pub rows_acknowledged: AtomicU64,
+    /// Whether a peer is connected now.
+    pub connected: AtomicBool,
+    /// Receiver: whether the current sender stamps rows on this host's clock.
+    pub same_clock: AtomicBool,
+    /// The peer's address.
+    pub peer: Mutex<Option<String>>,
+    /// The most recent connection error, with the peer it came from.
+    pub last_error: Mutex<Option<String>>,
+    /// Round trips (row stamp to echoed credit) since the last snapshot, and in total.
+    pub round_trip: Mutex<(LatencyHistogram, LatencyHistogram)>,
+}
+
+impl LinkStats {
+    /// Records why a connection ended or was refused.
+    pub fn set_error(&self, error: String) {
+        if let Ok(mut last) = self.last_error.lock() {
+            *last = Some(error);
+        }
+    }
+
+    /// The most recent error.
+    pub fn error(&self) -> Option<String> {
+        self.last_error.lock().ok().and_then(|e| e.clone())
+    }
+
+    /// Records who is connected (or nobody).
+    pub fn set_peer(&self, peer: Option<String>) {
+        self.connected.store(peer.is_some(), Relaxed);
+        if let Ok(mut p) = self.peer.lock() {
+            if peer.is_some() {
+                *p = peer;
+            }
+        }
+    }
+
+    /// The last peer's address.
+    pub fn peer(&self) -> Option<String> {
+        self.peer.lock().ok().and_then(|p| p.clone())
+    }
+
+    /// Counts a frame of `rows` rows that took `bytes` on the wire.
+    pub fn count_frame(&self, rows: usize, bytes: usize) {
+        self.frames.fetch_add(1, Relaxed);
+        self.rows.fetch_add(rows as u64, Relaxed);
+        self.bytes.fetch_add(bytes as u64, Relaxed);
+    }
+
+    /// Records one round trip.
+    pub fn record_round_trip(&self, nanos: u64) {
+        if let Ok(mut h) = self.round_trip.lock() {
+            h.0.record(nanos);
+            h.1.record(nanos);
+        }
+    }
+}

@@ -1,0 +1,19 @@
+//! The TCP backend: RDMA's one-sided ring protocol carried in messages. The sender computes
+//! every offset itself and sends `write(offset, bytes)` then `tail`; the receiver applies them
+//! to its [window](crate::ring::window) after checking them, and returns credit (its head) as
+//! the consumer frees space.
+//!
+//! - [`receive`]: the listening side: accepts one sender at a time, refuses strangers.
+//! - [`send`]: the connecting side: lays frames out in the remote window, waits for credit,
+//!   reconnects after a broken link.
+
+pub mod receive;
+pub mod send;
+
+pub use receive::{Inbox, ListenConfig, Listener, Polled, listen};
+pub use send::{RemoteSender, SendOutcome, SenderConfig};
+
+use std::time::Duration;
+
+/// How often a blocked read wakes up to look at the stop flag.
+pub(crate) const TICK: Duration = Duration::from_millis(50);

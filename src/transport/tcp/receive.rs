@@ -1,0 +1,515 @@
+//! The receiving side: a listener thread accepts senders one at a time and applies their writes
+//! to the window; the consumer reads the window through an [`Inbox`] and returns credit.
+
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use crate::ring::window::{WindowError, WindowReader, WindowWriter, max_payload};
+use crate::transport::clock::same_clock;
+use crate::transport::session::{FRAME, SessionEvent};
+use crate::transport::wire::{self, Inbound, Message, Patience, Reply};
+use crate::transport::{LinkError, LinkStats, tokens_match};
+
+use super::TICK;
+
+/// How the receiver listens.
+#[derive(Debug, Clone)]
+pub struct ListenConfig {
+    /// `host:port`; port 0 picks a free one.
+    pub address: String,
+    /// The secret a sender must present; `None` accepts anyone (loopback only).
+    pub token: Option<String>,
+    /// A connected sender silent this long is dropped.
+    pub idle_timeout: Duration,
+    /// A new connection has this long to say hello.
+    pub handshake_timeout: Duration,
+}
+
+/// The credit path back to the current sender, shared by the session thread (which attaches and
+/// detaches it) and the consumer (which writes credits).
+#[derive(Debug, Default)]
+struct CreditReturn {
+    link: Mutex<Option<TcpStream>>,
+    /// Why the consumer cut the connection (a bad record), reported by the session.
+    abort_reason: Mutex<Option<String>>,
+}
+
+impl CreditReturn {
+    fn send(&self, message: &Message) {
+        let Ok(mut link) = self.link.lock() else {
+            return;
+        };
+        if let Some(stream) = link.as_mut() {
+            let mut bytes = Vec::with_capacity(32);
+            wire::encode_message(&mut bytes, message);
+            if wire::send(stream, &bytes, "sending credit").is_err() {
+                let _ = stream.shutdown(std::net::Shutdown::Both);
+                *link = None;
+            }
+        }
+    }
+
+    fn abort(&self, reason: String) {
+        if let Ok(mut r) = self.abort_reason.lock() {
+            *r = Some(reason);
+        }
+        if let Ok(link) = self.link.lock()
+            && let Some(stream) = link.as_ref()
+        {
+            let _ = stream.shutdown(std::net::Shutdown::Both);
+        }
+    }
+}
+
+/// A running listener; [`Listener::stop`] ends the session and the thread.
+#[derive(Debug)]
+pub struct Listener {
+    /// The address actually bound.
+    pub local_addr: SocketAddr,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Listener {
+    /// Closes the connection (the consumer sees the session end), stops accepting and waits.
+    pub fn stop(&mut self) {
+        self.stop.store(true, Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Binds `config.address` and starts accepting senders into `writer`'s window; the consumer
+/// reads it through the returned [`Inbox`].
+///
+/// # Errors
+/// [`LinkError::Listen`] when the address cannot be bound, or it is not a loopback address and no
+/// token is set (anyone who reaches it could write into the ring).
+pub fn listen(
+    config: ListenConfig,
+    writer: WindowWriter,
+    reader: WindowReader,
+    stats: Arc<LinkStats>,
+) -> Result<(Listener, Inbox), LinkError> {
+    let address = config.address.clone();
+    let failed = |reason: String| LinkError::Listen {
+        address: address.clone(),
+        reason,
+    };
+    let socket = TcpListener::bind(&config.address).map_err(|e| failed(e.to_string()))?;
+    let local_addr = socket.local_addr().map_err(|e| failed(e.to_string()))?;
+    if config.token.is_none() && !local_addr.ip().is_loopback() {
+        return Err(failed(
+            "a non-loopback address needs a token (transport.token, --token or RINGTOP_TOKEN)"
+                .into(),
+        ));
+    }
+    socket
+        .set_nonblocking(true)
+        .map_err(|e| failed(e.to_string()))?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let credits = Arc::new(CreditReturn::default());
+    let capacity = writer.capacity();
+    let shared = Arc::new(Shared {
+        config,
+        writer: Mutex::new(writer),
+        stats: stats.clone(),
+        credits: credits.clone(),
+        stop: stop.clone(),
+        runs_seen: Mutex::new(Vec::new()),
+    });
+    let thread = std::thread::Builder::new()
+        .name("link-accept".into())
+        .spawn(move || accept_loop(socket, shared))
+        .map_err(|e| failed(e.to_string()))?;
+    Ok((
+        Listener {
+            local_addr,
+            stop,
+            thread: Some(thread),
+        },
+        Inbox {
+            reader,
+            credits,
+            stats,
+            credit_every: (capacity / 4) as u64,
+            last_credit: 0,
+            session_rows: 0,
+            last_stamp: 0,
+            same_clock: false,
+            in_session: false,
+        },
+    ))
+}
+
+struct Shared {
+    config: ListenConfig,
+    writer: Mutex<WindowWriter>,
+    stats: Arc<LinkStats>,
+    credits: Arc<CreditReturn>,
+    stop: Arc<AtomicBool>,
+    runs_seen: Mutex<Vec<u64>>,
+}
+
+fn accept_loop(socket: TcpListener, shared: Arc<Shared>) {
+    let mut session: Option<JoinHandle<()>> = None;
+    let mut busy_with = String::new();
+    while !shared.stop.load(Relaxed) {
+        match socket.accept() {
+            Ok((stream, peer)) => {
+                if session.as_ref().is_some_and(|s| !s.is_finished()) {
+                    shared.stats.refused.fetch_add(1, Relaxed);
+                    refuse(stream, &format!("busy: already serving {busy_with}"));
+                    continue;
+                }
+                if let Some(done) = session.take() {
+                    let _ = done.join();
+                }
+                busy_with = peer.to_string();
+                let shared = shared.clone();
+                session = std::thread::Builder::new()
+                    .name("link-session".into())
+                    .spawn(move || run_session(stream, peer, &shared))
+                    .ok();
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => std::thread::sleep(TICK / 5),
+            Err(e) => {
+                shared.stats.set_error(format!("accept: {e}"));
+                std::thread::sleep(TICK);
+            }
+        }
+    }
+    if let Some(s) = session {
+        let _ = s.join();
+    }
+}
+
+/// Tells a connection why it is not welcome, best effort, and closes it.
+fn refuse(mut stream: TcpStream, reason: &str) {
+    let _ = stream.set_nonblocking(false);
+    let _ = stream.set_write_timeout(Some(Duration::from_millis(200)));
+    let _ = wire::send(
+        &mut stream,
+        &wire::encode_reply(&Reply::Refused(reason.to_owned())),
+        "refusing",
+    );
+    let _ = stream.shutdown(std::net::Shutdown::Both);
+}
+
+/// Appends a marker once the consumer has made room (or gives up when stopping).
+fn append_marker(writer: &mut WindowWriter, event: &SessionEvent, stop: &AtomicBool) -> bool {
+    let (kind, payload) = event.encode();
+    loop {
+        match writer.append(kind, &payload) {
+            Ok(true) => return true,
+            Ok(false) if !stop.load(Relaxed) && !writer.is_abandoned() => {
+                std::thread::sleep(Duration::from_micros(200));
+            }
+            _ => return false,
+        }
+    }
+}
+
+fn run_session(stream: TcpStream, peer: SocketAddr, shared: &Shared) {
+    let Ok(mut writer) = shared.writer.lock() else {
+        return;
+    };
+    let stats = &shared.stats;
+    let setup = (|| {
+        stream.set_nonblocking(false)?;
+        stream.set_nodelay(true)?;
+        stream.set_read_timeout(Some(TICK))?;
+        stream.set_write_timeout(Some(Duration::from_secs(2)))?;
+        stream.try_clone()
+    })();
+    let Ok(read_half) = setup else {
+        return;
+    };
+    let mut inbound = Inbound::new(read_half);
+    let stop = || shared.stop.load(Relaxed);
+    let handshake = Patience {
+        idle: shared.config.handshake_timeout,
+        stop: &stop,
+    };
+    let hello = match inbound.hello(&handshake) {
+        Ok(hello) => hello,
+        Err(e) => {
+            stats.refused.fetch_add(1, Relaxed);
+            stats.set_error(format!("refused {peer}: {e}"));
+            refuse(stream, &e.to_string());
+            return;
+        }
+    };
+    let capacity = writer.capacity();
+    let refusal = if let Some(token) = &shared.config.token
+        && !tokens_match(token, &hello.token)
+    {
+        Some("wrong token".to_owned())
+    } else if hello.max_frame as usize > max_payload(capacity) {
+        Some(format!(
+            "frames of up to {} bytes do not fit this {capacity}-byte window (at most {})",
+            hello.max_frame,
+            max_payload(capacity)
+        ))
+    } else {
+        None
+    };
+    if let Some(reason) = refusal {
+        stats.refused.fetch_add(1, Relaxed);
+        stats.set_error(format!("refused {peer}: {reason}"));
+        refuse(stream, &reason);
+        return;
+    }
+    let start = SessionEvent::Start {
+        run_id: hello.run_id,
+        next_seq: hello.next_seq,
+        same_clock: same_clock(&hello.boot_id),
+        peer: peer.to_string(),
+    };
+    if !append_marker(&mut writer, &start, &shared.stop) {
+        refuse(stream, "the receiver is stopping");
+        return;
+    }
+    let welcome = Reply::Welcome {
+        capacity: capacity as u64,
+        start: writer.published(),
+        max_payload: max_payload(capacity) as u32,
+    };
+    let mut write_half = stream;
+    if wire::send(&mut write_half, &wire::encode_reply(&welcome), "welcoming").is_err() {
+        append_marker(
+            &mut writer,
+            &SessionEvent::End {
+                rows_sent: None,
+                reason: "peer left during the handshake".into(),
+            },
+            &shared.stop,
+        );
+        return;
+    }
+    if let Ok(mut runs) = shared.runs_seen.lock() {
+        if runs.contains(&hello.run_id) {
+            stats.reconnects.fetch_add(1, Relaxed);
+        } else {
+            runs.push(hello.run_id);
+        }
+    }
+    stats.sessions.fetch_add(1, Relaxed);
+    stats.set_peer(Some(peer.to_string()));
+    if let Ok(mut link) = shared.credits.link.lock() {
+        *link = write_half.try_clone().ok();
+    }
+    if let Ok(mut reason) = shared.credits.abort_reason.lock() {
+        *reason = None;
+    }
+
+    let patience = Patience {
+        idle: shared.config.idle_timeout,
+        stop: &stop,
+    };
+    let outcome = receive(&mut inbound, &mut writer, &patience, stats);
+    {
+        // Let the consumer read (or, after a bad record, discard) everything published before
+        // the end marker goes in: after a clean goodbye its last credit reaches the sender
+        // before the credit path closes, and a discard can never swallow the marker.
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while writer.head() < writer.published()
+            && !stop()
+            && !writer.is_abandoned()
+            && std::time::Instant::now() < deadline
+        {
+            std::thread::sleep(Duration::from_micros(100));
+        }
+    }
+
+    if let Ok(mut link) = shared.credits.link.lock() {
+        *link = None;
+    }
+    stats.connected.store(false, Relaxed);
+    let end = match outcome {
+        Ok(rows) => SessionEvent::End {
+            rows_sent: Some(rows),
+            reason: "sender finished".into(),
+        },
+        Err(LinkError::Stopped) => SessionEvent::End {
+            rows_sent: None,
+            reason: "receiver stopped".into(),
+        },
+        Err(e) => {
+            let reason = shared
+                .credits
+                .abort_reason
+                .lock()
+                .ok()
+                .and_then(|mut r| r.take())
+                .unwrap_or_else(|| e.to_string());
+            stats.dropped.fetch_add(1, Relaxed);
+            stats.set_error(format!("peer {peer}: {reason}; connection dropped"));
+            let mut bytes = Vec::new();
+            wire::encode_message(&mut bytes, &Message::Error(reason.clone()));
+            let _ = wire::send(&mut write_half, &bytes, "reporting an error");
+            SessionEvent::End {
+                rows_sent: None,
+                reason,
+            }
+        }
+    };
+    let _ = write_half.shutdown(std::net::Shutdown::Both);
+    append_marker(&mut writer, &end, &shared.stop);
+}
+
+/// Applies messages until goodbye (the rows the sender sent) or an error.
+fn receive(
+    inbound: &mut Inbound<TcpStream>,
+    writer: &mut WindowWriter,
+    patience: &Patience<'_>,
+    stats: &LinkStats,
+) -> Result<u64, LinkError> {
+    loop {
+        match inbound.message(patience)? {
+            Message::Write { offset, len } => {
+                let capacity = writer.capacity();
+                if len as usize > capacity {
+                    return Err(LinkError::Protocol(format!(
+                        "write of {len} bytes is larger than the {capacity}-byte window"
+                    )));
+                }
+                let slice = writer.free_slice(offset, len as usize)?;
+                inbound.read_exact(slice, wire::WRITE_HEADER, patience)?;
+                stats
+                    .bytes
+                    .fetch_add(len as u64 + wire::WRITE_HEADER as u64, Relaxed);
+            }
+            Message::Tail(tail) => writer.publish(tail)?,
+            Message::Bye(rows) => return Ok(rows),
+            other => {
+                return Err(LinkError::Protocol(format!(
+                    "a sender may not send {other:?}"
+                )));
+            }
+        }
+    }
+}
+
+/// What the consumer found in the window.
+#[derive(Debug)]
+pub enum Polled {
+    /// Nothing published.
+    Nothing,
+    /// A frame was handed to the decoder: rows decoded.
+    Frame(usize),
+    /// A session started or ended here in the stream.
+    Event(SessionEvent),
+    /// The sender wrote something that is not a frame; its connection is being dropped and what
+    /// it published is discarded.
+    Dropped(String),
+}
+
+/// The consumer's view of the window: frames to decode, session markers, and credit back to the
+/// sender.
+#[derive(Debug)]
+pub struct Inbox {
+    reader: WindowReader,
+    credits: Arc<CreditReturn>,
+    stats: Arc<LinkStats>,
+    credit_every: u64,
+    last_credit: u64,
+    session_rows: u64,
+    last_stamp: u64,
+    same_clock: bool,
+    in_session: bool,
+}
+
+impl Inbox {
+    /// Reads one record. A frame goes to `decode`, which returns the rows it decoded and the
+    /// stamp of the last one, or why the bytes are not a frame.
+    pub fn poll(&mut self, decode: impl FnOnce(&[u8]) -> Result<(usize, u64), String>) -> Polled {
+        let record = match self.reader.try_read() {
+            Ok(Some(record)) => record,
+            Ok(None) => return Polled::Nothing,
+            Err(e) => return self.drop_sender(e),
+        };
+        let kind = record.kind();
+        if kind != FRAME {
+            let event = SessionEvent::decode(kind, record.payload());
+            record.release();
+            return match event {
+                Some(event) => {
+                    if let SessionEvent::Start { same_clock, .. } = &event {
+                        self.same_clock = *same_clock;
+                        self.stats.same_clock.store(*same_clock, Relaxed);
+                        self.session_rows = 0;
+                        self.in_session = true;
+                        self.last_credit = self.reader.head();
+                    } else {
+                        self.in_session = false;
+                    }
+                    Polled::Event(event)
+                }
+                None => self.drop_sender(WindowError::BadRecord {
+                    position: self.reader.head(),
+                    reason: format!("unknown record kind {kind}"),
+                }),
+            };
+        }
+        let decoded = decode(record.payload());
+        record.release();
+        match decoded {
+            Ok((rows, stamp)) => {
+                self.stats.count_frame(rows, 0);
+                self.session_rows += rows as u64;
+                self.last_stamp = stamp;
+                self.maybe_credit();
+                Polled::Frame(rows)
+            }
+            Err(reason) => self.drop_sender(WindowError::BadRecord {
+                position: self.reader.head(),
+                reason: format!("frame does not decode: {reason}"),
+            }),
+        }
+    }
+
+    fn maybe_credit(&mut self) {
+        let head = self.reader.head();
+        if head - self.last_credit >= self.credit_every || self.reader.is_empty() {
+            self.last_credit = head;
+            self.credits.send(&Message::Credit {
+                head,
+                echo_stamp: self.last_stamp,
+                rows: self.session_rows,
+            });
+        }
+    }
+
+    fn drop_sender(&mut self, error: WindowError) -> Polled {
+        let reason = error.to_string();
+        self.credits.abort(reason.clone());
+        self.reader.discard_published();
+        Polled::Dropped(reason)
+    }
+
+    /// Whether the current sender stamps rows on this host's clock.
+    pub fn same_clock(&self) -> bool {
+        self.same_clock
+    }
+
+    /// Whether the listener is gone and everything it published was read.
+    pub fn is_drained(&self) -> bool {
+        self.reader.is_abandoned() && self.reader.is_empty()
+    }
+
+    /// Whether the stream is inside a session: its start marker read, its end not yet.
+    pub fn in_session(&self) -> bool {
+        self.in_session
+    }
+}

@@ -1,0 +1,425 @@
+//! The sending side: lays frames out in the remote window exactly as the receiver's
+//! [`crate::ring::window`] expects, writes them with `write(offset, bytes)` and `tail`, and
+//! waits for credit when the window is full. A broken link is retried with backoff; the rows in
+//! flight when it broke are reported lost by the receiver, never silently skipped.
+
+use std::io::Write;
+use std::net::{TcpStream, ToSocketAddrs};
+use std::sync::atomic::{
+    AtomicBool, AtomicU64, Ordering::Acquire, Ordering::Relaxed, Ordering::Release,
+};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crate::ring::window::{HEADER, PADDING, footprint, place, record_header};
+use crate::transport::bucket::TokenBucket;
+use crate::transport::clock::{boot_id, monotonic_ns};
+use crate::transport::session::FRAME;
+use crate::transport::wire::{self, Hello, Inbound, Message, Patience, Reply, WRITE_HEADER};
+use crate::transport::{LinkError, LinkStats};
+
+use super::TICK;
+
+/// Where and how to send.
+#[derive(Debug, Clone)]
+pub struct SenderConfig {
+    /// The receiver's `host:port`.
+    pub address: String,
+    /// The shared secret.
+    pub token: Option<String>,
+    /// The largest frame this sender will write, in bytes.
+    pub max_frame: usize,
+    /// Bandwidth cap in Mbit/s, if any.
+    pub link_mbps: Option<f64>,
+    /// How long connecting (and the handshake) may take.
+    pub connect_timeout: Duration,
+}
+
+/// What happened to one frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SendOutcome {
+    /// Written and published: bytes on the wire.
+    Sent(usize),
+    /// The remote window is full: wait for credit.
+    NoCredit,
+    /// The bandwidth cap says wait.
+    Capped,
+    /// No connection now (retrying with backoff).
+    LinkDown,
+    /// The encoder produced nothing (nothing was sent).
+    NotEncoded,
+}
+
+/// Credit as the background reader last saw it.
+#[derive(Debug, Default)]
+struct Credit {
+    head: AtomicU64,
+    rows: AtomicU64,
+    alive: AtomicBool,
+    closing: AtomicBool,
+    reason: Mutex<Option<String>>,
+}
+
+#[derive(Debug)]
+struct Connection {
+    stream: TcpStream,
+    capacity: usize,
+    tail: u64,
+    credit: Arc<Credit>,
+    reader: Option<JoinHandle<()>>,
+}
+
+impl Connection {
+    fn close(&mut self) {
+        self.credit.closing.store(true, Relaxed);
+        let _ = self.stream.shutdown(std::net::Shutdown::Both);
+        if let Some(reader) = self.reader.take() {
+            let _ = reader.join();
+        }
+    }
+}
+
+impl Drop for Connection {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+/// The producer's end of a remote ring.
+#[derive(Debug)]
+pub struct RemoteSender {
+    config: SenderConfig,
+    stats: Arc<LinkStats>,
+    run_id: u64,
+    link: Option<Connection>,
+    /// Rows written in this run (the next row's sequence number for a single producer).
+    rows_sent: u64,
+    /// Rows acknowledged in earlier connections.
+    acked_before: u64,
+    bucket: Option<TokenBucket>,
+    next_retry: Instant,
+    backoff: Duration,
+    stalled: bool,
+    out: Vec<u8>,
+}
+
+impl RemoteSender {
+    /// Connects and shakes hands; the first connection must succeed so a wrong address or token
+    /// is reported at once.
+    ///
+    /// # Errors
+    /// [`LinkError::Connect`], [`LinkError::Refused`] or a handshake error.
+    pub fn connect(config: SenderConfig, stats: Arc<LinkStats>) -> Result<Self, LinkError> {
+        let run_id = monotonic_ns() ^ (u64::from(std::process::id()) << 32);
+        let bucket = config
+            .link_mbps
+            .filter(|m| *m > 0.0)
+            .map(|m| TokenBucket::new(m, (2 * config.max_frame).max(64 * 1024)));
+        let mut sender = RemoteSender {
+            config,
+            stats,
+            run_id,
+            link: None,
+            rows_sent: 0,
+            acked_before: 0,
+            bucket,
+            next_retry: Instant::now(),
+            backoff: Duration::from_millis(100),
+            stalled: false,
+            out: Vec::new(),
+        };
+        sender.link = Some(sender.open()?);
+        Ok(sender)
+    }
+
+    fn open(&mut self) -> Result<Connection, LinkError> {
+        let address = self.config.address.clone();
+        let failed = |reason: String| LinkError::Connect {
+            address: address.clone(),
+            reason,
+        };
+        let target = address
+            .to_socket_addrs()
+            .map_err(|e| failed(e.to_string()))?
+            .next()
+            .ok_or_else(|| failed("the name resolves to no address".into()))?;
+        let stream = TcpStream::connect_timeout(&target, self.config.connect_timeout)
+            .map_err(|e| failed(e.to_string()))?;
+        let io = |what: &'static str| move |source| LinkError::Io { what, source };
+        stream
+            .set_nodelay(true)
+            .map_err(io("setting TCP_NODELAY"))?;
+        stream
+            .set_read_timeout(Some(TICK))
+            .map_err(io("setting a read timeout"))?;
+        stream
+            .set_write_timeout(Some(Duration::from_secs(5)))
+            .map_err(io("setting a write timeout"))?;
+        let mut write_half = stream.try_clone().map_err(io("cloning the socket"))?;
+        let hello = Hello {
+            run_id: self.run_id,
+            next_seq: self.rows_sent,
+            max_frame: self.config.max_frame as u32,
+            token: self.config.token.clone().unwrap_or_default(),
+            boot_id: boot_id().to_owned(),
+        };
+        wire::send(&mut write_half, &wire::encode_hello(&hello), "saying hello")?;
+        let mut inbound = Inbound::new(stream);
+        let never = || false;
+        let reply = inbound.reply(&Patience {
+            idle: self.config.connect_timeout,
+            stop: &never,
+        })?;
+        let (capacity, start) = match reply {
+            Reply::Welcome {
+                capacity,
+                start,
+                max_payload,
+            } => {
+                if !capacity.is_power_of_two() || (max_payload as usize) < self.config.max_frame {
+                    return Err(LinkError::Protocol(format!(
+                        "the receiver's window ({capacity} bytes, records up to {max_payload}) cannot take frames of {} bytes",
+                        self.config.max_frame
+                    )));
+                }
+                (capacity as usize, start)
+            }
+            Reply::Refused(reason) => {
+                return Err(LinkError::Refused { address, reason });
+            }
+        };
+        let credit = Arc::new(Credit {
+            head: AtomicU64::new(start),
+            alive: AtomicBool::new(true),
+            ..Credit::default()
+        });
+        let reader = {
+            let credit = credit.clone();
+            let stats = self.stats.clone();
+            std::thread::Builder::new()
+                .name("link-credit".into())
+                .spawn(move || read_credits(inbound, &credit, &stats))
+                .map_err(io("starting the credit reader"))?
+        };
+        self.stats.sessions.fetch_add(1, Relaxed);
+        self.stats.set_peer(Some(target.to_string()));
+        Ok(Connection {
+            stream: write_half,
+            capacity,
+            tail: start,
+            credit,
+            reader: Some(reader),
+        })
+    }
+
+    /// Makes sure a link is up, reconnecting when the backoff allows.
+    fn ensure_link(&mut self) -> bool {
+        if let Some(link) = &self.link
+            && !link.credit.alive.load(Acquire)
+        {
+            let reason = link
+                .credit
+                .reason
+                .lock()
+                .ok()
+                .and_then(|r| r.clone())
+                .unwrap_or_else(|| "link lost".into());
+            self.link_lost(reason);
+        }
+        if self.link.is_some() {
+            return true;
+        }
+        if Instant::now() < self.next_retry {
+            return false;
+        }
+        match self.open() {
+            Ok(link) => {
+                self.link = Some(link);
+                self.stats.reconnects.fetch_add(1, Relaxed);
+                self.backoff = Duration::from_millis(100);
+                true
+            }
+            Err(e) => {
+                self.stats.set_error(format!("reconnecting: {e}"));
+                self.next_retry = Instant::now() + self.backoff;
+                self.backoff = (self.backoff * 2).min(Duration::from_secs(2));
+                false
+            }
+        }
+    }
+
+    fn link_lost(&mut self, reason: String) {
+        if let Some(mut link) = self.link.take() {
+            self.acked_before += link.credit.rows.load(Acquire);
+            link.close();
+            self.stats.dropped.fetch_add(1, Relaxed);
+        }
+        self.stats.connected.store(false, Relaxed);
+        self.stats.set_error(reason);
+        self.next_retry = Instant::now() + self.backoff;
+    }
+
+    /// Sends one frame of `rows` rows that `encode` writes into a buffer of `bound` bytes
+    /// (returning its length), unless the link, the window or the cap says wait.
+    pub fn send_frame(
+        &mut self,
+        bound: usize,
+        rows: usize,
+        encode: impl FnOnce(&mut [u8]) -> Option<usize>,
+    ) -> SendOutcome {
+        if !self.ensure_link() {
+            return SendOutcome::LinkDown;
+        }
+        if let Some(bucket) = &mut self.bucket
+            && !bucket.ready()
+        {
+            self.stats.cap_waits.fetch_add(1, Relaxed);
+            return SendOutcome::Capped;
+        }
+        let Some(link) = self.link.as_mut() else {
+            return SendOutcome::LinkDown;
+        };
+        let head = link.credit.head.load(Acquire);
+        let bound = bound.min(self.config.max_frame);
+        match place(link.capacity, head, link.tail, bound) {
+            Ok(Some(_)) => self.stalled = false,
+            Ok(None) | Err(_) => {
+                if !self.stalled {
+                    self.stalled = true;
+                    self.stats.credit_stalls.fetch_add(1, Relaxed);
+                }
+                return SendOutcome::NoCredit;
+            }
+        }
+        // The record goes out as one write message: message header, record header, frame.
+        let start = WRITE_HEADER + HEADER;
+        self.out.clear();
+        self.out.resize(start + bound, 0);
+        let Some(len) = encode(&mut self.out[start..]).filter(|len| *len <= bound) else {
+            return SendOutcome::NotEncoded;
+        };
+        let Ok(Some(spot)) = place(link.capacity, head, link.tail, len) else {
+            return SendOutcome::NoCredit;
+        };
+        let record = footprint(len);
+        self.out.truncate(start + len);
+        self.out.resize(WRITE_HEADER + record, 0);
+        let mut header = Vec::with_capacity(WRITE_HEADER);
+        wire::encode_message(
+            &mut header,
+            &Message::Write {
+                offset: spot.offset as u64,
+                len: record as u32,
+            },
+        );
+        self.out[..WRITE_HEADER].copy_from_slice(&header);
+        self.out[WRITE_HEADER..start].copy_from_slice(&record_header(len as u32, FRAME));
+        if let Some((offset, padding)) = spot.padding {
+            wire::encode_message(
+                &mut self.out,
+                &Message::Write {
+                    offset: offset as u64,
+                    len: HEADER as u32,
+                },
+            );
+            self.out.extend_from_slice(&record_header(padding, PADDING));
+        }
+        wire::encode_message(&mut self.out, &Message::Tail(spot.end));
+        if let Err(e) = link.stream.write_all(&self.out) {
+            self.link_lost(format!("sending a frame: {e}"));
+            return SendOutcome::LinkDown;
+        }
+        link.tail = spot.end;
+        self.rows_sent += rows as u64;
+        self.stats.count_frame(rows, self.out.len());
+        if let Some(bucket) = &mut self.bucket {
+            bucket.spend(self.out.len());
+        }
+        self.publish_acks();
+        SendOutcome::Sent(self.out.len())
+    }
+
+    fn acknowledged(&self) -> u64 {
+        self.acked_before
+            + self
+                .link
+                .as_ref()
+                .map_or(0, |l| l.credit.rows.load(Acquire))
+    }
+
+    fn publish_acks(&self) {
+        self.stats
+            .rows_acknowledged
+            .store(self.acknowledged(), Relaxed);
+    }
+
+    /// The largest frame this sender writes.
+    pub fn max_frame(&self) -> usize {
+        self.config.max_frame
+    }
+
+    /// Rows written in this run.
+    pub fn rows_sent(&self) -> u64 {
+        self.rows_sent
+    }
+
+    /// Says goodbye with the run's row count and waits up to `wait` for the receiver to
+    /// acknowledge every row; returns the rows acknowledged.
+    pub fn finish(&mut self, wait: Duration) -> u64 {
+        if let Some(link) = self.link.as_mut() {
+            let mut bye = Vec::new();
+            wire::encode_message(&mut bye, &Message::Bye(self.rows_sent));
+            if link.stream.write_all(&bye).is_ok() {
+                let deadline = Instant::now() + wait;
+                while self.acked_before + link.credit.rows.load(Acquire) < self.rows_sent
+                    && link.credit.alive.load(Acquire)
+                    && Instant::now() < deadline
+                {
+                    std::thread::sleep(Duration::from_micros(200));
+                }
+            }
+        }
+        let acked = self.acknowledged();
+        self.stats.rows_acknowledged.store(acked, Relaxed);
+        if let Some(mut link) = self.link.take() {
+            self.acked_before += link.credit.rows.load(Acquire);
+            link.close();
+        }
+        self.stats.connected.store(false, Relaxed);
+        acked
+    }
+}
+
+/// The credit reader: applies credits, times round trips, and notices the end of the link.
+fn read_credits(mut inbound: Inbound<TcpStream>, credit: &Credit, stats: &LinkStats) {
+    let closing = || credit.closing.load(Relaxed);
+    let patience = Patience {
+        idle: Duration::MAX,
+        stop: &closing,
+    };
+    let reason = loop {
+        match inbound.message(&patience) {
+            Ok(Message::Credit {
+                head,
+                echo_stamp,
+                rows,
+            }) => {
+                credit.head.store(head, Release);
+                credit.rows.store(rows, Release);
+                let now = monotonic_ns();
+                if echo_stamp > 0 && echo_stamp <= now {
+                    stats.record_round_trip(now - echo_stamp);
+                }
+            }
+            Ok(Message::Error(text)) => break format!("the receiver dropped the link: {text}"),
+            Ok(other) => break format!("protocol error: a receiver may not send {other:?}"),
+            Err(LinkError::Stopped) => break "closed".into(),
+            Err(e) => break format!("receiver: {e}"),
+        }
+    };
+    if let Ok(mut r) = credit.reason.lock() {
+        *r = Some(reason);
+    }
+    credit.alive.store(false, Release);
+}

@@ -1,0 +1,102 @@
+//! The RDMA verbs backend (cargo feature `rdma`): finds the host's RDMA devices through
+//! libibverbs and says plainly why verbs cannot run when there are none.
+//!
+//! On a kernel without InfiniBand support `ibv_get_device_list` fails with `ENOSYS`; on one with
+//! support but no adapter it returns an empty list. Either way a profile asking for
+//! `kind = "rdma"` stops at start with the reason and the way out (`kind = "tcp"`, which speaks
+//! the same one-sided protocol).
+
+use std::ffi::CStr;
+
+use super::LinkError;
+
+/// One RDMA device as libibverbs names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Device {
+    /// Kernel name (`mlx5_0`, `rxe0`, …).
+    pub name: String,
+}
+
+/// The RDMA devices on this host.
+///
+/// # Errors
+/// [`LinkError::Unavailable`] with libibverbs' reason when it cannot list devices at all.
+pub fn devices() -> Result<Vec<Device>, LinkError> {
+    let mut count: libc::c_int = 0;
+    // SAFETY: `ibv_get_device_list` writes the count through a valid pointer and returns either
+    // null (errno set) or an array of `count` device pointers that stays valid until
+    // `ibv_free_device_list`, which is called below on every path that got one.
+    let list = unsafe { rdma_sys::ibv_get_device_list(&mut count) };
+    if list.is_null() {
+        let err = std::io::Error::last_os_error();
+        return Err(LinkError::Unavailable(format!(
+            "no RDMA device (ibv_get_device_list: {}); use transport = \"tcp\"",
+            errno_name(&err)
+        )));
+    }
+    let mut found = Vec::new();
+    for i in 0..usize::try_from(count).unwrap_or(0) {
+        // SAFETY: `i < count`, so the element is one of the device pointers in the list, and
+        // `ibv_get_device_name` returns a NUL-terminated name owned by the device.
+        let name = unsafe {
+            let device = *list.add(i);
+            let name = rdma_sys::ibv_get_device_name(device);
+            if name.is_null() {
+                continue;
+            }
+            CStr::from_ptr(name).to_string_lossy().into_owned()
+        };
+        found.push(Device { name });
+    }
+    // SAFETY: `list` came from `ibv_get_device_list` and is freed once.
+    unsafe { rdma_sys::ibv_free_device_list(list) };
+    Ok(found)
+}
+
+/// Why verbs cannot carry a ring here: the device list's error, or the lack of a device.
+pub fn unavailable() -> LinkError {
+    match devices() {
+        Err(e) => e,
+        Ok(found) if found.is_empty() => LinkError::Unavailable(
+            "no RDMA device (ibv_get_device_list: found none); use transport = \"tcp\"".into(),
+        ),
+        Ok(found) => LinkError::Unavailable(format!(
+            "RDMA device(s) {} found, but this build carries frames over verbs only in the tcp \
+             backend's protocol; use transport = \"tcp\"",
+            found
+                .iter()
+                .map(|d| d.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    }
+}
+
+/// `ENOSYS` rather than "Function not implemented": the name the issue trackers use.
+fn errno_name(err: &std::io::Error) -> String {
+    match err.raw_os_error() {
+        Some(libc::ENOSYS) => "ENOSYS".into(),
+        Some(libc::ENODEV) => "ENODEV".into(),
+        Some(libc::EPERM) => "EPERM".into(),
+        Some(libc::EACCES) => "EACCES".into(),
+        Some(code) => format!("{err} (errno {code})"),
+        None => err.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn without_a_device_the_reason_names_the_call_and_the_way_out() {
+        let message = unavailable().to_string();
+        assert!(message.contains("use transport = \"tcp\""), "{message}");
+        if devices().map_or(true, |d| d.is_empty()) {
+            assert!(
+                message.starts_with("no RDMA device (ibv_get_device_list: "),
+                "{message}"
+            );
+        }
+    }
+}
