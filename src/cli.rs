@@ -47,6 +47,8 @@ enum Command {
     Profile(ProfileCommand),
     /// Run a profile's workload: the dashboard, or `--headless` JSON lines.
     Run(RunArgs),
+    /// Hold a ring that senders on other hosts (or processes) write into, and consume it.
+    Serve(ServeArgs),
     /// Print the JSON Schemas of headless output lines and stdin commands.
     Schema,
 }
@@ -72,6 +74,46 @@ struct RunArgs {
     /// profile's `report.hlog`.
     #[arg(long, value_name = "FILE")]
     hlog: Option<PathBuf>,
+    /// Send to a ring at this address (`ringtop serve`) instead of the profile's
+    /// `transport.connect`.
+    #[arg(long, value_name = "HOST:PORT")]
+    connect: Option<String>,
+    /// The link's shared secret (default: the profile's `transport.token`, else `RINGTOP_TOKEN`).
+    #[arg(long, value_name = "TOKEN")]
+    token: Option<String>,
+}
+
+#[derive(Debug, Args, Clone)]
+struct ServeArgs {
+    /// Where senders connect.
+    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:7471")]
+    listen: String,
+    /// The secret senders must present (default: the profile's `transport.token`, else
+    /// `RINGTOP_TOKEN`); required on a non-loopback address.
+    #[arg(long, value_name = "TOKEN")]
+    token: Option<String>,
+    /// JSON lines on stdout instead of the dashboard.
+    #[arg(long)]
+    headless: bool,
+    /// The ring's settings (capacity, pinning, NUMA, wait) from this profile (default: the
+    /// built-in `remote-tcp`).
+    #[arg(long, value_name = "FILE")]
+    profile: Option<PathBuf>,
+    /// A built-in profile's ring settings instead of a file.
+    #[arg(long, value_name = "NAME", conflicts_with = "profile")]
+    builtin: Option<String>,
+    /// Stop after this long; default: until Ctrl-C.
+    #[arg(long, value_parser = humantime::parse_duration)]
+    duration: Option<std::time::Duration>,
+    /// Time between snapshots; default: the profile's report interval.
+    #[arg(long, value_parser = humantime::parse_duration)]
+    interval: Option<std::time::Duration>,
+    /// Write an HdrHistogram interval log of one-way latency.
+    #[arg(long, value_name = "FILE")]
+    hlog: Option<PathBuf>,
+    /// Headless: stop once the first sender has finished and left.
+    #[arg(long, requires = "headless")]
+    once: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -215,7 +257,10 @@ pub fn main() -> ExitCode {
             duration: None,
             interval: None,
             hlog: None,
+            connect: None,
+            token: None,
         }),
+        Some(Command::Serve(args)) => run_serve(&args),
         Some(Command::Topo(args)) => run_topo(&args),
         Some(Command::C2c(args)) => run_c2c(&args),
         Some(Command::Codec(args)) => run_codec(&args),
@@ -274,31 +319,115 @@ fn run_dashboard(profile: profile::TuningProfile, name: &str) -> ExitCode {
 /// Exit code for a run whose rows were lost, duplicated or reordered.
 const EXIT_INTEGRITY: u8 = 3;
 
-fn run_workload(args: &RunArgs) -> ExitCode {
-    let (loaded, name) = match (&args.profile, &args.builtin) {
-        (Some(path), _) => (profile::load(path), path.display().to_string()),
-        (None, Some(name)) => (builtin::get(name), name.clone()),
-        (None, None) => (builtin::get("default"), "default".to_owned()),
-    };
-    let profile = match loaded {
-        Ok(profile) => profile,
-        Err(err) => return usage_error(&err),
-    };
-    if !args.headless {
-        return run_dashboard(profile, &name);
+/// The profile a command names: a file, a built-in, or the built-in `fallback`.
+fn chosen_profile(
+    file: Option<&PathBuf>,
+    builtin_name: Option<&String>,
+    fallback: &str,
+) -> Result<(profile::TuningProfile, String), profile::ProfileError> {
+    match (file, builtin_name) {
+        (Some(path), _) => profile::load(path).map(|p| (p, path.display().to_string())),
+        (None, Some(name)) => builtin::get(name).map(|p| (p, name.clone())),
+        (None, None) => builtin::get(fallback).map(|p| (p, fallback.to_owned())),
     }
-    if args.interval.is_some_and(|i| i.is_zero()) || args.duration.is_some_and(|d| d.is_zero()) {
-        return usage_error(&"--interval and --duration must be more than zero");
+}
+
+fn run_workload(args: &RunArgs) -> ExitCode {
+    let (mut profile, name) =
+        match chosen_profile(args.profile.as_ref(), args.builtin.as_ref(), "default") {
+            Ok(chosen) => chosen,
+            Err(err) => return usage_error(&err),
+        };
+    if args.connect.is_some() || args.token.is_some() {
+        let transport = profile.transport.get_or_insert_with(|| tcp_transport(None));
+        if let Some(address) = &args.connect {
+            transport.kind = profile::TransportKind::Tcp;
+            transport.connect = Some(address.clone());
+            transport.listen = None;
+        }
+        if args.token.is_some() {
+            transport.token = args.token.clone();
+        }
+        if let Err(err) = profile.validate("--connect/--token") {
+            return usage_error(&err);
+        }
     }
     let options = HeadlessOptions {
         duration: args.duration.or(profile.workload.duration.map(|d| d.0)),
         interval: args.interval.unwrap_or(profile.report.interval.0),
         hlog: args.hlog.clone().or(profile.report.hlog.clone()),
+        until_sender_leaves: false,
     };
+    launch(profile, &name, args.headless, &options)
+}
+
+/// A `[transport]` section for TCP with nothing else set.
+fn tcp_transport(listen: Option<String>) -> profile::TransportSection {
+    profile::TransportSection {
+        kind: profile::TransportKind::Tcp,
+        connect: None,
+        listen,
+        token: None,
+        max_frame_bytes: None,
+        link_mbps: None,
+        idle_timeout: profile::DurationSetting(std::time::Duration::from_secs(30)),
+    }
+}
+
+fn run_serve(args: &ServeArgs) -> ExitCode {
+    let (mut profile, name) =
+        match chosen_profile(args.profile.as_ref(), args.builtin.as_ref(), "remote-tcp") {
+            Ok(chosen) => chosen,
+            Err(err) => return usage_error(&err),
+        };
+    let transport = profile.transport.get_or_insert_with(|| tcp_transport(None));
+    if transport.kind == profile::TransportKind::Local {
+        transport.kind = profile::TransportKind::Tcp;
+    }
+    transport.connect = None;
+    transport.listen = Some(args.listen.clone());
+    if args.token.is_some() {
+        transport.token = args.token.clone();
+    }
+    // The sender decides what is sent; this side only holds the ring.
+    profile.workload.producers = 1;
+    profile.workload.consumers = 1;
+    profile.codec = None;
+    profile.workload.duration = None;
+    if let Err(err) = profile.validate("serve") {
+        return usage_error(&err);
+    }
+    let options = HeadlessOptions {
+        duration: args.duration,
+        interval: args.interval.unwrap_or(profile.report.interval.0),
+        hlog: args.hlog.clone(),
+        until_sender_leaves: args.once,
+    };
+    launch(
+        profile,
+        &format!("serve {} ({name})", args.listen),
+        args.headless,
+        &options,
+    )
+}
+
+fn launch(
+    profile: profile::TuningProfile,
+    name: &str,
+    headless: bool,
+    options: &HeadlessOptions,
+) -> ExitCode {
+    if !headless {
+        return run_dashboard(profile, name);
+    }
+    let args = options;
+    if args.interval.is_zero() || args.duration.is_some_and(|d| d.is_zero()) {
+        return usage_error(&"--interval and --duration must be more than zero");
+    }
     let interrupted = stop_on_signals();
     let stdin = io::BufReader::new(io::stdin());
     let mut stdout = io::stdout().lock();
-    match headless::run(profile, &options, stdin, &mut stdout, &interrupted) {
+    match headless::run(profile, options, stdin, &mut stdout, &interrupted) {
         Ok(Outcome::Finished(summary)) if summary.integrity_ok => ExitCode::SUCCESS,
         Ok(Outcome::Finished(summary)) => {
             eprintln!(

@@ -28,6 +28,8 @@ pub struct HeadlessOptions {
     pub interval: Duration,
     /// Where to write an HdrHistogram interval log (V2, DEFLATE), one tag per consumer.
     pub hlog: Option<PathBuf>,
+    /// Holding a remote ring: stop once the first sender has finished and left.
+    pub until_sender_leaves: bool,
 }
 
 /// How a run ended.
@@ -101,13 +103,19 @@ pub fn run(
         None => None,
     };
     let mut engine = Engine::start(profile)?;
+    if let Some(address) = engine.listen_address() {
+        eprintln!("ringtop: listening on {address}");
+    }
     let commands = read_commands(input);
     let started = Instant::now();
     let progress = options.duration.and_then(progress_bar);
     let mut next_snapshot = started + options.interval;
     let mut stdin_open = true;
     loop {
-        if interrupted.load(Relaxed) || options.duration.is_some_and(|d| started.elapsed() >= d) {
+        if interrupted.load(Relaxed)
+            || options.duration.is_some_and(|d| started.elapsed() >= d)
+            || (options.until_sender_leaves && engine.sender_left())
+        {
             break;
         }
         if let Some(bar) = &progress {

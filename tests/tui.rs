@@ -163,6 +163,7 @@ fn fixture(counters: fn() -> CounterValues, framed: bool) -> Snapshot {
             rows_per_s: 2_000_000.0,
             mb_per_s: 128.0,
         },
+        transport: None,
         warnings: vec![],
     }
 }

@@ -43,10 +43,11 @@ impl Control {
         }
     }
 
-    /// Nanoseconds since the engine started.
+    /// Now on the clock rows are stamped with: `CLOCK_MONOTONIC`, which every process on this
+    /// host shares, so a consumer in another process can time rows one way.
     #[inline]
     pub(crate) fn now_ns(&self) -> u64 {
-        self.epoch.elapsed().as_nanos() as u64
+        crate::transport::clock::monotonic_ns()
     }
 
     pub(crate) fn codec(&self) -> CodecId {
@@ -61,6 +62,8 @@ pub(crate) struct CodecCounters {
     pub(crate) frame_bytes: AtomicU64,
     pub(crate) nanos: AtomicU64,
     pub(crate) corrupt_frames: AtomicU64,
+    /// The codec of the last frame decoded (a receiver reports what senders chose).
+    pub(crate) last_codec: AtomicU8,
 }
 
 impl CodecCounters {

@@ -3,10 +3,13 @@
 
 use std::time::Instant;
 
+use crate::codec::frame::MAX_FRAME_ROWS;
 use crate::codec::{CodecId, Decoder, Encoder, max_frame_len};
 use crate::ring::frames::{FrameConsumer, FrameProducer};
 use crate::ring::{PrefetchDistance, broadcast, mpmc, spsc};
 use crate::row::Row;
+use crate::transport::session::SessionEvent;
+use crate::transport::tcp::{Inbox, Polled, RemoteSender, SendOutcome};
 
 use super::control::CodecCounters;
 
@@ -16,6 +19,8 @@ pub(crate) enum Sink {
     Broadcast(broadcast::Producer<Row>),
     Mpmc(mpmc::Sender<Row>, Vec<Row>),
     Frames(FrameProducer, Encoder),
+    /// A ring on another host: frames written across the link.
+    Remote(Box<RemoteSender>, Encoder),
 }
 
 /// The reading end of some ring.
@@ -24,6 +29,23 @@ pub(crate) enum Source {
     Broadcast(broadcast::Consumer<Row>),
     Mpmc(mpmc::Receiver<Row>),
     Frames(FrameConsumer, Decoder),
+    /// This process's ring, written by a sender on another host; a session marker read from
+    /// the stream waits in the option until the worker takes it.
+    Remote(Box<Inbox>, Decoder, Option<SessionEvent>),
+}
+
+/// The most rows whose frame is sure to fit in `max_bytes` (at least 1).
+fn rows_fitting(max_bytes: usize, rows: usize) -> usize {
+    let (mut low, mut high) = (1, rows.clamp(1, MAX_FRAME_ROWS));
+    while low < high {
+        let mid = (low + high).div_ceil(2);
+        if max_frame_len(mid) <= max_bytes {
+            low = mid;
+        } else {
+            high = mid - 1;
+        }
+    }
+    low
 }
 
 /// The ring's endpoint counters, when the ring keeps them.
@@ -65,6 +87,31 @@ impl Sink {
                     Err(_) => 0,
                 }
             }
+            Sink::Remote(tx, encoder) => {
+                let rows = &rows[..rows_fitting(tx.max_frame(), rows.len())];
+                let start = Instant::now();
+                let mut encoded = 0;
+                let outcome = tx.send_frame(max_frame_len(rows.len()), rows.len(), |buf| {
+                    let len = encoder.encode(codec, rows, buf).ok()?;
+                    encoded = len;
+                    Some(len)
+                });
+                match outcome {
+                    SendOutcome::Sent(_) => {
+                        stats.record(rows.len(), encoded, start.elapsed());
+                        rows.len()
+                    }
+                    _ => 0,
+                }
+            }
+        }
+    }
+
+    /// Ends the stream cleanly where that means something: a remote sender says goodbye and
+    /// waits briefly for the receiver to confirm every row.
+    pub(crate) fn finish(&mut self) {
+        if let Sink::Remote(tx, _) = self {
+            tx.finish(std::time::Duration::from_secs(5));
         }
     }
 
@@ -75,6 +122,8 @@ impl Sink {
             Sink::Broadcast(tx) => tx.is_abandoned(),
             Sink::Mpmc(tx, _) => tx.is_abandoned(),
             Sink::Frames(tx, _) => tx.is_abandoned(),
+            // A remote receiver may come back: the sender reconnects.
+            Sink::Remote(..) => false,
         }
     }
 
@@ -82,7 +131,7 @@ impl Sink {
         match self {
             Sink::Spsc(tx) => Some(tx.stats()),
             Sink::Broadcast(tx) => Some(tx.stats()),
-            Sink::Mpmc(..) => None,
+            Sink::Mpmc(..) | Sink::Remote(..) => None,
             Sink::Frames(tx, _) => Some(tx.stats()),
         }
     }
@@ -92,7 +141,7 @@ impl Sink {
         match self {
             Sink::Spsc(tx) => tx.set_prefetch_distance(PrefetchDistance(distance)),
             Sink::Broadcast(tx) => tx.set_prefetch_distance(PrefetchDistance(distance)),
-            Sink::Mpmc(..) | Sink::Frames(..) => return false,
+            Sink::Mpmc(..) | Sink::Frames(..) | Sink::Remote(..) => return false,
         }
         true
     }
@@ -137,8 +186,51 @@ impl Source {
                     };
                 }
             }
+            Source::Remote(inbox, decoder, pending) => {
+                let polled = inbox.poll(|frame| {
+                    let start = Instant::now();
+                    match decoder.decode(frame, out) {
+                        Ok(header) => {
+                            stats.record(header.rows, frame.len(), start.elapsed());
+                            stats
+                                .last_codec
+                                .store(header.codec as u8, std::sync::atomic::Ordering::Relaxed);
+                            Ok((header.rows, out.last().map_or(0, |r| r.stamp_ns)))
+                        }
+                        Err(e) => {
+                            out.truncate(before);
+                            Err(e.to_string())
+                        }
+                    }
+                });
+                match polled {
+                    Polled::Event(event) => *pending = Some(event),
+                    Polled::Dropped(_) => {
+                        stats
+                            .corrupt_frames
+                            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    }
+                    Polled::Nothing | Polled::Frame(_) => {}
+                }
+            }
         }
         out.len() - before
+    }
+
+    /// A session marker read from a remote stream, once.
+    pub(crate) fn take_event(&mut self) -> Option<SessionEvent> {
+        match self {
+            Source::Remote(_, _, pending) => pending.take(),
+            _ => None,
+        }
+    }
+
+    /// Whether row stamps are on this process's clock (not so for a sender on another host).
+    pub(crate) fn same_clock(&self) -> bool {
+        match self {
+            Source::Remote(inbox, ..) => inbox.same_clock(),
+            _ => true,
+        }
     }
 
     /// Whether the writers are gone and everything they wrote was read.
@@ -148,6 +240,7 @@ impl Source {
             Source::Broadcast(rx) => rx.is_abandoned() && rx.is_empty(),
             Source::Mpmc(rx) => rx.is_abandoned() && rx.is_empty(),
             Source::Frames(rx, _) => rx.is_abandoned() && rx.is_empty(),
+            Source::Remote(inbox, _, pending) => inbox.is_drained() && pending.is_none(),
         }
     }
 
@@ -155,7 +248,7 @@ impl Source {
         match self {
             Source::Spsc(rx) => Some(rx.stats()),
             Source::Broadcast(rx) => Some(rx.stats()),
-            Source::Mpmc(_) => None,
+            Source::Mpmc(_) | Source::Remote(..) => None,
             Source::Frames(rx, _) => Some(rx.stats()),
         }
     }
@@ -164,7 +257,7 @@ impl Source {
         match self {
             Source::Spsc(rx) => rx.set_prefetch_distance(PrefetchDistance(distance)),
             Source::Broadcast(rx) => rx.set_prefetch_distance(PrefetchDistance(distance)),
-            Source::Mpmc(_) | Source::Frames(..) => return false,
+            Source::Mpmc(_) | Source::Frames(..) | Source::Remote(..) => return false,
         }
         true
     }

@@ -9,19 +9,24 @@ use crate::codec::frame::MAX_FRAME_ROWS;
 use crate::codec::{CodecId, Decoder, Encoder, max_frame_len};
 use crate::metrics::LatencyHistogram;
 use crate::metrics::counters::CounterValues;
-use crate::metrics::integrity::{Integrity, InterleavedCheck, SequenceCheck};
+use crate::metrics::integrity::{Integrity, InterleavedCheck, SequenceCheck, SessionCheck};
 use crate::metrics::snapshot::{
-    CodecSnapshot, EndpointCounters, LatencyNs, RingSnapshot, Role, RunState, SCHEMA_VERSION,
-    Snapshot, Summary, ThreadSnapshot, Totals,
+    CodecSnapshot, EndpointCounters, LatencyNs, LinkRole, RingSnapshot, Role, RunState,
+    SCHEMA_VERSION, Snapshot, Summary, ThreadSnapshot, Totals, TransportSnapshot,
 };
-use crate::profile::{CpuSetting, NumaSetting, NumaWord, RingKind, SourceSetting, TuningProfile};
-use crate::ring::{RingConfig, RingError, broadcast, frames, mpmc, spsc};
+use crate::profile::{
+    CpuSetting, LinkEndSetting, NumaSetting, NumaWord, RingKind, SourceSetting, TransportKind,
+    TuningProfile,
+};
+use crate::ring::{RingConfig, RingError, broadcast, frames, mpmc, spsc, window};
 use crate::row::Row;
 use crate::source::{Source as RowValues, SourceKind};
 use crate::topology::pin::{PinError, allowed_cpus, check_cpu};
 use crate::topology::{
     AllocationReport, MemoryPlacement, NodeChoice, NumaAlloc, PlacementError, Topology,
 };
+use crate::transport::tcp::{ListenConfig, Listener, RemoteSender, SenderConfig};
+use crate::transport::{LinkError, LinkStats, resolve_token};
 
 use super::command::{Command, CommandError};
 use super::control::{Control, ThreadSlot};
@@ -45,6 +50,12 @@ pub enum EngineError {
     /// The data source cannot be read.
     #[error("source: {0}")]
     Source(String),
+    /// The link to the remote ring could not be set up.
+    #[error(transparent)]
+    Link(#[from] LinkError),
+    /// The window a remote sender writes into could not be built.
+    #[error("ring: {0}")]
+    Window(#[from] window::WindowError),
     /// A worker thread could not be started.
     #[error("cannot start thread {name}: {reason}")]
     Spawn {
@@ -68,10 +79,16 @@ impl Engine {
     pub fn start(profile: TuningProfile) -> Result<EngineHandle, EngineError> {
         let host = crate::topology::host().ok();
         let work = &profile.workload;
-        let (producer_cpus, consumer_cpus) = place_threads(&profile)?;
+        let end = profile.link_end();
+        let (producer_cpus, consumer_cpus) = place_threads(&profile, thread_counts(&profile))?;
+        let ring_side_cpu = consumer_cpus
+            .first()
+            .or(producer_cpus.first())
+            .copied()
+            .unwrap_or(0);
         let node = match profile.ring.numa_node {
             NumaSetting::Default | NumaSetting::Word(NumaWord::Local) => {
-                NodeChoice::LocalTo(consumer_cpus[0])
+                NodeChoice::LocalTo(ring_side_cpu)
             }
             NumaSetting::Word(NumaWord::Any) => NodeChoice::Any,
             NumaSetting::Node(n) => NodeChoice::Node(n),
@@ -93,10 +110,23 @@ impl Engine {
             profile.prefetch.distance,
         ));
 
-        let (sinks, sources) = build_ring(&profile, config)?;
+        let (sinks, sources, link) = match &end {
+            LinkEndSetting::Local => {
+                let (sinks, sources) = build_ring(&profile, config)?;
+                (sinks, sources, None)
+            }
+            LinkEndSetting::Send(kind, address) => {
+                let (sink, link) = connect(&profile, *kind, address)?;
+                (vec![sink], Vec::new(), Some(link))
+            }
+            LinkEndSetting::Receive(kind, address) => {
+                let (source, link) = listen(&profile, *kind, address, config)?;
+                (Vec::new(), vec![source], Some(link))
+            }
+        };
         let memory = alloc.reports().into_iter().next();
         let mut values = Vec::new();
-        for p in 0..work.producers {
+        for p in 0..sinks.len() {
             values.push(row_values(&work.source, work.seed.wrapping_add(p as u64))?);
         }
 
@@ -125,7 +155,9 @@ impl Engine {
                 Role::Consumer,
                 consumer_cpus[i],
             ));
-            let check = if profile.ring.kind == RingKind::Mpmc {
+            let check = if link.is_some() {
+                Check::Sessions(SessionCheck::default())
+            } else if profile.ring.kind == RingKind::Mpmc {
                 Check::Interleaved(InterleavedCheck::new(work.producers))
             } else {
                 Check::Consecutive(SequenceCheck::default())
@@ -151,9 +183,123 @@ impl Engine {
             host: host.cloned(),
             memory,
             interval_histograms: std::sync::Mutex::new(Vec::new()),
+            link,
             stopped: false,
         })
     }
+}
+
+/// Producer and consumer threads this process runs: both ends locally, or one end of a link.
+fn thread_counts(profile: &TuningProfile) -> (usize, usize) {
+    match profile.link_end() {
+        LinkEndSetting::Local => (profile.workload.producers, profile.workload.consumers),
+        LinkEndSetting::Send(..) => (1, 0),
+        LinkEndSetting::Receive(..) => (0, 1),
+    }
+}
+
+/// The transport section (present whenever the link end is not local).
+fn transport_of(profile: &TuningProfile) -> crate::profile::TransportSection {
+    profile
+        .transport
+        .clone()
+        .unwrap_or_else(|| crate::profile::TransportSection {
+            kind: TransportKind::Local,
+            connect: None,
+            listen: None,
+            token: None,
+            max_frame_bytes: None,
+            link_mbps: None,
+            idle_timeout: crate::profile::DurationSetting(Duration::from_secs(30)),
+        })
+}
+
+/// Refuses the RDMA kind with the reason verbs cannot run (no device, or no support built in).
+fn require_tcp(kind: TransportKind) -> Result<(), EngineError> {
+    match kind {
+        TransportKind::Rdma => Err(crate::transport::rdma_unavailable().into()),
+        _ => Ok(()),
+    }
+}
+
+/// The producer's end of a remote ring: connected, handshake done.
+fn connect(
+    profile: &TuningProfile,
+    kind: TransportKind,
+    address: &str,
+) -> Result<(Sink, LinkEnd), EngineError> {
+    require_tcp(kind)?;
+    let transport = transport_of(profile);
+    let stats = Arc::new(LinkStats::default());
+    let config = SenderConfig {
+        address: address.to_owned(),
+        token: resolve_token(transport.token.as_deref()),
+        max_frame: transport
+            .max_frame_bytes
+            .unwrap_or_else(|| max_frame_len(profile.effective_batch().min(MAX_FRAME_ROWS))),
+        link_mbps: transport.link_mbps,
+        connect_timeout: Duration::from_secs(3),
+    };
+    let sender = RemoteSender::connect(config, stats.clone())?;
+    Ok((
+        Sink::Remote(Box::new(sender), Encoder::new()),
+        LinkEnd {
+            kind,
+            role: LinkRole::Sender,
+            address: address.to_owned(),
+            stats,
+            listener: None,
+            link_mbps: transport.link_mbps,
+        },
+    ))
+}
+
+/// The ring's end of a remote ring: the window, and a listener writing senders into it.
+fn listen(
+    profile: &TuningProfile,
+    kind: TransportKind,
+    address: &str,
+    config: RingConfig,
+) -> Result<(Source, LinkEnd), EngineError> {
+    require_tcp(kind)?;
+    let transport = transport_of(profile);
+    let (writer, reader) =
+        window::channel_with(profile.ring.capacity * std::mem::size_of::<Row>(), config)?;
+    let stats = Arc::new(LinkStats::default());
+    let (listener, inbox) = crate::transport::tcp::listen(
+        ListenConfig {
+            address: address.to_owned(),
+            token: resolve_token(transport.token.as_deref()),
+            idle_timeout: transport.idle_timeout.0,
+            handshake_timeout: Duration::from_secs(3),
+        },
+        writer,
+        reader,
+        stats.clone(),
+    )?;
+    Ok((
+        Source::Remote(Box::new(inbox), Decoder::new(), None),
+        LinkEnd {
+            kind,
+            role: LinkRole::Receiver,
+            address: listener.local_addr.to_string(),
+            stats,
+            listener: Some(listener),
+            link_mbps: None,
+        },
+    ))
+}
+
+/// This process's end of a link.
+#[derive(Debug)]
+struct LinkEnd {
+    kind: TransportKind,
+    role: LinkRole,
+    address: String,
+    stats: Arc<LinkStats>,
+    /// The receiver's accepting thread (stopped before the consumer drains).
+    listener: Option<Listener>,
+    link_mbps: Option<f64>,
 }
 
 fn spawn(name: &str, body: impl FnOnce() + Send + 'static) -> Result<JoinHandle<()>, EngineError> {
@@ -168,24 +314,26 @@ fn spawn(name: &str, body: impl FnOnce() + Send + 'static) -> Result<JoinHandle<
 
 /// CPUs for every thread: those the profile names (checked), then free allowed CPUs in order for
 /// `"auto"`, reusing CPUs only when there are more threads than CPUs.
-fn place_threads(profile: &TuningProfile) -> Result<(Vec<usize>, Vec<usize>), EngineError> {
+fn place_threads(
+    profile: &TuningProfile,
+    (producers, consumers): (usize, usize),
+) -> Result<(Vec<usize>, Vec<usize>), EngineError> {
     let allowed = allowed_cpus();
     if allowed.is_empty() {
         return Err(PinError::Unavailable("no CPU is allowed".into()).into());
     }
-    let work = &profile.workload;
     let fixed = |list: &[CpuSetting], i: usize| match list.get(i) {
         Some(CpuSetting::Cpu(c)) => Some(*c),
         _ => None,
     };
     let mut taken: Vec<usize> = Vec::new();
-    for i in 0..work.producers {
+    for i in 0..producers {
         if let Some(c) = fixed(&profile.pinning.producers, i) {
             check_cpu(c)?;
             taken.push(c);
         }
     }
-    for i in 0..work.consumers {
+    for i in 0..consumers {
         if let Some(c) = fixed(&profile.pinning.consumers, i) {
             check_cpu(c)?;
             taken.push(c);
@@ -202,13 +350,13 @@ fn place_threads(profile: &TuningProfile) -> Result<(Vec<usize>, Vec<usize>), En
         free.next()
             .unwrap_or_else(|| cycle.next().unwrap_or(allowed[0]))
     };
-    let producers: Vec<usize> = (0..work.producers)
+    let producer_cpus: Vec<usize> = (0..producers)
         .map(|i| fixed(&profile.pinning.producers, i).unwrap_or_else(&mut next))
         .collect();
-    let consumers: Vec<usize> = (0..work.consumers)
+    let consumer_cpus: Vec<usize> = (0..consumers)
         .map(|i| fixed(&profile.pinning.consumers, i).unwrap_or_else(&mut next))
         .collect();
-    Ok((producers, consumers))
+    Ok((producer_cpus, consumer_cpus))
 }
 
 fn build_ring(
@@ -269,6 +417,8 @@ struct Baseline {
     rows: Vec<u64>,
     codec: Vec<(u64, u64, u64)>,
     counters: Vec<Option<CounterValues>>,
+    /// Link frames, bytes, and rows the receiver acknowledged.
+    link: (u64, u64, u64),
 }
 
 impl Baseline {
@@ -278,6 +428,7 @@ impl Baseline {
             rows: vec![0; threads],
             codec: vec![(0, 0, 0); threads],
             counters: vec![None; threads],
+            link: (0, 0, 0),
         }
     }
 }
@@ -295,6 +446,8 @@ pub struct EngineHandle {
     memory: Option<AllocationReport>,
     /// Each consumer's latency over the last snapshot's interval, for interval logs.
     interval_histograms: std::sync::Mutex<Vec<(String, LatencyHistogram)>>,
+    /// The link, when the ring is remote.
+    link: Option<LinkEnd>,
     baseline: Baseline,
     stopped: bool,
 }
@@ -306,7 +459,8 @@ impl EngineHandle {
         let next = self.capture(now);
         let baseline = std::mem::replace(&mut self.baseline, next.clone());
         let (threads, ring, codec, totals, interval_s) = self.measure(&baseline, &next, true);
-        let warnings = self.live_warnings(&threads, &ring);
+        let transport = self.transport(&baseline, &next, &threads, true);
+        let warnings = self.live_warnings(&threads, &ring, transport.as_ref());
         Snapshot {
             schema_version: SCHEMA_VERSION,
             elapsed_s: now.as_secs_f64(),
@@ -323,8 +477,27 @@ impl EngineHandle {
             ring,
             codec,
             totals,
+            transport,
             warnings,
         }
+    }
+
+    /// The address this process accepts senders on, when it holds a remote ring.
+    pub fn listen_address(&self) -> Option<String> {
+        self.link
+            .as_ref()
+            .filter(|l| l.role == LinkRole::Receiver)
+            .map(|l| l.address.clone())
+    }
+
+    /// Whether this process holds a remote ring, a sender has come and gone, and none is
+    /// connected now (`serve --once` stops then).
+    pub fn sender_left(&self) -> bool {
+        self.link.as_ref().is_some_and(|l| {
+            l.role == LinkRole::Receiver
+                && l.stats.sessions.load(Relaxed) > 0
+                && !l.stats.connected.load(Relaxed)
+        })
     }
 
     /// Whether every worker has finished (producers stop only when told, so this is rare before
@@ -348,8 +521,19 @@ impl EngineHandle {
             return Err(CommandError::Stopped);
         }
         let capacity = self.profile.ring.capacity;
-        let framed = self.profile.codec.is_some();
+        let framed = self.is_framed();
+        let receiver = self
+            .link
+            .as_ref()
+            .is_some_and(|l| l.role == LinkRole::Receiver);
         match command {
+            Command::Codec { .. } | Command::Rate { .. } | Command::Pause | Command::Resume
+                if receiver =>
+            {
+                return Err(CommandError::Invalid(
+                    "this process holds the ring; the sender chooses codec, rate and pausing: send the command to the sending process".into(),
+                ));
+            }
             Command::Repin { thread, cpu } => {
                 let slot = self
                     .slots
@@ -439,6 +623,9 @@ impl EngineHandle {
     pub fn stop(mut self) -> Summary {
         self.control.stop.store(true, Relaxed);
         self.control.paused.store(false, Relaxed);
+        if let Some(listener) = self.link.as_mut().and_then(|l| l.listener.as_mut()) {
+            listener.stop();
+        }
         for thread in std::mem::take(&mut self.threads) {
             let _ = thread.join();
         }
@@ -447,6 +634,7 @@ impl EngineHandle {
         let start = Baseline::zero(self.slots.len());
         let end = self.capture(now);
         let (threads, ring, codec, mut totals, _) = self.measure(&start, &end, false);
+        let transport = self.transport(&start, &end, &threads, false);
         // Rows a consumer never saw once everything was drained are lost.
         let produced = totals.produced;
         let consumers: Vec<&ThreadSnapshot> = threads
@@ -470,6 +658,7 @@ impl EngineHandle {
             ring,
             codec,
             totals,
+            transport,
             integrity_ok: clean,
         }
     }
@@ -490,7 +679,82 @@ impl EngineHandle {
                 })
                 .collect(),
             counters: self.slots.iter().map(|s| s.read_counters()).collect(),
+            link: self.link.as_ref().map_or((0, 0, 0), |l| {
+                (
+                    l.stats.frames.load(Relaxed),
+                    l.stats.bytes.load(Relaxed),
+                    l.stats.rows_acknowledged.load(Relaxed),
+                )
+            }),
         }
+    }
+
+    fn transport(
+        &self,
+        since: &Baseline,
+        upto: &Baseline,
+        threads: &[ThreadSnapshot],
+        interval: bool,
+    ) -> Option<TransportSnapshot> {
+        let link = self.link.as_ref()?;
+        let stats = &link.stats;
+        let secs = (upto.at - since.at).as_secs_f64().max(1e-9);
+        let sender = link.role == LinkRole::Sender;
+        let round_trip = sender.then(|| {
+            let mut h = stats.round_trip.lock().unwrap_or_else(|e| e.into_inner());
+            let summary = if interval {
+                let s = h.0.summary();
+                h.0.reset();
+                s
+            } else {
+                h.1.summary()
+            };
+            LatencyNs::from(summary)
+        });
+        let sessions = stats.sessions.load(Relaxed);
+        let (one_way, unavailable) = if sender {
+            (None, Some("measured by the receiver".to_owned()))
+        } else if sessions == 0 {
+            (None, Some("no sender has connected yet".to_owned()))
+        } else if !stats.same_clock.load(Relaxed) {
+            (
+                None,
+                Some(
+                    "the sender runs on another host (its boot id differs): one-way times would \
+                     compare two clocks; the sender reports round trips"
+                        .to_owned(),
+                ),
+            )
+        } else {
+            let latency = threads
+                .iter()
+                .find(|t| t.role == Role::Consumer)
+                .and_then(|t| t.latency_ns);
+            (latency, None)
+        };
+        Some(TransportSnapshot {
+            kind: link.kind.name().to_owned(),
+            role: link.role,
+            address: link.address.clone(),
+            peer: stats.peer(),
+            connected: stats.connected.load(Relaxed),
+            frames: upto.link.0,
+            bytes: upto.link.1,
+            frames_per_s: upto.link.0.saturating_sub(since.link.0) as f64 / secs,
+            mb_per_s: upto.link.1.saturating_sub(since.link.1) as f64 / secs / 1e6,
+            rows_acknowledged: sender.then(|| stats.rows_acknowledged.load(Relaxed)),
+            round_trip_ns: round_trip,
+            one_way_ns: one_way,
+            one_way_unavailable: unavailable,
+            credit_stalls: stats.credit_stalls.load(Relaxed),
+            cap_waits: stats.cap_waits.load(Relaxed),
+            link_mbps: link.link_mbps,
+            sessions,
+            reconnects: stats.reconnects.load(Relaxed),
+            refused: stats.refused.load(Relaxed),
+            dropped: stats.dropped.load(Relaxed),
+            last_error: stats.error(),
+        })
     }
 
     fn measure(
@@ -560,6 +824,7 @@ impl EngineHandle {
                     consumed_by.push(rows);
                     integrity.add(&slot.integrity());
                     codec.decoded_rows += c_rows;
+                    codec.decoded_bytes += c_bytes;
                     codec.decode_nanos += c_nanos;
                 }
             }
@@ -583,11 +848,20 @@ impl EngineHandle {
                     }),
             });
         }
-        let consumed_delta: u64 = threads
+        let mut consumed_delta: u64 = threads
             .iter()
             .filter(|t| t.role == Role::Consumer)
             .map(|t| (t.rows_per_s * secs).round() as u64)
             .sum();
+        // A sender's consumer is on the other host: what it acknowledged is what was consumed.
+        if self
+            .link
+            .as_ref()
+            .is_some_and(|l| l.role == LinkRole::Sender)
+        {
+            consumed = upto.link.2;
+            consumed_delta = upto.link.2.saturating_sub(since.link.2);
+        }
         let occupancy = match self.profile.ring.kind {
             RingKind::Broadcast => {
                 produced.saturating_sub(consumed_by.iter().copied().min().unwrap_or(0))
@@ -610,7 +884,7 @@ impl EngineHandle {
         let ring = RingSnapshot {
             kind: self.profile.ring.kind.name().to_owned(),
             capacity: self.profile.ring.capacity,
-            framed: self.profile.codec.is_some(),
+            framed: self.is_framed(),
             occupancy_rows: occupancy,
             memory: report.as_ref().map(|r| r.summary()),
             memory_nodes: report
@@ -623,10 +897,8 @@ impl EngineHandle {
             consumer_index_reloads: sum(Role::Consumer, |e| e.index_reloads),
         };
         let codec = self
-            .profile
-            .codec
-            .as_ref()
-            .map(|_| codec.snapshot(self.control.codec()));
+            .is_framed()
+            .then(|| codec.snapshot(self.codec_in_use()));
         let totals = Totals {
             produced,
             consumed,
@@ -645,6 +917,30 @@ impl EngineHandle {
         (threads, ring, codec, totals, secs)
     }
 
+    /// Whether rows travel in frames: a `[codec]` section, or a remote ring (always framed).
+    fn is_framed(&self) -> bool {
+        self.profile.codec.is_some() || self.link.is_some()
+    }
+
+    /// The codec frames use now: the setting, or on a receiver, what the last frame carried.
+    fn codec_in_use(&self) -> CodecId {
+        if self
+            .link
+            .as_ref()
+            .is_some_and(|l| l.role == LinkRole::Receiver)
+        {
+            let decoded = self
+                .slots
+                .iter()
+                .find(|s| s.codec.rows.load(Relaxed) > 0)
+                .and_then(|s| CodecId::from_id(s.codec.last_codec.load(Relaxed)));
+            if let Some(codec) = decoded {
+                return codec;
+            }
+        }
+        self.control.codec()
+    }
+
     /// Each consumer's latency histogram over the interval the last
     /// [`snapshot`](Self::snapshot) covered (for HdrHistogram interval logs).
     pub fn interval_histograms(&self) -> Vec<(String, LatencyHistogram)> {
@@ -654,8 +950,23 @@ impl EngineHandle {
             .clone()
     }
 
-    fn live_warnings(&self, threads: &[ThreadSnapshot], ring: &RingSnapshot) -> Vec<String> {
+    fn live_warnings(
+        &self,
+        threads: &[ThreadSnapshot],
+        ring: &RingSnapshot,
+        transport: Option<&TransportSnapshot>,
+    ) -> Vec<String> {
         let mut warnings = Vec::new();
+        if let Some(t) = transport
+            && t.role == LinkRole::Sender
+            && !t.connected
+        {
+            warnings.push(format!(
+                "link to {} is down ({}); reconnecting",
+                t.address,
+                t.last_error.as_deref().unwrap_or("no reason given")
+            ));
+        }
         for (i, a) in threads.iter().enumerate() {
             let sharing: Vec<&str> = threads[i + 1..]
                 .iter()
@@ -699,6 +1010,9 @@ impl Drop for EngineHandle {
     fn drop(&mut self) {
         self.control.stop.store(true, Relaxed);
         self.control.paused.store(false, Relaxed);
+        if let Some(listener) = self.link.as_mut().and_then(|l| l.listener.as_mut()) {
+            listener.stop();
+        }
         for thread in std::mem::take(&mut self.threads) {
             let _ = thread.join();
         }
@@ -711,18 +1025,25 @@ struct CodecTally {
     encoded_bytes: u64,
     encode_nanos: u64,
     decoded_rows: u64,
+    decoded_bytes: u64,
     decode_nanos: u64,
 }
 
 impl CodecTally {
     fn snapshot(&self, codec: CodecId) -> CodecSnapshot {
-        let raw = self.encoded_rows * std::mem::size_of::<Row>() as u64;
+        // A receiver of a remote ring encodes nothing: its ratio is that of the frames it read.
+        let (rows, encoded) = if self.encoded_rows > 0 || self.decoded_rows == 0 {
+            (self.encoded_rows, self.encoded_bytes)
+        } else {
+            (self.decoded_rows, self.decoded_bytes)
+        };
+        let raw = rows * std::mem::size_of::<Row>() as u64;
         let per_row = |nanos: u64, rows: u64| (rows > 0).then(|| nanos as f64 / rows as f64);
         CodecSnapshot {
             name: codec.name().to_owned(),
             raw_bytes: raw,
-            encoded_bytes: self.encoded_bytes,
-            ratio: (self.encoded_bytes > 0).then(|| raw as f64 / self.encoded_bytes as f64),
+            encoded_bytes: encoded,
+            ratio: (encoded > 0).then(|| raw as f64 / encoded as f64),
             encode_ns_per_row: per_row(self.encode_nanos, self.encoded_rows),
             decode_ns_per_row: per_row(self.decode_nanos, self.decoded_rows),
         }

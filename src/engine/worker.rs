@@ -7,11 +7,12 @@ use std::sync::atomic::Ordering::{Acquire, Relaxed};
 use std::time::{Duration, Instant};
 
 use crate::metrics::LatencyHistogram;
-use crate::metrics::integrity::{InterleavedCheck, SequenceCheck};
+use crate::metrics::integrity::{Integrity, InterleavedCheck, SequenceCheck, SessionCheck};
 use crate::ring::WaitStrategy;
 use crate::row::Row;
 use crate::source::Source as RowValues;
 use crate::topology::pin::{current_cpu, pin_current_thread};
+use crate::transport::session::SessionEvent;
 
 use super::control::{Control, NO_CPU, ThreadSlot};
 use super::ends::{Sink, Source};
@@ -178,6 +179,7 @@ pub(crate) fn produce(mut job: ProducerJob) {
             slot.publish_endpoint(job.sink.counters());
         }
     }
+    job.sink.finish();
     slot.publish_endpoint(job.sink.counters());
     slot.finished.store(true, Relaxed);
     // Dropping the sink tells consumers nothing more is coming.
@@ -189,6 +191,18 @@ pub(crate) enum Check {
     Consecutive(SequenceCheck),
     /// Several producers sharing the rows: per producer, increasing.
     Interleaved(InterleavedCheck),
+    /// Senders on another host, one session after another.
+    Sessions(SessionCheck),
+}
+
+impl Check {
+    fn integrity(&self) -> Integrity {
+        match self {
+            Check::Consecutive(check) => check.integrity(),
+            Check::Interleaved(check) => check.integrity(),
+            Check::Sessions(check) => check.integrity(),
+        }
+    }
 }
 
 /// What a consumer needs.
@@ -230,6 +244,17 @@ pub(crate) fn consume(mut job: ConsumerJob) {
         rows.clear();
         let batch = control.batch.load(Relaxed).max(1);
         let n = job.source.take(batch, &mut rows, &slot.codec);
+        if let Some(event) = job.source.take_event() {
+            if let Check::Sessions(check) = &mut job.check {
+                match event {
+                    SessionEvent::Start {
+                        run_id, next_seq, ..
+                    } => check.start(run_id, next_seq),
+                    SessionEvent::End { rows_sent, .. } => check.end(rows_sent),
+                }
+            }
+            continue;
+        }
         if n == 0 {
             if job.source.is_drained() {
                 break;
@@ -238,14 +263,18 @@ pub(crate) fn consume(mut job: ConsumerJob) {
         } else {
             idle.reset();
             let now = control.now_ns();
+            let timed = job.source.same_clock();
             for row in &rows {
-                local.record(now.saturating_sub(row.stamp_ns));
+                if timed {
+                    local.record(now.saturating_sub(row.stamp_ns));
+                }
                 match &mut job.check {
                     Check::Consecutive(check) => check.observe(row.seq),
                     Check::Interleaved(check) => check.observe(
                         (row.seq >> PRODUCER_SHIFT) as usize,
                         row.seq & ((1 << PRODUCER_SHIFT) - 1),
                     ),
+                    Check::Sessions(check) => check.observe(row.seq),
                 }
             }
             slot.rows.fetch_add(n as u64, Relaxed);
@@ -253,18 +282,12 @@ pub(crate) fn consume(mut job: ConsumerJob) {
         if last_publish.elapsed() >= PUBLISH_EVERY && publish(&slot, &mut local, false) {
             last_publish = Instant::now();
             slot.publish_endpoint(job.source.counters());
-            slot.publish_integrity(match &job.check {
-                Check::Consecutive(check) => check.integrity(),
-                Check::Interleaved(check) => check.integrity(),
-            });
+            slot.publish_integrity(job.check.integrity());
         }
     }
     publish(&slot, &mut local, true);
     slot.publish_endpoint(job.source.counters());
-    slot.publish_integrity(match &job.check {
-        Check::Consecutive(check) => check.integrity(),
-        Check::Interleaved(check) => check.integrity(),
-    });
+    slot.publish_integrity(job.check.integrity());
     slot.finished.store(true, Relaxed);
 }
 

@@ -52,6 +52,23 @@ impl SequenceCheck {
         }
     }
 
+    /// A check whose first expected number is `first` (a stream that does not start at 0).
+    pub fn starting_at(first: u64) -> Self {
+        SequenceCheck {
+            expected: first,
+            integrity: Integrity::default(),
+        }
+    }
+
+    /// The sender says its next row is `next`: rows between the expected one and `next` were
+    /// lost on the way (a broken link), and are counted so.
+    pub fn skip_to(&mut self, next: u64) {
+        if next > self.expected {
+            self.integrity.lost += next - self.expected;
+            self.expected = next;
+        }
+    }
+
     /// The sequence number expected next (= rows seen in order so far).
     pub fn expected(&self) -> u64 {
         self.expected
@@ -68,6 +85,53 @@ impl SequenceCheck {
             self.integrity.lost += total - self.expected;
         }
         self.integrity
+    }
+}
+
+/// For a remote ring, whose senders come and go: each run's rows are consecutive from the
+/// number its first connection announced; a reconnect of the same run that announces a later
+/// number counts the rows in between as lost, and a clean goodbye with the run's row count
+/// counts any never seen as lost.
+#[derive(Debug, Default, Clone)]
+pub struct SessionCheck {
+    run: Option<u64>,
+    check: SequenceCheck,
+    finished_runs: Integrity,
+}
+
+impl SessionCheck {
+    /// A sender connected: run `run_id`, first row `next_seq`.
+    pub fn start(&mut self, run_id: u64, next_seq: u64) {
+        if self.run == Some(run_id) {
+            self.check.skip_to(next_seq);
+        } else {
+            if self.run.is_some() {
+                self.finished_runs.add(&self.check.integrity());
+            }
+            self.run = Some(run_id);
+            self.check = SequenceCheck::starting_at(next_seq);
+        }
+    }
+
+    /// The sender said goodbye after `rows_sent` rows in its run (`None`: the link broke, and
+    /// what it sent is learnt only if it comes back).
+    pub fn end(&mut self, rows_sent: Option<u64>) {
+        if let Some(total) = rows_sent {
+            self.check.skip_to(total);
+        }
+    }
+
+    /// Checks the next row's sequence number.
+    #[inline]
+    pub fn observe(&mut self, seq: u64) {
+        self.check.observe(seq);
+    }
+
+    /// What was found so far, over every run.
+    pub fn integrity(&self) -> Integrity {
+        let mut total = self.finished_runs;
+        total.add(&self.check.integrity());
+        total
     }
 }
 

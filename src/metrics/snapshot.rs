@@ -150,6 +150,64 @@ pub struct CodecSnapshot {
     pub decode_ns_per_row: Option<f64>,
 }
 
+/// Which end of a link this process runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LinkRole {
+    /// Writes frames into the remote ring.
+    Sender,
+    /// Holds the ring; senders write into it.
+    Receiver,
+}
+
+/// The link to a remote ring (`null` when producer and consumer share this process).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct TransportSnapshot {
+    /// `tcp` or `rdma`.
+    pub kind: String,
+    /// This end.
+    pub role: LinkRole,
+    /// The address connected to (sender) or listened on (receiver).
+    pub address: String,
+    /// The peer's address (the last one, when none is connected now).
+    pub peer: Option<String>,
+    /// Whether a peer is connected now.
+    pub connected: bool,
+    /// Frames sent (sender) or received and decoded (receiver) since the start.
+    pub frames: u64,
+    /// Bytes on the wire since the start: frames, record headers, padding, message headers.
+    pub bytes: u64,
+    /// Frames per second over the interval.
+    pub frames_per_s: f64,
+    /// Wire megabytes (10^6 bytes) per second over the interval.
+    pub mb_per_s: f64,
+    /// Sender: rows the receiver confirmed it consumed (`null` on the receiver).
+    pub rows_acknowledged: Option<u64>,
+    /// Sender: round trip from a row's stamp to the receiver's credit echoing it, over the
+    /// interval (since the start in a summary). Valid across hosts: one clock.
+    pub round_trip_ns: Option<LatencyNs>,
+    /// Receiver: one-way latency from the row stamp, when the sender shares this host's clock.
+    pub one_way_ns: Option<LatencyNs>,
+    /// Why `one_way_ns` is `null`.
+    pub one_way_unavailable: Option<String>,
+    /// Times the sender found the remote ring full and waited for credit (once per episode).
+    pub credit_stalls: u64,
+    /// Times the sender waited for the bandwidth cap.
+    pub cap_waits: u64,
+    /// The bandwidth cap, Mbit/s (`null`: none).
+    pub link_mbps: Option<f64>,
+    /// Connections made (sender) or accepted (receiver).
+    pub sessions: u64,
+    /// Connections after the first of the same sender run.
+    pub reconnects: u64,
+    /// Connections refused at the handshake (wrong token, not a ringtop peer, busy).
+    pub refused: u64,
+    /// Connections dropped after a bad message, a write outside the window, or silence.
+    pub dropped: u64,
+    /// The most recent connection error, naming the peer.
+    pub last_error: Option<String>,
+}
+
 /// Totals since the start.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Totals {
@@ -190,6 +248,8 @@ pub struct Snapshot {
     pub codec: Option<CodecSnapshot>,
     /// Totals and integrity.
     pub totals: Totals,
+    /// The link to a remote ring, if the ring is remote.
+    pub transport: Option<TransportSnapshot>,
     /// Things the operator should know (threads sharing a CPU, a consumer on remote memory).
     pub warnings: Vec<String>,
 }
@@ -211,6 +271,8 @@ pub struct Summary {
     pub codec: Option<CodecSnapshot>,
     /// Totals, rates over the whole run.
     pub totals: Totals,
+    /// The link over the whole run, if the ring is remote.
+    pub transport: Option<TransportSnapshot>,
     /// Whether every row arrived exactly once and in order.
     pub integrity_ok: bool,
 }

@@ -3,7 +3,7 @@
 use super::{ProfileError, TuningProfile, parse};
 
 /// Every built-in profile: name and TOML text. `default` comes first.
-pub const BUILTIN: [(&str, &str); 5] = [
+pub const BUILTIN: [(&str, &str); 6] = [
     ("default", include_str!("../../profiles/default.toml")),
     (
         "low-latency",
@@ -18,6 +18,7 @@ pub const BUILTIN: [(&str, &str); 5] = [
         "broadcast-fanout",
         include_str!("../../profiles/broadcast-fanout.toml"),
     ),
+    ("remote-tcp", include_str!("../../profiles/remote-tcp.toml")),
 ];
 
 /// The TOML of the built-in profile `name`.

@@ -1,7 +1,9 @@
 //! The checks TOML cannot express: what this machine and the rings can honour.
 
 use super::locate::Step;
-use super::{CpuSetting, NumaSetting, PROFILE_VERSION, RingKind, SourceSetting, TuningProfile};
+use super::{
+    CpuSetting, NumaSetting, PROFILE_VERSION, RingKind, SourceSetting, TransportKind, TuningProfile,
+};
 use crate::codec::frame::MAX_FRAME_ROWS;
 use crate::codec::max_frame_len;
 use crate::ring::check_capacity;
@@ -116,6 +118,7 @@ pub(crate) fn check(profile: &TuningProfile) -> Result<(), Problem> {
             ));
         }
     }
+    check_transport(profile)?;
     if let SourceSetting::Csv(path) = &work.source {
         crate::source::csv::load(path)
             .map_err(|e| problem(&[Key("workload"), Key("source")], e.to_string()))?;
@@ -133,6 +136,79 @@ pub(crate) fn check(profile: &TuningProfile) -> Result<(), Problem> {
         ));
     }
     check_machine(profile)
+}
+
+/// A `[transport]` names one end, and that end can run the ring it describes.
+fn check_transport(profile: &TuningProfile) -> Result<(), Problem> {
+    let Some(transport) = &profile.transport else {
+        return Ok(());
+    };
+    let at = |key: &'static str| [Key("transport"), Key(key)];
+    let local = transport.kind == TransportKind::Local;
+    match (&transport.connect, &transport.listen) {
+        (Some(_), Some(_)) => {
+            return Err(problem(
+                &at("listen"),
+                "give either connect (this side produces) or listen (this side consumes), not both"
+                    .into(),
+            ));
+        }
+        (None, None) if !local => {
+            return Err(problem(
+                &at("kind"),
+                format!(
+                    "a {} transport needs connect = \"host:port\" (producer side) or listen = \"host:port\" (consumer side)",
+                    transport.kind.name()
+                ),
+            ));
+        }
+        (Some(_), None) | (None, Some(_)) if local => {
+            return Err(problem(
+                &at("kind"),
+                "kind = \"local\" takes no address; use kind = \"tcp\"".into(),
+            ));
+        }
+        _ => {}
+    }
+    if transport.kind == TransportKind::Rdma && !cfg!(feature = "rdma") {
+        return Err(problem(
+            &at("kind"),
+            "this build has no RDMA support (build with --features rdma); use kind = \"tcp\""
+                .into(),
+        ));
+    }
+    if local {
+        return Ok(());
+    }
+    if profile.ring.kind != RingKind::Spsc {
+        return Err(problem(
+            &[Key("ring"), Key("kind")],
+            "a remote ring is spsc: one producer on one host, one consumer on the other".into(),
+        ));
+    }
+    if transport
+        .link_mbps
+        .is_some_and(|m| !(m > 0.0 && m.is_finite()))
+    {
+        return Err(problem(
+            &at("link_mbps"),
+            "link_mbps must be a positive number of Mbit/s".into(),
+        ));
+    }
+    let window = profile.ring.capacity * std::mem::size_of::<Row>();
+    let largest = crate::ring::window::max_payload(window);
+    if let Some(bytes) = transport.max_frame_bytes {
+        let smallest = max_frame_len(1);
+        if bytes < smallest || bytes > largest {
+            return Err(problem(
+                &at("max_frame_bytes"),
+                format!(
+                    "max_frame_bytes must be between {smallest} (one row) and {largest} (half the {window}-byte ring)"
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// CPUs and nodes against this host.

@@ -49,6 +49,76 @@ pub struct TuningProfile {
     /// Reporting.
     #[serde(default)]
     pub report: ReportSection,
+    /// Where the consumer is: here (absent), or across a link.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transport: Option<TransportSection>,
+}
+
+/// How frames reach the consumer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TransportKind {
+    /// The consumer is in this process (the same as no `[transport]` section).
+    Local,
+    /// Over TCP, with RDMA's one-sided protocol (`write(offset, bytes)`, tail, credit).
+    Tcp,
+    /// RDMA verbs (builds with `--features rdma`).
+    Rdma,
+}
+
+impl TransportKind {
+    /// The name used in profiles and snapshots.
+    pub fn name(self) -> &'static str {
+        match self {
+            TransportKind::Local => "local",
+            TransportKind::Tcp => "tcp",
+            TransportKind::Rdma => "rdma",
+        }
+    }
+}
+
+/// `[transport]`: the ring on another host (or process). A profile with `connect` runs the
+/// producer and writes into the remote ring; one with `listen` (what `ringtop serve` builds) holds
+/// the ring and runs the consumer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TransportSection {
+    /// `local`, `tcp` or `rdma`.
+    pub kind: TransportKind,
+    /// The receiver's `host:port` (producer side).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connect: Option<String>,
+    /// The address to accept senders on (consumer side).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub listen: Option<String>,
+    /// Shared secret both ends must present; `RINGTOP_TOKEN` from the environment when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+    /// The largest frame the sender writes, in bytes (default: a full frame of the batch).
+    /// Batches that could encode larger are split.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_frame_bytes: Option<usize>,
+    /// Caps the sender's bytes on the link (Mbit/s), to emulate a slower network.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link_mbps: Option<f64>,
+    /// A connected sender silent this long is dropped by the receiver.
+    #[serde(default = "default_idle_timeout")]
+    pub idle_timeout: DurationSetting,
+}
+
+fn default_idle_timeout() -> DurationSetting {
+    DurationSetting(Duration::from_secs(30))
+}
+
+/// Which end of a link this profile runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LinkEndSetting {
+    /// Producer and consumer are both here.
+    Local,
+    /// The producer writes into a ring at this address.
+    Send(TransportKind, String),
+    /// The ring and consumer are here; senders connect to this address.
+    Receive(TransportKind, String),
 }
 
 /// Which ring.
@@ -421,6 +491,32 @@ impl TuningProfile {
     /// The codec, when rows travel in frames.
     pub fn codec(&self) -> Option<CodecId> {
         self.codec.as_ref().map(|c| c.name)
+    }
+
+    /// Checks a profile changed after loading (by command-line options); `origin` names where
+    /// it came from in the error.
+    ///
+    /// # Errors
+    /// [`ProfileError`] without a line: the values came from the command line.
+    pub fn validate(&self, origin: &str) -> Result<(), ProfileError> {
+        check::check(self).map_err(|problem| ProfileError {
+            file: origin.to_owned(),
+            line: None,
+            column: None,
+            message: problem.message,
+        })
+    }
+
+    /// Which end of a link this profile runs.
+    pub fn link_end(&self) -> LinkEndSetting {
+        match &self.transport {
+            Some(t) if t.kind != TransportKind::Local => match (&t.connect, &t.listen) {
+                (_, Some(listen)) => LinkEndSetting::Receive(t.kind, listen.clone()),
+                (Some(connect), None) => LinkEndSetting::Send(t.kind, connect.clone()),
+                (None, None) => LinkEndSetting::Local,
+            },
+            _ => LinkEndSetting::Local,
+        }
     }
 
     /// Rows per batch as the workers use it: rows per frame in a framed run, else the batch.

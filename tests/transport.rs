@@ -1,0 +1,481 @@
+//! Remote rings: a receiver survives hostile peers (each case by a hand-written client), and two
+//! processes on loopback move a million rows with nothing lost while the codec changes.
+#![cfg(not(loom))]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, ChildStdout, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use assert_cmd::cargo::CommandCargoExt;
+use ringtop::engine::{Engine, EngineHandle};
+use ringtop::metrics::snapshot::{RunState, TransportSnapshot};
+use ringtop::profile;
+use ringtop::ring::window::{PADDING, record_header};
+use ringtop::transport::wire::{self, Hello, Inbound, Message, Patience, Reply};
+use serde_json::Value;
+
+const TOKEN: &str = "open-sesame";
+
+fn receiver(idle_timeout: &str) -> EngineHandle {
+    let text = format!(
+        r#"
+version = 1
+[ring]
+kind = "spsc"
+capacity = 1024
+[workload]
+batch = 64
+[transport]
+kind = "tcp"
+listen = "127.0.0.1:0"
+token = "{TOKEN}"
+idle_timeout = "{idle_timeout}"
+"#
+    );
+    Engine::start(profile::parse(&text, "receiver.toml").unwrap()).unwrap()
+}
+
+fn sender(address: &str, token: &str, rate: u64) -> Result<EngineHandle, String> {
+    let text = format!(
+        r#"
+version = 1
+[ring]
+kind = "spsc"
+capacity = 1024
+[workload]
+rate = {rate}
+batch = 64
+[codec]
+name = "delta-lz4"
+[transport]
+kind = "tcp"
+connect = "{address}"
+token = "{token}"
+"#
+    );
+    Engine::start(profile::parse(&text, "sender.toml").unwrap()).map_err(|e| e.to_string())
+}
+
+fn link(engine: &mut EngineHandle) -> TransportSnapshot {
+    engine
+        .snapshot()
+        .transport
+        .expect("a remote ring reports its link")
+}
+
+/// Waits (up to 20 s) until the receiver's link satisfies `done`.
+fn wait_for(
+    engine: &mut EngineHandle,
+    what: &str,
+    done: impl Fn(&TransportSnapshot) -> bool,
+) -> TransportSnapshot {
+    let start = Instant::now();
+    loop {
+        let t = link(engine);
+        if done(&t) {
+            return t;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "gave up waiting for {what}: {t:?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn patience() -> Patience<'static> {
+    Patience {
+        idle: Duration::from_secs(5),
+        stop: &|| false,
+    }
+}
+
+/// Connects, says hello with `token`, and returns the stream and the receiver's reply.
+fn handshake(address: &str, token: &str) -> (TcpStream, Reply) {
+    let mut stream = TcpStream::connect(address).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_millis(50)))
+        .unwrap();
+    let hello = Hello {
+        run_id: 99,
+        next_seq: 0,
+        max_frame: 4096,
+        token: token.to_owned(),
+        boot_id: String::new(),
+    };
+    stream.write_all(&wire::encode_hello(&hello)).unwrap();
+    let reply = Inbound::new(stream.try_clone().unwrap())
+        .reply(&patience())
+        .unwrap();
+    (stream, reply)
+}
+
+fn welcome(address: &str) -> (TcpStream, u64) {
+    let (stream, reply) = handshake(address, TOKEN);
+    match reply {
+        Reply::Welcome { start, .. } => (stream, start),
+        Reply::Refused(reason) => panic!("refused: {reason}"),
+    }
+}
+
+fn message(message: &Message) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    wire::encode_message(&mut bytes, message);
+    bytes
+}
+
+/// A hostile session ends with `expected` in the receiver's error, the connection is closed, and
+/// the receiver keeps running.
+fn assert_dropped(engine: &mut EngineHandle, mut stream: TcpStream, before: u64, expected: &str) {
+    let t = wait_for(engine, expected, |t| t.dropped > before);
+    let error = t.last_error.unwrap_or_default();
+    assert!(error.contains(expected), "wanted {expected:?} in {error:?}");
+    // The receiver closed the connection (after saying why).
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let mut rest = Vec::new();
+    let _ = stream.read_to_end(&mut rest);
+    assert_eq!(engine.snapshot().state, RunState::Running);
+}
+
+#[test]
+fn strangers_and_wrong_tokens_are_refused_at_the_handshake() {
+    let mut engine = receiver("30s");
+    let address = engine.listen_address().unwrap();
+
+    let mut http = TcpStream::connect(&address).unwrap();
+    http.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let t = wait_for(&mut engine, "a refusal", |t| t.refused >= 1);
+    assert!(
+        t.last_error.unwrap().contains("not a ringtop peer"),
+        "an HTTP client is not a ringtop peer"
+    );
+
+    let (_, reply) = handshake(&address, "guess");
+    assert_eq!(reply, Reply::Refused("wrong token".into()));
+    let t = wait_for(&mut engine, "a second refusal", |t| t.refused >= 2);
+    assert!(t.last_error.unwrap().contains("wrong token"));
+
+    let err = sender(&address, "guess", 0).unwrap_err();
+    assert!(
+        err.contains("refused by") && err.contains("wrong token"),
+        "{err}"
+    );
+    assert_eq!(link(&mut engine).sessions, 0);
+    assert_eq!(engine.snapshot().state, RunState::Running);
+}
+
+#[test]
+fn writes_outside_the_window_and_oversized_lengths_drop_the_connection() {
+    let mut engine = receiver("30s");
+    let address = engine.listen_address().unwrap();
+    let window = 1024 * 64;
+
+    let (mut stream, _) = welcome(&address);
+    let mut bytes = message(&Message::Write {
+        offset: window as u64 - 4,
+        len: 8,
+    });
+    bytes.extend_from_slice(&[0; 8]);
+    stream.write_all(&bytes).unwrap();
+    assert_dropped(&mut engine, stream, 0, "outside the 65536-byte window");
+
+    let (mut stream, _) = welcome(&address);
+    stream
+        .write_all(&message(&Message::Write {
+            offset: 0,
+            len: u32::MAX,
+        }))
+        .unwrap();
+    assert_dropped(&mut engine, stream, 1, "larger than the 65536-byte window");
+
+    // A tail beyond what the consumer released.
+    let (mut stream, start) = welcome(&address);
+    stream
+        .write_all(&message(&Message::Tail(start + 2 * window as u64)))
+        .unwrap();
+    assert_dropped(&mut engine, stream, 2, "tail");
+}
+
+#[test]
+fn garbage_records_and_frames_are_caught_by_the_consumer() {
+    let mut engine = receiver("30s");
+    let address = engine.listen_address().unwrap();
+
+    // A record header claiming more bytes than were published.
+    let (mut stream, start) = welcome(&address);
+    let offset = start % (1024 * 64);
+    let mut bytes = message(&Message::Write { offset, len: 8 });
+    bytes.extend_from_slice(&record_header(5000, 0));
+    bytes.extend(message(&Message::Tail(start + 8)));
+    stream.write_all(&bytes).unwrap();
+    assert_dropped(&mut engine, stream, 0, "bad record");
+
+    // A well-formed record whose frame is noise.
+    let (mut stream, start) = welcome(&address);
+    let offset = start % (1024 * 64);
+    let mut bytes = message(&Message::Write { offset, len: 40 });
+    bytes.extend_from_slice(&record_header(32, 0));
+    bytes.extend_from_slice(&[0xA5; 32]);
+    bytes.extend(message(&Message::Tail(start + 40)));
+    stream.write_all(&bytes).unwrap();
+    assert_dropped(&mut engine, stream, 1, "frame does not decode");
+
+    // Padding that does not reach the end of the buffer.
+    let (mut stream, start) = welcome(&address);
+    let offset = start % (1024 * 64);
+    let mut bytes = message(&Message::Write { offset, len: 8 });
+    bytes.extend_from_slice(&record_header(0, PADDING));
+    bytes.extend(message(&Message::Tail(start + 8)));
+    stream.write_all(&bytes).unwrap();
+    assert_dropped(&mut engine, stream, 2, "padding");
+
+    // An unknown message tag.
+    let (mut stream, _) = welcome(&address);
+    stream.write_all(&[0x5A, 1, 2, 3]).unwrap();
+    assert_dropped(&mut engine, stream, 3, "unknown message tag 0x5a");
+}
+
+#[test]
+fn a_peer_that_stops_half_way_or_goes_silent_is_dropped() {
+    let mut engine = receiver("500ms");
+    let address = engine.listen_address().unwrap();
+
+    let (mut stream, _) = welcome(&address);
+    let bytes = message(&Message::Tail(64));
+    stream.write_all(&bytes[..5]).unwrap();
+    stream.shutdown(std::net::Shutdown::Write).unwrap();
+    assert_dropped(&mut engine, stream, 0, "stopped mid-message (5 of 9 bytes)");
+
+    let (stream, _) = welcome(&address);
+    assert_dropped(&mut engine, stream, 1, "sent nothing for 500ms");
+
+    // A stranger who connects and says nothing is refused once the handshake time is up.
+    let _silent = TcpStream::connect(&address).unwrap();
+    let t = wait_for(&mut engine, "the silent stranger refused", |t| {
+        t.refused >= 1
+    });
+    assert!(t.last_error.unwrap().contains("sent nothing"));
+}
+
+#[test]
+fn after_hostile_peers_a_real_sender_still_moves_every_row() {
+    let mut engine = receiver("30s");
+    let address = engine.listen_address().unwrap();
+    let (mut stream, _) = welcome(&address);
+    stream.write_all(&[0xFF; 64]).unwrap();
+    assert_dropped(&mut engine, stream, 0, "unknown message tag");
+
+    let producer = sender(&address, TOKEN, 0).unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    let sent = producer.stop();
+    let produced = sent.totals.produced;
+    assert!(produced > 0);
+    let t = sent.transport.unwrap();
+    assert_eq!(
+        t.rows_acknowledged,
+        Some(produced),
+        "every row acknowledged"
+    );
+    assert!(t.round_trip_ns.is_some_and(|r| r.count > 0));
+
+    let seen = wait_for(&mut engine, "the sender's goodbye", |t| {
+        t.sessions == 2 && !t.connected
+    });
+    assert!(seen.last_error.unwrap().contains("unknown message tag"));
+    let summary = engine.stop();
+    assert_eq!(summary.totals.consumed, produced);
+    assert!(summary.integrity_ok, "{:?}", summary.totals);
+    let link = summary.transport.unwrap();
+    assert_eq!(link.dropped, 1);
+    assert!(
+        link.one_way_ns.is_some_and(|l| l.count == produced),
+        "one host, one clock: every row timed one way"
+    );
+}
+
+#[test]
+fn a_second_sender_is_told_the_ring_is_busy() {
+    let mut engine = receiver("30s");
+    let address = engine.listen_address().unwrap();
+    let mut first = sender(&address, TOKEN, 100_000).unwrap();
+    wait_for(&mut engine, "the first sender", |t| t.connected);
+    let err = sender(&address, TOKEN, 0).unwrap_err();
+    assert!(err.contains("busy"), "{err}");
+    assert!(first.snapshot().transport.unwrap().connected);
+    let sent = first.stop();
+    wait_for(&mut engine, "the first sender to leave", |t| !t.connected);
+    let summary = engine.stop();
+    assert_eq!(summary.totals.consumed, sent.totals.produced);
+    assert!(summary.integrity_ok);
+}
+
+// Two processes on loopback.
+
+fn ringtop() -> Command {
+    Command::cargo_bin("ringtop").expect("binary built")
+}
+
+fn next_of(lines: &mut impl BufRead, kind: &str) -> Value {
+    loop {
+        let mut line = String::new();
+        assert!(
+            lines.read_line(&mut line).unwrap() > 0,
+            "output ended before a {kind} line"
+        );
+        let value: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        if value["type"] == kind {
+            return value;
+        }
+    }
+}
+
+/// `ringtop serve --headless --once` on a free port: the child, its stdout, its address.
+fn serve(extra: &[&str]) -> (Child, BufReader<ChildStdout>, String) {
+    let mut child = ringtop()
+        .args([
+            "serve",
+            "--headless",
+            "--once",
+            "--listen",
+            "127.0.0.1:0",
+            "--interval",
+            "200ms",
+        ])
+        .args(extra)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    stderr.read_line(&mut line).unwrap();
+    let address = line
+        .trim()
+        .strip_prefix("ringtop: listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_owned();
+    let stdout = BufReader::new(child.stdout.take().unwrap());
+    (child, stdout, address)
+}
+
+#[test]
+fn two_processes_move_a_million_rows_switching_codec_with_nothing_lost() {
+    let (mut server, mut served, address) = serve(&["--token", TOKEN]);
+    let dir = std::env::temp_dir().join(format!("ringtop-remote-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let profile = dir.join("sender.toml");
+    std::fs::write(
+        &profile,
+        r#"
+version = 1
+[ring]
+kind = "spsc"
+capacity = 16384
+[workload]
+rate = 0
+[codec]
+name = "delta-lz4"
+rows_per_frame = 512
+[transport]
+kind = "tcp"
+connect = "127.0.0.1:1"
+"#,
+    )
+    .unwrap();
+    let mut child = ringtop()
+        .args(["run", "--headless", "--interval", "100ms", "--profile"])
+        .arg(&profile)
+        .args(["--connect", &address, "--token", TOKEN])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap());
+    let mut switched = false;
+    loop {
+        let snapshot = next_of(&mut lines, "snapshot");
+        let produced = snapshot["totals"]["produced"].as_u64().unwrap();
+        if !switched && produced >= 500_000 {
+            writeln!(stdin, r#"{{"cmd":"codec","name":"decimal"}}"#).unwrap();
+            assert_eq!(next_of(&mut lines, "ack")["type"], "ack");
+            switched = true;
+        }
+        if switched && produced >= 1_100_000 {
+            break;
+        }
+    }
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let sent = next_of(&mut lines, "summary");
+    assert!(child.wait().unwrap().success());
+    let produced = sent["totals"]["produced"].as_u64().unwrap();
+    assert!(produced >= 1_000_000, "{produced}");
+    assert_eq!(sent["transport"]["rows_acknowledged"], produced);
+    assert_eq!(sent["codec"]["name"], "decimal");
+
+    let mut codecs = std::collections::BTreeSet::new();
+    let summary = loop {
+        let mut line = String::new();
+        assert!(
+            served.read_line(&mut line).unwrap() > 0,
+            "serve ended early"
+        );
+        let value: Value = serde_json::from_str(&line).unwrap();
+        if let Some(name) = value["codec"]["name"].as_str()
+            && value["codec"]["raw_bytes"].as_u64() > Some(0)
+        {
+            codecs.insert(name.to_owned());
+        }
+        if value["type"] == "summary" {
+            break value;
+        }
+    };
+    assert!(server.wait().unwrap().success());
+    assert_eq!(summary["totals"]["consumed"], produced);
+    for key in ["lost", "duplicated", "reordered"] {
+        assert_eq!(summary["totals"][key], 0, "{key}");
+    }
+    assert_eq!(summary["integrity_ok"], true);
+    assert!(
+        codecs.contains("delta-lz4") && codecs.contains("decimal"),
+        "the receiver decoded both codecs: {codecs:?}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn serve_refuses_a_public_address_without_a_token() {
+    let out = ringtop()
+        .args(["serve", "--headless", "--listen", "0.0.0.0:0"])
+        .env_remove("RINGTOP_TOKEN")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("needs a token"), "{err}");
+}
+
+#[test]
+fn a_sender_with_nobody_listening_says_what_to_start() {
+    let out = ringtop()
+        .args(["run", "--headless", "--builtin", "remote-tcp"])
+        .args(["--connect", "127.0.0.1:1", "--duration", "1s"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("cannot connect to 127.0.0.1:1") && err.contains("ringtop serve --listen"),
+        "{err}"
+    );
+}
