@@ -340,7 +340,8 @@ impl RemoteSender {
         SendOutcome::Sent(self.out.len())
     }
 
-    fn acknowledged(&self) -> u64 {
+    /// Rows the receiver has confirmed it consumed, over every connection of this run.
+    pub fn acknowledged(&self) -> u64 {
         self.acked_before
             + self
                 .link

@@ -1,0 +1,358 @@
+//! Remote rings over the TCP backend, against what the same loopback can do without them.
+//!
+//! - `round_trip`: one one-row frame written into the remote window and its credit back, against
+//!   the same bytes each way between two threads over a bare TCP connection, with blocking reads
+//!   and with both ends polling; the faster is the floor any protocol on this loopback pays.
+//! - `throughput`: rows per second the receiving engine consumes, with `none` and `delta-lz4`
+//!   frames, against the same frames through a local ring.
+//! - `capped`: the same over a link capped at 1000 Mbit/s, where compression buys rows.
+//!
+//! `cargo bench --bench remote -- --json` prints one JSON object; `--quick` is a smoke run.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::time::{Duration, Instant};
+
+use ringtop::codec::{CodecId, Decoder, Encoder, max_frame_len};
+use ringtop::engine::Engine;
+use ringtop::profile;
+use ringtop::ring::window;
+use ringtop::row::Row;
+use ringtop::topology::pin::allowed_cpus;
+use ringtop::transport::LinkStats;
+use ringtop::transport::tcp::{self, ListenConfig, Polled, RemoteSender, SendOutcome, SenderConfig};
+use serde_json::{Value, json};
+
+/// One measured configuration: a value per round.
+struct Case {
+    bench: &'static str,
+    imp: String,
+    unit: &'static str,
+    runs: Vec<f64>,
+}
+
+impl Case {
+    fn median(&self) -> f64 {
+        let mut v = self.runs.clone();
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    }
+}
+
+fn median_of(cases: &[Case], bench: &str, imp: &str) -> Option<f64> {
+    cases
+        .iter()
+        .find(|c| c.bench == bench && c.imp == imp)
+        .map(Case::median)
+}
+
+fn record(cases: &mut Vec<Case>, bench: &'static str, imp: &str, unit: &'static str, value: f64) {
+    match cases.iter_mut().find(|c| c.bench == bench && c.imp == imp) {
+        Some(case) => case.runs.push(value),
+        None => cases.push(Case {
+            bench,
+            imp: imp.to_owned(),
+            unit,
+            runs: vec![value],
+        }),
+    }
+}
+
+/// Reads exactly `buf.len()` bytes, spinning on a non-blocking socket when `poll`.
+fn fill(stream: &mut TcpStream, buf: &mut [u8]) -> std::io::Result<()> {
+    let mut got = 0;
+    while got < buf.len() {
+        match stream.read(&mut buf[got..]) {
+            Ok(0) => return Err(std::io::ErrorKind::UnexpectedEof.into()),
+            Ok(n) => got += n,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => std::hint::spin_loop(),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// Median round trip (ns) of a bare TCP exchange: `request` bytes out, `reply` bytes back. With
+/// `poll`, both ends spin on non-blocking sockets (as the backend's threads spin on memory);
+/// without, they sleep in `read`.
+fn plain_tcp_round_trip(request: usize, reply: usize, trips: usize, poll: bool) -> f64 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    let server = std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        stream.set_nodelay(true).unwrap();
+        stream.set_nonblocking(poll).unwrap();
+        let mut buf = vec![0u8; request];
+        let answer = vec![7u8; reply];
+        while fill(&mut stream, &mut buf).is_ok() {
+            if stream.write_all(&answer).is_err() {
+                break;
+            }
+        }
+    });
+    let mut stream = TcpStream::connect(address).unwrap();
+    stream.set_nodelay(true).unwrap();
+    stream.set_nonblocking(poll).unwrap();
+    let out = vec![1u8; request];
+    let mut back = vec![0u8; reply];
+    let mut times = Vec::with_capacity(trips);
+    for _ in 0..trips {
+        let start = Instant::now();
+        stream.write_all(&out).unwrap();
+        fill(&mut stream, &mut back).unwrap();
+        times.push(start.elapsed().as_nanos() as f64);
+    }
+    drop(stream);
+    server.join().unwrap();
+    median(&mut times)
+}
+
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+/// Median round trip (ns) through the TCP backend: a one-row frame written into the remote window,
+/// read and decoded by the consumer, and its credit back at the sender. Also the bytes each way,
+/// for the floor.
+fn backend_round_trip(trips: usize) -> (f64, usize, usize) {
+    let (writer, reader) = window::channel(1 << 20).unwrap();
+    let (mut listener, mut inbox) = tcp::listen(
+        ListenConfig {
+            address: "127.0.0.1:0".into(),
+            token: None,
+            idle_timeout: Duration::from_secs(30),
+            handshake_timeout: Duration::from_secs(3),
+        },
+        writer,
+        reader,
+        Arc::new(LinkStats::default()),
+    )
+    .unwrap();
+    let address = listener.local_addr.to_string();
+    let stop = Arc::new(AtomicBool::new(false));
+    let consumer = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let mut decoder = Decoder::new();
+            let mut rows = Vec::new();
+            let mut idle = 0u32;
+            while !stop.load(Relaxed) {
+                rows.clear();
+                let polled = inbox.poll(|frame| {
+                    decoder
+                        .decode(frame, &mut rows)
+                        .map(|h| (h.rows, rows.last().map_or(0, |r| r.stamp_ns)))
+                        .map_err(|e| e.to_string())
+                });
+                if matches!(polled, Polled::Nothing) {
+                    idle += 1;
+                    if idle > 1000 {
+                        std::thread::yield_now();
+                    }
+                } else {
+                    idle = 0;
+                }
+            }
+        })
+    };
+    let stats = Arc::new(LinkStats::default());
+    let mut sender = RemoteSender::connect(
+        SenderConfig {
+            address,
+            token: None,
+            max_frame: max_frame_len(1),
+            link_mbps: None,
+            connect_timeout: Duration::from_secs(3),
+        },
+        stats.clone(),
+    )
+    .unwrap();
+    let mut encoder = Encoder::new();
+    let row = [Row::default()];
+    let mut times = Vec::with_capacity(trips);
+    let mut wire_bytes = 0;
+    for _ in 0..trips {
+        let start = Instant::now();
+        loop {
+            match sender.send_frame(max_frame_len(1), 1, |buf| {
+                encoder.encode(CodecId::None, &row, buf).ok()
+            }) {
+                SendOutcome::Sent(bytes) => {
+                    wire_bytes = bytes;
+                    break;
+                }
+                SendOutcome::LinkDown | SendOutcome::NotEncoded => panic!("link failed"),
+                _ => std::hint::spin_loop(),
+            }
+        }
+        let mut spins = 0u32;
+        while sender.acknowledged() < sender.rows_sent() {
+            spins += 1;
+            if spins > 1000 {
+                std::thread::yield_now();
+            } else {
+                std::hint::spin_loop();
+            }
+        }
+        times.push(start.elapsed().as_nanos() as f64);
+    }
+    sender.finish(Duration::from_secs(2));
+    stop.store(true, Relaxed);
+    consumer.join().unwrap();
+    listener.stop();
+    // A credit message: tag and three u64s.
+    (median(&mut times), wire_bytes, 25)
+}
+
+fn profile_text(codec: &str, transport: &str, cpu: Option<usize>, role: &str) -> String {
+    let pin = cpu.map_or(String::new(), |c| format!("[pinning]\n{role} = [{c}]\n"));
+    format!(
+        "version = 1\n[ring]\nkind = \"spsc\"\ncapacity = 16384\n[workload]\nrate = 0\nsource = \"random-walk\"\n\
+         [codec]\nname = \"{codec}\"\nrows_per_frame = 256\n{pin}{transport}"
+    )
+}
+
+/// Rows per second a consumer takes over `secs`, after a short warm-up.
+fn consumed_per_s(engine: &mut ringtop::engine::EngineHandle, secs: f64) -> f64 {
+    std::thread::sleep(Duration::from_millis(200));
+    let before = engine.snapshot();
+    std::thread::sleep(Duration::from_secs_f64(secs));
+    let after = engine.snapshot();
+    (after.totals.consumed - before.totals.consumed) as f64 / (after.elapsed_s - before.elapsed_s)
+}
+
+/// Rows/s through a local framed ring.
+fn local_throughput(codec: &str, cpus: &[usize], secs: f64) -> f64 {
+    let text = profile_text(codec, "", None, "");
+    let mut p = profile::parse(&text, "bench").unwrap();
+    if cpus.len() >= 2 {
+        p.pinning.producers = vec![profile::CpuSetting::Cpu(cpus[0])];
+        p.pinning.consumers = vec![profile::CpuSetting::Cpu(cpus[1])];
+    }
+    let mut engine = Engine::start(p).unwrap();
+    let rate = consumed_per_s(&mut engine, secs);
+    let summary = engine.stop();
+    assert!(summary.integrity_ok, "local {codec}: {:?}", summary.totals);
+    rate
+}
+
+/// Rows/s the receiving engine consumes from a sending engine over the TCP backend.
+fn remote_throughput(codec: &str, cap: Option<f64>, cpus: &[usize], secs: f64) -> f64 {
+    let consumer_cpu = cpus.get(1).copied();
+    let producer_cpu = cpus.first().copied();
+    let listen = "[transport]\nkind = \"tcp\"\nlisten = \"127.0.0.1:0\"\n";
+    let mut receiver = Engine::start(
+        profile::parse(
+            &profile_text("none", listen, consumer_cpu, "consumers"),
+            "bench",
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let address = receiver.listen_address().unwrap();
+    let cap_line = cap.map_or(String::new(), |m| format!("link_mbps = {m}\n"));
+    let connect = format!("[transport]\nkind = \"tcp\"\nconnect = \"{address}\"\n{cap_line}");
+    let sender = Engine::start(
+        profile::parse(
+            &profile_text(codec, &connect, producer_cpu, "producers"),
+            "bench",
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let rate = consumed_per_s(&mut receiver, secs);
+    let sent = sender.stop();
+    let start = Instant::now();
+    while !receiver.sender_left() && start.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let received = receiver.stop();
+    assert!(received.integrity_ok, "remote {codec}: {:?}", received.totals);
+    assert_eq!(received.totals.consumed, sent.totals.produced, "remote {codec}");
+    rate
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let as_json = args.iter().any(|a| a == "--json");
+    let quick = args.iter().any(|a| a == "--quick");
+    let (rounds, trips, secs) = if quick {
+        (1, 2_000, 0.5)
+    } else {
+        (5, 20_000, 2.0)
+    };
+    let cpus = allowed_cpus();
+    let mut cases = Vec::new();
+    for _ in 0..rounds {
+        let (backend, request, reply) = backend_round_trip(trips);
+        record(&mut cases, "round_trip", "tcp_backend", "ns", backend);
+        let blocking = plain_tcp_round_trip(request, reply, trips, false);
+        record(&mut cases, "round_trip", "plain_tcp_blocking", "ns", blocking);
+        let polling = plain_tcp_round_trip(request, reply, trips, true);
+        record(&mut cases, "round_trip", "plain_tcp_polling", "ns", polling);
+        for codec in ["none", "delta-lz4"] {
+            let local = local_throughput(codec, &cpus, secs);
+            record(&mut cases, "throughput", &format!("local_{codec}"), "rows/s", local);
+            let remote = remote_throughput(codec, None, &cpus, secs);
+            record(&mut cases, "throughput", &format!("tcp_{codec}"), "rows/s", remote);
+            let capped = remote_throughput(codec, Some(1000.0), &cpus, secs);
+            record(&mut cases, "capped_1000mbps", &format!("tcp_{codec}"), "rows/s", capped);
+        }
+    }
+    let ratio = |a: Option<f64>, b: Option<f64>| match (a, b) {
+        (Some(a), Some(b)) if b > 0.0 => json!(a / b),
+        _ => Value::Null,
+    };
+    // The floor is the faster of the two bare exchanges.
+    let floor = match (
+        median_of(&cases, "round_trip", "plain_tcp_blocking"),
+        median_of(&cases, "round_trip", "plain_tcp_polling"),
+    ) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    let ratios = json!({
+        "round_trip_vs_plain_tcp_floor": ratio(
+            median_of(&cases, "round_trip", "tcp_backend"),
+            floor,
+        ),
+        "remote_vs_local_none": ratio(
+            median_of(&cases, "throughput", "tcp_none"),
+            median_of(&cases, "throughput", "local_none"),
+        ),
+        "remote_vs_local_delta_lz4": ratio(
+            median_of(&cases, "throughput", "tcp_delta-lz4"),
+            median_of(&cases, "throughput", "local_delta-lz4"),
+        ),
+        "capped_delta_lz4_vs_none": ratio(
+            median_of(&cases, "capped_1000mbps", "tcp_delta-lz4"),
+            median_of(&cases, "capped_1000mbps", "tcp_none"),
+        ),
+    });
+    let results: Vec<Value> = cases
+        .iter()
+        .map(|c| {
+            json!({"bench": c.bench, "impl": c.imp, "median": c.median(), "unit": c.unit, "runs": c.runs})
+        })
+        .collect();
+    if as_json {
+        println!(
+            "{}",
+            json!({"cpus": cpus, "rounds": rounds, "results": results, "ratios": ratios})
+        );
+    } else {
+        for c in &cases {
+            println!(
+                "{:<16} {:<16} {:>14.0} {}",
+                c.bench,
+                c.imp,
+                c.median(),
+                c.unit
+            );
+        }
+        println!("{}", serde_json::to_string_pretty(&ratios).unwrap_or_default());
+    }
+}
