@@ -22,7 +22,9 @@ use ringtop::ring::window;
 use ringtop::row::Row;
 use ringtop::topology::pin::allowed_cpus;
 use ringtop::transport::LinkStats;
-use ringtop::transport::tcp::{self, ListenConfig, Polled, RemoteSender, SendOutcome, SenderConfig};
+use ringtop::transport::tcp::{
+    self, ListenConfig, Polled, RemoteSender, SendOutcome, SenderConfig,
+};
 use serde_json::{Value, json};
 
 /// One measured configuration: a value per round.
@@ -270,8 +272,15 @@ fn remote_throughput(codec: &str, cap: Option<f64>, cpus: &[usize], secs: f64) -
         std::thread::sleep(Duration::from_millis(10));
     }
     let received = receiver.stop();
-    assert!(received.integrity_ok, "remote {codec}: {:?}", received.totals);
-    assert_eq!(received.totals.consumed, sent.totals.produced, "remote {codec}");
+    assert!(
+        received.integrity_ok,
+        "remote {codec}: {:?}",
+        received.totals
+    );
+    assert_eq!(
+        received.totals.consumed, sent.totals.produced,
+        "remote {codec}"
+    );
     rate
 }
 
@@ -290,16 +299,40 @@ fn main() {
         let (backend, request, reply) = backend_round_trip(trips);
         record(&mut cases, "round_trip", "tcp_backend", "ns", backend);
         let blocking = plain_tcp_round_trip(request, reply, trips, false);
-        record(&mut cases, "round_trip", "plain_tcp_blocking", "ns", blocking);
+        record(
+            &mut cases,
+            "round_trip",
+            "plain_tcp_blocking",
+            "ns",
+            blocking,
+        );
         let polling = plain_tcp_round_trip(request, reply, trips, true);
         record(&mut cases, "round_trip", "plain_tcp_polling", "ns", polling);
         for codec in ["none", "delta-lz4"] {
             let local = local_throughput(codec, &cpus, secs);
-            record(&mut cases, "throughput", &format!("local_{codec}"), "rows/s", local);
+            record(
+                &mut cases,
+                "throughput",
+                &format!("local_{codec}"),
+                "rows/s",
+                local,
+            );
             let remote = remote_throughput(codec, None, &cpus, secs);
-            record(&mut cases, "throughput", &format!("tcp_{codec}"), "rows/s", remote);
+            record(
+                &mut cases,
+                "throughput",
+                &format!("tcp_{codec}"),
+                "rows/s",
+                remote,
+            );
             let capped = remote_throughput(codec, Some(1000.0), &cpus, secs);
-            record(&mut cases, "capped_1000mbps", &format!("tcp_{codec}"), "rows/s", capped);
+            record(
+                &mut cases,
+                "capped_1000mbps",
+                &format!("tcp_{codec}"),
+                "rows/s",
+                capped,
+            );
         }
     }
     let ratio = |a: Option<f64>, b: Option<f64>| match (a, b) {
@@ -353,6 +386,9 @@ fn main() {
                 c.unit
             );
         }
-        println!("{}", serde_json::to_string_pretty(&ratios).unwrap_or_default());
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&ratios).unwrap_or_default()
+        );
     }
 }

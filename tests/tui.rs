@@ -12,8 +12,8 @@ use ringtop::codec::CodecId;
 use ringtop::engine::Command;
 use ringtop::metrics::counters::CounterValues;
 use ringtop::metrics::snapshot::{
-    CodecSnapshot, EndpointCounters, LatencyNs, RingSnapshot, Role, RunState, SCHEMA_VERSION,
-    Snapshot, ThreadSnapshot, Totals,
+    CodecSnapshot, EndpointCounters, LatencyNs, LinkRole, RingSnapshot, Role, RunState,
+    SCHEMA_VERSION, Snapshot, ThreadSnapshot, Totals, TransportSnapshot,
 };
 use ringtop::topology::from_synthetic;
 use ringtop::tui::app::{App, Effect, Mode};
@@ -474,4 +474,87 @@ fn a_click_on_a_table_row_selects_that_thread() {
         None,
         "the border"
     );
+}
+
+fn link(role: LinkRole) -> TransportSnapshot {
+    let sender = role == LinkRole::Sender;
+    TransportSnapshot {
+        kind: "tcp".into(),
+        role,
+        address: "127.0.0.1:7471".into(),
+        peer: Some(
+            if sender {
+                "127.0.0.1:7471"
+            } else {
+                "10.0.0.2:51234"
+            }
+            .into(),
+        ),
+        connected: true,
+        frames: 167_015,
+        bytes: 68_252_292,
+        frames_per_s: 55_383.0,
+        mb_per_s: 22.6,
+        rows_acknowledged: sender.then_some(2_992_905),
+        round_trip_ns: sender.then(|| latency(38_000, 1_400_000)),
+        one_way_ns: None,
+        one_way_unavailable: Some(if sender {
+            "measured by the receiver".into()
+        } else {
+            "the sender runs on another host (its boot id differs): one-way times would compare two clocks; the sender reports round trips".into()
+        }),
+        credit_stalls: 12,
+        cap_waits: 3_400,
+        link_mbps: sender.then_some(1000.0),
+        sessions: 2,
+        reconnects: 1,
+        refused: 1,
+        dropped: 1,
+        last_error: Some("peer 10.0.0.9:40000: wrong token".into()),
+    }
+}
+
+fn remote_app(role: LinkRole) -> App {
+    let mut app = app(no_pmu, true);
+    let mut s = fixture(no_pmu, true);
+    s.transport = Some(link(role));
+    app.update(s);
+    app
+}
+
+#[test]
+fn transport_pane_of_a_sender_shows_round_trips_and_the_cap() {
+    let text = pane(
+        &remote_app(LinkRole::Sender),
+        70,
+        8,
+        panes::transport::render,
+    );
+    assert!(text.contains("round trip p50 38.0µs"), "{text}");
+    assert!(text.contains("cap 1000 Mbit/s"), "{text}");
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn transport_pane_of_a_receiver_says_why_one_way_is_unavailable() {
+    let text = pane(
+        &remote_app(LinkRole::Receiver),
+        70,
+        9,
+        panes::transport::render,
+    );
+    assert!(
+        text.contains("one-way n/a: the sender runs on another host"),
+        "{text}"
+    );
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn a_remote_run_shows_its_transport_pane() {
+    let wide = screen(&remote_app(LinkRole::Sender), 120, 40);
+    assert!(wide.contains("Transport: tcp sender"), "{wide}");
+    let narrow = screen(&remote_app(LinkRole::Receiver), 60, 20);
+    assert!(narrow.contains("Transport: tcp receiver"), "{narrow}");
+    insta::assert_snapshot!(wide);
 }

@@ -776,10 +776,16 @@ impl EngineHandle {
         let (mut produced, mut consumed) = (0u64, 0u64);
         let mut consumed_by = Vec::new();
         let mut codec = CodecTally::default();
+        // Rows from a sender on another host carry its clock: no one-way latency here.
+        let clockless = self.link.as_ref().is_some_and(|l| {
+            l.role == LinkRole::Receiver
+                && l.stats.sessions.load(Relaxed) > 0
+                && !l.stats.same_clock.load(Relaxed)
+        });
         for (i, slot) in self.slots.iter().enumerate() {
             let rows = upto.rows[i];
             let delta = rows.saturating_sub(since.rows[i]);
-            let (latency, total) = if slot.role == Role::Consumer {
+            let (latency, total) = if slot.role == Role::Consumer && !clockless {
                 let mut shared = slot.latency.lock().unwrap_or_else(|e| e.into_inner());
                 let interval = shared.interval.summary();
                 if interval_latency {

@@ -59,19 +59,37 @@ pub fn draw(frame: &mut Frame, app: &App) -> Areas {
                 .areas(body);
         let [topology, counters] =
             Layout::vertical([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(left);
-        let [latency, compression] =
-            Layout::vertical([Constraint::Percentage(60), Constraint::Percentage(40)]).areas(right);
+        let transport_height = if remote(app) { 8 } else { 0 };
+        let [latency, transport, compression] = Layout::vertical([
+            Constraint::Percentage(60),
+            Constraint::Length(transport_height),
+            Constraint::Percentage(40),
+        ])
+        .areas(right);
         panes::topology::render(frame, topology, app);
         panes::counters::render(frame, counters, app);
         panes::latency::render(frame, latency, app);
+        if transport_height > 0 {
+            panes::transport::render(frame, transport, app);
+        }
         panes::compression::render(frame, compression, app);
         areas.latency = Some(latency);
         areas.counters = Some(counters);
     } else {
-        // Narrow: latency first, then counters if there is room.
+        // Narrow: latency first, then the link of a remote ring or the counters.
         let [latency, counters] =
             Layout::vertical([Constraint::Percentage(60), Constraint::Percentage(40)]).areas(body);
         panes::latency::render(frame, latency, app);
+        if remote(app) {
+            panes::transport::render(frame, counters, app);
+            areas.latency = Some(latency);
+            panes::footer::render(frame, footer, app);
+            if chart_height > 0 {
+                panes::throughput::render(frame, chart, app);
+            }
+            panes::overlay::render(frame, area, app);
+            return areas;
+        }
         panes::counters::render(frame, counters, app);
         areas.latency = Some(latency);
         areas.counters = Some(counters);
@@ -82,6 +100,11 @@ pub fn draw(frame: &mut Frame, app: &App) -> Areas {
     panes::footer::render(frame, footer, app);
     panes::overlay::render(frame, area, app);
     areas
+}
+
+/// Whether the ring is remote (the transport pane is shown).
+fn remote(app: &App) -> bool {
+    app.snapshot.as_ref().is_some_and(|s| s.transport.is_some())
 }
 
 /// The thread drawn at a clicked cell of the latency or counters table (rows start under the

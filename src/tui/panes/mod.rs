@@ -8,3 +8,4 @@ pub mod latency;
 pub mod overlay;
 pub mod throughput;
 pub mod topology;
+pub mod transport;
