@@ -5,14 +5,19 @@
 #   scripts/install-deps.sh            what building and running ringtop needs
 #   scripts/install-deps.sh --ci       also what CI checks against: hwloc-nox (lstopo-no-graphics,
 #                                      for the topology), python3-venv (the Python HdrHistogram
-#                                      package reads ringtop's interval logs)
+#                                      package reads ringtop's interval logs), and the RDMA
+#                                      libraries the `rdma` feature builds against
+#   scripts/install-deps.sh --rdma     the RDMA libraries only (libibverbs, librdmacm, and
+#                                      libclang for rdma-sys's bindgen)
 set -euo pipefail
 
 # hwlocality binds the system hwloc (>= 2.8; Debian 12 ships 2.9), which pulls in libudev.
 packages=(build-essential pkg-config libhwloc-dev libudev-dev)
-if [ "${1:-}" = "--ci" ]; then
-    packages+=(hwloc-nox python3-venv)
-fi
+rdma=(libibverbs-dev librdmacm-dev libclang-dev)
+case "${1:-}" in
+--ci) packages+=(hwloc-nox python3-venv "${rdma[@]}") ;;
+--rdma) packages+=("${rdma[@]}") ;;
+esac
 
 missing=()
 for p in "${packages[@]}"; do

@@ -479,3 +479,54 @@ fn a_sender_with_nobody_listening_says_what_to_start() {
         "{err}"
     );
 }
+
+#[test]
+fn a_sender_outlives_its_receiver_and_reconnects_to_the_next_one() {
+    let mut first = receiver("30s");
+    let address = first.listen_address().unwrap();
+    let mut producer = sender(&address, TOKEN, 200_000).unwrap();
+    wait_for(&mut first, "a few frames", |t| t.connected && t.frames > 50);
+    let before = first.stop();
+    assert!(before.totals.consumed > 0);
+    assert!(before.integrity_ok);
+
+    // The link is down: the sender says so and keeps trying.
+    let start = Instant::now();
+    loop {
+        let s = producer.snapshot();
+        if s.warnings.iter().any(|w| w.contains("is down")) {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "{:?}",
+            s.warnings
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+
+    // A new receiver on the same address gets the rest of the run.
+    let text = format!(
+        "version = 1\n[ring]\nkind = \"spsc\"\ncapacity = 1024\n[workload]\n\
+         [transport]\nkind = \"tcp\"\nlisten = \"{address}\"\ntoken = \"{TOKEN}\"\n"
+    );
+    let mut second = Engine::start(profile::parse(&text, "second.toml").unwrap()).unwrap();
+    wait_for(&mut second, "the sender to come back", |t| t.connected);
+    let t = producer.snapshot().transport.unwrap();
+    assert_eq!(t.reconnects, 1, "{t:?}");
+    let sent = producer.stop();
+    let after = wait_for(&mut second, "the goodbye", |t| !t.connected);
+    assert_eq!(after.sessions, 1);
+    let summary = second.stop();
+    assert!(summary.integrity_ok, "{:?}", summary.totals);
+    assert!(summary.totals.consumed > 0);
+    // Rows in flight when the first receiver went away are missing, never doubled; what the
+    // second one consumed was all acknowledged.
+    let consumed = before.totals.consumed + summary.totals.consumed;
+    assert!(consumed <= sent.totals.produced);
+    let acked = sent.transport.unwrap().rows_acknowledged.unwrap();
+    assert!(
+        acked <= consumed && acked >= summary.totals.consumed,
+        "{acked} {consumed}"
+    );
+}

@@ -376,6 +376,10 @@ fn receive(
     stats: &LinkStats,
 ) -> Result<u64, LinkError> {
     loop {
+        // A sender that never pauses never lets a read time out: look at the flag here too.
+        if (patience.stop)() {
+            return Err(LinkError::Stopped);
+        }
         match inbound.message(patience)? {
             Message::Write { offset, len } => {
                 let capacity = writer.capacity();
