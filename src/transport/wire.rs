@@ -206,6 +206,15 @@ pub struct Inbound<R> {
     pub total: u64,
 }
 
+impl<R> std::fmt::Debug for Inbound<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Inbound")
+            .field("buffered", &(self.end - self.start))
+            .field("total", &self.total)
+            .finish()
+    }
+}
+
 impl<R: Read> Inbound<R> {
     /// Reads from `stream` through a 64 KiB buffer.
     pub fn new(stream: R) -> Self {
@@ -331,6 +340,77 @@ impl<R: Read> Inbound<R> {
         Ok(())
     }
 
+    /// Bytes the message starting at the buffer's head needs before it can be parsed without
+    /// touching the socket (a write's payload not included); `None` until that is known.
+    fn buffered_need(&self) -> Option<usize> {
+        let available = self.end - self.start;
+        let tag = *self.buf.get(self.start).filter(|_| available > 0)?;
+        Some(match tag {
+            WRITE => WRITE_HEADER,
+            TAIL | BYE => 9,
+            CREDIT => 25,
+            ERROR if available < 3 => return None,
+            ERROR => {
+                3 + usize::from(u16::from_le_bytes([
+                    self.buf[self.start + 1],
+                    self.buf[self.start + 2],
+                ]))
+                .min(MAX_TEXT + 1)
+            }
+            // An unknown tag: one byte is enough for `message` to refuse it.
+            _ => 1,
+        })
+    }
+
+    /// The next message if all of it has arrived, without waiting: for a socket in non-blocking
+    /// mode, polled by a thread that has other work.
+    ///
+    /// # Errors
+    /// As [`Inbound::message`]; an end of stream is [`LinkError::Closed`] or
+    /// [`LinkError::Truncated`].
+    pub fn try_message(&mut self) -> Result<Option<Message>, LinkError> {
+        loop {
+            if self
+                .buffered_need()
+                .is_some_and(|need| self.end - self.start >= need)
+            {
+                let never = || false;
+                return self
+                    .message(&Patience {
+                        idle: Duration::MAX,
+                        stop: &never,
+                    })
+                    .map(Some);
+            }
+            if self.start > 0 {
+                self.buf.copy_within(self.start..self.end, 0);
+                self.end -= self.start;
+                self.start = 0;
+            }
+            match self.stream.read(&mut self.buf[self.end..]) {
+                Ok(0) if self.end == self.start => return Err(LinkError::Closed),
+                Ok(0) => {
+                    return Err(LinkError::Truncated {
+                        got: self.end - self.start,
+                        wanted: self.buffered_need().unwrap_or(self.end - self.start + 1),
+                    });
+                }
+                Ok(n) => {
+                    self.end += n;
+                    self.last_byte = Instant::now();
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(None),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(source) => {
+                    return Err(LinkError::Io {
+                        what: "reading",
+                        source,
+                    });
+                }
+            }
+        }
+    }
+
     /// Reads a sender's hello.
     pub fn hello(&mut self, patience: &Patience<'_>) -> Result<Hello, LinkError> {
         self.preamble(patience)?;
@@ -449,6 +529,58 @@ mod tests {
             inbound.message(&patience()),
             Err(LinkError::Closed)
         ));
+    }
+
+    /// Hands out its bytes a few at a time, then says "would block" once between chunks.
+    struct Trickle {
+        bytes: Vec<u8>,
+        at: usize,
+        blocked: bool,
+    }
+
+    impl Read for Trickle {
+        fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+            self.blocked = !self.blocked;
+            if self.blocked {
+                return Err(io::ErrorKind::WouldBlock.into());
+            }
+            let n = 3.min(out.len()).min(self.bytes.len() - self.at);
+            out[..n].copy_from_slice(&self.bytes[self.at..self.at + n]);
+            self.at += n;
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn polling_returns_whole_messages_only() {
+        let messages = [
+            Message::Credit {
+                head: 8,
+                echo_stamp: 9,
+                rows: 10,
+            },
+            Message::Error("gone".into()),
+            Message::Tail(4),
+        ];
+        let mut bytes = Vec::new();
+        for m in &messages {
+            encode_message(&mut bytes, m);
+        }
+        let mut inbound = Inbound::new(Trickle {
+            bytes,
+            at: 0,
+            blocked: false,
+        });
+        let mut got = Vec::new();
+        loop {
+            match inbound.try_message() {
+                Ok(Some(m)) => got.push(m),
+                Ok(None) => {}
+                Err(LinkError::Closed) => break,
+                Err(e) => panic!("{e}"),
+            }
+        }
+        assert_eq!(got, messages);
     }
 
     #[test]

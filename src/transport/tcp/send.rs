@@ -3,13 +3,10 @@
 //! waits for credit when the window is full. A broken link is retried with backoff; the rows in
 //! flight when it broke are reported lost by the receiver, never silently skipped.
 
-use std::io::Write;
+use std::io::Write as _;
 use std::net::{TcpStream, ToSocketAddrs};
-use std::sync::atomic::{
-    AtomicBool, AtomicU64, Ordering::Acquire, Ordering::Relaxed, Ordering::Release,
-};
-use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
+use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant};
 
 use crate::ring::window::{HEADER, PADDING, footprint, place, record_header};
@@ -51,38 +48,81 @@ pub enum SendOutcome {
     NotEncoded,
 }
 
-/// Credit as the background reader last saw it.
-#[derive(Debug, Default)]
-struct Credit {
-    head: AtomicU64,
-    rows: AtomicU64,
-    alive: AtomicBool,
-    closing: AtomicBool,
-    reason: Mutex<Option<String>>,
-}
-
+/// One connection: the socket (non-blocking once the handshake is done) and the credit as last
+/// read from it. Credits are read by the sending thread itself, between frames: no thread has to
+/// be woken for them, which keeps a hand-off off the round trip.
 #[derive(Debug)]
 struct Connection {
     stream: TcpStream,
+    inbound: Inbound<TcpStream>,
     capacity: usize,
     tail: u64,
-    credit: Arc<Credit>,
-    reader: Option<JoinHandle<()>>,
+    /// The receiver's head as last credited.
+    head: u64,
+    /// Rows the receiver confirmed in this connection.
+    rows_acked: u64,
 }
 
 impl Connection {
-    fn close(&mut self) {
-        self.credit.closing.store(true, Relaxed);
-        let _ = self.stream.shutdown(std::net::Shutdown::Both);
-        if let Some(reader) = self.reader.take() {
-            let _ = reader.join();
+    /// Applies every credit that has arrived; the reason when the link has ended.
+    fn poll(&mut self, stats: &LinkStats) -> Result<(), String> {
+        loop {
+            match self.inbound.try_message() {
+                Ok(None) => return Ok(()),
+                Ok(Some(Message::Credit {
+                    head,
+                    echo_stamp,
+                    rows,
+                })) => {
+                    self.head = head;
+                    self.rows_acked = rows;
+                    let now = monotonic_ns();
+                    if echo_stamp > 0 && echo_stamp <= now {
+                        stats.record_round_trip(now - echo_stamp);
+                    }
+                }
+                Ok(Some(Message::Error(text))) => {
+                    return Err(format!("the receiver dropped the link: {text}"));
+                }
+                Ok(Some(other)) => {
+                    return Err(format!("protocol error: a receiver may not send {other:?}"));
+                }
+                Err(e) => return Err(format!("receiver: {e}")),
+            }
         }
+    }
+
+    /// Writes all of `bytes`, waiting (and reading credits) while the socket's buffer is full.
+    fn write_all(&mut self, bytes: &[u8], stats: &LinkStats) -> std::io::Result<()> {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let mut at = 0;
+        while at < bytes.len() {
+            match self.stream.write(&bytes[at..]) {
+                Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+                Ok(n) => at += n,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    if Instant::now() > deadline {
+                        return Err(std::io::Error::new(
+                            std::io::ErrorKind::TimedOut,
+                            "the receiver took nothing for 5 s",
+                        ));
+                    }
+                    if let Err(reason) = self.poll(stats) {
+                        return Err(std::io::Error::other(reason));
+                    }
+                    std::thread::yield_now();
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
     }
 }
 
 impl Drop for Connection {
     fn drop(&mut self) {
-        self.close();
+        let _ = self.stream.shutdown(std::net::Shutdown::Both);
     }
 }
 
@@ -189,42 +229,26 @@ impl RemoteSender {
                 return Err(LinkError::Refused { address, reason });
             }
         };
-        let credit = Arc::new(Credit {
-            head: AtomicU64::new(start),
-            alive: AtomicBool::new(true),
-            ..Credit::default()
-        });
-        let reader = {
-            let credit = credit.clone();
-            let stats = self.stats.clone();
-            std::thread::Builder::new()
-                .name("link-credit".into())
-                .spawn(move || read_credits(inbound, &credit, &stats))
-                .map_err(io("starting the credit reader"))?
-        };
+        write_half
+            .set_nonblocking(true)
+            .map_err(io("making the socket non-blocking"))?;
         self.stats.sessions.fetch_add(1, Relaxed);
         self.stats.set_peer(Some(target.to_string()));
         Ok(Connection {
             stream: write_half,
+            inbound,
             capacity,
             tail: start,
-            credit,
-            reader: Some(reader),
+            head: start,
+            rows_acked: 0,
         })
     }
 
     /// Makes sure a link is up, reconnecting when the backoff allows.
     fn ensure_link(&mut self) -> bool {
-        if let Some(link) = &self.link
-            && !link.credit.alive.load(Acquire)
+        if let Some(link) = self.link.as_mut()
+            && let Err(reason) = link.poll(&self.stats)
         {
-            let reason = link
-                .credit
-                .reason
-                .lock()
-                .ok()
-                .and_then(|r| r.clone())
-                .unwrap_or_else(|| "link lost".into());
             self.link_lost(reason);
         }
         if self.link.is_some() {
@@ -250,9 +274,8 @@ impl RemoteSender {
     }
 
     fn link_lost(&mut self, reason: String) {
-        if let Some(mut link) = self.link.take() {
-            self.acked_before += link.credit.rows.load(Acquire);
-            link.close();
+        if let Some(link) = self.link.take() {
+            self.acked_before += link.rows_acked;
             self.stats.dropped.fetch_add(1, Relaxed);
         }
         self.stats.connected.store(false, Relaxed);
@@ -280,7 +303,7 @@ impl RemoteSender {
         let Some(link) = self.link.as_mut() else {
             return SendOutcome::LinkDown;
         };
-        let head = link.credit.head.load(Acquire);
+        let head = link.head;
         let bound = bound.min(self.config.max_frame);
         match place(link.capacity, head, link.tail, bound) {
             Ok(Some(_)) => self.stalled = false,
@@ -326,7 +349,7 @@ impl RemoteSender {
             self.out.extend_from_slice(&record_header(padding, PADDING));
         }
         wire::encode_message(&mut self.out, &Message::Tail(spot.end));
-        if let Err(e) = link.stream.write_all(&self.out) {
+        if let Err(e) = link.write_all(&self.out, &self.stats) {
             self.link_lost(format!("sending a frame: {e}"));
             return SendOutcome::LinkDown;
         }
@@ -340,19 +363,20 @@ impl RemoteSender {
         SendOutcome::Sent(self.out.len())
     }
 
-    /// Rows the receiver has confirmed it consumed, over every connection of this run.
-    pub fn acknowledged(&self) -> u64 {
-        self.acked_before
-            + self
-                .link
-                .as_ref()
-                .map_or(0, |l| l.credit.rows.load(Acquire))
+    /// Rows the receiver has confirmed it consumed, over every connection of this run (credits
+    /// that have arrived are read first).
+    pub fn acknowledged(&mut self) -> u64 {
+        if let Some(link) = self.link.as_mut()
+            && let Err(reason) = link.poll(&self.stats)
+        {
+            self.link_lost(reason);
+        }
+        self.acked_before + self.link.as_ref().map_or(0, |l| l.rows_acked)
     }
 
-    fn publish_acks(&self) {
-        self.stats
-            .rows_acknowledged
-            .store(self.acknowledged(), Relaxed);
+    fn publish_acks(&mut self) {
+        let acked = self.acknowledged();
+        self.stats.rows_acknowledged.store(acked, Relaxed);
     }
 
     /// The largest frame this sender writes.
@@ -371,56 +395,22 @@ impl RemoteSender {
         if let Some(link) = self.link.as_mut() {
             let mut bye = Vec::new();
             wire::encode_message(&mut bye, &Message::Bye(self.rows_sent));
-            if link.stream.write_all(&bye).is_ok() {
+            if link.write_all(&bye, &self.stats).is_ok() {
                 let deadline = Instant::now() + wait;
-                while self.acked_before + link.credit.rows.load(Acquire) < self.rows_sent
-                    && link.credit.alive.load(Acquire)
+                while self.acked_before + link.rows_acked < self.rows_sent
                     && Instant::now() < deadline
+                    && link.poll(&self.stats).is_ok()
                 {
-                    std::thread::sleep(Duration::from_micros(200));
+                    std::thread::sleep(Duration::from_micros(100));
                 }
             }
         }
         let acked = self.acknowledged();
         self.stats.rows_acknowledged.store(acked, Relaxed);
-        if let Some(mut link) = self.link.take() {
-            self.acked_before += link.credit.rows.load(Acquire);
-            link.close();
+        if let Some(link) = self.link.take() {
+            self.acked_before += link.rows_acked;
         }
         self.stats.connected.store(false, Relaxed);
         acked
     }
-}
-
-/// The credit reader: applies credits, times round trips, and notices the end of the link.
-fn read_credits(mut inbound: Inbound<TcpStream>, credit: &Credit, stats: &LinkStats) {
-    let closing = || credit.closing.load(Relaxed);
-    let patience = Patience {
-        idle: Duration::MAX,
-        stop: &closing,
-    };
-    let reason = loop {
-        match inbound.message(&patience) {
-            Ok(Message::Credit {
-                head,
-                echo_stamp,
-                rows,
-            }) => {
-                credit.head.store(head, Release);
-                credit.rows.store(rows, Release);
-                let now = monotonic_ns();
-                if echo_stamp > 0 && echo_stamp <= now {
-                    stats.record_round_trip(now - echo_stamp);
-                }
-            }
-            Ok(Message::Error(text)) => break format!("the receiver dropped the link: {text}"),
-            Ok(other) => break format!("protocol error: a receiver may not send {other:?}"),
-            Err(LinkError::Stopped) => break "closed".into(),
-            Err(e) => break format!("receiver: {e}"),
-        }
-    };
-    if let Ok(mut r) = credit.reason.lock() {
-        *r = Some(reason);
-    }
-    credit.alive.store(false, Release);
 }
