@@ -11,7 +11,7 @@ use std::thread;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use ringtop::Row;
-use ringtop::ring::{RingConfig, RingError, WaitStrategy, broadcast, frames, mpmc, spsc};
+use ringtop::ring::{RingConfig, RingError, WaitStrategy, broadcast, frames, mpmc, spsc, window};
 
 fn seed() -> u64 {
     std::env::var("RINGTOP_SEED")
@@ -303,6 +303,65 @@ fn frames_random_lengths_keep_every_byte() {
     producer.join().unwrap();
     assert!(rx.try_read().is_none());
     assert!(bytes > RECORDS as usize * 8);
+}
+
+#[test]
+fn window_records_placed_by_the_writer_keep_every_byte() {
+    // The writer lays records out itself, as a remote sender does, and every write goes through
+    // the window's checks; the reader checks every record's number and bytes across many wraps.
+    const RECORDS: u64 = 300_000;
+    const CAPACITY: usize = 4096;
+    let (mut writer, mut reader) = window::channel(CAPACITY).unwrap();
+    let producer = thread::spawn(move || {
+        let mut rng = SmallRng::seed_from_u64(seed());
+        let mut seq = 0u64;
+        while seq < RECORDS {
+            let len = rng.random_range(8..=window::max_payload(CAPACITY));
+            let Some(spot) =
+                window::place(CAPACITY, writer.head(), writer.published(), len).unwrap()
+            else {
+                std::hint::spin_loop();
+                continue;
+            };
+            if let Some((offset, padding)) = spot.padding {
+                writer
+                    .free_slice(offset as u64, window::HEADER)
+                    .unwrap()
+                    .copy_from_slice(&window::record_header(padding, window::PADDING));
+            }
+            let mut record = vec![0u8; window::footprint(len)];
+            record[..window::HEADER].copy_from_slice(&window::record_header(len as u32, 3));
+            record[8..16].copy_from_slice(&seq.to_le_bytes());
+            for (dst, b) in record[16..8 + len].iter_mut().zip(payload(seq, len - 8)) {
+                *dst = b;
+            }
+            writer
+                .free_slice(spot.offset as u64, record.len())
+                .unwrap()
+                .copy_from_slice(&record);
+            writer.publish(spot.end).unwrap();
+            seq += 1;
+        }
+    });
+    let mut seq = 0u64;
+    while seq < RECORDS {
+        let Some(record) = reader.try_read().unwrap() else {
+            std::hint::spin_loop();
+            continue;
+        };
+        assert_eq!(record.kind(), 3);
+        let data = record.payload();
+        assert_eq!(u64::from_le_bytes(data[..8].try_into().unwrap()), seq);
+        assert!(
+            data[8..].iter().copied().eq(payload(seq, data.len() - 8)),
+            "record {seq} corrupted"
+        );
+        record.release();
+        seq += 1;
+    }
+    producer.join().unwrap();
+    assert!(reader.try_read().unwrap().is_none());
+    assert!(reader.is_abandoned());
 }
 
 /// A value that counts how often it is dropped.

@@ -530,3 +530,62 @@ fn a_sender_outlives_its_receiver_and_reconnects_to_the_next_one() {
         "{acked} {consumed}"
     );
 }
+
+mod hostile_bytes {
+    use super::*;
+    use proptest::prelude::*;
+    use ringtop::ring::window;
+
+    proptest! {
+        /// Whatever a peer sends, reading it ends in a message or an error, never a panic, and
+        /// nothing is allocated beyond the fixed limits.
+        #[test]
+        fn arbitrary_bytes_never_panic_the_reader(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
+            let patience = Patience { idle: Duration::from_millis(1), stop: &|| false };
+            let _ = Inbound::new(&bytes[..]).hello(&patience);
+            let _ = Inbound::new(&bytes[..]).reply(&patience);
+            let mut inbound = Inbound::new(&bytes[..]);
+            for _ in 0..8 {
+                if inbound.message(&patience).is_err() {
+                    break;
+                }
+            }
+            let mut polled = Inbound::new(&bytes[..]);
+            while let Ok(Some(_)) = polled.try_message() {}
+        }
+
+        /// Any sequence of writes and tails a peer could send either applies or is refused, and
+        /// the reader, whatever was published, returns records that lie inside what was
+        /// published or an error.
+        #[test]
+        fn arbitrary_writes_and_tails_keep_the_reader_inside_the_window(
+            ops in proptest::collection::vec(
+                (any::<bool>(), 0u64..300, 0usize..80, any::<u8>()), 1..40)
+        ) {
+            let (mut writer, mut reader) = window::channel(256).unwrap();
+            for (is_tail, at, len, fill) in ops {
+                if is_tail {
+                    let _ = writer.publish(at);
+                } else if let Ok(slice) = writer.free_slice(at, len) {
+                    slice.fill(fill);
+                }
+                for _ in 0..4 {
+                    let head = reader.head();
+                    match reader.try_read() {
+                        Ok(Some(record)) => {
+                            prop_assert!(record.payload().len() <= window::max_payload(256) + 128);
+                            record.release();
+                            prop_assert!(reader.head() > head);
+                            prop_assert!(reader.head() <= reader.published());
+                        }
+                        Ok(None) => break,
+                        Err(_) => {
+                            reader.discard_published();
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
