@@ -333,6 +333,19 @@ fn next_of(lines: &mut impl BufRead, kind: &str) -> Value {
     }
 }
 
+/// Checks a headless line against the schema `ringtop schema` prints.
+fn assert_matches_schema(line: &Value) {
+    static SCHEMAS: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
+    let schemas = SCHEMAS.get_or_init(|| {
+        let out = ringtop().arg("schema").output().unwrap();
+        serde_json::from_slice(&out.stdout).unwrap()
+    });
+    let kind = line["type"].as_str().unwrap_or_default();
+    let validator = jsonschema::validator_for(&schemas[kind]).unwrap();
+    let errors: Vec<String> = validator.iter_errors(line).map(|e| e.to_string()).collect();
+    assert!(errors.is_empty(), "{errors:?}\n{line}");
+}
+
 /// `ringtop serve --headless --once` on a free port: the child, its stdout, its address.
 fn serve(extra: &[&str]) -> (Child, BufReader<ChildStdout>, String) {
     let mut child = ringtop()
@@ -418,6 +431,7 @@ connect = "127.0.0.1:1"
     assert!(status.success());
     let sent = next_of(&mut lines, "summary");
     assert!(child.wait().unwrap().success());
+    assert_matches_schema(&sent);
     let produced = sent["totals"]["produced"].as_u64().unwrap();
     assert!(produced >= 1_000_000, "{produced}");
     assert_eq!(sent["transport"]["rows_acknowledged"], produced);
@@ -431,6 +445,7 @@ connect = "127.0.0.1:1"
             "serve ended early"
         );
         let value: Value = serde_json::from_str(&line).unwrap();
+        assert_matches_schema(&value);
         if let Some(name) = value["codec"]["name"].as_str()
             && value["codec"]["raw_bytes"].as_u64() > Some(0)
         {
