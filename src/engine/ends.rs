@@ -8,8 +8,9 @@ use crate::codec::{CodecId, Decoder, Encoder, max_frame_len};
 use crate::ring::frames::{FrameConsumer, FrameProducer};
 use crate::ring::{PrefetchDistance, broadcast, mpmc, spsc};
 use crate::row::Row;
+use crate::transport::inbox::{Inbox, Polled};
 use crate::transport::session::SessionEvent;
-use crate::transport::tcp::{Inbox, Polled, RemoteSender, SendOutcome};
+use crate::transport::{FrameLink, SendOutcome};
 
 use super::control::CodecCounters;
 
@@ -20,7 +21,7 @@ pub(crate) enum Sink {
     Mpmc(mpmc::Sender<Row>, Vec<Row>),
     Frames(FrameProducer, Encoder),
     /// A ring on another host: frames written across the link.
-    Remote(Box<RemoteSender>, Encoder),
+    Remote(Box<dyn FrameLink>, Encoder),
 }
 
 /// The reading end of some ring.
@@ -91,7 +92,7 @@ impl Sink {
                 let rows = &rows[..rows_fitting(tx.max_frame(), rows.len())];
                 let start = Instant::now();
                 let mut encoded = 0;
-                let outcome = tx.send_frame(max_frame_len(rows.len()), rows.len(), |buf| {
+                let outcome = tx.send_frame(max_frame_len(rows.len()), rows.len(), &mut |buf| {
                     let len = encoder.encode(codec, rows, buf).ok()?;
                     encoded = len;
                     Some(len)

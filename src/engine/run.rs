@@ -25,8 +25,8 @@ use crate::topology::pin::{PinError, allowed_cpus, check_cpu};
 use crate::topology::{
     AllocationReport, MemoryPlacement, NodeChoice, NumaAlloc, PlacementError, Topology,
 };
-use crate::transport::tcp::{ListenConfig, Listener, RemoteSender, SenderConfig};
-use crate::transport::{LinkError, LinkStats, resolve_token};
+use crate::transport::tcp::{ListenConfig, RemoteSender, SenderConfig};
+use crate::transport::{FrameLink, LinkError, LinkListener, LinkStats, resolve_token};
 
 use super::command::{Command, CommandError};
 use super::control::{Control, ThreadSlot};
@@ -214,21 +214,12 @@ fn transport_of(profile: &TuningProfile) -> crate::profile::TransportSection {
         })
 }
 
-/// Refuses the RDMA kind with the reason verbs cannot run (no device, or no support built in).
-fn require_tcp(kind: TransportKind) -> Result<(), EngineError> {
-    match kind {
-        TransportKind::Rdma => Err(crate::transport::rdma_unavailable().into()),
-        _ => Ok(()),
-    }
-}
-
 /// The producer's end of a remote ring: connected, handshake done.
 fn connect(
     profile: &TuningProfile,
     kind: TransportKind,
     address: &str,
 ) -> Result<(Sink, LinkEnd), EngineError> {
-    require_tcp(kind)?;
     let transport = transport_of(profile);
     let stats = Arc::new(LinkStats::default());
     let config = SenderConfig {
@@ -240,9 +231,12 @@ fn connect(
         link_mbps: transport.link_mbps,
         connect_timeout: Duration::from_secs(3),
     };
-    let sender = RemoteSender::connect(config, stats.clone())?;
+    let sender: Box<dyn FrameLink> = match kind {
+        TransportKind::Rdma => rdma_sender(config, stats.clone())?,
+        _ => Box::new(RemoteSender::connect(config, stats.clone())?),
+    };
     Ok((
-        Sink::Remote(Box::new(sender), Encoder::new()),
+        Sink::Remote(sender, Encoder::new()),
         LinkEnd {
             kind,
             role: LinkRole::Sender,
@@ -261,33 +255,72 @@ fn listen(
     address: &str,
     config: RingConfig,
 ) -> Result<(Source, LinkEnd), EngineError> {
-    require_tcp(kind)?;
     let transport = transport_of(profile);
     let (writer, reader) =
         window::channel_with(profile.ring.capacity * std::mem::size_of::<Row>(), config)?;
     let stats = Arc::new(LinkStats::default());
-    let (listener, inbox) = crate::transport::tcp::listen(
-        ListenConfig {
-            address: address.to_owned(),
-            token: resolve_token(transport.token.as_deref()),
-            idle_timeout: transport.idle_timeout.0,
-            handshake_timeout: Duration::from_secs(3),
-        },
-        writer,
-        reader,
-        stats.clone(),
-    )?;
+    let listen_config = ListenConfig {
+        address: address.to_owned(),
+        token: resolve_token(transport.token.as_deref()),
+        idle_timeout: transport.idle_timeout.0,
+        handshake_timeout: Duration::from_secs(3),
+    };
+    let (listener, inbox): (Box<dyn LinkListener>, _) = match kind {
+        TransportKind::Rdma => rdma_listener(listen_config, writer, reader, stats.clone())?,
+        _ => {
+            let (listener, inbox) =
+                crate::transport::tcp::listen(listen_config, writer, reader, stats.clone())?;
+            (Box::new(listener), inbox)
+        }
+    };
     Ok((
         Source::Remote(Box::new(inbox), Decoder::new(), None),
         LinkEnd {
             kind,
             role: LinkRole::Receiver,
-            address: listener.local_addr.to_string(),
+            address: listener.local_addr(),
             stats,
             listener: Some(listener),
             link_mbps: None,
         },
     ))
+}
+
+/// The verbs sender (feature `rdma`), or why there is none.
+fn rdma_sender(
+    config: SenderConfig,
+    stats: Arc<LinkStats>,
+) -> Result<Box<dyn FrameLink>, EngineError> {
+    #[cfg(feature = "rdma")]
+    {
+        Ok(Box::new(crate::transport::verbs::VerbsSender::connect(
+            config, stats,
+        )?))
+    }
+    #[cfg(not(feature = "rdma"))]
+    {
+        let _ = (config, stats);
+        Err(crate::transport::rdma_unavailable().into())
+    }
+}
+
+/// The verbs listener (feature `rdma`), or why there is none.
+fn rdma_listener(
+    config: ListenConfig,
+    writer: window::WindowWriter,
+    reader: window::WindowReader,
+    stats: Arc<LinkStats>,
+) -> Result<(Box<dyn LinkListener>, crate::transport::inbox::Inbox), EngineError> {
+    #[cfg(feature = "rdma")]
+    {
+        let (listener, inbox) = crate::transport::verbs::listen(config, writer, reader, stats)?;
+        Ok((Box::new(listener), inbox))
+    }
+    #[cfg(not(feature = "rdma"))]
+    {
+        let _ = (config, writer, reader, stats);
+        Err(crate::transport::rdma_unavailable().into())
+    }
 }
 
 /// This process's end of a link.
@@ -298,7 +331,7 @@ struct LinkEnd {
     address: String,
     stats: Arc<LinkStats>,
     /// The receiver's accepting thread (stopped before the consumer drains).
-    listener: Option<Listener>,
+    listener: Option<Box<dyn LinkListener>>,
     link_mbps: Option<f64>,
 }
 

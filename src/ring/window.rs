@@ -339,6 +339,15 @@ impl WindowWriter {
         Ok(())
     }
 
+    /// The window's memory, for registering it with an RDMA device. The device then places the
+    /// peer's bytes without [`WindowWriter::free_slice`]'s checks (the device only keeps them
+    /// inside the memory); [`WindowWriter::publish`] still checks every tail, and the reader still
+    /// checks every record header, so a peer that writes where it should not garbles its own
+    /// frames and is dropped.
+    pub fn device_memory(&mut self) -> (*mut u8, usize) {
+        (self.shared.base(), self.capacity)
+    }
+
     /// Writes and publishes a record of this process's own (the transport's session markers).
     /// `Ok(false)`: no room now.
     ///

@@ -13,6 +13,7 @@
 
 pub mod bucket;
 pub mod clock;
+pub mod inbox;
 pub mod session;
 pub mod stats;
 pub mod tcp;
@@ -25,6 +26,50 @@ use std::time::Duration;
 pub use stats::LinkStats;
 
 use crate::ring::window::WindowError;
+
+/// What happened to one frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SendOutcome {
+    /// Written and published: bytes on the wire.
+    Sent(usize),
+    /// The remote window is full: wait for credit.
+    NoCredit,
+    /// The bandwidth cap says wait.
+    Capped,
+    /// No connection now (retrying with backoff).
+    LinkDown,
+    /// The encoder produced nothing (nothing was sent).
+    NotEncoded,
+}
+
+/// The producer's end of a remote ring, whichever backend carries it: lays frames out in the
+/// remote window, waits for credit, and reports what the receiver confirmed.
+pub trait FrameLink: Send + std::fmt::Debug {
+    /// The largest frame this sender writes.
+    fn max_frame(&self) -> usize;
+    /// Sends one frame of `rows` rows that `encode` writes into a buffer of `bound` bytes
+    /// (returning its length), unless the link, the window or the cap says wait.
+    fn send_frame(
+        &mut self,
+        bound: usize,
+        rows: usize,
+        encode: &mut dyn FnMut(&mut [u8]) -> Option<usize>,
+    ) -> SendOutcome;
+    /// Rows the receiver confirmed it consumed, over the whole run.
+    fn acknowledged(&mut self) -> u64;
+    /// Rows written in this run.
+    fn rows_sent(&self) -> u64;
+    /// Says goodbye and waits up to `wait` for every row to be confirmed; the rows confirmed.
+    fn finish(&mut self, wait: Duration) -> u64;
+}
+
+/// A receiver's accepting side, whichever backend: stopped before the consumer drains.
+pub trait LinkListener: Send + std::fmt::Debug {
+    /// The address senders connect to.
+    fn local_addr(&self) -> String;
+    /// Ends the current session and stops accepting.
+    fn stop(&mut self);
+}
 
 /// Why a connection ended or could not start.
 #[derive(Debug, thiserror::Error)]

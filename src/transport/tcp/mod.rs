@@ -10,8 +10,10 @@
 pub mod receive;
 pub mod send;
 
-pub use receive::{Inbox, ListenConfig, Listener, Polled, listen};
-pub use send::{RemoteSender, SendOutcome, SenderConfig};
+pub use crate::transport::SendOutcome;
+pub use crate::transport::inbox::{Inbox, Polled};
+pub use receive::{ListenConfig, Listener, listen};
+pub use send::{RemoteSender, SenderConfig};
 
 use std::time::Duration;
 

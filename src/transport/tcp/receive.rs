@@ -7,9 +7,10 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use crate::ring::window::{WindowError, WindowReader, WindowWriter, max_payload};
+use crate::ring::window::{WindowReader, WindowWriter, max_payload};
 use crate::transport::clock::same_clock;
-use crate::transport::session::{FRAME, SessionEvent};
+use crate::transport::inbox::{CreditPath, Inbox};
+use crate::transport::session::SessionEvent;
 use crate::transport::wire::{self, Inbound, Message, Patience, Reply};
 use crate::transport::{LinkError, LinkStats, tokens_match};
 
@@ -37,7 +38,7 @@ struct CreditReturn {
     abort_reason: Mutex<Option<String>>,
 }
 
-impl CreditReturn {
+impl CreditPath for CreditReturn {
     fn send(&self, message: &Message) {
         let Ok(mut link) = self.link.lock() else {
             return;
@@ -83,6 +84,16 @@ impl Listener {
     }
 }
 
+impl crate::transport::LinkListener for Listener {
+    fn local_addr(&self) -> String {
+        self.local_addr.to_string()
+    }
+
+    fn stop(&mut self) {
+        Listener::stop(self);
+    }
+}
+
 impl Drop for Listener {
     fn drop(&mut self) {
         self.stop();
@@ -119,7 +130,6 @@ pub fn listen(
         .map_err(|e| failed(e.to_string()))?;
     let stop = Arc::new(AtomicBool::new(false));
     let credits = Arc::new(CreditReturn::default());
-    let capacity = writer.capacity();
     let shared = Arc::new(Shared {
         config,
         writer: Mutex::new(writer),
@@ -138,17 +148,7 @@ pub fn listen(
             stop,
             thread: Some(thread),
         },
-        Inbox {
-            reader,
-            credits,
-            stats,
-            credit_every: (capacity / 4) as u64,
-            last_credit: 0,
-            session_rows: 0,
-            last_stamp: 0,
-            same_clock: false,
-            in_session: false,
-        },
+        Inbox::new(reader, credits, stats),
     ))
 }
 
@@ -402,118 +402,5 @@ fn receive(
                 )));
             }
         }
-    }
-}
-
-/// What the consumer found in the window.
-#[derive(Debug)]
-pub enum Polled {
-    /// Nothing published.
-    Nothing,
-    /// A frame was handed to the decoder: rows decoded.
-    Frame(usize),
-    /// A session started or ended here in the stream.
-    Event(SessionEvent),
-    /// The sender wrote something that is not a frame; its connection is being dropped and what
-    /// it published is discarded.
-    Dropped(String),
-}
-
-/// The consumer's view of the window: frames to decode, session markers, and credit back to the
-/// sender.
-#[derive(Debug)]
-pub struct Inbox {
-    reader: WindowReader,
-    credits: Arc<CreditReturn>,
-    stats: Arc<LinkStats>,
-    credit_every: u64,
-    last_credit: u64,
-    session_rows: u64,
-    last_stamp: u64,
-    same_clock: bool,
-    in_session: bool,
-}
-
-impl Inbox {
-    /// Reads one record. A frame goes to `decode`, which returns the rows it decoded and the
-    /// stamp of the last one, or why the bytes are not a frame.
-    pub fn poll(&mut self, decode: impl FnOnce(&[u8]) -> Result<(usize, u64), String>) -> Polled {
-        let record = match self.reader.try_read() {
-            Ok(Some(record)) => record,
-            Ok(None) => return Polled::Nothing,
-            Err(e) => return self.drop_sender(e),
-        };
-        let kind = record.kind();
-        if kind != FRAME {
-            let event = SessionEvent::decode(kind, record.payload());
-            record.release();
-            return match event {
-                Some(event) => {
-                    if let SessionEvent::Start { same_clock, .. } = &event {
-                        self.same_clock = *same_clock;
-                        self.stats.same_clock.store(*same_clock, Relaxed);
-                        self.session_rows = 0;
-                        self.in_session = true;
-                        self.last_credit = self.reader.head();
-                    } else {
-                        self.in_session = false;
-                    }
-                    Polled::Event(event)
-                }
-                None => self.drop_sender(WindowError::BadRecord {
-                    position: self.reader.head(),
-                    reason: format!("unknown record kind {kind}"),
-                }),
-            };
-        }
-        let decoded = decode(record.payload());
-        record.release();
-        match decoded {
-            Ok((rows, stamp)) => {
-                self.stats.count_frame(rows, 0);
-                self.session_rows += rows as u64;
-                self.last_stamp = stamp;
-                self.maybe_credit();
-                Polled::Frame(rows)
-            }
-            Err(reason) => self.drop_sender(WindowError::BadRecord {
-                position: self.reader.head(),
-                reason: format!("frame does not decode: {reason}"),
-            }),
-        }
-    }
-
-    fn maybe_credit(&mut self) {
-        let head = self.reader.head();
-        if head - self.last_credit >= self.credit_every || self.reader.is_empty() {
-            self.last_credit = head;
-            self.credits.send(&Message::Credit {
-                head,
-                echo_stamp: self.last_stamp,
-                rows: self.session_rows,
-            });
-        }
-    }
-
-    fn drop_sender(&mut self, error: WindowError) -> Polled {
-        let reason = error.to_string();
-        self.credits.abort(reason.clone());
-        self.reader.discard_published();
-        Polled::Dropped(reason)
-    }
-
-    /// Whether the current sender stamps rows on this host's clock.
-    pub fn same_clock(&self) -> bool {
-        self.same_clock
-    }
-
-    /// Whether the listener is gone and everything it published was read.
-    pub fn is_drained(&self) -> bool {
-        self.reader.is_abandoned() && self.reader.is_empty()
-    }
-
-    /// Whether the stream is inside a session: its start marker read, its end not yet.
-    pub fn in_session(&self) -> bool {
-        self.in_session
     }
 }

@@ -14,7 +14,7 @@ use crate::transport::bucket::TokenBucket;
 use crate::transport::clock::{boot_id, monotonic_ns};
 use crate::transport::session::FRAME;
 use crate::transport::wire::{self, Hello, Inbound, Message, Patience, Reply, WRITE_HEADER};
-use crate::transport::{LinkError, LinkStats};
+use crate::transport::{FrameLink, LinkError, LinkStats, SendOutcome};
 
 use super::TICK;
 
@@ -31,21 +31,6 @@ pub struct SenderConfig {
     pub link_mbps: Option<f64>,
     /// How long connecting (and the handshake) may take.
     pub connect_timeout: Duration,
-}
-
-/// What happened to one frame.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SendOutcome {
-    /// Written and published: bytes on the wire.
-    Sent(usize),
-    /// The remote window is full: wait for credit.
-    NoCredit,
-    /// The bandwidth cap says wait.
-    Capped,
-    /// No connection now (retrying with backoff).
-    LinkDown,
-    /// The encoder produced nothing (nothing was sent).
-    NotEncoded,
 }
 
 /// One connection: the socket (non-blocking once the handshake is done) and the credit as last
@@ -412,5 +397,32 @@ impl RemoteSender {
         }
         self.stats.connected.store(false, Relaxed);
         acked
+    }
+}
+
+impl FrameLink for RemoteSender {
+    fn max_frame(&self) -> usize {
+        self.config.max_frame
+    }
+
+    fn send_frame(
+        &mut self,
+        bound: usize,
+        rows: usize,
+        encode: &mut dyn FnMut(&mut [u8]) -> Option<usize>,
+    ) -> SendOutcome {
+        RemoteSender::send_frame(self, bound, rows, encode)
+    }
+
+    fn acknowledged(&mut self) -> u64 {
+        RemoteSender::acknowledged(self)
+    }
+
+    fn rows_sent(&self) -> u64 {
+        self.rows_sent
+    }
+
+    fn finish(&mut self, wait: Duration) -> u64 {
+        RemoteSender::finish(self, wait)
     }
 }

@@ -1,0 +1,150 @@
+//! The consumer's view of a window a remote sender writes into: frames to decode, session
+//! markers, and credit back to the sender through whichever backend carries it.
+
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
+
+use crate::ring::window::{WindowError, WindowReader};
+use crate::transport::LinkStats;
+use crate::transport::session::{FRAME, SessionEvent};
+use crate::transport::wire::Message;
+
+/// How credit gets back to the sender: a message on the TCP connection, an RDMA write into the
+/// sender's memory.
+pub trait CreditPath: Send + Sync + fmt::Debug {
+    /// Sends a credit (best effort: a link that is gone is noticed by its session).
+    fn send(&self, credit: &Message);
+    /// Ends the current sender's connection because of what it wrote.
+    fn abort(&self, reason: String);
+}
+
+/// What the consumer found in the window.
+#[derive(Debug)]
+pub enum Polled {
+    /// Nothing published.
+    Nothing,
+    /// A frame was handed to the decoder: rows decoded.
+    Frame(usize),
+    /// A session started or ended here in the stream.
+    Event(SessionEvent),
+    /// The sender wrote something that is not a frame; its connection is being dropped and what
+    /// it published is discarded.
+    Dropped(String),
+}
+
+/// The consumer's view of the window: frames to decode, session markers, and credit back to the
+/// sender.
+#[derive(Debug)]
+pub struct Inbox {
+    reader: WindowReader,
+    credits: Arc<dyn CreditPath>,
+    stats: Arc<LinkStats>,
+    credit_every: u64,
+    last_credit: u64,
+    session_rows: u64,
+    last_stamp: u64,
+    same_clock: bool,
+    in_session: bool,
+}
+
+impl Inbox {
+    /// The consumer's side of `reader`, returning credit through `credits` every quarter of
+    /// the window (and whenever it has read everything).
+    pub fn new(reader: WindowReader, credits: Arc<dyn CreditPath>, stats: Arc<LinkStats>) -> Self {
+        let capacity = reader.capacity();
+        Inbox {
+            reader,
+            credits,
+            stats,
+            credit_every: (capacity / 4) as u64,
+            last_credit: 0,
+            session_rows: 0,
+            last_stamp: 0,
+            same_clock: false,
+            in_session: false,
+        }
+    }
+
+    /// Reads one record. A frame goes to `decode`, which returns the rows it decoded and the
+    /// stamp of the last one, or why the bytes are not a frame.
+    pub fn poll(&mut self, decode: impl FnOnce(&[u8]) -> Result<(usize, u64), String>) -> Polled {
+        let record = match self.reader.try_read() {
+            Ok(Some(record)) => record,
+            Ok(None) => return Polled::Nothing,
+            Err(e) => return self.drop_sender(e),
+        };
+        let kind = record.kind();
+        if kind != FRAME {
+            let event = SessionEvent::decode(kind, record.payload());
+            record.release();
+            return match event {
+                Some(event) => {
+                    if let SessionEvent::Start { same_clock, .. } = &event {
+                        self.same_clock = *same_clock;
+                        self.stats.same_clock.store(*same_clock, Relaxed);
+                        self.session_rows = 0;
+                        self.in_session = true;
+                        self.last_credit = self.reader.head();
+                    } else {
+                        self.in_session = false;
+                    }
+                    Polled::Event(event)
+                }
+                None => self.drop_sender(WindowError::BadRecord {
+                    position: self.reader.head(),
+                    reason: format!("unknown record kind {kind}"),
+                }),
+            };
+        }
+        let decoded = decode(record.payload());
+        record.release();
+        match decoded {
+            Ok((rows, stamp)) => {
+                self.stats.count_frame(rows, 0);
+                self.session_rows += rows as u64;
+                self.last_stamp = stamp;
+                self.maybe_credit();
+                Polled::Frame(rows)
+            }
+            Err(reason) => self.drop_sender(WindowError::BadRecord {
+                position: self.reader.head(),
+                reason: format!("frame does not decode: {reason}"),
+            }),
+        }
+    }
+
+    fn maybe_credit(&mut self) {
+        let head = self.reader.head();
+        if head - self.last_credit >= self.credit_every || self.reader.is_empty() {
+            self.last_credit = head;
+            self.credits.send(&Message::Credit {
+                head,
+                echo_stamp: self.last_stamp,
+                rows: self.session_rows,
+            });
+        }
+    }
+
+    fn drop_sender(&mut self, error: WindowError) -> Polled {
+        let reason = error.to_string();
+        self.credits.abort(reason.clone());
+        self.reader.discard_published();
+        Polled::Dropped(reason)
+    }
+
+    /// Whether the current sender stamps rows on this host's clock.
+    pub fn same_clock(&self) -> bool {
+        self.same_clock
+    }
+
+    /// Whether the listener is gone and everything it published was read.
+    pub fn is_drained(&self) -> bool {
+        self.reader.is_abandoned() && self.reader.is_empty()
+    }
+
+    /// Whether the stream is inside a session: its start marker read, its end not yet.
+    pub fn in_session(&self) -> bool {
+        self.in_session
+    }
+}
