@@ -64,16 +64,8 @@ struct RunArgs {
     /// A built-in profile by name instead of a file (see `ringtop profile list`).
     #[arg(long, value_name = "NAME", conflicts_with = "profile")]
     builtin: Option<String>,
-    /// Stop after this long (`10s`, `2m`); default: the profile's duration, else until Ctrl-C.
-    #[arg(long, value_parser = humantime::parse_duration)]
-    duration: Option<std::time::Duration>,
-    /// Time between snapshots; default: the profile's report interval.
-    #[arg(long, value_parser = humantime::parse_duration)]
-    interval: Option<std::time::Duration>,
-    /// Write an HdrHistogram interval log (V2, DEFLATE), one tag per consumer; default: the
-    /// profile's `report.hlog`.
-    #[arg(long, value_name = "FILE")]
-    hlog: Option<PathBuf>,
+    #[command(flatten)]
+    report: ReportArgs,
     /// Send to a ring at this address (`ringtop serve`) instead of the profile's
     /// `transport.connect`.
     #[arg(long, value_name = "HOST:PORT")]
@@ -81,6 +73,22 @@ struct RunArgs {
     /// The link's shared secret (default: the profile's `transport.token`, else `RINGTOP_TOKEN`).
     #[arg(long, value_name = "TOKEN")]
     token: Option<String>,
+}
+
+/// How long a run lasts and what it reports, for `run` and `serve`.
+#[derive(Debug, Args, Clone, Default)]
+struct ReportArgs {
+    /// Stop after this long (`10s`, `2m`); default: the profile's duration (`run`), else until
+    /// Ctrl-C.
+    #[arg(long, value_parser = humantime::parse_duration)]
+    duration: Option<std::time::Duration>,
+    /// Time between snapshots; default: the profile's report interval.
+    #[arg(long, value_parser = humantime::parse_duration)]
+    interval: Option<std::time::Duration>,
+    /// Write an HdrHistogram interval log (V2, DEFLATE), one tag per consumer; default: the
+    /// profile's `report.hlog` (`run`).
+    #[arg(long, value_name = "FILE")]
+    hlog: Option<PathBuf>,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -102,15 +110,8 @@ struct ServeArgs {
     /// A built-in profile's ring settings instead of a file.
     #[arg(long, value_name = "NAME", conflicts_with = "profile")]
     builtin: Option<String>,
-    /// Stop after this long; default: until Ctrl-C.
-    #[arg(long, value_parser = humantime::parse_duration)]
-    duration: Option<std::time::Duration>,
-    /// Time between snapshots; default: the profile's report interval.
-    #[arg(long, value_parser = humantime::parse_duration)]
-    interval: Option<std::time::Duration>,
-    /// Write an HdrHistogram interval log of one-way latency.
-    #[arg(long, value_name = "FILE")]
-    hlog: Option<PathBuf>,
+    #[command(flatten)]
+    report: ReportArgs,
     /// Headless: stop once the first sender has finished and left.
     #[arg(long, requires = "headless")]
     once: bool,
@@ -254,9 +255,7 @@ pub fn main() -> ExitCode {
             headless: false,
             profile: cli.profile,
             builtin: cli.builtin,
-            duration: None,
-            interval: None,
-            hlog: None,
+            report: ReportArgs::default(),
             connect: None,
             token: None,
         }),
@@ -353,9 +352,12 @@ fn run_workload(args: &RunArgs) -> ExitCode {
         }
     }
     let options = HeadlessOptions {
-        duration: args.duration.or(profile.workload.duration.map(|d| d.0)),
-        interval: args.interval.unwrap_or(profile.report.interval.0),
-        hlog: args.hlog.clone().or(profile.report.hlog.clone()),
+        duration: args
+            .report
+            .duration
+            .or(profile.workload.duration.map(|d| d.0)),
+        interval: args.report.interval.unwrap_or(profile.report.interval.0),
+        hlog: args.report.hlog.clone().or(profile.report.hlog.clone()),
         until_sender_leaves: false,
     };
     launch(profile, &name, args.headless, &options)
@@ -398,9 +400,9 @@ fn run_serve(args: &ServeArgs) -> ExitCode {
         return usage_error(&err);
     }
     let options = HeadlessOptions {
-        duration: args.duration,
-        interval: args.interval.unwrap_or(profile.report.interval.0),
-        hlog: args.hlog.clone(),
+        duration: args.report.duration,
+        interval: args.report.interval.unwrap_or(profile.report.interval.0),
+        hlog: args.report.hlog.clone(),
         until_sender_leaves: args.once,
     };
     launch(

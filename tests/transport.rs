@@ -125,6 +125,19 @@ fn message(message: &Message) -> Vec<u8> {
     bytes
 }
 
+/// Connects, writes `bytes` where the next record goes, and publishes them.
+fn publish(address: &str, bytes: &[u8]) -> TcpStream {
+    let (mut stream, start) = welcome(address);
+    let mut out = message(&Message::Write {
+        offset: start % (1024 * 64),
+        len: bytes.len() as u32,
+    });
+    out.extend_from_slice(bytes);
+    out.extend(message(&Message::Tail(start + bytes.len() as u64)));
+    stream.write_all(&out).unwrap();
+    stream
+}
+
 /// A hostile session ends with `expected` in the receiver's error, the connection is closed, and
 /// the receiver keeps running.
 fn assert_dropped(engine: &mut EngineHandle, mut stream: TcpStream, before: u64, expected: &str) {
@@ -206,31 +219,17 @@ fn garbage_records_and_frames_are_caught_by_the_consumer() {
     let address = engine.listen_address().unwrap();
 
     // A record header claiming more bytes than were published.
-    let (mut stream, start) = welcome(&address);
-    let offset = start % (1024 * 64);
-    let mut bytes = message(&Message::Write { offset, len: 8 });
-    bytes.extend_from_slice(&record_header(5000, 0));
-    bytes.extend(message(&Message::Tail(start + 8)));
-    stream.write_all(&bytes).unwrap();
+    let stream = publish(&address, &record_header(5000, 0));
     assert_dropped(&mut engine, stream, 0, "bad record");
 
     // A well-formed record whose frame is noise.
-    let (mut stream, start) = welcome(&address);
-    let offset = start % (1024 * 64);
-    let mut bytes = message(&Message::Write { offset, len: 40 });
-    bytes.extend_from_slice(&record_header(32, 0));
-    bytes.extend_from_slice(&[0xA5; 32]);
-    bytes.extend(message(&Message::Tail(start + 40)));
-    stream.write_all(&bytes).unwrap();
+    let mut noise = record_header(32, 0).to_vec();
+    noise.extend_from_slice(&[0xA5; 32]);
+    let stream = publish(&address, &noise);
     assert_dropped(&mut engine, stream, 1, "frame does not decode");
 
     // Padding that does not reach the end of the buffer.
-    let (mut stream, start) = welcome(&address);
-    let offset = start % (1024 * 64);
-    let mut bytes = message(&Message::Write { offset, len: 8 });
-    bytes.extend_from_slice(&record_header(0, PADDING));
-    bytes.extend(message(&Message::Tail(start + 8)));
-    stream.write_all(&bytes).unwrap();
+    let stream = publish(&address, &record_header(0, PADDING));
     assert_dropped(&mut engine, stream, 2, "padding");
 
     // An unknown message tag.

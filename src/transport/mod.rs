@@ -151,6 +151,23 @@ pub fn rdma_unavailable() -> LinkError {
     }
 }
 
+/// Why a receiver refuses a hello: a wrong token, or frames its window cannot take.
+pub fn refusal(expected_token: Option<&str>, hello: &wire::Hello, window: usize) -> Option<String> {
+    let largest = crate::ring::window::max_payload(window);
+    if let Some(token) = expected_token
+        && !tokens_match(token, &hello.token)
+    {
+        Some("wrong token".to_owned())
+    } else if hello.max_frame as usize > largest {
+        Some(format!(
+            "frames of up to {} bytes do not fit this {window}-byte window (at most {largest})",
+            hello.max_frame
+        ))
+    } else {
+        None
+    }
+}
+
 /// Compares two secrets in time that does not depend on where they differ.
 pub fn tokens_match(expected: &str, given: &str) -> bool {
     let (a, b) = (expected.as_bytes(), given.as_bytes());

@@ -12,7 +12,7 @@ use crate::transport::clock::same_clock;
 use crate::transport::inbox::{CreditPath, Inbox};
 use crate::transport::session::SessionEvent;
 use crate::transport::wire::{self, Inbound, Message, Patience, Reply};
-use crate::transport::{LinkError, LinkStats, tokens_match};
+use crate::transport::{LinkError, LinkStats, refusal};
 
 use super::TICK;
 
@@ -251,19 +251,7 @@ fn run_session(stream: TcpStream, peer: SocketAddr, shared: &Shared) {
         }
     };
     let capacity = writer.capacity();
-    let refusal = if let Some(token) = &shared.config.token
-        && !tokens_match(token, &hello.token)
-    {
-        Some("wrong token".to_owned())
-    } else if hello.max_frame as usize > max_payload(capacity) {
-        Some(format!(
-            "frames of up to {} bytes do not fit this {capacity}-byte window (at most {})",
-            hello.max_frame,
-            max_payload(capacity)
-        ))
-    } else {
-        None
-    };
+    let refusal = refusal(shared.config.token.as_deref(), &hello, capacity);
     if let Some(reason) = refusal {
         stats.refused.fetch_add(1, Relaxed);
         stats.set_error(format!("refused {peer}: {reason}"));

@@ -70,6 +70,39 @@ pub fn devices() -> Result<Vec<Device>, LinkError> {
     Ok(found)
 }
 
+/// The next SEND from the peer, in one of the receive slots from `recv_at` (the slot is posted
+/// again), within `timeout`; gives up early when `stop` says so.
+fn next_message(
+    endpoint: &ffi::Endpoint,
+    region: &ffi::Region,
+    memory: &[u64],
+    recv_at: usize,
+    timeout: std::time::Duration,
+    stop: &dyn Fn() -> bool,
+) -> Result<Vec<u8>, LinkError> {
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        if let Some(done) = endpoint.poll_recv() {
+            if let Some(error) = done.error {
+                return Err(LinkError::Protocol(format!("handshake failed: {error}")));
+            }
+            let slot = done.wr_id as usize % ffi::RECV_DEPTH as usize;
+            let at = recv_at + slot * layout::SLOT;
+            let len = (done.byte_len as usize).min(layout::SLOT);
+            let bytes = ffi::as_bytes(memory)[at..at + len].to_vec();
+            endpoint.post_recv(region, at, layout::SLOT as u32, slot as u64)?;
+            return Ok(bytes);
+        }
+        if stop() {
+            return Err(LinkError::Stopped);
+        }
+        if std::time::Instant::now() >= deadline {
+            return Err(LinkError::Idle(timeout));
+        }
+        std::thread::sleep(std::time::Duration::from_micros(50));
+    }
+}
+
 /// Succeeds when this host has at least one RDMA device.
 ///
 /// # Errors

@@ -14,7 +14,7 @@ use crate::transport::inbox::{CreditPath, Inbox};
 use crate::transport::session::SessionEvent;
 use crate::transport::tcp::ListenConfig;
 use crate::transport::wire::{self, Inbound, Message, Patience, Reply};
-use crate::transport::{LinkError, LinkListener, LinkStats, tokens_match};
+use crate::transport::{LinkError, LinkListener, LinkStats, refusal};
 
 use super::ffi::{AddrInfo, Endpoint, Local, RECV_DEPTH, Region, as_bytes, as_bytes_mut};
 use super::layout::{CREDIT_BYTES, SLOT, Welcome, decode_hello_extra};
@@ -287,7 +287,18 @@ impl Session<'_> {
         window: &Region,
         writer: &mut WindowWriter,
     ) -> Result<Option<u64>, LinkError> {
-        let hello_bytes = self.next_send(endpoint, control, self.config.handshake_timeout)?;
+        let region = control
+            .region
+            .as_ref()
+            .ok_or_else(|| LinkError::Protocol("no registered memory".into()))?;
+        let hello_bytes = super::next_message(
+            endpoint,
+            region,
+            &control.memory,
+            RECV_AT,
+            self.config.handshake_timeout,
+            &|| self.stop.load(Relaxed),
+        )?;
         let never = || false;
         let patience = Patience {
             idle: Duration::from_millis(1),
@@ -298,18 +309,7 @@ impl Session<'_> {
         let (credit_addr, credit_rkey) =
             decode_hello_extra(&hello_bytes[inbound.total as usize..])?;
         let capacity = writer.capacity();
-        let refusal = if let Some(token) = &self.config.token
-            && !tokens_match(token, &hello.token)
-        {
-            Some("wrong token".to_owned())
-        } else if hello.max_frame as usize > max_payload(capacity) {
-            Some(format!(
-                "frames of up to {} bytes do not fit this {capacity}-byte window",
-                hello.max_frame
-            ))
-        } else {
-            None
-        };
+        let refusal = refusal(self.config.token.as_deref(), &hello, capacity);
         if let Some(reason) = refusal {
             self.stats.refused.fetch_add(1, Relaxed);
             self.stats
@@ -396,38 +396,6 @@ impl Session<'_> {
                 }
             }
             endpoint.post_recv(region, at, SLOT as u32, slot as u64)?;
-        }
-    }
-
-    /// The next SEND from the peer, within `timeout`.
-    fn next_send(
-        &self,
-        endpoint: &Endpoint,
-        control: &Control,
-        timeout: Duration,
-    ) -> Result<Vec<u8>, LinkError> {
-        let deadline = Instant::now() + timeout;
-        loop {
-            if let Some(done) = endpoint.poll_recv() {
-                if let Some(error) = done.error {
-                    return Err(LinkError::Protocol(format!("handshake failed: {error}")));
-                }
-                let slot = done.wr_id as usize % RECV_DEPTH as usize;
-                let at = RECV_AT + slot * SLOT;
-                let bytes =
-                    as_bytes(&control.memory)[at..at + (done.byte_len as usize).min(SLOT)].to_vec();
-                if let Some(region) = control.region.as_ref() {
-                    endpoint.post_recv(region, at, SLOT as u32, slot as u64)?;
-                }
-                return Ok(bytes);
-            }
-            if self.stop.load(Relaxed) {
-                return Err(LinkError::Stopped);
-            }
-            if Instant::now() >= deadline {
-                return Err(LinkError::Idle(timeout));
-            }
-            std::thread::sleep(Duration::from_micros(50));
         }
     }
 

@@ -114,7 +114,14 @@ impl VerbsSender {
             true,
             u64::MAX,
         )?;
-        let reply = wait_for_message(&endpoint, &region, &control.memory, config.connect_timeout)?;
+        let reply = super::next_message(
+            &endpoint,
+            &region,
+            &control.memory,
+            RECV_AT,
+            config.connect_timeout,
+            &|| false,
+        )?;
         let mut inbound = Inbound::new(&reply[..]);
         let never = || false;
         let patience = Patience {
@@ -277,33 +284,6 @@ impl VerbsSender {
         )?;
         self.unsignaled = if signaled { 0 } else { self.unsignaled + 1 };
         Ok(())
-    }
-}
-
-/// Waits for the first SEND from the peer (the handshake reply) and returns its bytes.
-fn wait_for_message(
-    endpoint: &Endpoint,
-    region: &Region,
-    memory: &[u64],
-    timeout: Duration,
-) -> Result<Vec<u8>, LinkError> {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if let Some(done) = endpoint.poll_recv() {
-            if let Some(error) = done.error {
-                return Err(LinkError::Protocol(format!("handshake failed: {error}")));
-            }
-            let slot = done.wr_id as usize % RECV_DEPTH as usize;
-            let at = RECV_AT + slot * SLOT;
-            let bytes = as_bytes(memory)[at..at + (done.byte_len as usize).min(SLOT)].to_vec();
-            endpoint.post_recv(region, at, SLOT as u32, slot as u64)?;
-            return Ok(bytes);
-        }
-        while endpoint.poll_send().is_some() {}
-        if Instant::now() >= deadline {
-            return Err(LinkError::Idle(timeout));
-        }
-        std::thread::sleep(Duration::from_micros(50));
     }
 }
 
