@@ -603,3 +603,48 @@ mod hostile_bytes {
         }
     }
 }
+
+#[test]
+fn interrupting_serve_mid_stream_still_prints_its_summary_and_the_sender_notices() {
+    let (mut server, mut served, address) = serve(&[]);
+    let mut sender = ringtop()
+        .args(["run", "--headless", "--builtin", "remote-tcp"])
+        .args(["--connect", &address, "--interval", "100ms"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut sent = BufReader::new(sender.stdout.take().unwrap());
+    loop {
+        let snapshot = next_of(&mut served, "snapshot");
+        if snapshot["totals"]["consumed"].as_u64() > Some(10_000) {
+            break;
+        }
+    }
+    let kill = |pid: u32| {
+        Command::new("kill")
+            .args(["-INT", &pid.to_string()])
+            .status()
+            .unwrap()
+    };
+    assert!(kill(server.id()).success());
+    let summary = next_of(&mut served, "summary");
+    assert!(server.wait().unwrap().success());
+    assert!(summary["totals"]["consumed"].as_u64() > Some(10_000));
+    assert_eq!(summary["integrity_ok"], true);
+
+    // The sender notices, says so, and keeps running.
+    loop {
+        let snapshot = next_of(&mut sent, "snapshot");
+        let warnings = snapshot["warnings"].to_string();
+        if warnings.contains("is down") {
+            assert_eq!(snapshot["transport"]["connected"], false);
+            break;
+        }
+    }
+    assert!(kill(sender.id()).success());
+    let summary = next_of(&mut sent, "summary");
+    assert!(sender.wait().unwrap().success());
+    assert!(summary["transport"]["dropped"].as_u64() >= Some(1));
+}
