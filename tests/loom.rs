@@ -8,7 +8,7 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use loom::thread;
-use ringtop::ring::{RingConfig, WaitStrategy, broadcast, frames, mpmc, spsc};
+use ringtop::ring::{RingConfig, WaitStrategy, broadcast, frames, mpmc, spsc, window};
 
 /// Runs `f` under loom with a preemption bound (override with LOOM_MAX_PREEMPTIONS).
 fn model(f: impl Fn() + Sync + Send + 'static) {
@@ -377,6 +377,49 @@ fn frames_records_wrap_with_padding_and_keep_their_bytes() {
             assert_eq!(buf, expected);
         }
         producer.join().unwrap();
+    });
+}
+
+#[test]
+fn window_records_placed_by_the_writer_wrap_with_padding_and_keep_their_bytes() {
+    // The writer lays records out itself, as a remote sender does: the third needs a padding
+    // record and the space the first one freed.
+    model(|| {
+        let (mut writer, mut reader) = window::channel(64).unwrap();
+        let lens = [12usize, 20, 4];
+        let producer = thread::spawn(move || {
+            for (n, &len) in lens.iter().enumerate() {
+                let payload: Vec<u8> = (0..len).map(|i| (n * 16 + i) as u8).collect();
+                loop {
+                    let spot = window::place(64, writer.head(), writer.published(), len).unwrap();
+                    if let Some(spot) = spot {
+                        if let Some((offset, padding)) = spot.padding {
+                            let header = window::record_header(padding, window::PADDING);
+                            writer.write_at(offset as u64, &header).unwrap();
+                        }
+                        let record = window::encode_record(n as u32, &payload);
+                        writer.write_at(spot.offset as u64, &record).unwrap();
+                        writer.publish(spot.end).unwrap();
+                        break;
+                    }
+                    thread::yield_now();
+                }
+            }
+        });
+        for (n, &len) in lens.iter().enumerate() {
+            loop {
+                if let Some(record) = reader.try_read().unwrap() {
+                    assert_eq!(record.kind(), n as u32);
+                    let expected: Vec<u8> = (0..len).map(|i| (n * 16 + i) as u8).collect();
+                    assert_eq!(record.payload(), &expected[..]);
+                    record.release();
+                    break;
+                }
+                thread::yield_now();
+            }
+        }
+        producer.join().unwrap();
+        assert!(reader.try_read().unwrap().is_none());
     });
 }
 

@@ -27,15 +27,14 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-use std::cell::UnsafeCell;
-use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
-use std::sync::atomic::AtomicU64;
 use std::sync::atomic::Ordering::{Acquire, Release};
 
 use super::buffer::{Buffer, check_capacity};
 use super::pad::CachePadded;
+use super::sync::{Arc, AtomicBool, AtomicU64, UnsafeCell};
 use super::{RingConfig, RingError};
+
+type Word = UnsafeCell<u64>;
 
 /// Bytes of the header in front of every record.
 pub const HEADER: usize = 8;
@@ -185,7 +184,7 @@ struct Shared {
     tail: CachePadded<AtomicU64>,
     writer_alive: AtomicBool,
     reader_alive: AtomicBool,
-    words: Buffer<UnsafeCell<u64>>,
+    words: Buffer<Word>,
 }
 
 // SAFETY: the bytes are touched only under the SPSC protocol: the writer writes only bytes in
@@ -197,8 +196,15 @@ unsafe impl Sync for Shared {}
 unsafe impl Send for Shared {}
 
 impl Shared {
+    /// The memory as bytes, for slices of it (not under loom, which tracks words).
+    #[cfg(not(loom))]
     fn base(&self) -> *mut u8 {
+        // `Word` is `repr(transparent)` over `u64`.
         self.words.as_ptr().cast::<u8>().cast_mut()
+    }
+
+    fn word(&self, position: u64) -> &Word {
+        &self.words[(position % (self.words.len() as u64 * ALIGN as u64)) as usize / ALIGN]
     }
 }
 
@@ -220,7 +226,7 @@ pub fn channel_with(
     config: RingConfig,
 ) -> Result<(WindowWriter, WindowReader), WindowError> {
     let capacity = check_capacity::<u8>(capacity, 64)?;
-    let words = Buffer::new(capacity / ALIGN, config.alloc, |_| UnsafeCell::new(0))?;
+    let words = Buffer::new(capacity / ALIGN, config.alloc, |_| Word::new(0))?;
     let shared = Arc::new(Shared {
         head: CachePadded::new(AtomicU64::new(0)),
         tail: CachePadded::new(AtomicU64::new(0)),
@@ -281,13 +287,8 @@ impl WindowWriter {
         !self.shared.reader_alive.load(Acquire)
     }
 
-    /// The `len` bytes at `offset`, to be filled, provided they all lie in the free part of the
-    /// window (released by the reader, not yet published).
-    ///
-    /// # Errors
-    /// [`WindowError::OutOfBounds`] past the end of the memory, [`WindowError::NotFree`] over
-    /// unread or published bytes. Nothing is touched.
-    pub fn free_slice(&mut self, offset: u64, len: usize) -> Result<&mut [u8], WindowError> {
+    /// Checks that the `len` bytes at `offset` lie in the free part of the window.
+    fn check_free(&self, offset: u64, len: usize) -> Result<(), WindowError> {
         let capacity = self.capacity as u64;
         if offset >= capacity || len as u64 > capacity - offset {
             return Err(WindowError::OutOfBounds {
@@ -308,10 +309,44 @@ impl WindowWriter {
                 free: free as usize,
             });
         }
+        Ok(())
+    }
+
+    /// The `len` bytes at `offset`, to be filled, provided they all lie in the free part of the
+    /// window (released by the reader, not yet published).
+    ///
+    /// # Errors
+    /// [`WindowError::OutOfBounds`] past the end of the memory, [`WindowError::NotFree`] over
+    /// unread or published bytes. Nothing is touched.
+    #[cfg(not(loom))]
+    pub fn free_slice(&mut self, offset: u64, len: usize) -> Result<&mut [u8], WindowError> {
+        self.check_free(offset, len)?;
         // SAFETY: `offset + len <= capacity` (checked above), so the range is inside the buffer;
         // it lies in the free part, which the reader never reads until a later `publish`, and the
         // `&mut self` borrow keeps this the only writer's view of it.
         Ok(unsafe { std::slice::from_raw_parts_mut(self.shared.base().add(offset as usize), len) })
+    }
+
+    /// Copies `bytes` to `offset`, provided they all land in the free part of the window.
+    ///
+    /// # Errors
+    /// As [`WindowWriter::free_slice`].
+    pub fn write_at(&mut self, offset: u64, bytes: &[u8]) -> Result<(), WindowError> {
+        #[cfg(not(loom))]
+        self.free_slice(offset, bytes.len())?.copy_from_slice(bytes);
+        #[cfg(loom)]
+        {
+            self.check_free(offset, bytes.len())?;
+            for (i, byte) in bytes.iter().enumerate() {
+                let position = offset + i as u64;
+                // SAFETY: free space only this writer touches (checked above); the byte is inside
+                // its word.
+                self.shared.word(position).with_mut(|p| unsafe {
+                    p.cast::<u8>().add(position as usize % ALIGN).write(*byte)
+                });
+            }
+        }
+        Ok(())
     }
 
     /// Makes everything before `tail` readable.
@@ -344,6 +379,7 @@ impl WindowWriter {
     /// inside the memory); [`WindowWriter::publish`] still checks every tail, and the reader still
     /// checks every record header, so a peer that writes where it should not garbles its own
     /// frames and is dropped.
+    #[cfg(not(loom))]
     pub fn device_memory(&mut self) -> (*mut u8, usize) {
         (self.shared.base(), self.capacity)
     }
@@ -358,12 +394,9 @@ impl WindowWriter {
             return Ok(false);
         };
         if let Some((offset, len)) = spot.padding {
-            self.free_slice(offset as u64, HEADER)?
-                .copy_from_slice(&record_header(len, PADDING));
+            self.write_at(offset as u64, &record_header(len, PADDING))?;
         }
-        let bytes = encode_record(kind, payload);
-        self.free_slice(spot.offset as u64, bytes.len())?
-            .copy_from_slice(&bytes);
+        self.write_at(spot.offset as u64, &encode_record(kind, payload))?;
         self.publish(spot.end)?;
         Ok(true)
     }
@@ -419,21 +452,24 @@ impl WindowReader {
     }
 
     fn header_at(&self, position: u64) -> (u32, u32) {
-        let offset = (position % self.capacity as u64) as usize;
-        let mut header = [0u8; HEADER];
-        // SAFETY: `position` is 8-aligned and below the published tail (callers check), so the
-        // 8 bytes at its offset are inside the buffer and published (the Acquire load of `tail`
-        // ordered their writes before this read).
-        unsafe {
-            std::ptr::copy_nonoverlapping(
-                self.shared.base().add(offset),
-                header.as_mut_ptr(),
-                HEADER,
-            );
-        }
-        let len = u32::from_le_bytes([header[0], header[1], header[2], header[3]]);
-        let kind = u32::from_le_bytes([header[4], header[5], header[6], header[7]]);
-        (len, kind)
+        // SAFETY: `position` is 8-aligned and below the published tail (callers check), so its
+        // word is published: the Acquire load of `tail` ordered the writer's stores before this.
+        let header = u64::from_le(self.shared.word(position).with(|p| unsafe { *p }));
+        (header as u32, (header >> 32) as u32)
+    }
+
+    /// The payload, copied byte by byte so loom tracks every word read.
+    #[cfg(loom)]
+    fn payload_at(&self, position: u64, len: usize) -> Vec<u8> {
+        (0..len as u64)
+            .map(|i| {
+                let at = position + HEADER as u64 + i;
+                // SAFETY: published bytes (see `try_read`), read through their word.
+                self.shared
+                    .word(at)
+                    .with(|p| unsafe { p.cast::<u8>().add(at as usize % ALIGN).read() })
+            })
+            .collect()
     }
 
     /// The next record, skipping padding; `Ok(None)` when nothing is published.
@@ -481,6 +517,7 @@ impl WindowReader {
                 self.release_to(self.head + size as u64);
                 continue;
             }
+            #[cfg(not(loom))]
             // SAFETY: `offset + size <= capacity` and the bytes are published (checked above);
             // the writer does not write them until the head passes them, which needs this
             // reader's `&mut` (held by the record).
@@ -490,6 +527,8 @@ impl WindowReader {
                     len as usize,
                 )
             };
+            #[cfg(loom)]
+            let payload = self.payload_at(self.head, len as usize);
             let end = self.head + size as u64;
             return Ok(Some(WindowRecord {
                 reader: self,
@@ -527,7 +566,10 @@ impl Drop for WindowReader {
 pub struct WindowRecord<'a> {
     reader: &'a mut WindowReader,
     kind: u32,
+    #[cfg(not(loom))]
     payload: &'a [u8],
+    #[cfg(loom)]
+    payload: Vec<u8>,
     end: u64,
 }
 
@@ -538,8 +580,15 @@ impl WindowRecord<'_> {
     }
 
     /// The record's bytes.
+    #[cfg(not(loom))]
     pub fn payload(&self) -> &[u8] {
         self.payload
+    }
+
+    /// The record's bytes (copied out under loom).
+    #[cfg(loom)]
+    pub fn payload(&self) -> &[u8] {
+        &self.payload
     }
 
     /// Frees the record's bytes.
