@@ -146,3 +146,54 @@ fn a_frame_too_big_for_the_ring_points_at_rows_per_frame() {
     .unwrap();
     assert_eq!(p.effective_batch(), 100);
 }
+
+#[test]
+fn transport_sections_name_one_end_and_point_at_the_bad_key() {
+    let both = format!(
+        "{MINIMAL}[transport]\nkind = \"tcp\"\nconnect = \"127.0.0.1:1\"\nlisten = \"127.0.0.1:2\"\n"
+    );
+    let e = err(&both);
+    assert_eq!((e.line, e.column), (Some(9), Some(10)), "{e}");
+    assert!(e.message.contains("not both"), "{e}");
+
+    let neither = format!("{MINIMAL}[transport]\nkind = \"tcp\"\n");
+    let e = err(&neither);
+    assert_eq!(e.line, Some(7), "{e}");
+    assert!(e.message.contains("needs connect"), "{e}");
+
+    let broadcast = "version = 1\n[ring]\nkind = \"broadcast\"\ncapacity = 1024\n[workload]\nconsumers = 2\n\
+                     [transport]\nkind = \"tcp\"\nconnect = \"127.0.0.1:1\"\n";
+    let e = err(broadcast);
+    assert_eq!(e.line, Some(3), "{e}");
+    assert!(e.message.contains("remote ring is spsc"), "{e}");
+
+    let huge = format!(
+        "{MINIMAL}[transport]\nkind = \"tcp\"\nconnect = \"127.0.0.1:1\"\nmax_frame_bytes = 1000000\n"
+    );
+    assert!(
+        err(&huge)
+            .message
+            .contains("max_frame_bytes must be between")
+    );
+
+    let cap = format!(
+        "{MINIMAL}[transport]\nkind = \"tcp\"\nconnect = \"127.0.0.1:1\"\nlink_mbps = -5.0\n"
+    );
+    assert!(err(&cap).message.contains("positive number of Mbit/s"));
+
+    let rdma = format!("{MINIMAL}[transport]\nkind = \"rdma\"\nconnect = \"127.0.0.1:1\"\n");
+    let checked = parse(&rdma, "p.toml");
+    assert_eq!(checked.is_ok(), cfg!(feature = "rdma"), "{checked:?}");
+
+    let sender = parse(
+        &format!("{MINIMAL}[transport]\nkind = \"tcp\"\nconnect = \"10.0.0.2:7471\"\n"),
+        "p.toml",
+    )
+    .unwrap();
+    assert_eq!(
+        sender.link_end(),
+        LinkEndSetting::Send(TransportKind::Tcp, "10.0.0.2:7471".into())
+    );
+    let back = parse(&sender.to_toml().unwrap(), "saved.toml").unwrap();
+    assert_eq!(back, sender);
+}
