@@ -45,7 +45,6 @@ pub struct Inbox {
     session_rows: u64,
     last_stamp: u64,
     same_clock: bool,
-    in_session: bool,
 }
 
 impl Inbox {
@@ -62,7 +61,6 @@ impl Inbox {
             session_rows: 0,
             last_stamp: 0,
             same_clock: false,
-            in_session: false,
         }
     }
 
@@ -84,10 +82,7 @@ impl Inbox {
                         self.same_clock = *same_clock;
                         self.stats.same_clock.store(*same_clock, Relaxed);
                         self.session_rows = 0;
-                        self.in_session = true;
                         self.last_credit = self.reader.head();
-                    } else {
-                        self.in_session = false;
                     }
                     Polled::Event(event)
                 }
@@ -141,10 +136,5 @@ impl Inbox {
     /// Whether the listener is gone and everything it published was read.
     pub fn is_drained(&self) -> bool {
         self.reader.is_abandoned() && self.reader.is_empty()
-    }
-
-    /// Whether the stream is inside a session: its start marker read, its end not yet.
-    pub fn in_session(&self) -> bool {
-        self.in_session
     }
 }
