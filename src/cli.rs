@@ -338,7 +338,9 @@ fn run_workload(args: &RunArgs) -> ExitCode {
             Err(err) => return usage_error(&err),
         };
     if args.connect.is_some() || args.token.is_some() {
-        let transport = profile.transport.get_or_insert_with(|| tcp_transport(None));
+        let transport = profile
+            .transport
+            .get_or_insert_with(profile::TransportSection::tcp);
         if let Some(address) = &args.connect {
             transport.kind = profile::TransportKind::Tcp;
             transport.connect = Some(address.clone());
@@ -363,26 +365,15 @@ fn run_workload(args: &RunArgs) -> ExitCode {
     launch(profile, &name, args.headless, &options)
 }
 
-/// A `[transport]` section for TCP with nothing else set.
-fn tcp_transport(listen: Option<String>) -> profile::TransportSection {
-    profile::TransportSection {
-        kind: profile::TransportKind::Tcp,
-        connect: None,
-        listen,
-        token: None,
-        max_frame_bytes: None,
-        link_mbps: None,
-        idle_timeout: profile::DurationSetting(std::time::Duration::from_secs(30)),
-    }
-}
-
 fn run_serve(args: &ServeArgs) -> ExitCode {
     let (mut profile, name) =
         match chosen_profile(args.profile.as_ref(), args.builtin.as_ref(), "remote-tcp") {
             Ok(chosen) => chosen,
             Err(err) => return usage_error(&err),
         };
-    let transport = profile.transport.get_or_insert_with(|| tcp_transport(None));
+    let transport = profile
+        .transport
+        .get_or_insert_with(profile::TransportSection::tcp);
     if transport.kind == profile::TransportKind::Local {
         transport.kind = profile::TransportKind::Tcp;
     }

@@ -16,7 +16,7 @@ use crate::metrics::snapshot::{
 };
 use crate::profile::{
     CpuSetting, LinkEndSetting, NumaSetting, NumaWord, RingKind, SourceSetting, TransportKind,
-    TuningProfile,
+    TransportSection, TuningProfile,
 };
 use crate::ring::{RingConfig, RingError, broadcast, frames, mpmc, spsc, window};
 use crate::row::Row;
@@ -198,29 +198,16 @@ fn thread_counts(profile: &TuningProfile) -> (usize, usize) {
     }
 }
 
-/// The transport section (present whenever the link end is not local).
-fn transport_of(profile: &TuningProfile) -> crate::profile::TransportSection {
-    profile
-        .transport
-        .clone()
-        .unwrap_or_else(|| crate::profile::TransportSection {
-            kind: TransportKind::Local,
-            connect: None,
-            listen: None,
-            token: None,
-            max_frame_bytes: None,
-            link_mbps: None,
-            idle_timeout: crate::profile::DurationSetting(Duration::from_secs(30)),
-        })
-}
-
 /// The producer's end of a remote ring: connected, handshake done.
 fn connect(
     profile: &TuningProfile,
     kind: TransportKind,
     address: &str,
 ) -> Result<(Sink, LinkEnd), EngineError> {
-    let transport = transport_of(profile);
+    let transport = profile
+        .transport
+        .clone()
+        .unwrap_or_else(TransportSection::tcp);
     let stats = Arc::new(LinkStats::default());
     let config = SenderConfig {
         address: address.to_owned(),
@@ -255,7 +242,10 @@ fn listen(
     address: &str,
     config: RingConfig,
 ) -> Result<(Source, LinkEnd), EngineError> {
-    let transport = transport_of(profile);
+    let transport = profile
+        .transport
+        .clone()
+        .unwrap_or_else(TransportSection::tcp);
     let (writer, reader) =
         window::channel_with(profile.ring.capacity * std::mem::size_of::<Row>(), config)?;
     let stats = Arc::new(LinkStats::default());

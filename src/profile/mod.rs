@@ -110,6 +110,22 @@ fn default_idle_timeout() -> DurationSetting {
     DurationSetting(Duration::from_secs(30))
 }
 
+impl TransportSection {
+    /// A TCP transport with no address yet and every other key at its default (what command-line
+    /// options such as `serve --listen` fill in).
+    pub fn tcp() -> Self {
+        TransportSection {
+            kind: TransportKind::Tcp,
+            connect: None,
+            listen: None,
+            token: None,
+            max_frame_bytes: None,
+            link_mbps: None,
+            idle_timeout: default_idle_timeout(),
+        }
+    }
+}
+
 /// Which end of a link this profile runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LinkEndSetting {

@@ -1,8 +1,6 @@
 //! The records a receiver writes into its window between sessions, so the consumer sees in the
 //! stream itself where one sender's rows end and the next one's begin.
 
-use std::fmt;
-
 /// Record kind of an encoded frame.
 pub const FRAME: u32 = 0;
 /// Record kind of a session start.
@@ -80,17 +78,6 @@ impl SessionEvent {
                 })
             }
             _ => None,
-        }
-    }
-}
-
-impl fmt::Display for SessionEvent {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            SessionEvent::Start { peer, next_seq, .. } => {
-                write!(f, "{peer} connected, first row {next_seq}")
-            }
-            SessionEvent::End { reason, .. } => write!(f, "session ended: {reason}"),
         }
     }
 }
