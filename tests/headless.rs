@@ -1,15 +1,13 @@
 //! `ringtop run --headless` end to end: JSON lines out, commands in, signals, closed pipes.
 #![cfg(not(loom))]
 
-use std::io::{BufRead, BufReader, Write};
+mod common;
+
+use std::io::{BufReader, Write};
 use std::process::{Child, ChildStdout, Command, Stdio};
 
-use assert_cmd::cargo::CommandCargoExt;
+use common::{next_of, ringtop};
 use serde_json::Value;
-
-fn ringtop() -> Command {
-    Command::cargo_bin("ringtop").expect("binary built")
-}
 
 fn spawn(args: &[&str]) -> (Child, BufReader<ChildStdout>) {
     let mut child = ringtop()
@@ -22,21 +20,6 @@ fn spawn(args: &[&str]) -> (Child, BufReader<ChildStdout>) {
         .unwrap();
     let stdout = BufReader::new(child.stdout.take().unwrap());
     (child, stdout)
-}
-
-/// The next line of the given type, skipping others.
-fn next_of(lines: &mut BufReader<ChildStdout>, kind: &str) -> Value {
-    loop {
-        let mut line = String::new();
-        assert!(
-            lines.read_line(&mut line).unwrap() > 0,
-            "output ended before a {kind} line"
-        );
-        let value: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
-        if value["type"] == kind {
-            return value;
-        }
-    }
 }
 
 fn thread<'a>(snapshot: &'a Value, name: &str) -> &'a Value {

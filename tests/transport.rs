@@ -2,12 +2,14 @@
 //! processes on loopback move a million rows with nothing lost while the codec changes.
 #![cfg(not(loom))]
 
+mod common;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::process::{Child, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use assert_cmd::cargo::CommandCargoExt;
+use common::{next_of, ringtop};
 use ringtop::engine::{Engine, EngineHandle};
 use ringtop::metrics::snapshot::{RunState, TransportSnapshot};
 use ringtop::profile;
@@ -313,24 +315,6 @@ fn a_second_sender_is_told_the_ring_is_busy() {
 }
 
 // Two processes on loopback.
-
-fn ringtop() -> Command {
-    Command::cargo_bin("ringtop").expect("binary built")
-}
-
-fn next_of(lines: &mut impl BufRead, kind: &str) -> Value {
-    loop {
-        let mut line = String::new();
-        assert!(
-            lines.read_line(&mut line).unwrap() > 0,
-            "output ended before a {kind} line"
-        );
-        let value: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
-        if value["type"] == kind {
-            return value;
-        }
-    }
-}
 
 /// Checks a headless line against the schema `ringtop schema` prints.
 fn assert_matches_schema(line: &Value) {
