@@ -1,13 +1,14 @@
 //! Side-by-side ring benchmarks: ringtop against the crates users would otherwise pick, in one run,
 //! rounds interleaved, threads pinned to two distinct CPUs, medians over rounds.
 //!
-//! `cargo bench --bench rings -- [--json] [--quick]`
+//! `cargo bench --bench rings -- [--json] [--quick] [--only pingpong,spsc_u64]`
 //!
 //! - `spsc_u64`: 64-bit items, one push / pop per item (Mitems/s).
 //! - `spsc_batch`: the same through each crate's batch API, chunks of 256 (Mitems/s).
 //! - `spsc_row`: 64-byte `Row` items, one push / pop per item (Mitems/s).
 //! - `pingpong`: one item bounced over two rings, round trip (ns); `floor` bounces a cache line
-//!   between the same two CPUs with two bare atomics, the physical limit.
+//!   between the same two CPUs with two bare atomics, the physical limit. `ringtop` is the index
+//!   ring (`spsc`), `ringtop_relay` the stamped-slot ring (`relay`) built for this pattern.
 //! - `mpmc_1p1c`: the MPMC ring with one producer and one consumer (Mitems/s).
 //!
 //! Every consumer checks every value it receives, for every crate, so a faster wrong answer is
@@ -20,7 +21,7 @@ use std::thread;
 use std::time::Instant;
 
 use ringtop::Row;
-use ringtop::ring::{CachePadded, mpmc, spsc};
+use ringtop::ring::{CachePadded, mpmc, relay, spsc};
 use ringtop::topology::pin::{allowed_cpus, pin_current_thread};
 
 const CAPACITY: usize = 4096;
@@ -122,6 +123,33 @@ fn ringtop_spsc<T: Item>(s: Setup) -> f64 {
                 if let Some(v) = rx.try_pop() {
                     check(v.seq(), i);
                     i += 1;
+                }
+            }
+        },
+    )
+}
+
+fn relay_spsc<T: Item>(s: Setup) -> f64 {
+    transfer(
+        s,
+        relay::channel::<T>(CAPACITY).unwrap(),
+        |mut tx, n| {
+            for i in 0..n {
+                let mut v = T::make(i);
+                while let Err(back) = tx.try_push(v) {
+                    v = back;
+                    std::hint::spin_loop();
+                }
+            }
+        },
+        |mut rx, n| {
+            let mut i = 0;
+            while i < n {
+                if let Some(v) = rx.try_pop() {
+                    check(v.seq(), i);
+                    i += 1;
+                } else {
+                    std::hint::spin_loop();
                 }
             }
         },
@@ -453,6 +481,37 @@ fn ringtop_pingpong(s: Setup) -> f64 {
     )
 }
 
+fn relay_pingpong(s: Setup) -> f64 {
+    let (ping_tx, ping_rx) = relay::channel::<u64>(PINGPONG_CAPACITY).unwrap();
+    let (pong_tx, pong_rx) = relay::channel::<u64>(PINGPONG_CAPACITY).unwrap();
+    round_trip(
+        s,
+        (ping_rx, pong_tx),
+        (ping_tx, pong_rx),
+        |(mut rx, mut tx), trips| {
+            for _ in 0..trips {
+                let v = loop {
+                    if let Some(v) = rx.try_pop() {
+                        break v;
+                    }
+                };
+                while tx.try_push(v).is_err() {}
+            }
+        },
+        |(mut tx, mut rx), trips| {
+            for i in 0..trips {
+                while tx.try_push(i).is_err() {}
+                let v = loop {
+                    if let Some(v) = rx.try_pop() {
+                        break v;
+                    }
+                };
+                check(v, i);
+            }
+        },
+    )
+}
+
 fn rtrb_pingpong(s: Setup) -> f64 {
     let (ping_tx, ping_rx) = rtrb::RingBuffer::<u64>::new(PINGPONG_CAPACITY);
     let (pong_tx, pong_rx) = rtrb::RingBuffer::<u64>::new(PINGPONG_CAPACITY);
@@ -555,6 +614,7 @@ fn cases() -> Vec<Case> {
     const T: &str = "Mitems/s";
     vec![
         Case::new("spsc_u64", "ringtop", T, ringtop_spsc::<u64>),
+        Case::new("spsc_u64", "ringtop_relay", T, relay_spsc::<u64>),
         Case::new("spsc_u64", "rtrb", T, rtrb_spsc::<u64>),
         Case::new("spsc_u64", "crossbeam", T, crossbeam_spsc::<u64>),
         Case::new("spsc_u64", "ringbuf", T, ringbuf_spsc::<u64>),
@@ -569,6 +629,7 @@ fn cases() -> Vec<Case> {
         Case::new("spsc_row", "ringbuf", T, ringbuf_spsc::<Row>),
         Case::new("spsc_row", "disruptor", T, disruptor_spsc::<Row>),
         Case::new("pingpong", "ringtop", "ns", ringtop_pingpong),
+        Case::new("pingpong", "ringtop_relay", "ns", relay_pingpong),
         Case::new("pingpong", "rtrb", "ns", rtrb_pingpong),
         Case::new("pingpong", "floor", "ns", floor_pingpong),
         Case::new("mpmc_1p1c", "ringtop", T, ringtop_mpmc),
@@ -608,6 +669,16 @@ fn ratios(cases: &[Case]) -> serde_json::Map<String, serde_json::Value> {
         floor,
     );
     put(
+        "pingpong_relay_vs_floor".into(),
+        median_of(cases, "pingpong", "ringtop_relay"),
+        floor,
+    );
+    put(
+        "spsc_u64_relay_vs_rtrb".into(),
+        median_of(cases, "spsc_u64", "ringtop_relay"),
+        median_of(cases, "spsc_u64", "rtrb"),
+    );
+    put(
         "pingpong_rtrb_vs_floor".into(),
         median_of(cases, "pingpong", "rtrb"),
         floor,
@@ -636,7 +707,16 @@ fn main() {
         consumer_cpu: cpus[1],
     };
     let rounds = if quick { 3 } else { 15 };
-    let mut cases = cases();
+    // `--only pingpong,spsc_u64`: run just these benches (for iterating on one of them).
+    let only: Option<Vec<String>> = args
+        .iter()
+        .position(|a| a == "--only")
+        .and_then(|i| args.get(i + 1))
+        .map(|list| list.split(',').map(str::to_owned).collect());
+    let mut cases: Vec<Case> = cases()
+        .into_iter()
+        .filter(|c| only.as_ref().is_none_or(|o| o.iter().any(|b| b == c.bench)))
+        .collect();
     for round in 0..rounds {
         for case in &mut cases {
             let value = black_box((case.run)(setup));

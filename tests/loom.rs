@@ -8,7 +8,7 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use loom::thread;
-use ringtop::ring::{RingConfig, WaitStrategy, broadcast, frames, mpmc, spsc, window};
+use ringtop::ring::{RingConfig, WaitStrategy, broadcast, frames, mpmc, relay, spsc, window};
 
 /// Runs `f` under loom with a preemption bound (override with LOOM_MAX_PREEMPTIONS).
 fn model(f: impl Fn() + Sync + Send + 'static) {
@@ -203,6 +203,143 @@ fn spsc_producer_parked_on_a_full_ring_is_woken_for_every_slot() {
             }
         });
         for i in 0..6 {
+            assert_eq!(rx.pop(), Some(i));
+        }
+        assert_eq!(rx.pop(), None);
+        producer.join().unwrap();
+    });
+}
+
+/// Retries a relay `try_push` until it succeeds, yielding to the model in between.
+fn push_relay<T>(tx: &mut relay::Producer<T>, mut v: T) {
+    loop {
+        match tx.try_push(v) {
+            Ok(()) => return,
+            Err(back) => v = back,
+        }
+        thread::yield_now();
+    }
+}
+
+fn pop_relay<T>(rx: &mut relay::Consumer<T>) -> T {
+    loop {
+        if let Some(v) = rx.try_pop() {
+            return v;
+        }
+        thread::yield_now();
+    }
+}
+
+#[test]
+fn relay_push_pop_across_the_wrap_reads_items_by_their_stamps() {
+    // Five items through two slots: every slot is stamped in three laps, so a stale stamp that
+    // read as full, or an item read before its write, would show here.
+    model(|| {
+        let (mut tx, mut rx) = relay::channel::<usize>(2).unwrap();
+        let producer = thread::spawn(move || {
+            for i in 0..5 {
+                push_relay(&mut tx, i);
+            }
+        });
+        for i in 0..5 {
+            assert_eq!(pop_relay(&mut rx), i);
+        }
+        producer.join().unwrap();
+        assert_eq!(rx.try_pop(), None);
+        assert!(rx.is_empty());
+        assert_eq!(rx.len(), 0);
+    });
+}
+
+#[test]
+fn relay_len_never_runs_behind_the_head() {
+    model(|| {
+        let (mut tx, mut rx) = relay::channel::<usize>(2).unwrap();
+        let producer = thread::spawn(move || {
+            for i in 0..3 {
+                push_relay(&mut tx, i);
+            }
+        });
+        for i in 0..3 {
+            assert_eq!(pop_relay(&mut rx), i);
+            assert!(rx.len() <= 2, "len {} after a pop", rx.len());
+        }
+        producer.join().unwrap();
+    });
+}
+
+#[test]
+fn relay_abandoned_producer_leaves_its_items_readable() {
+    model(|| {
+        let (mut tx, mut rx) = relay::channel::<usize>(2).unwrap();
+        let producer = thread::spawn(move || {
+            push_relay(&mut tx, 1);
+            push_relay(&mut tx, 2);
+        });
+        let mut got = Vec::new();
+        loop {
+            let abandoned = rx.is_abandoned();
+            while let Some(v) = rx.try_pop() {
+                got.push(v);
+            }
+            if abandoned {
+                break;
+            }
+            thread::yield_now();
+        }
+        assert_eq!(got, [1, 2]);
+        producer.join().unwrap();
+    });
+}
+
+#[test]
+fn relay_abandoned_consumer_is_seen_by_the_producer() {
+    model(|| {
+        let (mut tx, rx) = relay::channel::<usize>(2).unwrap();
+        let consumer = thread::spawn(move || drop(rx));
+        while !tx.is_abandoned() {
+            thread::yield_now();
+        }
+        let _ = tx.try_push(1);
+        let _ = tx.try_push(2);
+        assert_eq!(tx.push(3), Err(3));
+        consumer.join().unwrap();
+    });
+}
+
+#[test]
+fn relay_leftover_items_are_dropped_exactly_once() {
+    model(|| {
+        let drops = std::sync::Arc::new(AtomicUsize::new(0));
+        let (mut tx, mut rx) = relay::channel::<Counted>(2).unwrap();
+        let d = drops.clone();
+        let producer = thread::spawn(move || {
+            for _ in 0..3 {
+                push_relay(&mut tx, Counted(d.clone()));
+            }
+        });
+        let first = pop_relay(&mut rx);
+        drop(first);
+        let second = rx.try_pop();
+        drop(second);
+        producer.join().unwrap();
+        drop(rx);
+        assert_eq!(drops.load(Ordering::Relaxed), 3);
+    });
+}
+
+#[test]
+fn relay_spin_then_park_never_loses_a_wakeup() {
+    // Four items through two slots with both sides parking: the consumer sleeps on an empty
+    // slot, the producer on a full ring, and each must be woken.
+    model(|| {
+        let (mut tx, mut rx) = relay::channel_with::<usize>(2, parking()).unwrap();
+        let producer = thread::spawn(move || {
+            for i in 0..4 {
+                tx.push(i).unwrap();
+            }
+        });
+        for i in 0..4 {
             assert_eq!(rx.pop(), Some(i));
         }
         assert_eq!(rx.pop(), None);

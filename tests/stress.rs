@@ -11,7 +11,9 @@ use std::thread;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use ringtop::Row;
-use ringtop::ring::{RingConfig, RingError, WaitStrategy, broadcast, frames, mpmc, spsc, window};
+use ringtop::ring::{
+    RingConfig, RingError, WaitStrategy, broadcast, frames, mpmc, relay, spsc, window,
+};
 
 fn seed() -> u64 {
     std::env::var("RINGTOP_SEED")
@@ -114,6 +116,101 @@ fn spsc_spin_yield_waits_arrive_in_order() {
     let got: Vec<u64> = std::iter::from_fn(|| rx.pop()).collect();
     assert!(got.iter().copied().eq(0..300_000));
     producer.join().unwrap().unwrap();
+}
+
+#[test]
+fn relay_ten_million_items_in_bursts_and_pauses_every_sequence_checked() {
+    // A small ring so the producer laps it constantly and stale stamps are everywhere; random
+    // bursts and pauses on both sides so the consumer meets full, empty and half-full rings.
+    let (mut tx, mut rx) = relay::channel::<u64>(64).unwrap();
+    let producer = thread::spawn(move || {
+        let mut rng = SmallRng::seed_from_u64(seed() ^ 2);
+        let mut next = 0u64;
+        while next < SPSC_ITEMS {
+            let burst = rng.random_range(1..=200).min(SPSC_ITEMS - next);
+            let end = next + burst;
+            while next < end {
+                if tx.try_push(next).is_ok() {
+                    next += 1;
+                } else {
+                    std::hint::spin_loop();
+                }
+            }
+            for _ in 0..rng.random_range(0..50) {
+                std::hint::spin_loop();
+            }
+        }
+        tx.stats()
+    });
+    let mut rng = SmallRng::seed_from_u64(seed() ^ 3);
+    let mut expected = 0u64;
+    while expected < SPSC_ITEMS {
+        if let Some(v) = rx.try_pop() {
+            assert_eq!(v, expected, "item out of sequence");
+            expected += 1;
+            if rng.random_ratio(1, 1000) {
+                for _ in 0..rng.random_range(0..2000) {
+                    std::hint::spin_loop();
+                }
+            }
+        }
+    }
+    let stats = producer.join().unwrap();
+    assert_eq!(rx.try_pop(), None, "nothing beyond the last item");
+    assert!(rx.is_abandoned() && rx.is_empty());
+    assert!(
+        stats.index_reloads > 0,
+        "the producer never found the ring full"
+    );
+}
+
+#[test]
+fn relay_rows_through_parking_waits_arrive_in_order() {
+    let config = RingConfig {
+        producer_wait: WaitStrategy::spin_park(),
+        consumer_wait: WaitStrategy::SpinPark { spins: 1 },
+        ..RingConfig::default()
+    };
+    let (mut tx, mut rx) = relay::channel_with::<Row>(16, config).unwrap();
+    const N: u64 = 300_000;
+    let producer = thread::spawn(move || {
+        for seq in 0..N {
+            tx.push(Row::new(seq, seq * 3)).unwrap();
+        }
+    });
+    let mut expected = 0;
+    while let Some(row) = rx.pop() {
+        assert_eq!((row.seq, row.stamp_ns), (expected, expected * 3));
+        expected += 1;
+    }
+    assert_eq!(expected, N);
+    producer.join().unwrap();
+}
+
+#[test]
+fn relay_ping_pong_over_two_rings_returns_every_item() {
+    // The pattern the ring is built for: one item in flight, bounced back and forth. The waits
+    // yield so the test keeps moving when other tests' threads outnumber the cores.
+    let config = || RingConfig {
+        producer_wait: WaitStrategy::spin_yield(),
+        consumer_wait: WaitStrategy::spin_yield(),
+        ..RingConfig::default()
+    };
+    let (mut ping_tx, mut ping_rx) = relay::channel_with::<u64>(4, config()).unwrap();
+    let (mut pong_tx, mut pong_rx) = relay::channel_with::<u64>(4, config()).unwrap();
+    const TRIPS: u64 = 200_000;
+    let echo = thread::spawn(move || {
+        while let Some(v) = ping_rx.pop() {
+            pong_tx.push(v + 1).unwrap();
+        }
+    });
+    for i in 0..TRIPS {
+        ping_tx.push(i * 2).unwrap();
+        assert_eq!(pong_rx.pop(), Some(i * 2 + 1));
+    }
+    drop(ping_tx);
+    echo.join().unwrap();
+    assert_eq!(pong_rx.pop(), None);
 }
 
 #[test]
@@ -381,13 +478,16 @@ fn drop_counting_items_are_never_leaked_nor_dropped_twice() {
     for _ in 0..200 {
         let (mut tx, mut rx) = spsc::channel::<Counted>(16).unwrap();
         let (mtx, mrx) = mpmc::channel::<Counted>(16).unwrap();
+        let (mut rtx, mut rrx) = relay::channel::<Counted>(8).unwrap();
         for _ in 0..rng.random_range(0..40) {
-            created += 2;
+            created += 3;
             let _ = tx.try_push(Counted(drops.clone()));
             let _ = mtx.try_push(Counted(drops.clone()));
+            let _ = rtx.try_push(Counted(drops.clone()));
             if rng.random_bool(0.3) {
                 drop(rx.try_pop());
                 drop(mrx.try_pop());
+                drop(rrx.try_pop());
             }
             if rng.random_bool(0.2) {
                 let mut chunk = tx.write_chunk(3);
@@ -407,7 +507,7 @@ fn drop_counting_items_are_never_leaked_nor_dropped_twice() {
                 }
             }
         }
-        drop((tx, rx, mtx, mrx));
+        drop((tx, rx, mtx, mrx, rtx, rrx));
     }
     assert_eq!(drops.load(Ordering::Relaxed), created);
 }

@@ -1,7 +1,9 @@
 //! The ring engine: lock-free, cache-aligned rings with no threads, no I/O and no knowledge of
 //! what they carry.
 //!
-//! - [`spsc`]: one producer, one consumer; the fastest path.
+//! - [`spsc`]: one producer, one consumer; the fastest path for streams.
+//! - [`relay`]: one producer, one consumer, items stamped in their slots; the fastest hand-off of
+//!   a lone item (request/response, sparse feeds).
 //! - [`broadcast`]: one producer, N consumers, each sees every item.
 //! - [`mpmc`]: many producers and consumers, each item taken exactly once.
 //! - [`frames`]: variable-length byte records (encoded frames) on an SPSC ring.
@@ -19,6 +21,7 @@ pub mod frames;
 pub mod mpmc;
 pub mod pad;
 pub mod prefetch;
+pub mod relay;
 pub mod spsc;
 pub(crate) mod sync;
 pub mod wait;
@@ -83,16 +86,29 @@ impl Counters {
     #[inline(always)]
     pub(crate) fn observe(&mut self, cached: &mut usize, fresh: usize) -> bool {
         if fresh == *cached {
-            if !self.stalled {
-                self.stalled = true;
-                self.stalls += 1;
-            }
+            self.found_nothing();
             return false;
         }
         *cached = fresh;
         self.reloads += 1;
         self.stalled = false;
         true
+    }
+
+    /// A poll found the ring empty (or full): a stall, counted once per episode.
+    #[inline(always)]
+    pub(crate) fn found_nothing(&mut self) {
+        if !self.stalled {
+            self.stalled = true;
+            self.stalls += 1;
+        }
+    }
+
+    /// A poll found an item (or room) without reading the other side's index: the stall
+    /// episode, if any, is over.
+    #[inline(always)]
+    pub(crate) fn found_some(&mut self) {
+        self.stalled = false;
     }
 
     /// Whether the last reload of the other side's index found it moved.

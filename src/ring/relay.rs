@@ -1,0 +1,511 @@
+//! One producer, one consumer, tuned for the latency of items that arrive one at a time: a
+//! request and its reply, a sparse market-data feed, a control message.
+//!
+//! Design (after FastForward and B-Queue): every slot carries a sequence stamp next to its item.
+//! The producer writes the item, then stamps the slot with its position + 1 (`Release`); the
+//! consumer learns that the slot at `head` is full from that stamp (`Acquire`) and never reads the
+//! producer's index. A hand-off therefore moves one cache line from the producer's core to the
+//! consumer's (the slot's), where the index design of [`spsc`](super::spsc) moves two (the tail's
+//! line, then the slot's). The producer still learns which slots are free from the consumer's
+//! `head`, through a private cached copy re-read only when the ring looks full, as in `spsc`.
+//!
+//! A stamp from the previous lap is `position + 1 - capacity`, so a slot is never mistaken for
+//! full; positions are unbounded (wrapping) counters and the capacity is a power of two.
+//!
+//! When to pick which: `relay` when a consumer waits for items that come one at a time and every
+//! nanosecond of hand-off counts; [`spsc`](super::spsc) for streams, where its batch calls and
+//! its index-only polling move more items per cache line (a `relay` consumer right behind a busy
+//! producer reads each slot line while the producer is still filling it). Each slot costs one
+//! `usize` more than in `spsc`; an item of up to 56 bytes whose size divides 64 keeps item and
+//! stamp on one line.
+//!
+//! ```
+//! let (mut tx, mut rx) = ringtop::ring::relay::channel::<u64>(64)?;
+//! tx.try_push(7).unwrap();
+//! assert_eq!(rx.try_pop(), Some(7));
+//! # Ok::<(), ringtop::ring::RingError>(())
+//! ```
+
+use std::mem::MaybeUninit;
+use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
+
+use super::buffer::{Buffer, check_capacity};
+use super::pad::CachePadded;
+use super::sync::{Arc, AtomicBool, AtomicUsize, UnsafeCell};
+use super::wait::Parker;
+use super::{Counters, EndpointStats, RingConfig, RingError, WaitStrategy, producer_room};
+
+/// An item and the stamp that says which position it belongs to.
+#[repr(C)]
+struct Slot<T> {
+    /// `position + 1` once the item for `position` is written; written only by the producer.
+    stamp: AtomicUsize,
+    value: UnsafeCell<MaybeUninit<T>>,
+}
+
+/// State both endpoints share.
+struct Shared<T> {
+    /// Next position the consumer will read. Written only by the consumer.
+    head: CachePadded<AtomicUsize>,
+    /// Next position the producer will write, published for `len` and for dropping leftovers; no
+    /// item is read on its strength (the stamps say what is full). Written only by the producer.
+    tail: CachePadded<AtomicUsize>,
+    /// Liveness of each side and the parkers: rarely written.
+    sides: CachePadded<Sides>,
+    slots: Buffer<Slot<T>>,
+}
+
+struct Sides {
+    producer_alive: AtomicBool,
+    consumer_alive: AtomicBool,
+    producer_parker: Parker,
+    consumer_parker: Parker,
+}
+
+impl<T> Drop for Shared<T> {
+    fn drop(&mut self) {
+        // Both endpoints are gone (the Arc's final drop synchronises with their last writes), so
+        // the items in [head, tail) are exactly the unconsumed ones; drop each once.
+        let head = self.head.load(Relaxed);
+        let tail = self.tail.load(Relaxed);
+        let mask = self.slots.len() - 1;
+        let mut pos = head;
+        while pos != tail {
+            // SAFETY: positions in [head, tail) hold initialised items nobody else can reach.
+            self.slots[pos & mask]
+                .value
+                .with_mut(|p| unsafe { (*p).assume_init_drop() });
+            pos = pos.wrapping_add(1);
+        }
+    }
+}
+
+/// Creates a relay ring of `capacity` slots with the default [`RingConfig`].
+///
+/// # Errors
+/// `capacity` must be a power of two and at least 2: anything else is refused with the reason
+/// (and, for a non-power of two, its two nearest valid neighbours), never rounded silently.
+pub fn channel<T: Send>(capacity: usize) -> Result<(Producer<T>, Consumer<T>), RingError> {
+    channel_with(capacity, RingConfig::default())
+}
+
+/// Creates a relay ring with an explicit allocator and wait strategies.
+///
+/// # Errors
+/// As [`channel`], plus [`RingError::AllocationFailed`] when the allocator has no memory.
+pub fn channel_with<T: Send>(
+    capacity: usize,
+    config: RingConfig,
+) -> Result<(Producer<T>, Consumer<T>), RingError> {
+    let capacity = check_capacity::<Slot<T>>(capacity, 2)?;
+    // Stamp 0 matches no position's `position + 1`: every slot starts empty.
+    let slots = Buffer::new(capacity, config.alloc, |_| Slot {
+        stamp: AtomicUsize::new(0),
+        value: UnsafeCell::new(MaybeUninit::uninit()),
+    })?;
+    let base = slots.as_ptr();
+    let shared = Arc::new(Shared {
+        head: CachePadded::new(AtomicUsize::new(0)),
+        tail: CachePadded::new(AtomicUsize::new(0)),
+        sides: CachePadded::new(Sides {
+            producer_alive: AtomicBool::new(true),
+            consumer_alive: AtomicBool::new(true),
+            producer_parker: Parker::new(),
+            consumer_parker: Parker::new(),
+        }),
+        slots,
+    });
+    let producer = Producer {
+        shared: shared.clone(),
+        base,
+        mask: capacity - 1,
+        tail: 0,
+        cached_head: 0,
+        wait: config.producer_wait,
+        wake_consumer: config.consumer_wait.may_park(),
+        counters: Counters::default(),
+    };
+    let consumer = Consumer {
+        shared,
+        base,
+        mask: capacity - 1,
+        head: 0,
+        wait: config.consumer_wait,
+        wake_producer: config.producer_wait.may_park(),
+        counters: Counters::default(),
+    };
+    Ok((producer, consumer))
+}
+
+/// The writing end of a relay ring. Send it to the producer thread.
+#[cfg_attr(any(target_arch = "x86_64", target_arch = "aarch64"), repr(align(128)))]
+#[cfg_attr(
+    not(any(target_arch = "x86_64", target_arch = "aarch64")),
+    repr(align(64))
+)]
+pub struct Producer<T> {
+    shared: Arc<Shared<T>>,
+    /// Copy of the slot array's address, so the hot path does not chase the Arc.
+    base: *const Slot<T>,
+    mask: usize,
+    /// Authoritative tail (only this side writes it).
+    tail: usize,
+    /// Last head seen; the ring has at least `capacity - (tail - cached_head)` free slots.
+    cached_head: usize,
+    wait: WaitStrategy,
+    /// Whether the consumer may be parked and so needs a wake-up after each push.
+    wake_consumer: bool,
+    counters: Counters,
+}
+
+// SAFETY: the producer is the only writer of free slots, of the stamps and of `tail`; moving it to
+// another thread moves that role with it. Items of type `T: Send` cross to the consumer thread.
+unsafe impl<T: Send> Send for Producer<T> {}
+
+impl<T> Producer<T> {
+    /// Number of slots.
+    #[inline]
+    pub fn capacity(&self) -> usize {
+        self.mask + 1
+    }
+
+    /// Items in the ring now (a snapshot: the consumer may be popping concurrently).
+    pub fn len(&self) -> usize {
+        self.tail.wrapping_sub(self.shared.head.load(Acquire))
+    }
+
+    /// Whether the ring is empty now (a snapshot).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Whether the consumer has been dropped: nothing pushed from now on will be read.
+    pub fn is_abandoned(&self) -> bool {
+        !self.shared.sides.consumer_alive.load(Acquire)
+    }
+
+    /// This side's slow-path counters: `index_reloads` and `stalls` as for an `spsc` producer.
+    pub fn stats(&self) -> EndpointStats {
+        self.counters.stats()
+    }
+
+    #[inline(always)]
+    fn slot(&self, pos: usize) -> &Slot<T> {
+        // SAFETY: `pos & mask < capacity`, and the buffer (kept alive by `shared`) holds
+        // `capacity` slots.
+        unsafe { &*self.base.add(pos & self.mask) }
+    }
+
+    /// Pushes `value` if there is room; gives it back if the ring is full.
+    #[inline]
+    pub fn try_push(&mut self, value: T) -> Result<(), T> {
+        let shared = &self.shared;
+        let free = producer_room(
+            self.mask + 1,
+            self.tail,
+            &mut self.cached_head,
+            &mut self.counters,
+            1,
+            || shared.head.load(Acquire),
+        );
+        if free == 0 {
+            return Err(value);
+        }
+        let pos = self.tail;
+        let next = pos.wrapping_add(1);
+        let slot = self.slot(pos);
+        // SAFETY: the slot at `tail` is free (the consumer has released it, as the head we read
+        // with Acquire shows) and only this producer writes free slots.
+        slot.value.with_mut(|p| unsafe { (*p).write(value) });
+        // The tail goes out before the stamp, so a consumer that has seen the stamp never reads
+        // a tail behind its own head in `len`.
+        self.shared.tail.store(next, Relaxed);
+        slot.stamp.store(next, Release);
+        self.tail = next;
+        if self.wake_consumer {
+            self.shared.sides.consumer_parker.notify();
+        }
+        Ok(())
+    }
+
+    /// Pushes `value`, waiting with this side's [`WaitStrategy`] while the ring is full.
+    ///
+    /// # Errors
+    /// Gives `value` back if the consumer is gone (it could never be read).
+    pub fn push(&mut self, mut value: T) -> Result<(), T> {
+        loop {
+            match self.try_push(value) {
+                Ok(()) => return Ok(()),
+                Err(v) => value = v,
+            }
+            if self.is_abandoned() {
+                return Err(value);
+            }
+            let shared = &*self.shared;
+            let tail = self.tail;
+            let capacity = self.capacity();
+            self.wait.wait_until(&shared.sides.producer_parker, || {
+                tail.wrapping_sub(shared.head.load(Acquire)) < capacity
+                    || !shared.sides.consumer_alive.load(Acquire)
+            });
+        }
+    }
+}
+
+impl<T> Drop for Producer<T> {
+    fn drop(&mut self) {
+        self.shared.sides.producer_alive.store(false, Release);
+        self.shared.sides.consumer_parker.notify();
+    }
+}
+
+/// The reading end of a relay ring. Send it to the consumer thread.
+#[cfg_attr(any(target_arch = "x86_64", target_arch = "aarch64"), repr(align(128)))]
+#[cfg_attr(
+    not(any(target_arch = "x86_64", target_arch = "aarch64")),
+    repr(align(64))
+)]
+pub struct Consumer<T> {
+    shared: Arc<Shared<T>>,
+    base: *const Slot<T>,
+    mask: usize,
+    /// Authoritative head (only this side writes it).
+    head: usize,
+    wait: WaitStrategy,
+    wake_producer: bool,
+    counters: Counters,
+}
+
+// SAFETY: the consumer is the only reader of full slots and the only writer of `head`; moving it
+// moves that role. Items of type `T: Send` arrive from the producer thread.
+unsafe impl<T: Send> Send for Consumer<T> {}
+
+impl<T> Consumer<T> {
+    /// Number of slots.
+    #[inline]
+    pub fn capacity(&self) -> usize {
+        self.mask + 1
+    }
+
+    /// Items ready now (a snapshot: the producer may be pushing concurrently).
+    pub fn len(&self) -> usize {
+        self.shared.tail.load(Acquire).wrapping_sub(self.head)
+    }
+
+    /// Whether no item is ready now: the slot at the head is not stamped yet.
+    pub fn is_empty(&self) -> bool {
+        !self.ready(self.head)
+    }
+
+    /// Whether the producer has been dropped. Items it pushed before that are still readable:
+    /// check `is_abandoned() && is_empty()` (in that order) to know the stream has ended.
+    pub fn is_abandoned(&self) -> bool {
+        !self.shared.sides.producer_alive.load(Acquire)
+    }
+
+    /// This side's slow-path counters. A relay consumer never reads the producer's index, so
+    /// `index_reloads` and `chase_backoffs` stay 0; `stalls` counts episodes of an empty ring.
+    pub fn stats(&self) -> EndpointStats {
+        self.counters.stats()
+    }
+
+    #[inline(always)]
+    fn slot(&self, pos: usize) -> &Slot<T> {
+        // SAFETY: `pos & mask < capacity` slots, kept alive by `shared`.
+        unsafe { &*self.base.add(pos & self.mask) }
+    }
+
+    /// Whether the item for `pos` has been stamped; its write is visible once this says so.
+    #[inline(always)]
+    fn ready(&self, pos: usize) -> bool {
+        self.slot(pos).stamp.load(Acquire) == pos.wrapping_add(1)
+    }
+
+    /// Pops the oldest item, or `None` if the ring is empty.
+    #[inline]
+    pub fn try_pop(&mut self) -> Option<T> {
+        let pos = self.head;
+        if !self.ready(pos) {
+            self.counters.found_nothing();
+            return None;
+        }
+        self.counters.found_some();
+        // SAFETY: the slot's stamp (read with Acquire) says the producer has written the item for
+        // `pos`; this consumer is its only reader and moves it out once (`head` moves past it).
+        let value = self
+            .slot(pos)
+            .value
+            .with(|p| unsafe { (*p).assume_init_read() });
+        let next = pos.wrapping_add(1);
+        self.head = next;
+        self.shared.head.store(next, Release);
+        if self.wake_producer {
+            self.shared.sides.producer_parker.notify();
+        }
+        Some(value)
+    }
+
+    /// Pops the oldest item, waiting with this side's [`WaitStrategy`] while the ring is empty.
+    /// Returns `None` only once the producer is gone and every item it pushed has been read.
+    pub fn pop(&mut self) -> Option<T> {
+        loop {
+            if let Some(v) = self.try_pop() {
+                return Some(v);
+            }
+            if self.is_abandoned() {
+                // Everything pushed before the drop is visible now (Acquire above).
+                return self.try_pop();
+            }
+            let head = self.head;
+            let this = &*self;
+            let shared = &*self.shared;
+            self.wait.wait_until(&shared.sides.consumer_parker, || {
+                this.ready(head) || !shared.sides.producer_alive.load(Acquire)
+            });
+        }
+    }
+}
+
+impl<T> Drop for Consumer<T> {
+    fn drop(&mut self) {
+        self.shared.sides.consumer_alive.store(false, Release);
+        self.shared.sides.producer_parker.notify();
+    }
+}
+
+impl<T> std::fmt::Debug for Producer<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("relay::Producer")
+            .field("capacity", &self.capacity())
+            .field("tail", &self.tail)
+            .field("stats", &self.stats())
+            .finish()
+    }
+}
+
+impl<T> std::fmt::Debug for Consumer<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("relay::Consumer")
+            .field("capacity", &self.capacity())
+            .field("head", &self.head)
+            .field("stats", &self.stats())
+            .finish()
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_ring_refuses_then_takes_again_after_a_pop() {
+        let (mut tx, mut rx) = channel::<u32>(2).unwrap();
+        assert!(rx.is_empty());
+        tx.try_push(1).unwrap();
+        tx.try_push(2).unwrap();
+        assert_eq!(tx.try_push(3), Err(3));
+        assert_eq!((tx.len(), rx.len()), (2, 2));
+        assert_eq!(rx.try_pop(), Some(1));
+        tx.try_push(3).unwrap();
+        assert_eq!(rx.try_pop(), Some(2));
+        assert_eq!(rx.try_pop(), Some(3));
+        assert_eq!(rx.try_pop(), None);
+        assert!(rx.is_empty() && tx.is_empty());
+    }
+
+    #[test]
+    fn stamps_of_the_previous_lap_never_read_as_full() {
+        // Many laps of a 4-slot ring, one item at a time and in bursts that fill it: every pop
+        // after the ring empties must find nothing, whatever the slot last held.
+        let (mut tx, mut rx) = channel::<u64>(4).unwrap();
+        let mut next = 0u64;
+        let mut expected = 0u64;
+        for burst in [1usize, 4, 3, 4, 2, 1, 4].iter().cycle().take(70) {
+            for _ in 0..*burst {
+                tx.try_push(next).unwrap();
+                next += 1;
+            }
+            while let Some(v) = rx.try_pop() {
+                assert_eq!(v, expected);
+                expected += 1;
+            }
+            assert_eq!(rx.try_pop(), None);
+        }
+        assert_eq!(expected, next);
+    }
+
+    #[test]
+    fn stats_count_producer_reloads_and_consumer_stall_episodes() {
+        let (mut tx, mut rx) = channel::<u32>(2).unwrap();
+        assert_eq!(rx.try_pop(), None);
+        assert_eq!(rx.try_pop(), None);
+        tx.try_push(1).unwrap();
+        tx.try_push(2).unwrap();
+        assert_eq!(tx.try_push(3), Err(3));
+        assert_eq!(rx.try_pop(), Some(1));
+        tx.try_push(3).unwrap();
+        assert_eq!(
+            tx.stats(),
+            EndpointStats {
+                index_reloads: 1,
+                stalls: 1,
+                chase_backoffs: 0,
+            }
+        );
+        assert_eq!(rx.try_pop(), Some(2));
+        assert_eq!(rx.try_pop(), Some(3));
+        assert_eq!(rx.try_pop(), None);
+        assert_eq!(
+            rx.stats(),
+            EndpointStats {
+                index_reloads: 0,
+                stalls: 2,
+                chase_backoffs: 0,
+            }
+        );
+    }
+
+    proptest::proptest! {
+        /// Any sequence of pushes and pops on one thread behaves as a bounded FIFO queue.
+        #[test]
+        fn behaves_as_a_bounded_fifo(
+            log2_capacity in 1u32..5,
+            ops in proptest::collection::vec(proptest::bool::weighted(0.55), 0..400),
+        ) {
+            let capacity = 1usize << log2_capacity;
+            let (mut tx, mut rx) = channel::<u64>(capacity).unwrap();
+            let mut model = std::collections::VecDeque::new();
+            let mut next = 0u64;
+            for push in ops {
+                if push {
+                    let accepted = tx.try_push(next).is_ok();
+                    proptest::prop_assert_eq!(accepted, model.len() < capacity);
+                    if accepted {
+                        model.push_back(next);
+                    }
+                    next += 1;
+                } else {
+                    proptest::prop_assert_eq!(rx.try_pop(), model.pop_front());
+                }
+                proptest::prop_assert_eq!(rx.len(), model.len());
+                proptest::prop_assert_eq!(rx.is_empty(), model.is_empty());
+            }
+        }
+    }
+
+    #[test]
+    fn a_non_power_of_two_is_refused_with_its_neighbours() {
+        assert_eq!(
+            channel::<u8>(6).unwrap_err(),
+            RingError::CapacityNotPowerOfTwo {
+                requested: 6,
+                below: 4,
+                above: 8
+            }
+        );
+        assert!(matches!(
+            channel::<u8>(1).unwrap_err(),
+            RingError::CapacityTooSmall { .. }
+        ));
+    }
+}
