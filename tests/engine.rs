@@ -97,3 +97,35 @@ fn the_running_settings_save_as_a_profile_that_reads_back() {
     );
     assert_eq!(back, saved);
 }
+
+#[test]
+fn a_relay_ring_moves_every_row_and_refuses_prefetching_with_the_reason() {
+    let profile = builtin::get("low-latency").unwrap();
+    assert_eq!(profile.ring.kind, profile::RingKind::Relay);
+    let engine = Engine::start(profile).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let err = engine.send(Command::Prefetch { distance: 4 }).unwrap_err();
+    assert!(err.to_string().contains("spsc and broadcast"), "{err}");
+    engine
+        .send(Command::Rate {
+            rows_per_s: 400_000,
+        })
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let summary = engine.stop();
+    assert_eq!(summary.ring.kind, "relay");
+    assert!(summary.totals.produced > 0);
+    assert_eq!(summary.totals.produced, summary.totals.consumed);
+    assert!(summary.integrity_ok, "{:?}", summary.totals);
+    let consumer = summary
+        .threads
+        .iter()
+        .find(|t| t.name == "consumer-0")
+        .unwrap();
+    let endpoint = consumer.endpoint.as_ref().expect("relay keeps counters");
+    assert_eq!(endpoint.index_reloads, 0, "a relay consumer reads stamps");
+    assert!(
+        endpoint.stalls > 0,
+        "a paced producer leaves the ring empty"
+    );
+}

@@ -6,7 +6,7 @@ use std::time::Instant;
 use crate::codec::frame::MAX_FRAME_ROWS;
 use crate::codec::{CodecId, Decoder, Encoder, max_frame_len};
 use crate::ring::frames::{FrameConsumer, FrameProducer};
-use crate::ring::{PrefetchDistance, broadcast, mpmc, spsc};
+use crate::ring::{PrefetchDistance, broadcast, mpmc, relay, spsc};
 use crate::row::Row;
 use crate::transport::inbox::{Inbox, Polled};
 use crate::transport::session::SessionEvent;
@@ -17,6 +17,7 @@ use super::control::CodecCounters;
 /// The writing end of some ring.
 pub(crate) enum Sink {
     Spsc(spsc::Producer<Row>),
+    Relay(relay::Producer<Row>),
     Broadcast(broadcast::Producer<Row>),
     Mpmc(mpmc::Sender<Row>, Vec<Row>),
     Frames(FrameProducer, Encoder),
@@ -27,6 +28,7 @@ pub(crate) enum Sink {
 /// The reading end of some ring.
 pub(crate) enum Source {
     Spsc(spsc::Consumer<Row>),
+    Relay(relay::Consumer<Row>),
     Broadcast(broadcast::Consumer<Row>),
     Mpmc(mpmc::Receiver<Row>),
     Frames(FrameConsumer, Decoder),
@@ -61,6 +63,8 @@ impl Sink {
                 chunk.fill_with(|i| rows[i]);
                 chunk.commit()
             }
+            // One stamp per row: no batch to publish at once.
+            Sink::Relay(tx) => rows.iter().take_while(|r| tx.try_push(**r).is_ok()).count(),
             Sink::Broadcast(tx) => {
                 let mut chunk = tx.write_chunk(rows.len());
                 chunk.fill_with(|i| rows[i]);
@@ -120,6 +124,7 @@ impl Sink {
     pub(crate) fn is_abandoned(&self) -> bool {
         match self {
             Sink::Spsc(tx) => tx.is_abandoned(),
+            Sink::Relay(tx) => tx.is_abandoned(),
             Sink::Broadcast(tx) => tx.is_abandoned(),
             Sink::Mpmc(tx, _) => tx.is_abandoned(),
             Sink::Frames(tx, _) => tx.is_abandoned(),
@@ -131,6 +136,7 @@ impl Sink {
     pub(crate) fn counters(&self) -> Counters {
         match self {
             Sink::Spsc(tx) => Some(tx.stats()),
+            Sink::Relay(tx) => Some(tx.stats()),
             Sink::Broadcast(tx) => Some(tx.stats()),
             Sink::Mpmc(..) | Sink::Remote(..) => None,
             Sink::Frames(tx, _) => Some(tx.stats()),
@@ -142,7 +148,7 @@ impl Sink {
         match self {
             Sink::Spsc(tx) => tx.set_prefetch_distance(PrefetchDistance(distance)),
             Sink::Broadcast(tx) => tx.set_prefetch_distance(PrefetchDistance(distance)),
-            Sink::Mpmc(..) | Sink::Frames(..) | Sink::Remote(..) => return false,
+            Sink::Relay(_) | Sink::Mpmc(..) | Sink::Frames(..) | Sink::Remote(..) => return false,
         }
         true
     }
@@ -159,6 +165,12 @@ impl Source {
                 out.extend_from_slice(a);
                 out.extend_from_slice(b);
                 chunk.release();
+            }
+            Source::Relay(rx) => {
+                while out.len() - before < max {
+                    let Some(row) = rx.try_pop() else { break };
+                    out.push(row);
+                }
             }
             Source::Broadcast(rx) => {
                 let chunk = rx.read_chunk(max);
@@ -238,6 +250,7 @@ impl Source {
     pub(crate) fn is_drained(&self) -> bool {
         match self {
             Source::Spsc(rx) => rx.is_abandoned() && rx.is_empty(),
+            Source::Relay(rx) => rx.is_abandoned() && rx.is_empty(),
             Source::Broadcast(rx) => rx.is_abandoned() && rx.is_empty(),
             Source::Mpmc(rx) => rx.is_abandoned() && rx.is_empty(),
             Source::Frames(rx, _) => rx.is_abandoned() && rx.is_empty(),
@@ -248,6 +261,7 @@ impl Source {
     pub(crate) fn counters(&self) -> Counters {
         match self {
             Source::Spsc(rx) => Some(rx.stats()),
+            Source::Relay(rx) => Some(rx.stats()),
             Source::Broadcast(rx) => Some(rx.stats()),
             Source::Mpmc(_) | Source::Remote(..) => None,
             Source::Frames(rx, _) => Some(rx.stats()),
@@ -258,7 +272,9 @@ impl Source {
         match self {
             Source::Spsc(rx) => rx.set_prefetch_distance(PrefetchDistance(distance)),
             Source::Broadcast(rx) => rx.set_prefetch_distance(PrefetchDistance(distance)),
-            Source::Mpmc(_) | Source::Frames(..) | Source::Remote(..) => return false,
+            Source::Relay(_) | Source::Mpmc(_) | Source::Frames(..) | Source::Remote(..) => {
+                return false;
+            }
         }
         true
     }

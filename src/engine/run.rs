@@ -18,7 +18,7 @@ use crate::profile::{
     CpuSetting, LinkEndSetting, NumaSetting, NumaWord, RingKind, SourceSetting, TransportKind,
     TransportSection, TuningProfile,
 };
-use crate::ring::{RingConfig, RingError, broadcast, frames, mpmc, spsc, window};
+use crate::ring::{RingConfig, RingError, broadcast, frames, mpmc, relay, spsc, window};
 use crate::row::Row;
 use crate::source::{Source as RowValues, SourceKind};
 use crate::topology::pin::{PinError, allowed_cpus, check_cpu};
@@ -400,6 +400,10 @@ fn build_ring(
             let (tx, rx) = spsc::channel_with::<Row>(capacity, config)?;
             (vec![Sink::Spsc(tx)], vec![Source::Spsc(rx)])
         }
+        (RingKind::Relay, _) => {
+            let (tx, rx) = relay::channel_with::<Row>(capacity, config)?;
+            (vec![Sink::Relay(tx)], vec![Source::Relay(rx)])
+        }
         (RingKind::Broadcast, _) => {
             let (tx, rxs) = broadcast::channel_with::<Row>(capacity, work.consumers, config)?;
             (
@@ -593,7 +597,7 @@ impl EngineHandle {
                 self.control.batch.store(size, Relaxed);
             }
             Command::Prefetch { distance } => {
-                if framed || self.profile.ring.kind == RingKind::Mpmc {
+                if framed || matches!(self.profile.ring.kind, RingKind::Mpmc | RingKind::Relay) {
                     return Err(CommandError::Invalid(
                         "prefetching applies to spsc and broadcast row rings only".into(),
                     ));

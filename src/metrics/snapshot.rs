@@ -110,7 +110,7 @@ pub struct ThreadSnapshot {
 /// The ring.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct RingSnapshot {
-    /// `spsc`, `broadcast` or `mpmc`.
+    /// `spsc`, `relay`, `broadcast` or `mpmc`.
     pub kind: String,
     /// Slots (rows); a framed ring holds `capacity × 64` bytes.
     pub capacity: usize,

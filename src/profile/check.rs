@@ -62,11 +62,13 @@ pub(crate) fn check(profile: &TuningProfile) -> Result<(), Problem> {
             ),
         ));
     }
-    if ring.kind == RingKind::Spsc && work.consumers != 1 {
+    if matches!(ring.kind, RingKind::Spsc | RingKind::Relay) && work.consumers != 1 {
         return Err(problem(
             &[Key("workload"), Key("consumers")],
-            "an spsc ring has exactly one consumer; use kind = \"broadcast\" or \"mpmc\" for more"
-                .into(),
+            format!(
+                "kind = \"{}\" has exactly one consumer; use kind = \"broadcast\" or \"mpmc\" for more",
+                ring.kind.name()
+            ),
         ));
     }
     if work.batch == 0 || work.batch > ring.capacity {
@@ -76,6 +78,12 @@ pub(crate) fn check(profile: &TuningProfile) -> Result<(), Problem> {
                 "batch must be between 1 and the ring's capacity ({})",
                 ring.capacity
             ),
+        ));
+    }
+    if ring.kind == RingKind::Relay && profile.prefetch.distance != 0 {
+        return Err(problem(
+            &[Key("prefetch"), Key("distance")],
+            "a relay ring hands rows over one at a time, with nothing to prefetch ahead of; set distance = 0 or use kind = \"spsc\"".into(),
         ));
     }
     if profile.prefetch.distance >= ring.capacity {

@@ -143,6 +143,9 @@ pub enum LinkEndSetting {
 pub enum RingKind {
     /// One producer, one consumer.
     Spsc,
+    /// One producer, one consumer, the consumer polling stamped slots: the fastest hand-off of
+    /// rows that come one at a time; no batch path, no prefetch, no codec.
+    Relay,
     /// One producer, every consumer sees every row.
     Broadcast,
     /// Many producers, many consumers, each row taken once.
@@ -154,6 +157,7 @@ impl RingKind {
     pub fn name(self) -> &'static str {
         match self {
             RingKind::Spsc => "spsc",
+            RingKind::Relay => "relay",
             RingKind::Broadcast => "broadcast",
             RingKind::Mpmc => "mpmc",
         }

@@ -115,6 +115,33 @@ fn semantic_errors_point_at_the_setting() {
 }
 
 #[test]
+fn a_relay_ring_takes_one_consumer_no_prefetch_no_codec_and_stays_local() {
+    const RELAY: &str = "version = 1\n[ring]\nkind = \"relay\"\ncapacity = 256\n[workload]\n";
+    let ok = parse(RELAY, "relay.toml").unwrap();
+    assert_eq!(ok.ring.kind, RingKind::Relay);
+
+    let e = err(&format!("{RELAY}consumers = 2\n"));
+    assert_eq!(e.line, Some(6), "{e}");
+    assert!(
+        e.message
+            .starts_with("kind = \"relay\" has exactly one consumer"),
+        "{e}"
+    );
+
+    let e = err(&format!("{RELAY}[prefetch]\ndistance = 8\n"));
+    assert_eq!((e.line, e.column), (Some(7), Some(12)), "{e}");
+    assert!(e.message.contains("nothing to prefetch"), "{e}");
+
+    let e = err(&format!("{RELAY}[codec]\nname = \"lz4\"\n"));
+    assert!(e.message.contains("needs kind = \"spsc\""), "{e}");
+
+    let e = err(&format!(
+        "{RELAY}[transport]\nkind = \"tcp\"\nconnect = \"127.0.0.1:7471\"\n"
+    ));
+    assert!(e.message.starts_with("a remote ring is spsc"), "{e}");
+}
+
+#[test]
 fn numa_settings_read_words_and_numbers() {
     let p = parse(
         &MINIMAL.replace("capacity = 1024", "capacity = 1024\nnuma_node = \"any\""),
