@@ -34,7 +34,7 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Measure SPSC throughput, one-way latency and round trip on two pinned threads.
+    /// Measure SPSC throughput, one-way latency and round trips (spsc and relay) on two pinned threads.
     Probe(ProbeArgs),
     /// Show the machine as hwloc sees it: NUMA nodes, packages, caches, cores, CPUs.
     Topo(TopoArgs),

@@ -19,7 +19,7 @@ use thiserror::Error;
 use crate::metrics::integrity::{Integrity, SequenceCheck};
 use crate::metrics::{LatencyHistogram, LatencySummary};
 use crate::ring::{RingAlloc, RingConfig, WaitStrategy};
-use crate::ring::{RingError, spsc};
+use crate::ring::{RingError, relay, spsc};
 use crate::row::Row;
 use crate::topology::pin::{PinError, allowed_cpus, check_cpu, pin_current_thread};
 use crate::topology::{AllocationReport, MemoryPlacement, NodeChoice, NumaAlloc, PlacementError};
@@ -136,8 +136,11 @@ pub struct ProbeReport {
     pub one_way_latency: LatencySummary,
     /// Rows per second of the paced phase.
     pub latency_rate: u64,
-    /// Ping-pong round trip over two rings.
+    /// Ping-pong round trip over two SPSC rings.
     pub round_trip: LatencySummary,
+    /// The same ping-pong over two relay rings (the consumer polls stamped slots), so the two
+    /// designs can be compared on this machine.
+    pub relay_round_trip: LatencySummary,
     /// Sequence checks over both one-way phases.
     pub integrity: Integrity,
     /// Producer-side index reloads per million rows in the throughput phase: how often the
@@ -227,7 +230,23 @@ pub fn run(config: &ProbeConfig) -> Result<ProbeReport, ProbeError> {
         throughput_phase(config, ring()?, (producer_cpu, consumer_cpu), &alloc, idle)?;
     let (one_way, integrity_b) =
         paced_phase(config, ring()?, (producer_cpu, consumer_cpu), now_ns, idle)?;
-    let round_trip = ping_pong_phase(config, (producer_cpu, consumer_cpu), wait)?;
+    let cpus = (producer_cpu, consumer_cpu);
+    let round_trip = ping_pong_phase(
+        config,
+        cpus,
+        |c| spsc::channel_with::<u64>(2, c),
+        spsc::Producer::push,
+        spsc::Consumer::pop,
+        wait,
+    )?;
+    let relay_round_trip = ping_pong_phase(
+        config,
+        cpus,
+        |c| relay::channel_with::<u64>(2, c),
+        relay::Producer::push,
+        relay::Consumer::pop,
+        wait,
+    )?;
 
     let per_million = |n: u64| n as f64 * 1e6 / config.items as f64;
     Ok(ProbeReport {
@@ -254,6 +273,7 @@ pub fn run(config: &ProbeConfig) -> Result<ProbeReport, ProbeError> {
         one_way_latency: one_way,
         latency_rate: config.rate,
         round_trip,
+        relay_round_trip,
         integrity: Integrity {
             lost: integrity_a.lost + integrity_b.lost,
             duplicated: integrity_a.duplicated + integrity_b.duplicated,
@@ -383,9 +403,14 @@ fn paced_phase(
     })
 }
 
-fn ping_pong_phase(
+/// Bounces numbers over two rings of one kind, built by `ring` and driven by its blocking
+/// `push` and `pop`.
+fn ping_pong_phase<P: Send, C: Send>(
     config: &ProbeConfig,
     (producer_cpu, consumer_cpu): (usize, usize),
+    ring: impl Fn(RingConfig) -> Result<(P, C), RingError>,
+    push: fn(&mut P, u64) -> Result<(), u64>,
+    pop: fn(&mut C) -> Option<u64>,
     wait: WaitStrategy,
 ) -> Result<LatencySummary, ProbeError> {
     let ring_config = RingConfig {
@@ -393,14 +418,14 @@ fn ping_pong_phase(
         consumer_wait: wait,
         ..RingConfig::default()
     };
-    let (mut ping_tx, mut ping_rx) = spsc::channel_with::<u64>(2, ring_config.clone())?;
-    let (mut pong_tx, mut pong_rx) = spsc::channel_with::<u64>(2, ring_config)?;
+    let (mut ping_tx, mut ping_rx) = ring(ring_config.clone())?;
+    let (mut pong_tx, mut pong_rx) = ring(ring_config)?;
     let trips = config.round_trips;
     thread::scope(|s| {
         let echo = s.spawn(move || -> Result<(), ProbeError> {
             pin_current_thread(consumer_cpu)?;
-            while let Some(v) = ping_rx.pop() {
-                if pong_tx.push(v).is_err() {
+            while let Some(v) = pop(&mut ping_rx) {
+                if push(&mut pong_tx, v).is_err() {
                     break;
                 }
             }
@@ -411,10 +436,9 @@ fn ping_pong_phase(
             let mut hist = LatencyHistogram::new();
             for i in 0..trips {
                 let t0 = Instant::now();
-                ping_tx
-                    .push(i)
+                push(&mut ping_tx, i)
                     .map_err(|_| ProbeError::Thread("echo side vanished".into()))?;
-                match pong_rx.pop() {
+                match pop(&mut pong_rx) {
                     Some(v) if v == i => {}
                     other => {
                         return Err(ProbeError::Thread(format!(
@@ -498,6 +522,7 @@ pub fn render_table(report: &ProbeReport) -> String {
             &report.one_way_latency,
         ),
         ("round trip".to_owned(), &report.round_trip),
+        ("round trip, relay".to_owned(), &report.relay_round_trip),
     ];
     for (name, s) in rows {
         let _ = writeln!(
@@ -557,6 +582,8 @@ mod tests {
         assert_eq!(report.one_way_latency.count, 20_000);
         assert_eq!(report.round_trip.count, 2_000);
         assert!(report.round_trip.p50_ns > 0);
+        assert_eq!(report.relay_round_trip.count, 2_000);
+        assert!(report.relay_round_trip.p50_ns > 0);
     }
 
     #[test]
