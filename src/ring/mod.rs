@@ -67,17 +67,34 @@ impl Default for RingConfig {
 ///
 /// A poll that finds the ring still empty (or full) writes nothing once its episode is counted:
 /// a store per poll in a spin loop measurably slows the very wake-up the loop waits for (on the
-/// development VM it added about 250 ns to a ping-pong round trip).
-#[derive(Debug, Clone, Copy, Default)]
+/// development VM it added about 250 ns to a ping-pong round trip). Nor does the way out of an
+/// episode write anything beyond the reload count: an episode is marked with the position it
+/// stalled at, which progress leaves behind by itself, so no flag needs clearing on the hand-off
+/// path.
+#[derive(Debug, Clone, Copy)]
 pub(crate) struct Counters {
     /// Reloads of the other side's index that found it moved.
     reloads: u64,
     /// Episodes of finding the ring full (producer) or empty (consumer).
     stalls: u64,
-    /// Whether the current episode has been counted.
-    stalled: bool,
+    /// The position this side was stuck at when it last counted a stall: a poll stuck at the
+    /// same position is the same episode.
+    stalled_at: usize,
     /// Times the consumer fell back behind a producer it was chasing.
     fell_back: u64,
+}
+
+impl Default for Counters {
+    fn default() -> Self {
+        Self {
+            reloads: 0,
+            stalls: 0,
+            // No position yet: the first stall at position 0 is a new episode. (A stall at
+            // exactly this position, after 2^64 items, would go uncounted.)
+            stalled_at: usize::MAX,
+            fell_back: 0,
+        }
+    }
 }
 
 impl Counters {
@@ -86,35 +103,29 @@ impl Counters {
     #[inline(always)]
     pub(crate) fn observe(&mut self, cached: &mut usize, fresh: usize) -> bool {
         if fresh == *cached {
-            self.found_nothing();
+            self.stuck_at(*cached);
             return false;
         }
         *cached = fresh;
         self.reloads += 1;
-        self.stalled = false;
         true
     }
 
-    /// A poll found the ring empty (or full): a stall, counted once per episode.
+    /// A poll found the ring empty (or full) while this side stood at `position`: a stall,
+    /// counted once per episode (once per position it gets stuck at).
     #[inline(always)]
-    pub(crate) fn found_nothing(&mut self) {
-        if !self.stalled {
-            self.stalled = true;
+    pub(crate) fn stuck_at(&mut self, position: usize) {
+        if self.stalled_at != position {
+            self.stalled_at = position;
             self.stalls += 1;
         }
     }
 
-    /// A poll found an item (or room) without reading the other side's index: the stall
-    /// episode, if any, is over.
+    /// Whether the last reload of the other side's index found it moved, `cached` being the
+    /// copy that reload left.
     #[inline(always)]
-    pub(crate) fn found_some(&mut self) {
-        self.stalled = false;
-    }
-
-    /// Whether the last reload of the other side's index found it moved.
-    #[inline(always)]
-    pub(crate) fn last_reload_progressed(&self) -> bool {
-        self.reloads != 0 && !self.stalled
+    pub(crate) fn last_reload_progressed(&self, cached: usize) -> bool {
+        self.reloads != 0 && self.stalled_at != cached
     }
 
     /// The consumer fell back behind a producer it was chasing.

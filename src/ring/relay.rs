@@ -326,10 +326,9 @@ impl<T> Consumer<T> {
     pub fn try_pop(&mut self) -> Option<T> {
         let pos = self.head;
         if !self.ready(pos) {
-            self.counters.found_nothing();
+            self.counters.stuck_at(pos);
             return None;
         }
-        self.counters.found_some();
         // SAFETY: the slot's stamp (read with Acquire) says the producer has written the item for
         // `pos`; this consumer is its only reader and moves it out once (`head` moves past it).
         let value = self

@@ -450,7 +450,7 @@ impl<T> Consumer<T> {
         }
         let tail = self.shared.tail.load(Acquire);
         let previous = self.cached_tail;
-        let after_progress = self.counters.last_reload_progressed();
+        let after_progress = self.counters.last_reload_progressed(previous);
         if !self.counters.observe(&mut self.cached_tail, tail) {
             return ready;
         }
