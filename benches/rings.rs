@@ -7,8 +7,10 @@
 //! - `spsc_batch`: the same through each crate's batch API, chunks of 256 (Mitems/s).
 //! - `spsc_row`: 64-byte `Row` items, one push / pop per item (Mitems/s).
 //! - `pingpong`: one item bounced over two rings, round trip (ns); `floor` bounces a cache line
-//!   between the same two CPUs with two bare atomics, the physical limit. `ringtop` is the index
-//!   ring (`spsc`), `ringtop_relay` the stamped-slot ring (`relay`) built for this pattern.
+//!   between the same two CPUs with two bare atomics, the physical limit. Every contender polls
+//!   the way the floor does: check, then a spin-loop hint (`pause`), which on x86 also makes the
+//!   floor itself faster than a bare loop. `ringtop` is the index ring (`spsc`),
+//!   `ringtop_relay` the stamped-slot ring (`relay`) built for this pattern.
 //! - `mpmc_1p1c`: the MPMC ring with one producer and one consumer (Mitems/s).
 //!
 //! Every consumer checks every value it receives, for every crate, so a faster wrong answer is
@@ -463,6 +465,7 @@ fn ringtop_pingpong(s: Setup) -> f64 {
                     if let Some(v) = rx.try_pop() {
                         break v;
                     }
+                    std::hint::spin_loop();
                 };
                 while tx.try_push(v).is_err() {}
             }
@@ -474,6 +477,7 @@ fn ringtop_pingpong(s: Setup) -> f64 {
                     if let Some(v) = rx.try_pop() {
                         break v;
                     }
+                    std::hint::spin_loop();
                 };
                 check(v, i);
             }
@@ -494,6 +498,7 @@ fn relay_pingpong(s: Setup) -> f64 {
                     if let Some(v) = rx.try_pop() {
                         break v;
                     }
+                    std::hint::spin_loop();
                 };
                 while tx.try_push(v).is_err() {}
             }
@@ -505,6 +510,7 @@ fn relay_pingpong(s: Setup) -> f64 {
                     if let Some(v) = rx.try_pop() {
                         break v;
                     }
+                    std::hint::spin_loop();
                 };
                 check(v, i);
             }
@@ -525,6 +531,7 @@ fn rtrb_pingpong(s: Setup) -> f64 {
                     if let Ok(v) = rx.pop() {
                         break v;
                     }
+                    std::hint::spin_loop();
                 };
                 while tx.push(v).is_err() {}
             }
@@ -536,6 +543,7 @@ fn rtrb_pingpong(s: Setup) -> f64 {
                     if let Ok(v) = rx.pop() {
                         break v;
                     }
+                    std::hint::spin_loop();
                 };
                 check(v, i);
             }
