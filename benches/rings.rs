@@ -3,6 +3,9 @@
 //!
 //! `cargo bench --bench rings -- [--json] [--quick] [--only pingpong,spsc_u64]`
 //!
+//! `--single-thread CASE [--items N]` runs one case's push and pop on one thread and exits, for
+//! counting instructions under callgrind: `scripts/instructions.sh` runs them all.
+//!
 //! - `spsc_u64`: 64-bit items, one push / pop per item (Mitems/s).
 //! - `spsc_batch`: the same through each crate's batch API, chunks of 256 (Mitems/s).
 //! - `spsc_row`: 64-byte `Row` items, one push / pop per item (Mitems/s).
@@ -580,6 +583,107 @@ fn floor_pingpong(s: Setup) -> f64 {
     )
 }
 
+// ---- single-threaded runs for instruction counts ------------------------------------------
+
+/// Moves `n` items through one ring on one thread, in rounds of `BATCH` (push them, then pop
+/// them), checking each: the work of a case without any cache-line transfer, for counting its
+/// instructions under callgrind (`scripts/instructions.sh`). `baseline` builds nothing, so its
+/// count is the process's own start-up, which the script subtracts. Returns `false` for an unknown
+/// case.
+fn single_thread(case: &str, n: u64) -> bool {
+    use ringbuf::traits::{Consumer as _, Producer as _, Split as _};
+    let rounds = n / BATCH as u64;
+    match case {
+        "baseline" => {}
+        "spsc_u64/ringtop" => {
+            let (mut tx, mut rx) = spsc::channel::<u64>(CAPACITY).unwrap();
+            for r in 0..rounds {
+                let base = r * BATCH as u64;
+                (0..BATCH as u64).for_each(|k| tx.try_push(base + k).unwrap());
+                (0..BATCH as u64).for_each(|k| check(rx.try_pop().unwrap(), base + k));
+            }
+        }
+        "spsc_u64/ringtop_relay" => {
+            let (mut tx, mut rx) = relay::channel::<u64>(CAPACITY).unwrap();
+            for r in 0..rounds {
+                let base = r * BATCH as u64;
+                (0..BATCH as u64).for_each(|k| tx.try_push(base + k).unwrap());
+                (0..BATCH as u64).for_each(|k| check(rx.try_pop().unwrap(), base + k));
+            }
+        }
+        "spsc_u64/rtrb" => {
+            let (mut tx, mut rx) = rtrb::RingBuffer::<u64>::new(CAPACITY);
+            for r in 0..rounds {
+                let base = r * BATCH as u64;
+                (0..BATCH as u64).for_each(|k| tx.push(base + k).unwrap());
+                (0..BATCH as u64).for_each(|k| check(rx.pop().unwrap(), base + k));
+            }
+        }
+        "spsc_u64/ringbuf" => {
+            let (mut tx, mut rx) = ringbuf::HeapRb::<u64>::new(CAPACITY).split();
+            for r in 0..rounds {
+                let base = r * BATCH as u64;
+                (0..BATCH as u64).for_each(|k| tx.try_push(base + k).unwrap());
+                (0..BATCH as u64).for_each(|k| check(rx.try_pop().unwrap(), base + k));
+            }
+        }
+        "spsc_u64/crossbeam" => {
+            let q = crossbeam_queue::ArrayQueue::<u64>::new(CAPACITY);
+            for r in 0..rounds {
+                let base = r * BATCH as u64;
+                (0..BATCH as u64).for_each(|k| q.push(base + k).unwrap());
+                (0..BATCH as u64).for_each(|k| check(q.pop().unwrap(), base + k));
+            }
+        }
+        "spsc_batch/ringtop" => {
+            let (mut tx, mut rx) = spsc::channel::<u64>(CAPACITY).unwrap();
+            for r in 0..rounds {
+                let base = r * BATCH as u64;
+                let mut chunk = tx.write_chunk(BATCH);
+                chunk.fill_with(|k| base + k as u64);
+                assert_eq!(chunk.commit(), BATCH);
+                let chunk = rx.read_chunk(BATCH);
+                let (a, b) = chunk.as_slices();
+                for (k, &v) in a.iter().chain(b).enumerate() {
+                    check(v, base + k as u64);
+                }
+                chunk.release();
+            }
+        }
+        "spsc_batch/rtrb" => {
+            let (mut tx, mut rx) = rtrb::RingBuffer::<u64>::new(CAPACITY);
+            for r in 0..rounds {
+                let base = r * BATCH as u64;
+                let chunk = tx.write_chunk_uninit(BATCH).unwrap();
+                assert_eq!(chunk.fill_from_iter(base..), BATCH);
+                let chunk = rx.read_chunk(BATCH).unwrap();
+                let (a, b) = chunk.as_slices();
+                for (k, &v) in a.iter().chain(b).enumerate() {
+                    check(v, base + k as u64);
+                }
+                chunk.commit_all();
+            }
+        }
+        "spsc_batch/ringbuf" => {
+            let (mut tx, mut rx) = ringbuf::HeapRb::<u64>::new(CAPACITY).split();
+            let mut buf = [0u64; BATCH];
+            for r in 0..rounds {
+                let base = r * BATCH as u64;
+                for (k, slot) in buf.iter_mut().enumerate() {
+                    *slot = base + k as u64;
+                }
+                assert_eq!(tx.push_slice(&buf), BATCH);
+                assert_eq!(rx.pop_slice(&mut buf), BATCH);
+                for (k, &v) in buf.iter().enumerate() {
+                    check(v, base + k as u64);
+                }
+            }
+        }
+        _ => return false,
+    }
+    true
+}
+
 // ---- driver -------------------------------------------------------------------------------
 
 struct Case {
@@ -701,6 +805,22 @@ fn ratios(cases: &[Case]) -> serde_json::Map<String, serde_json::Value> {
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    let value_of = |flag: &str| {
+        args.iter()
+            .position(|a| a == flag)
+            .and_then(|i| args.get(i + 1))
+    };
+    // `--single-thread CASE [--items N]`: one case on one thread, for callgrind.
+    if let Some(case) = value_of("--single-thread") {
+        let items = value_of("--items")
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(2_000_000);
+        if !single_thread(case, items) {
+            eprintln!("rings bench: no single-thread case {case:?}");
+            std::process::exit(2);
+        }
+        return;
+    }
     let json = args.iter().any(|a| a == "--json");
     let quick = args.iter().any(|a| a == "--quick");
     let cpus = allowed_cpus();
@@ -716,11 +836,8 @@ fn main() {
     };
     let rounds = if quick { 3 } else { 15 };
     // `--only pingpong,spsc_u64`: run just these benches (for iterating on one of them).
-    let only: Option<Vec<String>> = args
-        .iter()
-        .position(|a| a == "--only")
-        .and_then(|i| args.get(i + 1))
-        .map(|list| list.split(',').map(str::to_owned).collect());
+    let only: Option<Vec<String>> =
+        value_of("--only").map(|list| list.split(',').map(str::to_owned).collect());
     let mut cases: Vec<Case> = cases()
         .into_iter()
         .filter(|c| only.as_ref().is_none_or(|o| o.iter().any(|b| b == c.bench)))
