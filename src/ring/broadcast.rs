@@ -20,9 +20,9 @@
 use std::mem::MaybeUninit;
 use std::sync::atomic::Ordering::{Acquire, Release};
 
-#[cfg(not(loom))]
-use super::buffer::wrapped_slices;
 use super::buffer::{Buffer, check_capacity};
+#[cfg(not(loom))]
+use super::buffer::{fill_runs, wrapped_slices};
 use super::pad::CachePadded;
 use super::prefetch::{PrefetchDistance, prefetch_read, prefetch_write};
 use super::sync::{Arc, AtomicBool, AtomicUsize, UnsafeCell};
@@ -324,6 +324,24 @@ impl<T: Copy> WriteChunk<'_, T> {
     /// Fills every remaining slot with `make(i)`.
     #[inline]
     pub fn fill_with(&mut self, mut make: impl FnMut(usize) -> T) {
+        #[cfg(not(loom))]
+        if !self.producer.prefetch.is_on() {
+            let p = &*self.producer;
+            // SAFETY: slots are `UnsafeCell<MaybeUninit<T>>`, all `repr(transparent)` over `T`;
+            // positions [tail + written, tail + len) are the claimed free slots, which only this
+            // producer writes.
+            unsafe {
+                fill_runs(
+                    p.base.cast::<T>().cast_mut(),
+                    p.mask,
+                    p.tail,
+                    &mut self.written,
+                    self.len,
+                    &mut make,
+                );
+            }
+            return;
+        }
         while self.written < self.len {
             let i = self.written;
             let _ = self.push(make(i));

@@ -119,6 +119,39 @@ pub(crate) unsafe fn wrapped_slices<'a, T>(
     }
 }
 
+/// Writes `make(i)` for `i` in `*written..len` into the slots of positions `tail + i`, as straight
+/// runs of slots (two when the range wraps around the end of the array) with no per-item checks;
+/// `*written` moves past each slot as soon as it holds its item, so a panic in `make` leaves it
+/// counting exactly the items written.
+///
+/// # Safety
+/// `base` points to `mask + 1` slots laid out as `T`s, and the slots of positions
+/// `tail + *written .. tail + len` are free, claimed by the caller, and written by nobody else.
+#[cfg(not(loom))]
+#[inline(always)]
+pub(crate) unsafe fn fill_runs<T>(
+    base: *mut T,
+    mask: usize,
+    tail: usize,
+    written: &mut usize,
+    len: usize,
+    make: &mut impl FnMut(usize) -> T,
+) {
+    while *written < len {
+        let start = tail.wrapping_add(*written) & mask;
+        let run = (len - *written).min(mask + 1 - start);
+        // SAFETY: `start + run <= mask + 1`: the run lies inside the slot array.
+        let slots = unsafe { base.add(start) };
+        for k in 0..run {
+            let i = *written;
+            // SAFETY: the slot of position `tail + i` is one of the claimed free slots (caller's
+            // promise); `*written` moves past it at once, so it is written once.
+            unsafe { slots.add(k).write(make(i)) };
+            *written = i + 1;
+        }
+    }
+}
+
 /// The largest element count a ring of `S` accepts: it must fit in memory, and positions are
 /// compared with wrapping arithmetic, which needs capacity ≤ usize::MAX / 2.
 pub(crate) fn max_len<S>() -> usize {

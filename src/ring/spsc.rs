@@ -21,9 +21,9 @@
 use std::mem::MaybeUninit;
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 
-#[cfg(not(loom))]
-use super::buffer::wrapped_slices;
 use super::buffer::{Buffer, check_capacity};
+#[cfg(not(loom))]
+use super::buffer::{fill_runs, wrapped_slices};
 use super::pad::CachePadded;
 use super::prefetch::{PrefetchDistance, prefetch_read, prefetch_write};
 use super::sync::{Arc, AtomicBool, AtomicUsize, UnsafeCell, spin_loop};
@@ -340,6 +340,24 @@ impl<T> WriteChunk<'_, T> {
     /// Fills every remaining slot with `make(i)`, `i` counting from the chunk's first slot.
     #[inline]
     pub fn fill_with(&mut self, mut make: impl FnMut(usize) -> T) {
+        #[cfg(not(loom))]
+        if !self.producer.prefetch.is_on() {
+            let p = &*self.producer;
+            // SAFETY: slots are `UnsafeCell<MaybeUninit<T>>`, all `repr(transparent)` over `T`;
+            // positions [tail + written, tail + len) are the claimed free slots, which only this
+            // producer writes; a panic leaves `written` counting what the chunk's `Drop` drops.
+            unsafe {
+                fill_runs(
+                    p.base.cast::<T>().cast_mut(),
+                    p.mask,
+                    p.tail,
+                    &mut self.written,
+                    self.len,
+                    &mut make,
+                );
+            }
+            return;
+        }
         while self.written < self.len {
             let i = self.written;
             // Cannot fail: a slot remains.
@@ -696,6 +714,45 @@ mod tests {
                 chase_backoffs: 1,
             }
         );
+    }
+
+    #[test]
+    fn fill_with_across_the_wrap_and_through_a_panic_drops_each_item_once() {
+        use std::sync::atomic::AtomicUsize as Count;
+        struct Counted<'a>(u32, &'a Count);
+        impl Drop for Counted<'_> {
+            fn drop(&mut self) {
+                self.1.fetch_add(1, Relaxed);
+            }
+        }
+        let drops = Count::new(0);
+        let (mut tx, mut rx) = channel::<Counted>(8).unwrap();
+        // Move the positions to 6 so the next chunk of 5 wraps: slots 6, 7, 0, 1, 2.
+        for i in 0..6 {
+            assert!(tx.try_push(Counted(i, &drops)).is_ok());
+            assert_eq!(rx.try_pop().map(|c| c.0), Some(i));
+        }
+        let mut chunk = tx.write_chunk(5);
+        chunk.fill_with(|i| Counted(100 + i as u32, &drops));
+        assert_eq!(chunk.commit(), 5);
+        let got: Vec<u32> = std::iter::from_fn(|| rx.try_pop().map(|c| c.0)).collect();
+        assert_eq!(got, [100, 101, 102, 103, 104]);
+        assert_eq!(drops.load(Relaxed), 11);
+
+        // `make` panics at the fourth item of a wrapping chunk: the three written are dropped
+        // with the chunk, once, and nothing is published.
+        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let mut chunk = tx.write_chunk(5);
+            chunk.fill_with(|i| {
+                assert!(i < 3, "make fails at item {i}");
+                Counted(200 + i as u32, &drops)
+            });
+        }));
+        assert!(panicked.is_err());
+        assert_eq!(drops.load(Relaxed), 14);
+        assert!(rx.try_pop().is_none());
+        drop((tx, rx));
+        assert_eq!(drops.load(Relaxed), 14);
     }
 
     #[test]
