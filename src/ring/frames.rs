@@ -25,8 +25,8 @@ use std::sync::atomic::Ordering::{Acquire, Release};
 
 use super::buffer::{Buffer, check_capacity};
 use super::pad::CachePadded;
-use super::sync::{Arc, AtomicBool, AtomicUsize, UnsafeCell};
-use super::wait::Parker;
+use super::sides::Sides;
+use super::sync::{Arc, AtomicUsize, UnsafeCell};
 use super::{Counters, EndpointStats, RingConfig, RingError, WaitStrategy, producer_room};
 
 /// Bytes of the header in front of every record.
@@ -41,10 +41,8 @@ type Word = UnsafeCell<u64>;
 struct Shared {
     head: CachePadded<AtomicUsize>,
     tail: CachePadded<AtomicUsize>,
-    producer_alive: AtomicBool,
-    consumer_alive: AtomicBool,
-    producer_parker: Parker,
-    consumer_parker: Parker,
+    /// Liveness and parkers: rarely written, on a block of their own.
+    sides: CachePadded<Sides>,
     /// Owns the memory the endpoints' `base` pointers point into.
     #[expect(dead_code, reason = "kept for ownership; accessed through `base`")]
     words: Buffer<Word>,
@@ -87,10 +85,7 @@ pub fn channel_with(
     let shared = Arc::new(Shared {
         head: CachePadded::new(AtomicUsize::new(0)),
         tail: CachePadded::new(AtomicUsize::new(0)),
-        producer_alive: AtomicBool::new(true),
-        consumer_alive: AtomicBool::new(true),
-        producer_parker: Parker::new(),
-        consumer_parker: Parker::new(),
+        sides: CachePadded::new(Sides::new()),
         words,
     });
     Ok((
@@ -194,7 +189,7 @@ impl FrameProducer {
 
     /// Whether the consumer has been dropped.
     pub fn is_abandoned(&self) -> bool {
-        !self.shared.consumer_alive.load(Acquire)
+        !self.shared.sides.consumer_alive()
     }
 
     /// This side's slow-path counters.
@@ -228,7 +223,7 @@ impl FrameProducer {
         self.tail = tail;
         self.shared.tail.store(tail, Release);
         if self.wake_consumer {
-            self.shared.consumer_parker.notify();
+            self.shared.sides.consumer_parker.notify();
         }
     }
 
@@ -272,9 +267,9 @@ impl FrameProducer {
             let tail = self.tail;
             let need = self.bytes_needed(len);
             let capacity = self.capacity();
-            self.wait.wait_until(&shared.producer_parker, || {
+            self.wait.wait_until(&shared.sides.producer_parker, || {
                 capacity - tail.wrapping_sub(shared.head.load(Acquire)) >= need
-                    || !shared.consumer_alive.load(Acquire)
+                    || !shared.sides.consumer_alive()
             });
         }
     }
@@ -319,8 +314,7 @@ impl FrameProducer {
 
 impl Drop for FrameProducer {
     fn drop(&mut self) {
-        self.shared.producer_alive.store(false, Release);
-        self.shared.consumer_parker.notify();
+        self.shared.sides.producer_leaves();
     }
 }
 
@@ -423,7 +417,7 @@ impl FrameConsumer {
 
     /// Whether the producer has been dropped (records it committed remain readable).
     pub fn is_abandoned(&self) -> bool {
-        !self.shared.producer_alive.load(Acquire)
+        !self.shared.sides.producer_alive()
     }
 
     /// This side's slow-path counters.
@@ -443,7 +437,7 @@ impl FrameConsumer {
         self.head = head;
         self.shared.head.store(head, Release);
         if self.wake_producer {
-            self.shared.producer_parker.notify();
+            self.shared.sides.producer_parker.notify();
         }
     }
 
@@ -498,8 +492,8 @@ impl FrameConsumer {
             }
             let shared = &*self.shared;
             let head = self.head;
-            self.wait.wait_until(&shared.consumer_parker, || {
-                shared.tail.load(Acquire) != head || !shared.producer_alive.load(Acquire)
+            self.wait.wait_until(&shared.sides.consumer_parker, || {
+                shared.tail.load(Acquire) != head || !shared.sides.producer_alive()
             });
         }
     }
@@ -507,8 +501,7 @@ impl FrameConsumer {
 
 impl Drop for FrameConsumer {
     fn drop(&mut self) {
-        self.shared.consumer_alive.store(false, Release);
-        self.shared.producer_parker.notify();
+        self.shared.sides.consumer_leaves();
     }
 }
 

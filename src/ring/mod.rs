@@ -22,6 +22,7 @@ pub mod mpmc;
 pub mod pad;
 pub mod prefetch;
 pub mod relay;
+pub(crate) mod sides;
 pub mod spsc;
 pub(crate) mod sync;
 pub mod wait;

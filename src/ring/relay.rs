@@ -31,8 +31,8 @@ use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 
 use super::buffer::{Buffer, check_capacity};
 use super::pad::CachePadded;
-use super::sync::{Arc, AtomicBool, AtomicUsize, UnsafeCell};
-use super::wait::Parker;
+use super::sides::Sides;
+use super::sync::{Arc, AtomicUsize, UnsafeCell};
 use super::{Counters, EndpointStats, RingConfig, RingError, WaitStrategy, producer_room};
 
 /// An item and the stamp that says which position it belongs to.
@@ -53,13 +53,6 @@ struct Shared<T> {
     /// Liveness of each side and the parkers: rarely written.
     sides: CachePadded<Sides>,
     slots: Buffer<Slot<T>>,
-}
-
-struct Sides {
-    producer_alive: AtomicBool,
-    consumer_alive: AtomicBool,
-    producer_parker: Parker,
-    consumer_parker: Parker,
 }
 
 impl<T> Drop for Shared<T> {
@@ -107,12 +100,7 @@ pub fn channel_with<T: Send>(
     let shared = Arc::new(Shared {
         head: CachePadded::new(AtomicUsize::new(0)),
         tail: CachePadded::new(AtomicUsize::new(0)),
-        sides: CachePadded::new(Sides {
-            producer_alive: AtomicBool::new(true),
-            consumer_alive: AtomicBool::new(true),
-            producer_parker: Parker::new(),
-            consumer_parker: Parker::new(),
-        }),
+        sides: CachePadded::new(Sides::new()),
         slots,
     });
     let producer = Producer {
@@ -181,7 +169,7 @@ impl<T> Producer<T> {
 
     /// Whether the consumer has been dropped: nothing pushed from now on will be read.
     pub fn is_abandoned(&self) -> bool {
-        !self.shared.sides.consumer_alive.load(Acquire)
+        !self.shared.sides.consumer_alive()
     }
 
     /// This side's slow-path counters: `index_reloads` and `stalls` as for an `spsc` producer.
@@ -246,7 +234,7 @@ impl<T> Producer<T> {
             let capacity = self.capacity();
             self.wait.wait_until(&shared.sides.producer_parker, || {
                 tail.wrapping_sub(shared.head.load(Acquire)) < capacity
-                    || !shared.sides.consumer_alive.load(Acquire)
+                    || !shared.sides.consumer_alive()
             });
         }
     }
@@ -254,8 +242,7 @@ impl<T> Producer<T> {
 
 impl<T> Drop for Producer<T> {
     fn drop(&mut self) {
-        self.shared.sides.producer_alive.store(false, Release);
-        self.shared.sides.consumer_parker.notify();
+        self.shared.sides.producer_leaves();
     }
 }
 
@@ -300,7 +287,7 @@ impl<T> Consumer<T> {
     /// Whether the producer has been dropped. Items it pushed before that are still readable:
     /// check `is_abandoned() && is_empty()` (in that order) to know the stream has ended.
     pub fn is_abandoned(&self) -> bool {
-        !self.shared.sides.producer_alive.load(Acquire)
+        !self.shared.sides.producer_alive()
     }
 
     /// This side's slow-path counters. A relay consumer never reads the producer's index, so
@@ -359,7 +346,7 @@ impl<T> Consumer<T> {
             let this = &*self;
             let shared = &*self.shared;
             self.wait.wait_until(&shared.sides.consumer_parker, || {
-                this.ready(head) || !shared.sides.producer_alive.load(Acquire)
+                this.ready(head) || !shared.sides.producer_alive()
             });
         }
     }
@@ -367,8 +354,7 @@ impl<T> Consumer<T> {
 
 impl<T> Drop for Consumer<T> {
     fn drop(&mut self) {
-        self.shared.sides.consumer_alive.store(false, Release);
-        self.shared.sides.producer_parker.notify();
+        self.shared.sides.consumer_leaves();
     }
 }
 

@@ -26,8 +26,8 @@ use super::buffer::{Buffer, check_capacity};
 use super::buffer::{fill_runs, wrapped_slices};
 use super::pad::CachePadded;
 use super::prefetch::{PrefetchDistance, prefetch_read, prefetch_write};
-use super::sync::{Arc, AtomicBool, AtomicUsize, UnsafeCell, spin_loop};
-use super::wait::Parker;
+use super::sides::Sides;
+use super::sync::{Arc, AtomicUsize, UnsafeCell, spin_loop};
 use super::{Counters, EndpointStats, RingConfig, RingError, WaitStrategy, producer_room};
 
 type Slot<T> = UnsafeCell<MaybeUninit<T>>;
@@ -41,13 +41,6 @@ struct Shared<T> {
     /// Liveness of each side and the parkers live on one block: rarely written.
     sides: CachePadded<Sides>,
     slots: Buffer<Slot<T>>,
-}
-
-struct Sides {
-    producer_alive: AtomicBool,
-    consumer_alive: AtomicBool,
-    producer_parker: Parker,
-    consumer_parker: Parker,
 }
 
 impl<T> Drop for Shared<T> {
@@ -91,12 +84,7 @@ pub fn channel_with<T: Send>(
     let shared = Arc::new(Shared {
         head: CachePadded::new(AtomicUsize::new(0)),
         tail: CachePadded::new(AtomicUsize::new(0)),
-        sides: CachePadded::new(Sides {
-            producer_alive: AtomicBool::new(true),
-            consumer_alive: AtomicBool::new(true),
-            producer_parker: Parker::new(),
-            consumer_parker: Parker::new(),
-        }),
+        sides: CachePadded::new(Sides::new()),
         slots,
     });
     let producer = Producer {
@@ -186,7 +174,7 @@ impl<T> Producer<T> {
 
     /// Whether the consumer has been dropped: nothing pushed from now on will be read.
     pub fn is_abandoned(&self) -> bool {
-        !self.shared.sides.consumer_alive.load(Acquire)
+        !self.shared.sides.consumer_alive()
     }
 
     /// This side's slow-path counters.
@@ -262,7 +250,7 @@ impl<T> Producer<T> {
             let capacity = self.capacity();
             self.wait.wait_until(&shared.sides.producer_parker, || {
                 tail.wrapping_sub(shared.head.load(Acquire)) < capacity
-                    || !shared.sides.consumer_alive.load(Acquire)
+                    || !shared.sides.consumer_alive()
             });
         }
     }
@@ -283,8 +271,7 @@ impl<T> Producer<T> {
 
 impl<T> Drop for Producer<T> {
     fn drop(&mut self) {
-        self.shared.sides.producer_alive.store(false, Release);
-        self.shared.sides.consumer_parker.notify();
+        self.shared.sides.producer_leaves();
     }
 }
 
@@ -436,7 +423,7 @@ impl<T> Consumer<T> {
     /// Whether the producer has been dropped. Items it pushed before that are still readable:
     /// check `is_abandoned() && is_empty()` (in that order) to know the stream has ended.
     pub fn is_abandoned(&self) -> bool {
-        !self.shared.sides.producer_alive.load(Acquire)
+        !self.shared.sides.producer_alive()
     }
 
     /// This side's slow-path counters.
@@ -539,7 +526,7 @@ impl<T> Consumer<T> {
             let shared = &*self.shared;
             let head = self.head;
             self.wait.wait_until(&shared.sides.consumer_parker, || {
-                shared.tail.load(Acquire) != head || !shared.sides.producer_alive.load(Acquire)
+                shared.tail.load(Acquire) != head || !shared.sides.producer_alive()
             });
         }
     }
@@ -559,8 +546,7 @@ impl<T> Consumer<T> {
 
 impl<T> Drop for Consumer<T> {
     fn drop(&mut self) {
-        self.shared.sides.consumer_alive.store(false, Release);
-        self.shared.sides.producer_parker.notify();
+        self.shared.sides.consumer_leaves();
     }
 }
 
