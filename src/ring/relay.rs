@@ -16,8 +16,9 @@
 //! nanosecond of hand-off counts; [`spsc`](super::spsc) for streams, where its batch calls and
 //! its index-only polling move more items per cache line (a `relay` consumer right behind a busy
 //! producer reads each slot line while the producer is still filling it). Each slot costs one
-//! `usize` more than in `spsc`; an item of up to 56 bytes whose size divides 64 keeps item and
-//! stamp on one line.
+//! `usize` more than in `spsc`. Item and stamp always share a cache line when the slot's size
+//! divides 64 (on 64-bit targets: items of 8, 24 or 56 bytes); other slots sometimes straddle
+//! two lines, and a hand-off then moves both.
 //!
 //! ```
 //! let (mut tx, mut rx) = ringtop::ring::relay::channel::<u64>(64)?;
