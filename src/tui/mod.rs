@@ -1,5 +1,5 @@
 //! The dashboard: see the machine, tune it live. Fed only by engine snapshots, speaking to the
-//! engine only in [`Command`](crate::engine::Command)s.
+//! engine only in [`Command`] values.
 //!
 //! - [`app`]: state and keys (pure, tested without a terminal).
 //! - [`view`]: the layout for the terminal's size; [`panes`]: one component per pane.
