@@ -100,7 +100,10 @@ fn the_running_settings_save_as_a_profile_that_reads_back() {
 
 #[test]
 fn a_relay_ring_moves_every_row_and_refuses_prefetching_with_the_reason() {
-    let profile = builtin::get("low-latency").unwrap();
+    let text = builtin::text("low-latency")
+        .unwrap()
+        .replace("kind = \"spsc\"", "kind = \"relay\"");
+    let profile = profile::parse(&text, "relay.toml").unwrap();
     assert_eq!(profile.ring.kind, profile::RingKind::Relay);
     let engine = Engine::start(profile).unwrap();
     std::thread::sleep(Duration::from_millis(300));

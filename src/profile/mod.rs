@@ -143,8 +143,10 @@ pub enum LinkEndSetting {
 pub enum RingKind {
     /// One producer, one consumer.
     Spsc,
-    /// One producer, one consumer, the consumer polling stamped slots: the fastest hand-off of
-    /// rows that come one at a time; no batch path, no prefetch, no codec.
+    /// One producer, one consumer, the consumer polling a stamp in each slot instead of the
+    /// producer's index. With 64-byte rows the stamp needs a line of its own, so a hand-off
+    /// moves two lines as with `spsc`: offered so the two designs can be compared live. No batch
+    /// path, no prefetch, no codec.
     Relay,
     /// One producer, every consumer sees every row.
     Broadcast,
