@@ -1,10 +1,10 @@
 //! The checks TOML cannot express: what this machine and the rings can honour.
 
 use super::locate::Step;
+use super::rules::{RingShape, check_batch, check_prefetch};
 use super::{
     CpuSetting, NumaSetting, PROFILE_VERSION, RingKind, SourceSetting, TransportKind, TuningProfile,
 };
-use crate::codec::frame::MAX_FRAME_ROWS;
 use crate::codec::max_frame_len;
 use crate::ring::check_capacity;
 use crate::row::Row;
@@ -71,60 +71,32 @@ pub(crate) fn check(profile: &TuningProfile) -> Result<(), Problem> {
             ),
         ));
     }
-    if work.batch == 0 || work.batch > ring.capacity {
+    let shape = RingShape::of(profile);
+    let row_ring = RingShape {
+        framed: false,
+        ..shape
+    };
+    check_batch(row_ring, work.batch)
+        .map_err(|e| problem(&[Key("workload"), Key("batch")], e.to_string()))?;
+    check_prefetch(shape, profile.prefetch.distance)
+        .map_err(|e| problem(&[Key("prefetch"), Key("distance")], e.to_string()))?;
+    if let Some(codec) = &profile.codec
+        && ring.kind != RingKind::Spsc
+    {
         return Err(problem(
-            &[Key("workload"), Key("batch")],
+            &[Key("codec")],
             format!(
-                "batch must be between 1 and the ring's capacity ({})",
-                ring.capacity
+                "codec {} needs kind = \"spsc\" (frames travel one producer to one consumer)",
+                codec.name
             ),
         ));
     }
-    if ring.kind == RingKind::Relay && profile.prefetch.distance != 0 {
-        return Err(problem(
-            &[Key("prefetch"), Key("distance")],
-            "a relay ring hands rows over one at a time, with nothing to prefetch ahead of; set distance = 0 or use kind = \"spsc\"".into(),
-        ));
-    }
-    if profile.prefetch.distance >= ring.capacity {
-        return Err(problem(
-            &[Key("prefetch"), Key("distance")],
-            format!(
-                "prefetch distance must be below the ring's capacity ({})",
-                ring.capacity
-            ),
-        ));
-    }
-    if let Some(codec) = &profile.codec {
-        if ring.kind != RingKind::Spsc {
-            return Err(problem(
-                &[Key("codec")],
-                format!(
-                    "codec {} needs kind = \"spsc\" (frames travel one producer to one consumer)",
-                    codec.name
-                ),
-            ));
-        }
-        let ring_bytes = ring.capacity * std::mem::size_of::<Row>();
-        let rows = profile.effective_batch();
-        let path: &[Step] = if codec.rows_per_frame.is_some() {
-            &[Key("codec"), Key("rows_per_frame")]
-        } else {
-            &[Key("workload"), Key("batch")]
+    if shape.framed {
+        let path: &[Step] = match &profile.codec {
+            Some(codec) if codec.rows_per_frame.is_some() => &[Key("codec"), Key("rows_per_frame")],
+            _ => &[Key("workload"), Key("batch")],
         };
-        if rows == 0 {
-            return Err(problem(path, "rows per frame must be at least 1".into()));
-        }
-        if rows > MAX_FRAME_ROWS || max_frame_len(rows) > ring_bytes / 2 {
-            return Err(problem(
-                path,
-                format!(
-                    "a frame of {rows} rows may need {} bytes, more than half the {ring_bytes}-byte frame ring; \
-                     use fewer rows per frame or raise the capacity",
-                    max_frame_len(rows)
-                ),
-            ));
-        }
+        check_batch(shape, profile.effective_batch()).map_err(|e| problem(path, e.to_string()))?;
     }
     check_transport(profile)?;
     if let SourceSetting::Csv(path) = &work.source {

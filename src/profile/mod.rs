@@ -9,6 +9,7 @@
 pub mod builtin;
 mod check;
 mod locate;
+pub mod rules;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -539,6 +540,12 @@ impl TuningProfile {
             },
             _ => LinkEndSetting::Local,
         }
+    }
+
+    /// Whether rows travel in codec frames: a `[codec]` section, or a remote ring (always
+    /// framed).
+    pub fn is_framed(&self) -> bool {
+        self.codec.is_some() || self.link_end() != LinkEndSetting::Local
     }
 
     /// Rows per batch as the workers use it: rows per frame in a framed run, else the batch.

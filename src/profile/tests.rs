@@ -115,6 +115,28 @@ fn semantic_errors_point_at_the_setting() {
 }
 
 #[test]
+fn a_prefetch_distance_the_engine_would_ignore_is_refused_where_it_is_written() {
+    const MPMC: &str = "version = 1\n[ring]\nkind = \"mpmc\"\ncapacity = 1024\n[workload]\n";
+    let e = err(&format!("{MPMC}[prefetch]\ndistance = 4\n"));
+    assert_eq!((e.line, e.column), (Some(7), Some(12)), "{e}");
+    assert!(e.message.contains("no batch path to prefetch"), "{e}");
+    assert!(parse(&format!("{MPMC}[prefetch]\ndistance = 0\n"), "p.toml").is_ok());
+
+    let e = err(&format!(
+        "{MINIMAL}[codec]\nname = \"lz4\"\n[prefetch]\ndistance = 4\n"
+    ));
+    assert_eq!(e.line, Some(9), "{e}");
+    assert!(e.message.contains("no slots to prefetch"), "{e}");
+
+    let e = err(&format!("{MINIMAL}[prefetch]\ndistance = 1024\n"));
+    assert!(
+        e.message.contains("below the ring's capacity (1024)"),
+        "{e}"
+    );
+    assert!(parse(&format!("{MINIMAL}[prefetch]\ndistance = 8\n"), "p.toml").is_ok());
+}
+
+#[test]
 fn a_relay_ring_takes_one_consumer_no_prefetch_no_codec_and_stays_local() {
     const RELAY: &str = "version = 1\n[ring]\nkind = \"relay\"\ncapacity = 256\n[workload]\n";
     let ok = parse(RELAY, "relay.toml").unwrap();

@@ -1,0 +1,244 @@
+//! The rules a setting that can change while a workload runs must meet: batch (rows per frame),
+//! prefetch distance, codec. Each rule is written once here and called from every place a
+//! setting comes in: the profile check at load (with the file, line and column), the engine's
+//! live command check, and the dashboard's keys. A profile the engine would refuse is therefore
+//! refused when it loads, and a key never offers what the engine would refuse.
+
+use crate::codec::frame::MAX_FRAME_ROWS;
+use crate::codec::max_frame_len;
+use crate::row::Row;
+
+use super::{RingKind, TuningProfile};
+
+/// What the rules look at: the ring a run uses, fixed when it starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RingShape {
+    /// The ring's kind.
+    pub kind: RingKind,
+    /// Slots (rows); a framed ring holds `capacity × 64` bytes.
+    pub capacity: usize,
+    /// Whether rows travel in codec frames (a `[codec]` section, or a remote ring).
+    pub framed: bool,
+}
+
+impl RingShape {
+    /// The ring `profile` describes.
+    pub fn of(profile: &TuningProfile) -> Self {
+        RingShape {
+            kind: profile.ring.kind,
+            capacity: profile.ring.capacity,
+            framed: profile.is_framed(),
+        }
+    }
+
+    /// Bytes in the ring when it carries frames.
+    fn frame_ring_bytes(&self) -> usize {
+        self.capacity * std::mem::size_of::<Row>()
+    }
+}
+
+/// A setting the ring cannot take. The message says what would be accepted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SettingError {
+    /// A batch of 0 rows, or more than the ring holds.
+    #[error("batch must be between 1 and the ring's capacity ({capacity})")]
+    BatchOutOfRange {
+        /// The ring's capacity in rows.
+        capacity: usize,
+    },
+    /// A frame of this many rows might not fit in half the frame ring.
+    #[error(
+        "a frame of {rows} rows may need {bytes} bytes, more than half the {ring_bytes}-byte \
+         frame ring; use fewer rows per frame or raise the capacity"
+    )]
+    FrameTooLarge {
+        /// Rows per frame asked for.
+        rows: usize,
+        /// The most bytes such a frame may take.
+        bytes: usize,
+        /// The frame ring's size.
+        ring_bytes: usize,
+    },
+    /// The ring has no batch path to prefetch for.
+    #[error("{reason}")]
+    PrefetchNotApplicable {
+        /// Why, and what to use instead.
+        reason: &'static str,
+    },
+    /// A prefetch distance that reaches past the ring.
+    #[error("prefetch distance must be below the ring's capacity ({capacity})")]
+    PrefetchTooFar {
+        /// The ring's capacity in rows.
+        capacity: usize,
+    },
+    /// A codec switch on a ring that carries rows.
+    #[error(
+        "this run moves rows, not frames: add a [codec] section to the profile to switch codecs"
+    )]
+    NotFramed,
+}
+
+/// Rows per batch (per frame when framed): at least 1, at most the capacity, and a frame that
+/// fits in half the frame ring (so a frame and the wrap padding before it always fit).
+///
+/// # Errors
+/// [`SettingError::BatchOutOfRange`] or [`SettingError::FrameTooLarge`].
+pub fn check_batch(ring: RingShape, rows: usize) -> Result<(), SettingError> {
+    let ring_bytes = ring.frame_ring_bytes();
+    if ring.framed && rows > 0 && (rows > MAX_FRAME_ROWS || max_frame_len(rows) > ring_bytes / 2) {
+        return Err(SettingError::FrameTooLarge {
+            rows,
+            bytes: max_frame_len(rows),
+            ring_bytes,
+        });
+    }
+    if rows == 0 || rows > ring.capacity {
+        return Err(SettingError::BatchOutOfRange {
+            capacity: ring.capacity,
+        });
+    }
+    Ok(())
+}
+
+/// The largest batch [`check_batch`] accepts on this ring.
+pub fn largest_batch(ring: RingShape) -> usize {
+    let (mut low, mut high) = (1, ring.capacity.max(1));
+    while low < high {
+        let mid = (low + high).div_ceil(2);
+        if check_batch(ring, mid).is_ok() {
+            low = mid;
+        } else {
+            high = mid - 1;
+        }
+    }
+    low
+}
+
+/// A prefetch distance: 0 (off) on any ring; otherwise below the capacity, on a row ring whose
+/// batch paths prefetch (spsc and broadcast).
+///
+/// # Errors
+/// [`SettingError::PrefetchNotApplicable`] or [`SettingError::PrefetchTooFar`].
+pub fn check_prefetch(ring: RingShape, distance: usize) -> Result<(), SettingError> {
+    if distance == 0 {
+        return Ok(());
+    }
+    let reason = if ring.framed {
+        Some(
+            "frames are written and read as whole records, with no slots to prefetch; set \
+             distance = 0, or remove the [codec] section",
+        )
+    } else {
+        match ring.kind {
+            RingKind::Spsc | RingKind::Broadcast => None,
+            RingKind::Relay => Some(
+                "a relay ring hands rows over one at a time, with nothing to prefetch ahead of; \
+                 set distance = 0 or use kind = \"spsc\"",
+            ),
+            RingKind::Mpmc => Some(
+                "an mpmc ring's slots are claimed one at a time by whichever thread comes first, \
+                 with no batch path to prefetch for; set distance = 0 or use kind = \"spsc\" or \
+                 \"broadcast\"",
+            ),
+        }
+    };
+    if let Some(reason) = reason {
+        return Err(SettingError::PrefetchNotApplicable { reason });
+    }
+    if distance >= ring.capacity {
+        return Err(SettingError::PrefetchTooFar {
+            capacity: ring.capacity,
+        });
+    }
+    Ok(())
+}
+
+/// Switching codecs needs a ring that carries frames.
+///
+/// # Errors
+/// [`SettingError::NotFramed`].
+pub fn check_codec_switch(ring: RingShape) -> Result<(), SettingError> {
+    if ring.framed {
+        Ok(())
+    } else {
+        Err(SettingError::NotFramed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const fn ring(kind: RingKind, framed: bool) -> RingShape {
+        RingShape {
+            kind,
+            capacity: 1024,
+            framed,
+        }
+    }
+
+    #[test]
+    fn a_batch_is_between_one_and_the_capacity_and_a_frame_fits_half_the_ring() {
+        let rows = ring(RingKind::Spsc, false);
+        assert_eq!(check_batch(rows, 1), Ok(()));
+        assert_eq!(check_batch(rows, 1024), Ok(()));
+        for bad in [0, 1025] {
+            assert_eq!(
+                check_batch(rows, bad),
+                Err(SettingError::BatchOutOfRange { capacity: 1024 })
+            );
+        }
+        let frames = ring(RingKind::Spsc, true);
+        let largest = largest_batch(frames);
+        assert!(max_frame_len(largest) <= 1024 * 64 / 2);
+        assert!(max_frame_len(largest + 1) > 1024 * 64 / 2);
+        assert_eq!(check_batch(frames, largest), Ok(()));
+        assert!(matches!(
+            check_batch(frames, largest + 1),
+            Err(SettingError::FrameTooLarge {
+                ring_bytes: 65_536,
+                ..
+            })
+        ));
+        assert_eq!(largest_batch(rows), 1024);
+    }
+
+    #[test]
+    fn prefetch_applies_to_spsc_and_broadcast_rows_only_and_zero_is_always_off() {
+        for kind in [
+            RingKind::Spsc,
+            RingKind::Relay,
+            RingKind::Broadcast,
+            RingKind::Mpmc,
+        ] {
+            assert_eq!(check_prefetch(ring(kind, false), 0), Ok(()));
+            assert_eq!(check_prefetch(ring(kind, true), 0), Ok(()));
+        }
+        for kind in [RingKind::Spsc, RingKind::Broadcast] {
+            assert_eq!(check_prefetch(ring(kind, false), 8), Ok(()));
+            assert_eq!(
+                check_prefetch(ring(kind, false), 1024),
+                Err(SettingError::PrefetchTooFar { capacity: 1024 })
+            );
+        }
+        for shape in [
+            ring(RingKind::Relay, false),
+            ring(RingKind::Mpmc, false),
+            ring(RingKind::Spsc, true),
+        ] {
+            assert!(matches!(
+                check_prefetch(shape, 4),
+                Err(SettingError::PrefetchNotApplicable { .. })
+            ));
+        }
+    }
+
+    #[test]
+    fn only_a_framed_ring_switches_codecs() {
+        assert_eq!(check_codec_switch(ring(RingKind::Spsc, true)), Ok(()));
+        assert_eq!(
+            check_codec_switch(ring(RingKind::Spsc, false)),
+            Err(SettingError::NotFramed)
+        );
+    }
+}
