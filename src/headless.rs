@@ -15,7 +15,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::engine::{Command, Engine, EngineError, EngineHandle};
+use crate::engine::{Command, Engine, EngineError, EngineHandle, Interval};
 use crate::metrics::snapshot::Summary;
 use crate::profile::TuningProfile;
 
@@ -145,14 +145,13 @@ pub fn run(
         }
         if Instant::now() >= next_snapshot {
             next_snapshot += options.interval;
-            let snapshot = engine.snapshot();
-            let line = tagged("snapshot", &snapshot);
+            let interval = engine.interval();
+            let line = tagged("snapshot", &interval.snapshot);
             if !emit(out, &line)? {
                 return Ok(closed(engine));
             }
             if let Some(log) = &mut hlog
-                && let Err(problem) =
-                    log_interval(log, &engine, snapshot.elapsed_s, snapshot.interval_s)
+                && let Err(problem) = log_interval(log, &interval)
             {
                 hlog = None;
                 let line = json!({"type": "error", "message": format!("histogram log stopped: {problem}")});
@@ -163,8 +162,7 @@ pub fn run(
         }
     }
     if let Some(log) = &mut hlog {
-        let last = engine.snapshot();
-        let _ = log_interval(log, &engine, last.elapsed_s, last.interval_s);
+        let _ = log_interval(log, &engine.interval());
     }
     if let Some(bar) = &progress {
         bar.finish_and_clear();
@@ -191,17 +189,17 @@ fn progress_bar(duration: Duration) -> Option<ProgressBar> {
     Some(bar)
 }
 
-/// Appends each consumer's histogram for the interval that ended at `elapsed_s`.
+/// Appends each consumer's histogram of `interval`.
 fn log_interval<W: Write>(
     log: &mut IntervalLogWriter<'_, '_, W, V2DeflateSerializer>,
-    engine: &EngineHandle,
-    elapsed_s: f64,
-    interval_s: f64,
+    interval: &Interval,
 ) -> Result<(), String> {
-    let start = Duration::from_secs_f64((elapsed_s - interval_s).max(0.0));
-    let length = Duration::from_secs_f64(interval_s.max(0.0));
-    for (name, histogram) in engine.interval_histograms() {
-        log.write_histogram(histogram.as_hdr(), start, length, Tag::new(&name))
+    let snapshot = &interval.snapshot;
+    let start = Duration::from_secs_f64((snapshot.elapsed_s - snapshot.interval_s).max(0.0));
+    let length = Duration::from_secs_f64(snapshot.interval_s.max(0.0));
+    for consumer in &interval.latency {
+        let tag = Tag::new(&consumer.thread);
+        log.write_histogram(consumer.histogram.as_hdr(), start, length, tag)
             .map_err(|e| e.to_string())?;
     }
     Ok(())

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use ringtop::engine::{Command, CommandError, Engine};
 use ringtop::metrics::snapshot::RunState;
+use ringtop::profile::rules::SettingError;
 use ringtop::profile::{self, builtin};
 
 #[test]
@@ -40,30 +41,49 @@ fn pause_stops_production_and_resume_restarts_it_with_nothing_lost() {
 fn an_impossible_command_changes_nothing() {
     let engine = Engine::start(builtin::get("default").unwrap()).unwrap();
     let before = engine.current_profile();
-    for command in [
-        Command::Batch { size: 0 },
-        Command::Batch { size: 1 << 20 },
-        Command::Repin {
+    let refusals = [
+        (
+            Command::Batch { size: 0 },
+            CommandError::Setting(SettingError::BatchOutOfRange { capacity: 4096 }),
+        ),
+        (
+            Command::Batch { size: 1 << 20 },
+            CommandError::Setting(SettingError::BatchOutOfRange { capacity: 4096 }),
+        ),
+        (
+            Command::Codec {
+                name: ringtop::codec::CodecId::Lz4,
+            },
+            CommandError::Setting(SettingError::NotFramed),
+        ),
+        (
+            Command::Prefetch { distance: 1 << 20 },
+            CommandError::Setting(SettingError::PrefetchTooFar { capacity: 4096 }),
+        ),
+    ];
+    for (command, expected) in refusals {
+        assert_eq!(engine.send(command.clone()), Err(expected), "{command:?}");
+    }
+    let err = engine
+        .send(Command::Repin {
             thread: "consumer-0".into(),
             cpu: 100_000,
-        },
-        Command::Repin {
+        })
+        .unwrap_err();
+    assert!(
+        matches!(&err, CommandError::Cpu(why) if why.contains("100000")),
+        "{err:?}"
+    );
+    let err = engine
+        .send(Command::Repin {
             thread: "nobody".into(),
             cpu: 0,
-        },
-        Command::Codec {
-            name: ringtop::codec::CodecId::Lz4,
-        },
-        Command::Prefetch { distance: 1 << 20 },
-    ] {
-        let err = engine.send(command.clone()).unwrap_err();
-        assert!(!err.to_string().is_empty(), "{command:?}");
-        if let Command::Repin { thread, .. } = &command
-            && thread == "nobody"
-        {
-            assert!(matches!(err, CommandError::NoSuchThread { .. }));
-        }
-    }
+        })
+        .unwrap_err();
+    assert!(
+        matches!(&err, CommandError::NoSuchThread { name, threads } if name == "nobody" && threads.contains("consumer-0")),
+        "{err:?}"
+    );
     assert_eq!(engine.current_profile(), before);
     drop(engine.stop());
 }
@@ -108,7 +128,14 @@ fn a_relay_ring_moves_every_row_and_refuses_prefetching_with_the_reason() {
     let engine = Engine::start(profile).unwrap();
     std::thread::sleep(Duration::from_millis(300));
     let err = engine.send(Command::Prefetch { distance: 4 }).unwrap_err();
-    assert!(err.to_string().contains("spsc and broadcast"), "{err}");
+    assert!(
+        matches!(
+            err,
+            CommandError::Setting(SettingError::PrefetchNotApplicable { .. })
+        ),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("nothing to prefetch"), "{err}");
     engine
         .send(Command::Rate {
             rows_per_s: 400_000,

@@ -170,7 +170,9 @@ fn fixture(counters: fn() -> CounterValues, framed: bool) -> Snapshot {
 
 fn app(counters: fn() -> CounterValues, framed: bool) -> App {
     let topology = from_synthetic("pack:2 numa:1 l3:1 core:2 pu:2").unwrap();
-    let mut app = App::new("broadcast-fanout", Some(topology), 64, 0);
+    let profile = ringtop::profile::builtin::get("broadcast-fanout").unwrap();
+    let mut app = App::new("broadcast-fanout", Some(topology), &profile);
+    app.ring.framed = framed;
     app.color = false;
     for i in 0..30u32 {
         let mut s = fixture(counters, framed);
@@ -388,6 +390,40 @@ fn batch_prefetch_pause_and_reset_keys_send_commands() {
         Effect::Quit
     );
     assert_eq!(app.key(key(KeyCode::Char('q'))), Effect::Quit);
+}
+
+#[test]
+fn batch_and_prefetch_keys_offer_only_what_the_ring_takes() {
+    let mut rows = app(no_pmu, false);
+    rows.batch = rows.ring.capacity / 2;
+    assert_eq!(
+        rows.key(key(KeyCode::Char('B'))),
+        Effect::Send(Command::Batch {
+            size: rows.ring.capacity
+        })
+    );
+    rows.batch = rows.ring.capacity;
+    assert_eq!(rows.key(key(KeyCode::Char('B'))), Effect::None);
+    let status = rows.status.clone().unwrap();
+    assert!(
+        status.error && status.text.contains("the largest"),
+        "{status:?}"
+    );
+
+    let mut framed = app(no_pmu, true);
+    assert_eq!(framed.key(key(KeyCode::Char('F'))), Effect::None);
+    let status = framed.status.clone().unwrap();
+    assert!(
+        status.error && status.text.contains("no slots to prefetch"),
+        "{status:?}"
+    );
+    framed.batch = 1;
+    let Effect::Send(Command::Batch { size }) = framed.key(key(KeyCode::Char('B'))) else {
+        panic!("a framed ring takes a batch of 2");
+    };
+    assert_eq!(size, 2);
+    framed.batch = ringtop::profile::rules::largest_batch(framed.ring);
+    assert_eq!(framed.key(key(KeyCode::Char('B'))), Effect::None);
 }
 
 #[test]

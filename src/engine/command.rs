@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::codec::CodecId;
+use crate::profile::rules::SettingError;
 
 /// A change to a running workload.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -55,9 +56,19 @@ pub enum CommandError {
         /// The names there are.
         threads: String,
     },
-    /// The setting is out of range or does not apply to this run.
+    /// The CPU cannot be used (it does not exist, or this process may not run on it).
     #[error("{0}")]
-    Invalid(String),
+    Cpu(String),
+    /// The setting is out of range or does not apply to this ring (the rule in
+    /// [`crate::profile::rules`] that a profile is checked against too).
+    #[error(transparent)]
+    Setting(#[from] SettingError),
+    /// This process holds a remote ring: the sending process decides codec, rate and pausing.
+    #[error(
+        "this process holds the ring; the sender chooses codec, rate and pausing: send the \
+         command to the sending process"
+    )]
+    SenderDecides,
     /// The engine has stopped.
     #[error("the engine has stopped")]
     Stopped,

@@ -86,7 +86,7 @@ impl LatencyHistogram {
 }
 
 /// Percentiles of one latency distribution, in nanoseconds. All zero when `count` is 0.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
 pub struct LatencySummary {
     /// Samples.
     pub count: u64,

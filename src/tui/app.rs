@@ -8,6 +8,10 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use crate::codec::CodecId;
 use crate::engine::Command;
 use crate::metrics::snapshot::{Role, Snapshot};
+use crate::profile::TuningProfile;
+use crate::profile::rules::{
+    RingShape, check_batch, check_codec_switch, check_prefetch, largest_batch,
+};
 use crate::topology::Topology;
 use crate::topology::c2c::C2cReport;
 
@@ -140,16 +144,14 @@ pub struct App {
     pub batch: usize,
     /// Current prefetch distance.
     pub prefetch: usize,
+    /// The running ring, which the batch, prefetch and codec keys check their setting against
+    /// before sending it (the same rules the engine and the profile check apply).
+    pub ring: RingShape,
 }
 
 impl App {
-    /// A dashboard for `profile_name` with nothing measured yet.
-    pub fn new(
-        profile_name: &str,
-        topology: Option<Topology>,
-        batch: usize,
-        prefetch: usize,
-    ) -> Self {
+    /// A dashboard for `profile` (called `profile_name`) with nothing measured yet.
+    pub fn new(profile_name: &str, topology: Option<Topology>, profile: &TuningProfile) -> Self {
         App {
             profile_name: profile_name.to_owned(),
             snapshot: None,
@@ -165,8 +167,9 @@ impl App {
             status: None,
             color: std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
             profiles: loadable_profiles(),
-            batch,
-            prefetch,
+            batch: profile.effective_batch(),
+            prefetch: profile.prefetch.distance,
+            ring: RingShape::of(profile),
         }
     }
 
@@ -239,6 +242,28 @@ impl App {
         }
     }
 
+    /// A batch command, or the rule it breaks on the status line.
+    fn batch_to(&mut self, size: usize) -> Effect {
+        match check_batch(self.ring, size) {
+            Ok(()) => Effect::Send(Command::Batch { size }),
+            Err(err) => {
+                self.report(format!("batch {size}: {err}"), true);
+                Effect::None
+            }
+        }
+    }
+
+    /// A prefetch command, or the rule it breaks on the status line.
+    fn prefetch_to(&mut self, distance: usize) -> Effect {
+        match check_prefetch(self.ring, distance) {
+            Ok(()) => Effect::Send(Command::Prefetch { distance }),
+            Err(err) => {
+                self.report(format!("prefetch {distance}: {err}"), true);
+                Effect::None
+            }
+        }
+    }
+
     fn key_normal(&mut self, key: KeyEvent) -> Effect {
         let threads = self.thread_count();
         match key.code {
@@ -276,36 +301,34 @@ impl App {
                 Effect::None
             }
             KeyCode::Char('c') => {
+                if let Err(err) = check_codec_switch(self.ring) {
+                    self.report(format!("codec: {err}"), true);
+                    return Effect::None;
+                }
                 let current = self
                     .snapshot
                     .as_ref()
                     .and_then(|s| s.codec.as_ref())
                     .and_then(|c| c.name.parse::<CodecId>().ok());
-                match current {
-                    Some(codec) => {
-                        self.mode = Mode::CodecPicker {
-                            cursor: codec as usize,
-                        };
-                    }
-                    None => self.report(
-                        "this profile moves rows, not frames: no codec to switch",
-                        true,
-                    ),
-                }
+                self.mode = Mode::CodecPicker {
+                    cursor: current.map_or(0, |codec| codec as usize),
+                };
                 Effect::None
             }
-            KeyCode::Char('b') => Effect::Send(Command::Batch {
-                size: (self.batch / 2).max(1),
-            }),
-            KeyCode::Char('B') => Effect::Send(Command::Batch {
-                size: self.batch.saturating_mul(2),
-            }),
-            KeyCode::Char('f') => Effect::Send(Command::Prefetch {
-                distance: self.prefetch.saturating_sub(1),
-            }),
-            KeyCode::Char('F') => Effect::Send(Command::Prefetch {
-                distance: self.prefetch + 1,
-            }),
+            KeyCode::Char('b') => self.batch_to((self.batch / 2).max(1)),
+            KeyCode::Char('B') => {
+                let largest = largest_batch(self.ring);
+                if self.batch >= largest {
+                    self.report(
+                        format!("batch {} is the largest this ring takes", self.batch),
+                        true,
+                    );
+                    return Effect::None;
+                }
+                self.batch_to(self.batch.saturating_mul(2).min(largest))
+            }
+            KeyCode::Char('f') => self.prefetch_to(self.prefetch.saturating_sub(1)),
+            KeyCode::Char('F') => self.prefetch_to(self.prefetch + 1),
             KeyCode::Char(' ') => {
                 let paused = self
                     .snapshot

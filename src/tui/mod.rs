@@ -56,12 +56,7 @@ pub fn run(
 ) -> Result<Summary, TuiError> {
     let topology = crate::topology::host().ok().cloned();
     let mut interval = profile.report.interval.0;
-    let mut app = App::new(
-        name,
-        topology,
-        profile.effective_batch(),
-        profile.prefetch.distance,
-    );
+    let mut app = App::new(name, topology, &profile);
     let mut engine = Engine::start(profile)?;
 
     let mut terminal = ratatui::try_init()?;
@@ -238,7 +233,7 @@ fn load(
         }
     };
     *interval = profile.report.interval.0;
-    let (batch, prefetch) = (profile.effective_batch(), profile.prefetch.distance);
+    let fresh_app = App::new(name, None, &profile);
     let fresh = Engine::start(profile);
     match fresh {
         Ok(fresh) => {
@@ -247,7 +242,10 @@ fn load(
             let topology = app.topology.take();
             let c2c = app.c2c.take();
             let color = app.color;
-            *app = App::new(name, topology, batch, prefetch);
+            *app = App {
+                topology,
+                ..fresh_app
+            };
             app.color = color;
             app.c2c = c2c;
             app.report(

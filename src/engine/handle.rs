@@ -1,0 +1,241 @@
+//! A running workload: read it each interval, steer it with commands, stop it.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering::{Relaxed, Release};
+use std::thread::JoinHandle;
+
+use crate::metrics::snapshot::{LinkRole, Role, RunState, Snapshot, Summary};
+use crate::profile::rules::{RingShape, check_batch, check_codec_switch, check_prefetch};
+use crate::profile::{CpuSetting, TuningProfile};
+use crate::topology::pin::check_cpu;
+use crate::topology::{AllocationReport, NumaAlloc, Topology};
+
+use super::command::{Command, CommandError};
+use super::control::{Control, ThreadSlot};
+use super::link::LinkEnd;
+use super::measure::{Interval, RunShape, measure, summarize};
+use super::reading::{LinkReading, MemoryReading, Reading, ThreadReading};
+
+/// A running workload.
+#[derive(Debug)]
+pub struct EngineHandle {
+    profile: TuningProfile,
+    shape: RunShape,
+    control: Arc<Control>,
+    slots: Vec<Arc<ThreadSlot>>,
+    threads: Vec<JoinHandle<()>>,
+    alloc: Arc<NumaAlloc>,
+    /// The ring's allocation as first placed (reported after the ring is gone, too).
+    memory: Option<AllocationReport>,
+    /// The link, when the ring is remote.
+    link: Option<LinkEnd>,
+    /// The reading the next interval starts from.
+    previous: Reading,
+    stopped: bool,
+}
+
+impl EngineHandle {
+    /// A handle over workers that are already running.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new(
+        profile: TuningProfile,
+        host: Option<Topology>,
+        control: Arc<Control>,
+        slots: Vec<Arc<ThreadSlot>>,
+        threads: Vec<JoinHandle<()>>,
+        alloc: Arc<NumaAlloc>,
+        memory: Option<AllocationReport>,
+        link: Option<LinkEnd>,
+    ) -> Self {
+        let shape = RunShape {
+            profile: profile.description.clone(),
+            ring_kind: profile.ring.kind,
+            capacity: profile.ring.capacity,
+            framed: profile.is_framed(),
+            host,
+            link: link.as_ref().map(|l| l.shape.clone()),
+        };
+        EngineHandle {
+            profile,
+            shape,
+            control,
+            slots,
+            threads,
+            alloc,
+            memory,
+            link,
+            previous: Reading::start(),
+            stopped: false,
+        }
+    }
+
+    /// The interval since the previous call (or the start): its snapshot, and each consumer's
+    /// latency histogram over exactly that interval.
+    pub fn interval(&mut self) -> Interval {
+        let now = self.read();
+        let interval = measure(&self.shape, &self.previous, &now);
+        self.previous = now;
+        interval
+    }
+
+    /// The engine now; rates and interval latency cover the time since the previous call.
+    pub fn snapshot(&mut self) -> Snapshot {
+        self.interval().snapshot
+    }
+
+    /// The address this process accepts senders on, when it holds a remote ring.
+    pub fn listen_address(&self) -> Option<String> {
+        self.link
+            .as_ref()
+            .filter(|l| l.shape.role == LinkRole::Receiver)
+            .map(|l| l.shape.address.clone())
+    }
+
+    /// Whether this process holds a remote ring, a sender has come and gone, and none is
+    /// connected now (`serve --once` stops then).
+    pub fn sender_left(&self) -> bool {
+        self.link.as_ref().is_some_and(|l| {
+            l.shape.role == LinkRole::Receiver
+                && l.stats.sessions.load(Relaxed) > 0
+                && !l.stats.connected.load(Relaxed)
+        })
+    }
+
+    /// Whether every worker has finished (producers stop only when told, so this is rare before
+    /// [`EngineHandle::stop`]).
+    pub fn is_finished(&self) -> bool {
+        self.slots.iter().all(|s| s.finished.load(Relaxed))
+    }
+
+    /// The names of the worker threads, producers first.
+    pub fn thread_names(&self) -> Vec<String> {
+        self.slots.iter().map(|s| s.name.clone()).collect()
+    }
+
+    /// Applies a command between batches, or refuses it and changes nothing.
+    ///
+    /// # Errors
+    /// [`CommandError`] for an unknown thread, an unavailable CPU, or a setting that does not
+    /// apply to this run.
+    pub fn send(&self, command: Command) -> Result<(), CommandError> {
+        if self.stopped {
+            return Err(CommandError::Stopped);
+        }
+        let receiver = self.shape.role() == Some(LinkRole::Receiver);
+        let ring = RingShape::of(&self.profile);
+        match command {
+            Command::Codec { .. } | Command::Rate { .. } | Command::Pause | Command::Resume
+                if receiver =>
+            {
+                return Err(CommandError::SenderDecides);
+            }
+            Command::Repin { thread, cpu } => {
+                let slot = self
+                    .slots
+                    .iter()
+                    .find(|s| s.name == thread)
+                    .ok_or_else(|| CommandError::NoSuchThread {
+                        name: thread.clone(),
+                        threads: self.thread_names().join(", "),
+                    })?;
+                check_cpu(cpu).map_err(|e| CommandError::Cpu(e.to_string()))?;
+                slot.want_cpu.store(cpu, Release);
+            }
+            Command::Codec { name } => {
+                check_codec_switch(ring)?;
+                self.control.codec.store(name as u8, Relaxed);
+            }
+            Command::Batch { size } => {
+                check_batch(ring, size)?;
+                self.control.batch.store(size, Relaxed);
+            }
+            Command::Prefetch { distance } => {
+                check_prefetch(ring, distance)?;
+                self.control.prefetch.store(distance, Relaxed);
+            }
+            Command::Rate { rows_per_s } => self.control.rate.store(rows_per_s, Relaxed),
+            Command::Pause => self.control.paused.store(true, Relaxed),
+            Command::Resume => self.control.paused.store(false, Relaxed),
+            Command::ResetHistograms => {
+                self.control.reset_epoch.fetch_add(1, Relaxed);
+            }
+        }
+        Ok(())
+    }
+
+    /// The current settings as a profile (what "save" writes): batch, rate, codec, prefetch and
+    /// every thread's CPU as they are now.
+    pub fn current_profile(&self) -> TuningProfile {
+        let mut profile = self.profile.clone();
+        let batch = self.control.batch.load(Relaxed);
+        match &mut profile.codec {
+            Some(codec) => codec.rows_per_frame = Some(batch),
+            None => profile.workload.batch = batch,
+        }
+        profile.workload.rate = self.control.rate.load(Relaxed);
+        profile.prefetch.distance = self.control.prefetch.load(Relaxed);
+        if let Some(codec) = &mut profile.codec {
+            codec.name = self.control.codec();
+        }
+        let cpus = |role: Role| {
+            self.slots
+                .iter()
+                .filter(|s| s.role == role)
+                .map(|s| CpuSetting::Cpu(s.want_cpu.load(Relaxed)))
+                .collect()
+        };
+        profile.pinning.producers = cpus(Role::Producer);
+        profile.pinning.consumers = cpus(Role::Consumer);
+        profile
+    }
+
+    /// Stops producers, lets consumers drain everything written, joins every thread and reports
+    /// over the whole run.
+    pub fn stop(mut self) -> Summary {
+        self.shut_down();
+        summarize(&self.shape, &self.read())
+    }
+
+    /// Tells producers to stop, stops accepting senders, and joins every worker once consumers
+    /// have drained what was written. Safe to call twice.
+    fn shut_down(&mut self) {
+        self.control.stop.store(true, Relaxed);
+        self.control.paused.store(false, Relaxed);
+        if let Some(listener) = self.link.as_mut().and_then(|l| l.listener.as_mut()) {
+            listener.stop();
+        }
+        for thread in std::mem::take(&mut self.threads) {
+            let _ = thread.join();
+        }
+        self.stopped = true;
+    }
+
+    /// Everything the workers and the link have published, now.
+    fn read(&self) -> Reading {
+        let state = if self.stopped {
+            RunState::Stopped
+        } else if self.control.paused.load(Relaxed) {
+            RunState::Paused
+        } else {
+            RunState::Running
+        };
+        let memory = self.alloc.reports().into_iter().next();
+        Reading {
+            at: self.control.epoch.elapsed(),
+            state,
+            codec_setting: self.control.codec(),
+            threads: self.slots.iter().map(|s| ThreadReading::take(s)).collect(),
+            memory: memory
+                .as_ref()
+                .or(self.memory.as_ref())
+                .map(MemoryReading::from),
+            link: self.link.as_ref().map(|l| LinkReading::take(&l.stats)),
+        }
+    }
+}
+
+impl Drop for EngineHandle {
+    fn drop(&mut self) {
+        self.shut_down();
+    }
+}

@@ -1,0 +1,482 @@
+//! Turning two readings into the figures a front end shows: a pure function, no clocks, no locks.
+//!
+//! [`measure`] gives the [`Snapshot`] of the interval between two consecutive readings, with each
+//! consumer's latency histogram of that interval beside it (for interval logs); [`summarize`]
+//! gives the [`Summary`] of the whole run from its last reading. Every rate and ratio covers
+//! exactly the window between the two readings, because every count comes from them.
+
+use crate::codec::CodecId;
+use crate::metrics::LatencyHistogram;
+use crate::metrics::integrity::Integrity;
+use crate::metrics::snapshot::{
+    CodecSnapshot, EndpointCounters, LatencyNs, LinkRole, RingSnapshot, Role, SCHEMA_VERSION,
+    Snapshot, Summary, ThreadSnapshot, Totals, TransportSnapshot,
+};
+use crate::profile::{RingKind, TransportKind};
+use crate::row::Row;
+use crate::topology::Topology;
+
+use super::reading::{CodecReading, LatencyReading, LinkReading, Reading, ThreadReading};
+
+const ROW_BYTES: f64 = std::mem::size_of::<Row>() as f64;
+
+/// What a run is, fixed when it starts: everything besides the readings that its figures need.
+#[derive(Debug, Clone)]
+pub(crate) struct RunShape {
+    /// The profile's description (or name).
+    pub(crate) profile: String,
+    /// The ring's kind.
+    pub(crate) ring_kind: RingKind,
+    /// The ring's capacity in rows.
+    pub(crate) capacity: usize,
+    /// Whether rows travel in codec frames.
+    pub(crate) framed: bool,
+    /// This host, for each CPU's NUMA node.
+    pub(crate) host: Option<Topology>,
+    /// This process's end of the link, when the ring is remote.
+    pub(crate) link: Option<LinkShape>,
+}
+
+/// This process's end of a link.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct LinkShape {
+    /// TCP or RDMA.
+    pub(crate) kind: TransportKind,
+    /// Sender or receiver.
+    pub(crate) role: LinkRole,
+    /// Where the sender connects, or where the receiver listens.
+    pub(crate) address: String,
+    /// The sender's bandwidth cap, Mbit/s.
+    pub(crate) link_mbps: Option<f64>,
+}
+
+impl RunShape {
+    /// This process's end of the link, when the ring is remote.
+    pub(crate) fn role(&self) -> Option<LinkRole> {
+        self.link.as_ref().map(|l| l.role)
+    }
+}
+
+/// One consumer's latency over one interval.
+#[derive(Debug, Clone)]
+pub struct ConsumerLatency {
+    /// The consumer's thread name (`consumer-0`, …).
+    pub thread: String,
+    /// Every sample recorded over the interval.
+    pub histogram: LatencyHistogram,
+}
+
+/// One interval's figures, and the latency histograms they were computed from.
+#[derive(Debug, Clone)]
+pub struct Interval {
+    /// What every front end shows.
+    pub snapshot: Snapshot,
+    /// Each consumer's latency over exactly this interval (for HdrHistogram interval logs);
+    /// empty where rows carry another host's clock.
+    pub latency: Vec<ConsumerLatency>,
+}
+
+/// Which latency a figure reports: that of the interval, or all of it since the start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Span {
+    Interval,
+    WholeRun,
+}
+
+impl Span {
+    fn pick(self, reading: &LatencyReading) -> LatencyNs {
+        match self {
+            Span::Interval => LatencyNs::from(reading.interval.summary()),
+            Span::WholeRun => LatencyNs::from(reading.total),
+        }
+    }
+}
+
+/// The figures shared by a snapshot and a summary.
+struct Figures {
+    threads: Vec<ThreadSnapshot>,
+    ring: RingSnapshot,
+    codec: Option<CodecSnapshot>,
+    totals: Totals,
+    transport: Option<TransportSnapshot>,
+    seconds: f64,
+}
+
+/// The interval from `previous` to `now` (consecutive readings of one run).
+pub(crate) fn measure(shape: &RunShape, previous: &Reading, now: &Reading) -> Interval {
+    let figures = figures(shape, previous, now, Span::Interval);
+    let latency = if rows_carry_this_clock(shape, now) {
+        now.threads
+            .iter()
+            .filter_map(|t| {
+                Some(ConsumerLatency {
+                    thread: t.name.clone(),
+                    histogram: t.latency.as_ref()?.interval.clone(),
+                })
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let warnings = warnings(shape, now, &figures);
+    Interval {
+        snapshot: Snapshot {
+            schema_version: SCHEMA_VERSION,
+            elapsed_s: now.at.as_secs_f64(),
+            interval_s: figures.seconds,
+            state: now.state,
+            profile: shape.profile.clone(),
+            threads: figures.threads,
+            ring: figures.ring,
+            codec: figures.codec,
+            totals: figures.totals,
+            transport: figures.transport,
+            warnings,
+        },
+        latency,
+    }
+}
+
+/// The whole run, from its last reading (taken after every worker has finished).
+pub(crate) fn summarize(shape: &RunShape, end: &Reading) -> Summary {
+    let Figures {
+        threads,
+        ring,
+        codec,
+        mut totals,
+        transport,
+        ..
+    } = figures(shape, &Reading::start(), end, Span::WholeRun);
+    // Rows a consumer never saw once everything was drained are lost.
+    let consumers = threads.iter().filter(|t| t.role == Role::Consumer);
+    let missing: u64 = match shape.ring_kind {
+        RingKind::Mpmc => totals.produced.saturating_sub(totals.consumed),
+        _ => consumers
+            .map(|c| totals.produced.saturating_sub(c.rows))
+            .sum(),
+    };
+    totals.lost += missing;
+    Summary {
+        schema_version: SCHEMA_VERSION,
+        elapsed_s: end.at.as_secs_f64(),
+        profile: shape.profile.clone(),
+        threads,
+        ring,
+        codec,
+        totals,
+        transport,
+        integrity_ok: totals.lost == 0 && totals.duplicated == 0 && totals.reordered == 0,
+    }
+}
+
+/// Whether the rows' stamps are on this host's clock, so `now - stamp` is a latency. Rows from a
+/// sender on another host carry its clock.
+fn rows_carry_this_clock(shape: &RunShape, now: &Reading) -> bool {
+    match (&shape.role(), &now.link) {
+        (Some(LinkRole::Receiver), Some(link)) => link.sessions == 0 || link.same_clock,
+        _ => true,
+    }
+}
+
+fn figures(shape: &RunShape, previous: &Reading, now: &Reading, span: Span) -> Figures {
+    let seconds = now.at.saturating_sub(previous.at).as_secs_f64().max(1e-9);
+    let timed = rows_carry_this_clock(shape, now);
+    let mut threads = Vec::new();
+    let mut integrity = Integrity::default();
+    let mut codec = CodecTally::default();
+    let (mut produced, mut consumed, mut consumed_since) = (0u64, 0u64, 0u64);
+    let mut consumed_by = Vec::new();
+    for (i, thread) in now.threads.iter().enumerate() {
+        let before = previous.threads.get(i);
+        let rows_since = thread.rows.saturating_sub(before.map_or(0, |b| b.rows));
+        let codec_since = thread
+            .codec
+            .since(&before.map(|b| b.codec).unwrap_or_default());
+        match thread.role {
+            Role::Producer => {
+                produced += thread.rows;
+                codec.encoded.add(&codec_since);
+            }
+            Role::Consumer => {
+                consumed += thread.rows;
+                consumed_since += rows_since;
+                consumed_by.push(thread.rows);
+                integrity.add(&thread.integrity);
+                codec.decoded.add(&codec_since);
+            }
+        }
+        threads.push(thread_figures(
+            shape, thread, before, rows_since, seconds, span, timed,
+        ));
+    }
+    let link = now.link.as_ref();
+    // A sender's consumer is on the other host: what it acknowledged is what was consumed.
+    if let (Some(LinkRole::Sender), Some(link)) = (shape.role(), link) {
+        consumed = link.rows_acknowledged;
+        consumed_since = link
+            .rows_acknowledged
+            .saturating_sub(previous.link.as_ref().map_or(0, |l| l.rows_acknowledged));
+    }
+    let occupancy = match shape.ring_kind {
+        RingKind::Broadcast => {
+            produced.saturating_sub(consumed_by.iter().copied().min().unwrap_or(0))
+        }
+        _ => produced.saturating_sub(consumed),
+    };
+    let ring = ring_figures(shape, now, &threads, occupancy);
+    let codec = shape
+        .framed
+        .then(|| codec.snapshot(codec_in_use(shape, now)));
+    let totals = Totals {
+        produced,
+        consumed,
+        lost: integrity.lost,
+        duplicated: integrity.duplicated,
+        reordered: integrity.reordered,
+        rows_per_s: consumed_since as f64 / seconds,
+        mb_per_s: consumed_since as f64 * ROW_BYTES / seconds / 1e6,
+    };
+    let transport = transport_figures(shape, previous, now, &threads, seconds, span);
+    Figures {
+        threads,
+        ring,
+        codec,
+        totals,
+        transport,
+        seconds,
+    }
+}
+
+fn thread_figures(
+    shape: &RunShape,
+    thread: &ThreadReading,
+    before: Option<&ThreadReading>,
+    rows_since: u64,
+    seconds: f64,
+    span: Span,
+    timed: bool,
+) -> ThreadSnapshot {
+    let latency = thread.latency.as_ref().filter(|_| timed);
+    ThreadSnapshot {
+        name: thread.name.clone(),
+        role: thread.role,
+        cpu: thread.cpu,
+        node: thread.cpu.and_then(|c| shape.host.as_ref()?.node_of_cpu(c)),
+        rows: thread.rows,
+        rows_per_s: rows_since as f64 / seconds,
+        mb_per_s: rows_since as f64 * ROW_BYTES / seconds / 1e6,
+        latency_ns: latency.map(|l| span.pick(l)),
+        latency_total_ns: latency.map(|l| LatencyNs::from(l.total)),
+        endpoint: thread.endpoint,
+        counters: thread.counters.as_ref().map(|now| {
+            match before.and_then(|b| b.counters.as_ref()) {
+                Some(then) => now.since(then),
+                None => now.clone(),
+            }
+        }),
+    }
+}
+
+fn ring_figures(
+    shape: &RunShape,
+    now: &Reading,
+    threads: &[ThreadSnapshot],
+    occupancy: u64,
+) -> RingSnapshot {
+    let sum = |role: Role, f: fn(&EndpointCounters) -> u64| -> Option<u64> {
+        threads
+            .iter()
+            .filter(|t| t.role == role)
+            .map(|t| t.endpoint.as_ref().map(f))
+            .sum()
+    };
+    RingSnapshot {
+        kind: shape.ring_kind.name().to_owned(),
+        capacity: shape.capacity,
+        framed: shape.framed,
+        occupancy_rows: occupancy,
+        memory: now.memory.as_ref().map(|m| m.summary.clone()),
+        memory_nodes: now
+            .memory
+            .as_ref()
+            .map(|m| m.nodes.clone())
+            .unwrap_or_default(),
+        producer_full_stalls: sum(Role::Producer, |e| e.stalls),
+        consumer_empty_polls: sum(Role::Consumer, |e| e.stalls),
+        producer_index_reloads: sum(Role::Producer, |e| e.index_reloads),
+        consumer_index_reloads: sum(Role::Consumer, |e| e.index_reloads),
+    }
+}
+
+/// The codec frames use now: the setting, or on a receiver, what the last frame carried.
+fn codec_in_use(shape: &RunShape, now: &Reading) -> CodecId {
+    let decoded = now.threads.iter().find_map(|t| t.codec.last_codec);
+    match (shape.role(), decoded) {
+        (Some(LinkRole::Receiver), Some(codec)) => codec,
+        _ => now.codec_setting,
+    }
+}
+
+fn transport_figures(
+    shape: &RunShape,
+    previous: &Reading,
+    now: &Reading,
+    threads: &[ThreadSnapshot],
+    seconds: f64,
+    span: Span,
+) -> Option<TransportSnapshot> {
+    let end = shape.link.as_ref()?;
+    let empty = LinkReading::default();
+    let link = now.link.as_ref().unwrap_or(&empty);
+    let before = previous.link.as_ref().unwrap_or(&empty);
+    let sender = end.role == LinkRole::Sender;
+    let (one_way, unavailable) = if sender {
+        (None, Some("measured by the receiver".to_owned()))
+    } else if link.sessions == 0 {
+        (None, Some("no sender has connected yet".to_owned()))
+    } else if !link.same_clock {
+        (
+            None,
+            Some(
+                "the sender runs on another host (its boot id differs): one-way times would \
+                 compare two clocks; the sender reports round trips"
+                    .to_owned(),
+            ),
+        )
+    } else {
+        let latency = threads
+            .iter()
+            .find(|t| t.role == Role::Consumer)
+            .and_then(|t| t.latency_ns);
+        (latency, None)
+    };
+    Some(TransportSnapshot {
+        kind: end.kind.name().to_owned(),
+        role: end.role,
+        address: end.address.clone(),
+        peer: link.peer.clone(),
+        connected: link.connected,
+        frames: link.frames,
+        bytes: link.bytes,
+        frames_per_s: link.frames.saturating_sub(before.frames) as f64 / seconds,
+        mb_per_s: link.bytes.saturating_sub(before.bytes) as f64 / seconds / 1e6,
+        rows_acknowledged: sender.then_some(link.rows_acknowledged),
+        round_trip_ns: sender.then(|| span.pick(&link.round_trip)),
+        one_way_ns: one_way,
+        one_way_unavailable: unavailable,
+        credit_stalls: link.credit_stalls,
+        cap_waits: link.cap_waits,
+        link_mbps: end.link_mbps,
+        sessions: link.sessions,
+        reconnects: link.reconnects,
+        refused: link.refused,
+        dropped: link.dropped,
+        last_error: link.last_error.clone(),
+    })
+}
+
+/// What the operator should know about this interval.
+fn warnings(shape: &RunShape, now: &Reading, figures: &Figures) -> Vec<String> {
+    let threads = &figures.threads;
+    let mut warnings = Vec::new();
+    if let Some(t) = &figures.transport
+        && t.role == LinkRole::Sender
+        && !t.connected
+    {
+        warnings.push(format!(
+            "link to {} is down ({}); reconnecting",
+            t.address,
+            t.last_error.as_deref().unwrap_or("no reason given")
+        ));
+    }
+    for (i, a) in threads.iter().enumerate() {
+        let Some(cpu) = a.cpu else { continue };
+        let sharing: Vec<&str> = threads[i + 1..]
+            .iter()
+            .filter(|b| b.cpu == Some(cpu))
+            .map(|b| b.name.as_str())
+            .collect();
+        if !sharing.is_empty() {
+            warnings.push(format!(
+                "{} shares CPU {cpu} with {}: its numbers include time slicing",
+                a.name,
+                sharing.join(", ")
+            ));
+        }
+    }
+    for thread in &now.threads {
+        if let Some(err) = &thread.last_error {
+            warnings.push(format!("{}: {err}", thread.name));
+        }
+        let corrupt = thread.codec.corrupt_frames;
+        if corrupt > 0 {
+            warnings.push(format!("{}: {corrupt} frames did not decode", thread.name));
+        }
+    }
+    if let Some(host) = &shape.host {
+        let memory_nodes = &figures.ring.memory_nodes;
+        for t in threads.iter().filter(|t| t.role == Role::Consumer) {
+            if let Some(cpu) = t.cpu
+                && host.reads_remote_memory(cpu, memory_nodes) == Some(true)
+            {
+                warnings.push(format!(
+                    "{} on CPU {cpu} reads the ring from remote NUMA node(s) {memory_nodes:?}",
+                    t.name
+                ));
+            }
+        }
+    }
+    warnings
+}
+
+impl CodecReading {
+    /// What was coded between `earlier` and this reading.
+    fn since(&self, earlier: &CodecReading) -> CodecReading {
+        CodecReading {
+            rows: self.rows.saturating_sub(earlier.rows),
+            frame_bytes: self.frame_bytes.saturating_sub(earlier.frame_bytes),
+            nanos: self.nanos.saturating_sub(earlier.nanos),
+            corrupt_frames: self.corrupt_frames.saturating_sub(earlier.corrupt_frames),
+            last_codec: self.last_codec,
+        }
+    }
+
+    fn add(&mut self, other: &CodecReading) {
+        self.rows += other.rows;
+        self.frame_bytes += other.frame_bytes;
+        self.nanos += other.nanos;
+        self.corrupt_frames += other.corrupt_frames;
+    }
+}
+
+/// Frames coded over a window, on both sides of the ring.
+#[derive(Debug, Default)]
+struct CodecTally {
+    encoded: CodecReading,
+    decoded: CodecReading,
+}
+
+impl CodecTally {
+    fn snapshot(&self, codec: CodecId) -> CodecSnapshot {
+        // A receiver of a remote ring encodes nothing: its ratio is that of the frames it read.
+        let counted = if self.encoded.rows > 0 || self.decoded.rows == 0 {
+            &self.encoded
+        } else {
+            &self.decoded
+        };
+        let raw = counted.rows * std::mem::size_of::<Row>() as u64;
+        let encoded = counted.frame_bytes;
+        let per_row = |c: &CodecReading| (c.rows > 0).then(|| c.nanos as f64 / c.rows as f64);
+        CodecSnapshot {
+            name: codec.name().to_owned(),
+            raw_bytes: raw,
+            encoded_bytes: encoded,
+            ratio: (encoded > 0).then(|| raw as f64 / encoded as f64),
+            encode_ns_per_row: per_row(&self.encoded),
+            decode_ns_per_row: per_row(&self.decoded),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

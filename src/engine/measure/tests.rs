@@ -1,0 +1,372 @@
+//! `measure` and `summarize` on hand-made readings: every figure checked against arithmetic done
+//! here by hand.
+
+use std::time::Duration;
+
+use super::*;
+use crate::metrics::counters::CounterValues;
+use crate::metrics::snapshot::RunState;
+use crate::metrics::{LatencyHistogram, LatencySummary};
+
+use super::super::reading::MemoryReading;
+
+fn shape_of(kind: RingKind, framed: bool) -> RunShape {
+    RunShape {
+        profile: "hand-made".into(),
+        ring_kind: kind,
+        capacity: 1024,
+        framed,
+        host: None,
+        link: None,
+    }
+}
+
+fn thread(name: &str, role: Role, cpu: usize, rows: u64) -> ThreadReading {
+    ThreadReading {
+        name: name.into(),
+        role,
+        cpu: Some(cpu),
+        rows,
+        codec: CodecReading::default(),
+        integrity: Integrity::default(),
+        endpoint: None,
+        counters: None,
+        latency: (role == Role::Consumer).then(LatencyReading::default),
+        last_error: None,
+    }
+}
+
+fn reading(at_ms: u64, threads: Vec<ThreadReading>) -> Reading {
+    Reading {
+        at: Duration::from_millis(at_ms),
+        threads,
+        ..Reading::start()
+    }
+}
+
+fn histogram(samples: &[u64]) -> LatencyHistogram {
+    let mut h = LatencyHistogram::new();
+    for &s in samples {
+        h.record(s);
+    }
+    h
+}
+
+fn pair(at_ms: u64, produced: u64, consumed: u64) -> Reading {
+    reading(
+        at_ms,
+        vec![
+            thread("producer-0", Role::Producer, 0, produced),
+            thread("consumer-0", Role::Consumer, 1, consumed),
+        ],
+    )
+}
+
+#[test]
+fn rates_cover_exactly_the_window_between_the_two_readings() {
+    let shape = shape_of(RingKind::Spsc, false);
+    let interval = measure(&shape, &pair(1_000, 1_000, 900), &pair(1_500, 3_000, 2_900));
+    let s = &interval.snapshot;
+    assert_eq!(s.interval_s, 0.5);
+    assert_eq!(s.elapsed_s, 1.5);
+    assert_eq!(s.threads[0].rows, 3_000);
+    assert_eq!(s.threads[0].rows_per_s, 4_000.0);
+    assert_eq!(s.threads[1].rows_per_s, 4_000.0);
+    assert_eq!(s.threads[1].mb_per_s, 4_000.0 * 64.0 / 1e6);
+    assert_eq!(s.totals.produced, 3_000);
+    assert_eq!(s.totals.consumed, 2_900);
+    assert_eq!(s.totals.rows_per_s, 4_000.0);
+    assert_eq!(s.ring.occupancy_rows, 100);
+    assert_eq!(s.state, RunState::Running);
+    assert!(s.codec.is_none(), "a row ring has no codec figures");
+}
+
+#[test]
+fn codec_figures_cover_the_same_window_as_the_rows() {
+    let shape = shape_of(RingKind::Spsc, true);
+    let mut before = pair(1_000, 100, 100);
+    before.threads[0].codec = CodecReading {
+        rows: 100,
+        frame_bytes: 1_000,
+        nanos: 5_000,
+        ..CodecReading::default()
+    };
+    let mut now = pair(2_000, 300, 300);
+    now.threads[0].codec = CodecReading {
+        rows: 300,
+        frame_bytes: 2_000,
+        nanos: 7_000,
+        ..CodecReading::default()
+    };
+    now.threads[1].codec = CodecReading {
+        rows: 200,
+        frame_bytes: 1_000,
+        nanos: 4_000,
+        ..CodecReading::default()
+    };
+    let codec = measure(&shape, &before, &now).snapshot.codec.unwrap();
+    assert_eq!(codec.raw_bytes, 200 * 64);
+    assert_eq!(codec.encoded_bytes, 1_000);
+    assert_eq!(codec.ratio, Some(12.8));
+    assert_eq!(codec.encode_ns_per_row, Some(10.0));
+    assert_eq!(codec.decode_ns_per_row, Some(20.0));
+    assert_eq!(codec.name, "none");
+}
+
+#[test]
+fn interval_latency_comes_back_with_the_snapshot_and_the_summary_reports_the_whole_run() {
+    let shape = shape_of(RingKind::Spsc, false);
+    let mut now = pair(250, 10, 10);
+    now.threads[1].latency = Some(LatencyReading {
+        interval: histogram(&[100, 200, 300]),
+        total: LatencySummary {
+            count: 7,
+            p50_ns: 150,
+            max_ns: 900,
+            ..LatencySummary::default()
+        },
+    });
+    let interval = measure(&shape, &Reading::start(), &now);
+    let consumer = &interval.snapshot.threads[1];
+    assert_eq!(consumer.latency_ns.unwrap().count, 3);
+    assert_eq!(consumer.latency_total_ns.unwrap().count, 7);
+    assert!(interval.snapshot.threads[0].latency_ns.is_none());
+    assert_eq!(interval.latency.len(), 1);
+    assert_eq!(interval.latency[0].thread, "consumer-0");
+    assert_eq!(interval.latency[0].histogram.len(), 3);
+
+    let summary = summarize(&shape, &now);
+    let consumer = &summary.threads[1];
+    assert_eq!(consumer.latency_ns.unwrap().count, 7);
+    assert_eq!(consumer.latency_ns.unwrap().max, 900);
+    assert_eq!(summary.totals.rows_per_s, 40.0, "rates over the whole run");
+}
+
+#[test]
+fn a_summary_counts_rows_a_consumer_never_saw_as_lost() {
+    let shape = shape_of(RingKind::Spsc, false);
+    let summary = summarize(&shape, &pair(1_000, 1_000, 990));
+    assert_eq!(summary.totals.lost, 10);
+    assert!(!summary.integrity_ok);
+
+    let clean = summarize(&shape, &pair(1_000, 1_000, 1_000));
+    assert_eq!(clean.totals.lost, 0);
+    assert!(clean.integrity_ok);
+
+    let mut duplicated = pair(1_000, 1_000, 1_000);
+    duplicated.threads[1].integrity.duplicated = 1;
+    assert!(!summarize(&shape, &duplicated).integrity_ok);
+}
+
+#[test]
+fn a_broadcast_ring_holds_what_its_slowest_consumer_has_not_read() {
+    let shape = shape_of(RingKind::Broadcast, false);
+    let now = reading(
+        1_000,
+        vec![
+            thread("producer-0", Role::Producer, 0, 1_000),
+            thread("consumer-0", Role::Consumer, 1, 990),
+            thread("consumer-1", Role::Consumer, 2, 700),
+        ],
+    );
+    let snapshot = measure(&shape, &Reading::start(), &now).snapshot;
+    assert_eq!(snapshot.ring.occupancy_rows, 300);
+    assert_eq!(snapshot.totals.consumed, 1_690);
+    let summary = summarize(&shape, &now);
+    assert_eq!(summary.totals.lost, 10 + 300);
+
+    let mpmc = shape_of(RingKind::Mpmc, false);
+    assert_eq!(
+        summarize(&mpmc, &now).totals.lost,
+        0,
+        "mpmc consumers share rows"
+    );
+}
+
+#[test]
+fn counters_are_differences_once_the_previous_reading_has_them() {
+    let shape = shape_of(RingKind::Spsc, false);
+    let values = |switches: u64| CounterValues {
+        context_switches: Some(switches),
+        ..CounterValues::default()
+    };
+    let mut before = pair(1_000, 0, 0);
+    let mut now = pair(2_000, 0, 0);
+    now.threads[0].counters = Some(values(50));
+    now.threads[1].counters = Some(values(30));
+    before.threads[1].counters = Some(values(20));
+    let threads = measure(&shape, &before, &now).snapshot.threads;
+    assert_eq!(
+        threads[0].counters.as_ref().unwrap().context_switches,
+        Some(50)
+    );
+    assert_eq!(
+        threads[1].counters.as_ref().unwrap().context_switches,
+        Some(10)
+    );
+}
+
+#[test]
+fn endpoint_counters_sum_per_side_and_stay_null_where_the_ring_keeps_none() {
+    let shape = shape_of(RingKind::Spsc, false);
+    let mut now = pair(1_000, 0, 0);
+    now.threads[0].endpoint = Some(EndpointCounters {
+        index_reloads: 3,
+        stalls: 4,
+        chase_backoffs: 0,
+    });
+    let ring = measure(&shape, &Reading::start(), &now).snapshot.ring;
+    assert_eq!(ring.producer_full_stalls, Some(4));
+    assert_eq!(ring.producer_index_reloads, Some(3));
+    assert_eq!(ring.consumer_empty_polls, None);
+    assert_eq!(ring.consumer_index_reloads, None);
+}
+
+#[test]
+fn warnings_name_shared_cpus_refused_repins_corrupt_frames_and_a_dead_link() {
+    let mut shape = shape_of(RingKind::Spsc, true);
+    shape.link = Some(LinkShape {
+        kind: TransportKind::Tcp,
+        role: LinkRole::Sender,
+        address: "127.0.0.1:9".into(),
+        link_mbps: None,
+    });
+    let mut now = pair(1_000, 0, 0);
+    now.threads[1].cpu = Some(0);
+    now.threads[1].last_error = Some("CPU 7 does not exist".into());
+    now.threads[1].codec.corrupt_frames = 2;
+    now.link = Some(LinkReading {
+        last_error: Some("connection refused".into()),
+        ..LinkReading::default()
+    });
+    let warnings = measure(&shape, &Reading::start(), &now).snapshot.warnings;
+    assert_eq!(
+        warnings,
+        [
+            "link to 127.0.0.1:9 is down (connection refused); reconnecting",
+            "producer-0 shares CPU 0 with consumer-0: its numbers include time slicing",
+            "consumer-0: CPU 7 does not exist",
+            "consumer-0: 2 frames did not decode",
+        ]
+    );
+}
+
+#[test]
+fn a_sender_counts_what_the_receiver_acknowledged_as_consumed() {
+    let mut shape = shape_of(RingKind::Spsc, true);
+    shape.link = Some(LinkShape {
+        kind: TransportKind::Tcp,
+        role: LinkRole::Sender,
+        address: "127.0.0.1:9".into(),
+        link_mbps: Some(100.0),
+    });
+    let sender = |at_ms, rows, acknowledged, frames, bytes| {
+        let mut r = reading(at_ms, vec![thread("producer-0", Role::Producer, 0, rows)]);
+        r.link = Some(LinkReading {
+            rows_acknowledged: acknowledged,
+            frames,
+            bytes,
+            connected: true,
+            round_trip: LatencyReading {
+                interval: histogram(&[10_000, 20_000]),
+                total: LatencySummary {
+                    count: 9,
+                    ..LatencySummary::default()
+                },
+            },
+            ..LinkReading::default()
+        });
+        r
+    };
+    let interval = measure(
+        &shape,
+        &sender(1_000, 1_000, 800, 10, 10_000),
+        &sender(3_000, 5_000, 4_800, 50, 50_000),
+    );
+    let s = interval.snapshot;
+    assert_eq!(s.totals.consumed, 4_800);
+    assert_eq!(s.totals.rows_per_s, 2_000.0);
+    assert_eq!(s.ring.occupancy_rows, 200);
+    let link = s.transport.unwrap();
+    assert_eq!(link.frames_per_s, 20.0);
+    assert_eq!(link.mb_per_s, 20_000.0 / 1e6);
+    assert_eq!(link.rows_acknowledged, Some(4_800));
+    assert_eq!(link.round_trip_ns.unwrap().count, 2);
+    assert_eq!(
+        link.one_way_unavailable.as_deref(),
+        Some("measured by the receiver")
+    );
+    assert_eq!(link.link_mbps, Some(100.0));
+    assert!(s.warnings.is_empty(), "{:?}", s.warnings);
+}
+
+#[test]
+fn a_receiver_times_rows_only_on_its_own_clock() {
+    let mut shape = shape_of(RingKind::Spsc, true);
+    shape.link = Some(LinkShape {
+        kind: TransportKind::Tcp,
+        role: LinkRole::Receiver,
+        address: "127.0.0.1:7471".into(),
+        link_mbps: None,
+    });
+    let receiver = |same_clock: bool| {
+        let mut r = reading(1_000, vec![thread("consumer-0", Role::Consumer, 1, 10)]);
+        r.threads[0].latency = Some(LatencyReading {
+            interval: histogram(&[500]),
+            total: LatencySummary::default(),
+        });
+        r.threads[0].codec = CodecReading {
+            rows: 10,
+            frame_bytes: 100,
+            last_codec: Some(CodecId::DeltaLz4),
+            ..CodecReading::default()
+        };
+        r.link = Some(LinkReading {
+            sessions: 1,
+            connected: true,
+            same_clock,
+            ..LinkReading::default()
+        });
+        r
+    };
+    let here = measure(&shape, &Reading::start(), &receiver(true));
+    let link = here.snapshot.transport.as_ref().unwrap();
+    assert_eq!(link.one_way_ns.unwrap().count, 1);
+    assert!(link.one_way_unavailable.is_none());
+    assert_eq!(here.latency.len(), 1);
+    assert_eq!(here.snapshot.codec.as_ref().unwrap().name, "delta-lz4");
+    assert_eq!(here.snapshot.codec.as_ref().unwrap().ratio, Some(6.4));
+
+    let elsewhere = measure(&shape, &Reading::start(), &receiver(false));
+    let link = elsewhere.snapshot.transport.as_ref().unwrap();
+    assert!(link.one_way_ns.is_none());
+    assert!(
+        link.one_way_unavailable
+            .as_deref()
+            .unwrap()
+            .contains("another host")
+    );
+    assert!(elsewhere.snapshot.threads[0].latency_ns.is_none());
+    assert!(elsewhere.latency.is_empty());
+}
+
+#[test]
+fn the_memory_reading_and_host_place_threads_and_warn_of_remote_reads() {
+    let mut shape = shape_of(RingKind::Spsc, false);
+    shape.host = Some(crate::topology::from_synthetic("pack:2 numa:1 core:2 pu:1").unwrap());
+    let mut now = pair(1_000, 0, 0);
+    now.threads[1].cpu = Some(3);
+    now.memory = Some(MemoryReading {
+        summary: "4 KiB on node 0".into(),
+        nodes: vec![0],
+    });
+    let snapshot = measure(&shape, &Reading::start(), &now).snapshot;
+    assert_eq!(snapshot.threads[0].node, Some(0));
+    assert_eq!(snapshot.threads[1].node, Some(1));
+    assert_eq!(snapshot.ring.memory.as_deref(), Some("4 KiB on node 0"));
+    assert_eq!(snapshot.ring.memory_nodes, [0]);
+    assert_eq!(
+        snapshot.warnings,
+        ["consumer-0 on CPU 3 reads the ring from remote NUMA node(s) [0]"]
+    );
+}

@@ -1,0 +1,225 @@
+//! What the workers and the link have published, read at one instant into plain owned values.
+//!
+//! A [`Reading`] is the only thing [`super::measure`] looks at, so every figure a snapshot shows
+//! comes from values read together, and the arithmetic over them can be tested on hand-made
+//! readings. Taking a reading is the one step with a side effect: it takes the latency recorded
+//! since the previous reading (each consumer's interval histogram and the link's round trips), so
+//! consecutive readings split the run into intervals that neither overlap nor leave gaps.
+
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
+
+use crate::codec::CodecId;
+use crate::metrics::counters::CounterValues;
+use crate::metrics::integrity::Integrity;
+use crate::metrics::snapshot::{EndpointCounters, Role, RunState};
+use crate::metrics::{LatencyHistogram, LatencySummary};
+use crate::topology::AllocationReport;
+use crate::transport::LinkStats;
+
+use super::control::{SharedLatency, ThreadSlot};
+
+/// Everything the engine had published at one instant.
+#[derive(Debug, Clone)]
+pub(crate) struct Reading {
+    /// Time since the engine started.
+    pub(crate) at: Duration,
+    /// Running, paused or stopped.
+    pub(crate) state: RunState,
+    /// The codec producers encode with now.
+    pub(crate) codec_setting: CodecId,
+    /// Every worker, in the engine's order (producers first).
+    pub(crate) threads: Vec<ThreadReading>,
+    /// Where the ring's memory is.
+    pub(crate) memory: Option<MemoryReading>,
+    /// The link, when the ring is remote.
+    pub(crate) link: Option<LinkReading>,
+}
+
+impl Reading {
+    /// The run's start: zero time and no threads, so every count in a later reading is counted
+    /// from zero when measured against it.
+    pub(crate) fn start() -> Self {
+        Reading {
+            at: Duration::ZERO,
+            state: RunState::Running,
+            codec_setting: CodecId::None,
+            threads: Vec::new(),
+            memory: None,
+            link: None,
+        }
+    }
+}
+
+/// One worker's published counts.
+#[derive(Debug, Clone)]
+pub(crate) struct ThreadReading {
+    /// `producer-0`, `consumer-1`, …
+    pub(crate) name: String,
+    /// Its job.
+    pub(crate) role: Role,
+    /// The CPU it last saw itself on.
+    pub(crate) cpu: Option<usize>,
+    /// Rows written or read since the start.
+    pub(crate) rows: u64,
+    /// Frames encoded or decoded since the start.
+    pub(crate) codec: CodecReading,
+    /// Consumers: what the sequence check found since the start.
+    pub(crate) integrity: Integrity,
+    /// The ring endpoint's counters since the start (`None`: the ring keeps none).
+    pub(crate) endpoint: Option<EndpointCounters>,
+    /// perf counters since the thread opened them (`None`: not opened yet).
+    pub(crate) counters: Option<CounterValues>,
+    /// Consumers: latency from the rows' stamps.
+    pub(crate) latency: Option<LatencyReading>,
+    /// Why the thread could not do what it was asked last (a refused repin).
+    pub(crate) last_error: Option<String>,
+}
+
+/// Frames one thread encoded (producer) or decoded (consumer), since the start.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct CodecReading {
+    /// Rows in those frames.
+    pub(crate) rows: u64,
+    /// Frame bytes, headers included.
+    pub(crate) frame_bytes: u64,
+    /// Time spent encoding or decoding.
+    pub(crate) nanos: u64,
+    /// Frames that did not decode.
+    pub(crate) corrupt_frames: u64,
+    /// The codec of the last frame decoded (`None` before the first).
+    pub(crate) last_codec: Option<CodecId>,
+}
+
+/// Latency recorded since the previous reading, and since the start (or the last reset).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct LatencyReading {
+    /// Samples recorded since the previous reading, taken out of the shared histogram.
+    pub(crate) interval: LatencyHistogram,
+    /// Percentiles of every sample since the start or the last reset.
+    pub(crate) total: LatencySummary,
+}
+
+/// The ring's memory as the kernel reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct MemoryReading {
+    /// Size, node, binding and pages, in words.
+    pub(crate) summary: String,
+    /// NUMA nodes the pages are on (empty: unknown).
+    pub(crate) nodes: Vec<usize>,
+}
+
+impl From<&AllocationReport> for MemoryReading {
+    fn from(report: &AllocationReport) -> Self {
+        MemoryReading {
+            summary: report.summary(),
+            nodes: report
+                .located_on
+                .nodes()
+                .map(<[usize]>::to_vec)
+                .unwrap_or_default(),
+        }
+    }
+}
+
+/// The link's counts since the start.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct LinkReading {
+    /// Frames moved.
+    pub(crate) frames: u64,
+    /// Bytes on the wire.
+    pub(crate) bytes: u64,
+    /// Sender: rows the receiver confirmed it consumed.
+    pub(crate) rows_acknowledged: u64,
+    /// Connections made or accepted.
+    pub(crate) sessions: u64,
+    /// Connections after the first of the same sender run.
+    pub(crate) reconnects: u64,
+    /// Connections refused at the handshake.
+    pub(crate) refused: u64,
+    /// Connections dropped after a bad message or silence.
+    pub(crate) dropped: u64,
+    /// Times the sender found the remote ring full.
+    pub(crate) credit_stalls: u64,
+    /// Times the sender waited for the bandwidth cap.
+    pub(crate) cap_waits: u64,
+    /// Whether a peer is connected now.
+    pub(crate) connected: bool,
+    /// Receiver: whether the current sender stamps rows on this host's clock.
+    pub(crate) same_clock: bool,
+    /// The last peer's address.
+    pub(crate) peer: Option<String>,
+    /// The most recent connection error.
+    pub(crate) last_error: Option<String>,
+    /// Sender: round trips from a row's stamp to the credit that echoes it.
+    pub(crate) round_trip: LatencyReading,
+}
+
+/// Locks `mutex` even if a thread panicked while holding it: every value behind these locks is a
+/// plain count or histogram, valid at every instant.
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl ThreadReading {
+    /// Reads one worker's slot, taking its interval latency.
+    pub(crate) fn take(slot: &ThreadSlot) -> Self {
+        let latency = (slot.role == Role::Consumer).then(|| {
+            let mut shared = lock(&slot.latency);
+            let SharedLatency { interval, total } = &mut *shared;
+            LatencyReading {
+                interval: std::mem::take(interval),
+                total: total.summary(),
+            }
+        });
+        ThreadReading {
+            name: slot.name.clone(),
+            role: slot.role,
+            cpu: slot.cpu(),
+            rows: slot.rows.load(Relaxed),
+            codec: CodecReading {
+                rows: slot.codec.rows.load(Relaxed),
+                frame_bytes: slot.codec.frame_bytes.load(Relaxed),
+                nanos: slot.codec.nanos.load(Relaxed),
+                corrupt_frames: slot.codec.corrupt_frames.load(Relaxed),
+                last_codec: CodecId::from_id(slot.codec.last_codec.load(Relaxed))
+                    .filter(|_| slot.codec.rows.load(Relaxed) > 0),
+            },
+            integrity: slot.integrity(),
+            endpoint: *lock(&slot.endpoint),
+            counters: slot.read_counters(),
+            latency,
+            last_error: lock(&slot.last_error).clone(),
+        }
+    }
+}
+
+impl LinkReading {
+    /// Reads a link's counters, taking the round trips recorded since the last reading.
+    pub(crate) fn take(stats: &LinkStats) -> Self {
+        let round_trip = {
+            let mut histograms = lock(&stats.round_trip);
+            LatencyReading {
+                interval: std::mem::take(&mut histograms.0),
+                total: histograms.1.summary(),
+            }
+        };
+        LinkReading {
+            frames: stats.frames.load(Relaxed),
+            bytes: stats.bytes.load(Relaxed),
+            rows_acknowledged: stats.rows_acknowledged.load(Relaxed),
+            sessions: stats.sessions.load(Relaxed),
+            reconnects: stats.reconnects.load(Relaxed),
+            refused: stats.refused.load(Relaxed),
+            dropped: stats.dropped.load(Relaxed),
+            credit_stalls: stats.credit_stalls.load(Relaxed),
+            cap_waits: stats.cap_waits.load(Relaxed),
+            connected: stats.connected.load(Relaxed),
+            same_clock: stats.same_clock.load(Relaxed),
+            peer: stats.peer(),
+            last_error: stats.error(),
+            round_trip,
+        }
+    }
+}

@@ -1,0 +1,296 @@
+//! Starting a workload: placing its threads, building its ring or its link, spawning the
+//! workers.
+
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use crate::codec::{CodecId, Decoder, Encoder};
+use crate::metrics::integrity::{InterleavedCheck, SequenceCheck, SessionCheck};
+use crate::metrics::snapshot::Role;
+use crate::profile::{
+    CpuSetting, LinkEndSetting, NumaSetting, NumaWord, RingKind, SourceSetting, TuningProfile,
+};
+use crate::ring::{RingConfig, RingError, broadcast, frames, mpmc, relay, spsc, window};
+use crate::row::Row;
+use crate::source::{Source as RowValues, SourceKind};
+use crate::topology::pin::{PinError, allowed_cpus, check_cpu};
+use crate::topology::{MemoryPlacement, NodeChoice, NumaAlloc, PlacementError};
+use crate::transport::LinkError;
+
+use super::control::{Control, ThreadSlot};
+use super::ends::{Sink, Source};
+use super::handle::EngineHandle;
+use super::link::{connect, listen};
+use super::worker::{Check, ConsumerJob, ProducerJob, consume, produce};
+
+/// Why a workload could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// A CPU cannot be used.
+    #[error(transparent)]
+    Pin(#[from] PinError),
+    /// The ring's memory cannot be placed as asked.
+    #[error(transparent)]
+    Placement(#[from] PlacementError),
+    /// The ring cannot be built.
+    #[error("ring: {0}")]
+    Ring(#[from] RingError),
+    /// The data source cannot be read.
+    #[error("source: {0}")]
+    Source(String),
+    /// The link to the remote ring could not be set up.
+    #[error(transparent)]
+    Link(#[from] LinkError),
+    /// The window a remote sender writes into could not be built.
+    #[error("ring: {0}")]
+    Window(#[from] window::WindowError),
+    /// A worker thread could not be started.
+    #[error("cannot start thread {name}: {reason}")]
+    Spawn {
+        /// The thread.
+        name: String,
+        /// What the OS said.
+        reason: String,
+    },
+}
+
+/// Starts workloads.
+#[derive(Debug)]
+pub struct Engine;
+
+impl Engine {
+    /// Allocates the ring on the chosen node, spawns the named, pinned workers and starts them.
+    ///
+    /// # Errors
+    /// [`EngineError`] when the profile cannot run here (profiles from [`crate::profile::load`]
+    /// are already checked, so this is rare).
+    pub fn start(profile: TuningProfile) -> Result<EngineHandle, EngineError> {
+        let host = crate::topology::host().ok();
+        let work = &profile.workload;
+        let end = profile.link_end();
+        let (producer_cpus, consumer_cpus) = place_threads(&profile, thread_counts(&profile))?;
+        let ring_side_cpu = consumer_cpus
+            .first()
+            .or(producer_cpus.first())
+            .copied()
+            .unwrap_or(0);
+        let node = match profile.ring.numa_node {
+            NumaSetting::Default | NumaSetting::Word(NumaWord::Local) => {
+                NodeChoice::LocalTo(ring_side_cpu)
+            }
+            NumaSetting::Word(NumaWord::Any) => NodeChoice::Any,
+            NumaSetting::Node(n) => NodeChoice::Node(n),
+        };
+        let alloc = Arc::new(NumaAlloc::new(MemoryPlacement {
+            node,
+            huge_pages: profile.ring.huge_pages,
+        })?);
+        let config = RingConfig {
+            alloc: alloc.clone(),
+            producer_wait: profile.wait.producer.strategy(),
+            consumer_wait: profile.wait.consumer.strategy(),
+        };
+        let codec = profile.codec();
+        let control = Arc::new(Control::new(
+            profile.effective_batch(),
+            work.rate,
+            codec.unwrap_or(CodecId::None),
+            profile.prefetch.distance,
+        ));
+
+        let (sinks, sources, link) = match &end {
+            LinkEndSetting::Local => {
+                let (sinks, sources) = build_ring(&profile, config)?;
+                (sinks, sources, None)
+            }
+            LinkEndSetting::Send(kind, address) => {
+                let (sink, link) = connect(&profile, *kind, address)?;
+                (vec![sink], Vec::new(), Some(link))
+            }
+            LinkEndSetting::Receive(kind, address) => {
+                let (source, link) = listen(&profile, *kind, address, config)?;
+                (Vec::new(), vec![source], Some(link))
+            }
+        };
+        let memory = alloc.reports().into_iter().next();
+        let mut values = Vec::new();
+        for p in 0..sinks.len() {
+            values.push(row_values(&work.source, work.seed.wrapping_add(p as u64))?);
+        }
+
+        let mut slots = Vec::new();
+        let mut threads = Vec::new();
+        for (i, (sink, values)) in sinks.into_iter().zip(values).enumerate() {
+            let slot = Arc::new(ThreadSlot::new(
+                format!("producer-{i}"),
+                Role::Producer,
+                producer_cpus[i],
+            ));
+            let job = ProducerJob {
+                slot: slot.clone(),
+                control: control.clone(),
+                sink,
+                values,
+                index: i as u64,
+                wait: profile.wait.producer.strategy(),
+            };
+            threads.push(spawn(&slot.name, move || produce(job))?);
+            slots.push(slot);
+        }
+        for (i, source) in sources.into_iter().enumerate() {
+            let slot = Arc::new(ThreadSlot::new(
+                format!("consumer-{i}"),
+                Role::Consumer,
+                consumer_cpus[i],
+            ));
+            let check = if link.is_some() {
+                Check::Sessions(SessionCheck::default())
+            } else if profile.ring.kind == RingKind::Mpmc {
+                Check::Interleaved(InterleavedCheck::new(work.producers))
+            } else {
+                Check::Consecutive(SequenceCheck::default())
+            };
+            let job = ConsumerJob {
+                slot: slot.clone(),
+                control: control.clone(),
+                source,
+                check,
+                wait: profile.wait.consumer.strategy(),
+            };
+            threads.push(spawn(&slot.name, move || consume(job))?);
+            slots.push(slot);
+        }
+
+        Ok(EngineHandle::new(
+            profile,
+            host.cloned(),
+            control,
+            slots,
+            threads,
+            alloc,
+            memory,
+            link,
+        ))
+    }
+}
+
+/// Producer and consumer threads this process runs: both ends locally, or one end of a link.
+fn thread_counts(profile: &TuningProfile) -> (usize, usize) {
+    match profile.link_end() {
+        LinkEndSetting::Local => (profile.workload.producers, profile.workload.consumers),
+        LinkEndSetting::Send(..) => (1, 0),
+        LinkEndSetting::Receive(..) => (0, 1),
+    }
+}
+
+fn spawn(name: &str, body: impl FnOnce() + Send + 'static) -> Result<JoinHandle<()>, EngineError> {
+    std::thread::Builder::new()
+        .name(name.to_owned())
+        .spawn(body)
+        .map_err(|e| EngineError::Spawn {
+            name: name.to_owned(),
+            reason: e.to_string(),
+        })
+}
+
+/// CPUs for every thread: those the profile names (checked), then free allowed CPUs in order for
+/// `"auto"`, reusing CPUs only when there are more threads than CPUs.
+fn place_threads(
+    profile: &TuningProfile,
+    (producers, consumers): (usize, usize),
+) -> Result<(Vec<usize>, Vec<usize>), EngineError> {
+    let allowed = allowed_cpus();
+    if allowed.is_empty() {
+        return Err(PinError::Unavailable("no CPU is allowed".into()).into());
+    }
+    let fixed = |list: &[CpuSetting], i: usize| match list.get(i) {
+        Some(CpuSetting::Cpu(c)) => Some(*c),
+        _ => None,
+    };
+    let mut taken: Vec<usize> = Vec::new();
+    for i in 0..producers {
+        if let Some(c) = fixed(&profile.pinning.producers, i) {
+            check_cpu(c)?;
+            taken.push(c);
+        }
+    }
+    for i in 0..consumers {
+        if let Some(c) = fixed(&profile.pinning.consumers, i) {
+            check_cpu(c)?;
+            taken.push(c);
+        }
+    }
+    let mut free = allowed
+        .iter()
+        .copied()
+        .filter(|c| !taken.contains(c))
+        .collect::<Vec<_>>()
+        .into_iter();
+    let mut cycle = allowed.iter().copied().cycle();
+    let mut next = || {
+        free.next()
+            .unwrap_or_else(|| cycle.next().unwrap_or(allowed[0]))
+    };
+    let producer_cpus: Vec<usize> = (0..producers)
+        .map(|i| fixed(&profile.pinning.producers, i).unwrap_or_else(&mut next))
+        .collect();
+    let consumer_cpus: Vec<usize> = (0..consumers)
+        .map(|i| fixed(&profile.pinning.consumers, i).unwrap_or_else(&mut next))
+        .collect();
+    Ok((producer_cpus, consumer_cpus))
+}
+
+fn build_ring(
+    profile: &TuningProfile,
+    config: RingConfig,
+) -> Result<(Vec<Sink>, Vec<Source>), EngineError> {
+    let capacity = profile.ring.capacity;
+    let work = &profile.workload;
+    Ok(match (profile.ring.kind, profile.codec.is_some()) {
+        (RingKind::Spsc, true) => {
+            let (tx, rx) = frames::channel_with(capacity * std::mem::size_of::<Row>(), config)?;
+            (
+                vec![Sink::Frames(tx, Encoder::new())],
+                vec![Source::Frames(rx, Decoder::new())],
+            )
+        }
+        (RingKind::Spsc, false) => {
+            let (tx, rx) = spsc::channel_with::<Row>(capacity, config)?;
+            (vec![Sink::Spsc(tx)], vec![Source::Spsc(rx)])
+        }
+        (RingKind::Relay, _) => {
+            let (tx, rx) = relay::channel_with::<Row>(capacity, config)?;
+            (vec![Sink::Relay(tx)], vec![Source::Relay(rx)])
+        }
+        (RingKind::Broadcast, _) => {
+            let (tx, rxs) = broadcast::channel_with::<Row>(capacity, work.consumers, config)?;
+            (
+                vec![Sink::Broadcast(tx)],
+                rxs.into_iter().map(Source::Broadcast).collect(),
+            )
+        }
+        (RingKind::Mpmc, _) => {
+            let (tx, rx) = mpmc::channel_with::<Row>(capacity, config)?;
+            let sinks = (0..work.producers)
+                .map(|_| Sink::Mpmc(tx.clone(), Vec::new()))
+                .collect();
+            let sources = (0..work.consumers)
+                .map(|_| Source::Mpmc(rx.clone()))
+                .collect();
+            (sinks, sources)
+        }
+    })
+}
+
+fn row_values(source: &SourceSetting, seed: u64) -> Result<RowValues, EngineError> {
+    Ok(match source {
+        SourceSetting::RandomWalk => RowValues::new(SourceKind::RandomWalk, seed),
+        SourceSetting::SineNoise => RowValues::new(SourceKind::SineNoise, seed),
+        SourceSetting::Steps => RowValues::new(SourceKind::Steps, seed),
+        SourceSetting::Csv(path) => {
+            let table =
+                crate::source::csv::load(path).map_err(|e| EngineError::Source(e.to_string()))?;
+            RowValues::replay(table.values.into())
+        }
+    })
+}
