@@ -6,6 +6,7 @@
 
 use crate::codec::frame::MAX_FRAME_ROWS;
 use crate::codec::max_frame_len;
+use crate::ring::record::max_payload;
 use crate::row::Row;
 
 use super::{RingKind, TuningProfile};
@@ -46,10 +47,10 @@ pub enum SettingError {
         /// The ring's capacity in rows.
         capacity: usize,
     },
-    /// A frame of this many rows might not fit in half the frame ring.
+    /// A frame of this many rows might not fit in half the frame ring (less a record header).
     #[error(
         "a frame of {rows} rows may need {bytes} bytes, more than half the {ring_bytes}-byte \
-         frame ring; use fewer rows per frame or raise the capacity"
+         frame ring holds in one record; use fewer rows per frame or raise the capacity"
     )]
     FrameTooLarge {
         /// Rows per frame asked for.
@@ -79,13 +80,17 @@ pub enum SettingError {
 }
 
 /// Rows per batch (per frame when framed): at least 1, at most the capacity, and a frame that
-/// fits in half the frame ring (so a frame and the wrap padding before it always fit).
+/// fits in one record of the frame ring ([`max_payload`]: half the ring less a header, so a
+/// frame and the wrap padding before it always fit).
 ///
 /// # Errors
 /// [`SettingError::BatchOutOfRange`] or [`SettingError::FrameTooLarge`].
 pub fn check_batch(ring: RingShape, rows: usize) -> Result<(), SettingError> {
     let ring_bytes = ring.frame_ring_bytes();
-    if ring.framed && rows > 0 && (rows > MAX_FRAME_ROWS || max_frame_len(rows) > ring_bytes / 2) {
+    if ring.framed
+        && rows > 0
+        && (rows > MAX_FRAME_ROWS || max_frame_len(rows) > max_payload(ring_bytes))
+    {
         return Err(SettingError::FrameTooLarge {
             rows,
             bytes: max_frame_len(rows),
@@ -190,8 +195,8 @@ mod tests {
         }
         let frames = ring(RingKind::Spsc, true);
         let largest = largest_batch(frames);
-        assert!(max_frame_len(largest) <= 1024 * 64 / 2);
-        assert!(max_frame_len(largest + 1) > 1024 * 64 / 2);
+        assert!(max_frame_len(largest) <= 1024 * 64 / 2 - 8);
+        assert!(max_frame_len(largest + 1) > 1024 * 64 / 2 - 8);
         assert_eq!(check_batch(frames, largest), Ok(()));
         assert!(matches!(
             check_batch(frames, largest + 1),

@@ -29,12 +29,13 @@ use super::sides::Sides;
 use super::sync::{Arc, AtomicUsize, UnsafeCell};
 use super::{Counters, EndpointStats, RingConfig, RingError, WaitStrategy, producer_room};
 
-/// Bytes of the header in front of every record.
-pub const RECORD_HEADER: usize = 8;
-/// Record alignment in bytes.
-pub const RECORD_ALIGN: usize = 8;
-/// Header flag of a padding record (skipped by the consumer).
-const PADDING: u64 = 1 << 32;
+use super::record::{
+    ALIGN as RECORD_ALIGN, HEADER as RECORD_HEADER, PADDING, footprint, header_word,
+    split_header_word,
+};
+
+/// The kind of a frame record (every record that is not padding).
+const FRAME: u32 = 0;
 
 type Word = UnsafeCell<u64>;
 
@@ -54,12 +55,6 @@ struct Shared {
 unsafe impl Sync for Shared {}
 // SAFETY: as above; nothing in `Shared` is tied to a thread.
 unsafe impl Send for Shared {}
-
-/// Bytes a record with `len` payload bytes occupies.
-#[inline]
-const fn footprint(len: usize) -> usize {
-    RECORD_HEADER + len.next_multiple_of(RECORD_ALIGN)
-}
 
 /// Creates a frame ring of `capacity` bytes with the default config.
 ///
@@ -292,8 +287,10 @@ impl FrameProducer {
             if self.free_bytes(to_end) < to_end {
                 return false;
             }
-            self.words()
-                .write_header(self.tail, PADDING | (to_end - RECORD_HEADER) as u64);
+            self.words().write_header(
+                self.tail,
+                header_word((to_end - RECORD_HEADER) as u32, PADDING),
+            );
             self.publish(self.tail.wrapping_add(to_end));
         }
         self.free_bytes(need) >= need
@@ -378,7 +375,7 @@ impl FrameWriter<'_> {
                 .word(pos)
                 .with_mut(|p| unsafe { p.cast::<u8>().add(pos % RECORD_ALIGN).write(*byte) });
         }
-        words.write_header(self.start, len as u64);
+        words.write_header(self.start, header_word(len as u32, FRAME));
         let new_tail = self.start.wrapping_add(footprint(len));
         self.producer.publish(new_tail);
     }
@@ -451,25 +448,24 @@ impl FrameConsumer {
                     return false;
                 }
             }
-            let header = self.words().read_header(self.head);
-            if header & PADDING == 0 {
+            let (len, kind) = split_header_word(self.words().read_header(self.head));
+            if kind != PADDING {
                 return true;
             }
             // Skip to the start of the buffer, releasing the padding at once.
-            let len = (header & u64::from(u32::MAX)) as usize;
-            let next = self.head.wrapping_add(RECORD_HEADER + len);
+            let next = self.head.wrapping_add(RECORD_HEADER + len as usize);
             self.release_to(next);
         }
     }
 
     /// The record at the head; `next_record_ready` said there is one.
     fn reader(&mut self) -> FrameReader<'_> {
-        let header = self.words().read_header(self.head);
+        let (len, _) = split_header_word(self.words().read_header(self.head));
         let start = self.head;
         FrameReader {
             consumer: self,
             start,
-            len: (header & u64::from(u32::MAX)) as usize,
+            len: len as usize,
         }
     }
 

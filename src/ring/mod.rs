@@ -8,6 +8,7 @@
 //! - [`mpmc`]: many producers and consumers, each item taken exactly once.
 //! - [`frames`]: variable-length byte records (encoded frames) on an SPSC ring.
 //! - `window`: a byte ring whose writer chooses the offsets, the memory a remote peer writes into.
+//! - [`record`]: the record format `frames` and `window` share.
 //!
 //! Every ring has a power-of-two capacity, allocates its slots through a [`RingAlloc`] (so the
 //! topology layer can place them on a NUMA node), lets each side pick a [`WaitStrategy`] for its
@@ -21,6 +22,7 @@ pub mod frames;
 pub mod mpmc;
 pub mod pad;
 pub mod prefetch;
+pub mod record;
 pub mod relay;
 pub(crate) mod sides;
 pub mod spsc;

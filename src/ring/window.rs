@@ -9,9 +9,9 @@
 //! its head and the published tail and checks every record header before use, because the peer,
 //! not this process, wrote them.
 //!
-//! Records have the layout of [`super::frames`]: an 8-byte header (payload length, kind) and the
-//! payload padded to 8 bytes; a record never wraps, and a padding record fills the end of the
-//! buffer when the next record does not fit. [`place`] computes that layout from the positions
+//! Records have the format of [`super::record`], which the frame ring shares: an 8-byte header
+//! (payload length, kind) and the payload padded to 8 bytes; a record never wraps, and a padding
+//! record fills the end of the buffer when the next record does not fit. [`place`] computes that layout from the positions
 //! alone, so the remote producer, which never sees this memory, lays records out the same way.
 //!
 //! ```
@@ -36,12 +36,9 @@ use super::{RingConfig, RingError};
 
 type Word = UnsafeCell<u64>;
 
-/// Bytes of the header in front of every record.
-pub const HEADER: usize = 8;
-/// Record alignment in bytes; every published tail is a multiple of it.
-pub const ALIGN: usize = 8;
-/// The kind of a padding record, which the reader skips.
-pub const PADDING: u32 = u32::MAX;
+pub use super::record::{
+    ALIGN, HEADER, PADDING, encode_record, footprint, max_payload, record_header,
+};
 
 /// Why a write, a publish or a record was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -111,19 +108,6 @@ pub struct Placement {
     pub end: u64,
 }
 
-/// Bytes a record with `len` payload bytes occupies.
-#[inline]
-pub const fn footprint(len: usize) -> usize {
-    HEADER + len.next_multiple_of(ALIGN)
-}
-
-/// The largest payload a window of `capacity` bytes accepts: half of it, so a record plus the
-/// padding in front of it always fit in an empty window.
-#[inline]
-pub const fn max_payload(capacity: usize) -> usize {
-    capacity / 2 - HEADER
-}
-
 /// Where a record of `len` payload bytes goes, given the positions: the reader's `head` (as last
 /// credited) and the writer's `tail`. `None`: not enough free room now (wait for credit).
 ///
@@ -159,24 +143,6 @@ pub fn place(
         offset: (start % capacity as u64) as usize,
         end,
     }))
-}
-
-/// A record's bytes as the writer copies them in: header, payload, zero padding.
-pub fn encode_record(kind: u32, payload: &[u8]) -> Vec<u8> {
-    let mut bytes = Vec::with_capacity(footprint(payload.len()));
-    bytes.extend_from_slice(&record_header(payload.len() as u32, kind));
-    bytes.extend_from_slice(payload);
-    bytes.resize(footprint(payload.len()), 0);
-    bytes
-}
-
-/// The 8-byte header of a record: payload length then kind, little-endian.
-#[inline]
-pub fn record_header(len: u32, kind: u32) -> [u8; HEADER] {
-    let mut header = [0; HEADER];
-    header[..4].copy_from_slice(&len.to_le_bytes());
-    header[4..].copy_from_slice(&kind.to_le_bytes());
-    header
 }
 
 struct Shared {
