@@ -4,7 +4,8 @@
 #
 #   scripts/install-deps.sh            what building and running ringtop needs
 #   scripts/install-deps.sh --ci       also what CI checks against: hwloc-nox (lstopo-no-graphics,
-#                                      for the topology), python3-venv (the Python HdrHistogram
+#                                      for the topology), linux-perf (perf stat, for the counters),
+#                                      python3-venv (the Python HdrHistogram
 #                                      package reads ringtop's interval logs), valgrind (for
 #                                      scripts/instructions.sh), and the RDMA libraries the `rdma`
 #                                      feature builds against
@@ -16,7 +17,7 @@ set -euo pipefail
 packages=(build-essential pkg-config libhwloc-dev libudev-dev)
 rdma=(libibverbs-dev librdmacm-dev libclang-dev)
 case "${1:-}" in
---ci) packages+=(hwloc-nox python3-venv valgrind "${rdma[@]}") ;;
+--ci) packages+=(hwloc-nox linux-perf python3-venv valgrind "${rdma[@]}") ;;
 --rdma) packages+=("${rdma[@]}") ;;
 esac
 

@@ -191,18 +191,19 @@ fn topo_with_a_bad_description_or_file_exits_2_with_a_reason() {
     );
 }
 
-/// Runs `lstopo-no-graphics` with `args`, or says why the comparison is skipped.
-fn lstopo(args: &[&str]) -> Option<String> {
+/// Runs `lstopo-no-graphics` with `args`. The comparison needs it: a machine without it fails
+/// with what to install, rather than passing without comparing.
+fn lstopo(args: &[&str]) -> String {
     match Command::new("lstopo-no-graphics").args(args).output() {
-        Ok(out) if out.status.success() => Some(String::from_utf8(out.stdout).unwrap()),
+        Ok(out) if out.status.success() => String::from_utf8(out.stdout).unwrap(),
         Ok(out) => panic!(
             "lstopo-no-graphics failed: {}",
             String::from_utf8_lossy(&out.stderr)
         ),
-        Err(_) => {
-            eprintln!("skipped: lstopo-no-graphics is not installed (Debian package hwloc-nox)");
-            None
-        }
+        Err(err) => panic!(
+            "lstopo-no-graphics is needed to check the topology (scripts/install-deps.sh --ci \
+             installs Debian's hwloc-nox): {err}"
+        ),
     }
 }
 
@@ -222,18 +223,16 @@ fn lstopo_size(text: &str) -> u64 {
 
 #[test]
 fn topo_agrees_with_lstopo_on_counts_and_cache_sizes() {
-    let Some(pus) = lstopo(&["--only", "pu"]) else {
-        return;
-    };
+    let pus = lstopo(&["--only", "pu"]);
     let out = ringtop().args(["topo", "--json"]).output().unwrap();
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let count = |text: &str| text.lines().filter(|l| !l.trim().is_empty()).count();
     assert_eq!(count(&pus), v["pus"].as_array().unwrap().len());
-    let cores = lstopo(&["--only", "core"]).unwrap();
+    let cores = lstopo(&["--only", "core"]);
     assert_eq!(count(&cores), v["cores"].as_array().unwrap().len());
-    let packages = lstopo(&["--only", "package"]).unwrap();
+    let packages = lstopo(&["--only", "package"]);
     assert_eq!(count(&packages), v["packages"].as_array().unwrap().len());
-    let nodes = lstopo(&["--only", "numanode"]).unwrap();
+    let nodes = lstopo(&["--only", "numanode"]);
     assert_eq!(count(&nodes), v["numa_nodes"].as_array().unwrap().len());
 
     for (kind, level, json_kind) in [
@@ -244,7 +243,6 @@ fn topo_agrees_with_lstopo_on_counts_and_cache_sizes() {
     ] {
         // Lines like `L3 L#0 (300MB)`.
         let mut theirs: Vec<u64> = lstopo(&["--only", kind])
-            .unwrap()
             .lines()
             .filter_map(|l| {
                 l.split_once('(')
@@ -342,28 +340,20 @@ fn one_allowed_cpu() -> String {
     v["allowed_cpus"][0].to_string()
 }
 
-/// Runs ringtop restricted to one CPU with `taskset`, or says why the test is skipped.
-fn on_one_cpu(args: &[&str]) -> Option<std::process::Output> {
+/// Runs ringtop restricted to one CPU with `taskset` (util-linux, on every Debian system).
+fn on_one_cpu(args: &[&str]) -> std::process::Output {
     let cpu = one_allowed_cpu();
-    match Command::new("taskset")
+    Command::new("taskset")
         .args(["-c", &cpu])
         .arg(assert_cmd::cargo::cargo_bin("ringtop"))
         .args(args)
         .output()
-    {
-        Ok(out) => Some(out),
-        Err(_) => {
-            eprintln!("skipped: taskset (util-linux) is not installed");
-            None
-        }
-    }
+        .unwrap_or_else(|err| panic!("taskset (util-linux) is needed here: {err}"))
 }
 
 #[test]
 fn the_affinity_mask_ringtop_starts_with_is_the_allowed_set() {
-    let Some(out) = on_one_cpu(&["topo", "--json"]) else {
-        return;
-    };
+    let out = on_one_cpu(&["topo", "--json"]);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let cpu: u64 = one_allowed_cpu().parse().unwrap();
     assert_eq!(v["allowed_cpus"], serde_json::json!([cpu]));
@@ -374,7 +364,7 @@ fn the_affinity_mask_ringtop_starts_with_is_the_allowed_set() {
         .filter(|p| p["allowed"] == false);
     assert_eq!(disallowed.count() + 1, v["pus"].as_array().unwrap().len());
 
-    let out = on_one_cpu(&["c2c"]).unwrap();
+    let out = on_one_cpu(&["c2c"]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(err.contains("needs at least two CPUs"), "{err}");
@@ -384,9 +374,7 @@ fn the_affinity_mask_ringtop_starts_with_is_the_allowed_set() {
 fn a_probe_on_one_cpu_finishes_and_says_what_it_measured() {
     // Both threads share the CPU: they must yield to each other rather than spin out a time
     // slice per hand-off, which would make this run take many minutes.
-    let Some(out) = on_one_cpu(&[&["probe"][..], &SMALL[..]].concat()) else {
-        return;
-    };
+    let out = on_one_cpu(&[&["probe"][..], &SMALL[..]].concat());
     assert!(
         out.status.success(),
         "{}",

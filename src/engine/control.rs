@@ -18,7 +18,8 @@ pub(crate) const NO_CPU: usize = usize::MAX;
 /// Run-wide settings.
 #[derive(Debug)]
 pub(crate) struct Control {
-    /// The clock every stamp is read from.
+    /// When the run started: snapshots' elapsed time counts from here. Row stamps are not
+    /// read from it but from [`Control::now_ns`], the clock every process on the host shares.
     pub(crate) epoch: Instant,
     pub(crate) stop: AtomicBool,
     pub(crate) paused: AtomicBool,

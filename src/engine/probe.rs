@@ -132,7 +132,8 @@ pub struct ProbeReport {
     pub batch: usize,
     /// Flat-out phase.
     pub throughput: Throughput,
-    /// Paced one-way latency (from scheduled send time), and the rate it was paced at.
+    /// Paced one-way latency, from each row's scheduled send time (the pace is
+    /// `latency_rate`).
     pub one_way_latency: LatencySummary,
     /// Rows per second of the paced phase.
     pub latency_rate: u64,

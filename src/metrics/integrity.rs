@@ -20,7 +20,7 @@ impl Integrity {
         *self == Self::default()
     }
 
-    /// Both counts added.
+    /// Adds all three counts of `other`.
     pub fn add(&mut self, other: &Integrity) {
         self.lost += other.lost;
         self.duplicated += other.duplicated;
