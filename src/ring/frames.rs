@@ -407,9 +407,15 @@ impl FrameConsumer {
         self.mask + 1
     }
 
-    /// Whether no record is ready now.
+    /// Whether no record is ready now. A padding record alone (the producer skipped the end of
+    /// the buffer) is not a record.
     pub fn is_empty(&self) -> bool {
-        self.shared.tail.load(Acquire) == self.head
+        let tail = self.shared.tail.load(Acquire);
+        if tail == self.head {
+            return true;
+        }
+        let (len, kind) = split_header_word(self.words().read_header(self.head));
+        kind == PADDING && self.head.wrapping_add(RECORD_HEADER + len as usize) == tail
     }
 
     /// Whether the producer has been dropped (records it committed remain readable).

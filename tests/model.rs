@@ -1,0 +1,384 @@
+//! Model-based tests: every ring's whole single-threaded API, chunks included, driven by random
+//! operation sequences and checked after each step against a `VecDeque` that does the same thing
+//! the obvious way. Small capacities make every sequence wrap the ring many times, so the batch
+//! fast paths (`fill_with`'s straight runs, `as_slices`' two halves) are exercised across the end
+//! of the slot array. Concurrency is the loom models' and the stress tests' job; this is the
+//! sequential contract those proofs rely on.
+#![cfg(not(loom))]
+
+use std::collections::VecDeque;
+
+use proptest::prelude::*;
+use ringtop::ring::{broadcast, frames, mpmc, record, relay, spsc};
+
+/// What to do with a chunk once it is filled or read.
+#[derive(Debug, Clone, Copy)]
+enum Finish {
+    /// Commit or release it.
+    Keep,
+    /// Drop it.
+    Drop,
+}
+
+#[derive(Debug, Clone)]
+enum Op {
+    Push,
+    Pop,
+    /// Claim up to `max` slots, write `write` of them (one by one or with `fill_with`), then
+    /// finish.
+    Write {
+        max: usize,
+        write: usize,
+        fill: bool,
+        finish: Finish,
+    },
+    /// Take up to `max` items, move `take` of them out, then finish.
+    Read {
+        max: usize,
+        take: usize,
+        finish: Finish,
+    },
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    let finish = prop_oneof![Just(Finish::Keep), Just(Finish::Drop)];
+    prop_oneof![
+        3 => Just(Op::Push),
+        3 => Just(Op::Pop),
+        2 => (0..12usize, 0..12usize, any::<bool>(), finish.clone())
+            .prop_map(|(max, write, fill, finish)| Op::Write { max, write, fill, finish }),
+        2 => (0..12usize, 0..12usize, finish)
+            .prop_map(|(max, take, finish)| Op::Read { max, take, finish }),
+    ]
+}
+
+fn capacity() -> impl Strategy<Value = usize> {
+    prop_oneof![Just(2usize), Just(4), Just(8)]
+}
+
+/// Items are strings, so a slot read twice or dropped twice would show (a double free aborts
+/// the test; a duplicate breaks the comparison).
+fn item(n: u64) -> String {
+    format!("item-{n}")
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1024))]
+
+    #[test]
+    fn spsc_behaves_as_a_bounded_fifo(capacity in capacity(), ops in prop::collection::vec(op(), 1..200)) {
+        let (mut tx, mut rx) = spsc::channel::<String>(capacity).unwrap();
+        let mut model: VecDeque<String> = VecDeque::new();
+        let mut next = 0u64;
+        for op in ops {
+            match op {
+                Op::Push => {
+                    let v = item(next);
+                    let result = tx.try_push(v.clone());
+                    if model.len() < capacity {
+                        prop_assert_eq!(result, Ok(()));
+                        model.push_back(v);
+                        next += 1;
+                    } else {
+                        prop_assert_eq!(result, Err(v));
+                    }
+                }
+                Op::Pop => prop_assert_eq!(rx.try_pop(), model.pop_front()),
+                Op::Write { max, write, fill, finish } => {
+                    let mut chunk = tx.write_chunk(max);
+                    prop_assert_eq!(chunk.len(), max.min(capacity - model.len()));
+                    let claimed = chunk.len();
+                    let mut written = Vec::new();
+                    if fill {
+                        let first = next;
+                        chunk.fill_with(|i| item(first + i as u64));
+                        written.extend((0..claimed as u64).map(|i| item(first + i)));
+                    } else {
+                        for i in 0..write {
+                            let v = item(next + i as u64);
+                            let result = chunk.push(v.clone());
+                            if i < claimed {
+                                prop_assert_eq!(result, Ok(()));
+                                written.push(v);
+                            } else {
+                                prop_assert_eq!(result, Err(v));
+                            }
+                        }
+                    }
+                    prop_assert_eq!(chunk.remaining(), claimed - written.len());
+                    match finish {
+                        Finish::Keep => {
+                            prop_assert_eq!(chunk.commit(), written.len());
+                            next += written.len() as u64;
+                            model.extend(written);
+                        }
+                        Finish::Drop => drop(chunk),
+                    }
+                }
+                Op::Read { max, take, finish } => {
+                    let mut chunk = rx.read_chunk(max);
+                    let len = max.min(model.len());
+                    prop_assert_eq!(chunk.len(), len);
+                    let (a, b) = chunk.as_slices();
+                    let seen: Vec<&String> = a.iter().chain(b).collect();
+                    let expected: Vec<&String> = model.iter().take(len).collect();
+                    prop_assert_eq!(seen, expected);
+                    let taken = take.min(len);
+                    for _ in 0..taken {
+                        prop_assert_eq!(chunk.pop(), model.pop_front());
+                    }
+                    if take > len {
+                        prop_assert_eq!(chunk.pop(), None);
+                    }
+                    let (a, b) = chunk.as_slices();
+                    prop_assert_eq!(a.len() + b.len(), len - taken);
+                    match finish {
+                        Finish::Keep => {
+                            chunk.release();
+                            model.drain(..len - taken);
+                        }
+                        Finish::Drop => drop(chunk),
+                    }
+                }
+            }
+            prop_assert_eq!(tx.len(), model.len());
+            prop_assert_eq!(rx.len(), model.len());
+            prop_assert_eq!(rx.is_empty(), model.is_empty());
+        }
+    }
+
+    #[test]
+    fn relay_behaves_as_a_bounded_fifo(capacity in capacity(), ops in prop::collection::vec(op(), 1..200)) {
+        let (mut tx, mut rx) = relay::channel::<String>(capacity).unwrap();
+        let mut model: VecDeque<String> = VecDeque::new();
+        let mut next = 0u64;
+        for op in ops {
+            match op {
+                // The relay ring has no chunks: a write is a run of pushes, a read of pops.
+                Op::Push | Op::Write { .. } => {
+                    let count = match op { Op::Write { write, .. } => write, _ => 1 };
+                    for _ in 0..count {
+                        let v = item(next);
+                        let result = tx.try_push(v.clone());
+                        if model.len() < capacity {
+                            prop_assert_eq!(result, Ok(()));
+                            model.push_back(v);
+                            next += 1;
+                        } else {
+                            prop_assert_eq!(result, Err(v));
+                        }
+                    }
+                }
+                Op::Pop | Op::Read { .. } => {
+                    let count = match op { Op::Read { take, .. } => take, _ => 1 };
+                    for _ in 0..count {
+                        prop_assert_eq!(rx.try_pop(), model.pop_front());
+                    }
+                }
+            }
+            prop_assert_eq!(tx.len(), model.len());
+            prop_assert_eq!(rx.len(), model.len());
+            prop_assert_eq!(rx.is_empty(), model.is_empty());
+        }
+    }
+
+    #[test]
+    fn broadcast_gives_every_consumer_every_item_in_order(
+        capacity in capacity(),
+        consumers in 1..4usize,
+        ops in prop::collection::vec((op(), 0..4usize), 1..200),
+    ) {
+        let (mut tx, mut rxs) = broadcast::channel::<u64>(capacity, consumers).unwrap();
+        // One queue per consumer; the producer is bounded by the slowest.
+        let mut models: Vec<VecDeque<u64>> = vec![VecDeque::new(); consumers];
+        let mut next = 0u64;
+        let fullest = |models: &Vec<VecDeque<u64>>| models.iter().map(VecDeque::len).max().unwrap_or(0);
+        for (op, who) in ops {
+            let who = who % consumers;
+            match op {
+                Op::Push => {
+                    let result = tx.try_push(next);
+                    if fullest(&models) < capacity {
+                        prop_assert_eq!(result, Ok(()));
+                        models.iter_mut().for_each(|m| m.push_back(next));
+                        next += 1;
+                    } else {
+                        prop_assert_eq!(result, Err(next));
+                    }
+                }
+                Op::Pop => prop_assert_eq!(rxs[who].try_pop(), models[who].pop_front()),
+                Op::Write { max, write, fill, finish } => {
+                    let mut chunk = tx.write_chunk(max);
+                    prop_assert_eq!(chunk.len(), max.min(capacity - fullest(&models)));
+                    let claimed = chunk.len();
+                    let first = next;
+                    let written = if fill {
+                        chunk.fill_with(|i| first + i as u64);
+                        claimed
+                    } else {
+                        for i in 0..write {
+                            let result = chunk.push(first + i as u64);
+                            prop_assert_eq!(result.is_ok(), i < claimed);
+                        }
+                        write.min(claimed)
+                    };
+                    match finish {
+                        Finish::Keep => {
+                            prop_assert_eq!(chunk.commit(), written);
+                            for m in &mut models {
+                                m.extend(first..first + written as u64);
+                            }
+                            next += written as u64;
+                        }
+                        // Left uncommitted: nothing is published.
+                        Finish::Drop => {
+                            let _ = chunk;
+                        }
+                    }
+                }
+                Op::Read { max, take, finish } => {
+                    let model = &mut models[who];
+                    let mut chunk = rxs[who].read_chunk(max);
+                    let len = max.min(model.len());
+                    prop_assert_eq!(chunk.len(), len);
+                    let (a, b) = chunk.as_slices();
+                    let seen: Vec<u64> = a.iter().chain(b).copied().collect();
+                    let expected: Vec<u64> = model.iter().take(len).copied().collect();
+                    prop_assert_eq!(seen, expected);
+                    let taken = take.min(len);
+                    for _ in 0..taken {
+                        prop_assert_eq!(chunk.pop(), model.pop_front());
+                    }
+                    match finish {
+                        Finish::Keep => {
+                            chunk.release();
+                            model.drain(..len - taken);
+                        }
+                        Finish::Drop => drop(chunk),
+                    }
+                }
+            }
+            prop_assert_eq!(tx.len(), fullest(&models));
+            for (rx, model) in rxs.iter().zip(&models) {
+                prop_assert_eq!(rx.len(), model.len());
+                prop_assert_eq!(rx.is_empty(), model.is_empty());
+            }
+        }
+    }
+
+    #[test]
+    fn mpmc_behaves_as_a_bounded_fifo_from_any_clone(
+        capacity in capacity(),
+        ops in prop::collection::vec((op(), any::<bool>()), 1..200),
+    ) {
+        let (tx, rx) = mpmc::channel::<String>(capacity).unwrap();
+        let (tx2, rx2) = (tx.clone(), rx.clone());
+        let mut model: VecDeque<String> = VecDeque::new();
+        let mut next = 0u64;
+        for (op, clone) in ops {
+            let (tx, rx) = if clone { (&tx2, &rx2) } else { (&tx, &rx) };
+            match op {
+                Op::Push => {
+                    let v = item(next);
+                    let result = tx.try_push(v.clone());
+                    if model.len() < capacity {
+                        prop_assert_eq!(result, Ok(()));
+                        model.push_back(v);
+                        next += 1;
+                    } else {
+                        prop_assert_eq!(result, Err(v));
+                    }
+                }
+                Op::Pop => prop_assert_eq!(rx.try_pop(), model.pop_front()),
+                Op::Write { write, .. } => {
+                    let mut batch: Vec<String> = (0..write as u64).map(|i| item(next + i)).collect();
+                    let offered = batch.clone();
+                    let moved = tx.push_batch(&mut batch);
+                    prop_assert_eq!(moved, write.min(capacity - model.len()));
+                    prop_assert_eq!(&batch[..], &offered[moved..], "the rest stays, in order");
+                    model.extend(offered.into_iter().take(moved));
+                    next += moved as u64;
+                }
+                Op::Read { max, .. } => {
+                    let mut out = vec![item(u64::MAX)];
+                    let moved = rx.pop_batch(&mut out, max);
+                    prop_assert_eq!(moved, max.min(model.len()));
+                    prop_assert_eq!(out.len(), moved + 1, "appended after what was there");
+                    for got in out.drain(1..) {
+                        prop_assert_eq!(Some(got), model.pop_front());
+                    }
+                }
+            }
+            prop_assert_eq!(tx.len(), model.len());
+            prop_assert_eq!(rx.is_empty(), model.is_empty());
+        }
+    }
+
+    #[test]
+    fn frames_come_out_as_they_went_in(
+        capacity in prop_oneof![Just(64usize), Just(128), Just(256)],
+        ops in prop::collection::vec((op(), 0..40usize, any::<bool>()), 1..200),
+    ) {
+        let (mut tx, mut rx) = frames::channel(capacity).unwrap();
+        let mut model: VecDeque<Vec<u8>> = VecDeque::new();
+        let mut next = 0u8;
+        for (op, len, shorter) in ops {
+            match op {
+                Op::Push | Op::Write { .. } => {
+                    let len = len.min(tx.max_record());
+                    let payload: Vec<u8> = (0..len).map(|i| next.wrapping_add(i as u8)).collect();
+                    let finish = match op { Op::Write { finish, .. } => finish, _ => Finish::Keep };
+                    match tx.try_claim(len).unwrap() {
+                        Some(mut writer) => {
+                            prop_assert_eq!(writer.len(), len);
+                            writer.as_mut_slice().copy_from_slice(&payload);
+                            match finish {
+                                Finish::Keep if shorter => {
+                                    writer.commit_len(len / 2);
+                                    model.push_back(payload[..len / 2].to_vec());
+                                }
+                                Finish::Keep => {
+                                    writer.commit();
+                                    model.push_back(payload);
+                                }
+                                // Not committed: nothing is published.
+                                Finish::Drop => {
+                                    let _ = writer;
+                                }
+                            }
+                            next = next.wrapping_add(1);
+                        }
+                        // Only a ring holding records can be too full for one, once the consumer
+                        // has skipped any padding the producer left: then any record of at most
+                        // `max_payload` fits.
+                        None if model.is_empty() => {
+                            prop_assert!(rx.try_read().is_none());
+                            if len <= record::max_payload(capacity) {
+                                prop_assert!(tx.try_claim(len).unwrap().is_some(), "an empty ring refused {len} bytes");
+                            }
+                        }
+                        None => {}
+                    }
+                }
+                Op::Pop | Op::Read { .. } => {
+                    let keep = !matches!(op, Op::Read { finish: Finish::Drop, .. });
+                    match rx.try_read() {
+                        Some(reader) => {
+                            let expected = model.front().cloned();
+                            prop_assert_eq!(Some(reader.as_slice().to_vec()), expected.clone());
+                            let mut copy = vec![0xAA; 3];
+                            reader.copy_into(&mut copy);
+                            prop_assert_eq!(Some(copy), expected);
+                            if keep {
+                                reader.release();
+                                model.pop_front();
+                            }
+                        }
+                        None => prop_assert!(model.is_empty()),
+                    }
+                }
+            }
+            prop_assert_eq!(rx.is_empty(), model.is_empty());
+        }
+    }
+}
