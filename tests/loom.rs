@@ -408,6 +408,62 @@ fn broadcast_batch_and_detached_consumer() {
     });
 }
 
+/// The batch paths the engine runs: `fill_with` writes straight runs of slots (`fill_runs`) and
+/// `append_to` reads the chunk's two halves, both across the end of the slot array.
+#[test]
+fn spsc_fill_runs_and_append_to_across_the_wrap() {
+    model(|| {
+        let (mut tx, mut rx) = spsc::channel::<usize>(4).unwrap();
+        let producer = thread::spawn(move || {
+            let mut next = 0;
+            while next < 6 {
+                let mut chunk = tx.write_chunk((6 - next).min(3));
+                let base = next;
+                chunk.fill_with(|i| base + i);
+                next += chunk.commit();
+                thread::yield_now();
+            }
+        });
+        let mut out = Vec::new();
+        while out.len() < 6 {
+            let chunk = rx.read_chunk(3);
+            chunk.append_to(&mut out);
+            chunk.release();
+            thread::yield_now();
+        }
+        assert_eq!(out, [0, 1, 2, 3, 4, 5]);
+        producer.join().unwrap();
+    });
+}
+
+/// As above, for a broadcast ring: the runs and the two halves a consumer copies.
+#[test]
+fn broadcast_fill_runs_and_append_to_across_the_wrap() {
+    model(|| {
+        let (mut tx, mut rxs) = broadcast::channel::<usize>(4, 1).unwrap();
+        let mut rx = rxs.pop().unwrap();
+        let consumer = thread::spawn(move || {
+            let mut out = Vec::new();
+            while out.len() < 6 {
+                let chunk = rx.read_chunk(3);
+                chunk.append_to(&mut out);
+                chunk.release();
+                thread::yield_now();
+            }
+            assert_eq!(out, [0, 1, 2, 3, 4, 5]);
+        });
+        let mut next = 0;
+        while next < 6 {
+            let mut chunk = tx.write_chunk((6 - next).min(3));
+            let base = next;
+            chunk.fill_with(|i| base + i);
+            next += chunk.commit();
+            thread::yield_now();
+        }
+        consumer.join().unwrap();
+    });
+}
+
 #[test]
 fn mpmc_two_by_two_takes_each_item_exactly_once() {
     model(|| {

@@ -161,9 +161,7 @@ impl Source {
         match self {
             Source::Spsc(rx) => {
                 let chunk = rx.read_chunk(max);
-                let (a, b) = chunk.as_slices();
-                out.extend_from_slice(a);
-                out.extend_from_slice(b);
+                chunk.append_to(out);
                 chunk.release();
             }
             Source::Relay(rx) => {
@@ -174,9 +172,7 @@ impl Source {
             }
             Source::Broadcast(rx) => {
                 let chunk = rx.read_chunk(max);
-                let (a, b) = chunk.as_slices();
-                out.extend_from_slice(a);
-                out.extend_from_slice(b);
+                chunk.append_to(out);
                 chunk.release();
             }
             Source::Mpmc(rx) => {

@@ -20,9 +20,12 @@
 use std::mem::MaybeUninit;
 use std::sync::atomic::Ordering::{Acquire, Release};
 
-use super::buffer::{Buffer, check_capacity};
+use super::buffer::fill_runs;
+#[cfg(loom)]
+use super::buffer::wrapped_ranges;
 #[cfg(not(loom))]
-use super::buffer::{fill_runs, wrapped_slices};
+use super::buffer::wrapped_slices;
+use super::buffer::{Buffer, check_capacity};
 use super::pad::CachePadded;
 use super::prefetch::{PrefetchDistance, prefetch_read, prefetch_write};
 use super::sync::{Arc, AtomicBool, AtomicUsize, UnsafeCell};
@@ -206,6 +209,17 @@ impl<T: Copy> Producer<T> {
         unsafe { &*self.base.add(pos & self.mask) }
     }
 
+    /// Writes `value` into the slot with index `slot` (already reduced by the mask): the batch
+    /// path's store, one per item with no bounds arithmetic.
+    #[inline(always)]
+    fn write_free_slot(&self, slot: usize, value: T) {
+        debug_assert!(slot <= self.mask);
+        // SAFETY: `slot <= mask` lies inside the slot array, which `shared` keeps alive; callers
+        // pass only slots of the chunk's claimed free range, which only this producer writes, each
+        // once.
+        unsafe { (*self.base.add(slot)).with_mut(|p| (*p).write(value)) };
+    }
+
     #[inline(always)]
     fn free_slots(&mut self, wanted: usize) -> usize {
         let (shared, tail) = (&self.shared, self.tail);
@@ -324,22 +338,16 @@ impl<T: Copy> WriteChunk<'_, T> {
     /// Fills every remaining slot with `make(i)`.
     #[inline]
     pub fn fill_with(&mut self, mut make: impl FnMut(usize) -> T) {
-        #[cfg(not(loom))]
         if !self.producer.prefetch.is_on() {
             let p = &*self.producer;
-            // SAFETY: slots are `UnsafeCell<MaybeUninit<T>>`, all `repr(transparent)` over `T`;
-            // positions [tail + written, tail + len) are the claimed free slots, which only this
-            // producer writes.
-            unsafe {
-                fill_runs(
-                    p.base.cast::<T>().cast_mut(),
-                    p.mask,
-                    p.tail,
-                    &mut self.written,
-                    self.len,
-                    &mut make,
-                );
-            }
+            fill_runs(
+                p.mask,
+                p.tail,
+                &mut self.written,
+                self.len,
+                &mut make,
+                &mut |slot, value| p.write_free_slot(slot, value),
+            );
             return;
         }
         while self.written < self.len {
@@ -542,6 +550,27 @@ impl<T: Copy> ReadChunk<'_, T> {
                 c.head.wrapping_add(self.read),
                 self.len - self.read,
             )
+        }
+    }
+
+    /// Copies the items not yet popped onto the end of `out`, in ring order: what
+    /// [`as_slices`](Self::as_slices) shows, in one call (the engine's read path). Under loom it
+    /// reads slot by slot over the same two ranges, so the models check this path too.
+    #[inline]
+    pub fn append_to(&self, out: &mut Vec<T>) {
+        #[cfg(not(loom))]
+        {
+            let (first, rest) = self.as_slices();
+            out.extend_from_slice(first);
+            out.extend_from_slice(rest);
+        }
+        #[cfg(loom)]
+        {
+            let c = &*self.consumer;
+            let pos = c.head.wrapping_add(self.read);
+            for slots in wrapped_ranges(c.mask, pos, self.len - self.read) {
+                out.extend(slots.map(|slot| c.read(slot)));
+            }
         }
     }
 

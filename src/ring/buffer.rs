@@ -2,6 +2,7 @@
 
 use std::alloc::Layout;
 use std::ops::Deref;
+use std::ops::Range;
 use std::ptr::NonNull;
 
 use super::alloc::RingAlloc;
@@ -93,6 +94,17 @@ impl<S> Drop for Buffer<S> {
     }
 }
 
+/// The slot indices of the `count` positions from `pos` in a ring of `mask + 1` slots: the run up
+/// to the end of the slot array, then the rest from slot 0 (empty unless the range wraps).
+/// `count <= mask + 1`. The batch paths ([`wrapped_slices`] and [`fill_runs`]) and their loom
+/// counterparts all walk these ranges, so the loom models check the arithmetic the fast paths use.
+#[inline(always)]
+pub(crate) fn wrapped_ranges(mask: usize, pos: usize, count: usize) -> [Range<usize>; 2] {
+    let start = pos & mask;
+    let first = count.min(mask + 1 - start);
+    [start..start + first, 0..count - first]
+}
+
 /// The `count` slots from position `pos` of a ring with `mask + 1` slots at `base`, wrapping at
 /// most once at the end of the array, as two slices of `T`.
 ///
@@ -106,47 +118,37 @@ pub(crate) unsafe fn wrapped_slices<'a, T>(
     pos: usize,
     count: usize,
 ) -> (&'a [T], &'a [T]) {
-    let start = pos & mask;
-    let first = count.min(mask + 1 - start);
-    // SAFETY: both ranges lie inside the `mask + 1` slots at `base` (`first` stops at the end, the
-    // rest restarts at 0 and `count <= mask + 1`); the caller vouches they are initialised `T`s
-    // that nobody writes for 'a.
+    let [first, rest] = wrapped_ranges(mask, pos, count);
+    // SAFETY: both ranges lie inside the `mask + 1` slots at `base` (`wrapped_ranges` stops the
+    // first at the end and restarts at 0, and `count <= mask + 1`); the caller vouches they are
+    // initialised `T`s that nobody writes for 'a.
     unsafe {
         (
-            std::slice::from_raw_parts(base.add(start), first),
-            std::slice::from_raw_parts(base, count - first),
+            std::slice::from_raw_parts(base.add(first.start), first.len()),
+            std::slice::from_raw_parts(base.add(rest.start), rest.len()),
         )
     }
 }
 
 /// Writes `make(i)` for `i` in `*written..len` into the slots of positions `tail + i`, as straight
-/// runs of slots (two when the range wraps around the end of the array) with no per-item checks;
-/// `*written` moves past each slot as soon as it holds its item, so a panic in `make` leaves it
-/// counting exactly the items written.
-///
-/// # Safety
-/// `base` points to `mask + 1` slots laid out as `T`s, and the slots of positions
-/// `tail + *written .. tail + len` are free, claimed by the caller, and written by nobody else.
-#[cfg(not(loom))]
+/// runs of slots (two when the range wraps around the end of the array) with no per-item checks:
+/// `write(slot, value)` stores one value into the slot with that index. `*written` moves past each
+/// slot as soon as it holds its item, so a panic in `make` leaves it counting exactly the items
+/// written.
 #[inline(always)]
-pub(crate) unsafe fn fill_runs<T>(
-    base: *mut T,
+pub(crate) fn fill_runs<T>(
     mask: usize,
     tail: usize,
     written: &mut usize,
     len: usize,
     make: &mut impl FnMut(usize) -> T,
+    write: &mut impl FnMut(usize, T),
 ) {
-    while *written < len {
-        let start = tail.wrapping_add(*written) & mask;
-        let run = (len - *written).min(mask + 1 - start);
-        // SAFETY: `start + run <= mask + 1`: the run lies inside the slot array.
-        let slots = unsafe { base.add(start) };
-        for k in 0..run {
+    let ranges = wrapped_ranges(mask, tail.wrapping_add(*written), len - *written);
+    for slots in ranges {
+        for slot in slots {
             let i = *written;
-            // SAFETY: the slot of position `tail + i` is one of the claimed free slots (caller's
-            // promise); `*written` moves past it at once, so it is written once.
-            unsafe { slots.add(k).write(make(i)) };
+            write(slot, make(i));
             *written = i + 1;
         }
     }

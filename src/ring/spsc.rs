@@ -21,9 +21,12 @@
 use std::mem::MaybeUninit;
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 
-use super::buffer::{Buffer, check_capacity};
+use super::buffer::fill_runs;
+#[cfg(loom)]
+use super::buffer::wrapped_ranges;
 #[cfg(not(loom))]
-use super::buffer::{fill_runs, wrapped_slices};
+use super::buffer::wrapped_slices;
+use super::buffer::{Buffer, check_capacity};
 use super::pad::CachePadded;
 use super::prefetch::{PrefetchDistance, prefetch_read, prefetch_write};
 use super::sides::Sides;
@@ -194,6 +197,17 @@ impl<T> Producer<T> {
         unsafe { &*self.base.add(pos & self.mask) }
     }
 
+    /// Writes `value` into the slot with index `slot` (already reduced by the mask): the batch
+    /// path's store, one per item with no bounds arithmetic.
+    #[inline(always)]
+    fn write_free_slot(&self, slot: usize, value: T) {
+        debug_assert!(slot <= self.mask);
+        // SAFETY: `slot <= mask` lies inside the slot array, which `shared` keeps alive; callers
+        // pass only slots of the chunk's claimed free range, which only this producer writes, each
+        // once.
+        unsafe { (*self.base.add(slot)).with_mut(|p| (*p).write(value)) };
+    }
+
     /// Free slots, re-reading the consumer's head only if the cached copy shows fewer than
     /// `wanted`.
     #[inline(always)]
@@ -327,22 +341,16 @@ impl<T> WriteChunk<'_, T> {
     /// Fills every remaining slot with `make(i)`, `i` counting from the chunk's first slot.
     #[inline]
     pub fn fill_with(&mut self, mut make: impl FnMut(usize) -> T) {
-        #[cfg(not(loom))]
         if !self.producer.prefetch.is_on() {
             let p = &*self.producer;
-            // SAFETY: slots are `UnsafeCell<MaybeUninit<T>>`, all `repr(transparent)` over `T`;
-            // positions [tail + written, tail + len) are the claimed free slots, which only this
-            // producer writes; a panic leaves `written` counting what the chunk's `Drop` drops.
-            unsafe {
-                fill_runs(
-                    p.base.cast::<T>().cast_mut(),
-                    p.mask,
-                    p.tail,
-                    &mut self.written,
-                    self.len,
-                    &mut make,
-                );
-            }
+            fill_runs(
+                p.mask,
+                p.tail,
+                &mut self.written,
+                self.len,
+                &mut make,
+                &mut |slot, value| p.write_free_slot(slot, value),
+            );
             return;
         }
         while self.written < self.len {
@@ -611,6 +619,37 @@ impl<T> ReadChunk<'_, T> {
                 c.head.wrapping_add(self.taken),
                 self.len - self.taken,
             )
+        }
+    }
+
+    /// Clones the items not yet moved out onto the end of `out`, in ring order: what
+    /// [`as_slices`](Self::as_slices) shows, in one call (the engine's read path). Under loom it
+    /// reads slot by slot over the same two ranges, so the models check this path too.
+    #[inline]
+    pub fn append_to(&self, out: &mut Vec<T>)
+    where
+        T: Clone,
+    {
+        #[cfg(not(loom))]
+        {
+            let (first, rest) = self.as_slices();
+            out.extend_from_slice(first);
+            out.extend_from_slice(rest);
+        }
+        #[cfg(loom)]
+        {
+            let c = &*self.consumer;
+            let pos = c.head.wrapping_add(self.taken);
+            for slots in wrapped_ranges(c.mask, pos, self.len - self.taken) {
+                for slot in slots {
+                    // SAFETY: as for `as_slices`: the chunk's untaken items are initialised,
+                    // published, and not written until released, which needs `&mut self`.
+                    out.push(
+                        c.slot(slot)
+                            .with(|p| unsafe { (*p).assume_init_ref().clone() }),
+                    );
+                }
+            }
         }
     }
 
