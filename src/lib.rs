@@ -33,7 +33,29 @@ pub mod tui;
 
 pub use row::Row;
 
-/// The README's examples, compiled and run as doctests so they cannot go stale.
+/// The README's and the manual's Rust examples, compiled and run as doctests so they cannot go
+/// stale (`tests/docs.rs` runs their commands and parses their profiles).
 #[cfg(doctest)]
-#[doc = include_str!("../README.md")]
-pub struct ReadmeDoctests;
+pub mod doc_examples {
+    macro_rules! pages {
+        ($($name:ident => $path:literal),* $(,)?) => {
+            $(
+                #[doc = include_str!($path)]
+                pub struct $name;
+            )*
+        };
+    }
+    pages! {
+        Readme => "../README.md",
+        Machine => "../docs/machine.md",
+        Dashboard => "../docs/dashboard.md",
+        Profiles => "../docs/profiles.md",
+        Headless => "../docs/headless.md",
+        Remote => "../docs/remote.md",
+        Codecs => "../docs/codecs.md",
+        Library => "../docs/library.md",
+        Correctness => "../docs/correctness.md",
+        Performance => "../docs/performance.md",
+        Design => "../docs/design.md",
+    }
+}
