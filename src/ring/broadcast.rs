@@ -20,13 +20,14 @@
 use std::mem::MaybeUninit;
 use std::sync::atomic::Ordering::{Acquire, Release};
 
+use super::blocking::{pop_with, push_with};
 use super::buffer::fill_runs;
 #[cfg(loom)]
 use super::buffer::wrapped_ranges;
 #[cfg(not(loom))]
 use super::buffer::wrapped_slices;
-use super::buffer::{Buffer, check_capacity};
-use super::pad::CachePadded;
+use super::buffer::{Buffer, SlotView, check_capacity};
+use super::pad::{CacheAligned, CachePadded};
 use super::prefetch::{PrefetchDistance, prefetch_read, prefetch_write};
 use super::sync::{Arc, AtomicBool, AtomicUsize, UnsafeCell};
 use super::wait::Parker;
@@ -48,8 +49,11 @@ struct Shared<T> {
     producer_alive: CachePadded<AtomicBool>,
     producer_parker: Parker,
     consumer_parker: Parker,
-    /// Owns the memory the endpoints' `base` pointers point into.
-    #[expect(dead_code, reason = "kept for ownership; accessed through `base`")]
+    /// Owns the memory the endpoints' slot views point into.
+    #[expect(
+        dead_code,
+        reason = "kept for ownership; accessed through the endpoints' views"
+    )]
     slots: Buffer<Slot<T>>,
 }
 
@@ -92,7 +96,8 @@ pub fn channel_with<T: Copy + Send>(
     let slots = Buffer::new(capacity, config.alloc, |_| {
         UnsafeCell::new(MaybeUninit::uninit())
     })?;
-    let base = slots.as_ptr();
+    // SAFETY: every endpoint holds the `Arc` of the shared part that owns `slots`.
+    let view = unsafe { SlotView::new(&slots) };
     let cursors = (0..consumers)
         .map(|_| {
             CachePadded::new(Cursor {
@@ -111,9 +116,9 @@ pub fn channel_with<T: Copy + Send>(
     });
     let rxs = (0..consumers)
         .map(|index| Consumer {
+            _align: CacheAligned,
             shared: shared.clone(),
-            base,
-            mask: capacity - 1,
+            slots: view,
             index,
             head: 0,
             cached_tail: 0,
@@ -124,9 +129,9 @@ pub fn channel_with<T: Copy + Send>(
         })
         .collect();
     let tx = Producer {
+        _align: CacheAligned,
         shared,
-        base,
-        mask: capacity - 1,
+        slots: view,
         tail: 0,
         cached_min_head: 0,
         wait: config.producer_wait,
@@ -138,15 +143,11 @@ pub fn channel_with<T: Copy + Send>(
 }
 
 /// The writing end of a broadcast ring.
-#[cfg_attr(any(target_arch = "x86_64", target_arch = "aarch64"), repr(align(128)))]
-#[cfg_attr(
-    not(any(target_arch = "x86_64", target_arch = "aarch64")),
-    repr(align(64))
-)]
 pub struct Producer<T> {
+    /// Alone on its cache-line block: this side's private state never shares a line.
+    _align: CacheAligned,
     shared: Arc<Shared<T>>,
-    base: *const Slot<T>,
-    mask: usize,
+    slots: SlotView<Slot<T>>,
     tail: usize,
     /// A lower bound of every attached consumer's head.
     cached_min_head: usize,
@@ -163,7 +164,7 @@ unsafe impl<T: Copy + Send> Send for Producer<T> {}
 impl<T: Copy> Producer<T> {
     /// Number of slots.
     pub fn capacity(&self) -> usize {
-        self.mask + 1
+        self.slots.capacity()
     }
 
     /// Consumers the ring was built with (attached or not).
@@ -203,28 +204,20 @@ impl<T: Copy> Producer<T> {
         slowest_head(&self.shared, self.tail)
     }
 
-    #[inline(always)]
-    fn slot(&self, pos: usize) -> &Slot<T> {
-        // SAFETY: `pos & mask` < capacity; `shared` keeps the buffer alive.
-        unsafe { &*self.base.add(pos & self.mask) }
-    }
-
     /// Writes `value` into the slot with index `slot` (already reduced by the mask): the batch
     /// path's store, one per item with no bounds arithmetic.
     #[inline(always)]
     fn write_free_slot(&self, slot: usize, value: T) {
-        debug_assert!(slot <= self.mask);
-        // SAFETY: `slot <= mask` lies inside the slot array, which `shared` keeps alive; callers
-        // pass only slots of the chunk's claimed free range, which only this producer writes, each
-        // once.
-        unsafe { (*self.base.add(slot)).with_mut(|p| (*p).write(value)) };
+        // SAFETY: callers pass only slot indices of the chunk's claimed free range (so `slot <=
+        // mask`), which only this producer writes, each once.
+        unsafe { self.slots.at_index(slot).with_mut(|p| (*p).write(value)) };
     }
 
     #[inline(always)]
     fn free_slots(&mut self, wanted: usize) -> usize {
         let (shared, tail) = (&self.shared, self.tail);
         producer_room(
-            self.mask + 1,
+            self.slots.capacity(),
             tail,
             &mut self.cached_min_head,
             &mut self.counters,
@@ -250,7 +243,8 @@ impl<T: Copy> Producer<T> {
         }
         // SAFETY: every attached consumer's head is past `tail - capacity` (Acquire), so no one
         // reads this slot; only the producer writes.
-        self.slot(self.tail)
+        self.slots
+            .at(self.tail)
             .with_mut(|p| unsafe { (*p).write(value) });
         self.publish(self.tail.wrapping_add(1));
         Ok(())
@@ -261,21 +255,13 @@ impl<T: Copy> Producer<T> {
     ///
     /// # Errors
     /// Gives `value` back if every consumer is gone.
-    pub fn push(&mut self, mut value: T) -> Result<(), T> {
-        loop {
-            match self.try_push(value) {
-                Ok(()) => return Ok(()),
-                Err(v) => value = v,
-            }
-            if self.is_abandoned() {
-                return Err(value);
-            }
-            let (wait, capacity, tail) = (self.wait, self.capacity(), self.tail);
-            let parker = &self.shared.producer_parker;
-            wait.wait_until(parker, || {
-                self.is_abandoned() || tail.wrapping_sub(self.min_head()) < capacity
+    pub fn push(&mut self, value: T) -> Result<(), T> {
+        push_with(self, value, Self::try_push, Self::is_abandoned, |p| {
+            let (tail, capacity) = (p.tail, p.capacity());
+            p.wait.wait_until(&p.shared.producer_parker, || {
+                p.is_abandoned() || tail.wrapping_sub(p.min_head()) < capacity
             });
-        }
+        })
     }
 
     /// Claims up to `max` free slots to fill in place, published together by
@@ -325,11 +311,12 @@ impl<T: Copy> WriteChunk<'_, T> {
         let pos = self.producer.tail.wrapping_add(self.written);
         let distance = self.producer.prefetch;
         if distance.is_on() {
-            prefetch_write(self.producer.slot(pos.wrapping_add(distance.0)));
+            prefetch_write(self.producer.slots.at(pos.wrapping_add(distance.0)));
         }
         // SAFETY: `pos` is in the claimed range of free slots only the producer writes.
         self.producer
-            .slot(pos)
+            .slots
+            .at(pos)
             .with_mut(|p| unsafe { (*p).write(value) });
         self.written += 1;
         Ok(())
@@ -341,7 +328,7 @@ impl<T: Copy> WriteChunk<'_, T> {
         if !self.producer.prefetch.is_on() {
             let p = &*self.producer;
             fill_runs(
-                p.mask,
+                p.slots.mask(),
                 p.tail,
                 &mut self.written,
                 self.len,
@@ -366,15 +353,11 @@ impl<T: Copy> WriteChunk<'_, T> {
 }
 
 /// One reading end of a broadcast ring.
-#[cfg_attr(any(target_arch = "x86_64", target_arch = "aarch64"), repr(align(128)))]
-#[cfg_attr(
-    not(any(target_arch = "x86_64", target_arch = "aarch64")),
-    repr(align(64))
-)]
 pub struct Consumer<T> {
+    /// Alone on its cache-line block: this side's private state never shares a line.
+    _align: CacheAligned,
     shared: Arc<Shared<T>>,
-    base: *const Slot<T>,
-    mask: usize,
+    slots: SlotView<Slot<T>>,
     index: usize,
     head: usize,
     cached_tail: usize,
@@ -419,12 +402,6 @@ impl<T: Copy> Consumer<T> {
     }
 
     #[inline(always)]
-    fn slot(&self, pos: usize) -> &Slot<T> {
-        // SAFETY: `pos & mask` < capacity; `shared` keeps the buffer alive.
-        unsafe { &*self.base.add(pos & self.mask) }
-    }
-
-    #[inline(always)]
     fn ready_items(&mut self, wanted: usize) -> usize {
         let ready = self.cached_tail.wrapping_sub(self.head);
         if ready >= wanted {
@@ -451,7 +428,9 @@ impl<T: Copy> Consumer<T> {
         // SAFETY: `pos` is published (tail read with Acquire) and not yet released by this
         // consumer, so the producer cannot overwrite it; `T: Copy`, so reading leaves it intact
         // for the other consumers.
-        self.slot(pos).with(|p| unsafe { (*p).assume_init_read() })
+        self.slots
+            .at(pos)
+            .with(|p| unsafe { (*p).assume_init_read() })
     }
 
     /// Copies out the next item, or `None` if this consumer has read everything.
@@ -467,19 +446,12 @@ impl<T: Copy> Consumer<T> {
 
     /// Waits for the next item; `None` once the producer is gone and everything is read.
     pub fn pop(&mut self) -> Option<T> {
-        loop {
-            if let Some(v) = self.try_pop() {
-                return Some(v);
-            }
-            if self.is_abandoned() {
-                return self.try_pop();
-            }
-            let shared = &*self.shared;
-            let head = self.head;
-            self.wait.wait_until(&shared.consumer_parker, || {
+        pop_with(self, Self::try_pop, Self::is_abandoned, |c| {
+            let (shared, head) = (&*c.shared, c.head);
+            c.wait.wait_until(&shared.consumer_parker, || {
                 shared.tail.load(Acquire) != head || !shared.producer_alive.load(Acquire)
             });
-        }
+        })
     }
 
     /// Takes up to `max` ready items to read in place, released together.
@@ -531,7 +503,7 @@ impl<T: Copy> ReadChunk<'_, T> {
         let pos = self.consumer.head.wrapping_add(self.read);
         let distance = self.consumer.prefetch;
         if distance.is_on() {
-            prefetch_read(self.consumer.slot(pos.wrapping_add(distance.0)));
+            prefetch_read(self.consumer.slots.at(pos.wrapping_add(distance.0)));
         }
         self.read += 1;
         Some(self.consumer.read(pos))
@@ -545,8 +517,8 @@ impl<T: Copy> ReadChunk<'_, T> {
         // published and not overwritten until this consumer releases them, which needs `&mut self`.
         unsafe {
             wrapped_slices(
-                c.base.cast::<T>(),
-                c.mask,
+                c.slots.base().cast::<T>(),
+                c.slots.mask(),
                 c.head.wrapping_add(self.read),
                 self.len - self.read,
             )
@@ -568,7 +540,7 @@ impl<T: Copy> ReadChunk<'_, T> {
         {
             let c = &*self.consumer;
             let pos = c.head.wrapping_add(self.read);
-            for slots in wrapped_ranges(c.mask, pos, self.len - self.read) {
+            for slots in wrapped_ranges(c.slots.mask(), pos, self.len - self.read) {
                 out.extend(slots.map(|slot| c.read(slot)));
             }
         }
@@ -592,7 +564,7 @@ impl<T: Copy> Drop for ReadChunk<'_, T> {
 impl<T> std::fmt::Debug for Producer<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("broadcast::Producer")
-            .field("capacity", &(self.mask + 1))
+            .field("capacity", &(self.slots.capacity()))
             .field("tail", &self.tail)
             .finish()
     }

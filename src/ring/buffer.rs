@@ -94,6 +94,91 @@ impl<S> Drop for Buffer<S> {
     }
 }
 
+/// Calls `each(pos, slot)` for every position in `[head, tail)` of a ring over `slots`: how a
+/// ring's shared part reaches the items nobody consumed, to drop them, once both ends are gone.
+pub(crate) fn for_each_position<S>(
+    slots: &Buffer<S>,
+    head: usize,
+    tail: usize,
+    mut each: impl FnMut(usize, &S),
+) {
+    let mask = slots.len() - 1;
+    let mut pos = head;
+    while pos != tail {
+        each(pos, &slots[pos & mask]);
+        pos = pos.wrapping_add(1);
+    }
+}
+
+/// A ring's slot array as an endpoint sees it: where it starts, and the mask that maps a position
+/// to its slot. Each endpoint keeps a copy so its hot path does not go through the shared
+/// allocation; the endpoint's `Arc` of the ring's shared part keeps the array alive.
+pub(crate) struct SlotView<S> {
+    base: *const S,
+    mask: usize,
+}
+
+impl<S> Clone for SlotView<S> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<S> Copy for SlotView<S> {}
+
+impl<S> SlotView<S> {
+    /// A view of `buffer`'s slots (a power-of-two count).
+    ///
+    /// # Safety
+    /// `buffer` must outlive every use of the view: the view's holder keeps the owner alive.
+    pub(crate) unsafe fn new(buffer: &Buffer<S>) -> Self {
+        debug_assert!(buffer.len().is_power_of_two());
+        SlotView {
+            base: buffer.as_ptr(),
+            mask: buffer.len() - 1,
+        }
+    }
+
+    /// Number of slots.
+    #[inline(always)]
+    pub(crate) fn capacity(&self) -> usize {
+        self.mask + 1
+    }
+
+    /// The mask that maps a position to its slot index.
+    #[inline(always)]
+    pub(crate) fn mask(&self) -> usize {
+        self.mask
+    }
+
+    /// The first slot (for the slice views, which loom builds do without).
+    #[cfg(not(loom))]
+    #[inline(always)]
+    pub(crate) fn base(&self) -> *const S {
+        self.base
+    }
+
+    /// The slot of position `pos`.
+    #[inline(always)]
+    pub(crate) fn at(&self, pos: usize) -> &S {
+        // SAFETY: `pos & mask` is below the slot count, and the array outlives the view (`new`'s
+        // contract).
+        unsafe { &*self.base.add(pos & self.mask) }
+    }
+
+    /// The slot with index `slot`, already reduced by the mask (the batch paths' runs).
+    ///
+    /// # Safety
+    /// `slot <= mask`.
+    #[inline(always)]
+    pub(crate) unsafe fn at_index(&self, slot: usize) -> &S {
+        debug_assert!(slot <= self.mask);
+        // SAFETY: `slot <= mask` (the caller's promise) is inside the array, which outlives the
+        // view.
+        unsafe { &*self.base.add(slot) }
+    }
+}
+
 /// The slot indices of the `count` positions from `pos` in a ring of `mask + 1` slots: the run up
 /// to the end of the slot array, then the rest from slot 0 (empty unless the range wraps).
 /// `count <= mask + 1`. The batch paths ([`wrapped_slices`] and [`fill_runs`]) and their loom

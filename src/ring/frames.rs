@@ -24,7 +24,7 @@ use std::marker::PhantomData;
 use std::sync::atomic::Ordering::{Acquire, Release};
 
 use super::buffer::{Buffer, check_capacity};
-use super::pad::CachePadded;
+use super::pad::{CacheAligned, CachePadded};
 use super::sides::Sides;
 use super::sync::{Arc, AtomicUsize, UnsafeCell};
 use super::{Counters, EndpointStats, RingConfig, RingError, WaitStrategy, producer_room};
@@ -85,6 +85,7 @@ pub fn channel_with(
     });
     Ok((
         FrameProducer {
+            _align: CacheAligned,
             shared: shared.clone(),
             base,
             mask: capacity - 1,
@@ -95,6 +96,7 @@ pub fn channel_with(
             counters: Counters::default(),
         },
         FrameConsumer {
+            _align: CacheAligned,
             shared,
             base,
             mask: capacity - 1,
@@ -147,12 +149,9 @@ impl<'a> Words<'a> {
 }
 
 /// The writing end of a frame ring.
-#[cfg_attr(any(target_arch = "x86_64", target_arch = "aarch64"), repr(align(128)))]
-#[cfg_attr(
-    not(any(target_arch = "x86_64", target_arch = "aarch64")),
-    repr(align(64))
-)]
 pub struct FrameProducer {
+    /// Alone on its cache-line block: this side's private state never shares a line.
+    _align: CacheAligned,
     shared: Arc<Shared>,
     base: *const Word,
     mask: usize,
@@ -382,12 +381,9 @@ impl FrameWriter<'_> {
 }
 
 /// The reading end of a frame ring.
-#[cfg_attr(any(target_arch = "x86_64", target_arch = "aarch64"), repr(align(128)))]
-#[cfg_attr(
-    not(any(target_arch = "x86_64", target_arch = "aarch64")),
-    repr(align(64))
-)]
 pub struct FrameConsumer {
+    /// Alone on its cache-line block: this side's private state never shares a line.
+    _align: CacheAligned,
     shared: Arc<Shared>,
     base: *const Word,
     mask: usize,

@@ -15,6 +15,7 @@
 //! blocking calls, and counts the events that cost cross-core traffic in [`EndpointStats`].
 
 pub mod alloc;
+pub(crate) mod blocking;
 pub mod broadcast;
 pub(crate) mod buffer;
 pub mod error;
@@ -35,6 +36,20 @@ pub use error::RingError;
 pub use pad::{CACHE_PAD, CachePadded};
 pub use prefetch::PrefetchDistance;
 pub use wait::WaitStrategy;
+
+// Every endpoint starts on a cache-line block of its own and fills whole blocks
+// (`pad::CacheAligned`), so one side's private state never shares a line with anything else.
+const _: () = {
+    use std::mem::align_of;
+    assert!(align_of::<spsc::Producer<u8>>() == CACHE_PAD);
+    assert!(align_of::<spsc::Consumer<u8>>() == CACHE_PAD);
+    assert!(align_of::<relay::Producer<u8>>() == CACHE_PAD);
+    assert!(align_of::<relay::Consumer<u8>>() == CACHE_PAD);
+    assert!(align_of::<broadcast::Producer<u8>>() == CACHE_PAD);
+    assert!(align_of::<broadcast::Consumer<u8>>() == CACHE_PAD);
+    assert!(align_of::<frames::FrameProducer>() == CACHE_PAD);
+    assert!(align_of::<frames::FrameConsumer>() == CACHE_PAD);
+};
 
 /// Checks that a ring of `T` with `capacity` slots can be built (a power of two, at least 2, not
 /// beyond what memory can address), without building it: for validating settings up front.

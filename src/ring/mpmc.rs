@@ -19,7 +19,8 @@
 use std::mem::MaybeUninit;
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
 
-use super::buffer::{Buffer, check_capacity};
+use super::blocking::{pop_with, push_with};
+use super::buffer::{Buffer, check_capacity, for_each_position};
 use super::pad::CachePadded;
 use super::sync::{Arc, AtomicUsize, UnsafeCell, spin_loop};
 use super::wait::Parker;
@@ -49,16 +50,13 @@ impl<T> Drop for Shared<T> {
     fn drop(&mut self) {
         // No endpoint remains, so no operation is in flight: every position in [head, tail) holds
         // an item (its seq is pos + 1). Drop each once.
-        let tail = self.tail.load(Relaxed);
-        let mut pos = self.head.load(Relaxed);
-        while pos != tail {
-            let slot = &self.slots[pos & self.mask];
+        let (head, tail) = (self.head.load(Relaxed), self.tail.load(Relaxed));
+        for_each_position(&self.slots, head, tail, |pos, slot| {
             if slot.seq.load(Relaxed) == pos.wrapping_add(1) {
                 // SAFETY: seq == pos + 1 means the item of `pos` was written and never taken.
                 slot.value.with_mut(|p| unsafe { (*p).assume_init_drop() });
             }
-            pos = pos.wrapping_add(1);
-        }
+        });
     }
 }
 
@@ -270,23 +268,22 @@ impl<T> Sender<T> {
     ///
     /// # Errors
     /// Gives `value` back if every receiver is gone.
-    pub fn push(&self, mut value: T) -> Result<(), T> {
-        loop {
-            match self.try_push(value) {
-                Ok(()) => return Ok(()),
-                Err(v) => value = v,
-            }
-            if self.is_abandoned() {
-                return Err(value);
-            }
-            let shared = &*self.shared;
-            shared
-                .producer_wait
-                .wait_until(&shared.producer_parker, || {
-                    let pos = shared.tail.load(Relaxed);
-                    !shared.free_run(pos, 1).1 || shared.receivers.load(Acquire) == 0
-                });
-        }
+    pub fn push(&self, value: T) -> Result<(), T> {
+        push_with(
+            &mut &*self,
+            value,
+            |s, v| s.try_push(v),
+            |s| s.is_abandoned(),
+            |s| {
+                let shared = &*s.shared;
+                shared
+                    .producer_wait
+                    .wait_until(&shared.producer_parker, || {
+                        let pos = shared.tail.load(Relaxed);
+                        !shared.free_run(pos, 1).1 || shared.receivers.load(Acquire) == 0
+                    });
+            },
+        )
     }
 
     /// Moves as many items as fit from the front of `items` into the ring, claiming their slots
@@ -369,21 +366,20 @@ impl<T> Receiver<T> {
 
     /// Waits for an item; `None` once every sender is gone and the ring is drained.
     pub fn pop(&self) -> Option<T> {
-        loop {
-            if let Some(v) = self.try_pop() {
-                return Some(v);
-            }
-            if self.is_abandoned() {
-                return self.try_pop();
-            }
-            let shared = &*self.shared;
-            shared
-                .consumer_wait
-                .wait_until(&shared.consumer_parker, || {
-                    let pos = shared.head.load(Relaxed);
-                    !shared.ready_run(pos, 1).1 || shared.senders.load(Acquire) == 0
-                });
-        }
+        pop_with(
+            &mut &*self,
+            |r| r.try_pop(),
+            |r| r.is_abandoned(),
+            |r| {
+                let shared = &*r.shared;
+                shared
+                    .consumer_wait
+                    .wait_until(&shared.consumer_parker, || {
+                        let pos = shared.head.load(Relaxed);
+                        !shared.ready_run(pos, 1).1 || shared.senders.load(Acquire) == 0
+                    });
+            },
+        )
     }
 
     /// Moves up to `max` items, in ring order, onto the end of `out`, claiming them with one CAS;

@@ -18,24 +18,35 @@ pub const CACHE_PAD: usize = 128;
 #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
 pub const CACHE_PAD: usize = 64;
 
-/// A value alone on its own cache-line block ([`CACHE_PAD`] bytes, aligned), so writes to it never
-/// disturb a neighbour.
+/// A zero-sized field that gives the struct holding it [`CACHE_PAD`] alignment, so the struct starts
+/// on a block of its own and fills whole blocks: nothing else shares its cache lines. The one
+/// place the alignment is written; [`CachePadded`] and every ring endpoint hold one.
 #[cfg_attr(any(target_arch = "x86_64", target_arch = "aarch64"), repr(align(128)))]
 #[cfg_attr(
     not(any(target_arch = "x86_64", target_arch = "aarch64")),
     repr(align(64))
 )]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct CacheAligned;
+
+/// A value alone on its own cache-line block ([`CACHE_PAD`] bytes, aligned), so writes to it never
+/// disturb a neighbour.
 #[derive(Debug, Default)]
 pub struct CachePadded<T> {
+    _align: CacheAligned,
     value: T,
 }
 
+const _: () = assert!(std::mem::align_of::<CacheAligned>() == CACHE_PAD);
 const _: () = assert!(std::mem::align_of::<CachePadded<u8>>() == CACHE_PAD);
 
 impl<T> CachePadded<T> {
     /// Pads `value`.
     pub const fn new(value: T) -> Self {
-        Self { value }
+        Self {
+            _align: CacheAligned,
+            value,
+        }
     }
 
     /// Returns the inner value.

@@ -30,8 +30,9 @@
 use std::mem::MaybeUninit;
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 
-use super::buffer::{Buffer, check_capacity};
-use super::pad::CachePadded;
+use super::blocking::{pop_with, push_with};
+use super::buffer::{Buffer, SlotView, check_capacity, for_each_position};
+use super::pad::{CacheAligned, CachePadded};
 use super::sides::Sides;
 use super::sync::{Arc, AtomicUsize, UnsafeCell};
 use super::{Counters, EndpointStats, RingConfig, RingError, WaitStrategy, producer_room};
@@ -60,17 +61,11 @@ impl<T> Drop for Shared<T> {
     fn drop(&mut self) {
         // Both endpoints are gone (the Arc's final drop synchronises with their last writes), so
         // the items in [head, tail) are exactly the unconsumed ones; drop each once.
-        let head = self.head.load(Relaxed);
-        let tail = self.tail.load(Relaxed);
-        let mask = self.slots.len() - 1;
-        let mut pos = head;
-        while pos != tail {
+        let (head, tail) = (self.head.load(Relaxed), self.tail.load(Relaxed));
+        for_each_position(&self.slots, head, tail, |_, slot| {
             // SAFETY: positions in [head, tail) hold initialised items nobody else can reach.
-            self.slots[pos & mask]
-                .value
-                .with_mut(|p| unsafe { (*p).assume_init_drop() });
-            pos = pos.wrapping_add(1);
-        }
+            slot.value.with_mut(|p| unsafe { (*p).assume_init_drop() });
+        });
     }
 }
 
@@ -97,7 +92,8 @@ pub fn channel_with<T: Send>(
         stamp: AtomicUsize::new(0),
         value: UnsafeCell::new(MaybeUninit::uninit()),
     })?;
-    let base = slots.as_ptr();
+    // SAFETY: every endpoint holds the `Arc` of the shared part that owns `slots`.
+    let view = unsafe { SlotView::new(&slots) };
     let shared = Arc::new(Shared {
         head: CachePadded::new(AtomicUsize::new(0)),
         tail: CachePadded::new(AtomicUsize::new(0)),
@@ -105,9 +101,9 @@ pub fn channel_with<T: Send>(
         slots,
     });
     let producer = Producer {
+        _align: CacheAligned,
         shared: shared.clone(),
-        base,
-        mask: capacity - 1,
+        slots: view,
         tail: 0,
         cached_head: 0,
         wait: config.producer_wait,
@@ -115,9 +111,9 @@ pub fn channel_with<T: Send>(
         counters: Counters::default(),
     };
     let consumer = Consumer {
+        _align: CacheAligned,
         shared,
-        base,
-        mask: capacity - 1,
+        slots: view,
         head: 0,
         wait: config.consumer_wait,
         wake_producer: config.producer_wait.may_park(),
@@ -127,16 +123,11 @@ pub fn channel_with<T: Send>(
 }
 
 /// The writing end of a relay ring. Send it to the producer thread.
-#[cfg_attr(any(target_arch = "x86_64", target_arch = "aarch64"), repr(align(128)))]
-#[cfg_attr(
-    not(any(target_arch = "x86_64", target_arch = "aarch64")),
-    repr(align(64))
-)]
 pub struct Producer<T> {
+    /// Alone on its cache-line block: this side's private state never shares a line.
+    _align: CacheAligned,
     shared: Arc<Shared<T>>,
-    /// Copy of the slot array's address, so the hot path does not chase the Arc.
-    base: *const Slot<T>,
-    mask: usize,
+    slots: SlotView<Slot<T>>,
     /// Authoritative tail (only this side writes it).
     tail: usize,
     /// Last head seen; the ring has at least `capacity - (tail - cached_head)` free slots.
@@ -155,7 +146,7 @@ impl<T> Producer<T> {
     /// Number of slots.
     #[inline]
     pub fn capacity(&self) -> usize {
-        self.mask + 1
+        self.slots.capacity()
     }
 
     /// Items in the ring now (a snapshot: the consumer may be popping concurrently).
@@ -178,19 +169,12 @@ impl<T> Producer<T> {
         self.counters.stats()
     }
 
-    #[inline(always)]
-    fn slot(&self, pos: usize) -> &Slot<T> {
-        // SAFETY: `pos & mask < capacity`, and the buffer (kept alive by `shared`) holds
-        // `capacity` slots.
-        unsafe { &*self.base.add(pos & self.mask) }
-    }
-
     /// Pushes `value` if there is room; gives it back if the ring is full.
     #[inline]
     pub fn try_push(&mut self, value: T) -> Result<(), T> {
         let shared = &self.shared;
         let free = producer_room(
-            self.mask + 1,
+            self.slots.capacity(),
             self.tail,
             &mut self.cached_head,
             &mut self.counters,
@@ -202,7 +186,7 @@ impl<T> Producer<T> {
         }
         let pos = self.tail;
         let next = pos.wrapping_add(1);
-        let slot = self.slot(pos);
+        let slot = self.slots.at(pos);
         // SAFETY: the slot at `tail` is free (the consumer has released it, as the head we read
         // with Acquire shows) and only this producer writes free slots.
         slot.value.with_mut(|p| unsafe { (*p).write(value) });
@@ -221,23 +205,14 @@ impl<T> Producer<T> {
     ///
     /// # Errors
     /// Gives `value` back if the consumer is gone (it could never be read).
-    pub fn push(&mut self, mut value: T) -> Result<(), T> {
-        loop {
-            match self.try_push(value) {
-                Ok(()) => return Ok(()),
-                Err(v) => value = v,
-            }
-            if self.is_abandoned() {
-                return Err(value);
-            }
-            let shared = &*self.shared;
-            let tail = self.tail;
-            let capacity = self.capacity();
-            self.wait.wait_until(&shared.sides.producer_parker, || {
+    pub fn push(&mut self, value: T) -> Result<(), T> {
+        push_with(self, value, Self::try_push, Self::is_abandoned, |p| {
+            let (shared, tail, capacity) = (&*p.shared, p.tail, p.capacity());
+            p.wait.wait_until(&shared.sides.producer_parker, || {
                 tail.wrapping_sub(shared.head.load(Acquire)) < capacity
                     || !shared.sides.consumer_alive()
             });
-        }
+        })
     }
 }
 
@@ -248,15 +223,11 @@ impl<T> Drop for Producer<T> {
 }
 
 /// The reading end of a relay ring. Send it to the consumer thread.
-#[cfg_attr(any(target_arch = "x86_64", target_arch = "aarch64"), repr(align(128)))]
-#[cfg_attr(
-    not(any(target_arch = "x86_64", target_arch = "aarch64")),
-    repr(align(64))
-)]
 pub struct Consumer<T> {
+    /// Alone on its cache-line block: this side's private state never shares a line.
+    _align: CacheAligned,
     shared: Arc<Shared<T>>,
-    base: *const Slot<T>,
-    mask: usize,
+    slots: SlotView<Slot<T>>,
     /// Authoritative head (only this side writes it).
     head: usize,
     wait: WaitStrategy,
@@ -272,7 +243,7 @@ impl<T> Consumer<T> {
     /// Number of slots.
     #[inline]
     pub fn capacity(&self) -> usize {
-        self.mask + 1
+        self.slots.capacity()
     }
 
     /// Items ready now (a snapshot: the producer may be pushing concurrently).
@@ -297,16 +268,10 @@ impl<T> Consumer<T> {
         self.counters.stats()
     }
 
-    #[inline(always)]
-    fn slot(&self, pos: usize) -> &Slot<T> {
-        // SAFETY: `pos & mask < capacity` slots, kept alive by `shared`.
-        unsafe { &*self.base.add(pos & self.mask) }
-    }
-
     /// Whether the item for `pos` has been stamped; its write is visible once this says so.
     #[inline(always)]
     fn ready(&self, pos: usize) -> bool {
-        self.slot(pos).stamp.load(Acquire) == pos.wrapping_add(1)
+        self.slots.at(pos).stamp.load(Acquire) == pos.wrapping_add(1)
     }
 
     /// Pops the oldest item, or `None` if the ring is empty.
@@ -320,7 +285,8 @@ impl<T> Consumer<T> {
         // SAFETY: the slot's stamp (read with Acquire) says the producer has written the item for
         // `pos`; this consumer is its only reader and moves it out once (`head` moves past it).
         let value = self
-            .slot(pos)
+            .slots
+            .at(pos)
             .value
             .with(|p| unsafe { (*p).assume_init_read() });
         let next = pos.wrapping_add(1);
@@ -335,21 +301,12 @@ impl<T> Consumer<T> {
     /// Pops the oldest item, waiting with this side's [`WaitStrategy`] while the ring is empty.
     /// Returns `None` only once the producer is gone and every item it pushed has been read.
     pub fn pop(&mut self) -> Option<T> {
-        loop {
-            if let Some(v) = self.try_pop() {
-                return Some(v);
-            }
-            if self.is_abandoned() {
-                // Everything pushed before the drop is visible now (Acquire above).
-                return self.try_pop();
-            }
-            let head = self.head;
-            let this = &*self;
-            let shared = &*self.shared;
-            self.wait.wait_until(&shared.sides.consumer_parker, || {
-                this.ready(head) || !shared.sides.producer_alive()
+        pop_with(self, Self::try_pop, Self::is_abandoned, |c| {
+            let (shared, head) = (&*c.shared, c.head);
+            c.wait.wait_until(&shared.sides.consumer_parker, || {
+                c.ready(head) || !shared.sides.producer_alive()
             });
-        }
+        })
     }
 }
 

@@ -21,13 +21,14 @@
 use std::mem::MaybeUninit;
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 
+use super::blocking::{pop_with, push_with};
 use super::buffer::fill_runs;
 #[cfg(loom)]
 use super::buffer::wrapped_ranges;
 #[cfg(not(loom))]
 use super::buffer::wrapped_slices;
-use super::buffer::{Buffer, check_capacity};
-use super::pad::CachePadded;
+use super::buffer::{Buffer, SlotView, check_capacity, for_each_position};
+use super::pad::{CacheAligned, CachePadded};
 use super::prefetch::{PrefetchDistance, prefetch_read, prefetch_write};
 use super::sides::Sides;
 use super::sync::{Arc, AtomicUsize, UnsafeCell, spin_loop};
@@ -50,15 +51,11 @@ impl<T> Drop for Shared<T> {
     fn drop(&mut self) {
         // Both endpoints are gone (the Arc's final drop synchronises with their last writes), so
         // the items in [head, tail) are exactly the unconsumed ones; drop each once.
-        let head = self.head.load(Relaxed);
-        let tail = self.tail.load(Relaxed);
-        let mask = self.slots.len() - 1;
-        let mut pos = head;
-        while pos != tail {
+        let (head, tail) = (self.head.load(Relaxed), self.tail.load(Relaxed));
+        for_each_position(&self.slots, head, tail, |_, slot| {
             // SAFETY: positions in [head, tail) hold initialised items nobody else can reach.
-            self.slots[pos & mask].with_mut(|p| unsafe { (*p).assume_init_drop() });
-            pos = pos.wrapping_add(1);
-        }
+            slot.with_mut(|p| unsafe { (*p).assume_init_drop() });
+        });
     }
 }
 
@@ -83,7 +80,8 @@ pub fn channel_with<T: Send>(
     let slots = Buffer::new(capacity, config.alloc, |_| {
         UnsafeCell::new(MaybeUninit::uninit())
     })?;
-    let base = slots.as_ptr();
+    // SAFETY: every endpoint holds the `Arc` of the shared part that owns `slots`.
+    let view = unsafe { SlotView::new(&slots) };
     let shared = Arc::new(Shared {
         head: CachePadded::new(AtomicUsize::new(0)),
         tail: CachePadded::new(AtomicUsize::new(0)),
@@ -91,9 +89,9 @@ pub fn channel_with<T: Send>(
         slots,
     });
     let producer = Producer {
+        _align: CacheAligned,
         shared: shared.clone(),
-        base,
-        mask: capacity - 1,
+        slots: view,
         tail: 0,
         cached_head: 0,
         wait: config.producer_wait,
@@ -102,9 +100,9 @@ pub fn channel_with<T: Send>(
         counters: Counters::default(),
     };
     let consumer = Consumer {
+        _align: CacheAligned,
         shared,
-        base,
-        mask: capacity - 1,
+        slots: view,
         head: 0,
         cached_tail: 0,
         slip: 0,
@@ -133,16 +131,11 @@ const fn chase_threshold<T>() -> usize {
 }
 
 /// The writing end of an SPSC ring. Send it to the producer thread.
-#[cfg_attr(any(target_arch = "x86_64", target_arch = "aarch64"), repr(align(128)))]
-#[cfg_attr(
-    not(any(target_arch = "x86_64", target_arch = "aarch64")),
-    repr(align(64))
-)]
 pub struct Producer<T> {
+    /// Alone on its cache-line block: this side's private state never shares a line.
+    _align: CacheAligned,
     shared: Arc<Shared<T>>,
-    /// Copy of the slot array's address, so the hot path does not chase the Arc.
-    base: *const Slot<T>,
-    mask: usize,
+    slots: SlotView<Slot<T>>,
     /// Authoritative tail (only this side writes it); the shared one is its published copy.
     tail: usize,
     /// Last head seen; the ring has at least `capacity - (tail - cached_head)` free slots.
@@ -162,7 +155,7 @@ impl<T> Producer<T> {
     /// Number of slots.
     #[inline]
     pub fn capacity(&self) -> usize {
-        self.mask + 1
+        self.slots.capacity()
     }
 
     /// Items in the ring now (a snapshot: the consumer may be popping concurrently).
@@ -190,22 +183,13 @@ impl<T> Producer<T> {
         self.prefetch = distance;
     }
 
-    #[inline(always)]
-    fn slot(&self, pos: usize) -> &Slot<T> {
-        // SAFETY: `pos & mask < capacity`, and the buffer (kept alive by `shared`) holds
-        // `capacity` slots.
-        unsafe { &*self.base.add(pos & self.mask) }
-    }
-
     /// Writes `value` into the slot with index `slot` (already reduced by the mask): the batch
     /// path's store, one per item with no bounds arithmetic.
     #[inline(always)]
     fn write_free_slot(&self, slot: usize, value: T) {
-        debug_assert!(slot <= self.mask);
-        // SAFETY: `slot <= mask` lies inside the slot array, which `shared` keeps alive; callers
-        // pass only slots of the chunk's claimed free range, which only this producer writes, each
-        // once.
-        unsafe { (*self.base.add(slot)).with_mut(|p| (*p).write(value)) };
+        // SAFETY: callers pass only slot indices of the chunk's claimed free range (so `slot <=
+        // mask`), which only this producer writes, each once.
+        unsafe { self.slots.at_index(slot).with_mut(|p| (*p).write(value)) };
     }
 
     /// Free slots, re-reading the consumer's head only if the cached copy shows fewer than
@@ -214,7 +198,7 @@ impl<T> Producer<T> {
     fn free_slots(&mut self, wanted: usize) -> usize {
         let shared = &self.shared;
         producer_room(
-            self.mask + 1,
+            self.slots.capacity(),
             self.tail,
             &mut self.cached_head,
             &mut self.counters,
@@ -240,7 +224,8 @@ impl<T> Producer<T> {
         }
         // SAFETY: the slot at `tail` is free (the consumer has released it, as the head we read
         // with Acquire shows) and only this producer writes free slots.
-        self.slot(self.tail)
+        self.slots
+            .at(self.tail)
             .with_mut(|p| unsafe { (*p).write(value) });
         self.publish(self.tail.wrapping_add(1));
         Ok(())
@@ -250,23 +235,14 @@ impl<T> Producer<T> {
     ///
     /// # Errors
     /// Gives `value` back if the consumer is gone (it could never be read).
-    pub fn push(&mut self, mut value: T) -> Result<(), T> {
-        loop {
-            match self.try_push(value) {
-                Ok(()) => return Ok(()),
-                Err(v) => value = v,
-            }
-            if self.is_abandoned() {
-                return Err(value);
-            }
-            let shared = &*self.shared;
-            let tail = self.tail;
-            let capacity = self.capacity();
-            self.wait.wait_until(&shared.sides.producer_parker, || {
+    pub fn push(&mut self, value: T) -> Result<(), T> {
+        push_with(self, value, Self::try_push, Self::is_abandoned, |p| {
+            let (shared, tail, capacity) = (&*p.shared, p.tail, p.capacity());
+            p.wait.wait_until(&shared.sides.producer_parker, || {
                 tail.wrapping_sub(shared.head.load(Acquire)) < capacity
                     || !shared.sides.consumer_alive()
             });
-        }
+        })
     }
 
     /// Claims up to `max` free slots to fill in place, published together by
@@ -327,12 +303,13 @@ impl<T> WriteChunk<'_, T> {
         let pos = self.producer.tail.wrapping_add(self.written);
         let distance = self.producer.prefetch;
         if distance.is_on() {
-            prefetch_write(self.producer.slot(pos.wrapping_add(distance.0)));
+            prefetch_write(self.producer.slots.at(pos.wrapping_add(distance.0)));
         }
         // SAFETY: `pos` lies in the claimed range [tail, tail + len) of free slots, which only this
         // producer may write, and each is written once.
         self.producer
-            .slot(pos)
+            .slots
+            .at(pos)
             .with_mut(|p| unsafe { (*p).write(value) });
         self.written += 1;
         Ok(())
@@ -344,7 +321,7 @@ impl<T> WriteChunk<'_, T> {
         if !self.producer.prefetch.is_on() {
             let p = &*self.producer;
             fill_runs(
-                p.mask,
+                p.slots.mask(),
                 p.tail,
                 &mut self.written,
                 self.len,
@@ -377,22 +354,19 @@ impl<T> Drop for WriteChunk<'_, T> {
             // SAFETY: slots [tail, tail + written) were initialised by `push` and never published,
             // so nobody else can see them; each is dropped once.
             self.producer
-                .slot(pos)
+                .slots
+                .at(pos)
                 .with_mut(|p| unsafe { (*p).assume_init_drop() });
         }
     }
 }
 
 /// The reading end of an SPSC ring. Send it to the consumer thread.
-#[cfg_attr(any(target_arch = "x86_64", target_arch = "aarch64"), repr(align(128)))]
-#[cfg_attr(
-    not(any(target_arch = "x86_64", target_arch = "aarch64")),
-    repr(align(64))
-)]
 pub struct Consumer<T> {
+    /// Alone on its cache-line block: this side's private state never shares a line.
+    _align: CacheAligned,
     shared: Arc<Shared<T>>,
-    base: *const Slot<T>,
-    mask: usize,
+    slots: SlotView<Slot<T>>,
     /// Authoritative head (only this side writes it).
     head: usize,
     /// Last tail seen; at least `cached_tail - head` items are ready.
@@ -415,7 +389,7 @@ impl<T> Consumer<T> {
     /// Number of slots.
     #[inline]
     pub fn capacity(&self) -> usize {
-        self.mask + 1
+        self.slots.capacity()
     }
 
     /// Items ready now (a snapshot: the producer may be pushing concurrently).
@@ -442,12 +416,6 @@ impl<T> Consumer<T> {
     /// Sets how far ahead the batch read path prefetches slots.
     pub fn set_prefetch_distance(&mut self, distance: PrefetchDistance) {
         self.prefetch = distance;
-    }
-
-    #[inline(always)]
-    fn slot(&self, pos: usize) -> &Slot<T> {
-        // SAFETY: `pos & mask < capacity` slots, kept alive by `shared`.
-        unsafe { &*self.base.add(pos & self.mask) }
     }
 
     /// Items ready, re-reading the producer's tail only if the cached copy shows fewer than
@@ -514,7 +482,8 @@ impl<T> Consumer<T> {
         // SAFETY: the slot at `head` holds an item published by the producer (the tail we read
         // with Acquire covers it); this consumer is its only reader and moves it out once.
         let value = self
-            .slot(self.head)
+            .slots
+            .at(self.head)
             .with(|p| unsafe { (*p).assume_init_read() });
         self.release(self.head.wrapping_add(1));
         Some(value)
@@ -523,20 +492,12 @@ impl<T> Consumer<T> {
     /// Pops the oldest item, waiting with this side's [`WaitStrategy`] while the ring is empty.
     /// Returns `None` only once the producer is gone and every item it pushed has been read.
     pub fn pop(&mut self) -> Option<T> {
-        loop {
-            if let Some(v) = self.try_pop() {
-                return Some(v);
-            }
-            if self.is_abandoned() {
-                // Everything pushed before the drop is visible now (Acquire above).
-                return self.try_pop();
-            }
-            let shared = &*self.shared;
-            let head = self.head;
-            self.wait.wait_until(&shared.sides.consumer_parker, || {
+        pop_with(self, Self::try_pop, Self::is_abandoned, |c| {
+            let (shared, head) = (&*c.shared, c.head);
+            c.wait.wait_until(&shared.sides.consumer_parker, || {
                 shared.tail.load(Acquire) != head || !shared.sides.producer_alive()
             });
-        }
+        })
     }
 
     /// Takes up to `max` ready items to read in place, released together by
@@ -591,13 +552,14 @@ impl<T> ReadChunk<'_, T> {
         let pos = self.consumer.head.wrapping_add(self.taken);
         let distance = self.consumer.prefetch;
         if distance.is_on() {
-            prefetch_read(self.consumer.slot(pos.wrapping_add(distance.0)));
+            prefetch_read(self.consumer.slots.at(pos.wrapping_add(distance.0)));
         }
         // SAFETY: `pos` is in [head, head + len), published items only this consumer reads; each
         // is moved out once (`taken` advances past it).
         let value = self
             .consumer
-            .slot(pos)
+            .slots
+            .at(pos)
             .with(|p| unsafe { (*p).assume_init_read() });
         self.taken += 1;
         Some(value)
@@ -614,8 +576,8 @@ impl<T> ReadChunk<'_, T> {
         // released, which needs `&mut self`.
         unsafe {
             wrapped_slices(
-                c.base.cast::<T>(),
-                c.mask,
+                c.slots.base().cast::<T>(),
+                c.slots.mask(),
                 c.head.wrapping_add(self.taken),
                 self.len - self.taken,
             )
@@ -640,12 +602,13 @@ impl<T> ReadChunk<'_, T> {
         {
             let c = &*self.consumer;
             let pos = c.head.wrapping_add(self.taken);
-            for slots in wrapped_ranges(c.mask, pos, self.len - self.taken) {
+            for slots in wrapped_ranges(c.slots.mask(), pos, self.len - self.taken) {
                 for slot in slots {
                     // SAFETY: as for `as_slices`: the chunk's untaken items are initialised,
                     // published, and not written until released, which needs `&mut self`.
                     out.push(
-                        c.slot(slot)
+                        c.slots
+                            .at(slot)
                             .with(|p| unsafe { (*p).assume_init_ref().clone() }),
                     );
                 }
