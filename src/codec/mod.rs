@@ -183,6 +183,21 @@ pub fn max_frame_len(rows: usize) -> usize {
     HEADER_LEN + max_payload_len(rows)
 }
 
+/// The most rows (up to [`MAX_FRAME_ROWS`]) whose frame is sure to fit in `bytes`: the inverse of
+/// [`max_frame_len`]; 0 when not even one row's frame fits.
+pub fn max_rows_in(bytes: usize) -> usize {
+    let (mut low, mut high) = (0, MAX_FRAME_ROWS);
+    while low < high {
+        let mid = (low + high).div_ceil(2);
+        if max_frame_len(mid) <= bytes {
+            low = mid;
+        } else {
+            high = mid - 1;
+        }
+    }
+    low
+}
+
 /// Encodes batches of rows into frames, reusing its scratch space.
 #[derive(Debug, Default)]
 pub struct Encoder {
@@ -366,6 +381,17 @@ impl Decoder {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn max_rows_in_is_the_inverse_of_max_frame_len() {
+        assert_eq!(max_rows_in(max_frame_len(1) - 1), 0);
+        for bytes in [max_frame_len(1), 4096, 65_536 - 8, 1 << 20] {
+            let rows = max_rows_in(bytes);
+            assert!(max_frame_len(rows) <= bytes, "{bytes}");
+            assert!(max_frame_len(rows + 1) > bytes, "{bytes}");
+        }
+        assert_eq!(max_rows_in(usize::MAX / 2), frame::MAX_FRAME_ROWS);
+    }
 
     fn sample(n: usize) -> Vec<Row> {
         (0..n)

@@ -2,12 +2,14 @@
 //! and decoded on the other side, whatever codec each frame carries.
 //!
 //! The sender claims the codec's worst case in the ring, encodes in place and publishes only what
-//! the encoder wrote: no copy, no allocation once warm. The codec may change on every call.
+//! the encoder wrote: no copy, no allocation once warm. The codec may change on every call. The
+//! engine's framed rings run through this pair (`try_send` / `try_recv`); a program of your own can
+//! use the blocking `send` / `recv`.
 
 use super::frame::FrameHeader;
-use super::{CodecError, CodecId, Decoder, Encoder, max_frame_len};
+use super::{CodecError, CodecId, Decoder, Encoder, max_frame_len, max_rows_in};
 use crate::ring::RingError;
-use crate::ring::frames::{FrameConsumer, FrameProducer};
+use crate::ring::frames::{FrameConsumer, FrameProducer, FrameReader, FrameWriter};
 use crate::row::Row;
 
 /// Why a batch could not be sent.
@@ -47,29 +49,46 @@ impl FrameSender {
     /// [`SendError::Ring`] when the ring is too small for this batch's worst case, and
     /// [`SendError::Disconnected`] when the receiver is gone.
     pub fn send(&mut self, codec: CodecId, rows: &[Row]) -> Result<usize, SendError> {
-        let bound = max_frame_len(rows.len());
-        let Some(mut writer) = self.ring.claim(bound)? else {
+        let Some(writer) = self.ring.claim(max_frame_len(rows.len()))? else {
             return Err(SendError::Disconnected);
         };
-        let len = self.encoder.encode(codec, rows, writer.as_mut_slice())?;
-        writer.commit_len(len);
-        Ok(len)
+        Ok(encode_into(&mut self.encoder, writer, codec, rows)?)
+    }
+
+    /// As [`send`](Self::send), without waiting: `Ok(None)` when the ring has no room for the
+    /// batch's worst case now.
+    ///
+    /// # Errors
+    /// As [`send`](Self::send), less `Disconnected`.
+    pub fn try_send(&mut self, codec: CodecId, rows: &[Row]) -> Result<Option<usize>, SendError> {
+        match self.ring.try_claim(max_frame_len(rows.len()))? {
+            Some(writer) => Ok(Some(encode_into(&mut self.encoder, writer, codec, rows)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// The ring frames go into (its capacity, counters, whether the receiver is gone).
+    pub fn ring(&self) -> &FrameProducer {
+        &self.ring
     }
 
     /// The largest batch a frame in this ring can carry in the worst case.
     pub fn max_batch(&self) -> usize {
-        let max = self.ring.max_record();
-        let (mut lo, mut hi) = (0, super::frame::MAX_FRAME_ROWS);
-        while lo < hi {
-            let mid = (lo + hi).div_ceil(2);
-            if max_frame_len(mid) <= max {
-                lo = mid;
-            } else {
-                hi = mid - 1;
-            }
-        }
-        lo
+        max_rows_in(self.ring.max_record())
     }
+}
+
+/// Encodes `rows` in place into a claimed record and publishes only what the encoder wrote; on
+/// an encoding error nothing is published and the stream stays intact.
+fn encode_into(
+    encoder: &mut Encoder,
+    mut writer: FrameWriter<'_>,
+    codec: CodecId,
+    rows: &[Row],
+) -> Result<usize, CodecError> {
+    let len = encoder.encode(codec, rows, writer.as_mut_slice())?;
+    writer.commit_len(len);
+    Ok(len)
 }
 
 /// The consuming end: decodes frames from a frame ring.
@@ -95,11 +114,37 @@ impl FrameReceiver {
     /// A [`CodecError`] for a frame that does not decode; the frame is consumed (the next call
     /// reads the one after it) and `out` is left as it was.
     pub fn recv(&mut self, out: &mut Vec<Row>) -> Result<Option<FrameHeader>, CodecError> {
-        let Some(record) = self.ring.read() else {
-            return Ok(None);
-        };
-        let decoded = self.decoder.decode(record.as_slice(), out);
-        record.release();
-        decoded.map(Some)
+        match self.ring.read() {
+            Some(record) => decode_record(&mut self.decoder, record, out).map(Some),
+            None => Ok(None),
+        }
     }
+
+    /// As [`recv`](Self::recv), without waiting: `Ok(None)` when no frame is ready now.
+    ///
+    /// # Errors
+    /// As [`recv`](Self::recv).
+    pub fn try_recv(&mut self, out: &mut Vec<Row>) -> Result<Option<FrameHeader>, CodecError> {
+        match self.ring.try_read() {
+            Some(record) => decode_record(&mut self.decoder, record, out).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// The ring frames come from (its counters, whether the sender is gone, whether it is
+    /// empty).
+    pub fn ring(&self) -> &FrameConsumer {
+        &self.ring
+    }
+}
+
+/// Decodes one record onto `out` and releases it, whether it decoded or not.
+fn decode_record(
+    decoder: &mut Decoder,
+    record: FrameReader<'_>,
+    out: &mut Vec<Row>,
+) -> Result<FrameHeader, CodecError> {
+    let decoded = decoder.decode(record.as_slice(), out);
+    record.release();
+    decoded
 }

@@ -3,9 +3,8 @@
 
 use std::time::Instant;
 
-use crate::codec::frame::MAX_FRAME_ROWS;
-use crate::codec::{CodecId, Decoder, Encoder, max_frame_len};
-use crate::ring::frames::{FrameConsumer, FrameProducer};
+use crate::codec::pipe::{FrameReceiver, FrameSender};
+use crate::codec::{CodecId, Decoder, Encoder, max_frame_len, max_rows_in};
 use crate::ring::{PrefetchDistance, broadcast, mpmc, relay, spsc};
 use crate::row::Row;
 use crate::transport::inbox::{Inbox, Polled};
@@ -20,7 +19,7 @@ pub(crate) enum Sink {
     Relay(relay::Producer<Row>),
     Broadcast(broadcast::Producer<Row>),
     Mpmc(mpmc::Sender<Row>, Vec<Row>),
-    Frames(FrameProducer, Encoder),
+    Frames(Box<FrameSender>),
     /// A ring on another host: frames written across the link.
     Remote(Box<dyn FrameLink>, Encoder),
 }
@@ -31,24 +30,10 @@ pub(crate) enum Source {
     Relay(relay::Consumer<Row>),
     Broadcast(broadcast::Consumer<Row>),
     Mpmc(mpmc::Receiver<Row>),
-    Frames(FrameConsumer, Decoder),
+    Frames(Box<FrameReceiver>),
     /// This process's ring, written by a sender on another host; a session marker read from
     /// the stream waits in the option until the worker takes it.
     Remote(Box<Inbox>, Decoder, Option<SessionEvent>),
-}
-
-/// The most rows whose frame is sure to fit in `max_bytes` (at least 1).
-fn rows_fitting(max_bytes: usize, rows: usize) -> usize {
-    let (mut low, mut high) = (1, rows.clamp(1, MAX_FRAME_ROWS));
-    while low < high {
-        let mid = (low + high).div_ceil(2);
-        if max_frame_len(mid) <= max_bytes {
-            low = mid;
-        } else {
-            high = mid - 1;
-        }
-    }
-    low
 }
 
 /// The ring's endpoint counters, when the ring keeps them.
@@ -75,25 +60,21 @@ impl Sink {
                 staged.extend_from_slice(rows);
                 tx.push_batch(staged)
             }
-            Sink::Frames(tx, encoder) => {
-                let bound = max_frame_len(rows.len());
-                let Ok(Some(mut writer)) = tx.try_claim(bound) else {
-                    return 0;
-                };
+            Sink::Frames(tx) => {
                 let start = Instant::now();
-                match encoder.encode(codec, rows, writer.as_mut_slice()) {
-                    Ok(len) => {
+                match tx.try_send(codec, rows) {
+                    Ok(Some(len)) => {
                         stats.record(rows.len(), len, start.elapsed());
-                        writer.commit_len(len);
                         rows.len()
                     }
-                    // The batch was checked against the frame bound; a failure is a bug, and
-                    // publishing nothing keeps the stream intact.
-                    Err(_) => 0,
+                    // No room now. An error cannot happen (the batch was checked against the
+                    // frame bound) and would publish nothing, keeping the stream intact.
+                    Ok(None) | Err(_) => 0,
                 }
             }
             Sink::Remote(tx, encoder) => {
-                let rows = &rows[..rows_fitting(tx.max_frame(), rows.len())];
+                // At least one row: a sender's frames always have room for one (checked at connect).
+                let rows = &rows[..max_rows_in(tx.max_frame()).max(1).min(rows.len())];
                 let start = Instant::now();
                 let mut encoded = 0;
                 let outcome = tx.send_frame(max_frame_len(rows.len()), rows.len(), &mut |buf| {
@@ -127,7 +108,7 @@ impl Sink {
             Sink::Relay(tx) => tx.is_abandoned(),
             Sink::Broadcast(tx) => tx.is_abandoned(),
             Sink::Mpmc(tx, _) => tx.is_abandoned(),
-            Sink::Frames(tx, _) => tx.is_abandoned(),
+            Sink::Frames(tx) => tx.ring().is_abandoned(),
             // A remote receiver may come back: the sender reconnects.
             Sink::Remote(..) => false,
         }
@@ -139,7 +120,7 @@ impl Sink {
             Sink::Relay(tx) => Some(tx.stats()),
             Sink::Broadcast(tx) => Some(tx.stats()),
             Sink::Mpmc(..) | Sink::Remote(..) => None,
-            Sink::Frames(tx, _) => Some(tx.stats()),
+            Sink::Frames(tx) => Some(tx.ring().stats()),
         }
     }
 
@@ -178,21 +159,18 @@ impl Source {
             Source::Mpmc(rx) => {
                 rx.pop_batch(out, max);
             }
-            Source::Frames(rx, decoder) => {
-                if let Some(record) = rx.try_read() {
-                    let start = Instant::now();
-                    let decoded = decoder.decode(record.as_slice(), out);
-                    let elapsed = start.elapsed();
-                    let frame_len = record.len();
-                    record.release();
-                    match decoded {
-                        Ok(header) => stats.record(header.rows, frame_len, elapsed),
-                        Err(_) => {
-                            stats
-                                .corrupt_frames
-                                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        }
-                    };
+            Source::Frames(rx) => {
+                let start = Instant::now();
+                match rx.try_recv(out) {
+                    Ok(Some(header)) => {
+                        stats.record(header.rows, header.frame_len(), start.elapsed());
+                    }
+                    Ok(None) => {}
+                    Err(_) => {
+                        stats
+                            .corrupt_frames
+                            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    }
                 }
             }
             Source::Remote(inbox, decoder, pending) => {
@@ -249,7 +227,7 @@ impl Source {
             Source::Relay(rx) => rx.is_abandoned() && rx.is_empty(),
             Source::Broadcast(rx) => rx.is_abandoned() && rx.is_empty(),
             Source::Mpmc(rx) => rx.is_abandoned() && rx.is_empty(),
-            Source::Frames(rx, _) => rx.is_abandoned() && rx.is_empty(),
+            Source::Frames(rx) => rx.ring().is_abandoned() && rx.ring().is_empty(),
             Source::Remote(inbox, _, pending) => inbox.is_drained() && pending.is_none(),
         }
     }
@@ -260,7 +238,7 @@ impl Source {
             Source::Relay(rx) => Some(rx.stats()),
             Source::Broadcast(rx) => Some(rx.stats()),
             Source::Mpmc(_) | Source::Remote(..) => None,
-            Source::Frames(rx, _) => Some(rx.stats()),
+            Source::Frames(rx) => Some(rx.ring().stats()),
         }
     }
 

@@ -4,7 +4,8 @@
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-use crate::codec::{CodecId, Decoder, Encoder};
+use crate::codec::CodecId;
+use crate::codec::pipe::{FrameReceiver, FrameSender};
 use crate::metrics::integrity::{InterleavedCheck, SequenceCheck, SessionCheck};
 use crate::metrics::snapshot::Role;
 use crate::profile::{
@@ -250,8 +251,8 @@ fn build_ring(
         (RingKind::Spsc, true) => {
             let (tx, rx) = frames::channel_with(capacity * std::mem::size_of::<Row>(), config)?;
             (
-                vec![Sink::Frames(tx, Encoder::new())],
-                vec![Source::Frames(rx, Decoder::new())],
+                vec![Sink::Frames(Box::new(FrameSender::new(tx)))],
+                vec![Source::Frames(Box::new(FrameReceiver::new(rx)))],
             )
         }
         (RingKind::Spsc, false) => {

@@ -5,7 +5,7 @@
 //! refused when it loads, and a key never offers what the engine would refuse.
 
 use crate::codec::frame::MAX_FRAME_ROWS;
-use crate::codec::max_frame_len;
+use crate::codec::{max_frame_len, max_rows_in};
 use crate::ring::record::max_payload;
 use crate::row::Row;
 
@@ -107,16 +107,11 @@ pub fn check_batch(ring: RingShape, rows: usize) -> Result<(), SettingError> {
 
 /// The largest batch [`check_batch`] accepts on this ring.
 pub fn largest_batch(ring: RingShape) -> usize {
-    let (mut low, mut high) = (1, ring.capacity.max(1));
-    while low < high {
-        let mid = (low + high).div_ceil(2);
-        if check_batch(ring, mid).is_ok() {
-            low = mid;
-        } else {
-            high = mid - 1;
-        }
+    if ring.framed {
+        max_rows_in(max_payload(ring.frame_ring_bytes())).min(ring.capacity)
+    } else {
+        ring.capacity
     }
-    low
 }
 
 /// A prefetch distance: 0 (off) on any ring; otherwise below the capacity, on a row ring whose
