@@ -142,7 +142,7 @@ fn fixture(counters: fn() -> CounterValues, framed: bool) -> Snapshot {
             memory: Some("512 KiB on node 0 (bound to node 0), 4 KiB pages".into()),
             memory_nodes: vec![0],
             producer_full_stalls: Some(4),
-            consumer_empty_polls: Some(9000),
+            consumer_empty_stalls: Some(9000),
             producer_index_reloads: Some(1234),
             consumer_index_reloads: Some(2468),
         },

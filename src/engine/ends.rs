@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use crate::codec::pipe::{FrameReceiver, FrameSender};
 use crate::codec::{CodecId, Decoder, Encoder, max_frame_len, max_rows_in};
-use crate::ring::{PrefetchDistance, broadcast, mpmc, relay, spsc};
+use crate::ring::{EndpointStats, PrefetchDistance, broadcast, mpmc, relay, spsc};
 use crate::row::Row;
 use crate::transport::inbox::{Inbox, Polled};
 use crate::transport::session::SessionEvent;
@@ -14,7 +14,7 @@ use crate::transport::{FrameLink, SendOutcome};
 use super::control::CodecCounters;
 
 /// The writing end of some ring.
-pub(crate) enum Sink {
+pub(crate) enum WriteEnd {
     Spsc(spsc::Producer<Row>),
     Relay(relay::Producer<Row>),
     Broadcast(broadcast::Producer<Row>),
@@ -25,7 +25,7 @@ pub(crate) enum Sink {
 }
 
 /// The reading end of some ring.
-pub(crate) enum Source {
+pub(crate) enum ReadEnd {
     Spsc(spsc::Consumer<Row>),
     Relay(relay::Consumer<Row>),
     Broadcast(broadcast::Consumer<Row>),
@@ -36,31 +36,28 @@ pub(crate) enum Source {
     Remote(Box<Inbox>, Decoder, Option<SessionEvent>),
 }
 
-/// The ring's endpoint counters, when the ring keeps them.
-pub(crate) type Counters = Option<crate::ring::EndpointStats>;
-
-impl Sink {
+impl WriteEnd {
     /// Writes as many of `rows` as fit now (all or nothing for a frame); how many.
     pub(crate) fn offer(&mut self, rows: &[Row], codec: CodecId, stats: &CodecCounters) -> usize {
         match self {
-            Sink::Spsc(tx) => {
+            WriteEnd::Spsc(tx) => {
                 let mut chunk = tx.write_chunk(rows.len());
                 chunk.fill_with(|i| rows[i]);
                 chunk.commit()
             }
             // One stamp per row: no batch to publish at once.
-            Sink::Relay(tx) => rows.iter().take_while(|r| tx.try_push(**r).is_ok()).count(),
-            Sink::Broadcast(tx) => {
+            WriteEnd::Relay(tx) => rows.iter().take_while(|r| tx.try_push(**r).is_ok()).count(),
+            WriteEnd::Broadcast(tx) => {
                 let mut chunk = tx.write_chunk(rows.len());
                 chunk.fill_with(|i| rows[i]);
                 chunk.commit()
             }
-            Sink::Mpmc(tx, staged) => {
+            WriteEnd::Mpmc(tx, staged) => {
                 staged.clear();
                 staged.extend_from_slice(rows);
                 tx.push_batch(staged)
             }
-            Sink::Frames(tx) => {
+            WriteEnd::Frames(tx) => {
                 let start = Instant::now();
                 match tx.try_send(codec, rows) {
                     Ok(Some(len)) => {
@@ -72,7 +69,7 @@ impl Sink {
                     Ok(None) | Err(_) => 0,
                 }
             }
-            Sink::Remote(tx, encoder) => {
+            WriteEnd::Remote(tx, encoder) => {
                 // At least one row: a sender's frames always have room for one (checked at connect).
                 let rows = &rows[..max_rows_in(tx.max_frame()).max(1).min(rows.len())];
                 let start = Instant::now();
@@ -96,7 +93,7 @@ impl Sink {
     /// Ends the stream cleanly where that means something: a remote sender says goodbye and
     /// waits briefly for the receiver to confirm every row.
     pub(crate) fn finish(&mut self) {
-        if let Sink::Remote(tx, _) = self {
+        if let WriteEnd::Remote(tx, _) = self {
             tx.finish(std::time::Duration::from_secs(5));
         }
     }
@@ -104,62 +101,65 @@ impl Sink {
     /// Whether every reader is gone.
     pub(crate) fn is_abandoned(&self) -> bool {
         match self {
-            Sink::Spsc(tx) => tx.is_abandoned(),
-            Sink::Relay(tx) => tx.is_abandoned(),
-            Sink::Broadcast(tx) => tx.is_abandoned(),
-            Sink::Mpmc(tx, _) => tx.is_abandoned(),
-            Sink::Frames(tx) => tx.ring().is_abandoned(),
+            WriteEnd::Spsc(tx) => tx.is_abandoned(),
+            WriteEnd::Relay(tx) => tx.is_abandoned(),
+            WriteEnd::Broadcast(tx) => tx.is_abandoned(),
+            WriteEnd::Mpmc(tx, _) => tx.is_abandoned(),
+            WriteEnd::Frames(tx) => tx.ring().is_abandoned(),
             // A remote receiver may come back: the sender reconnects.
-            Sink::Remote(..) => false,
+            WriteEnd::Remote(..) => false,
         }
     }
 
-    pub(crate) fn counters(&self) -> Counters {
+    pub(crate) fn endpoint_stats(&self) -> Option<EndpointStats> {
         match self {
-            Sink::Spsc(tx) => Some(tx.stats()),
-            Sink::Relay(tx) => Some(tx.stats()),
-            Sink::Broadcast(tx) => Some(tx.stats()),
-            Sink::Mpmc(..) | Sink::Remote(..) => None,
-            Sink::Frames(tx) => Some(tx.ring().stats()),
+            WriteEnd::Spsc(tx) => Some(tx.stats()),
+            WriteEnd::Relay(tx) => Some(tx.stats()),
+            WriteEnd::Broadcast(tx) => Some(tx.stats()),
+            WriteEnd::Mpmc(..) | WriteEnd::Remote(..) => None,
+            WriteEnd::Frames(tx) => Some(tx.ring().stats()),
         }
     }
 
     /// Applies a prefetch distance where the ring has one; whether it applied.
     pub(crate) fn set_prefetch(&mut self, distance: usize) -> bool {
         match self {
-            Sink::Spsc(tx) => tx.set_prefetch_distance(PrefetchDistance(distance)),
-            Sink::Broadcast(tx) => tx.set_prefetch_distance(PrefetchDistance(distance)),
-            Sink::Relay(_) | Sink::Mpmc(..) | Sink::Frames(..) | Sink::Remote(..) => return false,
+            WriteEnd::Spsc(tx) => tx.set_prefetch_distance(PrefetchDistance(distance)),
+            WriteEnd::Broadcast(tx) => tx.set_prefetch_distance(PrefetchDistance(distance)),
+            WriteEnd::Relay(_)
+            | WriteEnd::Mpmc(..)
+            | WriteEnd::Frames(..)
+            | WriteEnd::Remote(..) => return false,
         }
         true
     }
 }
 
-impl Source {
+impl ReadEnd {
     /// Moves up to `max` rows (a whole frame when framed) onto `out`; how many.
     pub(crate) fn take(&mut self, max: usize, out: &mut Vec<Row>, stats: &CodecCounters) -> usize {
         let before = out.len();
         match self {
-            Source::Spsc(rx) => {
+            ReadEnd::Spsc(rx) => {
                 let chunk = rx.read_chunk(max);
                 chunk.append_to(out);
                 chunk.release();
             }
-            Source::Relay(rx) => {
+            ReadEnd::Relay(rx) => {
                 while out.len() - before < max {
                     let Some(row) = rx.try_pop() else { break };
                     out.push(row);
                 }
             }
-            Source::Broadcast(rx) => {
+            ReadEnd::Broadcast(rx) => {
                 let chunk = rx.read_chunk(max);
                 chunk.append_to(out);
                 chunk.release();
             }
-            Source::Mpmc(rx) => {
+            ReadEnd::Mpmc(rx) => {
                 rx.pop_batch(out, max);
             }
-            Source::Frames(rx) => {
+            ReadEnd::Frames(rx) => {
                 let start = Instant::now();
                 match rx.try_recv(out) {
                     Ok(Some(header)) => {
@@ -173,7 +173,7 @@ impl Source {
                     }
                 }
             }
-            Source::Remote(inbox, decoder, pending) => {
+            ReadEnd::Remote(inbox, decoder, pending) => {
                 let polled = inbox.poll(|frame| {
                     let start = Instant::now();
                     match decoder.decode(frame, out) {
@@ -207,7 +207,7 @@ impl Source {
     /// A session marker read from a remote stream, once.
     pub(crate) fn take_event(&mut self) -> Option<SessionEvent> {
         match self {
-            Source::Remote(_, _, pending) => pending.take(),
+            ReadEnd::Remote(_, _, pending) => pending.take(),
             _ => None,
         }
     }
@@ -215,7 +215,7 @@ impl Source {
     /// Whether row stamps are on this process's clock (not so for a sender on another host).
     pub(crate) fn same_clock(&self) -> bool {
         match self {
-            Source::Remote(inbox, ..) => inbox.same_clock(),
+            ReadEnd::Remote(inbox, ..) => inbox.same_clock(),
             _ => true,
         }
     }
@@ -223,30 +223,30 @@ impl Source {
     /// Whether the writers are gone and everything they wrote was read.
     pub(crate) fn is_drained(&self) -> bool {
         match self {
-            Source::Spsc(rx) => rx.is_abandoned() && rx.is_empty(),
-            Source::Relay(rx) => rx.is_abandoned() && rx.is_empty(),
-            Source::Broadcast(rx) => rx.is_abandoned() && rx.is_empty(),
-            Source::Mpmc(rx) => rx.is_abandoned() && rx.is_empty(),
-            Source::Frames(rx) => rx.ring().is_abandoned() && rx.ring().is_empty(),
-            Source::Remote(inbox, _, pending) => inbox.is_drained() && pending.is_none(),
+            ReadEnd::Spsc(rx) => rx.is_abandoned() && rx.is_empty(),
+            ReadEnd::Relay(rx) => rx.is_abandoned() && rx.is_empty(),
+            ReadEnd::Broadcast(rx) => rx.is_abandoned() && rx.is_empty(),
+            ReadEnd::Mpmc(rx) => rx.is_abandoned() && rx.is_empty(),
+            ReadEnd::Frames(rx) => rx.ring().is_abandoned() && rx.ring().is_empty(),
+            ReadEnd::Remote(inbox, _, pending) => inbox.is_drained() && pending.is_none(),
         }
     }
 
-    pub(crate) fn counters(&self) -> Counters {
+    pub(crate) fn endpoint_stats(&self) -> Option<EndpointStats> {
         match self {
-            Source::Spsc(rx) => Some(rx.stats()),
-            Source::Relay(rx) => Some(rx.stats()),
-            Source::Broadcast(rx) => Some(rx.stats()),
-            Source::Mpmc(_) | Source::Remote(..) => None,
-            Source::Frames(rx) => Some(rx.ring().stats()),
+            ReadEnd::Spsc(rx) => Some(rx.stats()),
+            ReadEnd::Relay(rx) => Some(rx.stats()),
+            ReadEnd::Broadcast(rx) => Some(rx.stats()),
+            ReadEnd::Mpmc(_) | ReadEnd::Remote(..) => None,
+            ReadEnd::Frames(rx) => Some(rx.ring().stats()),
         }
     }
 
     pub(crate) fn set_prefetch(&mut self, distance: usize) -> bool {
         match self {
-            Source::Spsc(rx) => rx.set_prefetch_distance(PrefetchDistance(distance)),
-            Source::Broadcast(rx) => rx.set_prefetch_distance(PrefetchDistance(distance)),
-            Source::Relay(_) | Source::Mpmc(_) | Source::Frames(..) | Source::Remote(..) => {
+            ReadEnd::Spsc(rx) => rx.set_prefetch_distance(PrefetchDistance(distance)),
+            ReadEnd::Broadcast(rx) => rx.set_prefetch_distance(PrefetchDistance(distance)),
+            ReadEnd::Relay(_) | ReadEnd::Mpmc(_) | ReadEnd::Frames(..) | ReadEnd::Remote(..) => {
                 return false;
             }
         }

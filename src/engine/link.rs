@@ -13,7 +13,7 @@ use crate::row::Row;
 use crate::transport::tcp::{ListenConfig, RemoteSender, SenderConfig};
 use crate::transport::{FrameLink, LinkListener, LinkStats, resolve_token};
 
-use super::ends::{Sink, Source};
+use super::ends::{ReadEnd, WriteEnd};
 use super::measure::LinkShape;
 use super::start::EngineError;
 
@@ -33,7 +33,7 @@ pub(crate) fn connect(
     profile: &TuningProfile,
     kind: TransportKind,
     address: &str,
-) -> Result<(Sink, LinkEnd), EngineError> {
+) -> Result<(WriteEnd, LinkEnd), EngineError> {
     let transport = profile
         .transport
         .clone()
@@ -53,7 +53,7 @@ pub(crate) fn connect(
         _ => Box::new(RemoteSender::connect(config, stats.clone())?),
     };
     Ok((
-        Sink::Remote(sender, Encoder::new()),
+        WriteEnd::Remote(sender, Encoder::new()),
         LinkEnd {
             shape: LinkShape {
                 kind,
@@ -73,7 +73,7 @@ pub(crate) fn listen(
     kind: TransportKind,
     address: &str,
     config: RingConfig,
-) -> Result<(Source, LinkEnd), EngineError> {
+) -> Result<(ReadEnd, LinkEnd), EngineError> {
     let transport = profile
         .transport
         .clone()
@@ -96,7 +96,7 @@ pub(crate) fn listen(
         }
     };
     Ok((
-        Source::Remote(Box::new(inbox), Decoder::new(), None),
+        ReadEnd::Remote(Box::new(inbox), Decoder::new(), None),
         LinkEnd {
             shape: LinkShape {
                 kind,

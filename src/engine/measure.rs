@@ -302,7 +302,7 @@ fn ring_figures(
             .map(|m| m.nodes.clone())
             .unwrap_or_default(),
         producer_full_stalls: sum(Role::Producer, |e| e.stalls),
-        consumer_empty_polls: sum(Role::Consumer, |e| e.stalls),
+        consumer_empty_stalls: sum(Role::Consumer, |e| e.stalls),
         producer_index_reloads: sum(Role::Producer, |e| e.index_reloads),
         consumer_index_reloads: sum(Role::Consumer, |e| e.index_reloads),
     }

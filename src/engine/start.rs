@@ -13,13 +13,13 @@ use crate::profile::{
 };
 use crate::ring::{RingConfig, RingError, broadcast, frames, mpmc, relay, spsc, window};
 use crate::row::Row;
-use crate::source::{Source as RowValues, SourceKind};
+use crate::source::{Source, SourceKind};
 use crate::topology::pin::{PinError, allowed_cpus, check_cpu};
 use crate::topology::{MemoryPlacement, NodeChoice, NumaAlloc, PlacementError};
 use crate::transport::LinkError;
 
 use super::control::{Control, ThreadSlot};
-use super::ends::{Sink, Source};
+use super::ends::{ReadEnd, WriteEnd};
 use super::handle::EngineHandle;
 use super::link::{connect, listen};
 use super::worker::{Check, ConsumerJob, ProducerJob, consume, produce};
@@ -116,7 +116,7 @@ impl Engine {
         let memory = alloc.reports().into_iter().next();
         let mut values = Vec::new();
         for p in 0..sinks.len() {
-            values.push(row_values(&work.source, work.seed.wrapping_add(p as u64))?);
+            values.push(row_source(&work.source, work.seed.wrapping_add(p as u64))?);
         }
 
         let mut slots = Vec::new();
@@ -244,54 +244,54 @@ fn place_threads(
 fn build_ring(
     profile: &TuningProfile,
     config: RingConfig,
-) -> Result<(Vec<Sink>, Vec<Source>), EngineError> {
+) -> Result<(Vec<WriteEnd>, Vec<ReadEnd>), EngineError> {
     let capacity = profile.ring.capacity;
     let work = &profile.workload;
     Ok(match (profile.ring.kind, profile.codec.is_some()) {
         (RingKind::Spsc, true) => {
             let (tx, rx) = frames::channel_with(capacity * std::mem::size_of::<Row>(), config)?;
             (
-                vec![Sink::Frames(Box::new(FrameSender::new(tx)))],
-                vec![Source::Frames(Box::new(FrameReceiver::new(rx)))],
+                vec![WriteEnd::Frames(Box::new(FrameSender::new(tx)))],
+                vec![ReadEnd::Frames(Box::new(FrameReceiver::new(rx)))],
             )
         }
         (RingKind::Spsc, false) => {
             let (tx, rx) = spsc::channel_with::<Row>(capacity, config)?;
-            (vec![Sink::Spsc(tx)], vec![Source::Spsc(rx)])
+            (vec![WriteEnd::Spsc(tx)], vec![ReadEnd::Spsc(rx)])
         }
         (RingKind::Relay, _) => {
             let (tx, rx) = relay::channel_with::<Row>(capacity, config)?;
-            (vec![Sink::Relay(tx)], vec![Source::Relay(rx)])
+            (vec![WriteEnd::Relay(tx)], vec![ReadEnd::Relay(rx)])
         }
         (RingKind::Broadcast, _) => {
             let (tx, rxs) = broadcast::channel_with::<Row>(capacity, work.consumers, config)?;
             (
-                vec![Sink::Broadcast(tx)],
-                rxs.into_iter().map(Source::Broadcast).collect(),
+                vec![WriteEnd::Broadcast(tx)],
+                rxs.into_iter().map(ReadEnd::Broadcast).collect(),
             )
         }
         (RingKind::Mpmc, _) => {
             let (tx, rx) = mpmc::channel_with::<Row>(capacity, config)?;
             let sinks = (0..work.producers)
-                .map(|_| Sink::Mpmc(tx.clone(), Vec::new()))
+                .map(|_| WriteEnd::Mpmc(tx.clone(), Vec::new()))
                 .collect();
             let sources = (0..work.consumers)
-                .map(|_| Source::Mpmc(rx.clone()))
+                .map(|_| ReadEnd::Mpmc(rx.clone()))
                 .collect();
             (sinks, sources)
         }
     })
 }
 
-fn row_values(source: &SourceSetting, seed: u64) -> Result<RowValues, EngineError> {
+fn row_source(source: &SourceSetting, seed: u64) -> Result<Source, EngineError> {
     Ok(match source {
-        SourceSetting::RandomWalk => RowValues::new(SourceKind::RandomWalk, seed),
-        SourceSetting::SineNoise => RowValues::new(SourceKind::SineNoise, seed),
-        SourceSetting::Steps => RowValues::new(SourceKind::Steps, seed),
+        SourceSetting::RandomWalk => Source::new(SourceKind::RandomWalk, seed),
+        SourceSetting::SineNoise => Source::new(SourceKind::SineNoise, seed),
+        SourceSetting::Steps => Source::new(SourceKind::Steps, seed),
         SourceSetting::Csv(path) => {
             let table =
                 crate::source::csv::load(path).map_err(|e| EngineError::Source(e.to_string()))?;
-            RowValues::replay(table.values.into())
+            Source::replay(table.values.into())
         }
     })
 }

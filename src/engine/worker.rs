@@ -10,12 +10,12 @@ use crate::metrics::LatencyHistogram;
 use crate::metrics::integrity::{Integrity, InterleavedCheck, SequenceCheck, SessionCheck};
 use crate::ring::WaitStrategy;
 use crate::row::Row;
-use crate::source::Source as RowValues;
+use crate::source::Source;
 use crate::topology::pin::{current_cpu, pin_current_thread};
 use crate::transport::session::SessionEvent;
 
 use super::control::{Control, NO_CPU, ThreadSlot};
-use super::ends::{Sink, Source};
+use super::ends::{ReadEnd, WriteEnd};
 
 /// How often a consumer merges its latency samples into the shared histograms.
 const PUBLISH_EVERY: Duration = Duration::from_millis(10);
@@ -89,8 +89,8 @@ fn changed(setting: &std::sync::atomic::AtomicUsize, seen: &mut usize) -> Option
 pub(crate) struct ProducerJob {
     pub(crate) slot: Arc<ThreadSlot>,
     pub(crate) control: Arc<Control>,
-    pub(crate) sink: Sink,
-    pub(crate) values: RowValues,
+    pub(crate) sink: WriteEnd,
+    pub(crate) values: Source,
     pub(crate) index: u64,
     pub(crate) wait: WaitStrategy,
 }
@@ -176,11 +176,11 @@ pub(crate) fn produce(mut job: ProducerJob) {
         slot.rows.fetch_add(written as u64, Relaxed);
         if last_publish.elapsed() >= PUBLISH_EVERY {
             last_publish = Instant::now();
-            slot.publish_endpoint(job.sink.counters());
+            slot.publish_endpoint(job.sink.endpoint_stats());
         }
     }
     job.sink.finish();
-    slot.publish_endpoint(job.sink.counters());
+    slot.publish_endpoint(job.sink.endpoint_stats());
     slot.finished.store(true, Relaxed);
     // Dropping the sink tells consumers nothing more is coming.
 }
@@ -209,7 +209,7 @@ impl Check {
 pub(crate) struct ConsumerJob {
     pub(crate) slot: Arc<ThreadSlot>,
     pub(crate) control: Arc<Control>,
-    pub(crate) source: Source,
+    pub(crate) source: ReadEnd,
     pub(crate) check: Check,
     pub(crate) wait: WaitStrategy,
 }
@@ -281,12 +281,12 @@ pub(crate) fn consume(mut job: ConsumerJob) {
         }
         if last_publish.elapsed() >= PUBLISH_EVERY && publish(&slot, &mut local, false) {
             last_publish = Instant::now();
-            slot.publish_endpoint(job.source.counters());
+            slot.publish_endpoint(job.source.endpoint_stats());
             slot.publish_integrity(job.check.integrity());
         }
     }
     publish(&slot, &mut local, true);
-    slot.publish_endpoint(job.source.counters());
+    slot.publish_endpoint(job.source.endpoint_stats());
     slot.publish_integrity(job.check.integrity());
     slot.finished.store(true, Relaxed);
 }

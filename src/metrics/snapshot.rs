@@ -8,8 +8,10 @@ use serde::{Deserialize, Serialize};
 use super::LatencySummary;
 use super::counters::CounterValues;
 
-/// Bumped whenever a field changes meaning or disappears (adding fields does not bump it).
-pub const SCHEMA_VERSION: u32 = 1;
+/// Bumped whenever a field changes meaning, is renamed or disappears (adding fields does not bump
+/// it). 2: `ring.consumer_empty_polls` became `ring.consumer_empty_stalls` (it counts episodes of
+/// empty polls, not polls).
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// Whether producers are producing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -125,8 +127,8 @@ pub struct RingSnapshot {
     /// Producer full-ring episodes, summed over producers (`null` where the ring keeps no
     /// counters, as for the other three).
     pub producer_full_stalls: Option<u64>,
-    /// Consumer empty-ring episodes, summed over consumers.
-    pub consumer_empty_polls: Option<u64>,
+    /// Consumer empty-ring episodes (a run of empty polls counts once), summed over consumers.
+    pub consumer_empty_stalls: Option<u64>,
     /// Producer re-reads of consumer indices, summed.
     pub producer_index_reloads: Option<u64>,
     /// Consumer re-reads of the producer index, summed.

@@ -31,7 +31,7 @@ use super::pad::{CacheAligned, CachePadded};
 use super::prefetch::{PrefetchDistance, prefetch_read, prefetch_write};
 use super::sync::{Arc, AtomicBool, AtomicUsize, UnsafeCell};
 use super::wait::Parker;
-use super::{Counters, EndpointStats, RingConfig, RingError, WaitStrategy, producer_room};
+use super::{EndpointStats, EndpointTally, RingConfig, RingError, WaitStrategy, producer_room};
 
 type Slot<T> = UnsafeCell<MaybeUninit<T>>;
 
@@ -125,7 +125,7 @@ pub fn channel_with<T: Copy + Send>(
             wait: config.consumer_wait,
             wake_producer: config.producer_wait.may_park(),
             prefetch: PrefetchDistance::OFF,
-            counters: Counters::default(),
+            counters: EndpointTally::default(),
         })
         .collect();
     let tx = Producer {
@@ -137,7 +137,7 @@ pub fn channel_with<T: Copy + Send>(
         wait: config.producer_wait,
         wake_consumers: config.consumer_wait.may_park(),
         prefetch: PrefetchDistance::OFF,
-        counters: Counters::default(),
+        counters: EndpointTally::default(),
     };
     Ok((tx, rxs))
 }
@@ -154,7 +154,7 @@ pub struct Producer<T> {
     wait: WaitStrategy,
     wake_consumers: bool,
     prefetch: PrefetchDistance,
-    counters: Counters,
+    counters: EndpointTally,
 }
 
 // SAFETY: the producer is the only writer of free slots and of `tail`; `T: Send` items are read by
@@ -364,7 +364,7 @@ pub struct Consumer<T> {
     wait: WaitStrategy,
     wake_producer: bool,
     prefetch: PrefetchDistance,
-    counters: Counters,
+    counters: EndpointTally,
 }
 
 // SAFETY: a consumer only reads published slots by copy and writes its own cursor.

@@ -27,7 +27,7 @@ use super::buffer::{Buffer, check_capacity};
 use super::pad::{CacheAligned, CachePadded};
 use super::sides::Sides;
 use super::sync::{Arc, AtomicUsize, UnsafeCell};
-use super::{Counters, EndpointStats, RingConfig, RingError, WaitStrategy, producer_room};
+use super::{EndpointStats, EndpointTally, RingConfig, RingError, WaitStrategy, producer_room};
 
 use super::record::{
     ALIGN as RECORD_ALIGN, HEADER as RECORD_HEADER, PADDING, footprint, header_word,
@@ -93,7 +93,7 @@ pub fn channel_with(
             cached_head: 0,
             wait: config.producer_wait,
             wake_consumer: config.consumer_wait.may_park(),
-            counters: Counters::default(),
+            counters: EndpointTally::default(),
         },
         FrameConsumer {
             _align: CacheAligned,
@@ -104,7 +104,7 @@ pub fn channel_with(
             cached_tail: 0,
             wait: config.consumer_wait,
             wake_producer: config.producer_wait.may_park(),
-            counters: Counters::default(),
+            counters: EndpointTally::default(),
         },
     ))
 }
@@ -159,7 +159,7 @@ pub struct FrameProducer {
     cached_head: usize,
     wait: WaitStrategy,
     wake_consumer: bool,
-    counters: Counters,
+    counters: EndpointTally,
 }
 
 // SAFETY: the producer is the only writer of free bytes and of `tail`.
@@ -391,7 +391,7 @@ pub struct FrameConsumer {
     cached_tail: usize,
     wait: WaitStrategy,
     wake_producer: bool,
-    counters: Counters,
+    counters: EndpointTally,
 }
 
 // SAFETY: the consumer is the only reader of published bytes and the only writer of `head`.

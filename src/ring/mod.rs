@@ -90,7 +90,7 @@ impl Default for RingConfig {
 /// stalled at, which progress leaves behind by itself, so no flag needs clearing on the hand-off
 /// path.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Counters {
+pub(crate) struct EndpointTally {
     /// Reloads of the other side's index that found it moved.
     reloads: u64,
     /// Episodes of finding the ring full (producer) or empty (consumer).
@@ -102,7 +102,7 @@ pub(crate) struct Counters {
     fell_back: u64,
 }
 
-impl Default for Counters {
+impl Default for EndpointTally {
     fn default() -> Self {
         Self {
             reloads: 0,
@@ -115,7 +115,7 @@ impl Default for Counters {
     }
 }
 
-impl Counters {
+impl EndpointTally {
     /// Records a fresh read of the other side's index into this side's cached copy; returns
     /// whether it moved (progress) or not (a stall, counted once per episode).
     #[inline(always)]
@@ -168,7 +168,7 @@ pub(crate) fn producer_room(
     capacity: usize,
     tail: usize,
     cached_head: &mut usize,
-    counters: &mut Counters,
+    counters: &mut EndpointTally,
     wanted: usize,
     load: impl FnOnce() -> usize,
 ) -> usize {
@@ -183,7 +183,7 @@ pub(crate) fn producer_room(
     capacity - tail.wrapping_sub(head)
 }
 
-/// Counters one endpoint keeps privately (no atomics, no sharing), read by its owner.
+/// EndpointTally one endpoint keeps privately (no atomics, no sharing), read by its owner.
 ///
 /// They count the slow-path events that explain a ring's speed without a hardware PMU.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -35,7 +35,7 @@ use super::buffer::{Buffer, SlotView, check_capacity, for_each_position};
 use super::pad::{CacheAligned, CachePadded};
 use super::sides::Sides;
 use super::sync::{Arc, AtomicUsize, UnsafeCell};
-use super::{Counters, EndpointStats, RingConfig, RingError, WaitStrategy, producer_room};
+use super::{EndpointStats, EndpointTally, RingConfig, RingError, WaitStrategy, producer_room};
 
 /// An item and the stamp that says which position it belongs to.
 #[repr(C)]
@@ -108,7 +108,7 @@ pub fn channel_with<T: Send>(
         cached_head: 0,
         wait: config.producer_wait,
         wake_consumer: config.consumer_wait.may_park(),
-        counters: Counters::default(),
+        counters: EndpointTally::default(),
     };
     let consumer = Consumer {
         _align: CacheAligned,
@@ -117,7 +117,7 @@ pub fn channel_with<T: Send>(
         head: 0,
         wait: config.consumer_wait,
         wake_producer: config.producer_wait.may_park(),
-        counters: Counters::default(),
+        counters: EndpointTally::default(),
     };
     Ok((producer, consumer))
 }
@@ -135,7 +135,7 @@ pub struct Producer<T> {
     wait: WaitStrategy,
     /// Whether the consumer may be parked and so needs a wake-up after each push.
     wake_consumer: bool,
-    counters: Counters,
+    counters: EndpointTally,
 }
 
 // SAFETY: the producer is the only writer of free slots, of the stamps and of `tail`; moving it to
@@ -232,7 +232,7 @@ pub struct Consumer<T> {
     head: usize,
     wait: WaitStrategy,
     wake_producer: bool,
-    counters: Counters,
+    counters: EndpointTally,
 }
 
 // SAFETY: the consumer is the only reader of full slots and the only writer of `head`; moving it

@@ -32,7 +32,7 @@ use super::pad::{CacheAligned, CachePadded};
 use super::prefetch::{PrefetchDistance, prefetch_read, prefetch_write};
 use super::sides::Sides;
 use super::sync::{Arc, AtomicUsize, UnsafeCell, spin_loop};
-use super::{Counters, EndpointStats, RingConfig, RingError, WaitStrategy, producer_room};
+use super::{EndpointStats, EndpointTally, RingConfig, RingError, WaitStrategy, producer_room};
 
 type Slot<T> = UnsafeCell<MaybeUninit<T>>;
 
@@ -97,7 +97,7 @@ pub fn channel_with<T: Send>(
         wait: config.producer_wait,
         wake_consumer: config.consumer_wait.may_park(),
         prefetch: PrefetchDistance::OFF,
-        counters: Counters::default(),
+        counters: EndpointTally::default(),
     };
     let consumer = Consumer {
         _align: CacheAligned,
@@ -110,7 +110,7 @@ pub fn channel_with<T: Send>(
         wait: config.consumer_wait,
         wake_producer: config.producer_wait.may_park(),
         prefetch: PrefetchDistance::OFF,
-        counters: Counters::default(),
+        counters: EndpointTally::default(),
     };
     Ok((producer, consumer))
 }
@@ -144,7 +144,7 @@ pub struct Producer<T> {
     /// Whether the consumer may be parked and so needs a wake-up after each publish.
     wake_consumer: bool,
     prefetch: PrefetchDistance,
-    counters: Counters,
+    counters: EndpointTally,
 }
 
 // SAFETY: the producer is the only writer of free slots and of `tail`; moving it to another thread
@@ -378,7 +378,7 @@ pub struct Consumer<T> {
     wait: WaitStrategy,
     wake_producer: bool,
     prefetch: PrefetchDistance,
-    counters: Counters,
+    counters: EndpointTally,
 }
 
 // SAFETY: the consumer is the only reader of full slots and the only writer of `head`; moving it

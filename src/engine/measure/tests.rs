@@ -218,7 +218,7 @@ fn endpoint_counters_sum_per_side_and_stay_null_where_the_ring_keeps_none() {
     let ring = measure(&shape, &Reading::start(), &now).snapshot.ring;
     assert_eq!(ring.producer_full_stalls, Some(4));
     assert_eq!(ring.producer_index_reloads, Some(3));
-    assert_eq!(ring.consumer_empty_polls, None);
+    assert_eq!(ring.consumer_empty_stalls, None);
     assert_eq!(ring.consumer_index_reloads, None);
 }
 
