@@ -22,14 +22,9 @@ use std::mem::MaybeUninit;
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 
 use super::blocking::{pop_with, push_with};
-use super::buffer::fill_runs;
-#[cfg(loom)]
-use super::buffer::wrapped_ranges;
-#[cfg(not(loom))]
-use super::buffer::wrapped_slices;
 use super::buffer::{Buffer, SlotView, check_capacity, for_each_position};
 use super::pad::{CacheAligned, CachePadded};
-use super::prefetch::{PrefetchDistance, prefetch_read, prefetch_write};
+use super::prefetch::PrefetchDistance;
 use super::sides::Sides;
 use super::sync::{Arc, AtomicUsize, UnsafeCell, spin_loop};
 use super::{EndpointStats, EndpointTally, RingConfig, RingError, WaitStrategy, producer_room};
@@ -186,10 +181,10 @@ impl<T> Producer<T> {
     /// Writes `value` into the slot with index `slot` (already reduced by the mask): the batch
     /// path's store, one per item with no bounds arithmetic.
     #[inline(always)]
-    fn write_free_slot(&self, slot: usize, value: T) {
+    fn write_free_slot(slots: SlotView<Slot<T>>, slot: usize, value: T) {
         // SAFETY: callers pass only slot indices of the chunk's claimed free range (so `slot <=
         // mask`), which only this producer writes, each once.
-        unsafe { self.slots.at_index(slot).with_mut(|p| (*p).write(value)) };
+        unsafe { slots.at_index(slot).with_mut(|p| (*p).write(value)) };
     }
 
     /// Free slots, re-reading the consumer's head only if the cached copy shows fewer than
@@ -262,102 +257,6 @@ impl<T> Producer<T> {
 impl<T> Drop for Producer<T> {
     fn drop(&mut self) {
         self.shared.sides.producer_leaves();
-    }
-}
-
-/// Slots claimed by [`Producer::write_chunk`], filled in order, then published at once.
-///
-/// Dropping a chunk without [`commit`](Self::commit) publishes nothing and drops the items written
-/// into it.
-pub struct WriteChunk<'a, T> {
-    producer: &'a mut Producer<T>,
-    len: usize,
-    written: usize,
-}
-
-impl<T> WriteChunk<'_, T> {
-    /// Slots claimed.
-    #[inline]
-    pub fn len(&self) -> usize {
-        self.len
-    }
-
-    /// Whether no slot could be claimed (the ring was full).
-    #[inline]
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
-    /// Slots still to fill.
-    #[inline]
-    pub fn remaining(&self) -> usize {
-        self.len - self.written
-    }
-
-    /// Writes `value` into the next claimed slot; gives it back when all are filled.
-    #[inline]
-    pub fn push(&mut self, value: T) -> Result<(), T> {
-        if self.written == self.len {
-            return Err(value);
-        }
-        let pos = self.producer.tail.wrapping_add(self.written);
-        let distance = self.producer.prefetch;
-        if distance.is_on() {
-            prefetch_write(self.producer.slots.at(pos.wrapping_add(distance.0)));
-        }
-        // SAFETY: `pos` lies in the claimed range [tail, tail + len) of free slots, which only this
-        // producer may write, and each is written once.
-        self.producer
-            .slots
-            .at(pos)
-            .with_mut(|p| unsafe { (*p).write(value) });
-        self.written += 1;
-        Ok(())
-    }
-
-    /// Fills every remaining slot with `make(i)`, `i` counting from the chunk's first slot.
-    #[inline]
-    pub fn fill_with(&mut self, mut make: impl FnMut(usize) -> T) {
-        if !self.producer.prefetch.is_on() {
-            let p = &*self.producer;
-            fill_runs(
-                p.slots.mask(),
-                p.tail,
-                &mut self.written,
-                self.len,
-                &mut make,
-                &mut |slot, value| p.write_free_slot(slot, value),
-            );
-            return;
-        }
-        while self.written < self.len {
-            let i = self.written;
-            // Cannot fail: a slot remains.
-            let _ = self.push(make(i));
-        }
-    }
-
-    /// Publishes the slots written so far in one index store; returns how many.
-    #[inline]
-    pub fn commit(mut self) -> usize {
-        let written = std::mem::take(&mut self.written);
-        let tail = self.producer.tail.wrapping_add(written);
-        self.producer.publish(tail);
-        written
-    }
-}
-
-impl<T> Drop for WriteChunk<'_, T> {
-    fn drop(&mut self) {
-        for i in 0..self.written {
-            let pos = self.producer.tail.wrapping_add(i);
-            // SAFETY: slots [tail, tail + written) were initialised by `push` and never published,
-            // so nobody else can see them; each is dropped once.
-            self.producer
-                .slots
-                .at(pos)
-                .with_mut(|p| unsafe { (*p).assume_init_drop() });
-        }
     }
 }
 
@@ -519,125 +418,6 @@ impl<T> Drop for Consumer<T> {
     }
 }
 
-/// Items taken by [`Consumer::read_chunk`]: read them in place or move them out, then release.
-///
-/// Dropping a chunk without [`release`](Self::release) releases only the items moved out with
-/// [`pop`](Self::pop); the rest stay in the ring for the next read.
-pub struct ReadChunk<'a, T> {
-    consumer: &'a mut Consumer<T>,
-    len: usize,
-    /// Items moved out of the front of the chunk.
-    taken: usize,
-}
-
-impl<T> ReadChunk<'_, T> {
-    /// Items in the chunk, including those already moved out.
-    #[inline]
-    pub fn len(&self) -> usize {
-        self.len
-    }
-
-    /// Whether the chunk holds no item (the ring was empty).
-    #[inline]
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
-    /// Moves the next item out of the chunk.
-    #[inline]
-    pub fn pop(&mut self) -> Option<T> {
-        if self.taken == self.len {
-            return None;
-        }
-        let pos = self.consumer.head.wrapping_add(self.taken);
-        let distance = self.consumer.prefetch;
-        if distance.is_on() {
-            prefetch_read(self.consumer.slots.at(pos.wrapping_add(distance.0)));
-        }
-        // SAFETY: `pos` is in [head, head + len), published items only this consumer reads; each
-        // is moved out once (`taken` advances past it).
-        let value = self
-            .consumer
-            .slots
-            .at(pos)
-            .with(|p| unsafe { (*p).assume_init_read() });
-        self.taken += 1;
-        Some(value)
-    }
-
-    /// The items not yet moved out, as up to two slices (the chunk may wrap around the end of the
-    /// slot array).
-    #[cfg(not(loom))]
-    #[inline]
-    pub fn as_slices(&self) -> (&[T], &[T]) {
-        let c = &*self.consumer;
-        // SAFETY: slots are `UnsafeCell<MaybeUninit<T>>`, all `repr(transparent)` over `T`; the
-        // untaken items of the chunk are initialised, published and not written by anyone until
-        // released, which needs `&mut self`.
-        unsafe {
-            wrapped_slices(
-                c.slots.base().cast::<T>(),
-                c.slots.mask(),
-                c.head.wrapping_add(self.taken),
-                self.len - self.taken,
-            )
-        }
-    }
-
-    /// Clones the items not yet moved out onto the end of `out`, in ring order: what
-    /// [`as_slices`](Self::as_slices) shows, in one call (the engine's read path). Under loom it
-    /// reads slot by slot over the same two ranges, so the models check this path too.
-    #[inline]
-    pub fn append_to(&self, out: &mut Vec<T>)
-    where
-        T: Clone,
-    {
-        #[cfg(not(loom))]
-        {
-            let (first, rest) = self.as_slices();
-            out.extend_from_slice(first);
-            out.extend_from_slice(rest);
-        }
-        #[cfg(loom)]
-        {
-            let c = &*self.consumer;
-            let pos = c.head.wrapping_add(self.taken);
-            for slots in wrapped_ranges(c.slots.mask(), pos, self.len - self.taken) {
-                for slot in slots {
-                    // SAFETY: as for `as_slices`: the chunk's untaken items are initialised,
-                    // published, and not written until released, which needs `&mut self`.
-                    out.push(
-                        c.slots
-                            .at(slot)
-                            .with(|p| unsafe { (*p).assume_init_ref().clone() }),
-                    );
-                }
-            }
-        }
-    }
-
-    /// Releases the whole chunk in one index store, dropping items not moved out.
-    #[inline]
-    pub fn release(mut self) {
-        if std::mem::needs_drop::<T>() {
-            while self.taken < self.len {
-                drop(self.pop());
-            }
-        } else {
-            self.taken = self.len;
-        }
-    }
-}
-
-impl<T> Drop for ReadChunk<'_, T> {
-    fn drop(&mut self) {
-        if self.taken > 0 {
-            let head = self.consumer.head.wrapping_add(self.taken);
-            self.consumer.release(head);
-        }
-    }
-}
-
 impl<T> std::fmt::Debug for Producer<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("spsc::Producer")
@@ -658,105 +438,8 @@ impl<T> std::fmt::Debug for Consumer<T> {
     }
 }
 
+mod chunk;
 #[cfg(all(test, not(loom)))]
-mod tests {
-    use super::*;
+mod tests;
 
-    #[test]
-    fn stats_count_reloads_with_news_and_stall_episodes_once() {
-        let (mut tx, mut rx) = channel::<u32>(2).unwrap();
-        tx.try_push(1).unwrap();
-        tx.try_push(2).unwrap();
-        for _ in 0..5 {
-            assert_eq!(tx.try_push(3), Err(3));
-        }
-        assert_eq!(
-            tx.stats(),
-            EndpointStats {
-                index_reloads: 0,
-                stalls: 1,
-                chase_backoffs: 0,
-            }
-        );
-        assert_eq!(rx.try_pop(), Some(1));
-        tx.try_push(3).unwrap();
-        assert_eq!(
-            tx.stats(),
-            EndpointStats {
-                index_reloads: 1,
-                stalls: 1,
-                chase_backoffs: 0,
-            }
-        );
-        assert_eq!(rx.try_pop(), Some(2));
-        assert_eq!(rx.try_pop(), Some(3));
-        assert_eq!(rx.try_pop(), None);
-        assert_eq!(rx.try_pop(), None);
-        // One reload saw 1 and 2, the next saw 3: two small reloads in a row, so the consumer
-        // falls back once before its next reload, which is the one empty episode.
-        assert_eq!(
-            rx.stats(),
-            EndpointStats {
-                index_reloads: 2,
-                stalls: 1,
-                chase_backoffs: 1,
-            }
-        );
-    }
-
-    #[test]
-    fn fill_with_across_the_wrap_and_through_a_panic_drops_each_item_once() {
-        use std::sync::atomic::AtomicUsize as Count;
-        struct Counted<'a>(u32, &'a Count);
-        impl Drop for Counted<'_> {
-            fn drop(&mut self) {
-                self.1.fetch_add(1, Relaxed);
-            }
-        }
-        let drops = Count::new(0);
-        let (mut tx, mut rx) = channel::<Counted>(8).unwrap();
-        // Move the positions to 6 so the next chunk of 5 wraps: slots 6, 7, 0, 1, 2.
-        for i in 0..6 {
-            assert!(tx.try_push(Counted(i, &drops)).is_ok());
-            assert_eq!(rx.try_pop().map(|c| c.0), Some(i));
-        }
-        let mut chunk = tx.write_chunk(5);
-        chunk.fill_with(|i| Counted(100 + i as u32, &drops));
-        assert_eq!(chunk.commit(), 5);
-        let got: Vec<u32> = std::iter::from_fn(|| rx.try_pop().map(|c| c.0)).collect();
-        assert_eq!(got, [100, 101, 102, 103, 104]);
-        assert_eq!(drops.load(Relaxed), 11);
-
-        // `make` panics at the fourth item of a wrapping chunk: the three written are dropped
-        // with the chunk, once, and nothing is published.
-        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            let mut chunk = tx.write_chunk(5);
-            chunk.fill_with(|i| {
-                assert!(i < 3, "make fails at item {i}");
-                Counted(200 + i as u32, &drops)
-            });
-        }));
-        assert!(panicked.is_err());
-        assert_eq!(drops.load(Relaxed), 14);
-        assert!(rx.try_pop().is_none());
-        drop((tx, rx));
-        assert_eq!(drops.load(Relaxed), 14);
-    }
-
-    #[test]
-    fn lone_items_after_empty_polls_never_trigger_a_fall_back() {
-        let (mut tx, mut rx) = channel::<u64>(64).unwrap();
-        for i in 0..100 {
-            tx.try_push(i).unwrap();
-            assert_eq!(rx.try_pop(), Some(i));
-            assert_eq!(rx.try_pop(), None);
-        }
-        assert_eq!(rx.stats().chase_backoffs, 0);
-        rx.set_chase_backoff(0);
-        for i in 0..10 {
-            tx.try_push(i).unwrap();
-            assert_eq!(rx.try_pop(), Some(i));
-        }
-        assert_eq!(rx.stats().chase_backoffs, 0, "turned off");
-    }
-}
+pub use chunk::{ReadChunk, WriteChunk};

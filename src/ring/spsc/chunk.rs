@@ -1,0 +1,227 @@
+//! The SPSC ring's batch calls: [`WriteChunk`] fills claimed slots in place and publishes them at
+//! once, [`ReadChunk`] reads ready items in place and releases them at once.
+
+use super::super::buffer::fill_runs;
+#[cfg(loom)]
+use super::super::buffer::wrapped_ranges;
+#[cfg(not(loom))]
+use super::super::buffer::wrapped_slices;
+use super::super::prefetch::{prefetch_read, prefetch_write};
+use super::{Consumer, Producer};
+
+/// Slots claimed by [`Producer::write_chunk`], filled in order, then published at once.
+///
+/// Dropping a chunk without [`commit`](Self::commit) publishes nothing and drops the items written
+/// into it.
+pub struct WriteChunk<'a, T> {
+    pub(super) producer: &'a mut Producer<T>,
+    pub(super) len: usize,
+    pub(super) written: usize,
+}
+
+impl<T> WriteChunk<'_, T> {
+    /// Slots claimed.
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether no slot could be claimed (the ring was full).
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Slots still to fill.
+    #[inline]
+    pub fn remaining(&self) -> usize {
+        self.len - self.written
+    }
+
+    /// Writes `value` into the next claimed slot; gives it back when all are filled.
+    #[inline]
+    pub fn push(&mut self, value: T) -> Result<(), T> {
+        if self.written == self.len {
+            return Err(value);
+        }
+        let pos = self.producer.tail.wrapping_add(self.written);
+        let distance = self.producer.prefetch;
+        if distance.is_on() {
+            prefetch_write(self.producer.slots.at(pos.wrapping_add(distance.0)));
+        }
+        // SAFETY: `pos` lies in the claimed range [tail, tail + len) of free slots, which only this
+        // producer may write, and each is written once.
+        self.producer
+            .slots
+            .at(pos)
+            .with_mut(|p| unsafe { (*p).write(value) });
+        self.written += 1;
+        Ok(())
+    }
+
+    /// Fills every remaining slot with `make(i)`, `i` counting from the chunk's first slot.
+    #[inline]
+    pub fn fill_with(&mut self, mut make: impl FnMut(usize) -> T) {
+        if !self.producer.prefetch.is_on() {
+            // A copy of the view in a local: the loop then keeps the base in a register (reading
+            // it through the producer cost three instructions an item).
+            let (slots, tail) = (self.producer.slots, self.producer.tail);
+            fill_runs(
+                slots.mask(),
+                tail,
+                &mut self.written,
+                self.len,
+                &mut make,
+                &mut |slot, value| Producer::write_free_slot(slots, slot, value),
+            );
+            return;
+        }
+        while self.written < self.len {
+            let i = self.written;
+            // Cannot fail: a slot remains.
+            let _ = self.push(make(i));
+        }
+    }
+
+    /// Publishes the slots written so far in one index store; returns how many.
+    #[inline]
+    pub fn commit(mut self) -> usize {
+        let written = std::mem::take(&mut self.written);
+        let tail = self.producer.tail.wrapping_add(written);
+        self.producer.publish(tail);
+        written
+    }
+}
+
+impl<T> Drop for WriteChunk<'_, T> {
+    fn drop(&mut self) {
+        for i in 0..self.written {
+            let pos = self.producer.tail.wrapping_add(i);
+            // SAFETY: slots [tail, tail + written) were initialised by `push` and never published,
+            // so nobody else can see them; each is dropped once.
+            self.producer
+                .slots
+                .at(pos)
+                .with_mut(|p| unsafe { (*p).assume_init_drop() });
+        }
+    }
+}
+
+/// Items taken by [`Consumer::read_chunk`]: read them in place or move them out, then release.
+///
+/// Dropping a chunk without [`release`](Self::release) releases only the items moved out with
+/// [`pop`](Self::pop); the rest stay in the ring for the next read.
+pub struct ReadChunk<'a, T> {
+    pub(super) consumer: &'a mut Consumer<T>,
+    pub(super) len: usize,
+    /// Items moved out of the front of the chunk.
+    pub(super) taken: usize,
+}
+
+impl<T> ReadChunk<'_, T> {
+    /// Items in the chunk, including those already moved out.
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the chunk holds no item (the ring was empty).
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Moves the next item out of the chunk.
+    #[inline]
+    pub fn pop(&mut self) -> Option<T> {
+        if self.taken == self.len {
+            return None;
+        }
+        let pos = self.consumer.head.wrapping_add(self.taken);
+        let distance = self.consumer.prefetch;
+        if distance.is_on() {
+            prefetch_read(self.consumer.slots.at(pos.wrapping_add(distance.0)));
+        }
+        // SAFETY: `pos` is in [head, head + len), published items only this consumer reads; each
+        // is moved out once (`taken` advances past it).
+        let value = self
+            .consumer
+            .slots
+            .at(pos)
+            .with(|p| unsafe { (*p).assume_init_read() });
+        self.taken += 1;
+        Some(value)
+    }
+
+    /// The items not yet moved out, as up to two slices (the chunk may wrap around the end of the
+    /// slot array).
+    #[cfg(not(loom))]
+    #[inline]
+    pub fn as_slices(&self) -> (&[T], &[T]) {
+        let c = &*self.consumer;
+        // SAFETY: slots are `UnsafeCell<MaybeUninit<T>>`, all `repr(transparent)` over `T`; the
+        // untaken items of the chunk are initialised, published and not written by anyone until
+        // released, which needs `&mut self`.
+        unsafe {
+            wrapped_slices(
+                c.slots.base().cast::<T>(),
+                c.slots.mask(),
+                c.head.wrapping_add(self.taken),
+                self.len - self.taken,
+            )
+        }
+    }
+
+    /// Clones the items not yet moved out onto the end of `out`, in ring order: what
+    /// [`as_slices`](Self::as_slices) shows, in one call (the engine's read path). Under loom it
+    /// reads slot by slot over the same two ranges, so the models check this path too.
+    #[inline]
+    pub fn append_to(&self, out: &mut Vec<T>)
+    where
+        T: Clone,
+    {
+        #[cfg(not(loom))]
+        {
+            let (first, rest) = self.as_slices();
+            out.extend_from_slice(first);
+            out.extend_from_slice(rest);
+        }
+        #[cfg(loom)]
+        {
+            let c = &*self.consumer;
+            let pos = c.head.wrapping_add(self.taken);
+            for slots in wrapped_ranges(c.slots.mask(), pos, self.len - self.taken) {
+                for slot in slots {
+                    // SAFETY: as for `as_slices`: the chunk's untaken items are initialised,
+                    // published, and not written until released, which needs `&mut self`.
+                    out.push(
+                        c.slots
+                            .at(slot)
+                            .with(|p| unsafe { (*p).assume_init_ref().clone() }),
+                    );
+                }
+            }
+        }
+    }
+
+    /// Releases the whole chunk in one index store, dropping items not moved out.
+    #[inline]
+    pub fn release(mut self) {
+        if std::mem::needs_drop::<T>() {
+            while self.taken < self.len {
+                drop(self.pop());
+            }
+        } else {
+            self.taken = self.len;
+        }
+    }
+}
+
+impl<T> Drop for ReadChunk<'_, T> {
+    fn drop(&mut self) {
+        if self.taken > 0 {
+            let head = self.consumer.head.wrapping_add(self.taken);
+            self.consumer.release(head);
+        }
+    }
+}

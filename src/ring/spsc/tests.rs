@@ -1,0 +1,99 @@
+use super::*;
+
+#[test]
+fn stats_count_reloads_with_news_and_stall_episodes_once() {
+    let (mut tx, mut rx) = channel::<u32>(2).unwrap();
+    tx.try_push(1).unwrap();
+    tx.try_push(2).unwrap();
+    for _ in 0..5 {
+        assert_eq!(tx.try_push(3), Err(3));
+    }
+    assert_eq!(
+        tx.stats(),
+        EndpointStats {
+            index_reloads: 0,
+            stalls: 1,
+            chase_backoffs: 0,
+        }
+    );
+    assert_eq!(rx.try_pop(), Some(1));
+    tx.try_push(3).unwrap();
+    assert_eq!(
+        tx.stats(),
+        EndpointStats {
+            index_reloads: 1,
+            stalls: 1,
+            chase_backoffs: 0,
+        }
+    );
+    assert_eq!(rx.try_pop(), Some(2));
+    assert_eq!(rx.try_pop(), Some(3));
+    assert_eq!(rx.try_pop(), None);
+    assert_eq!(rx.try_pop(), None);
+    // One reload saw 1 and 2, the next saw 3: two small reloads in a row, so the consumer
+    // falls back once before its next reload, which is the one empty episode.
+    assert_eq!(
+        rx.stats(),
+        EndpointStats {
+            index_reloads: 2,
+            stalls: 1,
+            chase_backoffs: 1,
+        }
+    );
+}
+
+#[test]
+fn fill_with_across_the_wrap_and_through_a_panic_drops_each_item_once() {
+    use std::sync::atomic::AtomicUsize as Count;
+    struct Counted<'a>(u32, &'a Count);
+    impl Drop for Counted<'_> {
+        fn drop(&mut self) {
+            self.1.fetch_add(1, Relaxed);
+        }
+    }
+    let drops = Count::new(0);
+    let (mut tx, mut rx) = channel::<Counted>(8).unwrap();
+    // Move the positions to 6 so the next chunk of 5 wraps: slots 6, 7, 0, 1, 2.
+    for i in 0..6 {
+        assert!(tx.try_push(Counted(i, &drops)).is_ok());
+        assert_eq!(rx.try_pop().map(|c| c.0), Some(i));
+    }
+    let mut chunk = tx.write_chunk(5);
+    chunk.fill_with(|i| Counted(100 + i as u32, &drops));
+    assert_eq!(chunk.commit(), 5);
+    let got: Vec<u32> = std::iter::from_fn(|| rx.try_pop().map(|c| c.0)).collect();
+    assert_eq!(got, [100, 101, 102, 103, 104]);
+    assert_eq!(drops.load(Relaxed), 11);
+
+    // `make` panics at the fourth item of a wrapping chunk: the three written are dropped
+    // with the chunk, once, and nothing is published.
+    let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let mut chunk = tx.write_chunk(5);
+        chunk.fill_with(|i| {
+            assert!(i < 3, "make fails at item {i}");
+            Counted(200 + i as u32, &drops)
+        });
+    }));
+    assert!(panicked.is_err());
+    assert_eq!(drops.load(Relaxed), 14);
+    assert!(rx.try_pop().is_none());
+    drop((tx, rx));
+    assert_eq!(drops.load(Relaxed), 14);
+}
+
+#[test]
+fn lone_items_after_empty_polls_never_trigger_a_fall_back() {
+    let (mut tx, mut rx) = channel::<u64>(64).unwrap();
+    for i in 0..100 {
+        tx.try_push(i).unwrap();
+        assert_eq!(rx.try_pop(), Some(i));
+        assert_eq!(rx.try_pop(), None);
+    }
+    assert_eq!(rx.stats().chase_backoffs, 0);
+    rx.set_chase_backoff(0);
+    for i in 0..10 {
+        tx.try_push(i).unwrap();
+        assert_eq!(rx.try_pop(), Some(i));
+    }
+    assert_eq!(rx.stats().chase_backoffs, 0, "turned off");
+}
