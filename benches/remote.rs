@@ -21,10 +21,8 @@ use ringtop::profile;
 use ringtop::ring::window;
 use ringtop::row::Row;
 use ringtop::topology::pin::allowed_cpus;
-use ringtop::transport::LinkStats;
-use ringtop::transport::tcp::{
-    self, ListenConfig, Polled, RemoteSender, SendOutcome, SenderConfig,
-};
+use ringtop::transport::tcp::{self, Polled, RemoteSender, SendOutcome};
+use ringtop::transport::{LinkStats, ListenConfig, SenderConfig};
 use serde_json::{Value, json};
 
 /// One measured configuration: a value per round.

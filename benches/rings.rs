@@ -1,6 +1,10 @@
 //! Side-by-side ring benchmarks: ringtop against the crates users would otherwise pick, in one run,
 //! rounds interleaved, threads pinned to two distinct CPUs, medians over rounds.
 //!
+//! One file on purpose (about 900 lines): every contender of every case runs in each round, so the
+//! per-round ratios compare runs that saw the same machine state; the cases are the bulk, each a
+//! few lines per crate API.
+//!
 //! `cargo bench --bench rings -- [--json] [--quick] [--only pingpong,spsc_u64]`
 //!
 //! `--single-thread CASE [--items N]` runs one case's push and pop on one thread and exits, for

@@ -4,6 +4,7 @@
 //! - [`ring`]: the rings themselves (SPSC, broadcast, MPMC, variable-length frames), usable on
 //!   their own in any program.
 //! - [`row`]: the 64-byte record ringtop's workloads carry.
+//! - [`clock`]: the clock every row stamp is read from, shared by the processes of one host.
 //! - [`codec`]: frame codecs (delta, LZ4, Gorilla XOR, decimal, …) switchable per frame.
 //! - [`source`]: deterministic data generators and CSV replay.
 //! - [`metrics`]: latency histograms and their summaries.
@@ -14,6 +15,7 @@
 //! - [`headless`]: the JSON-lines front end for scripts and CI.
 //! - [`tui`]: the dashboard.
 
+pub mod clock;
 pub mod codec;
 // The loom build checks the rings; the engine and its front ends use APIs only real builds have.
 #[cfg(not(loom))]

@@ -3,6 +3,9 @@
 //! or dropped twice.
 //!
 //! Run with `RUSTFLAGS="--cfg loom" cargo test --release --test loom`.
+//!
+//! One file on purpose (over 600 lines): it is one test binary, built with `--cfg loom` into its own
+//! target directory, and every model shares the helpers at the top.
 #![cfg(loom)]
 
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -1,5 +1,8 @@
 //! Remote rings: a receiver survives hostile peers (each case by a hand-written client), and two
 //! processes on loopback move a million rows with nothing lost while the codec changes.
+//!
+//! Over 600 lines on purpose: one hand-written hostile client per kind of bad peer, each a short
+//! test, sharing one receiver setup.
 #![cfg(not(loom))]
 
 mod common;

@@ -9,240 +9,21 @@ use std::sync::atomic::AtomicBool;
 
 use signal_hook::consts::{SIGINT, SIGTERM};
 
-use clap::{Args, Parser, Subcommand};
-use ringtop::codec::{CodecId, trial};
-use ringtop::engine::probe::{self, ProbeConfig};
+mod args;
+mod probe_table;
+
+use args::{
+    C2cArgs, Cli, CodecArgs, Command, ProbeArgs, ProfileCommand, ReportArgs, RunArgs, ServeArgs,
+    TopoArgs,
+};
+use clap::Parser;
+use ringtop::codec::trial;
+use ringtop::engine::probe;
 use ringtop::headless::{self, HeadlessError, HeadlessOptions, Outcome};
 use ringtop::profile::{self, builtin};
 use ringtop::source::csv;
 use ringtop::topology::c2c::{self, C2cConfig};
-use ringtop::topology::{self, cpulist, render};
-
-/// Watch and tune a lock-free ring on this machine.
-#[derive(Debug, Parser)]
-#[command(name = "ringtop", version, about)]
-struct Cli {
-    #[command(subcommand)]
-    command: Option<Command>,
-    /// The dashboard's profile file (default: the built-in `default`).
-    #[arg(long, value_name = "FILE")]
-    profile: Option<PathBuf>,
-    /// A built-in profile for the dashboard (see `ringtop profile list`).
-    #[arg(long, value_name = "NAME", conflicts_with = "profile")]
-    builtin: Option<String>,
-}
-
-#[derive(Debug, Subcommand)]
-enum Command {
-    /// Measure SPSC throughput, one-way latency and round trips (spsc and relay) on two pinned threads.
-    Probe(ProbeArgs),
-    /// Show the machine as hwloc sees it: NUMA nodes, packages, caches, cores, CPUs.
-    Topo(TopoArgs),
-    /// Measure the round trip of a cache line between every pair of CPUs.
-    C2c(C2cArgs),
-    /// Try the codecs on a CSV file's numeric columns: ratio, speed, bit-exact round trip.
-    Codec(CodecArgs),
-    /// List, show and check tuning profiles.
-    #[command(subcommand)]
-    Profile(ProfileCommand),
-    /// Run a profile's workload: the dashboard, or `--headless` JSON lines.
-    Run(RunArgs),
-    /// Hold a ring that senders on other hosts (or processes) write into, and consume it.
-    Serve(ServeArgs),
-    /// Print the JSON Schemas of headless output lines and stdin commands.
-    Schema,
-}
-
-#[derive(Debug, Args, Clone)]
-struct RunArgs {
-    /// JSON lines on stdout and commands on stdin instead of the dashboard.
-    #[arg(long)]
-    headless: bool,
-    /// The profile file (default: the built-in `default`).
-    #[arg(long, value_name = "FILE")]
-    profile: Option<PathBuf>,
-    /// A built-in profile by name instead of a file (see `ringtop profile list`).
-    #[arg(long, value_name = "NAME", conflicts_with = "profile")]
-    builtin: Option<String>,
-    #[command(flatten)]
-    report: ReportArgs,
-    /// Send to a ring at this address (`ringtop serve`) instead of the profile's
-    /// `transport.connect`.
-    #[arg(long, value_name = "HOST:PORT")]
-    connect: Option<String>,
-    /// The link's shared secret (default: the profile's `transport.token`, else `RINGTOP_TOKEN`).
-    #[arg(long, value_name = "TOKEN")]
-    token: Option<String>,
-}
-
-/// How long a run lasts and what it reports, for `run` and `serve`.
-#[derive(Debug, Args, Clone, Default)]
-struct ReportArgs {
-    /// Stop after this long (`10s`, `2m`); default: the profile's duration (`run`), else until
-    /// Ctrl-C.
-    #[arg(long, value_parser = humantime::parse_duration)]
-    duration: Option<std::time::Duration>,
-    /// Time between snapshots; default: the profile's report interval.
-    #[arg(long, value_parser = humantime::parse_duration)]
-    interval: Option<std::time::Duration>,
-    /// Write an HdrHistogram interval log (V2, DEFLATE), one tag per consumer; default: the
-    /// profile's `report.hlog` (`run`).
-    #[arg(long, value_name = "FILE")]
-    hlog: Option<PathBuf>,
-}
-
-#[derive(Debug, Args, Clone)]
-struct ServeArgs {
-    /// Where senders connect.
-    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:7471")]
-    listen: String,
-    /// The secret senders must present (default: the profile's `transport.token`, else
-    /// `RINGTOP_TOKEN`); required on a non-loopback address.
-    #[arg(long, value_name = "TOKEN")]
-    token: Option<String>,
-    /// JSON lines on stdout instead of the dashboard.
-    #[arg(long)]
-    headless: bool,
-    /// The ring's settings (capacity, pinning, NUMA, wait) from this profile (default: the
-    /// built-in `remote-tcp`).
-    #[arg(long, value_name = "FILE")]
-    profile: Option<PathBuf>,
-    /// A built-in profile's ring settings instead of a file.
-    #[arg(long, value_name = "NAME", conflicts_with = "profile")]
-    builtin: Option<String>,
-    #[command(flatten)]
-    report: ReportArgs,
-    /// Headless: stop once the first sender has finished and left.
-    #[arg(long, requires = "headless")]
-    once: bool,
-}
-
-#[derive(Debug, Subcommand)]
-enum ProfileCommand {
-    /// The built-in profiles and what each is for.
-    List,
-    /// Print a built-in profile's TOML (a starting point for your own).
-    Show {
-        /// A built-in profile name (see `ringtop profile list`).
-        name: String,
-    },
-    /// Check a profile file against its format and this machine.
-    Check {
-        /// The profile file.
-        file: PathBuf,
-    },
-}
-
-#[derive(Debug, Args, Clone)]
-struct CodecArgs {
-    /// The CSV file (a header line is optional; the first 6 numeric columns are used).
-    #[arg(long, value_name = "FILE.csv")]
-    input: PathBuf,
-    /// A codec name, or `all`.
-    #[arg(long, default_value = "all", value_parser = parse_codecs)]
-    codec: CodecChoice,
-    /// Rows per frame.
-    #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..=65536))]
-    frame_rows: u32,
-    /// Print one JSON object instead of the table.
-    #[arg(long)]
-    json: bool,
-}
-
-/// The codecs `--codec` chose.
-#[derive(Debug, Clone)]
-struct CodecChoice(Vec<CodecId>);
-
-fn parse_codecs(text: &str) -> Result<CodecChoice, ringtop::codec::CodecError> {
-    if text == "all" {
-        Ok(CodecChoice(CodecId::ALL.to_vec()))
-    } else {
-        text.parse().map(|c| CodecChoice(vec![c]))
-    }
-}
-
-#[derive(Debug, Args, Clone)]
-struct TopoArgs {
-    /// Print the topology as JSON instead of a tree.
-    #[arg(long)]
-    json: bool,
-    /// Describe a synthetic machine instead of this one (e.g. "pack:2 numa:1 core:4 pu:2").
-    #[arg(long, value_name = "DESC", conflicts_with = "xml")]
-    synthetic: Option<String>,
-    /// Load a machine exported with `lstopo-no-graphics --of xml` instead of this one.
-    #[arg(long, value_name = "FILE")]
-    xml: Option<PathBuf>,
-}
-
-#[derive(Debug, Args, Clone)]
-struct C2cArgs {
-    /// Print the map as JSON instead of a table.
-    #[arg(long)]
-    json: bool,
-    /// CPUs to map, as a list like `0-3,8` (default: every allowed CPU).
-    #[arg(long, value_name = "LIST", value_parser = parse_cpus)]
-    cpus: Option<CpuList>,
-    /// Timed samples per pair (more: steadier medians, longer run).
-    #[arg(long, default_value_t = C2cConfig::default().samples)]
-    samples: usize,
-    /// Round trips per timed sample.
-    #[arg(long, default_value_t = C2cConfig::default().round_trips_per_sample)]
-    round_trips: usize,
-}
-
-#[derive(Debug, Args, Clone)]
-struct ProbeArgs {
-    /// Print one JSON object instead of the table.
-    #[arg(long)]
-    json: bool,
-    /// Rows moved in the throughput phase.
-    #[arg(long, default_value_t = ProbeConfig::default().items)]
-    items: u64,
-    /// Ring capacity in rows (a power of two).
-    #[arg(long, default_value_t = ProbeConfig::default().capacity)]
-    capacity: usize,
-    /// Rows per batch in the throughput phase.
-    #[arg(long, default_value_t = ProbeConfig::default().batch)]
-    batch: usize,
-    /// Send rate (rows/s) of the one-way latency phase.
-    #[arg(long, default_value_t = ProbeConfig::default().rate)]
-    rate: u64,
-    /// Rows sent in the one-way latency phase.
-    #[arg(long, default_value_t = ProbeConfig::default().latency_samples)]
-    latency_samples: u64,
-    /// Ping-pong round trips.
-    #[arg(long, default_value_t = ProbeConfig::default().round_trips)]
-    round_trips: u64,
-    /// CPU of the producer thread (default: first allowed CPU).
-    #[arg(long)]
-    producer_cpu: Option<usize>,
-    /// CPU of the consumer thread (default: next allowed CPU).
-    #[arg(long)]
-    consumer_cpu: Option<usize>,
-    /// NUMA node for the ring's memory (default: the consumer's node).
-    #[arg(long, value_name = "NODE")]
-    memory_node: Option<usize>,
-    /// Ask for 2 MiB pages for the ring (the report says what was granted).
-    #[arg(long)]
-    huge_pages: bool,
-}
-
-impl ProbeArgs {
-    fn config(&self) -> ProbeConfig {
-        ProbeConfig {
-            items: self.items,
-            capacity: self.capacity,
-            batch: self.batch,
-            rate: self.rate,
-            latency_samples: self.latency_samples,
-            round_trips: self.round_trips,
-            producer_cpu: self.producer_cpu,
-            consumer_cpu: self.consumer_cpu,
-            memory_node: self.memory_node,
-            huge_pages: self.huge_pages,
-        }
-    }
-}
+use ringtop::topology::{self, render};
 
 /// Runs the command line.
 pub fn main() -> ExitCode {
@@ -540,7 +321,7 @@ fn run_probe(args: &ProbeArgs) -> ExitCode {
     let text = if args.json {
         json_line(&report)
     } else {
-        Ok(probe::render_table(&report))
+        Ok(probe_table::render_table(&report))
     };
     let code = write_stdout(text);
     if code != ExitCode::SUCCESS {
@@ -589,14 +370,6 @@ fn run_c2c(args: &C2cArgs) -> ExitCode {
     } else {
         Ok(c2c::render_matrix(&report))
     })
-}
-
-/// A CPU list argument (`0-3,8`), one value to clap.
-#[derive(Debug, Clone)]
-struct CpuList(Vec<usize>);
-
-fn parse_cpus(text: &str) -> Result<CpuList, cpulist::CpuListError> {
-    cpulist::parse_cpu_list(text).map(CpuList)
 }
 
 /// Bad input: a clear message and exit code 2.

@@ -48,7 +48,7 @@ impl Control {
     /// host shares, so a consumer in another process can time rows one way.
     #[inline]
     pub(crate) fn now_ns(&self) -> u64 {
-        crate::transport::clock::monotonic_ns()
+        crate::clock::monotonic_ns()
     }
 
     pub(crate) fn codec(&self) -> CodecId {

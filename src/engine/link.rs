@@ -10,8 +10,10 @@ use crate::metrics::snapshot::LinkRole;
 use crate::profile::{TransportKind, TransportSection, TuningProfile};
 use crate::ring::{RingConfig, window};
 use crate::row::Row;
-use crate::transport::tcp::{ListenConfig, RemoteSender, SenderConfig};
-use crate::transport::{FrameLink, LinkListener, LinkStats, resolve_token};
+use crate::transport::tcp::RemoteSender;
+use crate::transport::{
+    FrameLink, LinkListener, LinkStats, ListenConfig, SenderConfig, resolve_token,
+};
 
 use super::ends::{ReadEnd, WriteEnd};
 use super::measure::LinkShape;

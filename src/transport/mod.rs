@@ -5,14 +5,15 @@
 //! - [`tcp`]: the same one-sided protocol over TCP, for machines without RDMA and for tests.
 //! - `verbs` (cargo feature `rdma`): RDMA WRITE into registered memory.
 //! - [`wire`]: the TCP messages; [`session`]: the markers a receiver puts between sessions;
-//!   [`bucket`]: the bandwidth cap; [`clock`]: the clock row stamps are read from.
+//!   [`bucket`]: the bandwidth cap; [`ListenConfig`] and [`SenderConfig`]: how each end is set
+//!   up, whatever the backend.
 //!
 //! The receiving side's memory is a [`crate::ring::window`]: every offset and length a peer
 //! sends is checked against it before a byte is written, and every record header is checked
 //! before it is read, so a hostile peer can end its own connection and nothing else.
 
 pub mod bucket;
-pub mod clock;
+mod config;
 pub mod inbox;
 pub mod session;
 pub mod stats;
@@ -23,6 +24,7 @@ pub mod wire;
 
 use std::time::Duration;
 
+pub use config::{ListenConfig, SenderConfig};
 pub use stats::LinkStats;
 
 use crate::ring::window::WindowError;

@@ -12,8 +12,8 @@ pub mod send;
 
 pub use crate::transport::SendOutcome;
 pub use crate::transport::inbox::{Inbox, Polled};
-pub use receive::{ListenConfig, Listener, listen};
-pub use send::{RemoteSender, SenderConfig};
+pub use receive::{Listener, listen};
+pub use send::RemoteSender;
 
 use std::time::Duration;
 

@@ -7,27 +7,15 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use crate::clock::same_clock;
 use crate::ring::window::{WindowReader, WindowWriter, max_payload};
-use crate::transport::clock::same_clock;
 use crate::transport::inbox::{CreditPath, Inbox};
 use crate::transport::session::SessionEvent;
 use crate::transport::wire::{self, Inbound, Message, Patience, Reply};
 use crate::transport::{LinkError, LinkStats, refusal};
 
 use super::TICK;
-
-/// How the receiver listens.
-#[derive(Debug, Clone)]
-pub struct ListenConfig {
-    /// `host:port`; port 0 picks a free one.
-    pub address: String,
-    /// The secret a sender must present; `None` accepts anyone (loopback only).
-    pub token: Option<String>,
-    /// A connected sender silent this long is dropped.
-    pub idle_timeout: Duration,
-    /// A new connection has this long to say hello.
-    pub handshake_timeout: Duration,
-}
+use crate::transport::ListenConfig;
 
 /// The credit path back to the current sender, shared by the session thread (which attaches and
 /// detaches it) and the consumer (which writes credits).

@@ -9,29 +9,15 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant};
 
+use crate::clock::{boot_id, monotonic_ns};
 use crate::ring::window::{HEADER, PADDING, footprint, place, record_header};
 use crate::transport::bucket::TokenBucket;
-use crate::transport::clock::{boot_id, monotonic_ns};
 use crate::transport::session::FRAME;
 use crate::transport::wire::{self, Hello, Inbound, Message, Patience, Reply, WRITE_HEADER};
 use crate::transport::{FrameLink, LinkError, LinkStats, SendOutcome};
 
 use super::TICK;
-
-/// Where and how to send.
-#[derive(Debug, Clone)]
-pub struct SenderConfig {
-    /// The receiver's `host:port`.
-    pub address: String,
-    /// The shared secret.
-    pub token: Option<String>,
-    /// The largest frame this sender will write, in bytes.
-    pub max_frame: usize,
-    /// Bandwidth cap in Mbit/s, if any.
-    pub link_mbps: Option<f64>,
-    /// How long connecting (and the handshake) may take.
-    pub connect_timeout: Duration,
-}
+use crate::transport::SenderConfig;
 
 /// One connection: the socket (non-blocking once the handshake is done) and the credit as last
 /// read from it. Credits are read by the sending thread itself, between frames: no thread has to

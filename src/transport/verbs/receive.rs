@@ -8,11 +8,11 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use crate::clock::same_clock;
 use crate::ring::window::{WindowReader, WindowWriter, max_payload};
-use crate::transport::clock::same_clock;
+use crate::transport::ListenConfig;
 use crate::transport::inbox::{CreditPath, Inbox};
 use crate::transport::session::SessionEvent;
-use crate::transport::tcp::ListenConfig;
 use crate::transport::wire::{self, Inbound, Message, Patience, Reply};
 use crate::transport::{LinkError, LinkListener, LinkStats, refusal};
 

@@ -7,11 +7,11 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant};
 
+use crate::clock::{boot_id, monotonic_ns};
 use crate::ring::window::{HEADER, PADDING, footprint, place, record_header};
+use crate::transport::SenderConfig;
 use crate::transport::bucket::TokenBucket;
-use crate::transport::clock::{boot_id, monotonic_ns};
 use crate::transport::session::FRAME;
-use crate::transport::tcp::SenderConfig;
 use crate::transport::wire::{self, Hello, Inbound, Message, Patience, Reply};
 use crate::transport::{FrameLink, LinkError, LinkStats, SendOutcome};
 

@@ -1,0 +1,136 @@
+use super::*;
+
+fn patience() -> Patience<'static> {
+    Patience {
+        idle: Duration::from_secs(1),
+        stop: &|| false,
+    }
+}
+
+#[test]
+fn every_message_reads_back_as_written() {
+    let hello = Hello {
+        run_id: 7,
+        next_seq: 1 << 40,
+        max_frame: 65_536,
+        token: "sesame".into(),
+        boot_id: "boot".into(),
+    };
+    let welcome = Reply::Welcome {
+        capacity: 1 << 20,
+        start: 4096,
+        max_payload: 1 << 19,
+    };
+    let refused = Reply::Refused("wrong token".into());
+    let messages = [
+        Message::Tail(99),
+        Message::Bye(1_000_000),
+        Message::Credit {
+            head: 1,
+            echo_stamp: 2,
+            rows: 3,
+        },
+        Message::Error("window overrun".into()),
+    ];
+    let mut bytes = encode_hello(&hello);
+    bytes.extend(encode_reply(&welcome));
+    bytes.extend(encode_reply(&refused));
+    for m in &messages {
+        encode_message(&mut bytes, m);
+    }
+    let mut inbound = Inbound::new(&bytes[..]);
+    assert_eq!(inbound.hello(&patience()).unwrap(), hello);
+    assert_eq!(inbound.reply(&patience()).unwrap(), welcome);
+    assert_eq!(inbound.reply(&patience()).unwrap(), refused);
+    for m in &messages {
+        assert_eq!(&inbound.message(&patience()).unwrap(), m);
+    }
+    assert!(matches!(
+        inbound.message(&patience()),
+        Err(LinkError::Closed)
+    ));
+}
+
+/// Hands out its bytes a few at a time, then says "would block" once between chunks.
+struct Trickle {
+    bytes: Vec<u8>,
+    at: usize,
+    blocked: bool,
+}
+
+impl Read for Trickle {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        self.blocked = !self.blocked;
+        if self.blocked {
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
+        let n = 3.min(out.len()).min(self.bytes.len() - self.at);
+        out[..n].copy_from_slice(&self.bytes[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
+    }
+}
+
+#[test]
+fn polling_returns_whole_messages_only() {
+    let messages = [
+        Message::Credit {
+            head: 8,
+            echo_stamp: 9,
+            rows: 10,
+        },
+        Message::Error("gone".into()),
+        Message::Tail(4),
+    ];
+    let mut bytes = Vec::new();
+    for m in &messages {
+        encode_message(&mut bytes, m);
+    }
+    let mut inbound = Inbound::new(Trickle {
+        bytes,
+        at: 0,
+        blocked: false,
+    });
+    let mut got = Vec::new();
+    loop {
+        match inbound.try_message() {
+            Ok(Some(m)) => got.push(m),
+            Ok(None) => {}
+            Err(LinkError::Closed) => break,
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert_eq!(got, messages);
+}
+
+#[test]
+fn a_message_cut_short_says_how_much_arrived() {
+    let mut bytes = Vec::new();
+    encode_message(&mut bytes, &Message::Tail(5));
+    let mut inbound = Inbound::new(&bytes[..4]);
+    let err = inbound.message(&patience()).unwrap_err();
+    assert_eq!(err.to_string(), "peer stopped mid-message (4 of 9 bytes)");
+}
+
+#[test]
+fn strangers_and_oversized_fields_are_refused_before_allocation() {
+    let mut inbound = Inbound::new(&b"GET / HTTP/1.1\r\n"[..]);
+    let err = inbound.hello(&patience()).unwrap_err();
+    assert!(err.to_string().contains("not a ringtop peer"), "{err}");
+
+    let mut bytes = encode_hello(&Hello {
+        run_id: 1,
+        next_seq: 0,
+        max_frame: 1,
+        token: String::new(),
+        boot_id: String::new(),
+    });
+    bytes[26..28].copy_from_slice(&u16::MAX.to_le_bytes());
+    let err = Inbound::new(&bytes[..]).hello(&patience()).unwrap_err();
+    assert!(err.to_string().contains("token of 65535 bytes"), "{err}");
+
+    let err = Inbound::new(&[0x5a, 0, 0][..])
+        .message(&patience())
+        .unwrap_err();
+    assert_eq!(err.to_string(), "protocol error: unknown message tag 0x5a");
+}
