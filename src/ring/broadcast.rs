@@ -21,19 +21,17 @@ use std::mem::MaybeUninit;
 use std::sync::atomic::Ordering::{Acquire, Release};
 
 use super::blocking::{pop_with, push_with};
-use super::buffer::fill_runs;
 #[cfg(loom)]
 use super::buffer::wrapped_ranges;
 #[cfg(not(loom))]
 use super::buffer::wrapped_slices;
 use super::buffer::{Buffer, SlotView, check_capacity};
+use super::claim::{Claim, Slot};
 use super::pad::{CacheAligned, CachePadded};
-use super::prefetch::{PrefetchDistance, prefetch_read, prefetch_write};
+use super::prefetch::{PrefetchDistance, prefetch_read};
 use super::sync::{Arc, AtomicBool, AtomicUsize, UnsafeCell};
 use super::wait::Parker;
 use super::{EndpointStats, EndpointTally, RingConfig, RingError, WaitStrategy, producer_room};
-
-type Slot<T> = UnsafeCell<MaybeUninit<T>>;
 
 /// One consumer's published position.
 struct Cursor {
@@ -204,15 +202,6 @@ impl<T: Copy> Producer<T> {
         slowest_head(&self.shared, self.tail)
     }
 
-    /// Writes `value` into the slot with index `slot` (already reduced by the mask): the batch
-    /// path's store, one per item with no bounds arithmetic.
-    #[inline(always)]
-    fn write_free_slot(slots: SlotView<Slot<T>>, slot: usize, value: T) {
-        // SAFETY: callers pass only slot indices of the chunk's claimed free range (so `slot <=
-        // mask`), which only this producer writes, each once.
-        unsafe { slots.at_index(slot).with_mut(|p| (*p).write(value)) };
-    }
-
     #[inline(always)]
     fn free_slots(&mut self, wanted: usize) -> usize {
         let (shared, tail) = (&self.shared, self.tail);
@@ -269,10 +258,12 @@ impl<T: Copy> Producer<T> {
     #[inline]
     pub fn write_chunk(&mut self, max: usize) -> WriteChunk<'_, T> {
         let len = self.free_slots(max).min(max);
+        // SAFETY: `free_slots` found `len` slots past the tail that every consumer has released,
+        // and the chunk holds this producer, the only writer of free slots, until it is gone.
+        let claim = unsafe { Claim::new(self.slots, self.tail, self.prefetch, len) };
         WriteChunk {
             producer: self,
-            len,
-            written: 0,
+            claim,
         }
     }
 }
@@ -287,68 +278,36 @@ impl<T> Drop for Producer<T> {
 /// Slots claimed by [`Producer::write_chunk`]; unpublished if dropped without `commit`.
 pub struct WriteChunk<'a, T: Copy> {
     producer: &'a mut Producer<T>,
-    len: usize,
-    written: usize,
+    claim: Claim<T>,
 }
 
 impl<T: Copy> WriteChunk<'_, T> {
     /// Slots claimed.
     pub fn len(&self) -> usize {
-        self.len
+        self.claim.len()
     }
 
     /// Whether no slot could be claimed.
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.len() == 0
     }
 
     /// Writes `value` into the next claimed slot; gives it back when all are filled.
     #[inline]
     pub fn push(&mut self, value: T) -> Result<(), T> {
-        if self.written == self.len {
-            return Err(value);
-        }
-        let pos = self.producer.tail.wrapping_add(self.written);
-        let distance = self.producer.prefetch;
-        if distance.is_on() {
-            prefetch_write(self.producer.slots.at(pos.wrapping_add(distance.0)));
-        }
-        // SAFETY: `pos` is in the claimed range of free slots only the producer writes.
-        self.producer
-            .slots
-            .at(pos)
-            .with_mut(|p| unsafe { (*p).write(value) });
-        self.written += 1;
-        Ok(())
+        self.claim.push(value)
     }
 
     /// Fills every remaining slot with `make(i)`.
     #[inline]
-    pub fn fill_with(&mut self, mut make: impl FnMut(usize) -> T) {
-        if !self.producer.prefetch.is_on() {
-            // A copy of the view in a local: the loop then keeps the base in a register (reading
-            // it through the producer cost three instructions an item).
-            let (slots, tail) = (self.producer.slots, self.producer.tail);
-            fill_runs(
-                slots.mask(),
-                tail,
-                &mut self.written,
-                self.len,
-                &mut make,
-                &mut |slot, value| Producer::write_free_slot(slots, slot, value),
-            );
-            return;
-        }
-        while self.written < self.len {
-            let i = self.written;
-            let _ = self.push(make(i));
-        }
+    pub fn fill_with(&mut self, make: impl FnMut(usize) -> T) {
+        self.claim.fill_with(make);
     }
 
     /// Publishes the slots written so far in one index store; returns how many.
-    pub fn commit(self) -> usize {
-        let written = self.written;
-        let tail = self.producer.tail.wrapping_add(written);
+    pub fn commit(mut self) -> usize {
+        let written = self.claim.written();
+        let tail = self.claim.hand_over();
         self.producer.publish(tail);
         written
     }

@@ -18,6 +18,7 @@ pub mod alloc;
 pub(crate) mod blocking;
 pub mod broadcast;
 pub(crate) mod buffer;
+pub(crate) mod claim;
 pub mod error;
 pub mod frames;
 pub mod mpmc;

@@ -23,13 +23,12 @@ use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 
 use super::blocking::{pop_with, push_with};
 use super::buffer::{Buffer, SlotView, check_capacity, for_each_position};
+use super::claim::{Claim, Slot};
 use super::pad::{CacheAligned, CachePadded};
 use super::prefetch::PrefetchDistance;
 use super::sides::Sides;
 use super::sync::{Arc, AtomicUsize, UnsafeCell, spin_loop};
 use super::{EndpointStats, EndpointTally, RingConfig, RingError, WaitStrategy, producer_room};
-
-type Slot<T> = UnsafeCell<MaybeUninit<T>>;
 
 /// State both endpoints share.
 struct Shared<T> {
@@ -178,15 +177,6 @@ impl<T> Producer<T> {
         self.prefetch = distance;
     }
 
-    /// Writes `value` into the slot with index `slot` (already reduced by the mask): the batch
-    /// path's store, one per item with no bounds arithmetic.
-    #[inline(always)]
-    fn write_free_slot(slots: SlotView<Slot<T>>, slot: usize, value: T) {
-        // SAFETY: callers pass only slot indices of the chunk's claimed free range (so `slot <=
-        // mask`), which only this producer writes, each once.
-        unsafe { slots.at_index(slot).with_mut(|p| (*p).write(value)) };
-    }
-
     /// Free slots, re-reading the consumer's head only if the cached copy shows fewer than
     /// `wanted`.
     #[inline(always)]
@@ -246,10 +236,12 @@ impl<T> Producer<T> {
     #[inline]
     pub fn write_chunk(&mut self, max: usize) -> WriteChunk<'_, T> {
         let len = self.free_slots(max).min(max);
+        // SAFETY: `free_slots` found `len` free slots past the tail, and the chunk holds this
+        // producer, the only writer of free slots, until it is gone.
+        let claim = unsafe { Claim::new(self.slots, self.tail, self.prefetch, len) };
         WriteChunk {
             producer: self,
-            len,
-            written: 0,
+            claim,
         }
     }
 }

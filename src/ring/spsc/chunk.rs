@@ -1,12 +1,12 @@
-//! The SPSC ring's batch calls: [`WriteChunk`] fills claimed slots in place and publishes them at
-//! once, [`ReadChunk`] reads ready items in place and releases them at once.
+//! The SPSC ring's batch calls: [`WriteChunk`] fills claimed slots in place (through the shared
+//! [`Claim`]) and publishes them at once, [`ReadChunk`] reads ready items in place and releases them at once.
 
-use super::super::buffer::fill_runs;
 #[cfg(loom)]
 use super::super::buffer::wrapped_ranges;
 #[cfg(not(loom))]
 use super::super::buffer::wrapped_slices;
-use super::super::prefetch::{prefetch_read, prefetch_write};
+use super::super::claim::Claim;
+use super::super::prefetch::prefetch_read;
 use super::{Consumer, Producer};
 
 /// Slots claimed by [`Producer::write_chunk`], filled in order, then published at once.
@@ -15,95 +15,47 @@ use super::{Consumer, Producer};
 /// into it.
 pub struct WriteChunk<'a, T> {
     pub(super) producer: &'a mut Producer<T>,
-    pub(super) len: usize,
-    pub(super) written: usize,
+    pub(super) claim: Claim<T>,
 }
 
 impl<T> WriteChunk<'_, T> {
     /// Slots claimed.
     #[inline]
     pub fn len(&self) -> usize {
-        self.len
+        self.claim.len()
     }
 
     /// Whether no slot could be claimed (the ring was full).
     #[inline]
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.len() == 0
     }
 
     /// Slots still to fill.
     #[inline]
     pub fn remaining(&self) -> usize {
-        self.len - self.written
+        self.claim.len() - self.claim.written()
     }
 
     /// Writes `value` into the next claimed slot; gives it back when all are filled.
     #[inline]
     pub fn push(&mut self, value: T) -> Result<(), T> {
-        if self.written == self.len {
-            return Err(value);
-        }
-        let pos = self.producer.tail.wrapping_add(self.written);
-        let distance = self.producer.prefetch;
-        if distance.is_on() {
-            prefetch_write(self.producer.slots.at(pos.wrapping_add(distance.0)));
-        }
-        // SAFETY: `pos` lies in the claimed range [tail, tail + len) of free slots, which only this
-        // producer may write, and each is written once.
-        self.producer
-            .slots
-            .at(pos)
-            .with_mut(|p| unsafe { (*p).write(value) });
-        self.written += 1;
-        Ok(())
+        self.claim.push(value)
     }
 
     /// Fills every remaining slot with `make(i)`, `i` counting from the chunk's first slot.
     #[inline]
-    pub fn fill_with(&mut self, mut make: impl FnMut(usize) -> T) {
-        if !self.producer.prefetch.is_on() {
-            // A copy of the view in a local: the loop then keeps the base in a register (reading
-            // it through the producer cost three instructions an item).
-            let (slots, tail) = (self.producer.slots, self.producer.tail);
-            fill_runs(
-                slots.mask(),
-                tail,
-                &mut self.written,
-                self.len,
-                &mut make,
-                &mut |slot, value| Producer::write_free_slot(slots, slot, value),
-            );
-            return;
-        }
-        while self.written < self.len {
-            let i = self.written;
-            // Cannot fail: a slot remains.
-            let _ = self.push(make(i));
-        }
+    pub fn fill_with(&mut self, make: impl FnMut(usize) -> T) {
+        self.claim.fill_with(make);
     }
 
     /// Publishes the slots written so far in one index store; returns how many.
     #[inline]
     pub fn commit(mut self) -> usize {
-        let written = std::mem::take(&mut self.written);
-        let tail = self.producer.tail.wrapping_add(written);
+        let written = self.claim.written();
+        let tail = self.claim.hand_over();
         self.producer.publish(tail);
         written
-    }
-}
-
-impl<T> Drop for WriteChunk<'_, T> {
-    fn drop(&mut self) {
-        for i in 0..self.written {
-            let pos = self.producer.tail.wrapping_add(i);
-            // SAFETY: slots [tail, tail + written) were initialised by `push` and never published,
-            // so nobody else can see them; each is dropped once.
-            self.producer
-                .slots
-                .at(pos)
-                .with_mut(|p| unsafe { (*p).assume_init_drop() });
-        }
     }
 }
 

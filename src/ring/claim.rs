@@ -1,0 +1,132 @@
+//! The batch write that the index rings (`spsc`, `broadcast`) share: slots claimed past the
+//! producer's tail, filled in place one by one or in straight runs, then handed back to the ring
+//! to publish with one index store. Each ring's `WriteChunk` holds a [`Claim`] and the producer it
+//! publishes through; what differs (how the ring publishes, which items it may carry) stays in the
+//! ring's own file.
+
+use std::mem::MaybeUninit;
+
+use super::buffer::{SlotView, fill_runs};
+use super::prefetch::{PrefetchDistance, prefetch_write};
+use super::sync::UnsafeCell;
+
+/// A slot of an index ring: an item, or nothing yet.
+pub(crate) type Slot<T> = UnsafeCell<MaybeUninit<T>>;
+
+/// Free slots `[tail, tail + len)` claimed for writing, and how many are written so far.
+///
+/// Items written and not yet handed over with [`Claim::hand_over`] are dropped with the claim.
+pub(crate) struct Claim<T> {
+    /// A copy of the producer's view, so the fill loop keeps the base in a register.
+    slots: SlotView<Slot<T>>,
+    tail: usize,
+    prefetch: PrefetchDistance,
+    len: usize,
+    written: usize,
+}
+
+impl<T> Claim<T> {
+    /// Claims `len` slots from position `tail`.
+    ///
+    /// # Safety
+    /// The slots of positions `[tail, tail + len)` are free, and nobody but the claim's owner writes
+    /// them while the claim lives.
+    #[inline]
+    pub(crate) unsafe fn new(
+        slots: SlotView<Slot<T>>,
+        tail: usize,
+        prefetch: PrefetchDistance,
+        len: usize,
+    ) -> Self {
+        Claim {
+            slots,
+            tail,
+            prefetch,
+            len,
+            written: 0,
+        }
+    }
+
+    /// Slots claimed.
+    #[inline]
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Slots written so far.
+    #[inline]
+    pub(crate) fn written(&self) -> usize {
+        self.written
+    }
+
+    /// Writes `value` into the next claimed slot; gives it back when all are filled.
+    #[inline]
+    pub(crate) fn push(&mut self, value: T) -> Result<(), T> {
+        if self.written == self.len {
+            return Err(value);
+        }
+        let pos = self.tail.wrapping_add(self.written);
+        if self.prefetch.is_on() {
+            prefetch_write(self.slots.at(pos.wrapping_add(self.prefetch.0)));
+        }
+        // SAFETY: `pos` lies in the claimed range of free slots, which only the claim's owner
+        // writes (`new`'s contract), and `written` moves past it at once, so it is written once.
+        self.slots
+            .at(pos)
+            .with_mut(|p| unsafe { (*p).write(value) });
+        self.written += 1;
+        Ok(())
+    }
+
+    /// Fills every remaining slot with `make(i)`, `i` counting from the claim's first slot: in
+    /// straight runs of slots when prefetching is off, one checked push at a time otherwise. A
+    /// panic in `make` leaves `written` counting exactly the items written.
+    #[inline]
+    pub(crate) fn fill_with(&mut self, mut make: impl FnMut(usize) -> T) {
+        if self.prefetch.is_on() {
+            while self.written < self.len {
+                let i = self.written;
+                // Cannot fail: a slot remains.
+                let _ = self.push(make(i));
+            }
+            return;
+        }
+        let slots = self.slots;
+        fill_runs(
+            slots.mask(),
+            self.tail,
+            &mut self.written,
+            self.len,
+            &mut make,
+            &mut |slot, value| {
+                // SAFETY: `fill_runs` passes only the slot indices of the claimed free range (so
+                // `slot <= mask`), each once, which only the claim's owner writes.
+                unsafe { slots.at_index(slot).with_mut(|p| (*p).write(value)) };
+            },
+        );
+    }
+
+    /// Hands the items written so far to the ring, which publishes them: the tail to publish.
+    /// The claim no longer drops them.
+    #[inline]
+    pub(crate) fn hand_over(&mut self) -> usize {
+        let written = std::mem::take(&mut self.written);
+        self.tail.wrapping_add(written)
+    }
+}
+
+impl<T> Drop for Claim<T> {
+    fn drop(&mut self) {
+        if !std::mem::needs_drop::<T>() {
+            return;
+        }
+        for i in 0..self.written {
+            let pos = self.tail.wrapping_add(i);
+            // SAFETY: slots [tail, tail + written) were written by this claim and never handed
+            // over, so nobody else can see them; each is dropped once.
+            self.slots
+                .at(pos)
+                .with_mut(|p| unsafe { (*p).assume_init_drop() });
+        }
+    }
+}
