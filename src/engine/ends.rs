@@ -121,17 +121,18 @@ impl WriteEnd {
         }
     }
 
-    /// Applies a prefetch distance where the ring has one; whether it applied.
-    pub(crate) fn set_prefetch(&mut self, distance: usize) -> bool {
+    /// Hands a prefetch distance to the ring's batch path. Which rings may be given one is
+    /// `profile::rules::check_prefetch`'s to say, before a setting gets here; the others have no
+    /// such knob, and the distance they are handed is always 0.
+    pub(crate) fn set_prefetch(&mut self, distance: usize) {
         match self {
             WriteEnd::Spsc(tx) => tx.set_prefetch_distance(PrefetchDistance(distance)),
             WriteEnd::Broadcast(tx) => tx.set_prefetch_distance(PrefetchDistance(distance)),
             WriteEnd::Relay(_)
             | WriteEnd::Mpmc(..)
             | WriteEnd::Frames(..)
-            | WriteEnd::Remote(..) => return false,
+            | WriteEnd::Remote(..) => {}
         }
-        true
     }
 }
 
@@ -242,14 +243,12 @@ impl ReadEnd {
         }
     }
 
-    pub(crate) fn set_prefetch(&mut self, distance: usize) -> bool {
+    /// As [`WriteEnd::set_prefetch`], for the reading side.
+    pub(crate) fn set_prefetch(&mut self, distance: usize) {
         match self {
             ReadEnd::Spsc(rx) => rx.set_prefetch_distance(PrefetchDistance(distance)),
             ReadEnd::Broadcast(rx) => rx.set_prefetch_distance(PrefetchDistance(distance)),
-            ReadEnd::Relay(_) | ReadEnd::Mpmc(_) | ReadEnd::Frames(..) | ReadEnd::Remote(..) => {
-                return false;
-            }
+            ReadEnd::Relay(_) | ReadEnd::Mpmc(_) | ReadEnd::Frames(..) | ReadEnd::Remote(..) => {}
         }
-        true
     }
 }
