@@ -16,6 +16,18 @@ use super::link::LinkEnd;
 use super::measure::{Interval, RunShape, measure, summarize};
 use super::reading::{LinkReading, MemoryReading, Reading, ThreadReading};
 
+/// The workers [`super::Engine::start`] spawned, and the settings and state they share with the
+/// handle.
+#[derive(Debug)]
+pub(crate) struct Workers {
+    /// Run-wide settings the handle changes.
+    pub(crate) control: Arc<Control>,
+    /// Each worker's published state, producers first.
+    pub(crate) slots: Vec<Arc<ThreadSlot>>,
+    /// The worker threads, joined at shut-down.
+    pub(crate) threads: Vec<JoinHandle<()>>,
+}
+
 /// A running workload.
 #[derive(Debug)]
 pub struct EngineHandle {
@@ -36,17 +48,19 @@ pub struct EngineHandle {
 
 impl EngineHandle {
     /// A handle over workers that are already running.
-    #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
         profile: TuningProfile,
         host: Option<Topology>,
-        control: Arc<Control>,
-        slots: Vec<Arc<ThreadSlot>>,
-        threads: Vec<JoinHandle<()>>,
+        workers: Workers,
         alloc: Arc<NumaAlloc>,
         memory: Option<AllocationReport>,
         link: Option<LinkEnd>,
     ) -> Self {
+        let Workers {
+            control,
+            slots,
+            threads,
+        } = workers;
         let shape = RunShape {
             profile: profile.description.clone(),
             ring_kind: profile.ring.kind,

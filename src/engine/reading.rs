@@ -173,18 +173,19 @@ impl ThreadReading {
                 total: total.summary(),
             }
         });
+        let coded_rows = slot.codec.rows.load(Relaxed);
         ThreadReading {
             name: slot.name.clone(),
             role: slot.role,
             cpu: slot.cpu(),
             rows: slot.rows.load(Relaxed),
             codec: CodecReading {
-                rows: slot.codec.rows.load(Relaxed),
+                rows: coded_rows,
                 frame_bytes: slot.codec.frame_bytes.load(Relaxed),
                 nanos: slot.codec.nanos.load(Relaxed),
                 corrupt_frames: slot.codec.corrupt_frames.load(Relaxed),
                 last_codec: CodecId::from_id(slot.codec.last_codec.load(Relaxed))
-                    .filter(|_| slot.codec.rows.load(Relaxed) > 0),
+                    .filter(|_| coded_rows > 0),
             },
             integrity: slot.integrity(),
             endpoint: *lock(&slot.endpoint),

@@ -20,7 +20,7 @@ use crate::transport::LinkError;
 
 use super::control::{Control, ThreadSlot};
 use super::ends::{ReadEnd, WriteEnd};
-use super::handle::EngineHandle;
+use super::handle::{EngineHandle, Workers};
 use super::link::{connect, listen};
 use super::worker::{Check, ConsumerJob, ProducerJob, consume, produce};
 
@@ -162,12 +162,15 @@ impl Engine {
             slots.push(slot);
         }
 
-        Ok(EngineHandle::new(
-            profile,
-            host.cloned(),
+        let workers = Workers {
             control,
             slots,
             threads,
+        };
+        Ok(EngineHandle::new(
+            profile,
+            host.cloned(),
+            workers,
             alloc,
             memory,
             link,
