@@ -456,23 +456,51 @@ impl<T: Copy> ReadChunk<'_, T> {
     }
 
     /// Copies out the next item of the chunk.
+    ///
+    /// This consumer's head moves past the item at once (the producer learns of it when the
+    /// chunk is released), so a chunk forgotten after a `pop` never hands the item out again.
     #[inline]
     pub fn pop(&mut self) -> Option<T> {
         if self.read == self.len {
             return None;
         }
-        let pos = self.consumer.head.wrapping_add(self.read);
+        let pos = self.consumer.head;
         let distance = self.consumer.prefetch;
         if distance.is_on() {
             prefetch_read(self.consumer.slots.at(pos.wrapping_add(distance.0)));
         }
+        let value = self.consumer.read(pos);
+        self.consumer.head = pos.wrapping_add(1);
         self.read += 1;
-        Some(self.consumer.read(pos))
+        Some(value)
     }
 
-    /// The items not yet popped, as up to two slices.
+    /// The items not yet popped, as up to two slices. Every consumer may look at the same items at
+    /// once, so the slices need `T: Sync`:
+    ///
+    /// ```compile_fail
+    /// use std::{cell::Cell, marker::PhantomData};
+    /// // Copy and Send, but not Sync.
+    /// let (_tx, mut rxs) = ringtop::ring::broadcast::channel::<PhantomData<Cell<u8>>>(4, 1)?;
+    /// let chunk = rxs[0].read_chunk(1);
+    /// let _ = chunk.as_slices();
+    /// # Ok::<(), ringtop::ring::RingError>(())
+    /// ```
+    ///
+    /// (The same lines without `as_slices` compile: `read_chunk` and `pop` copy items out.)
+    ///
+    /// ```
+    /// use std::{cell::Cell, marker::PhantomData};
+    /// let (_tx, mut rxs) = ringtop::ring::broadcast::channel::<PhantomData<Cell<u8>>>(4, 1)?;
+    /// let mut chunk = rxs[0].read_chunk(1);
+    /// assert!(chunk.pop().is_none());
+    /// # Ok::<(), ringtop::ring::RingError>(())
+    /// ```
     #[cfg(not(loom))]
-    pub fn as_slices(&self) -> (&[T], &[T]) {
+    pub fn as_slices(&self) -> (&[T], &[T])
+    where
+        T: Sync,
+    {
         let c = &*self.consumer;
         // SAFETY: slots are `repr(transparent)` over `T`; the unread items of the chunk are
         // published and not overwritten until this consumer releases them, which needs `&mut self`.
@@ -480,7 +508,7 @@ impl<T: Copy> ReadChunk<'_, T> {
             wrapped_slices(
                 c.slots.base().cast::<T>(),
                 c.slots.mask(),
-                c.head.wrapping_add(self.read),
+                c.head,
                 self.len - self.read,
             )
         }
@@ -490,7 +518,10 @@ impl<T: Copy> ReadChunk<'_, T> {
     /// [`as_slices`](Self::as_slices) shows, in one call (the engine's read path). Under loom it
     /// reads slot by slot over the same two ranges, so the models check this path too.
     #[inline]
-    pub fn append_to(&self, out: &mut Vec<T>) {
+    pub fn append_to(&self, out: &mut Vec<T>)
+    where
+        T: Sync,
+    {
         #[cfg(not(loom))]
         {
             let (first, rest) = self.as_slices();
@@ -500,8 +531,7 @@ impl<T: Copy> ReadChunk<'_, T> {
         #[cfg(loom)]
         {
             let c = &*self.consumer;
-            let pos = c.head.wrapping_add(self.read);
-            for slots in wrapped_ranges(c.slots.mask(), pos, self.len - self.read) {
+            for slots in wrapped_ranges(c.slots.mask(), c.head, self.len - self.read) {
                 out.extend(slots.map(|slot| c.read(slot)));
             }
         }
@@ -509,14 +539,17 @@ impl<T: Copy> ReadChunk<'_, T> {
 
     /// Releases the whole chunk in one cursor store.
     pub fn release(mut self) {
+        let rest = self.len - self.read;
+        self.consumer.head = self.consumer.head.wrapping_add(rest);
         self.read = self.len;
     }
 }
 
 impl<T: Copy> Drop for ReadChunk<'_, T> {
     fn drop(&mut self) {
+        // The head already stands past every item read; tell the producer.
         if self.read > 0 {
-            let head = self.consumer.head.wrapping_add(self.read);
+            let head = self.consumer.head;
             self.consumer.release(head);
         }
     }

@@ -406,6 +406,11 @@ impl<T> Consumer<T> {
 
 impl<T> Drop for Consumer<T> {
     fn drop(&mut self) {
+        // A chunk forgotten after a `pop` left the head ahead of the published one: publish it, so
+        // the ring's final drop sees exactly the items nobody took.
+        if self.shared.head.load(Relaxed) != self.head {
+            self.shared.head.store(self.head, Release);
+        }
         self.shared.sides.consumer_leaves();
     }
 }

@@ -84,29 +84,34 @@ impl<T> ReadChunk<'_, T> {
     }
 
     /// Moves the next item out of the chunk.
+    ///
+    /// The consumer's head moves past the item at once (the producer learns of it when the
+    /// chunk is released), so a chunk that is forgotten after a `pop` never hands the item out
+    /// again: forgetting a chunk can leak, never duplicate.
     #[inline]
     pub fn pop(&mut self) -> Option<T> {
         if self.taken == self.len {
             return None;
         }
-        let pos = self.consumer.head.wrapping_add(self.taken);
+        let pos = self.consumer.head;
         let distance = self.consumer.prefetch;
         if distance.is_on() {
             prefetch_read(self.consumer.slots.at(pos.wrapping_add(distance.0)));
         }
-        // SAFETY: `pos` is in [head, head + len), published items only this consumer reads; each
-        // is moved out once (`taken` advances past it).
+        // SAFETY: `pos` is the consumer's head, inside the chunk's published items, which only
+        // this consumer reads; the head moves past it right away, so it is moved out once.
         let value = self
             .consumer
             .slots
             .at(pos)
             .with(|p| unsafe { (*p).assume_init_read() });
+        self.consumer.head = pos.wrapping_add(1);
         self.taken += 1;
         Some(value)
     }
 
     /// The items not yet moved out, as up to two slices (the chunk may wrap around the end of the
-    /// slot array).
+    /// slot array). They start at the consumer's head, which `pop` moves.
     #[cfg(not(loom))]
     #[inline]
     pub fn as_slices(&self) -> (&[T], &[T]) {
@@ -118,7 +123,7 @@ impl<T> ReadChunk<'_, T> {
             wrapped_slices(
                 c.slots.base().cast::<T>(),
                 c.slots.mask(),
-                c.head.wrapping_add(self.taken),
+                c.head,
                 self.len - self.taken,
             )
         }
@@ -141,8 +146,7 @@ impl<T> ReadChunk<'_, T> {
         #[cfg(loom)]
         {
             let c = &*self.consumer;
-            let pos = c.head.wrapping_add(self.taken);
-            for slots in wrapped_ranges(c.slots.mask(), pos, self.len - self.taken) {
+            for slots in wrapped_ranges(c.slots.mask(), c.head, self.len - self.taken) {
                 for slot in slots {
                     // SAFETY: as for `as_slices`: the chunk's untaken items are initialised,
                     // published, and not written until released, which needs `&mut self`.
@@ -164,6 +168,8 @@ impl<T> ReadChunk<'_, T> {
                 drop(self.pop());
             }
         } else {
+            let rest = self.len - self.taken;
+            self.consumer.head = self.consumer.head.wrapping_add(rest);
             self.taken = self.len;
         }
     }
@@ -171,8 +177,9 @@ impl<T> ReadChunk<'_, T> {
 
 impl<T> Drop for ReadChunk<'_, T> {
     fn drop(&mut self) {
+        // The head already stands past every item moved out; tell the producer.
         if self.taken > 0 {
-            let head = self.consumer.head.wrapping_add(self.taken);
+            let head = self.consumer.head;
             self.consumer.release(head);
         }
     }
