@@ -382,3 +382,17 @@ proptest! {
         }
     }
 }
+
+/// "Everything" is a fair batch size: `pop_batch` grows `out` by at most the ring's capacity, not by
+/// `max`.
+#[test]
+fn an_mpmc_pop_batch_of_everything_reserves_no_more_than_the_ring_holds() {
+    let (tx, rx) = mpmc::channel::<u64>(8).unwrap();
+    for v in 0..3 {
+        tx.try_push(v).unwrap();
+    }
+    let mut out = Vec::new();
+    assert_eq!(rx.pop_batch(&mut out, usize::MAX), 3);
+    assert_eq!(out, [0, 1, 2]);
+    assert!(out.capacity() <= 8, "reserved {}", out.capacity());
+}

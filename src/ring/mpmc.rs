@@ -383,12 +383,14 @@ impl<T> Receiver<T> {
     }
 
     /// Moves up to `max` items, in ring order, onto the end of `out`, claiming them with one CAS;
-    /// returns how many. `out` is grown before the claim, so nothing can fail half-way.
+    /// returns how many. `out` is grown (by at most the capacity) before the claim, so nothing can
+    /// fail half-way.
     pub fn pop_batch(&self, out: &mut Vec<T>, max: usize) -> usize {
         if max == 0 {
             return 0;
         }
-        out.reserve(max);
+        // Never more than the ring holds: `max` may be usize::MAX ("everything").
+        out.reserve(max.min(self.capacity()));
         let (pos, n) = self.shared.claim_pop(max);
         for i in 0..n {
             out.push(self.shared.take(pos.wrapping_add(i)));
