@@ -67,6 +67,25 @@ fn table_names_the_cpus_and_the_percentiles() {
 }
 
 #[test]
+fn a_duration_too_long_for_a_clock_exits_2_before_anything_runs() {
+    for args in [
+        ["--duration", "500000000000years"],
+        ["--interval", "500000000000years"],
+        ["--duration", "0s"],
+    ] {
+        let out = ringtop()
+            .args(["run", "--headless"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert!(err.contains("must be more than zero and at most"), "{err}");
+        assert!(out.stdout.is_empty());
+    }
+}
+
+#[test]
 fn an_unavailable_cpu_is_a_clear_error_with_exit_code_2() {
     let out = ringtop()
         .arg("probe")

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 use ringtop::codec::CodecId;
 use ringtop::engine::probe::ProbeConfig;
+use ringtop::profile::rules;
 use ringtop::topology::c2c::C2cConfig;
 use ringtop::topology::cpulist;
 
@@ -70,10 +71,10 @@ pub(super) struct RunArgs {
 pub(super) struct ReportArgs {
     /// Stop after this long (`10s`, `2m`); default: the profile's duration (`run`), else until
     /// Ctrl-C.
-    #[arg(long, value_parser = humantime::parse_duration)]
+    #[arg(long, value_parser = parse_duration)]
     pub(super) duration: Option<std::time::Duration>,
     /// Time between snapshots; default: the profile's report interval.
-    #[arg(long, value_parser = humantime::parse_duration)]
+    #[arg(long, value_parser = parse_interval)]
     pub(super) interval: Option<std::time::Duration>,
     /// Write an HdrHistogram interval log (V2, DEFLATE), one tag per consumer; default: the
     /// profile's `report.hlog` (`run`).
@@ -240,4 +241,18 @@ pub(super) struct CpuList(pub(super) Vec<usize>);
 
 pub(super) fn parse_cpus(text: &str) -> Result<CpuList, cpulist::CpuListError> {
     cpulist::parse_cpu_list(text).map(CpuList)
+}
+
+/// `--duration`: a humantime duration the profile rules accept.
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let duration = humantime::parse_duration(text).map_err(|e| e.to_string())?;
+    rules::check_duration(duration).map_err(|e| e.to_string())?;
+    Ok(duration)
+}
+
+/// `--interval`: a humantime duration the profile rules accept.
+fn parse_interval(text: &str) -> Result<std::time::Duration, String> {
+    let interval = humantime::parse_duration(text).map_err(|e| e.to_string())?;
+    rules::check_interval(interval).map_err(|e| e.to_string())?;
+    Ok(interval)
 }

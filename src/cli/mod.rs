@@ -194,10 +194,6 @@ fn launch(
     if !headless {
         return run_dashboard(profile, name);
     }
-    let args = options;
-    if args.interval.is_zero() || args.duration.is_some_and(|d| d.is_zero()) {
-        return usage_error(&"--interval and --duration must be more than zero");
-    }
     let interrupted = stop_on_signals();
     let stdin = io::BufReader::new(io::stdin());
     let mut stdout = io::stdout().lock();

@@ -1,7 +1,7 @@
 //! The checks TOML cannot express: what this machine and the rings can honour.
 
 use super::locate::Step;
-use super::rules::{RingShape, check_batch, check_prefetch};
+use super::rules::{RingShape, check_batch, check_duration, check_interval, check_prefetch};
 use super::{
     CpuSetting, NumaSetting, PROFILE_VERSION, RingKind, SourceSetting, TransportKind, TuningProfile,
 };
@@ -103,18 +103,12 @@ pub(crate) fn check(profile: &TuningProfile) -> Result<(), Problem> {
         crate::source::csv::load(path)
             .map_err(|e| problem(&[Key("workload"), Key("source")], e.to_string()))?;
     }
-    if work.duration.is_some_and(|d| d.0.is_zero()) {
-        return Err(problem(
-            &[Key("workload"), Key("duration")],
-            "duration must be more than zero".into(),
-        ));
+    if let Some(duration) = work.duration {
+        check_duration(duration.0)
+            .map_err(|e| problem(&[Key("workload"), Key("duration")], e.to_string()))?;
     }
-    if profile.report.interval.0.is_zero() {
-        return Err(problem(
-            &[Key("report"), Key("interval")],
-            "interval must be more than zero".into(),
-        ));
-    }
+    check_interval(profile.report.interval.0)
+        .map_err(|e| problem(&[Key("report"), Key("interval")], e.to_string()))?;
     check_machine(profile)
 }
 

@@ -5,6 +5,8 @@
 //! refused when it loads, and a key never offers what the engine would refuse.
 
 use crate::codec::frame::MAX_FRAME_ROWS;
+use std::time::Duration;
+
 use crate::codec::{max_frame_len, max_rows_in};
 use crate::ring::record::max_payload;
 use crate::row::Row;
@@ -71,6 +73,14 @@ pub enum SettingError {
     PrefetchTooFar {
         /// The ring's capacity in rows.
         capacity: usize,
+    },
+    /// A duration or interval of zero, or one so long that adding it to a clock would overflow.
+    #[error("{what} must be more than zero and at most {max}")]
+    TimeOutOfRange {
+        /// `duration` or `interval`.
+        what: &'static str,
+        /// The longest accepted, in words.
+        max: &'static str,
     },
     /// A codec switch on a ring that carries rows.
     #[error(
@@ -148,6 +158,41 @@ pub fn check_prefetch(ring: RingShape, distance: usize) -> Result<(), SettingErr
     if distance >= ring.capacity {
         return Err(SettingError::PrefetchTooFar {
             capacity: ring.capacity,
+        });
+    }
+    Ok(())
+}
+
+/// The longest run a duration may ask for (a hundred years): anything longer is a typo, and
+/// adding it to a clock could overflow.
+pub const MAX_DURATION: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+
+/// The longest time between two snapshots (a day).
+pub const MAX_INTERVAL: Duration = Duration::from_secs(24 * 3600);
+
+/// How long a run lasts: more than zero, at most [`MAX_DURATION`].
+///
+/// # Errors
+/// [`SettingError::TimeOutOfRange`].
+pub fn check_duration(duration: Duration) -> Result<(), SettingError> {
+    if duration.is_zero() || duration > MAX_DURATION {
+        return Err(SettingError::TimeOutOfRange {
+            what: "duration",
+            max: "100 years",
+        });
+    }
+    Ok(())
+}
+
+/// The time between snapshots: more than zero, at most [`MAX_INTERVAL`].
+///
+/// # Errors
+/// [`SettingError::TimeOutOfRange`].
+pub fn check_interval(interval: Duration) -> Result<(), SettingError> {
+    if interval.is_zero() || interval > MAX_INTERVAL {
+        return Err(SettingError::TimeOutOfRange {
+            what: "interval",
+            max: "1 day",
         });
     }
     Ok(())
@@ -231,6 +276,17 @@ mod tests {
                 Err(SettingError::PrefetchNotApplicable { .. })
             ));
         }
+    }
+
+    #[test]
+    fn durations_and_intervals_are_positive_and_bounded() {
+        assert!(check_duration(Duration::from_secs(10)).is_ok());
+        assert!(check_duration(MAX_DURATION).is_ok());
+        assert!(check_duration(Duration::ZERO).is_err());
+        assert!(check_duration(MAX_DURATION + Duration::from_secs(1)).is_err());
+        assert!(check_interval(Duration::from_millis(250)).is_ok());
+        assert!(check_interval(Duration::ZERO).is_err());
+        assert!(check_interval(MAX_INTERVAL + Duration::from_secs(1)).is_err());
     }
 
     #[test]

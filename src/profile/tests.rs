@@ -137,6 +137,15 @@ fn a_prefetch_distance_the_engine_would_ignore_is_refused_where_it_is_written() 
 }
 
 #[test]
+fn a_duration_or_interval_too_long_for_a_clock_is_refused_where_it_is_written() {
+    let e = err(&format!("{MINIMAL}duration = \"500000000000years\"\n"));
+    assert_eq!(e.line, Some(6), "{e}");
+    assert!(e.message.contains("at most 100 years"), "{e}");
+    let e = err(&format!("{MINIMAL}[report]\ninterval = \"0s\"\n"));
+    assert!(e.message.contains("interval must be more than zero"), "{e}");
+}
+
+#[test]
 fn a_relay_ring_takes_one_consumer_no_prefetch_no_codec_and_stays_local() {
     const RELAY: &str = "version = 1\n[ring]\nkind = \"relay\"\ncapacity = 256\n[workload]\n";
     let ok = parse(RELAY, "relay.toml").unwrap();
