@@ -635,3 +635,88 @@ fn interrupting_serve_mid_stream_still_prints_its_summary_and_the_sender_notices
     assert!(sender.wait().unwrap().success());
     assert!(summary["transport"]["dropped"].as_u64() >= Some(1));
 }
+
+/// A fake receiver on loopback: accepts one sender, reads its hello, answers `welcome`, then sends
+/// `then` (credits, say) and keeps the connection open for a while.
+fn lying_receiver(welcome: Reply, then: Vec<Message>) -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_millis(200)))
+            .unwrap();
+        let mut hello = [0u8; 512];
+        let _ = stream.read(&mut hello);
+        stream.write_all(&wire::encode_reply(&welcome)).unwrap();
+        let mut bytes = Vec::new();
+        for message in &then {
+            wire::encode_message(&mut bytes, message);
+        }
+        stream.write_all(&bytes).unwrap();
+        std::thread::sleep(Duration::from_secs(3));
+    });
+    address
+}
+
+fn sender_config(address: String) -> ringtop::transport::SenderConfig {
+    ringtop::transport::SenderConfig {
+        address,
+        token: None,
+        max_frame: 1024,
+        link_mbps: None,
+        connect_timeout: Duration::from_secs(3),
+    }
+}
+
+#[test]
+fn a_sender_refuses_a_window_too_small_for_the_records_it_promises() {
+    use ringtop::transport::tcp::RemoteSender;
+    for (capacity, max_payload) in [(1, 1 << 20), (8, 1 << 20), (4096, 4096)] {
+        let address = lying_receiver(
+            Reply::Welcome {
+                capacity,
+                start: 0,
+                max_payload,
+            },
+            Vec::new(),
+        );
+        let stats = std::sync::Arc::new(ringtop::transport::LinkStats::default());
+        let err = RemoteSender::connect(sender_config(address), stats).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("not a ring this sender can place records in"),
+            "{capacity}/{max_payload}: {err}"
+        );
+    }
+}
+
+#[test]
+fn a_sender_drops_a_receiver_that_credits_past_what_was_sent() {
+    use ringtop::transport::{SendOutcome, tcp::RemoteSender};
+    let address = lying_receiver(
+        Reply::Welcome {
+            capacity: 4096,
+            start: 0,
+            max_payload: 2040,
+        },
+        vec![Message::Credit {
+            head: 1 << 40,
+            echo_stamp: 0,
+            rows: 0,
+        }],
+    );
+    let stats = std::sync::Arc::new(ringtop::transport::LinkStats::default());
+    let mut sender = RemoteSender::connect(sender_config(address), stats.clone()).unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    let outcome = sender.send_frame(64, 1, |buf: &mut [u8]| {
+        buf[..8].copy_from_slice(&[1; 8]);
+        Some(8)
+    });
+    assert_eq!(outcome, SendOutcome::LinkDown);
+    let error = stats.error().unwrap_or_default();
+    assert!(
+        error.contains("protocol error: the receiver credited position 1099511627776"),
+        "{error}"
+    );
+}

@@ -30,7 +30,7 @@ pub const fn footprint(len: usize) -> usize {
 /// plus the padding in front of it always fit in an empty ring.
 #[inline]
 pub const fn max_payload(capacity: usize) -> usize {
-    capacity / 2 - HEADER
+    (capacity / 2).saturating_sub(HEADER)
 }
 
 /// The 8-byte header of a record: payload length then kind, little-endian.

@@ -153,6 +153,26 @@ pub fn rdma_unavailable() -> LinkError {
     }
 }
 
+/// Whether a receiver's welcome describes a window a sender can place records in: a power of two
+/// of at least two record headers that holds the records it promises. A tiny or boastful window
+/// would wrap the placement arithmetic; a sender treats one as a protocol error.
+///
+/// # Errors
+/// [`LinkError::Protocol`] naming the window.
+pub fn check_welcome(capacity: u64, max_payload: u32) -> Result<(), LinkError> {
+    let fits = capacity >= 2 * crate::ring::record::HEADER as u64
+        && capacity.is_power_of_two()
+        && u64::from(max_payload) <= crate::ring::record::max_payload(capacity as usize) as u64;
+    if fits {
+        Ok(())
+    } else {
+        Err(LinkError::Protocol(format!(
+            "the receiver's window ({capacity} bytes, records up to {max_payload}) is not a ring \
+             this sender can place records in"
+        )))
+    }
+}
+
 /// Why a receiver refuses a hello: a wrong token, or frames its window cannot take.
 pub fn refusal(expected_token: Option<&str>, hello: &wire::Hello, window: usize) -> Option<String> {
     let largest = crate::ring::window::max_payload(window);

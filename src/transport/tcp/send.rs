@@ -17,7 +17,7 @@ use crate::transport::wire::{self, Hello, Inbound, Message, Patience, Reply, WRI
 use crate::transport::{FrameLink, LinkError, LinkStats, SendOutcome};
 
 use super::TICK;
-use crate::transport::SenderConfig;
+use crate::transport::{SenderConfig, check_welcome};
 
 /// One connection: the socket (non-blocking once the handshake is done) and the credit as last
 /// read from it. Credits are read by the sending thread itself, between frames: no thread has to
@@ -45,6 +45,16 @@ impl Connection {
                     echo_stamp,
                     rows,
                 })) => {
+                    // A credit is the receiver's head: never past what was sent (it may trail the
+                    // session's start while the receiver consumes what came before). One past the
+                    // tail would wrap the window arithmetic and stall the sender.
+                    if head > self.tail {
+                        return Err(format!(
+                            "protocol error: the receiver credited position {head}, past the {} \
+                             sent",
+                            self.tail
+                        ));
+                    }
                     self.head = head;
                     self.rows_acked = rows;
                     let now = monotonic_ns();
@@ -188,7 +198,8 @@ impl RemoteSender {
                 start,
                 max_payload,
             } => {
-                if !capacity.is_power_of_two() || (max_payload as usize) < self.config.max_frame {
+                check_welcome(capacity, max_payload)?;
+                if (max_payload as usize) < self.config.max_frame {
                     return Err(LinkError::Protocol(format!(
                         "the receiver's window ({capacity} bytes, records up to {max_payload}) cannot take frames of {} bytes",
                         self.config.max_frame

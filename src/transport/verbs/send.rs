@@ -140,6 +140,7 @@ impl VerbsSender {
                 start,
                 max_payload,
             } => {
+                crate::transport::check_welcome(capacity, max_payload)?;
                 let consumed = inbound.total as usize;
                 Welcome::decode(capacity, start, max_payload, &reply[consumed..])?
             }
