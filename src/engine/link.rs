@@ -43,7 +43,7 @@ pub(crate) fn connect(
     let stats = Arc::new(LinkStats::default());
     let config = SenderConfig {
         address: address.to_owned(),
-        token: resolve_token(transport.token.as_deref()),
+        token: resolve_token(transport.token.as_deref())?,
         max_frame: transport
             .max_frame_bytes
             .unwrap_or_else(|| max_frame_len(profile.effective_batch().min(MAX_FRAME_ROWS))),
@@ -85,7 +85,7 @@ pub(crate) fn listen(
     let stats = Arc::new(LinkStats::default());
     let listen_config = ListenConfig {
         address: address.to_owned(),
-        token: resolve_token(transport.token.as_deref()),
+        token: resolve_token(transport.token.as_deref())?,
         idle_timeout: transport.idle_timeout.0,
         handshake_timeout: Duration::from_secs(3),
     };

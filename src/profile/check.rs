@@ -1,7 +1,9 @@
 //! The checks TOML cannot express: what this machine and the rings can honour.
 
 use super::locate::Step;
-use super::rules::{RingShape, check_batch, check_duration, check_interval, check_prefetch};
+use super::rules::{
+    RingShape, check_batch, check_duration, check_interval, check_prefetch, check_token,
+};
 use super::{
     CpuSetting, NumaSetting, PROFILE_VERSION, RingKind, SourceSetting, TransportKind, TuningProfile,
 };
@@ -159,6 +161,9 @@ fn check_transport(profile: &TuningProfile) -> Result<(), Problem> {
             &[Key("ring"), Key("kind")],
             "a remote ring is spsc: one producer on one host, one consumer on the other".into(),
         ));
+    }
+    if let Some(token) = &transport.token {
+        check_token(token).map_err(|e| problem(&at("token"), e.to_string()))?;
     }
     if transport
         .link_mbps

@@ -82,6 +82,12 @@ pub enum SettingError {
         /// The longest accepted, in words.
         max: &'static str,
     },
+    /// A token longer than a handshake carries.
+    #[error("a token is at most {MAX_TOKEN} bytes; this one is {len}")]
+    TokenTooLong {
+        /// The token's length in bytes.
+        len: usize,
+    },
     /// A codec switch on a ring that carries rows.
     #[error(
         "this run moves rows, not frames: add a [codec] section to the profile to switch codecs"
@@ -198,6 +204,21 @@ pub fn check_interval(interval: Duration) -> Result<(), SettingError> {
     Ok(())
 }
 
+/// The longest token a link's handshake carries, in bytes.
+pub const MAX_TOKEN: usize = 256;
+
+/// A link token fits the handshake: at most [`MAX_TOKEN`] bytes. A longer one would be cut on the
+/// wire, and nobody could ever authenticate with it.
+///
+/// # Errors
+/// [`SettingError::TokenTooLong`].
+pub fn check_token(token: &str) -> Result<(), SettingError> {
+    if token.len() > MAX_TOKEN {
+        return Err(SettingError::TokenTooLong { len: token.len() });
+    }
+    Ok(())
+}
+
 /// Switching codecs needs a ring that carries frames.
 ///
 /// # Errors
@@ -287,6 +308,16 @@ mod tests {
         assert!(check_interval(Duration::from_millis(250)).is_ok());
         assert!(check_interval(Duration::ZERO).is_err());
         assert!(check_interval(MAX_INTERVAL + Duration::from_secs(1)).is_err());
+    }
+
+    #[test]
+    fn a_token_longer_than_a_handshake_carries_is_refused() {
+        assert!(check_token(&"k".repeat(MAX_TOKEN)).is_ok());
+        let err = check_token(&"k".repeat(MAX_TOKEN + 1)).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "a token is at most 256 bytes; this one is 257"
+        );
     }
 
     #[test]

@@ -146,6 +146,20 @@ fn a_duration_or_interval_too_long_for_a_clock_is_refused_where_it_is_written() 
 }
 
 #[test]
+fn a_token_no_handshake_could_carry_is_refused_where_it_is_written() {
+    let long = "k".repeat(300);
+    let e = err(&format!(
+        "{MINIMAL}[transport]\nkind = \"tcp\"\nconnect = \"127.0.0.1:7471\"\ntoken = \"{long}\"\n"
+    ));
+    assert_eq!(e.line, Some(9), "{e}");
+    assert!(
+        e.message
+            .contains("a token is at most 256 bytes; this one is 300"),
+        "{e}"
+    );
+}
+
+#[test]
 fn a_relay_ring_takes_one_consumer_no_prefetch_no_codec_and_stays_local() {
     const RELAY: &str = "version = 1\n[ring]\nkind = \"relay\"\ncapacity = 256\n[workload]\n";
     let ok = parse(RELAY, "relay.toml").unwrap();

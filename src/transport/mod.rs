@@ -25,6 +25,8 @@ pub mod wire;
 use std::time::Duration;
 
 pub use config::{ListenConfig, SenderConfig};
+
+use crate::profile::rules::check_token;
 pub use stats::LinkStats;
 
 use crate::ring::window::WindowError;
@@ -133,6 +135,9 @@ pub enum LinkError {
     /// The transport cannot run on this machine or build.
     #[error("{0}")]
     Unavailable(String),
+    /// A token no handshake could carry.
+    #[error("token: {0}")]
+    Token(String),
     /// This side is shutting down.
     #[error("stopped")]
     Stopped,
@@ -201,16 +206,28 @@ pub fn tokens_match(expected: &str, given: &str) -> bool {
 }
 
 /// The token to use: the one given, else `RINGTOP_TOKEN` from the environment.
-pub fn resolve_token(given: Option<&str>) -> Option<String> {
-    given
+pub fn resolve_token(given: Option<&str>) -> Result<Option<String>, LinkError> {
+    let token = given
         .map(str::to_owned)
         .or_else(|| std::env::var("RINGTOP_TOKEN").ok())
-        .filter(|t| !t.is_empty())
+        .filter(|t| !t.is_empty());
+    if let Some(token) = &token {
+        check_token(token).map_err(|e| LinkError::Token(e.to_string()))?;
+    }
+    Ok(token)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_token_longer_than_a_handshake_carries_is_refused() {
+        assert!(matches!(
+            resolve_token(Some(&"k".repeat(300))),
+            Err(LinkError::Token(_))
+        ));
+    }
 
     #[test]
     fn tokens_match_only_when_equal() {

@@ -18,7 +18,7 @@ pub const MAGIC: [u8; 4] = *b"RTOP";
 /// The protocol this build speaks.
 pub const VERSION: u16 = 1;
 /// Longest token accepted.
-pub const MAX_TOKEN: usize = 256;
+pub const MAX_TOKEN: usize = crate::profile::rules::MAX_TOKEN;
 /// Longest boot id accepted.
 pub const MAX_BOOT_ID: usize = 64;
 /// Longest error text accepted.
