@@ -6,6 +6,8 @@
 //! engine's framed rings run through this pair (`try_send` / `try_recv`); a program of your own can
 //! use the blocking `send` / `recv`.
 
+use std::time::{Duration, Instant};
+
 use super::frame::FrameHeader;
 use super::{CodecError, CodecId, Decoder, Encoder, max_frame_len, max_rows_in};
 use crate::ring::RingError;
@@ -52,15 +54,20 @@ impl FrameSender {
         let Some(writer) = self.ring.claim(max_frame_len(rows.len()))? else {
             return Err(SendError::Disconnected);
         };
-        Ok(encode_into(&mut self.encoder, writer, codec, rows)?)
+        Ok(encode_into(&mut self.encoder, writer, codec, rows)?.0)
     }
 
     /// As [`send`](Self::send), without waiting: `Ok(None)` when the ring has no room for the
-    /// batch's worst case now.
+    /// batch's worst case now. With the frame's length comes how long encoding took (timed only
+    /// once a record is claimed, so an attempt on a full ring reads no clock).
     ///
     /// # Errors
     /// As [`send`](Self::send), less `Disconnected`.
-    pub fn try_send(&mut self, codec: CodecId, rows: &[Row]) -> Result<Option<usize>, SendError> {
+    pub fn try_send(
+        &mut self,
+        codec: CodecId,
+        rows: &[Row],
+    ) -> Result<Option<(usize, Duration)>, SendError> {
         match self.ring.try_claim(max_frame_len(rows.len()))? {
             Some(writer) => Ok(Some(encode_into(&mut self.encoder, writer, codec, rows)?)),
             None => Ok(None),
@@ -78,17 +85,19 @@ impl FrameSender {
     }
 }
 
-/// Encodes `rows` in place into a claimed record and publishes only what the encoder wrote; on
-/// an encoding error nothing is published and the stream stays intact.
+/// Encodes `rows` in place into a claimed record and publishes only what the encoder wrote, with
+/// how long encoding took; on an encoding error nothing is published and the stream stays intact.
 fn encode_into(
     encoder: &mut Encoder,
     mut writer: FrameWriter<'_>,
     codec: CodecId,
     rows: &[Row],
-) -> Result<usize, CodecError> {
+) -> Result<(usize, Duration), CodecError> {
+    let start = Instant::now();
     let len = encoder.encode(codec, rows, writer.as_mut_slice())?;
+    let took = start.elapsed();
     writer.commit_len(len);
-    Ok(len)
+    Ok((len, took))
 }
 
 /// The consuming end: decodes frames from a frame ring.
@@ -115,16 +124,21 @@ impl FrameReceiver {
     /// reads the one after it) and `out` is left as it was.
     pub fn recv(&mut self, out: &mut Vec<Row>) -> Result<Option<FrameHeader>, CodecError> {
         match self.ring.read() {
-            Some(record) => decode_record(&mut self.decoder, record, out).map(Some),
+            Some(record) => decode_record(&mut self.decoder, record, out).map(|(h, _)| Some(h)),
             None => Ok(None),
         }
     }
 
-    /// As [`recv`](Self::recv), without waiting: `Ok(None)` when no frame is ready now.
+    /// As [`recv`](Self::recv), without waiting: `Ok(None)` when no frame is ready now. With the
+    /// header comes how long decoding took (timed only once a frame is there, so an empty poll
+    /// reads no clock).
     ///
     /// # Errors
     /// As [`recv`](Self::recv).
-    pub fn try_recv(&mut self, out: &mut Vec<Row>) -> Result<Option<FrameHeader>, CodecError> {
+    pub fn try_recv(
+        &mut self,
+        out: &mut Vec<Row>,
+    ) -> Result<Option<(FrameHeader, Duration)>, CodecError> {
         match self.ring.try_read() {
             Some(record) => decode_record(&mut self.decoder, record, out).map(Some),
             None => Ok(None),
@@ -138,13 +152,16 @@ impl FrameReceiver {
     }
 }
 
-/// Decodes one record onto `out` and releases it, whether it decoded or not.
+/// Decodes one record onto `out` and releases it, whether it decoded or not; with how long
+/// decoding took.
 fn decode_record(
     decoder: &mut Decoder,
     record: FrameReader<'_>,
     out: &mut Vec<Row>,
-) -> Result<FrameHeader, CodecError> {
+) -> Result<(FrameHeader, Duration), CodecError> {
+    let start = Instant::now();
     let decoded = decoder.decode(record.as_slice(), out);
+    let took = start.elapsed();
     record.release();
-    decoded
+    decoded.map(|header| (header, took))
 }

@@ -58,10 +58,9 @@ impl WriteEnd {
                 tx.push_batch(staged)
             }
             WriteEnd::Frames(tx) => {
-                let start = Instant::now();
                 match tx.try_send(codec, rows) {
-                    Ok(Some(len)) => {
-                        stats.record(rows.len(), len, start.elapsed());
+                    Ok(Some((len, took))) => {
+                        stats.record(rows.len(), len, took);
                         rows.len()
                     }
                     // No room now. An error cannot happen (the batch was checked against the
@@ -160,20 +159,17 @@ impl ReadEnd {
             ReadEnd::Mpmc(rx) => {
                 rx.pop_batch(out, max);
             }
-            ReadEnd::Frames(rx) => {
-                let start = Instant::now();
-                match rx.try_recv(out) {
-                    Ok(Some(header)) => {
-                        stats.record(header.rows, header.frame_len(), start.elapsed());
-                    }
-                    Ok(None) => {}
-                    Err(_) => {
-                        stats
-                            .corrupt_frames
-                            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    }
+            ReadEnd::Frames(rx) => match rx.try_recv(out) {
+                Ok(Some((header, took))) => {
+                    stats.record(header.rows, header.frame_len(), took);
                 }
-            }
+                Ok(None) => {}
+                Err(_) => {
+                    stats
+                        .corrupt_frames
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+            },
             ReadEnd::Remote(inbox, decoder, pending) => {
                 let polled = inbox.poll(|frame| {
                     let start = Instant::now();
