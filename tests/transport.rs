@@ -90,10 +90,7 @@ fn wait_for(
 }
 
 fn patience() -> Patience<'static> {
-    Patience {
-        idle: Duration::from_secs(5),
-        stop: &|| false,
-    }
+    Patience::idle(Duration::from_secs(5), &|| false)
 }
 
 /// Connects, says hello with `token`, and returns the stream and the receiver's reply.
@@ -262,7 +259,88 @@ fn a_peer_that_stops_half_way_or_goes_silent_is_dropped() {
     let t = wait_for(&mut engine, "the silent stranger refused", |t| {
         t.refused >= 1
     });
-    assert!(t.last_error.unwrap().contains("sent nothing"));
+    assert!(
+        t.last_error
+            .unwrap()
+            .contains("did not complete the handshake within 3s")
+    );
+}
+
+#[test]
+fn a_peer_dribbling_its_hello_holds_no_session_and_is_cut_off_at_the_deadline() {
+    let text = format!(
+        r#"
+version = 1
+[ring]
+kind = "spsc"
+capacity = 1024
+[workload]
+batch = 64
+[transport]
+kind = "tcp"
+listen = "127.0.0.1:0"
+token = "{TOKEN}"
+handshake_timeout = "1500ms"
+"#
+    );
+    let mut engine = Engine::start(profile::parse(&text, "receiver.toml").unwrap()).unwrap();
+    let address = engine.listen_address().unwrap();
+    // A valid hello, one byte every 100 ms: never silent for long, never finished in time.
+    let hello = wire::encode_hello(&Hello {
+        run_id: 7,
+        next_seq: 0,
+        max_frame: 4096,
+        token: TOKEN.to_owned(),
+        boot_id: "x".repeat(40),
+    });
+    let mut dribbler = TcpStream::connect(&address).unwrap();
+    let dribbling = {
+        let mut stream = dribbler.try_clone().unwrap();
+        std::thread::spawn(move || {
+            for byte in hello {
+                if stream.write_all(&[byte]).is_err() {
+                    return true;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            false
+        })
+    };
+
+    // Meanwhile a real sender connects and delivers.
+    let producer = sender(&address, TOKEN, 0).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let sent = producer.stop();
+    assert!(sent.totals.produced > 0);
+    assert_eq!(
+        sent.transport.unwrap().rows_acknowledged,
+        Some(sent.totals.produced),
+        "the real sender was served while the dribbler was still dribbling"
+    );
+
+    let t = wait_for(&mut engine, "the dribbler cut off", |t| t.refused >= 1);
+    assert!(
+        t.last_error
+            .unwrap()
+            .contains("did not complete the handshake within 1.5s"),
+        "the deadline runs from accept, whatever arrives"
+    );
+    let mut reply = Vec::new();
+    dribbler
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let _ = dribbler.read_to_end(&mut reply);
+    assert!(
+        String::from_utf8_lossy(&reply).contains("did not complete the handshake"),
+        "the dribbler is told why"
+    );
+    assert!(
+        dribbling.join().unwrap(),
+        "the connection was closed before the hello was finished"
+    );
+    assert_eq!(link(&mut engine).sessions, 1);
+    let summary = engine.stop();
+    assert_eq!(summary.totals.consumed, sent.totals.produced);
 }
 
 #[test]
@@ -542,7 +620,7 @@ mod hostile_bytes {
         /// nothing is allocated beyond the fixed limits.
         #[test]
         fn arbitrary_bytes_never_panic_the_reader(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
-            let patience = Patience { idle: Duration::from_millis(1), stop: &|| false };
+            let patience = Patience::idle(Duration::from_millis(1), &|| false);
             let _ = Inbound::new(&bytes[..]).hello(&patience);
             let _ = Inbound::new(&bytes[..]).reply(&patience);
             let mut inbound = Inbound::new(&bytes[..]);

@@ -87,7 +87,7 @@ pub(crate) fn listen(
         address: address.to_owned(),
         token: resolve_token(transport.token.as_deref())?,
         idle_timeout: transport.idle_timeout.0,
-        handshake_timeout: Duration::from_secs(3),
+        handshake_timeout: transport.handshake_timeout.0,
     };
     let (listener, inbox): (Box<dyn LinkListener>, _) = match kind {
         TransportKind::Rdma => rdma_listener(listen_config, writer, reader, stats.clone())?,

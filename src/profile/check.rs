@@ -2,7 +2,8 @@
 
 use super::locate::Step;
 use super::rules::{
-    RingShape, check_batch, check_duration, check_interval, check_prefetch, check_token,
+    RingShape, check_batch, check_duration, check_interval, check_link_timeout, check_prefetch,
+    check_token,
 };
 use super::{
     CpuSetting, NumaSetting, PROFILE_VERSION, RingKind, SourceSetting, TransportKind, TuningProfile,
@@ -161,6 +162,12 @@ fn check_transport(profile: &TuningProfile) -> Result<(), Problem> {
             &[Key("ring"), Key("kind")],
             "a remote ring is spsc: one producer on one host, one consumer on the other".into(),
         ));
+    }
+    for (key, timeout) in [
+        ("idle_timeout", transport.idle_timeout.0),
+        ("handshake_timeout", transport.handshake_timeout.0),
+    ] {
+        check_link_timeout(key, timeout).map_err(|e| problem(&at(key), e.to_string()))?;
     }
     if let Some(token) = &transport.token {
         check_token(token).map_err(|e| problem(&at("token"), e.to_string()))?;

@@ -105,10 +105,18 @@ pub struct TransportSection {
     /// A connected sender silent this long is dropped by the receiver.
     #[serde(default = "default_idle_timeout")]
     pub idle_timeout: DurationSetting,
+    /// A new connection has this long from accept to present a valid hello; until then it holds
+    /// no session, so a slow or silent peer delays nobody else.
+    #[serde(default = "default_handshake_timeout")]
+    pub handshake_timeout: DurationSetting,
 }
 
 fn default_idle_timeout() -> DurationSetting {
     DurationSetting(Duration::from_secs(30))
+}
+
+fn default_handshake_timeout() -> DurationSetting {
+    DurationSetting(Duration::from_secs(3))
 }
 
 impl TransportSection {
@@ -123,6 +131,7 @@ impl TransportSection {
             max_frame_bytes: None,
             link_mbps: None,
             idle_timeout: default_idle_timeout(),
+            handshake_timeout: default_handshake_timeout(),
         }
     }
 }

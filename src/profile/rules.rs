@@ -77,7 +77,7 @@ pub enum SettingError {
     /// A duration or interval of zero, or one so long that adding it to a clock would overflow.
     #[error("{what} must be more than zero and at most {max}")]
     TimeOutOfRange {
-        /// `duration` or `interval`.
+        /// The key: `duration`, `interval`, `idle_timeout`, `handshake_timeout`.
         what: &'static str,
         /// The longest accepted, in words.
         max: &'static str,
@@ -200,6 +200,21 @@ pub fn check_interval(interval: Duration) -> Result<(), SettingError> {
             what: "interval",
             max: "1 day",
         });
+    }
+    Ok(())
+}
+
+/// The longest a link may wait on a peer (`idle_timeout`, `handshake_timeout`).
+pub const MAX_LINK_TIMEOUT: Duration = MAX_INTERVAL;
+
+/// A link's patience with a peer: more than zero, at most [`MAX_LINK_TIMEOUT`] (a peer that may
+/// stay silent longer is indistinguishable from a dead one).
+///
+/// # Errors
+/// [`SettingError::TimeOutOfRange`] naming the key.
+pub fn check_link_timeout(what: &'static str, timeout: Duration) -> Result<(), SettingError> {
+    if timeout.is_zero() || timeout > MAX_LINK_TIMEOUT {
+        return Err(SettingError::TimeOutOfRange { what, max: "1 day" });
     }
     Ok(())
 }

@@ -143,6 +143,19 @@ fn a_duration_or_interval_too_long_for_a_clock_is_refused_where_it_is_written() 
     assert!(e.message.contains("at most 100 years"), "{e}");
     let e = err(&format!("{MINIMAL}[report]\ninterval = \"0s\"\n"));
     assert!(e.message.contains("interval must be more than zero"), "{e}");
+    for key in ["idle_timeout", "handshake_timeout"] {
+        for value in ["0s", "2days"] {
+            let e = err(&format!(
+                "{MINIMAL}[transport]\nkind = \"tcp\"\nlisten = \"127.0.0.1:0\"\n{key} = \"{value}\"\n"
+            ));
+            assert_eq!(e.line, Some(9), "{e}");
+            assert!(
+                e.message
+                    .contains(&format!("{key} must be more than zero and at most 1 day")),
+                "{e}"
+            );
+        }
+    }
 }
 
 #[test]

@@ -118,6 +118,9 @@ pub enum LinkError {
     /// The peer went silent.
     #[error("peer sent nothing for {0:?}")]
     Idle(Duration),
+    /// The peer did not finish the handshake in the time it is given from accept.
+    #[error("peer did not complete the handshake within {0:?} of connecting")]
+    Deadline(Duration),
     /// The peer broke the protocol.
     #[error("protocol error: {0}")]
     Protocol(String),

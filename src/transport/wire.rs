@@ -185,12 +185,44 @@ pub fn send(stream: &mut impl Write, bytes: &[u8], what: &'static str) -> Result
         .map_err(|source| LinkError::Io { what, source })
 }
 
-/// When reading should give up: the caller's stop flag, and a limit on silence.
+/// When reading should give up: the caller's stop flag, a limit on silence, and optionally an
+/// absolute deadline (a handshake's: a peer that dribbles one byte at a time is never silent for
+/// long, but it does not finish in time either).
 pub struct Patience<'a> {
     /// Silence longer than this ends the connection.
     pub idle: Duration,
     /// Checked whenever the socket's read timeout ticks.
     pub stop: &'a dyn Fn() -> bool,
+    /// Reading fails with [`LinkError::Deadline`] from this instant on, whatever arrives.
+    pub deadline: Option<(Instant, Duration)>,
+}
+
+impl<'a> Patience<'a> {
+    /// Patience with silence only: no deadline.
+    pub fn idle(idle: Duration, stop: &'a dyn Fn() -> bool) -> Self {
+        Patience {
+            idle,
+            stop,
+            deadline: None,
+        }
+    }
+
+    /// A limit of `limit` counted from `since` (the accept), whatever the peer sends.
+    pub fn within(limit: Duration, since: Instant, stop: &'a dyn Fn() -> bool) -> Self {
+        let deadline = since.checked_add(limit).unwrap_or(since);
+        Patience {
+            idle: Duration::MAX,
+            stop,
+            deadline: Some((deadline, limit)),
+        }
+    }
+
+    fn expired(&self) -> Result<(), LinkError> {
+        match self.deadline {
+            Some((at, limit)) if Instant::now() >= at => Err(LinkError::Deadline(limit)),
+            _ => Ok(()),
+        }
+    }
 }
 
 /// Buffered reading from a socket whose read timeout is a short tick: a timeout is not an error
@@ -232,6 +264,7 @@ impl<R: Read> Inbound<R> {
         self.start = 0;
         self.end = 0;
         loop {
+            patience.expired()?;
             match self.stream.read(&mut self.buf) {
                 Ok(0) => return Ok(false),
                 Ok(n) => {
@@ -376,10 +409,7 @@ impl<R: Read> Inbound<R> {
             {
                 let never = || false;
                 return self
-                    .message(&Patience {
-                        idle: Duration::MAX,
-                        stop: &never,
-                    })
+                    .message(&Patience::idle(Duration::MAX, &never))
                     .map(Some);
             }
             if self.start > 0 {

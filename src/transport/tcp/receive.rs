@@ -2,16 +2,16 @@
 //! to the window; the consumer reads the window through an [`Inbox`] and returns credit.
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::clock::same_clock;
 use crate::ring::window::{WindowReader, WindowWriter, max_payload};
 use crate::transport::inbox::{CreditPath, Inbox};
 use crate::transport::session::SessionEvent;
-use crate::transport::wire::{self, Inbound, Message, Patience, Reply};
+use crate::transport::wire::{self, Hello, Inbound, Message, Patience, Reply};
 use crate::transport::{LinkError, LinkStats, refusal};
 
 use super::TICK;
@@ -120,11 +120,14 @@ pub fn listen(
     let credits = Arc::new(CreditReturn::default());
     let shared = Arc::new(Shared {
         config,
+        writer_capacity: writer.capacity(),
         writer: Mutex::new(writer),
         stats: stats.clone(),
         credits: credits.clone(),
         stop: stop.clone(),
         runs_seen: Mutex::new(Vec::new()),
+        serving: Mutex::new(None),
+        handshakes: AtomicUsize::new(0),
     });
     let thread = std::thread::Builder::new()
         .name("link-accept".into())
@@ -140,35 +143,53 @@ pub fn listen(
     ))
 }
 
+/// Connections allowed to be shaking hands at once; more are refused until one finishes, so a
+/// crowd of silent peers costs a bounded number of threads for at most the handshake timeout.
+pub const MAX_HANDSHAKES: usize = 16;
+
 struct Shared {
     config: ListenConfig,
+    /// The session slot: only an authenticated sender takes it.
     writer: Mutex<WindowWriter>,
+    /// The window's size, for judging a hello without the slot.
+    writer_capacity: usize,
     stats: Arc<LinkStats>,
     credits: Arc<CreditReturn>,
     stop: Arc<AtomicBool>,
     runs_seen: Mutex<Vec<u64>>,
+    /// The peer holding the session, named to those told "busy".
+    serving: Mutex<Option<String>>,
+    /// Connections accepted whose hello has not been judged yet.
+    handshakes: AtomicUsize,
 }
 
 fn accept_loop(socket: TcpListener, shared: Arc<Shared>) {
-    let mut session: Option<JoinHandle<()>> = None;
-    let mut busy_with = String::new();
+    let mut connections: Vec<JoinHandle<()>> = Vec::new();
     while !shared.stop.load(Relaxed) {
+        connections.retain(|c| !c.is_finished());
         match socket.accept() {
             Ok((stream, peer)) => {
-                if session.as_ref().is_some_and(|s| !s.is_finished()) {
+                let accepted = Instant::now();
+                if shared.handshakes.load(Relaxed) >= MAX_HANDSHAKES {
                     shared.stats.refused.fetch_add(1, Relaxed);
-                    refuse(stream, &format!("busy: already serving {busy_with}"));
+                    refuse(
+                        stream,
+                        &format!("{MAX_HANDSHAKES} connections are already shaking hands"),
+                    );
                     continue;
                 }
-                if let Some(done) = session.take() {
-                    let _ = done.join();
-                }
-                busy_with = peer.to_string();
-                let shared = shared.clone();
-                session = std::thread::Builder::new()
+                shared.handshakes.fetch_add(1, Relaxed);
+                let for_thread = shared.clone();
+                let spawned = std::thread::Builder::new()
                     .name("link-session".into())
-                    .spawn(move || run_session(stream, peer, &shared))
-                    .ok();
+                    .spawn(move || connection(stream, peer, accepted, &for_thread));
+                match spawned {
+                    Ok(thread) => connections.push(thread),
+                    Err(e) => {
+                        shared.handshakes.fetch_sub(1, Relaxed);
+                        shared.stats.set_error(format!("no thread for {peer}: {e}"));
+                    }
+                }
             }
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => std::thread::sleep(TICK / 5),
             Err(e) => {
@@ -177,8 +198,82 @@ fn accept_loop(socket: TcpListener, shared: Arc<Shared>) {
             }
         }
     }
-    if let Some(s) = session {
-        let _ = s.join();
+    for connection in connections {
+        let _ = connection.join();
+    }
+}
+
+/// One accepted connection: its hello within the handshake timeout from `accepted`, judged
+/// before it may take the session slot; then the session, if the slot is free.
+fn connection(stream: TcpStream, peer: SocketAddr, accepted: Instant, shared: &Shared) {
+    let judged = handshake(&stream, peer, accepted, shared);
+    shared.handshakes.fetch_sub(1, Relaxed);
+    let Some((hello, inbound)) = judged else {
+        return;
+    };
+    let mut writer = match shared.writer.try_lock() {
+        Ok(writer) => writer,
+        Err(_) => {
+            let serving = shared
+                .serving
+                .lock()
+                .ok()
+                .and_then(|s| s.clone())
+                .unwrap_or_else(|| "another sender".into());
+            shared.stats.refused.fetch_add(1, Relaxed);
+            refuse(stream, &format!("busy: already serving {serving}"));
+            return;
+        }
+    };
+    if let Ok(mut serving) = shared.serving.lock() {
+        *serving = Some(peer.to_string());
+    }
+    run_session(stream, inbound, &hello, peer, &mut writer, shared);
+    if let Ok(mut serving) = shared.serving.lock() {
+        *serving = None;
+    }
+}
+
+/// Reads and judges a hello: `None` (the peer told why) when it is late, malformed, has the
+/// wrong token or frames the window cannot take.
+fn handshake(
+    stream: &TcpStream,
+    peer: SocketAddr,
+    accepted: Instant,
+    shared: &Shared,
+) -> Option<(Hello, Inbound<TcpStream>)> {
+    let stats = &shared.stats;
+    let setup = (|| {
+        stream.set_nonblocking(false)?;
+        stream.set_nodelay(true)?;
+        stream.set_read_timeout(Some(TICK))?;
+        stream.set_write_timeout(Some(Duration::from_secs(2)))?;
+        stream.try_clone()
+    })();
+    let read_half = setup.ok()?;
+    let mut inbound = Inbound::new(read_half);
+    let stop = || shared.stop.load(Relaxed);
+    let patience = Patience::within(shared.config.handshake_timeout, accepted, &stop);
+    let capacity = shared.writer_capacity;
+    let judged = inbound
+        .hello(&patience)
+        .map_err(|e| e.to_string())
+        .and_then(
+            |hello| match refusal(shared.config.token.as_deref(), &hello, capacity) {
+                Some(reason) => Err(reason),
+                None => Ok(hello),
+            },
+        );
+    match judged {
+        Ok(hello) => Some((hello, inbound)),
+        Err(reason) => {
+            stats.refused.fetch_add(1, Relaxed);
+            stats.set_error(format!("refused {peer}: {reason}"));
+            if let Ok(stream) = stream.try_clone() {
+                refuse(stream, &reason);
+            }
+            None
+        }
     }
 }
 
@@ -208,51 +303,24 @@ fn append_marker(writer: &mut WindowWriter, event: &SessionEvent, stop: &AtomicB
     }
 }
 
-fn run_session(stream: TcpStream, peer: SocketAddr, shared: &Shared) {
-    let Ok(mut writer) = shared.writer.lock() else {
-        return;
-    };
+fn run_session(
+    stream: TcpStream,
+    mut inbound: Inbound<TcpStream>,
+    hello: &Hello,
+    peer: SocketAddr,
+    writer: &mut WindowWriter,
+    shared: &Shared,
+) {
     let stats = &shared.stats;
-    let setup = (|| {
-        stream.set_nonblocking(false)?;
-        stream.set_nodelay(true)?;
-        stream.set_read_timeout(Some(TICK))?;
-        stream.set_write_timeout(Some(Duration::from_secs(2)))?;
-        stream.try_clone()
-    })();
-    let Ok(read_half) = setup else {
-        return;
-    };
-    let mut inbound = Inbound::new(read_half);
     let stop = || shared.stop.load(Relaxed);
-    let handshake = Patience {
-        idle: shared.config.handshake_timeout,
-        stop: &stop,
-    };
-    let hello = match inbound.hello(&handshake) {
-        Ok(hello) => hello,
-        Err(e) => {
-            stats.refused.fetch_add(1, Relaxed);
-            stats.set_error(format!("refused {peer}: {e}"));
-            refuse(stream, &e.to_string());
-            return;
-        }
-    };
     let capacity = writer.capacity();
-    let refusal = refusal(shared.config.token.as_deref(), &hello, capacity);
-    if let Some(reason) = refusal {
-        stats.refused.fetch_add(1, Relaxed);
-        stats.set_error(format!("refused {peer}: {reason}"));
-        refuse(stream, &reason);
-        return;
-    }
     let start = SessionEvent::Start {
         run_id: hello.run_id,
         next_seq: hello.next_seq,
         same_clock: same_clock(&hello.boot_id),
         peer: peer.to_string(),
     };
-    if !append_marker(&mut writer, &start, &shared.stop) {
+    if !append_marker(writer, &start, &shared.stop) {
         refuse(stream, "the receiver is stopping");
         return;
     }
@@ -264,7 +332,7 @@ fn run_session(stream: TcpStream, peer: SocketAddr, shared: &Shared) {
     let mut write_half = stream;
     if wire::send(&mut write_half, &wire::encode_reply(&welcome), "welcoming").is_err() {
         append_marker(
-            &mut writer,
+            writer,
             &SessionEvent::End {
                 rows_sent: None,
                 reason: "peer left during the handshake".into(),
@@ -289,11 +357,8 @@ fn run_session(stream: TcpStream, peer: SocketAddr, shared: &Shared) {
         *reason = None;
     }
 
-    let patience = Patience {
-        idle: shared.config.idle_timeout,
-        stop: &stop,
-    };
-    let outcome = receive(&mut inbound, &mut writer, &patience, stats);
+    let patience = Patience::idle(shared.config.idle_timeout, &stop);
+    let outcome = receive(&mut inbound, writer, &patience, stats);
     {
         // Let the consumer read (or, after a bad record, discard) everything published before
         // the end marker goes in: after a clean goodbye its last credit reaches the sender
@@ -341,7 +406,7 @@ fn run_session(stream: TcpStream, peer: SocketAddr, shared: &Shared) {
         }
     };
     let _ = write_half.shutdown(std::net::Shutdown::Both);
-    append_marker(&mut writer, &end, &shared.stop);
+    append_marker(writer, &end, &shared.stop);
 }
 
 /// Applies messages until goodbye (the rows the sender sent) or an error.

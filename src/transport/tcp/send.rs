@@ -167,6 +167,7 @@ impl RemoteSender {
             .ok_or_else(|| failed("the name resolves to no address".into()))?;
         let stream = TcpStream::connect_timeout(&target, self.config.connect_timeout)
             .map_err(|e| failed(e.to_string()))?;
+        let connected = Instant::now();
         let io = |what: &'static str| move |source| LinkError::Io { what, source };
         stream
             .set_nodelay(true)
@@ -188,10 +189,11 @@ impl RemoteSender {
         wire::send(&mut write_half, &wire::encode_hello(&hello), "saying hello")?;
         let mut inbound = Inbound::new(stream);
         let never = || false;
-        let reply = inbound.reply(&Patience {
-            idle: self.config.connect_timeout,
-            stop: &never,
-        })?;
+        let reply = inbound.reply(&Patience::within(
+            self.config.connect_timeout,
+            connected,
+            &never,
+        ))?;
         let (capacity, start) = match reply {
             Reply::Welcome {
                 capacity,

@@ -116,10 +116,7 @@ mod tests {
         let bytes = welcome.encode();
         let mut inbound = Inbound::new(&bytes[..]);
         let never = || false;
-        let patience = Patience {
-            idle: Duration::from_millis(1),
-            stop: &never,
-        };
+        let patience = Patience::idle(Duration::from_millis(1), &never);
         let Ok(Reply::Welcome {
             capacity,
             start,

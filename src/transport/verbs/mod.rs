@@ -97,7 +97,7 @@ fn next_message(
             return Err(LinkError::Stopped);
         }
         if std::time::Instant::now() >= deadline {
-            return Err(LinkError::Idle(timeout));
+            return Err(LinkError::Deadline(timeout));
         }
         std::thread::sleep(std::time::Duration::from_micros(50));
     }

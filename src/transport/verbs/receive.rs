@@ -300,10 +300,7 @@ impl Session<'_> {
             &|| self.stop.load(Relaxed),
         )?;
         let never = || false;
-        let patience = Patience {
-            idle: Duration::from_millis(1),
-            stop: &never,
-        };
+        let patience = Patience::idle(Duration::from_millis(1), &never);
         let mut inbound = Inbound::new(&hello_bytes[..]);
         let hello = inbound.hello(&patience)?;
         let (credit_addr, credit_rkey) =

@@ -124,10 +124,7 @@ impl VerbsSender {
         )?;
         let mut inbound = Inbound::new(&reply[..]);
         let never = || false;
-        let patience = Patience {
-            idle: Duration::from_millis(1),
-            stop: &never,
-        };
+        let patience = Patience::idle(Duration::from_millis(1), &never);
         let welcome = match inbound.reply(&patience)? {
             Reply::Refused(reason) => {
                 return Err(LinkError::Refused {

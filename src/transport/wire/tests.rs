@@ -1,10 +1,7 @@
 use super::*;
 
 fn patience() -> Patience<'static> {
-    Patience {
-        idle: Duration::from_secs(1),
-        stop: &|| false,
-    }
+    Patience::idle(Duration::from_secs(1), &|| false)
 }
 
 #[test]
