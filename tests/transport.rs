@@ -234,10 +234,19 @@ fn garbage_records_and_frames_are_caught_by_the_consumer() {
     let stream = publish(&address, &record_header(0, PADDING));
     assert_dropped(&mut engine, stream, 2, "padding");
 
+    // A session boundary forged by the peer (the receiver's old in-band marker kinds): only
+    // frames may come from a sender.
+    for (kind, dropped) in [(1, 3), (2, 4)] {
+        let mut forged = record_header(24, kind).to_vec();
+        forged.extend_from_slice(&[1; 24]);
+        let stream = publish(&address, &forged);
+        assert_dropped(&mut engine, stream, dropped, "is not a frame");
+    }
+
     // An unknown message tag.
     let (mut stream, _) = welcome(&address);
     stream.write_all(&[0x5A, 1, 2, 3]).unwrap();
-    assert_dropped(&mut engine, stream, 3, "unknown message tag 0x5a");
+    assert_dropped(&mut engine, stream, 5, "unknown message tag 0x5a");
 }
 
 #[test]

@@ -4,7 +4,7 @@
 //! | bytes | field |
 //! |---|---|
 //! | 0..4 | payload length, little-endian `u32` |
-//! | 4..8 | kind, little-endian `u32` ([`PADDING`]: skip to the ring's end) |
+//! | 4..8 | kind, little-endian `u32` ([`PADDING`]: skip to the ring's end; [`CONSUMED`]: released) |
 //! | 8.. | payload, zero-padded to a multiple of [`ALIGN`] |
 //!
 //! A record never wraps: when the next one does not fit before the end of the buffer, a padding
@@ -19,6 +19,9 @@ pub const HEADER: usize = 8;
 pub const ALIGN: usize = 8;
 /// The kind of a padding record, which readers skip.
 pub const PADDING: u32 = u32::MAX;
+/// The kind a window's reader writes over each header it releases, so that a tail published over
+/// bytes nobody wrote since reads as an error, not as the stale record that was there.
+pub const CONSUMED: u32 = u32::MAX - 1;
 
 /// Bytes a record with `len` payload bytes occupies.
 #[inline]

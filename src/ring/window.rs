@@ -37,7 +37,7 @@ use super::{RingConfig, RingError};
 type Word = UnsafeCell<u64>;
 
 pub use super::record::{
-    ALIGN, HEADER, PADDING, encode_record, footprint, max_payload, record_header,
+    ALIGN, CONSUMED, HEADER, PADDING, encode_record, footprint, max_payload, record_header,
 };
 
 /// Why a write, a publish or a record was refused.
@@ -150,6 +150,10 @@ struct Shared {
     tail: CachePadded<AtomicU64>,
     writer_alive: AtomicBool,
     reader_alive: AtomicBool,
+    /// The memory was handed out for a device to write ([`WindowWriter::device_memory`]): a
+    /// peer's NIC may then write any of it at any time, so the reader copies payloads out word
+    /// by word (volatile) instead of lending slices of it.
+    device_written: AtomicBool,
     words: Buffer<Word>,
 }
 
@@ -198,6 +202,7 @@ pub fn channel_with(
         tail: CachePadded::new(AtomicU64::new(0)),
         writer_alive: AtomicBool::new(true),
         reader_alive: AtomicBool::new(true),
+        device_written: AtomicBool::new(false),
         words,
     });
     Ok((
@@ -211,6 +216,7 @@ pub fn channel_with(
             capacity,
             head: 0,
             cached_tail: 0,
+            scratch: Vec::new(),
         },
     ))
 }
@@ -342,29 +348,15 @@ impl WindowWriter {
 
     /// The window's memory, for registering it with an RDMA device. The device then places the
     /// peer's bytes without [`WindowWriter::free_slice`]'s checks (the device only keeps them
-    /// inside the memory); [`WindowWriter::publish`] still checks every tail, and the reader still
-    /// checks every record header, so a peer that writes where it should not garbles its own
-    /// frames and is dropped.
+    /// inside the memory, and a hostile peer may write any of it at any time);
+    /// [`WindowWriter::publish`] still checks every tail, the reader still checks every record
+    /// header, and from this call on it copies each payload out with volatile reads before anyone
+    /// looks at it, so a peer that writes where it should not garbles its own frames and is
+    /// dropped, and no reference to memory a device may be writing is ever formed.
     #[cfg(not(loom))]
     pub fn device_memory(&mut self) -> (*mut u8, usize) {
+        self.shared.device_written.store(true, Release);
         (self.shared.base(), self.capacity)
-    }
-
-    /// Writes and publishes a record of this process's own (the transport's session markers).
-    /// `Ok(false)`: no room now.
-    ///
-    /// # Errors
-    /// [`WindowError::RecordTooLarge`].
-    pub fn append(&mut self, kind: u32, payload: &[u8]) -> Result<bool, WindowError> {
-        let Some(spot) = place(self.capacity, self.head(), self.published, payload.len())? else {
-            return Ok(false);
-        };
-        if let Some((offset, len)) = spot.padding {
-            self.write_at(offset as u64, &record_header(len, PADDING))?;
-        }
-        self.write_at(spot.offset as u64, &encode_record(kind, payload))?;
-        self.publish(spot.end)?;
-        Ok(true)
     }
 }
 
@@ -380,6 +372,8 @@ pub struct WindowReader {
     capacity: usize,
     head: u64,
     cached_tail: u64,
+    /// Where payloads are copied to when a device writes the memory.
+    scratch: Vec<u8>,
 }
 
 impl std::fmt::Debug for WindowReader {
@@ -420,22 +414,43 @@ impl WindowReader {
     fn header_at(&self, position: u64) -> (u32, u32) {
         // SAFETY: `position` is 8-aligned and below the published tail (callers check), so its
         // word is published: the Acquire load of `tail` ordered the writer's stores before this.
-        let header = u64::from_le(self.shared.word(position).with(|p| unsafe { *p }));
+        // Volatile: with a device writing the memory, the word may change under this read.
+        let header = u64::from_le(
+            self.shared
+                .word(position)
+                .with(|p| unsafe { p.read_volatile() }),
+        );
         (header as u32, (header >> 32) as u32)
     }
 
-    /// The payload, copied byte by byte so loom tracks every word read.
-    #[cfg(loom)]
-    fn payload_at(&self, position: u64, len: usize) -> Vec<u8> {
-        (0..len as u64)
-            .map(|i| {
-                let at = position + HEADER as u64 + i;
-                // SAFETY: published bytes (see `try_read`), read through their word.
-                self.shared
-                    .word(at)
-                    .with(|p| unsafe { p.cast::<u8>().add(at as usize % ALIGN).read() })
-            })
-            .collect()
+    /// Marks the record at `start` released (its header becomes [`CONSUMED`]) and gives its
+    /// bytes up to `end` back to the writer.
+    fn consume(&mut self, start: u64, end: u64) {
+        let consumed = u64::from_le_bytes(record_header(0, CONSUMED));
+        // SAFETY: `start` is the 8-aligned head, a published word this reader has not released:
+        // the writer does not touch it until the Release store of the head below.
+        self.shared
+            .word(start)
+            .with_mut(|p| unsafe { p.write_volatile(consumed) });
+        self.release_to(end);
+    }
+
+    /// `len` payload bytes of the record at `position`, copied word by word with volatile reads
+    /// into `out` (for memory a device may be writing, and under loom, which tracks every word).
+    fn copy_payload(&self, position: u64, len: usize, out: &mut Vec<u8>) {
+        out.clear();
+        let first = position + HEADER as u64;
+        for i in 0..len.div_ceil(ALIGN) as u64 {
+            // SAFETY: the words lie inside the record (`footprint(len)` bytes from `position`,
+            // checked by the caller to be published and inside the buffer); volatile, because a
+            // device may be writing them.
+            let word = self
+                .shared
+                .word(first + i * ALIGN as u64)
+                .with(|p| unsafe { p.read_volatile() });
+            out.extend_from_slice(&word.to_ne_bytes());
+        }
+        out.truncate(len);
     }
 
     /// The next record, skipping padding; `Ok(None)` when nothing is published.
@@ -463,6 +478,12 @@ impl WindowReader {
             }
             let (len, kind) = self.header_at(self.head);
             let size = footprint(len as usize);
+            if kind == CONSUMED {
+                return Err(bad(
+                    "a record already read: the tail was published over bytes not written since"
+                        .into(),
+                ));
+            }
             if kind == PADDING {
                 if offset + size != self.capacity {
                     return Err(bad(format!(
@@ -480,26 +501,35 @@ impl WindowReader {
                 )));
             }
             if kind == PADDING {
-                self.release_to(self.head + size as u64);
+                self.consume(self.head, self.head + size as u64);
                 continue;
             }
-            #[cfg(not(loom))]
-            // SAFETY: `offset + size <= capacity` and the bytes are published (checked above);
-            // the writer does not write them until the head passes them, which needs this
-            // reader's `&mut` (held by the record).
-            let payload = unsafe {
-                std::slice::from_raw_parts(
-                    self.shared.base().add(offset + HEADER).cast_const(),
-                    len as usize,
-                )
+            let (start, end) = (self.head, self.head + size as u64);
+            let payload = if cfg!(loom) || self.shared.device_written.load(Acquire) {
+                let mut copy = std::mem::take(&mut self.scratch);
+                self.copy_payload(start, len as usize, &mut copy);
+                Payload::Copied(copy)
+            } else {
+                #[cfg(not(loom))]
+                // SAFETY: `offset + size <= capacity` and the bytes are published (checked
+                // above); only this process writes the memory (no device was given it), and the
+                // writer does not write them until the head passes them, which needs this
+                // reader's `&mut` (held by the record).
+                let in_place = unsafe {
+                    std::slice::from_raw_parts(
+                        self.shared.base().add(offset + HEADER).cast_const(),
+                        len as usize,
+                    )
+                };
+                #[cfg(loom)]
+                let in_place: &[u8] = &[];
+                Payload::InPlace(in_place)
             };
-            #[cfg(loom)]
-            let payload = self.payload_at(self.head, len as usize);
-            let end = self.head + size as u64;
             return Ok(Some(WindowRecord {
                 reader: self,
                 kind,
                 payload,
+                start,
                 end,
             }));
         }
@@ -532,11 +562,16 @@ impl Drop for WindowReader {
 pub struct WindowRecord<'a> {
     reader: &'a mut WindowReader,
     kind: u32,
-    #[cfg(not(loom))]
-    payload: &'a [u8],
-    #[cfg(loom)]
-    payload: Vec<u8>,
+    payload: Payload<'a>,
+    start: u64,
     end: u64,
+}
+
+/// A record's bytes: lent from the window, or copied out of memory a device may be writing.
+#[derive(Debug)]
+enum Payload<'a> {
+    InPlace(&'a [u8]),
+    Copied(Vec<u8>),
 }
 
 impl WindowRecord<'_> {
@@ -545,22 +580,32 @@ impl WindowRecord<'_> {
         self.kind
     }
 
+    /// Where the record starts in the stream.
+    pub fn position(&self) -> u64 {
+        self.start
+    }
+
     /// The record's bytes.
-    #[cfg(not(loom))]
     pub fn payload(&self) -> &[u8] {
-        self.payload
+        match &self.payload {
+            Payload::InPlace(bytes) => bytes,
+            Payload::Copied(bytes) => bytes,
+        }
     }
 
-    /// The record's bytes (copied out under loom).
-    #[cfg(loom)]
-    pub fn payload(&self) -> &[u8] {
-        &self.payload
-    }
-
-    /// Frees the record's bytes.
+    /// Frees the record's bytes (its header reads [`CONSUMED`] from now on).
     pub fn release(self) {
-        let end = self.end;
-        self.reader.release_to(end);
+        let WindowRecord {
+            reader,
+            payload,
+            start,
+            end,
+            ..
+        } = self;
+        if let Payload::Copied(scratch) = payload {
+            reader.scratch = scratch;
+        }
+        reader.consume(start, end);
     }
 }
 

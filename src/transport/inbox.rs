@@ -1,5 +1,5 @@
-//! The consumer's view of a window a remote sender writes into: frames to decode, session
-//! markers, and credit back to the sender through whichever backend carries it.
+//! The consumer's view of a window a remote sender writes into: frames to decode, the receiver's
+//! session boundaries, and credit back to the sender through whichever backend carries it.
 
 use std::fmt;
 use std::sync::Arc;
@@ -7,7 +7,7 @@ use std::sync::atomic::Ordering::Relaxed;
 
 use crate::ring::window::{WindowError, WindowReader};
 use crate::transport::LinkStats;
-use crate::transport::session::{FRAME, SessionEvent};
+use crate::transport::session::{FRAME, SessionEvent, SessionLog};
 use crate::transport::wire::Message;
 
 /// How credit gets back to the sender: a message on the TCP connection, an RDMA write into the
@@ -28,16 +28,17 @@ pub enum Polled {
     Frame(usize),
     /// A session started or ended here in the stream.
     Event(SessionEvent),
-    /// The sender wrote something that is not a frame; its connection is being dropped and what
-    /// it published is discarded.
+    /// The sender wrote something that is not a frame; its connection is being dropped and
+    /// everything it publishes until its session ends is discarded.
     Dropped(String),
 }
 
-/// The consumer's view of the window: frames to decode, session markers, and credit back to the
+/// The consumer's view of the window: frames to decode, session boundaries, and credit back to the
 /// sender.
 #[derive(Debug)]
 pub struct Inbox {
     reader: WindowReader,
+    sessions: Arc<SessionLog>,
     credits: Arc<dyn CreditPath>,
     stats: Arc<LinkStats>,
     credit_every: u64,
@@ -45,15 +46,24 @@ pub struct Inbox {
     session_rows: u64,
     last_stamp: u64,
     same_clock: bool,
+    /// The current sender was dropped: what it publishes until its session's end is not read.
+    discarding: bool,
 }
 
 impl Inbox {
-    /// The consumer's side of `reader`, returning credit through `credits` every quarter of
-    /// the window (and whenever it has read everything).
-    pub fn new(reader: WindowReader, credits: Arc<dyn CreditPath>, stats: Arc<LinkStats>) -> Self {
+    /// The consumer's side of `reader`, with the boundaries the receiver records in `sessions`,
+    /// returning credit through `credits` every quarter of the window (and whenever it has read
+    /// everything).
+    pub fn new(
+        reader: WindowReader,
+        sessions: Arc<SessionLog>,
+        credits: Arc<dyn CreditPath>,
+        stats: Arc<LinkStats>,
+    ) -> Self {
         let capacity = reader.capacity();
         Inbox {
             reader,
+            sessions,
             credits,
             stats,
             credit_every: (capacity / 4) as u64,
@@ -61,36 +71,45 @@ impl Inbox {
             session_rows: 0,
             last_stamp: 0,
             same_clock: false,
+            discarding: false,
         }
     }
 
-    /// Reads one record. A frame goes to `decode`, which returns the rows it decoded and the
-    /// stamp of the last one, or why the bytes are not a frame.
+    /// Takes the next session boundary if the head has reached it, else reads one record. A
+    /// frame goes to `decode`, which returns the rows it decoded and the stamp of the last one,
+    /// or why the bytes are not a frame. Any other record kind is the peer's protocol error.
     pub fn poll(&mut self, decode: impl FnOnce(&[u8]) -> Result<(usize, u64), String>) -> Polled {
+        if let Some(event) = self.sessions.due(self.reader.head()) {
+            match &event {
+                SessionEvent::Start { same_clock, .. } => {
+                    self.same_clock = *same_clock;
+                    self.stats.same_clock.store(*same_clock, Relaxed);
+                    self.session_rows = 0;
+                    self.last_credit = self.reader.head();
+                }
+                SessionEvent::End { .. } => self.discarding = false,
+            }
+            return Polled::Event(event);
+        }
+        if self.discarding {
+            self.reader.discard_published();
+            return Polled::Nothing;
+        }
         let record = match self.reader.try_read() {
             Ok(Some(record)) => record,
             Ok(None) => return Polled::Nothing,
             Err(e) => return self.drop_sender(e),
         };
-        let kind = record.kind();
+        let (kind, position) = (record.kind(), record.position());
         if kind != FRAME {
-            let event = SessionEvent::decode(kind, record.payload());
             record.release();
-            return match event {
-                Some(event) => {
-                    if let SessionEvent::Start { same_clock, .. } = &event {
-                        self.same_clock = *same_clock;
-                        self.stats.same_clock.store(*same_clock, Relaxed);
-                        self.session_rows = 0;
-                        self.last_credit = self.reader.head();
-                    }
-                    Polled::Event(event)
-                }
-                None => self.drop_sender(WindowError::BadRecord {
-                    position: self.reader.head(),
-                    reason: format!("unknown record kind {kind}"),
-                }),
-            };
+            return self.drop_sender(WindowError::BadRecord {
+                position,
+                reason: format!(
+                    "record kind {kind} is not a frame (a sender writes frames only; the receiver \
+                     marks sessions)"
+                ),
+            });
         }
         let decoded = decode(record.payload());
         record.release();
@@ -103,7 +122,7 @@ impl Inbox {
                 Polled::Frame(rows)
             }
             Err(reason) => self.drop_sender(WindowError::BadRecord {
-                position: self.reader.head(),
+                position,
                 reason: format!("frame does not decode: {reason}"),
             }),
         }
@@ -125,6 +144,7 @@ impl Inbox {
         let reason = error.to_string();
         self.credits.abort(reason.clone());
         self.reader.discard_published();
+        self.discarding = true;
         Polled::Dropped(reason)
     }
 
@@ -133,8 +153,8 @@ impl Inbox {
         self.same_clock
     }
 
-    /// Whether the listener is gone and everything it published was read.
+    /// Whether the listener is gone and everything it published and recorded was read.
     pub fn is_drained(&self) -> bool {
-        self.reader.is_abandoned() && self.reader.is_empty()
+        self.reader.is_abandoned() && self.reader.is_empty() && self.sessions.is_empty()
     }
 }

@@ -4,7 +4,7 @@
 //!
 //! - [`tcp`]: the same one-sided protocol over TCP, for machines without RDMA and for tests.
 //! - `verbs` (cargo feature `rdma`): RDMA WRITE into registered memory.
-//! - [`wire`]: the TCP messages; [`session`]: the markers a receiver puts between sessions;
+//! - [`wire`]: the TCP messages; [`session`]: the boundaries a receiver records between sessions;
 //!   [`bucket`]: the bandwidth cap; [`ListenConfig`] and [`SenderConfig`]: how each end is set
 //!   up, whatever the backend.
 //!
@@ -181,6 +181,22 @@ pub fn check_welcome(capacity: u64, max_payload: u32) -> Result<(), LinkError> {
     }
 }
 
+/// Whether a receiver's credit can be its head: never past what was sent (`tail`). It may trail
+/// the session's start while the receiver consumes what came before. One past the tail would
+/// wrap the sender's window arithmetic and stall it forever; a sender treats it as a protocol
+/// error, over TCP and verbs alike.
+///
+/// # Errors
+/// [`LinkError::Protocol`] naming both positions.
+pub fn check_credit(head: u64, tail: u64) -> Result<(), LinkError> {
+    if head > tail {
+        return Err(LinkError::Protocol(format!(
+            "the receiver credited position {head}, past the {tail} sent"
+        )));
+    }
+    Ok(())
+}
+
 /// Why a receiver refuses a hello: a wrong token, or frames its window cannot take.
 pub fn refusal(expected_token: Option<&str>, hello: &wire::Hello, window: usize) -> Option<String> {
     let largest = crate::ring::window::max_payload(window);
@@ -230,6 +246,18 @@ mod tests {
             resolve_token(Some(&"k".repeat(300))),
             Err(LinkError::Token(_))
         ));
+    }
+
+    #[test]
+    fn a_credit_past_what_was_sent_is_a_protocol_error() {
+        assert!(check_credit(0, 0).is_ok());
+        assert!(check_credit(64, 128).is_ok());
+        assert!(check_credit(128, 128).is_ok());
+        let e = check_credit(129, 128).unwrap_err().to_string();
+        assert!(
+            e.contains("credited position 129, past the 128 sent"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -1,12 +1,15 @@
-//! The records a receiver writes into its window between sessions, so the consumer sees in the
-//! stream itself where one sender's rows end and the next one's begin.
+//! Where one sender's rows end and the next one's begin: session boundaries the receiver records
+//! beside the window, never in it. The window holds only what the peer wrote, and a peer with the
+//! token could write any record it likes there; a boundary (which resets the integrity check and
+//! says whether one-way latency is meaningful) must come from the receiver alone. So each
+//! boundary goes into a [`SessionLog`] with the window position where it falls, and the consumer
+//! takes it when its head reaches that position.
 
-/// Record kind of an encoded frame.
+use std::collections::VecDeque;
+use std::sync::Mutex;
+
+/// Record kind of an encoded frame: the only kind a peer may write.
 pub const FRAME: u32 = 0;
-/// Record kind of a session start.
-pub const START: u32 = 1;
-/// Record kind of a session end.
-pub const END: u32 = 2;
 
 /// A session boundary.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,54 +34,34 @@ pub enum SessionEvent {
     },
 }
 
-impl SessionEvent {
-    /// The record's kind and payload.
-    pub fn encode(&self) -> (u32, Vec<u8>) {
-        let mut out = Vec::new();
-        match self {
-            SessionEvent::Start {
-                run_id,
-                next_seq,
-                same_clock,
-                peer,
-            } => {
-                out.extend_from_slice(&run_id.to_le_bytes());
-                out.extend_from_slice(&next_seq.to_le_bytes());
-                out.push(u8::from(*same_clock));
-                out.extend_from_slice(peer.as_bytes());
-                (START, out)
-            }
-            SessionEvent::End { rows_sent, reason } => {
-                out.extend_from_slice(&rows_sent.unwrap_or(u64::MAX).to_le_bytes());
-                out.extend_from_slice(reason.as_bytes());
-                (END, out)
-            }
+/// The receiver's boundaries, each at the window position where it falls, in order.
+#[derive(Debug, Default)]
+pub struct SessionLog {
+    events: Mutex<VecDeque<(u64, SessionEvent)>>,
+}
+
+impl SessionLog {
+    /// Records `event` at `position`: the window's published tail when it happened, so every
+    /// record before it belongs to the earlier session and every record after to the later.
+    pub fn record(&self, position: u64, event: SessionEvent) {
+        if let Ok(mut events) = self.events.lock() {
+            events.push_back((position, event));
         }
     }
 
-    /// Reads a marker back; `None` for a kind that is not a marker or a payload too short.
-    pub fn decode(kind: u32, payload: &[u8]) -> Option<SessionEvent> {
-        let u64_at = |at: usize| {
-            payload
-                .get(at..at + 8)
-                .map(|b| u64::from_le_bytes(b.try_into().unwrap_or([0; 8])))
-        };
-        match kind {
-            START => Some(SessionEvent::Start {
-                run_id: u64_at(0)?,
-                next_seq: u64_at(8)?,
-                same_clock: *payload.get(16)? == 1,
-                peer: String::from_utf8_lossy(payload.get(17..)?).into_owned(),
-            }),
-            END => {
-                let rows = u64_at(0)?;
-                Some(SessionEvent::End {
-                    rows_sent: (rows != u64::MAX).then_some(rows),
-                    reason: String::from_utf8_lossy(payload.get(8..)?).into_owned(),
-                })
-            }
-            _ => None,
+    /// The next boundary, once the consumer's `head` has reached it.
+    pub fn due(&self, head: u64) -> Option<SessionEvent> {
+        let mut events = self.events.lock().ok()?;
+        if events.front().is_some_and(|(at, _)| *at <= head) {
+            events.pop_front().map(|(_, event)| event)
+        } else {
+            None
         }
+    }
+
+    /// Whether every boundary has been taken.
+    pub fn is_empty(&self) -> bool {
+        self.events.lock().map_or(true, |e| e.is_empty())
     }
 }
 
@@ -86,28 +69,29 @@ impl SessionEvent {
 mod tests {
     use super::*;
 
-    #[test]
-    fn markers_read_back() {
-        for event in [
-            SessionEvent::Start {
-                run_id: 3,
-                next_seq: 9,
-                same_clock: true,
-                peer: "127.0.0.1:5000".into(),
-            },
-            SessionEvent::End {
-                rows_sent: Some(10),
-                reason: "finished".into(),
-            },
-            SessionEvent::End {
-                rows_sent: None,
-                reason: "peer closed the connection".into(),
-            },
-        ] {
-            let (kind, payload) = event.encode();
-            assert_eq!(SessionEvent::decode(kind, &payload), Some(event));
+    fn end(reason: &str) -> SessionEvent {
+        SessionEvent::End {
+            rows_sent: None,
+            reason: reason.into(),
         }
-        assert_eq!(SessionEvent::decode(START, &[1, 2]), None);
-        assert_eq!(SessionEvent::decode(FRAME, &[]), None);
+    }
+
+    #[test]
+    fn a_boundary_is_due_once_the_head_reaches_it_and_in_order() {
+        let log = SessionLog::default();
+        log.record(64, end("first"));
+        log.record(64, end("second"));
+        log.record(128, end("third"));
+        assert_eq!(log.due(0), None, "records before it come first");
+        assert_eq!(log.due(64), Some(end("first")));
+        assert_eq!(log.due(64), Some(end("second")));
+        assert_eq!(log.due(64), None);
+        assert!(!log.is_empty());
+        assert_eq!(
+            log.due(200),
+            Some(end("third")),
+            "a discard may jump past it"
+        );
+        assert!(log.is_empty());
     }
 }

@@ -113,3 +113,37 @@ fn oversized_records_are_a_permanent_error() {
     ));
     assert!(place(256, 0, 0, 120).unwrap().is_some());
 }
+
+#[test]
+fn a_tail_published_over_bytes_not_written_since_reads_as_an_error_not_a_replay() {
+    let (mut writer, mut reader) = channel(64).unwrap();
+    // One lap of records, read and released.
+    for n in 0..4u32 {
+        assert!(write(&mut writer, n, &[n as u8; 8]));
+        let record = reader.try_read().unwrap().unwrap();
+        assert_eq!((record.kind(), record.position()), (n, u64::from(n) * 16));
+        record.release();
+    }
+    // The next lap's first 16 bytes still hold record 0, but nobody wrote them since.
+    writer.publish(64 + 16).unwrap();
+    let err = reader.try_read().unwrap_err().to_string();
+    assert!(err.contains("a record already read"), "{err}");
+}
+
+#[test]
+fn memory_handed_to_a_device_is_copied_out_not_lent() {
+    let (mut writer, mut reader) = channel(256).unwrap();
+    let _ = writer.device_memory();
+    for n in 0..40u32 {
+        let payload: Vec<u8> = (0..n as u8 * 3).collect();
+        assert!(write(&mut writer, n, &payload));
+        let record = reader.try_read().unwrap().unwrap();
+        assert!(matches!(record.payload, Payload::Copied(_)));
+        assert_eq!((record.kind(), record.payload()), (n, &payload[..]));
+        record.release();
+    }
+    let (mut writer, mut reader) = channel(256).unwrap();
+    assert!(write(&mut writer, 1, b"lent"));
+    let record = reader.try_read().unwrap().unwrap();
+    assert!(matches!(record.payload, Payload::InPlace(b"lent")));
+}

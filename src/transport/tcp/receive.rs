@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use crate::clock::same_clock;
 use crate::ring::window::{WindowReader, WindowWriter, max_payload};
 use crate::transport::inbox::{CreditPath, Inbox};
-use crate::transport::session::SessionEvent;
+use crate::transport::session::{SessionEvent, SessionLog};
 use crate::transport::wire::{self, Hello, Inbound, Message, Patience, Reply};
 use crate::transport::{LinkError, LinkStats, refusal};
 
@@ -118,6 +118,7 @@ pub fn listen(
         .map_err(|e| failed(e.to_string()))?;
     let stop = Arc::new(AtomicBool::new(false));
     let credits = Arc::new(CreditReturn::default());
+    let sessions = Arc::new(SessionLog::default());
     let shared = Arc::new(Shared {
         config,
         writer_capacity: writer.capacity(),
@@ -126,6 +127,7 @@ pub fn listen(
         credits: credits.clone(),
         stop: stop.clone(),
         runs_seen: Mutex::new(Vec::new()),
+        sessions: sessions.clone(),
         serving: Mutex::new(None),
         handshakes: AtomicUsize::new(0),
     });
@@ -139,7 +141,7 @@ pub fn listen(
             stop,
             thread: Some(thread),
         },
-        Inbox::new(reader, credits, stats),
+        Inbox::new(reader, sessions, credits, stats),
     ))
 }
 
@@ -157,6 +159,8 @@ struct Shared {
     credits: Arc<CreditReturn>,
     stop: Arc<AtomicBool>,
     runs_seen: Mutex<Vec<u64>>,
+    /// Where each session starts and ends in the window, for the consumer.
+    sessions: Arc<SessionLog>,
     /// The peer holding the session, named to those told "busy".
     serving: Mutex<Option<String>>,
     /// Connections accepted whose hello has not been judged yet.
@@ -289,20 +293,6 @@ fn refuse(mut stream: TcpStream, reason: &str) {
     let _ = stream.shutdown(std::net::Shutdown::Both);
 }
 
-/// Appends a marker once the consumer has made room (or gives up when stopping).
-fn append_marker(writer: &mut WindowWriter, event: &SessionEvent, stop: &AtomicBool) -> bool {
-    let (kind, payload) = event.encode();
-    loop {
-        match writer.append(kind, &payload) {
-            Ok(true) => return true,
-            Ok(false) if !stop.load(Relaxed) && !writer.is_abandoned() => {
-                std::thread::sleep(Duration::from_micros(200));
-            }
-            _ => return false,
-        }
-    }
-}
-
 fn run_session(
     stream: TcpStream,
     mut inbound: Inbound<TcpStream>,
@@ -320,10 +310,7 @@ fn run_session(
         same_clock: same_clock(&hello.boot_id),
         peer: peer.to_string(),
     };
-    if !append_marker(writer, &start, &shared.stop) {
-        refuse(stream, "the receiver is stopping");
-        return;
-    }
+    shared.sessions.record(writer.published(), start);
     let welcome = Reply::Welcome {
         capacity: capacity as u64,
         start: writer.published(),
@@ -331,14 +318,11 @@ fn run_session(
     };
     let mut write_half = stream;
     if wire::send(&mut write_half, &wire::encode_reply(&welcome), "welcoming").is_err() {
-        append_marker(
-            writer,
-            &SessionEvent::End {
-                rows_sent: None,
-                reason: "peer left during the handshake".into(),
-            },
-            &shared.stop,
-        );
+        let left = SessionEvent::End {
+            rows_sent: None,
+            reason: "peer left during the handshake".into(),
+        };
+        shared.sessions.record(writer.published(), left);
         return;
     }
     if let Ok(mut runs) = shared.runs_seen.lock() {
@@ -361,8 +345,8 @@ fn run_session(
     let outcome = receive(&mut inbound, writer, &patience, stats);
     {
         // Let the consumer read (or, after a bad record, discard) everything published before
-        // the end marker goes in: after a clean goodbye its last credit reaches the sender
-        // before the credit path closes, and a discard can never swallow the marker.
+        // the session ends: after a clean goodbye its last credit reaches the sender before the
+        // credit path closes.
         let deadline = std::time::Instant::now() + Duration::from_secs(5);
         while writer.head() < writer.published()
             && !stop()
@@ -406,7 +390,7 @@ fn run_session(
         }
     };
     let _ = write_half.shutdown(std::net::Shutdown::Both);
-    append_marker(writer, &end, &shared.stop);
+    shared.sessions.record(writer.published(), end);
 }
 
 /// Applies messages until goodbye (the rows the sender sent) or an error.

@@ -17,7 +17,7 @@ use crate::transport::wire::{self, Hello, Inbound, Message, Patience, Reply, WRI
 use crate::transport::{FrameLink, LinkError, LinkStats, SendOutcome};
 
 use super::TICK;
-use crate::transport::{SenderConfig, check_welcome};
+use crate::transport::{SenderConfig, check_credit, check_welcome};
 
 /// One connection: the socket (non-blocking once the handshake is done) and the credit as last
 /// read from it. Credits are read by the sending thread itself, between frames: no thread has to
@@ -45,16 +45,7 @@ impl Connection {
                     echo_stamp,
                     rows,
                 })) => {
-                    // A credit is the receiver's head: never past what was sent (it may trail the
-                    // session's start while the receiver consumes what came before). One past the
-                    // tail would wrap the window arithmetic and stall the sender.
-                    if head > self.tail {
-                        return Err(format!(
-                            "protocol error: the receiver credited position {head}, past the {} \
-                             sent",
-                            self.tail
-                        ));
-                    }
+                    check_credit(head, self.tail).map_err(|e| e.to_string())?;
                     self.head = head;
                     self.rows_acked = rows;
                     let now = monotonic_ns();

@@ -1,5 +1,5 @@
-//! The verbs receiver: a listener accepts one sender at a time; the window is registered for
-//! remote writes, each RDMA WRITE WITH IMMEDIATE of the tail is checked and published, and the
+//! The verbs receiver: a listener accepts one sender at a time; once its hello is judged, the
+//! window is registered for its remote writes, each RDMA WRITE WITH IMMEDIATE of the tail is checked and published, and the
 //! consumer's credits go back by RDMA WRITE WITH IMMEDIATE into the sender's credit slot.
 
 use std::net::SocketAddr;
@@ -12,7 +12,7 @@ use crate::clock::same_clock;
 use crate::ring::window::{WindowReader, WindowWriter, max_payload};
 use crate::transport::ListenConfig;
 use crate::transport::inbox::{CreditPath, Inbox};
-use crate::transport::session::SessionEvent;
+use crate::transport::session::{SessionEvent, SessionLog};
 use crate::transport::wire::{self, Inbound, Message, Patience, Reply};
 use crate::transport::{LinkError, LinkListener, LinkStats, refusal};
 
@@ -143,9 +143,15 @@ pub fn listen(
     listener.listen()?;
     let stop = Arc::new(AtomicBool::new(false));
     let credits = Arc::new(VerbsCredits::default());
+    let sessions = Arc::new(SessionLog::default());
     let address = config.address.clone();
     let thread = {
-        let (stop, credits, stats) = (stop.clone(), credits.clone(), stats.clone());
+        let (stop, credits, stats, sessions) = (
+            stop.clone(),
+            credits.clone(),
+            stats.clone(),
+            sessions.clone(),
+        );
         std::thread::Builder::new()
             .name("link-accept".into())
             .spawn(move || {
@@ -155,6 +161,7 @@ pub fn listen(
                         Ok(Some(endpoint)) => {
                             let session = Session {
                                 config: &config,
+                                sessions: &sessions,
                                 stats: &stats,
                                 credits: &credits,
                                 stop: &stop,
@@ -180,12 +187,13 @@ pub fn listen(
             stop,
             thread: Some(thread),
         },
-        Inbox::new(reader, credits, stats),
+        Inbox::new(reader, sessions, credits, stats),
     ))
 }
 
 struct Session<'a> {
     config: &'a ListenConfig,
+    sessions: &'a SessionLog,
     stats: &'a LinkStats,
     credits: &'a Arc<VerbsCredits>,
     stop: &'a AtomicBool,
@@ -205,14 +213,6 @@ impl Drop for Control {
 
 impl Session<'_> {
     fn run(&self, endpoint: Arc<Endpoint>, writer: &mut WindowWriter) {
-        let (base, len) = writer.device_memory();
-        // SAFETY: the window's memory lives as long as `writer`, which outlives this session and
-        // its region (dropped at the end of this function); the sender's remote writes are the
-        // point of registering it, and the reader checks whatever lands there.
-        let window = match unsafe { endpoint.register(base, len, true) } {
-            Ok(region) => region,
-            Err(e) => return self.stats.set_error(format!("registering the window: {e}")),
-        };
         let mut control = Control {
             region: None,
             memory: vec![0u64; CONTROL_BYTES / 8].into_boxed_slice(),
@@ -234,9 +234,9 @@ impl Session<'_> {
         if let Err(e) = endpoint.establish(false) {
             return self.stats.set_error(e.to_string());
         }
-        let outcome = self.serve(&endpoint, &mut control, &window, writer);
+        let outcome = self.serve(&endpoint, &mut control, writer);
         // Let the consumer read (or discard) what was published, so its last credit reaches
-        // the sender before the credit path closes and a discard cannot swallow the end marker.
+        // the sender before the credit path closes.
         let deadline = Instant::now() + Duration::from_secs(5);
         while writer.head() < writer.published()
             && !self.stop.load(Relaxed)
@@ -271,20 +271,17 @@ impl Session<'_> {
                 }
             }
         };
-        let (kind, payload) = end.encode();
-        while matches!(writer.append(kind, &payload), Ok(false)) && !self.stop.load(Relaxed) {
-            std::thread::sleep(Duration::from_micros(200));
-        }
+        self.sessions.record(writer.published(), end);
         endpoint.disconnect();
     }
 
     /// The handshake, then tails and goodbye until the sender leaves: `Ok(None)` when it was
-    /// refused, `Ok(Some(rows))` after a goodbye.
+    /// refused, `Ok(Some(rows))` after a goodbye. The window is registered for the peer's writes
+    /// only once its hello has been judged, and deregistered when this returns.
     fn serve(
         &self,
         endpoint: &Arc<Endpoint>,
         control: &mut Control,
-        window: &Region,
         writer: &mut WindowWriter,
     ) -> Result<Option<u64>, LinkError> {
         let region = control
@@ -318,22 +315,20 @@ impl Session<'_> {
             );
             return Ok(None);
         }
+        let (base, len) = writer.device_memory();
+        // SAFETY: the window's memory lives as long as `writer`, which outlives this session and
+        // the region (dropped when this function returns); the authenticated sender's remote
+        // writes are the point of registering it, and the reader copies out and checks whatever
+        // lands there (see `WindowWriter::device_memory`).
+        let window = unsafe { endpoint.register(base, len, true) }
+            .map_err(|e| LinkError::Protocol(format!("registering the window: {e}")))?;
         let start = SessionEvent::Start {
             run_id: hello.run_id,
             next_seq: hello.next_seq,
             same_clock: same_clock(&hello.boot_id),
             peer: "rdma peer".into(),
         };
-        let (kind, payload) = start.encode();
-        loop {
-            match writer.append(kind, &payload) {
-                Ok(true) => break,
-                Ok(false) if !self.stop.load(Relaxed) => {
-                    std::thread::sleep(Duration::from_micros(200));
-                }
-                _ => return Ok(None),
-            }
-        }
+        self.sessions.record(writer.published(), start);
         let region = control
             .region
             .as_ref()

@@ -192,6 +192,10 @@ impl VerbsSender {
                 let head = region.read_u64(CREDIT_AT);
                 let echo = region.read_u64(CREDIT_AT + 8);
                 let rows = region.read_u64(CREDIT_AT + 16);
+                if let Err(e) = crate::transport::check_credit(head, self.tail) {
+                    self.fail(e.to_string());
+                    return;
+                }
                 self.head = self.head.max(head);
                 self.rows_acked = self.rows_acked.max(rows);
                 let now = monotonic_ns();
