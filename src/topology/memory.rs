@@ -206,27 +206,65 @@ impl NumaAlloc {
             .collect()
     }
 
-    fn map(&self, layout: Layout) -> Result<Region, String> {
-        let (mapping, mut pages) = Mapping::new(layout.size(), self.placement.huge_pages)?;
-        let binding = match self.node {
+    /// Binds `mapping` to the target node, if any.
+    fn bind(&self, mapping: &Mapping) -> BindingOutcome {
+        match self.node {
             None => BindingOutcome::NotRequested,
-            Some(node) => match bind(&mapping, node) {
+            Some(node) => match bind(mapping, node) {
                 Ok(()) => BindingOutcome::Bound { node },
                 Err(reason) => BindingOutcome::Failed { node, reason },
             },
-        };
+        }
+    }
+
+    /// Maps, binds and faults in memory for `layout`: explicit huge pages when asked for and the
+    /// node has them, else transparent huge pages or ordinary ones, with the reason.
+    fn map(&self, layout: Layout) -> Result<Region, String> {
+        let size = layout.size();
+        let mut explicit_failed = None;
+        if self.placement.huge_pages {
+            match Mapping::explicit_huge(size) {
+                Ok(mapping) => {
+                    let binding = self.bind(&mapping);
+                    match mapping.populate(self.node) {
+                        Ok(()) => {
+                            return Ok(self.region(
+                                size,
+                                mapping,
+                                PageBacking::ExplicitHuge,
+                                binding,
+                            ));
+                        }
+                        Err(reason) => explicit_failed = Some(reason),
+                    }
+                }
+                Err(reason) => explicit_failed = Some(reason),
+            }
+        }
+        let (mapping, mut pages) = Mapping::fallback(size, explicit_failed)?;
+        let binding = self.bind(&mapping);
         mapping.touch(super::mmap::page_size());
         if let PageBacking::TransparentHuge { backed_bytes, .. } = &mut pages {
             *backed_bytes = mapping.transparent_huge_bytes();
         }
+        Ok(self.region(size, mapping, pages, binding))
+    }
+
+    fn region(
+        &self,
+        requested_bytes: usize,
+        mapping: Mapping,
+        pages: PageBacking,
+        binding: BindingOutcome,
+    ) -> Region {
         let report = AllocationReport {
-            requested_bytes: layout.size(),
+            requested_bytes,
             mapped_bytes: mapping.len(),
             pages,
             binding,
             located_on: locate(&mapping),
         };
-        Ok(Region { mapping, report })
+        Region { mapping, report }
     }
 }
 

@@ -76,18 +76,90 @@ fn last_os_error() -> String {
 impl Mapping {
     /// Maps at least `len` bytes of zeroed, private, read-write memory. With `huge`, tries
     /// explicit 2 MiB pages, then transparent huge pages, then ordinary pages, and says which.
+    /// The explicit pages are faulted in here; a caller that binds the memory to a node first
+    /// uses [`Mapping::explicit_huge`], [`Mapping::populate`] and [`Mapping::fallback`].
+    #[cfg(test)]
     pub(crate) fn new(len: usize, huge: bool) -> Result<(Mapping, PageBacking), String> {
-        let page = page_size();
         if !huge {
+            return Self::fallback(len, None);
+        }
+        let explicit_failed = match Self::explicit_huge(len) {
+            Ok(mapping) => match mapping.populate(None) {
+                Ok(()) => return Ok((mapping, PageBacking::ExplicitHuge)),
+                Err(reason) => reason,
+            },
+            Err(reason) => reason,
+        };
+        Self::fallback(len, Some(explicit_failed))
+    }
+
+    /// Maps `len` bytes (rounded up to 2 MiB) of explicit 2 MiB huge pages from the kernel's
+    /// reserved pool. The size is named (`MAP_HUGE_2MB`): without it the kernel takes its
+    /// default huge page size, 1 GiB on some hosts, which this mapping's length would not fit.
+    /// The pages are not faulted in yet: see [`Mapping::populate`].
+    pub(crate) fn explicit_huge(len: usize) -> Result<Mapping, String> {
+        Self::map(
+            round_up(len, HUGE_PAGE_BYTES),
+            libc::MAP_HUGETLB | libc::MAP_HUGE_2MB,
+        )
+        .map_err(|err| format!("no explicit 2 MiB huge pages reserved ({err})"))
+    }
+
+    /// Faults in every page of an explicit huge mapping now, under its memory policy, so that a
+    /// node with no free huge pages is an error here rather than a `SIGBUS` when the ring first
+    /// writes there. Uses `MADV_POPULATE_WRITE` (Linux 5.14); on older kernels, checks the free
+    /// huge pages of `node` (or the whole host) before touching.
+    ///
+    /// # Errors
+    /// Why the pages cannot be had; the mapping should then be dropped.
+    pub(crate) fn populate(&self, node: Option<usize>) -> Result<(), String> {
+        // SAFETY: the range is exactly this mapping; populating only faults pages in.
+        let populated = unsafe {
+            libc::madvise(
+                self.ptr.as_ptr().cast(),
+                self.len,
+                libc::MADV_POPULATE_WRITE,
+            )
+        };
+        if populated == 0 {
+            return Ok(());
+        }
+        let err = std::io::Error::last_os_error();
+        let where_ = node.map_or(String::new(), |n| format!(" on node {n}"));
+        let needed = self.len / HUGE_PAGE_BYTES;
+        if err.raw_os_error() != Some(libc::EINVAL) {
+            return Err(format!(
+                "{needed} explicit 2 MiB huge pages could not be faulted in{where_} ({err})"
+            ));
+        }
+        match free_huge_pages(node) {
+            Some(free) if free >= needed => {
+                self.touch(HUGE_PAGE_BYTES);
+                Ok(())
+            }
+            Some(free) => Err(format!(
+                "{needed} explicit 2 MiB huge pages needed, {free} free{where_}"
+            )),
+            None => Err(format!(
+                "cannot tell whether {needed} explicit 2 MiB huge pages are free{where_} \
+                 (no MADV_POPULATE_WRITE on this kernel, no free_hugepages count)"
+            )),
+        }
+    }
+
+    /// Ordinary memory for `len` bytes: with `explicit_failed` (huge pages were asked for and
+    /// explicit ones could not be had, for that reason), 2 MiB-aligned and advised for
+    /// transparent huge pages; without, plain pages.
+    pub(crate) fn fallback(
+        len: usize,
+        explicit_failed: Option<String>,
+    ) -> Result<(Mapping, PageBacking), String> {
+        let page = page_size();
+        let Some(explicit_failed) = explicit_failed else {
             let mapping = Self::map(round_up(len, page), 0)?;
             return Ok((mapping, PageBacking::Normal { page_bytes: page }));
-        }
-        let huge_len = round_up(len, HUGE_PAGE_BYTES);
-        let explicit_failed = match Self::map(huge_len, libc::MAP_HUGETLB) {
-            Ok(mapping) => return Ok((mapping, PageBacking::ExplicitHuge)),
-            Err(err) => format!("no explicit huge pages reserved ({err})"),
         };
-        let mapping = Self::map_aligned(huge_len, HUGE_PAGE_BYTES)?;
+        let mapping = Self::map_aligned(round_up(len, HUGE_PAGE_BYTES), HUGE_PAGE_BYTES)?;
         // SAFETY: the range is exactly the mapping just created.
         let advised = unsafe {
             libc::madvise(
@@ -147,20 +219,17 @@ impl Mapping {
         let aligned = round_up(start, align);
         let head = aligned - start;
         let tail = align - head;
-        let whole = over.len;
-        std::mem::forget(over);
-        // SAFETY: head and tail are page-aligned sub-ranges of the mapping just made, which
-        // nothing else references.
-        unsafe {
-            if head > 0 {
-                libc::munmap(start as *mut libc::c_void, head);
-            }
-            if tail > 0 {
-                libc::munmap((aligned + len) as *mut libc::c_void, tail);
+        debug_assert_eq!(head + len + tail, over.len);
+        let ptr = NonNull::new(aligned as *mut u8).ok_or_else(|| "aligned null".to_owned())?;
+        // The ends go first; `over` still owns the whole range (and unmaps it on an error).
+        for (at, bytes) in [(start, head), (aligned + len, tail)] {
+            // SAFETY: a page-aligned sub-range at either end of `over`, which nothing
+            // references; the part kept does not overlap it.
+            if bytes > 0 && unsafe { libc::munmap(at as *mut libc::c_void, bytes) } != 0 {
+                return Err(format!("trimming an aligned mapping: {}", last_os_error()));
             }
         }
-        debug_assert_eq!(head + len + tail, whole);
-        let ptr = NonNull::new(aligned as *mut u8).ok_or_else(|| "aligned null".to_owned())?;
+        std::mem::forget(over);
         Ok(Mapping { ptr, len })
     }
 
@@ -203,8 +272,22 @@ impl Mapping {
 impl Drop for Mapping {
     fn drop(&mut self) {
         // SAFETY: the range is exactly this mapping, and nothing uses it after drop.
-        unsafe { libc::munmap(self.ptr.as_ptr().cast(), self.len) };
+        let unmapped = unsafe { libc::munmap(self.ptr.as_ptr().cast(), self.len) };
+        // The length is a whole number of the mapping's pages (2 MiB ones named explicitly),
+        // so the kernel has no reason to refuse; if it ever does, the pages leak, loudly in tests.
+        debug_assert_eq!(unmapped, 0, "munmap: {}", last_os_error());
     }
+}
+
+/// Free explicit 2 MiB huge pages on `node`, or on the whole host.
+fn free_huge_pages(node: Option<usize>) -> Option<usize> {
+    let path = match node {
+        Some(n) => {
+            format!("/sys/devices/system/node/node{n}/hugepages/hugepages-2048kB/free_hugepages")
+        }
+        None => "/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages".to_owned(),
+    };
+    std::fs::read_to_string(path).ok()?.trim().parse().ok()
 }
 
 /// Sums `AnonHugePages` over the `/proc/self/smaps` entries overlapping `[start, start+len)`.
