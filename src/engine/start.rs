@@ -2,6 +2,7 @@
 //! workers.
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
 use std::thread::JoinHandle;
 
 use crate::codec::CodecId;
@@ -119,48 +120,62 @@ impl Engine {
             values.push(row_source(&work.source, work.seed.wrapping_add(p as u64))?);
         }
 
-        let mut slots = Vec::new();
         let mut threads = Vec::new();
-        for (i, (sink, values)) in sinks.into_iter().zip(values).enumerate() {
-            let slot = Arc::new(ThreadSlot::new(
-                format!("producer-{i}"),
-                Role::Producer,
-                producer_cpus[i],
-            ));
-            let job = ProducerJob {
-                slot: slot.clone(),
-                control: control.clone(),
-                sink,
-                values,
-                index: i as u64,
-                wait: profile.wait.producer.strategy(),
-            };
-            threads.push(spawn(&slot.name, move || produce(job))?);
-            slots.push(slot);
-        }
-        for (i, source) in sources.into_iter().enumerate() {
-            let slot = Arc::new(ThreadSlot::new(
-                format!("consumer-{i}"),
-                Role::Consumer,
-                consumer_cpus[i],
-            ));
-            let check = if link.is_some() {
-                Check::Sessions(SessionCheck::default())
-            } else if profile.ring.kind == RingKind::Mpmc {
-                Check::Interleaved(InterleavedCheck::new(work.producers))
-            } else {
-                Check::Consecutive(SequenceCheck::default())
-            };
-            let job = ConsumerJob {
-                slot: slot.clone(),
-                control: control.clone(),
-                source,
-                check,
-                wait: profile.wait.consumer.strategy(),
-            };
-            threads.push(spawn(&slot.name, move || consume(job))?);
-            slots.push(slot);
-        }
+        let spawned = (|| -> Result<Vec<Arc<ThreadSlot>>, EngineError> {
+            let mut slots = Vec::new();
+            for (i, (sink, values)) in sinks.into_iter().zip(values).enumerate() {
+                let slot = Arc::new(ThreadSlot::new(
+                    format!("producer-{i}"),
+                    Role::Producer,
+                    producer_cpus[i],
+                ));
+                let job = ProducerJob {
+                    slot: slot.clone(),
+                    control: control.clone(),
+                    sink,
+                    values,
+                    index: i as u64,
+                    wait: profile.wait.producer.strategy(),
+                };
+                threads.push(spawn(&slot.name, move || produce(job))?);
+                slots.push(slot);
+            }
+            for (i, source) in sources.into_iter().enumerate() {
+                let slot = Arc::new(ThreadSlot::new(
+                    format!("consumer-{i}"),
+                    Role::Consumer,
+                    consumer_cpus[i],
+                ));
+                let check = if link.is_some() {
+                    Check::Sessions(SessionCheck::default())
+                } else if profile.ring.kind == RingKind::Mpmc {
+                    Check::Interleaved(InterleavedCheck::new(work.producers))
+                } else {
+                    Check::Consecutive(SequenceCheck::default())
+                };
+                let job = ConsumerJob {
+                    slot: slot.clone(),
+                    control: control.clone(),
+                    source,
+                    check,
+                    wait: profile.wait.consumer.strategy(),
+                };
+                threads.push(spawn(&slot.name, move || consume(job))?);
+                slots.push(slot);
+            }
+            Ok(slots)
+        })();
+        let slots = match spawned {
+            Ok(slots) => slots,
+            Err(e) => {
+                // The workers already running would spin on forever: stop and join them.
+                control.stop.store(true, Relaxed);
+                for thread in threads {
+                    let _ = thread.join();
+                }
+                return Err(e);
+            }
+        };
 
         let workers = Workers {
             control,
@@ -188,6 +203,13 @@ fn thread_counts(profile: &TuningProfile) -> (usize, usize) {
 }
 
 fn spawn(name: &str, body: impl FnOnce() + Send + 'static) -> Result<JoinHandle<()>, EngineError> {
+    #[cfg(test)]
+    if tests::FAIL_SPAWN.with(|fail| fail.borrow().as_deref() == Some(name)) {
+        return Err(EngineError::Spawn {
+            name: name.to_owned(),
+            reason: "refused by the test".into(),
+        });
+    }
     std::thread::Builder::new()
         .name(name.to_owned())
         .spawn(body)
@@ -297,4 +319,47 @@ fn row_source(source: &SourceSetting, seed: u64) -> Result<Source, EngineError> 
             Source::replay(table.values.into())
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::RefCell;
+
+    thread_local! {
+        /// The name of a worker whose spawn fails, on this thread's next `Engine::start`.
+        pub(super) static FAIL_SPAWN: RefCell<Option<String>> = const { RefCell::new(None) };
+    }
+
+    /// Threads of this process named `name`, from the kernel's list.
+    fn threads_named(name: &str) -> usize {
+        std::fs::read_dir("/proc/self/task")
+            .unwrap()
+            .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("comm")).ok())
+            .filter(|comm| comm.trim_end() == name)
+            .count()
+    }
+
+    #[test]
+    fn a_worker_that_cannot_start_stops_and_joins_those_already_started() {
+        // One producer and two consumers: the two started first hold both ends of the ring,
+        // so nothing but the stop flag ends them.
+        let profile = crate::profile::builtin::get("broadcast-fanout").unwrap();
+        FAIL_SPAWN.with(|fail| *fail.borrow_mut() = Some("consumer-1".into()));
+        let err = Engine::start(profile).unwrap_err().to_string();
+        FAIL_SPAWN.with(|fail| *fail.borrow_mut() = None);
+        assert!(
+            err.contains("cannot start thread consumer-1: refused by the test"),
+            "{err}"
+        );
+        // Long enough for a thread left running to have named itself.
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        for started in ["producer-0", "consumer-0"] {
+            assert_eq!(
+                threads_named(started),
+                0,
+                "{started} was stopped and joined"
+            );
+        }
+    }
 }

@@ -3,7 +3,7 @@
 use super::locate::Step;
 use super::rules::{
     RingShape, check_batch, check_duration, check_interval, check_link_timeout, check_prefetch,
-    check_token,
+    check_thread_count, check_token,
 };
 use super::{
     CpuSetting, NumaSetting, PROFILE_VERSION, RingKind, SourceSetting, TransportKind, TuningProfile,
@@ -44,17 +44,9 @@ pub(crate) fn check(profile: &TuningProfile) -> Result<(), Problem> {
     let work = &profile.workload;
     check_capacity::<Row>(ring.capacity)
         .map_err(|e| problem(&[Key("ring"), Key("capacity")], e.to_string()))?;
-    if work.producers == 0 {
-        return Err(problem(
-            &[Key("workload"), Key("producers")],
-            "producers must be at least 1".into(),
-        ));
-    }
-    if work.consumers == 0 {
-        return Err(problem(
-            &[Key("workload"), Key("consumers")],
-            "consumers must be at least 1".into(),
-        ));
+    for (side, count) in [("producers", work.producers), ("consumers", work.consumers)] {
+        check_thread_count(side, count)
+            .map_err(|e| problem(&[Key("workload"), Key(side)], e.to_string()))?;
     }
     if ring.kind != RingKind::Mpmc && work.producers != 1 {
         return Err(problem(

@@ -43,6 +43,17 @@ impl RingShape {
 /// A setting the ring cannot take. The message says what would be accepted.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SettingError {
+    /// No threads on a side, or more than one process should start.
+    #[error(
+        "{side} must be between 1 and {MAX_THREADS_PER_SIDE} (each is a thread pinned to a CPU); \
+         {count} asked for"
+    )]
+    ThreadCount {
+        /// `producers` or `consumers`.
+        side: &'static str,
+        /// The count asked for.
+        count: usize,
+    },
     /// A batch of 0 rows, or more than the ring holds.
     #[error("batch must be between 1 and the ring's capacity ({capacity})")]
     BatchOutOfRange {
@@ -200,6 +211,22 @@ pub fn check_interval(interval: Duration) -> Result<(), SettingError> {
             what: "interval",
             max: "1 day",
         });
+    }
+    Ok(())
+}
+
+/// The most producers, or consumers, one workload runs: each is a thread pinned to a CPU, and
+/// past this many a typo (`consumers = 100000`) would exhaust the process's threads before it
+/// measured anything.
+pub const MAX_THREADS_PER_SIDE: usize = 256;
+
+/// A side's thread count: at least one, at most [`MAX_THREADS_PER_SIDE`].
+///
+/// # Errors
+/// [`SettingError::ThreadCount`] naming the side.
+pub fn check_thread_count(side: &'static str, count: usize) -> Result<(), SettingError> {
+    if count == 0 || count > MAX_THREADS_PER_SIDE {
+        return Err(SettingError::ThreadCount { side, count });
     }
     Ok(())
 }

@@ -83,7 +83,7 @@ fn semantic_errors_point_at_the_setting() {
 
     let e = err(&format!("{MINIMAL}consumers = 0\n"));
     assert_eq!(e.line, Some(6));
-    assert!(e.message.contains("at least 1"), "{e}");
+    assert!(e.message.contains("between 1 and 256"), "{e}");
 
     let e = err(&format!("{MINIMAL}consumers = 2\n"));
     assert!(e.message.contains("exactly one consumer"), "{e}");
@@ -281,4 +281,22 @@ fn transport_sections_name_one_end_and_point_at_the_bad_key() {
     );
     let back = parse(&sender.to_toml().unwrap(), "saved.toml").unwrap();
     assert_eq!(back, sender);
+}
+
+#[test]
+fn thread_counts_are_capped_where_they_are_written() {
+    let e = err(
+        "version = 1\n[ring]\nkind = \"broadcast\"\ncapacity = 1024\n[workload]\nconsumers = 100000\n",
+    );
+    assert_eq!(e.line, Some(6), "{e}");
+    assert!(
+        e.message
+            .contains("consumers must be between 1 and 256 (each is a thread pinned to a CPU); 100000 asked for"),
+        "{e}"
+    );
+    let e = err(&format!("{MINIMAL}producers = 0\n"));
+    assert!(
+        e.message.contains("producers must be between 1 and 256"),
+        "{e}"
+    );
 }
