@@ -115,6 +115,7 @@ pub fn run(
         if interrupted.load(Relaxed)
             || options.duration.is_some_and(|d| started.elapsed() >= d)
             || (options.until_sender_leaves && engine.sender_left())
+            || engine.failure().is_some()
         {
             break;
         }

@@ -585,3 +585,41 @@ fn the_dashboard_without_a_terminal_points_to_headless_mode() {
         "{err}"
     );
 }
+
+#[test]
+fn a_token_file_others_can_read_or_an_empty_one_is_refused_with_the_fix() {
+    let dir = std::env::temp_dir().join(format!("ringtop-token-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("token");
+    let set_mode = |mode| {
+        std::fs::set_permissions(&file, std::os::unix::fs::PermissionsExt::from_mode(mode)).unwrap()
+    };
+    let refusal = || {
+        let out = ringtop()
+            .args([
+                "serve",
+                "--headless",
+                "--listen",
+                "127.0.0.1:0",
+                "--token-file",
+            ])
+            .arg(&file)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    std::fs::write(&file, "s3cret\n").unwrap();
+    set_mode(0o644);
+    let err = refusal();
+    assert!(
+        err.contains("other users can read it (mode 644); chmod 600"),
+        "{err}"
+    );
+    std::fs::write(&file, "\n").unwrap();
+    set_mode(0o600);
+    assert!(refusal().contains("the first line is empty"));
+    std::fs::write(&file, "k".repeat(300)).unwrap();
+    assert!(refusal().contains("a token is at most 256 bytes"));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -473,10 +473,19 @@ connect = "127.0.0.1:1"
 "#,
     )
     .unwrap();
+    // The sender reads its token from a file only its user can read.
+    let token_file = dir.join("token");
+    std::fs::write(&token_file, format!("{TOKEN}\n")).unwrap();
+    std::fs::set_permissions(
+        &token_file,
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )
+    .unwrap();
     let mut child = ringtop()
         .args(["run", "--headless", "--interval", "100ms", "--profile"])
         .arg(&profile)
-        .args(["--connect", &address, "--token", TOKEN])
+        .args(["--connect", &address, "--token-file"])
+        .arg(&token_file)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

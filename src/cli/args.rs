@@ -61,9 +61,36 @@ pub(super) struct RunArgs {
     /// `transport.connect`.
     #[arg(long, value_name = "HOST:PORT")]
     pub(super) connect: Option<String>,
-    /// The link's shared secret (default: the profile's `transport.token`, else `RINGTOP_TOKEN`).
-    #[arg(long, value_name = "TOKEN")]
+    #[command(flatten)]
+    pub(super) token: TokenArgs,
+}
+
+/// The link's shared secret, for `run` and `serve`.
+#[derive(Debug, Args, Clone, Default)]
+pub(super) struct TokenArgs {
+    /// The link's shared secret (default: the profile's `transport.token`, else `RINGTOP_TOKEN`;
+    /// required to listen beyond loopback). Every user can read it in the process list: prefer
+    /// --token-file or RINGTOP_TOKEN.
+    #[arg(long, value_name = "TOKEN", conflicts_with = "token_file")]
     pub(super) token: Option<String>,
+    /// Read the shared secret from the first line of FILE, which other users must not be able
+    /// to read (`chmod 600`).
+    #[arg(long, value_name = "FILE")]
+    pub(super) token_file: Option<PathBuf>,
+}
+
+impl TokenArgs {
+    /// The token given on the command line, if any.
+    ///
+    /// # Errors
+    /// The file cannot be read, others can read it, or the token is empty or too long.
+    pub(super) fn resolve(&self) -> Result<Option<String>, ringtop::transport::LinkError> {
+        match (&self.token, &self.token_file) {
+            (Some(token), _) => Ok(Some(token.clone())),
+            (None, Some(path)) => ringtop::transport::read_token_file(path).map(Some),
+            (None, None) => Ok(None),
+        }
+    }
 }
 
 /// How long a run lasts and what it reports, for `run` and `serve`.
@@ -87,10 +114,8 @@ pub(super) struct ServeArgs {
     /// Where senders connect.
     #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:7471")]
     pub(super) listen: String,
-    /// The secret senders must present (default: the profile's `transport.token`, else
-    /// `RINGTOP_TOKEN`); required on a non-loopback address.
-    #[arg(long, value_name = "TOKEN")]
-    pub(super) token: Option<String>,
+    #[command(flatten)]
+    pub(super) token: TokenArgs,
     /// JSON lines on stdout instead of the dashboard.
     #[arg(long)]
     pub(super) headless: bool,

@@ -8,13 +8,14 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
 use signal_hook::consts::{SIGINT, SIGTERM};
+use signal_hook::iterator::Signals;
 
 mod args;
 mod probe_table;
 
 use args::{
     C2cArgs, Cli, CodecArgs, Command, ProbeArgs, ProfileCommand, ReportArgs, RunArgs, ServeArgs,
-    TopoArgs,
+    TokenArgs, TopoArgs,
 };
 use clap::Parser;
 use ringtop::codec::trial;
@@ -38,7 +39,7 @@ pub fn main() -> ExitCode {
             builtin: cli.builtin,
             report: ReportArgs::default(),
             connect: None,
-            token: None,
+            token: TokenArgs::default(),
         }),
         Some(Command::Serve(args)) => run_serve(&args),
         Some(Command::Topo(args)) => run_topo(&args),
@@ -55,12 +56,30 @@ pub fn main() -> ExitCode {
     }
 }
 
-/// The signals that stop a run; a second one exits at once.
+/// The signals that stop a run: the first sets the returned flag (the run stops and reports);
+/// a second exits at once (status 130), giving the terminal back first if the dashboard has it.
 fn stop_on_signals() -> Arc<AtomicBool> {
     let interrupted = Arc::new(AtomicBool::new(false));
-    for signal in [SIGINT, SIGTERM] {
-        let _ = signal_hook::flag::register_conditional_shutdown(signal, 1, interrupted.clone());
-        let _ = signal_hook::flag::register(signal, interrupted.clone());
+    let flag = interrupted.clone();
+    let watching = Signals::new([SIGINT, SIGTERM]).and_then(|mut signals| {
+        std::thread::Builder::new()
+            .name("signals".into())
+            .spawn(move || {
+                for (count, _) in signals.forever().enumerate() {
+                    if count == 0 {
+                        flag.store(true, std::sync::atomic::Ordering::SeqCst);
+                    } else {
+                        ringtop::tui::terminal::restore();
+                        std::process::exit(130);
+                    }
+                }
+            })
+    });
+    if watching.is_err() {
+        // No watcher thread: the flag alone (a second signal then waits for the first).
+        for signal in [SIGINT, SIGTERM] {
+            let _ = signal_hook::flag::register(signal, interrupted.clone());
+        }
     }
     interrupted
 }
@@ -82,7 +101,10 @@ fn run_dashboard(profile: profile::TuningProfile, name: &str) -> ExitCode {
                 summary.totals.duplicated,
                 summary.totals.reordered
             );
-            if summary.integrity_ok {
+            if let Some(failure) = &summary.failure {
+                eprintln!("ringtop: {failure}");
+                ExitCode::FAILURE
+            } else if summary.integrity_ok {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::from(EXIT_INTEGRITY)
@@ -118,7 +140,11 @@ fn run_workload(args: &RunArgs) -> ExitCode {
             Ok(chosen) => chosen,
             Err(err) => return usage_error(&err),
         };
-    if args.connect.is_some() || args.token.is_some() {
+    let token = match args.token.resolve() {
+        Ok(token) => token,
+        Err(err) => return usage_error(&err),
+    };
+    if args.connect.is_some() || token.is_some() {
         let transport = profile
             .transport
             .get_or_insert_with(profile::TransportSection::tcp);
@@ -127,8 +153,8 @@ fn run_workload(args: &RunArgs) -> ExitCode {
             transport.connect = Some(address.clone());
             transport.listen = None;
         }
-        if args.token.is_some() {
-            transport.token = args.token.clone();
+        if token.is_some() {
+            transport.token = token;
         }
         if let Err(err) = profile.validate("--connect/--token") {
             return usage_error(&err);
@@ -152,6 +178,10 @@ fn run_serve(args: &ServeArgs) -> ExitCode {
             Ok(chosen) => chosen,
             Err(err) => return usage_error(&err),
         };
+    let token = match args.token.resolve() {
+        Ok(token) => token,
+        Err(err) => return usage_error(&err),
+    };
     let transport = profile
         .transport
         .get_or_insert_with(profile::TransportSection::tcp);
@@ -160,8 +190,8 @@ fn run_serve(args: &ServeArgs) -> ExitCode {
     }
     transport.connect = None;
     transport.listen = Some(args.listen.clone());
-    if args.token.is_some() {
-        transport.token = args.token.clone();
+    if token.is_some() {
+        transport.token = token;
     }
     // The sender decides what is sent; this side only holds the ring.
     profile.workload.producers = 1;
@@ -198,6 +228,13 @@ fn launch(
     let stdin = io::BufReader::new(io::stdin());
     let mut stdout = io::stdout().lock();
     match headless::run(profile, options, stdin, &mut stdout, &interrupted) {
+        Ok(Outcome::Finished(summary)) if summary.failure.is_some() => {
+            eprintln!(
+                "ringtop: {}",
+                summary.failure.as_deref().unwrap_or_default()
+            );
+            ExitCode::FAILURE
+        }
         Ok(Outcome::Finished(summary)) if summary.integrity_ok => ExitCode::SUCCESS,
         Ok(Outcome::Finished(summary)) => {
             eprintln!(

@@ -28,6 +28,8 @@ pub(crate) struct Control {
     pub(crate) codec: AtomicU8,
     pub(crate) prefetch: AtomicUsize,
     pub(crate) reset_epoch: AtomicU64,
+    /// The first worker that died (a panic), and why: the workload is stopped when one does.
+    pub(crate) failure: Mutex<Option<String>>,
 }
 
 impl Control {
@@ -41,7 +43,21 @@ impl Control {
             codec: AtomicU8::new(codec as u8),
             prefetch: AtomicUsize::new(prefetch),
             reset_epoch: AtomicU64::new(0),
+            failure: Mutex::new(None),
         }
+    }
+
+    /// Records that worker `name` died of `reason` (the first such report wins) and stops every
+    /// other worker: the figures of a workload missing a thread mean nothing.
+    pub(crate) fn fail(&self, name: &str, reason: &str) {
+        if let Ok(mut failure) = self.failure.lock()
+            && failure.is_none()
+        {
+            *failure = Some(format!(
+                "{name} panicked: {reason}; the workload was stopped"
+            ));
+        }
+        self.stop.store(true, Relaxed);
     }
 
     /// Now on the clock rows are stamped with: `CLOCK_MONOTONIC`, which every process on this

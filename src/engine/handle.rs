@@ -226,7 +226,8 @@ impl EngineHandle {
 
     /// Everything the workers and the link have published, now.
     fn read(&self) -> Reading {
-        let state = if self.stopped {
+        let failure = self.failure();
+        let state = if self.stopped || failure.is_some() {
             RunState::Stopped
         } else if self.control.paused.load(Relaxed) {
             RunState::Paused
@@ -244,7 +245,14 @@ impl EngineHandle {
                 .or(self.memory.as_ref())
                 .map(MemoryReading::from),
             link: self.link.as_ref().map(|l| LinkReading::take(&l.stats)),
+            failure,
         }
+    }
+
+    /// The worker that died and why (`"consumer-1 panicked: …; the workload was stopped"`), once
+    /// one has: the other workers are stopped, and front ends end the run and report it.
+    pub fn failure(&self) -> Option<String> {
+        self.control.failure.lock().ok().and_then(|f| f.clone())
     }
 }
 

@@ -166,6 +166,7 @@ pub(crate) fn summarize(shape: &RunShape, end: &Reading) -> Summary {
         totals,
         transport,
         integrity_ok: totals.lost == 0 && totals.duplicated == 0 && totals.reordered == 0,
+        failure: end.failure.clone(),
     }
 }
 
@@ -378,7 +379,7 @@ fn transport_figures(
 /// What the operator should know about this interval.
 fn warnings(shape: &RunShape, now: &Reading, figures: &Figures) -> Vec<String> {
     let threads = &figures.threads;
-    let mut warnings = Vec::new();
+    let mut warnings: Vec<String> = now.failure.iter().cloned().collect();
     if let Some(t) = &figures.transport
         && t.role == LinkRole::Sender
         && !t.connected

@@ -35,6 +35,8 @@ pub(crate) struct Reading {
     pub(crate) memory: Option<MemoryReading>,
     /// The link, when the ring is remote.
     pub(crate) link: Option<LinkReading>,
+    /// The worker that died and why, when one did (the workload was stopped).
+    pub(crate) failure: Option<String>,
 }
 
 impl Reading {
@@ -48,6 +50,7 @@ impl Reading {
             threads: Vec::new(),
             memory: None,
             link: None,
+            failure: None,
         }
     }
 }

@@ -137,7 +137,7 @@ impl Engine {
                     index: i as u64,
                     wait: profile.wait.producer.strategy(),
                 };
-                threads.push(spawn(&slot.name, move || produce(job))?);
+                threads.push(spawn(&slot.name, &control, move || produce(job))?);
                 slots.push(slot);
             }
             for (i, source) in sources.into_iter().enumerate() {
@@ -160,7 +160,7 @@ impl Engine {
                     check,
                     wait: profile.wait.consumer.strategy(),
                 };
-                threads.push(spawn(&slot.name, move || consume(job))?);
+                threads.push(spawn(&slot.name, &control, move || consume(job))?);
                 slots.push(slot);
             }
             Ok(slots)
@@ -202,7 +202,13 @@ fn thread_counts(profile: &TuningProfile) -> (usize, usize) {
     }
 }
 
-fn spawn(name: &str, body: impl FnOnce() + Send + 'static) -> Result<JoinHandle<()>, EngineError> {
+/// Starts worker `name`. A panic in it is caught at the thread's edge, recorded with the reason
+/// and stops the workload (see [`Control::fail`]), so every front end reports it.
+fn spawn(
+    name: &str,
+    control: &Arc<Control>,
+    body: impl FnOnce() + Send + 'static,
+) -> Result<JoinHandle<()>, EngineError> {
     #[cfg(test)]
     if tests::FAIL_SPAWN.with(|fail| fail.borrow().as_deref() == Some(name)) {
         return Err(EngineError::Spawn {
@@ -210,9 +216,28 @@ fn spawn(name: &str, body: impl FnOnce() + Send + 'static) -> Result<JoinHandle<
             reason: "refused by the test".into(),
         });
     }
+    #[cfg(test)]
+    let panics = tests::PANIC_IN.with(|panic| panic.borrow().as_deref() == Some(name));
+    let (control, worker) = (control.clone(), name.to_owned());
+    let guarded = move || {
+        #[cfg(test)]
+        if panics {
+            panic!("told to by the test");
+        }
+        body();
+    };
     std::thread::Builder::new()
         .name(name.to_owned())
-        .spawn(body)
+        .spawn(move || {
+            if let Err(payload) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(guarded)) {
+                let reason = payload
+                    .downcast_ref::<&str>()
+                    .map(|s| (*s).to_owned())
+                    .or_else(|| payload.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "a panic without a message".into());
+                control.fail(&worker, &reason);
+            }
+        })
         .map_err(|e| EngineError::Spawn {
             name: name.to_owned(),
             reason: e.to_string(),
@@ -329,6 +354,8 @@ mod tests {
     thread_local! {
         /// The name of a worker whose spawn fails, on this thread's next `Engine::start`.
         pub(super) static FAIL_SPAWN: RefCell<Option<String>> = const { RefCell::new(None) };
+        /// The name of a worker that panics as it starts, on this thread's next `Engine::start`.
+        pub(super) static PANIC_IN: RefCell<Option<String>> = const { RefCell::new(None) };
     }
 
     /// Threads of this process named `name`, from the kernel's list.
@@ -361,5 +388,36 @@ mod tests {
                 "{started} was stopped and joined"
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod panics {
+    use super::tests::PANIC_IN;
+    use super::*;
+    use crate::metrics::snapshot::RunState;
+
+    #[test]
+    fn a_worker_that_panics_stops_the_workload_and_says_why() {
+        let profile = crate::profile::builtin::get("broadcast-fanout").unwrap();
+        PANIC_IN.with(|panic| *panic.borrow_mut() = Some("consumer-1".into()));
+        let mut engine = Engine::start(profile).unwrap();
+        PANIC_IN.with(|panic| *panic.borrow_mut() = None);
+        let reason = "consumer-1 panicked: told to by the test; the workload was stopped";
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while engine.failure().is_none() {
+            assert!(std::time::Instant::now() < deadline, "no failure reported");
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        assert_eq!(engine.failure().as_deref(), Some(reason));
+        let snapshot = engine.snapshot();
+        assert_eq!(snapshot.state, RunState::Stopped);
+        assert!(
+            snapshot.warnings.iter().any(|w| w == reason),
+            "{:?}",
+            snapshot.warnings
+        );
+        let summary = engine.stop();
+        assert_eq!(summary.failure.as_deref(), Some(reason));
     }
 }

@@ -277,4 +277,7 @@ pub struct Summary {
     pub transport: Option<TransportSnapshot>,
     /// Whether every row arrived exactly once and in order.
     pub integrity_ok: bool,
+    /// Why the workload stopped before it was told to: a worker that died, and how. `null` when
+    /// every worker ran to the end.
+    pub failure: Option<String>,
 }

@@ -520,6 +520,16 @@ impl TuningProfile {
         Ok(text)
     }
 
+    /// Takes the link's token out, so that what is saved holds no secret (a saved profile is a
+    /// file to share and commit); the token is then given with `--token-file` or
+    /// `RINGTOP_TOKEN`. Returns whether there was one.
+    pub fn forget_secrets(&mut self) -> bool {
+        self.transport
+            .as_mut()
+            .and_then(|t| t.token.take())
+            .is_some()
+    }
+
     /// The codec, when rows travel in frames.
     pub fn codec(&self) -> Option<CodecId> {
         self.codec.as_ref().map(|c| c.name)

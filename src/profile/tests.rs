@@ -300,3 +300,20 @@ fn thread_counts_are_capped_where_they_are_written() {
         "{e}"
     );
 }
+
+#[test]
+fn a_profile_to_save_keeps_no_token() {
+    let mut p = parse(
+        &format!("{MINIMAL}[transport]\nkind = \"tcp\"\nconnect = \"127.0.0.1:7471\"\ntoken = \"s3cret\"\n"),
+        "p.toml",
+    )
+    .unwrap();
+    assert!(p.forget_secrets());
+    let text = p.to_toml().unwrap();
+    assert!(
+        !text.contains("s3cret") && !text.contains("token"),
+        "{text}"
+    );
+    assert!(!p.forget_secrets(), "nothing left to forget");
+    assert!(parse(&text, "saved.toml").is_ok());
+}

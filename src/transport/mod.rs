@@ -224,6 +224,35 @@ pub fn tokens_match(expected: &str, given: &str) -> bool {
     diff == 0
 }
 
+/// The token in the first line of `path`, a file other users cannot read (a secret in a file
+/// anyone can read is no secret; ssh refuses such keys for the same reason).
+///
+/// # Errors
+/// [`LinkError::Token`] naming the file: unreadable, readable by group or others, empty, or a
+/// token no handshake carries.
+pub fn read_token_file(path: &std::path::Path) -> Result<String, LinkError> {
+    use std::os::unix::fs::PermissionsExt;
+    let failed = |why: String| LinkError::Token(format!("{}: {why}", path.display()));
+    let mode = std::fs::metadata(path)
+        .map_err(|e| failed(e.to_string()))?
+        .permissions()
+        .mode();
+    if mode & 0o077 != 0 {
+        return Err(failed(format!(
+            "other users can read it (mode {:o}); chmod 600 {}",
+            mode & 0o777,
+            path.display()
+        )));
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| failed(e.to_string()))?;
+    let token = text.lines().next().unwrap_or("").trim_end_matches('\r');
+    if token.is_empty() {
+        return Err(failed("the first line is empty".into()));
+    }
+    check_token(token).map_err(|e| failed(e.to_string()))?;
+    Ok(token.to_owned())
+}
+
 /// The token to use: the one given, else `RINGTOP_TOKEN` from the environment.
 pub fn resolve_token(given: Option<&str>) -> Result<Option<String>, LinkError> {
     let token = given

@@ -3,11 +3,13 @@
 //!
 //! - [`app`]: state and keys (pure, tested without a terminal).
 //! - [`view`]: the layout for the terminal's size; [`panes`]: one component per pane.
-//! - [`run`]: the terminal and the event loop.
+//! - [`terminal`]: taking the terminal and every way of giving it back.
+//! - [`run`]: the event loop.
 
 pub mod app;
 pub mod panes;
 pub mod style;
+pub mod terminal;
 pub mod view;
 
 use std::io;
@@ -17,10 +19,7 @@ use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use ratatui::crossterm::event::{
-    self, DisableMouseCapture, EnableMouseCapture, Event, MouseButton, MouseEventKind,
-};
-use ratatui::crossterm::execute;
+use ratatui::crossterm::event::{self, Event, MouseButton, MouseEventKind};
 
 use crate::engine::{Command, Engine, EngineError, EngineHandle};
 use crate::metrics::snapshot::Summary;
@@ -59,8 +58,7 @@ pub fn run(
     let mut app = App::new(name, topology, &profile);
     let mut engine = Engine::start(profile)?;
 
-    let mut terminal = ratatui::try_init()?;
-    let _ = execute!(io::stdout(), EnableMouseCapture);
+    let (mut terminal, previous_hook) = terminal::enter()?;
     let result = event_loop(
         &mut terminal,
         &mut app,
@@ -68,8 +66,7 @@ pub fn run(
         &mut interval,
         interrupted,
     );
-    let _ = execute!(io::stdout(), DisableMouseCapture);
-    ratatui::restore();
+    terminal::leave(previous_hook);
     result?;
     Ok(engine.stop())
 }
@@ -86,9 +83,19 @@ fn event_loop(
     let mut dirty = true;
     let mut last_draw = Instant::now() - FRAME;
     let (c2c_tx, c2c_rx) = mpsc::channel::<Result<C2cReport, String>>();
+    let mut failure_shown = false;
     loop {
         if interrupted.load(Relaxed) {
             return Ok(());
+        }
+        if let Some(panic) = terminal::take_background_panic() {
+            app.report(panic, true);
+            dirty = true;
+        }
+        if !failure_shown && let Some(failure) = engine.failure() {
+            failure_shown = true;
+            app.report(format!("{failure}; q quits"), true);
+            dirty = true;
         }
         if Instant::now() >= next_snapshot {
             app.update(engine.snapshot());
@@ -199,6 +206,7 @@ fn save(app: &mut App, engine: &EngineHandle, name: &str, overwrite: bool) {
     }
     let mut profile = engine.current_profile();
     profile.description = format!("{} (saved from the dashboard)", app.profile_name);
+    let token_left_out = profile.forget_secrets();
     let written = profile
         .to_toml()
         .map_err(|e| e.to_string())
@@ -209,6 +217,13 @@ fn save(app: &mut App, engine: &EngineHandle, name: &str, overwrite: bool) {
             std::fs::write(&path, text).map_err(|e| e.to_string())
         });
     match written {
+        Ok(()) if token_left_out => app.report(
+            format!(
+                "saved {} without the link's token (give it with --token-file or RINGTOP_TOKEN)",
+                path.display()
+            ),
+            false,
+        ),
         Ok(()) => app.report(format!("saved {}", path.display()), false),
         Err(err) => app.report(format!("cannot save {}: {err}", path.display()), true),
     }

@@ -1,0 +1,129 @@
+//! The dashboard in a real pseudo-terminal (util-linux `script`): whatever way it ends, the
+//! terminal gets back its main screen, its cursor and its mouse; and the panic hook that makes it
+//! so.
+#![cfg(not(loom))]
+
+use std::io::Read;
+use std::panic;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use ringtop::tui::terminal::{PanicHook, dashboard_hook};
+
+const ALT_SCREEN_ON: &str = "\x1b[?1049h";
+const ALT_SCREEN_OFF: &str = "\x1b[?1049l";
+const MOUSE_OFF: &str = "\x1b[?1000l";
+
+/// The pid of `parent`'s first child, from /proc.
+fn child_of(parent: u32) -> Option<i32> {
+    std::fs::read_to_string(format!("/proc/{parent}/task/{parent}/children"))
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+#[test]
+fn two_quick_signals_still_give_the_terminal_back() {
+    let binary = assert_cmd::cargo::cargo_bin("ringtop");
+    let mut script = Command::new("script")
+        .args(["-q", "-f", "-e", "-c"])
+        .arg(format!("{} run --builtin default", binary.display()))
+        .arg("/dev/null")
+        .env("TERM", "xterm-256color")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("util-linux `script` (package bsdutils) runs the dashboard in a pty");
+    let output = Arc::new(Mutex::new(Vec::new()));
+    let reader = {
+        let output = output.clone();
+        let mut stdout = script.stdout.take().unwrap();
+        std::thread::spawn(move || {
+            let mut chunk = [0; 4096];
+            while let Ok(n) = stdout.read(&mut chunk) {
+                if n == 0 {
+                    break;
+                }
+                output.lock().unwrap().extend_from_slice(&chunk[..n]);
+            }
+        })
+    };
+    let seen = |what: &str| String::from_utf8_lossy(&output.lock().unwrap()).contains(what);
+    let started = Instant::now();
+    while !seen(ALT_SCREEN_ON) {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the dashboard never took the screen"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let dashboard = child_of(script.id()).expect("script runs ringtop as its child");
+    for _ in 0..2 {
+        // SAFETY: kill(2) on a pid this test started; no memory is involved.
+        assert_eq!(unsafe { libc::kill(dashboard, libc::SIGTERM) }, 0);
+        // Two signals sent at once merge into one; a moment apart they are two, the second
+        // (almost always) before the dashboard has noticed the first.
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let status = script.wait().unwrap();
+    reader.join().unwrap();
+    let output = String::from_utf8_lossy(&output.lock().unwrap()).into_owned();
+    let after = &output[output.rfind(ALT_SCREEN_ON).unwrap()..];
+    assert!(
+        after.contains(MOUSE_OFF),
+        "mouse capture left on: {after:?}"
+    );
+    assert!(after.contains(ALT_SCREEN_OFF), "alternate screen left on");
+    assert!(
+        matches!(status.code(), Some(0 | 130)),
+        "a stop (0) or the second signal's exit (130): {status:?}"
+    );
+}
+
+static RESTORED: AtomicUsize = AtomicUsize::new(0);
+static PRINTED: AtomicUsize = AtomicUsize::new(0);
+
+fn count_restore() {
+    RESTORED.fetch_add(1, SeqCst);
+}
+
+#[test]
+fn a_panic_on_the_dashboard_thread_restores_first_and_elsewhere_leaves_the_screen_alone() {
+    let previous: Arc<PanicHook> = Arc::new(|_| {
+        PRINTED.fetch_add(1, SeqCst);
+    });
+    let original = panic::take_hook();
+    panic::set_hook(dashboard_hook(
+        std::thread::current().id(),
+        count_restore,
+        previous,
+    ));
+
+    let worker = std::thread::Builder::new()
+        .name("consumer-0".into())
+        .spawn(|| panic!("a worker's bug"))
+        .unwrap();
+    assert!(worker.join().is_err());
+    let worker_restored = RESTORED.load(SeqCst);
+    let worker_printed = PRINTED.load(SeqCst);
+
+    assert!(panic::catch_unwind(|| panic!("the dashboard's bug")).is_err());
+    let dashboard = (RESTORED.load(SeqCst), PRINTED.load(SeqCst));
+    panic::set_hook(original);
+
+    assert_eq!(
+        (worker_restored, worker_printed),
+        (0, 0),
+        "a worker's panic neither restores nor prints over the dashboard"
+    );
+    assert_eq!(
+        dashboard,
+        (1, 1),
+        "the dashboard's own panic restores, then prints"
+    );
+}
