@@ -69,7 +69,7 @@ fn a_short_run_prints_snapshots_then_a_clean_summary() {
     let snapshots: Vec<&Value> = lines.iter().filter(|l| l["type"] == "snapshot").collect();
     assert!(snapshots.len() >= 3, "{} snapshots", snapshots.len());
     for s in &snapshots {
-        assert_eq!(s["schema_version"], 2);
+        assert_eq!(s["schema_version"], 3);
         assert!(s["elapsed_s"].as_f64().unwrap() > 0.0);
         for key in [
             "produced",

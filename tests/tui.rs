@@ -91,6 +91,8 @@ fn thread(
             chase_backoffs: 0,
         }),
         counters: Some(counters),
+        scheduling: None,
+        scheduling_unavailable: Some("a fixture".into()),
     }
 }
 
@@ -229,6 +231,25 @@ fn a_tiny_terminal_says_so() {
 #[test]
 fn header_pane() {
     insta::assert_snapshot!(pane(&app(no_pmu, false), 80, 2, panes::header::render));
+}
+
+#[test]
+fn the_header_shows_the_first_warning_on_a_line_of_its_own() {
+    let mut app = app(no_pmu, false);
+    assert_eq!(panes::header::lines(&app), 2);
+    let snapshot = app.snapshot.as_mut().unwrap();
+    snapshot.warnings = vec![
+        "consumer-0 ran 34 % of the last 1.0 s on CPU 1; waited 0.62 s for it".into(),
+        "producer-0 shares CPU 1 with consumer-0: its numbers include time slicing".into(),
+    ];
+    assert_eq!(panes::header::lines(&app), 3);
+    let text = pane(&app, 100, 3, panes::header::render);
+    assert!(
+        text.contains(
+            "⚠ consumer-0 ran 34 % of the last 1.0 s on CPU 1; waited 0.62 s for it (+1 more)"
+        ),
+        "{text}"
+    );
 }
 
 #[test]

@@ -3,13 +3,16 @@
 //! uncontended locks; a worker never waits on the handle.
 
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{
+    AtomicBool, AtomicI32, AtomicU8, AtomicU64, AtomicUsize, Ordering::Relaxed,
+};
 use std::time::{Duration, Instant};
 
 use crate::codec::CodecId;
 use crate::metrics::LatencyHistogram;
 use crate::metrics::counters::{CounterValues, ThreadCounters};
 use crate::metrics::integrity::Integrity;
+use crate::metrics::sched::TaskSched;
 use crate::metrics::snapshot::{EndpointCounters, Role};
 
 /// "No CPU" in a CPU atomic.
@@ -119,10 +122,17 @@ pub(crate) struct ThreadSlot {
     pub(crate) last_error: Mutex<Option<String>>,
     /// The thread's perf counters, opened by the thread itself, read by the handle.
     pub(crate) counters: Mutex<Option<ThreadCounters>>,
+    /// The thread's id in the kernel (0 until it starts), for its `/proc/self/task` entry.
+    pub(crate) tid: AtomicI32,
+    /// Whether it busy-spins while it waits (its wait strategy).
+    pub(crate) spins: bool,
+    /// The scheduler's last word on the thread, read by the thread as it ends (its `/proc`
+    /// entry goes with it).
+    pub(crate) final_sched: Mutex<Option<Result<TaskSched, String>>>,
 }
 
 impl ThreadSlot {
-    pub(crate) fn new(name: String, role: Role, cpu: usize) -> Self {
+    pub(crate) fn new(name: String, role: Role, cpu: usize, spins: bool) -> Self {
         ThreadSlot {
             name,
             role,
@@ -138,6 +148,9 @@ impl ThreadSlot {
             finished: AtomicBool::new(false),
             last_error: Mutex::new(None),
             counters: Mutex::new(None),
+            tid: AtomicI32::new(0),
+            spins,
+            final_sched: Mutex::new(None),
         }
     }
 

@@ -1,9 +1,11 @@
 //! A running workload: read it each interval, steer it with commands, stop it.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::{Relaxed, Release};
 use std::thread::JoinHandle;
 
+use crate::metrics::sched::{OtherTask, runnable_on, steal_ns_per_cpu};
 use crate::metrics::snapshot::{LinkRole, Role, RunState, Snapshot, Summary};
 use crate::profile::rules::{RingShape, check_batch, check_codec_switch, check_prefetch};
 use crate::profile::{CpuSetting, TuningProfile};
@@ -15,6 +17,7 @@ use super::control::{Control, ThreadSlot};
 use super::link::LinkEnd;
 use super::measure::{Interval, RunShape, measure, summarize};
 use super::reading::{LinkReading, MemoryReading, Reading, ThreadReading};
+use super::warnings::WarningLog;
 
 /// The workers [`super::Engine::start`] spawned, and the settings and state they share with the
 /// handle.
@@ -43,6 +46,10 @@ pub struct EngineHandle {
     link: Option<LinkEnd>,
     /// The reading the next interval starts from.
     previous: Reading,
+    /// The run's start, as the summary counts from it.
+    origin: Reading,
+    /// Every warning the intervals carried.
+    warnings: WarningLog,
     stopped: bool,
 }
 
@@ -61,6 +68,10 @@ impl EngineHandle {
             slots,
             threads,
         } = workers;
+        let origin = Reading {
+            steal_ns: steal_ns_per_cpu(),
+            ..Reading::start()
+        };
         let shape = RunShape {
             profile: profile.description.clone(),
             ring_kind: profile.ring.kind,
@@ -78,7 +89,9 @@ impl EngineHandle {
             alloc,
             memory,
             link,
-            previous: Reading::start(),
+            previous: origin.clone(),
+            origin,
+            warnings: WarningLog::default(),
             stopped: false,
         }
     }
@@ -88,6 +101,7 @@ impl EngineHandle {
     pub fn interval(&mut self) -> Interval {
         let now = self.read();
         let interval = measure(&self.shape, &self.previous, &now);
+        self.warnings.add(&interval.warnings, now.at);
         self.previous = now;
         interval
     }
@@ -207,7 +221,9 @@ impl EngineHandle {
     /// over the whole run.
     pub fn stop(mut self) -> Summary {
         self.shut_down();
-        summarize(&self.shape, &self.read())
+        let mut summary = summarize(&self.shape, &self.origin, &self.read());
+        summary.warnings = self.warnings.tallies();
+        summary
     }
 
     /// Tells producers to stop, stops accepting senders, and joins every worker once consumers
@@ -226,6 +242,14 @@ impl EngineHandle {
 
     /// Everything the workers and the link have published, now.
     fn read(&self) -> Reading {
+        let threads: Vec<ThreadReading> =
+            self.slots.iter().map(|s| ThreadReading::take(s)).collect();
+        let elapsed = self.control.epoch.elapsed();
+        let other_tasks = if self.stopped {
+            BTreeMap::new()
+        } else {
+            self.others_where_threads_waited(&threads, elapsed)
+        };
         let failure = self.failure();
         let state = if self.stopped || failure.is_some() {
             RunState::Stopped
@@ -239,14 +263,45 @@ impl EngineHandle {
             at: self.control.epoch.elapsed(),
             state,
             codec_setting: self.control.codec(),
-            threads: self.slots.iter().map(|s| ThreadReading::take(s)).collect(),
+            threads,
             memory: memory
                 .as_ref()
                 .or(self.memory.as_ref())
                 .map(MemoryReading::from),
             link: self.link.as_ref().map(|l| LinkReading::take(&l.stats)),
             failure,
+            steal_ns: steal_ns_per_cpu(),
+            other_tasks,
         }
+    }
+
+    /// The tasks runnable on the CPUs of threads that waited for theirs more than a tenth of the
+    /// time since the previous reading (a walk over `/proc`, so only when there is a reason).
+    fn others_where_threads_waited(
+        &self,
+        threads: &[ThreadReading],
+        at: std::time::Duration,
+    ) -> BTreeMap<usize, Vec<OtherTask>> {
+        let elapsed_ns = at.saturating_sub(self.previous.at).as_nanos() as u64;
+        let waited_cpus: Vec<usize> = threads
+            .iter()
+            .enumerate()
+            .filter_map(|(i, thread)| {
+                let now = thread.sched.as_ref().ok()?;
+                let before = self
+                    .previous
+                    .threads
+                    .get(i)
+                    .and_then(|b| b.sched.as_ref().ok())
+                    .copied()
+                    .unwrap_or_default();
+                (now.since(&before).waited_ns * 10 > elapsed_ns).then_some(thread.cpu?)
+            })
+            .collect();
+        if waited_cpus.is_empty() {
+            return BTreeMap::new();
+        }
+        runnable_on(&waited_cpus, 3)
     }
 
     /// The worker that died and why (`"consumer-1 panicked: …; the workload was stopped"`), once

@@ -9,14 +9,15 @@ use crate::codec::CodecId;
 use crate::metrics::LatencyHistogram;
 use crate::metrics::integrity::Integrity;
 use crate::metrics::snapshot::{
-    CodecSnapshot, EndpointCounters, LatencyNs, LinkRole, RingSnapshot, Role, SCHEMA_VERSION,
-    Snapshot, Summary, ThreadSnapshot, Totals, TransportSnapshot,
+    CodecSnapshot, EndpointCounters, LatencyNs, LinkRole, RingSnapshot, Role, RunState,
+    SCHEMA_VERSION, Scheduling, Snapshot, Summary, ThreadSnapshot, Totals, TransportSnapshot,
 };
 use crate::profile::{RingKind, TransportKind};
 use crate::row::Row;
 use crate::topology::Topology;
 
 use super::reading::{CodecReading, LatencyReading, LinkReading, Reading, ThreadReading};
+use super::warnings::Warning;
 
 const ROW_BYTES: f64 = std::mem::size_of::<Row>() as f64;
 
@@ -74,6 +75,8 @@ pub struct Interval {
     /// Each consumer's latency over exactly this interval (for HdrHistogram interval logs);
     /// empty where rows carry another host's clock.
     pub latency: Vec<ConsumerLatency>,
+    /// The snapshot's warnings, each with what it is about (for the summary's tally).
+    pub warnings: Vec<Warning>,
 }
 
 /// Which latency a figure reports: that of the interval, or all of it since the start.
@@ -131,14 +134,16 @@ pub(crate) fn measure(shape: &RunShape, previous: &Reading, now: &Reading) -> In
             codec: figures.codec,
             totals: figures.totals,
             transport: figures.transport,
-            warnings,
+            warnings: warnings.iter().map(|w| w.text.clone()).collect(),
         },
         latency,
+        warnings,
     }
 }
 
-/// The whole run, from its last reading (taken after every worker has finished).
-pub(crate) fn summarize(shape: &RunShape, end: &Reading) -> Summary {
+/// The whole run, from its first reading (`start`: [`Reading::start`] with what the host showed
+/// then) to its last (taken after every worker has finished).
+pub(crate) fn summarize(shape: &RunShape, start: &Reading, end: &Reading) -> Summary {
     let Figures {
         threads,
         ring,
@@ -146,7 +151,7 @@ pub(crate) fn summarize(shape: &RunShape, end: &Reading) -> Summary {
         mut totals,
         transport,
         ..
-    } = figures(shape, &Reading::start(), end, Span::WholeRun);
+    } = figures(shape, start, end, Span::WholeRun);
     // Rows a consumer never saw once everything was drained are lost.
     let consumers = threads.iter().filter(|t| t.role == Role::Consumer);
     let missing: u64 = match shape.ring_kind {
@@ -167,6 +172,7 @@ pub(crate) fn summarize(shape: &RunShape, end: &Reading) -> Summary {
         transport,
         integrity_ok: totals.lost == 0 && totals.duplicated == 0 && totals.reordered == 0,
         failure: end.failure.clone(),
+        warnings: Vec::new(),
     }
 }
 
@@ -206,9 +212,13 @@ fn figures(shape: &RunShape, previous: &Reading, now: &Reading, span: Span) -> F
                 codec.decoded.add(&codec_since);
             }
         }
-        threads.push(thread_figures(
-            shape, thread, before, rows_since, seconds, span, timed,
-        ));
+        let mut figures = thread_figures(shape, thread, before, rows_since, seconds, span, timed);
+        (figures.scheduling, figures.scheduling_unavailable) =
+            match scheduling(previous, now, thread, before, seconds) {
+                Ok(scheduling) => (Some(scheduling), None),
+                Err(reason) => (None, Some(reason)),
+            };
+        threads.push(figures);
     }
     let link = now.link.as_ref();
     // A sender's consumer is on the other host: what it acknowledged is what was consumed.
@@ -275,7 +285,51 @@ fn thread_figures(
                 None => now.clone(),
             }
         }),
+        scheduling: None,
+        scheduling_unavailable: None,
     }
+}
+
+/// What the scheduler did to `thread` between the readings: its share of the `seconds`, its
+/// wait for a CPU, its switches, its CPU's steal, and who else was runnable there.
+fn scheduling(
+    previous: &Reading,
+    now: &Reading,
+    thread: &ThreadReading,
+    before: Option<&ThreadReading>,
+    seconds: f64,
+) -> Result<Scheduling, String> {
+    let sched_now = thread.sched.as_ref().map_err(Clone::clone)?;
+    let sched_then = before
+        .and_then(|b| b.sched.as_ref().ok())
+        .copied()
+        .unwrap_or_default();
+    let since = sched_now.since(&sched_then);
+    let steal = match (&now.steal_ns, &previous.steal_ns, thread.cpu) {
+        (.., None) => Err("the thread's CPU is not known yet".to_owned()),
+        (Err(reason), ..) | (_, Err(reason), _) => Err(reason.clone()),
+        (Ok(now), Ok(then), Some(cpu)) => match (now.get(&cpu), then.get(&cpu)) {
+            (Some(n), Some(t)) => Ok(n.saturating_sub(*t) as f64 / 1e9),
+            _ => Err(format!("/proc/stat has no line for CPU {cpu}")),
+        },
+    };
+    let (cpu_steal_s, steal_unavailable) = match steal {
+        Ok(s) => (Some(s), None),
+        Err(reason) => (None, Some(reason)),
+    };
+    Ok(Scheduling {
+        ran_share: (since.ran_ns as f64 / 1e9 / seconds).min(1.0),
+        waited_s: since.waited_ns as f64 / 1e9,
+        voluntary_switches: since.voluntary_switches,
+        involuntary_switches: since.involuntary_switches,
+        cpu_steal_s,
+        steal_unavailable,
+        other_tasks: thread
+            .cpu
+            .and_then(|cpu| now.other_tasks.get(&cpu))
+            .cloned()
+            .unwrap_or_default(),
+    })
 }
 
 fn ring_figures(
@@ -376,18 +430,59 @@ fn transport_figures(
     })
 }
 
+/// A busy-spinning thread that ran less than this share of an interval was kept from its CPU.
+pub(crate) const SPINNING_SHARE_FLOOR: f64 = 0.9;
+
+/// "consumer-0 ran 34 % of the last 1.0 s on CPU 1; waited 0.62 s for it; CPU 1 lost 0.00 s
+/// to steal; other tasks: cargo (pid 4242)".
+fn cpu_share_warning(
+    name: &str,
+    cpu: Option<usize>,
+    scheduling: &Scheduling,
+    seconds: f64,
+) -> String {
+    let on = cpu.map_or(String::new(), |c| format!(" on CPU {c}"));
+    let mut text = format!(
+        "{name} ran {:.0} % of the last {seconds:.1} s{on}; waited {:.2} s for it",
+        scheduling.ran_share * 100.0,
+        scheduling.waited_s
+    );
+    if let (Some(steal), Some(cpu)) = (scheduling.cpu_steal_s, cpu)
+        && steal > 0.0
+    {
+        text.push_str(&format!("; CPU {cpu} lost {steal:.2} s to steal"));
+    }
+    if !scheduling.other_tasks.is_empty() {
+        let others: Vec<String> = scheduling
+            .other_tasks
+            .iter()
+            .map(|t| format!("{} (pid {})", t.name, t.pid))
+            .collect();
+        text.push_str(&format!("; other tasks: {}", others.join(", ")));
+    }
+    text
+}
+
 /// What the operator should know about this interval.
-fn warnings(shape: &RunShape, now: &Reading, figures: &Figures) -> Vec<String> {
+fn warnings(shape: &RunShape, now: &Reading, figures: &Figures) -> Vec<Warning> {
     let threads = &figures.threads;
-    let mut warnings: Vec<String> = now.failure.iter().cloned().collect();
+    let mut warnings: Vec<Warning> = now
+        .failure
+        .iter()
+        .map(|f| Warning::new("failure", "workload", f.clone()))
+        .collect();
     if let Some(t) = &figures.transport
         && t.role == LinkRole::Sender
         && !t.connected
     {
-        warnings.push(format!(
-            "link to {} is down ({}); reconnecting",
-            t.address,
-            t.last_error.as_deref().unwrap_or("no reason given")
+        warnings.push(Warning::new(
+            "link-down",
+            &t.address,
+            format!(
+                "link to {} is down ({}); reconnecting",
+                t.address,
+                t.last_error.as_deref().unwrap_or("no reason given")
+            ),
         ));
     }
     for (i, a) in threads.iter().enumerate() {
@@ -398,20 +493,46 @@ fn warnings(shape: &RunShape, now: &Reading, figures: &Figures) -> Vec<String> {
             .map(|b| b.name.as_str())
             .collect();
         if !sharing.is_empty() {
-            warnings.push(format!(
-                "{} shares CPU {cpu} with {}: its numbers include time slicing",
-                a.name,
-                sharing.join(", ")
+            warnings.push(Warning::new(
+                "shared-cpu",
+                &a.name,
+                format!(
+                    "{} shares CPU {cpu} with {}: its numbers include time slicing",
+                    a.name,
+                    sharing.join(", ")
+                ),
+            ));
+        }
+    }
+    let figures_seconds = figures.seconds;
+    for (reading, figures) in now.threads.iter().zip(threads) {
+        if reading.spins
+            && now.state == RunState::Running
+            && let Some(scheduling) = &figures.scheduling
+            && scheduling.ran_share < SPINNING_SHARE_FLOOR
+        {
+            warnings.push(Warning::new(
+                "cpu-share",
+                &figures.name,
+                cpu_share_warning(&figures.name, figures.cpu, scheduling, figures_seconds),
             ));
         }
     }
     for thread in &now.threads {
         if let Some(err) = &thread.last_error {
-            warnings.push(format!("{}: {err}", thread.name));
+            warnings.push(Warning::new(
+                "thread-error",
+                &thread.name,
+                format!("{}: {err}", thread.name),
+            ));
         }
         let corrupt = thread.codec.corrupt_frames;
         if corrupt > 0 {
-            warnings.push(format!("{}: {corrupt} frames did not decode", thread.name));
+            warnings.push(Warning::new(
+                "corrupt-frames",
+                &thread.name,
+                format!("{}: {corrupt} frames did not decode", thread.name),
+            ));
         }
     }
     if let Some(host) = &shape.host {
@@ -420,9 +541,13 @@ fn warnings(shape: &RunShape, now: &Reading, figures: &Figures) -> Vec<String> {
             if let Some(cpu) = t.cpu
                 && host.reads_remote_memory(cpu, memory_nodes) == Some(true)
             {
-                warnings.push(format!(
-                    "{} on CPU {cpu} reads the ring from remote NUMA node(s) {memory_nodes:?}",
-                    t.name
+                warnings.push(Warning::new(
+                    "remote-memory",
+                    &t.name,
+                    format!(
+                        "{} on CPU {cpu} reads the ring from remote NUMA node(s) {memory_nodes:?}",
+                        t.name
+                    ),
                 ));
             }
         }

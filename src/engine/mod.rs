@@ -20,9 +20,11 @@ mod measure;
 pub mod probe;
 mod reading;
 mod start;
+mod warnings;
 mod worker;
 
 pub use command::{Command, CommandError};
 pub use handle::EngineHandle;
 pub use measure::{ConsumerLatency, Interval};
 pub use start::{Engine, EngineError};
+pub use warnings::Warning;

@@ -6,6 +6,7 @@
 //! since the previous reading (each consumer's interval histogram and the link's round trips), so
 //! consecutive readings split the run into intervals that neither overlap nor leave gaps.
 
+use std::collections::BTreeMap;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
@@ -13,6 +14,7 @@ use std::time::Duration;
 use crate::codec::CodecId;
 use crate::metrics::counters::CounterValues;
 use crate::metrics::integrity::Integrity;
+use crate::metrics::sched::{OtherTask, TaskSched};
 use crate::metrics::snapshot::{EndpointCounters, Role, RunState};
 use crate::metrics::{LatencyHistogram, LatencySummary};
 use crate::topology::AllocationReport;
@@ -37,6 +39,11 @@ pub(crate) struct Reading {
     pub(crate) link: Option<LinkReading>,
     /// The worker that died and why, when one did (the workload was stopped).
     pub(crate) failure: Option<String>,
+    /// Nanoseconds stolen from each CPU since boot, or why that is unknown.
+    pub(crate) steal_ns: Result<BTreeMap<usize, u64>, String>,
+    /// Other tasks runnable on the CPUs of threads that waited for theirs since the previous
+    /// reading.
+    pub(crate) other_tasks: BTreeMap<usize, Vec<OtherTask>>,
 }
 
 impl Reading {
@@ -51,6 +58,8 @@ impl Reading {
             memory: None,
             link: None,
             failure: None,
+            steal_ns: Err("no reading yet".into()),
+            other_tasks: BTreeMap::new(),
         }
     }
 }
@@ -78,6 +87,10 @@ pub(crate) struct ThreadReading {
     pub(crate) latency: Option<LatencyReading>,
     /// Why the thread could not do what it was asked last (a refused repin).
     pub(crate) last_error: Option<String>,
+    /// The scheduler's counts for the thread since it started, or why they are unknown.
+    pub(crate) sched: Result<TaskSched, String>,
+    /// Whether it busy-spins (so anything under all of its CPU's time is time taken from it).
+    pub(crate) spins: bool,
 }
 
 /// Frames one thread encoded (producer) or decoded (consumer), since the start.
@@ -195,6 +208,12 @@ impl ThreadReading {
             counters: slot.read_counters(),
             latency,
             last_error: lock(&slot.last_error).clone(),
+            sched: match (lock(&slot.final_sched).clone(), slot.tid.load(Relaxed)) {
+                (Some(last), _) => last,
+                (None, 0) => Err("the thread has not started".into()),
+                (None, tid) => TaskSched::of_thread(tid),
+            },
+            spins: slot.spins,
         }
     }
 }

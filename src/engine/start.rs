@@ -8,9 +8,11 @@ use std::thread::JoinHandle;
 use crate::codec::CodecId;
 use crate::codec::pipe::{FrameReceiver, FrameSender};
 use crate::metrics::integrity::{InterleavedCheck, SequenceCheck, SessionCheck};
+use crate::metrics::sched::TaskSched;
 use crate::metrics::snapshot::Role;
 use crate::profile::{
     CpuSetting, LinkEndSetting, NumaSetting, NumaWord, RingKind, SourceSetting, TuningProfile,
+    WaitSetting,
 };
 use crate::ring::{RingConfig, RingError, broadcast, frames, mpmc, relay, spsc, window};
 use crate::row::Row;
@@ -128,6 +130,7 @@ impl Engine {
                     format!("producer-{i}"),
                     Role::Producer,
                     producer_cpus[i],
+                    profile.wait.producer == WaitSetting::BusySpin,
                 ));
                 let job = ProducerJob {
                     slot: slot.clone(),
@@ -137,7 +140,7 @@ impl Engine {
                     index: i as u64,
                     wait: profile.wait.producer.strategy(),
                 };
-                threads.push(spawn(&slot.name, &control, move || produce(job))?);
+                threads.push(spawn(&slot, &control, move || produce(job))?);
                 slots.push(slot);
             }
             for (i, source) in sources.into_iter().enumerate() {
@@ -145,6 +148,7 @@ impl Engine {
                     format!("consumer-{i}"),
                     Role::Consumer,
                     consumer_cpus[i],
+                    profile.wait.consumer == WaitSetting::BusySpin,
                 ));
                 let check = if link.is_some() {
                     Check::Sessions(SessionCheck::default())
@@ -160,7 +164,7 @@ impl Engine {
                     check,
                     wait: profile.wait.consumer.strategy(),
                 };
-                threads.push(spawn(&slot.name, &control, move || consume(job))?);
+                threads.push(spawn(&slot, &control, move || consume(job))?);
                 slots.push(slot);
             }
             Ok(slots)
@@ -205,10 +209,11 @@ fn thread_counts(profile: &TuningProfile) -> (usize, usize) {
 /// Starts worker `name`. A panic in it is caught at the thread's edge, recorded with the reason
 /// and stops the workload (see [`Control::fail`]), so every front end reports it.
 fn spawn(
-    name: &str,
+    slot: &Arc<ThreadSlot>,
     control: &Arc<Control>,
     body: impl FnOnce() + Send + 'static,
 ) -> Result<JoinHandle<()>, EngineError> {
+    let name = slot.name.as_str();
     #[cfg(test)]
     if tests::FAIL_SPAWN.with(|fail| fail.borrow().as_deref() == Some(name)) {
         return Err(EngineError::Spawn {
@@ -218,13 +223,20 @@ fn spawn(
     }
     #[cfg(test)]
     let panics = tests::PANIC_IN.with(|panic| panic.borrow().as_deref() == Some(name));
-    let (control, worker) = (control.clone(), name.to_owned());
+    let (control, worker, slot) = (control.clone(), name.to_owned(), slot.clone());
     let guarded = move || {
+        // SAFETY: gettid has no preconditions.
+        slot.tid.store(unsafe { libc::gettid() }, Relaxed);
         #[cfg(test)]
         if panics {
             panic!("told to by the test");
         }
         body();
+        // SAFETY: gettid has no preconditions.
+        let last = TaskSched::of_thread(unsafe { libc::gettid() });
+        if let Ok(mut kept) = slot.final_sched.lock() {
+            *kept = Some(last);
+        }
     };
     std::thread::Builder::new()
         .name(name.to_owned())

@@ -30,9 +30,10 @@ pub struct CounterValues {
     pub branch_misses: Option<u64>,
     /// Nanoseconds the thread ran on a CPU.
     pub task_clock_ns: Option<u64>,
-    /// Times the thread was switched out.
+    /// Times the thread was switched out (counted in the kernel: root or
+    /// `perf_event_paranoid` <= 1, else `null`).
     pub context_switches: Option<u64>,
-    /// Times the thread moved to another CPU.
+    /// Times the thread moved to another CPU (counted in the kernel, as above).
     pub cpu_migrations: Option<u64>,
     /// Page faults.
     pub page_faults: Option<u64>,
@@ -86,11 +87,35 @@ fn open(event: impl Event) -> Result<Counter, String> {
     Ok(counter)
 }
 
+/// Opens a software event that happens in the kernel (a context switch, a migration): with
+/// kernel events excluded, as user-space counters are opened, it would count 0 whatever
+/// happened. Where the kernel will not count kernel events for this user, the reason.
+fn open_kernel_event(event: impl Event) -> Result<Counter, String> {
+    let built = Builder::new(event)
+        .observe_self()
+        .any_cpu()
+        .include_kernel()
+        .build();
+    let mut counter = built.map_err(|e| match e.raw_os_error() {
+        Some(libc::EACCES | libc::EPERM) => format!(
+            "counted in the kernel, which needs root or perf_event_paranoid <= 1 (now {})",
+            paranoid()
+        ),
+        _ => reason(&e),
+    })?;
+    counter.enable().map_err(|e| reason(&e))?;
+    Ok(counter)
+}
+
+fn paranoid() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/perf_event_paranoid")
+        .map(|s| s.trim().to_owned())
+        .unwrap_or_else(|_| "?".into())
+}
+
 /// Why a counter cannot be opened, in the words an operator needs.
 fn reason(err: &io::Error) -> String {
-    let paranoid = std::fs::read_to_string("/proc/sys/kernel/perf_event_paranoid")
-        .map(|s| s.trim().to_owned())
-        .unwrap_or_else(|_| "?".into());
+    let paranoid = paranoid();
     match err.raw_os_error() {
         Some(libc::ENOENT) => "no PMU: ENOENT".into(),
         Some(libc::EOPNOTSUPP) => "not supported by this CPU or hypervisor: EOPNOTSUPP".into(),
@@ -123,8 +148,14 @@ impl ThreadCounters {
                 ("llc_read_misses", open(llc_read_misses)),
                 ("branch_misses", open(Hardware::BRANCH_MISSES)),
                 ("task_clock_ns", open(Software::TASK_CLOCK)),
-                ("context_switches", open(Software::CONTEXT_SWITCHES)),
-                ("cpu_migrations", open(Software::CPU_MIGRATIONS)),
+                (
+                    "context_switches",
+                    open_kernel_event(Software::CONTEXT_SWITCHES),
+                ),
+                (
+                    "cpu_migrations",
+                    open_kernel_event(Software::CPU_MIGRATIONS),
+                ),
                 ("page_faults", open(Software::PAGE_FAULTS)),
             ],
         }

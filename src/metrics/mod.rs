@@ -3,6 +3,7 @@
 pub mod counters;
 pub mod integrity;
 pub mod latency;
+pub mod sched;
 pub mod snapshot;
 
 pub use integrity::Integrity;

@@ -11,7 +11,7 @@ use super::counters::CounterValues;
 /// Bumped whenever a field changes meaning, is renamed or disappears (adding fields does not bump
 /// it). 2: `ring.consumer_empty_polls` became `ring.consumer_empty_stalls` (it counts episodes of
 /// empty polls, not polls).
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// Whether producers are producing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -107,6 +107,47 @@ pub struct ThreadSnapshot {
     /// Hardware and software counters over the interval (since the start in a summary); each is
     /// a number or `null` with its reason in `unavailable`.
     pub counters: Option<CounterValues>,
+    /// What the scheduler did to the thread over the interval (since the start in a summary),
+    /// from `/proc`; `null` with `scheduling_unavailable` when it cannot be read.
+    pub scheduling: Option<Scheduling>,
+    /// Why `scheduling` is `null`.
+    pub scheduling_unavailable: Option<String>,
+}
+
+/// What the scheduler did to one thread: how much of the time it had a CPU, how long it waited
+/// for one, and who else wanted it. A busy-spinning thread with its CPU to itself runs 100 % of
+/// the time; less is time its rows waited too.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Scheduling {
+    /// Time on a CPU ÷ the interval, 0 to 1 (`/proc/self/task/TID/schedstat`).
+    pub ran_share: f64,
+    /// Seconds it was runnable but waiting for a CPU (`schedstat`).
+    pub waited_s: f64,
+    /// Times it gave its CPU up itself (a park or a sleep).
+    pub voluntary_switches: u64,
+    /// Times the scheduler took its CPU away (`status`).
+    pub involuntary_switches: u64,
+    /// Seconds the hypervisor stole from the thread's CPU (`/proc/stat`); `null` with
+    /// `steal_unavailable`.
+    pub cpu_steal_s: Option<f64>,
+    /// Why `cpu_steal_s` is `null`.
+    pub steal_unavailable: Option<String>,
+    /// Other tasks seen runnable on the thread's CPU at the end of the interval, looked for only
+    /// when the thread waited for its CPU (empty otherwise).
+    pub other_tasks: Vec<crate::metrics::sched::OtherTask>,
+}
+
+/// A warning as the summary keeps it: every kind that appeared, how often and when.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct WarningTally {
+    /// The latest wording.
+    pub warning: String,
+    /// Snapshots that carried it.
+    pub count: u64,
+    /// Seconds since the start of the first and the last of them.
+    pub first_s: f64,
+    /// See `first_s`.
+    pub last_s: f64,
 }
 
 /// The ring.
@@ -252,7 +293,8 @@ pub struct Snapshot {
     pub totals: Totals,
     /// The link to a remote ring, if the ring is remote.
     pub transport: Option<TransportSnapshot>,
-    /// Things the operator should know (threads sharing a CPU, a consumer on remote memory).
+    /// Things the operator should know (threads sharing a CPU, a spinning thread that did not
+    /// get its CPU, a consumer on remote memory).
     pub warnings: Vec<String>,
 }
 
@@ -280,4 +322,7 @@ pub struct Summary {
     /// Why the workload stopped before it was told to: a worker that died, and how. `null` when
     /// every worker ran to the end.
     pub failure: Option<String>,
+    /// Every warning the run's snapshots carried, once per kind and thread, with how often and
+    /// when.
+    pub warnings: Vec<WarningTally>,
 }

@@ -44,8 +44,9 @@ pub fn draw(frame: &mut Frame, app: &App) -> Areas {
         0
     };
     let key_lines = (panes::footer::keys(&app.mode).chars().count() as u16).div_ceil(area.width);
+    let header_lines = panes::header::lines(app);
     let [header, body, chart, footer] = Layout::vertical([
-        Constraint::Length(2),
+        Constraint::Length(header_lines),
         Constraint::Fill(1),
         Constraint::Length(chart_height),
         Constraint::Length(1 + key_lines),

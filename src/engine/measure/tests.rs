@@ -1,11 +1,12 @@
 //! `measure` and `summarize` on hand-made readings: every figure checked against arithmetic done
 //! here by hand.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::*;
 use crate::metrics::counters::CounterValues;
-use crate::metrics::snapshot::RunState;
+use crate::metrics::sched::{OtherTask, TaskSched};
 use crate::metrics::{LatencyHistogram, LatencySummary};
 
 use super::super::reading::MemoryReading;
@@ -33,6 +34,8 @@ fn thread(name: &str, role: Role, cpu: usize, rows: u64) -> ThreadReading {
         counters: None,
         latency: (role == Role::Consumer).then(LatencyReading::default),
         last_error: None,
+        sched: Err("not read in this test".into()),
+        spins: false,
     }
 }
 
@@ -135,7 +138,7 @@ fn interval_latency_comes_back_with_the_snapshot_and_the_summary_reports_the_who
     assert_eq!(interval.latency[0].thread, "consumer-0");
     assert_eq!(interval.latency[0].histogram.len(), 3);
 
-    let summary = summarize(&shape, &now);
+    let summary = summarize(&shape, &Reading::start(), &now);
     let consumer = &summary.threads[1];
     assert_eq!(consumer.latency_ns.unwrap().count, 7);
     assert_eq!(consumer.latency_ns.unwrap().max, 900);
@@ -145,17 +148,17 @@ fn interval_latency_comes_back_with_the_snapshot_and_the_summary_reports_the_who
 #[test]
 fn a_summary_counts_rows_a_consumer_never_saw_as_lost() {
     let shape = shape_of(RingKind::Spsc, false);
-    let summary = summarize(&shape, &pair(1_000, 1_000, 990));
+    let summary = summarize(&shape, &Reading::start(), &pair(1_000, 1_000, 990));
     assert_eq!(summary.totals.lost, 10);
     assert!(!summary.integrity_ok);
 
-    let clean = summarize(&shape, &pair(1_000, 1_000, 1_000));
+    let clean = summarize(&shape, &Reading::start(), &pair(1_000, 1_000, 1_000));
     assert_eq!(clean.totals.lost, 0);
     assert!(clean.integrity_ok);
 
     let mut duplicated = pair(1_000, 1_000, 1_000);
     duplicated.threads[1].integrity.duplicated = 1;
-    assert!(!summarize(&shape, &duplicated).integrity_ok);
+    assert!(!summarize(&shape, &Reading::start(), &duplicated).integrity_ok);
 }
 
 #[test]
@@ -172,12 +175,12 @@ fn a_broadcast_ring_holds_what_its_slowest_consumer_has_not_read() {
     let snapshot = measure(&shape, &Reading::start(), &now).snapshot;
     assert_eq!(snapshot.ring.occupancy_rows, 300);
     assert_eq!(snapshot.totals.consumed, 1_690);
-    let summary = summarize(&shape, &now);
+    let summary = summarize(&shape, &Reading::start(), &now);
     assert_eq!(summary.totals.lost, 10 + 300);
 
     let mpmc = shape_of(RingKind::Mpmc, false);
     assert_eq!(
-        summarize(&mpmc, &now).totals.lost,
+        summarize(&mpmc, &Reading::start(), &now).totals.lost,
         0,
         "mpmc consumers share rows"
     );
@@ -368,5 +371,73 @@ fn the_memory_reading_and_host_place_threads_and_warn_of_remote_reads() {
     assert_eq!(
         snapshot.warnings,
         ["consumer-0 on CPU 3 reads the ring from remote NUMA node(s) [0]"]
+    );
+}
+
+/// A spinning consumer on CPU 1 that ran `ran_ms` of each second and waited `waited_ms`.
+fn spinning(at_ms: u64, ran_ms: u64, waited_ms: u64, steal_ms: u64) -> Reading {
+    let mut consumer = thread("consumer-0", Role::Consumer, 1, at_ms);
+    consumer.spins = true;
+    consumer.sched = Ok(TaskSched {
+        ran_ns: ran_ms * 1_000_000,
+        waited_ns: waited_ms * 1_000_000,
+        voluntary_switches: 0,
+        involuntary_switches: at_ms / 10,
+    });
+    let mut now = reading(
+        at_ms,
+        vec![thread("producer-0", Role::Producer, 0, at_ms), consumer],
+    );
+    now.steal_ns = Ok(BTreeMap::from([(0, 0), (1, steal_ms * 1_000_000)]));
+    now
+}
+
+#[test]
+fn a_spinning_thread_kept_from_its_cpu_is_measured_and_warned_about() {
+    let shape = shape_of(RingKind::Spsc, false);
+    let before = spinning(1_000, 1_000, 0, 0);
+    let mut now = spinning(2_000, 1_340, 620, 30);
+    now.other_tasks = BTreeMap::from([(
+        1,
+        vec![OtherTask {
+            name: "cargo".into(),
+            pid: 4242,
+        }],
+    )]);
+    let interval = measure(&shape, &before, &now);
+    let consumer = &interval.snapshot.threads[1];
+    let scheduling = consumer.scheduling.as_ref().unwrap();
+    assert!((scheduling.ran_share - 0.34).abs() < 1e-9);
+    assert!((scheduling.waited_s - 0.62).abs() < 1e-9);
+    assert_eq!(scheduling.involuntary_switches, 100);
+    assert_eq!(scheduling.cpu_steal_s, Some(0.03));
+    let warning = "consumer-0 ran 34 % of the last 1.0 s on CPU 1; waited 0.62 s for it; \
+                   CPU 1 lost 0.03 s to steal; other tasks: cargo (pid 4242)";
+    assert_eq!(interval.snapshot.warnings, vec![warning.to_owned()]);
+    assert_eq!(interval.warnings[0].key, "cpu-share consumer-0");
+
+    // The producer does not spin here (its wait is not busy-spin): no warning for it, though
+    // its share is unknown.
+    let producer = &interval.snapshot.threads[0];
+    assert_eq!(
+        producer.scheduling_unavailable.as_deref(),
+        Some("not read in this test")
+    );
+
+    // A thread that had its CPU is not warned about; one whose /proc/stat line is missing has
+    // steal `null` with the reason.
+    let mut fine = spinning(3_000, 2_300, 620, 30);
+    fine.steal_ns = Ok(BTreeMap::from([(0, 0)]));
+    let interval = measure(&shape, &now, &fine);
+    assert!(
+        interval.snapshot.warnings.is_empty(),
+        "{:?}",
+        interval.snapshot.warnings
+    );
+    let scheduling = interval.snapshot.threads[1].scheduling.as_ref().unwrap();
+    assert_eq!(scheduling.cpu_steal_s, None);
+    assert_eq!(
+        scheduling.steal_unavailable.as_deref(),
+        Some("/proc/stat has no line for CPU 1")
     );
 }

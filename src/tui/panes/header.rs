@@ -1,4 +1,6 @@
-//! Header: profile, ring, state, uptime, throughput, and lost/duplicated (red when not 0).
+//! Header: profile, ring, state, uptime, throughput, lost/duplicated (red when not 0), and the
+//! snapshot's first warning, when there is one (a spinning thread kept from its CPU, a CPU
+//! shared, a worker that died).
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -9,7 +11,20 @@ use crate::metrics::snapshot::RunState;
 use crate::tui::app::App;
 use crate::tui::style::{Severity, format_rate, severity};
 
-/// Draws the header into `area` (one or two lines).
+/// Lines the header needs: two, and a third while the snapshot carries a warning.
+pub fn lines(app: &App) -> u16 {
+    if app
+        .snapshot
+        .as_ref()
+        .is_some_and(|s| !s.warnings.is_empty())
+    {
+        3
+    } else {
+        2
+    }
+}
+
+/// Draws the header into `area` (up to three lines).
 pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     let Some(s) = &app.snapshot else {
         let line = Line::from(format!("ringtop · {} · starting…", app.profile_name));
@@ -58,10 +73,17 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         )),
         integrity,
     ]);
-    let lines = if area.height >= 2 {
-        vec![first, second]
-    } else {
-        vec![first]
-    };
+    let mut lines = vec![first, second];
+    if let Some(warning) = s.warnings.first() {
+        let more = match s.warnings.len() {
+            1 => String::new(),
+            n => format!(" (+{} more)", n - 1),
+        };
+        lines.push(Line::from(Span::styled(
+            format!("⚠ {warning}{more}"),
+            severity(app, Severity::Warn),
+        )));
+    }
+    lines.truncate(usize::from(area.height));
     frame.render_widget(Paragraph::new(lines), area);
 }

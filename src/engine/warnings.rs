@@ -1,0 +1,94 @@
+//! Warnings with a stable identity: each snapshot words its warnings with that interval's figures
+//! ("ran 34 % …"), and the summary keeps one tally per kind and thread, with how often and when.
+
+use std::time::Duration;
+
+use crate::metrics::snapshot::WarningTally;
+
+/// One warning of one interval.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Warning {
+    /// What it is about, the same from one interval to the next (`cpu-share consumer-0`).
+    pub key: String,
+    /// What the operator reads.
+    pub text: String,
+}
+
+impl Warning {
+    /// A warning about `subject` of kind `kind`.
+    pub(crate) fn new(kind: &str, subject: &str, text: String) -> Self {
+        Warning {
+            key: format!("{kind} {subject}"),
+            text,
+        }
+    }
+}
+
+/// Every warning the intervals of a run carried, in the order they first appeared.
+#[derive(Debug, Default)]
+pub(crate) struct WarningLog {
+    seen: Vec<(String, WarningTally)>,
+}
+
+impl WarningLog {
+    /// Counts the warnings of an interval that ended `at` into the run.
+    pub(crate) fn add(&mut self, warnings: &[Warning], at: Duration) {
+        let at = at.as_secs_f64();
+        for warning in warnings {
+            match self.seen.iter_mut().find(|(key, _)| *key == warning.key) {
+                Some((_, tally)) => {
+                    tally.warning.clone_from(&warning.text);
+                    tally.count += 1;
+                    tally.last_s = at;
+                }
+                None => self.seen.push((
+                    warning.key.clone(),
+                    WarningTally {
+                        warning: warning.text.clone(),
+                        count: 1,
+                        first_s: at,
+                        last_s: at,
+                    },
+                )),
+            }
+        }
+    }
+
+    /// One tally per kind and subject.
+    pub(crate) fn tallies(&self) -> Vec<WarningTally> {
+        self.seen.iter().map(|(_, tally)| tally.clone()).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_warning_is_tallied_by_what_it_is_about_not_its_wording() {
+        let mut log = WarningLog::default();
+        let share = |percent: u32| {
+            Warning::new(
+                "cpu-share",
+                "consumer-0",
+                format!("consumer-0 ran {percent} %"),
+            )
+        };
+        let shared = Warning::new("shared-cpu", "producer-0", "producer-0 shares CPU 1".into());
+        log.add(&[share(34)], Duration::from_secs(1));
+        log.add(&[share(50), shared.clone()], Duration::from_secs(2));
+        log.add(&[share(12)], Duration::from_secs(5));
+        let tallies = log.tallies();
+        assert_eq!(tallies.len(), 2);
+        assert_eq!(
+            tallies[0],
+            WarningTally {
+                warning: "consumer-0 ran 12 %".into(),
+                count: 3,
+                first_s: 1.0,
+                last_s: 5.0,
+            }
+        );
+        assert_eq!((tallies[1].count, tallies[1].first_s), (1, 2.0));
+    }
+}

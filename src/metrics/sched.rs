@@ -1,0 +1,221 @@
+//! What the scheduler says about a thread and its CPU, from `/proc`: time on a CPU, time waiting
+//! runnable for one, voluntary and involuntary switches (`/proc/self/task/TID/schedstat` and
+//! `status`), the hypervisor's steal per CPU (`/proc/stat`), and the other tasks that wanted a
+//! CPU. These need no PMU and no privilege, and say why a spinning thread's latency is what it is.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// One thread's scheduler counts since it started.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TaskSched {
+    /// Nanoseconds on a CPU.
+    pub ran_ns: u64,
+    /// Nanoseconds runnable but waiting for a CPU.
+    pub waited_ns: u64,
+    /// Times it gave up its CPU itself (a park, a sleep, a blocking call).
+    pub voluntary_switches: u64,
+    /// Times the scheduler took its CPU away.
+    pub involuntary_switches: u64,
+}
+
+impl TaskSched {
+    /// This process's thread `tid`, now.
+    ///
+    /// # Errors
+    /// Why `/proc` could not say (the reason for a `null`).
+    pub fn of_thread(tid: i32) -> Result<TaskSched, String> {
+        let dir = format!("/proc/self/task/{tid}");
+        let schedstat = std::fs::read_to_string(format!("{dir}/schedstat"))
+            .map_err(|e| format!("{dir}/schedstat: {e}"))?;
+        let status = std::fs::read_to_string(format!("{dir}/status"))
+            .map_err(|e| format!("{dir}/status: {e}"))?;
+        parse_task(&schedstat, &status).ok_or_else(|| format!("{dir}: unexpected format"))
+    }
+
+    /// Counts since `earlier`.
+    pub fn since(&self, earlier: &TaskSched) -> TaskSched {
+        TaskSched {
+            ran_ns: self.ran_ns.saturating_sub(earlier.ran_ns),
+            waited_ns: self.waited_ns.saturating_sub(earlier.waited_ns),
+            voluntary_switches: self
+                .voluntary_switches
+                .saturating_sub(earlier.voluntary_switches),
+            involuntary_switches: self
+                .involuntary_switches
+                .saturating_sub(earlier.involuntary_switches),
+        }
+    }
+}
+
+/// Reads `schedstat` ("ran_ns waited_ns timeslices") and the switch counts from `status`.
+fn parse_task(schedstat: &str, status: &str) -> Option<TaskSched> {
+    let mut fields = schedstat.split_whitespace().map(str::parse::<u64>);
+    let ran_ns = fields.next()?.ok()?;
+    let waited_ns = fields.next()?.ok()?;
+    let count = |key: &str| {
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix(key))
+            .and_then(|rest| rest.trim().parse::<u64>().ok())
+    };
+    Some(TaskSched {
+        ran_ns,
+        waited_ns,
+        voluntary_switches: count("voluntary_ctxt_switches:")?,
+        involuntary_switches: count("nonvoluntary_ctxt_switches:")?,
+    })
+}
+
+/// Nanoseconds the hypervisor stole from each CPU since boot (`/proc/stat`'s eighth column).
+///
+/// # Errors
+/// Why it could not be read.
+pub fn steal_ns_per_cpu() -> Result<BTreeMap<usize, u64>, String> {
+    let stat = std::fs::read_to_string("/proc/stat").map_err(|e| format!("/proc/stat: {e}"))?;
+    // SAFETY: sysconf has no preconditions.
+    let ticks_per_s = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    let ticks_per_s = u64::try_from(ticks_per_s)
+        .ok()
+        .filter(|&t| t > 0)
+        .ok_or("the clock tick rate is unknown")?;
+    parse_steal(&stat, ticks_per_s).ok_or_else(|| "/proc/stat: unexpected format".to_owned())
+}
+
+fn parse_steal(stat: &str, ticks_per_s: u64) -> Option<BTreeMap<usize, u64>> {
+    let mut steal = BTreeMap::new();
+    for line in stat.lines() {
+        let mut fields = line.split_whitespace();
+        let Some(cpu) = fields.next().and_then(|f| f.strip_prefix("cpu")) else {
+            continue;
+        };
+        let Ok(cpu) = cpu.parse::<usize>() else {
+            continue; // the "cpu" total line
+        };
+        let ticks: u64 = fields.nth(7)?.parse().ok()?;
+        steal.insert(cpu, ticks * (1_000_000_000 / ticks_per_s));
+    }
+    (!steal.is_empty()).then_some(steal)
+}
+
+/// A task of another process (or another thread of this one) seen runnable on a CPU.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct OtherTask {
+    /// Its command name.
+    pub name: String,
+    /// Its process id.
+    pub pid: i32,
+}
+
+/// Processes (other than this one, which is measuring) with a task runnable now whose last CPU
+/// is one of `cpus`: those a spinning thread on that CPU competes with. At most `limit` per CPU,
+/// in `/proc` order, named by the process's command. Tasks of other users are listed as far as
+/// `/proc` shows them.
+pub fn runnable_on(cpus: &[usize], limit: usize) -> BTreeMap<usize, Vec<OtherTask>> {
+    let mut found: BTreeMap<usize, Vec<OtherTask>> = BTreeMap::new();
+    let ours = std::process::id() as i32;
+    let Ok(processes) = std::fs::read_dir("/proc") else {
+        return found;
+    };
+    for process in processes.flatten() {
+        let Some(pid) = process
+            .file_name()
+            .to_str()
+            .and_then(|p| p.parse::<i32>().ok())
+            .filter(|&p| p != ours)
+        else {
+            continue;
+        };
+        let Ok(tasks) = std::fs::read_dir(process.path().join("task")) else {
+            continue;
+        };
+        for task in tasks.flatten() {
+            let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else {
+                continue;
+            };
+            let Some((thread_name, state, cpu)) = parse_task_stat(&stat) else {
+                continue;
+            };
+            if state != 'R' || !cpus.contains(&cpu) {
+                continue;
+            }
+            let list = found.entry(cpu).or_default();
+            if list.len() < limit && !list.iter().any(|t| t.pid == pid) {
+                let name = std::fs::read_to_string(process.path().join("comm"))
+                    .map_or(thread_name, |comm| comm.trim_end().to_owned());
+                list.push(OtherTask { name, pid });
+            }
+        }
+    }
+    found
+}
+
+/// Name, state and last CPU from a `/proc/PID/task/TID/stat` line (the name may hold spaces and
+/// parentheses, so fields are counted from its closing parenthesis).
+fn parse_task_stat(stat: &str) -> Option<(String, char, usize)> {
+    let open = stat.find('(')?;
+    let close = stat.rfind(')')?;
+    let name = stat.get(open + 1..close)?.to_owned();
+    let mut rest = stat.get(close + 1..)?.split_whitespace();
+    let state = rest.next()?.chars().next()?;
+    // After the state, field 39 (processor) is the 36th.
+    let cpu = rest.nth(35)?.parse().ok()?;
+    Some((name, state, cpu))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_threads_counts_come_from_schedstat_and_status() {
+        let status =
+            "Name:\tconsumer-0\nvoluntary_ctxt_switches:\t3\nnonvoluntary_ctxt_switches:\t41\n";
+        assert_eq!(
+            parse_task("1500000000 620000000 97\n", status),
+            Some(TaskSched {
+                ran_ns: 1_500_000_000,
+                waited_ns: 620_000_000,
+                voluntary_switches: 3,
+                involuntary_switches: 41,
+            })
+        );
+        assert_eq!(parse_task("garbage", status), None);
+    }
+
+    #[test]
+    fn steal_is_the_eighth_column_per_cpu_in_nanoseconds() {
+        let stat = "cpu  1 2 3 4 5 6 7 99 0 0\ncpu0 1 2 3 4 5 6 7 40 0 0\ncpu1 1 2 3 4 5 6 7 59 0 0\nintr 5\n";
+        let steal = parse_steal(stat, 100).unwrap();
+        assert_eq!(steal, BTreeMap::from([(0, 400_000_000), (1, 590_000_000)]));
+    }
+
+    #[test]
+    fn a_task_stat_line_survives_a_name_with_spaces_and_parentheses() {
+        let mut line = String::from("4242 (cargo (build) x) R 1");
+        for field in 5..=38 {
+            line.push_str(&format!(" {field}"));
+        }
+        line.push_str(" 1 0 0\n");
+        assert_eq!(
+            parse_task_stat(&line),
+            Some(("cargo (build) x".to_owned(), 'R', 1))
+        );
+    }
+
+    #[test]
+    fn this_thread_can_be_read_and_runs() {
+        // SAFETY: gettid has no preconditions.
+        let tid = unsafe { libc::gettid() };
+        let before = TaskSched::of_thread(tid).unwrap();
+        let mut x = 0u64;
+        for i in 0..5_000_000u64 {
+            x = x.wrapping_add(std::hint::black_box(i));
+        }
+        std::hint::black_box(x);
+        let after = TaskSched::of_thread(tid).unwrap();
+        assert!(after.since(&before).ran_ns > 0);
+    }
+}
