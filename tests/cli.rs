@@ -86,6 +86,31 @@ fn a_duration_too_long_for_a_clock_exits_2_before_anything_runs() {
 }
 
 #[test]
+fn a_duration_that_is_not_one_gets_the_same_help_as_in_a_profile() {
+    for (flag, value, says) in [
+        (
+            "--duration",
+            "garbage",
+            "bad duration \"garbage\" (expected number at 0)",
+        ),
+        ("--interval", "-1s", "bad duration \"-1s\": it is negative"),
+    ] {
+        let out = ringtop()
+            .args(["run", "--headless", flag, value])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{flag} {value}");
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert!(err.contains(&format!("'{value}' for '{flag}")), "{err}");
+        assert!(err.contains(says), "{err}");
+        assert!(
+            err.contains("write a positive number and a unit, e.g. \"10s\", \"500ms\", \"2m\""),
+            "{err}"
+        );
+    }
+}
+
+#[test]
 fn an_unavailable_cpu_is_a_clear_error_with_exit_code_2() {
     let out = ringtop()
         .arg("probe")

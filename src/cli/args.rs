@@ -98,10 +98,10 @@ impl TokenArgs {
 pub(super) struct ReportArgs {
     /// Stop after this long (`10s`, `2m`); default: the profile's duration (`run`), else until
     /// Ctrl-C.
-    #[arg(long, value_parser = parse_duration)]
+    #[arg(long, value_parser = parse_duration, allow_hyphen_values = true)]
     pub(super) duration: Option<std::time::Duration>,
     /// Time between snapshots; default: the profile's report interval.
-    #[arg(long, value_parser = parse_interval)]
+    #[arg(long, value_parser = parse_interval, allow_hyphen_values = true)]
     pub(super) interval: Option<std::time::Duration>,
     /// Write an HdrHistogram interval log (V2, DEFLATE), one tag per consumer; default: the
     /// profile's `report.hlog` (`run`).
@@ -270,14 +270,14 @@ pub(super) fn parse_cpus(text: &str) -> Result<CpuList, cpulist::CpuListError> {
 
 /// `--duration`: a humantime duration the profile rules accept.
 fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
-    let duration = humantime::parse_duration(text).map_err(|e| e.to_string())?;
+    let duration = rules::parse_time(text)?;
     rules::check_duration(duration).map_err(|e| e.to_string())?;
     Ok(duration)
 }
 
 /// `--interval`: a humantime duration the profile rules accept.
 fn parse_interval(text: &str) -> Result<std::time::Duration, String> {
-    let interval = humantime::parse_duration(text).map_err(|e| e.to_string())?;
+    let interval = rules::parse_time(text)?;
     rules::check_interval(interval).map_err(|e| e.to_string())?;
     Ok(interval)
 }

@@ -33,7 +33,8 @@ pub struct TuningProfile {
     pub description: String,
     /// The ring.
     pub ring: RingSection,
-    /// What runs on it.
+    /// What runs on it (every key has a default, so the section may be left out).
+    #[serde(default)]
     pub workload: WorkloadSection,
     /// Where each thread runs.
     #[serde(default)]
@@ -272,11 +273,7 @@ impl TryFrom<String> for DurationSetting {
     type Error = String;
 
     fn try_from(text: String) -> Result<Self, Self::Error> {
-        humantime::parse_duration(&text)
-            .map(DurationSetting)
-            .map_err(|e| {
-                format!("bad duration {text:?}: {e} (expected e.g. \"10s\", \"500ms\", \"2m\")")
-            })
+        rules::parse_time(&text).map(DurationSetting)
     }
 }
 
@@ -311,6 +308,20 @@ pub struct WorkloadSection {
     /// How long a headless run lasts (`"10s"`); absent: until stopped.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duration: Option<DurationSetting>,
+}
+
+impl Default for WorkloadSection {
+    fn default() -> Self {
+        WorkloadSection {
+            producers: one(),
+            consumers: one(),
+            rate: 0,
+            batch: default_batch(),
+            source: default_source(),
+            seed: default_seed(),
+            duration: None,
+        }
+    }
 }
 
 fn one() -> usize {

@@ -201,6 +201,19 @@ pub fn check_duration(duration: Duration) -> Result<(), SettingError> {
     Ok(())
 }
 
+/// A length of time written as text (`"10s"`, `"500ms"`, `"2m"`), as profiles and the command
+/// line both take it.
+///
+/// # Errors
+/// What was wrong and what is expected, the same wherever it was written.
+pub fn parse_time(text: &str) -> Result<Duration, String> {
+    let write = "write a positive number and a unit, e.g. \"10s\", \"500ms\", \"2m\"";
+    if text.trim_start().starts_with('-') {
+        return Err(format!("bad duration {text:?}: it is negative; {write}"));
+    }
+    humantime::parse_duration(text).map_err(|e| format!("bad duration {text:?} ({e}); {write}"))
+}
+
 /// The time between snapshots: more than zero, at most [`MAX_INTERVAL`].
 ///
 /// # Errors

@@ -317,3 +317,14 @@ fn a_profile_to_save_keeps_no_token() {
     assert!(!p.forget_secrets(), "nothing left to forget");
     assert!(parse(&text, "saved.toml").is_ok());
 }
+
+#[test]
+fn a_profile_without_a_workload_section_takes_every_default() {
+    let p = parse(
+        "version = 1\n[ring]\nkind = \"spsc\"\ncapacity = 1024\n",
+        "p.toml",
+    )
+    .unwrap();
+    assert_eq!(p.workload, WorkloadSection::default());
+    assert_eq!((p.workload.producers, p.workload.batch), (1, 64));
+}
