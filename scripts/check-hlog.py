@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Reads a ringtop HdrHistogram interval log with the Python HdrHistogram package (`pip install
-hdrhistogram`), as another tool would, and checks it holds every consumer's samples.
+hdrhistogram`), as another tool would, and checks it holds every sample the summary counts for
+each consumer (exactly), in intervals that are not empty.
 
 usage: check-hlog.py FILE.hlog SUMMARY.json
 """
@@ -14,7 +15,11 @@ from hdrh.log import HistogramLogReader
 def main() -> int:
     path, summary_path = sys.argv[1], sys.argv[2]
     summary = json.loads(open(summary_path).read().splitlines()[-1])
-    consumers = {t["name"] for t in summary["threads"] if t["role"] == "consumer"}
+    consumers = {
+        t["name"]: t["latency_total_ns"]["count"]
+        for t in summary["threads"]
+        if t["role"] == "consumer"
+    }
     reader = HistogramLogReader(path, HdrHistogram(1, 60 * 10**9, 3))
     counts = {}
     while True:
@@ -22,13 +27,16 @@ def main() -> int:
         if histogram is None:
             break
         tag = histogram.get_tag()
+        if histogram.get_total_count() == 0:
+            print(f"{tag}: an empty interval in the log")
+            return 1
         counts[tag] = counts.get(tag, 0) + histogram.get_total_count()
-    if set(counts) != consumers:
+    if set(counts) != set(consumers):
         print(f"tags {sorted(counts)} but consumers {sorted(consumers)}")
         return 1
     for name, count in counts.items():
-        if count == 0:
-            print(f"{name}: no samples in the log")
+        if count != consumers[name]:
+            print(f"{name}: {count} samples in the log, {consumers[name]} in the summary")
             return 1
     print(f"{path}: {len(counts)} consumer(s), samples {counts}")
     return 0

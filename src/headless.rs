@@ -162,13 +162,14 @@ pub fn run(
             }
         }
     }
-    if let Some(log) = &mut hlog {
-        let _ = log_interval(log, &engine.interval());
-    }
     if let Some(bar) = &progress {
         bar.finish_and_clear();
     }
-    let summary = engine.stop();
+    let (summary, last) = engine.finish();
+    if let Some(log) = &mut hlog {
+        // Every sample the summary counts, the ones recorded while consumers drained included.
+        let _ = log_interval(log, &last);
+    }
     if !emit(out, &tagged("summary", &summary))? {
         return Ok(Outcome::OutputClosed);
     }
@@ -198,7 +199,7 @@ fn log_interval<W: Write>(
     let snapshot = &interval.snapshot;
     let start = Duration::from_secs_f64((snapshot.elapsed_s - snapshot.interval_s).max(0.0));
     let length = Duration::from_secs_f64(snapshot.interval_s.max(0.0));
-    for consumer in &interval.latency {
+    for consumer in interval.latency.iter().filter(|c| !c.histogram.is_empty()) {
         let tag = Tag::new(&consumer.thread);
         log.write_histogram(consumer.histogram.as_hdr(), start, length, tag)
             .map_err(|e| e.to_string())?;

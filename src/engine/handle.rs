@@ -219,11 +219,21 @@ impl EngineHandle {
 
     /// Stops producers, lets consumers drain everything written, joins every thread and reports
     /// over the whole run.
-    pub fn stop(mut self) -> Summary {
+    pub fn stop(self) -> Summary {
+        self.finish().0
+    }
+
+    /// As [`EngineHandle::stop`], and the last interval too: from the previous call of
+    /// [`EngineHandle::interval`] until every worker finished, with the latency recorded while
+    /// consumers drained (an HdrHistogram log that must hold every sample the summary counts
+    /// writes it).
+    pub fn finish(mut self) -> (Summary, Interval) {
         self.shut_down();
-        let mut summary = summarize(&self.shape, &self.origin, &self.read());
+        let end = self.read();
+        let last = measure(&self.shape, &self.previous, &end);
+        let mut summary = summarize(&self.shape, &self.origin, &end);
         summary.warnings = self.warnings.tallies();
-        summary
+        (summary, last)
     }
 
     /// Tells producers to stop, stops accepting senders, and joins every worker once consumers
