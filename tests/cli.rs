@@ -111,6 +111,25 @@ fn a_duration_that_is_not_one_gets_the_same_help_as_in_a_profile() {
 }
 
 #[test]
+fn a_probe_told_to_share_one_cpu_says_so_rather_than_blaming_the_machine() {
+    let cpu = one_allowed_cpu();
+    let out = ringtop()
+        .arg("probe")
+        .args(SMALL)
+        .args(["--producer-cpu", &cpu, "--consumer-cpu", &cpu])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains(&format!(
+            "warning: both threads were asked for CPU {cpu}, so the two threads share it"
+        )),
+        "{text}"
+    );
+}
+
+#[test]
 fn an_unavailable_cpu_is_a_clear_error_with_exit_code_2() {
     let out = ringtop()
         .arg("probe")
@@ -426,7 +445,9 @@ fn a_probe_on_one_cpu_finishes_and_says_what_it_measured() {
     );
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(
-        text.contains("warning: only one CPU is available"),
+        text.contains(
+            "warning: only CPU 0 is available to this process, so the two threads share it"
+        ),
         "{text}"
     );
     assert!(text.contains("lost 0, duplicated 0, reordered 0"), "{text}");

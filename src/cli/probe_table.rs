@@ -36,11 +36,11 @@ pub(crate) fn render_table(report: &ProbeReport) -> String {
             "warning: the consumer reads the ring from another NUMA node"
         );
     }
-    if report.shared_cpu {
+    if let Some(reason) = &report.shared_cpu_reason {
         let _ = writeln!(
             out,
-            "warning: only one CPU is available, so both threads share it; \
-             these numbers measure time slicing, not the ring"
+            "warning: {reason}, so the two threads share it; these numbers measure time slicing, \
+             not the ring"
         );
     }
     let _ = writeln!(

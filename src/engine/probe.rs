@@ -9,7 +9,7 @@
 //! 3. **Round trip**: ping-pong of one item over two rings, timed on one thread (no clock
 //!    comparison between cores).
 
-use std::sync::Arc;
+use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -120,9 +120,10 @@ pub struct ProbeReport {
     pub consumer_cpu: usize,
     /// Where the ring's memory lived.
     pub ring_memory: RingMemory,
-    /// Whether both ends shared one CPU (only one was available): numbers then measure time
-    /// slicing, not the ring.
+    /// Whether both ends shared one CPU: numbers then measure time slicing, not the ring.
     pub shared_cpu: bool,
+    /// Why they did: only one CPU was available, or both were asked for the same one.
+    pub shared_cpu_reason: Option<String>,
     /// How the two CPUs relate in the machine (`"shares L3"`, `"cross-package"`), when the
     /// topology can be read: the first thing to check when the round trip looks slow.
     pub cpu_relation: Option<String>,
@@ -254,6 +255,13 @@ pub fn run(config: &ProbeConfig) -> Result<ProbeReport, ProbeError> {
         producer_cpu,
         consumer_cpu,
         shared_cpu,
+        shared_cpu_reason: shared_cpu.then(|| {
+            if allowed_cpus().len() < 2 {
+                format!("only CPU {producer_cpu} is available to this process")
+            } else {
+                format!("both threads were asked for CPU {producer_cpu}")
+            }
+        }),
         ring_memory: RingMemory {
             placement: alloc.describe(),
             consumer_reads_remote: allocation.as_ref().and_then(|a| {
@@ -287,6 +295,21 @@ pub fn run(config: &ProbeConfig) -> Result<ProbeReport, ProbeError> {
 
 type Reloads = (u64, u64);
 
+/// Pins the calling thread, then waits for the other side to have pinned too: no phase starts
+/// its clock or its schedule while one thread is still being created or moved. A thread that
+/// cannot pin still reaches the barrier (and then reports why), so the other is never stranded.
+fn pinned_and_ready(cpu: usize, ready: &Barrier) -> Result<(), ProbeError> {
+    let pinned = pin_current_thread(cpu);
+    ready.wait();
+    pinned.map_err(Into::into)
+}
+
+/// Rows the paced phase sends before the ones it times: the first 10 ms of the schedule (at
+/// least one row), while caches and the branch predictor warm up.
+fn warm_up_rows(rate: u64) -> u64 {
+    (rate / 100).max(1)
+}
+
 type Ring = (spsc::Producer<Row>, spsc::Consumer<Row>);
 
 fn throughput_phase(
@@ -299,10 +322,10 @@ fn throughput_phase(
     let allocation = alloc.reports().pop();
     let items = config.items;
     let batch = config.batch;
-    let start = Instant::now();
+    let ready = &Barrier::new(2);
     thread::scope(|s| {
         let producer = s.spawn(move || -> Result<u64, ProbeError> {
-            pin_current_thread(producer_cpu)?;
+            pinned_and_ready(producer_cpu, ready)?;
             let mut seq = 0u64;
             while seq < items {
                 let want = batch.min((items - seq) as usize);
@@ -318,7 +341,8 @@ fn throughput_phase(
             Ok(tx.stats().index_reloads)
         });
         let consumer = s.spawn(move || -> Result<(Integrity, u64, Duration), ProbeError> {
-            pin_current_thread(consumer_cpu)?;
+            pinned_and_ready(consumer_cpu, ready)?;
+            let start = Instant::now();
             let mut check = SequenceCheck::default();
             let mut seen = 0u64;
             while seen < items {
@@ -369,11 +393,13 @@ fn paced_phase(
 ) -> Result<(LatencySummary, Integrity), ProbeError> {
     let samples = config.latency_samples;
     let period_ns = 1e9 / config.rate as f64;
+    let warm_up = warm_up_rows(config.rate);
+    let ready = &Barrier::new(2);
     thread::scope(|s| {
         let producer = s.spawn(move || -> Result<(), ProbeError> {
-            pin_current_thread(producer_cpu)?;
+            pinned_and_ready(producer_cpu, ready)?;
             let start = now_ns();
-            for seq in 0..samples {
+            for seq in 0..warm_up + samples {
                 let scheduled = start + (seq as f64 * period_ns) as u64;
                 while now_ns() < scheduled {
                     idle();
@@ -390,14 +416,17 @@ fn paced_phase(
             Ok(())
         });
         let consumer = s.spawn(move || -> Result<(LatencySummary, Integrity), ProbeError> {
-            pin_current_thread(consumer_cpu)?;
+            pinned_and_ready(consumer_cpu, ready)?;
             let mut hist = LatencyHistogram::new();
             let mut check = SequenceCheck::default();
             while let Some(row) = rx.pop() {
-                hist.record(now_ns().saturating_sub(row.stamp_ns));
+                let latency = now_ns().saturating_sub(row.stamp_ns);
+                if row.seq >= warm_up {
+                    hist.record(latency);
+                }
                 check.observe(row.seq);
             }
-            Ok((hist.summary(), check.finish(samples)))
+            Ok((hist.summary(), check.finish(warm_up + samples)))
         });
         join(producer)?;
         join(consumer)
@@ -422,9 +451,11 @@ fn ping_pong_phase<P: Send, C: Send>(
     let (mut ping_tx, mut ping_rx) = ring(ring_config.clone())?;
     let (mut pong_tx, mut pong_rx) = ring(ring_config)?;
     let trips = config.round_trips;
+    let warm_up = (trips / 10).clamp(1, 1_000);
+    let ready = &Barrier::new(2);
     thread::scope(|s| {
         let echo = s.spawn(move || -> Result<(), ProbeError> {
-            pin_current_thread(consumer_cpu)?;
+            pinned_and_ready(consumer_cpu, ready)?;
             while let Some(v) = pop(&mut ping_rx) {
                 if push(&mut pong_tx, v).is_err() {
                     break;
@@ -433,9 +464,9 @@ fn ping_pong_phase<P: Send, C: Send>(
             Ok(())
         });
         let pinger = s.spawn(move || -> Result<LatencySummary, ProbeError> {
-            pin_current_thread(producer_cpu)?;
+            pinned_and_ready(producer_cpu, ready)?;
             let mut hist = LatencyHistogram::new();
-            for i in 0..trips {
+            for i in 0..warm_up + trips {
                 let t0 = Instant::now();
                 push(&mut ping_tx, i)
                     .map_err(|_| ProbeError::Thread("echo side vanished".into()))?;
@@ -447,7 +478,9 @@ fn ping_pong_phase<P: Send, C: Send>(
                         )));
                     }
                 }
-                hist.record(t0.elapsed().as_nanos() as u64);
+                if i >= warm_up {
+                    hist.record(t0.elapsed().as_nanos() as u64);
+                }
             }
             drop(ping_tx);
             Ok(hist.summary())
