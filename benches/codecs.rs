@@ -131,9 +131,9 @@ fn lz4_peer(rows: &[Row], rounds: usize) -> Value {
         mb / median(c_decode),
     );
     json!({
-        "lz4_flex": {"encode_mb_s": round(fe), "decode_mb_s": round(fd),
+        "lz4_flex": {"encode_mb_per_s": round(fe), "decode_mb_per_s": round(fd),
                      "ratio": round(raw as f64 / flex_len.iter().sum::<usize>() as f64)},
-        "c_lz4": {"encode_mb_s": round(ce), "decode_mb_s": round(cd),
+        "c_lz4": {"encode_mb_per_s": round(ce), "decode_mb_per_s": round(cd),
                   "ratio": round(raw as f64 / c_len.iter().sum::<usize>() as f64)},
         "encode_flex_vs_c": round(fe / ce),
         "decode_flex_vs_c": round(fd / cd),
@@ -147,7 +147,7 @@ fn round(x: f64) -> f64 {
 fn result_json(r: &CodecResult) -> Value {
     json!({
         "codec": r.name, "ratio": round(r.ratio), "bytes_per_value": round(r.bytes_per_value),
-        "encode_mb_s": round(r.encode_mb_s), "decode_mb_s": round(r.decode_mb_s),
+        "encode_mb_per_s": round(r.encode_mb_per_s), "decode_mb_per_s": round(r.decode_mb_per_s),
         "roundtrip": r.roundtrip,
     })
 }
@@ -183,10 +183,10 @@ fn main() {
             print!("{}", trial::render_table(&results));
             println!(
                 "  LZ4 blocks: lz4_flex {}/{} MB/s vs C LZ4 {}/{} MB/s (encode/decode)\n",
-                peer["lz4_flex"]["encode_mb_s"],
-                peer["lz4_flex"]["decode_mb_s"],
-                peer["c_lz4"]["encode_mb_s"],
-                peer["c_lz4"]["decode_mb_s"]
+                peer["lz4_flex"]["encode_mb_per_s"],
+                peer["lz4_flex"]["decode_mb_per_s"],
+                peer["c_lz4"]["encode_mb_per_s"],
+                peer["c_lz4"]["decode_mb_per_s"]
             );
         }
     }
@@ -204,7 +204,7 @@ fn main() {
     let slowest_decode = all
         .iter()
         .filter(|(_, r)| r.name.contains("lz4") || r.name == "decimal")
-        .map(|(s, r)| (r.decode_mb_s, format!("{} on {s}", r.name)))
+        .map(|(s, r)| (r.decode_mb_per_s, format!("{} on {s}", r.name)))
         .min_by(|a, b| a.0.total_cmp(&b.0));
     let flex_vs_c: Vec<f64> = peers
         .iter()

@@ -12,11 +12,11 @@ use hdrhistogram::serialization::V2DeflateSerializer;
 use hdrhistogram::serialization::interval_log::{IntervalLogWriter, IntervalLogWriterBuilder, Tag};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::engine::{Command, Engine, EngineError, EngineHandle, Interval};
-use crate::metrics::snapshot::Summary;
+use crate::metrics::snapshot::{SCHEMA_VERSION, Summary};
+use crate::output::{Ack, ErrorLine, OutputLine, StartLine};
 use crate::profile::TuningProfile;
 
 /// How a headless run is shaped.
@@ -30,6 +30,9 @@ pub struct HeadlessOptions {
     pub hlog: Option<PathBuf>,
     /// Holding a remote ring: stop once the first sender has finished and left.
     pub until_sender_leaves: bool,
+    /// What to call the profile in every line (a built-in's name, a file's path); `None`: its
+    /// description.
+    pub profile_name: Option<String>,
 }
 
 /// How a run ended.
@@ -102,7 +105,16 @@ pub fn run(
         ),
         None => None,
     };
+    let name = options
+        .profile_name
+        .clone()
+        .unwrap_or_else(|| profile.description.clone());
+    let start = OutputLine::Start(StartLine::now(&name, &profile));
     let mut engine = Engine::start(profile)?;
+    engine.name_profile(&name);
+    if !emit(out, &start)? {
+        return Ok(closed(engine));
+    }
     if let Some(address) = engine.listen_address() {
         eprintln!("ringtop: listening on {address}");
     }
@@ -147,7 +159,7 @@ pub fn run(
         if Instant::now() >= next_snapshot {
             next_snapshot += options.interval;
             let interval = engine.interval();
-            let line = tagged("snapshot", &interval.snapshot);
+            let line = OutputLine::Snapshot(interval.snapshot.clone());
             if !emit(out, &line)? {
                 return Ok(closed(engine));
             }
@@ -155,7 +167,10 @@ pub fn run(
                 && let Err(problem) = log_interval(log, &interval)
             {
                 hlog = None;
-                let line = json!({"type": "error", "message": format!("histogram log stopped: {problem}")});
+                let line = OutputLine::Error(ErrorLine::new(
+                    engine.elapsed().as_secs_f64(),
+                    format!("histogram log stopped: {problem}"),
+                ));
                 if !emit(out, &line)? {
                     return Ok(closed(engine));
                 }
@@ -170,7 +185,7 @@ pub fn run(
         // Every sample the summary counts, the ones recorded while consumers drained included.
         let _ = log_interval(log, &last);
     }
-    if !emit(out, &tagged("summary", &summary))? {
+    if !emit(out, &OutputLine::Summary(summary.clone()))? {
         return Ok(Outcome::OutputClosed);
     }
     Ok(Outcome::Finished(Box::new(summary)))
@@ -240,48 +255,37 @@ fn read_commands(input: impl BufRead + Send + 'static) -> mpsc::Receiver<Incomin
     rx
 }
 
-fn apply(engine: &EngineHandle, incoming: Incoming) -> Value {
+fn apply(engine: &EngineHandle, incoming: Incoming) -> OutputLine {
+    let elapsed_s = engine.elapsed().as_secs_f64();
     match incoming {
         Incoming::Command(command, text) => {
             let echo: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
             match engine.send(command) {
-                Ok(()) => json!({"type": "ack", "command": echo}),
-                Err(err) => json!({"type": "error", "command": echo, "message": err.to_string()}),
+                Ok(()) => OutputLine::Ack(Ack {
+                    schema_version: SCHEMA_VERSION,
+                    elapsed_s,
+                    command: echo,
+                }),
+                Err(err) => OutputLine::Error(ErrorLine {
+                    command: Some(echo),
+                    ..ErrorLine::new(elapsed_s, err.to_string())
+                }),
             }
         }
-        Incoming::Garbage(text, reason) => json!({
-            "type": "error",
-            "input": text,
-            "message": format!("not a command: {reason}"),
+        Incoming::Garbage(text, reason) => OutputLine::Error(ErrorLine {
+            input: Some(text),
+            ..ErrorLine::new(elapsed_s, format!("not a command: {reason}"))
         }),
     }
 }
 
-fn tagged(kind: &str, value: &impl Serialize) -> Value {
-    let mut line = serde_json::to_value(value).unwrap_or(Value::Null);
-    if let Value::Object(map) = &mut line {
-        map.insert("type".into(), Value::String(kind.into()));
-    }
-    line
-}
-
 /// Writes one line and flushes; `false` when stdout is closed.
-fn emit(out: &mut impl Write, line: &Value) -> Result<bool, HeadlessError> {
-    let mut text = line.to_string();
+fn emit(out: &mut impl Write, line: &OutputLine) -> Result<bool, HeadlessError> {
+    let mut text = line.to_value().to_string();
     text.push('\n');
     match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
         Ok(()) => Ok(true),
         Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => Ok(false),
         Err(err) => Err(HeadlessError::Output(err)),
     }
-}
-
-/// The JSON Schemas of what headless mode prints and reads: `snapshot` and `summary` lines (each
-/// also carries `"type"`), and `command` lines on stdin.
-pub fn schemas() -> Value {
-    json!({
-        "snapshot": schemars::schema_for!(crate::metrics::snapshot::Snapshot),
-        "summary": schemars::schema_for!(crate::metrics::snapshot::Summary),
-        "command": schemars::schema_for!(crate::engine::Command),
-    })
 }

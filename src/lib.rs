@@ -5,6 +5,7 @@
 //!   their own in any program.
 //! - [`row`]: the 64-byte record ringtop's workloads carry.
 //! - [`clock`]: the clock every row stamp is read from, shared by the processes of one host.
+//! - [`host`]: facts about this host a measurement depends on (kernel, CPU model, clocksource).
 //! - [`codec`]: frame codecs (delta, LZ4, Gorilla XOR, decimal, …) switchable per frame.
 //! - [`source`]: deterministic data generators and CSV replay.
 //! - [`metrics`]: latency histograms and their summaries.
@@ -12,17 +13,21 @@
 //! - [`profile`]: tuning profiles, TOML in and out, checked against the machine.
 //! - [`transport`]: remote rings over TCP (and RDMA verbs with the `rdma` feature).
 //! - [`engine`]: runs workloads on pinned threads, takes commands while they run, measures them.
-//! - [`headless`]: the JSON-lines front end for scripts and CI.
+//! - [`headless`]: the JSON-lines front end for scripts and CI; [`output`]: its lines and their
+//!   schema.
 //! - [`tui`]: the dashboard.
 
 pub mod clock;
 pub mod codec;
+pub mod host;
 // The loom build checks the rings; the engine and its front ends use APIs only real builds have.
 #[cfg(not(loom))]
 pub mod engine;
 #[cfg(not(loom))]
 pub mod headless;
 pub mod metrics;
+#[cfg(not(loom))]
+pub mod output;
 pub mod profile;
 pub mod ring;
 pub mod row;

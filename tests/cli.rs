@@ -491,7 +491,12 @@ fn codec_json_reports_every_codec_with_an_exact_round_trip() {
     );
     for c in codecs {
         assert_eq!(c["roundtrip"], "ok", "{c}");
-        for key in ["ratio", "bytes_per_value", "encode_mb_s", "decode_mb_s"] {
+        for key in [
+            "ratio",
+            "bytes_per_value",
+            "encode_mb_per_s",
+            "decode_mb_per_s",
+        ] {
             assert!(c[key].as_f64().unwrap() > 0.0, "{key} in {c}");
         }
     }
@@ -668,4 +673,41 @@ fn a_token_file_others_can_read_or_an_empty_one_is_refused_with_the_fix() {
     std::fs::write(&file, "k".repeat(300)).unwrap();
     assert!(refusal().contains("a token is at most 256 bytes"));
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn every_json_document_carries_the_schema_version_and_rates_say_per_s() {
+    let csv = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/assets/seattle-hourly-temperature-2010.csv"
+    );
+    let commands: [&[&str]; 4] = [
+        &[
+            "probe",
+            "--items",
+            "20000",
+            "--latency-samples",
+            "200",
+            "--round-trips",
+            "200",
+            "--json",
+        ],
+        &["topo", "--json"],
+        &["c2c", "--samples", "5", "--json"],
+        &["codec", "--input", csv, "--codec", "delta-lz4", "--json"],
+    ];
+    for args in commands {
+        let out = ringtop().args(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8(out.stdout).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["schema_version"], 3, "{args:?}");
+        for old in ["_per_sec", "_mb_s\"", "\"latency_rate\""] {
+            assert!(!text.contains(old), "{args:?} still says {old}: {text}");
+        }
+    }
 }

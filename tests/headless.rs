@@ -7,7 +7,7 @@ use std::io::{BufReader, Write};
 use std::process::{Child, ChildStdout, Command, Stdio};
 
 use common::{next_of, ringtop};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 fn spawn(args: &[&str]) -> (Child, BufReader<ChildStdout>) {
     let mut child = ringtop()
@@ -354,16 +354,24 @@ fn software_counters_agree_with_perf_stat() {
 }
 
 #[test]
-fn every_output_line_passes_the_printed_schema() {
+fn every_output_line_passes_the_printed_schema_and_nothing_else_does() {
     let out = ringtop().arg("schema").output().unwrap();
     assert!(out.status.success());
     let schemas: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let snapshot = jsonschema::validator_for(&schemas["snapshot"]).unwrap();
-    let summary = jsonschema::validator_for(&schemas["summary"]).unwrap();
+    assert_eq!(schemas["schema_version"], 3);
+    let line_schema = jsonschema::validator_for(&schemas["line"]).unwrap();
     let command = jsonschema::validator_for(&schemas["command"]).unwrap();
 
+    // Commands on stdin: one applied, one refused, one that is not a command.
+    let commands = concat!(
+        r#"{"cmd":"rate","rows_per_s":200000}"#,
+        "\n",
+        r#"{"cmd":"batch","size":0}"#,
+        "\n",
+        "hello\n",
+    );
     for builtin in ["default", "compressed-timeseries"] {
-        let out = ringtop()
+        let mut child = ringtop()
             .args([
                 "run",
                 "--headless",
@@ -373,33 +381,62 @@ fn every_output_line_passes_the_printed_schema() {
                 "1s",
             ])
             .args(["--interval", "300ms"])
-            .stdin(Stdio::null())
-            .output()
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
             .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(commands.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
         assert!(out.status.success());
         let text = String::from_utf8(out.stdout).unwrap();
         let mut kinds = Vec::new();
         for line in text.lines() {
             let value: Value = serde_json::from_str(line).unwrap();
-            let validator = match value["type"].as_str() {
-                Some("snapshot") => &snapshot,
-                Some("summary") => &summary,
-                other => panic!("unexpected line type {other:?}"),
-            };
-            let errors: Vec<String> = validator
+            let errors: Vec<String> = line_schema
                 .iter_errors(&value)
                 .map(|e| e.to_string())
                 .collect();
             assert!(errors.is_empty(), "{builtin}: {errors:?}\n{line}");
+            assert_eq!(value["schema_version"], 3, "{line}");
             kinds.push(value["type"].as_str().unwrap().to_owned());
         }
+        for kind in ["ack", "error", "snapshot"] {
+            assert!(
+                kinds.iter().any(|k| k == kind),
+                "{builtin}: no {kind} in {kinds:?}"
+            );
+        }
         assert_eq!(kinds.last().map(String::as_str), Some("summary"));
+    }
+
+    // The schema is strict: no type, an unknown type or an unknown field does not pass.
+    let ack = json!({"type": "ack", "schema_version": 3, "elapsed_s": 1.0, "command": {}});
+    assert!(line_schema.is_valid(&ack));
+    for broken in [
+        json!({"schema_version": 3, "elapsed_s": 1.0, "command": {}}),
+        json!({"type": "nack", "schema_version": 3, "elapsed_s": 1.0, "command": {}}),
+        json!({"type": "ack", "schema_version": 3, "elapsed_s": 1.0, "command": {}, "x": 1}),
+    ] {
+        assert!(!line_schema.is_valid(&broken), "{broken}");
     }
     let good: Value =
         serde_json::from_str(r#"{"cmd":"repin","thread":"consumer-0","cpu":0}"#).unwrap();
     assert!(command.is_valid(&good));
-    let bad: Value = serde_json::from_str(r#"{"cmd":"codec","name":"zstd"}"#).unwrap();
-    assert!(!command.is_valid(&bad));
+    for bad in [
+        r#"{"cmd":"codec","name":"zstd"}"#,
+        r#"{"cmd":"batch","size":0}"#,
+        r#"{"cmd":"rate","rows_per_s":1,"extra":true}"#,
+    ] {
+        assert!(
+            !command.is_valid(&serde_json::from_str::<Value>(bad).unwrap()),
+            "{bad}"
+        );
+    }
 }
 
 #[test]

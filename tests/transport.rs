@@ -413,8 +413,7 @@ fn assert_matches_schema(line: &Value) {
         let out = ringtop().arg("schema").output().unwrap();
         serde_json::from_slice(&out.stdout).unwrap()
     });
-    let kind = line["type"].as_str().unwrap_or_default();
-    let validator = jsonschema::validator_for(&schemas[kind]).unwrap();
+    let validator = jsonschema::validator_for(&schemas["line"]).unwrap();
     let errors: Vec<String> = validator.iter_errors(line).map(|e| e.to_string()).collect();
     assert!(errors.is_empty(), "{errors:?}\n{line}");
 }

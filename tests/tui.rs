@@ -117,6 +117,7 @@ fn fixture(counters: fn() -> CounterValues, framed: bool) -> Snapshot {
         interval_s: 1.0,
         state: RunState::Running,
         profile: "fixture".into(),
+        profile_description: "a hand-made snapshot".into(),
         threads: vec![
             thread("producer-0", Role::Producer, 0, 0, None, counters()),
             thread(

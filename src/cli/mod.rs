@@ -48,7 +48,7 @@ pub fn main() -> ExitCode {
         Some(Command::Profile(command)) => run_profile(&command),
         Some(Command::Run(args)) => run_workload(&args),
         Some(Command::Schema) => write_stdout(
-            serde_json::to_string_pretty(&headless::schemas()).map(|mut s| {
+            serde_json::to_string_pretty(&ringtop::output::schemas()).map(|mut s| {
                 s.push('\n');
                 s
             }),
@@ -168,6 +168,7 @@ fn run_workload(args: &RunArgs) -> ExitCode {
         interval: args.report.interval.unwrap_or(profile.report.interval.0),
         hlog: args.report.hlog.clone().or(profile.report.hlog.clone()),
         until_sender_leaves: false,
+        profile_name: Some(name.clone()),
     };
     launch(profile, &name, args.headless, &options)
 }
@@ -206,6 +207,7 @@ fn run_serve(args: &ServeArgs) -> ExitCode {
         interval: args.report.interval.unwrap_or(profile.report.interval.0),
         hlog: args.report.hlog.clone(),
         until_sender_leaves: args.once,
+        profile_name: Some(name.clone()),
     };
     launch(
         profile,
@@ -411,8 +413,17 @@ fn usage_error(err: &dyn std::fmt::Display) -> ExitCode {
     ExitCode::from(2)
 }
 
+/// One JSON document on one line, with the `schema_version` every document ringtop prints
+/// carries (the same number as the headless lines').
 fn json_line<T: serde::Serialize>(value: &T) -> Result<String, serde_json::Error> {
-    serde_json::to_string(value).map(|mut s| {
+    let mut value = serde_json::to_value(value)?;
+    if let serde_json::Value::Object(fields) = &mut value {
+        fields.insert(
+            "schema_version".into(),
+            ringtop::metrics::snapshot::SCHEMA_VERSION.into(),
+        );
+    }
+    serde_json::to_string(&value).map(|mut s| {
         s.push('\n');
         s
     })

@@ -48,8 +48,8 @@ pub(crate) fn render_table(report: &ProbeReport) -> String {
         "\nthroughput   {} rows in {:.3} s = {:.2} M rows/s, {:.0} MB/s (batches of {})",
         t.rows,
         t.seconds,
-        t.rows_per_sec / 1e6,
-        t.mb_per_sec,
+        t.rows_per_s / 1e6,
+        t.mb_per_s,
         report.batch
     );
     let _ = writeln!(
@@ -64,7 +64,7 @@ pub(crate) fn render_table(report: &ProbeReport) -> String {
     );
     let rows = [
         (
-            format!("one-way @{}k/s", report.latency_rate / 1000),
+            format!("one-way @{}k/s", report.latency_rate_per_s / 1000),
             &report.one_way_latency,
         ),
         ("round trip".to_owned(), &report.round_trip),

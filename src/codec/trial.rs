@@ -23,9 +23,9 @@ pub struct CodecResult {
     /// Encoded bytes, headers included, per real value (rows × real columns).
     pub bytes_per_value: f64,
     /// Raw megabytes (10^6 bytes) encoded per second, median pass.
-    pub encode_mb_s: f64,
+    pub encode_mb_per_s: f64,
     /// Raw megabytes decoded per second, median pass.
-    pub decode_mb_s: f64,
+    pub decode_mb_per_s: f64,
     /// `"ok"` when every row came back bit for bit, otherwise what went wrong.
     pub roundtrip: String,
 }
@@ -98,8 +98,8 @@ pub fn run(
                 name: codec.name().to_owned(),
                 ratio: std::mem::size_of_val(rows) as f64 / encoded as f64,
                 bytes_per_value: encoded as f64 / values,
-                encode_mb_s: raw_mb / encode_time.as_secs_f64(),
-                decode_mb_s: raw_mb / decode_time.as_secs_f64(),
+                encode_mb_per_s: raw_mb / encode_time.as_secs_f64(),
+                decode_mb_per_s: raw_mb / decode_time.as_secs_f64(),
                 roundtrip,
             }
         })
@@ -111,8 +111,8 @@ fn failed(codec: CodecId, reason: String) -> CodecResult {
         name: codec.name().to_owned(),
         ratio: 0.0,
         bytes_per_value: 0.0,
-        encode_mb_s: 0.0,
-        decode_mb_s: 0.0,
+        encode_mb_per_s: 0.0,
+        decode_mb_per_s: 0.0,
         roundtrip: reason,
     }
 }
@@ -155,7 +155,7 @@ pub fn render_table(results: &[CodecResult]) -> String {
     for r in results {
         out.push_str(&format!(
             "{:<12} {:>7.2} {:>12.3} {:>12.0} {:>12.0}  {}\n",
-            r.name, r.ratio, r.bytes_per_value, r.encode_mb_s, r.decode_mb_s, r.roundtrip
+            r.name, r.ratio, r.bytes_per_value, r.encode_mb_per_s, r.decode_mb_per_s, r.roundtrip
         ));
     }
     out
@@ -173,7 +173,7 @@ mod tests {
         assert_eq!(results.len(), CodecId::ALL.len());
         for r in &results {
             assert!(r.is_exact(), "{}: {}", r.name, r.roundtrip);
-            assert!(r.encode_mb_s > 0.0 && r.decode_mb_s > 0.0);
+            assert!(r.encode_mb_per_s > 0.0 && r.decode_mb_per_s > 0.0);
         }
         let none = &results[0];
         assert!(

@@ -25,6 +25,7 @@ pub enum Command {
     /// Rows per batch (per frame when framed).
     Batch {
         /// At least 1, at most the ring's capacity.
+        #[schemars(range(min = 1))]
         size: usize,
     },
     /// Prefetch distance of the row rings' batch paths (0: off).

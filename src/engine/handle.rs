@@ -74,6 +74,7 @@ impl EngineHandle {
         };
         let shape = RunShape {
             profile: profile.description.clone(),
+            profile_description: profile.description.clone(),
             ring_kind: profile.ring.kind,
             capacity: profile.ring.capacity,
             framed: profile.is_framed(),
@@ -104,6 +105,17 @@ impl EngineHandle {
         self.warnings.add(&interval.warnings, now.at);
         self.previous = now;
         interval
+    }
+
+    /// Names the running profile as the operator chose it (a built-in's name, a file's path):
+    /// what snapshots and the summary call it.
+    pub fn name_profile(&mut self, name: &str) {
+        self.shape.profile = name.to_owned();
+    }
+
+    /// Time since the workload started (what snapshots' `elapsed_s` counts).
+    pub fn elapsed(&self) -> std::time::Duration {
+        self.control.epoch.elapsed()
     }
 
     /// The engine now; rates and interval latency cover the time since the previous call.

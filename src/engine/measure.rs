@@ -24,8 +24,10 @@ const ROW_BYTES: f64 = std::mem::size_of::<Row>() as f64;
 /// What a run is, fixed when it starts: everything besides the readings that its figures need.
 #[derive(Debug, Clone)]
 pub(crate) struct RunShape {
-    /// The profile's description (or name).
+    /// The profile's name (its description until a front end names it).
     pub(crate) profile: String,
+    /// The profile's description.
+    pub(crate) profile_description: String,
     /// The ring's kind.
     pub(crate) ring_kind: RingKind,
     /// The ring's capacity in rows.
@@ -129,6 +131,7 @@ pub(crate) fn measure(shape: &RunShape, previous: &Reading, now: &Reading) -> In
             interval_s: figures.seconds,
             state: now.state,
             profile: shape.profile.clone(),
+            profile_description: shape.profile_description.clone(),
             threads: figures.threads,
             ring: figures.ring,
             codec: figures.codec,
@@ -165,6 +168,7 @@ pub(crate) fn summarize(shape: &RunShape, start: &Reading, end: &Reading) -> Sum
         schema_version: SCHEMA_VERSION,
         elapsed_s: end.at.as_secs_f64(),
         profile: shape.profile.clone(),
+        profile_description: shape.profile_description.clone(),
         threads,
         ring,
         codec,

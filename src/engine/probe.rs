@@ -95,9 +95,9 @@ pub struct Throughput {
     /// Wall time from first push to last pop.
     pub seconds: f64,
     /// Rows per second.
-    pub rows_per_sec: f64,
+    pub rows_per_s: f64,
     /// Payload megabytes (10^6 bytes, 64 per row) per second.
-    pub mb_per_sec: f64,
+    pub mb_per_s: f64,
 }
 
 /// Where the measured rings' memory lived.
@@ -134,10 +134,10 @@ pub struct ProbeReport {
     /// Flat-out phase.
     pub throughput: Throughput,
     /// Paced one-way latency, from each row's scheduled send time (the pace is
-    /// `latency_rate`).
+    /// `latency_rate_per_s`).
     pub one_way_latency: LatencySummary,
     /// Rows per second of the paced phase.
-    pub latency_rate: u64,
+    pub latency_rate_per_s: u64,
     /// Ping-pong round trip over two SPSC rings.
     pub round_trip: LatencySummary,
     /// The same ping-pong over two relay rings (the consumer polls stamped slots), so the two
@@ -280,7 +280,7 @@ pub fn run(config: &ProbeConfig) -> Result<ProbeReport, ProbeError> {
         batch: config.batch,
         throughput,
         one_way_latency: one_way,
-        latency_rate: config.rate,
+        latency_rate_per_s: config.rate,
         round_trip,
         relay_round_trip,
         integrity: Integrity {
@@ -369,13 +369,13 @@ fn throughput_phase(
         let producer_reloads = join(producer)?;
         let (integrity, consumer_reloads, elapsed) = join(consumer)?;
         let seconds = elapsed.as_secs_f64();
-        let rows_per_sec = items as f64 / seconds;
+        let rows_per_s = items as f64 / seconds;
         Ok((
             Throughput {
                 rows: items,
                 seconds,
-                rows_per_sec,
-                mb_per_sec: rows_per_sec * std::mem::size_of::<Row>() as f64 / 1e6,
+                rows_per_s,
+                mb_per_s: rows_per_s * std::mem::size_of::<Row>() as f64 / 1e6,
             },
             integrity,
             (producer_reloads, consumer_reloads),

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 /// Counter values for one thread since it started; `None` where the counter is unavailable,
 /// with the reason in `unavailable`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CounterValues {
     /// CPU cycles.
     pub cycles: Option<u64>,

@@ -102,6 +102,7 @@ fn parse_steal(stat: &str, ticks_per_s: u64) -> Option<BTreeMap<usize, u64>> {
 
 /// A task of another process (or another thread of this one) seen runnable on a CPU.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct OtherTask {
     /// Its command name.
     pub name: String,

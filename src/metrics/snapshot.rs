@@ -37,6 +37,7 @@ pub enum Role {
 
 /// Latency percentiles in nanoseconds.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct LatencyNs {
     /// Median.
     pub p50: u64,
@@ -70,6 +71,7 @@ impl From<LatencySummary> for LatencyNs {
 
 /// What one side of the ring did: cross-core traffic countable without a PMU.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct EndpointCounters {
     /// Times this side re-read the other side's index and found it moved.
     pub index_reloads: u64,
@@ -81,6 +83,7 @@ pub struct EndpointCounters {
 
 /// One worker thread.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ThreadSnapshot {
     /// `producer-0`, `consumer-1`, …
     pub name: String,
@@ -118,6 +121,7 @@ pub struct ThreadSnapshot {
 /// for one, and who else wanted it. A busy-spinning thread with its CPU to itself runs 100 % of
 /// the time; less is time its rows waited too.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Scheduling {
     /// Time on a CPU ÷ the interval, 0 to 1 (`/proc/self/task/TID/schedstat`).
     pub ran_share: f64,
@@ -139,6 +143,7 @@ pub struct Scheduling {
 
 /// A warning as the summary keeps it: every kind that appeared, how often and when.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct WarningTally {
     /// The latest wording.
     pub warning: String,
@@ -152,6 +157,7 @@ pub struct WarningTally {
 
 /// The ring.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct RingSnapshot {
     /// `spsc`, `relay`, `broadcast` or `mpmc`.
     pub kind: String,
@@ -178,6 +184,7 @@ pub struct RingSnapshot {
 
 /// The codec of a framed run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CodecSnapshot {
     /// The codec frames are encoded with now.
     pub name: String,
@@ -205,6 +212,7 @@ pub enum LinkRole {
 
 /// The link to a remote ring (`null` when producer and consumer share this process).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct TransportSnapshot {
     /// `tcp` or `rdma`.
     pub kind: String,
@@ -253,6 +261,7 @@ pub struct TransportSnapshot {
 
 /// Totals since the start.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Totals {
     /// Rows written by all producers.
     pub produced: u64,
@@ -272,6 +281,7 @@ pub struct Totals {
 
 /// The engine as it is now, and over the last interval.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Snapshot {
     /// [`SCHEMA_VERSION`].
     pub schema_version: u32,
@@ -281,8 +291,10 @@ pub struct Snapshot {
     pub interval_s: f64,
     /// Running, paused or stopped.
     pub state: RunState,
-    /// The profile's description (or name).
+    /// The profile's name: a built-in's name or the file it was loaded from.
     pub profile: String,
+    /// What the profile says it is for (its `description`).
+    pub profile_description: String,
     /// Every worker thread.
     pub threads: Vec<ThreadSnapshot>,
     /// The ring.
@@ -300,13 +312,16 @@ pub struct Snapshot {
 
 /// The end of a run: the last snapshot's view over the whole run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Summary {
     /// [`SCHEMA_VERSION`].
     pub schema_version: u32,
     /// Seconds the run lasted.
     pub elapsed_s: f64,
-    /// The profile's description (or name).
+    /// The profile's name: a built-in's name or the file it was loaded from.
     pub profile: String,
+    /// What the profile says it is for (its `description`).
+    pub profile_description: String,
     /// Every worker, with rates over the whole run and latency since the start.
     pub threads: Vec<ThreadSnapshot>,
     /// The ring at the end.

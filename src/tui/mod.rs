@@ -57,6 +57,7 @@ pub fn run(
     let mut interval = profile.report.interval.0;
     let mut app = App::new(name, topology, &profile);
     let mut engine = Engine::start(profile)?;
+    engine.name_profile(name);
 
     let (mut terminal, previous_hook) = terminal::enter()?;
     let result = event_loop(
@@ -251,7 +252,8 @@ fn load(
     let fresh_app = App::new(name, None, &profile);
     let fresh = Engine::start(profile);
     match fresh {
-        Ok(fresh) => {
+        Ok(mut fresh) => {
+            fresh.name_profile(name);
             let old = std::mem::replace(engine, fresh);
             let summary = old.stop();
             let topology = app.topology.take();

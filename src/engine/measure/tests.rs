@@ -14,6 +14,7 @@ use super::super::reading::MemoryReading;
 fn shape_of(kind: RingKind, framed: bool) -> RunShape {
     RunShape {
         profile: "hand-made".into(),
+        profile_description: "made by hand".into(),
         ring_kind: kind,
         capacity: 1024,
         framed,

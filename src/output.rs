@@ -1,0 +1,124 @@
+//! The lines headless mode prints: one JSON object per line, each with a `"type"`, all of them
+//! described by one schema (`ringtop schema`'s `line`). Every front end that writes JSON lines
+//! builds them from [`OutputLine`], so what is printed and what the schema says cannot drift.
+
+use schemars::JsonSchema;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::host::HostFacts;
+use crate::metrics::snapshot::{SCHEMA_VERSION, Snapshot, Summary};
+
+/// One line of headless output.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum OutputLine {
+    /// The first line: what ran, where and when, so two runs can be compared later.
+    Start(StartLine),
+    /// An interval's figures.
+    Snapshot(Snapshot),
+    /// The whole run's figures, last.
+    Summary(Summary),
+    /// A command read from stdin was applied.
+    Ack(Ack),
+    /// A command was refused, stdin held something that is not a command, or the histogram log
+    /// stopped.
+    Error(ErrorLine),
+}
+
+/// What ran, where and when.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StartLine {
+    /// [`SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// The ringtop version that ran.
+    pub ringtop_version: String,
+    /// When the run started, UTC, RFC 3339.
+    pub started_utc: String,
+    /// The host.
+    pub host: HostFacts,
+    /// The profile's name (a built-in's name or the file's path).
+    pub profile: String,
+    /// The profile as it ran, every default filled in (the same keys as its TOML).
+    pub resolved_profile: Value,
+}
+
+impl StartLine {
+    /// The line for a run of `profile`, called `name`, starting now.
+    pub fn now(name: &str, profile: &crate::profile::TuningProfile) -> Self {
+        let mut resolved = serde_json::to_value(profile).unwrap_or(Value::Null);
+        // The token is a secret: a run's record holds none.
+        if let Some(transport) = resolved.get_mut("transport").and_then(Value::as_object_mut) {
+            transport.remove("token");
+        }
+        StartLine {
+            schema_version: SCHEMA_VERSION,
+            ringtop_version: env!("CARGO_PKG_VERSION").to_owned(),
+            started_utc: humantime::format_rfc3339_seconds(std::time::SystemTime::now())
+                .to_string(),
+            host: HostFacts::read(),
+            profile: name.to_owned(),
+            resolved_profile: resolved,
+        }
+    }
+}
+
+/// A command that was applied.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Ack {
+    /// [`SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// Seconds since the run started, when it was applied.
+    pub elapsed_s: f64,
+    /// The command as it was read.
+    pub command: Value,
+}
+
+/// Something that went wrong without ending the run.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorLine {
+    /// [`SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// Seconds since the run started.
+    pub elapsed_s: f64,
+    /// What went wrong.
+    pub message: String,
+    /// The command it is about, as it was read (a refused command).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub command: Option<Value>,
+    /// The input that is not a command, as it was read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub input: Option<String>,
+}
+
+impl ErrorLine {
+    /// An error `elapsed_s` into the run.
+    pub fn new(elapsed_s: f64, message: String) -> Self {
+        ErrorLine {
+            schema_version: SCHEMA_VERSION,
+            elapsed_s,
+            message,
+            command: None,
+            input: None,
+        }
+    }
+}
+
+impl OutputLine {
+    /// The line as JSON.
+    pub fn to_value(&self) -> Value {
+        serde_json::to_value(self).unwrap_or(Value::Null)
+    }
+}
+
+/// The schemas `ringtop schema` prints: every output line, and the commands read on stdin.
+pub fn schemas() -> Value {
+    serde_json::json!({
+        "schema_version": SCHEMA_VERSION,
+        "line": schemars::schema_for!(OutputLine),
+        "command": schemars::schema_for!(crate::engine::Command),
+    })
+}
