@@ -12,6 +12,7 @@
 //! - [`topology`]: the machine as hwloc sees it; pinning, NUMA-placed memory, the core-to-core map.
 //! - [`profile`]: tuning profiles, TOML in and out, checked against the machine.
 //! - [`transport`]: remote rings over TCP (and RDMA verbs with the `rdma` feature).
+//! - [`doctor`]: whether this host is fit to measure on, check by check, with the fixes.
 //! - [`engine`]: runs workloads on pinned threads, takes commands while they run, measures them.
 //! - [`headless`]: the JSON-lines front end for scripts and CI; [`output`]: its lines and their
 //!   schema.
@@ -21,6 +22,8 @@ pub mod clock;
 pub mod codec;
 pub mod host;
 // The loom build checks the rings; the engine and its front ends use APIs only real builds have.
+#[cfg(not(loom))]
+pub mod doctor;
 #[cfg(not(loom))]
 pub mod engine;
 #[cfg(not(loom))]

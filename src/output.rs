@@ -6,6 +6,7 @@ use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::doctor::DoctorSummary;
 use crate::host::HostFacts;
 use crate::metrics::snapshot::{SCHEMA_VERSION, Snapshot, Summary};
 
@@ -42,6 +43,9 @@ pub struct StartLine {
     pub profile: String,
     /// The profile as it ran, every default filled in (the same keys as its TOML).
     pub resolved_profile: Value,
+    /// `ringtop doctor` for the CPUs this run uses, in one line's worth; `null` when the CPUs
+    /// could not be planned (the run then fails to start and says why).
+    pub host_check: Option<DoctorSummary>,
 }
 
 impl StartLine {
@@ -60,6 +64,9 @@ impl StartLine {
             host: HostFacts::read(),
             profile: name.to_owned(),
             resolved_profile: resolved,
+            host_check: crate::engine::doctor_plan(profile)
+                .ok()
+                .map(|plan| crate::doctor::examine(&plan).summary),
         }
     }
 }

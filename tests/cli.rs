@@ -711,3 +711,67 @@ fn every_json_document_carries_the_schema_version_and_rates_say_per_s() {
         }
     }
 }
+
+#[test]
+fn doctor_checks_the_profiles_cpus_and_its_evidence_matches_the_kernel() {
+    let out = ringtop().args(["doctor", "--json"]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["schema_version"], 3);
+    let checks = v["checks"].as_array().unwrap();
+    assert_eq!(checks.len(), 9);
+    let find = |name: &str| {
+        checks
+            .iter()
+            .find(|c| c["name"] == name)
+            .unwrap_or_else(|| panic!("no {name} check"))
+    };
+    for check in checks {
+        let status = check["status"].as_str().unwrap();
+        assert!(["ok", "warn", "fail", "n/a"].contains(&status), "{check}");
+        if status == "warn" || status == "fail" {
+            assert!(
+                check["fix"].is_string(),
+                "a warning says how to fix it: {check}"
+            );
+        }
+    }
+    // The evidence says what the kernel says.
+    let clocksource =
+        std::fs::read_to_string("/sys/devices/system/clocksource/clocksource0/current_clocksource")
+            .unwrap();
+    let clock = find("clock")["evidence"].as_str().unwrap().to_owned();
+    assert!(
+        clock.starts_with(&format!("clocksource {}", clocksource.trim())),
+        "{clock}"
+    );
+    let isolated = std::fs::read_to_string("/sys/devices/system/cpu/isolated").unwrap();
+    let isolation = find("isolation")["evidence"].as_str().unwrap().to_owned();
+    let expected = if isolated.trim().is_empty() {
+        "none"
+    } else {
+        isolated.trim()
+    };
+    assert!(
+        isolation.starts_with(&format!("isolated {expected},")),
+        "{isolation}"
+    );
+    let summary = &v["summary"];
+    let counted: u64 = ["ok", "warn", "fail", "not_available"]
+        .iter()
+        .map(|k| summary[k].as_u64().unwrap())
+        .sum();
+    assert_eq!(counted, 9);
+
+    let table = ringtop().arg("doctor").output().unwrap();
+    let text = String::from_utf8(table.stdout).unwrap();
+    assert!(
+        text.starts_with("ringtop doctor: is this host fit to measure on CPUs"),
+        "{text}"
+    );
+    assert!(text.contains("host check: "), "{text}");
+}

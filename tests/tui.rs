@@ -342,6 +342,30 @@ fn key(code: KeyCode) -> KeyEvent {
 }
 
 #[test]
+fn h_checks_the_host_and_shows_the_report_until_any_key() {
+    let mut app = app(no_pmu, false);
+    assert_eq!(app.key(key(KeyCode::Char('h'))), Effect::CheckHost);
+    let report = ringtop::doctor::examine(&ringtop::doctor::Plan {
+        cpus: vec![0],
+        ..Default::default()
+    });
+    app.mode = Mode::HostCheck {
+        lines: report.table().lines().map(str::to_owned).collect(),
+    };
+    let text = screen(&app, 160, 30);
+    assert!(text.contains("Host check (ringtop doctor)"), "{text}");
+    for check in &report.checks {
+        assert!(
+            text.contains(&check.name),
+            "{} missing:\n{text}",
+            check.name
+        );
+    }
+    assert_eq!(app.key(key(KeyCode::Char('x'))), Effect::None);
+    assert_eq!(app.mode, Mode::Normal);
+}
+
+#[test]
 fn the_cpu_picker_repins_the_selected_thread() {
     let mut app = app(no_pmu, false);
     assert_eq!(app.key(key(KeyCode::Down)), Effect::None);

@@ -42,6 +42,22 @@ pub(super) enum Command {
     Serve(ServeArgs),
     /// Print the JSON Schemas of headless output lines and stdin commands.
     Schema,
+    /// Check whether this host is fit to measure on, for the CPUs a profile will use: each check
+    /// ok / warn / fail / n/a, with the evidence and the fix.
+    Doctor(DoctorArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+pub(super) struct DoctorArgs {
+    /// The profile whose CPUs to check (default: the built-in `default`).
+    #[arg(long, value_name = "FILE")]
+    pub(super) profile: Option<PathBuf>,
+    /// A built-in profile by name instead of a file.
+    #[arg(long, value_name = "NAME", conflicts_with = "profile")]
+    pub(super) builtin: Option<String>,
+    /// Print one JSON object instead of the table.
+    #[arg(long)]
+    pub(super) json: bool,
 }
 
 #[derive(Debug, Args, Clone)]

@@ -14,8 +14,8 @@ mod args;
 mod probe_table;
 
 use args::{
-    C2cArgs, Cli, CodecArgs, Command, ProbeArgs, ProfileCommand, ReportArgs, RunArgs, ServeArgs,
-    TokenArgs, TopoArgs,
+    C2cArgs, Cli, CodecArgs, Command, DoctorArgs, ProbeArgs, ProfileCommand, ReportArgs, RunArgs,
+    ServeArgs, TokenArgs, TopoArgs,
 };
 use clap::Parser;
 use ringtop::codec::trial;
@@ -47,6 +47,7 @@ pub fn main() -> ExitCode {
         Some(Command::Codec(args)) => run_codec(&args),
         Some(Command::Profile(command)) => run_profile(&command),
         Some(Command::Run(args)) => run_workload(&args),
+        Some(Command::Doctor(args)) => run_doctor(&args),
         Some(Command::Schema) => write_stdout(
             serde_json::to_string_pretty(&ringtop::output::schemas()).map(|mut s| {
                 s.push('\n');
@@ -252,6 +253,24 @@ fn launch(
             ExitCode::FAILURE
         }
     }
+}
+
+fn run_doctor(args: &DoctorArgs) -> ExitCode {
+    let (profile, _) = match chosen_profile(args.profile.as_ref(), args.builtin.as_ref(), "default")
+    {
+        Ok(chosen) => chosen,
+        Err(err) => return usage_error(&err),
+    };
+    let plan = match ringtop::engine::doctor_plan(&profile) {
+        Ok(plan) => plan,
+        Err(err) => return usage_error(&err),
+    };
+    let report = ringtop::doctor::examine(&plan);
+    write_stdout(if args.json {
+        json_line(&report)
+    } else {
+        Ok(report.table())
+    })
 }
 
 fn run_profile(command: &ProfileCommand) -> ExitCode {

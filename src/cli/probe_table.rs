@@ -20,6 +20,7 @@ pub(crate) fn render_table(report: &ProbeReport) -> String {
             .map(|r| format!(" ({r})"))
             .unwrap_or_default()
     );
+    let _ = writeln!(out, "{}", report.host_check.line());
     let memory = &report.ring_memory;
     let _ = writeln!(
         out,

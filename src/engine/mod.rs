@@ -26,5 +26,5 @@ mod worker;
 pub use command::{Command, CommandError};
 pub use handle::EngineHandle;
 pub use measure::{ConsumerLatency, Interval};
-pub use start::{Engine, EngineError};
+pub use start::{Engine, EngineError, doctor_plan};
 pub use warnings::Warning;

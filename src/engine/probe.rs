@@ -10,6 +10,8 @@
 //!    comparison between cores).
 
 use std::sync::{Arc, Barrier};
+
+use crate::doctor::DoctorSummary;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -120,6 +122,8 @@ pub struct ProbeReport {
     pub consumer_cpu: usize,
     /// Where the ring's memory lived.
     pub ring_memory: RingMemory,
+    /// `ringtop doctor` for the two CPUs, taken before anything ran.
+    pub host_check: DoctorSummary,
     /// Whether both ends shared one CPU: numbers then measure time slicing, not the ring.
     pub shared_cpu: bool,
     /// Why they did: only one CPU was available, or both were asked for the same one.
@@ -201,6 +205,14 @@ pub fn run(config: &ProbeConfig) -> Result<ProbeReport, ProbeError> {
         ));
     }
     let (producer_cpu, consumer_cpu) = choose_cpus(config)?;
+    let mut cpus = vec![producer_cpu, consumer_cpu];
+    cpus.dedup();
+    let host_check = crate::doctor::examine(&crate::doctor::Plan {
+        cpus,
+        spinning_pairs: vec![(producer_cpu, consumer_cpu)],
+        huge_pages: config.huge_pages,
+    })
+    .summary;
     let alloc = Arc::new(NumaAlloc::new(MemoryPlacement {
         node: config
             .memory_node
@@ -254,6 +266,7 @@ pub fn run(config: &ProbeConfig) -> Result<ProbeReport, ProbeError> {
     Ok(ProbeReport {
         producer_cpu,
         consumer_cpu,
+        host_check,
         shared_cpu,
         shared_cpu_reason: shared_cpu.then(|| {
             if allowed_cpus().len() < 2 {

@@ -197,6 +197,34 @@ impl Engine {
     }
 }
 
+/// What a run of `profile` will do to this host, for [`crate::doctor`]: the CPUs its threads
+/// will get (as [`Engine::start`] places them), the pairs of busy-spinning threads that hand rows
+/// to each other, and whether it asks for huge pages.
+///
+/// # Errors
+/// A CPU the profile names that this process cannot use.
+pub fn doctor_plan(profile: &TuningProfile) -> Result<crate::doctor::Plan, EngineError> {
+    let (producers, consumers) = place_threads(profile, thread_counts(profile))?;
+    let spins = profile.wait.producer == WaitSetting::BusySpin
+        && profile.wait.consumer == WaitSetting::BusySpin;
+    let mut cpus: Vec<usize> = producers.iter().chain(&consumers).copied().collect();
+    cpus.sort_unstable();
+    cpus.dedup();
+    let spinning_pairs = if spins {
+        producers
+            .iter()
+            .flat_map(|&p| consumers.iter().map(move |&c| (p, c)))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    Ok(crate::doctor::Plan {
+        cpus,
+        spinning_pairs,
+        huge_pages: profile.ring.huge_pages,
+    })
+}
+
 /// Producer and consumer threads this process runs: both ends locally, or one end of a link.
 fn thread_counts(profile: &TuningProfile) -> (usize, usize) {
     match profile.link_end() {

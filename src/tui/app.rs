@@ -69,6 +69,11 @@ pub enum Mode {
         /// The file exists; a second Enter overwrites it.
         confirm: bool,
     },
+    /// `ringtop doctor` for the running profile's CPUs, line by line.
+    HostCheck {
+        /// The report's lines.
+        lines: Vec<String>,
+    },
     /// Choosing a built-in profile to load.
     Load {
         /// Index into [`App::profiles`].
@@ -95,6 +100,8 @@ pub enum Effect {
     Load(String),
     /// Measure the core-to-core map (in the background).
     MeasureC2c,
+    /// Run `ringtop doctor` for the running profile's CPUs and show it.
+    CheckHost,
     /// Leave.
     Quit,
 }
@@ -231,7 +238,7 @@ impl App {
         }
         match self.mode.clone() {
             Mode::Normal => self.key_normal(key),
-            Mode::Help => {
+            Mode::Help | Mode::HostCheck { .. } => {
                 self.mode = Mode::Normal;
                 Effect::None
             }
@@ -272,6 +279,7 @@ impl App {
                 self.mode = Mode::Help;
                 Effect::None
             }
+            KeyCode::Char('h') => Effect::CheckHost,
             KeyCode::Tab => {
                 self.focus = self.focus.next();
                 Effect::None

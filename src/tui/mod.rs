@@ -26,7 +26,7 @@ use crate::metrics::snapshot::Summary;
 use crate::profile::{TuningProfile, builtin};
 use crate::topology::c2c::{self, C2cConfig, C2cReport};
 
-use self::app::{App, Effect};
+use self::app::{App, Effect, Mode};
 
 /// Redraws at most this often.
 const FRAME: Duration = Duration::from_millis(100);
@@ -56,8 +56,17 @@ pub fn run(
     let topology = crate::topology::host().ok().cloned();
     let mut interval = profile.report.interval.0;
     let mut app = App::new(name, topology, &profile);
+    let host_check = crate::engine::doctor_plan(&profile)
+        .ok()
+        .map(|plan| crate::doctor::examine(&plan).summary);
     let mut engine = Engine::start(profile)?;
     engine.name_profile(name);
+    if let Some(summary) = host_check {
+        app.report(
+            summary.line().replace("`ringtop doctor`", "h"),
+            summary.fail > 0,
+        );
+    }
 
     let (mut terminal, previous_hook) = terminal::enter()?;
     let result = event_loop(
@@ -142,6 +151,19 @@ fn event_loop(
             Effect::Send(command) => send(app, engine, command),
             Effect::Save { name, overwrite } => save(app, engine, &name, overwrite),
             Effect::Load(name) => load(app, engine, interval, &name)?,
+            Effect::CheckHost => {
+                let profile = engine.current_profile();
+                match crate::engine::doctor_plan(&profile) {
+                    Ok(plan) => {
+                        let report = crate::doctor::examine(&plan);
+                        app.report(report.summary.line(), report.summary.fail > 0);
+                        app.mode = Mode::HostCheck {
+                            lines: report.table().lines().map(str::to_owned).collect(),
+                        };
+                    }
+                    Err(err) => app.report(format!("cannot check the host: {err}"), true),
+                }
+            }
             Effect::MeasureC2c => {
                 app.c2c_running = true;
                 app.report(

@@ -14,7 +14,7 @@ pub fn keys(mode: &Mode) -> &'static str {
         Mode::Normal => {
             "q quit  ? help  tab pane  ↑↓ thread  p pin  c codec  b/B batch  f/F prefetch  space pause  r reset  s save  l load  m c2c"
         }
-        Mode::Help => "any key: back",
+        Mode::Help | Mode::HostCheck { .. } => "any key: back",
         Mode::CpuPicker { .. } => "↑↓ choose CPU  enter pin the selected thread  esc cancel",
         Mode::CodecPicker { .. } => "↑↓ choose codec  enter switch  esc cancel",
         Mode::Save { confirm: false, .. } => "type a name  enter save  esc cancel",

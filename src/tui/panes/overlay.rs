@@ -10,7 +10,7 @@ use crate::tui::app::{App, Mode};
 use crate::tui::style;
 
 /// Every key, for `?`.
-const HELP: [(&str, &str); 16] = [
+const HELP: [(&str, &str); 17] = [
     ("q, Esc, Ctrl-C", "quit (the terminal is restored)"),
     ("?", "this help"),
     ("Tab", "next pane"),
@@ -33,6 +33,7 @@ const HELP: [(&str, &str); 16] = [
         "load a built-in or saved profile (restarts the workload)",
     ),
     ("m", "measure the core-to-core map (heatmap in Topology)"),
+    ("h", "check the host for these CPUs (ringtop doctor)"),
     ("", ""),
     ("", "Every action's result shows on the status line."),
     ("", "Latency counts from each row's scheduled send time."),
@@ -120,6 +121,10 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
                     "letters, digits, - and _"
                 }),
             ],
+        ),
+        Mode::HostCheck { lines } => (
+            " Host check (ringtop doctor) ",
+            lines.iter().map(|l| Line::from(l.clone())).collect(),
         ),
         Mode::Load { cursor } => (
             " Load profile ",

@@ -1,0 +1,857 @@
+//! `ringtop doctor`: is this host fit to measure on? Each check looks at one thing that decides
+//! low-latency results on the CPUs a run will use (isolation, frequency, idle states, huge pages,
+//! interrupts, other tasks and steal, SMT siblings, the PMU, the clock) and says `ok`, `warn`,
+//! `fail` or `n/a` (the host does not say, and why), with the evidence and the fix.
+//!
+//! Reading the host is kept apart from judging it: each `judge_*` function takes what was read
+//! and is tested on hand-made inputs; [`examine`] reads this host and judges it.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::time::{Duration, Instant};
+
+use schemars::JsonSchema;
+use serde::Serialize;
+
+use crate::topology::cpulist::{format_cpu_list, parse_cpu_list};
+
+/// A check's verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, JsonSchema)]
+pub enum Status {
+    /// Nothing to fix.
+    #[serde(rename = "ok")]
+    Ok,
+    /// The host cannot say (no such interface here); the evidence says why.
+    #[serde(rename = "n/a")]
+    NotAvailable,
+    /// Results will be noisier or slower than this hardware allows.
+    #[serde(rename = "warn")]
+    Warn,
+    /// Results will mostly measure the host's interference, not the ring.
+    #[serde(rename = "fail")]
+    Fail,
+}
+
+impl Status {
+    fn word(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::NotAvailable => "n/a",
+            Status::Warn => "warn",
+            Status::Fail => "fail",
+        }
+    }
+}
+
+/// One check.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Check {
+    /// What is checked (`isolation`, `frequency`, …).
+    pub name: String,
+    /// The verdict.
+    pub status: Status,
+    /// What was seen.
+    pub evidence: String,
+    /// What to do about it (`null` when nothing).
+    pub fix: Option<String>,
+}
+
+impl Check {
+    fn new(name: &str, status: Status, evidence: String, fix: Option<String>) -> Self {
+        Check {
+            name: name.to_owned(),
+            status,
+            evidence,
+            fix,
+        }
+    }
+}
+
+/// What a run will do on this host, as far as the checks care.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Plan {
+    /// The CPUs its threads will run on.
+    pub cpus: Vec<usize>,
+    /// Pairs of CPUs running busy-spinning threads that hand rows to each other.
+    pub spinning_pairs: Vec<(usize, usize)>,
+    /// Whether the ring asks for huge pages.
+    pub huge_pages: bool,
+}
+
+/// Every check, for the CPUs of one plan.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DoctorReport {
+    /// The CPUs checked.
+    pub cpus: Vec<usize>,
+    /// The checks, in a fixed order.
+    pub checks: Vec<Check>,
+    /// The counts, and which checks need attention.
+    pub summary: DoctorSummary,
+}
+
+/// The doctor in one line: how many checks came out each way, and those that need attention.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DoctorSummary {
+    /// Checks that passed.
+    pub ok: usize,
+    /// Checks that warn.
+    pub warn: usize,
+    /// Checks that fail.
+    pub fail: usize,
+    /// Checks the host could not answer.
+    pub not_available: usize,
+    /// The names of the checks that warn or fail, worst first.
+    pub attention: Vec<String>,
+}
+
+impl DoctorSummary {
+    fn of(checks: &[Check]) -> Self {
+        let count = |status| checks.iter().filter(|c| c.status == status).count();
+        let mut attention: Vec<&Check> =
+            checks.iter().filter(|c| c.status >= Status::Warn).collect();
+        attention.sort_by_key(|c| std::cmp::Reverse(c.status));
+        DoctorSummary {
+            ok: count(Status::Ok),
+            warn: count(Status::Warn),
+            fail: count(Status::Fail),
+            not_available: count(Status::NotAvailable),
+            attention: attention.into_iter().map(|c| c.name.clone()).collect(),
+        }
+    }
+
+    /// `host check: 5 ok, 3 warn, 1 n/a (isolation, irqs, other-tasks); \`ringtop doctor\` says
+    /// how to fix each`.
+    pub fn line(&self) -> String {
+        let mut line = format!("host check: {} ok", self.ok);
+        for (n, word) in [
+            (self.warn, "warn"),
+            (self.fail, "fail"),
+            (self.not_available, "n/a"),
+        ] {
+            if n > 0 {
+                let _ = write!(line, ", {n} {word}");
+            }
+        }
+        if !self.attention.is_empty() {
+            let _ = write!(
+                line,
+                " ({}); `ringtop doctor` says how to fix each",
+                self.attention.join(", ")
+            );
+        }
+        line
+    }
+}
+
+impl DoctorReport {
+    /// The report as a table: one line per check, its evidence, and its fix.
+    pub fn table(&self) -> String {
+        let mut out = format!(
+            "ringtop doctor: is this host fit to measure on CPUs {}?\n\n",
+            format_cpu_list(&self.cpus)
+        );
+        for check in &self.checks {
+            let _ = writeln!(
+                out,
+                "{:<5} {:<12} {}",
+                check.status.word(),
+                check.name,
+                check.evidence
+            );
+            if let Some(fix) = &check.fix {
+                let _ = writeln!(out, "{:<18} fix: {fix}", "");
+            }
+        }
+        let _ = writeln!(out, "\n{}", self.summary.line());
+        out
+    }
+}
+
+/// Reads this host and judges it for `plan`.
+pub fn examine(plan: &Plan) -> DoctorReport {
+    let cpus = &plan.cpus;
+    let read = |path: &str| std::fs::read_to_string(path).ok();
+    let checks = vec![
+        judge_isolation(
+            cpus,
+            read("/sys/devices/system/cpu/isolated").as_deref(),
+            read("/sys/devices/system/cpu/nohz_full").as_deref(),
+            read("/proc/cmdline").as_deref(),
+        ),
+        judge_frequency(cpus, &read_frequency(cpus)),
+        judge_idle_states(cpus, &read_idle_states(cpus)),
+        judge_huge_pages(
+            plan.huge_pages,
+            read("/sys/kernel/mm/transparent_hugepage/enabled").as_deref(),
+            &read_reserved_huge_pages(),
+        ),
+        judge_irqs(
+            cpus,
+            read("/proc/interrupts").as_deref(),
+            irqbalance_running(),
+        ),
+        judge_other_tasks(
+            cpus,
+            &sample_cpu_time(Duration::from_millis(100)),
+            &runnable_elsewhere(cpus),
+        ),
+        judge_smt(
+            &plan.spinning_pairs,
+            read("/sys/devices/system/cpu/smt/active").as_deref(),
+            &|a, b| {
+                crate::topology::host()
+                    .ok()
+                    .and_then(|t| t.relation(a, b))
+                    .is_some_and(|r| r == crate::topology::CpuRelation::SameCore)
+            },
+        ),
+        judge_perf(
+            read("/proc/sys/kernel/perf_event_paranoid").as_deref(),
+            is_root(),
+            pmu_present(),
+        ),
+        judge_clock(
+            read("/sys/devices/system/clocksource/clocksource0/current_clocksource").as_deref(),
+            clock_read_ns(),
+        ),
+    ];
+    DoctorReport {
+        cpus: cpus.clone(),
+        summary: DoctorSummary::of(&checks),
+        checks,
+    }
+}
+
+fn cpus_in(list: Option<&str>) -> Vec<usize> {
+    list.map(str::trim)
+        .filter(|l| !l.is_empty())
+        .and_then(|l| parse_cpu_list(l).ok())
+        .unwrap_or_default()
+}
+
+fn list_or_none(cpus: &[usize]) -> String {
+    if cpus.is_empty() {
+        "none".to_owned()
+    } else {
+        format_cpu_list(cpus)
+    }
+}
+
+/// `isolcpus`, `nohz_full` and `rcu_nocbs`: whether the kernel keeps its own work off the CPUs.
+pub fn judge_isolation(
+    cpus: &[usize],
+    isolated: Option<&str>,
+    nohz_full: Option<&str>,
+    cmdline: Option<&str>,
+) -> Check {
+    let isolated = cpus_in(isolated);
+    let nohz = cpus_in(nohz_full);
+    let rcu = cmdline
+        .and_then(|c| {
+            c.split_whitespace()
+                .find_map(|w| w.strip_prefix("rcu_nocbs="))
+        })
+        .map_or_else(Vec::new, |l| parse_cpu_list(l).unwrap_or_default());
+    let all = |set: &[usize]| cpus.iter().all(|c| set.contains(c));
+    let evidence = format!(
+        "isolated {}, nohz_full {}, rcu_nocbs {}; this run uses {}",
+        list_or_none(&isolated),
+        list_or_none(&nohz),
+        list_or_none(&rcu),
+        list_or_none(cpus)
+    );
+    if all(&isolated) && all(&nohz) && all(&rcu) {
+        Check::new("isolation", Status::Ok, evidence, None)
+    } else {
+        let want = format_cpu_list(cpus);
+        Check::new(
+            "isolation",
+            Status::Warn,
+            evidence,
+            Some(format!(
+                "boot with isolcpus=nohz,domain,managed_irq,{want} nohz_full={want} rcu_nocbs={want} \
+                 (keep one CPU for the system)"
+            )),
+        )
+    }
+}
+
+/// Each CPU's frequency governor, and whether turbo is on.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Frequency {
+    /// Governor per CPU (`None`: no cpufreq for it).
+    pub governors: BTreeMap<usize, Option<String>>,
+    /// Whether turbo/boost is on (`None`: cannot tell).
+    pub turbo: Option<bool>,
+}
+
+fn read_frequency(cpus: &[usize]) -> Frequency {
+    let read = |path: String| {
+        std::fs::read_to_string(path)
+            .ok()
+            .map(|s| s.trim().to_owned())
+    };
+    let turbo = read("/sys/devices/system/cpu/intel_pstate/no_turbo".into())
+        .map(|v| v == "0")
+        .or_else(|| read("/sys/devices/system/cpu/cpufreq/boost".into()).map(|v| v == "1"));
+    Frequency {
+        governors: cpus
+            .iter()
+            .map(|&c| {
+                (
+                    c,
+                    read(format!(
+                        "/sys/devices/system/cpu/cpu{c}/cpufreq/scaling_governor"
+                    )),
+                )
+            })
+            .collect(),
+        turbo,
+    }
+}
+
+/// The governor should be `performance` (a CPU clocking up under load adds microseconds); turbo
+/// makes the frequency depend on temperature and on the other cores.
+pub fn judge_frequency(cpus: &[usize], seen: &Frequency) -> Check {
+    let known: Vec<(usize, &str)> = seen
+        .governors
+        .iter()
+        .filter_map(|(c, g)| Some((*c, g.as_deref()?)))
+        .collect();
+    if known.is_empty() {
+        return Check::new(
+            "frequency",
+            Status::NotAvailable,
+            format!(
+                "no cpufreq governor for CPUs {} (a VM or firmware control: the host decides)",
+                list_or_none(cpus)
+            ),
+            None,
+        );
+    }
+    let slow: Vec<String> = known
+        .iter()
+        .filter(|(_, g)| *g != "performance")
+        .map(|(c, g)| format!("CPU {c}: {g}"))
+        .collect();
+    let turbo = match seen.turbo {
+        Some(true) => "turbo on",
+        Some(false) => "turbo off",
+        None => "turbo unknown",
+    };
+    if slow.is_empty() && seen.turbo != Some(true) {
+        Check::new(
+            "frequency",
+            Status::Ok,
+            format!("governor performance on every CPU used; {turbo}"),
+            None,
+        )
+    } else {
+        let mut fixes = Vec::new();
+        if !slow.is_empty() {
+            fixes.push("cpupower frequency-set -g performance".to_owned());
+        }
+        if seen.turbo == Some(true) {
+            fixes.push(
+                "turn turbo off for steady clocks (echo 1 > /sys/devices/system/cpu/intel_pstate/no_turbo, \
+                 or echo 0 > /sys/devices/system/cpu/cpufreq/boost)"
+                    .to_owned(),
+            );
+        }
+        let governors = if slow.is_empty() {
+            "governor performance".to_owned()
+        } else {
+            slow.join(", ")
+        };
+        Check::new(
+            "frequency",
+            Status::Warn,
+            format!("{governors}; {turbo}"),
+            Some(fixes.join("; ")),
+        )
+    }
+}
+
+/// One idle state of one CPU.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdleState {
+    /// Its name (`C6`, `POLL`, …).
+    pub name: String,
+    /// Its exit latency in microseconds.
+    pub exit_latency_us: u64,
+    /// Whether it is disabled.
+    pub disabled: bool,
+}
+
+fn read_idle_states(cpus: &[usize]) -> BTreeMap<usize, Vec<IdleState>> {
+    let mut all = BTreeMap::new();
+    for &cpu in cpus {
+        let Ok(dir) = std::fs::read_dir(format!("/sys/devices/system/cpu/cpu{cpu}/cpuidle")) else {
+            continue;
+        };
+        let mut states: Vec<IdleState> = dir
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().starts_with("state"))
+            .filter_map(|e| {
+                let read = |f: &str| std::fs::read_to_string(e.path().join(f)).ok();
+                Some(IdleState {
+                    name: read("name")?.trim().to_owned(),
+                    exit_latency_us: read("latency")?.trim().parse().ok()?,
+                    disabled: read("disable")?.trim() == "1",
+                })
+            })
+            .collect();
+        states.sort_by_key(|s| s.exit_latency_us);
+        all.insert(cpu, states);
+    }
+    all
+}
+
+/// Exit latency above which an idle state costs a spinning ring's wake-ups: 10 µs.
+const DEEP_IDLE_US: u64 = 10;
+
+/// Deep idle states let an idle CPU sleep for tens of microseconds: the first row after a pause
+/// pays for the wake-up.
+pub fn judge_idle_states(cpus: &[usize], seen: &BTreeMap<usize, Vec<IdleState>>) -> Check {
+    if seen.values().all(Vec::is_empty) {
+        return Check::new(
+            "c-states",
+            Status::NotAvailable,
+            format!("no cpuidle states listed for CPUs {}", list_or_none(cpus)),
+            None,
+        );
+    }
+    let deep: Vec<String> = seen
+        .iter()
+        .flat_map(|(cpu, states)| {
+            states
+                .iter()
+                .filter(|s| !s.disabled && s.exit_latency_us > DEEP_IDLE_US)
+                .map(move |s| format!("CPU {cpu}: {} (exit {} µs)", s.name, s.exit_latency_us))
+        })
+        .collect();
+    if deep.is_empty() {
+        let deepest = seen
+            .values()
+            .flatten()
+            .filter(|s| !s.disabled)
+            .map(|s| s.exit_latency_us)
+            .max()
+            .unwrap_or(0);
+        Check::new(
+            "c-states",
+            Status::Ok,
+            format!(
+                "no enabled idle state exits slower than {DEEP_IDLE_US} µs (deepest {deepest} µs)"
+            ),
+            None,
+        )
+    } else {
+        Check::new(
+            "c-states",
+            Status::Warn,
+            format!("deep idle states enabled: {}", deep.join(", ")),
+            Some(format!(
+                "cpupower idle-set -D {DEEP_IDLE_US} (or boot with intel_idle.max_cstate=1 \
+                 processor.max_cstate=1)"
+            )),
+        )
+    }
+}
+
+fn read_reserved_huge_pages() -> BTreeMap<usize, u64> {
+    let mut reserved = BTreeMap::new();
+    let Ok(nodes) = std::fs::read_dir("/sys/devices/system/node") else {
+        return reserved;
+    };
+    for node in nodes.flatten() {
+        let name = node.file_name().to_string_lossy().into_owned();
+        let Some(n) = name
+            .strip_prefix("node")
+            .and_then(|n| n.parse::<usize>().ok())
+        else {
+            continue;
+        };
+        let path = node.path().join("hugepages/hugepages-2048kB/nr_hugepages");
+        if let Some(count) = std::fs::read_to_string(path)
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+        {
+            reserved.insert(n, count);
+        }
+    }
+    reserved
+}
+
+/// Transparent huge pages and the reserved 2 MiB pages per node, against what the ring asks for.
+pub fn judge_huge_pages(
+    wanted: bool,
+    transparent: Option<&str>,
+    reserved: &BTreeMap<usize, u64>,
+) -> Check {
+    let mode = transparent
+        .and_then(|t| t.split_whitespace().find(|w| w.starts_with('[')))
+        .map(|w| w.trim_matches(['[', ']']).to_owned());
+    let per_node = if reserved.is_empty() {
+        "unknown".to_owned()
+    } else {
+        reserved
+            .iter()
+            .map(|(n, c)| format!("node {n}: {c}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let evidence = format!(
+        "transparent huge pages {}; reserved 2 MiB pages {per_node}; the ring {} huge pages",
+        mode.as_deref().unwrap_or("unknown"),
+        if wanted {
+            "asks for"
+        } else {
+            "does not ask for"
+        }
+    );
+    let none_reserved = reserved.values().all(|&c| c == 0);
+    if wanted && none_reserved {
+        Check::new(
+            "huge-pages",
+            Status::Warn,
+            evidence,
+            Some("sysctl vm.nr_hugepages=64 (128 MiB of 2 MiB pages; per node: /sys/devices/system/node/nodeN/hugepages)".into()),
+        )
+    } else {
+        Check::new("huge-pages", Status::Ok, evidence, None)
+    }
+}
+
+/// Interrupts that fired on the given CPUs, per IRQ, from `/proc/interrupts` text.
+fn irqs_on(cpus: &[usize], interrupts: &str) -> Vec<(String, u64)> {
+    let mut lines = interrupts.lines();
+    let Some(header) = lines.next() else {
+        return Vec::new();
+    };
+    let columns: Vec<usize> = header
+        .split_whitespace()
+        .filter_map(|c| c.strip_prefix("CPU")?.parse().ok())
+        .collect();
+    let mut fired = Vec::new();
+    for line in lines {
+        let mut fields = line.split_whitespace();
+        let Some(irq) = fields.next().map(|f| f.trim_end_matches(':').to_owned()) else {
+            continue;
+        };
+        // Only numbered device interrupts can be moved; LOC, RES and the like cannot.
+        if irq.parse::<u32>().is_err() {
+            continue;
+        }
+        let counts: u64 = columns
+            .iter()
+            .zip(fields)
+            .filter(|(cpu, _)| cpus.contains(cpu))
+            .filter_map(|(_, count)| count.parse::<u64>().ok())
+            .sum();
+        if counts > 0 {
+            fired.push((irq, counts));
+        }
+    }
+    fired
+}
+
+fn irqbalance_running() -> bool {
+    std::fs::read_dir("/proc").is_ok_and(|procs| {
+        procs.flatten().any(|p| {
+            std::fs::read_to_string(p.path().join("comm")).is_ok_and(|c| c.trim() == "irqbalance")
+        })
+    })
+}
+
+/// Device interrupts that land on the run's CPUs preempt its threads.
+pub fn judge_irqs(cpus: &[usize], interrupts: Option<&str>, irqbalance: bool) -> Check {
+    let Some(interrupts) = interrupts else {
+        return Check::new(
+            "irqs",
+            Status::NotAvailable,
+            "/proc/interrupts cannot be read".into(),
+            None,
+        );
+    };
+    let fired = irqs_on(cpus, interrupts);
+    let balance = if irqbalance {
+        "irqbalance is running (it may move interrupts back)"
+    } else {
+        "irqbalance is not running"
+    };
+    if fired.is_empty() {
+        return Check::new(
+            "irqs",
+            Status::Ok,
+            format!(
+                "no device interrupt has fired on CPUs {}; {balance}",
+                list_or_none(cpus)
+            ),
+            None,
+        );
+    }
+    let total: u64 = fired.iter().map(|(_, n)| n).sum();
+    let names: Vec<&str> = fired.iter().take(8).map(|(irq, _)| irq.as_str()).collect();
+    let more = if fired.len() > 8 { ", …" } else { "" };
+    Check::new(
+        "irqs",
+        Status::Warn,
+        format!(
+            "{} device IRQs ({}{more}) fired {total} times on CPUs {}; {balance}",
+            fired.len(),
+            names.join(", "),
+            list_or_none(cpus)
+        ),
+        Some(format!(
+            "move them: echo <other CPUs> > /proc/irq/N/smp_affinity_list, and ban CPUs {} in \
+             irqbalance (IRQBALANCE_BANNED_CPULIST)",
+            list_or_none(cpus)
+        )),
+    )
+}
+
+/// Time each CPU spent busy and stolen over a short sample, as fractions.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CpuSample {
+    /// CPU → (busy share, steal share) over the sample.
+    pub shares: BTreeMap<usize, (f64, f64)>,
+}
+
+/// `/proc/stat`'s per-CPU jiffies: (busy, steal, total).
+fn cpu_jiffies(stat: &str) -> BTreeMap<usize, (u64, u64, u64)> {
+    let mut all = BTreeMap::new();
+    for line in stat.lines() {
+        let mut fields = line.split_whitespace();
+        let Some(cpu) = fields
+            .next()
+            .and_then(|f| f.strip_prefix("cpu")?.parse::<usize>().ok())
+        else {
+            continue;
+        };
+        let values: Vec<u64> = fields.filter_map(|f| f.parse().ok()).collect();
+        if values.len() < 8 {
+            continue;
+        }
+        // user nice system idle iowait irq softirq steal
+        let busy = values[0] + values[1] + values[2] + values[5] + values[6];
+        let total: u64 = values[..8].iter().sum();
+        all.insert(cpu, (busy, values[7], total));
+    }
+    all
+}
+
+fn sample_cpu_time(over: Duration) -> CpuSample {
+    let read = || {
+        std::fs::read_to_string("/proc/stat")
+            .map(|s| cpu_jiffies(&s))
+            .unwrap_or_default()
+    };
+    let before = read();
+    std::thread::sleep(over);
+    let after = read();
+    let shares = after
+        .iter()
+        .filter_map(|(cpu, (busy, steal, total))| {
+            let (b0, s0, t0) = before.get(cpu)?;
+            let elapsed = total.checked_sub(*t0).filter(|&e| e > 0)?;
+            Some((
+                *cpu,
+                (
+                    busy.saturating_sub(*b0) as f64 / elapsed as f64,
+                    steal.saturating_sub(*s0) as f64 / elapsed as f64,
+                ),
+            ))
+        })
+        .collect();
+    CpuSample { shares }
+}
+
+fn runnable_elsewhere(cpus: &[usize]) -> Vec<String> {
+    let mut names: Vec<String> = crate::metrics::sched::runnable_on(cpus, 3)
+        .into_values()
+        .flatten()
+        .map(|t| format!("{} (pid {})", t.name, t.pid))
+        .collect();
+    names.dedup();
+    names
+}
+
+/// Before the run starts its CPUs should be idle: anything busy there is another task the run's
+/// threads will share them with, and steal is time the hypervisor gives to other guests.
+pub fn judge_other_tasks(cpus: &[usize], sample: &CpuSample, runnable: &[String]) -> Check {
+    let mut seen = Vec::new();
+    let mut worst: f64 = 0.0;
+    let mut stolen: f64 = 0.0;
+    for cpu in cpus {
+        if let Some((busy, steal)) = sample.shares.get(cpu) {
+            seen.push(format!(
+                "CPU {cpu} {:.0} % busy, {:.1} % steal",
+                busy * 100.0,
+                steal * 100.0
+            ));
+            worst = worst.max(*busy);
+            stolen = stolen.max(*steal);
+        }
+    }
+    if seen.is_empty() {
+        return Check::new(
+            "other-tasks",
+            Status::NotAvailable,
+            "/proc/stat has no line for these CPUs".into(),
+            None,
+        );
+    }
+    let mut evidence = format!("over 100 ms before the run: {}", seen.join("; "));
+    if !runnable.is_empty() {
+        let _ = write!(evidence, "; runnable there: {}", runnable.join(", "));
+    }
+    if worst > 0.10 || stolen > 0.02 {
+        Check::new(
+            "other-tasks",
+            Status::Warn,
+            evidence,
+            Some(
+                "stop the other work on these CPUs (or pin it elsewhere with taskset/cgroups); \
+                 steal is the hypervisor's: ask for dedicated vCPUs"
+                    .into(),
+            ),
+        )
+    } else {
+        Check::new("other-tasks", Status::Ok, evidence, None)
+    }
+}
+
+/// Two busy-spinning threads that hand rows to each other must not be SMT siblings: they would
+/// share one core's pipeline and slow each other down.
+pub fn judge_smt(
+    pairs: &[(usize, usize)],
+    smt_active: Option<&str>,
+    siblings: &dyn Fn(usize, usize) -> bool,
+) -> Check {
+    let smt = match smt_active.map(str::trim) {
+        Some("1") => "SMT is on",
+        Some("0") => "SMT is off",
+        _ => "SMT state unknown",
+    };
+    let shared: Vec<String> = pairs
+        .iter()
+        .filter(|(a, b)| a != b && siblings(*a, *b))
+        .map(|(a, b)| format!("CPUs {a} and {b}"))
+        .collect();
+    if shared.is_empty() {
+        Check::new(
+            "smt",
+            Status::Ok,
+            format!("{smt}; no spinning pair shares a core"),
+            None,
+        )
+    } else {
+        Check::new(
+            "smt",
+            Status::Fail,
+            format!(
+                "{smt}; spinning threads on SMT siblings: {}",
+                shared.join(", ")
+            ),
+            Some(
+                "pin the two threads to different cores (ringtop topo shows which CPUs share one)"
+                    .into(),
+            ),
+        )
+    }
+}
+
+fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
+
+fn pmu_present() -> Result<(), String> {
+    let mut counters = crate::metrics::counters::ThreadCounters::open_for_current_thread();
+    let values = counters.read();
+    match values.cycles {
+        Some(_) => Ok(()),
+        None => Err(values
+            .unavailable
+            .get("cycles")
+            .cloned()
+            .unwrap_or_else(|| "unknown".into())),
+    }
+}
+
+/// Which counters a run will have: hardware ones need a PMU, kernel ones root or
+/// `perf_event_paranoid` <= 1.
+pub fn judge_perf(paranoid: Option<&str>, root: bool, pmu: Result<(), String>) -> Check {
+    let level: Option<i32> = paranoid.and_then(|p| p.trim().parse().ok());
+    let kernel_events = root || level.is_some_and(|l| l <= 1);
+    let mut evidence = format!(
+        "perf_event_paranoid {}{}; ",
+        level.map_or("unknown".to_owned(), |l| l.to_string()),
+        if root { " (running as root)" } else { "" }
+    );
+    let mut fixes = Vec::new();
+    match &pmu {
+        Ok(()) => evidence.push_str("hardware PMU present"),
+        Err(reason) => {
+            let _ = write!(
+                evidence,
+                "no hardware counters ({reason}): cycles, IPC and cache misses will be null"
+            );
+            fixes.push("on a VM, ask for PMU passthrough (vPMU)".to_owned());
+        }
+    }
+    if !kernel_events {
+        evidence.push_str("; context switches and migrations cannot be counted");
+        fixes.push("sysctl kernel.perf_event_paranoid=1 (or run as root)".to_owned());
+    }
+    if fixes.is_empty() {
+        Check::new("perf", Status::Ok, evidence, None)
+    } else {
+        Check::new("perf", Status::Warn, evidence, Some(fixes.join("; ")))
+    }
+}
+
+/// Nanoseconds one read of the clock every row stamp comes from costs, averaged over 100,000.
+fn clock_read_ns() -> f64 {
+    let reads = 100_000u32;
+    let start = Instant::now();
+    let mut last = 0;
+    for _ in 0..reads {
+        last = std::hint::black_box(crate::clock::monotonic_ns());
+    }
+    std::hint::black_box(last);
+    start.elapsed().as_nanos() as f64 / f64::from(reads)
+}
+
+/// Every latency figure reads the clock twice: a slow clocksource adds its cost to each.
+pub fn judge_clock(clocksource: Option<&str>, read_ns: f64) -> Check {
+    let source = clocksource.map_or("unknown", str::trim);
+    let evidence = format!("clocksource {source}; one clock read costs {read_ns:.0} ns");
+    if read_ns >= 1_000.0 {
+        Check::new(
+            "clock",
+            Status::Fail,
+            evidence,
+            Some("use the tsc clocksource (boot with clocksource=tsc tsc=reliable where the TSC is stable)".into()),
+        )
+    } else if read_ns >= 100.0 || (source != "tsc" && cfg!(target_arch = "x86_64")) {
+        Check::new(
+            "clock",
+            Status::Warn,
+            evidence,
+            Some(
+                "echo tsc > /sys/devices/system/clocksource/clocksource0/current_clocksource"
+                    .into(),
+            ),
+        )
+    } else {
+        Check::new("clock", Status::Ok, evidence, None)
+    }
+}
+
+#[cfg(test)]
+mod tests;
