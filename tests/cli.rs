@@ -461,6 +461,7 @@ fn codec_json_reports_every_codec_with_an_exact_round_trip() {
             "--json",
             "--input",
             "assets/seattle-hourly-temperature-2010.csv",
+            "assets/seattle-daily-weather-2012-2015.csv",
         ])
         .output()
         .unwrap();
@@ -469,7 +470,15 @@ fn codec_json_reports_every_codec_with_an_exact_round_trip() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let all: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let files = all["files"].as_array().unwrap();
+    assert_eq!(files.len(), 2, "each file measured on its own");
+    assert_eq!(
+        files[1]["input"],
+        "assets/seattle-daily-weather-2012-2015.csv"
+    );
+    assert_eq!(files[1]["columns"], 4);
+    let v = &files[0];
     assert_eq!(v["input"], "assets/seattle-hourly-temperature-2010.csv");
     assert_eq!(v["rows"], 8759);
     assert_eq!(v["columns"], 1);
@@ -493,15 +502,28 @@ fn codec_json_reports_every_codec_with_an_exact_round_trip() {
         assert_eq!(c["roundtrip"], "ok", "{c}");
         for key in [
             "ratio",
+            "row_ratio",
             "bytes_per_value",
             "encode_mb_per_s",
             "decode_mb_per_s",
         ] {
             assert!(c[key].as_f64().unwrap() > 0.0, "{key} in {c}");
         }
+        // One real column: the value ratio is an eighth of the row ratio, and a ratio is 8
+        // bytes over the bytes a value costs.
+        let (ratio, row_ratio) = (
+            c["ratio"].as_f64().unwrap(),
+            c["row_ratio"].as_f64().unwrap(),
+        );
+        assert!((row_ratio / ratio - 8.0).abs() < 1e-9, "{c}");
+        assert!(
+            (c["bytes_per_value"].as_f64().unwrap() * ratio - 8.0).abs() < 1e-9,
+            "{c}"
+        );
     }
-    // One real column in 64-byte rows: `none` costs a whole row per value.
+    // One real column in 64-byte rows: `none` costs a whole row per value, and says so.
     assert!(codecs[0]["bytes_per_value"].as_f64().unwrap() > 64.0);
+    assert!(codecs[0]["ratio"].as_f64().unwrap() < 0.125);
 }
 
 #[test]

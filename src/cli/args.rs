@@ -167,9 +167,10 @@ pub(super) enum ProfileCommand {
 
 #[derive(Debug, Args, Clone)]
 pub(super) struct CodecArgs {
-    /// The CSV file (a header line is optional; the first 6 numeric columns are used).
-    #[arg(long, value_name = "FILE.csv")]
-    pub(super) input: PathBuf,
+    /// The CSV files (a header line is optional; the first 6 numeric columns are used); each is
+    /// measured on its own (`--input assets/*.csv`).
+    #[arg(long, value_name = "FILE.csv", num_args = 1.., required = true)]
+    pub(super) input: Vec<PathBuf>,
     /// A codec name, or `all`.
     #[arg(long, default_value = "all", value_parser = parse_codecs)]
     pub(super) codec: CodecChoice,
