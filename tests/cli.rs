@@ -797,3 +797,33 @@ fn doctor_checks_the_profiles_cpus_and_its_evidence_matches_the_kernel() {
     );
     assert!(text.contains("host check: "), "{text}");
 }
+
+#[test]
+fn profile_check_reports_every_problem_it_can_find_in_one_pass() {
+    let dir = std::env::temp_dir().join(format!("ringtop-check-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("bad.toml");
+    std::fs::write(
+        &file,
+        "version = 1\n[ring]\nkind = \"spsc\"\ncapacity = 1000\n[workload]\nduration = \"0s\"\n\
+         [pinning]\nproducers = [4096]\n",
+    )
+    .unwrap();
+    let out = ringtop()
+        .args(["profile", "check"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    let name = file.display();
+    for expected in [
+        format!("{name}:4:12: capacity 1000 is not a power of two"),
+        format!("{name}:6:12: duration must be more than zero"),
+        format!("{name}:8:14: CPU 4096 is not available"),
+        format!("3 problems in {name}"),
+    ] {
+        assert!(err.contains(&expected), "{expected:?} in {err}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

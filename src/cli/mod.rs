@@ -292,7 +292,7 @@ fn run_profile(command: &ProfileCommand) -> ExitCode {
                 Ok(_) => ExitCode::FAILURE,
             },
         },
-        ProfileCommand::Check { file } => match profile::load(file) {
+        ProfileCommand::Check { file } => match profile::check_file(file) {
             Ok(p) => write_stdout(Ok(format!(
                 "{}: ok ({} ring, {} producer(s), {} consumer(s){})\n",
                 file.display(),
@@ -303,7 +303,15 @@ fn run_profile(command: &ProfileCommand) -> ExitCode {
                     .map(|c| format!(", codec {c}"))
                     .unwrap_or_default()
             ))),
-            Err(err) => usage_error(&err),
+            Err(errors) => {
+                for err in &errors {
+                    eprintln!("ringtop: {err}");
+                }
+                if errors.len() > 1 {
+                    eprintln!("ringtop: {} problems in {}", errors.len(), file.display());
+                }
+                ExitCode::from(2)
+            }
         },
     }
 }

@@ -31,15 +31,41 @@ use Step::{Index, Key};
 
 /// The first problem with `profile`, if any.
 pub(crate) fn check(profile: &TuningProfile) -> Result<(), Problem> {
+    check_all(profile).into_iter().next().map_or(Ok(()), Err)
+}
+
+/// One group of settings' check: its first problem.
+type CheckGroup = fn(&TuningProfile) -> Result<(), Problem>;
+
+/// Every problem with `profile` that can be found in one pass: each group of settings (the ring
+/// and workload, the link, the data source, the times, the machine) is checked on its own, so
+/// one mistake does not hide another. A version this build does not read is the only problem
+/// reported then, since nothing else in the file can be trusted to mean what it says.
+pub(crate) fn check_all(profile: &TuningProfile) -> Vec<Problem> {
     if profile.version != PROFILE_VERSION {
-        return Err(problem(
+        return vec![problem(
             &[Key("version")],
             format!(
                 "profile version {} is not supported (expected {PROFILE_VERSION})",
                 profile.version
             ),
-        ));
+        )];
     }
+    let groups: [CheckGroup; 5] = [
+        check_ring_and_workload,
+        check_transport,
+        check_source,
+        check_times,
+        check_machine,
+    ];
+    groups
+        .iter()
+        .filter_map(|group| group(profile).err())
+        .collect()
+}
+
+/// The ring, its threads, batch, prefetch and codec.
+fn check_ring_and_workload(profile: &TuningProfile) -> Result<(), Problem> {
     let ring = &profile.ring;
     let work = &profile.workload;
     check_capacity::<Row>(ring.capacity)
@@ -93,18 +119,26 @@ pub(crate) fn check(profile: &TuningProfile) -> Result<(), Problem> {
         };
         check_batch(shape, profile.effective_batch()).map_err(|e| problem(path, e.to_string()))?;
     }
-    check_transport(profile)?;
-    if let SourceSetting::Csv(path) = &work.source {
+    Ok(())
+}
+
+/// A CSV source can be read.
+fn check_source(profile: &TuningProfile) -> Result<(), Problem> {
+    if let SourceSetting::Csv(path) = &profile.workload.source {
         crate::source::csv::load(path)
             .map_err(|e| problem(&[Key("workload"), Key("source")], e.to_string()))?;
     }
-    if let Some(duration) = work.duration {
+    Ok(())
+}
+
+/// The run's duration and the report interval.
+fn check_times(profile: &TuningProfile) -> Result<(), Problem> {
+    if let Some(duration) = profile.workload.duration {
         check_duration(duration.0)
             .map_err(|e| problem(&[Key("workload"), Key("duration")], e.to_string()))?;
     }
     check_interval(profile.report.interval.0)
-        .map_err(|e| problem(&[Key("report"), Key("interval")], e.to_string()))?;
-    check_machine(profile)
+        .map_err(|e| problem(&[Key("report"), Key("interval")], e.to_string()))
 }
 
 /// A `[transport]` names one end, and that end can run the ring it describes.

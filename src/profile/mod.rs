@@ -486,12 +486,50 @@ pub fn load(path: &Path) -> Result<TuningProfile, ProfileError> {
     parse(&text, &path.display().to_string())
 }
 
-/// Parses and checks profile text; `file` names it in errors.
+/// Loads and checks a profile, reporting every problem found rather than the first (what
+/// `ringtop profile check` prints).
 ///
 /// # Errors
-/// As [`load`].
-pub fn parse(text: &str, file: &str) -> Result<TuningProfile, ProfileError> {
-    let profile: TuningProfile = toml::from_str(text).map_err(|e| {
+/// Every [`ProfileError`] found, in the order of the file's groups of settings; a file that is
+/// not valid TOML, or has a wrong type or an unknown key, gives that one error (the parser stops
+/// there).
+pub fn check_file(path: &Path) -> Result<TuningProfile, Vec<ProfileError>> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        vec![ProfileError {
+            file: file.clone(),
+            line: None,
+            column: None,
+            message: e.to_string(),
+        }]
+    })?;
+    let profile = deserialize(&text, &file).map_err(|e| vec![e])?;
+    let problems = check::check_all(&profile);
+    if problems.is_empty() {
+        Ok(profile)
+    } else {
+        Err(problems
+            .into_iter()
+            .map(|p| located(&text, &file, p))
+            .collect())
+    }
+}
+
+/// A problem at its line and column in `text`.
+fn located(text: &str, file: &str, problem: check::Problem) -> ProfileError {
+    let (line, column) = locate::span_of(text, &problem.path)
+        .map_or((None, None), |start| locate::line_column(text, start));
+    ProfileError {
+        file: file.to_owned(),
+        line,
+        column,
+        message: problem.message,
+    }
+}
+
+/// The TOML read into a profile, unchecked.
+fn deserialize(text: &str, file: &str) -> Result<TuningProfile, ProfileError> {
+    toml::from_str(text).map_err(|e| {
         let (line, column) = e
             .span()
             .map_or((None, None), |span| locate::line_column(text, span.start));
@@ -501,17 +539,16 @@ pub fn parse(text: &str, file: &str) -> Result<TuningProfile, ProfileError> {
             column,
             message: e.message().trim().to_owned(),
         }
-    })?;
-    check::check(&profile).map_err(|problem| {
-        let (line, column) = locate::span_of(text, &problem.path)
-            .map_or((None, None), |start| locate::line_column(text, start));
-        ProfileError {
-            file: file.to_owned(),
-            line,
-            column,
-            message: problem.message,
-        }
-    })?;
+    })
+}
+
+/// Parses and checks profile text; `file` names it in errors.
+///
+/// # Errors
+/// As [`load`].
+pub fn parse(text: &str, file: &str) -> Result<TuningProfile, ProfileError> {
+    let profile = deserialize(text, file)?;
+    check::check(&profile).map_err(|problem| located(text, file, problem))?;
     Ok(profile)
 }
 
