@@ -167,7 +167,20 @@ fn a_codec_switch_changes_the_codec_and_its_ratio() {
         "none ratio {none_ratio} (headers cost a little)"
     );
     assert_eq!(after["totals"]["lost"], 0);
-    child.kill().unwrap();
+    // Stopped early, the summary splits the run between the two codecs.
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let summary = next_of(&mut lines, "summary");
+    let parts = summary["codec"]["by_codec"].as_array().unwrap();
+    let names: Vec<&str> = parts.iter().map(|p| p["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["none", "decimal"], "{summary}");
+    let ratio = |i: usize| parts[i]["ratio"].as_f64().unwrap();
+    assert!(ratio(0) < 1.0 && ratio(1) > 4.0, "{parts:?}");
+    let rows: u64 = parts.iter().map(|p| p["rows"].as_u64().unwrap()).sum();
+    assert_eq!(rows, summary["totals"]["produced"].as_u64().unwrap());
     child.wait().unwrap();
 }
 

@@ -156,6 +156,7 @@ fn fixture(counters: fn() -> CounterValues, framed: bool) -> Snapshot {
             ratio: Some(25.6),
             encode_ns_per_row: Some(40.0),
             decode_ns_per_row: Some(12.5),
+            by_codec: Vec::new(),
         }),
         totals: Totals {
             produced: 1_000_000,

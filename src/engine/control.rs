@@ -84,13 +84,30 @@ pub(crate) struct CodecCounters {
     pub(crate) corrupt_frames: AtomicU64,
     /// The codec of the last frame decoded (a receiver reports what senders chose).
     pub(crate) last_codec: AtomicU8,
+    /// The same counts per codec (indexed by its number), so a run that switches codecs can
+    /// say what each one did.
+    pub(crate) per_codec: [CodecShareCounters; CodecId::ALL.len()],
+}
+
+/// One codec's frames, as [`CodecCounters`] counts them.
+#[derive(Debug, Default)]
+pub(crate) struct CodecShareCounters {
+    pub(crate) rows: AtomicU64,
+    pub(crate) frame_bytes: AtomicU64,
+    pub(crate) nanos: AtomicU64,
 }
 
 impl CodecCounters {
-    pub(crate) fn record(&self, rows: usize, frame_bytes: usize, took: Duration) {
+    /// Counts one frame of `rows` rows in `frame_bytes` that `codec` took `took` to code.
+    pub(crate) fn record(&self, codec: CodecId, rows: usize, frame_bytes: usize, took: Duration) {
+        let nanos = took.as_nanos() as u64;
         self.rows.fetch_add(rows as u64, Relaxed);
         self.frame_bytes.fetch_add(frame_bytes as u64, Relaxed);
-        self.nanos.fetch_add(took.as_nanos() as u64, Relaxed);
+        self.nanos.fetch_add(nanos, Relaxed);
+        let share = &self.per_codec[codec as usize];
+        share.rows.fetch_add(rows as u64, Relaxed);
+        share.frame_bytes.fetch_add(frame_bytes as u64, Relaxed);
+        share.nanos.fetch_add(nanos, Relaxed);
     }
 }
 

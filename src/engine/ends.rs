@@ -60,7 +60,7 @@ impl WriteEnd {
             WriteEnd::Frames(tx) => {
                 match tx.try_send(codec, rows) {
                     Ok(Some((len, took))) => {
-                        stats.record(rows.len(), len, took);
+                        stats.record(codec, rows.len(), len, took);
                         rows.len()
                     }
                     // No room now. An error cannot happen (the batch was checked against the
@@ -80,7 +80,7 @@ impl WriteEnd {
                 });
                 match outcome {
                     SendOutcome::Sent(_) => {
-                        stats.record(rows.len(), encoded, start.elapsed());
+                        stats.record(codec, rows.len(), encoded, start.elapsed());
                         rows.len()
                     }
                     _ => 0,
@@ -161,7 +161,7 @@ impl ReadEnd {
             }
             ReadEnd::Frames(rx) => match rx.try_recv(out) {
                 Ok(Some((header, took))) => {
-                    stats.record(header.rows, header.frame_len(), took);
+                    stats.record(header.codec, header.rows, header.frame_len(), took);
                 }
                 Ok(None) => {}
                 Err(_) => {
@@ -175,7 +175,7 @@ impl ReadEnd {
                     let start = Instant::now();
                     match decoder.decode(frame, out) {
                         Ok(header) => {
-                            stats.record(header.rows, frame.len(), start.elapsed());
+                            stats.record(header.codec, header.rows, frame.len(), start.elapsed());
                             stats
                                 .last_codec
                                 .store(header.codec as u8, std::sync::atomic::Ordering::Relaxed);

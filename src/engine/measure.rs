@@ -9,14 +9,16 @@ use crate::codec::CodecId;
 use crate::metrics::LatencyHistogram;
 use crate::metrics::integrity::Integrity;
 use crate::metrics::snapshot::{
-    CodecSnapshot, EndpointCounters, LatencyNs, LinkRole, RingSnapshot, Role, RunState,
+    CodecPart, CodecSnapshot, EndpointCounters, LatencyNs, LinkRole, RingSnapshot, Role, RunState,
     SCHEMA_VERSION, Scheduling, Snapshot, Summary, ThreadSnapshot, Totals, TransportSnapshot,
 };
 use crate::profile::{RingKind, TransportKind};
 use crate::row::Row;
 use crate::topology::Topology;
 
-use super::reading::{CodecReading, LatencyReading, LinkReading, Reading, ThreadReading};
+use super::reading::{
+    CodecReading, CodecShare, LatencyReading, LinkReading, Reading, ThreadReading,
+};
 use super::warnings::Warning;
 
 const ROW_BYTES: f64 = std::mem::size_of::<Row>() as f64;
@@ -568,6 +570,14 @@ impl CodecReading {
             nanos: self.nanos.saturating_sub(earlier.nanos),
             corrupt_frames: self.corrupt_frames.saturating_sub(earlier.corrupt_frames),
             last_codec: self.last_codec,
+            per_codec: std::array::from_fn(|i| {
+                let (now, then) = (self.per_codec[i], earlier.per_codec[i]);
+                CodecShare {
+                    rows: now.rows.saturating_sub(then.rows),
+                    frame_bytes: now.frame_bytes.saturating_sub(then.frame_bytes),
+                    nanos: now.nanos.saturating_sub(then.nanos),
+                }
+            }),
         }
     }
 
@@ -576,6 +586,11 @@ impl CodecReading {
         self.frame_bytes += other.frame_bytes;
         self.nanos += other.nanos;
         self.corrupt_frames += other.corrupt_frames;
+        for (mine, theirs) in self.per_codec.iter_mut().zip(&other.per_codec) {
+            mine.rows += theirs.rows;
+            mine.frame_bytes += theirs.frame_bytes;
+            mine.nanos += theirs.nanos;
+        }
     }
 }
 
@@ -597,6 +612,27 @@ impl CodecTally {
         let raw = counted.rows * std::mem::size_of::<Row>() as u64;
         let encoded = counted.frame_bytes;
         let per_row = |c: &CodecReading| (c.rows > 0).then(|| c.nanos as f64 / c.rows as f64);
+        let share_per_row = |s: &CodecShare| (s.rows > 0).then(|| s.nanos as f64 / s.rows as f64);
+        let by_codec = CodecId::ALL
+            .iter()
+            .filter_map(|&id| {
+                let i = id as usize;
+                let counted = &counted.per_codec[i];
+                (counted.rows > 0).then(|| {
+                    let raw = counted.rows * std::mem::size_of::<Row>() as u64;
+                    CodecPart {
+                        name: id.name().to_owned(),
+                        rows: counted.rows,
+                        raw_bytes: raw,
+                        encoded_bytes: counted.frame_bytes,
+                        ratio: (counted.frame_bytes > 0)
+                            .then(|| raw as f64 / counted.frame_bytes as f64),
+                        encode_ns_per_row: share_per_row(&self.encoded.per_codec[i]),
+                        decode_ns_per_row: share_per_row(&self.decoded.per_codec[i]),
+                    }
+                })
+            })
+            .collect();
         CodecSnapshot {
             name: codec.name().to_owned(),
             raw_bytes: raw,
@@ -604,6 +640,7 @@ impl CodecTally {
             ratio: (encoded > 0).then(|| raw as f64 / encoded as f64),
             encode_ns_per_row: per_row(&self.encoded),
             decode_ns_per_row: per_row(&self.decoded),
+            by_codec,
         }
     }
 }

@@ -106,6 +106,19 @@ pub(crate) struct CodecReading {
     pub(crate) corrupt_frames: u64,
     /// The codec of the last frame decoded (`None` before the first).
     pub(crate) last_codec: Option<CodecId>,
+    /// Rows, frame bytes and time per codec (by its number).
+    pub(crate) per_codec: [CodecShare; CodecId::ALL.len()],
+}
+
+/// One codec's part of a [`CodecReading`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct CodecShare {
+    /// Rows in its frames.
+    pub(crate) rows: u64,
+    /// Its frame bytes, headers included.
+    pub(crate) frame_bytes: u64,
+    /// Time spent coding them.
+    pub(crate) nanos: u64,
 }
 
 /// Latency recorded since the previous reading, and since the start (or the last reset).
@@ -202,6 +215,14 @@ impl ThreadReading {
                 corrupt_frames: slot.codec.corrupt_frames.load(Relaxed),
                 last_codec: CodecId::from_id(slot.codec.last_codec.load(Relaxed))
                     .filter(|_| coded_rows > 0),
+                per_codec: std::array::from_fn(|i| {
+                    let share = &slot.codec.per_codec[i];
+                    CodecShare {
+                        rows: share.rows.load(Relaxed),
+                        frame_bytes: share.frame_bytes.load(Relaxed),
+                        nanos: share.nanos.load(Relaxed),
+                    }
+                }),
             },
             integrity: slot.integrity(),
             endpoint: *lock(&slot.endpoint),

@@ -186,7 +186,8 @@ pub struct RingSnapshot {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CodecSnapshot {
-    /// The codec frames are encoded with now.
+    /// The codec frames are encoded with now (at the end, in a summary): `by_codec` splits the
+    /// figures per codec when the run switched.
     pub name: String,
     /// Raw row bytes encoded over the interval.
     pub raw_bytes: u64,
@@ -197,6 +198,29 @@ pub struct CodecSnapshot {
     /// Encoding time per row over the interval, in nanoseconds.
     pub encode_ns_per_row: Option<f64>,
     /// Decoding time per row over the interval, in nanoseconds.
+    pub decode_ns_per_row: Option<f64>,
+    /// Each codec that coded frames over the interval (the whole run in a summary), with its own
+    /// figures, in codec-number order.
+    pub by_codec: Vec<CodecPart>,
+}
+
+/// One codec's share of a run's frames.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CodecPart {
+    /// The codec.
+    pub name: String,
+    /// Rows in its frames.
+    pub rows: u64,
+    /// Their raw row bytes (64 a row).
+    pub raw_bytes: u64,
+    /// Its frame bytes, headers included.
+    pub encoded_bytes: u64,
+    /// `raw_bytes / encoded_bytes`.
+    pub ratio: Option<f64>,
+    /// Its encoding time per row, in nanoseconds.
+    pub encode_ns_per_row: Option<f64>,
+    /// Its decoding time per row, in nanoseconds.
     pub decode_ns_per_row: Option<f64>,
 }
 

@@ -9,7 +9,7 @@ use crate::metrics::counters::CounterValues;
 use crate::metrics::sched::{OtherTask, TaskSched};
 use crate::metrics::{LatencyHistogram, LatencySummary};
 
-use super::super::reading::MemoryReading;
+use super::super::reading::{CodecShare, MemoryReading};
 
 fn shape_of(kind: RingKind, framed: bool) -> RunShape {
     RunShape {
@@ -441,4 +441,43 @@ fn a_spinning_thread_kept_from_its_cpu_is_measured_and_warned_about() {
         scheduling.steal_unavailable.as_deref(),
         Some("/proc/stat has no line for CPU 1")
     );
+}
+
+#[test]
+fn a_run_that_switched_codecs_gives_each_codec_its_own_tally() {
+    let shape = shape_of(RingKind::Spsc, true);
+    let share = |rows, frame_bytes, nanos| CodecShare {
+        rows,
+        frame_bytes,
+        nanos,
+    };
+    let coded = |delta: CodecShare, decimal: CodecShare| {
+        let mut per_codec = [CodecShare::default(); CodecId::ALL.len()];
+        per_codec[CodecId::DeltaLz4 as usize] = delta;
+        per_codec[CodecId::Decimal as usize] = decimal;
+        CodecReading {
+            rows: delta.rows + decimal.rows,
+            frame_bytes: delta.frame_bytes + decimal.frame_bytes,
+            nanos: delta.nanos + decimal.nanos,
+            per_codec,
+            ..CodecReading::default()
+        }
+    };
+    let mut end = pair(2_000, 300, 300);
+    end.codec_setting = CodecId::Decimal;
+    end.threads[0].codec = coded(share(100, 3_200, 1_000), share(200, 1_600, 4_000));
+    end.threads[1].codec = coded(share(100, 3_200, 500), share(200, 1_600, 600));
+    let codec = summarize(&shape, &Reading::start(), &end).codec.unwrap();
+    assert_eq!(codec.name, "decimal", "the codec at the end");
+    let parts: Vec<(&str, u64, Option<f64>)> = codec
+        .by_codec
+        .iter()
+        .map(|p| (p.name.as_str(), p.rows, p.ratio))
+        .collect();
+    assert_eq!(
+        parts,
+        [("delta-lz4", 100, Some(2.0)), ("decimal", 200, Some(8.0))]
+    );
+    assert_eq!(codec.by_codec[0].encode_ns_per_row, Some(10.0));
+    assert_eq!(codec.by_codec[1].decode_ns_per_row, Some(3.0));
 }
