@@ -93,7 +93,12 @@ fn a_short_run_prints_snapshots_then_a_clean_summary() {
             assert!(consumer["latency_ns"][key].is_u64(), "{key} in {consumer}");
         }
         assert_eq!(s["ring"]["kind"], "spsc");
-        assert!(s["ring"]["memory"].is_string());
+        assert!(s["ring"]["memory_summary"].is_string());
+        let memory = &s["ring"]["memory"];
+        assert!(
+            memory["mapped_bytes"].as_u64().unwrap() >= memory["requested_bytes"].as_u64().unwrap()
+        );
+        assert!(memory["pages"]["kind"].is_string(), "{memory}");
     }
     let summary = lines.last().unwrap();
     assert_eq!(summary["type"], "summary");

@@ -356,7 +356,8 @@ fn ring_figures(
         capacity: shape.capacity,
         framed: shape.framed,
         occupancy_rows: occupancy,
-        memory: now.memory.as_ref().map(|m| m.summary.clone()),
+        memory: now.memory.as_ref().map(|m| m.report.clone()),
+        memory_summary: now.memory.as_ref().map(|m| m.summary.clone()),
         memory_nodes: now
             .memory
             .as_ref()

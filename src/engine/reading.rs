@@ -133,7 +133,9 @@ pub(crate) struct LatencyReading {
 /// The ring's memory as the kernel reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct MemoryReading {
-    /// Size, node, binding and pages, in words.
+    /// Size, node, binding and pages.
+    pub(crate) report: AllocationReport,
+    /// The same in words.
     pub(crate) summary: String,
     /// NUMA nodes the pages are on (empty: unknown).
     pub(crate) nodes: Vec<usize>,
@@ -142,6 +144,7 @@ pub(crate) struct MemoryReading {
 impl From<&AllocationReport> for MemoryReading {
     fn from(report: &AllocationReport) -> Self {
         MemoryReading {
+            report: report.clone(),
             summary: report.summary(),
             nodes: report
                 .located_on

@@ -1,6 +1,7 @@
 //! Measurements: latency histograms, integrity checks, and the snapshot every front end reads.
 
 pub mod counters;
+pub mod figures;
 pub mod integrity;
 pub mod latency;
 pub mod sched;

@@ -96,8 +96,10 @@ pub struct ThreadSnapshot {
     /// Rows written or read since the start.
     pub rows: u64,
     /// Rows per second over the interval.
+    #[serde(serialize_with = "crate::metrics::figures::significant")]
     pub rows_per_s: f64,
     /// Row megabytes (10^6 bytes, 64 per row) per second over the interval.
+    #[serde(serialize_with = "crate::metrics::figures::significant")]
     pub mb_per_s: f64,
     /// Consumers: latency over the interval (from each row's stamp: its scheduled send time in
     /// rate-limited runs, so a stalled consumer cannot hide its own delay).
@@ -124,8 +126,10 @@ pub struct ThreadSnapshot {
 #[serde(deny_unknown_fields)]
 pub struct Scheduling {
     /// Time on a CPU ÷ the interval, 0 to 1 (`/proc/self/task/TID/schedstat`).
+    #[serde(serialize_with = "crate::metrics::figures::significant")]
     pub ran_share: f64,
     /// Seconds it was runnable but waiting for a CPU (`schedstat`).
+    #[serde(serialize_with = "crate::metrics::figures::significant")]
     pub waited_s: f64,
     /// Times it gave its CPU up itself (a park or a sleep).
     pub voluntary_switches: u64,
@@ -133,6 +137,7 @@ pub struct Scheduling {
     pub involuntary_switches: u64,
     /// Seconds the hypervisor stole from the thread's CPU (`/proc/stat`); `null` with
     /// `steal_unavailable`.
+    #[serde(serialize_with = "crate::metrics::figures::significant_or_null")]
     pub cpu_steal_s: Option<f64>,
     /// Why `cpu_steal_s` is `null`.
     pub steal_unavailable: Option<String>,
@@ -150,8 +155,10 @@ pub struct WarningTally {
     /// Snapshots that carried it.
     pub count: u64,
     /// Seconds since the start of the first and the last of them.
+    #[serde(serialize_with = "crate::metrics::figures::significant")]
     pub first_s: f64,
     /// See `first_s`.
+    #[serde(serialize_with = "crate::metrics::figures::significant")]
     pub last_s: f64,
 }
 
@@ -167,8 +174,11 @@ pub struct RingSnapshot {
     pub framed: bool,
     /// Rows written but not yet read (by the slowest consumer).
     pub occupancy_rows: u64,
-    /// Where the ring's memory is (size, node, binding, pages), as the kernel reports it.
-    pub memory: Option<String>,
+    /// The ring's memory as the kernel reports it: bytes asked for and mapped, the pages that
+    /// back it, the node binding and where the pages are.
+    pub memory: Option<crate::topology::AllocationReport>,
+    /// The same in words, for people.
+    pub memory_summary: Option<String>,
     /// NUMA nodes the ring's pages are on.
     pub memory_nodes: Vec<usize>,
     /// Producer full-ring episodes, summed over producers (`null` where the ring keeps no
@@ -194,10 +204,13 @@ pub struct CodecSnapshot {
     /// Frame bytes written over the interval, headers included.
     pub encoded_bytes: u64,
     /// `raw_bytes / encoded_bytes` over the interval (`null` before the first frame).
+    #[serde(serialize_with = "crate::metrics::figures::significant_or_null")]
     pub ratio: Option<f64>,
     /// Encoding time per row over the interval, in nanoseconds.
+    #[serde(serialize_with = "crate::metrics::figures::significant_or_null")]
     pub encode_ns_per_row: Option<f64>,
     /// Decoding time per row over the interval, in nanoseconds.
+    #[serde(serialize_with = "crate::metrics::figures::significant_or_null")]
     pub decode_ns_per_row: Option<f64>,
     /// Each codec that coded frames over the interval (the whole run in a summary), with its own
     /// figures, in codec-number order.
@@ -217,10 +230,13 @@ pub struct CodecPart {
     /// Its frame bytes, headers included.
     pub encoded_bytes: u64,
     /// `raw_bytes / encoded_bytes`.
+    #[serde(serialize_with = "crate::metrics::figures::significant_or_null")]
     pub ratio: Option<f64>,
     /// Its encoding time per row, in nanoseconds.
+    #[serde(serialize_with = "crate::metrics::figures::significant_or_null")]
     pub encode_ns_per_row: Option<f64>,
     /// Its decoding time per row, in nanoseconds.
+    #[serde(serialize_with = "crate::metrics::figures::significant_or_null")]
     pub decode_ns_per_row: Option<f64>,
 }
 
@@ -253,8 +269,10 @@ pub struct TransportSnapshot {
     /// Bytes on the wire since the start: frames, record headers, padding, message headers.
     pub bytes: u64,
     /// Frames per second over the interval.
+    #[serde(serialize_with = "crate::metrics::figures::significant")]
     pub frames_per_s: f64,
     /// Wire megabytes (10^6 bytes) per second over the interval.
+    #[serde(serialize_with = "crate::metrics::figures::significant")]
     pub mb_per_s: f64,
     /// Sender: rows the receiver confirmed it consumed (`null` on the receiver).
     pub rows_acknowledged: Option<u64>,
@@ -270,6 +288,7 @@ pub struct TransportSnapshot {
     /// Times the sender waited for the bandwidth cap.
     pub cap_waits: u64,
     /// The bandwidth cap, Mbit/s (`null`: none).
+    #[serde(serialize_with = "crate::metrics::figures::significant_or_null")]
     pub link_mbps: Option<f64>,
     /// Connections made (sender) or accepted (receiver).
     pub sessions: u64,
@@ -298,8 +317,10 @@ pub struct Totals {
     /// Rows seen out of order. Must be 0.
     pub reordered: u64,
     /// Rows consumed per second over the interval.
+    #[serde(serialize_with = "crate::metrics::figures::significant")]
     pub rows_per_s: f64,
     /// Row megabytes consumed per second over the interval.
+    #[serde(serialize_with = "crate::metrics::figures::significant")]
     pub mb_per_s: f64,
 }
 
@@ -310,8 +331,10 @@ pub struct Snapshot {
     /// [`SCHEMA_VERSION`].
     pub schema_version: u32,
     /// Seconds since the engine started.
+    #[serde(serialize_with = "crate::metrics::figures::significant")]
     pub elapsed_s: f64,
     /// Seconds this snapshot's interval covers.
+    #[serde(serialize_with = "crate::metrics::figures::significant")]
     pub interval_s: f64,
     /// Running, paused or stopped.
     pub state: RunState,
@@ -341,6 +364,7 @@ pub struct Summary {
     /// [`SCHEMA_VERSION`].
     pub schema_version: u32,
     /// Seconds the run lasted.
+    #[serde(serialize_with = "crate::metrics::figures::significant")]
     pub elapsed_s: f64,
     /// The profile's name: a built-in's name or the file it was loaded from.
     pub profile: String,

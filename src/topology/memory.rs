@@ -39,7 +39,7 @@ pub struct MemoryPlacement {
 }
 
 /// Whether the memory policy asked for was applied.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum BindingOutcome {
     /// No node was asked for; first touch decided.
@@ -59,7 +59,8 @@ pub enum BindingOutcome {
 }
 
 /// What one allocation got: size, pages, binding, and where its pages are.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct AllocationReport {
     /// Bytes the ring asked for.
     pub requested_bytes: usize,
@@ -74,7 +75,7 @@ pub struct AllocationReport {
 }
 
 /// Where the kernel says a mapping's pages are.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum PageLocation {
     /// The pages are on these nodes.

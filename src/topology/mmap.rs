@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 pub const HUGE_PAGE_BYTES: usize = 2 << 20;
 
 /// What backs a mapping.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum PageBacking {
     /// Ordinary pages; huge pages were not asked for.

@@ -360,14 +360,19 @@ fn the_memory_reading_and_host_place_threads_and_warn_of_remote_reads() {
     shape.host = Some(crate::topology::from_synthetic("pack:2 numa:1 core:2 pu:1").unwrap());
     let mut now = pair(1_000, 0, 0);
     now.threads[1].cpu = Some(3);
-    now.memory = Some(MemoryReading {
-        summary: "4 KiB on node 0".into(),
-        nodes: vec![0],
-    });
+    let report = crate::topology::AllocationReport {
+        requested_bytes: 4096,
+        mapped_bytes: 4096,
+        pages: crate::topology::PageBacking::Normal { page_bytes: 4096 },
+        binding: crate::topology::BindingOutcome::Bound { node: 0 },
+        located_on: crate::topology::PageLocation::Nodes { nodes: vec![0] },
+    };
+    now.memory = Some(MemoryReading::from(&report));
     let snapshot = measure(&shape, &Reading::start(), &now).snapshot;
     assert_eq!(snapshot.threads[0].node, Some(0));
     assert_eq!(snapshot.threads[1].node, Some(1));
-    assert_eq!(snapshot.ring.memory.as_deref(), Some("4 KiB on node 0"));
+    assert_eq!(snapshot.ring.memory, Some(report.clone()));
+    assert_eq!(snapshot.ring.memory_summary, Some(report.summary()));
     assert_eq!(snapshot.ring.memory_nodes, [0]);
     assert_eq!(
         snapshot.warnings,
