@@ -173,11 +173,7 @@ fn a_codec_switch_changes_the_codec_and_its_ratio() {
     );
     assert_eq!(after["totals"]["lost"], 0);
     // Stopped early, the summary splits the run between the two codecs.
-    let status = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    interrupt(&child);
     let summary = next_of(&mut lines, "summary");
     let parts = summary["codec"]["by_codec"].as_array().unwrap();
     let names: Vec<&str> = parts.iter().map(|p| p["name"].as_str().unwrap()).collect();
@@ -189,15 +185,20 @@ fn a_codec_switch_changes_the_codec_and_its_ratio() {
     child.wait().unwrap();
 }
 
-#[test]
-fn interrupting_a_run_still_prints_the_summary() {
-    let (mut child, mut lines) = spawn(&["--interval", "200ms"]);
-    next_of(&mut lines, "snapshot");
+/// Sends SIGINT to a run, as Ctrl-C does.
+fn interrupt(child: &Child) {
     let status = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
         .unwrap();
     assert!(status.success());
+}
+
+#[test]
+fn interrupting_a_run_still_prints_the_summary() {
+    let (mut child, mut lines) = spawn(&["--interval", "200ms"]);
+    next_of(&mut lines, "snapshot");
+    interrupt(&child);
     let summary = next_of(&mut lines, "summary");
     assert_eq!(summary["integrity_ok"], true);
     assert!(child.wait().unwrap().success());

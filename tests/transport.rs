@@ -23,6 +23,11 @@ use serde_json::Value;
 const TOKEN: &str = "open-sesame";
 
 fn receiver(idle_timeout: &str) -> EngineHandle {
+    receiver_with(&format!("idle_timeout = \"{idle_timeout}\""))
+}
+
+/// A receiver on a free loopback port, with `transport_keys` added to its `[transport]`.
+fn receiver_with(transport_keys: &str) -> EngineHandle {
     let text = format!(
         r#"
 version = 1
@@ -35,7 +40,7 @@ batch = 64
 kind = "tcp"
 listen = "127.0.0.1:0"
 token = "{TOKEN}"
-idle_timeout = "{idle_timeout}"
+{transport_keys}
 "#
     );
     Engine::start(profile::parse(&text, "receiver.toml").unwrap()).unwrap()
@@ -277,22 +282,7 @@ fn a_peer_that_stops_half_way_or_goes_silent_is_dropped() {
 
 #[test]
 fn a_peer_dribbling_its_hello_holds_no_session_and_is_cut_off_at_the_deadline() {
-    let text = format!(
-        r#"
-version = 1
-[ring]
-kind = "spsc"
-capacity = 1024
-[workload]
-batch = 64
-[transport]
-kind = "tcp"
-listen = "127.0.0.1:0"
-token = "{TOKEN}"
-handshake_timeout = "1500ms"
-"#
-    );
-    let mut engine = Engine::start(profile::parse(&text, "receiver.toml").unwrap()).unwrap();
+    let mut engine = receiver_with(r#"handshake_timeout = "1500ms""#);
     let address = engine.listen_address().unwrap();
     // A valid hello, one byte every 100 ms: never silent for long, never finished in time.
     let hello = wire::encode_hello(&Hello {
