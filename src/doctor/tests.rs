@@ -1,5 +1,8 @@
 //! Each judge on hand-made host readings.
 
+use std::collections::BTreeMap;
+
+use super::judge::cpu_jiffies;
 use super::*;
 
 #[test]

@@ -1,238 +1,20 @@
-//! `ringtop doctor`: is this host fit to measure on? Each check looks at one thing that decides
-//! low-latency results on the CPUs a run will use (isolation, frequency, idle states, huge pages,
-//! interrupts, other tasks and steal, SMT siblings, the PMU, the clock) and says `ok`, `warn`,
-//! `fail` or `n/a` (the host does not say, and why), with the evidence and the fix.
-//!
-//! Reading the host is kept apart from judging it: each `judge_*` function takes what was read
-//! and is tested on hand-made inputs; [`examine`] reads this host and judges it.
+//! The judges: what was read of the host, in; a verdict with the evidence and the fix, out. No
+//! I/O here, so each is tested on hand-made readings.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::time::{Duration, Instant};
 
-use schemars::JsonSchema;
-use serde::Serialize;
-
+use super::{Check, Status};
 use crate::topology::cpulist::{format_cpu_list, parse_cpu_list};
 
-/// A check's verdict.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, JsonSchema)]
-pub enum Status {
-    /// Nothing to fix.
-    #[serde(rename = "ok")]
-    Ok,
-    /// The host cannot say (no such interface here); the evidence says why.
-    #[serde(rename = "n/a")]
-    NotAvailable,
-    /// Results will be noisier or slower than this hardware allows.
-    #[serde(rename = "warn")]
-    Warn,
-    /// Results will mostly measure the host's interference, not the ring.
-    #[serde(rename = "fail")]
-    Fail,
-}
-
-impl Status {
-    fn word(self) -> &'static str {
-        match self {
-            Status::Ok => "ok",
-            Status::NotAvailable => "n/a",
-            Status::Warn => "warn",
-            Status::Fail => "fail",
-        }
-    }
-}
-
-/// One check.
-#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Check {
-    /// What is checked (`isolation`, `frequency`, …).
-    pub name: String,
-    /// The verdict.
-    pub status: Status,
-    /// What was seen.
-    pub evidence: String,
-    /// What to do about it (`null` when nothing).
-    pub fix: Option<String>,
-}
-
-impl Check {
-    fn new(name: &str, status: Status, evidence: String, fix: Option<String>) -> Self {
-        Check {
-            name: name.to_owned(),
-            status,
-            evidence,
-            fix,
-        }
-    }
-}
-
-/// What a run will do on this host, as far as the checks care.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Plan {
-    /// The CPUs its threads will run on.
-    pub cpus: Vec<usize>,
-    /// Pairs of CPUs running busy-spinning threads that hand rows to each other.
-    pub spinning_pairs: Vec<(usize, usize)>,
-    /// Whether the ring asks for huge pages.
-    pub huge_pages: bool,
-}
-
-/// Every check, for the CPUs of one plan.
-#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct DoctorReport {
-    /// The CPUs checked.
-    pub cpus: Vec<usize>,
-    /// The checks, in a fixed order.
-    pub checks: Vec<Check>,
-    /// The counts, and which checks need attention.
-    pub summary: DoctorSummary,
-}
-
-/// The doctor in one line: how many checks came out each way, and those that need attention.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct DoctorSummary {
-    /// Checks that passed.
-    pub ok: usize,
-    /// Checks that warn.
-    pub warn: usize,
-    /// Checks that fail.
-    pub fail: usize,
-    /// Checks the host could not answer.
-    pub not_available: usize,
-    /// The names of the checks that warn or fail, worst first.
-    pub attention: Vec<String>,
-}
-
-impl DoctorSummary {
-    fn of(checks: &[Check]) -> Self {
-        let count = |status| checks.iter().filter(|c| c.status == status).count();
-        let mut attention: Vec<&Check> =
-            checks.iter().filter(|c| c.status >= Status::Warn).collect();
-        attention.sort_by_key(|c| std::cmp::Reverse(c.status));
-        DoctorSummary {
-            ok: count(Status::Ok),
-            warn: count(Status::Warn),
-            fail: count(Status::Fail),
-            not_available: count(Status::NotAvailable),
-            attention: attention.into_iter().map(|c| c.name.clone()).collect(),
-        }
-    }
-
-    /// `host check: 5 ok, 3 warn, 1 n/a (isolation, irqs, other-tasks); \`ringtop doctor\` says
-    /// how to fix each`.
-    pub fn line(&self) -> String {
-        let mut line = format!("host check: {} ok", self.ok);
-        for (n, word) in [
-            (self.warn, "warn"),
-            (self.fail, "fail"),
-            (self.not_available, "n/a"),
-        ] {
-            if n > 0 {
-                let _ = write!(line, ", {n} {word}");
-            }
-        }
-        if !self.attention.is_empty() {
-            let _ = write!(
-                line,
-                " ({}); `ringtop doctor` says how to fix each",
-                self.attention.join(", ")
-            );
-        }
-        line
-    }
-}
-
-impl DoctorReport {
-    /// The report as a table: one line per check, its evidence, and its fix.
-    pub fn table(&self) -> String {
-        let mut out = format!(
-            "ringtop doctor: is this host fit to measure on CPUs {}?\n\n",
-            format_cpu_list(&self.cpus)
-        );
-        for check in &self.checks {
-            let _ = writeln!(
-                out,
-                "{:<5} {:<12} {}",
-                check.status.word(),
-                check.name,
-                check.evidence
-            );
-            if let Some(fix) = &check.fix {
-                let _ = writeln!(out, "{:<18} fix: {fix}", "");
-            }
-        }
-        let _ = writeln!(out, "\n{}", self.summary.line());
-        out
-    }
-}
-
-/// Reads this host and judges it for `plan`.
-pub fn examine(plan: &Plan) -> DoctorReport {
-    let cpus = &plan.cpus;
-    let read = |path: &str| std::fs::read_to_string(path).ok();
-    let checks = vec![
-        judge_isolation(
-            cpus,
-            read("/sys/devices/system/cpu/isolated").as_deref(),
-            read("/sys/devices/system/cpu/nohz_full").as_deref(),
-            read("/proc/cmdline").as_deref(),
-        ),
-        judge_frequency(cpus, &read_frequency(cpus)),
-        judge_idle_states(cpus, &read_idle_states(cpus)),
-        judge_huge_pages(
-            plan.huge_pages,
-            read("/sys/kernel/mm/transparent_hugepage/enabled").as_deref(),
-            &read_reserved_huge_pages(),
-        ),
-        judge_irqs(
-            cpus,
-            read("/proc/interrupts").as_deref(),
-            irqbalance_running(),
-        ),
-        judge_other_tasks(
-            cpus,
-            &sample_cpu_time(Duration::from_millis(100)),
-            &runnable_elsewhere(cpus),
-        ),
-        judge_smt(
-            &plan.spinning_pairs,
-            read("/sys/devices/system/cpu/smt/active").as_deref(),
-            &|a, b| {
-                crate::topology::host()
-                    .ok()
-                    .and_then(|t| t.relation(a, b))
-                    .is_some_and(|r| r == crate::topology::CpuRelation::SameCore)
-            },
-        ),
-        judge_perf(
-            read("/proc/sys/kernel/perf_event_paranoid").as_deref(),
-            is_root(),
-            pmu_present(),
-        ),
-        judge_clock(
-            read("/sys/devices/system/clocksource/clocksource0/current_clocksource").as_deref(),
-            clock_read_ns(),
-        ),
-    ];
-    DoctorReport {
-        cpus: cpus.clone(),
-        summary: DoctorSummary::of(&checks),
-        checks,
-    }
-}
-
-fn cpus_in(list: Option<&str>) -> Vec<usize> {
+pub(super) fn cpus_in(list: Option<&str>) -> Vec<usize> {
     list.map(str::trim)
         .filter(|l| !l.is_empty())
         .and_then(|l| parse_cpu_list(l).ok())
         .unwrap_or_default()
 }
 
-fn list_or_none(cpus: &[usize]) -> String {
+pub(super) fn list_or_none(cpus: &[usize]) -> String {
     if cpus.is_empty() {
         "none".to_owned()
     } else {
@@ -286,31 +68,6 @@ pub struct Frequency {
     pub governors: BTreeMap<usize, Option<String>>,
     /// Whether turbo/boost is on (`None`: cannot tell).
     pub turbo: Option<bool>,
-}
-
-fn read_frequency(cpus: &[usize]) -> Frequency {
-    let read = |path: String| {
-        std::fs::read_to_string(path)
-            .ok()
-            .map(|s| s.trim().to_owned())
-    };
-    let turbo = read("/sys/devices/system/cpu/intel_pstate/no_turbo".into())
-        .map(|v| v == "0")
-        .or_else(|| read("/sys/devices/system/cpu/cpufreq/boost".into()).map(|v| v == "1"));
-    Frequency {
-        governors: cpus
-            .iter()
-            .map(|&c| {
-                (
-                    c,
-                    read(format!(
-                        "/sys/devices/system/cpu/cpu{c}/cpufreq/scaling_governor"
-                    )),
-                )
-            })
-            .collect(),
-        turbo,
-    }
 }
 
 /// The governor should be `performance` (a CPU clocking up under load adds microseconds); turbo
@@ -386,30 +143,6 @@ pub struct IdleState {
     pub disabled: bool,
 }
 
-fn read_idle_states(cpus: &[usize]) -> BTreeMap<usize, Vec<IdleState>> {
-    let mut all = BTreeMap::new();
-    for &cpu in cpus {
-        let Ok(dir) = std::fs::read_dir(format!("/sys/devices/system/cpu/cpu{cpu}/cpuidle")) else {
-            continue;
-        };
-        let mut states: Vec<IdleState> = dir
-            .flatten()
-            .filter(|e| e.file_name().to_string_lossy().starts_with("state"))
-            .filter_map(|e| {
-                let read = |f: &str| std::fs::read_to_string(e.path().join(f)).ok();
-                Some(IdleState {
-                    name: read("name")?.trim().to_owned(),
-                    exit_latency_us: read("latency")?.trim().parse().ok()?,
-                    disabled: read("disable")?.trim() == "1",
-                })
-            })
-            .collect();
-        states.sort_by_key(|s| s.exit_latency_us);
-        all.insert(cpu, states);
-    }
-    all
-}
-
 /// Exit latency above which an idle state costs a spinning ring's wake-ups: 10 µs.
 const DEEP_IDLE_US: u64 = 10;
 
@@ -462,30 +195,6 @@ pub fn judge_idle_states(cpus: &[usize], seen: &BTreeMap<usize, Vec<IdleState>>)
     }
 }
 
-fn read_reserved_huge_pages() -> BTreeMap<usize, u64> {
-    let mut reserved = BTreeMap::new();
-    let Ok(nodes) = std::fs::read_dir("/sys/devices/system/node") else {
-        return reserved;
-    };
-    for node in nodes.flatten() {
-        let name = node.file_name().to_string_lossy().into_owned();
-        let Some(n) = name
-            .strip_prefix("node")
-            .and_then(|n| n.parse::<usize>().ok())
-        else {
-            continue;
-        };
-        let path = node.path().join("hugepages/hugepages-2048kB/nr_hugepages");
-        if let Some(count) = std::fs::read_to_string(path)
-            .ok()
-            .and_then(|s| s.trim().parse().ok())
-        {
-            reserved.insert(n, count);
-        }
-    }
-    reserved
-}
-
 /// Transparent huge pages and the reserved 2 MiB pages per node, against what the ring asks for.
 pub fn judge_huge_pages(
     wanted: bool,
@@ -527,7 +236,7 @@ pub fn judge_huge_pages(
 }
 
 /// Interrupts that fired on the given CPUs, per IRQ, from `/proc/interrupts` text.
-fn irqs_on(cpus: &[usize], interrupts: &str) -> Vec<(String, u64)> {
+pub(super) fn irqs_on(cpus: &[usize], interrupts: &str) -> Vec<(String, u64)> {
     let mut lines = interrupts.lines();
     let Some(header) = lines.next() else {
         return Vec::new();
@@ -557,14 +266,6 @@ fn irqs_on(cpus: &[usize], interrupts: &str) -> Vec<(String, u64)> {
         }
     }
     fired
-}
-
-fn irqbalance_running() -> bool {
-    std::fs::read_dir("/proc").is_ok_and(|procs| {
-        procs.flatten().any(|p| {
-            std::fs::read_to_string(p.path().join("comm")).is_ok_and(|c| c.trim() == "irqbalance")
-        })
-    })
 }
 
 /// Device interrupts that land on the run's CPUs preempt its threads.
@@ -622,7 +323,7 @@ pub struct CpuSample {
 }
 
 /// `/proc/stat`'s per-CPU jiffies: (busy, steal, total).
-fn cpu_jiffies(stat: &str) -> BTreeMap<usize, (u64, u64, u64)> {
+pub(super) fn cpu_jiffies(stat: &str) -> BTreeMap<usize, (u64, u64, u64)> {
     let mut all = BTreeMap::new();
     for line in stat.lines() {
         let mut fields = line.split_whitespace();
@@ -642,42 +343,6 @@ fn cpu_jiffies(stat: &str) -> BTreeMap<usize, (u64, u64, u64)> {
         all.insert(cpu, (busy, values[7], total));
     }
     all
-}
-
-fn sample_cpu_time(over: Duration) -> CpuSample {
-    let read = || {
-        std::fs::read_to_string("/proc/stat")
-            .map(|s| cpu_jiffies(&s))
-            .unwrap_or_default()
-    };
-    let before = read();
-    std::thread::sleep(over);
-    let after = read();
-    let shares = after
-        .iter()
-        .filter_map(|(cpu, (busy, steal, total))| {
-            let (b0, s0, t0) = before.get(cpu)?;
-            let elapsed = total.checked_sub(*t0).filter(|&e| e > 0)?;
-            Some((
-                *cpu,
-                (
-                    busy.saturating_sub(*b0) as f64 / elapsed as f64,
-                    steal.saturating_sub(*s0) as f64 / elapsed as f64,
-                ),
-            ))
-        })
-        .collect();
-    CpuSample { shares }
-}
-
-fn runnable_elsewhere(cpus: &[usize]) -> Vec<String> {
-    let mut names: Vec<String> = crate::metrics::sched::runnable_on(cpus, 3)
-        .into_values()
-        .flatten()
-        .map(|t| format!("{} (pid {})", t.name, t.pid))
-        .collect();
-    names.dedup();
-    names
 }
 
 /// Before the run starts its CPUs should be idle: anything busy there is another task the run's
@@ -765,24 +430,6 @@ pub fn judge_smt(
     }
 }
 
-fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    unsafe { libc::geteuid() == 0 }
-}
-
-fn pmu_present() -> Result<(), String> {
-    let mut counters = crate::metrics::counters::ThreadCounters::open_for_current_thread();
-    let values = counters.read();
-    match values.cycles {
-        Some(_) => Ok(()),
-        None => Err(values
-            .unavailable
-            .get("cycles")
-            .cloned()
-            .unwrap_or_else(|| "unknown".into())),
-    }
-}
-
 /// Which counters a run will have: hardware ones need a PMU, kernel ones root or
 /// `perf_event_paranoid` <= 1.
 pub fn judge_perf(paranoid: Option<&str>, root: bool, pmu: Result<(), String>) -> Check {
@@ -815,18 +462,6 @@ pub fn judge_perf(paranoid: Option<&str>, root: bool, pmu: Result<(), String>) -
     }
 }
 
-/// Nanoseconds one read of the clock every row stamp comes from costs, averaged over 100,000.
-fn clock_read_ns() -> f64 {
-    let reads = 100_000u32;
-    let start = Instant::now();
-    let mut last = 0;
-    for _ in 0..reads {
-        last = std::hint::black_box(crate::clock::monotonic_ns());
-    }
-    std::hint::black_box(last);
-    start.elapsed().as_nanos() as f64 / f64::from(reads)
-}
-
 /// Every latency figure reads the clock twice: a slow clocksource adds its cost to each.
 pub fn judge_clock(clocksource: Option<&str>, read_ns: f64) -> Check {
     let source = clocksource.map_or("unknown", str::trim);
@@ -852,6 +487,3 @@ pub fn judge_clock(clocksource: Option<&str>, read_ns: f64) -> Check {
         Check::new("clock", Status::Ok, evidence, None)
     }
 }
-
-#[cfg(test)]
-mod tests;
