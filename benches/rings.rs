@@ -1,5 +1,6 @@
 //! Side-by-side ring benchmarks: ringtop against the crates users would otherwise pick, in one run,
-//! rounds interleaved, threads pinned to two distinct CPUs, medians over rounds.
+//! rounds interleaved, threads pinned to two distinct CPUs; each contender's median over rounds,
+//! and each comparison as the median of per-round ratios with their spread.
 //!
 //! One file on purpose (about 900 lines): every contender of every case runs in each round, so the
 //! per-round ratios compare runs that saw the same machine state; the cases are the bulk, each a
@@ -715,14 +716,7 @@ impl Case {
     }
 
     fn median(&self) -> f64 {
-        let mut v = self.runs.clone();
-        v.sort_by(f64::total_cmp);
-        let n = v.len();
-        if n % 2 == 1 {
-            v[n / 2]
-        } else {
-            (v[n / 2 - 1] + v[n / 2]) / 2.0
-        }
+        median(&self.runs)
     }
 }
 
@@ -753,56 +747,84 @@ fn cases() -> Vec<Case> {
     ]
 }
 
-fn median_of(cases: &[Case], bench: &str, imp: &str) -> Option<f64> {
+fn runs_of<'a>(cases: &'a [Case], bench: &str, imp: &str) -> Option<&'a [f64]> {
     cases
         .iter()
         .find(|c| c.bench == bench && c.imp == imp)
-        .map(Case::median)
+        .map(|c| c.runs.as_slice())
+}
+
+fn median(values: &[f64]) -> f64 {
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
 }
 
 /// Ratios ringtop / peer for throughput (higher is better) and ringtop / floor for round trips
-/// (lower is better, 1.0 is the physical limit).
+/// (lower is better, 1.0 is the physical limit): each round's ratio of the two contenders that
+/// ran back to back in it, then the median of those and their spread, so a machine that changes
+/// state between rounds moves both sides of each ratio together.
 fn ratios(cases: &[Case]) -> serde_json::Map<String, serde_json::Value> {
     let mut out = serde_json::Map::new();
-    let mut put = |name: String, a: Option<f64>, b: Option<f64>| {
+    let r3 = |x: f64| (x * 1000.0).round() / 1000.0;
+    let mut put = |name: String, a: Option<&[f64]>, b: Option<&[f64]>| {
         if let (Some(a), Some(b)) = (a, b) {
-            out.insert(name, serde_json::json!((a / b * 1000.0).round() / 1000.0));
+            let per_round: Vec<f64> = a.iter().zip(b).map(|(x, y)| x / y).collect();
+            if per_round.is_empty() {
+                return;
+            }
+            let lowest = per_round.iter().copied().fold(f64::INFINITY, f64::min);
+            let highest = per_round.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            out.insert(
+                name,
+                serde_json::json!({
+                    "median": r3(median(&per_round)),
+                    "min": r3(lowest),
+                    "max": r3(highest),
+                    "per_round": per_round.iter().map(|&r| r3(r)).collect::<Vec<_>>(),
+                }),
+            );
         }
     };
     for bench in ["spsc_u64", "spsc_batch", "spsc_row", "mpmc_1p1c"] {
         for peer in ["rtrb", "crossbeam", "ringbuf", "disruptor"] {
             put(
                 format!("{bench}_vs_{peer}"),
-                median_of(cases, bench, "ringtop"),
-                median_of(cases, bench, peer),
+                runs_of(cases, bench, "ringtop"),
+                runs_of(cases, bench, peer),
             );
         }
     }
-    let floor = median_of(cases, "pingpong", "floor");
+    let floor = runs_of(cases, "pingpong", "floor");
     put(
         "pingpong_vs_floor".into(),
-        median_of(cases, "pingpong", "ringtop"),
+        runs_of(cases, "pingpong", "ringtop"),
         floor,
     );
     put(
         "pingpong_relay_vs_floor".into(),
-        median_of(cases, "pingpong", "ringtop_relay"),
+        runs_of(cases, "pingpong", "ringtop_relay"),
         floor,
     );
     put(
         "spsc_u64_relay_vs_rtrb".into(),
-        median_of(cases, "spsc_u64", "ringtop_relay"),
-        median_of(cases, "spsc_u64", "rtrb"),
+        runs_of(cases, "spsc_u64", "ringtop_relay"),
+        runs_of(cases, "spsc_u64", "rtrb"),
     );
     put(
         "pingpong_rtrb_vs_floor".into(),
-        median_of(cases, "pingpong", "rtrb"),
+        runs_of(cases, "pingpong", "rtrb"),
         floor,
     );
     put(
         "pingpong_vs_rtrb".into(),
-        median_of(cases, "pingpong", "ringtop"),
-        median_of(cases, "pingpong", "rtrb"),
+        runs_of(cases, "pingpong", "ringtop"),
+        runs_of(cases, "pingpong", "rtrb"),
     );
     out
 }
@@ -899,6 +921,9 @@ fn main() {
         );
     }
     for (k, v) in &ratios {
-        println!("{k:<28} {v}");
+        println!(
+            "{k:<28} median {} (rounds {}..{})",
+            v["median"], v["min"], v["max"]
+        );
     }
 }

@@ -100,6 +100,7 @@ pub fn channel_with<T: Send>(
         head: 0,
         cached_tail: 0,
         slip: 0,
+        chase_streak: 0,
         chase_backoff: DEFAULT_CHASE_BACKOFF,
         wait: config.consumer_wait,
         wake_producer: config.producer_wait.may_park(),
@@ -112,6 +113,12 @@ pub fn channel_with<T: Send>(
 /// Spin-loop hints a consumer waits when it finds itself chasing the producer (see
 /// [`Consumer::set_chase_backoff`]). One under loom, where every spin is a scheduling point.
 const DEFAULT_CHASE_BACKOFF: u32 = if cfg!(loom) { 1 } else { 64 };
+
+/// Reloads in a row that must each find the consumer right behind the producer before it falls
+/// back: one such reload also happens in a request/response exchange whenever the answer beats
+/// the next poll (the asking side was delayed), and backing off there only adds latency; a
+/// streaming producer being chased makes every reload look like that.
+const CHASE_STREAK: u8 = 2;
 
 /// Fewer new items than this per reload means the consumer is right behind the producer: the
 /// items of one cache line, and at least 2.
@@ -264,6 +271,8 @@ pub struct Consumer<T> {
     cached_tail: usize,
     /// Spins owed before the next reload, set when this consumer caught itself chasing.
     slip: u32,
+    /// Reloads in a row that found the consumer right behind the producer.
+    chase_streak: u8,
     /// Spins to fall back by when chasing the producer; 0 disables it.
     chase_backoff: u32,
     wait: WaitStrategy,
@@ -327,17 +336,24 @@ impl<T> Consumer<T> {
             return ready;
         }
         if after_progress && tail.wrapping_sub(previous) < chase_threshold::<T>() {
-            self.slip = self.chase_backoff;
+            self.chase_streak += 1;
+            if self.chase_streak >= CHASE_STREAK {
+                self.chase_streak = 0;
+                self.slip = self.chase_backoff;
+            }
+        } else {
+            self.chase_streak = 0;
         }
         tail.wrapping_sub(self.head)
     }
 
-    /// Spins off the debt set when this consumer caught itself chasing a streaming producer: a
-    /// reload that found only a few new items (fewer than fill a cache line) right after another
-    /// reload that found some, with no empty poll between. In that state both cores fight over
-    /// the line the producer is writing, and the tail's line, on every item; falling back lets
-    /// the producer get a line or more ahead. A lone item (empty polls, then one item) never
-    /// counts, so request/response latency is untouched. Touches no shared memory.
+    /// Spins off the debt set when this consumer caught itself chasing a streaming producer:
+    /// [`CHASE_STREAK`] reloads in a row that each found only a few new items (fewer than fill a
+    /// cache line) right after another reload that found some, with no empty poll between. In
+    /// that state both cores fight over the line the producer is writing, and the tail's line, on
+    /// every item; falling back lets the producer get a line or more ahead. A lone item (empty
+    /// polls, then one item) never counts, and neither does one answer that beat the next poll,
+    /// so request/response latency is untouched. Touches no shared memory.
     #[cold]
     fn fall_back(&mut self) {
         for _ in 0..self.slip {

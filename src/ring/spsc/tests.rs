@@ -30,16 +30,40 @@ fn stats_count_reloads_with_news_and_stall_episodes_once() {
     assert_eq!(rx.try_pop(), Some(3));
     assert_eq!(rx.try_pop(), None);
     assert_eq!(rx.try_pop(), None);
-    // One reload saw 1 and 2, the next saw 3: two small reloads in a row, so the consumer
-    // falls back once before its next reload, which is the one empty episode.
+    // One reload saw 1 and 2, the next saw 3: one small reload after progress is not yet a
+    // chase (an answer that beat the poll looks the same), so nothing falls back.
     assert_eq!(
         rx.stats(),
         EndpointStats {
             index_reloads: 2,
             stalls: 1,
-            chase_backoffs: 1,
+            chase_backoffs: 0,
         }
     );
+}
+
+#[test]
+fn a_sustained_chase_falls_back_and_an_answer_that_beats_the_poll_does_not() {
+    // Request/response where the answer is there before the asker's first poll, now and then:
+    // one small reload after progress, between empty polls.
+    let (mut tx, mut rx) = channel::<u64>(64).unwrap();
+    for i in 0..300 {
+        tx.try_push(i).unwrap();
+        assert_eq!(rx.try_pop(), Some(i));
+        if i % 3 != 0 {
+            assert_eq!(rx.try_pop(), None);
+        }
+    }
+    assert_eq!(rx.stats().chase_backoffs, 0);
+
+    // A producer one item ahead, reload after reload: a chase. Every second small reload in a
+    // row owes a fall back, spun off at the next reload.
+    let (mut tx, mut rx) = channel::<u64>(64).unwrap();
+    for i in 0..32 {
+        tx.try_push(i).unwrap();
+        assert_eq!(rx.try_pop(), Some(i));
+    }
+    assert_eq!(rx.stats().chase_backoffs, 15);
 }
 
 #[test]
