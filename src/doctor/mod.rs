@@ -88,6 +88,9 @@ pub struct Plan {
     pub spinning_pairs: Vec<(usize, usize)>,
     /// Whether the ring asks for huge pages.
     pub huge_pages: bool,
+    /// Whether the run is going on now (the dashboard's check): its own threads then keep its
+    /// CPUs busy, which is not another task's doing.
+    pub during_run: bool,
 }
 
 /// Every check, for the CPUs of one plan.
@@ -208,6 +211,7 @@ pub fn examine(plan: &Plan) -> DoctorReport {
             cpus,
             &sample_cpu_time(Duration::from_millis(100)),
             &runnable_elsewhere(cpus),
+            plan.during_run,
         ),
         judge_smt(
             &plan.spinning_pairs,

@@ -126,23 +126,26 @@ fn busy_or_stolen_cpus_before_the_run_warn_and_name_who_runs_there() {
     let sample = CpuSample {
         shares: BTreeMap::from([(0, (0.34, 0.0)), (1, (0.01, 0.03))]),
     };
-    let busy = judge_other_tasks(&[0], &sample, &["cargo (pid 4242)".into()]);
+    let busy = judge_other_tasks(&[0], &sample, &["cargo (pid 4242)".into()], false);
     assert_eq!(busy.status, Status::Warn);
     assert_eq!(
         busy.evidence,
         "over 100 ms before the run: CPU 0 34 % busy, 0.0 % steal; runnable there: cargo (pid 4242)"
     );
     assert_eq!(
-        judge_other_tasks(&[1], &sample, &[]).status,
+        judge_other_tasks(&[1], &sample, &[], false).status,
         Status::Warn,
         "3 % steal"
     );
     let quiet = CpuSample {
         shares: BTreeMap::from([(1, (0.01, 0.0))]),
     };
-    assert_eq!(judge_other_tasks(&[1], &quiet, &[]).status, Status::Ok);
     assert_eq!(
-        judge_other_tasks(&[7], &quiet, &[]).status,
+        judge_other_tasks(&[1], &quiet, &[], false).status,
+        Status::Ok
+    );
+    assert_eq!(
+        judge_other_tasks(&[7], &quiet, &[], false).status,
         Status::NotAvailable
     );
 }
@@ -212,8 +215,7 @@ fn the_summary_counts_each_verdict_and_lists_the_worst_first() {
 fn this_host_gets_every_check_with_evidence() {
     let report = examine(&Plan {
         cpus: vec![0],
-        spinning_pairs: Vec::new(),
-        huge_pages: false,
+        ..Plan::default()
     });
     let names: Vec<&str> = report.checks.iter().map(|c| c.name.as_str()).collect();
     assert_eq!(

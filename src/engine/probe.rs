@@ -211,6 +211,7 @@ pub fn run(config: &ProbeConfig) -> Result<ProbeReport, ProbeError> {
         cpus,
         spinning_pairs: vec![(producer_cpu, consumer_cpu)],
         huge_pages: config.huge_pages,
+        during_run: false,
     })
     .summary;
     let alloc = Arc::new(NumaAlloc::new(MemoryPlacement {

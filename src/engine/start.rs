@@ -222,6 +222,7 @@ pub fn doctor_plan(profile: &TuningProfile) -> Result<crate::doctor::Plan, Engin
         cpus,
         spinning_pairs,
         huge_pages: profile.ring.huge_pages,
+        during_run: false,
     })
 }
 

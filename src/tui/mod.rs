@@ -155,7 +155,10 @@ fn event_loop(
                 let profile = engine.current_profile();
                 match crate::engine::doctor_plan(&profile) {
                     Ok(plan) => {
-                        let report = crate::doctor::examine(&plan);
+                        let report = crate::doctor::examine(&crate::doctor::Plan {
+                            during_run: true,
+                            ..plan
+                        });
                         app.report(report.summary.line(), report.summary.fail > 0);
                         app.mode = Mode::HostCheck {
                             lines: report.table().lines().map(str::to_owned).collect(),
