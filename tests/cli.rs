@@ -477,12 +477,14 @@ fn codec_json_reports_every_codec_with_an_exact_round_trip() {
         files[1]["input"],
         "assets/seattle-daily-weather-2012-2015.csv"
     );
-    assert_eq!(files[1]["columns"], 4);
+    assert_eq!(files[1]["columns"], 5, "the date, and four numeric columns");
+    assert_eq!(files[1]["dropped"][0]["name"], "weather");
     let v = &files[0];
     assert_eq!(v["input"], "assets/seattle-hourly-temperature-2010.csv");
     assert_eq!(v["rows"], 8759);
-    assert_eq!(v["columns"], 1);
-    assert_eq!(v["dropped"][0]["name"], "date");
+    assert_eq!(v["columns"], 2);
+    assert_eq!(v["time_columns"], serde_json::json!(["date"]));
+    assert_eq!(v["dropped"], serde_json::json!([]));
     let codecs = v["codecs"].as_array().unwrap();
     let names: Vec<&str> = codecs.iter().map(|c| c["name"].as_str().unwrap()).collect();
     assert_eq!(
@@ -509,21 +511,21 @@ fn codec_json_reports_every_codec_with_an_exact_round_trip() {
         ] {
             assert!(c[key].as_f64().unwrap() > 0.0, "{key} in {c}");
         }
-        // One real column: the value ratio is an eighth of the row ratio, and a ratio is 8
+        // Two real columns: the value ratio is a quarter of the row ratio, and a ratio is 8
         // bytes over the bytes a value costs.
         let (ratio, row_ratio) = (
             c["ratio"].as_f64().unwrap(),
             c["row_ratio"].as_f64().unwrap(),
         );
-        assert!((row_ratio / ratio - 8.0).abs() < 1e-9, "{c}");
+        assert!((row_ratio / ratio - 4.0).abs() < 1e-9, "{c}");
         assert!(
             (c["bytes_per_value"].as_f64().unwrap() * ratio - 8.0).abs() < 1e-9,
             "{c}"
         );
     }
-    // One real column in 64-byte rows: `none` costs a whole row per value, and says so.
-    assert!(codecs[0]["bytes_per_value"].as_f64().unwrap() > 64.0);
-    assert!(codecs[0]["ratio"].as_f64().unwrap() < 0.125);
+    // Two real columns in 64-byte rows: `none` costs half a row per value, and says so.
+    assert!(codecs[0]["bytes_per_value"].as_f64().unwrap() > 32.0);
+    assert!(codecs[0]["ratio"].as_f64().unwrap() < 0.25);
 }
 
 #[test]
@@ -536,7 +538,9 @@ fn codec_with_one_codec_prints_a_table() {
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(
-        text.contains("4 numeric columns used (precipitation, temp_max, temp_min, wind)"),
+        text.contains(
+            "5 numeric columns used (date as epoch seconds, precipitation, temp_max, temp_min, wind)"
+        ),
         "{text}"
     );
     assert!(

@@ -342,6 +342,7 @@ fn run_codec(args: &CodecArgs) -> ExitCode {
                 "rows": rows.len(),
                 "columns": table.columns.len(),
                 "column_names": table.columns,
+                "time_columns": table.time_columns,
                 "dropped": table.dropped,
                 "frame_rows": args.frame_rows,
                 "codecs": results,
@@ -385,12 +386,23 @@ fn codec_report(
         .iter()
         .map(|d| format!("{} ({})", d.name, d.reason))
         .collect();
+    let used: Vec<String> = table
+        .columns
+        .iter()
+        .map(|c| {
+            if table.time_columns.contains(c) {
+                format!("{c} as epoch seconds")
+            } else {
+                c.clone()
+            }
+        })
+        .collect();
     let mut text = format!(
         "{}: {rows} rows, {} numeric column{} used ({}); dropped: {}\n",
         path.display(),
         table.columns.len(),
         if table.columns.len() == 1 { "" } else { "s" },
-        table.columns.join(", "),
+        used.join(", "),
         if dropped.is_empty() {
             "none".to_owned()
         } else {
