@@ -12,7 +12,8 @@
 //! counting instructions under callgrind: `scripts/instructions.sh` runs them all.
 //!
 //! - `spsc_u64`: 64-bit items, one push / pop per item (Mitems/s).
-//! - `spsc_batch`: the same through each crate's batch API, chunks of 256 (Mitems/s).
+//! - `spsc_batch`: the same through each crate's batch API, chunks of 256 (Mitems/s);
+//!   `ringtop_slice` copies through `push_slice`/`pop_slice` as ringbuf's case does.
 //! - `spsc_row`: 64-byte `Row` items, one push / pop per item (Mitems/s).
 //! - `pingpong`: one item bounced over two rings, round trip (ns); `floor` bounces a cache line
 //!   between the same two CPUs with two bare atomics, the physical limit. Every contender polls
@@ -307,6 +308,39 @@ fn ringtop_batch(s: Setup) -> f64 {
                     i += 1;
                 }
                 chunk.release();
+            }
+        },
+    )
+}
+
+fn ringtop_slice(s: Setup) -> f64 {
+    transfer(
+        s,
+        spsc::channel::<u64>(CAPACITY).unwrap(),
+        |mut tx, n| {
+            let mut buf = [0u64; BATCH];
+            let mut i = 0;
+            while i < n {
+                let k = BATCH.min((n - i) as usize);
+                for (j, slot) in buf[..k].iter_mut().enumerate() {
+                    *slot = i + j as u64;
+                }
+                let mut sent = 0;
+                while sent < k {
+                    sent += tx.push_slice(&buf[sent..k]);
+                }
+                i += k as u64;
+            }
+        },
+        |mut rx, n| {
+            let mut buf = [0u64; BATCH];
+            let mut i = 0;
+            while i < n {
+                let k = rx.pop_slice(&mut buf);
+                for &v in &buf[..k] {
+                    check(v, i);
+                    i += 1;
+                }
             }
         },
     )
@@ -730,6 +764,7 @@ fn cases() -> Vec<Case> {
         Case::new("spsc_u64", "ringbuf", T, ringbuf_spsc::<u64>),
         Case::new("spsc_u64", "disruptor", T, disruptor_spsc::<u64>),
         Case::new("spsc_batch", "ringtop", T, ringtop_batch),
+        Case::new("spsc_batch", "ringtop_slice", T, ringtop_slice),
         Case::new("spsc_batch", "rtrb", T, rtrb_batch),
         Case::new("spsc_batch", "ringbuf", T, ringbuf_batch),
         Case::new("spsc_batch", "disruptor", T, disruptor_batch),
@@ -799,6 +834,13 @@ fn ratios(cases: &[Case]) -> serde_json::Map<String, serde_json::Value> {
                 runs_of(cases, bench, peer),
             );
         }
+    }
+    for peer in ["rtrb", "ringbuf"] {
+        put(
+            format!("spsc_batch_slice_vs_{peer}"),
+            runs_of(cases, "spsc_batch", "ringtop_slice"),
+            runs_of(cases, "spsc_batch", peer),
+        );
     }
     let floor = runs_of(cases, "pingpong", "floor");
     put(

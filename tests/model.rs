@@ -62,8 +62,63 @@ fn item(n: u64) -> String {
     format!("item-{n}")
 }
 
+/// Slice copies of `Copy` items, mixed with single pushes and pops.
+#[derive(Debug, Clone)]
+enum SliceOp {
+    Push,
+    Pop,
+    PushSlice(usize),
+    PopSlice(usize),
+}
+
+fn slice_op() -> impl Strategy<Value = SliceOp> {
+    prop_oneof![
+        Just(SliceOp::Push),
+        Just(SliceOp::Pop),
+        (0..12usize).prop_map(SliceOp::PushSlice),
+        (0..12usize).prop_map(SliceOp::PopSlice),
+    ]
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(1024))]
+
+    #[test]
+    fn spsc_slices_behave_as_a_bounded_fifo(capacity in capacity(), ops in prop::collection::vec(slice_op(), 1..200)) {
+        let (mut tx, mut rx) = spsc::channel::<u64>(capacity).unwrap();
+        let mut model: VecDeque<u64> = VecDeque::new();
+        let mut next = 0u64;
+        for op in ops {
+            match op {
+                SliceOp::Push => {
+                    let fits = model.len() < capacity;
+                    prop_assert_eq!(tx.try_push(next).is_ok(), fits);
+                    if fits {
+                        model.push_back(next);
+                        next += 1;
+                    }
+                }
+                SliceOp::Pop => prop_assert_eq!(rx.try_pop(), model.pop_front()),
+                SliceOp::PushSlice(n) => {
+                    let items: Vec<u64> = (next..next + n as u64).collect();
+                    let pushed = tx.push_slice(&items);
+                    prop_assert_eq!(pushed, n.min(capacity - model.len()));
+                    model.extend(&items[..pushed]);
+                    next += pushed as u64;
+                }
+                SliceOp::PopSlice(n) => {
+                    let mut out = vec![u64::MAX; n];
+                    let popped = rx.pop_slice(&mut out);
+                    prop_assert_eq!(popped, n.min(model.len()));
+                    let expected: Vec<u64> = model.drain(..popped).collect();
+                    prop_assert_eq!(&out[..popped], &expected[..]);
+                    prop_assert!(out[popped..].iter().all(|&v| v == u64::MAX), "nothing written past the count");
+                }
+            }
+            prop_assert_eq!(tx.len(), model.len());
+            prop_assert_eq!(rx.len(), model.len());
+        }
+    }
 
     #[test]
     fn spsc_behaves_as_a_bounded_fifo(capacity in capacity(), ops in prop::collection::vec(op(), 1..200)) {

@@ -106,6 +106,45 @@ impl<T> Claim<T> {
         );
     }
 
+    /// Copies as many of `items` as there are slots left into them, as at most two `memcpy`s (the
+    /// claimed range may wrap once); how many. Under loom it writes slot by slot, so the models
+    /// see every store.
+    #[inline]
+    pub(crate) fn copy_from(&mut self, items: &[T]) -> usize
+    where
+        T: Copy,
+    {
+        let count = items.len().min(self.len - self.written);
+        let start = self.tail.wrapping_add(self.written);
+        #[cfg(not(loom))]
+        {
+            let [first, rest] = super::buffer::wrapped_ranges(self.slots.mask(), start, count);
+            let base = self.slots.base().cast::<T>().cast_mut();
+            // SAFETY: both ranges lie inside the slot array (`wrapped_ranges` with `count` at most
+            // the slots left in the claim, which is at most the capacity), in the claimed range
+            // of free slots only the claim's owner writes (`new`'s contract); a slot is
+            // `UnsafeCell<MaybeUninit<T>>`, `repr(transparent)` over `T`, so writing a `T` there
+            // initialises it; `T: Copy` has no drop, and `items` cannot overlap ring memory the
+            // claim holds exclusively.
+            unsafe {
+                std::ptr::copy_nonoverlapping(items.as_ptr(), base.add(first.start), first.len());
+                std::ptr::copy_nonoverlapping(
+                    items.as_ptr().add(first.len()),
+                    base.add(rest.start),
+                    rest.len(),
+                );
+            }
+            self.written += count;
+        }
+        #[cfg(loom)]
+        for &item in &items[..count] {
+            // Cannot fail: `count` slots remain.
+            let _ = self.push(item);
+        }
+        let _ = start;
+        count
+    }
+
     /// Hands the items written so far to the ring, which publishes them: the tail to publish.
     /// The claim no longer drops them.
     #[inline]

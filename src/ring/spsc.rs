@@ -237,6 +237,18 @@ impl<T> Producer<T> {
         })
     }
 
+    /// Copies as many of `items` as fit now into the ring (one or two `memcpy`s) and publishes
+    /// them with one index store; how many (0 when the ring is full).
+    #[inline]
+    pub fn push_slice(&mut self, items: &[T]) -> usize
+    where
+        T: Copy,
+    {
+        let mut chunk = self.write_chunk(items.len());
+        chunk.copy_from_slice(items);
+        chunk.commit()
+    }
+
     /// Claims up to `max` free slots to fill in place, published together by
     /// [`WriteChunk::commit`]. The chunk may be shorter than `max` (even empty) when the ring is
     /// nearly full.
@@ -405,6 +417,19 @@ impl<T> Consumer<T> {
                 shared.tail.load(Acquire) != head || !shared.sides.producer_alive()
             });
         })
+    }
+
+    /// Copies up to `out.len()` ready items into the front of `out` (one or two `memcpy`s) and
+    /// releases their slots with one index store; how many (0 when the ring is empty).
+    #[inline]
+    pub fn pop_slice(&mut self, out: &mut [T]) -> usize
+    where
+        T: Copy,
+    {
+        let mut chunk = self.read_chunk(out.len());
+        let count = chunk.copy_to_slice(out);
+        chunk.release();
+        count
     }
 
     /// Takes up to `max` ready items to read in place, released together by

@@ -49,6 +49,15 @@ impl<T> WriteChunk<'_, T> {
         self.claim.fill_with(make);
     }
 
+    /// Copies as many of `items` as slots remain into them (one or two `memcpy`s); how many.
+    #[inline]
+    pub fn copy_from_slice(&mut self, items: &[T]) -> usize
+    where
+        T: Copy,
+    {
+        self.claim.copy_from(items)
+    }
+
     /// Publishes the slots written so far in one index store; returns how many.
     #[inline]
     pub fn commit(mut self) -> usize {
@@ -158,6 +167,42 @@ impl<T> ReadChunk<'_, T> {
                 }
             }
         }
+    }
+
+    /// Copies the items not yet moved out into the front of `out` (one or two `memcpy`s), as
+    /// many as fit, and moves the chunk past them; how many. Release the chunk to hand their
+    /// slots back.
+    #[inline]
+    pub fn copy_to_slice(&mut self, out: &mut [T]) -> usize
+    where
+        T: Copy,
+    {
+        #[cfg(not(loom))]
+        let count = {
+            let (first, rest) = self.as_slices();
+            let count = out.len().min(first.len() + rest.len());
+            let from_first = count.min(first.len());
+            out[..from_first].copy_from_slice(&first[..from_first]);
+            out[from_first..count].copy_from_slice(&rest[..count - from_first]);
+            count
+        };
+        #[cfg(loom)]
+        let count = {
+            let mut count = 0;
+            while count < out.len() {
+                let Some(item) = self.pop() else { break };
+                out[count] = item;
+                count += 1;
+            }
+            count
+        };
+        #[cfg(not(loom))]
+        {
+            // `T: Copy`: moving past the items is all that taking them out needs.
+            self.consumer.head = self.consumer.head.wrapping_add(count);
+            self.taken += count;
+        }
+        count
     }
 
     /// Releases the whole chunk in one index store, dropping items not moved out.
