@@ -313,11 +313,19 @@ fn ringtop_batch(s: Setup) -> f64 {
     )
 }
 
-fn ringtop_slice(s: Setup) -> f64 {
+/// Chunks of [`BATCH`] items copied in from and out to the threads' own buffers, through a
+/// crate's slice calls (`push` and `pop` return how many they copied): ringtop's and ringbuf's
+/// cases run this same loop.
+fn copy_through<P: Send, C: Send>(
+    s: Setup,
+    ends: (P, C),
+    push: fn(&mut P, &[u64]) -> usize,
+    pop: fn(&mut C, &mut [u64]) -> usize,
+) -> f64 {
     transfer(
         s,
-        spsc::channel::<u64>(CAPACITY).unwrap(),
-        |mut tx, n| {
+        ends,
+        move |mut tx, n| {
             let mut buf = [0u64; BATCH];
             let mut i = 0;
             while i < n {
@@ -327,22 +335,31 @@ fn ringtop_slice(s: Setup) -> f64 {
                 }
                 let mut sent = 0;
                 while sent < k {
-                    sent += tx.push_slice(&buf[sent..k]);
+                    sent += push(&mut tx, &buf[sent..k]);
                 }
                 i += k as u64;
             }
         },
-        |mut rx, n| {
+        move |mut rx, n| {
             let mut buf = [0u64; BATCH];
             let mut i = 0;
             while i < n {
-                let k = rx.pop_slice(&mut buf);
+                let k = pop(&mut rx, &mut buf);
                 for &v in &buf[..k] {
                     check(v, i);
                     i += 1;
                 }
             }
         },
+    )
+}
+
+fn ringtop_slice(s: Setup) -> f64 {
+    copy_through(
+        s,
+        spsc::channel::<u64>(CAPACITY).unwrap(),
+        spsc::Producer::push_slice,
+        spsc::Consumer::pop_slice,
     )
 }
 
@@ -382,36 +399,11 @@ fn rtrb_batch(s: Setup) -> f64 {
 
 fn ringbuf_batch(s: Setup) -> f64 {
     use ringbuf::traits::{Consumer as _, Producer as _, Split as _};
-    transfer(
-        s,
-        ringbuf::HeapRb::<u64>::new(CAPACITY).split(),
-        |mut tx, n| {
-            let mut buf = [0u64; BATCH];
-            let mut i = 0;
-            while i < n {
-                let k = BATCH.min((n - i) as usize);
-                for (j, slot) in buf[..k].iter_mut().enumerate() {
-                    *slot = i + j as u64;
-                }
-                let mut sent = 0;
-                while sent < k {
-                    sent += tx.push_slice(&buf[sent..k]);
-                }
-                i += k as u64;
-            }
-        },
-        |mut rx, n| {
-            let mut buf = [0u64; BATCH];
-            let mut i = 0;
-            while i < n {
-                let k = rx.pop_slice(&mut buf);
-                for &v in &buf[..k] {
-                    check(v, i);
-                    i += 1;
-                }
-            }
-        },
-    )
+    type Ends = (ringbuf::HeapProd<u64>, ringbuf::HeapCons<u64>);
+    let push: fn(&mut ringbuf::HeapProd<u64>, &[u64]) -> usize = |tx, items| tx.push_slice(items);
+    let pop: fn(&mut ringbuf::HeapCons<u64>, &mut [u64]) -> usize = |rx, out| rx.pop_slice(out);
+    let ends: Ends = ringbuf::HeapRb::<u64>::new(CAPACITY).split();
+    copy_through(s, ends, push, pop)
 }
 
 fn disruptor_batch(s: Setup) -> f64 {
