@@ -137,12 +137,13 @@ pub fn epoch_seconds(field: &str) -> Option<f64> {
     let mut normal = text.replacen(separator as char, "-", 2);
     // A zone offset humantime does not take: parse without it, then shift.
     let mut offset_s = 0i64;
-    if normal.len() > 19 {
-        let tail = &normal[normal.len() - 6..];
+    if normal.len() > 19
+        && let Some(tail) = normal.get(normal.len() - 6..)
+    {
         let tb = tail.as_bytes();
         if (tb[0] == b'+' || tb[0] == b'-') && tb[3] == b':' {
-            let hours: i64 = tail[1..3].parse().ok()?;
-            let minutes: i64 = tail[4..6].parse().ok()?;
+            let hours: i64 = tail.get(1..3)?.parse().ok()?;
+            let minutes: i64 = tail.get(4..6)?.parse().ok()?;
             let sign = if tb[0] == b'+' { 1 } else { -1 };
             offset_s = sign * (hours * 3600 + minutes * 60);
             normal.truncate(normal.len() - 6);
@@ -358,6 +359,10 @@ mod tests {
             "2010-01-01 25:00",
             "01/02/2010",
             "1969-12-31",
+            "2010-01-01T00:00:00é+1",
+            "2010-01-01 00:00:00+0é",
+            "2010-01-01 日本語日本",
+            "2010-01-01 00:00:00本日ab",
         ] {
             assert_eq!(epoch_seconds(not_a_time), None, "{not_a_time}");
         }
