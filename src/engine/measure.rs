@@ -511,17 +511,16 @@ fn warnings(shape: &RunShape, now: &Reading, figures: &Figures) -> Vec<Warning> 
             ));
         }
     }
-    let figures_seconds = figures.seconds;
-    for (reading, figures) in now.threads.iter().zip(threads) {
+    for (reading, shown) in now.threads.iter().zip(threads) {
         if reading.spins
             && now.state == RunState::Running
-            && let Some(scheduling) = &figures.scheduling
+            && let Some(scheduling) = &shown.scheduling
             && scheduling.ran_share < SPINNING_SHARE_FLOOR
         {
             warnings.push(Warning::new(
                 "cpu-share",
-                &figures.name,
-                cpu_share_warning(&figures.name, figures.cpu, scheduling, figures_seconds),
+                &shown.name,
+                cpu_share_warning(&shown.name, shown.cpu, scheduling, figures.seconds),
             ));
         }
     }

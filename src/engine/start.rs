@@ -271,18 +271,23 @@ fn spawn(
         .name(name.to_owned())
         .spawn(move || {
             if let Err(payload) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(guarded)) {
-                let reason = payload
-                    .downcast_ref::<&str>()
-                    .map(|s| (*s).to_owned())
-                    .or_else(|| payload.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "a panic without a message".into());
-                control.fail(&worker, &reason);
+                control.fail(&worker, &panic_message(payload.as_ref()));
             }
         })
         .map_err(|e| EngineError::Spawn {
             name: name.to_owned(),
             reason: e.to_string(),
         })
+}
+
+/// What a panic said: its `&str` or `String` payload (what `panic!` carries), or that it said
+/// nothing. The engine's worker guard and the dashboard's panic hook both word panics with it.
+pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".into())
 }
 
 /// CPUs for every thread: those the profile names (checked), then free allowed CPUs in order for

@@ -94,12 +94,7 @@ pub fn dashboard_hook(
         let name = thread::current()
             .name()
             .map_or_else(|| "a thread".to_owned(), |n| format!("thread {n}"));
-        let message = info
-            .payload()
-            .downcast_ref::<&str>()
-            .map(|s| (*s).to_owned())
-            .or_else(|| info.payload().downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "no message".into());
+        let message = crate::engine::panic_message(info.payload());
         let at = info
             .location()
             .map_or(String::new(), |l| format!(" at {}:{}", l.file(), l.line()));
