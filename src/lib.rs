@@ -13,6 +13,7 @@
 //! - [`profile`]: tuning profiles, TOML in and out, checked against the machine.
 //! - [`transport`]: remote rings over TCP (and RDMA verbs with the `rdma` feature).
 //! - [`doctor`]: whether this host is fit to measure on, check by check, with the fixes.
+//! - [`monitor`]: publishing a program's own rings for `ringtop attach`, and reading them.
 //! - [`engine`]: runs workloads on pinned threads, takes commands while they run, measures them.
 //! - [`headless`]: the JSON-lines front end for scripts and CI; [`output`]: its lines and their
 //!   schema.
@@ -29,6 +30,8 @@ pub mod engine;
 #[cfg(not(loom))]
 pub mod headless;
 pub mod metrics;
+#[cfg(not(loom))]
+pub mod monitor;
 #[cfg(not(loom))]
 pub mod output;
 pub mod profile;

@@ -311,31 +311,18 @@ fn scheduling(
         .copied()
         .unwrap_or_default();
     let since = sched_now.since(&sched_then);
-    let steal = match (&now.steal_ns, &previous.steal_ns, thread.cpu) {
-        (.., None) => Err("the thread's CPU is not known yet".to_owned()),
-        (Err(reason), ..) | (_, Err(reason), _) => Err(reason.clone()),
-        (Ok(now), Ok(then), Some(cpu)) => match (now.get(&cpu), then.get(&cpu)) {
-            (Some(n), Some(t)) => Ok(n.saturating_sub(*t) as f64 / 1e9),
-            _ => Err(format!("/proc/stat has no line for CPU {cpu}")),
-        },
-    };
-    let (cpu_steal_s, steal_unavailable) = match steal {
-        Ok(s) => (Some(s), None),
-        Err(reason) => (None, Some(reason)),
-    };
-    Ok(Scheduling {
-        ran_share: (since.ran_ns as f64 / 1e9 / seconds).min(1.0),
-        waited_s: since.waited_ns as f64 / 1e9,
-        voluntary_switches: since.voluntary_switches,
-        involuntary_switches: since.involuntary_switches,
-        cpu_steal_s,
-        steal_unavailable,
-        other_tasks: thread
-            .cpu
-            .and_then(|cpu| now.other_tasks.get(&cpu))
-            .cloned()
-            .unwrap_or_default(),
-    })
+    let steal = crate::metrics::sched::steal_between(&previous.steal_ns, &now.steal_ns, thread.cpu);
+    let other_tasks = thread
+        .cpu
+        .and_then(|cpu| now.other_tasks.get(&cpu))
+        .cloned()
+        .unwrap_or_default();
+    Ok(crate::metrics::sched::scheduling(
+        &since,
+        seconds,
+        steal,
+        other_tasks,
+    ))
 }
 
 fn ring_figures(

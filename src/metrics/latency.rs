@@ -34,6 +34,11 @@ impl LatencyHistogram {
         self.inner.saturating_record(nanos.max(1));
     }
 
+    /// Records `count` latencies of `nanos` each (clamped as [`Self::record`] clamps).
+    pub fn record_n(&mut self, nanos: u64, count: u64) {
+        self.inner.saturating_record_n(nanos.max(1), count);
+    }
+
     /// Samples recorded.
     pub fn len(&self) -> u64 {
         self.inner.len()

@@ -27,7 +27,18 @@ impl TaskSched {
     /// # Errors
     /// Why `/proc` could not say (the reason for a `null`).
     pub fn of_thread(tid: i32) -> Result<TaskSched, String> {
-        let dir = format!("/proc/self/task/{tid}");
+        Self::read(&format!("/proc/self/task/{tid}"))
+    }
+
+    /// Thread `tid` of process `pid` (another program's, for `attach`), now.
+    ///
+    /// # Errors
+    /// Why `/proc` could not say.
+    pub fn of_task(pid: u32, tid: u32) -> Result<TaskSched, String> {
+        Self::read(&format!("/proc/{pid}/task/{tid}"))
+    }
+
+    fn read(dir: &str) -> Result<TaskSched, String> {
         let schedstat = std::fs::read_to_string(format!("{dir}/schedstat"))
             .map_err(|e| format!("{dir}/schedstat: {e}"))?;
         let status = std::fs::read_to_string(format!("{dir}/status"))
@@ -164,6 +175,58 @@ fn parse_task_stat(stat: &str) -> Option<(String, char, usize)> {
     // After the state, field 39 (processor) is the 36th.
     let cpu = rest.nth(35)?.parse().ok()?;
     Some((name, state, cpu))
+}
+
+/// Steal time on `cpu` between two `/proc/stat` readings, in seconds; why not when it cannot be
+/// said.
+pub fn steal_between(
+    then: &Result<BTreeMap<usize, u64>, String>,
+    now: &Result<BTreeMap<usize, u64>, String>,
+    cpu: Option<usize>,
+) -> Result<f64, String> {
+    match (now, then, cpu) {
+        (.., None) => Err("the thread's CPU is not known yet".to_owned()),
+        (Err(reason), ..) | (_, Err(reason), _) => Err(reason.clone()),
+        (Ok(now), Ok(then), Some(cpu)) => match (now.get(&cpu), then.get(&cpu)) {
+            (Some(n), Some(t)) => Ok(n.saturating_sub(*t) as f64 / 1e9),
+            _ => Err(format!("/proc/stat has no line for CPU {cpu}")),
+        },
+    }
+}
+
+/// What the scheduler did to a thread over `seconds`: `since` its counts over them, `steal` its
+/// CPU's steal (or why not), `other_tasks` who else was runnable there.
+pub fn scheduling(
+    since: &TaskSched,
+    seconds: f64,
+    steal: Result<f64, String>,
+    other_tasks: Vec<OtherTask>,
+) -> crate::metrics::snapshot::Scheduling {
+    let (cpu_steal_s, steal_unavailable) = match steal {
+        Ok(s) => (Some(s), None),
+        Err(reason) => (None, Some(reason)),
+    };
+    crate::metrics::snapshot::Scheduling {
+        ran_share: (since.ran_ns as f64 / 1e9 / seconds).min(1.0),
+        waited_s: since.waited_ns as f64 / 1e9,
+        voluntary_switches: since.voluntary_switches,
+        involuntary_switches: since.involuntary_switches,
+        cpu_steal_s,
+        steal_unavailable,
+        other_tasks,
+    }
+}
+
+/// The CPU thread `tid` of process `pid` last ran on (`/proc/PID/task/TID/stat`).
+///
+/// # Errors
+/// Why `/proc` could not say.
+pub fn last_cpu(pid: u32, tid: u32) -> Result<usize, String> {
+    let path = format!("/proc/{pid}/task/{tid}/stat");
+    let stat = std::fs::read_to_string(&path).map_err(|e| format!("{path}: {e}"))?;
+    parse_task_stat(&stat)
+        .map(|(_, _, cpu)| cpu)
+        .ok_or_else(|| format!("{path}: unexpected format"))
 }
 
 #[cfg(test)]

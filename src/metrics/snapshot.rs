@@ -389,3 +389,76 @@ pub struct Summary {
     /// when.
     pub warnings: Vec<WarningTally>,
 }
+
+/// A program `ringtop attach` watches, as its stats segment describes it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProgramInfo {
+    /// The name it published under.
+    pub name: String,
+    /// Its process id.
+    pub pid: u32,
+    /// Its segment file.
+    pub segment: String,
+    /// When it published, UTC, RFC 3339.
+    pub started_utc: String,
+    /// Whether it still runs (it holds its segment's lock).
+    pub alive: bool,
+    /// Seconds since its monitor last updated the segment.
+    #[serde(serialize_with = "crate::metrics::figures::significant")]
+    pub heartbeat_age_s: f64,
+    /// Seconds between its monitor's updates: positions, fill level, lag and rates are at most
+    /// this old (endpoint counters and latency histograms are written where they change).
+    #[serde(serialize_with = "crate::metrics::figures::significant")]
+    pub update_interval_s: f64,
+}
+
+/// One ring of an attached program.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AttachedRing {
+    /// The name the program gave it.
+    pub name: String,
+    /// Both its endpoints were dropped: the figures are final.
+    pub closed: bool,
+    /// Bytes per item.
+    pub item_bytes: u64,
+    /// Items pushed since it was made.
+    pub produced: u64,
+    /// How far each consumer is behind the producer, in items.
+    pub lag: Vec<u64>,
+    /// Its kind, capacity, fill level (`occupancy_rows`, in items) and endpoint counter sums.
+    pub ring: RingSnapshot,
+}
+
+/// An attached program over an interval (`program` lines), or over the whole attachment
+/// (`program_summary`, with `ended`). Built from the same parts as a run's snapshot: its threads
+/// are the rings' endpoints (`<ring> producer`, `<ring> consumer-N`; `rows` counts items and
+/// `mb_per_s` uses the ring's item size), with latency when the program records it. Hardware
+/// counters are `null`: ringtop opens them only on threads it runs. There are no integrity totals:
+/// the items are the program's own, which ringtop cannot check.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProgramSnapshot {
+    /// [`SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// Seconds since `attach` started.
+    #[serde(serialize_with = "crate::metrics::figures::significant")]
+    pub elapsed_s: f64,
+    /// Seconds this line's figures cover.
+    #[serde(serialize_with = "crate::metrics::figures::significant")]
+    pub interval_s: f64,
+    /// The program.
+    pub program: ProgramInfo,
+    /// Every endpoint of every ring, ring by ring.
+    pub threads: Vec<ThreadSnapshot>,
+    /// Every ring, in registration order.
+    pub rings: Vec<AttachedRing>,
+    /// Things the operator should know (a program that stopped updating, a spinning endpoint
+    /// that did not get its CPU).
+    pub warnings: Vec<String>,
+    /// Ring records in the segment that were not believed, each with why.
+    pub skipped: Vec<String>,
+    /// Summary only: why watching ended (`null` in interval lines).
+    pub ended: Option<String>,
+}

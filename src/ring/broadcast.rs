@@ -48,9 +48,12 @@ struct Shared<T> {
     producer_parker: Parker,
     consumer_parker: Parker,
     /// Owns the memory the endpoints' slot views point into.
-    #[expect(
-        dead_code,
-        reason = "kept for ownership; accessed through the endpoints' views"
+    #[cfg_attr(
+        loom,
+        expect(
+            dead_code,
+            reason = "kept for ownership; accessed through the endpoints' views"
+        )
     )]
     slots: Buffer<Slot<T>>,
 }
@@ -570,5 +573,47 @@ impl<T> std::fmt::Debug for Consumer<T> {
             .field("index", &self.index)
             .field("head", &self.head)
             .finish()
+    }
+}
+
+#[cfg(not(loom))]
+impl<T: Send + 'static> super::watch::SharedPositions for Shared<T> {
+    const KIND: &'static str = "broadcast";
+    fn capacity(&self) -> usize {
+        self.slots.len()
+    }
+    fn item_bytes(&self) -> usize {
+        std::mem::size_of::<T>()
+    }
+    fn consumers(&self) -> usize {
+        self.cursors.len()
+    }
+    fn positions(&self, heads: &mut [u64]) -> u64 {
+        // Heads first: the tail read after them is at least as new, so no lag reads negative.
+        for (head, cursor) in heads.iter_mut().zip(self.cursors.iter()) {
+            *head = cursor.head.load(Acquire) as u64;
+        }
+        self.tail.load(Acquire) as u64
+    }
+}
+
+impl<T: Copy + Send + 'static> Producer<T> {
+    /// Copies this side's slow-path counters into `cell` each time they change (only ever on the
+    /// slow path), for a watcher in another thread or process: see [`super::watch`].
+    pub fn publish_stats(&mut self, cell: super::watch::StatsCell) {
+        self.counters.publish_to(cell);
+    }
+
+    /// This ring's positions for a watcher, held weakly: see [`super::watch`].
+    #[cfg(not(loom))]
+    pub fn watch(&self) -> std::sync::Arc<dyn super::watch::RingWatch> {
+        super::watch::Watched::new(&self.shared)
+    }
+}
+
+impl<T: Copy + Send + 'static> Consumer<T> {
+    /// As [`Producer::publish_stats`], for this consumer's counters.
+    pub fn publish_stats(&mut self, cell: super::watch::StatsCell) {
+        self.counters.publish_to(cell);
     }
 }

@@ -30,6 +30,7 @@ pub(crate) mod sides;
 pub mod spsc;
 pub(crate) mod sync;
 pub mod wait;
+pub mod watch;
 pub mod window;
 
 pub use alloc::{GlobalAligned, RingAlloc};
@@ -90,7 +91,7 @@ impl Default for RingConfig {
 /// episode write anything beyond the reload count: an episode is marked with the position it
 /// stalled at, which progress leaves behind by itself, so no flag needs clearing on the hand-off
 /// path.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug)]
 pub(crate) struct EndpointTally {
     /// Reloads of the other side's index that found it moved.
     reloads: u64,
@@ -101,6 +102,9 @@ pub(crate) struct EndpointTally {
     stalled_at: usize,
     /// Times the consumer fell back behind a producer it was chasing.
     fell_back: u64,
+    /// Where a watcher reads these counts, when the ring is monitored: written each time one
+    /// changes, which is only ever on the slow path.
+    published: Option<watch::StatsCell>,
 }
 
 impl Default for EndpointTally {
@@ -112,6 +116,7 @@ impl Default for EndpointTally {
             // exactly this position, after 2^64 items, would go uncounted.)
             stalled_at: usize::MAX,
             fell_back: 0,
+            published: None,
         }
     }
 }
@@ -127,6 +132,7 @@ impl EndpointTally {
         }
         *cached = fresh;
         self.reloads += 1;
+        self.publish();
         true
     }
 
@@ -137,6 +143,7 @@ impl EndpointTally {
         if self.stalled_at != position {
             self.stalled_at = position;
             self.stalls += 1;
+            self.publish();
         }
     }
 
@@ -151,6 +158,21 @@ impl EndpointTally {
     #[inline(always)]
     pub(crate) fn fell_back(&mut self) {
         self.fell_back += 1;
+        self.publish();
+    }
+
+    /// From now on, copies the counts into `cell` each time they change (and once now).
+    pub(crate) fn publish_to(&mut self, cell: watch::StatsCell) {
+        cell.store(self.stats());
+        self.published = Some(cell);
+    }
+
+    /// Copies the counts to the watcher's cell, if there is one.
+    #[inline(always)]
+    fn publish(&self) {
+        if let Some(cell) = &self.published {
+            watch::publish_slow(cell, self.stats());
+        }
     }
 
     pub(crate) fn stats(&self) -> EndpointStats {

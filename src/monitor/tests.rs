@@ -1,0 +1,290 @@
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use proptest::prelude::*;
+
+use super::read::{self, Liveness, Segment};
+use super::*;
+use crate::ring::{broadcast, spsc};
+
+/// A private directory of this test's own.
+fn private_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("ringtop-monitor-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+fn publish_here(dir: &Path, program: &str) -> Registry {
+    publish_with(dir, program, Duration::from_millis(5)).expect("publish")
+}
+
+#[test]
+fn a_registered_ring_shows_its_positions_counters_and_latency() {
+    let dir = private_dir("positions");
+    let registry = publish_here(&dir, "feed handler/1");
+    let (mut tx, mut rx) = spsc::channel::<u64>(64)
+        .unwrap()
+        .monitor(&registry, "md-in")
+        .unwrap();
+    let mut recorder = registry.latency_recorder("md-in", 0).unwrap();
+    for i in 0..40 {
+        tx.try_push(i).unwrap();
+    }
+    for _ in 0..25 {
+        rx.try_pop().unwrap();
+        recorder.record(1_000);
+    }
+    recorder.record(50_000);
+    // Empty polls: one stall episode.
+    while rx.try_pop().is_some() {}
+    assert!(rx.try_pop().is_none());
+    std::thread::sleep(Duration::from_millis(50));
+
+    let path = registry.path().to_owned();
+    assert!(
+        path.file_name()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .starts_with("feed_handler_1-"),
+        "{path:?}"
+    );
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    assert_eq!(
+        std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777,
+        0o700
+    );
+    let segment = Segment::open(&path).unwrap();
+    assert_eq!(segment.liveness(), Liveness::Live);
+    let reading = segment.read().unwrap();
+    assert_eq!(reading.name, "feed handler/1");
+    assert_eq!(reading.pid, std::process::id());
+    assert!(!reading.closed);
+    assert_eq!(reading.skipped, Vec::<String>::new());
+    let ring = &reading.rings[0];
+    assert_eq!(
+        (ring.name.as_str(), ring.capacity, ring.item_bytes),
+        ("md-in", 64, 8)
+    );
+    assert_eq!((ring.tail, ring.heads.clone()), (40, vec![40]));
+    assert_eq!(ring.consumers[0].stats, rx.stats());
+    assert_eq!(ring.producer.stats, tx.stats());
+    assert!(ring.consumers[0].stats.stalls >= 1);
+    assert!(ring.consumers[0].thread_id.is_some());
+    let histogram = ring.histograms[0].as_ref().expect("stamped");
+    assert_eq!(histogram.iter().sum::<u64>(), 26);
+    assert_eq!(histogram[layout::bucket_of(1_000)], 25);
+
+    drop((tx, rx));
+    std::thread::sleep(Duration::from_millis(50));
+    let reading = segment.read().unwrap();
+    assert!(reading.rings[0].closed, "both endpoints gone");
+    drop(registry);
+    assert!(!path.exists(), "a clean exit removes the segment");
+    let reading = segment.read().unwrap();
+    assert!(
+        reading.closed,
+        "a reader still holding it sees the program closed"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_broadcast_ring_shows_each_consumers_lag() {
+    let dir = private_dir("broadcast");
+    let registry = publish_here(&dir, "fanout");
+    let (mut tx, mut rxs) = broadcast::channel::<u64>(16, 3)
+        .unwrap()
+        .monitor(&registry, "fan")
+        .unwrap();
+    for i in 0..10 {
+        tx.try_push(i).unwrap();
+    }
+    for _ in 0..4 {
+        rxs[1].try_pop().unwrap();
+    }
+    for _ in 0..10 {
+        rxs[2].try_pop().unwrap();
+    }
+    std::thread::sleep(Duration::from_millis(50));
+    let reading = Segment::open(registry.path()).unwrap().read().unwrap();
+    let ring = &reading.rings[0];
+    assert_eq!(ring.heads, vec![0, 4, 10]);
+    assert_eq!(ring.occupancy(), 10);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn names_and_counts_beyond_the_layout_are_refused_with_the_reason() {
+    let dir = private_dir("refused");
+    assert!(matches!(
+        publish_with(&dir, "", Duration::from_millis(5)),
+        Err(MonitorError::Name { .. })
+    ));
+    let registry = publish_here(&dir, "many");
+    let long = "x".repeat(layout::NAME_BYTES);
+    let err = spsc::channel::<u8>(4)
+        .unwrap()
+        .monitor(&registry, &long)
+        .unwrap_err();
+    assert!(err.to_string().contains("too long"), "{err}");
+    let err = broadcast::channel::<u8>(4, layout::MAX_CONSUMERS + 1)
+        .unwrap()
+        .monitor(&registry, "wide")
+        .unwrap_err();
+    assert!(err.to_string().contains("at most 8"), "{err}");
+    let mut kept = Vec::new();
+    for i in 0..layout::MAX_RINGS {
+        kept.push(
+            spsc::channel::<u8>(4)
+                .unwrap()
+                .monitor(&registry, &format!("r{i}"))
+                .unwrap(),
+        );
+    }
+    let err = spsc::channel::<u8>(4)
+        .unwrap()
+        .monitor(&registry, "one more")
+        .unwrap_err();
+    assert!(matches!(err, MonitorError::Full), "{err}");
+    assert!(registry.latency_recorder("nope", 0).is_err());
+    assert!(registry.latency_recorder("r0", 1).is_err());
+    let _first = registry.latency_recorder("r0", 0).unwrap();
+    assert!(
+        registry.latency_recorder("r0", 0).is_err(),
+        "one writer each"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_directory_others_may_enter_is_refused() {
+    let dir = private_dir("open");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let err = publish_with(&dir, "p", Duration::from_millis(5)).unwrap_err();
+    assert!(err.to_string().contains("0755"), "{err}");
+    assert!(read::list(&dir, true).is_err());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn list_removes_the_segments_of_dead_programs_and_says_so() {
+    let dir = private_dir("dead");
+    let registry = publish_here(&dir, "alive");
+    let _ring = spsc::channel::<u64>(8)
+        .unwrap()
+        .monitor(&registry, "r")
+        .unwrap();
+    // A copy of a live segment that no process holds: what a killed program leaves.
+    let dead = dir.join("gone-999999.ringtop");
+    std::fs::copy(registry.path(), &dead).unwrap();
+    let listing = read::list(&dir, false).unwrap();
+    assert_eq!(listing.programs.len(), 1);
+    assert!(dead.exists(), "listing without cleaning keeps it");
+    let listing = read::list(&dir, true).unwrap();
+    assert_eq!(listing.programs.len(), 1);
+    assert_eq!(listing.programs[0].1.name, "alive");
+    assert_eq!(listing.removed.len(), 1, "{listing:?}");
+    assert!(listing.removed[0].1.contains("no longer running"));
+    assert!(!dead.exists());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A valid segment's bytes with one ring, to corrupt.
+fn valid_segment_bytes() -> Vec<u8> {
+    let dir = private_dir("valid");
+    let registry = publish_here(&dir, "victim");
+    let (mut tx, _rx) = spsc::channel::<u64>(8)
+        .unwrap()
+        .monitor(&registry, "r")
+        .unwrap();
+    tx.try_push(1).unwrap();
+    let _recorder = registry.latency_recorder("r", 0).unwrap();
+    std::thread::sleep(Duration::from_millis(20));
+    let bytes = std::fs::read(registry.path()).unwrap();
+    drop(registry);
+    let _ = std::fs::remove_dir_all(&dir);
+    bytes
+}
+
+fn read_bytes(bytes: &[u8], name: &str) -> Result<read::ProgramReading, read::ReadError> {
+    let path = std::env::temp_dir().join(format!(
+        "ringtop-hostile-{}-{name}.ringtop",
+        std::process::id()
+    ));
+    std::fs::write(&path, bytes).unwrap();
+    let result = Segment::open(&path).unwrap().read();
+    let _ = std::fs::remove_file(&path);
+    result
+}
+
+#[test]
+fn truncated_and_foreign_files_are_reported_not_read() {
+    let bytes = valid_segment_bytes();
+    assert!(read_bytes(&bytes, "whole").is_ok());
+    assert!(matches!(
+        read_bytes(&bytes[..100], "short"),
+        Err(read::ReadError::Truncated { .. })
+    ));
+    assert!(matches!(
+        read_bytes(&bytes[..layout::HEADER_BYTES + 10], "cut"),
+        Err(read::ReadError::Truncated { .. })
+    ));
+    assert!(matches!(
+        read_bytes(&vec![0x41; bytes.len()], "foreign"),
+        Err(read::ReadError::BadMagic(_))
+    ));
+    let mut unversioned = bytes.clone();
+    unversioned[layout::header::VERSION..layout::header::VERSION + 4].fill(0);
+    assert_eq!(
+        read_bytes(&unversioned, "unversioned"),
+        Err(read::ReadError::Initialising)
+    );
+    let mut lying = bytes.clone();
+    // A ring whose consumer is ahead of its producer.
+    let head = layout::value_at(layout::MAX_RINGS, 0) + layout::value::HEADS;
+    lying[head..head + 8].copy_from_slice(&1000u64.to_ne_bytes());
+    let reading = read_bytes(&lying, "lying").unwrap();
+    assert!(reading.rings.is_empty());
+    assert!(
+        reading.skipped[0].contains("a consumer at 1000"),
+        "{:?}",
+        reading.skipped
+    );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// Any bytes anywhere, any length: the reader answers with a reading or an error, never a
+    /// panic, and what it believes is consistent.
+    #[test]
+    fn a_hostile_segment_never_panics_the_reader(
+        edits in proptest::collection::vec((0usize..70_000, any::<u8>()), 0..64),
+        cut in proptest::option::of(0usize..70_000),
+    ) {
+        let mut bytes = VALID.with(Clone::clone);
+        for (at, byte) in edits {
+            if let Some(b) = bytes.get_mut(at) {
+                *b = byte;
+            }
+        }
+        if let Some(cut) = cut {
+            bytes.truncate(cut);
+        }
+        if let Ok(reading) = read_bytes(&bytes, "fuzz") {
+            for ring in &reading.rings {
+                prop_assert!(ring.capacity.is_power_of_two());
+                prop_assert!(ring.heads.iter().all(|h| *h <= ring.tail));
+                prop_assert_eq!(ring.heads.len(), ring.consumers.len());
+            }
+        }
+    }
+}
+
+thread_local! {
+    static VALID: Vec<u8> = valid_segment_bytes();
+}

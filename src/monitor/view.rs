@@ -1,0 +1,338 @@
+//! From segment readings to the snapshot types every front end shows: rates over an interval,
+//! latency percentiles from the published histograms, the endpoints' threads as the kernel sees
+//! them (CPU, node, scheduling).
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use crate::metrics::LatencyHistogram;
+use crate::metrics::sched::{self, TaskSched};
+use crate::metrics::snapshot::{
+    AttachedRing, EndpointCounters, LatencyNs, ProgramInfo, ProgramSnapshot, RingSnapshot, Role,
+    SCHEMA_VERSION, ThreadSnapshot,
+};
+use crate::ring::EndpointStats;
+
+use super::layout;
+use super::read::{EndpointReading, Liveness, ProgramReading, RingReading, Segment};
+
+/// A program's monitor this many intervals late is reported as not updating.
+const LATE_INTERVALS: u64 = 5;
+/// A spinning endpoint that ran less than this share of an interval is warned about.
+const FAIR_SHARE: f64 = 0.9;
+
+/// Watches one segment: each [`Watcher::read_next`] reads it and reports the interval since the
+/// previous one.
+pub struct Watcher {
+    segment: Segment,
+    started: Instant,
+    first: Moment,
+    previous: Moment,
+}
+
+/// One reading and what went with it.
+#[derive(Clone)]
+struct Moment {
+    at: Instant,
+    reading: ProgramReading,
+    alive: bool,
+    sched: HashMap<u32, Result<TaskSched, String>>,
+    steal: Result<BTreeMap<usize, u64>, String>,
+}
+
+impl Moment {
+    fn take(segment: &Segment) -> Result<Moment, super::read::ReadError> {
+        let reading = segment.read()?;
+        let alive = segment.liveness() == Liveness::Live;
+        let sched = thread_ids(&reading)
+            .map(|tid| (tid, TaskSched::of_task(reading.pid, tid)))
+            .collect();
+        Ok(Moment {
+            at: Instant::now(),
+            alive,
+            sched,
+            steal: sched::steal_ns_per_cpu(),
+            reading,
+        })
+    }
+}
+
+fn thread_ids(reading: &ProgramReading) -> impl Iterator<Item = u32> + '_ {
+    reading.rings.iter().flat_map(|r| {
+        std::iter::once(&r.producer)
+            .chain(&r.consumers)
+            .filter_map(|e| e.thread_id)
+    })
+}
+
+/// How an attachment ended, if it has.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ending {
+    /// The program dropped its registry (a clean exit).
+    Exited,
+    /// The program is gone without closing its segment (killed, crashed).
+    Died,
+}
+
+impl Watcher {
+    /// Starts watching the segment at `path`.
+    ///
+    /// # Errors
+    /// Why the segment cannot be read.
+    pub fn open(path: &Path) -> Result<Watcher, String> {
+        let segment = Segment::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let first = Moment::take(&segment).map_err(|e| format!("{}: {e}", path.display()))?;
+        Ok(Watcher {
+            segment,
+            started: first.at,
+            previous: first.clone(),
+            first,
+        })
+    }
+
+    /// The program's monitor interval.
+    pub fn update_interval(&self) -> Duration {
+        Duration::from_nanos(self.first.reading.interval_ns)
+    }
+
+    /// The program as first read.
+    pub fn program(&self) -> ProgramInfo {
+        self.info(&self.first)
+    }
+
+    /// Reads the segment again: the interval since the previous call, and whether the program
+    /// has ended.
+    ///
+    /// # Errors
+    /// Why the segment cannot be read now (the previous reading stands).
+    pub fn read_next(&mut self) -> Result<(ProgramSnapshot, Option<Ending>), String> {
+        let now = Moment::take(&self.segment)
+            .map_err(|e| format!("{}: {e}", self.segment.path().display()))?;
+        let snapshot = self.between(&self.previous, &now, None);
+        let ending = if now.reading.closed {
+            Some(Ending::Exited)
+        } else if !now.alive {
+            Some(Ending::Died)
+        } else {
+            None
+        };
+        self.previous = now;
+        Ok((snapshot, ending))
+    }
+
+    /// The whole attachment, from the first reading to the latest, with why it ended.
+    pub fn summary(&self, ended: String) -> ProgramSnapshot {
+        self.between(&self.first, &self.previous, Some(ended))
+    }
+
+    fn info(&self, moment: &Moment) -> ProgramInfo {
+        let reading = &moment.reading;
+        let started = UNIX_EPOCH + Duration::from_nanos(reading.started_unix_ns);
+        ProgramInfo {
+            name: reading.name.clone(),
+            pid: reading.pid,
+            segment: self.segment.path().display().to_string(),
+            started_utc: humantime::format_rfc3339_seconds(started).to_string(),
+            alive: moment.alive && !reading.closed,
+            heartbeat_age_s: reading.heartbeat_age(SystemTime::now()).as_secs_f64(),
+            update_interval_s: reading.interval_ns as f64 / 1e9,
+        }
+    }
+
+    fn between(&self, then: &Moment, now: &Moment, ended: Option<String>) -> ProgramSnapshot {
+        let seconds = now.at.duration_since(then.at).as_secs_f64();
+        let topology = crate::topology::host().ok();
+        let mut threads = Vec::new();
+        let mut rings = Vec::new();
+        let mut warnings = Vec::new();
+        for ring in &now.reading.rings {
+            let before = then
+                .reading
+                .rings
+                .iter()
+                .find(|r| r.index == ring.index && r.name == ring.name);
+            let rate_seconds = before.map_or(0.0, |b| {
+                ring.sampled_unix_ns.saturating_sub(b.sampled_unix_ns) as f64 / 1e9
+            });
+            let rate = |now: u64, then: Option<u64>| match then {
+                Some(then) if rate_seconds > 0.0 => now.saturating_sub(then) as f64 / rate_seconds,
+                _ => 0.0,
+            };
+            let endpoint_thread =
+                |name: String,
+                 role: Role,
+                 items: u64,
+                 items_then: Option<u64>,
+                 endpoint: &EndpointReading,
+                 latency: (Option<LatencyNs>, Option<LatencyNs>)| {
+                    let per_s = rate(items, items_then);
+                    let cpu = endpoint
+                        .thread_id
+                        .and_then(|tid| sched::last_cpu(now.reading.pid, tid).ok());
+                    let (scheduling, scheduling_unavailable) =
+                        match thread_scheduling(then, now, endpoint.thread_id, cpu, seconds) {
+                            Ok(s) => (Some(s), None),
+                            Err(why) => (None, Some(why)),
+                        };
+                    ThreadSnapshot {
+                        name,
+                        role,
+                        cpu,
+                        node: cpu.and_then(|c| topology.and_then(|t| t.node_of_cpu(c))),
+                        rows: items,
+                        rows_per_s: per_s,
+                        mb_per_s: per_s * ring.item_bytes as f64 / 1e6,
+                        latency_ns: latency.0,
+                        latency_total_ns: latency.1,
+                        endpoint: Some(counters(endpoint.stats)),
+                        counters: None,
+                        scheduling,
+                        scheduling_unavailable,
+                    }
+                };
+            threads.push(endpoint_thread(
+                format!("{} producer", ring.name),
+                Role::Producer,
+                ring.tail,
+                before.map(|b| b.tail),
+                &ring.producer,
+                (None, None),
+            ));
+            for (i, (head, endpoint)) in ring.heads.iter().zip(&ring.consumers).enumerate() {
+                let histogram = ring.histograms.get(i).and_then(Option::as_ref);
+                let histogram_then = before
+                    .and_then(|b| b.histograms.get(i))
+                    .and_then(Option::as_ref);
+                let latency = (
+                    histogram.and_then(|h| percentiles(h, histogram_then)),
+                    histogram.and_then(|h| percentiles(h, None)),
+                );
+                threads.push(endpoint_thread(
+                    format!("{} consumer-{i}", ring.name),
+                    Role::Consumer,
+                    *head,
+                    before.and_then(|b| b.heads.get(i).copied()),
+                    endpoint,
+                    latency,
+                ));
+            }
+            rings.push(attached_ring(ring));
+        }
+        for thread in &threads {
+            if let Some(s) = &thread.scheduling
+                && s.ran_share < FAIR_SHARE
+                && s.voluntary_switches == 0
+                && seconds > 0.0
+            {
+                warnings.push(format!(
+                    "{} ran {:.0} % of the interval on CPU {}; waited {:.2} s for it",
+                    thread.name,
+                    s.ran_share * 100.0,
+                    thread.cpu.map_or("?".to_owned(), |c| c.to_string()),
+                    s.waited_s
+                ));
+            }
+        }
+        let info = self.info(now);
+        if info.alive
+            && info.heartbeat_age_s * 1e9 > (LATE_INTERVALS * now.reading.interval_ns) as f64
+        {
+            warnings.push(format!(
+                "{} (pid {}) has not updated its segment for {:.1} s: it may be stopped or stuck",
+                info.name, info.pid, info.heartbeat_age_s
+            ));
+        }
+        ProgramSnapshot {
+            schema_version: SCHEMA_VERSION,
+            elapsed_s: now.at.duration_since(self.started).as_secs_f64(),
+            interval_s: seconds,
+            program: info,
+            threads,
+            rings,
+            warnings,
+            skipped: now.reading.skipped.clone(),
+            ended,
+        }
+    }
+}
+
+fn counters(stats: EndpointStats) -> EndpointCounters {
+    EndpointCounters {
+        index_reloads: stats.index_reloads,
+        stalls: stats.stalls,
+        chase_backoffs: stats.chase_backoffs,
+    }
+}
+
+fn attached_ring(ring: &RingReading) -> AttachedRing {
+    let sum = |f: fn(&EndpointStats) -> u64| ring.consumers.iter().map(|c| f(&c.stats)).sum();
+    AttachedRing {
+        name: ring.name.clone(),
+        closed: ring.closed,
+        item_bytes: ring.item_bytes,
+        produced: ring.tail,
+        lag: ring
+            .heads
+            .iter()
+            .map(|h| ring.tail.saturating_sub(*h))
+            .collect(),
+        ring: RingSnapshot {
+            kind: ring.kind.name().to_owned(),
+            capacity: usize::try_from(ring.capacity).unwrap_or(usize::MAX),
+            framed: false,
+            occupancy_rows: ring.occupancy(),
+            memory: None,
+            memory_summary: None,
+            memory_nodes: Vec::new(),
+            producer_full_stalls: Some(ring.producer.stats.stalls),
+            consumer_empty_stalls: Some(sum(|s| s.stalls)),
+            producer_index_reloads: Some(ring.producer.stats.index_reloads),
+            consumer_index_reloads: Some(sum(|s| s.index_reloads)),
+        },
+    }
+}
+
+/// Percentiles of the counts in `now` (less those in `then`, for an interval); `None` when no
+/// latency was recorded.
+fn percentiles(now: &[u64], then: Option<&Vec<u64>>) -> Option<LatencyNs> {
+    let mut histogram = LatencyHistogram::new();
+    for (bucket, count) in now.iter().enumerate() {
+        let before = then.and_then(|t| t.get(bucket)).copied().unwrap_or(0);
+        let count = count.saturating_sub(before);
+        if count > 0 {
+            histogram.record_n(layout::bucket_high(bucket), count);
+        }
+    }
+    (!histogram.is_empty()).then(|| histogram.summary().into())
+}
+
+fn thread_scheduling(
+    then: &Moment,
+    now: &Moment,
+    thread_id: Option<u32>,
+    cpu: Option<usize>,
+    seconds: f64,
+) -> Result<crate::metrics::snapshot::Scheduling, String> {
+    let tid = thread_id.ok_or("the endpoint has not published from a thread yet")?;
+    let sched_now = now
+        .sched
+        .get(&tid)
+        .cloned()
+        .unwrap_or_else(|| Err(format!("thread {tid} was not read")))?;
+    let sched_then = then
+        .sched
+        .get(&tid)
+        .and_then(|s| s.as_ref().ok())
+        .copied()
+        .ok_or_else(|| format!("thread {tid} was first seen in this interval"))?;
+    if seconds <= 0.0 {
+        return Err("no time has passed yet".into());
+    }
+    Ok(sched::scheduling(
+        &sched_now.since(&sched_then),
+        seconds,
+        sched::steal_between(&then.steal, &now.steal, cpu),
+        Vec::new(),
+    ))
+}
