@@ -1,6 +1,10 @@
 //! The headless front end: JSON lines out (a snapshot each interval, a summary at the end,
 //! replies to commands), commands as JSON lines in. For scripts and CI.
 
+mod attach;
+
+pub use attach::{AttachOutcome, attach};
+
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 use std::sync::Arc;

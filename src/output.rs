@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use crate::doctor::DoctorSummary;
 use crate::host::HostFacts;
-use crate::metrics::snapshot::{SCHEMA_VERSION, Snapshot, Summary};
+use crate::metrics::snapshot::{ProgramInfo, ProgramSnapshot, SCHEMA_VERSION, Snapshot, Summary};
 
 /// One line of headless output.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
@@ -25,6 +25,42 @@ pub enum OutputLine {
     /// A command was refused, stdin held something that is not a command, or the histogram log
     /// stopped.
     Error(ErrorLine),
+    /// `attach`'s first line: which program, where and when.
+    Attach(AttachStart),
+    /// `attach`: an interval of the program's rings.
+    Program(ProgramSnapshot),
+    /// `attach`'s last line: the whole attachment, and why it ended.
+    ProgramSummary(ProgramSnapshot),
+}
+
+/// What `attach` watches, from where, since when.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AttachStart {
+    /// [`SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// The ringtop version that watches.
+    pub ringtop_version: String,
+    /// When watching started, UTC, RFC 3339.
+    pub started_utc: String,
+    /// The host.
+    pub host: HostFacts,
+    /// The program.
+    pub program: ProgramInfo,
+}
+
+impl AttachStart {
+    /// The line for watching `program`, starting now.
+    pub fn now(program: ProgramInfo) -> Self {
+        AttachStart {
+            schema_version: SCHEMA_VERSION,
+            ringtop_version: env!("CARGO_PKG_VERSION").to_owned(),
+            started_utc: humantime::format_rfc3339_seconds(std::time::SystemTime::now())
+                .to_string(),
+            host: HostFacts::read(),
+            program,
+        }
+    }
 }
 
 /// What ran, where and when.

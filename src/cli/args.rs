@@ -45,6 +45,31 @@ pub(super) enum Command {
     /// Check whether this host is fit to measure on, for the CPUs a profile will use: each check
     /// ok / warn / fail / n/a, with the evidence and the fix.
     Doctor(DoctorArgs),
+    /// Watch the rings of another running program that publishes them (`ringtop::monitor`).
+    Attach(AttachArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+pub(super) struct AttachArgs {
+    /// The program: its pid, or the name it published under.
+    #[arg(required_unless_present = "list")]
+    pub(super) target: Option<String>,
+    /// List the programs that publish rings, and remove the segments of those that died.
+    #[arg(long, conflicts_with = "target")]
+    pub(super) list: bool,
+    /// With `--list`: one JSON object instead of the table.
+    #[arg(long, requires = "list")]
+    pub(super) json: bool,
+    /// JSON lines on stdout instead of the dashboard.
+    #[arg(long)]
+    pub(super) headless: bool,
+    /// Stop after this long (`10s`, `2m`); default: until the program ends, or Ctrl-C.
+    #[arg(long, value_parser = parse_duration, allow_hyphen_values = true)]
+    pub(super) duration: Option<std::time::Duration>,
+    /// Time between lines (default 1s, and never shorter than the program's own update
+    /// interval).
+    #[arg(long, value_parser = parse_interval, allow_hyphen_values = true)]
+    pub(super) interval: Option<std::time::Duration>,
 }
 
 #[derive(Debug, Args, Clone)]

@@ -11,6 +11,7 @@ use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 
 mod args;
+mod attach;
 mod probe_table;
 
 use args::{
@@ -48,6 +49,7 @@ pub fn main() -> ExitCode {
         Some(Command::Profile(command)) => run_profile(&command),
         Some(Command::Run(args)) => run_workload(&args),
         Some(Command::Doctor(args)) => run_doctor(&args),
+        Some(Command::Attach(args)) => attach::run_attach(&args),
         Some(Command::Schema) => write_stdout(
             serde_json::to_string_pretty(&ringtop::output::schemas()).map(|mut s| {
                 s.push('\n');
@@ -59,7 +61,7 @@ pub fn main() -> ExitCode {
 
 /// The signals that stop a run: the first sets the returned flag (the run stops and reports);
 /// a second exits at once (status 130), giving the terminal back first if the dashboard has it.
-fn stop_on_signals() -> Arc<AtomicBool> {
+pub(super) fn stop_on_signals() -> Arc<AtomicBool> {
     let interrupted = Arc::new(AtomicBool::new(false));
     let flag = interrupted.clone();
     let watching = Signals::new([SIGINT, SIGTERM]).and_then(|mut signals| {
@@ -478,14 +480,14 @@ fn run_c2c(args: &C2cArgs) -> ExitCode {
 }
 
 /// Bad input: a clear message and exit code 2.
-fn usage_error(err: &dyn std::fmt::Display) -> ExitCode {
+pub(super) fn usage_error(err: &dyn std::fmt::Display) -> ExitCode {
     eprintln!("ringtop: {err}");
     ExitCode::from(2)
 }
 
 /// One JSON document on one line, with the `schema_version` every document ringtop prints
 /// carries (the same number as the headless lines').
-fn json_line<T: serde::Serialize>(value: &T) -> Result<String, serde_json::Error> {
+pub(super) fn json_line<T: serde::Serialize>(value: &T) -> Result<String, serde_json::Error> {
     let mut value = serde_json::to_value(value)?;
     if let serde_json::Value::Object(fields) = &mut value {
         fields.insert(
@@ -500,7 +502,7 @@ fn json_line<T: serde::Serialize>(value: &T) -> Result<String, serde_json::Error
 }
 
 /// Writes the output; a closed stdout (`| head`) is not an error worth a panic.
-fn write_stdout(text: Result<String, serde_json::Error>) -> ExitCode {
+pub(super) fn write_stdout(text: Result<String, serde_json::Error>) -> ExitCode {
     let text = match text {
         Ok(t) => t,
         Err(err) => {

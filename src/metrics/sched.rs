@@ -39,8 +39,13 @@ impl TaskSched {
     }
 
     fn read(dir: &str) -> Result<TaskSched, String> {
-        let schedstat = std::fs::read_to_string(format!("{dir}/schedstat"))
-            .map_err(|e| format!("{dir}/schedstat: {e}"))?;
+        let schedstat = std::fs::read_to_string(format!("{dir}/schedstat")).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::NotFound {
+                format!("{dir}: the thread has exited")
+            } else {
+                format!("{dir}/schedstat: {e}")
+            }
+        })?;
         let status = std::fs::read_to_string(format!("{dir}/status"))
             .map_err(|e| format!("{dir}/status: {e}"))?;
         parse_task(&schedstat, &status).ok_or_else(|| format!("{dir}: unexpected format"))

@@ -22,6 +22,12 @@ pub const HEADER_BYTES: usize = 256;
 pub const METADATA_BYTES: usize = 512;
 /// Where the metadata records start.
 pub const METADATA_OFFSET: usize = HEADER_BYTES;
+/// Bytes of an endpoint's counters block that are used.
+pub const CELL_BYTES: usize = 48;
+/// Within a counters block: the endpoint's position when it was dropped.
+pub const CELL_FINAL_POSITION: usize = 32;
+/// Within a counters block: 1 once `CELL_FINAL_POSITION` holds the last position.
+pub const CELL_ENDED: usize = 40;
 /// Consumers a monitored ring may have.
 pub const MAX_CONSUMERS: usize = 8;
 /// Rings one program may register.
@@ -100,8 +106,8 @@ pub mod value {
     pub const TAIL: usize = 16;
     /// `[u64; MAX_CONSUMERS]`: each consumer's head (items popped).
     pub const HEADS: usize = 24;
-    /// The producer's counters block (an `EndpointCell`: index reloads, stalls, chase back-offs,
-    /// thread id, each `u64`).
+    /// The producer's counters block (an `EndpointCell`, each field a `u64`: index reloads,
+    /// stalls, chase back-offs, thread id, final position, ended).
     pub const PRODUCER: usize = super::BLOCK;
     /// Consumer `i`'s counters block.
     pub const fn consumer(i: usize) -> usize {
@@ -127,6 +133,7 @@ pub const HISTOGRAM_BYTES: usize = BUCKETS * 8;
 pub const VALUE_BYTES: usize = value::histogram(MAX_CONSUMERS);
 
 const _: () = assert!(HISTOGRAM_BYTES % BLOCK == 0);
+const _: () = assert!(CELL_BYTES == std::mem::size_of::<crate::ring::watch::EndpointCell>());
 const _: () = assert!(value::HEADS + MAX_CONSUMERS * 8 <= BLOCK);
 const _: () = assert!(metadata::NAME + NAME_BYTES <= METADATA_BYTES);
 const _: () = assert!(header::NAME + NAME_BYTES <= HEADER_BYTES);

@@ -380,6 +380,7 @@ fn sample(segment: &Segment, rings: &Mutex<Vec<Registered>>) {
     let mut rings = rings.lock().unwrap_or_else(|e| e.into_inner());
     for ring in rings.iter_mut().filter(|r| !r.closed) {
         if !write_positions(segment, ring) {
+            write_final_positions(segment, ring);
             ring.closed = true;
             segment
                 .u32_at(layout::metadata_at(ring.index) + metadata::STATE)
@@ -413,6 +414,41 @@ fn write_positions(segment: &Segment, ring: &Registered) -> bool {
     }
     sequence.store(odd + 1, Release);
     true
+}
+
+/// A ring whose endpoints are gone: its positions are the ones each endpoint left in its cell as
+/// it was dropped (the last sample may be up to an interval older).
+fn write_final_positions(segment: &Segment, ring: &Registered) {
+    let record = layout::value_at(layout::MAX_RINGS, ring.index);
+    let last = |block: usize| {
+        (segment
+            .u64_at(record + block + layout::CELL_ENDED)
+            .load(Acquire)
+            == 1)
+            .then(|| {
+                segment
+                    .u64_at(record + block + layout::CELL_FINAL_POSITION)
+                    .load(Relaxed)
+            })
+    };
+    let sequence = segment.u64_at(record + value::SEQUENCE);
+    let odd = sequence.load(Acquire) | 1;
+    sequence.store(odd, Relaxed);
+    std::sync::atomic::fence(Release);
+    if let Some(tail) = last(value::PRODUCER) {
+        segment.u64_at(record + value::TAIL).store(tail, Relaxed);
+    }
+    for i in 0..ring.consumers {
+        if let Some(head) = last(value::consumer(i)) {
+            segment
+                .u64_at(record + value::HEADS + i * 8)
+                .store(head, Relaxed);
+        }
+    }
+    segment
+        .u64_at(record + value::SAMPLED_UNIX_NS)
+        .store(unix_ns(), Relaxed);
+    sequence.store(odd + 1, Release);
 }
 
 /// Monitoring a ring at construction: `spsc::channel(n)?.monitor(&registry, "md-in")?`.

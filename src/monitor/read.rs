@@ -295,7 +295,7 @@ impl Segment {
             }
         }
         let endpoint = |offset: usize| -> Result<EndpointReading, String> {
-            let mut block = [0u8; 32];
+            let mut block = [0u8; layout::CELL_BYTES];
             self.read_at(base + offset as u64, &mut block)
                 .map_err(|e| e.to_string())?;
             let thread = u64_in(&block, 24);
@@ -559,27 +559,27 @@ pub fn list(dir: &Path, clean: bool) -> Result<Listing, String> {
             }
             continue;
         }
-        let reading = segment.read();
-        if !live {
-            let what = match &reading {
-                Ok(r) => format!("{} (pid {}), no longer running", r.name, r.pid),
-                Err(e) => format!("a dead program's segment ({e})"),
-            };
-            if clean {
+        match (segment.read(), live) {
+            (Ok(reading), true) => listing.programs.push((path, reading)),
+            (Ok(r), false) => {
+                // A segment whose writer is gone: what a killed program leaves.
+                let what = format!("{} (pid {}), no longer running", r.name, r.pid);
+                if !clean {
+                    listing.skipped.push((path, what));
+                    continue;
+                }
                 match std::fs::remove_file(&path) {
                     Ok(()) => listing.removed.push((path, what)),
                     Err(e) => listing
                         .skipped
                         .push((path, format!("{what}; cannot remove: {e}"))),
                 }
-            } else {
-                listing.skipped.push((path, what));
             }
-            continue;
-        }
-        match reading {
-            Ok(reading) => listing.programs.push((path, reading)),
-            Err(e) => listing.skipped.push((path, e.to_string())),
+            // Not a segment ringtop can read: reported, and left for its owner to look at.
+            (Err(e), true) => listing.skipped.push((path, e.to_string())),
+            (Err(e), false) => listing
+                .skipped
+                .push((path, format!("{e}; no process holds it"))),
         }
     }
     Ok(listing)

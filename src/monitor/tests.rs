@@ -77,10 +77,19 @@ fn a_registered_ring_shows_its_positions_counters_and_latency() {
     assert_eq!(histogram.iter().sum::<u64>(), 26);
     assert_eq!(histogram[layout::bucket_of(1_000)], 25);
 
+    // Moved and dropped between two samples: the endpoints leave their last positions behind.
+    for i in 0..3 {
+        tx.try_push(i).unwrap();
+    }
+    rx.try_pop().unwrap();
     drop((tx, rx));
     std::thread::sleep(Duration::from_millis(50));
     let reading = segment.read().unwrap();
     assert!(reading.rings[0].closed, "both endpoints gone");
+    assert_eq!(
+        (reading.rings[0].tail, reading.rings[0].heads.clone()),
+        (43, vec![41])
+    );
     drop(registry);
     assert!(!path.exists(), "a clean exit removes the segment");
     let reading = segment.read().unwrap();

@@ -273,6 +273,7 @@ impl<T: Copy> Producer<T> {
 
 impl<T> Drop for Producer<T> {
     fn drop(&mut self) {
+        self.counters.publish_final(self.tail);
         self.shared.producer_alive.store(false, Release);
         self.shared.consumer_parker.notify();
     }
@@ -432,6 +433,7 @@ impl<T: Copy> Consumer<T> {
 
 impl<T> Drop for Consumer<T> {
     fn drop(&mut self) {
+        self.counters.publish_final(self.head);
         self.shared.cursors[self.index]
             .attached
             .store(false, Release);

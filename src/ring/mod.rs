@@ -167,6 +167,15 @@ impl EndpointTally {
         self.published = Some(cell);
     }
 
+    /// The endpoint is going away at `position` (its tail or head): the watcher's cell gets the
+    /// final counts and the position, which the ring itself can no longer be asked for.
+    pub(crate) fn publish_final(&self, position: usize) {
+        if let Some(cell) = &self.published {
+            cell.store(self.stats());
+            cell.store_final(position as u64);
+        }
+    }
+
     /// Copies the counts to the watcher's cell, if there is one.
     #[inline(always)]
     fn publish(&self) {

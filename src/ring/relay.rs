@@ -218,6 +218,7 @@ impl<T> Producer<T> {
 
 impl<T> Drop for Producer<T> {
     fn drop(&mut self) {
+        self.counters.publish_final(self.tail);
         self.shared.sides.producer_leaves();
     }
 }
@@ -312,6 +313,7 @@ impl<T> Consumer<T> {
 
 impl<T> Drop for Consumer<T> {
     fn drop(&mut self) {
+        self.counters.publish_final(self.head);
         self.shared.sides.consumer_leaves();
     }
 }

@@ -267,6 +267,7 @@ impl<T> Producer<T> {
 
 impl<T> Drop for Producer<T> {
     fn drop(&mut self) {
+        self.counters.publish_final(self.tail);
         self.shared.sides.producer_leaves();
     }
 }
@@ -452,6 +453,7 @@ impl<T> Drop for Consumer<T> {
         if self.shared.head.load(Relaxed) != self.head {
             self.shared.head.store(self.head, Release);
         }
+        self.counters.publish_final(self.head);
         self.shared.sides.consumer_leaves();
     }
 }

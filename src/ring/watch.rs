@@ -45,6 +45,11 @@ pub struct EndpointCell {
     /// The Linux thread id that last published (0 before the first publish): a watcher finds the
     /// thread's CPU and scheduling from it.
     pub thread_id: AtomicU64,
+    /// The endpoint's position (producer: its tail; consumer: its head) when it was dropped.
+    pub final_position: AtomicU64,
+    /// 1 once the endpoint was dropped and `final_position` holds its last position (written
+    /// after it with release order), 0 before.
+    pub ended: AtomicU64,
 }
 
 /// An [`EndpointCell`] somewhere in memory, with whatever keeps that memory alive.
@@ -77,6 +82,16 @@ impl StatsCell {
         cell.stalls.store(stats.stalls, Relaxed);
         cell.chase_backoffs.store(stats.chase_backoffs, Relaxed);
         cell.thread_id.store(current_thread_id(), Relaxed);
+    }
+}
+
+impl StatsCell {
+    /// Records the endpoint's last position as it goes away.
+    pub(crate) fn store_final(&self, position: u64) {
+        // SAFETY: as in `store`.
+        let cell = unsafe { self.cell.as_ref() };
+        cell.final_position.store(position, Relaxed);
+        cell.ended.store(1, std::sync::atomic::Ordering::Release);
     }
 }
 

@@ -7,6 +7,7 @@
 //! - [`run`]: the event loop.
 
 pub mod app;
+pub mod attach;
 pub mod panes;
 pub mod style;
 pub mod terminal;

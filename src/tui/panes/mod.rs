@@ -6,6 +6,7 @@ pub mod footer;
 pub mod header;
 pub mod latency;
 pub mod overlay;
+pub mod program;
 pub mod throughput;
 pub mod topology;
 pub mod transport;

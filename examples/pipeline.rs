@@ -1,0 +1,163 @@
+//! A three-stage pipeline on `ringtop::ring` that publishes its rings for `ringtop attach`:
+//!
+//! ```text
+//! feed ──md-in──▶ strategy ──orders──▶ gateway
+//! ```
+//!
+//! Each stage is a pinned thread; each ring's memory is on the node of the CPU that reads it;
+//! every item is a `CLOCK_MONOTONIC` stamp taken when it was due (paced feeds), so the consumers
+//! record latency from it and `attach` shows the percentiles. At the end it prints its own
+//! counts as one JSON line, which `ringtop attach` must agree with.
+//!
+//! ```text
+//! cargo run --release --example pipeline -- --duration 30s &
+//! ringtop attach pipeline
+//! ```
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use ringtop::clock::monotonic_ns;
+use ringtop::monitor::{self, LatencyRecorder, Monitor};
+use ringtop::ring::{RingConfig, WaitStrategy, spsc};
+use ringtop::topology::{MemoryPlacement, NodeChoice, NumaAlloc, pin};
+
+/// A three-stage pipeline whose rings `ringtop attach` can watch.
+#[derive(Debug, Parser)]
+struct Args {
+    /// How long the feed runs (`10s`, `2m`).
+    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+    duration: Duration,
+    /// Items per second the feed sends (0: as fast as the rings take them).
+    #[arg(long, default_value_t = 200_000)]
+    rate: u64,
+    /// The name it publishes under.
+    #[arg(long, default_value = "pipeline")]
+    name: String,
+    /// Slots per ring.
+    #[arg(long, default_value_t = 4096)]
+    capacity: usize,
+}
+
+/// How a stage waits when its input is empty: spin a little, then yield, so the three stages
+/// share a small machine.
+const WAIT: WaitStrategy = WaitStrategy::SpinYield { spins: 256 };
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args = Args::parse();
+    // A CPU of its own for each stage, when there are three: stages sharing a CPU while one of
+    // them spins would only measure the scheduler.
+    let cpus = pin::allowed_cpus();
+    let cpu = |stage: usize| (cpus.len() >= 3).then(|| cpus[stage]);
+    if cpus.len() < 3 {
+        eprintln!(
+            "pipeline: {} CPU(s) allowed, fewer than the three stages; leaving them unpinned",
+            cpus.len()
+        );
+    }
+    let registry = monitor::publish(&args.name)?;
+    eprintln!("pipeline: publishing at {}", registry.path().display());
+
+    let ring = |reader: Option<usize>| -> Result<RingConfig, Box<dyn std::error::Error>> {
+        let node = reader.map_or(NodeChoice::Any, NodeChoice::LocalTo);
+        let alloc = NumaAlloc::new(MemoryPlacement {
+            node,
+            huge_pages: false,
+        })?;
+        Ok(RingConfig {
+            alloc: Arc::new(alloc),
+            producer_wait: WAIT,
+            consumer_wait: WAIT,
+        })
+    };
+    let (mut md_tx, mut md_rx) =
+        spsc::channel_with::<u64>(args.capacity, ring(cpu(1))?)?.monitor(&registry, "md-in")?;
+    let (mut orders_tx, mut orders_rx) =
+        spsc::channel_with::<u64>(args.capacity, ring(cpu(2))?)?.monitor(&registry, "orders")?;
+    let mut md_latency = registry.latency_recorder("md-in", 0)?;
+    let mut orders_latency = registry.latency_recorder("orders", 0)?;
+
+    let stage_cpus: [Option<usize>; 3] = [cpu(0), cpu(1), cpu(2)];
+    let pin_to = move |stage: usize| {
+        if let Some(cpu) = stage_cpus[stage]
+            && let Err(err) = pin::pin_current_thread(cpu)
+        {
+            eprintln!("pipeline: stage {stage} not pinned: {err}");
+        }
+    };
+    let (rate, duration) = (args.rate, args.duration);
+    let feed = std::thread::Builder::new()
+        .name("feed".into())
+        .spawn(move || {
+            pin_to(0);
+            let start = Instant::now();
+            let started_ns = monotonic_ns();
+            let mut sent = 0u64;
+            while start.elapsed() < duration {
+                // When the next item is due (paced), or now (as fast as the rings take them).
+                let due = match (sent * 1_000_000_000).checked_div(rate) {
+                    None => monotonic_ns(),
+                    Some(offset) => {
+                        let due = started_ns + offset;
+                        if monotonic_ns() < due {
+                            std::hint::spin_loop();
+                            continue;
+                        }
+                        due
+                    }
+                };
+                if md_tx.push(due).is_err() {
+                    break;
+                }
+                sent += 1;
+            }
+            sent
+        })?;
+    let strategy = std::thread::Builder::new()
+        .name("strategy".into())
+        .spawn(move || {
+            pin_to(1);
+            let mut seen = 0u64;
+            while let Some(stamp) = md_rx.pop() {
+                record(&mut md_latency, stamp);
+                seen += 1;
+                // Every fourth quote makes an order, carrying the quote's stamp onward.
+                if seen % 4 == 0 && orders_tx.push(stamp).is_err() {
+                    break;
+                }
+            }
+            seen
+        })?;
+    let gateway = std::thread::Builder::new()
+        .name("gateway".into())
+        .spawn(move || {
+            pin_to(2);
+            let mut seen = 0u64;
+            while let Some(stamp) = orders_rx.pop() {
+                record(&mut orders_latency, stamp);
+                seen += 1;
+            }
+            seen
+        })?;
+    let join = |t: std::thread::JoinHandle<u64>| t.join().map_err(|_| "a stage panicked");
+    let (fed, quotes, orders) = (join(feed)?, join(strategy)?, join(gateway)?);
+    println!(
+        "{}",
+        serde_json::json!({
+            "program": args.name,
+            "pid": std::process::id(),
+            "rings": {
+                "md-in": { "produced": fed, "consumed": quotes },
+                "orders": { "produced": quotes / 4, "consumed": orders },
+            },
+        })
+    );
+    drop(registry);
+    Ok(())
+}
+
+/// Records the latency of an item stamped `stamp` (when it was due), now.
+fn record(recorder: &mut LatencyRecorder, stamp: u64) {
+    recorder.record(monotonic_ns().saturating_sub(stamp));
+}

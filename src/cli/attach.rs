@@ -1,0 +1,207 @@
+//! `ringtop attach`: list the programs that publish rings, or watch one.
+
+use std::io::{self, IsTerminal};
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::{Duration, SystemTime};
+
+use ringtop::headless::{self, AttachOutcome};
+use ringtop::monitor::dir::monitor_dir;
+use ringtop::monitor::read::{self, Listing, ProgramReading};
+use ringtop::monitor::view::Watcher;
+
+use super::args::AttachArgs;
+use super::{json_line, stop_on_signals, usage_error, write_stdout};
+
+/// Time between lines unless `--interval` says otherwise.
+const DEFAULT_INTERVAL: Duration = Duration::from_secs(1);
+
+pub(super) fn run_attach(args: &AttachArgs) -> ExitCode {
+    let dir = monitor_dir();
+    let listing = match read::list(&dir, true) {
+        Ok(listing) => listing,
+        Err(err) => return usage_error(&err),
+    };
+    for (path, what) in &listing.removed {
+        eprintln!("ringtop: removed {}: {what}", path.display());
+    }
+    if args.list {
+        return write_stdout(if args.json {
+            json_line(&list_json(&dir, &listing))
+        } else {
+            Ok(list_table(&dir, &listing))
+        });
+    }
+    let target = args.target.as_deref().unwrap_or_default();
+    let path = match choose(&dir, &listing, target) {
+        Ok(path) => path,
+        Err(err) => return usage_error(&err),
+    };
+    let watcher = match Watcher::open(&path) {
+        Ok(watcher) => watcher,
+        Err(err) => return usage_error(&err),
+    };
+    let floor = watcher.update_interval();
+    let mut interval = args.interval.unwrap_or(DEFAULT_INTERVAL);
+    if interval < floor {
+        eprintln!(
+            "ringtop: the program updates its segment every {}; lines come as often",
+            humantime::format_duration(floor)
+        );
+        interval = floor;
+    }
+    let interrupted = stop_on_signals();
+    if args.headless {
+        let mut out = io::stdout().lock();
+        return match headless::attach(watcher, interval, args.duration, &mut out, &interrupted) {
+            Ok(AttachOutcome::Finished { ok: true } | AttachOutcome::OutputClosed) => {
+                ExitCode::SUCCESS
+            }
+            Ok(AttachOutcome::Finished { ok: false }) => ExitCode::FAILURE,
+            Err(err) => {
+                eprintln!("ringtop: {err}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    if !io::stdout().is_terminal() || !io::stdin().is_terminal() {
+        return usage_error(
+            &"the dashboard needs a terminal; use `ringtop attach --headless` in scripts",
+        );
+    }
+    match ringtop::tui::attach::run(watcher, interval, args.duration, &interrupted) {
+        Ok(ended) => {
+            println!("ringtop: {ended}");
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            eprintln!("ringtop: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The segment of the program `target` names: a pid, or a unique published name.
+fn choose(dir: &Path, listing: &Listing, target: &str) -> Result<std::path::PathBuf, String> {
+    let by_pid = target.parse::<u32>().ok();
+    let matches: Vec<_> = listing
+        .programs
+        .iter()
+        .filter(|(_, p)| by_pid.map_or(p.name == target, |pid| p.pid == pid))
+        .collect();
+    match matches.as_slice() {
+        [(path, _)] => Ok(path.clone()),
+        [] => {
+            let why = listing
+                .skipped
+                .iter()
+                .map(|(path, why)| format!("\n  {}: {why}", path.display()))
+                .collect::<String>();
+            Err(format!(
+                "no running program {} publishes rings in {} (`ringtop attach --list`){}",
+                by_pid.map_or(format!("named {target:?}"), |pid| format!("with pid {pid}")),
+                dir.display(),
+                if why.is_empty() {
+                    String::new()
+                } else {
+                    format!("; unreadable there:{why}")
+                }
+            ))
+        }
+        many => Err(format!(
+            "{} programs are named {target:?} (pids {}); attach by pid",
+            many.len(),
+            many.iter()
+                .map(|(_, p)| p.pid.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    }
+}
+
+fn list_table(dir: &Path, listing: &Listing) -> String {
+    let mut text = String::new();
+    if listing.programs.is_empty() {
+        text.push_str(&format!(
+            "no program publishes rings in {} (a program opts in with ringtop::monitor::publish)\n",
+            dir.display()
+        ));
+    }
+    for (path, program) in &listing.programs {
+        text.push_str(&format!(
+            "{} (pid {}), {} ring{}, updated {} ago  {}\n",
+            program.name,
+            program.pid,
+            program.rings.len(),
+            if program.rings.len() == 1 { "" } else { "s" },
+            humantime::format_duration(round_ms(program.heartbeat_age(SystemTime::now()))),
+            path.display()
+        ));
+        text.push_str(
+            "  RING            KIND       CAPACITY   PRODUCED   FILL  LAG PER CONSUMER\n",
+        );
+        for ring in &program.rings {
+            let lags: Vec<String> = ring
+                .heads
+                .iter()
+                .map(|h| ring.tail.saturating_sub(*h).to_string())
+                .collect();
+            text.push_str(&format!(
+                "  {:<15} {:<10} {:>8} {:>10} {:>6}  {}{}\n",
+                ring.name,
+                ring.kind.name(),
+                ring.capacity,
+                ring.tail,
+                ring.occupancy(),
+                lags.join(" "),
+                if ring.closed { "  (closed)" } else { "" }
+            ));
+        }
+        for why in &program.skipped {
+            text.push_str(&format!("  skipped {why}\n"));
+        }
+    }
+    for (path, why) in &listing.skipped {
+        text.push_str(&format!("skipped {}: {why}\n", path.display()));
+    }
+    text
+}
+
+fn round_ms(d: Duration) -> Duration {
+    Duration::from_millis(d.as_millis().try_into().unwrap_or(u64::MAX))
+}
+
+fn list_json(dir: &Path, listing: &Listing) -> serde_json::Value {
+    let program = |path: &Path, p: &ProgramReading| {
+        serde_json::json!({
+            "name": p.name,
+            "pid": p.pid,
+            "segment": path.display().to_string(),
+            "heartbeat_age_s": p.heartbeat_age(SystemTime::now()).as_secs_f64(),
+            "update_interval_s": p.interval_ns as f64 / 1e9,
+            "closed": p.closed,
+            "rings": p.rings.iter().map(|r| serde_json::json!({
+                "name": r.name,
+                "kind": r.kind.name(),
+                "capacity": r.capacity,
+                "item_bytes": r.item_bytes,
+                "closed": r.closed,
+                "produced": r.tail,
+                "consumed": r.heads,
+                "occupancy": r.occupancy(),
+            })).collect::<Vec<_>>(),
+            "skipped": p.skipped,
+        })
+    };
+    let pairs = |v: &[(std::path::PathBuf, String)]| {
+        v.iter()
+            .map(|(path, why)| serde_json::json!({"path": path.display().to_string(), "reason": why}))
+            .collect::<Vec<_>>()
+    };
+    serde_json::json!({
+        "directory": dir.display().to_string(),
+        "programs": listing.programs.iter().map(|(path, p)| program(path, p)).collect::<Vec<_>>(),
+        "removed": pairs(&listing.removed),
+        "skipped": pairs(&listing.skipped),
+    })
+}

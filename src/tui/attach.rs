@@ -1,0 +1,82 @@
+//! `ringtop attach`'s dashboard: another program's rings, redrawn every interval until the
+//! program ends, the duration passes, `q` or Ctrl-C.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::time::{Duration, Instant};
+
+use ratatui::crossterm::event::{self, Event, KeyCode, KeyModifiers};
+
+use crate::metrics::snapshot::ProgramSnapshot;
+use crate::monitor::view::{Ending, Watcher};
+
+use super::{TuiError, terminal};
+
+/// Watches `watcher`'s program until it ends (and the operator has seen that), `duration`
+/// passes, the operator quits or `interrupted` is set; returns how it ended.
+///
+/// # Errors
+/// [`TuiError::Terminal`] when the terminal fails.
+pub fn run(
+    mut watcher: Watcher,
+    interval: Duration,
+    duration: Option<Duration>,
+    interrupted: &Arc<AtomicBool>,
+) -> Result<String, TuiError> {
+    let (mut terminal, previous_hook) = terminal::enter()?;
+    let started = Instant::now();
+    let mut latest: Option<ProgramSnapshot> = None;
+    let mut status = "q quits".to_owned();
+    let mut ended: Option<String> = None;
+    let mut next = started;
+    let result = loop {
+        if interrupted.load(Relaxed) {
+            break Ok(ended.unwrap_or_else(|| "interrupted".into()));
+        }
+        if duration.is_some_and(|d| started.elapsed() >= d) {
+            break Ok(ended.unwrap_or_else(|| "the duration passed".into()));
+        }
+        if ended.is_none() && Instant::now() >= next {
+            next += interval;
+            match watcher.read_next() {
+                Ok((snapshot, ending)) => {
+                    latest = Some(snapshot);
+                    ended = ending.map(|e| match e {
+                        Ending::Exited => "the program exited".to_owned(),
+                        Ending::Died => "the program died without closing its segment".to_owned(),
+                    });
+                    status = match &ended {
+                        Some(how) => format!("{how}; these are its last figures. q quits"),
+                        None => "q quits".to_owned(),
+                    };
+                }
+                Err(why) => status = format!("cannot read the segment: {why}. q quits"),
+            }
+        }
+        if let Err(err) =
+            terminal.draw(|frame| super::panes::program::render(frame, latest.as_ref(), &status))
+        {
+            break Err(err.into());
+        }
+        let wait = next
+            .saturating_duration_since(Instant::now())
+            .min(Duration::from_millis(100));
+        match event::poll(wait) {
+            Ok(false) => {}
+            Ok(true) => match event::read() {
+                Ok(Event::Key(key)) if key.kind == event::KeyEventKind::Press => {
+                    let ctrl_c =
+                        key.code == KeyCode::Char('c') && key.modifiers == KeyModifiers::CONTROL;
+                    if key.code == KeyCode::Char('q') || key.code == KeyCode::Esc || ctrl_c {
+                        break Ok(ended.unwrap_or_else(|| "stopped watching".into()));
+                    }
+                }
+                Ok(_) => {}
+                Err(err) => break Err(err.into()),
+            },
+            Err(err) => break Err(err.into()),
+        }
+    };
+    terminal::leave(previous_hook);
+    result
+}

@@ -1,0 +1,153 @@
+//! `ringtop attach`'s screen: an attached program's rings and their endpoints' threads, drawn
+//! from a [`ProgramSnapshot`] alone (no engine, no keys but quit).
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Modifier, Style};
+use ratatui::text::Line;
+use ratatui::widgets::{Block, Borders, Paragraph, Row, Table, Wrap};
+
+use crate::metrics::snapshot::{LatencyNs, ProgramSnapshot, ThreadSnapshot};
+
+/// Draws `snapshot` (or, before the first interval, `waiting`) with `status` at the bottom.
+pub fn render(frame: &mut Frame, snapshot: Option<&ProgramSnapshot>, status: &str) {
+    let area = frame.area();
+    let [header, rings, threads, footer] = Layout::vertical([
+        Constraint::Length(2),
+        Constraint::Min(4),
+        Constraint::Min(4),
+        Constraint::Length(2),
+    ])
+    .areas(area);
+    let Some(snapshot) = snapshot else {
+        frame.render_widget(Paragraph::new("reading the program's segment…"), header);
+        frame.render_widget(Paragraph::new(status.to_owned()), footer);
+        return;
+    };
+    let program = &snapshot.program;
+    let title = format!(
+        "{} (pid {}) {}  updated {:.1} s ago, every {:.2} s  {}",
+        program.name,
+        program.pid,
+        if program.alive { "running" } else { "ended" },
+        program.heartbeat_age_s,
+        program.update_interval_s,
+        program.segment
+    );
+    let warning = snapshot
+        .warnings
+        .first()
+        .cloned()
+        .unwrap_or_else(|| format!("{} skipped records", snapshot.skipped.len()));
+    frame.render_widget(
+        Paragraph::new(vec![
+            Line::styled(title, Style::default().add_modifier(Modifier::BOLD)),
+            Line::from(
+                if snapshot.warnings.is_empty() && snapshot.skipped.is_empty() {
+                    String::new()
+                } else {
+                    warning
+                },
+            ),
+        ]),
+        header,
+    );
+    render_rings(frame, rings, snapshot);
+    render_threads(frame, threads, &snapshot.threads);
+    frame.render_widget(
+        Paragraph::new(status.to_owned()).wrap(Wrap { trim: true }),
+        footer,
+    );
+}
+
+fn render_rings(frame: &mut Frame, area: Rect, snapshot: &ProgramSnapshot) {
+    let rows = snapshot.rings.iter().map(|ring| {
+        let fill = ring.ring.occupancy_rows as f64 / ring.ring.capacity.max(1) as f64 * 100.0;
+        let lags: Vec<String> = ring.lag.iter().map(u64::to_string).collect();
+        Row::new(vec![
+            ring.name.clone(),
+            ring.ring.kind.clone(),
+            ring.ring.capacity.to_string(),
+            format!("{fill:.0} %"),
+            lags.join(" "),
+            ring.ring.producer_full_stalls.unwrap_or(0).to_string(),
+            ring.ring.consumer_empty_stalls.unwrap_or(0).to_string(),
+            if ring.closed { "closed" } else { "" }.to_owned(),
+        ])
+    });
+    let table = Table::new(
+        rows,
+        [
+            Constraint::Length(16),
+            Constraint::Length(10),
+            Constraint::Length(9),
+            Constraint::Length(6),
+            Constraint::Min(10),
+            Constraint::Length(11),
+            Constraint::Length(12),
+            Constraint::Length(7),
+        ],
+    )
+    .header(
+        Row::new(vec![
+            "ring",
+            "kind",
+            "capacity",
+            "fill",
+            "lag per consumer",
+            "full stalls",
+            "empty stalls",
+            "",
+        ])
+        .style(Style::default().add_modifier(Modifier::BOLD)),
+    )
+    .block(Block::default().borders(Borders::ALL).title(" Rings "));
+    frame.render_widget(table, area);
+}
+
+fn render_threads(frame: &mut Frame, area: Rect, threads: &[ThreadSnapshot]) {
+    let latency = |l: &Option<LatencyNs>, f: fn(&LatencyNs) -> u64| {
+        l.as_ref().map_or("n/a".to_owned(), |l| f(l).to_string())
+    };
+    let rows = threads.iter().map(|t| {
+        Row::new(vec![
+            t.name.clone(),
+            t.cpu.map_or("?".to_owned(), |c| c.to_string()),
+            t.node.map_or("?".to_owned(), |n| n.to_string()),
+            format!("{:.0}", t.rows_per_s),
+            format!("{:.1}", t.mb_per_s),
+            latency(&t.latency_ns, |l| l.p50),
+            latency(&t.latency_ns, |l| l.p99),
+            latency(&t.latency_ns, |l| l.p999),
+            t.scheduling.as_ref().map_or("n/a".to_owned(), |s| {
+                format!("{:.0} %", s.ran_share * 100.0)
+            }),
+        ])
+    });
+    let table = Table::new(
+        rows,
+        [
+            Constraint::Min(20),
+            Constraint::Length(4),
+            Constraint::Length(5),
+            Constraint::Length(12),
+            Constraint::Length(8),
+            Constraint::Length(9),
+            Constraint::Length(9),
+            Constraint::Length(9),
+            Constraint::Length(6),
+        ],
+    )
+    .header(
+        Row::new(vec![
+            "endpoint", "cpu", "node", "items/s", "MB/s", "p50 ns", "p99 ns", "p99.9 ns", "ran",
+        ])
+        .style(Style::default().add_modifier(Modifier::BOLD)),
+    )
+    .block(
+        Block::default()
+            .borders(Borders::ALL)
+            .title(" Endpoints (latency: n/a unless the program records it) "),
+    );
+    frame.render_widget(table, area);
+}
