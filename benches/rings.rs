@@ -20,6 +20,9 @@
 //!   the way the floor does: check, then a spin-loop hint (`pause`), which on x86 also makes the
 //!   floor itself faster than a bare loop. `ringtop` is the index ring (`spsc`),
 //!   `ringtop_relay` the stamped-slot ring (`relay`) built for this pattern.
+//! - `ringtop_monitored` in `spsc_u64`, `spsc_batch` and `pingpong`: the same ring published for `ringtop
+//!   attach` (`monitor`), its sampler thread running; `*_monitored_vs_unmonitored` is the cost
+//!   (for `pingpong`, a round-trip ratio: lower is better).
 //! - `mpmc_1p1c`: the MPMC ring with one producer and one consumer (Mitems/s).
 //!
 //! Every consumer checks every value it receives, for every crate, so a faster wrong answer is
@@ -32,6 +35,7 @@ use std::thread;
 use std::time::Instant;
 
 use ringtop::Row;
+use ringtop::monitor::{self, Monitor};
 use ringtop::ring::{CachePadded, mpmc, relay, spsc};
 use ringtop::topology::pin::{allowed_cpus, pin_current_thread};
 
@@ -116,9 +120,30 @@ impl Item for Row {
 }
 
 fn ringtop_spsc<T: Item>(s: Setup) -> f64 {
+    ringtop_spsc_on(s, spsc::channel::<T>(CAPACITY).unwrap())
+}
+
+/// A registry publishing into a private directory, for the monitored cases (the segment is
+/// removed when it is dropped, after the run).
+fn bench_registry() -> monitor::Registry {
+    let dir = std::env::temp_dir().join(format!("ringtop-bench-{}", std::process::id()));
+    monitor::publish_with(&dir, "rings-bench", monitor::DEFAULT_INTERVAL).expect("publish")
+}
+
+/// `spsc_u64` on a ring published for `ringtop attach`: the cost of being watched.
+fn ringtop_spsc_monitored(s: Setup) -> f64 {
+    let registry = bench_registry();
+    let ends = spsc::channel::<u64>(CAPACITY)
+        .unwrap()
+        .monitor(&registry, "bench")
+        .unwrap();
+    ringtop_spsc_on(s, ends)
+}
+
+fn ringtop_spsc_on<T: Item>(s: Setup, ends: (spsc::Producer<T>, spsc::Consumer<T>)) -> f64 {
     transfer(
         s,
-        spsc::channel::<T>(CAPACITY).unwrap(),
+        ends,
         |mut tx, n| {
             for i in 0..n {
                 let mut v = T::make(i);
@@ -286,9 +311,23 @@ fn disruptor_spsc<T: Item>(s: Setup) -> f64 {
 // ---- spsc_batch: each crate's batch API, chunks of 256 ----------------------------------------
 
 fn ringtop_batch(s: Setup) -> f64 {
+    ringtop_batch_on(s, spsc::channel::<u64>(CAPACITY).unwrap())
+}
+
+/// `spsc_batch` on a ring published for `ringtop attach`.
+fn ringtop_batch_monitored(s: Setup) -> f64 {
+    let registry = bench_registry();
+    let ends = spsc::channel::<u64>(CAPACITY)
+        .unwrap()
+        .monitor(&registry, "bench")
+        .unwrap();
+    ringtop_batch_on(s, ends)
+}
+
+fn ringtop_batch_on(s: Setup, ends: (spsc::Producer<u64>, spsc::Consumer<u64>)) -> f64 {
     transfer(
         s,
-        spsc::channel::<u64>(CAPACITY).unwrap(),
+        ends,
         |mut tx, n| {
             let mut i = 0;
             while i < n {
@@ -487,8 +526,32 @@ fn round_trip<E: Send, P: Send>(
 }
 
 fn ringtop_pingpong(s: Setup) -> f64 {
-    let (ping_tx, ping_rx) = spsc::channel::<u64>(PINGPONG_CAPACITY).unwrap();
-    let (pong_tx, pong_rx) = spsc::channel::<u64>(PINGPONG_CAPACITY).unwrap();
+    ringtop_pingpong_on(
+        s,
+        spsc::channel::<u64>(PINGPONG_CAPACITY).unwrap(),
+        spsc::channel::<u64>(PINGPONG_CAPACITY).unwrap(),
+    )
+}
+
+/// `pingpong` on two rings published for `ringtop attach`: every round trip has a stall episode
+/// on each side, so each publishes its counters once per trip.
+fn ringtop_pingpong_monitored(s: Setup) -> f64 {
+    let registry = bench_registry();
+    let ping = spsc::channel::<u64>(PINGPONG_CAPACITY)
+        .unwrap()
+        .monitor(&registry, "ping")
+        .unwrap();
+    let pong = spsc::channel::<u64>(PINGPONG_CAPACITY)
+        .unwrap()
+        .monitor(&registry, "pong")
+        .unwrap();
+    ringtop_pingpong_on(s, ping, pong)
+}
+
+type SpscEnds = (spsc::Producer<u64>, spsc::Consumer<u64>);
+
+fn ringtop_pingpong_on(s: Setup, ping: SpscEnds, pong: SpscEnds) -> f64 {
+    let ((ping_tx, ping_rx), (pong_tx, pong_rx)) = (ping, pong);
     round_trip(
         s,
         (ping_rx, pong_tx),
@@ -750,12 +813,19 @@ fn cases() -> Vec<Case> {
     const T: &str = "Mitems/s";
     vec![
         Case::new("spsc_u64", "ringtop", T, ringtop_spsc::<u64>),
+        Case::new("spsc_u64", "ringtop_monitored", T, ringtop_spsc_monitored),
         Case::new("spsc_u64", "ringtop_relay", T, relay_spsc::<u64>),
         Case::new("spsc_u64", "rtrb", T, rtrb_spsc::<u64>),
         Case::new("spsc_u64", "crossbeam", T, crossbeam_spsc::<u64>),
         Case::new("spsc_u64", "ringbuf", T, ringbuf_spsc::<u64>),
         Case::new("spsc_u64", "disruptor", T, disruptor_spsc::<u64>),
         Case::new("spsc_batch", "ringtop", T, ringtop_batch),
+        Case::new(
+            "spsc_batch",
+            "ringtop_monitored",
+            T,
+            ringtop_batch_monitored,
+        ),
         Case::new("spsc_batch", "ringtop_slice", T, ringtop_slice),
         Case::new("spsc_batch", "rtrb", T, rtrb_batch),
         Case::new("spsc_batch", "ringbuf", T, ringbuf_batch),
@@ -766,6 +836,12 @@ fn cases() -> Vec<Case> {
         Case::new("spsc_row", "ringbuf", T, ringbuf_spsc::<Row>),
         Case::new("spsc_row", "disruptor", T, disruptor_spsc::<Row>),
         Case::new("pingpong", "ringtop", "ns", ringtop_pingpong),
+        Case::new(
+            "pingpong",
+            "ringtop_monitored",
+            "ns",
+            ringtop_pingpong_monitored,
+        ),
         Case::new("pingpong", "ringtop_relay", "ns", relay_pingpong),
         Case::new("pingpong", "rtrb", "ns", rtrb_pingpong),
         Case::new("pingpong", "floor", "ns", floor_pingpong),
@@ -826,6 +902,13 @@ fn ratios(cases: &[Case]) -> serde_json::Map<String, serde_json::Value> {
                 runs_of(cases, bench, peer),
             );
         }
+    }
+    for bench in ["spsc_u64", "spsc_batch", "pingpong"] {
+        put(
+            format!("{bench}_monitored_vs_unmonitored"),
+            runs_of(cases, bench, "ringtop_monitored"),
+            runs_of(cases, bench, "ringtop"),
+        );
     }
     for peer in ["rtrb", "ringbuf"] {
         put(

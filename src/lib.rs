@@ -67,6 +67,8 @@ pub mod doc_examples {
         Remote => "../docs/remote.md",
         Codecs => "../docs/codecs.md",
         Library => "../docs/library.md",
+        Attach => "../docs/attach.md",
+        MonitorFormat => "../docs/monitor-format.md",
         Correctness => "../docs/correctness.md",
         Performance => "../docs/performance.md",
         Design => "../docs/design.md",

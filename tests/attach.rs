@@ -8,7 +8,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use std::io::{Read, Write};
+use std::sync::{Arc, Mutex};
+
 use assert_cmd::cargo::cargo_bin;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ringtop::metrics::snapshot::ProgramSnapshot;
 use serde_json::Value;
 
 /// The example binary, built beside ringtop (cargo builds examples with the tests; built here
@@ -35,14 +41,38 @@ fn monitor_dir(name: &str) -> PathBuf {
     dir
 }
 
-fn start_pipeline(dir: &Path, name: &str, duration: &str) -> Child {
-    Command::new(pipeline_binary())
+/// A child process killed when the test ends, however it ends: a failing test must not leave a
+/// pipeline or a dashboard running.
+struct Reaped(Option<Child>);
+
+impl Reaped {
+    fn child(&mut self) -> &mut Child {
+        self.0.as_mut().expect("not taken")
+    }
+
+    fn take(mut self) -> Child {
+        self.0.take().expect("not taken")
+    }
+}
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.0.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn start_pipeline(dir: &Path, name: &str, duration: &str) -> Reaped {
+    let child = Command::new(pipeline_binary())
         .args(["--duration", duration, "--rate", "100000", "--name", name])
         .env("RINGTOP_DIR", dir)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
-        .expect("the pipeline example starts")
+        .expect("the pipeline example starts");
+    Reaped(Some(child))
 }
 
 fn ringtop(dir: &Path) -> Command {
@@ -107,7 +137,7 @@ fn attach_reports_the_counts_the_program_itself_reports() {
         .stdin(Stdio::null())
         .output()
         .unwrap();
-    let own = pipeline.wait_with_output().unwrap();
+    let own = pipeline.take().wait_with_output().unwrap();
     assert!(own.status.success());
     assert!(
         attached.status.success(),
@@ -180,6 +210,97 @@ fn attach_reports_the_counts_the_program_itself_reports() {
     assert!(rated >= 2, "the feed was seen sending in {rated} intervals");
     let total = &consumer(summary, "md-in")["latency_total_ns"];
     assert_eq!(total["count"], own["rings"]["md-in"]["consumed"]);
+
+    // The dashboard draws the same lines, at any size.
+    let mut line = intervals[1].clone();
+    line.as_object_mut().unwrap().remove("type");
+    let snapshot: ProgramSnapshot = serde_json::from_value(line).unwrap();
+    let big = draw(Some(&snapshot), 130, 30);
+    for shown in [
+        "e2e-pipeline",
+        "md-in",
+        "orders",
+        "md-in consumer-0",
+        "p99 ns",
+        "q quits",
+    ] {
+        assert!(big.contains(shown), "{shown:?} missing:\n{big}");
+    }
+    for (width, height) in [(1, 1), (20, 5), (40, 12), (80, 24)] {
+        draw(Some(&snapshot), width, height);
+        draw(None, width, height);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn draw(snapshot: Option<&ProgramSnapshot>, width: u16, height: u16) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal
+        .draw(|frame| ringtop::tui::panes::program::render(frame, snapshot, "q quits"))
+        .unwrap();
+    format!("{}", terminal.backend())
+}
+
+#[test]
+fn the_dashboard_shows_a_live_program_in_a_real_terminal_and_quits_on_q() {
+    let dir = monitor_dir("dashboard");
+    let _pipeline = start_pipeline(&dir, "on-screen", "60s");
+    wait_for_program(&dir, "on-screen");
+    let script = Command::new("script")
+        .args(["-q", "-f", "-e", "-c"])
+        .arg(format!(
+            "stty cols 120 rows 40; {} attach on-screen",
+            cargo_bin("ringtop").display()
+        ))
+        .arg("/dev/null")
+        .env("TERM", "xterm-256color")
+        .env("RINGTOP_DIR", &dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("util-linux `script` (package bsdutils) runs the dashboard in a pty");
+    let mut script = Reaped(Some(script));
+    let output = Arc::new(Mutex::new(Vec::new()));
+    let reader = {
+        let output = output.clone();
+        let mut stdout = script.child().stdout.take().unwrap();
+        std::thread::spawn(move || {
+            let mut chunk = [0; 4096];
+            while let Ok(n) = stdout.read(&mut chunk) {
+                if n == 0 {
+                    break;
+                }
+                output.lock().unwrap().extend_from_slice(&chunk[..n]);
+            }
+        })
+    };
+    let seen = |what: &str| String::from_utf8_lossy(&output.lock().unwrap()).contains(what);
+    let started = Instant::now();
+    while !(seen("md-in") && seen("orders") && seen("items/s")) {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the dashboard never showed the rings: {}",
+            String::from_utf8_lossy(&output.lock().unwrap())
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    script
+        .child()
+        .stdin
+        .as_mut()
+        .unwrap()
+        .write_all(b"q")
+        .unwrap();
+    let status = script.child().wait().unwrap();
+    reader.join().unwrap();
+    assert!(status.success(), "{status:?}");
+    let output = String::from_utf8_lossy(&output.lock().unwrap()).into_owned();
+    assert!(
+        output.contains("\x1b[?1049l"),
+        "the main screen is given back"
+    );
+    assert!(output.contains("stopped watching"), "says how it ended");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -188,7 +309,7 @@ fn a_killed_program_is_reported_dead_and_its_segment_removed() {
     let dir = monitor_dir("killed");
     let mut pipeline = start_pipeline(&dir, "doomed", "60s");
     wait_for_program(&dir, "doomed");
-    let pid = pipeline.id();
+    let pid = pipeline.child().id();
     let attach = ringtop(&dir)
         .args([
             "attach",
@@ -203,8 +324,8 @@ fn a_killed_program_is_reported_dead_and_its_segment_removed() {
         .spawn()
         .unwrap();
     std::thread::sleep(Duration::from_millis(700));
-    pipeline.kill().unwrap();
-    pipeline.wait().unwrap();
+    pipeline.child().kill().unwrap();
+    pipeline.child().wait().unwrap();
     let attached = attach.wait_with_output().unwrap();
     assert!(attached.status.success());
     let lines = lines(&attached.stdout);
@@ -230,7 +351,7 @@ fn a_killed_program_is_reported_dead_and_its_segment_removed() {
 #[test]
 fn files_that_are_not_segments_are_reported_and_left_alone() {
     let dir = monitor_dir("garbage");
-    let mut pipeline = start_pipeline(&dir, "neighbour", "60s");
+    let _pipeline = start_pipeline(&dir, "neighbour", "60s");
     wait_for_program(&dir, "neighbour");
     let garbage = dir.join("garbage-1.ringtop");
     std::fs::write(&garbage, b"RTSTATS\0 but nothing after").unwrap();
@@ -261,7 +382,46 @@ fn files_that_are_not_segments_are_reported_and_left_alone() {
         "{stderr}"
     );
     assert!(stderr.contains("garbage-1.ringtop"), "{stderr}");
-    pipeline.kill().unwrap();
-    pipeline.wait().unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_stopped_program_is_warned_about_and_still_counted_alive() {
+    let dir = monitor_dir("stopped");
+    let mut pipeline = start_pipeline(&dir, "sleepy", "60s");
+    wait_for_program(&dir, "sleepy");
+    let attach = ringtop(&dir)
+        .args([
+            "attach",
+            "sleepy",
+            "--headless",
+            "--interval",
+            "200ms",
+            "--duration",
+            "2s",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let pid = i32::try_from(pipeline.child().id()).unwrap();
+    // SAFETY: kill(2) on a pid this test started; no memory is involved.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGSTOP) }, 0);
+    let attached = attach.wait_with_output().unwrap();
+    // SAFETY: as above.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGCONT) }, 0);
+    assert!(attached.status.success());
+    let lines = lines(&attached.stdout);
+    let summary = lines.last().unwrap();
+    assert_eq!(summary["ended"], "the duration passed");
+    assert_eq!(summary["program"]["alive"], true, "stopped is not dead");
+    let warned = lines.iter().any(|l| {
+        l["warnings"].as_array().is_some_and(|w| {
+            w.iter()
+                .any(|w| w.as_str().unwrap().contains("has not updated"))
+        })
+    });
+    assert!(warned, "no line warned that the program stopped updating");
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -279,9 +279,12 @@ mod tests {
         // SAFETY: gettid has no preconditions.
         let tid = unsafe { libc::gettid() };
         let before = TaskSched::of_thread(tid).unwrap();
+        // Busy for 50 ms: the kernel folds a running thread's time into schedstat at its ticks
+        // (4 ms at 250 Hz), so a shorter burst can read as no time at all.
+        let start = std::time::Instant::now();
         let mut x = 0u64;
-        for i in 0..5_000_000u64 {
-            x = x.wrapping_add(std::hint::black_box(i));
+        while start.elapsed() < std::time::Duration::from_millis(50) {
+            x = x.wrapping_add(std::hint::black_box(1));
         }
         std::hint::black_box(x);
         let after = TaskSched::of_thread(tid).unwrap();

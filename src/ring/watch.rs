@@ -81,7 +81,10 @@ impl StatsCell {
         cell.index_reloads.store(stats.index_reloads, Relaxed);
         cell.stalls.store(stats.stalls, Relaxed);
         cell.chase_backoffs.store(stats.chase_backoffs, Relaxed);
-        cell.thread_id.store(current_thread_id(), Relaxed);
+        let thread = current_thread_id();
+        if cell.thread_id.load(Relaxed) != thread {
+            cell.thread_id.store(thread, Relaxed);
+        }
     }
 }
 
@@ -129,6 +132,7 @@ pub(crate) fn publish_slow(cell: &StatsCell, stats: super::EndpointStats) {
 }
 
 /// What a ring's shared state tells a watcher. Implementations read atomics only.
+#[cfg(not(loom))]
 pub(crate) trait SharedPositions: 'static {
     /// See [`RingWatch::kind`].
     const KIND: &'static str;

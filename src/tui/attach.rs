@@ -29,6 +29,7 @@ pub fn run(
     let mut status = "q quits".to_owned();
     let mut ended: Option<String> = None;
     let mut next = started;
+    let mut dirty = true;
     let result = loop {
         if interrupted.load(Relaxed) {
             break Ok(ended.unwrap_or_else(|| "interrupted".into()));
@@ -38,6 +39,7 @@ pub fn run(
         }
         if ended.is_none() && Instant::now() >= next {
             next += interval;
+            dirty = true;
             match watcher.read_next() {
                 Ok((snapshot, ending)) => {
                     latest = Some(snapshot);
@@ -53,14 +55,21 @@ pub fn run(
                 Err(why) => status = format!("cannot read the segment: {why}. q quits"),
             }
         }
-        if let Err(err) =
-            terminal.draw(|frame| super::panes::program::render(frame, latest.as_ref(), &status))
-        {
-            break Err(err.into());
+        if dirty {
+            dirty = false;
+            if let Err(err) = terminal
+                .draw(|frame| super::panes::program::render(frame, latest.as_ref(), &status))
+            {
+                break Err(err.into());
+            }
         }
-        let wait = next
-            .saturating_duration_since(Instant::now())
-            .min(Duration::from_millis(100));
+        // Once the program has ended there is nothing more to read: wait for keys only.
+        let wait = if ended.is_some() {
+            Duration::from_millis(100)
+        } else {
+            next.saturating_duration_since(Instant::now())
+                .min(Duration::from_millis(100))
+        };
         match event::poll(wait) {
             Ok(false) => {}
             Ok(true) => match event::read() {
@@ -71,7 +80,8 @@ pub fn run(
                         break Ok(ended.unwrap_or_else(|| "stopped watching".into()));
                     }
                 }
-                Ok(_) => {}
+                // A resize (or anything else) redraws.
+                Ok(_) => dirty = true,
                 Err(err) => break Err(err.into()),
             },
             Err(err) => break Err(err.into()),
