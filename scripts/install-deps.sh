@@ -7,8 +7,11 @@
 #                                      for the topology), linux-perf (perf stat, for the counters),
 #                                      python3-venv (the Python HdrHistogram
 #                                      package reads ringtop's interval logs), valgrind (for
-#                                      scripts/instructions.sh), and the RDMA libraries the `rdma`
-#                                      feature builds against
+#                                      scripts/instructions.sh), the RDMA libraries the `rdma`
+#                                      feature builds against, and prometheus (a real server
+#                                      scrapes `--metrics-listen` in tests/prometheus.rs; installed
+#                                      without its recommends and never started as a service:
+#                                      the tests start it themselves, on 127.0.0.1 only)
 #   scripts/install-deps.sh --rdma     the RDMA libraries only (libibverbs, librdmacm, and
 #                                      libclang for rdma-sys's bindgen)
 set -euo pipefail
@@ -16,16 +19,29 @@ set -euo pipefail
 # hwlocality binds the system hwloc (>= 2.8; Debian 12 ships 2.9), which pulls in libudev.
 packages=(build-essential pkg-config libhwloc-dev libudev-dev)
 rdma=(libibverbs-dev librdmacm-dev libclang-dev)
+# Servers the tests start themselves: installed without recommends, never started by apt.
+servers=()
 case "${1:-}" in
---ci) packages+=(hwloc-nox linux-perf python3-venv valgrind "${rdma[@]}") ;;
+--ci)
+    packages+=(hwloc-nox linux-perf python3-venv valgrind "${rdma[@]}")
+    servers+=(prometheus)
+    ;;
 --rdma) packages+=("${rdma[@]}") ;;
 esac
 
+# Installed, not merely known (a removed package keeps its configuration and its dpkg entry).
+installed() {
+    dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'
+}
 missing=()
 for p in "${packages[@]}"; do
-    dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+    installed "$p" || missing+=("$p")
 done
-if ((${#missing[@]} == 0)); then
+missing_servers=()
+for p in "${servers[@]}"; do
+    installed "$p" || missing_servers+=("$p")
+done
+if ((${#missing[@]} == 0 && ${#missing_servers[@]} == 0)); then
     exit 0
 fi
 
@@ -33,6 +49,25 @@ as_root=()
 if [ "$(id -u)" -ne 0 ]; then
     as_root=(sudo)
 fi
-echo "installing: ${missing[*]}"
 "${as_root[@]}" apt-get update -qq
-"${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
+if ((${#missing[@]} > 0)); then
+    echo "installing: ${missing[*]}"
+    "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
+fi
+if ((${#missing_servers[@]} > 0)); then
+    echo "installing (not started): ${missing_servers[*]}"
+    # policy-rc.d answering 101 tells Debian's maintainer scripts not to start services.
+    policy=/usr/sbin/policy-rc.d
+    had_policy=false
+    [ -e "$policy" ] && had_policy=true
+    if ! $had_policy; then
+        printf '#!/bin/sh\nexit 101\n' | "${as_root[@]}" tee "$policy" >/dev/null
+        "${as_root[@]}" chmod 755 "$policy"
+    fi
+    "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+        --no-install-recommends "${missing_servers[@]}" || status=$?
+    if ! $had_policy; then
+        "${as_root[@]}" rm -f "$policy"
+    fi
+    exit "${status:-0}"
+fi

@@ -37,6 +37,8 @@ pub struct HeadlessOptions {
     /// What to call the profile in every line (a built-in's name, a file's path); `None`: its
     /// description.
     pub profile_name: Option<String>,
+    /// Where each interval's figures also go for Prometheus (`--metrics-listen`).
+    pub metrics: Option<crate::export::Metrics>,
 }
 
 /// How a run ended.
@@ -163,6 +165,9 @@ pub fn run(
         if Instant::now() >= next_snapshot {
             next_snapshot += options.interval;
             let interval = engine.interval();
+            if let Some(metrics) = &options.metrics {
+                metrics.observe_run(&interval);
+            }
             let line = OutputLine::Snapshot(interval.snapshot.clone());
             if !emit(out, &line)? {
                 return Ok(closed(engine));
@@ -185,6 +190,10 @@ pub fn run(
         bar.finish_and_clear();
     }
     let (summary, last) = engine.finish();
+    if let Some(metrics) = &options.metrics {
+        metrics.observe_run(&last);
+        metrics.mark_final();
+    }
     if let Some(log) = &mut hlog {
         // Every sample the summary counts, the ones recorded while consumers drained included.
         let _ = log_interval(log, &last);

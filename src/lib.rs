@@ -15,6 +15,7 @@
 //! - [`doctor`]: whether this host is fit to measure on, check by check, with the fixes.
 //! - [`monitor`]: publishing a program's own rings for `ringtop attach`, and reading them.
 //! - [`engine`]: runs workloads on pinned threads, takes commands while they run, measures them.
+//! - [`export`]: Prometheus metrics (`--metrics-listen`).
 //! - [`headless`]: the JSON-lines front end for scripts and CI; [`output`]: its lines and their
 //!   schema.
 //! - [`tui`]: the dashboard.
@@ -27,6 +28,8 @@ pub mod host;
 pub mod doctor;
 #[cfg(not(loom))]
 pub mod engine;
+#[cfg(not(loom))]
+pub mod export;
 #[cfg(not(loom))]
 pub mod headless;
 pub mod metrics;
@@ -69,6 +72,7 @@ pub mod doc_examples {
         Library => "../docs/library.md",
         Attach => "../docs/attach.md",
         MonitorFormat => "../docs/monitor-format.md",
+        Metrics => "../docs/metrics.md",
         Correctness => "../docs/correctness.md",
         Performance => "../docs/performance.md",
         Design => "../docs/design.md",

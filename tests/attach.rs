@@ -425,3 +425,84 @@ fn a_stopped_program_is_warned_about_and_still_counted_alive() {
     assert!(warned, "no line warned that the program stopped updating");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn attach_serves_the_programs_figures_to_prometheus() {
+    let dir = monitor_dir("metrics");
+    let _pipeline = start_pipeline(&dir, "scraped", "60s");
+    wait_for_program(&dir, "scraped");
+    let attach = ringtop(&dir)
+        .args([
+            "attach",
+            "scraped",
+            "--headless",
+            "--interval",
+            "300ms",
+            "--duration",
+            "1500ms",
+            "--metrics-listen",
+            "127.0.0.1:0",
+            "--metrics-linger",
+            "20s",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut attach = Reaped(Some(attach));
+    let mut stderr = std::io::BufReader::new(attach.child().stderr.take().unwrap());
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut stderr, &mut line).unwrap();
+    let address = line
+        .split("http://")
+        .nth(1)
+        .expect("ringtop says where its metrics are")
+        .trim()
+        .trim_end_matches("/metrics")
+        .to_owned();
+    // The summary is printed, then ringtop lingers until a scrape has read the final figures.
+    let mut stdout = std::io::BufReader::new(attach.child().stdout.take().unwrap());
+    let summary = loop {
+        let mut line = String::new();
+        assert!(std::io::BufRead::read_line(&mut stdout, &mut line).unwrap() > 0);
+        let parsed: Value = serde_json::from_str(&line).unwrap();
+        if parsed["type"] == "program_summary" {
+            break parsed;
+        }
+    };
+    let mut scrape = std::net::TcpStream::connect(&address).unwrap();
+    write!(scrape, "GET /metrics HTTP/1.0\r\n\r\n").unwrap();
+    let mut exposition = String::new();
+    scrape.read_to_string(&mut exposition).unwrap();
+    assert!(attach.child().wait().unwrap().success());
+    let sample = |prefix: &str| -> f64 {
+        exposition
+            .lines()
+            .find(|l| l.starts_with(prefix))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("no {prefix} in:\n{exposition}"))
+    };
+    for thread in summary["threads"].as_array().unwrap() {
+        let name = thread["name"].as_str().unwrap();
+        assert_eq!(
+            sample(&format!("ringtop_rows_total{{thread=\"{name}\"")),
+            thread["rows"].as_f64().unwrap(),
+            "{name}"
+        );
+    }
+    let md = &summary["rings"][0];
+    assert_eq!(
+        sample("ringtop_ring_lag{ring=\"md-in\""),
+        md["lag"][0].as_f64().unwrap()
+    );
+    let count = sample("ringtop_latency_ns_count{thread=\"md-in consumer-0\"");
+    assert_eq!(
+        Some(count),
+        summary["threads"][1]["latency_total_ns"]["count"].as_f64()
+    );
+    assert!(exposition.contains("ringtop_info{version="));
+    assert!(exposition.contains("command=\"attach\",subject=\"scraped\""));
+    let _ = std::fs::remove_dir_all(&dir);
+}

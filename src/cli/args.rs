@@ -21,6 +21,8 @@ pub(super) struct Cli {
     /// A built-in profile for the dashboard (see `ringtop profile list`).
     #[arg(long, value_name = "NAME", conflicts_with = "profile")]
     pub(super) builtin: Option<String>,
+    #[command(flatten)]
+    pub(super) metrics: MetricsArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -46,6 +48,9 @@ pub(super) enum Command {
     /// ok / warn / fail / n/a, with the evidence and the fix.
     Doctor(DoctorArgs),
     /// Watch the rings of another running program that publishes them (`ringtop::monitor`).
+    ///
+    /// Programs publish in $RINGTOP_DIR, else /dev/shm/ringtop-<uid>; `--list` shows them and
+    /// removes what programs that died left there.
     Attach(AttachArgs),
 }
 
@@ -70,6 +75,8 @@ pub(super) struct AttachArgs {
     /// interval).
     #[arg(long, value_parser = parse_interval, allow_hyphen_values = true)]
     pub(super) interval: Option<std::time::Duration>,
+    #[command(flatten)]
+    pub(super) metrics: MetricsArgs,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -148,6 +155,20 @@ pub(super) struct ReportArgs {
     /// profile's `report.hlog` (`run`).
     #[arg(long, value_name = "FILE")]
     pub(super) hlog: Option<PathBuf>,
+    #[command(flatten)]
+    pub(super) metrics: MetricsArgs,
+}
+
+#[derive(Debug, Args, Clone, Default)]
+pub(super) struct MetricsArgs {
+    /// Serve Prometheus metrics (OpenMetrics text) at http://ADDR/metrics while it runs
+    /// (`127.0.0.1:9464`; port 0 picks a free one, printed on stderr).
+    #[arg(long, value_name = "ADDR")]
+    pub(super) metrics_listen: Option<String>,
+    /// With `--metrics-listen`, headless: after the end, keep serving until a scrape has read
+    /// the final figures, at most this long (`5s`).
+    #[arg(long, value_parser = parse_duration, requires = "metrics_listen")]
+    pub(super) metrics_linger: Option<std::time::Duration>,
 }
 
 #[derive(Debug, Args, Clone)]

@@ -11,7 +11,7 @@ use ringtop::monitor::read::{self, Listing, ProgramReading};
 use ringtop::monitor::view::Watcher;
 
 use super::args::AttachArgs;
-use super::{json_line, stop_on_signals, usage_error, write_stdout};
+use super::{json_line, metrics_endpoint, stop_on_signals, usage_error, write_stdout};
 
 /// Time between lines unless `--interval` says otherwise.
 const DEFAULT_INTERVAL: Duration = Duration::from_secs(1);
@@ -50,10 +50,26 @@ pub(super) fn run_attach(args: &AttachArgs) -> ExitCode {
         );
         interval = floor;
     }
+    let endpoint = match metrics_endpoint(&args.metrics, "attach", &watcher.program().name) {
+        Ok(endpoint) => endpoint,
+        Err(err) => return usage_error(&err),
+    };
+    let metrics = endpoint.as_ref().map(|(_, metrics)| metrics);
     let interrupted = stop_on_signals();
     if args.headless {
         let mut out = io::stdout().lock();
-        return match headless::attach(watcher, interval, args.duration, &mut out, &interrupted) {
+        let outcome = headless::attach(
+            watcher,
+            interval,
+            args.duration,
+            metrics,
+            &mut out,
+            &interrupted,
+        );
+        if let (Some((server, metrics)), Some(most)) = (&endpoint, args.metrics.metrics_linger) {
+            server.linger(metrics, most);
+        }
+        return match outcome {
             Ok(AttachOutcome::Finished { ok: true } | AttachOutcome::OutputClosed) => {
                 ExitCode::SUCCESS
             }
@@ -69,7 +85,7 @@ pub(super) fn run_attach(args: &AttachArgs) -> ExitCode {
             &"the dashboard needs a terminal; use `ringtop attach --headless` in scripts",
         );
     }
-    match ringtop::tui::attach::run(watcher, interval, args.duration, &interrupted) {
+    match ringtop::tui::attach::run(watcher, interval, args.duration, metrics, &interrupted) {
         Ok(ended) => {
             println!("ringtop: {ended}");
             ExitCode::SUCCESS

@@ -15,12 +15,13 @@ mod attach;
 mod probe_table;
 
 use args::{
-    C2cArgs, Cli, CodecArgs, Command, DoctorArgs, ProbeArgs, ProfileCommand, ReportArgs, RunArgs,
-    ServeArgs, TokenArgs, TopoArgs,
+    C2cArgs, Cli, CodecArgs, Command, DoctorArgs, MetricsArgs, ProbeArgs, ProfileCommand,
+    ReportArgs, RunArgs, ServeArgs, TokenArgs, TopoArgs,
 };
 use clap::Parser;
 use ringtop::codec::trial;
 use ringtop::engine::probe;
+use ringtop::export::{Metrics, MetricsServer};
 use ringtop::headless::{self, HeadlessError, HeadlessOptions, Outcome};
 use ringtop::profile::{self, builtin};
 use ringtop::source::csv;
@@ -38,7 +39,10 @@ pub fn main() -> ExitCode {
             headless: false,
             profile: cli.profile,
             builtin: cli.builtin,
-            report: ReportArgs::default(),
+            report: ReportArgs {
+                metrics: cli.metrics,
+                ..ReportArgs::default()
+            },
             connect: None,
             token: TokenArgs::default(),
         }),
@@ -87,14 +91,18 @@ pub(super) fn stop_on_signals() -> Arc<AtomicBool> {
     interrupted
 }
 
-fn run_dashboard(profile: profile::TuningProfile, name: &str) -> ExitCode {
+fn run_dashboard(
+    profile: profile::TuningProfile,
+    name: &str,
+    metrics: Option<Metrics>,
+) -> ExitCode {
     if !io::stdout().is_terminal() || !io::stdin().is_terminal() {
         return usage_error(
             &"the dashboard needs a terminal; use `ringtop run --headless` in scripts",
         );
     }
     let interrupted = stop_on_signals();
-    match ringtop::tui::run(profile, name, &interrupted) {
+    match ringtop::tui::run(profile, name, &interrupted, metrics.as_ref()) {
         Ok(summary) => {
             println!(
                 "ringtop: {} rows in {:.1} s, lost {}, duplicated {}, reordered {}",
@@ -172,8 +180,20 @@ fn run_workload(args: &RunArgs) -> ExitCode {
         hlog: args.report.hlog.clone().or(profile.report.hlog.clone()),
         until_sender_leaves: false,
         profile_name: Some(name.clone()),
+        metrics: None,
     };
-    launch(profile, &name, args.headless, &options)
+    let endpoint = match metrics_endpoint(&args.report.metrics, "run", &name) {
+        Ok(endpoint) => endpoint,
+        Err(err) => return usage_error(&err),
+    };
+    launch(
+        profile,
+        &name,
+        args.headless,
+        options,
+        endpoint.as_ref(),
+        args.report.metrics.metrics_linger,
+    )
 }
 
 fn run_serve(args: &ServeArgs) -> ExitCode {
@@ -211,28 +231,66 @@ fn run_serve(args: &ServeArgs) -> ExitCode {
         hlog: args.report.hlog.clone(),
         until_sender_leaves: args.once,
         profile_name: Some(name.clone()),
+        metrics: None,
+    };
+    let name = format!("serve {} ({name})", args.listen);
+    let endpoint = match metrics_endpoint(&args.report.metrics, "serve", &name) {
+        Ok(endpoint) => endpoint,
+        Err(err) => return usage_error(&err),
     };
     launch(
         profile,
-        &format!("serve {} ({name})", args.listen),
+        &name,
         args.headless,
-        &options,
+        options,
+        endpoint.as_ref(),
+        args.report.metrics.metrics_linger,
     )
+}
+
+/// The `/metrics` endpoint `--metrics-listen` asks for, serving what `command` on `subject`
+/// measures; `None` when not asked for.
+fn metrics_endpoint(
+    args: &MetricsArgs,
+    command: &str,
+    subject: &str,
+) -> Result<Option<(MetricsServer, Metrics)>, String> {
+    let Some(address) = &args.metrics_listen else {
+        return Ok(None);
+    };
+    let metrics = Metrics::new(ringtop::export::metrics::Info {
+        command: command.to_owned(),
+        subject: subject.to_owned(),
+    });
+    let server = MetricsServer::start(address, metrics.clone())?;
+    eprintln!(
+        "ringtop: Prometheus metrics at http://{}/metrics",
+        server.address()
+    );
+    Ok(Some((server, metrics)))
 }
 
 fn launch(
     profile: profile::TuningProfile,
     name: &str,
     headless: bool,
-    options: &HeadlessOptions,
+    mut options: HeadlessOptions,
+    endpoint: Option<&(MetricsServer, Metrics)>,
+    linger: Option<std::time::Duration>,
 ) -> ExitCode {
+    let metrics = endpoint.map(|(_, metrics)| metrics.clone());
     if !headless {
-        return run_dashboard(profile, name);
+        return run_dashboard(profile, name, metrics);
     }
+    options.metrics = metrics;
     let interrupted = stop_on_signals();
     let stdin = io::BufReader::new(io::stdin());
     let mut stdout = io::stdout().lock();
-    match headless::run(profile, options, stdin, &mut stdout, &interrupted) {
+    let outcome = headless::run(profile, &options, stdin, &mut stdout, &interrupted);
+    if let (Some((server, metrics)), Some(most)) = (endpoint, linger) {
+        server.linger(metrics, most);
+    }
+    match outcome {
         Ok(Outcome::Finished(summary)) if summary.failure.is_some() => {
             eprintln!(
                 "ringtop: {}",

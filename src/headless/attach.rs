@@ -36,6 +36,7 @@ pub fn attach(
     mut watcher: Watcher,
     interval: Duration,
     duration: Option<Duration>,
+    metrics: Option<&crate::export::Metrics>,
     out: &mut impl Write,
     interrupted: &Arc<AtomicBool>,
 ) -> Result<AttachOutcome, HeadlessError> {
@@ -60,6 +61,9 @@ pub fn attach(
         match watcher.read_next() {
             Ok((snapshot, ending)) => {
                 failures = 0;
+                if let Some(metrics) = metrics {
+                    metrics.observe_program(&snapshot, &watcher.histograms());
+                }
                 if !emit(out, &OutputLine::Program(snapshot))? {
                     return Ok(AttachOutcome::OutputClosed);
                 }
@@ -92,6 +96,9 @@ pub fn attach(
         }
         next += interval;
     };
+    if let Some(metrics) = metrics {
+        metrics.mark_final();
+    }
     let summary = watcher.summary(ended);
     if !emit(out, &OutputLine::ProgramSummary(summary))? {
         return Ok(AttachOutcome::OutputClosed);

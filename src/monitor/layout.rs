@@ -28,6 +28,9 @@ pub const CELL_BYTES: usize = 48;
 pub const CELL_FINAL_POSITION: usize = 32;
 /// Within a counters block: 1 once `CELL_FINAL_POSITION` holds the last position.
 pub const CELL_ENDED: usize = 40;
+/// Within a consumer's counters block, on the block's second line: the sum of the latencies its
+/// recorder recorded, nanoseconds (written by the recorder, not the endpoint).
+pub const CELL_LATENCY_SUM: usize = 64;
 /// Consumers a monitored ring may have.
 pub const MAX_CONSUMERS: usize = 8;
 /// Rings one program may register.

@@ -341,11 +341,11 @@ impl Registry {
         let segment = &self.inner.segment;
         let stamped = segment.u32_at(layout::metadata_at(registered.index) + metadata::STAMPED);
         stamped.fetch_or(1 << consumer, Release);
-        let base =
-            layout::value_at(layout::MAX_RINGS, registered.index) + value::histogram(consumer);
+        let record = layout::value_at(layout::MAX_RINGS, registered.index);
         Ok(LatencyRecorder {
             segment: segment.clone(),
-            base,
+            base: record + value::histogram(consumer),
+            sum: record + value::consumer(consumer) + layout::CELL_LATENCY_SUM,
         })
     }
 }
@@ -354,16 +354,21 @@ impl Registry {
 /// on the consumer's thread.
 pub struct LatencyRecorder {
     segment: Arc<Segment>,
+    /// Where the histogram's counts start.
     base: usize,
+    /// Where the sum of the latencies is.
+    sum: usize,
 }
 
 impl LatencyRecorder {
-    /// Records a latency of `ns` nanoseconds: one relaxed load and store of a counter (no
-    /// read-modify-write: this recorder is its histogram's only writer).
+    /// Records a latency of `ns` nanoseconds: a relaxed load and store of a bucket's count and
+    /// of the sum (no read-modify-write: this recorder is their only writer).
     #[inline]
     pub fn record(&mut self, ns: u64) {
         let count = self.segment.u64_at(self.base + layout::bucket_of(ns) * 8);
         count.store(count.load(Relaxed) + 1, Relaxed);
+        let sum = self.segment.u64_at(self.sum);
+        sum.store(sum.load(Relaxed).wrapping_add(ns), Relaxed);
     }
 }
 

@@ -98,9 +98,9 @@ pub struct RingReading {
     pub producer: EndpointReading,
     /// Each consumer's counters.
     pub consumers: Vec<EndpointReading>,
-    /// Each consumer's latency histogram ([`layout::BUCKETS`] counts), when the program records
-    /// one.
-    pub histograms: Vec<Option<Vec<u64>>>,
+    /// Each consumer's latency histogram ([`layout::BUCKETS`] counts) and the sum of what it
+    /// recorded (ns), when the program records latency.
+    pub histograms: Vec<Option<(Vec<u64>, u64)>>,
 }
 
 impl RingReading {
@@ -320,12 +320,14 @@ impl Segment {
                 let mut bytes = vec![0u8; layout::HISTOGRAM_BYTES];
                 self.read_at(base + value::histogram(i) as u64, &mut bytes)
                     .map_err(|e| e.to_string())?;
-                Ok(Some(
-                    bytes
-                        .chunks_exact(8)
-                        .map(|c| u64_in(c, 0))
-                        .collect::<Vec<_>>(),
-                ))
+                let mut sum = [0u8; 8];
+                let sum_at = value::consumer(i) + layout::CELL_LATENCY_SUM;
+                self.read_at(base + sum_at as u64, &mut sum)
+                    .map_err(|e| e.to_string())?;
+                Ok(Some((
+                    bytes.chunks_exact(8).map(|c| u64_in(c, 0)).collect(),
+                    u64_in(&sum, 0),
+                )))
             })
             .collect::<Result<Vec<_>, String>>()?;
         Ok(Some(RingReading {

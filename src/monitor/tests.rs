@@ -73,7 +73,8 @@ fn a_registered_ring_shows_its_positions_counters_and_latency() {
     assert_eq!(ring.producer.stats, tx.stats());
     assert!(ring.consumers[0].stats.stalls >= 1);
     assert!(ring.consumers[0].thread_id.is_some());
-    let histogram = ring.histograms[0].as_ref().expect("stamped");
+    let (histogram, sum) = ring.histograms[0].as_ref().expect("stamped");
+    assert_eq!(*sum, 25 * 1_000 + 50_000);
     assert_eq!(histogram.iter().sum::<u64>(), 26);
     assert_eq!(histogram[layout::bucket_of(1_000)], 25);
 

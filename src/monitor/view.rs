@@ -121,6 +121,23 @@ impl Watcher {
         Ok((snapshot, ending))
     }
 
+    /// Each stamped consumer's latency histogram as last read, cumulative: its thread's name (as
+    /// in the snapshots), the counts per [`layout`] bucket and their sum in nanoseconds.
+    pub fn histograms(&self) -> Vec<(String, Vec<u64>, u64)> {
+        self.previous
+            .reading
+            .rings
+            .iter()
+            .flat_map(|ring| {
+                ring.histograms.iter().enumerate().filter_map(|(i, h)| {
+                    h.as_ref().map(|(counts, sum)| {
+                        (format!("{} consumer-{i}", ring.name), counts.clone(), *sum)
+                    })
+                })
+            })
+            .collect()
+    }
+
     /// The whole attachment, from the first reading to the latest, with why it ended.
     pub fn summary(&self, ended: String) -> ProgramSnapshot {
         self.between(&self.first, &self.previous, Some(ended))
@@ -200,10 +217,15 @@ impl Watcher {
                 (None, None),
             ));
             for (i, (head, endpoint)) in ring.heads.iter().zip(&ring.consumers).enumerate() {
-                let histogram = ring.histograms.get(i).and_then(Option::as_ref);
+                let histogram = ring
+                    .histograms
+                    .get(i)
+                    .and_then(Option::as_ref)
+                    .map(|(counts, _)| counts);
                 let histogram_then = before
                     .and_then(|b| b.histograms.get(i))
-                    .and_then(Option::as_ref);
+                    .and_then(Option::as_ref)
+                    .map(|(counts, _)| counts);
                 let latency = (
                     histogram.and_then(|h| percentiles(h, histogram_then)),
                     histogram.and_then(|h| percentiles(h, None)),

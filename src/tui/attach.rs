@@ -21,6 +21,7 @@ pub fn run(
     mut watcher: Watcher,
     interval: Duration,
     duration: Option<Duration>,
+    metrics: Option<&crate::export::Metrics>,
     interrupted: &Arc<AtomicBool>,
 ) -> Result<String, TuiError> {
     let (mut terminal, previous_hook) = terminal::enter()?;
@@ -42,6 +43,9 @@ pub fn run(
             dirty = true;
             match watcher.read_next() {
                 Ok((snapshot, ending)) => {
+                    if let Some(metrics) = metrics {
+                        metrics.observe_program(&snapshot, &watcher.histograms());
+                    }
                     latest = Some(snapshot);
                     ended = ending.map(|e| match e {
                         Ending::Exited => "the program exited".to_owned(),

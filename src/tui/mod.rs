@@ -53,6 +53,7 @@ pub fn run(
     profile: TuningProfile,
     name: &str,
     interrupted: &Arc<AtomicBool>,
+    metrics: Option<&crate::export::Metrics>,
 ) -> Result<Summary, TuiError> {
     let topology = crate::topology::host().ok().cloned();
     let mut interval = profile.report.interval.0;
@@ -76,6 +77,7 @@ pub fn run(
         &mut engine,
         &mut interval,
         interrupted,
+        metrics,
     );
     terminal::leave(previous_hook);
     result?;
@@ -88,6 +90,7 @@ fn event_loop(
     engine: &mut EngineHandle,
     interval: &mut Duration,
     interrupted: &Arc<AtomicBool>,
+    metrics: Option<&crate::export::Metrics>,
 ) -> Result<(), TuiError> {
     let mut next_snapshot = Instant::now() + (*interval).min(Duration::from_millis(250));
     let mut areas = view::Areas::default();
@@ -109,7 +112,11 @@ fn event_loop(
             dirty = true;
         }
         if Instant::now() >= next_snapshot {
-            app.update(engine.snapshot());
+            let measured = engine.interval();
+            if let Some(metrics) = metrics {
+                metrics.observe_run(&measured);
+            }
+            app.update(measured.snapshot);
             next_snapshot = Instant::now() + *interval;
             dirty = true;
         }

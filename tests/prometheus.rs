@@ -1,0 +1,357 @@
+//! `--metrics-listen` against a real Prometheus server (Debian's `prometheus`, which CI
+//! installs): the server scrapes a running ringtop on 127.0.0.1, and the totals it stored agree
+//! with ringtop's own summary line; the Grafana dashboard's queries use only metric names
+//! ringtop serves.
+#![cfg(not(loom))]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use assert_cmd::cargo::cargo_bin;
+use serde_json::Value;
+
+/// A child killed when the test ends, however it ends.
+struct Reaped(Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `GET path` on `address` over HTTP/1.0; the status line and the body.
+fn get(address: &str, path: &str) -> Result<(String, String), std::io::Error> {
+    let mut stream = TcpStream::connect(address)?;
+    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: {address}\r\n\r\n")?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response)?;
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    Ok((
+        head.lines().next().unwrap_or_default().to_owned(),
+        body.to_owned(),
+    ))
+}
+
+/// A query string value, percent-encoded.
+fn encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// One instant query's value, as a number (`None` when the series is absent).
+fn query(prometheus: &str, expression: &str) -> Option<f64> {
+    let (status, body) = get(
+        prometheus,
+        &format!("/api/v1/query?query={}", encode(expression)),
+    )
+    .ok()?;
+    assert!(status.contains("200"), "{status}: {body}");
+    let answer: Value = serde_json::from_str(&body).unwrap();
+    let result = answer["data"]["result"].as_array()?.first()?.clone();
+    result["value"][1].as_str()?.parse().ok()
+}
+
+#[test]
+fn prometheus_stores_the_totals_ringtop_reports() {
+    let dir = std::env::temp_dir().join(format!("ringtop-prometheus-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+
+    // ringtop first: its port goes into Prometheus's scrape configuration.
+    let mut ringtop = Command::new(cargo_bin("ringtop"))
+        .args([
+            "run",
+            "--headless",
+            "--builtin",
+            "default",
+            "--duration",
+            "8s",
+            "--interval",
+            "500ms",
+            "--metrics-listen",
+            "127.0.0.1:0",
+            "--metrics-linger",
+            "30s",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = ringtop.stderr.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let metrics = loop {
+        let line = rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("ringtop says where its metrics are");
+        if let Some(rest) = line.split("http://").nth(1) {
+            break rest.trim_end_matches("/metrics").to_owned();
+        }
+    };
+    let ringtop = Reaped(ringtop);
+
+    let web = format!("127.0.0.1:{}", free_port());
+    let config = dir.join("prometheus.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "global:\n  scrape_interval: 500ms\n  scrape_timeout: 400ms\n\
+             scrape_configs:\n  - job_name: ringtop\n    static_configs:\n      - targets: ['{metrics}']\n"
+        ),
+    )
+    .unwrap();
+    let prometheus = Command::new("prometheus")
+        .arg(format!("--config.file={}", config.display()))
+        .arg(format!(
+            "--storage.tsdb.path={}",
+            dir.join("data").display()
+        ))
+        .arg(format!("--web.listen-address={web}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("Prometheus (Debian package prometheus) is needed to check the exposition");
+    let _prometheus = Reaped(prometheus);
+
+    // While ringtop runs: Prometheus scrapes it.
+    let started = Instant::now();
+    while query(&web, "ringtop_rows_total").is_none() {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "Prometheus never stored ringtop's figures"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    std::thread::sleep(Duration::from_secs(2));
+    // The Grafana dashboard's queries are PromQL this server runs; those about a plain run
+    // find its series.
+    for expr in dashboard_expressions() {
+        let expr = expr.replace("$__rate_interval", "5s");
+        let (status, body) = get(&web, &format!("/api/v1/query?query={}", encode(&expr))).unwrap();
+        assert!(
+            status.contains("200") && body.contains("\"status\":\"success\""),
+            "{expr}: {status} {body}"
+        );
+        let about_a_run = [
+            "ringtop_rows_total",
+            "ringtop_cpu_ran_ratio",
+            "ringtop_stalls_total",
+        ];
+        if about_a_run.iter().any(|name| expr.contains(name)) {
+            assert!(
+                !body.contains("\"result\":[]"),
+                "{expr} found nothing: {body}"
+            );
+        }
+    }
+
+    // ringtop serves until Prometheus has scraped its final figures (or 30 s pass).
+    let mut ringtop = ringtop;
+    let child = &mut ringtop.0;
+    let mut stdout = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut stdout)
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+    let summary: Value = stdout
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .find(|l| l["type"] == "summary")
+        .expect("a summary line");
+
+    // What Prometheus stored last (ringtop is gone, so its series are stale now: a range
+    // selection still has their samples).
+    let last = |expr: &str| query(&web, &format!("last_over_time({expr}[5m])"));
+    let totals = &summary["totals"];
+    assert_eq!(
+        last("ringtop_rows_produced_total"),
+        totals["produced"].as_f64()
+    );
+    assert_eq!(
+        last("ringtop_rows_consumed_total"),
+        totals["consumed"].as_f64()
+    );
+    assert_eq!(last("ringtop_rows_lost_total"), Some(0.0));
+    for thread in summary["threads"].as_array().unwrap() {
+        let name = thread["name"].as_str().unwrap();
+        assert_eq!(
+            last(&format!("ringtop_rows_total{{thread=\"{name}\"}}")),
+            thread["rows"].as_f64(),
+            "{name}"
+        );
+        if let Some(count) = thread["latency_total_ns"]["count"].as_f64() {
+            assert_eq!(
+                last(&format!("ringtop_latency_ns_count{{thread=\"{name}\"}}")),
+                Some(count),
+                "{name}: every latency sample the summary counts"
+            );
+            let inf = last(&format!(
+                "ringtop_latency_ns_bucket{{thread=\"{name}\",le=\"+Inf\"}}"
+            ));
+            assert_eq!(inf, Some(count), "{name}: the +Inf bucket holds them all");
+            let p99 = query(
+                &web,
+                &format!(
+                    "histogram_quantile(0.99, last_over_time(ringtop_latency_ns_bucket{{thread=\"{name}\"}}[5m]))"
+                ),
+            )
+            .unwrap();
+            let own = thread["latency_total_ns"]["p99"].as_f64().unwrap();
+            // Buckets are powers of two: the estimate is within a factor of two of the truth.
+            assert!(
+                p99 >= own / 2.0 && p99 <= own * 2.0,
+                "{name}: histogram_quantile says p99 {p99}, ringtop {own}"
+            );
+        }
+    }
+    assert_eq!(
+        last("ringtop_info{command=\"run\",subject=\"default\"}"),
+        Some(1.0)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The PromQL expression of every target of every panel of the Grafana dashboard.
+fn dashboard_expressions() -> Vec<String> {
+    let path = PathBuf::from("assets/grafana/ringtop.json");
+    let dashboard: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let panels = dashboard["panels"].as_array().expect("panels");
+    assert!(panels.len() >= 6, "{} panels", panels.len());
+    panels
+        .iter()
+        .flat_map(|panel| panel["targets"].as_array().cloned().unwrap_or_default())
+        .map(|target| {
+            target["expr"]
+                .as_str()
+                .expect("a PromQL expression")
+                .to_owned()
+        })
+        .collect()
+}
+
+/// Every metric name the dashboard's expressions use.
+fn dashboard_metric_names() -> Vec<String> {
+    let mut names = Vec::new();
+    for expr in dashboard_expressions() {
+        let mut word = String::new();
+        for c in expr.chars().chain(std::iter::once(' ')) {
+            if c.is_ascii_alphanumeric() || c == '_' || c == ':' {
+                word.push(c);
+            } else {
+                if word.starts_with("ringtop_") {
+                    names.push(word.clone());
+                }
+                word.clear();
+            }
+        }
+    }
+    names.sort();
+    names.dedup();
+    names
+}
+
+#[test]
+fn the_grafana_dashboard_queries_metrics_ringtop_serves() {
+    let names = dashboard_metric_names();
+    assert!(names.len() >= 6, "{names:?}");
+    // A framed run has codec series too; its exposition has every name a run can have.
+    let mut ringtop = Command::new(cargo_bin("ringtop"))
+        .args([
+            "run",
+            "--headless",
+            "--builtin",
+            "compressed-timeseries",
+            "--duration",
+            "2s",
+            "--interval",
+            "250ms",
+            "--metrics-listen",
+            "127.0.0.1:0",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(ringtop.stderr.take().unwrap());
+    let mut line = String::new();
+    stderr.read_line(&mut line).unwrap();
+    let address = line
+        .split("http://")
+        .nth(1)
+        .expect("ringtop says where its metrics are")
+        .trim()
+        .trim_end_matches("/metrics")
+        .to_owned();
+    let ringtop = Reaped(ringtop);
+    std::thread::sleep(Duration::from_millis(1200));
+    let (status, exposition) = get(&address, "/metrics").unwrap();
+    drop(ringtop);
+    assert!(status.contains("200"), "{status}");
+    assert!(
+        exposition.ends_with("# EOF\n"),
+        "OpenMetrics ends with # EOF"
+    );
+    // Every family is described in every exposition, with or without series now: the names a
+    // scrape can carry follow from the `# TYPE` lines.
+    let served: Vec<String> = exposition
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE "))
+        .flat_map(|l| {
+            let (name, kind) = l.split_once(' ').unwrap();
+            match kind {
+                "counter" => vec![format!("{name}_total")],
+                "histogram" => ["_bucket", "_count", "_sum"]
+                    .iter()
+                    .map(|s| format!("{name}{s}"))
+                    .collect(),
+                "info" => vec![format!("{name}_info")],
+                _ => vec![name.to_owned()],
+            }
+        })
+        .collect();
+    let samples: Vec<&str> = exposition
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.split(['{', ' ']).next())
+        .collect();
+    assert!(
+        samples.iter().all(|s| served.iter().any(|n| n == s)),
+        "a sample of a family not described:\n{exposition}"
+    );
+    for name in &names {
+        assert!(
+            served.contains(name),
+            "the dashboard queries {name}, which ringtop does not serve:\n{exposition}"
+        );
+    }
+}
