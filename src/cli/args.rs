@@ -47,11 +47,45 @@ pub(super) enum Command {
     /// Check whether this host is fit to measure on, for the CPUs a profile will use: each check
     /// ok / warn / fail / n/a, with the evidence and the fix.
     Doctor(DoctorArgs),
+    /// Compare two `run --headless` outputs: per-thread throughput and latency, the change, the
+    /// noise, and exit code 1 when B regressed.
+    Compare(CompareArgs),
     /// Watch the rings of another running program that publishes them (`ringtop::monitor`).
     ///
     /// Programs publish in $RINGTOP_DIR, else /dev/shm/ringtop-<uid>; `--list` shows them and
     /// removes what programs that died left there.
     Attach(AttachArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+pub(super) struct CompareArgs {
+    /// The baseline run's JSON lines.
+    pub(super) a: PathBuf,
+    /// The run to judge against it.
+    pub(super) b: PathBuf,
+    /// One JSON object instead of the table.
+    #[arg(long)]
+    pub(super) json: bool,
+    /// How much worse B may be on any figure before it counts as a regression (`5%`, `0.05`);
+    /// a change within twice the runs' own noise never counts.
+    #[arg(long, default_value = "10%", value_parser = parse_fraction)]
+    pub(super) max_regression: f64,
+}
+
+fn parse_fraction(text: &str) -> Result<f64, String> {
+    let (number, scale) = match text.strip_suffix('%') {
+        Some(percent) => (percent, 100.0),
+        None => (text, 1.0),
+    };
+    let value: f64 = number
+        .trim()
+        .parse()
+        .map_err(|_| format!("{text:?} is not a percentage (`5%`) or a fraction (`0.05`)"))?;
+    let fraction = value / scale;
+    if !(0.0..=10.0).contains(&fraction) {
+        return Err(format!("{text:?}: between 0 % and 1000 %"));
+    }
+    Ok(fraction)
 }
 
 #[derive(Debug, Args, Clone)]

@@ -15,8 +15,8 @@ mod attach;
 mod probe_table;
 
 use args::{
-    C2cArgs, Cli, CodecArgs, Command, DoctorArgs, MetricsArgs, ProbeArgs, ProfileCommand,
-    ReportArgs, RunArgs, ServeArgs, TokenArgs, TopoArgs,
+    C2cArgs, Cli, CodecArgs, Command, CompareArgs, DoctorArgs, MetricsArgs, ProbeArgs,
+    ProfileCommand, ReportArgs, RunArgs, ServeArgs, TokenArgs, TopoArgs,
 };
 use clap::Parser;
 use ringtop::codec::trial;
@@ -54,6 +54,7 @@ pub fn main() -> ExitCode {
         Some(Command::Run(args)) => run_workload(&args),
         Some(Command::Doctor(args)) => run_doctor(&args),
         Some(Command::Attach(args)) => attach::run_attach(&args),
+        Some(Command::Compare(args)) => run_compare(&args),
         Some(Command::Schema) => write_stdout(
             serde_json::to_string_pretty(&ringtop::output::schemas()).map(|mut s| {
                 s.push('\n');
@@ -312,6 +313,32 @@ fn launch(
             eprintln!("ringtop: {err}");
             ExitCode::FAILURE
         }
+    }
+}
+
+fn run_compare(args: &CompareArgs) -> ExitCode {
+    use ringtop::export::compare::{Run, compare};
+    let runs = Run::read(&args.a).and_then(|a| Run::read(&args.b).map(|b| (a, b)));
+    let (a, b) = match runs {
+        Ok(runs) => runs,
+        Err(err) => return usage_error(&err),
+    };
+    let report = compare(&a, &b, args.max_regression);
+    let written = write_stdout(if args.json {
+        serde_json::to_string(&report).map(|mut s| {
+            s.push('\n');
+            s
+        })
+    } else {
+        Ok(report.table())
+    });
+    if written != ExitCode::SUCCESS {
+        return written;
+    }
+    if report.regressed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
     }
 }
 

@@ -1,10 +1,13 @@
-//! What leaves the terminal: the Prometheus / OpenMetrics exposition (`--metrics-listen`).
+//! What leaves the terminal: the Prometheus / OpenMetrics exposition (`--metrics-listen`) and the
+//! comparison of two runs.
 //!
 //! - [`metrics`]: the figures a front end hands over each interval, kept as Prometheus wants
 //!   them (counters since the start, gauges now, classic histograms with log-spaced nanosecond
 //!   buckets), and encoded with `prometheus-client` on each scrape.
 //! - [`server`]: the HTTP endpoint that serves them.
+//! - [`compare`]: two headless runs side by side, with a verdict CI can gate on.
 
+pub mod compare;
 pub mod metrics;
 pub mod server;
 

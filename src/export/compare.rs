@@ -1,0 +1,419 @@
+//! `ringtop compare A.jsonl B.jsonl`: two headless runs side by side, per thread, with the
+//! change, a noise estimate from each run's own intervals, and a verdict a CI job can gate on.
+//!
+//! The noise of a whole-run figure is estimated from the spread of that figure over the run's
+//! intervals: the standard error of their mean, s ÷ √n, relative to the mean. (Not a robust
+//! estimator such as the MAD on purpose: these machines are bimodal, and a MAD can read zero on
+//! intervals that alternate between two states.) Two runs' noises add in quadrature. B regresses on a figure when it is worse than A
+//! by more than the threshold *and* by more than twice the combined noise: a change the runs'
+//! own wobble could explain is reported, never failed.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use schemars::JsonSchema;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::metrics::figures::round_significant;
+use crate::metrics::snapshot::{SCHEMA_VERSION, Snapshot, Summary, ThreadSnapshot};
+
+/// The threshold when none is given: 10 %.
+pub const DEFAULT_MAX_REGRESSION: f64 = 0.10;
+
+/// Why a run file cannot be compared.
+#[derive(Debug, thiserror::Error)]
+pub enum CompareError {
+    /// The file cannot be read.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// What the OS said.
+        source: std::io::Error,
+    },
+    /// A line that is not what `run --headless` prints.
+    #[error("{path}:{line}: {reason}")]
+    Line {
+        /// The file.
+        path: String,
+        /// Its line number, from 1.
+        line: usize,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A run without its summary (interrupted before it printed one) or its first line.
+    #[error("{path}: {reason}")]
+    Incomplete {
+        /// The file.
+        path: String,
+        /// What is missing.
+        reason: String,
+    },
+}
+
+/// One run as its JSON lines tell it.
+#[derive(Debug, Clone)]
+pub struct Run {
+    /// The file.
+    pub path: String,
+    /// Its `start` line.
+    pub start: Value,
+    /// Every interval.
+    pub snapshots: Vec<Snapshot>,
+    /// The whole run.
+    pub summary: Summary,
+}
+
+impl Run {
+    /// Reads the JSON lines of a headless run.
+    ///
+    /// # Errors
+    /// [`CompareError`] naming the file, and the line where one is wrong.
+    pub fn read(path: &Path) -> Result<Run, CompareError> {
+        let name = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| CompareError::Io {
+            path: name.clone(),
+            source,
+        })?;
+        Run::parse(&name, &text)
+    }
+
+    /// Parses `text`, the JSON lines of a headless run called `name`.
+    ///
+    /// # Errors
+    /// As [`Run::read`].
+    pub fn parse(name: &str, text: &str) -> Result<Run, CompareError> {
+        let mut start = None;
+        let mut snapshots = Vec::new();
+        let mut summary = None;
+        for (index, line) in text.lines().enumerate() {
+            let fail = |reason: String| CompareError::Line {
+                path: name.to_owned(),
+                line: index + 1,
+                reason,
+            };
+            if line.trim().is_empty() {
+                continue;
+            }
+            let mut value: Value =
+                serde_json::from_str(line).map_err(|e| fail(format!("not a JSON line: {e}")))?;
+            let version = value["schema_version"].as_u64();
+            if version != Some(u64::from(SCHEMA_VERSION)) {
+                return Err(fail(format!(
+                    "schema_version {}, this ringtop reads {SCHEMA_VERSION}",
+                    version.map_or("missing".to_owned(), |v| v.to_string())
+                )));
+            }
+            let kind = value
+                .as_object_mut()
+                .and_then(|o| o.remove("type"))
+                .and_then(|t| t.as_str().map(str::to_owned))
+                .ok_or_else(|| fail("a line without a \"type\"".into()))?;
+            match kind.as_str() {
+                "start" => start = Some(value),
+                "snapshot" => snapshots.push(
+                    serde_json::from_value(value)
+                        .map_err(|e| fail(format!("a snapshot ringtop cannot read: {e}")))?,
+                ),
+                "summary" => {
+                    summary = Some(
+                        serde_json::from_value(value)
+                            .map_err(|e| fail(format!("a summary ringtop cannot read: {e}")))?,
+                    );
+                }
+                "ack" | "error" => {}
+                other => {
+                    return Err(fail(format!(
+                        "a {other:?} line: compare reads `run --headless` output"
+                    )));
+                }
+            }
+        }
+        let incomplete = |reason: &str| CompareError::Incomplete {
+            path: name.to_owned(),
+            reason: reason.to_owned(),
+        };
+        Ok(Run {
+            path: name.to_owned(),
+            start: start.ok_or_else(|| incomplete("no start line: not `run --headless` output"))?,
+            snapshots,
+            summary: summary.ok_or_else(|| {
+                incomplete("no summary line: the run did not finish (or its output was cut)")
+            })?,
+        })
+    }
+}
+
+/// Which way is better for a figure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Better {
+    /// Throughput.
+    Higher,
+    /// Latency.
+    Lower,
+}
+
+/// One figure of one thread in both runs.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct Comparison {
+    /// The thread.
+    pub thread: String,
+    /// `rows_per_s`, `p50_ns`, `p99_ns` or `p999_ns`.
+    pub figure: String,
+    /// Which way is better.
+    pub better: Better,
+    /// Run A's whole-run figure.
+    #[serde(serialize_with = "crate::metrics::figures::significant")]
+    pub a: f64,
+    /// Run B's.
+    #[serde(serialize_with = "crate::metrics::figures::significant")]
+    pub b: f64,
+    /// (B − A) ÷ A.
+    #[serde(serialize_with = "crate::metrics::figures::significant")]
+    pub change: f64,
+    /// The combined relative noise of the two figures (see the module docs); `null` when a run
+    /// has fewer than four intervals (the first, the warm-up, is left out).
+    #[serde(serialize_with = "crate::metrics::figures::significant_or_null")]
+    pub noise: Option<f64>,
+    /// B is worse than A by more than the threshold and twice the noise.
+    pub regression: bool,
+}
+
+/// Both runs, figure by figure.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct Report {
+    /// [`SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// Run A's file.
+    pub a: String,
+    /// Run B's file.
+    pub b: String,
+    /// The regression threshold, as a fraction.
+    pub max_regression: f64,
+    /// Every figure of every thread both runs have.
+    pub comparisons: Vec<Comparison>,
+    /// What differs between the runs besides the figures (profile, host, threads).
+    pub warnings: Vec<String>,
+    /// Whether any figure regressed.
+    pub regressed: bool,
+}
+
+type Pick = fn(&ThreadSnapshot, bool) -> Option<f64>;
+
+/// The figures compared, and where each is in a thread (the whole run's, or the interval's).
+const FIGURES: [(&str, Better, Pick); 4] = [
+    ("rows_per_s", Better::Higher, |t, _| Some(t.rows_per_s)),
+    ("p50_ns", Better::Lower, |t, whole| {
+        latency(t, whole).map(|l| l.p50 as f64)
+    }),
+    ("p99_ns", Better::Lower, |t, whole| {
+        latency(t, whole).map(|l| l.p99 as f64)
+    }),
+    ("p999_ns", Better::Lower, |t, whole| {
+        latency(t, whole).map(|l| l.p999 as f64)
+    }),
+];
+
+fn latency(thread: &ThreadSnapshot, whole: bool) -> Option<crate::metrics::snapshot::LatencyNs> {
+    if whole {
+        thread.latency_total_ns
+    } else {
+        thread.latency_ns
+    }
+}
+
+/// Compares run B against run A with `max_regression` as the threshold (a fraction).
+pub fn compare(a: &Run, b: &Run, max_regression: f64) -> Report {
+    let mut comparisons = Vec::new();
+    let mut warnings = differences(a, b);
+    for thread_a in &a.summary.threads {
+        let Some(thread_b) = b.summary.threads.iter().find(|t| t.name == thread_a.name) else {
+            warnings.push(format!("{} is only in {}", thread_a.name, a.path));
+            continue;
+        };
+        for (figure, better, pick) in FIGURES {
+            let (Some(value_a), Some(value_b)) = (pick(thread_a, true), pick(thread_b, true))
+            else {
+                continue;
+            };
+            if value_a <= 0.0 {
+                continue;
+            }
+            let change = (value_b - value_a) / value_a;
+            let noise = match (
+                noise(a, &thread_a.name, pick),
+                noise(b, &thread_b.name, pick),
+            ) {
+                (Some(x), Some(y)) => Some((x * x + y * y).sqrt()),
+                _ => None,
+            };
+            let worse = match better {
+                Better::Higher => -change,
+                Better::Lower => change,
+            };
+            let regression = worse > max_regression && worse > 2.0 * noise.unwrap_or(0.0);
+            comparisons.push(Comparison {
+                thread: thread_a.name.clone(),
+                figure: figure.to_owned(),
+                better,
+                a: value_a,
+                b: value_b,
+                change,
+                noise,
+                regression,
+            });
+        }
+    }
+    for thread_b in &b.summary.threads {
+        if !a.summary.threads.iter().any(|t| t.name == thread_b.name) {
+            warnings.push(format!("{} is only in {}", thread_b.name, b.path));
+        }
+    }
+    Report {
+        schema_version: SCHEMA_VERSION,
+        a: a.path.clone(),
+        b: b.path.clone(),
+        max_regression,
+        regressed: comparisons.iter().any(|c| c.regression),
+        comparisons,
+        warnings,
+    }
+}
+
+/// The relative standard error of a whole-run figure, from its spread over the run's intervals
+/// (the first is left out: it includes the warm-up). `None` with fewer than three intervals.
+fn noise(run: &Run, thread: &str, pick: Pick) -> Option<f64> {
+    let values: Vec<f64> = run
+        .snapshots
+        .iter()
+        .skip(1)
+        .filter_map(|s| s.threads.iter().find(|t| t.name == thread))
+        .filter_map(|t| pick(t, false))
+        .collect();
+    if values.len() < 3 {
+        return None;
+    }
+    let n = values.len() as f64;
+    let mean = values.iter().sum::<f64>() / n;
+    if mean <= 0.0 {
+        return None;
+    }
+    let variance = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0);
+    Some(variance.sqrt() / n.sqrt() / mean)
+}
+
+/// What differs between the runs' start lines: the profile, its settings, the host.
+fn differences(a: &Run, b: &Run) -> Vec<String> {
+    let mut warnings = Vec::new();
+    let field = |run: &Run, key: &str| run.start[key].clone();
+    if field(a, "profile") != field(b, "profile") {
+        warnings.push(format!(
+            "different profiles: {} and {}",
+            field(a, "profile"),
+            field(b, "profile")
+        ));
+    }
+    let settings = |run: &Run| flatten(&run.start["resolved_profile"]);
+    let (sa, sb) = (settings(a), settings(b));
+    let mut changed: Vec<String> = sa
+        .iter()
+        .filter(|(k, v)| sb.get(*k) != Some(v))
+        .map(|(k, v)| {
+            format!(
+                "{k} = {v} vs {}",
+                sb.get(k).map_or("(unset)".to_owned(), ToString::to_string)
+            )
+        })
+        .collect();
+    changed.extend(
+        sb.iter()
+            .filter(|(k, _)| !sa.contains_key(*k))
+            .map(|(k, v)| format!("{k} = (unset) vs {v}")),
+    );
+    if !changed.is_empty() {
+        warnings.push(format!("different settings: {}", changed.join("; ")));
+    }
+    for key in ["hostname", "cpu_model", "kernel", "clocksource"] {
+        let (ha, hb) = (&a.start["host"][key], &b.start["host"][key]);
+        if ha != hb {
+            warnings.push(format!("different hosts: {key} {ha} vs {hb}"));
+        }
+    }
+    warnings
+}
+
+/// A JSON object's leaves as `a.b.c` → value.
+fn flatten(value: &Value) -> BTreeMap<String, Value> {
+    let mut out = BTreeMap::new();
+    fn walk(prefix: &str, value: &Value, out: &mut BTreeMap<String, Value>) {
+        match value {
+            Value::Object(fields) => {
+                for (key, inner) in fields {
+                    let path = if prefix.is_empty() {
+                        key.clone()
+                    } else {
+                        format!("{prefix}.{key}")
+                    };
+                    walk(&path, inner, out);
+                }
+            }
+            leaf => {
+                out.insert(prefix.to_owned(), leaf.clone());
+            }
+        }
+    }
+    walk("", value, &mut out);
+    out
+}
+
+impl Report {
+    /// The comparison as a table for people.
+    pub fn table(&self) -> String {
+        let mut text = format!(
+            "A: {}\nB: {}\n{:<14} {:<11} {:>14} {:>14} {:>9} {:>8}  verdict\n",
+            self.a, self.b, "thread", "figure", "A", "B", "change", "noise"
+        );
+        for c in &self.comparisons {
+            let verdict = if c.regression {
+                "REGRESSION"
+            } else if match c.better {
+                Better::Higher => c.change > 0.0,
+                Better::Lower => c.change < 0.0,
+            } {
+                "better"
+            } else {
+                "ok"
+            };
+            text.push_str(&format!(
+                "{:<14} {:<11} {:>14} {:>14} {:>+8.1}% {:>8}  {verdict}\n",
+                c.thread,
+                c.figure,
+                round_significant(c.a),
+                round_significant(c.b),
+                c.change * 100.0,
+                c.noise
+                    .map_or("n/a".to_owned(), |n| format!("{:.1}%", n * 100.0))
+            ));
+        }
+        for warning in &self.warnings {
+            text.push_str(&format!("warning: {warning}\n"));
+        }
+        text.push_str(&format!(
+            "{}\n",
+            if self.regressed {
+                format!(
+                    "B regressed: worse than A by more than {:.0} % and twice the noise",
+                    self.max_regression * 100.0
+                )
+            } else {
+                format!(
+                    "no regression beyond {:.0} % and the noise",
+                    self.max_regression * 100.0
+                )
+            }
+        ));
+        text
+    }
+}

@@ -1,0 +1,215 @@
+//! `ringtop compare`: a run against itself passes, a run made worse fails with exit code 1 and
+//! says where, a change within the runs' own noise passes, and broken input is an error that
+//! names the file and line.
+#![cfg(not(loom))]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use assert_cmd::cargo::cargo_bin;
+use serde_json::Value;
+
+fn dir() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("ringtop-compare-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A real run's lines, once per test binary.
+fn baseline() -> Vec<Value> {
+    static LINES: std::sync::OnceLock<Vec<Value>> = std::sync::OnceLock::new();
+    LINES
+        .get_or_init(|| {
+            let out = Command::new(cargo_bin("ringtop"))
+                .args(["run", "--headless", "--builtin", "default"])
+                .args(["--duration", "2s", "--interval", "200ms"])
+                .stdin(Stdio::null())
+                .output()
+                .unwrap();
+            assert!(out.status.success());
+            String::from_utf8(out.stdout)
+                .unwrap()
+                .lines()
+                .map(|l| serde_json::from_str(l).unwrap())
+                .collect()
+        })
+        .clone()
+}
+
+fn write(name: &str, lines: &[Value]) -> PathBuf {
+    let path = dir().join(name);
+    let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn compare(a: &Path, b: &Path, extra: &[&str]) -> Output {
+    Command::new(cargo_bin("ringtop"))
+        .arg("compare")
+        .arg(a)
+        .arg(b)
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+/// Multiplies `field` of every thread named `thread` (in snapshots and the summary) by `factor`.
+fn scale(lines: &mut [Value], thread: &str, path: &[&str], factor: f64) {
+    for line in lines.iter_mut() {
+        for t in line["threads"].as_array_mut().into_iter().flatten() {
+            if t["name"] != thread {
+                continue;
+            }
+            let mut at = &mut *t;
+            for key in path {
+                at = &mut at[*key];
+            }
+            if let Some(v) = at.as_f64() {
+                *at = if at.is_u64() {
+                    Value::from((v * factor).round() as u64)
+                } else {
+                    Value::from(v * factor)
+                };
+            }
+        }
+    }
+}
+
+#[test]
+fn a_run_against_itself_passes() {
+    let a = write("same.jsonl", &baseline());
+    let out = compare(&a, &a, &["--json"]);
+    assert_eq!(out.status.code(), Some(0));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["regressed"], false);
+    let comparisons = report["comparisons"].as_array().unwrap();
+    assert!(comparisons.len() >= 5, "{report}");
+    assert!(comparisons.iter().all(|c| c["change"] == 0.0));
+    assert_eq!(report["warnings"].as_array().unwrap().len(), 0);
+}
+
+#[test]
+fn a_fifth_of_the_throughput_and_ten_times_the_p99_are_regressions() {
+    // Changes far beyond what a loaded machine's intervals wobble by, so the verdict cannot
+    // depend on the baseline run's own noise.
+    let a = write("a.jsonl", &baseline());
+    let mut worse = baseline();
+    scale(&mut worse, "consumer-0", &["rows_per_s"], 0.2);
+    scale(&mut worse, "consumer-0", &["latency_total_ns", "p99"], 10.0);
+    scale(&mut worse, "consumer-0", &["latency_ns", "p99"], 10.0);
+    let b = write("worse.jsonl", &worse);
+    let out = compare(&a, &b, &["--json"]);
+    assert_eq!(out.status.code(), Some(1), "B is worse: exit code 1");
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let regressed: Vec<String> = report["comparisons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["regression"] == true)
+        .map(|c| {
+            format!(
+                "{} {}",
+                c["thread"].as_str().unwrap(),
+                c["figure"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(regressed, ["consumer-0 rows_per_s", "consumer-0 p99_ns"]);
+    // The table says so too, for people.
+    let table = compare(&a, &b, &[]);
+    let text = String::from_utf8_lossy(&table.stdout);
+    assert!(
+        text.contains("REGRESSION") && text.contains("B regressed"),
+        "{text}"
+    );
+    // Better is never a regression.
+    assert_eq!(compare(&b, &a, &[]).status.code(), Some(0));
+}
+
+#[test]
+fn a_change_within_the_noise_is_not_a_regression() {
+    // Intervals that swing between half and one and a half of the figure: a 30 % drop of the
+    // whole-run figure is within twice their noise.
+    let mut noisy = baseline();
+    let mut swing = 0.5;
+    for line in noisy.iter_mut().filter(|l| l["type"] == "snapshot") {
+        scale(
+            std::slice::from_mut(line),
+            "consumer-0",
+            &["rows_per_s"],
+            swing,
+        );
+        swing = if swing < 1.0 { 1.5 } else { 0.5 };
+    }
+    let a = write("noisy-a.jsonl", &noisy);
+    let mut dropped = noisy.clone();
+    for line in dropped.iter_mut().filter(|l| l["type"] == "summary") {
+        scale(
+            std::slice::from_mut(line),
+            "consumer-0",
+            &["rows_per_s"],
+            0.7,
+        );
+    }
+    let b = write("noisy-b.jsonl", &dropped);
+    let out = compare(&a, &b, &["--json", "--max-regression", "5%"]);
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let figure = report["comparisons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["thread"] == "consumer-0" && c["figure"] == "rows_per_s")
+        .unwrap()
+        .clone();
+    assert!(figure["noise"].as_f64().unwrap() > 0.15, "{figure}");
+    assert_eq!(figure["regression"], false, "{figure}");
+    assert_eq!(out.status.code(), Some(0));
+}
+
+#[test]
+fn different_profiles_are_compared_with_a_warning_that_says_what_differs() {
+    let a = write("p-a.jsonl", &baseline());
+    let mut other = baseline();
+    for line in other.iter_mut().filter(|l| l["type"] == "start") {
+        line["profile"] = "low-latency".into();
+        line["resolved_profile"]["ring"]["capacity"] = 256.into();
+    }
+    let b = write("p-b.jsonl", &other);
+    let out = compare(&a, &b, &["--json"]);
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let warnings = report["warnings"].to_string();
+    assert!(warnings.contains("different profiles"), "{warnings}");
+    assert!(
+        warnings.contains("ring.capacity = 4096 vs 256"),
+        "{warnings}"
+    );
+}
+
+#[test]
+fn broken_input_names_the_file_and_line() {
+    let good = write("good.jsonl", &baseline());
+    let mut lines: Vec<String> = baseline().iter().map(ToString::to_string).collect();
+    lines.insert(2, "{not json".to_owned());
+    let broken = dir().join("broken.jsonl");
+    std::fs::write(&broken, lines.join("\n")).unwrap();
+    let out = compare(&good, &broken, &[]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("broken.jsonl:3: not a JSON line"),
+        "{stderr}"
+    );
+
+    let cut: Vec<Value> = baseline()
+        .into_iter()
+        .filter(|l| l["type"] != "summary")
+        .collect();
+    let cut = write("cut.jsonl", &cut);
+    let out = compare(&good, &cut, &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no summary line"));
+
+    let out = compare(&good, &dir().join("missing.jsonl"), &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("missing.jsonl"));
+}
