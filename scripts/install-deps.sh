@@ -8,10 +8,11 @@
 #                                      python3-venv (the Python HdrHistogram
 #                                      package reads ringtop's interval logs), valgrind (for
 #                                      scripts/instructions.sh), the RDMA libraries the `rdma`
-#                                      feature builds against, and prometheus (a real server
-#                                      scrapes `--metrics-listen` in tests/prometheus.rs; installed
-#                                      without its recommends and never started as a service:
-#                                      the tests start it themselves, on 127.0.0.1 only)
+#                                      feature builds against; prometheus (a real server scrapes
+#                                      `--metrics-listen` in tests/prometheus.rs) and chromium
+#                                      (renders `ringtop report` in tests/report.rs), both
+#                                      without recommends and never started as a service: the
+#                                      tests start them, on 127.0.0.1 only)
 #   scripts/install-deps.sh --rdma     the RDMA libraries only (libibverbs, librdmacm, and
 #                                      libclang for rdma-sys's bindgen)
 set -euo pipefail
@@ -19,12 +20,13 @@ set -euo pipefail
 # hwlocality binds the system hwloc (>= 2.8; Debian 12 ships 2.9), which pulls in libudev.
 packages=(build-essential pkg-config libhwloc-dev libudev-dev)
 rdma=(libibverbs-dev librdmacm-dev libclang-dev)
-# Servers the tests start themselves: installed without recommends, never started by apt.
-servers=()
+# Installed without their recommends, and no service started by apt: programs the tests start
+# themselves (a Prometheus server, a headless browser).
+quiet=()
 case "${1:-}" in
 --ci)
     packages+=(hwloc-nox linux-perf python3-venv valgrind "${rdma[@]}")
-    servers+=(prometheus)
+    quiet+=(prometheus chromium)
     ;;
 --rdma) packages+=("${rdma[@]}") ;;
 esac
@@ -37,11 +39,11 @@ missing=()
 for p in "${packages[@]}"; do
     installed "$p" || missing+=("$p")
 done
-missing_servers=()
-for p in "${servers[@]}"; do
-    installed "$p" || missing_servers+=("$p")
+missing_quiet=()
+for p in "${quiet[@]}"; do
+    installed "$p" || missing_quiet+=("$p")
 done
-if ((${#missing[@]} == 0 && ${#missing_servers[@]} == 0)); then
+if ((${#missing[@]} == 0 && ${#missing_quiet[@]} == 0)); then
     exit 0
 fi
 
@@ -54,8 +56,8 @@ if ((${#missing[@]} > 0)); then
     echo "installing: ${missing[*]}"
     "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
 fi
-if ((${#missing_servers[@]} > 0)); then
-    echo "installing (not started): ${missing_servers[*]}"
+if ((${#missing_quiet[@]} > 0)); then
+    echo "installing (not started): ${missing_quiet[*]}"
     # policy-rc.d answering 101 tells Debian's maintainer scripts not to start services.
     policy=/usr/sbin/policy-rc.d
     had_policy=false
@@ -65,7 +67,7 @@ if ((${#missing_servers[@]} > 0)); then
         "${as_root[@]}" chmod 755 "$policy"
     fi
     "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-        --no-install-recommends "${missing_servers[@]}" || status=$?
+        --no-install-recommends "${missing_quiet[@]}" || status=$?
     if ! $had_policy; then
         "${as_root[@]}" rm -f "$policy"
     fi

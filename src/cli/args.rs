@@ -47,6 +47,8 @@ pub(super) enum Command {
     /// Check whether this host is fit to measure on, for the CPUs a profile will use: each check
     /// ok / warn / fail / n/a, with the evidence and the fix.
     Doctor(DoctorArgs),
+    /// Write one self-contained HTML report of a `run --headless` output, with SVG plots.
+    Report(ReportCommandArgs),
     /// Compare two `run --headless` outputs: per-thread throughput and latency, the change, the
     /// noise, and exit code 1 when B regressed.
     Compare(CompareArgs),
@@ -55,6 +57,18 @@ pub(super) enum Command {
     /// Programs publish in $RINGTOP_DIR, else /dev/shm/ringtop-<uid>; `--list` shows them and
     /// removes what programs that died left there.
     Attach(AttachArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+pub(super) struct ReportCommandArgs {
+    /// The run's JSON lines.
+    pub(super) run: PathBuf,
+    /// Where to write the HTML.
+    #[arg(short, long, value_name = "FILE")]
+    pub(super) output: PathBuf,
+    /// A core-to-core map (`ringtop c2c --json > map.json`) to include as a heatmap.
+    #[arg(long, value_name = "FILE")]
+    pub(super) c2c: Option<PathBuf>,
 }
 
 #[derive(Debug, Args, Clone)]

@@ -16,7 +16,7 @@ mod probe_table;
 
 use args::{
     C2cArgs, Cli, CodecArgs, Command, CompareArgs, DoctorArgs, MetricsArgs, ProbeArgs,
-    ProfileCommand, ReportArgs, RunArgs, ServeArgs, TokenArgs, TopoArgs,
+    ProfileCommand, ReportArgs, ReportCommandArgs, RunArgs, ServeArgs, TokenArgs, TopoArgs,
 };
 use clap::Parser;
 use ringtop::codec::trial;
@@ -55,6 +55,7 @@ pub fn main() -> ExitCode {
         Some(Command::Doctor(args)) => run_doctor(&args),
         Some(Command::Attach(args)) => attach::run_attach(&args),
         Some(Command::Compare(args)) => run_compare(&args),
+        Some(Command::Report(args)) => run_report(&args),
         Some(Command::Schema) => write_stdout(
             serde_json::to_string_pretty(&ringtop::output::schemas()).map(|mut s| {
                 s.push('\n');
@@ -314,6 +315,37 @@ fn launch(
             ExitCode::FAILURE
         }
     }
+}
+
+fn run_report(args: &ReportCommandArgs) -> ExitCode {
+    let run = match ringtop::export::compare::Run::read(&args.run) {
+        Ok(run) => run,
+        Err(err) => return usage_error(&err),
+    };
+    let c2c = match &args.c2c {
+        None => None,
+        Some(path) => {
+            let parsed = std::fs::read_to_string(path)
+                .map_err(|e| e.to_string())
+                .and_then(|text| serde_json::from_str(&text).map_err(|e| e.to_string()));
+            match parsed {
+                Ok(map) => Some(map),
+                Err(err) => {
+                    return usage_error(&format!(
+                        "{}: not a `ringtop c2c --json` map: {err}",
+                        path.display()
+                    ));
+                }
+            }
+        }
+    };
+    let html = ringtop::export::report::html(&run, c2c.as_ref());
+    if let Err(err) = std::fs::write(&args.output, html) {
+        eprintln!("ringtop: cannot write {}: {err}", args.output.display());
+        return ExitCode::FAILURE;
+    }
+    eprintln!("ringtop: wrote {}", args.output.display());
+    ExitCode::SUCCESS
 }
 
 fn run_compare(args: &CompareArgs) -> ExitCode {

@@ -6,10 +6,13 @@
 //!   buckets), and encoded with `prometheus-client` on each scrape.
 //! - [`server`]: the HTTP endpoint that serves them.
 //! - [`compare`]: two headless runs side by side, with a verdict CI can gate on.
+//! - [`report`]: one self-contained HTML file of a run, its plots drawn by [`svg`].
 
 pub mod compare;
 pub mod metrics;
+pub mod report;
 pub mod server;
+pub mod svg;
 
 pub use metrics::Metrics;
 pub use server::MetricsServer;

@@ -1,0 +1,318 @@
+//! `ringtop report RUN.jsonl -o report.html`: one self-contained HTML file to send a person —
+//! what ran where, its figures, and SVG plots (latency percentiles per consumer, throughput, p99
+//! and CPU share over time, the core-to-core map when one is given), the host check and the
+//! resolved profile. No scripts, no fonts, no fetches: it opens the same anywhere.
+
+use std::fmt::Write;
+
+use serde_json::Value;
+
+use super::compare::Run;
+use super::svg::{self, Chart, Scale, Series, escape};
+use crate::metrics::snapshot::{LatencyNs, Role};
+use crate::topology::c2c::C2cReport;
+
+const STYLE: &str = "body{font-family:sans-serif;margin:2em auto;max-width:64em;color:#222}\
+h1{font-size:1.5em}h2{font-size:1.2em;margin-top:2em;border-bottom:1px solid #ccc}\
+table{border-collapse:collapse;margin:0.5em 0}td,th{border:1px solid #ccc;padding:0.25em 0.6em;\
+text-align:right}th{background:#f4f4f4}td:first-child,th:first-child{text-align:left}\
+.bad{color:#b00;font-weight:bold}.ok{color:#070}pre{background:#f7f7f7;padding:1em;overflow:auto}\
+svg .title{font-size:14px;font-weight:bold}svg .tick,svg .legend{font-size:11px}\
+svg .label{font-size:12px}svg .grid{stroke:#e4e4e4;stroke-width:1}\
+svg .frame{fill:none;stroke:#999;stroke-width:1}.empty{color:#777;font-style:italic}";
+
+/// The report of `run`, with the core-to-core map `c2c` when one was measured.
+pub fn html(run: &Run, c2c: Option<&C2cReport>) -> String {
+    let summary = &run.summary;
+    let mut page = String::new();
+    let _ = write!(
+        page,
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <title>ringtop report: {profile}</title><style>{STYLE}</style></head><body>\
+         <h1>ringtop report: {profile}</h1>",
+        profile = escape(&summary.profile)
+    );
+    page.push_str(&overview(run));
+    page.push_str("<h2>Threads</h2>");
+    page.push_str(&thread_table(run));
+    page.push_str("<h2>Latency distribution</h2>");
+    page.push_str(&percentile_chart(run).svg());
+    page.push_str(
+        "<p>Each consumer's latency over the whole run, at the summary's percentiles (p50, p90, \
+         p99, p99.9, p99.99, max), from each row's stamp: its scheduled send time when the run \
+         is rate-limited, so a stalled consumer cannot hide its own delay.</p>",
+    );
+    page.push_str("<h2>Over time</h2>");
+    page.push_str(
+        &over_time(
+            run,
+            "Throughput",
+            "rows/s",
+            Scale::Linear,
+            |t| Some(t.rows_per_s),
+            false,
+        )
+        .svg(),
+    );
+    page.push_str(
+        &over_time(
+            run,
+            "p99 latency per interval",
+            "ns",
+            Scale::Log,
+            |t| t.latency_ns.map(|l| l.p99 as f64),
+            true,
+        )
+        .svg(),
+    );
+    page.push_str(
+        &over_time(
+            run,
+            "CPU share (time on a CPU ÷ interval)",
+            "%",
+            Scale::Linear,
+            |t| t.scheduling.as_ref().map(|s| s.ran_share * 100.0),
+            false,
+        )
+        .svg(),
+    );
+    if let Some(c2c) = c2c {
+        page.push_str("<h2>Core-to-core round trip</h2>");
+        let labels: Vec<String> = c2c.cpus.iter().map(|c| format!("CPU {c}")).collect();
+        page.push_str(&svg::heatmap(
+            "Median round trip of a cache line between two CPUs",
+            &labels,
+            &c2c.rtt_ns,
+            "ns",
+        ));
+    }
+    page.push_str(&host_check(run));
+    page.push_str("<h2>Resolved profile</h2><pre>");
+    page.push_str(&escape(&profile_text(&run.start["resolved_profile"])));
+    page.push_str("</pre>");
+    let _ = writeln!(
+        page,
+        "<p>Made by ringtop {} from {}.</p></body></html>",
+        env!("CARGO_PKG_VERSION"),
+        escape(&run.path)
+    );
+    page
+}
+
+fn overview(run: &Run) -> String {
+    let summary = &run.summary;
+    let start = &run.start;
+    let host = &start["host"];
+    let text = |v: &Value| v.as_str().map_or("n/a".to_owned(), escape);
+    let integrity = if summary.integrity_ok {
+        "<span class=\"ok\">every row arrived once, in order</span>".to_owned()
+    } else {
+        format!(
+            "<span class=\"bad\">lost {}, duplicated {}, reordered {}</span>",
+            summary.totals.lost, summary.totals.duplicated, summary.totals.reordered
+        )
+    };
+    let mut html = format!(
+        "<table><tr><th>started</th><td>{}</td></tr>\
+         <tr><th>lasted</th><td>{:.1} s</td></tr>\
+         <tr><th>profile</th><td>{} — {}</td></tr>\
+         <tr><th>host</th><td>{} ({}, kernel {}, clocksource {})</td></tr>\
+         <tr><th>ringtop</th><td>{}</td></tr>\
+         <tr><th>rows</th><td>{} produced, {} consumed, {:.0} rows/s</td></tr>\
+         <tr><th>integrity</th><td>{integrity}</td></tr>",
+        text(&start["started_utc"]),
+        summary.elapsed_s,
+        escape(&summary.profile),
+        escape(&summary.profile_description),
+        text(&host["hostname"]),
+        text(&host["cpu_model"]),
+        text(&host["kernel"]),
+        text(&host["clocksource"]),
+        text(&start["ringtop_version"]),
+        summary.totals.produced,
+        summary.totals.consumed,
+        summary.totals.rows_per_s,
+    );
+    if let Some(failure) = &summary.failure {
+        let _ = write!(
+            html,
+            "<tr><th>failure</th><td class=\"bad\">{}</td></tr>",
+            escape(failure)
+        );
+    }
+    html.push_str("</table>");
+    if !summary.warnings.is_empty() {
+        html.push_str("<h2>Warnings</h2><table><tr><th>warning</th><th>times</th><th>first s</th><th>last s</th></tr>");
+        for w in &summary.warnings {
+            let _ = write!(
+                html,
+                "<tr><td>{}</td><td>{}</td><td>{:.1}</td><td>{:.1}</td></tr>",
+                escape(&w.warning),
+                w.count,
+                w.first_s,
+                w.last_s
+            );
+        }
+        html.push_str("</table>");
+    }
+    html
+}
+
+fn thread_table(run: &Run) -> String {
+    let mut html = String::from(
+        "<table><tr><th>thread</th><th>CPU</th><th>node</th><th>rows</th><th>rows/s</th>\
+         <th>p50 ns</th><th>p99 ns</th><th>p99.9 ns</th><th>max ns</th></tr>",
+    );
+    let or_na = |v: Option<String>| v.unwrap_or_else(|| "n/a".to_owned());
+    for t in &run.summary.threads {
+        let l = t.latency_total_ns;
+        let latency = |f: fn(&LatencyNs) -> u64| or_na(l.as_ref().map(|l| f(l).to_string()));
+        let _ = write!(
+            html,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.0}</td><td>{}</td><td>{}</td>\
+             <td>{}</td><td>{}</td></tr>",
+            escape(&t.name),
+            or_na(t.cpu.map(|c| c.to_string())),
+            or_na(t.node.map(|n| n.to_string())),
+            t.rows,
+            t.rows_per_s,
+            latency(|l| l.p50),
+            latency(|l| l.p99),
+            latency(|l| l.p999),
+            latency(|l| l.max),
+        );
+    }
+    html.push_str("</table>");
+    html
+}
+
+/// The HdrHistogram-style plot: latency against the percentile, on a log axis of 1 ÷ (1 − p).
+fn percentile_chart(run: &Run) -> Chart {
+    let position = |p: f64| 1.0 / (1.0 - p);
+    let series = run
+        .summary
+        .threads
+        .iter()
+        .filter(|t| t.role == Role::Consumer)
+        .filter_map(|t| {
+            let l = t.latency_total_ns?;
+            let mut points = vec![
+                (position(0.5), l.p50 as f64),
+                (position(0.9), l.p90 as f64),
+                (position(0.99), l.p99 as f64),
+                (position(0.999), l.p999 as f64),
+                (position(0.9999), l.p9999 as f64),
+            ];
+            // The largest sample is the 1 − 1/count percentile.
+            if l.count as f64 > position(0.9999) {
+                points.push((l.count as f64, l.max as f64));
+            }
+            Some(Series {
+                name: t.name.clone(),
+                points,
+            })
+        })
+        .collect();
+    let ticks = [
+        (0.5, "50%"),
+        (0.9, "90%"),
+        (0.99, "99%"),
+        (0.999, "99.9%"),
+        (0.9999, "99.99%"),
+        (0.99999, "99.999%"),
+        (0.999999, "99.9999%"),
+    ];
+    Chart {
+        title: "Latency by percentile".into(),
+        x_label: "percentile".into(),
+        y_label: "latency, ns".into(),
+        x_scale: Scale::Log,
+        y_scale: Scale::Log,
+        x_ticks: Some(
+            ticks
+                .iter()
+                .map(|(p, label)| (position(*p), (*label).to_owned()))
+                .collect(),
+        ),
+        series,
+    }
+}
+
+/// One figure of each thread (or each consumer) per interval.
+fn over_time(
+    run: &Run,
+    title: &str,
+    unit: &str,
+    y_scale: Scale,
+    pick: fn(&crate::metrics::snapshot::ThreadSnapshot) -> Option<f64>,
+    consumers_only: bool,
+) -> Chart {
+    let names: Vec<&str> = run
+        .summary
+        .threads
+        .iter()
+        .filter(|t| !consumers_only || t.role == Role::Consumer)
+        .map(|t| t.name.as_str())
+        .collect();
+    let series = names
+        .iter()
+        .map(|name| Series {
+            name: (*name).to_owned(),
+            points: run
+                .snapshots
+                .iter()
+                .filter_map(|s| {
+                    let thread = s.threads.iter().find(|t| t.name == *name)?;
+                    Some((s.elapsed_s, pick(thread)?))
+                })
+                .collect(),
+        })
+        .filter(|s| !s.points.is_empty())
+        .collect();
+    Chart {
+        title: title.to_owned(),
+        x_label: "seconds since the start".into(),
+        y_label: unit.to_owned(),
+        x_scale: Scale::Linear,
+        y_scale,
+        x_ticks: None,
+        series,
+    }
+}
+
+fn host_check(run: &Run) -> String {
+    let check = &run.start["host_check"];
+    let mut html = String::from("<h2>Host check</h2>");
+    if check.is_null() {
+        html.push_str("<p class=\"empty\">Not run: the CPUs could not be planned.</p>");
+        return html;
+    }
+    let count = |key: &str| check[key].as_u64().unwrap_or(0);
+    let _ = write!(
+        html,
+        "<p>{} ok, {} warn, {} fail, {} not available (<code>ringtop doctor</code> for the CPUs \
+         this run used).</p>",
+        count("ok"),
+        count("warn"),
+        count("fail"),
+        count("not_available")
+    );
+    if let Some(attention) = check["attention"].as_array().filter(|a| !a.is_empty()) {
+        html.push_str("<ul>");
+        for item in attention {
+            let _ = write!(
+                html,
+                "<li>{}</li>",
+                escape(item.as_str().unwrap_or_default())
+            );
+        }
+        html.push_str("</ul>");
+    }
+    html
+}
+
+/// The profile as TOML (what a person would write), or as JSON when TOML cannot hold it.
+fn profile_text(profile: &Value) -> String {
+    toml::to_string_pretty(profile)
+        .unwrap_or_else(|_| serde_json::to_string_pretty(profile).unwrap_or_default())
+}

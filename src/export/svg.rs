@@ -1,0 +1,379 @@
+//! Line charts and a heatmap as inline SVG, for `ringtop report`: axes with readable ticks
+//! (linear, or powers of ten), one polyline per series, a legend. Written by hand: a report needs
+//! a few plain charts, and plain SVG text is easy to check and needs no fonts or fetches.
+
+use std::fmt::Write;
+
+/// Series colours, distinct on screen and in grey.
+pub const PALETTE: [&str; 8] = [
+    "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf",
+];
+
+/// How an axis maps values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scale {
+    /// Evenly.
+    Linear,
+    /// By powers of ten (values ≤ 0 are left out).
+    Log,
+}
+
+/// One line.
+#[derive(Debug, Clone)]
+pub struct Series {
+    /// Its legend entry.
+    pub name: String,
+    /// Its points, in drawing order.
+    pub points: Vec<(f64, f64)>,
+}
+
+/// A chart of lines.
+#[derive(Debug, Clone)]
+pub struct Chart {
+    /// Above the plot.
+    pub title: String,
+    /// Under the x axis.
+    pub x_label: String,
+    /// Beside the y axis.
+    pub y_label: String,
+    /// The x axis.
+    pub x_scale: Scale,
+    /// The y axis.
+    pub y_scale: Scale,
+    /// Labels for chosen x positions instead of numbers (a percentile axis).
+    pub x_ticks: Option<Vec<(f64, String)>>,
+    /// The lines.
+    pub series: Vec<Series>,
+}
+
+const WIDTH: f64 = 760.0;
+const HEIGHT: f64 = 340.0;
+const LEFT: f64 = 78.0;
+const RIGHT: f64 = 20.0;
+const TOP: f64 = 34.0;
+const BOTTOM: f64 = 52.0;
+
+/// `text` safe inside SVG or HTML.
+pub fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// A number as a tick label: at most three significant digits, with k / M / G.
+pub fn short_number(value: f64) -> String {
+    let magnitude = value.abs();
+    let (scaled, suffix) = if magnitude >= 1e9 {
+        (value / 1e9, "G")
+    } else if magnitude >= 1e6 {
+        (value / 1e6, "M")
+    } else if magnitude >= 1e3 {
+        (value / 1e3, "k")
+    } else {
+        (value, "")
+    };
+    let text = format!("{scaled:.3}");
+    let text = text.trim_end_matches('0').trim_end_matches('.');
+    format!("{text}{suffix}")
+}
+
+struct Axis {
+    scale: Scale,
+    low: f64,
+    high: f64,
+}
+
+impl Axis {
+    fn fit(scale: Scale, values: impl Iterator<Item = f64>) -> Option<Axis> {
+        let values: Vec<f64> = values
+            .filter(|v| v.is_finite() && (scale == Scale::Linear || *v > 0.0))
+            .collect();
+        let low = values.iter().copied().fold(f64::INFINITY, f64::min);
+        let high = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        if !low.is_finite() {
+            return None;
+        }
+        Some(match scale {
+            Scale::Linear => {
+                let low = low.min(0.0);
+                let high = if high > low { high * 1.05 } else { low + 1.0 };
+                Axis { scale, low, high }
+            }
+            Scale::Log => Axis {
+                scale,
+                low: 10f64.powf(low.log10().floor()),
+                high: 10f64.powf((high.log10() + 1e-9).ceil().max(low.log10().floor() + 1.0)),
+            },
+        })
+    }
+
+    /// Where `value` falls, 0 to 1.
+    fn place(&self, value: f64) -> Option<f64> {
+        match self.scale {
+            Scale::Linear => Some((value - self.low) / (self.high - self.low)),
+            Scale::Log if value > 0.0 => {
+                Some((value.log10() - self.low.log10()) / (self.high.log10() - self.low.log10()))
+            }
+            Scale::Log => None,
+        }
+    }
+
+    fn ticks(&self) -> Vec<(f64, String)> {
+        match self.scale {
+            Scale::Log => {
+                let mut ticks = Vec::new();
+                let mut at = self.low;
+                while at <= self.high * 1.0001 {
+                    ticks.push((at, short_number(at)));
+                    at *= 10.0;
+                }
+                ticks
+            }
+            Scale::Linear => {
+                let span = self.high - self.low;
+                let rough = span / 5.0;
+                let power = 10f64.powf(rough.log10().floor());
+                let step = [1.0, 2.0, 5.0, 10.0]
+                    .iter()
+                    .map(|m| m * power)
+                    .find(|s| span / s <= 6.0)
+                    .unwrap_or(10.0 * power);
+                let mut ticks = Vec::new();
+                let mut at = (self.low / step).ceil() * step;
+                while at <= self.high + step * 1e-9 {
+                    ticks.push((at, short_number(at)));
+                    at += step;
+                }
+                ticks
+            }
+        }
+    }
+}
+
+impl Chart {
+    /// The chart as an `<svg>` element; a chart without a single point says so in words.
+    pub fn svg(&self) -> String {
+        let points = || self.series.iter().flat_map(|s| s.points.iter());
+        let (Some(x), Some(y)) = (
+            Axis::fit(self.x_scale, points().map(|p| p.0)),
+            Axis::fit(self.y_scale, points().map(|p| p.1)),
+        ) else {
+            return format!(
+                "<p class=\"empty\">{}: nothing to plot in this run.</p>",
+                escape(&self.title)
+            );
+        };
+        let plot_w = WIDTH - LEFT - RIGHT;
+        let plot_h = HEIGHT - TOP - BOTTOM;
+        let px = |v: f64| x.place(v).map(|f| LEFT + f * plot_w);
+        let py = |v: f64| y.place(v).map(|f| TOP + (1.0 - f) * plot_h);
+        let mut svg = String::new();
+        let _ = write!(
+            svg,
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"chart\" viewBox=\"0 0 {WIDTH} {HEIGHT}\" \
+             width=\"{WIDTH}\" height=\"{HEIGHT}\" role=\"img\" aria-label=\"{title}\">\
+             <title>{title}</title>\
+             <rect x=\"0\" y=\"0\" width=\"{WIDTH}\" height=\"{HEIGHT}\" fill=\"#ffffff\"/>\
+             <text x=\"{LEFT}\" y=\"20\" class=\"title\">{title}</text>",
+            title = escape(&self.title)
+        );
+        let x_ticks = self.x_ticks.clone().unwrap_or_else(|| x.ticks());
+        for (value, label) in &x_ticks {
+            let Some(at) = px(*value) else { continue };
+            if !(LEFT - 0.5..=LEFT + plot_w + 0.5).contains(&at) {
+                continue;
+            }
+            let _ = write!(
+                svg,
+                "<line x1=\"{at:.1}\" y1=\"{TOP}\" x2=\"{at:.1}\" y2=\"{:.1}\" class=\"grid\"/>\
+                 <text x=\"{at:.1}\" y=\"{:.1}\" class=\"tick\" text-anchor=\"middle\">{}</text>",
+                TOP + plot_h,
+                TOP + plot_h + 16.0,
+                escape(label)
+            );
+        }
+        for (value, label) in y.ticks() {
+            let Some(at) = py(value) else { continue };
+            let _ = write!(
+                svg,
+                "<line x1=\"{LEFT}\" y1=\"{at:.1}\" x2=\"{:.1}\" y2=\"{at:.1}\" class=\"grid\"/>\
+                 <text x=\"{:.1}\" y=\"{:.1}\" class=\"tick\" text-anchor=\"end\">{}</text>",
+                LEFT + plot_w,
+                LEFT - 6.0,
+                at + 4.0,
+                escape(&label)
+            );
+        }
+        let _ = write!(
+            svg,
+            "<rect x=\"{LEFT}\" y=\"{TOP}\" width=\"{plot_w}\" height=\"{plot_h}\" class=\"frame\"/>\
+             <text x=\"{:.1}\" y=\"{:.1}\" class=\"label\" text-anchor=\"middle\">{}</text>\
+             <text x=\"16\" y=\"{:.1}\" class=\"label\" text-anchor=\"middle\" \
+             transform=\"rotate(-90 16 {:.1})\">{}</text>",
+            LEFT + plot_w / 2.0,
+            HEIGHT - 10.0,
+            escape(&self.x_label),
+            TOP + plot_h / 2.0,
+            TOP + plot_h / 2.0,
+            escape(&self.y_label)
+        );
+        for (index, series) in self.series.iter().enumerate() {
+            let color = PALETTE[index % PALETTE.len()];
+            let coordinates: Vec<String> = series
+                .points
+                .iter()
+                .filter_map(|(vx, vy)| Some(format!("{:.1},{:.1}", px(*vx)?, py(*vy)?)))
+                .collect();
+            if coordinates.is_empty() {
+                continue;
+            }
+            let _ = write!(
+                svg,
+                "<polyline points=\"{}\" fill=\"none\" stroke=\"{color}\" stroke-width=\"2.5\" \
+                 class=\"series\"><title>{}</title></polyline>",
+                coordinates.join(" "),
+                escape(&series.name)
+            );
+            if coordinates.len() == 1 {
+                let (cx, cy) = coordinates[0].split_once(',').unwrap_or(("0", "0"));
+                let _ = write!(
+                    svg,
+                    "<circle cx=\"{cx}\" cy=\"{cy}\" r=\"4\" fill=\"{color}\"/>"
+                );
+            }
+            let legend_y = TOP + 14.0 + index as f64 * 16.0;
+            let _ = write!(
+                svg,
+                "<rect x=\"{:.1}\" y=\"{:.1}\" width=\"12\" height=\"4\" fill=\"{color}\"/>\
+                 <text x=\"{:.1}\" y=\"{:.1}\" class=\"legend\">{}</text>",
+                LEFT + 10.0,
+                legend_y - 4.0,
+                LEFT + 28.0,
+                legend_y,
+                escape(&series.name)
+            );
+        }
+        svg.push_str("</svg>");
+        svg
+    }
+}
+
+/// A square heatmap of `values[i][j]` (row and column labels `labels`), darker for larger; empty
+/// cells for `None`.
+pub fn heatmap(title: &str, labels: &[String], values: &[Vec<Option<f64>>], unit: &str) -> String {
+    let n = labels.len().max(1) as f64;
+    let cell = (560.0 / n).clamp(6.0, 48.0);
+    let side = (LEFT + cell * n + RIGHT).max(480.0);
+    let measured: Vec<f64> = values.iter().flatten().flatten().copied().collect();
+    let low = measured.iter().copied().fold(f64::INFINITY, f64::min);
+    let high = measured.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let mut svg = String::new();
+    let _ = write!(
+        svg,
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"chart\" viewBox=\"0 0 {side:.0} {h:.0}\" \
+         width=\"{side:.0}\" height=\"{h:.0}\" role=\"img\" aria-label=\"{t}\"><title>{t}</title>\
+         <rect x=\"0\" y=\"0\" width=\"{side:.0}\" height=\"{h:.0}\" fill=\"#ffffff\"/>\
+         <text x=\"{LEFT}\" y=\"20\" class=\"title\">{t}</text>",
+        h = TOP + cell * n + 40.0,
+        t = escape(title)
+    );
+    for (i, row) in values.iter().enumerate() {
+        for (j, value) in row.iter().enumerate() {
+            let Some(value) = value else { continue };
+            let share = if high > low {
+                (value - low) / (high - low)
+            } else {
+                0.5
+            };
+            // From pale blue (fast) to dark blue (slow).
+            let shade = |from: f64, to: f64| (from + (to - from) * share).round() as u8;
+            let _ = write!(
+                svg,
+                "<rect x=\"{:.1}\" y=\"{:.1}\" width=\"{cell:.1}\" height=\"{cell:.1}\" \
+                 fill=\"#{:02x}{:02x}{:02x}\"><title>{} → {}: {:.0} {}</title></rect>",
+                LEFT + j as f64 * cell,
+                TOP + i as f64 * cell,
+                shade(222.0, 8.0),
+                shade(235.0, 48.0),
+                shade(247.0, 107.0),
+                escape(&labels[i]),
+                escape(&labels[j]),
+                value,
+                escape(unit)
+            );
+        }
+        let _ = write!(
+            svg,
+            "<text x=\"{:.1}\" y=\"{:.1}\" class=\"tick\" text-anchor=\"end\">{}</text>",
+            LEFT - 6.0,
+            TOP + (i as f64 + 0.7) * cell,
+            escape(&labels[i])
+        );
+    }
+    if low.is_finite() {
+        let _ = write!(
+            svg,
+            "<text x=\"{LEFT}\" y=\"{:.1}\" class=\"label\">pale {} {unit} … dark {} {unit}</text>",
+            TOP + cell * n + 24.0,
+            short_number(low),
+            short_number(high)
+        );
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_chart_draws_each_series_in_its_colour_within_the_plot() {
+        let chart = Chart {
+            title: "t <1>".into(),
+            x_label: "x".into(),
+            y_label: "y".into(),
+            x_scale: Scale::Linear,
+            y_scale: Scale::Log,
+            x_ticks: None,
+            series: vec![
+                Series {
+                    name: "a".into(),
+                    points: vec![(0.0, 10.0), (1.0, 1000.0)],
+                },
+                Series {
+                    name: "b & c".into(),
+                    points: vec![(0.5, 0.0), (0.5, 100.0)],
+                },
+            ],
+        };
+        let svg = chart.svg();
+        assert!(svg.contains(PALETTE[0]) && svg.contains(PALETTE[1]));
+        assert!(svg.contains("t &lt;1&gt;") && svg.contains("b &amp; c"));
+        assert_eq!(svg.matches("<polyline").count(), 2);
+        // A log axis from 10 to 1000: ticks at each power of ten, and the zero is left out.
+        assert!(svg.contains(">10<") && svg.contains(">100<") && svg.contains(">1k<"));
+    }
+
+    #[test]
+    fn a_chart_without_points_says_so() {
+        let chart = Chart {
+            title: "Latency".into(),
+            x_label: String::new(),
+            y_label: String::new(),
+            x_scale: Scale::Linear,
+            y_scale: Scale::Linear,
+            x_ticks: None,
+            series: Vec::new(),
+        };
+        assert!(chart.svg().contains("nothing to plot"));
+    }
+
+    #[test]
+    fn tick_labels_are_short() {
+        assert_eq!(short_number(1_500_000.0), "1.5M");
+        assert_eq!(short_number(250.0), "250");
+        assert_eq!(short_number(0.25), "0.25");
+    }
+}
