@@ -29,9 +29,11 @@ fn pixels_of(png: &[u8], channels: usize, hex: &str) -> usize {
 fn chromium_renders_every_plot_of_a_real_run() {
     let dir = dir();
     let run = dir.join("run.jsonl");
+    let hlog = dir.join("run.hlog");
     let out = Command::new(cargo_bin("ringtop"))
         .args(["run", "--headless", "--builtin", "default"])
-        .args(["--duration", "2s", "--interval", "200ms"])
+        .args(["--duration", "2s", "--interval", "200ms", "--hlog"])
+        .arg(&hlog)
         .stdin(Stdio::null())
         .output()
         .unwrap();
@@ -53,6 +55,8 @@ fn chromium_renders_every_plot_of_a_real_run() {
         .arg(&html)
         .arg("--c2c")
         .arg(&c2c)
+        .arg("--hlog")
+        .arg(&hlog)
         .status()
         .unwrap();
     assert!(status.success());
@@ -69,6 +73,10 @@ fn chromium_renders_every_plot_of_a_real_run() {
         5,
         "four charts and the heatmap"
     );
+    // The percentile plot from the interval log: every percentile, not the summary's six.
+    let first_line = page.split("<polyline points=\"").nth(1).unwrap();
+    let points = first_line.split('"').next().unwrap().split(' ').count();
+    assert!(points > 20, "{points} points in the percentile plot");
 
     let shot = dir.join("report.png");
     let rendered = Command::new("chromium")

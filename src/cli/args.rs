@@ -69,6 +69,9 @@ pub(super) struct ReportCommandArgs {
     /// A core-to-core map (`ringtop c2c --json > map.json`) to include as a heatmap.
     #[arg(long, value_name = "FILE")]
     pub(super) c2c: Option<PathBuf>,
+    /// The run's HdrHistogram interval log (`run --hlog`), to plot every percentile.
+    #[arg(long, value_name = "FILE")]
+    pub(super) hlog: Option<PathBuf>,
 }
 
 #[derive(Debug, Args, Clone)]

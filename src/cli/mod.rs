@@ -339,7 +339,19 @@ fn run_report(args: &ReportCommandArgs) -> ExitCode {
             }
         }
     };
-    let html = ringtop::export::report::html(&run, c2c.as_ref());
+    let hlog = match &args.hlog {
+        None => None,
+        Some(path) => {
+            let read = std::fs::read(path)
+                .map_err(|e| e.to_string())
+                .and_then(|bytes| ringtop::export::report::read_hlog(&bytes));
+            match read {
+                Ok(histograms) => Some(histograms),
+                Err(err) => return usage_error(&format!("{}: {err}", path.display())),
+            }
+        }
+    };
+    let html = ringtop::export::report::html(&run, c2c.as_ref(), hlog.as_ref());
     if let Err(err) = std::fs::write(&args.output, html) {
         eprintln!("ringtop: cannot write {}: {err}", args.output.display());
         return ExitCode::FAILURE;

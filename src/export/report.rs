@@ -3,8 +3,10 @@
 //! and CPU share over time, the core-to-core map when one is given), the host check and the
 //! resolved profile. No scripts, no fonts, no fetches: it opens the same anywhere.
 
+use std::collections::BTreeMap;
 use std::fmt::Write;
 
+use hdrhistogram::Histogram;
 use serde_json::Value;
 
 use super::compare::Run;
@@ -21,8 +23,50 @@ svg .title{font-size:14px;font-weight:bold}svg .tick,svg .legend{font-size:11px}
 svg .label{font-size:12px}svg .grid{stroke:#e4e4e4;stroke-width:1}\
 svg .frame{fill:none;stroke:#999;stroke-width:1}.empty{color:#777;font-style:italic}";
 
-/// The report of `run`, with the core-to-core map `c2c` when one was measured.
-pub fn html(run: &Run, c2c: Option<&C2cReport>) -> String {
+/// Each consumer's latency over the whole run, merged from an HdrHistogram interval log (V2, as
+/// `run --hlog` writes it: one tag per consumer).
+///
+/// # Errors
+/// What in the log cannot be read.
+pub fn read_hlog(bytes: &[u8]) -> Result<BTreeMap<String, Histogram<u64>>, String> {
+    use base64::Engine;
+    use hdrhistogram::serialization::Deserializer;
+    use hdrhistogram::serialization::interval_log::{IntervalLogIterator, LogEntry};
+    let mut merged: BTreeMap<String, Histogram<u64>> = BTreeMap::new();
+    let mut deserializer = Deserializer::new();
+    for entry in IntervalLogIterator::new(bytes) {
+        let entry = entry.map_err(|e| format!("not an HdrHistogram interval log: {e:?}"))?;
+        let LogEntry::Interval(interval) = entry else {
+            continue;
+        };
+        let tag = interval
+            .tag()
+            .map_or_else(|| "untagged".to_owned(), |t| t.as_str().to_owned());
+        let encoded = base64::engine::general_purpose::STANDARD
+            .decode(interval.encoded_histogram())
+            .map_err(|e| format!("{tag}: a histogram that is not base64: {e}"))?;
+        let histogram: Histogram<u64> = deserializer
+            .deserialize(&mut encoded.as_slice())
+            .map_err(|e| format!("{tag}: a histogram that cannot be decoded: {e:?}"))?;
+        match merged.get_mut(&tag) {
+            Some(total) => total
+                .add(&histogram)
+                .map_err(|e| format!("{tag}: histograms that do not add up: {e:?}"))?,
+            None => {
+                merged.insert(tag, histogram);
+            }
+        }
+    }
+    Ok(merged)
+}
+
+/// The report of `run`, with the core-to-core map `c2c` when one was measured and each
+/// consumer's full latency distribution `hlog` when the run wrote one.
+pub fn html(
+    run: &Run,
+    c2c: Option<&C2cReport>,
+    hlog: Option<&BTreeMap<String, Histogram<u64>>>,
+) -> String {
     let summary = &run.summary;
     let mut page = String::new();
     let _ = write!(
@@ -36,11 +80,27 @@ pub fn html(run: &Run, c2c: Option<&C2cReport>) -> String {
     page.push_str("<h2>Threads</h2>");
     page.push_str(&thread_table(run));
     page.push_str("<h2>Latency distribution</h2>");
-    page.push_str(&percentile_chart(run).svg());
+    match hlog {
+        Some(histograms) => {
+            page.push_str(&hlog_chart(histograms).svg());
+            page.push_str(
+                "<p>Each consumer's latency over the whole run, from every sample of the run's \
+                 HdrHistogram interval log (HdrHistogram's highest equivalent value at each \
+                 percentile, to 0.1 %),",
+            );
+        }
+        None => {
+            page.push_str(&percentile_chart(run).svg());
+            page.push_str(
+                "<p>Each consumer's latency over the whole run at the summary's percentiles \
+                 (p50, p90, p99, p99.9, p99.99, max; <code>--hlog</code> with the run's \
+                 interval log draws every percentile),",
+            );
+        }
+    }
     page.push_str(
-        "<p>Each consumer's latency over the whole run, at the summary's percentiles (p50, p90, \
-         p99, p99.9, p99.99, max), from each row's stamp: its scheduled send time when the run \
-         is rate-limited, so a stalled consumer cannot hide its own delay.</p>",
+        " from each row's stamp: its scheduled send time when the run is rate-limited, so a \
+         stalled consumer cannot hide its own delay.</p>",
     );
     page.push_str("<h2>Over time</h2>");
     page.push_str(
@@ -213,6 +273,15 @@ fn percentile_chart(run: &Run) -> Chart {
             })
         })
         .collect();
+    Chart {
+        series,
+        ..percentile_chart_axes()
+    }
+}
+
+/// The percentile chart without its lines: a log axis of 1 ÷ (1 − p), labelled in percent.
+fn percentile_chart_axes() -> Chart {
+    let position = |p: f64| 1.0 / (1.0 - p);
     let ticks = [
         (0.5, "50%"),
         (0.9, "90%"),
@@ -234,7 +303,32 @@ fn percentile_chart(run: &Run) -> Chart {
                 .map(|(p, label)| (position(*p), (*label).to_owned()))
                 .collect(),
         ),
+        series: Vec::new(),
+    }
+}
+
+/// The percentile plot from full histograms: 20 points a decade of 1 ÷ (1 − p), then the max.
+fn hlog_chart(histograms: &BTreeMap<String, Histogram<u64>>) -> Chart {
+    let series = histograms
+        .iter()
+        .filter(|(_, h)| !h.is_empty())
+        .map(|(tag, h)| {
+            let count = h.len() as f64;
+            let mut points: Vec<(f64, f64)> = (6..=120)
+                .map(|k| 10f64.powf(f64::from(k) / 20.0))
+                .take_while(|x| *x < count)
+                .map(|x| (x, h.value_at_quantile(1.0 - 1.0 / x) as f64))
+                .collect();
+            points.push((count.max(2.0), h.max() as f64));
+            Series {
+                name: tag.clone(),
+                points,
+            }
+        })
+        .collect();
+    Chart {
         series,
+        ..percentile_chart_axes()
     }
 }
 
