@@ -4,18 +4,21 @@
 //! are reported and left alone.
 #![cfg(not(loom))]
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use std::io::{Read, Write};
-use std::sync::{Arc, Mutex};
 
 use assert_cmd::cargo::cargo_bin;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ringtop::metrics::snapshot::ProgramSnapshot;
 use serde_json::Value;
+
+use common::{Pty, Reaped, announced_metrics};
 
 /// The example binary, built beside ringtop (cargo builds examples with the tests; built here
 /// when a single test target was asked for).
@@ -41,29 +44,6 @@ fn monitor_dir(name: &str) -> PathBuf {
     dir
 }
 
-/// A child process killed when the test ends, however it ends: a failing test must not leave a
-/// pipeline or a dashboard running.
-struct Reaped(Option<Child>);
-
-impl Reaped {
-    fn child(&mut self) -> &mut Child {
-        self.0.as_mut().expect("not taken")
-    }
-
-    fn take(mut self) -> Child {
-        self.0.take().expect("not taken")
-    }
-}
-
-impl Drop for Reaped {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.0.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
 fn start_pipeline(dir: &Path, name: &str, duration: &str) -> Reaped {
     let child = Command::new(pipeline_binary())
         .args(["--duration", duration, "--rate", "100000", "--name", name])
@@ -72,7 +52,7 @@ fn start_pipeline(dir: &Path, name: &str, duration: &str) -> Reaped {
         .stderr(Stdio::null())
         .spawn()
         .expect("the pipeline example starts");
-    Reaped(Some(child))
+    Reaped::new(child)
 }
 
 fn ringtop(dir: &Path) -> Command {
@@ -246,56 +226,23 @@ fn the_dashboard_shows_a_live_program_in_a_real_terminal_and_quits_on_q() {
     let dir = monitor_dir("dashboard");
     let _pipeline = start_pipeline(&dir, "on-screen", "60s");
     wait_for_program(&dir, "on-screen");
-    let script = Command::new("script")
-        .args(["-q", "-f", "-e", "-c"])
-        .arg(format!(
+    let mut pty = Pty::spawn(
+        &format!(
             "stty cols 120 rows 40; {} attach on-screen",
             cargo_bin("ringtop").display()
-        ))
-        .arg("/dev/null")
-        .env("TERM", "xterm-256color")
-        .env("RINGTOP_DIR", &dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("util-linux `script` (package bsdutils) runs the dashboard in a pty");
-    let mut script = Reaped(Some(script));
-    let output = Arc::new(Mutex::new(Vec::new()));
-    let reader = {
-        let output = output.clone();
-        let mut stdout = script.child().stdout.take().unwrap();
-        std::thread::spawn(move || {
-            let mut chunk = [0; 4096];
-            while let Ok(n) = stdout.read(&mut chunk) {
-                if n == 0 {
-                    break;
-                }
-                output.lock().unwrap().extend_from_slice(&chunk[..n]);
-            }
-        })
-    };
-    let seen = |what: &str| String::from_utf8_lossy(&output.lock().unwrap()).contains(what);
-    let started = Instant::now();
-    while !(seen("md-in") && seen("orders") && seen("items/s")) {
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "the dashboard never showed the rings: {}",
-            String::from_utf8_lossy(&output.lock().unwrap())
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    script
+        ),
+        &[("RINGTOP_DIR", dir.as_os_str())],
+    );
+    pty.wait_for(&["md-in", "orders", "items/s"]);
+    pty.script
         .child()
         .stdin
         .as_mut()
         .unwrap()
         .write_all(b"q")
         .unwrap();
-    let status = script.child().wait().unwrap();
-    reader.join().unwrap();
+    let (status, output) = pty.finish();
     assert!(status.success(), "{status:?}");
-    let output = String::from_utf8_lossy(&output.lock().unwrap()).into_owned();
     assert!(
         output.contains("\x1b[?1049l"),
         "the main screen is given back"
@@ -450,17 +397,9 @@ fn attach_serves_the_programs_figures_to_prometheus() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut attach = Reaped(Some(attach));
+    let mut attach = Reaped::new(attach);
     let mut stderr = std::io::BufReader::new(attach.child().stderr.take().unwrap());
-    let mut line = String::new();
-    std::io::BufRead::read_line(&mut stderr, &mut line).unwrap();
-    let address = line
-        .split("http://")
-        .nth(1)
-        .expect("ringtop says where its metrics are")
-        .trim()
-        .trim_end_matches("/metrics")
-        .to_owned();
+    let address = announced_metrics(&mut stderr);
     // The summary is printed, then ringtop lingers until a scrape has read the final figures.
     let mut stdout = std::io::BufReader::new(attach.child().stdout.take().unwrap());
     let summary = loop {

@@ -4,25 +4,18 @@
 //! ringtop serves.
 #![cfg(not(loom))]
 
-use std::io::{BufRead, BufReader, Read, Write};
+mod common;
+
+use std::io::{BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use assert_cmd::cargo::cargo_bin;
 use serde_json::Value;
 
-/// A child killed when the test ends, however it ends.
-struct Reaped(Child);
-
-impl Drop for Reaped {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use common::{Reaped, announced_metrics};
 
 /// `GET path` on `address` over HTTP/1.0; the status line and the body.
 fn get(address: &str, path: &str) -> Result<(String, String), std::io::Error> {
@@ -99,22 +92,8 @@ fn prometheus_stores_the_totals_ringtop_reports() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let stderr = ringtop.stderr.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    let metrics = loop {
-        let line = rx
-            .recv_timeout(Duration::from_secs(30))
-            .expect("ringtop says where its metrics are");
-        if let Some(rest) = line.split("http://").nth(1) {
-            break rest.trim_end_matches("/metrics").to_owned();
-        }
-    };
-    let ringtop = Reaped(ringtop);
+    let metrics = announced_metrics(&mut BufReader::new(ringtop.stderr.take().unwrap()));
+    let mut ringtop = Reaped::new(ringtop);
 
     let web = format!("127.0.0.1:{}", free_port());
     let config = dir.join("prometheus.yml");
@@ -137,7 +116,7 @@ fn prometheus_stores_the_totals_ringtop_reports() {
         .stderr(Stdio::null())
         .spawn()
         .expect("Prometheus (Debian package prometheus) is needed to check the exposition");
-    let _prometheus = Reaped(prometheus);
+    let _prometheus = Reaped::new(prometheus);
 
     // While ringtop runs: Prometheus scrapes it.
     let started = Instant::now();
@@ -172,8 +151,7 @@ fn prometheus_stores_the_totals_ringtop_reports() {
     }
 
     // ringtop serves until Prometheus has scraped its final figures (or 30 s pass).
-    let mut ringtop = ringtop;
-    let child = &mut ringtop.0;
+    let child = ringtop.child();
     let mut stdout = String::new();
     child
         .stdout
@@ -302,17 +280,8 @@ fn the_grafana_dashboard_queries_metrics_ringtop_serves() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut stderr = BufReader::new(ringtop.stderr.take().unwrap());
-    let mut line = String::new();
-    stderr.read_line(&mut line).unwrap();
-    let address = line
-        .split("http://")
-        .nth(1)
-        .expect("ringtop says where its metrics are")
-        .trim()
-        .trim_end_matches("/metrics")
-        .to_owned();
-    let ringtop = Reaped(ringtop);
+    let address = announced_metrics(&mut BufReader::new(ringtop.stderr.take().unwrap()));
+    let ringtop = Reaped::new(ringtop);
     std::thread::sleep(Duration::from_millis(1200));
     let (status, exposition) = get(&address, "/metrics").unwrap();
     drop(ringtop);

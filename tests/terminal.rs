@@ -3,12 +3,13 @@
 //! so.
 #![cfg(not(loom))]
 
-use std::io::Read;
+mod common;
+
 use std::panic;
-use std::process::{Command, Stdio};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+
+use common::Pty;
 
 use ringtop::tui::terminal::{PanicHook, dashboard_hook};
 
@@ -29,40 +30,9 @@ fn child_of(parent: u32) -> Option<i32> {
 #[test]
 fn two_quick_signals_still_give_the_terminal_back() {
     let binary = assert_cmd::cargo::cargo_bin("ringtop");
-    let mut script = Command::new("script")
-        .args(["-q", "-f", "-e", "-c"])
-        .arg(format!("{} run --builtin default", binary.display()))
-        .arg("/dev/null")
-        .env("TERM", "xterm-256color")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("util-linux `script` (package bsdutils) runs the dashboard in a pty");
-    let output = Arc::new(Mutex::new(Vec::new()));
-    let reader = {
-        let output = output.clone();
-        let mut stdout = script.stdout.take().unwrap();
-        std::thread::spawn(move || {
-            let mut chunk = [0; 4096];
-            while let Ok(n) = stdout.read(&mut chunk) {
-                if n == 0 {
-                    break;
-                }
-                output.lock().unwrap().extend_from_slice(&chunk[..n]);
-            }
-        })
-    };
-    let seen = |what: &str| String::from_utf8_lossy(&output.lock().unwrap()).contains(what);
-    let started = Instant::now();
-    while !seen(ALT_SCREEN_ON) {
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "the dashboard never took the screen"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let dashboard = child_of(script.id()).expect("script runs ringtop as its child");
+    let pty = Pty::spawn(&format!("{} run --builtin default", binary.display()), &[]);
+    pty.wait_for(&[ALT_SCREEN_ON]);
+    let dashboard = child_of(pty.script.id()).expect("script runs ringtop as its child");
     // Two different signals back to back: both are delivered (two of one kind sent at once
     // merge into one), the second almost always before the dashboard has acted on the first.
     // SAFETY: kill(2) on a pid this test started; no memory is involved.
@@ -74,9 +44,7 @@ fn two_quick_signals_still_give_the_terminal_back() {
         "the second signal: {}",
         std::io::Error::last_os_error()
     );
-    let status = script.wait().unwrap();
-    reader.join().unwrap();
-    let output = String::from_utf8_lossy(&output.lock().unwrap()).into_owned();
+    let (status, output) = pty.finish();
     let after = &output[output.rfind(ALT_SCREEN_ON).unwrap()..];
     assert!(
         after.contains(MOUSE_OFF),

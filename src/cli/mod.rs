@@ -184,18 +184,13 @@ fn run_workload(args: &RunArgs) -> ExitCode {
         profile_name: Some(name.clone()),
         metrics: None,
     };
-    let endpoint = match metrics_endpoint(&args.report.metrics, "run", &name) {
-        Ok(endpoint) => endpoint,
-        Err(err) => return usage_error(&err),
+    let launched = Launch {
+        name,
+        command: "run",
+        headless: args.headless,
+        metrics: &args.report.metrics,
     };
-    launch(
-        profile,
-        &name,
-        args.headless,
-        options,
-        endpoint.as_ref(),
-        args.report.metrics.metrics_linger,
-    )
+    launch(profile, &launched, options)
 }
 
 fn run_serve(args: &ServeArgs) -> ExitCode {
@@ -235,19 +230,13 @@ fn run_serve(args: &ServeArgs) -> ExitCode {
         profile_name: Some(name.clone()),
         metrics: None,
     };
-    let name = format!("serve {} ({name})", args.listen);
-    let endpoint = match metrics_endpoint(&args.report.metrics, "serve", &name) {
-        Ok(endpoint) => endpoint,
-        Err(err) => return usage_error(&err),
+    let launched = Launch {
+        name: format!("serve {} ({name})", args.listen),
+        command: "serve",
+        headless: args.headless,
+        metrics: &args.report.metrics,
     };
-    launch(
-        profile,
-        &name,
-        args.headless,
-        options,
-        endpoint.as_ref(),
-        args.report.metrics.metrics_linger,
-    )
+    launch(profile, &launched, options)
 }
 
 /// The `/metrics` endpoint `--metrics-listen` asks for, serving what `command` on `subject`
@@ -272,16 +261,27 @@ fn metrics_endpoint(
     Ok(Some((server, metrics)))
 }
 
+/// How a workload is started: what to call it, the command, the front end, the metrics wanted.
+struct Launch<'a> {
+    name: String,
+    command: &'static str,
+    headless: bool,
+    metrics: &'a MetricsArgs,
+}
+
 fn launch(
     profile: profile::TuningProfile,
-    name: &str,
-    headless: bool,
+    launched: &Launch<'_>,
     mut options: HeadlessOptions,
-    endpoint: Option<&(MetricsServer, Metrics)>,
-    linger: Option<std::time::Duration>,
 ) -> ExitCode {
-    let metrics = endpoint.map(|(_, metrics)| metrics.clone());
-    if !headless {
+    let name = launched.name.as_str();
+    let endpoint = match metrics_endpoint(launched.metrics, launched.command, name) {
+        Ok(endpoint) => endpoint,
+        Err(err) => return usage_error(&err),
+    };
+    let linger = launched.metrics.metrics_linger;
+    let metrics = endpoint.as_ref().map(|(_, metrics)| metrics.clone());
+    if !launched.headless {
         return run_dashboard(profile, name, metrics);
     }
     options.metrics = metrics;
@@ -290,7 +290,7 @@ fn launch(
     let mut stdout = io::stdout().lock();
     let outcome = headless::run(profile, &options, stdin, &mut stdout, &interrupted);
     if let (Some((server, metrics)), Some(most)) = (endpoint, linger) {
-        server.linger(metrics, most);
+        server.linger(&metrics, most);
     }
     match outcome {
         Ok(Outcome::Finished(summary)) if summary.failure.is_some() => {

@@ -465,27 +465,23 @@ pub trait Monitor: Sized {
     fn monitor(self, registry: &Registry, name: &str) -> Result<Self, MonitorError>;
 }
 
-impl<T: Send + 'static> Monitor for (spsc::Producer<T>, spsc::Consumer<T>) {
-    fn monitor(mut self, registry: &Registry, name: &str) -> Result<Self, MonitorError> {
-        let cells = registry.register(name, self.0.watch())?;
-        self.0.publish_stats(cells.producer);
-        if let Some(cell) = cells.consumers.into_iter().next() {
-            self.1.publish_stats(cell);
+/// [`Monitor`] for the endpoint pair of a ring with one consumer.
+macro_rules! monitor_pair {
+    ($ring:ident) => {
+        impl<T: Send + 'static> Monitor for ($ring::Producer<T>, $ring::Consumer<T>) {
+            fn monitor(mut self, registry: &Registry, name: &str) -> Result<Self, MonitorError> {
+                let cells = registry.register(name, self.0.watch())?;
+                self.0.publish_stats(cells.producer);
+                if let Some(cell) = cells.consumers.into_iter().next() {
+                    self.1.publish_stats(cell);
+                }
+                Ok(self)
+            }
         }
-        Ok(self)
-    }
+    };
 }
-
-impl<T: Send + 'static> Monitor for (relay::Producer<T>, relay::Consumer<T>) {
-    fn monitor(mut self, registry: &Registry, name: &str) -> Result<Self, MonitorError> {
-        let cells = registry.register(name, self.0.watch())?;
-        self.0.publish_stats(cells.producer);
-        if let Some(cell) = cells.consumers.into_iter().next() {
-            self.1.publish_stats(cell);
-        }
-        Ok(self)
-    }
-}
+monitor_pair!(spsc);
+monitor_pair!(relay);
 
 impl<T: Copy + Send + 'static> Monitor for (broadcast::Producer<T>, Vec<broadcast::Consumer<T>>) {
     fn monitor(mut self, registry: &Registry, name: &str) -> Result<Self, MonitorError> {

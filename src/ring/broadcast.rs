@@ -599,23 +599,4 @@ impl<T: Send + 'static> super::watch::SharedPositions for Shared<T> {
     }
 }
 
-impl<T: Copy + Send + 'static> Producer<T> {
-    /// Copies this side's slow-path counters into `cell` each time they change (only ever on the
-    /// slow path), for a watcher in another thread or process: see [`super::watch`].
-    pub fn publish_stats(&mut self, cell: super::watch::StatsCell) {
-        self.counters.publish_to(cell);
-    }
-
-    /// This ring's positions for a watcher, held weakly: see [`super::watch`].
-    #[cfg(not(loom))]
-    pub fn watch(&self) -> std::sync::Arc<dyn super::watch::RingWatch> {
-        super::watch::Watched::new(&self.shared)
-    }
-}
-
-impl<T: Copy + Send + 'static> Consumer<T> {
-    /// As [`Producer::publish_stats`], for this consumer's counters.
-    pub fn publish_stats(&mut self, cell: super::watch::StatsCell) {
-        self.counters.publish_to(cell);
-    }
-}
+super::watch::watch_endpoints!(Copy + Send + 'static);

@@ -484,44 +484,5 @@ mod tests;
 
 pub use chunk::{ReadChunk, WriteChunk};
 
-#[cfg(not(loom))]
-impl<T: Send + 'static> super::watch::SharedPositions for Shared<T> {
-    const KIND: &'static str = "spsc";
-    fn capacity(&self) -> usize {
-        self.slots.len()
-    }
-    fn item_bytes(&self) -> usize {
-        std::mem::size_of::<T>()
-    }
-    fn consumers(&self) -> usize {
-        1
-    }
-    fn positions(&self, heads: &mut [u64]) -> u64 {
-        // Heads first: the tail read after them is at least as new, so no lag reads negative.
-        if let Some(head) = heads.first_mut() {
-            *head = self.head.load(Acquire) as u64;
-        }
-        self.tail.load(Acquire) as u64
-    }
-}
-
-impl<T: Send + 'static> Producer<T> {
-    /// Copies this side's slow-path counters into `cell` each time they change (only ever on the
-    /// slow path), for a watcher in another thread or process: see [`super::watch`].
-    pub fn publish_stats(&mut self, cell: super::watch::StatsCell) {
-        self.counters.publish_to(cell);
-    }
-
-    /// This ring's positions for a watcher, held weakly: see [`super::watch`].
-    #[cfg(not(loom))]
-    pub fn watch(&self) -> std::sync::Arc<dyn super::watch::RingWatch> {
-        super::watch::Watched::new(&self.shared)
-    }
-}
-
-impl<T: Send + 'static> Consumer<T> {
-    /// As [`Producer::publish_stats`], for this consumer's counters.
-    pub fn publish_stats(&mut self, cell: super::watch::StatsCell) {
-        self.counters.publish_to(cell);
-    }
-}
+super::watch::one_consumer_positions!("spsc");
+super::watch::watch_endpoints!(Send + 'static);

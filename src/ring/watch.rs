@@ -187,3 +187,62 @@ impl<S: SharedPositions> RingWatch for Watched<S> {
         Some(shared.positions(heads))
     }
 }
+
+/// The watch methods of a ring's two endpoint types, `Producer<T>` and `Consumer<T>` with a
+/// `counters: EndpointTally` field each and the producer a `shared: Arc<Shared<T>>`:
+/// `publish_stats` on both, `watch` on the producer. The argument is `T`'s bound.
+macro_rules! watch_endpoints {
+    ($($bound:tt)+) => {
+        impl<T: $($bound)+> Producer<T> {
+            /// Copies this side's slow-path counters into `cell` each time they change (only ever
+            /// on the slow path), for a watcher in another thread or process: see
+            /// [`super::watch`].
+            pub fn publish_stats(&mut self, cell: super::watch::StatsCell) {
+                self.counters.publish_to(cell);
+            }
+
+            /// This ring's positions for a watcher, held weakly: see [`super::watch`].
+            #[cfg(not(loom))]
+            pub fn watch(&self) -> std::sync::Arc<dyn super::watch::RingWatch> {
+                super::watch::Watched::new(&self.shared)
+            }
+        }
+
+        impl<T: $($bound)+> Consumer<T> {
+            /// As [`Producer::publish_stats`], for this consumer's counters.
+            pub fn publish_stats(&mut self, cell: super::watch::StatsCell) {
+                self.counters.publish_to(cell);
+            }
+        }
+    };
+}
+pub(crate) use watch_endpoints;
+
+/// [`SharedPositions`] for a ring with one consumer whose `Shared<T>` has `head`, `tail` (each an
+/// atomic position) and `slots`; the argument is the ring's kind.
+macro_rules! one_consumer_positions {
+    ($kind:literal) => {
+        #[cfg(not(loom))]
+        impl<T: Send + 'static> super::watch::SharedPositions for Shared<T> {
+            const KIND: &'static str = $kind;
+            fn capacity(&self) -> usize {
+                self.slots.len()
+            }
+            fn item_bytes(&self) -> usize {
+                std::mem::size_of::<T>()
+            }
+            fn consumers(&self) -> usize {
+                1
+            }
+            fn positions(&self, heads: &mut [u64]) -> u64 {
+                // Heads first: the tail read after them is at least as new, so no lag reads
+                // negative.
+                if let Some(head) = heads.first_mut() {
+                    *head = self.head.load(std::sync::atomic::Ordering::Acquire) as u64;
+                }
+                self.tail.load(std::sync::atomic::Ordering::Acquire) as u64
+            }
+        }
+    };
+}
+pub(crate) use one_consumer_positions;

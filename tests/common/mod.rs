@@ -26,3 +26,130 @@ pub fn next_of(lines: &mut impl BufRead, kind: &str) -> Value {
         }
     }
 }
+
+/// A child process killed when the test ends, however it ends: a failing test must not leave a
+/// workload, a server or a dashboard running.
+pub struct Reaped(Option<std::process::Child>);
+
+impl Reaped {
+    /// Takes charge of `child`.
+    pub fn new(child: std::process::Child) -> Self {
+        Reaped(Some(child))
+    }
+
+    /// The child's process id.
+    pub fn id(&self) -> u32 {
+        self.0.as_ref().expect("not taken").id()
+    }
+
+    /// The child, still running or not.
+    pub fn child(&mut self) -> &mut std::process::Child {
+        self.0.as_mut().expect("not taken")
+    }
+
+    /// The child, no longer killed at the end.
+    pub fn take(mut self) -> std::process::Child {
+        self.0.take().expect("not taken")
+    }
+}
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.0.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// The `HOST:PORT` of the `/metrics` endpoint ringtop announces on stderr
+/// (`ringtop: Prometheus metrics at http://HOST:PORT/metrics`).
+pub fn announced_metrics(stderr: &mut impl BufRead) -> String {
+    loop {
+        let mut line = String::new();
+        assert!(
+            stderr.read_line(&mut line).unwrap() > 0,
+            "ringtop never said where its metrics are"
+        );
+        if let Some(rest) = line.split("http://").nth(1) {
+            return rest.trim().trim_end_matches("/metrics").to_owned();
+        }
+    }
+}
+
+/// A command line run in a real pseudo-terminal (util-linux `script`), everything it writes to
+/// the terminal collected as it comes.
+pub struct Pty {
+    /// `script`, which runs the command.
+    pub script: Reaped,
+    output: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+    reader: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Pty {
+    /// Runs `command_line` (a shell command) in a pty with `TERM=xterm-256color` and `envs`.
+    pub fn spawn(command_line: &str, envs: &[(&str, &std::ffi::OsStr)]) -> Pty {
+        use std::io::Read;
+        let mut script = Command::new("script");
+        script
+            .args(["-q", "-f", "-e", "-c", command_line, "/dev/null"])
+            .env("TERM", "xterm-256color")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null());
+        for (key, value) in envs {
+            script.env(key, value);
+        }
+        let mut script = Reaped::new(
+            script
+                .spawn()
+                .expect("util-linux `script` (package bsdutils) runs the dashboard in a pty"),
+        );
+        let output = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let reader = {
+            let output = output.clone();
+            let mut stdout = script.child().stdout.take().unwrap();
+            std::thread::spawn(move || {
+                let mut chunk = [0; 4096];
+                while let Ok(n) = stdout.read(&mut chunk) {
+                    if n == 0 {
+                        break;
+                    }
+                    output.lock().unwrap().extend_from_slice(&chunk[..n]);
+                }
+            })
+        };
+        Pty {
+            script,
+            output,
+            reader: Some(reader),
+        }
+    }
+
+    /// Everything written so far, as text.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.output.lock().unwrap()).into_owned()
+    }
+
+    /// Waits until every one of `wanted` has been written, at most 30 s.
+    pub fn wait_for(&self, wanted: &[&str]) {
+        let started = std::time::Instant::now();
+        while !wanted.iter().all(|w| self.text().contains(w)) {
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(30),
+                "never shown: {wanted:?} in {}",
+                self.text()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+
+    /// Waits for `script` to end; its status and everything written.
+    pub fn finish(mut self) -> (std::process::ExitStatus, String) {
+        let status = self.script.child().wait().unwrap();
+        if let Some(reader) = self.reader.take() {
+            reader.join().unwrap();
+        }
+        (status, self.text())
+    }
+}
