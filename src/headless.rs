@@ -2,6 +2,7 @@
 //! replies to commands), commands as JSON lines in. For scripts and CI.
 
 mod attach;
+mod flamegraph;
 
 pub use attach::{AttachOutcome, attach};
 
@@ -39,6 +40,8 @@ pub struct HeadlessOptions {
     pub profile_name: Option<String>,
     /// Where each interval's figures also go for Prometheus (`--metrics-listen`).
     pub metrics: Option<crate::export::Metrics>,
+    /// Where to draw the workers' sampled stacks as a flamegraph SVG when the run ends.
+    pub flamegraph: Option<PathBuf>,
 }
 
 /// How a run ended.
@@ -129,7 +132,14 @@ pub fn run(
     let progress = options.duration.and_then(progress_bar);
     let mut next_snapshot = started + options.interval;
     let mut stdin_open = true;
+    let mut flamegraph = flamegraph::Flamegraph::new(options.flamegraph.clone());
     loop {
+        if let Some(problem) = flamegraph.tick(&engine) {
+            let line = OutputLine::Error(ErrorLine::new(engine.elapsed().as_secs_f64(), problem));
+            if !emit(out, &line)? {
+                return Ok(closed(engine));
+            }
+        }
         if interrupted.load(Relaxed)
             || options.duration.is_some_and(|d| started.elapsed() >= d)
             || (options.until_sender_leaves && engine.sender_left())
@@ -189,7 +199,14 @@ pub fn run(
     if let Some(bar) = &progress {
         bar.finish_and_clear();
     }
+    let elapsed = engine.elapsed().as_secs_f64();
     let (summary, last) = engine.finish();
+    if let Some(problem) = flamegraph.finish(&format!("ringtop run: {name}")) {
+        let line = OutputLine::Error(ErrorLine::new(elapsed, problem));
+        if !emit(out, &line)? {
+            return Ok(Outcome::OutputClosed);
+        }
+    }
     if let Some(metrics) = &options.metrics {
         metrics.observe_run(&last);
         metrics.mark_final();

@@ -154,6 +154,10 @@ pub(super) struct RunArgs {
     /// A built-in profile by name instead of a file (see `ringtop profile list`).
     #[arg(long, value_name = "NAME", conflicts_with = "profile")]
     pub(super) builtin: Option<String>,
+    /// With `--headless`: sample every worker's stack while the run lasts (perf `cpu-clock`,
+    /// no PMU needed) and draw them as a flamegraph SVG in FILE when it ends.
+    #[arg(long, value_name = "FILE", requires = "headless")]
+    pub(super) flamegraph: Option<PathBuf>,
     #[command(flatten)]
     pub(super) report: ReportArgs,
     /// Send to a ring at this address (`ringtop serve`) instead of the profile's

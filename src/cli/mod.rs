@@ -43,6 +43,7 @@ pub fn main() -> ExitCode {
                 metrics: cli.metrics,
                 ..ReportArgs::default()
             },
+            flamegraph: None,
             connect: None,
             token: TokenArgs::default(),
         }),
@@ -183,6 +184,7 @@ fn run_workload(args: &RunArgs) -> ExitCode {
         until_sender_leaves: false,
         profile_name: Some(name.clone()),
         metrics: None,
+        flamegraph: args.flamegraph.clone(),
     };
     let launched = Launch {
         name,
@@ -229,6 +231,7 @@ fn run_serve(args: &ServeArgs) -> ExitCode {
         until_sender_leaves: args.once,
         profile_name: Some(name.clone()),
         metrics: None,
+        flamegraph: None,
     };
     let launched = Launch {
         name: format!("serve {} ({name})", args.listen),

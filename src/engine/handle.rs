@@ -113,6 +113,22 @@ impl EngineHandle {
         self.shape.profile = name.to_owned();
     }
 
+    /// Worker threads the workload has (started or not).
+    pub fn thread_count(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// The worker threads that have started: name and Linux thread id.
+    pub fn worker_threads(&self) -> Vec<(String, i32)> {
+        self.slots
+            .iter()
+            .filter_map(|s| {
+                let tid = s.tid.load(Relaxed);
+                (tid != 0).then(|| (s.name.clone(), tid))
+            })
+            .collect()
+    }
+
     /// Time since the workload started (what snapshots' `elapsed_s` counts).
     pub fn elapsed(&self) -> std::time::Duration {
         self.control.epoch.elapsed()

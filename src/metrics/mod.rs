@@ -6,6 +6,8 @@ pub mod integrity;
 pub mod latency;
 pub mod sched;
 pub mod snapshot;
+#[cfg(not(loom))]
+pub mod stacks;
 
 pub use integrity::Integrity;
 pub use latency::{LatencyHistogram, LatencySummary};
