@@ -642,3 +642,10 @@ fn a_remote_run_shows_its_transport_pane() {
     assert!(narrow.contains("Transport: tcp receiver"), "{narrow}");
     insta::assert_snapshot!(wide);
 }
+
+#[test]
+fn g_asks_for_the_flamegraph_and_the_keys_say_so() {
+    let mut app = app(no_pmu, false);
+    assert_eq!(app.key(key(KeyCode::Char('g'))), Effect::Flamegraph);
+    assert!(screen(&app, 120, 40).contains("g flame"));
+}

@@ -222,7 +222,7 @@ pub(super) struct MetricsArgs {
     pub(super) metrics_listen: Option<String>,
     /// With `--metrics-listen`, headless: after the end, keep serving until a scrape has read
     /// the final figures, at most this long (`5s`).
-    #[arg(long, value_parser = parse_duration, requires = "metrics_listen")]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, requires = "metrics_listen")]
     pub(super) metrics_linger: Option<std::time::Duration>,
 }
 

@@ -102,6 +102,8 @@ pub enum Effect {
     MeasureC2c,
     /// Run `ringtop doctor` for the running profile's CPUs and show it.
     CheckHost,
+    /// Start sampling every worker's stack, or, when sampling, draw the flamegraph.
+    Flamegraph,
     /// Leave.
     Quit,
 }
@@ -280,6 +282,7 @@ impl App {
                 Effect::None
             }
             KeyCode::Char('h') => Effect::CheckHost,
+            KeyCode::Char('g') => Effect::Flamegraph,
             KeyCode::Tab => {
                 self.focus = self.focus.next();
                 Effect::None

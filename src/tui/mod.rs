@@ -24,6 +24,7 @@ use ratatui::crossterm::event::{self, Event, MouseButton, MouseEventKind};
 
 use crate::engine::{Command, Engine, EngineError, EngineHandle};
 use crate::metrics::snapshot::Summary;
+use crate::metrics::stacks::StackSampler;
 use crate::profile::{TuningProfile, builtin};
 use crate::topology::c2c::{self, C2cConfig, C2cReport};
 
@@ -98,6 +99,7 @@ fn event_loop(
     let mut last_draw = Instant::now() - FRAME;
     let (c2c_tx, c2c_rx) = mpsc::channel::<Result<C2cReport, String>>();
     let mut failure_shown = false;
+    let mut sampling: Option<StackSampler> = None;
     loop {
         if interrupted.load(Relaxed) {
             return Ok(());
@@ -112,6 +114,9 @@ fn event_loop(
             dirty = true;
         }
         if Instant::now() >= next_snapshot {
+            if let Some(sampler) = &mut sampling {
+                sampler.drain();
+            }
             let measured = engine.interval();
             if let Some(metrics) = metrics {
                 metrics.observe_run(&measured);
@@ -158,7 +163,13 @@ fn event_loop(
             Effect::Quit => return Ok(()),
             Effect::Send(command) => send(app, engine, command),
             Effect::Save { name, overwrite } => save(app, engine, &name, overwrite),
-            Effect::Load(name) => load(app, engine, interval, &name)?,
+            Effect::Load(name) => {
+                if sampling.take().is_some() {
+                    app.report("stack sampling stopped: the workload restarted", true);
+                }
+                load(app, engine, interval, &name)?;
+            }
+            Effect::Flamegraph => flamegraph(app, engine, &mut sampling),
             Effect::CheckHost => {
                 let profile = engine.current_profile();
                 match crate::engine::doctor_plan(&profile) {
@@ -194,6 +205,49 @@ fn event_loop(
                         true,
                     );
                 }
+            }
+        }
+    }
+}
+
+/// `g`: starts sampling every worker's stack, or draws what was sampled into
+/// `ringtop-flamegraph-<unix seconds>.svg` in the current directory.
+fn flamegraph(app: &mut App, engine: &EngineHandle, sampling: &mut Option<StackSampler>) {
+    match sampling.take() {
+        None => match StackSampler::start(&engine.worker_threads(), 997) {
+            Ok(sampler) => {
+                *sampling = Some(sampler);
+                app.report(
+                    "sampling every worker's stack; g again draws the flamegraph",
+                    false,
+                );
+            }
+            Err(reason) => app.report(reason, true),
+        },
+        Some(sampler) => {
+            let stacks = sampler.finish();
+            let seconds = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            let path = PathBuf::from(format!("ringtop-flamegraph-{seconds}.svg"));
+            let written = std::fs::File::create(&path)
+                .map_err(|e| format!("cannot create {}: {e}", path.display()))
+                .and_then(|file| {
+                    crate::export::flamegraph::write_svg(
+                        &stacks,
+                        &format!("ringtop: {}", app.profile_name),
+                        std::io::BufWriter::new(file),
+                    )
+                });
+            match written {
+                Ok(()) => {
+                    let samples: u64 = stacks.samples.iter().map(|(_, n)| n).sum();
+                    app.report(
+                        format!("flamegraph of {samples} samples in {}", path.display()),
+                        false,
+                    );
+                }
+                Err(err) => app.report(format!("no flamegraph: {err}"), true),
             }
         }
     }

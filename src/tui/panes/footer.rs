@@ -12,7 +12,7 @@ use crate::tui::style::{self, Severity, severity};
 pub fn keys(mode: &Mode) -> &'static str {
     match mode {
         Mode::Normal => {
-            "q quit  ? help  tab pane  ↑↓ thread  p pin  c codec  b/B batch  f/F prefetch  space pause  r reset  s save  l load  m c2c"
+            "q quit  ? help  tab pane  ↑↓ thread  p pin  c codec  b/B batch  f/F prefetch  space pause  r reset  s save  l load  m c2c  g flame"
         }
         Mode::Help | Mode::HostCheck { .. } => "any key: back",
         Mode::CpuPicker { .. } => "↑↓ choose CPU  enter pin the selected thread  esc cancel",

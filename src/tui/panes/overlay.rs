@@ -10,7 +10,7 @@ use crate::tui::app::{App, Mode};
 use crate::tui::style;
 
 /// Every key, for `?`.
-const HELP: [(&str, &str); 17] = [
+const HELP: [(&str, &str); 18] = [
     ("q, Esc, Ctrl-C", "quit (the terminal is restored)"),
     ("?", "this help"),
     ("Tab", "next pane"),
@@ -34,6 +34,10 @@ const HELP: [(&str, &str); 17] = [
     ),
     ("m", "measure the core-to-core map (heatmap in Topology)"),
     ("h", "check the host for these CPUs (ringtop doctor)"),
+    (
+        "g",
+        "sample every worker's stack; g again draws a flamegraph SVG",
+    ),
     ("", ""),
     ("", "Every action's result shows on the status line."),
     ("", "Latency counts from each row's scheduled send time."),
