@@ -234,13 +234,7 @@ fn the_dashboard_shows_a_live_program_in_a_real_terminal_and_quits_on_q() {
         &[("RINGTOP_DIR", dir.as_os_str())],
     );
     pty.wait_for(&["md-in", "orders", "items/s"]);
-    pty.script
-        .child()
-        .stdin
-        .as_mut()
-        .unwrap()
-        .write_all(b"q")
-        .unwrap();
+    pty.type_keys(b"q");
     let (status, output) = pty.finish();
     assert!(status.success(), "{status:?}");
     assert!(

@@ -99,3 +99,39 @@ fn a_panic_on_the_dashboard_thread_restores_first_and_elsewhere_leaves_the_scree
         "the dashboard's own panic restores, then prints"
     );
 }
+
+#[test]
+fn g_twice_in_the_dashboard_writes_a_flamegraph_of_the_workers() {
+    let dir = std::env::temp_dir().join(format!("ringtop-dashboard-flame-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let binary = assert_cmd::cargo::cargo_bin("ringtop");
+    let mut pty = Pty::spawn(
+        &format!(
+            "stty cols 120 rows 40; cd {} && {} run --builtin default",
+            dir.display(),
+            binary.display()
+        ),
+        &[],
+    );
+    pty.wait_for(&[ALT_SCREEN_ON, "rows/s"]);
+    pty.type_keys(b"g");
+    pty.wait_for(&["sampling every worker"]);
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    pty.type_keys(b"g");
+    pty.wait_for(&["flamegraph of"]);
+    pty.type_keys(b"q");
+    let (status, _) = pty.finish();
+    assert!(status.success(), "{status:?}");
+    let written: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "svg"))
+        .collect();
+    assert_eq!(written.len(), 1, "{written:?}");
+    let svg = std::fs::read_to_string(&written[0]).unwrap();
+    for frame in ["producer-0 (", "consumer-0 ("] {
+        assert!(svg.contains(frame), "{frame} is not in the flamegraph");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -126,6 +126,14 @@ impl Pty {
         }
     }
 
+    /// Types `keys` into the terminal.
+    pub fn type_keys(&mut self, keys: &[u8]) {
+        use std::io::Write;
+        let stdin = self.script.child().stdin.as_mut().expect("a pty's input");
+        stdin.write_all(keys).unwrap();
+        stdin.flush().unwrap();
+    }
+
     /// Everything written so far, as text.
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.output.lock().unwrap()).into_owned()
