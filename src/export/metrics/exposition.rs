@@ -1,0 +1,370 @@
+//! The exposition: every metric family, described and encoded on each scrape from what
+//! [`Metrics`] holds.
+
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
+use prometheus_client::metrics::MetricType;
+use prometheus_client::metrics::counter::ConstCounter;
+use prometheus_client::metrics::gauge::ConstGauge;
+
+use super::{LatencyBuckets, LinkSeries, Metrics, Quantiles, RingSeries, latency_bounds_ns};
+
+type Labels = Vec<(&'static str, String)>;
+
+/// A family's name, its help, and how to pick its value out of a `T`.
+type Described<T, V> = (&'static str, &'static str, fn(&T) -> V);
+
+/// Writes one metric family: `name`, its help, its type, and a value per label set. A family
+/// with no series now (no link, no attached ring) is still described, so every name ringtop can
+/// serve is in every exposition.
+fn family<M: EncodeMetric>(
+    encoder: &mut DescriptorEncoder<'_>,
+    name: &str,
+    help: &str,
+    kind: MetricType,
+    series: impl IntoIterator<Item = (Labels, M)>,
+) -> Result<(), std::fmt::Error> {
+    let mut family = encoder.encode_descriptor(name, help, None, kind)?;
+    for (labels, metric) in series {
+        metric.encode(family.encode_family(&labels)?)?;
+    }
+    Ok(())
+}
+
+/// A histogram's figures, for [`family`].
+#[derive(Debug)]
+struct Histogram<'a>(&'a LatencyBuckets);
+
+impl EncodeMetric for Histogram<'_> {
+    fn encode(
+        &self,
+        mut encoder: prometheus_client::encoding::MetricEncoder<'_>,
+    ) -> Result<(), std::fmt::Error> {
+        let buckets: Vec<(f64, u64)> = latency_bounds_ns()
+            .map(|b| b as f64)
+            .chain(std::iter::once(f64::INFINITY))
+            .zip(self.0.counts.iter().copied())
+            .collect();
+        encoder.encode_histogram::<prometheus_client::encoding::NoLabelSet>(
+            self.0.sum_ns,
+            self.0.count,
+            &buckets,
+            None,
+        )
+    }
+
+    fn metric_type(&self) -> MetricType {
+        MetricType::Histogram
+    }
+}
+
+/// The info metric's labels.
+#[derive(Debug)]
+struct InfoMetric(Labels);
+
+impl EncodeMetric for InfoMetric {
+    fn encode(
+        &self,
+        mut encoder: prometheus_client::encoding::MetricEncoder<'_>,
+    ) -> Result<(), std::fmt::Error> {
+        encoder.encode_info(&self.0)
+    }
+
+    fn metric_type(&self) -> MetricType {
+        MetricType::Info
+    }
+}
+
+impl Collector for Metrics {
+    fn encode(&self, mut encoder: DescriptorEncoder<'_>) -> Result<(), std::fmt::Error> {
+        let state = self.lock();
+        let state = &*state;
+        if let Some(info) = &state.info {
+            let host = crate::host::HostFacts::read();
+            let mut labels: Labels = vec![
+                ("version", env!("CARGO_PKG_VERSION").to_owned()),
+                ("command", info.command.clone()),
+                ("subject", info.subject.clone()),
+            ];
+            if let Some(hostname) = host.hostname {
+                labels.push(("host", hostname));
+            }
+            let mut family = encoder.encode_descriptor(
+                "ringtop",
+                "What is measured: ringtop's version, the command, the profile or program, the host.",
+                None,
+                MetricType::Info,
+            )?;
+            InfoMetric(labels).encode(family.encode_family(&Vec::<(&str, String)>::new())?)?;
+        }
+        family(
+            &mut encoder,
+            "ringtop_intervals",
+            "Intervals measured since the start.",
+            MetricType::Counter,
+            [(Labels::new(), ConstCounter::new(state.intervals))],
+        )?;
+        let threads = || state.threads.iter();
+        let by_thread = |name: &String, role: &str| -> Labels {
+            vec![("thread", name.clone()), ("role", role.to_owned())]
+        };
+        family(
+            &mut encoder,
+            "ringtop_rows",
+            "Rows (attach: items) written by a producer or read by a consumer since the start.",
+            MetricType::Counter,
+            threads().map(|(n, t)| (by_thread(n, t.role), ConstCounter::new(t.rows))),
+        )?;
+        family(
+            &mut encoder,
+            "ringtop_bytes",
+            "Bytes of those rows (64 a row; attach: the ring's item size).",
+            MetricType::Counter,
+            threads().map(|(n, t)| (by_thread(n, t.role), ConstCounter::new(t.bytes))),
+        )?;
+        family(
+            &mut encoder,
+            "ringtop_stalls",
+            "Episodes of finding the ring full (producer) or empty (consumer).",
+            MetricType::Counter,
+            threads().filter_map(|(n, t)| {
+                t.stalls
+                    .map(|v| (by_thread(n, t.role), ConstCounter::new(v)))
+            }),
+        )?;
+        family(
+            &mut encoder,
+            "ringtop_index_reloads",
+            "Re-reads of the other side's index that found it moved (a cache line pulled across).",
+            MetricType::Counter,
+            threads().filter_map(|(n, t)| {
+                t.index_reloads
+                    .map(|v| (by_thread(n, t.role), ConstCounter::new(v)))
+            }),
+        )?;
+        family(
+            &mut encoder,
+            "ringtop_thread_cpu",
+            "Where a thread last ran: 1 for its current CPU and that CPU's NUMA node.",
+            MetricType::Gauge,
+            threads().filter_map(|(n, t)| {
+                t.cpu.map(|cpu| {
+                    let mut labels = by_thread(n, t.role);
+                    labels.push(("cpu", cpu.to_string()));
+                    labels.push(("node", t.node.map_or(String::new(), |n| n.to_string())));
+                    (labels, ConstGauge::new(1i64))
+                })
+            }),
+        )?;
+        family(
+            &mut encoder,
+            "ringtop_cpu_ran_ratio",
+            "Share of the last interval the thread was on a CPU (1: all of it; a spinning thread below 0.9 waited for its CPU).",
+            MetricType::Gauge,
+            threads().filter_map(|(n, t)| {
+                t.ran_ratio
+                    .map(|v| (by_thread(n, t.role), ConstGauge::new(v)))
+            }),
+        )?;
+        family(
+            &mut encoder,
+            "ringtop_cpu_waited_seconds",
+            "Seconds the thread waited runnable for a CPU, summed over the intervals measured.",
+            MetricType::Counter,
+            threads()
+                .filter(|(_, t)| t.ran_ratio.is_some())
+                .map(|(n, t)| (by_thread(n, t.role), ConstCounter::new(t.waited_s))),
+        )?;
+        family(
+            &mut encoder,
+            "ringtop_involuntary_switches",
+            "Times the scheduler took the thread's CPU away, summed over the intervals measured.",
+            MetricType::Counter,
+            threads()
+                .filter(|(_, t)| t.ran_ratio.is_some())
+                .map(|(n, t)| {
+                    (
+                        by_thread(n, t.role),
+                        ConstCounter::new(t.involuntary_switches),
+                    )
+                }),
+        )?;
+        family(
+            &mut encoder,
+            "ringtop_latency_ns",
+            "Consumer latency from each row's stamp (its scheduled send time when rate-limited), nanoseconds.",
+            MetricType::Histogram,
+            threads().filter_map(|(n, t)| {
+                t.latency
+                    .as_ref()
+                    .map(|l| (by_thread(n, t.role), Histogram(l)))
+            }),
+        )?;
+        let totals: [Described<[u64; 5], u64>; 5] = [
+            (
+                "ringtop_rows_produced",
+                "Rows written by all producers.",
+                |t| t[0],
+            ),
+            (
+                "ringtop_rows_consumed",
+                "Rows read by all consumers (a broadcast row once per consumer).",
+                |t| t[1],
+            ),
+            (
+                "ringtop_rows_lost",
+                "Rows a consumer should have seen and never did. Must be 0.",
+                |t| t[2],
+            ),
+            (
+                "ringtop_rows_duplicated",
+                "Rows seen twice. Must be 0.",
+                |t| t[3],
+            ),
+            (
+                "ringtop_rows_reordered",
+                "Rows seen out of order. Must be 0.",
+                |t| t[4],
+            ),
+        ];
+        for (name, help, pick) in totals {
+            family(
+                &mut encoder,
+                name,
+                help,
+                MetricType::Counter,
+                state
+                    .totals
+                    .as_ref()
+                    .map(|t| (Labels::new(), ConstCounter::new(pick(t)))),
+            )?;
+        }
+        let codecs = || state.codecs.iter();
+        let by_codec = |name: &String| -> Labels { vec![("codec", name.clone())] };
+        family(
+            &mut encoder,
+            "ringtop_codec_raw_bytes",
+            "Row bytes encoded, per codec.",
+            MetricType::Counter,
+            codecs().map(|(n, c)| (by_codec(n), ConstCounter::new(c.raw_bytes))),
+        )?;
+        family(
+            &mut encoder,
+            "ringtop_codec_encoded_bytes",
+            "Frame bytes written, headers included, per codec.",
+            MetricType::Counter,
+            codecs().map(|(n, c)| (by_codec(n), ConstCounter::new(c.encoded_bytes))),
+        )?;
+        family(
+            &mut encoder,
+            "ringtop_codec_rows",
+            "Rows in frames, per codec.",
+            MetricType::Counter,
+            codecs().map(|(n, c)| (by_codec(n), ConstCounter::new(c.rows))),
+        )?;
+        let link = state.link.as_ref();
+        let link_labels = |link: &LinkSeries| -> Labels {
+            vec![("kind", link.kind.clone()), ("role", link.role.to_owned())]
+        };
+        let link_counters: [Described<LinkSeries, u64>; 6] = [
+            (
+                "ringtop_link_frames",
+                "Frames sent (sender) or received (receiver).",
+                |l| l.frames,
+            ),
+            (
+                "ringtop_link_bytes",
+                "Bytes on the wire: frames, record headers, padding, message headers.",
+                |l| l.bytes,
+            ),
+            (
+                "ringtop_link_credit_stalls",
+                "Times the sender found the remote ring full.",
+                |l| l.credit_stalls,
+            ),
+            (
+                "ringtop_link_sessions",
+                "Connections made (sender) or accepted (receiver).",
+                |l| l.sessions,
+            ),
+            (
+                "ringtop_link_refused",
+                "Connections refused at the handshake.",
+                |l| l.refused,
+            ),
+            (
+                "ringtop_link_dropped",
+                "Connections dropped after a bad message or silence.",
+                |l| l.dropped,
+            ),
+        ];
+        for (name, help, pick) in link_counters {
+            family(
+                &mut encoder,
+                name,
+                help,
+                MetricType::Counter,
+                link.map(|l| (link_labels(l), ConstCounter::new(pick(l)))),
+            )?;
+        }
+        let link_quantiles: [Described<LinkSeries, Option<Quantiles>>; 2] = [
+            (
+                "ringtop_link_round_trip_ns",
+                "Sender: round trip from a row's stamp to the receiver's credit echoing it, over the last interval, by quantile.",
+                |l| l.round_trip_ns,
+            ),
+            (
+                "ringtop_link_one_way_ns",
+                "Receiver: one-way latency from the row stamp (same host clock only), over the last interval, by quantile.",
+                |l| l.one_way_ns,
+            ),
+        ];
+        for (name, help, pick) in link_quantiles {
+            let series = link.into_iter().flat_map(|l| {
+                pick(l).into_iter().flat_map(move |(p50, p99, p999)| {
+                    [("0.5", p50), ("0.99", p99), ("0.999", p999)].map(|(q, v)| {
+                        let mut labels = link_labels(l);
+                        labels.push(("quantile", q.to_owned()));
+                        (labels, ConstGauge::new(gauge(v)))
+                    })
+                })
+            });
+            family(&mut encoder, name, help, MetricType::Gauge, series)?;
+        }
+        let rings = || state.rings.iter();
+        let by_ring =
+            |r: &RingSeries| -> Labels { vec![("ring", r.name.clone()), ("kind", r.kind.clone())] };
+        family(
+            &mut encoder,
+            "ringtop_ring_capacity",
+            "An attached program's ring: slots.",
+            MetricType::Gauge,
+            rings().map(|r| (by_ring(r), ConstGauge::new(gauge(r.capacity)))),
+        )?;
+        family(
+            &mut encoder,
+            "ringtop_ring_occupancy",
+            "An attached program's ring: items written and not yet read by its slowest consumer.",
+            MetricType::Gauge,
+            rings().map(|r| (by_ring(r), ConstGauge::new(gauge(r.occupancy)))),
+        )?;
+        family(
+            &mut encoder,
+            "ringtop_ring_lag",
+            "An attached program's ring: items a consumer is behind the producer.",
+            MetricType::Gauge,
+            rings().flat_map(|r| {
+                r.lag.iter().enumerate().map(move |(i, lag)| {
+                    let mut labels = by_ring(r);
+                    labels.push(("consumer", i.to_string()));
+                    (labels, ConstGauge::new(gauge(*lag)))
+                })
+            }),
+        )?;
+        Ok(())
+    }
+}
+
+fn gauge(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
