@@ -118,8 +118,16 @@ fn prometheus_stores_the_totals_ringtop_reports() {
         .expect("Prometheus (Debian package prometheus) is needed to check the exposition");
     let _prometheus = Reaped::new(prometheus);
 
-    // While ringtop runs: Prometheus scrapes it.
+    // Prometheus answers queries only once it is ready (503 while its storage starts).
     let started = Instant::now();
+    while !get(&web, "/-/ready").is_ok_and(|(status, _)| status.contains("200")) {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "Prometheus never became ready"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // While ringtop runs: Prometheus scrapes it.
     while query(&web, "ringtop_rows_total").is_none() {
         assert!(
             started.elapsed() < Duration::from_secs(30),
