@@ -238,12 +238,12 @@ impl Metrics {
     ) {
         let mut state = self.lock();
         state.intervals += 1;
-        for thread in &snapshot.threads {
-            let ring = snapshot
-                .rings
-                .iter()
-                .find(|r| thread.name.starts_with(&format!("{} ", r.name)));
-            let item_bytes = ring.map_or(0, |r| r.item_bytes);
+        // Threads come ring by ring: each ring's producer, then its consumers (one per lag).
+        let item_sizes = snapshot
+            .rings
+            .iter()
+            .flat_map(|r| std::iter::repeat_n(r.item_bytes, 1 + r.lag.len()));
+        for (thread, item_bytes) in snapshot.threads.iter().zip(item_sizes) {
             let series = state.threads.entry(thread.name.clone()).or_default();
             take_thread(series, thread, item_bytes, snapshot.interval_s);
         }
