@@ -22,6 +22,11 @@ pub type PanicHook = dyn Fn(&PanicHookInfo<'_>) + Send + Sync + 'static;
 /// Whether the dashboard holds the terminal now.
 static ACTIVE: AtomicBool = AtomicBool::new(false);
 
+/// Held while the terminal is being given back, so a second caller (the signal thread about to
+/// exit the process) waits until the first has written every sequence instead of returning at
+/// once and exiting under it.
+static RESTORING: Mutex<()> = Mutex::new(());
+
 /// The last panic on a thread other than the dashboard's, for the dashboard to show.
 static BACKGROUND_PANIC: Mutex<Option<String>> = Mutex::new(None);
 
@@ -59,8 +64,12 @@ pub(crate) fn leave(previous: Arc<PanicHook>) {
 }
 
 /// Gives the terminal back if the dashboard holds it (idempotent; safe from any thread): mouse
-/// capture off, the main screen back, the cursor shown, raw mode off.
+/// capture off, the main screen back, the cursor shown, raw mode off. Returns only once the
+/// terminal is back, whichever thread does it.
 pub fn restore() {
+    let _restoring = RESTORING
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     if ACTIVE.swap(false, SeqCst) {
         let _ = execute!(
             io::stdout(),
