@@ -46,6 +46,8 @@ pub mod topology;
 pub mod transport;
 #[cfg(not(loom))]
 pub mod tui;
+#[cfg(not(loom))]
+pub mod tune;
 
 pub use row::Row;
 

@@ -26,6 +26,6 @@ mod worker;
 pub use command::{Command, CommandError};
 pub use handle::EngineHandle;
 pub use measure::{ConsumerLatency, Interval};
-pub(crate) use start::panic_message;
 pub use start::{Engine, EngineError, doctor_plan};
+pub(crate) use start::{panic_message, row_source};
 pub use warnings::Warning;

@@ -379,7 +379,7 @@ fn build_ring(
     })
 }
 
-fn row_source(source: &SourceSetting, seed: u64) -> Result<Source, EngineError> {
+pub(crate) fn row_source(source: &SourceSetting, seed: u64) -> Result<Source, EngineError> {
     Ok(match source {
         SourceSetting::RandomWalk => Source::new(SourceKind::RandomWalk, seed),
         SourceSetting::SineNoise => Source::new(SourceKind::SineNoise, seed),

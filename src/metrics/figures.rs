@@ -41,6 +41,17 @@ pub fn significant_or_null<S: Serializer>(
     }
 }
 
+/// Serializes a duration as seconds, rounded to [`SIGNIFICANT_DIGITS`].
+///
+/// # Errors
+/// The serializer's.
+pub fn seconds<S: Serializer>(
+    value: &std::time::Duration,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.serialize_f64(round_significant(value.as_secs_f64()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,585 @@
+//! The search: successive halving over the candidates within a budget, then a paired,
+//! interleaved confirmation of the winner against the baseline.
+//!
+//! Rung 0 runs every sampled candidate in short trials; each following rung keeps the better
+//! half and runs it twice as long. Within a rung each repeat runs every candidate once, in a
+//! fresh shuffled order, so a slow phase of a noisy machine falls on all of them alike; a
+//! candidate's rung figure is the median of its repeats. The winner is then run against the
+//! baseline in alternating pairs (A B, B A, …), and crowned only when it wins enough pairs for
+//! the stated confidence (a one-sided sign test): otherwise the baseline is kept. A lucky
+//! setting on a bimodal VM cannot win that way, because each pair is measured in one phase.
+
+use std::time::Duration;
+
+use rand::SeedableRng;
+use rand::seq::SliceRandom;
+use rand_pcg::Pcg64Mcg;
+use serde::Serialize;
+
+use super::space::Candidate;
+use super::stats::{median, sign_test_confidence};
+
+/// What the search optimises.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Goal {
+    /// The lowest p99 at the given rate with no loss (p50 breaks ties).
+    Latency,
+    /// The most rows per second (p99 reported).
+    Throughput,
+}
+
+/// One trial's result, as the measurement gives it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TrialOutcome {
+    /// Rows consumed per second over the measured window.
+    pub rows_per_s: f64,
+    /// Median one-way latency, ns (the worst consumer's); `None` when not measured.
+    pub p50_ns: Option<u64>,
+    /// 99th percentile one-way latency, ns (the worst consumer's).
+    pub p99_ns: Option<u64>,
+    /// Every row arrived once and in order.
+    pub integrity_ok: bool,
+    /// Why the trial could not run or stopped early.
+    pub failure: Option<String>,
+    /// What the trial cost of the budget (start, warm-up and stop included), s.
+    #[serde(rename = "cost_s", serialize_with = "crate::metrics::figures::seconds")]
+    pub cost: Duration,
+}
+
+/// Runs one candidate for a while and says how it did.
+pub trait Trials {
+    /// Runs `candidate` for `duration` of measurement.
+    fn run(&mut self, candidate: &Candidate, duration: Duration) -> TrialOutcome;
+    /// What a trial costs besides its measured `duration` (start, warm-up, stop), for planning.
+    fn overhead(&self) -> Duration;
+}
+
+/// How the search runs.
+#[derive(Debug, Clone)]
+pub struct SearchConfig {
+    /// The goal.
+    pub goal: Goal,
+    /// The rate a latency goal must keep, rows/s in total (0: none).
+    pub rate: u64,
+    /// All the trials together may cost this much.
+    pub budget: Duration,
+    /// The confidence the winner must beat the baseline with (0.5–0.999).
+    pub confidence: f64,
+    /// Repeats of every candidate in each rung.
+    pub repeats: usize,
+    /// The shortest measured window of a trial.
+    pub min_trial: Duration,
+    /// The share of the budget kept for the confirmation.
+    pub confirm_share: f64,
+    /// Seed of the sampling and the shuffles.
+    pub seed: u64,
+}
+
+impl SearchConfig {
+    /// The defaults for `goal` within `budget`.
+    pub fn new(goal: Goal, budget: Duration) -> Self {
+        SearchConfig {
+            goal,
+            rate: 0,
+            budget,
+            confidence: 0.95,
+            repeats: 2,
+            min_trial: Duration::from_millis(200),
+            confirm_share: 0.3,
+            seed: 1,
+        }
+    }
+}
+
+/// The least share of the target rate a latency candidate must deliver.
+const RATE_KEPT: f64 = 0.95;
+/// Pairs of the confirmation, at least and at most.
+const PAIRS: (usize, usize) = (8, 16);
+
+/// A trial in the record.
+#[derive(Debug, Clone, Serialize)]
+pub struct TrialRecord {
+    /// `rung 0`, `rung 1`, …, or `confirm`.
+    pub phase: String,
+    /// The candidate's id.
+    pub candidate: usize,
+    /// Measured window, s.
+    #[serde(serialize_with = "crate::metrics::figures::significant")]
+    pub duration_s: f64,
+    /// What it gave.
+    pub outcome: TrialOutcome,
+    /// Its merit for the goal (higher is better); `None` when disqualified.
+    pub merit: Option<f64>,
+    /// In a rung: its merit over the median merit of the trials run just before and after it
+    /// (the machine's phase then), what the rung ranks by; `None` in the confirmation.
+    pub relative_merit: Option<f64>,
+}
+
+/// One rung of the halving.
+#[derive(Debug, Clone, Serialize)]
+pub struct Rung {
+    /// Measured window of each trial, s.
+    #[serde(serialize_with = "crate::metrics::figures::significant")]
+    pub trial_s: f64,
+    /// The candidates it ran, best first, with their median merit.
+    pub ranking: Vec<(usize, Option<f64>)>,
+    /// How many of them went on.
+    pub kept: usize,
+}
+
+/// Whether the winner beat the baseline.
+#[derive(Debug, Clone, Serialize)]
+pub struct Verdict {
+    /// The candidate written out: the winner if it beat the baseline, else the baseline (0).
+    pub chosen: usize,
+    /// The halving's winner.
+    pub winner: usize,
+    /// Whether the winner beat the baseline with the required confidence.
+    pub improved: bool,
+    /// Confirmation pairs run (0 when the winner is the baseline).
+    pub pairs: usize,
+    /// Pairs the winner won.
+    pub wins: usize,
+    /// Median of the per-pair merit ratios, winner over baseline (>1: the winner is better).
+    pub median_ratio: Option<f64>,
+    /// Smallest and largest per-pair ratio.
+    pub ratio_range: Option<(f64, f64)>,
+    /// The sign test's confidence that the winner is better.
+    pub confidence: Option<f64>,
+    /// The confidence it needed.
+    pub required_confidence: f64,
+    /// In words.
+    pub reason: String,
+}
+
+/// The whole search, for `--json` and the evidence in the profile.
+#[derive(Debug, Clone, Serialize)]
+pub struct SearchRecord {
+    /// The goal.
+    pub goal: Goal,
+    /// The rate a latency goal kept, rows/s (0: none).
+    pub rate: u64,
+    /// The budget, s.
+    #[serde(serialize_with = "crate::metrics::figures::significant")]
+    pub budget_s: f64,
+    /// What the trials cost, s.
+    #[serde(serialize_with = "crate::metrics::figures::significant")]
+    pub spent_s: f64,
+    /// Candidates in the space (the baseline included).
+    pub candidates: usize,
+    /// Candidates sampled into rung 0.
+    pub sampled: usize,
+    /// The rungs, in order.
+    pub rungs: Vec<Rung>,
+    /// Every trial, in order.
+    pub trials: Vec<TrialRecord>,
+    /// The outcome.
+    pub verdict: Verdict,
+}
+
+/// What the search is doing, for a progress bar.
+#[derive(Debug, Clone)]
+pub struct Progress {
+    /// `rung 0`, …, `confirm`.
+    pub phase: String,
+    /// Budget spent so far.
+    pub spent: Duration,
+    /// The budget.
+    pub budget: Duration,
+    /// The candidate about to run.
+    pub candidate: String,
+}
+
+/// Why the search could not run.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SearchError {
+    /// Not even the baseline and one candidate fit the budget.
+    #[error(
+        "a budget of {budget:?} cannot hold the baseline and one candidate ({repeats} trials of \
+         at least {min_trial:?} each, plus {overhead:?} to start and stop, and the confirmation); \
+         give at least {needed}s"
+    )]
+    BudgetTooSmall {
+        /// The budget given.
+        budget: Duration,
+        /// Repeats per rung.
+        repeats: usize,
+        /// Shortest trial.
+        min_trial: Duration,
+        /// Overhead per trial.
+        overhead: Duration,
+        /// Seconds that would do.
+        needed: u64,
+    },
+    /// Only the baseline: nothing to search.
+    #[error("no candidate besides the base profile is valid for this machine and workload")]
+    NothingToTry,
+}
+
+/// The merit of one outcome for `config`'s goal: higher is better; `None` disqualifies it
+/// (rows lost or out of order, a failure, no latency figure for a latency goal, or a latency
+/// candidate that could not keep the rate).
+pub fn merit(config: &SearchConfig, outcome: &TrialOutcome) -> Option<f64> {
+    if !outcome.integrity_ok || outcome.failure.is_some() || outcome.rows_per_s <= 0.0 {
+        return None;
+    }
+    match config.goal {
+        Goal::Throughput => Some(outcome.rows_per_s),
+        Goal::Latency => {
+            if config.rate > 0 && outcome.rows_per_s < RATE_KEPT * config.rate as f64 {
+                return None;
+            }
+            let p99 = outcome.p99_ns? as f64;
+            let p50 = outcome.p50_ns? as f64;
+            // p99 decides; p50 (weighted 1/100) breaks ties between equal p99s.
+            Some(1e9 / (p99 + p50 / 100.0 + 1.0))
+        }
+    }
+}
+
+/// One rung as planned.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct RungPlan {
+    /// Candidates it runs (at most).
+    size: usize,
+    /// Times each runs.
+    repeats: usize,
+    /// Measured window of each trial.
+    trial: Duration,
+}
+
+/// The rungs for `n` candidates within `halving_budget`, an equal share each. Rung `r` runs
+/// each of its candidates `repeats + r` times: as the field narrows, each survivor gets more
+/// and longer trials, so a few trials in a slow phase of the machine cannot decide between the
+/// last contenders.
+fn plan_rungs(n: usize, halving_budget: Duration, per_trial: (Duration, usize)) -> Vec<RungPlan> {
+    let (overhead, repeats) = per_trial;
+    let mut sizes = Vec::new();
+    let mut alive = n;
+    while alive >= 2 {
+        sizes.push(alive);
+        alive = alive.div_ceil(2);
+    }
+    let rung_budget = halving_budget.as_secs_f64() / sizes.len().max(1) as f64;
+    sizes
+        .into_iter()
+        .enumerate()
+        .map(|(r, size)| {
+            let repeats = repeats + r;
+            let each = rung_budget / (size * repeats) as f64 - overhead.as_secs_f64();
+            RungPlan {
+                size,
+                repeats,
+                trial: Duration::from_secs_f64(each.max(0.0)),
+            }
+        })
+        .collect()
+}
+
+/// Runs the search over `candidates` (the baseline first) with `trials`.
+///
+/// # Errors
+/// [`SearchError`] when the budget is too small or there is nothing to try.
+pub fn search(
+    candidates: &[Candidate],
+    trials: &mut dyn Trials,
+    config: &SearchConfig,
+    progress: &mut dyn FnMut(&Progress),
+) -> Result<SearchRecord, SearchError> {
+    if candidates.len() < 2 {
+        return Err(SearchError::NothingToTry);
+    }
+    let overhead = trials.overhead();
+    let halving_budget = config.budget.mul_f64(1.0 - config.confirm_share);
+    let per_trial = (overhead, config.repeats);
+    // Sample fewer candidates until rung 0's trials are long enough to mean something.
+    let mut sampled = candidates.len();
+    let rungs_plan = loop {
+        let plan = plan_rungs(sampled, halving_budget, per_trial);
+        let confirmation = 2.0 * PAIRS.0 as f64 * (config.min_trial + overhead).as_secs_f64();
+        if plan.iter().all(|r| r.trial >= config.min_trial)
+            && config.budget.as_secs_f64() * config.confirm_share >= confirmation
+        {
+            break plan;
+        }
+        if sampled == 2 {
+            let one = (config.min_trial + overhead).as_secs_f64() * config.repeats as f64;
+            let needed = (2.0 * one
+                + 2.0 * PAIRS.0 as f64 * (config.min_trial + overhead).as_secs_f64())
+                / (1.0 - config.confirm_share).max(0.5);
+            return Err(SearchError::BudgetTooSmall {
+                budget: config.budget,
+                repeats: config.repeats,
+                min_trial: config.min_trial,
+                overhead,
+                needed: needed.ceil() as u64,
+            });
+        }
+        sampled = (sampled * 4 / 5).max(2);
+    };
+
+    let mut rng = Pcg64Mcg::seed_from_u64(config.seed);
+    let mut alive: Vec<usize> = (1..candidates.len()).collect();
+    alive.shuffle(&mut rng);
+    alive.truncate(sampled - 1);
+    alive.insert(0, 0);
+
+    let mut record = SearchRecord {
+        goal: config.goal,
+        rate: config.rate,
+        budget_s: config.budget.as_secs_f64(),
+        spent_s: 0.0,
+        candidates: candidates.len(),
+        sampled,
+        rungs: Vec::new(),
+        trials: Vec::new(),
+        verdict: Verdict {
+            chosen: 0,
+            winner: 0,
+            improved: false,
+            pairs: 0,
+            wins: 0,
+            median_ratio: None,
+            ratio_range: None,
+            confidence: None,
+            required_confidence: config.confidence,
+            reason: String::new(),
+        },
+    };
+    let mut spent = Duration::ZERO;
+    for (index, rung) in rungs_plan.iter().enumerate() {
+        let (size, trial) = (rung.size, rung.trial);
+        debug_assert!(alive.len() <= size);
+        if alive.len() < 2 {
+            break;
+        }
+        let phase = format!("rung {index}");
+        let first = record.trials.len();
+        for _ in 0..rung.repeats {
+            let mut order = alive.clone();
+            order.shuffle(&mut rng);
+            for id in order {
+                let outcome = run_one(
+                    trials,
+                    &candidates[id],
+                    trial,
+                    (&phase, spent, config.budget),
+                    progress,
+                );
+                spent += outcome.cost;
+                let m = merit(config, &outcome);
+                record.trials.push(TrialRecord {
+                    phase: phase.clone(),
+                    candidate: id,
+                    duration_s: trial.as_secs_f64(),
+                    outcome,
+                    merit: m,
+                    relative_merit: None,
+                });
+            }
+        }
+        let rung_trials = &mut record.trials[first..];
+        relate_to_neighbours(rung_trials);
+        let mut merits: Vec<Vec<Option<f64>>> = vec![Vec::new(); candidates.len()];
+        let mut lossy = vec![false; candidates.len()];
+        for t in rung_trials.iter() {
+            merits[t.candidate].push(t.relative_merit);
+            lossy[t.candidate] |= !t.outcome.integrity_ok;
+        }
+        // Lost, duplicated or reordered rows put a candidate out, however fast it was.
+        let mut ranking: Vec<(usize, Option<f64>)> = alive
+            .iter()
+            .map(|&id| (id, rung_merit(&merits[id]).filter(|_| !lossy[id])))
+            .collect();
+        ranking.sort_by(|a, b| rank_order(b.1).total_cmp(&rank_order(a.1)));
+        let keep = ranking
+            .iter()
+            .filter(|(_, m)| m.is_some())
+            .count()
+            .min(alive.len().div_ceil(2))
+            .max(1);
+        alive = ranking.iter().take(keep).map(|&(id, _)| id).collect();
+        record.rungs.push(Rung {
+            trial_s: trial.as_secs_f64(),
+            ranking,
+            kept: keep,
+        });
+        if spent >= halving_budget + config.budget.mul_f64(config.confirm_share / 2.0) {
+            break;
+        }
+    }
+    let winner = alive[0];
+    record.verdict.winner = winner;
+    record.verdict = if winner == 0 {
+        Verdict {
+            reason: "the baseline outlasted every candidate: kept".to_owned(),
+            ..record.verdict
+        }
+    } else {
+        // As long as the last rung's trials, as far as the share kept for it allows.
+        let last_rung = rungs_plan.last().map_or(config.min_trial, |r| r.trial);
+        let fitting = config
+            .budget
+            .mul_f64(config.confirm_share)
+            .div_f64(2.0 * PAIRS.0 as f64)
+            .saturating_sub(overhead);
+        let trial = last_rung.min(fitting).max(config.min_trial);
+        let left = config.budget.saturating_sub(spent);
+        let fit = (left.as_secs_f64() / ((trial + overhead) * 2).as_secs_f64()) as usize;
+        confirm(
+            candidates,
+            trials,
+            config,
+            (winner, fit.clamp(PAIRS.0 / 2, PAIRS.1), trial),
+            (&mut record.trials, &mut spent),
+            progress,
+        )
+    };
+    record.spent_s = spent.as_secs_f64();
+    Ok(record)
+}
+
+/// Trials on each side whose median is a trial's reference in [`relate_to_neighbours`].
+const NEIGHBOURS: usize = 3;
+
+/// Sets each trial's relative merit: its merit over the median merit of the trials run just
+/// before and after it in the rung. The candidates around a trial are a random draw, so their
+/// median tracks how fast the machine was then: a candidate that happened to run in a slow
+/// phase is not mistaken for a slow candidate.
+fn relate_to_neighbours(trials: &mut [TrialRecord]) {
+    let merits: Vec<Option<f64>> = trials.iter().map(|t| t.merit).collect();
+    for (i, trial) in trials.iter_mut().enumerate() {
+        let window = &merits[i.saturating_sub(NEIGHBOURS)..(i + NEIGHBOURS + 1).min(merits.len())];
+        let values: Vec<f64> = window.iter().flatten().copied().collect();
+        trial.relative_merit = match (trial.merit, median(&values)) {
+            (Some(m), Some(reference)) if reference > 0.0 => Some(m / reference),
+            _ => None,
+        };
+    }
+}
+
+/// `None` ranks below every figure.
+fn rank_order(merit: Option<f64>) -> f64 {
+    merit.unwrap_or(f64::NEG_INFINITY)
+}
+
+/// A candidate's figure in a rung: the upper quartile of its repeats' relative merits (a
+/// disqualified repeat counting as the worst); `None` if half or more were disqualified.
+/// The upper quartile, not the median: on a machine whose slow phases only ever slow a trial
+/// down, what a setting reaches in the good phase is its speed, and a trial that fell at a
+/// phase boundary should not sink it. A lucky setting this flatters still has to beat the
+/// baseline in the confirmation.
+fn rung_merit(merits: &[Option<f64>]) -> Option<f64> {
+    let disqualified = merits.iter().filter(|m| m.is_none()).count();
+    if merits.is_empty() || disqualified * 2 >= merits.len() {
+        return None;
+    }
+    let mut values: Vec<f64> = merits.iter().map(|&m| rank_order(m)).collect();
+    values.sort_by(f64::total_cmp);
+    let rank = (values.len() * 3).div_ceil(4).max(1) - 1;
+    Some(values[rank])
+}
+
+fn run_one(
+    trials: &mut dyn Trials,
+    candidate: &Candidate,
+    duration: Duration,
+    (phase, spent, budget): (&str, Duration, Duration),
+    progress: &mut dyn FnMut(&Progress),
+) -> TrialOutcome {
+    progress(&Progress {
+        phase: phase.to_owned(),
+        spent,
+        budget,
+        candidate: candidate.label(),
+    });
+    trials.run(candidate, duration)
+}
+
+/// The winner against the baseline in alternating pairs, and the sign test on them.
+fn confirm(
+    candidates: &[Candidate],
+    trials: &mut dyn Trials,
+    config: &SearchConfig,
+    (winner, pairs, trial): (usize, usize, Duration),
+    (log, spent): (&mut Vec<TrialRecord>, &mut Duration),
+    progress: &mut dyn FnMut(&Progress),
+) -> Verdict {
+    let mut ratios = Vec::new();
+    let mut disqualified = 0;
+    for pair in 0..pairs {
+        let order = if pair % 2 == 0 {
+            [0, winner]
+        } else {
+            [winner, 0]
+        };
+        let mut merits = [None, None];
+        for id in order {
+            let outcome = run_one(
+                trials,
+                &candidates[id],
+                trial,
+                ("confirm", *spent, config.budget),
+                progress,
+            );
+            *spent += outcome.cost;
+            let m = merit(config, &outcome);
+            merits[usize::from(id == winner)] = m;
+            log.push(TrialRecord {
+                phase: "confirm".to_owned(),
+                candidate: id,
+                duration_s: trial.as_secs_f64(),
+                outcome,
+                merit: m,
+                relative_merit: None,
+            });
+        }
+        match merits {
+            [Some(base), Some(best)] => ratios.push(best / base),
+            [_, None] => disqualified += 1,
+            // The baseline disqualified and the winner not: a win.
+            [None, Some(_)] => ratios.push(f64::INFINITY),
+        }
+    }
+    let wins = ratios.iter().filter(|&&r| r > 1.0).count();
+    let confidence = sign_test_confidence(wins, pairs);
+    let finite: Vec<f64> = ratios.iter().copied().filter(|r| r.is_finite()).collect();
+    let median_ratio = median(&ratios);
+    let ratio_range = finite
+        .iter()
+        .copied()
+        .fold(None, |range: Option<(f64, f64)>, r| {
+            Some(range.map_or((r, r), |(lo, hi)| (lo.min(r), hi.max(r))))
+        });
+    let improved = disqualified == 0
+        && confidence >= config.confidence
+        && median_ratio.is_some_and(|r| r > 1.0);
+    let reason = if disqualified > 0 {
+        format!("the winner was disqualified in {disqualified} of {pairs} pairs: baseline kept")
+    } else if improved {
+        format!(
+            "the winner beat the baseline in {wins} of {pairs} interleaved pairs (sign test \
+             confidence {:.3} >= {:.3})",
+            confidence, config.confidence
+        )
+    } else {
+        format!(
+            "the winner beat the baseline in only {wins} of {pairs} interleaved pairs (sign test \
+             confidence {:.3} < {:.3}): baseline kept",
+            confidence, config.confidence
+        )
+    };
+    Verdict {
+        chosen: if improved { winner } else { 0 },
+        winner,
+        improved,
+        pairs,
+        wins,
+        median_ratio,
+        ratio_range,
+        confidence: Some(confidence),
+        required_confidence: config.confidence,
+        reason,
+    }
+}

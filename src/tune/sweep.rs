@@ -1,0 +1,397 @@
+//! `ringtop sweep`: a grid of short runs over one or more profile settings (`--set
+//! workload.rate=100k..10M --set workload.batch=1,8,64`), p50/p99 against throughput, and the
+//! knee of each curve: the most throughput before p99 leaves its floor.
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::profile::TuningProfile;
+
+use super::search::{TrialOutcome, Trials};
+use super::space::Candidate;
+
+/// How far above a curve's lowest p99 a point may be and still count as before the knee.
+pub const KNEE_P99_FACTOR: f64 = 2.0;
+
+/// One swept setting: a profile key and the values it takes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Axis {
+    /// `section.key`, as in a profile (`workload.rate`).
+    pub key: String,
+    /// The values, in order.
+    pub values: Vec<toml::Value>,
+}
+
+/// Why a `--set` cannot be swept.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("--set {text}: {reason}")]
+pub struct AxisError {
+    /// What was given.
+    pub text: String,
+    /// What is wrong and what would do.
+    pub reason: String,
+}
+
+impl Axis {
+    /// Reads `KEY=V1,V2,…` or `KEY=LOW..HIGH` (numbers may end in k, M or G; a range steps
+    /// through 1, 2, 5 × 10ⁿ, both ends included).
+    ///
+    /// # Errors
+    /// [`AxisError`] saying what is wrong.
+    pub fn parse(text: &str) -> Result<Axis, AxisError> {
+        let error = |reason: &str| AxisError {
+            text: text.to_owned(),
+            reason: reason.to_owned(),
+        };
+        let (key, values) = text
+            .split_once('=')
+            .ok_or_else(|| error("expected KEY=VALUES, e.g. workload.batch=1,8,64"))?;
+        let key = key.trim();
+        if key.split('.').count() != 2 || key.split('.').any(str::is_empty) {
+            return Err(error(
+                "the key is section.name, as in a profile (workload.rate)",
+            ));
+        }
+        let values = values.trim();
+        let parsed = if let Some((low, high)) = values.split_once("..") {
+            let (low, high) = (number(low), number(high));
+            match (low, high) {
+                (Some(low), Some(high)) if low > 0 && low <= high => series(low, high)
+                    .into_iter()
+                    .map(|v| toml::Value::Integer(v as i64))
+                    .collect(),
+                _ => {
+                    return Err(error(
+                        "a range is LOW..HIGH with 0 < LOW <= HIGH (100k..10M)",
+                    ));
+                }
+            }
+        } else {
+            values
+                .split(',')
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(|v| {
+                    number(v).map_or_else(
+                        || match v {
+                            "true" | "false" => toml::Value::Boolean(v == "true"),
+                            _ => toml::Value::String(v.to_owned()),
+                        },
+                        |n| toml::Value::Integer(n as i64),
+                    )
+                })
+                .collect::<Vec<_>>()
+        };
+        if parsed.is_empty() {
+            return Err(error("no values"));
+        }
+        Ok(Axis {
+            key: key.to_owned(),
+            values: parsed,
+        })
+    }
+}
+
+/// A whole number, optionally with a k, M or G multiplier (`100k`, `2.5M`).
+fn number(text: &str) -> Option<u64> {
+    let text = text.trim().replace('_', "");
+    let (digits, scale) = match text.chars().last()? {
+        'k' | 'K' => (&text[..text.len() - 1], 1e3),
+        'M' => (&text[..text.len() - 1], 1e6),
+        'G' => (&text[..text.len() - 1], 1e9),
+        _ => (&text[..], 1.0),
+    };
+    let value: f64 = digits.parse().ok()?;
+    let value = value * scale;
+    (value >= 0.0 && value.fract() == 0.0 && value < 1e18).then_some(value as u64)
+}
+
+/// `low`, `high` and every 1, 2, 5 × 10ⁿ between them.
+fn series(low: u64, high: u64) -> Vec<u64> {
+    let mut out = vec![low];
+    let mut decade = 1u64;
+    while decade <= high {
+        for step in [1, 2, 5] {
+            let v = decade.saturating_mul(step);
+            if v > low && v < high {
+                out.push(v);
+            }
+        }
+        decade = decade.saturating_mul(10);
+    }
+    if high != low {
+        out.push(high);
+    }
+    out
+}
+
+/// One point of the grid.
+#[derive(Debug, Clone, Serialize)]
+pub struct Point {
+    /// Each axis's key and the value it had here.
+    pub settings: Vec<SettingValue>,
+    /// What the run gave.
+    pub outcome: TrialOutcome,
+    /// Whether this point is its curve's knee.
+    pub knee: bool,
+}
+
+/// The whole sweep.
+#[derive(Debug, Clone, Serialize)]
+pub struct SweepRecord {
+    /// The measured window of every point, s.
+    #[serde(serialize_with = "crate::metrics::figures::significant")]
+    pub trial_s: f64,
+    /// Every point, in grid order (the first axis varies slowest).
+    pub points: Vec<Point>,
+    /// How the knee is chosen.
+    pub knee_rule: String,
+}
+
+/// A profile key and its value at one grid point.
+pub type SettingValue = (String, toml::Value);
+
+/// One grid point before it runs: its settings, and the checked profile that runs it.
+#[derive(Debug, Clone)]
+pub struct GridPoint {
+    /// Each axis's key and value here.
+    pub settings: Vec<SettingValue>,
+    /// The base with those settings.
+    pub profile: TuningProfile,
+}
+
+/// Why the sweep could not run.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum SweepError {
+    /// A grid point's profile is not valid.
+    #[error("{0}")]
+    Point(String),
+    /// No axes.
+    #[error("nothing to sweep: give at least one --set KEY=VALUES")]
+    NoAxes,
+}
+
+/// Every grid point's profile, each checked, with its settings.
+///
+/// # Errors
+/// [`SweepError::Point`] naming the first point that is not a valid profile and why.
+pub fn grid(base: &TuningProfile, axes: &[Axis]) -> Result<Vec<GridPoint>, SweepError> {
+    if axes.is_empty() {
+        return Err(SweepError::NoAxes);
+    }
+    let mut points: Vec<Vec<SettingValue>> = vec![Vec::new()];
+    for axis in axes {
+        points = points
+            .into_iter()
+            .flat_map(|prefix| {
+                axis.values.iter().map(move |v| {
+                    let mut p = prefix.clone();
+                    p.push((axis.key.clone(), v.clone()));
+                    p
+                })
+            })
+            .collect();
+    }
+    let table = toml::Value::try_from(base).map_err(|e| SweepError::Point(e.to_string()))?;
+    points
+        .into_iter()
+        .map(|settings| {
+            let mut value = table.clone();
+            let what = settings
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(" ");
+            for (key, v) in &settings {
+                let (section, name) = key.split_once('.').unwrap_or((key, ""));
+                let root = value.as_table_mut().expect("a profile is a table");
+                let section = root
+                    .entry(section)
+                    .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+                let Some(section) = section.as_table_mut() else {
+                    return Err(SweepError::Point(format!("{what}: {key} is not a section")));
+                };
+                section.insert(name.to_owned(), v.clone());
+            }
+            let profile: TuningProfile = value.try_into().map_err(|e: toml::de::Error| {
+                SweepError::Point(format!("{what}: {}", e.message()))
+            })?;
+            profile
+                .validate(&what)
+                .map_err(|e| SweepError::Point(e.to_string()))?;
+            Ok(GridPoint { settings, profile })
+        })
+        .collect()
+}
+
+/// Runs every point of `grid` for `trial` with `trials`, calling `progress` with the index of
+/// each point before it runs, and marks the knees.
+pub fn sweep(
+    grid: Vec<GridPoint>,
+    trials: &mut dyn Trials,
+    trial: Duration,
+    progress: &mut dyn FnMut(usize, usize),
+) -> SweepRecord {
+    let total = grid.len();
+    let mut points: Vec<Point> = grid
+        .into_iter()
+        .enumerate()
+        .map(|(i, GridPoint { settings, profile })| {
+            progress(i, total);
+            let candidate = Candidate {
+                id: i,
+                setting: None,
+                profile,
+            };
+            Point {
+                settings,
+                outcome: trials.run(&candidate, trial),
+                knee: false,
+            }
+        })
+        .collect();
+    mark_knees(&mut points);
+    SweepRecord {
+        trial_s: trial.as_secs_f64(),
+        points,
+        knee_rule: format!(
+            "per curve (points sharing every setting but the last axis): the most rows/s among \
+             the points without loss whose p99 is within {KNEE_P99_FACTOR}x the curve's lowest"
+        ),
+    }
+}
+
+/// Marks each curve's knee: the points that share every setting but the last axis form a
+/// curve; its knee is the most rows/s among clean points whose p99 stays within
+/// [`KNEE_P99_FACTOR`] of the curve's lowest p99.
+pub fn mark_knees(points: &mut [Point]) {
+    let curve_of = |p: &Point| -> Vec<SettingValue> {
+        p.settings[..p.settings.len().saturating_sub(1)].to_vec()
+    };
+    let mut curves: Vec<Vec<SettingValue>> = Vec::new();
+    for p in points.iter() {
+        let c = curve_of(p);
+        if !curves.contains(&c) {
+            curves.push(c);
+        }
+    }
+    for curve in curves {
+        let members: Vec<usize> = (0..points.len())
+            .filter(|&i| curve_of(&points[i]) == curve)
+            .filter(|&i| points[i].outcome.integrity_ok && points[i].outcome.failure.is_none())
+            .collect();
+        let floor = members
+            .iter()
+            .filter_map(|&i| points[i].outcome.p99_ns)
+            .min();
+        let knee = members
+            .iter()
+            .copied()
+            .filter(|&i| match (points[i].outcome.p99_ns, floor) {
+                (Some(p99), Some(floor)) => p99 as f64 <= KNEE_P99_FACTOR * floor as f64,
+                _ => floor.is_none(),
+            })
+            .max_by(|&a, &b| {
+                points[a]
+                    .outcome
+                    .rows_per_s
+                    .total_cmp(&points[b].outcome.rows_per_s)
+            });
+        if let Some(i) = knee {
+            points[i].knee = true;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_range_steps_through_one_two_five() {
+        let axis = Axis::parse("workload.rate=100k..10M").unwrap();
+        let values: Vec<i64> = axis
+            .values
+            .iter()
+            .map(|v| v.as_integer().unwrap())
+            .collect();
+        assert_eq!(
+            values,
+            [
+                100_000, 200_000, 500_000, 1_000_000, 2_000_000, 5_000_000, 10_000_000
+            ]
+        );
+        let odd = Axis::parse("workload.rate=300..3000").unwrap();
+        let values: Vec<i64> = odd.values.iter().map(|v| v.as_integer().unwrap()).collect();
+        assert_eq!(values, [300, 500, 1000, 2000, 3000]);
+    }
+
+    #[test]
+    fn lists_keep_numbers_and_words() {
+        let axis = Axis::parse("workload.batch=1, 8,64").unwrap();
+        assert_eq!(axis.values, [1, 8, 64].map(toml::Value::Integer));
+        let kinds = Axis::parse("ring.kind=spsc,relay").unwrap();
+        assert_eq!(kinds.values[1], toml::Value::String("relay".into()));
+    }
+
+    #[test]
+    fn bad_axes_say_what_would_do() {
+        for text in [
+            "rate=1,2",
+            "workload.rate",
+            "workload.rate=10..1",
+            "workload.rate=x..1M",
+        ] {
+            let err = Axis::parse(text).unwrap_err();
+            assert!(
+                err.to_string().starts_with(&format!("--set {text}: ")),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_grid_point_that_is_no_profile_is_named() {
+        let base = crate::profile::builtin::get("default").unwrap();
+        let axes = [Axis::parse("workload.batch=8,0").unwrap()];
+        let err = grid(&base, &axes).unwrap_err().to_string();
+        assert!(err.contains("workload.batch=0"), "{err}");
+        let ok = grid(&base, &[Axis::parse("workload.batch=8,16").unwrap()]).unwrap();
+        assert_eq!(ok.len(), 2);
+        assert_eq!(ok[1].profile.workload.batch, 16);
+    }
+
+    fn point(batch: i64, rate: i64, rows_per_s: f64, p99: u64) -> Point {
+        Point {
+            settings: vec![
+                ("workload.batch".into(), toml::Value::Integer(batch)),
+                ("workload.rate".into(), toml::Value::Integer(rate)),
+            ],
+            outcome: TrialOutcome {
+                rows_per_s,
+                p50_ns: Some(p99 / 2),
+                p99_ns: Some(p99),
+                integrity_ok: true,
+                failure: None,
+                cost: Duration::ZERO,
+            },
+            knee: false,
+        }
+    }
+
+    #[test]
+    fn the_knee_is_the_most_throughput_before_p99_leaves_its_floor() {
+        let mut points = vec![
+            point(1, 1, 1e5, 500),
+            point(1, 2, 1e6, 600),
+            point(1, 3, 2e6, 900),
+            point(1, 4, 2.2e6, 40_000),
+            point(8, 1, 1e5, 300),
+            point(8, 2, 1e6, 2000),
+        ];
+        mark_knees(&mut points);
+        let knees: Vec<bool> = points.iter().map(|p| p.knee).collect();
+        assert_eq!(knees, [false, false, true, false, true, false]);
+    }
+}

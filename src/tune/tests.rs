@@ -1,0 +1,321 @@
+//! The search on a fake measurement: a planted landscape, multiplicative noise, and a machine
+//! that switches between a fast and a 3× slower phase every few trials (as these VMs do), so the
+//! search logic is checked against a known answer.
+
+use std::time::Duration;
+
+use rand::{Rng, SeedableRng};
+use rand_pcg::Pcg64Mcg;
+
+use super::*;
+
+/// A measurement whose truth is `merit[id]` (1.0 is the baseline), seen through noise.
+struct Fake {
+    truth: Vec<f64>,
+    /// Candidates that lose rows.
+    lossy: Vec<usize>,
+    /// ± this share of multiplicative noise on every trial.
+    noise: f64,
+    rng: Pcg64Mcg,
+    /// Trials until the machine's phase flips, and the phase's speed.
+    phase: (usize, f64),
+    overhead: Duration,
+}
+
+impl Fake {
+    fn new(truth: Vec<f64>, noise: f64, seed: u64) -> Self {
+        Fake {
+            truth,
+            lossy: Vec::new(),
+            noise,
+            rng: Pcg64Mcg::seed_from_u64(seed),
+            phase: (0, 1.0),
+            overhead: Duration::from_millis(100),
+        }
+    }
+}
+
+impl Trials for Fake {
+    fn run(&mut self, candidate: &Candidate, duration: Duration) -> TrialOutcome {
+        if self.phase.0 == 0 {
+            // A new phase: fast (1.0) or slow (0.3), lasting 2 to 12 trials.
+            self.phase = (
+                self.rng.random_range(2..=12),
+                if self.rng.random_bool(0.5) { 1.0 } else { 0.3 },
+            );
+        }
+        self.phase.0 -= 1;
+        let jitter = 1.0 + self.rng.random_range(-self.noise..=self.noise);
+        let rate = 1e7 * self.truth[candidate.id] * self.phase.1 * jitter;
+        // Latency falls as merit rises: p99 = 1000 ns at merit 1.
+        let p99 = (1000.0 / (self.truth[candidate.id] * self.phase.1 * jitter)) as u64;
+        TrialOutcome {
+            rows_per_s: rate,
+            p50_ns: Some(p99 / 3),
+            p99_ns: Some(p99),
+            integrity_ok: !self.lossy.contains(&candidate.id),
+            failure: None,
+            cost: duration + self.overhead,
+        }
+    }
+
+    fn overhead(&self) -> Duration {
+        self.overhead
+    }
+}
+
+fn candidates(n: usize) -> Vec<Candidate> {
+    let base = crate::profile::builtin::get("default").unwrap();
+    (0..n)
+        .map(|id| Candidate {
+            id,
+            setting: None,
+            profile: base.clone(),
+        })
+        .collect()
+}
+
+/// A landscape of `n` candidates around a baseline of 1.0, worse than `ceiling`, with `planted`
+/// at `optimum` (if any).
+fn landscape(n: usize, ceiling: f64, planted: Option<(usize, f64)>, seed: u64) -> Vec<f64> {
+    let mut rng = Pcg64Mcg::seed_from_u64(seed ^ 0xfeed);
+    let mut truth: Vec<f64> = (0..n)
+        .map(|i| {
+            if i == 0 {
+                1.0
+            } else {
+                rng.random_range(0.5..ceiling)
+            }
+        })
+        .collect();
+    if let Some((id, merit)) = planted {
+        truth[id] = merit;
+    }
+    truth
+}
+
+fn config(goal: Goal, budget_s: u64, seed: u64) -> SearchConfig {
+    SearchConfig {
+        seed,
+        ..SearchConfig::new(goal, Duration::from_secs(budget_s))
+    }
+}
+
+#[test]
+fn the_planted_optimum_is_found_within_the_budget() {
+    for seed in 0..12 {
+        let n = 30;
+        let optimum = 1 + (seed as usize * 7) % (n - 1);
+        let truth = landscape(n, 1.1, Some((optimum, 1.35)), seed);
+        let mut fake = Fake::new(truth, 0.1, seed);
+        // Every candidate sampled: the budget holds them all in rung 0.
+        let cfg = config(Goal::Throughput, 200, seed);
+        let record = search(&candidates(n), &mut fake, &cfg, &mut |_| {}).unwrap();
+        assert_eq!(record.sampled, n, "seed {seed}");
+        assert_eq!(
+            record.verdict.chosen, optimum,
+            "seed {seed}: {:?}",
+            record.verdict
+        );
+        assert!(record.verdict.improved);
+        assert!(record.verdict.confidence.unwrap() >= cfg.confidence);
+        assert!(
+            record.spent_s <= cfg.budget.as_secs_f64() * 1.02,
+            "seed {seed}: spent {} of {}",
+            record.spent_s,
+            record.budget_s
+        );
+        // Every comparison in the record is of measured trials; every rung halves.
+        for pair in record.rungs.windows(2) {
+            assert!(pair[1].ranking.len() <= pair[0].ranking.len().div_ceil(2));
+            assert!(pair[1].trial_s > pair[0].trial_s);
+        }
+    }
+}
+
+#[test]
+fn the_latency_goal_finds_the_lowest_p99_too() {
+    for seed in 0..8 {
+        let n = 24;
+        let optimum = 1 + (seed as usize * 11) % (n - 1);
+        let truth = landscape(n, 1.05, Some((optimum, 1.4)), seed);
+        let mut fake = Fake::new(truth, 0.1, seed);
+        let record = search(
+            &candidates(n),
+            &mut fake,
+            &config(Goal::Latency, 120, seed),
+            &mut |_| {},
+        )
+        .unwrap();
+        assert_eq!(record.sampled, n, "seed {seed}");
+        assert_eq!(
+            record.verdict.chosen, optimum,
+            "seed {seed}: {:?}",
+            record.verdict
+        );
+    }
+}
+
+#[test]
+fn a_small_budget_samples_fewer_candidates_and_still_stays_within_it() {
+    let n = 200;
+    let truth = landscape(n, 1.2, None, 3);
+    let mut fake = Fake::new(truth, 0.1, 3);
+    let cfg = config(Goal::Throughput, 30, 3);
+    let record = search(&candidates(n), &mut fake, &cfg, &mut |_| {}).unwrap();
+    assert!(
+        record.sampled < n && record.sampled >= 2,
+        "{}",
+        record.sampled
+    );
+    assert!(record.spent_s <= 30.0 * 1.02, "{}", record.spent_s);
+    assert!(record.trials.iter().all(|t| t.duration_s >= 0.2));
+}
+
+#[test]
+fn nothing_worse_than_the_baseline_is_ever_crowned() {
+    // Every candidate is truly 1–10 % worse than the baseline, under ±15 % noise and a machine
+    // flipping between a fast and a 3× slower phase: a lucky trial can make one look better,
+    // but it must not survive the interleaved confirmation.
+    for seed in 0..30 {
+        let n = 60;
+        let truth = landscape(n, 0.99, Some((1 + seed as usize % 59, 0.99)), seed);
+        let mut fake = Fake::new(truth, 0.15, seed);
+        let record = search(
+            &candidates(n),
+            &mut fake,
+            &config(Goal::Throughput, 120, seed),
+            &mut |_| {},
+        )
+        .unwrap();
+        assert_eq!(
+            record.verdict.chosen, 0,
+            "seed {seed}: {:?}",
+            record.verdict
+        );
+        assert!(!record.verdict.improved);
+    }
+}
+
+#[test]
+fn a_candidate_that_loses_rows_is_never_chosen_however_fast() {
+    let n = 20;
+    let truth = landscape(n, 1.0, Some((5, 3.0)), 1);
+    let mut fake = Fake::new(truth, 0.05, 1);
+    fake.lossy = vec![5];
+    let record = search(
+        &candidates(n),
+        &mut fake,
+        &config(Goal::Throughput, 60, 1),
+        &mut |_| {},
+    )
+    .unwrap();
+    assert_ne!(record.verdict.chosen, 5);
+    assert!(
+        record
+            .trials
+            .iter()
+            .filter(|t| t.candidate == 5)
+            .all(|t| t.merit.is_none())
+    );
+}
+
+#[test]
+fn a_latency_candidate_that_cannot_keep_the_rate_is_out() {
+    let cfg = SearchConfig {
+        rate: 1_000_000,
+        ..SearchConfig::new(Goal::Latency, Duration::from_secs(10))
+    };
+    let outcome = |rows_per_s: f64| TrialOutcome {
+        rows_per_s,
+        p50_ns: Some(100),
+        p99_ns: Some(200),
+        integrity_ok: true,
+        failure: None,
+        cost: Duration::ZERO,
+    };
+    assert!(merit(&cfg, &outcome(999_000.0)).is_some());
+    assert!(merit(&cfg, &outcome(900_000.0)).is_none());
+    // p99 decides, p50 breaks the tie.
+    let mut lower_p50 = outcome(1e6);
+    lower_p50.p50_ns = Some(50);
+    assert!(merit(&cfg, &lower_p50) > merit(&cfg, &outcome(1e6)));
+    let mut lower_p99 = outcome(1e6);
+    lower_p99.p99_ns = Some(190);
+    lower_p99.p50_ns = Some(190);
+    assert!(merit(&cfg, &lower_p99) > merit(&cfg, &lower_p50));
+}
+
+#[test]
+fn a_budget_too_small_for_two_candidates_is_refused_with_what_would_do() {
+    let mut fake = Fake::new(vec![1.0, 1.1], 0.0, 0);
+    let err = search(
+        &candidates(2),
+        &mut fake,
+        &config(Goal::Throughput, 1, 0),
+        &mut |_| {},
+    )
+    .unwrap_err();
+    assert!(matches!(err, SearchError::BudgetTooSmall { .. }), "{err}");
+    assert!(err.to_string().contains("give at least"), "{err}");
+    let err = search(
+        &candidates(1),
+        &mut fake,
+        &config(Goal::Throughput, 60, 0),
+        &mut |_| {},
+    )
+    .unwrap_err();
+    assert_eq!(err, SearchError::NothingToTry);
+}
+
+#[test]
+fn the_evidence_names_both_sides_and_the_file_reads_back() {
+    let n = 30;
+    let truth = landscape(n, 1.0, Some((7, 1.5)), 2);
+    let mut fake = Fake::new(truth, 0.05, 2);
+    let mut space = candidates(n);
+    space[7].profile.workload.batch = 16;
+    space[7].setting = Some(Setting {
+        producer_cpu: 0,
+        consumer_cpu: 1,
+        memory_node: None,
+        kind: crate::profile::RingKind::Spsc,
+        capacity: 4096,
+        batch: 16,
+        prefetch: 0,
+        producer_wait: crate::profile::WaitSetting::BusySpin,
+        consumer_wait: crate::profile::WaitSetting::BusySpin,
+        codec: None,
+    });
+    let record = search(
+        &space,
+        &mut fake,
+        &config(Goal::Throughput, 60, 2),
+        &mut |_| {},
+    )
+    .unwrap();
+    assert_eq!(record.verdict.chosen, 7);
+    let written = evidence(&record, &space, "default", "ringtop tune").unwrap();
+    assert!(
+        written.text.starts_with("# Written by `ringtop tune`"),
+        "{}",
+        written.text
+    );
+    assert!(
+        written.text.contains("# Baseline (default): "),
+        "{}",
+        written.text
+    );
+    assert!(written.text.contains("# Chosen: "), "{}", written.text);
+    assert!(
+        written.text.contains("sign test confidence"),
+        "{}",
+        written.text
+    );
+    let back = crate::profile::parse(&written.text, "tuned.toml").unwrap();
+    assert_eq!(back, written.profile);
+    assert_eq!(back.workload.batch, 16);
+    let (base, chosen) = (written.baseline.unwrap(), written.chosen.unwrap());
+    assert!(chosen.rows_per_s > base.rows_per_s);
+    assert_eq!(base.trials, record.verdict.pairs);
+}

@@ -1,0 +1,78 @@
+//! Trials on the real engine: start the candidate's profile, let it warm up, measure one
+//! window, stop it and check that every row arrived.
+
+use std::time::{Duration, Instant};
+
+use crate::engine::Engine;
+use crate::metrics::snapshot::{Role, Snapshot};
+
+use super::search::{TrialOutcome, Trials};
+use super::space::Candidate;
+
+/// How long a trial runs before its measured window (threads pinned, caches and the ring warm,
+/// the first interval's start-up spike left out).
+const WARM_UP: Duration = Duration::from_millis(100);
+/// What starting and stopping a workload costs besides the warm-up (thread spawns, drains,
+/// joins), for planning; the real cost of every trial is measured and counted.
+const START_STOP: Duration = Duration::from_millis(50);
+
+/// Runs candidates on this machine's engine.
+#[derive(Debug, Default)]
+pub struct EngineTrials;
+
+impl Trials for EngineTrials {
+    fn run(&mut self, candidate: &Candidate, duration: Duration) -> TrialOutcome {
+        let began = Instant::now();
+        let mut profile = candidate.profile.clone();
+        profile.workload.duration = None;
+        profile.report.hlog = None;
+        let mut engine = match Engine::start(profile) {
+            Ok(engine) => engine,
+            Err(err) => return failed(err.to_string(), began),
+        };
+        std::thread::sleep(WARM_UP);
+        let _ = engine.interval();
+        std::thread::sleep(duration);
+        let window = engine.interval().snapshot;
+        let summary = engine.stop();
+        let (p50_ns, p99_ns) = worst_consumer(&window);
+        TrialOutcome {
+            rows_per_s: window.totals.rows_per_s,
+            p50_ns,
+            p99_ns,
+            integrity_ok: summary.integrity_ok,
+            failure: summary.failure,
+            cost: began.elapsed(),
+        }
+    }
+
+    fn overhead(&self) -> Duration {
+        WARM_UP + START_STOP
+    }
+}
+
+/// The worst consumer's p50 and p99 over the window (each the largest of any consumer).
+fn worst_consumer(window: &Snapshot) -> (Option<u64>, Option<u64>) {
+    let latencies: Vec<_> = window
+        .threads
+        .iter()
+        .filter(|t| t.role == Role::Consumer)
+        .filter_map(|t| t.latency_ns)
+        .filter(|l| l.count > 0)
+        .collect();
+    (
+        latencies.iter().map(|l| l.p50).max(),
+        latencies.iter().map(|l| l.p99).max(),
+    )
+}
+
+fn failed(reason: String, began: Instant) -> TrialOutcome {
+    TrialOutcome {
+        rows_per_s: 0.0,
+        p50_ns: None,
+        p99_ns: None,
+        integrity_ok: false,
+        failure: Some(reason),
+        cost: began.elapsed(),
+    }
+}
