@@ -52,6 +52,12 @@ pub(super) enum Command {
     /// Compare two `run --headless` outputs: per-thread throughput and latency, the change, the
     /// noise, and exit code 1 when B regressed.
     Compare(CompareArgs),
+    /// Search ring settings for a goal within a budget and write the best as a profile, with
+    /// the evidence (baseline against best, the confidence, host, date) in its header.
+    Tune(TuneArgs),
+    /// Run a grid of short runs over profile settings (`--set workload.rate=100k..10M`): p50
+    /// and p99 against throughput, each curve's knee marked.
+    Sweep(SweepArgs),
     /// Watch the rings of another running program that publishes them (`ringtop::monitor`).
     ///
     /// Programs publish in $RINGTOP_DIR, else /dev/shm/ringtop-<uid>; `--list` shows them and
@@ -398,4 +404,88 @@ fn parse_interval(text: &str) -> Result<std::time::Duration, String> {
     let interval = rules::parse_time(text)?;
     rules::check_interval(interval).map_err(|e| e.to_string())?;
     Ok(interval)
+}
+
+/// What `tune` optimises.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(super) enum GoalArg {
+    /// The lowest p99 (p50 breaks ties) at the given rate, with no loss.
+    Latency,
+    /// The most rows per second (p99 reported).
+    Throughput,
+}
+
+#[derive(Debug, Args, Clone)]
+pub(super) struct TuneArgs {
+    /// What to optimise.
+    #[arg(long, value_enum, default_value_t = GoalArg::Throughput)]
+    pub(super) goal: GoalArg,
+    /// Rows per second the producer offers (`500k`, `2M`; default: the base profile's rate). A
+    /// latency candidate that cannot keep 95 % of it is out.
+    #[arg(long, value_name = "ROWS_PER_S", value_parser = parse_count)]
+    pub(super) rate: Option<u64>,
+    /// How long the whole search may take (every trial, start and stop included; the
+    /// core-to-core map before it is extra).
+    #[arg(long, value_parser = parse_duration, default_value = "2m")]
+    pub(super) budget: std::time::Duration,
+    /// The base profile file (default: the built-in `throughput` or `low-latency`, by goal).
+    #[arg(long, value_name = "FILE")]
+    pub(super) profile: Option<PathBuf>,
+    /// A built-in base profile by name instead of a file.
+    #[arg(long, value_name = "NAME", conflicts_with = "profile")]
+    pub(super) builtin: Option<String>,
+    /// Where to write the best profile.
+    #[arg(short, long, value_name = "FILE")]
+    pub(super) output: PathBuf,
+    /// Print the whole search (every trial) as one JSON document on stdout.
+    #[arg(long)]
+    pub(super) json: bool,
+    /// A core-to-core map saved by `ringtop c2c --json` to rank CPU pairs by, instead of
+    /// measuring one first.
+    #[arg(long, value_name = "FILE")]
+    pub(super) c2c: Option<PathBuf>,
+    /// Let the two spinning threads share a core's SMT siblings.
+    #[arg(long)]
+    pub(super) allow_smt: bool,
+    /// The confidence (sign test over interleaved pairs) the best must beat the base with to
+    /// be written instead of it.
+    #[arg(long, default_value_t = 0.95, value_parser = parse_confidence)]
+    pub(super) confidence: f64,
+    /// Seed of the candidate sampling and the trial order.
+    #[arg(long, default_value_t = 1)]
+    pub(super) seed: u64,
+}
+
+#[derive(Debug, Args, Clone)]
+pub(super) struct SweepArgs {
+    /// A profile key and its values: `workload.batch=1,8,64`, or a range stepped 1-2-5
+    /// (`workload.rate=100k..10M`). Repeat for a grid; the last one is each curve's x axis.
+    #[arg(long = "set", value_name = "KEY=VALUES", required = true)]
+    pub(super) set: Vec<String>,
+    /// The base profile file (default: the built-in `default`).
+    #[arg(long, value_name = "FILE")]
+    pub(super) profile: Option<PathBuf>,
+    /// A built-in base profile by name instead of a file.
+    #[arg(long, value_name = "NAME", conflicts_with = "profile")]
+    pub(super) builtin: Option<String>,
+    /// Measured window of each point (after a 100 ms warm-up).
+    #[arg(long, value_parser = parse_duration, default_value = "1s")]
+    pub(super) trial: std::time::Duration,
+    /// Print the sweep as one JSON document instead of the table.
+    #[arg(long)]
+    pub(super) json: bool,
+}
+
+/// A count with an optional k, M or G multiplier.
+fn parse_count(text: &str) -> Result<u64, String> {
+    ringtop::tune::sweep::parse_count(text)
+        .ok_or_else(|| format!("expected a whole number like 500000, 500k or 2M; got {text:?}"))
+}
+
+/// A confidence strictly between one half and one.
+fn parse_confidence(text: &str) -> Result<f64, String> {
+    text.parse::<f64>()
+        .ok()
+        .filter(|c| (0.5..1.0).contains(c))
+        .ok_or_else(|| format!("expected a confidence between 0.5 and 1 (like 0.95); got {text:?}"))
 }

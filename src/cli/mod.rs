@@ -13,6 +13,7 @@ use signal_hook::iterator::Signals;
 mod args;
 mod attach;
 mod probe_table;
+mod tune;
 
 use args::{
     C2cArgs, Cli, CodecArgs, Command, CompareArgs, DoctorArgs, MetricsArgs, ProbeArgs,
@@ -55,6 +56,8 @@ pub fn main() -> ExitCode {
         Some(Command::Run(args)) => run_workload(&args),
         Some(Command::Doctor(args)) => run_doctor(&args),
         Some(Command::Attach(args)) => attach::run_attach(&args),
+        Some(Command::Tune(args)) => tune::run_tune(&args),
+        Some(Command::Sweep(args)) => tune::run_sweep(&args),
         Some(Command::Compare(args)) => run_compare(&args),
         Some(Command::Report(args)) => run_report(&args),
         Some(Command::Schema) => write_stdout(
@@ -600,7 +603,7 @@ fn run_c2c(args: &C2cArgs) -> ExitCode {
         samples: args.samples,
         round_trips_per_sample: args.round_trips,
     };
-    let report = match c2c::run(&config) {
+    let report = match tune::measure_c2c(&config) {
         Ok(report) => report,
         Err(err) => return usage_error(&err),
     };

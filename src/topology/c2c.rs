@@ -137,6 +137,18 @@ struct PairStats {
 /// # Errors
 /// [`C2cError`] for an unavailable CPU, fewer than two CPUs, or nothing to measure.
 pub fn run(config: &C2cConfig) -> Result<C2cReport, C2cError> {
+    run_with_progress(config, &mut |_, _| {})
+}
+
+/// As [`run`], calling `progress(done, total)` with the pairs measured so far before each pair
+/// and once at the end (a big machine's map takes minutes: the caller shows how far it is).
+///
+/// # Errors
+/// As [`run`].
+pub fn run_with_progress(
+    config: &C2cConfig,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<C2cReport, C2cError> {
     if config.samples == 0 || config.round_trips_per_sample == 0 {
         return Err(C2cError::NothingToMeasure);
     }
@@ -166,9 +178,13 @@ pub fn run(config: &C2cConfig) -> Result<C2cReport, C2cError> {
         samples: config.samples,
         round_trips_per_sample: config.round_trips_per_sample,
     };
+    let total = n * (n - 1) / 2;
+    let mut done = 0;
     for i in 0..n {
         for j in i + 1..n {
+            progress(done, total);
             let stats = measure_pair(cpus[i], cpus[j], config)?;
+            done += 1;
             for (a, b) in [(i, j), (j, i)] {
                 report.rtt_ns[a][b] = Some(stats.median);
                 report.spread_ns[a][b] = Some(stats.spread);
@@ -176,6 +192,7 @@ pub fn run(config: &C2cConfig) -> Result<C2cReport, C2cError> {
             }
         }
     }
+    progress(done, total);
     Ok(report)
 }
 

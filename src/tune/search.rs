@@ -409,11 +409,22 @@ pub fn search(
             break;
         }
     }
-    let winner = alive[0];
+    // The best candidate that is not the baseline: even when the baseline tops the last rung,
+    // the runner-up is confirmed against it, so the evidence says by how much it lost.
+    let winner = record
+        .rungs
+        .last()
+        .and_then(|rung| {
+            rung.ranking
+                .iter()
+                .find(|&&(id, m)| id != 0 && m.is_some())
+                .map(|&(id, _)| id)
+        })
+        .unwrap_or(0);
     record.verdict.winner = winner;
     record.verdict = if winner == 0 {
         Verdict {
-            reason: "the baseline outlasted every candidate: kept".to_owned(),
+            reason: "no candidate ran without losing rows or failing: baseline kept".to_owned(),
             ..record.verdict
         }
     } else {

@@ -55,7 +55,7 @@ impl Axis {
         }
         let values = values.trim();
         let parsed = if let Some((low, high)) = values.split_once("..") {
-            let (low, high) = (number(low), number(high));
+            let (low, high) = (parse_count(low), parse_count(high));
             match (low, high) {
                 (Some(low), Some(high)) if low > 0 && low <= high => series(low, high)
                     .into_iter()
@@ -73,7 +73,7 @@ impl Axis {
                 .map(str::trim)
                 .filter(|v| !v.is_empty())
                 .map(|v| {
-                    number(v).map_or_else(
+                    parse_count(v).map_or_else(
                         || match v {
                             "true" | "false" => toml::Value::Boolean(v == "true"),
                             _ => toml::Value::String(v.to_owned()),
@@ -93,8 +93,9 @@ impl Axis {
     }
 }
 
-/// A whole number, optionally with a k, M or G multiplier (`100k`, `2.5M`).
-fn number(text: &str) -> Option<u64> {
+/// A whole number, optionally with a k, M or G multiplier (`100k`, `2.5M`); `_` separators
+/// are allowed.
+pub fn parse_count(text: &str) -> Option<u64> {
     let text = text.trim().replace('_', "");
     let (digits, scale) = match text.chars().last()? {
         'k' | 'K' => (&text[..text.len() - 1], 1e3),

@@ -161,3 +161,12 @@ impl Pty {
         (status, self.text())
     }
 }
+
+/// A fresh, empty directory for one test's files: `name` and this process's id keep tests and
+/// concurrent runs apart.
+pub fn scratch_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("ringtop-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("a scratch directory");
+    dir
+}

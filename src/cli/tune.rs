@@ -1,0 +1,266 @@
+//! `ringtop tune` and `ringtop sweep`: the search and the grid on the real engine, with
+//! progress on stderr, a table at the end, and JSON for scripts.
+
+use std::io::IsTerminal;
+use std::path::Path;
+use std::process::ExitCode;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use ringtop::topology::c2c::{self, C2cConfig, C2cReport};
+use ringtop::tune::{self, EngineTrials, Goal, SearchConfig, SpaceInputs, sweep};
+
+use super::args::{GoalArg, SweepArgs, TuneArgs};
+use super::{chosen_profile, json_line, usage_error, write_stdout};
+
+/// A progress bar on stderr when it is a terminal; hidden otherwise (scripts, CI).
+fn bar(length: u64, template: &str) -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(length);
+    if let Ok(style) = ProgressStyle::with_template(template) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar
+}
+
+/// The core-to-core map with a progress bar and the time left, as `c2c` and `tune` measure it.
+pub(super) fn measure_c2c(config: &C2cConfig) -> Result<C2cReport, c2c::C2cError> {
+    let progress = bar(
+        0,
+        "core-to-core map {bar:40} {pos}/{len} pairs, {elapsed} spent, ~{eta} left",
+    );
+    let report = c2c::run_with_progress(config, &mut |done, total| {
+        progress.set_length(total as u64);
+        progress.set_position(done as u64);
+    });
+    progress.finish_and_clear();
+    report
+}
+
+/// A map saved by `c2c --json`, checked against this host's CPUs.
+fn saved_c2c(path: &Path) -> Result<C2cReport, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read the core-to-core map {}: {e}", path.display()))?;
+    let report: C2cReport = serde_json::from_str(&text).map_err(|e| {
+        format!(
+            "{}: not a map written by `ringtop c2c --json`: {e}",
+            path.display()
+        )
+    })?;
+    let allowed = ringtop::topology::pin::allowed_cpus();
+    let missing: Vec<usize> = report
+        .cpus
+        .iter()
+        .copied()
+        .filter(|c| !allowed.contains(c))
+        .collect();
+    if !missing.is_empty() {
+        return Err(format!(
+            "{}: the map covers CPUs this host does not let ringtop use ({}); measure it here \
+             with `ringtop c2c --json`",
+            path.display(),
+            ringtop::topology::cpulist::format_cpu_list(&missing)
+        ));
+    }
+    Ok(report)
+}
+
+pub(super) fn run_tune(args: &TuneArgs) -> ExitCode {
+    let (goal, fallback) = match args.goal {
+        GoalArg::Latency => (Goal::Latency, "low-latency"),
+        GoalArg::Throughput => (Goal::Throughput, "throughput"),
+    };
+    let (mut base, base_name) =
+        match chosen_profile(args.profile.as_ref(), args.builtin.as_ref(), fallback) {
+            Ok(chosen) => chosen,
+            Err(err) => return usage_error(&err),
+        };
+    if let Some(rate) = args.rate {
+        base.workload.rate = rate;
+        if let Err(err) = base.validate("--rate") {
+            return usage_error(&err);
+        }
+    }
+    base.workload.duration = None;
+    let topology = match ringtop::topology::host() {
+        Ok(topology) => topology,
+        Err(err) => return usage_error(&err),
+    };
+    let map = match &args.c2c {
+        Some(path) => saved_c2c(path),
+        None => {
+            eprintln!("ringtop tune: measuring the core-to-core map to rank CPU pairs");
+            measure_c2c(&C2cConfig::default()).map_err(|e| e.to_string())
+        }
+    };
+    let map = match map {
+        Ok(map) => map,
+        Err(err) => return usage_error(&err),
+    };
+    let codecs = tune::favoured_codecs(&base);
+    let inputs = SpaceInputs {
+        base: &base,
+        topology,
+        c2c: &map,
+        allow_smt: args.allow_smt,
+        latency: goal == Goal::Latency,
+        codecs,
+    };
+    let candidates = match tune::candidates(&inputs) {
+        Ok(candidates) => candidates,
+        Err(err) => return usage_error(&err),
+    };
+    let config = SearchConfig {
+        rate: base.workload.rate * base.workload.producers as u64,
+        confidence: args.confidence,
+        seed: args.seed,
+        ..SearchConfig::new(goal, args.budget)
+    };
+    let progress = bar(
+        args.budget.as_millis() as u64,
+        "{elapsed} [{bar:40}] {percent}% of the budget, {msg}",
+    );
+    let record = tune::search(&candidates, &mut EngineTrials, &config, &mut |p| {
+        progress.set_position(p.spent.as_millis() as u64);
+        progress.set_message(format!("{}: {}", p.phase, p.candidate));
+    });
+    progress.finish_and_clear();
+    let record = match record {
+        Ok(record) => record,
+        Err(err) => return usage_error(&err),
+    };
+    let command = std::iter::once("ringtop".to_owned())
+        .chain(std::env::args().skip(1))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let written = match tune::evidence(&record, &candidates, &base_name, &command) {
+        Ok(written) => written,
+        Err(err) => {
+            eprintln!("ringtop: cannot write the profile: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if let Err(err) = std::fs::write(&args.output, &written.text) {
+        eprintln!("ringtop: cannot write {}: {err}", args.output.display());
+        return ExitCode::FAILURE;
+    }
+    eprint!("{}", search_table(&record, &candidates));
+    eprintln!("wrote {}", args.output.display());
+    if args.json {
+        return write_stdout(json_line(&serde_json::json!({
+            "kind": "tune",
+            "base": base_name,
+            "output": args.output.display().to_string(),
+            "candidates": candidates.iter().map(|c| serde_json::json!({
+                "id": c.id,
+                "setting": c.setting,
+                "label": c.label(),
+            })).collect::<Vec<_>>(),
+            "search": record,
+            "baseline": written.baseline,
+            "chosen": written.chosen,
+        })));
+    }
+    ExitCode::SUCCESS
+}
+
+/// The search as a table for stderr: each rung's best, then the verdict.
+fn search_table(record: &tune::SearchRecord, candidates: &[tune::Candidate]) -> String {
+    let mut out = format!(
+        "{:<6} {:>8} {:>10} {:>5}  best (relative to its neighbours)\n",
+        "rung", "trial", "candidates", "kept"
+    );
+    for (i, rung) in record.rungs.iter().enumerate() {
+        let best = rung.ranking.first().map_or_else(String::new, |&(id, m)| {
+            format!(
+                "{} ({})",
+                candidates[id].label(),
+                m.map_or("out".to_owned(), |m| format!("{m:.2}"))
+            )
+        });
+        out.push_str(&format!(
+            "{:<6} {:>6.2} s {:>10} {:>5}  {best}\n",
+            i,
+            rung.trial_s,
+            rung.ranking.len(),
+            rung.kept
+        ));
+    }
+    let v = &record.verdict;
+    out.push_str(&format!("winner: {}\n", candidates[v.winner].label()));
+    out.push_str(&format!("verdict: {}\n", v.reason));
+    out.push_str(&format!(
+        "spent {:.1} s of {:.0} s on {} trials\n",
+        record.spent_s,
+        record.budget_s,
+        record.trials.len()
+    ));
+    out
+}
+
+pub(super) fn run_sweep(args: &SweepArgs) -> ExitCode {
+    let (base, _) = match chosen_profile(args.profile.as_ref(), args.builtin.as_ref(), "default") {
+        Ok(chosen) => chosen,
+        Err(err) => return usage_error(&err),
+    };
+    let axes: Result<Vec<_>, _> = args.set.iter().map(|s| sweep::Axis::parse(s)).collect();
+    let axes = match axes {
+        Ok(axes) => axes,
+        Err(err) => return usage_error(&err),
+    };
+    let grid = match sweep::grid(&base, &axes) {
+        Ok(grid) => grid,
+        Err(err) => return usage_error(&err),
+    };
+    let progress = bar(
+        grid.len() as u64,
+        "{bar:40} {pos}/{len} points, ~{eta} left",
+    );
+    let record = sweep::sweep(grid, &mut EngineTrials, args.trial, &mut |done, _| {
+        progress.set_position(done as u64);
+    });
+    progress.finish_and_clear();
+    if args.json {
+        return write_stdout(json_line(
+            &serde_json::json!({"kind": "sweep", "sweep": record}),
+        ));
+    }
+    write_stdout(Ok(sweep_table(&record)))
+}
+
+/// One line per point: its settings, rows/s, p50, p99, whether every row arrived, the knee.
+fn sweep_table(record: &sweep::SweepRecord) -> String {
+    let Some(first) = record.points.first() else {
+        return String::new();
+    };
+    let mut out = String::new();
+    for (key, _) in &first.settings {
+        out.push_str(&format!("{key:>16} "));
+    }
+    out.push_str(&format!(
+        "{:>12} {:>9} {:>9}  rows\n",
+        "rows/s", "p50 ns", "p99 ns"
+    ));
+    let ns = |v: Option<u64>| v.map_or_else(|| "n/a".to_owned(), |v| v.to_string());
+    for point in &record.points {
+        for (_, value) in &point.settings {
+            out.push_str(&format!("{:>16} ", value.to_string()));
+        }
+        let o = &point.outcome;
+        let rows = match (&o.failure, o.integrity_ok) {
+            (Some(failure), _) => format!("failed: {failure}"),
+            (None, true) => "ok".to_owned(),
+            (None, false) => "LOST/REORDERED".to_owned(),
+        };
+        out.push_str(&format!(
+            "{:>12.0} {:>9} {:>9}  {rows}{}\n",
+            o.rows_per_s,
+            ns(o.p50_ns),
+            ns(o.p99_ns),
+            if point.knee { "  <- knee" } else { "" }
+        ));
+    }
+    out.push_str(&format!("knee: {}\n", record.knee_rule));
+    out
+}
