@@ -135,3 +135,46 @@ fn g_twice_in_the_dashboard_writes_a_flamegraph_of_the_workers() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn t_in_the_dashboard_searches_shows_it_live_and_runs_the_profile_it_wrote() {
+    let dir = common::scratch_dir("dashboard-tune");
+    let binary = assert_cmd::cargo::cargo_bin("ringtop");
+    let mut pty = Pty::spawn(
+        &format!(
+            "stty cols 120 rows 40; cd {} && {} run --builtin throughput",
+            dir.display(),
+            binary.display()
+        ),
+        &[],
+    );
+    pty.wait_for(&[ALT_SCREEN_ON, "rows/s"]);
+    pty.type_keys(b"t");
+    // Whole words only: the terminal is redrawn cell by cell, and a space over a space is not
+    // written again.
+    pty.wait_for(&["Tune", "throughput,", "rung", "trying:"]);
+    pty.wait_for(&["best", "far:"]);
+    // The search's budget, the core-to-core map before it, and slack for a loaded machine.
+    pty.wait_for_within(&["profiles/tuned.toml"], std::time::Duration::from_secs(90));
+    pty.type_keys(b"q");
+    pty.type_keys(b"q");
+    let (status, _) = pty.finish();
+    assert!(status.success(), "{status:?}");
+    let tuned = dir.join("profiles/tuned.toml");
+    let text = std::fs::read_to_string(&tuned).unwrap();
+    assert!(
+        text.starts_with("# Written by `ringtop (dashboard key t) on throughput`"),
+        "{text}"
+    );
+    let check = common::ringtop()
+        .args(["profile", "check"])
+        .arg(&tuned)
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

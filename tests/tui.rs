@@ -649,3 +649,25 @@ fn g_asks_for_the_flamegraph_and_the_keys_say_so() {
     assert_eq!(app.key(key(KeyCode::Char('g'))), Effect::Flamegraph);
     assert!(screen(&app, 120, 40).contains("g flame"));
 }
+
+#[test]
+fn t_starts_a_search_whose_progress_draws_over_the_panes_until_any_key() {
+    use ringtop::tui::tune::TuneView;
+    use ringtop::tune::{Goal, Progress};
+    let mut app = app(no_pmu, false);
+    assert_eq!(app.key(key(KeyCode::Char('t'))), Effect::Tune);
+    let mut view = TuneView::new(Goal::Latency, std::time::Duration::from_secs(30));
+    view.update(&Progress {
+        phase: "rung 2".into(),
+        spent: std::time::Duration::from_secs(21),
+        budget: std::time::Duration::from_secs(30),
+        candidate: "spsc cpus 1->0 cap 256 batch 4 wait spin/spin".into(),
+        leader: Some("relay cpus 0->1 cap 256 batch 1 wait spin/spin".into()),
+        trials_done: 41,
+    });
+    app.tune = Some(view);
+    app.mode = Mode::Tune;
+    insta::assert_snapshot!("tune", screen(&app, 80, 24));
+    assert_eq!(app.key(key(KeyCode::Char('x'))), Effect::None);
+    assert_eq!(app.mode, Mode::Normal);
+}

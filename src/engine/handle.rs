@@ -245,6 +245,13 @@ impl EngineHandle {
         profile
     }
 
+    /// Stops the workload now and keeps the handle: producers stop, consumers drain, every
+    /// thread is joined, the CPUs are free (the dashboard does this before a search runs trials
+    /// on them). Later readings show it stopped; [`EngineHandle::stop`] still gives the summary.
+    pub fn halt(&mut self) {
+        self.shut_down();
+    }
+
     /// Stops producers, lets consumers drain everything written, joins every thread and reports
     /// over the whole run.
     pub fn stop(self) -> Summary {

@@ -74,6 +74,8 @@ pub enum Mode {
         /// The report's lines.
         lines: Vec<String>,
     },
+    /// The search `t` started, live (it goes on when this is closed; `t` shows it again).
+    Tune,
     /// Choosing a built-in profile to load.
     Load {
         /// Index into [`App::profiles`].
@@ -104,6 +106,8 @@ pub enum Effect {
     CheckHost,
     /// Start sampling every worker's stack, or, when sampling, draw the flamegraph.
     Flamegraph,
+    /// Search the settings of the running profile (`ringtop tune`), or show the search running.
+    Tune,
     /// Leave.
     Quit,
 }
@@ -156,6 +160,8 @@ pub struct App {
     /// The running ring, which the batch, prefetch and codec keys check their setting against
     /// before sending it (the same rules the engine and the profile check apply).
     pub ring: RingShape,
+    /// The search `t` started, while it runs and after it ended.
+    pub tune: Option<crate::tui::tune::TuneView>,
 }
 
 impl App {
@@ -179,6 +185,7 @@ impl App {
             batch: profile.effective_batch(),
             prefetch: profile.prefetch.distance,
             ring: RingShape::of(profile),
+            tune: None,
         }
     }
 
@@ -240,7 +247,7 @@ impl App {
         }
         match self.mode.clone() {
             Mode::Normal => self.key_normal(key),
-            Mode::Help | Mode::HostCheck { .. } => {
+            Mode::Help | Mode::HostCheck { .. } | Mode::Tune => {
                 self.mode = Mode::Normal;
                 Effect::None
             }
@@ -283,6 +290,7 @@ impl App {
             }
             KeyCode::Char('h') => Effect::CheckHost,
             KeyCode::Char('g') => Effect::Flamegraph,
+            KeyCode::Char('t') => Effect::Tune,
             KeyCode::Tab => {
                 self.focus = self.focus.next();
                 Effect::None

@@ -11,6 +11,7 @@ pub mod attach;
 pub mod panes;
 pub mod style;
 pub mod terminal;
+pub mod tune;
 pub mod view;
 
 use std::io;
@@ -100,6 +101,7 @@ fn event_loop(
     let (c2c_tx, c2c_rx) = mpsc::channel::<Result<C2cReport, String>>();
     let mut failure_shown = false;
     let mut sampling: Option<StackSampler> = None;
+    let mut tuning: Option<mpsc::Receiver<tune::TuneEvent>> = None;
     loop {
         if interrupted.load(Relaxed) {
             return Ok(());
@@ -124,6 +126,24 @@ fn event_loop(
             app.update(measured.snapshot);
             next_snapshot = Instant::now() + *interval;
             dirty = true;
+        }
+        if let Some(events) = &tuning {
+            let mut ended = None;
+            while let Ok(event) = events.try_recv() {
+                dirty = true;
+                match event {
+                    tune::TuneEvent::Progress(progress) => {
+                        if let Some(view) = &mut app.tune {
+                            view.update(&progress);
+                        }
+                    }
+                    tune::TuneEvent::Done(result) => ended = Some(result),
+                }
+            }
+            if let Some(result) = ended {
+                tuning = None;
+                tune_ended(app, engine, interval, result)?;
+            }
         }
         if let Ok(result) = c2c_rx.try_recv() {
             app.c2c_running = false;
@@ -163,6 +183,9 @@ fn event_loop(
             Effect::Quit => return Ok(()),
             Effect::Send(command) => send(app, engine, command),
             Effect::Save { name, overwrite } => save(app, engine, &name, overwrite),
+            Effect::Load(_) if tuning.is_some() => {
+                app.report("a search is running on the CPUs: load when it ends", true);
+            }
             Effect::Load(name) => {
                 if sampling.take().is_some() {
                     app.report("stack sampling stopped: the workload restarted", true);
@@ -170,6 +193,17 @@ fn event_loop(
                 load(app, engine, interval, &name)?;
             }
             Effect::Flamegraph => flamegraph(app, engine, &mut sampling),
+            Effect::Tune => {
+                if tuning.is_none() {
+                    if sampling.take().is_some() {
+                        app.report("stack sampling stopped: the search needs the CPUs", true);
+                    }
+                    tuning = start_tune(app, engine);
+                }
+                if app.tune.is_some() {
+                    app.mode = Mode::Tune;
+                }
+            }
             Effect::CheckHost => {
                 let profile = engine.current_profile();
                 match crate::engine::doctor_plan(&profile) {
@@ -208,6 +242,70 @@ fn event_loop(
             }
         }
     }
+}
+
+/// `t`: stops the workload and starts the search on its profile; `None` (and why on the
+/// status line) when it cannot start.
+fn start_tune(app: &mut App, engine: &mut EngineHandle) -> Option<mpsc::Receiver<tune::TuneEvent>> {
+    let profile = engine.current_profile();
+    let goal = tune::goal_for(&profile);
+    engine.halt();
+    match tune::start(profile, app.profile_name.clone(), app.c2c.clone()) {
+        Ok(events) => {
+            app.tune = Some(tune::TuneView::new(goal, tune::DASHBOARD_BUDGET));
+            app.report(
+                "tuning: the workload is stopped while the search runs; any key hides it, t shows it",
+                false,
+            );
+            Some(events)
+        }
+        Err(err) => {
+            app.report(format!("cannot start the search: {err}"), true);
+            None
+        }
+    }
+}
+
+/// The search ended: load the profile it wrote (the base again when nothing beat it), keep
+/// the search's view, and say how it went.
+fn tune_ended(
+    app: &mut App,
+    engine: &mut EngineHandle,
+    interval: &mut Duration,
+    result: Result<tune::TuneDone, String>,
+) -> Result<(), TuiError> {
+    let mut view = app.tune.take();
+    match result {
+        Ok(done) => {
+            let path = done.path.display().to_string();
+            if let Some(view) = &mut view {
+                view.phase = "done".into();
+                view.verdict = Some(format!(
+                    "wrote and loaded {path}:\n{}\n{}",
+                    done.chosen, done.reason
+                ));
+            }
+            let showing = app.mode == Mode::Tune;
+            load(app, engine, interval, &path)?;
+            app.tune = view;
+            if showing {
+                app.mode = Mode::Tune;
+            }
+            app.report(format!("tuned: running {path} ({})", done.chosen), false);
+        }
+        Err(err) => {
+            if let Some(view) = &mut view {
+                view.phase = "failed".into();
+                view.verdict = Some(err.clone());
+            }
+            app.tune = view;
+            app.report(
+                format!("the search failed: {err}; the workload stays stopped, l loads a profile"),
+                true,
+            );
+        }
+    }
+    Ok(())
 }
 
 /// `g`: starts sampling every worker's stack, or draws what was sampled into

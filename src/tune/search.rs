@@ -189,6 +189,11 @@ pub struct Progress {
     pub budget: Duration,
     /// The candidate about to run.
     pub candidate: String,
+    /// The best candidate so far (the top of the last finished rung; the winner while it is
+    /// confirmed).
+    pub leader: Option<String>,
+    /// Trials run so far.
+    pub trials_done: usize,
 }
 
 /// Why the search could not run.
@@ -360,13 +365,19 @@ pub fn search(
             let mut order = alive.clone();
             order.shuffle(&mut rng);
             for id in order {
-                let outcome = run_one(
-                    trials,
-                    &candidates[id],
-                    trial,
-                    (&phase, spent, config.budget),
-                    progress,
-                );
+                let status = Progress {
+                    phase: phase.clone(),
+                    spent,
+                    budget: config.budget,
+                    candidate: String::new(),
+                    leader: record
+                        .rungs
+                        .last()
+                        .and_then(|r| r.ranking.first())
+                        .map(|&(id, _)| candidates[id].label()),
+                    trials_done: record.trials.len(),
+                };
+                let outcome = run_one(trials, &candidates[id], trial, status, progress);
                 spent += outcome.cost;
                 let m = merit(config, &outcome);
                 record.trials.push(TrialRecord {
@@ -492,19 +503,16 @@ fn rung_merit(merits: &[Option<f64>]) -> Option<f64> {
     Some(values[rank])
 }
 
+/// Reports `status` with `candidate` about to run, then runs it.
 fn run_one(
     trials: &mut dyn Trials,
     candidate: &Candidate,
     duration: Duration,
-    (phase, spent, budget): (&str, Duration, Duration),
+    mut status: Progress,
     progress: &mut dyn FnMut(&Progress),
 ) -> TrialOutcome {
-    progress(&Progress {
-        phase: phase.to_owned(),
-        spent,
-        budget,
-        candidate: candidate.label(),
-    });
+    status.candidate = candidate.label();
+    progress(&status);
     trials.run(candidate, duration)
 }
 
@@ -527,13 +535,15 @@ fn confirm(
         };
         let mut merits = [None, None];
         for id in order {
-            let outcome = run_one(
-                trials,
-                &candidates[id],
-                trial,
-                ("confirm", *spent, config.budget),
-                progress,
-            );
+            let status = Progress {
+                phase: "confirm".to_owned(),
+                spent: *spent,
+                budget: config.budget,
+                candidate: String::new(),
+                leader: Some(candidates[winner].label()),
+                trials_done: log.len(),
+            };
+            let outcome = run_one(trials, &candidates[id], trial, status, progress);
             *spent += outcome.cost;
             let m = merit(config, &outcome);
             merits[usize::from(id == winner)] = m;

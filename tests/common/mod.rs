@@ -141,10 +141,15 @@ impl Pty {
 
     /// Waits until every one of `wanted` has been written, at most 30 s.
     pub fn wait_for(&self, wanted: &[&str]) {
+        self.wait_for_within(wanted, std::time::Duration::from_secs(30));
+    }
+
+    /// As [`Pty::wait_for`], for up to `limit` (a search, a long measurement).
+    pub fn wait_for_within(&self, wanted: &[&str], limit: std::time::Duration) {
         let started = std::time::Instant::now();
         while !wanted.iter().all(|w| self.text().contains(w)) {
             assert!(
-                started.elapsed() < std::time::Duration::from_secs(30),
+                started.elapsed() < limit,
                 "never shown: {wanted:?} in {}",
                 self.text()
             );

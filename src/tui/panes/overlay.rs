@@ -10,7 +10,7 @@ use crate::tui::app::{App, Mode};
 use crate::tui::style;
 
 /// Every key, for `?`.
-const HELP: [(&str, &str); 18] = [
+const HELP: [(&str, &str); 19] = [
     ("q, Esc, Ctrl-C", "quit (the terminal is restored)"),
     ("?", "this help"),
     ("Tab", "next pane"),
@@ -37,6 +37,10 @@ const HELP: [(&str, &str); 18] = [
     (
         "g",
         "sample every worker's stack; g again draws a flamegraph SVG",
+    ),
+    (
+        "t",
+        "search settings for 30 s; write, load profiles/tuned.toml",
     ),
     ("", ""),
     ("", "Every action's result shows on the status line."),
@@ -125,6 +129,13 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
                     "letters, digits, - and _"
                 }),
             ],
+        ),
+        Mode::Tune => (
+            " Tune (ringtop tune) ",
+            app.tune
+                .as_ref()
+                .map(|t| t.lines().into_iter().map(Line::from).collect())
+                .unwrap_or_default(),
         ),
         Mode::HostCheck { lines } => (
             " Host check (ringtop doctor) ",
