@@ -25,6 +25,32 @@ fn pixels_of(png: &[u8], channels: usize, hex: &str) -> usize {
         .count()
 }
 
+/// `html` as headless Chromium renders it: the PNG's pixels and its channels per pixel.
+fn screenshot(html: &std::path::Path) -> (Vec<u8>, usize) {
+    let shot = html.with_extension("png");
+    let rendered = Command::new("chromium")
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+            "--window-size=1000,3000",
+        ])
+        .arg(format!("--screenshot={}", shot.display()))
+        .arg(format!("file://{}", html.display()))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("Chromium (Debian package chromium) is needed to render the report");
+    assert!(rendered.success());
+    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&shot).unwrap()));
+    let mut reader = decoder.read_info().unwrap();
+    let mut pixels = vec![0; reader.output_buffer_size()];
+    let frame = reader.next_frame(&mut pixels).unwrap();
+    pixels.truncate(frame.buffer_size());
+    (pixels, frame.color_type.samples())
+}
+
 #[test]
 fn chromium_renders_every_plot_of_a_real_run() {
     let dir = dir();
@@ -78,28 +104,8 @@ fn chromium_renders_every_plot_of_a_real_run() {
     let points = first_line.split('"').next().unwrap().split(' ').count();
     assert!(points > 20, "{points} points in the percentile plot");
 
-    let shot = dir.join("report.png");
-    let rendered = Command::new("chromium")
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--hide-scrollbars",
-            "--window-size=1000,3000",
-        ])
-        .arg(format!("--screenshot={}", shot.display()))
-        .arg(format!("file://{}", html.display()))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .expect("Chromium (Debian package chromium) is needed to render the report");
-    assert!(rendered.success());
-    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&shot).unwrap()));
-    let mut reader = decoder.read_info().unwrap();
-    let mut pixels = vec![0; reader.output_buffer_size()];
-    let frame = reader.next_frame(&mut pixels).unwrap();
-    let channels = frame.color_type.samples();
-    let pixels = &pixels[..frame.buffer_size()];
+    let (pixels, channels) = screenshot(&html);
+    let pixels = &pixels[..];
     // Two threads: the first two colours are drawn, in the throughput and CPU share charts
     // (both threads) and the latency charts (the consumer, first colour).
     for colour in &PALETTE[..2] {
@@ -117,4 +123,63 @@ fn chromium_renders_every_plot_of_a_real_run() {
         not_white > pixels.len() / channels / 50,
         "{not_white} dark pixels: a blank page"
     );
+}
+
+#[test]
+fn a_sweep_report_plots_latency_against_throughput_with_each_knee() {
+    let dir = dir();
+    let sweep = dir.join("sweep.json");
+    let out = Command::new(cargo_bin("ringtop"))
+        .args(["sweep", "--json", "--trial", "200ms"])
+        .args([
+            "--set",
+            "workload.batch=1,16",
+            "--set",
+            "workload.rate=100k..200k",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::write(&sweep, &out.stdout).unwrap();
+    let html = dir.join("sweep.html");
+    let status = Command::new(cargo_bin("ringtop"))
+        .args(["report", "--sweep"])
+        .arg(&sweep)
+        .arg("-o")
+        .arg(&html)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert_eq!(page.matches("<svg").count(), 1);
+    // Two curves (batch 1 and 16): p50 and p99 of each, and each curve's knee as a dot.
+    assert_eq!(page.matches("<polyline").count(), 6, "{page}");
+    assert_eq!(page.matches("<circle").count(), 2, "{page}");
+    for legend in [
+        "p50 workload.batch=1",
+        "p99 workload.batch=16",
+        "knee workload.batch=16",
+    ] {
+        assert!(page.contains(legend), "{legend} missing");
+    }
+    assert_eq!(page.matches(">knee</td>").count(), 2);
+    let (pixels, channels) = screenshot(&html);
+    // The lines (colours 0, 1, 3, 4) and the knee dots with their legend swatches (2 and 5).
+    for (index, least) in [(0, 100), (1, 100), (2, 30), (3, 100), (4, 100), (5, 30)] {
+        let drawn = pixels_of(&pixels, channels, PALETTE[index]);
+        assert!(drawn > least, "{}: {drawn} pixels", PALETTE[index]);
+    }
+    // A file that is no sweep is refused.
+    let status = Command::new(cargo_bin("ringtop"))
+        .args(["report", "--sweep"])
+        .arg(&html)
+        .arg("-o")
+        .arg(dir.join("x.html"))
+        .output()
+        .unwrap();
+    assert_eq!(status.status.code(), Some(2));
 }

@@ -67,8 +67,9 @@ pub(super) enum Command {
 
 #[derive(Debug, Args, Clone)]
 pub(super) struct ReportCommandArgs {
-    /// The run's JSON lines.
-    pub(super) run: PathBuf,
+    /// The run's JSON lines (may be left out with `--sweep`: a report of the sweep alone).
+    #[arg(required_unless_present = "sweep")]
+    pub(super) run: Option<PathBuf>,
     /// Where to write the HTML.
     #[arg(short, long, value_name = "FILE")]
     pub(super) output: PathBuf,
@@ -76,8 +77,12 @@ pub(super) struct ReportCommandArgs {
     #[arg(long, value_name = "FILE")]
     pub(super) c2c: Option<PathBuf>,
     /// The run's HdrHistogram interval log (`run --hlog`), to plot every percentile.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", requires = "run")]
     pub(super) hlog: Option<PathBuf>,
+    /// A sweep (`ringtop sweep --json > sweep.json`) to plot: latency against throughput, the
+    /// knees marked.
+    #[arg(long, value_name = "FILE")]
+    pub(super) sweep: Option<PathBuf>,
 }
 
 #[derive(Debug, Args, Clone)]

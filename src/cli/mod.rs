@@ -324,7 +324,33 @@ fn launch(
 }
 
 fn run_report(args: &ReportCommandArgs) -> ExitCode {
-    let run = match ringtop::export::compare::Run::read(&args.run) {
+    let sweep = match &args.sweep {
+        None => None,
+        Some(path) => {
+            let parsed = std::fs::read_to_string(path)
+                .map_err(|e| e.to_string())
+                .and_then(|text| {
+                    serde_json::from_str::<serde_json::Value>(&text).map_err(|e| e.to_string())
+                })
+                .and_then(|doc| ringtop::export::report::check_sweep(&doc).map(|()| doc));
+            match parsed {
+                Ok(doc) => Some(doc),
+                Err(err) => return usage_error(&format!("{}: {err}", path.display())),
+            }
+        }
+    };
+    let Some(run_path) = &args.run else {
+        let source = args
+            .sweep
+            .as_ref()
+            .map_or(String::new(), |p| p.display().to_string());
+        let html = ringtop::export::report::sweep_html(
+            sweep.as_ref().unwrap_or(&serde_json::Value::Null),
+            &source,
+        );
+        return write_report(&args.output, &html);
+    };
+    let run = match ringtop::export::compare::Run::read(run_path) {
         Ok(run) => run,
         Err(err) => return usage_error(&err),
     };
@@ -357,12 +383,23 @@ fn run_report(args: &ReportCommandArgs) -> ExitCode {
             }
         }
     };
-    let html = ringtop::export::report::html(&run, c2c.as_ref(), hlog.as_ref());
-    if let Err(err) = std::fs::write(&args.output, html) {
-        eprintln!("ringtop: cannot write {}: {err}", args.output.display());
+    let html = ringtop::export::report::html(
+        &run,
+        ringtop::export::report::Extras {
+            c2c: c2c.as_ref(),
+            hlog: hlog.as_ref(),
+            sweep: sweep.as_ref(),
+        },
+    );
+    write_report(&args.output, &html)
+}
+
+fn write_report(path: &std::path::Path, html: &str) -> ExitCode {
+    if let Err(err) = std::fs::write(path, html) {
+        eprintln!("ringtop: cannot write {}: {err}", path.display());
         return ExitCode::FAILURE;
     }
-    eprintln!("ringtop: wrote {}", args.output.display());
+    eprintln!("ringtop: wrote {}", path.display());
     ExitCode::SUCCESS
 }
 

@@ -60,22 +60,167 @@ pub fn read_hlog(bytes: &[u8]) -> Result<BTreeMap<String, Histogram<u64>>, Strin
     Ok(merged)
 }
 
-/// The report of `run`, with the core-to-core map `c2c` when one was measured and each
-/// consumer's full latency distribution `hlog` when the run wrote one.
-pub fn html(
-    run: &Run,
-    c2c: Option<&C2cReport>,
-    hlog: Option<&BTreeMap<String, Histogram<u64>>>,
-) -> String {
-    let summary = &run.summary;
-    let mut page = String::new();
-    let _ = write!(
-        page,
+/// What a report holds besides the run itself.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Extras<'a> {
+    /// The core-to-core map, when one was measured.
+    pub c2c: Option<&'a C2cReport>,
+    /// Each consumer's full latency distribution, when the run wrote an interval log.
+    pub hlog: Option<&'a BTreeMap<String, Histogram<u64>>>,
+    /// A `ringtop sweep --json` document.
+    pub sweep: Option<&'a Value>,
+}
+
+fn page_head(title: &str) -> String {
+    format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <title>ringtop report: {profile}</title><style>{STYLE}</style></head><body>\
-         <h1>ringtop report: {profile}</h1>",
-        profile = escape(&summary.profile)
+         <title>ringtop report: {title}</title><style>{STYLE}</style></head><body>\
+         <h1>ringtop report: {title}</h1>",
+        title = escape(title)
+    )
+}
+
+/// A report of a sweep alone (`ringtop report --sweep SWEEP.json`).
+pub fn sweep_html(sweep: &Value, source: &str) -> String {
+    let mut page = page_head("sweep");
+    page.push_str(&sweep_section(sweep));
+    let _ = writeln!(
+        page,
+        "<p>Made by ringtop {} from {}.</p></body></html>",
+        env!("CARGO_PKG_VERSION"),
+        escape(source)
     );
+    page
+}
+
+/// Checks that `doc` is what `ringtop sweep --json` prints.
+///
+/// # Errors
+/// What is missing.
+pub fn check_sweep(doc: &Value) -> Result<(), String> {
+    if doc["kind"] != "sweep" || !doc["sweep"]["points"].is_array() {
+        return Err("not a `ringtop sweep --json` document (kind \"sweep\" with points)".into());
+    }
+    Ok(())
+}
+
+/// The sweep's plot (p50 and p99 against the rows/s each point delivered, one pair of lines
+/// per curve, each curve's knee as a dot) and its table.
+fn sweep_section(doc: &Value) -> String {
+    let points = doc["sweep"]["points"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let label = |settings: &[Value]| -> String {
+        settings
+            .iter()
+            .map(|kv| format!("{}={}", kv[0].as_str().unwrap_or("?"), kv[1]))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let curve_of = |p: &Value| -> String {
+        let settings = p["settings"].as_array().cloned().unwrap_or_default();
+        label(&settings[..settings.len().saturating_sub(1)])
+    };
+    let mut curves: Vec<String> = Vec::new();
+    for p in &points {
+        let c = curve_of(p);
+        if !curves.contains(&c) {
+            curves.push(c);
+        }
+    }
+    let mut series = Vec::new();
+    for curve in &curves {
+        let name = if curve.is_empty() {
+            String::new()
+        } else {
+            format!(" {curve}")
+        };
+        let members: Vec<&Value> = points.iter().filter(|p| curve_of(p) == *curve).collect();
+        let line = |field: &str| -> Vec<(f64, f64)> {
+            members
+                .iter()
+                .filter_map(|p| {
+                    Some((
+                        p["outcome"]["rows_per_s"].as_f64()?,
+                        p["outcome"][field].as_f64()?,
+                    ))
+                })
+                .collect()
+        };
+        series.push(Series {
+            name: format!("p50{name}"),
+            points: line("p50_ns"),
+        });
+        series.push(Series {
+            name: format!("p99{name}"),
+            points: line("p99_ns"),
+        });
+        if let Some(knee) = members.iter().find(|p| p["knee"] == true) {
+            if let (Some(x), Some(y)) = (
+                knee["outcome"]["rows_per_s"].as_f64(),
+                knee["outcome"]["p99_ns"].as_f64(),
+            ) {
+                series.push(Series {
+                    name: format!("knee{name}"),
+                    points: vec![(x, y)],
+                });
+            }
+        }
+    }
+    let chart = Chart {
+        title: "Latency against throughput".into(),
+        x_label: "rows/s delivered".into(),
+        y_label: "ns".into(),
+        x_scale: Scale::Log,
+        y_scale: Scale::Log,
+        x_ticks: None,
+        series,
+    };
+    let mut out = String::from("<h2>Sweep</h2>");
+    out.push_str(&chart.svg());
+    let _ = write!(
+        out,
+        "<p>Each point is one run of {} s (after a warm-up); latency is one-way, from each row's \
+         scheduled send time. Knee: {}.</p>",
+        doc["sweep"]["trial_s"],
+        escape(doc["sweep"]["knee_rule"].as_str().unwrap_or(""))
+    );
+    out.push_str("<table><tr><th>settings</th><th>rows/s</th><th>p50 ns</th><th>p99 ns</th><th>rows</th><th>knee</th></tr>");
+    for p in &points {
+        let o = &p["outcome"];
+        let rows = if !o["failure"].is_null() {
+            format!(
+                "<span class=\"bad\">{}</span>",
+                escape(o["failure"].as_str().unwrap_or("failed"))
+            )
+        } else if o["integrity_ok"] == true {
+            "<span class=\"ok\">ok</span>".to_owned()
+        } else {
+            "<span class=\"bad\">lost/reordered</span>".to_owned()
+        };
+        let settings = p["settings"].as_array().cloned().unwrap_or_default();
+        let _ = write!(
+            out,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{rows}</td><td>{}</td></tr>",
+            escape(&label(&settings)),
+            o["rows_per_s"]
+                .as_f64()
+                .map_or("n/a".into(), svg::short_number),
+            o["p50_ns"].as_u64().map_or("n/a".into(), |v| v.to_string()),
+            o["p99_ns"].as_u64().map_or("n/a".into(), |v| v.to_string()),
+            if p["knee"] == true { "knee" } else { "" }
+        );
+    }
+    out.push_str("</table>");
+    out
+}
+
+/// The report of `run`, with what `extras` holds.
+pub fn html(run: &Run, extras: Extras<'_>) -> String {
+    let Extras { c2c, hlog, sweep } = extras;
+    let summary = &run.summary;
+    let mut page = page_head(&summary.profile);
     page.push_str(&overview(run));
     page.push_str("<h2>Threads</h2>");
     page.push_str(&thread_table(run));
@@ -145,6 +290,9 @@ pub fn html(
             &c2c.rtt_ns,
             "ns",
         ));
+    }
+    if let Some(sweep) = sweep {
+        page.push_str(&sweep_section(sweep));
     }
     page.push_str(&host_check(run));
     page.push_str("<h2>Resolved profile</h2><pre>");
