@@ -175,6 +175,9 @@ pub(super) struct RunArgs {
     /// `transport.connect`.
     #[arg(long, value_name = "HOST:PORT")]
     pub(super) connect: Option<String>,
+    /// Write into the shared-memory ring NAME that `ringtop serve --shm NAME` holds on this host.
+    #[arg(long, value_name = "NAME", conflicts_with = "connect")]
+    pub(super) shm: Option<String>,
     #[command(flatten)]
     pub(super) token: TokenArgs,
 }
@@ -242,6 +245,10 @@ pub(super) struct ServeArgs {
     /// Where senders connect.
     #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:7471")]
     pub(super) listen: String,
+    /// Hold a shared-memory ring called NAME instead (a file in $RINGTOP_DIR, else
+    /// /dev/shm/ringtop-<uid>) that producers on this host write into.
+    #[arg(long, value_name = "NAME", conflicts_with = "listen")]
+    pub(super) shm: Option<String>,
     #[command(flatten)]
     pub(super) token: TokenArgs,
     /// JSON lines on stdout instead of the dashboard.

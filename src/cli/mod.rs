@@ -46,6 +46,7 @@ pub fn main() -> ExitCode {
             },
             flamegraph: None,
             connect: None,
+            shm: None,
             token: TokenArgs::default(),
         }),
         Some(Command::Serve(args)) => run_serve(&args),
@@ -161,7 +162,7 @@ fn run_workload(args: &RunArgs) -> ExitCode {
         Ok(token) => token,
         Err(err) => return usage_error(&err),
     };
-    if args.connect.is_some() || token.is_some() {
+    if args.connect.is_some() || args.shm.is_some() || token.is_some() {
         let transport = profile
             .transport
             .get_or_insert_with(profile::TransportSection::tcp);
@@ -169,11 +170,18 @@ fn run_workload(args: &RunArgs) -> ExitCode {
             transport.kind = profile::TransportKind::Tcp;
             transport.connect = Some(address.clone());
             transport.listen = None;
+            transport.name = None;
+        }
+        if let Some(name) = &args.shm {
+            transport.kind = profile::TransportKind::Shm;
+            transport.name = Some(name.clone());
+            transport.connect = None;
+            transport.listen = None;
         }
         if token.is_some() {
             transport.token = token;
         }
-        if let Err(err) = profile.validate("--connect/--token") {
+        if let Err(err) = profile.validate("--connect/--shm/--token") {
             return usage_error(&err);
         }
     }
@@ -211,11 +219,25 @@ fn run_serve(args: &ServeArgs) -> ExitCode {
     let transport = profile
         .transport
         .get_or_insert_with(profile::TransportSection::tcp);
-    if transport.kind == profile::TransportKind::Local {
-        transport.kind = profile::TransportKind::Tcp;
-    }
     transport.connect = None;
-    transport.listen = Some(args.listen.clone());
+    transport.name = None;
+    let place = match &args.shm {
+        Some(name) => {
+            transport.kind = profile::TransportKind::Shm;
+            transport.listen = Some(name.clone());
+            format!("--shm {name}")
+        }
+        None => {
+            if matches!(
+                transport.kind,
+                profile::TransportKind::Local | profile::TransportKind::Shm
+            ) {
+                transport.kind = profile::TransportKind::Tcp;
+            }
+            transport.listen = Some(args.listen.clone());
+            args.listen.clone()
+        }
+    };
     if token.is_some() {
         transport.token = token;
     }
@@ -237,7 +259,7 @@ fn run_serve(args: &ServeArgs) -> ExitCode {
         flamegraph: None,
     };
     let launched = Launch {
-        name: format!("serve {} ({name})", args.listen),
+        name: format!("serve {place} ({name})"),
         command: "serve",
         headless: args.headless,
         metrics: &args.report.metrics,

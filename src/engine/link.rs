@@ -52,6 +52,10 @@ pub(crate) fn connect(
     };
     let sender: Box<dyn FrameLink> = match kind {
         TransportKind::Rdma => rdma_sender(config, stats.clone())?,
+        TransportKind::Shm => Box::new(crate::transport::shm::ShmSender::connect(
+            config,
+            stats.clone(),
+        )?),
         _ => Box::new(RemoteSender::connect(config, stats.clone())?),
     };
     Ok((
@@ -80,8 +84,7 @@ pub(crate) fn listen(
         .transport
         .clone()
         .unwrap_or_else(TransportSection::tcp);
-    let (writer, reader) =
-        window::channel_with(profile.ring.capacity * std::mem::size_of::<Row>(), config)?;
+    let window_bytes = profile.ring.capacity * std::mem::size_of::<Row>();
     let stats = Arc::new(LinkStats::default());
     let listen_config = ListenConfig {
         address: address.to_owned(),
@@ -90,8 +93,19 @@ pub(crate) fn listen(
         handshake_timeout: transport.handshake_timeout.0,
     };
     let (listener, inbox): (Box<dyn LinkListener>, _) = match kind {
-        TransportKind::Rdma => rdma_listener(listen_config, writer, reader, stats.clone())?,
+        // The window lives in the ring file both processes map (the profile's NUMA placement
+        // does not apply to it).
+        TransportKind::Shm => {
+            let (listener, inbox) =
+                crate::transport::shm::listen(listen_config, window_bytes, stats.clone())?;
+            (Box::new(listener), inbox)
+        }
+        TransportKind::Rdma => {
+            let (writer, reader) = window::channel_with(window_bytes, config)?;
+            rdma_listener(listen_config, writer, reader, stats.clone())?
+        }
         _ => {
+            let (writer, reader) = window::channel_with(window_bytes, config)?;
             let (listener, inbox) =
                 crate::transport::tcp::listen(listen_config, writer, reader, stats.clone())?;
             (Box::new(listener), inbox)

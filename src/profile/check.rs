@@ -3,7 +3,7 @@
 use super::locate::Step;
 use super::rules::{
     RingShape, check_batch, check_duration, check_interval, check_link_timeout, check_prefetch,
-    check_thread_count, check_token,
+    check_shm_name, check_thread_count, check_token,
 };
 use super::{
     CpuSetting, NumaSetting, PROFILE_VERSION, RingKind, SourceSetting, TransportKind, TuningProfile,
@@ -148,11 +148,36 @@ fn check_transport(profile: &TuningProfile) -> Result<(), Problem> {
     };
     let at = |key: &'static str| [Key("transport"), Key(key)];
     let local = transport.kind == TransportKind::Local;
-    match (&transport.connect, &transport.listen) {
+    let shm = transport.kind == TransportKind::Shm;
+    if transport.name.is_some() && !shm {
+        return Err(problem(
+            &at("name"),
+            format!(
+                "name is the ring of kind = \"shm\"; a {} transport takes connect or listen",
+                transport.kind.name()
+            ),
+        ));
+    }
+    let connect = transport.connect.as_ref().or(transport.name.as_ref());
+    if transport.connect.is_some() && transport.name.is_some() {
+        return Err(problem(
+            &at("name"),
+            "give either name or connect, not both".into(),
+        ));
+    }
+    match (connect, &transport.listen) {
         (Some(_), Some(_)) => {
             return Err(problem(
                 &at("listen"),
                 "give either connect (this side produces) or listen (this side consumes), not both"
+                    .into(),
+            ));
+        }
+        (None, None) if shm => {
+            return Err(problem(
+                &at("kind"),
+                "a shm transport needs name = \"RING\" (the producer writes into it; \
+                 `ringtop serve --shm RING` holds it)"
                     .into(),
             ));
         }
@@ -172,6 +197,15 @@ fn check_transport(profile: &TuningProfile) -> Result<(), Problem> {
             ));
         }
         _ => {}
+    }
+    if shm {
+        let (key, ring) = match (&transport.name, &transport.connect, &transport.listen) {
+            (Some(name), _, _) => ("name", name),
+            (None, Some(connect), _) => ("connect", connect),
+            (None, None, Some(listen)) => ("listen", listen),
+            (None, None, None) => unreachable!("checked above"),
+        };
+        check_shm_name(ring).map_err(|e| problem(&at(key), e.to_string()))?;
     }
     if transport.kind == TransportKind::Rdma && !cfg!(feature = "rdma") {
         return Err(problem(

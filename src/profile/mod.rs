@@ -66,6 +66,8 @@ pub enum TransportKind {
     Tcp,
     /// RDMA verbs (builds with `--features rdma`).
     Rdma,
+    /// Shared memory between two processes of this host (`name` is the ring).
+    Shm,
 }
 
 impl TransportKind {
@@ -75,6 +77,7 @@ impl TransportKind {
             TransportKind::Local => "local",
             TransportKind::Tcp => "tcp",
             TransportKind::Rdma => "rdma",
+            TransportKind::Shm => "shm",
         }
     }
 }
@@ -93,6 +96,10 @@ pub struct TransportSection {
     /// The address to accept senders on (consumer side).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub listen: Option<String>,
+    /// `kind = "shm"`: the ring's name (a file in the per-user ringtop directory) this side
+    /// writes into; `ringtop serve --shm NAME` holds it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     /// Shared secret both ends must present; `RINGTOP_TOKEN` from the environment when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token: Option<String>,
@@ -128,6 +135,7 @@ impl TransportSection {
             kind: TransportKind::Tcp,
             connect: None,
             listen: None,
+            name: None,
             token: None,
             max_frame_bytes: None,
             link_mbps: None,
@@ -600,11 +608,13 @@ impl TuningProfile {
     /// Which end of a link this profile runs.
     pub fn link_end(&self) -> LinkEndSetting {
         match &self.transport {
-            Some(t) if t.kind != TransportKind::Local => match (&t.connect, &t.listen) {
-                (_, Some(listen)) => LinkEndSetting::Receive(t.kind, listen.clone()),
-                (Some(connect), None) => LinkEndSetting::Send(t.kind, connect.clone()),
-                (None, None) => LinkEndSetting::Local,
-            },
+            Some(t) if t.kind != TransportKind::Local => {
+                match (t.connect.as_ref().or(t.name.as_ref()), &t.listen) {
+                    (_, Some(listen)) => LinkEndSetting::Receive(t.kind, listen.clone()),
+                    (Some(connect), None) => LinkEndSetting::Send(t.kind, connect.clone()),
+                    (None, None) => LinkEndSetting::Local,
+                }
+            }
             _ => LinkEndSetting::Local,
         }
     }

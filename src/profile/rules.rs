@@ -104,6 +104,15 @@ pub enum SettingError {
         "this run moves rows, not frames: add a [codec] section to the profile to switch codecs"
     )]
     NotFramed,
+    /// A shared-memory ring name that is not a plain file name.
+    #[error(
+        "shared-memory ring name {name:?}: use 1 to {MAX_SHM_NAME} letters, digits, '.', '_' or \
+         '-', not starting with '.'"
+    )]
+    ShmName {
+        /// The name given.
+        name: String,
+    },
 }
 
 /// Rows per batch (per frame when framed): at least 1, at most the capacity, and a frame that
@@ -270,6 +279,27 @@ pub const MAX_TOKEN: usize = 256;
 pub fn check_token(token: &str) -> Result<(), SettingError> {
     if token.len() > MAX_TOKEN {
         return Err(SettingError::TokenTooLong { len: token.len() });
+    }
+    Ok(())
+}
+
+/// The longest name of a shared-memory ring.
+pub const MAX_SHM_NAME: usize = 64;
+
+/// A shared-memory ring's name: a plain file name (letters, digits, `.`, `_`, `-`; not starting
+/// with `.`), at most [`MAX_SHM_NAME`] bytes, so it names one file in the private directory and
+/// nothing else.
+///
+/// # Errors
+/// [`SettingError::ShmName`] saying what is wrong.
+pub fn check_shm_name(name: &str) -> Result<(), SettingError> {
+    let plain = name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    if name.is_empty() || name.len() > MAX_SHM_NAME || !plain || name.starts_with('.') {
+        return Err(SettingError::ShmName {
+            name: name.to_owned(),
+        });
     }
     Ok(())
 }

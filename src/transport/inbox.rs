@@ -17,6 +17,22 @@ pub trait CreditPath: Send + Sync + fmt::Debug {
     fn send(&self, credit: &Message);
     /// Ends the current sender's connection because of what it wrote.
     fn abort(&self, reason: String);
+    /// The consumer reached a new session's start: credits from now on are that session's
+    /// (a path shared by every session tags them so).
+    fn session_started(&self) {}
+}
+
+/// Where a tail comes from when the consumer must fetch it itself: the shared-memory backend's
+/// sender publishes its tail in memory both processes map, and the consumer, finding its window
+/// empty, checks and publishes it (no thread in between, so a hand-off costs one cache-line
+/// transfer each way).
+pub trait TailFeed: Send + Sync + fmt::Debug {
+    /// Publishes the sender's latest tail into the window, if it moved; why not, when the tail
+    /// is one the window refuses (the sender is then dropped).
+    ///
+    /// # Errors
+    /// The refused tail, as [`WindowError`].
+    fn feed(&self) -> Result<(), WindowError>;
 }
 
 /// What the consumer found in the window.
@@ -48,6 +64,8 @@ pub struct Inbox {
     same_clock: bool,
     /// The current sender was dropped: what it publishes until its session's end is not read.
     discarding: bool,
+    /// Where tails come from when the consumer fetches them itself.
+    feed: Option<Arc<dyn TailFeed>>,
 }
 
 impl Inbox {
@@ -72,6 +90,21 @@ impl Inbox {
             last_stamp: 0,
             same_clock: false,
             discarding: false,
+            feed: None,
+        }
+    }
+
+    /// As [`Inbox::new`], the consumer fetching tails from `feed` whenever its window is empty.
+    pub fn with_feed(
+        reader: WindowReader,
+        sessions: Arc<SessionLog>,
+        credits: Arc<dyn CreditPath>,
+        stats: Arc<LinkStats>,
+        feed: Arc<dyn TailFeed>,
+    ) -> Self {
+        Inbox {
+            feed: Some(feed),
+            ..Inbox::new(reader, sessions, credits, stats)
         }
     }
 
@@ -82,10 +115,19 @@ impl Inbox {
         if let Some(event) = self.sessions.due(self.reader.head()) {
             match &event {
                 SessionEvent::Start { same_clock, .. } => {
+                    self.credits.session_started();
                     self.same_clock = *same_clock;
                     self.stats.same_clock.store(*same_clock, Relaxed);
                     self.session_rows = 0;
                     self.last_credit = self.reader.head();
+                    // The new sender may have started from an older head (the previous
+                    // sender's records were still being read): tell it where the head is now,
+                    // or it could wait for room that is already free.
+                    self.credits.send(&Message::Credit {
+                        head: self.last_credit,
+                        echo_stamp: 0,
+                        rows: 0,
+                    });
                 }
                 SessionEvent::End { .. } => self.discarding = false,
             }
@@ -94,6 +136,12 @@ impl Inbox {
         if self.discarding {
             self.reader.discard_published();
             return Polled::Nothing;
+        }
+        if let Some(feed) = &self.feed
+            && self.reader.is_empty()
+            && let Err(e) = feed.feed()
+        {
+            return self.drop_sender(e);
         }
         let record = match self.reader.try_read() {
             Ok(Some(record)) => record,

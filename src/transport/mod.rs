@@ -3,6 +3,8 @@
 //! tail; the consumer reads locally and returns its head as credit.
 //!
 //! - [`tcp`]: the same one-sided protocol over TCP, for machines without RDMA and for tests.
+//! - [`shm`]: the window in a file two processes of one host map: the producer writes straight
+//!   into the consumer's memory.
 //! - `verbs` (cargo feature `rdma`): RDMA WRITE into registered memory.
 //! - [`wire`]: the TCP messages; [`session`]: the boundaries a receiver records between sessions;
 //!   [`bucket`]: the bandwidth cap; [`ListenConfig`] and [`SenderConfig`]: how each end is set
@@ -16,6 +18,7 @@ pub mod bucket;
 mod config;
 pub mod inbox;
 pub mod session;
+pub mod shm;
 pub mod stats;
 pub mod tcp;
 #[cfg(feature = "rdma")]
@@ -94,6 +97,14 @@ pub enum LinkError {
         /// Where.
         address: String,
         /// What the OS said.
+        reason: String,
+    },
+    /// A shared-memory ring that cannot be written into.
+    #[error("shared-memory ring {ring}: {reason}")]
+    ShmRing {
+        /// Its name or file.
+        ring: String,
+        /// What is wrong.
         reason: String,
     },
     /// The address could not be bound.

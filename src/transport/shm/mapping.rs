@@ -1,0 +1,470 @@
+//! The mapped file: made by the receiver, opened and checked by a sender, read and written only
+//! through atomics in the header and raw copies in the window; the locks that say who is alive;
+//! the futex the consumer sleeps on.
+
+use std::alloc::Layout;
+use std::fs::File;
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::ptr::NonNull;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::Acquire, Ordering::Release};
+use std::time::Duration;
+
+use crate::ring::alloc::RingAlloc;
+use crate::transport::LinkError;
+
+use super::layout::{self, header};
+
+/// A mapped ring file.
+pub struct Segment {
+    base: NonNull<u8>,
+    len: usize,
+    capacity: usize,
+    file: File,
+}
+
+impl std::fmt::Debug for Segment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Segment")
+            .field("len", &self.len)
+            .field("capacity", &self.capacity)
+            .finish()
+    }
+}
+
+// SAFETY: the mapping is shared memory touched through atomics (header) and raw copies (window)
+// only; `Segment` owns it until dropped.
+unsafe impl Send for Segment {}
+// SAFETY: as above: `&Segment` hands out atomics and raw pointers, never references to bytes.
+unsafe impl Sync for Segment {}
+
+fn lock(file: &File, how: libc::c_int) -> std::io::Result<bool> {
+    // SAFETY: flock(2) on a descriptor the caller owns.
+    if unsafe { libc::flock(file.as_raw_fd(), how | libc::LOCK_NB) } == 0 {
+        return Ok(true);
+    }
+    let e = std::io::Error::last_os_error();
+    if e.raw_os_error() == Some(libc::EWOULDBLOCK) {
+        Ok(false)
+    } else {
+        Err(e)
+    }
+}
+
+fn unlock(file: &File) {
+    // SAFETY: flock(2) on a descriptor the caller owns.
+    unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_UN) };
+}
+
+/// Whether someone holds `path`'s lock (the receiver its ring file, a sender its sender file);
+/// `false` for a missing file.
+pub fn is_locked(path: &Path) -> bool {
+    let Ok(file) = std::fs::File::open(path) else {
+        return false;
+    };
+    match lock(&file, libc::LOCK_EX) {
+        Ok(true) => {
+            unlock(&file);
+            false
+        }
+        Ok(false) => true,
+        Err(_) => false,
+    }
+}
+
+/// Takes the sender lock beside the ring file: one producer at a time, and the receiver tells a
+/// live producer from a dead one by it (the kernel drops it however the producer ends).
+///
+/// # Errors
+/// [`LinkError::Refused`] when another producer holds it, [`LinkError::Io`] otherwise.
+pub fn take_sender_lock(path: &Path) -> Result<File, LinkError> {
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)
+        .map_err(|source| LinkError::Io {
+            what: "opening the sender lock",
+            source,
+        })?;
+    match lock(&file, libc::LOCK_EX) {
+        Ok(true) => Ok(file),
+        Ok(false) => Err(LinkError::Refused {
+            address: path.display().to_string(),
+            reason: "another producer is writing into this ring".into(),
+        }),
+        Err(source) => Err(LinkError::Io {
+            what: "locking the sender lock",
+            source,
+        }),
+    }
+}
+
+fn map(file: &File, len: usize) -> std::io::Result<NonNull<u8>> {
+    // SAFETY: a fresh shared mapping of `len` bytes of a file at least `len` bytes long (the
+    // callers size or check it first); the result is checked before use.
+    let base = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            len,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_SHARED,
+            file.as_raw_fd(),
+            0,
+        )
+    };
+    if base == libc::MAP_FAILED {
+        return Err(std::io::Error::last_os_error());
+    }
+    NonNull::new(base.cast()).ok_or_else(|| std::io::Error::other("mmap returned null"))
+}
+
+impl Segment {
+    /// Makes the ring file at `path` with a window of `capacity` bytes: created under a temporary
+    /// name, locked (for as long as this segment lives), sized, mapped and headed, then renamed
+    /// into place, so a sender never finds a half-made or unlocked one. A file left there by a
+    /// receiver that died is replaced; one a live receiver holds is not.
+    ///
+    /// # Errors
+    /// [`LinkError::Listen`] naming the file and what failed.
+    pub fn create(path: &Path, capacity: usize) -> Result<Segment, LinkError> {
+        let fail = |reason: String| LinkError::Listen {
+            address: path.display().to_string(),
+            reason,
+        };
+        if !(layout::MIN_WINDOW..=layout::MAX_WINDOW).contains(&capacity)
+            || !capacity.is_power_of_two()
+        {
+            return Err(fail(format!(
+                "a shared-memory window is a power of two from {} to {} bytes; {capacity} asked for",
+                layout::MIN_WINDOW,
+                layout::MAX_WINDOW
+            )));
+        }
+        if is_locked(path) {
+            return Err(fail(
+                "another ringtop serve holds this ring (its lock is taken)".into(),
+            ));
+        }
+        let temporary =
+            path.with_extension(format!("{}.tmp{}", layout::EXTENSION, std::process::id()));
+        let _ = std::fs::remove_file(&temporary);
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&temporary)
+            .map_err(|e| fail(format!("cannot create {}: {e}", temporary.display())))?;
+        let undo = |reason: String| {
+            let _ = std::fs::remove_file(&temporary);
+            fail(reason)
+        };
+        match lock(&file, libc::LOCK_EX) {
+            Ok(true) => {}
+            Ok(false) => return Err(undo("cannot lock the new file".into())),
+            Err(e) => return Err(undo(format!("cannot lock: {e}"))),
+        }
+        let len = layout::HEADER_BYTES + capacity;
+        file.set_len(len as u64)
+            .map_err(|e| undo(format!("cannot size: {e}")))?;
+        let base = map(&file, len).map_err(|e| undo(format!("cannot map: {e}")))?;
+        let segment = Segment {
+            base,
+            len,
+            capacity,
+            file,
+        };
+        segment.u64_at(header::MAGIC).store(layout::MAGIC, Release);
+        segment
+            .u64_at(header::HEADER_BYTES)
+            .store(layout::HEADER_BYTES as u64, Release);
+        segment
+            .u64_at(header::CAPACITY)
+            .store(capacity as u64, Release);
+        segment
+            .u64_at(header::RECEIVER_PID)
+            .store(u64::from(std::process::id()), Release);
+        // Last: a sender trusts nothing in a file whose version is not yet written.
+        segment
+            .u32_at(header::VERSION)
+            .store(layout::VERSION, Release);
+        std::fs::rename(&temporary, path).map_err(|e| undo(format!("cannot publish: {e}")))?;
+        Ok(segment)
+    }
+
+    /// Opens and checks the ring file at `path` as a sender: this user's, private, of the right
+    /// size and version, held by a live receiver.
+    ///
+    /// # Errors
+    /// [`LinkError::ShmRing`] saying what is wrong.
+    pub fn open(path: &Path) -> Result<Segment, LinkError> {
+        let fail = |reason: String| LinkError::ShmRing {
+            ring: path.display().to_string(),
+            reason,
+        };
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(path)
+            .map_err(|e| {
+                if e.kind() == std::io::ErrorKind::NotFound {
+                    fail("no such ring (start `ringtop serve --shm NAME` first)".into())
+                } else {
+                    fail(e.to_string())
+                }
+            })?;
+        let meta = file.metadata().map_err(|e| fail(e.to_string()))?;
+        // SAFETY: geteuid(2) takes nothing and cannot fail.
+        let uid = unsafe { libc::geteuid() };
+        if !meta.is_file() || meta.uid() != uid || meta.permissions().mode() & 0o077 != 0 {
+            return Err(fail(format!(
+                "not a private file of this user (uid {}, mode {:04o})",
+                meta.uid(),
+                meta.permissions().mode() & 0o7777
+            )));
+        }
+        let len = usize::try_from(meta.len()).unwrap_or(usize::MAX);
+        if len < layout::HEADER_BYTES + layout::MIN_WINDOW {
+            return Err(fail(format!(
+                "not a ringtop shared-memory ring: {len} bytes, fewer than a header and the \
+                 smallest window"
+            )));
+        }
+        let base =
+            map(&file, layout::HEADER_BYTES).map_err(|e| fail(format!("cannot map: {e}")))?;
+        let head = Segment {
+            base,
+            len: layout::HEADER_BYTES,
+            capacity: 0,
+            file: file.try_clone().map_err(|e| fail(e.to_string()))?,
+        };
+        let magic = head.u64_at(header::MAGIC).load(Acquire);
+        let version = head.u32_at(header::VERSION).load(Acquire);
+        let header_bytes = head.u64_at(header::HEADER_BYTES).load(Acquire);
+        let capacity = head.u64_at(header::CAPACITY).load(Acquire);
+        if magic != layout::MAGIC {
+            return Err(fail(
+                "not a ringtop shared-memory ring (wrong magic)".into(),
+            ));
+        }
+        if version != layout::VERSION {
+            return Err(fail(format!(
+                "layout version {version}; this ringtop reads version {}",
+                layout::VERSION
+            )));
+        }
+        let expected = (layout::HEADER_BYTES as u64).checked_add(capacity);
+        if header_bytes != layout::HEADER_BYTES as u64
+            || !capacity.is_power_of_two()
+            || capacity < layout::MIN_WINDOW as u64
+            || capacity > layout::MAX_WINDOW as u64
+            || expected != Some(len as u64)
+        {
+            return Err(fail(format!(
+                "sizes that do not add up: header {header_bytes} bytes, window {capacity}, \
+                 file {len}"
+            )));
+        }
+        drop(head);
+        let base = map(&file, len).map_err(|e| fail(format!("cannot map: {e}")))?;
+        let segment = Segment {
+            base,
+            len,
+            capacity: capacity as usize,
+            file,
+        };
+        match lock(&segment.file, libc::LOCK_SH) {
+            Ok(true) => {
+                unlock(&segment.file);
+                Err(fail(
+                    "the ringtop serve that made it is gone (nobody holds its lock)".into(),
+                ))
+            }
+            Ok(false) => Ok(segment),
+            Err(e) => Err(fail(format!("cannot check its lock: {e}"))),
+        }
+    }
+
+    /// Whether the receiver that made this file still holds its lock (a sender's check).
+    pub fn receiver_alive(&self) -> bool {
+        match lock(&self.file, libc::LOCK_SH) {
+            Ok(true) => {
+                unlock(&self.file);
+                false
+            }
+            Ok(false) => true,
+            Err(_) => true,
+        }
+    }
+
+    /// Window bytes.
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// The `u64` at `offset` of the header.
+    pub fn u64_at(&self, offset: usize) -> &AtomicU64 {
+        assert!(offset % 8 == 0 && offset + 8 <= layout::HEADER_BYTES.min(self.len));
+        // SAFETY: in bounds and 8-aligned (asserted; the mapping is page-aligned); the memory
+        // lives as long as `self`, and every access to header words goes through atomics.
+        unsafe { AtomicU64::from_ptr(self.base.as_ptr().add(offset).cast()) }
+    }
+
+    /// The `u32` at `offset` of the header.
+    pub fn u32_at(&self, offset: usize) -> &AtomicU32 {
+        assert!(offset % 4 == 0 && offset + 4 <= layout::HEADER_BYTES.min(self.len));
+        // SAFETY: as for `u64_at`, 4-aligned.
+        unsafe { AtomicU32::from_ptr(self.base.as_ptr().add(offset).cast()) }
+    }
+
+    /// Copies `bytes` into the header field at `offset` (length-prefixed fields are written
+    /// before the sequence word that publishes them).
+    pub fn write_field(&self, offset: usize, bytes: &[u8]) {
+        assert!(offset + bytes.len() <= layout::HEADER_BYTES.min(self.len));
+        // SAFETY: in bounds (asserted); raw copies, never references, since the peer may write
+        // the same bytes at any time.
+        unsafe {
+            std::ptr::copy_nonoverlapping(
+                bytes.as_ptr(),
+                self.base.as_ptr().add(offset),
+                bytes.len(),
+            );
+        }
+    }
+
+    /// Copies `len` bytes of the header field at `offset` out (clamped to `room`).
+    pub fn read_field(&self, offset: usize, len: usize, room: usize) -> Vec<u8> {
+        let len = len.min(room);
+        assert!(offset + len <= layout::HEADER_BYTES.min(self.len));
+        let mut out = vec![0u8; len];
+        // SAFETY: in bounds (asserted); copied out with a raw copy, since the peer may be writing.
+        unsafe {
+            std::ptr::copy_nonoverlapping(self.base.as_ptr().add(offset), out.as_mut_ptr(), len);
+        }
+        out
+    }
+
+    /// Copies `bytes` into the window at `offset` (a sender's record).
+    ///
+    /// # Panics
+    /// When the bytes would leave the window (the placement arithmetic keeps them inside).
+    pub fn write_window(&self, offset: usize, bytes: &[u8]) {
+        assert!(
+            offset + bytes.len() <= self.capacity,
+            "a write outside the window"
+        );
+        // SAFETY: inside the window (asserted); a raw copy into shared memory the receiver reads
+        // only once the tail covering it is published.
+        unsafe {
+            std::ptr::copy_nonoverlapping(
+                bytes.as_ptr(),
+                self.base.as_ptr().add(layout::HEADER_BYTES + offset),
+                bytes.len(),
+            );
+        }
+    }
+
+    /// Sleeps while the `u32` at `offset` holds `expected`, at most `timeout` (a shared futex:
+    /// another process's [`Segment::wake`] ends it).
+    pub fn wait(&self, offset: usize, expected: u32, timeout: Duration) {
+        let word = self.u32_at(offset);
+        let spec = libc::timespec {
+            tv_sec: timeout.as_secs() as libc::time_t,
+            tv_nsec: libc::c_long::from(timeout.subsec_nanos() as i32),
+        };
+        // SAFETY: futex(2) FUTEX_WAIT on a 4-aligned word of a shared mapping that outlives the
+        // call; a spurious return is harmless (callers re-check).
+        unsafe {
+            libc::syscall(
+                libc::SYS_futex,
+                word.as_ptr(),
+                libc::FUTEX_WAIT,
+                expected,
+                &spec as *const libc::timespec,
+            );
+        }
+    }
+
+    /// Wakes every process sleeping on the `u32` at `offset`.
+    pub fn wake(&self, offset: usize) {
+        let word = self.u32_at(offset);
+        // SAFETY: futex(2) FUTEX_WAKE on a 4-aligned word of a shared mapping.
+        unsafe {
+            libc::syscall(libc::SYS_futex, word.as_ptr(), libc::FUTEX_WAKE, i32::MAX);
+        }
+    }
+
+    /// The window's memory, for the receiver's [`crate::ring::window`] (see [`WindowMemory`]).
+    fn window_base(&self) -> NonNull<u8> {
+        // SAFETY: the window starts `HEADER_BYTES` into a mapping of `HEADER_BYTES + capacity`.
+        unsafe { self.base.add(layout::HEADER_BYTES) }
+    }
+}
+
+impl Drop for Segment {
+    fn drop(&mut self) {
+        // SAFETY: the mapping this segment made, unmapped once; nothing borrows it past `self`.
+        unsafe { libc::munmap(self.base.as_ptr().cast(), self.len) };
+    }
+}
+
+/// The window part of a receiver's segment as ring memory: the receiver's
+/// [`crate::ring::window`] lives there, so a sender's copies land in it directly.
+#[derive(Debug)]
+pub struct WindowMemory {
+    segment: std::sync::Arc<Segment>,
+    taken: std::sync::atomic::AtomicBool,
+}
+
+impl WindowMemory {
+    /// The window of `segment`, handed out once.
+    pub fn new(segment: std::sync::Arc<Segment>) -> Self {
+        WindowMemory {
+            segment,
+            taken: std::sync::atomic::AtomicBool::new(false),
+        }
+    }
+}
+
+// SAFETY: the window is `capacity` bytes of a mapping that lives as long as `self` (which holds
+// the segment), page-aligned, and handed out at most once, to one ring; a layout it cannot serve
+// gets `None`.
+unsafe impl RingAlloc for WindowMemory {
+    fn allocate(&self, layout: Layout) -> Option<NonNull<u8>> {
+        if layout.size() > self.segment.capacity()
+            || layout.align() > 4096
+            || self.taken.swap(true, std::sync::atomic::Ordering::AcqRel)
+        {
+            return None;
+        }
+        Some(self.segment.window_base())
+    }
+
+    unsafe fn deallocate(&self, _ptr: NonNull<u8>, _layout: Layout) {}
+
+    fn describe(&self) -> String {
+        "shared-memory ring file".to_owned()
+    }
+}
+
+/// The ring file of `name` in the per-user ringtop directory (made private if missing).
+///
+/// # Errors
+/// A name that is not a plain file name, or a directory that is not private.
+pub fn ring_path(name: &str) -> Result<PathBuf, String> {
+    crate::profile::rules::check_shm_name(name).map_err(|e| e.to_string())?;
+    let dir = crate::monitor::dir::monitor_dir();
+    crate::monitor::dir::ensure_private(&dir).map_err(|e| e.to_string())?;
+    Ok(dir.join(format!("{name}.{}", layout::EXTENSION)))
+}
+
+/// The sender lock beside ring file `path`.
+pub fn sender_lock_path(path: &Path) -> PathBuf {
+    path.with_extension(format!("{}.sender", layout::EXTENSION))
+}

@@ -1,0 +1,408 @@
+//! The receiving side: `ringtop serve --shm NAME` makes the ring file, answers one producer's
+//! hello at a time, lets the consumer publish the producer's tails itself (checked), writes
+//! credit back into the file, and notices a producer that leaves or dies.
+
+use std::path::PathBuf;
+use std::sync::atomic::{
+    AtomicBool, AtomicU64, Ordering::Acquire, Ordering::Relaxed, Ordering::Release,
+};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use crate::clock::same_clock;
+use crate::ring::window::{self, WindowError, WindowWriter, max_payload};
+use crate::ring::{RingConfig, WaitStrategy};
+use crate::transport::inbox::{CreditPath, Inbox, TailFeed};
+use crate::transport::session::{SessionEvent, SessionLog};
+use crate::transport::wire::{Hello, Message};
+use crate::transport::{LinkError, LinkListener, LinkStats, ListenConfig, refusal};
+
+use super::layout::{self, bye, credit, hello, welcome};
+use super::mapping::{Segment, WindowMemory, is_locked, ring_path, sender_lock_path};
+
+/// How often the session thread looks for a hello, a goodbye or a dead producer.
+const WATCH: Duration = Duration::from_millis(2);
+
+/// What the session thread and the consumer share.
+#[derive(Debug)]
+struct Shared {
+    segment: Arc<Segment>,
+    /// The window's writing end; `None` once the listener stopped.
+    writer: Mutex<Option<WindowWriter>>,
+    /// Whether a producer's tails are taken now (a session is open).
+    open: AtomicBool,
+    /// Why the consumer dropped the producer, for the session thread to end its session.
+    abort: Mutex<Option<String>>,
+    /// The link's counters (bytes published here).
+    stats: Arc<LinkStats>,
+    /// Sessions the consumer has started (credits carry it).
+    consumer_session: AtomicU64,
+}
+
+impl TailFeed for Shared {
+    fn feed(&self) -> Result<(), WindowError> {
+        if !self.open.load(Acquire) {
+            return Ok(());
+        }
+        let Ok(mut writer) = self.writer.try_lock() else {
+            return Ok(());
+        };
+        let Some(writer) = writer.as_mut() else {
+            return Ok(());
+        };
+        // Under the lock: the session thread closes a session under it too.
+        if !self.open.load(Acquire) {
+            return Ok(());
+        }
+        let tail = self.segment.u64_at(layout::TAIL).load(Acquire);
+        let published = writer.published();
+        if tail != published {
+            writer.publish(tail)?;
+            self.stats.bytes.fetch_add(tail - published, Relaxed);
+        }
+        Ok(())
+    }
+}
+
+impl CreditPath for Shared {
+    fn send(&self, message: &Message) {
+        let Message::Credit {
+            head,
+            echo_stamp,
+            rows,
+        } = message
+        else {
+            return;
+        };
+        let session = self.consumer_session.load(Relaxed);
+        write_credit(&self.segment, [*head, *echo_stamp, *rows, session]);
+    }
+
+    fn session_started(&self) {
+        self.consumer_session.fetch_add(1, Relaxed);
+    }
+
+    fn abort(&self, reason: String) {
+        self.open.store(false, Release);
+        if let Ok(mut abort) = self.abort.lock() {
+            *abort = Some(reason);
+        }
+    }
+}
+
+/// Writes the credit (head, echoed stamp, rows, session) under its seqlock, odd while the
+/// fields change. Only the consumer's thread writes it.
+fn write_credit(segment: &Segment, [head, echo, rows, session]: [u64; 4]) {
+    let seq = segment.u64_at(credit::SEQ);
+    let before = seq.load(Relaxed);
+    seq.store(before.wrapping_add(1), Relaxed);
+    std::sync::atomic::fence(Release);
+    segment.u64_at(credit::HEAD).store(head, Relaxed);
+    segment.u64_at(credit::ECHO).store(echo, Relaxed);
+    segment.u64_at(credit::ROWS).store(rows, Relaxed);
+    segment.u64_at(credit::SESSION).store(session, Relaxed);
+    seq.store(before.wrapping_add(2), Release);
+}
+
+/// A running shared-memory listener: the ring file and its session thread.
+#[derive(Debug)]
+pub struct ShmListener {
+    path: PathBuf,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl LinkListener for ShmListener {
+    fn local_addr(&self) -> String {
+        self.path.display().to_string()
+    }
+
+    fn stop(&mut self) {
+        self.stop.store(true, Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for ShmListener {
+    fn drop(&mut self) {
+        LinkListener::stop(self);
+    }
+}
+
+/// Makes the ring file `config.address` (a name) with a window of `capacity` bytes and answers
+/// producers; the consumer reads through the returned [`Inbox`].
+///
+/// # Errors
+/// A bad name, a private directory that is not, a ring a live receiver holds, or what the OS
+/// refused.
+pub fn listen(
+    config: ListenConfig,
+    capacity: usize,
+    stats: Arc<LinkStats>,
+) -> Result<(ShmListener, Inbox), LinkError> {
+    let path = ring_path(&config.address).map_err(|reason| LinkError::Listen {
+        address: config.address.clone(),
+        reason,
+    })?;
+    let segment = Arc::new(Segment::create(&path, capacity)?);
+    let config_address = path.display().to_string();
+    let ring_config = RingConfig {
+        alloc: Arc::new(WindowMemory::new(segment.clone())),
+        producer_wait: WaitStrategy::BusySpin,
+        consumer_wait: WaitStrategy::BusySpin,
+    };
+    let (mut writer, reader) = window::channel_with(capacity, ring_config)?;
+    // The producer writes this memory from another process at any time: the reader copies each
+    // payload out before looking at it, as for a NIC.
+    let _ = writer.device_memory();
+    let shared = Arc::new(Shared {
+        segment,
+        writer: Mutex::new(Some(writer)),
+        open: AtomicBool::new(false),
+        abort: Mutex::new(None),
+        stats: stats.clone(),
+        consumer_session: AtomicU64::new(0),
+    });
+    let sessions = Arc::new(SessionLog::default());
+    let stop = Arc::new(AtomicBool::new(false));
+    let thread = {
+        let (shared, sessions, stats, stop, path) = (
+            shared.clone(),
+            sessions.clone(),
+            stats.clone(),
+            stop.clone(),
+            path.clone(),
+        );
+        std::thread::Builder::new()
+            .name("link-accept".into())
+            .spawn(move || {
+                let sessions = Sessions {
+                    shared: &shared,
+                    sessions: &sessions,
+                    stats: &stats,
+                    stop: &stop,
+                    token: config.token.as_deref(),
+                    sender_lock: sender_lock_path(&path),
+                };
+                sessions.run();
+                if let Ok(mut writer) = shared.writer.lock() {
+                    *writer = None;
+                }
+                let _ = std::fs::remove_file(&path);
+                let _ = std::fs::remove_file(sender_lock_path(&path));
+            })
+            .map_err(|e| LinkError::Listen {
+                address: config_address.clone(),
+                reason: e.to_string(),
+            })?
+    };
+    let inbox = Inbox::with_feed(
+        reader,
+        sessions,
+        shared.clone() as Arc<dyn CreditPath>,
+        stats,
+        shared as Arc<dyn TailFeed>,
+    );
+    Ok((
+        ShmListener {
+            path,
+            stop,
+            thread: Some(thread),
+        },
+        inbox,
+    ))
+}
+
+/// How a session ended.
+enum End {
+    Bye(u64),
+    Died(u64),
+    Dropped(String),
+    Stopped,
+}
+
+struct Sessions<'a> {
+    shared: &'a Shared,
+    sessions: &'a SessionLog,
+    stats: &'a LinkStats,
+    stop: &'a AtomicBool,
+    token: Option<&'a str>,
+    sender_lock: PathBuf,
+}
+
+impl Sessions<'_> {
+    fn segment(&self) -> &Segment {
+        &self.shared.segment
+    }
+
+    fn run(&self) {
+        // The file is new (zeroed) when this thread starts: a hello written before it ran is
+        // answered too.
+        let mut answered = 0;
+        while !self.stop.load(Relaxed) {
+            let seq = self.segment().u64_at(hello::SEQ).load(Acquire);
+            if seq == answered {
+                std::thread::sleep(WATCH);
+                continue;
+            }
+            answered = seq;
+            let (hello, pid) = self.read_hello();
+            if !is_locked(&self.sender_lock) {
+                // A hello from a process that does not hold the sender lock: not a producer
+                // this side can watch.
+                self.refuse(seq, "say hello while holding the sender lock".into());
+                continue;
+            }
+            if let Some(reason) = refusal(self.token, &hello, self.segment().capacity()) {
+                self.refuse(seq, reason);
+                continue;
+            }
+            let end = self.serve(seq, &hello, pid);
+            self.close(end, pid);
+        }
+    }
+
+    fn read_hello(&self) -> (Hello, u64) {
+        let s = self.segment();
+        let text = |len_at: usize, at: usize, room: usize| {
+            let len = s.u64_at(len_at).load(Acquire) as usize;
+            String::from_utf8_lossy(&s.read_field(at, len, room)).into_owned()
+        };
+        let hello = Hello {
+            run_id: s.u64_at(hello::RUN_ID).load(Acquire),
+            next_seq: s.u64_at(hello::NEXT_SEQ).load(Acquire),
+            max_frame: u32::try_from(s.u64_at(hello::MAX_FRAME).load(Acquire)).unwrap_or(u32::MAX),
+            token: text(hello::TOKEN_LEN, hello::TOKEN, hello::TOKEN_BYTES),
+            boot_id: text(hello::BOOT_ID_LEN, hello::BOOT_ID, hello::BOOT_ID_BYTES),
+        };
+        (hello, s.u64_at(hello::PID).load(Acquire))
+    }
+
+    fn refuse(&self, seq: u64, reason: String) {
+        self.stats.refused.fetch_add(1, Relaxed);
+        self.stats
+            .set_error(format!("refused a shared-memory producer: {reason}"));
+        let s = self.segment();
+        let bytes = reason.as_bytes();
+        let len = bytes.len().min(welcome::REASON_BYTES);
+        s.write_field(welcome::REASON, &bytes[..len]);
+        s.u64_at(welcome::REASON_LEN).store(len as u64, Relaxed);
+        s.u64_at(welcome::STATUS).store(layout::REFUSED, Relaxed);
+        s.u64_at(welcome::SEQ).store(seq, Release);
+    }
+
+    /// Opens a session for the producer that said `hello`, then watches it until it leaves.
+    fn serve(&self, seq: u64, hello: &Hello, pid: u64) -> End {
+        let s = self.segment();
+        let session = self.stats.sessions.load(Relaxed) + 1;
+        let (start, head) = {
+            let Ok(writer) = self.shared.writer.lock() else {
+                return End::Stopped;
+            };
+            let Some(writer) = writer.as_ref() else {
+                return End::Stopped;
+            };
+            let start = writer.published();
+            s.u64_at(layout::TAIL).store(start, Release);
+            if let Ok(mut abort) = self.shared.abort.lock() {
+                *abort = None;
+            }
+            self.sessions.record(
+                start,
+                SessionEvent::Start {
+                    run_id: hello.run_id,
+                    next_seq: hello.next_seq,
+                    same_clock: same_clock(&hello.boot_id),
+                    peer: format!("pid {pid}"),
+                },
+            );
+            self.shared.open.store(true, Release);
+            (start, writer.head())
+        };
+        s.u64_at(welcome::START).store(start, Relaxed);
+        s.u64_at(welcome::HEAD).store(head, Relaxed);
+        s.u64_at(welcome::SESSION).store(session, Relaxed);
+        s.u64_at(welcome::MAX_PAYLOAD)
+            .store(max_payload(s.capacity()) as u64, Relaxed);
+        s.u64_at(welcome::REASON_LEN).store(0, Relaxed);
+        s.u64_at(welcome::STATUS).store(layout::ACCEPTED, Relaxed);
+        let byes = s.u64_at(bye::SEQ).load(Acquire);
+        s.u64_at(welcome::SEQ).store(seq, Release);
+        self.stats.sessions.fetch_add(1, Relaxed);
+        self.stats.set_peer(Some(format!("pid {pid}")));
+        loop {
+            if self.stop.load(Relaxed) {
+                return End::Stopped;
+            }
+            if let Some(reason) = self.shared.abort.lock().ok().and_then(|mut a| a.take()) {
+                return End::Dropped(reason);
+            }
+            let said_bye = || {
+                (s.u64_at(bye::SEQ).load(Acquire) != byes)
+                    .then(|| s.u64_at(bye::ROWS).load(Acquire))
+            };
+            if let Some(rows) = said_bye() {
+                return End::Bye(rows);
+            }
+            // Gone: its lock released, or a new hello (only the lock's holder says hello, so
+            // the lock changed hands between two looks). A goodbye written just before it
+            // left still counts.
+            if !is_locked(&self.sender_lock) || s.u64_at(hello::SEQ).load(Acquire) != seq {
+                return said_bye().map_or(End::Died(pid), End::Bye);
+            }
+            std::thread::sleep(WATCH);
+        }
+    }
+
+    /// Ends the session: the producer's last tail is taken (unless it was dropped for what it
+    /// wrote), and the end is recorded where the window's stream stops.
+    fn close(&self, end: End, pid: u64) {
+        let s = self.segment();
+        let Ok(mut writer) = self.shared.writer.lock() else {
+            return;
+        };
+        self.shared.open.store(false, Release);
+        let Some(writer) = writer.as_mut() else {
+            return;
+        };
+        let mut end = end;
+        if !matches!(end, End::Dropped(_)) {
+            let tail = s.u64_at(layout::TAIL).load(Acquire);
+            let published = writer.published();
+            if tail != published {
+                match writer.publish(tail) {
+                    Ok(()) => {
+                        self.stats.bytes.fetch_add(tail - published, Relaxed);
+                    }
+                    Err(e) => end = End::Dropped(e.to_string()),
+                }
+            }
+        }
+        let (rows_sent, reason) = match end {
+            End::Bye(rows) => (Some(rows), "sender finished".to_owned()),
+            End::Died(pid) => {
+                self.stats.dropped.fetch_add(1, Relaxed);
+                let reason = format!(
+                    "the producer (pid {pid}) died without a goodbye (its lock was released); \
+                     every frame it published before is kept"
+                );
+                self.stats.set_error(reason.clone());
+                (None, reason)
+            }
+            End::Dropped(reason) => {
+                self.stats.dropped.fetch_add(1, Relaxed);
+                self.stats.set_error(format!(
+                    "shared-memory producer (pid {pid}): {reason}; dropped"
+                ));
+                (None, reason)
+            }
+            End::Stopped => (None, "the receiver stopped".to_owned()),
+        };
+        self.sessions
+            .record(writer.published(), SessionEvent::End { rows_sent, reason });
+        self.stats.connected.store(false, Relaxed);
+    }
+}

@@ -1,0 +1,346 @@
+//! The producing side: opens the ring file another process made, takes the sender lock, says
+//! hello in the file, then writes each frame straight into the window at the offset the
+//! placement arithmetic gives and publishes the tail; credit comes back through the file.
+
+use std::fs::File;
+use std::sync::Arc;
+use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
+use std::time::{Duration, Instant};
+
+use crate::clock::{boot_id, monotonic_ns};
+use crate::ring::window::{HEADER, PADDING, footprint, place, record_header};
+use crate::transport::session::FRAME;
+use crate::transport::{
+    FrameLink, LinkError, LinkStats, SendOutcome, SenderConfig, check_credit, check_welcome,
+};
+
+use super::layout::{self, bye, credit, hello, welcome};
+use super::mapping::{Segment, ring_path, sender_lock_path, take_sender_lock};
+
+/// Sends between checks that the receiver still holds its lock.
+const ALIVE_EVERY: u32 = 4096;
+
+/// The producer's end of a shared-memory ring.
+#[derive(Debug)]
+pub struct ShmSender {
+    config: SenderConfig,
+    stats: Arc<LinkStats>,
+    segment: Segment,
+    /// Held for as long as this sender lives: the receiver's sign that it is alive.
+    _lock: File,
+    capacity: usize,
+    tail: u64,
+    /// The receiver's head as last credited.
+    head: u64,
+    credit_seq: u64,
+    /// This sender's session: it takes only credits tagged with it.
+    session: u64,
+    rows_sent: u64,
+    rows_acked: u64,
+    /// Why the link is down for good (the receiver died or dropped this sender).
+    down: Option<String>,
+    stalled: bool,
+    since_alive_check: u32,
+    out: Vec<u8>,
+}
+
+impl ShmSender {
+    /// Opens the ring `config.address` (a name), takes the sender lock and shakes hands.
+    ///
+    /// # Errors
+    /// [`LinkError::ShmRing`] (no such ring, a file that is not one, a dead receiver),
+    /// [`LinkError::Refused`] (another producer, a wrong token), or a handshake timeout.
+    pub fn connect(config: SenderConfig, stats: Arc<LinkStats>) -> Result<Self, LinkError> {
+        let path = ring_path(&config.address).map_err(|reason| LinkError::ShmRing {
+            ring: config.address.clone(),
+            reason,
+        })?;
+        let segment = Segment::open(&path)?;
+        let lock = take_sender_lock_within(&sender_lock_path(&path), config.connect_timeout)?;
+        let mut sender = ShmSender {
+            capacity: segment.capacity(),
+            config,
+            stats,
+            segment,
+            _lock: lock,
+            tail: 0,
+            head: 0,
+            credit_seq: 0,
+            session: 0,
+            rows_sent: 0,
+            rows_acked: 0,
+            down: None,
+            stalled: false,
+            since_alive_check: 0,
+            out: Vec::new(),
+        };
+        sender.handshake(&path.display().to_string())?;
+        Ok(sender)
+    }
+
+    fn handshake(&mut self, address: &str) -> Result<(), LinkError> {
+        let s = &self.segment;
+        let token = self.config.token.clone().unwrap_or_default();
+        let boot = boot_id();
+        s.u64_at(hello::RUN_ID).store(
+            monotonic_ns() ^ (u64::from(std::process::id()) << 32),
+            Relaxed,
+        );
+        s.u64_at(hello::NEXT_SEQ).store(0, Relaxed);
+        s.u64_at(hello::MAX_FRAME)
+            .store(self.config.max_frame as u64, Relaxed);
+        s.u64_at(hello::PID)
+            .store(u64::from(std::process::id()), Relaxed);
+        let token = &token.as_bytes()[..token.len().min(hello::TOKEN_BYTES)];
+        s.write_field(hello::TOKEN, token);
+        s.u64_at(hello::TOKEN_LEN)
+            .store(token.len() as u64, Relaxed);
+        let boot = &boot.as_bytes()[..boot.len().min(hello::BOOT_ID_BYTES)];
+        s.write_field(hello::BOOT_ID, boot);
+        s.u64_at(hello::BOOT_ID_LEN)
+            .store(boot.len() as u64, Relaxed);
+        let seq = s.u64_at(hello::SEQ).load(Acquire).wrapping_add(1);
+        s.u64_at(hello::SEQ).store(seq, Release);
+        let deadline = Instant::now() + self.config.connect_timeout;
+        while s.u64_at(welcome::SEQ).load(Acquire) != seq {
+            if Instant::now() >= deadline {
+                return Err(LinkError::Deadline(self.config.connect_timeout));
+            }
+            if !s.receiver_alive() {
+                return Err(LinkError::ShmRing {
+                    ring: address.to_owned(),
+                    reason: "the receiver left during the handshake".into(),
+                });
+            }
+            std::thread::sleep(Duration::from_micros(200));
+        }
+        if s.u64_at(welcome::STATUS).load(Acquire) != layout::ACCEPTED {
+            let len = s.u64_at(welcome::REASON_LEN).load(Acquire) as usize;
+            let reason = s.read_field(welcome::REASON, len, welcome::REASON_BYTES);
+            return Err(LinkError::Refused {
+                address: address.to_owned(),
+                reason: String::from_utf8_lossy(&reason).into_owned(),
+            });
+        }
+        let start = s.u64_at(welcome::START).load(Acquire);
+        let head = s.u64_at(welcome::HEAD).load(Acquire);
+        let session = s.u64_at(welcome::SESSION).load(Acquire);
+        check_credit(head, start)?;
+        if start - head > self.capacity as u64 {
+            return Err(LinkError::Protocol(format!(
+                "the receiver's head {head} is more than the window behind the start {start}"
+            )));
+        }
+        let max_payload = u32::try_from(s.u64_at(welcome::MAX_PAYLOAD).load(Acquire))
+            .map_err(|_| LinkError::Protocol("a largest payload beyond 4 GiB".into()))?;
+        check_welcome(self.capacity as u64, max_payload)?;
+        if (max_payload as usize) < self.config.max_frame {
+            return Err(LinkError::Protocol(format!(
+                "the receiver's window ({} bytes, records up to {max_payload}) cannot take frames \
+                 of {} bytes",
+                self.capacity, self.config.max_frame
+            )));
+        }
+        self.tail = start;
+        self.head = head;
+        self.session = session;
+        self.stats.sessions.fetch_add(1, Relaxed);
+        self.stats.set_peer(Some(address.to_owned()));
+        Ok(())
+    }
+
+    /// Reads the credit if it changed; the reason when it is one no receiver may send.
+    fn read_credit(&mut self) -> Result<(), String> {
+        let s = &self.segment;
+        let seq = s.u64_at(credit::SEQ).load(Acquire);
+        if seq == self.credit_seq || seq % 2 == 1 {
+            return Ok(());
+        }
+        let head = s.u64_at(credit::HEAD).load(Relaxed);
+        let echo = s.u64_at(credit::ECHO).load(Relaxed);
+        let rows = s.u64_at(credit::ROWS).load(Relaxed);
+        let session = s.u64_at(credit::SESSION).load(Relaxed);
+        std::sync::atomic::fence(Acquire);
+        if s.u64_at(credit::SEQ).load(Relaxed) != seq {
+            return Ok(());
+        }
+        self.credit_seq = seq;
+        if session != self.session {
+            // The consumer is still crediting an earlier producer's records.
+            return Ok(());
+        }
+        check_credit(head, self.tail).map_err(|e| e.to_string())?;
+        if head < self.head {
+            return Err(format!(
+                "protocol error: the receiver's head went back from {} to {head}",
+                self.head
+            ));
+        }
+        self.head = head;
+        self.rows_acked = rows;
+        let now = monotonic_ns();
+        if echo > 0 && echo <= now {
+            self.stats.record_round_trip(now - echo);
+        }
+        Ok(())
+    }
+
+    fn go_down(&mut self, reason: String) -> SendOutcome {
+        if self.down.is_none() {
+            self.stats.dropped.fetch_add(1, Relaxed);
+            self.stats.connected.store(false, Relaxed);
+            self.stats.set_error(reason.clone());
+            self.down = Some(reason);
+        }
+        SendOutcome::LinkDown
+    }
+
+    /// Whether the link is usable: credit read, the receiver alive (checked every so often and
+    /// whenever the window is full).
+    fn check_link(&mut self, full: bool) -> bool {
+        if self.down.is_some() {
+            return false;
+        }
+        if let Err(reason) = self.read_credit() {
+            self.go_down(reason);
+            return false;
+        }
+        self.since_alive_check += 1;
+        if (full || self.since_alive_check >= ALIVE_EVERY) && {
+            self.since_alive_check = 0;
+            !self.segment.receiver_alive()
+        } {
+            self.go_down("the receiver (ringtop serve) is gone: its lock was released".into());
+            return false;
+        }
+        true
+    }
+
+    /// Sends one frame, as [`FrameLink::send_frame`].
+    pub fn send_frame(
+        &mut self,
+        bound: usize,
+        rows: usize,
+        encode: &mut dyn FnMut(&mut [u8]) -> Option<usize>,
+    ) -> SendOutcome {
+        if !self.check_link(false) {
+            return SendOutcome::LinkDown;
+        }
+        let bound = bound.min(self.config.max_frame);
+        if !matches!(
+            place(self.capacity, self.head, self.tail, bound),
+            Ok(Some(_))
+        ) {
+            if !self.check_link(true) {
+                return SendOutcome::LinkDown;
+            }
+            if !matches!(
+                place(self.capacity, self.head, self.tail, bound),
+                Ok(Some(_))
+            ) {
+                if !self.stalled {
+                    self.stalled = true;
+                    self.stats.credit_stalls.fetch_add(1, Relaxed);
+                }
+                return SendOutcome::NoCredit;
+            }
+        }
+        self.stalled = false;
+        self.out.clear();
+        self.out.resize(HEADER + bound, 0);
+        let Some(len) = encode(&mut self.out[HEADER..]).filter(|len| *len <= bound) else {
+            return SendOutcome::NotEncoded;
+        };
+        let Ok(Some(spot)) = place(self.capacity, self.head, self.tail, len) else {
+            return SendOutcome::NoCredit;
+        };
+        let record = footprint(len);
+        self.out.truncate(HEADER + len);
+        self.out.resize(record, 0);
+        self.out[..HEADER].copy_from_slice(&record_header(len as u32, FRAME));
+        if let Some((offset, padding)) = spot.padding {
+            self.segment
+                .write_window(offset, &record_header(padding, PADDING));
+        }
+        self.segment.write_window(spot.offset, &self.out);
+        self.segment.u64_at(layout::TAIL).store(spot.end, Release);
+        if self.segment.u32_at(layout::CONSUMER_SLEEPS).load(Acquire) != 0 {
+            self.segment.u32_at(layout::WAKE).fetch_add(1, Release);
+            self.segment.wake(layout::WAKE);
+        }
+        let wrote = (spot.end - self.tail) as usize;
+        self.tail = spot.end;
+        self.rows_sent += rows as u64;
+        self.stats.count_frame(rows, wrote);
+        self.stats.rows_acknowledged.store(self.rows_acked, Relaxed);
+        SendOutcome::Sent(wrote)
+    }
+
+    /// Says goodbye with the run's row count and waits up to `wait` for every row to be
+    /// confirmed; the rows confirmed.
+    pub fn finish(&mut self, wait: Duration) -> u64 {
+        if self.down.is_none() {
+            let s = &self.segment;
+            s.u64_at(bye::ROWS).store(self.rows_sent, Relaxed);
+            let seq = s.u64_at(bye::SEQ).load(Acquire).wrapping_add(1);
+            s.u64_at(bye::SEQ).store(seq, Release);
+            let deadline = Instant::now() + wait;
+            while self.rows_acked < self.rows_sent && Instant::now() < deadline {
+                if !self.check_link(true) {
+                    break;
+                }
+                std::thread::sleep(Duration::from_micros(100));
+            }
+        }
+        self.stats.rows_acknowledged.store(self.rows_acked, Relaxed);
+        self.stats.connected.store(false, Relaxed);
+        self.rows_acked
+    }
+}
+
+/// Takes the sender lock, retrying for up to `within` (the receiver's liveness check holds it
+/// for a moment now and then; a previous producer may still be leaving).
+fn take_sender_lock_within(path: &std::path::Path, within: Duration) -> Result<File, LinkError> {
+    let deadline = Instant::now() + within;
+    loop {
+        match take_sender_lock(path) {
+            Err(LinkError::Refused { .. }) if Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            other => return other,
+        }
+    }
+}
+
+impl FrameLink for ShmSender {
+    fn max_frame(&self) -> usize {
+        self.config.max_frame
+    }
+
+    fn send_frame(
+        &mut self,
+        bound: usize,
+        rows: usize,
+        encode: &mut dyn FnMut(&mut [u8]) -> Option<usize>,
+    ) -> SendOutcome {
+        ShmSender::send_frame(self, bound, rows, encode)
+    }
+
+    fn acknowledged(&mut self) -> u64 {
+        if self.down.is_none()
+            && let Err(reason) = self.read_credit()
+        {
+            self.go_down(reason);
+        }
+        self.stats.rows_acknowledged.store(self.rows_acked, Relaxed);
+        self.rows_acked
+    }
+
+    fn rows_sent(&self) -> u64 {
+        self.rows_sent
+    }
+
+    fn finish(&mut self, wait: Duration) -> u64 {
+        ShmSender::finish(self, wait)
+    }
+}

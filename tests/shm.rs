@@ -1,0 +1,300 @@
+//! The shared-memory ring between two real processes: `ringtop serve --shm` holds it, `ringtop
+//! run --shm` writes into it. Every row arrives once and in order; a producer killed with
+//! SIGKILL is noticed and the next one resumes; a hostile producer is dropped while the consumer
+//! goes on; a file of the wrong size or version is refused with the reason.
+#![cfg(not(loom))]
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::Ordering::{Acquire, Release};
+use std::time::{Duration, Instant};
+
+use common::{Reaped, ringtop, scratch_dir};
+use ringtop::transport::shm::layout::{self, hello, welcome};
+use ringtop::transport::shm::mapping::{Segment, take_sender_lock};
+use serde_json::Value;
+
+/// A directory for rings that ringtop makes itself (private, as it insists).
+fn ring_dir(name: &str) -> PathBuf {
+    scratch_dir(name).join("rings")
+}
+
+/// `ringtop serve --shm NAME` in `dir`, once it is listening.
+fn serve(dir: &Path, name: &str, extra: &[&str]) -> Reaped {
+    let mut child = Reaped::new(
+        ringtop()
+            .env("RINGTOP_DIR", dir)
+            .args(["serve", "--shm", name, "--headless", "--interval", "250ms"])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let stderr = child.child().stderr.take().unwrap();
+    let mut line = String::new();
+    BufReader::new(stderr).read_line(&mut line).unwrap();
+    assert!(line.contains("listening on"), "{line}");
+    assert!(line.contains(&format!("{name}.ring")), "{line}");
+    child
+}
+
+/// A producer writing into `name` for `duration`.
+fn producer(dir: &Path, name: &str, duration: &str) -> Command {
+    let mut run = ringtop();
+    run.env("RINGTOP_DIR", dir)
+        .args(["run", "--headless", "--builtin", "default", "--shm", name])
+        .args(["--duration", duration, "--interval", "250ms"]);
+    run
+}
+
+/// The last line of a child's stdout (its summary), once it has ended.
+fn summary_of(child: Child) -> Value {
+    let out = child.wait_with_output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let last = text.lines().last().expect("a summary line");
+    let summary: Value = serde_json::from_str(last).unwrap();
+    assert_eq!(summary["type"], "summary", "{last}");
+    summary
+}
+
+fn run_summary(command: &mut Command) -> Value {
+    let out = command.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    serde_json::from_str(text.lines().last().unwrap()).unwrap()
+}
+
+#[test]
+fn a_producer_in_another_process_delivers_every_row_in_order() {
+    let dir = ring_dir("shm-deliver");
+    let server = serve(&dir, "feed", &["--once"]);
+    let sent = run_summary(&mut producer(&dir, "feed", "1s"));
+    assert_eq!(sent["integrity_ok"], true);
+    assert_eq!(sent["transport"]["kind"], "shm");
+    assert_eq!(sent["transport"]["role"], "sender");
+    let produced = sent["totals"]["produced"].as_u64().unwrap();
+    assert!(produced > 1000, "{produced}");
+    assert_eq!(
+        sent["transport"]["rows_acknowledged"].as_u64(),
+        Some(produced)
+    );
+
+    let held = summary_of(server.take());
+    assert_eq!(held["integrity_ok"], true, "{held}");
+    assert_eq!(held["totals"]["consumed"].as_u64(), Some(produced));
+    for field in ["lost", "duplicated", "reordered"] {
+        assert_eq!(held["totals"][field], 0, "{field}");
+    }
+    let link = &held["transport"];
+    assert_eq!(link["kind"], "shm");
+    assert_eq!(link["sessions"], 1);
+    assert_eq!(link["dropped"], 0);
+    // Both sides share the clock: one-way latency is measured.
+    assert!(link["one_way_ns"]["count"].as_u64().unwrap() > 0, "{link}");
+    // The receiver removed its ring when it stopped.
+    assert!(!dir.join("feed.ring").exists());
+}
+
+#[test]
+fn a_producer_killed_mid_stream_is_noticed_and_the_next_one_resumes() {
+    let dir = ring_dir("shm-kill");
+    let server = serve(&dir, "feed", &["--duration", "5s"]);
+    let mut first = Reaped::new(
+        producer(&dir, "feed", "30s")
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    std::thread::sleep(Duration::from_millis(1200));
+    first.child().kill().unwrap();
+    let _ = first.child().wait();
+    let second = run_summary(&mut producer(&dir, "feed", "1s"));
+    assert_eq!(second["integrity_ok"], true);
+    let second_rows = second["totals"]["produced"].as_u64().unwrap();
+
+    let held = summary_of(server.take());
+    let link = &held["transport"];
+    assert_eq!(link["sessions"], 2, "{link}");
+    assert_eq!(link["dropped"], 1, "{link}");
+    let error = link["last_error"].as_str().unwrap_or_default();
+    assert!(error.contains("died without a goodbye"), "{error}");
+    // Nothing published before the kill was lost, duplicated or reordered, and the first
+    // producer's rows are there besides the second's.
+    assert_eq!(held["integrity_ok"], true, "{held}");
+    for field in ["lost", "duplicated", "reordered"] {
+        assert_eq!(held["totals"][field], 0, "{field}");
+    }
+    assert!(held["totals"]["consumed"].as_u64().unwrap() > second_rows);
+}
+
+#[test]
+fn a_receiver_killed_is_noticed_by_its_producer() {
+    let dir = ring_dir("shm-receiver-dies");
+    let mut server = serve(&dir, "feed", &["--duration", "30s"]);
+    let writer = producer(&dir, "feed", "2s")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(700));
+    server.child().kill().unwrap();
+    let summary = summary_of(writer);
+    let error = summary["transport"]["last_error"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        error.contains("receiver (ringtop serve) is gone"),
+        "{error}"
+    );
+    assert_eq!(summary["transport"]["connected"], false);
+    // A new receiver replaces the ring the dead one left.
+    let server = serve(&dir, "feed", &["--once"]);
+    let sent = run_summary(&mut producer(&dir, "feed", "300ms"));
+    let held = summary_of(server.take());
+    assert_eq!(held["totals"]["consumed"], sent["totals"]["produced"]);
+}
+
+/// Says hello as a producer would, from this process; the start position it was given.
+fn hostile_hello(segment: &Segment) -> u64 {
+    segment.u64_at(hello::MAX_FRAME).store(1024, Release);
+    segment.u64_at(hello::TOKEN_LEN).store(0, Release);
+    segment.u64_at(hello::BOOT_ID_LEN).store(0, Release);
+    let seq = segment.u64_at(hello::SEQ).load(Acquire) + 1;
+    segment.u64_at(hello::SEQ).store(seq, Release);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while segment.u64_at(welcome::SEQ).load(Acquire) != seq {
+        assert!(Instant::now() < deadline, "no welcome");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    assert_eq!(
+        segment.u64_at(welcome::STATUS).load(Acquire),
+        layout::ACCEPTED
+    );
+    segment.u64_at(welcome::START).load(Acquire)
+}
+
+fn last_error_of(lines: &mut impl BufRead, wanted: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        assert!(Instant::now() < deadline, "never reported: {wanted}");
+        let snapshot = common::next_of(lines, "snapshot");
+        let error = snapshot["transport"]["last_error"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        if error.contains(wanted) {
+            return error;
+        }
+    }
+}
+
+#[test]
+fn a_hostile_producer_is_dropped_and_the_consumer_goes_on() {
+    let dir = ring_dir("shm-hostile");
+    let mut server = serve(&dir, "feed", &["--duration", "30s"]);
+    let mut lines = BufReader::new(server.child().stdout.take().unwrap());
+    let path: PathBuf = dir.join("feed.ring");
+    let capacity = Segment::open(&path).unwrap().capacity() as u64;
+    for (tail, refused) in [
+        (3, "not a multiple of 8"),
+        (capacity * 4, "ahead of the reader's head"),
+    ] {
+        let segment = Segment::open(&path).unwrap();
+        let lock =
+            take_sender_lock(&ringtop::transport::shm::mapping::sender_lock_path(&path)).unwrap();
+        let start = hostile_hello(&segment);
+        // Garbage in the window, then a tail the window cannot take.
+        segment.write_window(0, &[0xAB; 4096]);
+        segment.u64_at(layout::TAIL).store(start + tail, Release);
+        let error = last_error_of(&mut lines, refused);
+        assert!(error.contains("dropped"), "{error}");
+        drop(lock);
+    }
+    // A published record that is garbage: dropped too.
+    {
+        let segment = Segment::open(&path).unwrap();
+        let lock =
+            take_sender_lock(&ringtop::transport::shm::mapping::sender_lock_path(&path)).unwrap();
+        let start = hostile_hello(&segment);
+        let offset = (start % capacity) as usize;
+        segment.write_window(offset, &u64::MAX.to_le_bytes());
+        segment.u64_at(layout::TAIL).store(start + 64, Release);
+        last_error_of(&mut lines, "bad record");
+        drop(lock);
+    }
+    // The consumer is alive: a real producer delivers every row.
+    let sent = run_summary(&mut producer(&dir, "feed", "500ms"));
+    assert_eq!(sent["integrity_ok"], true);
+    let produced = sent["totals"]["produced"].as_u64().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let snapshot = common::next_of(&mut lines, "snapshot");
+        if snapshot["totals"]["consumed"].as_u64() >= Some(produced) {
+            assert_eq!(snapshot["totals"]["duplicated"], 0, "{snapshot}");
+            assert_eq!(snapshot["totals"]["reordered"], 0, "{snapshot}");
+            assert_eq!(
+                snapshot["transport"]["dropped"], 3,
+                "{}",
+                snapshot["transport"]
+            );
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the real producer's rows never arrived"
+        );
+    }
+}
+
+#[test]
+fn a_ring_file_of_the_wrong_size_or_version_is_refused_with_the_reason() {
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+    let dir = ring_dir("shm-bad-file");
+    std::fs::DirBuilder::new().mode(0o700).create(&dir).unwrap();
+    let write = |name: &str, bytes: &[u8]| {
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(dir.join(format!("{name}.ring")))
+            .unwrap();
+        std::io::Write::write_all(&mut file, bytes).unwrap();
+    };
+    let mut header = vec![0u8; layout::HEADER_BYTES + layout::MIN_WINDOW];
+    header[..8].copy_from_slice(&layout::MAGIC.to_le_bytes());
+    header[16..24].copy_from_slice(&(layout::HEADER_BYTES as u64).to_le_bytes());
+    header[24..32].copy_from_slice(&(layout::MIN_WINDOW as u64).to_le_bytes());
+    let mut future = header.clone();
+    future[8..12].copy_from_slice(&9u32.to_le_bytes());
+    write("future", &future);
+    write("short", &header[..100]);
+    let mut oversized = header.clone();
+    oversized[8..12].copy_from_slice(&layout::VERSION.to_le_bytes());
+    oversized[24..32].copy_from_slice(&(1u64 << 20).to_le_bytes());
+    write("lying", &oversized);
+    let mut stale = header.clone();
+    stale[8..12].copy_from_slice(&layout::VERSION.to_le_bytes());
+    write("stale", &stale);
+    for (name, reason) in [
+        ("future", "layout version 9"),
+        ("short", "not a ringtop shared-memory ring"),
+        ("lying", "sizes that do not add up"),
+        ("stale", "is gone (nobody holds its lock)"),
+        ("missing", "no such ring"),
+        ("../escape", "shared-memory ring name"),
+    ] {
+        let out = producer(&dir, name, "1s").output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{name}: {stderr}");
+        assert!(stderr.contains(reason), "{name}: {stderr}");
+        assert!(!stderr.contains("--listen"), "{name}: {stderr}");
+    }
+}
