@@ -42,11 +42,17 @@ fn serve(dir: &Path, name: &str, extra: &[&str]) -> Reaped {
     child
 }
 
-/// A producer writing into `name` for `duration`.
+/// A producer of the built-in `default` profile writing into `name` for `duration`.
 fn producer(dir: &Path, name: &str, duration: &str) -> Command {
+    producer_of(dir, name, duration, &["--builtin", "default"])
+}
+
+/// A producer of `profile` (`--builtin NAME` or `--profile FILE`) writing into `name`.
+fn producer_of(dir: &Path, name: &str, duration: &str, profile: &[&str]) -> Command {
     let mut run = ringtop();
     run.env("RINGTOP_DIR", dir)
-        .args(["run", "--headless", "--builtin", "default", "--shm", name])
+        .args(["run", "--headless", "--shm", name])
+        .args(profile)
         .args(["--duration", duration, "--interval", "250ms"]);
     run
 }
@@ -297,4 +303,49 @@ fn a_ring_file_of_the_wrong_size_or_version_is_refused_with_the_reason() {
         assert!(stderr.contains(reason), "{name}: {stderr}");
         assert!(!stderr.contains("--listen"), "{name}: {stderr}");
     }
+}
+
+/// CPU time (user + system) the process `pid` has used, from /proc (clock ticks).
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    // The fields after the command name (which may hold spaces) start after the last ')'.
+    let fields: Vec<&str> = stat[stat.rfind(')').unwrap() + 2..].split(' ').collect();
+    fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
+}
+
+#[test]
+fn a_parked_consumer_costs_nothing_while_idle_and_wakes_for_every_row() {
+    let dir = ring_dir("shm-park");
+    let profile = dir.parent().unwrap().join("parked.toml");
+    std::fs::write(
+        &profile,
+        "version = 1\ndescription = \"a consumer that sleeps on the ring\"\n[ring]\nkind = \"spsc\"\n\
+         capacity = 16384\n[workload]\nrate = 1000\nbatch = 1\n[wait]\nconsumer = \"spin-park\"\n",
+    )
+    .unwrap();
+    let profile = profile.display().to_string();
+    let server = serve(&dir, "feed", &["--profile", &profile, "--once"]);
+    // Idle: no producer. The consumer sleeps on the ring's futex; the whole process uses a few
+    // percent of one CPU at most (measured by the kernel, not by ringtop).
+    let pid = server.id();
+    let before = cpu_ticks(pid);
+    std::thread::sleep(Duration::from_secs(1));
+    // SAFETY: sysconf(3) with a valid name.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as u64;
+    let used = (cpu_ticks(pid) - before) as f64 / hz as f64;
+    assert!(
+        used < 0.1,
+        "an idle parked consumer used {used} s of CPU in 1 s"
+    );
+    // A paced producer: every row wakes it, and every row arrives.
+    let sent = run_summary(&mut producer_of(
+        &dir,
+        "feed",
+        "1s",
+        &["--profile", &profile],
+    ));
+    let held = summary_of(server.take());
+    assert_eq!(held["integrity_ok"], true, "{held}");
+    assert_eq!(held["totals"]["consumed"], sent["totals"]["produced"]);
+    assert!(sent["totals"]["produced"].as_u64().unwrap() >= 900);
 }

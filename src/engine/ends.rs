@@ -217,6 +217,15 @@ impl ReadEnd {
         }
     }
 
+    /// Sleeps until the writer makes progress, at most `at_most`, where the source can be woken
+    /// across processes (a shared-memory ring); `false` at once where it cannot.
+    pub(crate) fn park(&mut self, at_most: std::time::Duration) -> bool {
+        match self {
+            ReadEnd::Remote(inbox, _, None) => inbox.park(at_most),
+            _ => false,
+        }
+    }
+
     /// Whether the writers are gone and everything they wrote was read.
     pub(crate) fn is_drained(&self) -> bool {
         match self {

@@ -23,6 +23,9 @@ const PUBLISH_EVERY: Duration = Duration::from_millis(10);
 /// Bits of a row's sequence number that say which producer wrote it (MPMC).
 pub(crate) const PRODUCER_SHIFT: u32 = 48;
 
+/// The longest a consumer sleeps on its source before looking at its controls again.
+const PARK_AT_MOST: Duration = Duration::from_millis(20);
+
 /// Waiting when there is nothing to do, per the side's strategy.
 struct Idle {
     strategy: WaitStrategy,
@@ -35,7 +38,20 @@ impl Idle {
     }
 
     fn wait(&mut self) {
+        self.wait_or_park(|_| false);
+    }
+
+    /// As [`Idle::wait`], past a spin-park budget first offering `park` the chance to sleep
+    /// until the other side makes progress (a shared-memory ring's futex); a brief sleep when it
+    /// cannot.
+    fn wait_or_park(&mut self, park: impl FnOnce(Duration) -> bool) {
         self.spins = self.spins.saturating_add(1);
+        if let WaitStrategy::SpinPark { spins } = self.strategy
+            && self.spins > spins
+            && park(PARK_AT_MOST)
+        {
+            return;
+        }
         match self.strategy {
             WaitStrategy::BusySpin => std::hint::spin_loop(),
             WaitStrategy::SpinYield { spins } if self.spins > spins => std::thread::yield_now(),
@@ -259,7 +275,7 @@ pub(crate) fn consume(mut job: ConsumerJob) {
             if job.source.is_drained() {
                 break;
             }
-            idle.wait();
+            idle.wait_or_park(|at_most| job.source.park(at_most));
         } else {
             idle.reset();
             let now = control.now_ns();

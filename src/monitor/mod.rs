@@ -49,7 +49,7 @@ pub const DEFAULT_INTERVAL: Duration = Duration::from_millis(100);
 #[derive(Debug, thiserror::Error)]
 pub enum MonitorError {
     /// The directory cannot be made or is not private.
-    #[error("monitor directory {dir}: {reason}")]
+    #[error("ringtop directory {dir} ($RINGTOP_DIR): {reason}")]
     Directory {
         /// The directory.
         dir: PathBuf,

@@ -33,6 +33,13 @@ pub trait TailFeed: Send + Sync + fmt::Debug {
     /// # Errors
     /// The refused tail, as [`WindowError`].
     fn feed(&self) -> Result<(), WindowError>;
+
+    /// Sleeps until the sender publishes past `published` (or a session starts or ends), at
+    /// most `at_most`; `false` when this feed cannot sleep.
+    fn park(&self, published: u64, at_most: std::time::Duration) -> bool {
+        let _ = (published, at_most);
+        false
+    }
 }
 
 /// What the consumer found in the window.
@@ -194,6 +201,19 @@ impl Inbox {
         self.reader.discard_published();
         self.discarding = true;
         Polled::Dropped(reason)
+    }
+
+    /// Sleeps until there may be something to read, at most `at_most`, where the feed can be
+    /// woken (never while a session boundary is due or records are waiting).
+    pub fn park(&self, at_most: std::time::Duration) -> bool {
+        match &self.feed {
+            Some(feed)
+                if !self.discarding && self.reader.is_empty() && self.sessions.is_empty() =>
+            {
+                feed.park(self.reader.published(), at_most)
+            }
+            _ => false,
+        }
     }
 
     /// Whether the current sender stamps rows on this host's clock.

@@ -5,6 +5,7 @@
 use std::path::PathBuf;
 use std::sync::atomic::{
     AtomicBool, AtomicU64, Ordering::Acquire, Ordering::Relaxed, Ordering::Release,
+    Ordering::SeqCst,
 };
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -62,6 +63,31 @@ impl TailFeed for Shared {
             self.stats.bytes.fetch_add(tail - published, Relaxed);
         }
         Ok(())
+    }
+
+    fn park(&self, published: u64, at_most: Duration) -> bool {
+        let s = &self.segment;
+        let wake = s.u32_at(layout::WAKE).load(Acquire);
+        s.u32_at(layout::CONSUMER_SLEEPS).store(1, SeqCst);
+        // Pairs with the sender's fence between its tail and its look at this flag: either it
+        // sees the flag and wakes this futex, or this sees its tail.
+        std::sync::atomic::fence(SeqCst);
+        // No session: sleep until one starts (the session thread wakes this).
+        let news = self.open.load(Acquire) && s.u64_at(layout::TAIL).load(SeqCst) != published;
+        if !news {
+            s.wait(layout::WAKE, wake, at_most);
+        }
+        s.u32_at(layout::CONSUMER_SLEEPS).store(0, Relaxed);
+        true
+    }
+}
+
+impl Shared {
+    /// Wakes a consumer sleeping on the ring (a session started or ended).
+    fn nudge(&self) {
+        let s = &self.segment;
+        s.u32_at(layout::WAKE).fetch_add(1, Release);
+        s.wake(layout::WAKE);
     }
 }
 
@@ -322,6 +348,7 @@ impl Sessions<'_> {
             self.shared.open.store(true, Release);
             (start, writer.head())
         };
+        self.shared.nudge();
         s.u64_at(welcome::START).store(start, Relaxed);
         s.u64_at(welcome::HEAD).store(head, Relaxed);
         s.u64_at(welcome::SESSION).store(session, Relaxed);

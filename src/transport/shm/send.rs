@@ -264,7 +264,10 @@ impl ShmSender {
         }
         self.segment.write_window(spot.offset, &self.out);
         self.segment.u64_at(layout::TAIL).store(spot.end, Release);
-        if self.segment.u32_at(layout::CONSUMER_SLEEPS).load(Acquire) != 0 {
+        // Pairs with the consumer's fence before it sleeps: either it sees this tail, or this
+        // sees that it sleeps and wakes it.
+        std::sync::atomic::fence(std::sync::atomic::Ordering::SeqCst);
+        if self.segment.u32_at(layout::CONSUMER_SLEEPS).load(Relaxed) != 0 {
             self.segment.u32_at(layout::WAKE).fetch_add(1, Release);
             self.segment.wake(layout::WAKE);
         }
