@@ -6,6 +6,12 @@
 //! - `throughput`: rows per second the receiving engine consumes, with `none` and `delta-lz4`
 //!   frames, against the same frames through a local ring.
 //! - `capped`: the same over a link capped at 1000 Mbit/s, where compression buys rows.
+//! - `shm_round_trip`: the same one-row frame and credit through the shared-memory backend (the
+//!   ring file in /dev/shm, both ends polling, on the allowed CPUs' first pair), against the
+//!   in-process relay ring's ping-pong of one row on the same pair and a Unix-domain-socket
+//!   exchange of the same bytes, for scale. Ratios are medians of per-round ratios, each round
+//!   running every contender back to back (these VMs change speed between rounds).
+//! - `throughput` also runs `none` frames through the shared-memory backend.
 //!
 //! `cargo bench --bench remote -- --json` prints one JSON object; `--quick` is a smoke run.
 
@@ -21,6 +27,7 @@ use ringtop::profile;
 use ringtop::ring::window;
 use ringtop::row::Row;
 use ringtop::topology::pin::allowed_cpus;
+use ringtop::transport::shm::{self as shm_link, ShmSender};
 use ringtop::transport::tcp::{self, Polled, RemoteSender, SendOutcome};
 use ringtop::transport::{LinkStats, ListenConfig, SenderConfig};
 use serde_json::{Value, json};
@@ -207,6 +214,154 @@ fn backend_round_trip(trips: usize) -> (f64, usize, usize) {
     (median(&mut times), wire_bytes, 25)
 }
 
+/// Pins the calling thread to `cpu` when there is one.
+fn pin(cpu: Option<usize>) {
+    if let Some(cpu) = cpu {
+        let _ = ringtop::topology::pin::pin_current_thread(cpu);
+    }
+}
+
+/// Median round trip (ns) through the shared-memory backend: a one-row frame into the ring
+/// file's window, read and decoded by the consumer (on `cpus.1`), its credit back at the sender
+/// (on `cpus.0`). Both ends poll.
+fn shm_round_trip(trips: usize, cpus: (Option<usize>, Option<usize>)) -> f64 {
+    let name = format!("bench-{}", std::process::id());
+    let (mut listener, mut inbox) = shm_link::listen(
+        ListenConfig {
+            address: name.clone(),
+            token: None,
+            idle_timeout: Duration::from_secs(30),
+            handshake_timeout: Duration::from_secs(3),
+        },
+        1 << 20,
+        Arc::new(LinkStats::default()),
+    )
+    .unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let consumer = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            pin(cpus.1);
+            let mut decoder = Decoder::new();
+            let mut rows = Vec::new();
+            while !stop.load(Relaxed) {
+                rows.clear();
+                inbox.poll(|frame| {
+                    decoder
+                        .decode(frame, &mut rows)
+                        .map(|h| (h.rows, rows.last().map_or(0, |r| r.stamp_ns)))
+                        .map_err(|e| e.to_string())
+                });
+            }
+        })
+    };
+    pin(cpus.0);
+    let mut sender = ShmSender::connect(
+        SenderConfig {
+            address: name,
+            token: None,
+            max_frame: max_frame_len(1),
+            link_mbps: None,
+            connect_timeout: Duration::from_secs(3),
+        },
+        Arc::new(LinkStats::default()),
+    )
+    .unwrap();
+    let mut encoder = Encoder::new();
+    let row = [Row::default()];
+    let mut times = Vec::with_capacity(trips);
+    for _ in 0..trips {
+        let start = Instant::now();
+        loop {
+            match sender.send_frame(max_frame_len(1), 1, &mut |buf| {
+                encoder.encode(CodecId::None, &row, buf).ok()
+            }) {
+                SendOutcome::Sent(_) => break,
+                SendOutcome::LinkDown | SendOutcome::NotEncoded => panic!("link failed"),
+                _ => std::hint::spin_loop(),
+            }
+        }
+        while ringtop::transport::FrameLink::acknowledged(&mut sender) < sender_rows(&sender) {
+            std::hint::spin_loop();
+        }
+        times.push(start.elapsed().as_nanos() as f64);
+    }
+    sender.finish(Duration::from_secs(2));
+    stop.store(true, Relaxed);
+    consumer.join().unwrap();
+    ringtop::transport::LinkListener::stop(&mut listener);
+    median(&mut times)
+}
+
+fn sender_rows(sender: &ShmSender) -> u64 {
+    ringtop::transport::FrameLink::rows_sent(sender)
+}
+
+/// Median round trip (ns) of one row through two in-process relay rings (ping and pong) between
+/// two threads on `cpus`: the ring's own floor, no protocol around it.
+fn relay_round_trip(trips: usize, cpus: (Option<usize>, Option<usize>)) -> f64 {
+    let (mut ping_tx, mut ping_rx) = ringtop::ring::relay::channel::<Row>(1024).unwrap();
+    let (mut pong_tx, mut pong_rx) = ringtop::ring::relay::channel::<Row>(1024).unwrap();
+    let echo = std::thread::spawn(move || {
+        pin(cpus.1);
+        for _ in 0..trips {
+            let row = loop {
+                if let Some(row) = ping_rx.try_pop() {
+                    break row;
+                }
+                std::hint::spin_loop();
+            };
+            while pong_tx.try_push(row).is_err() {
+                std::hint::spin_loop();
+            }
+        }
+    });
+    pin(cpus.0);
+    let mut times = Vec::with_capacity(trips);
+    for i in 0..trips {
+        let start = Instant::now();
+        let mut row = Row::default();
+        row.seq = i as u64;
+        while ping_tx.try_push(row).is_err() {
+            std::hint::spin_loop();
+        }
+        loop {
+            if pong_rx.try_pop().is_some() {
+                break;
+            }
+            std::hint::spin_loop();
+        }
+        times.push(start.elapsed().as_nanos() as f64);
+    }
+    echo.join().unwrap();
+    median(&mut times)
+}
+
+/// Median round trip (ns) of `request` bytes out and `reply` bytes back over a Unix-domain
+/// socket pair, blocking reads: what a pipeline between processes pays without shared memory.
+fn unix_socket_round_trip(request: usize, reply: usize, trips: usize) -> f64 {
+    let (mut a, mut b) = std::os::unix::net::UnixStream::pair().unwrap();
+    let echo = std::thread::spawn(move || {
+        let mut buf = vec![0u8; request];
+        let answer = vec![1u8; reply];
+        for _ in 0..trips {
+            b.read_exact(&mut buf).unwrap();
+            b.write_all(&answer).unwrap();
+        }
+    });
+    let out = vec![2u8; request];
+    let mut back = vec![0u8; reply];
+    let mut times = Vec::with_capacity(trips);
+    for _ in 0..trips {
+        let start = Instant::now();
+        a.write_all(&out).unwrap();
+        a.read_exact(&mut back).unwrap();
+        times.push(start.elapsed().as_nanos() as f64);
+    }
+    echo.join().unwrap();
+    median(&mut times)
+}
+
 fn profile_text(codec: &str, transport: &str, cpu: Option<usize>, role: &str) -> String {
     let pin = cpu.map_or(String::new(), |c| format!("[pinning]\n{role} = [{c}]\n"));
     format!(
@@ -241,20 +396,35 @@ fn local_throughput(codec: &str, cpus: &[usize], secs: f64) -> f64 {
 
 /// Rows/s the receiving engine consumes from a sending engine over the TCP backend.
 fn remote_throughput(codec: &str, cap: Option<f64>, cpus: &[usize], secs: f64) -> f64 {
+    link_throughput("tcp", codec, cap, cpus, secs)
+}
+
+/// Rows/s the receiving engine consumes from a sending engine over backend `kind` (`tcp` or
+/// `shm`).
+fn link_throughput(kind: &str, codec: &str, cap: Option<f64>, cpus: &[usize], secs: f64) -> f64 {
     let consumer_cpu = cpus.get(1).copied();
     let producer_cpu = cpus.first().copied();
-    let listen = "[transport]\nkind = \"tcp\"\nlisten = \"127.0.0.1:0\"\n";
+    let ring = format!("bench-{}", std::process::id());
+    let listen = if kind == "shm" {
+        format!("[transport]\nkind = \"shm\"\nlisten = \"{ring}\"\n")
+    } else {
+        "[transport]\nkind = \"tcp\"\nlisten = \"127.0.0.1:0\"\n".to_owned()
+    };
     let mut receiver = Engine::start(
         profile::parse(
-            &profile_text("none", listen, consumer_cpu, "consumers"),
+            &profile_text("none", &listen, consumer_cpu, "consumers"),
             "bench",
         )
         .unwrap(),
     )
     .unwrap();
-    let address = receiver.listen_address().unwrap();
     let cap_line = cap.map_or(String::new(), |m| format!("link_mbps = {m}\n"));
-    let connect = format!("[transport]\nkind = \"tcp\"\nconnect = \"{address}\"\n{cap_line}");
+    let connect = if kind == "shm" {
+        format!("[transport]\nkind = \"shm\"\nname = \"{ring}\"\n{cap_line}")
+    } else {
+        let address = receiver.listen_address().unwrap();
+        format!("[transport]\nkind = \"tcp\"\nconnect = \"{address}\"\n{cap_line}")
+    };
     let sender = Engine::start(
         profile::parse(
             &profile_text(codec, &connect, producer_cpu, "producers"),
@@ -292,8 +462,26 @@ fn main() {
         (5, 20_000, 2.0)
     };
     let cpus = allowed_cpus();
+    let pair = (cpus.first().copied(), cpus.get(1).copied());
     let mut cases = Vec::new();
+    // Per round: (shm / relay, shm / unix socket, shm none / local none).
+    let mut per_round: Vec<[f64; 3]> = Vec::new();
     for _ in 0..rounds {
+        let shm = shm_round_trip(trips, pair);
+        record(&mut cases, "shm_round_trip", "shm_backend", "ns", shm);
+        let relay = relay_round_trip(trips, pair);
+        record(
+            &mut cases,
+            "shm_round_trip",
+            "relay_ring_in_process",
+            "ns",
+            relay,
+        );
+        // A one-row frame record out (header, frame header, row), a credit back.
+        let uds = unix_socket_round_trip(max_frame_len(1) + 8, 32, trips);
+        record(&mut cases, "shm_round_trip", "unix_socket", "ns", uds);
+        let shm_none = link_throughput("shm", "none", None, &cpus, secs);
+        record(&mut cases, "throughput", "shm_none", "rows/s", shm_none);
         let (backend, request, reply) = backend_round_trip(trips);
         record(&mut cases, "round_trip", "tcp_backend", "ns", backend);
         let blocking = plain_tcp_round_trip(request, reply, trips, false);
@@ -315,6 +503,9 @@ fn main() {
                 "rows/s",
                 local,
             );
+            if codec == "none" {
+                per_round.push([shm / relay, shm / uds, shm_none / local]);
+            }
             let remote = remote_throughput(codec, None, &cpus, secs);
             record(
                 &mut cases,
@@ -363,6 +554,16 @@ fn main() {
             median_of(&cases, "capped_1000mbps", "tcp_none"),
         ),
     });
+    let spread = |i: usize| {
+        let mut values: Vec<f64> = per_round.iter().map(|r| r[i]).collect();
+        let mid = median(&mut values);
+        json!({"median": mid, "min": values[0], "max": values[values.len() - 1]})
+    };
+    let per_round_ratios = json!({
+        "shm_round_trip_vs_relay_ring": spread(0),
+        "shm_round_trip_vs_unix_socket": spread(1),
+        "shm_none_vs_local_none": spread(2),
+    });
     let results: Vec<Value> = cases
         .iter()
         .map(|c| {
@@ -372,7 +573,8 @@ fn main() {
     if as_json {
         println!(
             "{}",
-            json!({"cpus": cpus, "rounds": rounds, "results": results, "ratios": ratios})
+            json!({"cpus": cpus, "rounds": rounds, "results": results, "ratios": ratios,
+                   "per_round_ratios": per_round_ratios})
         );
     } else {
         for c in &cases {
@@ -387,6 +589,10 @@ fn main() {
         println!(
             "{}",
             serde_json::to_string_pretty(&ratios).unwrap_or_default()
+        );
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&per_round_ratios).unwrap_or_default()
         );
     }
 }
