@@ -320,8 +320,10 @@ fn relay_round_trip(trips: usize, cpus: (Option<usize>, Option<usize>)) -> f64 {
     let mut times = Vec::with_capacity(trips);
     for i in 0..trips {
         let start = Instant::now();
-        let mut row = Row::default();
-        row.seq = i as u64;
+        let row = Row {
+            seq: i as u64,
+            ..Row::default()
+        };
         while ping_tx.try_push(row).is_err() {
             std::hint::spin_loop();
         }
