@@ -20,21 +20,9 @@ use serde_json::Value;
 
 use common::{Pty, Reaped, announced_metrics};
 
-/// The example binary, built beside ringtop (cargo builds examples with the tests; built here
-/// when a single test target was asked for).
+/// The example that publishes its rings.
 fn pipeline_binary() -> PathBuf {
-    let ringtop = cargo_bin("ringtop");
-    let profile_dir = ringtop.parent().unwrap();
-    let example = profile_dir.join("examples").join("pipeline");
-    if !example.exists() {
-        let mut build = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-        build.args(["build", "--example", "pipeline"]);
-        if profile_dir.ends_with("release") {
-            build.arg("--release");
-        }
-        assert!(build.status().unwrap().success(), "the example builds");
-    }
-    example
+    common::example_binary("pipeline")
 }
 
 /// A private monitor directory for one test.

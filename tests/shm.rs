@@ -349,3 +349,47 @@ fn a_parked_consumer_costs_nothing_while_idle_and_wakes_for_every_row() {
     assert_eq!(held["totals"]["consumed"], sent["totals"]["produced"]);
     assert!(sent["totals"]["produced"].as_u64().unwrap() >= 900);
 }
+
+#[test]
+fn two_programs_exchange_messages_through_the_library_api() {
+    let dir = ring_dir("shm-messages");
+    let example = common::example_binary("shm_messages");
+    let mut receiver = Reaped::new(
+        Command::new(&example)
+            .env("RINGTOP_DIR", &dir)
+            .args(["receive", "orders", "50000"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut ready = String::new();
+    BufReader::new(receiver.child().stderr.take().unwrap())
+        .read_line(&mut ready)
+        .unwrap();
+    assert!(ready.starts_with("ready: "), "{ready}");
+    let sent = Command::new(&example)
+        .env("RINGTOP_DIR", &dir)
+        .args(["send", "orders", "50000"])
+        .output()
+        .unwrap();
+    assert!(
+        sent.status.success(),
+        "{}",
+        String::from_utf8_lossy(&sent.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&sent.stdout).trim(),
+        "sent 50000 messages, 50000 read"
+    );
+    let received = receiver.take().wait_with_output().unwrap();
+    assert!(received.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&received.stdout).trim(),
+        "received 50000 messages in order"
+    );
+    assert!(
+        !dir.join("orders.ring").exists(),
+        "the receiver removes its ring"
+    );
+}

@@ -119,7 +119,7 @@ pub(super) fn run_tune(args: &TuneArgs) -> ExitCode {
     };
     let progress = bar(
         args.budget.as_millis() as u64,
-        "{elapsed} [{bar:40}] {percent}% of the budget, {msg}",
+        "{elapsed} [{bar:40}] {percent}% of the budget, ~{eta} left, {msg}",
     );
     let record = tune::search(&candidates, &mut EngineTrials, &config, &mut |p| {
         progress.set_position(p.spent.as_millis() as u64);

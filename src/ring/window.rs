@@ -437,6 +437,7 @@ impl WindowReader {
 
     /// `len` payload bytes of the record at `position`, copied word by word with volatile reads
     /// into `out` (for memory a device may be writing, and under loom, which tracks every word).
+    #[cfg(loom)]
     fn copy_payload(&self, position: u64, len: usize, out: &mut Vec<u8>) {
         out.clear();
         let first = position + HEADER as u64;
@@ -449,6 +450,31 @@ impl WindowReader {
                 .word(first + i * ALIGN as u64)
                 .with(|p| unsafe { p.read_volatile() });
             out.extend_from_slice(&word.to_ne_bytes());
+        }
+        out.truncate(len);
+    }
+
+    /// `len` payload bytes of the record at `position`, copied word by word with volatile reads
+    /// into `out`: memory a device (or another process) may be writing is never read through a
+    /// reference, only a word at a time, each read once.
+    #[cfg(not(loom))]
+    fn copy_payload(&self, position: u64, len: usize, out: &mut Vec<u8>) {
+        let words = len.div_ceil(ALIGN);
+        let offset = (position % self.capacity as u64) as usize + HEADER;
+        out.clear();
+        out.reserve(words * ALIGN);
+        // SAFETY: the record's `footprint(len)` bytes from `position` lie inside the buffer
+        // (checked by the caller: `offset - HEADER + footprint <= capacity`), so the `words`
+        // 8-aligned words from `offset` are inside it (the buffer is 8-aligned); each is read once,
+        // volatile, because a device or another process may be writing it; `out` has room for
+        // them (reserved above) and its length is set only once they are all written.
+        unsafe {
+            let source = self.shared.base().add(offset).cast::<u64>().cast_const();
+            let target = out.as_mut_ptr().cast::<u64>();
+            for i in 0..words {
+                target.add(i).write_unaligned(source.add(i).read_volatile());
+            }
+            out.set_len(words * ALIGN);
         }
         out.truncate(len);
     }

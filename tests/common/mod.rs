@@ -175,3 +175,20 @@ pub fn scratch_dir(name: &str) -> std::path::PathBuf {
     std::fs::create_dir_all(&dir).expect("a scratch directory");
     dir
 }
+
+/// The example binary `name`, built beside ringtop (cargo builds examples with the tests; built
+/// here when a single test target was asked for).
+pub fn example_binary(name: &str) -> std::path::PathBuf {
+    let ringtop = assert_cmd::cargo::cargo_bin("ringtop");
+    let profile_dir = ringtop.parent().expect("the binary's directory");
+    let example = profile_dir.join("examples").join(name);
+    if !example.exists() {
+        let mut build = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+        build.args(["build", "--example", name]);
+        if profile_dir.ends_with("release") {
+            build.arg("--release");
+        }
+        assert!(build.status().unwrap().success(), "the example builds");
+    }
+    example
+}

@@ -21,6 +21,7 @@
 
 pub mod layout;
 pub mod mapping;
+pub mod messages;
 mod receive;
 mod send;
 

@@ -1,0 +1,225 @@
+//! Shared-memory rings for a program's own messages: one process creates a ring by name and
+//! receives, another opens it and sends byte messages of any length up to the largest it
+//! announced. The same file, checks, liveness and futex as `ringtop serve --shm`, without rows
+//! or codecs.
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use ringtop::ring::WaitStrategy;
+//! use ringtop::transport::shm::messages::{MessageReceiver, MessageSender, Received};
+//!
+//! // In one process:
+//! let mut rx = MessageReceiver::create("orders", 1 << 20, WaitStrategy::spin_park())?;
+//! // In another:
+//! let mut tx = MessageSender::open("orders", 256)?;
+//! tx.send(b"buy 100 @ 12.5", Duration::from_secs(1))?;
+//! // Back in the first:
+//! let mut message = Vec::new();
+//! while rx.recv(&mut message, Duration::from_secs(1)) != Received::Message {}
+//! assert_eq!(message, b"buy 100 @ 12.5");
+//! # Ok::<(), ringtop::transport::LinkError>(())
+//! ```
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::ring::WaitStrategy;
+use crate::transport::inbox::{Inbox, Polled};
+use crate::transport::session::SessionEvent;
+use crate::transport::{FrameLink, LinkError, LinkStats, ListenConfig, SendOutcome, SenderConfig};
+
+use super::{ShmListener, ShmSender, listen};
+
+/// What a receive found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Received {
+    /// A message, now in the caller's buffer.
+    Message,
+    /// Nothing within the time given.
+    Nothing,
+    /// A sender connected (its process id).
+    SenderConnected(String),
+    /// The sender left: how many messages it said it sent (`None`: it died or was dropped), and
+    /// why.
+    SenderLeft {
+        /// Messages the sender said it sent, on a clean goodbye.
+        sent: Option<u64>,
+        /// Why it left.
+        reason: String,
+    },
+    /// The sender wrote something that is not a message; it was dropped and what it wrote after
+    /// is discarded.
+    SenderDropped(String),
+}
+
+/// The receiving end: owns the ring file while it lives (removed when dropped).
+#[derive(Debug)]
+pub struct MessageReceiver {
+    listener: ShmListener,
+    inbox: Inbox,
+    wait: WaitStrategy,
+}
+
+impl MessageReceiver {
+    /// Creates the ring `name` (a file in the per-user ringtop directory) with a window of
+    /// `window_bytes` (a power of two, 4 KiB to 1 GiB), waiting for messages with `wait`
+    /// (`spin_park` sleeps on a futex in the file: an idle receiver costs nothing).
+    ///
+    /// # Errors
+    /// A bad name or size, a directory that is not private, a live receiver holding the name.
+    pub fn create(name: &str, window_bytes: usize, wait: WaitStrategy) -> Result<Self, LinkError> {
+        let (listener, inbox) = listen(
+            ListenConfig {
+                address: name.to_owned(),
+                token: None,
+                idle_timeout: Duration::from_secs(30),
+                handshake_timeout: Duration::from_secs(3),
+            },
+            window_bytes,
+            Arc::new(LinkStats::default()),
+        )?;
+        Ok(MessageReceiver {
+            listener,
+            inbox,
+            wait,
+        })
+    }
+
+    /// The ring file's path.
+    pub fn path(&self) -> String {
+        crate::transport::LinkListener::local_addr(&self.listener)
+    }
+
+    /// Takes the next message into `out` (or a sender's arrival or departure) without waiting.
+    pub fn try_recv(&mut self, out: &mut Vec<u8>) -> Received {
+        let polled = self.inbox.poll(|payload| {
+            out.clear();
+            out.extend_from_slice(payload);
+            Ok((1, 0))
+        });
+        match polled {
+            Polled::Nothing => Received::Nothing,
+            Polled::Frame(_) => Received::Message,
+            Polled::Dropped(reason) => Received::SenderDropped(reason),
+            Polled::Event(SessionEvent::Start { peer, .. }) => Received::SenderConnected(peer),
+            Polled::Event(SessionEvent::End { rows_sent, reason }) => Received::SenderLeft {
+                sent: rows_sent,
+                reason,
+            },
+        }
+    }
+
+    /// As [`MessageReceiver::try_recv`], waiting up to `timeout` with the receiver's strategy.
+    pub fn recv(&mut self, out: &mut Vec<u8>, timeout: Duration) -> Received {
+        let deadline = Instant::now() + timeout;
+        let mut spins = 0u32;
+        loop {
+            let got = self.try_recv(out);
+            let now = Instant::now();
+            if got != Received::Nothing || now >= deadline {
+                return got;
+            }
+            spins = spins.saturating_add(1);
+            match self.wait {
+                WaitStrategy::SpinPark { spins: budget } if spins > budget => {
+                    if !self
+                        .inbox
+                        .park((deadline - now).min(Duration::from_millis(20)))
+                    {
+                        std::thread::yield_now();
+                    }
+                }
+                WaitStrategy::SpinYield { spins: budget } if spins > budget => {
+                    std::thread::yield_now();
+                }
+                _ => std::hint::spin_loop(),
+            }
+        }
+    }
+}
+
+/// The sending end: holds the ring's sender lock while it lives (one sender at a time).
+#[derive(Debug)]
+pub struct MessageSender {
+    sender: ShmSender,
+}
+
+impl MessageSender {
+    /// Opens the ring `name` that a [`MessageReceiver`] (in any process of this user) created,
+    /// announcing messages of up to `max_message` bytes.
+    ///
+    /// # Errors
+    /// No such ring, a file that is not one, a dead receiver, another sender, a window too small
+    /// for `max_message`.
+    pub fn open(name: &str, max_message: usize) -> Result<Self, LinkError> {
+        let sender = ShmSender::connect(
+            SenderConfig {
+                address: name.to_owned(),
+                token: None,
+                max_frame: max_message.max(1),
+                link_mbps: None,
+                connect_timeout: Duration::from_secs(3),
+            },
+            Arc::new(LinkStats::default()),
+        )?;
+        Ok(MessageSender { sender })
+    }
+
+    /// Sends `message` if the ring has room now: `Ok(false)` when it is full.
+    ///
+    /// # Errors
+    /// A message longer than announced, or a link that is gone (the receiver died or dropped
+    /// this sender).
+    pub fn try_send(&mut self, message: &[u8]) -> Result<bool, LinkError> {
+        if message.len() > self.sender.max_frame() {
+            return Err(LinkError::Protocol(format!(
+                "a message of {} bytes; this sender announced at most {}",
+                message.len(),
+                self.sender.max_frame()
+            )));
+        }
+        let outcome = self.sender.send_frame(message.len(), 1, &mut |buf| {
+            buf[..message.len()].copy_from_slice(message);
+            Some(message.len())
+        });
+        match outcome {
+            SendOutcome::Sent(_) => Ok(true),
+            SendOutcome::NoCredit | SendOutcome::Capped => Ok(false),
+            SendOutcome::LinkDown | SendOutcome::NotEncoded => Err(LinkError::Protocol(
+                "the ring is gone: its receiver died or dropped this sender".into(),
+            )),
+        }
+    }
+
+    /// Sends `message`, waiting up to `timeout` for room (spinning, then yielding).
+    ///
+    /// # Errors
+    /// As [`MessageSender::try_send`], or [`LinkError::Idle`] when no room came in time.
+    pub fn send(&mut self, message: &[u8], timeout: Duration) -> Result<(), LinkError> {
+        let deadline = Instant::now() + timeout;
+        let mut spins = 0u32;
+        while !self.try_send(message)? {
+            if Instant::now() >= deadline {
+                return Err(LinkError::Idle(timeout));
+            }
+            spins += 1;
+            if spins > 128 {
+                std::thread::yield_now();
+            } else {
+                std::hint::spin_loop();
+            }
+        }
+        Ok(())
+    }
+
+    /// Messages the receiver has read so far.
+    pub fn acknowledged(&mut self) -> u64 {
+        self.sender.acknowledged()
+    }
+
+    /// Says goodbye with the count sent and waits up to `wait` for the receiver to read them
+    /// all; the count it read.
+    pub fn finish(mut self, wait: Duration) -> u64 {
+        self.sender.finish(wait)
+    }
+}
