@@ -7,6 +7,7 @@
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Record kind of an encoded frame: the only kind a peer may write.
 pub const FRAME: u32 = 0;
@@ -35,9 +36,21 @@ pub enum SessionEvent {
 }
 
 /// The receiver's boundaries, each at the window position where it falls, in order.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct SessionLog {
     events: Mutex<VecDeque<(u64, SessionEvent)>>,
+    /// The position of the first boundary not yet taken (`u64::MAX`: none), so the consumer's
+    /// every poll checks one atomic instead of taking the lock.
+    next_at: AtomicU64,
+}
+
+impl Default for SessionLog {
+    fn default() -> Self {
+        SessionLog {
+            events: Mutex::new(VecDeque::new()),
+            next_at: AtomicU64::new(u64::MAX),
+        }
+    }
 }
 
 impl SessionLog {
@@ -46,17 +59,29 @@ impl SessionLog {
     pub fn record(&self, position: u64, event: SessionEvent) {
         if let Ok(mut events) = self.events.lock() {
             events.push_back((position, event));
+            self.next_at.store(
+                events.front().map_or(u64::MAX, |(at, _)| *at),
+                Ordering::Release,
+            );
         }
     }
 
     /// The next boundary, once the consumer's `head` has reached it.
     pub fn due(&self, head: u64) -> Option<SessionEvent> {
+        if self.next_at.load(Ordering::Acquire) > head {
+            return None;
+        }
         let mut events = self.events.lock().ok()?;
-        if events.front().is_some_and(|(at, _)| *at <= head) {
+        let due = if events.front().is_some_and(|(at, _)| *at <= head) {
             events.pop_front().map(|(_, event)| event)
         } else {
             None
-        }
+        };
+        self.next_at.store(
+            events.front().map_or(u64::MAX, |(at, _)| *at),
+            Ordering::Release,
+        );
+        due
     }
 
     /// Whether every boundary has been taken.

@@ -72,7 +72,9 @@ impl LinkStats {
     pub fn count_frame(&self, rows: usize, bytes: usize) {
         self.frames.fetch_add(1, Relaxed);
         self.rows.fetch_add(rows as u64, Relaxed);
-        self.bytes.fetch_add(bytes as u64, Relaxed);
+        if bytes > 0 {
+            self.bytes.fetch_add(bytes as u64, Relaxed);
+        }
     }
 
     /// Records one round trip.

@@ -54,6 +54,9 @@ pub const TAIL: usize = 128;
 pub const WAKE: usize = 256;
 /// A `u32`: 1 while the consumer sleeps on [`WAKE`].
 pub const CONSUMER_SLEEPS: usize = 260;
+/// A `u32`: 1 once the consumer has slept on [`WAKE`] (it waits with `spin-park`); until then the
+/// sender skips the fence that pairs with a sleeper, which a polling consumer never needs.
+pub const CONSUMER_MAY_SLEEP: usize = 264;
 
 /// The receiver's credit, a seqlock: odd sequence while it is being written.
 pub mod credit {

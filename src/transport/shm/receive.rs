@@ -39,11 +39,17 @@ struct Shared {
     stats: Arc<LinkStats>,
     /// Sessions the consumer has started (credits carry it).
     consumer_session: AtomicU64,
+    /// The window's published tail, as the writer last set it (read without the lock).
+    published: AtomicU64,
 }
 
 impl TailFeed for Shared {
     fn feed(&self) -> Result<(), WindowError> {
         if !self.open.load(Acquire) {
+            return Ok(());
+        }
+        // The common case, without a lock: the tail has not moved since it was published.
+        if self.segment.u64_at(layout::TAIL).load(Acquire) == self.published.load(Acquire) {
             return Ok(());
         }
         let Ok(mut writer) = self.writer.try_lock() else {
@@ -60,6 +66,7 @@ impl TailFeed for Shared {
         let published = writer.published();
         if tail != published {
             writer.publish(tail)?;
+            self.published.store(tail, Release);
             self.stats.bytes.fetch_add(tail - published, Relaxed);
         }
         Ok(())
@@ -68,6 +75,10 @@ impl TailFeed for Shared {
     fn park(&self, published: u64, at_most: Duration) -> bool {
         let s = &self.segment;
         let wake = s.u32_at(layout::WAKE).load(Acquire);
+        // Sticky: from the first sleep on, the sender pays the fence that pairs with this one.
+        // A tail it published while it had not yet seen the flag can leave this first sleep
+        // waiting out `at_most`; never a later one.
+        s.u32_at(layout::CONSUMER_MAY_SLEEP).store(1, SeqCst);
         s.u32_at(layout::CONSUMER_SLEEPS).store(1, SeqCst);
         // Pairs with the sender's fence between its tail and its look at this flag: either it
         // sees the flag and wakes this futex, or this sees its tail.
@@ -191,6 +202,7 @@ pub fn listen(
         abort: Mutex::new(None),
         stats: stats.clone(),
         consumer_session: AtomicU64::new(0),
+        published: AtomicU64::new(0),
     });
     let sessions = Arc::new(SessionLog::default());
     let stop = Arc::new(AtomicBool::new(false));
@@ -402,6 +414,7 @@ impl Sessions<'_> {
             if tail != published {
                 match writer.publish(tail) {
                     Ok(()) => {
+                        self.shared.published.store(tail, Release);
                         self.stats.bytes.fetch_add(tail - published, Relaxed);
                     }
                     Err(e) => end = End::Dropped(e.to_string()),

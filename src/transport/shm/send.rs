@@ -246,27 +246,38 @@ impl ShmSender {
             }
         }
         self.stalled = false;
-        self.out.clear();
-        self.out.resize(HEADER + bound, 0);
-        let Some(len) = encode(&mut self.out[HEADER..]).filter(|len| *len <= bound) else {
+        // The buffer only grows: no bytes are cleared per frame (the encoder writes what it
+        // returns, and the record's padding is zeroed below).
+        if self.out.len() < footprint(bound) {
+            self.out.resize(footprint(bound), 0);
+        }
+        let Some(len) = encode(&mut self.out[HEADER..HEADER + bound]).filter(|len| *len <= bound)
+        else {
             return SendOutcome::NotEncoded;
         };
         let Ok(Some(spot)) = place(self.capacity, self.head, self.tail, len) else {
             return SendOutcome::NoCredit;
         };
         let record = footprint(len);
-        self.out.truncate(HEADER + len);
-        self.out.resize(record, 0);
+        self.out[HEADER + len..record].fill(0);
         self.out[..HEADER].copy_from_slice(&record_header(len as u32, FRAME));
         if let Some((offset, padding)) = spot.padding {
             self.segment
                 .write_window(offset, &record_header(padding, PADDING));
         }
-        self.segment.write_window(spot.offset, &self.out);
+        self.segment.write_window(spot.offset, &self.out[..record]);
         self.segment.u64_at(layout::TAIL).store(spot.end, Release);
         // Pairs with the consumer's fence before it sleeps: either it sees this tail, or this
-        // sees that it sleeps and wakes it.
-        std::sync::atomic::fence(std::sync::atomic::Ordering::SeqCst);
+        // sees that it sleeps and wakes it. A consumer that has never slept (it polls) costs no
+        // fence.
+        if self
+            .segment
+            .u32_at(layout::CONSUMER_MAY_SLEEP)
+            .load(Relaxed)
+            != 0
+        {
+            std::sync::atomic::fence(std::sync::atomic::Ordering::SeqCst);
+        }
         if self.segment.u32_at(layout::CONSUMER_SLEEPS).load(Relaxed) != 0 {
             self.segment.u32_at(layout::WAKE).fetch_add(1, Release);
             self.segment.wake(layout::WAKE);
