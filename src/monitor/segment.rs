@@ -67,25 +67,15 @@ impl Segment {
             let _ = std::fs::remove_file(&temporary);
             return Err(fail(&temporary, "cannot size", e));
         }
-        // SAFETY: a fresh shared mapping of `len` bytes of a file that is `len` bytes long; the
-        // result is checked before use.
-        let base = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                len,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_SHARED,
-                file.as_raw_fd(),
-                0,
-            )
+        let base = match crate::topology::mmap::map_shared_file(&file, len) {
+            Ok(base) => base,
+            Err(e) => {
+                let _ = std::fs::remove_file(&temporary);
+                return Err(fail(&temporary, "cannot map", e));
+            }
         };
-        if base == libc::MAP_FAILED {
-            let e = std::io::Error::last_os_error();
-            let _ = std::fs::remove_file(&temporary);
-            return Err(fail(&temporary, "cannot map", e));
-        }
         let segment = Segment {
-            base: NonNull::new(base.cast()).expect("mmap returned a non-null mapping"),
+            base,
             len,
             _file: file,
         };

@@ -2,7 +2,8 @@
 //! machine has them.
 //!
 //! The global allocator cannot ask for huge pages or hand whole pages to `mbind`, so NUMA-placed
-//! rings map their own memory here.
+//! rings map their own memory here. [`map_shared_file`] maps a file two processes share (stats
+//! segments, shared-memory rings).
 
 use std::cell::UnsafeCell;
 use std::ptr::NonNull;
@@ -312,6 +313,32 @@ fn anon_huge_bytes_in(smaps: &str, start: usize, len: usize) -> Option<u64> {
         }
     }
     found.then_some(total)
+}
+
+/// Maps the first `len` bytes of `file` readable and writable, shared with every process that
+/// maps it. The caller makes sure the file is at least `len` bytes long, and unmaps the result
+/// (`munmap`) once nothing uses it.
+///
+/// # Errors
+/// What `mmap` said.
+pub(crate) fn map_shared_file(file: &std::fs::File, len: usize) -> std::io::Result<NonNull<u8>> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: a fresh shared mapping of `len` bytes of an open file; the kernel checks the
+    // descriptor and the length, and the result is checked before use.
+    let base = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            len,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_SHARED,
+            file.as_raw_fd(),
+            0,
+        )
+    };
+    if base == libc::MAP_FAILED {
+        return Err(std::io::Error::last_os_error());
+    }
+    NonNull::new(base.cast()).ok_or_else(|| std::io::Error::other("mmap returned null"))
 }
 
 #[cfg(test)]

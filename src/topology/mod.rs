@@ -13,7 +13,7 @@ pub mod c2c;
 pub mod cpulist;
 pub mod discover;
 pub mod memory;
-mod mmap;
+pub(crate) mod mmap;
 pub mod model;
 pub mod pin;
 pub mod render;

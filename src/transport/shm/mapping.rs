@@ -104,24 +104,7 @@ pub fn take_sender_lock(path: &Path) -> Result<File, LinkError> {
     }
 }
 
-fn map(file: &File, len: usize) -> std::io::Result<NonNull<u8>> {
-    // SAFETY: a fresh shared mapping of `len` bytes of a file at least `len` bytes long (the
-    // callers size or check it first); the result is checked before use.
-    let base = unsafe {
-        libc::mmap(
-            std::ptr::null_mut(),
-            len,
-            libc::PROT_READ | libc::PROT_WRITE,
-            libc::MAP_SHARED,
-            file.as_raw_fd(),
-            0,
-        )
-    };
-    if base == libc::MAP_FAILED {
-        return Err(std::io::Error::last_os_error());
-    }
-    NonNull::new(base.cast()).ok_or_else(|| std::io::Error::other("mmap returned null"))
-}
+use crate::topology::mmap::map_shared_file as map;
 
 impl Segment {
     /// Makes the ring file at `path` with a window of `capacity` bytes: created under a temporary
