@@ -321,6 +321,7 @@ fn anon_huge_bytes_in(smaps: &str, start: usize, len: usize) -> Option<u64> {
 ///
 /// # Errors
 /// What `mmap` said.
+#[cfg(not(loom))]
 pub(crate) fn map_shared_file(file: &std::fs::File, len: usize) -> std::io::Result<NonNull<u8>> {
     use std::os::fd::AsRawFd;
     // SAFETY: a fresh shared mapping of `len` bytes of an open file; the kernel checks the

@@ -1,0 +1,116 @@
+//! `ringtop report` and `ringtop compare`: a run (and a sweep) as one HTML file, and two runs
+//! side by side with a verdict.
+
+use std::process::ExitCode;
+
+use super::args::{CompareArgs, ReportCommandArgs};
+use super::{usage_error, write_stdout};
+
+/// `ringtop report`: the HTML of a run (with its map, interval log and sweep), or of a sweep
+/// alone.
+pub(super) fn run_report(args: &ReportCommandArgs) -> ExitCode {
+    let sweep = match &args.sweep {
+        None => None,
+        Some(path) => {
+            let parsed = std::fs::read_to_string(path)
+                .map_err(|e| e.to_string())
+                .and_then(|text| {
+                    serde_json::from_str::<serde_json::Value>(&text).map_err(|e| e.to_string())
+                })
+                .and_then(|doc| ringtop::export::report::check_sweep(&doc).map(|()| doc));
+            match parsed {
+                Ok(doc) => Some(doc),
+                Err(err) => return usage_error(&format!("{}: {err}", path.display())),
+            }
+        }
+    };
+    let Some(run_path) = &args.run else {
+        let source = args
+            .sweep
+            .as_ref()
+            .map_or(String::new(), |p| p.display().to_string());
+        let html = ringtop::export::report::sweep_html(
+            sweep.as_ref().unwrap_or(&serde_json::Value::Null),
+            &source,
+        );
+        return write_report(&args.output, &html);
+    };
+    let run = match ringtop::export::compare::Run::read(run_path) {
+        Ok(run) => run,
+        Err(err) => return usage_error(&err),
+    };
+    let c2c = match &args.c2c {
+        None => None,
+        Some(path) => {
+            let parsed = std::fs::read_to_string(path)
+                .map_err(|e| e.to_string())
+                .and_then(|text| serde_json::from_str(&text).map_err(|e| e.to_string()));
+            match parsed {
+                Ok(map) => Some(map),
+                Err(err) => {
+                    return usage_error(&format!(
+                        "{}: not a `ringtop c2c --json` map: {err}",
+                        path.display()
+                    ));
+                }
+            }
+        }
+    };
+    let hlog = match &args.hlog {
+        None => None,
+        Some(path) => {
+            let read = std::fs::read(path)
+                .map_err(|e| e.to_string())
+                .and_then(|bytes| ringtop::export::report::read_hlog(&bytes));
+            match read {
+                Ok(histograms) => Some(histograms),
+                Err(err) => return usage_error(&format!("{}: {err}", path.display())),
+            }
+        }
+    };
+    let html = ringtop::export::report::html(
+        &run,
+        ringtop::export::report::Extras {
+            c2c: c2c.as_ref(),
+            hlog: hlog.as_ref(),
+            sweep: sweep.as_ref(),
+        },
+    );
+    write_report(&args.output, &html)
+}
+
+fn write_report(path: &std::path::Path, html: &str) -> ExitCode {
+    if let Err(err) = std::fs::write(path, html) {
+        eprintln!("ringtop: cannot write {}: {err}", path.display());
+        return ExitCode::FAILURE;
+    }
+    eprintln!("ringtop: wrote {}", path.display());
+    ExitCode::SUCCESS
+}
+
+/// `ringtop compare A B`: exit code 1 when B regressed beyond the threshold and the noise.
+pub(super) fn run_compare(args: &CompareArgs) -> ExitCode {
+    use ringtop::export::compare::{Run, compare};
+    let runs = Run::read(&args.a).and_then(|a| Run::read(&args.b).map(|b| (a, b)));
+    let (a, b) = match runs {
+        Ok(runs) => runs,
+        Err(err) => return usage_error(&err),
+    };
+    let report = compare(&a, &b, args.max_regression);
+    let written = write_stdout(if args.json {
+        serde_json::to_string(&report).map(|mut s| {
+            s.push('\n');
+            s
+        })
+    } else {
+        Ok(report.table())
+    });
+    if written != ExitCode::SUCCESS {
+        return written;
+    }
+    if report.regressed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
