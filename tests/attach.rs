@@ -216,7 +216,7 @@ fn the_dashboard_shows_a_live_program_in_a_real_terminal_and_quits_on_q() {
     wait_for_program(&dir, "on-screen");
     let mut pty = Pty::spawn(
         &format!(
-            "stty cols 120 rows 40; {} attach on-screen",
+            "stty cols 120 rows 40; exec {} attach on-screen",
             cargo_bin("ringtop").display()
         ),
         &[("RINGTOP_DIR", dir.as_os_str())],

@@ -30,7 +30,10 @@ fn child_of(parent: u32) -> Option<i32> {
 #[test]
 fn two_quick_signals_still_give_the_terminal_back() {
     let binary = assert_cmd::cargo::cargo_bin("ringtop");
-    let pty = Pty::spawn(&format!("{} run --builtin default", binary.display()), &[]);
+    let pty = Pty::spawn(
+        &format!("exec {} run --builtin default", binary.display()),
+        &[],
+    );
     pty.wait_for(&[ALT_SCREEN_ON]);
     let dashboard = child_of(pty.script.id()).expect("script runs ringtop as its child");
     // Two different signals back to back: both are delivered (two of one kind sent at once
@@ -108,7 +111,7 @@ fn g_twice_in_the_dashboard_writes_a_flamegraph_of_the_workers() {
     let binary = assert_cmd::cargo::cargo_bin("ringtop");
     let mut pty = Pty::spawn(
         &format!(
-            "stty cols 120 rows 40; cd {} && {} run --builtin default",
+            "stty cols 120 rows 40; cd {} && exec {} run --builtin default",
             dir.display(),
             binary.display()
         ),
@@ -142,7 +145,7 @@ fn t_in_the_dashboard_searches_shows_it_live_and_runs_the_profile_it_wrote() {
     let binary = assert_cmd::cargo::cargo_bin("ringtop");
     let mut pty = Pty::spawn(
         &format!(
-            "stty cols 120 rows 40; cd {} && {} run --builtin throughput",
+            "stty cols 120 rows 40; cd {} && exec {} run --builtin throughput",
             dir.display(),
             binary.display()
         ),

@@ -87,12 +87,16 @@ pub struct Pty {
 }
 
 impl Pty {
-    /// Runs `command_line` (a shell command) in a pty with `TERM=xterm-256color` and `envs`.
+    /// Runs `command_line` (a `/bin/sh` command line) in a pty with `TERM=xterm-256color` and
+    /// `envs`. End it with `exec ringtop ...` so ringtop replaces the shell and is `script`'s
+    /// child: dash (Debian's `/bin/sh`) would otherwise stay in between, and a signal a test
+    /// sends "the child" would kill the shell and, with it, the pty under ringtop.
     pub fn spawn(command_line: &str, envs: &[(&str, &std::ffi::OsStr)]) -> Pty {
         use std::io::Read;
         let mut script = Command::new("script");
         script
             .args(["-q", "-f", "-e", "-c", command_line, "/dev/null"])
+            .env("SHELL", "/bin/sh")
             .env("TERM", "xterm-256color")
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
