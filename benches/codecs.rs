@@ -22,8 +22,27 @@ const FRAME_ROWS: usize = 1024;
 
 struct Dataset {
     name: String,
+    /// The rows the codecs see (for a CSV file, its columns in groups of six).
     rows: Vec<Row>,
     real_columns: usize,
+    /// A CSV file's columns, measured with `trial::run_columns`.
+    table: Option<csv::CsvTable>,
+}
+
+impl Dataset {
+    fn results(&self) -> Vec<CodecResult> {
+        match &self.table {
+            Some(table) => {
+                let columns: Vec<(&str, &[f64])> = table
+                    .columns
+                    .iter()
+                    .map(|c| (c.name.as_str(), c.values.as_slice()))
+                    .collect();
+                trial::run_columns(&columns, FRAME_ROWS, &CodecId::ALL)
+            }
+            None => trial::run(&self.rows, self.real_columns, FRAME_ROWS, &CodecId::ALL),
+        }
+    }
 }
 
 fn datasets(rows: usize) -> Vec<Dataset> {
@@ -33,18 +52,28 @@ fn datasets(rows: usize) -> Vec<Dataset> {
             name: kind.name().to_owned(),
             rows: Source::new(kind, 42).rows(rows, 0, 1_000_000, 1000),
             real_columns: Row::COLUMNS,
+            table: None,
         })
         .collect();
     let assets = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets");
     for file in [
         "seattle-hourly-temperature-2010.csv",
         "seattle-daily-weather-2012-2015.csv",
+        "us-employment-monthly-2006-2015.csv",
     ] {
         match csv::load(&assets.join(file)) {
             Ok(table) => sets.push(Dataset {
                 name: file.trim_end_matches(".csv").to_owned(),
-                rows: table.rows(),
+                rows: {
+                    let columns: Vec<(&str, &[f64])> = table
+                        .columns
+                        .iter()
+                        .map(|c| (c.name.as_str(), c.values.as_slice()))
+                        .collect();
+                    trial::column_groups(&columns).concat()
+                },
                 real_columns: table.columns.len(),
+                table: Some(table),
             }),
             Err(err) => eprintln!("skipping {file}: {err}"),
         }
@@ -164,7 +193,7 @@ fn main() {
     let mut peers = Vec::new();
     let mut all: Vec<(String, CodecResult)> = Vec::new();
     for set in datasets(rows) {
-        let results = trial::run(&set.rows, set.real_columns, FRAME_ROWS, &CodecId::ALL);
+        let results = set.results();
         for r in &results {
             assert!(r.is_exact(), "{} on {}: {}", r.name, set.name, r.roundtrip);
             all.push((set.name.clone(), r.clone()));

@@ -539,7 +539,7 @@ fn codec_with_one_codec_prints_a_table() {
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(
         text.contains(
-            "5 numeric columns used (date as epoch seconds, precipitation, temp_max, temp_min, wind)"
+            "5 numeric columns (date as epoch seconds, precipitation, temp_max, temp_min, wind)"
         ),
         "{text}"
     );
@@ -551,6 +551,70 @@ fn codec_with_one_codec_prints_a_table() {
     let rows: Vec<&str> = text.lines().filter(|l| l.ends_with(" ok")).collect();
     assert_eq!(rows.len(), 1, "{text}");
     assert!(rows[0].starts_with("decimal "), "{text}");
+    // The cost of each column, under the one codec.
+    let by_column = &text[text.find("\ncolumn ").expect(&text)..];
+    for name in [
+        "date",
+        "precipitation",
+        "temp_max",
+        "temp_min",
+        "wind",
+        "shared bytes",
+    ] {
+        assert!(
+            by_column.lines().any(|l| l.starts_with(name)),
+            "{name} in {by_column}"
+        );
+    }
+}
+
+#[test]
+fn codec_measures_every_column_of_a_wide_table_and_what_each_costs() {
+    let file = "assets/us-employment-monthly-2006-2015.csv";
+    let out = ringtop()
+        .args(["codec", "--json", "--input", file])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let all: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let table = &all["files"][0];
+    // Every column of the header is numeric here (the month as a date).
+    let text = std::fs::read_to_string(file).unwrap();
+    let header: Vec<&str> = text.lines().next().unwrap().split(',').collect();
+    assert_eq!(header.len(), 24);
+    assert_eq!(table["column_names"], serde_json::json!(header));
+    assert_eq!(table["time_columns"], serde_json::json!(["month"]));
+    assert_eq!(table["rows"], 120);
+    let values = 120.0 * 24.0;
+    for codec in table["codecs"].as_array().unwrap() {
+        assert_eq!(codec["roundtrip"], "ok", "{codec}");
+        let total = codec["bytes_per_value"].as_f64().unwrap() * values;
+        let columns = codec["columns"].as_array().unwrap();
+        let names: Vec<&str> = columns
+            .iter()
+            .map(|c| c["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, header, "{}", codec["name"]);
+        let column_bytes: i64 = columns.iter().map(|c| c["bytes"].as_i64().unwrap()).sum();
+        let shared = codec["shared_bytes"].as_i64().unwrap();
+        assert_eq!(
+            column_bytes + shared,
+            total.round() as i64,
+            "the columns and the shared bytes are the whole: {codec}"
+        );
+        for c in columns {
+            let per_value = c["bytes"].as_f64().unwrap() / 120.0;
+            assert!((c["bytes_per_value"].as_f64().unwrap() - per_value).abs() < 1e-9);
+        }
+        if codec["name"] == "none" {
+            // `none` stores every slot of a row whatever it holds: a column adds nothing.
+            assert!(columns.iter().all(|c| c["bytes"] == 0), "{codec}");
+        }
+    }
 }
 
 #[test]

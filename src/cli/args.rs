@@ -286,8 +286,8 @@ pub(super) enum ProfileCommand {
 
 #[derive(Debug, Args, Clone)]
 pub(super) struct CodecArgs {
-    /// The CSV files (a header line is optional; the first 6 numeric columns are used); each is
-    /// measured on its own (`--input assets/*.csv`).
+    /// The CSV files (a header line is optional; every numeric or date column is measured);
+    /// each is measured on its own (`--input assets/*.csv`).
     #[arg(long, value_name = "FILE.csv", num_args = 1.., required = true)]
     pub(super) input: Vec<PathBuf>,
     /// A codec name, or `all`.

@@ -419,21 +419,20 @@ fn run_codec(args: &CodecArgs) -> ExitCode {
     let mut files = Vec::new();
     let mut text = String::new();
     for (path, table) in &tables {
-        let rows = table.rows();
-        let results = trial::run(
-            &rows,
-            table.columns.len(),
-            args.frame_rows as usize,
-            &args.codec.0,
-        );
+        let columns: Vec<(&str, &[f64])> = table
+            .columns
+            .iter()
+            .map(|c| (c.name.as_str(), c.values.as_slice()))
+            .collect();
+        let results = trial::run_columns(&columns, args.frame_rows as usize, &args.codec.0);
         exact &= results.iter().all(trial::CodecResult::is_exact);
         if args.json {
             files.push(serde_json::json!({
                 "input": path.display().to_string(),
-                "rows": rows.len(),
+                "rows": table.rows(),
                 "columns": table.columns.len(),
-                "column_names": table.columns,
-                "time_columns": table.time_columns,
+                "column_names": table.names(),
+                "time_columns": table.time_columns(),
                 "dropped": table.dropped,
                 "frame_rows": args.frame_rows,
                 "codecs": results,
@@ -442,13 +441,7 @@ fn run_codec(args: &CodecArgs) -> ExitCode {
             if !text.is_empty() {
                 text.push('\n');
             }
-            text.push_str(&codec_report(
-                path,
-                table,
-                rows.len(),
-                args.frame_rows,
-                &results,
-            ));
+            text.push_str(&codec_report(path, table, args.frame_rows, &results));
         }
     }
     let out = if args.json {
@@ -468,7 +461,6 @@ fn run_codec(args: &CodecArgs) -> ExitCode {
 fn codec_report(
     path: &std::path::Path,
     table: &csv::CsvTable,
-    rows: usize,
     frame_rows: u32,
     results: &[trial::CodecResult],
 ) -> String {
@@ -481,18 +473,18 @@ fn codec_report(
         .columns
         .iter()
         .map(|c| {
-            if table.time_columns.contains(c) {
-                format!("{c} as epoch seconds")
+            if c.is_time {
+                format!("{} as epoch seconds", c.name)
             } else {
-                c.clone()
+                c.name.clone()
             }
         })
         .collect();
+    let (rows, columns) = (table.rows(), table.columns.len());
     let mut text = format!(
-        "{}: {rows} rows, {} numeric column{} used ({}); dropped: {}\n",
+        "{}: {rows} rows, {columns} numeric column{} ({}); dropped: {}\n",
         path.display(),
-        table.columns.len(),
-        if table.columns.len() == 1 { "" } else { "s" },
+        if columns == 1 { "" } else { "s" },
         used.join(", "),
         if dropped.is_empty() {
             "none".to_owned()
@@ -500,12 +492,21 @@ fn codec_report(
             dropped.join(", ")
         },
     );
+    let groups = columns.div_ceil(ringtop::Row::COLUMNS);
     text.push_str(&format!(
-        "frames of {frame_rows} rows; ratio and MB/s: the {} values (8 bytes each) over encoded \
-         bytes, headers included; row ratio: the 64-byte rows the engine carries\n\n",
-        rows * table.columns.len()
+        "{} of up to six columns, frames of {frame_rows} rows; ratio and MB/s: the {} values (8 \
+         bytes each) over encoded bytes, headers included; row ratio: the 64-byte rows the engine \
+         carries\n\n",
+        if groups == 1 {
+            "one group".to_owned()
+        } else {
+            format!("{groups} groups")
+        },
+        rows * columns
     ));
     text.push_str(&trial::render_table(results));
+    text.push('\n');
+    text.push_str(&trial::render_columns(results));
     text
 }
 

@@ -37,6 +37,26 @@ pub struct CodecResult {
     pub decode_row_mb_per_s: Option<f64>,
     /// `"ok"` when every row came back bit for bit, otherwise what went wrong.
     pub roundtrip: String,
+    /// What each column costs ([`run_columns`]; empty for [`run`]).
+    pub columns: Vec<ColumnCost>,
+    /// Encoded bytes in no column's cost: frame headers, sequence numbers, and what the columns
+    /// cost together beyond their costs alone (negative where a codec finds matches between
+    /// columns). `null` for [`run`] and when the codec failed.
+    pub shared_bytes: Option<i64>,
+}
+
+/// One column's cost under one codec: the bytes its values add to the same frames holding no
+/// values, the column encoded on its own. For the column codecs (each column its own stream) this
+/// is exactly what the column takes in the table's frames; for the LZ4 codecs, which compress
+/// across columns, it is the column's cost alone.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ColumnCost {
+    /// The column's name.
+    pub name: String,
+    /// Bytes the column adds.
+    pub bytes: i64,
+    /// Those bytes per value of the column.
+    pub bytes_per_value: f64,
 }
 
 impl CodecResult {
@@ -54,70 +74,165 @@ pub fn run(
     frame_rows: usize,
     codecs: &[CodecId],
 ) -> Vec<CodecResult> {
-    let frame_rows = frame_rows.max(1);
-    let frames = rows.len().div_ceil(frame_rows);
-    let mut buffer = vec![0u8; frames * max_frame_len(frame_rows)];
-    let mut encoder = Encoder::new();
-    let mut decoder = Decoder::new();
-    let mut decoded: Vec<Row> = Vec::with_capacity(rows.len());
-    let row_bytes = std::mem::size_of_val(rows) as f64;
-    let values = (rows.len() * real_columns.max(1)) as f64;
-    let value_bytes = values * 8.0;
+    let values = rows.len() * real_columns.max(1);
+    codecs
+        .iter()
+        .map(|&codec| measure(codec, &[rows], values, frame_rows))
+        .collect()
+}
 
+/// A table of any width, column by column (`(name, values)`, all of one length), in the
+/// column-chunked layout: the columns in groups of six in file order, each group's values as
+/// rows (sequence numbers 0.., stamp 0) in frames of `frame_rows`, a frame never spanning two
+/// groups. Reports each codec on all of it, with what each column costs.
+pub fn run_columns(
+    columns: &[(&str, &[f64])],
+    frame_rows: usize,
+    codecs: &[CodecId],
+) -> Vec<CodecResult> {
+    let rows = columns.iter().map(|(_, v)| v.len()).min().unwrap_or(0);
+    let groups = column_groups(columns);
+    let group_refs: Vec<&[Row]> = groups.iter().map(Vec::as_slice).collect();
+    let empty = group_rows(&[], rows);
+    let mut encoder = Encoder::new();
     codecs
         .iter()
         .map(|&codec| {
-            let mut bounds = Vec::with_capacity(frames);
-            let encode_pass =
-                |encoder: &mut Encoder, buffer: &mut [u8], bounds: &mut Vec<(usize, usize)>| {
-                    bounds.clear();
-                    let mut at = 0;
-                    for chunk in rows.chunks(frame_rows) {
-                        let len = encoder.encode(codec, chunk, &mut buffer[at..])?;
-                        bounds.push((at, at + len));
-                        at += len;
-                    }
-                    Ok::<usize, super::CodecError>(at)
+            let mut result = measure(codec, &group_refs, rows * columns.len(), frame_rows);
+            let Some(total) = result
+                .bytes_per_value
+                .map(|b| b * (rows * columns.len()) as f64)
+            else {
+                return result;
+            };
+            let Ok(base) = encoded_len(&mut encoder, codec, &empty, frame_rows) else {
+                return result;
+            };
+            let mut costs = Vec::with_capacity(columns.len());
+            for (name, values) in columns {
+                let alone = group_rows(&[&values[..rows]], rows);
+                let Ok(bytes) = encoded_len(&mut encoder, codec, &alone, frame_rows) else {
+                    return result;
                 };
-            let encoded = match encode_pass(&mut encoder, &mut buffer, &mut bounds) {
-                Ok(bytes) => bytes,
-                Err(err) => return failed(codec, format!("encode failed: {err}")),
-            };
-            let encode_time = median_pass(|| {
-                let _ = encode_pass(&mut encoder, &mut buffer, &mut bounds);
-            });
-
-            let decode_pass = |decoder: &mut Decoder, decoded: &mut Vec<Row>| {
-                decoded.clear();
-                for &(start, end) in &bounds {
-                    decoder.decode(&buffer[start..end], decoded)?;
-                }
-                Ok::<(), super::CodecError>(())
-            };
-            if let Err(err) = decode_pass(&mut decoder, &mut decoded) {
-                return failed(codec, format!("decode failed: {err}"));
+                let bytes = bytes as i64 - base as i64;
+                costs.push(ColumnCost {
+                    name: (*name).to_owned(),
+                    bytes,
+                    bytes_per_value: bytes as f64 / rows.max(1) as f64,
+                });
             }
-            let roundtrip = match first_difference(rows, &decoded) {
-                None => "ok".to_owned(),
-                Some(i) => format!("row {i} differs after decoding"),
-            };
-            let decode_time = median_pass(|| {
-                let _ = decode_pass(&mut decoder, &mut decoded);
-            });
-            let per_s = |bytes: f64, time: Duration| Some(bytes / 1e6 / time.as_secs_f64());
-            CodecResult {
-                name: codec.name().to_owned(),
-                ratio: Some(value_bytes / encoded as f64),
-                row_ratio: Some(row_bytes / encoded as f64),
-                bytes_per_value: Some(encoded as f64 / values),
-                encode_mb_per_s: per_s(value_bytes, encode_time),
-                decode_mb_per_s: per_s(value_bytes, decode_time),
-                encode_row_mb_per_s: per_s(row_bytes, encode_time),
-                decode_row_mb_per_s: per_s(row_bytes, decode_time),
-                roundtrip,
-            }
+            let columns_total: i64 = costs.iter().map(|c| c.bytes).sum();
+            result.shared_bytes = Some(total.round() as i64 - columns_total);
+            result.columns = costs;
+            result
         })
         .collect()
+}
+
+/// The column-chunked layout of [`run_columns`]: one run of rows a group of six columns.
+pub fn column_groups(columns: &[(&str, &[f64])]) -> Vec<Vec<Row>> {
+    let rows = columns.iter().map(|(_, v)| v.len()).min().unwrap_or(0);
+    columns
+        .chunks(Row::COLUMNS)
+        .map(|group| {
+            let values: Vec<&[f64]> = group.iter().map(|(_, v)| &v[..rows]).collect();
+            group_rows(&values, rows)
+        })
+        .collect()
+}
+
+/// `rows` rows carrying `columns` (at most six) as their first values, zero after.
+fn group_rows(columns: &[&[f64]], rows: usize) -> Vec<Row> {
+    (0..rows)
+        .map(|i| {
+            let mut row = Row::new(i as u64, 0);
+            for (slot, column) in row.values.iter_mut().zip(columns) {
+                *slot = column[i];
+            }
+            row
+        })
+        .collect()
+}
+
+/// Bytes `rows` take in frames of `frame_rows` under `codec`, headers included.
+fn encoded_len(
+    encoder: &mut Encoder,
+    codec: CodecId,
+    rows: &[Row],
+    frame_rows: usize,
+) -> Result<usize, super::CodecError> {
+    let frame_rows = frame_rows.max(1);
+    let mut buffer = vec![0u8; max_frame_len(frame_rows)];
+    rows.chunks(frame_rows)
+        .map(|chunk| encoder.encode(codec, chunk, &mut buffer))
+        .sum()
+}
+
+/// One codec on `groups` of rows (each in its own frames), `values` real values in all: sizes,
+/// median encode and decode passes, and the bit-for-bit check.
+fn measure(codec: CodecId, groups: &[&[Row]], values: usize, frame_rows: usize) -> CodecResult {
+    let frame_rows = frame_rows.max(1);
+    let chunks: Vec<&[Row]> = groups.iter().flat_map(|g| g.chunks(frame_rows)).collect();
+    let all_rows: Vec<Row> = groups.concat();
+    let mut buffer = vec![0u8; chunks.len() * max_frame_len(frame_rows)];
+    let mut encoder = Encoder::new();
+    let mut decoder = Decoder::new();
+    let mut decoded: Vec<Row> = Vec::with_capacity(all_rows.len());
+    let row_bytes = std::mem::size_of_val(all_rows.as_slice()) as f64;
+    let values = values.max(1) as f64;
+    let value_bytes = values * 8.0;
+
+    let mut bounds = Vec::with_capacity(chunks.len());
+    let encode_pass =
+        |encoder: &mut Encoder, buffer: &mut [u8], bounds: &mut Vec<(usize, usize)>| {
+            bounds.clear();
+            let mut at = 0;
+            for chunk in &chunks {
+                let len = encoder.encode(codec, chunk, &mut buffer[at..])?;
+                bounds.push((at, at + len));
+                at += len;
+            }
+            Ok::<usize, super::CodecError>(at)
+        };
+    let encoded = match encode_pass(&mut encoder, &mut buffer, &mut bounds) {
+        Ok(bytes) => bytes,
+        Err(err) => return failed(codec, format!("encode failed: {err}")),
+    };
+    let encode_time = median_pass(|| {
+        let _ = encode_pass(&mut encoder, &mut buffer, &mut bounds);
+    });
+
+    let decode_pass = |decoder: &mut Decoder, decoded: &mut Vec<Row>| {
+        decoded.clear();
+        for &(start, end) in &bounds {
+            decoder.decode(&buffer[start..end], decoded)?;
+        }
+        Ok::<(), super::CodecError>(())
+    };
+    if let Err(err) = decode_pass(&mut decoder, &mut decoded) {
+        return failed(codec, format!("decode failed: {err}"));
+    }
+    let roundtrip = match first_difference(&all_rows, &decoded) {
+        None => "ok".to_owned(),
+        Some(i) => format!("row {i} differs after decoding"),
+    };
+    let decode_time = median_pass(|| {
+        let _ = decode_pass(&mut decoder, &mut decoded);
+    });
+    let per_s = |bytes: f64, time: Duration| Some(bytes / 1e6 / time.as_secs_f64());
+    CodecResult {
+        name: codec.name().to_owned(),
+        ratio: Some(value_bytes / encoded as f64),
+        row_ratio: Some(row_bytes / encoded as f64),
+        bytes_per_value: Some(encoded as f64 / values),
+        encode_mb_per_s: per_s(value_bytes, encode_time),
+        decode_mb_per_s: per_s(value_bytes, decode_time),
+        encode_row_mb_per_s: per_s(row_bytes, encode_time),
+        decode_row_mb_per_s: per_s(row_bytes, decode_time),
+        roundtrip,
+        columns: Vec::new(),
+        shared_bytes: None,
+    }
 }
 
 fn failed(codec: CodecId, reason: String) -> CodecResult {
@@ -131,6 +246,8 @@ fn failed(codec: CodecId, reason: String) -> CodecResult {
         encode_row_mb_per_s: None,
         decode_row_mb_per_s: None,
         roundtrip: reason,
+        columns: Vec::new(),
+        shared_bytes: None,
     }
 }
 
@@ -161,6 +278,43 @@ pub fn first_difference(a: &[Row], b: &[Row]) -> Option<usize> {
         .zip(b)
         .position(|(x, y)| !same(x, y))
         .or_else(|| (a.len() != b.len()).then_some(a.len().min(b.len())))
+}
+
+/// What each column costs under each codec, a line a column (bytes per value of the column),
+/// and the bytes no column owns: empty when the results carry no columns.
+pub fn render_columns(results: &[CodecResult]) -> String {
+    let measured: Vec<&CodecResult> = results.iter().filter(|r| !r.columns.is_empty()).collect();
+    let Some(first) = measured.first() else {
+        return String::new();
+    };
+    let width = first
+        .columns
+        .iter()
+        .map(|c| c.name.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max("shared bytes".len());
+    let mut out = format!("{:<width$}", "column");
+    for r in &measured {
+        out.push_str(&format!(" {:>11}", r.name));
+    }
+    out.push('\n');
+    for (i, column) in first.columns.iter().enumerate() {
+        out.push_str(&format!("{:<width$}", column.name));
+        for r in &measured {
+            out.push_str(&format!(" {:>11.3}", r.columns[i].bytes_per_value));
+        }
+        out.push('\n');
+    }
+    out.push_str(&format!("{:<width$}", "shared bytes"));
+    for r in &measured {
+        match r.shared_bytes {
+            Some(bytes) => out.push_str(&format!(" {bytes:>11}")),
+            None => out.push_str(&format!(" {:>11}", "n/a")),
+        }
+    }
+    out.push('\n');
+    out
 }
 
 /// The results as a table, one codec a line (`n/a` where a codec failed).

@@ -387,7 +387,7 @@ pub(crate) fn row_source(source: &SourceSetting, seed: u64) -> Result<Source, En
         SourceSetting::Csv(path) => {
             let table =
                 crate::source::csv::load(path).map_err(|e| EngineError::Source(e.to_string()))?;
-            Source::replay(table.values.into())
+            Source::replay(table.replay_values().into())
         }
     })
 }

@@ -4,7 +4,8 @@
 //! date or time in a usual form (`2006-01-01`, `2010/01/01 00:00`, `2010-01-01 00:00:00`, RFC 3339
 //! with `Z` or an offset): those become seconds since the Unix epoch, UTC, which delta codecs make
 //! nearly free when they are regular. The first line is a header when any of its fields is
-//! neither. The first six such columns become a row's values; the report names every column it
+//! neither. Every such column is kept (`ringtop codec` measures them all); a replay workload's
+//! rows carry the first six ([`CsvTable::replay_values`]). The report names every column that was
 //! dropped and why.
 
 use std::path::{Path, PathBuf};
@@ -74,34 +75,62 @@ pub enum CsvError {
 pub struct DroppedColumn {
     /// Header name, or `column N` without a header.
     pub name: String,
-    /// Why (`not numeric at line 2: "2010/01/01 00:00"`, `beyond the first 6 numeric columns`).
+    /// Why (`not numeric at line 2: "drizzle"`).
     pub reason: String,
 }
 
-/// The numeric content of a CSV file.
+/// One numeric column of a CSV file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CsvColumn {
+    /// Header name, or `column N` without a header.
+    pub name: String,
+    /// Whether the file held dates or times here, now seconds since the Unix epoch (UTC).
+    pub is_time: bool,
+    /// One value a data line.
+    pub values: Vec<f64>,
+}
+
+/// The numeric content of a CSV file, column by column.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CsvTable {
     /// The file read.
     pub path: PathBuf,
-    /// Names of the columns kept, in order (at most six); row values beyond them are 0.
-    pub columns: Vec<String>,
-    /// Those of them that held dates or times, now seconds since the Unix epoch (UTC).
-    pub time_columns: Vec<String>,
+    /// Every numeric column, in file order (at least one), each with one value a data line.
+    pub columns: Vec<CsvColumn>,
     /// Columns not kept.
     pub dropped: Vec<DroppedColumn>,
-    /// One entry per data line: the kept columns' values, zero-padded to six.
-    pub values: Vec<[f64; Row::COLUMNS]>,
 }
 
 impl CsvTable {
-    /// Rows with sequence numbers 0.. and stamp 0 (CSV time columns are not parsed).
-    pub fn rows(&self) -> Vec<Row> {
-        self.values
+    /// Data lines.
+    pub fn rows(&self) -> usize {
+        self.columns.first().map_or(0, |c| c.values.len())
+    }
+
+    /// The numeric columns' names, in order.
+    pub fn names(&self) -> Vec<String> {
+        self.columns.iter().map(|c| c.name.clone()).collect()
+    }
+
+    /// The names of the columns that held dates or times.
+    pub fn time_columns(&self) -> Vec<String> {
+        self.columns
             .iter()
-            .enumerate()
-            .map(|(i, values)| Row {
-                values: *values,
-                ..Row::new(i as u64, 0)
+            .filter(|c| c.is_time)
+            .map(|c| c.name.clone())
+            .collect()
+    }
+
+    /// What a replay workload's rows carry, one array a data line: the first six columns, zero
+    /// beyond the table's last (an engine row holds six values).
+    pub fn replay_values(&self) -> Vec<[f64; Row::COLUMNS]> {
+        (0..self.rows())
+            .map(|i| {
+                let mut values = [0.0; Row::COLUMNS];
+                for (slot, column) in values.iter_mut().zip(&self.columns) {
+                    *slot = column.values[i];
+                }
+                values
             })
             .collect()
     }
@@ -234,11 +263,7 @@ pub fn load(path: &Path) -> Result<CsvTable, CsvError> {
                 name: name.clone(),
                 reason: format!("not numeric at line {line}: {:?}", &record[c]),
             }),
-            None if kept.len() < Row::COLUMNS => kept.push((c, kind)),
-            None => dropped.push(DroppedColumn {
-                name: name.clone(),
-                reason: format!("beyond the first {} numeric columns", Row::COLUMNS),
-            }),
+            None => kept.push((c, kind)),
         }
     }
     if kept.is_empty() {
@@ -252,26 +277,22 @@ pub fn load(path: &Path) -> Result<CsvTable, CsvError> {
             reasons,
         });
     }
-    let values = data
-        .iter()
-        .map(|(_, record)| {
-            let mut row = [0.0; Row::COLUMNS];
-            for (slot, &(c, kind)) in row.iter_mut().zip(&kept) {
-                *slot = kind.value(&record[c]).unwrap_or(0.0);
-            }
-            row
+    let columns = kept
+        .into_iter()
+        .map(|(c, kind)| CsvColumn {
+            name: names[c].clone(),
+            is_time: kind == ColumnKind::Time,
+            // Every value parsed when the column was judged, so none is missing here.
+            values: data
+                .iter()
+                .map(|(_, record)| kind.value(&record[c]).unwrap_or(f64::NAN))
+                .collect(),
         })
         .collect();
     Ok(CsvTable {
         path: path.to_owned(),
-        columns: kept.iter().map(|&(c, _)| names[c].clone()).collect(),
-        time_columns: kept
-            .iter()
-            .filter(|(_, kind)| *kind == ColumnKind::Time)
-            .map(|&(c, _)| names[c].clone())
-            .collect(),
+        columns,
         dropped,
-        values,
     })
 }
 
@@ -319,17 +340,19 @@ mod tests {
             b"date,temp,label,a,b,c,d,e,f\n2010/01/01,39.4,x,1,2,3,4,5,6\n2010/01/02,NaN,y,1,2,3,4,5,6\n",
         );
         let table = load(&path).unwrap();
-        assert_eq!(table.columns, ["date", "temp", "a", "b", "c", "d"]);
-        assert_eq!(table.values.len(), 2);
-        assert_eq!(table.values[0], [1_262_304_000.0, 39.4, 1.0, 2.0, 3.0, 4.0]);
-        assert!(table.values[1][1].is_nan());
-        let dropped: Vec<&str> = table.dropped.iter().map(|d| d.name.as_str()).collect();
-        assert_eq!(dropped, ["label", "e", "f"]);
-        assert_eq!(table.dropped[0].reason, "not numeric at line 2: \"x\"");
         assert_eq!(
-            table.dropped[2].reason,
-            "beyond the first 6 numeric columns"
+            table.names(),
+            ["date", "temp", "a", "b", "c", "d", "e", "f"],
+            "every numeric column, past the six a row carries"
         );
+        assert_eq!(table.rows(), 2);
+        assert_eq!(table.columns[7].values, [6.0, 6.0]);
+        let replay = table.replay_values();
+        assert_eq!(replay[0], [1_262_304_000.0, 39.4, 1.0, 2.0, 3.0, 4.0]);
+        assert!(replay[1][1].is_nan());
+        let dropped: Vec<&str> = table.dropped.iter().map(|d| d.name.as_str()).collect();
+        assert_eq!(dropped, ["label"]);
+        assert_eq!(table.dropped[0].reason, "not numeric at line 2: \"x\"");
         std::fs::remove_file(path).unwrap();
     }
 
@@ -375,9 +398,12 @@ mod tests {
             b"date,temp,weather\n2010/01/01 00:00,39.4,rain\n2010/01/01 01:00,39.2,sun\n",
         );
         let table = load(&path).unwrap();
-        assert_eq!(table.columns, ["date", "temp"]);
-        assert_eq!(table.time_columns, ["date"]);
-        assert_eq!(table.values[1][..2], [1_262_307_600.0, 39.2]);
+        assert_eq!(table.names(), ["date", "temp"]);
+        assert_eq!(table.time_columns(), ["date"]);
+        assert_eq!(
+            table.replay_values()[1],
+            [1_262_307_600.0, 39.2, 0.0, 0.0, 0.0, 0.0]
+        );
         assert_eq!(table.dropped[0].name, "weather");
         std::fs::remove_file(path).unwrap();
     }
@@ -386,8 +412,8 @@ mod tests {
     fn a_file_without_a_header_gets_numbered_columns() {
         let path = write("nohdr.csv", b"1,2\n3,4\n");
         let table = load(&path).unwrap();
-        assert_eq!(table.columns, ["column 1", "column 2"]);
-        assert_eq!(table.values[1][..2], [3.0, 4.0]);
+        assert_eq!(table.names(), ["column 1", "column 2"]);
+        assert_eq!(table.columns[1].values, [2.0, 4.0]);
         std::fs::remove_file(path).unwrap();
     }
 
