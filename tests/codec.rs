@@ -65,6 +65,29 @@ fn series() -> impl Strategy<Value = Vec<Row>> {
             }
             rows
         }),
+        // Printed decimals that walk, with rare jumps, beside calendar-like stamps (multiples
+        // of a day, steps varying by a few days): the forms the decimal codec chooses between
+        // (differences of each order, a common factor, packing or Rice coding) all get used.
+        (
+            0u32..4,
+            -1_000_000i64..1_000_000,
+            prop::collection::vec((-40i64..40, 0u8..40, 27u64..32), 0..400),
+        )
+            .prop_map(|(decimals, start, steps)| {
+                let scale = 10f64.powi(decimals as i32);
+                let (mut level, mut day) = (start, 13_000u64);
+                steps
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, (step, jump, days))| {
+                        level += if jump == 0 { step * 1_000_000 } else { step };
+                        day += days;
+                        let mut row = Row::new(i as u64, day * 86_400);
+                        row.values = std::array::from_fn(|c| (level + c as i64) as f64 / scale);
+                        row
+                    })
+                    .collect()
+            }),
     ]
 }
 
@@ -218,4 +241,43 @@ fn a_batch_too_big_for_the_ring_is_refused_up_front() {
     let mut sender = FrameSender::new(tx);
     let rows = vec![Row::new(0, 0); sender.max_batch() + 1];
     assert!(sender.send(CodecId::None, &rows).is_err());
+}
+
+/// The bytes a value costs under `decimal`, every column of `file` (frames of 1,024 rows).
+fn decimal_bytes_per_value(file: &str) -> (f64, Vec<(String, f64)>) {
+    let table = ringtop::source::csv::load(std::path::Path::new(file)).unwrap();
+    let columns: Vec<(&str, &[f64])> = table
+        .columns
+        .iter()
+        .map(|c| (c.name.as_str(), c.values.as_slice()))
+        .collect();
+    let result = ringtop::codec::trial::run_columns(&columns, 1024, &[CodecId::Decimal])
+        .pop()
+        .unwrap();
+    assert!(result.is_exact(), "{file}: {}", result.roundtrip);
+    let by_column = result
+        .columns
+        .iter()
+        .map(|c| (c.name.clone(), c.bytes_per_value))
+        .collect();
+    (result.bytes_per_value.unwrap(), by_column)
+}
+
+#[test]
+fn decimal_stores_real_series_in_at_most_a_byte_a_value() {
+    // Sizes are deterministic: these are the goals for real data, not timings.
+    for file in [
+        "assets/seattle-hourly-temperature-2010.csv",
+        "assets/san-francisco-hourly-temperature-2010.csv",
+        "assets/seattle-daily-weather-2012-2015.csv",
+        "assets/us-employment-monthly-2006-2015.csv",
+    ] {
+        let (whole, by_column) = decimal_bytes_per_value(file);
+        assert!(whole <= 1.0, "{file}: {whole} bytes a value");
+        if file.contains("hourly") {
+            // The long hourly series: the temperatures alone, dates aside.
+            let temp = by_column.iter().find(|(name, _)| name == "temp").unwrap().1;
+            assert!(temp <= 0.75, "{file}: temp costs {temp} bytes a value");
+        }
+    }
 }

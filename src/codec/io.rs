@@ -110,6 +110,13 @@ impl<'a> ByteReader<'a> {
     }
 
     #[inline]
+    /// Steps back over the last `len` bytes taken, for a self-delimiting stream read from
+    /// [`BitReader::rest`] to give back what follows it.
+    pub(crate) fn unread(&mut self, len: usize) {
+        debug_assert!(len <= self.pos);
+        self.pos -= len.min(self.pos);
+    }
+
     pub(crate) fn take(&mut self, len: usize) -> Result<&'a [u8], CodecError> {
         let end = self
             .pos
@@ -202,6 +209,11 @@ fn compact_seven_bit_groups(bytes: u64) -> u64 {
 
 /// Maps signed to unsigned so small magnitudes of either sign stay small.
 #[inline]
+/// Bytes [`ByteWriter::put_varint`] writes for `v`.
+pub(crate) fn varint_len(v: u64) -> usize {
+    (64 - v.leading_zeros()).div_ceil(7).max(1) as usize
+}
+
 pub(crate) fn zigzag(v: i64) -> u64 {
     ((v << 1) ^ (v >> 63)) as u64
 }
@@ -280,6 +292,23 @@ impl<'a> BitReader<'a> {
         self.bytes.len() - self.bit.div_ceil(8)
     }
 
+    /// The next 64 bits without consuming them, zeros past the end of the stream.
+    #[inline]
+    pub(crate) fn peek(&self) -> u64 {
+        self.window() as u64
+    }
+
+    /// Consumes `width` bits.
+    #[inline]
+    pub(crate) fn skip(&mut self, width: u32) -> Result<(), CodecError> {
+        let end = self.bit + width as usize;
+        if end > self.bytes.len() * 8 {
+            return Err(CodecError::Corrupt("bit stream ends early"));
+        }
+        self.bit = end;
+        Ok(())
+    }
+
     /// Reads `width` bits (≤ 64).
     #[inline]
     pub(crate) fn get(&mut self, width: u32) -> Result<u64, CodecError> {
@@ -290,6 +319,18 @@ impl<'a> BitReader<'a> {
         if end > self.bytes.len() * 8 {
             return Err(CodecError::Corrupt("bit stream ends early"));
         }
+        let value = self.window();
+        self.bit = end;
+        Ok(if width == 64 {
+            value as u64
+        } else {
+            (value as u64) & ((1u64 << width) - 1)
+        })
+    }
+
+    /// At least 64 bits from the current position on (zeros past the end).
+    #[inline]
+    fn window(&self) -> u128 {
         let first = self.bit / 8;
         let shift = (self.bit % 8) as u32;
         let word: [u8; 16] = match self.bytes.get(first..first + 16) {
@@ -301,13 +342,7 @@ impl<'a> BitReader<'a> {
                 word
             }
         };
-        let value = u128::from_le_bytes(word) >> shift;
-        self.bit = end;
-        Ok(if width == 64 {
-            value as u64
-        } else {
-            (value as u64) & ((1u64 << width) - 1)
-        })
+        u128::from_le_bytes(word) >> shift
     }
 }
 

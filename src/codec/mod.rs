@@ -25,6 +25,7 @@ mod pack;
 // The loom build reads frame records by copying; the pipeline is for real builds.
 #[cfg(not(loom))]
 pub mod pipe;
+mod rice;
 mod rle;
 mod shuffle;
 pub mod trial;

@@ -3,7 +3,7 @@
 //! equal values costs two bytes.
 
 use super::CodecError;
-use super::io::{BitReader, BitWriter, ByteReader, ByteWriter, unzigzag, zigzag};
+use super::io::{BitReader, BitWriter, ByteReader, ByteWriter, unzigzag, varint_len, zigzag};
 
 const BLOCK: usize = 128;
 
@@ -11,6 +11,19 @@ const BLOCK: usize = 128;
 /// block header per block.
 pub(crate) const fn max_len(n: usize) -> usize {
     8 * n + 11 * n.div_ceil(BLOCK)
+}
+
+/// Bytes [`encode`] writes for `values`.
+pub(crate) fn encoded_len(values: &[i64]) -> usize {
+    values
+        .chunks(BLOCK)
+        .map(|block| {
+            let min = block.iter().copied().min().unwrap_or(0);
+            let max = block.iter().copied().max().unwrap_or(0);
+            let width = 64 - ((i128::from(max) - i128::from(min)) as u64).leading_zeros();
+            varint_len(zigzag(min)) + 1 + (block.len() * width as usize).div_ceil(8)
+        })
+        .sum()
 }
 
 pub(crate) fn encode(values: &[i64], out: &mut ByteWriter<'_>) -> Result<(), CodecError> {
@@ -57,6 +70,7 @@ mod tests {
         let mut w = ByteWriter::new(&mut buf);
         encode(&values, &mut w).unwrap();
         let len = w.position();
+        assert_eq!(len, encoded_len(&values));
         let mut r = ByteReader::new(&buf[..len]);
         let mut back = vec![0i64; values.len()];
         decode(&mut r, &mut back).unwrap();
