@@ -118,46 +118,81 @@ struct Form {
 }
 
 /// The cheapest form for `ints` (ties go to lower orders and to packing, which decodes faster).
-/// `work` is scratch space.
+/// Packing is costed for every order; Rice coding, slower to cost, for the order whose residuals
+/// are smallest in sum, which is where Rice coding (a value costs about its magnitude's bits)
+/// does best. `work` is scratch space.
 fn choose_form(ints: &[i64], work: &mut Vec<i64>) -> Form {
-    let mut best: Option<Form> = None;
-    for order in 0..=MAX_ORDER.min(ints.len()) {
-        work.clear();
-        work.extend_from_slice(ints);
-        difference(work, order);
-        let (heads, body) = work.split_at_mut(order);
-        let factor = common_factor(body);
-        if let Some(g) = factor {
-            for v in body.iter_mut() {
-                *v /= g as i64;
-            }
-        }
-        let fixed = 1
-            + heads.iter().map(|&h| varint_len(zigzag(h))).sum::<usize>()
-            + factor.map_or(0, varint_len);
-        let packed = pack::encoded_len(body);
-        let riced = rice::encoded_len(body);
-        let (rice, coded) = if riced < packed {
-            (true, riced)
-        } else {
-            (false, packed)
-        };
-        let form = Form {
-            order,
-            factor,
-            rice,
-            bytes: fixed + coded,
-        };
-        if best.is_none_or(|b| form.bytes < b.bytes) {
-            best = Some(form);
-        }
-    }
-    best.unwrap_or(Form {
+    let mut best = Form {
         order: 0,
         factor: None,
         rice: false,
-        bytes: 1,
-    })
+        bytes: usize::MAX,
+    };
+    let mut smallest: Option<(u128, usize)> = None;
+    // One copy, differenced once more for each order in turn.
+    work.clear();
+    work.extend_from_slice(ints);
+    for order in 0..=MAX_ORDER.min(ints.len()) {
+        if order > 0 {
+            for i in (order..work.len()).rev() {
+                work[i] = work[i].wrapping_sub(work[i - 1]);
+            }
+        }
+        let (heads, body) = work.split_at(order);
+        let factor = common_factor(body);
+        let g = factor.map_or(1, |g| g as i64);
+        let fixed = 1
+            + heads.iter().map(|&h| varint_len(zigzag(h))).sum::<usize>()
+            + factor.map_or(0, varint_len);
+        let form = Form {
+            order,
+            factor,
+            rice: false,
+            bytes: fixed + pack::encoded_len_divided(body, g),
+        };
+        if form.bytes < best.bytes {
+            best = form;
+        }
+        let sum: u128 = body.iter().map(|&v| u128::from(zigzag(v / g))).sum();
+        if smallest.is_none_or(|(least, _)| sum < least) {
+            smallest = Some((sum, order));
+        }
+    }
+    if let Some((_, order)) = smallest {
+        let (fixed, factor) = residuals(ints, order, work);
+        let bytes = fixed + rice::encoded_len(&work[order..]);
+        if bytes < best.bytes {
+            best = Form {
+                order,
+                factor,
+                rice: true,
+                bytes,
+            };
+        }
+    }
+    if best.bytes == usize::MAX {
+        best.bytes = 1;
+    }
+    best
+}
+
+/// `ints` differenced `order` times into `work`, the residuals divided by their common factor:
+/// the bytes the form byte, heads and factor take, and the factor.
+fn residuals(ints: &[i64], order: usize, work: &mut Vec<i64>) -> (usize, Option<u64>) {
+    work.clear();
+    work.extend_from_slice(ints);
+    difference(work, order);
+    let (heads, body) = work.split_at_mut(order.min(ints.len()));
+    let factor = common_factor(body);
+    if let Some(g) = factor {
+        for v in body.iter_mut() {
+            *v /= g as i64;
+        }
+    }
+    let fixed = 1
+        + heads.iter().map(|&h| varint_len(zigzag(h))).sum::<usize>()
+        + factor.map_or(0, varint_len);
+    (fixed, factor)
 }
 
 /// Writes `ints` in the cheapest [`Form`]: the form byte, the heads, the factor, the residuals.
@@ -167,10 +202,8 @@ fn put_stream(
     out: &mut ByteWriter<'_>,
 ) -> Result<(), CodecError> {
     let form = choose_form(ints, work);
-    work.clear();
-    work.extend_from_slice(ints);
-    difference(work, form.order);
-    let (heads, body) = work.split_at_mut(form.order.min(ints.len()));
+    residuals(ints, form.order, work);
+    let (heads, body) = work.split_at(form.order.min(ints.len()));
     let mut flags = form.order as u8;
     if form.factor.is_some() {
         flags |= FACTORED;
@@ -179,14 +212,11 @@ fn put_stream(
         flags |= RICE;
     }
     out.put_u8(flags)?;
-    for &h in heads.iter() {
+    for &h in heads {
         out.put_varint(zigzag(h))?;
     }
     if let Some(g) = form.factor {
         out.put_varint(g)?;
-        for v in body.iter_mut() {
-            *v /= g as i64;
-        }
     }
     if form.rice {
         rice::encode(body, out)
@@ -262,7 +292,10 @@ fn scaled(value: f64, e: usize) -> Option<i64> {
     if !s.is_finite() || s.abs() > EXACT {
         return None;
     }
-    let n = s.round() as i64;
+    // The nearest integer, without a call to `round` (baseline x86-64 has no rounding
+    // instruction): should the addition round the wrong way near 2^53, the check below fails
+    // and the value is kept as an exception, never decoded wrong.
+    let n = (s + 0.5f64.copysign(s)) as i64;
     // Checked through the integer, as the decoder will compute it: -0.0 does not survive.
     ((n as f64 / POWERS[e]).to_bits() == value.to_bits()).then_some(n)
 }
@@ -395,7 +428,6 @@ pub(crate) fn decode(
             CONSTANT => column.fill(input.u64()?),
             ZERO => column.fill(0),
             mode @ (INTEGER | INTEGER_STREAM) => {
-                scratch.ints.clear();
                 scratch.ints.resize(n, 0);
                 read_integers(input, &mut scratch.ints, mode == INTEGER_STREAM)?;
                 for (slot, &int) in column.iter_mut().zip(&scratch.ints) {
@@ -418,7 +450,6 @@ pub(crate) fn decode(
                         .ok_or(CodecError::Corrupt("decimal exceptions out of order"))?;
                     scratch.exceptions.push((at, input.u64()?));
                 }
-                scratch.ints.clear();
                 scratch.ints.resize(n, 0);
                 read_integers(input, &mut scratch.ints, mode == SCALED_STREAM)?;
                 for (slot, &int) in column.iter_mut().zip(&scratch.ints) {

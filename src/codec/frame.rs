@@ -20,8 +20,13 @@ use crate::row::Row;
 /// Bytes before the payload.
 pub const HEADER_LEN: usize = 24;
 
-/// The header layout this build writes and reads.
-pub const FORMAT_VERSION: u8 = 1;
+/// The format this build writes: the header layout and, per codec, the payload's. Version 2
+/// differs from 1 only in `delta`'s payload (and so `delta-lz4`'s): packed differences rather
+/// than varints.
+pub const FORMAT_VERSION: u8 = 2;
+
+/// The oldest format this build still reads.
+pub const OLDEST_READABLE_VERSION: u8 = 1;
 
 /// The most rows one frame may carry: bounds what a decoder allocates for a frame it has not
 /// yet checked (4 MiB of rows).
@@ -32,6 +37,8 @@ const MAGIC: [u8; 2] = *b"rt";
 /// What a frame's header says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FrameHeader {
+    /// The format the producer wrote (see [`FORMAT_VERSION`]).
+    pub version: u8,
     /// The codec of the payload.
     pub codec: CodecId,
     /// Rows in the frame.
@@ -117,8 +124,9 @@ pub fn peek(frame: &[u8]) -> Result<FrameHeader, CodecError> {
     if frame[0..2] != MAGIC {
         return Err(CodecError::BadMagic);
     }
-    if frame[2] != FORMAT_VERSION {
-        return Err(CodecError::UnsupportedVersion(frame[2]));
+    let version = frame[2];
+    if !(OLDEST_READABLE_VERSION..=FORMAT_VERSION).contains(&version) {
+        return Err(CodecError::UnsupportedVersion(version));
     }
     let codec = CodecId::from_id(frame[3]).ok_or(CodecError::UnknownCodecId(frame[3]))?;
     let rows = u32_at(frame, 4) as usize;
@@ -141,6 +149,7 @@ pub fn peek(frame: &[u8]) -> Result<FrameHeader, CodecError> {
         return Err(CodecError::Corrupt("reserved header bytes are not zero"));
     }
     Ok(FrameHeader {
+        version,
         codec,
         rows,
         encoded_len,

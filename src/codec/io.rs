@@ -281,10 +281,20 @@ impl<'a> BitReader<'a> {
         Ok(BitReader { bytes, bit: 0 })
     }
 
+    /// Reads `bytes`, already taken from their reader.
+    pub(crate) fn over(bytes: &'a [u8]) -> Self {
+        BitReader { bytes, bit: 0 }
+    }
+
     /// Reads from the rest of `input` (for self-delimiting streams such as Gorilla's).
     pub(crate) fn rest(input: &mut ByteReader<'a>) -> Result<Self, CodecError> {
         let len = input.remaining();
         Self::new(input, len * 8)
+    }
+
+    /// Bits read so far.
+    pub(crate) fn position(&self) -> usize {
+        self.bit
     }
 
     /// Whole bytes not touched by any read so far.
@@ -301,7 +311,12 @@ impl<'a> BitReader<'a> {
     /// Consumes `width` bits.
     #[inline]
     pub(crate) fn skip(&mut self, width: u32) -> Result<(), CodecError> {
-        let end = self.bit + width as usize;
+        self.skip_bits(width as usize)
+    }
+
+    /// Consumes `bits` bits, any number.
+    pub(crate) fn skip_bits(&mut self, bits: usize) -> Result<(), CodecError> {
+        let end = self.bit.saturating_add(bits);
         if end > self.bytes.len() * 8 {
             return Err(CodecError::Corrupt("bit stream ends early"));
         }

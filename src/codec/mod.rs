@@ -135,7 +135,7 @@ pub enum CodecError {
     #[error("not a ringtop frame (bad magic)")]
     BadMagic,
     /// A header from a format this build does not read.
-    #[error("frame format version {0} is not supported (this build reads version 1)")]
+    #[error("frame format version {0} is not supported (this build reads versions 1 and 2)")]
     UnsupportedVersion(u8),
     /// A codec id this build does not know.
     #[error("unknown codec id {0} in frame header")]
@@ -166,7 +166,7 @@ pub enum CodecError {
 pub fn max_payload_len(rows: usize) -> usize {
     let uncompressed = [
         rows * ROW_BYTES,
-        rows * delta::MAX_BYTES_PER_ROW,
+        delta::max_len(rows),
         rows * xor::MAX_BYTES_PER_ROW + 8,
         rows * rle::MAX_BYTES_PER_ROW + ROW_BYTES,
         decimal::max_len(rows),
@@ -203,6 +203,7 @@ pub fn max_rows_in(bytes: usize) -> usize {
 #[derive(Debug, Default)]
 pub struct Encoder {
     columns: Columns,
+    deltas: Vec<i64>,
     bytes: Vec<u8>,
     decimal: decimal::Scratch,
 }
@@ -275,7 +276,7 @@ impl Encoder {
             CodecId::Delta | CodecId::Xor | CodecId::Rle | CodecId::Decimal => {
                 self.columns.load(rows);
                 match codec {
-                    CodecId::Delta => delta::encode(&self.columns, out),
+                    CodecId::Delta => delta::encode(&self.columns, &mut self.deltas, out),
                     CodecId::Xor => xor::encode(&self.columns, out),
                     CodecId::Rle => rle::encode(&self.columns, out),
                     _ => decimal::encode(&self.columns, &mut self.decimal, out),
@@ -284,9 +285,9 @@ impl Encoder {
             CodecId::DeltaLz4 => {
                 self.columns.load(rows);
                 self.bytes.clear();
-                self.bytes.resize(rows.len() * delta::MAX_BYTES_PER_ROW, 0);
+                self.bytes.resize(delta::max_len(rows.len()), 0);
                 let mut inner = ByteWriter::new(&mut self.bytes);
-                delta::encode(&self.columns, &mut inner)?;
+                delta::encode(&self.columns, &mut self.deltas, &mut inner)?;
                 let len = inner.position();
                 out.put_varint(len as u64)?;
                 lz4::compress(&self.bytes[..len], out)
@@ -342,7 +343,7 @@ impl Decoder {
             }
             CodecId::Delta => {
                 self.columns.reset(rows);
-                delta::decode(&mut input, &mut self.columns)?;
+                delta::decode(&mut input, &mut self.columns, header.version)?;
             }
             CodecId::Xor => {
                 self.columns.reset(rows);
@@ -357,15 +358,12 @@ impl Decoder {
                 decimal::decode(&mut input, &mut self.columns, &mut self.decimal)?;
             }
             CodecId::DeltaLz4 => {
-                let len = input.bounded(
-                    rows * delta::MAX_BYTES_PER_ROW,
-                    "delta length over its bound",
-                )?;
+                let len = input.bounded(delta::max_len(rows), "delta length over its bound")?;
                 let compressed = input.take(input.remaining())?;
                 lz4::decompress(compressed, len, &mut self.bytes)?;
                 self.columns.reset(rows);
                 let mut inner = ByteReader::new(&self.bytes);
-                delta::decode(&mut inner, &mut self.columns)?;
+                delta::decode(&mut inner, &mut self.columns, header.version)?;
                 inner.finish()?;
             }
             CodecId::ShuffleLz4 => {
@@ -446,6 +444,33 @@ mod tests {
             "{err}"
         );
         assert_eq!(CodecId::from_id(8), None);
+    }
+
+    #[test]
+    fn frames_of_format_version_1_decode_and_unknown_versions_are_refused() {
+        let rows = sample(50);
+        let mut frame = Vec::new();
+        Encoder::new()
+            .encode_to_vec(CodecId::Lz4, &rows, &mut frame)
+            .unwrap();
+        assert_eq!(frame[2], frame::FORMAT_VERSION);
+        // The same payload under a version-1 header (LZ4's payload did not change).
+        let reseal = |frame: &mut Vec<u8>, version: u8| {
+            frame[2] = version;
+            let mut hasher = crc32fast::Hasher::new();
+            hasher.update(&frame[..16]);
+            hasher.update(&frame[HEADER_LEN..]);
+            let crc = hasher.finalize();
+            frame[16..20].copy_from_slice(&crc.to_le_bytes());
+        };
+        reseal(&mut frame, 1);
+        let mut back = Vec::new();
+        let header = Decoder::new().decode(&frame, &mut back).unwrap();
+        assert_eq!(header.version, 1);
+        assert_eq!(trial::first_difference(&rows, &back), None);
+        reseal(&mut frame, 3);
+        let err = Decoder::new().decode(&frame, &mut Vec::new()).unwrap_err();
+        assert_eq!(err, CodecError::UnsupportedVersion(3));
     }
 
     #[test]

@@ -30,31 +30,46 @@ fn bits_of(z: u64, k: u32) -> u64 {
     }
 }
 
-/// The `k` that codes `block` in the fewest bits, and those bits: the best, computed exactly,
-/// of the `k`s its mean suggests (right for peaked residuals) and its median suggests (right
-/// when a few outliers drag the mean up), and their neighbours.
+/// The `k` that codes `block` in the fewest bits, and those bits. Rice coding is best near
+/// `k ≈ log2` of a typical value: the candidates run from the median's bit length (right when a
+/// few outliers drag the mean up) to the mean's (right for peaked residuals), one either side,
+/// and each is costed exactly, in one pass over the block.
 fn best_k(block: &[i64]) -> (u32, u64) {
     let mut zs = [0u64; BLOCK];
-    let zs = &mut zs[..block.len()];
+    let zs = &mut zs[..block.len().min(BLOCK)];
+    let mut lengths = [0u32; 65];
+    let mut sum = 0u128;
     for (z, &v) in zs.iter_mut().zip(block) {
         *z = zigzag(v);
+        lengths[(64 - z.leading_zeros()) as usize] += 1;
+        sum += u128::from(*z);
     }
-    let sum: u128 = zs.iter().map(|&z| u128::from(z)).sum();
     let mean = (sum / zs.len().max(1) as u128).max(1);
     let by_mean = 127 - mean.leading_zeros();
-    let middle = zs.len() / 2;
-    let median = if zs.is_empty() {
-        1
-    } else {
-        *zs.select_nth_unstable(middle).1
-    };
-    let by_median = 63 - median.max(1).leading_zeros();
-    let around = |k: u32| k.saturating_sub(1)..=(k + 1).min(63);
-    around(by_mean)
-        .chain(around(by_median))
-        .map(|k| (k, zs.iter().map(|&z| bits_of(z, k)).sum()))
-        .min_by_key(|&(k, bits)| (bits, k))
-        .unwrap_or((0, 0))
+    let mut seen = 0;
+    let half = zs.len().div_ceil(2) as u32;
+    let by_median = lengths
+        .iter()
+        .position(|&count| {
+            seen += count;
+            seen >= half
+        })
+        .unwrap_or(0) as u32;
+    let low = by_mean.min(by_median).saturating_sub(1);
+    let high = (by_mean.max(by_median) + 1).min(63).max(low);
+    // At most 64 candidates; in practice a handful.
+    let mut costs = [0u64; 64];
+    let costs = &mut costs[..=(high - low) as usize];
+    for &z in zs.iter() {
+        for (offset, cost) in costs.iter_mut().enumerate() {
+            *cost += bits_of(z, low + offset as u32);
+        }
+    }
+    costs
+        .iter()
+        .enumerate()
+        .min_by_key(|&(offset, &bits)| (bits, offset))
+        .map_or((0, 0), |(offset, &bits)| (low + offset as u32, bits))
 }
 
 /// Bytes [`encode`] writes for `values`.
@@ -94,23 +109,61 @@ pub(crate) fn decode(input: &mut ByteReader<'_>, out: &mut [i64]) -> Result<(), 
     if ks.iter().any(|&k| k > 63) {
         return Err(CodecError::Corrupt("rice parameter over 63"));
     }
-    let mut stream = BitReader::rest(input)?;
+    let data = input.take(input.remaining())?;
+    let mut bit = 0usize;
     for (block, &k) in out.chunks_mut(BLOCK).zip(ks) {
         let k = u32::from(k);
+        let mask = (1u64 << k) - 1;
         for slot in block {
-            let q = u64::from(stream.peek().trailing_ones()).min(ESCAPE);
-            let z = if q >= ESCAPE {
-                stream.skip(ESCAPE as u32)?;
-                stream.get(64)?
+            // Fast path: the value's bits lie in the 56 or more that one 8-byte load brings.
+            let word = load(data, bit / 8) >> (bit % 8);
+            let q = word.trailing_ones();
+            let z = if u64::from(q) < ESCAPE && q + 1 + k <= 56 {
+                bit += (q + 1 + k) as usize;
+                (u64::from(q) << k) | ((word >> (q + 1)) & mask)
             } else {
-                stream.skip(q as u32 + 1)?;
-                (q << k) | stream.get(k)?
+                let (z, end) = slow_value(data, bit, k)?;
+                bit = end;
+                z
             };
             *slot = unzigzag(z);
         }
     }
-    input.unread(stream.unused_bytes());
+    if bit > data.len() * 8 {
+        return Err(CodecError::Corrupt("rice stream ends early"));
+    }
+    input.unread(data.len() - bit.div_ceil(8));
     Ok(())
+}
+
+/// Eight bytes from `at` on, little-endian, zeros past the end of `data`.
+#[inline]
+fn load(data: &[u8], at: usize) -> u64 {
+    let mut word = [0u8; 8];
+    match data.get(at..at + 8) {
+        Some(eight) => word.copy_from_slice(eight),
+        None => {
+            let tail = data.get(at..).unwrap_or(&[]);
+            word[..tail.len()].copy_from_slice(tail);
+        }
+    }
+    u64::from_le_bytes(word)
+}
+
+/// One value at `bit` the long way (a long quotient, an escape, a wide `k`): the value and where
+/// the next one starts.
+fn slow_value(data: &[u8], bit: usize, k: u32) -> Result<(u64, usize), CodecError> {
+    let mut stream = BitReader::over(data);
+    stream.skip_bits(bit)?;
+    let q = u64::from(stream.peek().trailing_ones()).min(ESCAPE);
+    let z = if q >= ESCAPE {
+        stream.skip(ESCAPE as u32)?;
+        stream.get(64)?
+    } else {
+        stream.skip(q as u32 + 1)?;
+        (q << k) | stream.get(k)?
+    };
+    Ok((z, stream.position()))
 }
 
 #[cfg(test)]
