@@ -175,7 +175,7 @@ pub fn max_payload_len(rows: usize) -> usize {
     .max()
     .unwrap_or(0);
     // The LZ4 variants compress at most this much, behind a length varint.
-    lz4_flex::block::get_maximum_output_size(uncompressed) + 10
+    lz4::max_compressed_len(uncompressed) + 10
 }
 
 /// The most bytes a frame of `rows` rows takes, header included: size buffers and ring claims
