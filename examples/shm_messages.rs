@@ -3,17 +3,85 @@
 //! ```text
 //! cargo run --release --example shm_messages -- receive orders 100000
 //! cargo run --release --example shm_messages -- send orders 100000      # in another terminal
+//! cargo run --release --example shm_messages -- receive-items quotes 100000
+//! cargo run --release --example shm_messages -- send-items quotes 100000
 //! ```
 //!
-//! The sender sends `COUNT` messages of 8 to 200 bytes: a sequence number, then bytes derived
-//! from it. The receiver checks every one (in order, none missing, none altered) and prints
-//! `received COUNT messages in order` when the sender has said goodbye.
+//! `send` sends `COUNT` messages of 8 to 200 bytes: a sequence number, then bytes derived from
+//! it. `send-items` sends `COUNT` [`Quote`]s, fixed-size items of a plain-old-data type. The
+//! receiver checks every one (in order, none missing, none altered) and prints `received COUNT
+//! messages in order` (or `items`) when the sender has said goodbye.
 
 use std::process::ExitCode;
 use std::time::Duration;
 
 use ringtop::ring::WaitStrategy;
-use ringtop::transport::shm::messages::{MessageReceiver, MessageSender, Received};
+use ringtop::transport::shm::messages::{
+    ItemReceiver, ItemSender, MessageReceiver, MessageSender, Pod, Received, ReceivedItem, Zeroable,
+};
+
+/// A fixed-size item: plain old data, so it crosses as its bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Pod, Zeroable)]
+#[repr(C)]
+struct Quote {
+    seq: u64,
+    price: f64,
+    quantity: u32,
+    side: u32,
+}
+
+/// Quote `n`.
+fn quote(n: u64) -> Quote {
+    Quote {
+        seq: n,
+        price: 100.0 + (n % 1000) as f64 / 100.0,
+        quantity: (n % 500) as u32 + 1,
+        side: (n % 2) as u32,
+    }
+}
+
+fn receive_items(name: &str, count: u64) -> Result<(), String> {
+    let mut rx = ItemReceiver::<Quote>::create(name, 4096, WaitStrategy::spin_park())
+        .map_err(|e| e.to_string())?;
+    eprintln!("ready: {}", rx.path());
+    let mut next = 0u64;
+    loop {
+        match rx.recv(Duration::from_secs(10)) {
+            ReceivedItem::Item(q) if q == quote(next) => next += 1,
+            ReceivedItem::Item(q) => return Err(format!("item {next} arrived as {q:?}")),
+            ReceivedItem::WrongSize { bytes } => {
+                return Err(format!("a message of {bytes} bytes is not a quote"));
+            }
+            ReceivedItem::Other(Received::SenderLeft { sent, reason }) => {
+                if sent != Some(count) || next != count {
+                    return Err(format!(
+                        "the sender left ({reason}) having sent {sent:?}; {next} of {count} read"
+                    ));
+                }
+                println!("received {count} items in order");
+                return Ok(());
+            }
+            ReceivedItem::Other(Received::Nothing) => {
+                return Err(format!("nothing for 10 s after {next} items"));
+            }
+            ReceivedItem::Other(Received::SenderDropped(reason)) => {
+                return Err(format!("sender dropped: {reason}"));
+            }
+            ReceivedItem::Other(_) => {}
+        }
+    }
+}
+
+fn send_items(name: &str, count: u64) -> Result<(), String> {
+    let mut tx = ItemSender::<Quote>::open(name).map_err(|e| e.to_string())?;
+    for n in 0..count {
+        tx.send(&quote(n), Duration::from_secs(10))
+            .map_err(|e| e.to_string())?;
+    }
+    let read = tx.finish(Duration::from_secs(10));
+    println!("sent {count} items, {read} read");
+    Ok(())
+}
 
 /// Message `n`: its number, then `n % 193` bytes that depend on it.
 fn message(n: u64) -> Vec<u8> {
@@ -66,7 +134,7 @@ fn send(name: &str, count: u64) -> Result<(), String> {
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let (Some(role), Some(name), Some(count)) = (args.first(), args.get(1), args.get(2)) else {
-        eprintln!("usage: shm_messages receive|send NAME COUNT");
+        eprintln!("usage: shm_messages receive|send|receive-items|send-items NAME COUNT");
         return ExitCode::from(2);
     };
     let Ok(count) = count.parse::<u64>() else {
@@ -76,7 +144,9 @@ fn main() -> ExitCode {
     let done = match role.as_str() {
         "receive" => receive(name, count),
         "send" => send(name, count),
-        _ => Err("the role is receive or send".into()),
+        "receive-items" => receive_items(name, count),
+        "send-items" => send_items(name, count),
+        _ => Err("the role is receive, send, receive-items or send-items".into()),
     };
     match done {
         Ok(()) => ExitCode::SUCCESS,

@@ -350,14 +350,20 @@ fn a_parked_consumer_costs_nothing_while_idle_and_wakes_for_every_row() {
     assert!(sent["totals"]["produced"].as_u64().unwrap() >= 900);
 }
 
-#[test]
-fn two_programs_exchange_messages_through_the_library_api() {
-    let dir = ring_dir("shm-messages");
+/// Runs the example's `receive_role` and `send_role` on ring `name` as two processes with
+/// `count` messages; what each printed.
+fn exchange(
+    dir: &Path,
+    receive_role: &str,
+    send_role: &str,
+    name: &str,
+    count: &str,
+) -> (String, String) {
     let example = common::example_binary("shm_messages");
     let mut receiver = Reaped::new(
         Command::new(&example)
-            .env("RINGTOP_DIR", &dir)
-            .args(["receive", "orders", "50000"])
+            .env("RINGTOP_DIR", dir)
+            .args([receive_role, name, count])
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -369,8 +375,8 @@ fn two_programs_exchange_messages_through_the_library_api() {
         .unwrap();
     assert!(ready.starts_with("ready: "), "{ready}");
     let sent = Command::new(&example)
-        .env("RINGTOP_DIR", &dir)
-        .args(["send", "orders", "50000"])
+        .env("RINGTOP_DIR", dir)
+        .args([send_role, name, count])
         .output()
         .unwrap();
     assert!(
@@ -378,18 +384,64 @@ fn two_programs_exchange_messages_through_the_library_api() {
         "{}",
         String::from_utf8_lossy(&sent.stderr)
     );
-    assert_eq!(
-        String::from_utf8_lossy(&sent.stdout).trim(),
-        "sent 50000 messages, 50000 read"
-    );
     let received = receiver.take().wait_with_output().unwrap();
     assert!(received.status.success());
-    assert_eq!(
-        String::from_utf8_lossy(&received.stdout).trim(),
-        "received 50000 messages in order"
-    );
+    (
+        String::from_utf8_lossy(&sent.stdout).trim().to_owned(),
+        String::from_utf8_lossy(&received.stdout).trim().to_owned(),
+    )
+}
+
+#[test]
+fn two_programs_exchange_messages_through_the_library_api() {
+    let dir = ring_dir("shm-messages");
+    let (sent, received) = exchange(&dir, "receive", "send", "orders", "50000");
+    assert_eq!(sent, "sent 50000 messages, 50000 read");
+    assert_eq!(received, "received 50000 messages in order");
     assert!(
         !dir.join("orders.ring").exists(),
         "the receiver removes its ring"
+    );
+}
+
+#[test]
+fn two_programs_exchange_typed_items_through_the_library_api() {
+    let dir = ring_dir("shm-items");
+    let (sent, received) = exchange(&dir, "receive-items", "send-items", "quotes", "50000");
+    assert_eq!(sent, "sent 50000 items, 50000 read");
+    assert_eq!(received, "received 50000 items in order");
+}
+
+#[test]
+fn an_item_receiver_reports_a_message_that_is_not_one_item() {
+    let dir = ring_dir("shm-item-size");
+    let example = common::example_binary("shm_messages");
+    let mut receiver = Reaped::new(
+        Command::new(&example)
+            .env("RINGTOP_DIR", &dir)
+            .args(["receive-items", "mixed", "10"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut stderr = BufReader::new(receiver.child().stderr.take().unwrap());
+    let mut ready = String::new();
+    stderr.read_line(&mut ready).unwrap();
+    assert!(ready.starts_with("ready: "), "{ready}");
+    // A byte-message sender: its first message is 8 bytes, a quote is 24.
+    let sent = Command::new(&example)
+        .env("RINGTOP_DIR", &dir)
+        .args(["send", "mixed", "10"])
+        .output()
+        .unwrap();
+    assert!(sent.status.success());
+    let status = receiver.take().wait().unwrap();
+    let mut said = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut said).unwrap();
+    assert!(!status.success());
+    assert!(
+        said.contains("a message of 8 bytes is not a quote"),
+        "{said}"
     );
 }

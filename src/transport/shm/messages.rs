@@ -1,7 +1,8 @@
 //! Shared-memory rings for a program's own messages: one process creates a ring by name and
 //! receives, another opens it and sends byte messages of any length up to the largest it
-//! announced. The same file, checks, liveness and futex as `ringtop serve --shm`, without rows
-//! or codecs.
+//! announced ([`MessageSender`], [`MessageReceiver`]), or fixed-size items of a plain-old-data
+//! type ([`ItemSender`], [`ItemReceiver`]). The same file, checks, liveness and futex as
+//! `ringtop serve --shm`, without rows or codecs.
 //!
 //! ```no_run
 //! use std::time::Duration;
@@ -20,8 +21,14 @@
 //! # Ok::<(), ringtop::transport::LinkError>(())
 //! ```
 
+use std::marker::PhantomData;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+/// What an item type must be: plain old data (no pointers, no padding, every bit pattern a valid
+/// value), so an item is its bytes and any bytes a peer writes are an item. Derive both with
+/// `#[derive(Clone, Copy, Pod, Zeroable)] #[repr(C)]`.
+pub use bytemuck::{Pod, Zeroable};
 
 use crate::ring::WaitStrategy;
 use crate::transport::inbox::{Inbox, Polled};
@@ -221,5 +228,155 @@ impl MessageSender {
     /// all; the count it read.
     pub fn finish(mut self, wait: Duration) -> u64 {
         self.sender.finish(wait)
+    }
+}
+
+/// A zero-sized item type: nothing to carry, and no way to tell items from an empty message.
+fn refuse_empty<T>() -> Result<(), LinkError> {
+    if size_of::<T>() == 0 {
+        return Err(LinkError::Protocol(format!(
+            "{} is zero-sized: a ring of such items carries nothing",
+            std::any::type_name::<T>()
+        )));
+    }
+    Ok(())
+}
+
+/// What a receive of an item found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReceivedItem<T> {
+    /// The next item.
+    Item(T),
+    /// Anything but an item, as [`MessageReceiver::recv`] reports it (never
+    /// [`Received::Message`]).
+    Other(Received),
+    /// A message that is not one item long (`bytes` of it): skipped, the sender is not one of
+    /// this type's.
+    WrongSize {
+        /// The message's length.
+        bytes: usize,
+    },
+}
+
+/// The receiving end of a ring of `T` items: a [`MessageReceiver`] that reads each message as
+/// one `T`, copied out of the ring (no alignment is assumed of the ring's bytes).
+#[derive(Debug)]
+pub struct ItemReceiver<T: Pod> {
+    messages: MessageReceiver,
+    buffer: Vec<u8>,
+    _items: PhantomData<T>,
+}
+
+impl<T: Pod> ItemReceiver<T> {
+    /// Creates the ring `name` with room for about `capacity` items (the window rounded up to
+    /// a power of two; each item takes its size rounded up to 8 bytes, plus an 8-byte header).
+    ///
+    /// # Errors
+    /// As [`MessageReceiver::create`]; a zero-sized `T`.
+    pub fn create(name: &str, capacity: usize, wait: WaitStrategy) -> Result<Self, LinkError> {
+        refuse_empty::<T>()?;
+        let record = 8 + size_of::<T>().div_ceil(8) * 8;
+        let window = capacity
+            .max(1)
+            .saturating_mul(record)
+            .next_power_of_two()
+            .max(4096);
+        Ok(ItemReceiver {
+            messages: MessageReceiver::create(name, window, wait)?,
+            buffer: Vec::with_capacity(size_of::<T>()),
+            _items: PhantomData,
+        })
+    }
+
+    /// The ring file's path.
+    pub fn path(&self) -> String {
+        self.messages.path()
+    }
+
+    /// The next item (or a sender's arrival or departure) without waiting.
+    pub fn try_recv(&mut self) -> ReceivedItem<T> {
+        let got = self.messages.try_recv(&mut self.buffer);
+        self.item(got)
+    }
+
+    /// As [`ItemReceiver::try_recv`], waiting up to `timeout` with the receiver's strategy.
+    pub fn recv(&mut self, timeout: Duration) -> ReceivedItem<T> {
+        let got = self.messages.recv(&mut self.buffer, timeout);
+        self.item(got)
+    }
+
+    fn item(&self, got: Received) -> ReceivedItem<T> {
+        match got {
+            Received::Message if self.buffer.len() == size_of::<T>() => {
+                ReceivedItem::Item(bytemuck::pod_read_unaligned(&self.buffer))
+            }
+            Received::Message => ReceivedItem::WrongSize {
+                bytes: self.buffer.len(),
+            },
+            other => ReceivedItem::Other(other),
+        }
+    }
+}
+
+/// The sending end of a ring of `T` items: a [`MessageSender`] announcing messages of exactly
+/// one item.
+#[derive(Debug)]
+pub struct ItemSender<T: Pod> {
+    messages: MessageSender,
+    _items: PhantomData<T>,
+}
+
+impl<T: Pod> ItemSender<T> {
+    /// Opens the ring `name` that an [`ItemReceiver`] of the same `T` created.
+    ///
+    /// # Errors
+    /// As [`MessageSender::open`]; a zero-sized `T`.
+    pub fn open(name: &str) -> Result<Self, LinkError> {
+        refuse_empty::<T>()?;
+        Ok(ItemSender {
+            messages: MessageSender::open(name, size_of::<T>())?,
+            _items: PhantomData,
+        })
+    }
+
+    /// Sends `item` if the ring has room now: `Ok(false)` when it is full.
+    ///
+    /// # Errors
+    /// The ring is gone (its receiver died or dropped this sender).
+    pub fn try_send(&mut self, item: &T) -> Result<bool, LinkError> {
+        self.messages.try_send(bytemuck::bytes_of(item))
+    }
+
+    /// Sends `item`, waiting up to `timeout` for room.
+    ///
+    /// # Errors
+    /// As [`ItemSender::try_send`], or [`LinkError::Idle`] when no room came in time.
+    pub fn send(&mut self, item: &T, timeout: Duration) -> Result<(), LinkError> {
+        self.messages.send(bytemuck::bytes_of(item), timeout)
+    }
+
+    /// Items the receiver has read so far.
+    pub fn acknowledged(&mut self) -> u64 {
+        self.messages.acknowledged()
+    }
+
+    /// Says goodbye with the count sent and waits up to `wait` for the receiver to read them
+    /// all; the count it read.
+    pub fn finish(self, wait: Duration) -> u64 {
+        self.messages.finish(wait)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zero_sized_items_are_refused_before_any_file_is_touched() {
+        let err = ItemSender::<()>::open("never-created").unwrap_err();
+        assert!(err.to_string().contains("zero-sized"), "{err}");
+        let err = ItemReceiver::<[u8; 0]>::create("never-created", 16, WaitStrategy::spin_park())
+            .unwrap_err();
+        assert!(err.to_string().contains("zero-sized"), "{err}");
     }
 }
