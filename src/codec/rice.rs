@@ -110,46 +110,100 @@ pub(crate) fn decode(input: &mut ByteReader<'_>, out: &mut [i64]) -> Result<(), 
         return Err(CodecError::Corrupt("rice parameter over 63"));
     }
     let data = input.take(input.remaining())?;
-    let mut bit = 0usize;
+    let mut bits = Bits::new(data);
     for (block, &k) in out.chunks_mut(BLOCK).zip(ks) {
         let k = u32::from(k);
         let mask = (1u64 << k) - 1;
         let mut i = 0;
         while i < block.len() {
-            // Fast path: the value's bits lie in the 57 or more that one 8-byte load brings.
-            let word = load(data, bit / 8) >> (bit % 8);
+            bits.refill();
             if k == 0 {
                 // Each zero bit is a zero: a quiet stretch of a sparse column, many at once.
-                let valid = 64 - bit % 8;
-                let zeros = (word.trailing_zeros() as usize)
-                    .min(valid)
+                let zeros = (bits.buffer.trailing_zeros().min(bits.available) as usize)
                     .min(block.len() - i);
                 if zeros > 1 {
                     block[i..i + zeros].fill(0);
                     i += zeros;
-                    bit += zeros;
+                    bits.consume(zeros as u32);
                     continue;
                 }
             }
-            let slot = &mut block[i];
-            i += 1;
-            let q = word.trailing_ones();
-            let z = if u64::from(q) < ESCAPE && q + 1 + k <= 56 {
-                bit += (q + 1 + k) as usize;
-                (u64::from(q) << k) | ((word >> (q + 1)) & mask)
+            // Fast path: the quotient's ones, its zero and the `k` low bits all buffered.
+            let q = bits.buffer.trailing_ones();
+            let z = if u64::from(q) < ESCAPE && q + 1 + k <= bits.available {
+                let z = (u64::from(q) << k) | ((bits.buffer >> (q + 1)) & mask);
+                bits.consume(q + 1 + k);
+                z
             } else {
-                let (z, end) = slow_value(data, bit, k)?;
-                bit = end;
+                let (z, end) = slow_value(data, bits.position(), k)?;
+                bits = Bits::at(data, end);
                 z
             };
-            *slot = unzigzag(z);
+            block[i] = unzigzag(z);
+            i += 1;
         }
     }
-    if bit > data.len() * 8 {
+    let end = bits.position();
+    if end > data.len() * 8 {
         return Err(CodecError::Corrupt("rice stream ends early"));
     }
-    input.unread(data.len() - bit.div_ceil(8));
+    input.unread(data.len() - end.div_ceil(8));
     Ok(())
+}
+
+/// The stream's next bits in a 64-bit buffer, least significant first, refilled a whole byte
+/// at a time to at least 57 bits: taking bits is a shift, with no load in the chain from one
+/// value to the next. Past the end of the data the buffer fills with zeros (the caller checks
+/// the position against the data's length).
+struct Bits<'a> {
+    data: &'a [u8],
+    /// The next bits; those above `available` are either zero or the stream's own next bits.
+    buffer: u64,
+    /// How many of `buffer`'s bits are the stream's, from bit 0.
+    available: u32,
+    /// The byte after the last one loaded into `buffer`.
+    next_byte: usize,
+}
+
+impl<'a> Bits<'a> {
+    fn new(data: &'a [u8]) -> Self {
+        Self::at(data, 0)
+    }
+
+    /// Positioned at bit `bit` of `data`.
+    fn at(data: &'a [u8], bit: usize) -> Self {
+        let mut bits = Bits {
+            data,
+            buffer: load(data, bit / 8) >> (bit % 8),
+            available: 64 - (bit % 8) as u32,
+            next_byte: bit / 8 + 8,
+        };
+        bits.refill();
+        bits
+    }
+
+    /// Tops the buffer up to at least 57 bits.
+    #[inline(always)]
+    fn refill(&mut self) {
+        if self.available < 57 {
+            let whole = (64 - self.available) / 8;
+            self.buffer |= load(self.data, self.next_byte) << self.available;
+            self.available += whole * 8;
+            self.next_byte += whole as usize;
+        }
+    }
+
+    /// Drops the lowest `n` bits (`n` at most `available`).
+    #[inline(always)]
+    fn consume(&mut self, n: u32) {
+        self.buffer = if n >= 64 { 0 } else { self.buffer >> n };
+        self.available -= n;
+    }
+
+    /// Bits taken so far.
+    fn position(&self) -> usize {
+        self.next_byte * 8 - self.available as usize
+    }
 }
 
 /// Eight bytes from `at` on, little-endian, zeros past the end of `data`.
