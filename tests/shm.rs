@@ -260,6 +260,38 @@ fn a_hostile_producer_is_dropped_and_the_consumer_goes_on() {
 }
 
 #[test]
+fn receivers_making_one_ring_at_once_end_with_exactly_one_holding_it() {
+    let dir = ring_dir("shm-race");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("raced.ring");
+    for round in 0..20 {
+        let start = std::sync::Barrier::new(6);
+        let made: Vec<Result<Segment, String>> = std::thread::scope(|scope| {
+            let racers: Vec<_> = (0..6)
+                .map(|_| {
+                    scope.spawn(|| {
+                        start.wait();
+                        Segment::create(&path, 1 << 16).map_err(|e| e.to_string())
+                    })
+                })
+                .collect();
+            racers.into_iter().map(|r| r.join().unwrap()).collect()
+        });
+        let winners = made.iter().filter(|m| m.is_ok()).count();
+        assert_eq!(winners, 1, "round {round}: {made:?}");
+        for lost in made.iter().filter_map(|m| m.as_ref().err()) {
+            assert!(lost.contains("another ringtop serve"), "{lost}");
+        }
+        // The one that won is the one a sender finds.
+        let segment = made.into_iter().find_map(Result::ok).unwrap();
+        let opened = Segment::open(&path).expect("the winner's ring is the published one");
+        drop(opened);
+        drop(segment);
+        std::fs::remove_file(&path).unwrap();
+    }
+}
+
+#[test]
 fn a_ring_file_of_the_wrong_size_or_version_is_refused_with_the_reason() {
     use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
     let dir = ring_dir("shm-bad-file");

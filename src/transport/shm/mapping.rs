@@ -22,6 +22,9 @@ pub struct Segment {
     len: usize,
     capacity: usize,
     file: File,
+    /// The receiver's lock on the ring's name ([`receiver_lock_path`]), held while it lives;
+    /// `None` for a sender's mapping.
+    _name_lock: Option<File>,
 }
 
 impl std::fmt::Debug for Segment {
@@ -79,6 +82,29 @@ pub fn is_locked(path: &Path) -> bool {
 /// # Errors
 /// [`LinkError::Refused`] when another producer holds it, [`LinkError::Io`] otherwise.
 pub fn take_sender_lock(path: &Path) -> Result<File, LinkError> {
+    take_lock(
+        path,
+        "the sender lock",
+        "another producer is writing into this ring",
+    )
+}
+
+/// Takes the lock on a ring's name ([`receiver_lock_path`]) for a receiver about to make the
+/// ring: two `serve`s started at once for one name would otherwise both find no live ring, both
+/// make one and rename it into place, the first left serving a file no sender can find.
+///
+/// # Errors
+/// [`LinkError::Refused`] when another receiver holds the name, [`LinkError::Io`] otherwise.
+pub fn take_receiver_lock(path: &Path) -> Result<File, LinkError> {
+    take_lock(
+        path,
+        "the receiver lock",
+        "another ringtop serve holds this ring or is making it (its name's lock is taken)",
+    )
+}
+
+/// Opens (making it if need be, 0600, never through a symlink) and locks `path` exclusively.
+fn take_lock(path: &Path, what: &'static str, busy: &str) -> Result<File, LinkError> {
     let file = std::fs::OpenOptions::new()
         .read(true)
         .write(true)
@@ -87,30 +113,25 @@ pub fn take_sender_lock(path: &Path) -> Result<File, LinkError> {
         .mode(0o600)
         .custom_flags(libc::O_NOFOLLOW)
         .open(path)
-        .map_err(|source| LinkError::Io {
-            what: "opening the sender lock",
-            source,
-        })?;
+        .map_err(|source| LinkError::Io { what, source })?;
     match lock(&file, libc::LOCK_EX) {
         Ok(true) => Ok(file),
         Ok(false) => Err(LinkError::Refused {
             address: path.display().to_string(),
-            reason: "another producer is writing into this ring".into(),
+            reason: busy.into(),
         }),
-        Err(source) => Err(LinkError::Io {
-            what: "locking the sender lock",
-            source,
-        }),
+        Err(source) => Err(LinkError::Io { what, source }),
     }
 }
 
 use crate::topology::mmap::map_shared_file as map;
 
 impl Segment {
-    /// Makes the ring file at `path` with a window of `capacity` bytes: created under a temporary
-    /// name, locked (for as long as this segment lives), sized, mapped and headed, then renamed
-    /// into place, so a sender never finds a half-made or unlocked one. A file left there by a
-    /// receiver that died is replaced; one a live receiver holds is not.
+    /// Makes the ring file at `path` with a window of `capacity` bytes: with the name's lock
+    /// taken ([`take_receiver_lock`]), created under a temporary name, locked (for as long as
+    /// this segment lives), sized, mapped and headed, then renamed into place, so a sender never
+    /// finds a half-made or unlocked one. A file left there by a receiver that died is replaced;
+    /// one a live receiver holds, or is making, is not.
     ///
     /// # Errors
     /// [`LinkError::Listen`] naming the file and what failed.
@@ -128,6 +149,10 @@ impl Segment {
                 layout::MAX_WINDOW
             )));
         }
+        let name_lock = take_receiver_lock(&receiver_lock_path(path)).map_err(|e| match e {
+            LinkError::Refused { reason, .. } => fail(reason),
+            other => fail(other.to_string()),
+        })?;
         if is_locked(path) {
             return Err(fail(
                 "another ringtop serve holds this ring (its lock is taken)".into(),
@@ -161,6 +186,7 @@ impl Segment {
             len,
             capacity,
             file,
+            _name_lock: Some(name_lock),
         };
         segment.u64_at(header::MAGIC).store(layout::MAGIC, Release);
         segment
@@ -226,6 +252,7 @@ impl Segment {
             len: layout::HEADER_BYTES,
             capacity: 0,
             file: file.try_clone().map_err(|e| fail(e.to_string()))?,
+            _name_lock: None,
         };
         let magic = head.u64_at(header::MAGIC).load(Acquire);
         let version = head.u32_at(header::VERSION).load(Acquire);
@@ -261,6 +288,7 @@ impl Segment {
             len,
             capacity: capacity as usize,
             file,
+            _name_lock: None,
         };
         match lock(&segment.file, libc::LOCK_SH) {
             Ok(true) => {
@@ -450,4 +478,11 @@ pub fn ring_path(name: &str) -> Result<PathBuf, String> {
 /// The sender lock beside ring file `path`.
 pub fn sender_lock_path(path: &Path) -> PathBuf {
     path.with_extension(format!("{}.sender", layout::EXTENSION))
+}
+
+/// The receiver's lock beside ring file `path`, on the ring's name. It is left in place when the
+/// receiver ends (a 0-byte file): removing it would let one receiver lock the removed file while
+/// another makes a fresh one, and both would make the ring.
+pub fn receiver_lock_path(path: &Path) -> PathBuf {
+    path.with_extension(format!("{}.receiver", layout::EXTENSION))
 }
