@@ -62,22 +62,42 @@ pub(crate) fn decode(input: &mut ByteReader<'_>, cols: &mut Columns) -> Result<(
         *first = bits.get(64)?;
         let mut prev = *first;
         let mut window: Option<(u32, u32)> = None;
-        for slot in rest {
-            if bits.get(1)? == 1 {
-                let (lead, len) = if bits.get(1)? == 1 {
-                    let lead = bits.get(6)? as u32;
-                    let len = bits.get(6)? as u32 + 1;
-                    if lead + len > 64 {
-                        return Err(CodecError::Corrupt("xor window wider than 64 bits"));
-                    }
-                    window = Some((lead, len));
-                    (lead, len)
-                } else {
-                    window.ok_or(CodecError::Corrupt("xor reuses a window never set"))?
-                };
-                prev ^= bits.get(len)? << (64 - lead - len);
+        let mut i = 0;
+        while i < rest.len() {
+            // One look at the next 64 bits decides most values without the general reader.
+            let next = bits.peek();
+            if next & 1 == 0 {
+                // A run of unchanged values, one bit each.
+                let same = (next.trailing_zeros() as usize).min(rest.len() - i);
+                bits.skip(same as u32)?;
+                rest[i..i + same].fill(prev);
+                i += same;
+                continue;
             }
-            *slot = prev;
+            let (head, lead, len) = if next & 0b10 == 0 {
+                let (lead, len) =
+                    window.ok_or(CodecError::Corrupt("xor reuses a window never set"))?;
+                (2, lead, len)
+            } else {
+                let lead = ((next >> 2) & 0x3f) as u32;
+                let len = ((next >> 8) & 0x3f) as u32 + 1;
+                if lead + len > 64 {
+                    return Err(CodecError::Corrupt("xor window wider than 64 bits"));
+                }
+                window = Some((lead, len));
+                (14, lead, len)
+            };
+            let meaningful = if head + len <= 64 {
+                // The control bits and the value both in the one look.
+                bits.skip(head + len)?;
+                (next >> head) & (u64::MAX >> (64 - len))
+            } else {
+                bits.skip(head)?;
+                bits.get(len)?
+            };
+            prev ^= meaningful << (64 - lead - len);
+            rest[i] = prev;
+            i += 1;
         }
     }
     // The stream ends at the last whole byte written; anything after it is not ours.
