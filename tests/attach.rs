@@ -55,11 +55,7 @@ fn list(dir: &Path) -> Value {
         .args(["attach", "--list", "--json"])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::assert_succeeded(&out);
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
@@ -107,11 +103,7 @@ fn attach_reports_the_counts_the_program_itself_reports() {
         .unwrap();
     let own = pipeline.take().wait_with_output().unwrap();
     assert!(own.status.success());
-    assert!(
-        attached.status.success(),
-        "{}",
-        String::from_utf8_lossy(&attached.stderr)
-    );
+    common::assert_succeeded(&attached);
     let own: Value = serde_json::from_slice(&own.stdout).unwrap();
     let lines = lines(&attached.stdout);
 

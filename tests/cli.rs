@@ -1,10 +1,12 @@
 //! The `ringtop` binary as a user runs it: output, exit codes, bad input, closed pipes.
 #![cfg(not(loom))]
 
+mod common;
+
 use std::io::Read;
 use std::process::{Command, Stdio};
 
-use assert_cmd::cargo::CommandCargoExt;
+use common::{assert_succeeded, ringtop};
 
 /// A short probe, so tests take milliseconds.
 const SMALL: [&str; 8] = [
@@ -18,10 +20,6 @@ const SMALL: [&str; 8] = [
     "100000",
 ];
 
-fn ringtop() -> Command {
-    Command::cargo_bin("ringtop").expect("binary built")
-}
-
 #[test]
 fn json_report_has_every_field_and_a_clean_integrity_check() {
     let out = ringtop()
@@ -30,11 +28,7 @@ fn json_report_has_every_field_and_a_clean_integrity_check() {
         .arg("--json")
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_succeeded(&out);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
     assert_eq!(v["throughput"]["rows"], 100_000);
     assert_eq!(v["one_way_latency"]["count"], 5000);
@@ -188,11 +182,7 @@ fn a_closed_stdout_is_not_a_panic() {
 #[test]
 fn topo_json_lists_nodes_packages_cores_pus_caches_and_the_allowed_set() {
     let out = ringtop().args(["topo", "--json"]).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_succeeded(&out);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
     let nodes = v["numa_nodes"].as_array().unwrap();
     assert!(!nodes.is_empty());
@@ -339,11 +329,7 @@ fn c2c_json_is_a_square_matrix_of_finite_round_trips() {
         .args(["c2c", "--json", "--samples", "20", "--round-trips", "50"])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_succeeded(&out);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let cpus = v["cpus"].as_array().unwrap();
     let rtt = v["rtt_ns"].as_array().unwrap();
@@ -438,11 +424,7 @@ fn a_probe_on_one_cpu_finishes_and_says_what_it_measured() {
     // Both threads share the CPU: they must yield to each other rather than spin out a time
     // slice per hand-off, which would make this run take many minutes.
     let out = on_one_cpu(&[&["probe"][..], &SMALL[..]].concat());
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_succeeded(&out);
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(
         text.contains(
@@ -465,11 +447,7 @@ fn codec_json_reports_every_codec_with_an_exact_round_trip() {
         ])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_succeeded(&out);
     let all: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let files = all["files"].as_array().unwrap();
     assert_eq!(files.len(), 2, "each file measured on its own");
@@ -575,11 +553,7 @@ fn codec_measures_every_column_of_a_wide_table_and_what_each_costs() {
         .args(["codec", "--json", "--input", file])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_succeeded(&out);
     let all: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let table = &all["files"][0];
     // Every column of the header is numeric here (the month as a date).
@@ -683,11 +657,7 @@ fn profile_list_show_and_check() {
         .output()
         .unwrap();
     std::fs::remove_file(&shown).unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_succeeded(&out);
 }
 
 #[test]
@@ -805,11 +775,7 @@ fn every_json_document_carries_the_schema_version_and_rates_say_per_s() {
 #[test]
 fn doctor_checks_the_profiles_cpus_and_its_evidence_matches_the_kernel() {
     let out = ringtop().args(["doctor", "--json"]).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_succeeded(&out);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["schema_version"], 3);
     let checks = v["checks"].as_array().unwrap();

@@ -56,11 +56,7 @@ fn a_short_run_prints_snapshots_then_a_clean_summary() {
         .stdin(Stdio::null())
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::assert_succeeded(&out);
     let lines: Vec<Value> = String::from_utf8(out.stdout)
         .unwrap()
         .lines()
@@ -282,11 +278,7 @@ fn mpmc_and_broadcast_runs_lose_nothing() {
         .output()
         .unwrap();
     std::fs::remove_file(&path).unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::assert_succeeded(&out);
     let text = String::from_utf8(out.stdout).unwrap();
     let summary: Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
     assert_eq!(summary["integrity_ok"], true);
@@ -335,11 +327,7 @@ fn software_counters_agree_with_perf_stat() {
     let mut cmd = ringtop();
     cmd.args(["run", "--headless", "--duration", "1s", "--interval", "1s"]);
     let (out, stats) = perf_stat("task-clock,page-faults", &mut cmd);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::assert_succeeded(&out);
     let text = String::from_utf8(out.stdout).unwrap();
     let summary: Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
     // perf stat -x, lines: value,unit,event,…  (task-clock in milliseconds).
@@ -478,11 +466,7 @@ fn the_histogram_log_parses_with_one_tag_per_consumer() {
         .stdin(Stdio::null())
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::assert_succeeded(&out);
     let log = std::fs::read(&path).unwrap();
     std::fs::remove_file(&path).unwrap();
     let mut deserializer = Deserializer::new();

@@ -3,6 +3,8 @@
 //! colours are drawn, not a blank page. The file fetches nothing.
 #![cfg(not(loom))]
 
+mod common;
+
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
@@ -139,11 +141,7 @@ fn a_sweep_report_plots_latency_against_throughput_with_each_knee() {
         ])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::assert_succeeded(&out);
     std::fs::write(&sweep, &out.stdout).unwrap();
     let html = dir.join("sweep.html");
     let status = Command::new(cargo_bin("ringtop"))

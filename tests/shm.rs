@@ -69,11 +69,7 @@ fn summary_of(child: Child) -> Value {
 
 fn run_summary(command: &mut Command) -> Value {
     let out = command.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::assert_succeeded(&out);
     let text = String::from_utf8(out.stdout).unwrap();
     serde_json::from_str(text.lines().last().unwrap()).unwrap()
 }
@@ -411,11 +407,7 @@ fn exchange(
         .args([send_role, name, count])
         .output()
         .unwrap();
-    assert!(
-        sent.status.success(),
-        "{}",
-        String::from_utf8_lossy(&sent.stderr)
-    );
+    common::assert_succeeded(&sent);
     let received = receiver.take().wait_with_output().unwrap();
     assert!(received.status.success());
     (

@@ -174,10 +174,6 @@ fn t_in_the_dashboard_searches_shows_it_live_and_runs_the_profile_it_wrote() {
         .arg(&tuned)
         .output()
         .unwrap();
-    assert!(
-        check.status.success(),
-        "{}",
-        String::from_utf8_lossy(&check.stderr)
-    );
+    common::assert_succeeded(&check);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -14,11 +14,7 @@ fn rows_per_s(profile: &[&str]) -> f64 {
         .args(profile)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::assert_succeeded(&out);
     let text = String::from_utf8(out.stdout).unwrap();
     let summary: Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
     assert_eq!(summary["type"], "summary");
@@ -100,11 +96,7 @@ fn a_short_throughput_tune_writes_a_profile_that_checks_runs_and_keeps_up_with_i
         .arg(&best)
         .output()
         .unwrap();
-    assert!(
-        check.status.success(),
-        "{}",
-        String::from_utf8_lossy(&check.stderr)
-    );
+    common::assert_succeeded(&check);
 
     // It runs, and it is at least as fast as the built-in it started from, within noise: five
     // interleaved rounds, the median of the per-round ratios. The tolerance is this VM's: the
@@ -138,11 +130,7 @@ fn a_sweep_runs_every_point_and_marks_one_knee_per_curve() {
         ])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::assert_succeeded(&out);
     let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
     let points = doc["sweep"]["points"].as_array().unwrap();
     assert_eq!(points.len(), 4);

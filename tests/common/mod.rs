@@ -7,6 +7,16 @@ use std::process::Command;
 use assert_cmd::cargo::CommandCargoExt;
 use serde_json::Value;
 
+/// Fails the test with the command's stderr unless it exited 0.
+pub fn assert_succeeded(out: &std::process::Output) {
+    assert!(
+        out.status.success(),
+        "{}: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// The `ringtop` binary this build made.
 pub fn ringtop() -> Command {
     Command::cargo_bin("ringtop").expect("binary built")
