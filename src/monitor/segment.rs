@@ -4,7 +4,6 @@
 
 use std::fs::File;
 use std::os::fd::AsRawFd;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::Release};
@@ -48,13 +47,7 @@ impl Segment {
             path: path.to_owned(),
             reason: format!("{what}: {e}"),
         };
-        let _ = std::fs::remove_file(&temporary);
-        let file = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&temporary)
+        let file = crate::topology::mmap::create_private_file(&temporary)
             .map_err(|e| fail(&temporary, "cannot create", e))?;
         // SAFETY: flock(2) on a descriptor this function owns.
         if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {

@@ -315,6 +315,24 @@ fn anon_huge_bytes_in(smaps: &str, start: usize, len: usize) -> Option<u64> {
     found.then_some(total)
 }
 
+/// Creates `path` afresh for a file two processes will share: a leftover of that name (a
+/// temporary file a crashed process left) removed first, then made new, readable and writable,
+/// mode 0600 (this user only). The caller sizes, maps and renames it into place.
+///
+/// # Errors
+/// What the OS said.
+#[cfg(not(loom))]
+pub(crate) fn create_private_file(path: &std::path::Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let _ = std::fs::remove_file(path);
+    std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+}
+
 /// Maps the first `len` bytes of `file` readable and writable, shared with every process that
 /// maps it. The caller makes sure the file is at least `len` bytes long, and unmaps the result
 /// (`munmap`) once nothing uses it.

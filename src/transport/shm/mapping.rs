@@ -124,7 +124,7 @@ fn take_lock(path: &Path, what: &'static str, busy: &str) -> Result<File, LinkEr
     }
 }
 
-use crate::topology::mmap::map_shared_file as map;
+use crate::topology::mmap::{create_private_file, map_shared_file as map};
 
 impl Segment {
     /// Makes the ring file at `path` with a window of `capacity` bytes: with the name's lock
@@ -160,13 +160,7 @@ impl Segment {
         }
         let temporary =
             path.with_extension(format!("{}.tmp{}", layout::EXTENSION, std::process::id()));
-        let _ = std::fs::remove_file(&temporary);
-        let file = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&temporary)
+        let file = create_private_file(&temporary)
             .map_err(|e| fail(format!("cannot create {}: {e}", temporary.display())))?;
         let undo = |reason: String| {
             let _ = std::fs::remove_file(&temporary);
