@@ -25,6 +25,8 @@ pub struct CodecResult {
     pub ratio: Option<f64>,
     /// 64-byte row bytes over encoded bytes: the ratio the engine's frames show.
     pub row_ratio: Option<f64>,
+    /// Encoded bytes in all, frame headers included.
+    pub encoded_bytes: Option<u64>,
     /// Encoded bytes, headers included, per real value (rows × real columns).
     pub bytes_per_value: Option<f64>,
     /// Value megabytes (10^6 bytes, 8 a value) encoded per second, median pass.
@@ -99,10 +101,7 @@ pub fn run_columns(
         .iter()
         .map(|&codec| {
             let mut result = measure(codec, &group_refs, rows * columns.len(), frame_rows);
-            let Some(total) = result
-                .bytes_per_value
-                .map(|b| b * (rows * columns.len()) as f64)
-            else {
+            let Some(total) = result.encoded_bytes else {
                 return result;
             };
             let Ok(base) = encoded_len(&mut encoder, codec, &empty, frame_rows) else {
@@ -122,7 +121,7 @@ pub fn run_columns(
                 });
             }
             let columns_total: i64 = costs.iter().map(|c| c.bytes).sum();
-            result.shared_bytes = Some(total.round() as i64 - columns_total);
+            result.shared_bytes = Some(total as i64 - columns_total);
             result.columns = costs;
             result
         })
@@ -224,6 +223,7 @@ fn measure(codec: CodecId, groups: &[&[Row]], values: usize, frame_rows: usize) 
         name: codec.name().to_owned(),
         ratio: Some(value_bytes / encoded as f64),
         row_ratio: Some(row_bytes / encoded as f64),
+        encoded_bytes: Some(encoded as u64),
         bytes_per_value: Some(encoded as f64 / values),
         encode_mb_per_s: per_s(value_bytes, encode_time),
         decode_mb_per_s: per_s(value_bytes, decode_time),
@@ -240,6 +240,7 @@ fn failed(codec: CodecId, reason: String) -> CodecResult {
         name: codec.name().to_owned(),
         ratio: None,
         row_ratio: None,
+        encoded_bytes: None,
         bytes_per_value: None,
         encode_mb_per_s: None,
         decode_mb_per_s: None,
