@@ -77,10 +77,21 @@ fn put_integers(
 /// starts from (the first value, the first difference), the rest the residuals.
 fn difference(ints: &mut [i64], order: usize) {
     for pass in 0..order {
-        for i in (pass + 1..ints.len()).rev() {
-            ints[i] = ints[i].wrapping_sub(ints[i - 1]);
-        }
+        difference_pass(ints, pass);
     }
+}
+
+/// Pass `pass` (from 0) of [`difference`]: every entry after the first `pass + 1` less the one
+/// before it.
+fn difference_pass(ints: &mut [i64], pass: usize) {
+    for i in (pass + 1..ints.len()).rev() {
+        ints[i] = ints[i].wrapping_sub(ints[i - 1]);
+    }
+}
+
+/// Bytes a stream spends before its residuals: the form byte, the heads, the factor.
+fn set_up_bytes(heads: &[i64], factor: Option<u64>) -> usize {
+    1 + heads.iter().map(|&h| varint_len(zigzag(h))).sum::<usize>() + factor.map_or(0, varint_len)
 }
 
 /// Undoes [`difference`].
@@ -134,21 +145,16 @@ fn choose_form(ints: &[i64], work: &mut Vec<i64>) -> Form {
     work.extend_from_slice(ints);
     for order in 0..=MAX_ORDER.min(ints.len()) {
         if order > 0 {
-            for i in (order..work.len()).rev() {
-                work[i] = work[i].wrapping_sub(work[i - 1]);
-            }
+            difference_pass(work, order - 1);
         }
         let (heads, body) = work.split_at(order);
         let factor = common_factor(body);
         let g = factor.map_or(1, |g| g as i64);
-        let fixed = 1
-            + heads.iter().map(|&h| varint_len(zigzag(h))).sum::<usize>()
-            + factor.map_or(0, varint_len);
         let form = Form {
             order,
             factor,
             rice: false,
-            bytes: fixed + pack::encoded_len_divided(body, g),
+            bytes: set_up_bytes(heads, factor) + pack::encoded_len_divided(body, g),
         };
         if form.bytes < best.bytes {
             best = form;
@@ -189,10 +195,7 @@ fn residuals(ints: &[i64], order: usize, work: &mut Vec<i64>) -> (usize, Option<
             *v /= g as i64;
         }
     }
-    let fixed = 1
-        + heads.iter().map(|&h| varint_len(zigzag(h))).sum::<usize>()
-        + factor.map_or(0, varint_len);
-    (fixed, factor)
+    (set_up_bytes(heads, factor), factor)
 }
 
 /// Writes `ints` in the cheapest [`Form`]: the form byte, the heads, the factor, the residuals.
