@@ -110,8 +110,8 @@ impl<'a> ByteReader<'a> {
     }
 
     #[inline]
-    /// Steps back over the last `len` bytes taken, for a self-delimiting stream read from
-    /// [`BitReader::rest`] to give back what follows it.
+    /// Steps back over the last `len` bytes taken: a self-delimiting stream, read from all that
+    /// remained, gives back what follows it.
     pub(crate) fn unread(&mut self, len: usize) {
         debug_assert!(len <= self.pos);
         self.pos -= len.min(self.pos);
