@@ -67,7 +67,8 @@ fn series() -> impl Strategy<Value = Vec<Row>> {
         }),
         // Printed decimals that walk, with rare jumps, beside calendar-like stamps (multiples
         // of a day, steps varying by a few days): the forms the decimal codec chooses between
-        // (differences of each order, a common factor, packing or Rice coding) all get used.
+        // (differences of each order, a common factor, packing or Rice coding, columns derived
+        // from others) all get used.
         (
             0u32..4,
             -1_000_000i64..1_000_000,
@@ -83,7 +84,17 @@ fn series() -> impl Strategy<Value = Vec<Row>> {
                         level += if jump == 0 { step * 1_000_000 } else { step };
                         day += days;
                         let mut row = Row::new(i as u64, day * 86_400);
-                        row.values = std::array::from_fn(|c| (level + c as i64) as f64 / scale);
+                        // Four walking columns, then a total of the first two and a negation
+                        // of the first: relations the decimal codec stores as such.
+                        let ints = [
+                            level,
+                            level + 1,
+                            level + 2,
+                            level + 3,
+                            2 * level + 1,
+                            -level,
+                        ];
+                        row.values = ints.map(|v| v as f64 / scale);
                         row
                     })
                     .collect()

@@ -49,7 +49,8 @@ pub struct CodecResult {
 
 /// One column's cost under one codec: the bytes its values add to the same frames holding no
 /// values, the column encoded on its own. For the column codecs (each column its own stream) this
-/// is exactly what the column takes in the table's frames; for the LZ4 codecs, which compress
+/// is what the column takes in the table's frames, unless `decimal` stores it as a relation to
+/// other columns (then the saving is in the shared bytes); for the LZ4 codecs, which compress
 /// across columns, it is the column's cost alone.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ColumnCost {
