@@ -19,6 +19,7 @@ mod columns;
 mod decimal;
 mod delta;
 pub mod frame;
+mod ints;
 mod io;
 mod lz4;
 mod pack;

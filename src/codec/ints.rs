@@ -1,0 +1,310 @@
+//! How a column of integers is stored: the smallest of several forms ([`put_stream`]). The
+//! values themselves, their differences, or their differences' differences (a regular clock's
+//! stamps, a smooth curve); a common factor taken out (daily timestamps in seconds are multiples
+//! of 86,400); then frame-of-reference bit packing ([`pack`], the fastest to decode) or Rice
+//! coding ([`rice`], near the entropy of the peaked residuals real series leave). Also the plain
+//! packed differences of earlier frame versions ([`get_integers`]), still read.
+
+use super::CodecError;
+use super::io::{ByteReader, ByteWriter, unzigzag, varint_len, zigzag};
+use super::{pack, rice};
+
+// A stream's form byte: the order of differencing in the low two bits, then these flags.
+const ORDER_MASK: u8 = 0b11;
+const FACTORED: u8 = 1 << 2;
+const RICE: u8 = 1 << 3;
+const MAX_ORDER: usize = 2;
+
+/// Writes the first integer whole and packs the differences of the rest: the integer form of
+/// frames from earlier versions, written now only to test that they still decode.
+#[cfg(test)]
+pub(crate) fn put_integers(
+    ints: &[i64],
+    scratch: &mut Vec<i64>,
+    out: &mut ByteWriter<'_>,
+) -> Result<(), CodecError> {
+    let Some(&first) = ints.first() else {
+        return Ok(());
+    };
+    out.put_varint(zigzag(first))?;
+    scratch.clear();
+    scratch.extend(ints.windows(2).map(|w| w[1].wrapping_sub(w[0])));
+    pack::encode(scratch, out)
+}
+
+/// `ints` differenced `order` times in place: the first `order` entries are the heads the decoder
+/// starts from (the first value, the first difference), the rest the residuals.
+fn difference(ints: &mut [i64], order: usize) {
+    for pass in 0..order {
+        difference_pass(ints, pass);
+    }
+}
+
+/// Pass `pass` (from 0) of [`difference`]: every entry after the first `pass + 1` less the one
+/// before it.
+fn difference_pass(ints: &mut [i64], pass: usize) {
+    for i in (pass + 1..ints.len()).rev() {
+        ints[i] = ints[i].wrapping_sub(ints[i - 1]);
+    }
+}
+
+/// Bytes a stream spends before its residuals: the form byte, the heads, the factor.
+fn set_up_bytes(heads: &[i64], factor: Option<u64>) -> usize {
+    1 + heads.iter().map(|&h| varint_len(zigzag(h))).sum::<usize>() + factor.map_or(0, varint_len)
+}
+
+/// Undoes [`difference`].
+fn integrate(ints: &mut [i64], order: usize) {
+    for pass in (0..order).rev() {
+        for i in pass + 1..ints.len() {
+            ints[i] = ints[i].wrapping_add(ints[i - 1]);
+        }
+    }
+}
+
+/// The largest factor all of `values` share, when it is worth taking out (2 up to `i64::MAX`).
+fn common_factor(values: &[i64]) -> Option<u64> {
+    let mut g = 0u64;
+    for &v in values {
+        let (mut a, mut b) = (g, v.unsigned_abs());
+        while b != 0 {
+            (a, b) = (b, a % b);
+        }
+        g = a;
+        if g == 1 {
+            return None;
+        }
+    }
+    (g >= 2 && g <= i64::MAX as u64).then_some(g)
+}
+
+/// One way to store a column of integers, and what it costs.
+#[derive(Debug, Clone, Copy)]
+struct Form {
+    order: usize,
+    factor: Option<u64>,
+    rice: bool,
+    bytes: usize,
+}
+
+/// The cheapest form for `ints` (ties go to lower orders and to packing, which decodes faster).
+/// Packing is costed for every order; Rice coding, slower to cost, for the order whose residuals
+/// are smallest in sum, which is where Rice coding (a value costs about its magnitude's bits)
+/// does best. `work` is scratch space.
+fn choose_form(ints: &[i64], work: &mut Vec<i64>) -> Form {
+    let mut best = Form {
+        order: 0,
+        factor: None,
+        rice: false,
+        bytes: usize::MAX,
+    };
+    let mut smallest: Option<(u128, usize)> = None;
+    // One copy, differenced once more for each order in turn.
+    work.clear();
+    work.extend_from_slice(ints);
+    for order in 0..=MAX_ORDER.min(ints.len()) {
+        if order > 0 {
+            difference_pass(work, order - 1);
+        }
+        let (heads, body) = work.split_at(order);
+        let factor = common_factor(body);
+        let g = factor.map_or(1, |g| g as i64);
+        let form = Form {
+            order,
+            factor,
+            rice: false,
+            bytes: set_up_bytes(heads, factor) + pack::encoded_len_divided(body, g),
+        };
+        if form.bytes < best.bytes {
+            best = form;
+        }
+        let sum: u128 = body.iter().map(|&v| u128::from(zigzag(v / g))).sum();
+        if smallest.is_none_or(|(least, _)| sum < least) {
+            smallest = Some((sum, order));
+        }
+    }
+    if let Some((_, order)) = smallest {
+        let (fixed, factor) = residuals(ints, order, work);
+        let bytes = fixed + rice::encoded_len(&work[order..]);
+        if bytes < best.bytes {
+            best = Form {
+                order,
+                factor,
+                rice: true,
+                bytes,
+            };
+        }
+    }
+    if best.bytes == usize::MAX {
+        best.bytes = 1;
+    }
+    best
+}
+
+/// `ints` differenced `order` times into `work`, the residuals divided by their common factor:
+/// the bytes the form byte, heads and factor take, and the factor.
+fn residuals(ints: &[i64], order: usize, work: &mut Vec<i64>) -> (usize, Option<u64>) {
+    work.clear();
+    work.extend_from_slice(ints);
+    difference(work, order);
+    let (heads, body) = work.split_at_mut(order.min(ints.len()));
+    let factor = common_factor(body);
+    if let Some(g) = factor {
+        for v in body.iter_mut() {
+            *v /= g as i64;
+        }
+    }
+    (set_up_bytes(heads, factor), factor)
+}
+
+/// Writes `ints` in the cheapest [`Form`]: the form byte, the heads, the factor, the residuals.
+pub(crate) fn put_stream(
+    ints: &[i64],
+    work: &mut Vec<i64>,
+    out: &mut ByteWriter<'_>,
+) -> Result<(), CodecError> {
+    let form = choose_form(ints, work);
+    residuals(ints, form.order, work);
+    let (heads, body) = work.split_at(form.order.min(ints.len()));
+    let mut flags = form.order as u8;
+    if form.factor.is_some() {
+        flags |= FACTORED;
+    }
+    if form.rice {
+        flags |= RICE;
+    }
+    out.put_u8(flags)?;
+    for &h in heads {
+        out.put_varint(zigzag(h))?;
+    }
+    if let Some(g) = form.factor {
+        out.put_varint(g)?;
+    }
+    if form.rice {
+        rice::encode(body, out)
+    } else {
+        pack::encode(body, out)
+    }
+}
+
+/// Reads what [`put_stream`] wrote into `ints` (whose length says how many).
+pub(crate) fn get_stream(input: &mut ByteReader<'_>, ints: &mut [i64]) -> Result<(), CodecError> {
+    let flags = input.u8()?;
+    if flags & !(ORDER_MASK | FACTORED | RICE) != 0 {
+        return Err(CodecError::Corrupt("unknown integer stream form"));
+    }
+    let order = usize::from(flags & ORDER_MASK);
+    if order > MAX_ORDER {
+        return Err(CodecError::Corrupt("differencing order over 2"));
+    }
+    let (heads, body) = ints.split_at_mut(order.min(ints.len()));
+    for h in heads.iter_mut() {
+        *h = unzigzag(input.varint()?);
+    }
+    let factor = if flags & FACTORED != 0 {
+        let g = input.varint()?;
+        if !(2..=i64::MAX as u64).contains(&g) {
+            return Err(CodecError::Corrupt("common factor out of range"));
+        }
+        Some(g as i64)
+    } else {
+        None
+    };
+    if flags & RICE != 0 {
+        rice::decode(input, body)?;
+    } else {
+        pack::decode(input, body)?;
+    }
+    if let Some(g) = factor {
+        for v in body.iter_mut() {
+            *v = v.wrapping_mul(g);
+        }
+    }
+    integrate(ints, order);
+    Ok(())
+}
+
+/// Reads what [`put_integers`] wrote into `ints` (whose length says how many).
+pub(crate) fn get_integers(input: &mut ByteReader<'_>, ints: &mut [i64]) -> Result<(), CodecError> {
+    let Some((first, rest)) = ints.split_first_mut() else {
+        return Ok(());
+    };
+    *first = unzigzag(input.varint()?);
+    pack::decode(input, rest)?;
+    let mut prev = *first;
+    for slot in rest {
+        prev = prev.wrapping_add(*slot);
+        *slot = prev;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stream_round_trip(ints: &[i64]) -> (Form, usize) {
+        let mut work = Vec::new();
+        let form = choose_form(ints, &mut work);
+        let mut buf = vec![0u8; 16 * ints.len() + 64];
+        let mut out = ByteWriter::new(&mut buf);
+        put_stream(ints, &mut work, &mut out).unwrap();
+        let len = out.position();
+        assert_eq!(len, form.bytes, "the cost chosen by is the cost written");
+        let mut input = ByteReader::new(&buf[..len]);
+        let mut back = vec![0; ints.len()];
+        get_stream(&mut input, &mut back).unwrap();
+        input.finish().unwrap();
+        assert_eq!(back, ints);
+        (form, len)
+    }
+
+    #[test]
+    fn each_column_gets_the_form_that_suits_it() {
+        // Daily timestamps: constant steps of 86,400 s, so second differences are all zero.
+        let days: Vec<i64> = (0..500).map(|d| 1_262_304_000 + 86_400 * d).collect();
+        let (form, len) = stream_round_trip(&days);
+        assert!(form.order >= 1 && len < 30, "{form:?} {len}");
+        // Month starts: steps of 28 to 31 days; the factor 86,400 comes out.
+        let mut month = 1_136_073_600i64;
+        let months: Vec<i64> = (0..120)
+            .map(|m| {
+                let now = month;
+                month += 86_400 * [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][m % 12];
+                now
+            })
+            .collect();
+        let (form, len) = stream_round_trip(&months);
+        assert_eq!(form.factor, Some(86_400), "{form:?}");
+        assert!(len < 120 / 2, "{len} bytes for 120 month starts");
+        // Noise around a level: no differencing.
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let level: Vec<i64> = (0..1000)
+            .map(|_| {
+                state = state
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1);
+                5000 + (state >> 60) as i64 - 8
+            })
+            .collect();
+        assert_eq!(stream_round_trip(&level).0.order, 0);
+        // A random walk with rare jumps: differences, Rice-coded.
+        let mut x = 0i64;
+        let walk: Vec<i64> = (0..1000)
+            .map(|i| {
+                x += if i % 97 == 0 { 5000 } else { (i * 31 % 5) - 2 };
+                x
+            })
+            .collect();
+        let (form, _) = stream_round_trip(&walk);
+        assert!(form.order == 1 && form.rice, "{form:?}");
+        for awkward in [
+            &[][..],
+            &[7],
+            &[i64::MIN, i64::MAX],
+            &[i64::MAX, i64::MIN, 0, -1],
+        ] {
+            stream_round_trip(awkward);
+        }
+    }
+}
