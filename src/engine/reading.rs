@@ -7,7 +7,7 @@
 //! consecutive readings split the run into intervals that neither overlap nor leave gaps.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::Ordering::{Acquire, Relaxed};
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
@@ -258,8 +258,8 @@ impl LinkReading {
             rows_acknowledged: stats.rows_acknowledged.load(Relaxed),
             sessions: stats.sessions.load(Relaxed),
             reconnects: stats.reconnects.load(Relaxed),
-            refused: stats.refused.load(Relaxed),
-            dropped: stats.dropped.load(Relaxed),
+            refused: stats.refused.load(Acquire),
+            dropped: stats.dropped.load(Acquire),
             credit_stalls: stats.credit_stalls.load(Relaxed),
             cap_waits: stats.cap_waits.load(Relaxed),
             connected: stats.connected.load(Relaxed),

@@ -1,7 +1,7 @@
 //! What a link did, counted by whichever thread saw it and read by the engine's snapshot.
 
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed, Ordering::Release};
 
 use crate::metrics::LatencyHistogram;
 
@@ -22,9 +22,11 @@ pub struct LinkStats {
     pub reconnects: AtomicU64,
     /// Connections accepted (receiver) or made (sender).
     pub sessions: AtomicU64,
-    /// Connection attempts refused at the handshake.
+    /// Connection attempts refused at the handshake (counted by [`LinkStats::count_refusal`],
+    /// after the reason is recorded; read with `Acquire`).
     pub refused: AtomicU64,
-    /// Connections dropped for a protocol error, a bad write or silence.
+    /// Connections dropped for a protocol error, a bad write or silence (counted by
+    /// [`LinkStats::count_drop`], after the reason is recorded; read with `Acquire`).
     pub dropped: AtomicU64,
     /// Rows the receiver confirmed it consumed (sender side).
     pub rows_acknowledged: AtomicU64,
@@ -46,6 +48,19 @@ impl LinkStats {
         if let Ok(mut last) = self.last_error.lock() {
             *last = Some(error);
         }
+    }
+
+    /// Counts a refused connection attempt, recording `reason` first: a reader that sees the
+    /// count (loading it with `Acquire`) also sees the reason, never a count without one.
+    pub fn count_refusal(&self, reason: String) {
+        self.set_error(reason);
+        self.refused.fetch_add(1, Release);
+    }
+
+    /// Counts a dropped connection, recording `reason` first (as [`LinkStats::count_refusal`]).
+    pub fn count_drop(&self, reason: String) {
+        self.set_error(reason);
+        self.dropped.fetch_add(1, Release);
     }
 
     /// The most recent error.

@@ -320,9 +320,8 @@ impl Sessions<'_> {
     }
 
     fn refuse(&self, seq: u64, reason: String) {
-        self.stats.refused.fetch_add(1, Relaxed);
         self.stats
-            .set_error(format!("refused a shared-memory producer: {reason}"));
+            .count_refusal(format!("refused a shared-memory producer: {reason}"));
         let s = self.segment();
         let bytes = reason.as_bytes();
         let len = bytes.len().min(welcome::REASON_BYTES);
@@ -424,17 +423,15 @@ impl Sessions<'_> {
         let (rows_sent, reason) = match end {
             End::Bye(rows) => (Some(rows), "sender finished".to_owned()),
             End::Died(pid) => {
-                self.stats.dropped.fetch_add(1, Relaxed);
                 let reason = format!(
                     "the producer (pid {pid}) died without a goodbye (its lock was released); \
                      every frame it published before is kept"
                 );
-                self.stats.set_error(reason.clone());
+                self.stats.count_drop(reason.clone());
                 (None, reason)
             }
             End::Dropped(reason) => {
-                self.stats.dropped.fetch_add(1, Relaxed);
-                self.stats.set_error(format!(
+                self.stats.count_drop(format!(
                     "shared-memory producer (pid {pid}): {reason}; dropped"
                 ));
                 (None, reason)

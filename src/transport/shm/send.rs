@@ -187,9 +187,8 @@ impl ShmSender {
 
     fn go_down(&mut self, reason: String) -> SendOutcome {
         if self.down.is_none() {
-            self.stats.dropped.fetch_add(1, Relaxed);
             self.stats.connected.store(false, Relaxed);
-            self.stats.set_error(reason.clone());
+            self.stats.count_drop(reason.clone());
             self.down = Some(reason);
         }
         SendOutcome::LinkDown

@@ -175,11 +175,11 @@ fn accept_loop(socket: TcpListener, shared: Arc<Shared>) {
             Ok((stream, peer)) => {
                 let accepted = Instant::now();
                 if shared.handshakes.load(Relaxed) >= MAX_HANDSHAKES {
-                    shared.stats.refused.fetch_add(1, Relaxed);
-                    refuse(
-                        stream,
-                        &format!("{MAX_HANDSHAKES} connections are already shaking hands"),
-                    );
+                    let reason = format!("{MAX_HANDSHAKES} connections are already shaking hands");
+                    shared
+                        .stats
+                        .count_refusal(format!("refused {peer}: {reason}"));
+                    refuse(stream, &reason);
                     continue;
                 }
                 shared.handshakes.fetch_add(1, Relaxed);
@@ -224,8 +224,11 @@ fn connection(stream: TcpStream, peer: SocketAddr, accepted: Instant, shared: &S
                 .ok()
                 .and_then(|s| s.clone())
                 .unwrap_or_else(|| "another sender".into());
-            shared.stats.refused.fetch_add(1, Relaxed);
-            refuse(stream, &format!("busy: already serving {serving}"));
+            let reason = format!("busy: already serving {serving}");
+            shared
+                .stats
+                .count_refusal(format!("refused {peer}: {reason}"));
+            refuse(stream, &reason);
             return;
         }
     };
@@ -271,8 +274,7 @@ fn handshake(
     match judged {
         Ok(hello) => Some((hello, inbound)),
         Err(reason) => {
-            stats.refused.fetch_add(1, Relaxed);
-            stats.set_error(format!("refused {peer}: {reason}"));
+            stats.count_refusal(format!("refused {peer}: {reason}"));
             if let Ok(stream) = stream.try_clone() {
                 refuse(stream, &reason);
             }
@@ -378,8 +380,7 @@ fn run_session(
                 .ok()
                 .and_then(|mut r| r.take())
                 .unwrap_or_else(|| e.to_string());
-            stats.dropped.fetch_add(1, Relaxed);
-            stats.set_error(format!("peer {peer}: {reason}; connection dropped"));
+            stats.count_drop(format!("peer {peer}: {reason}; connection dropped"));
             let mut bytes = Vec::new();
             wire::encode_message(&mut bytes, &Message::Error(reason.clone()));
             let _ = wire::send(&mut write_half, &bytes, "reporting an error");

@@ -249,12 +249,14 @@ impl RemoteSender {
     }
 
     fn link_lost(&mut self, reason: String) {
-        if let Some(link) = self.link.take() {
-            self.acked_before += link.rows_acked;
-            self.stats.dropped.fetch_add(1, Relaxed);
-        }
         self.stats.connected.store(false, Relaxed);
-        self.stats.set_error(reason);
+        match self.link.take() {
+            Some(link) => {
+                self.acked_before += link.rows_acked;
+                self.stats.count_drop(reason);
+            }
+            None => self.stats.set_error(reason),
+        }
         self.next_retry = Instant::now() + self.backoff;
     }
 

@@ -262,9 +262,8 @@ impl Session<'_> {
                     .ok()
                     .and_then(|mut r| r.take())
                     .unwrap_or_else(|| e.to_string());
-                self.stats.dropped.fetch_add(1, Relaxed);
                 self.stats
-                    .set_error(format!("rdma peer: {reason}; connection dropped"));
+                    .count_drop(format!("rdma peer: {reason}; connection dropped"));
                 SessionEvent::End {
                     rows_sent: None,
                     reason,
@@ -305,9 +304,8 @@ impl Session<'_> {
         let capacity = writer.capacity();
         let refusal = refusal(self.config.token.as_deref(), &hello, capacity);
         if let Some(reason) = refusal {
-            self.stats.refused.fetch_add(1, Relaxed);
             self.stats
-                .set_error(format!("refused an rdma peer: {reason}"));
+                .count_refusal(format!("refused an rdma peer: {reason}"));
             let _ = self.reply(
                 endpoint,
                 control,

@@ -244,9 +244,8 @@ impl VerbsSender {
 
     fn fail(&mut self, reason: String) {
         if self.failed.is_none() {
-            self.stats.dropped.fetch_add(1, Relaxed);
             self.stats.connected.store(false, Relaxed);
-            self.stats.set_error(reason.clone());
+            self.stats.count_drop(reason.clone());
             self.failed = Some(reason);
         }
     }
