@@ -486,9 +486,44 @@ impl WindowReader {
     /// fits in what was published (the peer wrote garbage). The head does not move; see
     /// [`WindowReader::discard_published`].
     pub fn try_read(&mut self) -> Result<Option<WindowRecord<'_>>, WindowError> {
+        self.read_next(true)
+    }
+
+    /// Loads the writer's published tail if everything before the one loaded last was read.
+    /// [`WindowReader::try_read_known`] then reads no further than it: a consumer that decides by
+    /// position (a session boundary recorded beside the window) refreshes first and decides
+    /// second, so that no record published after its decision is read before it.
+    pub fn refresh(&mut self) {
+        if self.head == self.cached_tail {
+            self.cached_tail = self.published();
+        }
+    }
+
+    /// As [`WindowReader::try_read`], but only among the records published as of the last
+    /// [`WindowReader::refresh`]; `Ok(None)` once those are read.
+    ///
+    /// # Errors
+    /// As [`WindowReader::try_read`].
+    pub fn try_read_known(&mut self) -> Result<Option<WindowRecord<'_>>, WindowError> {
+        self.read_next(false)
+    }
+
+    /// Gives back, unread, everything published as of the last [`WindowReader::refresh`] (see
+    /// [`WindowReader::discard_published`]). Returns the bytes dropped.
+    pub fn discard_known(&mut self) -> u64 {
+        let dropped = self.cached_tail - self.head;
+        self.release_to(self.cached_tail);
+        dropped
+    }
+
+    /// The next record, loading the published tail when the known records are read and
+    /// `refresh` says so.
+    fn read_next(&mut self, refresh: bool) -> Result<Option<WindowRecord<'_>>, WindowError> {
         loop {
             if self.head == self.cached_tail {
-                self.cached_tail = self.published();
+                if refresh {
+                    self.cached_tail = self.published();
+                }
                 if self.head == self.cached_tail {
                     return Ok(None);
                 }

@@ -118,7 +118,20 @@ impl Inbox {
     /// Takes the next session boundary if the head has reached it, else reads one record. A
     /// frame goes to `decode`, which returns the rows it decoded and the stamp of the last one,
     /// or why the bytes are not a frame. Any other record kind is the peer's protocol error.
+    ///
+    /// The order is what keeps sessions apart: the tail is loaded first and the boundaries looked
+    /// at second, and only records published as of that load are read. A boundary is recorded
+    /// at the tail published when it happens, so any record past it was published after it was
+    /// recorded, and is read only after a later load, by which time the boundary is due.
     pub fn poll(&mut self, decode: impl FnOnce(&[u8]) -> Result<(usize, u64), String>) -> Polled {
+        if !self.discarding
+            && let Some(feed) = &self.feed
+            && self.reader.is_empty()
+            && let Err(e) = feed.feed()
+        {
+            return self.drop_sender(e);
+        }
+        self.reader.refresh();
         if let Some(event) = self.sessions.due(self.reader.head()) {
             match &event {
                 SessionEvent::Start { same_clock, .. } => {
@@ -141,16 +154,10 @@ impl Inbox {
             return Polled::Event(event);
         }
         if self.discarding {
-            self.reader.discard_published();
+            self.reader.discard_known();
             return Polled::Nothing;
         }
-        if let Some(feed) = &self.feed
-            && self.reader.is_empty()
-            && let Err(e) = feed.feed()
-        {
-            return self.drop_sender(e);
-        }
-        let record = match self.reader.try_read() {
+        let record = match self.reader.try_read_known() {
             Ok(Some(record)) => record,
             Ok(None) => return Polled::Nothing,
             Err(e) => return self.drop_sender(e),
@@ -198,7 +205,7 @@ impl Inbox {
     fn drop_sender(&mut self, error: WindowError) -> Polled {
         let reason = error.to_string();
         self.credits.abort(reason.clone());
-        self.reader.discard_published();
+        self.reader.discard_known();
         self.discarding = true;
         Polled::Dropped(reason)
     }
@@ -224,5 +231,85 @@ impl Inbox {
     /// Whether the listener is gone and everything it published and recorded was read.
     pub fn is_drained(&self) -> bool {
         self.reader.is_abandoned() && self.reader.is_empty() && self.sessions.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::ring::window::{self, WindowWriter, footprint, record_header};
+
+    #[derive(Debug)]
+    struct NoCredit;
+
+    impl CreditPath for NoCredit {
+        fn send(&self, _: &Message) {}
+        fn abort(&self, _: String) {}
+    }
+
+    /// A sender that connects at the worst moment: while the consumer polls, the receiver
+    /// records the session's start at the published tail and the sender's first frame is
+    /// published right after it.
+    #[derive(Debug)]
+    struct ConnectsMidPoll {
+        writer: Mutex<WindowWriter>,
+        sessions: Arc<SessionLog>,
+    }
+
+    impl TailFeed for ConnectsMidPoll {
+        fn feed(&self) -> Result<(), WindowError> {
+            let mut writer = self.writer.lock().unwrap();
+            let at = writer.published();
+            if at > 0 {
+                return Ok(());
+            }
+            self.sessions.record(
+                at,
+                SessionEvent::Start {
+                    run_id: 1,
+                    next_seq: 0,
+                    same_clock: true,
+                    peer: "test".into(),
+                },
+            );
+            let mut record = record_header(8, FRAME).to_vec();
+            record.extend_from_slice(&[7; 8]);
+            writer.write_at(at, &record)?;
+            writer.publish(at + footprint(8) as u64)
+        }
+    }
+
+    #[test]
+    fn a_session_that_starts_during_a_poll_is_taken_before_its_first_frame() {
+        let (writer, reader) = window::channel(1024).unwrap();
+        let sessions = Arc::new(SessionLog::default());
+        let feed = Arc::new(ConnectsMidPoll {
+            writer: Mutex::new(writer),
+            sessions: sessions.clone(),
+        });
+        let mut inbox = Inbox::with_feed(
+            reader,
+            sessions,
+            Arc::new(NoCredit),
+            Arc::new(LinkStats::default()),
+            feed,
+        );
+        let mut polled = Vec::new();
+        for _ in 0..3 {
+            polled.push(inbox.poll(|frame| Ok((frame.len(), 0))));
+        }
+        assert!(
+            matches!(
+                polled.as_slice(),
+                [
+                    Polled::Event(SessionEvent::Start { .. }),
+                    Polled::Frame(8),
+                    Polled::Nothing
+                ]
+            ),
+            "the start comes before the frame published after it: {polled:?}"
+        );
     }
 }
