@@ -598,7 +598,16 @@ fn a_sender_outlives_its_receiver_and_reconnects_to_the_next_one() {
     );
     let mut second = Engine::start(profile::parse(&text, "second.toml").unwrap()).unwrap();
     wait_for(&mut second, "the sender to come back", |t| t.connected);
-    let t = producer.snapshot().transport.unwrap();
+    // The receiver counts the session when it welcomes the sender; the sender, once it has read
+    // the welcome.
+    let start = Instant::now();
+    let t = loop {
+        let t = producer.snapshot().transport.unwrap();
+        if t.connected || start.elapsed() > Duration::from_secs(20) {
+            break t;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
     assert_eq!(t.reconnects, 1, "{t:?}");
     let sent = producer.stop();
     let after = wait_for(&mut second, "the goodbye", |t| !t.connected);
