@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering::{Acquire, Relaxed};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::metrics::LatencyHistogram;
 use crate::metrics::integrity::{Integrity, InterleavedCheck, SequenceCheck, SessionCheck};
@@ -19,6 +19,10 @@ use super::ends::{ReadEnd, WriteEnd};
 
 /// How often a consumer merges its latency samples into the shared histograms.
 const PUBLISH_EVERY: Duration = Duration::from_millis(10);
+
+/// Polls that found nothing between two looks at the clock for [`PUBLISH_EVERY`]: an idle
+/// consumer that read the clock on every poll would take that much longer to see the next row.
+const IDLE_POLLS_PER_CLOCK_READ: u32 = 1024;
 
 /// Bits of a row's sequence number that say which producer wrote it (MPMC).
 pub(crate) const PRODUCER_SHIFT: u32 = 48;
@@ -65,6 +69,104 @@ impl Idle {
 
     fn reset(&mut self) {
         self.spins = 0;
+    }
+}
+
+/// When a consumer publishes its samples: every [`PUBLISH_EVERY`], judged by the clock read it
+/// makes anyway when rows arrive (to time them), and while idle by one clock read every
+/// [`IDLE_POLLS_PER_CLOCK_READ`] empty polls, so the poll loop itself reads no clock.
+struct PublishSchedule {
+    last_ns: u64,
+    idle_polls: u32,
+}
+
+impl PublishSchedule {
+    fn new(now_ns: u64) -> Self {
+        PublishSchedule {
+            last_ns: now_ns,
+            idle_polls: 0,
+        }
+    }
+
+    /// Whether to publish now: `arrived_ns` is when the poll's rows were timed, `None` for an
+    /// empty poll (then `clock` is read only every [`IDLE_POLLS_PER_CLOCK_READ`] of those).
+    fn due(&mut self, arrived_ns: Option<u64>, clock: impl FnOnce() -> u64) -> bool {
+        let now = match arrived_ns {
+            Some(now) => now,
+            None => {
+                self.idle_polls = self.idle_polls.wrapping_add(1);
+                if self.idle_polls % IDLE_POLLS_PER_CLOCK_READ != 0 {
+                    return false;
+                }
+                clock()
+            }
+        };
+        if now.saturating_sub(self.last_ns) < PUBLISH_EVERY.as_nanos() as u64 {
+            return false;
+        }
+        self.last_ns = now;
+        true
+    }
+}
+
+/// The longest gap before the next paced row that a busy-spinning producer waits out on the
+/// clock alone (no control checks, no spin hint): it sees the row due within one clock read,
+/// where a full turn of its loop would add that turn to the row's one-way latency.
+const SHORT_GAP_NS: u64 = 20_000;
+
+/// A producer's rate schedule: row `k` after `start_ns` is due at `start_ns + k / rate`, and is
+/// stamped with that time (so a row's one-way latency includes how late it was sent).
+struct Pace {
+    rate: u64,
+    start_ns: u64,
+    scheduled: u64,
+}
+
+impl Pace {
+    fn new(rate: u64, now_ns: u64) -> Self {
+        Pace {
+            rate,
+            start_ns: now_ns,
+            scheduled: 0,
+        }
+    }
+
+    /// Starts the schedule again from `now_ns` (a new rate, or the end of a pause).
+    fn restart(&mut self, rate: u64, now_ns: u64) {
+        *self = Pace::new(rate, now_ns);
+    }
+
+    /// Rows due at `now_ns` and not yet scheduled, at most `batch` (`batch` when unpaced).
+    fn due(&self, now_ns: u64, batch: usize) -> usize {
+        if self.rate == 0 {
+            return batch;
+        }
+        let elapsed = u128::from(now_ns.saturating_sub(self.start_ns));
+        let due = (elapsed * u128::from(self.rate) / 1_000_000_000) as u64 + 1;
+        (due.saturating_sub(self.scheduled) as usize).min(batch)
+    }
+
+    /// When the next row falls due (`None` when unpaced).
+    fn next_due_ns(&self) -> Option<u64> {
+        (self.rate > 0).then(|| {
+            let offset =
+                (u128::from(self.scheduled) * 1_000_000_000).div_ceil(u128::from(self.rate));
+            self.start_ns.saturating_add(offset as u64)
+        })
+    }
+
+    /// The stamp of the `i`-th of the rows being scheduled now, read at `now_ns`.
+    fn stamp(&self, i: usize, now_ns: u64) -> u64 {
+        if self.rate == 0 {
+            return now_ns;
+        }
+        let k = u128::from(self.scheduled + i as u64);
+        self.start_ns + (k * 1_000_000_000 / u128::from(self.rate)) as u64
+    }
+
+    /// `n` more rows were scheduled.
+    fn advance(&mut self, n: usize) {
+        self.scheduled += n as u64;
     }
 }
 
@@ -122,41 +224,44 @@ pub(crate) fn produce(mut job: ProducerJob) {
     let mut offset = 0;
     let mut seq = 0u64;
     let tag = job.index << PRODUCER_SHIFT;
-    // The rate schedule: row `n` after `schedule_start` is due at `schedule_start + n / rate`.
-    let mut schedule_start = control.now_ns();
-    let mut scheduled = 0u64;
-    let mut rate = control.rate.load(Relaxed);
+    let mut pace = Pace::new(control.rate.load(Relaxed), control.now_ns());
+    let busy = job.wait == WaitStrategy::BusySpin;
     let mut prefetch = usize::MAX;
-    let mut last_publish = Instant::now();
+    // When the endpoint's counters were last published, on the clock the pacing reads anyway
+    // (`now` of the latest batch): publishing costs no clock read of its own.
+    let mut now = pace.start_ns;
+    let mut last_publish = now;
 
     while !control.stop.load(Relaxed) {
         follow_pinning(&slot, &mut pinned_to);
         if let Some(distance) = changed(&control.prefetch, &mut prefetch) {
             job.sink.set_prefetch(distance);
         }
-        let new_rate = control.rate.load(Relaxed);
-        if new_rate != rate {
-            rate = new_rate;
-            schedule_start = control.now_ns();
-            scheduled = 0;
+        let rate = control.rate.load(Relaxed);
+        if rate != pace.rate {
+            pace.restart(rate, control.now_ns());
         }
         if offset == pending.len() {
             if control.paused.load(Relaxed) {
                 std::thread::sleep(Duration::from_millis(1));
-                schedule_start = control.now_ns();
-                scheduled = 0;
+                pace.restart(rate, control.now_ns());
                 continue;
             }
             let batch = control.batch.load(Relaxed).max(1);
-            let now = control.now_ns();
-            let n = if rate == 0 {
-                batch
-            } else {
-                let due = (u128::from(now - schedule_start) * u128::from(rate) / 1_000_000_000)
-                    as u64
-                    + 1;
-                (due.saturating_sub(scheduled) as usize).min(batch)
-            };
+            now = control.now_ns();
+            let mut n = pace.due(now, batch);
+            // The next row falls due soon: a busy-spinning producer makes it now and then waits
+            // out the gap on the clock alone, so that its one-way latency starts with the
+            // hand-off, not with a turn of this loop and the making of the row.
+            let mut due_at = None;
+            if n == 0
+                && busy
+                && let Some(next) = pace.next_due_ns()
+                && next.saturating_sub(now) <= SHORT_GAP_NS
+            {
+                n = 1;
+                due_at = Some(next);
+            }
             if n == 0 {
                 idle.wait();
                 continue;
@@ -166,16 +271,16 @@ pub(crate) fn produce(mut job: ProducerJob) {
             job.values.fill_values(&mut pending);
             for (i, row) in pending.iter_mut().enumerate() {
                 row.seq = tag | (seq + i as u64);
-                row.stamp_ns = if rate == 0 {
-                    now
-                } else {
-                    schedule_start
-                        + ((scheduled + i as u64) as u128 * 1_000_000_000 / u128::from(rate)) as u64
-                };
+                row.stamp_ns = pace.stamp(i, now);
             }
             seq += n as u64;
-            scheduled += n as u64;
+            pace.advance(n);
             offset = 0;
+            if let Some(next) = due_at {
+                while now < next {
+                    now = control.now_ns();
+                }
+            }
         }
         let written = job
             .sink
@@ -190,8 +295,8 @@ pub(crate) fn produce(mut job: ProducerJob) {
         idle.reset();
         offset += written;
         slot.rows.fetch_add(written as u64, Relaxed);
-        if last_publish.elapsed() >= PUBLISH_EVERY {
-            last_publish = Instant::now();
+        if now.saturating_sub(last_publish) >= PUBLISH_EVERY.as_nanos() as u64 {
+            last_publish = now;
             slot.publish_endpoint(job.sink.endpoint_stats());
         }
     }
@@ -239,7 +344,7 @@ pub(crate) fn consume(mut job: ConsumerJob) {
     let mut idle = Idle::new(job.wait);
     let mut rows: Vec<Row> = Vec::new();
     let mut local = LatencyHistogram::new();
-    let mut last_publish = Instant::now();
+    let mut schedule = PublishSchedule::new(control.now_ns());
     let mut reset_seen = control.reset_epoch.load(Relaxed);
     let mut prefetch = usize::MAX;
 
@@ -271,6 +376,7 @@ pub(crate) fn consume(mut job: ConsumerJob) {
             }
             continue;
         }
+        let mut arrived_ns = None;
         if n == 0 {
             if job.source.is_drained() {
                 break;
@@ -279,6 +385,7 @@ pub(crate) fn consume(mut job: ConsumerJob) {
         } else {
             idle.reset();
             let now = control.now_ns();
+            arrived_ns = Some(now);
             let timed = job.source.same_clock();
             for row in &rows {
                 if timed {
@@ -295,8 +402,8 @@ pub(crate) fn consume(mut job: ConsumerJob) {
             }
             slot.rows.fetch_add(n as u64, Relaxed);
         }
-        if last_publish.elapsed() >= PUBLISH_EVERY && publish(&slot, &mut local, false) {
-            last_publish = Instant::now();
+        // Samples the lock was busy for wait in `local` for the next turn.
+        if schedule.due(arrived_ns, || control.now_ns()) && publish(&slot, &mut local, false) {
             slot.publish_endpoint(job.source.endpoint_stats());
             slot.publish_integrity(job.check.integrity());
         }
@@ -322,5 +429,63 @@ fn publish(slot: &ThreadSlot, local: &mut LatencyHistogram, wait: bool) -> bool 
             true
         }
         None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+
+    use super::*;
+
+    #[test]
+    fn an_idle_consumer_reads_the_clock_once_per_thousand_polls_and_publishes_on_time() {
+        let every = PUBLISH_EVERY.as_nanos() as u64;
+        let mut schedule = PublishSchedule::new(1_000);
+        let reads = Cell::new(0);
+        let clock = |now: u64| {
+            reads.set(reads.get() + 1);
+            now
+        };
+        for _ in 1..IDLE_POLLS_PER_CLOCK_READ {
+            assert!(!schedule.due(None, || clock(1_000 + every)));
+        }
+        assert_eq!(reads.get(), 0, "empty polls do not read the clock");
+        assert!(schedule.due(None, || clock(1_000 + every)));
+        assert_eq!(reads.get(), 1);
+
+        // Rows bring their own arrival time: due once PUBLISH_EVERY has passed since the last.
+        let last = 1_000 + every;
+        assert!(!schedule.due(Some(last + every - 1), || clock(0)));
+        assert!(schedule.due(Some(last + every), || clock(0)));
+        assert_eq!(reads.get(), 1, "polls with rows use their arrival time");
+    }
+
+    #[test]
+    fn a_paced_row_falls_due_at_its_stamp_and_not_a_nanosecond_before() {
+        // 300,000 rows/s: 3,333.3 ns apart, so the due times need rounding up.
+        let mut pace = Pace::new(300_000, 1_000);
+        assert_eq!(pace.due(1_000, 8), 1, "the first row is due at once");
+        assert_eq!(pace.stamp(0, 1_000), 1_000);
+        pace.advance(1);
+        for k in 1..50u64 {
+            let next = pace.next_due_ns().unwrap();
+            assert_eq!(pace.due(next - 1, 8), 0, "row {k} is not due before {next}");
+            assert_eq!(pace.due(next, 8), 1, "row {k} is due at {next}");
+            let stamp = pace.stamp(0, next);
+            assert!(
+                stamp <= next && next - stamp <= 1,
+                "row {k}: stamp {stamp}, due {next}"
+            );
+            pace.advance(1);
+        }
+        assert_eq!(pace.due(1_000 + 1_000_000_000, usize::MAX), 300_001 - 50);
+        let unpaced = Pace::new(0, 5);
+        assert_eq!((unpaced.due(7, 64), unpaced.next_due_ns()), (64, None));
+        assert_eq!(
+            unpaced.stamp(3, 7),
+            7,
+            "an unpaced row is stamped when it is made"
+        );
     }
 }
