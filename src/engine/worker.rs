@@ -20,8 +20,10 @@ use super::ends::{ReadEnd, WriteEnd};
 /// How often a consumer merges its latency samples into the shared histograms.
 const PUBLISH_EVERY: Duration = Duration::from_millis(10);
 
-/// Polls that found nothing between two looks at the clock for [`PUBLISH_EVERY`]: an idle
-/// consumer that read the clock on every poll would take that much longer to see the next row.
+/// Polls that found nothing between two looks at the clock for [`PUBLISH_EVERY`], for a
+/// busy-spinning consumer: one that read the clock on every poll would take that much longer to
+/// see the next row. A consumer that yields, sleeps or parks when idle looks on every poll (its
+/// polls are far apart, and a thousand of them could take many seconds).
 const IDLE_POLLS_PER_CLOCK_READ: u32 = 1024;
 
 /// Bits of a row's sequence number that say which producer wrote it (MPMC).
@@ -74,28 +76,35 @@ impl Idle {
 
 /// When a consumer publishes its samples: every [`PUBLISH_EVERY`], judged by the clock read it
 /// makes anyway when rows arrive (to time them), and while idle by one clock read every
-/// [`IDLE_POLLS_PER_CLOCK_READ`] empty polls, so the poll loop itself reads no clock.
+/// `idle_polls_per_read` empty polls ([`IDLE_POLLS_PER_CLOCK_READ`] when busy-spinning, so that
+/// poll loop itself reads no clock).
 struct PublishSchedule {
     last_ns: u64,
     idle_polls: u32,
+    idle_polls_per_read: u32,
 }
 
 impl PublishSchedule {
-    fn new(now_ns: u64) -> Self {
+    fn new(now_ns: u64, wait: WaitStrategy) -> Self {
         PublishSchedule {
             last_ns: now_ns,
             idle_polls: 0,
+            idle_polls_per_read: if wait == WaitStrategy::BusySpin {
+                IDLE_POLLS_PER_CLOCK_READ
+            } else {
+                1
+            },
         }
     }
 
     /// Whether to publish now: `arrived_ns` is when the poll's rows were timed, `None` for an
-    /// empty poll (then `clock` is read only every [`IDLE_POLLS_PER_CLOCK_READ`] of those).
+    /// empty poll (then `clock` is read only every `idle_polls_per_read` of those).
     fn due(&mut self, arrived_ns: Option<u64>, clock: impl FnOnce() -> u64) -> bool {
         let now = match arrived_ns {
             Some(now) => now,
             None => {
                 self.idle_polls = self.idle_polls.wrapping_add(1);
-                if self.idle_polls % IDLE_POLLS_PER_CLOCK_READ != 0 {
+                if self.idle_polls % self.idle_polls_per_read != 0 {
                     return false;
                 }
                 clock()
@@ -344,7 +353,7 @@ pub(crate) fn consume(mut job: ConsumerJob) {
     let mut idle = Idle::new(job.wait);
     let mut rows: Vec<Row> = Vec::new();
     let mut local = LatencyHistogram::new();
-    let mut schedule = PublishSchedule::new(control.now_ns());
+    let mut schedule = PublishSchedule::new(control.now_ns(), job.wait);
     let mut reset_seen = control.reset_epoch.load(Relaxed);
     let mut prefetch = usize::MAX;
 
@@ -441,7 +450,7 @@ mod tests {
     #[test]
     fn an_idle_consumer_reads_the_clock_once_per_thousand_polls_and_publishes_on_time() {
         let every = PUBLISH_EVERY.as_nanos() as u64;
-        let mut schedule = PublishSchedule::new(1_000);
+        let mut schedule = PublishSchedule::new(1_000, WaitStrategy::BusySpin);
         let reads = Cell::new(0);
         let clock = |now: u64| {
             reads.set(reads.get() + 1);
@@ -486,6 +495,17 @@ mod tests {
             unpaced.stamp(3, 7),
             7,
             "an unpaced row is stamped when it is made"
+        );
+    }
+
+    #[test]
+    fn a_consumer_that_sleeps_when_idle_looks_at_the_clock_on_every_empty_poll() {
+        let every = PUBLISH_EVERY.as_nanos() as u64;
+        let mut schedule = PublishSchedule::new(0, WaitStrategy::SpinPark { spins: 100 });
+        assert!(!schedule.due(None, || every - 1));
+        assert!(
+            schedule.due(None, || every),
+            "a parked consumer's samples are published on time"
         );
     }
 }
