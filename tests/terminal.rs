@@ -157,8 +157,13 @@ fn t_in_the_dashboard_searches_shows_it_live_and_runs_the_profile_it_wrote() {
     // written again.
     pty.wait_for(&["Tune", "throughput,", "rung", "trying:"]);
     pty.wait_for(&["best", "far:"]);
-    // The search's budget, the core-to-core map before it, and slack for a loaded machine.
-    pty.wait_for_within(&["profiles/tuned.toml"], std::time::Duration::from_secs(90));
+    // The search's budget, the core-to-core map before it, and slack for a loaded machine. Read
+    // off the screen: the status line is redrawn over the one before it, cell by cell.
+    pty.wait_for_on_screen(
+        &["tuned: running profiles/tuned.toml"],
+        (40, 120),
+        std::time::Duration::from_secs(90),
+    );
     pty.type_keys(b"q");
     pty.type_keys(b"q");
     let (status, _) = pty.finish();

@@ -171,6 +171,36 @@ impl Pty {
         }
     }
 
+    /// What a `rows` × `cols` terminal shows now: everything written so far run through a
+    /// terminal emulator. A redraw writes only the cells that changed, so text on the screen
+    /// need not appear whole in the bytes (a letter already in its cell is skipped).
+    pub fn screen(&self, rows: u16, cols: u16) -> String {
+        let mut terminal = vt100::Parser::new(rows, cols, 0);
+        terminal.process(&self.output.lock().unwrap());
+        terminal.screen().contents()
+    }
+
+    /// Waits until a `rows` × `cols` screen shows every one of `wanted`, at most `limit`.
+    pub fn wait_for_on_screen(
+        &self,
+        wanted: &[&str],
+        (rows, cols): (u16, u16),
+        limit: std::time::Duration,
+    ) {
+        let started = std::time::Instant::now();
+        loop {
+            let screen = self.screen(rows, cols);
+            if wanted.iter().all(|w| screen.contains(w)) {
+                return;
+            }
+            assert!(
+                started.elapsed() < limit,
+                "never on screen: {wanted:?} in\n{screen}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    }
+
     /// Waits for `script` to end; its status and everything written.
     pub fn finish(mut self) -> (std::process::ExitStatus, String) {
         let status = self.script.child().wait().unwrap();
