@@ -13,6 +13,11 @@
 //!   running every contender back to back (these VMs change speed between rounds).
 //! - `throughput` also runs `none` frames through the shared-memory backend.
 //!
+//! - With `--features bench-iceoryx2`, iceoryx2's publish-subscribe (its `ipc` service: shared
+//!   memory between processes, here two threads) bounces one `u64` on the same pair: a
+//!   dedicated inter-process transport as a contender for the shared-memory backend. (iceoryx2
+//!   keeps a small state file in /dev/shm and directories under /tmp/iceoryx2 between runs.)
+//!
 //! `cargo bench --bench remote -- --json` prints one JSON object; `--quick` is a smoke run.
 
 use std::io::{Read, Write};
@@ -297,6 +302,62 @@ fn sender_rows(sender: &ShmSender) -> u64 {
     ringtop::transport::FrameLink::rows_sent(sender)
 }
 
+/// Median round trip (ns) of one `u64` through two iceoryx2 publish-subscribe services (ping
+/// and pong, `ipc` flavour: shared memory, polled with `receive`), between two threads on
+/// `cpus`: what a dedicated inter-process transport pays for the same hand-off.
+#[cfg(feature = "bench-iceoryx2")]
+fn iceoryx2_round_trip(trips: usize, cpus: (Option<usize>, Option<usize>)) -> f64 {
+    use iceoryx2::prelude::*;
+    let node = NodeBuilder::new().create::<ipc::Service>().unwrap();
+    let open = |direction: &str| {
+        let name = format!("ringtop-bench-{}-{direction}", std::process::id());
+        node.service_builder(&ServiceName::new(&name).unwrap())
+            .publish_subscribe::<u64>()
+            .history_size(0)
+            .subscriber_max_buffer_size(1)
+            .enable_safe_overflow(true)
+            .create()
+            .unwrap()
+    };
+    let (ping, pong) = (open("ping"), open("pong"));
+    let ready = std::sync::Barrier::new(2);
+    let mut times = Vec::with_capacity(trips);
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            pin(cpus.1);
+            let rx = ping.subscriber_builder().create().unwrap();
+            let tx = pong.publisher_builder().create().unwrap();
+            ready.wait();
+            for _ in 0..trips {
+                let value = loop {
+                    if let Some(sample) = rx.receive().unwrap() {
+                        break *sample;
+                    }
+                    std::hint::spin_loop();
+                };
+                tx.send_copy(value).unwrap();
+            }
+        });
+        pin(cpus.0);
+        let tx = ping.publisher_builder().create().unwrap();
+        let rx = pong.subscriber_builder().create().unwrap();
+        ready.wait();
+        for i in 0..trips as u64 {
+            let start = Instant::now();
+            tx.send_copy(i).unwrap();
+            let echoed = loop {
+                if let Some(sample) = rx.receive().unwrap() {
+                    break *sample;
+                }
+                std::hint::spin_loop();
+            };
+            assert_eq!(echoed, i, "iceoryx2 lost or reordered a sample");
+            times.push(start.elapsed().as_nanos() as f64);
+        }
+    });
+    median(&mut times)
+}
+
 /// Median round trip (ns) of one row through two in-process relay rings (ping and pong) between
 /// two threads on `cpus`: the ring's own floor, no protocol around it.
 fn relay_round_trip(trips: usize, cpus: (Option<usize>, Option<usize>)) -> f64 {
@@ -468,6 +529,8 @@ fn main() {
     let mut cases = Vec::new();
     // Per round: (shm / relay, shm / unix socket, shm none / local none).
     let mut per_round: Vec<[f64; 3]> = Vec::new();
+    // Per round: shm / iceoryx2 (with the `bench-iceoryx2` feature).
+    let mut vs_iceoryx2: Vec<f64> = Vec::new();
     for _ in 0..rounds {
         let shm = shm_round_trip(trips, pair);
         record(&mut cases, "shm_round_trip", "shm_backend", "ns", shm);
@@ -482,6 +545,12 @@ fn main() {
         // A one-row frame record out (header, frame header, row), a credit back.
         let uds = unix_socket_round_trip(max_frame_len(1) + 8, 32, trips);
         record(&mut cases, "shm_round_trip", "unix_socket", "ns", uds);
+        #[cfg(feature = "bench-iceoryx2")]
+        {
+            let iceoryx2 = iceoryx2_round_trip(trips, pair);
+            record(&mut cases, "shm_round_trip", "iceoryx2", "ns", iceoryx2);
+            vs_iceoryx2.push(shm / iceoryx2);
+        }
         let shm_none = link_throughput("shm", "none", None, &cpus, secs);
         record(&mut cases, "throughput", "shm_none", "rows/s", shm_none);
         let (backend, request, reply) = backend_round_trip(trips);
@@ -561,11 +630,16 @@ fn main() {
         let mid = median(&mut values);
         json!({"median": mid, "min": values[0], "max": values[values.len() - 1]})
     };
-    let per_round_ratios = json!({
+    let mut per_round_ratios = json!({
         "shm_round_trip_vs_relay_ring": spread(0),
         "shm_round_trip_vs_unix_socket": spread(1),
         "shm_none_vs_local_none": spread(2),
     });
+    if !vs_iceoryx2.is_empty() {
+        let mid = median(&mut vs_iceoryx2);
+        per_round_ratios["shm_round_trip_vs_iceoryx2"] = json!({"median": mid,
+            "min": vs_iceoryx2[0], "max": vs_iceoryx2[vs_iceoryx2.len() - 1]});
+    }
     let results: Vec<Value> = cases
         .iter()
         .map(|c| {
