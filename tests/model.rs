@@ -84,8 +84,14 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(1024))]
 
     #[test]
-    fn spsc_slices_behave_as_a_bounded_fifo(capacity in capacity(), ops in prop::collection::vec(slice_op(), 1..200)) {
+    fn spsc_slices_behave_as_a_bounded_fifo(
+        capacity in capacity(),
+        prefetch in prop_oneof![Just(0usize), 1..8usize],
+        ops in prop::collection::vec(slice_op(), 1..200),
+    ) {
         let (mut tx, mut rx) = spsc::channel::<u64>(capacity).unwrap();
+        // With a distance, `push_slice` fills item by item, prefetching; without, it copies.
+        tx.set_prefetch_distance(ringtop::ring::prefetch::PrefetchDistance(prefetch));
         let mut model: VecDeque<u64> = VecDeque::new();
         let mut next = 0u64;
         for op in ops {

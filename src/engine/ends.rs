@@ -40,11 +40,8 @@ impl WriteEnd {
     /// Writes as many of `rows` as fit now (all or nothing for a frame); how many.
     pub(crate) fn offer(&mut self, rows: &[Row], codec: CodecId, stats: &CodecCounters) -> usize {
         match self {
-            WriteEnd::Spsc(tx) => {
-                let mut chunk = tx.write_chunk(rows.len());
-                chunk.fill_with(|i| rows[i]);
-                chunk.commit()
-            }
+            // One or two copies into the ring, or item by item when prefetching.
+            WriteEnd::Spsc(tx) => tx.push_slice(rows),
             // One stamp per row: no batch to publish at once.
             WriteEnd::Relay(tx) => rows.iter().take_while(|r| tx.try_push(**r).is_ok()).count(),
             WriteEnd::Broadcast(tx) => {

@@ -237,15 +237,22 @@ impl<T> Producer<T> {
         })
     }
 
-    /// Copies as many of `items` as fit now into the ring (one or two `memcpy`s) and publishes
-    /// them with one index store; how many (0 when the ring is full).
+    /// Copies as many of `items` as fit now into the ring (one or two `memcpy`s; item by item
+    /// with prefetching when a prefetch distance is set) and publishes them with one index store;
+    /// how many (0 when the ring is full).
     #[inline]
     pub fn push_slice(&mut self, items: &[T]) -> usize
     where
         T: Copy,
     {
+        let prefetch = self.prefetch.is_on();
         let mut chunk = self.write_chunk(items.len());
-        chunk.copy_from_slice(items);
+        if prefetch {
+            // Item by item, each slot's line prefetched ahead as the distance asks.
+            chunk.fill_with(|i| items[i]);
+        } else {
+            chunk.copy_from_slice(items);
+        }
         chunk.commit()
     }
 
