@@ -77,7 +77,7 @@ impl Idle {
 /// When a consumer publishes its samples: every [`PUBLISH_EVERY`], judged by the clock read it
 /// makes anyway when rows arrive (to time them), and while idle by one clock read every
 /// `idle_polls_per_read` empty polls ([`IDLE_POLLS_PER_CLOCK_READ`] when busy-spinning, so that
-/// poll loop itself reads no clock).
+/// its poll loop reads no clock).
 struct PublishSchedule {
     last_ns: u64,
     idle_polls: u32,
