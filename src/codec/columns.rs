@@ -50,6 +50,11 @@ impl Columns {
         &mut self.words[c * self.rows..(c + 1) * self.rows]
     }
 
+    /// Appends column `c` (a value column: 2 and on) to `out` as floats.
+    pub(crate) fn append_column(&self, c: usize, out: &mut Vec<f64>) {
+        out.extend(self.column(c).iter().map(|&w| f64::from_bits(w)));
+    }
+
     /// Appends the columns as rows to `out`.
     pub(crate) fn store(&self, out: &mut Vec<Row>) {
         let n = self.rows;
@@ -78,6 +83,16 @@ pub(crate) fn rows_to_bytes(rows: &[Row], out: &mut [u8]) {
             chunk[16 + 8 * c..24 + 8 * c].copy_from_slice(&v.to_bits().to_le_bytes());
         }
     }
+}
+
+/// Appends word `word` of each row in `bytes` (a whole number of rows) to `out` as floats.
+pub(crate) fn bytes_to_column(bytes: &[u8], word: usize, out: &mut Vec<f64>) {
+    let at = 8 * word;
+    out.extend(bytes.chunks_exact(ROW_BYTES).map(|row| {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&row[at..at + 8]);
+        f64::from_bits(u64::from_le_bytes(w))
+    }));
 }
 
 /// Appends the rows in `bytes` (a whole number of rows) to `out`.

@@ -53,12 +53,34 @@ fn set_up_bytes(heads: &[i64], factor: Option<u64>) -> usize {
     1 + heads.iter().map(|&h| varint_len(zigzag(h))).sum::<usize>() + factor.map_or(0, varint_len)
 }
 
-/// Undoes [`difference`].
-fn integrate(ints: &mut [i64], order: usize) {
-    for pass in (0..order).rev() {
-        for i in pass + 1..ints.len() {
-            ints[i] = ints[i].wrapping_add(ints[i - 1]);
+/// Multiplies the differences after the `order` heads by `factor`, then undoes [`difference`],
+/// in one pass (the decoder's hot loop: one load and one store a value).
+fn integrate_scaled(ints: &mut [i64], order: usize, factor: i64) {
+    match (order, ints) {
+        (0, ints) if factor != 1 => {
+            for v in ints.iter_mut() {
+                *v = v.wrapping_mul(factor);
+            }
         }
+        (1, [first, rest @ ..]) => {
+            let mut value = *first;
+            for slot in rest {
+                value = value.wrapping_add(slot.wrapping_mul(factor));
+                *slot = value;
+            }
+        }
+        (2, [first, second, rest @ ..]) => {
+            let mut step = *second;
+            let mut value = first.wrapping_add(step);
+            *second = value;
+            for slot in rest {
+                step = step.wrapping_add(slot.wrapping_mul(factor));
+                value = value.wrapping_add(step);
+                *slot = value;
+            }
+        }
+        // No factor at order 0, or fewer values than heads (the heads are the values).
+        _ => {}
     }
 }
 
@@ -215,12 +237,7 @@ pub(crate) fn get_stream(input: &mut ByteReader<'_>, ints: &mut [i64]) -> Result
     } else {
         pack::decode(input, body)?;
     }
-    if let Some(g) = factor {
-        for v in body.iter_mut() {
-            *v = v.wrapping_mul(g);
-        }
-    }
-    integrate(ints, order);
+    integrate_scaled(ints, order, factor.unwrap_or(1));
     Ok(())
 }
 
@@ -257,6 +274,37 @@ mod tests {
         input.finish().unwrap();
         assert_eq!(back, ints);
         (form, len)
+    }
+
+    #[test]
+    fn integrating_undoes_differencing_in_every_order_with_a_factor() {
+        let values: Vec<i64> = vec![7, -3, 12, 12, 40, i64::MAX, i64::MIN, 5, 0];
+        for len in 0..=values.len() {
+            for order in 0..=MAX_ORDER {
+                for factor in [1i64, 3, -2] {
+                    let mut ints = values[..len].to_vec();
+                    difference(&mut ints, order);
+                    // What the encoder leaves after taking the factor out of the residuals.
+                    let heads = order.min(len);
+                    let mut residuals = ints.clone();
+                    for r in &mut residuals[heads..] {
+                        *r = r.wrapping_mul(factor);
+                    }
+                    let mut expected = residuals.clone();
+                    for pass in (0..order).rev() {
+                        for i in pass + 1..expected.len() {
+                            expected[i] = expected[i].wrapping_add(expected[i - 1]);
+                        }
+                    }
+                    let mut back = ints.clone();
+                    integrate_scaled(&mut back, order, factor);
+                    assert_eq!(back, expected, "len {len} order {order} factor {factor}");
+                    if factor == 1 {
+                        assert_eq!(back, values[..len], "len {len} order {order}");
+                    }
+                }
+            }
+        }
     }
 
     #[test]

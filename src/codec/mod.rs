@@ -37,7 +37,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use self::columns::{Columns, ROW_BYTES, bytes_to_rows, rows_to_bytes};
+use self::columns::{Columns, ROW_BYTES, bytes_to_column, bytes_to_rows, rows_to_bytes};
 use self::frame::{FrameHeader, HEADER_LEN, MAX_FRAME_ROWS};
 use self::io::{ByteReader, ByteWriter};
 use crate::row::Row;
@@ -327,6 +327,43 @@ impl Decoder {
     /// # Errors
     /// Any [`CodecError`] for a frame that is truncated, corrupt or from an unknown format.
     pub fn decode(&mut self, frame: &[u8], out: &mut Vec<Row>) -> Result<FrameHeader, CodecError> {
+        let (header, decoded) = self.decode_frame(frame)?;
+        match decoded {
+            Decoded::RowBytes(bytes) => bytes_to_rows(bytes, out),
+            Decoded::Columns(columns) => columns.store(out),
+        }
+        Ok(header)
+    }
+
+    /// Checks and decodes one whole frame, appending value column `c` of its rows to `out[c]`
+    /// (at most the six value columns; sequence numbers and stamps are not returned). This is how
+    /// a table in the column-chunked layout comes back (see [`trial::run_columns`]): only its
+    /// own columns are written, not the 64 bytes of every row. On error `out` is left as it was.
+    ///
+    /// # Errors
+    /// As [`Decoder::decode`].
+    pub fn decode_values(
+        &mut self,
+        frame: &[u8],
+        out: &mut [Vec<f64>],
+    ) -> Result<FrameHeader, CodecError> {
+        let (header, decoded) = self.decode_frame(frame)?;
+        let wanted = out.len().min(Row::COLUMNS);
+        for (c, values) in out[..wanted].iter_mut().enumerate() {
+            match decoded {
+                Decoded::RowBytes(bytes) => bytes_to_column(bytes, 2 + c, values),
+                Decoded::Columns(columns) => columns.append_column(2 + c, values),
+            }
+        }
+        Ok(header)
+    }
+
+    /// Checks a frame and decodes it into the decoder's scratch space (or, for `none`, points
+    /// at its payload).
+    fn decode_frame<'a>(
+        &'a mut self,
+        frame: &'a [u8],
+    ) -> Result<(FrameHeader, Decoded<'a>), CodecError> {
         let (header, payload) = frame::open(frame)?;
         let rows = header.rows;
         let mut input = ByteReader::new(payload);
@@ -334,13 +371,11 @@ impl Decoder {
             CodecId::None => {
                 let bytes = input.take(rows * ROW_BYTES)?;
                 input.finish()?;
-                bytes_to_rows(bytes, out);
-                return Ok(header);
+                return Ok((header, Decoded::RowBytes(bytes)));
             }
             CodecId::Lz4 => {
                 lz4::decompress(payload, rows * ROW_BYTES, &mut self.bytes)?;
-                bytes_to_rows(&self.bytes, out);
-                return Ok(header);
+                return Ok((header, Decoded::RowBytes(&self.bytes)));
             }
             CodecId::Delta => {
                 self.columns.reset(rows);
@@ -373,9 +408,17 @@ impl Decoder {
             }
         }
         input.finish()?;
-        self.columns.store(out);
-        Ok(header)
+        Ok((header, Decoded::Columns(&self.columns)))
     }
+}
+
+/// A checked frame's rows, decoded but not yet in the caller's shape.
+#[derive(Clone, Copy)]
+enum Decoded<'a> {
+    /// Rows as little-endian bytes, 64 a row.
+    RowBytes(&'a [u8]),
+    /// Rows as eight columns of words.
+    Columns(&'a Columns),
 }
 
 #[cfg(test)]
@@ -430,6 +473,45 @@ mod tests {
                     "{codec} with {n} rows"
                 );
             }
+        }
+    }
+
+    #[test]
+    fn values_decode_into_columns_as_they_decode_into_rows() {
+        let mut encoder = Encoder::new();
+        let mut decoder = Decoder::new();
+        let rows = sample(300);
+        for codec in CodecId::ALL {
+            let mut frame = Vec::new();
+            encoder.encode_to_vec(codec, &rows, &mut frame).unwrap();
+            for wanted in [0, 1, 2, 6, 7] {
+                // Something already there stays, and the frame's values follow it.
+                let mut columns: Vec<Vec<f64>> = vec![vec![42.0]; wanted];
+                decoder.decode_values(&frame, &mut columns).unwrap();
+                for (c, column) in columns.iter().enumerate() {
+                    let expected: Vec<u64> = std::iter::once(42.0f64.to_bits())
+                        .chain(
+                            rows.iter()
+                                .map(|r| r.values.get(c).map_or(42.0, |v| *v).to_bits()),
+                        )
+                        .collect();
+                    if c >= Row::COLUMNS {
+                        assert_eq!(column, &[42.0], "{codec}: a seventh column is left alone");
+                        continue;
+                    }
+                    let got: Vec<u64> = column.iter().map(|v| v.to_bits()).collect();
+                    assert_eq!(got, expected, "{codec}, column {c} of {wanted}");
+                }
+            }
+            let last = frame.len() - 1;
+            frame[last] ^= 0x10;
+            let mut columns = vec![vec![1.0], Vec::new()];
+            assert!(decoder.decode_values(&frame, &mut columns).is_err());
+            assert_eq!(
+                columns,
+                vec![vec![1.0], Vec::new()],
+                "{codec}: untouched on error"
+            );
         }
     }
 
