@@ -279,7 +279,7 @@ impl Encoder {
                 match codec {
                     CodecId::Delta => delta::encode(&self.columns, &mut self.deltas, out),
                     CodecId::Xor => xor::encode(&self.columns, out),
-                    CodecId::Rle => rle::encode(&self.columns, out),
+                    CodecId::Rle => rle::encode(&self.columns, &mut self.deltas, out),
                     _ => decimal::encode(&self.columns, &mut self.decimal, out),
                 }
             }
@@ -387,7 +387,7 @@ impl Decoder {
             }
             CodecId::Rle => {
                 self.columns.reset(rows);
-                rle::decode(&mut input, &mut self.columns)?;
+                rle::decode(&mut input, &mut self.columns, header.version)?;
             }
             CodecId::Decimal => {
                 self.columns.reset(rows);
@@ -551,9 +551,12 @@ mod tests {
         let header = Decoder::new().decode(&frame, &mut back).unwrap();
         assert_eq!(header.version, 1);
         assert_eq!(trial::first_difference(&rows, &back), None);
-        reseal(&mut frame, 3);
+        reseal(&mut frame, frame::FORMAT_VERSION + 1);
         let err = Decoder::new().decode(&frame, &mut Vec::new()).unwrap_err();
-        assert_eq!(err, CodecError::UnsupportedVersion(3));
+        assert_eq!(
+            err,
+            CodecError::UnsupportedVersion(frame::FORMAT_VERSION + 1)
+        );
     }
 
     #[test]
