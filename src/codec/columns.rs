@@ -85,18 +85,159 @@ pub(crate) fn rows_to_bytes(rows: &[Row], out: &mut [u8]) {
     }
 }
 
-/// Appends word `word` of each row in `bytes` (a whole number of rows) to `out` as floats.
-pub(crate) fn bytes_to_column(bytes: &[u8], word: usize, out: &mut Vec<f64>) {
-    let at = 8 * word;
-    out.extend(bytes.chunks_exact(ROW_BYTES).map(|row| {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(&row[at..at + 8]);
-        f64::from_bits(u64::from_le_bytes(w))
-    }));
+/// Word `w` of `row`: 0 the sequence number, 1 the stamp, then the values' bit patterns.
+pub(crate) fn row_word(row: &Row, w: usize) -> u64 {
+    match w {
+        0 => row.seq,
+        1 => row.stamp_ns,
+        _ => row.values.get(w - 2).map_or(0, |v| v.to_bits()),
+    }
+}
+
+/// Which of the eight words hold one value in every row of `rows` (bit `w` set for word `w`),
+/// and those values (the others zero). No rows: none.
+pub(crate) fn constant_words(rows: &[Row]) -> (u8, [u64; WORDS]) {
+    let Some(first) = rows.first() else {
+        return (0, [0; WORDS]);
+    };
+    let values: [u64; WORDS] = std::array::from_fn(|w| row_word(first, w));
+    let mut constant = u8::MAX;
+    for row in &rows[1..] {
+        for (w, &value) in values.iter().enumerate() {
+            if row_word(row, w) != value {
+                constant &= !(1 << w);
+            }
+        }
+        if constant == 0 {
+            break;
+        }
+    }
+    let values = std::array::from_fn(|w| {
+        if constant & (1 << w) != 0 {
+            values[w]
+        } else {
+            0
+        }
+    });
+    (constant, values)
+}
+
+/// Writes the words of `rows` not marked in `constant` as little-endian bytes into `out`
+/// (exactly `rows.len()` × 8 × the unmarked words).
+pub(crate) fn rows_to_varying_bytes(rows: &[Row], constant: u8, out: &mut [u8]) {
+    if constant == 0 {
+        return rows_to_bytes(rows, out);
+    }
+    let varying: Vec<usize> = (0..WORDS).filter(|w| constant & (1 << w) == 0).collect();
+    let stride = 8 * varying.len();
+    if stride == 0 {
+        return;
+    }
+    for (row, chunk) in rows.iter().zip(out.chunks_exact_mut(stride)) {
+        for (slot, &w) in chunk.chunks_exact_mut(8).zip(&varying) {
+            slot.copy_from_slice(&row_word(row, w).to_le_bytes());
+        }
+    }
+}
+
+/// Where word `w` of every row is in [`RowWords`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum WordAt {
+    /// At this byte offset in each row's bytes.
+    Offset(usize),
+    /// This value in every row, not in the bytes.
+    Constant(u64),
+}
+
+/// Rows as little-endian bytes holding the words that vary, `stride` bytes a row; the words that
+/// hold one value throughout are kept aside.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RowWords<'a> {
+    bytes: &'a [u8],
+    rows: usize,
+    stride: usize,
+    words: [WordAt; WORDS],
+}
+
+impl<'a> RowWords<'a> {
+    /// Whole 64-byte rows (`bytes` a whole number of them).
+    pub(crate) fn whole(bytes: &'a [u8]) -> Self {
+        Self::varying(bytes, bytes.len() / ROW_BYTES, 0, &[0; WORDS])
+    }
+
+    /// `rows` rows whose words marked in `constant` are `values[w]` throughout and whose other
+    /// words are in `bytes`, in order (as [`rows_to_varying_bytes`] writes them).
+    pub(crate) fn varying(
+        bytes: &'a [u8],
+        rows: usize,
+        constant: u8,
+        values: &[u64; WORDS],
+    ) -> Self {
+        let mut stride = 0;
+        let words = std::array::from_fn(|w| {
+            if constant & (1 << w) != 0 {
+                WordAt::Constant(values[w])
+            } else {
+                stride += 8;
+                WordAt::Offset(stride - 8)
+            }
+        });
+        Self {
+            bytes,
+            rows,
+            stride,
+            words,
+        }
+    }
+
+    fn word(&self, row: &[u8], w: usize) -> u64 {
+        match self.words[w] {
+            WordAt::Constant(value) => value,
+            WordAt::Offset(at) => row.get(at..at + 8).map_or(0, le_word),
+        }
+    }
+
+    /// Appends the rows to `out`.
+    pub(crate) fn append_rows(&self, out: &mut Vec<Row>) {
+        if self.stride == ROW_BYTES {
+            return bytes_to_rows(self.bytes, out);
+        }
+        let row = |bytes: &[u8]| Row {
+            seq: self.word(bytes, 0),
+            stamp_ns: self.word(bytes, 1),
+            values: std::array::from_fn(|c| f64::from_bits(self.word(bytes, 2 + c))),
+        };
+        if self.stride == 0 {
+            out.extend(std::iter::repeat_n(row(&[]), self.rows));
+        } else {
+            out.extend(self.bytes.chunks_exact(self.stride).map(row));
+        }
+    }
+
+    /// Appends word `w` of every row to `out` as floats.
+    pub(crate) fn append_column(&self, w: usize, out: &mut Vec<f64>) {
+        match self.words[w] {
+            WordAt::Constant(value) => {
+                out.extend(std::iter::repeat_n(f64::from_bits(value), self.rows));
+            }
+            WordAt::Offset(at) => out.extend(
+                self.bytes
+                    .chunks_exact(self.stride)
+                    .map(|row| f64::from_bits(row.get(at..at + 8).map_or(0, le_word))),
+            ),
+        }
+    }
+}
+
+/// The little-endian word in `bytes` (eight of them).
+fn le_word(bytes: &[u8]) -> u64 {
+    let mut w = [0u8; 8];
+    w.copy_from_slice(&bytes[..8]);
+    u64::from_le_bytes(w)
 }
 
 /// Appends the rows in `bytes` (a whole number of rows) to `out`.
-pub(crate) fn bytes_to_rows(bytes: &[u8], out: &mut Vec<Row>) {
+fn bytes_to_rows(bytes: &[u8], out: &mut Vec<Row>) {
     let word = |chunk: &[u8], at: usize| {
         let mut w = [0u8; 8];
         w.copy_from_slice(&chunk[at..at + 8]);

@@ -22,7 +22,8 @@ pub const HEADER_LEN: usize = 24;
 
 /// The format this build writes: the header layout and, per codec, the payload's. Version 2
 /// differs from 1 only in `delta`'s payload (and so `delta-lz4`'s): packed differences rather
-/// than varints; version 3 from 2 only in `rle`'s: literal stretches beside runs.
+/// than varints; version 3 from 2 only in `rle`'s (literal stretches beside runs) and `lz4`'s
+/// (words that hold one value throughout stored once, ahead of the block).
 pub const FORMAT_VERSION: u8 = 3;
 
 /// The oldest format this build still reads.

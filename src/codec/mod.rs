@@ -37,7 +37,9 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use self::columns::{Columns, ROW_BYTES, bytes_to_column, bytes_to_rows, rows_to_bytes};
+use self::columns::{
+    Columns, ROW_BYTES, RowWords, WORDS, constant_words, rows_to_bytes, rows_to_varying_bytes,
+};
 use self::frame::{FrameHeader, HEADER_LEN, MAX_FRAME_ROWS};
 use self::io::{ByteReader, ByteWriter};
 use crate::row::Row;
@@ -51,7 +53,7 @@ pub enum CodecId {
     None = 0,
     /// Per-column differences, zigzag varints.
     Delta = 1,
-    /// LZ4 block compression of the rows.
+    /// LZ4 block compression of the rows (words constant throughout the frame stored once).
     Lz4 = 2,
     /// `delta`, then LZ4.
     DeltaLz4 = 3,
@@ -271,7 +273,19 @@ impl Encoder {
                 out.put(&self.bytes)
             }
             CodecId::Lz4 => {
-                self.raw_bytes(rows);
+                // Words holding one value throughout (an unused column, a zero stamp) are
+                // stored once, ahead of LZ4: less to compress, and less to decompress.
+                let (constant, values) = constant_words(rows);
+                out.put_u8(constant)?;
+                for (w, &value) in values.iter().enumerate() {
+                    if constant & (1 << w) != 0 {
+                        out.put_u64(value)?;
+                    }
+                }
+                let varying = WORDS - constant.count_ones() as usize;
+                self.bytes.clear();
+                self.bytes.resize(rows.len() * 8 * varying, 0);
+                rows_to_varying_bytes(rows, constant, &mut self.bytes);
                 lz4::compress(&self.bytes, out)
             }
             CodecId::Delta | CodecId::Xor | CodecId::Rle | CodecId::Decimal => {
@@ -329,7 +343,7 @@ impl Decoder {
     pub fn decode(&mut self, frame: &[u8], out: &mut Vec<Row>) -> Result<FrameHeader, CodecError> {
         let (header, decoded) = self.decode_frame(frame)?;
         match decoded {
-            Decoded::RowBytes(bytes) => bytes_to_rows(bytes, out),
+            Decoded::RowWords(words) => words.append_rows(out),
             Decoded::Columns(columns) => columns.store(out),
         }
         Ok(header)
@@ -351,7 +365,7 @@ impl Decoder {
         let wanted = out.len().min(Row::COLUMNS);
         for (c, values) in out[..wanted].iter_mut().enumerate() {
             match decoded {
-                Decoded::RowBytes(bytes) => bytes_to_column(bytes, 2 + c, values),
+                Decoded::RowWords(words) => words.append_column(2 + c, values),
                 Decoded::Columns(columns) => columns.append_column(2 + c, values),
             }
         }
@@ -371,11 +385,25 @@ impl Decoder {
             CodecId::None => {
                 let bytes = input.take(rows * ROW_BYTES)?;
                 input.finish()?;
-                return Ok((header, Decoded::RowBytes(bytes)));
+                return Ok((header, Decoded::RowWords(RowWords::whole(bytes))));
+            }
+            CodecId::Lz4 if header.version < 3 => {
+                lz4::decompress(payload, rows * ROW_BYTES, &mut self.bytes)?;
+                return Ok((header, Decoded::RowWords(RowWords::whole(&self.bytes))));
             }
             CodecId::Lz4 => {
-                lz4::decompress(payload, rows * ROW_BYTES, &mut self.bytes)?;
-                return Ok((header, Decoded::RowBytes(&self.bytes)));
+                let constant = input.u8()?;
+                let mut values = [0u64; WORDS];
+                for (w, value) in values.iter_mut().enumerate() {
+                    if constant & (1 << w) != 0 {
+                        *value = input.u64()?;
+                    }
+                }
+                let varying = WORDS - constant.count_ones() as usize;
+                let compressed = input.take(input.remaining())?;
+                lz4::decompress(compressed, rows * 8 * varying, &mut self.bytes)?;
+                let words = RowWords::varying(&self.bytes, rows, constant, &values);
+                return Ok((header, Decoded::RowWords(words)));
             }
             CodecId::Delta => {
                 self.columns.reset(rows);
@@ -415,8 +443,8 @@ impl Decoder {
 /// A checked frame's rows, decoded but not yet in the caller's shape.
 #[derive(Clone, Copy)]
 enum Decoded<'a> {
-    /// Rows as little-endian bytes, 64 a row.
-    RowBytes(&'a [u8]),
+    /// Rows as little-endian bytes, some words perhaps kept aside.
+    RowWords(RowWords<'a>),
     /// Rows as eight columns of words.
     Columns(&'a Columns),
 }
@@ -530,14 +558,13 @@ mod tests {
     }
 
     #[test]
-    fn frames_of_format_version_1_decode_and_unknown_versions_are_refused() {
+    fn frames_of_earlier_versions_decode_and_unknown_versions_are_refused() {
         let rows = sample(50);
         let mut frame = Vec::new();
         Encoder::new()
             .encode_to_vec(CodecId::Lz4, &rows, &mut frame)
             .unwrap();
         assert_eq!(frame[2], frame::FORMAT_VERSION);
-        // The same payload under a version-1 header (LZ4's payload did not change).
         let reseal = |frame: &mut Vec<u8>, version: u8| {
             frame[2] = version;
             let mut hasher = crc32fast::Hasher::new();
@@ -546,17 +573,68 @@ mod tests {
             let crc = hasher.finalize();
             frame[16..20].copy_from_slice(&crc.to_le_bytes());
         };
-        reseal(&mut frame, 1);
-        let mut back = Vec::new();
-        let header = Decoder::new().decode(&frame, &mut back).unwrap();
-        assert_eq!(header.version, 1);
-        assert_eq!(trial::first_difference(&rows, &back), None);
+        // Versions 1 and 2 wrote LZ4 over the whole rows.
+        let mut whole = vec![0u8; rows.len() * ROW_BYTES];
+        rows_to_bytes(&rows, &mut whole);
+        let mut payload = vec![0u8; lz4::max_compressed_len(whole.len())];
+        let mut writer = ByteWriter::new(&mut payload);
+        lz4::compress(&whole, &mut writer).unwrap();
+        let len = writer.position();
+        let mut old = frame::wrap(CodecId::Lz4, rows.len(), &payload[..len]).unwrap();
+        for version in [1, 2] {
+            reseal(&mut old, version);
+            let mut back = Vec::new();
+            let header = Decoder::new().decode(&old, &mut back).unwrap();
+            assert_eq!(header.version, version);
+            assert_eq!(trial::first_difference(&rows, &back), None, "{version}");
+        }
+        // Under a version-3 header those bytes are not a version-3 payload.
+        reseal(&mut old, 3);
+        assert!(Decoder::new().decode(&old, &mut Vec::new()).is_err());
         reseal(&mut frame, frame::FORMAT_VERSION + 1);
         let err = Decoder::new().decode(&frame, &mut Vec::new()).unwrap_err();
         assert_eq!(
             err,
             CodecError::UnsupportedVersion(frame::FORMAT_VERSION + 1)
         );
+    }
+
+    #[test]
+    fn lz4_stores_words_constant_throughout_once() {
+        // Two value columns in use; the stamp and four value columns hold one value throughout.
+        let rows: Vec<Row> = (0..1000)
+            .map(|i| {
+                let mut row = Row::new(i, 0);
+                row.values = [i as f64 * 0.5, (i % 17) as f64, 0.0, -0.0, 7.5, f64::NAN];
+                row
+            })
+            .collect();
+        let (constant, values) = constant_words(&rows);
+        assert_eq!(constant, 0b1111_0010);
+        assert_eq!(values[5], (-0.0f64).to_bits());
+        let mut frame = Vec::new();
+        Encoder::new()
+            .encode_to_vec(CodecId::Lz4, &rows, &mut frame)
+            .unwrap();
+        let mut back = Vec::new();
+        Decoder::new().decode(&frame, &mut back).unwrap();
+        assert_eq!(trial::first_difference(&rows, &back), None);
+        let mut columns = vec![Vec::new(); 6];
+        Decoder::new().decode_values(&frame, &mut columns).unwrap();
+        for (c, column) in columns.iter().enumerate() {
+            let expected: Vec<u64> = rows.iter().map(|r| r.values[c].to_bits()).collect();
+            let got: Vec<u64> = column.iter().map(|v| v.to_bits()).collect();
+            assert_eq!(got, expected, "column {c}");
+        }
+        // A single row: every word is constant, and nothing is left for LZ4 but an empty block.
+        let one = &rows[..1];
+        assert_eq!(constant_words(one).0, u8::MAX);
+        Encoder::new()
+            .encode_to_vec(CodecId::Lz4, one, &mut frame)
+            .unwrap();
+        let mut back = Vec::new();
+        Decoder::new().decode(&frame, &mut back).unwrap();
+        assert_eq!(trial::first_difference(one, &back), None);
     }
 
     #[test]
