@@ -13,6 +13,10 @@ use super::lz4;
 
 const PLANES: usize = WORDS * 8;
 
+/// Columns with at most this many stored planes are put together a plane at a time; the others
+/// eight words at a time, all their planes at once.
+const FEW_PLANES: usize = 3;
+
 /// Payload: a 64-bit mask of constant planes, their bytes in plane order, then LZ4 of the other
 /// planes in plane order.
 pub(crate) fn encode(
@@ -75,26 +79,98 @@ pub(crate) fn decode(
     if n == 0 {
         return Ok(());
     }
-    let mut next = planes.chunks_exact(n);
+    // Varying planes first, then one plane of zeros standing in for each constant plane (whose
+    // byte is in `base`), so each word is put together in one pass over its eight planes.
+    planes.resize((varying + 1) * n, 0);
+    let (stored, zeros) = planes.split_at_mut(varying * n);
+    zeros.fill(0);
+    let (stored, zeros) = (&*stored, &*zeros);
+    let mut next = stored.chunks_exact(n);
     for c in 0..WORDS {
-        let column = cols.column_mut(c);
-        column.fill(0);
-        for b in 0..8 {
+        let mut base = 0u64;
+        let mut sources = [zeros; 8];
+        for (b, source) in sources.iter_mut().enumerate() {
             let p = c * 8 + b;
             if constant & (1 << p) != 0 {
-                let word = u64::from(constants[p]) << (8 * b);
-                if word != 0 {
-                    column.iter_mut().for_each(|slot| *slot |= word);
-                }
+                base |= u64::from(constants[p]) << (8 * b);
             } else {
-                let plane = next
+                *source = next
                     .next()
                     .ok_or(CodecError::Corrupt("missing byte plane"))?;
-                for (slot, &byte) in column.iter_mut().zip(plane) {
+            }
+        }
+        let column = &mut cols.column_mut(c)[..n];
+        let planes = sources.map(|plane| &plane[..n]);
+        let stored_planes = (0..8).filter(|b| constant & (1 << (c * 8 + b)) == 0);
+        if stored_planes.clone().count() <= FEW_PLANES {
+            // Mostly constant (an unused column, a small counter): a pass per stored plane.
+            column.fill(base);
+            for b in stored_planes {
+                for (slot, &byte) in column.iter_mut().zip(planes[b]) {
                     *slot |= u64::from(byte) << (8 * b);
                 }
             }
+            continue;
+        }
+        // Eight words at a time: eight bytes from each plane, transposed in registers.
+        let mut words = column.chunks_exact_mut(8);
+        let mut at = 0;
+        for eight in &mut words {
+            let block = transpose_bytes(std::array::from_fn(|b| {
+                u64::from_le_bytes(planes[b][at..at + 8].try_into().unwrap_or([0; 8]))
+            }));
+            for (slot, word) in eight.iter_mut().zip(block) {
+                *slot = base | word;
+            }
+            at += 8;
+        }
+        for (i, slot) in words.into_remainder().iter_mut().enumerate() {
+            *slot = base | u64::from_le_bytes(std::array::from_fn(|b| planes[b][at + i]));
         }
     }
     Ok(())
+}
+
+/// The 8 × 8 byte matrix whose row `b` is `rows[b]` (byte `j` of the word is column `j`),
+/// transposed: byte `b` of word `j` of the result is byte `j` of `rows[b]`. Three rounds of
+/// swapping blocks (4 × 4, 2 × 2, then single bytes) across the diagonal.
+#[inline(always)]
+fn transpose_bytes(mut rows: [u64; 8]) -> [u64; 8] {
+    for (shift, mask, pairs) in [
+        (
+            32,
+            0x0000_0000_ffff_ffff_u64,
+            [(0, 4), (1, 5), (2, 6), (3, 7)],
+        ),
+        (16, 0x0000_ffff_0000_ffff, [(0, 2), (1, 3), (4, 6), (5, 7)]),
+        (8, 0x00ff_00ff_00ff_00ff, [(0, 1), (2, 3), (4, 5), (6, 7)]),
+    ] {
+        for (a, b) in pairs {
+            let t = ((rows[a] >> shift) ^ rows[b]) & mask;
+            rows[a] ^= t << shift;
+            rows[b] ^= t;
+        }
+    }
+    rows
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bytes_transpose_like_the_matrix_they_are() {
+        let rows: [u64; 8] = std::array::from_fn(|b| {
+            u64::from_le_bytes(std::array::from_fn(|j| (16 * b + j) as u8))
+        });
+        let words = transpose_bytes(rows);
+        for (j, word) in words.iter().enumerate() {
+            assert_eq!(
+                word.to_le_bytes(),
+                std::array::from_fn::<u8, 8, _>(|b| (16 * b + j) as u8),
+                "word {j}"
+            );
+        }
+        assert_eq!(transpose_bytes(words), rows);
+    }
 }
