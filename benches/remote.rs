@@ -18,7 +18,10 @@
 //!   dedicated inter-process transport as a contender for the shared-memory backend. (iceoryx2
 //!   keeps a small state file in /dev/shm and directories under /tmp/iceoryx2 between runs.)
 //!
-//! `cargo bench --bench remote -- --json` prints one JSON object; `--quick` is a smoke run.
+//! `cargo bench --bench remote -- --json` prints one JSON object; `--quick` is a smoke run;
+//! `--only shm` runs the shared-memory cases alone (its round trip against the relay ring, the
+//! Unix socket and iceoryx2, `none` frames against the local ring), without the TCP cases, whose
+//! polling exchanges take minutes on a machine with two CPUs; their ratios are then `null`.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -519,6 +522,7 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     let as_json = args.iter().any(|a| a == "--json");
     let quick = args.iter().any(|a| a == "--quick");
+    let only_shm = args.windows(2).any(|w| w[0] == "--only" && w[1] == "shm");
     let (rounds, trips, secs) = if quick {
         (1, 2_000, 0.5)
     } else {
@@ -553,6 +557,12 @@ fn main() {
         }
         let shm_none = link_throughput("shm", "none", None, &cpus, secs);
         record(&mut cases, "throughput", "shm_none", "rows/s", shm_none);
+        if only_shm {
+            let local = local_throughput("none", &cpus, secs);
+            record(&mut cases, "throughput", "local_none", "rows/s", local);
+            per_round.push([shm / relay, shm / uds, shm_none / local]);
+            continue;
+        }
         let (backend, request, reply) = backend_round_trip(trips);
         record(&mut cases, "round_trip", "tcp_backend", "ns", backend);
         let blocking = plain_tcp_round_trip(request, reply, trips, false);
