@@ -495,8 +495,8 @@ fn codec_report(
     let groups = columns.div_ceil(ringtop::Row::COLUMNS);
     text.push_str(&format!(
         "{} of up to six columns, frames of {frame_rows} rows; ratio and MB/s: the {} values (8 \
-         bytes each) over encoded bytes, headers included; row ratio: the 64-byte rows the engine \
-         carries\n\n",
+         bytes each) over encoded bytes, headers included, decoded into the table's columns; row \
+         ratio: the 64-byte rows the engine carries\n\n",
         if groups == 1 {
             "one group".to_owned()
         } else {
