@@ -5,8 +5,20 @@
 
 mod common;
 
+use std::sync::{Mutex, MutexGuard};
+
 use common::{ringtop, scratch_dir};
 use serde_json::Value;
+
+/// The tests that run the engine take the machine one at a time: a tune's busy-spinning trials
+/// beside a sweep's paced producer, on two CPUs, would stall it and measure each other.
+static MACHINE: Mutex<()> = Mutex::new(());
+
+fn machine() -> MutexGuard<'static, ()> {
+    MACHINE
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
 
 fn rows_per_s(profile: &[&str]) -> f64 {
     let out = ringtop()
@@ -24,6 +36,7 @@ fn rows_per_s(profile: &[&str]) -> f64 {
 
 #[test]
 fn a_short_throughput_tune_writes_a_profile_that_checks_runs_and_keeps_up_with_its_base() {
+    let _machine = machine();
     let dir = scratch_dir("tune");
     let map = dir.join("c2c.json");
     let out = ringtop().args(["c2c", "--json"]).output().unwrap();
@@ -115,6 +128,7 @@ fn a_short_throughput_tune_writes_a_profile_that_checks_runs_and_keeps_up_with_i
 
 #[test]
 fn a_sweep_runs_every_point_and_marks_one_knee_per_curve() {
+    let _machine = machine();
     let out = ringtop()
         .args([
             "sweep",
