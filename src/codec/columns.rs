@@ -238,11 +238,7 @@ fn le_word(bytes: &[u8]) -> u64 {
 
 /// Appends the rows in `bytes` (a whole number of rows) to `out`.
 fn bytes_to_rows(bytes: &[u8], out: &mut Vec<Row>) {
-    let word = |chunk: &[u8], at: usize| {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(&chunk[at..at + 8]);
-        u64::from_le_bytes(w)
-    };
+    let word = |chunk: &[u8], at: usize| le_word(&chunk[at..at + 8]);
     out.reserve(bytes.len() / ROW_BYTES);
     for chunk in bytes.chunks_exact(ROW_BYTES) {
         let mut row = Row::new(word(chunk, 0), word(chunk, 8));
