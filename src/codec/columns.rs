@@ -128,13 +128,20 @@ pub(crate) fn rows_to_varying_bytes(rows: &[Row], constant: u8, out: &mut [u8]) 
     if constant == 0 {
         return rows_to_bytes(rows, out);
     }
-    let varying: Vec<usize> = (0..WORDS).filter(|w| constant & (1 << w) == 0).collect();
-    let stride = 8 * varying.len();
+    // The varying words' indices, on the stack: an encoder allocates nothing in its steady state.
+    let mut varying = [0usize; WORDS];
+    let mut count = 0;
+    for w in (0..WORDS).filter(|w| constant & (1 << w) == 0) {
+        varying[count] = w;
+        count += 1;
+    }
+    let varying = &varying[..count];
+    let stride = 8 * count;
     if stride == 0 {
         return;
     }
     for (row, chunk) in rows.iter().zip(out.chunks_exact_mut(stride)) {
-        for (slot, &w) in chunk.chunks_exact_mut(8).zip(&varying) {
+        for (slot, &w) in chunk.chunks_exact_mut(8).zip(varying) {
             slot.copy_from_slice(&row_word(row, w).to_le_bytes());
         }
     }
