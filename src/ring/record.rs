@@ -29,6 +29,14 @@ pub const fn footprint(len: usize) -> usize {
     HEADER + len.next_multiple_of(ALIGN)
 }
 
+/// Where stream position `position` falls in a ring of `capacity` bytes, a power of two (every
+/// ring's is): a mask, not a division, since it runs on every record's way in and out.
+#[inline(always)]
+pub const fn ring_offset(position: u64, capacity: usize) -> usize {
+    debug_assert!(capacity.is_power_of_two());
+    (position & (capacity as u64 - 1)) as usize
+}
+
 /// The largest payload a ring of `capacity` bytes accepts: half of it less a header, so a record
 /// plus the padding in front of it always fit in an empty ring.
 #[inline]

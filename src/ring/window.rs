@@ -36,6 +36,7 @@ use super::{RingConfig, RingError};
 
 type Word = UnsafeCell<u64>;
 
+use super::record::ring_offset;
 pub use super::record::{
     ALIGN, CONSUMED, HEADER, PADDING, encode_record, footprint, max_payload, record_header,
 };
@@ -108,8 +109,8 @@ pub struct Placement {
     pub end: u64,
 }
 
-/// Where a record of `len` payload bytes goes, given the positions: the reader's `head` (as last
-/// credited) and the writer's `tail`. `None`: not enough free room now (wait for credit).
+/// Where a record of `len` payload bytes goes in a window of `capacity` bytes (a power of two),
+/// given the positions: the reader's `head` (as last credited) and the writer's `tail`. `None`: not enough free room now (wait for credit).
 ///
 /// # Errors
 /// [`WindowError::RecordTooLarge`] when it can never fit.
@@ -124,7 +125,7 @@ pub fn place(
         return Err(WindowError::RecordTooLarge { len, max });
     }
     let need = footprint(len) as u64;
-    let offset = (tail % capacity as u64) as usize;
+    let offset = ring_offset(tail, capacity);
     let to_end = (capacity - offset) as u64;
     let (padding, start) = if need > to_end {
         (
@@ -140,7 +141,7 @@ pub fn place(
     }
     Ok(Some(Placement {
         padding,
-        offset: (start % capacity as u64) as usize,
+        offset: ring_offset(start, capacity),
         end,
     }))
 }
@@ -174,7 +175,7 @@ impl Shared {
     }
 
     fn word(&self, position: u64) -> &Word {
-        &self.words[(position % (self.words.len() as u64 * ALIGN as u64)) as usize / ALIGN]
+        &self.words[ring_offset(position, self.words.len() * ALIGN) / ALIGN]
     }
 }
 
@@ -460,7 +461,7 @@ impl WindowReader {
     #[cfg(not(loom))]
     fn copy_payload(&self, position: u64, len: usize, out: &mut Vec<u8>) {
         let words = len.div_ceil(ALIGN);
-        let offset = (position % self.capacity as u64) as usize + HEADER;
+        let offset = ring_offset(position, self.capacity) + HEADER;
         out.clear();
         out.reserve(words * ALIGN);
         // SAFETY: the record's `footprint(len)` bytes from `position` lie inside the buffer
@@ -529,7 +530,7 @@ impl WindowReader {
                 }
             }
             let available = self.cached_tail - self.head;
-            let offset = (self.head % self.capacity as u64) as usize;
+            let offset = ring_offset(self.head, self.capacity);
             let bad = |reason: String| WindowError::BadRecord {
                 position: self.head,
                 reason,
