@@ -17,11 +17,16 @@
 //!   memory between processes, here two threads) bounces one `u64` on the same pair: a
 //!   dedicated inter-process transport as a contender for the shared-memory backend. (iceoryx2
 //!   keeps a small state file in /dev/shm and directories under /tmp/iceoryx2 between runs.)
+//! - `one_row_frame`: encoding and decoding that one-row frame alone, per round;
+//!   `shm_round_trip_less_codec_vs_relay_ring` takes them off the shm round trip, leaving what
+//!   the transport adds over the relay ring's hand-off.
+//! - `tcp_round_trip_vs_plain_tcp_floor`: the TCP round trip against that round's floor.
 //!
 //! `cargo bench --bench remote -- --json` prints one JSON object; `--quick` is a smoke run;
 //! `--only shm` runs the shared-memory cases alone (its round trip against the relay ring, the
 //! Unix socket and iceoryx2, `none` frames against the local ring), without the TCP cases, whose
-//! polling exchanges take minutes on a machine with two CPUs; their ratios are then `null`.
+//! exchanges take longer; their ratios are then `null`. `--only tcp` runs the TCP cases
+//! alone.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -113,7 +118,13 @@ fn plain_tcp_round_trip(request: usize, reply: usize, trips: usize, poll: bool) 
     let out = vec![1u8; request];
     let mut back = vec![0u8; reply];
     let mut times = Vec::with_capacity(trips);
+    // At most `trips`, and no more than two seconds of them: a polling exchange has taken
+    // milliseconds a trip where a blocking one takes microseconds.
+    let began = Instant::now();
     for _ in 0..trips {
+        if !times.is_empty() && began.elapsed() > Duration::from_secs(2) {
+            break;
+        }
         let start = Instant::now();
         stream.write_all(&out).unwrap();
         fill(&mut stream, &mut back).unwrap();
@@ -223,6 +234,13 @@ fn backend_round_trip(trips: usize) -> (f64, usize, usize) {
 }
 
 /// Pins the calling thread to `cpu` when there is one.
+/// Runs `f` on a thread of its own: the cases that pin their calling thread then leave the main
+/// thread's affinity alone. (Once the main thread was pinned, every thread the TCP cases spawned
+/// inherited its one CPU, and each polling round trip waited out a scheduler slice.)
+fn apart<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+    std::thread::scope(|s| s.spawn(f).join().expect("a pinned case panicked"))
+}
+
 fn pin(cpu: Option<usize>) {
     if let Some(cpu) = cpu {
         let _ = ringtop::topology::pin::pin_current_thread(cpu);
@@ -299,6 +317,43 @@ fn shm_round_trip(trips: usize, cpus: (Option<usize>, Option<usize>)) -> f64 {
     consumer.join().unwrap();
     ringtop::transport::LinkListener::stop(&mut listener);
     median(&mut times)
+}
+
+/// Median time (ns) to encode a one-row `none` frame and to check and decode it, on `cpu`: the
+/// part of the shm round trip that is the frame codec's (CRC-32 both ways, header checks, the
+/// row copied in and out), not the transport's.
+fn one_row_frame_codec_ns(trips: usize, cpu: Option<usize>) -> (f64, f64) {
+    pin(cpu);
+    let mut encoder = Encoder::new();
+    let mut decoder = Decoder::new();
+    let mut frame = vec![0u8; max_frame_len(1)];
+    let mut rows = Vec::with_capacity(1);
+    let (mut encode, mut decode) = (Vec::new(), Vec::new());
+    // Timed in batches of 64: one frame is below the clock's resolution here.
+    for i in 0..(trips / 64).max(16) as u64 {
+        let row = [Row {
+            seq: i,
+            ..Row::default()
+        }];
+        let start = Instant::now();
+        let mut len = 0;
+        for _ in 0..64 {
+            len = encoder
+                .encode(CodecId::None, std::hint::black_box(&row), &mut frame)
+                .unwrap();
+        }
+        encode.push(start.elapsed().as_nanos() as f64 / 64.0);
+        let start = Instant::now();
+        for _ in 0..64 {
+            rows.clear();
+            decoder
+                .decode(std::hint::black_box(&frame[..len]), &mut rows)
+                .unwrap();
+        }
+        decode.push(start.elapsed().as_nanos() as f64 / 64.0);
+        assert_eq!(rows, row, "the frame did not come back");
+    }
+    (median(&mut encode), median(&mut decode))
 }
 
 fn sender_rows(sender: &ShmSender) -> u64 {
@@ -523,6 +578,7 @@ fn main() {
     let as_json = args.iter().any(|a| a == "--json");
     let quick = args.iter().any(|a| a == "--quick");
     let only_shm = args.windows(2).any(|w| w[0] == "--only" && w[1] == "shm");
+    let only_tcp = args.windows(2).any(|w| w[0] == "--only" && w[1] == "tcp");
     let (rounds, trips, secs) = if quick {
         (1, 2_000, 0.5)
     } else {
@@ -535,32 +591,47 @@ fn main() {
     let mut per_round: Vec<[f64; 3]> = Vec::new();
     // Per round: shm / iceoryx2 (with the `bench-iceoryx2` feature).
     let mut vs_iceoryx2: Vec<f64> = Vec::new();
+    // Per round: the TCP backend's round trip / the faster bare exchange.
+    let mut tcp_vs_floor: Vec<f64> = Vec::new();
+    // Per round: (shm round trip less the frame's encode and decode) / relay ring.
+    let mut transport_vs_relay: Vec<f64> = Vec::new();
     for _ in 0..rounds {
-        let shm = shm_round_trip(trips, pair);
-        record(&mut cases, "shm_round_trip", "shm_backend", "ns", shm);
-        let relay = relay_round_trip(trips, pair);
-        record(
-            &mut cases,
-            "shm_round_trip",
-            "relay_ring_in_process",
-            "ns",
-            relay,
-        );
-        // A one-row frame record out (header, frame header, row), a credit back.
-        let uds = unix_socket_round_trip(max_frame_len(1) + 8, 32, trips);
-        record(&mut cases, "shm_round_trip", "unix_socket", "ns", uds);
-        #[cfg(feature = "bench-iceoryx2")]
-        {
-            let iceoryx2 = iceoryx2_round_trip(trips, pair);
-            record(&mut cases, "shm_round_trip", "iceoryx2", "ns", iceoryx2);
-            vs_iceoryx2.push(shm / iceoryx2);
+        // (shm round trip, relay, unix socket, shm none throughput) for this round's ratios.
+        let mut shm_case: Option<[f64; 4]> = None;
+        if !only_tcp {
+            let shm = apart(|| shm_round_trip(trips, pair));
+            record(&mut cases, "shm_round_trip", "shm_backend", "ns", shm);
+            let (encode, decode) = apart(|| one_row_frame_codec_ns(trips, pair.0));
+            record(&mut cases, "one_row_frame", "encode", "ns", encode);
+            record(&mut cases, "one_row_frame", "decode", "ns", decode);
+            let relay = apart(|| relay_round_trip(trips, pair));
+            record(
+                &mut cases,
+                "shm_round_trip",
+                "relay_ring_in_process",
+                "ns",
+                relay,
+            );
+            transport_vs_relay.push((shm - encode - decode) / relay);
+            // A one-row frame record out (header, frame header, row), a credit back.
+            let uds = unix_socket_round_trip(max_frame_len(1) + 8, 32, trips);
+            record(&mut cases, "shm_round_trip", "unix_socket", "ns", uds);
+            #[cfg(feature = "bench-iceoryx2")]
+            {
+                let iceoryx2 = apart(|| iceoryx2_round_trip(trips, pair));
+                record(&mut cases, "shm_round_trip", "iceoryx2", "ns", iceoryx2);
+                vs_iceoryx2.push(shm / iceoryx2);
+            }
+            let shm_none = link_throughput("shm", "none", None, &cpus, secs);
+            record(&mut cases, "throughput", "shm_none", "rows/s", shm_none);
+            shm_case = Some([shm, relay, uds, shm_none]);
         }
-        let shm_none = link_throughput("shm", "none", None, &cpus, secs);
-        record(&mut cases, "throughput", "shm_none", "rows/s", shm_none);
         if only_shm {
             let local = local_throughput("none", &cpus, secs);
             record(&mut cases, "throughput", "local_none", "rows/s", local);
-            per_round.push([shm / relay, shm / uds, shm_none / local]);
+            if let Some([shm, relay, uds, shm_none]) = shm_case {
+                per_round.push([shm / relay, shm / uds, shm_none / local]);
+            }
             continue;
         }
         let (backend, request, reply) = backend_round_trip(trips);
@@ -575,6 +646,7 @@ fn main() {
         );
         let polling = plain_tcp_round_trip(request, reply, trips, true);
         record(&mut cases, "round_trip", "plain_tcp_polling", "ns", polling);
+        tcp_vs_floor.push(backend / blocking.min(polling));
         for codec in ["none", "delta-lz4"] {
             let local = local_throughput(codec, &cpus, secs);
             record(
@@ -584,7 +656,9 @@ fn main() {
                 "rows/s",
                 local,
             );
-            if codec == "none" {
+            if codec == "none"
+                && let Some([shm, relay, uds, shm_none]) = shm_case
+            {
                 per_round.push([shm / relay, shm / uds, shm_none / local]);
             }
             let remote = remote_throughput(codec, None, &cpus, secs);
@@ -637,6 +711,9 @@ fn main() {
     });
     let spread = |i: usize| {
         let mut values: Vec<f64> = per_round.iter().map(|r| r[i]).collect();
+        if values.is_empty() {
+            return Value::Null;
+        }
         let mid = median(&mut values);
         json!({"median": mid, "min": values[0], "max": values[values.len() - 1]})
     };
@@ -645,10 +722,20 @@ fn main() {
         "shm_round_trip_vs_unix_socket": spread(1),
         "shm_none_vs_local_none": spread(2),
     });
-    if !vs_iceoryx2.is_empty() {
-        let mid = median(&mut vs_iceoryx2);
-        per_round_ratios["shm_round_trip_vs_iceoryx2"] = json!({"median": mid,
-            "min": vs_iceoryx2[0], "max": vs_iceoryx2[vs_iceoryx2.len() - 1]});
+    for (name, values) in [
+        ("shm_round_trip_vs_iceoryx2", &mut vs_iceoryx2),
+        (
+            "shm_round_trip_less_codec_vs_relay_ring",
+            &mut transport_vs_relay,
+        ),
+        ("tcp_round_trip_vs_plain_tcp_floor", &mut tcp_vs_floor),
+    ] {
+        per_round_ratios[name] = if values.is_empty() {
+            Value::Null
+        } else {
+            let mid = median(values);
+            json!({"median": mid, "min": values[0], "max": values[values.len() - 1]})
+        };
     }
     let results: Vec<Value> = cases
         .iter()
