@@ -23,6 +23,9 @@
 //! - `ringtop_monitored` in `spsc_u64`, `spsc_batch` and `pingpong`: the same ring published for `ringtop
 //!   attach` (`monitor`), its sampler thread running; `*_monitored_vs_unmonitored` is the cost
 //!   (for `pingpong`, a round-trip ratio: lower is better).
+//! - `ringtop_no_chase_backoff` in `spsc_u64` and `pingpong`: the same ring with the consumer's
+//!   chase back-off off (`Consumer::set_chase_backoff(0)`), against rtrb: the back-off waits a
+//!   number of spin-loop hints, whose length differs between CPUs by up to an order of magnitude.
 //! - `mpmc_1p1c`: the MPMC ring with one producer and one consumer (Mitems/s).
 //!
 //! Every consumer checks every value it receives, for every crate, so a faster wrong answer is
@@ -121,6 +124,14 @@ impl Item for Row {
 
 fn ringtop_spsc<T: Item>(s: Setup) -> f64 {
     ringtop_spsc_on(s, spsc::channel::<T>(CAPACITY).unwrap())
+}
+
+/// `spsc_u64` with the consumer's chase back-off off: whether the back-off, tuned where a
+/// spin-loop hint is short, costs a machine where it is long.
+fn ringtop_spsc_no_chase_backoff(s: Setup) -> f64 {
+    let (tx, mut rx) = spsc::channel::<u64>(CAPACITY).unwrap();
+    rx.set_chase_backoff(0);
+    ringtop_spsc_on(s, (tx, rx))
 }
 
 /// A registry publishing into a private directory, for the monitored cases (the segment is
@@ -548,6 +559,15 @@ fn ringtop_pingpong_monitored(s: Setup) -> f64 {
     ringtop_pingpong_on(s, ping, pong)
 }
 
+/// `pingpong` with both consumers' chase back-off off (see `ringtop_spsc_no_chase_backoff`).
+fn ringtop_pingpong_no_chase_backoff(s: Setup) -> f64 {
+    let (ping_tx, mut ping_rx) = spsc::channel::<u64>(PINGPONG_CAPACITY).unwrap();
+    let (pong_tx, mut pong_rx) = spsc::channel::<u64>(PINGPONG_CAPACITY).unwrap();
+    ping_rx.set_chase_backoff(0);
+    pong_rx.set_chase_backoff(0);
+    ringtop_pingpong_on(s, (ping_tx, ping_rx), (pong_tx, pong_rx))
+}
+
 type SpscEnds = (spsc::Producer<u64>, spsc::Consumer<u64>);
 
 fn ringtop_pingpong_on(s: Setup, ping: SpscEnds, pong: SpscEnds) -> f64 {
@@ -814,6 +834,12 @@ fn cases() -> Vec<Case> {
     vec![
         Case::new("spsc_u64", "ringtop", T, ringtop_spsc::<u64>),
         Case::new("spsc_u64", "ringtop_monitored", T, ringtop_spsc_monitored),
+        Case::new(
+            "spsc_u64",
+            "ringtop_no_chase_backoff",
+            T,
+            ringtop_spsc_no_chase_backoff,
+        ),
         Case::new("spsc_u64", "ringtop_relay", T, relay_spsc::<u64>),
         Case::new("spsc_u64", "rtrb", T, rtrb_spsc::<u64>),
         Case::new("spsc_u64", "crossbeam", T, crossbeam_spsc::<u64>),
@@ -841,6 +867,12 @@ fn cases() -> Vec<Case> {
             "ringtop_monitored",
             "ns",
             ringtop_pingpong_monitored,
+        ),
+        Case::new(
+            "pingpong",
+            "ringtop_no_chase_backoff",
+            "ns",
+            ringtop_pingpong_no_chase_backoff,
         ),
         Case::new("pingpong", "ringtop_relay", "ns", relay_pingpong),
         Case::new("pingpong", "rtrb", "ns", rtrb_pingpong),
@@ -938,6 +970,13 @@ fn ratios(cases: &[Case]) -> serde_json::Map<String, serde_json::Value> {
         runs_of(cases, "pingpong", "rtrb"),
         floor,
     );
+    for bench in ["spsc_u64", "pingpong"] {
+        put(
+            format!("{bench}_no_chase_backoff_vs_rtrb"),
+            runs_of(cases, bench, "ringtop_no_chase_backoff"),
+            runs_of(cases, bench, "rtrb"),
+        );
+    }
     put(
         "pingpong_vs_rtrb".into(),
         runs_of(cases, "pingpong", "ringtop"),
