@@ -459,10 +459,17 @@ fn relay_round_trip(trips: usize, cpus: (Option<usize>, Option<usize>)) -> f64 {
 }
 
 /// Median round trip (ns) of `request` bytes out and `reply` bytes back over a Unix-domain
-/// socket pair, blocking reads: what a pipeline between processes pays without shared memory.
-fn unix_socket_round_trip(request: usize, reply: usize, trips: usize) -> f64 {
+/// socket pair, blocking reads, the two ends on `cpus` as the other contenders: what a pipeline
+/// between processes pays without shared memory.
+fn unix_socket_round_trip(
+    request: usize,
+    reply: usize,
+    trips: usize,
+    cpus: (Option<usize>, Option<usize>),
+) -> f64 {
     let (mut a, mut b) = std::os::unix::net::UnixStream::pair().unwrap();
     let echo = std::thread::spawn(move || {
+        pin(cpus.1);
         let mut buf = vec![0u8; request];
         let answer = vec![1u8; reply];
         for _ in 0..trips {
@@ -470,6 +477,7 @@ fn unix_socket_round_trip(request: usize, reply: usize, trips: usize) -> f64 {
             b.write_all(&answer).unwrap();
         }
     });
+    pin(cpus.0);
     let out = vec![2u8; request];
     let mut back = vec![0u8; reply];
     let mut times = Vec::with_capacity(trips);
@@ -614,7 +622,7 @@ fn main() {
             );
             transport_vs_relay.push((shm - encode - decode) / relay);
             // A one-row frame record out (header, frame header, row), a credit back.
-            let uds = unix_socket_round_trip(max_frame_len(1) + 8, 32, trips);
+            let uds = apart(|| unix_socket_round_trip(max_frame_len(1) + 8, 32, trips, pair));
             record(&mut cases, "shm_round_trip", "unix_socket", "ns", uds);
             #[cfg(feature = "bench-iceoryx2")]
             {
