@@ -281,6 +281,55 @@ fn a_peer_that_stops_half_way_or_goes_silent_is_dropped() {
 }
 
 #[test]
+fn frames_that_arrive_a_few_bytes_at_a_time_are_applied_whole() {
+    // The consumer reads the socket itself whenever its window is empty: a write whose header,
+    // payload and tail arrive in pieces must be put together, not taken half-way or dropped.
+    let mut engine = receiver("30s");
+    let address = engine.listen_address().unwrap();
+    let (mut stream, start) = welcome(&address);
+    stream.set_nodelay(true).unwrap();
+    let mut encoder = ringtop::codec::Encoder::new();
+    let mut position = start;
+    let mut out = Vec::new();
+    for seq in 0..3u64 {
+        let mut frame = vec![0; ringtop::codec::max_frame_len(1)];
+        let row = ringtop::row::Row {
+            seq,
+            ..Default::default()
+        };
+        let len = encoder
+            .encode(ringtop::codec::CodecId::None, &[row], &mut frame)
+            .unwrap();
+        let record = ringtop::ring::window::encode_record(0, &frame[..len]);
+        out.extend(message(&Message::Write {
+            offset: position % (1024 * 64),
+            len: record.len() as u32,
+        }));
+        out.extend_from_slice(&record);
+        position += record.len() as u64;
+        out.extend(message(&Message::Tail(position)));
+    }
+    for (i, piece) in out.chunks(7).enumerate() {
+        stream.write_all(&piece[..piece.len().min(1 + i % 7)]).unwrap();
+        stream.write_all(&piece[piece.len().min(1 + i % 7)..]).unwrap();
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let t = wait_for(&mut engine, "three frames", |t| t.frames >= 3);
+    assert_eq!((t.frames, t.dropped), (3, 0), "{t:?}");
+    // And the credit says every row arrived.
+    let mut credits = Inbound::new(stream.try_clone().unwrap());
+    let rows = loop {
+        match credits.message(&patience()).unwrap() {
+            Message::Credit { rows: 3, .. } => break 3,
+            Message::Credit { .. } => {}
+            other => panic!("not a credit: {other:?}"),
+        }
+    };
+    assert_eq!(rows, 3);
+    assert_eq!(engine.snapshot().totals.lost, 0);
+}
+
+#[test]
 fn a_peer_dribbling_its_hello_holds_no_session_and_is_cut_off_at_the_deadline() {
     let mut engine = receiver_with(r#"handshake_timeout = "1500ms""#);
     let address = engine.listen_address().unwrap();

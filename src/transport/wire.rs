@@ -441,6 +441,66 @@ impl<R: Read> Inbound<R> {
         }
     }
 
+    /// Up to `out.len()` bytes of a message's body, without waiting: from the buffer if it holds
+    /// any, else one read of the stream (for a stream whose reads do not block); 0 when nothing
+    /// has arrived. `started` bytes of the message were read before, for the error at an end of
+    /// stream.
+    ///
+    /// # Errors
+    /// [`LinkError::Truncated`] at an end of stream, [`LinkError::Io`].
+    pub fn try_read_some(&mut self, out: &mut [u8], started: usize) -> Result<usize, LinkError> {
+        if out.is_empty() {
+            return Ok(0);
+        }
+        if self.start < self.end {
+            let n = (self.end - self.start).min(out.len());
+            out[..n].copy_from_slice(&self.buf[self.start..self.start + n]);
+            self.start += n;
+            self.total += n as u64;
+            return Ok(n);
+        }
+        loop {
+            match self.stream.read(out) {
+                Ok(0) => {
+                    return Err(LinkError::Truncated {
+                        got: started,
+                        wanted: started + out.len(),
+                    });
+                }
+                Ok(n) => {
+                    self.last_byte = Instant::now();
+                    self.total += n as u64;
+                    return Ok(n);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(0),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(source) => {
+                    return Err(LinkError::Io {
+                        what: "reading",
+                        source,
+                    });
+                }
+            }
+        }
+    }
+
+    /// How long since a byte last arrived.
+    pub fn idle_for(&self) -> Duration {
+        self.last_byte.elapsed()
+    }
+
+    /// The same buffered bytes read on from another stream (the same socket read another way).
+    pub fn map_stream<S>(self, f: impl FnOnce(R) -> S) -> Inbound<S> {
+        Inbound {
+            stream: f(self.stream),
+            buf: self.buf,
+            start: self.start,
+            end: self.end,
+            last_byte: self.last_byte,
+            total: self.total,
+        }
+    }
+
     /// Reads a sender's hello.
     pub fn hello(&mut self, patience: &Patience<'_>) -> Result<Hello, LinkError> {
         self.preamble(patience)?;

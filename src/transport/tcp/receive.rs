@@ -1,15 +1,20 @@
-//! The receiving side: a listener thread accepts senders one at a time and applies their writes
-//! to the window; the consumer reads the window through an [`Inbox`] and returns credit.
+//! The receiving side: a listener thread accepts senders one at a time; the session's messages
+//! are applied to the window by whichever thread finds them first: the consumer, reading the
+//! socket itself (without waiting) whenever its window is empty, or the session thread while the
+//! consumer is busy or sleeping. The consumer reads the window through an [`Inbox`] and returns
+//! credit.
 
+use std::io::Read;
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
+use std::os::fd::AsRawFd;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crate::clock::same_clock;
-use crate::ring::window::{WindowReader, WindowWriter, max_payload};
-use crate::transport::inbox::{CreditPath, Inbox};
+use crate::ring::window::{WindowError, WindowReader, WindowWriter, max_payload};
+use crate::transport::inbox::{CreditPath, Inbox, TailFeed};
 use crate::transport::session::{SessionEvent, SessionLog};
 use crate::transport::wire::{self, Hello, Inbound, Message, Patience, Reply};
 use crate::transport::{LinkError, LinkStats, refusal};
@@ -122,7 +127,12 @@ pub fn listen(
     let shared = Arc::new(Shared {
         config,
         writer_capacity: writer.capacity(),
-        writer: Mutex::new(writer),
+        slot: Mutex::new(()),
+        io: Mutex::new(Io {
+            writer: Some(writer),
+            conn: None,
+        }),
+        feeds: AtomicU64::new(0),
         stats: stats.clone(),
         credits: credits.clone(),
         stop: stop.clone(),
@@ -131,17 +141,20 @@ pub fn listen(
         serving: Mutex::new(None),
         handshakes: AtomicUsize::new(0),
     });
-    let thread = std::thread::Builder::new()
-        .name("link-accept".into())
-        .spawn(move || accept_loop(socket, shared))
-        .map_err(|e| failed(e.to_string()))?;
+    let thread = {
+        let shared = shared.clone();
+        std::thread::Builder::new()
+            .name("link-accept".into())
+            .spawn(move || accept_loop(socket, shared))
+            .map_err(|e| failed(e.to_string()))?
+    };
     Ok((
         Listener {
             local_addr,
             stop,
             thread: Some(thread),
         },
-        Inbox::new(reader, sessions, credits, stats),
+        Inbox::with_feed(reader, sessions, credits, stats, shared),
     ))
 }
 
@@ -152,7 +165,12 @@ pub const MAX_HANDSHAKES: usize = 16;
 struct Shared {
     config: ListenConfig,
     /// The session slot: only an authenticated sender takes it.
-    writer: Mutex<WindowWriter>,
+    slot: Mutex<()>,
+    /// The window's writing end and the open session's socket, for whoever applies messages.
+    io: Mutex<Io>,
+    /// Polls of the consumer's feed: while they come, the consumer reads the socket itself and
+    /// the session thread keeps out of its way.
+    feeds: AtomicU64,
     /// The window's size, for judging a hello without the slot.
     writer_capacity: usize,
     stats: Arc<LinkStats>,
@@ -166,6 +184,149 @@ struct Shared {
     /// Connections accepted whose hello has not been judged yet.
     handshakes: AtomicUsize,
 }
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared")
+            .field("address", &self.config.address)
+            .field("capacity", &self.writer_capacity)
+            .finish()
+    }
+}
+
+/// What applies the session's messages: the window's writing end (gone once the listener
+/// stopped) and the open session's incoming side.
+struct Io {
+    writer: Option<WindowWriter>,
+    conn: Option<Conn>,
+}
+
+/// The open session's incoming side.
+struct Conn {
+    inbound: Inbound<DontWait>,
+    /// A write whose payload is still arriving.
+    pending: Option<PendingWrite>,
+    /// How the session ended, once it did: the goodbye's row count, or why it failed.
+    outcome: Option<Result<u64, LinkError>>,
+}
+
+/// A write's payload, partly read into the window.
+struct PendingWrite {
+    offset: u64,
+    len: usize,
+    filled: usize,
+}
+
+/// Reads of the session's socket that never wait (`recv` with `MSG_DONTWAIT`), so the consumer
+/// can look between polls; the socket itself stays blocking for the handshake, the session
+/// thread's wait and the credits written back.
+struct DontWait(TcpStream);
+
+impl Read for DontWait {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        // SAFETY: recv(2) writes at most `buf.len()` bytes into `buf`, a live, writable buffer,
+        // from a socket descriptor this value owns.
+        let n = unsafe {
+            libc::recv(
+                self.0.as_raw_fd(),
+                buf.as_mut_ptr().cast(),
+                buf.len(),
+                libc::MSG_DONTWAIT,
+            )
+        };
+        usize::try_from(n).map_err(|_| std::io::Error::last_os_error())
+    }
+}
+
+impl Conn {
+    /// Applies what has arrived, without waiting; the first error or the goodbye ends the
+    /// session (kept in `outcome` for the session thread), and nothing is applied after it.
+    fn pump(&mut self, writer: &mut WindowWriter, stats: &LinkStats) {
+        if self.outcome.is_none()
+            && let Err(e) = self.apply(writer, stats)
+        {
+            self.outcome = Some(Err(e));
+        }
+    }
+
+    fn apply(&mut self, writer: &mut WindowWriter, stats: &LinkStats) -> Result<(), LinkError> {
+        loop {
+            if let Some(write) = &mut self.pending {
+                let slice = writer
+                    .free_slice(write.offset + write.filled as u64, write.len - write.filled)?;
+                let n = self
+                    .inbound
+                    .try_read_some(slice, wire::WRITE_HEADER + write.filled)?;
+                if n == 0 {
+                    return Ok(());
+                }
+                write.filled += n;
+                if write.filled == write.len {
+                    stats
+                        .bytes
+                        .fetch_add(write.len as u64 + wire::WRITE_HEADER as u64, Relaxed);
+                    self.pending = None;
+                }
+                continue;
+            }
+            match self.inbound.try_message()? {
+                None => return Ok(()),
+                Some(Message::Write { offset, len }) => {
+                    let capacity = writer.capacity();
+                    if len as usize > capacity {
+                        return Err(LinkError::Protocol(format!(
+                            "write of {len} bytes is larger than the {capacity}-byte window"
+                        )));
+                    }
+                    // The whole write must land in free space, before any of it is read.
+                    writer.free_slice(offset, len as usize)?;
+                    self.pending = Some(PendingWrite {
+                        offset,
+                        len: len as usize,
+                        filled: 0,
+                    });
+                    if len == 0 {
+                        stats.bytes.fetch_add(wire::WRITE_HEADER as u64, Relaxed);
+                        self.pending = None;
+                    }
+                }
+                Some(Message::Tail(tail)) => writer.publish(tail)?,
+                Some(Message::Bye(rows)) => {
+                    self.outcome = Some(Ok(rows));
+                    return Ok(());
+                }
+                Some(other) => {
+                    return Err(LinkError::Protocol(format!(
+                        "a sender may not send {other:?}"
+                    )));
+                }
+            }
+        }
+    }
+}
+
+impl TailFeed for Shared {
+    /// The consumer, its window empty, applies whatever the sender's socket holds: no thread
+    /// wakes between the bytes and the reader. Errors end the session through the session thread,
+    /// as when it applies them itself.
+    fn feed(&self) -> Result<(), WindowError> {
+        self.feeds
+            .store(self.feeds.load(Relaxed).wrapping_add(1), Relaxed);
+        if let Ok(mut io) = self.io.try_lock()
+            && let Io {
+                writer: Some(writer),
+                conn: Some(conn),
+            } = &mut *io
+        {
+            conn.pump(writer, &self.stats);
+        }
+        Ok(())
+    }
+}
+
+/// How long the session thread leaves the socket to a consumer that is polling it before it
+/// looks again.
+const CONSUMER_WATCH: Duration = Duration::from_micros(200);
 
 fn accept_loop(socket: TcpListener, shared: Arc<Shared>) {
     let mut connections: Vec<JoinHandle<()>> = Vec::new();
@@ -205,6 +366,10 @@ fn accept_loop(socket: TcpListener, shared: Arc<Shared>) {
     for connection in connections {
         let _ = connection.join();
     }
+    // The window's writing end goes: the consumer sees the stream end once it has read it all.
+    if let Ok(mut io) = shared.io.lock() {
+        io.writer = None;
+    }
 }
 
 /// One accepted connection: its hello within the handshake timeout from `accepted`, judged
@@ -215,8 +380,8 @@ fn connection(stream: TcpStream, peer: SocketAddr, accepted: Instant, shared: &S
     let Some((hello, inbound)) = judged else {
         return;
     };
-    let mut writer = match shared.writer.try_lock() {
-        Ok(writer) => writer,
+    let _slot = match shared.slot.try_lock() {
+        Ok(slot) => slot,
         Err(_) => {
             let serving = shared
                 .serving
@@ -235,7 +400,7 @@ fn connection(stream: TcpStream, peer: SocketAddr, accepted: Instant, shared: &S
     if let Ok(mut serving) = shared.serving.lock() {
         *serving = Some(peer.to_string());
     }
-    run_session(stream, inbound, &hello, peer, &mut writer, shared);
+    run_session(stream, inbound, &hello, peer, shared);
     if let Ok(mut serving) = shared.serving.lock() {
         *serving = None;
     }
@@ -297,25 +462,36 @@ fn refuse(mut stream: TcpStream, reason: &str) {
 
 fn run_session(
     stream: TcpStream,
-    mut inbound: Inbound<TcpStream>,
+    inbound: Inbound<TcpStream>,
     hello: &Hello,
     peer: SocketAddr,
-    writer: &mut WindowWriter,
     shared: &Shared,
 ) {
     let stats = &shared.stats;
     let stop = || shared.stop.load(Relaxed);
-    let capacity = writer.capacity();
+    let capacity = shared.writer_capacity;
+    // Where the window's stream stands; `None` once the listener has stopped. Nothing publishes
+    // while no session is open, so a boundary recorded here precedes every record of the session.
+    let published = || {
+        shared
+            .io
+            .lock()
+            .ok()
+            .and_then(|io| io.writer.as_ref().map(WindowWriter::published))
+    };
+    let Some(start_at) = published() else {
+        return;
+    };
     let start = SessionEvent::Start {
         run_id: hello.run_id,
         next_seq: hello.next_seq,
         same_clock: same_clock(&hello.boot_id),
         peer: peer.to_string(),
     };
-    shared.sessions.record(writer.published(), start);
+    shared.sessions.record(start_at, start);
     let welcome = Reply::Welcome {
         capacity: capacity as u64,
-        start: writer.published(),
+        start: start_at,
         max_payload: max_payload(capacity) as u32,
     };
     let mut write_half = stream;
@@ -324,7 +500,7 @@ fn run_session(
             rows_sent: None,
             reason: "peer left during the handshake".into(),
         };
-        shared.sessions.record(writer.published(), left);
+        shared.sessions.record(start_at, left);
         return;
     }
     if let Ok(mut runs) = shared.runs_seen.lock() {
@@ -342,19 +518,29 @@ fn run_session(
     if let Ok(mut reason) = shared.credits.abort_reason.lock() {
         *reason = None;
     }
+    if let Ok(mut io) = shared.io.lock() {
+        io.conn = Some(Conn {
+            inbound: inbound.map_stream(DontWait),
+            pending: None,
+            outcome: None,
+        });
+    }
 
     let patience = Patience::idle(shared.config.idle_timeout, &stop);
-    let outcome = receive(&mut inbound, writer, &patience, stats);
+    let outcome = watch(&write_half, shared, &patience);
     {
         // Let the consumer read (or, after a bad record, discard) everything published before
         // the session ends: after a clean goodbye its last credit reaches the sender before the
         // credit path closes.
         let deadline = std::time::Instant::now() + Duration::from_secs(5);
-        while writer.head() < writer.published()
-            && !stop()
-            && !writer.is_abandoned()
-            && std::time::Instant::now() < deadline
-        {
+        let unread = || {
+            shared.io.lock().ok().is_some_and(|io| {
+                io.writer
+                    .as_ref()
+                    .is_some_and(|w| w.head() < w.published() && !w.is_abandoned())
+            })
+        };
+        while unread() && !stop() && std::time::Instant::now() < deadline {
             std::thread::sleep(Duration::from_micros(100));
         }
     }
@@ -391,42 +577,52 @@ fn run_session(
         }
     };
     let _ = write_half.shutdown(std::net::Shutdown::Both);
-    shared.sessions.record(writer.published(), end);
+    shared.sessions.record(published().unwrap_or(start_at), end);
 }
 
-/// Applies messages until goodbye (the rows the sender sent) or an error.
-fn receive(
-    inbound: &mut Inbound<TcpStream>,
-    writer: &mut WindowWriter,
-    patience: &Patience<'_>,
-    stats: &LinkStats,
-) -> Result<u64, LinkError> {
+/// Watches the open session until it ends (a goodbye: the rows the sender sent; or an error):
+/// applies what arrives while the consumer is not reading the socket itself, and enforces the
+/// stop flag and the idle limit. The session's incoming side is closed when this returns, so
+/// nothing is published after it.
+fn watch(stream: &TcpStream, shared: &Shared, patience: &Patience<'_>) -> Result<u64, LinkError> {
+    let mut feeds = shared.feeds.load(Relaxed);
     loop {
-        // A sender that never pauses never lets a read time out: look at the flag here too.
-        if (patience.stop)() {
-            return Err(LinkError::Stopped);
+        // A sender that never pauses never lets a wait time out: look at the flag here too.
+        let stopped = (patience.stop)();
+        let consumer_polls = {
+            let now = shared.feeds.load(Relaxed);
+            std::mem::replace(&mut feeds, now) != now
+        };
+        if stopped {
+        } else if consumer_polls {
+            std::thread::sleep(CONSUMER_WATCH);
+        } else {
+            // Until bytes arrive (or the read timeout's tick), holding nothing: the consumer
+            // may take them first.
+            let _ = stream.peek(&mut [0u8; 1]);
         }
-        match inbound.message(patience)? {
-            Message::Write { offset, len } => {
-                let capacity = writer.capacity();
-                if len as usize > capacity {
-                    return Err(LinkError::Protocol(format!(
-                        "write of {len} bytes is larger than the {capacity}-byte window"
-                    )));
-                }
-                let slice = writer.free_slice(offset, len as usize)?;
-                inbound.read_exact(slice, wire::WRITE_HEADER, patience)?;
-                stats
-                    .bytes
-                    .fetch_add(len as u64 + wire::WRITE_HEADER as u64, Relaxed);
+        let Ok(mut guard) = shared.io.lock() else {
+            return Err(LinkError::Stopped);
+        };
+        let io = &mut *guard;
+        let ended = match (io.writer.as_mut(), io.conn.as_mut()) {
+            (Some(writer), Some(conn)) => {
+                conn.pump(writer, &shared.stats);
+                conn.outcome.take().or_else(|| {
+                    if stopped {
+                        Some(Err(LinkError::Stopped))
+                    } else if conn.inbound.idle_for() >= patience.idle {
+                        Some(Err(LinkError::Idle(patience.idle)))
+                    } else {
+                        None
+                    }
+                })
             }
-            Message::Tail(tail) => writer.publish(tail)?,
-            Message::Bye(rows) => return Ok(rows),
-            other => {
-                return Err(LinkError::Protocol(format!(
-                    "a sender may not send {other:?}"
-                )));
-            }
+            _ => Some(Err(LinkError::Stopped)),
+        };
+        if let Some(outcome) = ended {
+            io.conn = None;
+            return outcome;
         }
     }
 }
