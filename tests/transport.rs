@@ -309,10 +309,15 @@ fn frames_that_arrive_a_few_bytes_at_a_time_are_applied_whole() {
         position += record.len() as u64;
         out.extend(message(&Message::Tail(position)));
     }
-    for (i, piece) in out.chunks(7).enumerate() {
-        stream.write_all(&piece[..piece.len().min(1 + i % 7)]).unwrap();
-        stream.write_all(&piece[piece.len().min(1 + i % 7)..]).unwrap();
-        std::thread::sleep(Duration::from_millis(2));
+    // Pieces of 1 to 7 bytes, each its own segment a millisecond after the last.
+    for (i, chunk) in out.chunks(7).enumerate() {
+        let cut = chunk.len().min(1 + i % 7);
+        for piece in [&chunk[..cut], &chunk[cut..]] {
+            if !piece.is_empty() {
+                stream.write_all(piece).unwrap();
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        }
     }
     let t = wait_for(&mut engine, "three frames", |t| t.frames >= 3);
     assert_eq!((t.frames, t.dropped), (3, 0), "{t:?}");
