@@ -3,10 +3,12 @@
 //! to its [window](crate::ring::window) after checking them, and returns credit (its head) as
 //! the consumer frees space.
 //!
-//! - [`receive`]: the listening side: accepts one sender at a time, refuses strangers.
+//! - [`receive`]: the listening side: accepts one sender at a time, refuses strangers; the
+//!   session's messages are applied by `pump`, from the consumer or the session thread.
 //! - [`send`]: the connecting side: lays frames out in the remote window, waits for credit,
 //!   reconnects after a broken link.
 
+mod pump;
 pub mod receive;
 pub mod send;
 

@@ -4,9 +4,7 @@
 //! consumer is busy or sleeping. The consumer reads the window through an [`Inbox`] and returns
 //! credit.
 
-use std::io::Read;
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -20,6 +18,7 @@ use crate::transport::wire::{self, Hello, Inbound, Message, Patience, Reply};
 use crate::transport::{LinkError, LinkStats, refusal};
 
 use super::TICK;
+use super::pump::{Conn, DontWait};
 use crate::transport::ListenConfig;
 
 /// The credit path back to the current sender, shared by the session thread (which attaches and
@@ -199,110 +198,6 @@ impl std::fmt::Debug for Shared {
 struct Io {
     writer: Option<WindowWriter>,
     conn: Option<Conn>,
-}
-
-/// The open session's incoming side.
-struct Conn {
-    inbound: Inbound<DontWait>,
-    /// A write whose payload is still arriving.
-    pending: Option<PendingWrite>,
-    /// How the session ended, once it did: the goodbye's row count, or why it failed.
-    outcome: Option<Result<u64, LinkError>>,
-}
-
-/// A write's payload, partly read into the window.
-struct PendingWrite {
-    offset: u64,
-    len: usize,
-    filled: usize,
-}
-
-/// Reads of the session's socket that never wait (`recv` with `MSG_DONTWAIT`), so the consumer
-/// can look between polls; the socket itself stays blocking for the handshake, the session
-/// thread's wait and the credits written back.
-struct DontWait(TcpStream);
-
-impl Read for DontWait {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        // SAFETY: recv(2) writes at most `buf.len()` bytes into `buf`, a live, writable buffer,
-        // from a socket descriptor this value owns.
-        let n = unsafe {
-            libc::recv(
-                self.0.as_raw_fd(),
-                buf.as_mut_ptr().cast(),
-                buf.len(),
-                libc::MSG_DONTWAIT,
-            )
-        };
-        usize::try_from(n).map_err(|_| std::io::Error::last_os_error())
-    }
-}
-
-impl Conn {
-    /// Applies what has arrived, without waiting; the first error or the goodbye ends the
-    /// session (kept in `outcome` for the session thread), and nothing is applied after it.
-    fn pump(&mut self, writer: &mut WindowWriter, stats: &LinkStats) {
-        if self.outcome.is_none()
-            && let Err(e) = self.apply(writer, stats)
-        {
-            self.outcome = Some(Err(e));
-        }
-    }
-
-    fn apply(&mut self, writer: &mut WindowWriter, stats: &LinkStats) -> Result<(), LinkError> {
-        loop {
-            if let Some(write) = &mut self.pending {
-                let slice = writer
-                    .free_slice(write.offset + write.filled as u64, write.len - write.filled)?;
-                let n = self
-                    .inbound
-                    .try_read_some(slice, wire::WRITE_HEADER + write.filled)?;
-                if n == 0 {
-                    return Ok(());
-                }
-                write.filled += n;
-                if write.filled == write.len {
-                    stats
-                        .bytes
-                        .fetch_add(write.len as u64 + wire::WRITE_HEADER as u64, Relaxed);
-                    self.pending = None;
-                }
-                continue;
-            }
-            match self.inbound.try_message()? {
-                None => return Ok(()),
-                Some(Message::Write { offset, len }) => {
-                    let capacity = writer.capacity();
-                    if len as usize > capacity {
-                        return Err(LinkError::Protocol(format!(
-                            "write of {len} bytes is larger than the {capacity}-byte window"
-                        )));
-                    }
-                    // The whole write must land in free space, before any of it is read.
-                    writer.free_slice(offset, len as usize)?;
-                    self.pending = Some(PendingWrite {
-                        offset,
-                        len: len as usize,
-                        filled: 0,
-                    });
-                    if len == 0 {
-                        stats.bytes.fetch_add(wire::WRITE_HEADER as u64, Relaxed);
-                        self.pending = None;
-                    }
-                }
-                Some(Message::Tail(tail)) => writer.publish(tail)?,
-                Some(Message::Bye(rows)) => {
-                    self.outcome = Some(Ok(rows));
-                    return Ok(());
-                }
-                Some(other) => {
-                    return Err(LinkError::Protocol(format!(
-                        "a sender may not send {other:?}"
-                    )));
-                }
-            }
-        }
-    }
 }
 
 impl TailFeed for Shared {
@@ -519,11 +414,7 @@ fn run_session(
         *reason = None;
     }
     if let Ok(mut io) = shared.io.lock() {
-        io.conn = Some(Conn {
-            inbound: inbound.map_stream(DontWait),
-            pending: None,
-            outcome: None,
-        });
+        io.conn = Some(Conn::new(inbound.map_stream(DontWait)));
     }
 
     let patience = Patience::idle(shared.config.idle_timeout, &stop);
