@@ -72,6 +72,13 @@ impl Conn {
     fn apply(&mut self, writer: &mut WindowWriter, stats: &LinkStats) -> Result<(), LinkError> {
         loop {
             if let Some(write) = &mut self.pending {
+                if write.filled == write.len {
+                    stats
+                        .bytes
+                        .fetch_add(write.len as u64 + wire::WRITE_HEADER as u64, Relaxed);
+                    self.pending = None;
+                    continue;
+                }
                 let slice = writer
                     .free_slice(write.offset + write.filled as u64, write.len - write.filled)?;
                 let n = self
@@ -81,12 +88,6 @@ impl Conn {
                     return Ok(());
                 }
                 write.filled += n;
-                if write.filled == write.len {
-                    stats
-                        .bytes
-                        .fetch_add(write.len as u64 + wire::WRITE_HEADER as u64, Relaxed);
-                    self.pending = None;
-                }
                 continue;
             }
             match self.inbound.try_message()? {
@@ -105,10 +106,6 @@ impl Conn {
                         len: len as usize,
                         filled: 0,
                     });
-                    if len == 0 {
-                        stats.bytes.fetch_add(wire::WRITE_HEADER as u64, Relaxed);
-                        self.pending = None;
-                    }
                 }
                 Some(Message::Tail(tail)) => writer.publish(tail)?,
                 Some(Message::Bye(rows)) => {

@@ -484,13 +484,15 @@ fn watch(stream: &TcpStream, shared: &Shared, patience: &Patience<'_>) -> Result
             let now = shared.feeds.load(Relaxed);
             std::mem::replace(&mut feeds, now) != now
         };
-        if stopped {
-        } else if consumer_polls {
-            std::thread::sleep(CONSUMER_WATCH);
-        } else {
-            // Until bytes arrive (or the read timeout's tick), holding nothing: the consumer
-            // may take them first.
-            let _ = stream.peek(&mut [0u8; 1]);
+        // Wait, holding nothing: while the consumer polls the socket itself, a short sleep;
+        // else until bytes arrive (or the read timeout's tick), which the consumer may still
+        // take first. Once stopped, one last look without waiting.
+        if !stopped {
+            if consumer_polls {
+                std::thread::sleep(CONSUMER_WATCH);
+            } else {
+                let _ = stream.peek(&mut [0u8; 1]);
+            }
         }
         let Ok(mut guard) = shared.io.lock() else {
             return Err(LinkError::Stopped);
