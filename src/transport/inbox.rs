@@ -22,13 +22,15 @@ pub trait CreditPath: Send + Sync + fmt::Debug {
     fn session_started(&self) {}
 }
 
-/// Where a tail comes from when the consumer must fetch it itself: the shared-memory backend's
-/// sender publishes its tail in memory both processes map, and the consumer, finding its window
-/// empty, checks and publishes it (no thread in between, so a hand-off costs one cache-line
-/// transfer each way).
+/// Where a tail comes from when the consumer fetches it itself, finding its window empty, so
+/// that no thread sits between the sender and the reader: the shared-memory backend's sender
+/// publishes its tail in memory both processes map, which the consumer checks and publishes (a
+/// hand-off costs one cache-line transfer each way); the TCP backend's consumer applies the
+/// writes and tails its socket holds.
 pub trait TailFeed: Send + Sync + fmt::Debug {
     /// Publishes the sender's latest tail into the window, if it moved; why not, when the tail
-    /// is one the window refuses (the sender is then dropped).
+    /// is one the window refuses (the sender is then dropped). A feed may instead hand such an
+    /// error to its session to end (TCP does) and return `Ok`.
     ///
     /// # Errors
     /// The refused tail, as [`WindowError`].
