@@ -110,7 +110,8 @@ pub struct Placement {
 }
 
 /// Where a record of `len` payload bytes goes in a window of `capacity` bytes (a power of two),
-/// given the positions: the reader's `head` (as last credited) and the writer's `tail`. `None`: not enough free room now (wait for credit).
+/// given the positions: the reader's `head` (as last credited) and the writer's `tail`. `None`:
+/// not enough free room now (wait for credit).
 ///
 /// # Errors
 /// [`WindowError::RecordTooLarge`] when it can never fit.
@@ -272,8 +273,8 @@ impl WindowWriter {
         }
         let head = self.head();
         let free = capacity - (self.published - head);
-        let free_from = self.published % capacity;
-        let distance = (offset + capacity - free_from) % capacity;
+        let free_from = ring_offset(self.published, self.capacity) as u64;
+        let distance = ring_offset(offset + capacity - free_from, self.capacity) as u64;
         if distance + len as u64 > free {
             return Err(WindowError::NotFree {
                 offset,
