@@ -20,6 +20,10 @@
 //! - `one_row_frame`: encoding and decoding that one-row frame alone, per round;
 //!   `shm_round_trip_less_codec_vs_relay_ring` takes them off the shm round trip, leaving what
 //!   the transport adds over the relay ring's hand-off.
+//! - `shm_items`: one 64-byte item (the relay ring's row size) and its credit through the
+//!   library's shared-memory item ring (`ItemSender`/`ItemReceiver`, no codec), on the same pair:
+//!   `shm_item_round_trip_vs_relay_ring` is the transport against the in-process ring, like for
+//!   like.
 //! - `tcp_round_trip_vs_plain_tcp_floor`: the TCP round trip against that round's floor.
 //!
 //! `cargo bench --bench remote -- --json` prints one JSON object; `--quick` is a smoke run;
@@ -40,6 +44,7 @@ use ringtop::profile;
 use ringtop::ring::window;
 use ringtop::row::Row;
 use ringtop::topology::pin::allowed_cpus;
+use ringtop::transport::shm::messages::{ItemReceiver, ItemSender, ReceivedItem};
 use ringtop::transport::shm::{self as shm_link, ShmSender};
 use ringtop::transport::tcp::{self, Polled, RemoteSender, SendOutcome};
 use ringtop::transport::{LinkStats, ListenConfig, SenderConfig};
@@ -316,6 +321,49 @@ fn shm_round_trip(trips: usize, cpus: (Option<usize>, Option<usize>)) -> f64 {
     stop.store(true, Relaxed);
     consumer.join().unwrap();
     ringtop::transport::LinkListener::stop(&mut listener);
+    median(&mut times)
+}
+
+/// Median round trip (ns) of one 64-byte item (the relay ring's row size) through the library's
+/// shared-memory item ring ([`ItemSender`] to [`ItemReceiver`], no codec: what a program's own
+/// ring between processes pays): the item into the ring file's window, copied out by the
+/// receiver (on `cpus.1`), its credit back at the sender (on `cpus.0`). Both ends poll.
+fn shm_item_round_trip(trips: usize, cpus: (Option<usize>, Option<usize>)) -> f64 {
+    let name = format!("bench-items-{}", std::process::id());
+    let mut receiver =
+        ItemReceiver::<[u64; 8]>::create(&name, 1024, ringtop::ring::WaitStrategy::BusySpin)
+            .unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let consumer = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            pin(cpus.1);
+            let mut next = 0u64;
+            while !stop.load(Relaxed) {
+                if let ReceivedItem::Item(item) = receiver.try_recv() {
+                    assert_eq!(item[0], next, "the item ring lost or reordered an item");
+                    next += 1;
+                }
+            }
+        })
+    };
+    pin(cpus.0);
+    let mut sender = ItemSender::<[u64; 8]>::open(&name).unwrap();
+    let mut times = Vec::with_capacity(trips);
+    for i in 0..trips as u64 {
+        let item = [i, 0, 0, 0, 0, 0, 0, 0];
+        let start = Instant::now();
+        while !sender.try_send(&item).unwrap() {
+            std::hint::spin_loop();
+        }
+        while sender.acknowledged() <= i {
+            std::hint::spin_loop();
+        }
+        times.push(start.elapsed().as_nanos() as f64);
+    }
+    sender.finish(Duration::from_secs(2));
+    stop.store(true, Relaxed);
+    consumer.join().unwrap();
     median(&mut times)
 }
 
@@ -603,6 +651,8 @@ fn main() {
     let mut tcp_vs_floor: Vec<f64> = Vec::new();
     // Per round: (shm round trip less the frame's encode and decode) / relay ring.
     let mut transport_vs_relay: Vec<f64> = Vec::new();
+    // Per round: the item ring's round trip (no codec) / relay ring.
+    let mut items_vs_relay: Vec<f64> = Vec::new();
     for _ in 0..rounds {
         // (shm round trip, relay, unix socket, shm none throughput) for this round's ratios.
         let mut shm_case: Option<[f64; 4]> = None;
@@ -621,6 +671,9 @@ fn main() {
                 relay,
             );
             transport_vs_relay.push((shm - encode - decode) / relay);
+            let items = apart(|| shm_item_round_trip(trips, pair));
+            record(&mut cases, "shm_round_trip", "shm_items", "ns", items);
+            items_vs_relay.push(items / relay);
             // A one-row frame record out (header, frame header, row), a credit back.
             let uds = apart(|| unix_socket_round_trip(max_frame_len(1) + 8, 32, trips, pair));
             record(&mut cases, "shm_round_trip", "unix_socket", "ns", uds);
@@ -736,6 +789,7 @@ fn main() {
             "shm_round_trip_less_codec_vs_relay_ring",
             &mut transport_vs_relay,
         ),
+        ("shm_item_round_trip_vs_relay_ring", &mut items_vs_relay),
         ("tcp_round_trip_vs_plain_tcp_floor", &mut tcp_vs_floor),
     ] {
         per_round_ratios[name] = if values.is_empty() {
