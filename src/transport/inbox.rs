@@ -179,10 +179,11 @@ impl Inbox {
         record.release();
         match decoded {
             Ok((rows, stamp)) => {
-                self.stats.count_frame(rows, 0);
                 self.session_rows += rows as u64;
                 self.last_stamp = stamp;
+                // The credit first: the sender may be waiting on it; the counters are not.
                 self.maybe_credit();
+                self.stats.count_frame(rows, 0);
                 Polled::Frame(rows)
             }
             Err(reason) => self.drop_sender(WindowError::BadRecord {

@@ -178,9 +178,12 @@ impl ShmSender {
         }
         self.head = head;
         self.rows_acked = rows;
-        let now = monotonic_ns();
-        if echo > 0 && echo <= now {
-            self.stats.record_round_trip(now - echo);
+        // No stamp echoed (rows without one, a message ring): no clock to read.
+        if echo > 0 {
+            let now = monotonic_ns();
+            if echo <= now {
+                self.stats.record_round_trip(now - echo);
+            }
         }
         Ok(())
     }
