@@ -395,6 +395,30 @@ impl<R: Read> Inbound<R> {
         })
     }
 
+    /// The next message if all of it is in the buffer already, without reading the stream: for a
+    /// poller that has just taken what it was waiting for, and would otherwise pay a system call
+    /// that finds nothing before it acts on it.
+    ///
+    /// # Errors
+    /// As [`Inbound::message`].
+    pub fn buffered_message(&mut self) -> Result<Option<Message>, LinkError> {
+        if self
+            .buffered_need()
+            .is_some_and(|need| self.end - self.start >= need)
+        {
+            let never = || false;
+            return self
+                .message(&Patience::idle(Duration::MAX, &never))
+                .map(Some);
+        }
+        Ok(None)
+    }
+
+    /// Bytes read from the stream and not yet taken.
+    pub fn buffered_len(&self) -> usize {
+        self.end - self.start
+    }
+
     /// The next message if all of it has arrived, without waiting: for a socket in non-blocking
     /// mode, polled by a thread that has other work.
     ///
@@ -403,14 +427,8 @@ impl<R: Read> Inbound<R> {
     /// [`LinkError::Truncated`].
     pub fn try_message(&mut self) -> Result<Option<Message>, LinkError> {
         loop {
-            if self
-                .buffered_need()
-                .is_some_and(|need| self.end - self.start >= need)
-            {
-                let never = || false;
-                return self
-                    .message(&Patience::idle(Duration::MAX, &never))
-                    .map(Some);
+            if let Some(message) = self.buffered_message()? {
+                return Ok(Some(message));
             }
             if self.start > 0 {
                 self.buf.copy_within(self.start..self.end, 0);

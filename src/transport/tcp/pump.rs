@@ -70,6 +70,11 @@ impl Conn {
     }
 
     fn apply(&mut self, writer: &mut WindowWriter, stats: &LinkStats) -> Result<(), LinkError> {
+        // Once a tail is published, only what is already buffered: another read would be a
+        // system call that finds nothing, between the frame's arrival and its consumer. What
+        // is left buffered after that is never a whole message, so the session thread's wait
+        // for the socket cannot strand one.
+        let mut published = false;
         loop {
             if let Some(write) = &mut self.pending {
                 if write.filled == write.len {
@@ -78,6 +83,9 @@ impl Conn {
                         .fetch_add(write.len as u64 + wire::WRITE_HEADER as u64, Relaxed);
                     self.pending = None;
                     continue;
+                }
+                if published && self.inbound.buffered_len() == 0 {
+                    return Ok(());
                 }
                 let slice = writer
                     .free_slice(write.offset + write.filled as u64, write.len - write.filled)?;
@@ -90,7 +98,12 @@ impl Conn {
                 write.filled += n;
                 continue;
             }
-            match self.inbound.try_message()? {
+            let next = if published {
+                self.inbound.buffered_message()?
+            } else {
+                self.inbound.try_message()?
+            };
+            match next {
                 None => return Ok(()),
                 Some(Message::Write { offset, len }) => {
                     let capacity = writer.capacity();
@@ -107,7 +120,10 @@ impl Conn {
                         filled: 0,
                     });
                 }
-                Some(Message::Tail(tail)) => writer.publish(tail)?,
+                Some(Message::Tail(tail)) => {
+                    writer.publish(tail)?;
+                    published = true;
+                }
                 Some(Message::Bye(rows)) => {
                     self.outcome = Some(Ok(rows));
                     return Ok(());

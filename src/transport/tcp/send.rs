@@ -35,10 +35,18 @@ struct Connection {
 }
 
 impl Connection {
-    /// Applies every credit that has arrived; the reason when the link has ended.
+    /// Applies every credit that has arrived; the reason when the link has ended. Once one is
+    /// in, only what is already buffered: another read would be a system call that finds
+    /// nothing, between the credit and the sender acting on it.
     fn poll(&mut self, stats: &LinkStats) -> Result<(), String> {
+        let mut credited = false;
         loop {
-            match self.inbound.try_message() {
+            let next = if credited {
+                self.inbound.buffered_message()
+            } else {
+                self.inbound.try_message()
+            };
+            match next {
                 Ok(None) => return Ok(()),
                 Ok(Some(Message::Credit {
                     head,
@@ -48,9 +56,13 @@ impl Connection {
                     check_credit(head, self.tail).map_err(|e| e.to_string())?;
                     self.head = head;
                     self.rows_acked = rows;
-                    let now = monotonic_ns();
-                    if echo_stamp > 0 && echo_stamp <= now {
-                        stats.record_round_trip(now - echo_stamp);
+                    credited = true;
+                    // No stamp echoed: no clock to read.
+                    if echo_stamp > 0 {
+                        let now = monotonic_ns();
+                        if echo_stamp <= now {
+                            stats.record_round_trip(now - echo_stamp);
+                        }
                     }
                 }
                 Ok(Some(Message::Error(text))) => {

@@ -100,6 +100,48 @@ fn polling_returns_whole_messages_only() {
     assert_eq!(got, messages);
 }
 
+/// Counts the reads made of it; hands out its bytes all at once, then "would block".
+struct Counted<'a> {
+    bytes: &'a [u8],
+    reads: usize,
+}
+
+impl Read for Counted<'_> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        self.reads += 1;
+        if self.bytes.is_empty() {
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
+        let n = out.len().min(self.bytes.len());
+        out[..n].copy_from_slice(&self.bytes[..n]);
+        self.bytes = &self.bytes[n..];
+        Ok(n)
+    }
+}
+
+#[test]
+fn buffered_messages_are_taken_without_reading_the_stream() {
+    let messages = [Message::Tail(8), Message::Tail(16)];
+    let mut bytes = Vec::new();
+    for m in &messages {
+        encode_message(&mut bytes, m);
+    }
+    // The second message is cut: its last byte has not arrived.
+    let mut inbound = Inbound::new(Counted {
+        bytes: &bytes[..bytes.len() - 1],
+        reads: 0,
+    });
+    assert_eq!(inbound.buffered_message().unwrap(), None);
+    assert_eq!(inbound.stream.reads, 0, "nothing buffered, nothing read");
+    assert_eq!(inbound.try_message().unwrap(), Some(Message::Tail(8)));
+    assert_eq!(inbound.stream.reads, 1);
+    assert_eq!(inbound.buffered_len(), 8);
+    assert_eq!(inbound.buffered_message().unwrap(), None, "half a message");
+    assert_eq!(inbound.stream.reads, 1, "the buffer alone was looked at");
+    assert_eq!(inbound.try_message().unwrap(), None);
+    assert_eq!(inbound.stream.reads, 2, "try_message reads on");
+}
+
 #[test]
 fn a_message_cut_short_says_how_much_arrived() {
     let mut bytes = Vec::new();
