@@ -335,6 +335,99 @@ fn frames_that_arrive_a_few_bytes_at_a_time_are_applied_whole() {
 }
 
 #[test]
+fn a_sender_that_only_sends_gets_through_a_full_window_with_every_frame_in_order() {
+    // A sender reads credits before a frame only when it has not read them since its last one;
+    // a frame refused for want of room must make the next try read them, or a caller that only
+    // retries `send_frame` would wait forever.
+    use ringtop::codec::{CodecId, Decoder, Encoder, max_frame_len};
+    use ringtop::transport::tcp::{self, Polled, RemoteSender, SendOutcome};
+    use ringtop::transport::{LinkStats, ListenConfig, SenderConfig};
+    use std::sync::Arc;
+
+    const FRAMES: u64 = 5_000;
+    // Room for about 40 one-row frames.
+    let (writer, reader) = ringtop::ring::window::channel(4096).unwrap();
+    let (mut listener, mut inbox) = tcp::listen(
+        ListenConfig {
+            address: "127.0.0.1:0".into(),
+            token: None,
+            idle_timeout: Duration::from_secs(30),
+            handshake_timeout: Duration::from_secs(3),
+        },
+        writer,
+        reader,
+        Arc::new(LinkStats::default()),
+    )
+    .unwrap();
+    let address = listener.local_addr.to_string();
+    let consumer = std::thread::spawn(move || {
+        let mut decoder = Decoder::new();
+        let (mut rows, mut seqs) = (Vec::new(), Vec::new());
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while (seqs.len() as u64) < FRAMES && Instant::now() < deadline {
+            rows.clear();
+            let polled = inbox.poll(|frame| {
+                decoder
+                    .decode(frame, &mut rows)
+                    .map(|h| (h.rows, 0))
+                    .map_err(|e| e.to_string())
+            });
+            match polled {
+                Polled::Frame(_) => {
+                    seqs.extend(rows.iter().map(|r| r.seq));
+                    // Now and then the consumer falls behind, and the window fills.
+                    if seqs.len() % 500 == 1 {
+                        std::thread::sleep(Duration::from_millis(20));
+                    }
+                }
+                Polled::Dropped(reason) => panic!("dropped: {reason}"),
+                _ => std::thread::yield_now(),
+            }
+        }
+        seqs
+    });
+    let mut sender = RemoteSender::connect(
+        SenderConfig {
+            address,
+            token: None,
+            max_frame: max_frame_len(1),
+            link_mbps: None,
+            connect_timeout: Duration::from_secs(3),
+        },
+        Arc::new(LinkStats::default()),
+    )
+    .unwrap();
+    let mut encoder = Encoder::new();
+    let (mut full, deadline) = (0u64, Instant::now() + Duration::from_secs(30));
+    for seq in 0..FRAMES {
+        let row = [ringtop::row::Row {
+            seq,
+            ..Default::default()
+        }];
+        loop {
+            assert!(Instant::now() < deadline, "stuck at frame {seq}");
+            match sender.send_frame(max_frame_len(1), 1, |buf| {
+                encoder.encode(CodecId::None, &row, buf).ok()
+            }) {
+                SendOutcome::Sent(_) => break,
+                SendOutcome::NoCredit => {
+                    full += 1;
+                    std::thread::yield_now();
+                }
+                other => panic!("frame {seq}: {other:?}"),
+            }
+        }
+    }
+    let seqs = consumer.join().unwrap();
+    assert_eq!(seqs, (0..FRAMES).collect::<Vec<_>>());
+    assert!(
+        full > 0,
+        "the window never filled: the case was not exercised"
+    );
+    listener.stop();
+}
+
+#[test]
 fn a_peer_dribbling_its_hello_holds_no_session_and_is_cut_off_at_the_deadline() {
     let mut engine = receiver_with(r#"handshake_timeout = "1500ms""#);
     let address = engine.listen_address().unwrap();

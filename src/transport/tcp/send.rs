@@ -32,6 +32,11 @@ struct Connection {
     head: u64,
     /// Rows the receiver confirmed in this connection.
     rows_acked: u64,
+    /// Credits were read since the last frame went out (or was refused for want of room), so
+    /// the next frame need not read them first: a request/response caller reads them while it
+    /// waits for the answer, and another read just before the next frame would be a system
+    /// call on the round trip that finds nothing.
+    fresh: bool,
 }
 
 impl Connection {
@@ -39,6 +44,7 @@ impl Connection {
     /// in, only what is already buffered: another read would be a system call that finds
     /// nothing, between the credit and the sender acting on it.
     fn poll(&mut self, stats: &LinkStats) -> Result<(), String> {
+        self.fresh = true;
         let mut credited = false;
         loop {
             let next = if credited {
@@ -228,12 +234,14 @@ impl RemoteSender {
             tail: start,
             head: start,
             rows_acked: 0,
+            fresh: false,
         })
     }
 
     /// Makes sure a link is up, reconnecting when the backoff allows.
     fn ensure_link(&mut self) -> bool {
         if let Some(link) = self.link.as_mut()
+            && !link.fresh
             && let Err(reason) = link.poll(&self.stats)
         {
             self.link_lost(reason);
@@ -297,6 +305,8 @@ impl RemoteSender {
         match place(link.capacity, head, link.tail, bound) {
             Ok(Some(_)) => self.stalled = false,
             Ok(None) | Err(_) => {
+                // The next try reads credits first.
+                link.fresh = false;
                 if !self.stalled {
                     self.stalled = true;
                     self.stats.credit_stalls.fetch_add(1, Relaxed);
@@ -312,6 +322,7 @@ impl RemoteSender {
             return SendOutcome::NotEncoded;
         };
         let Ok(Some(spot)) = place(link.capacity, head, link.tail, len) else {
+            link.fresh = false;
             return SendOutcome::NoCredit;
         };
         let record = footprint(len);
@@ -343,6 +354,7 @@ impl RemoteSender {
             return SendOutcome::LinkDown;
         }
         link.tail = spot.end;
+        link.fresh = false;
         self.rows_sent += rows as u64;
         self.stats.count_frame(rows, self.out.len());
         if let Some(bucket) = &mut self.bucket {
