@@ -35,6 +35,17 @@ impl<'a> ByteWriter<'a> {
         }
     }
 
+    /// Lets `write` fill the next `len` bytes in place (no staging copy).
+    #[inline]
+    pub(crate) fn put_with(
+        &mut self,
+        len: usize,
+        write: impl FnOnce(&mut [u8]),
+    ) -> Result<(), CodecError> {
+        write(self.room(len)?);
+        Ok(())
+    }
+
     #[inline]
     pub(crate) fn put(&mut self, bytes: &[u8]) -> Result<(), CodecError> {
         self.room(bytes.len())?.copy_from_slice(bytes);

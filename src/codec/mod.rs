@@ -268,10 +268,9 @@ impl Encoder {
         out: &mut ByteWriter<'_>,
     ) -> Result<(), CodecError> {
         match codec {
-            CodecId::None => {
-                self.raw_bytes(rows);
-                out.put(&self.bytes)
-            }
+            CodecId::None => out.put_with(rows.len() * ROW_BYTES, |bytes| {
+                rows_to_bytes(rows, bytes);
+            }),
             CodecId::Lz4 => {
                 // Words holding one value throughout (an unused column, a zero stamp) are
                 // stored once, ahead of LZ4: less to compress, and less to decompress.
@@ -312,12 +311,6 @@ impl Encoder {
                 shuffle::encode(&self.columns, &mut self.bytes, out)
             }
         }
-    }
-
-    fn raw_bytes(&mut self, rows: &[Row]) {
-        self.bytes.clear();
-        self.bytes.resize(rows.len() * ROW_BYTES, 0);
-        rows_to_bytes(rows, &mut self.bytes);
     }
 }
 
