@@ -163,32 +163,24 @@ fn backend_round_trip(trips: usize) -> (f64, usize, usize) {
     )
     .unwrap();
     let address = listener.local_addr.to_string();
-    let stop = Arc::new(AtomicBool::new(false));
-    let consumer = {
-        let stop = stop.clone();
-        std::thread::spawn(move || {
-            let mut decoder = Decoder::new();
-            let mut rows = Vec::new();
-            let mut idle = 0u32;
-            while !stop.load(Relaxed) {
-                rows.clear();
-                let polled = inbox.poll(|frame| {
-                    decoder
-                        .decode(frame, &mut rows)
-                        .map(|h| (h.rows, rows.last().map_or(0, |r| r.stamp_ns)))
-                        .map_err(|e| e.to_string())
-                });
-                if matches!(polled, Polled::Nothing) {
-                    idle += 1;
-                    if idle > 1000 {
-                        std::thread::yield_now();
-                    }
-                } else {
-                    idle = 0;
-                }
+    let (mut decoder, mut rows, mut idle) = (Decoder::new(), Vec::new(), 0u32);
+    let consumer = poll_on(None, move || {
+        rows.clear();
+        let polled = inbox.poll(|frame| {
+            decoder
+                .decode(frame, &mut rows)
+                .map(|h| (h.rows, rows.last().map_or(0, |r| r.stamp_ns)))
+                .map_err(|e| e.to_string())
+        });
+        if matches!(polled, Polled::Nothing) {
+            idle += 1;
+            if idle > 1000 {
+                std::thread::yield_now();
             }
-        })
-    };
+        } else {
+            idle = 0;
+        }
+    });
     let stats = Arc::new(LinkStats::default());
     let mut sender = RemoteSender::connect(
         SenderConfig {
@@ -231,8 +223,7 @@ fn backend_round_trip(trips: usize) -> (f64, usize, usize) {
         times.push(start.elapsed().as_nanos() as f64);
     }
     sender.finish(Duration::from_secs(2));
-    stop.store(true, Relaxed);
-    consumer.join().unwrap();
+    consumer.stop();
     listener.stop();
     // A credit message: tag and three u64s.
     (median(&mut times), wire_bytes, 25)
@@ -252,6 +243,35 @@ fn pin(cpu: Option<usize>) {
     }
 }
 
+/// Runs `turn` over and over on a thread pinned to `cpu` until the returned poller is stopped:
+/// the far end of a round-trip case.
+fn poll_on(cpu: Option<usize>, mut turn: impl FnMut() + Send + 'static) -> Poller {
+    let stop = Arc::new(AtomicBool::new(false));
+    let thread = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            pin(cpu);
+            while !stop.load(Relaxed) {
+                turn();
+            }
+        })
+    };
+    Poller { stop, thread }
+}
+
+/// A thread started by [`poll_on`].
+struct Poller {
+    stop: Arc<AtomicBool>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl Poller {
+    fn stop(self) {
+        self.stop.store(true, Relaxed);
+        self.thread.join().expect("a poller panicked");
+    }
+}
+
 /// Median round trip (ns) through the shared-memory backend: a one-row frame into the ring
 /// file's window, read and decoded by the consumer (on `cpus.1`), its credit back at the sender
 /// (on `cpus.0`). Both ends poll.
@@ -268,24 +288,16 @@ fn shm_round_trip(trips: usize, cpus: (Option<usize>, Option<usize>)) -> f64 {
         Arc::new(LinkStats::default()),
     )
     .unwrap();
-    let stop = Arc::new(AtomicBool::new(false));
-    let consumer = {
-        let stop = stop.clone();
-        std::thread::spawn(move || {
-            pin(cpus.1);
-            let mut decoder = Decoder::new();
-            let mut rows = Vec::new();
-            while !stop.load(Relaxed) {
-                rows.clear();
-                inbox.poll(|frame| {
-                    decoder
-                        .decode(frame, &mut rows)
-                        .map(|h| (h.rows, rows.last().map_or(0, |r| r.stamp_ns)))
-                        .map_err(|e| e.to_string())
-                });
-            }
-        })
-    };
+    let (mut decoder, mut rows) = (Decoder::new(), Vec::new());
+    let consumer = poll_on(cpus.1, move || {
+        rows.clear();
+        inbox.poll(|frame| {
+            decoder
+                .decode(frame, &mut rows)
+                .map(|h| (h.rows, rows.last().map_or(0, |r| r.stamp_ns)))
+                .map_err(|e| e.to_string())
+        });
+    });
     pin(cpus.0);
     let mut sender = ShmSender::connect(
         SenderConfig {
@@ -318,8 +330,7 @@ fn shm_round_trip(trips: usize, cpus: (Option<usize>, Option<usize>)) -> f64 {
         times.push(start.elapsed().as_nanos() as f64);
     }
     sender.finish(Duration::from_secs(2));
-    stop.store(true, Relaxed);
-    consumer.join().unwrap();
+    consumer.stop();
     ringtop::transport::LinkListener::stop(&mut listener);
     median(&mut times)
 }
@@ -333,20 +344,13 @@ fn shm_item_round_trip(trips: usize, cpus: (Option<usize>, Option<usize>)) -> f6
     let mut receiver =
         ItemReceiver::<[u64; 8]>::create(&name, 1024, ringtop::ring::WaitStrategy::BusySpin)
             .unwrap();
-    let stop = Arc::new(AtomicBool::new(false));
-    let consumer = {
-        let stop = stop.clone();
-        std::thread::spawn(move || {
-            pin(cpus.1);
-            let mut next = 0u64;
-            while !stop.load(Relaxed) {
-                if let ReceivedItem::Item(item) = receiver.try_recv() {
-                    assert_eq!(item[0], next, "the item ring lost or reordered an item");
-                    next += 1;
-                }
-            }
-        })
-    };
+    let mut next = 0u64;
+    let consumer = poll_on(cpus.1, move || {
+        if let ReceivedItem::Item(item) = receiver.try_recv() {
+            assert_eq!(item[0], next, "the item ring lost or reordered an item");
+            next += 1;
+        }
+    });
     pin(cpus.0);
     let mut sender = ItemSender::<[u64; 8]>::open(&name).unwrap();
     let mut times = Vec::with_capacity(trips);
@@ -362,8 +366,7 @@ fn shm_item_round_trip(trips: usize, cpus: (Option<usize>, Option<usize>)) -> f6
         times.push(start.elapsed().as_nanos() as f64);
     }
     sender.finish(Duration::from_secs(2));
-    stop.store(true, Relaxed);
-    consumer.join().unwrap();
+    consumer.stop();
     median(&mut times)
 }
 
