@@ -129,9 +129,15 @@ impl Inbox {
         if !self.discarding
             && let Some(feed) = &self.feed
             && self.reader.is_empty()
-            && let Err(e) = feed.feed()
         {
-            return self.drop_sender(e);
+            if let Err(e) = feed.feed() {
+                return self.drop_sender(e);
+            }
+            // The common empty poll ends here: still nothing published (the tail loaded first),
+            // and no boundary due (looked at second).
+            if self.reader.is_empty() && !self.sessions.is_due(self.reader.head()) {
+                return Polled::Nothing;
+            }
         }
         self.reader.refresh();
         if let Some(event) = self.sessions.due(self.reader.head()) {

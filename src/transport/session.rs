@@ -66,9 +66,15 @@ impl SessionLog {
         }
     }
 
+    /// Whether a boundary is due at the consumer's `head` (one load: for every poll).
+    #[inline]
+    pub fn is_due(&self, head: u64) -> bool {
+        self.next_at.load(Ordering::Acquire) <= head
+    }
+
     /// The next boundary, once the consumer's `head` has reached it.
     pub fn due(&self, head: u64) -> Option<SessionEvent> {
-        if self.next_at.load(Ordering::Acquire) > head {
+        if !self.is_due(head) {
             return None;
         }
         let mut events = self.events.lock().ok()?;
