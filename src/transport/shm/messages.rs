@@ -185,10 +185,7 @@ impl MessageSender {
                 self.sender.max_frame()
             )));
         }
-        let outcome = self.sender.send_frame(message.len(), 1, &mut |buf| {
-            buf[..message.len()].copy_from_slice(message);
-            Some(message.len())
-        });
+        let outcome = self.sender.send_message(message, 1);
         match outcome {
             SendOutcome::Sent(_) => Ok(true),
             SendOutcome::NoCredit | SendOutcome::Capped => Ok(false),

@@ -8,7 +8,7 @@ use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 use std::time::{Duration, Instant};
 
 use crate::clock::{boot_id, monotonic_ns};
-use crate::ring::window::{HEADER, PADDING, footprint, place, record_header};
+use crate::ring::window::{HEADER, PADDING, Placement, footprint, place, record_header};
 use crate::transport::session::FRAME;
 use crate::transport::{
     FrameLink, LinkError, LinkStats, SendOutcome, SenderConfig, check_credit, check_welcome,
@@ -225,29 +225,10 @@ impl ShmSender {
         rows: usize,
         encode: &mut dyn FnMut(&mut [u8]) -> Option<usize>,
     ) -> SendOutcome {
-        if !self.check_link(false) {
-            return SendOutcome::LinkDown;
-        }
         let bound = bound.min(self.config.max_frame);
-        if !matches!(
-            place(self.capacity, self.head, self.tail, bound),
-            Ok(Some(_))
-        ) {
-            if !self.check_link(true) {
-                return SendOutcome::LinkDown;
-            }
-            if !matches!(
-                place(self.capacity, self.head, self.tail, bound),
-                Ok(Some(_))
-            ) {
-                if !self.stalled {
-                    self.stalled = true;
-                    self.stats.credit_stalls.fetch_add(1, Relaxed);
-                }
-                return SendOutcome::NoCredit;
-            }
+        if let Err(outcome) = self.make_room(bound) {
+            return outcome;
         }
-        self.stalled = false;
         // The buffer only grows: no bytes are cleared per frame (the encoder writes what it
         // returns, and the record's padding is zeroed below).
         if self.out.len() < footprint(bound) {
@@ -263,11 +244,68 @@ impl ShmSender {
         let record = footprint(len);
         self.out[HEADER + len..record].fill(0);
         self.out[..HEADER].copy_from_slice(&record_header(len as u32, FRAME));
+        self.write_padding(&spot);
+        self.segment.write_window(spot.offset, &self.out[..record]);
+        self.publish(&spot, rows)
+    }
+
+    /// Sends `message` as one record of `rows` rows, copied straight into the window (no
+    /// staging copy: a message needs no encoding). At most the largest frame announced.
+    pub fn send_message(&mut self, message: &[u8], rows: usize) -> SendOutcome {
+        let len = message.len();
+        if len > self.config.max_frame {
+            return SendOutcome::NotEncoded;
+        }
+        if let Err(outcome) = self.make_room(len) {
+            return outcome;
+        }
+        let Ok(Some(spot)) = place(self.capacity, self.head, self.tail, len) else {
+            return SendOutcome::NoCredit;
+        };
+        self.write_padding(&spot);
+        let s = &self.segment;
+        s.write_window(spot.offset, &record_header(len as u32, FRAME));
+        s.write_window(spot.offset + HEADER, message);
+        // The record's last word, past the message, zeroed as a frame's is.
+        let pad = footprint(len) - HEADER - len;
+        s.write_window(spot.offset + HEADER + len, &[0; HEADER][..pad]);
+        self.publish(&spot, rows)
+    }
+
+    /// Checks the link and that a record of up to `bound` bytes fits now (reading credit when
+    /// it does not); the outcome to return when it does not.
+    fn make_room(&mut self, bound: usize) -> Result<(), SendOutcome> {
+        if !self.check_link(false) {
+            return Err(SendOutcome::LinkDown);
+        }
+        let fits = |s: &Self| matches!(place(s.capacity, s.head, s.tail, bound), Ok(Some(_)));
+        if !fits(self) {
+            if !self.check_link(true) {
+                return Err(SendOutcome::LinkDown);
+            }
+            if !fits(self) {
+                if !self.stalled {
+                    self.stalled = true;
+                    self.stats.credit_stalls.fetch_add(1, Relaxed);
+                }
+                return Err(SendOutcome::NoCredit);
+            }
+        }
+        self.stalled = false;
+        Ok(())
+    }
+
+    /// The padding record `spot` needs before the end of the buffer, if any.
+    fn write_padding(&self, spot: &Placement) {
         if let Some((offset, padding)) = spot.padding {
             self.segment
                 .write_window(offset, &record_header(padding, PADDING));
         }
-        self.segment.write_window(spot.offset, &self.out[..record]);
+    }
+
+    /// Publishes the tail past the record at `spot` (written), wakes a sleeping consumer and
+    /// counts the record.
+    fn publish(&mut self, spot: &Placement, rows: usize) -> SendOutcome {
         self.segment.u64_at(layout::TAIL).store(spot.end, Release);
         // Pairs with the consumer's fence before it sleeps: either it sees this tail, or this
         // sees that it sleeps and wakes it. A consumer that has never slept (it polls) costs no
