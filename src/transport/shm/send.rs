@@ -226,6 +226,7 @@ impl ShmSender {
         encode: &mut dyn FnMut(&mut [u8]) -> Option<usize>,
     ) -> SendOutcome {
         let bound = bound.min(self.config.max_frame);
+        // Room for the largest the frame may be; placed again at its length once encoded.
         if let Err(outcome) = self.make_room(bound) {
             return outcome;
         }
@@ -238,7 +239,7 @@ impl ShmSender {
         else {
             return SendOutcome::NotEncoded;
         };
-        let Ok(Some(spot)) = place(self.capacity, self.head, self.tail, len) else {
+        let Some(spot) = self.spot_for(len) else {
             return SendOutcome::NoCredit;
         };
         let record = footprint(len);
@@ -256,11 +257,9 @@ impl ShmSender {
         if len > self.config.max_frame {
             return SendOutcome::NotEncoded;
         }
-        if let Err(outcome) = self.make_room(len) {
-            return outcome;
-        }
-        let Ok(Some(spot)) = place(self.capacity, self.head, self.tail, len) else {
-            return SendOutcome::NoCredit;
+        let spot = match self.make_room(len) {
+            Ok(spot) => spot,
+            Err(outcome) => return outcome,
         };
         self.write_padding(&spot);
         let s = &self.segment;
@@ -272,27 +271,36 @@ impl ShmSender {
         self.publish(&spot, rows)
     }
 
-    /// Checks the link and that a record of up to `bound` bytes fits now (reading credit when
-    /// it does not); the outcome to return when it does not.
-    fn make_room(&mut self, bound: usize) -> Result<(), SendOutcome> {
+    /// Checks the link and that a record of `bound` bytes fits now (reading credit when it does
+    /// not): where it goes, or the outcome to return.
+    fn make_room(&mut self, bound: usize) -> Result<Placement, SendOutcome> {
         if !self.check_link(false) {
             return Err(SendOutcome::LinkDown);
         }
-        let fits = |s: &Self| matches!(place(s.capacity, s.head, s.tail, bound), Ok(Some(_)));
-        if !fits(self) {
+        let mut spot = self.spot_for(bound);
+        if spot.is_none() {
+            // Full as last credited: read the credit (and look at the receiver) first.
             if !self.check_link(true) {
                 return Err(SendOutcome::LinkDown);
             }
-            if !fits(self) {
-                if !self.stalled {
-                    self.stalled = true;
-                    self.stats.credit_stalls.fetch_add(1, Relaxed);
-                }
-                return Err(SendOutcome::NoCredit);
-            }
+            spot = self.spot_for(bound);
         }
+        let Some(spot) = spot else {
+            if !self.stalled {
+                self.stalled = true;
+                self.stats.credit_stalls.fetch_add(1, Relaxed);
+            }
+            return Err(SendOutcome::NoCredit);
+        };
         self.stalled = false;
-        Ok(())
+        Ok(spot)
+    }
+
+    /// Where a record of `len` bytes goes now, if it fits.
+    fn spot_for(&self, len: usize) -> Option<Placement> {
+        place(self.capacity, self.head, self.tail, len)
+            .ok()
+            .flatten()
     }
 
     /// The padding record `spot` needs before the end of the buffer, if any.
