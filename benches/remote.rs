@@ -151,12 +151,7 @@ fn median(values: &mut [f64]) -> f64 {
 fn backend_round_trip(trips: usize) -> (f64, usize, usize) {
     let (writer, reader) = window::channel(1 << 20).unwrap();
     let (mut listener, mut inbox) = tcp::listen(
-        ListenConfig {
-            address: "127.0.0.1:0".into(),
-            token: None,
-            idle_timeout: Duration::from_secs(30),
-            handshake_timeout: Duration::from_secs(3),
-        },
+        ListenConfig::open("127.0.0.1:0"),
         writer,
         reader,
         Arc::new(LinkStats::default()),
@@ -278,12 +273,7 @@ impl Poller {
 fn shm_round_trip(trips: usize, cpus: (Option<usize>, Option<usize>)) -> f64 {
     let name = format!("bench-{}", std::process::id());
     let (mut listener, mut inbox) = shm_link::listen(
-        ListenConfig {
-            address: name.clone(),
-            token: None,
-            idle_timeout: Duration::from_secs(30),
-            handshake_timeout: Duration::from_secs(3),
-        },
+        ListenConfig::open(name.clone()),
         1 << 20,
         Arc::new(LinkStats::default()),
     )

@@ -348,12 +348,7 @@ fn a_sender_that_only_sends_gets_through_a_full_window_with_every_frame_in_order
     // Room for about 40 one-row frames.
     let (writer, reader) = ringtop::ring::window::channel(4096).unwrap();
     let (mut listener, mut inbox) = tcp::listen(
-        ListenConfig {
-            address: "127.0.0.1:0".into(),
-            token: None,
-            idle_timeout: Duration::from_secs(30),
-            handshake_timeout: Duration::from_secs(3),
-        },
+        ListenConfig::open("127.0.0.1:0"),
         writer,
         reader,
         Arc::new(LinkStats::default()),

@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::codec::CodecId;
 use crate::ring::WaitStrategy;
+use crate::transport::ListenConfig;
 
 /// The profile format this build reads and writes.
 pub const PROFILE_VERSION: u32 = 1;
@@ -120,11 +121,11 @@ pub struct TransportSection {
 }
 
 fn default_idle_timeout() -> DurationSetting {
-    DurationSetting(Duration::from_secs(30))
+    DurationSetting(ListenConfig::DEFAULT_IDLE_TIMEOUT)
 }
 
 fn default_handshake_timeout() -> DurationSetting {
-    DurationSetting(Duration::from_secs(3))
+    DurationSetting(ListenConfig::DEFAULT_HANDSHAKE_TIMEOUT)
 }
 
 impl TransportSection {

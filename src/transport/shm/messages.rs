@@ -76,12 +76,7 @@ impl MessageReceiver {
     /// A bad name or size, a directory that is not private, a live receiver holding the name.
     pub fn create(name: &str, window_bytes: usize, wait: WaitStrategy) -> Result<Self, LinkError> {
         let (listener, inbox) = listen(
-            ListenConfig {
-                address: name.to_owned(),
-                token: None,
-                idle_timeout: Duration::from_secs(30),
-                handshake_timeout: Duration::from_secs(3),
-            },
+            ListenConfig::open(name),
             window_bytes,
             Arc::new(LinkStats::default()),
         )?;
