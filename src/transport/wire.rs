@@ -225,6 +225,20 @@ impl<'a> Patience<'a> {
     }
 }
 
+/// How far a poller may go for the next message or body bytes.
+///
+/// A poller that has just taken what it was waiting for (the receiver a tail, the sender a
+/// credit) switches to [`Fetch::BufferOnly`]: another read of the socket would be a system call
+/// that finds nothing, paid between the arrival and whoever acts on it. What stays buffered is
+/// never a whole message, so a later wait on the socket strands nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fetch {
+    /// From the buffer, else one read of the stream.
+    Stream,
+    /// Only what the buffer holds already.
+    BufferOnly,
+}
+
 /// Buffered reading from a socket whose read timeout is a short tick: a timeout is not an error
 /// but a chance to check the stop flag and the idle limit, and a message cut off half-way says how
 /// much of it arrived.
@@ -419,6 +433,18 @@ impl<R: Read> Inbound<R> {
         self.end - self.start
     }
 
+    /// The next whole message, going as far as `fetch` allows for it: [`Inbound::try_message`]
+    /// or [`Inbound::buffered_message`].
+    ///
+    /// # Errors
+    /// As those.
+    pub fn next_message(&mut self, fetch: Fetch) -> Result<Option<Message>, LinkError> {
+        match fetch {
+            Fetch::Stream => self.try_message(),
+            Fetch::BufferOnly => self.buffered_message(),
+        }
+    }
+
     /// The next message if all of it has arrived, without waiting: for a socket in non-blocking
     /// mode, polled by a thread that has other work.
     ///
@@ -460,14 +486,19 @@ impl<R: Read> Inbound<R> {
     }
 
     /// Up to `out.len()` bytes of a message's body, without waiting: from the buffer if it holds
-    /// any, else one read of the stream (for a stream whose reads do not block); 0 when nothing
-    /// has arrived. `started` bytes of the message were read before, for the error at an end of
-    /// stream.
+    /// any, else (with [`Fetch::Stream`]) one read of the stream (for a stream whose reads do not
+    /// block); 0 when nothing has arrived. `started` bytes of the message were read before, for
+    /// the error at an end of stream.
     ///
     /// # Errors
     /// [`LinkError::Truncated`] at an end of stream, [`LinkError::Io`].
-    pub fn try_read_some(&mut self, out: &mut [u8], started: usize) -> Result<usize, LinkError> {
-        if out.is_empty() {
+    pub fn try_read_some(
+        &mut self,
+        out: &mut [u8],
+        started: usize,
+        fetch: Fetch,
+    ) -> Result<usize, LinkError> {
+        if out.is_empty() || (fetch == Fetch::BufferOnly && self.start == self.end) {
             return Ok(0);
         }
         if self.start < self.end {

@@ -9,7 +9,7 @@ use std::os::fd::AsRawFd;
 use std::sync::atomic::Ordering::Relaxed;
 
 use crate::ring::window::WindowWriter;
-use crate::transport::wire::{self, Inbound, Message};
+use crate::transport::wire::{self, Fetch, Inbound, Message};
 use crate::transport::{LinkError, LinkStats};
 
 /// The open session's incoming side.
@@ -70,11 +70,8 @@ impl Conn {
     }
 
     fn apply(&mut self, writer: &mut WindowWriter, stats: &LinkStats) -> Result<(), LinkError> {
-        // Once a tail is published, only what is already buffered: another read would be a
-        // system call that finds nothing, between the frame's arrival and its consumer. What
-        // is left buffered after that is never a whole message, so the session thread's wait
-        // for the socket cannot strand one.
-        let mut published = false;
+        // Once a tail is published, only what is already buffered (see `Fetch`).
+        let mut fetch = Fetch::Stream;
         loop {
             if let Some(write) = &mut self.pending {
                 if write.filled == write.len {
@@ -84,26 +81,18 @@ impl Conn {
                     self.pending = None;
                     continue;
                 }
-                if published && self.inbound.buffered_len() == 0 {
-                    return Ok(());
-                }
                 let slice = writer
                     .free_slice(write.offset + write.filled as u64, write.len - write.filled)?;
-                let n = self
-                    .inbound
-                    .try_read_some(slice, wire::WRITE_HEADER + write.filled)?;
+                let n =
+                    self.inbound
+                        .try_read_some(slice, wire::WRITE_HEADER + write.filled, fetch)?;
                 if n == 0 {
                     return Ok(());
                 }
                 write.filled += n;
                 continue;
             }
-            let next = if published {
-                self.inbound.buffered_message()?
-            } else {
-                self.inbound.try_message()?
-            };
-            match next {
+            match self.inbound.next_message(fetch)? {
                 None => return Ok(()),
                 Some(Message::Write { offset, len }) => {
                     let capacity = writer.capacity();
@@ -122,7 +111,7 @@ impl Conn {
                 }
                 Some(Message::Tail(tail)) => {
                     writer.publish(tail)?;
-                    published = true;
+                    fetch = Fetch::BufferOnly;
                 }
                 Some(Message::Bye(rows)) => {
                     self.outcome = Some(Ok(rows));

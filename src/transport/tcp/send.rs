@@ -13,7 +13,7 @@ use crate::clock::{boot_id, monotonic_ns};
 use crate::ring::window::{HEADER, PADDING, footprint, place, record_header};
 use crate::transport::bucket::TokenBucket;
 use crate::transport::session::FRAME;
-use crate::transport::wire::{self, Hello, Inbound, Message, Patience, Reply, WRITE_HEADER};
+use crate::transport::wire::{self, Fetch, Hello, Inbound, Message, Patience, Reply, WRITE_HEADER};
 use crate::transport::{FrameLink, LinkError, LinkStats, SendOutcome};
 
 use super::TICK;
@@ -41,18 +41,12 @@ struct Connection {
 
 impl Connection {
     /// Applies every credit that has arrived; the reason when the link has ended. Once one is
-    /// in, only what is already buffered: another read would be a system call that finds
-    /// nothing, between the credit and the sender acting on it.
+    /// in, only what is already buffered (see [`Fetch`]).
     fn poll(&mut self, stats: &LinkStats) -> Result<(), String> {
         self.fresh = true;
-        let mut credited = false;
+        let mut fetch = Fetch::Stream;
         loop {
-            let next = if credited {
-                self.inbound.buffered_message()
-            } else {
-                self.inbound.try_message()
-            };
-            match next {
+            match self.inbound.next_message(fetch) {
                 Ok(None) => return Ok(()),
                 Ok(Some(Message::Credit {
                     head,
@@ -62,7 +56,7 @@ impl Connection {
                     check_credit(head, self.tail).map_err(|e| e.to_string())?;
                     self.head = head;
                     self.rows_acked = rows;
-                    credited = true;
+                    fetch = Fetch::BufferOnly;
                     // No stamp echoed: no clock to read.
                     if echo_stamp > 0 {
                         let now = monotonic_ns();

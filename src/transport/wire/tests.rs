@@ -131,15 +131,54 @@ fn buffered_messages_are_taken_without_reading_the_stream() {
         bytes: &bytes[..bytes.len() - 1],
         reads: 0,
     });
-    assert_eq!(inbound.buffered_message().unwrap(), None);
+    assert_eq!(inbound.next_message(Fetch::BufferOnly).unwrap(), None);
     assert_eq!(inbound.stream.reads, 0, "nothing buffered, nothing read");
-    assert_eq!(inbound.try_message().unwrap(), Some(Message::Tail(8)));
+    assert_eq!(
+        inbound.next_message(Fetch::Stream).unwrap(),
+        Some(Message::Tail(8))
+    );
     assert_eq!(inbound.stream.reads, 1);
     assert_eq!(inbound.buffered_len(), 8);
-    assert_eq!(inbound.buffered_message().unwrap(), None, "half a message");
+    assert_eq!(
+        inbound.next_message(Fetch::BufferOnly).unwrap(),
+        None,
+        "half a message"
+    );
     assert_eq!(inbound.stream.reads, 1, "the buffer alone was looked at");
-    assert_eq!(inbound.try_message().unwrap(), None);
-    assert_eq!(inbound.stream.reads, 2, "try_message reads on");
+    assert_eq!(inbound.next_message(Fetch::Stream).unwrap(), None);
+    assert_eq!(inbound.stream.reads, 2, "a stream fetch reads on");
+}
+
+#[test]
+fn body_bytes_come_from_the_buffer_first_and_from_the_stream_only_when_allowed() {
+    // A message and three body bytes after it, read in one go.
+    let mut bytes = Vec::new();
+    encode_message(&mut bytes, &Message::Tail(8));
+    bytes.extend_from_slice(&[1, 2, 3]);
+    let mut inbound = Inbound::new(Counted {
+        bytes: &bytes,
+        reads: 0,
+    });
+    assert_eq!(
+        inbound.next_message(Fetch::Stream).unwrap(),
+        Some(Message::Tail(8))
+    );
+    assert_eq!(inbound.stream.reads, 1);
+    let mut out = [0; 4];
+    let n = inbound
+        .try_read_some(&mut out, 0, Fetch::BufferOnly)
+        .unwrap();
+    assert_eq!((n, out), (3, [1, 2, 3, 0]), "what the buffer holds");
+    let n = inbound
+        .try_read_some(&mut out, 3, Fetch::BufferOnly)
+        .unwrap();
+    assert_eq!(
+        (n, inbound.stream.reads),
+        (0, 1),
+        "an empty buffer, no read"
+    );
+    let n = inbound.try_read_some(&mut out, 3, Fetch::Stream).unwrap();
+    assert_eq!((n, inbound.stream.reads), (0, 2), "a stream fetch reads on");
 }
 
 #[test]
