@@ -279,6 +279,9 @@ impl<'w, 'a> BitWriter<'w, 'a> {
     }
 }
 
+/// Bits [`BitReader::peek_short`] always holds: one 8-byte load shifted by up to 7.
+pub(crate) const SHORT_LOOK: u32 = 57;
+
 /// Reads bit fields written by [`BitWriter`]; reading past the end is an error.
 pub(crate) struct BitReader<'a> {
     bytes: &'a [u8],
@@ -317,6 +320,18 @@ impl<'a> BitReader<'a> {
     #[inline]
     pub(crate) fn peek(&self) -> u64 {
         self.window() as u64
+    }
+
+    /// The next [`SHORT_LOOK`] bits or more without consuming them (the bits above may be
+    /// zeros that are not the stream's): one 8-byte load, for a decoder that only needs a value's control bits and
+    /// whose next position waits on them.
+    #[inline]
+    pub(crate) fn peek_short(&self) -> u64 {
+        let first = self.bit / 8;
+        match self.bytes.get(first..first + 8) {
+            Some(word) => u64::from_le_bytes(word.try_into().unwrap_or([0; 8])) >> (self.bit % 8),
+            None => self.window() as u64,
+        }
     }
 
     /// Consumes `width` bits.
