@@ -279,9 +279,6 @@ impl<'w, 'a> BitWriter<'w, 'a> {
     }
 }
 
-/// Bits [`BitReader::peek_short`] always holds: one 8-byte load shifted by up to 7.
-pub(crate) const SHORT_LOOK: u32 = 57;
-
 /// Reads bit fields written by [`BitWriter`]; reading past the end is an error.
 pub(crate) struct BitReader<'a> {
     bytes: &'a [u8],
@@ -289,21 +286,9 @@ pub(crate) struct BitReader<'a> {
 }
 
 impl<'a> BitReader<'a> {
-    /// Reads `bits` bits from `input` (rounded up to whole bytes, all consumed).
-    pub(crate) fn new(input: &mut ByteReader<'a>, bits: usize) -> Result<Self, CodecError> {
-        let bytes = input.take(bits.div_ceil(8))?;
-        Ok(BitReader { bytes, bit: 0 })
-    }
-
     /// Reads `bytes`, already taken from their reader.
     pub(crate) fn over(bytes: &'a [u8]) -> Self {
         BitReader { bytes, bit: 0 }
-    }
-
-    /// Reads from the rest of `input` (for self-delimiting streams such as Gorilla's).
-    pub(crate) fn rest(input: &mut ByteReader<'a>) -> Result<Self, CodecError> {
-        let len = input.remaining();
-        Self::new(input, len * 8)
     }
 
     /// Bits read so far.
@@ -311,27 +296,10 @@ impl<'a> BitReader<'a> {
         self.bit
     }
 
-    /// Whole bytes not touched by any read so far.
-    pub(crate) fn unused_bytes(&self) -> usize {
-        self.bytes.len() - self.bit.div_ceil(8)
-    }
-
     /// The next 64 bits without consuming them, zeros past the end of the stream.
     #[inline]
     pub(crate) fn peek(&self) -> u64 {
         self.window() as u64
-    }
-
-    /// The next [`SHORT_LOOK`] bits or more without consuming them (the bits above may be
-    /// zeros that are not the stream's): one 8-byte load, for a decoder that only needs a value's control bits and
-    /// whose next position waits on them.
-    #[inline]
-    pub(crate) fn peek_short(&self) -> u64 {
-        let first = self.bit / 8;
-        match self.bytes.get(first..first + 8) {
-            Some(word) => u64::from_le_bytes(word.try_into().unwrap_or([0; 8])) >> (self.bit % 8),
-            None => self.window() as u64,
-        }
     }
 
     /// Consumes `width` bits.
@@ -479,7 +447,7 @@ mod tests {
         assert_eq!(w.position(), total.div_ceil(8) as usize);
         let len = w.position();
         let mut r = ByteReader::new(&buf[..len]);
-        let mut bits = BitReader::new(&mut r, total as usize).unwrap();
+        let mut bits = BitReader::over(r.take((total as usize).div_ceil(8)).unwrap());
         for (v, width) in fields {
             assert_eq!(bits.get(width).unwrap(), v);
         }

@@ -8,7 +8,10 @@
 
 use super::CodecError;
 use super::columns::{Columns, WORDS};
-use super::io::{BitReader, BitWriter, ByteReader, ByteWriter, SHORT_LOOK};
+use super::io::{BitWriter, ByteReader, ByteWriter};
+
+/// Bits [`look`] always holds: one 8-byte load shifted by up to 7.
+const SHORT_LOOK: u32 = 57;
 
 /// Worst case per value: 2 control bits, 12 bits of window, 64 meaningful bits.
 pub(crate) const MAX_BYTES_PER_ROW: usize = WORDS * 10;
@@ -53,59 +56,102 @@ pub(crate) fn encode(cols: &Columns, out: &mut ByteWriter<'_>) -> Result<(), Cod
 }
 
 pub(crate) fn decode(input: &mut ByteReader<'_>, cols: &mut Columns) -> Result<(), CodecError> {
-    let mut bits = BitReader::rest(input)?;
+    let data = input.take(input.remaining())?;
+    let end = data.len() * 8;
+    let ends_early = CodecError::Corrupt("bit stream ends early");
+    // The bit position, kept in a register: each value's length is known only from its own
+    // control bits, so the next position waits on them and on nothing else.
+    let mut pos = 0usize;
     for c in 0..WORDS {
         let column = cols.column_mut(c);
         let Some((first, rest)) = column.split_first_mut() else {
             continue;
         };
-        *first = bits.get(64)?;
+        *first = field(data, pos, 64);
+        pos += 64;
+        if pos > end {
+            return Err(ends_early);
+        }
         let mut prev = *first;
-        let mut window: Option<(u32, u32)> = None;
+        // The current window: leading zeros and meaningful length; none yet (a zero length).
+        let (mut window_lead, mut window_len) = (0u32, 0u32);
         let mut i = 0;
         while i < rest.len() {
-            // One short look decides the value's kind and length: the next value's position
-            // waits on nothing else.
-            let next = bits.peek_short();
+            let next = look(data, pos);
             if next & 1 == 0 {
                 // A run of unchanged values, one bit each (at most the bits looked at).
                 let same = (next.trailing_zeros().min(SHORT_LOOK) as usize).min(rest.len() - i);
-                bits.skip(same as u32)?;
+                pos += same;
+                if pos > end {
+                    return Err(ends_early);
+                }
                 rest[i..i + same].fill(prev);
                 i += same;
                 continue;
             }
             let (head, lead, len) = if next & 0b10 == 0 {
-                let (lead, len) =
-                    window.ok_or(CodecError::Corrupt("xor reuses a window never set"))?;
-                (2, lead, len)
+                if window_len == 0 {
+                    return Err(CodecError::Corrupt("xor reuses a window never set"));
+                }
+                (2, window_lead, window_len)
             } else {
                 let lead = ((next >> 2) & 0x3f) as u32;
                 let len = ((next >> 8) & 0x3f) as u32 + 1;
                 if lead + len > 64 {
                     return Err(CodecError::Corrupt("xor window wider than 64 bits"));
                 }
-                window = Some((lead, len));
+                (window_lead, window_len) = (lead, len);
                 (14, lead, len)
             };
             let meaningful = if head + len <= SHORT_LOOK {
                 // The control bits and the value both in the one look.
-                bits.skip(head + len)?;
                 (next >> head) & (u64::MAX >> (64 - len))
+            } else if len <= SHORT_LOOK {
+                look(data, pos + head as usize) & (u64::MAX >> (64 - len))
             } else {
-                bits.skip(head)?;
-                bits.get(len)?
+                field(data, pos + head as usize, len)
             };
+            pos += (head + len) as usize;
+            if pos > end {
+                return Err(ends_early);
+            }
             prev ^= meaningful << (64 - lead - len);
             rest[i] = prev;
             i += 1;
         }
     }
     // The stream ends at the last whole byte written; anything after it is not ours.
-    if bits.unused_bytes() != 0 {
+    if data.len() != pos.div_ceil(8) {
         return Err(CodecError::Corrupt("trailing bytes after the xor stream"));
     }
     Ok(())
+}
+
+/// At least [`SHORT_LOOK`] bits from bit `pos` of `data` on (zeros past its end): one 8-byte load
+/// where there is room for it.
+#[inline(always)]
+fn look(data: &[u8], pos: usize) -> u64 {
+    let at = pos / 8;
+    match data.get(at..at + 8) {
+        Some(word) => u64::from_le_bytes(word.try_into().unwrap_or([0; 8])) >> (pos % 8),
+        None => field(data, pos, 64),
+    }
+}
+
+/// The `width` bits (1 to 64) from bit `pos` of `data` on, zeros past its end.
+#[inline]
+fn field(data: &[u8], pos: usize, width: u32) -> u64 {
+    let at = pos / 8;
+    let word: [u8; 16] = match data.get(at..at + 16) {
+        Some(sixteen) => sixteen.try_into().unwrap_or([0; 16]),
+        None => {
+            let mut word = [0u8; 16];
+            let tail = data.get(at..).unwrap_or(&[]);
+            word[..tail.len()].copy_from_slice(tail);
+            word
+        }
+    };
+    ((u128::from_le_bytes(word) >> (pos % 8)) as u64) & (u64::MAX >> (64 - width))
 }
 
 #[cfg(test)]
@@ -113,7 +159,7 @@ mod tests {
     use crate::Row;
     use crate::codec::{CodecId, Decoder, Encoder};
 
-    /// The decoder looks at 57 bits at a time ([`super::SHORT_LOOK`]): runs of repeats longer than that, and values
+    /// The decoder looks at 57 bits at a time ([`super::SHORT_LOOK`], one 8-byte load): runs of repeats longer than that, and values
     /// whose control and meaningful bits together straddle the look (every width from 1 to 64
     /// bits, at every offset, new windows and reused ones), round-trip bit for bit.
     #[test]
