@@ -114,9 +114,14 @@ pub(crate) fn decode(input: &mut ByteReader<'_>, out: &mut [i64]) -> Result<(), 
     for (block, &k) in out.chunks_mut(BLOCK).zip(ks) {
         let k = u32::from(k);
         let mask = (1u64 << k) - 1;
+        // Refilled only below what a value with a short quotient takes, so that most values
+        // are a shift of the buffer with no load in between.
+        let low = (k + 8).min(57);
         let mut i = 0;
         while i < block.len() {
-            bits.refill();
+            if bits.available < low {
+                bits.refill();
+            }
             if k == 0 {
                 // Each zero bit is a zero: a quiet stretch of a sparse column, many at once.
                 let zeros = (bits.buffer.trailing_zeros().min(bits.available) as usize)
@@ -129,7 +134,11 @@ pub(crate) fn decode(input: &mut ByteReader<'_>, out: &mut [i64]) -> Result<(), 
                 }
             }
             // Fast path: the quotient's ones, its zero and the `k` low bits all buffered.
-            let q = bits.buffer.trailing_ones();
+            let mut q = bits.buffer.trailing_ones();
+            if q + 1 + k > bits.available && bits.available < 57 {
+                bits.refill();
+                q = bits.buffer.trailing_ones();
+            }
             let z = if u64::from(q) < ESCAPE && q + 1 + k <= bits.available {
                 let z = (u64::from(q) << k) | ((bits.buffer >> (q + 1)) & mask);
                 bits.consume(q + 1 + k);
