@@ -139,9 +139,12 @@ pub(crate) fn decode(input: &mut ByteReader<'_>, out: &mut [i64]) -> Result<(), 
                 bits.refill();
                 q = bits.buffer.trailing_ones();
             }
-            let z = if u64::from(q) < ESCAPE && q + 1 + k <= bits.available {
+            let taken = q + 1 + k;
+            let z = if u64::from(q) < ESCAPE && taken <= bits.available && taken < 64 {
                 let z = (u64::from(q) << k) | ((bits.buffer >> (q + 1)) & mask);
-                bits.consume(q + 1 + k);
+                // Under 64: a plain shift, no case for a whole buffer taken.
+                bits.buffer >>= taken;
+                bits.available -= taken;
                 z
             } else {
                 let (z, end) = slow_value(data, bits.position(), k)?;
