@@ -24,6 +24,9 @@
 //!   library's shared-memory item ring (`ItemSender`/`ItemReceiver`, no codec), on the same pair:
 //!   `shm_item_round_trip_vs_relay_ring` is the transport against the in-process ring, like for
 //!   like.
+//! - `shm_bare_ends`: the same item through the same ring file with both ends bare (a few
+//!   stores and loads on the file's words, no checks or counters): the protocol's own floor;
+//!   `shm_bare_round_trip_vs_relay_ring` per round, beside the item ring's.
 //! - `tcp_round_trip_vs_plain_tcp_floor`: the TCP round trip against that round's floor.
 //!
 //! `cargo bench --bench remote -- --json` prints one JSON object; `--quick` is a smoke run;
@@ -360,6 +363,101 @@ fn shm_item_round_trip(trips: usize, cpus: (Option<usize>, Option<usize>)) -> f6
     median(&mut times)
 }
 
+/// Median round trip (ns) of the same 64-byte item through the same ring file with both ends
+/// bare: a few stores and loads on the file's words (the record, the tail, the credit's
+/// seqlock) and nothing else: no checks, no counters, no session bookkeeping. The protocol's own
+/// floor, against which `shm_items` shows what the library's ends add. The library's receiver
+/// and sender are opened only for the file and the handshake; the bare ends then play their
+/// parts.
+fn shm_bare_round_trip(trips: usize, cpus: (Option<usize>, Option<usize>)) -> f64 {
+    use ringtop::transport::session::FRAME;
+    use ringtop::transport::shm::layout::{self, credit, welcome};
+    use ringtop::transport::shm::mapping::Segment;
+    use std::sync::atomic::{Ordering::Acquire, Ordering::Release, fence};
+
+    let name = format!("bench-bare-{}", std::process::id());
+    let receiver =
+        ItemReceiver::<[u64; 8]>::create(&name, 1024, ringtop::ring::WaitStrategy::BusySpin)
+            .unwrap();
+    let path = std::path::PathBuf::from(receiver.path());
+    let file = Segment::open(&path).unwrap();
+    let capacity = file.capacity();
+    let record = window::footprint(64);
+    let (mut session, mut head, mut next) = (0u64, 0u64, 0u64);
+    let consumer = poll_on(cpus.1, move || {
+        if session == 0 {
+            // Until the sender's hello is answered: then its first record goes to `START`.
+            if file.u64_at(welcome::SEQ).load(Acquire) == 0 {
+                return;
+            }
+            session = file.u64_at(welcome::SESSION).load(Acquire);
+            head = file.u64_at(welcome::START).load(Acquire);
+        }
+        let tail = file.u64_at(layout::TAIL).load(Acquire);
+        if head == tail {
+            return;
+        }
+        while head < tail {
+            let offset = (head % capacity as u64) as usize;
+            let mut header = [0u8; 8];
+            file.read_window(offset, &mut header);
+            if u32::from_le_bytes(header[4..].try_into().unwrap()) == window::PADDING {
+                head += (capacity - offset) as u64;
+                continue;
+            }
+            let mut item = [0u8; 64];
+            file.read_window(offset + window::HEADER, &mut item);
+            assert_eq!(
+                u64::from_le_bytes(item[..8].try_into().unwrap()),
+                next,
+                "the bare ends lost or reordered an item"
+            );
+            next += 1;
+            head += record as u64;
+        }
+        let seq = file.u64_at(credit::SEQ).load(Relaxed);
+        file.u64_at(credit::SEQ).store(seq + 1, Relaxed);
+        fence(Release);
+        file.u64_at(credit::HEAD).store(head, Relaxed);
+        file.u64_at(credit::ECHO).store(0, Relaxed);
+        file.u64_at(credit::ROWS).store(next, Relaxed);
+        file.u64_at(credit::SESSION).store(session, Relaxed);
+        file.u64_at(credit::SEQ).store(seq + 2, Release);
+    });
+    pin(cpus.0);
+    // Opened for the handshake (and the sender's lock); the bare sender writes from here on.
+    let sender = ItemSender::<[u64; 8]>::open(&name).unwrap();
+    let file = Segment::open(&path).unwrap();
+    let mut tail = file.u64_at(welcome::START).load(Acquire);
+    let mut times = Vec::with_capacity(trips);
+    for i in 0..trips as u64 {
+        let start = Instant::now();
+        // One item in flight, each credited before the next: everything before `tail` is free.
+        let spot = window::place(capacity, tail, tail, 64).unwrap().unwrap();
+        if let Some((offset, padding)) = spot.padding {
+            file.write_window(offset, &window::record_header(padding, window::PADDING));
+        }
+        let mut bytes = [0u8; 72];
+        bytes[..8].copy_from_slice(&window::record_header(64, FRAME));
+        bytes[8..16].copy_from_slice(&i.to_le_bytes());
+        file.write_window(spot.offset, &bytes);
+        tail = spot.end;
+        file.u64_at(layout::TAIL).store(tail, Release);
+        loop {
+            let seq = file.u64_at(credit::SEQ).load(Acquire);
+            if seq % 2 == 0 && file.u64_at(credit::ROWS).load(Relaxed) > i {
+                break;
+            }
+            std::hint::spin_loop();
+        }
+        times.push(start.elapsed().as_nanos() as f64);
+    }
+    consumer.stop();
+    drop(sender);
+    drop(receiver);
+    median(&mut times)
+}
+
 /// Median time (ns) to encode a one-row `none` frame and to check and decode it, on `cpu`: the
 /// part of the shm round trip that is the frame codec's (CRC-32 both ways, header checks, the
 /// row copied in and out), not the transport's.
@@ -646,6 +744,8 @@ fn main() {
     let mut transport_vs_relay: Vec<f64> = Vec::new();
     // Per round: the item ring's round trip (no codec) / relay ring.
     let mut items_vs_relay: Vec<f64> = Vec::new();
+    // Per round: the same trip with both ends bare (the protocol alone) / relay ring.
+    let mut bare_vs_relay: Vec<f64> = Vec::new();
     for _ in 0..rounds {
         // (shm round trip, relay, unix socket, shm none throughput) for this round's ratios.
         let mut shm_case: Option<[f64; 4]> = None;
@@ -667,6 +767,9 @@ fn main() {
             let items = apart(|| shm_item_round_trip(trips, pair));
             record(&mut cases, "shm_round_trip", "shm_items", "ns", items);
             items_vs_relay.push(items / relay);
+            let bare = apart(|| shm_bare_round_trip(trips, pair));
+            record(&mut cases, "shm_round_trip", "shm_bare_ends", "ns", bare);
+            bare_vs_relay.push(bare / relay);
             // A one-row frame record out (header, frame header, row), a credit back.
             let uds = apart(|| unix_socket_round_trip(max_frame_len(1) + 8, 32, trips, pair));
             record(&mut cases, "shm_round_trip", "unix_socket", "ns", uds);
@@ -783,6 +886,7 @@ fn main() {
             &mut transport_vs_relay,
         ),
         ("shm_item_round_trip_vs_relay_ring", &mut items_vs_relay),
+        ("shm_bare_round_trip_vs_relay_ring", &mut bare_vs_relay),
         ("tcp_round_trip_vs_plain_tcp_floor", &mut tcp_vs_floor),
     ] {
         per_round_ratios[name] = if values.is_empty() {

@@ -355,6 +355,28 @@ impl Segment {
         out
     }
 
+    /// Copies the window's bytes at `offset` into `out` (a raw copy, never a reference: the peer
+    /// may be writing them). The library's consumer reads through its window reader; this is
+    /// for a program, or a measurement, that reads the ring file itself.
+    ///
+    /// # Panics
+    /// When the bytes would leave the window.
+    pub fn read_window(&self, offset: usize, out: &mut [u8]) {
+        assert!(
+            offset + out.len() <= self.capacity,
+            "a read outside the window"
+        );
+        // SAFETY: inside the window (asserted); a raw copy out of shared memory another process
+        // may be writing, into a buffer of exactly that length.
+        unsafe {
+            std::ptr::copy_nonoverlapping(
+                self.base.as_ptr().add(layout::HEADER_BYTES + offset),
+                out.as_mut_ptr(),
+                out.len(),
+            );
+        }
+    }
+
     /// Copies `bytes` into the window at `offset` (a sender's record).
     ///
     /// # Panics
