@@ -24,8 +24,8 @@ pub trait CreditPath: Send + Sync + fmt::Debug {
 
 /// Where a tail comes from when the consumer fetches it itself, finding its window empty, so
 /// that no thread sits between the sender and the reader: the shared-memory backend's sender
-/// publishes its tail in memory both processes map, which the consumer checks and publishes (a
-/// hand-off costs one cache-line transfer each way); the TCP backend's consumer applies the
+/// publishes its tail in memory both processes map, which the consumer checks and publishes (no
+/// thread wakes on a hand-off: only cache lines move); the TCP backend's consumer applies the
 /// writes and tails its socket holds.
 pub trait TailFeed: Send + Sync + fmt::Debug {
     /// Publishes the sender's latest tail into the window, if it moved; why not, when the tail

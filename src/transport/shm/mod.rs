@@ -16,8 +16,8 @@
 //!   within milliseconds; every frame it published before is consumed, and the session's end
 //!   says it died. The next producer takes the lock and starts a new session.
 //! - The consumer publishes the producer's tail itself when its window is empty
-//!   ([`crate::transport::inbox::TailFeed`]): no thread between the two, so a hand-off is one
-//!   cache line each way.
+//!   ([`crate::transport::inbox::TailFeed`]): no thread between the two, so a hand-off moves
+//!   the tail's cache line and the record's (one after the other), and the credit's line back.
 
 pub mod layout;
 pub mod mapping;
