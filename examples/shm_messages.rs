@@ -7,7 +7,7 @@
 //! cargo run --release --example shm_messages -- send-items quotes 100000
 //! ```
 //!
-//! `send` sends `COUNT` messages of 8 to 200 bytes: a sequence number, then bytes derived from
+//! `send` sends `COUNT` messages of 8 to 400 bytes: a sequence number, then bytes derived from
 //! it. `send-items` sends `COUNT` [`Quote`]s, fixed-size items of a plain-old-data type. The
 //! receiver checks every one (in order, none missing, none altered) and prints `received COUNT
 //! messages in order` (or `items`) when the sender has said goodbye.
@@ -83,10 +83,11 @@ fn send_items(name: &str, count: u64) -> Result<(), String> {
     Ok(())
 }
 
-/// Message `n`: its number, then `n % 193` bytes that depend on it.
+/// Message `n`: its number, then `n % 393` bytes that depend on it (short ones and long ones:
+/// the sender copies records up to 256 bytes in one piece, longer ones in three).
 fn message(n: u64) -> Vec<u8> {
     let mut bytes = n.to_le_bytes().to_vec();
-    bytes.extend((0..n % 193).map(|i| (n as u8).wrapping_mul(31).wrapping_add(i as u8)));
+    bytes.extend((0..n % 393).map(|i| (n as u8).wrapping_mul(31).wrapping_add(i as u8)));
     bytes
 }
 
@@ -121,7 +122,7 @@ fn receive(name: &str, count: u64) -> Result<(), String> {
 }
 
 fn send(name: &str, count: u64) -> Result<(), String> {
-    let mut tx = MessageSender::open(name, 256).map_err(|e| e.to_string())?;
+    let mut tx = MessageSender::open(name, 400).map_err(|e| e.to_string())?;
     for n in 0..count {
         tx.send(&message(n), Duration::from_secs(10))
             .map_err(|e| e.to_string())?;
