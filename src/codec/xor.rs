@@ -159,9 +159,10 @@ mod tests {
     use crate::Row;
     use crate::codec::{CodecId, Decoder, Encoder};
 
-    /// The decoder looks at 57 bits at a time ([`super::SHORT_LOOK`], one 8-byte load): runs of repeats longer than that, and values
-    /// whose control and meaningful bits together straddle the look (every width from 1 to 64
-    /// bits, at every offset, new windows and reused ones), round-trip bit for bit.
+    /// The decoder looks at 57 bits at a time (`SHORT_LOOK`, one 8-byte load): runs of repeats
+    /// longer than that, and values whose control and meaningful bits together straddle the
+    /// look (every width from 1 to 64 bits, at every offset, new windows and reused ones),
+    /// round-trip bit for bit.
     #[test]
     fn long_runs_and_every_width_round_trip() {
         let mut values = vec![1.5f64.to_bits(); 300];

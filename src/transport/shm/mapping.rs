@@ -363,7 +363,9 @@ impl Segment {
     /// When the bytes would leave the window.
     pub fn read_window(&self, offset: usize, out: &mut [u8]) {
         assert!(
-            offset + out.len() <= self.capacity,
+            offset
+                .checked_add(out.len())
+                .is_some_and(|end| end <= self.capacity),
             "a read outside the window"
         );
         // SAFETY: inside the window (asserted); a raw copy out of shared memory another process
