@@ -18,7 +18,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::codec::CodecId;
 use crate::ring::WaitStrategy;
-use crate::transport::ListenConfig;
 
 /// The profile format this build reads and writes.
 pub const PROFILE_VERSION: u32 = 1;
@@ -120,12 +119,19 @@ pub struct TransportSection {
     pub handshake_timeout: DurationSetting,
 }
 
+/// How long a connected sender may stay silent unless a profile says otherwise (`idle_timeout`).
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How long a new connection has to say hello unless a profile says otherwise
+/// (`handshake_timeout`).
+pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(3);
+
 fn default_idle_timeout() -> DurationSetting {
-    DurationSetting(ListenConfig::DEFAULT_IDLE_TIMEOUT)
+    DurationSetting(DEFAULT_IDLE_TIMEOUT)
 }
 
 fn default_handshake_timeout() -> DurationSetting {
-    DurationSetting(ListenConfig::DEFAULT_HANDSHAKE_TIMEOUT)
+    DurationSetting(DEFAULT_HANDSHAKE_TIMEOUT)
 }
 
 impl TransportSection {

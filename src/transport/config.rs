@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use crate::profile::{DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_IDLE_TIMEOUT};
+
 /// Where and how a sender connects.
 #[derive(Debug, Clone)]
 pub struct SenderConfig {
@@ -32,21 +34,14 @@ pub struct ListenConfig {
 }
 
 impl ListenConfig {
-    /// How long a connected sender may stay silent unless told otherwise (the profile's
-    /// `idle_timeout` default).
-    pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
-    /// How long a new connection has to say hello unless told otherwise (the profile's
-    /// `handshake_timeout` default).
-    pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(3);
-
-    /// Listens on `address` (for shm: the ring's name) with no secret and the default timeouts:
-    /// what a program embedding one end of a loopback or shared-memory link needs.
+    /// Listens on `address` (for shm: the ring's name) with no secret and the profile's default
+    /// timeouts: what a program embedding one end of a loopback or shared-memory link needs.
     pub fn open(address: impl Into<String>) -> Self {
         ListenConfig {
             address: address.into(),
             token: None,
-            idle_timeout: Self::DEFAULT_IDLE_TIMEOUT,
-            handshake_timeout: Self::DEFAULT_HANDSHAKE_TIMEOUT,
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
         }
     }
 }
