@@ -340,19 +340,26 @@ impl<'a> BitReader<'a> {
     /// At least 64 bits from the current position on (zeros past the end).
     #[inline]
     fn window(&self) -> u128 {
-        let first = self.bit / 8;
-        let shift = (self.bit % 8) as u32;
-        let word: [u8; 16] = match self.bytes.get(first..first + 16) {
-            Some(window) => window.try_into().unwrap_or([0; 16]),
-            None => {
-                let mut word = [0u8; 16];
-                let tail = &self.bytes[first..];
-                word[..tail.len()].copy_from_slice(tail);
-                word
-            }
-        };
-        u128::from_le_bytes(word) >> shift
+        bits_at(self.bytes, self.bit)
     }
+}
+
+/// At least 121 bits of `bytes` from bit `bit` on, least significant first (zeros past the end):
+/// a 16-byte little-endian load shifted by the bit's place in its byte, for a reader that keeps
+/// its own position.
+#[inline]
+pub(crate) fn bits_at(bytes: &[u8], bit: usize) -> u128 {
+    let first = bit / 8;
+    let word: [u8; 16] = match bytes.get(first..first + 16) {
+        Some(window) => window.try_into().unwrap_or([0; 16]),
+        None => {
+            let mut word = [0u8; 16];
+            let tail = bytes.get(first..).unwrap_or(&[]);
+            word[..tail.len()].copy_from_slice(tail);
+            word
+        }
+    };
+    u128::from_le_bytes(word) >> (bit % 8)
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@
 
 use super::CodecError;
 use super::columns::{Columns, WORDS};
-use super::io::{BitWriter, ByteReader, ByteWriter};
+use super::io::{BitWriter, ByteReader, ByteWriter, bits_at};
 
 /// Bits [`look`] always holds: one 8-byte load shifted by up to 7.
 const SHORT_LOOK: u32 = 57;
@@ -141,17 +141,7 @@ fn look(data: &[u8], pos: usize) -> u64 {
 /// The `width` bits (1 to 64) from bit `pos` of `data` on, zeros past its end.
 #[inline]
 fn field(data: &[u8], pos: usize, width: u32) -> u64 {
-    let at = pos / 8;
-    let word: [u8; 16] = match data.get(at..at + 16) {
-        Some(sixteen) => sixteen.try_into().unwrap_or([0; 16]),
-        None => {
-            let mut word = [0u8; 16];
-            let tail = data.get(at..).unwrap_or(&[]);
-            word[..tail.len()].copy_from_slice(tail);
-            word
-        }
-    };
-    ((u128::from_le_bytes(word) >> (pos % 8)) as u64) & (u64::MAX >> (64 - width))
+    (bits_at(data, pos) as u64) & (u64::MAX >> (64 - width))
 }
 
 #[cfg(test)]
