@@ -364,16 +364,16 @@ fn shm_item_round_trip(trips: usize, cpus: (Option<usize>, Option<usize>)) -> f6
 }
 
 /// Median round trip (ns) of the same 64-byte item through the same ring file with both ends
-/// bare: a few stores and loads on the file's words (the record, the tail, the credit's
-/// seqlock) and nothing else: no checks, no counters, no session bookkeeping. The protocol's own
-/// floor, against which `shm_items` shows what the library's ends add. The library's receiver
-/// and sender are opened only for the file and the handshake; the bare ends then play their
-/// parts.
+/// bare: a few stores and loads on the file's words (the record, the tail, the credit through
+/// the file's own seqlock writer and reader) and nothing else: no checks, no counters, no
+/// session bookkeeping. The protocol's own floor, against which `shm_items` shows what the
+/// library's ends add. The library's receiver and sender are opened only for the file and the
+/// handshake; the bare ends then play their parts.
 fn shm_bare_round_trip(trips: usize, cpus: (Option<usize>, Option<usize>)) -> f64 {
     use ringtop::transport::session::FRAME;
-    use ringtop::transport::shm::layout::{self, credit, welcome};
+    use ringtop::transport::shm::layout::{self, welcome};
     use ringtop::transport::shm::mapping::Segment;
-    use std::sync::atomic::{Ordering::Acquire, Ordering::Release, fence};
+    use std::sync::atomic::{Ordering::Acquire, Ordering::Release};
 
     let name = format!("bench-bare-{}", std::process::id());
     let receiver =
@@ -415,14 +415,7 @@ fn shm_bare_round_trip(trips: usize, cpus: (Option<usize>, Option<usize>)) -> f6
             next += 1;
             head += record as u64;
         }
-        let seq = file.u64_at(credit::SEQ).load(Relaxed);
-        file.u64_at(credit::SEQ).store(seq + 1, Relaxed);
-        fence(Release);
-        file.u64_at(credit::HEAD).store(head, Relaxed);
-        file.u64_at(credit::ECHO).store(0, Relaxed);
-        file.u64_at(credit::ROWS).store(next, Relaxed);
-        file.u64_at(credit::SESSION).store(session, Relaxed);
-        file.u64_at(credit::SEQ).store(seq + 2, Release);
+        file.write_credit(head, 0, next, session);
     });
     pin(cpus.0);
     // Opened for the handshake (and the sender's lock); the bare sender writes from here on.
@@ -430,6 +423,7 @@ fn shm_bare_round_trip(trips: usize, cpus: (Option<usize>, Option<usize>)) -> f6
     let file = Segment::open(&path).unwrap();
     let mut tail = file.u64_at(welcome::START).load(Acquire);
     let mut times = Vec::with_capacity(trips);
+    let mut seen = 0;
     for i in 0..trips as u64 {
         let start = Instant::now();
         // One item in flight, each credited before the next: everything before `tail` is free.
@@ -444,9 +438,11 @@ fn shm_bare_round_trip(trips: usize, cpus: (Option<usize>, Option<usize>)) -> f6
         tail = spot.end;
         file.u64_at(layout::TAIL).store(tail, Release);
         loop {
-            let seq = file.u64_at(credit::SEQ).load(Acquire);
-            if seq % 2 == 0 && file.u64_at(credit::ROWS).load(Relaxed) > i {
-                break;
+            if let Some(credit) = file.credit_after(seen) {
+                seen = credit.seq;
+                if credit.rows > i {
+                    break;
+                }
             }
             std::hint::spin_loop();
         }

@@ -8,13 +8,30 @@ use std::os::fd::AsRawFd;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::ptr::NonNull;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::Acquire, Ordering::Release};
+use std::sync::atomic::{
+    AtomicU32, AtomicU64, Ordering::Acquire, Ordering::Relaxed, Ordering::Release, fence,
+};
 use std::time::Duration;
 
 use crate::ring::alloc::RingAlloc;
 use crate::transport::LinkError;
 
-use super::layout::{self, header};
+use super::layout::{self, credit, header};
+
+/// The receiver's credit as one consistent read of its seqlock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Credit {
+    /// The seqlock's (even) sequence: it changes with every credit written.
+    pub seq: u64,
+    /// The consumer's head: everything before it may be overwritten.
+    pub head: u64,
+    /// The stamp of the last row read (0: none).
+    pub echo: u64,
+    /// Rows read in the session.
+    pub rows: u64,
+    /// The session the credit belongs to.
+    pub session: u64,
+}
 
 /// A mapped ring file.
 pub struct Segment {
@@ -326,6 +343,38 @@ impl Segment {
         assert!(offset % 4 == 0 && offset + 4 <= layout::HEADER_BYTES.min(self.len));
         // SAFETY: as for `u64_at`, 4-aligned.
         unsafe { AtomicU32::from_ptr(self.base.as_ptr().add(offset).cast()) }
+    }
+
+    /// Writes the credit under its seqlock: the sequence odd while the fields change, even (and
+    /// Release) once they are in place. Only the consumer writes it.
+    pub fn write_credit(&self, head: u64, echo: u64, rows: u64, session: u64) {
+        let seq = self.u64_at(credit::SEQ);
+        let before = seq.load(Relaxed);
+        seq.store(before.wrapping_add(1), Relaxed);
+        fence(Release);
+        self.u64_at(credit::HEAD).store(head, Relaxed);
+        self.u64_at(credit::ECHO).store(echo, Relaxed);
+        self.u64_at(credit::ROWS).store(rows, Relaxed);
+        self.u64_at(credit::SESSION).store(session, Relaxed);
+        seq.store(before.wrapping_add(2), Release);
+    }
+
+    /// The credit, if its sequence moved from `seen` (0 before any) and no write of it was under
+    /// way while it was read; `None` otherwise (a poller reads one word until it changes).
+    pub fn credit_after(&self, seen: u64) -> Option<Credit> {
+        let seq = self.u64_at(credit::SEQ).load(Acquire);
+        if seq == seen || seq % 2 == 1 {
+            return None;
+        }
+        let read = Credit {
+            seq,
+            head: self.u64_at(credit::HEAD).load(Relaxed),
+            echo: self.u64_at(credit::ECHO).load(Relaxed),
+            rows: self.u64_at(credit::ROWS).load(Relaxed),
+            session: self.u64_at(credit::SESSION).load(Relaxed),
+        };
+        fence(Acquire);
+        (self.u64_at(credit::SEQ).load(Relaxed) == seq).then_some(read)
     }
 
     /// Copies `bytes` into the header field at `offset` (length-prefixed fields are written

@@ -19,7 +19,7 @@ use crate::transport::session::{SessionEvent, SessionLog};
 use crate::transport::wire::{Hello, Message};
 use crate::transport::{LinkError, LinkListener, LinkStats, ListenConfig, refusal};
 
-use super::layout::{self, bye, credit, hello, welcome};
+use super::layout::{self, bye, hello, welcome};
 use super::mapping::{Segment, WindowMemory, is_locked, ring_path, sender_lock_path};
 
 /// How often the session thread looks for a hello, a goodbye or a dead producer.
@@ -113,7 +113,8 @@ impl CreditPath for Shared {
             return;
         };
         let session = self.consumer_session.load(Relaxed);
-        write_credit(&self.segment, [*head, *echo_stamp, *rows, session]);
+        self.segment
+            .write_credit(*head, *echo_stamp, *rows, session);
     }
 
     fn session_started(&self) {
@@ -126,20 +127,6 @@ impl CreditPath for Shared {
             *abort = Some(reason);
         }
     }
-}
-
-/// Writes the credit (head, echoed stamp, rows, session) under its seqlock, odd while the
-/// fields change. Only the consumer's thread writes it.
-fn write_credit(segment: &Segment, [head, echo, rows, session]: [u64; 4]) {
-    let seq = segment.u64_at(credit::SEQ);
-    let before = seq.load(Relaxed);
-    seq.store(before.wrapping_add(1), Relaxed);
-    std::sync::atomic::fence(Release);
-    segment.u64_at(credit::HEAD).store(head, Relaxed);
-    segment.u64_at(credit::ECHO).store(echo, Relaxed);
-    segment.u64_at(credit::ROWS).store(rows, Relaxed);
-    segment.u64_at(credit::SESSION).store(session, Relaxed);
-    seq.store(before.wrapping_add(2), Release);
 }
 
 /// A running shared-memory listener: the ring file and its session thread.

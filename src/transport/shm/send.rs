@@ -14,8 +14,8 @@ use crate::transport::{
     FrameLink, LinkError, LinkStats, SendOutcome, SenderConfig, check_credit, check_welcome,
 };
 
-use super::layout::{self, bye, credit, hello, welcome};
-use super::mapping::{Segment, ring_path, sender_lock_path, take_sender_lock};
+use super::layout::{self, bye, hello, welcome};
+use super::mapping::{Credit, Segment, ring_path, sender_lock_path, take_sender_lock};
 
 /// Sends between checks that the receiver still holds its lock.
 const ALIVE_EVERY: u32 = 4096;
@@ -155,19 +155,16 @@ impl ShmSender {
 
     /// Reads the credit if it changed; the reason when it is one no receiver may send.
     fn read_credit(&mut self) -> Result<(), String> {
-        let s = &self.segment;
-        let seq = s.u64_at(credit::SEQ).load(Acquire);
-        if seq == self.credit_seq || seq % 2 == 1 {
+        let Some(Credit {
+            seq,
+            head,
+            echo,
+            rows,
+            session,
+        }) = self.segment.credit_after(self.credit_seq)
+        else {
             return Ok(());
-        }
-        let head = s.u64_at(credit::HEAD).load(Relaxed);
-        let echo = s.u64_at(credit::ECHO).load(Relaxed);
-        let rows = s.u64_at(credit::ROWS).load(Relaxed);
-        let session = s.u64_at(credit::SESSION).load(Relaxed);
-        std::sync::atomic::fence(Acquire);
-        if s.u64_at(credit::SEQ).load(Relaxed) != seq {
-            return Ok(());
-        }
+        };
         self.credit_seq = seq;
         if session != self.session {
             // The consumer is still crediting an earlier producer's records.
