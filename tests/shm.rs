@@ -1,7 +1,9 @@
 //! The shared-memory ring between two real processes: `ringtop serve --shm` holds it, `ringtop
 //! run --shm` writes into it. Every row arrives once and in order; a producer killed with
 //! SIGKILL is noticed and the next one resumes; a hostile producer is dropped while the consumer
-//! goes on; a file of the wrong size or version is refused with the reason.
+//! goes on; a file of the wrong size or version is refused with the reason; through the library
+//! API, messages of every length (some of them header look-alikes) wrap a small window past a
+//! reader that stalls now and then, and every one arrives exactly.
 #![cfg(not(loom))]
 
 mod common;
@@ -13,8 +15,12 @@ use std::sync::atomic::Ordering::{Acquire, Release};
 use std::time::{Duration, Instant};
 
 use common::{Reaped, ringtop, scratch_dir};
+use ringtop::ring::WaitStrategy;
+use ringtop::ring::window::record_header;
+use ringtop::transport::session::FRAME;
 use ringtop::transport::shm::layout::{self, hello, welcome};
 use ringtop::transport::shm::mapping::{Segment, take_sender_lock};
+use ringtop::transport::shm::messages::{MessageReceiver, MessageSender, Received};
 use serde_json::Value;
 
 /// A directory for rings that ringtop makes itself (private, as it insists).
@@ -468,4 +474,54 @@ fn an_item_receiver_reports_a_message_that_is_not_one_item() {
         said.contains("a message of 8 bytes is not a quote"),
         "{said}"
     );
+}
+
+/// A ring name of its own in the default ringtop directory (library tests run in this process,
+/// where `RINGTOP_DIR` is not set).
+fn own_ring(what: &str) -> String {
+    format!("test-{what}-{}", std::process::id())
+}
+
+/// Message `i` of the look-alike test: a length that moves record boundaries from lap to lap,
+/// and words that each read as a small frame's header.
+fn header_lookalike(i: u64) -> Vec<u8> {
+    let len = (i * 37 % 203) as usize;
+    (0..len.div_ceil(8) as u64)
+        .flat_map(|word| record_header(((i + word) % 5 * 8) as u32, FRAME))
+        .take(len)
+        .collect()
+}
+
+#[test]
+fn a_wrapping_window_delivers_every_message_exactly_even_ones_that_look_like_headers() {
+    const MESSAGES: u64 = 40_000;
+    let name = own_ring("lookalike");
+    let mut receiver = MessageReceiver::create(&name, 4096, WaitStrategy::BusySpin).unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut out = Vec::new();
+        let mut read = 0;
+        while read < MESSAGES {
+            match receiver.recv(&mut out, Duration::from_secs(10)) {
+                Received::Message => {
+                    assert_eq!(out, header_lookalike(read), "message {read}");
+                    read += 1;
+                    // Now and then the reader stalls, and the sender fills the window as far
+                    // as it may.
+                    if read % 997 == 0 {
+                        std::thread::sleep(Duration::from_millis(2));
+                    }
+                }
+                Received::SenderConnected(_) => {}
+                other => panic!("after {read} messages: {other:?}"),
+            }
+        }
+        read
+    });
+    let mut sender = MessageSender::open(&name, 256).unwrap();
+    for i in 0..MESSAGES {
+        sender
+            .send(&header_lookalike(i), Duration::from_secs(10))
+            .unwrap();
+    }
+    assert_eq!(reader.join().unwrap(), MESSAGES);
 }
