@@ -19,7 +19,7 @@ use ringtop::ring::WaitStrategy;
 use ringtop::ring::window::record_header;
 use ringtop::transport::session::FRAME;
 use ringtop::transport::shm::layout::{self, hello, welcome};
-use ringtop::transport::shm::mapping::{Segment, take_sender_lock};
+use ringtop::transport::shm::mapping::{Segment, receiver_lock_path, take_sender_lock};
 use ringtop::transport::shm::messages::{MessageReceiver, MessageSender, Received};
 use serde_json::Value;
 
@@ -289,6 +289,10 @@ fn receivers_making_one_ring_at_once_end_with_exactly_one_holding_it() {
         let opened = Segment::open(&path).expect("the winner's ring is the published one");
         drop(opened);
         drop(segment);
+        assert!(
+            !receiver_lock_path(&path).exists(),
+            "round {round}: the receiver's lock file stayed behind"
+        );
         std::fs::remove_file(&path).unwrap();
     }
 }

@@ -39,9 +39,9 @@ pub struct Segment {
     len: usize,
     capacity: usize,
     file: File,
-    /// The receiver's lock on the ring's name ([`receiver_lock_path`]), held while it lives;
-    /// `None` for a sender's mapping.
-    _name_lock: Option<File>,
+    /// The receiver's lock on the ring's name ([`receiver_lock_path`]) and that path, held while
+    /// it lives and removed (still held) when it goes; `None` for a sender's mapping.
+    name_lock: Option<(File, PathBuf)>,
 }
 
 impl std::fmt::Debug for Segment {
@@ -121,23 +121,45 @@ pub fn take_receiver_lock(path: &Path) -> Result<File, LinkError> {
 }
 
 /// Opens (making it if need be, 0600, never through a symlink) and locks `path` exclusively.
+/// A holder removes its lock file before it lets go of it (see [`Segment`]'s drop), so a lock
+/// taken on a file the name no longer leads to is let go and taken again on the name's new
+/// file: at most one holder per name, and no lock file left behind.
 fn take_lock(path: &Path, what: &'static str, busy: &str) -> Result<File, LinkError> {
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .mode(0o600)
-        .custom_flags(libc::O_NOFOLLOW)
-        .open(path)
-        .map_err(|source| LinkError::Io { what, source })?;
-    match lock(&file, libc::LOCK_EX) {
-        Ok(true) => Ok(file),
-        Ok(false) => Err(LinkError::Refused {
-            address: path.display().to_string(),
-            reason: busy.into(),
-        }),
-        Err(source) => Err(LinkError::Io { what, source }),
+    // Each retry follows a holder that left while this one opened its file.
+    const TRIES: usize = 64;
+    for _ in 0..TRIES {
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(path)
+            .map_err(|source| LinkError::Io { what, source })?;
+        match lock(&file, libc::LOCK_EX) {
+            Ok(true) if names_file(path, &file) => return Ok(file),
+            Ok(true) => continue,
+            Ok(false) => {
+                return Err(LinkError::Refused {
+                    address: path.display().to_string(),
+                    reason: busy.into(),
+                });
+            }
+            Err(source) => return Err(LinkError::Io { what, source }),
+        }
+    }
+    Err(LinkError::Refused {
+        address: path.display().to_string(),
+        reason: format!("{busy} (its lock file was replaced {TRIES} times while it was taken)"),
+    })
+}
+
+/// Whether `path` still names the open file `file` (the same inode on the same device).
+fn names_file(path: &Path, file: &File) -> bool {
+    match (std::fs::symlink_metadata(path), file.metadata()) {
+        (Ok(named), Ok(open)) => named.dev() == open.dev() && named.ino() == open.ino(),
+        _ => false,
     }
 }
 
@@ -197,7 +219,7 @@ impl Segment {
             len,
             capacity,
             file,
-            _name_lock: Some(name_lock),
+            name_lock: Some((name_lock, receiver_lock_path(path))),
         };
         segment.u64_at(header::MAGIC).store(layout::MAGIC, Release);
         segment
@@ -263,7 +285,7 @@ impl Segment {
             len: layout::HEADER_BYTES,
             capacity: 0,
             file: file.try_clone().map_err(|e| fail(e.to_string()))?,
-            _name_lock: None,
+            name_lock: None,
         };
         let magic = head.u64_at(header::MAGIC).load(Acquire);
         let version = head.u32_at(header::VERSION).load(Acquire);
@@ -299,7 +321,7 @@ impl Segment {
             len,
             capacity: capacity as usize,
             file,
-            _name_lock: None,
+            name_lock: None,
         };
         match lock(&segment.file, libc::LOCK_SH) {
             Ok(true) => {
@@ -487,6 +509,12 @@ impl Segment {
 
 impl Drop for Segment {
     fn drop(&mut self) {
+        // Removed while still locked (the lock goes when the file closes, after this): a
+        // receiver that opened it just before finds, once it has the lock, that the name no
+        // longer leads to it, and starts over ([`take_lock`]).
+        if let Some((_, path)) = &self.name_lock {
+            let _ = std::fs::remove_file(path);
+        }
         // SAFETY: the mapping this segment made, unmapped once; nothing borrows it past `self`.
         unsafe { libc::munmap(self.base.as_ptr().cast(), self.len) };
     }
