@@ -261,8 +261,7 @@ fn spawn(
             panic!("told to by the test");
         }
         body();
-        // SAFETY: gettid has no preconditions.
-        let last = TaskSched::of_thread(unsafe { libc::gettid() });
+        let last = TaskSched::of_this_thread();
         if let Ok(mut kept) = slot.final_sched.lock() {
             *kept = Some(last);
         }
