@@ -40,15 +40,7 @@ impl TaskSched {
     pub fn of_this_thread() -> Result<TaskSched, String> {
         // SAFETY: gettid has no preconditions.
         let mut sched = Self::of_thread(unsafe { libc::gettid() })?;
-        let mut now = libc::timespec {
-            tv_sec: 0,
-            tv_nsec: 0,
-        };
-        // SAFETY: clock_gettime writes one timespec into `now`, which outlives the call.
-        if unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut now) } == 0 {
-            let cpu_ns = (now.tv_sec as u64)
-                .saturating_mul(1_000_000_000)
-                .saturating_add(now.tv_nsec as u64);
+        if let Some(cpu_ns) = crate::clock::thread_cpu_ns() {
             sched.ran_ns = sched.ran_ns.max(cpu_ns);
         }
         Ok(sched)
