@@ -470,6 +470,45 @@ impl Segment {
         }
     }
 
+    /// Writes a record into the window at `offset` (8-aligned): its `header` word, then
+    /// `payload`, its last word padded with zeros (`crate::ring::window::footprint` bytes in
+    /// all). Word by word, each word whole: a small record assembled in a buffer and copied
+    /// took longer, the copy's wide loads waiting on the narrower stores that had just filled
+    /// the buffer (a store-to-load forwarding stall, several per record).
+    ///
+    /// # Panics
+    /// When `offset` is not 8-aligned or the record would leave the window.
+    pub fn write_record(&self, offset: usize, header: [u8; 8], payload: &[u8]) {
+        let words = payload.len().div_ceil(8);
+        assert!(
+            offset % 8 == 0 && offset + 8 * (1 + words) <= self.capacity,
+            "a record outside the window"
+        );
+        let whole = payload.chunks_exact(8);
+        let rest = whole.remainder();
+        // SAFETY: `1 + words` aligned words from `offset` lie inside the window (asserted; the
+        // window starts page-aligned); raw writes into shared memory the receiver reads only once
+        // the tail covering them is published. Volatile: one store per word, never turned back
+        // into a call to `memcpy`.
+        unsafe {
+            let at = self
+                .base
+                .as_ptr()
+                .add(layout::HEADER_BYTES + offset)
+                .cast::<u64>();
+            at.write_volatile(u64::from_ne_bytes(header));
+            for (i, word) in whole.enumerate() {
+                let word = u64::from_ne_bytes(word.try_into().expect("8 bytes"));
+                at.add(1 + i).write_volatile(word);
+            }
+            if !rest.is_empty() {
+                let mut last = [0u8; 8];
+                last[..rest.len()].copy_from_slice(rest);
+                at.add(words).write_volatile(u64::from_ne_bytes(last));
+            }
+        }
+    }
+
     /// Sleeps while the `u32` at `offset` holds `expected`, at most `timeout` (a shared futex:
     /// another process's [`Segment::wake`] ends it).
     pub fn wait(&self, offset: usize, expected: u32, timeout: Duration) {
@@ -575,9 +614,54 @@ pub fn sender_lock_path(path: &Path) -> PathBuf {
     path.with_extension(format!("{}.sender", layout::EXTENSION))
 }
 
-/// The receiver's lock beside ring file `path`, on the ring's name. It is left in place when the
-/// receiver ends (a 0-byte file): removing it would let one receiver lock the removed file while
-/// another makes a fresh one, and both would make the ring.
+/// The receiver's lock beside ring file `path`, on the ring's name: held while the receiver
+/// lives, and removed by it, still held, when it ends (see [`take_lock`] for why that is safe).
 pub fn receiver_lock_path(path: &Path) -> PathBuf {
     path.with_extension(format!("{}.receiver", layout::EXTENSION))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_record_is_its_header_then_its_payload_with_the_last_word_zero_padded() {
+        let dir = std::env::temp_dir().join(format!("ringtop-mapping-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("records.ring");
+        let segment = Segment::create(&path, layout::MIN_WINDOW).unwrap();
+        let mut window = vec![0xeeu8; layout::MIN_WINDOW];
+        segment.write_window(0, &window);
+        let payload: Vec<u8> = (1..=13).collect();
+        segment.write_record(64, [9, 0, 0, 0, 0, 0, 0, 0], &payload);
+        // A record ending exactly at the end of the window, its payload whole words.
+        segment.write_record(layout::MIN_WINDOW - 24, [7; 8], &[5; 16]);
+        segment.read_window(0, &mut window);
+        assert_eq!(window[64..72], [9, 0, 0, 0, 0, 0, 0, 0]);
+        assert_eq!(window[72..85], payload[..]);
+        assert_eq!(
+            window[85..88],
+            [0, 0, 0],
+            "the last word's padding is zeroed"
+        );
+        assert!(
+            window[88..layout::MIN_WINDOW - 24]
+                .iter()
+                .all(|&b| b == 0xee)
+        );
+        assert_eq!(
+            window[layout::MIN_WINDOW - 24..],
+            [[7; 8], [5; 8], [5; 8]].concat()[..]
+        );
+        let outside =
+            std::panic::catch_unwind(|| segment.write_record(layout::MIN_WINDOW - 8, [0; 8], &[1]));
+        assert!(
+            outside.is_err(),
+            "a record past the window's end is refused"
+        );
+        let unaligned = std::panic::catch_unwind(|| segment.write_record(4, [0; 8], &[]));
+        assert!(unaligned.is_err(), "an unaligned record is refused");
+        drop(segment);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

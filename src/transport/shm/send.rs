@@ -20,10 +20,6 @@ use super::mapping::{Credit, Segment, ring_path, sender_lock_path, take_sender_l
 /// Sends between checks that the receiver still holds its lock.
 const ALIVE_EVERY: u32 = 4096;
 
-/// Records up to this many bytes (header included) are assembled on the stack and copied into
-/// the window in one piece.
-const SMALL_RECORD: usize = 256;
-
 /// The producer's end of a shared-memory ring.
 #[derive(Debug)]
 pub struct ShmSender {
@@ -263,25 +259,8 @@ impl ShmSender {
             Err(outcome) => return outcome,
         };
         self.write_padding(&spot);
-        let s = &self.segment;
-        let record = footprint(len);
-        if record <= SMALL_RECORD {
-            // Header, message and the zeroed last word put together here and copied into the
-            // window at once: written piece by piece (the header, then the message across the
-            // same line) the round trip took up to 140 ns longer in the VM's slow state.
-            let mut whole = [0u8; SMALL_RECORD];
-            whole[..HEADER].copy_from_slice(&record_header(len as u32, FRAME));
-            whole[HEADER..HEADER + len].copy_from_slice(message);
-            s.write_window(spot.offset, &whole[..record]);
-        } else {
-            s.write_window(spot.offset, &record_header(len as u32, FRAME));
-            s.write_window(spot.offset + HEADER, message);
-            // The record's last word, past the message, zeroed as a frame's is.
-            s.write_window(
-                spot.offset + HEADER + len,
-                &[0; HEADER][..record - HEADER - len],
-            );
-        }
+        self.segment
+            .write_record(spot.offset, record_header(len as u32, FRAME), message);
         self.publish(&spot, rows)
     }
 
