@@ -5,6 +5,14 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed, Ordering::Rele
 
 use crate::metrics::LatencyHistogram;
 
+/// Adds `n` to a counter that one thread at a time writes (readers only load it): a load and a
+/// store, where `fetch_add`'s locked instruction would cost every frame a full barrier on the
+/// data path. Two writers at once would lose counts (never memory safety): callers say why
+/// theirs is the only one.
+pub fn add_sole(counter: &AtomicU64, n: u64) {
+    counter.store(counter.load(Relaxed).wrapping_add(n), Relaxed);
+}
+
 /// Counters of one link end (sender or receiver); all monotonic except `connected`.
 #[derive(Debug, Default)]
 pub struct LinkStats {
@@ -83,12 +91,14 @@ impl LinkStats {
         self.peer.lock().ok().and_then(|p| p.clone())
     }
 
-    /// Counts a frame of `rows` rows that took `bytes` on the wire.
+    /// Counts a frame of `rows` rows that took `bytes` on the wire. Only the link's one frame
+    /// mover calls it (its sender, or the consumer's inbox, each used through `&mut`), so these
+    /// counters have one writer each and take [`add_sole`]'s plain add.
     pub fn count_frame(&self, rows: usize, bytes: usize) {
-        self.frames.fetch_add(1, Relaxed);
-        self.rows.fetch_add(rows as u64, Relaxed);
+        add_sole(&self.frames, 1);
+        add_sole(&self.rows, rows as u64);
         if bytes > 0 {
-            self.bytes.fetch_add(bytes as u64, Relaxed);
+            add_sole(&self.bytes, bytes as u64);
         }
     }
 

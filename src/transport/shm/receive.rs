@@ -16,6 +16,7 @@ use crate::ring::window::{self, WindowError, WindowWriter, max_payload};
 use crate::ring::{RingConfig, WaitStrategy};
 use crate::transport::inbox::{CreditPath, Inbox, TailFeed};
 use crate::transport::session::{SessionEvent, SessionLog};
+use crate::transport::stats::add_sole;
 use crate::transport::wire::{Hello, Message};
 use crate::transport::{LinkError, LinkListener, LinkStats, ListenConfig, refusal};
 
@@ -67,7 +68,8 @@ impl TailFeed for Shared {
         if tail != published {
             writer.publish(tail)?;
             self.published.store(tail, Release);
-            self.stats.bytes.fetch_add(tail - published, Relaxed);
+            // Only under the writer's lock (here and at a session's close): one writer.
+            add_sole(&self.stats.bytes, tail - published);
         }
         Ok(())
     }
@@ -401,7 +403,7 @@ impl Sessions<'_> {
                 match writer.publish(tail) {
                     Ok(()) => {
                         self.shared.published.store(tail, Release);
-                        self.stats.bytes.fetch_add(tail - published, Relaxed);
+                        add_sole(&self.stats.bytes, tail - published);
                     }
                     Err(e) => end = End::Dropped(e.to_string()),
                 }
