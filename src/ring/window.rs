@@ -656,6 +656,19 @@ impl WindowRecord<'_> {
         }
     }
 
+    /// Puts the record's bytes in `out`, replacing what it held: copied from the window, or,
+    /// where they were copied out already (memory a device writes), handed over without a
+    /// second copy (`out`'s old buffer then takes the next record's copy).
+    pub fn payload_into(&mut self, out: &mut Vec<u8>) {
+        match &mut self.payload {
+            Payload::InPlace(bytes) => {
+                out.clear();
+                out.extend_from_slice(bytes);
+            }
+            Payload::Copied(bytes) => std::mem::swap(bytes, out),
+        }
+    }
+
     /// Frees the record's bytes (its header reads [`CONSUMED`] from now on).
     pub fn release(self) {
         let WindowRecord {

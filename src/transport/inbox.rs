@@ -5,7 +5,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 
-use crate::ring::window::{WindowError, WindowReader};
+use crate::ring::window::{WindowError, WindowReader, WindowRecord};
 use crate::transport::LinkStats;
 use crate::transport::session::{FRAME, SessionEvent, SessionLog};
 use crate::transport::wire::Message;
@@ -126,6 +126,23 @@ impl Inbox {
     /// at the tail published when it happens, so any record past it was published after it was
     /// recorded, and is read only after a later load, by which time the boundary is due.
     pub fn poll(&mut self, decode: impl FnOnce(&[u8]) -> Result<(usize, u64), String>) -> Polled {
+        self.poll_record(|record| decode(record.payload()))
+    }
+
+    /// As [`Inbox::poll`] for a ring of messages: the next record's bytes go into `out` (handed
+    /// over where they were already copied out of the window, not copied twice), one row each.
+    pub fn poll_message(&mut self, out: &mut Vec<u8>) -> Polled {
+        self.poll_record(|record| {
+            record.payload_into(out);
+            Ok((1, 0))
+        })
+    }
+
+    /// [`Inbox::poll`], `take` given the record itself.
+    fn poll_record(
+        &mut self,
+        take: impl FnOnce(&mut WindowRecord<'_>) -> Result<(usize, u64), String>,
+    ) -> Polled {
         if !self.discarding
             && let Some(feed) = &self.feed
             && self.reader.is_empty()
@@ -165,7 +182,7 @@ impl Inbox {
             self.reader.discard_known();
             return Polled::Nothing;
         }
-        let record = match self.reader.try_read_known() {
+        let mut record = match self.reader.try_read_known() {
             Ok(Some(record)) => record,
             Ok(None) => return Polled::Nothing,
             Err(e) => return self.drop_sender(e),
@@ -181,7 +198,7 @@ impl Inbox {
                 ),
             });
         }
-        let decoded = decode(record.payload());
+        let decoded = take(&mut record);
         record.release();
         match decoded {
             Ok((rows, stamp)) => {

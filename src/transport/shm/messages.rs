@@ -94,11 +94,7 @@ impl MessageReceiver {
 
     /// Takes the next message into `out` (or a sender's arrival or departure) without waiting.
     pub fn try_recv(&mut self, out: &mut Vec<u8>) -> Received {
-        let polled = self.inbox.poll(|payload| {
-            out.clear();
-            out.extend_from_slice(payload);
-            Ok((1, 0))
-        });
+        let polled = self.inbox.poll_message(out);
         match polled {
             Polled::Nothing => Received::Nothing,
             Polled::Frame(_) => Received::Message,
