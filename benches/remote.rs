@@ -27,6 +27,11 @@
 //! - `shm_bare_ends`: the same item through the same ring file with both ends bare (a few
 //!   stores and loads on the file's words, no checks or counters): the protocol's own floor;
 //!   `shm_bare_round_trip_vs_relay_ring` per round, beside the item ring's.
+//! - `shm_one_core`: the item ring's software alone: each item sent, received and credited in
+//!   turn on one thread, with the library's ends and with the bare ends (mean ns an item, no
+//!   clock read per item, no line moving between cores); `shm_one_core_library_vs_bare_ends` per
+//!   round is what the library's checks and bookkeeping cost, where the round trips' figures
+//!   also hold the cache lines' travel (and their medians move in ~10 ns steps here).
 //! - `tcp_round_trip_vs_plain_tcp_floor`: the TCP round trip against that round's floor.
 //!
 //! `cargo bench --bench remote -- --json` prints one JSON object; `--quick` is a smoke run;
@@ -363,95 +368,192 @@ fn shm_item_round_trip(trips: usize, cpus: (Option<usize>, Option<usize>)) -> f6
     median(&mut times)
 }
 
-/// Median round trip (ns) of the same 64-byte item through the same ring file with both ends
-/// bare: a few stores and loads on the file's words (the record, the tail, the credit through
-/// the file's own seqlock writer and reader) and nothing else: no checks, no counters, no
-/// session bookkeeping. The protocol's own floor, against which `shm_items` shows what the
-/// library's ends add. The library's receiver and sender are opened only for the file and the
-/// handshake; the bare ends then play their parts.
-fn shm_bare_round_trip(trips: usize, cpus: (Option<usize>, Option<usize>)) -> f64 {
-    use ringtop::transport::session::FRAME;
-    use ringtop::transport::shm::layout::{self, welcome};
-    use ringtop::transport::shm::mapping::Segment;
-    use std::sync::atomic::{Ordering::Acquire, Ordering::Release};
+/// A ring file's sending end played bare: a few stores and loads on the file's words (the record,
+/// the tail, the credit through the file's own seqlock reader) and nothing else: no checks, no
+/// counters, no session bookkeeping. With [`BareConsumer`], the protocol's own floor, against
+/// which the library's ends show what they add. The library's receiver and sender are opened
+/// only for the file and the handshake ([`bare_ring`]); the bare ends then play their parts.
+struct BareSender {
+    file: ringtop::transport::shm::mapping::Segment,
+    tail: u64,
+    seen: u64,
+}
 
+impl BareSender {
+    /// Writes item `i` (a 64-byte record) and publishes it. One item in flight, each credited
+    /// before the next: everything before the tail is free.
+    fn send(&mut self, i: u64) {
+        use ringtop::transport::session::FRAME;
+        use ringtop::transport::shm::layout;
+        let spot = window::place(self.file.capacity(), self.tail, self.tail, 64)
+            .unwrap()
+            .unwrap();
+        if let Some((offset, padding)) = spot.padding {
+            self.file
+                .write_window(offset, &window::record_header(padding, window::PADDING));
+        }
+        let mut item = [0u8; 64];
+        item[..8].copy_from_slice(&i.to_le_bytes());
+        self.file
+            .write_record(spot.offset, window::record_header(64, FRAME), &item);
+        self.tail = spot.end;
+        self.file
+            .u64_at(layout::TAIL)
+            .store(self.tail, std::sync::atomic::Ordering::Release);
+    }
+
+    /// Rows the consumer has credited, as of its latest credit.
+    fn acknowledged(&mut self) -> Option<u64> {
+        let credit = self.file.credit_after(self.seen)?;
+        self.seen = credit.seq;
+        Some(credit.rows)
+    }
+}
+
+/// A ring file's consuming end played bare (see [`BareSender`]).
+struct BareConsumer {
+    file: ringtop::transport::shm::mapping::Segment,
+    session: u64,
+    head: u64,
+    next: u64,
+}
+
+impl BareConsumer {
+    /// Reads every published item (checking each is the next), then credits them.
+    fn poll(&mut self) {
+        use ringtop::transport::shm::layout::{self, welcome};
+        use std::sync::atomic::Ordering::Acquire;
+        let capacity = self.file.capacity();
+        if self.session == 0 {
+            // Until the sender's hello is answered: then its first record goes to `START`.
+            if self.file.u64_at(welcome::SEQ).load(Acquire) == 0 {
+                return;
+            }
+            self.session = self.file.u64_at(welcome::SESSION).load(Acquire);
+            self.head = self.file.u64_at(welcome::START).load(Acquire);
+        }
+        let tail = self.file.u64_at(layout::TAIL).load(Acquire);
+        if self.head == tail {
+            return;
+        }
+        while self.head < tail {
+            let offset = (self.head % capacity as u64) as usize;
+            let mut header = [0u8; 8];
+            self.file.read_window(offset, &mut header);
+            if u32::from_le_bytes(header[4..].try_into().unwrap()) == window::PADDING {
+                self.head += (capacity - offset) as u64;
+                continue;
+            }
+            let mut item = [0u8; 64];
+            self.file.read_window(offset + window::HEADER, &mut item);
+            assert_eq!(
+                u64::from_le_bytes(item[..8].try_into().unwrap()),
+                self.next,
+                "the bare ends lost or reordered an item"
+            );
+            self.next += 1;
+            self.head += window::footprint(64) as u64;
+        }
+        self.file
+            .write_credit(self.head, 0, self.next, self.session);
+    }
+}
+
+/// The library's ends of a bare ring, kept for the file, the handshake and the sender's lock
+/// while the bare ends play their parts.
+type LibraryEnds = (ItemReceiver<[u64; 8]>, ItemSender<[u64; 8]>);
+
+/// A ring file of 64-byte items with both ends bare: the library's ends (dropped after the bare
+/// ones) and the two bare ends on the file.
+fn bare_ring() -> (LibraryEnds, BareSender, BareConsumer) {
+    use ringtop::transport::shm::layout::welcome;
+    use ringtop::transport::shm::mapping::Segment;
     let name = format!("bench-bare-{}", std::process::id());
     let receiver =
         ItemReceiver::<[u64; 8]>::create(&name, 1024, ringtop::ring::WaitStrategy::BusySpin)
             .unwrap();
     let path = std::path::PathBuf::from(receiver.path());
-    let file = Segment::open(&path).unwrap();
-    let capacity = file.capacity();
-    let record = window::footprint(64);
-    let (mut session, mut head, mut next) = (0u64, 0u64, 0u64);
-    let consumer = poll_on(cpus.1, move || {
-        if session == 0 {
-            // Until the sender's hello is answered: then its first record goes to `START`.
-            if file.u64_at(welcome::SEQ).load(Acquire) == 0 {
-                return;
-            }
-            session = file.u64_at(welcome::SESSION).load(Acquire);
-            head = file.u64_at(welcome::START).load(Acquire);
-        }
-        let tail = file.u64_at(layout::TAIL).load(Acquire);
-        if head == tail {
-            return;
-        }
-        while head < tail {
-            let offset = (head % capacity as u64) as usize;
-            let mut header = [0u8; 8];
-            file.read_window(offset, &mut header);
-            if u32::from_le_bytes(header[4..].try_into().unwrap()) == window::PADDING {
-                head += (capacity - offset) as u64;
-                continue;
-            }
-            let mut item = [0u8; 64];
-            file.read_window(offset + window::HEADER, &mut item);
-            assert_eq!(
-                u64::from_le_bytes(item[..8].try_into().unwrap()),
-                next,
-                "the bare ends lost or reordered an item"
-            );
-            next += 1;
-            head += record as u64;
-        }
-        file.write_credit(head, 0, next, session);
-    });
-    pin(cpus.0);
-    // Opened for the handshake (and the sender's lock); the bare sender writes from here on.
+    let consumer = BareConsumer {
+        file: Segment::open(&path).unwrap(),
+        session: 0,
+        head: 0,
+        next: 0,
+    };
     let sender = ItemSender::<[u64; 8]>::open(&name).unwrap();
     let file = Segment::open(&path).unwrap();
-    let mut tail = file.u64_at(welcome::START).load(Acquire);
+    let tail = file
+        .u64_at(welcome::START)
+        .load(std::sync::atomic::Ordering::Acquire);
+    (
+        (receiver, sender),
+        BareSender {
+            file,
+            tail,
+            seen: 0,
+        },
+        consumer,
+    )
+}
+
+/// Median round trip (ns) of the same 64-byte item through the same ring file with both ends
+/// bare ([`BareSender`], [`BareConsumer`]): the protocol's own floor, against which `shm_items`
+/// shows what the library's ends add.
+fn shm_bare_round_trip(trips: usize, cpus: (Option<usize>, Option<usize>)) -> f64 {
+    let (library, mut sender, mut consumer) = bare_ring();
+    let consumer = poll_on(cpus.1, move || consumer.poll());
+    pin(cpus.0);
     let mut times = Vec::with_capacity(trips);
-    let mut seen = 0;
     for i in 0..trips as u64 {
         let start = Instant::now();
-        // One item in flight, each credited before the next: everything before `tail` is free.
-        let spot = window::place(capacity, tail, tail, 64).unwrap().unwrap();
-        if let Some((offset, padding)) = spot.padding {
-            file.write_window(offset, &window::record_header(padding, window::PADDING));
-        }
-        let mut bytes = [0u8; 72];
-        bytes[..8].copy_from_slice(&window::record_header(64, FRAME));
-        bytes[8..16].copy_from_slice(&i.to_le_bytes());
-        file.write_window(spot.offset, &bytes);
-        tail = spot.end;
-        file.u64_at(layout::TAIL).store(tail, Release);
-        loop {
-            if let Some(credit) = file.credit_after(seen) {
-                seen = credit.seq;
-                if credit.rows > i {
-                    break;
-                }
-            }
+        sender.send(i);
+        while sender.acknowledged().is_none_or(|rows| rows <= i) {
             std::hint::spin_loop();
         }
         times.push(start.elapsed().as_nanos() as f64);
     }
     consumer.stop();
-    drop(sender);
-    drop(receiver);
+    drop(library);
     median(&mut times)
+}
+
+/// The software both ends of the item ring run per item, on one core (`cpu`): each item sent,
+/// received and credited in turn on one thread, `items` of them timed together (mean ns per
+/// item, no clock read per item). No line moves between cores, so this is the instructions'
+/// cost alone: the library's ends (`library`), or the bare ends (`false`), whose difference is
+/// what the library's checks and bookkeeping cost every item.
+fn shm_one_core_ns(items: u64, cpu: Option<usize>, library: bool) -> f64 {
+    pin(cpu);
+    if !library {
+        let (ends, mut sender, mut consumer) = bare_ring();
+        let start = Instant::now();
+        for i in 0..items {
+            sender.send(i);
+            consumer.poll();
+            assert!(sender.acknowledged().is_some_and(|rows| rows > i));
+        }
+        let took = start.elapsed();
+        drop(ends);
+        return took.as_nanos() as f64 / items as f64;
+    }
+    let name = format!("bench-one-core-{}", std::process::id());
+    let mut receiver =
+        ItemReceiver::<[u64; 8]>::create(&name, 1024, ringtop::ring::WaitStrategy::BusySpin)
+            .unwrap();
+    let mut sender = ItemSender::<[u64; 8]>::open(&name).unwrap();
+    // The sender's arrival first.
+    while !matches!(receiver.try_recv(), ReceivedItem::Other(_)) {}
+    let start = Instant::now();
+    for i in 0..items {
+        assert!(sender.try_send(&[i, 0, 0, 0, 0, 0, 0, 0]).unwrap());
+        let ReceivedItem::Item(item) = receiver.try_recv() else {
+            panic!("the item ring lost an item");
+        };
+        assert_eq!(item[0], i, "the item ring reordered an item");
+        assert!(sender.acknowledged() > i);
+    }
+    let took = start.elapsed();
+    sender.finish(Duration::from_secs(2));
+    took.as_nanos() as f64 / items as f64
 }
 
 /// Median time (ns) to encode a one-row `none` frame and to check and decode it, on `cpu`: the
@@ -742,6 +844,8 @@ fn main() {
     let mut items_vs_relay: Vec<f64> = Vec::new();
     // Per round: the same trip with both ends bare (the protocol alone) / relay ring.
     let mut bare_vs_relay: Vec<f64> = Vec::new();
+    // Per round: the library's ends against the bare ends, both on one core (software alone).
+    let mut library_vs_bare: Vec<f64> = Vec::new();
     for _ in 0..rounds {
         // (shm round trip, relay, unix socket, shm none throughput) for this round's ratios.
         let mut shm_case: Option<[f64; 4]> = None;
@@ -766,6 +870,11 @@ fn main() {
             let bare = apart(|| shm_bare_round_trip(trips, pair));
             record(&mut cases, "shm_round_trip", "shm_bare_ends", "ns", bare);
             bare_vs_relay.push(bare / relay);
+            let one_core = |library| apart(|| shm_one_core_ns(trips as u64 * 10, pair.0, library));
+            let (library, bare) = (one_core(true), one_core(false));
+            record(&mut cases, "shm_one_core", "library_ends", "ns", library);
+            record(&mut cases, "shm_one_core", "bare_ends", "ns", bare);
+            library_vs_bare.push(library / bare);
             // A one-row frame record out (header, frame header, row), a credit back.
             let uds = apart(|| unix_socket_round_trip(max_frame_len(1) + 8, 32, trips, pair));
             record(&mut cases, "shm_round_trip", "unix_socket", "ns", uds);
@@ -883,6 +992,7 @@ fn main() {
         ),
         ("shm_item_round_trip_vs_relay_ring", &mut items_vs_relay),
         ("shm_bare_round_trip_vs_relay_ring", &mut bare_vs_relay),
+        ("shm_one_core_library_vs_bare_ends", &mut library_vs_bare),
         ("tcp_round_trip_vs_plain_tcp_floor", &mut tcp_vs_floor),
     ] {
         per_round_ratios[name] = if values.is_empty() {
