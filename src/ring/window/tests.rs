@@ -147,3 +147,22 @@ fn memory_handed_to_a_device_is_copied_out_not_lent() {
     let record = reader.try_read().unwrap().unwrap();
     assert!(matches!(record.payload, Payload::InPlace(b"lent")));
 }
+
+#[test]
+fn payload_into_replaces_the_buffer_with_the_record_whether_lent_or_copied_out() {
+    for device in [false, true] {
+        let (mut writer, mut reader) = channel(256).unwrap();
+        if device {
+            let _ = writer.device_memory();
+        }
+        let mut out = b"what the buffer held before".to_vec();
+        for n in 0..40u8 {
+            let payload = vec![n; usize::from(n) * 3 % 70];
+            assert!(write(&mut writer, 1, &payload));
+            let mut record = reader.try_read().unwrap().unwrap();
+            record.payload_into(&mut out);
+            assert_eq!(out, payload, "record {n}, device memory: {device}");
+            record.release();
+        }
+    }
+}
