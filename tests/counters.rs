@@ -6,7 +6,8 @@
 //! snapshot before perf started must give at least perf's figure, counting from the first one
 //! taken after perf had a full second to attach must give at most perf's. That sandwich, with a
 //! slack of a few events (5 ms of task clock, 10 ms of scheduled time) for the instants at which
-//! each side reads, is the tolerance.
+//! each side reads, is the tolerance; scheduled time may also fall short of perf's task clock by
+//! the time the hypervisor stole from the thread's CPU meanwhile (see below).
 #![cfg(not(loom))]
 
 mod common;
@@ -48,8 +49,9 @@ fn compete(cpu: usize, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<()> {
     })
 }
 
-/// Adds a line's per-thread counters into `into`, and the time on a CPU its `scheduling` share
-/// stands for (share × the seconds the line covers), as `scheduled_ns`.
+/// Adds a line's per-thread counters into `into`, the time on a CPU its `scheduling` share
+/// stands for (share × the seconds the line covers) as `scheduled_ns`, and the time the
+/// hypervisor stole from the thread's CPU as `steal_ns`.
 fn add(into: &mut Counts, line: &Value, sign: f64) {
     let seconds = line["interval_s"]
         .as_f64()
@@ -61,6 +63,10 @@ fn add(into: &mut Counts, line: &Value, sign: f64) {
             .as_f64()
             .unwrap_or_else(|| panic!("{name}: no scheduling: {thread}"));
         *into.entry((name.clone(), "scheduled_ns")).or_default() += sign * share * seconds * 1e9;
+        let steal = thread["scheduling"]["cpu_steal_s"]
+            .as_f64()
+            .unwrap_or_else(|| panic!("{name}: no steal figure: {}", thread["scheduling"]));
+        *into.entry((name.clone(), "steal_ns")).or_default() += sign * steal * 1e9;
         for (figure, _) in FIGURES {
             let value = thread["counters"][figure]
                 .as_f64()
@@ -176,10 +182,20 @@ fn per_thread_counters_agree_with_perf_stat_under_a_competing_load() {
     add(&mut whole, &summary, 1.0);
     let mut compared = 0;
     for ((thread, figure), total) in &whole {
-        let most = total - before_perf[&(thread.clone(), *figure)];
+        if *figure == "steal_ns" {
+            continue;
+        }
+        let mut most = total - before_perf[&(thread.clone(), *figure)];
         let least = total - until_attached[&(thread.clone(), *figure)];
-        // The scheduler's time on a CPU (from /proc) is what perf's task clock counts too.
+        // The scheduler's time on a CPU (from /proc) is what perf's task clock counts too, but
+        // for time the hypervisor stole while the thread was on its CPU: the scheduler leaves
+        // it out (paravirtual steal accounting), perf's task clock, which runs on the CPU's
+        // clock, counts it. So perf may exceed it by up to the steal on the thread's CPU over
+        // perf's count (one CI run: 22 ms over for one worker, while on the other ringtop's own
+        // task clock, a perf event, ran 19 ms ahead of its scheduled time).
         let perf_figure = if *figure == "scheduled_ns" {
+            let key = (thread.clone(), "steal_ns");
+            most += whole[&key] - before_perf[&key];
             "task_clock_ns"
         } else {
             figure
