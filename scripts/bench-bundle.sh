@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Packs the benchmarks for a machine that has no Rust toolchain and no hwloc: builds `rings`,
+# `remote` and `codecs` (with the iceoryx2 contender unless FEATURES says otherwise) and the
+# `ringtop` binary, strips them, and copies them with the shared libraries they load beyond the C
+# library (hwloc, udev) into target/bench-bundle/ (a few MiB), beside a run.sh that runs them.
+#
+#   scripts/bench-bundle.sh              # then copy target/bench-bundle/ to the other machine
+#   target/bench-bundle/run.sh OUT_DIR   # there: each bench's JSON in OUT_DIR, a log beside it
+#
+# run.sh takes a few minutes in all: `rings` (ping-pong and spsc_u64 only), `remote` (the TCP
+# cases, then the shared-memory ones), `codecs`, and `ringtop probe`. Extra arguments after
+# OUT_DIR (`--quick`) go to every bench.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+features=${FEATURES-bench-iceoryx2}
+bundle=target/bench-bundle
+rm -rf "$bundle"
+mkdir -p "$bundle/lib"
+
+# The benches' executables, as cargo reports them.
+cargo build --release --bin ringtop
+cargo bench --no-run ${features:+--features "$features"} --bench rings --bench remote \
+    --bench codecs --message-format=json |
+    python3 -c '
+import json, sys
+for line in sys.stdin:
+    try:
+        message = json.loads(line)
+    except ValueError:
+        continue
+    if message.get("reason") == "compiler-artifact" and message.get("executable") \
+            and "bench" in message["target"]["kind"]:
+        print(message["target"]["name"], message["executable"])
+' | while read -r name path; do
+    cp "$path" "$bundle/$name"
+done
+cp target/release/ringtop "$bundle/ringtop"
+for exe in rings remote codecs ringtop; do
+    [ -x "$bundle/$exe" ] || { echo "bench-bundle: $exe was not built" >&2; exit 1; }
+    strip "$bundle/$exe"
+done
+
+# hwloc and udev (hwloc loads it), from wherever the loader finds them here.
+for lib in libhwloc.so.15 libudev.so.1; do
+    found=$(ldd "$bundle/ringtop" | awk -v lib="$lib" '$1 == lib { print $3 }')
+    [ -n "$found" ] || { echo "bench-bundle: ringtop does not load $lib here" >&2; exit 1; }
+    cp -L "$found" "$bundle/lib/$lib"
+done
+
+cat > "$bundle/run.sh" <<'RUN'
+#!/usr/bin/env bash
+# Runs the packed benchmarks: each one's JSON into OUT_DIR (default: results/ beside this
+# script), everything they print on stderr into OUT_DIR/log. A bench that fails is reported and
+# the rest still run.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+out=${1:-$here/results}
+shift || true
+mkdir -p "$out"
+export LD_LIBRARY_PATH="$here/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+failed=0
+run() {
+    local name=$1
+    shift
+    echo "== $name: $*" >> "$out/log"
+    if ! "$@" > "$out/$name.json" 2>> "$out/log"; then
+        echo "run.sh: $name failed (see $out/log)" >&2
+        failed=1
+    fi
+}
+run rings "$here/rings" --bench --json --only pingpong,spsc_u64 "$@"
+run remote-tcp "$here/remote" --bench --json --only tcp "$@"
+run remote-shm "$here/remote" --bench --json --only shm "$@"
+run codecs "$here/codecs" --bench --json "$@"
+run probe "$here/ringtop" probe --json
+nproc > "$out/nproc"
+lscpu > "$out/lscpu" 2> /dev/null || true
+exit "$failed"
+RUN
+chmod +x "$bundle/run.sh"
+du -sh "$bundle"
