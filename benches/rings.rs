@@ -1,6 +1,7 @@
 //! Side-by-side ring benchmarks: ringtop against the crates users would otherwise pick, in one run,
 //! rounds interleaved, threads pinned to two distinct CPUs; each contender's median over rounds,
-//! and each comparison as the median of per-round ratios with their spread.
+//! and each comparison as the median of per-round ratios with their spread. An untimed pass of
+//! every case runs first, so that the first round is not the machine warming up.
 //!
 //! One file on purpose (about 900 lines): every contender of every case runs in each round, so the
 //! per-round ratios compare runs that saw the same machine state; the cases are the bulk, each a
@@ -1024,6 +1025,13 @@ fn main() {
         .into_iter()
         .filter(|c| only.as_ref().is_none_or(|o| o.iter().any(|b| b == c.bench)))
         .collect();
+    // One untimed pass of every case first: on the development VM the first round's first
+    // contenders ran 1.5-2.3x slower than in any later round (ping-pong: ringtop 197-250 ns
+    // against 99-125 after, in three runs), whatever they were, while the machine settled; the
+    // first round's per-round ratios then measured the order of the cases, not the rings.
+    for case in &cases {
+        black_box((case.run)(setup));
+    }
     for round in 0..rounds {
         for case in &mut cases {
             let value = black_box((case.run)(setup));
