@@ -212,6 +212,7 @@ pub fn channel_with(
             shared: shared.clone(),
             capacity,
             published: 0,
+            granule: ALIGN as u64,
         },
         WindowReader {
             shared,
@@ -228,6 +229,8 @@ pub struct WindowWriter {
     shared: Arc<Shared>,
     capacity: usize,
     published: u64,
+    /// Every tail is a multiple of this: [`ALIGN`] for records, the slot for fixed-size items.
+    granule: u64,
 }
 
 impl std::fmt::Debug for WindowWriter {
@@ -254,6 +257,30 @@ impl WindowWriter {
     /// The last published tail.
     pub fn published(&self) -> u64 {
         self.published
+    }
+
+    /// Takes only tails that are multiples of `slot` from now on: the window holds fixed-size
+    /// slots ([`WindowReader::try_read_slot`]), not records.
+    ///
+    /// # Errors
+    /// [`WindowError::BadTail`] when `slot` is not a power of two from [`ALIGN`] to the
+    /// capacity, or the published tail is not on a slot's boundary.
+    pub fn set_slot(&mut self, slot: usize) -> Result<(), WindowError> {
+        let bad = |reason: String| WindowError::BadTail {
+            tail: self.published,
+            reason,
+        };
+        if !slot.is_power_of_two() || !(ALIGN..=self.capacity).contains(&slot) {
+            return Err(bad(format!(
+                "slots of {slot} bytes do not tile a {}-byte window",
+                self.capacity
+            )));
+        }
+        if self.published % slot as u64 != 0 {
+            return Err(bad(format!("not on a boundary of {slot}-byte slots")));
+        }
+        self.granule = slot as u64;
+        Ok(())
     }
 
     /// Whether the reader is gone.
@@ -327,14 +354,14 @@ impl WindowWriter {
     ///
     /// # Errors
     /// [`WindowError::BadTail`] for a tail behind the published one, beyond what the reader
-    /// released, or not a multiple of [`ALIGN`].
+    /// released, or not a multiple of [`ALIGN`] (of the slot, for a window of slots).
     pub fn publish(&mut self, tail: u64) -> Result<(), WindowError> {
         let bad = |reason: String| WindowError::BadTail { tail, reason };
         if tail < self.published {
             return Err(bad(format!("behind the published tail {}", self.published)));
         }
-        if tail % ALIGN as u64 != 0 {
-            return Err(bad(format!("not a multiple of {ALIGN}")));
+        if tail % self.granule != 0 {
+            return Err(bad(format!("not a multiple of {}", self.granule)));
         }
         let head = self.head();
         if tail - head > self.capacity as u64 {
@@ -596,6 +623,57 @@ impl WindowReader {
                 end,
             }));
         }
+    }
+
+    /// The next fixed-size slot's first `out.len()` bytes into `out`, among the slots published
+    /// as of the last [`WindowReader::refresh`], the slot then released; `Ok(false)` once those
+    /// are read. For a window of `slot`-byte slots (the writer's [`WindowWriter::set_slot`]),
+    /// which have no header: any bytes are an item, so there is nothing to check but where the
+    /// slot is. Copied word by word with volatile reads (memory another process may be writing
+    /// is never read through a reference), and not marked: the slot's bytes are the item's.
+    ///
+    /// # Errors
+    /// [`WindowError::BadRecord`] when fewer than `slot` bytes are published at the head, or the
+    /// slot would not fit before the end of the buffer (a slot size the writer does not use), or
+    /// `out` is longer than a slot.
+    pub fn try_read_slot(&mut self, out: &mut [u8], slot: usize) -> Result<bool, WindowError> {
+        if self.head == self.cached_tail {
+            return Ok(false);
+        }
+        let offset = ring_offset(self.head, self.capacity);
+        let available = self.cached_tail - self.head;
+        if available < slot as u64 || offset + slot > self.capacity || out.len() > slot {
+            return Err(WindowError::BadRecord {
+                position: self.head,
+                reason: format!(
+                    "a slot of {slot} bytes for {} at offset {offset}, {available} bytes published",
+                    out.len()
+                ),
+            });
+        }
+        // SAFETY: each word lies inside the slot (`out.len() <= slot`), published (the slot's
+        // bytes are below the tail loaded with Acquire) and inside the buffer (checked above);
+        // the writer does not touch it until the head passes it. Volatile: another process may
+        // be writing it.
+        let word = |i: usize| {
+            self.shared
+                .word(self.head + (i * ALIGN) as u64)
+                .with(|p| unsafe { p.read_volatile() })
+                .to_ne_bytes()
+        };
+        // Whole words as fixed-size copies (a plain move each, not a call to `memcpy`).
+        let mut whole = out.chunks_exact_mut(ALIGN);
+        let mut words = 0;
+        for chunk in &mut whole {
+            chunk.copy_from_slice(&word(words));
+            words += 1;
+        }
+        let rest = whole.into_remainder();
+        if !rest.is_empty() {
+            rest.copy_from_slice(&word(words)[..rest.len()]);
+        }
+        self.release_to(self.head + slot as u64);
+        Ok(true)
     }
 
     fn release_to(&mut self, position: u64) {

@@ -166,3 +166,45 @@ fn payload_into_replaces_the_buffer_with_the_record_whether_lent_or_copied_out()
         }
     }
 }
+
+#[test]
+fn fixed_size_slots_come_out_in_order_across_wraps_and_a_tail_off_a_slot_is_refused() {
+    let (mut writer, mut reader) = channel(256).unwrap();
+    assert!(writer.set_slot(24).is_err(), "24-byte slots do not tile");
+    assert!(writer.set_slot(512).is_err(), "larger than the window");
+    writer.set_slot(32).unwrap();
+    let mut item = [0u8; 20];
+    let mut read = 0u8;
+    for n in 0..100u8 {
+        if writer.published() - writer.head() == 256 {
+            // Full: read what is there.
+            reader.refresh();
+            while reader.try_read_slot(&mut item, 32).unwrap() {
+                assert_eq!(item, [read; 20]);
+                read += 1;
+            }
+        }
+        let at = writer.published();
+        writer.write_at(at % 256, &[n; 20]).unwrap();
+        writer.publish(at + 32).unwrap();
+    }
+    reader.refresh();
+    while reader.try_read_slot(&mut item, 32).unwrap() {
+        assert_eq!(item, [read; 20]);
+        read += 1;
+    }
+    assert_eq!(read, 100, "every item once, in order");
+    let err = writer.publish(writer.published() + 8).unwrap_err();
+    assert!(err.to_string().contains("not a multiple of 32"), "{err}");
+    assert!(
+        reader.try_read_slot(&mut [0u8; 40], 32).is_ok(),
+        "nothing published: nothing read"
+    );
+    writer.publish(writer.published() + 32).unwrap();
+    reader.refresh();
+    let err = reader.try_read_slot(&mut [0u8; 40], 32).unwrap_err();
+    assert!(
+        err.to_string().contains("a slot of 32 bytes for 40"),
+        "{err}"
+    );
+}
