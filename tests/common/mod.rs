@@ -226,7 +226,9 @@ pub fn example_binary(name: &str) -> std::path::PathBuf {
     let ringtop = assert_cmd::cargo::cargo_bin("ringtop");
     let profile_dir = ringtop.parent().expect("the binary's directory");
     let example = profile_dir.join("examples").join(name);
-    if !example.exists() {
+    // Always: `cargo test --test NAME` does not build examples, and one built earlier may be
+    // stale (an up-to-date build returns at once).
+    {
         let mut build = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
         build.args(["build", "--example", name]);
         if profile_dir.ends_with("release") {
