@@ -283,6 +283,7 @@ fn shm_round_trip(trips: usize, cpus: (Option<usize>, Option<usize>)) -> f64 {
     let (mut listener, mut inbox) = shm_link::listen(
         ListenConfig::open(name.clone()),
         1 << 20,
+        0,
         Arc::new(LinkStats::default()),
     )
     .unwrap();
@@ -368,7 +369,7 @@ fn shm_item_round_trip(trips: usize, cpus: (Option<usize>, Option<usize>)) -> f6
     median(&mut times)
 }
 
-/// A ring file's sending end played bare: a few stores and loads on the file's words (the record,
+/// A ring file's sending end played bare: a few stores and loads on the file's words (the item,
 /// the tail, the credit through the file's own seqlock reader) and nothing else: no checks, no
 /// counters, no session bookkeeping. With [`BareConsumer`], the protocol's own floor, against
 /// which the library's ends show what they add. The library's receiver and sender are opened
@@ -380,23 +381,15 @@ struct BareSender {
 }
 
 impl BareSender {
-    /// Writes item `i` (a 64-byte record) and publishes it. One item in flight, each credited
+    /// Writes item `i` (64 bytes, one slot) and publishes it. One item in flight, each credited
     /// before the next: everything before the tail is free.
     fn send(&mut self, i: u64) {
-        use ringtop::transport::session::FRAME;
         use ringtop::transport::shm::layout;
-        let spot = window::place(self.file.capacity(), self.tail, self.tail, 64)
-            .unwrap()
-            .unwrap();
-        if let Some((offset, padding)) = spot.padding {
-            self.file
-                .write_window(offset, &window::record_header(padding, window::PADDING));
-        }
         let mut item = [0u8; 64];
         item[..8].copy_from_slice(&i.to_le_bytes());
         self.file
-            .write_record(spot.offset, window::record_header(64, FRAME), &item);
-        self.tail = spot.end;
+            .write_item((self.tail % self.file.capacity() as u64) as usize, &item);
+        self.tail += 64;
         self.file
             .u64_at(layout::TAIL)
             .store(self.tail, std::sync::atomic::Ordering::Release);
@@ -438,21 +431,15 @@ impl BareConsumer {
         }
         while self.head < tail {
             let offset = (self.head % capacity as u64) as usize;
-            let mut header = [0u8; 8];
-            self.file.read_window(offset, &mut header);
-            if u32::from_le_bytes(header[4..].try_into().unwrap()) == window::PADDING {
-                self.head += (capacity - offset) as u64;
-                continue;
-            }
             let mut item = [0u8; 64];
-            self.file.read_window(offset + window::HEADER, &mut item);
+            self.file.read_window(offset, &mut item);
             assert_eq!(
                 u64::from_le_bytes(item[..8].try_into().unwrap()),
                 self.next,
                 "the bare ends lost or reordered an item"
             );
             self.next += 1;
-            self.head += window::footprint(64) as u64;
+            self.head += 64;
         }
         self.file
             .write_credit(self.head, 0, self.next, self.session);

@@ -20,7 +20,9 @@ use ringtop::ring::window::record_header;
 use ringtop::transport::session::FRAME;
 use ringtop::transport::shm::layout::{self, hello, welcome};
 use ringtop::transport::shm::mapping::{Segment, receiver_lock_path, take_sender_lock};
-use ringtop::transport::shm::messages::{MessageReceiver, MessageSender, Received};
+use ringtop::transport::shm::messages::{
+    ItemReceiver, ItemSender, MessageReceiver, MessageSender, Received, ReceivedItem,
+};
 use serde_json::Value;
 
 /// A directory for rings that ringtop makes itself (private, as it insists).
@@ -171,7 +173,15 @@ fn a_receiver_killed_is_noticed_by_its_producer() {
 
 /// Says hello as a producer would, from this process; the start position it was given.
 fn hostile_hello(segment: &Segment) -> u64 {
-    segment.u64_at(hello::MAX_FRAME).store(1024, Release);
+    let (status, reason) = say_hello(segment, 1024);
+    assert_eq!(status, layout::ACCEPTED, "{reason}");
+    segment.u64_at(welcome::START).load(Acquire)
+}
+
+/// Says hello announcing frames of `max_frame` bytes (holding no sender lock of its own: the
+/// caller takes it); the welcome's status and reason.
+fn say_hello(segment: &Segment, max_frame: u64) -> (u64, String) {
+    segment.u64_at(hello::MAX_FRAME).store(max_frame, Release);
     segment.u64_at(hello::TOKEN_LEN).store(0, Release);
     segment.u64_at(hello::BOOT_ID_LEN).store(0, Release);
     let seq = segment.u64_at(hello::SEQ).load(Acquire) + 1;
@@ -181,11 +191,12 @@ fn hostile_hello(segment: &Segment) -> u64 {
         assert!(Instant::now() < deadline, "no welcome");
         std::thread::sleep(Duration::from_millis(1));
     }
-    assert_eq!(
+    let len = segment.u64_at(welcome::REASON_LEN).load(Acquire) as usize;
+    let reason = segment.read_field(welcome::REASON, len, welcome::REASON_BYTES);
+    (
         segment.u64_at(welcome::STATUS).load(Acquire),
-        layout::ACCEPTED
-    );
-    segment.u64_at(welcome::START).load(Acquire)
+        String::from_utf8_lossy(&reason).into_owned(),
+    )
 }
 
 fn last_error_of(lines: &mut impl BufRead, wanted: &str) -> String {
@@ -273,7 +284,7 @@ fn receivers_making_one_ring_at_once_end_with_exactly_one_holding_it() {
                 .map(|_| {
                     scope.spawn(|| {
                         start.wait();
-                        Segment::create(&path, 1 << 16).map_err(|e| e.to_string())
+                        Segment::create(&path, 1 << 16, 0).map_err(|e| e.to_string())
                     })
                 })
                 .collect();
@@ -327,10 +338,15 @@ fn a_ring_file_of_the_wrong_size_or_version_is_refused_with_the_reason() {
     let mut stale = header.clone();
     stale[8..12].copy_from_slice(&layout::VERSION.to_le_bytes());
     write("stale", &stale);
+    let mut huge_items = stale.clone();
+    let items_at = layout::header::ITEM_BYTES;
+    huge_items[items_at..items_at + 8].copy_from_slice(&(1u64 << 20).to_le_bytes());
+    write("huge-items", &huge_items);
     for (name, reason) in [
         ("future", "layout version 9"),
         ("short", "not a ringtop shared-memory ring"),
         ("lying", "sizes that do not add up"),
+        ("huge-items", "items of 1048576"),
         ("stale", "is gone (nobody holds its lock)"),
         ("missing", "no such ring"),
         ("../escape", "shared-memory ring name"),
@@ -447,7 +463,7 @@ fn two_programs_exchange_typed_items_through_the_library_api() {
 }
 
 #[test]
-fn an_item_receiver_reports_a_message_that_is_not_one_item() {
+fn an_item_ring_refuses_a_byte_sender_with_the_reason_and_takes_the_next_item_sender() {
     let dir = ring_dir("shm-item-size");
     let example = common::example_binary("shm_messages");
     let mut receiver = Reaped::new(
@@ -463,21 +479,118 @@ fn an_item_receiver_reports_a_message_that_is_not_one_item() {
     let mut ready = String::new();
     stderr.read_line(&mut ready).unwrap();
     assert!(ready.starts_with("ready: "), "{ready}");
-    // A byte-message sender: its first message is 8 bytes, a quote is 24.
-    let sent = Command::new(&example)
+    // A byte-message sender: refused at open, before it writes anything.
+    let refused = Command::new(&example)
         .env("RINGTOP_DIR", &dir)
         .args(["send", "mixed", "10"])
         .output()
         .unwrap();
-    assert!(sent.status.success());
-    let status = receiver.take().wait().unwrap();
-    let mut said = String::new();
-    std::io::Read::read_to_string(&mut stderr, &mut said).unwrap();
-    assert!(!status.success());
+    assert!(!refused.status.success());
+    let said = String::from_utf8_lossy(&refused.stderr);
     assert!(
-        said.contains("a message of 8 bytes is not a quote"),
+        said.contains("it holds fixed-size items of 24 bytes"),
         "{said}"
     );
+    // The receiver never saw it: the next sender's items all arrive.
+    let sent = Command::new(&example)
+        .env("RINGTOP_DIR", &dir)
+        .args(["send-items", "mixed", "10"])
+        .output()
+        .unwrap();
+    common::assert_succeeded(&sent);
+    let received = receiver.take().wait_with_output().unwrap();
+    assert!(received.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&received.stdout).trim(),
+        "received 10 items in order"
+    );
+}
+
+#[test]
+fn item_senders_of_another_size_or_kind_are_refused_with_the_reason() {
+    let items = own_ring("item-kinds");
+    let _receiver = ItemReceiver::<[u64; 3]>::create(&items, 16, WaitStrategy::BusySpin).unwrap();
+    let err = ItemSender::<[u64; 2]>::open(&items)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("it holds items of 24 bytes, not 16"), "{err}");
+    // A hello that announces another size, from a process that skips the sender's own check.
+    let path = PathBuf::from(_receiver.path());
+    let segment = Segment::open(&path).unwrap();
+    assert_eq!(segment.item_bytes(), 24);
+    let lock =
+        take_sender_lock(&ringtop::transport::shm::mapping::sender_lock_path(&path)).unwrap();
+    let (status, reason) = say_hello(&segment, 1024);
+    assert_eq!(status, layout::REFUSED);
+    assert!(
+        reason.contains("this ring holds items of 24 bytes; the sender announced 1024"),
+        "{reason}"
+    );
+    drop(lock);
+    let messages = own_ring("message-kind");
+    let _receiver = MessageReceiver::create(&messages, 4096, WaitStrategy::BusySpin).unwrap();
+    let err = ItemSender::<[u64; 2]>::open(&messages)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("it holds frames or messages"), "{err}");
+}
+
+#[test]
+fn a_hostile_item_producer_is_dropped_and_the_item_receiver_goes_on() {
+    let name = own_ring("hostile-items");
+    let mut receiver = ItemReceiver::<[u64; 8]>::create(&name, 64, WaitStrategy::BusySpin).unwrap();
+    let path = PathBuf::from(receiver.path());
+    let capacity = Segment::open(&path).unwrap().capacity() as u64;
+    let next_event = |receiver: &mut ItemReceiver<[u64; 8]>| loop {
+        match receiver.recv(Duration::from_secs(10)) {
+            ReceivedItem::Other(Received::SenderConnected(_)) => {}
+            other => return other,
+        }
+    };
+    for (tail, refused) in [
+        (8, "not a multiple of 64"),
+        (capacity * 4, "ahead of the reader's head"),
+    ] {
+        let segment = Segment::open(&path).unwrap();
+        let lock =
+            take_sender_lock(&ringtop::transport::shm::mapping::sender_lock_path(&path)).unwrap();
+        let (status, _) = say_hello(&segment, 64);
+        assert_eq!(status, layout::ACCEPTED);
+        let start = segment.u64_at(welcome::START).load(Acquire);
+        segment.write_window(0, &[0xAB; 4096]);
+        segment.u64_at(layout::TAIL).store(start + tail, Release);
+        match next_event(&mut receiver) {
+            ReceivedItem::Other(Received::SenderDropped(reason)) => {
+                assert!(reason.contains(refused), "{reason}");
+            }
+            other => panic!("tail {tail}: {other:?}"),
+        }
+        drop(lock);
+        assert!(matches!(
+            next_event(&mut receiver),
+            ReceivedItem::Other(Received::SenderLeft { sent: None, .. })
+        ));
+    }
+    // The receiver is alive: a real sender's items wrap the window and every one arrives.
+    let reader = std::thread::spawn(move || {
+        let mut read = 0u64;
+        while read < 1000 {
+            match receiver.recv(Duration::from_secs(10)) {
+                ReceivedItem::Item(item) => {
+                    assert_eq!(item, [read; 8], "item {read}");
+                    read += 1;
+                }
+                ReceivedItem::Other(Received::SenderConnected(_)) => {}
+                other => panic!("after {read} items: {other:?}"),
+            }
+        }
+        read
+    });
+    let mut sender = ItemSender::<[u64; 8]>::open(&name).unwrap();
+    for i in 0..1000u64 {
+        sender.send(&[i; 8], Duration::from_secs(10)).unwrap();
+    }
+    assert_eq!(reader.join().unwrap(), 1000);
 }
 
 /// A ring name of its own in the default ringtop directory (library tests run in this process,

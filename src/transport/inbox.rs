@@ -138,22 +138,69 @@ impl Inbox {
         })
     }
 
+    /// As [`Inbox::poll`] for a ring of fixed-size items in `slot`-byte slots: the next item's
+    /// bytes into `item`, one row each.
+    pub fn poll_item(&mut self, item: &mut [u8], slot: usize) -> Polled {
+        if let Some(polled) = self.before_read() {
+            return polled;
+        }
+        match self.reader.try_read_slot(item, slot) {
+            Ok(true) => self.taken(1, 0),
+            Ok(false) => Polled::Nothing,
+            Err(e) => self.drop_sender(e),
+        }
+    }
+
     /// [`Inbox::poll`], `take` given the record itself.
     fn poll_record(
         &mut self,
         take: impl FnOnce(&mut WindowRecord<'_>) -> Result<(usize, u64), String>,
     ) -> Polled {
+        if let Some(polled) = self.before_read() {
+            return polled;
+        }
+        let mut record = match self.reader.try_read_known() {
+            Ok(Some(record)) => record,
+            Ok(None) => return Polled::Nothing,
+            Err(e) => return self.drop_sender(e),
+        };
+        let (kind, position) = (record.kind(), record.position());
+        if kind != FRAME {
+            record.release();
+            return self.drop_sender(WindowError::BadRecord {
+                position,
+                reason: format!(
+                    "record kind {kind} is not a frame (a sender writes frames only; the receiver \
+                     marks sessions)"
+                ),
+            });
+        }
+        let decoded = take(&mut record);
+        record.release();
+        match decoded {
+            Ok((rows, stamp)) => self.taken(rows, stamp),
+            Err(reason) => self.drop_sender(WindowError::BadRecord {
+                position,
+                reason: format!("frame does not decode: {reason}"),
+            }),
+        }
+    }
+
+    /// Everything a poll does before it reads: the feed when the window is empty, then a
+    /// session boundary if the head reached it, then what a dropped sender published is
+    /// discarded. `None`: read what is known.
+    fn before_read(&mut self) -> Option<Polled> {
         if !self.discarding
             && let Some(feed) = &self.feed
             && self.reader.is_empty()
         {
             if let Err(e) = feed.feed() {
-                return self.drop_sender(e);
+                return Some(self.drop_sender(e));
             }
             // The common empty poll ends here: still nothing published (the tail loaded first),
             // and no boundary due (looked at second).
             if self.reader.is_empty() && !self.sessions.is_due(self.reader.head()) {
-                return Polled::Nothing;
+                return Some(Polled::Nothing);
             }
         }
         self.reader.refresh();
@@ -176,44 +223,23 @@ impl Inbox {
                 }
                 SessionEvent::End { .. } => self.discarding = false,
             }
-            return Polled::Event(event);
+            return Some(Polled::Event(event));
         }
         if self.discarding {
             self.reader.discard_known();
-            return Polled::Nothing;
+            return Some(Polled::Nothing);
         }
-        let mut record = match self.reader.try_read_known() {
-            Ok(Some(record)) => record,
-            Ok(None) => return Polled::Nothing,
-            Err(e) => return self.drop_sender(e),
-        };
-        let (kind, position) = (record.kind(), record.position());
-        if kind != FRAME {
-            record.release();
-            return self.drop_sender(WindowError::BadRecord {
-                position,
-                reason: format!(
-                    "record kind {kind} is not a frame (a sender writes frames only; the receiver \
-                     marks sessions)"
-                ),
-            });
-        }
-        let decoded = take(&mut record);
-        record.release();
-        match decoded {
-            Ok((rows, stamp)) => {
-                self.session_rows += rows as u64;
-                self.last_stamp = stamp;
-                // The credit first: the sender may be waiting on it; the counters are not.
-                self.maybe_credit();
-                self.stats.count_frame(rows, 0);
-                Polled::Frame(rows)
-            }
-            Err(reason) => self.drop_sender(WindowError::BadRecord {
-                position,
-                reason: format!("frame does not decode: {reason}"),
-            }),
-        }
+        None
+    }
+
+    /// Counts `rows` taken (the last stamped `stamp`) and credits the sender when due.
+    fn taken(&mut self, rows: usize, stamp: u64) -> Polled {
+        self.session_rows += rows as u64;
+        self.last_stamp = stamp;
+        // The credit first: the sender may be waiting on it; the counters are not.
+        self.maybe_credit();
+        self.stats.count_frame(rows, 0);
+        Polled::Frame(rows)
     }
 
     fn maybe_credit(&mut self) {

@@ -1,8 +1,9 @@
-//! The shared-memory ring's file, version 1: where every field is. One home for every offset;
+//! The shared-memory ring's file, version 2: where every field is. One home for every offset;
 //! `docs/remote.md` describes the same layout for other implementations.
 //!
 //! ```text
-//! 0      header      magic, version (written last), sizes, the receiver's pid
+//! 0      header      magic, version (written last), sizes, the receiver's pid, and what the
+//!                    window holds: records, or fixed-size items (their size)
 //! 128    tail        the sender's published tail (its own 128-byte block)
 //! 256    wake        a futex word the sender bumps after each tail, and whether the consumer
 //!                    sleeps on it
@@ -13,8 +14,9 @@
 //! 1024   welcome     the receiver's answer: sequence, status, start position, largest
 //!                    payload, a refusal's reason, the consumer's head, the session's number
 //! 1536   bye         the sender's goodbye: sequence, rows sent
-//! 4096   window      `capacity` bytes of records (`crate::ring::window`), written by the
-//!                    sender at offsets it computes, read by the receiver
+//! 4096   window      `capacity` bytes of records (`crate::ring::window`), or of item slots
+//!                    ([`slot_bytes`] each, no header), written by the sender at offsets it
+//!                    computes, read by the receiver
 //! ```
 //!
 //! Offsets only, no pointers: each process maps the file where it likes. All words are
@@ -22,8 +24,9 @@
 
 /// `RTSHMRG1`.
 pub const MAGIC: u64 = u64::from_le_bytes(*b"RTSHMRG1");
-/// The layout version; written last, with Release, once everything else is in place.
-pub const VERSION: u32 = 1;
+/// The layout version; written last, with Release, once everything else is in place. Version 2
+/// added [`header::ITEM_BYTES`].
+pub const VERSION: u32 = 2;
 /// Bytes before the window.
 pub const HEADER_BYTES: usize = 4096;
 /// The smallest window.
@@ -45,6 +48,17 @@ pub mod header {
     pub const CAPACITY: usize = 24;
     /// The receiver's process id.
     pub const RECEIVER_PID: usize = 32;
+    /// 0: the window holds records (frames, messages). Otherwise the size of the fixed-size
+    /// items it holds, each alone in a slot of [`super::slot_bytes`] bytes, with no header: an
+    /// item of a cache line's size moves as one line.
+    pub const ITEM_BYTES: usize = 40;
+}
+
+/// The slot an item of `item_bytes` takes in the window: its size rounded up to a power of two
+/// (at least 8), so slots tile the power-of-two window and never wrap, and a 64-byte item is
+/// one aligned cache line.
+pub fn slot_bytes(item_bytes: usize) -> usize {
+    item_bytes.max(8).next_power_of_two()
 }
 
 /// The sender's published tail.

@@ -38,6 +38,8 @@ pub struct Segment {
     base: NonNull<u8>,
     len: usize,
     capacity: usize,
+    /// What the window holds: 0 for records, else the size of its fixed-size items.
+    item_bytes: usize,
     file: File,
     /// The receiver's lock on the ring's name ([`receiver_lock_path`]) and that path, held while
     /// it lives and removed (still held) when it goes; `None` for a sender's mapping.
@@ -166,7 +168,9 @@ fn names_file(path: &Path, file: &File) -> bool {
 use crate::topology::mmap::{create_private_file, map_shared_file as map};
 
 impl Segment {
-    /// Makes the ring file at `path` with a window of `capacity` bytes: with the name's lock
+    /// Makes the ring file at `path` with a window of `capacity` bytes holding records
+    /// (`item_bytes` 0) or fixed-size items of `item_bytes` (at most one slot per window): with
+    /// the name's lock
     /// taken ([`take_receiver_lock`]), created under a temporary name, locked (for as long as
     /// this segment lives), sized, mapped and headed, then renamed into place, so a sender never
     /// finds a half-made or unlocked one. A file left there by a receiver that died is replaced;
@@ -174,7 +178,7 @@ impl Segment {
     ///
     /// # Errors
     /// [`LinkError::Listen`] naming the file and what failed.
-    pub fn create(path: &Path, capacity: usize) -> Result<Segment, LinkError> {
+    pub fn create(path: &Path, capacity: usize, item_bytes: usize) -> Result<Segment, LinkError> {
         let fail = |reason: String| LinkError::Listen {
             address: path.display().to_string(),
             reason,
@@ -186,6 +190,11 @@ impl Segment {
                 "a shared-memory window is a power of two from {} to {} bytes; {capacity} asked for",
                 layout::MIN_WINDOW,
                 layout::MAX_WINDOW
+            )));
+        }
+        if item_bytes > 0 && layout::slot_bytes(item_bytes) > capacity {
+            return Err(fail(format!(
+                "items of {item_bytes} bytes do not fit a window of {capacity}"
             )));
         }
         let name_lock = take_receiver_lock(&receiver_lock_path(path)).map_err(|e| match e {
@@ -218,6 +227,7 @@ impl Segment {
             base,
             len,
             capacity,
+            item_bytes,
             file,
             name_lock: Some((name_lock, receiver_lock_path(path))),
         };
@@ -231,6 +241,9 @@ impl Segment {
         segment
             .u64_at(header::RECEIVER_PID)
             .store(u64::from(std::process::id()), Release);
+        segment
+            .u64_at(header::ITEM_BYTES)
+            .store(item_bytes as u64, Release);
         // Last: a sender trusts nothing in a file whose version is not yet written.
         segment
             .u32_at(header::VERSION)
@@ -284,6 +297,7 @@ impl Segment {
             base,
             len: layout::HEADER_BYTES,
             capacity: 0,
+            item_bytes: 0,
             file: file.try_clone().map_err(|e| fail(e.to_string()))?,
             name_lock: None,
         };
@@ -291,6 +305,7 @@ impl Segment {
         let version = head.u32_at(header::VERSION).load(Acquire);
         let header_bytes = head.u64_at(header::HEADER_BYTES).load(Acquire);
         let capacity = head.u64_at(header::CAPACITY).load(Acquire);
+        let item_bytes = head.u64_at(header::ITEM_BYTES).load(Acquire);
         if magic != layout::MAGIC {
             return Err(fail(
                 "not a ringtop shared-memory ring (wrong magic)".into(),
@@ -308,18 +323,22 @@ impl Segment {
             || capacity < layout::MIN_WINDOW as u64
             || capacity > layout::MAX_WINDOW as u64
             || expected != Some(len as u64)
+            || item_bytes > capacity
         {
             return Err(fail(format!(
                 "sizes that do not add up: header {header_bytes} bytes, window {capacity}, \
-                 file {len}"
+                 file {len}, items of {item_bytes}"
             )));
         }
+        // At most the window (checked above), so the slot is too: both are powers of two.
+        let item_bytes = item_bytes as usize;
         drop(head);
         let base = map(&file, len).map_err(|e| fail(format!("cannot map: {e}")))?;
         let segment = Segment {
             base,
             len,
             capacity: capacity as usize,
+            item_bytes,
             file,
             name_lock: None,
         };
@@ -350,6 +369,12 @@ impl Segment {
     /// Window bytes.
     pub fn capacity(&self) -> usize {
         self.capacity
+    }
+
+    /// What the window holds: 0 for records (frames, messages), else the size of its fixed-size
+    /// items ([`layout::header::ITEM_BYTES`]).
+    pub fn item_bytes(&self) -> usize {
+        self.item_bytes
     }
 
     /// The `u64` at `offset` of the header.
@@ -479,33 +504,46 @@ impl Segment {
     /// # Panics
     /// When `offset` is not 8-aligned or the record would leave the window.
     pub fn write_record(&self, offset: usize, header: [u8; 8], payload: &[u8]) {
-        let words = payload.len().div_ceil(8);
-        assert!(
-            offset % 8 == 0 && offset + 8 * (1 + words) <= self.capacity,
-            "a record outside the window"
-        );
-        let whole = payload.chunks_exact(8);
-        let rest = whole.remainder();
-        // SAFETY: `1 + words` aligned words from `offset` lie inside the window (asserted; the
-        // window starts page-aligned); raw writes into shared memory the receiver reads only once
-        // the tail covering them is published. Volatile: one store per word, never turned back
-        // into a call to `memcpy`.
+        let at = self.window_words(offset, 1 + payload.len().div_ceil(8));
+        // SAFETY: `window_words` checked that the record's words lie inside the window; raw
+        // writes into shared memory the receiver reads only once the tail covering them is
+        // published. Volatile: one store per word, never turned back into a call to `memcpy`.
         unsafe {
-            let at = self
-                .base
+            at.write_volatile(u64::from_ne_bytes(header));
+            write_words(at.add(1), payload);
+        }
+    }
+
+    /// Writes an item into its slot at `offset` (8-aligned): its bytes, the last word padded
+    /// with zeros, word by word as [`Segment::write_record`]; no header.
+    ///
+    /// # Panics
+    /// When `offset` is not 8-aligned or the item would leave the window.
+    pub fn write_item(&self, offset: usize, item: &[u8]) {
+        let at = self.window_words(offset, item.len().div_ceil(8));
+        // SAFETY: as in `write_record`: the item's words lie inside the window (checked).
+        unsafe { write_words(at, item) }
+    }
+
+    /// The first of `words` aligned words at `offset` in the window.
+    ///
+    /// # Panics
+    /// When `offset` is not 8-aligned or the words would leave the window.
+    fn window_words(&self, offset: usize, words: usize) -> *mut u64 {
+        assert!(
+            offset % 8 == 0
+                && words
+                    .checked_mul(8)
+                    .and_then(|bytes| offset.checked_add(bytes))
+                    .is_some_and(|end| end <= self.capacity),
+            "a write outside the window"
+        );
+        // SAFETY: `offset` is inside the window (asserted), which lies inside the mapping.
+        unsafe {
+            self.base
                 .as_ptr()
                 .add(layout::HEADER_BYTES + offset)
-                .cast::<u64>();
-            at.write_volatile(u64::from_ne_bytes(header));
-            for (i, word) in whole.enumerate() {
-                let word = u64::from_ne_bytes(word.try_into().expect("8 bytes"));
-                at.add(1 + i).write_volatile(word);
-            }
-            if !rest.is_empty() {
-                let mut last = [0u8; 8];
-                last[..rest.len()].copy_from_slice(rest);
-                at.add(words).write_volatile(u64::from_ne_bytes(last));
-            }
+                .cast::<u64>()
         }
     }
 
@@ -620,6 +658,29 @@ pub fn receiver_lock_path(path: &Path) -> PathBuf {
     path.with_extension(format!("{}.receiver", layout::EXTENSION))
 }
 
+/// `bytes` as whole words from `at`, the last padded with zeros, each stored once (volatile).
+///
+/// # Safety
+/// `bytes.len().div_ceil(8)` aligned words from `at` must lie in the mapped window.
+unsafe fn write_words(at: *mut u64, bytes: &[u8]) {
+    let whole = bytes.chunks_exact(8);
+    let rest = whole.remainder();
+    for (i, word) in whole.enumerate() {
+        let word = u64::from_ne_bytes(word.try_into().expect("8 bytes"));
+        // SAFETY: word `i` of those the caller vouches for.
+        unsafe { at.add(i).write_volatile(word) };
+    }
+    if !rest.is_empty() {
+        let mut last = [0u8; 8];
+        last[..rest.len()].copy_from_slice(rest);
+        // SAFETY: the last of those words.
+        unsafe {
+            at.add(bytes.len() / 8)
+                .write_volatile(u64::from_ne_bytes(last));
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -629,7 +690,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("ringtop-mapping-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("records.ring");
-        let segment = Segment::create(&path, layout::MIN_WINDOW).unwrap();
+        let segment = Segment::create(&path, layout::MIN_WINDOW, 0).unwrap();
         let mut window = vec![0xeeu8; layout::MIN_WINDOW];
         segment.write_window(0, &window);
         let payload: Vec<u8> = (1..=13).collect();

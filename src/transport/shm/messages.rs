@@ -1,8 +1,8 @@
 //! Shared-memory rings for a program's own messages: one process creates a ring by name and
 //! receives, another opens it and sends byte messages of any length up to the largest it
 //! announced ([`MessageSender`], [`MessageReceiver`]), or fixed-size items of a plain-old-data
-//! type ([`ItemSender`], [`ItemReceiver`]). The same file, checks, liveness and futex as
-//! `ringtop serve --shm`, without rows or codecs.
+//! type ([`ItemSender`], [`ItemReceiver`]: each item alone in a slot, no header). The same file,
+//! checks, liveness and futex as `ringtop serve --shm`, without rows or codecs.
 //!
 //! ```no_run
 //! use std::time::Duration;
@@ -35,7 +35,7 @@ use crate::transport::inbox::{Inbox, Polled};
 use crate::transport::session::SessionEvent;
 use crate::transport::{FrameLink, LinkError, LinkStats, ListenConfig, SendOutcome, SenderConfig};
 
-use super::{ShmListener, ShmSender, listen};
+use super::{ShmListener, ShmSender, layout, listen};
 
 /// What a receive found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,9 +75,21 @@ impl MessageReceiver {
     /// # Errors
     /// A bad name or size, a directory that is not private, a live receiver holding the name.
     pub fn create(name: &str, window_bytes: usize, wait: WaitStrategy) -> Result<Self, LinkError> {
+        Self::create_holding(name, window_bytes, 0, wait)
+    }
+
+    /// As [`MessageReceiver::create`], the window holding records (`item_bytes` 0) or
+    /// fixed-size items of `item_bytes`.
+    fn create_holding(
+        name: &str,
+        window_bytes: usize,
+        item_bytes: usize,
+        wait: WaitStrategy,
+    ) -> Result<Self, LinkError> {
         let (listener, inbox) = listen(
             ListenConfig::open(name),
             window_bytes,
+            item_bytes,
             Arc::new(LinkStats::default()),
         )?;
         Ok(MessageReceiver {
@@ -94,8 +106,17 @@ impl MessageReceiver {
 
     /// Takes the next message into `out` (or a sender's arrival or departure) without waiting.
     pub fn try_recv(&mut self, out: &mut Vec<u8>) -> Received {
-        let polled = self.inbox.poll_message(out);
-        match polled {
+        self.try_take(|inbox| inbox.poll_message(out))
+    }
+
+    /// As [`MessageReceiver::try_recv`], waiting up to `timeout` with the receiver's strategy.
+    pub fn recv(&mut self, out: &mut Vec<u8>, timeout: Duration) -> Received {
+        self.take(timeout, |inbox| inbox.poll_message(out))
+    }
+
+    /// What one `poll` of the inbox found.
+    fn try_take(&mut self, poll: impl FnOnce(&mut Inbox) -> Polled) -> Received {
+        match poll(&mut self.inbox) {
             Polled::Nothing => Received::Nothing,
             Polled::Frame(_) => Received::Message,
             Polled::Dropped(reason) => Received::SenderDropped(reason),
@@ -107,12 +128,13 @@ impl MessageReceiver {
         }
     }
 
-    /// As [`MessageReceiver::try_recv`], waiting up to `timeout` with the receiver's strategy.
-    pub fn recv(&mut self, out: &mut Vec<u8>, timeout: Duration) -> Received {
+    /// Polls with `poll` until it finds something or `timeout` passes, waiting between polls
+    /// with the receiver's strategy.
+    fn take(&mut self, timeout: Duration, mut poll: impl FnMut(&mut Inbox) -> Polled) -> Received {
         let deadline = Instant::now() + timeout;
         let mut spins = 0u32;
         loop {
-            let got = self.try_recv(out);
+            let got = self.try_take(&mut poll);
             let now = Instant::now();
             if got != Received::Nothing || now >= deadline {
                 return got;
@@ -140,6 +162,8 @@ impl MessageReceiver {
 #[derive(Debug)]
 pub struct MessageSender {
     sender: ShmSender,
+    /// Whether the ring holds fixed-size items (each message one item, in a slot).
+    items: bool,
 }
 
 impl MessageSender {
@@ -150,17 +174,26 @@ impl MessageSender {
     /// No such ring, a file that is not one, a dead receiver, another sender, a window too small
     /// for `max_message`.
     pub fn open(name: &str, max_message: usize) -> Result<Self, LinkError> {
-        let sender = ShmSender::connect(
-            SenderConfig {
-                address: name.to_owned(),
-                token: None,
-                max_frame: max_message.max(1),
-                link_mbps: None,
-                connect_timeout: Duration::from_secs(3),
-            },
-            Arc::new(LinkStats::default()),
-        )?;
-        Ok(MessageSender { sender })
+        Self::connect(name, max_message.max(1), false)
+    }
+
+    /// Opens `name` for messages of up to `max_message` bytes, or (`items`) for fixed-size
+    /// items of exactly that size.
+    fn connect(name: &str, max_message: usize, items: bool) -> Result<Self, LinkError> {
+        let config = SenderConfig {
+            address: name.to_owned(),
+            token: None,
+            max_frame: max_message,
+            link_mbps: None,
+            connect_timeout: Duration::from_secs(3),
+        };
+        let stats = Arc::new(LinkStats::default());
+        let sender = if items {
+            ShmSender::connect_items(config, stats)?
+        } else {
+            ShmSender::connect(config, stats)?
+        };
+        Ok(MessageSender { sender, items })
     }
 
     /// Sends `message` if the ring has room now: `Ok(false)` when it is full.
@@ -176,7 +209,11 @@ impl MessageSender {
                 self.sender.max_frame()
             )));
         }
-        let outcome = self.sender.send_message(message, 1);
+        let outcome = if self.items {
+            self.sender.send_item(message)
+        } else {
+            self.sender.send_message(message, 1)
+        };
         match outcome {
             SendOutcome::Sent(_) => Ok(true),
             SendOutcome::NoCredit | SendOutcome::Capped => Ok(false),
@@ -238,76 +275,76 @@ pub enum ReceivedItem<T> {
     /// Anything but an item, as [`MessageReceiver::recv`] reports it (never
     /// [`Received::Message`]).
     Other(Received),
-    /// A message that is not one item long (`bytes` of it): skipped, the sender is not one of
-    /// this type's.
-    WrongSize {
-        /// The message's length.
-        bytes: usize,
-    },
 }
 
-/// The receiving end of a ring of `T` items: a [`MessageReceiver`] that reads each message as
-/// one `T`, copied out of the ring (no alignment is assumed of the ring's bytes).
+/// The receiving end of a ring of `T` items. The window holds items, not messages: each in a
+/// slot of its size rounded up to a power of two, with no header (a 64-byte item is one cache
+/// line), and only an [`ItemSender`] of a type of the same size is let in. Each item is copied
+/// out of the ring word by word (no alignment is assumed of the ring's bytes).
 #[derive(Debug)]
 pub struct ItemReceiver<T: Pod> {
-    messages: MessageReceiver,
-    buffer: Vec<u8>,
+    ring: MessageReceiver,
+    slot: usize,
     _items: PhantomData<T>,
 }
 
 impl<T: Pod> ItemReceiver<T> {
-    /// Creates the ring `name` with room for about `capacity` items (the window rounded up to
-    /// a power of two; each item takes its size rounded up to 8 bytes, plus an 8-byte header).
+    /// Creates the ring `name` with room for about `capacity` items (the window is `capacity`
+    /// slots rounded up to a power of two, at least 4 KiB; a slot is the item's size rounded up
+    /// to a power of two, at least 8 bytes).
     ///
     /// # Errors
     /// As [`MessageReceiver::create`]; a zero-sized `T`.
     pub fn create(name: &str, capacity: usize, wait: WaitStrategy) -> Result<Self, LinkError> {
         refuse_empty::<T>()?;
-        let record = 8 + size_of::<T>().div_ceil(8) * 8;
+        let slot = layout::slot_bytes(size_of::<T>());
         let window = capacity
             .max(1)
-            .saturating_mul(record)
+            .saturating_mul(slot)
             .next_power_of_two()
-            .max(4096);
+            .max(layout::MIN_WINDOW);
         Ok(ItemReceiver {
-            messages: MessageReceiver::create(name, window, wait)?,
-            buffer: Vec::with_capacity(size_of::<T>()),
+            ring: MessageReceiver::create_holding(name, window, size_of::<T>(), wait)?,
+            slot,
             _items: PhantomData,
         })
     }
 
     /// The ring file's path.
     pub fn path(&self) -> String {
-        self.messages.path()
+        self.ring.path()
     }
 
     /// The next item (or a sender's arrival or departure) without waiting.
     pub fn try_recv(&mut self) -> ReceivedItem<T> {
-        let got = self.messages.try_recv(&mut self.buffer);
-        self.item(got)
+        let mut item = T::zeroed();
+        let slot = self.slot;
+        let got = self
+            .ring
+            .try_take(|inbox| inbox.poll_item(bytemuck::bytes_of_mut(&mut item), slot));
+        Self::item(got, item)
     }
 
     /// As [`ItemReceiver::try_recv`], waiting up to `timeout` with the receiver's strategy.
     pub fn recv(&mut self, timeout: Duration) -> ReceivedItem<T> {
-        let got = self.messages.recv(&mut self.buffer, timeout);
-        self.item(got)
+        let mut item = T::zeroed();
+        let slot = self.slot;
+        let got = self.ring.take(timeout, |inbox| {
+            inbox.poll_item(bytemuck::bytes_of_mut(&mut item), slot)
+        });
+        Self::item(got, item)
     }
 
-    fn item(&self, got: Received) -> ReceivedItem<T> {
+    fn item(got: Received, item: T) -> ReceivedItem<T> {
         match got {
-            Received::Message if self.buffer.len() == size_of::<T>() => {
-                ReceivedItem::Item(bytemuck::pod_read_unaligned(&self.buffer))
-            }
-            Received::Message => ReceivedItem::WrongSize {
-                bytes: self.buffer.len(),
-            },
+            Received::Message => ReceivedItem::Item(item),
             other => ReceivedItem::Other(other),
         }
     }
 }
 
-/// The sending end of a ring of `T` items: a [`MessageSender`] announcing messages of exactly
-/// one item.
+/// The sending end of a ring of `T` items: each item written straight into its slot in the
+/// receiver's window.
 #[derive(Debug)]
 pub struct ItemSender<T: Pod> {
     messages: MessageSender,
@@ -315,14 +352,15 @@ pub struct ItemSender<T: Pod> {
 }
 
 impl<T: Pod> ItemSender<T> {
-    /// Opens the ring `name` that an [`ItemReceiver`] of the same `T` created.
+    /// Opens the ring `name` that an [`ItemReceiver`] of a type of the same size created.
     ///
     /// # Errors
-    /// As [`MessageSender::open`]; a zero-sized `T`.
+    /// As [`MessageSender::open`]; a ring of messages, or of items of another size (the error
+    /// says which); a zero-sized `T`.
     pub fn open(name: &str) -> Result<Self, LinkError> {
         refuse_empty::<T>()?;
         Ok(ItemSender {
-            messages: MessageSender::open(name, size_of::<T>())?,
+            messages: MessageSender::connect(name, size_of::<T>(), true)?,
             _items: PhantomData,
         })
     }

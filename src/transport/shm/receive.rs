@@ -159,7 +159,10 @@ impl Drop for ShmListener {
 }
 
 /// Makes the ring file `config.address` (a name) with a window of `capacity` bytes and answers
-/// producers; the consumer reads through the returned [`Inbox`].
+/// producers; the consumer reads through the returned [`Inbox`]. The window holds records
+/// (`item_bytes` 0: frames, messages) or fixed-size items of `item_bytes` in slots of their own
+/// ([`layout::slot_bytes`], read with [`Inbox::poll_item`]); only a sender announcing that size
+/// is accepted.
 ///
 /// # Errors
 /// A bad name, a private directory that is not, a ring a live receiver holds, or what the OS
@@ -167,13 +170,14 @@ impl Drop for ShmListener {
 pub fn listen(
     config: ListenConfig,
     capacity: usize,
+    item_bytes: usize,
     stats: Arc<LinkStats>,
 ) -> Result<(ShmListener, Inbox), LinkError> {
     let path = ring_path(&config.address).map_err(|reason| LinkError::Listen {
         address: config.address.clone(),
         reason,
     })?;
-    let segment = Arc::new(Segment::create(&path, capacity)?);
+    let segment = Arc::new(Segment::create(&path, capacity, item_bytes)?);
     let config_address = path.display().to_string();
     let ring_config = RingConfig {
         alloc: Arc::new(WindowMemory::new(segment.clone())),
@@ -184,6 +188,9 @@ pub fn listen(
     // The producer writes this memory from another process at any time: the reader copies each
     // payload out before looking at it, as for a NIC.
     let _ = writer.device_memory();
+    if item_bytes > 0 {
+        writer.set_slot(layout::slot_bytes(item_bytes))?;
+    }
     let shared = Arc::new(Shared {
         segment,
         writer: Mutex::new(Some(writer)),
@@ -283,6 +290,17 @@ impl Sessions<'_> {
                 self.refuse(seq, "say hello while holding the sender lock".into());
                 continue;
             }
+            let items = self.segment().item_bytes();
+            if items > 0 && hello.max_frame as usize != items {
+                self.refuse(
+                    seq,
+                    format!(
+                        "this ring holds items of {items} bytes; the sender announced {}",
+                        hello.max_frame
+                    ),
+                );
+                continue;
+            }
             if let Some(reason) = refusal(self.token, &hello, self.segment().capacity()) {
                 self.refuse(seq, reason);
                 continue;
@@ -352,8 +370,12 @@ impl Sessions<'_> {
         s.u64_at(welcome::START).store(start, Relaxed);
         s.u64_at(welcome::HEAD).store(head, Relaxed);
         s.u64_at(welcome::SESSION).store(session, Relaxed);
+        let largest = match s.item_bytes() {
+            0 => max_payload(s.capacity()),
+            items => items,
+        };
         s.u64_at(welcome::MAX_PAYLOAD)
-            .store(max_payload(s.capacity()) as u64, Relaxed);
+            .store(largest as u64, Relaxed);
         s.u64_at(welcome::REASON_LEN).store(0, Relaxed);
         s.u64_at(welcome::STATUS).store(layout::ACCEPTED, Relaxed);
         let byes = s.u64_at(bye::SEQ).load(Acquire);

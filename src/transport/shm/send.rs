@@ -8,6 +8,7 @@ use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 use std::time::{Duration, Instant};
 
 use crate::clock::{boot_id, monotonic_ns};
+use crate::ring::record::ring_offset;
 use crate::ring::window::{HEADER, PADDING, Placement, footprint, place, record_header};
 use crate::transport::session::FRAME;
 use crate::transport::{
@@ -29,6 +30,8 @@ pub struct ShmSender {
     /// Held for as long as this sender lives: the receiver's sign that it is alive.
     _lock: File,
     capacity: usize,
+    /// The slot each item takes, for a ring of fixed-size items; 0 for a ring of records.
+    slot: usize,
     tail: u64,
     /// The receiver's head as last credited.
     head: u64,
@@ -45,20 +48,65 @@ pub struct ShmSender {
 }
 
 impl ShmSender {
-    /// Opens the ring `config.address` (a name), takes the sender lock and shakes hands.
+    /// Opens the ring `config.address` (a name) of records (frames, messages), takes the sender
+    /// lock and shakes hands.
     ///
     /// # Errors
-    /// [`LinkError::ShmRing`] (no such ring, a file that is not one, a dead receiver),
-    /// [`LinkError::Refused`] (another producer, a wrong token), or a handshake timeout.
+    /// [`LinkError::ShmRing`] (no such ring, a file that is not one, a ring of fixed-size items,
+    /// a dead receiver), [`LinkError::Refused`] (another producer, a wrong token), or a
+    /// handshake timeout.
     pub fn connect(config: SenderConfig, stats: Arc<LinkStats>) -> Result<Self, LinkError> {
+        Self::connect_to(config, stats, 0)
+    }
+
+    /// As [`ShmSender::connect`], for a ring of fixed-size items of `config.max_frame` bytes
+    /// ([`ShmSender::send_item`]).
+    ///
+    /// # Errors
+    /// As [`ShmSender::connect`]; a ring of records, or of items of another size.
+    pub fn connect_items(config: SenderConfig, stats: Arc<LinkStats>) -> Result<Self, LinkError> {
+        let items = config.max_frame;
+        Self::connect_to(config, stats, items)
+    }
+
+    fn connect_to(
+        config: SenderConfig,
+        stats: Arc<LinkStats>,
+        item_bytes: usize,
+    ) -> Result<Self, LinkError> {
         let path = ring_path(&config.address).map_err(|reason| LinkError::ShmRing {
             ring: config.address.clone(),
             reason,
         })?;
         let segment = Segment::open(&path)?;
+        let holds = segment.item_bytes();
+        if holds != item_bytes {
+            let reason = match (holds, item_bytes) {
+                (0, wanted) => format!(
+                    "it holds frames or messages (a `ringtop serve` or message ring), not items \
+                     of {wanted} bytes: open it with a message sender"
+                ),
+                (holds, 0) => format!(
+                    "it holds fixed-size items of {holds} bytes (an item receiver's ring): open \
+                     it with an item sender of a {holds}-byte type"
+                ),
+                (holds, wanted) => {
+                    format!("it holds items of {holds} bytes, not {wanted}")
+                }
+            };
+            return Err(LinkError::ShmRing {
+                ring: path.display().to_string(),
+                reason,
+            });
+        }
         let lock = take_sender_lock_within(&sender_lock_path(&path), config.connect_timeout)?;
         let mut sender = ShmSender {
             capacity: segment.capacity(),
+            slot: if item_bytes == 0 {
+                0
+            } else {
+                layout::slot_bytes(item_bytes)
+            },
             config,
             stats,
             segment,
@@ -133,7 +181,17 @@ impl ShmSender {
         }
         let max_payload = u32::try_from(s.u64_at(welcome::MAX_PAYLOAD).load(Acquire))
             .map_err(|_| LinkError::Protocol("a largest payload beyond 4 GiB".into()))?;
-        check_welcome(self.capacity as u64, max_payload)?;
+        if self.slot > 0 {
+            // A ring of items: the receiver answers with the item's size.
+            if max_payload as usize != self.config.max_frame {
+                return Err(LinkError::Protocol(format!(
+                    "the receiver takes items of {max_payload} bytes, not {}",
+                    self.config.max_frame
+                )));
+            }
+        } else {
+            check_welcome(self.capacity as u64, max_payload)?;
+        }
         if (max_payload as usize) < self.config.max_frame {
             return Err(LinkError::Protocol(format!(
                 "the receiver's window ({} bytes, records up to {max_payload}) cannot take frames \
@@ -244,7 +302,7 @@ impl ShmSender {
         self.out[..HEADER].copy_from_slice(&record_header(len as u32, FRAME));
         self.write_padding(&spot);
         self.segment.write_window(spot.offset, &self.out[..record]);
-        self.publish(&spot, rows)
+        self.publish(spot.end, rows)
     }
 
     /// Sends `message` as one record of `rows` rows, with no staging buffer beyond the stack (a
@@ -261,22 +319,49 @@ impl ShmSender {
         self.write_padding(&spot);
         self.segment
             .write_record(spot.offset, record_header(len as u32, FRAME), message);
-        self.publish(&spot, rows)
+        self.publish(spot.end, rows)
+    }
+
+    /// Sends one fixed-size item into its slot, on a ring of items ([`ShmSender::connect_items`]):
+    /// `NotEncoded` for bytes that are not one item, or a ring of records.
+    pub fn send_item(&mut self, item: &[u8]) -> SendOutcome {
+        if self.slot == 0 || item.len() != self.config.max_frame {
+            return SendOutcome::NotEncoded;
+        }
+        let end = match self.room(Self::slot_end) {
+            Ok(end) => end,
+            Err(outcome) => return outcome,
+        };
+        self.segment
+            .write_item(ring_offset(self.tail, self.capacity), item);
+        self.publish(end, 1)
+    }
+
+    /// The tail past the next item's slot, if it is free.
+    fn slot_end(&self) -> Option<u64> {
+        let end = self.tail + self.slot as u64;
+        (end - self.head <= self.capacity as u64).then_some(end)
     }
 
     /// Checks the link and that a record of `bound` bytes fits now (reading credit when it does
     /// not): where it goes, or the outcome to return.
     fn make_room(&mut self, bound: usize) -> Result<Placement, SendOutcome> {
+        self.room(|sender| sender.spot_for(bound))
+    }
+
+    /// Checks the link and asks `fits` where the next write goes (reading credit, and asking
+    /// again, when it says there is no room): that, or the outcome to return.
+    fn room<P>(&mut self, fits: impl Fn(&Self) -> Option<P>) -> Result<P, SendOutcome> {
         if !self.check_link(false) {
             return Err(SendOutcome::LinkDown);
         }
-        let mut spot = self.spot_for(bound);
+        let mut spot = fits(self);
         if spot.is_none() {
             // Full as last credited: read the credit (and look at the receiver) first.
             if !self.check_link(true) {
                 return Err(SendOutcome::LinkDown);
             }
-            spot = self.spot_for(bound);
+            spot = fits(self);
         }
         let Some(spot) = spot else {
             if !self.stalled {
@@ -304,10 +389,10 @@ impl ShmSender {
         }
     }
 
-    /// Publishes the tail past the record at `spot` (written), wakes a sleeping consumer and
-    /// counts the record.
-    fn publish(&mut self, spot: &Placement, rows: usize) -> SendOutcome {
-        self.segment.u64_at(layout::TAIL).store(spot.end, Release);
+    /// Publishes `end`, the tail past the record or item just written, wakes a sleeping
+    /// consumer and counts what it carries.
+    fn publish(&mut self, end: u64, rows: usize) -> SendOutcome {
+        self.segment.u64_at(layout::TAIL).store(end, Release);
         // Pairs with the consumer's fence before it sleeps: either it sees this tail, or this
         // sees that it sleeps and wakes it. A consumer that has never slept (it polls) costs no
         // fence.
@@ -323,8 +408,8 @@ impl ShmSender {
             self.segment.u32_at(layout::WAKE).fetch_add(1, Release);
             self.segment.wake(layout::WAKE);
         }
-        let wrote = (spot.end - self.tail) as usize;
-        self.tail = spot.end;
+        let wrote = (end - self.tail) as usize;
+        self.tail = end;
         self.rows_sent += rows as u64;
         self.stats.count_frame(rows, wrote);
         self.stats.rows_acknowledged.store(self.rows_acked, Relaxed);
