@@ -10,7 +10,10 @@
 //! `send` sends `COUNT` messages of 8 to 400 bytes: a sequence number, then bytes derived from
 //! it. `send-items` sends `COUNT` [`Quote`]s, fixed-size items of a plain-old-data type. The
 //! receiver checks every one (in order, none missing, none altered) and prints `received COUNT
-//! messages in order` (or `items`) when the sender has said goodbye.
+//! messages in order` (or `items`) when the sender has said goodbye. `serve-items NAME SENDERS`
+//! takes `Quote`s from that many senders one after another (each counting from 0, checked the
+//! same way) and prints how many each delivered and how it left: a sender killed mid-stream
+//! included.
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -67,6 +70,41 @@ fn receive_items(name: &str, count: u64) -> Result<(), String> {
             ReceivedItem::Other(_) => {}
         }
     }
+}
+
+/// Takes items from `senders` senders, one after another, each of whose quotes must run from 0
+/// in order; prints for each how many it read and how it left.
+fn serve_items(name: &str, senders: u64) -> Result<(), String> {
+    let mut rx = ItemReceiver::<Quote>::create(name, 4096, WaitStrategy::spin_park())
+        .map_err(|e| e.to_string())?;
+    eprintln!("ready: {}", rx.path());
+    let (mut sender, mut next) = (1u64, 0u64);
+    while sender <= senders {
+        match rx.recv(Duration::from_secs(30)) {
+            ReceivedItem::Item(q) if q == quote(next) => next += 1,
+            ReceivedItem::Item(q) => {
+                return Err(format!("sender {sender}: item {next} arrived as {q:?}"));
+            }
+            ReceivedItem::Other(Received::SenderLeft { sent, reason }) => {
+                match sent {
+                    Some(sent) if sent != next => {
+                        return Err(format!("sender {sender} said {sent}; {next} read"));
+                    }
+                    Some(_) => println!("sender {sender}: {next} items in order; it said so"),
+                    None => println!("sender {sender}: {next} items in order; {reason}"),
+                }
+                (sender, next) = (sender + 1, 0);
+            }
+            ReceivedItem::Other(Received::Nothing) => {
+                return Err(format!("nothing for 30 s from sender {sender}"));
+            }
+            ReceivedItem::Other(Received::SenderDropped(reason)) => {
+                return Err(format!("sender {sender} dropped: {reason}"));
+            }
+            ReceivedItem::Other(_) => {}
+        }
+    }
+    Ok(())
 }
 
 fn send_items(name: &str, count: u64) -> Result<(), String> {
@@ -132,7 +170,10 @@ fn send(name: &str, count: u64) -> Result<(), String> {
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let (Some(role), Some(name), Some(count)) = (args.first(), args.get(1), args.get(2)) else {
-        eprintln!("usage: shm_messages receive|send|receive-items|send-items NAME COUNT");
+        eprintln!(
+            "usage: shm_messages receive|send|receive-items|send-items NAME COUNT\n       \
+             shm_messages serve-items NAME SENDERS"
+        );
         return ExitCode::from(2);
     };
     let Ok(count) = count.parse::<u64>() else {
@@ -144,7 +185,8 @@ fn main() -> ExitCode {
         "send" => send(name, count),
         "receive-items" => receive_items(name, count),
         "send-items" => send_items(name, count),
-        _ => Err("the role is receive, send, receive-items or send-items".into()),
+        "serve-items" => serve_items(name, count),
+        _ => Err("the role is receive, send, receive-items, send-items or serve-items".into()),
     };
     match done {
         Ok(()) => ExitCode::SUCCESS,

@@ -3,7 +3,9 @@
 //! SIGKILL is noticed and the next one resumes; a hostile producer is dropped while the consumer
 //! goes on; a file of the wrong size or version is refused with the reason; through the library
 //! API, messages of every length (some of them header look-alikes) wrap a small window past a
-//! reader that stalls now and then, and every one arrives exactly.
+//! reader that stalls now and then, and every one arrives exactly; an item ring refuses senders
+//! of another kind or size and hostile tails, and an item sender killed mid-stream loses nothing
+//! it published.
 #![cfg(not(loom))]
 
 mod common;
@@ -504,6 +506,65 @@ fn an_item_ring_refuses_a_byte_sender_with_the_reason_and_takes_the_next_item_se
         String::from_utf8_lossy(&received.stdout).trim(),
         "received 10 items in order"
     );
+}
+
+#[test]
+fn an_item_sender_killed_mid_stream_loses_nothing_it_published_and_the_next_one_resumes() {
+    let dir = ring_dir("shm-item-kill");
+    let example = common::example_binary("shm_messages");
+    let mut receiver = Reaped::new(
+        Command::new(&example)
+            .env("RINGTOP_DIR", &dir)
+            .args(["serve-items", "quotes", "2"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut ready = String::new();
+    BufReader::new(receiver.child().stderr.take().unwrap())
+        .read_line(&mut ready)
+        .unwrap();
+    let path = PathBuf::from(ready.trim().strip_prefix("ready: ").unwrap());
+    let mut first = Reaped::new(
+        Command::new(&example)
+            .env("RINGTOP_DIR", &dir)
+            .args(["send-items", "quotes", "1000000000"])
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    first.child().kill().unwrap();
+    let _ = first.child().wait();
+    // What the killed sender published: its tail, from the start it was given, in 32-byte slots
+    // (a 24-byte quote's). Read before the next sender's hello moves them.
+    let file = Segment::open(&path).unwrap();
+    let published =
+        (file.u64_at(layout::TAIL).load(Acquire) - file.u64_at(welcome::START).load(Acquire)) / 32;
+    assert!(published > 0, "the first sender published nothing");
+    drop(file);
+    let sent = Command::new(&example)
+        .env("RINGTOP_DIR", &dir)
+        .args(["send-items", "quotes", "1000"])
+        .output()
+        .unwrap();
+    common::assert_succeeded(&sent);
+    assert_eq!(
+        String::from_utf8_lossy(&sent.stdout).trim(),
+        "sent 1000 items, 1000 read"
+    );
+    let received = receiver.take().wait_with_output().unwrap();
+    assert!(received.status.success());
+    let said = String::from_utf8_lossy(&received.stdout);
+    let lines: Vec<&str> = said.lines().collect();
+    assert_eq!(lines.len(), 2, "{said}");
+    assert!(
+        lines[0].starts_with(&format!("sender 1: {published} items in order; ")),
+        "every item published before the kill, once and in order (published {published}): {said}"
+    );
+    assert!(lines[0].contains("died without a goodbye"), "{said}");
+    assert_eq!(lines[1], "sender 2: 1000 items in order; it said so");
 }
 
 #[test]
