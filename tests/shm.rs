@@ -406,20 +406,18 @@ fn a_parked_consumer_costs_nothing_while_idle_and_wakes_for_every_row() {
     assert!(sent["totals"]["produced"].as_u64().unwrap() >= 900);
 }
 
-/// Runs the example's `receive_role` and `send_role` on ring `name` as two processes with
-/// `count` messages; what each printed.
-fn exchange(
-    dir: &Path,
-    receive_role: &str,
-    send_role: &str,
-    name: &str,
-    count: &str,
-) -> (String, String) {
-    let example = common::example_binary("shm_messages");
+/// The example `shm_messages` with `args`, its rings in `dir`.
+fn example(dir: &Path, args: &[&str]) -> Command {
+    let mut command = Command::new(common::example_binary("shm_messages"));
+    command.env("RINGTOP_DIR", dir).args(args);
+    command
+}
+
+/// Starts the example's receiving role `args` and waits until its ring is made: the process and
+/// the ring file's path.
+fn example_receiver(dir: &Path, args: &[&str]) -> (Reaped, PathBuf) {
     let mut receiver = Reaped::new(
-        Command::new(&example)
-            .env("RINGTOP_DIR", dir)
-            .args([receive_role, name, count])
+        example(dir, args)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -429,12 +427,24 @@ fn exchange(
     BufReader::new(receiver.child().stderr.take().unwrap())
         .read_line(&mut ready)
         .unwrap();
-    assert!(ready.starts_with("ready: "), "{ready}");
-    let sent = Command::new(&example)
-        .env("RINGTOP_DIR", dir)
-        .args([send_role, name, count])
-        .output()
-        .unwrap();
+    let path = ready.trim().strip_prefix("ready: ").map(PathBuf::from);
+    (
+        receiver,
+        path.unwrap_or_else(|| panic!("not ready: {ready}")),
+    )
+}
+
+/// Runs the example's `receive_role` and `send_role` on ring `name` as two processes with
+/// `count` messages; what each printed.
+fn exchange(
+    dir: &Path,
+    receive_role: &str,
+    send_role: &str,
+    name: &str,
+    count: &str,
+) -> (String, String) {
+    let (receiver, _) = example_receiver(dir, &[receive_role, name, count]);
+    let sent = example(dir, &[send_role, name, count]).output().unwrap();
     common::assert_succeeded(&sent);
     let received = receiver.take().wait_with_output().unwrap();
     assert!(received.status.success());
@@ -467,26 +477,9 @@ fn two_programs_exchange_typed_items_through_the_library_api() {
 #[test]
 fn an_item_ring_refuses_a_byte_sender_with_the_reason_and_takes_the_next_item_sender() {
     let dir = ring_dir("shm-item-size");
-    let example = common::example_binary("shm_messages");
-    let mut receiver = Reaped::new(
-        Command::new(&example)
-            .env("RINGTOP_DIR", &dir)
-            .args(["receive-items", "mixed", "10"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
-    let mut stderr = BufReader::new(receiver.child().stderr.take().unwrap());
-    let mut ready = String::new();
-    stderr.read_line(&mut ready).unwrap();
-    assert!(ready.starts_with("ready: "), "{ready}");
+    let (receiver, _) = example_receiver(&dir, &["receive-items", "mixed", "10"]);
     // A byte-message sender: refused at open, before it writes anything.
-    let refused = Command::new(&example)
-        .env("RINGTOP_DIR", &dir)
-        .args(["send", "mixed", "10"])
-        .output()
-        .unwrap();
+    let refused = example(&dir, &["send", "mixed", "10"]).output().unwrap();
     assert!(!refused.status.success());
     let said = String::from_utf8_lossy(&refused.stderr);
     assert!(
@@ -494,9 +487,7 @@ fn an_item_ring_refuses_a_byte_sender_with_the_reason_and_takes_the_next_item_se
         "{said}"
     );
     // The receiver never saw it: the next sender's items all arrive.
-    let sent = Command::new(&example)
-        .env("RINGTOP_DIR", &dir)
-        .args(["send-items", "mixed", "10"])
+    let sent = example(&dir, &["send-items", "mixed", "10"])
         .output()
         .unwrap();
     common::assert_succeeded(&sent);
@@ -511,25 +502,9 @@ fn an_item_ring_refuses_a_byte_sender_with_the_reason_and_takes_the_next_item_se
 #[test]
 fn an_item_sender_killed_mid_stream_loses_nothing_it_published_and_the_next_one_resumes() {
     let dir = ring_dir("shm-item-kill");
-    let example = common::example_binary("shm_messages");
-    let mut receiver = Reaped::new(
-        Command::new(&example)
-            .env("RINGTOP_DIR", &dir)
-            .args(["serve-items", "quotes", "2"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
-    let mut ready = String::new();
-    BufReader::new(receiver.child().stderr.take().unwrap())
-        .read_line(&mut ready)
-        .unwrap();
-    let path = PathBuf::from(ready.trim().strip_prefix("ready: ").unwrap());
+    let (receiver, path) = example_receiver(&dir, &["serve-items", "quotes", "2"]);
     let mut first = Reaped::new(
-        Command::new(&example)
-            .env("RINGTOP_DIR", &dir)
-            .args(["send-items", "quotes", "1000000000"])
+        example(&dir, &["send-items", "quotes", "1000000000"])
             .stdout(Stdio::null())
             .spawn()
             .unwrap(),
@@ -544,9 +519,7 @@ fn an_item_sender_killed_mid_stream_loses_nothing_it_published_and_the_next_one_
         (file.u64_at(layout::TAIL).load(Acquire) - file.u64_at(welcome::START).load(Acquire)) / 32;
     assert!(published > 0, "the first sender published nothing");
     drop(file);
-    let sent = Command::new(&example)
-        .env("RINGTOP_DIR", &dir)
-        .args(["send-items", "quotes", "1000"])
+    let sent = example(&dir, &["send-items", "quotes", "1000"])
         .output()
         .unwrap();
     common::assert_succeeded(&sent);
