@@ -138,15 +138,18 @@ impl Inbox {
         })
     }
 
-    /// As [`Inbox::poll`] for a ring of fixed-size items in `slot`-byte slots: the next item's
-    /// bytes into `item`, one row each.
-    pub fn poll_item(&mut self, item: &mut [u8], slot: usize) -> Polled {
+    /// As [`Inbox::poll`] for a ring of fixed-size items of `item` bytes in `slot`-byte slots:
+    /// as many of the next items as `out` holds and are published, up to the next session
+    /// boundary, into `out` (one row each), credited once.
+    pub fn poll_items(&mut self, out: &mut [u8], item: usize, slot: usize) -> Polled {
         if let Some(polled) = self.before_read() {
             return polled;
         }
-        match self.reader.try_read_slot(item, slot) {
-            Ok(true) => self.taken(1, 0),
-            Ok(false) => Polled::Nothing,
+        // Not past the next boundary: its event comes first.
+        let until = self.sessions.next_at();
+        match self.reader.try_read_slots(out, item, slot, until) {
+            Ok(0) => Polled::Nothing,
+            Ok(read) => self.taken(read, 0),
             Err(e) => self.drop_sender(e),
         }
     }

@@ -72,6 +72,13 @@ impl SessionLog {
         self.next_at.load(Ordering::Acquire) <= head
     }
 
+    /// Where the next boundary not yet taken falls (`u64::MAX`: none recorded): a consumer
+    /// reading several records at once reads none at or past it before taking it.
+    #[inline]
+    pub fn next_at(&self) -> u64 {
+        self.next_at.load(Ordering::Acquire)
+    }
+
     /// The next boundary, once the consumer's `head` has reached it.
     pub fn due(&self, head: u64) -> Option<SessionEvent> {
         if !self.is_due(head) {

@@ -173,38 +173,63 @@ fn fixed_size_slots_come_out_in_order_across_wraps_and_a_tail_off_a_slot_is_refu
     assert!(writer.set_slot(24).is_err(), "24-byte slots do not tile");
     assert!(writer.set_slot(512).is_err(), "larger than the window");
     writer.set_slot(32).unwrap();
-    let mut item = [0u8; 20];
     let mut read = 0u8;
+    // Up to three items a read: batches that end mid-window and across its end.
+    let mut items = [0u8; 60];
+    let mut take_all = |reader: &mut WindowReader, read: &mut u8| {
+        reader.refresh();
+        loop {
+            let n = reader.try_read_slots(&mut items, 20, 32, u64::MAX).unwrap();
+            if n == 0 {
+                break;
+            }
+            for item in items.chunks(20).take(n) {
+                assert_eq!(item, [*read; 20]);
+                *read += 1;
+            }
+        }
+    };
     for n in 0..100u8 {
         if writer.published() - writer.head() == 256 {
-            // Full: read what is there.
-            reader.refresh();
-            while reader.try_read_slot(&mut item, 32).unwrap() {
-                assert_eq!(item, [read; 20]);
-                read += 1;
-            }
+            take_all(&mut reader, &mut read);
         }
         let at = writer.published();
         writer.write_at(at % 256, &[n; 20]).unwrap();
         writer.publish(at + 32).unwrap();
     }
-    reader.refresh();
-    while reader.try_read_slot(&mut item, 32).unwrap() {
-        assert_eq!(item, [read; 20]);
-        read += 1;
-    }
+    take_all(&mut reader, &mut read);
     assert_eq!(read, 100, "every item once, in order");
     let err = writer.publish(writer.published() + 8).unwrap_err();
     assert!(err.to_string().contains("not a multiple of 32"), "{err}");
-    assert!(
-        reader.try_read_slot(&mut [0u8; 40], 32).is_ok(),
-        "nothing published: nothing read"
-    );
     writer.publish(writer.published() + 32).unwrap();
     reader.refresh();
-    let err = reader.try_read_slot(&mut [0u8; 40], 32).unwrap_err();
+    let err = reader
+        .try_read_slots(&mut [0u8; 40], 40, 32, u64::MAX)
+        .unwrap_err();
     assert!(
         err.to_string().contains("a slot of 32 bytes for 40"),
         "{err}"
     );
+}
+
+#[test]
+fn a_read_of_slots_stops_at_the_position_it_is_given() {
+    let (mut writer, mut reader) = channel(256).unwrap();
+    writer.set_slot(16).unwrap();
+    for n in 0..6u8 {
+        writer.write_at(u64::from(n) * 16, &[n; 16]).unwrap();
+    }
+    writer.publish(96).unwrap();
+    reader.refresh();
+    let mut out = [0u8; 16 * 8];
+    // A session boundary at 48: three items before it, then the other three.
+    assert_eq!(reader.try_read_slots(&mut out, 16, 16, 48).unwrap(), 3);
+    assert_eq!(reader.head(), 48);
+    assert_eq!(reader.try_read_slots(&mut out, 16, 16, 48).unwrap(), 0);
+    assert_eq!(
+        reader.try_read_slots(&mut out, 16, 16, u64::MAX).unwrap(),
+        3
+    );
+    assert_eq!(out[..48], [[3u8; 16], [4; 16], [5; 16]].concat()[..]);
+    assert_eq!(writer.head(), 96, "released");
 }

@@ -106,37 +106,42 @@ impl MessageReceiver {
 
     /// Takes the next message into `out` (or a sender's arrival or departure) without waiting.
     pub fn try_recv(&mut self, out: &mut Vec<u8>) -> Received {
-        self.try_take(|inbox| inbox.poll_message(out))
+        self.try_take(|inbox| inbox.poll_message(out)).0
     }
 
     /// As [`MessageReceiver::try_recv`], waiting up to `timeout` with the receiver's strategy.
     pub fn recv(&mut self, out: &mut Vec<u8>, timeout: Duration) -> Received {
-        self.take(timeout, |inbox| inbox.poll_message(out))
+        self.take(timeout, |inbox| inbox.poll_message(out)).0
     }
 
-    /// What one `poll` of the inbox found.
-    fn try_take(&mut self, poll: impl FnOnce(&mut Inbox) -> Polled) -> Received {
-        match poll(&mut self.inbox) {
+    /// What one `poll` of the inbox found, and how many messages (items) it took.
+    fn try_take(&mut self, poll: impl FnOnce(&mut Inbox) -> Polled) -> (Received, usize) {
+        let got = match poll(&mut self.inbox) {
             Polled::Nothing => Received::Nothing,
-            Polled::Frame(_) => Received::Message,
+            Polled::Frame(taken) => return (Received::Message, taken),
             Polled::Dropped(reason) => Received::SenderDropped(reason),
             Polled::Event(SessionEvent::Start { peer, .. }) => Received::SenderConnected(peer),
             Polled::Event(SessionEvent::End { rows_sent, reason }) => Received::SenderLeft {
                 sent: rows_sent,
                 reason,
             },
-        }
+        };
+        (got, 0)
     }
 
     /// Polls with `poll` until it finds something or `timeout` passes, waiting between polls
     /// with the receiver's strategy.
-    fn take(&mut self, timeout: Duration, mut poll: impl FnMut(&mut Inbox) -> Polled) -> Received {
+    fn take(
+        &mut self,
+        timeout: Duration,
+        mut poll: impl FnMut(&mut Inbox) -> Polled,
+    ) -> (Received, usize) {
         let deadline = Instant::now() + timeout;
         let mut spins = 0u32;
         loop {
             let got = self.try_take(&mut poll);
             let now = Instant::now();
-            if got != Received::Nothing || now >= deadline {
+            if got.0 != Received::Nothing || now >= deadline {
                 return got;
             }
             spins = spins.saturating_add(1);
@@ -162,8 +167,6 @@ impl MessageReceiver {
 #[derive(Debug)]
 pub struct MessageSender {
     sender: ShmSender,
-    /// Whether the ring holds fixed-size items (each message one item, in a slot).
-    items: bool,
 }
 
 impl MessageSender {
@@ -174,26 +177,10 @@ impl MessageSender {
     /// No such ring, a file that is not one, a dead receiver, another sender, a window too small
     /// for `max_message`.
     pub fn open(name: &str, max_message: usize) -> Result<Self, LinkError> {
-        Self::connect(name, max_message.max(1), false)
-    }
-
-    /// Opens `name` for messages of up to `max_message` bytes, or (`items`) for fixed-size
-    /// items of exactly that size.
-    fn connect(name: &str, max_message: usize, items: bool) -> Result<Self, LinkError> {
-        let config = SenderConfig {
-            address: name.to_owned(),
-            token: None,
-            max_frame: max_message,
-            link_mbps: None,
-            connect_timeout: Duration::from_secs(3),
-        };
-        let stats = Arc::new(LinkStats::default());
-        let sender = if items {
-            ShmSender::connect_items(config, stats)?
-        } else {
-            ShmSender::connect(config, stats)?
-        };
-        Ok(MessageSender { sender, items })
+        let (config, stats) = sender_config(name, max_message.max(1));
+        Ok(MessageSender {
+            sender: ShmSender::connect(config, stats)?,
+        })
     }
 
     /// Sends `message` if the ring has room now: `Ok(false)` when it is full.
@@ -209,18 +196,7 @@ impl MessageSender {
                 self.sender.max_frame()
             )));
         }
-        let outcome = if self.items {
-            self.sender.send_item(message)
-        } else {
-            self.sender.send_message(message, 1)
-        };
-        match outcome {
-            SendOutcome::Sent(_) => Ok(true),
-            SendOutcome::NoCredit | SendOutcome::Capped => Ok(false),
-            SendOutcome::LinkDown | SendOutcome::NotEncoded => Err(LinkError::Protocol(
-                "the ring is gone: its receiver died or dropped this sender".into(),
-            )),
-        }
+        Ok(bytes_sent(self.sender.send_message(message, 1))? > 0)
     }
 
     /// Sends `message`, waiting up to `timeout` for room (spinning, then yielding).
@@ -228,20 +204,7 @@ impl MessageSender {
     /// # Errors
     /// As [`MessageSender::try_send`], or [`LinkError::Idle`] when no room came in time.
     pub fn send(&mut self, message: &[u8], timeout: Duration) -> Result<(), LinkError> {
-        let deadline = Instant::now() + timeout;
-        let mut spins = 0u32;
-        while !self.try_send(message)? {
-            if Instant::now() >= deadline {
-                return Err(LinkError::Idle(timeout));
-            }
-            spins += 1;
-            if spins > 128 {
-                std::thread::yield_now();
-            } else {
-                std::hint::spin_loop();
-            }
-        }
-        Ok(())
+        wait_for_room(timeout, || self.try_send(message))
     }
 
     /// Messages the receiver has read so far.
@@ -254,6 +217,51 @@ impl MessageSender {
     pub fn finish(mut self, wait: Duration) -> u64 {
         self.sender.finish(wait)
     }
+}
+
+/// How a library sender opens ring `name` for messages (items) of up to (exactly) `max` bytes.
+fn sender_config(name: &str, max: usize) -> (SenderConfig, Arc<LinkStats>) {
+    let config = SenderConfig {
+        address: name.to_owned(),
+        token: None,
+        max_frame: max,
+        link_mbps: None,
+        connect_timeout: Duration::from_secs(3),
+    };
+    (config, Arc::new(LinkStats::default()))
+}
+
+/// The bytes a send wrote into the ring: 0 when it had no room.
+fn bytes_sent(outcome: SendOutcome) -> Result<usize, LinkError> {
+    match outcome {
+        SendOutcome::Sent(bytes) => Ok(bytes),
+        SendOutcome::NoCredit | SendOutcome::Capped => Ok(0),
+        SendOutcome::LinkDown | SendOutcome::NotEncoded => Err(LinkError::Protocol(
+            "the ring is gone: its receiver died or dropped this sender".into(),
+        )),
+    }
+}
+
+/// Calls `attempt` until it says it is done, up to `timeout` (spinning, then yielding between
+/// calls).
+fn wait_for_room(
+    timeout: Duration,
+    mut attempt: impl FnMut() -> Result<bool, LinkError>,
+) -> Result<(), LinkError> {
+    let deadline = Instant::now() + timeout;
+    let mut spins = 0u32;
+    while !attempt()? {
+        if Instant::now() >= deadline {
+            return Err(LinkError::Idle(timeout));
+        }
+        spins += 1;
+        if spins > 128 {
+            std::thread::yield_now();
+        } else {
+            std::hint::spin_loop();
+        }
+    }
+    Ok(())
 }
 
 /// A zero-sized item type: nothing to carry, and no way to tell items from an empty message.
@@ -273,6 +281,16 @@ pub enum ReceivedItem<T> {
     /// The next item.
     Item(T),
     /// Anything but an item, as [`MessageReceiver::recv`] reports it (never
+    /// [`Received::Message`]).
+    Other(Received),
+}
+
+/// What a receive of several items found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReceivedItems {
+    /// This many items, at the start of the caller's slice (at least one).
+    Items(usize),
+    /// Anything but items, as [`MessageReceiver::recv`] reports it (never
     /// [`Received::Message`]).
     Other(Received),
 }
@@ -317,28 +335,47 @@ impl<T: Pod> ItemReceiver<T> {
 
     /// The next item (or a sender's arrival or departure) without waiting.
     pub fn try_recv(&mut self) -> ReceivedItem<T> {
-        let mut item = T::zeroed();
-        let slot = self.slot;
-        let got = self
-            .ring
-            .try_take(|inbox| inbox.poll_item(bytemuck::bytes_of_mut(&mut item), slot));
-        Self::item(got, item)
+        let mut item = [T::zeroed()];
+        match self.try_recv_many(&mut item) {
+            ReceivedItems::Items(_) => ReceivedItem::Item(item[0]),
+            ReceivedItems::Other(other) => ReceivedItem::Other(other),
+        }
     }
 
     /// As [`ItemReceiver::try_recv`], waiting up to `timeout` with the receiver's strategy.
     pub fn recv(&mut self, timeout: Duration) -> ReceivedItem<T> {
-        let mut item = T::zeroed();
-        let slot = self.slot;
-        let got = self.ring.take(timeout, |inbox| {
-            inbox.poll_item(bytemuck::bytes_of_mut(&mut item), slot)
-        });
-        Self::item(got, item)
+        let mut item = [T::zeroed()];
+        match self.recv_many(&mut item, timeout) {
+            ReceivedItems::Items(_) => ReceivedItem::Item(item[0]),
+            ReceivedItems::Other(other) => ReceivedItem::Other(other),
+        }
     }
 
-    fn item(got: Received, item: T) -> ReceivedItem<T> {
+    /// As many of the next items as `out` holds and the sender has published, into the start
+    /// of `out`, without waiting (or a sender's arrival or departure, which is never in the
+    /// middle of a batch): one look at the tail and one credit for them all.
+    pub fn try_recv_many(&mut self, out: &mut [T]) -> ReceivedItems {
+        let slot = self.slot;
+        let got = self.ring.try_take(|inbox| {
+            inbox.poll_items(bytemuck::cast_slice_mut(out), size_of::<T>(), slot)
+        });
+        Self::items(got)
+    }
+
+    /// As [`ItemReceiver::try_recv_many`], waiting up to `timeout` for at least one item with
+    /// the receiver's strategy.
+    pub fn recv_many(&mut self, out: &mut [T], timeout: Duration) -> ReceivedItems {
+        let slot = self.slot;
+        let got = self.ring.take(timeout, |inbox| {
+            inbox.poll_items(bytemuck::cast_slice_mut(out), size_of::<T>(), slot)
+        });
+        Self::items(got)
+    }
+
+    fn items((got, polled): (Received, usize)) -> ReceivedItems {
         match got {
-            Received::Message => ReceivedItem::Item(item),
-            other => ReceivedItem::Other(other),
+            Received::Message => ReceivedItems::Items(polled),
+            other => ReceivedItems::Other(other),
         }
     }
 }
@@ -347,7 +384,7 @@ impl<T: Pod> ItemReceiver<T> {
 /// receiver's window.
 #[derive(Debug)]
 pub struct ItemSender<T: Pod> {
-    messages: MessageSender,
+    sender: ShmSender,
     _items: PhantomData<T>,
 }
 
@@ -360,7 +397,10 @@ impl<T: Pod> ItemSender<T> {
     pub fn open(name: &str) -> Result<Self, LinkError> {
         refuse_empty::<T>()?;
         Ok(ItemSender {
-            messages: MessageSender::connect(name, size_of::<T>(), true)?,
+            sender: {
+                let (config, stats) = sender_config(name, size_of::<T>());
+                ShmSender::connect_items(config, stats)?
+            },
             _items: PhantomData,
         })
     }
@@ -370,7 +410,7 @@ impl<T: Pod> ItemSender<T> {
     /// # Errors
     /// The ring is gone (its receiver died or dropped this sender).
     pub fn try_send(&mut self, item: &T) -> Result<bool, LinkError> {
-        self.messages.try_send(bytemuck::bytes_of(item))
+        Ok(self.try_send_many(std::slice::from_ref(item))? > 0)
     }
 
     /// Sends `item`, waiting up to `timeout` for room.
@@ -378,18 +418,44 @@ impl<T: Pod> ItemSender<T> {
     /// # Errors
     /// As [`ItemSender::try_send`], or [`LinkError::Idle`] when no room came in time.
     pub fn send(&mut self, item: &T, timeout: Duration) -> Result<(), LinkError> {
-        self.messages.send(bytemuck::bytes_of(item), timeout)
+        self.send_many(std::slice::from_ref(item), timeout)
+    }
+
+    /// Sends as many of `items`, in order, as the ring has room for now, published together
+    /// (one tail for them all): how many (0 when it is full).
+    ///
+    /// # Errors
+    /// As [`ItemSender::try_send`].
+    pub fn try_send_many(&mut self, items: &[T]) -> Result<usize, LinkError> {
+        if items.is_empty() {
+            return Ok(0);
+        }
+        let wrote = bytes_sent(self.sender.send_items(bytemuck::cast_slice(items)))?;
+        Ok(wrote / layout::slot_bytes(size_of::<T>()))
+    }
+
+    /// Sends all of `items`, in order, waiting up to `timeout` for room.
+    ///
+    /// # Errors
+    /// As [`ItemSender::try_send`], or [`LinkError::Idle`] when room for all of them did not
+    /// come in time (those sent by then stay sent).
+    pub fn send_many(&mut self, items: &[T], timeout: Duration) -> Result<(), LinkError> {
+        let mut sent = 0;
+        wait_for_room(timeout, || {
+            sent += self.try_send_many(&items[sent..])?;
+            Ok(sent == items.len())
+        })
     }
 
     /// Items the receiver has read so far.
     pub fn acknowledged(&mut self) -> u64 {
-        self.messages.acknowledged()
+        self.sender.acknowledged()
     }
 
     /// Says goodbye with the count sent and waits up to `wait` for the receiver to read them
     /// all; the count it read.
-    pub fn finish(self, wait: Duration) -> u64 {
-        self.messages.finish(wait)
+    pub fn finish(mut self, wait: Duration) -> u64 {
+        self.sender.finish(wait)
     }
 }
 

@@ -60,7 +60,7 @@ impl ShmSender {
     }
 
     /// As [`ShmSender::connect`], for a ring of fixed-size items of `config.max_frame` bytes
-    /// ([`ShmSender::send_item`]).
+    /// ([`ShmSender::send_items`]).
     ///
     /// # Errors
     /// As [`ShmSender::connect`]; a ring of records, or of items of another size.
@@ -322,25 +322,33 @@ impl ShmSender {
         self.publish(spot.end, rows)
     }
 
-    /// Sends one fixed-size item into its slot, on a ring of items ([`ShmSender::connect_items`]):
-    /// `NotEncoded` for bytes that are not one item, or a ring of records.
-    pub fn send_item(&mut self, item: &[u8]) -> SendOutcome {
-        if self.slot == 0 || item.len() != self.config.max_frame {
+    /// Sends as many of `items` (whole fixed-size items, one after another) as there are free
+    /// slots for now, on a ring of items ([`ShmSender::connect_items`]), under one tail:
+    /// `Sent` with the bytes of the slots taken; `NotEncoded` for bytes that are not whole
+    /// items, or a ring of records.
+    pub fn send_items(&mut self, items: &[u8]) -> SendOutcome {
+        let item = self.config.max_frame;
+        if self.slot == 0 || items.is_empty() || items.len() % item != 0 {
             return SendOutcome::NotEncoded;
         }
-        let end = match self.room(Self::slot_end) {
-            Ok(end) => end,
+        let wanted = items.len() / item;
+        let count = match self.room(|sender| sender.free_slots(wanted)) {
+            Ok(count) => count,
             Err(outcome) => return outcome,
         };
-        self.segment
-            .write_item(ring_offset(self.tail, self.capacity), item);
-        self.publish(end, 1)
+        let slot = self.slot as u64;
+        for (k, one) in items.chunks_exact(item).take(count).enumerate() {
+            let at = self.tail + k as u64 * slot;
+            self.segment.write_item(ring_offset(at, self.capacity), one);
+        }
+        self.publish(self.tail + count as u64 * slot, count)
     }
 
-    /// The tail past the next item's slot, if it is free.
-    fn slot_end(&self) -> Option<u64> {
-        let end = self.tail + self.slot as u64;
-        (end - self.head <= self.capacity as u64).then_some(end)
+    /// How many of `wanted` items have free slots now, if any.
+    fn free_slots(&self, wanted: usize) -> Option<usize> {
+        let free = (self.capacity as u64 - (self.tail - self.head)) / self.slot as u64;
+        let count = wanted.min(usize::try_from(free).unwrap_or(usize::MAX));
+        (count > 0).then_some(count)
     }
 
     /// Checks the link and that a record of `bound` bytes fits now (reading credit when it does
