@@ -23,7 +23,7 @@ use ringtop::transport::session::FRAME;
 use ringtop::transport::shm::layout::{self, hello, welcome};
 use ringtop::transport::shm::mapping::{Segment, receiver_lock_path, take_sender_lock};
 use ringtop::transport::shm::messages::{
-    ItemReceiver, ItemSender, MessageReceiver, MessageSender, Received, ReceivedItem,
+    ItemReceiver, ItemSender, MessageReceiver, MessageSender, Received, ReceivedItem, ReceivedItems,
 };
 use serde_json::Value;
 
@@ -675,4 +675,95 @@ fn a_wrapping_window_delivers_every_message_exactly_even_ones_that_look_like_hea
             .unwrap();
     }
     assert_eq!(reader.join().unwrap(), MESSAGES);
+}
+
+#[test]
+fn items_sent_and_read_in_batches_wrap_a_small_window_and_arrive_once_in_order() {
+    const ITEMS: u64 = 60_000;
+    let name = own_ring("item-batches");
+    // 24-byte items in 32-byte slots: 128 of them in the smallest window.
+    let mut receiver =
+        ItemReceiver::<[u64; 3]>::create(&name, 100, WaitStrategy::BusySpin).unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut out = vec![[0u64; 3]; 17];
+        let mut read = 0u64;
+        let mut calls = 0usize;
+        while read < ITEMS {
+            // Batches of 1 to 17, and now and then a stall while the sender fills the window.
+            calls += 1;
+            let room = 1 + calls % 17;
+            match receiver.recv_many(&mut out[..room], Duration::from_secs(10)) {
+                ReceivedItems::Items(n) => {
+                    assert!((1..=room).contains(&n), "{n} items into room for {room}");
+                    for item in &out[..n] {
+                        assert_eq!(*item, [read, !read, read * 3], "item {read}");
+                        read += 1;
+                    }
+                    if calls % 401 == 0 {
+                        std::thread::sleep(Duration::from_millis(1));
+                    }
+                }
+                ReceivedItems::Other(Received::SenderConnected(_)) => {}
+                other => panic!("after {read} items: {other:?}"),
+            }
+        }
+        read
+    });
+    let mut sender = ItemSender::<[u64; 3]>::open(&name).unwrap();
+    let mut next = 0u64;
+    while next < ITEMS {
+        // Batches of 1 to 200: some larger than the window.
+        let count = (1 + next * 7 % 200).min(ITEMS - next);
+        let batch: Vec<[u64; 3]> = (next..next + count).map(|i| [i, !i, i * 3]).collect();
+        sender.send_many(&batch, Duration::from_secs(10)).unwrap();
+        next += count;
+    }
+    assert_eq!(reader.join().unwrap(), ITEMS);
+    assert_eq!(sender.finish(Duration::from_secs(5)), ITEMS);
+}
+
+#[test]
+fn a_batch_of_items_never_spans_two_senders() {
+    let name = own_ring("item-sessions");
+    let mut receiver = ItemReceiver::<u64>::create(&name, 64, WaitStrategy::BusySpin).unwrap();
+    // Both senders come and go before the receiver reads anything: their items lie side by
+    // side in the window, with the first's end and the second's start between them.
+    let mut first = ItemSender::<u64>::open(&name).unwrap();
+    first
+        .send_many(&(0..10).collect::<Vec<_>>(), Duration::from_secs(5))
+        .unwrap();
+    first.finish(Duration::ZERO);
+    let mut second = ItemSender::<u64>::open(&name).unwrap();
+    second
+        .send_many(&(100..105).collect::<Vec<_>>(), Duration::from_secs(5))
+        .unwrap();
+    second.finish(Duration::ZERO);
+    // A third sender is let in only once the receiver has closed the second's session (it
+    // answers one hello at a time): by then all both published is published in the window at
+    // once, with the two boundaries inside it.
+    let _third = ItemSender::<u64>::open(&name).unwrap();
+    let mut out = [0u64; 64];
+    let mut seen = Vec::new();
+    while seen.len() < 7 {
+        match receiver.recv_many(&mut out, Duration::from_secs(10)) {
+            ReceivedItems::Items(n) => seen.push(format!("{:?}", &out[..n])),
+            ReceivedItems::Other(Received::SenderConnected(_)) => seen.push("start".into()),
+            ReceivedItems::Other(Received::SenderLeft { sent, .. }) => {
+                seen.push(format!("end {sent:?}"));
+            }
+            other => panic!("{other:?} after {seen:?}"),
+        }
+    }
+    assert_eq!(
+        seen,
+        [
+            "start",
+            "[0, 1, 2, 3, 4, 5, 6, 7, 8, 9]",
+            "end Some(10)",
+            "start",
+            "[100, 101, 102, 103, 104]",
+            "end Some(5)",
+            "start",
+        ]
+    );
 }
