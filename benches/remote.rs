@@ -32,6 +32,9 @@
 //!   clock read per item, no line moving between cores); `shm_one_core_library_vs_bare_ends` per
 //!   round is what the library's checks and bookkeeping cost, where the round trips' figures
 //!   also hold the cache lines' travel (and their medians move in ~10 ns steps here).
+//! - `shm_item_stream`: items a second through the item ring between the pair, one a call
+//!   (`try_send`/`try_recv`) and in batches of 64 (`try_send_many`/`try_recv_many`: one tail and
+//!   one credit a batch); `shm_item_batches_vs_one_at_a_time` per round.
 //! - `tcp_round_trip_vs_plain_tcp_floor`: the TCP round trip against that round's floor.
 //!
 //! `cargo bench --bench remote -- --json` prints one JSON object; `--quick` is a smoke run;
@@ -52,7 +55,7 @@ use ringtop::profile;
 use ringtop::ring::window;
 use ringtop::row::Row;
 use ringtop::topology::pin::allowed_cpus;
-use ringtop::transport::shm::messages::{ItemReceiver, ItemSender, ReceivedItem};
+use ringtop::transport::shm::messages::{ItemReceiver, ItemSender, ReceivedItem, ReceivedItems};
 use ringtop::transport::shm::{self as shm_link, ShmSender};
 use ringtop::transport::tcp::{self, Polled, RemoteSender, SendOutcome};
 use ringtop::transport::{LinkStats, ListenConfig, SenderConfig};
@@ -543,6 +546,54 @@ fn shm_one_core_ns(items: u64, cpu: Option<usize>, library: bool) -> f64 {
     took.as_nanos() as f64 / items as f64
 }
 
+/// Items a second (64 bytes each) through the library's item ring, from a sender on `cpus.0` to
+/// a receiver on `cpus.1`, both polling, every item checked in order: up to `batch` a call on
+/// each side (`try_send_many`, `try_recv_many`: one tail and one credit a call), 1 being what
+/// `try_send` and `try_recv` do. Timed from the first send to the last item read.
+fn shm_item_stream(items: u64, cpus: (Option<usize>, Option<usize>), batch: usize) -> f64 {
+    let name = format!("bench-stream-{}", std::process::id());
+    let mut receiver =
+        ItemReceiver::<[u64; 8]>::create(&name, 1024, ringtop::ring::WaitStrategy::BusySpin)
+            .unwrap();
+    let consumer = std::thread::spawn(move || {
+        pin(cpus.1);
+        let mut out = vec![[0u64; 8]; batch];
+        let mut next = 0u64;
+        while next < items {
+            match receiver.try_recv_many(&mut out) {
+                ReceivedItems::Items(read) => {
+                    for item in &out[..read] {
+                        assert_eq!(item[0], next, "the item ring lost or reordered an item");
+                        next += 1;
+                    }
+                }
+                _ => std::hint::spin_loop(),
+            }
+        }
+        receiver
+    });
+    pin(cpus.0);
+    let mut sender = ItemSender::<[u64; 8]>::open(&name).unwrap();
+    let mut staged = vec![[0u64; 8]; batch];
+    let start = Instant::now();
+    let mut sent = 0u64;
+    while sent < items {
+        let count = batch.min((items - sent) as usize);
+        for (k, item) in staged[..count].iter_mut().enumerate() {
+            item[0] = sent + k as u64;
+        }
+        match sender.try_send_many(&staged[..count]).unwrap() {
+            0 => std::hint::spin_loop(),
+            done => sent += done as u64,
+        }
+    }
+    let receiver = consumer.join().unwrap();
+    let took = start.elapsed();
+    sender.finish(Duration::from_secs(2));
+    drop(receiver);
+    items as f64 / took.as_secs_f64()
+}
+
 /// Median time (ns) to encode a one-row `none` frame and to check and decode it, on `cpu`: the
 /// part of the shm round trip that is the frame codec's (CRC-32 both ways, header checks, the
 /// row copied in and out), not the transport's.
@@ -833,6 +884,8 @@ fn main() {
     let mut bare_vs_relay: Vec<f64> = Vec::new();
     // Per round: the library's ends against the bare ends, both on one core (software alone).
     let mut library_vs_bare: Vec<f64> = Vec::new();
+    // Per round: the item ring's stream in batches of 64 against one item a call.
+    let mut batches_vs_single: Vec<f64> = Vec::new();
     for _ in 0..rounds {
         // (shm round trip, relay, unix socket, shm none throughput) for this round's ratios.
         let mut shm_case: Option<[f64; 4]> = None;
@@ -862,6 +915,23 @@ fn main() {
             record(&mut cases, "shm_one_core", "library_ends", "ns", library);
             record(&mut cases, "shm_one_core", "bare_ends", "ns", bare);
             library_vs_bare.push(library / bare);
+            let stream = |batch| apart(|| shm_item_stream(trips as u64 * 20, pair, batch));
+            let (single, batched) = (stream(1), stream(64));
+            record(
+                &mut cases,
+                "shm_item_stream",
+                "one_at_a_time",
+                "items/s",
+                single,
+            );
+            record(
+                &mut cases,
+                "shm_item_stream",
+                "batches_of_64",
+                "items/s",
+                batched,
+            );
+            batches_vs_single.push(batched / single);
             // A one-row frame record out (header, frame header, row), a credit back.
             let uds = apart(|| unix_socket_round_trip(max_frame_len(1) + 8, 32, trips, pair));
             record(&mut cases, "shm_round_trip", "unix_socket", "ns", uds);
@@ -980,6 +1050,7 @@ fn main() {
         ("shm_item_round_trip_vs_relay_ring", &mut items_vs_relay),
         ("shm_bare_round_trip_vs_relay_ring", &mut bare_vs_relay),
         ("shm_one_core_library_vs_bare_ends", &mut library_vs_bare),
+        ("shm_item_batches_vs_one_at_a_time", &mut batches_vs_single),
         ("tcp_round_trip_vs_plain_tcp_floor", &mut tcp_vs_floor),
     ] {
         per_round_ratios[name] = if values.is_empty() {
