@@ -444,6 +444,96 @@ proptest! {
     }
 }
 
+/// What a test of the window's fixed-size slots does next.
+#[derive(Debug, Clone)]
+enum SlotOp {
+    /// Write up to this many items (as many as there are free slots for), then publish them.
+    Write(usize),
+    /// Load the published tail (only once everything loaded before is read).
+    Refresh,
+    /// Read up to `max` items, stopping `until` slots past the head (`None`: no stop).
+    Read { max: usize, until: Option<u64> },
+}
+
+fn slot_op() -> impl Strategy<Value = SlotOp> {
+    prop_oneof![
+        (0..12usize).prop_map(SlotOp::Write),
+        Just(SlotOp::Refresh),
+        (0..12usize, prop::option::of(0..6u64))
+            .prop_map(|(max, until)| SlotOp::Read { max, until }),
+    ]
+}
+
+/// Item `n`'s `len` bytes.
+fn slot_item(n: u64, len: usize) -> Vec<u8> {
+    (0..len)
+        .map(|i| (n as u8).wrapping_mul(31) ^ i as u8)
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1024))]
+
+    /// The window's slots (the shared-memory item ring's layout): items come out once and in
+    /// order, only what was published and loaded, never past the position a read is given, and
+    /// a slot's bytes beyond its item never leak into it.
+    #[test]
+    fn window_slots_behave_as_a_bounded_fifo_that_stops_where_it_is_told(
+        capacity in prop_oneof![Just(64usize), Just(128)],
+        slot in prop_oneof![Just(8usize), Just(16), Just(32)],
+        item_fraction in 1..=8usize,
+        ops in prop::collection::vec(slot_op(), 1..200),
+    ) {
+        let item = (slot * item_fraction / 8).max(1);
+        let slots = (capacity / slot) as u64;
+        let (mut writer, mut reader) = ringtop::ring::window::channel(capacity).unwrap();
+        writer.set_slot(slot).unwrap();
+        // Every slot starts as garbage: whatever lies past an item must never be read as it.
+        for offset in (0..capacity).step_by(slot) {
+            writer.write_at(offset as u64, &vec![0xEE; slot]).unwrap();
+        }
+        let mut model: VecDeque<u64> = VecDeque::new();
+        let (mut next, mut known) = (0u64, 0usize);
+        for op in ops {
+            match op {
+                SlotOp::Write(n) => {
+                    let free = slots - model.len() as u64;
+                    let count = (n as u64).min(free);
+                    let tail = writer.published();
+                    for k in 0..count {
+                        let at = tail + k * slot as u64;
+                        writer.write_at(at % capacity as u64, &slot_item(next + k, item)).unwrap();
+                    }
+                    writer.publish(tail + count * slot as u64).unwrap();
+                    model.extend(next..next + count);
+                    next += count;
+                }
+                SlotOp::Refresh => {
+                    reader.refresh();
+                    if known == 0 {
+                        known = model.len();
+                    }
+                }
+                SlotOp::Read { max, until } => {
+                    let head = reader.head();
+                    let stop = until.map_or(u64::MAX, |u| head + u * slot as u64);
+                    let mut out = vec![0u8; max * item];
+                    let read = reader.try_read_slots(&mut out, item, slot, stop).unwrap();
+                    let expected = max.min(known).min(until.map_or(usize::MAX, |u| u as usize));
+                    prop_assert_eq!(read, expected);
+                    for got in out.chunks(item).take(read) {
+                        let n = model.pop_front().unwrap();
+                        prop_assert_eq!(got, &slot_item(n, item)[..], "item {}", n);
+                    }
+                    known -= read;
+                    prop_assert_eq!(reader.head(), head + (read * slot) as u64);
+                    prop_assert_eq!(writer.head(), reader.head(), "what is read is released");
+                }
+            }
+        }
+    }
+}
+
 /// "Everything" is a fair batch size: `pop_batch` grows `out` by at most the ring's capacity, not by
 /// `max`.
 #[test]
