@@ -461,6 +461,65 @@ fn window_records_placed_by_the_writer_keep_every_byte() {
     assert!(reader.is_abandoned());
 }
 
+#[test]
+fn window_slots_written_and_read_in_random_batches_keep_every_item() {
+    // The shared-memory item ring's layout: 40-byte items in 64-byte slots, written in bursts of
+    // 1 to 100 under one tail each and read in batches of 1 to 37; every item's number and
+    // bytes checked across many wraps.
+    const ITEMS: u64 = 1_000_000;
+    const CAPACITY: usize = 4096;
+    const SLOT: usize = 64;
+    const ITEM: usize = 40;
+    let item = |seq: u64| -> Vec<u8> {
+        let mut bytes = seq.to_le_bytes().to_vec();
+        bytes.extend(payload(seq, ITEM - 8));
+        bytes
+    };
+    let (mut writer, mut reader) = window::channel(CAPACITY).unwrap();
+    writer.set_slot(SLOT).unwrap();
+    let producer = thread::spawn(move || {
+        let mut rng = SmallRng::seed_from_u64(seed());
+        let mut seq = 0u64;
+        while seq < ITEMS {
+            let free = (CAPACITY as u64 - (writer.published() - writer.head())) / SLOT as u64;
+            let burst = rng.random_range(1..=100u64).min(free).min(ITEMS - seq);
+            if burst == 0 {
+                std::hint::spin_loop();
+                continue;
+            }
+            let tail = writer.published();
+            for k in 0..burst {
+                let at = (tail + k * SLOT as u64) % CAPACITY as u64;
+                writer.write_at(at, &item(seq + k)).unwrap();
+            }
+            writer.publish(tail + burst * SLOT as u64).unwrap();
+            seq += burst;
+        }
+    });
+    let mut rng = SmallRng::seed_from_u64(seed() ^ 1);
+    let mut out = vec![0u8; 37 * ITEM];
+    let mut seq = 0u64;
+    while seq < ITEMS {
+        reader.refresh();
+        let room = rng.random_range(1..=37usize);
+        let read = reader
+            .try_read_slots(&mut out[..room * ITEM], ITEM, SLOT, u64::MAX)
+            .unwrap();
+        if read == 0 {
+            std::hint::spin_loop();
+            continue;
+        }
+        for got in out.chunks(ITEM).take(read) {
+            assert!(got == item(seq), "item {seq} corrupted or out of order");
+            seq += 1;
+        }
+    }
+    producer.join().unwrap();
+    reader.refresh();
+    assert_eq!(reader.try_read_slots(&mut out, ITEM, SLOT, u64::MAX), Ok(0));
+    assert!(reader.is_abandoned());
+}
+
 /// A value that counts how often it is dropped.
 struct Counted(Arc<AtomicUsize>);
 
