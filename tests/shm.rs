@@ -767,3 +767,41 @@ fn a_batch_of_items_never_spans_two_senders() {
         ]
     );
 }
+
+#[test]
+fn an_item_sender_refuses_a_receiver_that_starts_it_off_a_slot() {
+    // A receiver of this test's own making, which answers the hello with a start that would
+    // put every 32-byte slot across the window's end.
+    let name = own_ring("crooked-start");
+    let path = ringtop::transport::shm::mapping::ring_path(&name).unwrap();
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let segment = Segment::create(&path, layout::MIN_WINDOW, 24).unwrap();
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let deadline = Instant::now() + Duration::from_secs(10);
+            let seq = loop {
+                let seq = segment.u64_at(hello::SEQ).load(Acquire);
+                if seq != 0 {
+                    break seq;
+                }
+                assert!(Instant::now() < deadline, "no hello");
+                std::thread::sleep(Duration::from_millis(1));
+            };
+            segment.u64_at(welcome::START).store(8, Release);
+            segment.u64_at(welcome::HEAD).store(0, Release);
+            segment.u64_at(welcome::MAX_PAYLOAD).store(24, Release);
+            segment
+                .u64_at(welcome::STATUS)
+                .store(layout::ACCEPTED, Release);
+            segment.u64_at(welcome::SEQ).store(seq, Release);
+        });
+        let err = ItemSender::<[u64; 3]>::open(&name).unwrap_err().to_string();
+        assert!(
+            err.contains("the receiver's start 8 is not on a 32-byte boundary"),
+            "{err}"
+        );
+    });
+    drop(segment);
+    let _ = std::fs::remove_file(ringtop::transport::shm::mapping::sender_lock_path(&path));
+    std::fs::remove_file(&path).unwrap();
+}

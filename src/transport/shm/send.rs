@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use crate::clock::{boot_id, monotonic_ns};
 use crate::ring::record::ring_offset;
-use crate::ring::window::{HEADER, PADDING, Placement, footprint, place, record_header};
+use crate::ring::window::{ALIGN, HEADER, PADDING, Placement, footprint, place, record_header};
 use crate::transport::session::FRAME;
 use crate::transport::{
     FrameLink, LinkError, LinkStats, SendOutcome, SenderConfig, check_credit, check_welcome,
@@ -177,6 +177,14 @@ impl ShmSender {
         if start - head > self.capacity as u64 {
             return Err(LinkError::Protocol(format!(
                 "the receiver's head {head} is more than the window behind the start {start}"
+            )));
+        }
+        // Every record (every slot) starts on this boundary; a start off it would place them
+        // across the window's end.
+        let boundary = if self.slot > 0 { self.slot } else { ALIGN } as u64;
+        if start % boundary != 0 {
+            return Err(LinkError::Protocol(format!(
+                "the receiver's start {start} is not on a {boundary}-byte boundary"
             )));
         }
         let max_payload = u32::try_from(s.u64_at(welcome::MAX_PAYLOAD).load(Acquire))
