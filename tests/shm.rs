@@ -805,3 +805,27 @@ fn an_item_sender_refuses_a_receiver_that_starts_it_off_a_slot() {
     let _ = std::fs::remove_file(ringtop::transport::shm::mapping::sender_lock_path(&path));
     std::fs::remove_file(&path).unwrap();
 }
+
+#[test]
+fn a_ring_of_one_page_items_holds_two_and_carries_them() {
+    let name = own_ring("page-items");
+    let mut receiver =
+        ItemReceiver::<[u64; 512]>::create(&name, 1, WaitStrategy::BusySpin).unwrap();
+    let mut sender = ItemSender::<[u64; 512]>::open(&name).unwrap();
+    let items: Vec<[u64; 512]> = (0..5u64).map(|i| [i; 512]).collect();
+    let reader = std::thread::spawn(move || {
+        let mut read = 0u64;
+        while read < 5 {
+            match receiver.recv(Duration::from_secs(10)) {
+                ReceivedItem::Item(item) => {
+                    assert_eq!(item, [read; 512]);
+                    read += 1;
+                }
+                ReceivedItem::Other(Received::SenderConnected(_)) => {}
+                other => panic!("after {read}: {other:?}"),
+            }
+        }
+    });
+    sender.send_many(&items, Duration::from_secs(10)).unwrap();
+    reader.join().unwrap();
+}

@@ -211,10 +211,8 @@ pub fn check_credit(head: u64, tail: u64) -> Result<(), LinkError> {
 /// Why a receiver refuses a hello: a wrong token, or frames its window cannot take.
 pub fn refusal(expected_token: Option<&str>, hello: &wire::Hello, window: usize) -> Option<String> {
     let largest = crate::ring::window::max_payload(window);
-    if let Some(token) = expected_token
-        && !tokens_match(token, &hello.token)
-    {
-        Some("wrong token".to_owned())
+    if let Some(wrong) = token_refusal(expected_token, hello) {
+        Some(wrong)
     } else if hello.max_frame as usize > largest {
         Some(format!(
             "frames of up to {} bytes do not fit this {window}-byte window (at most {largest})",
@@ -223,6 +221,13 @@ pub fn refusal(expected_token: Option<&str>, hello: &wire::Hello, window: usize)
     } else {
         None
     }
+}
+
+/// Why a receiver refuses a hello for its token: a wrong one (none expected: any will do).
+pub fn token_refusal(expected_token: Option<&str>, hello: &wire::Hello) -> Option<String> {
+    expected_token
+        .filter(|token| !tokens_match(token, &hello.token))
+        .map(|_| "wrong token".to_owned())
 }
 
 /// Compares two secrets in time that does not depend on where they differ.

@@ -49,8 +49,8 @@ pub mod header {
     /// The receiver's process id.
     pub const RECEIVER_PID: usize = 32;
     /// 0: the window holds records (frames, messages). Otherwise the size of the fixed-size
-    /// items it holds, each alone in a slot of [`super::slot_bytes`] bytes, with no header: an
-    /// item of a cache line's size moves as one line.
+    /// items it holds, each alone in a slot of [`super::slot_bytes`] bytes, with no header (an
+    /// item of a cache line's size moves as one line), at least two slots a window.
     pub const ITEM_BYTES: usize = 40;
 }
 

@@ -169,7 +169,7 @@ use crate::topology::mmap::{create_private_file, map_shared_file as map};
 
 impl Segment {
     /// Makes the ring file at `path` with a window of `capacity` bytes holding records
-    /// (`item_bytes` 0) or fixed-size items of `item_bytes` (at most one slot per window): with
+    /// (`item_bytes` 0) or fixed-size items of `item_bytes` (at least two slots a window): with
     /// the name's lock
     /// taken ([`take_receiver_lock`]), created under a temporary name, locked (for as long as
     /// this segment lives), sized, mapped and headed, then renamed into place, so a sender never
@@ -192,9 +192,9 @@ impl Segment {
                 layout::MAX_WINDOW
             )));
         }
-        if item_bytes > 0 && layout::slot_bytes(item_bytes) > capacity {
+        if item_bytes > 0 && layout::slot_bytes(item_bytes) > capacity / 2 {
             return Err(fail(format!(
-                "items of {item_bytes} bytes do not fit a window of {capacity}"
+                "items of {item_bytes} bytes: a window of {capacity} does not hold two of them"
             )));
         }
         let name_lock = take_receiver_lock(&receiver_lock_path(path)).map_err(|e| match e {
@@ -323,14 +323,14 @@ impl Segment {
             || capacity < layout::MIN_WINDOW as u64
             || capacity > layout::MAX_WINDOW as u64
             || expected != Some(len as u64)
-            || item_bytes > capacity
+            || item_bytes > capacity / 2
         {
             return Err(fail(format!(
                 "sizes that do not add up: header {header_bytes} bytes, window {capacity}, \
                  file {len}, items of {item_bytes}"
             )));
         }
-        // At most the window (checked above), so the slot is too: both are powers of two.
+        // At most half the window (checked above), so the slot is too: both are powers of two.
         let item_bytes = item_bytes as usize;
         drop(head);
         let base = map(&file, len).map_err(|e| fail(format!("cannot map: {e}")))?;

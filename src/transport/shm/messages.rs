@@ -308,8 +308,8 @@ pub struct ItemReceiver<T: Pod> {
 
 impl<T: Pod> ItemReceiver<T> {
     /// Creates the ring `name` with room for about `capacity` items (the window is `capacity`
-    /// slots rounded up to a power of two, at least 4 KiB; a slot is the item's size rounded up
-    /// to a power of two, at least 8 bytes).
+    /// slots, at least two, rounded up to a power of two, at least 4 KiB; a slot is the item's
+    /// size rounded up to a power of two, at least 8 bytes).
     ///
     /// # Errors
     /// As [`MessageReceiver::create`]; a zero-sized `T`.
@@ -317,7 +317,7 @@ impl<T: Pod> ItemReceiver<T> {
         refuse_empty::<T>()?;
         let slot = layout::slot_bytes(size_of::<T>());
         let window = capacity
-            .max(1)
+            .max(2)
             .saturating_mul(slot)
             .next_power_of_two()
             .max(layout::MIN_WINDOW);

@@ -18,7 +18,7 @@ use crate::transport::inbox::{CreditPath, Inbox, TailFeed};
 use crate::transport::session::{SessionEvent, SessionLog};
 use crate::transport::stats::add_sole;
 use crate::transport::wire::{Hello, Message};
-use crate::transport::{LinkError, LinkListener, LinkStats, ListenConfig, refusal};
+use crate::transport::{LinkError, LinkListener, LinkStats, ListenConfig, refusal, token_refusal};
 
 use super::layout::{self, bye, hello, welcome};
 use super::mapping::{Segment, WindowMemory, is_locked, ring_path, sender_lock_path};
@@ -161,7 +161,7 @@ impl Drop for ShmListener {
 /// Makes the ring file `config.address` (a name) with a window of `capacity` bytes and answers
 /// producers; the consumer reads through the returned [`Inbox`]. The window holds records
 /// (`item_bytes` 0: frames, messages) or fixed-size items of `item_bytes` in slots of their own
-/// ([`layout::slot_bytes`], read with [`Inbox::poll_item`]); only a sender announcing that size
+/// ([`layout::slot_bytes`], read with [`Inbox::poll_items`]); only a sender announcing that size
 /// is accepted.
 ///
 /// # Errors
@@ -291,17 +291,20 @@ impl Sessions<'_> {
                 continue;
             }
             let items = self.segment().item_bytes();
-            if items > 0 && hello.max_frame as usize != items {
-                self.refuse(
-                    seq,
-                    format!(
-                        "this ring holds items of {items} bytes; the sender announced {}",
-                        hello.max_frame
-                    ),
-                );
-                continue;
-            }
-            if let Some(reason) = refusal(self.token, &hello, self.segment().capacity()) {
+            let refused = if items == 0 {
+                refusal(self.token, &hello, self.segment().capacity())
+            } else {
+                // A ring of items takes exactly its item, whatever a record could hold.
+                token_refusal(self.token, &hello).or_else(|| {
+                    (hello.max_frame as usize != items).then(|| {
+                        format!(
+                            "this ring holds items of {items} bytes; the sender announced {}",
+                            hello.max_frame
+                        )
+                    })
+                })
+            };
+            if let Some(reason) = refused {
                 self.refuse(seq, reason);
                 continue;
             }
