@@ -13,6 +13,8 @@
 //! (payload length, kind) and the payload padded to 8 bytes; a record never wraps, and a padding
 //! record fills the end of the buffer when the next record does not fit. [`place`] computes that layout from the positions
 //! alone, so the remote producer, which never sees this memory, lays records out the same way.
+//! A window may instead hold fixed-size slots with no header ([`WindowWriter::set_slot`],
+//! [`WindowReader::try_read_slots`]): the shared-memory item ring's layout.
 //!
 //! ```
 //! use ringtop::ring::window;
@@ -257,30 +259,6 @@ impl WindowWriter {
     /// The last published tail.
     pub fn published(&self) -> u64 {
         self.published
-    }
-
-    /// Takes only tails that are multiples of `slot` from now on: the window holds fixed-size
-    /// slots ([`WindowReader::try_read_slots`]), not records.
-    ///
-    /// # Errors
-    /// [`WindowError::BadTail`] when `slot` is not a power of two from [`ALIGN`] to the
-    /// capacity, or the published tail is not on a slot's boundary.
-    pub fn set_slot(&mut self, slot: usize) -> Result<(), WindowError> {
-        let bad = |reason: String| WindowError::BadTail {
-            tail: self.published,
-            reason,
-        };
-        if !slot.is_power_of_two() || !(ALIGN..=self.capacity).contains(&slot) {
-            return Err(bad(format!(
-                "slots of {slot} bytes do not tile a {}-byte window",
-                self.capacity
-            )));
-        }
-        if self.published % slot as u64 != 0 {
-            return Err(bad(format!("not on a boundary of {slot}-byte slots")));
-        }
-        self.granule = slot as u64;
-        Ok(())
     }
 
     /// Whether the reader is gone.
@@ -625,81 +603,6 @@ impl WindowReader {
         }
     }
 
-    /// Items out of the next fixed-size slots, among those published as of the last
-    /// [`WindowReader::refresh`] and before position `until`: `out` is cut into items of
-    /// `item` bytes, each filled with the first `item` bytes of one `slot`-byte slot, and the
-    /// slots read are then released together; how many. `0` once the known slots (before
-    /// `until`) are read. For a window of `slot`-byte slots (the writer's
-    /// [`WindowWriter::set_slot`]), which have no header: any bytes are an item, so there is
-    /// nothing to check but where the slots are. Copied word by word with volatile reads (memory
-    /// another process may be writing is never read through a reference), and not marked: a
-    /// slot's bytes are its item's.
-    ///
-    /// # Errors
-    /// [`WindowError::BadRecord`] when fewer than `slot` bytes are published at a slot's start
-    /// or a slot would not fit before the end of the buffer (a slot size the writer does not
-    /// use), or when `item` is 0 or longer than a slot. Slots read before it stay released.
-    pub fn try_read_slots(
-        &mut self,
-        out: &mut [u8],
-        item: usize,
-        slot: usize,
-        until: u64,
-    ) -> Result<usize, WindowError> {
-        let end = self.cached_tail.min(until.max(self.head));
-        let mut read = 0;
-        let mut at = self.head;
-        let result = loop {
-            if at >= end {
-                break Ok(read);
-            }
-            let Some(target) = out.get_mut(read * item..(read + 1) * item) else {
-                break Ok(read);
-            };
-            let offset = ring_offset(at, self.capacity);
-            let available = self.cached_tail - at;
-            if available < slot as u64
-                || offset + slot > self.capacity
-                || !(1..=slot).contains(&item)
-            {
-                break Err(WindowError::BadRecord {
-                    position: at,
-                    reason: format!(
-                        "a slot of {slot} bytes for {item} at offset {offset}, {available} bytes \
-                         published"
-                    ),
-                });
-            }
-            // SAFETY: each word lies inside the slot (`item <= slot`), published (the slot's
-            // bytes are below the tail loaded with Acquire) and inside the buffer (checked
-            // above); the writer does not touch it until the head passes it. Volatile: another
-            // process may be writing it.
-            let word = |i: usize| {
-                self.shared
-                    .word(at + (i * ALIGN) as u64)
-                    .with(|p| unsafe { p.read_volatile() })
-                    .to_ne_bytes()
-            };
-            // Whole words as fixed-size copies (a plain move each, not a call to `memcpy`).
-            let mut whole = target.chunks_exact_mut(ALIGN);
-            let mut words = 0;
-            for chunk in &mut whole {
-                chunk.copy_from_slice(&word(words));
-                words += 1;
-            }
-            let rest = whole.into_remainder();
-            if !rest.is_empty() {
-                rest.copy_from_slice(&word(words)[..rest.len()]);
-            }
-            read += 1;
-            at += slot as u64;
-        };
-        if at != self.head {
-            self.release_to(at);
-        }
-        result
-    }
-
     fn release_to(&mut self, position: u64) {
         self.head = position;
         self.shared.head.store(position, Release);
@@ -787,5 +690,6 @@ impl WindowRecord<'_> {
     }
 }
 
+mod slots;
 #[cfg(test)]
 mod tests;
