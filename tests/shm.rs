@@ -21,7 +21,10 @@ use ringtop::ring::WaitStrategy;
 use ringtop::ring::window::record_header;
 use ringtop::transport::session::FRAME;
 use ringtop::transport::shm::layout::{self, hello, welcome};
-use ringtop::transport::shm::mapping::{Segment, receiver_lock_path, take_sender_lock};
+use ringtop::transport::shm::locks::{
+    receiver_lock_path, ring_path, sender_lock_path, take_sender_lock,
+};
+use ringtop::transport::shm::mapping::Segment;
 use ringtop::transport::shm::messages::{
     ItemReceiver, ItemSender, MessageReceiver, MessageSender, Received, ReceivedItem, ReceivedItems,
 };
@@ -228,8 +231,7 @@ fn a_hostile_producer_is_dropped_and_the_consumer_goes_on() {
         (capacity * 4, "ahead of the reader's head"),
     ] {
         let segment = Segment::open(&path).unwrap();
-        let lock =
-            take_sender_lock(&ringtop::transport::shm::mapping::sender_lock_path(&path)).unwrap();
+        let lock = take_sender_lock(&sender_lock_path(&path)).unwrap();
         let start = hostile_hello(&segment);
         // Garbage in the window, then a tail the window cannot take.
         segment.write_window(0, &[0xAB; 4096]);
@@ -241,8 +243,7 @@ fn a_hostile_producer_is_dropped_and_the_consumer_goes_on() {
     // A published record that is garbage: dropped too.
     {
         let segment = Segment::open(&path).unwrap();
-        let lock =
-            take_sender_lock(&ringtop::transport::shm::mapping::sender_lock_path(&path)).unwrap();
+        let lock = take_sender_lock(&sender_lock_path(&path)).unwrap();
         let start = hostile_hello(&segment);
         let offset = (start % capacity) as usize;
         segment.write_window(offset, &u64::MAX.to_le_bytes());
@@ -552,8 +553,7 @@ fn item_senders_of_another_size_or_kind_are_refused_with_the_reason() {
     let path = PathBuf::from(_receiver.path());
     let segment = Segment::open(&path).unwrap();
     assert_eq!(segment.item_bytes(), 24);
-    let lock =
-        take_sender_lock(&ringtop::transport::shm::mapping::sender_lock_path(&path)).unwrap();
+    let lock = take_sender_lock(&sender_lock_path(&path)).unwrap();
     let (status, reason) = say_hello(&segment, 1024);
     assert_eq!(status, layout::REFUSED);
     assert!(
@@ -586,8 +586,7 @@ fn a_hostile_item_producer_is_dropped_and_the_item_receiver_goes_on() {
         (capacity * 4, "ahead of the reader's head"),
     ] {
         let segment = Segment::open(&path).unwrap();
-        let lock =
-            take_sender_lock(&ringtop::transport::shm::mapping::sender_lock_path(&path)).unwrap();
+        let lock = take_sender_lock(&sender_lock_path(&path)).unwrap();
         let (status, _) = say_hello(&segment, 64);
         assert_eq!(status, layout::ACCEPTED);
         let start = segment.u64_at(welcome::START).load(Acquire);
@@ -773,7 +772,7 @@ fn an_item_sender_refuses_a_receiver_that_starts_it_off_a_slot() {
     // A receiver of this test's own making, which answers the hello with a start that would
     // put every 32-byte slot across the window's end.
     let name = own_ring("crooked-start");
-    let path = ringtop::transport::shm::mapping::ring_path(&name).unwrap();
+    let path = ring_path(&name).unwrap();
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     let segment = Segment::create(&path, layout::MIN_WINDOW, 24).unwrap();
     std::thread::scope(|s| {
@@ -802,7 +801,7 @@ fn an_item_sender_refuses_a_receiver_that_starts_it_off_a_slot() {
         );
     });
     drop(segment);
-    let _ = std::fs::remove_file(ringtop::transport::shm::mapping::sender_lock_path(&path));
+    let _ = std::fs::remove_file(sender_lock_path(&path));
     std::fs::remove_file(&path).unwrap();
 }
 

@@ -20,6 +20,7 @@
 //!   the tail's cache line and the record's (one after the other), and the credit's line back.
 
 pub mod layout;
+pub mod locks;
 pub mod mapping;
 pub mod messages;
 mod receive;

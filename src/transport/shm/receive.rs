@@ -21,7 +21,8 @@ use crate::transport::wire::{Hello, Message};
 use crate::transport::{LinkError, LinkListener, LinkStats, ListenConfig, refusal, token_refusal};
 
 use super::layout::{self, bye, hello, welcome};
-use super::mapping::{Segment, WindowMemory, is_locked, ring_path, sender_lock_path};
+use super::locks::{is_locked, ring_path, sender_lock_path};
+use super::mapping::{Segment, WindowMemory};
 
 /// How often the session thread looks for a hello, a goodbye or a dead producer.
 const WATCH: Duration = Duration::from_millis(2);

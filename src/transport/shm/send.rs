@@ -16,7 +16,8 @@ use crate::transport::{
 };
 
 use super::layout::{self, bye, hello, welcome};
-use super::mapping::{Credit, Segment, ring_path, sender_lock_path, take_sender_lock};
+use super::locks::{ring_path, sender_lock_path, take_sender_lock};
+use super::mapping::{Credit, Segment};
 
 /// Sends between checks that the receiver still holds its lock.
 const ALIVE_EVERY: u32 = 4096;
