@@ -22,6 +22,23 @@ use super::mapping::{Credit, Segment};
 /// Sends between checks that the receiver still holds its lock.
 const ALIVE_EVERY: u32 = 4096;
 
+/// Sends of items or messages between reads of the credit while the window has room as last
+/// credited. The consumer credits whenever it has read everything, so a sender that read the
+/// credit before every send would pull its line back across for every item in a stream; items
+/// and messages carry no stamp whose echo times a round trip, so nothing is lost by reading
+/// it late (a full window, [`ShmSender::finish`] and `acknowledged` read it at once). Frames
+/// read it before every send: the round trip is timed when the echo is read.
+const CREDIT_EVERY: u32 = 16;
+
+/// What a send carries, for when it reads the credit ([`CREDIT_EVERY`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SendKind {
+    /// A frame: its rows' stamps come back in the credit, and time the round trip.
+    Stamped,
+    /// Items or a message: the credit echoes no stamp.
+    Unstamped,
+}
+
 /// The producer's end of a shared-memory ring.
 #[derive(Debug)]
 pub struct ShmSender {
@@ -45,6 +62,8 @@ pub struct ShmSender {
     down: Option<String>,
     stalled: bool,
     since_alive_check: u32,
+    /// Item or message sends since the credit was last read.
+    since_credit: u32,
     out: Vec<u8>,
 }
 
@@ -121,6 +140,7 @@ impl ShmSender {
             down: None,
             stalled: false,
             since_alive_check: 0,
+            since_credit: 0,
             out: Vec::new(),
         };
         sender.handshake(&path.display().to_string())?;
@@ -261,15 +281,20 @@ impl ShmSender {
         SendOutcome::LinkDown
     }
 
-    /// Whether the link is usable: credit read, the receiver alive (checked every so often and
+    /// Whether the link is usable: credit read (when `full`, before every stamped send, and
+    /// before every [`CREDIT_EVERY`]th other one), the receiver alive (checked every so often and
     /// whenever the window is full).
-    fn check_link(&mut self, full: bool) -> bool {
+    fn check_link(&mut self, full: bool, kind: SendKind) -> bool {
         if self.down.is_some() {
             return false;
         }
-        if let Err(reason) = self.read_credit() {
-            self.go_down(reason);
-            return false;
+        self.since_credit += 1;
+        if full || kind == SendKind::Stamped || self.since_credit >= CREDIT_EVERY {
+            self.since_credit = 0;
+            if let Err(reason) = self.read_credit() {
+                self.go_down(reason);
+                return false;
+            }
         }
         self.since_alive_check += 1;
         if (full || self.since_alive_check >= ALIVE_EVERY) && {
@@ -291,7 +316,7 @@ impl ShmSender {
     ) -> SendOutcome {
         let bound = bound.min(self.config.max_frame);
         // Room for the largest the frame may be; placed again at its length once encoded.
-        if let Err(outcome) = self.make_room(bound) {
+        if let Err(outcome) = self.make_room(bound, SendKind::Stamped) {
             return outcome;
         }
         // The buffer only grows: no bytes are cleared per frame (the encoder writes what it
@@ -321,7 +346,7 @@ impl ShmSender {
         if len > self.config.max_frame {
             return SendOutcome::NotEncoded;
         }
-        let spot = match self.make_room(len) {
+        let spot = match self.make_room(len, SendKind::Unstamped) {
             Ok(spot) => spot,
             Err(outcome) => return outcome,
         };
@@ -341,7 +366,7 @@ impl ShmSender {
             return SendOutcome::NotEncoded;
         }
         let wanted = items.len() / item;
-        let count = match self.room(|sender| sender.free_slots(wanted)) {
+        let count = match self.room(SendKind::Unstamped, |sender| sender.free_slots(wanted)) {
             Ok(count) => count,
             Err(outcome) => return outcome,
         };
@@ -362,20 +387,24 @@ impl ShmSender {
 
     /// Checks the link and that a record of `bound` bytes fits now (reading credit when it does
     /// not): where it goes, or the outcome to return.
-    fn make_room(&mut self, bound: usize) -> Result<Placement, SendOutcome> {
-        self.room(|sender| sender.spot_for(bound))
+    fn make_room(&mut self, bound: usize, kind: SendKind) -> Result<Placement, SendOutcome> {
+        self.room(kind, |sender| sender.spot_for(bound))
     }
 
     /// Checks the link and asks `fits` where the next write goes (reading credit, and asking
     /// again, when it says there is no room): that, or the outcome to return.
-    fn room<P>(&mut self, fits: impl Fn(&Self) -> Option<P>) -> Result<P, SendOutcome> {
-        if !self.check_link(false) {
+    fn room<P>(
+        &mut self,
+        kind: SendKind,
+        fits: impl Fn(&Self) -> Option<P>,
+    ) -> Result<P, SendOutcome> {
+        if !self.check_link(false, kind) {
             return Err(SendOutcome::LinkDown);
         }
         let mut spot = fits(self);
         if spot.is_none() {
             // Full as last credited: read the credit (and look at the receiver) first.
-            if !self.check_link(true) {
+            if !self.check_link(true, kind) {
                 return Err(SendOutcome::LinkDown);
             }
             spot = fits(self);
@@ -443,7 +472,7 @@ impl ShmSender {
             s.u64_at(bye::SEQ).store(seq, Release);
             let deadline = Instant::now() + wait;
             while self.rows_acked < self.rows_sent && Instant::now() < deadline {
-                if !self.check_link(true) {
+                if !self.check_link(true, SendKind::Stamped) {
                     break;
                 }
                 std::thread::sleep(Duration::from_micros(100));
