@@ -99,7 +99,7 @@ pub mod metadata {
 }
 
 /// Value record fields (byte offsets within the record). Each block sits on its own
-/// [`super::BLOCK`] so that no two writers share a cache line pair.
+/// [`BLOCK`] so that no two writers share a cache line pair.
 pub mod value {
     /// `u64`: the positions' sequence lock: odd while the writer updates them.
     pub const SEQUENCE: usize = 0;

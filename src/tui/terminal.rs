@@ -1,7 +1,7 @@
 //! The terminal while the dashboard owns it (raw mode, the alternate screen, mouse capture) and
 //! every way of giving it back: a normal quit, a panic on the dashboard's own thread, a second
 //! Ctrl-C or SIGTERM. A panic on any other thread (a worker, a link) leaves the screen alone:
-//! the dashboard shows it ([`take_background_panic`]) and the engine stops the workload.
+//! the dashboard shows it (`take_background_panic`) and the engine stops the workload.
 
 use std::io;
 use std::panic::{self, PanicHookInfo};
@@ -88,7 +88,7 @@ pub(crate) fn take_background_panic() -> Option<String> {
 
 /// A hook for while the dashboard draws on `dashboard`'s thread: a panic there calls `restore`
 /// and then `previous` (which prints it on the restored screen); a panic anywhere else is kept
-/// for [`take_background_panic`] and not printed, which would scribble over the dashboard.
+/// for the dashboard to show (`take_background_panic`) and not printed, which would scribble over the dashboard.
 pub fn dashboard_hook(
     dashboard: ThreadId,
     restore: fn(),

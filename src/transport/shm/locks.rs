@@ -134,7 +134,8 @@ pub fn sender_lock_path(path: &Path) -> PathBuf {
 }
 
 /// The receiver's lock beside ring file `path`, on the ring's name: held while the receiver
-/// lives, and removed by it, still held, when it ends (see [`take_lock`] for why that is safe).
+/// lives, and removed by it, still held, when it ends: safe, since a receiver that then takes
+/// the lock on the removed file finds the name no longer leads to it, lets go and starts over.
 pub fn receiver_lock_path(path: &Path) -> PathBuf {
     path.with_extension(format!("{}.receiver", layout::EXTENSION))
 }
