@@ -101,6 +101,8 @@ pub fn channel_with<T: Send>(
         cached_tail: 0,
         slip: 0,
         chase_streak: 0,
+        judging_backoff: false,
+        quiet_reloads: 0,
         chase_backoff: DEFAULT_CHASE_BACKOFF,
         wait: config.consumer_wait,
         wake_producer: config.producer_wait.may_park(),
@@ -119,6 +121,13 @@ const DEFAULT_CHASE_BACKOFF: u32 = if cfg!(loom) { 1 } else { 64 };
 /// the next poll (the asking side was delayed), and backing off there only adds latency; a
 /// streaming producer being chased makes every reload look like that.
 const CHASE_STREAK: u8 = 2;
+
+/// Reloads with news during which a consumer does not look for a chase, after a back-off that did
+/// not pay: the reload after it found the producer no further ahead, so the producer was waiting
+/// on this side (a request/response exchange, whose answers now and then beat the next poll), not
+/// streaming. Without this, each useless back-off delayed the answer enough that the next request
+/// beat the poll again, and the exchange could stay in that mode for a whole run.
+const QUIET_RELOADS: u32 = if cfg!(loom) { 2 } else { 4096 };
 
 /// Fewer new items than this per reload means the consumer is right behind the producer: the
 /// items of one cache line, and at least 2.
@@ -293,6 +302,10 @@ pub struct Consumer<T> {
     slip: u32,
     /// Reloads in a row that found the consumer right behind the producer.
     chase_streak: u8,
+    /// A back-off was just spun: the next reload with news says whether it paid.
+    judging_backoff: bool,
+    /// Reloads with news left before chases are looked for again ([`QUIET_RELOADS`]).
+    quiet_reloads: u32,
     /// Spins to fall back by when chasing the producer; 0 disables it.
     chase_backoff: u32,
     wait: WaitStrategy,
@@ -355,7 +368,16 @@ impl<T> Consumer<T> {
         if !self.counters.observe(&mut self.cached_tail, tail) {
             return ready;
         }
-        if after_progress && tail.wrapping_sub(previous) < chase_threshold::<T>() {
+        let right_behind = tail.wrapping_sub(previous) < chase_threshold::<T>();
+        if self.judging_backoff {
+            self.judging_backoff = false;
+            self.chase_streak = 0;
+            if right_behind {
+                self.quiet_reloads = QUIET_RELOADS;
+            }
+        } else if self.quiet_reloads != 0 {
+            self.quiet_reloads -= 1;
+        } else if after_progress && right_behind {
             self.chase_streak += 1;
             if self.chase_streak >= CHASE_STREAK {
                 self.chase_streak = 0;
@@ -373,13 +395,16 @@ impl<T> Consumer<T> {
     /// that state both cores fight over the line the producer is writing, and the tail's line, on
     /// every item; falling back lets the producer get a line or more ahead. A lone item (empty
     /// polls, then one item) never counts, and neither does one answer that beat the next poll,
-    /// so request/response latency is untouched. Touches no shared memory.
+    /// so request/response latency is untouched. A back-off after which the producer is still
+    /// right behind did not pay (it waits on this side): chases are then not looked for during
+    /// the next [`QUIET_RELOADS`] reloads with news. Touches no shared memory.
     #[cold]
     fn fall_back(&mut self) {
         for _ in 0..self.slip {
             spin_loop();
         }
         self.slip = 0;
+        self.judging_backoff = true;
         self.counters.fell_back();
     }
 

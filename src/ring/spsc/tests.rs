@@ -56,14 +56,40 @@ fn a_sustained_chase_falls_back_and_an_answer_that_beats_the_poll_does_not() {
     }
     assert_eq!(rx.stats().chase_backoffs, 0);
 
-    // A producer one item ahead, reload after reload: a chase. Every second small reload in a
-    // row owes a fall back, spun off at the next reload.
+    // A streaming producer: one item ahead twice in a row (a chase: the second small reload owes
+    // a back-off), then, while the consumer spins that off, a line and more ahead (the back-off
+    // paid). Every cycle after the first (whose first reload follows none) falls back once.
     let (mut tx, mut rx) = channel::<u64>(64).unwrap();
-    for i in 0..32 {
+    let mut next = 0;
+    for _ in 0..10 {
+        for burst in [1, 1, 10] {
+            for _ in 0..burst {
+                tx.try_push(next).unwrap();
+                next += 1;
+            }
+            for _ in 0..burst {
+                assert!(rx.try_pop().is_some());
+            }
+        }
+    }
+    assert_eq!(rx.stats().chase_backoffs, 9);
+}
+
+#[test]
+fn a_back_off_that_does_not_pay_stops_the_looking_for_a_while() {
+    // Request/response where every answer beats the next poll: the producer is one item ahead
+    // reload after reload, and still one item ahead after the back-off, because it waits on
+    // this side. The first chase falls back once; the reload after it finds the producer no
+    // further ahead, so no chase is looked for in the next QUIET_RELOADS reloads with news.
+    let (mut tx, mut rx) = channel::<u64>(64).unwrap();
+    let trips = 3 * QUIET_RELOADS as u64;
+    for i in 0..trips {
         tx.try_push(i).unwrap();
         assert_eq!(rx.try_pop(), Some(i));
     }
-    assert_eq!(rx.stats().chase_backoffs, 15);
+    // Back-offs spun at reloads 4, 4 + (QUIET_RELOADS + 3) and 4 + 2 (QUIET_RELOADS + 3): three,
+    // where a consumer that kept looking fell back at every second reload.
+    assert_eq!(rx.stats().chase_backoffs, 3);
 }
 
 #[test]
