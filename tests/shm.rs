@@ -4,8 +4,8 @@
 //! goes on; a file of the wrong size or version is refused with the reason; through the library
 //! API, messages of every length (some of them header look-alikes) wrap a small window past a
 //! reader that stalls now and then, and every one arrives exactly; an item ring refuses senders
-//! of another kind or size and hostile tails, and an item sender killed mid-stream loses nothing
-//! it published.
+//! of another kind or size and hostile tails, an item sender killed mid-stream loses nothing it
+//! published, and one that sends rarely notices its receiver killed within a few sends.
 #![cfg(not(loom))]
 
 mod common;
@@ -174,6 +174,55 @@ fn a_receiver_killed_is_noticed_by_its_producer() {
     let sent = run_summary(&mut producer(&dir, "feed", "300ms"));
     let held = summary_of(server.take());
     assert_eq!(held["totals"]["consumed"], sent["totals"]["produced"]);
+}
+
+#[test]
+fn an_item_sender_that_sends_rarely_notices_its_receiver_killed_within_a_few_sends() {
+    // The example's receiver of `Quote`s (24 bytes: seq, price, quantity and side), in the
+    // default directory so that this process's sender finds it by name.
+    let name = own_ring("rare-sender");
+    let mut command = Command::new(common::example_binary("shm_messages"));
+    command
+        .env_remove("RINGTOP_DIR")
+        .args(["receive-items", &name, "1000000"]);
+    let (mut receiver, _) = started_receiver(command);
+    let quote = |n: u64| {
+        let price = 100.0 + (n % 1000) as f64 / 100.0;
+        [n, price.to_bits(), (n % 500 + 1) | (n % 2) << 32]
+    };
+    let mut sender = ItemSender::<[u64; 3]>::open(&name).unwrap();
+    for n in 0..5 {
+        assert!(sender.try_send(&quote(n)).unwrap());
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while sender.acknowledged() < 5 {
+        assert!(
+            Instant::now() < deadline,
+            "the receiver never read the first items"
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    receiver.child().kill().unwrap();
+    receiver.child().wait().unwrap();
+    // One send every 2 ms into a window of 4 096 slots, far from full: the sender learns of
+    // the death from an overdue credit, within one credit read (every 16th send).
+    let mut sent_after = 0;
+    let error = loop {
+        match sender.try_send(&quote(5 + sent_after)) {
+            Ok(sent) => assert!(sent, "the window filled"),
+            Err(e) => break e.to_string(),
+        }
+        sent_after += 1;
+        assert!(
+            sent_after <= 16,
+            "still sending {sent_after} items after the receiver died"
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    };
+    assert!(
+        error.contains("receiver (ringtop serve) is gone"),
+        "{error}"
+    );
 }
 
 /// Says hello as a producer would, from this process; the start position it was given.
@@ -417,8 +466,14 @@ fn example(dir: &Path, args: &[&str]) -> Command {
 /// Starts the example's receiving role `args` and waits until its ring is made: the process and
 /// the ring file's path.
 fn example_receiver(dir: &Path, args: &[&str]) -> (Reaped, PathBuf) {
+    started_receiver(example(dir, args))
+}
+
+/// Starts a receiving role of the example (`command`) and waits until its ring is made: the
+/// process and the ring file's path.
+fn started_receiver(mut command: Command) -> (Reaped, PathBuf) {
     let mut receiver = Reaped::new(
-        example(dir, args)
+        command
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()

@@ -196,7 +196,8 @@ impl MessageSender {
                 self.sender.max_frame()
             )));
         }
-        Ok(bytes_sent(self.sender.send_message(message, 1))? > 0)
+        let outcome = self.sender.send_message(message, 1);
+        Ok(bytes_sent(outcome, &self.sender)? > 0)
     }
 
     /// Sends `message`, waiting up to `timeout` for room (spinning, then yielding).
@@ -232,13 +233,16 @@ fn sender_config(name: &str, max: usize) -> (SenderConfig, Arc<LinkStats>) {
 }
 
 /// The bytes a send wrote into the ring: 0 when it had no room.
-fn bytes_sent(outcome: SendOutcome) -> Result<usize, LinkError> {
+fn bytes_sent(outcome: SendOutcome, sender: &ShmSender) -> Result<usize, LinkError> {
     match outcome {
         SendOutcome::Sent(bytes) => Ok(bytes),
         SendOutcome::NoCredit | SendOutcome::Capped => Ok(0),
-        SendOutcome::LinkDown | SendOutcome::NotEncoded => Err(LinkError::Protocol(
-            "the ring is gone: its receiver died or dropped this sender".into(),
-        )),
+        SendOutcome::LinkDown | SendOutcome::NotEncoded => Err(LinkError::Protocol(format!(
+            "the ring is gone: {}",
+            sender
+                .down_reason()
+                .unwrap_or("its receiver died or dropped this sender")
+        ))),
     }
 }
 
@@ -430,7 +434,8 @@ impl<T: Pod> ItemSender<T> {
         if items.is_empty() {
             return Ok(0);
         }
-        let wrote = bytes_sent(self.sender.send_items(bytemuck::cast_slice(items)))?;
+        let outcome = self.sender.send_items(bytemuck::cast_slice(items));
+        let wrote = bytes_sent(outcome, &self.sender)?;
         Ok(wrote / layout::slot_bytes(size_of::<T>()))
     }
 

@@ -19,8 +19,15 @@ use super::layout::{self, bye, hello, welcome};
 use super::locks::{ring_path, sender_lock_path, take_sender_lock};
 use super::mapping::{Credit, Segment};
 
-/// Sends between checks that the receiver still holds its lock.
+/// Sends between checks that the receiver still holds its lock (a system call). It is also
+/// checked whenever the window is full as last credited, and when a credit read finds no new
+/// credit while sent bytes wait for one, at most once every [`ALIVE_INTERVAL_NS`]: a live
+/// consumer credits as soon as it has read everything, so a sender that sends rarely notices a
+/// dead receiver within a few sends, not 4 096.
 const ALIVE_EVERY: u32 = 4096;
+
+/// Least time between two checks of the receiver's lock prompted by an overdue credit.
+const ALIVE_INTERVAL_NS: u64 = 1_000_000;
 
 /// Sends of items or messages between reads of the credit while the window has room as last
 /// credited. The consumer credits whenever it has read everything, so a sender that read the
@@ -62,6 +69,8 @@ pub struct ShmSender {
     down: Option<String>,
     stalled: bool,
     since_alive_check: u32,
+    /// When the receiver's lock was last checked ([`monotonic_ns`]).
+    alive_checked_ns: u64,
     /// Item or message sends since the credit was last read.
     since_credit: u32,
     out: Vec<u8>,
@@ -140,6 +149,7 @@ impl ShmSender {
             down: None,
             stalled: false,
             since_alive_check: 0,
+            alive_checked_ns: 0,
             since_credit: 0,
             out: Vec::new(),
         };
@@ -236,8 +246,9 @@ impl ShmSender {
         Ok(())
     }
 
-    /// Reads the credit if it changed; the reason when it is one no receiver may send.
-    fn read_credit(&mut self) -> Result<(), String> {
+    /// Reads the credit if it changed: whether there was a new one for this sender; the reason
+    /// when it is one no receiver may send.
+    fn read_credit(&mut self) -> Result<bool, String> {
         let Some(Credit {
             seq,
             head,
@@ -246,12 +257,12 @@ impl ShmSender {
             session,
         }) = self.segment.credit_after(self.credit_seq)
         else {
-            return Ok(());
+            return Ok(false);
         };
         self.credit_seq = seq;
         if session != self.session {
             // The consumer is still crediting an earlier producer's records.
-            return Ok(());
+            return Ok(false);
         }
         check_credit(head, self.tail).map_err(|e| e.to_string())?;
         if head < self.head {
@@ -269,7 +280,13 @@ impl ShmSender {
                 self.stats.record_round_trip(now - echo);
             }
         }
-        Ok(())
+        Ok(true)
+    }
+
+    /// Why the link went down for good, once it has (the receiver died, or a credit no
+    /// receiver may send).
+    pub fn down_reason(&self) -> Option<&str> {
+        self.down.as_deref()
     }
 
     fn go_down(&mut self, reason: String) -> SendOutcome {
@@ -282,23 +299,33 @@ impl ShmSender {
     }
 
     /// Whether the link is usable: credit read (when `full`, before every stamped send, and
-    /// before every [`CREDIT_EVERY`]th other one), the receiver alive (checked every so often and
-    /// whenever the window is full).
+    /// before every [`CREDIT_EVERY`]th other one), the receiver alive (checked as
+    /// [`ALIVE_EVERY`] says).
     fn check_link(&mut self, full: bool, kind: SendKind) -> bool {
         if self.down.is_some() {
             return false;
         }
         self.since_credit += 1;
+        let mut overdue = false;
         if full || kind == SendKind::Stamped || self.since_credit >= CREDIT_EVERY {
             self.since_credit = 0;
-            if let Err(reason) = self.read_credit() {
-                self.go_down(reason);
-                return false;
+            match self.read_credit() {
+                Ok(fresh) => overdue = !fresh && self.head != self.tail,
+                Err(reason) => {
+                    self.go_down(reason);
+                    return false;
+                }
             }
         }
         self.since_alive_check += 1;
-        if (full || self.since_alive_check >= ALIVE_EVERY) && {
+        // The clock is read only when the credit is overdue (or a check is due anyway).
+        let due = full
+            || self.since_alive_check >= ALIVE_EVERY
+            || (overdue
+                && monotonic_ns().saturating_sub(self.alive_checked_ns) >= ALIVE_INTERVAL_NS);
+        if due && {
             self.since_alive_check = 0;
+            self.alive_checked_ns = monotonic_ns();
             !self.segment.receiver_alive()
         } {
             self.go_down("the receiver (ringtop serve) is gone: its lock was released".into());
