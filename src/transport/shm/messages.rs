@@ -339,17 +339,18 @@ impl<T: Pod> ItemReceiver<T> {
 
     /// The next item (or a sender's arrival or departure) without waiting.
     pub fn try_recv(&mut self) -> ReceivedItem<T> {
-        let mut item = [T::zeroed()];
-        match self.try_recv_many(&mut item) {
-            ReceivedItems::Items(_) => ReceivedItem::Item(item[0]),
-            ReceivedItems::Other(other) => ReceivedItem::Other(other),
-        }
+        Self::one(|item| self.try_recv_many(item))
     }
 
     /// As [`ItemReceiver::try_recv`], waiting up to `timeout` with the receiver's strategy.
     pub fn recv(&mut self, timeout: Duration) -> ReceivedItem<T> {
+        Self::one(|item| self.recv_many(item, timeout))
+    }
+
+    /// A batch of one (`take` fills a one-item slice) as one item.
+    fn one(take: impl FnOnce(&mut [T]) -> ReceivedItems) -> ReceivedItem<T> {
         let mut item = [T::zeroed()];
-        match self.recv_many(&mut item, timeout) {
+        match take(&mut item) {
             ReceivedItems::Items(_) => ReceivedItem::Item(item[0]),
             ReceivedItems::Other(other) => ReceivedItem::Other(other),
         }
