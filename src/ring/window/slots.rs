@@ -51,6 +51,12 @@ impl WindowReader {
         slot: usize,
         until: u64,
     ) -> Result<usize, WindowError> {
+        if !(1..=slot).contains(&item) {
+            return Err(WindowError::BadRecord {
+                position: self.head,
+                reason: format!("a slot of {slot} bytes for {item}-byte items"),
+            });
+        }
         let end = self.cached_tail.min(until.max(self.head));
         let mut read = 0;
         let mut at = self.head;
@@ -63,15 +69,11 @@ impl WindowReader {
             };
             let offset = ring_offset(at, self.capacity);
             let available = self.cached_tail - at;
-            if available < slot as u64
-                || offset + slot > self.capacity
-                || !(1..=slot).contains(&item)
-            {
+            if available < slot as u64 || offset + slot > self.capacity {
                 break Err(WindowError::BadRecord {
                     position: at,
                     reason: format!(
-                        "a slot of {slot} bytes for {item} at offset {offset}, {available} bytes \
-                         published"
+                        "a slot of {slot} bytes at offset {offset}, {available} bytes published"
                     ),
                 });
             }
