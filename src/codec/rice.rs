@@ -20,6 +20,18 @@ const BLOCK: usize = 128;
 /// Quotients from here on are escaped.
 const ESCAPE: u64 = 32;
 
+/// The widest `k` the fast run ([`Bits::fast_run`]) decodes: a value with a quotient under
+/// [`ESCAPE`] then takes at most 56 bits, what the run keeps buffered.
+const FAST_K: u32 = 24;
+
+/// The widest `k` the fast run decodes two values at a time, each with a quotient under
+/// [`PAIR_Q`]: the two then take at most 56 bits.
+const PAIR_K: u32 = 12;
+
+/// The quotients the fast run takes two at a time (a longer one, rare where `k` fits the block,
+/// is read the careful way).
+const PAIR_Q: u32 = 16;
+
 /// Bits `z` takes with parameter `k`.
 fn bits_of(z: u64, k: u32) -> u64 {
     let q = z >> k;
@@ -87,19 +99,23 @@ pub(crate) fn encode(values: &[i64], out: &mut ByteWriter<'_>) -> Result<(), Cod
     for block in values.chunks(BLOCK) {
         let (k, _) = best_k(block);
         for &v in block {
-            let z = zigzag(v);
-            let q = z >> k;
-            if q >= ESCAPE {
-                stream.put(u64::MAX, ESCAPE as u32)?;
-                stream.put(z, 64)?;
-            } else {
-                // q ones then a zero, least significant first: the low q+1 bits of 2^q - 1.
-                stream.put((1u64 << q) - 1, q as u32 + 1)?;
-                stream.put(z, k)?;
-            }
+            put_value(&mut stream, zigzag(v), k)?;
         }
     }
     stream.finish()
+}
+
+/// Writes one zigzagged value `z` with parameter `k`.
+fn put_value(stream: &mut BitWriter<'_, '_>, z: u64, k: u32) -> Result<(), CodecError> {
+    let q = z >> k;
+    if q >= ESCAPE {
+        stream.put(u64::MAX, ESCAPE as u32)?;
+        stream.put(z, 64)
+    } else {
+        // q ones then a zero, least significant first: the low q+1 bits of 2^q - 1.
+        stream.put((1u64 << q) - 1, q as u32 + 1)?;
+        stream.put(z, k)
+    }
 }
 
 /// Reads what [`encode`] wrote into `out` (whose length says how many values).
@@ -121,6 +137,12 @@ pub(crate) fn decode(input: &mut ByteReader<'_>, out: &mut [i64]) -> Result<(), 
         while i < block.len() {
             if bits.available < low {
                 bits.refill();
+            }
+            if (1..=FAST_K).contains(&k) {
+                i += bits.fast_run(&mut block[i..], k);
+                if i == block.len() {
+                    break;
+                }
             }
             if k == 0 {
                 // Each zero bit is a zero: a quiet stretch of a sparse column, many at once.
@@ -212,6 +234,75 @@ impl<'a> Bits<'a> {
         self.available -= n;
     }
 
+    /// Decodes the start of `block` (Rice parameter `k`, 1 to [`FAST_K`]) while its values are
+    /// short and eight more bytes follow in the data: how many. The buffer is topped up without
+    /// a branch ([`top_up`]), after every value or, for `k` up to [`PAIR_K`], every two
+    /// (two short values fit in what one top-up guarantees), so a value is a count of ones, two
+    /// shifts, a mask and a store, with nothing in the loop but the end of the data to look at.
+    /// A longer value ends the run: the caller reads it the careful way, and may start another.
+    /// Not inlined: alone, its loop keeps nearly everything in registers.
+    #[inline(never)]
+    fn fast_run(&mut self, block: &mut [i64], k: u32) -> usize {
+        debug_assert!((1..=FAST_K).contains(&k));
+        self.refill();
+        let data = self.data;
+        // A whole eight-byte load at every position up to here.
+        let Some(last_load) = data.len().checked_sub(8) else {
+            return 0;
+        };
+        let mask = (1u64 << k) - 1;
+        let value = |buffer: u64, q: u32| (u64::from(q) << k) | ((buffer >> (q + 1)) & mask);
+        let (mut buffer, mut available, mut next) = (self.buffer, self.available, self.next_byte);
+        let mut done = 0;
+        // At least 56 bits at each step's start (`top_up`): two values of quotients under
+        // `PAIR_Q` take at most 2 × (15 + 1 + 12) = 56, one under `ESCAPE` 31 + 1 + 24 = 56.
+        // Every shift is then under 64, and at most 63 bits are left for the top-up.
+        if k <= PAIR_K {
+            for pair in block.chunks_exact_mut(2) {
+                let q = buffer.trailing_ones();
+                if q >= PAIR_Q {
+                    break;
+                }
+                let first = value(buffer, q);
+                let taken = q + 1 + k;
+                buffer >>= taken;
+                available -= taken;
+                pair[0] = unzigzag(first);
+                done += 1;
+                let q = buffer.trailing_ones();
+                if q >= PAIR_Q {
+                    break;
+                }
+                let second = value(buffer, q);
+                let taken = q + 1 + k;
+                buffer >>= taken;
+                available -= taken;
+                pair[1] = unzigzag(second);
+                done += 1;
+                if !top_up(data, last_load, &mut buffer, &mut available, &mut next) {
+                    break;
+                }
+            }
+        } else {
+            for slot in block.iter_mut() {
+                let q = buffer.trailing_ones();
+                if q >= ESCAPE as u32 {
+                    break;
+                }
+                let taken = q + 1 + k;
+                *slot = unzigzag(value(buffer, q));
+                buffer >>= taken;
+                available -= taken;
+                done += 1;
+                if !top_up(data, last_load, &mut buffer, &mut available, &mut next) {
+                    break;
+                }
+            }
+        }
+        (self.buffer, self.available, self.next_byte) = (buffer, available, next);
+        done
+    }
+
     /// Bits taken so far.
     fn position(&self) -> usize {
         self.next_byte * 8 - self.available as usize
@@ -230,6 +321,29 @@ fn load(data: &[u8], at: usize) -> u64 {
         }
     }
     u64::from_le_bytes(word)
+}
+
+/// Tops a buffer of `available` bits (at most 63) up to 56–63 without a branch: the eight
+/// bytes at `next` shifted in above what it holds, `next` moved past the whole bytes that added.
+/// Bits at `available` and above are zero or the stream's own (see [`Bits::buffer`]), so or-ing
+/// the word in there keeps them right. `false`, touching nothing, once `next` is past
+/// `last_load` (fewer than eight bytes left).
+#[inline(always)]
+fn top_up(
+    data: &[u8],
+    last_load: usize,
+    buffer: &mut u64,
+    available: &mut u32,
+    next: &mut usize,
+) -> bool {
+    if *next > last_load {
+        return false;
+    }
+    let word = u64::from_le_bytes(data[*next..*next + 8].try_into().unwrap_or([0; 8]));
+    *buffer |= word << *available;
+    *next += ((63 - *available) >> 3) as usize;
+    *available |= 56;
+    true
 }
 
 /// One value at `bit` the long way (a long quotient, an escape, a wide `k`): the value and where
@@ -309,6 +423,118 @@ mod tests {
             "{}",
             round_trip(&spiky)
         );
+    }
+
+    /// Blocks of noise of `bits` bits (so `k` near it, across the fast run's limits) with
+    /// spikes, each `spike_every`-th value, of `spike_bits` more (long quotients and escapes in
+    /// the middle of a fast run), of every length (the data's end inside a run).
+    fn noisy(seed: u64, len: usize, bits: u32, spike_every: usize, spike_bits: u32) -> Vec<i64> {
+        let mut state = seed | 1;
+        (0..len)
+            .map(|i| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                let noise = (state >> (64 - bits.max(1))) as i64 - (1i64 << (bits.max(1) - 1));
+                if i % spike_every == spike_every - 1 {
+                    noise.wrapping_shl(spike_bits).wrapping_add(1)
+                } else {
+                    noise
+                }
+            })
+            .collect()
+    }
+
+    /// A stream of `zs` (zigzagged values) written with parameter `k` in every block, whatever
+    /// [`best_k`] would choose: quotients exactly where the decoder's fast run changes course.
+    fn forced(zs: &[u64], k: u32) -> Vec<u8> {
+        let mut buf = vec![0u8; zs.len() * 13 + 16];
+        let mut out = ByteWriter::new(&mut buf);
+        for _ in zs.chunks(BLOCK) {
+            out.put_u8(k as u8).unwrap();
+        }
+        let mut stream = BitWriter::new(&mut out);
+        for &z in zs {
+            put_value(&mut stream, z, k).unwrap();
+        }
+        stream.finish().unwrap();
+        let len = out.position();
+        buf.truncate(len);
+        buf
+    }
+
+    #[test]
+    fn quotients_at_the_fast_runs_limits_decode_exactly() {
+        // The longest quotients two at a time take (`PAIR_Q` - 1) and the first they do not,
+        // the longest one at a time takes and the escape; for `k` on both sides of `PAIR_K`
+        // and `FAST_K`, in runs of each and mixed, and blocks of every length to the data's end.
+        let limits = [0, 1, PAIR_Q - 1, PAIR_Q, ESCAPE as u32 - 1, ESCAPE as u32];
+        for k in [
+            0,
+            1,
+            2,
+            PAIR_K - 1,
+            PAIR_K,
+            PAIR_K + 1,
+            FAST_K - 1,
+            FAST_K,
+            FAST_K + 1,
+            40,
+        ] {
+            let low = |i: u64| i.wrapping_mul(0x9e37_79b9_7f4a_7c15) & ((1u64 << k) - 1);
+            for (n, &a) in limits.iter().enumerate() {
+                for &b in &limits[n..] {
+                    for len in [1, 2, 3, 7, 8, 9, 63, 127, 128, 129, 300] {
+                        let zs: Vec<u64> = (0..len as u64)
+                            .map(|i| {
+                                let q = if i % 3 == 2 { b } else { a };
+                                (u64::from(q) << k) | low(i)
+                            })
+                            .collect();
+                        let mut bytes = forced(&zs, k);
+                        let stream = bytes.len();
+                        bytes.push(0xa5);
+                        let mut back = vec![0i64; zs.len()];
+                        let mut r = ByteReader::new(&bytes);
+                        decode(&mut r, &mut back).unwrap();
+                        let want: Vec<i64> = zs.iter().map(|&z| unzigzag(z)).collect();
+                        assert_eq!(back, want, "k {k}, quotients {a} and {b}, {len} values");
+                        assert_eq!(r.remaining(), bytes.len() - stream, "read past its stream");
+                    }
+                }
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn every_parameter_and_spike_round_trips(
+            seed: u64,
+            len in 0usize..700,
+            bits in 1u32..40,
+            spike_every in 2usize..200,
+            spike_bits in 0u32..64,
+        ) {
+            round_trip(&noisy(seed, len, bits, spike_every, spike_bits));
+        }
+
+        #[test]
+        fn a_stream_cut_short_is_an_error(
+            seed: u64,
+            len in 1usize..300,
+            bits in 1u32..30,
+            cut in 1usize..64,
+        ) {
+            let values = noisy(seed, len, bits, 37, 9);
+            let mut buf = vec![0u8; values.len() * 13 + 16];
+            let mut w = ByteWriter::new(&mut buf);
+            encode(&values, &mut w).unwrap();
+            let len = w.position();
+            let cut = cut.min(len);
+            let mut back = vec![0i64; values.len()];
+            let mut r = ByteReader::new(&buf[..len - cut]);
+            proptest::prop_assert!(decode(&mut r, &mut back).is_err());
+        }
     }
 
     #[test]
