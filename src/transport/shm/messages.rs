@@ -477,4 +477,45 @@ mod tests {
             .unwrap_err();
         assert!(err.to_string().contains("zero-sized"), "{err}");
     }
+
+    #[test]
+    fn a_sender_waiting_on_a_full_window_looks_at_the_receivers_lock_once_a_millisecond() {
+        let name = format!("full-window-{}", std::process::id());
+        let receiver =
+            ItemReceiver::<[u64; 8]>::create(&name, 64, WaitStrategy::BusySpin).expect("create");
+        let mut sender = ItemSender::<[u64; 8]>::open(&name).expect("open");
+        let mut sent = 0u64;
+        while sender.try_send(&[sent; 8]).expect("send") {
+            sent += 1;
+        }
+        assert_eq!(sent, 64, "the window holds what it says");
+        // Nobody reads: every try finds the window full.
+        let before = sender.sender.lock_checks();
+        let start = Instant::now();
+        let mut tries = 0u64;
+        while start.elapsed() < Duration::from_millis(50) {
+            assert!(!sender.try_send(&[0; 8]).expect("the receiver is alive"));
+            tries += 1;
+        }
+        let checks = sender.sender.lock_checks() - before;
+        let allowed = start.elapsed().as_millis() as u64 + 1;
+        assert!(
+            tries > 2 * allowed && checks <= allowed,
+            "{checks} looks at the lock in {tries} tries over {allowed} ms"
+        );
+        drop(receiver);
+        // A receiver gone is still noticed while the window stays full.
+        let start = Instant::now();
+        let error = loop {
+            match sender.try_send(&[0; 8]) {
+                Ok(sent) => assert!(!sent, "room in a window nobody read"),
+                Err(e) => break e.to_string(),
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(1),
+                "still sending a second after the receiver went"
+            );
+        };
+        assert!(error.contains("gone"), "{error}");
+    }
 }
