@@ -20,8 +20,9 @@ pub(crate) enum WriteEnd {
     Broadcast(broadcast::Producer<Row>),
     Mpmc(mpmc::Sender<Row>, Vec<Row>),
     Frames(Box<FrameSender>),
-    /// A ring on another host: frames written across the link.
-    Remote(Box<dyn FrameLink>, Encoder),
+    /// A ring on another host: frames written across the link, each of at most the rows its
+    /// largest frame holds (worked out once: a link's largest frame never changes).
+    Remote(Box<dyn FrameLink>, Encoder, usize),
 }
 
 /// The reading end of some ring.
@@ -37,6 +38,13 @@ pub(crate) enum ReadEnd {
 }
 
 impl WriteEnd {
+    /// The writing end of a remote ring reached through `link`.
+    pub(crate) fn remote(link: Box<dyn FrameLink>) -> Self {
+        // At least one row: a sender's frames always have room for one (checked at connect).
+        let max_rows = max_rows_in(link.max_frame()).max(1);
+        WriteEnd::Remote(link, Encoder::new(), max_rows)
+    }
+
     /// Writes as many of `rows` as fit now (all or nothing for a frame); how many.
     pub(crate) fn offer(&mut self, rows: &[Row], codec: CodecId, stats: &CodecCounters) -> usize {
         match self {
@@ -65,9 +73,8 @@ impl WriteEnd {
                     Ok(None) | Err(_) => 0,
                 }
             }
-            WriteEnd::Remote(tx, encoder) => {
-                // At least one row: a sender's frames always have room for one (checked at connect).
-                let rows = &rows[..max_rows_in(tx.max_frame()).max(1).min(rows.len())];
+            WriteEnd::Remote(tx, encoder, max_rows) => {
+                let rows = &rows[..(*max_rows).min(rows.len())];
                 let start = Instant::now();
                 let mut encoded = 0;
                 let outcome = tx.send_frame(max_frame_len(rows.len()), rows.len(), &mut |buf| {
@@ -89,7 +96,7 @@ impl WriteEnd {
     /// Ends the stream cleanly where that means something: a remote sender says goodbye and
     /// waits briefly for the receiver to confirm every row.
     pub(crate) fn finish(&mut self) {
-        if let WriteEnd::Remote(tx, _) = self {
+        if let WriteEnd::Remote(tx, ..) = self {
             tx.finish(std::time::Duration::from_secs(5));
         }
     }

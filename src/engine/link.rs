@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::codec::frame::MAX_FRAME_ROWS;
-use crate::codec::{Decoder, Encoder, max_frame_len};
+use crate::codec::{Decoder, max_frame_len};
 use crate::metrics::snapshot::LinkRole;
 use crate::profile::{TransportKind, TransportSection, TuningProfile};
 use crate::ring::{RingConfig, window};
@@ -59,7 +59,7 @@ pub(crate) fn connect(
         _ => Box::new(RemoteSender::connect(config, stats.clone())?),
     };
     Ok((
-        WriteEnd::Remote(sender, Encoder::new()),
+        WriteEnd::remote(sender),
         LinkEnd {
             shape: LinkShape {
                 kind,
