@@ -9,6 +9,15 @@ pub(crate) const WORDS: usize = 2 + Row::COLUMNS;
 /// Bytes per row on the wire.
 pub(crate) const ROW_BYTES: usize = WORDS * 8;
 
+/// Every column wanted from a decoder (bit `w` for word `w`): what decoding into rows takes.
+pub(crate) const ALL_COLUMNS: u8 = u8::MAX;
+
+/// The first `count` value columns (words 2 and on) wanted from a decoder, and no others.
+pub(crate) fn value_columns(count: usize) -> u8 {
+    let count = count.min(Row::COLUMNS);
+    (((1u16 << count) - 1) << 2) as u8
+}
+
 /// Column-major scratch space, reused from frame to frame.
 #[derive(Debug, Default)]
 pub(crate) struct Columns {

@@ -18,6 +18,8 @@
 //! decimals. Full-precision noise (simulations, sensor floats after filtering) falls back to raw.
 
 use super::CodecError;
+#[cfg(test)]
+use super::columns::ALL_COLUMNS;
 use super::columns::{Columns, WORDS};
 use super::ints::{get_integers, get_stream, put_stream};
 use super::io::{ByteReader, ByteWriter};
@@ -345,10 +347,15 @@ fn read_integers(
     }
 }
 
+/// Decodes a frame's columns into `cols`, writing only the columns whose bit is set in
+/// `wanted` (bit `c` for column `c`; [`ALL_COLUMNS`] for rows): the others are read and checked
+/// all the same, but a caller that takes a two-column table's values does not pay for filling
+/// the four unused columns, the stamps, or dividing the sequence numbers.
 pub(crate) fn decode(
     input: &mut ByteReader<'_>,
     cols: &mut Columns,
     scratch: &mut Scratch,
+    wanted: u8,
 ) -> Result<(), CodecError> {
     let n = cols.rows();
     let mut scales: [Option<Scale>; WORDS] = [None; WORDS];
@@ -356,19 +363,28 @@ pub(crate) fn decode(
     scratch.table.resize(WORDS * n, 0);
     for c in 0..WORDS {
         let column = cols.column_mut(c);
+        let write = wanted & (1 << c) != 0;
         match input.u8()? {
             RAW => {
                 for slot in column.iter_mut() {
                     *slot = input.u64()?;
                 }
             }
-            CONSTANT => column.fill(input.u64()?),
-            ZERO => column.fill(0),
+            CONSTANT => {
+                let value = input.u64()?;
+                if write {
+                    column.fill(value);
+                }
+            }
+            ZERO if write => column.fill(0),
+            ZERO => {}
             mode @ (INTEGER | INTEGER_STREAM) => {
                 scratch.ints.resize(n, 0);
                 read_integers(input, &mut scratch.ints, mode == INTEGER_STREAM)?;
-                for (slot, &int) in column.iter_mut().zip(&scratch.ints) {
-                    *slot = int as u64;
+                if write {
+                    for (slot, &int) in column.iter_mut().zip(&scratch.ints) {
+                        *slot = int as u64;
+                    }
                 }
             }
             mode @ (SCALED | SCALED_STREAM) => {
@@ -389,12 +405,14 @@ pub(crate) fn decode(
                 }
                 let ints = &mut scratch.table[c * n..(c + 1) * n];
                 read_integers(input, ints, mode == SCALED_STREAM)?;
-                let power = POWERS[usize::from(e)];
-                for (slot, &int) in column.iter_mut().zip(ints.iter()) {
-                    *slot = (int as f64 / power).to_bits();
-                }
-                for &(i, w) in &scratch.exceptions {
-                    column[i] = w;
+                if write {
+                    let power = POWERS[usize::from(e)];
+                    for (slot, &int) in column.iter_mut().zip(ints.iter()) {
+                        *slot = (int as f64 / power).to_bits();
+                    }
+                    for &(i, w) in &scratch.exceptions {
+                        column[i] = w;
+                    }
                 }
                 scales[c] = Some(Scale {
                     exponent: e,
@@ -445,13 +463,13 @@ pub(crate) fn decode(
         let Some((e, relation)) = *entry else {
             continue;
         };
-        let wanted = Some(Scale {
+        let term_scale = Some(Scale {
             exponent: e,
             exact: true,
         });
         let terms_fit = std::iter::once(relation.first)
             .chain(relation.second)
-            .all(|t| scales[t] == wanted && derived[t].is_none());
+            .all(|t| scales[t] == term_scale && derived[t].is_none());
         if !terms_fit {
             return Err(CodecError::Corrupt(
                 "derived column's terms are not plain exact columns of its exponent",
@@ -483,9 +501,11 @@ pub(crate) fn decode(
                 }
             }
         }
-        let power = POWERS[usize::from(e)];
-        for (slot, &int) in cols.column_mut(c).iter_mut().zip(target.iter()) {
-            *slot = (int as f64 / power).to_bits();
+        if wanted & (1 << c) != 0 {
+            let power = POWERS[usize::from(e)];
+            for (slot, &int) in cols.column_mut(c).iter_mut().zip(target.iter()) {
+                *slot = (int as f64 / power).to_bits();
+            }
         }
     }
     Ok(())
@@ -522,7 +542,7 @@ mod tests {
         let mut back = Columns::default();
         back.reset(n);
         let mut input = ByteReader::new(bytes);
-        decode(&mut input, &mut back, &mut Scratch::default())?;
+        decode(&mut input, &mut back, &mut Scratch::default(), ALL_COLUMNS)?;
         input.finish()?;
         Ok(back)
     }
@@ -664,7 +684,7 @@ mod tests {
         let mut back = Columns::default();
         back.reset(n);
         let mut input = ByteReader::new(&buf[..len]);
-        decode(&mut input, &mut back, &mut Scratch::default()).unwrap();
+        decode(&mut input, &mut back, &mut Scratch::default(), ALL_COLUMNS).unwrap();
         input.finish().unwrap();
         for c in 0..WORDS {
             assert_eq!(back.column(c), cols.column(c), "column {c}");

@@ -38,7 +38,8 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use self::columns::{
-    Columns, ROW_BYTES, RowWords, WORDS, constant_words, rows_to_bytes, rows_to_varying_bytes,
+    ALL_COLUMNS, Columns, ROW_BYTES, RowWords, WORDS, constant_words, rows_to_bytes,
+    rows_to_varying_bytes, value_columns,
 };
 use self::frame::{FrameHeader, HEADER_LEN, MAX_FRAME_ROWS};
 use self::io::{ByteReader, ByteWriter};
@@ -334,7 +335,7 @@ impl Decoder {
     /// # Errors
     /// Any [`CodecError`] for a frame that is truncated, corrupt or from an unknown format.
     pub fn decode(&mut self, frame: &[u8], out: &mut Vec<Row>) -> Result<FrameHeader, CodecError> {
-        let (header, decoded) = self.decode_frame(frame)?;
+        let (header, decoded) = self.decode_frame(frame, ALL_COLUMNS)?;
         match decoded {
             Decoded::RowWords(words) => words.append_rows(out),
             Decoded::Columns(columns) => columns.store(out),
@@ -354,8 +355,8 @@ impl Decoder {
         frame: &[u8],
         out: &mut [Vec<f64>],
     ) -> Result<FrameHeader, CodecError> {
-        let (header, decoded) = self.decode_frame(frame)?;
         let wanted = out.len().min(Row::COLUMNS);
+        let (header, decoded) = self.decode_frame(frame, value_columns(wanted))?;
         for (c, values) in out[..wanted].iter_mut().enumerate() {
             match decoded {
                 Decoded::RowWords(words) => words.append_column(2 + c, values),
@@ -366,10 +367,12 @@ impl Decoder {
     }
 
     /// Checks a frame and decodes it into the decoder's scratch space (or, for `none`, points
-    /// at its payload).
+    /// at its payload). Columns not in `wanted` (bit `w` for word `w`) may be left unwritten
+    /// where a codec can skip them; the frame is checked whole either way.
     fn decode_frame<'a>(
         &'a mut self,
         frame: &'a [u8],
+        wanted: u8,
     ) -> Result<(FrameHeader, Decoded<'a>), CodecError> {
         let (header, payload) = frame::open(frame)?;
         let rows = header.rows;
@@ -412,7 +415,7 @@ impl Decoder {
             }
             CodecId::Decimal => {
                 self.columns.reset(rows);
-                decimal::decode(&mut input, &mut self.columns, &mut self.decimal)?;
+                decimal::decode(&mut input, &mut self.columns, &mut self.decimal, wanted)?;
             }
             CodecId::DeltaLz4 => {
                 let len = input.bounded(delta::max_len(rows), "delta length over its bound")?;
@@ -492,6 +495,67 @@ mod tests {
                     trial::first_difference(&rows, &back),
                     None,
                     "{codec} with {n} rows"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_decoder_asked_for_some_columns_still_gives_every_row_back_after() {
+        // A table's shape: stamps zero, a total beside its parts (a derived column), a zero
+        // and a constant column; the columns a caller does not take may be left unwritten.
+        let rows: Vec<Row> = (0..500u64)
+            .map(|i| {
+                let (a, b) = ((i % 50) as i64 - 20, (i * 7 % 13) as i64);
+                let mut row = Row::new(i, 0);
+                row.values = [
+                    a as f64 / 10.0,
+                    b as f64 / 10.0,
+                    (a + b) as f64 / 10.0,
+                    0.0,
+                    7.5,
+                    (i as f64).sqrt(),
+                ];
+                row
+            })
+            .collect();
+        // Decoded before each: whatever a skipped column holds is the decoy's, not the rows'.
+        let decoy: Vec<Row> = rows
+            .iter()
+            .map(|r| Row {
+                values: r.values.map(|v| v + 1.0),
+                ..*r
+            })
+            .collect();
+        let mut encoder = Encoder::new();
+        let mut decoder = Decoder::new();
+        for codec in CodecId::ALL {
+            let mut frame = Vec::new();
+            encoder.encode_to_vec(codec, &rows, &mut frame).unwrap();
+            let mut decoy_frame = Vec::new();
+            encoder
+                .encode_to_vec(codec, &decoy, &mut decoy_frame)
+                .unwrap();
+            for wanted in 0..=Row::COLUMNS {
+                decoder.decode(&decoy_frame, &mut Vec::new()).unwrap();
+                let mut columns = vec![Vec::new(); wanted];
+                decoder.decode_values(&frame, &mut columns).unwrap();
+                for (c, column) in columns.iter().enumerate() {
+                    let expected: Vec<u64> = rows.iter().map(|r| r.values[c].to_bits()).collect();
+                    let got: Vec<u64> = column.iter().map(|v| v.to_bits()).collect();
+                    assert!(
+                        got == expected,
+                        "{codec}, column {c} of {wanted}: {} values, first wrong at {:?}",
+                        got.len(),
+                        got.iter().zip(&expected).position(|(a, b)| a != b)
+                    );
+                }
+                let mut back = Vec::new();
+                decoder.decode(&frame, &mut back).unwrap();
+                assert_eq!(
+                    trial::first_difference(&rows, &back),
+                    None,
+                    "{codec}: rows after {wanted} columns"
                 );
             }
         }
