@@ -401,10 +401,15 @@ impl ShmSender {
     /// items, or a ring of records.
     pub fn send_items(&mut self, items: &[u8]) -> SendOutcome {
         let item = self.config.max_frame;
-        if self.slot == 0 || items.is_empty() || items.len() % item != 0 {
+        if self.slot == 0 || items.is_empty() {
             return SendOutcome::NotEncoded;
         }
-        let wanted = items.len() / item;
+        // One item, the common call, without a division.
+        let wanted = match items.len() {
+            len if len == item => 1,
+            len if len % item == 0 => len / item,
+            _ => return SendOutcome::NotEncoded,
+        };
         let count = match self.room(SendKind::Unstamped, |sender| sender.free_slots(wanted)) {
             Ok(count) => count,
             Err(outcome) => return outcome,
@@ -419,7 +424,8 @@ impl ShmSender {
 
     /// How many of `wanted` items have free slots now, if any.
     fn free_slots(&self, wanted: usize) -> Option<usize> {
-        let free = (self.capacity as u64 - (self.tail - self.head)) / self.slot as u64;
+        // A shift: slots are a power of two (`layout::slot_bytes`).
+        let free = (self.capacity as u64 - (self.tail - self.head)) >> self.slot.trailing_zeros();
         let count = wanted.min(usize::try_from(free).unwrap_or(usize::MAX));
         (count > 0).then_some(count)
     }
