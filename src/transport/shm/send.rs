@@ -415,8 +415,10 @@ impl ShmSender {
             Err(outcome) => return outcome,
         };
         let slot = self.slot as u64;
-        for (k, one) in items.chunks_exact(item).take(count).enumerate() {
+        // Sliced by hand: `chunks_exact` divides the length by the item size to find its end.
+        for k in 0..count {
             let at = self.tail + k as u64 * slot;
+            let one = &items[k * item..(k + 1) * item];
             self.segment.write_item(ring_offset(at, self.capacity), one);
         }
         self.publish(self.tail + count as u64 * slot, count)
