@@ -240,10 +240,22 @@ impl<'a> Bits<'a> {
     /// (two short values fit in what one top-up guarantees), so a value is a count of ones, two
     /// shifts, a mask and a store, with nothing in the loop but the end of the data to look at.
     /// A longer value ends the run: the caller reads it the careful way, and may start another.
-    /// Not inlined: alone, its loop keeps nearly everything in registers.
-    #[inline(never)]
     fn fast_run(&mut self, block: &mut [i64], k: u32) -> usize {
         debug_assert!((1..=FAST_K).contains(&k));
+        // At least 56 bits at each step's start (`top_up`): two values of quotients under
+        // `PAIR_Q` take at most 2 × (15 + 1 + 12) = 56, one under `ESCAPE` 31 + 1 + 24 = 56.
+        if k <= PAIR_K {
+            self.run_of::<2>(block, k, PAIR_Q)
+        } else {
+            self.run_of::<1>(block, k, ESCAPE as u32)
+        }
+    }
+
+    /// [`Bits::fast_run`] with a top-up every `N` values, each with a quotient under `below`
+    /// (`N` of them taking at most 56 bits). Not inlined: alone, its loop keeps nearly
+    /// everything in registers.
+    #[inline(never)]
+    fn run_of<const N: usize>(&mut self, block: &mut [i64], k: u32, below: u32) -> usize {
         self.refill();
         let data = self.data;
         // A whole eight-byte load at every position up to here.
@@ -251,52 +263,23 @@ impl<'a> Bits<'a> {
             return 0;
         };
         let mask = (1u64 << k) - 1;
-        let value = |buffer: u64, q: u32| (u64::from(q) << k) | ((buffer >> (q + 1)) & mask);
         let (mut buffer, mut available, mut next) = (self.buffer, self.available, self.next_byte);
         let mut done = 0;
-        // At least 56 bits at each step's start (`top_up`): two values of quotients under
-        // `PAIR_Q` take at most 2 × (15 + 1 + 12) = 56, one under `ESCAPE` 31 + 1 + 24 = 56.
-        // Every shift is then under 64, and at most 63 bits are left for the top-up.
-        if k <= PAIR_K {
-            for pair in block.chunks_exact_mut(2) {
+        'steps: for step in block.chunks_exact_mut(N) {
+            for slot in step {
                 let q = buffer.trailing_ones();
-                if q >= PAIR_Q {
-                    break;
+                if q >= below {
+                    break 'steps;
                 }
-                let first = value(buffer, q);
                 let taken = q + 1 + k;
+                *slot = unzigzag((u64::from(q) << k) | ((buffer >> (q + 1)) & mask));
+                // Under 64 (at most 56): a plain shift; at most 63 bits are left for the top-up.
                 buffer >>= taken;
                 available -= taken;
-                pair[0] = unzigzag(first);
                 done += 1;
-                let q = buffer.trailing_ones();
-                if q >= PAIR_Q {
-                    break;
-                }
-                let second = value(buffer, q);
-                let taken = q + 1 + k;
-                buffer >>= taken;
-                available -= taken;
-                pair[1] = unzigzag(second);
-                done += 1;
-                if !top_up(data, last_load, &mut buffer, &mut available, &mut next) {
-                    break;
-                }
             }
-        } else {
-            for slot in block.iter_mut() {
-                let q = buffer.trailing_ones();
-                if q >= ESCAPE as u32 {
-                    break;
-                }
-                let taken = q + 1 + k;
-                *slot = unzigzag(value(buffer, q));
-                buffer >>= taken;
-                available -= taken;
-                done += 1;
-                if !top_up(data, last_load, &mut buffer, &mut available, &mut next) {
-                    break;
-                }
+            if !top_up(data, last_load, &mut buffer, &mut available, &mut next) {
+                break;
             }
         }
         (self.buffer, self.available, self.next_byte) = (buffer, available, next);
