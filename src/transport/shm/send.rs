@@ -322,20 +322,20 @@ impl ShmSender {
                 }
             }
         }
-        // The clock is read only when the window is full or the credit overdue (or a check is
-        // due anyway): a sender spinning on a full window looks at the lock once a millisecond,
-        // not on every try.
+        // The clock is read only when the window is full or the credit overdue, once: a sender
+        // spinning on a full window looks at the lock once a millisecond, not on every try.
+        let now = (full || overdue).then(monotonic_ns);
         let due = self.since_alive_check >= ALIVE_EVERY
-            || ((full || overdue)
-                && monotonic_ns().saturating_sub(self.alive_checked_ns) >= ALIVE_INTERVAL_NS);
-        if due && {
+            || now
+                .is_some_and(|now| now.saturating_sub(self.alive_checked_ns) >= ALIVE_INTERVAL_NS);
+        if due {
             self.since_alive_check = 0;
-            self.alive_checked_ns = monotonic_ns();
+            self.alive_checked_ns = now.unwrap_or_else(monotonic_ns);
             self.lock_checks += 1;
-            !self.segment.receiver_alive()
-        } {
-            self.go_down("the receiver (ringtop serve) is gone: its lock was released".into());
-            return false;
+            if !self.segment.receiver_alive() {
+                self.go_down("the receiver (ringtop serve) is gone: its lock was released".into());
+                return false;
+            }
         }
         true
     }
