@@ -13,6 +13,7 @@ use std::sync::atomic::{
 use std::time::Duration;
 
 use crate::ring::alloc::RingAlloc;
+use crate::ring::prefetch::prefetch_read;
 use crate::transport::LinkError;
 
 use super::layout::{self, credit, header};
@@ -369,6 +370,19 @@ impl Segment {
                 out.len(),
             );
         }
+    }
+
+    /// Hints that the window's line at `position` (a stream position, taken modulo the window)
+    /// will soon be read: a consumer that has just seen the tail move starts the first new
+    /// line on its way while it checks and publishes that tail. Only timing changes; nothing is
+    /// read, so a hostile tail can make it fetch nothing worse than a line of the window.
+    pub fn prefetch_window(&self, position: u64) {
+        let offset = crate::ring::record::ring_offset(position, self.capacity);
+        prefetch_read(
+            self.base
+                .as_ptr()
+                .wrapping_add(layout::HEADER_BYTES + offset),
+        );
     }
 
     /// Copies `bytes` into the window at `offset` (a sender's record).

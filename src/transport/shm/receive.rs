@@ -51,9 +51,14 @@ impl TailFeed for Shared {
             return Ok(());
         }
         // The common case, without a lock: the tail has not moved since it was published.
-        if self.segment.u64_at(layout::TAIL).load(Acquire) == self.published.load(Acquire) {
+        let published = self.published.load(Acquire);
+        if self.segment.u64_at(layout::TAIL).load(Acquire) == published {
             return Ok(());
         }
+        // New bytes from `published` on, read right after this: their first line travels while
+        // the tail is checked and published. Never earlier (say, on every empty poll): a line
+        // the sender is still writing would be taken from it, once a poll.
+        self.segment.prefetch_window(published);
         let Ok(mut writer) = self.writer.try_lock() else {
             return Ok(());
         };
