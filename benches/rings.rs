@@ -27,6 +27,9 @@
 //! - `ringtop_no_chase_backoff` in `spsc_u64` and `pingpong`: the same ring with the consumer's
 //!   chase back-off off (`Consumer::set_chase_backoff(0)`), against rtrb: the back-off waits a
 //!   number of spin-loop hints, whose length differs between CPUs by up to an order of magnitude.
+//! - `rtrb_before` in `pingpong`: rtrb run a second time in each round, before ringtop (`rtrb`
+//!   runs after it). `pingpong_rtrb_vs_rtrb_before` compares one ring with itself: its spread is
+//!   the noise of a per-round ratio in that run, against which `pingpong_vs_rtrb`'s is read.
 //! - `mpmc_1p1c`: the MPMC ring with one producer and one consumer (Mitems/s).
 //!
 //! Every consumer checks every value it receives, for every crate, so a faster wrong answer is
@@ -862,6 +865,9 @@ fn cases() -> Vec<Case> {
         Case::new("spsc_row", "crossbeam", T, crossbeam_spsc::<Row>),
         Case::new("spsc_row", "ringbuf", T, ringbuf_spsc::<Row>),
         Case::new("spsc_row", "disruptor", T, disruptor_spsc::<Row>),
+        // rtrb once before ringtop and once after it (`rtrb`): the two runs' ratio is what
+        // identical rings show per round here, the scale for every per-round ratio of this case.
+        Case::new("pingpong", "rtrb_before", "ns", rtrb_pingpong),
         Case::new("pingpong", "ringtop", "ns", ringtop_pingpong),
         Case::new(
             "pingpong",
@@ -982,6 +988,11 @@ fn ratios(cases: &[Case]) -> serde_json::Map<String, serde_json::Value> {
         "pingpong_vs_rtrb".into(),
         runs_of(cases, "pingpong", "ringtop"),
         runs_of(cases, "pingpong", "rtrb"),
+    );
+    put(
+        "pingpong_rtrb_vs_rtrb_before".into(),
+        runs_of(cases, "pingpong", "rtrb"),
+        runs_of(cases, "pingpong", "rtrb_before"),
     );
     out
 }
