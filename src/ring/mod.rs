@@ -131,9 +131,15 @@ impl EndpointTally {
             return false;
         }
         *cached = fresh;
+        self.reloaded();
+        true
+    }
+
+    /// Counts a reload of the other side's index that found it moved.
+    #[inline(always)]
+    pub(crate) fn reloaded(&mut self) {
         self.reloads += 1;
         self.publish();
-        true
     }
 
     /// A poll found the ring empty (or full) while this side stood at `position`: a stall,

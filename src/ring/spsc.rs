@@ -99,6 +99,7 @@ pub fn channel_with<T: Send>(
         slots: view,
         head: 0,
         cached_tail: 0,
+        unjudged: None,
         slip: 0,
         chase_streak: 0,
         judging_backoff: false,
@@ -298,6 +299,9 @@ pub struct Consumer<T> {
     head: usize,
     /// Last tail seen; at least `cached_tail - head` items are ready.
     cached_tail: usize,
+    /// The tail before the last reload with news, while that reload is not yet counted or
+    /// looked at for a chase ([`Consumer::judge_reload`]: at the start of the next reload).
+    unjudged: Option<usize>,
     /// Spins owed before the next reload, set when this consumer caught itself chasing.
     slip: u32,
     /// Reloads in a row that found the consumer right behind the producer.
@@ -341,9 +345,12 @@ impl<T> Consumer<T> {
         !self.shared.sides.producer_alive()
     }
 
-    /// This side's slow-path counters.
+    /// This side's slow-path counters. (A watcher's copy counts the last reload with news at the
+    /// next reload; this one at once.)
     pub fn stats(&self) -> EndpointStats {
-        self.counters.stats()
+        let mut stats = self.counters.stats();
+        stats.index_reloads += u64::from(self.unjudged.is_some());
+        stats
     }
 
     /// Sets how far ahead the batch read path prefetches slots.
@@ -352,22 +359,42 @@ impl<T> Consumer<T> {
     }
 
     /// Items ready, re-reading the producer's tail only if the cached copy shows fewer than
-    /// `wanted`.
+    /// `wanted`. A reload with news only notes the tail it replaced: counting it and looking
+    /// for a chase ([`Consumer::judge_reload`]) wait for the next reload, so they are not
+    /// between the news and the item it brought, nor in the loop of a caller that polls, and
+    /// come in the same order as if done at once.
     #[inline(always)]
     fn ready_items(&mut self, wanted: usize) -> usize {
         let ready = self.cached_tail.wrapping_sub(self.head);
         if ready >= wanted {
             return ready;
         }
+        if let Some(previous) = self.unjudged.take() {
+            self.judge_reload(previous);
+        }
         if self.slip != 0 {
             self.fall_back();
         }
         let tail = self.shared.tail.load(Acquire);
-        let previous = self.cached_tail;
-        let after_progress = self.counters.last_reload_progressed(previous);
-        if !self.counters.observe(&mut self.cached_tail, tail) {
+        if tail == self.cached_tail {
+            // A stall, counted once an episode.
+            self.counters.stuck_at(tail);
             return ready;
         }
+        self.unjudged = Some(self.cached_tail);
+        self.cached_tail = tail;
+        tail.wrapping_sub(self.head)
+    }
+
+    /// Counts the last reload with news, which moved the cached tail from `previous` to where
+    /// it is, and looks at it for a chase: a back-off owed ([`Consumer::fall_back`]) is spun
+    /// at the start of the reload that judges it, as it was owed before that reload anyway.
+    /// Out of line: the poll inlined into a caller's loop stays a few instructions.
+    #[inline(never)]
+    fn judge_reload(&mut self, previous: usize) {
+        let tail = self.cached_tail;
+        let after_progress = self.counters.last_reload_progressed(previous);
+        self.counters.reloaded();
         let right_behind = tail.wrapping_sub(previous) < chase_threshold::<T>();
         if self.judging_backoff {
             self.judging_backoff = false;
@@ -386,7 +413,6 @@ impl<T> Consumer<T> {
         } else {
             self.chase_streak = 0;
         }
-        tail.wrapping_sub(self.head)
     }
 
     /// Spins off the debt set when this consumer caught itself chasing a streaming producer:
@@ -425,8 +451,9 @@ impl<T> Consumer<T> {
         }
     }
 
-    /// Pops the oldest item, or `None` if the ring is empty.
-    #[inline]
+    /// Pops the oldest item, or `None` if the ring is empty. Inlined whole: a caller polling in
+    /// a loop then runs the few instructions of an empty poll without a call.
+    #[inline(always)]
     pub fn try_pop(&mut self) -> Option<T> {
         if self.ready_items(1) == 0 {
             return None;
@@ -484,6 +511,9 @@ impl<T> Drop for Consumer<T> {
         // the ring's final drop sees exactly the items nobody took.
         if self.shared.head.load(Relaxed) != self.head {
             self.shared.head.store(self.head, Release);
+        }
+        if let Some(previous) = self.unjudged.take() {
+            self.judge_reload(previous);
         }
         self.counters.publish_final(self.head);
         self.shared.sides.consumer_leaves();

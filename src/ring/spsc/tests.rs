@@ -17,6 +17,8 @@ fn stats_count_reloads_with_news_and_stall_episodes_once() {
         }
     );
     assert_eq!(rx.try_pop(), Some(1));
+    // The reload that found 1 and 2 is judged at the next reload, but counted here at once.
+    assert_eq!(rx.stats().index_reloads, 1);
     tx.try_push(3).unwrap();
     assert_eq!(
         tx.stats(),
