@@ -188,9 +188,7 @@ fn an_item_sender_that_sends_rarely_notices_its_receiver_killed_within_a_few_sen
     let (mut receiver, path) = started_receiver(command);
     // The killed receiver leaves its ring file and lock files in the user's directory (a
     // receiver that dies cannot clean up): removed however the test ends.
-    let _litter = RemovedOnDrop(
-        ["", ".receiver", ".sender"].map(|end| PathBuf::from(format!("{}{end}", path.display()))),
-    );
+    let _litter = RemovedOnDrop([receiver_lock_path(&path), sender_lock_path(&path), path]);
     let quote = |n: u64| {
         let price = 100.0 + (n % 1000) as f64 / 100.0;
         [n, price.to_bits(), (n % 500 + 1) | (n % 2) << 32]
@@ -686,8 +684,6 @@ fn a_hostile_item_producer_is_dropped_and_the_item_receiver_goes_on() {
     assert_eq!(reader.join().unwrap(), 1000);
 }
 
-/// A ring name of its own in the default ringtop directory (library tests run in this process,
-/// where `RINGTOP_DIR` is not set).
 /// Files removed when dropped (those that exist).
 struct RemovedOnDrop<const N: usize>([PathBuf; N]);
 
@@ -699,6 +695,8 @@ impl<const N: usize> Drop for RemovedOnDrop<N> {
     }
 }
 
+/// A ring name of its own in the default ringtop directory (library tests run in this process,
+/// where `RINGTOP_DIR` is not set).
 fn own_ring(what: &str) -> String {
     format!("test-{what}-{}", std::process::id())
 }
