@@ -86,7 +86,8 @@ pub(crate) fn decode<W: Word>(input: &mut ByteReader<'_>, out: &mut [W]) -> Resu
 
 /// `out.len()` offsets of `width` bits from `bytes` (which holds at least that many bits),
 /// each added to `min`. Offsets up to 56 bits wide are read with one unaligned 8-byte load
-/// each; the last few, too near the end for a whole load, from a zero-padded copy.
+/// each, in groups of eight by code made for their width; the last few, too near the end for a
+/// whole load, from a zero-padded copy.
 fn unpack<W: Word>(bytes: &[u8], width: u32, min: i64, out: &mut [W]) {
     if width == 0 {
         out.fill(W::from_i64(min));
@@ -99,6 +100,54 @@ fn unpack<W: Word>(bytes: &[u8], width: u32, min: i64, out: &mut [W]) {
         }
         return;
     }
+    let done = unpack_groups(bytes, width, min, out);
+    if done < out.len() {
+        // Each group of eight took `width` whole bytes.
+        let from = done / 8 * width as usize;
+        unpack_rest(&bytes[from..], width, min, &mut out[done..]);
+    }
+}
+
+/// Unpacks whole groups of eight offsets with the width known at compile time (one copy of
+/// [`unpack_fixed`] for each width up to 56): how many offsets it wrote, a multiple of 8.
+fn unpack_groups<W: Word>(bytes: &[u8], width: u32, min: i64, out: &mut [W]) -> usize {
+    macro_rules! by_width {
+        ($($b:literal)*) => {
+            match width {
+                $($b => unpack_fixed::<$b, W>(bytes, min, out),)*
+                _ => 0,
+            }
+        };
+    }
+    by_width!(1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31
+        32 33 34 35 36 37 38 39 40 41 42 43 44 45 46 47 48 49 50 51 52 53 54 55 56)
+}
+
+/// [`unpack_groups`] for offsets of `B` bits: a group of eight is `B` whole bytes, read with
+/// eight unaligned 8-byte loads whose offsets, shifts and bounds the compiler knows, so each
+/// offset is a load, a shift, a mask and an add (the general loop computes each position and
+/// checks each load). Stops at the first group whose last load would pass the end of `bytes`.
+#[inline(never)]
+fn unpack_fixed<const B: usize, W: Word>(bytes: &[u8], min: i64, out: &mut [W]) -> usize {
+    let mask = (1u64 << B) - 1;
+    // The group's loads reach `B + 8` bytes from its start at most.
+    let groups = (bytes.len().saturating_sub(8) / B).min(out.len() / 8);
+    for (k, group) in out[..groups * 8].chunks_exact_mut(8).enumerate() {
+        let source = &bytes[k * B..k * B + B + 8];
+        for (j, slot) in group.iter_mut().enumerate() {
+            let bit = j * B;
+            let mut word = [0u8; 8];
+            word.copy_from_slice(&source[bit / 8..bit / 8 + 8]);
+            let offset = (u64::from_le_bytes(word) >> (bit % 8)) & mask;
+            *slot = W::from_i64(min.wrapping_add(offset as i64));
+        }
+    }
+    groups * 8
+}
+
+/// The offsets [`unpack_groups`] left (fewer than eight, or those too near the end of `bytes`
+/// for whole loads), `bytes` starting at the first of them.
+fn unpack_rest<W: Word>(bytes: &[u8], width: u32, min: i64, out: &mut [W]) {
     let mask = (1u64 << width) - 1;
     let width = width as usize;
     // Offsets whose 8-byte load stays inside `bytes`.
