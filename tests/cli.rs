@@ -475,7 +475,8 @@ fn codec_json_reports_every_codec_with_an_exact_round_trip() {
             "shuffle-lz4",
             "xor",
             "rle",
-            "decimal"
+            "decimal",
+            "decimal-fast"
         ]
     );
     for c in codecs {

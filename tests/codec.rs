@@ -254,15 +254,15 @@ fn a_batch_too_big_for_the_ring_is_refused_up_front() {
     assert!(sender.send(CodecId::None, &rows).is_err());
 }
 
-/// The bytes a value costs under `decimal`, every column of `file` (frames of 1,024 rows).
-fn decimal_bytes_per_value(file: &str) -> (f64, Vec<(String, f64)>) {
+/// The bytes a value costs under `codec`, every column of `file` (frames of 1,024 rows).
+fn bytes_per_value(file: &str, codec: CodecId) -> (f64, Vec<(String, f64)>) {
     let table = ringtop::source::csv::load(std::path::Path::new(file)).unwrap();
     let columns: Vec<(&str, &[f64])> = table
         .columns
         .iter()
         .map(|c| (c.name.as_str(), c.values.as_slice()))
         .collect();
-    let result = ringtop::codec::trial::run_columns(&columns, 1024, &[CodecId::Decimal])
+    let result = ringtop::codec::trial::run_columns(&columns, 1024, &[codec])
         .pop()
         .unwrap();
     assert!(result.is_exact(), "{file}: {}", result.roundtrip);
@@ -275,7 +275,7 @@ fn decimal_bytes_per_value(file: &str) -> (f64, Vec<(String, f64)>) {
 }
 
 #[test]
-fn decimal_stores_real_series_in_at_most_a_byte_a_value() {
+fn the_decimal_codecs_store_real_series_in_at_most_a_byte_a_value() {
     // Sizes are deterministic: these are the goals for real data, not timings.
     for file in [
         "assets/seattle-hourly-temperature-2010.csv",
@@ -283,8 +283,14 @@ fn decimal_stores_real_series_in_at_most_a_byte_a_value() {
         "assets/seattle-daily-weather-2012-2015.csv",
         "assets/us-employment-monthly-2006-2015.csv",
     ] {
-        let (whole, by_column) = decimal_bytes_per_value(file);
+        let (whole, by_column) = bytes_per_value(file, CodecId::Decimal);
         assert!(whole <= 1.0, "{file}: {whole} bytes a value");
+        // Packed only, never Rice-coded: never smaller, and within a byte a value still.
+        let (fast, _) = bytes_per_value(file, CodecId::DecimalFast);
+        assert!(
+            (whole..=1.0).contains(&fast),
+            "{file}: decimal-fast {fast} bytes a value, decimal {whole}"
+        );
         if file.contains("hourly") {
             // The long hourly series: the temperatures alone, dates aside.
             let temp = by_column.iter().find(|(name, _)| name == "temp").unwrap().1;

@@ -19,7 +19,7 @@
 
 use super::CodecError;
 use super::columns::{Columns, WORDS};
-use super::ints::{get_integers, get_stream, put_stream};
+use super::ints::{Coding, get_integers, get_stream, put_stream};
 use super::io::{ByteReader, ByteWriter};
 use super::pack;
 
@@ -183,12 +183,13 @@ fn exponent_of(value: f64) -> u8 {
 fn encode_integers(
     column: &[u64],
     scratch: &mut Scratch,
+    coding: Coding,
     out: &mut ByteWriter<'_>,
 ) -> Result<(), CodecError> {
     out.put_u8(INTEGER_STREAM)?;
     scratch.ints.clear();
     scratch.ints.extend(column.iter().map(|&w| w as i64));
-    put_stream(&scratch.ints, &mut scratch.deltas, out)
+    put_stream(&scratch.ints, &mut scratch.deltas, coding, out)
 }
 
 fn put_raw(column: &[u64], out: &mut ByteWriter<'_>) -> Result<(), CodecError> {
@@ -242,6 +243,7 @@ fn put_scaled(
     ints: &[i64],
     exceptions: &[(usize, u64)],
     work: &mut Vec<i64>,
+    coding: Coding,
     out: &mut ByteWriter<'_>,
 ) -> Result<(), CodecError> {
     out.put_u8(SCALED_STREAM)?;
@@ -253,7 +255,7 @@ fn put_scaled(
         out.put_u64(w)?;
         last = i;
     }
-    put_stream(ints, work, out)
+    put_stream(ints, work, coding, out)
 }
 
 fn is_constant(column: &[u64]) -> bool {
@@ -262,9 +264,12 @@ fn is_constant(column: &[u64]) -> bool {
         .is_none_or(|(&first, rest)| rest.iter().all(|&w| w == first))
 }
 
+/// Encodes a frame's columns, their integers in the forms `coding` allows (`decimal`: the
+/// smallest; `decimal-fast`: packed only).
 pub(crate) fn encode(
     cols: &Columns,
     scratch: &mut Scratch,
+    coding: Coding,
     out: &mut ByteWriter<'_>,
 ) -> Result<(), CodecError> {
     let n = cols.rows();
@@ -303,7 +308,7 @@ pub(crate) fn encode(
                     out.put_u8(CONSTANT)?;
                     out.put_u64(first)?;
                 }
-                _ if c < 2 => encode_integers(column, scratch, out)?,
+                _ if c < 2 => encode_integers(column, scratch, coding, out)?,
                 _ => match (relations[c], scales[c]) {
                     (Some(relation), Some(scale)) => {
                         out.put_u8(DERIVED)?;
@@ -317,6 +322,7 @@ pub(crate) fn encode(
                         &table[c * n..(c + 1) * n],
                         &all_exceptions[exceptions_of[c].clone()],
                         &mut scratch.deltas,
+                        coding,
                         out,
                     )?,
                     _ => put_raw(column, out)?,

@@ -11,6 +11,7 @@
 //! | `xor`         | gauges that repeat or change in few bits (Gorilla)                    |
 //! | `rle`         | step functions and regular counters: runs of rows with the same step  |
 //! | `decimal`     | decimals printed with few digits: prices, temperatures (ALP's idea)   |
+//! | `decimal-fast`| the same, bit-packed only: a few percent larger, decoded ~1.5× faster |
 //!
 //! Encoding writes into the caller's buffer ([`Encoder::encode`]); the encoder and decoder keep
 //! their scratch space between frames, so the steady state allocates nothing.
@@ -42,6 +43,7 @@ use self::columns::{
     rows_to_varying_bytes, value_columns,
 };
 use self::frame::{FrameHeader, HEADER_LEN, MAX_FRAME_ROWS};
+use self::ints::Coding;
 use self::io::{ByteReader, ByteWriter};
 use crate::row::Row;
 
@@ -64,13 +66,16 @@ pub enum CodecId {
     Xor = 5,
     /// Runs of rows repeating a step.
     Rle = 6,
-    /// Scaled decimal integers, bit-packed differences.
+    /// Scaled decimal integers in their smallest form (bit-packed or Rice-coded differences).
     Decimal = 7,
+    /// `decimal` with every column bit-packed, none Rice-coded: a few percent more bytes,
+    /// decoded about 1.5× faster.
+    DecimalFast = 8,
 }
 
 impl CodecId {
     /// Every codec, in id order.
-    pub const ALL: [CodecId; 8] = [
+    pub const ALL: [CodecId; 9] = [
         CodecId::None,
         CodecId::Delta,
         CodecId::Lz4,
@@ -79,11 +84,17 @@ impl CodecId {
         CodecId::Xor,
         CodecId::Rle,
         CodecId::Decimal,
+        CodecId::DecimalFast,
     ];
 
     /// The codec with header id `id`.
     pub fn from_id(id: u8) -> Option<CodecId> {
         Self::ALL.get(usize::from(id)).copied()
+    }
+
+    /// Every codec's name, in id order, separated by commas: for messages.
+    pub fn names() -> String {
+        Self::ALL.map(Self::name).join(", ")
     }
 
     /// The name used in profiles, on the command line and in reports.
@@ -97,6 +108,7 @@ impl CodecId {
             CodecId::Xor => "xor",
             CodecId::Rle => "rle",
             CodecId::Decimal => "decimal",
+            CodecId::DecimalFast => "decimal-fast",
         }
     }
 }
@@ -123,9 +135,7 @@ impl FromStr for CodecId {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CodecError {
     /// A codec name that does not exist.
-    #[error(
-        "unknown codec {0:?}; codecs: none, delta, lz4, delta-lz4, shuffle-lz4, xor, rle, decimal"
-    )]
+    #[error("unknown codec {0:?}; codecs: {names}", names = CodecId::names())]
     UnknownCodecName(String),
     /// The frame is shorter than its header says.
     #[error("frame truncated: needs {needed} bytes, has {available}")]
@@ -288,13 +298,20 @@ impl Encoder {
                 rows_to_varying_bytes(rows, constant, &mut self.bytes);
                 lz4::compress(&self.bytes, out)
             }
-            CodecId::Delta | CodecId::Xor | CodecId::Rle | CodecId::Decimal => {
+            CodecId::Delta
+            | CodecId::Xor
+            | CodecId::Rle
+            | CodecId::Decimal
+            | CodecId::DecimalFast => {
                 self.columns.load(rows);
                 match codec {
                     CodecId::Delta => delta::encode(&self.columns, &mut self.deltas, out),
                     CodecId::Xor => xor::encode(&self.columns, out),
                     CodecId::Rle => rle::encode(&self.columns, &mut self.deltas, out),
-                    _ => decimal::encode(&self.columns, &mut self.decimal, out),
+                    CodecId::DecimalFast => {
+                        decimal::encode(&self.columns, &mut self.decimal, Coding::Packed, out)
+                    }
+                    _ => decimal::encode(&self.columns, &mut self.decimal, Coding::Smallest, out),
                 }
             }
             CodecId::DeltaLz4 => {
@@ -413,7 +430,7 @@ impl Decoder {
                 self.columns.reset(rows);
                 rle::decode(&mut input, &mut self.columns, header.version)?;
             }
-            CodecId::Decimal => {
+            CodecId::Decimal | CodecId::DecimalFast => {
                 self.columns.reset(rows);
                 decimal::decode(&mut input, &mut self.columns, &mut self.decimal, wanted)?;
             }

@@ -387,7 +387,7 @@ pub struct PinningSection {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CodecSection {
-    /// Codec name (`none`, `delta`, `lz4`, `delta-lz4`, `shuffle-lz4`, `xor`, `rle`, `decimal`).
+    /// Codec name (one of [`CodecId::ALL`]'s names: `none`, `delta`, `lz4`, … `decimal-fast`).
     pub name: CodecId,
     /// Rows per frame (default: the workload's batch); the `batch` command changes it.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -18,7 +18,7 @@ fn frame_of(n: usize, values: impl Fn(usize) -> [f64; 6]) -> Columns {
 fn encoded(cols: &Columns) -> Vec<u8> {
     let mut buf = vec![0u8; max_len(cols.rows())];
     let mut out = ByteWriter::new(&mut buf);
-    encode(cols, &mut Scratch::default(), &mut out).unwrap();
+    encode(cols, &mut Scratch::default(), Coding::Smallest, &mut out).unwrap();
     let len = out.position();
     buf.truncate(len);
     buf
@@ -102,7 +102,7 @@ fn derived_columns_with_bad_terms_are_errors() {
             out.put_varint(3).unwrap();
             out.put_u64(f64::NAN.to_bits()).unwrap();
         }
-        put_stream(&[5; 10], &mut Vec::new(), &mut out).unwrap();
+        put_stream(&[5; 10], &mut Vec::new(), Coding::Smallest, &mut out).unwrap();
         out.put_u8(DERIVED).unwrap();
         for b in relation {
             out.put_u8(b).unwrap();
