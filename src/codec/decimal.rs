@@ -337,6 +337,22 @@ pub(crate) fn encode(
     written
 }
 
+/// The values `ints` stand for at exponent `e` (`n / 10^e`, as [`scaled`] checked each one
+/// against), as words into `column`. At `e` 0 (dates, counts) without the division, which
+/// changes nothing there (`x / 1.0 == x`) and is most of the column's assembly.
+fn unscale(ints: &[i64], e: u8, column: &mut [u64]) {
+    if e == 0 {
+        for (slot, &int) in column.iter_mut().zip(ints) {
+            *slot = (int as f64).to_bits();
+        }
+    } else {
+        let power = POWERS[usize::from(e)];
+        for (slot, &int) in column.iter_mut().zip(ints) {
+            *slot = (int as f64 / power).to_bits();
+        }
+    }
+}
+
 /// A column's integers: a [`put_stream`] stream, or the plain packed differences of earlier
 /// versions.
 fn read_integers(
@@ -410,10 +426,7 @@ pub(crate) fn decode(
                 let ints = &mut scratch.table[c * n..(c + 1) * n];
                 read_integers(input, ints, mode == SCALED_STREAM)?;
                 if write {
-                    let power = POWERS[usize::from(e)];
-                    for (slot, &int) in column.iter_mut().zip(ints.iter()) {
-                        *slot = (int as f64 / power).to_bits();
-                    }
+                    unscale(ints, e, column);
                     for &(i, w) in &scratch.exceptions {
                         column[i] = w;
                     }
@@ -506,10 +519,7 @@ pub(crate) fn decode(
             }
         }
         if wanted & (1 << c) != 0 {
-            let power = POWERS[usize::from(e)];
-            for (slot, &int) in cols.column_mut(c).iter_mut().zip(target.iter()) {
-                *slot = (int as f64 / power).to_bits();
-            }
+            unscale(target, e, cols.column_mut(c));
         }
     }
     Ok(())
