@@ -16,7 +16,7 @@ const RICE: u8 = 1 << 3;
 const MAX_ORDER: usize = 2;
 
 /// Which forms a stream may take: any (the smallest wins, Rice-coded ones included), or only the
-/// packed ones, which decode about 1.5× faster for a few percent more bytes (`decimal-fast`).
+/// packed ones, larger but faster to decode (`decimal-fast`: see [`super::CodecId::DecimalFast`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Coding {
     /// The smallest form, packed or Rice-coded.
