@@ -412,6 +412,8 @@ struct BareConsumer {
     session: u64,
     head: u64,
     next: u64,
+    /// The sequence its last credit ended on.
+    credit_seq: u64,
 }
 
 impl BareConsumer {
@@ -444,8 +446,9 @@ impl BareConsumer {
             self.next += 1;
             self.head += 64;
         }
-        self.file
-            .write_credit(self.head, 0, self.next, self.session);
+        self.credit_seq =
+            self.file
+                .write_credit(self.credit_seq, self.head, 0, self.next, self.session);
     }
 }
 
@@ -468,6 +471,7 @@ fn bare_ring() -> (LibraryEnds, BareSender, BareConsumer) {
         session: 0,
         head: 0,
         next: 0,
+        credit_seq: 0,
     };
     let sender = ItemSender::<[u64; 8]>::open(&name).unwrap();
     let file = Segment::open(&path).unwrap();

@@ -290,17 +290,28 @@ impl Segment {
     }
 
     /// Writes the credit under its seqlock: the sequence odd while the fields change, even (and
-    /// Release) once they are in place. Only the consumer writes it.
-    pub fn write_credit(&self, head: u64, echo: u64, rows: u64, session: u64) {
+    /// Release) once they are in place. Only the consumer writes it, and it counts the sequence
+    /// itself: `previous` is the sequence its last credit ended on (0 before the first), and the
+    /// one this credit ends on is returned for the next. Reading the word back instead would pull
+    /// its line from the sender, who polls it, before every credit: one more line transfer in
+    /// every round trip.
+    pub fn write_credit(
+        &self,
+        previous: u64,
+        head: u64,
+        echo: u64,
+        rows: u64,
+        session: u64,
+    ) -> u64 {
         let seq = self.u64_at(credit::SEQ);
-        let before = seq.load(Relaxed);
-        seq.store(before.wrapping_add(1), Relaxed);
+        seq.store(previous.wrapping_add(1), Relaxed);
         fence(Release);
         self.u64_at(credit::HEAD).store(head, Relaxed);
         self.u64_at(credit::ECHO).store(echo, Relaxed);
         self.u64_at(credit::ROWS).store(rows, Relaxed);
         self.u64_at(credit::SESSION).store(session, Relaxed);
-        seq.store(before.wrapping_add(2), Release);
+        seq.store(previous.wrapping_add(2), Release);
+        previous.wrapping_add(2)
     }
 
     /// The credit, if its sequence moved from `seen` (0 before any) and no write of it was under

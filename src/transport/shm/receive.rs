@@ -43,6 +43,9 @@ struct Shared {
     consumer_session: AtomicU64,
     /// The window's published tail, as the writer last set it (read without the lock).
     published: AtomicU64,
+    /// The sequence the consumer's last credit ended on ([`Segment::write_credit`]): written
+    /// only by the consumer, which alone credits.
+    credit_seq: AtomicU64,
 }
 
 impl TailFeed for Shared {
@@ -121,8 +124,11 @@ impl CreditPath for Shared {
             return;
         };
         let session = self.consumer_session.load(Relaxed);
-        self.segment
-            .write_credit(*head, *echo_stamp, *rows, session);
+        let previous = self.credit_seq.load(Relaxed);
+        let seq = self
+            .segment
+            .write_credit(previous, *head, *echo_stamp, *rows, session);
+        self.credit_seq.store(seq, Relaxed);
     }
 
     fn session_started(&self) {
@@ -205,6 +211,7 @@ pub fn listen(
         stats: stats.clone(),
         consumer_session: AtomicU64::new(0),
         published: AtomicU64::new(0),
+        credit_seq: AtomicU64::new(0),
     });
     let sessions = Arc::new(SessionLog::default());
     let stop = Arc::new(AtomicBool::new(false));
