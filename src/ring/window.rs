@@ -231,7 +231,8 @@ pub struct WindowWriter {
     shared: Arc<Shared>,
     capacity: usize,
     published: u64,
-    /// Every tail is a multiple of this: [`ALIGN`] for records, the slot for fixed-size items.
+    /// Every tail is a multiple of this power of two: [`ALIGN`] for records, the slot for
+    /// fixed-size items ([`WindowWriter::set_slot`] takes only powers of two).
     granule: u64,
 }
 
@@ -338,7 +339,8 @@ impl WindowWriter {
         if tail < self.published {
             return Err(bad(format!("behind the published tail {}", self.published)));
         }
-        if tail % self.granule != 0 {
+        // A mask, not a division (`granule` is a power of two): this check runs on every tail.
+        if tail & (self.granule - 1) != 0 {
             return Err(bad(format!("not a multiple of {}", self.granule)));
         }
         let head = self.head();

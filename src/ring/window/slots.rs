@@ -1,7 +1,7 @@
 //! The window as fixed-size slots, the shared-memory item ring's layout: every tail on a slot's
 //! boundary, and items read out of their slots with no header to check (any bytes are an item).
 
-use super::{ALIGN, WindowError, WindowReader, WindowWriter, ring_offset};
+use super::{ALIGN, WindowError, WindowReader, WindowWriter, Word, ring_offset};
 
 impl WindowWriter {
     /// Takes only tails that are multiples of `slot` from now on: the window holds fixed-size
@@ -44,6 +44,7 @@ impl WindowReader {
     /// [`WindowError::BadRecord`] when fewer than `slot` bytes are published at a slot's start
     /// or a slot would not fit before the end of the buffer (a slot size the writer does not
     /// use), or when `item` is 0 or longer than a slot. Slots read before it stay released.
+    #[inline]
     pub fn try_read_slots(
         &mut self,
         out: &mut [u8],
@@ -77,26 +78,21 @@ impl WindowReader {
                     ),
                 });
             }
-            // SAFETY: each word lies inside the slot (`item <= slot`), published (the slot's
-            // bytes are below the tail loaded with Acquire) and inside the buffer (checked
-            // above); the writer does not touch it until the head passes it. Volatile: another
-            // process may be writing it.
-            let word = |i: usize| {
-                self.shared
-                    .word(at + (i * ALIGN) as u64)
-                    .with(|p| unsafe { p.read_volatile() })
-                    .to_ne_bytes()
-            };
+            // The slot's words, found once: a slot never wraps (checked above).
+            let first = offset / ALIGN;
+            let words = &self.shared.words[first..first + item.div_ceil(ALIGN)];
+            // SAFETY: each word lies inside the slot (`item <= slot`) and is published (the
+            // slot's bytes are below the tail loaded with Acquire); the writer does not touch
+            // it until the head passes it. Volatile: another process may be writing it.
+            let load = |word: &Word| word.with(|p| unsafe { p.read_volatile() }).to_ne_bytes();
             // Whole words as fixed-size copies (a plain move each, not a call to `memcpy`).
             let mut whole = target.chunks_exact_mut(ALIGN);
-            let mut words = 0;
-            for chunk in &mut whole {
-                chunk.copy_from_slice(&word(words));
-                words += 1;
+            for (chunk, word) in (&mut whole).zip(words) {
+                chunk.copy_from_slice(&load(word));
             }
             let rest = whole.into_remainder();
-            if !rest.is_empty() {
-                rest.copy_from_slice(&word(words)[..rest.len()]);
+            if let (false, Some(word)) = (rest.is_empty(), words.last()) {
+                rest.copy_from_slice(&load(word)[..rest.len()]);
             }
             read += 1;
             at += slot as u64;
