@@ -141,6 +141,7 @@ impl Inbox {
     /// As [`Inbox::poll`] for a ring of fixed-size items of `item` bytes in `slot`-byte slots:
     /// as many of the next items as `out` holds and are published, up to the next session
     /// boundary, into `out` (one row each), credited once.
+    #[inline]
     pub fn poll_items(&mut self, out: &mut [u8], item: usize, slot: usize) -> Polled {
         if let Some(polled) = self.before_read() {
             return polled;

@@ -79,11 +79,18 @@ impl SessionLog {
         self.next_at.load(Ordering::Acquire)
     }
 
-    /// The next boundary, once the consumer's `head` has reached it.
+    /// The next boundary, once the consumer's `head` has reached it. Inline where it is called:
+    /// on every poll but a session's first and last, it is one load.
+    #[inline]
     pub fn due(&self, head: u64) -> Option<SessionEvent> {
         if !self.is_due(head) {
             return None;
         }
+        self.take_due(head)
+    }
+
+    /// [`SessionLog::due`] once a boundary is due: takes it under the lock.
+    fn take_due(&self, head: u64) -> Option<SessionEvent> {
         let mut events = self.events.lock().ok()?;
         let due = if events.front().is_some_and(|(at, _)| *at <= head) {
             events.pop_front().map(|(_, event)| event)

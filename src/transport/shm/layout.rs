@@ -57,8 +57,12 @@ pub mod header {
 /// The slot an item of `item_bytes` takes in the window: its size rounded up to a power of two
 /// (at least 8), so slots tile the power-of-two window and never wrap, and a 64-byte item is
 /// one aligned cache line.
-pub fn slot_bytes(item_bytes: usize) -> usize {
-    item_bytes.max(8).next_power_of_two()
+pub const fn slot_bytes(item_bytes: usize) -> usize {
+    if item_bytes < 8 {
+        8
+    } else {
+        item_bytes.next_power_of_two()
+    }
 }
 
 /// The sender's published tail.

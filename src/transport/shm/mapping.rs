@@ -37,6 +37,8 @@ pub struct Credit {
 /// A mapped ring file.
 pub struct Segment {
     base: NonNull<u8>,
+    /// Bytes mapped: never fewer than the header ([`Segment::create`] and [`Segment::open`] map
+    /// it whole before anything else), so a header word's bounds are known at compile time.
     len: usize,
     capacity: usize,
     /// What the window holds: 0 for records, else the size of its fixed-size items.
@@ -275,16 +277,20 @@ impl Segment {
     }
 
     /// The `u64` at `offset` of the header.
+    #[inline]
     pub fn u64_at(&self, offset: usize) -> &AtomicU64 {
-        assert!(offset % 8 == 0 && offset + 8 <= layout::HEADER_BYTES.min(self.len));
+        // Against the header's size, not `len` (never less): a constant offset's check is then
+        // settled when the call is compiled, not on every access.
+        assert!(offset % 8 == 0 && offset + 8 <= layout::HEADER_BYTES);
         // SAFETY: in bounds and 8-aligned (asserted; the mapping is page-aligned); the memory
         // lives as long as `self`, and every access to header words goes through atomics.
         unsafe { AtomicU64::from_ptr(self.base.as_ptr().add(offset).cast()) }
     }
 
     /// The `u32` at `offset` of the header.
+    #[inline]
     pub fn u32_at(&self, offset: usize) -> &AtomicU32 {
-        assert!(offset % 4 == 0 && offset + 4 <= layout::HEADER_BYTES.min(self.len));
+        assert!(offset % 4 == 0 && offset + 4 <= layout::HEADER_BYTES);
         // SAFETY: as for `u64_at`, 4-aligned.
         unsafe { AtomicU32::from_ptr(self.base.as_ptr().add(offset).cast()) }
     }
@@ -335,7 +341,7 @@ impl Segment {
     /// Copies `bytes` into the header field at `offset` (length-prefixed fields are written
     /// before the sequence word that publishes them).
     pub fn write_field(&self, offset: usize, bytes: &[u8]) {
-        assert!(offset + bytes.len() <= layout::HEADER_BYTES.min(self.len));
+        assert!(offset + bytes.len() <= layout::HEADER_BYTES);
         // SAFETY: in bounds (asserted); raw copies, never references, since the peer may write
         // the same bytes at any time.
         unsafe {
@@ -350,7 +356,7 @@ impl Segment {
     /// Copies `len` bytes of the header field at `offset` out (clamped to `room`).
     pub fn read_field(&self, offset: usize, len: usize, room: usize) -> Vec<u8> {
         let len = len.min(room);
-        assert!(offset + len <= layout::HEADER_BYTES.min(self.len));
+        assert!(offset + len <= layout::HEADER_BYTES);
         let mut out = vec![0u8; len];
         // SAFETY: in bounds (asserted); copied out with a raw copy, since the peer may be writing.
         unsafe {
@@ -440,6 +446,7 @@ impl Segment {
     ///
     /// # Panics
     /// When `offset` is not 8-aligned or the item would leave the window.
+    #[inline]
     pub fn write_item(&self, offset: usize, item: &[u8]) {
         let at = self.window_words(offset, item.len().div_ceil(8));
         // SAFETY: as in `write_record`: the item's words lie inside the window (checked).
@@ -450,6 +457,7 @@ impl Segment {
     ///
     /// # Panics
     /// When `offset` is not 8-aligned or the words would leave the window.
+    #[inline]
     fn window_words(&self, offset: usize, words: usize) -> *mut u64 {
         assert!(
             offset % 8 == 0
@@ -561,6 +569,7 @@ unsafe impl RingAlloc for WindowMemory {
 ///
 /// # Safety
 /// `bytes.len().div_ceil(8)` aligned words from `at` must lie in the mapped window.
+#[inline]
 unsafe fn write_words(at: *mut u64, bytes: &[u8]) {
     let whole = bytes.chunks_exact(8);
     let rest = whole.remainder();

@@ -306,8 +306,14 @@ pub enum ReceivedItems {
 #[derive(Debug)]
 pub struct ItemReceiver<T: Pod> {
     ring: MessageReceiver,
-    slot: usize,
     _items: PhantomData<T>,
+}
+
+/// The slot a `T` takes in the window, known when the code is compiled ([`layout::slot_bytes`]).
+struct Slot<T>(PhantomData<T>);
+
+impl<T> Slot<T> {
+    const BYTES: usize = layout::slot_bytes(size_of::<T>());
 }
 
 impl<T: Pod> ItemReceiver<T> {
@@ -319,15 +325,13 @@ impl<T: Pod> ItemReceiver<T> {
     /// As [`MessageReceiver::create`]; a zero-sized `T`.
     pub fn create(name: &str, capacity: usize, wait: WaitStrategy) -> Result<Self, LinkError> {
         refuse_empty::<T>()?;
-        let slot = layout::slot_bytes(size_of::<T>());
         let window = capacity
             .max(2)
-            .saturating_mul(slot)
+            .saturating_mul(Slot::<T>::BYTES)
             .next_power_of_two()
             .max(layout::MIN_WINDOW);
         Ok(ItemReceiver {
             ring: MessageReceiver::create_holding(name, window, size_of::<T>(), wait)?,
-            slot,
             _items: PhantomData,
         })
     }
@@ -360,9 +364,12 @@ impl<T: Pod> ItemReceiver<T> {
     /// of `out`, without waiting (or a sender's arrival or departure, which is never in the
     /// middle of a batch): one look at the tail and one credit for them all.
     pub fn try_recv_many(&mut self, out: &mut [T]) -> ReceivedItems {
-        let slot = self.slot;
         let got = self.ring.try_take(|inbox| {
-            inbox.poll_items(bytemuck::cast_slice_mut(out), size_of::<T>(), slot)
+            inbox.poll_items(
+                bytemuck::cast_slice_mut(out),
+                size_of::<T>(),
+                Slot::<T>::BYTES,
+            )
         });
         Self::items(got)
     }
@@ -370,9 +377,12 @@ impl<T: Pod> ItemReceiver<T> {
     /// As [`ItemReceiver::try_recv_many`], waiting up to `timeout` for at least one item with
     /// the receiver's strategy.
     pub fn recv_many(&mut self, out: &mut [T], timeout: Duration) -> ReceivedItems {
-        let slot = self.slot;
         let got = self.ring.take(timeout, |inbox| {
-            inbox.poll_items(bytemuck::cast_slice_mut(out), size_of::<T>(), slot)
+            inbox.poll_items(
+                bytemuck::cast_slice_mut(out),
+                size_of::<T>(),
+                Slot::<T>::BYTES,
+            )
         });
         Self::items(got)
     }
@@ -435,9 +445,11 @@ impl<T: Pod> ItemSender<T> {
         if items.is_empty() {
             return Ok(0);
         }
-        let outcome = self.sender.send_items(bytemuck::cast_slice(items));
+        let outcome = self
+            .sender
+            .send_items_of(bytemuck::cast_slice(items), size_of::<T>());
         let wrote = bytes_sent(outcome, &self.sender)?;
-        Ok(wrote / layout::slot_bytes(size_of::<T>()))
+        Ok(wrote / Slot::<T>::BYTES)
     }
 
     /// Sends all of `items`, in order, waiting up to `timeout` for room.

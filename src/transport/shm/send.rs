@@ -399,9 +399,17 @@ impl ShmSender {
     /// slots for now, on a ring of items ([`ShmSender::connect_items`]), under one tail:
     /// `Sent` with the bytes of the slots taken; `NotEncoded` for bytes that are not whole
     /// items, or a ring of records.
+    #[inline]
     pub fn send_items(&mut self, items: &[u8]) -> SendOutcome {
-        let item = self.config.max_frame;
-        if self.slot == 0 || items.is_empty() {
+        self.send_items_of(items, self.config.max_frame)
+    }
+
+    /// [`ShmSender::send_items`] for items of `item` bytes, which must be the size this sender
+    /// announced (`NotEncoded` otherwise). Inline, so that a caller whose size is a constant
+    /// (an `ItemSender<T>`) gets the slot arithmetic and the copies settled when it is compiled.
+    #[inline]
+    pub(crate) fn send_items_of(&mut self, items: &[u8], item: usize) -> SendOutcome {
+        if self.slot == 0 || item != self.config.max_frame || items.is_empty() {
             return SendOutcome::NotEncoded;
         }
         // One item, the common call, without a division.
@@ -414,7 +422,8 @@ impl ShmSender {
             Ok(count) => count,
             Err(outcome) => return outcome,
         };
-        let slot = self.slot as u64;
+        // `self.slot`, from the size the sender announced (checked equal above).
+        let slot = layout::slot_bytes(item) as u64;
         // Sliced by hand: `chunks_exact` divides the length by the item size to find its end.
         for k in 0..count {
             let at = self.tail + k as u64 * slot;
