@@ -334,6 +334,7 @@ impl WindowWriter {
     /// # Errors
     /// [`WindowError::BadTail`] for a tail behind the published one, beyond what the reader
     /// released, or not a multiple of [`ALIGN`] (of the slot, for a window of slots).
+    #[inline]
     pub fn publish(&mut self, tail: u64) -> Result<(), WindowError> {
         let bad = |reason: String| WindowError::BadTail { tail, reason };
         if tail < self.published {

@@ -233,6 +233,7 @@ fn sender_config(name: &str, max: usize) -> (SenderConfig, Arc<LinkStats>) {
 }
 
 /// The bytes a send wrote into the ring: 0 when it had no room.
+#[inline]
 fn bytes_sent(outcome: SendOutcome, sender: &ShmSender) -> Result<usize, LinkError> {
     match outcome {
         SendOutcome::Sent(bytes) => Ok(bytes),

@@ -434,6 +434,7 @@ impl ShmSender {
     }
 
     /// How many of `wanted` items have free slots now, if any.
+    #[inline]
     fn free_slots(&self, wanted: usize) -> Option<usize> {
         // A shift: slots are a power of two (`layout::slot_bytes`).
         let free = (self.capacity as u64 - (self.tail - self.head)) >> self.slot.trailing_zeros();
