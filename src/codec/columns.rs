@@ -67,19 +67,26 @@ impl Columns {
     /// Appends the columns as rows to `out`.
     pub(crate) fn store(&self, out: &mut Vec<Row>) {
         let n = self.rows;
-        if n == 0 {
-            return;
-        }
-        // Eight slices of exactly `n` words, so the loop below indexes without bounds checks.
-        let mut columns = self.words.chunks_exact(n);
-        let mut next = || columns.next().unwrap_or(&[]);
-        let (seq, stamp) = (next(), next());
-        let values: [&[u64]; Row::COLUMNS] = std::array::from_fn(|_| next());
-        out.extend((0..n.min(seq.len()).min(stamp.len())).map(|i| Row {
-            seq: seq[i],
-            stamp_ns: stamp[i],
-            values: std::array::from_fn(|c| f64::from_bits(values[c].get(i).copied().unwrap_or(0))),
-        }));
+        let column = |c: usize| &self.words[c * n..(c + 1) * n];
+        // Zipped slice iterators: indexed without bounds checks, and of a length `extend` knows,
+        // so each row is eight loads and eight stores (indexing the columns in a loop kept a
+        // bounds check a word, a third of the decode of a well-compressed frame).
+        let rows = column(0)
+            .iter()
+            .zip(column(1))
+            .zip(column(2))
+            .zip(column(3))
+            .zip(column(4))
+            .zip(column(5))
+            .zip(column(6))
+            .zip(column(7));
+        out.extend(
+            rows.map(|(((((((&seq, &stamp), &a), &b), &c), &d), &e), &f)| Row {
+                seq,
+                stamp_ns: stamp,
+                values: [a, b, c, d, e, f].map(f64::from_bits),
+            }),
+        );
     }
 }
 
