@@ -111,6 +111,13 @@ impl<'a> ByteReader<'a> {
         self.buf.len() - self.pos
     }
 
+    /// The unread bytes, without taking them: for a decoder whose whole-word loads may reach
+    /// past the field it takes next (and mask off what they read beyond it).
+    #[inline]
+    pub(crate) fn unread_bytes(&self) -> &'a [u8] {
+        &self.buf[self.pos..]
+    }
+
     /// Errors unless every byte was consumed: trailing bytes mean a corrupt frame.
     pub(crate) fn finish(&self) -> Result<(), CodecError> {
         if self.remaining() == 0 {

@@ -78,17 +78,22 @@ pub(crate) fn decode<W: Word>(input: &mut ByteReader<'_>, out: &mut [W]) -> Resu
         if width > 64 {
             return Err(CodecError::Corrupt("packed width over 64 bits"));
         }
+        // The block's bytes and everything after them in the frame: the 8-byte loads of its
+        // last offsets may reach into the next block's header (and mask it off), so only the
+        // frame's last few offsets take the slower padded path.
+        let ahead = input.unread_bytes();
         let bytes = input.take((block.len() * width as usize).div_ceil(8))?;
-        unpack(bytes, width, min, block);
+        unpack(bytes, ahead, width, min, block);
     }
     Ok(())
 }
 
 /// `out.len()` offsets of `width` bits from `bytes` (which holds at least that many bits),
-/// each added to `min`. Offsets up to 56 bits wide are read with one unaligned 8-byte load
-/// each, in groups of eight by code made for their width; the last few, too near the end for a
-/// whole load, from a zero-padded copy.
-fn unpack<W: Word>(bytes: &[u8], width: u32, min: i64, out: &mut [W]) {
+/// each added to `min`; `ahead` is `bytes` and whatever follows them, which loads may touch
+/// but no offset takes a bit of. Offsets up to 56 bits wide are read with one unaligned 8-byte
+/// load each, in groups of eight by code made for their width; the last few, too near the end
+/// of `ahead` for a whole load, from a zero-padded copy.
+fn unpack<W: Word>(bytes: &[u8], ahead: &[u8], width: u32, min: i64, out: &mut [W]) {
     if width == 0 {
         out.fill(W::from_i64(min));
         return;
@@ -100,11 +105,11 @@ fn unpack<W: Word>(bytes: &[u8], width: u32, min: i64, out: &mut [W]) {
         }
         return;
     }
-    let done = unpack_groups(bytes, width, min, out);
+    let done = unpack_groups(ahead, width, min, out);
     if done < out.len() {
         // Each group of eight took `width` whole bytes.
         let from = done / 8 * width as usize;
-        unpack_rest(&bytes[from..], width, min, &mut out[done..]);
+        unpack_rest(&ahead[from..], width, min, &mut out[done..]);
     }
 }
 
@@ -215,11 +220,20 @@ mod tests {
                 let mut w = ByteWriter::new(&mut buf);
                 encode(&values, &mut w).unwrap();
                 let n = w.position();
-                let mut r = ByteReader::new(&buf[..n]);
-                let mut back = vec![0i64; len];
-                decode(&mut r, &mut back).unwrap();
-                r.finish().unwrap();
-                assert_eq!(back, values, "width {width}, {len} values");
+                // Whatever follows the stream in the frame (all ones here, the worst case for
+                // a load that reaches past it) changes no value and is left unread.
+                for trailing in [0usize, 3, 8, 17] {
+                    let mut framed = buf[..n].to_vec();
+                    framed.resize(n + trailing, 0xff);
+                    let mut r = ByteReader::new(&framed);
+                    let mut back = vec![0i64; len];
+                    decode(&mut r, &mut back).unwrap();
+                    assert_eq!(r.remaining(), trailing);
+                    assert_eq!(
+                        back, values,
+                        "width {width}, {len} values, {trailing} after"
+                    );
+                }
             }
         }
     }
