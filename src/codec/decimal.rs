@@ -19,7 +19,7 @@
 
 use super::CodecError;
 use super::columns::{Columns, WORDS};
-use super::ints::{Coding, get_integers, get_stream, put_stream};
+use super::ints::{Coding, Integration, get_integers, get_residuals, put_stream};
 use super::io::{ByteReader, ByteWriter};
 use super::pack;
 
@@ -337,33 +337,31 @@ pub(crate) fn encode(
     written
 }
 
-/// The values `ints` stand for at exponent `e` (`n / 10^e`, as [`scaled`] checked each one
-/// against), as words into `column`. At `e` 0 (dates, counts) without the division, which
-/// changes nothing there (`x / 1.0 == x`) and is most of the column's assembly.
-fn unscale(ints: &[i64], e: u8, column: &mut [u64]) {
+/// Finishes `ints` (`integration`, [`Integration::DONE`] for integers already whole) and writes
+/// the values they stand for at exponent `e` (`n / 10^e`, as [`scaled`] checked each one
+/// against) as words into `column`, in one pass. At `e` 0 (dates, counts) without the
+/// division, which changes nothing there (`x / 1.0 == x`) and is most of the column's assembly.
+fn unscale(integration: Integration, ints: &mut [i64], e: u8, column: &mut [u64]) {
     if e == 0 {
-        for (slot, &int) in column.iter_mut().zip(ints) {
-            *slot = (int as f64).to_bits();
-        }
+        integration.finish_into(ints, column, |n| (n as f64).to_bits());
     } else {
         let power = POWERS[usize::from(e)];
-        for (slot, &int) in column.iter_mut().zip(ints) {
-            *slot = (int as f64 / power).to_bits();
-        }
+        integration.finish_into(ints, column, |n| (n as f64 / power).to_bits());
     }
 }
 
-/// A column's integers: a [`put_stream`] stream, or the plain packed differences of earlier
-/// versions.
+/// A column's integers, not yet finished: a [`put_stream`] stream (its residuals), or the plain
+/// packed differences of earlier versions (finished already).
 fn read_integers(
     input: &mut ByteReader<'_>,
     ints: &mut [i64],
     stream: bool,
-) -> Result<(), CodecError> {
+) -> Result<Integration, CodecError> {
     if stream {
-        get_stream(input, ints)
+        get_residuals(input, ints)
     } else {
-        get_integers(input, ints)
+        get_integers(input, ints)?;
+        Ok(Integration::DONE)
     }
 }
 
@@ -400,11 +398,9 @@ pub(crate) fn decode(
             ZERO => {}
             mode @ (INTEGER | INTEGER_STREAM) => {
                 scratch.ints.resize(n, 0);
-                read_integers(input, &mut scratch.ints, mode == INTEGER_STREAM)?;
+                let integration = read_integers(input, &mut scratch.ints, mode == INTEGER_STREAM)?;
                 if write {
-                    for (slot, &int) in column.iter_mut().zip(&scratch.ints) {
-                        *slot = int as u64;
-                    }
+                    integration.finish_into(&mut scratch.ints, column, |n| n as u64);
                 }
             }
             mode @ (SCALED | SCALED_STREAM) => {
@@ -424,12 +420,15 @@ pub(crate) fn decode(
                     scratch.exceptions.push((at, input.u64()?));
                 }
                 let ints = &mut scratch.table[c * n..(c + 1) * n];
-                read_integers(input, ints, mode == SCALED_STREAM)?;
+                let integration = read_integers(input, ints, mode == SCALED_STREAM)?;
                 if write {
-                    unscale(ints, e, column);
+                    unscale(integration, ints, e, column);
                     for &(i, w) in &scratch.exceptions {
                         column[i] = w;
                     }
+                } else {
+                    // Kept whole all the same: a derived column may be built on them.
+                    integration.finish(ints);
                 }
                 scales[c] = Some(Scale {
                     exponent: e,
@@ -519,7 +518,7 @@ pub(crate) fn decode(
             }
         }
         if wanted & (1 << c) != 0 {
-            unscale(target, e, cols.column_mut(c));
+            unscale(Integration::DONE, target, e, cols.column_mut(c));
         }
     }
     Ok(())
