@@ -113,8 +113,9 @@ fn unpack<W: Word>(bytes: &[u8], ahead: &[u8], width: u32, min: i64, out: &mut [
     }
 }
 
-/// Unpacks whole groups of eight offsets with the width known at compile time (one copy of
-/// [`unpack_fixed`] for each width up to 56): how many offsets it wrote, a multiple of 8.
+/// Unpacks groups of eight offsets with the width known at compile time (one copy of
+/// [`unpack_fixed`] for each width up to 56): how many offsets it wrote from the start, a
+/// multiple of 8 or all of them.
 fn unpack_groups<W: Word>(bytes: &[u8], width: u32, min: i64, out: &mut [W]) -> usize {
     macro_rules! by_width {
         ($($b:literal)*) => {
@@ -131,23 +132,40 @@ fn unpack_groups<W: Word>(bytes: &[u8], width: u32, min: i64, out: &mut [W]) -> 
 /// [`unpack_groups`] for offsets of `B` bits: a group of eight is `B` whole bytes, read with
 /// eight unaligned 8-byte loads whose offsets, shifts and bounds the compiler knows, so each
 /// offset is a load, a shift, a mask and an add (the general loop computes each position and
-/// checks each load). Stops at the first group whose last load would pass the end of `bytes`.
+/// checks each load). Stops at the first group whose last load would pass the end of `bytes`;
+/// a last group of fewer than eight (a block of 127 residuals) is unpacked whole into a
+/// scratch group when `bytes` reaches far enough, and its offsets taken from there.
 #[inline(never)]
 fn unpack_fixed<const B: usize, W: Word>(bytes: &[u8], min: i64, out: &mut [W]) -> usize {
-    let mask = (1u64 << B) - 1;
     // The group's loads reach `B + 8` bytes from its start at most.
     let groups = (bytes.len().saturating_sub(8) / B).min(out.len() / 8);
     for (k, group) in out[..groups * 8].chunks_exact_mut(8).enumerate() {
-        let source = &bytes[k * B..k * B + B + 8];
-        for (j, slot) in group.iter_mut().enumerate() {
-            let bit = j * B;
-            let mut word = [0u8; 8];
-            word.copy_from_slice(&source[bit / 8..bit / 8 + 8]);
-            let offset = (u64::from_le_bytes(word) >> (bit % 8)) & mask;
-            *slot = W::from_i64(min.wrapping_add(offset as i64));
-        }
+        unpack_group::<B, W>(&bytes[k * B..k * B + B + 8], min, group);
     }
-    groups * 8
+    let done = groups * 8;
+    let left = out.len() - done;
+    let start = groups * B;
+    if left == 0 || left >= 8 || bytes.len() < start + B + 8 {
+        return done;
+    }
+    let mut last = [W::from_i64(min); 8];
+    unpack_group::<B, W>(&bytes[start..start + B + 8], min, &mut last);
+    out[done..].copy_from_slice(&last[..left]);
+    out.len()
+}
+
+/// One group of eight `B`-bit offsets from `source` (`B + 8` bytes, the group's first),
+/// each added to `min`.
+#[inline(always)]
+fn unpack_group<const B: usize, W: Word>(source: &[u8], min: i64, group: &mut [W]) {
+    let mask = (1u64 << B) - 1;
+    for (j, slot) in group.iter_mut().enumerate() {
+        let bit = j * B;
+        let mut word = [0u8; 8];
+        word.copy_from_slice(&source[bit / 8..bit / 8 + 8]);
+        let offset = (u64::from_le_bytes(word) >> (bit % 8)) & mask;
+        *slot = W::from_i64(min.wrapping_add(offset as i64));
+    }
 }
 
 /// The offsets [`unpack_groups`] left (fewer than eight, or those too near the end of `bytes`
