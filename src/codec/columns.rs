@@ -253,7 +253,8 @@ impl<'a> RowWords<'a> {
 }
 
 /// The little-endian word in `bytes` (eight of them).
-fn le_word(bytes: &[u8]) -> u64 {
+#[inline]
+pub(crate) fn le_word(bytes: &[u8]) -> u64 {
     let mut w = [0u8; 8];
     w.copy_from_slice(&bytes[..8]);
     u64::from_le_bytes(w)

@@ -18,7 +18,7 @@
 //! decimals. Full-precision noise (simulations, sensor floats after filtering) falls back to raw.
 
 use super::CodecError;
-use super::columns::{Columns, WORDS};
+use super::columns::{Columns, WORDS, le_word};
 use super::ints::{Coding, Integration, get_integers, get_residuals, put_stream};
 use super::io::{ByteReader, ByteWriter};
 use super::pack;
@@ -384,8 +384,13 @@ pub(crate) fn decode(
         let write = wanted & (1 << c) != 0;
         match input.u8()? {
             RAW => {
-                for slot in column.iter_mut() {
-                    *slot = input.u64()?;
+                // One bounds check for the column, not one a word: full-precision noise is
+                // all raw columns, and this loop is then the whole decode.
+                let bytes = input.take(n * 8)?;
+                if write {
+                    for (slot, word) in column.iter_mut().zip(bytes.chunks_exact(8)) {
+                        *slot = le_word(word);
+                    }
                 }
             }
             CONSTANT => {
