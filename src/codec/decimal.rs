@@ -339,11 +339,15 @@ pub(crate) fn encode(
 
 /// Finishes `ints` (`integration`, [`Integration::DONE`] for integers already whole) and writes
 /// the values they stand for at exponent `e` (`n / 10^e`, as [`scaled`] checked each one
-/// against) as words into `column`, in one pass. At `e` 0 (dates, counts) without the
-/// division, which changes nothing there (`x / 1.0 == x`) and is most of the column's assembly.
+/// against) as words into `column`. The division is the slow part, so the integers are
+/// finished in the same loop ([`Integration::finish_into`]); at `e` 0 (dates, counts) there is
+/// no division (`x / 1.0 == x`), and the two plain loops are faster.
 fn unscale(integration: Integration, ints: &mut [i64], e: u8, column: &mut [u64]) {
     if e == 0 {
-        integration.finish_into(ints, column, |n| (n as f64).to_bits());
+        integration.finish(ints);
+        for (slot, &n) in column.iter_mut().zip(ints.iter()) {
+            *slot = (n as f64).to_bits();
+        }
     } else {
         let power = POWERS[usize::from(e)];
         integration.finish_into(ints, column, |n| (n as f64 / power).to_bits());
@@ -405,7 +409,10 @@ pub(crate) fn decode(
                 scratch.ints.resize(n, 0);
                 let integration = read_integers(input, &mut scratch.ints, mode == INTEGER_STREAM)?;
                 if write {
-                    integration.finish_into(&mut scratch.ints, column, |n| n as u64);
+                    integration.finish(&mut scratch.ints);
+                    for (slot, &int) in column.iter_mut().zip(&scratch.ints) {
+                        *slot = int as u64;
+                    }
                 }
             }
             mode @ (SCALED | SCALED_STREAM) => {

@@ -285,10 +285,10 @@ impl Integration {
     }
 
     /// [`Integration::finish`], also writing `word(n)` for each integer `n` into `words` (as
-    /// long as `ints`) in the same pass: a caller converting the integers (a decimal column's
-    /// division by its power of ten) overlaps that work with the carried sum instead of
-    /// waiting one cycle a value on it first, and the integers are converted two at a time so
-    /// the compiler can do both in one vector instruction.
+    /// long as `ints`) in the same pass, two at a time: for a `word` as slow as a division,
+    /// whose throughput then hides the carried sum's one cycle a value (the compiler divides
+    /// each pair in one vector instruction). For a cheap `word`, [`Integration::finish`] and a
+    /// loop of its own are faster: the sum's loop is tighter alone.
     #[inline]
     pub(crate) fn finish_into(
         self,
@@ -298,6 +298,14 @@ impl Integration {
     ) {
         let len = ints.len().min(words.len());
         let (ints, words) = (&mut ints[..len], &mut words[..len]);
+        if self.order == 0 {
+            // No carried sum to overlap: the factor (if any) in place, then a plain loop.
+            self.finish(ints);
+            for (slot, &n) in words.iter_mut().zip(ints.iter()) {
+                *slot = word(n);
+            }
+            return;
+        }
         let heads = self.order.min(len);
         let factor = self.factor;
         // The second head of order 2 is the first step, not an integer: taken before the
@@ -310,7 +318,6 @@ impl Integration {
         let mut value = ints[..heads].last().copied().unwrap_or(0);
         let (ints, words) = (&mut ints[heads..], &mut words[heads..]);
         match self.order {
-            0 => each_pair(ints, words, |r| r.wrapping_mul(factor), &word),
             1 => each_pair(
                 ints,
                 words,
