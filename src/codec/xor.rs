@@ -77,6 +77,18 @@ pub(crate) fn decode(input: &mut ByteReader<'_>, cols: &mut Columns) -> Result<(
         let (mut window_lead, mut window_len) = (0u32, 0u32);
         let mut i = 0;
         while i < rest.len() {
+            if window_len != 0 {
+                let out = &mut rest[i..];
+                let taken = if window_len + 2 <= SHORT_LOOK {
+                    reuse_run::<false>(data, &mut pos, &mut prev, window_lead, window_len, out)
+                } else {
+                    reuse_run::<true>(data, &mut pos, &mut prev, window_lead, window_len, out)
+                };
+                i += taken;
+                if i == rest.len() {
+                    break;
+                }
+            }
             let next = look(data, pos);
             if next & 1 == 0 {
                 // A run of unchanged values, one bit each (at most the bits looked at).
@@ -142,6 +154,57 @@ fn look(data: &[u8], pos: usize) -> u64 {
 #[inline]
 fn field(data: &[u8], pos: usize, width: u32) -> u64 {
     (bits_at(data, pos) as u64) & (u64::MAX >> (64 - width))
+}
+
+/// Decodes the values from bit `pos` on that reuse the window (`lead`, `len`) into `out`, until
+/// one does not (a repeat, a new window) or the data ends too near for a whole load: how many.
+/// The window fixes each value's length, so the loop carries only the position and the value:
+/// a load (8 bytes when the control bits and the value fit in the 57 bits it holds, `WIDE` 16
+/// otherwise), a shift, the control bits' check, a mask, a shift into place and an XOR. The
+/// load's bounds keep the value inside the stream (a value of `2 + len` bits ends within the
+/// bytes loaded), so the general loop's end check isn't needed here.
+#[inline(always)]
+fn reuse_run<const WIDE: bool>(
+    data: &[u8],
+    pos: &mut usize,
+    prev: &mut u64,
+    lead: u32,
+    len: u32,
+    out: &mut [u64],
+) -> usize {
+    let step = (2 + len) as usize;
+    let place = 64 - lead - len;
+    let mask = u64::MAX >> (64 - len);
+    let (mut at_bit, mut value) = (*pos, *prev);
+    let mut done = 0;
+    for slot in out.iter_mut() {
+        let at = at_bit / 8;
+        let bits = if WIDE {
+            let Some(sixteen) = data.get(at..at + 16) else {
+                break;
+            };
+            let window = u128::from_le_bytes(sixteen.try_into().unwrap_or([0; 16])) >> (at_bit % 8);
+            if window as u64 & 0b11 != 0b01 {
+                break;
+            }
+            (window >> 2) as u64
+        } else {
+            let Some(eight) = data.get(at..at + 8) else {
+                break;
+            };
+            let window = u64::from_le_bytes(eight.try_into().unwrap_or([0; 8])) >> (at_bit % 8);
+            if window & 0b11 != 0b01 {
+                break;
+            }
+            window >> 2
+        };
+        value ^= (bits & mask) << place;
+        *slot = value;
+        at_bit += step;
+        done += 1;
+    }
+    (*pos, *prev) = (at_bit, value);
+    done
 }
 
 #[cfg(test)]
