@@ -90,31 +90,33 @@ pub(crate) fn decode<W: Word>(input: &mut ByteReader<'_>, out: &mut [W]) -> Resu
 
 /// `out.len()` offsets of `width` bits from `bytes` (which holds at least that many bits),
 /// each added to `min`; `ahead` is `bytes` and whatever follows them, which loads may touch
-/// but no offset takes a bit of. Offsets up to 56 bits wide are read with one unaligned 8-byte
-/// load each, in groups of eight by code made for their width; the last few, too near the end
-/// of `ahead` for a whole load, from a zero-padded copy.
+/// but no offset takes a bit of. Offsets are read with one unaligned load each (8 bytes up to
+/// 56 bits wide, 16 above), in groups of eight by code made for their width; the last few, too
+/// near the end of `ahead` for a whole load, from a zero-padded copy (or, over 56 bits, the
+/// bit reader).
 fn unpack<W: Word>(bytes: &[u8], ahead: &[u8], width: u32, min: i64, out: &mut [W]) {
     if width == 0 {
         out.fill(W::from_i64(min));
         return;
     }
-    if width > 56 {
-        let mut bits = BitReader::over(bytes);
-        for slot in out {
-            *slot = W::from_i64(min.wrapping_add(bits.get(width).unwrap_or(0) as i64));
-        }
+    let done = unpack_groups(ahead, width, min, out);
+    if done == out.len() {
         return;
     }
-    let done = unpack_groups(ahead, width, min, out);
-    if done < out.len() {
-        // Each group of eight took `width` whole bytes.
-        let from = done / 8 * width as usize;
+    // Each group of eight took `width` whole bytes.
+    let from = done / 8 * width as usize;
+    if width > 56 {
+        let mut bits = BitReader::over(&bytes[from..]);
+        for slot in &mut out[done..] {
+            *slot = W::from_i64(min.wrapping_add(bits.get(width).unwrap_or(0) as i64));
+        }
+    } else {
         unpack_rest(&ahead[from..], width, min, &mut out[done..]);
     }
 }
 
 /// Unpacks groups of eight offsets with the width known at compile time (one copy of
-/// [`unpack_fixed`] for each width up to 56): how many offsets it wrote from the start, a
+/// [`unpack_fixed`] for each width): how many offsets it wrote from the start, a
 /// multiple of 8 or all of them.
 fn unpack_groups<W: Word>(bytes: &[u8], width: u32, min: i64, out: &mut [W]) -> usize {
     macro_rules! by_width {
@@ -126,45 +128,60 @@ fn unpack_groups<W: Word>(bytes: &[u8], width: u32, min: i64, out: &mut [W]) -> 
         };
     }
     by_width!(1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31
-        32 33 34 35 36 37 38 39 40 41 42 43 44 45 46 47 48 49 50 51 52 53 54 55 56)
+        32 33 34 35 36 37 38 39 40 41 42 43 44 45 46 47 48 49 50 51 52 53 54 55 56 57 58 59 60 61
+        62 63 64)
 }
 
 /// [`unpack_groups`] for offsets of `B` bits: a group of eight is `B` whole bytes, read with
-/// eight unaligned 8-byte loads whose offsets, shifts and bounds the compiler knows, so each
+/// eight unaligned loads whose offsets, shifts and bounds the compiler knows, so each
 /// offset is a load, a shift, a mask and an add (the general loop computes each position and
 /// checks each load). Stops at the first group whose last load would pass the end of `bytes`;
 /// a last group of fewer than eight (a block of 127 residuals) is unpacked whole into a
 /// scratch group when `bytes` reaches far enough, and its offsets taken from there.
 #[inline(never)]
 fn unpack_fixed<const B: usize, W: Word>(bytes: &[u8], min: i64, out: &mut [W]) -> usize {
-    // The group's loads reach `B + 8` bytes from its start at most.
-    let groups = (bytes.len().saturating_sub(8) / B).min(out.len() / 8);
+    // The group's loads reach `B + REACH` bytes from its start at most.
+    let reach = reach::<B>();
+    let groups = (bytes.len().saturating_sub(reach) / B).min(out.len() / 8);
     for (k, group) in out[..groups * 8].chunks_exact_mut(8).enumerate() {
-        unpack_group::<B, W>(&bytes[k * B..k * B + B + 8], min, group);
+        unpack_group::<B, W>(&bytes[k * B..k * B + B + reach], min, group);
     }
     let done = groups * 8;
     let left = out.len() - done;
     let start = groups * B;
-    if left == 0 || left >= 8 || bytes.len() < start + B + 8 {
+    if left == 0 || left >= 8 || bytes.len() < start + B + reach {
         return done;
     }
     let mut last = [W::from_i64(min); 8];
-    unpack_group::<B, W>(&bytes[start..start + B + 8], min, &mut last);
+    unpack_group::<B, W>(&bytes[start..start + B + reach], min, &mut last);
     out[done..].copy_from_slice(&last[..left]);
     out.len()
 }
 
-/// One group of eight `B`-bit offsets from `source` (`B + 8` bytes, the group's first),
+/// Bytes each offset's load takes: 8 for offsets of up to 56 bits (an 8-byte load shifted by
+/// up to 7 holds 57), 16 for wider ones.
+const fn reach<const B: usize>() -> usize {
+    if B <= 56 { 8 } else { 16 }
+}
+
+/// One group of eight `B`-bit offsets from `source` (`B` + [`reach`] bytes, the group's first),
 /// each added to `min`.
 #[inline(always)]
 fn unpack_group<const B: usize, W: Word>(source: &[u8], min: i64, group: &mut [W]) {
-    let mask = (1u64 << B) - 1;
+    let mask = u64::MAX >> (64 - B);
     for (j, slot) in group.iter_mut().enumerate() {
         let bit = j * B;
-        let mut word = [0u8; 8];
-        word.copy_from_slice(&source[bit / 8..bit / 8 + 8]);
-        let offset = (u64::from_le_bytes(word) >> (bit % 8)) & mask;
-        *slot = W::from_i64(min.wrapping_add(offset as i64));
+        let at = bit / 8;
+        let bits = if B <= 56 {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(&source[at..at + 8]);
+            u64::from_le_bytes(word) >> (bit % 8)
+        } else {
+            let mut word = [0u8; 16];
+            word.copy_from_slice(&source[at..at + 16]);
+            (u128::from_le_bytes(word) >> (bit % 8)) as u64
+        };
+        *slot = W::from_i64(min.wrapping_add((bits & mask) as i64));
     }
 }
 
