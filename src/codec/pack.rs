@@ -78,9 +78,9 @@ pub(crate) fn decode<W: Word>(input: &mut ByteReader<'_>, out: &mut [W]) -> Resu
         if width > 64 {
             return Err(CodecError::Corrupt("packed width over 64 bits"));
         }
-        // The block's bytes and everything after them in the frame: the 8-byte loads of its
+        // The block's bytes and everything after them in the frame: the whole-word loads of its
         // last offsets may reach into the next block's header (and mask it off), so only the
-        // frame's last few offsets take the slower padded path.
+        // frame's last few offsets take the slower path.
         let ahead = input.unread_bytes();
         let bytes = input.take((block.len() * width as usize).div_ceil(8))?;
         unpack(bytes, ahead, width, min, block);
@@ -140,7 +140,7 @@ fn unpack_groups<W: Word>(bytes: &[u8], width: u32, min: i64, out: &mut [W]) -> 
 /// scratch group when `bytes` reaches far enough, and its offsets taken from there.
 #[inline(never)]
 fn unpack_fixed<const B: usize, W: Word>(bytes: &[u8], min: i64, out: &mut [W]) -> usize {
-    // The group's loads reach `B + REACH` bytes from its start at most.
+    // The group's loads reach `B` + `reach` bytes from its start at most.
     let reach = reach::<B>();
     let groups = (bytes.len().saturating_sub(reach) / B).min(out.len() / 8);
     for (k, group) in out[..groups * 8].chunks_exact_mut(8).enumerate() {
