@@ -59,8 +59,9 @@ pub(crate) fn decode(input: &mut ByteReader<'_>, cols: &mut Columns) -> Result<(
     let data = input.take(input.remaining())?;
     let end = data.len() * 8;
     let ends_early = CodecError::Corrupt("bit stream ends early");
-    // The bit position, kept in a register: each value's length is known only from its own
-    // control bits, so the next position waits on them and on nothing else.
+    // The bit position, kept in a register: a value's length is known only from its own
+    // control bits (or, in a run reusing one window, from the window: [`reuse_run`]), so the
+    // next position waits on them and on nothing else.
     let mut pos = 0usize;
     for c in 0..WORDS {
         let column = cols.column_mut(c);
