@@ -14,19 +14,24 @@
 //!
 //! - `spsc_u64`: 64-bit items, one push / pop per item (Mitems/s).
 //! - `spsc_batch`: the same through each crate's batch API, chunks of 256 (Mitems/s);
-//!   `ringtop_slice` copies through `push_slice`/`pop_slice` as ringbuf's case does.
+//!   `ringtop_slice` copies through `push_slice`/`pop_slice` as ringbuf's case does. The chunk
+//!   consumers (ringtop's and rtrb's) read a chunk's two slices one after the other, each in a
+//!   plain loop: iterating them as one `chain` tests which half it is in at every item, three
+//!   times the instructions of the check itself, and made the consumer the bottleneck of both.
+//!   `spsc_batch_*_vs_best_peer` compares with the faster of rtrb and ringbuf in each round.
 //! - `spsc_row`: 64-byte `Row` items, one push / pop per item (Mitems/s).
 //! - `pingpong`: one item bounced over two rings, round trip (ns); `floor` bounces a cache line
 //!   between the same two CPUs with two bare atomics, the physical limit. Every contender polls
 //!   the way the floor does: check, then a spin-loop hint (`pause`), which on x86 also makes the
 //!   floor itself faster than a bare loop. `ringtop` is the index ring (`spsc`),
 //!   `ringtop_relay` the stamped-slot ring (`relay`) built for this pattern.
-//! - `ringtop_monitored` in `spsc_u64`, `spsc_batch` and `pingpong`: the same ring published for `ringtop
-//!   attach` (`monitor`), its sampler thread running; `*_monitored_vs_unmonitored` is the cost
-//!   (for `pingpong`, a round-trip ratio: lower is better).
-//! - `ringtop_no_chase_backoff` in `spsc_u64` and `pingpong`: the same ring with the consumer's
-//!   chase back-off off (`Consumer::set_chase_backoff(0)`), against rtrb: the back-off waits a
-//!   number of spin-loop hints, whose length differs between CPUs by up to an order of magnitude.
+//! - `ringtop_monitored` in `spsc_u64`, `spsc_batch` and `pingpong`: the same ring published for
+//!   `ringtop attach` (`monitor`), its sampler thread running; `*_monitored_vs_unmonitored` is
+//!   the cost (for `pingpong`, a round-trip ratio: lower is better).
+//! - `ringtop_no_chase_backoff` in `spsc_u64`, `spsc_batch` and `pingpong`: the same ring with
+//!   the consumer's chase back-off off (`Consumer::set_chase_backoff(0)`), against rtrb: the
+//!   back-off waits a number of spin-loop hints, whose length differs between CPUs by up to an
+//!   order of magnitude.
 //! - `rtrb_before` in `pingpong`: rtrb run a second time in each round, before ringtop (`rtrb`
 //!   runs after it). `pingpong_rtrb_vs_rtrb_before` compares one ring with itself: its spread is
 //!   the noise of a per-round ratio in that run, against which `pingpong_vs_rtrb`'s is read.
@@ -329,6 +334,13 @@ fn ringtop_batch(s: Setup) -> f64 {
     ringtop_batch_on(s, spsc::channel::<u64>(CAPACITY).unwrap())
 }
 
+/// `spsc_batch` with the consumer's chase back-off off (see `ringtop_spsc_no_chase_backoff`).
+fn ringtop_batch_no_chase_backoff(s: Setup) -> f64 {
+    let (tx, mut rx) = spsc::channel::<u64>(CAPACITY).unwrap();
+    rx.set_chase_backoff(0);
+    ringtop_batch_on(s, (tx, rx))
+}
+
 /// `spsc_batch` on a ring published for `ringtop attach`.
 fn ringtop_batch_monitored(s: Setup) -> f64 {
     let registry = bench_registry();
@@ -357,9 +369,11 @@ fn ringtop_batch_on(s: Setup, ends: (spsc::Producer<u64>, spsc::Consumer<u64>)) 
             while i < n {
                 let chunk = rx.read_chunk(BATCH);
                 let (a, b) = chunk.as_slices();
-                for &v in a.iter().chain(b) {
-                    check(v, i);
-                    i += 1;
+                for run in [a, b] {
+                    for &v in run {
+                        check(v, i);
+                        i += 1;
+                    }
                 }
                 chunk.release();
             }
@@ -441,9 +455,11 @@ fn rtrb_batch(s: Setup) -> f64 {
                 }
                 let chunk = rx.read_chunk(k).expect("slots were counted");
                 let (a, b) = chunk.as_slices();
-                for &v in a.iter().chain(b) {
-                    check(v, i);
-                    i += 1;
+                for run in [a, b] {
+                    for &v in run {
+                        check(v, i);
+                        i += 1;
+                    }
                 }
                 chunk.commit_all();
             }
@@ -762,8 +778,12 @@ fn single_thread(case: &str, n: u64) -> bool {
                 assert_eq!(chunk.commit(), BATCH);
                 let chunk = rx.read_chunk(BATCH);
                 let (a, b) = chunk.as_slices();
-                for (k, &v) in a.iter().chain(b).enumerate() {
-                    check(v, base + k as u64);
+                let mut expected = base;
+                for run in [a, b] {
+                    for &v in run {
+                        check(v, expected);
+                        expected += 1;
+                    }
                 }
                 chunk.release();
             }
@@ -776,8 +796,12 @@ fn single_thread(case: &str, n: u64) -> bool {
                 assert_eq!(chunk.fill_from_iter(base..), BATCH);
                 let chunk = rx.read_chunk(BATCH).unwrap();
                 let (a, b) = chunk.as_slices();
-                for (k, &v) in a.iter().chain(b).enumerate() {
-                    check(v, base + k as u64);
+                let mut expected = base;
+                for run in [a, b] {
+                    for &v in run {
+                        check(v, expected);
+                        expected += 1;
+                    }
                 }
                 chunk.commit_all();
             }
@@ -855,6 +879,12 @@ fn cases() -> Vec<Case> {
             "ringtop_monitored",
             T,
             ringtop_batch_monitored,
+        ),
+        Case::new(
+            "spsc_batch",
+            "ringtop_no_chase_backoff",
+            T,
+            ringtop_batch_no_chase_backoff,
         ),
         Case::new("spsc_batch", "ringtop_slice", T, ringtop_slice),
         Case::new("spsc_batch", "rtrb", T, rtrb_batch),
@@ -956,6 +986,22 @@ fn ratios(cases: &[Case]) -> serde_json::Map<String, serde_json::Value> {
             runs_of(cases, "spsc_batch", peer),
         );
     }
+    // The batch goal's yardstick: in each round, the faster of rtrb's chunks and ringbuf's
+    // slices, the two batch APIs a user would otherwise pick.
+    let best_peer: Option<Vec<f64>> = match (
+        runs_of(cases, "spsc_batch", "rtrb"),
+        runs_of(cases, "spsc_batch", "ringbuf"),
+    ) {
+        (Some(a), Some(b)) => Some(a.iter().zip(b).map(|(x, y)| x.max(*y)).collect()),
+        _ => None,
+    };
+    for (name, imp) in [("chunks", "ringtop"), ("slice", "ringtop_slice")] {
+        put(
+            format!("spsc_batch_{name}_vs_best_peer"),
+            runs_of(cases, "spsc_batch", imp),
+            best_peer.as_deref(),
+        );
+    }
     let floor = runs_of(cases, "pingpong", "floor");
     put(
         "pingpong_vs_floor".into(),
@@ -977,7 +1023,7 @@ fn ratios(cases: &[Case]) -> serde_json::Map<String, serde_json::Value> {
         runs_of(cases, "pingpong", "rtrb"),
         floor,
     );
-    for bench in ["spsc_u64", "pingpong"] {
+    for bench in ["spsc_u64", "spsc_batch", "pingpong"] {
         put(
             format!("{bench}_no_chase_backoff_vs_rtrb"),
             runs_of(cases, bench, "ringtop_no_chase_backoff"),
