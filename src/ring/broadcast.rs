@@ -308,11 +308,13 @@ impl<T: Copy> WriteChunk<'_, T> {
         self.claim.fill_with(make);
     }
 
-    /// Publishes the slots written so far in one index store; returns how many.
+    /// Publishes the slots written so far in one index store (none if there are none); returns
+    /// how many.
     pub fn commit(mut self) -> usize {
         let written = self.claim.written();
-        let tail = self.claim.hand_over();
-        self.producer.publish(tail);
+        if let Some(tail) = self.claim.hand_over() {
+            self.producer.publish(tail);
+        }
         written
     }
 }

@@ -145,12 +145,14 @@ impl<T> Claim<T> {
         count
     }
 
-    /// Hands the items written so far to the ring, which publishes them: the tail to publish.
-    /// The claim no longer drops them.
+    /// Hands the items written so far to the ring, which publishes them: the tail to publish, or
+    /// `None` when nothing was written. An empty commit (the ring was full) then stores nothing: a
+    /// producer polling a full ring must not pull the index's line back from the consumer it is
+    /// waiting for. The claim no longer drops the items.
     #[inline]
-    pub(crate) fn hand_over(&mut self) -> usize {
+    pub(crate) fn hand_over(&mut self) -> Option<usize> {
         let written = std::mem::take(&mut self.written);
-        self.tail.wrapping_add(written)
+        (written != 0).then(|| self.tail.wrapping_add(written))
     }
 }
 

@@ -58,12 +58,14 @@ impl<T> WriteChunk<'_, T> {
         self.claim.copy_from(items)
     }
 
-    /// Publishes the slots written so far in one index store; returns how many.
+    /// Publishes the slots written so far in one index store (none if there are none); returns
+    /// how many.
     #[inline]
     pub fn commit(mut self) -> usize {
         let written = self.claim.written();
-        let tail = self.claim.hand_over();
-        self.producer.publish(tail);
+        if let Some(tail) = self.claim.hand_over() {
+            self.producer.publish(tail);
+        }
         written
     }
 }
