@@ -5,6 +5,9 @@
 //!
 //! - Per source × codec: ratio (64-byte rows over frame bytes, headers included), bytes per real
 //!   value, encode and decode MB/s of raw rows, median pass; every frame round-trips bit for bit.
+//!   Speeds are the median of three rounds (one with `--quick`), each round measuring every
+//!   source and codec in turn, so a slow moment of the machine (these VMs change speed within
+//!   seconds) moves one round's figure, not the result; `decode_mb_per_s_rounds` lists them.
 //! - `lz4_peer`: the pure-Rust lz4_flex against C LZ4 (the `lz4` crate, which builds liblz4 and
 //!   which the LZ4 codecs call) on the identical row bytes, frame by frame, the two timed
 //!   alternately: the evidence for the codecs' choice of the C library.
@@ -175,34 +178,77 @@ fn round(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
 }
 
-fn result_json(r: &CodecResult) -> Value {
+fn result_json(r: &CodecResult, decode_rounds: &[f64]) -> Value {
     let r3 = |x: Option<f64>| x.map(round);
     json!({
         "codec": r.name, "ratio": r3(r.ratio), "row_ratio": r3(r.row_ratio),
         "bytes_per_value": r3(r.bytes_per_value),
         "encode_mb_per_s": r3(r.encode_mb_per_s), "decode_mb_per_s": r3(r.decode_mb_per_s),
+        "decode_mb_per_s_rounds": decode_rounds.iter().copied().map(round).collect::<Vec<_>>(),
         "roundtrip": r.roundtrip,
     })
+}
+
+/// One source's results with each speed the median of its rounds (`rounds`: the source's
+/// results from each round, in the same codec order), and each codec's decode speeds by round.
+/// Sizes come from the first round: encoding is deterministic, which this checks.
+fn median_of_rounds(rounds: &[Vec<CodecResult>]) -> (Vec<CodecResult>, Vec<Vec<f64>>) {
+    let mut merged = rounds[0].clone();
+    let mut decode_rounds = Vec::with_capacity(merged.len());
+    for (i, result) in merged.iter_mut().enumerate() {
+        let of_codec: Vec<&CodecResult> = rounds.iter().map(|round| &round[i]).collect();
+        for other in &of_codec {
+            assert_eq!(
+                (&other.name, other.encoded_bytes),
+                (&result.name, result.encoded_bytes),
+                "rounds of one source encoded alike"
+            );
+        }
+        let median_of = |speed: fn(&CodecResult) -> Option<f64>| {
+            let mut values: Vec<f64> = of_codec.iter().filter_map(|r| speed(r)).collect();
+            values.sort_by(f64::total_cmp);
+            values.get(values.len() / 2).copied()
+        };
+        result.encode_mb_per_s = median_of(|r| r.encode_mb_per_s);
+        result.decode_mb_per_s = median_of(|r| r.decode_mb_per_s);
+        result.encode_row_mb_per_s = median_of(|r| r.encode_row_mb_per_s);
+        result.decode_row_mb_per_s = median_of(|r| r.decode_row_mb_per_s);
+        decode_rounds.push(of_codec.iter().filter_map(|r| r.decode_mb_per_s).collect());
+    }
+    (merged, decode_rounds)
 }
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let as_json = args.iter().any(|a| a == "--json");
     let quick = args.iter().any(|a| a == "--quick");
-    let (rows, rounds) = if quick { (16_384, 3) } else { (262_144, 9) };
+    let (rows, rounds, speed_rounds) = if quick {
+        (16_384, 3, 1)
+    } else {
+        (262_144, 9, 3)
+    };
 
+    let sets = datasets(rows);
+    // Every source and codec once a round, the rounds one after another (see the module's doc).
+    let by_round: Vec<Vec<Vec<CodecResult>>> = (0..speed_rounds)
+        .map(|_| sets.iter().map(Dataset::results).collect())
+        .collect();
     let mut sources = Vec::new();
     let mut peers = Vec::new();
     let mut all: Vec<(String, CodecResult)> = Vec::new();
-    for set in datasets(rows) {
-        let results = set.results();
-        for r in &results {
+    for (index, set) in sets.iter().enumerate() {
+        let of_set: Vec<Vec<CodecResult>> = by_round.iter().map(|r| r[index].clone()).collect();
+        let (results, decode_rounds) = median_of_rounds(&of_set);
+        for r in of_set.iter().flatten() {
             assert!(r.is_exact(), "{} on {}: {}", r.name, set.name, r.roundtrip);
+        }
+        for r in &results {
             all.push((set.name.clone(), r.clone()));
         }
         sources.push(json!({
             "source": set.name, "rows": set.rows.len(), "real_columns": set.real_columns,
-            "codecs": results.iter().map(result_json).collect::<Vec<_>>(),
+            "codecs": results.iter().zip(&decode_rounds)
+                .map(|(r, d)| result_json(r, d)).collect::<Vec<_>>(),
         }));
         let peer = lz4_peer(&set.rows, rounds);
         peers.push(json!({"source": set.name, "lz4_peer": peer}));
@@ -293,6 +339,7 @@ fn main() {
     if as_json {
         let report = json!({
             "suite": "codecs", "quick": quick, "frame_rows": FRAME_ROWS, "rounds": rounds,
+            "speed_rounds": speed_rounds,
             "sources": sources, "lz4_peer": peers, "targets": targets,
         });
         println!("{report}");
