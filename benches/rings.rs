@@ -7,7 +7,13 @@
 //! per-round ratios compare runs that saw the same machine state; the cases are the bulk, each a
 //! few lines per crate API.
 //!
-//! `cargo bench --bench rings -- [--json] [--quick] [--only pingpong,spsc_u64]`
+//! `cargo bench --bench rings -- [--json] [--quick] [--only pingpong,spsc_u64] [--slices N]`
+//!
+//! A round runs every case ten times in turn (`--slices`), each with a tenth of the items or
+//! round trips, and a case's figure for the round is the median of its ten: contenders that
+//! ran whole, one after another, saw the VM change state between them often enough that
+//! rtrb's ping-pong against itself spread 0.84–1.94 per round (two runs); in slices, 0.85–1.18
+//! (six runs).
 //!
 //! `--single-thread CASE [--items N]` runs one case's push and pop on one thread and exits, for
 //! counting instructions under callgrind: `scripts/instructions.sh` runs them all.
@@ -52,6 +58,8 @@ use ringtop::ring::{CachePadded, mpmc, relay, spsc};
 use ringtop::topology::pin::{allowed_cpus, pin_current_thread};
 
 const CAPACITY: usize = 4096;
+/// Slices a round's share of every case is run in, interleaved (see `main`).
+const SLICES: u64 = 10;
 const BATCH: usize = 256;
 /// Ring size for ping-pong. Only one item is ever in flight; a size of 64 keeps every crate's
 /// slot array on its own cache lines, so no crate gains from the allocator happening to put both
@@ -1089,10 +1097,28 @@ fn main() {
     for case in &cases {
         black_box((case.run)(setup));
     }
+    // Each round runs every case `slices` times in turn, each time with that share of the items
+    // (or round trips), and keeps the median of its slices: the contenders of a round then
+    // interleave within tens of milliseconds, not a second or more, so that a change of the
+    // VM's state in the middle of a round moves one slice of each, not all of one contender.
+    let slices: u64 = value_of("--slices")
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(SLICES)
+        .max(1);
+    let slice_setup = Setup {
+        items: setup.items / slices,
+        round_trips: setup.round_trips / slices,
+        ..setup
+    };
     for round in 0..rounds {
-        for case in &mut cases {
-            let value = black_box((case.run)(setup));
-            case.runs.push(value);
+        let mut values: Vec<Vec<f64>> = vec![Vec::new(); cases.len()];
+        for _ in 0..slices {
+            for (case, v) in cases.iter().zip(&mut values) {
+                v.push(black_box((case.run)(slice_setup)));
+            }
+        }
+        for (case, v) in cases.iter_mut().zip(&values) {
+            case.runs.push(median(v));
         }
         if !json {
             eprintln!("round {}/{rounds} done", round + 1);
@@ -1116,6 +1142,7 @@ fn main() {
             "suite": "rings",
             "quick": quick,
             "rounds": rounds,
+            "slices": slices,
             "items": setup.items,
             "round_trips": setup.round_trips,
             "capacity": CAPACITY,
