@@ -3,9 +3,9 @@
 //! and each comparison as the median of per-round ratios with their spread. An untimed pass of
 //! every case runs first, so that the first round is not the machine warming up.
 //!
-//! One file on purpose (about 900 lines): every contender of every case runs in each round, so the
-//! per-round ratios compare runs that saw the same machine state; the cases are the bulk, each a
-//! few lines per crate API.
+//! One file on purpose (about 1 200 lines): every contender of every case runs in each round, so
+//! the per-round ratios compare runs that saw the same machine state; the cases are the bulk, each
+//! a few lines per crate API.
 //!
 //! `cargo bench --bench rings -- [--json] [--quick] [--only pingpong,spsc_u64] [--slices N]`
 //!
