@@ -149,7 +149,11 @@ pub enum CodecError {
     #[error("not a ringtop frame (bad magic)")]
     BadMagic,
     /// A header from a format this build does not read.
-    #[error("frame format version {0} is not supported (this build reads versions 1 and 2)")]
+    #[error(
+        "frame format version {0} is not supported (this build reads versions {oldest} to {newest})",
+        oldest = frame::OLDEST_READABLE_VERSION,
+        newest = frame::FORMAT_VERSION
+    )]
     UnsupportedVersion(u8),
     /// A codec id this build does not know.
     #[error("unknown codec id {0} in frame header")]

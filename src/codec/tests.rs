@@ -205,6 +205,14 @@ fn frames_of_earlier_versions_decode_and_unknown_versions_are_refused() {
         err,
         CodecError::UnsupportedVersion(frame::FORMAT_VERSION + 1)
     );
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "frame format version {} is not supported (this build reads versions 1 to {})",
+            frame::FORMAT_VERSION + 1,
+            frame::FORMAT_VERSION
+        )
+    );
 }
 
 #[test]
