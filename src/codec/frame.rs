@@ -23,8 +23,10 @@ pub const HEADER_LEN: usize = 24;
 /// The format this build writes: the header layout and, per codec, the payload's. Version 2
 /// differs from 1 only in `delta`'s payload (and so `delta-lz4`'s): packed differences rather
 /// than varints; version 3 from 2 only in `rle`'s (literal stretches beside runs) and `lz4`'s
-/// (words that hold one value throughout stored once, ahead of the block).
-pub const FORMAT_VERSION: u8 = 3;
+/// (words that hold one value throughout stored once, ahead of the block); version 4 from 3 only
+/// in `decimal`'s Rice-coded integers (quotients as runs of zeros, flagged in each stream's
+/// form byte, where earlier versions wrote runs of ones).
+pub const FORMAT_VERSION: u8 = 4;
 
 /// The oldest format this build still reads.
 pub const OLDEST_READABLE_VERSION: u8 = 1;

@@ -13,6 +13,9 @@ use super::{pack, rice};
 const ORDER_MASK: u8 = 0b11;
 const FACTORED: u8 = 1 << 2;
 const RICE: u8 = 1 << 3;
+/// With [`RICE`]: quotients as runs of zeros ([`rice::Unary::Zeros`], what is written from frame
+/// format 4 on); without it, runs of ones, as earlier formats wrote them.
+const RICE_ZEROS: u8 = 1 << 4;
 const MAX_ORDER: usize = 2;
 
 /// Which forms a stream may take: any (the smallest wins, Rice-coded ones included), or only the
@@ -205,7 +208,7 @@ pub(crate) fn put_stream(
         flags |= FACTORED;
     }
     if form.rice {
-        flags |= RICE;
+        flags |= RICE | RICE_ZEROS;
     }
     out.put_u8(flags)?;
     for &h in heads {
@@ -236,7 +239,9 @@ pub(crate) fn get_residuals(
     ints: &mut [i64],
 ) -> Result<Integration, CodecError> {
     let flags = input.u8()?;
-    if flags & !(ORDER_MASK | FACTORED | RICE) != 0 {
+    if flags & !(ORDER_MASK | FACTORED | RICE | RICE_ZEROS) != 0
+        || flags & (RICE | RICE_ZEROS) == RICE_ZEROS
+    {
         return Err(CodecError::Corrupt("unknown integer stream form"));
     }
     let order = usize::from(flags & ORDER_MASK);
@@ -257,7 +262,12 @@ pub(crate) fn get_residuals(
         1
     };
     if flags & RICE != 0 {
-        rice::decode(input, body)?;
+        let unary = if flags & RICE_ZEROS != 0 {
+            rice::Unary::Zeros
+        } else {
+            rice::Unary::Ones
+        };
+        rice::decode(input, body, unary)?;
     } else {
         pack::decode(input, body)?;
     }
@@ -403,6 +413,39 @@ mod tests {
         input.finish().unwrap();
         assert_eq!(back, ints);
         (form, len)
+    }
+
+    #[test]
+    fn rice_streams_of_either_run_form_decode_and_a_stray_flag_is_refused() {
+        let values: Vec<i64> = (0..300).map(|i| (i * 7919 % 23) - 11).collect();
+        for (flags, unary) in [
+            (RICE | RICE_ZEROS, rice::Unary::Zeros),
+            (RICE, rice::Unary::Ones),
+        ] {
+            let mut buf = vec![0u8; 4096];
+            let mut out = ByteWriter::new(&mut buf);
+            out.put_u8(flags).unwrap();
+            rice::encode_as(&values, unary, &mut out).unwrap();
+            let len = out.position();
+            let mut back = vec![0; values.len()];
+            get_stream(&mut ByteReader::new(&buf[..len]), &mut back).unwrap();
+            assert_eq!(back, values, "{unary:?}");
+        }
+        // What `put_stream` writes when it Rice-codes: the zeros form, flagged.
+        let mut work = Vec::new();
+        let mut buf = vec![0u8; 4096];
+        let mut out = ByteWriter::new(&mut buf);
+        put_stream(&values, &mut work, Coding::Smallest, &mut out).unwrap();
+        assert_eq!(
+            buf[0] & (RICE | RICE_ZEROS),
+            RICE | RICE_ZEROS,
+            "{:#b}",
+            buf[0]
+        );
+        // The zeros flag alone, with packed values, is no known form.
+        let mut back = vec![0; 1];
+        let err = get_stream(&mut ByteReader::new(&[RICE_ZEROS, 0, 0]), &mut back);
+        assert_eq!(err, Err(CodecError::Corrupt("unknown integer stream form")));
     }
 
     #[test]
