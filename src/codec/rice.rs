@@ -60,11 +60,7 @@ fn run_length<const ZEROS: bool>(bits: u64) -> u32 {
 /// How many end bits in a row are at the bottom of `bits`: with `k` = 0, each is a zero value.
 #[inline(always)]
 fn end_bits<const ZEROS: bool>(bits: u64) -> u32 {
-    if ZEROS {
-        bits.trailing_ones()
-    } else {
-        bits.trailing_zeros()
-    }
+    run_length::<ZEROS>(!bits)
 }
 
 /// Bits `z` takes with parameter `k`.
