@@ -32,6 +32,9 @@
 //!   clock read per item, no line moving between cores); `shm_one_core_library_vs_bare_ends` per
 //!   round is what the library's checks and bookkeeping cost, where the round trips' figures
 //!   also hold the cache lines' travel (and their medians move in ~10 ns steps here).
+//!   `library_ends_with_timeouts` is the same loop through `send` and `recv` with a timeout,
+//!   the calls a program waiting for room or items makes (`shm_one_core_timeouts_vs_try` per
+//!   round): what waiting for nothing costs.
 //! - `shm_item_stream`: items a second through the item ring between the pair, one a call
 //!   (`try_send`/`try_recv`) and in batches of 64 (`try_send_many`/`try_recv_many`: one tail and
 //!   one credit a batch); `shm_item_batches_vs_one_at_a_time` per round.
@@ -515,9 +518,9 @@ fn shm_bare_round_trip(trips: usize, cpus: (Option<usize>, Option<usize>)) -> f6
 /// item, no clock read per item). No line moves between cores, so this is the instructions'
 /// cost alone: the library's ends (`library`), or the bare ends (`false`), whose difference is
 /// what the library's checks and bookkeeping cost every item.
-fn shm_one_core_ns(items: u64, cpu: Option<usize>, library: bool) -> f64 {
+fn shm_one_core_ns(items: u64, cpu: Option<usize>, ends: OneCoreEnds) -> f64 {
     pin(cpu);
-    if !library {
+    if ends == OneCoreEnds::Bare {
         let (ends, mut sender, mut consumer) = bare_ring();
         let start = Instant::now();
         for i in 0..items {
@@ -538,8 +541,15 @@ fn shm_one_core_ns(items: u64, cpu: Option<usize>, library: bool) -> f64 {
     while !matches!(receiver.try_recv(), ReceivedItem::Other(_)) {}
     let start = Instant::now();
     for i in 0..items {
-        assert!(sender.try_send(&[i, 0, 0, 0, 0, 0, 0, 0]).unwrap());
-        let ReceivedItem::Item(item) = receiver.try_recv() else {
+        let item = [i, 0, 0, 0, 0, 0, 0, 0];
+        let received = if ends == OneCoreEnds::LibraryWithTimeouts {
+            sender.send(&item, Duration::from_secs(1)).unwrap();
+            receiver.recv(Duration::from_secs(1))
+        } else {
+            assert!(sender.try_send(&item).unwrap());
+            receiver.try_recv()
+        };
+        let ReceivedItem::Item(item) = received else {
             panic!("the item ring lost an item");
         };
         assert_eq!(item[0], i, "the item ring reordered an item");
@@ -548,6 +558,17 @@ fn shm_one_core_ns(items: u64, cpu: Option<usize>, library: bool) -> f64 {
     let took = start.elapsed();
     sender.finish(Duration::from_secs(2));
     took.as_nanos() as f64 / items as f64
+}
+
+/// Which ends [`shm_one_core_ns`] runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum OneCoreEnds {
+    /// [`BareSender`] and [`BareConsumer`].
+    Bare,
+    /// The library's, through `try_send` and `try_recv`.
+    Library,
+    /// The library's, through `send` and `recv` with a timeout.
+    LibraryWithTimeouts,
 }
 
 /// Items a second (64 bytes each) through the library's item ring, from a sender on `cpus.0` to
@@ -888,6 +909,8 @@ fn main() {
     let mut bare_vs_relay: Vec<f64> = Vec::new();
     // Per round: the library's ends against the bare ends, both on one core (software alone).
     let mut library_vs_bare: Vec<f64> = Vec::new();
+    // Per round: the library's ends through `send`/`recv` with a timeout against `try_*`.
+    let mut timeouts_vs_try: Vec<f64> = Vec::new();
     // Per round: the item ring's stream in batches of 64 against one item a call.
     let mut batches_vs_single: Vec<f64> = Vec::new();
     for _ in 0..rounds {
@@ -914,11 +937,21 @@ fn main() {
             let bare = apart(|| shm_bare_round_trip(trips, pair));
             record(&mut cases, "shm_round_trip", "shm_bare_ends", "ns", bare);
             bare_vs_relay.push(bare / relay);
-            let one_core = |library| apart(|| shm_one_core_ns(trips as u64 * 10, pair.0, library));
-            let (library, bare) = (one_core(true), one_core(false));
+            let one_core = |ends| apart(|| shm_one_core_ns(trips as u64 * 10, pair.0, ends));
+            let library = one_core(OneCoreEnds::Library);
+            let bare = one_core(OneCoreEnds::Bare);
+            let timeouts = one_core(OneCoreEnds::LibraryWithTimeouts);
             record(&mut cases, "shm_one_core", "library_ends", "ns", library);
             record(&mut cases, "shm_one_core", "bare_ends", "ns", bare);
+            record(
+                &mut cases,
+                "shm_one_core",
+                "library_ends_with_timeouts",
+                "ns",
+                timeouts,
+            );
             library_vs_bare.push(library / bare);
+            timeouts_vs_try.push(timeouts / library);
             let stream = |batch| apart(|| shm_item_stream(trips as u64 * 20, pair, batch));
             let (single, batched) = (stream(1), stream(64));
             record(
@@ -1054,6 +1087,7 @@ fn main() {
         ("shm_item_round_trip_vs_relay_ring", &mut items_vs_relay),
         ("shm_bare_round_trip_vs_relay_ring", &mut bare_vs_relay),
         ("shm_one_core_library_vs_bare_ends", &mut library_vs_bare),
+        ("shm_one_core_timeouts_vs_try", &mut timeouts_vs_try),
         ("shm_item_batches_vs_one_at_a_time", &mut batches_vs_single),
         ("tcp_round_trip_vs_plain_tcp_floor", &mut tcp_vs_floor),
     ] {

@@ -106,27 +106,33 @@ impl MessageReceiver {
 
     /// Takes the next message into `out` (or a sender's arrival or departure) without waiting.
     pub fn try_recv(&mut self, out: &mut Vec<u8>) -> Received {
-        self.try_take(|inbox| inbox.poll_message(out)).0
+        Self::message(self.try_take(|inbox| inbox.poll_message(out)))
     }
 
     /// As [`MessageReceiver::try_recv`], waiting up to `timeout` with the receiver's strategy.
     pub fn recv(&mut self, out: &mut Vec<u8>, timeout: Duration) -> Received {
-        self.take(timeout, |inbox| inbox.poll_message(out)).0
+        Self::message(self.take(timeout, |inbox| inbox.poll_message(out)))
     }
 
-    /// What one `poll` of the inbox found, and how many messages (items) it took.
-    fn try_take(&mut self, poll: impl FnOnce(&mut Inbox) -> Polled) -> (Received, usize) {
-        let got = match poll(&mut self.inbox) {
+    /// A take's result as a receive of one message.
+    fn message(taken: Result<usize, Received>) -> Received {
+        taken.map_or_else(|other| other, |_| Received::Message)
+    }
+
+    /// What one `poll` of the inbox found: how many messages (items) it took, or anything else
+    /// (never [`Received::Message`]). The common case is a count alone, with no enum of
+    /// strings to build, move and drop on the way back.
+    fn try_take(&mut self, poll: impl FnOnce(&mut Inbox) -> Polled) -> Result<usize, Received> {
+        Err(match poll(&mut self.inbox) {
+            Polled::Frame(taken) => return Ok(taken),
             Polled::Nothing => Received::Nothing,
-            Polled::Frame(taken) => return (Received::Message, taken),
             Polled::Dropped(reason) => Received::SenderDropped(reason),
             Polled::Event(SessionEvent::Start { peer, .. }) => Received::SenderConnected(peer),
             Polled::Event(SessionEvent::End { rows_sent, reason }) => Received::SenderLeft {
                 sent: rows_sent,
                 reason,
             },
-        };
-        (got, 0)
+        })
     }
 
     /// Polls with `poll` until it finds something or `timeout` passes, waiting between polls
@@ -135,13 +141,18 @@ impl MessageReceiver {
         &mut self,
         timeout: Duration,
         mut poll: impl FnMut(&mut Inbox) -> Polled,
-    ) -> (Received, usize) {
-        let deadline = Instant::now() + timeout;
+    ) -> Result<usize, Received> {
+        // Set at the first poll that finds nothing: what is already there costs no clock read.
+        let mut deadline = None;
         let mut spins = 0u32;
         loop {
             let got = self.try_take(&mut poll);
+            if !matches!(got, Err(Received::Nothing)) {
+                return got;
+            }
             let now = Instant::now();
-            if got.0 != Received::Nothing || now >= deadline {
+            let deadline = *deadline.get_or_insert(now + timeout);
+            if now >= deadline {
                 return got;
             }
             spins = spins.saturating_add(1);
@@ -253,10 +264,12 @@ fn wait_for_room(
     timeout: Duration,
     mut attempt: impl FnMut() -> Result<bool, LinkError>,
 ) -> Result<(), LinkError> {
-    let deadline = Instant::now() + timeout;
+    // Set at the first attempt that finds no room: a send with room costs no clock read.
+    let mut deadline = None;
     let mut spins = 0u32;
     while !attempt()? {
-        if Instant::now() >= deadline {
+        let now = Instant::now();
+        if now >= *deadline.get_or_insert(now + timeout) {
             return Err(LinkError::Idle(timeout));
         }
         spins += 1;
@@ -388,11 +401,8 @@ impl<T: Pod> ItemReceiver<T> {
         Self::items(got)
     }
 
-    fn items((got, polled): (Received, usize)) -> ReceivedItems {
-        match got {
-            Received::Message => ReceivedItems::Items(polled),
-            other => ReceivedItems::Other(other),
-        }
+    fn items(taken: Result<usize, Received>) -> ReceivedItems {
+        taken.map_or_else(ReceivedItems::Other, ReceivedItems::Items)
     }
 }
 
@@ -489,6 +499,52 @@ mod tests {
         let err = ItemReceiver::<[u8; 0]>::create("never-created", 16, WaitStrategy::spin_park())
             .unwrap_err();
         assert!(err.to_string().contains("zero-sized"), "{err}");
+    }
+
+    #[test]
+    fn a_receive_with_nothing_to_take_waits_out_its_timeout() {
+        let name = format!("empty-recv-{}", std::process::id());
+        let mut receiver =
+            ItemReceiver::<u64>::create(&name, 64, WaitStrategy::BusySpin).expect("create");
+        let wait = Duration::from_millis(30);
+        let start = Instant::now();
+        assert_eq!(
+            receiver.recv(wait),
+            ReceivedItem::Other(Received::Nothing),
+            "no sender, nothing to take"
+        );
+        assert!(
+            start.elapsed() >= wait,
+            "gave up after {:?} of {wait:?}",
+            start.elapsed()
+        );
+        // A zero timeout is one look.
+        assert_eq!(
+            receiver.recv(Duration::ZERO),
+            ReceivedItem::Other(Received::Nothing)
+        );
+    }
+
+    #[test]
+    fn a_send_into_a_full_window_gives_up_after_its_timeout() {
+        let name = format!("full-send-{}", std::process::id());
+        let _receiver =
+            ItemReceiver::<[u64; 8]>::create(&name, 64, WaitStrategy::BusySpin).expect("create");
+        let mut sender = ItemSender::<[u64; 8]>::open(&name).expect("open");
+        for i in 0..64 {
+            sender
+                .send(&[i; 8], Duration::from_secs(1))
+                .expect("room for the window's items");
+        }
+        let wait = Duration::from_millis(30);
+        let start = Instant::now();
+        let error = sender.send(&[64; 8], wait).expect_err("nobody reads");
+        assert!(matches!(error, LinkError::Idle(_)), "{error}");
+        assert!(
+            start.elapsed() >= wait,
+            "gave up after {:?} of {wait:?}",
+            start.elapsed()
+        );
     }
 
     #[test]
