@@ -206,7 +206,8 @@ pub struct CodecSnapshot {
     /// `raw_bytes / encoded_bytes` over the interval (`null` before the first frame).
     #[serde(serialize_with = "crate::metrics::figures::significant_or_null")]
     pub ratio: Option<f64>,
-    /// Encoding time per row over the interval, in nanoseconds.
+    /// Encoding time per row over the interval, in nanoseconds: the encoder's alone, on a local
+    /// frame ring and a link alike (not the copy into a remote window, not a socket write).
     #[serde(serialize_with = "crate::metrics::figures::significant_or_null")]
     pub encode_ns_per_row: Option<f64>,
     /// Decoding time per row over the interval, in nanoseconds.
