@@ -407,11 +407,13 @@ impl WindowReader {
     }
 
     /// The writer's published tail, as of now.
+    #[inline]
     pub fn published(&self) -> u64 {
         self.shared.tail.load(Acquire)
     }
 
     /// Whether every published byte has been read.
+    #[inline]
     pub fn is_empty(&self) -> bool {
         self.head == self.published()
     }

@@ -36,6 +36,14 @@ pub trait TailFeed: Send + Sync + fmt::Debug {
     /// The refused tail, as [`WindowError`].
     fn feed(&self) -> Result<(), WindowError>;
 
+    /// The tail the sender last published, as it stands where this feed reads it, unchecked,
+    /// when it is one word to load: a consumer compares it with what it has read to skip a
+    /// poll that would find nothing ([`Inbox::is_quiet`]). `None` (the default) where there is
+    /// no such word (TCP's tails arrive in the socket's bytes).
+    fn sender_tail(&self) -> Option<u64> {
+        None
+    }
+
     /// Sleeps until the sender publishes past `published` (or a session starts or ends), at
     /// most `at_most`; `false` when this feed cannot sleep.
     fn park(&self, published: u64, at_most: std::time::Duration) -> bool {
@@ -143,6 +151,9 @@ impl Inbox {
     /// boundary, into `out` (one row each), credited once.
     #[inline]
     pub fn poll_items(&mut self, out: &mut [u8], item: usize, slot: usize) -> Polled {
+        if self.is_quiet() {
+            return Polled::Nothing;
+        }
         if let Some(polled) = self.before_read() {
             return polled;
         }
@@ -155,11 +166,28 @@ impl Inbox {
         }
     }
 
+    /// Whether a poll would find nothing: the feed's sender tail is what the consumer has read
+    /// up to, everything published is read, and no session boundary is due (looked at after
+    /// the tail was loaded, as a poll does). A few loads where a poll of an empty window runs
+    /// ~140 instructions, asked first by every poll: a consumer spinning on an empty window
+    /// looks again, and sees what arrives, that much sooner.
+    #[inline]
+    fn is_quiet(&self) -> bool {
+        let Some(tail) = self.feed.as_ref().and_then(|feed| feed.sender_tail()) else {
+            return false;
+        };
+        let head = self.reader.head();
+        tail == head && !self.discarding && self.reader.is_empty() && !self.sessions.is_due(head)
+    }
+
     /// [`Inbox::poll`], `take` given the record itself.
     fn poll_record(
         &mut self,
         take: impl FnOnce(&mut WindowRecord<'_>) -> Result<(usize, u64), String>,
     ) -> Polled {
+        if self.is_quiet() {
+            return Polled::Nothing;
+        }
         if let Some(polled) = self.before_read() {
             return polled;
         }

@@ -83,6 +83,11 @@ impl TailFeed for Shared {
         Ok(())
     }
 
+    #[inline]
+    fn sender_tail(&self) -> Option<u64> {
+        Some(self.segment.u64_at(layout::TAIL).load(Acquire))
+    }
+
     fn park(&self, published: u64, at_most: Duration) -> bool {
         let s = &self.segment;
         let wake = s.u32_at(layout::WAKE).load(Acquire);
