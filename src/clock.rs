@@ -6,6 +6,18 @@
 //! consumer echoes the stamp back to the producer) means anything.
 
 use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// `timeout` after `now`, or `None` where that is past what an [`Instant`] holds
+/// (`Duration::MAX`, say): a wait that never ends, where `now + timeout` would panic.
+pub fn deadline(now: Instant, timeout: Duration) -> Option<Instant> {
+    now.checked_add(timeout)
+}
+
+/// Whether `deadline` (from [`deadline`]) is still ahead at `now`.
+pub fn ahead(deadline: Option<Instant>, now: Instant) -> bool {
+    deadline.is_none_or(|end| now < end)
+}
 
 /// Nanoseconds on `CLOCK_MONOTONIC`: comparable between processes on the same boot.
 #[inline]
@@ -51,6 +63,26 @@ pub fn same_clock(peer_boot_id: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_deadline_past_the_clocks_reach_never_comes() {
+        let now = Instant::now();
+        assert_eq!(deadline(now, Duration::MAX), None);
+        assert!(ahead(
+            deadline(now, Duration::MAX),
+            now + Duration::from_secs(86_400)
+        ));
+        let soon = deadline(now, Duration::from_millis(5));
+        assert!(ahead(soon, now));
+        assert!(
+            !ahead(soon, now + Duration::from_millis(5)),
+            "over at its end"
+        );
+        assert!(
+            !ahead(deadline(now, Duration::ZERO), now),
+            "a zero wait is over at once"
+        );
+    }
 
     #[test]
     fn the_clock_moves_forward_and_agrees_with_itself() {

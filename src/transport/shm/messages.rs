@@ -142,26 +142,20 @@ impl MessageReceiver {
         timeout: Duration,
         mut poll: impl FnMut(&mut Inbox) -> Polled,
     ) -> Result<usize, Received> {
-        // Set at the first poll that finds nothing: what is already there costs no clock read.
-        let mut deadline = None;
+        let mut deadline = Deadline::after(timeout);
         let mut spins = 0u32;
         loop {
             let got = self.try_take(&mut poll);
             if !matches!(got, Err(Received::Nothing)) {
                 return got;
             }
-            let now = Instant::now();
-            let deadline = *deadline.get_or_insert(now + timeout);
-            if now >= deadline {
+            let Some(left) = deadline.left(Instant::now()) else {
                 return got;
-            }
+            };
             spins = spins.saturating_add(1);
             match self.wait {
                 WaitStrategy::SpinPark { spins: budget } if spins > budget => {
-                    if !self
-                        .inbox
-                        .park((deadline - now).min(Duration::from_millis(20)))
-                    {
+                    if !self.inbox.park(left.min(Duration::from_millis(20))) {
                         std::thread::yield_now();
                     }
                 }
@@ -264,12 +258,10 @@ fn wait_for_room(
     timeout: Duration,
     mut attempt: impl FnMut() -> Result<bool, LinkError>,
 ) -> Result<(), LinkError> {
-    // Set at the first attempt that finds no room: a send with room costs no clock read.
-    let mut deadline = None;
+    let mut deadline = Deadline::after(timeout);
     let mut spins = 0u32;
     while !attempt()? {
-        let now = Instant::now();
-        if now >= *deadline.get_or_insert(now + timeout) {
+        if deadline.left(Instant::now()).is_none() {
             return Err(LinkError::Idle(timeout));
         }
         spins += 1;
@@ -280,6 +272,35 @@ fn wait_for_room(
         }
     }
     Ok(())
+}
+
+/// The end of a wait of some timeout, set by the first try that finds nothing: a send with room
+/// or a receive with something there reads no clock. A timeout past what the clock can count
+/// (`Duration::MAX`, say) never ends.
+struct Deadline {
+    timeout: Duration,
+    /// Once set: the end, `None` for never.
+    end: Option<Option<Instant>>,
+}
+
+impl Deadline {
+    fn after(timeout: Duration) -> Self {
+        Deadline { timeout, end: None }
+    }
+
+    /// What is left of the wait at `now` (`Duration::MAX` for a wait without end); `None` once
+    /// it is over. The first call sets the end.
+    fn left(&mut self, now: Instant) -> Option<Duration> {
+        match *self
+            .end
+            .get_or_insert_with(|| crate::clock::deadline(now, self.timeout))
+        {
+            None => Some(Duration::MAX),
+            Some(end) => end
+                .checked_duration_since(now)
+                .filter(|left| !left.is_zero()),
+        }
+    }
 }
 
 /// A zero-sized item type: nothing to carry, and no way to tell items from an empty message.
@@ -522,6 +543,40 @@ mod tests {
         assert_eq!(
             receiver.recv(Duration::ZERO),
             ReceivedItem::Other(Received::Nothing)
+        );
+    }
+
+    #[test]
+    fn waits_without_end_take_what_comes() {
+        let name = format!("endless-{}", std::process::id());
+        let mut receiver =
+            ItemReceiver::<[u64; 8]>::create(&name, 64, WaitStrategy::spin_park()).expect("create");
+        let mut sender = ItemSender::<[u64; 8]>::open(&name).expect("open");
+        assert!(matches!(
+            receiver.recv(Duration::MAX),
+            ReceivedItem::Other(Received::SenderConnected(_))
+        ));
+        let late = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(20));
+            for i in 0..66 {
+                // The first waits for the receiver (asleep after it), the last for room.
+                sender.send(&[i; 8], Duration::MAX).expect("sent");
+            }
+            sender
+        });
+        for i in 0..66 {
+            // The first waits for the sender, asleep.
+            assert_eq!(receiver.recv(Duration::MAX), ReceivedItem::Item([i; 8]));
+            if i == 0 {
+                // The sender fills the window's 64 slots and waits with the 66th.
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+        let sender = late.join().expect("the sender");
+        assert_eq!(
+            sender.finish(Duration::MAX),
+            66,
+            "every item read, and said so"
         );
     }
 

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 use std::time::{Duration, Instant};
 
-use crate::clock::{boot_id, monotonic_ns};
+use crate::clock::{ahead, boot_id, deadline, monotonic_ns};
 use crate::ring::record::ring_offset;
 use crate::ring::window::{ALIGN, HEADER, PADDING, Placement, footprint, place, record_header};
 use crate::transport::session::FRAME;
@@ -185,9 +185,9 @@ impl ShmSender {
             .store(boot.len() as u64, Relaxed);
         let seq = s.u64_at(hello::SEQ).load(Acquire).wrapping_add(1);
         s.u64_at(hello::SEQ).store(seq, Release);
-        let deadline = Instant::now() + self.config.connect_timeout;
+        let deadline = deadline(Instant::now(), self.config.connect_timeout);
         while s.u64_at(welcome::SEQ).load(Acquire) != seq {
-            if Instant::now() >= deadline {
+            if !ahead(deadline, Instant::now()) {
                 return Err(LinkError::Deadline(self.config.connect_timeout));
             }
             if !s.receiver_alive() {
@@ -529,8 +529,8 @@ impl ShmSender {
             s.u64_at(bye::ROWS).store(self.rows_sent, Relaxed);
             let seq = s.u64_at(bye::SEQ).load(Acquire).wrapping_add(1);
             s.u64_at(bye::SEQ).store(seq, Release);
-            let deadline = Instant::now() + wait;
-            while self.rows_acked < self.rows_sent && Instant::now() < deadline {
+            let deadline = deadline(Instant::now(), wait);
+            while self.rows_acked < self.rows_sent && ahead(deadline, Instant::now()) {
                 if !self.check_link(true, SendKind::Stamped) {
                     break;
                 }
@@ -546,10 +546,10 @@ impl ShmSender {
 /// Takes the sender lock, retrying for up to `within` (the receiver's liveness check holds it
 /// for a moment now and then; a previous producer may still be leaving).
 fn take_sender_lock_within(path: &std::path::Path, within: Duration) -> Result<File, LinkError> {
-    let deadline = Instant::now() + within;
+    let deadline = deadline(Instant::now(), within);
     loop {
         match take_sender_lock(path) {
-            Err(LinkError::Refused { .. }) if Instant::now() < deadline => {
+            Err(LinkError::Refused { .. }) if ahead(deadline, Instant::now()) => {
                 std::thread::sleep(Duration::from_millis(5));
             }
             other => return other,

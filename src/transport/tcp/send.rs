@@ -391,9 +391,9 @@ impl RemoteSender {
             let mut bye = Vec::new();
             wire::encode_message(&mut bye, &Message::Bye(self.rows_sent));
             if link.write_all(&bye, &self.stats).is_ok() {
-                let deadline = Instant::now() + wait;
+                let deadline = crate::clock::deadline(Instant::now(), wait);
                 while self.acked_before + link.rows_acked < self.rows_sent
-                    && Instant::now() < deadline
+                    && crate::clock::ahead(deadline, Instant::now())
                     && link.poll(&self.stats).is_ok()
                 {
                     std::thread::sleep(Duration::from_micros(100));

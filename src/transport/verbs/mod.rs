@@ -80,7 +80,7 @@ fn next_message(
     timeout: std::time::Duration,
     stop: &dyn Fn() -> bool,
 ) -> Result<Vec<u8>, LinkError> {
-    let deadline = std::time::Instant::now() + timeout;
+    let deadline = crate::clock::deadline(std::time::Instant::now(), timeout);
     loop {
         if let Some(done) = endpoint.poll_recv() {
             if let Some(error) = done.error {
@@ -96,7 +96,7 @@ fn next_message(
         if stop() {
             return Err(LinkError::Stopped);
         }
-        if std::time::Instant::now() >= deadline {
+        if !crate::clock::ahead(deadline, std::time::Instant::now()) {
             return Err(LinkError::Deadline(timeout));
         }
         std::thread::sleep(std::time::Duration::from_micros(50));

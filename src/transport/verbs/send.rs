@@ -401,10 +401,10 @@ impl FrameLink for VerbsSender {
                 .post(Local::Inline(&bye), None, None, true, STAGING as u64)
                 .is_ok()
             {
-                let deadline = Instant::now() + wait;
+                let deadline = crate::clock::deadline(Instant::now(), wait);
                 while self.rows_acked < self.rows_sent
                     && self.failed.is_none()
-                    && Instant::now() < deadline
+                    && crate::clock::ahead(deadline, Instant::now())
                 {
                     self.poll();
                     std::thread::sleep(Duration::from_micros(100));
