@@ -291,15 +291,10 @@ impl Deadline {
     /// What is left of the wait at `now` (`Duration::MAX` for a wait without end); `None` once
     /// it is over. The first call sets the end.
     fn left(&mut self, now: Instant) -> Option<Duration> {
-        match *self
+        let end = *self
             .end
-            .get_or_insert_with(|| crate::clock::deadline(now, self.timeout))
-        {
-            None => Some(Duration::MAX),
-            Some(end) => end
-                .checked_duration_since(now)
-                .filter(|left| !left.is_zero()),
-        }
+            .get_or_insert_with(|| crate::clock::deadline(now, self.timeout));
+        crate::clock::ahead(end, now).then(|| end.map_or(Duration::MAX, |end| end - now))
     }
 }
 
