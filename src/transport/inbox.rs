@@ -38,8 +38,8 @@ pub trait TailFeed: Send + Sync + fmt::Debug {
 
     /// The tail the sender last published, as it stands where this feed reads it, unchecked,
     /// when it is one word to load: a consumer compares it with what it has read to skip a
-    /// poll that would find nothing ([`Inbox::is_quiet`]). `None` (the default) where there is
-    /// no such word (TCP's tails arrive in the socket's bytes).
+    /// poll that would find nothing (the inbox's quiet check, first in every poll). `None` (the
+    /// default) where there is no such word (TCP's tails arrive in the socket's bytes).
     fn sender_tail(&self) -> Option<u64> {
         None
     }
