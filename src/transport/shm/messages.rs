@@ -4,6 +4,9 @@
 //! type ([`ItemSender`], [`ItemReceiver`]: each item alone in a slot, no header). The same file,
 //! checks, liveness and futex as `ringtop serve --shm`, without rows or codecs.
 //!
+//! Every call that waits takes a timeout; `Duration::MAX` waits without end. A wait reads no
+//! clock when what it waits for is already there.
+//!
 //! ```no_run
 //! use std::time::Duration;
 //! use ringtop::ring::WaitStrategy;
