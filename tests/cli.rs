@@ -594,6 +594,46 @@ fn codec_measures_every_column_of_a_wide_table_and_what_each_costs() {
 }
 
 #[test]
+fn codec_measures_a_column_with_gaps_and_says_how_many_cells_were_empty() {
+    let path = std::env::temp_dir().join(format!("ringtop-cli-gaps-{}.csv", std::process::id()));
+    std::fs::write(
+        &path,
+        "date,temp,label\n2012/01/01,5.0,a\n2012/01/02,,b\n2012/01/03,6.5,c\n2012/01/04,,d\n",
+    )
+    .unwrap();
+    let json = ringtop()
+        .args(["codec", "--json", "--input"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let text = ringtop()
+        .args(["codec", "--codec", "decimal", "--input"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    std::fs::remove_file(&path).unwrap();
+    assert_succeeded(&json);
+    let all: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let table = &all["files"][0];
+    assert_eq!(table["column_names"], serde_json::json!(["date", "temp"]));
+    assert_eq!(
+        table["empty_cells"],
+        serde_json::json!([{"name": "temp", "cells": 2}])
+    );
+    assert_eq!(table["dropped"][0]["name"], "label");
+    for codec in table["codecs"].as_array().unwrap() {
+        // The missing values come back as the same NaN, bit for bit.
+        assert_eq!(codec["roundtrip"], "ok", "{codec}");
+    }
+    assert_succeeded(&text);
+    let text = String::from_utf8(text.stdout).unwrap();
+    assert!(
+        text.contains("2 numeric columns (date as epoch seconds, temp with 2 empty cells as NaN)"),
+        "{text}"
+    );
+}
+
+#[test]
 fn codec_with_a_bad_file_or_name_exits_2_saying_why() {
     let dir = std::env::temp_dir();
     let ragged = dir.join(format!("ringtop-cli-ragged-{}.csv", std::process::id()));

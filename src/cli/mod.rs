@@ -433,6 +433,7 @@ fn run_codec(args: &CodecArgs) -> ExitCode {
                 "columns": table.columns.len(),
                 "column_names": table.names(),
                 "time_columns": table.time_columns(),
+                "empty_cells": table.empty_cells(),
                 "dropped": table.dropped,
                 "frame_rows": args.frame_rows,
                 "codecs": results,
@@ -473,11 +474,16 @@ fn codec_report(
         .columns
         .iter()
         .map(|c| {
+            let mut name = c.name.clone();
             if c.is_time {
-                format!("{} as epoch seconds", c.name)
-            } else {
-                c.name.clone()
+                name.push_str(" as epoch seconds");
             }
+            match c.empty_cells {
+                0 => {}
+                1 => name.push_str(" with 1 empty cell as NaN"),
+                n => name.push_str(&format!(" with {n} empty cells as NaN")),
+            }
+            name
         })
         .collect();
     let (rows, columns) = (table.rows(), table.columns.len());

@@ -3,10 +3,13 @@
 //! A column is numeric when every data line holds a number there (`NaN` and `inf` count), or a
 //! date or time in a usual form (`2006-01-01`, `2010/01/01 00:00`, `2010-01-01 00:00:00`, RFC 3339
 //! with `Z` or an offset): those become seconds since the Unix epoch, UTC, which delta codecs make
-//! nearly free when they are regular. The first line is a header when any of its fields is
-//! neither. Every such column is kept (`ringtop codec` measures them all); a replay workload's
-//! rows carry the first six ([`CsvTable::replay_values`]). The report names every column that was
-//! dropped and why.
+//! nearly free when they are regular. An empty cell is a missing value: it reads as `NaN`, as a
+//! data frame library reads it, and is counted ([`CsvColumn::empty_cells`]), so a column with
+//! gaps is measured rather than dropped (one of nothing but empty cells is dropped). The first
+//! line is a header when any of its fields is neither a number nor a time nor empty. Every such
+//! column is kept (`ringtop codec` measures them all); a replay workload's rows carry the first
+//! six ([`CsvTable::replay_values`]). The report names every column that was dropped and why:
+//! the first cell that is not of the column's kind, which its first value decides.
 
 use std::path::{Path, PathBuf};
 
@@ -79,6 +82,15 @@ pub struct DroppedColumn {
     pub reason: String,
 }
 
+/// A kept column's missing values: its empty cells, read as `NaN`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct EmptyCells {
+    /// Header name, or `column N` without a header.
+    pub name: String,
+    /// How many of its cells were empty.
+    pub cells: usize,
+}
+
 /// One numeric column of a CSV file.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CsvColumn {
@@ -86,8 +98,10 @@ pub struct CsvColumn {
     pub name: String,
     /// Whether the file held dates or times here, now seconds since the Unix epoch (UTC).
     pub is_time: bool,
-    /// One value a data line.
+    /// One value a data line, `NaN` where the cell was empty.
     pub values: Vec<f64>,
+    /// How many cells were empty (missing values, read as `NaN`).
+    pub empty_cells: usize,
 }
 
 /// The numeric content of a CSV file, column by column.
@@ -110,6 +124,18 @@ impl CsvTable {
     /// The numeric columns' names, in order.
     pub fn names(&self) -> Vec<String> {
         self.columns.iter().map(|c| c.name.clone()).collect()
+    }
+
+    /// The columns with empty cells, each with how many: their missing values are `NaN`.
+    pub fn empty_cells(&self) -> Vec<EmptyCells> {
+        self.columns
+            .iter()
+            .filter(|c| c.empty_cells > 0)
+            .map(|c| EmptyCells {
+                name: c.name.clone(),
+                cells: c.empty_cells,
+            })
+            .collect()
     }
 
     /// The names of the columns that held dates or times.
@@ -143,6 +169,11 @@ fn number(field: &str) -> Option<f64> {
     } else {
         trimmed.parse().ok()
     }
+}
+
+/// Whether a cell holds nothing (spaces aside): a missing value.
+fn is_empty_cell(field: &str) -> bool {
+    field.trim().is_empty()
 }
 
 /// Seconds since the Unix epoch (UTC) of a date or time in a usual CSV form: `2006-01-01`,
@@ -199,10 +230,31 @@ enum ColumnKind {
 }
 
 impl ColumnKind {
+    /// The kind a column's first value says it is: a time when it reads as one.
+    fn of(first_value: &str) -> Self {
+        if epoch_seconds(first_value).is_some() {
+            ColumnKind::Time
+        } else {
+            ColumnKind::Number
+        }
+    }
+
+    /// The cell's value: `NaN` for an empty cell, `None` for one not of this kind.
     fn value(self, field: &str) -> Option<f64> {
+        if is_empty_cell(field) {
+            return Some(f64::NAN);
+        }
         match self {
             ColumnKind::Number => number(field),
             ColumnKind::Time => epoch_seconds(field),
+        }
+    }
+
+    /// Why a cell that is not of this kind drops its column.
+    fn refusal(self, line: u64, field: &str) -> String {
+        match self {
+            ColumnKind::Number => format!("not numeric at line {line}: {field:?}"),
+            ColumnKind::Time => format!("not a date or time at line {line}: {field:?}"),
         }
     }
 }
@@ -234,7 +286,7 @@ pub fn load(path: &Path) -> Result<CsvTable, CsvError> {
     };
     let has_header = first
         .iter()
-        .any(|f| number(f).is_none() && epoch_seconds(f).is_none());
+        .any(|f| !is_empty_cell(f) && number(f).is_none() && epoch_seconds(f).is_none());
     let names: Vec<String> = if has_header {
         first.iter().map(|f| f.trim().to_owned()).collect()
     } else {
@@ -250,18 +302,18 @@ pub fn load(path: &Path) -> Result<CsvTable, CsvError> {
     let mut kept = Vec::new();
     let mut dropped = Vec::new();
     for (c, name) in names.iter().enumerate() {
-        let first_bad = |kind: ColumnKind| data.iter().find(|(_, r)| kind.value(&r[c]).is_none());
-        let (kind, bad) = match first_bad(ColumnKind::Number) {
-            None => (ColumnKind::Number, None),
-            Some(not_a_number) => match first_bad(ColumnKind::Time) {
-                None => (ColumnKind::Time, None),
-                Some(_) => (ColumnKind::Number, Some(not_a_number)),
-            },
+        let Some((_, first_value)) = data.iter().find(|(_, r)| !is_empty_cell(&r[c])) else {
+            dropped.push(DroppedColumn {
+                name: name.clone(),
+                reason: "no values: every cell is empty".to_owned(),
+            });
+            continue;
         };
-        match bad {
+        let kind = ColumnKind::of(&first_value[c]);
+        match data.iter().find(|(_, r)| kind.value(&r[c]).is_none()) {
             Some((line, record)) => dropped.push(DroppedColumn {
                 name: name.clone(),
-                reason: format!("not numeric at line {line}: {:?}", &record[c]),
+                reason: kind.refusal(*line, &record[c]),
             }),
             None => kept.push((c, kind)),
         }
@@ -282,11 +334,12 @@ pub fn load(path: &Path) -> Result<CsvTable, CsvError> {
         .map(|(c, kind)| CsvColumn {
             name: names[c].clone(),
             is_time: kind == ColumnKind::Time,
-            // Every value parsed when the column was judged, so none is missing here.
+            // Every cell parsed when the column was judged: the `NaN`s are the empty cells.
             values: data
                 .iter()
                 .map(|(_, record)| kind.value(&record[c]).unwrap_or(f64::NAN))
                 .collect(),
+            empty_cells: data.iter().filter(|(_, r)| is_empty_cell(&r[c])).count(),
         })
         .collect();
     Ok(CsvTable {
@@ -405,6 +458,82 @@ mod tests {
             [1_262_307_600.0, 39.2, 0.0, 0.0, 0.0, 0.0]
         );
         assert_eq!(table.dropped[0].name, "weather");
+        std::fs::remove_file(path).unwrap();
+    }
+
+    #[test]
+    fn empty_cells_are_missing_values_read_as_nan_and_counted() {
+        let path = write(
+            "gaps.csv",
+            b"date,temp,wind,none\n2012/01/01,,4.7,\n,10.6, ,\n2012/01/03,9.4,3.1,\n",
+        );
+        let table = load(&path).unwrap();
+        assert_eq!(table.names(), ["date", "temp", "wind"]);
+        assert_eq!(table.time_columns(), ["date"]);
+        let bits = |c: usize| -> Vec<u64> {
+            table.columns[c]
+                .values
+                .iter()
+                .map(|v| v.to_bits())
+                .collect()
+        };
+        assert_eq!(
+            bits(0),
+            [
+                1_325_376_000.0f64.to_bits(),
+                f64::NAN.to_bits(),
+                1_325_548_800.0f64.to_bits()
+            ]
+        );
+        assert_eq!(
+            bits(1),
+            [f64::NAN.to_bits(), 10.6f64.to_bits(), 9.4f64.to_bits()]
+        );
+        assert_eq!(
+            bits(2),
+            [4.7f64.to_bits(), f64::NAN.to_bits(), 3.1f64.to_bits()]
+        );
+        let counts: Vec<(String, usize)> = table
+            .empty_cells()
+            .into_iter()
+            .map(|e| (e.name, e.cells))
+            .collect();
+        assert_eq!(
+            counts,
+            [
+                ("date".to_owned(), 1),
+                ("temp".to_owned(), 1),
+                ("wind".to_owned(), 1)
+            ]
+        );
+        assert_eq!(table.dropped.len(), 1);
+        assert_eq!(table.dropped[0].name, "none");
+        assert_eq!(table.dropped[0].reason, "no values: every cell is empty");
+        std::fs::remove_file(path).unwrap();
+    }
+
+    #[test]
+    fn a_headerless_file_may_start_with_an_empty_cell() {
+        let path = write("gap-first.csv", b"1,,3\n4,5,6\n");
+        let table = load(&path).unwrap();
+        assert_eq!(table.names(), ["column 1", "column 2", "column 3"]);
+        assert_eq!(table.rows(), 2, "the first line is data, not a header");
+        assert!(table.columns[1].values[0].is_nan());
+        std::fs::remove_file(path).unwrap();
+    }
+
+    #[test]
+    fn a_column_of_dates_is_dropped_at_the_first_cell_that_is_not_one() {
+        let path = write(
+            "bad-date.csv",
+            b"date,temp\n2010/01/01 00:00,39.4\n2010/01/01 01:00,39.2\n2010-13-45,39.0\n",
+        );
+        let table = load(&path).unwrap();
+        assert_eq!(table.names(), ["temp"]);
+        assert_eq!(
+            table.dropped[0].reason,
+            "not a date or time at line 4: \"2010-13-45\""
+        );
         std::fs::remove_file(path).unwrap();
     }
 
