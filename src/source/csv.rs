@@ -273,49 +273,60 @@ pub fn load(path: &Path) -> Result<CsvTable, CsvError> {
         .has_headers(false)
         .flexible(false)
         .from_reader(std::io::BufReader::new(file));
-    let mut lines: Vec<(u64, ::csv::StringRecord)> = Vec::new();
-    for record in reader.records() {
-        let record = record.map_err(|e| convert(path, e))?;
-        let line = record.position().map_or(0, |p| p.line());
-        lines.push((line, record));
-    }
-    let Some((_, first)) = lines.first() else {
+    // One pass, one record at a time: what stays is each kept column's values, so a file of
+    // gigabytes takes about its values' memory, not its text's.
+    let mut record = ::csv::StringRecord::new();
+    let read = |reader: &mut ::csv::Reader<_>, record: &mut ::csv::StringRecord| {
+        reader.read_record(record).map_err(|e| convert(path, e))
+    };
+    if !read(&mut reader, &mut record)? {
         return Err(CsvError::Empty {
             path: path.to_owned(),
         });
-    };
-    let has_header = first
+    }
+    let has_header = record
         .iter()
         .any(|f| !is_empty_cell(f) && number(f).is_none() && epoch_seconds(f).is_none());
     let names: Vec<String> = if has_header {
-        first.iter().map(|f| f.trim().to_owned()).collect()
+        record.iter().map(|f| f.trim().to_owned()).collect()
     } else {
-        (1..=first.len()).map(|i| format!("column {i}")).collect()
+        (1..=record.len()).map(|i| format!("column {i}")).collect()
     };
-    let data = &lines[usize::from(has_header)..];
-    if data.is_empty() {
+    let mut columns: Vec<Reading> = names.iter().map(|_| Reading::Undecided(0)).collect();
+    let mut rows = 0usize;
+    let mut more = !has_header || read(&mut reader, &mut record)?;
+    while more {
+        let line = record.position().map_or(0, |p| p.line());
+        for (column, field) in columns.iter_mut().zip(record.iter()) {
+            column.take(line, field);
+        }
+        rows += 1;
+        more = read(&mut reader, &mut record)?;
+    }
+    if rows == 0 {
         return Err(CsvError::Empty {
             path: path.to_owned(),
         });
     }
-
     let mut kept = Vec::new();
     let mut dropped = Vec::new();
-    for (c, name) in names.iter().enumerate() {
-        let Some((_, first_value)) = data.iter().find(|(_, r)| !is_empty_cell(&r[c])) else {
-            dropped.push(DroppedColumn {
-                name: name.clone(),
-                reason: "no values: every cell is empty".to_owned(),
-            });
-            continue;
-        };
-        let kind = ColumnKind::of(&first_value[c]);
-        match data.iter().find(|(_, r)| kind.value(&r[c]).is_none()) {
-            Some((line, record)) => dropped.push(DroppedColumn {
-                name: name.clone(),
-                reason: kind.refusal(*line, &record[c]),
+    for (name, column) in names.into_iter().zip(columns) {
+        match column {
+            Reading::Kept {
+                kind,
+                values,
+                empty_cells,
+            } => kept.push(CsvColumn {
+                name,
+                is_time: kind == ColumnKind::Time,
+                values,
+                empty_cells,
             }),
-            None => kept.push((c, kind)),
+            Reading::Undecided(_) => dropped.push(DroppedColumn {
+                name,
+                reason: "no values: every cell is empty".to_owned(),
+            }),
+            Reading::Dropped(reason) => dropped.push(DroppedColumn { name, reason }),
         }
     }
     if kept.is_empty() {
@@ -329,24 +340,63 @@ pub fn load(path: &Path) -> Result<CsvTable, CsvError> {
             reasons,
         });
     }
-    let columns = kept
-        .into_iter()
-        .map(|(c, kind)| CsvColumn {
-            name: names[c].clone(),
-            is_time: kind == ColumnKind::Time,
-            // Every cell parsed when the column was judged: the `NaN`s are the empty cells.
-            values: data
-                .iter()
-                .map(|(_, record)| kind.value(&record[c]).unwrap_or(f64::NAN))
-                .collect(),
-            empty_cells: data.iter().filter(|(_, r)| is_empty_cell(&r[c])).count(),
-        })
-        .collect();
     Ok(CsvTable {
         path: path.to_owned(),
-        columns,
+        columns: kept,
         dropped,
     })
+}
+
+/// One column while the file is read: its kind is decided by its first value.
+enum Reading {
+    /// Only empty cells so far: how many.
+    Undecided(usize),
+    /// Every cell so far of `kind` or empty.
+    Kept {
+        kind: ColumnKind,
+        /// One a data line so far, `NaN` for the empty cells.
+        values: Vec<f64>,
+        empty_cells: usize,
+    },
+    /// A cell not of the column's kind: why, with its line.
+    Dropped(String),
+}
+
+impl Reading {
+    /// Takes the column's cell `field` of data line `line`.
+    fn take(&mut self, line: u64, field: &str) {
+        match self {
+            Reading::Undecided(empties) if is_empty_cell(field) => *empties += 1,
+            Reading::Undecided(empties) => {
+                let kind = ColumnKind::of(field);
+                let mut values = vec![f64::NAN; *empties];
+                match kind.value(field) {
+                    Some(value) => values.push(value),
+                    None => {
+                        *self = Reading::Dropped(kind.refusal(line, field));
+                        return;
+                    }
+                }
+                *self = Reading::Kept {
+                    kind,
+                    values,
+                    empty_cells: *empties,
+                };
+            }
+            Reading::Kept {
+                kind,
+                values,
+                empty_cells,
+            } => match kind.value(field) {
+                Some(value) => {
+                    values.push(value);
+                    *empty_cells += usize::from(is_empty_cell(field));
+                }
+                None => *self = Reading::Dropped(kind.refusal(line, field)),
+            },
+            Reading::Dropped(_) => {}
+        }
+    }
 }
 
 fn convert(path: &Path, err: ::csv::Error) -> CsvError {
