@@ -196,21 +196,30 @@ fn measure(
         .enumerate()
         .flat_map(|(g, rows)| std::iter::repeat_n(g, rows.chunks(frame_rows).len()))
         .collect();
-    let all_rows: Vec<Row> = groups.concat();
-    let mut buffer = vec![0u8; chunks.len() * max_frame_len(frame_rows)];
+    // Only what the frames take, and one frame's worst case beyond: the room is made on the
+    // first pass, as each frame is encoded, so the timed passes write into it without zeroing
+    // any (a copy of the rows, or of the decoded rows, would double what a file of millions of
+    // rows needs).
+    let mut buffer = Vec::new();
     let mut encoder = Encoder::new();
     let mut decoder = Decoder::new();
-    let mut decoded: Vec<Row> = Vec::with_capacity(all_rows.len());
-    let row_bytes = std::mem::size_of_val(all_rows.as_slice()) as f64;
+    let row_bytes = chunks
+        .iter()
+        .map(|c| std::mem::size_of_val(*c))
+        .sum::<usize>() as f64;
     let values = values.max(1) as f64;
     let value_bytes = values * 8.0;
 
     let mut bounds = Vec::with_capacity(chunks.len());
     let encode_pass =
-        |encoder: &mut Encoder, buffer: &mut [u8], bounds: &mut Vec<(usize, usize)>| {
+        |encoder: &mut Encoder, buffer: &mut Vec<u8>, bounds: &mut Vec<(usize, usize)>| {
             bounds.clear();
             let mut at = 0;
             for chunk in &chunks {
+                let room = at + max_frame_len(chunk.len());
+                if buffer.len() < room {
+                    buffer.resize(room, 0);
+                }
                 let len = encoder.encode(codec, chunk, &mut buffer[at..])?;
                 bounds.push((at, at + len));
                 at += len;
@@ -225,24 +234,24 @@ fn measure(
         let _ = encode_pass(&mut encoder, &mut buffer, &mut bounds);
     });
 
-    let decode_pass = |decoder: &mut Decoder, decoded: &mut Vec<Row>| {
-        decoded.clear();
-        for &(start, end) in &bounds {
-            decoder.decode(&buffer[start..end], decoded)?;
+    // Each frame decoded and compared with the rows it was made of.
+    let mut batch: Vec<Row> = Vec::with_capacity(frame_rows);
+    let mut roundtrip = "ok".to_owned();
+    let mut row = 0;
+    for (&(start, end), chunk) in bounds.iter().zip(&chunks) {
+        batch.clear();
+        if let Err(err) = decoder.decode(&buffer[start..end], &mut batch) {
+            return failed(codec, format!("decode failed: {err}"));
         }
-        Ok::<(), super::CodecError>(())
-    };
-    if let Err(err) = decode_pass(&mut decoder, &mut decoded) {
-        return failed(codec, format!("decode failed: {err}"));
+        if let Some(i) = first_difference(chunk, &batch) {
+            roundtrip = format!("row {} differs after decoding", row + i);
+            break;
+        }
+        row += chunk.len();
     }
-    let mut roundtrip = match first_difference(&all_rows, &decoded) {
-        None => "ok".to_owned(),
-        Some(i) => format!("row {i} differs after decoding"),
-    };
     // Timed as the engine's consumers decode: each frame into a batch buffer they reuse, not
     // all the rows into one growing vector, which would time the memory's write bandwidth
     // (16 MiB of rows a pass for the generated sources) as much as the codec.
-    let mut batch: Vec<Row> = Vec::with_capacity(frame_rows);
     let row_decode_time = median_pass(|| {
         for &(start, end) in &bounds {
             batch.clear();
