@@ -429,6 +429,7 @@ fn run_codec(args: &CodecArgs) -> ExitCode {
         if args.json {
             files.push(serde_json::json!({
                 "input": path.display().to_string(),
+                "delimiter": char::from(table.delimiter).to_string(),
                 "rows": table.rows(),
                 "columns": table.columns.len(),
                 "column_names": table.names(),
@@ -487,8 +488,13 @@ fn codec_report(
         })
         .collect();
     let (rows, columns) = (table.rows(), table.columns.len());
+    let separated = match table.delimiter {
+        b',' => String::new(),
+        b'\t' => " (tab-separated)".to_owned(),
+        other => format!(" ({:?}-separated)", char::from(other)),
+    };
     let mut text = format!(
-        "{}: {rows} rows, {columns} numeric column{} ({}); dropped: {}\n",
+        "{}{separated}: {rows} rows, {columns} numeric column{} ({}); dropped: {}\n",
         path.display(),
         if columns == 1 { "" } else { "s" },
         used.join(", "),

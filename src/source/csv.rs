@@ -109,6 +109,8 @@ pub struct CsvColumn {
 pub struct CsvTable {
     /// The file read.
     pub path: PathBuf,
+    /// The fields' separator found on the first line: `,`, tab, `;` or `|`.
+    pub delimiter: u8,
     /// Every numeric column, in file order (at least one), each with one value a data line.
     pub columns: Vec<CsvColumn>,
     /// Columns not kept.
@@ -269,10 +271,16 @@ pub fn load(path: &Path) -> Result<CsvTable, CsvError> {
         path: path.to_owned(),
         source,
     })?;
+    let mut file = std::io::BufReader::with_capacity(64 * 1024, file);
+    let delimiter = sniff_delimiter(first_line(&mut file).map_err(|source| CsvError::Io {
+        path: path.to_owned(),
+        source,
+    })?);
     let mut reader = ::csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(false)
-        .from_reader(std::io::BufReader::new(file));
+        .delimiter(delimiter)
+        .from_reader(file);
     // One pass, one record at a time: what stays is each kept column's values, so a file of
     // gigabytes takes about its values' memory, not its text's.
     let mut record = ::csv::StringRecord::new();
@@ -342,9 +350,36 @@ pub fn load(path: &Path) -> Result<CsvTable, CsvError> {
     }
     Ok(CsvTable {
         path: path.to_owned(),
+        delimiter,
         columns: kept,
         dropped,
     })
+}
+
+/// The fields' separator: of `,`, tab, `;` and `|`, the one the first line holds most of outside
+/// quotes (a comma on a tie or when it holds none), so tab- and semicolon-separated files read
+/// as they are.
+fn sniff_delimiter(first_line: &[u8]) -> u8 {
+    const CANDIDATES: [u8; 4] = [b',', b'\t', b';', b'|'];
+    let mut counts = [0usize; CANDIDATES.len()];
+    let mut quoted = false;
+    for &byte in first_line {
+        if byte == b'"' {
+            quoted = !quoted;
+        } else if !quoted && let Some(i) = CANDIDATES.iter().position(|&c| c == byte) {
+            counts[i] += 1;
+        }
+    }
+    // The first of the most frequent: `max_by_key` would take the last.
+    let most = counts.iter().copied().max().unwrap_or(0);
+    CANDIDATES[counts.iter().position(|&n| n == most).unwrap_or(0)]
+}
+
+/// The file's first line (what its first read brings, 64 KiB at most), left unread in `file`.
+fn first_line(file: &mut std::io::BufReader<std::fs::File>) -> std::io::Result<&[u8]> {
+    use std::io::BufRead;
+    let buffer = file.fill_buf()?;
+    Ok(buffer.split(|&b| b == b'\n').next().unwrap_or(buffer))
 }
 
 /// One column while the file is read: its kind is decided by its first value.
@@ -585,6 +620,43 @@ mod tests {
             "not a date or time at line 4: \"2010-13-45\""
         );
         std::fs::remove_file(path).unwrap();
+    }
+
+    #[test]
+    fn tab_semicolon_and_pipe_separated_files_read_as_they_are() {
+        for (name, text, delimiter) in [
+            (
+                "tabs.tsv",
+                "time\ttemp\n2010-01-01\t1.5\n2010-01-02\t2\n",
+                b'\t',
+            ),
+            (
+                "semis.csv",
+                "time;temp\n2010-01-01;1.5\n2010-01-02;2\n",
+                b';',
+            ),
+            (
+                "pipes.csv",
+                "time|temp\n2010-01-01|1.5\n2010-01-02|2\n",
+                b'|',
+            ),
+            // A comma inside quotes is no separator: two fields, comma-separated.
+            (
+                "quoted.csv",
+                "\"time;x|y\",temp\n2010-01-01,1.5\n2010-01-02,2\n",
+                b',',
+            ),
+        ] {
+            let path = write(name, text.as_bytes());
+            let table = load(&path).unwrap();
+            assert_eq!(table.delimiter, delimiter, "{name}");
+            assert_eq!(table.columns.len(), 2, "{name}");
+            assert_eq!(table.columns[1].values, [1.5, 2.0], "{name}");
+            std::fs::remove_file(path).unwrap();
+        }
+        assert_eq!(sniff_delimiter(b"one column"), b',', "none found: a comma");
+        assert_eq!(sniff_delimiter(b"a,b;c"), b',', "a tie: the comma");
+        assert_eq!(sniff_delimiter(b"a;b;c,d"), b';');
     }
 
     #[test]
