@@ -123,7 +123,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 record(&mut md_latency, stamp);
                 seen += 1;
                 // Every fourth quote makes an order, carrying the quote's stamp onward.
-                if seen % 4 == 0 && orders_tx.push(stamp).is_err() {
+                if seen.is_multiple_of(4) && orders_tx.push(stamp).is_err() {
                     break;
                 }
             }

@@ -767,7 +767,7 @@ fn items_sent_and_read_in_batches_wrap_a_small_window_and_arrive_once_in_order()
                         assert_eq!(*item, [read, !read, read * 3], "item {read}");
                         read += 1;
                     }
-                    if calls % 401 == 0 {
+                    if calls.is_multiple_of(401) {
                         std::thread::sleep(Duration::from_millis(1));
                     }
                 }

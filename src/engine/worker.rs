@@ -104,7 +104,7 @@ impl PublishSchedule {
             Some(now) => now,
             None => {
                 self.idle_polls = self.idle_polls.wrapping_add(1);
-                if self.idle_polls % self.idle_polls_per_read != 0 {
+                if !self.idle_polls.is_multiple_of(self.idle_polls_per_read) {
                     return false;
                 }
                 clock()

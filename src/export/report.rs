@@ -156,16 +156,16 @@ fn sweep_section(doc: &Value) -> String {
             name: format!("p99{name}"),
             points: line("p99_ns"),
         });
-        if let Some(knee) = members.iter().find(|p| p["knee"] == true) {
-            if let (Some(x), Some(y)) = (
+        if let Some(knee) = members.iter().find(|p| p["knee"] == true)
+            && let (Some(x), Some(y)) = (
                 knee["outcome"]["rows_per_s"].as_f64(),
                 knee["outcome"]["p99_ns"].as_f64(),
-            ) {
-                series.push(Series {
-                    name: format!("knee{name}"),
-                    points: vec![(x, y)],
-                });
-            }
+            )
+        {
+            series.push(Series {
+                name: format!("knee{name}"),
+                points: vec![(x, y)],
+            });
         }
     }
     let chart = Chart {

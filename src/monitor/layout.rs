@@ -135,7 +135,7 @@ pub const HISTOGRAM_BYTES: usize = BUCKETS * 8;
 /// Bytes of one value record.
 pub const VALUE_BYTES: usize = value::histogram(MAX_CONSUMERS);
 
-const _: () = assert!(HISTOGRAM_BYTES % BLOCK == 0);
+const _: () = assert!(HISTOGRAM_BYTES.is_multiple_of(BLOCK));
 const _: () = assert!(CELL_BYTES == std::mem::size_of::<crate::ring::watch::EndpointCell>());
 const _: () = assert!(value::HEADS + MAX_CONSUMERS * 8 <= BLOCK);
 const _: () = assert!(metadata::NAME + NAME_BYTES <= METADATA_BYTES);

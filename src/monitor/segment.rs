@@ -141,7 +141,7 @@ impl Segment {
     /// The `u32` at `offset`.
     pub(crate) fn u32_at(&self, offset: usize) -> &AtomicU32 {
         assert!(
-            offset % 4 == 0 && offset + 4 <= self.len,
+            offset.is_multiple_of(4) && offset + 4 <= self.len,
             "an aligned u32 field"
         );
         // SAFETY: in bounds and aligned (checked; the mapping is page-aligned), and only ever
@@ -152,7 +152,7 @@ impl Segment {
     /// The `u64` at `offset`.
     pub(crate) fn u64_at(&self, offset: usize) -> &AtomicU64 {
         assert!(
-            offset % 8 == 0 && offset + 8 <= self.len,
+            offset.is_multiple_of(8) && offset + 8 <= self.len,
             "an aligned u64 field"
         );
         // SAFETY: as for `u32_at`.
@@ -162,7 +162,7 @@ impl Segment {
     /// The endpoint cell at `offset`.
     pub(crate) fn cell_at(&self, offset: usize) -> NonNull<EndpointCell> {
         assert!(
-            offset % layout::BLOCK == 0 && offset + size_of::<EndpointCell>() <= self.len,
+            offset.is_multiple_of(layout::BLOCK) && offset + size_of::<EndpointCell>() <= self.len,
             "a block-aligned cell"
         );
         // SAFETY: in bounds (checked above); zeroed file bytes are a valid `EndpointCell`.

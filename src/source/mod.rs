@@ -137,7 +137,7 @@ impl Source {
                     if self.rng.random_ratio(1, 200) {
                         levels[1] = f64::from(self.rng.random_range(0..100u32));
                     }
-                    if i % 10 == 0 {
+                    if i.is_multiple_of(10) {
                         levels[2] += f64::from(self.rng.random_range(0..4u32));
                     }
                     if self.rng.random_ratio(1, 1000) {

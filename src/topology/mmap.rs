@@ -299,13 +299,12 @@ fn anon_huge_bytes_in(smaps: &str, start: usize, len: usize) -> Option<u64> {
     let mut total = 0u64;
     for line in smaps.lines() {
         let first = line.split_whitespace().next().unwrap_or("");
-        if let Some((lo, hi)) = first.split_once('-') {
-            if let (Ok(lo), Ok(hi)) = (usize::from_str_radix(lo, 16), usize::from_str_radix(hi, 16))
-            {
-                in_range = lo < end && hi > start;
-                found |= in_range;
-                continue;
-            }
+        if let Some((lo, hi)) = first.split_once('-')
+            && let (Ok(lo), Ok(hi)) = (usize::from_str_radix(lo, 16), usize::from_str_radix(hi, 16))
+        {
+            in_range = lo < end && hi > start;
+            found |= in_range;
+            continue;
         }
         if in_range && let Some(rest) = line.strip_prefix("AnonHugePages:") {
             let kib: u64 = rest.trim().trim_end_matches("kB").trim().parse().ok()?;

@@ -79,10 +79,10 @@ impl LinkStats {
     /// Records who is connected (or nobody).
     pub fn set_peer(&self, peer: Option<String>) {
         self.connected.store(peer.is_some(), Relaxed);
-        if let Ok(mut p) = self.peer.lock() {
-            if peer.is_some() {
-                *p = peer;
-            }
+        if let Ok(mut p) = self.peer.lock()
+            && peer.is_some()
+        {
+            *p = peer;
         }
     }
 

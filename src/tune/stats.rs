@@ -10,8 +10,9 @@ pub fn median(values: &[f64]) -> Option<f64> {
     sorted.sort_by(f64::total_cmp);
     let mid = sorted.len() / 2;
     // Two equal infinities in the middle: their mean would be NaN-free but is written out.
-    let middle_pair_infinite =
-        sorted.len() % 2 == 0 && sorted[mid - 1].is_infinite() && sorted[mid - 1] == sorted[mid];
+    let middle_pair_infinite = sorted.len().is_multiple_of(2)
+        && sorted[mid - 1].is_infinite()
+        && sorted[mid - 1] == sorted[mid];
     Some(if sorted.len() % 2 == 1 || middle_pair_infinite {
         sorted[mid]
     } else {

@@ -21,7 +21,7 @@ impl WindowWriter {
                 self.capacity
             )));
         }
-        if self.published % slot as u64 != 0 {
+        if !self.published.is_multiple_of(slot as u64) {
             return Err(bad(format!("not on a boundary of {slot}-byte slots")));
         }
         self.granule = slot as u64;

@@ -281,7 +281,7 @@ impl Segment {
     pub fn u64_at(&self, offset: usize) -> &AtomicU64 {
         // Against the header's size, not `len` (never less): a constant offset's check is then
         // settled when the call is compiled, not on every access.
-        assert!(offset % 8 == 0 && offset + 8 <= layout::HEADER_BYTES);
+        assert!(offset.is_multiple_of(8) && offset + 8 <= layout::HEADER_BYTES);
         // SAFETY: in bounds and 8-aligned (asserted; the mapping is page-aligned); the memory
         // lives as long as `self`, and every access to header words goes through atomics.
         unsafe { AtomicU64::from_ptr(self.base.as_ptr().add(offset).cast()) }
@@ -290,7 +290,7 @@ impl Segment {
     /// The `u32` at `offset` of the header.
     #[inline]
     pub fn u32_at(&self, offset: usize) -> &AtomicU32 {
-        assert!(offset % 4 == 0 && offset + 4 <= layout::HEADER_BYTES);
+        assert!(offset.is_multiple_of(4) && offset + 4 <= layout::HEADER_BYTES);
         // SAFETY: as for `u64_at`, 4-aligned.
         unsafe { AtomicU32::from_ptr(self.base.as_ptr().add(offset).cast()) }
     }
@@ -460,7 +460,7 @@ impl Segment {
     #[inline]
     fn window_words(&self, offset: usize, words: usize) -> *mut u64 {
         assert!(
-            offset % 8 == 0
+            offset.is_multiple_of(8)
                 && words
                     .checked_mul(8)
                     .and_then(|bytes| offset.checked_add(bytes))

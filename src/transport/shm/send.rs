@@ -218,7 +218,7 @@ impl ShmSender {
         // Every record (every slot) starts on this boundary; a start off it would place them
         // across the window's end.
         let boundary = if self.slot > 0 { self.slot } else { ALIGN } as u64;
-        if start % boundary != 0 {
+        if !start.is_multiple_of(boundary) {
             return Err(LinkError::Protocol(format!(
                 "the receiver's start {start} is not on a {boundary}-byte boundary"
             )));
