@@ -435,6 +435,7 @@ fn run_codec(args: &CodecArgs) -> ExitCode {
                 "column_names": table.names(),
                 "time_columns": table.time_columns(),
                 "empty_cells": table.empty_cells(),
+                "rounded_integers": table.rounded_integers(),
                 "dropped": table.dropped,
                 "frame_rows": args.frame_rows,
                 "codecs": results,
@@ -479,10 +480,19 @@ fn codec_report(
             if c.is_time {
                 name.push_str(" as epoch seconds");
             }
+            let mut notes = Vec::new();
             match c.empty_cells {
                 0 => {}
-                1 => name.push_str(" with 1 empty cell as NaN"),
-                n => name.push_str(&format!(" with {n} empty cells as NaN")),
+                1 => notes.push("1 empty cell as NaN".to_owned()),
+                n => notes.push(format!("{n} empty cells as NaN")),
+            }
+            match c.rounded_integers {
+                0 => {}
+                1 => notes.push("1 integer past 2^53 rounded to a double".to_owned()),
+                n => notes.push(format!("{n} integers past 2^53 rounded to doubles")),
+            }
+            if !notes.is_empty() {
+                name.push_str(&format!(" with {}", notes.join(" and ")));
             }
             name
         })

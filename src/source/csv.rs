@@ -5,7 +5,10 @@
 //! with `Z` or an offset): those become seconds since the Unix epoch, UTC, which delta codecs make
 //! nearly free when they are regular. An empty cell is a missing value: it reads as `NaN`, as a
 //! data frame library reads it, and is counted ([`CsvColumn::empty_cells`]), so a column with
-//! gaps is measured rather than dropped (one of nothing but empty cells is dropped). The first
+//! gaps is measured rather than dropped (one of nothing but empty cells is dropped). An integer
+//! past 2^53 is read as the nearest double, which is not it: such cells are counted too
+//! ([`CsvColumn::rounded_integers`]), so a report never passes off a rounded column as the
+//! file's. The first
 //! line is a header when any of its fields is neither a number nor a time nor empty. Every such
 //! column is kept (`ringtop codec` measures them all); a replay workload's rows carry the first
 //! six ([`CsvTable::replay_values`]). The report names every column that was dropped and why:
@@ -82,12 +85,12 @@ pub struct DroppedColumn {
     pub reason: String,
 }
 
-/// A kept column's missing values: its empty cells, read as `NaN`.
+/// How many of a kept column's cells are of some sort (empty, say).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct EmptyCells {
+pub struct CellCount {
     /// Header name, or `column N` without a header.
     pub name: String,
-    /// How many of its cells were empty.
+    /// How many of its cells.
     pub cells: usize,
 }
 
@@ -102,6 +105,8 @@ pub struct CsvColumn {
     pub values: Vec<f64>,
     /// How many cells were empty (missing values, read as `NaN`).
     pub empty_cells: usize,
+    /// How many cells held an integer a double cannot (past 2^53), read as the nearest one.
+    pub rounded_integers: usize,
 }
 
 /// The numeric content of a CSV file, column by column.
@@ -129,13 +134,23 @@ impl CsvTable {
     }
 
     /// The columns with empty cells, each with how many: their missing values are `NaN`.
-    pub fn empty_cells(&self) -> Vec<EmptyCells> {
+    pub fn empty_cells(&self) -> Vec<CellCount> {
+        self.cell_counts(|c| c.empty_cells)
+    }
+
+    /// The columns with integers past what a double holds exactly, each with how many.
+    pub fn rounded_integers(&self) -> Vec<CellCount> {
+        self.cell_counts(|c| c.rounded_integers)
+    }
+
+    /// The columns where `count` is not zero, with it.
+    fn cell_counts(&self, count: impl Fn(&CsvColumn) -> usize) -> Vec<CellCount> {
         self.columns
             .iter()
-            .filter(|c| c.empty_cells > 0)
-            .map(|c| EmptyCells {
+            .filter(|c| count(c) > 0)
+            .map(|c| CellCount {
                 name: c.name.clone(),
-                cells: c.empty_cells,
+                cells: count(c),
             })
             .collect()
     }
@@ -176,6 +191,20 @@ fn number(field: &str) -> Option<f64> {
 /// Whether a cell holds nothing (spaces aside): a missing value.
 fn is_empty_cell(field: &str) -> bool {
     field.trim().is_empty()
+}
+
+/// Whether `field` is an integer that `value`, the double it was read as, is not: one past
+/// 2^53 (sixteen digits or more) that falls between two doubles.
+fn is_rounded_integer(field: &str, value: f64) -> bool {
+    let text = field.trim();
+    let digits = text.strip_prefix(['-', '+']).unwrap_or(text);
+    if digits.len() < 16 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return false;
+    }
+    // Past i128 (39 digits) no double is exact but at powers of two: call it rounded.
+    !text
+        .parse::<i128>()
+        .is_ok_and(|exact| value as i128 == exact)
 }
 
 /// Seconds since the Unix epoch (UTC) of a date or time in a usual CSV form: `2006-01-01`,
@@ -324,11 +353,13 @@ pub fn load(path: &Path) -> Result<CsvTable, CsvError> {
                 kind,
                 values,
                 empty_cells,
+                rounded_integers,
             } => kept.push(CsvColumn {
                 name,
                 is_time: kind == ColumnKind::Time,
                 values,
                 empty_cells,
+                rounded_integers,
             }),
             Reading::Undecided(_) => dropped.push(DroppedColumn {
                 name,
@@ -392,6 +423,7 @@ enum Reading {
         /// One a data line so far, `NaN` for the empty cells.
         values: Vec<f64>,
         empty_cells: usize,
+        rounded_integers: usize,
     },
     /// A cell not of the column's kind: why, with its line.
     Dropped(String),
@@ -404,28 +436,24 @@ impl Reading {
             Reading::Undecided(empties) if is_empty_cell(field) => *empties += 1,
             Reading::Undecided(empties) => {
                 let kind = ColumnKind::of(field);
-                let mut values = vec![f64::NAN; *empties];
-                match kind.value(field) {
-                    Some(value) => values.push(value),
-                    None => {
-                        *self = Reading::Dropped(kind.refusal(line, field));
-                        return;
-                    }
-                }
                 *self = Reading::Kept {
                     kind,
-                    values,
+                    values: vec![f64::NAN; *empties],
                     empty_cells: *empties,
+                    rounded_integers: 0,
                 };
+                self.take(line, field);
             }
             Reading::Kept {
                 kind,
                 values,
                 empty_cells,
+                rounded_integers,
             } => match kind.value(field) {
                 Some(value) => {
                     values.push(value);
                     *empty_cells += usize::from(is_empty_cell(field));
+                    *rounded_integers += usize::from(is_rounded_integer(field, value));
                 }
                 None => *self = Reading::Dropped(kind.refusal(line, field)),
             },
@@ -594,6 +622,36 @@ mod tests {
         assert_eq!(table.dropped.len(), 1);
         assert_eq!(table.dropped[0].name, "none");
         assert_eq!(table.dropped[0].reason, "no values: every cell is empty");
+        std::fs::remove_file(path).unwrap();
+    }
+
+    #[test]
+    fn integers_past_what_a_double_holds_are_counted_as_rounded() {
+        let path = write(
+            "nanos.csv",
+            b"ns,n\n1262304000123456789,9007199254740993\n1262304000000000000,9007199254740992\n-1262304000123456789,-12\n",
+        );
+        let table = load(&path).unwrap();
+        // 1 262 304 × 10^12 and 2^53 are doubles; the others fall between two.
+        let counts: Vec<(String, usize)> = table
+            .rounded_integers()
+            .into_iter()
+            .map(|c| (c.name, c.cells))
+            .collect();
+        assert_eq!(counts, [("ns".to_owned(), 2), ("n".to_owned(), 1)]);
+        assert_eq!(table.columns[0].values[1], 1_262_304_000_000_000_000.0);
+        for (text, rounded) in [
+            ("9007199254740993", true),
+            ("9007199254740992", false),
+            ("+9007199254740993", true),
+            ("123456789012345678901234567890123456789012", true),
+            ("1e300", false),
+            ("12.000000000000001", false),
+            ("123", false),
+        ] {
+            let value: f64 = text.parse().unwrap();
+            assert_eq!(is_rounded_integer(text, value), rounded, "{text}");
+        }
         std::fs::remove_file(path).unwrap();
     }
 
