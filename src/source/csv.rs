@@ -8,11 +8,11 @@
 //! gaps is measured rather than dropped (one of nothing but empty cells is dropped). An integer
 //! past 2^53 is read as the nearest double, which is not it: such cells are counted too
 //! ([`CsvColumn::rounded_integers`]), so a report never passes off a rounded column as the
-//! file's. The first
-//! line is a header when any of its fields is neither a number nor a time nor empty. Every such
-//! column is kept (`ringtop codec` measures them all); a replay workload's rows carry the first
-//! six ([`CsvTable::replay_values`]). The report names every column that was dropped and why:
-//! the first cell that is not of the column's kind, which its first value decides.
+//! file's. The first line is a header when any of its fields is neither a number nor a time nor
+//! empty. Every such column is kept (`ringtop codec` measures them all); a replay workload's rows
+//! carry the first six ([`CsvTable::replay_values`]). The report names every column that was
+//! dropped and why: the first cell that is not of the column's kind, which its first value
+//! decides.
 
 use std::path::{Path, PathBuf};
 
@@ -194,17 +194,21 @@ fn is_empty_cell(field: &str) -> bool {
 }
 
 /// Whether `field` is an integer that `value`, the double it was read as, is not: one past
-/// 2^53 (sixteen digits or more) that falls between two doubles.
+/// 2^53 (sixteen digits or more) that falls between two doubles. The double's exact decimal
+/// digits against the cell's, so it holds at any length.
 fn is_rounded_integer(field: &str, value: f64) -> bool {
     let text = field.trim();
-    let digits = text.strip_prefix(['-', '+']).unwrap_or(text);
+    let (sign, digits) = match text.as_bytes().first() {
+        Some(b'-') => ("-", &text[1..]),
+        Some(b'+') => ("", &text[1..]),
+        _ => ("", text),
+    };
     if digits.len() < 16 || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return false;
     }
-    // Past i128 (39 digits) no double is exact but at powers of two: call it rounded.
-    !text
-        .parse::<i128>()
-        .is_ok_and(|exact| value as i128 == exact)
+    let digits = digits.trim_start_matches('0');
+    let digits = if digits.is_empty() { "0" } else { digits };
+    format!("{value:.0}") != format!("{sign}{digits}")
 }
 
 /// Seconds since the Unix epoch (UTC) of a date or time in a usual CSV form: `2006-01-01`,
@@ -645,6 +649,10 @@ mod tests {
             ("9007199254740992", false),
             ("+9007199254740993", true),
             ("123456789012345678901234567890123456789012", true),
+            // 2^140, 43 digits: a double, exactly.
+            ("1393796574908163946345982392040522594123776", false),
+            ("-0000000000000000", false),
+            ("0009007199254740993", true),
             ("1e300", false),
             ("12.000000000000001", false),
             ("123", false),
