@@ -14,6 +14,7 @@
 //! dropped and why: the first cell that is not of the column's kind, which its first value
 //! decides.
 
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
 use crate::row::Row;
@@ -300,15 +301,12 @@ impl ColumnKind {
 /// [`CsvError`] for an unreadable, ragged, non-UTF-8 or empty file, or one with no numeric
 /// column.
 pub fn load(path: &Path) -> Result<CsvTable, CsvError> {
-    let file = std::fs::File::open(path).map_err(|source| CsvError::Io {
+    let io_error = |source| CsvError::Io {
         path: path.to_owned(),
         source,
-    })?;
-    let mut file = std::io::BufReader::with_capacity(64 * 1024, file);
-    let delimiter = sniff_delimiter(first_line(&mut file).map_err(|source| CsvError::Io {
-        path: path.to_owned(),
-        source,
-    })?);
+    };
+    let mut file = open_text(path).map_err(io_error)?;
+    let delimiter = sniff_delimiter(first_line(&mut file).map_err(io_error)?);
     let mut reader = ::csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(false)
@@ -410,9 +408,32 @@ fn sniff_delimiter(first_line: &[u8]) -> u8 {
     CANDIDATES[counts.iter().position(|&n| n == most).unwrap_or(0)]
 }
 
+/// The file's text: its bytes, or what they inflate to when they are gzip's (its magic bytes
+/// first, whatever the name), so a `.csv.gz` as published is read as it is.
+fn open_text(path: &Path) -> std::io::Result<Box<dyn BufRead>> {
+    const BUFFER: usize = 64 * 1024;
+    let mut file = BufReader::with_capacity(BUFFER, std::fs::File::open(path)?);
+    if file.fill_buf()?.starts_with(&[0x1f, 0x8b]) {
+        let inflated = Gzipped(flate2::bufread::MultiGzDecoder::new(file));
+        return Ok(Box::new(BufReader::with_capacity(BUFFER, inflated)));
+    }
+    Ok(Box::new(file))
+}
+
+/// A gzip stream whose errors say they are the compression's (`gzip: unexpected end of file`),
+/// not the table's.
+struct Gzipped<R>(flate2::bufread::MultiGzDecoder<R>);
+
+impl<R: BufRead> std::io::Read for Gzipped<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.0
+            .read(buf)
+            .map_err(|e| std::io::Error::new(e.kind(), format!("gzip: {e}")))
+    }
+}
+
 /// The file's first line (what its first read brings, 64 KiB at most), left unread in `file`.
-fn first_line(file: &mut std::io::BufReader<std::fs::File>) -> std::io::Result<&[u8]> {
-    use std::io::BufRead;
+fn first_line(file: &mut Box<dyn BufRead>) -> std::io::Result<&[u8]> {
     let buffer = file.fill_buf()?;
     Ok(buffer.split(|&b| b == b'\n').next().unwrap_or(buffer))
 }
@@ -723,6 +744,27 @@ mod tests {
         assert_eq!(sniff_delimiter(b"one column"), b',', "none found: a comma");
         assert_eq!(sniff_delimiter(b"a,b;c"), b',', "a tie: the comma");
         assert_eq!(sniff_delimiter(b"a;b;c,d"), b';');
+    }
+
+    #[test]
+    fn a_gzipped_table_reads_as_its_text_and_a_broken_one_says_so() {
+        use std::io::Write;
+        let text = "date,temp\n2010-01-01,1.5\n2010-01-02,2\n";
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(text.as_bytes()).unwrap();
+        let bytes = gz.finish().unwrap();
+        // Told by its bytes, not its name.
+        let path = write("gzipped.csv", &bytes);
+        let table = load(&path).unwrap();
+        let plain = write("plain.csv", text.as_bytes());
+        let expected = load(&plain).unwrap();
+        assert_eq!(table.columns, expected.columns);
+        let cut = write("cut.csv.gz", &bytes[..bytes.len() - 12]);
+        let err = load(&cut).unwrap_err().to_string();
+        assert!(err.contains("cut.csv.gz: gzip: "), "{err}");
+        for p in [path, plain, cut] {
+            std::fs::remove_file(p).unwrap();
+        }
     }
 
     #[test]
