@@ -594,13 +594,17 @@ fn codec_measures_every_column_of_a_wide_table_and_what_each_costs() {
 }
 
 #[test]
-fn codec_measures_a_column_with_gaps_and_says_how_many_cells_were_empty() {
-    let path = std::env::temp_dir().join(format!("ringtop-cli-gaps-{}.csv", std::process::id()));
-    std::fs::write(
-        &path,
-        "date,temp,label\n2012/01/01,5.0,a\n2012/01/02,,b\n2012/01/03,6.5,c\n2012/01/04,,d\n",
-    )
-    .unwrap();
+fn codec_reads_a_gzipped_tab_separated_table_with_gaps_and_says_what_it_read() {
+    use std::io::Write;
+    let path = std::env::temp_dir().join(format!("ringtop-cli-gaps-{}.tsv.gz", std::process::id()));
+    let table = "date\ttemp\tns\tlabel\n\
+                 2012/01/01\t5.0\t1325376000000000001\ta\n\
+                 2012/01/02\t\t1325462400000000000\tb\n\
+                 2012/01/03\t6.5\t1325548800000000003\tc\n\
+                 2012/01/04\t\t1325635200000000000\td\n";
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(table.as_bytes()).unwrap();
+    std::fs::write(&path, gz.finish().unwrap()).unwrap();
     let json = ringtop()
         .args(["codec", "--json", "--input"])
         .arg(&path)
@@ -615,10 +619,19 @@ fn codec_measures_a_column_with_gaps_and_says_how_many_cells_were_empty() {
     assert_succeeded(&json);
     let all: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
     let table = &all["files"][0];
-    assert_eq!(table["column_names"], serde_json::json!(["date", "temp"]));
+    assert_eq!(table["delimiter"], "\t");
+    assert_eq!(
+        table["column_names"],
+        serde_json::json!(["date", "temp", "ns"])
+    );
     assert_eq!(
         table["empty_cells"],
         serde_json::json!([{"name": "temp", "cells": 2}])
+    );
+    // 1 325 462 400 × 10^9 and 1 325 635 200 × 10^9 are doubles; the other two are not.
+    assert_eq!(
+        table["rounded_integers"],
+        serde_json::json!([{"name": "ns", "cells": 2}])
     );
     assert_eq!(table["dropped"][0]["name"], "label");
     for codec in table["codecs"].as_array().unwrap() {
@@ -628,7 +641,10 @@ fn codec_measures_a_column_with_gaps_and_says_how_many_cells_were_empty() {
     assert_succeeded(&text);
     let text = String::from_utf8(text.stdout).unwrap();
     assert!(
-        text.contains("2 numeric columns (date as epoch seconds, temp with 2 empty cells as NaN)"),
+        text.contains(
+            ".tsv.gz (tab-separated): 4 rows, 3 numeric columns (date as epoch seconds, temp with \
+             2 empty cells as NaN, ns with 2 integers past 2^53 rounded to doubles)"
+        ),
         "{text}"
     );
 }
