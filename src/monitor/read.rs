@@ -516,14 +516,27 @@ pub struct Listing {
 /// Reads every segment in `dir`; with `clean`, removes those whose writer is gone (and leftover
 /// temporary files older than a minute that no one holds).
 pub fn list(dir: &Path, clean: bool) -> Result<Listing, String> {
+    // No directory yet: no program has published. Asked before the checks as well as after
+    // them, so a directory a program creates (or removes) while it is looked at is never
+    // reported as missing with the reason of an error.
+    let missing = || {
+        matches!(std::fs::symlink_metadata(dir),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound)
+    };
+    if missing() {
+        return Ok(Listing::default());
+    }
     if let Err(why) = super::dir::check_private(dir) {
-        if !dir.exists() {
+        if missing() {
             return Ok(Listing::default());
         }
         return Err(format!("{}: {why}", dir.display()));
     }
-    let entries =
-        std::fs::read_dir(dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Listing::default()),
+        Err(e) => return Err(format!("cannot read {}: {e}", dir.display())),
+    };
     let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
     paths.sort();
     let mut listing = Listing::default();

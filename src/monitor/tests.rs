@@ -181,6 +181,38 @@ fn a_directory_others_may_enter_is_refused() {
 }
 
 #[test]
+fn a_directory_made_or_removed_while_it_is_listed_is_no_error() {
+    use std::os::unix::fs::DirBuilderExt;
+    let dir = std::env::temp_dir().join(format!("ringtop-monitor-{}-flicker", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(
+        read::list(&dir, false).unwrap().programs.is_empty(),
+        "none yet: no programs"
+    );
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flicker = {
+        let (dir, stop) = (dir.clone(), stop.clone());
+        std::thread::spawn(move || {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let _ = std::fs::DirBuilder::new().mode(0o700).create(&dir);
+                let _ = std::fs::remove_dir(&dir);
+            }
+        })
+    };
+    // What a program does when it publishes first: the directory appears while `attach --list`
+    // looks (and here goes again).
+    for _ in 0..20_000 {
+        if let Err(e) = read::list(&dir, false) {
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+            panic!("listing a directory as it comes and goes: {e}");
+        }
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    flicker.join().unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn list_removes_the_segments_of_dead_programs_and_says_so() {
     let dir = private_dir("dead");
     let registry = publish_here(&dir, "alive");
