@@ -54,43 +54,69 @@ impl Axis {
             ));
         }
         let values = values.trim();
-        let parsed = if let Some((low, high)) = values.split_once("..") {
-            let (low, high) = (parse_count(low), parse_count(high));
-            match (low, high) {
-                (Some(low), Some(high)) if low > 0 && low <= high => series(low, high)
-                    .into_iter()
-                    .map(|v| toml::Value::Integer(v as i64))
-                    .collect(),
-                _ => {
-                    return Err(error(
-                        "a range is LOW..HIGH with 0 < LOW <= HIGH (100k..10M)",
-                    ));
-                }
-            }
-        } else {
-            values
-                .split(',')
-                .map(str::trim)
-                .filter(|v| !v.is_empty())
-                .map(|v| {
-                    parse_count(v).map_or_else(
-                        || match v {
-                            "true" | "false" => toml::Value::Boolean(v == "true"),
-                            _ => toml::Value::String(v.to_owned()),
-                        },
-                        |n| toml::Value::Integer(n as i64),
-                    )
-                })
-                .collect::<Vec<_>>()
+        let parsed = match values.split_once("..") {
+            Some((low, high)) => range(low, high).map_err(|reason| error(&reason))?,
+            None => list(values).map_err(|reason| error(&reason))?,
         };
-        if parsed.is_empty() {
-            return Err(error("no values"));
-        }
         Ok(Axis {
             key: key.to_owned(),
             values: parsed,
         })
     }
+}
+
+/// `LOW..HIGH` stepped 1-2-5, or why not.
+fn range(low: &str, high: &str) -> Result<Vec<toml::Value>, String> {
+    if high.contains(',') || low.contains(',') {
+        return Err("a range or a list of values, not both (100k..1M, or 1,8,64)".into());
+    }
+    let end = |text: &str, which: &str| {
+        parse_count(text).ok_or_else(|| {
+            format!(
+                "the range's {which} end `{}` is not a whole number below 10^18 (k, M or G may \
+                 follow: 100k..10M)",
+                text.trim()
+            )
+        })
+    };
+    let (low, high) = (end(low, "low")?, end(high, "high")?);
+    if low == 0 || low > high {
+        return Err(format!(
+            "a range is LOW..HIGH with 0 < LOW <= HIGH, not {low}..{high} (100k..10M)"
+        ));
+    }
+    Ok(series(low, high)
+        .into_iter()
+        .map(|v| toml::Value::Integer(v as i64))
+        .collect())
+}
+
+/// `V1,V2,…`: whole numbers (k, M, G), other numbers, `true`/`false` or words, each once.
+fn list(values: &str) -> Result<Vec<toml::Value>, String> {
+    if values.is_empty() {
+        return Err("no values".into());
+    }
+    let mut parsed: Vec<toml::Value> = Vec::new();
+    for (i, v) in values.split(',').map(str::trim).enumerate() {
+        if v.is_empty() {
+            return Err(format!(
+                "value {} is empty (two commas in a row, or one at an end)",
+                i + 1
+            ));
+        }
+        let value = match (parse_count(v), v.parse::<f64>()) {
+            (Some(n), _) => toml::Value::Integer(n as i64),
+            // A number that is not whole: the profile says whether the key takes one.
+            (None, Ok(x)) if x.is_finite() => toml::Value::Float(x),
+            _ if v == "true" || v == "false" => toml::Value::Boolean(v == "true"),
+            _ => toml::Value::String(v.to_owned()),
+        };
+        if parsed.contains(&value) {
+            return Err(format!("`{v}` is listed twice: each value runs once"));
+        }
+        parsed.push(value);
+    }
+    Ok(parsed)
 }
 
 /// A whole number, optionally with a k, M or G multiplier (`100k`, `2.5M`); `_` separators
@@ -171,6 +197,9 @@ pub enum SweepError {
     /// No axes.
     #[error("nothing to sweep: give at least one --set KEY=VALUES")]
     NoAxes,
+    /// Two `--set`s for one key: the later would silently replace the earlier's values.
+    #[error("{0} is swept by two --set options: give it once, with all its values ({0}=1,2,3)")]
+    SweptTwice(String),
 }
 
 /// Every grid point's profile, each checked, with its settings.
@@ -180,6 +209,13 @@ pub enum SweepError {
 pub fn grid(base: &TuningProfile, axes: &[Axis]) -> Result<Vec<GridPoint>, SweepError> {
     if axes.is_empty() {
         return Err(SweepError::NoAxes);
+    }
+    if let Some((_, again)) = axes
+        .iter()
+        .enumerate()
+        .find(|(i, axis)| axes[..*i].iter().any(|earlier| earlier.key == axis.key))
+    {
+        return Err(SweepError::SweptTwice(again.key.clone()));
     }
     let mut points: Vec<Vec<SettingValue>> = vec![Vec::new()];
     for axis in axes {
@@ -338,18 +374,53 @@ mod tests {
 
     #[test]
     fn bad_axes_say_what_would_do() {
-        for text in [
-            "rate=1,2",
-            "workload.rate",
-            "workload.rate=10..1",
-            "workload.rate=x..1M",
+        for (text, says) in [
+            ("rate=1,2", "the key is section.name"),
+            ("workload.rate", "expected KEY=VALUES"),
+            ("workload.rate=", "no values"),
+            ("workload.rate=10..1", "not 10..1"),
+            ("workload.rate=0..5", "0 < LOW"),
+            ("workload.rate=x..1M", "low end `x` is not a whole number"),
+            ("workload.rate=1..1e30", "high end `1e30`"),
+            (
+                "workload.rate=1..10,20",
+                "a range or a list of values, not both",
+            ),
+            ("workload.batch=1,,2", "value 2 is empty"),
+            ("workload.batch=1,2,", "value 3 is empty"),
+            ("workload.batch=8,8", "`8` is listed twice"),
+            ("ring.kind=spsc, relay,spsc", "`spsc` is listed twice"),
         ] {
-            let err = Axis::parse(text).unwrap_err();
-            assert!(
-                err.to_string().starts_with(&format!("--set {text}: ")),
-                "{err}"
-            );
+            let err = Axis::parse(text).unwrap_err().to_string();
+            assert!(err.starts_with(&format!("--set {text}: ")), "{err}");
+            assert!(err.contains(says), "{text}: {err}");
         }
+    }
+
+    #[test]
+    fn a_number_that_is_not_whole_stays_a_number_for_the_profile_to_judge() {
+        let axis = Axis::parse("workload.rate=1.5,2k").unwrap();
+        assert_eq!(
+            axis.values,
+            [toml::Value::Float(1.5), toml::Value::Integer(2000)]
+        );
+        let base = crate::profile::builtin::get("default").unwrap();
+        let err = grid(&base, &[axis]).unwrap_err().to_string();
+        assert!(err.contains("workload.rate=1.5"), "{err}");
+        assert!(err.contains("floating point `1.5`"), "{err}");
+    }
+
+    #[test]
+    fn a_key_swept_twice_is_refused_not_overwritten() {
+        let base = crate::profile::builtin::get("default").unwrap();
+        let axes = [
+            Axis::parse("workload.rate=1,2").unwrap(),
+            Axis::parse("workload.batch=1").unwrap(),
+            Axis::parse("workload.rate=3").unwrap(),
+        ];
+        let err = grid(&base, &axes).unwrap_err();
+        assert_eq!(err, SweepError::SweptTwice("workload.rate".into()));
+        assert!(err.to_string().contains("give it once"), "{err}");
     }
 
     #[test]
