@@ -245,13 +245,40 @@ fn bad_tune_and_sweep_input_is_refused_with_what_would_do() {
         assert!(stderr.contains(expected), "{args:?}: {stderr}");
         assert!(!out_file.exists(), "{args:?} wrote a profile");
     }
+    // What can be known before anything is measured is refused before the core-to-core map
+    // (seconds) and the search (minutes): a budget too small, an output that cannot be a file.
+    let missing_folder = dir.join("no-such-folder").join("x.toml");
+    for (budget, output, expected) in [
+        ("10s", out_file.as_path(), "give at least"),
+        ("2m", dir.as_path(), "a directory; give a file name"),
+        ("2m", missing_folder.as_path(), "does not exist"),
+    ] {
+        let out = ringtop()
+            .args(["tune", "--budget", budget, "-o"])
+            .arg(output)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{output:?}: {stderr}");
+        assert!(stderr.contains(expected), "{output:?}: {stderr}");
+        assert!(
+            !stderr.contains("measuring the core-to-core map"),
+            "measured before refusing: {stderr}"
+        );
+    }
     for (set, expected) in [
         ("workload.rate", "expected KEY=VALUES"),
         ("workload.batch=0", "workload.batch=0"),
         ("workload.rate=5M..1M", "LOW..HIGH"),
         ("ring.colour=red", "colour"),
+        ("workload.batch=1,,8", "value 2 is empty"),
+        (
+            "workload.batch=8 --set workload.batch=16",
+            "swept by two --set options",
+        ),
     ] {
-        let out = ringtop().args(["sweep", "--set", set]).output().unwrap();
+        let sets = set.split(" --set ").flat_map(|axis| ["--set", axis]);
+        let out = ringtop().arg("sweep").args(sets).output().unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{set}: {stderr}");
         assert!(stderr.contains(expected), "{set}: {stderr}");

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use ringtop::topology::c2c::{self, C2cConfig, C2cReport};
-use ringtop::tune::{self, EngineTrials, Goal, SearchConfig, SpaceInputs, sweep};
+use ringtop::tune::{self, EngineTrials, Goal, SearchConfig, SpaceInputs, Trials, sweep};
 
 use super::args::{GoalArg, SweepArgs, TuneArgs};
 use super::{chosen_profile, json_line, usage_error, write_stdout};
@@ -83,6 +83,20 @@ pub(super) fn run_tune(args: &TuneArgs) -> ExitCode {
         }
     }
     base.workload.duration = None;
+    let config = SearchConfig {
+        rate: base.workload.rate * base.workload.producers as u64,
+        confidence: args.confidence,
+        seed: args.seed,
+        ..SearchConfig::new(goal, args.budget)
+    };
+    // What can be known before anything is measured is asked first: a search of minutes must
+    // not end in a budget or a path that was never going to do.
+    if let Err(err) = tune::check_budget(&config, EngineTrials.overhead()) {
+        return usage_error(&err);
+    }
+    if let Err(err) = writable_output(&args.output) {
+        return usage_error(&err);
+    }
     let topology = match ringtop::topology::host() {
         Ok(topology) => topology,
         Err(err) => return usage_error(&err),
@@ -111,12 +125,6 @@ pub(super) fn run_tune(args: &TuneArgs) -> ExitCode {
         Ok(candidates) => candidates,
         Err(err) => return usage_error(&err),
     };
-    let config = SearchConfig {
-        rate: base.workload.rate * base.workload.producers as u64,
-        confidence: args.confidence,
-        seed: args.seed,
-        ..SearchConfig::new(goal, args.budget)
-    };
     let progress = bar(
         args.budget.as_millis() as u64,
         "{elapsed} [{bar:40}] {percent}% of the budget, ~{eta} left, {msg}",
@@ -142,7 +150,13 @@ pub(super) fn run_tune(args: &TuneArgs) -> ExitCode {
         }
     };
     if let Err(err) = std::fs::write(&args.output, &written.text) {
-        eprintln!("ringtop: cannot write {}: {err}", args.output.display());
+        // Checked before the search, so rare (the disk filled, the directory went): the
+        // search's result is not lost with the file.
+        eprintln!(
+            "ringtop: cannot write {}: {err}; the profile follows\n{}",
+            args.output.display(),
+            written.text
+        );
         return ExitCode::FAILURE;
     }
     eprint!("{}", search_table(&record, &candidates));
@@ -163,6 +177,30 @@ pub(super) fn run_tune(args: &TuneArgs) -> ExitCode {
         })));
     }
     ExitCode::SUCCESS
+}
+
+/// Why `path` cannot take the profile `tune` will write, asked before the search: a directory,
+/// or a folder that does not exist. (Whether the file itself may be written is left to the end:
+/// opening it now would empty a profile the search may be about to replace.)
+fn writable_output(path: &Path) -> Result<(), String> {
+    if path.is_dir() {
+        return Err(format!(
+            "--output {}: a directory; give a file name (tuned.toml)",
+            path.display()
+        ));
+    }
+    let folder = match path.parent() {
+        Some(folder) if !folder.as_os_str().is_empty() => folder,
+        _ => Path::new("."),
+    };
+    if !folder.is_dir() {
+        return Err(format!(
+            "--output {}: the folder {} does not exist",
+            path.display(),
+            folder.display()
+        ));
+    }
+    Ok(())
 }
 
 /// The search as a table for stderr: each rung's best, then the verdict.

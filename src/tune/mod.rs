@@ -23,7 +23,7 @@ mod trials;
 pub use evidence::{Evidence, Figures, evidence};
 pub use search::{
     Goal, Progress, Rung, SearchConfig, SearchError, SearchRecord, TrialOutcome, TrialRecord,
-    Trials, Verdict, merit, search,
+    Trials, Verdict, check_budget, merit, search,
 };
 pub use space::{Candidate, Setting, SpaceError, SpaceInputs, apply, candidates};
 pub use stats::{median, sign_test_confidence};

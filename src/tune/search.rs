@@ -282,6 +282,58 @@ fn plan_rungs(n: usize, halving_budget: Duration, per_trial: (Duration, usize)) 
         .collect()
 }
 
+/// The rungs for `sampled` candidates if `config`'s budget holds them with trials of at least
+/// its shortest, and holds the confirmation too.
+fn plan_within(config: &SearchConfig, overhead: Duration, sampled: usize) -> Option<Vec<RungPlan>> {
+    let halving_budget = config.budget.mul_f64(1.0 - config.confirm_share);
+    let plan = plan_rungs(sampled, halving_budget, (overhead, config.repeats));
+    let fits = plan.iter().all(|r| r.trial >= config.min_trial)
+        && config.budget.as_secs_f64() * config.confirm_share >= confirmation_s(config, overhead);
+    fits.then_some(plan)
+}
+
+/// What the confirmation's paired trials take at their shortest, s.
+fn confirmation_s(config: &SearchConfig, overhead: Duration) -> f64 {
+    2.0 * PAIRS.0 as f64 * (config.min_trial + overhead).as_secs_f64()
+}
+
+/// Whether `config`'s budget holds the baseline, one candidate and the confirmation, with
+/// trials that each cost `overhead` besides their window: asked before anything is measured.
+///
+/// # Errors
+/// [`SearchError::BudgetTooSmall`] with the smallest budget (whole seconds) that would do.
+pub fn check_budget(config: &SearchConfig, overhead: Duration) -> Result<(), SearchError> {
+    if plan_within(config, overhead, 2).is_some() {
+        return Ok(());
+    }
+    // Two candidates, one rung: each runs `repeats` times in the halving share of the budget;
+    // the confirmation runs in the rest.
+    let halving = 2.0 * config.repeats as f64 * (config.min_trial + overhead).as_secs_f64()
+        / (1.0 - config.confirm_share);
+    let confirming = confirmation_s(config, overhead) / config.confirm_share;
+    let mut needed = halving.max(confirming).min(1e9).ceil() as u64;
+    // Against rounding: the figure given is one that fits.
+    while plan_within(
+        &SearchConfig {
+            budget: Duration::from_secs(needed),
+            ..config.clone()
+        },
+        overhead,
+        2,
+    )
+    .is_none()
+    {
+        needed += 1;
+    }
+    Err(SearchError::BudgetTooSmall {
+        budget: config.budget,
+        repeats: config.repeats,
+        min_trial: config.min_trial,
+        overhead,
+        needed,
+    })
+}
+
 /// Runs the search over `candidates` (the baseline first) with `trials`.
 ///
 /// # Errors
@@ -296,30 +348,14 @@ pub fn search(
         return Err(SearchError::NothingToTry);
     }
     let overhead = trials.overhead();
+    check_budget(config, overhead)?;
     let halving_budget = config.budget.mul_f64(1.0 - config.confirm_share);
-    let per_trial = (overhead, config.repeats);
-    // Sample fewer candidates until rung 0's trials are long enough to mean something.
+    // Sample fewer candidates until rung 0's trials are long enough to mean something (two
+    // always fit: the budget was checked).
     let mut sampled = candidates.len();
     let rungs_plan = loop {
-        let plan = plan_rungs(sampled, halving_budget, per_trial);
-        let confirmation = 2.0 * PAIRS.0 as f64 * (config.min_trial + overhead).as_secs_f64();
-        if plan.iter().all(|r| r.trial >= config.min_trial)
-            && config.budget.as_secs_f64() * config.confirm_share >= confirmation
-        {
+        if let Some(plan) = plan_within(config, overhead, sampled) {
             break plan;
-        }
-        if sampled == 2 {
-            let one = (config.min_trial + overhead).as_secs_f64() * config.repeats as f64;
-            let needed = (2.0 * one
-                + 2.0 * PAIRS.0 as f64 * (config.min_trial + overhead).as_secs_f64())
-                / (1.0 - config.confirm_share).max(0.5);
-            return Err(SearchError::BudgetTooSmall {
-                budget: config.budget,
-                repeats: config.repeats,
-                min_trial: config.min_trial,
-                overhead,
-                needed: needed.ceil() as u64,
-            });
         }
         sampled = (sampled * 4 / 5).max(2);
     };

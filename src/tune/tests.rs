@@ -256,8 +256,34 @@ fn a_budget_too_small_for_two_candidates_is_refused_with_what_would_do() {
         &mut |_| {},
     )
     .unwrap_err();
-    assert!(matches!(err, SearchError::BudgetTooSmall { .. }), "{err}");
-    assert!(err.to_string().contains("give at least"), "{err}");
+    let SearchError::BudgetTooSmall { needed, .. } = err else {
+        panic!("{err}");
+    };
+    assert!(
+        err.to_string()
+            .contains(&format!("give at least {needed}s")),
+        "{err}"
+    );
+    // The figure given is the least whole number of seconds that does.
+    let fits = |budget_s| {
+        let mut fake = Fake::new(vec![1.0, 1.1], 0.0, 0);
+        search(
+            &candidates(2),
+            &mut fake,
+            &config(Goal::Throughput, budget_s, 0),
+            &mut |_| {},
+        )
+        .is_ok()
+    };
+    assert!(
+        fits(needed),
+        "a budget of {needed} s, as the error said, is refused"
+    );
+    assert!(!fits(needed - 1), "{needed} s is not the least that does");
+    assert_eq!(
+        check_budget(&config(Goal::Throughput, needed, 0), fake.overhead),
+        Ok(())
+    );
     let err = search(
         &candidates(1),
         &mut fake,
