@@ -141,6 +141,34 @@ fn an_unavailable_cpu_is_a_clear_error_with_exit_code_2() {
 }
 
 #[test]
+fn a_metrics_address_without_a_port_says_what_one_looks_like() {
+    for address in ["localhost", ":9464", "999.1.1.1:80"] {
+        let out = ringtop()
+            .args([
+                "run",
+                "--headless",
+                "--builtin",
+                "low-latency",
+                "--duration",
+                "1s",
+            ])
+            .args(["--metrics-listen", address])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{address}");
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert!(
+            err.starts_with(&format!("ringtop: cannot serve metrics on {address}: ")),
+            "{err}"
+        );
+        if !address.contains('.') {
+            assert!(err.contains("expected HOST:PORT (127.0.0.1:9464"), "{err}");
+        }
+        assert!(out.stdout.is_empty(), "{address}: ran anyway");
+    }
+}
+
+#[test]
 fn a_capacity_that_is_not_a_power_of_two_is_refused() {
     let out = ringtop()
         .arg("probe")

@@ -24,6 +24,15 @@ impl MetricsServer {
     /// # Errors
     /// Why the address cannot be listened on.
     pub fn start(address: &str, metrics: Metrics) -> Result<MetricsServer, String> {
+        if address
+            .rsplit_once(':')
+            .is_none_or(|(host, _)| host.is_empty())
+        {
+            return Err(format!(
+                "cannot serve metrics on {address}: expected HOST:PORT (127.0.0.1:9464; port 0 \
+                 picks a free one)"
+            ));
+        }
         let server = tiny_http::Server::http(address)
             .map_err(|e| format!("cannot serve metrics on {address}: {e}"))?;
         let bound = server
