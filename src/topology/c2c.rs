@@ -46,11 +46,19 @@ pub enum C2cError {
     #[error(transparent)]
     Pin(#[from] PinError),
     /// Fewer than two CPUs to pair.
-    #[error("the core-to-core map needs at least two CPUs; got {}", format_cpu_list(.0))]
+    #[error("the core-to-core map needs at least two CPUs; got {}", too_few(.0))]
     TooFewCpus(Vec<usize>),
     /// Zero samples or round trips were asked for.
     #[error("samples and round trips per sample must be at least 1")]
     NothingToMeasure,
+}
+
+/// The CPUs of a [`C2cError::TooFewCpus`] in words: "none", "only CPU 3".
+fn too_few(cpus: &[usize]) -> String {
+    match cpus {
+        [] => "none".to_owned(),
+        _ => format!("only CPU {}", format_cpu_list(cpus)),
+    }
 }
 
 /// Round-trip times for every pair of CPUs. Matrices are indexed like `cpus`; the diagonal is
