@@ -48,6 +48,7 @@ pub mod transport;
 pub mod tui;
 #[cfg(not(loom))]
 pub mod tune;
+pub mod words;
 
 pub use row::Row;
 

@@ -747,6 +747,11 @@ fn profile_list_show_and_check() {
         .unwrap();
     std::fs::remove_file(&shown).unwrap();
     assert_succeeded(&out);
+    let said = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        said.ends_with(": ok (spsc ring, 1 producer, 1 consumer)\n"),
+        "{said}"
+    );
 }
 
 #[test]

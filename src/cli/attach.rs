@@ -9,6 +9,7 @@ use ringtop::headless::{self, AttachOutcome};
 use ringtop::monitor::dir::monitor_dir;
 use ringtop::monitor::read::{self, Listing, ProgramReading};
 use ringtop::monitor::view::Watcher;
+use ringtop::words::counted;
 
 use super::args::AttachArgs;
 use super::{json_line, metrics_endpoint, stop_on_signals, usage_error, write_stdout};
@@ -145,11 +146,10 @@ fn list_table(dir: &Path, listing: &Listing) -> String {
     }
     for (path, program) in &listing.programs {
         text.push_str(&format!(
-            "{} (pid {}), {} ring{}, updated {} ago  {}\n",
+            "{} (pid {}), {}, updated {} ago  {}\n",
             program.name,
             program.pid,
-            program.rings.len(),
-            if program.rings.len() == 1 { "" } else { "s" },
+            counted(program.rings.len(), "ring"),
             humantime::format_duration(round_ms(program.heartbeat_age(SystemTime::now()))),
             path.display()
         ));

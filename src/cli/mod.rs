@@ -29,6 +29,7 @@ use ringtop::profile::{self, builtin};
 use ringtop::source::csv;
 use ringtop::topology::c2c::{self, C2cConfig};
 use ringtop::topology::{self, render};
+use ringtop::words::counted;
 
 /// Runs the command line.
 pub fn main() -> ExitCode {
@@ -385,11 +386,11 @@ fn run_profile(command: &ProfileCommand) -> ExitCode {
         },
         ProfileCommand::Check { file } => match profile::check_file(file) {
             Ok(p) => write_stdout(Ok(format!(
-                "{}: ok ({} ring, {} producer(s), {} consumer(s){})\n",
+                "{}: ok ({} ring, {}, {}{})\n",
                 file.display(),
                 p.ring.kind.name(),
-                p.workload.producers,
-                p.workload.consumers,
+                counted(p.workload.producers, "producer"),
+                counted(p.workload.consumers, "consumer"),
                 p.codec()
                     .map(|c| format!(", codec {c}"))
                     .unwrap_or_default()
@@ -481,10 +482,8 @@ fn codec_report(
                 name.push_str(" as epoch seconds");
             }
             let mut notes = Vec::new();
-            match c.empty_cells {
-                0 => {}
-                1 => notes.push("1 empty cell as NaN".to_owned()),
-                n => notes.push(format!("{n} empty cells as NaN")),
+            if c.empty_cells > 0 {
+                notes.push(format!("{} as NaN", counted(c.empty_cells, "empty cell")));
             }
             match c.rounded_integers {
                 0 => {}
@@ -504,9 +503,10 @@ fn codec_report(
         other => format!(" ({:?}-separated)", char::from(other)),
     };
     let mut text = format!(
-        "{}{separated}: {rows} rows, {columns} numeric column{} ({}); dropped: {}\n",
+        "{}{separated}: {}, {} ({}); dropped: {}\n",
         path.display(),
-        if columns == 1 { "" } else { "s" },
+        counted(rows, "row"),
+        counted(columns, "numeric column"),
         used.join(", "),
         if dropped.is_empty() {
             "none".to_owned()

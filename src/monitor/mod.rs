@@ -38,6 +38,7 @@ use std::time::Duration;
 
 use crate::ring::watch::{RingWatch, StatsCell};
 use crate::ring::{broadcast, relay, spsc};
+use crate::words::counted;
 
 use self::layout::{RingKind, RingState, metadata, value};
 use self::segment::Segment;
@@ -323,8 +324,8 @@ impl Registry {
             .ok_or_else(|| MonitorError::Recorder(format!("no ring {ring:?} is registered")))?;
         if consumer >= registered.consumers {
             return Err(MonitorError::Recorder(format!(
-                "ring {ring:?} has {} consumer(s); there is no consumer {consumer}",
-                registered.consumers
+                "ring {ring:?} has {}; there is no consumer {consumer}",
+                counted(registered.consumers, "consumer")
             )));
         }
         let mut taken = self

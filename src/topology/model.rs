@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::cpulist::format_cpu_list;
 use super::pin::PinError;
+use crate::words::counted;
 
 /// Where a [`Topology`] came from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -286,24 +287,16 @@ impl Topology {
             self.pus.len() / self.cores.len()
         };
         format!(
-            "{} package{}, {} NUMA node{}, {} core{}, {} PU{} ({} per core), {} memory; allowed CPUs {}",
-            self.packages.len(),
-            plural(self.packages.len()),
-            self.numa_nodes.len(),
-            plural(self.numa_nodes.len()),
-            self.cores.len(),
-            plural(self.cores.len()),
-            self.pus.len(),
-            plural(self.pus.len()),
+            "{}, {}, {}, {} ({} per core), {} memory; allowed CPUs {}",
+            counted(self.packages.len(), "package"),
+            counted(self.numa_nodes.len(), "NUMA node"),
+            counted(self.cores.len(), "core"),
+            counted(self.pus.len(), "PU"),
             smt,
             format_bytes(self.total_memory_bytes()),
             format_cpu_list(&self.allowed_cpus),
         )
     }
-}
-
-fn plural(n: usize) -> &'static str {
-    if n == 1 { "" } else { "s" }
 }
 
 /// A placement that cannot be honoured.

@@ -11,6 +11,7 @@ use crate::profile::{CodecSection, CpuSetting, NumaSetting, RingKind, TuningProf
 use crate::topology::c2c::C2cReport;
 use crate::topology::model::CacheKind;
 use crate::topology::{CpuRelation, Topology};
+use crate::words::counted;
 
 /// One point of the search: every setting `tune` changes, in a profile's words.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -100,8 +101,9 @@ impl Candidate {
 pub enum SpaceError {
     /// More than one producer or consumer.
     #[error(
-        "tune searches one producer and one consumer; this profile has {producers} producer(s) \
-         and {consumers} consumer(s)"
+        "tune searches one producer and one consumer; this profile has {} and {}",
+        counted(*.producers, "producer"),
+        counted(*.consumers, "consumer")
     )]
     Threads {
         /// Producers in the base.
