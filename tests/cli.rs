@@ -169,6 +169,33 @@ fn a_metrics_address_without_a_port_says_what_one_looks_like() {
 }
 
 #[test]
+fn serve_refuses_an_address_that_is_not_host_and_port_before_listening() {
+    for (address, says) in [
+        ("127.0.0.1:notaport", "the port is a number from 1 to 65535"),
+        ("::1:7471", "an IPv6 address goes in brackets"),
+    ] {
+        let out = ringtop()
+            .args([
+                "serve",
+                "--headless",
+                "--duration",
+                "1s",
+                "--listen",
+                address,
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{address}");
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert!(
+            err.contains(&format!("address {address:?}: {says}")),
+            "{err}"
+        );
+        assert!(!err.contains("listening on"), "{err}");
+    }
+}
+
+#[test]
 fn a_capacity_that_is_not_a_power_of_two_is_refused() {
     let out = ringtop()
         .arg("probe")

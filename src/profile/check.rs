@@ -2,8 +2,8 @@
 
 use super::locate::Step;
 use super::rules::{
-    RingShape, check_batch, check_duration, check_interval, check_link_timeout, check_prefetch,
-    check_shm_name, check_thread_count, check_token,
+    RingShape, check_address, check_batch, check_duration, check_interval, check_link_timeout,
+    check_prefetch, check_shm_name, check_thread_count, check_token,
 };
 use super::{
     CpuSetting, NumaSetting, PROFILE_VERSION, RingKind, SourceSetting, TransportKind, TuningProfile,
@@ -206,6 +206,14 @@ fn check_transport(profile: &TuningProfile) -> Result<(), Problem> {
             (None, None, None) => unreachable!("checked above"),
         };
         check_shm_name(ring).map_err(|e| problem(&at(key), e.to_string()))?;
+    }
+    if !shm && !local {
+        let (key, address, listening) = match (&transport.connect, &transport.listen) {
+            (Some(connect), _) => ("connect", connect, false),
+            (None, Some(listen)) => ("listen", listen, true),
+            (None, None) => unreachable!("checked above"),
+        };
+        check_address(address, listening).map_err(|e| problem(&at(key), e.to_string()))?;
     }
     if transport.kind == TransportKind::Rdma && !cfg!(feature = "rdma") {
         return Err(problem(

@@ -113,6 +113,14 @@ pub enum SettingError {
         /// The name given.
         name: String,
     },
+    /// A network address that is not `host:port`.
+    #[error("address {address:?}: {reason}")]
+    Address {
+        /// The address given.
+        address: String,
+        /// What is wrong, and what would do.
+        reason: &'static str,
+    },
 }
 
 /// Rows per batch (per frame when framed): at least 1, at most the capacity, and a frame that
@@ -302,6 +310,39 @@ pub fn check_shm_name(name: &str) -> Result<(), SettingError> {
         });
     }
     Ok(())
+}
+
+/// A TCP or RDMA address: `host:port` (a name, an IPv4 address, or an IPv6 one in brackets) and
+/// a port number; port 0 only where this side listens (the system picks a free one). Checked
+/// when the profile loads, so a typo is a usage error naming the key, not a failure to bind or
+/// connect once the run has started. Whether the host resolves is for the run to find out.
+///
+/// # Errors
+/// [`SettingError::Address`] saying what is wrong.
+pub fn check_address(address: &str, listening: bool) -> Result<(), SettingError> {
+    let fail = |reason| {
+        Err(SettingError::Address {
+            address: address.to_owned(),
+            reason,
+        })
+    };
+    let Some((host, port)) = address.rsplit_once(':') else {
+        return fail("expected host:port (127.0.0.1:7471)");
+    };
+    if host.is_empty() {
+        return fail("no host before the port (127.0.0.1:7471)");
+    }
+    let bracketed = host.starts_with('[') && host.ends_with(']') && host.len() > 2;
+    if host.contains(':') && !bracketed {
+        return fail("an IPv6 address goes in brackets: [::1]:7471");
+    }
+    match port.parse::<u16>() {
+        Err(_) => fail("the port is a number from 1 to 65535"),
+        Ok(0) if !listening => {
+            fail("port 0 only listens (the system picks one); connect to a real port")
+        }
+        Ok(_) => Ok(()),
+    }
 }
 
 /// Switching codecs needs a ring that carries frames.

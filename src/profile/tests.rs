@@ -266,6 +266,25 @@ fn transport_sections_name_one_end_and_point_at_the_bad_key() {
     );
     assert!(err(&cap).message.contains("positive number of Mbit/s"));
 
+    for (end, address, says) in [
+        ("connect", "db-host", "expected host:port"),
+        ("connect", "127.0.0.1:0", "port 0 only listens"),
+        ("listen", "0.0.0.0:http", "the port is a number"),
+        ("listen", "fe80::1:7471", "an IPv6 address goes in brackets"),
+    ] {
+        let bad = format!("{MINIMAL}[transport]\nkind = \"tcp\"\n{end} = \"{address}\"\n");
+        let e = err(&bad);
+        assert_eq!((e.line, e.column), (Some(8), Some(end.len() + 4)), "{e}");
+        assert!(
+            e.message.contains(&format!("address {address:?}: {says}")),
+            "{e}"
+        );
+    }
+    for (end, address) in [("listen", "127.0.0.1:0"), ("connect", "[::1]:7471")] {
+        let good = format!("{MINIMAL}[transport]\nkind = \"tcp\"\n{end} = \"{address}\"\n");
+        assert!(parse(&good, "p.toml").is_ok(), "{end} = {address}");
+    }
+
     let rdma = format!("{MINIMAL}[transport]\nkind = \"rdma\"\nconnect = \"127.0.0.1:1\"\n");
     let checked = parse(&rdma, "p.toml");
     assert_eq!(checked.is_ok(), cfg!(feature = "rdma"), "{checked:?}");
