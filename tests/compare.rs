@@ -213,3 +213,24 @@ fn broken_input_names_the_file_and_line() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("missing.jsonl"));
 }
+
+#[test]
+fn a_noise_that_cannot_be_estimated_is_n_a_with_the_reason() {
+    let full = baseline();
+    let a = write("full.jsonl", &full);
+    let table = String::from_utf8(compare(&a, &a, &[]).stdout).unwrap();
+    assert!(!table.contains("n/a"), "{table}");
+    // The start line, two intervals and the summary: too few to estimate a spread from.
+    let mut short: Vec<Value> = full[..3].to_vec();
+    short.push(full.last().unwrap().clone());
+    assert_eq!(short[1]["type"], "snapshot");
+    let b = write("short.jsonl", &short);
+    let out = compare(&a, &b, &[]);
+    assert_eq!(out.status.code(), Some(0));
+    let table = String::from_utf8(out.stdout).unwrap();
+    assert!(table.contains("n/a"), "{table}");
+    assert!(
+        table.contains("noise n/a: a run needs four intervals or more"),
+        "{table}"
+    );
+}

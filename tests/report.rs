@@ -101,6 +101,14 @@ fn chromium_renders_every_plot_of_a_real_run() {
         5,
         "four charts and the heatmap"
     );
+    // The producer's latency cells are n/a, and the page says why.
+    assert!(
+        page.contains(
+            "<p>n/a: a row's latency is taken where it is consumed, so producers have none.</p>"
+        ),
+        "no reason for the producer's n/a"
+    );
+    assert!(!page.contains("read no rows"), "the consumer did read rows");
     // The percentile plot from the interval log: every percentile, not the summary's six.
     let first_line = page.split("<polyline points=\"").nth(1).unwrap();
     let points = first_line.split('"').next().unwrap().split(' ').count();

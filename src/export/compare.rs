@@ -397,6 +397,13 @@ impl Report {
                     .map_or("n/a".to_owned(), |n| format!("{:.1}%", n * 100.0))
             ));
         }
+        if self.comparisons.iter().any(|c| c.noise.is_none()) {
+            text.push_str(
+                "noise n/a: a run needs four intervals or more (the first, the warm-up, is left \
+                 out) and a figure above zero to estimate it from; run longer, or with a shorter \
+                 --interval\n",
+            );
+        }
         for warning in &self.warnings {
             text.push_str(&format!("warning: {warning}\n"));
         }

@@ -391,6 +391,22 @@ fn thread_table(run: &Run) -> String {
         );
     }
     html.push_str("</table>");
+    let unmeasured = |role: Role| {
+        run.summary
+            .threads
+            .iter()
+            .any(|t| t.role == role && t.latency_total_ns.is_none())
+    };
+    let mut why = Vec::new();
+    if unmeasured(Role::Producer) {
+        why.push("a row's latency is taken where it is consumed, so producers have none");
+    }
+    if unmeasured(Role::Consumer) {
+        why.push("a consumer with none read no rows");
+    }
+    if !why.is_empty() {
+        let _ = write!(html, "<p>n/a: {}.</p>", why.join("; "));
+    }
     html
 }
 
