@@ -109,6 +109,22 @@ fn chromium_renders_every_plot_of_a_real_run() {
         "no reason for the producer's n/a"
     );
     assert!(!page.contains("read no rows"), "the consumer did read rows");
+    // Each check needing attention says how it came out.
+    let start: serde_json::Value = serde_json::from_str(
+        std::fs::read_to_string(&run)
+            .unwrap()
+            .lines()
+            .next()
+            .unwrap(),
+    )
+    .unwrap();
+    let check = &start["host_check"];
+    let fails = check["fail"].as_u64().unwrap() as usize;
+    for (i, name) in check["attention"].as_array().unwrap().iter().enumerate() {
+        let verdict = if i < fails { "fail" } else { "warn" };
+        let item = format!("<li>{}: {verdict}</li>", name.as_str().unwrap());
+        assert!(page.contains(&item), "no {item}");
+    }
     // The percentile plot from the interval log: every percentile, not the summary's six.
     let first_line = page.split("<polyline points=\"").nth(1).unwrap();
     let points = first_line.split('"').next().unwrap().split(' ').count();

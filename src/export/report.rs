@@ -556,12 +556,15 @@ fn host_check(run: &Run) -> String {
         count("not_available")
     );
     if let Some(attention) = check["attention"].as_array().filter(|a| !a.is_empty()) {
-        html.push_str("<ul>");
-        for item in attention {
+        // Worst first: the failing checks, then those that warn.
+        let fails = count("fail") as usize;
+        html.push_str("<p>Needing attention:</p><ul>");
+        for (i, item) in attention.iter().enumerate() {
             let _ = write!(
                 html,
-                "<li>{}</li>",
-                escape(item.as_str().unwrap_or_default())
+                "<li>{}: {}</li>",
+                escape(item.as_str().unwrap_or_default()),
+                if i < fails { "fail" } else { "warn" }
             );
         }
         html.push_str("</ul>");
