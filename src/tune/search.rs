@@ -217,6 +217,9 @@ pub enum SearchError {
         /// Seconds that would do.
         needed: u64,
     },
+    /// A search configuration no budget can hold.
+    #[error("{0}")]
+    Config(String),
     /// Only the baseline: nothing to search.
     #[error("no candidate besides the base profile is valid for this machine and workload")]
     NothingToTry,
@@ -301,8 +304,16 @@ fn confirmation_s(config: &SearchConfig, overhead: Duration) -> f64 {
 /// trials that each cost `overhead` besides their window: asked before anything is measured.
 ///
 /// # Errors
-/// [`SearchError::BudgetTooSmall`] with the smallest budget (whole seconds) that would do.
+/// [`SearchError::BudgetTooSmall`] with the smallest budget (whole seconds) that would do;
+/// [`SearchError::Config`] for a confirmation share outside (0, 1) or no repeats.
 pub fn check_budget(config: &SearchConfig, overhead: Duration) -> Result<(), SearchError> {
+    if !(config.confirm_share > 0.0 && config.confirm_share < 1.0) || config.repeats == 0 {
+        return Err(SearchError::Config(format!(
+            "the confirmation's share of the budget must be between 0 and 1 (not {}) and each \
+             candidate must run at least once a rung (not {} times)",
+            config.confirm_share, config.repeats
+        )));
+    }
     if plan_within(config, overhead, 2).is_some() {
         return Ok(());
     }
@@ -312,17 +323,21 @@ pub fn check_budget(config: &SearchConfig, overhead: Duration) -> Result<(), Sea
         / (1.0 - config.confirm_share);
     let confirming = confirmation_s(config, overhead) / config.confirm_share;
     let mut needed = halving.max(confirming).min(1e9).ceil() as u64;
-    // Against rounding: the figure given is one that fits.
-    while plan_within(
-        &SearchConfig {
-            budget: Duration::from_secs(needed),
-            ..config.clone()
-        },
-        overhead,
-        2,
-    )
-    .is_none()
-    {
+    // Against rounding: the figure given is one that fits (a second or two more at most).
+    for _ in 0..16 {
+        let budget = Duration::from_secs(needed);
+        if plan_within(
+            &SearchConfig {
+                budget,
+                ..config.clone()
+            },
+            overhead,
+            2,
+        )
+        .is_some()
+        {
+            break;
+        }
         needed += 1;
     }
     Err(SearchError::BudgetTooSmall {
@@ -337,7 +352,8 @@ pub fn check_budget(config: &SearchConfig, overhead: Duration) -> Result<(), Sea
 /// Runs the search over `candidates` (the baseline first) with `trials`.
 ///
 /// # Errors
-/// [`SearchError`] when the budget is too small or there is nothing to try.
+/// [`SearchError`] when the budget is too small, the configuration impossible, or there is
+/// nothing to try.
 pub fn search(
     candidates: &[Candidate],
     trials: &mut dyn Trials,

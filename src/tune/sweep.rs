@@ -106,7 +106,9 @@ fn list(values: &str) -> Result<Vec<toml::Value>, String> {
         }
         let value = match (parse_count(v), v.parse::<f64>()) {
             (Some(n), _) => toml::Value::Integer(n as i64),
-            // A number that is not whole: the profile says whether the key takes one.
+            // Other numbers stay numbers (a negative one, one that is not whole): the profile
+            // says whether the key takes them.
+            (None, Ok(x)) if x.fract() == 0.0 && x.abs() < 1e18 => toml::Value::Integer(x as i64),
             (None, Ok(x)) if x.is_finite() => toml::Value::Float(x),
             _ if v == "true" || v == "false" => toml::Value::Boolean(v == "true"),
             _ => toml::Value::String(v.to_owned()),
@@ -398,11 +400,15 @@ mod tests {
     }
 
     #[test]
-    fn a_number_that_is_not_whole_stays_a_number_for_the_profile_to_judge() {
-        let axis = Axis::parse("workload.rate=1.5,2k").unwrap();
+    fn other_numbers_stay_numbers_for_the_profile_to_judge() {
+        let axis = Axis::parse("workload.rate=1.5,2k,-3").unwrap();
         assert_eq!(
             axis.values,
-            [toml::Value::Float(1.5), toml::Value::Integer(2000)]
+            [
+                toml::Value::Float(1.5),
+                toml::Value::Integer(2000),
+                toml::Value::Integer(-3)
+            ]
         );
         let base = crate::profile::builtin::get("default").unwrap();
         let err = grid(&base, &[axis]).unwrap_err().to_string();

@@ -292,6 +292,16 @@ fn a_budget_too_small_for_two_candidates_is_refused_with_what_would_do() {
     )
     .unwrap_err();
     assert_eq!(err, SearchError::NothingToTry);
+    // A configuration no budget holds is an error, never a panic or a search without end.
+    for (confirm_share, repeats) in [(0.0, 2), (1.5, 2), (f64::NAN, 2), (0.3, 0)] {
+        let cfg = SearchConfig {
+            confirm_share,
+            repeats,
+            ..config(Goal::Throughput, 60, 0)
+        };
+        let err = search(&candidates(2), &mut fake, &cfg, &mut |_| {}).unwrap_err();
+        assert!(matches!(err, SearchError::Config(_)), "{err}");
+    }
 }
 
 #[test]
