@@ -136,25 +136,27 @@ impl DoctorSummary {
         }
     }
 
-    /// `host check: 5 ok, 3 warn, 1 n/a (isolation, irqs, other-tasks); \`ringtop doctor\` says
-    /// how to fix each`.
+    /// `host check: 5 ok, 3 warn (isolation, irqs, other-tasks), 1 n/a; \`ringtop doctor\` says
+    /// how to fix each`: each verdict that needs attention names its checks.
     pub fn line(&self) -> String {
+        // `attention` is worst first: the failing checks, then those that warn.
+        let fails = self.fail.min(self.attention.len());
+        let (failing, warning) = self.attention.split_at(fails);
         let mut line = format!("host check: {} ok", self.ok);
-        for (n, word) in [
-            (self.warn, "warn"),
-            (self.fail, "fail"),
-            (self.not_available, "n/a"),
+        for (n, word, names) in [
+            (self.warn, "warn", warning),
+            (self.fail, "fail", failing),
+            (self.not_available, "n/a", &[][..]),
         ] {
             if n > 0 {
                 let _ = write!(line, ", {n} {word}");
             }
+            if !names.is_empty() {
+                let _ = write!(line, " ({})", names.join(", "));
+            }
         }
         if !self.attention.is_empty() {
-            let _ = write!(
-                line,
-                " ({}); `ringtop doctor` says how to fix each",
-                self.attention.join(", ")
-            );
+            line.push_str("; `ringtop doctor` says how to fix each");
         }
         line
     }

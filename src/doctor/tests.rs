@@ -207,8 +207,11 @@ fn the_summary_counts_each_verdict_and_lists_the_worst_first() {
     let summary = DoctorSummary::of(&checks);
     assert_eq!(
         summary.line(),
-        "host check: 1 ok, 1 warn, 1 fail, 1 n/a (c, b); `ringtop doctor` says how to fix each"
+        "host check: 1 ok, 1 warn (b), 1 fail (c), 1 n/a; `ringtop doctor` says how to fix each"
     );
+    assert_eq!(summary.attention, ["c", "b"], "worst first");
+    let quiet = DoctorSummary::of(&checks[..1]);
+    assert_eq!(quiet.line(), "host check: 1 ok");
 }
 
 #[test]
