@@ -212,6 +212,25 @@ fn a_capacity_that_is_not_a_power_of_two_is_refused() {
 }
 
 #[test]
+fn a_probe_batch_the_ring_cannot_hold_is_refused_not_reported() {
+    // A batch takes the ring's free slots: one larger than the ring was reported as the batch
+    // size while never moved.
+    let out = ringtop()
+        .arg("probe")
+        .args(SMALL)
+        .args(["--capacity", "1024", "--batch", "4096"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("batch must be between 1 and the ring's capacity (1024)"),
+        "{err}"
+    );
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
 fn a_closed_stdout_is_not_a_panic() {
     let mut child = ringtop()
         .arg("probe")

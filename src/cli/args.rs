@@ -353,7 +353,7 @@ pub(super) struct ProbeArgs {
     /// Ring capacity in rows (a power of two).
     #[arg(long, default_value_t = ProbeConfig::default().capacity)]
     pub(super) capacity: usize,
-    /// Rows per batch in the throughput phase.
+    /// Most rows per batch in the throughput phase (1 to the capacity; a batch takes what is free).
     #[arg(long, default_value_t = ProbeConfig::default().batch)]
     pub(super) batch: usize,
     /// Send rate (rows/s) of the one-way latency phase.

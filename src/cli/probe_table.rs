@@ -46,7 +46,7 @@ pub(crate) fn render_table(report: &ProbeReport) -> String {
     }
     let _ = writeln!(
         out,
-        "\nthroughput   {} rows in {:.3} s = {:.2} M rows/s, {:.0} MB/s (batches of {})",
+        "\nthroughput   {} rows in {:.3} s = {:.2} M rows/s, {:.0} MB/s (batches of up to {})",
         t.rows,
         t.seconds,
         t.rows_per_s / 1e6,

@@ -20,6 +20,8 @@ use thiserror::Error;
 
 use crate::metrics::integrity::{Integrity, SequenceCheck};
 use crate::metrics::{LatencyHistogram, LatencySummary};
+use crate::profile::RingKind;
+use crate::profile::rules::{RingShape, check_batch};
 use crate::ring::{RingAlloc, RingConfig, WaitStrategy};
 use crate::ring::{RingError, relay, spsc};
 use crate::row::Row;
@@ -33,7 +35,8 @@ pub struct ProbeConfig {
     pub items: u64,
     /// Ring capacity (power of two).
     pub capacity: usize,
-    /// Rows per batch in the throughput phase.
+    /// Most rows per batch in the throughput phase: 1 to the capacity (a batch takes what of it is
+    /// free).
     pub batch: usize,
     /// Rows per second in the one-way latency phase.
     pub rate: u64,
@@ -199,11 +202,18 @@ pub fn run(config: &ProbeConfig) -> Result<ProbeReport, ProbeError> {
             "items, latency samples and round trips must be at least 1".into(),
         ));
     }
-    if config.batch == 0 || config.rate == 0 {
-        return Err(ProbeError::Invalid(
-            "batch and rate must be at least 1".into(),
-        ));
+    if config.rate == 0 {
+        return Err(ProbeError::Invalid("rate must be at least 1".into()));
     }
+    // The capacity first (its error is the clearer one), then a batch it can hold: a batch is
+    // taken from the ring's free slots, so a larger one would be reported but never moved.
+    crate::ring::check_capacity::<Row>(config.capacity)?;
+    let ring = RingShape {
+        kind: RingKind::Spsc,
+        capacity: config.capacity,
+        framed: false,
+    };
+    check_batch(ring, config.batch).map_err(|e| ProbeError::Invalid(e.to_string()))?;
     let (producer_cpu, consumer_cpu) = choose_cpus(config)?;
     let mut cpus = vec![producer_cpu, consumer_cpu];
     cpus.dedup();
