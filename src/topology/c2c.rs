@@ -27,6 +27,11 @@ pub struct C2cConfig {
     pub round_trips_per_sample: usize,
 }
 
+/// The most samples a pair: each is kept (8 bytes) to take the median and spread from.
+pub const MAX_SAMPLES: usize = 1_000_000;
+/// The most round trips a sample: enough to amortise any clock read many times over.
+pub const MAX_ROUND_TRIPS_PER_SAMPLE: usize = 1_000_000;
+
 impl Default for C2cConfig {
     /// 22 000 round trips a pair (warm-up included): a few milliseconds within a package, tens
     /// across packages, so a 16-CPU map (120 pairs) takes a few seconds at most.
@@ -48,9 +53,13 @@ pub enum C2cError {
     /// Fewer than two CPUs to pair.
     #[error("the core-to-core map needs at least two CPUs; got {}", too_few(.0))]
     TooFewCpus(Vec<usize>),
-    /// Zero samples or round trips were asked for.
-    #[error("samples and round trips per sample must be at least 1")]
-    NothingToMeasure,
+    /// Zero samples or round trips were asked for, or more than [`MAX_SAMPLES`] or
+    /// [`MAX_ROUND_TRIPS_PER_SAMPLE`].
+    #[error(
+        "samples must be 1 to {MAX_SAMPLES} and round trips per sample 1 to \
+         {MAX_ROUND_TRIPS_PER_SAMPLE}"
+    )]
+    SamplesOutOfRange,
 }
 
 /// The CPUs of a [`C2cError::TooFewCpus`] in words: "none", "only CPU 3".
@@ -157,8 +166,10 @@ pub fn run_with_progress(
     config: &C2cConfig,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<C2cReport, C2cError> {
-    if config.samples == 0 || config.round_trips_per_sample == 0 {
-        return Err(C2cError::NothingToMeasure);
+    if !(1..=MAX_SAMPLES).contains(&config.samples)
+        || !(1..=MAX_ROUND_TRIPS_PER_SAMPLE).contains(&config.round_trips_per_sample)
+    {
+        return Err(C2cError::SamplesOutOfRange);
     }
     let cpus = match &config.cpus {
         Some(list) => {
@@ -350,12 +361,21 @@ mod tests {
     }
 
     #[test]
-    fn zero_samples_is_refused() {
-        let config = C2cConfig {
-            samples: 0,
-            ..C2cConfig::default()
-        };
-        assert_eq!(run(&config), Err(C2cError::NothingToMeasure));
+    fn zero_or_too_many_samples_are_refused_before_anything_is_allocated() {
+        for (samples, round_trips_per_sample) in [
+            (0, 100),
+            (200, 0),
+            (MAX_SAMPLES + 1, 100),
+            (200, MAX_ROUND_TRIPS_PER_SAMPLE + 1),
+            (usize::MAX, usize::MAX),
+        ] {
+            let config = C2cConfig {
+                samples,
+                round_trips_per_sample,
+                ..C2cConfig::default()
+            };
+            assert_eq!(run(&config), Err(C2cError::SamplesOutOfRange));
+        }
     }
 
     #[test]
