@@ -355,13 +355,24 @@ impl<T: Pod> ItemReceiver<T> {
     /// size rounded up to a power of two, at least 8 bytes).
     ///
     /// # Errors
-    /// As [`MessageReceiver::create`]; a zero-sized `T`.
+    /// As [`MessageReceiver::create`]; a zero-sized `T`; a capacity whose window would pass the
+    /// largest (1 GiB), which is refused rather than made smaller.
     pub fn create(name: &str, capacity: usize, wait: WaitStrategy) -> Result<Self, LinkError> {
         refuse_empty::<T>()?;
         let window = capacity
             .max(2)
-            .saturating_mul(Slot::<T>::BYTES)
-            .next_power_of_two()
+            .checked_mul(Slot::<T>::BYTES)
+            .and_then(usize::checked_next_power_of_two)
+            .filter(|&bytes| bytes <= layout::MAX_WINDOW)
+            .ok_or_else(|| LinkError::Listen {
+                address: name.to_owned(),
+                reason: format!(
+                    "{capacity} items in {}-byte slots need more than the largest window ({} \
+                     MiB)",
+                    Slot::<T>::BYTES,
+                    layout::MAX_WINDOW >> 20
+                ),
+            })?
             .max(layout::MIN_WINDOW);
         Ok(ItemReceiver {
             ring: MessageReceiver::create_holding(name, window, size_of::<T>(), wait)?,
@@ -510,6 +521,24 @@ impl<T: Pod> ItemSender<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_ring_past_the_largest_window_is_refused_not_shrunk() {
+        // Wrapped or saturated arithmetic once made any such capacity a 4 KiB window.
+        for capacity in [usize::MAX, usize::MAX / 64, (layout::MAX_WINDOW / 64) + 1] {
+            let err = ItemReceiver::<[u64; 8]>::create(
+                "never-created",
+                capacity,
+                WaitStrategy::spin_park(),
+            )
+            .unwrap_err();
+            assert!(
+                err.to_string()
+                    .contains("need more than the largest window (1024 MiB)"),
+                "{capacity}: {err}"
+            );
+        }
+    }
 
     #[test]
     fn zero_sized_items_are_refused_before_any_file_is_touched() {
