@@ -589,6 +589,18 @@ fn bad_capacities_are_refused_with_the_reason() {
         broadcast::channel::<u64>(8, 0).err(),
         Some(RingError::NoConsumers)
     );
+    // Refused before anything is allocated: a consumer count past the cap once meant a
+    // capacity-overflow panic (or an abort on a failed allocation).
+    for consumers in [broadcast::MAX_CONSUMERS + 1, usize::MAX] {
+        assert_eq!(
+            broadcast::channel::<u64>(8, consumers).err(),
+            Some(RingError::TooManyConsumers {
+                requested: consumers,
+                max: broadcast::MAX_CONSUMERS
+            })
+        );
+    }
+    assert!(broadcast::channel::<u64>(8, broadcast::MAX_CONSUMERS).is_ok());
     assert!(matches!(
         frames::channel(8),
         Err(RingError::CapacityTooSmall { min: 16, .. })

@@ -70,10 +70,15 @@ fn slowest_head<T>(shared: &Shared<T>, tail: usize) -> usize {
         .unwrap_or(tail)
 }
 
+/// The most consumers one broadcast ring takes: the producer reads every consumer's cursor (a
+/// cache line each) whenever it looks for free slots, so a ring with more would spend its time
+/// there, and each consumer's handle and cursor are allocated up front.
+pub const MAX_CONSUMERS: usize = 4096;
+
 /// Creates a broadcast ring of `capacity` slots with `consumers` consumers, default config.
 ///
 /// # Errors
-/// `capacity` must be a power of two ≥ 2 and `consumers` ≥ 1.
+/// `capacity` must be a power of two ≥ 2 and `consumers` 1 to [`MAX_CONSUMERS`].
 pub fn channel<T: Copy + Send>(
     capacity: usize,
     consumers: usize,
@@ -92,6 +97,12 @@ pub fn channel_with<T: Copy + Send>(
 ) -> Result<(Producer<T>, Vec<Consumer<T>>), RingError> {
     if consumers == 0 {
         return Err(RingError::NoConsumers);
+    }
+    if consumers > MAX_CONSUMERS {
+        return Err(RingError::TooManyConsumers {
+            requested: consumers,
+            max: MAX_CONSUMERS,
+        });
     }
     let capacity = check_capacity::<Slot<T>>(capacity, 2)?;
     let slots = Buffer::new(capacity, config.alloc, |_| {

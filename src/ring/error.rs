@@ -35,6 +35,15 @@ pub enum RingError {
     /// A broadcast ring was asked for zero consumers.
     #[error("a broadcast ring needs at least one consumer")]
     NoConsumers,
+    /// A broadcast ring was asked for more consumers than its producer can follow: it reads
+    /// every consumer's cursor (a cache line each) to find free slots.
+    #[error("a broadcast ring takes at most {max} consumers; {requested} asked for")]
+    TooManyConsumers {
+        /// What was asked for.
+        requested: usize,
+        /// The most accepted ([`crate::ring::broadcast::MAX_CONSUMERS`]).
+        max: usize,
+    },
     /// The allocation hook returned no memory.
     #[error("could not allocate {bytes} bytes of ring memory ({allocator})")]
     AllocationFailed {
