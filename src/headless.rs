@@ -70,6 +70,14 @@ pub enum HeadlessError {
         /// What the OS said.
         source: std::io::Error,
     },
+    /// The flamegraph's file cannot be created (asked before the run, not after it).
+    #[error("cannot create flamegraph {path}: {source}")]
+    Flamegraph {
+        /// The file.
+        path: PathBuf,
+        /// What the OS said.
+        source: std::io::Error,
+    },
 }
 
 /// One line from stdin, parsed or not.
@@ -114,12 +122,29 @@ pub fn run(
         ),
         None => None,
     };
+    let flamegraph_target =
+        match &options.flamegraph {
+            Some(path) => Some(flamegraph::Target::create(path).map_err(|source| {
+                HeadlessError::Flamegraph {
+                    path: path.clone(),
+                    source,
+                }
+            })?),
+            None => None,
+        };
     let name = options
         .profile_name
         .clone()
         .unwrap_or_else(|| profile.description.clone());
     let start = OutputLine::Start(StartLine::now(&name, &profile));
-    let mut engine = Engine::start(profile)?;
+    let mut engine = match Engine::start(profile) {
+        Ok(engine) => engine,
+        Err(err) => {
+            // Nothing will be drawn: the empty file goes.
+            flamegraph_target.map(flamegraph::Target::abandon);
+            return Err(err.into());
+        }
+    };
     engine.name_profile(&name);
     if !emit(out, &start)? {
         return Ok(closed(engine));
@@ -132,7 +157,7 @@ pub fn run(
     let progress = options.duration.and_then(progress_bar);
     let mut next_snapshot = started + options.interval;
     let mut stdin_open = true;
-    let mut flamegraph = flamegraph::Flamegraph::new(options.flamegraph.clone());
+    let mut flamegraph = flamegraph::Flamegraph::new(flamegraph_target);
     loop {
         if let Some(problem) = flamegraph.tick(&engine) {
             let line = OutputLine::Error(ErrorLine::new(engine.elapsed().as_secs_f64(), problem));

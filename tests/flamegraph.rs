@@ -95,3 +95,33 @@ fn run_draws_each_worker_in_its_flamegraph() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_flamegraph_path_that_cannot_be_written_is_refused_before_the_run() {
+    let dir = std::env::temp_dir().join(format!("ringtop-flamegraph-bad-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for (path, says) in [
+        (dir.join("no-such-folder").join("run.svg"), "No such file"),
+        (dir.clone(), "Is a directory"),
+    ] {
+        let out = Command::new(cargo_bin("ringtop"))
+            .args(["run", "--headless", "--builtin", "low-latency"])
+            .args(["--duration", "30s", "--flamegraph"])
+            .arg(&path)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{path:?}: {stderr}");
+        assert!(
+            stderr.contains(&format!(
+                "cannot create flamegraph {}: {says}",
+                path.display()
+            )),
+            "{stderr}"
+        );
+        // Refused before the run (no start line), not after it with its samples lost.
+        assert!(out.stdout.is_empty(), "the run started: {path:?}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -339,7 +339,9 @@ fn launch(
             ExitCode::from(EXIT_INTEGRITY)
         }
         Ok(Outcome::OutputClosed) => ExitCode::SUCCESS,
-        Err(err @ HeadlessError::Hlog { .. }) => usage_error(&err),
+        Err(err @ (HeadlessError::Hlog { .. } | HeadlessError::Flamegraph { .. })) => {
+            usage_error(&err)
+        }
         Err(err) => {
             eprintln!("ringtop: {err}");
             ExitCode::FAILURE

@@ -1,7 +1,8 @@
 //! `run --headless --flamegraph FILE.svg`: the workers' stacks sampled while the run lasts, drawn
 //! when it ends.
 
-use std::path::PathBuf;
+use std::fs::File;
+use std::path::{Path, PathBuf};
 
 use crate::engine::EngineHandle;
 use crate::metrics::stacks::StackSampler;
@@ -10,44 +11,74 @@ use crate::metrics::stacks::StackSampler;
 /// anything periodic in the workload.
 const FREQUENCY_HZ: u64 = 997;
 
+/// The file a flamegraph goes to, created when the run starts (a path that cannot be written
+/// is then a usage error, not a run's samples lost at its end) and removed again if the run
+/// ends with nothing drawn in it.
+pub(super) struct Target {
+    path: PathBuf,
+    file: File,
+}
+
+impl Target {
+    /// Creates `path` for the flamegraph.
+    ///
+    /// # Errors
+    /// What the OS said.
+    pub(super) fn create(path: &Path) -> std::io::Result<Self> {
+        Ok(Target {
+            path: path.to_owned(),
+            file: File::create(path)?,
+        })
+    }
+
+    /// Removes the empty file: the reason nothing was drawn is said instead.
+    pub(super) fn abandon(self) -> PathBuf {
+        drop(self.file);
+        let _ = std::fs::remove_file(&self.path);
+        self.path
+    }
+}
+
 /// Where the flamegraph of a run stands.
 pub(super) enum Flamegraph {
     /// Waiting for every worker to start.
-    Waiting(PathBuf),
+    Waiting(Target),
     /// Sampling them.
-    Sampling(PathBuf, StackSampler),
+    Sampling(Target, StackSampler),
     /// Refused (said once) or not asked for.
     Off,
 }
 
 impl Flamegraph {
-    /// A flamegraph to write to `path`, when asked for.
-    pub(super) fn new(path: Option<PathBuf>) -> Self {
-        path.map_or(Flamegraph::Off, Flamegraph::Waiting)
+    /// A flamegraph into `target`, when asked for.
+    pub(super) fn new(target: Option<Target>) -> Self {
+        target.map_or(Flamegraph::Off, Flamegraph::Waiting)
     }
 
     /// Starts sampling once every worker runs, and takes the samples waiting; the reason, once,
     /// if the kernel refuses.
     pub(super) fn tick(&mut self, engine: &EngineHandle) -> Option<String> {
-        match self {
+        match std::mem::replace(self, Flamegraph::Off) {
             Flamegraph::Off => None,
-            Flamegraph::Sampling(_, sampler) => {
+            Flamegraph::Sampling(target, mut sampler) => {
                 sampler.drain();
+                *self = Flamegraph::Sampling(target, sampler);
                 None
             }
-            Flamegraph::Waiting(path) => {
+            Flamegraph::Waiting(target) => {
                 let threads = engine.worker_threads();
                 if threads.is_empty() || threads.len() < engine.thread_count() {
+                    *self = Flamegraph::Waiting(target);
                     return None;
                 }
                 match StackSampler::start(&threads, FREQUENCY_HZ) {
                     Ok(sampler) => {
-                        *self = Flamegraph::Sampling(path.clone(), sampler);
+                        *self = Flamegraph::Sampling(target, sampler);
                         None
                     }
                     Err(reason) => {
-                        *self = Flamegraph::Off;
-                        Some(format!("no flamegraph: {reason}"))
+                        let path = target.abandon();
+                        Some(format!("no flamegraph in {}: {reason}", path.display()))
                     }
                 }
             }
@@ -56,23 +87,19 @@ impl Flamegraph {
 
     /// Draws what was sampled into its file, titled `title`; what went wrong, if anything.
     pub(super) fn finish(self, title: &str) -> Option<String> {
-        let (path, sampler) = match self {
-            Flamegraph::Sampling(path, sampler) => (path, sampler),
-            Flamegraph::Waiting(path) => {
+        let (target, sampler) = match self {
+            Flamegraph::Sampling(target, sampler) => (target, sampler),
+            Flamegraph::Waiting(target) => {
                 return Some(format!(
                     "no flamegraph in {}: the workers ended before they could be sampled",
-                    path.display()
+                    target.abandon().display()
                 ));
             }
             Flamegraph::Off => return None,
         };
         let stacks = sampler.finish();
-        let written = std::fs::File::create(&path)
-            .map_err(|e| format!("cannot create {}: {e}", path.display()))
-            .and_then(|file| {
-                crate::export::flamegraph::write_svg(&stacks, title, std::io::BufWriter::new(file))
-            });
-        written
+        let Target { path, file } = target;
+        crate::export::flamegraph::write_svg(&stacks, title, std::io::BufWriter::new(file))
             .err()
             .map(|e| format!("no flamegraph in {}: {e}", path.display()))
     }
