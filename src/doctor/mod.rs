@@ -10,7 +10,7 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use schemars::JsonSchema;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::topology::cpulist::format_cpu_list;
 
@@ -106,7 +106,7 @@ pub struct DoctorReport {
 }
 
 /// The doctor in one line: how many checks came out each way, and those that need attention.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DoctorSummary {
     /// Checks that passed.
@@ -136,12 +136,15 @@ impl DoctorSummary {
         }
     }
 
+    /// The names of the checks that fail, and of those that warn (`attention` is worst first).
+    pub fn needing_attention(&self) -> (&[String], &[String]) {
+        self.attention.split_at(self.fail.min(self.attention.len()))
+    }
+
     /// `host check: 5 ok, 3 warn (isolation, irqs, other-tasks), 1 n/a; \`ringtop doctor\` says
     /// how to fix each`: each verdict that needs attention names its checks.
     pub fn line(&self) -> String {
-        // `attention` is worst first: the failing checks, then those that warn.
-        let fails = self.fail.min(self.attention.len());
-        let (failing, warning) = self.attention.split_at(fails);
+        let (failing, warning) = self.needing_attention();
         let mut line = format!("host check: {} ok", self.ok);
         for (n, word, names) in [
             (self.warn, "warn", warning),

@@ -7,10 +7,12 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use hdrhistogram::Histogram;
+use serde::Deserialize;
 use serde_json::Value;
 
 use super::compare::Run;
 use super::svg::{self, Chart, Scale, Series, escape};
+use crate::doctor::DoctorSummary;
 use crate::metrics::snapshot::{LatencyNs, Role};
 use crate::topology::c2c::C2cReport;
 
@@ -539,33 +541,23 @@ fn over_time(
 }
 
 fn host_check(run: &Run) -> String {
-    let check = &run.start["host_check"];
     let mut html = String::from("<h2>Host check</h2>");
-    if check.is_null() {
+    let Ok(check) = DoctorSummary::deserialize(&run.start["host_check"]) else {
         html.push_str("<p class=\"empty\">Not run: the CPUs could not be planned.</p>");
         return html;
-    }
-    let count = |key: &str| check[key].as_u64().unwrap_or(0);
+    };
     let _ = write!(
         html,
         "<p>{} ok, {} warn, {} fail, {} not available (<code>ringtop doctor</code> for the CPUs \
          this run used).</p>",
-        count("ok"),
-        count("warn"),
-        count("fail"),
-        count("not_available")
+        check.ok, check.warn, check.fail, check.not_available
     );
-    if let Some(attention) = check["attention"].as_array().filter(|a| !a.is_empty()) {
-        // Worst first: the failing checks, then those that warn.
-        let fails = count("fail") as usize;
+    let (failing, warning) = check.needing_attention();
+    if !check.attention.is_empty() {
         html.push_str("<p>Needing attention:</p><ul>");
-        for (i, item) in attention.iter().enumerate() {
-            let _ = write!(
-                html,
-                "<li>{}: {}</li>",
-                escape(item.as_str().unwrap_or_default()),
-                if i < fails { "fail" } else { "warn" }
-            );
+        let verdicts = failing.iter().map(|name| (name, "fail"));
+        for (name, verdict) in verdicts.chain(warning.iter().map(|name| (name, "warn"))) {
+            let _ = write!(html, "<li>{}: {verdict}</li>", escape(name));
         }
         html.push_str("</ul>");
     }
