@@ -122,16 +122,16 @@ pub fn run(
         ),
         None => None,
     };
-    let flamegraph_target =
-        match &options.flamegraph {
-            Some(path) => Some(flamegraph::Target::create(path).map_err(|source| {
-                HeadlessError::Flamegraph {
-                    path: path.clone(),
-                    source,
-                }
-            })?),
-            None => None,
-        };
+    let flamegraph_target = options
+        .flamegraph
+        .as_deref()
+        .map(|path| {
+            flamegraph::Target::create(path).map_err(|source| HeadlessError::Flamegraph {
+                path: path.to_owned(),
+                source,
+            })
+        })
+        .transpose()?;
     let name = options
         .profile_name
         .clone()
