@@ -27,6 +27,10 @@
 //! - `shm_bare_ends`: the same item through the same ring file with both ends bare (a few
 //!   stores and loads on the file's words, no checks or counters): the protocol's own floor;
 //!   `shm_bare_round_trip_vs_relay_ring` per round, beside the item ring's.
+//!   `shm_library_sender_bare_consumer` and `shm_bare_sender_library_receiver` swap in one of
+//!   the library's ends at a time (`shm_library_sender_round_trip_vs_relay_ring`,
+//!   `shm_library_receiver_round_trip_vs_relay_ring`): which end's software adds what.
+//!   Every far end polls as the relay ring's echo does: a `spin_loop` hint after an empty look.
 //! - `shm_one_core`: the item ring's software alone: each item sent, received and credited in
 //!   turn on one thread, with the library's ends and with the bare ends (mean ns an item, no
 //!   clock read per item, no line moving between cores); `shm_one_core_library_vs_bare_ends` per
@@ -181,7 +185,8 @@ fn backend_round_trip(trips: usize) -> (f64, usize, usize) {
                 .map(|h| (h.rows, rows.last().map_or(0, |r| r.stamp_ns)))
                 .map_err(|e| e.to_string())
         });
-        if matches!(polled, Polled::Nothing) {
+        let nothing = matches!(polled, Polled::Nothing);
+        if nothing {
             idle += 1;
             if idle > 1000 {
                 std::thread::yield_now();
@@ -189,6 +194,7 @@ fn backend_round_trip(trips: usize) -> (f64, usize, usize) {
         } else {
             idle = 0;
         }
+        !nothing
     });
     let stats = Arc::new(LinkStats::default());
     let mut sender = RemoteSender::connect(
@@ -253,15 +259,22 @@ fn pin(cpu: Option<usize>) {
 }
 
 /// Runs `turn` over and over on a thread pinned to `cpu` until the returned poller is stopped:
-/// the far end of a round-trip case.
-fn poll_on(cpu: Option<usize>, mut turn: impl FnMut() + Send + 'static) -> Poller {
+/// the far end of a round-trip case. `turn` says whether it found anything; when not, the poller
+/// waits one `spin_loop` hint before looking again, as the relay ring's echo thread and the
+/// library's own busy-spin waits do. (Without it, the first look after the line changes pays a
+/// pipeline flush for the loads the tight loop had in flight: ~30–40 ns a round trip on the
+/// development VM, which once made the protocol's floor read 1.23× the relay ring's when it is
+/// ~1.0×.)
+fn poll_on(cpu: Option<usize>, mut turn: impl FnMut() -> bool + Send + 'static) -> Poller {
     let stop = Arc::new(AtomicBool::new(false));
     let thread = {
         let stop = stop.clone();
         std::thread::spawn(move || {
             pin(cpu);
             while !stop.load(Relaxed) {
-                turn();
+                if !turn() {
+                    std::hint::spin_loop();
+                }
             }
         })
     };
@@ -296,12 +309,13 @@ fn shm_round_trip(trips: usize, cpus: (Option<usize>, Option<usize>)) -> f64 {
     let (mut decoder, mut rows) = (Decoder::new(), Vec::new());
     let consumer = poll_on(cpus.1, move || {
         rows.clear();
-        inbox.poll(|frame| {
+        let polled = inbox.poll(|frame| {
             decoder
                 .decode(frame, &mut rows)
                 .map(|h| (h.rows, rows.last().map_or(0, |r| r.stamp_ns)))
                 .map_err(|e| e.to_string())
         });
+        !matches!(polled, Polled::Nothing)
     });
     pin(cpus.0);
     let mut sender = ShmSender::connect(
@@ -351,10 +365,12 @@ fn shm_item_round_trip(trips: usize, cpus: (Option<usize>, Option<usize>)) -> f6
             .unwrap();
     let mut next = 0u64;
     let consumer = poll_on(cpus.1, move || {
-        if let ReceivedItem::Item(item) = receiver.try_recv() {
-            assert_eq!(item[0], next, "the item ring lost or reordered an item");
-            next += 1;
-        }
+        let ReceivedItem::Item(item) = receiver.try_recv() else {
+            return false;
+        };
+        assert_eq!(item[0], next, "the item ring lost or reordered an item");
+        next += 1;
+        true
     });
     pin(cpus.0);
     let mut sender = ItemSender::<[u64; 8]>::open(&name).unwrap();
@@ -420,22 +436,23 @@ struct BareConsumer {
 }
 
 impl BareConsumer {
-    /// Reads every published item (checking each is the next), then credits them.
-    fn poll(&mut self) {
+    /// Reads every published item (checking each is the next), then credits them; whether
+    /// there were any.
+    fn poll(&mut self) -> bool {
         use ringtop::transport::shm::layout::{self, welcome};
         use std::sync::atomic::Ordering::Acquire;
         let capacity = self.file.capacity();
         if self.session == 0 {
             // Until the sender's hello is answered: then its first record goes to `START`.
             if self.file.u64_at(welcome::SEQ).load(Acquire) == 0 {
-                return;
+                return false;
             }
             self.session = self.file.u64_at(welcome::SESSION).load(Acquire);
             self.head = self.file.u64_at(welcome::START).load(Acquire);
         }
         let tail = self.file.u64_at(layout::TAIL).load(Acquire);
         if self.head == tail {
-            return;
+            return false;
         }
         while self.head < tail {
             let offset = (self.head % capacity as u64) as usize;
@@ -452,6 +469,7 @@ impl BareConsumer {
         self.credit_seq =
             self.file
                 .write_credit(self.credit_seq, self.head, 0, self.next, self.session);
+        true
     }
 }
 
@@ -492,24 +510,65 @@ fn bare_ring() -> (LibraryEnds, BareSender, BareConsumer) {
     )
 }
 
+/// Which ends of a round trip through the bare ring ([`bare_ring`]) are the library's; the
+/// others are bare.
+#[derive(Debug, Clone, Copy)]
+enum Ends {
+    /// Both bare: the protocol's own floor.
+    Bare,
+    /// The library's sender (`ItemSender::try_send`, `acknowledged`) and a bare consumer.
+    LibrarySender,
+    /// A bare sender and the library's receiver (`ItemReceiver::try_recv`).
+    LibraryReceiver,
+}
+
 /// Median round trip (ns) of the same 64-byte item through the same ring file with both ends
-/// bare ([`BareSender`], [`BareConsumer`]): the protocol's own floor, against which `shm_items`
-/// shows what the library's ends add.
-fn shm_bare_round_trip(trips: usize, cpus: (Option<usize>, Option<usize>)) -> f64 {
-    let (library, mut sender, mut consumer) = bare_ring();
-    let consumer = poll_on(cpus.1, move || consumer.poll());
+/// bare ([`BareSender`], [`BareConsumer`]), or one of them the library's (`ends`): the
+/// protocol's own floor, against which `shm_items` shows what the library's ends add, and
+/// which of the two adds what.
+fn shm_mixed_round_trip(trips: usize, cpus: (Option<usize>, Option<usize>), ends: Ends) -> f64 {
+    let ((receiver, mut library_sender), mut bare_sender, mut bare_consumer) = bare_ring();
+    let (consumer, idle_receiver) = match ends {
+        Ends::LibraryReceiver => {
+            let mut receiver = receiver;
+            let mut next = 0u64;
+            let consumer = poll_on(cpus.1, move || {
+                let ReceivedItem::Item(item) = receiver.try_recv() else {
+                    return false;
+                };
+                assert_eq!(item[0], next, "the item ring lost or reordered an item");
+                next += 1;
+                true
+            });
+            (consumer, None)
+        }
+        Ends::Bare | Ends::LibrarySender => (
+            poll_on(cpus.1, move || bare_consumer.poll()),
+            Some(receiver),
+        ),
+    };
     pin(cpus.0);
     let mut times = Vec::with_capacity(trips);
     for i in 0..trips as u64 {
         let start = Instant::now();
-        sender.send(i);
-        while sender.acknowledged().is_none_or(|rows| rows <= i) {
-            std::hint::spin_loop();
+        if let Ends::LibrarySender = ends {
+            let item = [i, 0, 0, 0, 0, 0, 0, 0];
+            while !library_sender.try_send(&item).unwrap() {
+                std::hint::spin_loop();
+            }
+            while library_sender.acknowledged() <= i {
+                std::hint::spin_loop();
+            }
+        } else {
+            bare_sender.send(i);
+            while bare_sender.acknowledged().is_none_or(|rows| rows <= i) {
+                std::hint::spin_loop();
+            }
         }
         times.push(start.elapsed().as_nanos() as f64);
     }
     consumer.stop();
-    drop(library);
+    drop((idle_receiver, library_sender));
     median(&mut times)
 }
 
@@ -907,6 +966,9 @@ fn main() {
     let mut items_vs_relay: Vec<f64> = Vec::new();
     // Per round: the same trip with both ends bare (the protocol alone) / relay ring.
     let mut bare_vs_relay: Vec<f64> = Vec::new();
+    // Per round: the same trip with one end the library's and the other bare / relay ring.
+    let mut library_sender_vs_relay: Vec<f64> = Vec::new();
+    let mut library_receiver_vs_relay: Vec<f64> = Vec::new();
     // Per round: the library's ends against the bare ends, both on one core (software alone).
     let mut library_vs_bare: Vec<f64> = Vec::new();
     // Per round: the library's ends through `send`/`recv` with a timeout against `try_*`.
@@ -934,9 +996,28 @@ fn main() {
             let items = apart(|| shm_item_round_trip(trips, pair));
             record(&mut cases, "shm_round_trip", "shm_items", "ns", items);
             items_vs_relay.push(items / relay);
-            let bare = apart(|| shm_bare_round_trip(trips, pair));
+            let mixed = |ends| apart(|| shm_mixed_round_trip(trips, pair, ends));
+            let bare = mixed(Ends::Bare);
             record(&mut cases, "shm_round_trip", "shm_bare_ends", "ns", bare);
             bare_vs_relay.push(bare / relay);
+            let library_sender = mixed(Ends::LibrarySender);
+            record(
+                &mut cases,
+                "shm_round_trip",
+                "shm_library_sender_bare_consumer",
+                "ns",
+                library_sender,
+            );
+            library_sender_vs_relay.push(library_sender / relay);
+            let library_receiver = mixed(Ends::LibraryReceiver);
+            record(
+                &mut cases,
+                "shm_round_trip",
+                "shm_bare_sender_library_receiver",
+                "ns",
+                library_receiver,
+            );
+            library_receiver_vs_relay.push(library_receiver / relay);
             let one_core = |ends| apart(|| shm_one_core_ns(trips as u64 * 10, pair.0, ends));
             let library = one_core(OneCoreEnds::Library);
             let bare = one_core(OneCoreEnds::Bare);
@@ -1086,6 +1167,14 @@ fn main() {
         ),
         ("shm_item_round_trip_vs_relay_ring", &mut items_vs_relay),
         ("shm_bare_round_trip_vs_relay_ring", &mut bare_vs_relay),
+        (
+            "shm_library_sender_round_trip_vs_relay_ring",
+            &mut library_sender_vs_relay,
+        ),
+        (
+            "shm_library_receiver_round_trip_vs_relay_ring",
+            &mut library_receiver_vs_relay,
+        ),
         ("shm_one_core_library_vs_bare_ends", &mut library_vs_bare),
         ("shm_one_core_timeouts_vs_try", &mut timeouts_vs_try),
         ("shm_item_batches_vs_one_at_a_time", &mut batches_vs_single),
