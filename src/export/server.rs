@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::time::Duration;
 
 use super::Metrics;
+use crate::profile::rules::{METRICS_PORT, SettingError, check_address};
 
 /// The content type of the OpenMetrics text format.
 const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
@@ -24,14 +25,10 @@ impl MetricsServer {
     /// # Errors
     /// Why the address cannot be listened on.
     pub fn start(address: &str, metrics: Metrics) -> Result<MetricsServer, String> {
-        if address
-            .rsplit_once(':')
-            .is_none_or(|(host, _)| host.is_empty())
+        if let Err(SettingError::Address { reason, .. }) =
+            check_address(address, true, METRICS_PORT)
         {
-            return Err(format!(
-                "cannot serve metrics on {address}: expected HOST:PORT (127.0.0.1:9464; port 0 \
-                 picks a free one)"
-            ));
+            return Err(format!("cannot serve metrics on {address}: {reason}"));
         }
         let server = tiny_http::Server::http(address)
             .map_err(|e| format!("cannot serve metrics on {address}: {e}"))?;

@@ -2,8 +2,8 @@
 
 use super::locate::Step;
 use super::rules::{
-    RingShape, check_address, check_batch, check_duration, check_interval, check_link_timeout,
-    check_prefetch, check_shm_name, check_thread_count, check_token,
+    RING_PORT, RingShape, check_address, check_batch, check_duration, check_interval,
+    check_link_timeout, check_prefetch, check_shm_name, check_thread_count, check_token,
 };
 use super::{
     CpuSetting, NumaSetting, PROFILE_VERSION, RingKind, SourceSetting, TransportKind, TuningProfile,
@@ -213,7 +213,8 @@ fn check_transport(profile: &TuningProfile) -> Result<(), Problem> {
             (None, Some(listen)) => ("listen", listen, true),
             (None, None) => unreachable!("checked above"),
         };
-        check_address(address, listening).map_err(|e| problem(&at(key), e.to_string()))?;
+        check_address(address, listening, RING_PORT)
+            .map_err(|e| problem(&at(key), e.to_string()))?;
     }
     if transport.kind == TransportKind::Rdma && !cfg!(feature = "rdma") {
         return Err(problem(

@@ -119,7 +119,7 @@ pub enum SettingError {
         /// The address given.
         address: String,
         /// What is wrong, and what would do.
-        reason: &'static str,
+        reason: String,
     },
 }
 
@@ -312,34 +312,53 @@ pub fn check_shm_name(name: &str) -> Result<(), SettingError> {
     Ok(())
 }
 
-/// A TCP or RDMA address: `host:port` (a name, an IPv4 address, or an IPv6 one in brackets) and
-/// a port number; port 0 only where this side listens (the system picks a free one). Checked
-/// when the profile loads, so a typo is a usage error naming the key, not a failure to bind or
-/// connect once the run has started. Whether the host resolves is for the run to find out.
+/// The port the ring's transport uses in examples and by default (`serve --listen`).
+pub const RING_PORT: u16 = 7471;
+
+/// The port the Prometheus endpoint uses in examples (`--metrics-listen`).
+pub const METRICS_PORT: u16 = 9464;
+
+/// A TCP or RDMA address, or the metrics endpoint's: `host:port` (a name, an IPv4 address, or
+/// an IPv6 one in brackets) and a port number; port 0 only where this side listens (the system
+/// picks a free one). Checked before anything binds or connects, so a typo is a usage error
+/// naming the key, not a failure once the run has started. Whether the host resolves is for the
+/// run to find out. `example_port` is the port the messages' examples show ([`RING_PORT`],
+/// [`METRICS_PORT`]).
 ///
 /// # Errors
 /// [`SettingError::Address`] saying what is wrong.
-pub fn check_address(address: &str, listening: bool) -> Result<(), SettingError> {
-    let fail = |reason| {
+pub fn check_address(
+    address: &str,
+    listening: bool,
+    example_port: u16,
+) -> Result<(), SettingError> {
+    let fail = |reason: String| {
         Err(SettingError::Address {
             address: address.to_owned(),
             reason,
         })
     };
+    let example = format!("127.0.0.1:{example_port}");
     let Some((host, port)) = address.rsplit_once(':') else {
-        return fail("expected host:port (127.0.0.1:7471)");
+        return fail(if listening {
+            format!("expected host:port ({example}; port 0 picks a free one)")
+        } else {
+            format!("expected host:port ({example})")
+        });
     };
     if host.is_empty() {
-        return fail("no host before the port (127.0.0.1:7471)");
+        return fail(format!("no host before the port ({example})"));
     }
     let bracketed = host.starts_with('[') && host.ends_with(']') && host.len() > 2;
     if host.contains(':') && !bracketed {
-        return fail("an IPv6 address goes in brackets: [::1]:7471");
+        return fail(format!(
+            "an IPv6 address goes in brackets: [::1]:{example_port}"
+        ));
     }
     match port.parse::<u16>() {
-        Err(_) => fail("the port is a number from 1 to 65535"),
+        Err(_) => fail("the port is a number from 1 to 65535".into()),
         Ok(0) if !listening => {
-            fail("port 0 only listens (the system picks one); connect to a real port")
+            fail("port 0 only listens (the system picks one); connect to a real port".into())
         }
         Ok(_) => Ok(()),
     }
