@@ -1,6 +1,7 @@
 //! `ringtop report` in a real browser: headless Chromium (Debian's `chromium`, which CI installs)
 //! renders the HTML of a real run to a PNG, and the plots are there: every chart's series
-//! colours are drawn, not a blank page. The file fetches nothing.
+//! colours are drawn, not a blank page. The file fetches nothing. An output that cannot be a file
+//! is refused before anything is read.
 #![cfg(not(loom))]
 
 mod common;
@@ -220,4 +221,56 @@ fn a_sweep_report_plots_latency_against_throughput_with_each_knee() {
         .output()
         .unwrap();
     assert_eq!(status.status.code(), Some(2));
+}
+
+#[test]
+fn an_output_that_cannot_be_a_file_is_a_usage_error_before_anything_is_read() {
+    let dir = dir().join("outputs");
+    std::fs::create_dir_all(&dir).unwrap();
+    let run = dir.join("run.jsonl");
+    let out = Command::new(cargo_bin("ringtop"))
+        .args([
+            "run",
+            "--headless",
+            "--builtin",
+            "low-latency",
+            "--duration",
+            "1s",
+        ])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    std::fs::write(&run, &out.stdout).unwrap();
+    let missing_folder = dir.join("no-such-folder").join("report.html");
+    for (output, says) in [
+        (dir.clone(), "a directory; give a file name (report.html)"),
+        (missing_folder, "no-such-folder does not exist"),
+    ] {
+        let out = Command::new(cargo_bin("ringtop"))
+            .arg("report")
+            .arg(&run)
+            .arg("-o")
+            .arg(&output)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{output:?}: {stderr}");
+        assert!(stderr.contains(says), "{output:?}: {stderr}");
+    }
+    // The same run written where a file can go.
+    let html = dir.join("report.html");
+    let out = Command::new(cargo_bin("ringtop"))
+        .arg("report")
+        .arg(&run)
+        .arg("-o")
+        .arg(&html)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(std::fs::read_to_string(&html).unwrap().contains("<svg"));
 }

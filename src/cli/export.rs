@@ -4,11 +4,14 @@
 use std::process::ExitCode;
 
 use super::args::{CompareArgs, ReportCommandArgs};
-use super::{usage_error, write_stdout};
+use super::{usage_error, writable_output, write_stdout};
 
 /// `ringtop report`: the HTML of a run (with its map, interval log and sweep), or of a sweep
 /// alone.
 pub(super) fn run_report(args: &ReportCommandArgs) -> ExitCode {
+    if let Err(err) = writable_output("--output", &args.output, "report.html") {
+        return usage_error(&err);
+    }
     let sweep = match &args.sweep {
         None => None,
         Some(path) => {

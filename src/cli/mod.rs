@@ -593,6 +593,34 @@ fn run_c2c(args: &C2cArgs) -> ExitCode {
     })
 }
 
+/// Why `path`, given to `option`, cannot take a file a command will write: a directory (give a
+/// file name like `example`), or a folder that does not exist. Asked before the command's work,
+/// so a typo is a usage error, not a failure at the end with the work lost.
+pub(super) fn writable_output(
+    option: &str,
+    path: &std::path::Path,
+    example: &str,
+) -> Result<(), String> {
+    if path.is_dir() {
+        return Err(format!(
+            "{option} {}: a directory; give a file name ({example})",
+            path.display()
+        ));
+    }
+    let folder = match path.parent() {
+        Some(folder) if !folder.as_os_str().is_empty() => folder,
+        _ => std::path::Path::new("."),
+    };
+    if !folder.is_dir() {
+        return Err(format!(
+            "{option} {}: the folder {} does not exist",
+            path.display(),
+            folder.display()
+        ));
+    }
+    Ok(())
+}
+
 /// Bad input: a clear message and exit code 2.
 pub(super) fn usage_error(err: &dyn std::fmt::Display) -> ExitCode {
     eprintln!("ringtop: {err}");

@@ -10,7 +10,7 @@ use ringtop::topology::c2c::{self, C2cConfig, C2cReport};
 use ringtop::tune::{self, EngineTrials, Goal, SearchConfig, SpaceInputs, Trials, sweep};
 
 use super::args::{GoalArg, SweepArgs, TuneArgs};
-use super::{chosen_profile, json_line, usage_error, write_stdout};
+use super::{chosen_profile, json_line, usage_error, writable_output, write_stdout};
 
 /// A progress bar on stderr when it is a terminal; hidden otherwise (scripts, CI).
 fn bar(length: u64, template: &str) -> ProgressBar {
@@ -94,7 +94,9 @@ pub(super) fn run_tune(args: &TuneArgs) -> ExitCode {
     if let Err(err) = tune::check_budget(&config, EngineTrials.overhead()) {
         return usage_error(&err);
     }
-    if let Err(err) = writable_output(&args.output) {
+    // Whether the file itself may be written is left to the end: opening it now would empty a
+    // profile the search may be about to replace.
+    if let Err(err) = writable_output("--output", &args.output, "tuned.toml") {
         return usage_error(&err);
     }
     let topology = match ringtop::topology::host() {
@@ -177,30 +179,6 @@ pub(super) fn run_tune(args: &TuneArgs) -> ExitCode {
         })));
     }
     ExitCode::SUCCESS
-}
-
-/// Why `path` cannot take the profile `tune` will write, asked before the search: a directory,
-/// or a folder that does not exist. (Whether the file itself may be written is left to the end:
-/// opening it now would empty a profile the search may be about to replace.)
-fn writable_output(path: &Path) -> Result<(), String> {
-    if path.is_dir() {
-        return Err(format!(
-            "--output {}: a directory; give a file name (tuned.toml)",
-            path.display()
-        ));
-    }
-    let folder = match path.parent() {
-        Some(folder) if !folder.as_os_str().is_empty() => folder,
-        _ => Path::new("."),
-    };
-    if !folder.is_dir() {
-        return Err(format!(
-            "--output {}: the folder {} does not exist",
-            path.display(),
-            folder.display()
-        ));
-    }
-    Ok(())
 }
 
 /// The search as a table for stderr: each rung's best, then the verdict.
