@@ -173,9 +173,19 @@ impl Inbox {
     /// looks again, and sees what arrives, that much sooner.
     #[inline]
     fn is_quiet(&self) -> bool {
-        let Some(tail) = self.feed.as_ref().and_then(|feed| feed.sender_tail()) else {
-            return false;
-        };
+        self.feed
+            .as_ref()
+            .and_then(|feed| feed.sender_tail())
+            .is_some_and(|tail| self.is_quiet_at(tail))
+    }
+
+    /// Whether a poll would find nothing, given the feed's sender tail: it is the head,
+    /// everything published is read, and no session boundary is due. For a caller that loads
+    /// the tail's word without the feed (a shared-memory receiver, from its ring file): the poll
+    /// loop of a receiver waiting for its next item then runs a few loads and no call, and sees
+    /// the tail move that much sooner.
+    #[inline]
+    pub fn is_quiet_at(&self, tail: u64) -> bool {
         let head = self.reader.head();
         tail == head && !self.discarding && self.reader.is_empty() && !self.sessions.is_due(head)
     }

@@ -320,6 +320,13 @@ impl Segment {
         previous.wrapping_add(2)
     }
 
+    /// The credit's sequence word as it stands: a poller compares it with the last it read
+    /// before reading the rest ([`Segment::credit_after`]).
+    #[inline]
+    pub fn credit_seq(&self) -> u64 {
+        self.u64_at(credit::SEQ).load(Acquire)
+    }
+
     /// The credit, if its sequence moved from `seen` (0 before any) and no write of it was under
     /// way while it was read; `None` otherwise (a poller reads one word until it changes).
     pub fn credit_after(&self, seen: u64) -> Option<Credit> {

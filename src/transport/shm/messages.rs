@@ -125,7 +125,12 @@ impl MessageReceiver {
     /// What one `poll` of the inbox found: how many messages (items) it took, or anything else
     /// (never [`Received::Message`]). The common case is a count alone, with no enum of
     /// strings to build, move and drop on the way back.
+    #[inline]
     fn try_take(&mut self, poll: impl FnOnce(&mut Inbox) -> Polled) -> Result<usize, Received> {
+        // Nothing new, no boundary due: a few loads, no call (the common turn of a wait).
+        if self.inbox.is_quiet_at(self.listener.sender_tail()) {
+            return Err(Received::Nothing);
+        }
         Err(match poll(&mut self.inbox) {
             Polled::Frame(taken) => return Ok(taken),
             Polled::Nothing => Received::Nothing,

@@ -154,6 +154,18 @@ pub struct ShmListener {
     path: PathBuf,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
+    /// The ring file, for a receiver's look at the sender's tail without a call through the
+    /// inbox's feed ([`ShmListener::sender_tail`]).
+    segment: Arc<Segment>,
+}
+
+impl ShmListener {
+    /// The sender's published tail, as the file holds it now: one load, for a receiver to ask
+    /// [`Inbox::is_quiet_at`] before a whole poll.
+    #[inline]
+    pub fn sender_tail(&self) -> u64 {
+        self.segment.u64_at(layout::TAIL).load(Acquire)
+    }
 }
 
 impl LinkListener for ShmListener {
@@ -251,6 +263,7 @@ pub fn listen(
                 reason: e.to_string(),
             })?
     };
+    let segment = shared.segment.clone();
     let inbox = Inbox::with_feed(
         reader,
         sessions,
@@ -263,6 +276,7 @@ pub fn listen(
             path,
             stop,
             thread: Some(thread),
+            segment,
         },
         inbox,
     ))

@@ -288,6 +288,26 @@ impl ShmSender {
         Ok(true)
     }
 
+    /// Rows the receiver has confirmed, as of its latest credit ([`FrameLink::acknowledged`]).
+    /// While the credit's sequence has not moved, one load and no call: a sender waiting for
+    /// its credit loops on this, and sees the credit that much sooner.
+    #[inline]
+    pub fn acknowledged(&mut self) -> u64 {
+        if self.down.is_none() && self.segment.credit_seq() != self.credit_seq {
+            self.take_credit();
+        }
+        self.rows_acked
+    }
+
+    /// Reads a credit whose sequence moved (going down on one no receiver may send) and
+    /// counts what it confirms.
+    fn take_credit(&mut self) {
+        if let Err(reason) = self.read_credit() {
+            self.go_down(reason);
+        }
+        self.stats.rows_acknowledged.store(self.rows_acked, Relaxed);
+    }
+
     /// Why the link went down for good, once it has (the receiver died, or a credit no
     /// receiver may send).
     pub fn down_reason(&self) -> Option<&str> {
@@ -572,13 +592,7 @@ impl FrameLink for ShmSender {
     }
 
     fn acknowledged(&mut self) -> u64 {
-        if self.down.is_none()
-            && let Err(reason) = self.read_credit()
-        {
-            self.go_down(reason);
-        }
-        self.stats.rows_acknowledged.store(self.rows_acked, Relaxed);
-        self.rows_acked
+        ShmSender::acknowledged(self)
     }
 
     fn rows_sent(&self) -> u64 {
