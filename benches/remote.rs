@@ -354,36 +354,48 @@ fn shm_round_trip(trips: usize, cpus: (Option<usize>, Option<usize>)) -> f64 {
     median(&mut times)
 }
 
-/// Median round trip (ns) of one 64-byte item (the relay ring's row size) through the library's
-/// shared-memory item ring ([`ItemSender`] to [`ItemReceiver`], no codec: what a program's own
-/// ring between processes pays): the item into the ring file's window, copied out by the
-/// receiver (on `cpus.1`), its credit back at the sender (on `cpus.0`). Both ends poll.
-fn shm_item_round_trip(trips: usize, cpus: (Option<usize>, Option<usize>)) -> f64 {
-    let name = format!("bench-items-{}", std::process::id());
-    let mut receiver =
-        ItemReceiver::<[u64; 8]>::create(&name, 1024, ringtop::ring::WaitStrategy::BusySpin)
-            .unwrap();
+/// The library's receiver taking items on `cpu` until stopped, checking that each is the next:
+/// the far end of the item round trips.
+fn receive_items_on(cpu: Option<usize>, mut receiver: ItemReceiver<[u64; 8]>) -> Poller {
     let mut next = 0u64;
-    let consumer = poll_on(cpus.1, move || {
+    poll_on(cpu, move || {
         let ReceivedItem::Item(item) = receiver.try_recv() else {
             return false;
         };
         assert_eq!(item[0], next, "the item ring lost or reordered an item");
         next += 1;
         true
-    });
+    })
+}
+
+/// Sends item `i` (its first word `i`) through the library's sender and waits for its credit:
+/// the near end of the item round trips.
+fn send_item_until_credited(sender: &mut ItemSender<[u64; 8]>, i: u64) {
+    let item = [i, 0, 0, 0, 0, 0, 0, 0];
+    while !sender.try_send(&item).unwrap() {
+        std::hint::spin_loop();
+    }
+    while sender.acknowledged() <= i {
+        std::hint::spin_loop();
+    }
+}
+
+/// Median round trip (ns) of one 64-byte item (the relay ring's row size) through the library's
+/// shared-memory item ring ([`ItemSender`] to [`ItemReceiver`], no codec: what a program's own
+/// ring between processes pays): the item into the ring file's window, copied out by the
+/// receiver (on `cpus.1`), its credit back at the sender (on `cpus.0`). Both ends poll.
+fn shm_item_round_trip(trips: usize, cpus: (Option<usize>, Option<usize>)) -> f64 {
+    let name = format!("bench-items-{}", std::process::id());
+    let receiver =
+        ItemReceiver::<[u64; 8]>::create(&name, 1024, ringtop::ring::WaitStrategy::BusySpin)
+            .unwrap();
+    let consumer = receive_items_on(cpus.1, receiver);
     pin(cpus.0);
     let mut sender = ItemSender::<[u64; 8]>::open(&name).unwrap();
     let mut times = Vec::with_capacity(trips);
     for i in 0..trips as u64 {
-        let item = [i, 0, 0, 0, 0, 0, 0, 0];
         let start = Instant::now();
-        while !sender.try_send(&item).unwrap() {
-            std::hint::spin_loop();
-        }
-        while sender.acknowledged() <= i {
-            std::hint::spin_loop();
-        }
+        send_item_until_credited(&mut sender, i);
         times.push(start.elapsed().as_nanos() as f64);
     }
     sender.finish(Duration::from_secs(2));
@@ -529,19 +541,7 @@ enum Ends {
 fn shm_mixed_round_trip(trips: usize, cpus: (Option<usize>, Option<usize>), ends: Ends) -> f64 {
     let ((receiver, mut library_sender), mut bare_sender, mut bare_consumer) = bare_ring();
     let (consumer, idle_receiver) = match ends {
-        Ends::LibraryReceiver => {
-            let mut receiver = receiver;
-            let mut next = 0u64;
-            let consumer = poll_on(cpus.1, move || {
-                let ReceivedItem::Item(item) = receiver.try_recv() else {
-                    return false;
-                };
-                assert_eq!(item[0], next, "the item ring lost or reordered an item");
-                next += 1;
-                true
-            });
-            (consumer, None)
-        }
+        Ends::LibraryReceiver => (receive_items_on(cpus.1, receiver), None),
         Ends::Bare | Ends::LibrarySender => (
             poll_on(cpus.1, move || bare_consumer.poll()),
             Some(receiver),
@@ -552,13 +552,7 @@ fn shm_mixed_round_trip(trips: usize, cpus: (Option<usize>, Option<usize>), ends
     for i in 0..trips as u64 {
         let start = Instant::now();
         if let Ends::LibrarySender = ends {
-            let item = [i, 0, 0, 0, 0, 0, 0, 0];
-            while !library_sender.try_send(&item).unwrap() {
-                std::hint::spin_loop();
-            }
-            while library_sender.acknowledged() <= i {
-                std::hint::spin_loop();
-            }
+            send_item_until_credited(&mut library_sender, i);
         } else {
             bare_sender.send(i);
             while bare_sender.acknowledged().is_none_or(|rows| rows <= i) {

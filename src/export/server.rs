@@ -25,9 +25,11 @@ impl MetricsServer {
     /// # Errors
     /// Why the address cannot be listened on.
     pub fn start(address: &str, metrics: Metrics) -> Result<MetricsServer, String> {
-        if let Err(SettingError::Address { reason, .. }) =
-            check_address(address, true, METRICS_PORT)
-        {
+        if let Err(err) = check_address(address, true, METRICS_PORT) {
+            let reason = match err {
+                SettingError::Address { reason, .. } => reason,
+                other => other.to_string(),
+            };
             return Err(format!("cannot serve metrics on {address}: {reason}"));
         }
         let server = tiny_http::Server::http(address)
