@@ -419,3 +419,25 @@ fn attach_serves_the_programs_figures_to_prometheus() {
     assert!(exposition.contains("command=\"attach\",subject=\"scraped\""));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn json_goes_with_list_alone() {
+    let dir = monitor_dir("attach-json-alone");
+    // Without `--list`: told it needs `--list`, not that it also lacks a target.
+    let out = ringtop(&dir).args(["attach", "--json"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("--list"), "{stderr}");
+    assert!(!stderr.contains("<TARGET>"), "{stderr}");
+    // With a target: refused, not ignored (it used to go on to watch the program).
+    let out = ringtop(&dir)
+        .args(["attach", "123", "--json"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("cannot be used with") && stderr.contains("--json"),
+        "{stderr}"
+    );
+}

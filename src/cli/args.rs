@@ -119,13 +119,15 @@ fn parse_fraction(text: &str) -> Result<f64, String> {
 #[derive(Debug, Args, Clone)]
 pub(super) struct AttachArgs {
     /// The program: its pid, or the name it published under.
-    #[arg(required_unless_present = "list")]
+    // Not asked for with `--json` either, which goes with `--list`: `attach --json` is then
+    // told it needs `--list`, not that it lacks both `--list` and a target.
+    #[arg(required_unless_present_any = ["list", "json"])]
     pub(super) target: Option<String>,
     /// List the programs that publish rings, and remove the segments of those that died.
     #[arg(long, conflicts_with = "target")]
     pub(super) list: bool,
     /// With `--list`: one JSON object instead of the table.
-    #[arg(long, requires = "list")]
+    #[arg(long, requires = "list", conflicts_with = "target")]
     pub(super) json: bool,
     /// JSON lines on stdout instead of the dashboard.
     #[arg(long)]
