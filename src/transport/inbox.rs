@@ -134,11 +134,17 @@ impl Inbox {
     /// at the tail published when it happens, so any record past it was published after it was
     /// recorded, and is read only after a later load, by which time the boundary is due.
     pub fn poll(&mut self, decode: impl FnOnce(&[u8]) -> Result<(usize, u64), String>) -> Polled {
+        if self.is_quiet() {
+            return Polled::Nothing;
+        }
         self.poll_record(|record| decode(record.payload()))
     }
 
     /// As [`Inbox::poll`] for a ring of messages: the next record's bytes go into `out` (handed
     /// over where they were already copied out of the window, not copied twice), one row each.
+    /// It does not ask [`Inbox::is_quiet_at`] itself: its caller, a shared-memory receiver,
+    /// has just asked it with the tail it loaded (the answer would be the same, a few loads and
+    /// a call later, on the path of every message).
     pub fn poll_message(&mut self, out: &mut Vec<u8>) -> Polled {
         self.poll_record(|record| {
             record.payload_into(out);
@@ -148,12 +154,10 @@ impl Inbox {
 
     /// As [`Inbox::poll`] for a ring of fixed-size items of `item` bytes in `slot`-byte slots:
     /// as many of the next items as `out` holds and are published, up to the next session
-    /// boundary, into `out` (one row each), credited once.
+    /// boundary, into `out` (one row each), credited once. Like [`Inbox::poll_message`], it
+    /// leaves the look for nothing new to its caller.
     #[inline]
     pub fn poll_items(&mut self, out: &mut [u8], item: usize, slot: usize) -> Polled {
-        if self.is_quiet() {
-            return Polled::Nothing;
-        }
         if let Some(polled) = self.before_read() {
             return polled;
         }
@@ -195,9 +199,6 @@ impl Inbox {
         &mut self,
         take: impl FnOnce(&mut WindowRecord<'_>) -> Result<(usize, u64), String>,
     ) -> Polled {
-        if self.is_quiet() {
-            return Polled::Nothing;
-        }
         if let Some(polled) = self.before_read() {
             return polled;
         }
