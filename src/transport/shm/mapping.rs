@@ -320,6 +320,13 @@ impl Segment {
         previous.wrapping_add(2)
     }
 
+    /// The sender's published tail as it stands (Acquire: the bytes before it are then
+    /// visible): what the receiver's feed publishes and its quiet look compares.
+    #[inline]
+    pub fn sender_tail(&self) -> u64 {
+        self.u64_at(layout::TAIL).load(Acquire)
+    }
+
     /// The credit's sequence word as it stands: a poller compares it with the last it read
     /// before reading the rest ([`Segment::credit_after`]).
     #[inline]

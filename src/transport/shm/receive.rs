@@ -55,7 +55,7 @@ impl TailFeed for Shared {
         }
         // The common case, without a lock: the tail has not moved since it was published.
         let published = self.published.load(Acquire);
-        if self.segment.u64_at(layout::TAIL).load(Acquire) == published {
+        if self.segment.sender_tail() == published {
             return Ok(());
         }
         // New bytes from `published` on, read right after this: their first line travels while
@@ -72,7 +72,7 @@ impl TailFeed for Shared {
         if !self.open.load(Acquire) {
             return Ok(());
         }
-        let tail = self.segment.u64_at(layout::TAIL).load(Acquire);
+        let tail = self.segment.sender_tail();
         let published = writer.published();
         if tail != published {
             writer.publish(tail)?;
@@ -85,7 +85,7 @@ impl TailFeed for Shared {
 
     #[inline]
     fn sender_tail(&self) -> Option<u64> {
-        Some(self.segment.u64_at(layout::TAIL).load(Acquire))
+        Some(self.segment.sender_tail())
     }
 
     fn park(&self, published: u64, at_most: Duration) -> bool {
@@ -164,7 +164,7 @@ impl ShmListener {
     /// [`Inbox::is_quiet_at`] before a whole poll.
     #[inline]
     pub fn sender_tail(&self) -> u64 {
-        self.segment.u64_at(layout::TAIL).load(Acquire)
+        self.segment.sender_tail()
     }
 }
 
