@@ -8,13 +8,14 @@ use std::sync::atomic::Ordering::Relaxed;
 use crate::ring::window::{WindowError, WindowReader, WindowRecord};
 use crate::transport::LinkStats;
 use crate::transport::session::{FRAME, SessionEvent, SessionLog};
-use crate::transport::wire::Message;
 
 /// How credit gets back to the sender: a message on the TCP connection, an RDMA write into the
 /// sender's memory.
 pub trait CreditPath: Send + Sync + fmt::Debug {
-    /// Sends a credit (best effort: a link that is gone is noticed by its session).
-    fn send(&self, credit: &Message);
+    /// Sends a credit: the consumer's `head` (everything before it may be overwritten), the
+    /// stamp of the last row read (`echo_stamp`, 0 for none) and the rows read in this session.
+    /// Best effort: a link that is gone is noticed by its session.
+    fn send(&self, head: u64, echo_stamp: u64, rows: u64);
     /// Ends the current sender's connection because of what it wrote.
     fn abort(&self, reason: String);
     /// The consumer reached a new session's start: credits from now on are that session's
@@ -248,31 +249,37 @@ impl Inbox {
         }
         self.reader.refresh();
         if let Some(event) = self.sessions.due(self.reader.head()) {
-            match &event {
-                SessionEvent::Start { same_clock, .. } => {
-                    self.credits.session_started();
-                    self.same_clock = *same_clock;
-                    self.stats.same_clock.store(*same_clock, Relaxed);
-                    self.session_rows = 0;
-                    self.last_credit = self.reader.head();
-                    // The new sender may have started from an older head (the previous
-                    // sender's records were still being read): tell it where the head is now,
-                    // or it could wait for room that is already free.
-                    self.credits.send(&Message::Credit {
-                        head: self.last_credit,
-                        echo_stamp: 0,
-                        rows: 0,
-                    });
-                }
-                SessionEvent::End { .. } => self.discarding = false,
-            }
-            return Some(Polled::Event(event));
+            return Some(self.begin(event));
         }
         if self.discarding {
-            self.reader.discard_known();
-            return Some(Polled::Nothing);
+            return Some(self.discard());
         }
         None
+    }
+
+    /// Takes a session boundary the head reached.
+    fn begin(&mut self, event: SessionEvent) -> Polled {
+        match &event {
+            SessionEvent::Start { same_clock, .. } => {
+                self.credits.session_started();
+                self.same_clock = *same_clock;
+                self.stats.same_clock.store(*same_clock, Relaxed);
+                self.session_rows = 0;
+                self.last_credit = self.reader.head();
+                // The new sender may have started from an older head (the previous sender's
+                // records were still being read): tell it where the head is now, or it could
+                // wait for room that is already free.
+                self.credits.send(self.last_credit, 0, 0);
+            }
+            SessionEvent::End { .. } => self.discarding = false,
+        }
+        Polled::Event(event)
+    }
+
+    /// Gives back unread what a dropped sender published.
+    fn discard(&mut self) -> Polled {
+        self.reader.discard_known();
+        Polled::Nothing
     }
 
     /// Counts `rows` taken (the last stamped `stamp`) and credits the sender when due.
@@ -289,11 +296,7 @@ impl Inbox {
         let head = self.reader.head();
         if head - self.last_credit >= self.credit_every || self.reader.is_empty() {
             self.last_credit = head;
-            self.credits.send(&Message::Credit {
-                head,
-                echo_stamp: self.last_stamp,
-                rows: self.session_rows,
-            });
+            self.credits.send(head, self.last_stamp, self.session_rows);
         }
     }
 
@@ -340,7 +343,7 @@ mod tests {
     struct NoCredit;
 
     impl CreditPath for NoCredit {
-        fn send(&self, _: &Message) {}
+        fn send(&self, _: u64, _: u64, _: u64) {}
         fn abort(&self, _: String) {}
     }
 

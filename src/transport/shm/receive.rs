@@ -17,7 +17,7 @@ use crate::ring::{RingConfig, WaitStrategy};
 use crate::transport::inbox::{CreditPath, Inbox, TailFeed};
 use crate::transport::session::{SessionEvent, SessionLog};
 use crate::transport::stats::add_sole;
-use crate::transport::wire::{Hello, Message};
+use crate::transport::wire::Hello;
 use crate::transport::{LinkError, LinkListener, LinkStats, ListenConfig, refusal, token_refusal};
 
 use super::layout::{self, bye, hello, welcome};
@@ -119,20 +119,12 @@ impl Shared {
 }
 
 impl CreditPath for Shared {
-    fn send(&self, message: &Message) {
-        let Message::Credit {
-            head,
-            echo_stamp,
-            rows,
-        } = message
-        else {
-            return;
-        };
+    fn send(&self, head: u64, echo_stamp: u64, rows: u64) {
         let session = self.consumer_session.load(Relaxed);
         let previous = self.credit_seq.load(Relaxed);
         let seq = self
             .segment
-            .write_credit(previous, *head, *echo_stamp, *rows, session);
+            .write_credit(previous, head, echo_stamp, rows, session);
         self.credit_seq.store(seq, Relaxed);
     }
 

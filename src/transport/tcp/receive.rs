@@ -31,13 +31,18 @@ struct CreditReturn {
 }
 
 impl CreditPath for CreditReturn {
-    fn send(&self, message: &Message) {
+    fn send(&self, head: u64, echo_stamp: u64, rows: u64) {
         let Ok(mut link) = self.link.lock() else {
             return;
         };
         if let Some(stream) = link.as_mut() {
             let mut bytes = Vec::with_capacity(32);
-            wire::encode_message(&mut bytes, message);
+            let credit = Message::Credit {
+                head,
+                echo_stamp,
+                rows,
+            };
+            wire::encode_message(&mut bytes, &credit);
             if wire::send(stream, &bytes, "sending credit").is_err() {
                 let _ = stream.shutdown(std::net::Shutdown::Both);
                 *link = None;

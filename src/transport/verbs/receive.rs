@@ -36,15 +36,7 @@ struct VerbsCredits {
 }
 
 impl CreditPath for VerbsCredits {
-    fn send(&self, credit: &Message) {
-        let Message::Credit {
-            head,
-            echo_stamp,
-            rows,
-        } = credit
-        else {
-            return;
-        };
+    fn send(&self, head: u64, echo_stamp: u64, rows: u64) {
         let Ok(link) = self.link.lock() else {
             return;
         };
