@@ -1,18 +1,16 @@
 //! A byte ring whose writer chooses where each byte goes: the memory a remote peer writes into.
 //!
 //! RDMA rings work one-sided: the producer on another host writes frames straight into the
-//! consumer's ring memory at offsets it computes itself, then writes the new tail; the consumer
-//! reads locally and hands back its head as credit. [`WindowWriter`] is the local agent of that
-//! remote producer (the transport's receive thread): it accepts `write(offset, bytes)` and
-//! `publish(tail)` from the peer and refuses, without touching memory, anything that would land
-//! outside the part of the ring the reader has released. [`WindowReader`] reads records between
-//! its head and the published tail and checks every record header before use, because the peer,
-//! not this process, wrote them.
+//! consumer's ring memory at offsets it computes, then writes the new tail; the consumer reads
+//! locally and hands back its head as credit. [`WindowWriter`] is that remote producer's local
+//! agent (the transport's receive thread): it takes `write(offset, bytes)` and `publish(tail)` and
+//! refuses, touching nothing, anything outside the part the reader released. [`WindowReader`]
+//! reads records up to the published tail and checks every header: the peer wrote them.
 //!
-//! Records have the format of [`super::record`], which the frame ring shares: an 8-byte header
-//! (payload length, kind) and the payload padded to 8 bytes; a record never wraps, and a padding
-//! record fills the end of the buffer when the next record does not fit. [`place`] computes that layout from the positions
-//! alone, so the remote producer, which never sees this memory, lays records out the same way.
+//! Records have [`super::record`]'s format (shared with the frame ring): an 8-byte header (length,
+//! kind), the payload padded to 8 bytes, never wrapping, a padding record filling the buffer's end
+//! when the next does not fit. [`place`] computes that layout from positions alone, so the remote
+//! producer, which never sees this memory, lays records out the same way.
 //! A window may instead hold fixed-size slots with no header ([`WindowWriter::set_slot`],
 //! [`WindowReader::try_read_slots`]): the shared-memory item ring's layout.
 //!
@@ -253,6 +251,7 @@ impl WindowWriter {
     }
 
     /// The reader's released position: everything before it may be overwritten.
+    #[inline]
     pub fn head(&self) -> u64 {
         self.shared.head.load(Acquire)
     }
@@ -505,6 +504,7 @@ impl WindowReader {
     /// [`WindowReader::try_read_known`] then reads no further than it: a consumer that decides by
     /// position (a session boundary recorded beside the window) refreshes first and decides
     /// second, so that no record published after its decision is read before it.
+    #[inline]
     pub fn refresh(&mut self) {
         if self.head == self.cached_tail {
             self.cached_tail = self.published();
@@ -528,8 +528,7 @@ impl WindowReader {
         dropped
     }
 
-    /// The next record, loading the published tail when the known records are read and
-    /// `refresh` says so.
+    /// The next record, loading the published tail once the known ones are read, if `refresh`.
     fn read_next(&mut self, refresh: bool) -> Result<Option<WindowRecord<'_>>, WindowError> {
         loop {
             if self.head == self.cached_tail {
@@ -608,6 +607,7 @@ impl WindowReader {
         }
     }
 
+    #[inline]
     fn release_to(&mut self, position: u64) {
         self.head = position;
         self.shared.head.store(position, Release);

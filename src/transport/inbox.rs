@@ -68,12 +68,14 @@ pub enum Polled {
 }
 
 /// The consumer's view of the window: frames to decode, session boundaries, and credit back to the
-/// sender.
+/// sender. Its credit path and feed are `dyn` (any backend) unless a backend names its own
+/// types: then both calls, on the path of every item, are direct and inline (the shared-memory
+/// item ring's receiver does).
 #[derive(Debug)]
-pub struct Inbox {
+pub struct Inbox<C: CreditPath + ?Sized = dyn CreditPath, F: TailFeed + ?Sized = dyn TailFeed> {
     reader: WindowReader,
     sessions: Arc<SessionLog>,
-    credits: Arc<dyn CreditPath>,
+    credits: Arc<C>,
     stats: Arc<LinkStats>,
     credit_every: u64,
     last_credit: u64,
@@ -83,17 +85,17 @@ pub struct Inbox {
     /// The current sender was dropped: what it publishes until its session's end is not read.
     discarding: bool,
     /// Where tails come from when the consumer fetches them itself.
-    feed: Option<Arc<dyn TailFeed>>,
+    feed: Option<Arc<F>>,
 }
 
-impl Inbox {
+impl<C: CreditPath + ?Sized, F: TailFeed + ?Sized> Inbox<C, F> {
     /// The consumer's side of `reader`, with the boundaries the receiver records in `sessions`,
     /// returning credit through `credits` every quarter of the window (and whenever it has read
     /// everything).
     pub fn new(
         reader: WindowReader,
         sessions: Arc<SessionLog>,
-        credits: Arc<dyn CreditPath>,
+        credits: Arc<C>,
         stats: Arc<LinkStats>,
     ) -> Self {
         let capacity = reader.capacity();
@@ -116,13 +118,13 @@ impl Inbox {
     pub fn with_feed(
         reader: WindowReader,
         sessions: Arc<SessionLog>,
-        credits: Arc<dyn CreditPath>,
+        credits: Arc<C>,
         stats: Arc<LinkStats>,
-        feed: Arc<dyn TailFeed>,
+        feed: Arc<F>,
     ) -> Self {
         Inbox {
             feed: Some(feed),
-            ..Inbox::new(reader, sessions, credits, stats)
+            ..Self::new(reader, sessions, credits, stats)
         }
     }
 
@@ -233,6 +235,7 @@ impl Inbox {
     /// Everything a poll does before it reads: the feed when the window is empty, then a
     /// session boundary if the head reached it, then what a dropped sender published is
     /// discarded. `None`: read what is known.
+    #[inline]
     fn before_read(&mut self) -> Option<Polled> {
         if !self.discarding
             && let Some(feed) = &self.feed
@@ -258,6 +261,7 @@ impl Inbox {
     }
 
     /// Takes a session boundary the head reached.
+    #[cold]
     fn begin(&mut self, event: SessionEvent) -> Polled {
         match &event {
             SessionEvent::Start { same_clock, .. } => {
@@ -277,12 +281,14 @@ impl Inbox {
     }
 
     /// Gives back unread what a dropped sender published.
+    #[cold]
     fn discard(&mut self) -> Polled {
         self.reader.discard_known();
         Polled::Nothing
     }
 
     /// Counts `rows` taken (the last stamped `stamp`) and credits the sender when due.
+    #[inline]
     fn taken(&mut self, rows: usize, stamp: u64) -> Polled {
         self.session_rows += rows as u64;
         self.last_stamp = stamp;
@@ -292,6 +298,7 @@ impl Inbox {
         Polled::Frame(rows)
     }
 
+    #[inline]
     fn maybe_credit(&mut self) {
         let head = self.reader.head();
         if head - self.last_credit >= self.credit_every || self.reader.is_empty() {
@@ -329,6 +336,26 @@ impl Inbox {
     /// Whether the listener is gone and everything it published and recorded was read.
     pub fn is_drained(&self) -> bool {
         self.reader.is_abandoned() && self.reader.is_empty() && self.sessions.is_empty()
+    }
+}
+
+impl<C: CreditPath + 'static, F: TailFeed + 'static> Inbox<C, F> {
+    /// The same inbox behind `dyn` calls: for a caller that holds any backend's inbox (the
+    /// engine's remote reader).
+    pub fn into_dyn(self) -> Inbox {
+        Inbox {
+            reader: self.reader,
+            sessions: self.sessions,
+            credits: self.credits,
+            stats: self.stats,
+            credit_every: self.credit_every,
+            last_credit: self.last_credit,
+            session_rows: self.session_rows,
+            last_stamp: self.last_stamp,
+            same_clock: self.same_clock,
+            discarding: self.discarding,
+            feed: self.feed.map(|feed| feed as Arc<dyn TailFeed>),
+        }
     }
 }
 

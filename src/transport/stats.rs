@@ -9,6 +9,7 @@ use crate::metrics::LatencyHistogram;
 /// store, where `fetch_add`'s locked instruction would cost every frame a full barrier on the
 /// data path. Two writers at once would lose counts (never memory safety): callers say why
 /// theirs is the only one.
+#[inline]
 pub fn add_sole(counter: &AtomicU64, n: u64) {
     counter.store(counter.load(Relaxed).wrapping_add(n), Relaxed);
 }
@@ -94,6 +95,7 @@ impl LinkStats {
     /// Counts a frame of `rows` rows that took `bytes` on the wire. Only the link's one frame
     /// mover calls it (its sender, or the consumer's inbox, each used through `&mut`), so these
     /// counters have one writer each and take [`add_sole`]'s plain add.
+    #[inline]
     pub fn count_frame(&self, rows: usize, bytes: usize) {
         add_sole(&self.frames, 1);
         add_sole(&self.rows, rows as u64);

@@ -301,6 +301,7 @@ impl Segment {
     /// one this credit ends on is returned for the next. Reading the word back instead would pull
     /// its line from the sender, who polls it, before every credit: one more line transfer in
     /// every round trip.
+    #[inline]
     pub fn write_credit(
         &self,
         previous: u64,
@@ -407,6 +408,7 @@ impl Segment {
     /// will soon be read: a consumer that has just seen the tail move starts the first new
     /// line on its way while it checks and publishes that tail. Only timing changes; nothing is
     /// read, so a hostile tail can make it fetch nothing worse than a line of the window.
+    #[inline]
     pub fn prefetch_window(&self, position: u64) {
         let offset = crate::ring::record::ring_offset(position, self.capacity);
         prefetch_read(

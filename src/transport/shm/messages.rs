@@ -34,11 +34,11 @@ use std::time::{Duration, Instant};
 pub use bytemuck::{Pod, Zeroable};
 
 use crate::ring::WaitStrategy;
-use crate::transport::inbox::{Inbox, Polled};
+use crate::transport::inbox::Polled;
 use crate::transport::session::SessionEvent;
 use crate::transport::{FrameLink, LinkError, LinkStats, ListenConfig, SendOutcome, SenderConfig};
 
-use super::{ShmListener, ShmSender, layout, listen};
+use super::{ShmInbox, ShmListener, ShmSender, layout, listen_direct};
 
 /// What a receive found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,7 +66,7 @@ pub enum Received {
 #[derive(Debug)]
 pub struct MessageReceiver {
     listener: ShmListener,
-    inbox: Inbox,
+    inbox: ShmInbox,
     wait: WaitStrategy,
 }
 
@@ -89,7 +89,7 @@ impl MessageReceiver {
         item_bytes: usize,
         wait: WaitStrategy,
     ) -> Result<Self, LinkError> {
-        let (listener, inbox) = listen(
+        let (listener, inbox) = listen_direct(
             ListenConfig::open(name),
             window_bytes,
             item_bytes,
@@ -126,7 +126,7 @@ impl MessageReceiver {
     /// (never [`Received::Message`]). The common case is a count alone, with no enum of
     /// strings to build, move and drop on the way back.
     #[inline]
-    fn try_take(&mut self, poll: impl FnOnce(&mut Inbox) -> Polled) -> Result<usize, Received> {
+    fn try_take(&mut self, poll: impl FnOnce(&mut ShmInbox) -> Polled) -> Result<usize, Received> {
         // Nothing new, no boundary due: a few loads, no call (the common turn of a wait).
         if self.inbox.is_quiet_at(self.listener.sender_tail()) {
             return Err(Received::Nothing);
@@ -148,7 +148,7 @@ impl MessageReceiver {
     fn take(
         &mut self,
         timeout: Duration,
-        mut poll: impl FnMut(&mut Inbox) -> Polled,
+        mut poll: impl FnMut(&mut ShmInbox) -> Polled,
     ) -> Result<usize, Received> {
         let mut deadline = Deadline::after(timeout);
         let mut spins = 0u32;

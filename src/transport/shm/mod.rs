@@ -26,6 +26,7 @@ pub mod messages;
 mod receive;
 mod send;
 
+use receive::{ShmInbox, listen_direct};
 pub use receive::{ShmListener, listen};
 pub use send::ShmSender;
 

@@ -27,9 +27,9 @@ use super::mapping::{Segment, WindowMemory};
 /// How often the session thread looks for a hello, a goodbye or a dead producer.
 const WATCH: Duration = Duration::from_millis(2);
 
-/// What the session thread and the consumer share.
+/// What the session thread and the consumer share: the consumer's feed and credit path.
 #[derive(Debug)]
-struct Shared {
+pub(super) struct Shared {
     segment: Arc<Segment>,
     /// The window's writing end; `None` once the listener stopped.
     writer: Mutex<Option<WindowWriter>>,
@@ -48,7 +48,12 @@ struct Shared {
     credit_seq: AtomicU64,
 }
 
+/// The consumer's inbox with the shared-memory feed and credit path called directly (inline),
+/// not through `dyn`: what a program's own receiver ([`super::messages`]) reads through.
+pub(super) type ShmInbox = Inbox<Shared, Shared>;
+
 impl TailFeed for Shared {
+    #[inline]
     fn feed(&self) -> Result<(), WindowError> {
         if !self.open.load(Acquire) {
             return Ok(());
@@ -119,6 +124,7 @@ impl Shared {
 }
 
 impl CreditPath for Shared {
+    #[inline]
     fn send(&self, head: u64, echo_stamp: u64, rows: u64) {
         let session = self.consumer_session.load(Relaxed);
         let previous = self.credit_seq.load(Relaxed);
@@ -194,6 +200,17 @@ pub fn listen(
     item_bytes: usize,
     stats: Arc<LinkStats>,
 ) -> Result<(ShmListener, Inbox), LinkError> {
+    let (listener, inbox) = listen_direct(config, capacity, item_bytes, stats)?;
+    Ok((listener, inbox.into_dyn()))
+}
+
+/// [`listen`], the inbox calling this backend's feed and credit path directly.
+pub(super) fn listen_direct(
+    config: ListenConfig,
+    capacity: usize,
+    item_bytes: usize,
+    stats: Arc<LinkStats>,
+) -> Result<(ShmListener, ShmInbox), LinkError> {
     let path = ring_path(&config.address).map_err(|reason| LinkError::Listen {
         address: config.address.clone(),
         reason,
@@ -256,13 +273,7 @@ pub fn listen(
             })?
     };
     let segment = shared.segment.clone();
-    let inbox = Inbox::with_feed(
-        reader,
-        sessions,
-        shared.clone() as Arc<dyn CreditPath>,
-        stats,
-        shared as Arc<dyn TailFeed>,
-    );
+    let inbox = Inbox::with_feed(reader, sessions, shared.clone(), stats, shared);
     Ok((
         ShmListener {
             path,
