@@ -23,7 +23,9 @@
 //! - `shm_items`: one 64-byte item (the relay ring's row size) and its credit through the
 //!   library's shared-memory item ring (`ItemSender`/`ItemReceiver`, no codec), on the same pair:
 //!   `shm_item_round_trip_vs_relay_ring` is the transport against the in-process ring, like for
-//!   like.
+//!   like. `shm_items_between_processes` is the same with the receiver in a process of its own
+//!   (this binary, started again with `--item-receiver`), as the ring is meant to be used
+//!   (`shm_item_round_trip_between_processes_vs_relay_ring`).
 //! - `shm_bare_ends`: the same item through the same ring file with both ends bare (a few
 //!   stores and loads on the file's words, no checks or counters): the protocol's own floor;
 //!   `shm_bare_round_trip_vs_relay_ring` per round, beside the item ring's.
@@ -400,6 +402,75 @@ fn shm_item_round_trip(trips: usize, cpus: (Option<usize>, Option<usize>)) -> f6
     }
     sender.finish(Duration::from_secs(2));
     consumer.stop();
+    median(&mut times)
+}
+
+/// The argument that makes this bench binary the receiving process of
+/// [`shm_item_round_trip_between_processes`]: `--item-receiver NAME CPU`.
+const ITEM_RECEIVER: &str = "--item-receiver";
+
+/// The receiving process: creates ring `name` on `cpu`, says `ready` on stdout, then receives
+/// and checks every item (its first word the next number) until one whose second word is
+/// `u64::MAX`.
+fn item_receiver_process(name: &str, cpu: Option<usize>) {
+    pin(cpu);
+    let mut receiver =
+        ItemReceiver::<[u64; 8]>::create(name, 1024, ringtop::ring::WaitStrategy::BusySpin)
+            .unwrap();
+    println!("ready");
+    std::io::stdout().flush().unwrap();
+    let mut next = 0u64;
+    loop {
+        match receiver.try_recv() {
+            ReceivedItem::Item(item) if item[1] == u64::MAX => return,
+            ReceivedItem::Item(item) => {
+                assert_eq!(item[0], next, "the item ring lost or reordered an item");
+                next += 1;
+            }
+            ReceivedItem::Other(_) => std::hint::spin_loop(),
+        }
+    }
+}
+
+/// As [`shm_item_round_trip`], the receiver in a process of its own (this binary again, on
+/// `cpus.1`), as the ring is meant to be used: between processes. The in-process case's
+/// receiver is made on the sending thread and handed to its poller; on this VM that placement
+/// alone adds ~30 ns to the round trip against a receiver made on its own thread or in its own
+/// process (docs/remote.md).
+fn shm_item_round_trip_between_processes(
+    trips: usize,
+    cpus: (Option<usize>, Option<usize>),
+) -> f64 {
+    use std::io::BufRead;
+    let name = format!("bench-items-apart-{}", std::process::id());
+    let cpu = cpus
+        .1
+        .map_or_else(|| "any".to_owned(), |cpu| cpu.to_string());
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([ITEM_RECEIVER, &name, &cpu])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut ready = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut ready)
+        .unwrap();
+    assert_eq!(ready.trim(), "ready", "the receiving process did not start");
+    pin(cpus.0);
+    let mut sender = ItemSender::<[u64; 8]>::open(&name).unwrap();
+    let mut times = Vec::with_capacity(trips);
+    for i in 0..trips as u64 {
+        let start = Instant::now();
+        send_item_until_credited(&mut sender, i);
+        times.push(start.elapsed().as_nanos() as f64);
+    }
+    sender
+        .send(&[0, u64::MAX, 0, 0, 0, 0, 0, 0], Duration::from_secs(2))
+        .unwrap();
+    assert!(
+        child.wait().unwrap().success(),
+        "the receiving process failed"
+    );
     median(&mut times)
 }
 
@@ -936,6 +1007,12 @@ fn link_throughput(kind: &str, codec: &str, cap: Option<f64>, cpus: &[usize], se
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
+    if let [_, flag, name, cpu] = args.as_slice()
+        && flag == ITEM_RECEIVER
+    {
+        item_receiver_process(name, cpu.parse().ok());
+        return;
+    }
     let as_json = args.iter().any(|a| a == "--json");
     let quick = args.iter().any(|a| a == "--quick");
     let only_shm = args.windows(2).any(|w| w[0] == "--only" && w[1] == "shm");
@@ -958,6 +1035,8 @@ fn main() {
     let mut transport_vs_relay: Vec<f64> = Vec::new();
     // Per round: the item ring's round trip (no codec) / relay ring.
     let mut items_vs_relay: Vec<f64> = Vec::new();
+    // Per round: the item ring's round trip with the receiver in another process / relay ring.
+    let mut apart_items_vs_relay: Vec<f64> = Vec::new();
     // Per round: the same trip with both ends bare (the protocol alone) / relay ring.
     let mut bare_vs_relay: Vec<f64> = Vec::new();
     // Per round: the same trip with one end the library's and the other bare / relay ring.
@@ -990,6 +1069,15 @@ fn main() {
             let items = apart(|| shm_item_round_trip(trips, pair));
             record(&mut cases, "shm_round_trip", "shm_items", "ns", items);
             items_vs_relay.push(items / relay);
+            let apart_items = apart(|| shm_item_round_trip_between_processes(trips, pair));
+            record(
+                &mut cases,
+                "shm_round_trip",
+                "shm_items_between_processes",
+                "ns",
+                apart_items,
+            );
+            apart_items_vs_relay.push(apart_items / relay);
             let mixed = |ends| apart(|| shm_mixed_round_trip(trips, pair, ends));
             let bare = mixed(Ends::Bare);
             record(&mut cases, "shm_round_trip", "shm_bare_ends", "ns", bare);
@@ -1160,6 +1248,10 @@ fn main() {
             &mut transport_vs_relay,
         ),
         ("shm_item_round_trip_vs_relay_ring", &mut items_vs_relay),
+        (
+            "shm_item_round_trip_between_processes_vs_relay_ring",
+            &mut apart_items_vs_relay,
+        ),
         ("shm_bare_round_trip_vs_relay_ring", &mut bare_vs_relay),
         (
             "shm_library_sender_round_trip_vs_relay_ring",
