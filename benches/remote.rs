@@ -392,17 +392,28 @@ fn shm_item_round_trip(trips: usize, cpus: (Option<usize>, Option<usize>)) -> f6
         ItemReceiver::<[u64; 8]>::create(&name, 1024, ringtop::ring::WaitStrategy::BusySpin)
             .unwrap();
     let consumer = receive_items_on(cpus.1, receiver);
-    pin(cpus.0);
-    let mut sender = ItemSender::<[u64; 8]>::open(&name).unwrap();
+    let (sender, round_trip) = time_item_round_trips(&name, trips, cpus.0);
+    sender.finish(Duration::from_secs(2));
+    consumer.stop();
+    round_trip
+}
+
+/// Opens ring `name` on `cpu` and times `trips` item round trips through it (each item sent
+/// and waited for until credited): the sender, for the caller to close, and the median (ns).
+fn time_item_round_trips(
+    name: &str,
+    trips: usize,
+    cpu: Option<usize>,
+) -> (ItemSender<[u64; 8]>, f64) {
+    pin(cpu);
+    let mut sender = ItemSender::<[u64; 8]>::open(name).unwrap();
     let mut times = Vec::with_capacity(trips);
     for i in 0..trips as u64 {
         let start = Instant::now();
         send_item_until_credited(&mut sender, i);
         times.push(start.elapsed().as_nanos() as f64);
     }
-    sender.finish(Duration::from_secs(2));
-    consumer.stop();
-    median(&mut times)
+    (sender, median(&mut times))
 }
 
 /// The argument that makes this bench binary the receiving process of
@@ -456,14 +467,7 @@ fn shm_item_round_trip_between_processes(
         .read_line(&mut ready)
         .unwrap();
     assert_eq!(ready.trim(), "ready", "the receiving process did not start");
-    pin(cpus.0);
-    let mut sender = ItemSender::<[u64; 8]>::open(&name).unwrap();
-    let mut times = Vec::with_capacity(trips);
-    for i in 0..trips as u64 {
-        let start = Instant::now();
-        send_item_until_credited(&mut sender, i);
-        times.push(start.elapsed().as_nanos() as f64);
-    }
+    let (mut sender, round_trip) = time_item_round_trips(&name, trips, cpus.0);
     sender
         .send(&[0, u64::MAX, 0, 0, 0, 0, 0, 0], Duration::from_secs(2))
         .unwrap();
@@ -471,7 +475,7 @@ fn shm_item_round_trip_between_processes(
         child.wait().unwrap().success(),
         "the receiving process failed"
     );
-    median(&mut times)
+    round_trip
 }
 
 /// A ring file's sending end played bare: a few stores and loads on the file's words (the item,
