@@ -444,10 +444,8 @@ fn item_receiver_process(name: &str, cpu: Option<usize>) {
 }
 
 /// As [`shm_item_round_trip`], the receiver in a process of its own (this binary again, on
-/// `cpus.1`), as the ring is meant to be used: between processes. The in-process case's
-/// receiver is made on the sending thread and handed to its poller; on this VM that placement
-/// alone adds ~30 ns to the round trip against a receiver made on its own thread or in its own
-/// process (docs/remote.md).
+/// `cpus.1`), as the ring is meant to be used: between processes, with nothing of the two ends
+/// sharing an address space.
 fn shm_item_round_trip_between_processes(
     trips: usize,
     cpus: (Option<usize>, Option<usize>),
