@@ -420,6 +420,9 @@ fn time_item_round_trips(
 /// [`shm_item_round_trip_between_processes`]: `--item-receiver NAME CPU`.
 const ITEM_RECEIVER: &str = "--item-receiver";
 
+/// The slot a 64-byte item takes in a ring file (its stamp and the item, 128 bytes).
+const ITEM_SLOT: usize = ringtop::transport::shm::layout::slot_bytes(64);
+
 /// The receiving process: creates ring `name` on `cpu`, says `ready` on stdout, then receives
 /// and checks every item (its first word the next number) until one whose second word is
 /// `u64::MAX`.
@@ -488,15 +491,15 @@ struct BareSender {
 }
 
 impl BareSender {
-    /// Writes item `i` (64 bytes, one slot) and publishes it. One item in flight, each credited
-    /// before the next: everything before the tail is free.
+    /// Writes item `i` (64 bytes) and its slot's stamp, then the tail (as the library's sender
+    /// does, for a sleeping receiver). One item in flight, each credited before the next:
+    /// everything before the tail is free.
     fn send(&mut self, i: u64) {
         use ringtop::transport::shm::layout;
         let mut item = [0u8; 64];
         item[..8].copy_from_slice(&i.to_le_bytes());
-        self.file
-            .write_item((self.tail % self.file.capacity() as u64) as usize, &item);
-        self.tail += 64;
+        self.file.write_item(self.tail, ITEM_SLOT, &item);
+        self.tail += ITEM_SLOT as u64;
         self.file
             .u64_at(layout::TAIL)
             .store(self.tail, std::sync::atomic::Ordering::Release);
@@ -521,8 +524,9 @@ struct BareConsumer {
 }
 
 impl BareConsumer {
-    /// Reads every published item (checking each is the next), then credits them; whether
-    /// there were any.
+    /// Reads the next item if its slot is stamped (checking it is the next), then credits it;
+    /// whether there was one. One slot's stamp a look, as the library's `try_recv`: never the
+    /// line after, which the sender writes next.
     fn poll(&mut self) -> bool {
         use ringtop::transport::shm::layout::{self, welcome};
         use std::sync::atomic::Ordering::Acquire;
@@ -535,22 +539,19 @@ impl BareConsumer {
             self.session = self.file.u64_at(welcome::SESSION).load(Acquire);
             self.head = self.file.u64_at(welcome::START).load(Acquire);
         }
-        let tail = self.file.u64_at(layout::TAIL).load(Acquire);
-        if self.head == tail {
+        if !self.file.is_stamped(self.head, ITEM_SLOT) {
             return false;
         }
-        while self.head < tail {
-            let offset = (self.head % capacity as u64) as usize;
-            let mut item = [0u8; 64];
-            self.file.read_window(offset, &mut item);
-            assert_eq!(
-                u64::from_le_bytes(item[..8].try_into().unwrap()),
-                self.next,
-                "the bare ends lost or reordered an item"
-            );
-            self.next += 1;
-            self.head += 64;
-        }
+        let offset = (self.head % capacity as u64) as usize + layout::slot::ITEM;
+        let mut item = [0u8; 64];
+        self.file.read_window(offset, &mut item);
+        assert_eq!(
+            u64::from_le_bytes(item[..8].try_into().unwrap()),
+            self.next,
+            "the bare ends lost or reordered an item"
+        );
+        self.next += 1;
+        self.head += ITEM_SLOT as u64;
         self.credit_seq =
             self.file
                 .write_credit(self.credit_seq, self.head, 0, self.next, self.session);

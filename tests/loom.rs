@@ -669,7 +669,12 @@ fn window_slots_come_out_whole_and_in_order_across_a_wrap() {
         let mut out = [0u8; 24];
         while got.len() < 3 {
             reader.refresh();
-            let read = reader.try_read_slots(&mut out, 12, 32, u64::MAX).unwrap();
+            let shape = window::SlotShape {
+                slot: 32,
+                at: 0,
+                item: 12,
+            };
+            let read = reader.try_read_slots(&mut out, shape, u64::MAX).unwrap();
             got.extend(out.chunks(12).take(read).map(<[u8]>::to_vec));
             if read == 0 {
                 thread::yield_now();

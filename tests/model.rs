@@ -482,9 +482,14 @@ proptest! {
         capacity in prop_oneof![Just(64usize), Just(128)],
         slot in prop_oneof![Just(8usize), Just(16), Just(32)],
         item_fraction in 1..=8usize,
+        prefixed in any::<bool>(),
         ops in prop::collection::vec(slot_op(), 1..200),
     ) {
-        let item = (slot * item_fraction / 8).max(1);
+        // Items from the slot's start, or after a word of the writer's own (shared memory's
+        // stamp) where a slot has room for one.
+        let skip = if prefixed && slot > 8 { 8 } else { 0 };
+        let item = ((slot - skip) * item_fraction / 8).max(1);
+        let shape = ringtop::ring::window::SlotShape { slot, at: skip, item };
         let slots = (capacity / slot) as u64;
         let (mut writer, mut reader) = ringtop::ring::window::channel(capacity).unwrap();
         writer.set_slot(slot).unwrap();
@@ -502,7 +507,8 @@ proptest! {
                     let tail = writer.published();
                     for k in 0..count {
                         let at = tail + k * slot as u64;
-                        writer.write_at(at % capacity as u64, &slot_item(next + k, item)).unwrap();
+                        let offset = at % capacity as u64 + skip as u64;
+                        writer.write_at(offset, &slot_item(next + k, item)).unwrap();
                     }
                     writer.publish(tail + count * slot as u64).unwrap();
                     model.extend(next..next + count);
@@ -518,7 +524,7 @@ proptest! {
                     let head = reader.head();
                     let stop = until.map_or(u64::MAX, |u| head + u * slot as u64);
                     let mut out = vec![0u8; max * item];
-                    let read = reader.try_read_slots(&mut out, item, slot, stop).unwrap();
+                    let read = reader.try_read_slots(&mut out, shape, stop).unwrap();
                     let expected = max.min(known).min(until.map_or(usize::MAX, |u| u as usize));
                     prop_assert_eq!(read, expected);
                     for got in out.chunks(item).take(read) {

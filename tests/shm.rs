@@ -628,43 +628,67 @@ fn item_senders_of_another_size_or_kind_are_refused_with_the_reason() {
 }
 
 #[test]
-fn a_hostile_item_producer_is_dropped_and_the_item_receiver_goes_on() {
+fn a_hostile_item_producer_gets_only_what_its_stamps_say_and_leaves_nothing_for_the_next() {
     let name = own_ring("hostile-items");
     let mut receiver = ItemReceiver::<[u64; 8]>::create(&name, 64, WaitStrategy::BusySpin).unwrap();
     let path = PathBuf::from(receiver.path());
-    let capacity = Segment::open(&path).unwrap().capacity() as u64;
-    let next_event = |receiver: &mut ItemReceiver<[u64; 8]>| loop {
-        match receiver.recv(Duration::from_secs(10)) {
+    let slot = layout::slot_bytes(64);
+    let segment = Segment::open(&path).unwrap();
+    let capacity = segment.capacity() as u64;
+    let lock = take_sender_lock(&sender_lock_path(&path)).unwrap();
+    let (status, _) = say_hello(&segment, 64);
+    assert_eq!(status, layout::ACCEPTED);
+    let start = segment.u64_at(welcome::START).load(Acquire);
+    let at = |k: u64| start + k * slot as u64;
+    // Garbage everywhere, a tail far out of range, then stamps: the first slot's right, the
+    // second slot's missing, the third's right (a gap before it), the fourth's a lap ahead,
+    // the fifth's any number.
+    segment.write_window(0, &vec![0xEE; capacity as usize]);
+    segment
+        .u64_at(layout::TAIL)
+        .store(start + capacity * 4, Release);
+    segment.write_item(at(0), slot, &[0xAB; 64]);
+    segment.write_window((at(1) % capacity) as usize, &[0; 8]);
+    segment.write_item(at(2), slot, &[0xCD; 64]);
+    segment.write_item(at(3) + capacity, slot, &[0xEF; 64]);
+    segment.write_window((at(4) % capacity) as usize, &at(5).to_le_bytes());
+    let next_event = |receiver: &mut ItemReceiver<[u64; 8]>, within| loop {
+        match receiver.recv(within) {
             ReceivedItem::Other(Received::SenderConnected(_)) => {}
             other => return other,
         }
     };
-    for (tail, refused) in [
-        (8, "not a multiple of 64"),
-        (capacity * 4, "ahead of the reader's head"),
-    ] {
-        let segment = Segment::open(&path).unwrap();
-        let lock = take_sender_lock(&sender_lock_path(&path)).unwrap();
-        let (status, _) = say_hello(&segment, 64);
-        assert_eq!(status, layout::ACCEPTED);
-        let start = segment.u64_at(welcome::START).load(Acquire);
-        segment.write_window(0, &[0xAB; 4096]);
-        segment.u64_at(layout::TAIL).store(start + tail, Release);
-        match next_event(&mut receiver) {
-            ReceivedItem::Other(Received::SenderDropped(reason)) => {
-                assert!(reason.contains(refused), "{reason}");
-            }
-            other => panic!("tail {tail}: {other:?}"),
-        }
-        drop(lock);
-        assert!(matches!(
-            next_event(&mut receiver),
-            ReceivedItem::Other(Received::SenderLeft { sent: None, .. })
-        ));
-    }
-    // The receiver is alive: a real sender's items wrap the window and every one arrives.
+    // Its one stamped item is its own to send; nothing past the gap, whatever the tail says.
+    let wide = |byte: u8| u64::from_ne_bytes([byte; 8]);
+    assert_eq!(
+        next_event(&mut receiver, Duration::from_secs(10)),
+        ReceivedItem::Item([wide(0xAB); 8])
+    );
+    assert_eq!(
+        next_event(&mut receiver, Duration::from_millis(200)),
+        ReceivedItem::Other(Received::Nothing)
+    );
+    drop(lock);
+    assert!(matches!(
+        next_event(&mut receiver, Duration::from_secs(10)),
+        ReceivedItem::Other(Received::SenderLeft { sent: None, .. })
+    ));
+    // The next sender starts at the gap, with the dead one's stamp on the slot after it: its
+    // first item arrives, and nothing after it until it sends more.
+    let mut sender = ItemSender::<[u64; 8]>::open(&name).unwrap();
+    sender.send(&[0; 8], Duration::from_secs(10)).unwrap();
+    assert_eq!(
+        next_event(&mut receiver, Duration::from_secs(10)),
+        ReceivedItem::Item([0; 8])
+    );
+    assert_eq!(
+        next_event(&mut receiver, Duration::from_millis(200)),
+        ReceivedItem::Other(Received::Nothing),
+        "a stamp the dead sender left was taken for the new one's"
+    );
+    // Its items wrap the window and every one arrives.
     let reader = std::thread::spawn(move || {
-        let mut read = 0u64;
+        let mut read = 1u64;
         while read < 1000 {
             match receiver.recv(Duration::from_secs(10)) {
                 ReceivedItem::Item(item) => {
@@ -677,11 +701,46 @@ fn a_hostile_item_producer_is_dropped_and_the_item_receiver_goes_on() {
         }
         read
     });
-    let mut sender = ItemSender::<[u64; 8]>::open(&name).unwrap();
-    for i in 0..1000u64 {
+    for i in 1..1000u64 {
         sender.send(&[i; 8], Duration::from_secs(10)).unwrap();
     }
     assert_eq!(reader.join().unwrap(), 1000);
+}
+
+#[test]
+fn an_item_a_producer_stamped_before_it_died_is_kept_though_its_tail_never_said_so() {
+    let name = own_ring("stamped-then-died");
+    let mut receiver = ItemReceiver::<[u64; 8]>::create(&name, 64, WaitStrategy::BusySpin).unwrap();
+    let path = PathBuf::from(receiver.path());
+    let segment = Segment::open(&path).unwrap();
+    let lock = take_sender_lock(&sender_lock_path(&path)).unwrap();
+    let (status, _) = say_hello(&segment, 64);
+    assert_eq!(status, layout::ACCEPTED);
+    let start = segment.u64_at(welcome::START).load(Acquire);
+    // The item and its stamp, then death before the tail: the session ends while the receiver
+    // has not looked yet, and the end must come after the item, not before it.
+    segment.write_item(start, layout::slot_bytes(64), &[7; 64]);
+    drop(lock);
+    std::thread::sleep(Duration::from_millis(100));
+    let mut events = Vec::new();
+    while events.len() < 2 {
+        match receiver.recv(Duration::from_secs(10)) {
+            ReceivedItem::Other(Received::SenderConnected(_)) => {}
+            ReceivedItem::Other(Received::Nothing) => panic!("after {events:?}: nothing"),
+            other => events.push(other),
+        }
+    }
+    assert_eq!(
+        events[0],
+        ReceivedItem::Item([u64::from_ne_bytes([7; 8]); 8])
+    );
+    assert!(
+        matches!(
+            &events[1],
+            ReceivedItem::Other(Received::SenderLeft { sent: None, .. })
+        ),
+        "{events:?}"
+    );
 }
 
 /// Files removed when dropped (those that exist).

@@ -470,6 +470,13 @@ fn window_slots_written_and_read_in_random_batches_keep_every_item() {
     const CAPACITY: usize = 4096;
     const SLOT: usize = 64;
     const ITEM: usize = 40;
+    // Each item from byte 8 of its slot, after a word of the writer's own (as shared memory's
+    // stamp), which the reader must never hand out.
+    const SHAPE: window::SlotShape = window::SlotShape {
+        slot: SLOT,
+        at: 8,
+        item: ITEM,
+    };
     let item = |seq: u64| -> Vec<u8> {
         let mut bytes = seq.to_le_bytes().to_vec();
         bytes.extend(payload(seq, ITEM - 8));
@@ -490,7 +497,8 @@ fn window_slots_written_and_read_in_random_batches_keep_every_item() {
             let tail = writer.published();
             for k in 0..burst {
                 let at = (tail + k * SLOT as u64) % CAPACITY as u64;
-                writer.write_at(at, &item(seq + k)).unwrap();
+                writer.write_at(at, &u64::MAX.to_le_bytes()).unwrap();
+                writer.write_at(at + 8, &item(seq + k)).unwrap();
             }
             writer.publish(tail + burst * SLOT as u64).unwrap();
             seq += burst;
@@ -503,7 +511,7 @@ fn window_slots_written_and_read_in_random_batches_keep_every_item() {
         reader.refresh();
         let room = rng.random_range(1..=37usize);
         let read = reader
-            .try_read_slots(&mut out[..room * ITEM], ITEM, SLOT, u64::MAX)
+            .try_read_slots(&mut out[..room * ITEM], SHAPE, u64::MAX)
             .unwrap();
         if read == 0 {
             std::hint::spin_loop();
@@ -516,7 +524,7 @@ fn window_slots_written_and_read_in_random_batches_keep_every_item() {
     }
     producer.join().unwrap();
     reader.refresh();
-    assert_eq!(reader.try_read_slots(&mut out, ITEM, SLOT, u64::MAX), Ok(0));
+    assert_eq!(reader.try_read_slots(&mut out, SHAPE, u64::MAX), Ok(0));
     assert!(reader.is_abandoned());
 }
 

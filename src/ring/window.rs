@@ -40,6 +40,7 @@ use super::record::ring_offset;
 pub use super::record::{
     ALIGN, CONSUMED, HEADER, PADDING, encode_record, footprint, max_payload, record_header,
 };
+pub use slots::SlotShape;
 
 /// Why a write, a publish or a record was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -694,7 +695,6 @@ impl WindowRecord<'_> {
         reader.consume(start, end);
     }
 }
-
 mod slots;
 #[cfg(test)]
 mod tests;

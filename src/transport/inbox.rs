@@ -5,7 +5,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 
-use crate::ring::window::{WindowError, WindowReader, WindowRecord};
+use crate::ring::window::{SlotShape, WindowError, WindowReader, WindowRecord};
 use crate::transport::LinkStats;
 use crate::transport::session::{FRAME, SessionEvent, SessionLog};
 
@@ -36,6 +36,17 @@ pub trait TailFeed: Send + Sync + fmt::Debug {
     /// # Errors
     /// The refused tail, as [`WindowError`].
     fn feed(&self) -> Result<(), WindowError>;
+
+    /// [`TailFeed::feed`] for a consumer that takes at most `wanted` fixed-size slots now: a
+    /// feed whose slots say themselves that they are full (shared memory's item stamps) looks
+    /// at no more of them than that. The default feeds the whole tail.
+    ///
+    /// # Errors
+    /// As [`TailFeed::feed`].
+    fn feed_slots(&self, wanted: usize) -> Result<(), WindowError> {
+        let _ = wanted;
+        self.feed()
+    }
 
     /// The tail the sender last published, as it stands where this feed reads it, unchecked,
     /// when it is one word to load: a consumer compares it with what it has read to skip a
@@ -155,18 +166,18 @@ impl<C: CreditPath + ?Sized, F: TailFeed + ?Sized> Inbox<C, F> {
         })
     }
 
-    /// As [`Inbox::poll`] for a ring of fixed-size items of `item` bytes in `slot`-byte slots:
-    /// as many of the next items as `out` holds and are published, up to the next session
-    /// boundary, into `out` (one row each), credited once. Like [`Inbox::poll_message`], it
-    /// leaves the look for nothing new to its caller.
+    /// As [`Inbox::poll`] for a ring of fixed-size items in slots (`shape`): as many of the
+    /// next items as `out` holds and are published, up to the next session boundary, into
+    /// `out` (one row each), credited once; the feed looks at no more slots than `out` holds.
+    /// Like [`Inbox::poll_message`], it leaves the look for nothing new to its caller.
     #[inline]
-    pub fn poll_items(&mut self, out: &mut [u8], item: usize, slot: usize) -> Polled {
-        if let Some(polled) = self.before_read() {
+    pub fn poll_items(&mut self, out: &mut [u8], shape: SlotShape) -> Polled {
+        if let Some(polled) = self.before_read(out.len() / shape.item.max(1)) {
             return polled;
         }
         // Not past the next boundary: its event comes first.
         let until = self.sessions.next_at();
-        match self.reader.try_read_slots(out, item, slot, until) {
+        match self.reader.try_read_slots(out, shape, until) {
             Ok(0) => Polled::Nothing,
             Ok(read) => self.taken(read, 0),
             Err(e) => self.drop_sender(e),
@@ -183,18 +194,22 @@ impl<C: CreditPath + ?Sized, F: TailFeed + ?Sized> Inbox<C, F> {
         self.feed
             .as_ref()
             .and_then(|feed| feed.sender_tail())
-            .is_some_and(|tail| self.is_quiet_at(tail))
+            .is_some_and(|tail| self.is_quiet_at(|_| tail))
     }
 
-    /// Whether a poll would find nothing, given the feed's sender tail: it is the head,
-    /// everything published is read, and no session boundary is due. For a caller that loads
-    /// the tail's word without the feed (a shared-memory receiver, from its ring file): the poll
-    /// loop of a receiver waiting for its next item then runs a few loads and no call, and sees
-    /// the tail move that much sooner.
+    /// Whether a poll would find nothing, given where the sender has published to as seen from
+    /// the head (`tail_from(head)`, loaded first): it is the head, everything published is
+    /// read, and no session boundary is due. For a caller that loads that word without the feed
+    /// (a shared-memory receiver, from its ring file: the tail, or the next slot's stamp): the
+    /// poll loop of a receiver waiting for its next item then runs a few loads and no call, and
+    /// sees the sender's word move that much sooner.
     #[inline]
-    pub fn is_quiet_at(&self, tail: u64) -> bool {
+    pub fn is_quiet_at(&self, tail_from: impl FnOnce(u64) -> u64) -> bool {
         let head = self.reader.head();
-        tail == head && !self.discarding && self.reader.is_empty() && !self.sessions.is_due(head)
+        tail_from(head) == head
+            && !self.discarding
+            && self.reader.is_empty()
+            && !self.sessions.is_due(head)
     }
 
     /// [`Inbox::poll`], `take` given the record itself.
@@ -202,7 +217,7 @@ impl<C: CreditPath + ?Sized, F: TailFeed + ?Sized> Inbox<C, F> {
         &mut self,
         take: impl FnOnce(&mut WindowRecord<'_>) -> Result<(usize, u64), String>,
     ) -> Polled {
-        if let Some(polled) = self.before_read() {
+        if let Some(polled) = self.before_read(usize::MAX) {
             return polled;
         }
         let mut record = match self.reader.try_read_known() {
@@ -232,16 +247,17 @@ impl<C: CreditPath + ?Sized, F: TailFeed + ?Sized> Inbox<C, F> {
         }
     }
 
-    /// Everything a poll does before it reads: the feed when the window is empty, then a
+    /// Everything a poll does before it reads: the feed when the window is empty (of at most
+    /// `wanted` slots, in a window of them), then a
     /// session boundary if the head reached it, then what a dropped sender published is
     /// discarded. `None`: read what is known.
     #[inline]
-    fn before_read(&mut self) -> Option<Polled> {
+    fn before_read(&mut self, wanted: usize) -> Option<Polled> {
         if !self.discarding
             && let Some(feed) = &self.feed
             && self.reader.is_empty()
         {
-            if let Err(e) = feed.feed() {
+            if let Err(e) = feed.feed_slots(wanted) {
                 return Some(self.drop_sender(e));
             }
             // The common empty poll ends here: still nothing published (the tail loaded first),

@@ -29,33 +29,51 @@ impl WindowWriter {
     }
 }
 
+/// Where the items lie in a window of fixed-size slots: `item` bytes from byte `at` (a multiple
+/// of [`ALIGN`]) of each `slot`-byte slot. The bytes before `at` are the writer's own (the
+/// shared-memory item ring keeps each slot's stamp there); the reader never reads them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SlotShape {
+    /// The slot's size: the writer's [`WindowWriter::set_slot`].
+    pub slot: usize,
+    /// Where in its slot the item starts.
+    pub at: usize,
+    /// The item's size.
+    pub item: usize,
+}
+
 impl WindowReader {
     /// Items out of the next fixed-size slots, among those published as of the last
     /// [`WindowReader::refresh`] and before position `until`: `out` is cut into items of
-    /// `item` bytes, each filled with the first `item` bytes of one `slot`-byte slot, and the
+    /// `shape.item` bytes, each filled with the item's bytes of one slot (`shape`), and the
     /// slots read are then released together; how many. `0` once the known slots (before
-    /// `until`) are read. For a window of `slot`-byte slots (the writer's
-    /// [`WindowWriter::set_slot`]), which have no header: any bytes are an item, so there is
-    /// nothing to check but where the slots are. Copied word by word with volatile reads (memory
-    /// another process may be writing is never read through a reference), and not marked: a
-    /// slot's bytes are its item's.
+    /// `until`) are read. For a window of slots (the writer's [`WindowWriter::set_slot`]),
+    /// which have no header: any bytes are an item, so there is nothing to check but where the
+    /// slots are. Copied word by word with volatile reads (memory another process may be
+    /// writing is never read through a reference), and not marked: a slot's bytes are its
+    /// item's.
     ///
     /// # Errors
-    /// [`WindowError::BadRecord`] when fewer than `slot` bytes are published at a slot's start
-    /// or a slot would not fit before the end of the buffer (a slot size the writer does not
-    /// use), or when `item` is 0 or longer than a slot. Slots read before it stay released.
+    /// [`WindowError::BadRecord`] when fewer than `shape.slot` bytes are published at a slot's
+    /// start or a slot would not fit before the end of the buffer (a slot size the writer does
+    /// not use), or when the item is empty, off [`ALIGN`] or does not fit its slot. Slots read
+    /// before it stay released.
     #[inline]
     pub fn try_read_slots(
         &mut self,
         out: &mut [u8],
-        item: usize,
-        slot: usize,
+        shape: SlotShape,
         until: u64,
     ) -> Result<usize, WindowError> {
-        if !(1..=slot).contains(&item) {
+        let SlotShape {
+            slot,
+            at: skip,
+            item,
+        } = shape;
+        if item == 0 || !skip.is_multiple_of(ALIGN) || item.saturating_add(skip) > slot {
             return Err(WindowError::BadRecord {
                 position: self.head,
-                reason: format!("a slot of {slot} bytes for {item}-byte items"),
+                reason: format!("a slot of {slot} bytes for {item}-byte items from byte {skip}"),
             });
         }
         let end = self.cached_tail.min(until.max(self.head));
@@ -79,9 +97,9 @@ impl WindowReader {
                 });
             }
             // The slot's words, found once: a slot never wraps (checked above).
-            let first = offset / ALIGN;
+            let first = (offset + skip) / ALIGN;
             let words = &self.shared.words[first..first + item.div_ceil(ALIGN)];
-            // SAFETY: each word lies inside the slot (`item <= slot`) and is published (the
+            // SAFETY: each word lies inside the slot (`skip + item <= slot`) and is published (the
             // slot's bytes are below the tail loaded with Acquire); the writer does not touch
             // it until the head passes it. Volatile: another process may be writing it.
             let load = |word: &Word| word.with(|p| unsafe { p.read_volatile() }).to_ne_bytes();

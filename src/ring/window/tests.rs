@@ -169,6 +169,12 @@ fn payload_into_replaces_the_buffer_with_the_record_whether_lent_or_copied_out()
 
 #[test]
 fn fixed_size_slots_come_out_in_order_across_wraps_and_a_tail_off_a_slot_is_refused() {
+    // Items of 20 bytes from byte 8 of 32-byte slots: the 8 bytes before are the writer's own.
+    let shape = |item| SlotShape {
+        slot: 32,
+        at: 8,
+        item,
+    };
     let (mut writer, mut reader) = channel(256).unwrap();
     assert!(writer.set_slot(24).is_err(), "24-byte slots do not tile");
     assert!(writer.set_slot(512).is_err(), "larger than the window");
@@ -179,7 +185,9 @@ fn fixed_size_slots_come_out_in_order_across_wraps_and_a_tail_off_a_slot_is_refu
     let mut take_all = |reader: &mut WindowReader, read: &mut u8| {
         reader.refresh();
         loop {
-            let n = reader.try_read_slots(&mut items, 20, 32, u64::MAX).unwrap();
+            let n = reader
+                .try_read_slots(&mut items, shape(20), u64::MAX)
+                .unwrap();
             if n == 0 {
                 break;
             }
@@ -194,7 +202,8 @@ fn fixed_size_slots_come_out_in_order_across_wraps_and_a_tail_off_a_slot_is_refu
             take_all(&mut reader, &mut read);
         }
         let at = writer.published();
-        writer.write_at(at % 256, &[n; 20]).unwrap();
+        writer.write_at(at % 256, &[0xee; 8]).unwrap();
+        writer.write_at(at % 256 + 8, &[n; 20]).unwrap();
         writer.publish(at + 32).unwrap();
     }
     take_all(&mut reader, &mut read);
@@ -204,12 +213,18 @@ fn fixed_size_slots_come_out_in_order_across_wraps_and_a_tail_off_a_slot_is_refu
     writer.publish(writer.published() + 32).unwrap();
     reader.refresh();
     let err = reader
-        .try_read_slots(&mut [0u8; 40], 40, 32, u64::MAX)
+        .try_read_slots(&mut [0u8; 40], shape(28), u64::MAX)
         .unwrap_err();
     assert!(
-        err.to_string().contains("a slot of 32 bytes for 40"),
+        err.to_string()
+            .contains("a slot of 32 bytes for 28-byte items from byte 8"),
         "{err}"
     );
+    let off_a_word = SlotShape { at: 4, ..shape(20) };
+    let err = reader
+        .try_read_slots(&mut [0u8; 40], off_a_word, u64::MAX)
+        .unwrap_err();
+    assert!(err.to_string().contains("from byte 4"), "{err}");
 }
 
 #[test]
@@ -222,14 +237,16 @@ fn a_read_of_slots_stops_at_the_position_it_is_given() {
     writer.publish(96).unwrap();
     reader.refresh();
     let mut out = [0u8; 16 * 8];
+    let whole = SlotShape {
+        slot: 16,
+        at: 0,
+        item: 16,
+    };
     // A session boundary at 48: three items before it, then the other three.
-    assert_eq!(reader.try_read_slots(&mut out, 16, 16, 48).unwrap(), 3);
+    assert_eq!(reader.try_read_slots(&mut out, whole, 48).unwrap(), 3);
     assert_eq!(reader.head(), 48);
-    assert_eq!(reader.try_read_slots(&mut out, 16, 16, 48).unwrap(), 0);
-    assert_eq!(
-        reader.try_read_slots(&mut out, 16, 16, u64::MAX).unwrap(),
-        3
-    );
+    assert_eq!(reader.try_read_slots(&mut out, whole, 48).unwrap(), 0);
+    assert_eq!(reader.try_read_slots(&mut out, whole, u64::MAX).unwrap(), 3);
     assert_eq!(out[..48], [[3u8; 16], [4; 16], [5; 16]].concat()[..]);
     assert_eq!(writer.head(), 96, "released");
 }

@@ -1,4 +1,4 @@
-//! The shared-memory ring's file, version 2: where every field is. One home for every offset;
+//! The shared-memory ring's file, version 3: where every field is. One home for every offset;
 //! `docs/remote.md` describes the same layout for other implementations.
 //!
 //! ```text
@@ -15,9 +15,17 @@
 //!                    payload, a refusal's reason, the consumer's head, the session's number
 //! 1536   bye         the sender's goodbye: sequence, rows sent
 //! 4096   window      `capacity` bytes of records (`crate::ring::window`), or of item slots
-//!                    ([`slot_bytes`] each, no header), written by the sender at offsets it
-//!                    computes, read by the receiver
+//!                    ([`slot_bytes`] each: a stamp, then the item), written by the sender at
+//!                    offsets it computes, read by the receiver
 //! ```
+//!
+//! A ring of records is published by its tail: the receiver reads up to the [`TAIL`] it loads.
+//! A ring of items is published slot by slot: the sender writes an item, then its slot's
+//! [`slot::STAMP`] ([`stamp`]: the position just past the slot, `Release`), and the receiver
+//! learns that the next slot is full from that word alone, in the line it then reads the item
+//! from (the relay ring's scheme, `crate::ring::relay`): a hand-off moves the slot's line, not
+//! the tail's line and then the slot's. The sender still publishes [`TAIL`] after its items,
+//! for a sleeping receiver's futex; the receiver takes no item on its strength.
 //!
 //! Offsets only, no pointers: each process maps the file where it likes. All words are
 //! little-endian `u64`s (the futex words `u32`), read and written as atomics.
@@ -25,8 +33,8 @@
 /// `RTSHMRG1`.
 pub const MAGIC: u64 = u64::from_le_bytes(*b"RTSHMRG1");
 /// The layout version; written last, with Release, once everything else is in place. Version 2
-/// added [`header::ITEM_BYTES`].
-pub const VERSION: u32 = 2;
+/// added [`header::ITEM_BYTES`]; version 3 the stamp in each item slot ([`slot`]).
+pub const VERSION: u32 = 3;
 /// Bytes before the window.
 pub const HEADER_BYTES: usize = 4096;
 /// The smallest window.
@@ -49,20 +57,34 @@ pub mod header {
     /// The receiver's process id.
     pub const RECEIVER_PID: usize = 32;
     /// 0: the window holds records (frames, messages). Otherwise the size of the fixed-size
-    /// items it holds, each alone in a slot of [`super::slot_bytes`] bytes, with no header (an
-    /// item of a cache line's size moves as one line), at least two slots a window.
+    /// items it holds, each alone in a slot of [`super::slot_bytes`] bytes after the slot's
+    /// stamp (an item of up to 56 bytes and its stamp share one cache line), at least two slots
+    /// a window.
     pub const ITEM_BYTES: usize = 40;
 }
 
-/// The slot an item of `item_bytes` takes in the window: its size rounded up to a power of two
-/// (at least 8), so slots tile the power-of-two window and never wrap, and a 64-byte item is
-/// one aligned cache line.
+/// Where an item and its stamp lie in its slot.
+pub mod slot {
+    /// The stamp, a `u64`: [`super::stamp`] of the slot's position once its item is written
+    /// (stored with `Release` after the item); anything else, and the slot is not yet full.
+    pub const STAMP: usize = 0;
+    /// The item's first byte; its last word padded with zeros.
+    pub const ITEM: usize = 8;
+}
+
+/// The slot an item of `item_bytes` takes in the window: its stamp and the item, rounded up to a
+/// power of two, so slots tile the power-of-two window and never wrap, and an item of up to 56
+/// bytes shares one aligned cache line with its stamp (a 64-byte item takes a 128-byte slot,
+/// two lines).
 pub const fn slot_bytes(item_bytes: usize) -> usize {
-    if item_bytes < 8 {
-        8
-    } else {
-        item_bytes.next_power_of_two()
-    }
+    (slot::ITEM + item_bytes).next_power_of_two()
+}
+
+/// The stamp that says the slot at stream `position` (of `slot` bytes) holds its item: the
+/// position just past it. Never 0 (a new file's stamps), and never the stamp a lap earlier or
+/// later (positions grow; the window is a whole number of slots).
+pub const fn stamp(position: u64, slot: usize) -> u64 {
+    position.wrapping_add(slot as u64)
 }
 
 /// The sender's published tail.

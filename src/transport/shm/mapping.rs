@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use crate::ring::alloc::RingAlloc;
 use crate::ring::prefetch::prefetch_read;
+use crate::ring::record::ring_offset;
 use crate::transport::LinkError;
 
 use super::layout::{self, credit, header};
@@ -223,13 +224,14 @@ impl Segment {
             || capacity > layout::MAX_WINDOW as u64
             || expected != Some(len as u64)
             || item_bytes > capacity / 2
+            || (item_bytes > 0 && layout::slot_bytes(item_bytes as usize) as u64 > capacity / 2)
         {
             return Err(fail(format!(
                 "sizes that do not add up: header {header_bytes} bytes, window {capacity}, \
                  file {len}, items of {item_bytes}"
             )));
         }
-        // At most half the window (checked above), so the slot is too: both are powers of two.
+        // A slot at most half the window (checked above): both are powers of two.
         let item_bytes = item_bytes as usize;
         drop(head);
         let base = map(&file, len).map_err(|e| fail(format!("cannot map: {e}")))?;
@@ -410,7 +412,7 @@ impl Segment {
     /// read, so a hostile tail can make it fetch nothing worse than a line of the window.
     #[inline]
     pub fn prefetch_window(&self, position: u64) {
-        let offset = crate::ring::record::ring_offset(position, self.capacity);
+        let offset = ring_offset(position, self.capacity);
         prefetch_read(
             self.base
                 .as_ptr()
@@ -455,18 +457,6 @@ impl Segment {
             at.write_volatile(u64::from_ne_bytes(header));
             write_words(at.add(1), payload);
         }
-    }
-
-    /// Writes an item into its slot at `offset` (8-aligned): its bytes, the last word padded
-    /// with zeros, word by word as [`Segment::write_record`]; no header.
-    ///
-    /// # Panics
-    /// When `offset` is not 8-aligned or the item would leave the window.
-    #[inline]
-    pub fn write_item(&self, offset: usize, item: &[u8]) {
-        let at = self.window_words(offset, item.len().div_ceil(8));
-        // SAFETY: as in `write_record`: the item's words lie inside the window (checked).
-        unsafe { write_words(at, item) }
     }
 
     /// The first of `words` aligned words at `offset` in the window.
@@ -604,6 +594,8 @@ unsafe fn write_words(at: *mut u64, bytes: &[u8]) {
         }
     }
 }
+
+mod stamps;
 
 #[cfg(test)]
 mod tests {

@@ -1,8 +1,9 @@
 //! Shared-memory rings for a program's own messages: one process creates a ring by name and
 //! receives, another opens it and sends byte messages of any length up to the largest it
 //! announced ([`MessageSender`], [`MessageReceiver`]), or fixed-size items of a plain-old-data
-//! type ([`ItemSender`], [`ItemReceiver`]: each item alone in a slot, no header). The same file,
-//! checks, liveness and futex as `ringtop serve --shm`, without rows or codecs.
+//! type ([`ItemSender`], [`ItemReceiver`]: each item alone in a slot, published by its
+//! stamp). The same file, checks, liveness and futex as `ringtop serve --shm`, without rows or
+//! codecs.
 //!
 //! Every call that waits takes a timeout; `Duration::MAX` waits without end. A wait reads no
 //! clock when what it waits for is already there.
@@ -34,6 +35,7 @@ use std::time::{Duration, Instant};
 pub use bytemuck::{Pod, Zeroable};
 
 use crate::ring::WaitStrategy;
+use crate::ring::window::SlotShape;
 use crate::transport::inbox::Polled;
 use crate::transport::session::SessionEvent;
 use crate::transport::{FrameLink, LinkError, LinkStats, ListenConfig, SendOutcome, SenderConfig};
@@ -128,7 +130,8 @@ impl MessageReceiver {
     #[inline]
     fn try_take(&mut self, poll: impl FnOnce(&mut ShmInbox) -> Polled) -> Result<usize, Received> {
         // Nothing new, no boundary due: a few loads, no call (the common turn of a wait).
-        if self.inbox.is_quiet_at(self.listener.sender_tail()) {
+        let listener = &self.listener;
+        if self.inbox.is_quiet_at(|head| listener.sender_tail(head)) {
             return Err(Received::Nothing);
         }
         Err(match poll(&mut self.inbox) {
@@ -338,9 +341,10 @@ pub enum ReceivedItems {
 }
 
 /// The receiving end of a ring of `T` items. The window holds items, not messages: each in a
-/// slot of its size rounded up to a power of two, with no header (a 64-byte item is one cache
-/// line), and only an [`ItemSender`] of a type of the same size is let in. Each item is copied
-/// out of the ring word by word (no alignment is assumed of the ring's bytes).
+/// slot after an 8-byte stamp that publishes it, the two rounded up to a power of two (an item
+/// of up to 56 bytes and its stamp are one cache line, which is all a hand-off moves), and only
+/// an [`ItemSender`] of a type of the same size is let in. Each item is copied out of the ring
+/// word by word (no alignment is assumed of the ring's bytes).
 #[derive(Debug)]
 pub struct ItemReceiver<T: Pod> {
     ring: MessageReceiver,
@@ -352,12 +356,18 @@ struct Slot<T>(PhantomData<T>);
 
 impl<T> Slot<T> {
     const BYTES: usize = layout::slot_bytes(size_of::<T>());
+    /// Where a `T` lies in its slot, for the reader.
+    const SHAPE: SlotShape = SlotShape {
+        slot: Self::BYTES,
+        at: layout::slot::ITEM,
+        item: size_of::<T>(),
+    };
 }
 
 impl<T: Pod> ItemReceiver<T> {
     /// Creates the ring `name` with room for about `capacity` items (the window is `capacity`
     /// slots, at least two, rounded up to a power of two, at least 4 KiB; a slot is the item's
-    /// size rounded up to a power of two, at least 8 bytes).
+    /// size and 8 bytes of stamp, rounded up to a power of two).
     ///
     /// # Errors
     /// As [`MessageReceiver::create`]; a zero-sized `T`; a capacity whose window would pass the
@@ -411,15 +421,11 @@ impl<T: Pod> ItemReceiver<T> {
 
     /// As many of the next items as `out` holds and the sender has published, into the start
     /// of `out`, without waiting (or a sender's arrival or departure, which is never in the
-    /// middle of a batch): one look at the tail and one credit for them all.
+    /// middle of a batch): one look at each slot's stamp and one credit for them all.
     pub fn try_recv_many(&mut self, out: &mut [T]) -> ReceivedItems {
-        let got = self.ring.try_take(|inbox| {
-            inbox.poll_items(
-                bytemuck::cast_slice_mut(out),
-                size_of::<T>(),
-                Slot::<T>::BYTES,
-            )
-        });
+        let got = self
+            .ring
+            .try_take(|inbox| inbox.poll_items(bytemuck::cast_slice_mut(out), Slot::<T>::SHAPE));
         Self::items(got)
     }
 
@@ -427,11 +433,7 @@ impl<T: Pod> ItemReceiver<T> {
     /// the receiver's strategy.
     pub fn recv_many(&mut self, out: &mut [T], timeout: Duration) -> ReceivedItems {
         let got = self.ring.take(timeout, |inbox| {
-            inbox.poll_items(
-                bytemuck::cast_slice_mut(out),
-                size_of::<T>(),
-                Slot::<T>::BYTES,
-            )
+            inbox.poll_items(bytemuck::cast_slice_mut(out), Slot::<T>::SHAPE)
         });
         Self::items(got)
     }

@@ -46,6 +46,9 @@ pub(super) struct Shared {
     /// The sequence the consumer's last credit ended on ([`Segment::write_credit`]): written
     /// only by the consumer, which alone credits.
     credit_seq: AtomicU64,
+    /// The window's item slot ([`layout::slot_bytes`]): its items are published by their
+    /// stamps; 0 for a window of records, published by the tail.
+    slot: usize,
 }
 
 /// The consumer's inbox with the shared-memory feed and credit path called directly (inline),
@@ -55,6 +58,9 @@ pub(super) type ShmInbox = Inbox<Shared, Shared>;
 impl TailFeed for Shared {
     #[inline]
     fn feed(&self) -> Result<(), WindowError> {
+        if self.slot > 0 {
+            return self.feed_slots(usize::MAX);
+        }
         if !self.open.load(Acquire) {
             return Ok(());
         }
@@ -88,9 +94,44 @@ impl TailFeed for Shared {
         Ok(())
     }
 
+    /// A window of items: the full slots from the published tail on, at most `wanted` (a
+    /// consumer taking one item reads one stamp, never the next slot's line while the sender
+    /// may be writing it), read from their stamps; the tail's word is not looked at.
+    #[inline]
+    fn feed_slots(&self, wanted: usize) -> Result<(), WindowError> {
+        if self.slot == 0 {
+            return self.feed();
+        }
+        // The common case, without a lock: the next slot is not full (its line is the one the
+        // item is then read from).
+        if !self.open.load(Acquire)
+            || !self
+                .segment
+                .is_stamped(self.published.load(Acquire), self.slot)
+        {
+            return Ok(());
+        }
+        let Ok(mut writer) = self.writer.try_lock() else {
+            return Ok(());
+        };
+        let Some(writer) = writer.as_mut() else {
+            return Ok(());
+        };
+        // Under the lock, as the tail's path: the session thread opens and closes sessions
+        // (and clears stamps) under it.
+        if !self.open.load(Acquire) {
+            return Ok(());
+        }
+        self.take_stamped(writer, wanted as u64)
+    }
+
     #[inline]
     fn sender_tail(&self) -> Option<u64> {
-        Some(self.segment.sender_tail())
+        Some(next_tail(
+            &self.segment,
+            self.slot,
+            self.published.load(Acquire),
+        ))
     }
 
     fn park(&self, published: u64, at_most: Duration) -> bool {
@@ -114,7 +155,42 @@ impl TailFeed for Shared {
     }
 }
 
+/// Where the sender has published to, as one look at the file finds it from `from` (what the
+/// consumer has read up to): for a window of items (`slot` bytes each), one slot further when
+/// the next slot's stamp says it is full; for a window of records, the tail's word.
+#[inline]
+fn next_tail(segment: &Segment, slot: usize, from: u64) -> u64 {
+    if slot == 0 {
+        segment.sender_tail()
+    } else if segment.is_stamped(from, slot) {
+        from + slot as u64
+    } else {
+        from
+    }
+}
+
 impl Shared {
+    /// Publishes into the window the full slots from its tail on, at most `most`, and never
+    /// past the room the reader has released: the slots' stamps are all the sender's word on
+    /// them. Under the writer's lock (the caller's).
+    ///
+    /// # Errors
+    /// The window refused the tail (never, for slots counted this way: it checks again).
+    fn take_stamped(&self, writer: &mut WindowWriter, most: u64) -> Result<(), WindowError> {
+        let published = writer.published();
+        let room = (writer.head() + writer.capacity() as u64 - published) / self.slot as u64;
+        let tail = self
+            .segment
+            .stamped_tail(published, self.slot, most.min(room));
+        if tail != published {
+            writer.publish(tail)?;
+            self.published.store(tail, Release);
+            // Only under the writer's lock (here, the tail's feed and a session's close).
+            add_sole(&self.stats.bytes, tail - published);
+        }
+        Ok(())
+    }
+
     /// Wakes a consumer sleeping on the ring (a session started or ended).
     fn nudge(&self) {
         let s = &self.segment;
@@ -155,14 +231,17 @@ pub struct ShmListener {
     /// The ring file, for a receiver's look at the sender's tail without a call through the
     /// inbox's feed ([`ShmListener::sender_tail`]).
     segment: Arc<Segment>,
+    /// The window's item slot; 0 for records.
+    slot: usize,
 }
 
 impl ShmListener {
-    /// The sender's published tail, as the file holds it now: one load, for a receiver to ask
+    /// Where the sender has published to, as the file says now, for a receiver that has read
+    /// up to `head`: one load (the next slot's stamp, or the tail), for it to ask
     /// [`Inbox::is_quiet_at`] before a whole poll.
     #[inline]
-    pub fn sender_tail(&self) -> u64 {
-        self.segment.sender_tail()
+    pub fn sender_tail(&self, head: u64) -> u64 {
+        next_tail(&self.segment, self.slot, head)
     }
 }
 
@@ -226,8 +305,13 @@ pub(super) fn listen_direct(
     // The producer writes this memory from another process at any time: the reader copies each
     // payload out before looking at it, as for a NIC.
     let _ = writer.device_memory();
-    if item_bytes > 0 {
-        writer.set_slot(layout::slot_bytes(item_bytes))?;
+    let slot = if item_bytes > 0 {
+        layout::slot_bytes(item_bytes)
+    } else {
+        0
+    };
+    if slot > 0 {
+        writer.set_slot(slot)?;
     }
     let shared = Arc::new(Shared {
         segment,
@@ -238,6 +322,7 @@ pub(super) fn listen_direct(
         consumer_session: AtomicU64::new(0),
         published: AtomicU64::new(0),
         credit_seq: AtomicU64::new(0),
+        slot,
     });
     let sessions = Arc::new(SessionLog::default());
     let stop = Arc::new(AtomicBool::new(false));
@@ -280,6 +365,7 @@ pub(super) fn listen_direct(
             stop,
             thread: Some(thread),
             segment,
+            slot,
         },
         inbox,
     ))
@@ -389,6 +475,11 @@ impl Sessions<'_> {
             };
             let start = writer.published();
             s.u64_at(layout::TAIL).store(start, Release);
+            if self.shared.slot > 0 {
+                // This sender writes nothing before its welcome, and no other holds the lock:
+                // no stamp an earlier sender left (say, a dropped one) passes for this one's.
+                s.clear_stamps(self.shared.slot);
+            }
             if let Ok(mut abort) = self.shared.abort.lock() {
                 *abort = None;
             }
@@ -456,7 +547,12 @@ impl Sessions<'_> {
             return;
         };
         let mut end = end;
-        if !matches!(end, End::Dropped(_)) {
+        if self.shared.slot > 0 && !matches!(end, End::Dropped(_)) {
+            // Items are published by their stamps: every full slot up to the first that is not.
+            if let Err(e) = self.shared.take_stamped(writer, u64::MAX) {
+                end = End::Dropped(e.to_string());
+            }
+        } else if !matches!(end, End::Dropped(_)) {
             let tail = s.u64_at(layout::TAIL).load(Acquire);
             let published = writer.published();
             if tail != published {

@@ -8,7 +8,6 @@ use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 use std::time::{Duration, Instant};
 
 use crate::clock::{ahead, boot_id, deadline, monotonic_ns};
-use crate::ring::record::ring_offset;
 use crate::ring::window::{ALIGN, HEADER, PADDING, Placement, footprint, place, record_header};
 use crate::transport::session::FRAME;
 use crate::transport::{
@@ -443,14 +442,16 @@ impl ShmSender {
             Err(outcome) => return outcome,
         };
         // `self.slot`, from the size the sender announced (checked equal above).
-        let slot = layout::slot_bytes(item) as u64;
+        let slot = layout::slot_bytes(item);
         // Sliced by hand: `chunks_exact` divides the length by the item size to find its end.
+        // Each item is published by its slot's stamp; the tail after them, for a receiver that
+        // sleeps.
         for k in 0..count {
-            let at = self.tail + k as u64 * slot;
-            let one = &items[k * item..(k + 1) * item];
-            self.segment.write_item(ring_offset(at, self.capacity), one);
+            let at = self.tail + (k * slot) as u64;
+            self.segment
+                .write_item(at, slot, &items[k * item..(k + 1) * item]);
         }
-        self.publish(self.tail + count as u64 * slot, count)
+        self.publish(self.tail + (count * slot) as u64, count)
     }
 
     /// How many of `wanted` items have free slots now, if any.
