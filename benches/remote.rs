@@ -46,6 +46,11 @@
 //!   one credit a batch); `shm_item_batches_vs_one_at_a_time` per round.
 //! - `tcp_round_trip_vs_plain_tcp_floor`: the TCP round trip against that round's floor.
 //!
+//! Every round trip but TCP's (those take tens of microseconds) is timed back to back, 32 trips
+//! to a clock read (`time_round_trips`): the figure is the median group's mean, with no clock
+//! read inside a trip. (Until 2026-12-03 each trip was timed alone, a clock read of ~35–40 ns
+//! inside every trip on the 2-vCPU VM, which shrank every ratio against the relay ring.)
+//!
 //! `cargo bench --bench remote -- --json` prints one JSON object; `--quick` is a smoke run;
 //! `--only shm` runs the shared-memory cases alone (its round trip against the relay ring, the
 //! Unix socket and iceoryx2, `none` frames against the local ring), without the TCP cases, whose
@@ -158,6 +163,30 @@ fn plain_tcp_round_trip(request: usize, reply: usize, trips: usize, poll: bool) 
     drop(stream);
     server.join().unwrap();
     median(&mut times)
+}
+
+/// Round trips timed together for one clock read: enough that the read's cost (~35–40 ns on the
+/// 2-vCPU VM, between one trip's credit and the next send) falls to about a nanosecond a trip,
+/// few enough that an interrupt spoils one group among hundreds.
+const TRIPS_A_READING: usize = 32;
+
+/// Runs `trips` round trips (`trip(i)` for `i` from 0 on, in order), timed back to back in
+/// groups of [`TRIPS_A_READING`] with one clock read a group: the median group's mean, ns a
+/// trip. Timing each trip alone put a clock read inside every trip, which added more to the
+/// fastest contender's figure than to the others' and shrank every ratio against it; the
+/// median over groups keeps what one group's interrupt or preemption costs out of the figure.
+fn time_round_trips(trips: usize, mut trip: impl FnMut(u64)) -> f64 {
+    let mut means = Vec::with_capacity(trips.div_ceil(TRIPS_A_READING));
+    for first in (0..trips).step_by(TRIPS_A_READING) {
+        let group = first..trips.min(first + TRIPS_A_READING);
+        let count = group.len();
+        let start = Instant::now();
+        for i in group {
+            trip(i as u64);
+        }
+        means.push(start.elapsed().as_nanos() as f64 / count as f64);
+    }
+    median(&mut means)
 }
 
 fn median(values: &mut [f64]) -> f64 {
@@ -296,7 +325,7 @@ impl Poller {
     }
 }
 
-/// Median round trip (ns) through the shared-memory backend: a one-row frame into the ring
+/// Round trip (ns, [`time_round_trips`]) through the shared-memory backend: a one-row frame into the ring
 /// file's window, read and decoded by the consumer (on `cpus.1`), its credit back at the sender
 /// (on `cpus.0`). Both ends poll.
 fn shm_round_trip(trips: usize, cpus: (Option<usize>, Option<usize>)) -> f64 {
@@ -333,9 +362,7 @@ fn shm_round_trip(trips: usize, cpus: (Option<usize>, Option<usize>)) -> f64 {
     .unwrap();
     let mut encoder = Encoder::new();
     let row = [Row::default()];
-    let mut times = Vec::with_capacity(trips);
-    for _ in 0..trips {
-        let start = Instant::now();
+    let round_trip = time_round_trips(trips, |_| {
         loop {
             match sender.send_frame(max_frame_len(1), 1, &mut |buf| {
                 encoder.encode(CodecId::None, &row, buf).ok()
@@ -348,12 +375,11 @@ fn shm_round_trip(trips: usize, cpus: (Option<usize>, Option<usize>)) -> f64 {
         while ringtop::transport::FrameLink::acknowledged(&mut sender) < sender_rows(&sender) {
             std::hint::spin_loop();
         }
-        times.push(start.elapsed().as_nanos() as f64);
-    }
+    });
     sender.finish(Duration::from_secs(2));
     consumer.stop();
     ringtop::transport::LinkListener::stop(&mut listener);
-    median(&mut times)
+    round_trip
 }
 
 /// The library's receiver taking items on `cpu` until stopped, checking that each is the next:
@@ -382,7 +408,7 @@ fn send_item_until_credited(sender: &mut ItemSender<[u64; 8]>, i: u64) {
     }
 }
 
-/// Median round trip (ns) of one 64-byte item (the relay ring's row size) through the library's
+/// Round trip (ns, [`time_round_trips`]) of one 64-byte item (the relay ring's row size) through the library's
 /// shared-memory item ring ([`ItemSender`] to [`ItemReceiver`], no codec: what a program's own
 /// ring between processes pays): the item into the ring file's window, copied out by the
 /// receiver (on `cpus.1`), its credit back at the sender (on `cpus.0`). Both ends poll.
@@ -399,7 +425,8 @@ fn shm_item_round_trip(trips: usize, cpus: (Option<usize>, Option<usize>)) -> f6
 }
 
 /// Opens ring `name` on `cpu` and times `trips` item round trips through it (each item sent
-/// and waited for until credited): the sender, for the caller to close, and the median (ns).
+/// and waited for until credited): the sender, for the caller to close, and the round trip
+/// (ns, [`time_round_trips`]).
 fn time_item_round_trips(
     name: &str,
     trips: usize,
@@ -407,13 +434,8 @@ fn time_item_round_trips(
 ) -> (ItemSender<[u64; 8]>, f64) {
     pin(cpu);
     let mut sender = ItemSender::<[u64; 8]>::open(name).unwrap();
-    let mut times = Vec::with_capacity(trips);
-    for i in 0..trips as u64 {
-        let start = Instant::now();
-        send_item_until_credited(&mut sender, i);
-        times.push(start.elapsed().as_nanos() as f64);
-    }
-    (sender, median(&mut times))
+    let round_trip = time_round_trips(trips, |i| send_item_until_credited(&mut sender, i));
+    (sender, round_trip)
 }
 
 /// The argument that makes this bench binary the receiving process of
@@ -608,7 +630,7 @@ enum Ends {
     LibraryReceiver,
 }
 
-/// Median round trip (ns) of the same 64-byte item through the same ring file with both ends
+/// Round trip (ns, [`time_round_trips`]) of the same 64-byte item through the same ring file with both ends
 /// bare ([`BareSender`], [`BareConsumer`]), or one of them the library's (`ends`): the
 /// protocol's own floor, against which `shm_items` shows what the library's ends add, and
 /// which of the two adds what.
@@ -622,9 +644,7 @@ fn shm_mixed_round_trip(trips: usize, cpus: (Option<usize>, Option<usize>), ends
         ),
     };
     pin(cpus.0);
-    let mut times = Vec::with_capacity(trips);
-    for i in 0..trips as u64 {
-        let start = Instant::now();
+    let round_trip = time_round_trips(trips, |i| {
         if let Ends::LibrarySender = ends {
             send_item_until_credited(&mut library_sender, i);
         } else {
@@ -633,11 +653,10 @@ fn shm_mixed_round_trip(trips: usize, cpus: (Option<usize>, Option<usize>), ends
                 std::hint::spin_loop();
             }
         }
-        times.push(start.elapsed().as_nanos() as f64);
-    }
+    });
     consumer.stop();
     drop((idle_receiver, library_sender));
-    median(&mut times)
+    round_trip
 }
 
 /// The software both ends of the item ring run per item, on one core (`cpu`): each item sent,
@@ -787,7 +806,7 @@ fn sender_rows(sender: &ShmSender) -> u64 {
     ringtop::transport::FrameLink::rows_sent(sender)
 }
 
-/// Median round trip (ns) of one `u64` through two iceoryx2 publish-subscribe services (ping
+/// Round trip (ns, [`time_round_trips`]) of one `u64` through two iceoryx2 publish-subscribe services (ping
 /// and pong, `ipc` flavour: shared memory, polled with `receive`), between two threads on
 /// `cpus`: what a dedicated inter-process transport pays for the same hand-off.
 #[cfg(feature = "bench-iceoryx2")]
@@ -806,7 +825,6 @@ fn iceoryx2_round_trip(trips: usize, cpus: (Option<usize>, Option<usize>)) -> f6
     };
     let (ping, pong) = (open("ping"), open("pong"));
     let ready = std::sync::Barrier::new(2);
-    let mut times = Vec::with_capacity(trips);
     std::thread::scope(|s| {
         s.spawn(|| {
             pin(cpus.1);
@@ -827,8 +845,7 @@ fn iceoryx2_round_trip(trips: usize, cpus: (Option<usize>, Option<usize>)) -> f6
         let tx = ping.publisher_builder().create().unwrap();
         let rx = pong.subscriber_builder().create().unwrap();
         ready.wait();
-        for i in 0..trips as u64 {
-            let start = Instant::now();
+        time_round_trips(trips, |i| {
             tx.send_copy(i).unwrap();
             let echoed = loop {
                 if let Some(sample) = rx.receive().unwrap() {
@@ -837,13 +854,11 @@ fn iceoryx2_round_trip(trips: usize, cpus: (Option<usize>, Option<usize>)) -> f6
                 std::hint::spin_loop();
             };
             assert_eq!(echoed, i, "iceoryx2 lost or reordered a sample");
-            times.push(start.elapsed().as_nanos() as f64);
-        }
-    });
-    median(&mut times)
+        })
+    })
 }
 
-/// Median round trip (ns) of one row through two in-process relay rings (ping and pong) between
+/// Round trip (ns, [`time_round_trips`]) of one row through two in-process relay rings (ping and pong) between
 /// two threads on `cpus`: the ring's own floor, no protocol around it.
 fn relay_round_trip(trips: usize, cpus: (Option<usize>, Option<usize>)) -> f64 {
     let (mut ping_tx, mut ping_rx) = ringtop::ring::relay::channel::<Row>(1024).unwrap();
@@ -863,11 +878,9 @@ fn relay_round_trip(trips: usize, cpus: (Option<usize>, Option<usize>)) -> f64 {
         }
     });
     pin(cpus.0);
-    let mut times = Vec::with_capacity(trips);
-    for i in 0..trips {
-        let start = Instant::now();
+    let round_trip = time_round_trips(trips, |i| {
         let row = Row {
-            seq: i as u64,
+            seq: i,
             ..Row::default()
         };
         while ping_tx.try_push(row).is_err() {
@@ -879,13 +892,12 @@ fn relay_round_trip(trips: usize, cpus: (Option<usize>, Option<usize>)) -> f64 {
             }
             std::hint::spin_loop();
         }
-        times.push(start.elapsed().as_nanos() as f64);
-    }
+    });
     echo.join().unwrap();
-    median(&mut times)
+    round_trip
 }
 
-/// Median round trip (ns) of `request` bytes out and `reply` bytes back over a Unix-domain
+/// Round trip (ns, [`time_round_trips`]) of `request` bytes out and `reply` bytes back over a Unix-domain
 /// socket pair, blocking reads, the two ends on `cpus` as the other contenders: what a pipeline
 /// between processes pays without shared memory.
 fn unix_socket_round_trip(
@@ -907,15 +919,12 @@ fn unix_socket_round_trip(
     pin(cpus.0);
     let out = vec![2u8; request];
     let mut back = vec![0u8; reply];
-    let mut times = Vec::with_capacity(trips);
-    for _ in 0..trips {
-        let start = Instant::now();
+    let round_trip = time_round_trips(trips, |_| {
         a.write_all(&out).unwrap();
         a.read_exact(&mut back).unwrap();
-        times.push(start.elapsed().as_nanos() as f64);
-    }
+    });
     echo.join().unwrap();
-    median(&mut times)
+    round_trip
 }
 
 fn profile_text(codec: &str, transport: &str, cpu: Option<usize>, role: &str) -> String {
