@@ -176,9 +176,12 @@ impl Shared {
     ///
     /// # Errors
     /// The window refused the tail (never, for slots counted this way: it checks again).
+    #[inline]
     fn take_stamped(&self, writer: &mut WindowWriter, most: u64) -> Result<(), WindowError> {
         let published = writer.published();
-        let room = (writer.head() + writer.capacity() as u64 - published) / self.slot as u64;
+        // A shift: slots are a power of two (`layout::slot_bytes`).
+        let room =
+            (writer.head() + writer.capacity() as u64 - published) >> self.slot.trailing_zeros();
         let tail = self
             .segment
             .stamped_tail(published, self.slot, most.min(room));
