@@ -73,25 +73,7 @@ impl TailFeed for Shared {
         // the tail is checked and published. Never earlier (say, on every empty poll): a line
         // the sender is still writing would be taken from it, once a poll.
         self.segment.prefetch_window(published);
-        let Ok(mut writer) = self.writer.try_lock() else {
-            return Ok(());
-        };
-        let Some(writer) = writer.as_mut() else {
-            return Ok(());
-        };
-        // Under the lock: the session thread closes a session under it too.
-        if !self.open.load(Acquire) {
-            return Ok(());
-        }
-        let tail = self.segment.sender_tail();
-        let published = writer.published();
-        if tail != published {
-            writer.publish(tail)?;
-            self.published.store(tail, Release);
-            // Only under the writer's lock (here and at a session's close): one writer.
-            add_sole(&self.stats.bytes, tail - published);
-        }
-        Ok(())
+        self.with_open_writer(|writer| self.publish(writer, self.segment.sender_tail()))
     }
 
     /// A window of items: the full slots from the published tail on, at most `wanted` (a
@@ -111,18 +93,7 @@ impl TailFeed for Shared {
         {
             return Ok(());
         }
-        let Ok(mut writer) = self.writer.try_lock() else {
-            return Ok(());
-        };
-        let Some(writer) = writer.as_mut() else {
-            return Ok(());
-        };
-        // Under the lock, as the tail's path: the session thread opens and closes sessions
-        // (and clears stamps) under it.
-        if !self.open.load(Acquire) {
-            return Ok(());
-        }
-        self.take_stamped(writer, wanted as u64)
+        self.with_open_writer(|writer| self.take_stamped(writer, wanted as u64))
     }
 
     #[inline]
@@ -185,13 +156,53 @@ impl Shared {
         let tail = self
             .segment
             .stamped_tail(published, self.slot, most.min(room));
+        self.publish(writer, tail)
+    }
+
+    /// Publishes `tail` into the window (which checks it) if it moved, and counts its bytes.
+    /// Under the writer's lock (the caller's): the window's one writer.
+    ///
+    /// # Errors
+    /// The tail the window refused.
+    #[inline]
+    fn publish(&self, writer: &mut WindowWriter, tail: u64) -> Result<(), WindowError> {
+        let published = writer.published();
         if tail != published {
             writer.publish(tail)?;
             self.published.store(tail, Release);
-            // Only under the writer's lock (here, the tail's feed and a session's close).
             add_sole(&self.stats.bytes, tail - published);
         }
         Ok(())
+    }
+
+    /// Takes into the window all the sender has published, as its last word: the full slots
+    /// (a ring of items) or its tail. Under the writer's lock (the caller's).
+    ///
+    /// # Errors
+    /// The tail the window refused.
+    fn take_last(&self, writer: &mut WindowWriter) -> Result<(), WindowError> {
+        if self.slot > 0 {
+            self.take_stamped(writer, u64::MAX)
+        } else {
+            self.publish(writer, self.segment.sender_tail())
+        }
+    }
+
+    /// Runs `take` with the window's writer if a session is open and the lock is free (looked
+    /// at again under it: the session thread opens and closes sessions, and clears stamps,
+    /// under it); `Ok` without running it otherwise.
+    #[inline]
+    fn with_open_writer(
+        &self,
+        take: impl FnOnce(&mut WindowWriter) -> Result<(), WindowError>,
+    ) -> Result<(), WindowError> {
+        let Ok(mut writer) = self.writer.try_lock() else {
+            return Ok(());
+        };
+        match writer.as_mut() {
+            Some(writer) if self.open.load(Acquire) => take(writer),
+            _ => Ok(()),
+        }
     }
 
     /// Wakes a consumer sleeping on the ring (a session started or ended).
@@ -541,7 +552,6 @@ impl Sessions<'_> {
     /// Ends the session: the producer's last tail is taken (unless it was dropped for what it
     /// wrote), and the end is recorded where the window's stream stops.
     fn close(&self, end: End, pid: u64) {
-        let s = self.segment();
         let Ok(mut writer) = self.shared.writer.lock() else {
             return;
         };
@@ -550,23 +560,10 @@ impl Sessions<'_> {
             return;
         };
         let mut end = end;
-        if self.shared.slot > 0 && !matches!(end, End::Dropped(_)) {
-            // Items are published by their stamps: every full slot up to the first that is not.
-            if let Err(e) = self.shared.take_stamped(writer, u64::MAX) {
-                end = End::Dropped(e.to_string());
-            }
-        } else if !matches!(end, End::Dropped(_)) {
-            let tail = s.u64_at(layout::TAIL).load(Acquire);
-            let published = writer.published();
-            if tail != published {
-                match writer.publish(tail) {
-                    Ok(()) => {
-                        self.shared.published.store(tail, Release);
-                        add_sole(&self.stats.bytes, tail - published);
-                    }
-                    Err(e) => end = End::Dropped(e.to_string()),
-                }
-            }
+        if !matches!(end, End::Dropped(_))
+            && let Err(e) = self.shared.take_last(writer)
+        {
+            end = End::Dropped(e.to_string());
         }
         let (rows_sent, reason) = match end {
             End::Bye(rows) => (Some(rows), "sender finished".to_owned()),
