@@ -71,3 +71,115 @@ impl Segment {
         unsafe { AtomicU64::from_ptr(at) }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicUsize;
+
+    use proptest::prelude::*;
+
+    use super::super::Segment;
+    use super::layout;
+
+    /// What a slot's stamp word holds in a case.
+    #[derive(Debug, Clone, Copy)]
+    enum Mark {
+        /// Its own stamp, written with its item.
+        Own,
+        /// Zero (a new file, or cleared).
+        Zero,
+        /// The stamp of the same slot a lap earlier.
+        LapBefore,
+        /// The stamp of the same slot a lap later.
+        LapAfter,
+        /// The next slot's stamp.
+        Neighbour,
+    }
+
+    fn mark() -> impl Strategy<Value = Mark> {
+        prop_oneof![
+            8 => Just(Mark::Own),
+            1 => Just(Mark::Zero),
+            1 => Just(Mark::LapBefore),
+            1 => Just(Mark::LapAfter),
+            1 => Just(Mark::Neighbour),
+        ]
+    }
+
+    /// A fresh ring file of the smallest window for items of `item` bytes.
+    fn segment(item: usize) -> (Segment, std::path::PathBuf) {
+        static CASES: AtomicUsize = AtomicUsize::new(0);
+        let case = CASES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let path = std::env::temp_dir().join(format!(
+            "ringtop-stamps-{}-{case}.{}",
+            std::process::id(),
+            layout::EXTENSION
+        ));
+        (
+            Segment::create(&path, layout::MIN_WINDOW, item).unwrap(),
+            path,
+        )
+    }
+
+    proptest! {
+        #[test]
+        fn the_stamps_publish_exactly_the_run_of_slots_stamped_for_their_own_positions(
+            item in prop_oneof![Just(1usize), Just(8), Just(24), Just(56), Just(64), Just(120)],
+            laps in 0u64..3,
+            first in 0u64..256,
+            marks in prop::collection::vec(mark(), 1..80),
+            // Often fewer than the run of stamped slots: the cap must hold.
+            most in prop_oneof![0u64..4, 0u64..100],
+        ) {
+            let (segment, path) = segment(item);
+            let slot = layout::slot_bytes(item);
+            let capacity = layout::MIN_WINDOW as u64;
+            let slots = capacity / slot as u64;
+            let from = laps * capacity + (first % slots) * slot as u64;
+            let marks = &marks[..marks.len().min(slots as usize)];
+            for (k, mark) in marks.iter().enumerate() {
+                let at = from + k as u64 * slot as u64;
+                let word = match mark {
+                    Mark::Own => {
+                        segment.write_item(at, slot, &vec![k as u8 + 1; item]);
+                        continue;
+                    }
+                    Mark::Zero => 0,
+                    Mark::LapBefore => layout::stamp(at.wrapping_sub(capacity), slot),
+                    Mark::LapAfter => layout::stamp(at + capacity, slot),
+                    Mark::Neighbour => layout::stamp(at + slot as u64, slot),
+                };
+                let offset = (at % capacity) as usize + layout::slot::STAMP;
+                segment.write_window(offset, &word.to_le_bytes());
+            }
+            for (k, mark) in marks.iter().enumerate() {
+                let at = from + k as u64 * slot as u64;
+                prop_assert_eq!(segment.is_stamped(at, slot), matches!(mark, Mark::Own), "slot {}", k);
+            }
+            let run = marks.iter().take_while(|m| matches!(m, Mark::Own)).count() as u64;
+            prop_assert_eq!(
+                segment.stamped_tail(from, slot, most),
+                from + run.min(most) * slot as u64
+            );
+            // A whole lap of stamped slots stops there: the next lap's slot holds this lap's
+            // stamp, never its own.
+            prop_assert_eq!(
+                segment.stamped_tail(from, slot, u64::MAX),
+                from + run * slot as u64
+            );
+            // Clearing takes every stamp and leaves the items.
+            segment.clear_stamps(slot);
+            prop_assert_eq!(segment.stamped_tail(from, slot, u64::MAX), from);
+            for (k, mark) in marks.iter().enumerate() {
+                if matches!(mark, Mark::Own) {
+                    let offset = ((from + k as u64 * slot as u64) % capacity) as usize;
+                    let mut bytes = vec![0u8; item];
+                    segment.read_window(offset + layout::slot::ITEM, &mut bytes);
+                    prop_assert_eq!(bytes, vec![k as u8 + 1; item]);
+                }
+            }
+            drop(segment);
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
