@@ -59,13 +59,15 @@ impl Segment {
         }
     }
 
-    /// The stamp of the slot at stream `position`, an atomic word in the window.
+    /// The stamp of the slot at stream `position` ([`layout::slot::STAMP`] into it), an atomic
+    /// word in the window.
     ///
     /// # Panics
     /// When `position` is not 8-aligned (a slot's start always is).
     #[inline]
     fn stamp_word(&self, position: u64) -> &AtomicU64 {
-        let at = self.window_words(ring_offset(position, self.capacity), 1);
+        let offset = ring_offset(position, self.capacity) + layout::slot::STAMP;
+        let at = self.window_words(offset, 1);
         // SAFETY: inside the window and 8-aligned (checked by `window_words`); the mapping lives
         // as long as `self`, and both processes touch stamp words only through atomics.
         unsafe { AtomicU64::from_ptr(at) }
