@@ -325,9 +325,9 @@ impl Poller {
     }
 }
 
-/// Round trip (ns, [`time_round_trips`]) through the shared-memory backend: a one-row frame into the ring
-/// file's window, read and decoded by the consumer (on `cpus.1`), its credit back at the sender
-/// (on `cpus.0`). Both ends poll.
+/// Round trip (ns, [`time_round_trips`]) through the shared-memory backend: a one-row frame into
+/// the ring file's window, read and decoded by the consumer (on `cpus.1`), its credit back at the
+/// sender (on `cpus.0`). Both ends poll.
 fn shm_round_trip(trips: usize, cpus: (Option<usize>, Option<usize>)) -> f64 {
     let name = format!("bench-{}", std::process::id());
     let (mut listener, mut inbox) = shm_link::listen(
@@ -408,10 +408,10 @@ fn send_item_until_credited(sender: &mut ItemSender<[u64; 8]>, i: u64) {
     }
 }
 
-/// Round trip (ns, [`time_round_trips`]) of one 64-byte item (the relay ring's row size) through the library's
-/// shared-memory item ring ([`ItemSender`] to [`ItemReceiver`], no codec: what a program's own
-/// ring between processes pays): the item into the ring file's window, copied out by the
-/// receiver (on `cpus.1`), its credit back at the sender (on `cpus.0`). Both ends poll.
+/// Round trip (ns, [`time_round_trips`]) of one 64-byte item (the relay ring's row size) through
+/// the library's shared-memory item ring ([`ItemSender`] to [`ItemReceiver`], no codec: what a
+/// program's own ring between processes pays): the item into the ring file's window, copied out by
+/// the receiver (on `cpus.1`), its credit back at the sender (on `cpus.0`). Both ends poll.
 fn shm_item_round_trip(trips: usize, cpus: (Option<usize>, Option<usize>)) -> f64 {
     let name = format!("bench-items-{}", std::process::id());
     let receiver =
@@ -630,10 +630,10 @@ enum Ends {
     LibraryReceiver,
 }
 
-/// Round trip (ns, [`time_round_trips`]) of the same 64-byte item through the same ring file with both ends
-/// bare ([`BareSender`], [`BareConsumer`]), or one of them the library's (`ends`): the
-/// protocol's own floor, against which `shm_items` shows what the library's ends add, and
-/// which of the two adds what.
+/// Round trip (ns, [`time_round_trips`]) of the same 64-byte item through the same ring file with
+/// both ends bare ([`BareSender`], [`BareConsumer`]), or one of them the library's (`ends`): the
+/// protocol's own floor, against which `shm_items` shows what the library's ends add, and which of
+/// the two adds what.
 fn shm_mixed_round_trip(trips: usize, cpus: (Option<usize>, Option<usize>), ends: Ends) -> f64 {
     let ((receiver, mut library_sender), mut bare_sender, mut bare_consumer) = bare_ring();
     let (consumer, idle_receiver) = match ends {
@@ -806,9 +806,9 @@ fn sender_rows(sender: &ShmSender) -> u64 {
     ringtop::transport::FrameLink::rows_sent(sender)
 }
 
-/// Round trip (ns, [`time_round_trips`]) of one `u64` through two iceoryx2 publish-subscribe services (ping
-/// and pong, `ipc` flavour: shared memory, polled with `receive`), between two threads on
-/// `cpus`: what a dedicated inter-process transport pays for the same hand-off.
+/// Round trip (ns, [`time_round_trips`]) of one `u64` through two iceoryx2 publish-subscribe
+/// services (ping and pong, `ipc` flavour: shared memory, polled with `receive`), between two
+/// threads on `cpus`: what a dedicated inter-process transport pays for the same hand-off.
 #[cfg(feature = "bench-iceoryx2")]
 fn iceoryx2_round_trip(trips: usize, cpus: (Option<usize>, Option<usize>)) -> f64 {
     use iceoryx2::prelude::*;
@@ -858,8 +858,8 @@ fn iceoryx2_round_trip(trips: usize, cpus: (Option<usize>, Option<usize>)) -> f6
     })
 }
 
-/// Round trip (ns, [`time_round_trips`]) of one row through two in-process relay rings (ping and pong) between
-/// two threads on `cpus`: the ring's own floor, no protocol around it.
+/// Round trip (ns, [`time_round_trips`]) of one row through two in-process relay rings (ping and
+/// pong) between two threads on `cpus`: the ring's own floor, no protocol around it.
 fn relay_round_trip(trips: usize, cpus: (Option<usize>, Option<usize>)) -> f64 {
     let (mut ping_tx, mut ping_rx) = ringtop::ring::relay::channel::<Row>(1024).unwrap();
     let (mut pong_tx, mut pong_rx) = ringtop::ring::relay::channel::<Row>(1024).unwrap();
@@ -897,9 +897,9 @@ fn relay_round_trip(trips: usize, cpus: (Option<usize>, Option<usize>)) -> f64 {
     round_trip
 }
 
-/// Round trip (ns, [`time_round_trips`]) of `request` bytes out and `reply` bytes back over a Unix-domain
-/// socket pair, blocking reads, the two ends on `cpus` as the other contenders: what a pipeline
-/// between processes pays without shared memory.
+/// Round trip (ns, [`time_round_trips`]) of `request` bytes out and `reply` bytes back over a
+/// Unix-domain socket pair, blocking reads, the two ends on `cpus` as the other contenders: what a
+/// pipeline between processes pays without shared memory.
 fn unix_socket_round_trip(
     request: usize,
     reply: usize,
