@@ -30,7 +30,9 @@
 //!   between the same two CPUs with two bare atomics, the physical limit. Every contender polls
 //!   the way the floor does: check, then a spin-loop hint (`pause`), which on x86 also makes the
 //!   floor itself faster than a bare loop. `ringtop` is the index ring (`spsc`),
-//!   `ringtop_relay` the stamped-slot ring (`relay`) built for this pattern.
+//!   `ringtop_relay` the stamped-slot ring (`relay`) built for this pattern. `spin_hint_ns` in
+//!   the JSON is one hint's length on the producer's CPU: an item is noticed up to one hint
+//!   late, so where a hint is as long as a hand-off, round trips move in steps of it.
 //! - `ringtop_monitored` in `spsc_u64`, `spsc_batch` and `pingpong`: the same ring published for
 //!   `ringtop attach` (`monitor`), its sampler thread running; `*_monitored_vs_unmonitored` is
 //!   the cost (for `pingpong`, a round-trip ratio: lower is better).
@@ -725,6 +727,33 @@ fn floor_pingpong(s: Setup) -> f64 {
     )
 }
 
+/// How long one spin-loop hint (`pause` on x86) takes on `cpu`, in ns: the median of five
+/// timings of a million hints on a thread pinned there. Every ping-pong contender polls with one
+/// hint between looks, so it notices an item up to one hint late: where a hint is as long as a
+/// hand-off (25-36 ns on the AMD development VM, where a round trip is 75-90 ns), a round trip's
+/// figure moves by where the item lands in that wait, which a few ns of code before the first
+/// look, or the loop's place in the binary, shifts.
+fn spin_hint_ns(cpu: usize) -> f64 {
+    const HINTS: u32 = 1_000_000;
+    thread::scope(|s| {
+        s.spawn(|| {
+            pin_current_thread(cpu).expect("pin spin-hint timer");
+            let timings: Vec<f64> = (0..5)
+                .map(|_| {
+                    let start = Instant::now();
+                    for _ in 0..HINTS {
+                        std::hint::spin_loop();
+                    }
+                    start.elapsed().as_nanos() as f64 / f64::from(HINTS)
+                })
+                .collect();
+            median(&timings)
+        })
+        .join()
+        .expect("spin-hint timer")
+    })
+}
+
 // ---- single-threaded runs for instruction counts ------------------------------------------
 
 /// Moves `n` items through one ring on one thread, in rounds of `BATCH` (push them, then pop
@@ -1137,6 +1166,7 @@ fn main() {
         })
         .collect();
     let ratios = ratios(&cases);
+    let spin_hint = spin_hint_ns(setup.producer_cpu);
     if json {
         let doc = serde_json::json!({
             "suite": "rings",
@@ -1149,6 +1179,7 @@ fn main() {
             "batch": BATCH,
             "producer_cpu": setup.producer_cpu,
             "consumer_cpu": setup.consumer_cpu,
+            "spin_hint_ns": (spin_hint * 100.0).round() / 100.0,
             "results": results,
             "ratios": ratios,
         });
@@ -1156,7 +1187,8 @@ fn main() {
         return;
     }
     println!(
-        "rings: {} items, {} round trips, {rounds} rounds, CPUs {} -> {}",
+        "rings: {} items, {} round trips, {rounds} rounds, CPUs {} -> {}, a spin-loop hint \
+         {spin_hint:.1} ns",
         setup.items, setup.round_trips, setup.producer_cpu, setup.consumer_cpu
     );
     for c in &cases {
