@@ -17,6 +17,8 @@
 //!   memory between processes, here two threads) bounces one `u64` on the same pair: a
 //!   dedicated inter-process transport as a contender for the shared-memory backend. (iceoryx2
 //!   keeps a small state file in /dev/shm and directories under /tmp/iceoryx2 between runs.)
+//!   `shm_item_round_trip_vs_iceoryx2` per round puts the item ring beside it, like for like:
+//!   one small value a hand-off, polled, no codec.
 //! - `one_row_frame`: encoding and decoding that one-row frame alone, per round;
 //!   `shm_round_trip_less_codec_vs_relay_ring` takes them off the shm round trip, leaving what
 //!   the transport adds over the relay ring's hand-off.
@@ -1041,6 +1043,9 @@ fn main() {
     let mut per_round: Vec<[f64; 3]> = Vec::new();
     // Per round: shm / iceoryx2 (with the `bench-iceoryx2` feature).
     let mut vs_iceoryx2: Vec<f64> = Vec::new();
+    // Per round: the item ring / iceoryx2 (the same feature): both hand over one small value
+    // in shared memory, polled, with no codec.
+    let mut items_vs_iceoryx2: Vec<f64> = Vec::new();
     // Per round: the TCP backend's round trip / the faster bare exchange.
     let mut tcp_vs_floor: Vec<f64> = Vec::new();
     // Per round: (shm round trip less the frame's encode and decode) / relay ring.
@@ -1152,6 +1157,7 @@ fn main() {
                 let iceoryx2 = apart(|| iceoryx2_round_trip(trips, pair));
                 record(&mut cases, "shm_round_trip", "iceoryx2", "ns", iceoryx2);
                 vs_iceoryx2.push(shm / iceoryx2);
+                items_vs_iceoryx2.push(items / iceoryx2);
             }
             let shm_none = link_throughput("shm", "none", None, &cpus, secs);
             record(&mut cases, "throughput", "shm_none", "rows/s", shm_none);
@@ -1255,6 +1261,7 @@ fn main() {
     });
     for (name, values) in [
         ("shm_round_trip_vs_iceoryx2", &mut vs_iceoryx2),
+        ("shm_item_round_trip_vs_iceoryx2", &mut items_vs_iceoryx2),
         (
             "shm_round_trip_less_codec_vs_relay_ring",
             &mut transport_vs_relay,
