@@ -426,7 +426,7 @@ fn slow_value<const ZEROS: bool>(
     Ok((z, stream.position()))
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
 

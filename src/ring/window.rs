@@ -696,5 +696,5 @@ impl WindowRecord<'_> {
     }
 }
 mod slots;
-#[cfg(test)]
+#[cfg(all(test, not(loom)))]
 mod tests;
