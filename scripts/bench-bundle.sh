@@ -8,7 +8,8 @@
 #   target/bench-bundle/run.sh OUT_DIR   # there: each bench's JSON in OUT_DIR, a log beside it
 #
 # run.sh takes a few minutes in all: `rings` (ping-pong and spsc_u64 only), `remote` (the TCP
-# cases, then the shared-memory ones), `codecs`, and `ringtop probe`. Extra arguments after
+# cases, then the shared-memory ones), `codecs`, `ringtop probe`, and six rounds of `probe` and
+# the `low-latency` profile (the engine's one-way latency, 25 s). Extra arguments after
 # OUT_DIR (`--quick`) go to every bench.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -74,6 +75,14 @@ run remote-tcp "$here/remote" --bench --json --only tcp "$@"
 run remote-shm "$here/remote" --bench --json --only shm "$@"
 run codecs "$here/codecs" --bench --json "$@"
 run probe "$here/ringtop" probe --json
+# The engine's one-way latency against the relay round trip, alternating: six rounds of `probe`,
+# then the `low-latency` profile's summary line (`scripts/engine-latency.sh --from OUT_DIR`
+# sums them up where the checkout is).
+for round in 1 2 3 4 5 6; do
+    run "engine-probe-$round" "$here/ringtop" probe --json
+    run "engine-run-$round" bash -c \
+        '"$1" run --headless --builtin low-latency --duration 3s | tail -n 1' _ "$here/ringtop"
+done
 nproc > "$out/nproc"
 lscpu > "$out/lscpu" 2> /dev/null || true
 exit "$failed"
