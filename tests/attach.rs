@@ -18,7 +18,7 @@ use ratatui::backend::TestBackend;
 use ringtop::metrics::snapshot::ProgramSnapshot;
 use serde_json::Value;
 
-use common::{Pty, Reaped, announced_metrics};
+use common::{Pty, Reaped, announced_metrics, dies_with_the_test};
 
 /// The example that publishes its rings.
 fn pipeline_binary() -> PathBuf {
@@ -33,19 +33,19 @@ fn monitor_dir(name: &str) -> PathBuf {
 }
 
 fn start_pipeline(dir: &Path, name: &str, duration: &str) -> Reaped {
-    let child = Command::new(pipeline_binary())
-        .args(["--duration", duration, "--rate", "100000", "--name", name])
-        .env("RINGTOP_DIR", dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the pipeline example starts");
-    Reaped::new(child)
+    Reaped::spawn(
+        Command::new(pipeline_binary())
+            .args(["--duration", duration, "--rate", "100000", "--name", name])
+            .env("RINGTOP_DIR", dir)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null()),
+    )
+    .expect("the pipeline example starts")
 }
 
 fn ringtop(dir: &Path) -> Command {
     let mut command = Command::new(cargo_bin("ringtop"));
-    command.env("RINGTOP_DIR", dir);
+    dies_with_the_test(&mut command).env("RINGTOP_DIR", dir);
     command
 }
 
@@ -231,23 +231,24 @@ fn a_killed_program_is_reported_dead_and_its_segment_removed() {
     let mut pipeline = start_pipeline(&dir, "doomed", "60s");
     wait_for_program(&dir, "doomed");
     let pid = pipeline.child().id();
-    let attach = ringtop(&dir)
-        .args([
-            "attach",
-            &pid.to_string(),
-            "--headless",
-            "--interval",
-            "200ms",
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let attach = Reaped::spawn(
+        ringtop(&dir)
+            .args([
+                "attach",
+                &pid.to_string(),
+                "--headless",
+                "--interval",
+                "200ms",
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped()),
+    )
+    .unwrap();
     std::thread::sleep(Duration::from_millis(700));
     pipeline.child().kill().unwrap();
     pipeline.child().wait().unwrap();
-    let attached = attach.wait_with_output().unwrap();
+    let attached = attach.take().wait_with_output().unwrap();
     assert!(attached.status.success());
     let lines = lines(&attached.stdout);
     let summary = lines.last().unwrap();
@@ -352,26 +353,26 @@ fn attach_serves_the_programs_figures_to_prometheus() {
     let dir = monitor_dir("metrics");
     let _pipeline = start_pipeline(&dir, "scraped", "60s");
     wait_for_program(&dir, "scraped");
-    let attach = ringtop(&dir)
-        .args([
-            "attach",
-            "scraped",
-            "--headless",
-            "--interval",
-            "300ms",
-            "--duration",
-            "1500ms",
-            "--metrics-listen",
-            "127.0.0.1:0",
-            "--metrics-linger",
-            "20s",
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut attach = Reaped::new(attach);
+    let mut attach = Reaped::spawn(
+        ringtop(&dir)
+            .args([
+                "attach",
+                "scraped",
+                "--headless",
+                "--interval",
+                "300ms",
+                "--duration",
+                "1500ms",
+                "--metrics-listen",
+                "127.0.0.1:0",
+                "--metrics-linger",
+                "20s",
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped()),
+    )
+    .unwrap();
     let mut stderr = std::io::BufReader::new(attach.child().stderr.take().unwrap());
     let address = announced_metrics(&mut stderr);
     // The summary is printed, then ringtop lingers until a scrape has read the final figures.

@@ -72,28 +72,28 @@ fn prometheus_stores_the_totals_ringtop_reports() {
     std::fs::create_dir_all(&dir).unwrap();
 
     // ringtop first: its port goes into Prometheus's scrape configuration.
-    let mut ringtop = Command::new(cargo_bin("ringtop"))
-        .args([
-            "run",
-            "--headless",
-            "--builtin",
-            "default",
-            "--duration",
-            "8s",
-            "--interval",
-            "500ms",
-            "--metrics-listen",
-            "127.0.0.1:0",
-            "--metrics-linger",
-            "30s",
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let metrics = announced_metrics(&mut BufReader::new(ringtop.stderr.take().unwrap()));
-    let mut ringtop = Reaped::new(ringtop);
+    let mut ringtop = Reaped::spawn(
+        Command::new(cargo_bin("ringtop"))
+            .args([
+                "run",
+                "--headless",
+                "--builtin",
+                "default",
+                "--duration",
+                "8s",
+                "--interval",
+                "500ms",
+                "--metrics-listen",
+                "127.0.0.1:0",
+                "--metrics-linger",
+                "30s",
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped()),
+    )
+    .unwrap();
+    let metrics = announced_metrics(&mut BufReader::new(ringtop.child().stderr.take().unwrap()));
 
     let web = format!("127.0.0.1:{}", free_port());
     let config = dir.join("prometheus.yml");
@@ -105,18 +105,18 @@ fn prometheus_stores_the_totals_ringtop_reports() {
         ),
     )
     .unwrap();
-    let prometheus = Command::new("prometheus")
-        .arg(format!("--config.file={}", config.display()))
-        .arg(format!(
-            "--storage.tsdb.path={}",
-            dir.join("data").display()
-        ))
-        .arg(format!("--web.listen-address={web}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("Prometheus (Debian package prometheus) is needed to check the exposition");
-    let _prometheus = Reaped::new(prometheus);
+    let _prometheus = Reaped::spawn(
+        Command::new("prometheus")
+            .arg(format!("--config.file={}", config.display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.join("data").display()
+            ))
+            .arg(format!("--web.listen-address={web}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    )
+    .expect("Prometheus (Debian package prometheus) is needed to check the exposition");
 
     // Prometheus answers queries only once it is ready (503 while its storage starts).
     let started = Instant::now();
@@ -270,26 +270,26 @@ fn the_grafana_dashboard_queries_metrics_ringtop_serves() {
     let names = dashboard_metric_names();
     assert!(names.len() >= 6, "{names:?}");
     // A framed run has codec series too; its exposition has every name a run can have.
-    let mut ringtop = Command::new(cargo_bin("ringtop"))
-        .args([
-            "run",
-            "--headless",
-            "--builtin",
-            "compressed-timeseries",
-            "--duration",
-            "2s",
-            "--interval",
-            "250ms",
-            "--metrics-listen",
-            "127.0.0.1:0",
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let address = announced_metrics(&mut BufReader::new(ringtop.stderr.take().unwrap()));
-    let ringtop = Reaped::new(ringtop);
+    let mut ringtop = Reaped::spawn(
+        Command::new(cargo_bin("ringtop"))
+            .args([
+                "run",
+                "--headless",
+                "--builtin",
+                "compressed-timeseries",
+                "--duration",
+                "2s",
+                "--interval",
+                "250ms",
+                "--metrics-listen",
+                "127.0.0.1:0",
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped()),
+    )
+    .unwrap();
+    let address = announced_metrics(&mut BufReader::new(ringtop.child().stderr.take().unwrap()));
     std::thread::sleep(Duration::from_millis(1200));
     let (status, exposition) = get(&address, "/metrics").unwrap();
     drop(ringtop);

@@ -37,16 +37,15 @@ fn ring_dir(name: &str) -> PathBuf {
 
 /// `ringtop serve --shm NAME` in `dir`, once it is listening.
 fn serve(dir: &Path, name: &str, extra: &[&str]) -> Reaped {
-    let mut child = Reaped::new(
+    let mut child = Reaped::spawn(
         ringtop()
             .env("RINGTOP_DIR", dir)
             .args(["serve", "--shm", name, "--headless", "--interval", "250ms"])
             .args(extra)
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
+            .stderr(Stdio::piped()),
+    )
+    .unwrap();
     let stderr = child.child().stderr.take().unwrap();
     let mut line = String::new();
     BufReader::new(stderr).read_line(&mut line).unwrap();
@@ -122,12 +121,7 @@ fn a_producer_in_another_process_delivers_every_row_in_order() {
 fn a_producer_killed_mid_stream_is_noticed_and_the_next_one_resumes() {
     let dir = ring_dir("shm-kill");
     let server = serve(&dir, "feed", &["--duration", "5s"]);
-    let mut first = Reaped::new(
-        producer(&dir, "feed", "30s")
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
+    let mut first = Reaped::spawn(producer(&dir, "feed", "30s").stdout(Stdio::null())).unwrap();
     std::thread::sleep(Duration::from_millis(1200));
     first.child().kill().unwrap();
     let _ = first.child().wait();
@@ -475,13 +469,8 @@ fn example_receiver(dir: &Path, args: &[&str]) -> (Reaped, PathBuf) {
 /// Starts a receiving role of the example (`command`) and waits until its ring is made: the
 /// process and the ring file's path.
 fn started_receiver(mut command: Command) -> (Reaped, PathBuf) {
-    let mut receiver = Reaped::new(
-        command
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
+    let mut receiver =
+        Reaped::spawn(command.stdout(Stdio::piped()).stderr(Stdio::piped())).unwrap();
     let mut ready = String::new();
     BufReader::new(receiver.child().stderr.take().unwrap())
         .read_line(&mut ready)
@@ -562,12 +551,9 @@ fn an_item_ring_refuses_a_byte_sender_with_the_reason_and_takes_the_next_item_se
 fn an_item_sender_killed_mid_stream_loses_nothing_it_published_and_the_next_one_resumes() {
     let dir = ring_dir("shm-item-kill");
     let (receiver, path) = example_receiver(&dir, &["serve-items", "quotes", "2"]);
-    let mut first = Reaped::new(
-        example(&dir, &["send-items", "quotes", "1000000000"])
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
+    let mut first =
+        Reaped::spawn(example(&dir, &["send-items", "quotes", "1000000000"]).stdout(Stdio::null()))
+            .unwrap();
     std::thread::sleep(Duration::from_millis(500));
     first.child().kill().unwrap();
     let _ = first.child().wait();
@@ -955,4 +941,32 @@ fn a_ring_of_one_page_items_holds_two_and_carries_them() {
     });
     sender.send_many(&items, Duration::from_secs(10)).unwrap();
     reader.join().unwrap();
+}
+
+/// The processes these tests start (`ringtop serve`, the examples) die with the test's thread even
+/// where no destructor runs (a test binary killed by a timeout): one started from a thread that
+/// then ends, and no longer killed by its `Reaped`, is killed by the kernel.
+#[test]
+fn a_child_a_test_started_dies_with_the_thread_that_started_it() {
+    let child = std::thread::spawn(|| {
+        Reaped::spawn(Command::new("sleep").arg("60"))
+            .unwrap()
+            .take()
+    })
+    .join()
+    .unwrap();
+    let mut child = child;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the child outlived the thread that started it by 20 s");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(status.signal(), Some(libc::SIGKILL), "{status:?}");
 }

@@ -19,7 +19,32 @@ pub fn assert_succeeded(out: &std::process::Output) {
 
 /// The `ringtop` binary this build made.
 pub fn ringtop() -> Command {
-    Command::cargo_bin("ringtop").expect("binary built")
+    let mut command = Command::cargo_bin("ringtop").expect("binary built");
+    dies_with_the_test(&mut command);
+    command
+}
+
+/// Has the process `command` starts killed by the kernel (SIGKILL, `PR_SET_PDEATHSIG`) when the
+/// thread that starts it ends, for the case where no destructor runs: a test binary killed by a
+/// timeout or `kill -9` would otherwise leave its `ringtop serve` or workload spinning on a CPU.
+/// A test that waits for its child, or keeps it in a [`Reaped`], ends it first anyway.
+pub fn dies_with_the_test(command: &mut Command) -> &mut Command {
+    use std::os::unix::process::CommandExt;
+    let parent = std::process::id();
+    // SAFETY: the closure runs in the child between fork and exec; it allocates nothing and
+    // makes only async-signal-safe system calls (prctl, getppid).
+    unsafe {
+        command.pre_exec(move || {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == -1 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // The test died before the signal was asked for: it will never come.
+            if libc::getppid() as u32 != parent {
+                return Err(std::io::Error::from_raw_os_error(libc::ESRCH));
+            }
+            Ok(())
+        })
+    }
 }
 
 /// The next headless line of the given type, skipping others.
@@ -45,6 +70,12 @@ impl Reaped {
     /// Takes charge of `child`.
     pub fn new(child: std::process::Child) -> Self {
         Reaped(Some(child))
+    }
+
+    /// Starts `command` as a child killed when the test ends, as [`Reaped::new`], and also when
+    /// the test's thread dies without unwinding ([`dies_with_the_test`]).
+    pub fn spawn(command: &mut Command) -> std::io::Result<Self> {
+        dies_with_the_test(command).spawn().map(Reaped::new)
     }
 
     /// The child's process id.
@@ -114,11 +145,8 @@ impl Pty {
         for (key, value) in envs {
             script.env(key, value);
         }
-        let mut script = Reaped::new(
-            script
-                .spawn()
-                .expect("util-linux `script` (package bsdutils) runs the dashboard in a pty"),
-        );
+        let mut script = Reaped::spawn(&mut script)
+            .expect("util-linux `script` (package bsdutils) runs the dashboard in a pty");
         let output = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
         let reader = {
             let output = output.clone();
