@@ -71,29 +71,14 @@ fn prometheus_stores_the_totals_ringtop_reports() {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
 
-    // ringtop first: its port goes into Prometheus's scrape configuration.
-    let mut ringtop = Reaped::spawn(
-        Command::new(cargo_bin("ringtop"))
-            .args([
-                "run",
-                "--headless",
-                "--builtin",
-                "default",
-                "--duration",
-                "8s",
-                "--interval",
-                "500ms",
-                "--metrics-listen",
-                "127.0.0.1:0",
-                "--metrics-linger",
-                "30s",
-            ])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped()),
-    )
-    .unwrap();
-    let metrics = announced_metrics(&mut BufReader::new(ringtop.child().stderr.take().unwrap()));
+    // ringtop first: its port goes into Prometheus's scrape configuration. Its summary line is
+    // read at the end (stdout piped), and it lingers until Prometheus has scraped the last figures.
+    let (mut ringtop, metrics) = run_serving_metrics(
+        "default",
+        ["8s", "500ms"],
+        &["--metrics-linger", "30s"],
+        Stdio::piped(),
+    );
 
     let web = format!("127.0.0.1:{}", free_port());
     let config = dir.join("prometheus.yml");
@@ -270,26 +255,8 @@ fn the_grafana_dashboard_queries_metrics_ringtop_serves() {
     let names = dashboard_metric_names();
     assert!(names.len() >= 6, "{names:?}");
     // A framed run has codec series too; its exposition has every name a run can have.
-    let mut ringtop = Reaped::spawn(
-        Command::new(cargo_bin("ringtop"))
-            .args([
-                "run",
-                "--headless",
-                "--builtin",
-                "compressed-timeseries",
-                "--duration",
-                "2s",
-                "--interval",
-                "250ms",
-                "--metrics-listen",
-                "127.0.0.1:0",
-            ])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped()),
-    )
-    .unwrap();
-    let address = announced_metrics(&mut BufReader::new(ringtop.child().stderr.take().unwrap()));
+    let (ringtop, address) =
+        run_serving_metrics("compressed-timeseries", ["2s", "250ms"], &[], Stdio::null());
     std::thread::sleep(Duration::from_millis(1200));
     let (status, exposition) = get(&address, "/metrics").unwrap();
     drop(ringtop);
@@ -331,4 +298,28 @@ fn the_grafana_dashboard_queries_metrics_ringtop_serves() {
             "the dashboard queries {name}, which ringtop does not serve:\n{exposition}"
         );
     }
+}
+
+/// `ringtop run --headless` on the built-in profile `builtin` for `[duration, interval]`, serving
+/// metrics on a free loopback port (`extra` arguments after), its stdout as `stdout` asks: the
+/// running process and the `HOST:PORT` it announced.
+fn run_serving_metrics(
+    builtin: &str,
+    [duration, interval]: [&str; 2],
+    extra: &[&str],
+    stdout: Stdio,
+) -> (Reaped, String) {
+    let mut ringtop = Reaped::spawn(
+        Command::new(cargo_bin("ringtop"))
+            .args(["run", "--headless", "--builtin", builtin])
+            .args(["--duration", duration, "--interval", interval])
+            .args(["--metrics-listen", "127.0.0.1:0"])
+            .args(extra)
+            .stdin(Stdio::null())
+            .stdout(stdout)
+            .stderr(Stdio::piped()),
+    )
+    .unwrap();
+    let address = announced_metrics(&mut BufReader::new(ringtop.child().stderr.take().unwrap()));
+    (ringtop, address)
 }
