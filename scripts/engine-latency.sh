@@ -64,6 +64,8 @@ GOAL_NS = 40
 
 
 def consumer_p50(path, round):
+    if not os.path.exists(path):
+        sys.exit(f"engine-latency: round {round} has a probe but no run ({path})")
     with open(path) as f:
         run = json.load(f)
     consumers = [t for t in run["threads"] if t["role"] == "consumer"]
