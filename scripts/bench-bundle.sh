@@ -9,7 +9,7 @@
 #
 # run.sh takes a few minutes in all: `rings` (ping-pong and spsc_u64 only), `remote` (the TCP
 # cases, then the shared-memory ones), `codecs`, `ringtop probe`, and six rounds of `probe` and
-# the `low-latency` profile (the engine's one-way latency, 25 s). Extra arguments after
+# the `low-latency` profile (the engine's one-way latency, about 35 s). Extra arguments after
 # OUT_DIR (`--quick`) go to every bench.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -75,11 +75,16 @@ run remote-tcp "$here/remote" --bench --json --only tcp "$@"
 run remote-shm "$here/remote" --bench --json --only shm "$@"
 run codecs "$here/codecs" --bench --json "$@"
 run probe "$here/ringtop" probe --json
-# The engine's one-way latency against the relay round trip, alternating: six rounds of `probe`,
-# then the `low-latency` profile's summary line (`scripts/engine-latency.sh --from OUT_DIR`
-# sums them up where the checkout is).
+# The engine's one-way latency against the relay round trip, alternating: six rounds of `probe`
+# (as it comes, and at the profile's rate and capacity), then the `low-latency` profile's summary
+# line (`scripts/engine-latency.sh --from OUT_DIR` sums them up where the checkout is).
+profile=$("$here/ringtop" profile show low-latency)
+rate=$(sed -n 's/^rate = //p' <<< "$profile" | tr -d _)
+capacity=$(sed -n 's/^capacity = //p' <<< "$profile" | tr -d _)
 for round in 1 2 3 4 5 6; do
     run "engine-probe-$round" "$here/ringtop" probe --json
+    run "engine-probe-at-profile-$round" "$here/ringtop" probe --json --rate "$rate" \
+        --capacity "$capacity" --latency-samples 100000
     run "engine-run-$round" bash -c \
         '"$1" run --headless --builtin low-latency --duration 3s | tail -n 1' _ "$here/ringtop"
 done

@@ -5,7 +5,11 @@
 # so both see the same state of a machine that changes state between runs. One JSON line a
 # round, then a summary line: the median of the per-round differences (engine p50 minus relay
 # round-trip p50) with their spread, and in how many rounds the goal of docs/performance.md
-# ("The engine's one-way latency": at most the relay round trip plus 40 ns) held.
+# ("The engine's one-way latency": at most the relay round trip plus 40 ns) held. Each round also
+# runs `probe` at the profile's own rate and ring capacity (`probe_at_profile_*`): its one-way is
+# what the least code around the same ring gets at that rate (a consumer that has waited 10 µs
+# notices a row later than one that waited 1 µs on this VM), so `engine_minus_probe_at_profile_ns`
+# is what the engine's own code adds.
 #
 #   scripts/engine-latency.sh [ROUNDS] [SECONDS]    # default 8 rounds of 3 s
 #   scripts/engine-latency.sh --from DIR            # the rounds a bench bundle's run.sh saved
@@ -43,8 +47,14 @@ if [ -n "$seconds" ]; then
     fi
     work=$(mktemp -d)
     trap 'rm -rf "$work"' EXIT
+    # The profile's rate and ring capacity, for a `probe` of the same shape.
+    profile=$("$a" profile show low-latency)
+    rate=$(sed -n 's/^rate = //p' <<< "$profile" | tr -d _)
+    capacity=$(sed -n 's/^capacity = //p' <<< "$profile" | tr -d _)
     for round in $(seq 1 "$rounds"); do
         "$a" probe --json > "$work/engine-probe-$round.json"
+        "$a" probe --json --rate "$rate" --capacity "$capacity" --latency-samples 100000 \
+            > "$work/engine-probe-at-profile-$round.json"
         # With a second build, the two take turns going first.
         if [ -n "$b" ] && [ $((round % 2)) -eq 0 ]; then
             run_profile "$b" "$work/engine-run-b-$round.json"
@@ -80,7 +90,7 @@ def spread(values):
     return {"median": statistics.median(values), "min": min(values), "max": max(values)}
 
 
-diffs, b_diffs, changes = [], [], []
+diffs, b_diffs, changes, over_probe = [], [], [], []
 for round in range(1, rounds + 1):
     with open(f"{work}/engine-probe-{round}.json") as f:
         probe = json.load(f)
@@ -95,6 +105,15 @@ for round in range(1, rounds + 1):
     }
     if engine is not None:
         diffs.append(engine - relay)
+    at_profile = f"{work}/engine-probe-at-profile-{round}.json"
+    if os.path.exists(at_profile):
+        with open(at_profile) as f:
+            probe_at_profile = json.load(f)["one_way_latency"]["p50_ns"]
+        line["probe_at_profile_one_way_p50_ns"] = probe_at_profile
+        over = None if engine is None else engine - probe_at_profile
+        line["engine_minus_probe_at_profile_ns"] = over
+        if over is not None:
+            over_probe.append(over)
     b_path = f"{work}/engine-run-b-{round}.json"
     if os.path.exists(b_path):
         b_engine = consumer_p50(b_path, round)
@@ -111,6 +130,7 @@ summary = {
     "engine_minus_relay_ns": spread(diffs),
     "goal_ns": GOAL_NS,
     "rounds_within_goal": sum(d <= GOAL_NS for d in diffs),
+    "engine_minus_probe_at_profile_ns": spread(over_probe),
 }
 if b_diffs:
     summary["b_engine_minus_relay_ns"] = spread(b_diffs)
