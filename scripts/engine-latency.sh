@@ -24,7 +24,7 @@ set -euo pipefail
 absolute() { realpath -- "$1"; }
 if [ "${1:-}" = --from ]; then
     work=$(absolute "${2:?--from needs the directory run.sh wrote}")
-    rounds=$(find "$work" -maxdepth 1 -name 'engine-probe-*.json' | wc -l)
+    rounds=$(find "$work" -maxdepth 1 -name 'engine-probe-[0-9]*.json' | wc -l)
     [ "$rounds" -gt 0 ] || { echo "engine-latency: no engine-probe-N.json in $work" >&2; exit 2; }
     seconds=
 else
