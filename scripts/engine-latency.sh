@@ -14,10 +14,14 @@
 #   scripts/engine-latency.sh [ROUNDS] [SECONDS]    # default 8 rounds of 3 s
 #   scripts/engine-latency.sh --from DIR            # the rounds a bench bundle's run.sh saved
 #
-# RINGTOP names the binary (default: target/release/ringtop, built if missing). RINGTOP_B names
+# RINGTOP names the binary (default: target/release/ringtop, built first by `cargo build`, so it
+# is the binary users get, not the one `cargo test` may have left there). RINGTOP_B names
 # a second build to compare: each round then also runs its profile, the two taking turns to go
-# first, and reports its difference beside (`b_*`) and the per-round change (B minus A). Needs
-# python3 for the summary; every figure comes from ringtop's own JSON.
+# first, and reports its difference beside (`b_*`) and the per-round change (B minus A). Build
+# both the same way (`cargo build --release --bin ringtop`): the binary `cargo test` builds from
+# the same source has the dev-dependencies' features in its dependencies, and its engine p50 ran
+# 3-13 ns apart from the other's in every round of one run. Needs python3 for the summary; every
+# figure comes from ringtop's own JSON.
 set -euo pipefail
 
 # Paths given are taken from where the script was started, before it moves to the checkout.
@@ -42,8 +46,8 @@ run_profile() {
 
 if [ -n "$seconds" ]; then
     if [ -z "$a" ]; then
+        cargo build --release --bin ringtop >&2
         a=$PWD/target/release/ringtop
-        [ -x "$a" ] || cargo build --release --bin ringtop >&2
     fi
     work=$(mktemp -d)
     trap 'rm -rf "$work"' EXIT
