@@ -948,14 +948,14 @@ fn a_ring_of_one_page_items_holds_two_and_carries_them() {
 /// then ends, and no longer killed by its `Reaped`, is killed by the kernel.
 #[test]
 fn a_child_a_test_started_dies_with_the_thread_that_started_it() {
-    let child = std::thread::spawn(|| {
+    use std::os::unix::process::ExitStatusExt;
+    let mut child = std::thread::spawn(|| {
         Reaped::spawn(Command::new("sleep").arg("60"))
             .unwrap()
             .take()
     })
     .join()
     .unwrap();
-    let mut child = child;
     let deadline = Instant::now() + Duration::from_secs(20);
     let status = loop {
         if let Some(status) = child.try_wait().unwrap() {
@@ -967,6 +967,5 @@ fn a_child_a_test_started_dies_with_the_thread_that_started_it() {
         }
         std::thread::sleep(Duration::from_millis(10));
     };
-    use std::os::unix::process::ExitStatusExt;
     assert_eq!(status.signal(), Some(libc::SIGKILL), "{status:?}");
 }
