@@ -20,11 +20,21 @@ use super::ends::{ReadEnd, WriteEnd};
 /// How often a consumer merges its latency samples into the shared histograms.
 const PUBLISH_EVERY: Duration = Duration::from_millis(10);
 
-/// Polls that found nothing between two looks at the clock for [`PUBLISH_EVERY`], for a
-/// busy-spinning consumer: one that read the clock on every poll would take that much longer to
-/// see the next row. A consumer that yields, sleeps or parks when idle looks on every poll (its
-/// polls are far apart, and a thousand of them could take many seconds).
-const IDLE_POLLS_PER_CLOCK_READ: u32 = 1024;
+/// Looks at the ring alone that a busy-spinning consumer makes while it waits for rows, before
+/// it turns its loop again (its controls, its samples' publishing): ~2.3 µs of spin hints on the
+/// AMD development VM, so a change of the controls still lands within microseconds. A row is
+/// noticed within one look and one hint and taken at once, where a whole turn of the loop
+/// between two looks (the controls, the ring end's dispatch, an empty take, the schedule) came
+/// between; the `low-latency` profile's one-way p50 fell 25–30 ns (docs/performance.md, "The
+/// engine's one-way latency").
+const SPIN_LOOKS_PER_TURN: u32 = 64;
+
+/// Turns of a busy-spinning consumer's loop that found nothing (each up to
+/// [`SPIN_LOOKS_PER_TURN`] looks at the ring) between two looks at the clock for
+/// [`PUBLISH_EVERY`]: one that read the clock on every turn would take that much longer to see
+/// the next row. A consumer that yields, sleeps or parks when idle looks on every poll (its polls
+/// are far apart, and a thousand of them could take many seconds).
+const IDLE_TURNS_PER_CLOCK_READ: u32 = 1024 / SPIN_LOOKS_PER_TURN;
 
 /// Bits of a row's sequence number that say which producer wrote it (MPMC).
 pub(crate) const PRODUCER_SHIFT: u32 = 48;
@@ -76,8 +86,8 @@ impl Idle {
 
 /// When a consumer publishes its samples: every [`PUBLISH_EVERY`], judged by the clock read it
 /// makes anyway when rows arrive (to time them), and while idle by one clock read every
-/// `idle_polls_per_read` empty polls ([`IDLE_POLLS_PER_CLOCK_READ`] when busy-spinning, so that
-/// its poll loop reads no clock).
+/// `idle_polls_per_read` empty turns of its loop ([`IDLE_TURNS_PER_CLOCK_READ`] when
+/// busy-spinning, so that its wait for rows reads no clock).
 struct PublishSchedule {
     last_ns: u64,
     idle_polls: u32,
@@ -90,7 +100,7 @@ impl PublishSchedule {
             last_ns: now_ns,
             idle_polls: 0,
             idle_polls_per_read: if wait == WaitStrategy::BusySpin {
-                IDLE_POLLS_PER_CLOCK_READ
+                IDLE_TURNS_PER_CLOCK_READ
             } else {
                 1
             },
@@ -351,6 +361,7 @@ pub(crate) fn consume(mut job: ConsumerJob) {
     follow_pinning(&slot, &mut pinned_to);
     slot.open_counters();
     let mut idle = Idle::new(job.wait);
+    let busy = job.wait == WaitStrategy::BusySpin;
     let mut rows: Vec<Row> = Vec::new();
     let mut local = LatencyHistogram::new();
     let mut schedule = PublishSchedule::new(control.now_ns(), job.wait);
@@ -373,6 +384,7 @@ pub(crate) fn consume(mut job: ConsumerJob) {
         }
         rows.clear();
         let batch = control.batch.load(Relaxed).max(1);
+        let spun = busy && job.source.spin_until_ready(SPIN_LOOKS_PER_TURN);
         let n = job.source.take(batch, &mut rows, &slot.codec);
         if let Some(event) = job.source.take_event() {
             if let Check::Sessions(check) = &mut job.check {
@@ -390,7 +402,9 @@ pub(crate) fn consume(mut job: ConsumerJob) {
             if job.source.is_drained() {
                 break;
             }
-            idle.wait_or_park(|at_most| job.source.park(at_most));
+            if !spun {
+                idle.wait_or_park(|at_most| job.source.park(at_most));
+            }
         } else {
             idle.reset();
             let now = control.now_ns();
@@ -448,7 +462,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn an_idle_consumer_reads_the_clock_once_per_thousand_polls_and_publishes_on_time() {
+    fn an_idle_consumer_reads_the_clock_once_per_thousand_looks_and_publishes_on_time() {
         let every = PUBLISH_EVERY.as_nanos() as u64;
         let mut schedule = PublishSchedule::new(1_000, WaitStrategy::BusySpin);
         let reads = Cell::new(0);
@@ -456,7 +470,7 @@ mod tests {
             reads.set(reads.get() + 1);
             now
         };
-        for _ in 1..IDLE_POLLS_PER_CLOCK_READ {
+        for _ in 1..IDLE_TURNS_PER_CLOCK_READ {
             assert!(!schedule.due(None, || clock(1_000 + every)));
         }
         assert_eq!(reads.get(), 0, "empty polls do not read the clock");
