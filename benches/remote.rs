@@ -28,6 +28,9 @@
 //!   like. `shm_items_between_processes` is the same with the receiver in a process of its own
 //!   (this binary, started again with `--item-receiver`), as the ring is meant to be used
 //!   (`shm_item_round_trip_between_processes_vs_relay_ring`).
+//!   `shm_items_receiver_waiting` is the same trip with the receiver blocked in `recv` (a
+//!   timeout, busy-spinning) instead of polling `try_recv`, as a program waiting for its next
+//!   item is (`shm_item_round_trip_receiver_waiting_vs_polling` per round).
 //! - `shm_bare_ends`: the same item through the same ring file with both ends bare (a few
 //!   stores and loads on the file's words, no checks or counters): the protocol's own floor;
 //!   `shm_bare_round_trip_vs_relay_ring` per round, beside the item ring's.
@@ -398,6 +401,21 @@ fn receive_items_on(cpu: Option<usize>, mut receiver: ItemReceiver<[u64; 8]>) ->
     })
 }
 
+/// The library's receiver waiting for each item in `recv` with a timeout (as a program that
+/// blocks for its next item does) on `cpu` until stopped, checking that each is the next.
+fn wait_for_items_on(cpu: Option<usize>, mut receiver: ItemReceiver<[u64; 8]>) -> Poller {
+    let mut next = 0u64;
+    poll_on(cpu, move || {
+        // A millisecond: long against a round trip, short for the poller's stop.
+        let ReceivedItem::Item(item) = receiver.recv(Duration::from_millis(1)) else {
+            return false;
+        };
+        assert_eq!(item[0], next, "the item ring lost or reordered an item");
+        next += 1;
+        true
+    })
+}
+
 /// Sends item `i` (its first word `i`) through the library's sender and waits for its credit:
 /// the near end of the item round trips.
 fn send_item_until_credited(sender: &mut ItemSender<[u64; 8]>, i: u64) {
@@ -420,6 +438,20 @@ fn shm_item_round_trip(trips: usize, cpus: (Option<usize>, Option<usize>)) -> f6
         ItemReceiver::<[u64; 8]>::create(&name, 1024, ringtop::ring::WaitStrategy::BusySpin)
             .unwrap();
     let consumer = receive_items_on(cpus.1, receiver);
+    let (sender, round_trip) = time_item_round_trips(&name, trips, cpus.0);
+    sender.finish(Duration::from_secs(2));
+    consumer.stop();
+    round_trip
+}
+
+/// [`shm_item_round_trip`] with the receiver waiting in `recv` (a timeout) instead of polling
+/// `try_recv`: what a receive's wait adds to noticing an item.
+fn shm_item_round_trip_waiting(trips: usize, cpus: (Option<usize>, Option<usize>)) -> f64 {
+    let name = format!("bench-items-waiting-{}", std::process::id());
+    let receiver =
+        ItemReceiver::<[u64; 8]>::create(&name, 1024, ringtop::ring::WaitStrategy::BusySpin)
+            .unwrap();
+    let consumer = wait_for_items_on(cpus.1, receiver);
     let (sender, round_trip) = time_item_round_trips(&name, trips, cpus.0);
     sender.finish(Duration::from_secs(2));
     consumer.stop();
@@ -1054,6 +1086,7 @@ fn main() {
     let mut items_vs_relay: Vec<f64> = Vec::new();
     // Per round: the item ring's round trip with the receiver in another process / relay ring.
     let mut apart_items_vs_relay: Vec<f64> = Vec::new();
+    let mut waiting_vs_polling: Vec<f64> = Vec::new();
     // Per round: the same trip with both ends bare (the protocol alone) / relay ring.
     let mut bare_vs_relay: Vec<f64> = Vec::new();
     // Per round: the same trip with one end the library's and the other bare / relay ring.
@@ -1086,6 +1119,15 @@ fn main() {
             let items = apart(|| shm_item_round_trip(trips, pair));
             record(&mut cases, "shm_round_trip", "shm_items", "ns", items);
             items_vs_relay.push(items / relay);
+            let waiting = apart(|| shm_item_round_trip_waiting(trips, pair));
+            record(
+                &mut cases,
+                "shm_round_trip",
+                "shm_items_receiver_waiting",
+                "ns",
+                waiting,
+            );
+            waiting_vs_polling.push(waiting / items);
             let apart_items = apart(|| shm_item_round_trip_between_processes(trips, pair));
             record(
                 &mut cases,
@@ -1267,6 +1309,10 @@ fn main() {
             &mut transport_vs_relay,
         ),
         ("shm_item_round_trip_vs_relay_ring", &mut items_vs_relay),
+        (
+            "shm_item_round_trip_receiver_waiting_vs_polling",
+            &mut waiting_vs_polling,
+        ),
         (
             "shm_item_round_trip_between_processes_vs_relay_ring",
             &mut apart_items_vs_relay,
