@@ -61,6 +61,23 @@ fn table_names_the_cpus_and_the_percentiles() {
 }
 
 #[test]
+fn an_interval_shorter_than_the_consumers_hand_over_their_samples_exits_2() {
+    for interval in ["99ms", "10ms", "1ns"] {
+        let out = ringtop()
+            .args(["run", "--headless", "--interval", interval])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{interval}");
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert!(
+            err.contains("interval must be at least 100ms") && err.contains("every 10ms"),
+            "{interval}: {err}"
+        );
+        assert!(out.stdout.is_empty(), "{interval}: nothing ran");
+    }
+}
+
+#[test]
 fn a_duration_too_long_for_a_clock_exits_2_before_anything_runs() {
     for args in [
         ["--duration", "500000000000years"],

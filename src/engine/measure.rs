@@ -91,11 +91,12 @@ enum Span {
 }
 
 impl Span {
-    fn pick(self, reading: &LatencyReading) -> LatencyNs {
-        match self {
-            Span::Interval => LatencyNs::from(reading.interval.summary()),
-            Span::WholeRun => LatencyNs::from(reading.total),
-        }
+    /// The span's figures; `None` when it holds no sample.
+    fn pick(self, reading: &LatencyReading) -> Option<LatencyNs> {
+        LatencyNs::of(match self {
+            Span::Interval => reading.interval.summary(),
+            Span::WholeRun => reading.total,
+        })
     }
 }
 
@@ -282,8 +283,8 @@ fn thread_figures(
         rows: thread.rows,
         rows_per_s: rows_since as f64 / seconds,
         mb_per_s: rows_since as f64 * ROW_BYTES / seconds / 1e6,
-        latency_ns: latency.map(|l| span.pick(l)),
-        latency_total_ns: latency.map(|l| LatencyNs::from(l.total)),
+        latency_ns: latency.and_then(|l| span.pick(l)),
+        latency_total_ns: latency.and_then(|l| LatencyNs::of(l.total)),
         endpoint: thread.endpoint,
         counters: thread.counters.as_ref().map(|now| {
             match before.and_then(|b| b.counters.as_ref()) {
@@ -393,11 +394,14 @@ fn transport_figures(
             ),
         )
     } else {
-        let latency = threads
+        match threads
             .iter()
             .find(|t| t.role == Role::Consumer)
-            .and_then(|t| t.latency_ns);
-        (latency, None)
+            .and_then(|t| t.latency_ns)
+        {
+            Some(latency) => (Some(latency), None),
+            None => (None, Some("no row was timed over this span".to_owned())),
+        }
     };
     Some(TransportSnapshot {
         kind: end.kind.name().to_owned(),
@@ -410,7 +414,7 @@ fn transport_figures(
         frames_per_s: link.frames.saturating_sub(before.frames) as f64 / seconds,
         mb_per_s: link.bytes.saturating_sub(before.bytes) as f64 / seconds / 1e6,
         rows_acknowledged: sender.then_some(link.rows_acknowledged),
-        round_trip_ns: sender.then(|| span.pick(&link.round_trip)),
+        round_trip_ns: sender.then(|| span.pick(&link.round_trip)).flatten(),
         one_way_ns: one_way,
         one_way_unavailable: unavailable,
         credit_stalls: link.credit_stalls,

@@ -20,6 +20,10 @@ use super::ends::{ReadEnd, WriteEnd};
 /// How often a consumer merges its latency samples into the shared histograms.
 const PUBLISH_EVERY: Duration = Duration::from_millis(10);
 
+// The shortest report interval holds ten of these (its doc says why).
+const _: () =
+    assert!(PUBLISH_EVERY.as_nanos() * 10 <= crate::profile::rules::MIN_INTERVAL.as_nanos());
+
 /// Looks at the ring alone that a busy-spinning consumer makes while it waits for rows, before
 /// it turns its loop again (its controls, its samples' publishing): ~2.3 µs of spin hints on the
 /// AMD development VM, so a change of the controls still lands within microseconds. A row is

@@ -55,6 +55,15 @@ pub struct LatencyNs {
     pub count: u64,
 }
 
+impl LatencyNs {
+    /// The figures of `summary`, or `None` when it holds no sample: the percentiles of nothing
+    /// are unknown, not 0 ns (`null` in JSON, "n/a" on screen). The one home of that rule for
+    /// every latency a snapshot reports.
+    pub fn of(summary: LatencySummary) -> Option<Self> {
+        (summary.count > 0).then(|| summary.into())
+    }
+}
+
 impl From<LatencySummary> for LatencyNs {
     fn from(s: LatencySummary) -> Self {
         LatencyNs {
@@ -102,9 +111,10 @@ pub struct ThreadSnapshot {
     #[serde(serialize_with = "crate::metrics::figures::significant")]
     pub mb_per_s: f64,
     /// Consumers: latency over the interval (from each row's stamp: its scheduled send time in
-    /// rate-limited runs, so a stalled consumer cannot hide its own delay).
+    /// rate-limited runs, so a stalled consumer cannot hide its own delay). `null` for
+    /// producers, and for a consumer with no timed row in the interval.
     pub latency_ns: Option<LatencyNs>,
-    /// Consumers: latency since the start (or the last reset).
+    /// Consumers: latency since the start (or the last reset); `null` as `latency_ns`.
     pub latency_total_ns: Option<LatencyNs>,
     /// This thread's ring endpoint counters, since the start; `null` for rings that do not keep
     /// them (MPMC).
@@ -278,7 +288,8 @@ pub struct TransportSnapshot {
     /// Sender: rows the receiver confirmed it consumed (`null` on the receiver).
     pub rows_acknowledged: Option<u64>,
     /// Sender: round trip from a row's stamp to the receiver's credit echoing it, over the
-    /// interval (since the start in a summary). Valid across hosts: one clock.
+    /// interval (since the start in a summary). Valid across hosts: one clock. `null` on the
+    /// receiver, and where no credit echoed a stamp.
     pub round_trip_ns: Option<LatencyNs>,
     /// Receiver: one-way latency from the row stamp, when the sender shares this host's clock.
     pub one_way_ns: Option<LatencyNs>,

@@ -326,7 +326,7 @@ fn percentiles(now: &[u64], then: Option<&Vec<u64>>) -> Option<LatencyNs> {
             histogram.record_n(layout::bucket_high(bucket), count);
         }
     }
-    (!histogram.is_empty()).then(|| histogram.summary().into())
+    LatencyNs::of(histogram.summary())
 }
 
 fn thread_scheduling(

@@ -93,6 +93,12 @@ pub enum SettingError {
         /// The longest accepted, in words.
         max: &'static str,
     },
+    /// A report interval too short for its latency to be the interval's own.
+    #[error(
+        "interval must be at least 100ms: each consumer hands its latency samples over every \
+         10ms, so a shorter interval would report samples taken in earlier ones as its own"
+    )]
+    IntervalTooShort,
     /// A token longer than a handshake carries.
     #[error("a token is at most {MAX_TOKEN} bytes; this one is {len}")]
     TokenTooLong {
@@ -204,6 +210,12 @@ pub const MAX_DURATION: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
 /// The longest time between two snapshots (a day).
 pub const MAX_INTERVAL: Duration = Duration::from_secs(24 * 3600);
 
+/// The shortest time between two snapshots: ten times the period at which each consumer hands
+/// its latency samples to the snapshots (10 ms), so that an interval's latency is, but for its
+/// last few milliseconds, what was measured in it. (Shorter ones reported no latency in most
+/// intervals and ten milliseconds of samples in some.)
+pub const MIN_INTERVAL: Duration = Duration::from_millis(100);
+
 /// How long a run lasts: more than zero, at most [`MAX_DURATION`].
 ///
 /// # Errors
@@ -231,12 +243,15 @@ pub fn parse_time(text: &str) -> Result<Duration, String> {
     humantime::parse_duration(text).map_err(|e| format!("bad duration {text:?} ({e}); {write}"))
 }
 
-/// The time between snapshots: more than zero, at most [`MAX_INTERVAL`].
+/// The time between snapshots: at least [`MIN_INTERVAL`], at most [`MAX_INTERVAL`].
 ///
 /// # Errors
-/// [`SettingError::TimeOutOfRange`].
+/// [`SettingError::IntervalTooShort`], [`SettingError::TimeOutOfRange`].
 pub fn check_interval(interval: Duration) -> Result<(), SettingError> {
-    if interval.is_zero() || interval > MAX_INTERVAL {
+    if interval < MIN_INTERVAL {
+        return Err(SettingError::IntervalTooShort);
+    }
+    if interval > MAX_INTERVAL {
         return Err(SettingError::TimeOutOfRange {
             what: "interval",
             max: "1 day",
@@ -451,7 +466,13 @@ mod tests {
         assert!(check_duration(Duration::ZERO).is_err());
         assert!(check_duration(MAX_DURATION + Duration::from_secs(1)).is_err());
         assert!(check_interval(Duration::from_millis(250)).is_ok());
-        assert!(check_interval(Duration::ZERO).is_err());
+        assert!(check_interval(MIN_INTERVAL).is_ok());
+        for short in [Duration::ZERO, Duration::from_nanos(1), MIN_INTERVAL / 2] {
+            assert!(matches!(
+                check_interval(short),
+                Err(SettingError::IntervalTooShort)
+            ));
+        }
         assert!(check_interval(MAX_INTERVAL + Duration::from_secs(1)).is_err());
     }
 

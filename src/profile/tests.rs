@@ -137,12 +137,15 @@ fn a_prefetch_distance_the_engine_would_ignore_is_refused_where_it_is_written() 
 }
 
 #[test]
-fn a_duration_or_interval_too_long_for_a_clock_is_refused_where_it_is_written() {
+fn a_duration_or_interval_out_of_range_is_refused_where_it_is_written() {
     let e = err(&format!("{MINIMAL}duration = \"500000000000years\"\n"));
     assert_eq!(e.line, Some(6), "{e}");
     assert!(e.message.contains("at most 100 years"), "{e}");
     let e = err(&format!("{MINIMAL}[report]\ninterval = \"0s\"\n"));
-    assert!(e.message.contains("interval must be more than zero"), "{e}");
+    assert!(e.message.contains("interval must be at least 100ms"), "{e}");
+    let e = err(&format!("{MINIMAL}[report]\ninterval = \"20ms\"\n"));
+    assert_eq!((e.line, e.column), (Some(7), Some(12)), "{e}");
+    assert!(e.message.contains("interval must be at least 100ms"), "{e}");
     for key in ["idle_timeout", "handshake_timeout"] {
         for value in ["0s", "2days"] {
             let e = err(&format!(

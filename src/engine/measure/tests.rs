@@ -147,6 +147,36 @@ fn interval_latency_comes_back_with_the_snapshot_and_the_summary_reports_the_who
 }
 
 #[test]
+fn a_consumer_with_no_timed_row_reports_no_latency_not_zero() {
+    let shape = shape_of(RingKind::Spsc, false);
+    // The consumer's reading holds histograms, both empty: no row was timed yet.
+    let now = pair(250, 0, 0);
+    let interval = measure(&shape, &Reading::start(), &now);
+    let consumer = &interval.snapshot.threads[1];
+    assert_eq!(consumer.role, Role::Consumer);
+    assert_eq!(
+        (consumer.latency_ns, consumer.latency_total_ns),
+        (None, None),
+        "percentiles of no sample are unknown, not 0 ns"
+    );
+    assert!(
+        summarize(&shape, &Reading::start(), &now).threads[1]
+            .latency_ns
+            .is_none()
+    );
+
+    // Samples since the start, none in this interval: only the total has figures.
+    let mut later = pair(500, 10, 10);
+    later.threads[1].latency = Some(LatencyReading {
+        interval: LatencyHistogram::new(),
+        total: histogram(&[100, 200]).summary(),
+    });
+    let consumer = &measure(&shape, &now, &later).snapshot.threads[1];
+    assert!(consumer.latency_ns.is_none());
+    assert_eq!(consumer.latency_total_ns.map(|l| l.count), Some(2));
+}
+
+#[test]
 fn a_summary_counts_rows_a_consumer_never_saw_as_lost() {
     let shape = shape_of(RingKind::Spsc, false);
     let summary = summarize(&shape, &Reading::start(), &pair(1_000, 1_000, 990));
