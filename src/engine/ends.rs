@@ -208,20 +208,26 @@ impl ReadEnd {
         out.len() - before
     }
 
+    /// Whether [`ReadEnd::spin_until_ready`] can look at this end: every local ring can; a
+    /// remote inbox has no one word to look at (its poll has its own quick look), and its
+    /// consumer waits its own way.
+    pub(crate) fn can_spin(&self) -> bool {
+        !matches!(self, ReadEnd::Remote(..))
+    }
+
     /// Spins until rows look ready, or `looks` looks at the ring found none, with a spin hint
     /// between looks: one load of the word the producer publishes a look, no copy, no release,
     /// none of the loop's control checks. What a busy-spinning consumer waits with between two
     /// turns of its loop, so that it notices a row within a look and a hint, as a bare polling
-    /// loop does, and takes it at once. `false` for a remote inbox, which has no such word to
-    /// look at (its poll has its own quick look): the caller waits its own way.
-    pub(crate) fn spin_until_ready(&self, looks: u32) -> bool {
-        fn spin(looks: u32, is_empty: impl Fn() -> bool) -> bool {
+    /// loop does, and takes it at once. Returns at once where it cannot look
+    /// ([`ReadEnd::can_spin`]).
+    pub(crate) fn spin_until_ready(&self, looks: u32) {
+        fn spin(looks: u32, is_empty: impl Fn() -> bool) {
             let mut looked = 0;
             while looked < looks && is_empty() {
                 std::hint::spin_loop();
                 looked += 1;
             }
-            true
         }
         match self {
             ReadEnd::Spsc(rx) => spin(looks, || rx.is_empty()),
@@ -229,7 +235,7 @@ impl ReadEnd {
             ReadEnd::Broadcast(rx) => spin(looks, || rx.is_empty()),
             ReadEnd::Mpmc(rx) => spin(looks, || rx.is_empty()),
             ReadEnd::Frames(rx) => spin(looks, || rx.ring().is_empty()),
-            ReadEnd::Remote(..) => false,
+            ReadEnd::Remote(..) => {}
         }
     }
 
@@ -375,8 +381,9 @@ mod tests {
     fn a_spinning_consumer_ends_its_wait_when_a_row_is_ready_and_takes_it_at_once() {
         let (mut tx, rx) = spsc::channel::<Row>(8).expect("a ring");
         let mut end = ReadEnd::Spsc(rx);
+        assert!(end.can_spin());
         // Nothing comes: the wait ends after its looks.
-        assert!(end.spin_until_ready(1_000));
+        end.spin_until_ready(1_000);
         let counters = CodecCounters::default();
         let mut out = Vec::new();
         assert_eq!(end.take(8, &mut out, &counters), 0);
@@ -386,7 +393,7 @@ mod tests {
                 tx.push(Row::new(7, 1)).expect("room");
             });
             // Without end: it returns once the row is there, never before.
-            assert!(end.spin_until_ready(u32::MAX));
+            end.spin_until_ready(u32::MAX);
             assert_eq!(end.take(8, &mut out, &counters), 1, "the row it waited for");
         });
         assert_eq!(out[0].seq, 7);

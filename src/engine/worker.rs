@@ -33,12 +33,11 @@ const _: () =
 /// engine's one-way latency").
 const SPIN_LOOKS_PER_TURN: u32 = 64;
 
-/// Turns of a busy-spinning consumer's loop that found nothing (each up to
-/// [`SPIN_LOOKS_PER_TURN`] looks at the ring) between two looks at the clock for
-/// [`PUBLISH_EVERY`]: one that read the clock on every turn would take that much longer to see
+/// Empty looks of a busy-spinning consumer between two looks at the clock for
+/// [`PUBLISH_EVERY`]: one that read the clock on every look would take that much longer to see
 /// the next row. A consumer that yields, sleeps or parks when idle looks on every poll (its polls
 /// are far apart, and a thousand of them could take many seconds).
-const IDLE_TURNS_PER_CLOCK_READ: u32 = 1024 / SPIN_LOOKS_PER_TURN;
+const IDLE_LOOKS_PER_CLOCK_READ: u32 = 1024;
 
 /// Bits of a row's sequence number that say which producer wrote it (MPMC).
 pub(crate) const PRODUCER_SHIFT: u32 = 48;
@@ -90,8 +89,8 @@ impl Idle {
 
 /// When a consumer publishes its samples: every [`PUBLISH_EVERY`], judged by the clock read it
 /// makes anyway when rows arrive (to time them), and while idle by one clock read every
-/// `idle_polls_per_read` empty turns of its loop ([`IDLE_TURNS_PER_CLOCK_READ`] when
-/// busy-spinning, so that its wait for rows reads no clock).
+/// `idle_polls_per_read` empty turns of its loop (busy-spinning: every
+/// [`IDLE_LOOKS_PER_CLOCK_READ`] empty looks, so that its wait for rows reads no clock).
 struct PublishSchedule {
     last_ns: u64,
     idle_polls: u32,
@@ -99,12 +98,14 @@ struct PublishSchedule {
 }
 
 impl PublishSchedule {
-    fn new(now_ns: u64, wait: WaitStrategy) -> Self {
+    /// The schedule of a consumer waiting with `wait` that makes up to `looks_per_turn` looks
+    /// at its ring in each empty turn of its loop.
+    fn new(now_ns: u64, wait: WaitStrategy, looks_per_turn: u32) -> Self {
         PublishSchedule {
             last_ns: now_ns,
             idle_polls: 0,
             idle_polls_per_read: if wait == WaitStrategy::BusySpin {
-                IDLE_TURNS_PER_CLOCK_READ
+                (IDLE_LOOKS_PER_CLOCK_READ / looks_per_turn.max(1)).max(1)
             } else {
                 1
             },
@@ -368,7 +369,10 @@ pub(crate) fn consume(mut job: ConsumerJob) {
     let busy = job.wait == WaitStrategy::BusySpin;
     let mut rows: Vec<Row> = Vec::new();
     let mut local = LatencyHistogram::new();
-    let mut schedule = PublishSchedule::new(control.now_ns(), job.wait);
+    // Busy-spinning on a local ring: between turns, looks at the ring alone.
+    let spins = busy && job.source.can_spin();
+    let looks_per_turn = if spins { SPIN_LOOKS_PER_TURN } else { 1 };
+    let mut schedule = PublishSchedule::new(control.now_ns(), job.wait, looks_per_turn);
     let mut reset_seen = control.reset_epoch.load(Relaxed);
     let mut prefetch = usize::MAX;
 
@@ -388,7 +392,9 @@ pub(crate) fn consume(mut job: ConsumerJob) {
         }
         rows.clear();
         let batch = control.batch.load(Relaxed).max(1);
-        let spun = busy && job.source.spin_until_ready(SPIN_LOOKS_PER_TURN);
+        if spins {
+            job.source.spin_until_ready(SPIN_LOOKS_PER_TURN);
+        }
         let n = job.source.take(batch, &mut rows, &slot.codec);
         if let Some(event) = job.source.take_event() {
             if let Check::Sessions(check) = &mut job.check {
@@ -406,7 +412,7 @@ pub(crate) fn consume(mut job: ConsumerJob) {
             if job.source.is_drained() {
                 break;
             }
-            if !spun {
+            if !spins {
                 idle.wait_or_park(|at_most| job.source.park(at_most));
             }
         } else {
@@ -468,13 +474,13 @@ mod tests {
     #[test]
     fn an_idle_consumer_reads_the_clock_once_per_thousand_looks_and_publishes_on_time() {
         let every = PUBLISH_EVERY.as_nanos() as u64;
-        let mut schedule = PublishSchedule::new(1_000, WaitStrategy::BusySpin);
+        let mut schedule = PublishSchedule::new(1_000, WaitStrategy::BusySpin, 1);
         let reads = Cell::new(0);
         let clock = |now: u64| {
             reads.set(reads.get() + 1);
             now
         };
-        for _ in 1..IDLE_TURNS_PER_CLOCK_READ {
+        for _ in 1..IDLE_LOOKS_PER_CLOCK_READ {
             assert!(!schedule.due(None, || clock(1_000 + every)));
         }
         assert_eq!(reads.get(), 0, "empty polls do not read the clock");
@@ -486,6 +492,17 @@ mod tests {
         assert!(!schedule.due(Some(last + every - 1), || clock(0)));
         assert!(schedule.due(Some(last + every), || clock(0)));
         assert_eq!(reads.get(), 1, "polls with rows use their arrival time");
+
+        // One that looks at its ring 64 times a turn: a clock read every 16 empty turns, the
+        // same 1024 looks.
+        let mut schedule = PublishSchedule::new(1_000, WaitStrategy::BusySpin, 64);
+        reads.set(0);
+        for _ in 1..16 {
+            assert!(!schedule.due(None, || clock(1_000 + every)));
+        }
+        assert_eq!(reads.get(), 0);
+        assert!(schedule.due(None, || clock(1_000 + every)));
+        assert_eq!(reads.get(), 1);
     }
 
     #[test]
@@ -519,7 +536,7 @@ mod tests {
     #[test]
     fn a_consumer_that_sleeps_when_idle_looks_at_the_clock_on_every_empty_poll() {
         let every = PUBLISH_EVERY.as_nanos() as u64;
-        let mut schedule = PublishSchedule::new(0, WaitStrategy::SpinPark { spins: 100 });
+        let mut schedule = PublishSchedule::new(0, WaitStrategy::SpinPark { spins: 100 }, 1);
         assert!(!schedule.due(None, || every - 1));
         assert!(
             schedule.due(None, || every),
