@@ -85,7 +85,8 @@ pub enum SettingError {
         /// The ring's capacity in rows.
         capacity: usize,
     },
-    /// A duration or interval of zero, or one so long that adding it to a clock would overflow.
+    /// A duration of zero, or a duration or interval so long that adding it to a clock would
+    /// overflow.
     #[error("{what} must be more than zero and at most {max}")]
     TimeOutOfRange {
         /// The key: `duration`, `interval`, `idle_timeout`, `handshake_timeout`.
@@ -95,8 +96,9 @@ pub enum SettingError {
     },
     /// A report interval too short for its latency to be the interval's own.
     #[error(
-        "interval must be at least 100ms: each consumer hands its latency samples over every \
-         10ms, so a shorter interval would report samples taken in earlier ones as its own"
+        "interval must be at least {}ms: each consumer hands its latency samples over every \
+         10ms, so a shorter interval would report samples taken in earlier ones as its own",
+        MIN_INTERVAL.as_millis()
     )]
     IntervalTooShort,
     /// A token longer than a handshake carries.
