@@ -428,30 +428,21 @@ fn send_item_until_credited(sender: &mut ItemSender<[u64; 8]>, i: u64) {
     }
 }
 
+/// How the far end of an item round trip takes its items on a CPU: polling `try_recv`
+/// ([`receive_items_on`]) or waiting in `recv` ([`wait_for_items_on`]).
+type FarEnd = fn(Option<usize>, ItemReceiver<[u64; 8]>) -> Poller;
+
 /// Round trip (ns, [`time_round_trips`]) of one 64-byte item (the relay ring's row size) through
 /// the library's shared-memory item ring ([`ItemSender`] to [`ItemReceiver`], no codec: what a
 /// program's own ring between processes pays): the item into the ring file's window, copied out by
-/// the receiver (on `cpus.1`), its credit back at the sender (on `cpus.0`). Both ends poll.
-fn shm_item_round_trip(trips: usize, cpus: (Option<usize>, Option<usize>)) -> f64 {
+/// the receiver (on `cpus.1`, taking items as `far_end` does), its credit back at the sender (on
+/// `cpus.0`, polling).
+fn shm_item_round_trip(trips: usize, cpus: (Option<usize>, Option<usize>), far_end: FarEnd) -> f64 {
     let name = format!("bench-items-{}", std::process::id());
     let receiver =
         ItemReceiver::<[u64; 8]>::create(&name, 1024, ringtop::ring::WaitStrategy::BusySpin)
             .unwrap();
-    let consumer = receive_items_on(cpus.1, receiver);
-    let (sender, round_trip) = time_item_round_trips(&name, trips, cpus.0);
-    sender.finish(Duration::from_secs(2));
-    consumer.stop();
-    round_trip
-}
-
-/// [`shm_item_round_trip`] with the receiver waiting in `recv` (a timeout) instead of polling
-/// `try_recv`: what a receive's wait adds to noticing an item.
-fn shm_item_round_trip_waiting(trips: usize, cpus: (Option<usize>, Option<usize>)) -> f64 {
-    let name = format!("bench-items-waiting-{}", std::process::id());
-    let receiver =
-        ItemReceiver::<[u64; 8]>::create(&name, 1024, ringtop::ring::WaitStrategy::BusySpin)
-            .unwrap();
-    let consumer = wait_for_items_on(cpus.1, receiver);
+    let consumer = far_end(cpus.1, receiver);
     let (sender, round_trip) = time_item_round_trips(&name, trips, cpus.0);
     sender.finish(Duration::from_secs(2));
     consumer.stop();
@@ -1116,10 +1107,10 @@ fn main() {
                 relay,
             );
             transport_vs_relay.push((shm - encode - decode) / relay);
-            let items = apart(|| shm_item_round_trip(trips, pair));
+            let items = apart(|| shm_item_round_trip(trips, pair, receive_items_on));
             record(&mut cases, "shm_round_trip", "shm_items", "ns", items);
             items_vs_relay.push(items / relay);
-            let waiting = apart(|| shm_item_round_trip_waiting(trips, pair));
+            let waiting = apart(|| shm_item_round_trip(trips, pair, wait_for_items_on));
             record(
                 &mut cases,
                 "shm_round_trip",
