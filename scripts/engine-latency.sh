@@ -6,11 +6,10 @@
 # round, then a summary line: the median of the per-round differences (engine p50 minus relay
 # round-trip p50) with their spread, and in how many rounds the goal of docs/performance.md
 # ("The engine's one-way latency": at most the relay round trip plus 40 ns) held. Each round also
-# runs `probe` at the profile's own rate and ring capacity (`probe_at_profile_*`): the same ring
-# at the same rate through `probe`'s own loops (a consumer that has waited 10 µs notices a row
-# later than one that waited 1 µs on the development VM, so the rate matters);
-# `engine_minus_probe_at_profile_ns` sets the two side by side. It is not a floor: since the
-# engine's consumer waits on its ring's word alone it has been the lower of the two there.
+# runs `probe` at the profile's own rate and ring capacity (`probe_at_profile_*`): its one-way is
+# what the least code around the same ring gets at that rate, on the engine's clock (a consumer
+# that has waited 10 µs notices a row later than one that waited 1 µs on the development VM, so
+# the rate matters); `engine_minus_probe_at_profile_ns` is what the engine's own code adds.
 #
 #   scripts/engine-latency.sh [ROUNDS] [SECONDS]    # default 8 rounds of 3 s
 #   scripts/engine-latency.sh --from DIR            # the rounds a bench bundle's run.sh saved

@@ -251,8 +251,7 @@ pub fn run(config: &ProbeConfig) -> Result<ProbeReport, ProbeError> {
     // spin hint between clock reads (36 ns on the AMD development VM) sent each row up to a hint
     // late, and the one-way p50 counted ~19 ns of that lateness. Sharing a CPU, it yields.
     let clock_wait: fn() = if shared_cpu { thread::yield_now } else { || {} };
-    let epoch = Instant::now();
-    let now_ns = move || epoch.elapsed().as_nanos() as u64;
+    let now_ns = crate::clock::monotonic_ns;
 
     let ring = || spsc::channel_with::<Row>(config.capacity, ring_config.clone());
     let (throughput, integrity_a, reloads, allocation) =
