@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use thiserror::Error;
 
+use crate::clock::monotonic_ns;
 use crate::metrics::integrity::{Integrity, SequenceCheck};
 use crate::metrics::{LatencyHistogram, LatencySummary};
 use crate::profile::RingKind;
@@ -251,7 +252,6 @@ pub fn run(config: &ProbeConfig) -> Result<ProbeReport, ProbeError> {
     // spin hint between clock reads (36 ns on the AMD development VM) sent each row up to a hint
     // late, and the one-way p50 counted ~19 ns of that lateness. Sharing a CPU, it yields.
     let clock_wait: fn() = if shared_cpu { thread::yield_now } else { || {} };
-    let now_ns = crate::clock::monotonic_ns;
 
     let ring = || spsc::channel_with::<Row>(config.capacity, ring_config.clone());
     let (throughput, integrity_a, reloads, allocation) =
@@ -260,7 +260,6 @@ pub fn run(config: &ProbeConfig) -> Result<ProbeReport, ProbeError> {
         config,
         ring()?,
         (producer_cpu, consumer_cpu),
-        now_ns,
         [clock_wait, idle],
     )?;
     let cpus = (producer_cpu, consumer_cpu);
@@ -417,13 +416,14 @@ fn throughput_phase(
 }
 
 /// One-way latency at `config.rate`: each row stamped with the time it is due and sent then, the
-/// consumer reading the clock as it takes it. The producer runs `clock_wait` between clock reads
-/// while a row is not yet due, and `idle` between tries of a full ring.
+/// consumer reading the clock as it takes it, both on the clock the engine stamps rows with
+/// ([`monotonic_ns`]: an `Instant` since an epoch cost ~13 ns more of one-way on the development
+/// VM). The producer runs `clock_wait` between clock reads while a row is not yet due, and
+/// `idle` between tries of a full ring.
 fn paced_phase(
     config: &ProbeConfig,
     (mut tx, mut rx): Ring,
     (producer_cpu, consumer_cpu): (usize, usize),
-    now_ns: impl Fn() -> u64 + Copy + Send,
     [clock_wait, idle]: [fn(); 2],
 ) -> Result<(LatencySummary, Integrity), ProbeError> {
     let samples = config.latency_samples;
@@ -433,10 +433,10 @@ fn paced_phase(
     thread::scope(|s| {
         let producer = s.spawn(move || -> Result<(), ProbeError> {
             pinned_and_ready(producer_cpu, ready)?;
-            let start = now_ns();
+            let start = monotonic_ns();
             for seq in 0..warm_up + samples {
                 let scheduled = start + (seq as f64 * period_ns) as u64;
-                while now_ns() < scheduled {
+                while monotonic_ns() < scheduled {
                     clock_wait();
                 }
                 let mut row = Row::new(seq, scheduled);
@@ -455,7 +455,7 @@ fn paced_phase(
             let mut hist = LatencyHistogram::new();
             let mut check = SequenceCheck::default();
             while let Some(row) = rx.pop() {
-                let latency = now_ns().saturating_sub(row.stamp_ns);
+                let latency = monotonic_ns().saturating_sub(row.stamp_ns);
                 if row.seq >= warm_up {
                     hist.record(latency);
                 }
