@@ -141,6 +141,13 @@ impl MessageReceiver {
         if self.is_quiet() {
             return Err(Received::Nothing);
         }
+        self.take_news(poll)
+    }
+
+    /// [`MessageReceiver::try_take`] for a caller whose own quiet look just found news: the
+    /// poll, without looking again.
+    #[inline]
+    fn take_news(&mut self, poll: impl FnOnce(&mut ShmInbox) -> Polled) -> Result<usize, Received> {
         Err(match poll(&mut self.inbox) {
             Polled::Frame(taken) => return Ok(taken),
             Polled::Nothing => Received::Nothing,
@@ -415,7 +422,7 @@ impl<T: Pod> ItemReceiver<T> {
         if self.ring.is_quiet() {
             return ReceivedItem::Other(Received::Nothing);
         }
-        Self::one(|item| self.try_recv_many(item))
+        Self::one(|item| Self::items(self.ring.take_news(Self::poll_into(item))))
     }
 
     /// As [`ItemReceiver::try_recv`], waiting up to `timeout` with the receiver's strategy.
@@ -436,19 +443,19 @@ impl<T: Pod> ItemReceiver<T> {
     /// of `out`, without waiting (or a sender's arrival or departure, which is never in the
     /// middle of a batch): one look at each slot's stamp and one credit for them all.
     pub fn try_recv_many(&mut self, out: &mut [T]) -> ReceivedItems {
-        let got = self
-            .ring
-            .try_take(|inbox| inbox.poll_items(bytemuck::cast_slice_mut(out), Slot::<T>::SHAPE));
-        Self::items(got)
+        Self::items(self.ring.try_take(Self::poll_into(out)))
     }
 
     /// As [`ItemReceiver::try_recv_many`], waiting up to `timeout` for at least one item with
     /// the receiver's strategy.
     pub fn recv_many(&mut self, out: &mut [T], timeout: Duration) -> ReceivedItems {
-        let got = self.ring.take(timeout, |inbox| {
-            inbox.poll_items(bytemuck::cast_slice_mut(out), Slot::<T>::SHAPE)
-        });
-        Self::items(got)
+        Self::items(self.ring.take(timeout, Self::poll_into(out)))
+    }
+
+    /// A poll of the inbox that takes as many items as `out` holds into it.
+    #[inline]
+    fn poll_into(out: &mut [T]) -> impl FnMut(&mut ShmInbox) -> Polled + '_ {
+        move |inbox| inbox.poll_items(bytemuck::cast_slice_mut(&mut out[..]), Slot::<T>::SHAPE)
     }
 
     fn items(taken: Result<usize, Received>) -> ReceivedItems {
