@@ -74,7 +74,7 @@ use ringtop::profile;
 use ringtop::ring::window;
 use ringtop::row::Row;
 use ringtop::topology::pin::allowed_cpus;
-use ringtop::transport::shm::messages::{ItemReceiver, ItemSender, ReceivedItem, ReceivedItems};
+use ringtop::transport::shm::items::{ItemReceiver, ItemSender, ReceivedItem, ReceivedItems};
 use ringtop::transport::shm::{self as shm_link, ShmSender};
 use ringtop::transport::tcp::{self, Polled, RemoteSender, SendOutcome};
 use ringtop::transport::{LinkStats, ListenConfig, SenderConfig};
@@ -338,7 +338,6 @@ fn shm_round_trip(trips: usize, cpus: (Option<usize>, Option<usize>)) -> f64 {
     let (mut listener, mut inbox) = shm_link::listen(
         ListenConfig::open(name.clone()),
         1 << 20,
-        0,
         Arc::new(LinkStats::default()),
     )
     .unwrap();

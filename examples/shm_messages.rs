@@ -19,9 +19,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use ringtop::ring::WaitStrategy;
-use ringtop::transport::shm::messages::{
-    ItemReceiver, ItemSender, MessageReceiver, MessageSender, Pod, Received, ReceivedItem, Zeroable,
-};
+use ringtop::transport::shm::items::{ItemReceiver, ItemSender, Pod, ReceivedItem, Zeroable};
+use ringtop::transport::shm::messages::{MessageReceiver, MessageSender, Received};
 
 /// A fixed-size item: plain old data, so it crosses as its bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Pod, Zeroable)]

@@ -646,46 +646,6 @@ fn window_records_placed_by_the_writer_wrap_with_padding_and_keep_their_bytes() 
 }
 
 #[test]
-fn window_slots_come_out_whole_and_in_order_across_a_wrap() {
-    // Three 12-byte items in 32-byte slots of a 64-byte window: the third waits for the first
-    // slot's release, and the reader takes them one or two at a time.
-    model(|| {
-        let (mut writer, mut reader) = window::channel(64).unwrap();
-        writer.set_slot(32).unwrap();
-        let producer = thread::spawn(move || {
-            for n in 0..3u8 {
-                loop {
-                    let tail = writer.published();
-                    if tail + 32 - writer.head() <= 64 {
-                        writer.write_at(tail % 64, &[n + 1; 12]).unwrap();
-                        writer.publish(tail + 32).unwrap();
-                        break;
-                    }
-                    thread::yield_now();
-                }
-            }
-        });
-        let mut got = Vec::new();
-        let mut out = [0u8; 24];
-        while got.len() < 3 {
-            reader.refresh();
-            let shape = window::SlotShape {
-                slot: 32,
-                at: 0,
-                item: 12,
-            };
-            let read = reader.try_read_slots(&mut out, shape, u64::MAX).unwrap();
-            got.extend(out.chunks(12).take(read).map(<[u8]>::to_vec));
-            if read == 0 {
-                thread::yield_now();
-            }
-        }
-        assert_eq!(got, [vec![1u8; 12], vec![2; 12], vec![3; 12]]);
-        producer.join().unwrap();
-    });
-}
-
-#[test]
 fn frames_blocking_claim_and_read_end_exactly_after_the_last_record() {
     model(|| {
         let config = parking();

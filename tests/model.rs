@@ -444,99 +444,120 @@ proptest! {
     }
 }
 
-/// What a test of the window's fixed-size slots does next.
+/// What a test of the shared-memory item ring does next.
 #[derive(Debug, Clone)]
-enum SlotOp {
-    /// Write up to this many items (as many as there are free slots for), then publish them.
-    Write(usize),
-    /// Load the published tail (only once everything loaded before is read).
-    Refresh,
-    /// Read up to `max` items, stopping `until` slots past the head (`None`: no stop).
-    Read { max: usize, until: Option<u64> },
+enum ItemOp {
+    /// Send up to this many items at once (as many as the sender has room for as credited).
+    Send(usize),
+    /// Receive up to this many items at once (or the session boundary that comes first).
+    Receive(usize),
+    /// The sender says goodbye and another opens the ring.
+    NextSender,
 }
 
-fn slot_op() -> impl Strategy<Value = SlotOp> {
+fn item_op() -> impl Strategy<Value = ItemOp> {
     prop_oneof![
-        (0..12usize).prop_map(SlotOp::Write),
-        Just(SlotOp::Refresh),
-        (0..12usize, prop::option::of(0..6u64))
-            .prop_map(|(max, until)| SlotOp::Read { max, until }),
+        4 => (1..80usize).prop_map(ItemOp::Send),
+        4 => (1..40usize).prop_map(ItemOp::Receive),
+        1 => Just(ItemOp::NextSender),
     ]
 }
 
-/// Item `n`'s `len` bytes.
-fn slot_item(n: u64, len: usize) -> Vec<u8> {
-    (0..len)
-        .map(|i| (n as u8).wrapping_mul(31) ^ i as u8)
-        .collect()
+/// What the item ring's receiver should hand out next, in order.
+#[derive(Debug, Clone, PartialEq)]
+enum ItemExpected {
+    Start,
+    Item(u64),
+    End(u64),
+}
+
+/// Item `n` of the item ring's model: its number, then words made from it.
+fn model_item(n: u64) -> [u64; 7] {
+    std::array::from_fn(|k| match k {
+        0 => n,
+        k => n.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ k as u64,
+    })
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(1024))]
+    #![proptest_config(ProptestConfig::with_cases(256))]
 
-    /// The window's slots (the shared-memory item ring's layout): items come out once and in
-    /// order, only what was published and loaded, never past the position a read is given, and
-    /// a slot's bytes beyond its item never leak into it.
+    /// The shared-memory item ring with both ends in this thread (56-byte items in a window of
+    /// 64 slots, so sequences wrap it): what the receiver hands out is exactly what the senders
+    /// sent, once and in order, each sender's items between its start and its end (with the
+    /// count it said it sent), and nothing is reported missing while something is due. A send
+    /// takes no more than asked, and a receive no more than the room given.
     #[test]
-    fn window_slots_behave_as_a_bounded_fifo_that_stops_where_it_is_told(
-        capacity in prop_oneof![Just(64usize), Just(128)],
-        slot in prop_oneof![Just(8usize), Just(16), Just(32)],
-        item_fraction in 1..=8usize,
-        prefixed in any::<bool>(),
-        ops in prop::collection::vec(slot_op(), 1..200),
+    fn the_item_ring_hands_out_exactly_what_was_sent_each_sender_between_its_boundaries(
+        ops in prop::collection::vec(item_op(), 1..60),
     ) {
-        // Items from the slot's start, or after a word of the writer's own (shared memory's
-        // stamp) where a slot has room for one.
-        let skip = if prefixed && slot > 8 { 8 } else { 0 };
-        let item = ((slot - skip) * item_fraction / 8).max(1);
-        let shape = ringtop::ring::window::SlotShape { slot, at: skip, item };
-        let slots = (capacity / slot) as u64;
-        let (mut writer, mut reader) = ringtop::ring::window::channel(capacity).unwrap();
-        writer.set_slot(slot).unwrap();
-        // Every slot starts as garbage: whatever lies past an item must never be read as it.
-        for offset in (0..capacity).step_by(slot) {
-            writer.write_at(offset as u64, &vec![0xEE; slot]).unwrap();
-        }
-        let mut model: VecDeque<u64> = VecDeque::new();
-        let (mut next, mut known) = (0u64, 0usize);
+        use ringtop::ring::WaitStrategy;
+        use ringtop::transport::shm::items::{ItemReceiver, ItemSender, ReceivedItems};
+        use ringtop::transport::shm::messages::Received;
+        use std::sync::atomic::{AtomicU64, Ordering};
+        use std::time::Duration;
+        static CASE: AtomicU64 = AtomicU64::new(0);
+        let name = format!(
+            "model-items-{}-{}",
+            std::process::id(),
+            CASE.fetch_add(1, Ordering::Relaxed)
+        );
+        let mut receiver =
+            ItemReceiver::<[u64; 7]>::create(&name, 64, WaitStrategy::BusySpin).unwrap();
+        let mut sender = ItemSender::<[u64; 7]>::open(&name).unwrap();
+        let mut expected = VecDeque::from([ItemExpected::Start]);
+        let (mut next, mut sent_by_this) = (0u64, 0u64);
+        let mut out = [[0u64; 7]; 40];
+        let mut receive = |room: usize, expected: &mut VecDeque<ItemExpected>| {
+            let got = match receiver.try_recv_many(&mut out[..room]) {
+                ReceivedItems::Items(read) => {
+                    prop_assert!(read >= 1 && read <= room, "{} items for room {}", read, room);
+                    for item in &out[..read] {
+                        prop_assert_eq!(*item, model_item(item[0]), "item {} intact", item[0]);
+                    }
+                    out[..read].iter().map(|item| ItemExpected::Item(item[0])).collect()
+                }
+                ReceivedItems::Other(Received::SenderConnected(_)) => vec![ItemExpected::Start],
+                ReceivedItems::Other(Received::SenderLeft { sent, .. }) => {
+                    vec![ItemExpected::End(sent.expect("a goodbye"))]
+                }
+                ReceivedItems::Other(Received::Nothing) => {
+                    prop_assert!(expected.is_empty(), "nothing, while due: {:?}", expected);
+                    return Ok(false);
+                }
+                ReceivedItems::Other(other) => {
+                    return Err(TestCaseError::fail(format!("{other:?}")));
+                }
+            };
+            for one in got {
+                prop_assert_eq!(expected.pop_front(), Some(one));
+            }
+            Ok(true)
+        };
         for op in ops {
             match op {
-                SlotOp::Write(n) => {
-                    let free = slots - model.len() as u64;
-                    let count = (n as u64).min(free);
-                    let tail = writer.published();
-                    for k in 0..count {
-                        let at = tail + k * slot as u64;
-                        let offset = at % capacity as u64 + skip as u64;
-                        writer.write_at(offset, &slot_item(next + k, item)).unwrap();
-                    }
-                    writer.publish(tail + count * slot as u64).unwrap();
-                    model.extend(next..next + count);
-                    next += count;
+                ItemOp::Send(wanted) => {
+                    let items: Vec<[u64; 7]> = (next..next + wanted as u64).map(model_item).collect();
+                    let sent = sender.try_send_many(&items).unwrap();
+                    prop_assert!(sent <= wanted);
+                    expected.extend((next..next + sent as u64).map(ItemExpected::Item));
+                    next += sent as u64;
+                    sent_by_this += sent as u64;
                 }
-                SlotOp::Refresh => {
-                    reader.refresh();
-                    if known == 0 {
-                        known = model.len();
-                    }
+                ItemOp::Receive(room) => {
+                    receive(room, &mut expected)?;
                 }
-                SlotOp::Read { max, until } => {
-                    let head = reader.head();
-                    let stop = until.map_or(u64::MAX, |u| head + u * slot as u64);
-                    let mut out = vec![0u8; max * item];
-                    let read = reader.try_read_slots(&mut out, shape, stop).unwrap();
-                    let expected = max.min(known).min(until.map_or(usize::MAX, |u| u as usize));
-                    prop_assert_eq!(read, expected);
-                    for got in out.chunks(item).take(read) {
-                        let n = model.pop_front().unwrap();
-                        prop_assert_eq!(got, &slot_item(n, item)[..], "item {}", n);
-                    }
-                    known -= read;
-                    prop_assert_eq!(reader.head(), head + (read * slot) as u64);
-                    prop_assert_eq!(writer.head(), reader.head(), "what is read is released");
+                ItemOp::NextSender => {
+                    sender.finish(Duration::ZERO);
+                    expected.push_back(ItemExpected::End(sent_by_this));
+                    sender = ItemSender::<[u64; 7]>::open(&name).unwrap();
+                    expected.push_back(ItemExpected::Start);
+                    sent_by_this = 0;
                 }
             }
         }
+        while receive(40, &mut expected)? {}
+        prop_assert!(expected.is_empty(), "never handed out: {:?}", expected);
     }
 }
 

@@ -20,14 +20,13 @@ use common::{Reaped, ringtop, scratch_dir};
 use ringtop::ring::WaitStrategy;
 use ringtop::ring::window::record_header;
 use ringtop::transport::session::FRAME;
+use ringtop::transport::shm::items::{ItemReceiver, ItemSender, ReceivedItem, ReceivedItems};
 use ringtop::transport::shm::layout::{self, hello, welcome};
 use ringtop::transport::shm::locks::{
     receiver_lock_path, ring_path, sender_lock_path, take_sender_lock,
 };
 use ringtop::transport::shm::mapping::Segment;
-use ringtop::transport::shm::messages::{
-    ItemReceiver, ItemSender, MessageReceiver, MessageSender, Received, ReceivedItem, ReceivedItems,
-};
+use ringtop::transport::shm::messages::{MessageReceiver, MessageSender, Received};
 use serde_json::Value;
 
 /// A directory for rings that ringtop makes itself (private, as it insists).

@@ -462,70 +462,110 @@ fn window_records_placed_by_the_writer_keep_every_byte() {
 }
 
 #[test]
-fn window_slots_written_and_read_in_random_batches_keep_every_item() {
-    // The shared-memory item ring's layout: 40-byte items in 64-byte slots, written in bursts of
-    // 1 to 100 under one tail each and read in batches of 1 to 37; every item's number and
-    // bytes checked across many wraps.
-    const ITEMS: u64 = 1_000_000;
-    const CAPACITY: usize = 4096;
-    const SLOT: usize = 64;
-    const ITEM: usize = 40;
-    // Each item from byte 8 of its slot, after a word of the writer's own (as shared memory's
-    // stamp), which the reader must never hand out.
-    const SHAPE: window::SlotShape = window::SlotShape {
-        slot: SLOT,
-        at: 8,
-        item: ITEM,
+fn item_ring_sent_and_read_in_random_batches_by_senders_in_turn_keeps_every_item() {
+    // The shared-memory item ring: 40-byte items (64-byte slots) in a 4 KiB window, sent by
+    // three senders in turn, each in bursts of 1 to 100 (`try_send` alone or `try_send_many`),
+    // read in batches of 1 to 37 (`try_recv` alone or `try_recv_many`); every item's number and
+    // bytes checked across many wraps, and each sender's items between its start and its end.
+    use ringtop::transport::shm::items::{ItemReceiver, ItemSender, ReceivedItem, ReceivedItems};
+    use ringtop::transport::shm::messages::Received;
+    use std::time::Duration;
+    const SENDERS: u64 = 3;
+    const ITEMS_EACH: u64 = 200_000;
+    type Item = [u64; 5];
+    let item = |seq: u64| -> Item {
+        let mut words = [seq; 5];
+        for (k, word) in words.iter_mut().enumerate().skip(1) {
+            let bytes: Vec<u8> = payload(seq + k as u64, 8).collect();
+            *word = u64::from_ne_bytes(bytes.try_into().unwrap());
+        }
+        words
     };
-    let item = |seq: u64| -> Vec<u8> {
-        let mut bytes = seq.to_le_bytes().to_vec();
-        bytes.extend(payload(seq, ITEM - 8));
-        bytes
-    };
-    let (mut writer, mut reader) = window::channel(CAPACITY).unwrap();
-    writer.set_slot(SLOT).unwrap();
+    let name = format!("stress-items-{}", std::process::id());
+    let mut receiver = ItemReceiver::<Item>::create(&name, 64, WaitStrategy::BusySpin).unwrap();
     let producer = thread::spawn(move || {
         let mut rng = SmallRng::seed_from_u64(seed());
-        let mut seq = 0u64;
-        while seq < ITEMS {
-            let free = (CAPACITY as u64 - (writer.published() - writer.head())) / SLOT as u64;
-            let burst = rng.random_range(1..=100u64).min(free).min(ITEMS - seq);
-            if burst == 0 {
-                std::hint::spin_loop();
-                continue;
+        for sender_number in 0..SENDERS {
+            let mut sender = ItemSender::<Item>::open(&name).unwrap();
+            let first = sender_number * ITEMS_EACH;
+            let mut seq = first;
+            while seq < first + ITEMS_EACH {
+                let burst = rng.random_range(1..=100u64).min(first + ITEMS_EACH - seq);
+                let sent = if burst == 1 {
+                    u64::from(sender.try_send(&item(seq)).unwrap())
+                } else {
+                    let items: Vec<Item> = (seq..seq + burst).map(item).collect();
+                    sender.try_send_many(&items).unwrap() as u64
+                };
+                if sent == 0 {
+                    thread::yield_now();
+                }
+                seq += sent;
             }
-            let tail = writer.published();
-            for k in 0..burst {
-                let at = (tail + k * SLOT as u64) % CAPACITY as u64;
-                writer.write_at(at, &u64::MAX.to_le_bytes()).unwrap();
-                writer.write_at(at + 8, &item(seq + k)).unwrap();
-            }
-            writer.publish(tail + burst * SLOT as u64).unwrap();
-            seq += burst;
+            assert_eq!(sender.finish(Duration::from_secs(10)), ITEMS_EACH);
         }
     });
     let mut rng = SmallRng::seed_from_u64(seed() ^ 1);
-    let mut out = vec![0u8; 37 * ITEM];
-    let mut seq = 0u64;
-    while seq < ITEMS {
-        reader.refresh();
-        let room = rng.random_range(1..=37usize);
-        let read = reader
-            .try_read_slots(&mut out[..room * ITEM], SHAPE, u64::MAX)
-            .unwrap();
-        if read == 0 {
-            std::hint::spin_loop();
-            continue;
+    let mut out = [[0u64; 5]; 37];
+    let (mut seq, mut starts, mut ends) = (0u64, 0u64, 0u64);
+    let take = |got: &[Item], seq: &mut u64, starts: u64| {
+        for one in got {
+            assert!(*one == item(*seq), "item {seq} corrupted or out of order");
+            assert_eq!(
+                starts,
+                *seq / ITEMS_EACH + 1,
+                "item {seq} outside its session"
+            );
+            *seq += 1;
         }
-        for got in out.chunks(ITEM).take(read) {
-            assert!(got == item(seq), "item {seq} corrupted or out of order");
-            seq += 1;
+    };
+    while ends < SENDERS {
+        let other = if rng.random_bool(0.5) {
+            match receiver.try_recv() {
+                ReceivedItem::Item(one) => {
+                    take(&[one], &mut seq, starts);
+                    continue;
+                }
+                ReceivedItem::Other(other) => other,
+            }
+        } else {
+            let room = rng.random_range(1..=37usize);
+            match receiver.try_recv_many(&mut out[..room]) {
+                ReceivedItems::Items(read) => {
+                    take(&out[..read], &mut seq, starts);
+                    continue;
+                }
+                ReceivedItems::Other(other) => other,
+            }
+        };
+        match other {
+            Received::Nothing => thread::yield_now(),
+            Received::SenderConnected(_) => {
+                assert_eq!(
+                    seq,
+                    starts * ITEMS_EACH,
+                    "a start in the middle of a sender"
+                );
+                starts += 1;
+            }
+            Received::SenderLeft { sent, .. } => {
+                assert_eq!(
+                    sent,
+                    Some(ITEMS_EACH),
+                    "sender {ends} left without its goodbye"
+                );
+                assert_eq!(
+                    seq,
+                    starts * ITEMS_EACH,
+                    "an end before the sender's last item"
+                );
+                ends += 1;
+            }
+            other => panic!("after item {seq}: {other:?}"),
         }
     }
     producer.join().unwrap();
-    reader.refresh();
-    assert_eq!(reader.try_read_slots(&mut out, SHAPE, u64::MAX), Ok(0));
-    assert!(reader.is_abandoned());
+    assert_eq!(seq, SENDERS * ITEMS_EACH);
 }
 
 /// A value that counts how often it is dropped.

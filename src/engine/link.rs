@@ -97,7 +97,7 @@ pub(crate) fn listen(
         // does not apply to it).
         TransportKind::Shm => {
             let (listener, inbox) =
-                crate::transport::shm::listen(listen_config, window_bytes, 0, stats.clone())?;
+                crate::transport::shm::listen(listen_config, window_bytes, stats.clone())?;
             (Box::new(listener), inbox)
         }
         TransportKind::Rdma => {

@@ -11,8 +11,6 @@
 //! kind), the payload padded to 8 bytes, never wrapping, a padding record filling the buffer's end
 //! when the next does not fit. [`place`] computes that layout from positions alone, so the remote
 //! producer, which never sees this memory, lays records out the same way.
-//! A window may instead hold fixed-size slots with no header ([`WindowWriter::set_slot`],
-//! [`WindowReader::try_read_slots`]): the shared-memory item ring's layout.
 //!
 //! ```
 //! use ringtop::ring::window;
@@ -40,7 +38,6 @@ use super::record::ring_offset;
 pub use super::record::{
     ALIGN, CONSUMED, HEADER, PADDING, encode_record, footprint, max_payload, record_header,
 };
-pub use slots::SlotShape;
 
 /// Why a write, a publish or a record was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -213,7 +210,6 @@ pub fn channel_with(
             shared: shared.clone(),
             capacity,
             published: 0,
-            granule: ALIGN as u64,
         },
         WindowReader {
             shared,
@@ -230,9 +226,6 @@ pub struct WindowWriter {
     shared: Arc<Shared>,
     capacity: usize,
     published: u64,
-    /// Every tail is a multiple of this power of two: [`ALIGN`] for records, the slot for
-    /// fixed-size items ([`WindowWriter::set_slot`] takes only powers of two).
-    granule: u64,
 }
 
 impl std::fmt::Debug for WindowWriter {
@@ -333,16 +326,15 @@ impl WindowWriter {
     ///
     /// # Errors
     /// [`WindowError::BadTail`] for a tail behind the published one, beyond what the reader
-    /// released, or not a multiple of [`ALIGN`] (of the slot, for a window of slots).
+    /// released, or not a multiple of [`ALIGN`].
     #[inline]
     pub fn publish(&mut self, tail: u64) -> Result<(), WindowError> {
         let bad = |reason: String| WindowError::BadTail { tail, reason };
         if tail < self.published {
             return Err(bad(format!("behind the published tail {}", self.published)));
         }
-        // A mask, not a division (`granule` is a power of two): this check runs on every tail.
-        if tail & (self.granule - 1) != 0 {
-            return Err(bad(format!("not a multiple of {}", self.granule)));
+        if !tail.is_multiple_of(ALIGN as u64) {
+            return Err(bad(format!("not a multiple of {ALIGN}")));
         }
         let head = self.head();
         if tail - head > self.capacity as u64 {
@@ -695,6 +687,5 @@ impl WindowRecord<'_> {
         reader.consume(start, end);
     }
 }
-mod slots;
 #[cfg(all(test, not(loom)))]
 mod tests;

@@ -5,7 +5,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 
-use crate::ring::window::{SlotShape, WindowError, WindowReader, WindowRecord};
+use crate::ring::window::{WindowError, WindowReader, WindowRecord};
 use crate::transport::LinkStats;
 use crate::transport::session::{FRAME, SessionEvent, SessionLog};
 
@@ -36,17 +36,6 @@ pub trait TailFeed: Send + Sync + fmt::Debug {
     /// # Errors
     /// The refused tail, as [`WindowError`].
     fn feed(&self) -> Result<(), WindowError>;
-
-    /// [`TailFeed::feed`] for a consumer that takes at most `wanted` fixed-size slots now: a
-    /// feed whose slots say themselves that they are full (shared memory's item stamps) looks
-    /// at no more of them than that. The default feeds the whole tail.
-    ///
-    /// # Errors
-    /// As [`TailFeed::feed`].
-    fn feed_slots(&self, wanted: usize) -> Result<(), WindowError> {
-        let _ = wanted;
-        self.feed()
-    }
 
     /// The tail the sender last published, as it stands where this feed reads it, unchecked,
     /// when it is one word to load: a consumer compares it with what it has read to skip a
@@ -80,8 +69,8 @@ pub enum Polled {
 
 /// The consumer's view of the window: frames to decode, session boundaries, and credit back to the
 /// sender. Its credit path and feed are `dyn` (any backend) unless a backend names its own
-/// types: then both calls, on the path of every item, are direct and inline (the shared-memory
-/// item ring's receiver does).
+/// types: then both calls, on the path of every message, are direct and inline (the
+/// shared-memory message ring's receiver does).
 #[derive(Debug)]
 pub struct Inbox<C: CreditPath + ?Sized = dyn CreditPath, F: TailFeed + ?Sized = dyn TailFeed> {
     reader: WindowReader,
@@ -166,24 +155,6 @@ impl<C: CreditPath + ?Sized, F: TailFeed + ?Sized> Inbox<C, F> {
         })
     }
 
-    /// As [`Inbox::poll`] for a ring of fixed-size items in slots (`shape`): as many of the
-    /// next items as `out` holds and are published, up to the next session boundary, into
-    /// `out` (one row each), credited once; the feed looks at no more slots than `out` holds.
-    /// Like [`Inbox::poll_message`], it leaves the look for nothing new to its caller.
-    #[inline]
-    pub fn poll_items(&mut self, out: &mut [u8], shape: SlotShape) -> Polled {
-        if let Some(polled) = self.before_read(out.len() / shape.item.max(1)) {
-            return polled;
-        }
-        // Not past the next boundary: its event comes first.
-        let until = self.sessions.next_at();
-        match self.reader.try_read_slots(out, shape, until) {
-            Ok(0) => Polled::Nothing,
-            Ok(read) => self.taken(read, 0),
-            Err(e) => self.drop_sender(e),
-        }
-    }
-
     /// Whether a poll would find nothing: the feed's sender tail is what the consumer has read
     /// up to, everything published is read, and no session boundary is due (looked at after
     /// the tail was loaded, as a poll does). A few loads where a poll of an empty window runs
@@ -194,22 +165,18 @@ impl<C: CreditPath + ?Sized, F: TailFeed + ?Sized> Inbox<C, F> {
         self.feed
             .as_ref()
             .and_then(|feed| feed.sender_tail())
-            .is_some_and(|tail| self.is_quiet_at(|_| tail))
+            .is_some_and(|tail| self.is_quiet_at(tail))
     }
 
-    /// Whether a poll would find nothing, given where the sender has published to as seen from
-    /// the head (`tail_from(head)`, loaded first): it is the head, everything published is
-    /// read, and no session boundary is due. For a caller that loads that word without the feed
-    /// (a shared-memory receiver, from its ring file: the tail, or the next slot's stamp): the
-    /// poll loop of a receiver waiting for its next item then runs a few loads and no call, and
-    /// sees the sender's word move that much sooner.
+    /// Whether a poll would find nothing, given the sender's `tail` (loaded first): it is the
+    /// head, everything published is read, and no session boundary is due. For a caller that
+    /// loads the tail without the feed (a shared-memory receiver, from its ring file): the poll
+    /// loop of a receiver waiting for its next message then runs a few loads and no call, and
+    /// sees the tail move that much sooner.
     #[inline]
-    pub fn is_quiet_at(&self, tail_from: impl FnOnce(u64) -> u64) -> bool {
+    pub fn is_quiet_at(&self, tail: u64) -> bool {
         let head = self.reader.head();
-        tail_from(head) == head
-            && !self.discarding
-            && self.reader.is_empty()
-            && !self.sessions.is_due(head)
+        tail == head && !self.discarding && self.reader.is_empty() && !self.sessions.is_due(head)
     }
 
     /// [`Inbox::poll`], `take` given the record itself.
@@ -217,7 +184,7 @@ impl<C: CreditPath + ?Sized, F: TailFeed + ?Sized> Inbox<C, F> {
         &mut self,
         take: impl FnOnce(&mut WindowRecord<'_>) -> Result<(usize, u64), String>,
     ) -> Polled {
-        if let Some(polled) = self.before_read(usize::MAX) {
+        if let Some(polled) = self.before_read() {
             return polled;
         }
         let mut record = match self.reader.try_read_known() {
@@ -247,17 +214,16 @@ impl<C: CreditPath + ?Sized, F: TailFeed + ?Sized> Inbox<C, F> {
         }
     }
 
-    /// Everything a poll does before it reads: the feed when the window is empty (of at most
-    /// `wanted` slots, in a window of them), then a
+    /// Everything a poll does before it reads: the feed when the window is empty, then a
     /// session boundary if the head reached it, then what a dropped sender published is
     /// discarded. `None`: read what is known.
     #[inline]
-    fn before_read(&mut self, wanted: usize) -> Option<Polled> {
+    fn before_read(&mut self) -> Option<Polled> {
         if !self.discarding
             && let Some(feed) = &self.feed
             && self.reader.is_empty()
         {
-            if let Err(e) = feed.feed_slots(wanted) {
+            if let Err(e) = feed.feed() {
                 return Some(self.drop_sender(e));
             }
             // The common empty poll ends here: still nothing published (the tail loaded first),

@@ -19,6 +19,7 @@
 //!   ([`crate::transport::inbox::TailFeed`]): no thread between the two, so a hand-off moves
 //!   the tail's cache line and the record's (one after the other), and the credit's line back.
 
+pub mod items;
 pub mod layout;
 pub mod locks;
 pub mod mapping;

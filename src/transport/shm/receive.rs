@@ -27,14 +27,48 @@ use super::mapping::{Segment, WindowMemory};
 /// How often the session thread looks for a hello, a goodbye or a dead producer.
 const WATCH: Duration = Duration::from_millis(2);
 
-/// What the session thread and the consumer share: the consumer's feed and credit path.
+/// What the consumer reads from, which the session thread opens and closes sessions in under
+/// the writer's lock: the window of records ([`WindowWriter`]: frames, messages), or the
+/// window of item slots ([`super::items::ItemStream`]).
+pub(super) trait Stream: Send + std::fmt::Debug + Sized + 'static {
+    /// Where what the consumer may read ends: a session starts, or ends, here.
+    fn published(&self) -> u64;
+    /// The consumer's head: a new sender may write up to a window past it.
+    fn head(&self) -> u64;
+    /// Readies the file for a new sender, while no sender writes (none is let in yet).
+    fn before_sender(&self, segment: &Segment);
+    /// Takes all the sender has published, as its last word (its session ends).
+    ///
+    /// # Errors
+    /// What the stream refused of it (the sender is then dropped).
+    fn take_last(shared: &Shared<Self>, stream: &mut Self) -> Result<(), WindowError>;
+}
+
+impl Stream for WindowWriter {
+    fn published(&self) -> u64 {
+        WindowWriter::published(self)
+    }
+
+    fn head(&self) -> u64 {
+        WindowWriter::head(self)
+    }
+
+    fn before_sender(&self, _: &Segment) {}
+
+    fn take_last(shared: &Shared<Self>, writer: &mut Self) -> Result<(), WindowError> {
+        shared.publish(writer, shared.segment.sender_tail())
+    }
+}
+
+/// What the session thread and the consumer share: the stream they open and close sessions
+/// in, and the consumer's credit path.
 #[derive(Debug)]
-pub(super) struct Shared {
-    segment: Arc<Segment>,
-    /// The window's writing end; `None` once the listener stopped.
-    writer: Mutex<Option<WindowWriter>>,
+pub(super) struct Shared<S> {
+    pub(super) segment: Arc<Segment>,
+    /// What the consumer reads from; `None` once the listener stopped.
+    pub(super) writer: Mutex<Option<S>>,
     /// Whether a producer's tails are taken now (a session is open).
-    open: AtomicBool,
+    pub(super) open: AtomicBool,
     /// Why the consumer dropped the producer, for the session thread to end its session.
     abort: Mutex<Option<String>>,
     /// The link's counters (bytes published here).
@@ -46,21 +80,15 @@ pub(super) struct Shared {
     /// The sequence the consumer's last credit ended on ([`Segment::write_credit`]): written
     /// only by the consumer, which alone credits.
     credit_seq: AtomicU64,
-    /// The window's item slot ([`layout::slot_bytes`]): its items are published by their
-    /// stamps; 0 for a window of records, published by the tail.
-    slot: usize,
 }
 
 /// The consumer's inbox with the shared-memory feed and credit path called directly (inline),
 /// not through `dyn`: what a program's own receiver ([`super::messages`]) reads through.
-pub(super) type ShmInbox = Inbox<Shared, Shared>;
+pub(super) type ShmInbox = Inbox<Shared<WindowWriter>, Shared<WindowWriter>>;
 
-impl TailFeed for Shared {
+impl TailFeed for Shared<WindowWriter> {
     #[inline]
     fn feed(&self) -> Result<(), WindowError> {
-        if self.slot > 0 {
-            return self.feed_slots(usize::MAX);
-        }
         if !self.open.load(Acquire) {
             return Ok(());
         }
@@ -76,36 +104,22 @@ impl TailFeed for Shared {
         self.with_open_writer(|writer| self.publish(writer, self.segment.sender_tail()))
     }
 
-    /// A window of items: the full slots from the published tail on, at most `wanted` (a
-    /// consumer taking one item reads one stamp, never the next slot's line while the sender
-    /// may be writing it), read from their stamps; the tail's word is not looked at.
-    #[inline]
-    fn feed_slots(&self, wanted: usize) -> Result<(), WindowError> {
-        if self.slot == 0 {
-            return self.feed();
-        }
-        // The common case, without a lock: the next slot is not full (its line is the one the
-        // item is then read from).
-        if !self.open.load(Acquire)
-            || !self
-                .segment
-                .is_stamped(self.published.load(Acquire), self.slot)
-        {
-            return Ok(());
-        }
-        self.with_open_writer(|writer| self.take_stamped(writer, wanted as u64))
-    }
-
     #[inline]
     fn sender_tail(&self) -> Option<u64> {
-        Some(next_tail(
-            &self.segment,
-            self.slot,
-            self.published.load(Acquire),
-        ))
+        Some(self.segment.sender_tail())
     }
 
     fn park(&self, published: u64, at_most: Duration) -> bool {
+        self.sleep_unless_tail_moved(published, at_most);
+        true
+    }
+}
+
+impl<S: Stream> Shared<S> {
+    /// Sleeps on the file's futex until the sender publishes a tail other than `published`, or
+    /// a session starts or ends, at most `at_most`: the consumer's side of the sleeping
+    /// protocol, whatever the window holds (the sender publishes its tail after items too).
+    pub(super) fn sleep_unless_tail_moved(&self, published: u64, at_most: Duration) {
         let s = &self.segment;
         let wake = s.u32_at(layout::WAKE).load(Acquire);
         // Sticky: from the first sleep on, the sender pays the fence that pairs with this one.
@@ -122,41 +136,32 @@ impl TailFeed for Shared {
             s.wait(layout::WAKE, wake, at_most);
         }
         s.u32_at(layout::CONSUMER_SLEEPS).store(0, Relaxed);
-        true
+    }
+
+    /// Wakes a consumer sleeping on the ring (a session started or ended).
+    fn nudge(&self) {
+        let s = &self.segment;
+        s.u32_at(layout::WAKE).fetch_add(1, Release);
+        s.wake(layout::WAKE);
     }
 }
 
-/// Where the sender has published to, as one look at the file finds it from `from` (what the
-/// consumer has read up to): for a window of items (`slot` bytes each), one slot further when
-/// the next slot's stamp says it is full; for a window of records, the tail's word.
-#[inline]
-fn next_tail(segment: &Segment, slot: usize, from: u64) -> u64 {
-    if slot == 0 {
-        segment.sender_tail()
-    } else if segment.is_stamped(from, slot) {
-        from + slot as u64
-    } else {
-        from
-    }
-}
-
-impl Shared {
-    /// Publishes into the window the full slots from its tail on, at most `most`, and never
-    /// past the room the reader has released: the slots' stamps are all the sender's word on
-    /// them. Under the writer's lock (the caller's).
-    ///
-    /// # Errors
-    /// The window refused the tail (never, for slots counted this way: it checks again).
+impl Shared<WindowWriter> {
+    /// Runs `take` with the window's writer if a session is open and the lock is free (looked
+    /// at again under it: the session thread opens and closes sessions under it); `Ok` without
+    /// running it otherwise.
     #[inline]
-    fn take_stamped(&self, writer: &mut WindowWriter, most: u64) -> Result<(), WindowError> {
-        let published = writer.published();
-        // A shift: slots are a power of two (`layout::slot_bytes`).
-        let room =
-            (writer.head() + writer.capacity() as u64 - published) >> self.slot.trailing_zeros();
-        let tail = self
-            .segment
-            .stamped_tail(published, self.slot, most.min(room));
-        self.publish(writer, tail)
+    fn with_open_writer(
+        &self,
+        take: impl FnOnce(&mut WindowWriter) -> Result<(), WindowError>,
+    ) -> Result<(), WindowError> {
+        let Ok(mut writer) = self.writer.try_lock() else {
+            return Ok(());
+        };
+        match writer.as_mut() {
+            Some(writer) if self.open.load(Acquire) => take(writer),
+            _ => Ok(()),
+        }
     }
 
     /// Publishes `tail` into the window (which checks it) if it moved, and counts its bytes.
@@ -174,46 +179,9 @@ impl Shared {
         }
         Ok(())
     }
-
-    /// Takes into the window all the sender has published, as its last word: the full slots
-    /// (a ring of items) or its tail. Under the writer's lock (the caller's).
-    ///
-    /// # Errors
-    /// The tail the window refused.
-    fn take_last(&self, writer: &mut WindowWriter) -> Result<(), WindowError> {
-        if self.slot > 0 {
-            self.take_stamped(writer, u64::MAX)
-        } else {
-            self.publish(writer, self.segment.sender_tail())
-        }
-    }
-
-    /// Runs `take` with the window's writer if a session is open and the lock is free (looked
-    /// at again under it: the session thread opens and closes sessions, and clears stamps,
-    /// under it); `Ok` without running it otherwise.
-    #[inline]
-    fn with_open_writer(
-        &self,
-        take: impl FnOnce(&mut WindowWriter) -> Result<(), WindowError>,
-    ) -> Result<(), WindowError> {
-        let Ok(mut writer) = self.writer.try_lock() else {
-            return Ok(());
-        };
-        match writer.as_mut() {
-            Some(writer) if self.open.load(Acquire) => take(writer),
-            _ => Ok(()),
-        }
-    }
-
-    /// Wakes a consumer sleeping on the ring (a session started or ended).
-    fn nudge(&self) {
-        let s = &self.segment;
-        s.u32_at(layout::WAKE).fetch_add(1, Release);
-        s.wake(layout::WAKE);
-    }
 }
 
-impl CreditPath for Shared {
+impl<S: Stream> CreditPath for Shared<S> {
     #[inline]
     fn send(&self, head: u64, echo_stamp: u64, rows: u64) {
         let session = self.consumer_session.load(Relaxed);
@@ -242,20 +210,17 @@ pub struct ShmListener {
     path: PathBuf,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
-    /// The ring file, for a receiver's look at the sender's tail without a call through the
-    /// inbox's feed ([`ShmListener::sender_tail`]).
+    /// The ring file, for a receiver's look at the sender's tail without a call through its
+    /// inbox ([`ShmListener::sender_tail`]).
     segment: Arc<Segment>,
-    /// The window's item slot; 0 for records.
-    slot: usize,
 }
 
 impl ShmListener {
-    /// Where the sender has published to, as the file says now, for a receiver that has read
-    /// up to `head`: one load (the next slot's stamp, or the tail), for it to ask
-    /// [`Inbox::is_quiet_at`] before a whole poll.
+    /// The sender's published tail, as the file says now: one load, for a receiver of records
+    /// to ask [`Inbox::is_quiet_at`] before a whole poll.
     #[inline]
-    pub fn sender_tail(&self, head: u64) -> u64 {
-        next_tail(&self.segment, self.slot, head)
+    pub fn sender_tail(&self) -> u64 {
+        self.segment.sender_tail()
     }
 }
 
@@ -278,11 +243,8 @@ impl Drop for ShmListener {
     }
 }
 
-/// Makes the ring file `config.address` (a name) with a window of `capacity` bytes and answers
-/// producers; the consumer reads through the returned [`Inbox`]. The window holds records
-/// (`item_bytes` 0: frames, messages) or fixed-size items of `item_bytes` in slots of their own
-/// ([`layout::slot_bytes`], read with [`Inbox::poll_items`]); only a sender announcing that size
-/// is accepted.
+/// Makes the ring file `config.address` (a name) with a window of `capacity` bytes of records
+/// and answers producers; the consumer reads through the returned [`Inbox`].
 ///
 /// # Errors
 /// A bad name, a private directory that is not, a ring a live receiver holds, or what the OS
@@ -290,10 +252,9 @@ impl Drop for ShmListener {
 pub fn listen(
     config: ListenConfig,
     capacity: usize,
-    item_bytes: usize,
     stats: Arc<LinkStats>,
 ) -> Result<(ShmListener, Inbox), LinkError> {
-    let (listener, inbox) = listen_direct(config, capacity, item_bytes, stats)?;
+    let (listener, inbox) = listen_direct(config, capacity, stats)?;
     Ok((listener, inbox.into_dyn()))
 }
 
@@ -301,15 +262,9 @@ pub fn listen(
 pub(super) fn listen_direct(
     config: ListenConfig,
     capacity: usize,
-    item_bytes: usize,
     stats: Arc<LinkStats>,
 ) -> Result<(ShmListener, ShmInbox), LinkError> {
-    let path = ring_path(&config.address).map_err(|reason| LinkError::Listen {
-        address: config.address.clone(),
-        reason,
-    })?;
-    let segment = Arc::new(Segment::create(&path, capacity, item_bytes)?);
-    let config_address = path.display().to_string();
+    let (path, segment) = create_ring(&config, capacity, 0)?;
     let ring_config = RingConfig {
         alloc: Arc::new(WindowMemory::new(segment.clone())),
         producer_wait: WaitStrategy::BusySpin,
@@ -319,24 +274,55 @@ pub(super) fn listen_direct(
     // The producer writes this memory from another process at any time: the reader copies each
     // payload out before looking at it, as for a NIC.
     let _ = writer.device_memory();
-    let slot = if item_bytes > 0 {
-        layout::slot_bytes(item_bytes)
-    } else {
-        0
-    };
-    if slot > 0 {
-        writer.set_slot(slot)?;
-    }
+    let (listener, shared, sessions) = answer_producers(config, path, segment, writer, &stats)?;
+    let inbox = Inbox::with_feed(reader, sessions, shared.clone(), stats, shared);
+    Ok((listener, inbox))
+}
+
+/// Makes the ring file for `config.address` (its path and mapping): a window of `capacity`
+/// bytes of records (`item_bytes` 0) or of fixed-size items of `item_bytes`.
+///
+/// # Errors
+/// As [`listen`].
+pub(super) fn create_ring(
+    config: &ListenConfig,
+    capacity: usize,
+    item_bytes: usize,
+) -> Result<(PathBuf, Arc<Segment>), LinkError> {
+    let path = ring_path(&config.address).map_err(|reason| LinkError::Listen {
+        address: config.address.clone(),
+        reason,
+    })?;
+    let segment = Arc::new(Segment::create(&path, capacity, item_bytes)?);
+    Ok((path, segment))
+}
+
+/// What a consumer reads a ring file through: the listener (the file and its session thread),
+/// what it shares with the session thread, and the session boundaries.
+pub(super) type Answering<S> = (ShmListener, Arc<Shared<S>>, Arc<SessionLog>);
+
+/// Starts the session thread that answers producers' hellos on the ring file `segment` (at
+/// `path`), opening and closing their sessions in `stream`, the consumer's.
+///
+/// # Errors
+/// The thread could not start.
+pub(super) fn answer_producers<S: Stream>(
+    config: ListenConfig,
+    path: PathBuf,
+    segment: Arc<Segment>,
+    stream: S,
+    stats: &Arc<LinkStats>,
+) -> Result<Answering<S>, LinkError> {
+    let config_address = path.display().to_string();
     let shared = Arc::new(Shared {
-        segment,
-        writer: Mutex::new(Some(writer)),
+        segment: segment.clone(),
+        writer: Mutex::new(Some(stream)),
         open: AtomicBool::new(false),
         abort: Mutex::new(None),
         stats: stats.clone(),
         consumer_session: AtomicU64::new(0),
         published: AtomicU64::new(0),
         credit_seq: AtomicU64::new(0),
-        slot,
     });
     let sessions = Arc::new(SessionLog::default());
     let stop = Arc::new(AtomicBool::new(false));
@@ -371,17 +357,15 @@ pub(super) fn listen_direct(
                 reason: e.to_string(),
             })?
     };
-    let segment = shared.segment.clone();
-    let inbox = Inbox::with_feed(reader, sessions, shared.clone(), stats, shared);
     Ok((
         ShmListener {
             path,
             stop,
             thread: Some(thread),
             segment,
-            slot,
         },
-        inbox,
+        shared,
+        sessions,
     ))
 }
 
@@ -393,8 +377,8 @@ enum End {
     Stopped,
 }
 
-struct Sessions<'a> {
-    shared: &'a Shared,
+struct Sessions<'a, S> {
+    shared: &'a Shared<S>,
     sessions: &'a SessionLog,
     stats: &'a LinkStats,
     stop: &'a AtomicBool,
@@ -402,7 +386,7 @@ struct Sessions<'a> {
     sender_lock: PathBuf,
 }
 
-impl Sessions<'_> {
+impl<S: Stream> Sessions<'_, S> {
     fn segment(&self) -> &Segment {
         &self.shared.segment
     }
@@ -489,11 +473,7 @@ impl Sessions<'_> {
             };
             let start = writer.published();
             s.u64_at(layout::TAIL).store(start, Release);
-            if self.shared.slot > 0 {
-                // This sender writes nothing before its welcome, and no other holds the lock:
-                // no stamp an earlier sender left (say, a dropped one) passes for this one's.
-                s.clear_stamps(self.shared.slot);
-            }
+            writer.before_sender(s);
             if let Ok(mut abort) = self.shared.abort.lock() {
                 *abort = None;
             }
@@ -561,7 +541,7 @@ impl Sessions<'_> {
         };
         let mut end = end;
         if !matches!(end, End::Dropped(_))
-            && let Err(e) = self.shared.take_last(writer)
+            && let Err(e) = S::take_last(self.shared, writer)
         {
             end = End::Dropped(e.to_string());
         }

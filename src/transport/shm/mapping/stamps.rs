@@ -28,6 +28,31 @@ impl Segment {
             .store(layout::stamp(position, slot), Release);
     }
 
+    /// Copies the item out of the slot at stream `position` into `out` (the item's bytes, as
+    /// [`Segment::write_item`] wrote them): word by word with volatile loads, never through a
+    /// reference (the sender's process may be writing them), each whole word a plain move. The
+    /// caller has seen the slot's stamp first ([`Segment::is_stamped`]).
+    ///
+    /// # Panics
+    /// When the slot would leave the window (the slot arithmetic keeps it inside).
+    #[inline]
+    pub fn read_item(&self, position: u64, out: &mut [u8]) {
+        let last = out.len() / 8;
+        let offset = ring_offset(position, self.capacity) + layout::slot::ITEM;
+        let at = self.window_words(offset, out.len().div_ceil(8));
+        // SAFETY: `window_words` checked that the item's words lie inside the window; word `i`
+        // of them, 8-aligned. Volatile: another process may be writing it.
+        let word = |i: usize| unsafe { at.add(i).read_volatile() }.to_ne_bytes();
+        let mut whole = out.chunks_exact_mut(8);
+        for (i, chunk) in (&mut whole).enumerate() {
+            chunk.copy_from_slice(&word(i));
+        }
+        let rest = whole.into_remainder();
+        if !rest.is_empty() {
+            rest.copy_from_slice(&word(last)[..rest.len()]);
+        }
+    }
+
     /// Whether the slot at stream `position` (of `slot` bytes) holds its item: one `Acquire`
     /// load of its stamp, after which the item's bytes are visible. The word a receiver polls
     /// for the next item, in the line it then reads the item from.

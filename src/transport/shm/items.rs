@@ -1,0 +1,614 @@
+//! Shared-memory rings of fixed-size items of a plain-old-data type, for a program's own data:
+//! one process creates a ring by name and receives ([`ItemReceiver`]), another opens it and
+//! sends ([`ItemSender`]). Each item lies alone in a slot after an 8-byte stamp that publishes
+//! it, the two rounded up to a power of two: an item of up to 56 bytes and its stamp are one
+//! cache line, which is all a hand-off moves. The same file, checks, liveness and futex as
+//! the message rings ([`super::messages`]).
+//!
+//! The receiver reads the slots itself, not through a window of records: it sees the next
+//! slot's stamp, takes that slot into its stream under the lock it shares with its session
+//! thread (which opens and closes senders' sessions in the same stream, so a session's end
+//! falls exactly after the last item its sender stamped), copies the item out and credits it.
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use ringtop::ring::WaitStrategy;
+//! use ringtop::transport::shm::items::{ItemReceiver, ItemSender, ReceivedItem};
+//!
+//! // In one process:
+//! let mut rx = ItemReceiver::<[u64; 4]>::create("quotes", 1024, WaitStrategy::spin_park())?;
+//! // In another:
+//! let mut tx = ItemSender::<[u64; 4]>::open("quotes")?;
+//! tx.send(&[1, 2, 3, 4], Duration::from_secs(1))?;
+//! // Back in the first:
+//! loop {
+//!     if let ReceivedItem::Item(quote) = rx.recv(Duration::from_secs(1)) {
+//!         assert_eq!(quote, [1, 2, 3, 4]);
+//!         break;
+//!     }
+//! }
+//! # Ok::<(), ringtop::transport::LinkError>(())
+//! ```
+
+use std::marker::PhantomData;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use std::sync::atomic::Ordering::{Acquire, Release};
+use std::time::Duration;
+
+/// What an item type must be: plain old data (no pointers, no padding, every bit pattern a valid
+/// value), so an item is its bytes and any bytes a peer writes are an item. Derive both with
+/// `#[derive(Clone, Copy, Pod, Zeroable)] #[repr(C)]`.
+pub use bytemuck::{Pod, Zeroable};
+
+use crate::ring::WaitStrategy;
+use crate::ring::window::WindowError;
+use crate::transport::inbox::CreditPath;
+use crate::transport::session::{SessionEvent, SessionLog};
+use crate::transport::{LinkError, LinkStats, ListenConfig};
+
+use super::mapping::Segment;
+use super::messages::{Received, bytes_sent, receive_within, sender_config, wait_for_room};
+use super::receive::{Shared, Stream, answer_producers, create_ring};
+use super::{ShmListener, ShmSender, layout};
+
+/// A zero-sized item type: nothing to carry, and no way to tell items from an empty message.
+fn refuse_empty<T>() -> Result<(), LinkError> {
+    if size_of::<T>() == 0 {
+        return Err(LinkError::Protocol(format!(
+            "{} is zero-sized: a ring of such items carries nothing",
+            std::any::type_name::<T>()
+        )));
+    }
+    Ok(())
+}
+
+/// What a receive of an item found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReceivedItem<T> {
+    /// The next item.
+    Item(T),
+    /// Anything but an item, as [`super::messages::MessageReceiver::recv`] reports it (never
+    /// [`Received::Message`]).
+    Other(Received),
+}
+
+/// What a receive of several items found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReceivedItems {
+    /// This many items, at the start of the caller's slice (at least one).
+    Items(usize),
+    /// Anything but items, as [`super::messages::MessageReceiver::recv`] reports it (never
+    /// [`Received::Message`]).
+    Other(Received),
+}
+
+/// The receiving end of a ring of `T` items. The window holds items, not messages: each in a
+/// slot after an 8-byte stamp that publishes it, the two rounded up to a power of two (an item
+/// of up to 56 bytes and its stamp are one cache line, which is all a hand-off moves), and only
+/// an [`ItemSender`] of a type of the same size is let in. Each item is copied out of the ring
+/// word by word (no alignment is assumed of the ring's bytes).
+#[derive(Debug)]
+pub struct ItemReceiver<T: Pod> {
+    /// The ring file and its session thread (stopped, and the file removed, when dropped).
+    listener: ShmListener,
+    shared: Arc<Shared<ItemStream>>,
+    sessions: Arc<SessionLog>,
+    /// The next slot's position: everything before it is read.
+    head: u64,
+    /// The same, for the session thread ([`ItemStream::head`]).
+    shared_head: Arc<AtomicU64>,
+    /// How far the stream was taken when last looked at under the lock: the slots before it
+    /// are read without looking at their stamps again.
+    published: u64,
+    /// Items read in the current sender's session (credits carry the count).
+    session_rows: u64,
+    /// The head the last credit carried.
+    last_credit: u64,
+    /// A quarter of the window: a batch that leaves slots unread credits at least this often.
+    credit_every: u64,
+    wait: WaitStrategy,
+    _items: PhantomData<T>,
+}
+
+/// The slot a `T` takes in the window, known when the code is compiled ([`layout::slot_bytes`]).
+struct Slot<T>(PhantomData<T>);
+
+impl<T> Slot<T> {
+    const BYTES: usize = layout::slot_bytes(size_of::<T>());
+    /// Slots are a power of two: a count of them is a shift.
+    const SHIFT: u32 = Self::BYTES.trailing_zeros();
+}
+
+impl<T: Pod> ItemReceiver<T> {
+    /// Creates the ring `name` with room for about `capacity` items (the window is `capacity`
+    /// slots, at least two, rounded up to a power of two, at least 4 KiB; a slot is the item's
+    /// size and 8 bytes of stamp, rounded up to a power of two).
+    ///
+    /// # Errors
+    /// As [`super::messages::MessageReceiver::create`]; a zero-sized `T`; a capacity whose
+    /// window would pass the largest (1 GiB), which is refused rather than made smaller.
+    pub fn create(name: &str, capacity: usize, wait: WaitStrategy) -> Result<Self, LinkError> {
+        refuse_empty::<T>()?;
+        let window = capacity
+            .max(2)
+            .checked_mul(Slot::<T>::BYTES)
+            .and_then(usize::checked_next_power_of_two)
+            .filter(|&bytes| bytes <= layout::MAX_WINDOW)
+            .ok_or_else(|| LinkError::Listen {
+                address: name.to_owned(),
+                reason: format!(
+                    "{capacity} items in {}-byte slots need more than the largest window ({} \
+                     MiB)",
+                    Slot::<T>::BYTES,
+                    layout::MAX_WINDOW >> 20
+                ),
+            })?
+            .max(layout::MIN_WINDOW);
+        let config = ListenConfig::open(name);
+        let (path, segment) = create_ring(&config, window, size_of::<T>())?;
+        let shared_head = Arc::new(AtomicU64::new(0));
+        let stream = ItemStream {
+            slot: Slot::<T>::BYTES,
+            capacity: segment.capacity() as u64,
+            published: 0,
+            head: shared_head.clone(),
+        };
+        let stats = Arc::new(LinkStats::default());
+        let (listener, shared, sessions) = answer_producers(config, path, segment, stream, &stats)?;
+        Ok(ItemReceiver {
+            listener,
+            shared,
+            sessions,
+            head: 0,
+            shared_head,
+            published: 0,
+            session_rows: 0,
+            last_credit: 0,
+            credit_every: (window / 4) as u64,
+            wait,
+            _items: PhantomData,
+        })
+    }
+
+    /// The ring file's path.
+    pub fn path(&self) -> String {
+        crate::transport::LinkListener::local_addr(&self.listener)
+    }
+
+    /// The next item (or a sender's arrival or departure) without waiting. A look that finds
+    /// nothing is a few loads inline in the caller's loop, with no call: a receiver polling in a
+    /// loop sees the next item that much sooner.
+    #[inline(always)]
+    pub fn try_recv(&mut self) -> ReceivedItem<T> {
+        if self.is_quiet() {
+            return ReceivedItem::Other(Received::Nothing);
+        }
+        let mut item = T::zeroed();
+        match self.take(std::slice::from_mut(&mut item)) {
+            Ok(_) => ReceivedItem::Item(item),
+            Err(other) => ReceivedItem::Other(other),
+        }
+    }
+
+    /// As [`ItemReceiver::try_recv`], waiting up to `timeout` with the receiver's strategy.
+    pub fn recv(&mut self, timeout: Duration) -> ReceivedItem<T> {
+        let mut item = T::zeroed();
+        match self.recv_many(std::slice::from_mut(&mut item), timeout) {
+            ReceivedItems::Items(_) => ReceivedItem::Item(item),
+            ReceivedItems::Other(other) => ReceivedItem::Other(other),
+        }
+    }
+
+    /// As many of the next items as `out` holds and the sender has published, into the start
+    /// of `out`, without waiting (or a sender's arrival or departure, which is never in the
+    /// middle of a batch): one look at each slot's stamp and one credit for them all.
+    pub fn try_recv_many(&mut self, out: &mut [T]) -> ReceivedItems {
+        Self::items(self.try_take(out))
+    }
+
+    /// As [`ItemReceiver::try_recv_many`], waiting up to `timeout` for at least one item with
+    /// the receiver's strategy.
+    pub fn recv_many(&mut self, out: &mut [T], timeout: Duration) -> ReceivedItems {
+        let wait = self.wait;
+        Self::items(receive_within(
+            self,
+            wait,
+            timeout,
+            |receiver| receiver.try_take(out),
+            Self::park,
+        ))
+    }
+
+    fn items(taken: Result<usize, Received>) -> ReceivedItems {
+        taken.map_or_else(ReceivedItems::Other, ReceivedItems::Items)
+    }
+
+    /// Whether a take would find nothing now: everything taken is read, the next slot's stamp
+    /// does not say it is full, and no session boundary is recorded. A few loads and no call:
+    /// the common look of a polling loop, inline in the caller's. A boundary not yet due still
+    /// makes the look fail: the session thread records one after taking a leaving sender's last
+    /// items into the stream (past what this receiver last learnt, their stamps perhaps cleared
+    /// since for the next sender), and a take learns of them under the lock.
+    #[inline(always)]
+    fn is_quiet(&self) -> bool {
+        self.head == self.published
+            && !self.shared.segment.is_stamped(self.head, Slot::<T>::BYTES)
+            && self.sessions.next_at() == u64::MAX
+    }
+
+    /// [`ItemReceiver::take`] unless a look finds nothing.
+    #[inline]
+    fn try_take(&mut self, out: &mut [T]) -> Result<usize, Received> {
+        if self.is_quiet() {
+            return Err(Received::Nothing);
+        }
+        self.take(out)
+    }
+
+    /// Takes what there is: the boundary the head reached, or as many of the next items as
+    /// `out` holds (taking full slots into the stream first when everything taken is read),
+    /// never past the next boundary; how many items, or anything else (never
+    /// [`Received::Message`]). Credits the sender once everything taken is read, and every
+    /// quarter window.
+    #[inline]
+    fn take(&mut self, out: &mut [T]) -> Result<usize, Received> {
+        if self.head == self.published {
+            self.take_stamped(out.len());
+        }
+        // The boundaries are looked at after the stream: one recorded at a position the head
+        // has reached comes before any item past it.
+        if let Some(event) = self.sessions.due(self.head) {
+            return Err(self.begin(event));
+        }
+        let until = self.published.min(self.sessions.next_at());
+        let ready = until.saturating_sub(self.head) >> Slot::<T>::SHIFT;
+        let count = out.len().min(usize::try_from(ready).unwrap_or(usize::MAX));
+        if count == 0 {
+            return Err(Received::Nothing);
+        }
+        for item in &mut out[..count] {
+            self.shared
+                .segment
+                .read_item(self.head, bytemuck::bytes_of_mut(item));
+            self.head += Slot::<T>::BYTES as u64;
+        }
+        // After the copies: the session thread lets a new sender write up to a window past it.
+        self.shared_head.store(self.head, Release);
+        self.session_rows += count as u64;
+        if self.head == self.published || self.head - self.last_credit >= self.credit_every {
+            self.last_credit = self.head;
+            self.shared.send(self.head, 0, self.session_rows);
+        }
+        Ok(count)
+    }
+
+    /// Takes into the stream the full slots from its end on, at most `wanted`, while a session
+    /// is open, and learns where the stream ends (the session thread may have taken a sender's
+    /// last items and closed its session). Nothing, when the session thread holds the lock.
+    #[inline]
+    fn take_stamped(&mut self, wanted: usize) {
+        let Ok(mut stream) = self.shared.writer.try_lock() else {
+            return;
+        };
+        let Some(stream) = stream.as_mut() else {
+            return;
+        };
+        if self.shared.open.load(Acquire) {
+            stream.take_stamped(&self.shared.segment, wanted as u64);
+        }
+        self.published = stream.published;
+    }
+
+    /// Takes a session boundary the head reached: a new sender's credits are its session's,
+    /// counted from zero, and the first tells it where the head is (it may have started from
+    /// an older one, the previous sender's items still being read).
+    #[cold]
+    fn begin(&mut self, event: SessionEvent) -> Received {
+        if let SessionEvent::Start { .. } = &event {
+            self.shared.session_started();
+            self.session_rows = 0;
+            self.last_credit = self.head;
+            self.shared.send(self.head, 0, 0);
+        }
+        Received::of(event)
+    }
+
+    /// Sleeps on the ring's futex until the sender publishes or a session starts or ends, at
+    /// most `at_most`; `false` (no sleep) while anything is there to take.
+    fn park(&self, at_most: Duration) -> bool {
+        if self.head != self.published || !self.sessions.is_empty() {
+            return false;
+        }
+        self.shared.sleep_unless_tail_moved(self.head, at_most);
+        true
+    }
+}
+
+/// The window of item slots as the session thread and the receiver share it, under the
+/// writer's lock: how far the receiver may read (slots taken while a session was open, from
+/// their stamps), and where it has read to.
+#[derive(Debug)]
+pub(super) struct ItemStream {
+    /// A slot's bytes ([`layout::slot_bytes`]).
+    slot: usize,
+    /// The window's bytes.
+    capacity: u64,
+    /// The end of the slots taken: the receiver reads up to here, and a session starts or ends
+    /// here.
+    published: u64,
+    /// The receiver's head, as it stores it after each read.
+    head: Arc<AtomicU64>,
+}
+
+impl ItemStream {
+    /// Takes into the stream the full slots from its end on, at most `most`, and never past
+    /// the room the receiver has released: the slots' stamps are all the sender's word on
+    /// them. Under the writer's lock (the caller's).
+    #[inline]
+    fn take_stamped(&mut self, segment: &Segment, most: u64) {
+        let room = (self.head.load(Acquire) + self.capacity - self.published)
+            >> self.slot.trailing_zeros();
+        self.published = segment.stamped_tail(self.published, self.slot, most.min(room));
+    }
+}
+
+impl Stream for ItemStream {
+    fn published(&self) -> u64 {
+        self.published
+    }
+
+    fn head(&self) -> u64 {
+        self.head.load(Acquire)
+    }
+
+    fn before_sender(&self, segment: &Segment) {
+        // This sender writes nothing before its welcome, and no other holds the lock: no stamp
+        // an earlier sender left (say, a dropped one) passes for this one's. The receiver reads
+        // the slots already taken without looking at their stamps.
+        segment.clear_stamps(self.slot);
+    }
+
+    fn take_last(shared: &Shared<Self>, stream: &mut Self) -> Result<(), WindowError> {
+        stream.take_stamped(&shared.segment, u64::MAX);
+        Ok(())
+    }
+}
+
+/// The sending end of a ring of `T` items: each item written straight into its slot in the
+/// receiver's window.
+#[derive(Debug)]
+pub struct ItemSender<T: Pod> {
+    sender: ShmSender,
+    _items: PhantomData<T>,
+}
+
+impl<T: Pod> ItemSender<T> {
+    /// Opens the ring `name` that an [`ItemReceiver`] of a type of the same size created.
+    ///
+    /// # Errors
+    /// As [`super::messages::MessageSender::open`]; a ring of messages, or of items of another
+    /// size (the error
+    /// says which); a zero-sized `T`.
+    pub fn open(name: &str) -> Result<Self, LinkError> {
+        refuse_empty::<T>()?;
+        Ok(ItemSender {
+            sender: {
+                let (config, stats) = sender_config(name, size_of::<T>());
+                ShmSender::connect_items(config, stats)?
+            },
+            _items: PhantomData,
+        })
+    }
+
+    /// Sends `item` if the ring has room now: `Ok(false)` when it is full.
+    ///
+    /// # Errors
+    /// The ring is gone (its receiver died or dropped this sender).
+    pub fn try_send(&mut self, item: &T) -> Result<bool, LinkError> {
+        Ok(self.try_send_many(std::slice::from_ref(item))? > 0)
+    }
+
+    /// Sends `item`, waiting up to `timeout` for room.
+    ///
+    /// # Errors
+    /// As [`ItemSender::try_send`], or [`LinkError::Idle`] when no room came in time.
+    pub fn send(&mut self, item: &T, timeout: Duration) -> Result<(), LinkError> {
+        self.send_many(std::slice::from_ref(item), timeout)
+    }
+
+    /// Sends as many of `items`, in order, as the ring has room for now, published together
+    /// (one tail for them all): how many (0 when it is full).
+    ///
+    /// # Errors
+    /// As [`ItemSender::try_send`].
+    pub fn try_send_many(&mut self, items: &[T]) -> Result<usize, LinkError> {
+        if items.is_empty() {
+            return Ok(0);
+        }
+        let outcome = self
+            .sender
+            .send_items_of(bytemuck::cast_slice(items), size_of::<T>());
+        let wrote = bytes_sent(outcome, &self.sender)?;
+        Ok(wrote / Slot::<T>::BYTES)
+    }
+
+    /// Sends all of `items`, in order, waiting up to `timeout` for room.
+    ///
+    /// # Errors
+    /// As [`ItemSender::try_send`], or [`LinkError::Idle`] when room for all of them did not
+    /// come in time (those sent by then stay sent).
+    pub fn send_many(&mut self, items: &[T], timeout: Duration) -> Result<(), LinkError> {
+        let mut sent = 0;
+        wait_for_room(timeout, || {
+            sent += self.try_send_many(&items[sent..])?;
+            Ok(sent == items.len())
+        })
+    }
+
+    /// Items the receiver has read so far.
+    pub fn acknowledged(&mut self) -> u64 {
+        self.sender.acknowledged()
+    }
+
+    /// Says goodbye with the count sent and waits up to `wait` for the receiver to read them
+    /// all; the count it read.
+    pub fn finish(mut self, wait: Duration) -> u64 {
+        self.sender.finish(wait)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use super::*;
+
+    #[test]
+    fn a_ring_past_the_largest_window_is_refused_not_shrunk() {
+        // Wrapped or saturated arithmetic once made any such capacity a 4 KiB window.
+        for capacity in [usize::MAX, usize::MAX / 64, (layout::MAX_WINDOW / 64) + 1] {
+            let err = ItemReceiver::<[u64; 8]>::create(
+                "never-created",
+                capacity,
+                WaitStrategy::spin_park(),
+            )
+            .unwrap_err();
+            assert!(
+                err.to_string()
+                    .contains("need more than the largest window (1024 MiB)"),
+                "{capacity}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn zero_sized_items_are_refused_before_any_file_is_touched() {
+        let err = ItemSender::<()>::open("never-created").unwrap_err();
+        assert!(err.to_string().contains("zero-sized"), "{err}");
+        let err = ItemReceiver::<[u8; 0]>::create("never-created", 16, WaitStrategy::spin_park())
+            .unwrap_err();
+        assert!(err.to_string().contains("zero-sized"), "{err}");
+    }
+
+    #[test]
+    fn a_receive_with_nothing_to_take_waits_out_its_timeout() {
+        let name = format!("empty-recv-{}", std::process::id());
+        let mut receiver =
+            ItemReceiver::<u64>::create(&name, 64, WaitStrategy::BusySpin).expect("create");
+        let wait = Duration::from_millis(30);
+        let start = Instant::now();
+        assert_eq!(
+            receiver.recv(wait),
+            ReceivedItem::Other(Received::Nothing),
+            "no sender, nothing to take"
+        );
+        assert!(
+            start.elapsed() >= wait,
+            "gave up after {:?} of {wait:?}",
+            start.elapsed()
+        );
+        // A zero timeout is one look.
+        assert_eq!(
+            receiver.recv(Duration::ZERO),
+            ReceivedItem::Other(Received::Nothing)
+        );
+    }
+
+    #[test]
+    fn waits_without_end_take_what_comes() {
+        let name = format!("endless-{}", std::process::id());
+        let mut receiver =
+            ItemReceiver::<[u64; 8]>::create(&name, 64, WaitStrategy::spin_park()).expect("create");
+        let mut sender = ItemSender::<[u64; 8]>::open(&name).expect("open");
+        assert!(matches!(
+            receiver.recv(Duration::MAX),
+            ReceivedItem::Other(Received::SenderConnected(_))
+        ));
+        let late = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(20));
+            for i in 0..66 {
+                // The first waits for the receiver (asleep after it), the last for room.
+                sender.send(&[i; 8], Duration::MAX).expect("sent");
+            }
+            sender
+        });
+        for i in 0..66 {
+            // The first waits for the sender, asleep.
+            assert_eq!(receiver.recv(Duration::MAX), ReceivedItem::Item([i; 8]));
+            if i == 0 {
+                // The sender fills the window's 64 slots and waits with the 66th.
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+        let sender = late.join().expect("the sender");
+        assert_eq!(
+            sender.finish(Duration::MAX),
+            66,
+            "every item read, and said so"
+        );
+    }
+
+    #[test]
+    fn a_send_into_a_full_window_gives_up_after_its_timeout() {
+        let name = format!("full-send-{}", std::process::id());
+        let _receiver =
+            ItemReceiver::<[u64; 8]>::create(&name, 64, WaitStrategy::BusySpin).expect("create");
+        let mut sender = ItemSender::<[u64; 8]>::open(&name).expect("open");
+        for i in 0..64 {
+            sender
+                .send(&[i; 8], Duration::from_secs(1))
+                .expect("room for the window's items");
+        }
+        let wait = Duration::from_millis(30);
+        let start = Instant::now();
+        let error = sender.send(&[64; 8], wait).expect_err("nobody reads");
+        assert!(matches!(error, LinkError::Idle(_)), "{error}");
+        assert!(
+            start.elapsed() >= wait,
+            "gave up after {:?} of {wait:?}",
+            start.elapsed()
+        );
+    }
+
+    #[test]
+    fn a_sender_waiting_on_a_full_window_looks_at_the_receivers_lock_once_a_millisecond() {
+        let name = format!("full-window-{}", std::process::id());
+        let receiver =
+            ItemReceiver::<[u64; 8]>::create(&name, 64, WaitStrategy::BusySpin).expect("create");
+        let mut sender = ItemSender::<[u64; 8]>::open(&name).expect("open");
+        let mut sent = 0u64;
+        while sender.try_send(&[sent; 8]).expect("send") {
+            sent += 1;
+        }
+        assert_eq!(sent, 64, "the window holds what it says");
+        // Nobody reads: every try finds the window full.
+        let before = sender.sender.lock_checks();
+        let start = Instant::now();
+        let mut tries = 0u64;
+        while start.elapsed() < Duration::from_millis(50) {
+            assert!(!sender.try_send(&[0; 8]).expect("the receiver is alive"));
+            tries += 1;
+        }
+        let checks = sender.sender.lock_checks() - before;
+        let allowed = start.elapsed().as_millis() as u64 + 1;
+        assert!(
+            tries > 2 * allowed && checks <= allowed,
+            "{checks} looks at the lock in {tries} tries over {allowed} ms"
+        );
+        drop(receiver);
+        // A receiver gone is still noticed while the window stays full.
+        let start = Instant::now();
+        let error = loop {
+            match sender.try_send(&[0; 8]) {
+                Ok(sent) => assert!(!sent, "room in a window nobody read"),
+                Err(e) => break e.to_string(),
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(1),
+                "still sending a second after the receiver went"
+            );
+        };
+        assert!(error.contains("gone"), "{error}");
+    }
+}
