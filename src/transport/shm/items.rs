@@ -405,8 +405,12 @@ impl<T: Pod> ItemSender<T> {
     ///
     /// # Errors
     /// The ring is gone (its receiver died or dropped this sender).
+    #[inline]
     pub fn try_send(&mut self, item: &T) -> Result<bool, LinkError> {
-        Ok(self.try_send_many(std::slice::from_ref(item))? > 0)
+        let outcome = self
+            .sender
+            .send_item(bytemuck::bytes_of(item), Slot::<T>::BYTES);
+        Ok(bytes_sent(outcome, &self.sender)? > 0)
     }
 
     /// Sends `item`, waiting up to `timeout` for room.
