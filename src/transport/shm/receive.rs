@@ -71,11 +71,12 @@ pub(super) struct Shared<S> {
     pub(super) open: AtomicBool,
     /// Why the consumer dropped the producer, for the session thread to end its session.
     abort: Mutex<Option<String>>,
-    /// The link's counters (bytes published here).
+    /// The link's counters (bytes published here, for a window of records).
     stats: Arc<LinkStats>,
     /// Sessions the consumer has started (credits carry it).
     consumer_session: AtomicU64,
-    /// The window's published tail, as the writer last set it (read without the lock).
+    /// A window of records' published tail, as the writer last set it, for the feed's look
+    /// without the lock (a stream of items keeps its own, [`super::items`]).
     published: AtomicU64,
     /// The sequence the consumer's last credit ended on ([`Segment::write_credit`]): written
     /// only by the consumer, which alone credits.
