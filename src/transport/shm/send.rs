@@ -468,11 +468,20 @@ impl ShmSender {
             && self.since_alive_check < ALIVE_EVERY
             && end - self.head <= self.capacity as u64;
         if !common {
-            return self.send_items_of(item, item.len());
+            return self.send_item_the_whole_way(item);
         }
         self.since_credit += 1;
         self.segment.write_item(self.tail, slot, item);
         self.publish(end, 1)
+    }
+
+    /// [`ShmSender::send_item`]'s uncommon case, out of line: the whole general send inlined
+    /// into a sender's loop made the common case's path longer (the library's sender with a bare
+    /// consumer ran 1.25–1.29× the relay ring with it, 1.14–1.18× without, five alternated runs).
+    #[cold]
+    #[inline(never)]
+    fn send_item_the_whole_way(&mut self, item: &[u8]) -> SendOutcome {
+        self.send_items_of(item, item.len())
     }
 
     /// How many of `wanted` items have free slots now, if any.
