@@ -21,6 +21,15 @@ pub trait CreditPath: Send + Sync + fmt::Debug {
     /// The consumer reached a new session's start: credits from now on are that session's
     /// (a path shared by every session tags them so).
     fn session_started(&self) {}
+
+    /// The consumer reached a new session's start with its head at `head`:
+    /// [`CreditPath::session_started`], then a first credit saying where the head is. The new
+    /// sender may have started from an older head (the previous sender's records still being
+    /// read), and would otherwise wait for room that is already free.
+    fn begin_session(&self, head: u64) {
+        self.session_started();
+        self.send(head, 0, 0);
+    }
 }
 
 /// Where a tail comes from when the consumer fetches it itself, finding its window empty, so
@@ -247,15 +256,11 @@ impl<C: CreditPath + ?Sized, F: TailFeed + ?Sized> Inbox<C, F> {
     fn begin(&mut self, event: SessionEvent) -> Polled {
         match &event {
             SessionEvent::Start { same_clock, .. } => {
-                self.credits.session_started();
                 self.same_clock = *same_clock;
                 self.stats.same_clock.store(*same_clock, Relaxed);
                 self.session_rows = 0;
                 self.last_credit = self.reader.head();
-                // The new sender may have started from an older head (the previous sender's
-                // records were still being read): tell it where the head is now, or it could
-                // wait for room that is already free.
-                self.credits.send(self.last_credit, 0, 0);
+                self.credits.begin_session(self.last_credit);
             }
             SessionEvent::End { .. } => self.discarding = false,
         }

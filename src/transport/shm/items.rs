@@ -301,15 +301,13 @@ impl<T: Pod> ItemReceiver<T> {
     }
 
     /// Takes a session boundary the head reached: a new sender's credits are its session's,
-    /// counted from zero, and the first tells it where the head is (it may have started from
-    /// an older one, the previous sender's items still being read).
+    /// counted from zero ([`CreditPath::begin_session`]).
     #[cold]
     fn begin(&mut self, event: SessionEvent) -> Received {
         if let SessionEvent::Start { .. } = &event {
-            self.shared.session_started();
             self.session_rows = 0;
             self.last_credit = self.head;
-            self.shared.send(self.head, 0, 0);
+            self.shared.begin_session(self.head);
         }
         Received::of(event)
     }
