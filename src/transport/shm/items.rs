@@ -416,7 +416,7 @@ impl<T: Pod> ItemSender<T> {
     /// # Errors
     /// As [`ItemSender::try_send`], or [`LinkError::Idle`] when no room came in time.
     pub fn send(&mut self, item: &T, timeout: Duration) -> Result<(), LinkError> {
-        self.send_many(std::slice::from_ref(item), timeout)
+        wait_for_room(timeout, || self.try_send(item))
     }
 
     /// Sends as many of `items`, in order, as the ring has room for now, published together
