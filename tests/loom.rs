@@ -690,3 +690,51 @@ fn mpmc_receiver_sees_every_item_then_the_end_when_the_last_sender_leaves() {
         producer.join().unwrap();
     });
 }
+
+/// The hand-over of a shared-memory item ring's stream between its receiver (the hot side, which
+/// takes slots into the stream while a session is open) and its session thread (the cold side,
+/// which closes a session, takes the sender's last slots and opens the next): each owns where
+/// the stream ends in turn, with no lock. `open` is the session open (its number, 0 closed).
+#[test]
+fn visits_that_saw_a_session_open_are_waited_out_before_the_next_one() {
+    use loom::sync::Arc;
+    use loom::sync::atomic::AtomicU64;
+    use ringtop::ring::visits::Visits;
+    use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
+
+    model(|| {
+        let (visits, mut visitor) = Visits::new();
+        let open = Arc::new(AtomicU64::new(1));
+        let published = Arc::new(AtomicU64::new(0));
+        let receiver = {
+            let (open, published) = (open.clone(), published.clone());
+            thread::spawn(move || {
+                // Takes one slot a visit while a session is open; counts its takes in the
+                // second session.
+                let mut second = 0;
+                for _ in 0..2 {
+                    visitor.visit(|| {
+                        let session = open.load(Acquire);
+                        if session != 0 {
+                            let end = published.load(Acquire);
+                            published.store(end + 1, Release);
+                            second += u64::from(session == 2);
+                        }
+                    });
+                }
+                second
+            })
+        };
+        // The session thread closes the first session, waits out the receiver, and owns the
+        // stream's end: it moves it on (the sender's last slot) and opens the second session.
+        open.store(0, Release);
+        visits.wait_out();
+        let closed_at = published.load(Acquire);
+        published.store(closed_at + 10, Relaxed);
+        open.store(2, Release);
+        let second = receiver.join().unwrap();
+        // No take of the first session came after the close's look, and every take of the
+        // second started from the end the session thread left.
+        assert_eq!(published.load(Acquire), closed_at + 10 + second);
+    });
+}

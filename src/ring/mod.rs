@@ -9,6 +9,8 @@
 //! - [`frames`]: variable-length byte records (encoded frames) on an SPSC ring.
 //! - `window`: a byte ring whose writer chooses the offsets, the memory a remote peer writes into.
 //! - [`record`]: the record format `frames` and `window` share.
+//! - [`visits`]: a hot thread's visits to shared state that a cold thread waits out, without a
+//!   locked instruction on the hot side (the shared-memory item rings' receiver).
 //!
 //! Every ring has a power-of-two capacity, allocates its slots through a [`RingAlloc`] (so the
 //! topology layer can place them on a NUMA node), lets each side pick a [`WaitStrategy`] for its
@@ -29,6 +31,7 @@ pub mod relay;
 pub(crate) mod sides;
 pub mod spsc;
 pub(crate) mod sync;
+pub mod visits;
 pub mod wait;
 pub mod watch;
 pub mod window;
