@@ -568,6 +568,106 @@ fn item_ring_sent_and_read_in_random_batches_by_senders_in_turn_keeps_every_item
     assert_eq!(seq, SENDERS * ITEMS_EACH);
 }
 
+#[test]
+fn item_ring_senders_leaving_while_the_receiver_reads_keep_every_item_in_their_own_session() {
+    // Each sender sends a random number of items and leaves at once, without waiting for its
+    // credit (dropped: its lock released), while the receiver reads on: the session thread
+    // closes the session, takes the sender's last stamped slots and opens the next sender's
+    // while the receiver is taking slots into the same stream. Every item of every sender must
+    // come, in order, between its own start and end, and none of the next sender's before.
+    use ringtop::transport::shm::items::{ItemReceiver, ItemSender, ReceivedItem, ReceivedItems};
+    use ringtop::transport::shm::messages::Received;
+    use std::sync::mpsc;
+    const SENDERS: u64 = 16;
+    /// Item numbers of sender `k` start at `k * SPAN`.
+    const SPAN: u64 = 1 << 32;
+    type Item = [u64; 3];
+    let name = format!("stress-items-leaving-{}", std::process::id());
+    let mut receiver = ItemReceiver::<Item>::create(&name, 64, WaitStrategy::BusySpin).unwrap();
+    let (counts, sent_by) = mpsc::channel::<u64>();
+    let producer = thread::spawn(move || {
+        let mut rng = SmallRng::seed_from_u64(seed() ^ 2);
+        for k in 0..SENDERS {
+            let mut sender = ItemSender::<Item>::open(&name).unwrap();
+            // Often less than a window (128 slots), sent at once while the receiver may sleep.
+            let count = if rng.random_bool(0.5) {
+                rng.random_range(1..300u64)
+            } else {
+                rng.random_range(1..20_000u64)
+            };
+            let mut i = 0;
+            while i < count {
+                let burst = rng.random_range(1..=40u64).min(count - i);
+                let items: Vec<Item> = (i..i + burst).map(|j| [k * SPAN + j, k, j]).collect();
+                match sender.try_send_many(&items).unwrap() {
+                    0 => thread::yield_now(),
+                    sent => i += sent as u64,
+                }
+            }
+            counts.send(count).unwrap();
+            drop(sender);
+        }
+    });
+    let mut rng = SmallRng::seed_from_u64(seed() ^ 3);
+    let mut out = [[0u64; 3]; 29];
+    // The session under way (`None` between sessions) and the items read in it.
+    let (mut session, mut ended, mut read) = (None::<u64>, 0u64, 0u64);
+    let check = |got: &[Item], session: Option<u64>, read: &mut u64| {
+        let k = session.expect("an item outside every session");
+        for one in got {
+            assert_eq!(
+                *one,
+                [k * SPAN + *read, k, *read],
+                "sender {k}'s item {read}"
+            );
+            *read += 1;
+        }
+    };
+    while ended < SENDERS {
+        // Now and then the receiver falls behind a full window, so that sessions close while
+        // it is still taking their slots.
+        if rng.random_ratio(1, 40) {
+            thread::sleep(std::time::Duration::from_micros(
+                rng.random_range(100..5000),
+            ));
+        }
+        let other = if rng.random_bool(0.3) {
+            match receiver.try_recv() {
+                ReceivedItem::Item(one) => {
+                    check(&[one], session, &mut read);
+                    continue;
+                }
+                ReceivedItem::Other(other) => other,
+            }
+        } else {
+            let room = rng.random_range(1..=29usize);
+            match receiver.try_recv_many(&mut out[..room]) {
+                ReceivedItems::Items(got) => {
+                    check(&out[..got], session, &mut read);
+                    continue;
+                }
+                ReceivedItems::Other(other) => other,
+            }
+        };
+        match other {
+            Received::Nothing => thread::yield_now(),
+            Received::SenderConnected(_) => {
+                assert_eq!(session, None, "a start inside a session");
+                session = Some(ended);
+                read = 0;
+            }
+            Received::SenderLeft { .. } => {
+                let k = session.take().expect("an end outside every session");
+                let sent = sent_by.recv().unwrap();
+                assert_eq!(read, sent, "sender {k} sent {sent} items, {read} came");
+                ended += 1;
+            }
+            other => panic!("sender {session:?}, after item {read}: {other:?}"),
+        }
+    }
+    producer.join().unwrap();
+}
+
 /// A value that counts how often it is dropped.
 struct Counted(Arc<AtomicUsize>);
 

@@ -6,9 +6,12 @@
 //! the message rings ([`super::messages`]).
 //!
 //! The receiver reads the slots itself, not through a window of records: it sees the next
-//! slot's stamp, takes that slot into its stream under the lock it shares with its session
-//! thread (which opens and closes senders' sessions in the same stream, so a session's end
-//! falls exactly after the last item its sender stamped), copies the item out and credits it.
+//! slot's stamp, takes that slot into its stream, copies the item out and credits it. Its
+//! session thread opens and closes senders' sessions in the same stream (so a session's end
+//! falls exactly after the last item its sender stamped): while a session is open the receiver
+//! alone moves the stream's end on, and once the session thread has closed it and waited out
+//! the receiver's take under way ([`Visits`]), the session thread alone does. A take costs the
+//! receiver two plain stores, no lock.
 //!
 //! ```no_run
 //! use std::time::Duration;
@@ -42,6 +45,7 @@ use std::time::Duration;
 pub use bytemuck::{Pod, Zeroable};
 
 use crate::ring::WaitStrategy;
+use crate::ring::visits::{Visitor, Visits};
 use crate::ring::window::WindowError;
 use crate::transport::inbox::CreditPath;
 use crate::transport::session::{SessionEvent, SessionLog};
@@ -96,10 +100,13 @@ pub struct ItemReceiver<T: Pod> {
     sessions: Arc<SessionLog>,
     /// The next slot's position: everything before it is read.
     head: u64,
-    /// The same, for the session thread ([`ItemStream::head`]).
-    shared_head: Arc<AtomicU64>,
-    /// How far the stream was taken when last looked at under the lock: the slots before it
-    /// are read without looking at their stamps again.
+    /// The stream's end and this head, as the session thread sees them.
+    ends: Arc<StreamEnds>,
+    /// This receiver's takes into the stream, which the session thread waits out when it
+    /// closes a session.
+    visitor: Visitor,
+    /// How far the stream was taken when last looked at: the slots before it are read without
+    /// looking at their stamps again.
     published: u64,
     /// Items read in the current sender's session (credits carry the count).
     session_rows: u64,
@@ -147,12 +154,12 @@ impl<T: Pod> ItemReceiver<T> {
             .max(layout::MIN_WINDOW);
         let config = ListenConfig::open(name);
         let (path, segment) = create_ring(&config, window, size_of::<T>())?;
-        let shared_head = Arc::new(AtomicU64::new(0));
+        let ends = Arc::new(StreamEnds::default());
+        let (visits, visitor) = Visits::new();
         let stream = ItemStream {
             slot: Slot::<T>::BYTES,
-            capacity: segment.capacity() as u64,
-            published: 0,
-            head: shared_head.clone(),
+            ends: ends.clone(),
+            visits,
         };
         let stats = Arc::new(LinkStats::default());
         let (listener, shared, sessions) = answer_producers(config, path, segment, stream, &stats)?;
@@ -161,7 +168,8 @@ impl<T: Pod> ItemReceiver<T> {
             shared,
             sessions,
             head: 0,
-            shared_head,
+            ends,
+            visitor,
             published: 0,
             session_rows: 0,
             last_credit: 0,
@@ -229,7 +237,7 @@ impl<T: Pod> ItemReceiver<T> {
     /// the common look of a polling loop, inline in the caller's. A boundary not yet due still
     /// makes the look fail: the session thread records one after taking a leaving sender's last
     /// items into the stream (past what this receiver last learnt, their stamps perhaps cleared
-    /// since for the next sender), and a take learns of them under the lock.
+    /// since for the next sender), and a take learns of them from the stream's end it loads.
     #[inline(always)]
     fn is_quiet(&self) -> bool {
         self.head == self.published
@@ -274,7 +282,7 @@ impl<T: Pod> ItemReceiver<T> {
             self.head += Slot::<T>::BYTES as u64;
         }
         // After the copies: the session thread lets a new sender write up to a window past it.
-        self.shared_head.store(self.head, Release);
+        self.ends.head.store(self.head, Release);
         self.session_rows += count as u64;
         if self.head == self.published || self.head - self.last_credit >= self.credit_every {
             self.last_credit = self.head;
@@ -285,19 +293,22 @@ impl<T: Pod> ItemReceiver<T> {
 
     /// Takes into the stream the full slots from its end on, at most `wanted`, while a session
     /// is open, and learns where the stream ends (the session thread may have taken a sender's
-    /// last items and closed its session). Nothing, when the session thread holds the lock.
+    /// last items and closed its session). A visit the session thread waits out when it closes
+    /// a session: after that, only it moves the stream's end, until it opens the next.
     #[inline]
     fn take_stamped(&mut self, wanted: usize) {
-        let Ok(mut stream) = self.shared.writer.try_lock() else {
-            return;
-        };
-        let Some(stream) = stream.as_mut() else {
-            return;
-        };
-        if self.shared.open.load(Acquire) {
-            stream.take_stamped(&self.shared.segment, wanted as u64);
-        }
-        self.published = stream.published;
+        let (shared, ends, head) = (&*self.shared, &*self.ends, self.head);
+        self.published = self.visitor.visit(|| {
+            let from = ends.published.load(Acquire);
+            if !shared.open.load(Acquire) {
+                return from;
+            }
+            let to = stamped_end(&shared.segment, Slot::<T>::BYTES, from, head, wanted as u64);
+            if to != from {
+                ends.published.store(to, Release);
+            }
+            to
+        });
     }
 
     /// Takes a session boundary the head reached: a new sender's credits are its session's,
@@ -323,41 +334,51 @@ impl<T: Pod> ItemReceiver<T> {
     }
 }
 
-/// The window of item slots as the session thread and the receiver share it, under the
-/// writer's lock: how far the receiver may read (slots taken while a session was open, from
-/// their stamps), and where it has read to.
+/// Where a stream of slots of `slot` bytes ends once the full slots from its end `from` on are
+/// taken into it: at most `most` of them, and never past the room the receiver at `head` has
+/// released. The slots' stamps are all the sender's word on them.
+#[inline(always)]
+fn stamped_end(segment: &Segment, slot: usize, from: u64, head: u64, most: u64) -> u64 {
+    let room = (head + segment.capacity() as u64 - from) >> slot.trailing_zeros();
+    segment.stamped_tail(from, slot, most.min(room))
+}
+
+/// Where a stream of items ends and where its receiver has read to, as the receiver and the
+/// session thread share them. The receiver alone writes them, but for the stream's end while
+/// no session is open (the session thread's, once it has waited out the receiver's takes).
+#[derive(Debug, Default)]
+struct StreamEnds {
+    /// The end of the slots taken: the receiver reads up to here, and a session starts or ends
+    /// here.
+    published: AtomicU64,
+    /// The receiver's head, as it stores it after each read.
+    head: AtomicU64,
+}
+
+/// The window of item slots as the session thread sees it: how far the receiver may read
+/// (slots taken while a session was open, from their stamps), and where it has read to.
 #[derive(Debug)]
 pub(super) struct ItemStream {
     /// A slot's bytes ([`layout::slot_bytes`]).
     slot: usize,
-    /// The window's bytes.
-    capacity: u64,
-    /// The end of the slots taken: the receiver reads up to here, and a session starts or ends
-    /// here.
-    published: u64,
-    /// The receiver's head, as it stores it after each read.
-    head: Arc<AtomicU64>,
-}
-
-impl ItemStream {
-    /// Takes into the stream the full slots from its end on, at most `most`, and never past
-    /// the room the receiver has released: the slots' stamps are all the sender's word on
-    /// them. Under the writer's lock (the caller's).
-    #[inline]
-    fn take_stamped(&mut self, segment: &Segment, most: u64) {
-        let room = (self.head.load(Acquire) + self.capacity - self.published)
-            >> self.slot.trailing_zeros();
-        self.published = segment.stamped_tail(self.published, self.slot, most.min(room));
-    }
+    ends: Arc<StreamEnds>,
+    /// The receiver's takes into the stream, waited out when a session closes.
+    visits: Arc<Visits>,
 }
 
 impl Stream for ItemStream {
     fn published(&self) -> u64 {
-        self.published
+        self.ends.published.load(Acquire)
     }
 
     fn head(&self) -> u64 {
-        self.head.load(Acquire)
+        self.ends.head.load(Acquire)
+    }
+
+    fn after_close(&self) {
+        // The receiver may be taking slots into the stream under the session just closed: once
+        // that take is over, none follows until the next session opens.
+        self.visits.wait_out();
     }
 
     fn before_sender(&self, segment: &Segment) {
@@ -368,7 +389,11 @@ impl Stream for ItemStream {
     }
 
     fn take_last(shared: &Shared<Self>, stream: &mut Self) -> Result<(), WindowError> {
-        stream.take_stamped(&shared.segment, u64::MAX);
+        let ends = &stream.ends;
+        let from = ends.published.load(Acquire);
+        let head = ends.head.load(Acquire);
+        let end = stamped_end(&shared.segment, stream.slot, from, head, u64::MAX);
+        ends.published.store(end, Release);
         Ok(())
     }
 }

@@ -28,8 +28,9 @@ use super::mapping::{Segment, WindowMemory};
 const WATCH: Duration = Duration::from_millis(2);
 
 /// What the consumer reads from, which the session thread opens and closes sessions in under
-/// the writer's lock: the window of records ([`WindowWriter`]: frames, messages), or the
-/// window of item slots ([`super::items::ItemStream`]).
+/// the writer's lock: the window of records ([`WindowWriter`]: frames, messages; its consumer
+/// takes the lock too), or the window of item slots ([`super::items::ItemStream`]: its receiver
+/// takes no lock, and the session thread waits out its take as it closes a session).
 pub(super) trait Stream: Send + std::fmt::Debug + Sized + 'static {
     /// Where what the consumer may read ends: a session starts, or ends, here.
     fn published(&self) -> u64;
@@ -37,6 +38,10 @@ pub(super) trait Stream: Send + std::fmt::Debug + Sized + 'static {
     fn head(&self) -> u64;
     /// Readies the file for a new sender, while no sender writes (none is let in yet).
     fn before_sender(&self, segment: &Segment);
+    /// Returns once the consumer can no longer be reading the session just closed as open
+    /// (called right after it is closed, before its last word is taken). A stream the consumer
+    /// reads only under the writer's lock has nothing to wait for.
+    fn after_close(&self) {}
     /// Takes all the sender has published, as its last word (its session ends).
     ///
     /// # Errors
@@ -540,6 +545,7 @@ impl<S: Stream> Sessions<'_, S> {
         let Some(writer) = writer.as_mut() else {
             return;
         };
+        writer.after_close();
         let mut end = end;
         if !matches!(end, End::Dropped(_))
             && let Err(e) = S::take_last(self.shared, writer)
