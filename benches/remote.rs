@@ -31,6 +31,10 @@
 //!   `shm_items_receiver_waiting` is the same trip with the receiver blocked in `recv` (a
 //!   timeout, busy-spinning) instead of polling `try_recv`, as a program waiting for its next
 //!   item is (`shm_item_round_trip_receiver_waiting_vs_polling` per round).
+//! - `shm_messages`: one 64-byte message and its credit through the library's shared-memory
+//!   message ring (`MessageSender`/`MessageReceiver`: a record in the window, its header and
+//!   tail checked, the bytes copied out), polled, on the same pair
+//!   (`shm_message_round_trip_vs_relay_ring`): byte messages beside fixed-size items.
 //! - `shm_bare_ends`: the same item through the same ring file with both ends bare (a few
 //!   stores and loads on the file's words, no checks or counters): the protocol's own floor;
 //!   `shm_bare_round_trip_vs_relay_ring` per round, beside the item ring's.
@@ -75,6 +79,7 @@ use ringtop::ring::window;
 use ringtop::row::Row;
 use ringtop::topology::pin::allowed_cpus;
 use ringtop::transport::shm::items::{ItemReceiver, ItemSender, ReceivedItem, ReceivedItems};
+use ringtop::transport::shm::messages::{MessageReceiver, MessageSender, Received};
 use ringtop::transport::shm::{self as shm_link, ShmSender};
 use ringtop::transport::tcp::{self, Polled, RemoteSender, SendOutcome};
 use ringtop::transport::{LinkStats, ListenConfig, SenderConfig};
@@ -443,6 +448,43 @@ fn shm_item_round_trip(trips: usize, cpus: (Option<usize>, Option<usize>), far_e
             .unwrap();
     let consumer = far_end(cpus.1, receiver);
     let (sender, round_trip) = time_item_round_trips(&name, trips, cpus.0);
+    sender.finish(Duration::from_secs(2));
+    consumer.stop();
+    round_trip
+}
+
+/// Round trip (ns, [`time_round_trips`]) of one 64-byte message through the library's
+/// shared-memory message ring ([`MessageSender`] to [`MessageReceiver`]: a record in the window,
+/// checked and copied out by the receiver on `cpus.1`, polling `try_recv`), its credit back at the
+/// sender on `cpus.0`, polling: what a program's own byte messages between processes pay, beside
+/// the item ring's fixed-size items.
+fn shm_message_round_trip(trips: usize, cpus: (Option<usize>, Option<usize>)) -> f64 {
+    let name = format!("bench-messages-{}", std::process::id());
+    let mut receiver =
+        MessageReceiver::create(&name, 1 << 16, ringtop::ring::WaitStrategy::BusySpin).unwrap();
+    let mut next = 0u64;
+    let mut message = Vec::with_capacity(64);
+    let consumer = poll_on(cpus.1, move || {
+        if receiver.try_recv(&mut message) != Received::Message {
+            return false;
+        }
+        let first = u64::from_le_bytes(message[..8].try_into().unwrap());
+        assert_eq!(first, next, "the message ring lost or reordered a message");
+        next += 1;
+        true
+    });
+    pin(cpus.0);
+    let mut sender = MessageSender::open(&name, 64).unwrap();
+    let mut message = [0u8; 64];
+    let round_trip = time_round_trips(trips, |i| {
+        message[..8].copy_from_slice(&i.to_le_bytes());
+        while !sender.try_send(&message).unwrap() {
+            std::hint::spin_loop();
+        }
+        while sender.acknowledged() <= i {
+            std::hint::spin_loop();
+        }
+    });
     sender.finish(Duration::from_secs(2));
     consumer.stop();
     round_trip
@@ -1074,6 +1116,7 @@ fn main() {
     let mut transport_vs_relay: Vec<f64> = Vec::new();
     // Per round: the item ring's round trip (no codec) / relay ring.
     let mut items_vs_relay: Vec<f64> = Vec::new();
+    let mut messages_vs_relay: Vec<f64> = Vec::new();
     // Per round: the item ring's round trip with the receiver in another process / relay ring.
     let mut apart_items_vs_relay: Vec<f64> = Vec::new();
     let mut waiting_vs_polling: Vec<f64> = Vec::new();
@@ -1109,6 +1152,9 @@ fn main() {
             let items = apart(|| shm_item_round_trip(trips, pair, receive_items_on));
             record(&mut cases, "shm_round_trip", "shm_items", "ns", items);
             items_vs_relay.push(items / relay);
+            let messages = apart(|| shm_message_round_trip(trips, pair));
+            record(&mut cases, "shm_round_trip", "shm_messages", "ns", messages);
+            messages_vs_relay.push(messages / relay);
             let waiting = apart(|| shm_item_round_trip(trips, pair, wait_for_items_on));
             record(
                 &mut cases,
@@ -1299,6 +1345,10 @@ fn main() {
             &mut transport_vs_relay,
         ),
         ("shm_item_round_trip_vs_relay_ring", &mut items_vs_relay),
+        (
+            "shm_message_round_trip_vs_relay_ring",
+            &mut messages_vs_relay,
+        ),
         (
             "shm_item_round_trip_receiver_waiting_vs_polling",
             &mut waiting_vs_polling,
