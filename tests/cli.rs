@@ -952,7 +952,7 @@ fn doctor_checks_the_profiles_cpus_and_its_evidence_matches_the_kernel() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["schema_version"], 3);
     let checks = v["checks"].as_array().unwrap();
-    assert_eq!(checks.len(), 9);
+    assert_eq!(checks.len(), 10);
     let find = |name: &str| {
         checks
             .iter()
@@ -989,12 +989,33 @@ fn doctor_checks_the_profiles_cpus_and_its_evidence_matches_the_kernel() {
         isolation.starts_with(&format!("isolated {expected},")),
         "{isolation}"
     );
+    // The kernel's membarrier commands, asked by Python through the raw system call.
+    let number = if cfg!(target_arch = "aarch64") {
+        283
+    } else {
+        324
+    };
+    let asked = std::process::Command::new("python3")
+        .args([
+            "-c",
+            &format!(
+                "import ctypes; print(hex(max(ctypes.CDLL(None).syscall({number}, 0, 0), 0)))"
+            ),
+        ])
+        .output()
+        .unwrap();
+    let commands = String::from_utf8(asked.stdout).unwrap();
+    let membarrier = find("membarrier")["evidence"].as_str().unwrap().to_owned();
+    assert!(
+        membarrier.starts_with(&format!("membarrier commands {}:", commands.trim())),
+        "{membarrier} (python: {commands})"
+    );
     let summary = &v["summary"];
     let counted: u64 = ["ok", "warn", "fail", "not_available"]
         .iter()
         .map(|k| summary[k].as_u64().unwrap())
         .sum();
-    assert_eq!(counted, 9);
+    assert_eq!(counted, 10);
 
     let table = ringtop().arg("doctor").output().unwrap();
     let text = String::from_utf8(table.stdout).unwrap();

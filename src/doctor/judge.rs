@@ -508,3 +508,39 @@ pub fn judge_clock(clocksource: Option<&str>, read_ns: f64) -> Check {
         Check::new("clock", Status::Ok, evidence, None)
     }
 }
+
+/// The shared-memory item rings' receivers take their slots with two plain stores when the
+/// kernel gives private expedited memory barriers (`membarrier`, `ring::visits`); without them
+/// each take pays a full fence (correct, a few ns slower an item). `commands` is the kernel's
+/// answer to `MEMBARRIER_CMD_QUERY` (0 where it has no such call), `registered` whether this
+/// process could register for them.
+pub fn judge_membarrier(commands: u32, registered: bool) -> Check {
+    /// `MEMBARRIER_CMD_PRIVATE_EXPEDITED` and its registration.
+    const PRIVATE_EXPEDITED: u32 = 1 << 3;
+    const REGISTER_PRIVATE_EXPEDITED: u32 = 1 << 4;
+    let offered = commands & PRIVATE_EXPEDITED != 0 && commands & REGISTER_PRIVATE_EXPEDITED != 0;
+    let evidence = format!(
+        "membarrier commands {commands:#x}: private expedited barriers {}{}",
+        if offered { "offered" } else { "not offered" },
+        match (offered, registered) {
+            (true, true) => ", this process registered",
+            (true, false) => ", but registering this process failed",
+            (false, _) => "",
+        }
+    );
+    if offered && registered {
+        Check::new("membarrier", Status::Ok, evidence, None)
+    } else {
+        Check::new(
+            "membarrier",
+            Status::Warn,
+            evidence,
+            Some(
+                "a kernel of 4.14 or later built with CONFIG_MEMBARRIER; in a container, a \
+                 seccomp profile that allows membarrier (without it, shared-memory item \
+                 receivers pay a full fence an item)"
+                    .into(),
+            ),
+        )
+    }
+}

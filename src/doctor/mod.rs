@@ -1,6 +1,7 @@
 //! `ringtop doctor`: is this host fit to measure on? Each check looks at one thing that decides
 //! low-latency results on the CPUs a run will use (isolation, frequency, idle states, huge pages,
-//! interrupts, other tasks and steal, SMT siblings, the PMU, the clock) and says `ok`, `warn`,
+//! interrupts, other tasks and steal, SMT siblings, the PMU, the clock, the memory barriers the
+//! shared-memory item rings use) and says `ok`, `warn`,
 //! `fail` or `n/a` (the host does not say, and why), with the evidence and the fix.
 //!
 //! Reading the host is kept apart from judging it: each `judge_*` function takes what was read
@@ -19,11 +20,12 @@ mod read;
 
 pub use judge::{
     CpuSample, Frequency, IdleState, judge_clock, judge_frequency, judge_huge_pages,
-    judge_idle_states, judge_irqs, judge_isolation, judge_other_tasks, judge_perf, judge_smt,
+    judge_idle_states, judge_irqs, judge_isolation, judge_membarrier, judge_other_tasks,
+    judge_perf, judge_smt,
 };
 use read::{
     clock_read_ns, irqbalance_running, is_root, pmu_present, read_frequency, read_idle_states,
-    read_reserved_huge_pages, runnable_elsewhere, sample_cpu_time,
+    read_membarrier, read_reserved_huge_pages, runnable_elsewhere, sample_cpu_time,
 };
 
 /// A check's verdict.
@@ -237,6 +239,10 @@ pub fn examine(plan: &Plan) -> DoctorReport {
             read("/sys/devices/system/clocksource/clocksource0/current_clocksource").as_deref(),
             clock_read_ns(),
         ),
+        {
+            let (commands, registered) = read_membarrier();
+            judge_membarrier(commands, registered)
+        },
     ];
     DoctorReport {
         cpus: cpus.clone(),

@@ -151,3 +151,12 @@ pub(super) fn clock_read_ns() -> f64 {
     std::hint::black_box(last);
     start.elapsed().as_nanos() as f64 / f64::from(reads)
 }
+
+/// The kernel's answer to `membarrier(MEMBARRIER_CMD_QUERY)` (0 without the call), and whether
+/// this process is registered for private expedited barriers (registering it).
+pub(super) fn read_membarrier() -> (u32, bool) {
+    (
+        rustix::thread::membarrier_query().bits(),
+        crate::ring::visits::Visits::asymmetric_here(),
+    )
+}

@@ -197,6 +197,30 @@ fn a_slow_clock_warns_and_a_very_slow_one_fails() {
 }
 
 #[test]
+fn the_item_rings_barrier_is_ok_only_when_offered_and_registered() {
+    let ok = judge_membarrier(0x1f9, true);
+    assert_eq!(ok.status, Status::Ok);
+    assert_eq!(
+        ok.evidence,
+        "membarrier commands 0x1f9: private expedited barriers offered, this process registered"
+    );
+    let refused = judge_membarrier(0x1f9, false);
+    assert_eq!(refused.status, Status::Warn);
+    assert!(
+        refused
+            .evidence
+            .ends_with("but registering this process failed")
+    );
+    // An old kernel: the global barrier alone, or no call at all.
+    for commands in [0x1, 0x0] {
+        let old = judge_membarrier(commands, false);
+        assert_eq!(old.status, Status::Warn, "{old:?}");
+        assert!(old.evidence.contains("not offered"));
+        assert!(old.fix.unwrap().contains("CONFIG_MEMBARRIER"));
+    }
+}
+
+#[test]
 fn the_summary_counts_each_verdict_and_lists_the_worst_first() {
     let checks = vec![
         Check::new("a", Status::Ok, String::new(), None),
@@ -232,7 +256,8 @@ fn this_host_gets_every_check_with_evidence() {
             "other-tasks",
             "smt",
             "perf",
-            "clock"
+            "clock",
+            "membarrier"
         ]
     );
     for check in &report.checks {

@@ -43,7 +43,7 @@ impl Visits {
     pub fn new() -> (Arc<Visits>, Visitor) {
         let visits = Arc::new(Visits {
             mark: AtomicU64::new(0),
-            asymmetric: barrier::registered(),
+            asymmetric: Self::asymmetric_here(),
         });
         let visitor = Visitor {
             visits: visits.clone(),
@@ -55,6 +55,12 @@ impl Visits {
     /// Whether the hot side's barrier is a compiler fence only (`membarrier` is there).
     pub fn is_asymmetric(&self) -> bool {
         self.asymmetric
+    }
+
+    /// Whether visits in this process are asymmetric: the kernel gives private expedited
+    /// barriers and this process is registered for them (registering it, the first time).
+    pub fn asymmetric_here() -> bool {
+        barrier::registered()
     }
 
     /// Waits out the visits that may have seen the shared state as it was before the caller's
