@@ -515,10 +515,10 @@ pub fn judge_clock(clocksource: Option<&str>, read_ns: f64) -> Check {
 /// answer to `MEMBARRIER_CMD_QUERY` (0 where it has no such call), `registered` whether this
 /// process could register for them.
 pub fn judge_membarrier(commands: u32, registered: bool) -> Check {
-    /// `MEMBARRIER_CMD_PRIVATE_EXPEDITED` and its registration.
-    const PRIVATE_EXPEDITED: u32 = 1 << 3;
-    const REGISTER_PRIVATE_EXPEDITED: u32 = 1 << 4;
-    let offered = commands & PRIVATE_EXPEDITED != 0 && commands & REGISTER_PRIVATE_EXPEDITED != 0;
+    use rustix::thread::MembarrierCommand::{PrivateExpedited, RegisterPrivateExpedited};
+    let offered = [PrivateExpedited, RegisterPrivateExpedited]
+        .into_iter()
+        .all(|command| commands & command as u32 != 0);
     let evidence = format!(
         "membarrier commands {commands:#x}: private expedited barriers {}{}",
         if offered { "offered" } else { "not offered" },

@@ -1,8 +1,8 @@
 //! `ringtop doctor`: is this host fit to measure on? Each check looks at one thing that decides
 //! low-latency results on the CPUs a run will use (isolation, frequency, idle states, huge pages,
 //! interrupts, other tasks and steal, SMT siblings, the PMU, the clock, the memory barriers the
-//! shared-memory item rings use) and says `ok`, `warn`,
-//! `fail` or `n/a` (the host does not say, and why), with the evidence and the fix.
+//! shared-memory item rings use) and says `ok`, `warn`, `fail` or `n/a` (the host does not say,
+//! and why), with the evidence and the fix.
 //!
 //! Reading the host is kept apart from judging it: each `judge_*` function takes what was read
 //! and is tested on hand-made inputs; [`examine`] reads this host and judges it.
