@@ -5,7 +5,8 @@
 //! API, messages of every length (some of them header look-alikes) wrap a small window past a
 //! reader that stalls now and then, and every one arrives exactly; an item ring refuses senders
 //! of another kind or size and hostile tails, an item sender killed mid-stream loses nothing it
-//! published, and one that sends rarely notices its receiver killed within a few sends.
+//! published, one that sends rarely notices its receiver killed within a few sends, and one
+//! takes only the credits a receiver may send.
 #![cfg(not(loom))]
 
 mod common;
@@ -880,6 +881,29 @@ fn a_batch_of_items_never_spans_two_senders() {
     );
 }
 
+/// Answers the next hello to `segment` (a ring of 24-byte items of a test's own making) as a
+/// receiver would: accepted, starting at `start` with the head at 0, in `session`.
+fn welcome_by_hand(segment: &Segment, start: u64, session: u64) {
+    let answered = segment.u64_at(welcome::SEQ).load(Acquire);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let seq = loop {
+        let seq = segment.u64_at(hello::SEQ).load(Acquire);
+        if seq != answered {
+            break seq;
+        }
+        assert!(Instant::now() < deadline, "no hello");
+        std::thread::sleep(Duration::from_millis(1));
+    };
+    segment.u64_at(welcome::START).store(start, Release);
+    segment.u64_at(welcome::HEAD).store(0, Release);
+    segment.u64_at(welcome::SESSION).store(session, Release);
+    segment.u64_at(welcome::MAX_PAYLOAD).store(24, Release);
+    segment
+        .u64_at(welcome::STATUS)
+        .store(layout::ACCEPTED, Release);
+    segment.u64_at(welcome::SEQ).store(seq, Release);
+}
+
 #[test]
 fn an_item_sender_refuses_a_receiver_that_starts_it_off_a_slot() {
     // A receiver of this test's own making, which answers the hello with a start that would
@@ -889,30 +913,67 @@ fn an_item_sender_refuses_a_receiver_that_starts_it_off_a_slot() {
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     let segment = Segment::create(&path, layout::MIN_WINDOW, 24).unwrap();
     std::thread::scope(|s| {
-        s.spawn(|| {
-            let deadline = Instant::now() + Duration::from_secs(10);
-            let seq = loop {
-                let seq = segment.u64_at(hello::SEQ).load(Acquire);
-                if seq != 0 {
-                    break seq;
-                }
-                assert!(Instant::now() < deadline, "no hello");
-                std::thread::sleep(Duration::from_millis(1));
-            };
-            segment.u64_at(welcome::START).store(8, Release);
-            segment.u64_at(welcome::HEAD).store(0, Release);
-            segment.u64_at(welcome::MAX_PAYLOAD).store(24, Release);
-            segment
-                .u64_at(welcome::STATUS)
-                .store(layout::ACCEPTED, Release);
-            segment.u64_at(welcome::SEQ).store(seq, Release);
-        });
+        s.spawn(|| welcome_by_hand(&segment, 8, 0));
         let err = ItemSender::<[u64; 3]>::open(&name).unwrap_err().to_string();
         assert!(
             err.contains("the receiver's start 8 is not on a 32-byte boundary"),
             "{err}"
         );
     });
+    drop(segment);
+    let _ = std::fs::remove_file(sender_lock_path(&path));
+    std::fs::remove_file(&path).unwrap();
+}
+
+#[test]
+fn an_item_sender_takes_only_the_credits_its_receiver_may_send() {
+    // A receiver of this test's own making writes the credits by hand: its session's within what
+    // was sent (taken), another session's (passed over), one with a stamp from the future echoed
+    // (taken, not timed), then one whose head goes back and one past what was sent (each takes
+    // its sender down with the reason).
+    let name = own_ring("hand-credits");
+    let path = ring_path(&name).unwrap();
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let segment = Segment::create(&path, layout::MIN_WINDOW, 24).unwrap();
+    let connect = |session| {
+        std::thread::scope(|s| {
+            s.spawn(|| welcome_by_hand(&segment, 0, session));
+            ItemSender::<[u64; 3]>::open(&name).unwrap()
+        })
+    };
+    let mut seq = 0;
+    let mut credit = |head, echo, rows, session| {
+        seq = segment.write_credit(seq, head, echo, rows, session);
+    };
+    let mut sender = connect(7);
+    for i in 0..4 {
+        assert!(sender.try_send(&[i; 3]).unwrap());
+    }
+    credit(32, 0, 1, 7);
+    assert_eq!(sender.acknowledged(), 1);
+    credit(64, 0, 2, 8);
+    assert_eq!(sender.acknowledged(), 1);
+    credit(96, u64::MAX, 3, 7);
+    assert_eq!(sender.acknowledged(), 3);
+    credit(64, 0, 4, 7);
+    assert_eq!(sender.acknowledged(), 3);
+    let err = sender.try_send(&[4; 3]).unwrap_err().to_string();
+    assert!(
+        err.contains("the receiver's head went back from 96 to 64"),
+        "{err}"
+    );
+    drop(sender);
+
+    let mut sender = connect(9);
+    assert!(sender.try_send(&[0; 3]).unwrap());
+    credit(64, 0, 2, 9);
+    assert_eq!(sender.acknowledged(), 0);
+    let err = sender.try_send(&[1; 3]).unwrap_err().to_string();
+    assert!(
+        err.contains("the receiver credited position 64, past the 32 sent"),
+        "{err}"
+    );
+    drop(sender);
     drop(segment);
     let _ = std::fs::remove_file(sender_lock_path(&path));
     std::fs::remove_file(&path).unwrap();

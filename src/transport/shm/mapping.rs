@@ -339,6 +339,7 @@ impl Segment {
 
     /// The credit, if its sequence moved from `seen` (0 before any) and no write of it was under
     /// way while it was read; `None` otherwise (a poller reads one word until it changes).
+    #[inline]
     pub fn credit_after(&self, seen: u64) -> Option<Credit> {
         let seq = self.u64_at(credit::SEQ).load(Acquire);
         if seq == seen || seq % 2 == 1 {

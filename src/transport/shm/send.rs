@@ -251,19 +251,40 @@ impl ShmSender {
     }
 
     /// Reads the credit if it changed: whether there was a new one for this sender; the reason
-    /// when it is one no receiver may send.
+    /// when it is one no receiver may send. The common credit (this session's, no stamp echoed,
+    /// its head between the last credited and the tail sent: everything
+    /// [`ShmSender::accept_credit`] checks holds) is taken here, with no call: a sender waiting
+    /// for its credit takes it that much sooner.
+    #[inline]
     fn read_credit(&mut self) -> Result<bool, String> {
-        let Some(Credit {
-            seq,
+        let Some(credit) = self.segment.credit_after(self.credit_seq) else {
+            return Ok(false);
+        };
+        self.credit_seq = credit.seq;
+        let common = credit.session == self.session
+            && credit.echo == 0
+            && self.head <= credit.head
+            && credit.head <= self.tail;
+        if !common {
+            return self.accept_credit(credit);
+        }
+        self.head = credit.head;
+        self.rows_acked = credit.rows;
+        Ok(true)
+    }
+
+    /// Checks and takes a credit whose sequence moved, as [`ShmSender::read_credit`] says; out
+    /// of line, since most credits are the common kind.
+    #[cold]
+    #[inline(never)]
+    fn accept_credit(&mut self, credit: Credit) -> Result<bool, String> {
+        let Credit {
             head,
             echo,
             rows,
             session,
-        }) = self.segment.credit_after(self.credit_seq)
-        else {
-            return Ok(false);
-        };
-        self.credit_seq = seq;
+            ..
+        } = credit;
         if session != self.session {
             // The consumer is still crediting an earlier producer's records.
             return Ok(false);
@@ -300,6 +321,7 @@ impl ShmSender {
 
     /// Reads a credit whose sequence moved (going down on one no receiver may send) and
     /// counts what it confirms.
+    #[inline]
     fn take_credit(&mut self) {
         if let Err(reason) = self.read_credit() {
             self.go_down(reason);
