@@ -567,6 +567,7 @@ impl ShmSender {
 
     /// Publishes `end`, the tail past the record or item just written, wakes a sleeping
     /// consumer and counts what it carries.
+    #[inline]
     fn publish(&mut self, end: u64, rows: usize) -> SendOutcome {
         self.segment.u64_at(layout::TAIL).store(end, Release);
         // Pairs with the consumer's fence before it sleeps: either it sees this tail, or this
