@@ -881,6 +881,23 @@ fn a_batch_of_items_never_spans_two_senders() {
     );
 }
 
+/// A ring file of 24-byte items that a test makes itself, with no library receiver behind it,
+/// to answer senders by hand: its name, path and mapping.
+fn hand_made_ring(what: &str) -> (String, PathBuf, Segment) {
+    let name = own_ring(what);
+    let path = ring_path(&name).unwrap();
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let segment = Segment::create(&path, layout::MIN_WINDOW, 24).unwrap();
+    (name, path, segment)
+}
+
+/// Unmaps a [`hand_made_ring`] and removes its files.
+fn remove_hand_made(path: &Path, segment: Segment) {
+    drop(segment);
+    let _ = std::fs::remove_file(sender_lock_path(path));
+    std::fs::remove_file(path).unwrap();
+}
+
 /// Answers the next hello to `segment` (a ring of 24-byte items of a test's own making) as a
 /// receiver would: accepted, starting at `start` with the head at 0, in `session`.
 fn welcome_by_hand(segment: &Segment, start: u64, session: u64) {
@@ -908,10 +925,7 @@ fn welcome_by_hand(segment: &Segment, start: u64, session: u64) {
 fn an_item_sender_refuses_a_receiver_that_starts_it_off_a_slot() {
     // A receiver of this test's own making, which answers the hello with a start that would
     // put every 32-byte slot across the window's end.
-    let name = own_ring("crooked-start");
-    let path = ring_path(&name).unwrap();
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    let segment = Segment::create(&path, layout::MIN_WINDOW, 24).unwrap();
+    let (name, path, segment) = hand_made_ring("crooked-start");
     std::thread::scope(|s| {
         s.spawn(|| welcome_by_hand(&segment, 8, 0));
         let err = ItemSender::<[u64; 3]>::open(&name).unwrap_err().to_string();
@@ -920,9 +934,7 @@ fn an_item_sender_refuses_a_receiver_that_starts_it_off_a_slot() {
             "{err}"
         );
     });
-    drop(segment);
-    let _ = std::fs::remove_file(sender_lock_path(&path));
-    std::fs::remove_file(&path).unwrap();
+    remove_hand_made(&path, segment);
 }
 
 #[test]
@@ -931,10 +943,7 @@ fn an_item_sender_takes_only_the_credits_its_receiver_may_send() {
     // was sent (taken), another session's (passed over), one with a stamp from the future echoed
     // (taken, not timed), then one whose head goes back and one past what was sent (each takes
     // its sender down with the reason).
-    let name = own_ring("hand-credits");
-    let path = ring_path(&name).unwrap();
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    let segment = Segment::create(&path, layout::MIN_WINDOW, 24).unwrap();
+    let (name, path, segment) = hand_made_ring("hand-credits");
     let connect = |session| {
         std::thread::scope(|s| {
             s.spawn(|| welcome_by_hand(&segment, 0, session));
@@ -974,9 +983,7 @@ fn an_item_sender_takes_only_the_credits_its_receiver_may_send() {
         "{err}"
     );
     drop(sender);
-    drop(segment);
-    let _ = std::fs::remove_file(sender_lock_path(&path));
-    std::fs::remove_file(&path).unwrap();
+    remove_hand_made(&path, segment);
 }
 
 #[test]
