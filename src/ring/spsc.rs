@@ -100,6 +100,7 @@ pub fn channel_with<T: Send>(
         head: 0,
         cached_tail: 0,
         unjudged: None,
+        settled_at: usize::MAX,
         slip: 0,
         chase_streak: 0,
         judging_backoff: false,
@@ -302,6 +303,10 @@ pub struct Consumer<T> {
     /// The tail before the last reload with news, while that reload is not yet counted or
     /// looked at for a chase ([`Consumer::judge_reload`]: at the start of the next reload).
     unjudged: Option<usize>,
+    /// The cached tail at which the last reload's bookkeeping was done and a stall counted: while
+    /// it equals `cached_tail`, an empty poll has nothing to note and only re-reads the tail
+    /// ([`Consumer::ready_items`]). Starts at `usize::MAX`, no position yet.
+    settled_at: usize,
     /// Spins owed before the next reload, set when this consumer caught itself chasing.
     slip: u32,
     /// Reloads in a row that found the consumer right behind the producer.
@@ -362,13 +367,31 @@ impl<T> Consumer<T> {
     /// `wanted`. A reload with news only notes the tail it replaced: counting it and looking
     /// for a chase ([`Consumer::judge_reload`]) wait for the next reload, so they are not
     /// between the news and the item it brought, nor in the loop of a caller that polls, and
-    /// come in the same order as if done at once.
+    /// come in the same order as if done at once. That bookkeeping, and counting the stall, is
+    /// done once per position of the cached tail ([`Consumer::reload_unsettled`]); the polls
+    /// after it only re-read the tail, so an empty poll is one comparison and one load.
     #[inline(always)]
     fn ready_items(&mut self, wanted: usize) -> usize {
         let ready = self.cached_tail.wrapping_sub(self.head);
         if ready >= wanted {
             return ready;
         }
+        if self.settled_at != self.cached_tail {
+            return self.reload_unsettled();
+        }
+        let tail = self.shared.tail.load(Acquire);
+        if tail == self.cached_tail {
+            return ready;
+        }
+        self.take_news(tail)
+    }
+
+    /// The first reload since the cached tail moved: judges the reload that moved it, spins
+    /// off a back-off owed, then reloads; a stall found here is the episode's first, counted,
+    /// and settles the position. Out of line: the poll inlined into a caller's loop stays a few
+    /// instructions.
+    #[inline(never)]
+    fn reload_unsettled(&mut self) -> usize {
         if let Some(previous) = self.unjudged.take() {
             self.judge_reload(previous);
         }
@@ -377,10 +400,17 @@ impl<T> Consumer<T> {
         }
         let tail = self.shared.tail.load(Acquire);
         if tail == self.cached_tail {
-            // A stall, counted once an episode.
             self.counters.stuck_at(tail);
-            return ready;
+            self.settled_at = tail;
+            return tail.wrapping_sub(self.head);
         }
+        self.take_news(tail)
+    }
+
+    /// A reload found the tail moved to `tail`: notes the tail it replaced for the next
+    /// reload to judge. Returns the items now ready.
+    #[inline(always)]
+    fn take_news(&mut self, tail: usize) -> usize {
         self.unjudged = Some(self.cached_tail);
         self.cached_tail = tail;
         tail.wrapping_sub(self.head)
@@ -389,8 +419,7 @@ impl<T> Consumer<T> {
     /// Counts the last reload with news, which moved the cached tail from `previous` to where
     /// it is, and looks at it for a chase: a back-off owed ([`Consumer::fall_back`]) is spun
     /// at the start of the reload that judges it, as it was owed before that reload anyway.
-    /// Out of line: the poll inlined into a caller's loop stays a few instructions.
-    #[inline(never)]
+    #[inline]
     fn judge_reload(&mut self, previous: usize) {
         let tail = self.cached_tail;
         let after_progress = self.counters.last_reload_progressed(previous);

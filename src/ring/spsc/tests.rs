@@ -149,3 +149,41 @@ fn lone_items_after_empty_polls_never_trigger_a_fall_back() {
     }
     assert_eq!(rx.stats().chase_backoffs, 0, "turned off");
 }
+
+#[test]
+fn each_position_stalled_at_is_one_episode_however_many_polls_and_news_still_arrives() {
+    let (mut tx, mut rx) = channel::<u64>(64).unwrap();
+    for i in 0..50u64 {
+        for _ in 0..=i % 4 {
+            assert_eq!(rx.try_pop(), None);
+        }
+        tx.try_push(i).unwrap();
+        assert_eq!(
+            rx.try_pop(),
+            Some(i),
+            "news after {} empty polls",
+            i % 4 + 1
+        );
+    }
+    assert_eq!(
+        rx.stats(),
+        EndpointStats {
+            index_reloads: 50,
+            stalls: 50,
+            chase_backoffs: 0,
+        }
+    );
+    // A chunk that wants 8 where 3 are ready: the reload that finds them is news; the next
+    // finds nothing more, a new stall, and the polls after it are that same episode.
+    for i in 50..53 {
+        tx.try_push(i).unwrap();
+    }
+    let chunk = rx.read_chunk(8);
+    assert_eq!(chunk.len(), 3);
+    chunk.release();
+    for _ in 0..3 {
+        assert_eq!(rx.read_chunk(8).len(), 0);
+    }
+    let stats = rx.stats();
+    assert_eq!((stats.index_reloads, stats.stalls), (51, 51));
+}
