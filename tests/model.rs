@@ -80,6 +80,39 @@ fn slice_op() -> impl Strategy<Value = SliceOp> {
     ]
 }
 
+/// What one end of an SPSC ring must count, kept the obvious way: the end re-reads the other
+/// side's index only when its cached copy shows less than the call wants; a re-read that finds
+/// the index moved is a reload (the cache takes it), one that finds it where it was is a stall,
+/// counted once per position it is stuck at.
+#[derive(Debug, Default)]
+struct IndexCacheModel {
+    cached: usize,
+    reloads: u64,
+    stalls: u64,
+    stalled_at: Option<usize>,
+}
+
+impl IndexCacheModel {
+    /// A call whose cached view was `short` of what it wanted, the other side's index being
+    /// `fresh`.
+    fn look(&mut self, short: bool, fresh: usize) {
+        if !short {
+            return;
+        }
+        if fresh != self.cached {
+            self.reloads += 1;
+            self.cached = fresh;
+        } else if self.stalled_at != Some(fresh) {
+            self.stalls += 1;
+            self.stalled_at = Some(fresh);
+        }
+    }
+
+    fn counts(&self) -> (u64, u64) {
+        (self.reloads, self.stalls)
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(1024))]
 
@@ -123,6 +156,45 @@ proptest! {
             }
             prop_assert_eq!(tx.len(), model.len());
             prop_assert_eq!(rx.len(), model.len());
+        }
+    }
+
+    #[test]
+    fn spsc_ends_count_reloads_and_stall_episodes_as_their_stats_say(
+        capacity in capacity(),
+        ops in prop::collection::vec(slice_op(), 1..300),
+    ) {
+        let (mut tx, mut rx) = spsc::channel::<u64>(capacity).unwrap();
+        // The producer caches the head, the consumer the tail; both start at 0.
+        let (mut producer, mut consumer) = (IndexCacheModel::default(), IndexCacheModel::default());
+        let (mut tail, mut head) = (0usize, 0usize);
+        for op in ops {
+            let (pushing, wanted) = match op {
+                SliceOp::Push => (true, 1),
+                SliceOp::Pop => (false, 1),
+                SliceOp::PushSlice(n) => (true, n),
+                SliceOp::PopSlice(n) => (false, n),
+            };
+            if pushing {
+                producer.look(capacity - (tail - producer.cached) < wanted, head);
+                let items: Vec<u64> = (0..wanted as u64).map(|i| (tail as u64) + i).collect();
+                tail += match op {
+                    SliceOp::Push => usize::from(tx.try_push(items[0]).is_ok()),
+                    _ => tx.push_slice(&items),
+                };
+            } else {
+                consumer.look(consumer.cached - head < wanted, tail);
+                let mut out = vec![0u64; wanted];
+                let popped = match op {
+                    SliceOp::Pop => rx.try_pop().map_or(0, |v| { out[0] = v; 1 }),
+                    _ => rx.pop_slice(&mut out),
+                };
+                prop_assert!(out[..popped].iter().copied().eq(head as u64..(head + popped) as u64));
+                head += popped;
+            }
+            let (p, c) = (tx.stats(), rx.stats());
+            prop_assert_eq!((p.index_reloads, p.stalls), producer.counts(), "producer after {:?}", op);
+            prop_assert_eq!((c.index_reloads, c.stalls), consumer.counts(), "consumer after {:?}", op);
         }
     }
 
