@@ -557,11 +557,14 @@ fn an_item_sender_killed_mid_stream_loses_nothing_it_published_and_the_next_one_
     std::thread::sleep(Duration::from_millis(500));
     first.child().kill().unwrap();
     let _ = first.child().wait();
-    // What the killed sender published: its tail, from the start it was given, in 32-byte slots
-    // (a 24-byte quote's). Read before the next sender's hello moves them.
+    // What the killed sender published, from the start it was given, in 32-byte slots (a
+    // 24-byte quote's): its slots are published by their stamps, and the tail it stores after
+    // them can lag by the items of its last send (a kill between the two). So: past its tail,
+    // every slot stamped for its position. Read before the next sender's hello clears them.
     let file = Segment::open(&path).unwrap();
-    let published =
-        (file.u64_at(layout::TAIL).load(Acquire) - file.u64_at(welcome::START).load(Acquire)) / 32;
+    let tail = file.u64_at(layout::TAIL).load(Acquire);
+    let stamped = file.stamped_tail(tail, 32, (file.capacity() / 32) as u64);
+    let published = (stamped - file.u64_at(welcome::START).load(Acquire)) / 32;
     assert!(published > 0, "the first sender published nothing");
     drop(file);
     let sent = example(&dir, &["send-items", "quotes", "1000"])
