@@ -156,6 +156,13 @@ impl EndpointTally {
         }
     }
 
+    /// Whether the stall at `position` is already counted (this side is stuck there): a poll
+    /// stuck at it again has nothing to note.
+    #[inline(always)]
+    pub(crate) fn is_stuck_at(&self, position: usize) -> bool {
+        self.stalled_at == position
+    }
+
     /// Whether the last reload of the other side's index found it moved, `cached` being the
     /// copy that reload left.
     #[inline(always)]

@@ -100,7 +100,6 @@ pub fn channel_with<T: Send>(
         head: 0,
         cached_tail: 0,
         unjudged: None,
-        settled_at: usize::MAX,
         slip: 0,
         chase_streak: 0,
         judging_backoff: false,
@@ -303,10 +302,6 @@ pub struct Consumer<T> {
     /// The tail before the last reload with news, while that reload is not yet counted or
     /// looked at for a chase ([`Consumer::judge_reload`]: at the start of the next reload).
     unjudged: Option<usize>,
-    /// The cached tail at which the last reload's bookkeeping was done and a stall counted: while
-    /// it equals `cached_tail`, an empty poll has nothing to note and only re-reads the tail
-    /// ([`Consumer::ready_items`]). Starts at `usize::MAX`, no position yet.
-    settled_at: usize,
     /// Spins owed before the next reload, set when this consumer caught itself chasing.
     slip: u32,
     /// Reloads in a row that found the consumer right behind the producer.
@@ -368,15 +363,15 @@ impl<T> Consumer<T> {
     /// for a chase ([`Consumer::judge_reload`]) wait for the next reload, so they are not
     /// between the news and the item it brought, nor in the loop of a caller that polls, and
     /// come in the same order as if done at once. That bookkeeping, and counting the stall, is
-    /// done once per position of the cached tail ([`Consumer::reload_unsettled`]); the polls
-    /// after it only re-read the tail, so an empty poll is one comparison and one load.
+    /// done once per position of the cached tail ([`Consumer::reload_unsettled`]); once this
+    /// side is counted stuck at it, the polls only re-read the tail: one comparison and one load.
     #[inline(always)]
     fn ready_items(&mut self, wanted: usize) -> usize {
         let ready = self.cached_tail.wrapping_sub(self.head);
         if ready >= wanted {
             return ready;
         }
-        if self.settled_at != self.cached_tail {
+        if !self.counters.is_stuck_at(self.cached_tail) {
             return self.reload_unsettled();
         }
         let tail = self.shared.tail.load(Acquire);
@@ -388,8 +383,8 @@ impl<T> Consumer<T> {
 
     /// The first reload since the cached tail moved: judges the reload that moved it, spins
     /// off a back-off owed, then reloads; a stall found here is the episode's first, counted,
-    /// and settles the position. Out of line: the poll inlined into a caller's loop stays a few
-    /// instructions.
+    /// and settles the position (the polls after it see this side stuck there). Out of line:
+    /// the poll inlined into a caller's loop stays a few instructions.
     #[inline(never)]
     fn reload_unsettled(&mut self) -> usize {
         if let Some(previous) = self.unjudged.take() {
@@ -401,7 +396,6 @@ impl<T> Consumer<T> {
         let tail = self.shared.tail.load(Acquire);
         if tail == self.cached_tail {
             self.counters.stuck_at(tail);
-            self.settled_at = tail;
             return tail.wrapping_sub(self.head);
         }
         self.take_news(tail)
