@@ -2,9 +2,10 @@
 //!
 //! A consumer walking a batch can ask for the slot `distance` ahead to be pulled into L1 while it
 //! processes the current one; a producer can ask for ownership of a line before writing it. On
-//! x86_64 these are `prefetcht0` / `prefetchw`; elsewhere they compile to nothing. A distance of 0
-//! turns them off. They are hints: they never change results, only timing, which is why the
-//! distance is a runtime tunable rather than a constant.
+//! x86_64 these are `prefetcht0` and `prefetchw` (where the CPU has it: read once from CPUID, since
+//! the baseline x86_64 target lets the compiler emit only `prefetcht0` for a write hint); elsewhere
+//! they compile to nothing. A distance of 0 turns them off. They are hints: they never change
+//! results, only timing, which is why the distance is a runtime tunable rather than a constant.
 
 /// How far ahead (in slots) the batch paths prefetch; 0 disables prefetching.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -35,16 +36,133 @@ pub fn prefetch_read<T>(ptr: *const T) {
     let _ = ptr;
 }
 
-/// Hints that the cache line at `ptr` will soon be written (fetch it in exclusive state).
+/// Hints that the cache line at `ptr` will soon be written, with this CPU's [`WriteHint`]. A loop
+/// that hints at every item takes the hint once ([`WriteHint::of_this_cpu`]) and issues it
+/// itself, so that the CPU is not asked again at every item.
 #[inline(always)]
 pub fn prefetch_write<T>(ptr: *const T) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: as for `prefetch_read`: a hint that never faults. On CPUs without PREFETCHW the
-    // instruction is a no-op.
-    unsafe {
-        use std::arch::x86_64::{_MM_HINT_ET0, _mm_prefetch};
-        _mm_prefetch::<_MM_HINT_ET0>(ptr.cast::<i8>());
+    WriteHint::of_this_cpu().issue(ptr);
+}
+
+/// How this CPU is asked for a line that is about to be written: `prefetchw` fetches it for
+/// ownership, so the store that follows finds it writable instead of asking the core that holds
+/// it again; a CPU without PREFETCHW gets `prefetcht0`, a fetch for reading.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WriteHint {
+    prefetchw: bool,
+}
+
+impl WriteHint {
+    /// A fetch for reading (`prefetcht0`), which every x86_64 CPU takes.
+    pub const FOR_READING: Self = Self { prefetchw: false };
+
+    /// The hint this CPU takes (CPUID, read once per process).
+    #[inline]
+    pub fn of_this_cpu() -> Self {
+        #[cfg(target_arch = "x86_64")]
+        let prefetchw = has_prefetchw();
+        #[cfg(not(target_arch = "x86_64"))]
+        let prefetchw = false;
+        Self { prefetchw }
     }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = ptr;
+
+    /// Issues the hint for the line at `ptr` (nothing, off x86_64).
+    #[inline(always)]
+    pub fn issue<T>(self, ptr: *const T) {
+        #[cfg(target_arch = "x86_64")]
+        if self.prefetchw {
+            // SAFETY: the CPU implements PREFETCHW (`of_this_cpu` asked CPUID); like every
+            // prefetch it is a hint that never faults and writes nothing, so any address is
+            // acceptable.
+            unsafe {
+                std::arch::asm!(
+                    "prefetchw [{ptr}]",
+                    ptr = in(reg) ptr,
+                    options(nostack, preserves_flags, readonly)
+                );
+            }
+        } else {
+            prefetch_read(ptr);
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = ptr;
+    }
+
+    /// The instruction [`issue`](Self::issue) runs: `"prefetchw"`, `"prefetcht0"` (x86_64
+    /// without PREFETCHW), or `"none"` (other architectures, where the hints compile to nothing).
+    pub fn instruction(self) -> &'static str {
+        if self.prefetchw {
+            "prefetchw"
+        } else if cfg!(target_arch = "x86_64") {
+            "prefetcht0"
+        } else {
+            "none"
+        }
+    }
+}
+
+/// Whether this CPU has PREFETCHW, asked of CPUID once per process.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn has_prefetchw() -> bool {
+    static HAS_PREFETCHW: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *HAS_PREFETCHW.get_or_init(|| {
+        use std::arch::x86_64::__cpuid;
+        // SAFETY: CPUID exists on every x86_64 CPU and only reads identification registers
+        // (newer Rust releases declare `__cpuid` safe, hence the allowance).
+        #[allow(unused_unsafe)]
+        let (max_extended_leaf, ecx) =
+            unsafe { (__cpuid(0x8000_0000).eax, __cpuid(0x8000_0001).ecx) };
+        prefetchw_in_cpuid(max_extended_leaf, ecx)
+    })
+}
+
+/// PREFETCHW's CPUID bit: leaf `0x8000_0001`, ECX bit 8 (Intel's PRFCHW, AMD's 3DNowPrefetch,
+/// `3dnowprefetch` in Linux's CPU flags), which counts only where that leaf exists.
+#[cfg(any(target_arch = "x86_64", test))]
+const fn prefetchw_in_cpuid(max_extended_leaf: u32, ecx: u32) -> bool {
+    max_extended_leaf >= 0x8000_0001 && ecx & (1 << 8) != 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefetchw_is_bit_8_of_ecx_in_leaf_8000_0001_where_that_leaf_exists() {
+        assert!(prefetchw_in_cpuid(0x8000_0001, 1 << 8));
+        assert!(prefetchw_in_cpuid(0x8000_0021, u32::MAX));
+        assert!(!prefetchw_in_cpuid(0x8000_0021, !(1 << 8)));
+        // A CPU whose extended leaves stop below it answers another leaf's registers.
+        assert!(!prefetchw_in_cpuid(0x8000_0000, 1 << 8));
+    }
+
+    #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+    #[test]
+    fn the_write_hint_agrees_with_the_kernels_cpu_flags() {
+        let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").expect("/proc/cpuinfo");
+        let flags = cpuinfo
+            .lines()
+            .find(|l| l.starts_with("flags"))
+            .expect("a flags line in /proc/cpuinfo");
+        let kernel_says = flags.split_whitespace().any(|f| f == "3dnowprefetch");
+        let expected = if kernel_says {
+            "prefetchw"
+        } else {
+            "prefetcht0"
+        };
+        assert_eq!(WriteHint::of_this_cpu().instruction(), expected, "{flags}");
+    }
+
+    #[test]
+    fn hints_at_addresses_nobody_may_touch_do_not_fault() {
+        for ptr in [
+            std::ptr::null::<u64>(),
+            usize::MAX as *const u64,
+            std::ptr::dangling::<u64>(),
+        ] {
+            prefetch_read(ptr);
+            prefetch_write(ptr);
+        }
+    }
 }
