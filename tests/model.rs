@@ -9,7 +9,7 @@
 use std::collections::VecDeque;
 
 use proptest::prelude::*;
-use ringtop::ring::{broadcast, frames, mpmc, record, relay, spsc};
+use ringtop::ring::{PrefetchDistance, broadcast, frames, mpmc, record, relay, spsc};
 
 /// What to do with a chunk once it is filled or read.
 #[derive(Debug, Clone, Copy)]
@@ -54,6 +54,13 @@ fn op() -> impl Strategy<Value = Op> {
 
 fn capacity() -> impl Strategy<Value = usize> {
     prop_oneof![Just(2usize), Just(4), Just(8)]
+}
+
+/// Prefetch distances for the producer and the consumer: off, or a few slots ahead (past the
+/// ring's end too, where the hints wrap).
+fn prefetch() -> impl Strategy<Value = (usize, usize)> {
+    let distance = || prop_oneof![Just(0usize), 1..12usize];
+    (distance(), distance())
 }
 
 /// Items are strings, so a slot read twice or dropped twice would show (a double free aborts
@@ -119,12 +126,14 @@ proptest! {
     #[test]
     fn spsc_slices_behave_as_a_bounded_fifo(
         capacity in capacity(),
-        prefetch in prop_oneof![Just(0usize), 1..8usize],
+        prefetch in prefetch(),
         ops in prop::collection::vec(slice_op(), 1..200),
     ) {
         let (mut tx, mut rx) = spsc::channel::<u64>(capacity).unwrap();
-        // With a distance, `push_slice` fills item by item, prefetching; without, it copies.
-        tx.set_prefetch_distance(ringtop::ring::prefetch::PrefetchDistance(prefetch));
+        // With a distance, `push_slice` fills item by item and `pop_slice` copies a step at a
+        // time, each hinting ahead; without, each copies in one or two `memcpy`s.
+        tx.set_prefetch_distance(PrefetchDistance(prefetch.0));
+        rx.set_prefetch_distance(PrefetchDistance(prefetch.1));
         let mut model: VecDeque<u64> = VecDeque::new();
         let mut next = 0u64;
         for op in ops {
@@ -156,6 +165,50 @@ proptest! {
             }
             prop_assert_eq!(tx.len(), model.len());
             prop_assert_eq!(rx.len(), model.len());
+        }
+    }
+
+    /// The prefetching read paths copy a step (eight lines' worth: 64 `u64`s, 16 `String`s) at a
+    /// time: batches of up to 200 through rings of 64 and 256 slots span several steps and the
+    /// wrap. `u64`s go through `push_slice`/`pop_slice`, `String`s through `fill_with` and
+    /// `append_to` (a double drop or a lost item shows as a wrong string).
+    #[test]
+    fn prefetching_batches_span_several_steps_and_stay_a_fifo(
+        capacity in prop_oneof![Just(64usize), Just(256)],
+        prefetch in prefetch(),
+        ops in prop::collection::vec((any::<bool>(), 0..200usize), 1..100),
+    ) {
+        let (mut tx, mut rx) = spsc::channel::<u64>(capacity).unwrap();
+        let (mut stx, mut srx) = spsc::channel::<String>(capacity).unwrap();
+        tx.set_prefetch_distance(PrefetchDistance(prefetch.0));
+        stx.set_prefetch_distance(PrefetchDistance(prefetch.0));
+        rx.set_prefetch_distance(PrefetchDistance(prefetch.1));
+        srx.set_prefetch_distance(PrefetchDistance(prefetch.1));
+        let (mut model, mut next) = (VecDeque::new(), 0u64);
+        for (pushing, n) in ops {
+            if pushing {
+                let items: Vec<u64> = (next..next + n as u64).collect();
+                let pushed = tx.push_slice(&items);
+                prop_assert_eq!(pushed, n.min(capacity - model.len()));
+                let mut chunk = stx.write_chunk(n);
+                prop_assert_eq!(chunk.len(), pushed);
+                chunk.fill_with(|i| item(next + i as u64));
+                prop_assert_eq!(chunk.commit(), pushed);
+                model.extend(next..next + pushed as u64);
+                next += pushed as u64;
+            } else {
+                let mut out = vec![u64::MAX; n];
+                let popped = rx.pop_slice(&mut out);
+                prop_assert_eq!(popped, n.min(model.len()));
+                let expected: Vec<u64> = model.drain(..popped).collect();
+                prop_assert_eq!(&out[..popped], &expected[..]);
+                let chunk = srx.read_chunk(n);
+                let mut strings = Vec::new();
+                chunk.append_to(&mut strings);
+                chunk.release();
+                let expected: Vec<String> = expected.into_iter().map(item).collect();
+                prop_assert_eq!(strings, expected);
+            }
         }
     }
 
@@ -199,8 +252,16 @@ proptest! {
     }
 
     #[test]
-    fn spsc_behaves_as_a_bounded_fifo(capacity in capacity(), ops in prop::collection::vec(op(), 1..200)) {
+    fn spsc_behaves_as_a_bounded_fifo(
+        capacity in capacity(),
+        prefetch in prefetch(),
+        ops in prop::collection::vec(op(), 1..200),
+    ) {
         let (mut tx, mut rx) = spsc::channel::<String>(capacity).unwrap();
+        // With a distance, `fill_with` writes item by item and `append_to` copies a step (eight
+        // lines' worth) at a time: a `String` is 24 bytes, so its steps straddle lines.
+        tx.set_prefetch_distance(PrefetchDistance(prefetch.0));
+        rx.set_prefetch_distance(PrefetchDistance(prefetch.1));
         let mut model: VecDeque<String> = VecDeque::new();
         let mut next = 0u64;
         for op in ops {
@@ -263,6 +324,10 @@ proptest! {
                     if take > len {
                         prop_assert_eq!(chunk.pop(), None);
                     }
+                    let mut appended = vec![item(u64::MAX)];
+                    chunk.append_to(&mut appended);
+                    let rest: Vec<String> = model.iter().take(len - taken).cloned().collect();
+                    prop_assert_eq!(&appended[1..], &rest[..], "appended after what `out` held");
                     let (a, b) = chunk.as_slices();
                     prop_assert_eq!(a.len() + b.len(), len - taken);
                     match finish {
@@ -319,9 +384,14 @@ proptest! {
     fn broadcast_gives_every_consumer_every_item_in_order(
         capacity in capacity(),
         consumers in 1..4usize,
+        prefetch in prefetch(),
         ops in prop::collection::vec((op(), 0..4usize), 1..200),
     ) {
         let (mut tx, mut rxs) = broadcast::channel::<u64>(capacity, consumers).unwrap();
+        tx.set_prefetch_distance(PrefetchDistance(prefetch.0));
+        for rx in &mut rxs {
+            rx.set_prefetch_distance(PrefetchDistance(prefetch.1));
+        }
         // One queue per consumer; the producer is bounded by the slowest.
         let mut models: Vec<VecDeque<u64>> = vec![VecDeque::new(); consumers];
         let mut next = 0u64;
@@ -382,6 +452,10 @@ proptest! {
                     for _ in 0..taken {
                         prop_assert_eq!(chunk.pop(), model.pop_front());
                     }
+                    let mut appended = vec![u64::MAX];
+                    chunk.append_to(&mut appended);
+                    let rest: Vec<u64> = model.iter().take(len - taken).copied().collect();
+                    prop_assert_eq!(&appended[1..], &rest[..], "appended after what `out` held");
                     match finish {
                         Finish::Keep => {
                             chunk.release();

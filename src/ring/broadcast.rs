@@ -28,6 +28,8 @@ use super::buffer::wrapped_slices;
 use super::buffer::{Buffer, SlotView, check_capacity};
 use super::claim::{Claim, Slot};
 use super::pad::{CacheAligned, CachePadded};
+#[cfg(not(loom))]
+use super::prefetch::by_steps_hinting;
 use super::prefetch::{PrefetchDistance, prefetch_read};
 use super::sync::{Arc, AtomicBool, AtomicUsize, UnsafeCell};
 use super::wait::Parker;
@@ -374,7 +376,9 @@ impl<T: Copy> Consumer<T> {
         self.counters.stats()
     }
 
-    /// Sets how far ahead the batch read path prefetches slots.
+    /// Sets how far ahead the batch read path prefetches slots: `append_to` copies a few lines at
+    /// a time, each after read hints for as many lines `distance` slots on, `ReadChunk::pop`
+    /// hints once an item; `as_slices` leaves the reading, and any hints, to the caller.
     pub fn set_prefetch_distance(&mut self, distance: PrefetchDistance) {
         self.prefetch = distance;
     }
@@ -543,8 +547,16 @@ impl<T: Copy> ReadChunk<'_, T> {
         #[cfg(not(loom))]
         {
             let (first, rest) = self.as_slices();
-            out.extend_from_slice(first);
-            out.extend_from_slice(rest);
+            let c = &*self.consumer;
+            if c.prefetch.is_on() {
+                out.reserve(first.len() + rest.len());
+                by_steps_hinting(c.slots, c.head, c.prefetch, [first, rest], |piece| {
+                    out.extend_from_slice(piece);
+                });
+            } else {
+                out.extend_from_slice(first);
+                out.extend_from_slice(rest);
+            }
         }
         #[cfg(loom)]
         {

@@ -7,6 +7,77 @@
 //! they compile to nothing. A distance of 0 turns them off. They are hints: they never change
 //! results, only timing, which is why the distance is a runtime tunable rather than a constant.
 
+use super::buffer::SlotView;
+
+#[cfg(not(loom))]
+/// The line a hint fetches: 64 bytes on x86_64 (and on most other CPUs).
+const LINE_BYTES: usize = 64;
+
+#[cfg(not(loom))]
+/// How many items of `T` one line holds (at least one): the batch paths hint once per this many.
+pub(crate) const fn items_per_line<T>() -> usize {
+    let size = std::mem::size_of::<T>();
+    if size == 0 || size >= LINE_BYTES {
+        1
+    } else {
+        LINE_BYTES / size
+    }
+}
+
+#[cfg(not(loom))]
+/// Lines a prefetching batch path copies between rounds of hints: enough that a round's copy is
+/// one straight run (a `memcpy`, a vectorised fill) rather than a call per item, few enough that
+/// the hints stay ahead of it.
+const LINES_A_STEP: usize = 8;
+
+#[cfg(not(loom))]
+/// Items a prefetching batch path copies per round of hints ([`LINES_A_STEP`] lines' worth).
+pub(crate) const fn items_a_step<T>() -> usize {
+    items_per_line::<T>() * LINES_A_STEP
+}
+
+#[cfg(not(loom))]
+/// Issues `hint` for each line of the `count` slots from position `pos` (one slot in every
+/// line's worth, so each line of the range gets one): a round of hints ahead of a step's copy.
+#[inline(always)]
+pub(crate) fn hint_lines<S>(
+    slots: SlotView<S>,
+    pos: usize,
+    count: usize,
+    mut hint: impl FnMut(*const S),
+) {
+    for offset in (0..count).step_by(items_per_line::<S>()) {
+        hint(slots.at(pos.wrapping_add(offset)));
+    }
+}
+
+/// The batch read paths' prefetch: hands `runs` (a chunk's items in ring order, from position
+/// `pos` of `slots`) to `take` a step at a time ([`items_a_step`]), each step after read hints
+/// for its lines' worth of slots `distance` further on. Out of line, so the copy without
+/// prefetching, inlined into a caller, stays as small as it was.
+#[cfg(not(loom))]
+#[inline(never)]
+pub(crate) fn by_steps_hinting<S, T>(
+    slots: SlotView<S>,
+    mut pos: usize,
+    distance: PrefetchDistance,
+    runs: [&[T]; 2],
+    mut take: impl FnMut(&[T]),
+) {
+    for run in runs {
+        for piece in run.chunks(items_a_step::<T>()) {
+            hint_lines(
+                slots,
+                pos.wrapping_add(distance.0),
+                piece.len(),
+                prefetch_read,
+            );
+            take(piece);
+            pos = pos.wrapping_add(piece.len());
+        }
+    }
+}
+
 /// How far ahead (in slots) the batch paths prefetch; 0 disables prefetching.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct PrefetchDistance(pub usize);
@@ -152,6 +223,15 @@ mod tests {
             "prefetcht0"
         };
         assert_eq!(WriteHint::of_this_cpu().instruction(), expected, "{flags}");
+    }
+
+    #[test]
+    fn a_line_holds_whole_items_and_never_fewer_than_one() {
+        assert_eq!(items_per_line::<u64>(), 8);
+        assert_eq!(items_per_line::<String>(), 2);
+        assert_eq!(items_per_line::<crate::Row>(), 1);
+        assert_eq!(items_per_line::<[u8; 100]>(), 1);
+        assert_eq!(items_per_line::<()>(), 1);
     }
 
     #[test]

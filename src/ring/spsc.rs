@@ -189,7 +189,9 @@ impl<T> Producer<T> {
         self.counters.stats()
     }
 
-    /// Sets how far ahead the batch write path prefetches slots for writing.
+    /// Sets how far ahead the batch write path prefetches slots for writing: `fill_with`,
+    /// `push_slice` and `WriteChunk::push` fill item by item, each after a write hint for the
+    /// slot `distance` ahead.
     pub fn set_prefetch_distance(&mut self, distance: PrefetchDistance) {
         self.prefetch = distance;
     }
@@ -353,7 +355,10 @@ impl<T> Consumer<T> {
         stats
     }
 
-    /// Sets how far ahead the batch read path prefetches slots.
+    /// Sets how far ahead the batch read path prefetches slots: `append_to` and `copy_to_slice`
+    /// (so `pop_slice`) copy a few lines at a time, each after read hints for as many lines
+    /// `distance` slots on, `ReadChunk::pop` hints once an item; `as_slices` leaves the
+    /// reading, and any hints, to the caller.
     pub fn set_prefetch_distance(&mut self, distance: PrefetchDistance) {
         self.prefetch = distance;
     }
