@@ -29,7 +29,7 @@ use super::buffer::{Buffer, SlotView, check_capacity};
 use super::claim::{Claim, Slot};
 use super::pad::{CacheAligned, CachePadded};
 #[cfg(not(loom))]
-use super::prefetch::by_steps_hinting;
+use super::prefetch::append_runs;
 use super::prefetch::{PrefetchDistance, prefetch_read};
 use super::sync::{Arc, AtomicBool, AtomicUsize, UnsafeCell};
 use super::wait::Parker;
@@ -548,15 +548,7 @@ impl<T: Copy> ReadChunk<'_, T> {
         {
             let (first, rest) = self.as_slices();
             let c = &*self.consumer;
-            if c.prefetch.is_on() {
-                out.reserve(first.len() + rest.len());
-                by_steps_hinting(c.slots, c.head, c.prefetch, [first, rest], |piece| {
-                    out.extend_from_slice(piece);
-                });
-            } else {
-                out.extend_from_slice(first);
-                out.extend_from_slice(rest);
-            }
+            append_runs(out, c.slots, c.head, c.prefetch, [first, rest]);
         }
         #[cfg(loom)]
         {

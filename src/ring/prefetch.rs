@@ -7,15 +7,16 @@
 //! they compile to nothing. A distance of 0 turns them off. They are hints: they never change
 //! results, only timing, which is why the distance is a runtime tunable rather than a constant.
 
+#[cfg(not(loom))]
 use super::buffer::SlotView;
 
-#[cfg(not(loom))]
 /// The line a hint fetches: 64 bytes on x86_64 (and on most other CPUs).
+#[cfg(not(loom))]
 const LINE_BYTES: usize = 64;
 
+/// How many items of `T` one line holds (at least one): the read path hints once per this many.
 #[cfg(not(loom))]
-/// How many items of `T` one line holds (at least one): the batch paths hint once per this many.
-pub(crate) const fn items_per_line<T>() -> usize {
+const fn items_per_line<T>() -> usize {
     let size = std::mem::size_of::<T>();
     if size == 0 || size >= LINE_BYTES {
         1
@@ -24,57 +25,85 @@ pub(crate) const fn items_per_line<T>() -> usize {
     }
 }
 
+/// Lines the prefetching read path copies between rounds of hints: enough that a round's copy is
+/// one `memcpy` rather than a call per item, few enough that the hints stay ahead of it.
 #[cfg(not(loom))]
-/// Lines a prefetching batch path copies between rounds of hints: enough that a round's copy is
-/// one straight run (a `memcpy`, a vectorised fill) rather than a call per item, few enough that
-/// the hints stay ahead of it.
 const LINES_A_STEP: usize = 8;
 
-#[cfg(not(loom))]
-/// Items a prefetching batch path copies per round of hints ([`LINES_A_STEP`] lines' worth).
-pub(crate) const fn items_a_step<T>() -> usize {
-    items_per_line::<T>() * LINES_A_STEP
-}
-
-#[cfg(not(loom))]
-/// Issues `hint` for each line of the `count` slots from position `pos` (one slot in every
-/// line's worth, so each line of the range gets one): a round of hints ahead of a step's copy.
-#[inline(always)]
-pub(crate) fn hint_lines<S>(
-    slots: SlotView<S>,
-    pos: usize,
-    count: usize,
-    mut hint: impl FnMut(*const S),
-) {
-    for offset in (0..count).step_by(items_per_line::<S>()) {
-        hint(slots.at(pos.wrapping_add(offset)));
-    }
-}
-
 /// The batch read paths' prefetch: hands `runs` (a chunk's items in ring order, from position
-/// `pos` of `slots`) to `take` a step at a time ([`items_a_step`]), each step after read hints
-/// for its lines' worth of slots `distance` further on. Out of line, so the copy without
+/// `pos` of `slots`) to `take` [`LINES_A_STEP`] lines' worth at a time, each step after one read
+/// hint per line for as many slots `distance` further on. Out of line, so the copy without
 /// prefetching, inlined into a caller, stays as small as it was.
 #[cfg(not(loom))]
 #[inline(never)]
-pub(crate) fn by_steps_hinting<S, T>(
+fn by_steps_hinting<S, T>(
     slots: SlotView<S>,
     mut pos: usize,
     distance: PrefetchDistance,
     runs: [&[T]; 2],
     mut take: impl FnMut(&[T]),
 ) {
+    let per_line = items_per_line::<T>();
     for run in runs {
-        for piece in run.chunks(items_a_step::<T>()) {
-            hint_lines(
-                slots,
-                pos.wrapping_add(distance.0),
-                piece.len(),
-                prefetch_read,
-            );
+        for piece in run.chunks(per_line * LINES_A_STEP) {
+            let ahead = pos.wrapping_add(distance.0);
+            for offset in (0..piece.len()).step_by(per_line) {
+                prefetch_read(slots.at(ahead.wrapping_add(offset)));
+            }
             take(piece);
             pos = pos.wrapping_add(piece.len());
         }
+    }
+}
+
+/// Copies a chunk's `runs` (its items in ring order, from position `pos` of `slots`) into the
+/// front of `out` (as many as it holds; how many): two `copy_from_slice`s, or with a distance set,
+/// a step at a time after read hints ([`by_steps_hinting`]). The index rings' `copy_to_slice`.
+#[cfg(not(loom))]
+#[inline]
+pub(crate) fn copy_runs<S, T: Copy>(
+    out: &mut [T],
+    slots: SlotView<S>,
+    pos: usize,
+    distance: PrefetchDistance,
+    runs: [&[T]; 2],
+) -> usize {
+    let count = out.len().min(runs[0].len() + runs[1].len());
+    let from_first = count.min(runs[0].len());
+    let (first, rest) = (&runs[0][..from_first], &runs[1][..count - from_first]);
+    if distance.is_on() {
+        let mut filled = 0;
+        by_steps_hinting(slots, pos, distance, [first, rest], |piece| {
+            out[filled..filled + piece.len()].copy_from_slice(piece);
+            filled += piece.len();
+        });
+    } else {
+        out[..from_first].copy_from_slice(first);
+        out[from_first..count].copy_from_slice(rest);
+    }
+    count
+}
+
+/// Appends a chunk's `runs` (its items in ring order, from position `pos` of `slots`) to `out`:
+/// two `extend_from_slice`s, or with a distance set, a step at a time after read hints
+/// ([`by_steps_hinting`]). The index rings' `append_to`, which the engine reads with.
+#[cfg(not(loom))]
+#[inline]
+pub(crate) fn append_runs<S, T: Clone>(
+    out: &mut Vec<T>,
+    slots: SlotView<S>,
+    pos: usize,
+    distance: PrefetchDistance,
+    runs: [&[T]; 2],
+) {
+    if distance.is_on() {
+        out.reserve(runs[0].len() + runs[1].len());
+        by_steps_hinting(slots, pos, distance, runs, |piece| {
+            out.extend_from_slice(piece)
+        });
+    } else {
+        out.extend_from_slice(runs[0]);
+        out.extend_from_slice(runs[1]);
     }
 }
 

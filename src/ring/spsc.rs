@@ -190,7 +190,7 @@ impl<T> Producer<T> {
     }
 
     /// Sets how far ahead the batch write path prefetches slots for writing: `fill_with`,
-    /// `push_slice` and `WriteChunk::push` fill item by item, each after a write hint for the
+    /// `push_slice` and `WriteChunk::push` write item by item, each after a write hint for the
     /// slot `distance` ahead.
     pub fn set_prefetch_distance(&mut self, distance: PrefetchDistance) {
         self.prefetch = distance;

@@ -6,9 +6,9 @@ use super::super::buffer::wrapped_ranges;
 #[cfg(not(loom))]
 use super::super::buffer::wrapped_slices;
 use super::super::claim::Claim;
-#[cfg(not(loom))]
-use super::super::prefetch::by_steps_hinting;
 use super::super::prefetch::prefetch_read;
+#[cfg(not(loom))]
+use super::super::prefetch::{append_runs, copy_runs};
 use super::{Consumer, Producer};
 
 /// Slots claimed by [`Producer::write_chunk`], filled in order, then published at once.
@@ -154,15 +154,7 @@ impl<T> ReadChunk<'_, T> {
         {
             let (first, rest) = self.as_slices();
             let c = &*self.consumer;
-            if c.prefetch.is_on() {
-                out.reserve(first.len() + rest.len());
-                by_steps_hinting(c.slots, c.head, c.prefetch, [first, rest], |piece| {
-                    out.extend_from_slice(piece);
-                });
-            } else {
-                out.extend_from_slice(first);
-                out.extend_from_slice(rest);
-            }
+            append_runs(out, c.slots, c.head, c.prefetch, [first, rest]);
         }
         #[cfg(loom)]
         {
@@ -192,21 +184,8 @@ impl<T> ReadChunk<'_, T> {
         #[cfg(not(loom))]
         let count = {
             let (first, rest) = self.as_slices();
-            let count = out.len().min(first.len() + rest.len());
-            let from_first = count.min(first.len());
-            let (first, rest) = (&first[..from_first], &rest[..count - from_first]);
             let c = &*self.consumer;
-            if c.prefetch.is_on() {
-                let mut filled = 0;
-                by_steps_hinting(c.slots, c.head, c.prefetch, [first, rest], |piece| {
-                    out[filled..filled + piece.len()].copy_from_slice(piece);
-                    filled += piece.len();
-                });
-            } else {
-                out[..from_first].copy_from_slice(first);
-                out[from_first..count].copy_from_slice(rest);
-            }
-            count
+            copy_runs(out, c.slots, c.head, c.prefetch, [first, rest])
         };
         #[cfg(loom)]
         let count = {
