@@ -111,11 +111,12 @@ fn a_short_throughput_tune_writes_a_profile_that_checks_runs_and_keeps_up_with_i
         .unwrap();
     common::assert_succeeded(&check);
 
-    // It runs, and it is at least as fast as the built-in it started from, within noise: five
+    // It runs, and it is at least as fast as the built-in it started from, within noise: nine
     // interleaved rounds, the median of the per-round ratios. The tolerance is this VM's: the
-    // built-in against itself gives per-round ratios of 0.80-1.27 here.
+    // built-in against itself gives per-round ratios of 0.80-1.27 here, and on a noisy day
+    // tuned / built-in rounds spread 0.33-2.24, where five rounds' median once fell to 0.74.
     let best = best.display().to_string();
-    let mut ratios: Vec<f64> = (0..5)
+    let mut ratios: Vec<f64> = (0..9)
         .map(|_| {
             let tuned = rows_per_s(&["--profile", &best]);
             let builtin = rows_per_s(&["--builtin", "throughput"]);
@@ -123,7 +124,7 @@ fn a_short_throughput_tune_writes_a_profile_that_checks_runs_and_keeps_up_with_i
         })
         .collect();
     ratios.sort_by(f64::total_cmp);
-    assert!(ratios[2] >= 0.75, "tuned/built-in per round: {ratios:?}");
+    assert!(ratios[4] >= 0.75, "tuned/built-in per round: {ratios:?}");
 }
 
 #[test]
