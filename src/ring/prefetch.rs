@@ -258,7 +258,7 @@ mod tests {
     fn a_line_holds_whole_items_and_never_fewer_than_one() {
         assert_eq!(items_per_line::<u64>(), 8);
         assert_eq!(items_per_line::<String>(), 2);
-        assert_eq!(items_per_line::<crate::Row>(), 1);
+        assert_eq!(items_per_line::<[u64; 8]>(), 1);
         assert_eq!(items_per_line::<[u8; 100]>(), 1);
         assert_eq!(items_per_line::<()>(), 1);
     }
