@@ -254,6 +254,7 @@ mod tests {
         assert_eq!(WriteHint::of_this_cpu().instruction(), expected, "{flags}");
     }
 
+    #[cfg(not(loom))]
     #[test]
     fn a_line_holds_whole_items_and_never_fewer_than_one() {
         assert_eq!(items_per_line::<u64>(), 8);
