@@ -159,3 +159,50 @@ fn a_relay_ring_moves_every_row_and_refuses_prefetching_with_the_reason() {
         "a paced producer leaves the ring empty"
     );
 }
+
+/// The prefetching batch paths through the whole engine: 64-byte rows, a small ring that wraps
+/// every few batches, batches that do not divide it (so reads straddle the wrap), a distance set
+/// by the profile and then changed while rows flow (one not a whole number of lines, none, one
+/// that spans most of the ring). Every consumer checks every sequence number, so a hint that
+/// fetched the wrong slot is harmless but a copy that read one is a lost, duplicated or
+/// reordered row.
+#[test]
+fn prefetching_rings_move_every_row_in_order_while_the_distance_changes() {
+    let replaced = ["capacity", "batch", "distance", "[prefetch]"];
+    for (name, consumers) in [("throughput", 1), ("broadcast-fanout", 2)] {
+        let text = builtin::text(name).unwrap();
+        let text = text
+            .lines()
+            .filter(|l| !replaced.iter().any(|k| l.starts_with(k)))
+            .collect::<Vec<_>>()
+            .join("\n")
+            .replace("[ring]", "[ring]\ncapacity = 1024")
+            .replace("[workload]", "[workload]\nbatch = 100");
+        let text = format!("{text}\n[prefetch]\ndistance = 8\n");
+        let profile = profile::parse(&text, "prefetching.toml").unwrap();
+        assert_eq!(
+            (
+                profile.ring.capacity,
+                profile.workload.batch,
+                profile.prefetch.distance
+            ),
+            (1024, 100, 8),
+            "{name}"
+        );
+        let engine = Engine::start(profile).unwrap();
+        std::thread::sleep(Duration::from_millis(200));
+        for distance in [3, 0, 1000] {
+            engine.send(Command::Prefetch { distance }).unwrap();
+            assert_eq!(engine.current_profile().prefetch.distance, distance);
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        let summary = engine.stop();
+        assert!(summary.totals.produced > 0, "{name}");
+        assert_eq!(
+            summary.totals.consumed,
+            summary.totals.produced * consumers,
+            "{name}"
+        );
+        assert!(summary.integrity_ok, "{name}: {:?}", summary.totals);
+    }
+}
