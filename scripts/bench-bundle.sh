@@ -7,10 +7,11 @@
 #   scripts/bench-bundle.sh              # then copy target/bench-bundle/ to the other machine
 #   target/bench-bundle/run.sh OUT_DIR   # there: each bench's JSON in OUT_DIR, a log beside it
 #
-# run.sh takes a few minutes in all: `rings` (ping-pong and spsc_u64 only), `remote` (the TCP
-# cases, then the shared-memory ones), `codecs`, `ringtop probe`, and six rounds of `probe` and
-# the `low-latency` profile (the engine's one-way latency, about 35 s). Extra arguments after
-# OUT_DIR (`--quick`) go to every bench.
+# run.sh takes a few minutes in all: `rings` (ping-pong, spsc_u64 and spsc_batch only), `remote`
+# (the TCP cases, then the shared-memory ones), `codecs`, `ringtop probe`, six rounds of `probe`
+# and the `low-latency` profile (the engine's one-way latency, about 35 s), and six pairs of the
+# `throughput` profile without and with prefetching (about 25 s). Extra arguments after OUT_DIR
+# (`--quick`) go to every bench.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -70,7 +71,7 @@ run() {
         failed=1
     fi
 }
-run rings "$here/rings" --bench --json --only pingpong,spsc_u64 "$@"
+run rings "$here/rings" --bench --json --only pingpong,spsc_u64,spsc_batch "$@"
 run remote-tcp "$here/remote" --bench --json --only tcp "$@"
 run remote-shm "$here/remote" --bench --json --only shm "$@"
 run codecs "$here/codecs" --bench --json "$@"
@@ -87,6 +88,19 @@ for round in 1 2 3 4 5 6; do
         --capacity "$capacity" --latency-samples 100000
     run "engine-run-$round" bash -c \
         '"$1" run --headless --builtin low-latency --duration 3s | tail -n 1' _ "$here/ringtop"
+done
+# Whether prefetching pays in the engine there: the `throughput` profile as built in (no
+# prefetching) and with a distance of 8, alternating, six pairs of 2 s (each summary line in
+# throughput-pf0-N.json and throughput-pf8-N.json; compare `totals.rows_per_s` pair by pair).
+throughput=$("$here/ringtop" profile show throughput)
+printf '%s\n' "$throughput" > "$out/throughput-pf0.toml"
+printf '%s\n[prefetch]\ndistance = 8\n' "$throughput" > "$out/throughput-pf8.toml"
+for round in 1 2 3 4 5 6; do
+    for distance in 0 8; do
+        run "throughput-pf$distance-$round" bash -c \
+            '"$1" run --headless --profile "$2" --duration 2s | tail -n 1' _ "$here/ringtop" \
+            "$out/throughput-pf$distance.toml"
+    done
 done
 nproc > "$out/nproc"
 lscpu > "$out/lscpu" 2> /dev/null || true
