@@ -18,6 +18,11 @@ pub const CACHE_PAD: usize = 128;
 #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
 pub const CACHE_PAD: usize = 64;
 
+/// The bytes one cache line holds, and one transfer between cores moves: 64 on x86_64 and most
+/// other CPUs. What a chase or a prefetch counts in, as against [`CACHE_PAD`], the distance two
+/// shared values keep apart.
+pub(crate) const LINE_BYTES: usize = 64;
+
 /// A zero-sized field that gives the struct holding it [`CACHE_PAD`] alignment, so the struct starts
 /// on a block of its own and fills whole blocks: nothing else shares its cache lines. The one
 /// place the alignment is written; [`CachePadded`] and every ring endpoint hold one.

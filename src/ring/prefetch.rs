@@ -9,10 +9,8 @@
 
 #[cfg(not(loom))]
 use super::buffer::SlotView;
-
-/// The line a hint fetches: 64 bytes on x86_64 (and on most other CPUs).
 #[cfg(not(loom))]
-const LINE_BYTES: usize = 64;
+use super::pad::LINE_BYTES;
 
 /// How many items of `T` one line holds (at least one): the read path hints once per this many.
 #[cfg(not(loom))]

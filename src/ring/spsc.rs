@@ -24,7 +24,7 @@ use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 use super::blocking::{pop_with, push_with};
 use super::buffer::{Buffer, SlotView, check_capacity, for_each_position};
 use super::claim::{Claim, Slot};
-use super::pad::{CacheAligned, CachePadded};
+use super::pad::{CacheAligned, CachePadded, LINE_BYTES};
 use super::prefetch::PrefetchDistance;
 use super::sides::Sides;
 use super::sync::{Arc, AtomicUsize, UnsafeCell, spin_loop};
@@ -134,9 +134,9 @@ const QUIET_RELOADS: u32 = if cfg!(loom) { 2 } else { 4096 };
 /// items of one cache line, and at least 2.
 const fn chase_threshold<T>() -> usize {
     let size = std::mem::size_of::<T>();
-    let per_line = match 64usize.checked_div(size) {
+    let per_line = match LINE_BYTES.checked_div(size) {
         Some(n) => n,
-        None => 64,
+        None => LINE_BYTES,
     };
     if per_line < 2 { 2 } else { per_line }
 }
