@@ -20,6 +20,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::Value;
 
 use crate::engine::{Command, Engine, EngineError, EngineHandle, Interval};
+use crate::input::{COMMAND_LINE_BYTES, LineLimit, LineTooLong};
 use crate::metrics::snapshot::{SCHEMA_VERSION, Summary};
 use crate::output::{Ack, ErrorLine, OutputLine, StartLine};
 use crate::profile::TuningProfile;
@@ -282,23 +283,39 @@ fn closed(engine: EngineHandle) -> Outcome {
     Outcome::OutputClosed
 }
 
-/// Reads stdin on its own thread: a blocked read must never hold up snapshots.
+/// Reads stdin on its own thread: a blocked read must never hold up snapshots. A line that is
+/// not UTF-8 or is longer than [`COMMAND_LINE_BYTES`] is answered with an error line, like any
+/// other that is not a command, and the commands after it are still read.
 fn read_commands(input: impl BufRead + Send + 'static) -> mpsc::Receiver<Incoming> {
     let (tx, rx) = mpsc::channel();
     let spawned = std::thread::Builder::new()
         .name("stdin".into())
         .spawn(move || {
-            for line in input.lines() {
-                let Ok(line) = line else {
-                    break;
-                };
-                let text = line.trim();
-                if text.is_empty() {
-                    continue;
-                }
-                let incoming = match serde_json::from_str::<Command>(text) {
-                    Ok(command) => Incoming::Command(command, text.to_owned()),
-                    Err(err) => Incoming::Garbage(text.to_owned(), err.to_string()),
+            let mut input = std::io::BufReader::new(LineLimit::new(input, COMMAND_LINE_BYTES));
+            let mut bytes = Vec::new();
+            loop {
+                bytes.clear();
+                let incoming = match input.read_until(b'\n', &mut bytes) {
+                    Ok(0) => break,
+                    Ok(_) => match std::str::from_utf8(&bytes) {
+                        Ok(text) if text.trim().is_empty() => continue,
+                        Ok(text) => {
+                            let text = text.trim();
+                            match serde_json::from_str::<Command>(text) {
+                                Ok(command) => Incoming::Command(command, text.to_owned()),
+                                Err(err) => Incoming::Garbage(text.to_owned(), err.to_string()),
+                            }
+                        }
+                        Err(err) => Incoming::Garbage(
+                            String::from_utf8_lossy(&bytes).trim().to_owned(),
+                            format!("not UTF-8 ({err})"),
+                        ),
+                    },
+                    Err(err) if LineTooLong::is(&err) => {
+                        Incoming::Garbage(opening(&bytes), err.to_string())
+                    }
+                    Err(err) if err.kind() == std::io::ErrorKind::Interrupted => continue,
+                    Err(_) => break,
                 };
                 if tx.send(incoming).is_err() {
                     break;
@@ -308,6 +325,13 @@ fn read_commands(input: impl BufRead + Send + 'static) -> mpsc::Receiver<Incomin
     // Without a reader thread commands cannot arrive; the run goes on without them.
     drop(spawned);
     rx
+}
+
+/// The first bytes of an overlong line, to echo: enough to recognise it.
+fn opening(bytes: &[u8]) -> String {
+    const SHOWN: usize = 80;
+    let text = String::from_utf8_lossy(&bytes[..bytes.len().min(SHOWN)]);
+    format!("{}…", text.trim_start())
 }
 
 fn apply(engine: &EngineHandle, incoming: Incoming) -> OutputLine {

@@ -6,6 +6,7 @@
 //! - [`row`]: the 64-byte record ringtop's workloads carry.
 //! - [`clock`]: the clock every row stamp is read from, shared by the processes of one host.
 //! - [`host`]: facts about this host a measurement depends on (kernel, CPU model, clocksource).
+//! - [`input`]: files and streams users hand ringtop, read with a bound.
 //! - [`codec`]: frame codecs (delta, LZ4, Gorilla XOR, decimal, …) switchable per frame.
 //! - [`source`]: deterministic data generators and CSV replay.
 //! - [`metrics`]: latency histograms and their summaries.
@@ -23,6 +24,7 @@
 pub mod clock;
 pub mod codec;
 pub mod host;
+pub mod input;
 // The loom build checks the rings; the engine and its front ends use APIs only real builds have.
 #[cfg(not(loom))]
 pub mod doctor;

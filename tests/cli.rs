@@ -351,6 +351,88 @@ fn topo_with_a_bad_description_or_file_exits_2_with_a_reason() {
     );
 }
 
+#[test]
+fn a_file_that_never_ends_is_refused_at_a_bound_naming_what_it_is_too_large_for() {
+    // `/dev/zero` named by mistake: every file ringtop reads stops at a bound with exit 2 and
+    // the reason, instead of reading until memory runs out.
+    let dir = common::scratch_dir("unending");
+    let run = dir.join("run.jsonl");
+    let out = ringtop()
+        .args(["run", "--headless", "--duration", "300ms"])
+        .output()
+        .unwrap();
+    assert_succeeded(&out);
+    std::fs::write(&run, &out.stdout).unwrap();
+    let html = dir.join("report.html");
+    let (html, run) = (html.to_str().unwrap(), run.to_str().unwrap());
+    let cases: [(&[&str], &str); 11] = [
+        (
+            &["profile", "check", "/dev/zero"],
+            "/dev/zero: larger than 1 MiB: too large for a profile",
+        ),
+        (
+            &["run", "--headless", "--profile", "/dev/zero"],
+            "/dev/zero: larger than 1 MiB: too large for a profile",
+        ),
+        (
+            &["compare", run, "/dev/zero"],
+            "/dev/zero: line 1 is longer than 16 MiB",
+        ),
+        (
+            &["report", "-o", html, "/dev/zero"],
+            "/dev/zero: line 1 is longer than 16 MiB",
+        ),
+        (
+            &["report", "-o", html, "--hlog", "/dev/zero", run],
+            "/dev/zero: line 1 is longer than 16 MiB",
+        ),
+        (
+            &["report", "-o", html, "--c2c", "/dev/zero", run],
+            "/dev/zero: larger than 256 MiB: too large for a core-to-core map",
+        ),
+        (
+            &["report", "-o", html, "--sweep", "/dev/zero"],
+            "/dev/zero: larger than 256 MiB: too large for a sweep's result",
+        ),
+        (
+            &["codec", "--input", "/dev/zero"],
+            "/dev/zero: line 1 is longer than 16 MiB",
+        ),
+        (
+            &["tune", "--budget", "30s", "-o", html, "--c2c", "/dev/zero"],
+            "/dev/zero: larger than 256 MiB: too large for a core-to-core map",
+        ),
+        (
+            &["topo", "--xml", "/dev/zero"],
+            "/dev/zero: larger than 256 MiB: too large for an hwloc XML export",
+        ),
+        (
+            &["serve", "--listen", "127.0.0.1:0", "--token-file", "TOKEN"],
+            "larger than 64 KiB: too large for a token file",
+        ),
+    ];
+    let token = dir.join("token");
+    std::fs::write(&token, "t".repeat(100 << 10)).unwrap();
+    std::fs::set_permissions(&token, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    for (args, expected) in cases {
+        let args: Vec<&str> = args
+            .iter()
+            .map(|&a| {
+                if a == "TOKEN" {
+                    token.to_str().unwrap()
+                } else {
+                    a
+                }
+            })
+            .collect();
+        let out = ringtop().args(&args).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(expected), "{args:?}: {err}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 /// Runs `lstopo-no-graphics` with `args`. The comparison needs it: a machine without it fails
 /// with what to install, rather than passing without comparing.
 fn lstopo(args: &[&str]) -> String {

@@ -142,6 +142,53 @@ fn a_repin_on_stdin_moves_the_consumer_as_the_thread_itself_reports() {
 }
 
 #[test]
+fn stdin_lines_that_are_not_commands_are_answered_and_the_commands_after_them_apply() {
+    let (mut child, mut lines) = spawn(&["--duration", "5s", "--interval", "200ms"]);
+    next_of(&mut lines, "snapshot");
+    // Not UTF-8, then a line past the 64 KiB a command may take (no newline for 100 KiB: the
+    // reader must not hold it all), then a command. Written from a thread of its own: a reader
+    // that stopped reading would block the write, and the test must then fail, not hang.
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || {
+        let mut long = b"{\"cmd\":\"rate\",\"rows_per_s\":".to_vec();
+        long.extend(std::iter::repeat_n(b'9', 100 << 10));
+        long.extend(b"}\n");
+        stdin.write_all(b"{\"cmd\":\xff\xfe}\n")?;
+        stdin.write_all(&long)?;
+        writeln!(stdin, r#"{{"cmd":"rate","rows_per_s":300000}}"#)?;
+        stdin.flush()?;
+        Ok::<_, std::io::Error>(stdin)
+    });
+    let not_utf8 = next_of(&mut lines, "error");
+    let message = not_utf8["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("not a command: not UTF-8"),
+        "{not_utf8}"
+    );
+    assert!(
+        not_utf8["input"].as_str().unwrap().starts_with("{\"cmd\":"),
+        "{not_utf8}"
+    );
+    let too_long = next_of(&mut lines, "error");
+    assert_eq!(
+        too_long["message"], "not a command: line 2 is longer than 64 KiB",
+        "{too_long}"
+    );
+    let shown = too_long["input"].as_str().unwrap();
+    assert!(
+        shown.starts_with("{\"cmd\":\"rate\"") && shown.ends_with('…'),
+        "{shown}"
+    );
+    assert!(shown.len() < 200, "{shown}");
+    let ack = next_of(&mut lines, "ack");
+    assert_eq!(ack["command"]["rows_per_s"], 300000, "{ack}");
+    let stdin = writer.join().unwrap().unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    drop(stdin);
+}
+
+#[test]
 fn a_codec_switch_changes_the_codec_and_its_ratio() {
     let (mut child, mut lines) = spawn(&[
         "--builtin",

@@ -3,6 +3,8 @@
 
 use std::process::ExitCode;
 
+use ringtop::input::{DATA_LINE_BYTES, DOCUMENT_BYTES, read_document, read_lines_file};
+
 use super::args::{CompareArgs, ReportCommandArgs};
 use super::{usage_error, writable_output, write_stdout};
 
@@ -15,7 +17,7 @@ pub(super) fn run_report(args: &ReportCommandArgs) -> ExitCode {
     let sweep = match &args.sweep {
         None => None,
         Some(path) => {
-            let parsed = std::fs::read_to_string(path)
+            let parsed = read_document(path, DOCUMENT_BYTES, "a sweep's result")
                 .map_err(|e| e.to_string())
                 .and_then(|text| {
                     serde_json::from_str::<serde_json::Value>(&text).map_err(|e| e.to_string())
@@ -45,26 +47,24 @@ pub(super) fn run_report(args: &ReportCommandArgs) -> ExitCode {
     let c2c = match &args.c2c {
         None => None,
         Some(path) => {
-            let parsed = std::fs::read_to_string(path)
+            let parsed = read_document(path, DOCUMENT_BYTES, "a core-to-core map")
                 .map_err(|e| e.to_string())
-                .and_then(|text| serde_json::from_str(&text).map_err(|e| e.to_string()));
+                .and_then(|text| {
+                    serde_json::from_str(&text)
+                        .map_err(|e| format!("not a `ringtop c2c --json` map: {e}"))
+                });
             match parsed {
                 Ok(map) => Some(map),
-                Err(err) => {
-                    return usage_error(&format!(
-                        "{}: not a `ringtop c2c --json` map: {err}",
-                        path.display()
-                    ));
-                }
+                Err(err) => return usage_error(&format!("{}: {err}", path.display())),
             }
         }
     };
     let hlog = match &args.hlog {
         None => None,
         Some(path) => {
-            let read = std::fs::read(path)
+            let read = read_lines_file(path, DATA_LINE_BYTES)
                 .map_err(|e| e.to_string())
-                .and_then(|bytes| ringtop::export::report::read_hlog(&bytes));
+                .and_then(|text| ringtop::export::report::read_hlog(text.as_bytes()));
             match read {
                 Ok(histograms) => Some(histograms),
                 Err(err) => return usage_error(&format!("{}: {err}", path.display())),

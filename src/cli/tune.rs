@@ -6,6 +6,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use indicatif::{ProgressBar, ProgressStyle};
+use ringtop::input::{DOCUMENT_BYTES, read_document};
 use ringtop::topology::c2c::{self, C2cConfig, C2cReport};
 use ringtop::tune::{self, EngineTrials, Goal, SearchConfig, SpaceInputs, Trials, sweep};
 
@@ -40,7 +41,7 @@ pub(super) fn measure_c2c(config: &C2cConfig) -> Result<C2cReport, c2c::C2cError
 
 /// A map saved by `c2c --json`, checked against this host's CPUs.
 fn saved_c2c(path: &Path) -> Result<C2cReport, String> {
-    let text = std::fs::read_to_string(path)
+    let text = read_document(path, DOCUMENT_BYTES, "a core-to-core map")
         .map_err(|e| format!("cannot read the core-to-core map {}: {e}", path.display()))?;
     let report: C2cReport = serde_json::from_str(&text).map_err(|e| {
         format!(

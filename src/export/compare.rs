@@ -72,10 +72,12 @@ impl Run {
     /// [`CompareError`] naming the file, and the line where one is wrong.
     pub fn read(path: &Path) -> Result<Run, CompareError> {
         let name = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| CompareError::Io {
-            path: name.clone(),
-            source,
-        })?;
+        let text = crate::input::read_lines_file(path, crate::input::DATA_LINE_BYTES).map_err(
+            |source| CompareError::Io {
+                path: name.clone(),
+                source,
+            },
+        )?;
         Run::parse(&name, &text)
     }
 

@@ -492,13 +492,18 @@ fn position(line: Option<usize>, column: Option<usize>) -> String {
 /// [`ProfileError`] for an unreadable file, bad TOML, unknown keys, wrong types, or settings this
 /// machine cannot honour.
 pub fn load(path: &Path) -> Result<TuningProfile, ProfileError> {
-    let text = std::fs::read_to_string(path).map_err(|e| ProfileError {
+    let text = read_profile_text(path).map_err(|e| ProfileError {
         file: path.display().to_string(),
         line: None,
         column: None,
         message: e.to_string(),
     })?;
     parse(&text, &path.display().to_string())
+}
+
+/// A profile file's text, refused past [`crate::input::PROFILE_BYTES`].
+fn read_profile_text(path: &Path) -> std::io::Result<String> {
+    crate::input::read_document(path, crate::input::PROFILE_BYTES, "a profile")
 }
 
 /// Loads and checks a profile, reporting every problem found rather than the first (what
@@ -510,7 +515,7 @@ pub fn load(path: &Path) -> Result<TuningProfile, ProfileError> {
 /// there).
 pub fn check_file(path: &Path) -> Result<TuningProfile, Vec<ProfileError>> {
     let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| {
+    let text = read_profile_text(path).map_err(|e| {
         vec![ProfileError {
             file: file.clone(),
             line: None,

@@ -107,7 +107,9 @@ pub fn from_xml_file(path: &Path) -> Result<Topology, TopologyError> {
         path: path.display().to_string(),
         reason,
     };
-    let xml = std::fs::read_to_string(path).map_err(|e| fail(e.to_string()))?;
+    let xml =
+        crate::input::read_document(path, crate::input::DOCUMENT_BYTES, "an hwloc XML export")
+            .map_err(|e| fail(e.to_string()))?;
     let configured = builder().from_xml(&xml).map_err(|e| fail(e.to_string()))?;
     let source = TopologySource::Xml {
         path: path.display().to_string(),

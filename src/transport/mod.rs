@@ -260,7 +260,8 @@ pub fn read_token_file(path: &std::path::Path) -> Result<String, LinkError> {
             path.display()
         )));
     }
-    let text = std::fs::read_to_string(path).map_err(|e| failed(e.to_string()))?;
+    let text = crate::input::read_document(path, crate::input::TOKEN_FILE_BYTES, "a token file")
+        .map_err(|e| failed(e.to_string()))?;
     let token = text.lines().next().unwrap_or("").trim_end_matches('\r');
     if token.is_empty() {
         return Err(failed("the first line is empty".into()));

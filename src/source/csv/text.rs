@@ -3,6 +3,8 @@
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 
+use crate::input::{DATA_LINE_BYTES, LineLimit};
+
 /// The fields' separator: of `,`, tab, `;` and `|`, the one the first line holds most of outside
 /// quotes (a comma on a tie or when it holds none), so tab- and semicolon-separated files read
 /// as they are.
@@ -23,15 +25,21 @@ pub(super) fn sniff_delimiter(first_line: &[u8]) -> u8 {
 }
 
 /// The file's text: its bytes, or what they inflate to when they are gzip's (its magic bytes
-/// first, whatever the name), so a `.csv.gz` as published is read as it is.
+/// first, whatever the name), so a `.csv.gz` as published is read as it is. A record longer than
+/// [`DATA_LINE_BYTES`] is an error ([`crate::input::LineTooLong`]), not a field that grows until
+/// memory runs out (a binary file named by mistake, `/dev/zero`).
 pub(super) fn open_text(path: &Path) -> std::io::Result<Box<dyn BufRead>> {
     const BUFFER: usize = 64 * 1024;
     let mut file = BufReader::with_capacity(BUFFER, std::fs::File::open(path)?);
     if file.fill_buf()?.starts_with(&[0x1f, 0x8b]) {
         let inflated = Gzipped(flate2::bufread::MultiGzDecoder::new(file));
-        return Ok(Box::new(BufReader::with_capacity(BUFFER, inflated)));
+        let lines = LineLimit::new(BufReader::with_capacity(BUFFER, inflated), DATA_LINE_BYTES);
+        return Ok(Box::new(BufReader::with_capacity(BUFFER, lines)));
     }
-    Ok(Box::new(file))
+    Ok(Box::new(BufReader::with_capacity(
+        BUFFER,
+        LineLimit::new(file, DATA_LINE_BYTES),
+    )))
 }
 
 /// A gzip stream whose errors say they are the compression's (`gzip: unexpected end of file`),
