@@ -6,7 +6,8 @@
 //! - [`row`]: the 64-byte record ringtop's workloads carry.
 //! - [`clock`]: the clock every row stamp is read from, shared by the processes of one host.
 //! - [`host`]: facts about this host a measurement depends on (kernel, CPU model, clocksource).
-//! - [`input`]: files and streams users hand ringtop, read with a bound.
+//! - [`input`]: files and streams users hand ringtop, read with a bound; [`save`]: the files
+//!   it writes for them, whole or not at all.
 //! - [`codec`]: frame codecs (delta, LZ4, Gorilla XOR, decimal, …) switchable per frame.
 //! - [`source`]: deterministic data generators and CSV replay.
 //! - [`metrics`]: latency histograms and their summaries.
@@ -42,6 +43,8 @@ pub mod output;
 pub mod profile;
 pub mod ring;
 pub mod row;
+#[cfg(not(loom))]
+pub mod save;
 pub mod source;
 pub mod topology;
 #[cfg(not(loom))]

@@ -1,7 +1,7 @@
 //! `ringtop report` in a real browser: headless Chromium (Debian's `chromium`, which CI installs)
 //! renders the HTML of a real run to a PNG, and the plots are there: every chart's series
 //! colours are drawn, not a blank page. The file fetches nothing. An output that cannot be a file
-//! is refused before anything is read.
+//! is refused before anything is read, and one that cannot be written whole leaves the old one.
 #![cfg(not(loom))]
 
 mod common;
@@ -272,5 +272,28 @@ fn an_output_that_cannot_be_a_file_is_a_usage_error_before_anything_is_read() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(std::fs::read_to_string(&html).unwrap().contains("<svg"));
+    let written = std::fs::read_to_string(&html).unwrap();
+    assert!(written.contains("<svg"));
+
+    // Written again where the file cannot grow past 1 KiB (`ulimit -f 1`, SIGXFSZ ignored so
+    // the write fails with EFBIG as on a full disk): an error, and the report written before is
+    // still there whole, with no partial file beside it.
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg(r#"trap '' XFSZ; ulimit -f 1; exec "$0" report "$1" -o "$2""#)
+        .arg(cargo_bin("ringtop"))
+        .arg(&run)
+        .arg(&html)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("cannot write"), "{stderr}");
+    assert_eq!(std::fs::read_to_string(&html).unwrap(), written);
+    let beside: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.contains("partial"))
+        .collect();
+    assert!(beside.is_empty(), "{beside:?}");
 }

@@ -83,7 +83,7 @@ pub(super) fn run_report(args: &ReportCommandArgs) -> ExitCode {
 }
 
 fn write_report(path: &std::path::Path, html: &str) -> ExitCode {
-    if let Err(err) = std::fs::write(path, html) {
+    if let Err(err) = ringtop::save::write_whole(path, html.as_bytes()) {
         eprintln!("ringtop: cannot write {}: {err}", path.display());
         return ExitCode::FAILURE;
     }

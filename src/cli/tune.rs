@@ -152,7 +152,7 @@ pub(super) fn run_tune(args: &TuneArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    if let Err(err) = std::fs::write(&args.output, &written.text) {
+    if let Err(err) = ringtop::save::write_whole(&args.output, written.text.as_bytes()) {
         // Checked before the search, so rare (the disk filled, the directory went): the
         // search's result is not lost with the file.
         eprintln!(

@@ -34,3 +34,23 @@ pub fn write_svg(
     inferno::flamegraph::from_lines(&mut options, stacks.lines.iter().map(String::as_str), out)
         .map_err(|e| format!("cannot draw the flamegraph: {e}"))
 }
+
+/// Draws `stacks` as [`write_svg`] does into `pending`, and puts the file in place: the whole
+/// SVG, or (nothing sampled, a full disk) the path as it was.
+///
+/// # Errors
+/// As [`write_svg`], and what writing the file said.
+pub fn save_svg(
+    stacks: &FoldedStacks,
+    title: &str,
+    mut pending: crate::save::Pending,
+) -> Result<(), String> {
+    use std::io::Write;
+    let mut out = std::io::BufWriter::new(pending.file());
+    write_svg(stacks, title, &mut out)?;
+    out.flush().map_err(|e| format!("cannot write it: {e}"))?;
+    drop(out);
+    pending
+        .commit()
+        .map_err(|e| format!("cannot write it: {e}"))
+}

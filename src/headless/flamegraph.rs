@@ -1,40 +1,39 @@
 //! `run --headless --flamegraph FILE.svg`: the workers' stacks sampled while the run lasts, drawn
 //! when it ends.
 
-use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use crate::engine::EngineHandle;
 use crate::metrics::stacks::StackSampler;
+use crate::save::Pending;
 
 /// Samples per second of each worker's CPU time: odd, so the sampling does not beat with
 /// anything periodic in the workload.
 const FREQUENCY_HZ: u64 = 997;
 
-/// The file a flamegraph goes to, created when the run starts (a path that cannot be written
-/// is then a usage error, not a run's samples lost at its end) and removed again if the run
-/// ends with nothing drawn in it.
+/// The file a flamegraph goes to, begun when the run starts (a path that cannot be written is
+/// then a usage error, not a run's samples lost at its end) and put in place only once drawn:
+/// a run that ends with nothing to draw leaves the path as it was.
 pub(super) struct Target {
     path: PathBuf,
-    file: File,
+    pending: Pending,
 }
 
 impl Target {
-    /// Creates `path` for the flamegraph.
+    /// Begins the flamegraph's file for `path`.
     ///
     /// # Errors
     /// What the OS said.
     pub(super) fn create(path: &Path) -> std::io::Result<Self> {
         Ok(Target {
             path: path.to_owned(),
-            file: File::create(path)?,
+            pending: Pending::begin(path)?,
         })
     }
 
-    /// Removes the empty file: the reason nothing was drawn is said instead.
+    /// Drops the file begun: the reason nothing was drawn is said instead.
     pub(super) fn abandon(self) -> PathBuf {
-        drop(self.file);
-        let _ = std::fs::remove_file(&self.path);
+        drop(self.pending);
         self.path
     }
 }
@@ -98,8 +97,8 @@ impl Flamegraph {
             Flamegraph::Off => return None,
         };
         let stacks = sampler.finish();
-        let Target { path, file } = target;
-        crate::export::flamegraph::write_svg(&stacks, title, std::io::BufWriter::new(file))
+        let Target { path, pending } = target;
+        crate::export::flamegraph::save_svg(&stacks, title, pending)
             .err()
             .map(|e| format!("no flamegraph in {}: {e}", path.display()))
     }

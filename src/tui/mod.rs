@@ -328,13 +328,13 @@ fn flamegraph(app: &mut App, engine: &EngineHandle, sampling: &mut Option<StackS
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_secs());
             let path = PathBuf::from(format!("ringtop-flamegraph-{seconds}.svg"));
-            let written = std::fs::File::create(&path)
+            let written = crate::save::Pending::begin(&path)
                 .map_err(|e| format!("cannot create {}: {e}", path.display()))
-                .and_then(|file| {
-                    crate::export::flamegraph::write_svg(
+                .and_then(|pending| {
+                    crate::export::flamegraph::save_svg(
                         &stacks,
                         &format!("ringtop: {}", app.profile_name),
-                        std::io::BufWriter::new(file),
+                        pending,
                     )
                 });
             match written {
@@ -400,7 +400,7 @@ fn save(app: &mut App, engine: &EngineHandle, name: &str, overwrite: bool) {
             if let Some(dir) = path.parent() {
                 std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
             }
-            std::fs::write(&path, text).map_err(|e| e.to_string())
+            crate::save::write_whole(&path, text.as_bytes()).map_err(|e| e.to_string())
         });
     match written {
         Ok(()) if token_left_out => app.report(

@@ -201,7 +201,7 @@ fn search(
         std::fs::create_dir_all(dir)
             .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     }
-    std::fs::write(&path, &written.text)
+    crate::save::write_whole(&path, written.text.as_bytes())
         .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     Ok(TuneDone {
         path,
