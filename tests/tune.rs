@@ -5,7 +5,9 @@
 
 mod common;
 
+use std::process::Stdio;
 use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
 
 use common::{ringtop, scratch_dir};
 use serde_json::Value;
@@ -235,6 +237,127 @@ fn a_sweep_runs_every_point_and_marks_one_knee_per_curve() {
     assert!(
         table.lines().next().unwrap().contains("workload.rate"),
         "{table}"
+    );
+}
+
+/// Sends SIGINT to `child` after `after`, as Ctrl-C would, and waits for its output.
+fn interrupted_after(mut child: std::process::Child, after: Duration) -> std::process::Output {
+    std::thread::sleep(after);
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let _ = child.stdin.take();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn ctrl_c_stops_a_tune_with_its_trials_reported_and_nothing_written() {
+    let _machine = machine();
+    let dir = scratch_dir("tune-ctrl-c");
+    let map = dir.join("c2c.json");
+    let out = ringtop().args(["c2c", "--json"]).output().unwrap();
+    assert!(out.status.success());
+    std::fs::write(&map, &out.stdout).unwrap();
+    let best = dir.join("best.toml");
+    let child = ringtop()
+        .args(["tune", "--goal", "throughput", "--budget", "60s", "--json"])
+        .arg("--c2c")
+        .arg(&map)
+        .arg("-o")
+        .arg(&best)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = interrupted_after(child, Duration::from_secs(3));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(
+        stderr.contains("interrupted: nothing written to"),
+        "{stderr}"
+    );
+    assert!(!best.exists(), "an interrupted search wrote a profile");
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["output"], Value::Null);
+    let search = &doc["search"];
+    assert_eq!(search["interrupted"], true);
+    let trials = search["trials"].as_array().unwrap();
+    assert!(!trials.is_empty(), "three seconds ran trials: {search}");
+    assert_eq!(search["verdict"]["chosen"], 0);
+    let reason = search["verdict"]["reason"].as_str().unwrap();
+    assert_eq!(
+        reason,
+        format!(
+            "interrupted after {} trials: baseline kept, nothing confirmed",
+            trials.len()
+        )
+    );
+}
+
+#[test]
+fn ctrl_c_stops_a_sweep_with_the_points_it_ran() {
+    let _machine = machine();
+    let child = ringtop()
+        .args([
+            "sweep",
+            "--set",
+            "workload.rate=100k..10M",
+            "--trial",
+            "1s",
+            "--json",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = interrupted_after(child, Duration::from_secs(3));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let sweep = &doc["sweep"];
+    assert_eq!(sweep["interrupted"], true);
+    let planned = sweep["planned"].as_u64().unwrap();
+    let points = sweep["points"].as_array().unwrap();
+    assert_eq!(planned, 7, "100k..10M steps 1-2-5");
+    assert!((points.len() as u64) < planned, "{sweep}");
+    for point in points {
+        assert_eq!(point["outcome"]["integrity_ok"], true, "{point}");
+        assert_eq!(point["outcome"]["failure"], Value::Null, "{point}");
+    }
+    assert!(
+        stderr.contains(&format!(
+            "interrupted: {} of {planned} points run",
+            points.len()
+        )),
+        "{stderr}"
+    );
+
+    // A point of a minute stopped after two seconds: cut short, so left out (waited out, it
+    // would be there, whole).
+    let child = ringtop()
+        .args([
+            "sweep",
+            "--set",
+            "workload.rate=100k",
+            "--trial",
+            "60s",
+            "--json",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = interrupted_after(child, Duration::from_secs(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["sweep"]["points"], serde_json::json!([]), "{doc}");
+    assert_eq!(doc["sweep"]["planned"], 1);
+    assert!(
+        stderr.contains("interrupted: 0 of 1 points run"),
+        "{stderr}"
     );
 }
 

@@ -11,7 +11,9 @@ use ringtop::topology::c2c::{self, C2cConfig, C2cReport};
 use ringtop::tune::{self, EngineTrials, Goal, SearchConfig, SpaceInputs, Trials, sweep};
 
 use super::args::{GoalArg, SweepArgs, TuneArgs};
-use super::{chosen_profile, json_line, usage_error, writable_output, write_stdout};
+use super::{
+    chosen_profile, json_line, stop_on_signals, usage_error, writable_output, write_stdout,
+};
 
 /// A progress bar on stderr when it is a terminal; hidden otherwise (scripts, CI).
 fn bar(length: u64, template: &str) -> ProgressBar {
@@ -92,7 +94,7 @@ pub(super) fn run_tune(args: &TuneArgs) -> ExitCode {
     };
     // What can be known before anything is measured is asked first: a search of minutes must
     // not end in a budget or a path that was never going to do.
-    if let Err(err) = tune::check_budget(&config, EngineTrials.overhead()) {
+    if let Err(err) = tune::check_budget(&config, EngineTrials::default().overhead()) {
         return usage_error(&err);
     }
     // Whether the file itself may be written is left to the end: opening it now would empty a
@@ -132,7 +134,15 @@ pub(super) fn run_tune(args: &TuneArgs) -> ExitCode {
         args.budget.as_millis() as u64,
         "{elapsed} [{bar:40}] {percent}% of the budget, ~{eta} left, {msg}",
     );
-    let record = tune::search(&candidates, &mut EngineTrials, &config, &mut |p| {
+    // Ctrl-C stops the search after (or within) the trial running: what it measured is
+    // reported, nothing is written; a second Ctrl-C exits at once.
+    let interrupted = stop_on_signals();
+    let config = SearchConfig {
+        stop: Some(interrupted.clone()),
+        ..config
+    };
+    let mut trials = EngineTrials::stopping_on(interrupted);
+    let record = tune::search(&candidates, &mut trials, &config, &mut |p| {
         progress.set_position(p.spent.as_millis() as u64);
         progress.set_message(format!("{}: {}", p.phase, p.candidate));
     });
@@ -141,6 +151,9 @@ pub(super) fn run_tune(args: &TuneArgs) -> ExitCode {
         Ok(record) => record,
         Err(err) => return usage_error(&err),
     };
+    if record.interrupted {
+        return tune_interrupted(&record, &candidates, &base_name, args);
+    }
     let command = std::iter::once("ringtop".to_owned())
         .chain(std::env::args().skip(1))
         .collect::<Vec<_>>()
@@ -169,17 +182,51 @@ pub(super) fn run_tune(args: &TuneArgs) -> ExitCode {
             "kind": "tune",
             "base": base_name,
             "output": args.output.display().to_string(),
-            "candidates": candidates.iter().map(|c| serde_json::json!({
-                "id": c.id,
-                "setting": c.setting,
-                "label": c.label(),
-            })).collect::<Vec<_>>(),
+            "candidates": candidates_json(&candidates),
             "search": record,
             "baseline": written.baseline,
             "chosen": written.chosen,
         })));
     }
     ExitCode::SUCCESS
+}
+
+/// A search stopped by Ctrl-C: its table and record (with `--json`), no profile written (nothing
+/// was confirmed), exit status 130 as for any command a SIGINT ended.
+fn tune_interrupted(
+    record: &tune::SearchRecord,
+    candidates: &[tune::Candidate],
+    base_name: &str,
+    args: &TuneArgs,
+) -> ExitCode {
+    eprint!("{}", search_table(record, candidates));
+    eprintln!(
+        "interrupted: nothing written to {} (the search did not end, so nothing was confirmed)",
+        args.output.display()
+    );
+    if args.json {
+        let shown = write_stdout(json_line(&serde_json::json!({
+            "kind": "tune",
+            "base": base_name,
+            "output": null,
+            "candidates": candidates_json(candidates),
+            "search": record,
+            "baseline": null,
+            "chosen": null,
+        })));
+        if shown != ExitCode::SUCCESS {
+            return shown;
+        }
+    }
+    ExitCode::from(130)
+}
+
+/// Every candidate as the JSON record lists them: id, setting, label.
+fn candidates_json(candidates: &[tune::Candidate]) -> Vec<serde_json::Value> {
+    candidates
+        .iter()
+        .map(|c| serde_json::json!({"id": c.id, "setting": c.setting, "label": c.label()}))
+        .collect()
 }
 
 /// The search as a table for stderr: each rung's best, then the verdict.
@@ -234,16 +281,35 @@ pub(super) fn run_sweep(args: &SweepArgs) -> ExitCode {
         grid.len() as u64,
         "{bar:40} {pos}/{len} points, ~{eta} left",
     );
-    let record = sweep::sweep(grid, &mut EngineTrials, args.trial, &mut |done, _| {
-        progress.set_position(done as u64);
-    });
+    // Ctrl-C stops the sweep within the point running: the points done are shown, exit 130.
+    let interrupted = stop_on_signals();
+    let mut trials = EngineTrials::stopping_on(interrupted.clone());
+    let record = sweep::sweep(
+        grid,
+        &mut trials,
+        args.trial,
+        &interrupted,
+        &mut |done, _| {
+            progress.set_position(done as u64);
+        },
+    );
     progress.finish_and_clear();
-    if args.json {
-        return write_stdout(json_line(
+    let shown = if args.json {
+        write_stdout(json_line(
             &serde_json::json!({"kind": "sweep", "sweep": record}),
-        ));
+        ))
+    } else {
+        write_stdout(Ok(sweep_table(&record)))
+    };
+    if record.interrupted && shown == ExitCode::SUCCESS {
+        eprintln!(
+            "interrupted: {} of {} points run",
+            record.points.len(),
+            record.planned
+        );
+        return ExitCode::from(130);
     }
-    write_stdout(Ok(sweep_table(&record)))
+    shown
 }
 
 /// One line per point: its settings, rows/s, p50, p99, whether every row arrived, the knee.

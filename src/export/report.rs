@@ -188,6 +188,14 @@ fn sweep_section(doc: &Value) -> String {
         doc["sweep"]["trial_s"],
         escape(doc["sweep"]["knee_rule"].as_str().unwrap_or(""))
     );
+    if doc["sweep"]["interrupted"] == true {
+        let _ = write!(
+            out,
+            "<p class=\"bad\">Interrupted: {} of the grid's {} points ran.</p>",
+            points.len(),
+            doc["sweep"]["planned"]
+        );
+    }
     out.push_str("<table><tr><th>settings</th><th>rows/s</th><th>p50 ns</th><th>p99 ns</th><th>rows</th><th>knee</th></tr>");
     for p in &points {
         let o = &p["outcome"];
@@ -568,4 +576,29 @@ fn host_check(run: &Run) -> String {
 fn profile_text(profile: &Value) -> String {
     toml::to_string_pretty(profile)
         .unwrap_or_else(|_| serde_json::to_string_pretty(profile).unwrap_or_default())
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use serde_json::json;
+
+    #[test]
+    fn an_interrupted_sweep_says_how_much_of_its_grid_ran() {
+        let point = json!({
+            "settings": [["workload.rate", 100000]],
+            "outcome": {"rows_per_s": 1e5, "p50_ns": 100, "p99_ns": 900,
+                        "integrity_ok": true, "failure": null, "cost_s": 0.5},
+            "knee": true
+        });
+        let doc = |interrupted: bool| {
+            json!({"kind": "sweep", "sweep": {"trial_s": 0.3, "points": [point.clone()],
+                   "planned": 3, "interrupted": interrupted, "knee_rule": "k"}})
+        };
+        let html = super::sweep_html(&doc(true), "s.json");
+        assert!(
+            html.contains("Interrupted: 1 of the grid's 3 points ran."),
+            "{html}"
+        );
+        assert!(!super::sweep_html(&doc(false), "s.json").contains("Interrupted"));
+    }
 }

@@ -187,7 +187,7 @@ fn search(
         rate: base.workload.rate * base.workload.producers as u64,
         ..SearchConfig::new(goal, DASHBOARD_BUDGET)
     };
-    let record = tune::search(&candidates, &mut EngineTrials, &config, progress)
+    let record = tune::search(&candidates, &mut EngineTrials::default(), &config, progress)
         .map_err(|e| e.to_string())?;
     let written = tune::evidence(
         &record,

@@ -9,6 +9,8 @@
 //! the stated confidence (a one-sided sign test): otherwise the baseline is kept. A lucky
 //! setting on a bimodal VM cannot win that way, because each pair is measured in one phase.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::time::Duration;
 
 use rand::SeedableRng;
@@ -74,6 +76,9 @@ pub struct SearchConfig {
     pub confirm_share: f64,
     /// Seed of the sampling and the shuffles.
     pub seed: u64,
+    /// Set from outside (Ctrl-C) to stop the search before its next trial: what was measured
+    /// is kept in the record, nothing is crowned ([`SearchRecord::interrupted`]).
+    pub stop: Option<Arc<AtomicBool>>,
 }
 
 impl SearchConfig {
@@ -88,7 +93,13 @@ impl SearchConfig {
             min_trial: Duration::from_millis(200),
             confirm_share: 0.3,
             seed: 1,
+            stop: None,
         }
+    }
+
+    /// Whether the search was told to stop.
+    fn stopped(&self) -> bool {
+        self.stop.as_ref().is_some_and(|stop| stop.load(Relaxed))
     }
 }
 
@@ -174,6 +185,9 @@ pub struct SearchRecord {
     pub rungs: Vec<Rung>,
     /// Every trial, in order.
     pub trials: Vec<TrialRecord>,
+    /// The search was stopped from outside before it ended ([`SearchConfig::stop`]): the
+    /// baseline is kept, since nothing was confirmed, and the winner is the leader then.
+    pub interrupted: bool,
     /// The outcome.
     pub verdict: Verdict,
 }
@@ -391,6 +405,7 @@ pub fn search(
         sampled,
         rungs: Vec::new(),
         trials: Vec::new(),
+        interrupted: false,
         verdict: Verdict {
             chosen: 0,
             winner: 0,
@@ -405,7 +420,7 @@ pub fn search(
         },
     };
     let mut spent = Duration::ZERO;
-    for (index, rung) in rungs_plan.iter().enumerate() {
+    'rungs: for (index, rung) in rungs_plan.iter().enumerate() {
         let (size, trial) = (rung.size, rung.trial);
         debug_assert!(alive.len() <= size);
         if alive.len() < 2 {
@@ -417,6 +432,10 @@ pub fn search(
             let mut order = alive.clone();
             order.shuffle(&mut rng);
             for id in order {
+                if config.stopped() {
+                    record.interrupted = true;
+                    break 'rungs;
+                }
                 let status = Progress {
                     phase: phase.clone(),
                     spent,
@@ -485,7 +504,10 @@ pub fn search(
         })
         .unwrap_or(0);
     record.verdict.winner = winner;
-    record.verdict = if winner == 0 {
+    record.interrupted |= config.stopped();
+    record.verdict = if record.interrupted {
+        interrupted(record.verdict, record.trials.len())
+    } else if winner == 0 {
         Verdict {
             reason: "no candidate ran without losing rows or failing: baseline kept".to_owned(),
             ..record.verdict
@@ -501,17 +523,34 @@ pub fn search(
         let trial = last_rung.min(fitting).max(config.min_trial);
         let left = config.budget.saturating_sub(spent);
         let fit = (left.as_secs_f64() / ((trial + overhead) * 2).as_secs_f64()) as usize;
-        confirm(
+        let verdict = confirm(
             candidates,
             trials,
             config,
             (winner, fit.clamp(PAIRS.0 / 2, PAIRS.1), trial),
             (&mut record.trials, &mut spent),
             progress,
-        )
+        );
+        record.interrupted = config.stopped();
+        if record.interrupted {
+            interrupted(verdict, record.trials.len())
+        } else {
+            verdict
+        }
     };
     record.spent_s = spent.as_secs_f64();
     Ok(record)
+}
+
+/// `verdict` once the search was stopped after `trials` trials: the baseline kept, the winner
+/// and any pairs run left as they were, for the record.
+fn interrupted(verdict: Verdict, trials: usize) -> Verdict {
+    Verdict {
+        chosen: 0,
+        improved: false,
+        reason: format!("interrupted after {trials} trials: baseline kept, nothing confirmed"),
+        ..verdict
+    }
 }
 
 /// Trials on each side whose median is a trial's reference in [`relate_to_neighbours`].
@@ -579,7 +618,8 @@ fn confirm(
 ) -> Verdict {
     let mut ratios = Vec::new();
     let mut disqualified = 0;
-    for pair in 0..pairs {
+    let mut completed = 0;
+    'pairs: for pair in 0..pairs {
         let order = if pair % 2 == 0 {
             [0, winner]
         } else {
@@ -587,6 +627,9 @@ fn confirm(
         };
         let mut merits = [None, None];
         for id in order {
+            if config.stopped() {
+                break 'pairs;
+            }
             let status = Progress {
                 phase: "confirm".to_owned(),
                 spent: *spent,
@@ -607,7 +650,12 @@ fn confirm(
                 merit: m,
                 relative_merit: None,
             });
+            // A pair cut short (its trial may have been too) does not count.
+            if config.stopped() {
+                break 'pairs;
+            }
         }
+        completed += 1;
         match merits {
             [Some(base), Some(best)] => ratios.push(best / base),
             [_, None] => disqualified += 1,
@@ -615,6 +663,8 @@ fn confirm(
             [None, Some(_)] => ratios.push(f64::INFINITY),
         }
     }
+    // Stopped from outside: the pairs that ran (the search says it was interrupted).
+    let pairs = completed;
     let wins = ratios.iter().filter(|&&r| r > 1.0).count();
     let confidence = sign_test_confidence(wins, pairs);
     let finite: Vec<f64> = ratios.iter().copied().filter(|r| r.is_finite()).collect();

@@ -2,6 +2,7 @@
 //! workload.rate=100k..10M --set workload.batch=1,8,64`), p50/p99 against throughput, and the
 //! knee of each curve: the most throughput before p99 leaves its floor.
 
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::time::Duration;
 
 use serde::Serialize;
@@ -172,8 +173,12 @@ pub struct SweepRecord {
     /// The measured window of every point, s.
     #[serde(serialize_with = "crate::metrics::figures::significant")]
     pub trial_s: f64,
-    /// Every point, in grid order (the first axis varies slowest).
+    /// Every point run, in grid order (the first axis varies slowest).
     pub points: Vec<Point>,
+    /// Points in the grid: more than `points` when the sweep was interrupted.
+    pub planned: usize,
+    /// Stopped from outside (Ctrl-C) before every point ran; the points run are whole.
+    pub interrupted: bool,
     /// How the knee is chosen.
     pub knee_rule: String,
 }
@@ -265,34 +270,42 @@ pub fn grid(base: &TuningProfile, axes: &[Axis]) -> Result<Vec<GridPoint>, Sweep
 }
 
 /// Runs every point of `grid` for `trial` with `trials`, calling `progress` with the index of
-/// each point before it runs, and marks the knees.
+/// each point before it runs, and marks the knees. Once `stop` is set (Ctrl-C) no further point
+/// runs, and the one running when it was set is left out if it was cut short.
 pub fn sweep(
     grid: Vec<GridPoint>,
     trials: &mut dyn Trials,
     trial: Duration,
+    stop: &AtomicBool,
     progress: &mut dyn FnMut(usize, usize),
 ) -> SweepRecord {
-    let total = grid.len();
-    let mut points: Vec<Point> = grid
-        .into_iter()
-        .enumerate()
-        .map(|(i, GridPoint { settings, profile })| {
-            progress(i, total);
-            let candidate = Candidate {
-                id: i,
-                setting: None,
-                profile,
-            };
-            Point {
-                settings,
-                outcome: trials.run(&candidate, trial),
-                knee: false,
-            }
-        })
-        .collect();
+    let planned = grid.len();
+    let mut points: Vec<Point> = Vec::with_capacity(planned);
+    for (i, GridPoint { settings, profile }) in grid.into_iter().enumerate() {
+        if stop.load(Relaxed) {
+            break;
+        }
+        progress(i, planned);
+        let candidate = Candidate {
+            id: i,
+            setting: None,
+            profile,
+        };
+        let outcome = trials.run(&candidate, trial);
+        if stop.load(Relaxed) && outcome.failure.is_some() {
+            break;
+        }
+        points.push(Point {
+            settings,
+            outcome,
+            knee: false,
+        });
+    }
     mark_knees(&mut points);
     SweepRecord {
         trial_s: trial.as_secs_f64(),
+        interrupted: points.len() < planned,
+        planned,
         points,
         knee_rule: format!(
             "per curve (points sharing every setting but the last axis): the most rows/s among \

@@ -355,3 +355,89 @@ fn the_evidence_names_both_sides_and_the_file_reads_back() {
     assert!(chosen.rows_per_s > base.rows_per_s);
     assert_eq!(base.trials, record.verdict.pairs);
 }
+
+/// Trials that tell the search to stop once `after` of them have run, as Ctrl-C would.
+struct StopAfter {
+    inner: Fake,
+    after: usize,
+    ran: usize,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Trials for StopAfter {
+    fn run(&mut self, candidate: &Candidate, duration: Duration) -> TrialOutcome {
+        self.ran += 1;
+        if self.ran == self.after {
+            self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+        self.inner.run(candidate, duration)
+    }
+
+    fn overhead(&self) -> Duration {
+        self.inner.overhead()
+    }
+}
+
+#[test]
+fn a_search_told_to_stop_runs_no_further_trial_and_crowns_nothing() {
+    let n = 30;
+    let truth = landscape(n, 1.1, Some((7, 1.5)), 5);
+    let whole = search(
+        &candidates(n),
+        &mut Fake::new(truth.clone(), 0.05, 5),
+        &config(Goal::Throughput, 60, 5),
+        &mut |_| {},
+    )
+    .unwrap();
+    assert!(
+        whole.verdict.improved && !whole.interrupted,
+        "{:?}",
+        whole.verdict
+    );
+    let total = whole.trials.len();
+    let confirming = whole
+        .trials
+        .iter()
+        .position(|t| t.phase == "confirm")
+        .unwrap();
+    for after in [
+        1,
+        total / 3,
+        confirming,
+        confirming + 1,
+        confirming + 4,
+        total - 1,
+    ] {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let mut trials = StopAfter {
+            inner: Fake::new(truth.clone(), 0.05, 5),
+            after,
+            ran: 0,
+            stop: stop.clone(),
+        };
+        let cfg = SearchConfig {
+            stop: Some(stop),
+            ..config(Goal::Throughput, 60, 5)
+        };
+        let record = search(&candidates(n), &mut trials, &cfg, &mut |_| {}).unwrap();
+        assert!(record.interrupted, "after {after}");
+        assert_eq!(record.trials.len(), after, "no trial after the stop");
+        assert_eq!(trials.ran, after);
+        let v = &record.verdict;
+        assert_eq!((v.chosen, v.improved), (0, false), "after {after}: {v:?}");
+        assert_eq!(
+            v.reason,
+            format!("interrupted after {after} trials: baseline kept, nothing confirmed")
+        );
+        // Only whole pairs count, and not one whose trial was running when the stop came (a
+        // real trial is cut short then).
+        let pairs_run = after.saturating_sub(confirming).saturating_sub(1) / 2;
+        assert_eq!(v.pairs, pairs_run, "after {after}: {v:?}");
+        let spent: f64 = record
+            .trials
+            .iter()
+            .map(|t| t.outcome.cost.as_secs_f64())
+            .sum();
+        assert!((record.spent_s - spent).abs() < 1e-9);
+    }
+}

@@ -1,6 +1,8 @@
 //! Trials on the real engine: start the candidate's profile, let it warm up, measure one
 //! window, stop it and check that every row arrived.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 
 use crate::engine::Engine;
@@ -16,9 +18,35 @@ const WARM_UP: Duration = Duration::from_millis(100);
 /// joins), for planning; the real cost of every trial is measured and counted.
 const START_STOP: Duration = Duration::from_millis(50);
 
+/// How often a trial looks at its stop flag while it measures.
+const STOP_CHECK: Duration = Duration::from_millis(50);
+
 /// Runs candidates on this machine's engine.
 #[derive(Debug, Default)]
-pub struct EngineTrials;
+pub struct EngineTrials {
+    stop: Option<Arc<AtomicBool>>,
+}
+
+impl EngineTrials {
+    /// Trials that end early, as failed ("interrupted"), once `stop` is set (Ctrl-C): a long
+    /// trial does not hold up a search or sweep told to stop.
+    pub fn stopping_on(stop: Arc<AtomicBool>) -> Self {
+        EngineTrials { stop: Some(stop) }
+    }
+
+    /// Sleeps `duration`, or until told to stop; whether it was.
+    fn wait(&self, duration: Duration) -> bool {
+        let end = Instant::now() + duration;
+        loop {
+            let stopped = self.stop.as_ref().is_some_and(|stop| stop.load(Relaxed));
+            let left = end.saturating_duration_since(Instant::now());
+            if stopped || left.is_zero() {
+                return stopped;
+            }
+            std::thread::sleep(left.min(STOP_CHECK));
+        }
+    }
+}
 
 impl Trials for EngineTrials {
     fn run(&mut self, candidate: &Candidate, duration: Duration) -> TrialOutcome {
@@ -30,9 +58,9 @@ impl Trials for EngineTrials {
             Ok(engine) => engine,
             Err(err) => return failed(err.to_string(), began),
         };
-        std::thread::sleep(WARM_UP);
+        let mut stopped = self.wait(WARM_UP);
         let _ = engine.interval();
-        std::thread::sleep(duration);
+        stopped = stopped || self.wait(duration);
         let window = engine.interval().snapshot;
         let summary = engine.stop();
         let (p50_ns, p99_ns) = worst_consumer(&window);
@@ -41,7 +69,9 @@ impl Trials for EngineTrials {
             p50_ns,
             p99_ns,
             integrity_ok: summary.integrity_ok,
-            failure: summary.failure,
+            failure: summary
+                .failure
+                .or_else(|| stopped.then(|| "interrupted".to_owned())),
             cost: began.elapsed(),
         }
     }
