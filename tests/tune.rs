@@ -296,28 +296,28 @@ fn ctrl_c_stops_a_tune_with_its_trials_reported_and_nothing_written() {
     );
 }
 
-#[test]
-fn ctrl_c_stops_a_sweep_with_the_points_it_ran() {
-    let _machine = machine();
+/// `sweep --set workload.rate=RATES --trial TRIAL --json` sent SIGINT after `after`: its exit
+/// status checked (130), its `sweep` record and its stderr.
+fn sweep_interrupted(rates: &str, trial: &str, after: Duration) -> (Value, String) {
     let child = ringtop()
-        .args([
-            "sweep",
-            "--set",
-            "workload.rate=100k..10M",
-            "--trial",
-            "1s",
-            "--json",
-        ])
+        .args(["sweep", "--set", &format!("workload.rate={rates}")])
+        .args(["--trial", trial, "--json"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let out = interrupted_after(child, Duration::from_secs(3));
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let out = interrupted_after(child, after);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert_eq!(out.status.code(), Some(130), "{stderr}");
-    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let sweep = &doc["sweep"];
-    assert_eq!(sweep["interrupted"], true);
+    let mut doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["sweep"]["interrupted"], true, "{doc}");
+    (doc["sweep"].take(), stderr)
+}
+
+#[test]
+fn ctrl_c_stops_a_sweep_with_the_points_it_ran() {
+    let _machine = machine();
+    let (sweep, stderr) = sweep_interrupted("100k..10M", "1s", Duration::from_secs(3));
     let planned = sweep["planned"].as_u64().unwrap();
     let points = sweep["points"].as_array().unwrap();
     assert_eq!(planned, 7, "100k..10M steps 1-2-5");
@@ -326,35 +326,14 @@ fn ctrl_c_stops_a_sweep_with_the_points_it_ran() {
         assert_eq!(point["outcome"]["integrity_ok"], true, "{point}");
         assert_eq!(point["outcome"]["failure"], Value::Null, "{point}");
     }
-    assert!(
-        stderr.contains(&format!(
-            "interrupted: {} of {planned} points run",
-            points.len()
-        )),
-        "{stderr}"
-    );
+    let said = format!("interrupted: {} of {planned} points run", points.len());
+    assert!(stderr.contains(&said), "{stderr}");
 
     // A point of a minute stopped after two seconds: cut short, so left out (waited out, it
     // would be there, whole).
-    let child = ringtop()
-        .args([
-            "sweep",
-            "--set",
-            "workload.rate=100k",
-            "--trial",
-            "60s",
-            "--json",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let out = interrupted_after(child, Duration::from_secs(2));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(130), "{stderr}");
-    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(doc["sweep"]["points"], serde_json::json!([]), "{doc}");
-    assert_eq!(doc["sweep"]["planned"], 1);
+    let (sweep, stderr) = sweep_interrupted("100k", "60s", Duration::from_secs(2));
+    assert_eq!(sweep["points"], serde_json::json!([]), "{sweep}");
+    assert_eq!(sweep["planned"], 1);
     assert!(
         stderr.contains("interrupted: 0 of 1 points run"),
         "{stderr}"
