@@ -182,3 +182,38 @@ fn t_in_the_dashboard_searches_shows_it_live_and_runs_the_profile_it_wrote() {
     common::assert_succeeded(&check);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn x_in_the_search_overlay_cancels_it_writes_nothing_and_resumes_the_workload() {
+    let dir = common::scratch_dir("dashboard-tune-cancel");
+    let binary = assert_cmd::cargo::cargo_bin("ringtop");
+    let mut pty = Pty::spawn(
+        &format!(
+            "stty cols 120 rows 40; cd {} && exec {} run --builtin throughput",
+            dir.display(),
+            binary.display()
+        ),
+        &[],
+    );
+    pty.wait_for(&[ALT_SCREEN_ON, "rows/s"]);
+    pty.type_keys(b"t");
+    pty.wait_for(&["Tune", "rung", "trying:"]);
+    pty.type_keys(b"x");
+    pty.wait_for_on_screen(
+        &[
+            "search cancelled after",
+            "nothing written;",
+            "throughput resumed",
+        ],
+        (40, 120),
+        std::time::Duration::from_secs(60),
+    );
+    pty.type_keys(b"q");
+    let (status, _) = pty.finish();
+    assert!(status.success(), "{status:?}");
+    assert!(
+        !dir.join("profiles/tuned.toml").exists(),
+        "a cancelled search wrote a profile"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -668,6 +668,10 @@ fn t_starts_a_search_whose_progress_draws_over_the_panes_until_any_key() {
     app.tune = Some(view);
     app.mode = Mode::Tune;
     insta::assert_snapshot!("tune", screen(&app, 80, 24));
-    assert_eq!(app.key(key(KeyCode::Char('x'))), Effect::None);
+    assert_eq!(app.key(key(KeyCode::Char('y'))), Effect::None);
+    assert_eq!(app.mode, Mode::Normal);
+    // Shown again, `x` cancels the search.
+    app.mode = Mode::Tune;
+    assert_eq!(app.key(key(KeyCode::Char('x'))), Effect::CancelTune);
     assert_eq!(app.mode, Mode::Normal);
 }

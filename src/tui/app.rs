@@ -108,6 +108,8 @@ pub enum Effect {
     Flamegraph,
     /// Search the settings of the running profile (`ringtop tune`), or show the search running.
     Tune,
+    /// Cancel the search running: the workload resumes as it was.
+    CancelTune,
     /// Leave.
     Quit,
 }
@@ -247,6 +249,10 @@ impl App {
         }
         match self.mode.clone() {
             Mode::Normal => self.key_normal(key),
+            Mode::Tune if key.code == KeyCode::Char('x') => {
+                self.mode = Mode::Normal;
+                Effect::CancelTune
+            }
             Mode::Help | Mode::HostCheck { .. } | Mode::Tune => {
                 self.mode = Mode::Normal;
                 Effect::None

@@ -101,7 +101,7 @@ fn event_loop(
     let (c2c_tx, c2c_rx) = mpsc::channel::<Result<C2cReport, String>>();
     let mut failure_shown = false;
     let mut sampling: Option<StackSampler> = None;
-    let mut tuning: Option<mpsc::Receiver<tune::TuneEvent>> = None;
+    let mut tuning: Option<Search> = None;
     loop {
         if interrupted.load(Relaxed) {
             return Ok(());
@@ -127,9 +127,9 @@ fn event_loop(
             next_snapshot = Instant::now() + *interval;
             dirty = true;
         }
-        if let Some(events) = &tuning {
+        if let Some(search) = &tuning {
             let mut ended = None;
-            while let Ok(event) = events.try_recv() {
+            while let Ok(event) = search.events.try_recv() {
                 dirty = true;
                 match event {
                     tune::TuneEvent::Progress(progress) => {
@@ -140,9 +140,10 @@ fn event_loop(
                     tune::TuneEvent::Done(result) => ended = Some(result),
                 }
             }
-            if let Some(result) = ended {
-                tuning = None;
-                tune_ended(app, engine, interval, result)?;
+            if let Some(result) = ended
+                && let Some(search) = tuning.take()
+            {
+                tune_ended(app, engine, interval, result, search)?;
             }
         }
         if let Ok(result) = c2c_rx.try_recv() {
@@ -204,6 +205,13 @@ fn event_loop(
                     app.mode = Mode::Tune;
                 }
             }
+            Effect::CancelTune => match &tuning {
+                Some(search) => {
+                    search.stop.store(true, Relaxed);
+                    app.report("cancelling the search: it stops within its trial", false);
+                }
+                None => app.report("no search is running", false),
+            },
             Effect::CheckHost => {
                 let profile = engine.current_profile();
                 match crate::engine::doctor_plan(&profile) {
@@ -246,18 +254,40 @@ fn event_loop(
 
 /// `t`: stops the workload and starts the search on its profile; `None` (and why on the
 /// status line) when it cannot start.
-fn start_tune(app: &mut App, engine: &mut EngineHandle) -> Option<mpsc::Receiver<tune::TuneEvent>> {
+/// A search started from the dashboard: its events, its cancel flag, and the workload it
+/// stopped (resumed if it fails or is cancelled).
+struct Search {
+    events: mpsc::Receiver<tune::TuneEvent>,
+    stop: Arc<AtomicBool>,
+    base: TuningProfile,
+    base_name: String,
+}
+
+fn start_tune(app: &mut App, engine: &mut EngineHandle) -> Option<Search> {
     let profile = engine.current_profile();
     let goal = tune::goal_for(&profile);
+    let stop = Arc::new(AtomicBool::new(false));
+    let base_name = app.profile_name.clone();
     engine.halt();
-    match tune::start(profile, app.profile_name.clone(), app.c2c.clone()) {
+    match tune::start(
+        profile.clone(),
+        base_name.clone(),
+        app.c2c.clone(),
+        stop.clone(),
+    ) {
         Ok(events) => {
             app.tune = Some(tune::TuneView::new(goal, tune::DASHBOARD_BUDGET));
             app.report(
-                "tuning: the workload is stopped while the search runs; any key hides it, t shows it",
+                "tuning: the workload is stopped while the search runs; x cancels it, any other \
+                 key hides it, t shows it",
                 false,
             );
-            Some(events)
+            Some(Search {
+                events,
+                stop,
+                base: profile,
+                base_name,
+            })
         }
         Err(err) => {
             app.report(format!("cannot start the search: {err}"), true);
@@ -266,13 +296,15 @@ fn start_tune(app: &mut App, engine: &mut EngineHandle) -> Option<mpsc::Receiver
     }
 }
 
-/// The search ended: load the profile it wrote (the base again when nothing beat it), keep
-/// the search's view, and say how it went.
+/// The search ended: load the profile it wrote (the base again when nothing beat it), or, when
+/// it failed or was cancelled, resume the workload it stopped; keep the search's view, and say
+/// how it went.
 fn tune_ended(
     app: &mut App,
     engine: &mut EngineHandle,
     interval: &mut Duration,
     result: Result<tune::TuneDone, String>,
+    search: Search,
 ) -> Result<(), TuiError> {
     let mut view = app.tune.take();
     match result {
@@ -294,15 +326,22 @@ fn tune_ended(
             app.report(format!("tuned: running {path} ({})", done.chosen), false);
         }
         Err(err) => {
+            let cancelled = search.stop.load(Relaxed);
             if let Some(view) = &mut view {
-                view.phase = "failed".into();
+                view.phase = if cancelled { "cancelled" } else { "failed" }.into();
                 view.verdict = Some(err.clone());
             }
+            let resumed = restart(app, engine, interval, &search.base_name, search.base)?;
             app.tune = view;
-            app.report(
-                format!("the search failed: {err}; the workload stays stopped, l loads a profile"),
-                true,
-            );
+            // Unless the restart reported the stopped run's rows lost, which matters more.
+            if resumed && !app.status.as_ref().is_some_and(|status| status.error) {
+                let said = if cancelled {
+                    format!("search {err}; {} resumed", search.base_name)
+                } else {
+                    format!("the search failed: {err}; {} resumed", search.base_name)
+                };
+                app.report(said, !cancelled);
+            }
         }
     }
     Ok(())
@@ -433,6 +472,18 @@ fn load(
             return Ok(());
         }
     };
+    restart(app, engine, interval, name, profile).map(|_| ())
+}
+
+/// Replaces the running workload with `profile`, called `name`, and says how the last run went;
+/// whether it started (if not, the status line says why).
+fn restart(
+    app: &mut App,
+    engine: &mut EngineHandle,
+    interval: &mut Duration,
+    name: &str,
+    profile: TuningProfile,
+) -> Result<bool, TuiError> {
     *interval = profile.report.interval.0;
     let fresh_app = App::new(name, None, &profile);
     let fresh = Engine::start(profile);
@@ -463,7 +514,10 @@ fn load(
                 !summary.integrity_ok,
             );
         }
-        Err(err) => app.report(format!("cannot load {name}: {err}"), true),
+        Err(err) => {
+            app.report(format!("cannot load {name}: {err}"), true);
+            return Ok(false);
+        }
     }
-    Ok(())
+    Ok(true)
 }

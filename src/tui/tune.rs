@@ -2,9 +2,12 @@
 //!
 //! The workload stops while the search runs (its trials need the CPUs to themselves), the
 //! search runs on a thread of its own and reports each trial before it starts, and when it ends
-//! the profile it wrote (`profiles/tuned.toml`) is loaded and runs.
+//! the profile it wrote (`profiles/tuned.toml`) is loaded and runs. `x` cancels it: it stops
+//! within its trial, writes nothing, and the workload resumes as it was.
 
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::sync::mpsc::{self, Receiver};
 use std::time::Duration;
 
@@ -129,7 +132,8 @@ pub fn goal_for(profile: &TuningProfile) -> Goal {
     }
 }
 
-/// Starts the search on `base` on a thread of its own; events arrive on the receiver.
+/// Starts the search on `base` on a thread of its own; events arrive on the receiver. Setting
+/// `stop` cancels it: it ends with an error saying so, having written nothing.
 ///
 /// # Errors
 /// The thread could not be spawned.
@@ -137,12 +141,13 @@ pub(crate) fn start(
     base: TuningProfile,
     base_name: String,
     map: Option<C2cReport>,
+    stop: Arc<AtomicBool>,
 ) -> std::io::Result<Receiver<TuneEvent>> {
     let (tx, rx) = mpsc::channel();
     std::thread::Builder::new()
         .name("tune".into())
         .spawn(move || {
-            let result = search(base, &base_name, map, &mut |p| {
+            let result = search(base, &base_name, map, stop, &mut |p| {
                 let _ = tx.send(TuneEvent::Progress(p.clone()));
             });
             let _ = tx.send(TuneEvent::Done(result));
@@ -154,6 +159,7 @@ fn search(
     mut base: TuningProfile,
     base_name: &str,
     map: Option<C2cReport>,
+    stop: Arc<AtomicBool>,
     progress: &mut dyn FnMut(&Progress),
 ) -> Result<TuneDone, String> {
     base.workload.duration = None;
@@ -185,10 +191,22 @@ fn search(
     .map_err(|e| e.to_string())?;
     let config = SearchConfig {
         rate: base.workload.rate * base.workload.producers as u64,
+        stop: Some(stop.clone()),
         ..SearchConfig::new(goal, DASHBOARD_BUDGET)
     };
-    let record = tune::search(&candidates, &mut EngineTrials::default(), &config, progress)
-        .map_err(|e| e.to_string())?;
+    let record = tune::search(
+        &candidates,
+        &mut EngineTrials::stopping_on(stop),
+        &config,
+        progress,
+    )
+    .map_err(|e| e.to_string())?;
+    if record.interrupted {
+        return Err(format!(
+            "cancelled after {} trials: nothing written",
+            record.trials.len()
+        ));
+    }
     let written = tune::evidence(
         &record,
         &candidates,

@@ -15,7 +15,7 @@ pub fn keys(mode: &Mode) -> &'static str {
             "q quit  ? help  tab pane  ↑↓ thread  p pin  c codec  b/B batch  f/F prefetch  space pause  r reset  s save  l load  m c2c  g flame  t tune"
         }
         Mode::Help | Mode::HostCheck { .. } => "any key: back",
-        Mode::Tune => "any key: back (the search goes on; t shows it again)",
+        Mode::Tune => "x cancel the search  any other key: back (the search goes on; t shows it)",
         Mode::CpuPicker { .. } => "↑↓ choose CPU  enter pin the selected thread  esc cancel",
         Mode::CodecPicker { .. } => "↑↓ choose codec  enter switch  esc cancel",
         Mode::Save { confirm: false, .. } => "type a name  enter save  esc cancel",
