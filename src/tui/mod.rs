@@ -252,8 +252,6 @@ fn event_loop(
     }
 }
 
-/// `t`: stops the workload and starts the search on its profile; `None` (and why on the
-/// status line) when it cannot start.
 /// A search started from the dashboard: its events, its cancel flag, and the workload it
 /// stopped (resumed if it fails or is cancelled).
 struct Search {
@@ -263,6 +261,8 @@ struct Search {
     base_name: String,
 }
 
+/// `t`: stops the workload and starts the search on its profile; `None` (and why on the
+/// status line) when it cannot start.
 fn start_tune(app: &mut App, engine: &mut EngineHandle) -> Option<Search> {
     let profile = engine.current_profile();
     let goal = tune::goal_for(&profile);
