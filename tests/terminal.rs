@@ -103,21 +103,28 @@ fn a_panic_on_the_dashboard_thread_restores_first_and_elsewhere_leaves_the_scree
     );
 }
 
-#[test]
-fn g_twice_in_the_dashboard_writes_a_flamegraph_of_the_workers() {
-    let dir = std::env::temp_dir().join(format!("ringtop-dashboard-flame-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+/// The dashboard on the built-in profile `builtin`, started in `dir` on a 120×40 terminal,
+/// once it shows its first figures.
+fn dashboard_in(dir: &std::path::Path, builtin: &str) -> Pty {
     let binary = assert_cmd::cargo::cargo_bin("ringtop");
-    let mut pty = Pty::spawn(
+    let pty = Pty::spawn(
         &format!(
-            "stty cols 120 rows 40; cd {} && exec {} run --builtin default",
+            "stty cols 120 rows 40; cd {} && exec {} run --builtin {builtin}",
             dir.display(),
             binary.display()
         ),
         &[],
     );
     pty.wait_for(&[ALT_SCREEN_ON, "rows/s"]);
+    pty
+}
+
+#[test]
+fn g_twice_in_the_dashboard_writes_a_flamegraph_of_the_workers() {
+    let dir = std::env::temp_dir().join(format!("ringtop-dashboard-flame-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut pty = dashboard_in(&dir, "default");
     pty.type_keys(b"g");
     pty.wait_for(&["sampling every worker"]);
     std::thread::sleep(std::time::Duration::from_millis(1500));
@@ -142,16 +149,7 @@ fn g_twice_in_the_dashboard_writes_a_flamegraph_of_the_workers() {
 #[test]
 fn t_in_the_dashboard_searches_shows_it_live_and_runs_the_profile_it_wrote() {
     let dir = common::scratch_dir("dashboard-tune");
-    let binary = assert_cmd::cargo::cargo_bin("ringtop");
-    let mut pty = Pty::spawn(
-        &format!(
-            "stty cols 120 rows 40; cd {} && exec {} run --builtin throughput",
-            dir.display(),
-            binary.display()
-        ),
-        &[],
-    );
-    pty.wait_for(&[ALT_SCREEN_ON, "rows/s"]);
+    let mut pty = dashboard_in(&dir, "throughput");
     pty.type_keys(b"t");
     // Whole words only: the terminal is redrawn cell by cell, and a space over a space is not
     // written again.
@@ -186,16 +184,7 @@ fn t_in_the_dashboard_searches_shows_it_live_and_runs_the_profile_it_wrote() {
 #[test]
 fn x_in_the_search_overlay_cancels_it_writes_nothing_and_resumes_the_workload() {
     let dir = common::scratch_dir("dashboard-tune-cancel");
-    let binary = assert_cmd::cargo::cargo_bin("ringtop");
-    let mut pty = Pty::spawn(
-        &format!(
-            "stty cols 120 rows 40; cd {} && exec {} run --builtin throughput",
-            dir.display(),
-            binary.display()
-        ),
-        &[],
-    );
-    pty.wait_for(&[ALT_SCREEN_ON, "rows/s"]);
+    let mut pty = dashboard_in(&dir, "throughput");
     pty.type_keys(b"t");
     pty.wait_for(&["Tune", "rung", "trying:"]);
     pty.type_keys(b"x");
