@@ -2,8 +2,8 @@
 //!
 //! - `space`: the candidates (CPU pairs from the core-to-core map, memory node, ring kind,
 //!   capacity by the caches, batch, prefetch, wait strategies, codec by the data).
-//! - `search`: successive halving within a budget on the [`Trials`] trait, then an interleaved
-//!   confirmation against the baseline with a sign test ([`search()`]).
+//! - `search`: successive halving within a budget on the [`Trials`] trait ([`search()`]), then
+//!   `confirm`: an interleaved confirmation against the baseline with a sign test.
 //! - `trials`: [`EngineTrials`], trials on the real engine.
 //! - `sweep`: a grid of short runs over one or two settings, and its knee.
 //! - [`evidence`]: the tuned profile with the search's evidence as its header.
@@ -11,6 +11,7 @@
 //! The search is tested on a fake measurement with a planted optimum and injected noise
 //! (`tests`), so its logic is checked without a noisy machine.
 
+mod confirm;
 mod evidence;
 mod search;
 mod space;
