@@ -11,6 +11,8 @@ use std::fs::File;
 use std::io::{self, BufRead, Read};
 use std::path::Path;
 
+use crate::topology::model::format_bytes;
+
 /// The most a profile may hold: the built-in ones are about 2 KiB.
 pub const PROFILE_BYTES: u64 = 1 << 20;
 /// The most a saved document may hold (a `c2c --json` map, a `sweep --json` result, an hwloc
@@ -23,16 +25,6 @@ pub const TOKEN_FILE_BYTES: u64 = 64 << 10;
 pub const DATA_LINE_BYTES: u64 = 16 << 20;
 /// The longest command line on a headless run's stdin: the largest command is under 1 KiB.
 pub const COMMAND_LINE_BYTES: u64 = 64 << 10;
-
-/// A size in the largest binary unit it is a whole number of (`16 MiB`, `64 KiB`, `100 bytes`).
-pub fn size_in_words(bytes: u64) -> String {
-    match bytes {
-        b if b >= 1 << 30 && b % (1 << 30) == 0 => format!("{} GiB", b >> 30),
-        b if b >= 1 << 20 && b % (1 << 20) == 0 => format!("{} MiB", b >> 20),
-        b if b >= 1 << 10 && b % (1 << 10) == 0 => format!("{} KiB", b >> 10),
-        b => format!("{b} bytes"),
-    }
-}
 
 /// The text of the file at `path`, refused once it passes `limit` bytes (an
 /// [`io::ErrorKind::InvalidData`] error saying it is too large for `what`, "a profile") without
@@ -48,7 +40,7 @@ pub fn read_document(path: &Path, limit: u64, what: &str) -> io::Result<String> 
     if text.len() as u64 > limit {
         return Err(io::Error::new(
             io::ErrorKind::InvalidData,
-            format!("larger than {}: too large for {what}", size_in_words(limit)),
+            format!("larger than {}: too large for {what}", format_bytes(limit)),
         ));
     }
     Ok(text)
@@ -68,7 +60,7 @@ pub fn read_lines_file(path: &Path, line_limit: u64) -> io::Result<String> {
 /// A line longer than a [`LineLimit`]'s limit, as the error it gives (inside an
 /// [`io::ErrorKind::InvalidData`] [`io::Error`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("line {line} is longer than {}", size_in_words(*.limit))]
+#[error("line {line} is longer than {}", format_bytes(*.limit))]
 pub struct LineTooLong {
     /// The line, counted from 1.
     pub line: u64,
@@ -215,7 +207,7 @@ mod tests {
                     let number = lines.len() + 1;
                     assert_eq!(
                         err.to_string(),
-                        format!("line {number} is longer than {}", size_in_words(limit))
+                        format!("line {number} is longer than {}", format_bytes(limit))
                     );
                     line.clear();
                     lines.push(Err(()));
@@ -275,23 +267,12 @@ mod tests {
         std::fs::write(&path, "x".repeat(1024)).unwrap();
         assert_eq!(read_document(&path, 1024, "a test").unwrap().len(), 1024);
         let err = read_document(&path, 1023, "a test").unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "larger than 1023 bytes: too large for a test"
-        );
+        assert_eq!(err.to_string(), "larger than 1023 B: too large for a test");
         let err = read_document(Path::new("/dev/zero"), 4 << 10, "a profile").unwrap_err();
         assert_eq!(
             err.to_string(),
             "larger than 4 KiB: too large for a profile"
         );
         std::fs::remove_dir_all(&dir).unwrap();
-    }
-
-    #[test]
-    fn sizes_read_in_their_largest_whole_unit() {
-        assert_eq!(size_in_words(16 << 20), "16 MiB");
-        assert_eq!(size_in_words(64 << 10), "64 KiB");
-        assert_eq!(size_in_words(3 << 30), "3 GiB");
-        assert_eq!(size_in_words(1536), "1536 bytes");
     }
 }

@@ -97,8 +97,8 @@ impl Pending {
     }
 }
 
-/// The folder `path` is in (`.` for a bare name).
-fn folder(path: &Path) -> PathBuf {
+/// The folder `path` is in (`.` for a bare name): where a file written at `path` goes.
+pub fn folder(path: &Path) -> PathBuf {
     match path.parent() {
         Some(folder) if !folder.as_os_str().is_empty() => folder.to_path_buf(),
         _ => PathBuf::from("."),

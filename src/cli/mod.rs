@@ -607,10 +607,7 @@ pub(super) fn writable_output(
             path.display()
         ));
     }
-    let folder = match path.parent() {
-        Some(folder) if !folder.as_os_str().is_empty() => folder,
-        _ => std::path::Path::new("."),
-    };
+    let folder = ringtop::save::folder(path);
     if !folder.is_dir() {
         return Err(format!(
             "{option} {}: the folder {} does not exist",
