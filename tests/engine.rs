@@ -206,3 +206,61 @@ fn prefetching_rings_move_every_row_in_order_while_the_distance_changes() {
         assert!(summary.integrity_ok, "{name}: {:?}", summary.totals);
     }
 }
+
+/// Takes intervals at uneven gaps (3 to 24 ms, under the 10 ms a consumer used to hold its
+/// samples) and checks that each consumer's latency in every interval counts exactly the rows it
+/// consumed in it: the two are cut at the same instant, whatever the consumer's wait.
+fn every_interval_times_exactly_its_rows(profile: profile::TuningProfile) {
+    let name = profile.description.clone();
+    let mut engine = Engine::start(profile).unwrap();
+    let mut before: Vec<u64> = Vec::new();
+    let mut timed = 0;
+    for gap_ms in (0..30).map(|i| 3 + (i * 7) % 22) {
+        std::thread::sleep(Duration::from_millis(gap_ms));
+        let interval = engine.interval();
+        let late: Vec<_> = interval
+            .snapshot
+            .warnings
+            .iter()
+            .filter(|w| w.contains("did not reach the interval's end"))
+            .collect();
+        assert!(late.is_empty(), "{name}: {late:?}");
+        let consumers: Vec<_> = interval
+            .snapshot
+            .threads
+            .iter()
+            .filter(|t| t.role == ringtop::metrics::snapshot::Role::Consumer)
+            .collect();
+        before.resize(consumers.len(), 0);
+        for (i, consumer) in consumers.iter().enumerate() {
+            let rows = consumer.rows - before[i];
+            before[i] = consumer.rows;
+            let samples = interval
+                .latency
+                .iter()
+                .find(|c| c.thread == consumer.name)
+                .map_or(0, |c| c.histogram.len());
+            assert_eq!(
+                samples, rows,
+                "{name}: {} timed {samples} rows of the {rows} it consumed in the interval",
+                consumer.name
+            );
+            timed += samples;
+        }
+    }
+    let summary = engine.stop();
+    assert!(summary.integrity_ok, "{name}: {:?}", summary.totals);
+    assert!(timed > 0, "{name}: no rows timed");
+}
+
+#[test]
+fn each_interval_times_exactly_the_rows_consumed_in_it() {
+    every_interval_times_exactly_its_rows(builtin::get("default").unwrap());
+    // Two consumers that yield when idle.
+    every_interval_times_exactly_its_rows(builtin::get("broadcast-fanout").unwrap());
+    // A consumer that sleeps when idle, at a rate that leaves it idle between rows.
+    let mut sleeping = builtin::get("default").unwrap();
+    sleeping.wait.consumer = profile::WaitSetting::SpinPark;
+    sleeping.workload.rate = 20_000;
+    every_interval_times_exactly_its_rows(sleeping);
+}

@@ -117,6 +117,55 @@ fn a_producer_in_another_process_delivers_every_row_in_order() {
     assert!(!dir.join("feed.ring").exists());
 }
 
+/// A receiver that sleeps on its ring between rows (`spin-park`, a few thousand rows a second):
+/// in every snapshot its latency counts exactly the rows it consumed in that interval, though
+/// the snapshot is taken while it sleeps (the reading crosses the interval's end for it).
+#[test]
+fn a_sleeping_receivers_snapshots_time_exactly_the_rows_consumed_in_them() {
+    let dir = ring_dir("shm-cut");
+    let profile = dir.parent().unwrap().join("sleeping.toml");
+    std::fs::write(
+        &profile,
+        "version = 1\n[ring]\nkind = \"spsc\"\ncapacity = 1024\n[workload]\nrate = 4000\n\
+         batch = 8\n[wait]\nconsumer = \"spin-park\"\n",
+    )
+    .unwrap();
+    let profile = profile.display().to_string();
+    let server = serve(&dir, "cut", &["--once", "--profile", &profile]);
+    let sent = run_summary(&mut producer_of(
+        &dir,
+        "cut",
+        "2s",
+        &["--profile", &profile],
+    ));
+    let produced = sent["totals"]["produced"].as_u64().unwrap();
+
+    let out = server.take().wait_with_output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let (mut before, mut timed, mut snapshots) = (0, 0, 0);
+    for line in text.lines() {
+        let snapshot: Value = serde_json::from_str(line).unwrap();
+        if snapshot["type"] != "snapshot" {
+            continue;
+        }
+        let consumer = &snapshot["threads"][0];
+        assert_eq!(consumer["name"], "consumer-0", "{line}");
+        let rows = consumer["rows"].as_u64().unwrap();
+        let samples = consumer["latency_ns"]["count"].as_u64().unwrap_or(0);
+        assert_eq!(
+            samples,
+            rows - before,
+            "the interval's latency counts its rows: {line}"
+        );
+        assert!(!line.contains("did not reach the interval's end"), "{line}");
+        before = rows;
+        timed += samples;
+        snapshots += 1;
+    }
+    assert!(snapshots >= 4, "{text}");
+    assert!(timed > 0 && timed <= produced, "{timed} of {produced}");
+}
+
 #[test]
 fn a_producer_killed_mid_stream_is_noticed_and_the_next_one_resumes() {
     let dir = ring_dir("shm-kill");

@@ -15,6 +15,8 @@ use crate::metrics::integrity::Integrity;
 use crate::metrics::sched::TaskSched;
 use crate::metrics::snapshot::{EndpointCounters, Role};
 
+use super::cut::{CutMark, NO_CUT};
+
 /// "No CPU" in a CPU atomic.
 pub(crate) const NO_CPU: usize = usize::MAX;
 
@@ -31,6 +33,9 @@ pub(crate) struct Control {
     pub(crate) codec: AtomicU8,
     pub(crate) prefetch: AtomicUsize,
     pub(crate) reset_epoch: AtomicU64,
+    /// The interval cut a reading has announced and not yet withdrawn ([`NO_CUT`]: none); see
+    /// [`super::cut`].
+    pub(crate) cut: AtomicU64,
     /// The first worker that died (a panic), and why: the workload is stopped when one does.
     pub(crate) failure: Mutex<Option<String>>,
 }
@@ -46,6 +51,7 @@ impl Control {
             codec: AtomicU8::new(codec as u8),
             prefetch: AtomicUsize::new(prefetch),
             reset_epoch: AtomicU64::new(0),
+            cut: AtomicU64::new(NO_CUT),
             failure: Mutex::new(None),
         }
     }
@@ -116,6 +122,8 @@ impl CodecCounters {
 pub(crate) struct SharedLatency {
     pub(crate) interval: LatencyHistogram,
     pub(crate) total: LatencyHistogram,
+    /// The consumer has ended and merged its last samples: every row it counted is in.
+    pub(crate) complete: bool,
 }
 
 /// One worker thread's published state.
@@ -133,6 +141,8 @@ pub(crate) struct ThreadSlot {
     pub(crate) reordered: AtomicU64,
     pub(crate) endpoint: Mutex<Option<EndpointCounters>>,
     pub(crate) latency: Mutex<SharedLatency>,
+    /// Consumers: where it stands with the interval cuts.
+    pub(crate) cut: CutMark,
     pub(crate) codec: CodecCounters,
     pub(crate) finished: AtomicBool,
     /// Why the thread could not do what it was asked (a refused repin), for the snapshot.
@@ -161,6 +171,7 @@ impl ThreadSlot {
             reordered: AtomicU64::new(0),
             endpoint: Mutex::new(None),
             latency: Mutex::new(SharedLatency::default()),
+            cut: CutMark::default(),
             codec: CodecCounters::default(),
             finished: AtomicBool::new(false),
             last_error: Mutex::new(None),

@@ -14,6 +14,7 @@ use crate::topology::{AllocationReport, NumaAlloc, Topology};
 
 use super::command::{Command, CommandError};
 use super::control::{Control, ThreadSlot};
+use super::cut::{self, AtCut};
 use super::link::LinkEnd;
 use super::measure::{Interval, RunShape, measure, summarize};
 use super::reading::{LinkReading, MemoryReading, Reading, ThreadReading};
@@ -287,13 +288,24 @@ impl EngineHandle {
 
     /// Everything the workers and the link have published, now.
     fn read(&self) -> Reading {
-        let threads: Vec<ThreadReading> =
-            self.slots.iter().map(|s| ThreadReading::take(s)).collect();
-        let elapsed = self.control.epoch.elapsed();
+        // The interval ends at the cut: consumers' rows and latency samples up to it.
+        let at = self.control.epoch.elapsed();
+        let at_cut = if self.stopped {
+            vec![AtCut::NotAsked; self.slots.len()]
+        } else {
+            cut::announce(&self.control, &self.slots)
+        };
+        let threads: Vec<ThreadReading> = self
+            .slots
+            .iter()
+            .zip(at_cut)
+            .map(|(slot, at_cut)| ThreadReading::take(slot, at_cut))
+            .collect();
+        cut::withdraw(&self.control);
         let other_tasks = if self.stopped {
             BTreeMap::new()
         } else {
-            self.others_where_threads_waited(&threads, elapsed)
+            self.others_where_threads_waited(&threads, at)
         };
         let failure = self.failure();
         let state = if self.stopped || failure.is_some() {
@@ -305,7 +317,7 @@ impl EngineHandle {
         };
         let memory = self.alloc.reports().into_iter().next();
         Reading {
-            at: self.control.epoch.elapsed(),
+            at,
             state,
             codec_setting: self.control.codec(),
             threads,

@@ -16,6 +16,7 @@ use crate::profile::{RingKind, TransportKind};
 use crate::row::Row;
 use crate::topology::Topology;
 
+use super::cut::CUT_WAIT_AT_MOST;
 use super::reading::{
     CodecReading, CodecShare, LatencyReading, LinkReading, Reading, ThreadReading,
 };
@@ -516,6 +517,18 @@ fn warnings(shape: &RunShape, now: &Reading, figures: &Figures) -> Vec<Warning> 
         }
     }
     for thread in &now.threads {
+        if thread.missed_cut {
+            warnings.push(Warning::new(
+                "late-cut",
+                &thread.name,
+                format!(
+                    "{} did not reach the interval's end within {} ms (descheduled or stuck): its \
+                     latency samples of the last few milliseconds count in the next interval",
+                    thread.name,
+                    CUT_WAIT_AT_MOST.as_millis()
+                ),
+            ));
+        }
         if let Some(err) = &thread.last_error {
             warnings.push(Warning::new(
                 "thread-error",

@@ -8,11 +8,13 @@
 //!   [`Command`], [`stop`](EngineHandle::stop) for the
 //!   [`Summary`](crate::metrics::snapshot::Summary) (`handle`).
 //! - Each interval the handle takes a `reading` of what the workers published, and `measure`
-//!   turns two readings into figures: a pure function, tested on hand-made readings.
+//!   turns two readings into figures: a pure function, tested on hand-made readings. A reading
+//!   ends its interval at a `cut`: one instant for each consumer's rows and latency samples.
 //! - [`probe`]: the short SPSC measurement `ringtop probe` runs.
 
 mod command;
 mod control;
+mod cut;
 mod ends;
 mod handle;
 mod link;

@@ -4,7 +4,8 @@
 //! comes from values read together, and the arithmetic over them can be tested on hand-made
 //! readings. Taking a reading is the one step with a side effect: it takes the latency recorded
 //! since the previous reading (each consumer's interval histogram and the link's round trips), so
-//! consecutive readings split the run into intervals that neither overlap nor leave gaps.
+//! consecutive readings split the run into intervals that neither overlap nor leave gaps; a
+//! consumer's samples and rows are both taken at the reading's cut (`super::cut`).
 
 use std::collections::BTreeMap;
 use std::sync::atomic::Ordering::{Acquire, Relaxed};
@@ -21,6 +22,7 @@ use crate::topology::AllocationReport;
 use crate::transport::LinkStats;
 
 use super::control::{SharedLatency, ThreadSlot};
+use super::cut::AtCut;
 
 /// Everything the engine had published at one instant.
 #[derive(Debug, Clone)]
@@ -73,8 +75,11 @@ pub(crate) struct ThreadReading {
     pub(crate) role: Role,
     /// The CPU it last saw itself on.
     pub(crate) cpu: Option<usize>,
-    /// Rows written or read since the start.
+    /// Rows written or read since the start (a consumer: up to the reading's cut).
     pub(crate) rows: u64,
+    /// A consumer that did not cross the reading's cut in time: its latency samples of the
+    /// last few milliseconds count in the next interval.
+    pub(crate) missed_cut: bool,
     /// Frames encoded or decoded since the start.
     pub(crate) codec: CodecReading,
     /// Consumers: what the sequence check found since the start.
@@ -195,22 +200,36 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl ThreadReading {
-    /// Reads one worker's slot, taking its interval latency.
-    pub(crate) fn take(slot: &ThreadSlot) -> Self {
+    /// Reads one worker's slot, taking its interval latency: for a consumer that crossed the
+    /// reading's cut (`at_cut`), its samples and rows up to the cut.
+    pub(crate) fn take(slot: &ThreadSlot, at_cut: AtCut) -> Self {
+        let mut complete = false;
         let latency = (slot.role == Role::Consumer).then(|| {
             let mut shared = lock(&slot.latency);
-            let SharedLatency { interval, total } = &mut *shared;
+            let SharedLatency {
+                interval,
+                total,
+                complete: ended,
+            } = &mut *shared;
+            complete = *ended;
             LatencyReading {
                 interval: std::mem::take(interval),
                 total: total.summary(),
             }
         });
+        // A consumer that ended after crossing has merged its later samples too: count its
+        // later rows with them.
+        let rows = match at_cut {
+            AtCut::Crossed(rows) if !complete => rows,
+            _ => slot.rows.load(Relaxed),
+        };
         let coded_rows = slot.codec.rows.load(Relaxed);
         ThreadReading {
             name: slot.name.clone(),
             role: slot.role,
             cpu: slot.cpu(),
-            rows: slot.rows.load(Relaxed),
+            rows,
+            missed_cut: at_cut == AtCut::Late && !complete,
             codec: CodecReading {
                 rows: coded_rows,
                 frame_bytes: slot.codec.frame_bytes.load(Relaxed),

@@ -3,7 +3,7 @@
 //! it only moves rows.
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering::{Acquire, Relaxed};
+use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 use std::time::Duration;
 
 use crate::metrics::LatencyHistogram;
@@ -14,15 +14,14 @@ use crate::source::Source;
 use crate::topology::pin::{current_cpu, pin_current_thread};
 use crate::transport::session::SessionEvent;
 
-use super::control::{Control, NO_CPU, ThreadSlot};
+use super::control::{Control, NO_CPU, SharedLatency, ThreadSlot};
+use super::cut::CutFollower;
 use super::ends::{ReadEnd, WriteEnd};
 
-/// How often a consumer merges its latency samples into the shared histograms.
+/// How often a consumer merges its latency samples into the shared histograms between two
+/// interval cuts (`super::cut`), so that a cut finds few to merge and the run's totals stay
+/// current.
 const PUBLISH_EVERY: Duration = Duration::from_millis(10);
-
-// The shortest report interval holds ten of these (its doc says why).
-const _: () =
-    assert!(PUBLISH_EVERY.as_nanos() * 10 <= crate::profile::rules::MIN_INTERVAL.as_nanos());
 
 /// Looks at the ring alone that a busy-spinning consumer makes while it waits for rows, before
 /// it turns its loop again (its controls, its samples' publishing): ~2.3 µs of spin hints on the
@@ -375,6 +374,7 @@ pub(crate) fn consume(mut job: ConsumerJob) {
     let mut schedule = PublishSchedule::new(control.now_ns(), job.wait, looks_per_turn);
     let mut reset_seen = control.reset_epoch.load(Relaxed);
     let mut prefetch = usize::MAX;
+    let mut cuts = CutFollower::new();
 
     loop {
         follow_pinning(&slot, &mut pinned_to);
@@ -408,17 +408,37 @@ pub(crate) fn consume(mut job: ConsumerJob) {
             continue;
         }
         let mut arrived_ns = None;
+        let announced;
         if n == 0 {
             if job.source.is_drained() {
                 break;
             }
+            announced = control.cut.load(Relaxed);
+            if cuts.due(announced, None) {
+                cross(&slot, &mut local, &mut cuts, announced, &job);
+            }
             if !spins {
-                idle.wait_or_park(|at_most| job.source.park(at_most));
+                idle.wait_or_park(|at_most| {
+                    // Asleep holding nothing, so that a reading can cross a cut for it.
+                    if !cuts.holding(announced) && !local.is_empty() {
+                        publish(&slot, &mut local, true);
+                    }
+                    cuts.sleep(&slot.cut, announced, slot.rows.load(Relaxed));
+                    let woke = job.source.park(at_most);
+                    cuts.wake(&slot.cut);
+                    woke
+                });
             }
         } else {
             idle.reset();
             let now = control.now_ns();
             arrived_ns = Some(now);
+            // After the clock read: nothing between taking the rows and timing them.
+            announced = control.cut.load(Relaxed);
+            if cuts.due(announced, arrived_ns) {
+                // Before these rows' samples: they belong to the interval after the cut.
+                cross(&slot, &mut local, &mut cuts, announced, &job);
+            }
             let timed = job.source.same_clock();
             for row in &rows {
                 if timed {
@@ -435,16 +455,38 @@ pub(crate) fn consume(mut job: ConsumerJob) {
             }
             slot.rows.fetch_add(n as u64, Relaxed);
         }
-        // Samples the lock was busy for wait in `local` for the next turn.
-        if schedule.due(arrived_ns, || control.now_ns()) && publish(&slot, &mut local, false) {
+        // Samples the lock was busy for wait in `local` for the next turn, and so do those after
+        // a cut this consumer crossed until the reading has taken its interval.
+        if !cuts.holding(announced)
+            && schedule.due(arrived_ns, || control.now_ns())
+            && publish(&slot, &mut local, false)
+        {
             slot.publish_endpoint(job.source.endpoint_stats());
             slot.publish_integrity(job.check.integrity());
         }
     }
-    publish(&slot, &mut local, true);
     slot.publish_endpoint(job.source.endpoint_stats());
     slot.publish_integrity(job.check.integrity());
-    slot.finished.store(true, Relaxed);
+    if let Ok(mut shared) = slot.latency.lock() {
+        merge(&mut shared, &mut local);
+        shared.complete = true;
+    }
+    slot.finished.store(true, Release);
+}
+
+/// Crosses the interval cut `cut`: merges the samples held (all of rows before the cut),
+/// publishes the counters, and marks the row count for the reading waiting on it.
+fn cross(
+    slot: &ThreadSlot,
+    local: &mut LatencyHistogram,
+    cuts: &mut CutFollower,
+    cut: u64,
+    job: &ConsumerJob,
+) {
+    publish(slot, local, true);
+    slot.publish_endpoint(job.source.endpoint_stats());
+    slot.publish_integrity(job.check.integrity());
+    cuts.cross(&slot.cut, cut, slot.rows.load(Relaxed));
 }
 
 /// Merges local samples into the shared histograms; without `wait`, only if the lock is free.
@@ -456,13 +498,18 @@ fn publish(slot: &ThreadSlot, local: &mut LatencyHistogram, wait: bool) -> bool 
     };
     match guard {
         Some(mut shared) => {
-            shared.interval.merge(local);
-            shared.total.merge(local);
-            local.reset();
+            merge(&mut shared, local);
             true
         }
         None => false,
     }
+}
+
+/// Moves every local sample into the shared interval and total histograms.
+fn merge(shared: &mut SharedLatency, local: &mut LatencyHistogram) {
+    shared.interval.merge(local);
+    shared.total.merge(local);
+    local.reset();
 }
 
 #[cfg(test)]

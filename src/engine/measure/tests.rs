@@ -29,6 +29,7 @@ fn thread(name: &str, role: Role, cpu: usize, rows: u64) -> ThreadReading {
         role,
         cpu: Some(cpu),
         rows,
+        missed_cut: false,
         codec: CodecReading::default(),
         integrity: Integrity::default(),
         endpoint: None,
@@ -257,7 +258,7 @@ fn endpoint_counters_sum_per_side_and_stay_null_where_the_ring_keeps_none() {
 }
 
 #[test]
-fn warnings_name_shared_cpus_refused_repins_corrupt_frames_and_a_dead_link() {
+fn warnings_name_shared_cpus_refused_repins_late_cuts_corrupt_frames_and_a_dead_link() {
     let mut shape = shape_of(RingKind::Spsc, true);
     shape.link = Some(LinkShape {
         kind: TransportKind::Tcp,
@@ -269,6 +270,7 @@ fn warnings_name_shared_cpus_refused_repins_corrupt_frames_and_a_dead_link() {
     now.threads[1].cpu = Some(0);
     now.threads[1].last_error = Some("CPU 7 does not exist".into());
     now.threads[1].codec.corrupt_frames = 2;
+    now.threads[1].missed_cut = true;
     now.link = Some(LinkReading {
         last_error: Some("connection refused".into()),
         ..LinkReading::default()
@@ -279,6 +281,8 @@ fn warnings_name_shared_cpus_refused_repins_corrupt_frames_and_a_dead_link() {
         [
             "link to 127.0.0.1:9 is down (connection refused); reconnecting",
             "producer-0 shares CPU 0 with consumer-0: its numbers include time slicing",
+            "consumer-0 did not reach the interval's end within 100 ms (descheduled or stuck): \
+             its latency samples of the last few milliseconds count in the next interval",
             "consumer-0: CPU 7 does not exist",
             "consumer-0: 2 frames did not decode",
         ]

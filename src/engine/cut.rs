@@ -1,0 +1,269 @@
+//! Interval cuts: one instant that ends an interval for a consumer's latency samples and for its
+//! row count alike.
+//!
+//! A consumer records latency into a histogram of its own and merges it into the shared one now
+//! and then (`worker`), while its row count moves at once. A reading that took both as they
+//! stood would pair the rows consumed up to its instant with the samples merged by then, up to
+//! 10 ms behind: an interval's latency would hold the end of the previous interval. So a reading
+//! announces a cut ([`Control::cut`](super::control::Control)) and each running consumer, at its
+//! next look, merges the samples it holds (those of every row that arrived before the cut), notes
+//! its row count and says so ([`CutMark`]); the samples of rows after the cut stay with the
+//! consumer until the reading has taken the interval and withdrawn the cut. A consumer asleep on
+//! its source with nothing held is crossed by the reading on its behalf, so a reading waits only
+//! for consumers that are awake, for a few microseconds.
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
+use std::time::{Duration, Instant};
+
+use crate::metrics::snapshot::Role;
+
+use super::control::{Control, ThreadSlot};
+
+/// "No cut announced" in [`Control::cut`](super::control::Control); a cut is a nonzero
+/// `CLOCK_MONOTONIC` instant in nanoseconds.
+pub(crate) const NO_CUT: u64 = 0;
+
+/// Marks a [`CutMark`] whose consumer sleeps on its source holding no samples. Cuts are
+/// nanoseconds since boot: they never reach this bit.
+const PARKED: u64 = 1 << 63;
+
+/// How long a reading waits for a consumer to cross its cut: longer than a consumer sleeps on its
+/// source while it holds samples (20 ms), so only one descheduled that long, or stuck, misses it.
+pub(crate) const CUT_WAIT_AT_MOST: Duration = Duration::from_millis(100);
+
+/// Where one worker stood at a reading's cut.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AtCut {
+    /// Not asked: a producer, a consumer not started or already ended, or no cut was made.
+    NotAsked,
+    /// Crossed it with this many rows consumed; its samples of those rows, and of no later ones,
+    /// are merged.
+    Crossed(u64),
+    /// Did not cross it within [`CUT_WAIT_AT_MOST`]: its figures are taken as they stood.
+    Late,
+}
+
+/// Announces a cut now and waits until every running consumer has crossed it (or ended, or
+/// [`CUT_WAIT_AT_MOST`] has passed): where each of `slots` stood. Call
+/// [`withdraw`] once the interval's figures are taken.
+pub(crate) fn announce(control: &Control, slots: &[Arc<ThreadSlot>]) -> Vec<AtCut> {
+    // Readings are far apart on a nanosecond clock, so no two cuts are alike, and none is 0.
+    let cut = control.now_ns().max(1);
+    control.cut.store(cut, Relaxed);
+    let deadline = Instant::now() + CUT_WAIT_AT_MOST;
+    slots
+        .iter()
+        .map(|slot| {
+            if slot.role != Role::Consumer || slot.tid.load(Relaxed) == 0 {
+                return AtCut::NotAsked;
+            }
+            let mut looks = 0u32;
+            loop {
+                if let Some(rows) = slot.cut.rows_at(cut) {
+                    return AtCut::Crossed(rows);
+                }
+                // Ended: its last samples and rows are all in (`SharedLatency::complete`).
+                if slot.finished.load(Acquire) {
+                    return AtCut::NotAsked;
+                }
+                if Instant::now() >= deadline {
+                    return AtCut::Late;
+                }
+                looks += 1;
+                if looks < 64 {
+                    std::thread::yield_now();
+                } else {
+                    std::thread::sleep(Duration::from_micros(20));
+                }
+            }
+        })
+        .collect()
+}
+
+/// Withdraws the cut once its interval is taken: consumers merge their later samples again.
+pub(crate) fn withdraw(control: &Control) {
+    control.cut.store(NO_CUT, Relaxed);
+}
+
+/// Where one consumer stands with the cuts, shared with the readings: the last cut crossed (by the
+/// consumer, or on its behalf while it slept), with [`PARKED`] while it sleeps holding nothing,
+/// and its row count at that cut.
+#[derive(Debug, Default)]
+pub(crate) struct CutMark {
+    state: AtomicU64,
+    rows: AtomicU64,
+}
+
+impl CutMark {
+    /// The reading's side: the consumer's row count at `cut` once it has crossed it, crossing it
+    /// on the consumer's behalf if it sleeps holding nothing; `None` while it has neither.
+    pub(crate) fn rows_at(&self, cut: u64) -> Option<u64> {
+        let state = self.state.load(Acquire);
+        let crossed = state == cut
+            || (state & PARKED != 0
+                && self
+                    .state
+                    .compare_exchange(state, cut, AcqRel, Acquire)
+                    .is_ok());
+        // The consumer stored the count before the state that says so (Release), and stores
+        // none again until it crosses a later cut, which no reading announces before this one
+        // is withdrawn.
+        crossed.then(|| self.rows.load(Relaxed))
+    }
+}
+
+/// The consumer's side of the cuts (one per consumer thread): which cut it crossed last.
+#[derive(Debug)]
+pub(crate) struct CutFollower {
+    crossed: u64,
+}
+
+impl CutFollower {
+    /// A consumer that has crossed no cut yet.
+    pub(crate) fn new() -> Self {
+        CutFollower { crossed: NO_CUT }
+    }
+
+    /// Whether to cross `announced` now: it is a cut this consumer has not crossed, and the rows
+    /// in hand (`arrived_ns`: when they were timed; `None` when it has none) arrived at or after
+    /// it, so their samples belong to the next interval.
+    pub(crate) fn due(&self, announced: u64, arrived_ns: Option<u64>) -> bool {
+        announced != NO_CUT
+            && announced != self.crossed
+            && arrived_ns.is_none_or(|arrived| arrived >= announced)
+    }
+
+    /// Whether the samples in hand must stay with the consumer: it crossed the announced cut and
+    /// the reading has not yet withdrawn it.
+    pub(crate) fn holding(&self, announced: u64) -> bool {
+        announced != NO_CUT && announced == self.crossed
+    }
+
+    /// Says that the consumer crossed `cut` with `rows` rows consumed, its samples of the rows
+    /// before the cut merged (call after merging them).
+    pub(crate) fn cross(&mut self, mark: &CutMark, cut: u64, rows: u64) {
+        mark.rows.store(rows, Relaxed);
+        mark.state.store(cut, Release);
+        self.crossed = cut;
+    }
+
+    /// Before sleeping on the source holding no samples, with `rows` rows consumed: a reading
+    /// may cross the next cut on the consumer's behalf while it sleeps. Not while the consumer
+    /// holds `announced` (its count now is past that cut): a reading waits for it to wake.
+    pub(crate) fn sleep(&self, mark: &CutMark, announced: u64, rows: u64) {
+        if self.holding(announced) {
+            return;
+        }
+        mark.rows.store(rows, Relaxed);
+        mark.state.store(self.crossed | PARKED, Release);
+    }
+
+    /// On waking (after [`CutFollower::sleep`], marked or not): takes back the mark, learning the
+    /// cut a reading crossed meanwhile, if one did.
+    pub(crate) fn wake(&mut self, mark: &CutMark) {
+        if let Err(crossed_for_it) =
+            mark.state
+                .compare_exchange(self.crossed | PARKED, self.crossed, Acquire, Acquire)
+        {
+            self.crossed = crossed_for_it;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::Ordering::Relaxed;
+
+    use super::*;
+    use crate::codec::CodecId;
+
+    fn slot(name: &str, role: Role, started: bool) -> Arc<ThreadSlot> {
+        let slot = ThreadSlot::new(name.into(), role, 0, false);
+        if started {
+            slot.tid.store(1, Relaxed);
+        }
+        Arc::new(slot)
+    }
+
+    #[test]
+    fn a_reading_asks_running_consumers_only_and_gives_up_on_one_that_never_looks() {
+        let control = Control::new(1, 0, CodecId::None, 0);
+        let producer = slot("producer-0", Role::Producer, true);
+        let not_started = slot("consumer-0", Role::Consumer, false);
+        let ended = slot("consumer-1", Role::Consumer, true);
+        ended.finished.store(true, Release);
+        let asleep = slot("consumer-2", Role::Consumer, true);
+        CutFollower::new().sleep(&asleep.cut, NO_CUT, 9);
+        let stuck = slot("consumer-3", Role::Consumer, true);
+        let started = Instant::now();
+        let at_cut = announce(
+            &control,
+            &[producer, not_started, ended, asleep.clone(), stuck],
+        );
+        let waited = started.elapsed();
+        assert_eq!(
+            at_cut,
+            [
+                AtCut::NotAsked,
+                AtCut::NotAsked,
+                AtCut::NotAsked,
+                AtCut::Crossed(9),
+                AtCut::Late
+            ]
+        );
+        assert!(waited >= CUT_WAIT_AT_MOST, "{waited:?}");
+        let cut = control.cut.load(Relaxed);
+        assert_ne!(cut, NO_CUT, "announced until withdrawn");
+        assert_eq!(asleep.cut.rows_at(cut), Some(9));
+        withdraw(&control);
+        assert_eq!(control.cut.load(Relaxed), NO_CUT);
+    }
+
+    #[test]
+    fn a_cut_is_due_once_and_only_for_rows_that_arrived_at_or_after_it() {
+        let mark = CutMark::default();
+        let mut follower = CutFollower::new();
+        assert!(!follower.due(NO_CUT, None), "no cut announced");
+        assert!(
+            !follower.due(100, Some(99)),
+            "rows before the cut stay in its interval"
+        );
+        assert!(follower.due(100, Some(100)));
+        assert!(follower.due(100, None), "an idle consumer crosses at once");
+        assert_eq!(mark.rows_at(100), None, "not crossed yet");
+        follower.cross(&mark, 100, 7);
+        assert_eq!(mark.rows_at(100), Some(7));
+        assert!(!follower.due(100, None), "crossed once");
+        assert!(
+            follower.holding(100),
+            "later samples wait for the withdrawal"
+        );
+        assert!(!follower.holding(NO_CUT), "withdrawn: the samples may go");
+        assert!(follower.due(200, None), "the next cut");
+        assert_eq!(mark.rows_at(200), None);
+    }
+
+    #[test]
+    fn a_sleeping_consumer_is_crossed_on_its_behalf_and_learns_it_on_waking() {
+        let mark = CutMark::default();
+        let mut follower = CutFollower::new();
+        follower.sleep(&mark, NO_CUT, 42);
+        assert_eq!(mark.rows_at(100), Some(42), "crossed for it, at its count");
+        assert_eq!(mark.rows_at(100), Some(42), "asking again gives the same");
+        follower.wake(&mark);
+        assert!(follower.holding(100), "woken: it knows it crossed 100");
+        assert!(!follower.due(100, None));
+
+        // Woken before any reading came: the mark is its own again, no cut crossed for it.
+        follower.sleep(&mark, 100, 50);
+        assert_eq!(mark.rows_at(100), Some(42), "holding 100: not marked again");
+        follower.wake(&mark);
+        assert!(follower.holding(100));
+        follower.sleep(&mark, NO_CUT, 50);
+        follower.wake(&mark);
+        assert_eq!(mark.rows_at(200), None, "awake: the reading waits for it");
+        assert!(follower.due(200, None));
+    }
+}
