@@ -225,6 +225,13 @@ fn every_interval_times_exactly_its_rows(profile: profile::TuningProfile) {
             .filter(|w| w.contains("did not reach the interval's end"))
             .collect();
         assert!(late.is_empty(), "{name}: {late:?}");
+        // Producers are counted at the same instant: the ring never holds more than it can.
+        assert!(
+            interval.snapshot.ring.occupancy_rows <= interval.snapshot.ring.capacity as u64,
+            "{name}: {} rows in a ring of {}",
+            interval.snapshot.ring.occupancy_rows,
+            interval.snapshot.ring.capacity
+        );
         let consumers: Vec<_> = interval
             .snapshot
             .threads

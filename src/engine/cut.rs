@@ -38,48 +38,59 @@ pub(crate) const CUT_WAIT_AT_MOST: Duration = Duration::from_millis(100);
 pub(crate) enum AtCut {
     /// Not asked: a producer, a consumer not started or already ended, or no cut was made.
     NotAsked,
-    /// Crossed it with this many rows consumed; its samples of those rows, and of no later ones,
-    /// are merged.
+    /// Its row count at the cut: a consumer that crossed it (its samples of those rows, and of
+    /// no later ones, are merged), or a producer's count read as the cut was announced.
     Crossed(u64),
     /// Did not cross it within [`CUT_WAIT_AT_MOST`]: its figures are taken as they stood.
     Late,
 }
 
-/// Announces a cut now and waits until every running consumer has crossed it (or ended, or
-/// [`CUT_WAIT_AT_MOST`] has passed): where each of `slots` stood. Call
-/// [`withdraw`] once the interval's figures are taken.
+/// Announces a cut now, counts the producers' rows at once, and waits until every running
+/// consumer has crossed it (or ended, or [`CUT_WAIT_AT_MOST`] has passed): where each of `slots`
+/// stood. Call [`withdraw`] once the interval's figures are taken.
 pub(crate) fn announce(control: &Control, slots: &[Arc<ThreadSlot>]) -> Vec<AtCut> {
     // Readings are far apart on a nanosecond clock, so no two cuts are alike, and none is 0.
     let cut = control.now_ns().max(1);
     control.cut.store(cut, Relaxed);
-    let deadline = Instant::now() + CUT_WAIT_AT_MOST;
-    slots
+    // Before the wait: rows written while it lasts belong to the next interval (counted with
+    // them, the ring would seem to hold more than it can).
+    let mut at_cut: Vec<AtCut> = slots
         .iter()
-        .map(|slot| {
-            if slot.role != Role::Consumer || slot.tid.load(Relaxed) == 0 {
-                return AtCut::NotAsked;
-            }
-            let mut looks = 0u32;
-            loop {
-                if let Some(rows) = slot.cut.rows_at(cut) {
-                    return AtCut::Crossed(rows);
-                }
-                // Ended: its last samples and rows are all in (`SharedLatency::complete`).
-                if slot.finished.load(Acquire) {
-                    return AtCut::NotAsked;
-                }
-                if Instant::now() >= deadline {
-                    return AtCut::Late;
-                }
-                looks += 1;
-                if looks < 64 {
-                    std::thread::yield_now();
-                } else {
-                    std::thread::sleep(Duration::from_micros(20));
-                }
-            }
+        .map(|slot| match slot.role {
+            Role::Producer => AtCut::Crossed(slot.rows.load(Relaxed)),
+            Role::Consumer => AtCut::NotAsked,
         })
-        .collect()
+        .collect();
+    let deadline = Instant::now() + CUT_WAIT_AT_MOST;
+    for (slot, at_cut) in slots.iter().zip(&mut at_cut) {
+        if slot.role == Role::Consumer && slot.tid.load(Relaxed) != 0 {
+            *at_cut = crossing(slot, cut, deadline);
+        }
+    }
+    at_cut
+}
+
+/// Waits until the consumer in `slot` has crossed `cut` (or ended, or `deadline` has passed).
+fn crossing(slot: &ThreadSlot, cut: u64, deadline: Instant) -> AtCut {
+    let mut looks = 0u32;
+    loop {
+        if let Some(rows) = slot.cut.rows_at(cut) {
+            return AtCut::Crossed(rows);
+        }
+        // Ended: its last samples and rows are all in (`SharedLatency::complete`).
+        if slot.finished.load(Acquire) {
+            return AtCut::NotAsked;
+        }
+        if Instant::now() >= deadline {
+            return AtCut::Late;
+        }
+        looks += 1;
+        if looks < 64 {
+            std::thread::yield_now();
+        } else {
+            std::thread::sleep(Duration::from_micros(20));
+        }
+    }
 }
 
 /// Withdraws the cut once its interval is taken: consumers merge their later samples again.
@@ -188,9 +199,10 @@ mod tests {
     }
 
     #[test]
-    fn a_reading_asks_running_consumers_only_and_gives_up_on_one_that_never_looks() {
+    fn a_reading_counts_producers_at_once_and_gives_up_on_a_consumer_that_never_looks() {
         let control = Control::new(1, 0, CodecId::None, 0);
         let producer = slot("producer-0", Role::Producer, true);
+        producer.rows.store(5, Relaxed);
         let not_started = slot("consumer-0", Role::Consumer, false);
         let ended = slot("consumer-1", Role::Consumer, true);
         ended.finished.store(true, Release);
@@ -206,7 +218,7 @@ mod tests {
         assert_eq!(
             at_cut,
             [
-                AtCut::NotAsked,
+                AtCut::Crossed(5),
                 AtCut::NotAsked,
                 AtCut::NotAsked,
                 AtCut::Crossed(9),
