@@ -288,7 +288,7 @@ impl EngineHandle {
 
     /// Everything the workers and the link have published, now.
     fn read(&self) -> Reading {
-        // The interval ends at the cut: consumers' rows and latency samples up to it.
+        // The interval ends at the cut: every worker's rows and latency samples up to it.
         let at = self.control.epoch.elapsed();
         let at_cut = if self.stopped {
             vec![AtCut::NotAsked; self.slots.len()]
