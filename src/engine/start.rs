@@ -2,7 +2,7 @@
 //! workers.
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::Ordering::{Relaxed, Release};
 use std::thread::JoinHandle;
 
 use crate::codec::CodecId;
@@ -253,6 +253,7 @@ fn spawn(
     #[cfg(test)]
     let panics = tests::PANIC_IN.with(|panic| panic.borrow().as_deref() == Some(name));
     let (control, worker, slot) = (control.clone(), name.to_owned(), slot.clone());
+    let ended = slot.clone();
     let guarded = move || {
         // SAFETY: gettid has no preconditions.
         slot.tid.store(unsafe { libc::gettid() }, Relaxed);
@@ -271,6 +272,8 @@ fn spawn(
         .spawn(move || {
             if let Err(payload) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(guarded)) {
                 control.fail(&worker, &panic_message(payload.as_ref()));
+                // Ended: no reading waits for it to cross an interval's end.
+                ended.finished.store(true, Release);
             }
         })
         .map_err(|e| EngineError::Spawn {
@@ -460,6 +463,14 @@ mod panics {
         assert!(
             snapshot.warnings.iter().any(|w| w == reason),
             "{:?}",
+            snapshot.warnings
+        );
+        assert!(
+            !snapshot
+                .warnings
+                .iter()
+                .any(|w| w.contains("interval's end")),
+            "a dead consumer is not waited for: {:?}",
             snapshot.warnings
         );
         let summary = engine.stop();
