@@ -96,9 +96,9 @@ pub enum SettingError {
     },
     /// A report interval so short that taking its snapshot would be a share of it.
     #[error(
-        "interval must be at least {}ms: each snapshot reads every worker's counters and waits \
-         for each consumer to reach the interval's end, milliseconds where the workers fill \
-         every CPU",
+        "interval must be at least {}ms: each snapshot reads every worker's counters and \
+         scheduler figures and waits for each consumer to reach the interval's end, which \
+         takes milliseconds where the workers fill every CPU",
         MIN_INTERVAL.as_millis()
     )]
     IntervalTooShort,
@@ -214,9 +214,10 @@ pub const MAX_DURATION: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
 pub const MAX_INTERVAL: Duration = Duration::from_secs(24 * 3600);
 
 /// The shortest time between two snapshots. Taking one reads every worker's perf counters and
-/// scheduler figures and waits for each consumer to reach the interval's end (`engine::cut`):
-/// 2–6 ms on the 2-vCPU development VM, where the reading thread waits for a time slice beside
-/// two busy-spinning workers. At 100 ms that stays a few percent of the interval.
+/// scheduler figures (and `/proc` for the tasks that took their CPUs, where they waited) and
+/// waits for each consumer to reach the interval's end (`engine::cut`): 1.9–5 ms a snapshot
+/// (median) on the 2-vCPU development VM, where the reading thread shares a CPU with a worker, a
+/// snapshot every 10 ms. At 100 ms that stays a few percent of the interval.
 pub const MIN_INTERVAL: Duration = Duration::from_millis(100);
 
 /// How long a run lasts: more than zero, at most [`MAX_DURATION`].
