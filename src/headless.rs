@@ -151,7 +151,7 @@ pub fn run(
         return Ok(closed(engine));
     }
     if let Some(address) = engine.listen_address() {
-        eprintln!("ringtop: listening on {address}");
+        crate::output::to_stderr(format_args!("ringtop: listening on {address}"));
     }
     let commands = read_commands(input);
     let started = Instant::now();

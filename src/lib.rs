@@ -22,6 +22,10 @@
 //!   schema.
 //! - [`tui`]: the dashboard.
 
+// `eprintln!` and `println!` panic when their stream cannot be written (a full disk under
+// `2> log`): lines for the operator go through `output::to_stderr` and `to_stdout`.
+#![warn(clippy::print_stderr, clippy::print_stdout)]
+
 pub mod clock;
 pub mod codec;
 pub mod host;

@@ -157,6 +157,20 @@ impl OutputLine {
     }
 }
 
+/// Writes one line for the operator on stderr. Unlike `eprintln!`, which panics when stderr
+/// cannot be written (a full disk under `2> run.log`), a line that cannot be written is dropped:
+/// there is nowhere left to say so, and the exit code still tells.
+pub fn to_stderr(line: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
+}
+
+/// [`to_stderr`] for a line on stdout (a summary after the dashboard has left the screen).
+pub fn to_stdout(line: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stdout().lock(), "{line}");
+}
+
 /// The schemas `ringtop schema` prints: every output line, and the commands read on stdin.
 pub fn schemas() -> Value {
     serde_json::json!({

@@ -287,6 +287,51 @@ fn a_closed_stdout_is_not_a_panic() {
     assert!(status.success(), "{err}");
 }
 
+/// `/dev/full` for a child's stream: every write fails with ENOSPC, as on a full disk.
+fn full_disk() -> Stdio {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap()
+        .into()
+}
+
+#[test]
+fn a_full_disk_under_stdout_and_stderr_is_an_exit_code_not_a_panic() {
+    // `eprintln!` panics (exit 101) when stderr cannot be written; each case exits as it would
+    // with a working stderr, its words dropped.
+    let serve = [
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--headless",
+        "--duration",
+        "300ms",
+    ];
+    // (command, stdout on the full disk too, exit code)
+    let cases: [(&[&str], bool, i32); 3] = [
+        // An error message on stderr.
+        (&["profile", "check", "/nonexistent.toml"], true, 2),
+        // Output that cannot be written, then the message saying so.
+        (&["run", "--headless", "--duration", "200ms"], true, 1),
+        // A line of news on stderr ("listening on …"), then a run that goes on.
+        (&serve, false, 0),
+    ];
+    for (args, stdout_full, code) in cases {
+        let status = ringtop()
+            .args(args)
+            .stdout(if stdout_full {
+                full_disk()
+            } else {
+                Stdio::null()
+            })
+            .stderr(full_disk())
+            .status()
+            .unwrap();
+        assert_eq!(status.code(), Some(code), "{args:?}");
+    }
+}
+
 #[test]
 fn topo_json_lists_nodes_packages_cores_pus_caches_and_the_allowed_set() {
     let out = ringtop().args(["topo", "--json"]).output().unwrap();

@@ -24,7 +24,7 @@ pub(super) fn run_attach(args: &AttachArgs) -> ExitCode {
         Err(err) => return usage_error(&err),
     };
     for (path, what) in &listing.removed {
-        eprintln!("ringtop: removed {}: {what}", path.display());
+        say!("ringtop: removed {}: {what}", path.display());
     }
     if args.list {
         return write_stdout(if args.json {
@@ -45,7 +45,7 @@ pub(super) fn run_attach(args: &AttachArgs) -> ExitCode {
     let floor = watcher.update_interval();
     let mut interval = args.interval.unwrap_or(DEFAULT_INTERVAL);
     if interval < floor {
-        eprintln!(
+        say!(
             "ringtop: the program updates its segment every {}; lines come as often",
             humantime::format_duration(floor)
         );
@@ -76,7 +76,7 @@ pub(super) fn run_attach(args: &AttachArgs) -> ExitCode {
             }
             Ok(AttachOutcome::Finished { ok: false }) => ExitCode::FAILURE,
             Err(err) => {
-                eprintln!("ringtop: {err}");
+                say!("ringtop: {err}");
                 ExitCode::FAILURE
             }
         };
@@ -88,11 +88,11 @@ pub(super) fn run_attach(args: &AttachArgs) -> ExitCode {
     }
     match ringtop::tui::attach::run(watcher, interval, args.duration, metrics, &interrupted) {
         Ok(ended) => {
-            println!("ringtop: {ended}");
+            ringtop::output::to_stdout(format_args!("ringtop: {ended}"));
             ExitCode::SUCCESS
         }
         Err(err) => {
-            eprintln!("ringtop: {err}");
+            say!("ringtop: {err}");
             ExitCode::FAILURE
         }
     }

@@ -84,10 +84,10 @@ pub(super) fn run_report(args: &ReportCommandArgs) -> ExitCode {
 
 fn write_report(path: &std::path::Path, html: &str) -> ExitCode {
     if let Err(err) = ringtop::save::write_whole(path, html.as_bytes()) {
-        eprintln!("ringtop: cannot write {}: {err}", path.display());
+        say!("ringtop: cannot write {}: {err}", path.display());
         return ExitCode::FAILURE;
     }
-    eprintln!("ringtop: wrote {}", path.display());
+    say!("ringtop: wrote {}", path.display());
     ExitCode::SUCCESS
 }
 

@@ -10,6 +10,14 @@ use std::sync::atomic::AtomicBool;
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 
+/// `eprintln!` that never panics: a line for the operator on stderr
+/// ([`ringtop::output::to_stderr`]).
+macro_rules! say {
+    ($($arg:tt)*) => {
+        ringtop::output::to_stderr(format_args!($($arg)*))
+    };
+}
+
 mod args;
 mod attach;
 mod export;
@@ -113,16 +121,16 @@ fn run_dashboard(
     let interrupted = stop_on_signals();
     match ringtop::tui::run(profile, name, &interrupted, metrics.as_ref()) {
         Ok(summary) => {
-            println!(
+            ringtop::output::to_stdout(format_args!(
                 "ringtop: {} rows in {:.1} s, lost {}, duplicated {}, reordered {}",
                 summary.totals.consumed,
                 summary.elapsed_s,
                 summary.totals.lost,
                 summary.totals.duplicated,
                 summary.totals.reordered
-            );
+            ));
             if let Some(failure) = &summary.failure {
-                eprintln!("ringtop: {failure}");
+                say!("ringtop: {failure}");
                 ExitCode::FAILURE
             } else if summary.integrity_ok {
                 ExitCode::SUCCESS
@@ -132,7 +140,7 @@ fn run_dashboard(
         }
         Err(ringtop::tui::TuiError::Engine(err)) => usage_error(&err),
         Err(err) => {
-            eprintln!("ringtop: {err}");
+            say!("ringtop: {err}");
             ExitCode::FAILURE
         }
     }
@@ -284,7 +292,7 @@ fn metrics_endpoint(
         subject: subject.to_owned(),
     });
     let server = MetricsServer::start(address, metrics.clone())?;
-    eprintln!(
+    say!(
         "ringtop: Prometheus metrics at http://{}/metrics",
         server.address()
     );
@@ -324,7 +332,7 @@ fn launch(
     }
     match outcome {
         Ok(Outcome::Finished(summary)) if summary.failure.is_some() => {
-            eprintln!(
+            say!(
                 "ringtop: {}",
                 summary.failure.as_deref().unwrap_or_default()
             );
@@ -332,9 +340,11 @@ fn launch(
         }
         Ok(Outcome::Finished(summary)) if summary.integrity_ok => ExitCode::SUCCESS,
         Ok(Outcome::Finished(summary)) => {
-            eprintln!(
+            say!(
                 "ringtop: rows lost {}, duplicated {}, reordered {} (this is a bug; please report it)",
-                summary.totals.lost, summary.totals.duplicated, summary.totals.reordered
+                summary.totals.lost,
+                summary.totals.duplicated,
+                summary.totals.reordered
             );
             ExitCode::from(EXIT_INTEGRITY)
         }
@@ -343,7 +353,7 @@ fn launch(
             usage_error(&err)
         }
         Err(err) => {
-            eprintln!("ringtop: {err}");
+            say!("ringtop: {err}");
             ExitCode::FAILURE
         }
     }
@@ -399,10 +409,10 @@ fn run_profile(command: &ProfileCommand) -> ExitCode {
             ))),
             Err(errors) => {
                 for err in &errors {
-                    eprintln!("ringtop: {err}");
+                    say!("ringtop: {err}");
                 }
                 if errors.len() > 1 {
-                    eprintln!("ringtop: {} problems in {}", errors.len(), file.display());
+                    say!("ringtop: {} problems in {}", errors.len(), file.display());
                 }
                 ExitCode::from(2)
             }
@@ -457,7 +467,7 @@ fn run_codec(args: &CodecArgs) -> ExitCode {
     };
     let code = write_stdout(out);
     if code == ExitCode::SUCCESS && !exact {
-        eprintln!("ringtop: a codec did not round-trip exactly (this is a bug; please report it)");
+        say!("ringtop: a codec did not round-trip exactly (this is a bug; please report it)");
         return ExitCode::FAILURE;
     }
     code
@@ -551,7 +561,7 @@ fn run_probe(args: &ProbeArgs) -> ExitCode {
     if report.integrity.is_clean() {
         ExitCode::SUCCESS
     } else {
-        eprintln!(
+        say!(
             "ringtop: ring integrity violated: {:?} (this is a bug; please report it)",
             report.integrity
         );
@@ -620,7 +630,7 @@ pub(super) fn writable_output(
 
 /// Bad input: a clear message and exit code 2.
 pub(super) fn usage_error(err: &dyn std::fmt::Display) -> ExitCode {
-    eprintln!("ringtop: {err}");
+    say!("ringtop: {err}");
     ExitCode::from(2)
 }
 
@@ -645,7 +655,7 @@ pub(super) fn write_stdout(text: Result<String, serde_json::Error>) -> ExitCode 
     let text = match text {
         Ok(t) => t,
         Err(err) => {
-            eprintln!("ringtop: cannot encode the output: {err}");
+            say!("ringtop: cannot encode the output: {err}");
             return ExitCode::FAILURE;
         }
     };
@@ -654,7 +664,7 @@ pub(super) fn write_stdout(text: Result<String, serde_json::Error>) -> ExitCode 
         Ok(()) => ExitCode::SUCCESS,
         Err(err) if err.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("ringtop: cannot write the output: {err}");
+            say!("ringtop: cannot write the output: {err}");
             ExitCode::FAILURE
         }
     }

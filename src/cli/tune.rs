@@ -109,7 +109,7 @@ pub(super) fn run_tune(args: &TuneArgs) -> ExitCode {
     let map = match &args.c2c {
         Some(path) => saved_c2c(path),
         None => {
-            eprintln!("ringtop tune: measuring the core-to-core map to rank CPU pairs");
+            say!("ringtop tune: measuring the core-to-core map to rank CPU pairs");
             measure_c2c(&C2cConfig::default()).map_err(|e| e.to_string())
         }
     };
@@ -161,22 +161,25 @@ pub(super) fn run_tune(args: &TuneArgs) -> ExitCode {
     let written = match tune::evidence(&record, &candidates, &base_name, &command) {
         Ok(written) => written,
         Err(err) => {
-            eprintln!("ringtop: cannot write the profile: {err}");
+            say!("ringtop: cannot write the profile: {err}");
             return ExitCode::FAILURE;
         }
     };
     if let Err(err) = ringtop::save::write_whole(&args.output, written.text.as_bytes()) {
         // Checked before the search, so rare (the disk filled, the directory went): the
         // search's result is not lost with the file.
-        eprintln!(
+        say!(
             "ringtop: cannot write {}: {err}; the profile follows\n{}",
             args.output.display(),
             written.text
         );
         return ExitCode::FAILURE;
     }
-    eprint!("{}", search_table(&record, &candidates));
-    eprintln!("wrote {}", args.output.display());
+    say!(
+        "{}",
+        search_table(&record, &candidates).trim_end_matches('\n')
+    );
+    say!("wrote {}", args.output.display());
     if args.json {
         return write_stdout(json_line(&serde_json::json!({
             "kind": "tune",
@@ -199,8 +202,11 @@ fn tune_interrupted(
     base_name: &str,
     args: &TuneArgs,
 ) -> ExitCode {
-    eprint!("{}", search_table(record, candidates));
-    eprintln!(
+    say!(
+        "{}",
+        search_table(record, candidates).trim_end_matches('\n')
+    );
+    say!(
         "interrupted: nothing written to {} (the search did not end, so nothing was confirmed)",
         args.output.display()
     );
@@ -302,7 +308,7 @@ pub(super) fn run_sweep(args: &SweepArgs) -> ExitCode {
         write_stdout(Ok(sweep_table(&record)))
     };
     if record.interrupted && shown == ExitCode::SUCCESS {
-        eprintln!(
+        say!(
             "interrupted: {} of {} points run",
             record.points.len(),
             record.planned
