@@ -212,10 +212,7 @@ pub fn run(
                 && let Err(problem) = log_interval(log, &interval)
             {
                 hlog = None;
-                let line = OutputLine::Error(ErrorLine::new(
-                    engine.elapsed().as_secs_f64(),
-                    format!("histogram log stopped: {problem}"),
-                ));
+                let line = hlog_stopped(engine.elapsed().as_secs_f64(), &problem);
                 if !emit(out, &line)? {
                     return Ok(closed(engine));
                 }
@@ -237,9 +234,12 @@ pub fn run(
         metrics.observe_run(&last);
         metrics.mark_final();
     }
-    if let Some(log) = &mut hlog {
-        // Every sample the summary counts, the ones recorded while consumers drained included.
-        let _ = log_interval(log, &last);
+    // Every sample the summary counts, the ones recorded while consumers drained included.
+    if let Some(log) = &mut hlog
+        && let Err(problem) = log_interval(log, &last)
+        && !emit(out, &hlog_stopped(elapsed, &problem))?
+    {
+        return Ok(Outcome::OutputClosed);
     }
     if !emit(out, &OutputLine::Summary(summary.clone()))? {
         return Ok(Outcome::OutputClosed);
@@ -263,6 +263,14 @@ fn progress_bar(duration: Duration) -> Option<ProgressBar> {
 }
 
 /// Appends each consumer's histogram of `interval`.
+/// The error line for a histogram log that could not take an interval (it takes no more).
+fn hlog_stopped(elapsed_s: f64, problem: &str) -> OutputLine {
+    OutputLine::Error(ErrorLine::new(
+        elapsed_s,
+        format!("histogram log stopped: {problem}"),
+    ))
+}
+
 fn log_interval<W: Write>(
     log: &mut IntervalLogWriter<'_, '_, W, V2DeflateSerializer>,
     interval: &Interval,

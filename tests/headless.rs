@@ -537,3 +537,40 @@ fn the_histogram_log_parses_with_one_tag_per_consumer() {
     assert_eq!(tags, ["consumer-0", "consumer-1"]);
     assert!(samples.values().all(|&n| n > 0), "{samples:?}");
 }
+
+#[test]
+fn a_histogram_log_that_cannot_take_the_last_interval_says_so() {
+    // Room for the log's header and not for an interval (`ulimit -f 1`, SIGXFSZ ignored so the
+    // write fails with EFBIG as on a full disk); no snapshot before the end, so the one interval
+    // written is the last.
+    let path = std::env::temp_dir().join(format!("ringtop-{}-full.hlog", std::process::id()));
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg(
+            r#"trap '' XFSZ; ulimit -f 1
+            exec "$0" run --headless --duration 1s --interval 10s --hlog "$1""#,
+        )
+        .arg(assert_cmd::cargo::cargo_bin("ringtop"))
+        .arg(&path)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_file(&path);
+    common::assert_succeeded(&out);
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<Value> = stdout
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    let errors: Vec<&str> = lines
+        .iter()
+        .filter(|line| line["type"] == "error")
+        .map(|line| line["message"].as_str().unwrap())
+        .collect();
+    assert_eq!(errors.len(), 1, "{stdout}");
+    assert!(
+        errors[0].starts_with("histogram log stopped: ") && errors[0].contains("File too large"),
+        "{stdout}"
+    );
+    assert_eq!(lines.last().unwrap()["type"], "summary", "{stdout}");
+}
