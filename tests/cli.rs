@@ -309,7 +309,10 @@ fn a_full_disk_under_stdout_and_stderr_is_an_exit_code_not_a_panic() {
         "300ms",
     ];
     // (command, stdout on the full disk too, exit code)
-    let cases: [(&[&str], bool, i32); 3] = [
+    let cases: [(&[&str], bool, i32); 5] = [
+        // Help that cannot be written, and a usage error.
+        (&["--help"], true, 1),
+        (&["--no-such-flag"], true, 2),
         // An error message on stderr.
         (&["profile", "check", "/nonexistent.toml"], true, 2),
         // Output that cannot be written, then the message saying so.

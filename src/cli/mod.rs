@@ -41,7 +41,10 @@ use ringtop::words::counted;
 
 /// Runs the command line.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(answer) => return parse_answer(&answer),
+    };
     // Read the allowed CPUs before any thread pins itself.
     let _ = topology::host();
     match cli.command {
@@ -629,6 +632,17 @@ pub(super) fn writable_output(
 }
 
 /// Bad input: a clear message and exit code 2.
+/// Prints what `--help`, `--version` or a usage error answers, with its exit code (0 for the
+/// first two, 2 for the last), or 1 where help could not be written (`--help > /dev/full`),
+/// which `Parser::parse` would have let pass as 0.
+fn parse_answer(answer: &clap::Error) -> ExitCode {
+    let printed = answer.print().and_then(|()| io::stdout().flush());
+    match answer.exit_code() {
+        0 => written(printed),
+        code => ExitCode::from(u8::try_from(code).unwrap_or(2)),
+    }
+}
+
 pub(super) fn usage_error(err: &dyn std::fmt::Display) -> ExitCode {
     say!("ringtop: {err}");
     ExitCode::from(2)
@@ -660,7 +674,13 @@ pub(super) fn write_stdout(text: Result<String, serde_json::Error>) -> ExitCode 
         }
     };
     let mut out = io::stdout().lock();
-    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+    written(out.write_all(text.as_bytes()).and_then(|()| out.flush()))
+}
+
+/// The exit code of a command whose answer was written to stdout with `result`: a closed
+/// stdout (`| head`) is success, any other failure (a full disk) says so and fails.
+fn written(result: io::Result<()>) -> ExitCode {
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) if err.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
         Err(err) => {
