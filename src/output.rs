@@ -1,6 +1,7 @@
 //! The lines headless mode prints: one JSON object per line, each with a `"type"`, all of them
 //! described by one schema (`ringtop schema`'s `line`). Every front end that writes JSON lines
 //! builds them from [`OutputLine`], so what is printed and what the schema says cannot drift.
+//! Plain lines for the operator go through [`to_stderr`] and [`to_stdout`], which never panic.
 
 use schemars::JsonSchema;
 use serde::Serialize;

@@ -631,7 +631,6 @@ pub(super) fn writable_output(
     Ok(())
 }
 
-/// Bad input: a clear message and exit code 2.
 /// Prints what `--help`, `--version` or a usage error answers, with its exit code (0 for the
 /// first two, 2 for the last), or 1 where help could not be written (`--help > /dev/full`),
 /// which `Parser::parse` would have let pass as 0.
@@ -643,6 +642,7 @@ fn parse_answer(answer: &clap::Error) -> ExitCode {
     }
 }
 
+/// Bad input: a clear message and exit code 2.
 pub(super) fn usage_error(err: &dyn std::fmt::Display) -> ExitCode {
     say!("ringtop: {err}");
     ExitCode::from(2)
