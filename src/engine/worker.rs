@@ -461,12 +461,10 @@ pub(crate) fn consume(mut job: ConsumerJob) {
             && schedule.due(arrived_ns, || control.now_ns())
             && publish(&slot, &mut local, false)
         {
-            slot.publish_endpoint(job.source.endpoint_stats());
-            slot.publish_integrity(job.check.integrity());
+            publish_counters(&slot, &job);
         }
     }
-    slot.publish_endpoint(job.source.endpoint_stats());
-    slot.publish_integrity(job.check.integrity());
+    publish_counters(&slot, &job);
     if let Ok(mut shared) = slot.latency.lock() {
         merge(&mut shared, &mut local);
         shared.complete = true;
@@ -484,9 +482,14 @@ fn cross(
     job: &ConsumerJob,
 ) {
     publish(slot, local, true);
+    publish_counters(slot, job);
+    cuts.cross(&slot.cut, cut, slot.rows.load(Relaxed));
+}
+
+/// Publishes the consumer's ring-end counters and what its sequence check found.
+fn publish_counters(slot: &ThreadSlot, job: &ConsumerJob) {
     slot.publish_endpoint(job.source.endpoint_stats());
     slot.publish_integrity(job.check.integrity());
-    cuts.cross(&slot.cut, cut, slot.rows.load(Relaxed));
 }
 
 /// Merges local samples into the shared histograms; without `wait`, only if the lock is free.
