@@ -315,6 +315,25 @@ fn counters_pane_with_a_pmu() {
     insta::assert_snapshot!(text);
 }
 
+/// A PMU with fewer counters than events: two of them counted part of the interval.
+fn time_shared_pmu() -> CounterValues {
+    let mut values = with_pmu();
+    values.counted_share.insert("cache_misses".to_owned(), 0.57);
+    values
+        .counted_share
+        .insert("llc_read_misses".to_owned(), 0.834);
+    values
+}
+
+#[test]
+fn counters_pane_says_when_its_figures_are_estimates() {
+    let text = pane(&app(time_shared_pmu, false), 60, 8, panes::counters::render);
+    assert!(text.contains("time-shared"), "{text}");
+    assert!(text.contains("57–83%"), "{text}");
+    let exact = pane(&app(with_pmu, false), 60, 8, panes::counters::render);
+    assert!(!exact.contains("est."), "{exact}");
+}
+
 #[test]
 fn compression_pane() {
     insta::assert_snapshot!(pane(&app(no_pmu, true), 50, 6, panes::compression::render));

@@ -129,14 +129,10 @@ pub(super) fn is_root() -> bool {
 
 pub(super) fn pmu_present() -> Result<(), String> {
     let mut counters = crate::metrics::counters::ThreadCounters::open_for_current_thread();
-    let values = counters.read();
-    match values.cycles {
-        Some(_) => Ok(()),
-        None => Err(values
-            .unavailable
-            .get("cycles")
-            .cloned()
-            .unwrap_or_else(|| "unknown".into())),
+    let reading = counters.read();
+    match reading.unavailable("cycles") {
+        None => Ok(()),
+        Some(why) => Err(why.to_owned()),
     }
 }
 

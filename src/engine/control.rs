@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use crate::codec::CodecId;
 use crate::metrics::LatencyHistogram;
-use crate::metrics::counters::{CounterValues, ThreadCounters};
+use crate::metrics::counters::{CounterReading, ThreadCounters};
 use crate::metrics::integrity::Integrity;
 use crate::metrics::sched::TaskSched;
 use crate::metrics::snapshot::{EndpointCounters, Role};
@@ -216,7 +216,7 @@ impl ThreadSlot {
     }
 
     /// The counters' values now, once the thread has opened them.
-    pub(crate) fn read_counters(&self) -> Option<CounterValues> {
+    pub(crate) fn read_counters(&self) -> Option<CounterReading> {
         self.counters
             .lock()
             .ok()?

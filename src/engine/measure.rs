@@ -7,6 +7,7 @@
 
 use crate::codec::CodecId;
 use crate::metrics::LatencyHistogram;
+use crate::metrics::counters::CounterValues;
 use crate::metrics::integrity::Integrity;
 use crate::metrics::snapshot::{
     CodecPart, CodecSnapshot, EndpointCounters, LatencyNs, LinkRole, RingSnapshot, Role, RunState,
@@ -287,12 +288,10 @@ fn thread_figures(
         latency_ns: latency.and_then(|l| span.pick(l)),
         latency_total_ns: latency.and_then(|l| LatencyNs::of(l.total)),
         endpoint: thread.endpoint,
-        counters: thread.counters.as_ref().map(|now| {
-            match before.and_then(|b| b.counters.as_ref()) {
-                Some(then) => now.since(then),
-                None => now.clone(),
-            }
-        }),
+        counters: thread
+            .counters
+            .as_ref()
+            .map(|now| CounterValues::between(now, before.and_then(|b| b.counters.as_ref()))),
         scheduling: None,
         scheduling_unavailable: None,
     }

@@ -13,7 +13,7 @@ use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use crate::codec::CodecId;
-use crate::metrics::counters::CounterValues;
+use crate::metrics::counters::CounterReading;
 use crate::metrics::integrity::Integrity;
 use crate::metrics::sched::{OtherTask, TaskSched};
 use crate::metrics::snapshot::{EndpointCounters, Role, RunState};
@@ -87,7 +87,7 @@ pub(crate) struct ThreadReading {
     /// The ring endpoint's counters since the start (`None`: the ring keeps none).
     pub(crate) endpoint: Option<EndpointCounters>,
     /// perf counters since the thread opened them (`None`: not opened yet).
-    pub(crate) counters: Option<CounterValues>,
+    pub(crate) counters: Option<CounterReading>,
     /// Consumers: latency from the rows' stamps.
     pub(crate) latency: Option<LatencyReading>,
     /// Why the thread could not do what it was asked last (a refused repin).

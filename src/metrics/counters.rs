@@ -10,9 +10,15 @@ use perf_event::{Builder, Counter};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-/// Counter values for one thread since it started; `None` where the counter is unavailable,
-/// with the reason in `unavailable`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+/// Counter values for one thread over a span (an interval, or since it started); `None` where
+/// the counter is unavailable, with the reason in `unavailable`.
+///
+/// A PMU has a few counters (four to eight per hardware thread, some taken by the kernel's
+/// watchdog); when more hardware events are open on a thread than it has, the kernel time-shares
+/// them, and each counts only part of the time the thread runs. Such a value is then the count
+/// scaled by the share of the span the counter was counting, as `perf stat` scales it, and that
+/// share is in `counted_share`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CounterValues {
     /// CPU cycles.
@@ -38,6 +44,10 @@ pub struct CounterValues {
     pub cpu_migrations: Option<u64>,
     /// Page faults.
     pub page_faults: Option<u64>,
+    /// For each counter that counted only part of the span (the kernel time-shared the PMU
+    /// between more events than it has counters), that part (0 to 1, exclusive of 1): its value
+    /// is an estimate, the count divided by it. Counters that counted throughout are not listed.
+    pub counted_share: BTreeMap<String, f64>,
     /// Why each `null` counter is missing (`"no PMU: ENOENT"`, …).
     pub unavailable: BTreeMap<String, String>,
 }
@@ -51,24 +61,124 @@ impl CounterValues {
         }
     }
 
-    /// Counts since `earlier` (for interval rates); unavailable stays unavailable.
-    pub fn since(&self, earlier: &CounterValues) -> CounterValues {
-        let d =
-            |now: Option<u64>, then: Option<u64>| now.map(|n| n.saturating_sub(then.unwrap_or(0)));
-        CounterValues {
-            cycles: d(self.cycles, earlier.cycles),
-            instructions: d(self.instructions, earlier.instructions),
-            cache_references: d(self.cache_references, earlier.cache_references),
-            cache_misses: d(self.cache_misses, earlier.cache_misses),
-            l1d_read_misses: d(self.l1d_read_misses, earlier.l1d_read_misses),
-            llc_read_misses: d(self.llc_read_misses, earlier.llc_read_misses),
-            branch_misses: d(self.branch_misses, earlier.branch_misses),
-            task_clock_ns: d(self.task_clock_ns, earlier.task_clock_ns),
-            context_switches: d(self.context_switches, earlier.context_switches),
-            cpu_migrations: d(self.cpu_migrations, earlier.cpu_migrations),
-            page_faults: d(self.page_faults, earlier.page_faults),
-            unavailable: self.unavailable.clone(),
+    /// The figures between two readings of one thread's counters (`earlier` `None`: since the
+    /// counters were opened). Each counter's count, enabled and running times are taken as
+    /// differences first, so a time-shared counter is scaled by its share of this span alone,
+    /// as `perf stat --interval-print` does.
+    pub fn between(now: &CounterReading, earlier: Option<&CounterReading>) -> CounterValues {
+        let mut values = CounterValues::default();
+        for (name, read) in &now.counters {
+            let value = match read {
+                Ok(now) => {
+                    let then = earlier.and_then(|e| e.get(name)).unwrap_or_default();
+                    match now.since(then).scaled() {
+                        Ok((value, share)) => {
+                            if let Some(share) = share {
+                                values.counted_share.insert((*name).to_owned(), share);
+                            }
+                            Some(value)
+                        }
+                        Err(why) => {
+                            values.unavailable.insert((*name).to_owned(), why);
+                            None
+                        }
+                    }
+                }
+                Err(why) => {
+                    values.unavailable.insert((*name).to_owned(), why.clone());
+                    None
+                }
+            };
+            *values.slot(name) = value;
         }
+        values
+    }
+
+    fn slot(&mut self, name: &str) -> &mut Option<u64> {
+        match name {
+            "cycles" => &mut self.cycles,
+            "instructions" => &mut self.instructions,
+            "cache_references" => &mut self.cache_references,
+            "cache_misses" => &mut self.cache_misses,
+            "l1d_read_misses" => &mut self.l1d_read_misses,
+            "llc_read_misses" => &mut self.llc_read_misses,
+            "branch_misses" => &mut self.branch_misses,
+            "task_clock_ns" => &mut self.task_clock_ns,
+            "context_switches" => &mut self.context_switches,
+            "cpu_migrations" => &mut self.cpu_migrations,
+            _ => &mut self.page_faults,
+        }
+    }
+}
+
+/// One counter as the kernel reports it: the count, how long the counter was enabled (for a
+/// thread's counter: how long the thread ran) and how long of that it was counting on the PMU.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RawCount {
+    /// Events counted.
+    pub count: u64,
+    /// Nanoseconds enabled.
+    pub enabled_ns: u64,
+    /// Nanoseconds counting (below `enabled_ns` when the kernel time-shared the PMU).
+    pub running_ns: u64,
+}
+
+impl RawCount {
+    fn since(self, earlier: RawCount) -> RawCount {
+        RawCount {
+            count: self.count.saturating_sub(earlier.count),
+            enabled_ns: self.enabled_ns.saturating_sub(earlier.enabled_ns),
+            running_ns: self.running_ns.saturating_sub(earlier.running_ns),
+        }
+    }
+
+    /// The count over the span, scaled up when the counter counted only part of it, with that
+    /// part; or why there is no figure (it never counted while the thread ran).
+    fn scaled(self) -> Result<(u64, Option<f64>), String> {
+        if self.running_ns >= self.enabled_ns {
+            return Ok((self.count, None));
+        }
+        if self.running_ns == 0 {
+            return Err(format!(
+                "not counting in this span: the kernel gave the PMU to other events for all \
+                 {:.1} ms the thread ran",
+                self.enabled_ns as f64 / 1e6
+            ));
+        }
+        let share = self.running_ns as f64 / self.enabled_ns as f64;
+        let scaled =
+            u128::from(self.count) * u128::from(self.enabled_ns) / u128::from(self.running_ns);
+        Ok((u64::try_from(scaled).unwrap_or(u64::MAX), Some(share)))
+    }
+}
+
+/// Every counter of one thread read at one instant, or why it cannot be; two of them make
+/// figures ([`CounterValues::between`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CounterReading {
+    counters: Vec<(&'static str, Result<RawCount, String>)>,
+}
+
+impl CounterReading {
+    /// A reading made of these counters (names as in [`CounterValues`]).
+    pub fn from_counts(counters: Vec<(&'static str, Result<RawCount, String>)>) -> Self {
+        CounterReading { counters }
+    }
+
+    /// The counter `name`'s reading, when it has one.
+    pub fn get(&self, name: &str) -> Option<RawCount> {
+        self.counters
+            .iter()
+            .find(|(n, _)| *n == name)
+            .and_then(|(_, read)| read.as_ref().ok().copied())
+    }
+
+    /// Why the counter `name` cannot be read, when it cannot.
+    pub fn unavailable(&self, name: &str) -> Option<&str> {
+        self.counters
+            .iter()
+            .find(|(n, _)| *n == name)
+            .and_then(|(_, read)| read.as_ref().err().map(String::as_str))
     }
 }
 
@@ -162,39 +272,27 @@ impl ThreadCounters {
         }
     }
 
-    /// Reads every counter.
-    pub fn read(&mut self) -> CounterValues {
-        let mut values = CounterValues::default();
-        for (name, counter) in &mut self.counters {
-            let value = match counter {
-                Ok(c) => match c.read() {
-                    Ok(v) => Some(v),
-                    Err(e) => {
-                        values.unavailable.insert((*name).to_owned(), reason(&e));
-                        None
-                    }
-                },
-                Err(why) => {
-                    values.unavailable.insert((*name).to_owned(), why.clone());
-                    None
-                }
-            };
-            let slot = match *name {
-                "cycles" => &mut values.cycles,
-                "instructions" => &mut values.instructions,
-                "cache_references" => &mut values.cache_references,
-                "cache_misses" => &mut values.cache_misses,
-                "l1d_read_misses" => &mut values.l1d_read_misses,
-                "llc_read_misses" => &mut values.llc_read_misses,
-                "branch_misses" => &mut values.branch_misses,
-                "task_clock_ns" => &mut values.task_clock_ns,
-                "context_switches" => &mut values.context_switches,
-                "cpu_migrations" => &mut values.cpu_migrations,
-                _ => &mut values.page_faults,
-            };
-            *slot = value;
-        }
-        values
+    /// Reads every counter: its count with its enabled and running times.
+    pub fn read(&mut self) -> CounterReading {
+        let counters = self
+            .counters
+            .iter_mut()
+            .map(|(name, counter)| {
+                let read = match counter {
+                    Ok(c) => c
+                        .read_count_and_time()
+                        .map(|r| RawCount {
+                            count: r.count,
+                            enabled_ns: r.time_enabled,
+                            running_ns: r.time_running,
+                        })
+                        .map_err(|e| reason(&e)),
+                    Err(why) => Err(why.clone()),
+                };
+                (*name, read)
+            })
+            .collect();
+        CounterReading { counters }
     }
 }
 
@@ -210,7 +308,7 @@ mod tests {
             x = x.wrapping_add(std::hint::black_box(i));
         }
         std::hint::black_box(x);
-        let values = counters.read();
+        let values = CounterValues::between(&counters.read(), None);
         let all = [
             ("cycles", values.cycles),
             ("instructions", values.instructions),
@@ -235,5 +333,57 @@ mod tests {
         if let Some(ns) = values.task_clock_ns {
             assert!(ns > 0);
         }
+    }
+
+    fn raw(count: u64, enabled_ns: u64, running_ns: u64) -> Result<RawCount, String> {
+        Ok(RawCount {
+            count,
+            enabled_ns,
+            running_ns,
+        })
+    }
+
+    #[test]
+    fn a_counter_that_counted_throughout_is_exact() {
+        let reading = CounterReading::from_counts(vec![("cycles", raw(1_000, 50, 50))]);
+        let values = CounterValues::between(&reading, None);
+        assert_eq!(values.cycles, Some(1_000));
+        assert!(values.counted_share.is_empty());
+    }
+
+    #[test]
+    fn a_time_shared_counter_is_scaled_by_its_share_of_the_span_alone() {
+        // Counting all of the first 100 ns, then a quarter of the next 400 ns: over the second
+        // span the 250 events counted stand for 1,000, whatever the first span did.
+        let before = CounterReading::from_counts(vec![("cache_misses", raw(700, 100, 100))]);
+        let now = CounterReading::from_counts(vec![("cache_misses", raw(950, 500, 200))]);
+        let values = CounterValues::between(&now, Some(&before));
+        assert_eq!(values.cache_misses, Some(1_000));
+        assert_eq!(values.counted_share["cache_misses"], 0.25);
+        // Since the start: 950 counted in 200 of 500 ns.
+        let whole = CounterValues::between(&now, None);
+        assert_eq!(whole.cache_misses, Some(2_375));
+        assert_eq!(whole.counted_share["cache_misses"], 0.4);
+    }
+
+    #[test]
+    fn a_counter_that_never_counted_in_the_span_is_null_with_why() {
+        let before = CounterReading::from_counts(vec![("instructions", raw(10, 100, 100))]);
+        let now = CounterReading::from_counts(vec![("instructions", raw(10, 3_000_100, 100))]);
+        let values = CounterValues::between(&now, Some(&before));
+        assert_eq!(values.instructions, None);
+        assert!(
+            values.unavailable["instructions"].contains("3.0 ms the thread ran"),
+            "{values:?}"
+        );
+    }
+
+    #[test]
+    fn an_unavailable_counter_keeps_its_reason() {
+        let reading =
+            CounterReading::from_counts(vec![("cycles", Err("no PMU: ENOENT".to_owned()))]);
+        let values = CounterValues::between(&reading, None);
+        assert_eq!(values.cycles, None);
+        assert_eq!(values.unavailable["cycles"], "no PMU: ENOENT");
     }
 }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::*;
-use crate::metrics::counters::CounterValues;
+use crate::metrics::counters::{CounterReading, RawCount};
 use crate::metrics::sched::{OtherTask, TaskSched};
 use crate::metrics::{LatencyHistogram, LatencySummary};
 
@@ -221,9 +221,15 @@ fn a_broadcast_ring_holds_what_its_slowest_consumer_has_not_read() {
 #[test]
 fn counters_are_differences_once_the_previous_reading_has_them() {
     let shape = shape_of(RingKind::Spsc, false);
-    let values = |switches: u64| CounterValues {
-        context_switches: Some(switches),
-        ..CounterValues::default()
+    let values = |switches: u64| {
+        CounterReading::from_counts(vec![(
+            "context_switches",
+            Ok(RawCount {
+                count: switches,
+                enabled_ns: switches * 1_000,
+                running_ns: switches * 1_000,
+            }),
+        )])
     };
     let mut before = pair(1_000, 0, 0);
     let mut now = pair(2_000, 0, 0);

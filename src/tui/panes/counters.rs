@@ -5,6 +5,7 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::widgets::{Block, Borders, Paragraph, Row, Table, Wrap};
 
+use crate::metrics::counters::CounterValues;
 use crate::tui::app::{App, Pane};
 use crate::tui::style::{self, format_rate};
 
@@ -59,9 +60,18 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         .collect::<std::collections::BTreeSet<_>>()
         .into_iter()
         .collect();
-    let note_height = u16::from(!unavailable.is_empty());
-    let [table_area, note_area] =
-        Layout::vertical([Constraint::Min(0), Constraint::Length(note_height)]).areas(inner);
+    let mut notes = Vec::new();
+    if !unavailable.is_empty() {
+        notes.push(format!("n/a: {}", unavailable.join("; ")));
+    }
+    if let Some(shared) = time_shared(s.threads.iter().filter_map(|t| t.counters.as_ref())) {
+        notes.push(shared);
+    }
+    let [table_area, note_area] = Layout::vertical([
+        Constraint::Min(0),
+        Constraint::Length(note_lines(&notes, inner.width)),
+    ])
+    .areas(inner);
     let table = Table::new(
         rows,
         [
@@ -85,10 +95,38 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         .style(style::dim(app)),
     );
     frame.render_widget(table, table_area);
-    if !unavailable.is_empty() {
-        let note = Paragraph::new(format!("n/a: {}", unavailable.join("; ")))
+    if !notes.is_empty() {
+        let note = Paragraph::new(notes.join("\n"))
             .style(style::dim(app))
             .wrap(Wrap { trim: true });
         frame.render_widget(note, note_area);
     }
+}
+
+/// Lines the notes take wrapped at `width` (a word may push a line over: one more each).
+fn note_lines(notes: &[String], width: u16) -> u16 {
+    let width = usize::from(width.max(1));
+    let lines: usize = notes
+        .iter()
+        .map(|n| n.chars().count().div_ceil(width) + usize::from(n.chars().count() > width))
+        .sum();
+    u16::try_from(lines).unwrap_or(u16::MAX)
+}
+
+/// The note for figures that are estimates: the kernel time-shared the PMU, so some counters
+/// counted only part of the interval and were scaled up; says the range of those parts.
+fn time_shared<'a>(counters: impl Iterator<Item = &'a CounterValues>) -> Option<String> {
+    let shares: Vec<f64> = counters
+        .flat_map(|c| c.counted_share.values().copied())
+        .collect();
+    let least = shares.iter().copied().reduce(f64::min)?;
+    let most = shares.iter().copied().reduce(f64::max)?;
+    let range = if (most - least) * 100.0 < 1.0 {
+        format!("{:.0}%", least * 100.0)
+    } else {
+        format!("{:.0}–{:.0}%", least * 100.0, most * 100.0)
+    };
+    Some(format!(
+        "est.: PMU time-shared, some counted {range} of the time, scaled up"
+    ))
 }
