@@ -7,7 +7,7 @@ mod flamegraph;
 pub use attach::{AttachOutcome, attach};
 
 use std::io::{BufRead, IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::mpsc::{self, RecvTimeoutError};
@@ -49,7 +49,13 @@ pub struct HeadlessOptions {
 #[derive(Debug)]
 pub enum Outcome {
     /// The run finished and printed its summary.
-    Finished(Box<Summary>),
+    Finished {
+        /// The run's summary, as printed.
+        summary: Box<Summary>,
+        /// The files asked for (`--hlog FILE`, `--flamegraph FILE`) that were not written
+        /// whole; an error line said why for each.
+        unwritten: Vec<String>,
+    },
     /// stdout went away (`| head`); the run was stopped quietly.
     OutputClosed,
 }
@@ -159,8 +165,12 @@ pub fn run(
     let mut next_snapshot = started + options.interval;
     let mut stdin_open = true;
     let mut flamegraph = flamegraph::Flamegraph::new(flamegraph_target);
+    let mut unwritten = Vec::new();
+    let flamegraph_named = || format!("--flamegraph {}", path_of(&options.flamegraph));
+    let hlog_named = || format!("--hlog {}", path_of(&options.hlog));
     loop {
         if let Some(problem) = flamegraph.tick(&engine) {
+            unwritten.push(flamegraph_named());
             let line = OutputLine::Error(ErrorLine::new(engine.elapsed().as_secs_f64(), problem));
             if !emit(out, &line)? {
                 return Ok(closed(engine));
@@ -212,6 +222,7 @@ pub fn run(
                 && let Err(problem) = log_interval(log, &interval)
             {
                 hlog = None;
+                unwritten.push(hlog_named());
                 let line = hlog_stopped(engine.elapsed().as_secs_f64(), &problem);
                 if !emit(out, &line)? {
                     return Ok(closed(engine));
@@ -225,6 +236,7 @@ pub fn run(
     let elapsed = engine.elapsed().as_secs_f64();
     let (summary, last) = engine.finish();
     if let Some(problem) = flamegraph.finish(&format!("ringtop run: {name}")) {
+        unwritten.push(flamegraph_named());
         let line = OutputLine::Error(ErrorLine::new(elapsed, problem));
         if !emit(out, &line)? {
             return Ok(Outcome::OutputClosed);
@@ -237,14 +249,27 @@ pub fn run(
     // Every sample the summary counts, the ones recorded while consumers drained included.
     if let Some(log) = &mut hlog
         && let Err(problem) = log_interval(log, &last)
-        && !emit(out, &hlog_stopped(elapsed, &problem))?
     {
-        return Ok(Outcome::OutputClosed);
+        unwritten.push(hlog_named());
+        if !emit(out, &hlog_stopped(elapsed, &problem))? {
+            return Ok(Outcome::OutputClosed);
+        }
     }
     if !emit(out, &OutputLine::Summary(summary.clone()))? {
         return Ok(Outcome::OutputClosed);
     }
-    Ok(Outcome::Finished(Box::new(summary)))
+    Ok(Outcome::Finished {
+        summary: Box::new(summary),
+        unwritten,
+    })
+}
+
+/// A file option's path as the operator gave it.
+fn path_of(path: &Option<PathBuf>) -> String {
+    path.as_deref()
+        .unwrap_or(Path::new(""))
+        .display()
+        .to_string()
 }
 
 /// A progress bar on stderr for a timed run, only when stderr is a terminal (never in pipes or

@@ -125,3 +125,45 @@ fn a_flamegraph_path_that_cannot_be_written_is_refused_before_the_run() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_flamegraph_that_cannot_be_written_whole_fails_the_run_after_its_summary() {
+    // Room for 1 KiB per file (`ulimit -f 1`, SIGXFSZ ignored so the write fails with EFBIG as
+    // on a full disk): the samples are taken, the SVG does not fit.
+    let dir = std::env::temp_dir().join(format!("ringtop-flamegraph-full-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let svg = dir.join("run.svg");
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg(
+            r#"trap '' XFSZ; ulimit -f 1
+            exec "$0" run --headless --builtin default --duration 1s --flamegraph "$1""#,
+        )
+        .arg(cargo_bin("ringtop"))
+        .arg(&svg)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    assert!(
+        stdout.contains(&format!("no flamegraph in {}: ", svg.display()))
+            && stdout.contains("File too large"),
+        "{stdout}"
+    );
+    // The figures are all there, and stderr says which file is not.
+    let last: serde_json::Value =
+        serde_json::from_str(stdout.lines().last().unwrap_or_default()).unwrap();
+    assert_eq!(last["type"], "summary", "{stdout}");
+    assert!(
+        stderr.contains(&format!(
+            "the run ended, but --flamegraph {} was not written whole",
+            svg.display()
+        )),
+        "{stderr}"
+    );
+    // No file that looks like a flamegraph and is not one.
+    assert!(!svg.exists(), "a cut-short SVG was left at {svg:?}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

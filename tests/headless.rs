@@ -539,7 +539,7 @@ fn the_histogram_log_parses_with_one_tag_per_consumer() {
 }
 
 #[test]
-fn a_histogram_log_that_cannot_take_the_last_interval_says_so() {
+fn a_histogram_log_that_cannot_take_the_last_interval_says_so_and_fails_the_run() {
     // Room for the log's header and not for an interval (`ulimit -f 1`, SIGXFSZ ignored so the
     // write fails with EFBIG as on a full disk); no snapshot before the end, so the one interval
     // written is the last.
@@ -556,7 +556,16 @@ fn a_histogram_log_that_cannot_take_the_last_interval_says_so() {
         .output()
         .unwrap();
     let _ = std::fs::remove_file(&path);
-    common::assert_succeeded(&out);
+    // The figures are out, the log is not whole: the run fails, saying so after its summary.
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "the run ended, but --hlog {} was not written whole",
+            path.display()
+        )),
+        "{stderr}"
+    );
     let stdout = String::from_utf8(out.stdout).unwrap();
     let lines: Vec<Value> = stdout
         .lines()

@@ -334,15 +334,14 @@ fn launch(
         server.linger(&metrics, most);
     }
     match outcome {
-        Ok(Outcome::Finished(summary)) if summary.failure.is_some() => {
+        Ok(Outcome::Finished { summary, .. }) if summary.failure.is_some() => {
             say!(
                 "ringtop: {}",
                 summary.failure.as_deref().unwrap_or_default()
             );
             ExitCode::FAILURE
         }
-        Ok(Outcome::Finished(summary)) if summary.integrity_ok => ExitCode::SUCCESS,
-        Ok(Outcome::Finished(summary)) => {
+        Ok(Outcome::Finished { summary, .. }) if !summary.integrity_ok => {
             say!(
                 "ringtop: rows lost {}, duplicated {}, reordered {} (this is a bug; please report it)",
                 summary.totals.lost,
@@ -350,6 +349,16 @@ fn launch(
                 summary.totals.reordered
             );
             ExitCode::from(EXIT_INTEGRITY)
+        }
+        Ok(Outcome::Finished { unwritten, .. }) if unwritten.is_empty() => ExitCode::SUCCESS,
+        // The figures are out, but a file asked for is missing or cut short: a script must
+        // not take the run as whole.
+        Ok(Outcome::Finished { unwritten, .. }) => {
+            say!(
+                "ringtop: the run ended, but {} was not written whole (see the error line)",
+                unwritten.join(" and ")
+            );
+            ExitCode::FAILURE
         }
         Ok(Outcome::OutputClosed) => ExitCode::SUCCESS,
         Err(err @ (HeadlessError::Hlog { .. } | HeadlessError::Flamegraph { .. })) => {
