@@ -47,6 +47,8 @@ pub struct CounterValues {
     /// For each counter that counted only part of the span (the kernel time-shared the PMU
     /// between more events than it has counters), that part (0 to 1, exclusive of 1): its value
     /// is an estimate, the count divided by it. Counters that counted throughout are not listed.
+    /// Absent from the output of ringtop before it scaled counters: read as empty.
+    #[serde(default)]
     pub counted_share: BTreeMap<String, f64>,
     /// Why each `null` counter is missing (`"no PMU: ENOENT"`, …).
     pub unavailable: BTreeMap<String, String>,

@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 use super::LatencySummary;
 use super::counters::CounterValues;
 
-/// Bumped whenever a field changes meaning, is renamed or disappears (adding fields does not bump
-/// it). 2: `ring.consumer_empty_polls` became `ring.consumer_empty_stalls` (it counts episodes of
+/// Bumped whenever a field changes meaning, is renamed or disappears, or is added and required
+/// (a field added with a default for older output does not bump it). 2: `ring.consumer_empty_polls` became `ring.consumer_empty_stalls` (it counts episodes of
 /// empty polls, not polls).
 pub const SCHEMA_VERSION: u32 = 3;
 
