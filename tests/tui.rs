@@ -334,6 +334,28 @@ fn counters_pane_says_when_its_figures_are_estimates() {
     assert!(!exact.contains("est."), "{exact}");
 }
 
+/// Every reason a machine can give at once: the notes must not crowd out the threads.
+fn many_reasons() -> CounterValues {
+    let mut values = time_shared_pmu();
+    values.cycles = None;
+    values.unavailable.insert(
+        "cycles".to_owned(),
+        "not counted in this span: the kernel gave the PMU to other events for all the time \
+         the thread ran"
+            .to_owned(),
+    );
+    values
+}
+
+#[test]
+fn the_counters_notes_leave_the_threads_their_rows() {
+    let text = pane(&app(many_reasons, false), 60, 9, panes::counters::render);
+    for thread in ["producer-0", "consumer-0", "consumer-1"] {
+        assert!(text.contains(thread), "{thread} is not shown:\n{text}");
+    }
+    assert!(text.contains("n/a: not counted"), "{text}");
+}
+
 #[test]
 fn compression_pane() {
     insta::assert_snapshot!(pane(&app(no_pmu, true), 50, 6, panes::compression::render));

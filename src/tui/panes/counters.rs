@@ -69,7 +69,8 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     }
     let [table_area, note_area] = Layout::vertical([
         Constraint::Min(0),
-        Constraint::Length(note_lines(&notes, inner.width)),
+        // The table keeps most of the pane: the notes get what they need up to a third of it.
+        Constraint::Length(note_lines(&notes, inner.width).min((inner.height / 3).max(1))),
     ])
     .areas(inner);
     let table = Table::new(
