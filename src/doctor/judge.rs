@@ -452,8 +452,15 @@ pub fn judge_smt(
 }
 
 /// Which counters a run will have: hardware ones need a PMU, kernel ones root or
-/// `perf_event_paranoid` <= 1.
-pub fn judge_perf(paranoid: Option<&str>, root: bool, pmu: Result<(), String>) -> Check {
+/// `perf_event_paranoid` <= 1. `pmu` is whether there are hardware counters and, if the PMU
+/// time-shares them, the least share of a short watch one counted (the figures are then scaled
+/// estimates); `nmi_watchdog` is `/proc/sys/kernel/nmi_watchdog`, whose watchdog holds a counter.
+pub fn judge_perf(
+    paranoid: Option<&str>,
+    root: bool,
+    pmu: Result<Option<f64>, String>,
+    nmi_watchdog: Option<&str>,
+) -> Check {
     let level: Option<i32> = paranoid.and_then(|p| p.trim().parse().ok());
     let kernel_events = root || level.is_some_and(|l| l <= 1);
     let mut evidence = format!(
@@ -463,7 +470,24 @@ pub fn judge_perf(paranoid: Option<&str>, root: bool, pmu: Result<(), String>) -
     );
     let mut fixes = Vec::new();
     match &pmu {
-        Ok(()) => evidence.push_str("hardware PMU present"),
+        Ok(None) => evidence.push_str("hardware PMU present, every hardware counter counting"),
+        Ok(Some(share)) => {
+            let _ = write!(
+                evidence,
+                "hardware PMU present, time-shared between ringtop's {} hardware events (the \
+                 least counted {:.0} % of a {} ms watch): cycles, IPC and cache figures are \
+                 scaled estimates",
+                crate::metrics::counters::HARDWARE_COUNTERS.len(),
+                share * 100.0,
+                super::read::PMU_WATCH.as_millis()
+            );
+            if nmi_watchdog.is_some_and(|w| w.trim() == "1") {
+                fixes.push(
+                    "sysctl kernel.nmi_watchdog=0 frees the PMU counter the watchdog holds"
+                        .to_owned(),
+                );
+            }
+        }
         Err(reason) => {
             let _ = write!(
                 evidence,

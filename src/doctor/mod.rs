@@ -24,8 +24,8 @@ pub use judge::{
     judge_perf, judge_smt,
 };
 use read::{
-    clock_read_ns, irqbalance_running, is_root, pmu_present, read_frequency, read_idle_states,
-    read_membarrier, read_reserved_huge_pages, runnable_elsewhere, sample_cpu_time,
+    clock_read_ns, irqbalance_running, is_root, read_frequency, read_idle_states, read_membarrier,
+    read_pmu, read_reserved_huge_pages, runnable_elsewhere, sample_cpu_time,
 };
 
 /// A check's verdict.
@@ -233,7 +233,8 @@ pub fn examine(plan: &Plan) -> DoctorReport {
         judge_perf(
             read("/proc/sys/kernel/perf_event_paranoid").as_deref(),
             is_root(),
-            pmu_present(),
+            read_pmu(),
+            read("/proc/sys/kernel/nmi_watchdog").as_deref(),
         ),
         judge_clock(
             read("/sys/devices/system/clocksource/clocksource0/current_clocksource").as_deref(),

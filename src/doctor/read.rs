@@ -127,13 +127,36 @@ pub(super) fn is_root() -> bool {
     unsafe { libc::geteuid() == 0 }
 }
 
-pub(super) fn pmu_present() -> Result<(), String> {
-    let mut counters = crate::metrics::counters::ThreadCounters::open_for_current_thread();
-    let reading = counters.read();
-    match reading.unavailable("cycles") {
-        None => Ok(()),
-        Some(why) => Err(why.to_owned()),
+/// How long the hardware counters are watched while this thread spins: several of the kernel's
+/// rotations of time-shared events (every 4 ms by default, `perf_event_mux_interval_ms`).
+pub(super) const PMU_WATCH: Duration = Duration::from_millis(20);
+
+/// Whether this thread gets hardware counters (why not, if not) and, when it does, the least
+/// share of [`PMU_WATCH`] that ringtop's hardware counters were counting while it spun: `None`
+/// when every one counted throughout, below 1 when the PMU time-shares them.
+pub(super) fn read_pmu() -> Result<Option<f64>, String> {
+    use crate::metrics::counters::{CounterValues, HARDWARE_COUNTERS, ThreadCounters};
+    let mut counters = ThreadCounters::open_for_current_thread();
+    let start = counters.read();
+    if let Some(why) = start.unavailable("cycles") {
+        return Err(why.to_owned());
     }
+    let until = Instant::now() + PMU_WATCH;
+    while Instant::now() < until {
+        std::hint::spin_loop();
+    }
+    let values = CounterValues::between(&counters.read(), Some(&start));
+    let least = HARDWARE_COUNTERS
+        .iter()
+        .filter(|name| start.get(name).is_some())
+        .map(|&name| match values.counted_share.get(name) {
+            Some(&share) => share,
+            // Opened and read, yet no figure: it never counted in the watch.
+            None if values.unavailable.contains_key(name) => 0.0,
+            None => 1.0,
+        })
+        .reduce(f64::min);
+    Ok(least.filter(|&share| share < 1.0))
 }
 
 /// Nanoseconds one read of the clock every row stamp comes from costs, averaged over 100,000.

@@ -168,20 +168,43 @@ fn spinning_threads_on_smt_siblings_fail() {
 
 #[test]
 fn perf_says_which_counters_a_run_will_have() {
-    let vm = judge_perf(Some("2\n"), true, Err("no PMU: ENOENT".into()));
+    let vm = judge_perf(Some("2\n"), true, Err("no PMU: ENOENT".into()), Some("0\n"));
     assert_eq!(vm.status, Status::Warn);
     assert_eq!(
         vm.evidence,
         "perf_event_paranoid 2 (running as root); no hardware counters (no PMU: ENOENT): cycles, \
          IPC and cache misses will be null"
     );
-    let user = judge_perf(Some("2"), false, Ok(()));
+    let user = judge_perf(Some("2"), false, Ok(None), None);
     assert!(
         user.evidence
             .ends_with("context switches and migrations cannot be counted")
     );
     assert!(user.fix.unwrap().contains("perf_event_paranoid=1"));
-    assert_eq!(judge_perf(Some("1"), false, Ok(())).status, Status::Ok);
+    assert_eq!(
+        judge_perf(Some("1"), false, Ok(None), None).status,
+        Status::Ok
+    );
+}
+
+#[test]
+fn perf_says_when_the_pmu_time_shares_the_counters_and_what_frees_one() {
+    let shared = judge_perf(Some("2"), true, Ok(Some(0.571)), Some("1\n"));
+    assert_eq!(shared.status, Status::Warn);
+    assert_eq!(
+        shared.evidence,
+        "perf_event_paranoid 2 (running as root); hardware PMU present, time-shared between \
+         ringtop's 7 hardware events (the least counted 57 % of a 20 ms watch): cycles, IPC and \
+         cache figures are scaled estimates"
+    );
+    assert!(shared.fix.unwrap().contains("kernel.nmi_watchdog=0"));
+    // Without the watchdog there is nothing to free: the estimates are said, not warned of.
+    let no_watchdog = judge_perf(Some("2"), true, Ok(Some(0.571)), Some("0"));
+    assert_eq!(no_watchdog.status, Status::Ok);
+    assert!(no_watchdog.evidence.contains("scaled estimates"));
+    let whole = judge_perf(Some("2"), true, Ok(None), Some("1"));
+    assert_eq!(whole.status, Status::Ok);
+    assert!(whole.evidence.ends_with("every hardware counter counting"));
 }
 
 #[test]

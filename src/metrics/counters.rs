@@ -188,6 +188,18 @@ impl CounterReading {
     }
 }
 
+/// The counters that need a hardware PMU, by their names in [`CounterValues`]: the ones the
+/// kernel time-shares when the PMU has fewer counters than events.
+pub const HARDWARE_COUNTERS: [&str; 7] = [
+    "cycles",
+    "instructions",
+    "cache_references",
+    "cache_misses",
+    "l1d_read_misses",
+    "llc_read_misses",
+    "branch_misses",
+];
+
 /// The counters of one thread, opened by that thread on itself.
 #[derive(Debug)]
 pub struct ThreadCounters {
@@ -347,6 +359,18 @@ mod tests {
             enabled_ns,
             running_ns,
         })
+    }
+
+    #[test]
+    fn the_hardware_counters_are_counters_a_thread_opens() {
+        let reading = ThreadCounters::open_for_current_thread().read();
+        for name in HARDWARE_COUNTERS {
+            assert!(CounterValues::default().slot(name).is_some(), "{name}");
+            assert!(
+                reading.get(name).is_some() || reading.unavailable(name).is_some(),
+                "{name} is not opened"
+            );
+        }
     }
 
     #[test]
