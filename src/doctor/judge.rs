@@ -479,7 +479,7 @@ pub fn judge_perf(
                  scaled estimates",
                 crate::metrics::counters::HARDWARE_COUNTERS.len(),
                 share * 100.0,
-                super::read::PMU_WATCH.as_millis()
+                super::PMU_WATCH.as_millis()
             );
             if nmi_watchdog.is_some_and(|w| w.trim() == "1") {
                 fixes.push(

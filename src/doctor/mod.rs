@@ -28,6 +28,11 @@ use read::{
     read_pmu, read_reserved_huge_pages, runnable_elsewhere, sample_cpu_time,
 };
 
+/// How long the hardware counters are watched while the doctor's thread spins (what `read`
+/// measures and `judge_perf` reports): several of the kernel's rotations of time-shared events
+/// (every 4 ms by default, `perf_event_mux_interval_ms`).
+const PMU_WATCH: Duration = Duration::from_millis(20);
+
 /// A check's verdict.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, JsonSchema)]
 pub enum Status {

@@ -127,12 +127,8 @@ pub(super) fn is_root() -> bool {
     unsafe { libc::geteuid() == 0 }
 }
 
-/// How long the hardware counters are watched while this thread spins: several of the kernel's
-/// rotations of time-shared events (every 4 ms by default, `perf_event_mux_interval_ms`).
-pub(super) const PMU_WATCH: Duration = Duration::from_millis(20);
-
 /// Whether this thread gets hardware counters (why not, if not) and, when it does, the least
-/// share of [`PMU_WATCH`] that ringtop's hardware counters were counting while it spun: `None`
+/// share of [`super::PMU_WATCH`] that ringtop's hardware counters were counting while it spun: `None`
 /// when every one counted throughout, below 1 when the PMU time-shares them.
 pub(super) fn read_pmu() -> Result<Option<f64>, String> {
     use crate::metrics::counters::{CounterValues, HARDWARE_COUNTERS, ThreadCounters};
@@ -141,7 +137,7 @@ pub(super) fn read_pmu() -> Result<Option<f64>, String> {
     if let Some(why) = start.unavailable("cycles") {
         return Err(why.to_owned());
     }
-    let until = Instant::now() + PMU_WATCH;
+    let until = Instant::now() + super::PMU_WATCH;
     while Instant::now() < until {
         std::hint::spin_loop();
     }
