@@ -332,12 +332,12 @@ fn ring_figures(
     threads: &[ThreadSnapshot],
     occupancy: u64,
 ) -> RingSnapshot {
+    // A side with no thread here (a link's far end, in another process or on another host) has
+    // no counters to sum: `null`, not the empty sum's 0.
     let sum = |role: Role, f: fn(&EndpointCounters) -> u64| -> Option<u64> {
-        threads
-            .iter()
-            .filter(|t| t.role == role)
-            .map(|t| t.endpoint.as_ref().map(f))
-            .sum()
+        let mut side = threads.iter().filter(|t| t.role == role).peekable();
+        side.peek()?;
+        side.map(|t| t.endpoint.as_ref().map(f)).sum()
     };
     RingSnapshot {
         kind: shape.ring_kind.name().to_owned(),

@@ -192,7 +192,7 @@ pub struct RingSnapshot {
     /// NUMA nodes the ring's pages are on.
     pub memory_nodes: Vec<usize>,
     /// Producer full-ring episodes, summed over producers (`null` where the ring keeps no
-    /// counters, as for the other three).
+    /// counters, or where this process runs none of that side, as for the other three).
     pub producer_full_stalls: Option<u64>,
     /// Consumer empty-ring episodes (a run of empty polls counts once), summed over consumers.
     pub consumer_empty_stalls: Option<u64>,

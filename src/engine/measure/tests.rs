@@ -264,6 +264,36 @@ fn endpoint_counters_sum_per_side_and_stay_null_where_the_ring_keeps_none() {
 }
 
 #[test]
+fn a_link_end_reports_the_far_side_counters_as_null_not_zero() {
+    // `ringtop serve` runs only consumers, a sender only producers: the other side's counters
+    // are in another process.
+    let shape = shape_of(RingKind::Spsc, true);
+    for (name, role) in [
+        ("consumer-0", Role::Consumer),
+        ("producer-0", Role::Producer),
+    ] {
+        let mut now = reading(1_000, vec![thread(name, role, 0, 500)]);
+        now.threads[0].endpoint = Some(EndpointCounters {
+            index_reloads: 2,
+            stalls: 1,
+            chase_backoffs: 0,
+        });
+        let ring = measure(&shape, &Reading::start(), &now).snapshot.ring;
+        let (here, far) = match role {
+            Role::Consumer => (ring.consumer_empty_stalls, ring.producer_full_stalls),
+            Role::Producer => (ring.producer_full_stalls, ring.consumer_empty_stalls),
+        };
+        assert_eq!(here, Some(1), "{name}: its own side is counted");
+        assert_eq!(far, None, "{name}: the far side is not here to count");
+        let far_reloads = match role {
+            Role::Consumer => ring.producer_index_reloads,
+            Role::Producer => ring.consumer_index_reloads,
+        };
+        assert_eq!(far_reloads, None);
+    }
+}
+
+#[test]
 fn warnings_name_shared_cpus_refused_repins_late_cuts_corrupt_frames_and_a_dead_link() {
     let mut shape = shape_of(RingKind::Spsc, true);
     shape.link = Some(LinkShape {

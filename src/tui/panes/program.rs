@@ -70,8 +70,8 @@ fn render_rings(frame: &mut Frame, area: Rect, snapshot: &ProgramSnapshot) {
             ring.ring.capacity.to_string(),
             format!("{fill:.0} %"),
             lags.join(" "),
-            ring.ring.producer_full_stalls.unwrap_or(0).to_string(),
-            ring.ring.consumer_empty_stalls.unwrap_or(0).to_string(),
+            count_or_na(ring.ring.producer_full_stalls),
+            count_or_na(ring.ring.consumer_empty_stalls),
             if ring.closed { "closed" } else { "" }.to_owned(),
         ])
     });
@@ -103,6 +103,11 @@ fn render_rings(frame: &mut Frame, area: Rect, snapshot: &ProgramSnapshot) {
     )
     .block(Block::default().borders(Borders::ALL).title(" Rings "));
     frame.render_widget(table, area);
+}
+
+/// A count the program's ring keeps, or "n/a" where it keeps none.
+fn count_or_na(count: Option<u64>) -> String {
+    count.map_or("n/a".to_owned(), |c| c.to_string())
 }
 
 fn render_threads(frame: &mut Frame, area: Rect, threads: &[ThreadSnapshot]) {
