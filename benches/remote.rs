@@ -1077,7 +1077,8 @@ fn link_throughput(kind: &str, codec: &str, cap: Option<f64>, cpus: &[usize], se
         received.totals
     );
     assert_eq!(
-        received.totals.consumed, sent.totals.produced,
+        Some(received.totals.consumed),
+        sent.totals.produced,
         "remote {codec}"
     );
     rate

@@ -141,7 +141,7 @@ fn fixture(counters: fn() -> CounterValues, framed: bool) -> Snapshot {
             kind: "broadcast".into(),
             capacity: 8192,
             framed,
-            occupancy_rows: 17,
+            occupancy_rows: Some(17),
             memory: None,
             memory_summary: Some("512 KiB on node 0 (bound to node 0), 4 KiB pages".into()),
             memory_nodes: vec![0],
@@ -160,7 +160,7 @@ fn fixture(counters: fn() -> CounterValues, framed: bool) -> Snapshot {
             by_codec: Vec::new(),
         }),
         totals: Totals {
-            produced: 1_000_000,
+            produced: Some(1_000_000),
             consumed: 2_000_000,
             lost: 0,
             duplicated: 0,

@@ -160,13 +160,13 @@ pub(crate) fn summarize(shape: &RunShape, start: &Reading, end: &Reading) -> Sum
         transport,
         ..
     } = figures(shape, start, end, Span::WholeRun);
-    // Rows a consumer never saw once everything was drained are lost.
+    // Rows a consumer never saw once everything was drained are lost (where this process knows
+    // what was produced; a receiver's sender counts them).
     let consumers = threads.iter().filter(|t| t.role == Role::Consumer);
-    let missing: u64 = match shape.ring_kind {
-        RingKind::Mpmc => totals.produced.saturating_sub(totals.consumed),
-        _ => consumers
-            .map(|c| totals.produced.saturating_sub(c.rows))
-            .sum(),
+    let missing: u64 = match (shape.ring_kind, totals.produced) {
+        (_, None) => 0,
+        (RingKind::Mpmc, Some(produced)) => produced.saturating_sub(totals.consumed),
+        (_, Some(produced)) => consumers.map(|c| produced.saturating_sub(c.rows)).sum(),
     };
     totals.lost += missing;
     Summary {
@@ -237,12 +237,14 @@ fn figures(shape: &RunShape, previous: &Reading, now: &Reading, span: Span) -> F
             .rows_acknowledged
             .saturating_sub(previous.link.as_ref().map_or(0, |l| l.rows_acknowledged));
     }
-    let occupancy = match shape.ring_kind {
+    // A receiver's producer is its sender, in another process: what it wrote is not known here.
+    let produced = (shape.role() != Some(LinkRole::Receiver)).then_some(produced);
+    let occupancy = produced.map(|produced| match shape.ring_kind {
         RingKind::Broadcast => {
             produced.saturating_sub(consumed_by.iter().copied().min().unwrap_or(0))
         }
         _ => produced.saturating_sub(consumed),
-    };
+    });
     let ring = ring_figures(shape, now, &threads, occupancy);
     let codec = shape
         .framed
@@ -330,7 +332,7 @@ fn ring_figures(
     shape: &RunShape,
     now: &Reading,
     threads: &[ThreadSnapshot],
-    occupancy: u64,
+    occupancy: Option<u64>,
 ) -> RingSnapshot {
     // A side with no thread here (a link's far end, in another process or on another host) has
     // no counters to sum: `null`, not the empty sum's 0.

@@ -155,7 +155,8 @@ struct State {
     final_at_scrape: Option<u64>,
     intervals: u64,
     threads: BTreeMap<String, ThreadSeries>,
-    totals: Option<[u64; 5]>,
+    /// Produced, consumed, lost, duplicated, reordered; produced is `None` on a receiver.
+    totals: Option<[Option<u64>; 5]>,
     codecs: BTreeMap<String, CodecSeries>,
     link: Option<LinkSeries>,
     rings: Vec<RingSeries>,
@@ -198,7 +199,13 @@ impl Metrics {
                 .add_hdr(&latency.histogram);
         }
         let t = &snapshot.totals;
-        state.totals = Some([t.produced, t.consumed, t.lost, t.duplicated, t.reordered]);
+        state.totals = Some([
+            t.produced,
+            Some(t.consumed),
+            Some(t.lost),
+            Some(t.duplicated),
+            Some(t.reordered),
+        ]);
         if let Some(codec) = &snapshot.codec {
             for part in &codec.by_codec {
                 let series = state.codecs.entry(part.name.clone()).or_default();
@@ -258,7 +265,7 @@ impl Metrics {
                 name: r.name.clone(),
                 kind: r.ring.kind.clone(),
                 capacity: r.ring.capacity as u64,
-                occupancy: r.ring.occupancy_rows,
+                occupancy: r.ring.occupancy_rows.unwrap_or_default(),
                 lag: r.lag.clone(),
             })
             .collect();

@@ -336,7 +336,7 @@ fn overview(run: &Run) -> String {
          <tr><th>profile</th><td>{} — {}</td></tr>\
          <tr><th>host</th><td>{} ({}, kernel {}, clocksource {})</td></tr>\
          <tr><th>ringtop</th><td>{}</td></tr>\
-         <tr><th>rows</th><td>{} produced, {} consumed, {:.0} rows/s</td></tr>\
+         <tr><th>rows</th><td>{}, {} consumed, {:.0} rows/s</td></tr>\
          <tr><th>integrity</th><td>{integrity}</td></tr>",
         text(&start["started_utc"]),
         summary.elapsed_s,
@@ -347,7 +347,10 @@ fn overview(run: &Run) -> String {
         text(&host["kernel"]),
         text(&host["clocksource"]),
         text(&start["ringtop_version"]),
-        summary.totals.produced,
+        summary.totals.produced.map_or_else(
+            || "produced n/a (a receiver: its sender counts them)".to_owned(),
+            |n| format!("{n} produced")
+        ),
         summary.totals.consumed,
         summary.totals.rows_per_s,
     );

@@ -182,8 +182,9 @@ pub struct RingSnapshot {
     pub capacity: usize,
     /// Whether rows travel in codec frames.
     pub framed: bool,
-    /// Rows written but not yet read (by the slowest consumer).
-    pub occupancy_rows: u64,
+    /// Rows written but not yet read (by the slowest consumer); `null` on a receiver, which
+    /// does not know what its sender wrote (rows arrive in frames the consumer decodes).
+    pub occupancy_rows: Option<u64>,
     /// The ring's memory as the kernel reports it: bytes asked for and mapped, the pages that
     /// back it, the node binding and where the pages are.
     pub memory: Option<crate::topology::AllocationReport>,
@@ -318,8 +319,9 @@ pub struct TransportSnapshot {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Totals {
-    /// Rows written by all producers.
-    pub produced: u64,
+    /// Rows written by all producers; `null` on a receiver (`ringtop serve`), whose producer is
+    /// the sender in another process: its own output has the figure.
+    pub produced: Option<u64>,
     /// Rows read by all consumers (a broadcast row counts once per consumer).
     pub consumed: u64,
     /// Rows never seen by a consumer that should have seen them. Must be 0.

@@ -303,7 +303,7 @@ fn attached_ring(ring: &RingReading) -> AttachedRing {
             kind: ring.kind.name().to_owned(),
             capacity: usize::try_from(ring.capacity).unwrap_or(usize::MAX),
             framed: false,
-            occupancy_rows: ring.occupancy(),
+            occupancy_rows: Some(ring.occupancy()),
             memory: None,
             memory_summary: None,
             memory_nodes: Vec::new(),

@@ -78,10 +78,10 @@ fn rates_cover_exactly_the_window_between_the_two_readings() {
     assert_eq!(s.threads[0].rows_per_s, 4_000.0);
     assert_eq!(s.threads[1].rows_per_s, 4_000.0);
     assert_eq!(s.threads[1].mb_per_s, 4_000.0 * 64.0 / 1e6);
-    assert_eq!(s.totals.produced, 3_000);
+    assert_eq!(s.totals.produced, Some(3_000));
     assert_eq!(s.totals.consumed, 2_900);
     assert_eq!(s.totals.rows_per_s, 4_000.0);
-    assert_eq!(s.ring.occupancy_rows, 100);
+    assert_eq!(s.ring.occupancy_rows, Some(100));
     assert_eq!(s.state, RunState::Running);
     assert!(s.codec.is_none(), "a row ring has no codec figures");
 }
@@ -205,7 +205,7 @@ fn a_broadcast_ring_holds_what_its_slowest_consumer_has_not_read() {
         ],
     );
     let snapshot = measure(&shape, &Reading::start(), &now).snapshot;
-    assert_eq!(snapshot.ring.occupancy_rows, 300);
+    assert_eq!(snapshot.ring.occupancy_rows, Some(300));
     assert_eq!(snapshot.totals.consumed, 1_690);
     let summary = summarize(&shape, &Reading::start(), &now);
     assert_eq!(summary.totals.lost, 10 + 300);
@@ -360,7 +360,7 @@ fn a_sender_counts_what_the_receiver_acknowledged_as_consumed() {
     let s = interval.snapshot;
     assert_eq!(s.totals.consumed, 4_800);
     assert_eq!(s.totals.rows_per_s, 2_000.0);
-    assert_eq!(s.ring.occupancy_rows, 200);
+    assert_eq!(s.ring.occupancy_rows, Some(200));
     let link = s.transport.unwrap();
     assert_eq!(link.frames_per_s, 20.0);
     assert_eq!(link.mb_per_s, 20_000.0 / 1e6);

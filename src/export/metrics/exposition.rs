@@ -200,10 +200,10 @@ impl Collector for Metrics {
                     .map(|l| (by_thread(n, t.role), Histogram(l)))
             }),
         )?;
-        let totals: [Described<[u64; 5], u64>; 5] = [
+        let totals: [Described<[Option<u64>; 5], Option<u64>>; 5] = [
             (
                 "ringtop_rows_produced",
-                "Rows written by all producers.",
+                "Rows written by all producers (absent on a receiver: its sender's figure).",
                 |t| t[0],
             ),
             (
@@ -236,7 +236,8 @@ impl Collector for Metrics {
                 state
                     .totals
                     .as_ref()
-                    .map(|t| (Labels::new(), ConstCounter::new(pick(t)))),
+                    .and_then(pick)
+                    .map(|v| (Labels::new(), ConstCounter::new(v))),
             )?;
         }
         let codecs = || state.codecs.iter();

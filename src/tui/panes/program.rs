@@ -62,13 +62,18 @@ pub fn render(frame: &mut Frame, snapshot: Option<&ProgramSnapshot>, status: &st
 
 fn render_rings(frame: &mut Frame, area: Rect, snapshot: &ProgramSnapshot) {
     let rows = snapshot.rings.iter().map(|ring| {
-        let fill = ring.ring.occupancy_rows as f64 / ring.ring.capacity.max(1) as f64 * 100.0;
+        let fill = ring.ring.occupancy_rows.map_or("n/a".to_owned(), |rows| {
+            format!(
+                "{:.0} %",
+                rows as f64 / ring.ring.capacity.max(1) as f64 * 100.0
+            )
+        });
         let lags: Vec<String> = ring.lag.iter().map(u64::to_string).collect();
         Row::new(vec![
             ring.name.clone(),
             ring.ring.kind.clone(),
             ring.ring.capacity.to_string(),
-            format!("{fill:.0} %"),
+            fill,
             lags.join(" "),
             count_or_na(ring.ring.producer_full_stalls),
             count_or_na(ring.ring.consumer_empty_stalls),
