@@ -518,6 +518,11 @@ fn after_hostile_peers_a_real_sender_still_moves_every_row() {
     assert_eq!(summary.ring.producer_full_stalls, None);
     let link = summary.transport.unwrap();
     assert_eq!(link.dropped, 1);
+    assert_eq!(
+        (link.frames, link.bytes),
+        (t.frames, t.bytes),
+        "both ends count the same frames and the same bytes on the wire"
+    );
     assert!(
         link.one_way_ns.is_some_and(|l| l.count == produced),
         "one host, one clock: every row timed one way"

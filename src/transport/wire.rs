@@ -36,6 +36,8 @@ pub const CREDIT: u8 = b'C';
 pub const ERROR: u8 = b'E';
 /// Bytes in front of a write's payload: tag, offset, length.
 pub const WRITE_HEADER: usize = 13;
+/// Bytes of a tail or goodbye message: tag and a position or count.
+pub const POSITION_MESSAGE: usize = 9;
 
 /// What a sender says first.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -394,7 +396,7 @@ impl<R: Read> Inbound<R> {
         let tag = *self.buf.get(self.start).filter(|_| available > 0)?;
         Some(match tag {
             WRITE => WRITE_HEADER,
-            TAIL | BYE => 9,
+            TAIL | BYE => POSITION_MESSAGE,
             CREDIT => 25,
             ERROR if available < 3 => return None,
             ERROR => {

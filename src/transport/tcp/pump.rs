@@ -111,6 +111,10 @@ impl Conn {
                 }
                 Some(Message::Tail(tail)) => {
                     writer.publish(tail)?;
+                    // The sender counts it with the frame it ends: so does the receiver.
+                    stats
+                        .bytes
+                        .fetch_add(wire::POSITION_MESSAGE as u64, Relaxed);
                     fetch = Fetch::BufferOnly;
                 }
                 Some(Message::Bye(rows)) => {

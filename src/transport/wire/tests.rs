@@ -48,6 +48,18 @@ fn every_message_reads_back_as_written() {
     ));
 }
 
+#[test]
+fn the_size_constants_are_what_the_encoder_writes() {
+    let size = |m: &Message| {
+        let mut bytes = Vec::new();
+        encode_message(&mut bytes, m);
+        bytes.len()
+    };
+    assert_eq!(size(&Message::Write { offset: 1, len: 2 }), WRITE_HEADER);
+    assert_eq!(size(&Message::Tail(u64::MAX)), POSITION_MESSAGE);
+    assert_eq!(size(&Message::Bye(0)), POSITION_MESSAGE);
+}
+
 /// Hands out its bytes a few at a time, then says "would block" once between chunks.
 struct Trickle {
     bytes: Vec<u8>,
