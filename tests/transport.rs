@@ -504,6 +504,11 @@ fn after_hostile_peers_a_real_sender_still_moves_every_row() {
         "every row acknowledged"
     );
     assert!(t.round_trip_ns.is_some_and(|r| r.count > 0));
+    assert_eq!(
+        (t.dropped, t.last_error.as_deref()),
+        (0, None),
+        "the receiver closing after the goodbye ends the session; it drops nothing"
+    );
 
     let seen = wait_for(&mut engine, "the sender's goodbye", |t| {
         t.sessions == 2 && !t.connected

@@ -386,25 +386,42 @@ impl RemoteSender {
 
     /// Says goodbye with the run's row count and waits up to `wait` for the receiver to
     /// acknowledge every row; returns the rows acknowledged.
+    ///
+    /// The receiver closes the connection once it has the goodbye: that is the session's end,
+    /// not a dropped link, unless rows are still unacknowledged when it happens.
     pub fn finish(&mut self, wait: Duration) -> u64 {
+        let mut ended = None;
         if let Some(link) = self.link.as_mut() {
             let mut bye = Vec::new();
             wire::encode_message(&mut bye, &Message::Bye(self.rows_sent));
-            if link.write_all(&bye, &self.stats).is_ok() {
-                let deadline = crate::clock::deadline(Instant::now(), wait);
-                while self.acked_before + link.rows_acked < self.rows_sent
-                    && crate::clock::ahead(deadline, Instant::now())
-                    && link.poll(&self.stats).is_ok()
-                {
-                    std::thread::sleep(Duration::from_micros(100));
+            match link.write_all(&bye, &self.stats) {
+                Err(e) => ended = Some(format!("saying goodbye: {e}")),
+                Ok(()) => {
+                    let deadline = crate::clock::deadline(Instant::now(), wait);
+                    loop {
+                        // Credits that arrived since the last look count, even past the deadline.
+                        if let Err(reason) = link.poll(&self.stats) {
+                            ended = Some(reason);
+                            break;
+                        }
+                        if self.acked_before + link.rows_acked >= self.rows_sent
+                            || !crate::clock::ahead(deadline, Instant::now())
+                        {
+                            break;
+                        }
+                        std::thread::sleep(Duration::from_micros(100));
+                    }
                 }
             }
         }
-        let acked = self.acknowledged();
-        self.stats.rows_acknowledged.store(acked, Relaxed);
         if let Some(link) = self.link.take() {
             self.acked_before += link.rows_acked;
+            if let Some(reason) = ended.filter(|_| self.acked_before < self.rows_sent) {
+                self.stats.count_drop(reason);
+            }
         }
+        let acked = self.acked_before;
+        self.stats.rows_acknowledged.store(acked, Relaxed);
         self.stats.connected.store(false, Relaxed);
         acked
     }
