@@ -524,6 +524,12 @@ fn after_hostile_peers_a_real_sender_still_moves_every_row() {
     let link = summary.transport.unwrap();
     assert_eq!(link.dropped, 1);
     assert_eq!(
+        (link.credit_stalls, link.cap_waits),
+        (None, None),
+        "the waits are the sender's to count"
+    );
+    assert!(t.credit_stalls.is_some() && t.cap_waits.is_some());
+    assert_eq!(
         (link.frames, link.bytes),
         (t.frames, t.bytes),
         "both ends count the same frames and the same bytes on the wire"

@@ -628,8 +628,8 @@ fn link(role: LinkRole) -> TransportSnapshot {
         } else {
             "the sender runs on another host (its boot id differs): one-way times would compare two clocks; the sender reports round trips".into()
         }),
-        credit_stalls: 12,
-        cap_waits: 3_400,
+        credit_stalls: sender.then_some(12),
+        cap_waits: sender.then_some(3_400),
         link_mbps: sender.then_some(1000.0),
         sessions: 2,
         reconnects: 1,

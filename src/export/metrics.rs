@@ -135,7 +135,8 @@ struct LinkSeries {
     role: &'static str,
     frames: u64,
     bytes: u64,
-    credit_stalls: u64,
+    /// `None` on a receiver: the sender's figure.
+    credit_stalls: Option<u64>,
     sessions: u64,
     refused: u64,
     dropped: u64,

@@ -296,10 +296,11 @@ pub struct TransportSnapshot {
     pub one_way_ns: Option<LatencyNs>,
     /// Why `one_way_ns` is `null`.
     pub one_way_unavailable: Option<String>,
-    /// Times the sender found the remote ring full and waited for credit (once per episode).
-    pub credit_stalls: u64,
-    /// Times the sender waited for the bandwidth cap.
-    pub cap_waits: u64,
+    /// Sender: times it found the remote ring full and waited for credit (once per episode);
+    /// `null` on the receiver.
+    pub credit_stalls: Option<u64>,
+    /// Sender: times it waited for the bandwidth cap; `null` on the receiver.
+    pub cap_waits: Option<u64>,
     /// The bandwidth cap, Mbit/s (`null`: none).
     #[serde(serialize_with = "crate::metrics::figures::significant_or_null")]
     pub link_mbps: Option<f64>,

@@ -267,36 +267,36 @@ impl Collector for Metrics {
         let link_labels = |link: &LinkSeries| -> Labels {
             vec![("kind", link.kind.clone()), ("role", link.role.to_owned())]
         };
-        let link_counters: [Described<LinkSeries, u64>; 6] = [
+        let link_counters: [Described<LinkSeries, Option<u64>>; 6] = [
             (
                 "ringtop_link_frames",
                 "Frames sent (sender) or received (receiver).",
-                |l| l.frames,
+                |l| Some(l.frames),
             ),
             (
                 "ringtop_link_bytes",
                 "Bytes on the wire: frames, record headers, padding, message headers.",
-                |l| l.bytes,
+                |l| Some(l.bytes),
             ),
             (
                 "ringtop_link_credit_stalls",
-                "Times the sender found the remote ring full.",
+                "Sender: times it found the remote ring full (absent on a receiver).",
                 |l| l.credit_stalls,
             ),
             (
                 "ringtop_link_sessions",
                 "Connections made (sender) or accepted (receiver).",
-                |l| l.sessions,
+                |l| Some(l.sessions),
             ),
             (
                 "ringtop_link_refused",
                 "Connections refused at the handshake.",
-                |l| l.refused,
+                |l| Some(l.refused),
             ),
             (
                 "ringtop_link_dropped",
                 "Connections dropped after a bad message or silence.",
-                |l| l.dropped,
+                |l| Some(l.dropped),
             ),
         ];
         for (name, help, pick) in link_counters {
@@ -305,7 +305,7 @@ impl Collector for Metrics {
                 name,
                 help,
                 MetricType::Counter,
-                link.map(|l| (link_labels(l), ConstCounter::new(pick(l)))),
+                link.and_then(|l| pick(l).map(|v| (link_labels(l), ConstCounter::new(v)))),
             )?;
         }
         let link_quantiles: [Described<LinkSeries, Option<Quantiles>>; 2] = [

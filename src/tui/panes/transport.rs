@@ -87,9 +87,16 @@ fn lines<'a>(app: &App, link: &'a TransportSnapshot, state: &'a str) -> Vec<Line
     let cap = link
         .link_mbps
         .map_or("no cap".to_owned(), |m| format!("cap {m:.0} Mbit/s"));
+    // The waits are the sender's: a receiver shows only what happens at its end.
+    let waits = match (link.credit_stalls, link.cap_waits) {
+        (Some(stalls), Some(waits)) => {
+            format!("credit stalls {stalls}  cap waits {waits} ({cap})  ")
+        }
+        _ => String::new(),
+    };
     lines.push(Line::from(format!(
-        "credit stalls {}  cap waits {} ({cap})  refused {}  dropped {}",
-        link.credit_stalls, link.cap_waits, link.refused, link.dropped
+        "{waits}refused {}  dropped {}",
+        link.refused, link.dropped
     )));
     if let Some(error) = &link.last_error {
         lines.push(Line::styled(
