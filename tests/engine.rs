@@ -2,12 +2,13 @@
 //! production without losing rows, and the running settings save as a profile.
 #![cfg(not(loom))]
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use ringtop::engine::{Command, CommandError, Engine};
-use ringtop::metrics::snapshot::RunState;
+use ringtop::metrics::snapshot::{Role, RunState, Snapshot};
 use ringtop::profile::rules::SettingError;
 use ringtop::profile::{self, builtin};
+use ringtop::topology::pin::pin_current_thread;
 
 #[test]
 fn pause_stops_production_and_resume_restarts_it_with_nothing_lost() {
@@ -271,4 +272,104 @@ fn each_interval_times_exactly_the_rows_consumed_in_it() {
     sleeping.wait.consumer = profile::WaitSetting::SpinPark;
     sleeping.workload.rate = 20_000;
     every_interval_times_exactly_its_rows(sleeping);
+}
+
+/// Keeps `cpu` from every ordinary thread for `how_long`: a `SCHED_FIFO` thread pinned there
+/// spins. Returns once it spins. Needs `CAP_SYS_NICE` (root), which `.ci/run` has.
+fn starve_cpu(cpu: usize, how_long: Duration) -> std::thread::JoinHandle<()> {
+    let (spinning, started) = std::sync::mpsc::channel();
+    let starving = std::thread::spawn(move || {
+        pin_current_thread(cpu).expect("pin the starving thread");
+        let param = libc::sched_param { sched_priority: 1 };
+        // SAFETY: sched_setscheduler(2) on the calling thread (pid 0) with an initialised
+        // parameter that outlives the call.
+        let rc = unsafe { libc::sched_setscheduler(0, libc::SCHED_FIFO, &param) };
+        assert_eq!(
+            rc,
+            0,
+            "SCHED_FIFO needs CAP_SYS_NICE: {}",
+            std::io::Error::last_os_error()
+        );
+        let until = Instant::now() + how_long;
+        spinning.send(()).unwrap();
+        while Instant::now() < until {
+            std::hint::spin_loop();
+        }
+    });
+    started
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the starving thread runs");
+    starving
+}
+
+#[test]
+#[ignore = "needs root (CAP_SYS_NICE) for a SCHED_FIFO thread that starves the consumer; .ci/run runs it"]
+fn a_producer_stuck_on_a_full_ring_shows_the_stall_while_it_lasts() {
+    // 100,000 rows/s into 4,096 slots: the ring fills 41 ms after the consumer stops, and the
+    // producer then stays stuck on it, writing nothing, until the consumer runs again.
+    let mut profile = builtin::get("default").unwrap();
+    profile.workload.rate = 100_000;
+    profile.ring.capacity = 4096;
+    let mut engine = Engine::start(profile).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let cpu_of = |snapshot: &Snapshot, role: Role| {
+        snapshot
+            .threads
+            .iter()
+            .find(|t| t.role == role)
+            .and_then(|t| t.cpu)
+            .expect("pinned workers")
+    };
+    let rows_of = |snapshot: &Snapshot, role: Role| -> u64 {
+        snapshot
+            .threads
+            .iter()
+            .filter(|t| t.role == role)
+            .map(|t| t.rows)
+            .sum()
+    };
+    let running = engine.snapshot();
+    let consumer_cpu = cpu_of(&running, Role::Consumer);
+    assert_ne!(
+        cpu_of(&running, Role::Producer),
+        consumer_cpu,
+        "the test starves the consumer's CPU alone"
+    );
+    // A kernel that keeps ordinary threads from starving (the deadline "fair server") may still
+    // run the consumer now and then: a try in which it ran says nothing, and another is made.
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        let before = engine.snapshot();
+        let starving = starve_cpu(consumer_cpu, Duration::from_millis(700));
+        std::thread::sleep(Duration::from_millis(100));
+        let stopped = engine.snapshot();
+        std::thread::sleep(Duration::from_millis(300));
+        let stuck = engine.snapshot();
+        starving.join().unwrap();
+        if rows_of(&stuck, Role::Consumer) != rows_of(&stopped, Role::Consumer) {
+            assert!(
+                tries < 10,
+                "the consumer ran in each of {tries} tries to starve it"
+            );
+            continue;
+        }
+        let occupancy = stuck.ring.occupancy_rows.unwrap();
+        assert!(
+            occupancy >= 4096,
+            "the consumer was kept from its CPU, so the ring is full: {occupancy} rows"
+        );
+        let (earlier, now) = (
+            before.ring.producer_full_stalls.unwrap(),
+            stuck.ring.producer_full_stalls.unwrap(),
+        );
+        assert!(
+            now > earlier,
+            "the producer has been stuck on the full ring for 250 ms or more, and that stall \
+             counts: {earlier} before, {now} now"
+        );
+        break;
+    }
+    let summary = engine.stop();
+    assert!(summary.integrity_ok, "{:?}", summary.totals);
 }

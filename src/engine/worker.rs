@@ -86,10 +86,11 @@ impl Idle {
     }
 }
 
-/// When a consumer publishes its samples: every [`PUBLISH_EVERY`], judged by the clock read it
-/// makes anyway when rows arrive (to time them), and while idle by one clock read every
-/// `idle_polls_per_read` empty turns of its loop (busy-spinning: every
-/// [`IDLE_LOOKS_PER_CLOCK_READ`] empty looks, so that its wait for rows reads no clock).
+/// When a worker publishes what it keeps locally (a consumer its samples and counters, a
+/// producer its ring end's counters): every [`PUBLISH_EVERY`], judged by the clock read it makes
+/// anyway when rows move (to time or pace them), and while idle (a consumer finding no rows, a
+/// producer a full ring) by one clock read every `idle_polls_per_read` idle turns of its loop
+/// (busy-spinning: every [`IDLE_LOOKS_PER_CLOCK_READ`] looks, so that its wait reads no clock).
 struct PublishSchedule {
     last_ns: u64,
     idle_polls: u32,
@@ -97,8 +98,8 @@ struct PublishSchedule {
 }
 
 impl PublishSchedule {
-    /// The schedule of a consumer waiting with `wait` that makes up to `looks_per_turn` looks
-    /// at its ring in each empty turn of its loop.
+    /// The schedule of a worker waiting with `wait` that makes up to `looks_per_turn` looks at
+    /// its ring in each idle turn of its loop.
     fn new(now_ns: u64, wait: WaitStrategy, looks_per_turn: u32) -> Self {
         PublishSchedule {
             last_ns: now_ns,
@@ -111,8 +112,8 @@ impl PublishSchedule {
         }
     }
 
-    /// Whether to publish now: `arrived_ns` is when the poll's rows were timed, `None` for an
-    /// empty poll (then `clock` is read only every `idle_polls_per_read` of those).
+    /// Whether to publish now: `arrived_ns` is when the turn's rows were timed, `None` for an
+    /// idle turn (then `clock` is read only every `idle_polls_per_read` of those).
     fn due(&mut self, arrived_ns: Option<u64>, clock: impl FnOnce() -> u64) -> bool {
         let now = match arrived_ns {
             Some(now) => now,
@@ -250,10 +251,12 @@ pub(crate) fn produce(mut job: ProducerJob) {
     let mut pace = Pace::new(control.rate.load(Relaxed), control.now_ns());
     let busy = job.wait == WaitStrategy::BusySpin;
     let mut prefetch = usize::MAX;
-    // When the endpoint's counters were last published, on the clock the pacing reads anyway
-    // (`now` of the latest batch): publishing costs no clock read of its own.
+    // The endpoint's counters are published on the clock the pacing reads anyway (`now` of the
+    // latest batch), so a producer that writes reads no clock of its own for them; one stuck on
+    // a full ring publishes too, on the schedule an idle consumer keeps, so the stall it is in
+    // shows while it lasts.
     let mut now = pace.start_ns;
-    let mut last_publish = now;
+    let mut schedule = PublishSchedule::new(now, job.wait, 1);
 
     while !control.stop.load(Relaxed) {
         follow_pinning(&slot, &mut pinned_to);
@@ -312,14 +315,16 @@ pub(crate) fn produce(mut job: ProducerJob) {
             if job.sink.is_abandoned() {
                 break;
             }
+            if schedule.due(None, || control.now_ns()) {
+                slot.publish_endpoint(job.sink.endpoint_stats());
+            }
             idle.wait();
             continue;
         }
         idle.reset();
         offset += written;
         slot.rows.fetch_add(written as u64, Relaxed);
-        if now.saturating_sub(last_publish) >= PUBLISH_EVERY.as_nanos() as u64 {
-            last_publish = now;
+        if schedule.due(Some(now), || now) {
             slot.publish_endpoint(job.sink.endpoint_stats());
         }
     }
