@@ -118,7 +118,8 @@ struct RingSeries {
     name: String,
     kind: String,
     capacity: u64,
-    occupancy: u64,
+    /// `None` where the ring's fill is not known (no sample then, never a 0).
+    occupancy: Option<u64>,
     lag: Vec<u64>,
 }
 
@@ -266,7 +267,7 @@ impl Metrics {
                 name: r.name.clone(),
                 kind: r.ring.kind.clone(),
                 capacity: r.ring.capacity as u64,
-                occupancy: r.ring.occupancy_rows.unwrap_or_default(),
+                occupancy: r.ring.occupancy_rows,
                 lag: r.lag.clone(),
             })
             .collect();

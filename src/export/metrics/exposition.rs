@@ -347,7 +347,7 @@ impl Collector for Metrics {
             "ringtop_ring_occupancy",
             "An attached program's ring: items written and not yet read by its slowest consumer.",
             MetricType::Gauge,
-            rings().map(|r| (by_ring(r), ConstGauge::new(gauge(r.occupancy)))),
+            rings().filter_map(|r| Some((by_ring(r), ConstGauge::new(gauge(r.occupancy?))))),
         )?;
         family(
             &mut encoder,
