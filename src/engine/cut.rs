@@ -14,7 +14,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
-use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
+use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release, SeqCst};
 use std::time::{Duration, Instant};
 
 use crate::metrics::snapshot::Role;
@@ -36,7 +36,7 @@ pub(crate) const CUT_WAIT_AT_MOST: Duration = Duration::from_millis(100);
 /// Where one worker stood at a reading's cut.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum AtCut {
-    /// Not asked: a producer, a consumer not started or already ended, or no cut was made.
+    /// Not asked: a consumer already ended, or no cut was made.
     NotAsked,
     /// Its row count at the cut: a consumer that crossed it (its samples of those rows, and of
     /// no later ones, are merged), or a producer's count read as the cut was announced.
@@ -50,8 +50,11 @@ pub(crate) enum AtCut {
 /// stood. Call [`withdraw`] once the interval's figures are taken.
 pub(crate) fn announce(control: &Control, slots: &[Arc<ThreadSlot>]) -> Vec<AtCut> {
     // Readings are far apart on a nanosecond clock, so no two cuts are alike, and none is 0.
+    // Sequentially consistent with the loads of the consumers' thread ids below, as a starting
+    // consumer stores its id before it loads the cut: a consumer this reading takes for not
+    // started sees the cut at its first look.
     let cut = control.now_ns().max(1);
-    control.cut.store(cut, Relaxed);
+    control.cut.store(cut, SeqCst);
     // Before the wait: rows written while it lasts belong to the next interval (counted with
     // them, the ring would seem to hold more than it can).
     let mut at_cut: Vec<AtCut> = slots
@@ -63,9 +66,18 @@ pub(crate) fn announce(control: &Control, slots: &[Arc<ThreadSlot>]) -> Vec<AtCu
         .collect();
     let deadline = Instant::now() + CUT_WAIT_AT_MOST;
     for (slot, at_cut) in slots.iter().zip(&mut at_cut) {
-        if slot.role == Role::Consumer && slot.tid.load(Relaxed) != 0 {
-            *at_cut = crossing(slot, cut, deadline);
+        if slot.role != Role::Consumer {
+            continue;
         }
+        *at_cut = if slot.tid.load(SeqCst) != 0 {
+            crossing(slot, cut, deadline)
+        } else {
+            // Not started: it consumed nothing before the cut, and the rows it takes from now
+            // on belong to the next interval with their samples (it crosses this cut at its
+            // first look and holds them), though it may have taken some by the time the
+            // reading reads its count.
+            AtCut::Crossed(slot.rows.load(Relaxed))
+        };
     }
     at_cut
 }
@@ -196,6 +208,7 @@ mod tests {
 
     use super::*;
     use crate::codec::CodecId;
+    use crate::engine::reading::ThreadReading;
 
     fn slot(name: &str, role: Role, started: bool) -> Arc<ThreadSlot> {
         let slot = ThreadSlot::new(name.into(), role, 0, false);
@@ -226,7 +239,7 @@ mod tests {
             at_cut,
             [
                 AtCut::Crossed(5),
-                AtCut::NotAsked,
+                AtCut::Crossed(0),
                 AtCut::NotAsked,
                 AtCut::Crossed(9),
                 AtCut::Late
@@ -238,6 +251,21 @@ mod tests {
         assert_eq!(asleep.cut.rows_at(cut), Some(9));
         withdraw(&control);
         assert_eq!(control.cut.load(Relaxed), NO_CUT);
+    }
+
+    #[test]
+    fn a_consumer_that_starts_after_the_cut_counts_its_rows_in_the_next_interval() {
+        let control = Control::new(1, 0, CodecId::None, 0);
+        let late_starter = slot("consumer-0", Role::Consumer, false);
+        let at_cut = announce(&control, std::slice::from_ref(&late_starter));
+        // It starts now and takes rows before the reading reads it: their samples stay with it
+        // (it crosses the cut at its first look), so they are not this interval's rows either.
+        late_starter.tid.store(1, Relaxed);
+        late_starter.rows.store(1_421, Relaxed);
+        let reading = ThreadReading::take(&late_starter, at_cut[0]);
+        assert_eq!(reading.rows, 0);
+        assert_eq!(reading.latency.map(|l| l.interval.len()), Some(0));
+        withdraw(&control);
     }
 
     #[test]

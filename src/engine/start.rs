@@ -2,7 +2,7 @@
 //! workers.
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering::{Relaxed, Release};
+use std::sync::atomic::Ordering::{Relaxed, Release, SeqCst};
 use std::thread::JoinHandle;
 
 use crate::codec::CodecId;
@@ -255,8 +255,9 @@ fn spawn(
     let (control, worker, slot) = (control.clone(), name.to_owned(), slot.clone());
     let ended = slot.clone();
     let guarded = move || {
-        // SAFETY: gettid has no preconditions.
-        slot.tid.store(unsafe { libc::gettid() }, Relaxed);
+        // Before the worker's first look at the interval cut, in the order a reading's
+        // announcement relies on (`cut::announce`). SAFETY: gettid has no preconditions.
+        slot.tid.store(unsafe { libc::gettid() }, SeqCst);
         #[cfg(test)]
         if panics {
             panic!("told to by the test");

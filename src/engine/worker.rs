@@ -3,7 +3,7 @@
 //! it only moves rows.
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
+use std::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
 use std::time::Duration;
 
 use crate::metrics::LatencyHistogram;
@@ -418,7 +418,7 @@ pub(crate) fn consume(mut job: ConsumerJob) {
             if job.source.is_drained() {
                 break;
             }
-            announced = control.cut.load(Relaxed);
+            announced = control.cut.load(SeqCst);
             if cuts.due(announced, None) {
                 cross(&slot, &mut local, &mut cuts, announced, &job);
             }
@@ -439,7 +439,7 @@ pub(crate) fn consume(mut job: ConsumerJob) {
             let now = control.now_ns();
             arrived_ns = Some(now);
             // After the clock read: nothing between taking the rows and timing them.
-            announced = control.cut.load(Relaxed);
+            announced = control.cut.load(SeqCst);
             if cuts.due(announced, arrived_ns) {
                 // Before these rows' samples: they belong to the interval after the cut.
                 cross(&slot, &mut local, &mut cuts, announced, &job);
