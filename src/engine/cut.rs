@@ -74,9 +74,9 @@ pub(crate) fn announce(control: &Control, slots: &[Arc<ThreadSlot>]) -> Vec<AtCu
         } else {
             // Not started: it consumed nothing before the cut, and the rows it takes from now
             // on belong to the next interval with their samples (it crosses this cut at its
-            // first look and holds them), though it may have taken some by the time the
-            // reading reads its count.
-            AtCut::Crossed(slot.rows.load(Relaxed))
+            // first look and holds them), however many it has taken by the time the reading
+            // reads its slot.
+            AtCut::Crossed(0)
         };
     }
     at_cut
