@@ -38,11 +38,29 @@ pub(crate) const CUT_WAIT_AT_MOST: Duration = Duration::from_millis(100);
 pub(crate) enum AtCut {
     /// Not asked: a consumer already ended, or no cut was made.
     NotAsked,
-    /// Its row count at the cut: a consumer that crossed it (its samples of those rows, and of
-    /// no later ones, are merged), or a producer's count read as the cut was announced.
-    Crossed(u64),
+    /// Its rows at the cut: a consumer that crossed it (its samples of those rows, and of no
+    /// later ones, are merged), or a producer's count read as the cut was announced.
+    Crossed(RowsAtCut),
     /// Did not cross it within [`CUT_WAIT_AT_MOST`]: its figures are taken as they stood.
     Late,
+}
+
+/// One worker's rows at a cut.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RowsAtCut {
+    /// Rows written, or consumed (taken and timed), before the cut.
+    pub(crate) rows: u64,
+    /// A consumer's rows taken out of the ring before it crossed the cut but timed after it:
+    /// they are the next interval's rows, yet no longer fill the ring (a fill counted without
+    /// them could exceed the ring's capacity by a batch).
+    pub(crate) in_hand: u64,
+}
+
+impl RowsAtCut {
+    /// `rows` counted, none in hand.
+    pub(crate) fn counted(rows: u64) -> Self {
+        RowsAtCut { rows, in_hand: 0 }
+    }
 }
 
 /// Announces a cut now, counts the producers' rows at once, and waits until every running
@@ -57,29 +75,24 @@ pub(crate) fn announce(control: &Control, slots: &[Arc<ThreadSlot>]) -> Vec<AtCu
     control.cut.store(cut, SeqCst);
     // Before the wait: rows written while it lasts belong to the next interval (counted with
     // them, the ring would seem to hold more than it can).
-    let mut at_cut: Vec<AtCut> = slots
+    let produced: Vec<Option<u64>> = slots
         .iter()
-        .map(|slot| match slot.role {
-            Role::Producer => AtCut::Crossed(slot.rows.load(Relaxed)),
-            Role::Consumer => AtCut::NotAsked,
-        })
+        .map(|slot| (slot.role == Role::Producer).then(|| slot.rows.load(Relaxed)))
         .collect();
     let deadline = Instant::now() + CUT_WAIT_AT_MOST;
-    for (slot, at_cut) in slots.iter().zip(&mut at_cut) {
-        if slot.role != Role::Consumer {
-            continue;
-        }
-        *at_cut = if slot.tid.load(SeqCst) != 0 {
-            crossing(slot, cut, deadline)
-        } else {
+    slots
+        .iter()
+        .zip(produced)
+        .map(|(slot, produced)| match produced {
+            Some(rows) => AtCut::Crossed(RowsAtCut::counted(rows)),
+            None if slot.tid.load(SeqCst) != 0 => crossing(slot, cut, deadline),
             // Not started: it consumed nothing before the cut, and the rows it takes from now
             // on belong to the next interval with their samples (it crosses this cut at its
             // first look and holds them), however many it has taken by the time the reading
             // reads its slot.
-            AtCut::Crossed(0)
-        };
-    }
-    at_cut
+            None => AtCut::Crossed(RowsAtCut::counted(0)),
+        })
+        .collect()
 }
 
 /// How long a reading spins on a consumer's mark before it sleeps between looks. A consumer
@@ -119,17 +132,18 @@ pub(crate) fn withdraw(control: &Control) {
 
 /// Where one consumer stands with the cuts, shared with the readings: the last cut crossed (by the
 /// consumer, or on its behalf while it slept), with [`PARKED`] while it sleeps holding nothing,
-/// and its row count at that cut.
+/// and its rows at that cut.
 #[derive(Debug, Default)]
 pub(crate) struct CutMark {
     state: AtomicU64,
     rows: AtomicU64,
+    in_hand: AtomicU64,
 }
 
 impl CutMark {
-    /// The reading's side: the consumer's row count at `cut` once it has crossed it, crossing it
-    /// on the consumer's behalf if it sleeps holding nothing; `None` while it has neither.
-    pub(crate) fn rows_at(&self, cut: u64) -> Option<u64> {
+    /// The reading's side: the consumer's rows at `cut` once it has crossed it, crossing it on
+    /// the consumer's behalf if it sleeps holding nothing; `None` while it has neither.
+    pub(crate) fn rows_at(&self, cut: u64) -> Option<RowsAtCut> {
         let state = self.state.load(Acquire);
         let crossed = state == cut
             || (state & PARKED != 0
@@ -137,10 +151,13 @@ impl CutMark {
                     .state
                     .compare_exchange(state, cut, AcqRel, Acquire)
                     .is_ok());
-        // The consumer stored the count before the state that says so (Release), and stores
+        // The consumer stored the counts before the state that says so (Release), and stores
         // none again until it crosses a later cut, which no reading announces before this one
         // is withdrawn.
-        crossed.then(|| self.rows.load(Relaxed))
+        crossed.then(|| RowsAtCut {
+            rows: self.rows.load(Relaxed),
+            in_hand: self.in_hand.load(Relaxed),
+        })
     }
 }
 
@@ -171,10 +188,11 @@ impl CutFollower {
         announced != NO_CUT && announced == self.crossed
     }
 
-    /// Says that the consumer crossed `cut` with `rows` rows consumed, its samples of the rows
-    /// before the cut merged (call after merging them).
-    pub(crate) fn cross(&mut self, mark: &CutMark, cut: u64, rows: u64) {
-        mark.rows.store(rows, Relaxed);
+    /// Says that the consumer crossed `cut` with `at_cut` rows, its samples of the rows before
+    /// the cut merged (call after merging them).
+    pub(crate) fn cross(&mut self, mark: &CutMark, cut: u64, at_cut: RowsAtCut) {
+        mark.rows.store(at_cut.rows, Relaxed);
+        mark.in_hand.store(at_cut.in_hand, Relaxed);
         mark.state.store(cut, Release);
         self.crossed = cut;
     }
@@ -187,6 +205,7 @@ impl CutFollower {
             return;
         }
         mark.rows.store(rows, Relaxed);
+        mark.in_hand.store(0, Relaxed);
         mark.state.store(self.crossed | PARKED, Release);
     }
 
@@ -238,17 +257,17 @@ mod tests {
         assert_eq!(
             at_cut,
             [
-                AtCut::Crossed(5),
-                AtCut::Crossed(0),
+                AtCut::Crossed(RowsAtCut::counted(5)),
+                AtCut::Crossed(RowsAtCut::counted(0)),
                 AtCut::NotAsked,
-                AtCut::Crossed(9),
+                AtCut::Crossed(RowsAtCut::counted(9)),
                 AtCut::Late
             ]
         );
         assert!(waited >= CUT_WAIT_AT_MOST, "{waited:?}");
         let cut = control.cut.load(Relaxed);
         assert_ne!(cut, NO_CUT, "announced until withdrawn");
-        assert_eq!(asleep.cut.rows_at(cut), Some(9));
+        assert_eq!(asleep.cut.rows_at(cut), Some(RowsAtCut::counted(9)));
         withdraw(&control);
         assert_eq!(control.cut.load(Relaxed), NO_CUT);
     }
@@ -280,8 +299,12 @@ mod tests {
         assert!(follower.due(100, Some(100)));
         assert!(follower.due(100, None), "an idle consumer crosses at once");
         assert_eq!(mark.rows_at(100), None, "not crossed yet");
-        follower.cross(&mark, 100, 7);
-        assert_eq!(mark.rows_at(100), Some(7));
+        let at_cut = RowsAtCut {
+            rows: 7,
+            in_hand: 3,
+        };
+        follower.cross(&mark, 100, at_cut);
+        assert_eq!(mark.rows_at(100), Some(at_cut), "with the rows it holds");
         assert!(!follower.due(100, None), "crossed once");
         assert!(
             follower.holding(100),
@@ -296,16 +319,29 @@ mod tests {
     fn a_sleeping_consumer_is_crossed_on_its_behalf_and_learns_it_on_waking() {
         let mark = CutMark::default();
         let mut follower = CutFollower::new();
+        follower.cross(
+            &mark,
+            50,
+            RowsAtCut {
+                rows: 10,
+                in_hand: 8,
+            },
+        );
         follower.sleep(&mark, NO_CUT, 42);
-        assert_eq!(mark.rows_at(100), Some(42), "crossed for it, at its count");
-        assert_eq!(mark.rows_at(100), Some(42), "asking again gives the same");
+        let asleep = Some(RowsAtCut::counted(42));
+        assert_eq!(
+            mark.rows_at(100),
+            asleep,
+            "crossed for it, at its count, none in hand"
+        );
+        assert_eq!(mark.rows_at(100), asleep, "asking again gives the same");
         follower.wake(&mark);
         assert!(follower.holding(100), "woken: it knows it crossed 100");
         assert!(!follower.due(100, None));
 
         // Woken before any reading came: the mark is its own again, no cut crossed for it.
         follower.sleep(&mark, 100, 50);
-        assert_eq!(mark.rows_at(100), Some(42), "holding 100: not marked again");
+        assert_eq!(mark.rows_at(100), asleep, "holding 100: not marked again");
         follower.wake(&mark);
         assert!(follower.holding(100));
         follower.sleep(&mark, NO_CUT, 50);

@@ -201,7 +201,8 @@ fn figures(shape: &RunShape, previous: &Reading, now: &Reading, span: Span) -> F
     let mut integrity = Integrity::default();
     let mut codec = CodecTally::default();
     let (mut produced, mut consumed, mut consumed_since) = (0u64, 0u64, 0u64);
-    let mut consumed_by = Vec::new();
+    // What each consumer had taken out of the ring, the rows in its hand at the cut included.
+    let mut taken_by = Vec::new();
     for (i, thread) in now.threads.iter().enumerate() {
         let before = previous.threads.get(i);
         let rows_since = thread.rows.saturating_sub(before.map_or(0, |b| b.rows));
@@ -216,7 +217,7 @@ fn figures(shape: &RunShape, previous: &Reading, now: &Reading, span: Span) -> F
             Role::Consumer => {
                 consumed += thread.rows;
                 consumed_since += rows_since;
-                consumed_by.push(thread.rows);
+                taken_by.push(thread.rows + thread.in_hand);
                 integrity.add(&thread.integrity);
                 codec.decoded.add(&codec_since);
             }
@@ -229,22 +230,24 @@ fn figures(shape: &RunShape, previous: &Reading, now: &Reading, span: Span) -> F
             };
         threads.push(figures);
     }
+    // Counted at the cut: what the consumers took out of the ring (the slowest of them, on a
+    // broadcast ring, where each reads every row).
+    let mut taken = match shape.ring_kind {
+        RingKind::Broadcast => taken_by.iter().copied().min().unwrap_or(0),
+        _ => taken_by.iter().sum(),
+    };
     let link = now.link.as_ref();
     // A sender's consumer is on the other host: what it acknowledged is what was consumed.
     if let (Some(LinkRole::Sender), Some(link)) = (shape.role(), link) {
         consumed = link.rows_acknowledged;
+        taken = consumed;
         consumed_since = link
             .rows_acknowledged
             .saturating_sub(previous.link.as_ref().map_or(0, |l| l.rows_acknowledged));
     }
     // A receiver's producer is its sender, in another process: what it wrote is not known here.
     let produced = (shape.role() != Some(LinkRole::Receiver)).then_some(produced);
-    let occupancy = produced.map(|produced| match shape.ring_kind {
-        RingKind::Broadcast => {
-            produced.saturating_sub(consumed_by.iter().copied().min().unwrap_or(0))
-        }
-        _ => produced.saturating_sub(consumed),
-    });
+    let occupancy = produced.map(|produced| produced.saturating_sub(taken));
     let ring = ring_figures(shape, now, &threads, occupancy);
     let codec = shape
         .framed

@@ -22,7 +22,7 @@ use crate::topology::AllocationReport;
 use crate::transport::LinkStats;
 
 use super::control::{SharedLatency, ThreadSlot};
-use super::cut::AtCut;
+use super::cut::{AtCut, RowsAtCut};
 
 /// Everything the engine had published at one instant.
 #[derive(Debug, Clone)]
@@ -77,6 +77,9 @@ pub(crate) struct ThreadReading {
     pub(crate) cpu: Option<usize>,
     /// Rows written or read since the start (a consumer: up to the reading's cut).
     pub(crate) rows: u64,
+    /// A consumer's rows out of the ring at the reading's cut but counted after it (its next
+    /// interval's first): with `rows`, what it had taken from the ring.
+    pub(crate) in_hand: u64,
     /// A consumer that did not cross the reading's cut in time: its latency samples of the
     /// last few milliseconds count in the next interval.
     pub(crate) missed_cut: bool,
@@ -219,16 +222,17 @@ impl ThreadReading {
         });
         // A consumer that ended after crossing has merged its later samples too: count its
         // later rows with them.
-        let rows = match at_cut {
-            AtCut::Crossed(rows) if !complete => rows,
-            _ => slot.rows.load(Relaxed),
+        let counted = match at_cut {
+            AtCut::Crossed(counted) if !complete => counted,
+            _ => RowsAtCut::counted(slot.rows.load(Relaxed)),
         };
         let coded_rows = slot.codec.rows.load(Relaxed);
         ThreadReading {
             name: slot.name.clone(),
             role: slot.role,
             cpu: slot.cpu(),
-            rows,
+            rows: counted.rows,
+            in_hand: counted.in_hand,
             missed_cut: at_cut == AtCut::Late && !complete,
             codec: CodecReading {
                 rows: coded_rows,

@@ -15,7 +15,7 @@ use crate::topology::pin::{current_cpu, pin_current_thread};
 use crate::transport::session::SessionEvent;
 
 use super::control::{Control, NO_CPU, SharedLatency, ThreadSlot};
-use super::cut::CutFollower;
+use super::cut::{CutFollower, RowsAtCut};
 use super::ends::{ReadEnd, WriteEnd};
 
 /// How often a consumer merges its latency samples into the shared histograms between two
@@ -420,7 +420,7 @@ pub(crate) fn consume(mut job: ConsumerJob) {
             }
             announced = control.cut.load(SeqCst);
             if cuts.due(announced, None) {
-                cross(&slot, &mut local, &mut cuts, announced, &job);
+                cross(&slot, &mut local, &mut cuts, announced, 0, &job);
             }
             if !spins {
                 idle.wait_or_park(|at_most| {
@@ -441,8 +441,9 @@ pub(crate) fn consume(mut job: ConsumerJob) {
             // After the clock read: nothing between taking the rows and timing them.
             announced = control.cut.load(SeqCst);
             if cuts.due(announced, arrived_ns) {
-                // Before these rows' samples: they belong to the interval after the cut.
-                cross(&slot, &mut local, &mut cuts, announced, &job);
+                // Before these rows' samples: they belong to the interval after the cut, though
+                // they are out of the ring already.
+                cross(&slot, &mut local, &mut cuts, announced, n as u64, &job);
             }
             let timed = job.source.same_clock();
             for row in &rows {
@@ -477,18 +478,21 @@ pub(crate) fn consume(mut job: ConsumerJob) {
     slot.finished.store(true, Release);
 }
 
-/// Crosses the interval cut `cut`: merges the samples held (all of rows before the cut),
-/// publishes the counters, and marks the row count for the reading waiting on it.
+/// Crosses the interval cut `cut` holding `in_hand` rows taken but not yet timed: merges the
+/// samples held (all of rows before the cut), publishes the counters, and marks the rows for the
+/// reading waiting on it.
 fn cross(
     slot: &ThreadSlot,
     local: &mut LatencyHistogram,
     cuts: &mut CutFollower,
     cut: u64,
+    in_hand: u64,
     job: &ConsumerJob,
 ) {
     publish(slot, local, true);
     publish_counters(slot, job);
-    cuts.cross(&slot.cut, cut, slot.rows.load(Relaxed));
+    let rows = slot.rows.load(Relaxed);
+    cuts.cross(&slot.cut, cut, RowsAtCut { rows, in_hand });
 }
 
 /// Publishes the consumer's ring-end counters and what its sequence check found.

@@ -29,6 +29,7 @@ fn thread(name: &str, role: Role, cpu: usize, rows: u64) -> ThreadReading {
         role,
         cpu: Some(cpu),
         rows,
+        in_hand: 0,
         missed_cut: false,
         codec: CodecReading::default(),
         integrity: Integrity::default(),
@@ -191,6 +192,33 @@ fn a_summary_counts_rows_a_consumer_never_saw_as_lost() {
     let mut duplicated = pair(1_000, 1_000, 1_000);
     duplicated.threads[1].integrity.duplicated = 1;
     assert!(!summarize(&shape, &Reading::start(), &duplicated).integrity_ok);
+}
+
+#[test]
+fn rows_a_consumer_holds_at_the_cut_count_in_the_next_interval_but_no_longer_fill_the_ring() {
+    // The ring (1,024 rows) was full when the consumer took a batch of 200, the producer refilled
+    // the 200 slots before the cut, and the consumer timed its batch after the cut.
+    let mut now = pair(1_000, 5_000, 3_776);
+    now.threads[1].in_hand = 200;
+    let snapshot = measure(&shape_of(RingKind::Spsc, false), &Reading::start(), &now).snapshot;
+    assert_eq!(
+        snapshot.totals.consumed, 3_776,
+        "the batch is the next interval's"
+    );
+    assert_eq!(snapshot.ring.occupancy_rows, Some(1_024), "not 1,224");
+
+    let shape = shape_of(RingKind::Broadcast, false);
+    let mut now = reading(
+        1_000,
+        vec![
+            thread("producer-0", Role::Producer, 0, 5_000),
+            thread("consumer-0", Role::Consumer, 1, 4_500),
+            thread("consumer-1", Role::Consumer, 2, 3_776),
+        ],
+    );
+    now.threads[2].in_hand = 200;
+    let snapshot = measure(&shape, &Reading::start(), &now).snapshot;
+    assert_eq!(snapshot.ring.occupancy_rows, Some(1_024));
 }
 
 #[test]
