@@ -322,13 +322,14 @@ impl WindowWriter {
         Ok(())
     }
 
-    /// Makes everything before `tail` readable.
+    /// Makes everything before `tail` readable: the bytes that adds (records, their headers and
+    /// padding), what a receiver counts as moved on its link.
     ///
     /// # Errors
     /// [`WindowError::BadTail`] for a tail behind the published one, beyond what the reader
     /// released, or not a multiple of [`ALIGN`].
     #[inline]
-    pub fn publish(&mut self, tail: u64) -> Result<(), WindowError> {
+    pub fn publish(&mut self, tail: u64) -> Result<u64, WindowError> {
         let bad = |reason: String| WindowError::BadTail { tail, reason };
         if tail < self.published {
             return Err(bad(format!("behind the published tail {}", self.published)));
@@ -343,9 +344,10 @@ impl WindowWriter {
                 self.capacity
             )));
         }
+        let added = tail - self.published;
         self.published = tail;
         self.shared.tail.store(tail, Release);
-        Ok(())
+        Ok(added)
     }
 
     /// The window's memory, for registering it with an RDMA device. The device then places the

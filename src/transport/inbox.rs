@@ -389,7 +389,7 @@ mod tests {
             let mut record = record_header(8, FRAME).to_vec();
             record.extend_from_slice(&[7; 8]);
             writer.write_at(at, &record)?;
-            writer.publish(at + footprint(8) as u64)
+            writer.publish(at + footprint(8) as u64).map(drop)
         }
     }
 

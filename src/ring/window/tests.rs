@@ -79,8 +79,10 @@ fn bad_tails_are_refused() {
     let (mut writer, _reader) = channel(256).unwrap();
     assert!(writer.publish(4).is_err());
     assert!(writer.publish(264).is_err());
-    writer.publish(64).unwrap();
+    assert_eq!(writer.publish(64).unwrap(), 64, "the bytes it adds");
     assert!(writer.publish(56).is_err());
+    assert_eq!(writer.publish(64).unwrap(), 0, "the same tail adds none");
+    assert_eq!(writer.publish(96).unwrap(), 32);
 }
 
 #[test]

@@ -177,11 +177,10 @@ impl Shared<WindowWriter> {
     /// The tail the window refused.
     #[inline]
     fn publish(&self, writer: &mut WindowWriter, tail: u64) -> Result<(), WindowError> {
-        let published = writer.published();
-        if tail != published {
-            writer.publish(tail)?;
+        if tail != writer.published() {
+            let added = writer.publish(tail)?;
             self.published.store(tail, Release);
-            add_sole(&self.stats.bytes, tail - published);
+            add_sole(&self.stats.bytes, added);
         }
         Ok(())
     }

@@ -13,6 +13,7 @@ use crate::ring::window::{WindowReader, WindowWriter, max_payload};
 use crate::transport::ListenConfig;
 use crate::transport::inbox::{CreditPath, Inbox};
 use crate::transport::session::{SessionEvent, SessionLog};
+use crate::transport::stats::add_sole;
 use crate::transport::wire::{self, Inbound, Message, Patience, Reply};
 use crate::transport::{LinkError, LinkListener, LinkStats, refusal};
 
@@ -364,7 +365,8 @@ impl Session<'_> {
                 .as_ref()
                 .ok_or_else(|| LinkError::Protocol("no registered memory".into()))?;
             if done.with_imm {
-                writer.publish(region.read_u64(TAIL_AT))?;
+                let added = writer.publish(region.read_u64(TAIL_AT))?;
+                add_sole(&self.stats.bytes, added);
             } else {
                 let bytes = &as_bytes(&control.memory)[at..at + (done.byte_len as usize).min(SLOT)];
                 let message = Inbound::new(bytes).message(&patience)?;

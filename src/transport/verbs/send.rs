@@ -373,9 +373,11 @@ impl FrameLink for VerbsSender {
             self.fail(format!("posting a write: {e}"));
             return SendOutcome::LinkDown;
         }
+        // The tail's advance, padding included: what the receiver counts as it publishes it.
+        let wrote = (spot.end - self.tail) as usize;
         self.tail = spot.end;
         self.rows_sent += rows as u64;
-        self.stats.count_frame(rows, size + HEADER);
+        self.stats.count_frame(rows, wrote);
         if let Some(bucket) = &mut self.bucket {
             bucket.spend(size);
         }
