@@ -15,6 +15,7 @@ pub mod discover;
 pub mod memory;
 pub(crate) mod mmap;
 pub mod model;
+pub mod pages;
 pub mod pin;
 pub mod render;
 
