@@ -7,7 +7,8 @@
 //! Each stage is a pinned thread; each ring's memory is on the node of the CPU that reads it;
 //! every item is a `CLOCK_MONOTONIC` stamp taken when it was due (paced feeds), so the consumers
 //! record latency from it and `attach` shows the percentiles. At the end it prints its own
-//! counts as one JSON line, which `ringtop attach` must agree with.
+//! counts and where its rings' pages are (as hwloc tells it) as one JSON line, which
+//! `ringtop attach` must agree with.
 //!
 //! ```text
 //! cargo run --release --example pipeline -- --duration 30s &
@@ -59,22 +60,34 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let registry = monitor::publish(&args.name)?;
     eprintln!("pipeline: publishing at {}", registry.path().display());
 
-    let ring = |reader: Option<usize>| -> Result<RingConfig, Box<dyn std::error::Error>> {
-        let node = reader.map_or(NodeChoice::Any, NodeChoice::LocalTo);
-        let alloc = NumaAlloc::new(MemoryPlacement {
-            node,
+    let allocator = |reader: Option<usize>| {
+        NumaAlloc::new(MemoryPlacement {
+            node: reader.map_or(NodeChoice::Any, NodeChoice::LocalTo),
             huge_pages: false,
-        })?;
-        Ok(RingConfig {
-            alloc: Arc::new(alloc),
-            producer_wait: WAIT,
-            consumer_wait: WAIT,
+        })
+        .map(Arc::new)
+    };
+    let ring = |alloc: &Arc<NumaAlloc>| RingConfig {
+        alloc: alloc.clone(),
+        producer_wait: WAIT,
+        consumer_wait: WAIT,
+    };
+    let (md_alloc, orders_alloc) = (allocator(cpu(1))?, allocator(cpu(2))?);
+    let (mut md_tx, mut md_rx) =
+        spsc::channel_with::<u64>(args.capacity, ring(&md_alloc))?.monitor(&registry, "md-in")?;
+    let (mut orders_tx, mut orders_rx) =
+        spsc::channel_with::<u64>(args.capacity, ring(&orders_alloc))?
+            .monitor(&registry, "orders")?;
+    // Where the kernel put each ring's pages, as this process sees them (hwloc).
+    let memory = |alloc: &NumaAlloc| {
+        let reports = alloc.reports();
+        serde_json::json!({
+            "bytes": reports.iter().map(|r| r.mapped_bytes).sum::<usize>(),
+            "nodes": reports.iter().flat_map(|r| r.located_on.nodes().unwrap_or_default().to_vec()).collect::<Vec<_>>(),
         })
     };
-    let (mut md_tx, mut md_rx) =
-        spsc::channel_with::<u64>(args.capacity, ring(cpu(1))?)?.monitor(&registry, "md-in")?;
-    let (mut orders_tx, mut orders_rx) =
-        spsc::channel_with::<u64>(args.capacity, ring(cpu(2))?)?.monitor(&registry, "orders")?;
+    let own_memory =
+        serde_json::json!({ "md-in": memory(&md_alloc), "orders": memory(&orders_alloc) });
     let mut md_latency = registry.latency_recorder("md-in", 0)?;
     let mut orders_latency = registry.latency_recorder("orders", 0)?;
 
@@ -151,6 +164,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 "md-in": { "produced": fed, "consumed": quotes },
                 "orders": { "produced": quotes / 4, "consumed": orders },
             },
+            "memory": own_memory,
         })
     );
     drop(registry);

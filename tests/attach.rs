@@ -78,6 +78,16 @@ fn wait_for_program(dir: &Path, name: &str) {
     }
 }
 
+/// This host's page size, as `getconf` says.
+fn page_size() -> u64 {
+    let out = Command::new("getconf").arg("PAGESIZE").output().unwrap();
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
+}
+
 fn lines(stdout: &[u8]) -> Vec<Value> {
     String::from_utf8_lossy(stdout)
         .lines()
@@ -132,6 +142,23 @@ fn attach_reports_the_counts_the_program_itself_reports() {
         assert_eq!(produced, own["rings"][name]["produced"], "{name}");
         assert_eq!(produced - lag, own["rings"][name]["consumed"], "{name}");
         assert_eq!(ring["closed"], true);
+        // Where the pages are, asked from outside, as the program found them from inside.
+        let own_memory = &own["memory"][name];
+        assert_eq!(ring["ring"]["memory_nodes"], own_memory["nodes"], "{name}");
+        let pages = own_memory["bytes"].as_u64().unwrap() / page_size();
+        let said = ring["ring"]["memory_summary"].as_str().unwrap();
+        assert!(
+            said.contains(&format!("in {pages} pages: {pages} on node")),
+            "{name}: {said}"
+        );
+    }
+    for line in &intervals {
+        for ring in line["rings"].as_array().unwrap() {
+            assert_eq!(
+                ring["ring"]["memory_nodes"],
+                own["memory"][ring["name"].as_str().unwrap()]["nodes"]
+            );
+        }
     }
     let consumer = |line: &Value, ring: &str| -> Value {
         line["threads"]
@@ -181,6 +208,8 @@ fn attach_reports_the_counts_the_program_itself_reports() {
         "md-in",
         "orders",
         "md-in consumer-0",
+        "memory on",
+        "node 0",
         "p99 ns",
         "q quits",
     ] {

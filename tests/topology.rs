@@ -65,6 +65,13 @@ fn a_consumer_on_the_other_package_reads_remote_memory() {
     );
     assert_eq!(t.reads_remote_memory(12, &[]), None, "location unknown");
     assert_eq!(t.reads_remote_memory(99, &[0]), None, "no such CPU");
+    assert_eq!(t.remote_read_warning("consumer-0", Some(2), &[0]), None);
+    assert_eq!(t.remote_read_warning("consumer-0", None, &[1]), None);
+    assert_eq!(
+        t.remote_read_warning("md-in consumer-0", Some(12), &[0])
+            .as_deref(),
+        Some("md-in consumer-0 on CPU 12 reads the ring from remote NUMA node(s) [0]")
+    );
 }
 
 #[test]

@@ -552,17 +552,8 @@ fn warnings(shape: &RunShape, now: &Reading, figures: &Figures) -> Vec<Warning> 
     if let Some(host) = &shape.host {
         let memory_nodes = &figures.ring.memory_nodes;
         for t in threads.iter().filter(|t| t.role == Role::Consumer) {
-            if let Some(cpu) = t.cpu
-                && host.reads_remote_memory(cpu, memory_nodes) == Some(true)
-            {
-                warnings.push(Warning::new(
-                    "remote-memory",
-                    &t.name,
-                    format!(
-                        "{} on CPU {cpu} reads the ring from remote NUMA node(s) {memory_nodes:?}",
-                        t.name
-                    ),
-                ));
+            if let Some(warning) = host.remote_read_warning(&t.name, t.cpu, memory_nodes) {
+                warnings.push(Warning::new("remote-memory", &t.name, warning));
             }
         }
     }

@@ -182,15 +182,17 @@ pub struct RingSnapshot {
     pub capacity: usize,
     /// Whether rows travel in codec frames.
     pub framed: bool,
-    /// Rows written but not yet read (by the slowest consumer); `null` on a receiver, which
-    /// does not know what its sender wrote (rows arrive in frames the consumer decodes).
+    /// Rows in the ring at the interval's cut: written and not yet taken out (by the slowest
+    /// consumer); `null` on a receiver, which does not know what its sender wrote (rows arrive
+    /// in frames the consumer decodes).
     pub occupancy_rows: Option<u64>,
     /// The ring's memory as the kernel reports it: bytes asked for and mapped, the pages that
     /// back it, the node binding and where the pages are.
     pub memory: Option<crate::topology::AllocationReport>,
-    /// The same in words, for people.
+    /// The same in words, for people. An attached program's ring has no `memory` (how it was
+    /// allocated is the program's) but has this: where its pages are, or "n/a: " and why not.
     pub memory_summary: Option<String>,
-    /// NUMA nodes the ring's pages are on.
+    /// NUMA nodes the ring's pages are on (empty: not known).
     pub memory_nodes: Vec<usize>,
     /// Producer full-ring episodes, summed over producers (`null` where the ring keeps no
     /// counters, or where this process runs none of that side, as for the other three).

@@ -94,6 +94,10 @@ pub mod metadata {
     pub const STAMPED: usize = 28;
     /// `u64`: when the ring was registered, Unix nanoseconds.
     pub const REGISTERED_UNIX_NS: usize = 32;
+    /// `u64`: the address of the ring's slots in the program (0: not said).
+    pub const MEMORY_ADDRESS: usize = 40;
+    /// `u64`: the bytes of the ring's slots, padding included (0: not said).
+    pub const MEMORY_BYTES: usize = 48;
     /// `[u8; 64]`: the ring's name.
     pub const NAME: usize = 64;
 }
@@ -139,6 +143,7 @@ const _: () = assert!(HISTOGRAM_BYTES.is_multiple_of(BLOCK));
 const _: () = assert!(CELL_BYTES == std::mem::size_of::<crate::ring::watch::EndpointCell>());
 const _: () = assert!(value::HEADS + MAX_CONSUMERS * 8 <= BLOCK);
 const _: () = assert!(metadata::NAME + NAME_BYTES <= METADATA_BYTES);
+const _: () = assert!(metadata::MEMORY_BYTES + 8 <= metadata::NAME);
 const _: () = assert!(header::NAME + NAME_BYTES <= HEADER_BYTES);
 
 /// Where the value records start in a file of `max_rings` rings (block-aligned).

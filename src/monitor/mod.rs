@@ -280,6 +280,13 @@ impl Registry {
         segment
             .u64_at(record + metadata::REGISTERED_UNIX_NS)
             .store(unix_ns(), Relaxed);
+        let memory = watch.memory().map_or((0, 0), |m| (m.address, m.bytes));
+        segment
+            .u64_at(record + metadata::MEMORY_ADDRESS)
+            .store(memory.0 as u64, Relaxed);
+        segment
+            .u64_at(record + metadata::MEMORY_BYTES)
+            .store(memory.1 as u64, Relaxed);
         segment.write_name(record + metadata::NAME, name);
         let registered = Registered {
             index,

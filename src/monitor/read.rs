@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use crate::ring::EndpointStats;
+use crate::ring::watch::RingMemory;
 
 use super::layout::{self, RingKind, header, metadata, value};
 
@@ -88,6 +89,8 @@ pub struct RingReading {
     pub closed: bool,
     /// When it was registered, Unix nanoseconds.
     pub registered_unix_ns: u64,
+    /// Where its slots live in the program (`None`: the program did not say).
+    pub memory: Option<RingMemory>,
     /// When its positions were read, Unix nanoseconds.
     pub sampled_unix_ns: u64,
     /// Items pushed.
@@ -338,6 +341,10 @@ impl Segment {
             item_bytes,
             closed,
             registered_unix_ns: u64_in(record, metadata::REGISTERED_UNIX_NS),
+            memory: ring_memory(
+                u64_in(record, metadata::MEMORY_ADDRESS),
+                u64_in(record, metadata::MEMORY_BYTES),
+            ),
             sampled_unix_ns,
             tail,
             heads,
@@ -473,6 +480,16 @@ impl Header {
             name,
         })
     }
+}
+
+/// The slots' place in the program, as its record says: nothing where either word is 0 (a
+/// program that did not say) or does not fit this machine's addresses. Only ever used to ask the
+/// kernel about the program's pages, so a hostile value can only be a wrong question.
+fn ring_memory(address: u64, bytes: u64) -> Option<RingMemory> {
+    Some(RingMemory {
+        address: usize::try_from(address).ok().filter(|a| *a != 0)?,
+        bytes: usize::try_from(bytes).ok().filter(|b| *b != 0)?,
+    })
 }
 
 fn u32_in(bytes: &[u8], offset: usize) -> u32 {

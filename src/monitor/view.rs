@@ -13,6 +13,8 @@ use crate::metrics::snapshot::{
     SCHEMA_VERSION, ThreadSnapshot,
 };
 use crate::ring::EndpointStats;
+use crate::topology::model::format_bytes;
+use crate::topology::pages::{self, PageCensus};
 
 use super::layout;
 use super::read::{EndpointReading, Liveness, ProgramReading, RingReading, Segment};
@@ -29,6 +31,9 @@ pub struct Watcher {
     started: Instant,
     first: Moment,
     previous: Moment,
+    /// Each ring's last census taken while it was live (by ring index), for the readings after
+    /// it was dropped or the program ended.
+    last_pages: HashMap<usize, PageCensus>,
 }
 
 /// One reading and what went with it.
@@ -39,6 +44,8 @@ struct Moment {
     alive: bool,
     sched: HashMap<u32, Result<TaskSched, String>>,
     steal: Result<BTreeMap<usize, u64>, String>,
+    /// Where each ring's pages are (by ring index), or why that is not known.
+    pages: HashMap<usize, Result<PageCensus, String>>,
 }
 
 impl Moment {
@@ -48,14 +55,39 @@ impl Moment {
         let sched = thread_ids(&reading)
             .map(|tid| (tid, TaskSched::of_task(reading.pid, tid)))
             .collect();
+        let pages = reading
+            .rings
+            .iter()
+            .map(|ring| (ring.index, ring_pages(&reading, ring, alive)))
+            .collect();
         Ok(Moment {
             at: Instant::now(),
             alive,
             sched,
             steal: sched::steal_ns_per_cpu(),
+            pages,
             reading,
         })
     }
+}
+
+/// Asks the kernel where `ring`'s pages are in the program, while both are there to ask about.
+fn ring_pages(
+    reading: &ProgramReading,
+    ring: &RingReading,
+    alive: bool,
+) -> Result<PageCensus, String> {
+    if !alive || reading.closed {
+        return Err("the program has ended".into());
+    }
+    if ring.closed {
+        return Err("the ring was dropped".into());
+    }
+    let memory = ring.memory.ok_or(
+        "the program does not say where the ring's memory is (a ringtop library older than \
+         this reader)",
+    )?;
+    pages::census(reading.pid, memory.address, memory.bytes)
 }
 
 fn thread_ids(reading: &ProgramReading) -> impl Iterator<Item = u32> + '_ {
@@ -83,12 +115,15 @@ impl Watcher {
     pub fn open(path: &Path) -> Result<Watcher, String> {
         let segment = Segment::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
         let first = Moment::take(&segment).map_err(|e| format!("{}: {e}", path.display()))?;
-        Ok(Watcher {
+        let mut watcher = Watcher {
             segment,
             started: first.at,
             previous: first.clone(),
             first,
-        })
+            last_pages: HashMap::new(),
+        };
+        watcher.remember_pages(&watcher.first.clone());
+        Ok(watcher)
     }
 
     /// The program's monitor interval.
@@ -109,6 +144,7 @@ impl Watcher {
     pub fn read_next(&mut self) -> Result<(ProgramSnapshot, Option<Ending>), String> {
         let now = Moment::take(&self.segment)
             .map_err(|e| format!("{}: {e}", self.segment.path().display()))?;
+        self.remember_pages(&now);
         let snapshot = self.between(&self.previous, &now, None);
         let ending = if now.reading.closed {
             Some(Ending::Exited)
@@ -119,6 +155,36 @@ impl Watcher {
         };
         self.previous = now;
         Ok((snapshot, ending))
+    }
+
+    fn remember_pages(&mut self, moment: &Moment) {
+        for (index, census) in &moment.pages {
+            if let Ok(census) = census {
+                self.last_pages.insert(*index, census.clone());
+            }
+        }
+    }
+
+    /// Where ring `index`'s pages are, in words, and the nodes: as `moment` found them, else as
+    /// last seen while the ring was live (said so), else why it is not known.
+    fn ring_memory(
+        &self,
+        moment: &Moment,
+        index: usize,
+        bytes: Option<usize>,
+    ) -> (String, Vec<usize>) {
+        let size = bytes.map_or(String::new(), |b| format!("{} in ", format_bytes(b as u64)));
+        match moment.pages.get(&index) {
+            Some(Ok(census)) => (format!("{size}{}", census.summary()), census.nodes()),
+            Some(Err(why)) => match self.last_pages.get(&index) {
+                Some(last) => (
+                    format!("{size}{} (as last seen: {why} since)", last.summary()),
+                    last.nodes(),
+                ),
+                None => (format!("n/a: {why}"), Vec::new()),
+            },
+            None => ("n/a: not read".into(), Vec::new()),
+        }
     }
 
     /// Each stamped consumer's latency histogram as last read, cumulative: its thread's name (as
@@ -239,7 +305,15 @@ impl Watcher {
                     latency,
                 ));
             }
-            rings.push(attached_ring(ring));
+            let (summary, nodes) = self.ring_memory(now, ring.index, ring.memory.map(|m| m.bytes));
+            // The threads just added for this ring: its consumers last.
+            let consumers = &threads[threads.len().saturating_sub(ring.consumers.len())..];
+            warnings.extend(
+                consumers
+                    .iter()
+                    .filter_map(|t| topology?.remote_read_warning(&t.name, t.cpu, &nodes)),
+            );
+            rings.push(attached_ring(ring, summary, nodes));
         }
         for thread in &threads {
             if let Some(s) = &thread.scheduling
@@ -287,7 +361,12 @@ fn counters(stats: EndpointStats) -> EndpointCounters {
     }
 }
 
-fn attached_ring(ring: &RingReading) -> AttachedRing {
+/// `ring` as the snapshots show it, with where its pages are (`memory_summary`, `memory_nodes`).
+fn attached_ring(
+    ring: &RingReading,
+    memory_summary: String,
+    memory_nodes: Vec<usize>,
+) -> AttachedRing {
     let sum = |f: fn(&EndpointStats) -> u64| ring.consumers.iter().map(|c| f(&c.stats)).sum();
     AttachedRing {
         name: ring.name.clone(),
@@ -305,8 +384,8 @@ fn attached_ring(ring: &RingReading) -> AttachedRing {
             framed: false,
             occupancy_rows: Some(ring.occupancy()),
             memory: None,
-            memory_summary: None,
-            memory_nodes: Vec::new(),
+            memory_summary: Some(memory_summary),
+            memory_nodes,
             producer_full_stalls: Some(ring.producer.stats.stalls),
             consumer_empty_stalls: Some(sum(|s| s.stalls)),
             producer_index_reloads: Some(ring.producer.stats.index_reloads),

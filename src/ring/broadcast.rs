@@ -614,6 +614,9 @@ impl<T: Send + 'static> super::watch::SharedPositions for Shared<T> {
         }
         self.tail.load(Acquire) as u64
     }
+    fn memory(&self) -> super::buffer::RingMemory {
+        self.slots.memory()
+    }
 }
 
 super::watch::watch_endpoints!(Copy + Send + 'static);

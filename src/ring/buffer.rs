@@ -70,6 +70,25 @@ impl<S> Buffer<S> {
     pub(crate) fn as_ptr(&self) -> *const S {
         self.ptr.as_ptr()
     }
+
+    /// The allocation, padding included: where the ring's slots live in this process.
+    #[cfg(not(loom))]
+    pub(crate) fn memory(&self) -> RingMemory {
+        RingMemory {
+            address: self.ptr.as_ptr() as usize,
+            bytes: self.layout.size(),
+        }
+    }
+}
+
+/// Where a ring's slots live in its process's address space: for a watcher in another process to
+/// ask the kernel which NUMA nodes the pages are on (`ringtop attach`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RingMemory {
+    /// The first byte's address.
+    pub address: usize,
+    /// Bytes, padding to whole cache-line blocks included.
+    pub bytes: usize,
 }
 
 impl<S> Deref for Buffer<S> {

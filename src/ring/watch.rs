@@ -14,6 +14,8 @@
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
+pub use super::buffer::RingMemory;
+
 /// What a watcher can read of a ring at any time, from any thread.
 pub trait RingWatch: Send + Sync {
     /// `spsc`, `relay` or `broadcast`.
@@ -29,6 +31,11 @@ pub trait RingWatch: Send + Sync {
     ///
     /// Heads are read before the tail, so `tail - head` never reads negative.
     fn positions(&self, heads: &mut [u64]) -> Option<u64>;
+    /// Where the slots live in this process (`None` once both endpoints have been dropped, or
+    /// for a ring that does not say).
+    fn memory(&self) -> Option<RingMemory> {
+        None
+    }
 }
 
 /// Where one endpoint publishes its slow-path counters: three words a watcher reads with relaxed
@@ -144,6 +151,8 @@ pub(crate) trait SharedPositions: 'static {
     fn consumers(&self) -> usize;
     /// Heads into `heads` (read first), then the tail.
     fn positions(&self, heads: &mut [u64]) -> u64;
+    /// Where the slots live.
+    fn memory(&self) -> RingMemory;
 }
 
 /// A ring's shared state, held weakly for a watcher.
@@ -185,6 +194,9 @@ impl<S: SharedPositions> RingWatch for Watched<S> {
     fn positions(&self, heads: &mut [u64]) -> Option<u64> {
         let shared = self.0.upgrade()?;
         Some(shared.positions(heads))
+    }
+    fn memory(&self) -> Option<RingMemory> {
+        Some(self.0.upgrade()?.memory())
     }
 }
 
@@ -241,6 +253,9 @@ macro_rules! one_consumer_positions {
                     *head = self.head.load(std::sync::atomic::Ordering::Acquire) as u64;
                 }
                 self.tail.load(std::sync::atomic::Ordering::Acquire) as u64
+            }
+            fn memory(&self) -> super::buffer::RingMemory {
+                self.slots.memory()
             }
         }
     };

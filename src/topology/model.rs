@@ -279,6 +279,22 @@ impl Topology {
         Some(memory_nodes.iter().any(|&n| n != local))
     }
 
+    /// What to warn of a thread named `reader` on `cpu` that reads a ring whose pages are on
+    /// `memory_nodes`: `None` unless it reads (at least partly) remote memory.
+    pub fn remote_read_warning(
+        &self,
+        reader: &str,
+        cpu: Option<usize>,
+        memory_nodes: &[usize],
+    ) -> Option<String> {
+        let cpu = cpu?;
+        (self.reads_remote_memory(cpu, memory_nodes) == Some(true)).then(|| {
+            format!(
+                "{reader} on CPU {cpu} reads the ring from remote NUMA node(s) {memory_nodes:?}"
+            )
+        })
+    }
+
     /// One line summarising the machine: counts, memory and the allowed CPUs.
     pub fn summary(&self) -> String {
         let smt = if self.cores.is_empty() {

@@ -77,6 +77,7 @@ fn render_rings(frame: &mut Frame, area: Rect, snapshot: &ProgramSnapshot) {
             lags.join(" "),
             count_or_na(ring.ring.producer_full_stalls),
             count_or_na(ring.ring.consumer_empty_stalls),
+            memory_nodes(&ring.ring.memory_nodes),
             if ring.closed { "closed" } else { "" }.to_owned(),
         ])
     });
@@ -90,6 +91,7 @@ fn render_rings(frame: &mut Frame, area: Rect, snapshot: &ProgramSnapshot) {
             Constraint::Min(10),
             Constraint::Length(11),
             Constraint::Length(12),
+            Constraint::Length(10),
             Constraint::Length(7),
         ],
     )
@@ -102,12 +104,24 @@ fn render_rings(frame: &mut Frame, area: Rect, snapshot: &ProgramSnapshot) {
             "lag per consumer",
             "full stalls",
             "empty stalls",
+            "memory on",
             "",
         ])
         .style(Style::default().add_modifier(Modifier::BOLD)),
     )
     .block(Block::default().borders(Borders::ALL).title(" Rings "));
     frame.render_widget(table, area);
+}
+
+/// The nodes an attached ring's pages are on (`node 0`, `nodes 0,1`), or "n/a" where the kernel
+/// did not say (the figures' `memory_summary` says why).
+fn memory_nodes(nodes: &[usize]) -> String {
+    let list: Vec<String> = nodes.iter().map(usize::to_string).collect();
+    match nodes.len() {
+        0 => "n/a".to_owned(),
+        1 => format!("node {}", list[0]),
+        _ => format!("nodes {}", list.join(",")),
+    }
 }
 
 /// A count the program's ring keeps, or "n/a" where it keeps none.
