@@ -83,7 +83,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let reports = alloc.reports();
         serde_json::json!({
             "bytes": reports.iter().map(|r| r.mapped_bytes).sum::<usize>(),
-            "nodes": reports.iter().flat_map(|r| r.located_on.nodes().unwrap_or_default().to_vec()).collect::<Vec<_>>(),
+            "nodes": reports.iter().filter_map(|r| r.located_on.nodes()).flatten().collect::<Vec<_>>(),
         })
     };
     let own_memory =

@@ -90,6 +90,15 @@ fn ring_pages(
     pages::census(reading.pid, memory.address, memory.bytes)
 }
 
+/// Keeps each census `moment` took in `last`, by ring index.
+fn remember_pages(last: &mut HashMap<usize, PageCensus>, moment: &Moment) {
+    for (index, census) in &moment.pages {
+        if let Ok(census) = census {
+            last.insert(*index, census.clone());
+        }
+    }
+}
+
 fn thread_ids(reading: &ProgramReading) -> impl Iterator<Item = u32> + '_ {
     reading.rings.iter().flat_map(|r| {
         std::iter::once(&r.producer)
@@ -115,15 +124,15 @@ impl Watcher {
     pub fn open(path: &Path) -> Result<Watcher, String> {
         let segment = Segment::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
         let first = Moment::take(&segment).map_err(|e| format!("{}: {e}", path.display()))?;
-        let mut watcher = Watcher {
+        let mut last_pages = HashMap::new();
+        remember_pages(&mut last_pages, &first);
+        Ok(Watcher {
             segment,
             started: first.at,
             previous: first.clone(),
             first,
-            last_pages: HashMap::new(),
-        };
-        watcher.remember_pages(&watcher.first.clone());
-        Ok(watcher)
+            last_pages,
+        })
     }
 
     /// The program's monitor interval.
@@ -144,7 +153,7 @@ impl Watcher {
     pub fn read_next(&mut self) -> Result<(ProgramSnapshot, Option<Ending>), String> {
         let now = Moment::take(&self.segment)
             .map_err(|e| format!("{}: {e}", self.segment.path().display()))?;
-        self.remember_pages(&now);
+        remember_pages(&mut self.last_pages, &now);
         let snapshot = self.between(&self.previous, &now, None);
         let ending = if now.reading.closed {
             Some(Ending::Exited)
@@ -155,14 +164,6 @@ impl Watcher {
         };
         self.previous = now;
         Ok((snapshot, ending))
-    }
-
-    fn remember_pages(&mut self, moment: &Moment) {
-        for (index, census) in &moment.pages {
-            if let Ok(census) = census {
-                self.last_pages.insert(*index, census.clone());
-            }
-        }
     }
 
     /// Where ring `index`'s pages are, in words, and the nodes: as `moment` found them, else as
