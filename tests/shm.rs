@@ -90,6 +90,8 @@ fn run_summary(command: &mut Command) -> Value {
 fn a_producer_in_another_process_delivers_every_row_in_order() {
     let dir = ring_dir("shm-deliver");
     let server = serve(&dir, "feed", &["--once"]);
+    // The kernel's own account of the receiver's mapping of the ring file, before any sender.
+    let placed = file_pages_by_node(server.id(), &dir.join("feed.ring"));
     let sent = run_summary(&mut producer(&dir, "feed", "1s"));
     assert_eq!(sent["integrity_ok"], true);
     assert_eq!(sent["transport"]["kind"], "shm");
@@ -115,6 +117,57 @@ fn a_producer_in_another_process_delivers_every_row_in_order() {
     assert!(link["one_way_ns"]["count"].as_u64().unwrap() > 0, "{link}");
     // The receiver removed its ring when it stopped.
     assert!(!dir.join("feed.ring").exists());
+
+    // Its window was placed as the profile says (the consumer's node) and faulted in when it
+    // listened: every page in memory before a sender wrote one, where the summary says.
+    let memory = &held["ring"]["memory"];
+    assert_eq!(memory["binding"]["kind"], "bound", "{memory}");
+    let nodes: Vec<u64> = placed.keys().copied().collect();
+    assert_eq!(
+        memory["located_on"]["nodes"],
+        serde_json::json!(nodes),
+        "{placed:?}"
+    );
+    let window_pages = memory["mapped_bytes"].as_u64().unwrap() / page_size();
+    assert!(
+        placed.values().sum::<u64>() >= window_pages,
+        "{placed:?} for a window of {window_pages} pages"
+    );
+}
+
+/// Pages of `file`'s mappings in process `pid` per NUMA node, from `/proc/PID/numa_maps` (a
+/// binding splits a mapping in two: the header, and the window with its policy).
+fn file_pages_by_node(pid: u32, file: &Path) -> std::collections::BTreeMap<u64, u64> {
+    let maps = std::fs::read_to_string(format!("/proc/{pid}/numa_maps")).unwrap();
+    let wanted = format!("file={}", file.display());
+    let mut pages_by_node = std::collections::BTreeMap::new();
+    for line in maps.lines() {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        if !fields.contains(&wanted.as_str()) {
+            continue;
+        }
+        for field in fields {
+            if let Some((node, pages)) = field.strip_prefix('N').and_then(|f| f.split_once('=')) {
+                *pages_by_node.entry(node.parse().unwrap()).or_insert(0) +=
+                    pages.parse::<u64>().unwrap();
+            }
+        }
+    }
+    assert!(
+        !pages_by_node.is_empty(),
+        "no mapping of {wanted} in:\n{maps}"
+    );
+    pages_by_node
+}
+
+/// This host's page size, as `getconf` says.
+fn page_size() -> u64 {
+    let out = Command::new("getconf").arg("PAGESIZE").output().unwrap();
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
 }
 
 /// A receiver that sleeps on its ring between rows (`spin-park`, a few thousand rows a second):

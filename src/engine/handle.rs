@@ -315,7 +315,10 @@ impl EngineHandle {
         } else {
             RunState::Running
         };
-        let memory = self.alloc.reports().into_iter().next();
+        let memory = self.alloc.reports().into_iter().next().or_else(|| {
+            let listener = self.link.as_ref()?.listener.as_ref()?;
+            listener.memory()
+        });
         Reading {
             at,
             state,

@@ -10,6 +10,7 @@ use crate::metrics::snapshot::LinkRole;
 use crate::profile::{TransportKind, TransportSection, TuningProfile};
 use crate::ring::{RingConfig, window};
 use crate::row::Row;
+use crate::topology::NumaAlloc;
 use crate::transport::tcp::RemoteSender;
 use crate::transport::{
     FrameLink, LinkListener, LinkStats, ListenConfig, SenderConfig, resolve_token,
@@ -73,12 +74,15 @@ pub(crate) fn connect(
     ))
 }
 
-/// The ring's end of a remote ring: the window, and a listener writing senders into it.
+/// The ring's end of a remote ring: the window (from `config`'s allocator, or for a
+/// shared-memory ring in its file, placed as `alloc` places memory), and a listener writing
+/// senders into it.
 pub(crate) fn listen(
     profile: &TuningProfile,
     kind: TransportKind,
     address: &str,
     config: RingConfig,
+    alloc: &NumaAlloc,
 ) -> Result<(ReadEnd, LinkEnd), EngineError> {
     let transport = profile
         .transport
@@ -93,11 +97,12 @@ pub(crate) fn listen(
         handshake_timeout: transport.handshake_timeout.0,
     };
     let (listener, inbox): (Box<dyn LinkListener>, _) = match kind {
-        // The window lives in the ring file both processes map (the profile's NUMA placement
-        // does not apply to it).
+        // The window lives in the ring file both processes map: placed as the profile says
+        // before a sender can have written it.
         TransportKind::Shm => {
-            let (listener, inbox) =
+            let (mut listener, inbox) =
                 crate::transport::shm::listen(listen_config, window_bytes, stats.clone())?;
+            listener.place_window(alloc);
             (Box::new(listener), inbox)
         }
         TransportKind::Rdma => {

@@ -112,7 +112,7 @@ impl Engine {
                 (vec![sink], Vec::new(), Some(link))
             }
             LinkEndSetting::Receive(kind, address) => {
-                let (source, link) = listen(&profile, *kind, address, config)?;
+                let (source, link) = listen(&profile, *kind, address, config, &alloc)?;
                 (Vec::new(), vec![source], Some(link))
             }
         };

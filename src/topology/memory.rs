@@ -2,6 +2,7 @@
 //! them, and reports where they really ended up.
 
 use std::alloc::Layout;
+use std::cell::UnsafeCell;
 use std::ptr::NonNull;
 use std::sync::Mutex;
 
@@ -201,17 +202,53 @@ impl NumaAlloc {
         regions
             .iter()
             .map(|r| AllocationReport {
-                located_on: locate(&r.mapping),
+                located_on: locate(r.mapping.cells()),
                 ..r.report.clone()
             })
             .collect()
     }
 
-    /// Binds `mapping` to the target node, if any.
-    fn bind(&self, mapping: &Mapping) -> BindingOutcome {
+    /// Places `area`, memory this process mapped by other means (a shared-memory ring's window,
+    /// in a file both processes map), as this allocator places its own: bound to the target
+    /// node, if any, and its pages faulted in now from the calling thread. Its pages are the
+    /// file's: huge pages asked for are reported as not had, with that reason. Call before
+    /// anything else writes the area (pages already elsewhere make a strict binding fail, which
+    /// the report says).
+    pub fn place_area(&self, area: &[UnsafeCell<u8>]) -> AllocationReport {
+        let binding = self.bind_area(area);
+        let page_bytes = super::mmap::page_size();
+        let pages = if self.placement.huge_pages {
+            PageBacking::NormalFallback {
+                page_bytes,
+                reason: "the pages are those of a shared file: its file system chooses their size"
+                    .into(),
+            }
+        } else {
+            PageBacking::Normal { page_bytes }
+        };
+        if let Err(reason) = super::mmap::populate_area(area) {
+            return AllocationReport {
+                requested_bytes: area.len(),
+                mapped_bytes: area.len(),
+                pages,
+                binding,
+                located_on: PageLocation::Unavailable { reason },
+            };
+        }
+        AllocationReport {
+            requested_bytes: area.len(),
+            mapped_bytes: area.len(),
+            pages,
+            binding,
+            located_on: locate(area),
+        }
+    }
+
+    /// Binds `area` to the target node, if any.
+    fn bind_area(&self, area: &[UnsafeCell<u8>]) -> BindingOutcome {
         match self.node {
             None => BindingOutcome::NotRequested,
-            Some(node) => match bind(mapping, node) {
+            Some(node) => match bind(area, node) {
                 Ok(()) => BindingOutcome::Bound { node },
                 Err(reason) => BindingOutcome::Failed { node, reason },
             },
@@ -226,7 +263,7 @@ impl NumaAlloc {
         if self.placement.huge_pages {
             match Mapping::explicit_huge(size) {
                 Ok(mapping) => {
-                    let binding = self.bind(&mapping);
+                    let binding = self.bind_area(mapping.cells());
                     match mapping.populate(self.node) {
                         Ok(()) => {
                             return Ok(self.region(
@@ -243,7 +280,7 @@ impl NumaAlloc {
             }
         }
         let (mapping, mut pages) = Mapping::fallback(size, explicit_failed)?;
-        let binding = self.bind(&mapping);
+        let binding = self.bind_area(mapping.cells());
         mapping.touch(super::mmap::page_size());
         if let PageBacking::TransparentHuge { backed_bytes, .. } = &mut pages {
             *backed_bytes = mapping.transparent_huge_bytes();
@@ -263,18 +300,18 @@ impl NumaAlloc {
             mapped_bytes: mapping.len(),
             pages,
             binding,
-            located_on: locate(&mapping),
+            located_on: locate(mapping.cells()),
         };
         Region { mapping, report }
     }
 }
 
-fn bind(mapping: &Mapping, node: usize) -> Result<(), String> {
+fn bind(area: &[UnsafeCell<u8>], node: usize) -> Result<(), String> {
     let hw = host_hwloc().map_err(|e| e.to_string())?;
     let mut set = NodeSet::new();
     set.set(node);
     hw.bind_memory_area(
-        mapping.cells(),
+        area,
         &set,
         MemoryBindingPolicy::Bind,
         MemoryBindingFlags::STRICT,
@@ -282,9 +319,10 @@ fn bind(mapping: &Mapping, node: usize) -> Result<(), String> {
     .map_err(|e| e.to_string())
 }
 
-fn locate(mapping: &Mapping) -> PageLocation {
+/// Where the kernel says the pages of `area` (memory of this process) are.
+pub fn locate(area: &[UnsafeCell<u8>]) -> PageLocation {
     let located = host_hwloc().map_err(|e| e.to_string()).and_then(|hw| {
-        hw.area_memory_location::<_, NodeSet>(mapping.cells(), MemoryBindingFlags::empty())
+        hw.area_memory_location::<_, NodeSet>(area, MemoryBindingFlags::empty())
             .map_err(|e| e.to_string())
     });
     match located {
@@ -373,6 +411,47 @@ mod tests {
             err.to_string().starts_with("CPU 100000 is not available"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn memory_mapped_elsewhere_is_bound_faulted_in_and_reported_with_its_page_size() {
+        let first = host().unwrap().numa_nodes[0].os_index;
+        let page = super::super::mmap::page_size();
+        let (area, _) = Mapping::fallback(16 * page, None).unwrap();
+        for huge_pages in [false, true] {
+            let alloc = NumaAlloc::new(MemoryPlacement {
+                node: NodeChoice::Node(first),
+                huge_pages,
+            })
+            .unwrap();
+            let report = alloc.place_area(area.cells());
+            assert_eq!(report.binding, BindingOutcome::Bound { node: first });
+            assert_eq!(report.located_on.nodes(), Some(&[first][..]));
+            assert_eq!(report.mapped_bytes, 16 * page);
+            match report.pages {
+                PageBacking::Normal { page_bytes } => {
+                    assert!(!huge_pages);
+                    assert_eq!(page_bytes, page);
+                }
+                PageBacking::NormalFallback { reason, .. } => {
+                    assert!(huge_pages);
+                    assert!(reason.contains("shared file"), "{reason}");
+                }
+                other => panic!("{other:?}"),
+            }
+            assert!(
+                alloc.reports().is_empty(),
+                "the area is not the allocator's"
+            );
+        }
+        // Faulted in: every page is in memory now, before anything wrote it.
+        let census = crate::topology::pages::census(
+            std::process::id(),
+            area.ptr().as_ptr() as usize,
+            area.len(),
+        )
+        .unwrap();
+        assert_eq!(census.on_node.get(&first), Some(&16), "{census:?}");
     }
 
     #[test]

@@ -57,6 +57,31 @@ unsafe impl Send for Mapping {}
 unsafe impl Sync for Mapping {}
 
 /// The base page size of this machine.
+/// Faults in every page of `area` (memory this process maps, of whole pages) for writing,
+/// without changing a byte: the pages are allocated now, under the area's memory policy.
+///
+/// # Errors
+/// What the kernel said (a kernel before 5.14 has no `MADV_POPULATE_WRITE`).
+pub(crate) fn populate_area(area: &[UnsafeCell<u8>]) -> Result<(), String> {
+    // SAFETY: the range is memory this process maps (the slice says so); populating only faults
+    // pages in, writing nothing.
+    let populated = unsafe {
+        libc::madvise(
+            area.as_ptr().cast_mut().cast(),
+            area.len(),
+            libc::MADV_POPULATE_WRITE,
+        )
+    };
+    if populated == 0 {
+        Ok(())
+    } else {
+        Err(format!(
+            "its pages could not be faulted in ({})",
+            std::io::Error::last_os_error()
+        ))
+    }
+}
+
 pub(crate) fn page_size() -> usize {
     // SAFETY: `sysconf` has no preconditions.
     let size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };

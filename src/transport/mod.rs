@@ -76,6 +76,11 @@ pub trait LinkListener: Send + std::fmt::Debug {
     fn local_addr(&self) -> String;
     /// Ends the current session and stops accepting.
     fn stop(&mut self);
+    /// The ring memory the listener holds itself, where it is now (`None`: the ring's memory is
+    /// the engine's, or the backend does not say).
+    fn memory(&self) -> Option<crate::topology::AllocationReport> {
+        None
+    }
 }
 
 /// Why a connection ended or could not start.

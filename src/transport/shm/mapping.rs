@@ -518,6 +518,14 @@ impl Segment {
         // SAFETY: the window starts `HEADER_BYTES` into a mapping of `HEADER_BYTES + capacity`.
         unsafe { self.base.add(layout::HEADER_BYTES) }
     }
+
+    /// The window as cells, for placing its pages on a NUMA node and asking where they are
+    /// (hwloc and the kernel read page tables, not bytes).
+    pub fn window_cells(&self) -> &[std::cell::UnsafeCell<u8>] {
+        // SAFETY: the window is `capacity` mapped bytes that live as long as `self`; cells make
+        // the other process's writes, and the ring's, legal while this view exists.
+        unsafe { std::slice::from_raw_parts(self.window_base().as_ptr().cast(), self.capacity) }
+    }
 }
 
 impl Drop for Segment {

@@ -14,6 +14,7 @@ use std::time::Duration;
 use crate::clock::same_clock;
 use crate::ring::window::{self, WindowError, WindowWriter, max_payload};
 use crate::ring::{RingConfig, WaitStrategy};
+use crate::topology::{AllocationReport, NumaAlloc};
 use crate::transport::inbox::{CreditPath, Inbox, TailFeed};
 use crate::transport::session::{SessionEvent, SessionLog};
 use crate::transport::stats::add_sole;
@@ -218,6 +219,8 @@ pub struct ShmListener {
     /// The ring file, for a receiver's look at the sender's tail without a call through its
     /// inbox ([`ShmListener::sender_tail`]).
     segment: Arc<Segment>,
+    /// How the window was placed ([`ShmListener::place_window`]), if it was.
+    placed: Option<AllocationReport>,
 }
 
 impl ShmListener {
@@ -227,11 +230,26 @@ impl ShmListener {
     pub fn sender_tail(&self) -> u64 {
         self.segment.sender_tail()
     }
+
+    /// Places the ring's window as `alloc` places memory (bound to its node, pages faulted in
+    /// now): call before a sender writes it. [`LinkListener::memory`] then reports where its
+    /// pages are.
+    pub fn place_window(&mut self, alloc: &NumaAlloc) {
+        self.placed = Some(alloc.place_area(self.segment.window_cells()));
+    }
 }
 
 impl LinkListener for ShmListener {
     fn local_addr(&self) -> String {
         self.path.display().to_string()
+    }
+
+    fn memory(&self) -> Option<AllocationReport> {
+        let placed = self.placed.as_ref()?;
+        Some(AllocationReport {
+            located_on: crate::topology::memory::locate(self.segment.window_cells()),
+            ..placed.clone()
+        })
     }
 
     fn stop(&mut self) {
@@ -368,6 +386,7 @@ pub(super) fn answer_producers<S: Stream>(
             stop,
             thread: Some(thread),
             segment,
+            placed: None,
         },
         shared,
         sessions,
