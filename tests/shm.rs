@@ -96,6 +96,16 @@ fn a_producer_in_another_process_delivers_every_row_in_order() {
     assert_eq!(sent["integrity_ok"], true);
     assert_eq!(sent["transport"]["kind"], "shm");
     assert_eq!(sent["transport"]["role"], "sender");
+    assert_eq!(
+        sent["ring"]["memory"],
+        Value::Null,
+        "the ring is the receiver's"
+    );
+    let said = sent["ring"]["memory_summary"].as_str().unwrap();
+    assert!(
+        said.starts_with("n/a: the ring is the receiver's"),
+        "{said}"
+    );
     let produced = sent["totals"]["produced"].as_u64().unwrap();
     assert!(produced > 1000, "{produced}");
     assert_eq!(

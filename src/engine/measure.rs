@@ -350,7 +350,13 @@ fn ring_figures(
         framed: shape.framed,
         occupancy_rows: occupancy,
         memory: now.memory.as_ref().map(|m| m.report.clone()),
-        memory_summary: now.memory.as_ref().map(|m| m.summary.clone()),
+        memory_summary: match (&now.memory, shape.role()) {
+            (Some(memory), _) => Some(memory.summary.clone()),
+            (None, Some(LinkRole::Sender)) => Some(
+                "n/a: the ring is the receiver's (this end writes into it over the link)".into(),
+            ),
+            (None, _) => None,
+        },
         memory_nodes: now
             .memory
             .as_ref()

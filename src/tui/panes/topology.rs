@@ -1,5 +1,6 @@
 //! Topology: NUMA nodes, cores and CPUs as a grid, each thread drawn on its CPU, the ring's memory
-//! node, a warning where a consumer reads remote memory, and the core-to-core map as a heatmap.
+//! node, a warning where a consumer reads remote memory, the core-to-core map as a heatmap, and
+//! the ring's memory in words (size, node, binding, pages: highlighted when the binding failed).
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -7,6 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
 use crate::metrics::snapshot::Role;
+use crate::topology::BindingOutcome;
 use crate::topology::model::format_bytes;
 use crate::tui::app::{App, Pane};
 use crate::tui::style::{self, Severity, severity};
@@ -110,6 +112,23 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         }
     }
     lines.extend(heatmap(app));
+    // Last: a map asked for keeps its rows in a short pane.
+    if let Some(s) = &app.snapshot {
+        let failed = s
+            .ring
+            .memory
+            .as_ref()
+            .is_some_and(|m| matches!(m.binding, BindingOutcome::Failed { .. }));
+        let summary = s.ring.memory_summary.as_deref().unwrap_or("n/a");
+        lines.push(Line::from(Span::styled(
+            format!("ring: {summary}"),
+            if failed {
+                severity(app, Severity::Warn)
+            } else {
+                style::dim(app)
+            },
+        )));
+    }
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
 }
 
