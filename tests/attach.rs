@@ -78,16 +78,6 @@ fn wait_for_program(dir: &Path, name: &str) {
     }
 }
 
-/// This host's page size, as `getconf` says.
-fn page_size() -> u64 {
-    let out = Command::new("getconf").arg("PAGESIZE").output().unwrap();
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap()
-}
-
 fn lines(stdout: &[u8]) -> Vec<Value> {
     String::from_utf8_lossy(stdout)
         .lines()
@@ -145,7 +135,7 @@ fn attach_reports_the_counts_the_program_itself_reports() {
         // Where the pages are, asked from outside, as the program found them from inside.
         let own_memory = &own["memory"][name];
         assert_eq!(ring["ring"]["memory_nodes"], own_memory["nodes"], "{name}");
-        let pages = own_memory["bytes"].as_u64().unwrap() / page_size();
+        let pages = own_memory["bytes"].as_u64().unwrap() / common::page_size();
         let said = ring["ring"]["memory_summary"].as_str().unwrap();
         assert!(
             said.contains(&format!("in {pages} pages: {pages} on node")),

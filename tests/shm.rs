@@ -138,7 +138,7 @@ fn a_producer_in_another_process_delivers_every_row_in_order() {
         serde_json::json!(nodes),
         "{placed:?}"
     );
-    let window_pages = memory["mapped_bytes"].as_u64().unwrap() / page_size();
+    let window_pages = memory["mapped_bytes"].as_u64().unwrap() / common::page_size();
     assert!(
         placed.values().sum::<u64>() >= window_pages,
         "{placed:?} for a window of {window_pages} pages"
@@ -168,16 +168,6 @@ fn file_pages_by_node(pid: u32, file: &Path) -> std::collections::BTreeMap<u64, 
         "no mapping of {wanted} in:\n{maps}"
     );
     pages_by_node
-}
-
-/// This host's page size, as `getconf` says.
-fn page_size() -> u64 {
-    let out = Command::new("getconf").arg("PAGESIZE").output().unwrap();
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap()
 }
 
 /// A receiver that sleeps on its ring between rows (`spin-park`, a few thousand rows a second):

@@ -266,3 +266,13 @@ pub fn example_binary(name: &str) -> std::path::PathBuf {
     }
     example
 }
+
+/// This host's page size, as `getconf` says.
+pub fn page_size() -> u64 {
+    let out = Command::new("getconf").arg("PAGESIZE").output().unwrap();
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
+}
