@@ -226,21 +226,16 @@ impl NumaAlloc {
         } else {
             PageBacking::Normal { page_bytes }
         };
-        if let Err(reason) = super::mmap::populate_area(area) {
-            return AllocationReport {
-                requested_bytes: area.len(),
-                mapped_bytes: area.len(),
-                pages,
-                binding,
-                located_on: PageLocation::Unavailable { reason },
-            };
-        }
+        let located_on = match super::mmap::populate_area(area) {
+            Ok(()) => locate(area),
+            Err(reason) => PageLocation::Unavailable { reason },
+        };
         AllocationReport {
             requested_bytes: area.len(),
             mapped_bytes: area.len(),
             pages,
             binding,
-            located_on: locate(area),
+            located_on,
         }
     }
 
