@@ -430,6 +430,13 @@ fn attach_serves_the_programs_figures_to_prometheus() {
         sample("ringtop_ring_lag{ring=\"md-in\""),
         md["lag"][0].as_f64().unwrap()
     );
+    let nodes = md["ring"]["memory_nodes"].as_array().unwrap();
+    assert!(!nodes.is_empty(), "{md}");
+    for node in nodes {
+        let series =
+            format!("ringtop_ring_memory_node{{ring=\"md-in\",kind=\"spsc\",node=\"{node}\"}}");
+        assert_eq!(sample(&series), 1.0);
+    }
     let count = sample("ringtop_latency_ns_count{thread=\"md-in consumer-0\"");
     assert_eq!(
         Some(count),

@@ -208,6 +208,16 @@ fn prometheus_stores_the_totals_ringtop_reports() {
         last("ringtop_info{command=\"run\",subject=\"default\"}"),
         Some(1.0)
     );
+    // Where the ring's pages are: a series per node the summary names.
+    let nodes = summary["ring"]["memory_nodes"].as_array().unwrap();
+    assert!(!nodes.is_empty(), "{}", summary["ring"]);
+    for node in nodes {
+        assert_eq!(
+            last(&format!("ringtop_ring_memory_node{{node=\"{node}\"}}")),
+            Some(1.0),
+            "node {node}"
+        );
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -121,6 +121,8 @@ struct RingSeries {
     /// `None` where the ring's fill is not known (no sample then, never a 0).
     occupancy: Option<u64>,
     lag: Vec<u64>,
+    /// NUMA nodes its pages are on (empty: not known).
+    memory_nodes: Vec<usize>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -162,6 +164,8 @@ struct State {
     codecs: BTreeMap<String, CodecSeries>,
     link: Option<LinkSeries>,
     rings: Vec<RingSeries>,
+    /// NUMA nodes the run's ring's pages are on (empty: not known, or no ring here).
+    run_memory_nodes: Vec<usize>,
 }
 
 /// The figures a scrape sees. Cheap to clone (one shared state).
@@ -216,6 +220,7 @@ impl Metrics {
                 series.encoded_bytes += part.encoded_bytes;
             }
         }
+        state.run_memory_nodes = snapshot.ring.memory_nodes.clone();
         state.link = snapshot.transport.as_ref().map(|link| {
             let quantiles = |l: &Option<crate::metrics::snapshot::LatencyNs>| {
                 l.as_ref().map(|l| (l.p50, l.p99, l.p999))
@@ -269,6 +274,7 @@ impl Metrics {
                 capacity: r.ring.capacity as u64,
                 occupancy: r.ring.occupancy_rows,
                 lag: r.lag.clone(),
+                memory_nodes: r.ring.memory_nodes.clone(),
             })
             .collect();
     }

@@ -335,6 +335,25 @@ impl Collector for Metrics {
         let rings = || state.rings.iter();
         let by_ring =
             |r: &RingSeries| -> Labels { vec![("ring", r.name.clone()), ("kind", r.kind.clone())] };
+        let on_node = |mut labels: Labels, node: &usize| {
+            labels.push(("node", node.to_string()));
+            (labels, ConstGauge::new(1i64))
+        };
+        family(
+            &mut encoder,
+            "ringtop_ring_memory_node",
+            "Where a ring's pages are: 1 for each NUMA node holding some (the run's ring; an attached program's rings by `ring` and `kind`).",
+            MetricType::Gauge,
+            state
+                .run_memory_nodes
+                .iter()
+                .map(|node| on_node(Vec::new(), node))
+                .chain(rings().flat_map(|r| {
+                    r.memory_nodes
+                        .iter()
+                        .map(move |node| on_node(by_ring(r), node))
+                })),
+        )?;
         family(
             &mut encoder,
             "ringtop_ring_capacity",
