@@ -163,6 +163,14 @@ fn attach_reports_the_counts_the_program_itself_reports() {
         consumer(summary, "md-in")["rows"],
         own["rings"]["md-in"]["consumed"]
     );
+    // An SPSC consumer counts its chase back-offs; a producer looks for none: null, not 0.
+    assert!(consumer(summary, "md-in")["endpoint"]["chase_backoffs"].is_u64());
+    let producer = &summary["threads"][0];
+    assert_eq!(producer["name"], "md-in producer");
+    assert!(
+        producer["endpoint"]["chase_backoffs"].is_null(),
+        "{producer}"
+    );
 
     // On the way: counts only grow, no consumer is further behind than the ring holds, the
     // feed's rate is seen, and the stamped consumers have latency.

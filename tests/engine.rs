@@ -206,6 +206,13 @@ fn prefetching_rings_move_every_row_in_order_while_the_distance_changes() {
         assert!(produced > 0, "{name}");
         assert_eq!(summary.totals.consumed, produced * consumers, "{name}");
         assert!(summary.integrity_ok, "{name}: {:?}", summary.totals);
+        // Chase back-offs are counted where they can happen (an SPSC consumer), and null, not
+        // 0, where no chase is looked for.
+        for thread in &summary.threads {
+            let chases = thread.endpoint.unwrap().chase_backoffs;
+            let looks = thread.role == Role::Consumer && name == "throughput";
+            assert_eq!(chases.is_some(), looks, "{name} {}", thread.name);
+        }
     }
 }
 

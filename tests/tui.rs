@@ -88,7 +88,7 @@ fn thread(
         endpoint: Some(EndpointCounters {
             index_reloads: 1234,
             stalls: 56,
-            chase_backoffs: 0,
+            chase_backoffs: None,
         }),
         counters: Some(counters),
         scheduling: None,

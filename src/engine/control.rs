@@ -196,12 +196,7 @@ impl ThreadSlot {
         self.reordered.store(integrity.reordered, Relaxed);
     }
 
-    pub(crate) fn publish_endpoint(&self, stats: Option<crate::ring::EndpointStats>) {
-        let counters = stats.map(|s| EndpointCounters {
-            index_reloads: s.index_reloads,
-            stalls: s.stalls,
-            chase_backoffs: s.chase_backoffs,
-        });
+    pub(crate) fn publish_endpoint(&self, counters: Option<EndpointCounters>) {
         if let Ok(mut slot) = self.endpoint.try_lock() {
             *slot = counters;
         }

@@ -5,7 +5,8 @@ use std::time::Instant;
 
 use crate::codec::pipe::{FrameReceiver, FrameSender};
 use crate::codec::{CodecId, Decoder, Encoder, max_frame_len, max_rows_in};
-use crate::ring::{EndpointStats, PrefetchDistance, broadcast, mpmc, relay, spsc};
+use crate::metrics::snapshot::EndpointCounters;
+use crate::ring::{PrefetchDistance, broadcast, mpmc, relay, spsc};
 use crate::row::Row;
 use crate::transport::inbox::{Inbox, Polled};
 use crate::transport::session::SessionEvent;
@@ -117,14 +118,16 @@ impl WriteEnd {
         }
     }
 
-    pub(crate) fn endpoint_stats(&self) -> Option<EndpointStats> {
-        match self {
-            WriteEnd::Spsc(tx) => Some(tx.stats()),
-            WriteEnd::Relay(tx) => Some(tx.stats()),
-            WriteEnd::Broadcast(tx) => Some(tx.stats()),
-            WriteEnd::Mpmc(..) | WriteEnd::Remote(..) => None,
-            WriteEnd::Frames(tx) => Some(tx.ring().stats()),
-        }
+    /// The ring end's counters (`None`: the ring keeps none). A producer never chases.
+    pub(crate) fn endpoint_counters(&self) -> Option<EndpointCounters> {
+        let stats = match self {
+            WriteEnd::Spsc(tx) => tx.stats(),
+            WriteEnd::Relay(tx) => tx.stats(),
+            WriteEnd::Broadcast(tx) => tx.stats(),
+            WriteEnd::Mpmc(..) | WriteEnd::Remote(..) => return None,
+            WriteEnd::Frames(tx) => tx.ring().stats(),
+        };
+        Some(EndpointCounters::of(stats, false))
     }
 
     /// Hands a prefetch distance to the ring's batch path. Which rings may be given one is
@@ -276,14 +279,17 @@ impl ReadEnd {
         }
     }
 
-    pub(crate) fn endpoint_stats(&self) -> Option<EndpointStats> {
-        match self {
-            ReadEnd::Spsc(rx) => Some(rx.stats()),
-            ReadEnd::Relay(rx) => Some(rx.stats()),
-            ReadEnd::Broadcast(rx) => Some(rx.stats()),
-            ReadEnd::Mpmc(_) | ReadEnd::Remote(..) => None,
-            ReadEnd::Frames(rx) => Some(rx.ring().stats()),
-        }
+    /// The ring end's counters (`None`: the ring keeps none). Only an SPSC consumer of rows
+    /// looks for a chase.
+    pub(crate) fn endpoint_counters(&self) -> Option<EndpointCounters> {
+        let (stats, chases) = match self {
+            ReadEnd::Spsc(rx) => (rx.stats(), true),
+            ReadEnd::Relay(rx) => (rx.stats(), false),
+            ReadEnd::Broadcast(rx) => (rx.stats(), false),
+            ReadEnd::Mpmc(_) | ReadEnd::Remote(..) => return None,
+            ReadEnd::Frames(rx) => (rx.ring().stats(), false),
+        };
+        Some(EndpointCounters::of(stats, chases))
     }
 
     /// As [`WriteEnd::set_prefetch`], for the reading side.

@@ -316,7 +316,7 @@ pub(crate) fn produce(mut job: ProducerJob) {
                 break;
             }
             if schedule.due(None, || control.now_ns()) {
-                slot.publish_endpoint(job.sink.endpoint_stats());
+                slot.publish_endpoint(job.sink.endpoint_counters());
             }
             idle.wait();
             continue;
@@ -325,11 +325,11 @@ pub(crate) fn produce(mut job: ProducerJob) {
         offset += written;
         slot.rows.fetch_add(written as u64, Relaxed);
         if schedule.due(Some(now), || now) {
-            slot.publish_endpoint(job.sink.endpoint_stats());
+            slot.publish_endpoint(job.sink.endpoint_counters());
         }
     }
     job.sink.finish();
-    slot.publish_endpoint(job.sink.endpoint_stats());
+    slot.publish_endpoint(job.sink.endpoint_counters());
     slot.finished.store(true, Relaxed);
     // Dropping the sink tells consumers nothing more is coming.
 }
@@ -497,7 +497,7 @@ fn cross(
 
 /// Publishes the consumer's ring-end counters and what its sequence check found.
 fn publish_counters(slot: &ThreadSlot, job: &ConsumerJob) {
-    slot.publish_endpoint(job.source.endpoint_stats());
+    slot.publish_endpoint(job.source.endpoint_counters());
     slot.publish_integrity(job.check.integrity());
 }
 

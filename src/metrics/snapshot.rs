@@ -86,8 +86,21 @@ pub struct EndpointCounters {
     pub index_reloads: u64,
     /// Times this side found the ring full (producer) or empty (consumer), once per episode.
     pub stalls: u64,
-    /// Times a consumer backed off from chasing the producer (SPSC rows only).
-    pub chase_backoffs: u64,
+    /// Times a consumer backed off from chasing the producer; `null` where no chase is looked
+    /// for (a producer, or a consumer of a ring other than SPSC rows), where it would be a 0
+    /// that could not have been anything else.
+    pub chase_backoffs: Option<u64>,
+}
+
+impl EndpointCounters {
+    /// A ring endpoint's counts; `chases`: whether the endpoint looks for a chase at all.
+    pub fn of(stats: crate::ring::EndpointStats, chases: bool) -> Self {
+        EndpointCounters {
+            index_reloads: stats.index_reloads,
+            stalls: stats.stalls,
+            chase_backoffs: chases.then_some(stats.chase_backoffs),
+        }
+    }
 }
 
 /// One worker thread.

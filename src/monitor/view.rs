@@ -269,7 +269,11 @@ impl Watcher {
                         mb_per_s: per_s * ring.item_bytes as f64 / 1e6,
                         latency_ns: latency.0,
                         latency_total_ns: latency.1,
-                        endpoint: Some(counters(endpoint.stats)),
+                        // Only an SPSC consumer looks for a chase.
+                        endpoint: Some(EndpointCounters::of(
+                            endpoint.stats,
+                            role == Role::Consumer && ring.kind == layout::RingKind::Spsc,
+                        )),
                         counters: None,
                         scheduling,
                         scheduling_unavailable,
@@ -351,14 +355,6 @@ impl Watcher {
             skipped: now.reading.skipped.clone(),
             ended,
         }
-    }
-}
-
-fn counters(stats: EndpointStats) -> EndpointCounters {
-    EndpointCounters {
-        index_reloads: stats.index_reloads,
-        stalls: stats.stalls,
-        chase_backoffs: stats.chase_backoffs,
     }
 }
 

@@ -282,7 +282,7 @@ fn endpoint_counters_sum_per_side_and_stay_null_where_the_ring_keeps_none() {
     now.threads[0].endpoint = Some(EndpointCounters {
         index_reloads: 3,
         stalls: 4,
-        chase_backoffs: 0,
+        chase_backoffs: None,
     });
     let ring = measure(&shape, &Reading::start(), &now).snapshot.ring;
     assert_eq!(ring.producer_full_stalls, Some(4));
@@ -304,7 +304,7 @@ fn a_link_end_reports_the_far_side_counters_as_null_not_zero() {
         now.threads[0].endpoint = Some(EndpointCounters {
             index_reloads: 2,
             stalls: 1,
-            chase_backoffs: 0,
+            chase_backoffs: None,
         });
         let ring = measure(&shape, &Reading::start(), &now).snapshot.ring;
         let (here, far) = match role {
