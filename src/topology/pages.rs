@@ -6,14 +6,12 @@ use std::collections::BTreeMap;
 use std::ffi::{c_int, c_void};
 use std::io;
 
-use serde::Serialize;
-
 /// The most pages asked about in one census: a larger range is sampled evenly (a ring of 4,096
 /// slots of 8 bytes is 8 pages; 16 MiB of 4 KiB pages is this many).
 pub const MAX_PAGES_ASKED: usize = 4096;
 
 /// Where the pages of a range were, as the kernel said.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PageCensus {
     /// Pages the range covers.
     pub pages: usize,
