@@ -344,6 +344,7 @@ fn shm_round_trip(trips: usize, cpus: (Option<usize>, Option<usize>)) -> f64 {
         ListenConfig::open(name.clone()),
         1 << 20,
         Arc::new(LinkStats::default()),
+        None,
     )
     .unwrap();
     let (mut decoder, mut rows) = (Decoder::new(), Vec::new());

@@ -13,12 +13,15 @@
 //! messages in order` (or `items`) when the sender has said goodbye. `serve-items NAME SENDERS`
 //! takes `Quote`s from that many senders one after another (each counting from 0, checked the
 //! same way) and prints how many each delivered and how it left: a sender killed mid-stream
-//! included.
+//! included. A receiving role given a `CPU` after its count runs pinned to that CPU with its
+//! ring's window on the CPU's NUMA node, placed before a sender writes it, and prints where the
+//! window's pages are (`window: 64 KiB on node 0 (bound to node 0), 4 KiB pages`).
 
 use std::process::ExitCode;
 use std::time::Duration;
 
 use ringtop::ring::WaitStrategy;
+use ringtop::topology::{MemoryPlacement, NodeChoice, NumaAlloc, pin};
 use ringtop::transport::shm::items::{ItemReceiver, ItemSender, Pod, ReceivedItem, Zeroable};
 use ringtop::transport::shm::messages::{MessageReceiver, MessageSender, Received};
 
@@ -42,10 +45,30 @@ fn quote(n: u64) -> Quote {
     }
 }
 
-fn receive_items(name: &str, count: u64) -> Result<(), String> {
-    let mut rx = ItemReceiver::<Quote>::create(name, 4096, WaitStrategy::spin_park())
-        .map_err(|e| e.to_string())?;
+/// With a CPU: pins this thread to it and gives the placement of memory on its node (the
+/// receiver reads every slot of its ring: its window belongs there).
+fn reader_on(cpu: Option<usize>) -> Result<Option<NumaAlloc>, String> {
+    let Some(cpu) = cpu else { return Ok(None) };
+    pin::pin_current_thread(cpu).map_err(|e| e.to_string())?;
+    NumaAlloc::new(MemoryPlacement {
+        node: NodeChoice::LocalTo(cpu),
+        huge_pages: false,
+    })
+    .map(Some)
+    .map_err(|e| e.to_string())
+}
+
+fn receive_items(name: &str, count: u64, cpu: Option<usize>) -> Result<(), String> {
+    const WAIT: WaitStrategy = WaitStrategy::spin_park();
+    let mut rx = match reader_on(cpu)? {
+        Some(placement) => ItemReceiver::<Quote>::create_on(name, 4096, WAIT, &placement),
+        None => ItemReceiver::<Quote>::create(name, 4096, WAIT),
+    }
+    .map_err(|e| e.to_string())?;
     eprintln!("ready: {}", rx.path());
+    if cpu.is_some() {
+        println!("window: {}", rx.memory().summary());
+    }
     let mut next = 0u64;
     loop {
         match rx.recv(Duration::from_secs(10)) {
@@ -125,10 +148,17 @@ fn message(n: u64) -> Vec<u8> {
     bytes
 }
 
-fn receive(name: &str, count: u64) -> Result<(), String> {
-    let mut rx = MessageReceiver::create(name, 1 << 20, WaitStrategy::spin_park())
-        .map_err(|e| e.to_string())?;
+fn receive(name: &str, count: u64, cpu: Option<usize>) -> Result<(), String> {
+    const WAIT: WaitStrategy = WaitStrategy::spin_park();
+    let mut rx = match reader_on(cpu)? {
+        Some(placement) => MessageReceiver::create_on(name, 1 << 20, WAIT, &placement),
+        None => MessageReceiver::create(name, 1 << 20, WAIT),
+    }
+    .map_err(|e| e.to_string())?;
     eprintln!("ready: {}", rx.path());
+    if cpu.is_some() {
+        println!("window: {}", rx.memory().summary());
+    }
     let mut next = 0u64;
     let mut buffer = Vec::new();
     loop {
@@ -170,7 +200,8 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let (Some(role), Some(name), Some(count)) = (args.first(), args.get(1), args.get(2)) else {
         eprintln!(
-            "usage: shm_messages receive|send|receive-items|send-items NAME COUNT\n       \
+            "usage: shm_messages receive|receive-items NAME COUNT [CPU]\n       \
+             shm_messages send|send-items NAME COUNT\n       \
              shm_messages serve-items NAME SENDERS"
         );
         return ExitCode::from(2);
@@ -179,10 +210,18 @@ fn main() -> ExitCode {
         eprintln!("COUNT must be a whole number");
         return ExitCode::from(2);
     };
+    let cpu = match args.get(3).map(|cpu| cpu.parse::<usize>()) {
+        None => None,
+        Some(Ok(cpu)) if role.starts_with("receive") => Some(cpu),
+        Some(_) => {
+            eprintln!("CPU (after a receiving role's COUNT) must be a CPU's number");
+            return ExitCode::from(2);
+        }
+    };
     let done = match role.as_str() {
-        "receive" => receive(name, count),
+        "receive" => receive(name, count, cpu),
         "send" => send(name, count),
-        "receive-items" => receive_items(name, count),
+        "receive-items" => receive_items(name, count, cpu),
         "send-items" => send_items(name, count),
         "serve-items" => serve_items(name, count),
         _ => Err("the role is receive, send, receive-items, send-items or serve-items".into()),

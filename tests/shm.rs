@@ -6,7 +6,8 @@
 //! reader that stalls now and then, and every one arrives exactly; an item ring refuses senders
 //! of another kind or size and hostile tails, an item sender killed mid-stream loses nothing it
 //! published, one that sends rarely notices its receiver killed within a few sends, and one
-//! takes only the credits a receiver may send.
+//! takes only the credits a receiver may send; a ring made on a NUMA node has its window there
+//! (bound, in memory) before a sender writes it.
 #![cfg(not(loom))]
 
 mod common;
@@ -20,6 +21,7 @@ use std::time::{Duration, Instant};
 use common::{Reaped, ringtop, scratch_dir};
 use ringtop::ring::WaitStrategy;
 use ringtop::ring::window::record_header;
+use ringtop::topology::{AllocationReport, BindingOutcome, MemoryPlacement, NodeChoice, NumaAlloc};
 use ringtop::transport::session::FRAME;
 use ringtop::transport::shm::items::{ItemReceiver, ItemSender, ReceivedItem, ReceivedItems};
 use ringtop::transport::shm::layout::{self, hello, welcome};
@@ -168,6 +170,78 @@ fn file_pages_by_node(pid: u32, file: &Path) -> std::collections::BTreeMap<u64, 
         "no mapping of {wanted} in:\n{maps}"
     );
     pages_by_node
+}
+
+/// The memory policy of each of `file`'s mappings in process `pid`, from `/proc/PID/numa_maps`
+/// (`default`, `bind:0`, …).
+fn file_policies(pid: u32, file: &Path) -> Vec<String> {
+    let maps = std::fs::read_to_string(format!("/proc/{pid}/numa_maps")).unwrap();
+    let wanted = format!("file={}", file.display());
+    maps.lines()
+        .filter(|line| line.split_whitespace().any(|field| field == wanted))
+        .filter_map(|line| line.split_whitespace().nth(1).map(str::to_owned))
+        .collect()
+}
+
+/// Library rings made with a placement have their window on that node (bound, every page in
+/// memory) before a sender writes a byte, as the kernel says from outside; one made without
+/// says no node was asked for and has no page in memory until a sender writes one.
+#[test]
+fn library_rings_made_on_a_node_have_their_window_there_before_a_sender_writes() {
+    let placement = NumaAlloc::new(MemoryPlacement {
+        node: NodeChoice::LocalTo(0),
+        huge_pages: false,
+    })
+    .unwrap();
+    let node = placement.target_node().unwrap();
+    let check_placed = |path: &str, memory: AllocationReport| {
+        assert_eq!(memory.binding, BindingOutcome::Bound { node }, "{memory:?}");
+        assert_eq!(memory.located_on.nodes(), Some(&[node][..]), "{memory:?}");
+        let file = Path::new(path);
+        let pages = file_pages_by_node(std::process::id(), file);
+        let window_pages = memory.mapped_bytes as u64 / common::page_size();
+        assert_eq!(pages.keys().copied().collect::<Vec<_>>(), [node as u64]);
+        assert!(
+            pages[&(node as u64)] >= window_pages,
+            "{pages:?}: {memory:?}"
+        );
+        let policies = file_policies(std::process::id(), file);
+        assert!(
+            policies.contains(&format!("bind:{node}")),
+            "{policies:?}: {}",
+            memory.summary()
+        );
+    };
+    let items = own_ring("placed-items");
+    let receiver =
+        ItemReceiver::<[u64; 7]>::create_on(&items, 1024, WaitStrategy::BusySpin, &placement)
+            .unwrap();
+    assert_eq!(receiver.memory().mapped_bytes, 64 * 1024);
+    check_placed(&receiver.path(), receiver.memory());
+    let messages = own_ring("placed-messages");
+    let receiver =
+        MessageReceiver::create_on(&messages, 1 << 16, WaitStrategy::BusySpin, &placement).unwrap();
+    assert_eq!(receiver.memory().mapped_bytes, 1 << 16);
+    check_placed(&receiver.path(), receiver.memory());
+
+    let unplaced = own_ring("unplaced-items");
+    let mut receiver =
+        ItemReceiver::<[u64; 7]>::create(&unplaced, 1024, WaitStrategy::BusySpin).unwrap();
+    let memory = receiver.memory();
+    assert_eq!(memory.binding, BindingOutcome::NotRequested);
+    assert_eq!(memory.located_on.nodes(), Some(&[][..]), "{memory:?}");
+    assert!(
+        memory.summary().contains("pages not yet placed"),
+        "{}",
+        memory.summary()
+    );
+    let mut sender = ItemSender::<[u64; 7]>::open(&unplaced).unwrap();
+    sender.send(&[7; 7], Duration::from_secs(5)).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while receiver.try_recv() != ReceivedItem::Item([7; 7]) {
+        assert!(Instant::now() < deadline, "the item never arrived");
+    }
+    assert_eq!(receiver.memory().located_on.nodes(), Some(&[node][..]));
 }
 
 /// A receiver that sleeps on its ring between rows (`spin-park`, a few thousand rows a second):
@@ -622,6 +696,40 @@ fn two_programs_exchange_typed_items_through_the_library_api() {
     let (sent, received) = exchange(&dir, "receive-items", "send-items", "quotes", "50000");
     assert_eq!(sent, "sent 50000 items, 50000 read");
     assert_eq!(received, "received 50000 items in order");
+}
+
+/// A receiving program pinned to a CPU makes its ring with the window on that CPU's node: the
+/// kernel shows it there, bound and in memory, before a sender has written, and the program says
+/// where it is.
+#[test]
+fn a_receiver_pinned_to_a_cpu_has_its_ring_on_that_cpus_node() {
+    let dir = ring_dir("shm-placed");
+    let node = ringtop::topology::host().unwrap().node_of_cpu(0).unwrap();
+    let (mut receiver, path) = example_receiver(&dir, &["receive-items", "placed", "1000", "0"]);
+    let pid = receiver.child().id();
+    let pages = file_pages_by_node(pid, &path);
+    assert_eq!(pages.keys().copied().collect::<Vec<_>>(), [node as u64]);
+    // 4,096 items of 24 bytes in 32-byte slots: 128 KiB.
+    assert!(
+        pages[&(node as u64)] * common::page_size() >= 128 << 10,
+        "{pages:?}"
+    );
+    assert!(file_policies(pid, &path).contains(&format!("bind:{node}")));
+    let sent = example(&dir, &["send-items", "placed", "1000"])
+        .output()
+        .unwrap();
+    common::assert_succeeded(&sent);
+    let received = receiver.take().wait_with_output().unwrap();
+    assert!(received.status.success());
+    let said = String::from_utf8_lossy(&received.stdout);
+    let lines: Vec<&str> = said.lines().collect();
+    assert!(
+        lines[0].starts_with(&format!(
+            "window: 128 KiB on node {node} (bound to node {node})"
+        )),
+        "{said}"
+    );
+    assert_eq!(lines[1..], ["received 1000 items in order"]);
 }
 
 #[test]

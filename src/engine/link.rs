@@ -100,9 +100,12 @@ pub(crate) fn listen(
         // The window lives in the ring file both processes map: placed as the profile says
         // before a sender can have written it.
         TransportKind::Shm => {
-            let (mut listener, inbox) =
-                crate::transport::shm::listen(listen_config, window_bytes, stats.clone())?;
-            listener.place_window(alloc);
+            let (listener, inbox) = crate::transport::shm::listen(
+                listen_config,
+                window_bytes,
+                stats.clone(),
+                Some(alloc),
+            )?;
             (Box::new(listener), inbox)
         }
         TransportKind::Rdma => {

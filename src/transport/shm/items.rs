@@ -47,6 +47,7 @@ pub use bytemuck::{Pod, Zeroable};
 use crate::ring::WaitStrategy;
 use crate::ring::visits::{Visitor, Visits};
 use crate::ring::window::WindowError;
+use crate::topology::{AllocationReport, NumaAlloc};
 use crate::transport::inbox::CreditPath;
 use crate::transport::session::{SessionEvent, SessionLog};
 use crate::transport::{LinkError, LinkStats, ListenConfig};
@@ -132,10 +133,38 @@ impl<T: Pod> ItemReceiver<T> {
     /// slots, at least two, rounded up to a power of two, at least 4 KiB; a slot is the item's
     /// size and 8 bytes of stamp, rounded up to a power of two).
     ///
+    /// The window's pages are the file's, placed where they are first written (by a sender):
+    /// [`ItemReceiver::create_on`] places them on a NUMA node instead.
+    ///
     /// # Errors
     /// As [`super::messages::MessageReceiver::create`]; a zero-sized `T`; a capacity whose
     /// window would pass the largest (1 GiB), which is refused rather than made smaller.
     pub fn create(name: &str, capacity: usize, wait: WaitStrategy) -> Result<Self, LinkError> {
+        Self::make(name, capacity, wait, None)
+    }
+
+    /// As [`ItemReceiver::create`], the window placed as `placement` places memory before any
+    /// sender is let in: bound to its node (or the node of its CPU: typically the receiver's,
+    /// which reads every slot) and its pages faulted in now, by the calling thread.
+    /// [`ItemReceiver::memory`] says whether the binding took and where the pages are.
+    ///
+    /// # Errors
+    /// As [`ItemReceiver::create`]. A binding the OS refuses is no error: the report says so.
+    pub fn create_on(
+        name: &str,
+        capacity: usize,
+        wait: WaitStrategy,
+        placement: &NumaAlloc,
+    ) -> Result<Self, LinkError> {
+        Self::make(name, capacity, wait, Some(placement))
+    }
+
+    fn make(
+        name: &str,
+        capacity: usize,
+        wait: WaitStrategy,
+        placement: Option<&NumaAlloc>,
+    ) -> Result<Self, LinkError> {
         refuse_empty::<T>()?;
         let window = capacity
             .max(2)
@@ -153,7 +182,7 @@ impl<T: Pod> ItemReceiver<T> {
             })?
             .max(layout::MIN_WINDOW);
         let config = ListenConfig::open(name);
-        let (path, segment) = create_ring(&config, window, size_of::<T>())?;
+        let ring = create_ring(&config, window, size_of::<T>(), placement)?;
         let ends = Arc::new(StreamEnds::default());
         let (visits, visitor) = Visits::new();
         let stream = ItemStream {
@@ -162,7 +191,7 @@ impl<T: Pod> ItemReceiver<T> {
             visits,
         };
         let stats = Arc::new(LinkStats::default());
-        let (listener, shared, sessions) = answer_producers(config, path, segment, stream, &stats)?;
+        let (listener, shared, sessions) = answer_producers(config, ring, stream, &stats)?;
         Ok(ItemReceiver {
             listener,
             shared,
@@ -182,6 +211,12 @@ impl<T: Pod> ItemReceiver<T> {
     /// The ring file's path.
     pub fn path(&self) -> String {
         crate::transport::LinkListener::local_addr(&self.listener)
+    }
+
+    /// Where the ring's window is: the placement asked for, whether its binding took, and the
+    /// NUMA nodes its pages are on now (asked of the kernel at each call).
+    pub fn memory(&self) -> AllocationReport {
+        self.listener.window_memory()
     }
 
     /// The next item (or a sender's arrival or departure) without waiting. A look that finds

@@ -28,6 +28,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::ring::WaitStrategy;
+use crate::topology::{AllocationReport, NumaAlloc};
 use crate::transport::inbox::Polled;
 use crate::transport::session::SessionEvent;
 use crate::transport::{FrameLink, LinkError, LinkStats, ListenConfig, SendOutcome, SenderConfig};
@@ -82,13 +83,43 @@ impl MessageReceiver {
     /// `window_bytes` (a power of two, 4 KiB to 1 GiB), waiting for messages with `wait`
     /// (`spin_park` sleeps on a futex in the file: an idle receiver costs nothing).
     ///
+    /// The window's pages are the file's, placed where they are first written (by a sender):
+    /// [`MessageReceiver::create_on`] places them on a NUMA node instead.
+    ///
     /// # Errors
     /// A bad name or size, a directory that is not private, a live receiver holding the name.
     pub fn create(name: &str, window_bytes: usize, wait: WaitStrategy) -> Result<Self, LinkError> {
+        Self::make(name, window_bytes, wait, None)
+    }
+
+    /// As [`MessageReceiver::create`], the window placed as `placement` places memory before
+    /// any sender is let in: bound to its node (or the node of its CPU: typically the
+    /// receiver's, which reads every message) and its pages faulted in now, by the calling
+    /// thread. [`MessageReceiver::memory`] says whether the binding took and where the pages
+    /// are.
+    ///
+    /// # Errors
+    /// As [`MessageReceiver::create`]. A binding the OS refuses is no error: the report says so.
+    pub fn create_on(
+        name: &str,
+        window_bytes: usize,
+        wait: WaitStrategy,
+        placement: &NumaAlloc,
+    ) -> Result<Self, LinkError> {
+        Self::make(name, window_bytes, wait, Some(placement))
+    }
+
+    fn make(
+        name: &str,
+        window_bytes: usize,
+        wait: WaitStrategy,
+        placement: Option<&NumaAlloc>,
+    ) -> Result<Self, LinkError> {
         let (listener, inbox) = listen_direct(
             ListenConfig::open(name),
             window_bytes,
             Arc::new(LinkStats::default()),
+            placement,
         )?;
         Ok(MessageReceiver {
             listener,
@@ -100,6 +131,12 @@ impl MessageReceiver {
     /// The ring file's path.
     pub fn path(&self) -> String {
         crate::transport::LinkListener::local_addr(&self.listener)
+    }
+
+    /// Where the ring's window is: the placement asked for, whether its binding took, and the
+    /// NUMA nodes its pages are on now (asked of the kernel at each call).
+    pub fn memory(&self) -> AllocationReport {
+        self.listener.window_memory()
     }
 
     /// Takes the next message into `out` (or a sender's arrival or departure) without waiting.

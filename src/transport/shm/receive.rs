@@ -14,7 +14,7 @@ use std::time::Duration;
 use crate::clock::same_clock;
 use crate::ring::window::{self, WindowError, WindowWriter, max_payload};
 use crate::ring::{RingConfig, WaitStrategy};
-use crate::topology::{AllocationReport, NumaAlloc};
+use crate::topology::{AllocationReport, BindingOutcome, NumaAlloc, PageBacking, PageLocation};
 use crate::transport::inbox::{CreditPath, Inbox, TailFeed};
 use crate::transport::session::{SessionEvent, SessionLog};
 use crate::transport::stats::add_sole;
@@ -219,7 +219,7 @@ pub struct ShmListener {
     /// The ring file, for a receiver's look at the sender's tail without a call through its
     /// inbox ([`ShmListener::sender_tail`]).
     segment: Arc<Segment>,
-    /// How the window was placed ([`ShmListener::place_window`]), if it was.
+    /// How the window was placed when the ring was made ([`create_ring`]), if it was.
     placed: Option<AllocationReport>,
 }
 
@@ -231,11 +231,25 @@ impl ShmListener {
         self.segment.sender_tail()
     }
 
-    /// Places the ring's window as `alloc` places memory (bound to its node, pages faulted in
-    /// now): call before a sender writes it. [`LinkListener::memory`] then reports where its
-    /// pages are.
-    pub fn place_window(&mut self, alloc: &NumaAlloc) {
-        self.placed = Some(alloc.place_area(self.segment.window_cells()));
+    /// Where the ring's window is: how it was placed when the ring was made (bound to a node,
+    /// pages faulted in by the receiver) or, for a ring made without a placement, that no node
+    /// was asked for (its pages land where they are first written: a sender writes them
+    /// first); with the nodes its pages are on now, as the kernel says.
+    pub fn window_memory(&self) -> AllocationReport {
+        let cells = self.segment.window_cells();
+        let placed = self.placed.clone().unwrap_or_else(|| AllocationReport {
+            requested_bytes: cells.len(),
+            mapped_bytes: cells.len(),
+            pages: PageBacking::Normal {
+                page_bytes: crate::topology::mmap::page_size(),
+            },
+            binding: BindingOutcome::NotRequested,
+            located_on: PageLocation::Nodes { nodes: Vec::new() },
+        });
+        AllocationReport {
+            located_on: crate::topology::memory::locate(cells),
+            ..placed
+        }
     }
 }
 
@@ -245,11 +259,7 @@ impl LinkListener for ShmListener {
     }
 
     fn memory(&self) -> Option<AllocationReport> {
-        let placed = self.placed.as_ref()?;
-        Some(AllocationReport {
-            located_on: crate::topology::memory::locate(self.segment.window_cells()),
-            ..placed.clone()
-        })
+        Some(self.window_memory())
     }
 
     fn stop(&mut self) {
@@ -266,8 +276,10 @@ impl Drop for ShmListener {
     }
 }
 
-/// Makes the ring file `config.address` (a name) with a window of `capacity` bytes of records
-/// and answers producers; the consumer reads through the returned [`Inbox`].
+/// Makes the ring file `config.address` (a name) with a window of `capacity` bytes of records,
+/// placed as `placement` places memory if given (bound to its node, faulted in now, before any
+/// producer is let in), and answers producers; the consumer reads through the returned
+/// [`Inbox`].
 ///
 /// # Errors
 /// A bad name, a private directory that is not, a ring a live receiver holds, or what the OS
@@ -276,8 +288,9 @@ pub fn listen(
     config: ListenConfig,
     capacity: usize,
     stats: Arc<LinkStats>,
+    placement: Option<&NumaAlloc>,
 ) -> Result<(ShmListener, Inbox), LinkError> {
-    let (listener, inbox) = listen_direct(config, capacity, stats)?;
+    let (listener, inbox) = listen_direct(config, capacity, stats, placement)?;
     Ok((listener, inbox.into_dyn()))
 }
 
@@ -286,10 +299,11 @@ pub(super) fn listen_direct(
     config: ListenConfig,
     capacity: usize,
     stats: Arc<LinkStats>,
+    placement: Option<&NumaAlloc>,
 ) -> Result<(ShmListener, ShmInbox), LinkError> {
-    let (path, segment) = create_ring(&config, capacity, 0)?;
+    let ring = create_ring(&config, capacity, 0, placement)?;
     let ring_config = RingConfig {
-        alloc: Arc::new(WindowMemory::new(segment.clone())),
+        alloc: Arc::new(WindowMemory::new(ring.segment.clone())),
         producer_wait: WaitStrategy::BusySpin,
         consumer_wait: WaitStrategy::BusySpin,
     };
@@ -297,13 +311,24 @@ pub(super) fn listen_direct(
     // The producer writes this memory from another process at any time: the reader copies each
     // payload out before looking at it, as for a NIC.
     let _ = writer.device_memory();
-    let (listener, shared, sessions) = answer_producers(config, path, segment, writer, &stats)?;
+    let (listener, shared, sessions) = answer_producers(config, ring, writer, &stats)?;
     let inbox = Inbox::with_feed(reader, sessions, shared.clone(), stats, shared);
     Ok((listener, inbox))
 }
 
-/// Makes the ring file for `config.address` (its path and mapping): a window of `capacity`
-/// bytes of records (`item_bytes` 0) or of fixed-size items of `item_bytes`.
+/// A ring file just made, before anyone answers its senders.
+pub(super) struct NewRing {
+    path: PathBuf,
+    segment: Arc<Segment>,
+    /// How its window was placed, if a placement was asked for.
+    placed: Option<AllocationReport>,
+}
+
+/// Makes the ring file for `config.address`: a window of `capacity` bytes of records
+/// (`item_bytes` 0) or of fixed-size items of `item_bytes`, placed as `placement` places memory
+/// (bound to its node, pages faulted in now by the calling thread), if given. The window is
+/// placed before any sender can be let in to write it: a strict binding of pages already on
+/// another node would fail.
 ///
 /// # Errors
 /// As [`listen`].
@@ -311,31 +336,41 @@ pub(super) fn create_ring(
     config: &ListenConfig,
     capacity: usize,
     item_bytes: usize,
-) -> Result<(PathBuf, Arc<Segment>), LinkError> {
+    placement: Option<&NumaAlloc>,
+) -> Result<NewRing, LinkError> {
     let path = ring_path(&config.address).map_err(|reason| LinkError::Listen {
         address: config.address.clone(),
         reason,
     })?;
     let segment = Arc::new(Segment::create(&path, capacity, item_bytes)?);
-    Ok((path, segment))
+    let placed = placement.map(|alloc| alloc.place_area(segment.window_cells()));
+    Ok(NewRing {
+        path,
+        segment,
+        placed,
+    })
 }
 
 /// What a consumer reads a ring file through: the listener (the file and its session thread),
 /// what it shares with the session thread, and the session boundaries.
 pub(super) type Answering<S> = (ShmListener, Arc<Shared<S>>, Arc<SessionLog>);
 
-/// Starts the session thread that answers producers' hellos on the ring file `segment` (at
-/// `path`), opening and closing their sessions in `stream`, the consumer's.
+/// Starts the session thread that answers producers' hellos on the ring file `ring`, opening
+/// and closing their sessions in `stream`, the consumer's.
 ///
 /// # Errors
 /// The thread could not start.
 pub(super) fn answer_producers<S: Stream>(
     config: ListenConfig,
-    path: PathBuf,
-    segment: Arc<Segment>,
+    ring: NewRing,
     stream: S,
     stats: &Arc<LinkStats>,
 ) -> Result<Answering<S>, LinkError> {
+    let NewRing {
+        path,
+        segment,
+        placed,
+    } = ring;
     let config_address = path.display().to_string();
     let shared = Arc::new(Shared {
         segment: segment.clone(),
@@ -386,7 +421,7 @@ pub(super) fn answer_producers<S: Stream>(
             stop,
             thread: Some(thread),
             segment,
-            placed: None,
+            placed,
         },
         shared,
         sessions,
