@@ -476,3 +476,107 @@ fn json_goes_with_list_alone() {
         "{stderr}"
     );
 }
+
+/// A shared-memory item ring registered by its receiver: `attach` shows what was sent and read
+/// exactly, where the window's pages are and the receiver's thread, and says (null, with the
+/// reason) what it cannot see: the sender's thread, another process's, and counters neither end
+/// keeps. Its final positions stand once the receiver is dropped.
+#[test]
+fn attach_shows_a_shared_memory_item_ring_from_its_receivers_side() {
+    use ringtop::monitor::{self, Monitor};
+    use ringtop::ring::WaitStrategy;
+    use ringtop::transport::shm::items::{ItemReceiver, ItemSender, ReceivedItem};
+
+    let dir = monitor_dir("shm-items");
+    let program = format!("items-{}", std::process::id());
+    let registry = monitor::publish_with(&dir, &program, Duration::from_millis(20)).unwrap();
+    let ring = format!("test-attach-items-{}", std::process::id());
+    let mut receiver = ItemReceiver::<[u64; 3]>::create(&ring, 1024, WaitStrategy::BusySpin)
+        .unwrap()
+        .monitor(&registry, "quotes")
+        .unwrap();
+    let mut sender = ItemSender::<[u64; 3]>::open(&ring).unwrap();
+    for i in 0..1000 {
+        sender.send(&[i; 3], Duration::from_secs(5)).unwrap();
+    }
+    let (mut read, deadline) = (0u64, Instant::now() + Duration::from_secs(10));
+    while read < 600 {
+        assert!(Instant::now() < deadline, "{read} items read");
+        match receiver.try_recv() {
+            ReceivedItem::Item(item) => {
+                assert_eq!(item, [read; 3]);
+                read += 1;
+            }
+            ReceivedItem::Other(_) => {}
+        }
+    }
+    let attach = Reaped::spawn(
+        ringtop(&dir)
+            .args(["attach", &program, "--headless", "--interval", "100ms"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped()),
+    )
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(700));
+    drop(receiver);
+    std::thread::sleep(Duration::from_millis(100));
+    drop(sender);
+    drop(registry);
+    let attached = attach.take().wait_with_output().unwrap();
+    common::assert_succeeded(&attached);
+    let lines = lines(&attached.stdout);
+    let schema = ringtop(&dir).arg("schema").output().unwrap();
+    let schema: Value = serde_json::from_slice(&schema.stdout).unwrap();
+    let validator = jsonschema::validator_for(&schema["line"]).unwrap();
+    for line in &lines {
+        let errors: Vec<String> = validator.iter_errors(line).map(|e| e.to_string()).collect();
+        assert!(errors.is_empty(), "{errors:?} in {line}");
+    }
+    let intervals: Vec<&Value> = lines.iter().filter(|l| l["type"] == "program").collect();
+    assert!(!intervals.is_empty(), "{lines:?}");
+    let summary = lines.last().unwrap();
+    assert_eq!(summary["type"], "program_summary", "{summary}");
+    for line in intervals.iter().copied().chain([summary]) {
+        let quotes = &line["rings"][0];
+        assert_eq!(quotes["name"], "quotes");
+        assert_eq!(quotes["ring"]["kind"], "shm-items");
+        assert_eq!(quotes["ring"]["capacity"], 1024);
+        assert_eq!(quotes["item_bytes"], 24);
+        assert_eq!(quotes["produced"], 1000, "{line}");
+        assert_eq!(quotes["lag"], serde_json::json!([400]), "{line}");
+        assert_eq!(quotes["ring"]["occupancy_rows"], 400);
+        // The window (1,024 slots of 32 bytes) was written by the sender: its pages are where
+        // the kernel put them, asked from outside.
+        let said = quotes["ring"]["memory_summary"].as_str().unwrap();
+        assert!(said.starts_with("32 KiB in "), "{said}");
+        assert_eq!(quotes["ring"]["memory_nodes"], serde_json::json!([0]), "{line}");
+        for counter in [
+            "producer_full_stalls",
+            "consumer_empty_stalls",
+            "producer_index_reloads",
+            "consumer_index_reloads",
+        ] {
+            assert!(quotes["ring"][counter].is_null(), "{counter}: {line}");
+        }
+        let threads = line["threads"].as_array().unwrap();
+        let (producer, consumer) = (&threads[0], &threads[1]);
+        assert_eq!(producer["name"], "quotes producer");
+        assert_eq!(producer["rows"], 1000);
+        assert!(producer["cpu"].is_null() && producer["endpoint"].is_null());
+        assert!(
+            producer["scheduling_unavailable"]
+                .as_str()
+                .unwrap()
+                .contains("another process"),
+            "{producer}"
+        );
+        assert_eq!(consumer["name"], "quotes consumer-0");
+        assert_eq!(consumer["rows"], 600);
+        assert!(consumer["endpoint"].is_null(), "{consumer}");
+    }
+    // While the receiver lived, its thread (this test's) was seen on a CPU.
+    assert!(intervals[0]["threads"][1]["cpu"].is_u64(), "{}", intervals[0]);
+    assert_eq!(summary["rings"][0]["closed"], true, "{summary}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

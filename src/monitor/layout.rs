@@ -220,6 +220,9 @@ pub enum RingKind {
     Relay = 2,
     /// `ring::broadcast`.
     Broadcast = 3,
+    /// A shared-memory ring of fixed-size items (`transport::shm::items`), registered by its
+    /// receiver: its sender is another process, whose counters this program cannot see.
+    ShmItems = 4,
 }
 
 impl RingKind {
@@ -229,6 +232,7 @@ impl RingKind {
             1 => Some(Self::Spsc),
             2 => Some(Self::Relay),
             3 => Some(Self::Broadcast),
+            4 => Some(Self::ShmItems),
             _ => None,
         }
     }
@@ -239,6 +243,7 @@ impl RingKind {
             "spsc" => Some(Self::Spsc),
             "relay" => Some(Self::Relay),
             "broadcast" => Some(Self::Broadcast),
+            "shm-items" => Some(Self::ShmItems),
             _ => None,
         }
     }
@@ -249,7 +254,24 @@ impl RingKind {
             Self::Spsc => "spsc",
             Self::Relay => "relay",
             Self::Broadcast => "broadcast",
+            Self::ShmItems => "shm-items",
         }
+    }
+
+    /// Why this kind's producer is not in the program that registered the ring (its thread, CPU
+    /// and counters are another process's), or `None` where it is.
+    pub fn producer_elsewhere(self) -> Option<&'static str> {
+        match self {
+            Self::ShmItems => Some("the producer is another process (the ring's sender)"),
+            Self::Spsc | Self::Relay | Self::Broadcast => None,
+        }
+    }
+
+    /// Whether its endpoints count index reloads, stalls and chase back-offs
+    /// ([`crate::ring::EndpointStats`]): the in-process rings do; a shared-memory ring's ends
+    /// keep no such counts.
+    pub fn counts_endpoints(self) -> bool {
+        !matches!(self, Self::ShmItems)
     }
 }
 

@@ -491,6 +491,20 @@ macro_rules! monitor_pair {
 monitor_pair!(spsc);
 monitor_pair!(relay);
 
+/// A shared-memory item ring, registered by its receiver: `ItemReceiver::create(..)?
+/// .monitor(&registry, "quotes")?`. Its sender is another process: `attach` shows the ring's
+/// positions, the receiver's thread and where the window's pages are, and says the sender's
+/// thread and both ends' counters are not this program's to see.
+impl<T: crate::transport::shm::items::Pod> Monitor
+    for crate::transport::shm::items::ItemReceiver<T>
+{
+    fn monitor(mut self, registry: &Registry, name: &str) -> Result<Self, MonitorError> {
+        let cells = registry.register(name, self.watch())?;
+        self.publish_to(cells);
+        Ok(self)
+    }
+}
+
 impl<T: Copy + Send + 'static> Monitor for (broadcast::Producer<T>, Vec<broadcast::Consumer<T>>) {
     fn monitor(mut self, registry: &Registry, name: &str) -> Result<Self, MonitorError> {
         let cells = registry.register(name, self.0.watch())?;

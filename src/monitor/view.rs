@@ -254,11 +254,19 @@ impl Watcher {
                     let cpu = endpoint
                         .thread_id
                         .and_then(|tid| sched::last_cpu(now.reading.pid, tid).ok());
-                    let (scheduling, scheduling_unavailable) =
-                        match thread_scheduling(then, now, endpoint.thread_id, cpu, seconds) {
-                            Ok(s) => (Some(s), None),
-                            Err(why) => (None, Some(why)),
-                        };
+                    let elsewhere = ring
+                        .kind
+                        .producer_elsewhere()
+                        .filter(|_| role == Role::Producer);
+                    let (scheduling, scheduling_unavailable) = match elsewhere {
+                        Some(why) => (None, Some(why.to_owned())),
+                        None => {
+                            match thread_scheduling(then, now, endpoint.thread_id, cpu, seconds) {
+                                Ok(s) => (Some(s), None),
+                                Err(why) => (None, Some(why)),
+                            }
+                        }
+                    };
                     ThreadSnapshot {
                         name,
                         role,
@@ -270,10 +278,12 @@ impl Watcher {
                         latency_ns: latency.0,
                         latency_total_ns: latency.1,
                         // Only an SPSC consumer looks for a chase.
-                        endpoint: Some(EndpointCounters::of(
-                            endpoint.stats,
-                            role == Role::Consumer && ring.kind == layout::RingKind::Spsc,
-                        )),
+                        endpoint: ring.kind.counts_endpoints().then(|| {
+                            EndpointCounters::of(
+                                endpoint.stats,
+                                role == Role::Consumer && ring.kind == layout::RingKind::Spsc,
+                            )
+                        }),
                         counters: None,
                         scheduling,
                         scheduling_unavailable,
@@ -364,7 +374,11 @@ fn attached_ring(
     memory_summary: String,
     memory_nodes: Vec<usize>,
 ) -> AttachedRing {
-    let sum = |f: fn(&EndpointStats) -> u64| ring.consumers.iter().map(|c| f(&c.stats)).sum();
+    let counted = ring.kind.counts_endpoints();
+    let sum = |f: fn(&EndpointStats) -> u64| {
+        counted.then(|| ring.consumers.iter().map(|c| f(&c.stats)).sum())
+    };
+    let producer = |f: fn(&EndpointStats) -> u64| counted.then(|| f(&ring.producer.stats));
     AttachedRing {
         name: ring.name.clone(),
         closed: ring.closed,
@@ -383,10 +397,10 @@ fn attached_ring(
             memory: None,
             memory_summary: Some(memory_summary),
             memory_nodes,
-            producer_full_stalls: Some(ring.producer.stats.stalls),
-            consumer_empty_stalls: Some(sum(|s| s.stalls)),
-            producer_index_reloads: Some(ring.producer.stats.index_reloads),
-            consumer_index_reloads: Some(sum(|s| s.index_reloads)),
+            producer_full_stalls: producer(|s| s.stalls),
+            consumer_empty_stalls: sum(|s| s.stalls),
+            producer_index_reloads: producer(|s| s.index_reloads),
+            consumer_index_reloads: sum(|s| s.index_reloads),
         },
     }
 }

@@ -44,8 +44,10 @@ use std::time::Duration;
 /// `#[derive(Clone, Copy, Pod, Zeroable)] #[repr(C)]`.
 pub use bytemuck::{Pod, Zeroable};
 
+use crate::monitor::RingCells;
 use crate::ring::WaitStrategy;
 use crate::ring::visits::{Visitor, Visits};
+use crate::ring::watch::RingWatch;
 use crate::ring::window::WindowError;
 use crate::topology::{AllocationReport, NumaAlloc};
 use crate::transport::inbox::CreditPath;
@@ -55,6 +57,7 @@ use crate::transport::{LinkError, LinkStats, ListenConfig};
 use super::mapping::Segment;
 use super::messages::{Received, bytes_sent, receive_within, sender_config, wait_for_room};
 use super::receive::{Shared, Stream, answer_producers, create_ring};
+use super::watch::{self, WatchedCells};
 use super::{ShmListener, ShmSender, layout};
 
 /// A zero-sized item type: nothing to carry, and no way to tell items from an empty message.
@@ -116,6 +119,8 @@ pub struct ItemReceiver<T: Pod> {
     /// A quarter of the window: a batch that leaves slots unread credits at least this often.
     credit_every: u64,
     wait: WaitStrategy,
+    /// Where a monitor watches this ring from ([`ItemReceiver::publish_to`]), if one does.
+    watched: Option<WatchedCells>,
     _items: PhantomData<T>,
 }
 
@@ -204,6 +209,7 @@ impl<T: Pod> ItemReceiver<T> {
             last_credit: 0,
             credit_every: (window / 4) as u64,
             wait,
+            watched: None,
             _items: PhantomData,
         })
     }
@@ -217,6 +223,20 @@ impl<T: Pod> ItemReceiver<T> {
     /// NUMA nodes its pages are on now (asked of the kernel at each call).
     pub fn memory(&self) -> AllocationReport {
         self.listener.window_memory()
+    }
+
+    /// This ring's positions for a watcher, held weakly: the receiver's head and the sender's
+    /// published tail, in items (see [`crate::ring::watch`]). Register it with
+    /// `receiver.monitor(&registry, name)` ([`crate::monitor::Monitor`]).
+    pub fn watch(&self) -> Arc<dyn RingWatch> {
+        watch::ItemWatch::new(&self.shared, &self.ends, size_of::<T>(), Slot::<T>::BYTES)
+    }
+
+    /// Writes into `cells` (a registry's for this ring) which thread reads the ring, at once
+    /// and at each sender's arrival, and both positions when the receiver is dropped. The
+    /// sender's cell holds nothing else: its counters are another process's.
+    pub fn publish_to(&mut self, cells: RingCells) {
+        self.watched = WatchedCells::new(cells);
     }
 
     /// The next item (or a sender's arrival or departure) without waiting. A look that finds
@@ -351,6 +371,9 @@ impl<T: Pod> ItemReceiver<T> {
     #[cold]
     fn begin(&mut self, event: SessionEvent) -> Received {
         if let SessionEvent::Start { .. } = &event {
+            if let Some(watched) = &self.watched {
+                watched.reader_is_here();
+            }
             self.session_rows = 0;
             self.last_credit = self.head;
             self.shared.begin_session(self.head);
@@ -369,6 +392,15 @@ impl<T: Pod> ItemReceiver<T> {
     }
 }
 
+impl<T: Pod> Drop for ItemReceiver<T> {
+    fn drop(&mut self) {
+        if let Some(watched) = &self.watched {
+            let (head, tail) = watch::stream_positions(&self.shared, &self.ends);
+            watched.ended(head >> Slot::<T>::SHIFT, tail >> Slot::<T>::SHIFT);
+        }
+    }
+}
+
 /// Where a stream of slots of `slot` bytes ends once the full slots from its end `from` on are
 /// taken into it: at most `most` of them, and never past the room the receiver at `head` has
 /// released. The slots' stamps are all the sender's word on them.
@@ -382,12 +414,12 @@ fn stamped_end(segment: &Segment, slot: usize, from: u64, head: u64, most: u64) 
 /// session thread share them. The receiver alone writes them, but for the stream's end while
 /// no session is open (the session thread's, once it has waited out the receiver's takes).
 #[derive(Debug, Default)]
-struct StreamEnds {
+pub(super) struct StreamEnds {
     /// The end of the slots taken: the receiver reads up to here, and a session starts or ends
     /// here.
-    published: AtomicU64,
+    pub(super) published: AtomicU64,
     /// The receiver's head, as it stores it after each read.
-    head: AtomicU64,
+    pub(super) head: AtomicU64,
 }
 
 /// The window of item slots as the session thread sees it: how far the receiver may read

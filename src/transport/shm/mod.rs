@@ -26,6 +26,7 @@ pub mod mapping;
 pub mod messages;
 mod receive;
 mod send;
+mod watch;
 
 use receive::{ShmInbox, listen_direct};
 pub use receive::{ShmListener, listen};

@@ -1,0 +1,132 @@
+//! What `ringtop attach` sees of a shared-memory item ring ([`super::items`]), registered by its
+//! receiver ([`crate::monitor::Monitor`]): the receiver's head and the sender's published tail,
+//! in items, read by the monitor's thread from words the two ends write anyway. Nothing is added
+//! to the per-item path.
+//!
+//! The tail is the sender's word (the file's tail, or the stream's end as the receiver took it
+//! from the slots' stamps, whichever is further), bounded by what the ring can hold past the
+//! receiver's head: a sender that writes nonsense into the file moves no figure outside the
+//! ring. The sender's thread, CPU and counters are another process's: the registering program
+//! cannot see them, and `attach` says so.
+
+use std::sync::atomic::Ordering::Acquire;
+use std::sync::{Arc, Weak};
+
+use crate::monitor::RingCells;
+use crate::ring::EndpointStats;
+use crate::ring::watch::{RingMemory, RingWatch, StatsCell};
+
+use super::items::{ItemStream, StreamEnds};
+use super::receive::Shared;
+
+/// The watch of one item ring: its shared state held weakly (nothing once the receiver is
+/// gone), its stream's ends, and the slot's size.
+pub(super) struct ItemWatch {
+    shared: Weak<Shared<ItemStream>>,
+    ends: Arc<StreamEnds>,
+    /// A slot's bytes, as a shift (slots are a power of two).
+    slot_shift: u32,
+    item_bytes: usize,
+}
+
+impl ItemWatch {
+    /// A watch on the ring `shared` whose stream ends are `ends`, of items of `item_bytes` in
+    /// slots of `slot_bytes`.
+    pub(super) fn new(
+        shared: &Arc<Shared<ItemStream>>,
+        ends: &Arc<StreamEnds>,
+        item_bytes: usize,
+        slot_bytes: usize,
+    ) -> Arc<Self> {
+        Arc::new(ItemWatch {
+            shared: Arc::downgrade(shared),
+            ends: ends.clone(),
+            slot_shift: slot_bytes.trailing_zeros(),
+            item_bytes,
+        })
+    }
+}
+
+/// The receiver's head and the sender's tail, in bytes of the stream, as [`ItemWatch`] reads
+/// them: the head first, the tail bounded to `head..=head + window`.
+pub(super) fn stream_positions(shared: &Shared<ItemStream>, ends: &StreamEnds) -> (u64, u64) {
+    let head = ends.head.load(Acquire);
+    let said = shared
+        .segment
+        .sender_tail()
+        .max(ends.published.load(Acquire));
+    let window = shared.segment.capacity() as u64;
+    (head, said.clamp(head, head.saturating_add(window)))
+}
+
+impl RingWatch for ItemWatch {
+    fn kind(&self) -> &'static str {
+        crate::monitor::layout::RingKind::ShmItems.name()
+    }
+
+    fn capacity(&self) -> usize {
+        self.shared
+            .upgrade()
+            .map_or(0, |s| s.segment.capacity() >> self.slot_shift)
+    }
+
+    fn item_bytes(&self) -> usize {
+        self.item_bytes
+    }
+
+    fn consumers(&self) -> usize {
+        1
+    }
+
+    fn positions(&self, heads: &mut [u64]) -> Option<u64> {
+        let shared = self.shared.upgrade()?;
+        let (head, tail) = stream_positions(&shared, &self.ends);
+        if let Some(first) = heads.first_mut() {
+            *first = head >> self.slot_shift;
+        }
+        Some(tail >> self.slot_shift)
+    }
+
+    fn memory(&self) -> Option<RingMemory> {
+        let shared = self.shared.upgrade()?;
+        let window = shared.segment.window_cells();
+        Some(RingMemory {
+            address: window.as_ptr() as usize,
+            bytes: window.len(),
+        })
+    }
+}
+
+/// The cells a monitored item receiver writes: its own (its thread, and its head when it is
+/// dropped) and its sender's (only the tail it last saw, when it is dropped: the sender's
+/// counters are another process's).
+#[derive(Debug)]
+pub(super) struct WatchedCells {
+    producer: StatsCell,
+    consumer: StatsCell,
+}
+
+impl WatchedCells {
+    /// The cells a registry gave the ring; says which thread reads it (the caller's).
+    pub(super) fn new(cells: RingCells) -> Option<Self> {
+        let consumer = cells.consumers.into_iter().next()?;
+        let watched = WatchedCells {
+            producer: cells.producer,
+            consumer,
+        };
+        watched.reader_is_here();
+        Some(watched)
+    }
+
+    /// Says the calling thread reads the ring (its thread id, for its CPU and scheduling): at
+    /// registration and at each sender's arrival, off the per-item path.
+    pub(super) fn reader_is_here(&self) {
+        self.consumer.store(EndpointStats::default());
+    }
+
+    /// The positions, in items, as the receiver goes away.
+    pub(super) fn ended(&self, head: u64, tail: u64) {
+        self.producer.store_final(tail);
+        self.consumer.store_final(head);
+    }
+}
