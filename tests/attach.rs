@@ -550,7 +550,11 @@ fn attach_shows_a_shared_memory_item_ring_from_its_receivers_side() {
         // the kernel put them, asked from outside.
         let said = quotes["ring"]["memory_summary"].as_str().unwrap();
         assert!(said.starts_with("32 KiB in "), "{said}");
-        assert_eq!(quotes["ring"]["memory_nodes"], serde_json::json!([0]), "{line}");
+        assert_eq!(
+            quotes["ring"]["memory_nodes"],
+            serde_json::json!([0]),
+            "{line}"
+        );
         for counter in [
             "producer_full_stalls",
             "consumer_empty_stalls",
@@ -575,8 +579,21 @@ fn attach_shows_a_shared_memory_item_ring_from_its_receivers_side() {
         assert_eq!(consumer["rows"], 600);
         assert!(consumer["endpoint"].is_null(), "{consumer}");
     }
+    // The receiver's thread (this test's) slept through the intervals: it asked for no CPU, and
+    // is not warned about as kept from one.
+    for line in &intervals {
+        let warnings = line["warnings"].as_array().unwrap();
+        assert!(
+            !warnings.iter().any(|w| w.as_str().unwrap().contains(" ran ")),
+            "{warnings:?}"
+        );
+    }
     // While the receiver lived, its thread (this test's) was seen on a CPU.
-    assert!(intervals[0]["threads"][1]["cpu"].is_u64(), "{}", intervals[0]);
+    assert!(
+        intervals[0]["threads"][1]["cpu"].is_u64(),
+        "{}",
+        intervals[0]
+    );
     assert_eq!(summary["rings"][0]["closed"], true, "{summary}");
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -9,6 +9,7 @@ use crate::codec::CodecId;
 use crate::metrics::LatencyHistogram;
 use crate::metrics::counters::CounterValues;
 use crate::metrics::integrity::Integrity;
+use crate::metrics::sched::{SPINNING_SHARE_FLOOR, cpu_share_warning};
 use crate::metrics::snapshot::{
     CodecPart, CodecSnapshot, EndpointCounters, LatencyNs, LinkRole, RingSnapshot, Role, RunState,
     SCHEMA_VERSION, Scheduling, Snapshot, Summary, ThreadSnapshot, Totals, TransportSnapshot,
@@ -437,39 +438,6 @@ fn transport_figures(
         dropped: link.dropped,
         last_error: link.last_error.clone(),
     })
-}
-
-/// A busy-spinning thread that ran less than this share of an interval was kept from its CPU.
-pub(crate) const SPINNING_SHARE_FLOOR: f64 = 0.9;
-
-/// "consumer-0 ran 34 % of the last 1.0 s on CPU 1; waited 0.62 s for it; CPU 1 lost 0.00 s
-/// to steal; other tasks: cargo (pid 4242)".
-fn cpu_share_warning(
-    name: &str,
-    cpu: Option<usize>,
-    scheduling: &Scheduling,
-    seconds: f64,
-) -> String {
-    let on = cpu.map_or(String::new(), |c| format!(" on CPU {c}"));
-    let mut text = format!(
-        "{name} ran {:.0} % of the last {seconds:.1} s{on}; waited {:.2} s for it",
-        scheduling.ran_share * 100.0,
-        scheduling.waited_s
-    );
-    if let (Some(steal), Some(cpu)) = (scheduling.cpu_steal_s, cpu)
-        && steal > 0.0
-    {
-        text.push_str(&format!("; CPU {cpu} lost {steal:.2} s to steal"));
-    }
-    if !scheduling.other_tasks.is_empty() {
-        let others: Vec<String> = scheduling
-            .other_tasks
-            .iter()
-            .map(|t| format!("{} (pid {})", t.name, t.pid))
-            .collect();
-        text.push_str(&format!("; other tasks: {}", others.join(", ")));
-    }
-    text
 }
 
 /// What the operator should know about this interval.

@@ -238,6 +238,51 @@ pub fn scheduling(
     }
 }
 
+/// A busy-spinning thread that ran less than this share of an interval was kept from its CPU.
+pub const SPINNING_SHARE_FLOOR: f64 = 0.9;
+
+/// "consumer-0 ran 34 % of the last 1.0 s on CPU 1; waited 0.62 s for it; CPU 1 lost 0.00 s
+/// to steal; other tasks: cargo (pid 4242)".
+pub fn cpu_share_warning(
+    name: &str,
+    cpu: Option<usize>,
+    scheduling: &crate::metrics::snapshot::Scheduling,
+    seconds: f64,
+) -> String {
+    let on = cpu.map_or(String::new(), |c| format!(" on CPU {c}"));
+    let mut text = format!(
+        "{name} ran {:.0} % of the last {seconds:.1} s{on}; waited {:.2} s for it",
+        scheduling.ran_share * 100.0,
+        scheduling.waited_s
+    );
+    if let (Some(steal), Some(cpu)) = (scheduling.cpu_steal_s, cpu)
+        && steal > 0.0
+    {
+        text.push_str(&format!("; CPU {cpu} lost {steal:.2} s to steal"));
+    }
+    if !scheduling.other_tasks.is_empty() {
+        let others: Vec<String> = scheduling
+            .other_tasks
+            .iter()
+            .map(|t| format!("{} (pid {})", t.name, t.pid))
+            .collect();
+        text.push_str(&format!("; other tasks: {}", others.join(", ")));
+    }
+    text
+}
+
+/// Whether a thread's scheduling over an interval says it spun there, asking for its CPU all
+/// along: it never gave the CPU up itself, and it ran, waited for it or was switched out. A
+/// thread blocked through the whole interval (asleep since before it began) did none of these,
+/// and ran 0 % of it without being kept from anything. For a thread whose code is not known
+/// (an attached program's).
+pub fn seems_to_spin(scheduling: &crate::metrics::snapshot::Scheduling) -> bool {
+    scheduling.voluntary_switches == 0
+        && (scheduling.ran_share > 0.0
+            || scheduling.waited_s > 0.0
+            || scheduling.involuntary_switches > 0)
+}
+
 /// The CPU thread `tid` of process `pid` last ran on (`/proc/PID/task/TID/stat`).
 ///
 /// # Errors
@@ -268,6 +313,32 @@ mod tests {
             })
         );
         assert_eq!(parse_task("garbage", status), None);
+    }
+
+    #[test]
+    fn a_thread_asleep_all_interval_does_not_seem_to_spin_one_kept_from_its_cpu_does() {
+        let over = |ran_share, waited_s, voluntary, involuntary| {
+            let since = TaskSched {
+                ran_ns: (ran_share * 1e9) as u64,
+                waited_ns: (waited_s * 1e9) as u64,
+                voluntary_switches: voluntary,
+                involuntary_switches: involuntary,
+            };
+            scheduling(&since, 1.0, Ok(0.0), Vec::new())
+        };
+        // Blocked since before the interval began: nothing ran, waited or switched.
+        assert!(!seems_to_spin(&over(0.0, 0.0, 0, 0)));
+        // It slept on its own: not a spinner.
+        assert!(!seems_to_spin(&over(0.3, 0.0, 2, 0)));
+        // Spinning, kept from its CPU by others, or wholly by a wait.
+        let kept = over(0.34, 0.62, 0, 41);
+        assert!(seems_to_spin(&kept) && kept.ran_share < SPINNING_SHARE_FLOOR);
+        assert!(seems_to_spin(&over(0.0, 0.9, 0, 1)));
+        assert!(seems_to_spin(&over(1.0, 0.0, 0, 0)));
+        assert_eq!(
+            cpu_share_warning("consumer-0", Some(1), &kept, 1.0),
+            "consumer-0 ran 34 % of the last 1.0 s on CPU 1; waited 0.62 s for it"
+        );
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::metrics::LatencyHistogram;
-use crate::metrics::sched::{self, TaskSched};
+use crate::metrics::sched::{self, SPINNING_SHARE_FLOOR, TaskSched};
 use crate::metrics::snapshot::{
     AttachedRing, EndpointCounters, LatencyNs, ProgramInfo, ProgramSnapshot, RingSnapshot, Role,
     SCHEMA_VERSION, ThreadSnapshot,
@@ -21,8 +21,6 @@ use super::read::{EndpointReading, Liveness, ProgramReading, RingReading, Segmen
 
 /// A program's monitor this many intervals late is reported as not updating.
 const LATE_INTERVALS: u64 = 5;
-/// A spinning endpoint that ran less than this share of an interval is warned about.
-const FAIR_SHARE: f64 = 0.9;
 
 /// Watches one segment: each [`Watcher::read_next`] reads it and reports the interval since the
 /// previous one.
@@ -332,16 +330,15 @@ impl Watcher {
         }
         for thread in &threads {
             if let Some(s) = &thread.scheduling
-                && s.ran_share < FAIR_SHARE
-                && s.voluntary_switches == 0
+                && s.ran_share < SPINNING_SHARE_FLOOR
+                && sched::seems_to_spin(s)
                 && seconds > 0.0
             {
-                warnings.push(format!(
-                    "{} ran {:.0} % of the interval on CPU {}; waited {:.2} s for it",
-                    thread.name,
-                    s.ran_share * 100.0,
-                    thread.cpu.map_or("?".to_owned(), |c| c.to_string()),
-                    s.waited_s
+                warnings.push(sched::cpu_share_warning(
+                    &thread.name,
+                    thread.cpu,
+                    s,
+                    seconds,
                 ));
             }
         }
