@@ -15,11 +15,14 @@
 //! same way) and prints how many each delivered and how it left: a sender killed mid-stream
 //! included. A receiving role given a `CPU` after its count runs pinned to that CPU with its
 //! ring's window on the CPU's NUMA node, placed before a sender writes it, and prints where the
-//! window's pages are (`window: 64 KiB on node 0 (bound to node 0), 4 KiB pages`).
+//! window's pages are (`window: 64 KiB on node 0 (bound to node 0), 4 KiB pages`). The item
+//! receivers publish their ring for `ringtop attach shm_messages` (items sent and read, fill,
+//! lag, where the window's pages are, the receiver's thread).
 
 use std::process::ExitCode;
 use std::time::Duration;
 
+use ringtop::monitor::{self, Monitor};
 use ringtop::ring::WaitStrategy;
 use ringtop::topology::{MemoryPlacement, NodeChoice, NumaAlloc, pin};
 use ringtop::transport::shm::items::{ItemReceiver, ItemSender, Pod, ReceivedItem, Zeroable};
@@ -60,11 +63,13 @@ fn reader_on(cpu: Option<usize>) -> Result<Option<NumaAlloc>, String> {
 
 fn receive_items(name: &str, count: u64, cpu: Option<usize>) -> Result<(), String> {
     const WAIT: WaitStrategy = WaitStrategy::spin_park();
-    let mut rx = match reader_on(cpu)? {
+    let rx = match reader_on(cpu)? {
         Some(placement) => ItemReceiver::<Quote>::create_on(name, 4096, WAIT, &placement),
         None => ItemReceiver::<Quote>::create(name, 4096, WAIT),
     }
     .map_err(|e| e.to_string())?;
+    let registry = monitor::publish("shm_messages").map_err(|e| e.to_string())?;
+    let mut rx = rx.monitor(&registry, name).map_err(|e| e.to_string())?;
     eprintln!("ready: {}", rx.path());
     if cpu.is_some() {
         println!("window: {}", rx.memory().summary());
@@ -97,7 +102,10 @@ fn receive_items(name: &str, count: u64, cpu: Option<usize>) -> Result<(), Strin
 /// Takes items from `senders` senders, one after another, each of whose quotes must run from 0
 /// in order; prints for each how many it read and how it left.
 fn serve_items(name: &str, senders: u64) -> Result<(), String> {
+    let registry = monitor::publish("shm_messages").map_err(|e| e.to_string())?;
     let mut rx = ItemReceiver::<Quote>::create(name, 4096, WaitStrategy::spin_park())
+        .map_err(|e| e.to_string())?
+        .monitor(&registry, name)
         .map_err(|e| e.to_string())?;
     eprintln!("ready: {}", rx.path());
     let (mut sender, mut next) = (1u64, 0u64);
