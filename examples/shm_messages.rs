@@ -15,9 +15,9 @@
 //! same way) and prints how many each delivered and how it left: a sender killed mid-stream
 //! included. A receiving role given a `CPU` after its count runs pinned to that CPU with its
 //! ring's window on the CPU's NUMA node, placed before a sender writes it, and prints where the
-//! window's pages are (`window: 64 KiB on node 0 (bound to node 0), 4 KiB pages`). The item
-//! receivers publish their ring for `ringtop attach shm_messages` (items sent and read, fill,
-//! lag, where the window's pages are, the receiver's thread).
+//! window's pages are (`window: 64 KiB on node 0 (bound to node 0), 4 KiB pages`). The
+//! receivers publish their ring for `ringtop attach shm_messages` (items, or bytes of messages,
+//! sent and read, fill, lag, where the window's pages are, the receiver's thread).
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -158,11 +158,13 @@ fn message(n: u64) -> Vec<u8> {
 
 fn receive(name: &str, count: u64, cpu: Option<usize>) -> Result<(), String> {
     const WAIT: WaitStrategy = WaitStrategy::spin_park();
-    let mut rx = match reader_on(cpu)? {
+    let rx = match reader_on(cpu)? {
         Some(placement) => MessageReceiver::create_on(name, 1 << 20, WAIT, &placement),
         None => MessageReceiver::create(name, 1 << 20, WAIT),
     }
     .map_err(|e| e.to_string())?;
+    let registry = monitor::publish("shm_messages").map_err(|e| e.to_string())?;
+    let mut rx = rx.monitor(&registry, name).map_err(|e| e.to_string())?;
     eprintln!("ready: {}", rx.path());
     if cpu.is_some() {
         println!("window: {}", rx.memory().summary());

@@ -477,10 +477,144 @@ fn json_goes_with_list_alone() {
     );
 }
 
-/// A shared-memory item ring registered by its receiver: `attach` shows what was sent and read
-/// exactly, where the window's pages are and the receiver's thread, and says (null, with the
-/// reason) what it cannot see: the sender's thread, another process's, and counters neither end
-/// keeps. Its final positions stand once the receiver is dropped.
+/// What `ringtop attach --headless` printed about `program` (in `dir`): its lines, each checked
+/// against the schema. `end` ends the program's part (its rings and registry dropped) once
+/// attach has printed two intervals.
+fn attached_lines(dir: &Path, program: &str, end: impl FnOnce()) -> Vec<Value> {
+    use std::io::BufRead;
+    let mut attach = Reaped::spawn(
+        ringtop(dir)
+            .args(["attach", program, "--headless", "--interval", "100ms"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped()),
+    )
+    .unwrap();
+    let mut stdout = std::io::BufReader::new(attach.child().stdout.take().unwrap());
+    let mut printed = Vec::new();
+    while printed
+        .iter()
+        .filter(|l: &&Value| l["type"] == "program")
+        .count()
+        < 2
+    {
+        let mut line = String::new();
+        assert!(stdout.read_line(&mut line).unwrap() > 0, "{printed:?}");
+        printed.push(serde_json::from_str(&line).unwrap());
+    }
+    end();
+    let mut rest = Vec::new();
+    stdout.read_to_end(&mut rest).unwrap();
+    let attached = attach.take().wait_with_output().unwrap();
+    common::assert_succeeded(&attached);
+    let mut lines = printed;
+    lines.extend(self::lines(&rest));
+    let schema = ringtop(dir).arg("schema").output().unwrap();
+    let schema: Value = serde_json::from_slice(&schema.stdout).unwrap();
+    let validator = jsonschema::validator_for(&schema["line"]).unwrap();
+    for line in &lines {
+        let errors: Vec<String> = validator.iter_errors(line).map(|e| e.to_string()).collect();
+        assert!(errors.is_empty(), "{errors:?} in {line}");
+    }
+    lines
+}
+
+/// A shared-memory ring as `attach` should show it, from its receiver's side.
+struct ShmRingSeen {
+    kind: &'static str,
+    capacity: u64,
+    item_bytes: u64,
+    /// Published and read, in the ring's unit (items, or bytes of records).
+    produced: u64,
+    consumed: u64,
+    /// How `memory_summary` starts: the window's size.
+    window: &'static str,
+}
+
+/// Checks every line `attach` printed about ring `quotes`, a shared-memory ring as `seen` says:
+/// what was sent and read exactly, where the window's pages are, the receiver's thread, and
+/// (null, with the reason) what the program cannot see: the sender's thread, another process's,
+/// and counters neither end keeps. Its final positions stand once the receiver is dropped.
+fn check_shm_ring(lines: &[Value], seen: &ShmRingSeen) {
+    let intervals: Vec<&Value> = lines.iter().filter(|l| l["type"] == "program").collect();
+    assert!(!intervals.is_empty(), "{lines:?}");
+    let summary = lines.last().unwrap();
+    assert_eq!(summary["type"], "program_summary", "{summary}");
+    for line in intervals.iter().copied().chain([summary]) {
+        let quotes = &line["rings"][0];
+        assert_eq!(quotes["name"], "quotes");
+        assert_eq!(quotes["ring"]["kind"], seen.kind);
+        assert_eq!(quotes["ring"]["capacity"], seen.capacity);
+        assert_eq!(quotes["item_bytes"], seen.item_bytes);
+        assert_eq!(quotes["produced"], seen.produced, "{line}");
+        let lag = seen.produced - seen.consumed;
+        assert_eq!(quotes["lag"], serde_json::json!([lag]), "{line}");
+        assert_eq!(quotes["ring"]["occupancy_rows"], lag);
+        // The window was written by the sender: its pages are where the kernel put them, asked
+        // from outside.
+        let said = quotes["ring"]["memory_summary"].as_str().unwrap();
+        assert!(said.starts_with(&format!("{} in ", seen.window)), "{said}");
+        assert_eq!(
+            quotes["ring"]["memory_nodes"],
+            serde_json::json!([0]),
+            "{line}"
+        );
+        for counter in [
+            "producer_full_stalls",
+            "consumer_empty_stalls",
+            "producer_index_reloads",
+            "consumer_index_reloads",
+        ] {
+            assert!(quotes["ring"][counter].is_null(), "{counter}: {line}");
+        }
+        let threads = line["threads"].as_array().unwrap();
+        let (producer, consumer) = (&threads[0], &threads[1]);
+        assert_eq!(producer["name"], "quotes producer");
+        assert_eq!(producer["rows"], seen.produced);
+        assert!(producer["cpu"].is_null() && producer["endpoint"].is_null());
+        assert!(
+            producer["scheduling_unavailable"]
+                .as_str()
+                .unwrap()
+                .contains("another process"),
+            "{producer}"
+        );
+        assert_eq!(consumer["name"], "quotes consumer-0");
+        assert_eq!(consumer["rows"], seen.consumed);
+        assert!(consumer["endpoint"].is_null(), "{consumer}");
+    }
+    // The receiver's thread (the test's) slept through the intervals: it asked for no CPU, and
+    // is not warned about as kept from one.
+    for line in &intervals {
+        let warnings = line["warnings"].as_array().unwrap();
+        assert!(
+            !warnings
+                .iter()
+                .any(|w| w.as_str().unwrap().contains(" ran ")),
+            "{warnings:?}"
+        );
+    }
+    // While the receiver lived, its thread was seen on a CPU.
+    assert!(
+        intervals[0]["threads"][1]["cpu"].is_u64(),
+        "{}",
+        intervals[0]
+    );
+    assert_eq!(summary["rings"][0]["closed"], true, "{summary}");
+}
+
+/// Reads `wanted` of what `take` finds (`Some` for each item or message, checked by the
+/// caller), within 10 s.
+fn read_some(wanted: u64, mut take: impl FnMut(u64) -> bool) {
+    let (mut read, deadline) = (0u64, Instant::now() + Duration::from_secs(10));
+    while read < wanted {
+        assert!(Instant::now() < deadline, "{read} of {wanted} read");
+        if take(read) {
+            read += 1;
+        }
+    }
+}
+
 #[test]
 fn attach_shows_a_shared_memory_item_ring_from_its_receivers_side() {
     use ringtop::monitor::{self, Monitor};
@@ -499,101 +633,68 @@ fn attach_shows_a_shared_memory_item_ring_from_its_receivers_side() {
     for i in 0..1000 {
         sender.send(&[i; 3], Duration::from_secs(5)).unwrap();
     }
-    let (mut read, deadline) = (0u64, Instant::now() + Duration::from_secs(10));
-    while read < 600 {
-        assert!(Instant::now() < deadline, "{read} items read");
-        match receiver.try_recv() {
-            ReceivedItem::Item(item) => {
-                assert_eq!(item, [read; 3]);
-                read += 1;
-            }
-            ReceivedItem::Other(_) => {}
+    read_some(600, |n| match receiver.try_recv() {
+        ReceivedItem::Item(item) => {
+            assert_eq!(item, [n; 3]);
+            true
         }
+        ReceivedItem::Other(_) => false,
+    });
+    let lines = attached_lines(&dir, &program, || drop((receiver, sender, registry)));
+    // 1,024 slots of 32 bytes (24 of item, 8 of stamp).
+    let seen = ShmRingSeen {
+        kind: "shm-items",
+        capacity: 1024,
+        item_bytes: 24,
+        produced: 1000,
+        consumed: 600,
+        window: "32 KiB",
+    };
+    check_shm_ring(&lines, &seen);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A message ring is counted in bytes of records: each a header of 8 bytes and the message
+/// padded to 8 (13 bytes: 24 in all; 1,000 of them do not reach the end of the window, so no
+/// padding record).
+#[test]
+fn attach_shows_a_shared_memory_message_ring_in_bytes_of_records() {
+    use ringtop::monitor::{self, Monitor};
+    use ringtop::ring::WaitStrategy;
+    use ringtop::transport::shm::messages::{MessageReceiver, MessageSender, Received};
+
+    let dir = monitor_dir("shm-messages");
+    let program = format!("messages-{}", std::process::id());
+    let registry = monitor::publish_with(&dir, &program, Duration::from_millis(20)).unwrap();
+    let ring = format!("test-attach-messages-{}", std::process::id());
+    let mut receiver = MessageReceiver::create(&ring, 1 << 16, WaitStrategy::BusySpin)
+        .unwrap()
+        .monitor(&registry, "quotes")
+        .unwrap();
+    let mut sender = MessageSender::open(&ring, 64).unwrap();
+    let message = |n: u64| format!("quote {n:07}").into_bytes();
+    for n in 0..1000 {
+        assert_eq!(message(n).len(), 13);
+        sender.send(&message(n), Duration::from_secs(5)).unwrap();
     }
-    let attach = Reaped::spawn(
-        ringtop(&dir)
-            .args(["attach", &program, "--headless", "--interval", "100ms"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped()),
-    )
-    .unwrap();
-    std::thread::sleep(Duration::from_millis(700));
-    drop(receiver);
-    std::thread::sleep(Duration::from_millis(100));
-    drop(sender);
-    drop(registry);
-    let attached = attach.take().wait_with_output().unwrap();
-    common::assert_succeeded(&attached);
-    let lines = lines(&attached.stdout);
-    let schema = ringtop(&dir).arg("schema").output().unwrap();
-    let schema: Value = serde_json::from_slice(&schema.stdout).unwrap();
-    let validator = jsonschema::validator_for(&schema["line"]).unwrap();
-    for line in &lines {
-        let errors: Vec<String> = validator.iter_errors(line).map(|e| e.to_string()).collect();
-        assert!(errors.is_empty(), "{errors:?} in {line}");
-    }
-    let intervals: Vec<&Value> = lines.iter().filter(|l| l["type"] == "program").collect();
-    assert!(!intervals.is_empty(), "{lines:?}");
-    let summary = lines.last().unwrap();
-    assert_eq!(summary["type"], "program_summary", "{summary}");
-    for line in intervals.iter().copied().chain([summary]) {
-        let quotes = &line["rings"][0];
-        assert_eq!(quotes["name"], "quotes");
-        assert_eq!(quotes["ring"]["kind"], "shm-items");
-        assert_eq!(quotes["ring"]["capacity"], 1024);
-        assert_eq!(quotes["item_bytes"], 24);
-        assert_eq!(quotes["produced"], 1000, "{line}");
-        assert_eq!(quotes["lag"], serde_json::json!([400]), "{line}");
-        assert_eq!(quotes["ring"]["occupancy_rows"], 400);
-        // The window (1,024 slots of 32 bytes) was written by the sender: its pages are where
-        // the kernel put them, asked from outside.
-        let said = quotes["ring"]["memory_summary"].as_str().unwrap();
-        assert!(said.starts_with("32 KiB in "), "{said}");
-        assert_eq!(
-            quotes["ring"]["memory_nodes"],
-            serde_json::json!([0]),
-            "{line}"
-        );
-        for counter in [
-            "producer_full_stalls",
-            "consumer_empty_stalls",
-            "producer_index_reloads",
-            "consumer_index_reloads",
-        ] {
-            assert!(quotes["ring"][counter].is_null(), "{counter}: {line}");
+    let mut out = Vec::new();
+    read_some(600, |n| match receiver.try_recv(&mut out) {
+        Received::Message => {
+            assert_eq!(out, message(n));
+            true
         }
-        let threads = line["threads"].as_array().unwrap();
-        let (producer, consumer) = (&threads[0], &threads[1]);
-        assert_eq!(producer["name"], "quotes producer");
-        assert_eq!(producer["rows"], 1000);
-        assert!(producer["cpu"].is_null() && producer["endpoint"].is_null());
-        assert!(
-            producer["scheduling_unavailable"]
-                .as_str()
-                .unwrap()
-                .contains("another process"),
-            "{producer}"
-        );
-        assert_eq!(consumer["name"], "quotes consumer-0");
-        assert_eq!(consumer["rows"], 600);
-        assert!(consumer["endpoint"].is_null(), "{consumer}");
-    }
-    // The receiver's thread (this test's) slept through the intervals: it asked for no CPU, and
-    // is not warned about as kept from one.
-    for line in &intervals {
-        let warnings = line["warnings"].as_array().unwrap();
-        assert!(
-            !warnings.iter().any(|w| w.as_str().unwrap().contains(" ran ")),
-            "{warnings:?}"
-        );
-    }
-    // While the receiver lived, its thread (this test's) was seen on a CPU.
-    assert!(
-        intervals[0]["threads"][1]["cpu"].is_u64(),
-        "{}",
-        intervals[0]
-    );
-    assert_eq!(summary["rings"][0]["closed"], true, "{summary}");
+        _ => false,
+    });
+    let lines = attached_lines(&dir, &program, || drop((receiver, sender, registry)));
+    let record = 8 + 16;
+    let seen = ShmRingSeen {
+        kind: "shm-messages",
+        capacity: 1 << 16,
+        item_bytes: 1,
+        produced: 1000 * record,
+        consumed: 600 * record,
+        window: "64 KiB",
+    };
+    check_shm_ring(&lines, &seen);
     let _ = std::fs::remove_dir_all(&dir);
 }

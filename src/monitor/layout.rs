@@ -223,6 +223,10 @@ pub enum RingKind {
     /// A shared-memory ring of fixed-size items (`transport::shm::items`), registered by its
     /// receiver: its sender is another process, whose counters this program cannot see.
     ShmItems = 4,
+    /// A shared-memory ring of byte messages (`transport::shm::messages`), registered by its
+    /// receiver: counted in bytes of records (headers and padding included), its sender another
+    /// process.
+    ShmMessages = 5,
 }
 
 impl RingKind {
@@ -233,6 +237,7 @@ impl RingKind {
             2 => Some(Self::Relay),
             3 => Some(Self::Broadcast),
             4 => Some(Self::ShmItems),
+            5 => Some(Self::ShmMessages),
             _ => None,
         }
     }
@@ -244,6 +249,7 @@ impl RingKind {
             "relay" => Some(Self::Relay),
             "broadcast" => Some(Self::Broadcast),
             "shm-items" => Some(Self::ShmItems),
+            "shm-messages" => Some(Self::ShmMessages),
             _ => None,
         }
     }
@@ -255,6 +261,7 @@ impl RingKind {
             Self::Relay => "relay",
             Self::Broadcast => "broadcast",
             Self::ShmItems => "shm-items",
+            Self::ShmMessages => "shm-messages",
         }
     }
 
@@ -262,7 +269,9 @@ impl RingKind {
     /// and counters are another process's), or `None` where it is.
     pub fn producer_elsewhere(self) -> Option<&'static str> {
         match self {
-            Self::ShmItems => Some("the producer is another process (the ring's sender)"),
+            Self::ShmItems | Self::ShmMessages => {
+                Some("the producer is another process (the ring's sender)")
+            }
             Self::Spsc | Self::Relay | Self::Broadcast => None,
         }
     }
@@ -271,7 +280,7 @@ impl RingKind {
     /// ([`crate::ring::EndpointStats`]): the in-process rings do; a shared-memory ring's ends
     /// keep no such counts.
     pub fn counts_endpoints(self) -> bool {
-        !matches!(self, Self::ShmItems)
+        !matches!(self, Self::ShmItems | Self::ShmMessages)
     }
 }
 

@@ -505,6 +505,16 @@ impl<T: crate::transport::shm::items::Pod> Monitor
     }
 }
 
+/// A shared-memory message ring, registered by its receiver and counted in bytes of records:
+/// as for an item ring above.
+impl Monitor for crate::transport::shm::messages::MessageReceiver {
+    fn monitor(mut self, registry: &Registry, name: &str) -> Result<Self, MonitorError> {
+        let cells = registry.register(name, self.watch())?;
+        self.publish_to(cells);
+        Ok(self)
+    }
+}
+
 impl<T: Copy + Send + 'static> Monitor for (broadcast::Producer<T>, Vec<broadcast::Consumer<T>>) {
     fn monitor(mut self, registry: &Registry, name: &str) -> Result<Self, MonitorError> {
         let cells = registry.register(name, self.0.watch())?;

@@ -380,6 +380,24 @@ pub struct WindowReader {
     scratch: Vec<u8>,
 }
 
+/// A window's positions for a watcher in another thread ([`WindowReader::positions`]): the
+/// reader's released head and the published tail, in bytes, held weakly (nothing once both
+/// ends are gone).
+#[cfg(not(loom))]
+#[derive(Debug, Clone)]
+pub struct WindowPositions(std::sync::Weak<Shared>);
+
+#[cfg(not(loom))]
+impl WindowPositions {
+    /// The head, then the tail (so `tail - head` never reads negative); `None` once both ends
+    /// are gone.
+    pub fn read(&self) -> Option<(u64, u64)> {
+        let shared = self.0.upgrade()?;
+        let head = shared.head.load(Acquire);
+        Some((head, shared.tail.load(Acquire)))
+    }
+}
+
 impl std::fmt::Debug for WindowReader {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("WindowReader")
@@ -398,6 +416,12 @@ impl WindowReader {
     /// Everything before this position has been read and released.
     pub fn head(&self) -> u64 {
         self.head
+    }
+
+    /// The window's positions for a watcher in another thread, held weakly.
+    #[cfg(not(loom))]
+    pub fn positions(&self) -> WindowPositions {
+        WindowPositions(Arc::downgrade(&self.shared))
     }
 
     /// The writer's published tail, as of now.

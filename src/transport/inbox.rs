@@ -177,6 +177,11 @@ impl<C: CreditPath + ?Sized, F: TailFeed + ?Sized> Inbox<C, F> {
             .is_some_and(|tail| self.is_quiet_at(tail))
     }
 
+    /// The window's positions for a watcher in another thread, held weakly.
+    pub fn window_positions(&self) -> crate::ring::window::WindowPositions {
+        self.reader.positions()
+    }
+
     /// Whether a poll would find nothing, given the sender's `tail` (loaded first): it is the
     /// head, everything published is read, and no session boundary is due. For a caller that
     /// loads the tail without the feed (a shared-memory receiver, from its ring file): the poll

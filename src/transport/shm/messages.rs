@@ -27,12 +27,15 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::monitor::RingCells;
 use crate::ring::WaitStrategy;
+use crate::ring::watch::RingWatch;
 use crate::topology::{AllocationReport, NumaAlloc};
 use crate::transport::inbox::Polled;
 use crate::transport::session::SessionEvent;
 use crate::transport::{FrameLink, LinkError, LinkStats, ListenConfig, SendOutcome, SenderConfig};
 
+use super::watch::{MessageWatch, WatchedCells};
 use super::{ShmInbox, ShmListener, ShmSender, listen_direct};
 
 /// What a receive found (of a message, or of items: [`super::items`]).
@@ -76,6 +79,8 @@ pub struct MessageReceiver {
     listener: ShmListener,
     inbox: ShmInbox,
     wait: WaitStrategy,
+    /// Where a monitor watches this ring from ([`MessageReceiver::publish_to`]), if one does.
+    watched: Option<WatchedCells>,
 }
 
 impl MessageReceiver {
@@ -125,6 +130,7 @@ impl MessageReceiver {
             listener,
             inbox,
             wait,
+            watched: None,
         })
     }
 
@@ -137,6 +143,25 @@ impl MessageReceiver {
     /// NUMA nodes its pages are on now (asked of the kernel at each call).
     pub fn memory(&self) -> AllocationReport {
         self.listener.window_memory()
+    }
+
+    /// This ring's positions for a watcher, held weakly: the receiver's head and the sender's
+    /// published tail, in bytes of records (messages vary in size; a record is an 8-byte header
+    /// and the message padded to 8 bytes). Register it with `receiver.monitor(&registry, name)`
+    /// ([`crate::monitor::Monitor`]).
+    pub fn watch(&self) -> Arc<dyn RingWatch> {
+        self.message_watch()
+    }
+
+    fn message_watch(&self) -> Arc<MessageWatch> {
+        MessageWatch::new(self.listener.segment_weak(), self.inbox.window_positions())
+    }
+
+    /// Writes into `cells` (a registry's for this ring) which thread reads the ring, at once
+    /// and at each sender's arrival, and both positions when the receiver is dropped. The
+    /// sender's cell holds nothing else: its counters are another process's.
+    pub fn publish_to(&mut self, cells: RingCells) {
+        self.watched = WatchedCells::new(cells);
     }
 
     /// Takes the next message into `out` (or a sender's arrival or departure) without waiting.
@@ -174,8 +199,18 @@ impl MessageReceiver {
             Polled::Frame(taken) => return Ok(taken),
             Polled::Nothing => Received::Nothing,
             Polled::Dropped(reason) => Received::SenderDropped(reason),
-            Polled::Event(event) => Received::of(event),
+            Polled::Event(event) => self.event(event),
         })
+    }
+
+    /// A session boundary, as the caller sees it: a sender's arrival says again which thread
+    /// reads the ring, for a watcher.
+    #[cold]
+    fn event(&self, event: SessionEvent) -> Received {
+        if let (SessionEvent::Start { .. }, Some(watched)) = (&event, &self.watched) {
+            watched.reader_is_here();
+        }
+        Received::of(event)
     }
 
     /// Polls with `poll` until it finds something or `timeout` passes, waiting between polls
@@ -193,6 +228,16 @@ impl MessageReceiver {
             |receiver| receiver.try_take(&mut poll),
             |receiver, at_most| receiver.inbox.park(at_most),
         )
+    }
+}
+
+impl Drop for MessageReceiver {
+    fn drop(&mut self) {
+        if let Some(watched) = &self.watched
+            && let Some((head, tail)) = self.message_watch().read()
+        {
+            watched.ended(head, tail);
+        }
     }
 }
 

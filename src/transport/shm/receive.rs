@@ -231,6 +231,11 @@ impl ShmListener {
         self.segment.sender_tail()
     }
 
+    /// The ring file's mapping, held weakly: for a watcher that must not keep it mapped.
+    pub(super) fn segment_weak(&self) -> std::sync::Weak<Segment> {
+        Arc::downgrade(&self.segment)
+    }
+
     /// Where the ring's window is: how it was placed when the ring was made (bound to a node,
     /// pages faulted in by the receiver) or, for a ring made without a placement, that no node
     /// was asked for (its pages land where they are first written: a sender writes them
