@@ -600,6 +600,20 @@ fn check_shm_ring(lines: &[Value], seen: &ShmRingSeen) {
         "{}",
         intervals[0]
     );
+    // The dashboard shows the kind and the capacity whole.
+    let mut line = intervals[0].clone();
+    line.as_object_mut().unwrap().remove("type");
+    let snapshot: ProgramSnapshot = serde_json::from_value(line).unwrap();
+    let shown = draw(Some(&snapshot), 130, 30);
+    let row = format!("{} {}", seen.kind, seen.capacity);
+    assert!(
+        shown.lines().any(|l| l
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .contains(&row)),
+        "{row:?} missing:\n{shown}"
+    );
     assert_eq!(summary["rings"][0]["closed"], true, "{summary}");
 }
 

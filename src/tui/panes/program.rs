@@ -85,8 +85,9 @@ fn render_rings(frame: &mut Frame, area: Rect, snapshot: &ProgramSnapshot) {
         rows,
         [
             Constraint::Length(16),
+            // `shm-messages`; a 1 GiB message window's capacity in bytes.
+            Constraint::Length(12),
             Constraint::Length(10),
-            Constraint::Length(9),
             Constraint::Length(6),
             Constraint::Min(10),
             Constraint::Length(11),
