@@ -130,7 +130,7 @@ pub struct ThreadSnapshot {
     /// Consumers: latency since the start (or the last reset); `null` as `latency_ns`.
     pub latency_total_ns: Option<LatencyNs>,
     /// This thread's ring endpoint counters, since the start; `null` for rings that do not keep
-    /// them (MPMC; an attached shared-memory item ring).
+    /// them (MPMC; an attached shared-memory ring of items or messages).
     pub endpoint: Option<EndpointCounters>,
     /// Hardware and software counters over the interval (since the start in a summary); each is
     /// a number or `null` with its reason in `unavailable`.

@@ -493,8 +493,8 @@ monitor_pair!(relay);
 
 /// A shared-memory item ring, registered by its receiver: `ItemReceiver::create(..)?
 /// .monitor(&registry, "quotes")?`. Its sender is another process: `attach` shows the ring's
-/// positions, the receiver's thread and where the window's pages are, and says the sender's
-/// thread and both ends' counters are not this program's to see.
+/// positions, the receiver's thread and where the window's pages are, and says that the
+/// sender's thread is not this program's to see and that neither end counts stalls or reloads.
 impl<T: crate::transport::shm::items::Pod> Monitor
     for crate::transport::shm::items::ItemReceiver<T>
 {
