@@ -38,6 +38,8 @@ use std::time::Duration;
 
 use crate::ring::watch::{RingWatch, StatsCell};
 use crate::ring::{broadcast, relay, spsc};
+use crate::transport::shm::items::{ItemReceiver, Pod};
+use crate::transport::shm::messages::MessageReceiver;
 use crate::words::counted;
 
 use self::layout::{RingKind, RingState, metadata, value};
@@ -491,29 +493,26 @@ macro_rules! monitor_pair {
 monitor_pair!(spsc);
 monitor_pair!(relay);
 
-/// A shared-memory item ring, registered by its receiver: `ItemReceiver::create(..)?
-/// .monitor(&registry, "quotes")?`. Its sender is another process: `attach` shows the ring's
-/// positions, the receiver's thread and where the window's pages are, and says that the
+/// [`Monitor`] for a shared-memory ring's receiver (its one end in this program): the ring's
+/// positions, the receiver's thread and where the window's pages are; `attach` says that the
 /// sender's thread is not this program's to see and that neither end counts stalls or reloads.
-impl<T: crate::transport::shm::items::Pod> Monitor
-    for crate::transport::shm::items::ItemReceiver<T>
-{
-    fn monitor(mut self, registry: &Registry, name: &str) -> Result<Self, MonitorError> {
-        let cells = registry.register(name, self.watch())?;
-        self.publish_to(cells);
-        Ok(self)
-    }
+macro_rules! monitor_receiver {
+    ($receiver:ty $(, $generic:ident: $bound:path)?) => {
+        impl$(<$generic: $bound>)? Monitor for $receiver {
+            fn monitor(mut self, registry: &Registry, name: &str) -> Result<Self, MonitorError> {
+                let cells = registry.register(name, self.watch())?;
+                if let Some(consumer) = cells.consumers.into_iter().next() {
+                    self.publish_to(cells.producer, consumer);
+                }
+                Ok(self)
+            }
+        }
+    };
 }
-
-/// A shared-memory message ring, registered by its receiver and counted in bytes of records:
-/// as for an item ring above.
-impl Monitor for crate::transport::shm::messages::MessageReceiver {
-    fn monitor(mut self, registry: &Registry, name: &str) -> Result<Self, MonitorError> {
-        let cells = registry.register(name, self.watch())?;
-        self.publish_to(cells);
-        Ok(self)
-    }
-}
+// `ItemReceiver::create(..)?.monitor(&registry, "quotes")?`, counted in items.
+monitor_receiver!(ItemReceiver<T>, T: Pod);
+// Counted in bytes of records (messages vary in size).
+monitor_receiver!(MessageReceiver);
 
 impl<T: Copy + Send + 'static> Monitor for (broadcast::Producer<T>, Vec<broadcast::Consumer<T>>) {
     fn monitor(mut self, registry: &Registry, name: &str) -> Result<Self, MonitorError> {

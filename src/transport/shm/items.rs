@@ -44,10 +44,9 @@ use std::time::Duration;
 /// `#[derive(Clone, Copy, Pod, Zeroable)] #[repr(C)]`.
 pub use bytemuck::{Pod, Zeroable};
 
-use crate::monitor::RingCells;
 use crate::ring::WaitStrategy;
 use crate::ring::visits::{Visitor, Visits};
-use crate::ring::watch::RingWatch;
+use crate::ring::watch::{RingWatch, StatsCell};
 use crate::ring::window::WindowError;
 use crate::topology::{AllocationReport, NumaAlloc};
 use crate::transport::inbox::CreditPath;
@@ -232,11 +231,12 @@ impl<T: Pod> ItemReceiver<T> {
         watch::ItemWatch::new(&self.shared, &self.ends, size_of::<T>(), Slot::<T>::BYTES)
     }
 
-    /// Writes into `cells` (a registry's for this ring) which thread reads the ring, at once
-    /// and at each sender's arrival, and both positions when the receiver is dropped. The
-    /// sender's cell holds nothing else: its counters are another process's.
-    pub fn publish_to(&mut self, cells: RingCells) {
-        self.watched = WatchedCells::new(cells);
+    /// Writes into `consumer` (this end's cell in a monitor: [`crate::monitor::RingCells`])
+    /// which thread reads the ring, at once and at each sender's arrival, and into both cells
+    /// the positions when the receiver is dropped. The sender's cell holds nothing else: its
+    /// counters are another process's.
+    pub fn publish_to(&mut self, producer: StatsCell, consumer: StatsCell) {
+        self.watched = Some(WatchedCells::new(producer, consumer));
     }
 
     /// The next item (or a sender's arrival or departure) without waiting. A look that finds

@@ -27,9 +27,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::monitor::RingCells;
 use crate::ring::WaitStrategy;
-use crate::ring::watch::RingWatch;
+use crate::ring::watch::{RingWatch, StatsCell};
 use crate::topology::{AllocationReport, NumaAlloc};
 use crate::transport::inbox::Polled;
 use crate::transport::session::SessionEvent;
@@ -157,11 +156,12 @@ impl MessageReceiver {
         MessageWatch::new(self.listener.segment_weak(), self.inbox.window_positions())
     }
 
-    /// Writes into `cells` (a registry's for this ring) which thread reads the ring, at once
-    /// and at each sender's arrival, and both positions when the receiver is dropped. The
-    /// sender's cell holds nothing else: its counters are another process's.
-    pub fn publish_to(&mut self, cells: RingCells) {
-        self.watched = WatchedCells::new(cells);
+    /// Writes into `consumer` (this end's cell in a monitor: [`crate::monitor::RingCells`])
+    /// which thread reads the ring, at once and at each sender's arrival, and into both cells
+    /// the positions when the receiver is dropped. The sender's cell holds nothing else: its
+    /// counters are another process's.
+    pub fn publish_to(&mut self, producer: StatsCell, consumer: StatsCell) {
+        self.watched = Some(WatchedCells::new(producer, consumer));
     }
 
     /// Takes the next message into `out` (or a sender's arrival or departure) without waiting.

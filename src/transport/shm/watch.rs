@@ -13,8 +13,6 @@
 use std::sync::atomic::Ordering::Acquire;
 use std::sync::{Arc, Weak};
 
-use crate::monitor::RingCells;
-use crate::monitor::layout::RingKind;
 use crate::ring::EndpointStats;
 use crate::ring::watch::{RingMemory, RingWatch, StatsCell};
 use crate::ring::window::WindowPositions;
@@ -71,7 +69,7 @@ fn sender_tail(segment: &Segment, head: u64, taken: u64) -> u64 {
 
 impl RingWatch for ItemWatch {
     fn kind(&self) -> &'static str {
-        RingKind::ShmItems.name()
+        "shm-items"
     }
 
     fn capacity(&self) -> usize {
@@ -130,7 +128,7 @@ impl MessageWatch {
 
 impl RingWatch for MessageWatch {
     fn kind(&self) -> &'static str {
-        RingKind::ShmMessages.name()
+        "shm-messages"
     }
 
     fn capacity(&self) -> usize {
@@ -173,15 +171,12 @@ pub(super) struct WatchedCells {
 }
 
 impl WatchedCells {
-    /// The cells a registry gave the ring; says which thread reads it (the caller's).
-    pub(super) fn new(cells: RingCells) -> Option<Self> {
-        let consumer = cells.consumers.into_iter().next()?;
-        let watched = WatchedCells {
-            producer: cells.producer,
-            consumer,
-        };
+    /// The cells a monitor gave the ring's two ends; says which thread reads it (the
+    /// caller's).
+    pub(super) fn new(producer: StatsCell, consumer: StatsCell) -> Self {
+        let watched = WatchedCells { producer, consumer };
         watched.reader_is_here();
-        Some(watched)
+        watched
     }
 
     /// Says the calling thread reads the ring (its thread id, for its CPU and scheduling): at
