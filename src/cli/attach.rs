@@ -154,7 +154,7 @@ fn list_table(dir: &Path, listing: &Listing) -> String {
             path.display()
         ));
         text.push_str(
-            "  RING            KIND           CAPACITY   PRODUCED   FILL  LAG PER CONSUMER\n",
+            "  RING            KIND           CAPACITY     PRODUCED       FILL  LAG PER CONSUMER\n",
         );
         for ring in &program.rings {
             let lags: Vec<String> = ring
@@ -163,7 +163,7 @@ fn list_table(dir: &Path, listing: &Listing) -> String {
                 .map(|h| ring.tail.saturating_sub(*h).to_string())
                 .collect();
             text.push_str(&format!(
-                "  {:<15} {:<12} {:>10} {:>10} {:>6}  {}{}\n",
+                "  {:<15} {:<12} {:>10} {:>12} {:>10}  {}{}\n",
                 ring.name,
                 ring.kind.name(),
                 ring.capacity,
