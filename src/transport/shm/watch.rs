@@ -67,6 +67,15 @@ fn sender_tail(segment: &Segment, head: u64, taken: u64) -> u64 {
         .clamp(head, head.saturating_add(window))
 }
 
+/// Where a ring file's window lies in this process, for a watcher's page census.
+fn window_memory(segment: &Segment) -> RingMemory {
+    let window = segment.window_cells();
+    RingMemory {
+        address: window.as_ptr() as usize,
+        bytes: window.len(),
+    }
+}
+
 impl RingWatch for ItemWatch {
     fn kind(&self) -> &'static str {
         "shm-items"
@@ -96,12 +105,7 @@ impl RingWatch for ItemWatch {
     }
 
     fn memory(&self) -> Option<RingMemory> {
-        let shared = self.shared.upgrade()?;
-        let window = shared.segment.window_cells();
-        Some(RingMemory {
-            address: window.as_ptr() as usize,
-            bytes: window.len(),
-        })
+        Some(window_memory(&self.shared.upgrade()?.segment))
     }
 }
 
@@ -152,12 +156,7 @@ impl RingWatch for MessageWatch {
     }
 
     fn memory(&self) -> Option<RingMemory> {
-        let segment = self.segment.upgrade()?;
-        let window = segment.window_cells();
-        Some(RingMemory {
-            address: window.as_ptr() as usize,
-            bytes: window.len(),
-        })
+        Some(window_memory(&*self.segment.upgrade()?))
     }
 }
 
