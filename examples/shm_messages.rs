@@ -17,7 +17,9 @@
 //! ring's window on the CPU's NUMA node, placed before a sender writes it, and prints where the
 //! window's pages are (`window: 64 KiB on node 0 (bound to node 0), 4 KiB pages`). The
 //! receivers publish their ring for `ringtop attach shm_messages` (items, or bytes of messages,
-//! sent and read, fill, lag, where the window's pages are, the receiver's thread).
+//! sent and read, fill, lag, where the window's pages are, the receiver's thread), the senders
+//! theirs for `ringtop attach shm_messages_sender` (the same, with the sender's thread, and what
+//! was read as the receiver last credited it).
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -137,8 +139,15 @@ fn serve_items(name: &str, senders: u64) -> Result<(), String> {
     Ok(())
 }
 
+/// The name the sending roles publish their ring under (the receivers': `shm_messages`).
+const SENDER_PROGRAM: &str = "shm_messages_sender";
+
 fn send_items(name: &str, count: u64) -> Result<(), String> {
-    let mut tx = ItemSender::<Quote>::open(name).map_err(|e| e.to_string())?;
+    let registry = monitor::publish(SENDER_PROGRAM).map_err(|e| e.to_string())?;
+    let mut tx = ItemSender::<Quote>::open(name)
+        .map_err(|e| e.to_string())?
+        .monitor(&registry, name)
+        .map_err(|e| e.to_string())?;
     for n in 0..count {
         tx.send(&quote(n), Duration::from_secs(10))
             .map_err(|e| e.to_string())?;
@@ -196,7 +205,11 @@ fn receive(name: &str, count: u64, cpu: Option<usize>) -> Result<(), String> {
 }
 
 fn send(name: &str, count: u64) -> Result<(), String> {
-    let mut tx = MessageSender::open(name, 400).map_err(|e| e.to_string())?;
+    let registry = monitor::publish(SENDER_PROGRAM).map_err(|e| e.to_string())?;
+    let mut tx = MessageSender::open(name, 400)
+        .map_err(|e| e.to_string())?
+        .monitor(&registry, name)
+        .map_err(|e| e.to_string())?;
     for n in 0..count {
         tx.send(&message(n), Duration::from_secs(10))
             .map_err(|e| e.to_string())?;

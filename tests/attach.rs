@@ -519,12 +519,15 @@ fn attached_lines(dir: &Path, program: &str, end: impl FnOnce()) -> Vec<Value> {
     lines
 }
 
-/// A shared-memory ring as `attach` should show it, from its receiver's side.
+/// A shared-memory ring as `attach` should show it, from the side that registered it.
 struct ShmRingSeen {
+    /// Whether the sender registered it (else the receiver).
+    sender_here: bool,
     kind: &'static str,
     capacity: u64,
     item_bytes: u64,
-    /// Published and read, in the ring's unit (items, or bytes of records).
+    /// Published and read (as credited, from the sender's side), in the ring's unit (items, or
+    /// bytes of records).
     produced: u64,
     consumed: u64,
     /// How `memory_summary` starts: the window's size.
@@ -532,9 +535,10 @@ struct ShmRingSeen {
 }
 
 /// Checks every line `attach` printed about ring `quotes`, a shared-memory ring as `seen` says:
-/// what was sent and read exactly, where the window's pages are, the receiver's thread, and
-/// (null, with the reason) what the program cannot see: the sender's thread, another process's,
-/// and counters neither end keeps. Its final positions stand once the receiver is dropped.
+/// what was sent and read exactly, where the window's pages are, the registering end's thread,
+/// and (null, with the reason) what the program cannot see: the other end's thread, another
+/// process's, and counters neither end keeps. Its final positions stand once the registering end
+/// is dropped.
 fn check_shm_ring(lines: &[Value], seen: &ShmRingSeen) {
     let intervals: Vec<&Value> = lines.iter().filter(|l| l["type"] == "program").collect();
     assert!(!intervals.is_empty(), "{lines:?}");
@@ -571,20 +575,30 @@ fn check_shm_ring(lines: &[Value], seen: &ShmRingSeen) {
         let (producer, consumer) = (&threads[0], &threads[1]);
         assert_eq!(producer["name"], "quotes producer");
         assert_eq!(producer["rows"], seen.produced);
-        assert!(producer["cpu"].is_null() && producer["endpoint"].is_null());
-        assert!(
-            producer["scheduling_unavailable"]
-                .as_str()
-                .unwrap()
-                .contains("another process"),
-            "{producer}"
-        );
         assert_eq!(consumer["name"], "quotes consumer-0");
         assert_eq!(consumer["rows"], seen.consumed);
-        assert!(consumer["endpoint"].is_null(), "{consumer}");
+        let (elsewhere, other_end) = if seen.sender_here {
+            (consumer, "receiver")
+        } else {
+            (producer, "sender")
+        };
+        assert!(elsewhere["cpu"].is_null(), "{elsewhere}");
+        assert_eq!(
+            elsewhere["scheduling_unavailable"],
+            format!(
+                "the {} is another process (the ring's {other_end})",
+                if seen.sender_here {
+                    "consumer"
+                } else {
+                    "producer"
+                }
+            ),
+            "{elsewhere}"
+        );
+        assert!(producer["endpoint"].is_null() && consumer["endpoint"].is_null());
     }
-    // The receiver's thread (the test's) slept through the intervals: it asked for no CPU, and
-    // is not warned about as kept from one.
+    // The registering end's thread (the test's) slept through the intervals: it asked for no
+    // CPU, and is not warned about as kept from one.
     for line in &intervals {
         let warnings = line["warnings"].as_array().unwrap();
         assert!(
@@ -594,9 +608,10 @@ fn check_shm_ring(lines: &[Value], seen: &ShmRingSeen) {
             "{warnings:?}"
         );
     }
-    // While the receiver lived, its thread was seen on a CPU.
+    // While the registering end lived, its thread was seen on a CPU.
+    let here = if seen.sender_here { 0 } else { 1 };
     assert!(
-        intervals[0]["threads"][1]["cpu"].is_u64(),
+        intervals[0]["threads"][here]["cpu"].is_u64(),
         "{}",
         intervals[0]
     );
@@ -657,6 +672,7 @@ fn attach_shows_a_shared_memory_item_ring_from_its_receivers_side() {
     let lines = attached_lines(&dir, &program, || drop((receiver, sender, registry)));
     // 1,024 slots of 32 bytes (24 of item, 8 of stamp).
     let seen = ShmRingSeen {
+        sender_here: false,
         kind: "shm-items",
         capacity: 1024,
         item_bytes: 24,
@@ -702,11 +718,104 @@ fn attach_shows_a_shared_memory_message_ring_in_bytes_of_records() {
     let lines = attached_lines(&dir, &program, || drop((receiver, sender, registry)));
     let record = 8 + 16;
     let seen = ShmRingSeen {
+        sender_here: false,
         kind: "shm-messages",
         capacity: 1 << 16,
         item_bytes: 1,
         produced: 1000 * record,
         consumed: 600 * record,
+        window: "64 KiB",
+    };
+    check_shm_ring(&lines, &seen);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// From its sender's side, an item ring shows the sender's thread, the tail exact and the head
+/// as the receiver last credited it (what the sender's `acknowledged` says: at most a quarter
+/// window behind what it read), and its figures stand once the sender is dropped.
+#[test]
+fn attach_shows_a_shared_memory_item_ring_from_its_senders_side() {
+    use ringtop::monitor::{self, Monitor};
+    use ringtop::ring::WaitStrategy;
+    use ringtop::transport::shm::items::{ItemReceiver, ItemSender, ReceivedItem};
+
+    let dir = monitor_dir("shm-items-sender");
+    let program = format!("items-sender-{}", std::process::id());
+    let registry = monitor::publish_with(&dir, &program, Duration::from_millis(20)).unwrap();
+    let ring = format!("test-attach-items-sender-{}", std::process::id());
+    let mut receiver =
+        ItemReceiver::<[u64; 3]>::create(&ring, 1024, WaitStrategy::BusySpin).unwrap();
+    let mut sender = ItemSender::<[u64; 3]>::open(&ring)
+        .unwrap()
+        .monitor(&registry, "quotes")
+        .unwrap();
+    for i in 0..1000 {
+        sender.send(&[i; 3], Duration::from_secs(5)).unwrap();
+    }
+    read_some(600, |n| match receiver.try_recv() {
+        ReceivedItem::Item(item) => {
+            assert_eq!(item, [n; 3]);
+            true
+        }
+        ReceivedItem::Other(_) => false,
+    });
+    let credited = sender.acknowledged();
+    assert!((600 - 256..=600).contains(&credited), "{credited}");
+    let lines = attached_lines(&dir, &program, || drop((sender, receiver, registry)));
+    let seen = ShmRingSeen {
+        sender_here: true,
+        kind: "shm-items",
+        capacity: 1024,
+        item_bytes: 24,
+        produced: 1000,
+        consumed: credited,
+        window: "32 KiB",
+    };
+    check_shm_ring(&lines, &seen);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// From its sender's side, a message ring is counted in bytes of records as from its receiver's.
+#[test]
+fn attach_shows_a_shared_memory_message_ring_from_its_senders_side() {
+    use ringtop::monitor::{self, Monitor};
+    use ringtop::ring::WaitStrategy;
+    use ringtop::transport::shm::messages::{MessageReceiver, MessageSender, Received};
+
+    let dir = monitor_dir("shm-messages-sender");
+    let program = format!("messages-sender-{}", std::process::id());
+    let registry = monitor::publish_with(&dir, &program, Duration::from_millis(20)).unwrap();
+    let ring = format!("test-attach-messages-sender-{}", std::process::id());
+    let mut receiver = MessageReceiver::create(&ring, 1 << 16, WaitStrategy::BusySpin).unwrap();
+    let mut sender = MessageSender::open(&ring, 64)
+        .unwrap()
+        .monitor(&registry, "quotes")
+        .unwrap();
+    let message = |n: u64| format!("quote {n:07}").into_bytes();
+    for n in 0..1000 {
+        sender.send(&message(n), Duration::from_secs(5)).unwrap();
+    }
+    let mut out = Vec::new();
+    read_some(700, |n| match receiver.try_recv(&mut out) {
+        Received::Message => {
+            assert_eq!(out, message(n));
+            true
+        }
+        _ => false,
+    });
+    // Credited at most a quarter window (16 KiB, 682 records of 24 bytes) behind what was read:
+    // past the first quarter, so something.
+    let credited = sender.acknowledged();
+    assert!((700 - 682..=700).contains(&credited), "{credited}");
+    let lines = attached_lines(&dir, &program, || drop((sender, receiver, registry)));
+    let record = 8 + 16;
+    let seen = ShmRingSeen {
+        sender_here: true,
+        kind: "shm-messages",
+        capacity: 1 << 16,
+        item_bytes: 1,
+        produced: 1000 * record,
+        consumed: credited * record,
         window: "64 KiB",
     };
     check_shm_ring(&lines, &seen);

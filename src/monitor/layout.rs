@@ -227,6 +227,11 @@ pub enum RingKind {
     /// receiver: counted in bytes of records (headers and padding included), its sender another
     /// process.
     ShmMessages = 5,
+    /// As [`RingKind::ShmItems`], registered by its sender: its receiver is another process,
+    /// and its head is the one the receiver last credited. Shown as `shm-items`.
+    ShmItemsSender = 6,
+    /// As [`RingKind::ShmMessages`], registered by its sender. Shown as `shm-messages`.
+    ShmMessagesSender = 7,
 }
 
 impl RingKind {
@@ -238,11 +243,15 @@ impl RingKind {
             3 => Some(Self::Broadcast),
             4 => Some(Self::ShmItems),
             5 => Some(Self::ShmMessages),
+            6 => Some(Self::ShmItemsSender),
+            7 => Some(Self::ShmMessagesSender),
             _ => None,
         }
     }
 
-    /// The kind from the ring's own name for it.
+    /// The kind from its watch's name for it ([`crate::ring::watch::RingWatch::kind`]): a
+    /// shared-memory ring's sender names its end (`shm-items-sender`), which [`RingKind::name`]
+    /// shows as the ring's kind.
     pub fn from_name(name: &str) -> Option<Self> {
         match name {
             "spsc" => Some(Self::Spsc),
@@ -250,18 +259,21 @@ impl RingKind {
             "broadcast" => Some(Self::Broadcast),
             "shm-items" => Some(Self::ShmItems),
             "shm-messages" => Some(Self::ShmMessages),
+            "shm-items-sender" => Some(Self::ShmItemsSender),
+            "shm-messages-sender" => Some(Self::ShmMessagesSender),
             _ => None,
         }
     }
 
-    /// Its name, as profiles and snapshots spell it.
+    /// Its name, as profiles and snapshots spell it: the ring's kind, whichever end registered
+    /// it.
     pub fn name(self) -> &'static str {
         match self {
             Self::Spsc => "spsc",
             Self::Relay => "relay",
             Self::Broadcast => "broadcast",
-            Self::ShmItems => "shm-items",
-            Self::ShmMessages => "shm-messages",
+            Self::ShmItems | Self::ShmItemsSender => "shm-items",
+            Self::ShmMessages | Self::ShmMessagesSender => "shm-messages",
         }
     }
 
@@ -272,7 +284,18 @@ impl RingKind {
             Self::ShmItems | Self::ShmMessages => {
                 Some("the producer is another process (the ring's sender)")
             }
-            Self::Spsc | Self::Relay | Self::Broadcast => None,
+            _ => None,
+        }
+    }
+
+    /// Why this kind's consumers are not in the program that registered the ring, or `None`
+    /// where they are.
+    pub fn consumers_elsewhere(self) -> Option<&'static str> {
+        match self {
+            Self::ShmItemsSender | Self::ShmMessagesSender => {
+                Some("the consumer is another process (the ring's receiver)")
+            }
+            _ => None,
         }
     }
 
@@ -280,7 +303,7 @@ impl RingKind {
     /// ([`crate::ring::EndpointStats`]): the in-process rings do; a shared-memory ring's ends
     /// keep no such counts.
     pub fn counts_endpoints(self) -> bool {
-        !matches!(self, Self::ShmItems | Self::ShmMessages)
+        matches!(self, Self::Spsc | Self::Relay | Self::Broadcast)
     }
 }
 
@@ -312,6 +335,27 @@ mod tests {
     fn values_beyond_the_top_land_in_the_last_bucket() {
         assert_eq!(bucket_of(u64::MAX), BUCKETS - 1);
         assert_eq!(bucket_of(1 << 41), BUCKETS - 1);
+    }
+
+    #[test]
+    fn a_ring_registered_by_its_sender_shows_as_its_kind_with_the_receiver_elsewhere() {
+        let kinds: Vec<RingKind> = (0..16).filter_map(RingKind::from_code).collect();
+        assert_eq!(kinds.len(), 7);
+        for kind in kinds {
+            assert_eq!(RingKind::from_code(kind as u32), Some(kind));
+            // Never both ends elsewhere: a program holds at least one.
+            assert!(kind.producer_elsewhere().is_none() || kind.consumers_elsewhere().is_none());
+        }
+        for (watch, code, shown) in [
+            ("shm-items-sender", 6, "shm-items"),
+            ("shm-messages-sender", 7, "shm-messages"),
+        ] {
+            let kind = RingKind::from_name(watch).unwrap();
+            assert_eq!((kind as u32, kind.name()), (code, shown));
+            assert!(kind.producer_elsewhere().is_none(), "{watch}");
+            assert!(kind.consumers_elsewhere().unwrap().contains("receiver"));
+            assert!(!kind.counts_endpoints());
+        }
     }
 
     #[test]

@@ -38,8 +38,8 @@ use std::time::Duration;
 
 use crate::ring::watch::{RingWatch, StatsCell};
 use crate::ring::{broadcast, relay, spsc};
-use crate::transport::shm::items::{ItemReceiver, Pod};
-use crate::transport::shm::messages::MessageReceiver;
+use crate::transport::shm::items::{ItemReceiver, ItemSender, Pod};
+use crate::transport::shm::messages::{MessageReceiver, MessageSender};
 use crate::words::counted;
 
 use self::layout::{RingKind, RingState, metadata, value};
@@ -95,6 +95,14 @@ pub enum MonitorError {
     /// The sampling thread cannot start.
     #[error("cannot start the monitor thread: {0}")]
     Thread(std::io::Error),
+    /// A ring's end cannot make the watch the monitor reads.
+    #[error("cannot watch ring {name:?}: {reason}")]
+    Watch {
+        /// The ring.
+        name: String,
+        /// What failed.
+        reason: std::io::Error,
+    },
 }
 
 /// Nanoseconds since the Unix epoch, now (what the segment's timestamps count).
@@ -513,6 +521,32 @@ macro_rules! monitor_receiver {
 monitor_receiver!(ItemReceiver<T>, T: Pod);
 // Counted in bytes of records (messages vary in size).
 monitor_receiver!(MessageReceiver);
+
+/// [`Monitor`] for a shared-memory ring's sender (its one end in this program): the ring's
+/// positions (the head as the receiver last credited it), the sender's thread and where the
+/// window's pages are; `attach` says that the receiver's thread is not this program's to see.
+macro_rules! monitor_sender {
+    ($sender:ty $(, $generic:ident: $bound:path)?) => {
+        impl$(<$generic: $bound>)? Monitor for $sender {
+            fn monitor(mut self, registry: &Registry, name: &str) -> Result<Self, MonitorError> {
+                check_name(name)?;
+                let watch = self.watch().map_err(|reason| MonitorError::Watch {
+                    name: name.to_owned(),
+                    reason,
+                })?;
+                let cells = registry.register(name, watch)?;
+                if let Some(consumer) = cells.consumers.into_iter().next() {
+                    self.publish_to(cells.producer, consumer);
+                }
+                Ok(self)
+            }
+        }
+    };
+}
+// `ItemSender::open(..)?.monitor(&registry, "quotes")?`, counted in items.
+monitor_sender!(ItemSender<T>, T: Pod);
+// Counted in bytes of records.
+monitor_sender!(MessageSender);
 
 impl<T: Copy + Send + 'static> Monitor for (broadcast::Producer<T>, Vec<broadcast::Consumer<T>>) {
     fn monitor(mut self, registry: &Registry, name: &str) -> Result<Self, MonitorError> {

@@ -56,7 +56,7 @@ use crate::transport::{LinkError, LinkStats, ListenConfig};
 use super::mapping::Segment;
 use super::messages::{Received, bytes_sent, receive_within, sender_config, wait_for_room};
 use super::receive::{Shared, Stream, answer_producers, create_ring};
-use super::watch::{self, WatchedCells};
+use super::watch::{self, HeldEnd, WatchedCells};
 use super::{ShmListener, ShmSender, layout};
 
 /// A zero-sized item type: nothing to carry, and no way to tell items from an empty message.
@@ -236,7 +236,7 @@ impl<T: Pod> ItemReceiver<T> {
     /// the positions when the receiver is dropped. The sender's cell holds nothing else: its
     /// counters are another process's.
     pub fn publish_to(&mut self, producer: StatsCell, consumer: StatsCell) {
-        self.watched = Some(WatchedCells::new(producer, consumer));
+        self.watched = Some(WatchedCells::new(producer, consumer, HeldEnd::Receiver));
     }
 
     /// The next item (or a sender's arrival or departure) without waiting. A look that finds
@@ -372,7 +372,7 @@ impl<T: Pod> ItemReceiver<T> {
     fn begin(&mut self, event: SessionEvent) -> Received {
         if let SessionEvent::Start { .. } = &event {
             if let Some(watched) = &self.watched {
-                watched.reader_is_here();
+                watched.end_is_here();
             }
             self.session_rows = 0;
             self.last_credit = self.head;
@@ -543,6 +543,27 @@ impl<T: Pod> ItemSender<T> {
     /// Items the receiver has read so far.
     pub fn acknowledged(&mut self) -> u64 {
         self.sender.acknowledged()
+    }
+
+    /// This ring's positions for a watcher, from the sending end, in items: the tail this
+    /// sender publishes (exact) and the head its receiver last credited (at least every quarter
+    /// window, and whenever it has read everything). Register it with
+    /// `sender.monitor(&registry, name)` ([`crate::monitor::Monitor`]).
+    ///
+    /// # Errors
+    /// The ring file's header cannot be mapped a second time (for the watch, which must not
+    /// keep this sender's mapping alive).
+    pub fn watch(&mut self) -> std::io::Result<Arc<dyn RingWatch>> {
+        Ok(self.sender.watch("shm-items-sender", size_of::<T>())?)
+    }
+
+    /// Writes into `producer` (this end's cell in a monitor: [`crate::monitor::RingCells`])
+    /// which thread sends, at once and whenever the sender looks at its receiver's lock (every
+    /// 4,096 sends, and once a millisecond while the ring is full), and into both cells the
+    /// positions when the sender is dropped. The receiver's cell holds nothing else: its
+    /// counters are another process's.
+    pub fn publish_to(&mut self, producer: StatsCell, consumer: StatsCell) {
+        self.sender.publish_to(producer, consumer);
     }
 
     /// Says goodbye with the count sent and waits up to `wait` for the receiver to read them

@@ -255,6 +255,25 @@ impl Segment {
         }
     }
 
+    /// A second mapping of this file's header alone (no window: its capacity reads 0), for a
+    /// watcher that reads the tail and the credit and must not keep the sender's own mapping
+    /// alive (the sender's watch).
+    ///
+    /// # Errors
+    /// The file cannot be mapped again (the process is out of mappings or memory).
+    pub fn header_again(&self) -> std::io::Result<Segment> {
+        let file = self.file.try_clone()?;
+        let base = map(&file, layout::HEADER_BYTES)?;
+        Ok(Segment {
+            base,
+            len: layout::HEADER_BYTES,
+            capacity: 0,
+            item_bytes: self.item_bytes,
+            file,
+            name_lock: None,
+        })
+    }
+
     /// Whether the receiver that made this file still holds its lock (a sender's check).
     pub fn receiver_alive(&self) -> bool {
         match lock(&self.file, libc::LOCK_SH) {

@@ -34,7 +34,7 @@ use crate::transport::inbox::Polled;
 use crate::transport::session::SessionEvent;
 use crate::transport::{FrameLink, LinkError, LinkStats, ListenConfig, SendOutcome, SenderConfig};
 
-use super::watch::{MessageWatch, WatchedCells};
+use super::watch::{HeldEnd, MessageWatch, WatchedCells};
 use super::{ShmInbox, ShmListener, ShmSender, listen_direct};
 
 /// What a receive found (of a message, or of items: [`super::items`]).
@@ -161,7 +161,7 @@ impl MessageReceiver {
     /// the positions when the receiver is dropped. The sender's cell holds nothing else: its
     /// counters are another process's.
     pub fn publish_to(&mut self, producer: StatsCell, consumer: StatsCell) {
-        self.watched = Some(WatchedCells::new(producer, consumer));
+        self.watched = Some(WatchedCells::new(producer, consumer, HeldEnd::Receiver));
     }
 
     /// Takes the next message into `out` (or a sender's arrival or departure) without waiting.
@@ -208,7 +208,7 @@ impl MessageReceiver {
     #[cold]
     fn event(&self, event: SessionEvent) -> Received {
         if let (SessionEvent::Start { .. }, Some(watched)) = (&event, &self.watched) {
-            watched.reader_is_here();
+            watched.end_is_here();
         }
         Received::of(event)
     }
@@ -325,6 +325,27 @@ impl MessageSender {
     /// Messages the receiver has read so far.
     pub fn acknowledged(&mut self) -> u64 {
         self.sender.acknowledged()
+    }
+
+    /// This ring's positions for a watcher, from the sending end, in bytes of records (as
+    /// [`MessageReceiver::watch`]): the tail this sender publishes (exact) and the head its
+    /// receiver last credited (at least every quarter window, and whenever it has read
+    /// everything). Register it with `sender.monitor(&registry, name)`
+    /// ([`crate::monitor::Monitor`]).
+    ///
+    /// # Errors
+    /// The ring file's header cannot be mapped a second time (for the watch, which must not
+    /// keep this sender's mapping alive).
+    pub fn watch(&mut self) -> std::io::Result<Arc<dyn RingWatch>> {
+        Ok(self.sender.watch("shm-messages-sender", 1)?)
+    }
+
+    /// Writes into `producer` (this end's cell in a monitor: [`crate::monitor::RingCells`])
+    /// which thread sends, at once and whenever the sender looks at its receiver's lock (every
+    /// 4,096 sends, and once a millisecond while the ring is full), and into both cells the
+    /// positions when the sender is dropped. The receiver's cell holds nothing else.
+    pub fn publish_to(&mut self, producer: StatsCell, consumer: StatsCell) {
+        self.sender.publish_to(producer, consumer);
     }
 
     /// Says goodbye with the count sent and waits up to `wait` for the receiver to read them

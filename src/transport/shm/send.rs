@@ -17,6 +17,9 @@ use crate::transport::{
 use super::layout::{self, bye, hello, welcome};
 use super::locks::{ring_path, sender_lock_path, take_sender_lock};
 use super::mapping::{Credit, Segment};
+use super::watch::WatchedCells;
+
+mod watched;
 
 /// Sends between checks that the receiver still holds its lock (a system call). It is also
 /// checked when the window is full as last credited, and when a credit read finds no new
@@ -77,6 +80,11 @@ pub struct ShmSender {
     /// Item or message sends since the credit was last read.
     since_credit: u32,
     out: Vec<u8>,
+    /// A second mapping of the file's header for a watcher ([`ShmSender::watch`]), held here
+    /// so that it goes with this sender.
+    watched_header: Option<Arc<Segment>>,
+    /// This end's and the receiver's cells in a monitor ([`ShmSender::publish_to`]).
+    watched: Option<WatchedCells>,
 }
 
 impl ShmSender {
@@ -156,6 +164,8 @@ impl ShmSender {
             lock_checks: 0,
             since_credit: 0,
             out: Vec::new(),
+            watched_header: None,
+            watched: None,
         };
         sender.handshake(&path.display().to_string())?;
         Ok(sender)
@@ -373,6 +383,9 @@ impl ShmSender {
             self.since_alive_check = 0;
             self.alive_checked_ns = now.unwrap_or_else(monotonic_ns);
             self.lock_checks += 1;
+            if let Some(watched) = &self.watched {
+                watched.end_is_here();
+            }
             if !self.segment.receiver_alive() {
                 self.go_down("the receiver (ringtop serve) is gone: its lock was released".into());
                 return false;

@@ -1,16 +1,19 @@
-//! What `ringtop attach` sees of a shared-memory ring, registered by its receiver
+//! What `ringtop attach` sees of a shared-memory ring, registered by either of its ends
 //! ([`crate::monitor::Monitor`]): the receiver's head and the sender's published tail, read by
 //! the monitor's thread from words the two ends write anyway: in items for a ring of items
 //! ([`super::items`]), in bytes of records for a ring of messages ([`super::messages`], whose
 //! messages vary in size). Nothing is added to the per-item path.
 //!
-//! The tail is the sender's word (the file's tail, or where the receiver has taken the stream
-//! to, whichever is further), bounded by what the ring can hold past the receiver's head: a
-//! sender that writes nonsense into the file moves no figure outside the ring. The sender's
-//! thread, CPU and counters are another process's: the registering program cannot see them, and
-//! `attach` says so.
+//! Registered by its receiver ([`ItemWatch`], [`MessageWatch`]), the head is exact and the
+//! tail is the sender's word (the file's tail, or where the receiver has taken the stream to,
+//! whichever is further), bounded by what the ring can hold past the receiver's head: a sender
+//! that writes nonsense into the file moves no figure outside the ring. Registered by its sender
+//! ([`SenderWatch`]), the tail is exact and the head is the receiver's as it last credited it,
+//! bounded to a window behind the tail. The other end's thread, CPU and counters are another
+//! process's: the registering program cannot see them, and `attach` says so.
 
-use std::sync::atomic::Ordering::Acquire;
+use std::sync::atomic::AtomicU64;
+use std::sync::atomic::Ordering::{Acquire, Relaxed};
 use std::sync::{Arc, Weak};
 
 use crate::ring::EndpointStats;
@@ -160,31 +163,167 @@ impl RingWatch for MessageWatch {
     }
 }
 
-/// The cells a monitored receiver writes: its own (its thread, and its head when it is dropped)
-/// and its sender's (only the tail it last saw, when it is dropped: the sender's counters are
-/// another process's).
+/// The watch of a ring from its sending end: the tail the sender publishes in the file (exact:
+/// it stores its own tail there after every send) and the head the receiver last credited (it
+/// credits at least every quarter window and whenever it has read everything, so a head seen
+/// here may trail the receiver's by up to a quarter window while it reads). Read through a
+/// second mapping of the file's header that the sender holds and this holds weakly: nothing
+/// once the sender is gone.
+pub(super) struct SenderWatch {
+    header: Weak<Segment>,
+    kind: &'static str,
+    /// The window's bytes.
+    window: u64,
+    /// The ring's unit as a shift of bytes: a slot's for items, 0 for messages (bytes).
+    unit_shift: u32,
+    item_bytes: usize,
+    /// The sender's session: only its credits are taken (the receiver may still be crediting
+    /// an earlier sender's records).
+    session: u64,
+    /// The sender's tail when it was registered: the file's tail is at least this once it
+    /// sends (before that, it is where an earlier sender stopped).
+    tail_floor: u64,
+    /// The furthest head seen: credits only move it on, and a credit being written (or an
+    /// earlier session's) leaves it where it was.
+    head_seen: AtomicU64,
+    /// The window in the sender's own mapping, whose pages are mapped there once it writes
+    /// them: what the page census asks about.
+    memory: RingMemory,
+}
+
+/// What a [`SenderWatch`] is told of its sender when it is made.
+pub(super) struct SenderEnd<'a> {
+    /// The sender's own mapping of the file (for its window's address and size).
+    pub segment: &'a Segment,
+    /// A second mapping of the file's header, which the sender holds.
+    pub header: &'a Arc<Segment>,
+    /// `shm-items-sender` or `shm-messages-sender`.
+    pub kind: &'static str,
+    /// The slot's bytes for a ring of items, 0 for messages.
+    pub slot: usize,
+    /// The item's bytes (1 for messages: counted in bytes).
+    pub item_bytes: usize,
+    /// The sender's session, tail and head as last credited.
+    pub session: u64,
+    pub tail: u64,
+    pub head: u64,
+}
+
+impl SenderWatch {
+    /// A watch on the ring whose sender is `end`.
+    pub(super) fn new(end: SenderEnd<'_>) -> Arc<Self> {
+        Arc::new(SenderWatch {
+            header: Arc::downgrade(end.header),
+            kind: end.kind,
+            window: end.segment.capacity() as u64,
+            unit_shift: unit_shift(end.slot),
+            item_bytes: end.item_bytes,
+            session: end.session,
+            tail_floor: end.tail,
+            head_seen: AtomicU64::new(end.head),
+            memory: window_memory(end.segment),
+        })
+    }
+
+    /// The receiver's head as credited and the sender's tail, in bytes of the stream (the head
+    /// first, within a window behind the tail); `None` once the sender is gone.
+    fn read(&self) -> Option<(u64, u64)> {
+        let header = self.header.upgrade()?;
+        let tail = header.sender_tail().max(self.tail_floor);
+        let credited = header
+            .credit_after(0)
+            .filter(|credit| credit.session == self.session)
+            .map_or(0, |credit| credit.head);
+        let head = self
+            .head_seen
+            .load(Relaxed)
+            .max(credited)
+            .clamp(tail.saturating_sub(self.window), tail);
+        self.head_seen.store(head, Relaxed);
+        Some((head, tail))
+    }
+}
+
+impl RingWatch for SenderWatch {
+    fn kind(&self) -> &'static str {
+        self.kind
+    }
+
+    fn capacity(&self) -> usize {
+        usize::try_from(self.window >> self.unit_shift).unwrap_or(usize::MAX)
+    }
+
+    fn item_bytes(&self) -> usize {
+        self.item_bytes
+    }
+
+    fn consumers(&self) -> usize {
+        1
+    }
+
+    fn positions(&self, heads: &mut [u64]) -> Option<u64> {
+        let (head, tail) = self.read()?;
+        if let Some(first) = heads.first_mut() {
+            *first = head >> self.unit_shift;
+        }
+        Some(tail >> self.unit_shift)
+    }
+
+    fn memory(&self) -> Option<RingMemory> {
+        self.header.upgrade().map(|_| self.memory)
+    }
+}
+
+/// The ring's unit as a shift of bytes, for a sender whose slots are `slot` bytes (0: a ring of
+/// records, counted in bytes).
+pub(super) fn unit_shift(slot: usize) -> u32 {
+    if slot == 0 { 0 } else { slot.trailing_zeros() }
+}
+
+/// Which end of a shared-memory ring the registering program holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum HeldEnd {
+    /// The sender: its thread is the ring's producer.
+    Sender,
+    /// The receiver: its thread is the ring's one consumer.
+    Receiver,
+}
+
+/// The cells a monitored end writes: its own (its thread, and its position when it is dropped)
+/// and the other end's (only the position this end last saw, when it is dropped: the other
+/// end's counters are another process's).
 #[derive(Debug)]
 pub(super) struct WatchedCells {
     producer: StatsCell,
     consumer: StatsCell,
+    held: HeldEnd,
 }
 
 impl WatchedCells {
-    /// The cells a monitor gave the ring's two ends; says which thread reads it (the
-    /// caller's).
-    pub(super) fn new(producer: StatsCell, consumer: StatsCell) -> Self {
-        let watched = WatchedCells { producer, consumer };
-        watched.reader_is_here();
+    /// The cells a monitor gave the ring's two ends, of which this program holds `held`; says
+    /// which thread uses that end (the caller's).
+    pub(super) fn new(producer: StatsCell, consumer: StatsCell, held: HeldEnd) -> Self {
+        let watched = WatchedCells {
+            producer,
+            consumer,
+            held,
+        };
+        watched.end_is_here();
         watched
     }
 
-    /// Says the calling thread reads the ring (its thread id, for its CPU and scheduling): at
-    /// registration and at each sender's arrival, off the per-item path.
-    pub(super) fn reader_is_here(&self) {
-        self.consumer.store(EndpointStats::default());
+    /// Says the calling thread uses this program's end of the ring (its thread id, for its CPU
+    /// and scheduling): at registration and now and then after (a receiver at each sender's
+    /// arrival, a sender when it looks at its receiver's lock), off the per-item path.
+    pub(super) fn end_is_here(&self) {
+        let cell = match self.held {
+            HeldEnd::Sender => &self.producer,
+            HeldEnd::Receiver => &self.consumer,
+        };
+        cell.store(EndpointStats::default());
     }
 
-    /// The positions (in the ring's unit) as the receiver goes away.
+    /// The positions (in the ring's unit) as this program's end goes away.
     pub(super) fn ended(&self, head: u64, tail: u64) {
         self.producer.store_final(tail);
         self.consumer.store_final(head);

@@ -146,3 +146,51 @@ fn a_sender_waiting_on_a_full_window_looks_at_the_receivers_lock_once_a_millisec
     };
     assert!(error.contains("gone"), "{error}");
 }
+
+#[test]
+fn a_senders_watch_keeps_the_credited_head_inside_the_ring_and_goes_with_the_sender() {
+    use crate::transport::shm::layout::credit;
+
+    let name = format!("sender-watch-{}", std::process::id());
+    let mut receiver = ItemReceiver::<u64>::create(&name, 256, WaitStrategy::BusySpin).unwrap();
+    let mut sender = ItemSender::<u64>::open(&name).unwrap();
+    let watch = sender.watch().unwrap();
+    assert_eq!(
+        (watch.kind(), watch.capacity(), watch.item_bytes()),
+        ("shm-items-sender", 256, 8)
+    );
+    let positions = |watch: &Arc<dyn RingWatch>| {
+        let mut heads = [u64::MAX; 1];
+        watch.positions(&mut heads).map(|tail| (heads[0], tail))
+    };
+    assert_eq!(positions(&watch), Some((0, 0)));
+    for i in 0..10 {
+        assert!(sender.try_send(&i).unwrap());
+    }
+    // Sent, and nothing credited yet.
+    assert_eq!(positions(&watch), Some((0, 10)));
+    // The sender's arrival first, then its items.
+    assert!(matches!(
+        receiver.recv(Duration::from_secs(5)),
+        ReceivedItem::Other(Received::SenderConnected(_))
+    ));
+    for i in 0..10 {
+        assert_eq!(receiver.try_recv(), ReceivedItem::Item(i));
+    }
+    // All read: credited.
+    assert_eq!(positions(&watch), Some((10, 10)));
+    // A credit past the tail (a receiver writing nonsense) is taken no further than the tail;
+    // one going back leaves the head where it was.
+    let segment = &receiver.shared.segment;
+    let session = segment.u64_at(credit::SESSION).load(Acquire);
+    let seq = segment.write_credit(segment.credit_seq(), 1 << 40, 0, 0, session);
+    assert_eq!(positions(&watch), Some((10, 10)));
+    segment.write_credit(seq, 0, 0, 0, session);
+    assert_eq!(positions(&watch), Some((10, 10)));
+    // The window's pages as the sender maps them, while it lives.
+    let memory = watch.memory().unwrap();
+    assert_eq!(memory.bytes, 256 * 16);
+    drop(sender);
+    assert_eq!(positions(&watch), None);
+    assert_eq!(watch.memory(), None);
+}
