@@ -229,11 +229,13 @@ impl SenderWatch {
     /// first, within a window behind the tail); `None` once the sender is gone.
     fn read(&self) -> Option<(u64, u64)> {
         let header = self.header.upgrade()?;
-        let tail = header.sender_tail().max(self.tail_floor);
+        // The head first: a credit that lands between the two reads then shows as fill, not as
+        // a head past the tail.
         let credited = header
             .credit_after(0)
             .filter(|credit| credit.session == self.session)
             .map_or(0, |credit| credit.head);
+        let tail = header.sender_tail().max(self.tail_floor);
         let head = self
             .head_seen
             .load(Relaxed)
