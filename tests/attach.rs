@@ -542,6 +542,18 @@ struct ShmRingSeen {
 fn check_shm_ring(lines: &[Value], seen: &ShmRingSeen) {
     let intervals: Vec<&Value> = lines.iter().filter(|l| l["type"] == "program").collect();
     assert!(!intervals.is_empty(), "{lines:?}");
+    // The other end, and why its thread is not shown.
+    let (elsewhere, why) = if seen.sender_here {
+        (
+            "quotes consumer-0",
+            "the consumer is another process (the ring's receiver)",
+        )
+    } else {
+        (
+            "quotes producer",
+            "the producer is another process (the ring's sender)",
+        )
+    };
     let summary = lines.last().unwrap();
     assert_eq!(summary["type"], "program_summary", "{summary}");
     for line in intervals.iter().copied().chain([summary]) {
@@ -577,24 +589,9 @@ fn check_shm_ring(lines: &[Value], seen: &ShmRingSeen) {
         assert_eq!(producer["rows"], seen.produced);
         assert_eq!(consumer["name"], "quotes consumer-0");
         assert_eq!(consumer["rows"], seen.consumed);
-        let (elsewhere, other_end) = if seen.sender_here {
-            (consumer, "receiver")
-        } else {
-            (producer, "sender")
-        };
+        let elsewhere = if seen.sender_here { consumer } else { producer };
         assert!(elsewhere["cpu"].is_null(), "{elsewhere}");
-        assert_eq!(
-            elsewhere["scheduling_unavailable"],
-            format!(
-                "the {} is another process (the ring's {other_end})",
-                if seen.sender_here {
-                    "consumer"
-                } else {
-                    "producer"
-                }
-            ),
-            "{elsewhere}"
-        );
+        assert_eq!(elsewhere["scheduling_unavailable"], why, "{elsewhere}");
         assert!(producer["endpoint"].is_null() && consumer["endpoint"].is_null());
     }
     // The registering end's thread (the test's) slept through the intervals: it asked for no
@@ -620,6 +617,9 @@ fn check_shm_ring(lines: &[Value], seen: &ShmRingSeen) {
     line.as_object_mut().unwrap().remove("type");
     let snapshot: ProgramSnapshot = serde_json::from_value(line).unwrap();
     let shown = draw(Some(&snapshot), 130, 30);
+    // And says why the other end's CPU is n/a.
+    let note = format!("{elsewhere}: {why}");
+    assert!(shown.contains(&note), "{note:?} missing:\n{shown}");
     let row = format!("{} {}", seen.kind, seen.capacity);
     assert!(
         shown.lines().any(|l| l

@@ -137,8 +137,8 @@ fn render_threads(frame: &mut Frame, area: Rect, threads: &[ThreadSnapshot]) {
     let rows = threads.iter().map(|t| {
         Row::new(vec![
             t.name.clone(),
-            t.cpu.map_or("?".to_owned(), |c| c.to_string()),
-            t.node.map_or("?".to_owned(), |n| n.to_string()),
+            t.cpu.map_or("n/a".to_owned(), |c| c.to_string()),
+            t.node.map_or("n/a".to_owned(), |n| n.to_string()),
             format!("{:.0}", t.rows_per_s),
             format!("{:.1}", t.mb_per_s),
             latency(&t.latency_ns, |l| l.p50),
@@ -168,11 +168,34 @@ fn render_threads(frame: &mut Frame, area: Rect, threads: &[ThreadSnapshot]) {
             "endpoint", "cpu", "node", "items/s", "MB/s", "p50 ns", "p99 ns", "p99.9 ns", "ran",
         ])
         .style(Style::default().add_modifier(Modifier::BOLD)),
-    )
-    .block(
-        Block::default()
-            .borders(Borders::ALL)
-            .title(" Endpoints (latency: n/a unless the program records it) "),
     );
-    frame.render_widget(table, area);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .title(" Endpoints (latency: n/a unless the program records it) ");
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let notes = unseen_threads(threads);
+    let [table_area, notes_area] = Layout::vertical([
+        Constraint::Min(2),
+        Constraint::Length(u16::try_from(notes.len()).unwrap_or(u16::MAX)),
+    ])
+    .areas(inner);
+    frame.render_widget(table, table_area);
+    frame.render_widget(
+        Paragraph::new(notes).style(Style::default().add_modifier(Modifier::DIM)),
+        notes_area,
+    );
+}
+
+/// Why each endpoint whose thread is not seen shows `n/a` for its CPU (its thread is another
+/// process's, or has not published yet), one line each.
+fn unseen_threads(threads: &[ThreadSnapshot]) -> Vec<Line<'static>> {
+    threads
+        .iter()
+        .filter(|t| t.cpu.is_none())
+        .filter_map(|t| {
+            let why = t.scheduling_unavailable.as_deref()?;
+            Some(Line::from(format!("{}: {why}", t.name)))
+        })
+        .collect()
 }
