@@ -42,7 +42,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         let l = t.latency_ns;
         let row = Row::new(vec![
             Cell::from(style::thread_label(&t.name, short)),
-            Cell::from(t.cpu.map_or("?".into(), |c| c.to_string())),
+            Cell::from(t.cpu.map_or("n/a".into(), |c| c.to_string())),
             cell(l.map(|l| l.p50)),
             cell(l.map(|l| l.p99)),
             cell(l.map(|l| l.p999)),
