@@ -189,6 +189,7 @@ pub fn publish_with(
 struct Registered {
     index: usize,
     name: String,
+    kind: RingKind,
     consumers: usize,
     watch: Arc<dyn RingWatch>,
     closed: bool,
@@ -301,6 +302,7 @@ impl Registry {
         let registered = Registered {
             index,
             name: name.to_owned(),
+            kind,
             consumers,
             watch,
             closed: false,
@@ -328,7 +330,8 @@ impl Registry {
     /// consumer.
     ///
     /// # Errors
-    /// [`MonitorError::Recorder`]: no such ring or consumer, or its recorder was taken already.
+    /// [`MonitorError::Recorder`]: no such ring or consumer, its recorder taken already, or a
+    /// ring whose consumer is another process (a shared-memory ring registered by its sender).
     pub fn latency_recorder(
         &self,
         ring: &str,
@@ -339,6 +342,12 @@ impl Registry {
             .iter()
             .find(|r| r.name == ring)
             .ok_or_else(|| MonitorError::Recorder(format!("no ring {ring:?} is registered")))?;
+        if let Some(why) = registered.kind.consumers_elsewhere() {
+            return Err(MonitorError::Recorder(format!(
+                "ring {ring:?} is registered by its sender and {why}: record its latency there, \
+                 where the ring is read"
+            )));
+        }
         if consumer >= registered.consumers {
             return Err(MonitorError::Recorder(format!(
                 "ring {ring:?} has {}; there is no consumer {consumer}",

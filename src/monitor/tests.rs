@@ -330,3 +330,25 @@ proptest! {
 thread_local! {
     static VALID: Vec<u8> = valid_segment_bytes();
 }
+
+#[test]
+fn a_ring_registered_by_its_sender_has_no_latency_recorder_here() {
+    use crate::ring::WaitStrategy;
+    use crate::transport::shm::items::{ItemReceiver, ItemSender};
+
+    let dir = private_dir("sender-latency");
+    let registry = publish_here(&dir, "sender");
+    let name = format!("monitor-sender-latency-{}", std::process::id());
+    let _receiver = ItemReceiver::<u64>::create(&name, 64, WaitStrategy::BusySpin).unwrap();
+    let _sender = ItemSender::<u64>::open(&name)
+        .unwrap()
+        .monitor(&registry, "quotes")
+        .unwrap();
+    let err = registry.latency_recorder("quotes", 0).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("the consumer is another process (the ring's receiver)"),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
