@@ -644,21 +644,43 @@ fn read_some(wanted: u64, mut take: impl FnMut(u64) -> bool) {
     }
 }
 
-#[test]
-fn attach_shows_a_shared_memory_item_ring_from_its_receivers_side() {
+/// What was read, as `attach` sees it from the registering end: all `read` from the receiver's
+/// side; from the sender's, what the receiver last credited (`credited`, what the sender's
+/// `acknowledged` says), which is at most `quarter` (a quarter window) behind.
+fn consumed_as_seen(sender_here: bool, read: u64, credited: u64, quarter: u64) -> u64 {
+    if !sender_here {
+        return read;
+    }
+    assert!((read - quarter..=read).contains(&credited), "{credited}");
+    credited
+}
+
+/// Which end registers the ring, as the names of a test's files say it.
+fn end_name(sender_here: bool) -> &'static str {
+    if sender_here { "sender" } else { "receiver" }
+}
+
+/// Sends 1,000 items of 24 bytes through a ring of 1,024 (slots of 32 bytes: 24 of item, 8 of
+/// stamp), reads 600, and checks what `attach` shows from the end that registered the ring.
+fn check_item_ring_seen_from(sender_here: bool) {
     use ringtop::monitor::{self, Monitor};
     use ringtop::ring::WaitStrategy;
     use ringtop::transport::shm::items::{ItemReceiver, ItemSender, ReceivedItem};
 
-    let dir = monitor_dir("shm-items");
-    let program = format!("items-{}", std::process::id());
+    let end = end_name(sender_here);
+    let dir = monitor_dir(&format!("shm-items-{end}"));
+    let program = format!("items-{end}-{}", std::process::id());
     let registry = monitor::publish_with(&dir, &program, Duration::from_millis(20)).unwrap();
-    let ring = format!("test-attach-items-{}", std::process::id());
-    let mut receiver = ItemReceiver::<[u64; 3]>::create(&ring, 1024, WaitStrategy::BusySpin)
-        .unwrap()
-        .monitor(&registry, "quotes")
-        .unwrap();
+    let ring = format!("test-attach-items-{end}-{}", std::process::id());
+    let mut receiver =
+        ItemReceiver::<[u64; 3]>::create(&ring, 1024, WaitStrategy::BusySpin).unwrap();
+    if !sender_here {
+        receiver = receiver.monitor(&registry, "quotes").unwrap();
+    }
     let mut sender = ItemSender::<[u64; 3]>::open(&ring).unwrap();
+    if sender_here {
+        sender = sender.monitor(&registry, "quotes").unwrap();
+    }
     for i in 0..1000 {
         sender.send(&[i; 3], Duration::from_secs(5)).unwrap();
     }
@@ -669,15 +691,21 @@ fn attach_shows_a_shared_memory_item_ring_from_its_receivers_side() {
         }
         ReceivedItem::Other(_) => false,
     });
-    let lines = attached_lines(&dir, &program, || drop((receiver, sender, registry)));
-    // 1,024 slots of 32 bytes (24 of item, 8 of stamp).
+    let consumed = consumed_as_seen(sender_here, 600, sender.acknowledged(), 256);
+    let lines = attached_lines(&dir, &program, || {
+        if sender_here {
+            drop((sender, receiver, registry));
+        } else {
+            drop((receiver, sender, registry));
+        }
+    });
     let seen = ShmRingSeen {
-        sender_here: false,
+        sender_here,
         kind: "shm-items",
         capacity: 1024,
         item_bytes: 24,
         produced: 1000,
-        consumed: 600,
+        consumed,
         window: "32 KiB",
     };
     check_shm_ring(&lines, &seen);
@@ -686,113 +714,30 @@ fn attach_shows_a_shared_memory_item_ring_from_its_receivers_side() {
 
 /// A message ring is counted in bytes of records: each a header of 8 bytes and the message
 /// padded to 8 (13 bytes: 24 in all; 1,000 of them do not reach the end of the window, so no
-/// padding record).
-#[test]
-fn attach_shows_a_shared_memory_message_ring_in_bytes_of_records() {
+/// padding record). Sends 1,000, reads 700 (past the first quarter of the window, 682 records,
+/// so the receiver has credited some), and checks what `attach` shows from the end that
+/// registered the ring.
+fn check_message_ring_seen_from(sender_here: bool) {
     use ringtop::monitor::{self, Monitor};
     use ringtop::ring::WaitStrategy;
     use ringtop::transport::shm::messages::{MessageReceiver, MessageSender, Received};
 
-    let dir = monitor_dir("shm-messages");
-    let program = format!("messages-{}", std::process::id());
+    let end = end_name(sender_here);
+    let dir = monitor_dir(&format!("shm-messages-{end}"));
+    let program = format!("messages-{end}-{}", std::process::id());
     let registry = monitor::publish_with(&dir, &program, Duration::from_millis(20)).unwrap();
-    let ring = format!("test-attach-messages-{}", std::process::id());
-    let mut receiver = MessageReceiver::create(&ring, 1 << 16, WaitStrategy::BusySpin)
-        .unwrap()
-        .monitor(&registry, "quotes")
-        .unwrap();
+    let ring = format!("test-attach-messages-{end}-{}", std::process::id());
+    let mut receiver = MessageReceiver::create(&ring, 1 << 16, WaitStrategy::BusySpin).unwrap();
+    if !sender_here {
+        receiver = receiver.monitor(&registry, "quotes").unwrap();
+    }
     let mut sender = MessageSender::open(&ring, 64).unwrap();
+    if sender_here {
+        sender = sender.monitor(&registry, "quotes").unwrap();
+    }
     let message = |n: u64| format!("quote {n:07}").into_bytes();
     for n in 0..1000 {
         assert_eq!(message(n).len(), 13);
-        sender.send(&message(n), Duration::from_secs(5)).unwrap();
-    }
-    let mut out = Vec::new();
-    read_some(600, |n| match receiver.try_recv(&mut out) {
-        Received::Message => {
-            assert_eq!(out, message(n));
-            true
-        }
-        _ => false,
-    });
-    let lines = attached_lines(&dir, &program, || drop((receiver, sender, registry)));
-    let record = 8 + 16;
-    let seen = ShmRingSeen {
-        sender_here: false,
-        kind: "shm-messages",
-        capacity: 1 << 16,
-        item_bytes: 1,
-        produced: 1000 * record,
-        consumed: 600 * record,
-        window: "64 KiB",
-    };
-    check_shm_ring(&lines, &seen);
-    let _ = std::fs::remove_dir_all(&dir);
-}
-
-/// From its sender's side, an item ring shows the sender's thread, the tail exact and the head
-/// as the receiver last credited it (what the sender's `acknowledged` says: at most a quarter
-/// window behind what it read), and its figures stand once the sender is dropped.
-#[test]
-fn attach_shows_a_shared_memory_item_ring_from_its_senders_side() {
-    use ringtop::monitor::{self, Monitor};
-    use ringtop::ring::WaitStrategy;
-    use ringtop::transport::shm::items::{ItemReceiver, ItemSender, ReceivedItem};
-
-    let dir = monitor_dir("shm-items-sender");
-    let program = format!("items-sender-{}", std::process::id());
-    let registry = monitor::publish_with(&dir, &program, Duration::from_millis(20)).unwrap();
-    let ring = format!("test-attach-items-sender-{}", std::process::id());
-    let mut receiver =
-        ItemReceiver::<[u64; 3]>::create(&ring, 1024, WaitStrategy::BusySpin).unwrap();
-    let mut sender = ItemSender::<[u64; 3]>::open(&ring)
-        .unwrap()
-        .monitor(&registry, "quotes")
-        .unwrap();
-    for i in 0..1000 {
-        sender.send(&[i; 3], Duration::from_secs(5)).unwrap();
-    }
-    read_some(600, |n| match receiver.try_recv() {
-        ReceivedItem::Item(item) => {
-            assert_eq!(item, [n; 3]);
-            true
-        }
-        ReceivedItem::Other(_) => false,
-    });
-    let credited = sender.acknowledged();
-    assert!((600 - 256..=600).contains(&credited), "{credited}");
-    let lines = attached_lines(&dir, &program, || drop((sender, receiver, registry)));
-    let seen = ShmRingSeen {
-        sender_here: true,
-        kind: "shm-items",
-        capacity: 1024,
-        item_bytes: 24,
-        produced: 1000,
-        consumed: credited,
-        window: "32 KiB",
-    };
-    check_shm_ring(&lines, &seen);
-    let _ = std::fs::remove_dir_all(&dir);
-}
-
-/// From its sender's side, a message ring is counted in bytes of records as from its receiver's.
-#[test]
-fn attach_shows_a_shared_memory_message_ring_from_its_senders_side() {
-    use ringtop::monitor::{self, Monitor};
-    use ringtop::ring::WaitStrategy;
-    use ringtop::transport::shm::messages::{MessageReceiver, MessageSender, Received};
-
-    let dir = monitor_dir("shm-messages-sender");
-    let program = format!("messages-sender-{}", std::process::id());
-    let registry = monitor::publish_with(&dir, &program, Duration::from_millis(20)).unwrap();
-    let ring = format!("test-attach-messages-sender-{}", std::process::id());
-    let mut receiver = MessageReceiver::create(&ring, 1 << 16, WaitStrategy::BusySpin).unwrap();
-    let mut sender = MessageSender::open(&ring, 64)
-        .unwrap()
-        .monitor(&registry, "quotes")
-        .unwrap();
-    let message = |n: u64| format!("quote {n:07}").into_bytes();
-    for n in 0..1000 {
         sender.send(&message(n), Duration::from_secs(5)).unwrap();
     }
     let mut out = Vec::new();
@@ -803,21 +748,46 @@ fn attach_shows_a_shared_memory_message_ring_from_its_senders_side() {
         }
         _ => false,
     });
-    // Credited at most a quarter window (16 KiB, 682 records of 24 bytes) behind what was read:
-    // past the first quarter, so something.
-    let credited = sender.acknowledged();
-    assert!((700 - 682..=700).contains(&credited), "{credited}");
-    let lines = attached_lines(&dir, &program, || drop((sender, receiver, registry)));
+    let consumed = consumed_as_seen(sender_here, 700, sender.acknowledged(), 682);
+    let lines = attached_lines(&dir, &program, || {
+        if sender_here {
+            drop((sender, receiver, registry));
+        } else {
+            drop((receiver, sender, registry));
+        }
+    });
     let record = 8 + 16;
     let seen = ShmRingSeen {
-        sender_here: true,
+        sender_here,
         kind: "shm-messages",
         capacity: 1 << 16,
         item_bytes: 1,
         produced: 1000 * record,
-        consumed: credited * record,
+        consumed: consumed * record,
         window: "64 KiB",
     };
     check_shm_ring(&lines, &seen);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn attach_shows_a_shared_memory_item_ring_from_its_receivers_side() {
+    check_item_ring_seen_from(false);
+}
+
+#[test]
+fn attach_shows_a_shared_memory_message_ring_in_bytes_of_records() {
+    check_message_ring_seen_from(false);
+}
+
+/// From its sender's side: the sender's thread, the tail exact and the head as the receiver last
+/// credited it, and its figures standing once the sender is dropped.
+#[test]
+fn attach_shows_a_shared_memory_item_ring_from_its_senders_side() {
+    check_item_ring_seen_from(true);
+}
+
+#[test]
+fn attach_shows_a_shared_memory_message_ring_from_its_senders_side() {
+    check_message_ring_seen_from(true);
 }
