@@ -8,8 +8,8 @@
 //! tail is the sender's word (the file's tail, or where the receiver has taken the stream to,
 //! whichever is further), bounded by what the ring can hold past the receiver's head: a sender
 //! that writes nonsense into the file moves no figure outside the ring. Registered by its sender
-//! ([`SenderWatch`]), the tail is exact and the head is the receiver's as it last credited it,
-//! bounded to a window behind the tail. The other end's thread, CPU and counters are another
+//! ([`SenderWatch`]), the tail is exact (the sender's own count of what it published) and the
+//! head is the receiver's as it last credited it, bounded to a window behind the tail. The other end's thread, CPU and counters are another
 //! process's: the registering program cannot see them, and `attach` says so.
 
 use std::sync::atomic::AtomicU64;
@@ -19,6 +19,8 @@ use std::sync::{Arc, Weak};
 use crate::ring::EndpointStats;
 use crate::ring::watch::{RingMemory, RingWatch, StatsCell};
 use crate::ring::window::WindowPositions;
+
+use crate::transport::LinkStats;
 
 use super::items::{ItemStream, StreamEnds};
 use super::mapping::Segment;
@@ -163,14 +165,19 @@ impl RingWatch for MessageWatch {
     }
 }
 
-/// The watch of a ring from its sending end: the tail the sender publishes in the file (exact:
-/// it stores its own tail there after every send) and the head the receiver last credited (it
-/// credits at least every quarter window and whenever it has read everything, so a head seen
-/// here may trail the receiver's by up to a quarter window while it reads). Read through a
-/// second mapping of the file's header that the sender holds and this holds weakly: nothing
-/// once the sender is gone.
+/// The watch of a ring from its sending end: the sender's tail (exact, from the bytes it
+/// counts as it publishes, in this process: a receiver writing into the file's tail word moves
+/// no figure) and the head the receiver last credited (it credits at least every quarter window
+/// and whenever it has read everything, so a head seen here may trail the receiver's by up to a
+/// quarter window while it reads). The credit is read through a second mapping of the file's
+/// header that the sender holds and this holds weakly: nothing once the sender is gone.
 pub(super) struct SenderWatch {
     header: Weak<Segment>,
+    /// The sender's counts: the bytes it has published.
+    sent: Arc<LinkStats>,
+    /// Its bytes published when the watch was made, at `tail_then`.
+    bytes_then: u64,
+    tail_then: u64,
     kind: &'static str,
     /// The window's bytes.
     window: u64,
@@ -180,9 +187,6 @@ pub(super) struct SenderWatch {
     /// The sender's session: only its credits are taken (the receiver may still be crediting
     /// an earlier sender's records).
     session: u64,
-    /// The sender's tail when it was registered: the file's tail is at least this once it
-    /// sends (before that, it is where an earlier sender stopped).
-    tail_floor: u64,
     /// The furthest head seen: credits only move it on, and a credit being written (or an
     /// earlier session's) leaves it where it was.
     head_seen: AtomicU64,
@@ -203,6 +207,8 @@ pub(super) struct SenderEnd<'a> {
     pub slot: usize,
     /// The item's bytes (1 for messages: counted in bytes).
     pub item_bytes: usize,
+    /// The sender's counts (the bytes it has published, [`LinkStats::bytes`]).
+    pub sent: &'a Arc<LinkStats>,
     /// The sender's session, tail and head as last credited.
     pub session: u64,
     pub tail: u64,
@@ -218,8 +224,10 @@ impl SenderWatch {
             window: end.segment.capacity() as u64,
             unit_shift: unit_shift(end.slot),
             item_bytes: end.item_bytes,
+            sent: end.sent.clone(),
+            bytes_then: end.sent.bytes.load(Relaxed),
+            tail_then: end.tail,
             session: end.session,
-            tail_floor: end.tail,
             head_seen: AtomicU64::new(end.head),
             memory: window_memory(end.segment),
         })
@@ -235,7 +243,12 @@ impl SenderWatch {
             .credit_after(0)
             .filter(|credit| credit.session == self.session)
             .map_or(0, |credit| credit.head);
-        let tail = header.sender_tail().max(self.tail_floor);
+        let sent = self
+            .sent
+            .bytes
+            .load(Relaxed)
+            .saturating_sub(self.bytes_then);
+        let tail = self.tail_then.saturating_add(sent);
         let head = self
             .head_seen
             .load(Relaxed)

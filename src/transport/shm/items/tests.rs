@@ -187,6 +187,9 @@ fn a_senders_watch_keeps_the_credited_head_inside_the_ring_and_goes_with_the_sen
     assert_eq!(positions(&watch), Some((10, 10)));
     segment.write_credit(seq, 0, 0, 0, session);
     assert_eq!(positions(&watch), Some((10, 10)));
+    // The tail is the sender's own count, not the file's word.
+    segment.u64_at(layout::TAIL).store(1 << 40, Release);
+    assert_eq!(positions(&watch), Some((10, 10)));
     // The window's pages as the sender maps them, while it lives.
     let memory = watch.memory().unwrap();
     assert_eq!(memory.bytes, 256 * 16);

@@ -33,6 +33,7 @@ impl ShmSender {
             kind,
             slot: self.slot,
             item_bytes,
+            sent: &self.stats,
             session: self.session,
             tail: self.tail,
             head: self.head,
