@@ -791,3 +791,66 @@ fn attach_shows_a_shared_memory_item_ring_from_its_senders_side() {
 fn attach_shows_a_shared_memory_message_ring_from_its_senders_side() {
     check_message_ring_seen_from(true);
 }
+
+/// An MPMC ring: what its sides claimed, where its slots are, and (null, with the reason) the
+/// threads, since every thread holding an end is one of its sides.
+#[test]
+fn attach_shows_an_mpmc_ring_without_naming_a_thread_for_either_side() {
+    use ringtop::monitor::{self, Monitor};
+    use ringtop::ring::mpmc;
+
+    let dir = monitor_dir("mpmc");
+    let program = format!("pool-{}", std::process::id());
+    let registry = monitor::publish_with(&dir, &program, Duration::from_millis(20)).unwrap();
+    let (tx, rx) = mpmc::channel::<[u64; 2]>(1024)
+        .unwrap()
+        .monitor(&registry, "jobs")
+        .unwrap();
+    std::thread::scope(|s| {
+        for p in 0..2 {
+            let tx = tx.clone();
+            s.spawn(move || (0..400).for_each(|i| tx.try_push([p, i]).unwrap()));
+        }
+    });
+    (0..300).for_each(|_| assert!(rx.try_pop().is_some()));
+    let lines = attached_lines(&dir, &program, || drop((tx, rx, registry)));
+    let intervals: Vec<&Value> = lines.iter().filter(|l| l["type"] == "program").collect();
+    let summary = lines.last().unwrap();
+    assert_eq!(summary["type"], "program_summary", "{summary}");
+    for line in intervals.iter().copied().chain([summary]) {
+        let jobs = &line["rings"][0];
+        assert_eq!(jobs["ring"]["kind"], "mpmc");
+        assert_eq!(jobs["ring"]["capacity"], 1024);
+        assert_eq!(jobs["item_bytes"], 16);
+        assert_eq!(jobs["produced"], 800, "{line}");
+        assert_eq!(jobs["lag"], serde_json::json!([500]), "{line}");
+        assert_eq!(jobs["ring"]["memory_nodes"], serde_json::json!([0]));
+        assert!(jobs["ring"]["consumer_empty_stalls"].is_null(), "{line}");
+        for (thread, holding) in line["threads"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .zip(["Sender", "Receiver"])
+        {
+            assert!(
+                thread["cpu"].is_null() && thread["endpoint"].is_null(),
+                "{thread}"
+            );
+            let why = thread["scheduling_unavailable"].as_str().unwrap();
+            assert!(
+                why.contains(&format!("every thread holding a {holding}")),
+                "{why}"
+            );
+        }
+    }
+    assert_eq!(summary["rings"][0]["closed"], true, "{summary}");
+    let mut line = intervals[0].clone();
+    line.as_object_mut().unwrap().remove("type");
+    let snapshot: ProgramSnapshot = serde_json::from_value(line).unwrap();
+    let shown = draw(Some(&snapshot), 130, 30);
+    assert!(
+        shown.contains("jobs producer: an mpmc ring is pushed by every thread"),
+        "{shown}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -232,6 +232,9 @@ pub enum RingKind {
     ShmItemsSender = 6,
     /// As [`RingKind::ShmMessages`], registered by its sender. Shown as `shm-messages`.
     ShmMessagesSender = 7,
+    /// `ring::mpmc`: its positions are those producers and consumers have claimed; its sides are
+    /// every thread holding an end, with no one thread to show.
+    Mpmc = 8,
 }
 
 impl RingKind {
@@ -245,6 +248,7 @@ impl RingKind {
             5 => Some(Self::ShmMessages),
             6 => Some(Self::ShmItemsSender),
             7 => Some(Self::ShmMessagesSender),
+            8 => Some(Self::Mpmc),
             _ => None,
         }
     }
@@ -261,6 +265,7 @@ impl RingKind {
             "shm-messages" => Some(Self::ShmMessages),
             "shm-items-sender" => Some(Self::ShmItemsSender),
             "shm-messages-sender" => Some(Self::ShmMessagesSender),
+            "mpmc" => Some(Self::Mpmc),
             _ => None,
         }
     }
@@ -274,6 +279,7 @@ impl RingKind {
             Self::Broadcast => "broadcast",
             Self::ShmItems | Self::ShmItemsSender => "shm-items",
             Self::ShmMessages | Self::ShmMessagesSender => "shm-messages",
+            Self::Mpmc => "mpmc",
         }
     }
 
@@ -296,6 +302,22 @@ impl RingKind {
                 Some("the consumer is another process (the ring's receiver)")
             }
             _ => None,
+        }
+    }
+
+    /// Why the thread of this kind's producer (`producer`) or of its consumers is not shown:
+    /// another process's ([`RingKind::producer_elsewhere`], [`RingKind::consumers_elsewhere`]),
+    /// or every thread holding an end (an MPMC ring); `None` where it is shown.
+    pub fn why_no_thread(self, producer: bool) -> Option<&'static str> {
+        match (self, producer) {
+            (Self::Mpmc, true) => Some(
+                "an mpmc ring is pushed by every thread holding a Sender: no one thread to show",
+            ),
+            (Self::Mpmc, false) => Some(
+                "an mpmc ring is popped by every thread holding a Receiver: no one thread to show",
+            ),
+            (_, true) => self.producer_elsewhere(),
+            (_, false) => self.consumers_elsewhere(),
         }
     }
 
@@ -340,7 +362,7 @@ mod tests {
     #[test]
     fn a_ring_registered_by_its_sender_shows_as_its_kind_with_the_receiver_elsewhere() {
         let kinds: Vec<RingKind> = (0..16).filter_map(RingKind::from_code).collect();
-        assert_eq!(kinds.len(), 7);
+        assert_eq!(kinds.len(), 8);
         for kind in kinds {
             assert_eq!(RingKind::from_code(kind as u32), Some(kind));
             // Never both ends elsewhere: a program holds at least one.

@@ -37,7 +37,7 @@ use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
 use crate::ring::watch::{RingWatch, StatsCell};
-use crate::ring::{broadcast, relay, spsc};
+use crate::ring::{broadcast, mpmc, relay, spsc};
 use crate::transport::shm::items::{ItemReceiver, ItemSender, Pod};
 use crate::transport::shm::messages::{MessageReceiver, MessageSender};
 use crate::words::counted;
@@ -556,6 +556,19 @@ macro_rules! monitor_sender {
 monitor_sender!(ItemSender<T>, T: Pod);
 // Counted in bytes of records.
 monitor_sender!(MessageSender);
+
+/// [`Monitor`] for an MPMC ring's first two ends (register it before cloning them): its
+/// positions, where its slots are, and its final positions once every end is gone; `attach`
+/// says that its sides are every thread holding an end, so no one thread is shown.
+impl<T: Send + 'static> Monitor for (mpmc::Sender<T>, mpmc::Receiver<T>) {
+    fn monitor(self, registry: &Registry, name: &str) -> Result<Self, MonitorError> {
+        let cells = registry.register(name, self.0.watch())?;
+        if let Some(consumer) = cells.consumers.into_iter().next() {
+            self.0.publish_to(cells.producer, consumer);
+        }
+        Ok(self)
+    }
+}
 
 impl<T: Copy + Send + 'static> Monitor for (broadcast::Producer<T>, Vec<broadcast::Consumer<T>>) {
     fn monitor(mut self, registry: &Registry, name: &str) -> Result<Self, MonitorError> {

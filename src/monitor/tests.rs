@@ -6,7 +6,7 @@ use proptest::prelude::*;
 
 use super::read::{self, Liveness, Segment};
 use super::*;
-use crate::ring::{broadcast, spsc};
+use crate::ring::{broadcast, mpmc, spsc};
 
 /// A private directory of this test's own.
 fn private_dir(name: &str) -> PathBuf {
@@ -349,6 +349,55 @@ fn a_ring_registered_by_its_sender_has_no_latency_recorder_here() {
         err.to_string()
             .contains("the consumer is another process (the ring's receiver)"),
         "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn an_mpmc_ring_shows_what_its_sides_claimed_and_exact_final_positions() {
+    let dir = private_dir("mpmc");
+    let registry = publish_here(&dir, "pool");
+    let (tx, rx) = mpmc::channel::<u64>(2048)
+        .unwrap()
+        .monitor(&registry, "jobs")
+        .unwrap();
+    // Two producers push 1,000 between them, two consumers take 600.
+    std::thread::scope(|s| {
+        for p in 0..2u64 {
+            let tx = tx.clone();
+            s.spawn(move || (0..500).for_each(|i| tx.try_push(p * 1_000 + i).unwrap()));
+        }
+    });
+    std::thread::scope(|s| {
+        for _ in 0..2 {
+            let rx = rx.clone();
+            s.spawn(move || (0..300).for_each(|_| assert!(rx.try_pop().is_some())));
+        }
+    });
+    std::thread::sleep(Duration::from_millis(50));
+    let segment = Segment::open(registry.path()).unwrap();
+    let reading = segment.read().unwrap();
+    let ring = &reading.rings[0];
+    assert_eq!(ring.kind, layout::RingKind::Mpmc);
+    assert_eq!((ring.capacity, ring.item_bytes), (2048, 8));
+    assert_eq!((ring.tail, ring.heads.clone()), (1_000, vec![600]));
+    assert!(!ring.closed);
+    // No one thread to name on either side.
+    assert_eq!(ring.producer.thread_id, None);
+    assert_eq!(ring.consumers[0].thread_id, None);
+
+    // Moved and dropped between two samples: the ring leaves its last positions behind.
+    for i in 0..3 {
+        tx.try_push(i).unwrap();
+    }
+    rx.try_pop().unwrap();
+    drop((tx, rx));
+    std::thread::sleep(Duration::from_millis(50));
+    let reading = segment.read().unwrap();
+    assert!(reading.rings[0].closed, "every end gone");
+    assert_eq!(
+        (reading.rings[0].tail, reading.rings[0].heads.clone()),
+        (1_003, vec![601])
     );
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -252,10 +252,7 @@ impl Watcher {
                     let cpu = endpoint
                         .thread_id
                         .and_then(|tid| sched::last_cpu(now.reading.pid, tid).ok());
-                    let elsewhere = match role {
-                        Role::Producer => ring.kind.producer_elsewhere(),
-                        Role::Consumer => ring.kind.consumers_elsewhere(),
-                    };
+                    let elsewhere = ring.kind.why_no_thread(role == Role::Producer);
                     let (scheduling, scheduling_unavailable) = match elsewhere {
                         Some(why) => (None, Some(why.to_owned())),
                         None => {

@@ -44,6 +44,10 @@ struct Shared<T> {
     consumer_wait: WaitStrategy,
     slots: Buffer<Slot<T>>,
     mask: usize,
+    /// A monitor's cells for the ring's two sides ([`Sender::publish_to`]): the final positions
+    /// go there when the last endpoint goes.
+    #[cfg(not(loom))]
+    watched: std::sync::OnceLock<[super::watch::StatsCell; 2]>,
 }
 
 impl<T> Drop for Shared<T> {
@@ -51,6 +55,11 @@ impl<T> Drop for Shared<T> {
         // No endpoint remains, so no operation is in flight: every position in [head, tail) holds
         // an item (its seq is pos + 1). Drop each once.
         let (head, tail) = (self.head.load(Relaxed), self.tail.load(Relaxed));
+        #[cfg(not(loom))]
+        if let Some([producer, consumer]) = self.watched.get() {
+            producer.store_final(tail as u64);
+            consumer.store_final(head as u64);
+        }
         for_each_position(&self.slots, head, tail, |pos, slot| {
             if slot.seq.load(Relaxed) == pos.wrapping_add(1) {
                 // SAFETY: seq == pos + 1 means the item of `pos` was written and never taken.
@@ -212,6 +221,8 @@ pub fn channel_with<T: Send>(
         consumer_wait: config.consumer_wait,
         slots,
         mask: capacity - 1,
+        #[cfg(not(loom))]
+        watched: std::sync::OnceLock::new(),
     });
     Ok((
         Sender {
@@ -303,6 +314,27 @@ impl<T> Sender<T> {
         n
     }
 }
+
+impl<T: Send + 'static> Sender<T> {
+    /// This ring's positions for a watcher, held weakly: the positions producers have claimed
+    /// and those consumers have claimed (an item being written or read at that instant counts as
+    /// done, as in [`Sender::len`]). See [`super::watch`].
+    #[cfg(not(loom))]
+    pub fn watch(&self) -> std::sync::Arc<dyn super::watch::RingWatch> {
+        super::watch::Watched::new(&self.shared)
+    }
+
+    /// Writes into `producer` and `consumer` (the ring's cells in a monitor:
+    /// `ringtop::monitor::RingCells`) the final positions when the last endpoint goes. Nothing
+    /// else: an MPMC ring's sides are every thread holding a [`Sender`] or [`Receiver`], with no
+    /// one thread to name, and they count no stalls. The first call's cells stay.
+    #[cfg(not(loom))]
+    pub fn publish_to(&self, producer: super::watch::StatsCell, consumer: super::watch::StatsCell) {
+        let _ = self.shared.watched.set([producer, consumer]);
+    }
+}
+
+super::watch::one_consumer_positions!("mpmc");
 
 impl<T> Clone for Sender<T> {
     fn clone(&self) -> Self {
