@@ -235,6 +235,9 @@ pub enum RingKind {
     /// `ring::mpmc`: its positions are those producers and consumers have claimed; its sides are
     /// every thread holding an end, with no one thread to show.
     Mpmc = 8,
+    /// `ring::frames`: counted in bytes of records (headers, padding to 8 and padding records
+    /// included), as its positions are.
+    Frames = 9,
 }
 
 impl RingKind {
@@ -249,6 +252,7 @@ impl RingKind {
             6 => Some(Self::ShmItemsSender),
             7 => Some(Self::ShmMessagesSender),
             8 => Some(Self::Mpmc),
+            9 => Some(Self::Frames),
             _ => None,
         }
     }
@@ -266,6 +270,7 @@ impl RingKind {
             "shm-items-sender" => Some(Self::ShmItemsSender),
             "shm-messages-sender" => Some(Self::ShmMessagesSender),
             "mpmc" => Some(Self::Mpmc),
+            "frames" => Some(Self::Frames),
             _ => None,
         }
     }
@@ -280,6 +285,7 @@ impl RingKind {
             Self::ShmItems | Self::ShmItemsSender => "shm-items",
             Self::ShmMessages | Self::ShmMessagesSender => "shm-messages",
             Self::Mpmc => "mpmc",
+            Self::Frames => "frames",
         }
     }
 
@@ -325,7 +331,10 @@ impl RingKind {
     /// ([`crate::ring::EndpointStats`]): the in-process rings do; a shared-memory ring's ends
     /// keep no such counts.
     pub fn counts_endpoints(self) -> bool {
-        matches!(self, Self::Spsc | Self::Relay | Self::Broadcast)
+        matches!(
+            self,
+            Self::Spsc | Self::Relay | Self::Broadcast | Self::Frames
+        )
     }
 }
 
@@ -362,7 +371,7 @@ mod tests {
     #[test]
     fn a_ring_registered_by_its_sender_shows_as_its_kind_with_the_receiver_elsewhere() {
         let kinds: Vec<RingKind> = (0..16).filter_map(RingKind::from_code).collect();
-        assert_eq!(kinds.len(), 8);
+        assert_eq!(kinds.len(), 9);
         for kind in kinds {
             assert_eq!(RingKind::from_code(kind as u32), Some(kind));
             // Never both ends elsewhere: a program holds at least one.

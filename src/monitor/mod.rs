@@ -36,6 +36,7 @@ use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
+use crate::ring::frames::{FrameConsumer, FrameProducer};
 use crate::ring::watch::{RingWatch, StatsCell};
 use crate::ring::{broadcast, mpmc, relay, spsc};
 use crate::transport::shm::items::{ItemReceiver, ItemSender, Pod};
@@ -492,10 +493,11 @@ pub trait Monitor: Sized {
     fn monitor(self, registry: &Registry, name: &str) -> Result<Self, MonitorError>;
 }
 
-/// [`Monitor`] for the endpoint pair of a ring with one consumer.
+/// [`Monitor`] for the endpoint pair of a ring with one consumer: `spsc`, `relay`, or the
+/// types given with their generics (`impl[] FrameProducer, FrameConsumer`).
 macro_rules! monitor_pair {
-    ($ring:ident) => {
-        impl<T: Send + 'static> Monitor for ($ring::Producer<T>, $ring::Consumer<T>) {
+    (impl[$($generics:tt)*] $producer:ty, $consumer:ty) => {
+        impl<$($generics)*> Monitor for ($producer, $consumer) {
             fn monitor(mut self, registry: &Registry, name: &str) -> Result<Self, MonitorError> {
                 let cells = registry.register(name, self.0.watch())?;
                 self.0.publish_stats(cells.producer);
@@ -506,9 +508,14 @@ macro_rules! monitor_pair {
             }
         }
     };
+    ($ring:ident) => {
+        monitor_pair!(impl[T: Send + 'static] $ring::Producer<T>, $ring::Consumer<T>);
+    };
 }
 monitor_pair!(spsc);
 monitor_pair!(relay);
+// Counted in bytes of records.
+monitor_pair!(impl[] FrameProducer, FrameConsumer);
 
 /// [`Monitor`] for a shared-memory ring's receiver (its one end in this program): the ring's
 /// positions, the receiver's thread and where the window's pages are; `attach` says that the

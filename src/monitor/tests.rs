@@ -6,7 +6,7 @@ use proptest::prelude::*;
 
 use super::read::{self, Liveness, Segment};
 use super::*;
-use crate::ring::{broadcast, mpmc, spsc};
+use crate::ring::{broadcast, frames, mpmc, spsc};
 
 /// A private directory of this test's own.
 fn private_dir(name: &str) -> PathBuf {
@@ -398,6 +398,56 @@ fn an_mpmc_ring_shows_what_its_sides_claimed_and_exact_final_positions() {
     assert_eq!(
         (reading.rings[0].tail, reading.rings[0].heads.clone()),
         (1_003, vec![601])
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_frame_ring_is_counted_in_bytes_of_records_with_its_counters_and_final_positions() {
+    let dir = private_dir("frames");
+    let registry = publish_here(&dir, "codec");
+    let (mut tx, mut rx) = frames::channel(256)
+        .unwrap()
+        .monitor(&registry, "frames")
+        .unwrap();
+    let mut write = |payload: &[u8]| {
+        let mut w = tx.try_claim(payload.len()).unwrap().expect("room");
+        w.as_mut_slice().copy_from_slice(payload);
+        w.commit();
+    };
+    // Ten records of 5 bytes: an 8-byte header and the payload padded to 8, 16 bytes each.
+    for i in 0..10u8 {
+        write(&[i; 5]);
+    }
+    for i in 0..4u8 {
+        let r = rx.try_read().expect("a record");
+        assert_eq!(r.as_slice(), &[i; 5]);
+        r.release();
+    }
+    std::thread::sleep(Duration::from_millis(50));
+    let segment = Segment::open(registry.path()).unwrap();
+    let reading = segment.read().unwrap();
+    let ring = &reading.rings[0];
+    assert_eq!(ring.kind, layout::RingKind::Frames);
+    assert_eq!((ring.capacity, ring.item_bytes), (256, 1));
+    assert_eq!((ring.tail, ring.heads.clone()), (160, vec![64]));
+    assert_eq!(ring.occupancy(), 96);
+    assert!(ring.producer.thread_id.is_some() && ring.consumers[0].thread_id.is_some());
+
+    // A record of 90 bytes (104 with its header and padding) does not fit before the end (96
+    // bytes left): a padding record fills them and it starts at the beginning, after the
+    // records read. Then both ends go between two samples: they leave their positions behind.
+    for _ in 0..6 {
+        rx.try_read().expect("a record").release();
+    }
+    write(&[7; 90]);
+    drop((tx, rx));
+    std::thread::sleep(Duration::from_millis(50));
+    let reading = segment.read().unwrap();
+    assert!(reading.rings[0].closed);
+    assert_eq!(
+        (reading.rings[0].tail, reading.rings[0].heads.clone()),
+        (256 + 104, vec![160])
     );
     let _ = std::fs::remove_dir_all(&dir);
 }

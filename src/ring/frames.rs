@@ -44,10 +44,42 @@ struct Shared {
     tail: CachePadded<AtomicUsize>,
     /// Liveness and parkers: rarely written, on a block of their own.
     sides: CachePadded<Sides>,
-    /// Owns the memory the endpoints' `base` pointers point into.
-    #[expect(dead_code, reason = "kept for ownership; accessed through `base`")]
+    /// Owns the memory the endpoints' `base` pointers point into (read through `base`; here
+    /// only for its size and address, by a watcher).
+    #[cfg_attr(
+        loom,
+        expect(dead_code, reason = "kept for ownership; accessed through `base`")
+    )]
     words: Buffer<Word>,
 }
+
+/// A watcher's view of a frame ring, counted in bytes of records (headers, padding to 8 and
+/// padding records included), as its positions are.
+#[cfg(not(loom))]
+impl super::watch::SharedPositions for Shared {
+    const KIND: &'static str = "frames";
+    fn capacity(&self) -> usize {
+        self.words.len() * RECORD_ALIGN
+    }
+    fn item_bytes(&self) -> usize {
+        1
+    }
+    fn consumers(&self) -> usize {
+        1
+    }
+    fn positions(&self, heads: &mut [u64]) -> u64 {
+        // The head first: the tail read after it is at least as new, so no lag reads negative.
+        if let Some(head) = heads.first_mut() {
+            *head = self.head.load(Acquire) as u64;
+        }
+        self.tail.load(Acquire) as u64
+    }
+    fn memory(&self) -> super::buffer::RingMemory {
+        self.words.memory()
+    }
+}
+
+super::watch::watch_endpoints!(impl[] FrameProducer, FrameConsumer);
 
 // SAFETY: the word cells are touched only under the SPSC protocol: a byte is written by the
 // producer only while it is free, and read by the consumer only after it is published (Release
@@ -310,6 +342,7 @@ impl FrameProducer {
 
 impl Drop for FrameProducer {
     fn drop(&mut self) {
+        self.counters.publish_final(self.tail);
         self.shared.sides.producer_leaves();
     }
 }
@@ -499,6 +532,7 @@ impl FrameConsumer {
 
 impl Drop for FrameConsumer {
     fn drop(&mut self) {
+        self.counters.publish_final(self.head);
         self.shared.sides.consumer_leaves();
     }
 }

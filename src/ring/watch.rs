@@ -202,10 +202,11 @@ impl<S: SharedPositions> RingWatch for Watched<S> {
 
 /// The watch methods of a ring's two endpoint types, `Producer<T>` and `Consumer<T>` with a
 /// `counters: EndpointTally` field each and the producer a `shared: Arc<Shared<T>>`:
-/// `publish_stats` on both, `watch` on the producer. The argument is `T`'s bound.
+/// `publish_stats` on both, `watch` on the producer. The argument is `T`'s bound; or
+/// `impl[generics] ProducerType, ConsumerType` for endpoint types of other names.
 macro_rules! watch_endpoints {
-    ($($bound:tt)+) => {
-        impl<T: $($bound)+> Producer<T> {
+    (impl[$($generics:tt)*] $producer:ty, $consumer:ty) => {
+        impl<$($generics)*> $producer {
             /// Copies this side's slow-path counters into `cell` each time they change (only ever
             /// on the slow path), for a watcher in another thread or process: see
             /// [`super::watch`].
@@ -220,12 +221,15 @@ macro_rules! watch_endpoints {
             }
         }
 
-        impl<T: $($bound)+> Consumer<T> {
-            /// As [`Producer::publish_stats`], for this consumer's counters.
+        impl<$($generics)*> $consumer {
+            /// As the producer's `publish_stats`, for this consumer's counters.
             pub fn publish_stats(&mut self, cell: super::watch::StatsCell) {
                 self.counters.publish_to(cell);
             }
         }
+    };
+    ($($bound:tt)+) => {
+        super::watch::watch_endpoints!(impl[T: $($bound)+] Producer<T>, Consumer<T>);
     };
 }
 pub(crate) use watch_endpoints;
