@@ -328,8 +328,8 @@ impl RingKind {
     }
 
     /// Whether its endpoints count index reloads, stalls and chase back-offs
-    /// ([`crate::ring::EndpointStats`]): the in-process rings do; a shared-memory ring's ends
-    /// keep no such counts.
+    /// ([`crate::ring::EndpointStats`]): the spsc, relay, broadcast and frame rings do; an MPMC
+    /// ring's ends and a shared-memory ring's keep no such counts.
     pub fn counts_endpoints(self) -> bool {
         matches!(
             self,

@@ -256,7 +256,7 @@ impl Segment {
     }
 
     /// A second mapping of this file's header alone (no window: its capacity reads 0), for a
-    /// watcher that reads the tail and the credit and must not keep the sender's own mapping
+    /// watcher that reads the credit and must not keep the sender's own mapping
     /// alive (the sender's watch).
     ///
     /// # Errors
