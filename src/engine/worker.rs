@@ -400,6 +400,9 @@ pub(crate) fn consume(mut job: ConsumerJob) {
         if spins {
             job.source.spin_until_ready(SPIN_LOOKS_PER_TURN);
         }
+        // The cut as it stood before the take: whether these rows leave the ring before a cut
+        // or after it (below).
+        let cut_before_take = control.cut.load(Relaxed);
         let n = job.source.take(batch, &mut rows, &slot.codec);
         if let Some(event) = job.source.take_event() {
             if let Check::Sessions(check) = &mut job.check {
@@ -441,9 +444,16 @@ pub(crate) fn consume(mut job: ConsumerJob) {
             // After the clock read: nothing between taking the rows and timing them.
             announced = control.cut.load(SeqCst);
             if cuts.due(announced, arrived_ns) {
-                // Before these rows' samples: they belong to the interval after the cut, though
-                // they are out of the ring already.
-                cross(&slot, &mut local, &mut cuts, announced, n as u64, &job);
+                // Before these rows' samples: they belong to the interval after the cut. Taken
+                // before it was announced, they are out of the ring at the cut (in hand); taken
+                // after, they are the next interval's in every count, as the slots the producers
+                // refill after the cut are (their rows were counted when it was announced).
+                let in_hand = if cut_before_take == announced {
+                    0
+                } else {
+                    n as u64
+                };
+                cross(&slot, &mut local, &mut cuts, announced, in_hand, &job);
             }
             let timed = job.source.same_clock();
             for row in &rows {
