@@ -125,6 +125,20 @@ fn crossing(slot: &ThreadSlot, cut: u64, deadline: Instant) -> AtCut {
     }
 }
 
+/// How many of the `taken` rows a consumer is about to cross `announced` with count as in hand at
+/// it ([`RowsAtCut::in_hand`]), given the cut it read before taking them (`cut_before_take`).
+/// Taken before the announcement (the consumer read no cut, or an earlier one), they are out of
+/// the ring at the cut though timed after it: all in hand. Taken after it, none: the producers'
+/// rows were counted at the announcement, so neither these rows nor the refill of the slots they
+/// freed are in that count; both belong to the next interval.
+pub(crate) fn in_hand_at(announced: u64, cut_before_take: u64, taken: u64) -> u64 {
+    if cut_before_take == announced {
+        0
+    } else {
+        taken
+    }
+}
+
 /// Withdraws the cut once its interval is taken: consumers merge their later samples again.
 pub(crate) fn withdraw(control: &Control) {
     control.cut.store(NO_CUT, Relaxed);
@@ -313,6 +327,21 @@ mod tests {
         assert!(!follower.holding(NO_CUT), "withdrawn: the samples may go");
         assert!(follower.due(200, None), "the next cut");
         assert_eq!(mark.rows_at(200), None);
+    }
+
+    #[test]
+    fn rows_taken_after_a_cut_was_announced_are_not_in_hand_at_it() {
+        assert_eq!(in_hand_at(100, NO_CUT, 64), 64, "taken before any cut");
+        assert_eq!(
+            in_hand_at(100, 50, 64),
+            64,
+            "taken while an earlier cut stood"
+        );
+        assert_eq!(
+            in_hand_at(100, 100, 64),
+            0,
+            "taken once this cut was announced"
+        );
     }
 
     #[test]

@@ -15,7 +15,7 @@ use crate::topology::pin::{current_cpu, pin_current_thread};
 use crate::transport::session::SessionEvent;
 
 use super::control::{Control, NO_CPU, SharedLatency, ThreadSlot};
-use super::cut::{CutFollower, RowsAtCut};
+use super::cut::{CutFollower, RowsAtCut, in_hand_at};
 use super::ends::{ReadEnd, WriteEnd};
 
 /// How often a consumer merges its latency samples into the shared histograms between two
@@ -444,15 +444,8 @@ pub(crate) fn consume(mut job: ConsumerJob) {
             // After the clock read: nothing between taking the rows and timing them.
             announced = control.cut.load(SeqCst);
             if cuts.due(announced, arrived_ns) {
-                // Before these rows' samples: they belong to the interval after the cut. Taken
-                // before it was announced, they are out of the ring at the cut (in hand); taken
-                // after, they are the next interval's in every count, as the slots the producers
-                // refill after the cut are (their rows were counted when it was announced).
-                let in_hand = if cut_before_take == announced {
-                    0
-                } else {
-                    n as u64
-                };
+                // Before these rows' samples: they belong to the interval after the cut.
+                let in_hand = in_hand_at(announced, cut_before_take, n as u64);
                 cross(&slot, &mut local, &mut cuts, announced, in_hand, &job);
             }
             let timed = job.source.same_clock();
