@@ -256,8 +256,8 @@ impl Segment {
     }
 
     /// A second mapping of this file's header alone (no window: its capacity reads 0), for a
-    /// watcher that reads the credit and must not keep the sender's own mapping
-    /// alive (the sender's watch).
+    /// watcher that reads the credit and must not keep the sender's own mapping alive (the
+    /// sender's watch).
     ///
     /// # Errors
     /// The file cannot be mapped again (the process is out of mappings or memory).

@@ -9,8 +9,9 @@
 //! whichever is further), bounded by what the ring can hold past the receiver's head: a sender
 //! that writes nonsense into the file moves no figure outside the ring. Registered by its sender
 //! ([`SenderWatch`]), the tail is exact (the sender's own count of what it published) and the
-//! head is the receiver's as it last credited it, bounded to a window behind the tail. The other end's thread, CPU and counters are another
-//! process's: the registering program cannot see them, and `attach` says so.
+//! head is the receiver's as it last credited it, bounded to a window behind the tail. The other
+//! end's thread, CPU and counters are another process's: the registering program cannot see
+//! them, and `attach` says so.
 
 use std::sync::atomic::AtomicU64;
 use std::sync::atomic::Ordering::{Acquire, Relaxed};
@@ -19,7 +20,6 @@ use std::sync::{Arc, Weak};
 use crate::ring::EndpointStats;
 use crate::ring::watch::{RingMemory, RingWatch, StatsCell};
 use crate::ring::window::WindowPositions;
-
 use crate::transport::LinkStats;
 
 use super::items::{ItemStream, StreamEnds};
@@ -209,9 +209,11 @@ pub(super) struct SenderEnd<'a> {
     pub item_bytes: usize,
     /// The sender's counts (the bytes it has published, [`LinkStats::bytes`]).
     pub sent: &'a Arc<LinkStats>,
-    /// The sender's session, tail and head as last credited.
+    /// The sender's session.
     pub session: u64,
+    /// The sender's tail now.
     pub tail: u64,
+    /// The receiver's head as last credited to the sender.
     pub head: u64,
 }
 

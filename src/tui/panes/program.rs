@@ -187,8 +187,8 @@ fn render_threads(frame: &mut Frame, area: Rect, threads: &[ThreadSnapshot]) {
     );
 }
 
-/// Why each endpoint whose thread is not seen shows `n/a` for its CPU (its thread is another
-/// process's, or has not published yet), one line each.
+/// Why each endpoint whose thread is not seen shows `n/a` for its CPU (another process's, every
+/// thread holding an end of an mpmc ring, or one that has not published yet), one line each.
 fn unseen_threads(threads: &[ThreadSnapshot]) -> Vec<Line<'static>> {
     threads
         .iter()
