@@ -100,6 +100,12 @@ pub mod metadata {
     pub const MEMORY_BYTES: usize = 48;
     /// `[u8; 64]`: the ring's name.
     pub const NAME: usize = 64;
+    /// `u64`: for a ring between processes, the device of the file it lives in (`st_dev`).
+    pub const FILE_DEVICE: usize = 128;
+    /// `u64`: for a ring between processes, the inode of the file it lives in (`st_ino`; 0: a
+    /// ring inside the program, or not said). The two ends of one shared-memory ring, registered
+    /// by two programs, carry the same device and inode.
+    pub const FILE_INODE: usize = 136;
 }
 
 /// Value record fields (byte offsets within the record). Each block sits on its own
@@ -144,6 +150,8 @@ const _: () = assert!(CELL_BYTES == std::mem::size_of::<crate::ring::watch::Endp
 const _: () = assert!(value::HEADS + MAX_CONSUMERS * 8 <= BLOCK);
 const _: () = assert!(metadata::NAME + NAME_BYTES <= METADATA_BYTES);
 const _: () = assert!(metadata::MEMORY_BYTES + 8 <= metadata::NAME);
+const _: () = assert!(metadata::NAME + NAME_BYTES <= metadata::FILE_DEVICE);
+const _: () = assert!(metadata::FILE_INODE + 8 <= METADATA_BYTES);
 const _: () = assert!(header::NAME + NAME_BYTES <= HEADER_BYTES);
 
 /// Where the value records start in a file of `max_rings` rings (block-aligned).
@@ -327,6 +335,19 @@ impl RingKind {
         }
     }
 
+    /// The kind the other end of this ring registers as, for a ring between processes whose two
+    /// ends two programs may register (a receiver's `shm-items` and a sender's, say); `None`
+    /// for a ring inside one program.
+    pub fn other_end(self) -> Option<RingKind> {
+        match self {
+            Self::ShmItems => Some(Self::ShmItemsSender),
+            Self::ShmItemsSender => Some(Self::ShmItems),
+            Self::ShmMessages => Some(Self::ShmMessagesSender),
+            Self::ShmMessagesSender => Some(Self::ShmMessages),
+            _ => None,
+        }
+    }
+
     /// Whether its endpoints count index reloads, stalls and chase back-offs
     /// ([`crate::ring::EndpointStats`]): the spsc, relay, broadcast and frame rings do; an MPMC
     /// ring's ends and a shared-memory ring's keep no such counts.
@@ -386,6 +407,19 @@ mod tests {
             assert!(kind.producer_elsewhere().is_none(), "{watch}");
             assert!(kind.consumers_elsewhere().unwrap().contains("receiver"));
             assert!(!kind.counts_endpoints());
+        }
+        // The other end of a ring between processes holds the end this one lacks.
+        for kind in (0..16).filter_map(RingKind::from_code) {
+            let Some(other) = kind.other_end() else {
+                assert!(kind.why_no_thread(true).is_none() || kind == RingKind::Mpmc);
+                continue;
+            };
+            assert_eq!(other.other_end(), Some(kind));
+            assert_eq!(other.name(), kind.name());
+            assert_eq!(
+                other.producer_elsewhere().is_none(),
+                kind.producer_elsewhere().is_some()
+            );
         }
     }
 

@@ -300,6 +300,13 @@ impl Registry {
             .u64_at(record + metadata::MEMORY_BYTES)
             .store(memory.1 as u64, Relaxed);
         segment.write_name(record + metadata::NAME, name);
+        let file = watch.shared_file().map_or((0, 0), |f| (f.device, f.inode));
+        segment
+            .u64_at(record + metadata::FILE_DEVICE)
+            .store(file.0, Relaxed);
+        segment
+            .u64_at(record + metadata::FILE_INODE)
+            .store(file.1, Relaxed);
         let registered = Registered {
             index,
             name: name.to_owned(),

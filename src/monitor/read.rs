@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use crate::ring::EndpointStats;
-use crate::ring::watch::RingMemory;
+use crate::ring::watch::{FileIdentity, RingMemory};
 
 use super::layout::{self, RingKind, header, metadata, value};
 
@@ -91,6 +91,9 @@ pub struct RingReading {
     pub registered_unix_ns: u64,
     /// Where its slots live in the program (`None`: the program did not say).
     pub memory: Option<RingMemory>,
+    /// The file it lives in, for a ring between processes (`None`: a ring inside the program,
+    /// or not said).
+    pub file: Option<FileIdentity>,
     /// When its positions were read, Unix nanoseconds.
     pub sampled_unix_ns: u64,
     /// Items pushed.
@@ -107,6 +110,18 @@ pub struct RingReading {
 }
 
 impl RingReading {
+    /// Whether this record is the other end of `ours`, a ring between processes: both live, of
+    /// the two ends' kinds, in the same file (which no other file shares while both ends keep it
+    /// mapped, as live records' ends do). A ring of the same name in another file is another
+    /// ring.
+    pub fn is_other_end_of(&self, ours: &RingReading) -> bool {
+        !self.closed
+            && !ours.closed
+            && ours.file.is_some()
+            && self.file == ours.file
+            && ours.kind.other_end() == Some(self.kind)
+    }
+
     /// Items in the ring now, behind the slowest consumer.
     pub fn occupancy(&self) -> u64 {
         self.heads
@@ -345,6 +360,10 @@ impl Segment {
                 u64_in(record, metadata::MEMORY_ADDRESS),
                 u64_in(record, metadata::MEMORY_BYTES),
             ),
+            file: (u64_in(record, metadata::FILE_INODE) != 0).then(|| FileIdentity {
+                device: u64_in(record, metadata::FILE_DEVICE),
+                inode: u64_in(record, metadata::FILE_INODE),
+            }),
             sampled_unix_ns,
             tail,
             heads,

@@ -36,6 +36,22 @@ pub trait RingWatch: Send + Sync {
     fn memory(&self) -> Option<RingMemory> {
         None
     }
+    /// The file the ring lives in, for a ring between processes (a shared-memory ring); `None`
+    /// for a ring inside one program. Two programs registering the two ends of one such ring
+    /// publish the same identity, which is how `attach` joins them.
+    fn shared_file(&self) -> Option<FileIdentity> {
+        None
+    }
+}
+
+/// Which file a ring between processes lives in: its device and inode, which no other file has
+/// while either end keeps the ring mapped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FileIdentity {
+    /// The file system's device number (`st_dev`).
+    pub device: u64,
+    /// The file's inode number (`st_ino`, never 0).
+    pub inode: u64,
 }
 
 /// Where one endpoint publishes its slow-path counters: three words a watcher reads with relaxed

@@ -274,6 +274,16 @@ impl Segment {
         })
     }
 
+    /// The ring file's identity (device and inode), which both ends' monitors publish so that
+    /// `attach` can join them; `None` if the file cannot be asked (it always can while mapped).
+    pub fn identity(&self) -> Option<crate::ring::watch::FileIdentity> {
+        let meta = self.file.metadata().ok()?;
+        Some(crate::ring::watch::FileIdentity {
+            device: meta.dev(),
+            inode: meta.ino(),
+        })
+    }
+
     /// Whether the receiver that made this file still holds its lock (a sender's check).
     pub fn receiver_alive(&self) -> bool {
         match lock(&self.file, libc::LOCK_SH) {

@@ -18,7 +18,7 @@ use std::sync::atomic::Ordering::{Acquire, Relaxed};
 use std::sync::{Arc, Weak};
 
 use crate::ring::EndpointStats;
-use crate::ring::watch::{RingMemory, RingWatch, StatsCell};
+use crate::ring::watch::{FileIdentity, RingMemory, RingWatch, StatsCell};
 use crate::ring::window::WindowPositions;
 use crate::transport::LinkStats;
 
@@ -34,6 +34,8 @@ pub(super) struct ItemWatch {
     /// A slot's bytes, as a shift (slots are a power of two).
     slot_shift: u32,
     item_bytes: usize,
+    /// The ring file's identity.
+    file: Option<FileIdentity>,
 }
 
 impl ItemWatch {
@@ -50,6 +52,7 @@ impl ItemWatch {
             ends: ends.clone(),
             slot_shift: slot_bytes.trailing_zeros(),
             item_bytes,
+            file: shared.segment.identity(),
         })
     }
 }
@@ -112,18 +115,29 @@ impl RingWatch for ItemWatch {
     fn memory(&self) -> Option<RingMemory> {
         Some(window_memory(&self.shared.upgrade()?.segment))
     }
+
+    fn shared_file(&self) -> Option<FileIdentity> {
+        self.file
+    }
 }
 
 /// The watch of one message ring, in bytes of records: its file and its window, held weakly.
 pub(super) struct MessageWatch {
     segment: Weak<Segment>,
     window: WindowPositions,
+    /// The ring file's identity.
+    file: Option<FileIdentity>,
 }
 
 impl MessageWatch {
     /// A watch on the ring file `segment` whose window's positions are `window`.
     pub(super) fn new(segment: Weak<Segment>, window: WindowPositions) -> Arc<Self> {
-        Arc::new(MessageWatch { segment, window })
+        let file = segment.upgrade().and_then(|s| s.identity());
+        Arc::new(MessageWatch {
+            segment,
+            window,
+            file,
+        })
     }
 
     /// The receiver's head and the sender's tail in bytes (the head first); `None` once the
@@ -163,6 +177,10 @@ impl RingWatch for MessageWatch {
     fn memory(&self) -> Option<RingMemory> {
         Some(window_memory(&*self.segment.upgrade()?))
     }
+
+    fn shared_file(&self) -> Option<FileIdentity> {
+        self.file
+    }
 }
 
 /// The watch of a ring from its sending end: the sender's tail (exact, from the bytes it
@@ -193,6 +211,8 @@ pub(super) struct SenderWatch {
     /// The window in the sender's own mapping, whose pages are mapped there once it writes
     /// them: what the page census asks about.
     memory: RingMemory,
+    /// The ring file's identity.
+    file: Option<FileIdentity>,
 }
 
 /// What a [`SenderWatch`] is told of its sender when it is made.
@@ -232,6 +252,7 @@ impl SenderWatch {
             session: end.session,
             head_seen: AtomicU64::new(end.head),
             memory: window_memory(end.segment),
+            file: end.segment.identity(),
         })
     }
 
@@ -288,6 +309,10 @@ impl RingWatch for SenderWatch {
 
     fn memory(&self) -> Option<RingMemory> {
         self.header.upgrade().map(|_| self.memory)
+    }
+
+    fn shared_file(&self) -> Option<FileIdentity> {
+        self.file
     }
 }
 
