@@ -93,6 +93,7 @@ fn thread(
         counters: Some(counters),
         scheduling: None,
         scheduling_unavailable: Some("a fixture".into()),
+        registered_by: None,
     }
 }
 

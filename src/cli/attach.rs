@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 
 use ringtop::headless::{self, AttachOutcome};
 use ringtop::monitor::dir::monitor_dir;
-use ringtop::monitor::read::{self, Listing, ProgramReading};
+use ringtop::monitor::read::{self, Listing, ProgramReading, RingReading};
 use ringtop::monitor::view::Watcher;
 use ringtop::words::counted;
 
@@ -162,8 +162,11 @@ fn list_table(dir: &Path, listing: &Listing) -> String {
                 .iter()
                 .map(|h| ring.tail.saturating_sub(*h).to_string())
                 .collect();
+            let other_end = other_end(listing, ring).map_or(String::new(), |p| {
+                format!("  (other end: {}, pid {})", p.name, p.pid)
+            });
             text.push_str(&format!(
-                "  {:<15} {:<12} {:>10} {:>12} {:>10}  {}{}\n",
+                "  {:<15} {:<12} {:>10} {:>12} {:>10}  {}{}{other_end}\n",
                 ring.name,
                 ring.kind.name(),
                 ring.capacity,
@@ -181,6 +184,16 @@ fn list_table(dir: &Path, listing: &Listing) -> String {
         text.push_str(&format!("skipped {}: {why}\n", path.display()));
     }
     text
+}
+
+/// The running program that registered the other end of `ring` (a ring between processes whose
+/// two ends two programs registered), if one did.
+fn other_end<'a>(listing: &'a Listing, ring: &RingReading) -> Option<&'a ProgramReading> {
+    listing
+        .programs
+        .iter()
+        .map(|(_, program)| program)
+        .find(|program| program.rings.iter().any(|r| r.is_other_end_of(ring)))
 }
 
 fn round_ms(d: Duration) -> Duration {
@@ -205,6 +218,8 @@ fn list_json(dir: &Path, listing: &Listing) -> serde_json::Value {
                 "produced": r.tail,
                 "consumed": r.heads,
                 "occupancy": r.occupancy(),
+                "other_end": other_end(listing, r)
+                    .map(|o| serde_json::json!({"program": o.name, "pid": o.pid})),
             })).collect::<Vec<_>>(),
             "skipped": p.skipped,
         })

@@ -300,6 +300,7 @@ fn thread_figures(
             .map(|now| CounterValues::between(now, before.and_then(|b| b.counters.as_ref()))),
         scheduling: None,
         scheduling_unavailable: None,
+        registered_by: None,
     }
 }
 

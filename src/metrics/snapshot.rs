@@ -140,6 +140,22 @@ pub struct ThreadSnapshot {
     pub scheduling: Option<Scheduling>,
     /// Why `scheduling` is `null`.
     pub scheduling_unavailable: Option<String>,
+    /// `attach`: the program that registered this endpoint when it is not the attached one:
+    /// the other end of a ring between processes, which that program registered too, so its
+    /// thread is shown from that program's record. `null` for the attached program's own
+    /// endpoints and in `ringtop run`.
+    #[serde(default)]
+    pub registered_by: Option<RegisteredBy>,
+}
+
+/// The program whose record an endpoint was read from (see [`ThreadSnapshot::registered_by`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegisteredBy {
+    /// The name it published under.
+    pub program: String,
+    /// Its process.
+    pub pid: u32,
 }
 
 /// What the scheduler did to one thread: how much of the time it had a CPU, how long it waited

@@ -24,6 +24,7 @@
 
 pub mod dir;
 pub mod layout;
+mod peer;
 pub mod read;
 mod segment;
 pub mod view;

@@ -9,14 +9,15 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use crate::metrics::LatencyHistogram;
 use crate::metrics::sched::{self, SPINNING_SHARE_FLOOR, TaskSched};
 use crate::metrics::snapshot::{
-    AttachedRing, EndpointCounters, LatencyNs, ProgramInfo, ProgramSnapshot, RingSnapshot, Role,
-    SCHEMA_VERSION, ThreadSnapshot,
+    AttachedRing, EndpointCounters, LatencyNs, ProgramInfo, ProgramSnapshot, RegisteredBy,
+    RingSnapshot, Role, SCHEMA_VERSION, ThreadSnapshot,
 };
 use crate::ring::EndpointStats;
 use crate::topology::model::format_bytes;
 use crate::topology::pages::{self, PageCensus};
 
 use super::layout;
+use super::peer::{PeerRing, Peers};
 use super::read::{EndpointReading, Liveness, ProgramReading, RingReading, Segment};
 
 /// A program's monitor this many intervals late is reported as not updating.
@@ -26,6 +27,8 @@ const LATE_INTERVALS: u64 = 5;
 /// previous one.
 pub struct Watcher {
     segment: Segment,
+    /// The other ends of its rings between processes that other programs registered.
+    peers: Peers,
     started: Instant,
     first: Moment,
     previous: Moment,
@@ -40,18 +43,28 @@ struct Moment {
     at: Instant,
     reading: ProgramReading,
     alive: bool,
-    sched: HashMap<u32, Result<TaskSched, String>>,
+    /// The endpoints' threads (by process and thread id), as `/proc` showed them.
+    sched: HashMap<(u32, u32), Result<TaskSched, String>>,
+    /// The other end's record of each ring between processes another program registered too
+    /// (by ring index).
+    peers: HashMap<usize, PeerRing>,
     steal: Result<BTreeMap<usize, u64>, String>,
     /// Where each ring's pages are (by ring index), or why that is not known.
     pages: HashMap<usize, Result<PageCensus, String>>,
 }
 
 impl Moment {
-    fn take(segment: &Segment) -> Result<Moment, super::read::ReadError> {
+    fn take(segment: &Segment, peers: &mut Peers) -> Result<Moment, super::read::ReadError> {
         let reading = segment.read()?;
         let alive = segment.liveness() == Liveness::Live;
-        let sched = thread_ids(&reading)
-            .map(|tid| (tid, TaskSched::of_task(reading.pid, tid)))
+        let peers = peers.read(&reading);
+        let own = thread_ids(&reading.rings).map(|tid| (reading.pid, tid));
+        let theirs = peers
+            .values()
+            .flat_map(|peer| thread_ids(std::slice::from_ref(&peer.ring)).map(|t| (peer.pid, t)));
+        let sched = own
+            .chain(theirs)
+            .map(|(pid, tid)| ((pid, tid), TaskSched::of_task(pid, tid)))
             .collect();
         let pages = reading
             .rings
@@ -62,6 +75,7 @@ impl Moment {
             at: Instant::now(),
             alive,
             sched,
+            peers,
             steal: sched::steal_ns_per_cpu(),
             pages,
             reading,
@@ -97,8 +111,8 @@ fn remember_pages(last: &mut HashMap<usize, PageCensus>, moment: &Moment) {
     }
 }
 
-fn thread_ids(reading: &ProgramReading) -> impl Iterator<Item = u32> + '_ {
-    reading.rings.iter().flat_map(|r| {
+fn thread_ids(rings: &[RingReading]) -> impl Iterator<Item = u32> + '_ {
+    rings.iter().flat_map(|r| {
         std::iter::once(&r.producer)
             .chain(&r.consumers)
             .filter_map(|e| e.thread_id)
@@ -121,11 +135,14 @@ impl Watcher {
     /// Why the segment cannot be read.
     pub fn open(path: &Path) -> Result<Watcher, String> {
         let segment = Segment::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let first = Moment::take(&segment).map_err(|e| format!("{}: {e}", path.display()))?;
+        let mut peers = Peers::of(path);
+        let first =
+            Moment::take(&segment, &mut peers).map_err(|e| format!("{}: {e}", path.display()))?;
         let mut last_pages = HashMap::new();
         remember_pages(&mut last_pages, &first);
         Ok(Watcher {
             segment,
+            peers,
             started: first.at,
             previous: first.clone(),
             first,
@@ -149,7 +166,7 @@ impl Watcher {
     /// # Errors
     /// Why the segment cannot be read now (the previous reading stands).
     pub fn read_next(&mut self) -> Result<(ProgramSnapshot, Option<Ending>), String> {
-        let now = Moment::take(&self.segment)
+        let now = Moment::take(&self.segment, &mut self.peers)
             .map_err(|e| format!("{}: {e}", self.segment.path().display()))?;
         remember_pages(&mut self.last_pages, &now);
         let snapshot = self.between(&self.previous, &now, None);
@@ -241,26 +258,29 @@ impl Watcher {
                 Some(then) if rate_seconds > 0.0 => now.saturating_sub(then) as f64 / rate_seconds,
                 _ => 0.0,
             };
+            let peer = now.peers.get(&ring.index);
+            let peer_then = then
+                .peers
+                .get(&ring.index)
+                .filter(|then| peer.is_some_and(|now| now.is_same_record(then)));
             let endpoint_thread =
                 |name: String,
                  role: Role,
                  items: u64,
                  items_then: Option<u64>,
-                 endpoint: &EndpointReading,
+                 side: Side<'_>,
                  latency: (Option<LatencyNs>, Option<LatencyNs>)| {
                     let per_s = rate(items, items_then);
-                    let cpu = endpoint
+                    let cpu = side
+                        .endpoint
                         .thread_id
-                        .and_then(|tid| sched::last_cpu(now.reading.pid, tid).ok());
-                    let elsewhere = ring.kind.why_no_thread(role == Role::Producer);
-                    let (scheduling, scheduling_unavailable) = match elsewhere {
-                        Some(why) => (None, Some(why.to_owned())),
-                        None => {
-                            match thread_scheduling(then, now, endpoint.thread_id, cpu, seconds) {
-                                Ok(s) => (Some(s), None),
-                                Err(why) => (None, Some(why)),
-                            }
-                        }
+                        .and_then(|tid| sched::last_cpu(side.pid, tid).ok());
+                    let (scheduling, scheduling_unavailable) = match &side.unseen {
+                        Some(why) => (None, Some(why.clone())),
+                        None => match thread_scheduling(then, now, &side, cpu, seconds) {
+                            Ok(s) => (Some(s), None),
+                            Err(why) => (None, Some(why)),
+                        },
                     };
                     ThreadSnapshot {
                         name,
@@ -275,13 +295,17 @@ impl Watcher {
                         // Only an SPSC consumer looks for a chase.
                         endpoint: ring.kind.counts_endpoints().then(|| {
                             EndpointCounters::of(
-                                endpoint.stats,
+                                side.endpoint.stats,
                                 role == Role::Consumer && ring.kind == layout::RingKind::Spsc,
                             )
                         }),
                         counters: None,
                         scheduling,
                         scheduling_unavailable,
+                        registered_by: side.registered_by.map(|peer| RegisteredBy {
+                            program: peer.program.clone(),
+                            pid: peer.pid,
+                        }),
                     }
                 };
             threads.push(endpoint_thread(
@@ -289,16 +313,23 @@ impl Watcher {
                 Role::Producer,
                 ring.tail,
                 before.map(|b| b.tail),
-                &ring.producer,
+                Side::of(&now.reading, ring, true, &ring.producer, peer),
                 (None, None),
             ));
             for (i, (head, endpoint)) in ring.heads.iter().zip(&ring.consumers).enumerate() {
-                let histogram = ring
+                // A consumer in another program records its latency there.
+                let (recorded, recorded_then) = match peer {
+                    Some(peer) if ring.kind.consumers_elsewhere().is_some() => {
+                        (&peer.ring, peer_then.map(|p| &p.ring))
+                    }
+                    _ => (ring, before),
+                };
+                let histogram = recorded
                     .histograms
                     .get(i)
                     .and_then(Option::as_ref)
                     .map(|(counts, _)| counts);
-                let histogram_then = before
+                let histogram_then = recorded_then
                     .and_then(|b| b.histograms.get(i))
                     .and_then(Option::as_ref)
                     .map(|(counts, _)| counts);
@@ -311,7 +342,7 @@ impl Watcher {
                     Role::Consumer,
                     *head,
                     before.and_then(|b| b.heads.get(i).copied()),
-                    endpoint,
+                    Side::of(&now.reading, ring, false, endpoint, peer),
                     latency,
                 ));
             }
@@ -413,22 +444,88 @@ fn percentiles(now: &[u64], then: Option<&Vec<u64>>) -> Option<LatencyNs> {
     LatencyNs::of(histogram.summary())
 }
 
+/// Where an endpoint's thread is read from: the watched program's record, or the other end's
+/// record in the program that registered it (`registered_by`); `unseen` says why it is not shown
+/// at all.
+struct Side<'a> {
+    pid: u32,
+    endpoint: &'a EndpointReading,
+    registered_by: Option<&'a PeerRing>,
+    unseen: Option<String>,
+}
+
+impl<'a> Side<'a> {
+    /// Ring `ring`'s producer (`producer`) or a consumer (`own`, its record in `watched`): the
+    /// watched program's own, else the other end's record `peer` when another program
+    /// registered it, else unseen with the reason.
+    fn of(
+        watched: &ProgramReading,
+        ring: &RingReading,
+        producer: bool,
+        own: &'a EndpointReading,
+        peer: Option<&'a PeerRing>,
+    ) -> Side<'a> {
+        let here = Side {
+            pid: watched.pid,
+            endpoint: own,
+            registered_by: None,
+            unseen: None,
+        };
+        let Some(why) = ring.kind.why_no_thread(producer) else {
+            return here;
+        };
+        if ring.kind.other_end().is_none() {
+            return Side {
+                unseen: Some(why.to_owned()),
+                ..here
+            };
+        }
+        let theirs = peer.and_then(|peer| {
+            let endpoint = if producer {
+                &peer.ring.producer
+            } else {
+                peer.ring.consumers.first()?
+            };
+            Some(Side {
+                pid: peer.pid,
+                endpoint,
+                registered_by: Some(peer),
+                unseen: None,
+            })
+        });
+        // Looked for only while the ring is live here: a dropped end's file may be gone.
+        let unseen = if ring.closed {
+            why.to_owned()
+        } else {
+            format!("{why}; no running program registered its end")
+        };
+        theirs.unwrap_or(Side {
+            unseen: Some(unseen),
+            ..here
+        })
+    }
+}
+
 fn thread_scheduling(
     then: &Moment,
     now: &Moment,
-    thread_id: Option<u32>,
+    side: &Side<'_>,
     cpu: Option<usize>,
     seconds: f64,
 ) -> Result<crate::metrics::snapshot::Scheduling, String> {
-    let tid = thread_id.ok_or("the endpoint has not published from a thread yet")?;
+    let tid = side
+        .endpoint
+        .thread_id
+        .ok_or("the endpoint has not published from a thread yet")?;
+    let key = (side.pid, tid);
     let sched_now = now
         .sched
-        .get(&tid)
+        .get(&key)
         .cloned()
         .unwrap_or_else(|| Err(format!("thread {tid} was not read")))?;
     let sched_then = then
         .sched
-        .get(&tid)
+        .get(&key)
         .and_then(|s| s.as_ref().ok())
         .copied()
         .ok_or_else(|| format!("thread {tid} was first seen in this interval"))?;

@@ -174,12 +174,14 @@ fn render_threads(frame: &mut Frame, area: Rect, threads: &[ThreadSnapshot]) {
         .title(" Endpoints (latency: n/a unless the program records it) ");
     let inner = block.inner(area);
     frame.render_widget(block, area);
-    let notes = unseen_threads(threads);
-    let [table_area, notes_area] = Layout::vertical([
-        Constraint::Min(2),
-        Constraint::Length(u16::try_from(notes.len()).unwrap_or(u16::MAX)),
-    ])
-    .areas(inner);
+    let notes: Vec<Line<'static>> = thread_notes(threads)
+        .iter()
+        .flat_map(|note| wrap_words(note, usize::from(inner.width)))
+        .map(Line::from)
+        .collect();
+    let notes_height = u16::try_from(notes.len()).unwrap_or(u16::MAX);
+    let [table_area, notes_area] =
+        Layout::vertical([Constraint::Min(2), Constraint::Length(notes_height)]).areas(inner);
     frame.render_widget(table, table_area);
     frame.render_widget(
         Paragraph::new(notes).style(Style::default().add_modifier(Modifier::DIM)),
@@ -187,15 +189,94 @@ fn render_threads(frame: &mut Frame, area: Rect, threads: &[ThreadSnapshot]) {
     );
 }
 
-/// Why each endpoint whose thread is not seen shows `n/a` for its CPU (another process's, every
-/// thread holding an end of an mpmc ring, or one that has not published yet), one line each.
-fn unseen_threads(threads: &[ThreadSnapshot]) -> Vec<Line<'static>> {
+/// A line for each endpoint that is not the attached program's own thread: one seen through
+/// the program that registered the ring's other end (which program), and one whose thread is
+/// not seen at all, `n/a` for its CPU (why: another process's, every thread holding an end of an
+/// mpmc ring, or one that has not published yet).
+fn thread_notes(threads: &[ThreadSnapshot]) -> Vec<String> {
     threads
         .iter()
-        .filter(|t| t.cpu.is_none())
         .filter_map(|t| {
-            let why = t.scheduling_unavailable.as_deref()?;
-            Some(Line::from(format!("{}: {why}", t.name)))
+            let whose = t.registered_by.as_ref().map(|by| {
+                format!(
+                    "in {} (pid {}), which registered this end",
+                    by.program, by.pid
+                )
+            });
+            let why = t
+                .scheduling_unavailable
+                .as_deref()
+                .filter(|_| t.cpu.is_none());
+            let said: Vec<&str> = whose.as_deref().into_iter().chain(why).collect();
+            (!said.is_empty()).then(|| format!("{}: {}", t.name, said.join("; ")))
         })
         .collect()
+}
+
+/// `text` in lines of at most `width` characters, broken between words (a word longer than a
+/// line is broken inside), continuation lines indented by two: a note is read whole however
+/// narrow the pane.
+fn wrap_words(text: &str, width: usize) -> Vec<String> {
+    let width = width.max(3);
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for word in text.split(' ') {
+        let mut word: Vec<char> = word.chars().collect();
+        loop {
+            let used = line.chars().count();
+            let gap = usize::from(used > 0 && !line.ends_with(' '));
+            if used + gap + word.len() <= width {
+                if gap == 1 {
+                    line.push(' ');
+                }
+                line.extend(word.drain(..));
+                break;
+            }
+            if !line.trim().is_empty() {
+                lines.push(std::mem::replace(&mut line, "  ".to_owned()));
+                continue;
+            }
+            // Alone on a line and still too long: as much as fits here.
+            let room = width - used;
+            line.extend(word.drain(..room));
+            lines.push(std::mem::replace(&mut line, "  ".to_owned()));
+        }
+    }
+    if line.trim().is_empty() {
+        return lines;
+    }
+    lines.push(line);
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wrap_words;
+
+    #[test]
+    fn a_note_wraps_between_words_and_keeps_every_word() {
+        let note = "quotes producer: the producer is another process (the ring's sender)";
+        for width in [3, 10, 17, 30, 200] {
+            let lines = wrap_words(note, width);
+            assert!(
+                lines.iter().all(|l| l.chars().count() <= width),
+                "{lines:?}"
+            );
+            let joined: String = lines.concat().split_whitespace().collect();
+            let words: String = note.split_whitespace().collect();
+            assert_eq!(joined, words, "width {width}");
+            assert!(
+                lines.iter().skip(1).all(|l| l.starts_with("  ")),
+                "{lines:?}"
+            );
+        }
+        assert_eq!(
+            wrap_words(note, 30),
+            [
+                "quotes producer: the producer",
+                "  is another process (the",
+                "  ring's sender)"
+            ]
+        );
+    }
 }
