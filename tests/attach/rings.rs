@@ -533,6 +533,17 @@ fn check_both_ends_registered(attach_to_sender: bool) {
     let shown = draw(Some(&snapshot), 130, 30);
     let note = format!("{elsewhere}: in {other} (pid {pid}), which registered this end");
     assert!(shown.contains(&note), "{note:?} missing:\n{shown}");
+    // Narrower, the note wraps between words; at any size the dashboard draws.
+    let narrow = draw(Some(&snapshot), 70, 30);
+    let words: String = narrow
+        .lines()
+        .flat_map(|l| l.trim_matches(['"', '│', ' ']).split_whitespace())
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(words.contains(&note), "{note:?} missing:\n{narrow}");
+    for (width, height) in [(1, 1), (20, 5), (40, 12), (60, 16)] {
+        draw(Some(&snapshot), width, height);
+    }
     // Once the other program dropped its end, the end is unseen again, with the reason.
     let unseen = &after.last().unwrap()["threads"][index];
     assert!(unseen["registered_by"].is_null() && unseen["cpu"].is_null());
