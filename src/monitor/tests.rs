@@ -353,6 +353,53 @@ fn a_ring_registered_by_its_sender_has_no_latency_recorder_here() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// A ring whose receiver another program registers too, with a recorder, after `attach` opened
+/// the sender's program: from the next reading the consumer's latency is the receiver's, since
+/// the start in the first (what it recorded before is not this interval's), then over each
+/// interval, and in the histograms Prometheus is served.
+#[test]
+fn a_senders_program_shows_the_latency_its_receivers_program_records() {
+    use crate::ring::WaitStrategy;
+    use crate::transport::shm::items::{ItemReceiver, ItemSender};
+
+    let dir = private_dir("joined-latency");
+    let sending = publish_here(&dir, "sending");
+    let receiving = publish_here(&dir, "receiving");
+    let name = format!("monitor-joined-latency-{}", std::process::id());
+    let receiver = ItemReceiver::<u64>::create(&name, 64, WaitStrategy::BusySpin).unwrap();
+    let _sender = ItemSender::<u64>::open(&name)
+        .unwrap()
+        .monitor(&sending, "quotes")
+        .unwrap();
+    let mut watcher = view::Watcher::open(sending.path()).unwrap();
+    let _receiver = receiver.monitor(&receiving, "quotes").unwrap();
+    let mut recorder = receiving.latency_recorder("quotes", 0).unwrap();
+    for ns in [100, 200, 300] {
+        recorder.record(ns);
+    }
+    let (snapshot, _) = watcher.read_next().unwrap();
+    let consumer = &snapshot.threads[1];
+    assert_eq!(consumer.name, "quotes consumer-0");
+    let by = consumer.registered_by.as_ref().unwrap();
+    assert_eq!((by.program.as_str(), by.pid), ("receiving", std::process::id()));
+    assert_eq!(consumer.latency_total_ns.unwrap().count, 3);
+    assert_eq!(consumer.latency_ns, None, "joined in this interval");
+    for ns in [1_000, 2_000] {
+        recorder.record(ns);
+    }
+    let (snapshot, _) = watcher.read_next().unwrap();
+    let consumer = &snapshot.threads[1];
+    assert_eq!(consumer.latency_total_ns.unwrap().count, 5);
+    let interval = consumer.latency_ns.unwrap();
+    assert_eq!(interval.count, 2);
+    assert!(interval.p50 >= 1_000, "{interval:?}");
+    let histograms = watcher.histograms();
+    let (thread, counts, sum) = &histograms[0];
+    assert_eq!(thread, "quotes consumer-0");
+    assert_eq!((counts.iter().sum::<u64>(), *sum), (5, 3_600));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn an_mpmc_ring_shows_what_its_sides_claimed_and_exact_final_positions() {
     let dir = private_dir("mpmc");

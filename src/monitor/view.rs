@@ -206,12 +206,14 @@ impl Watcher {
     /// Each stamped consumer's latency histogram as last read, cumulative: its thread's name (as
     /// in the snapshots), the counts per [`layout`] bucket and their sum in nanoseconds.
     pub fn histograms(&self) -> Vec<(String, Vec<u64>, u64)> {
-        self.previous
+        let moment = &self.previous;
+        moment
             .reading
             .rings
             .iter()
             .flat_map(|ring| {
-                ring.histograms.iter().enumerate().filter_map(|(i, h)| {
+                let recorded = latency_record(ring, moment.peers.get(&ring.index));
+                recorded.histograms.iter().enumerate().filter_map(|(i, h)| {
                     h.as_ref().map(|(counts, sum)| {
                         (format!("{} consumer-{i}", ring.name), counts.clone(), *sum)
                     })
@@ -318,11 +320,12 @@ impl Watcher {
             ));
             for (i, (head, endpoint)) in ring.heads.iter().zip(&ring.consumers).enumerate() {
                 // A consumer in another program records its latency there.
-                let (recorded, recorded_then) = match peer {
-                    Some(peer) if ring.kind.consumers_elsewhere().is_some() => {
-                        (&peer.ring, peer_then.map(|p| &p.ring))
-                    }
-                    _ => (ring, before),
+                let recorded = latency_record(ring, peer);
+                let from_peer = !std::ptr::eq(recorded, ring);
+                let recorded_then = if from_peer {
+                    peer_then.map(|p| &p.ring)
+                } else {
+                    before
                 };
                 let histogram = recorded
                     .histograms
@@ -333,8 +336,12 @@ impl Watcher {
                     .and_then(|b| b.histograms.get(i))
                     .and_then(Option::as_ref)
                     .map(|(counts, _)| counts);
+                // Over the interval only from two readings of one record: a record joined in
+                // this interval recorded before it too.
                 let latency = (
-                    histogram.and_then(|h| percentiles(h, histogram_then)),
+                    histogram
+                        .filter(|_| !from_peer || recorded_then.is_some())
+                        .and_then(|h| percentiles(h, histogram_then)),
                     histogram.and_then(|h| percentiles(h, None)),
                 );
                 threads.push(endpoint_thread(
@@ -442,6 +449,15 @@ fn percentiles(now: &[u64], then: Option<&Vec<u64>>) -> Option<LatencyNs> {
         }
     }
     LatencyNs::of(histogram.summary())
+}
+
+/// The record holding the latency of `ring`'s consumers: the other end's (`peer`) when they are
+/// another program's that registered the ring too (its recorder is theirs), else the ring's own.
+fn latency_record<'a>(ring: &'a RingReading, peer: Option<&'a PeerRing>) -> &'a RingReading {
+    match peer {
+        Some(peer) if ring.kind.consumers_elsewhere().is_some() => &peer.ring,
+        _ => ring,
+    }
 }
 
 /// Where an endpoint's thread is read from: the watched program's record, or the other end's
