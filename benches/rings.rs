@@ -153,16 +153,21 @@ fn ringtop_spsc_no_chase_backoff(s: Setup) -> f64 {
     ringtop_spsc_on(s, (tx, rx))
 }
 
-/// A registry publishing into a private directory, for the monitored cases (the segment is
-/// removed when it is dropped, after the run).
-fn bench_registry() -> monitor::Registry {
-    let dir = std::env::temp_dir().join(format!("ringtop-bench-{}", std::process::id()));
-    monitor::publish_with(&dir, "rings-bench", monitor::DEFAULT_INTERVAL).expect("publish")
+/// A registry publishing into a private directory of its own, for the monitored cases: the
+/// segment goes when the registry is dropped, the directory when the other half is.
+fn bench_registry() -> (monitor::Registry, tempfile::TempDir) {
+    let dir = tempfile::Builder::new()
+        .prefix("ringtop-bench-")
+        .tempdir()
+        .expect("a private directory");
+    let registry = monitor::publish_with(dir.path(), "rings-bench", monitor::DEFAULT_INTERVAL)
+        .expect("publish");
+    (registry, dir)
 }
 
 /// `spsc_u64` on a ring published for `ringtop attach`: the cost of being watched.
 fn ringtop_spsc_monitored(s: Setup) -> f64 {
-    let registry = bench_registry();
+    let (registry, _dir) = bench_registry();
     let ends = spsc::channel::<u64>(CAPACITY)
         .unwrap()
         .monitor(&registry, "bench")
@@ -353,7 +358,7 @@ fn ringtop_batch_no_chase_backoff(s: Setup) -> f64 {
 
 /// `spsc_batch` on a ring published for `ringtop attach`.
 fn ringtop_batch_monitored(s: Setup) -> f64 {
-    let registry = bench_registry();
+    let (registry, _dir) = bench_registry();
     let ends = spsc::channel::<u64>(CAPACITY)
         .unwrap()
         .monitor(&registry, "bench")
@@ -577,7 +582,7 @@ fn ringtop_pingpong(s: Setup) -> f64 {
 /// `pingpong` on two rings published for `ringtop attach`: every round trip has a stall episode
 /// on each side, so each publishes its counters once per trip.
 fn ringtop_pingpong_monitored(s: Setup) -> f64 {
-    let registry = bench_registry();
+    let (registry, _dir) = bench_registry();
     let ping = spsc::channel::<u64>(PINGPONG_CAPACITY)
         .unwrap()
         .monitor(&registry, "ping")

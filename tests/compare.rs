@@ -3,17 +3,15 @@
 //! names the file and line.
 #![cfg(not(loom))]
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 use assert_cmd::cargo::cargo_bin;
 use serde_json::Value;
 
-fn dir() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("ringtop-compare-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
+use common::scratch_dir;
 
 /// A real run's lines, once per test binary.
 fn baseline() -> Vec<Value> {
@@ -36,8 +34,9 @@ fn baseline() -> Vec<Value> {
         .clone()
 }
 
-fn write(name: &str, lines: &[Value]) -> PathBuf {
-    let path = dir().join(name);
+/// `lines` written as the JSON-lines file `name` in `dir`.
+fn write(dir: &Path, name: &str, lines: &[Value]) -> PathBuf {
+    let path = dir.join(name);
     let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
     std::fs::write(&path, text).unwrap();
     path
@@ -77,7 +76,8 @@ fn scale(lines: &mut [Value], thread: &str, path: &[&str], factor: f64) {
 
 #[test]
 fn a_run_against_itself_passes() {
-    let a = write("same.jsonl", &baseline());
+    let dir = scratch_dir("compare");
+    let a = write(&dir, "same.jsonl", &baseline());
     let out = compare(&a, &a, &["--json"]);
     assert_eq!(out.status.code(), Some(0));
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -93,6 +93,7 @@ fn a_run_against_itself_passes() {
 /// comparable.
 #[test]
 fn a_run_from_before_counted_share_is_still_read() {
+    let dir = scratch_dir("compare");
     let mut older = baseline();
     for line in &mut older {
         for thread in line["threads"].as_array_mut().into_iter().flatten() {
@@ -101,8 +102,8 @@ fn a_run_from_before_counted_share_is_still_read() {
             }
         }
     }
-    let a = write("older.jsonl", &older);
-    let b = write("newer.jsonl", &baseline());
+    let a = write(&dir, "older.jsonl", &older);
+    let b = write(&dir, "newer.jsonl", &baseline());
     let out = compare(&a, &b, &["--json"]);
     assert_eq!(
         out.status.code(),
@@ -116,12 +117,13 @@ fn a_run_from_before_counted_share_is_still_read() {
 fn a_fifth_of_the_throughput_and_ten_times_the_p99_are_regressions() {
     // Changes far beyond what a loaded machine's intervals wobble by, so the verdict cannot
     // depend on the baseline run's own noise.
-    let a = write("a.jsonl", &baseline());
+    let dir = scratch_dir("compare");
+    let a = write(&dir, "a.jsonl", &baseline());
     let mut worse = baseline();
     scale(&mut worse, "consumer-0", &["rows_per_s"], 0.2);
     scale(&mut worse, "consumer-0", &["latency_total_ns", "p99"], 10.0);
     scale(&mut worse, "consumer-0", &["latency_ns", "p99"], 10.0);
-    let b = write("worse.jsonl", &worse);
+    let b = write(&dir, "worse.jsonl", &worse);
     let out = compare(&a, &b, &["--json"]);
     assert_eq!(out.status.code(), Some(1), "B is worse: exit code 1");
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -152,6 +154,7 @@ fn a_fifth_of_the_throughput_and_ten_times_the_p99_are_regressions() {
 
 #[test]
 fn a_change_within_the_noise_is_not_a_regression() {
+    let dir = scratch_dir("compare");
     // Intervals that swing between half and one and a half of the figure: a 30 % drop of the
     // whole-run figure is within twice their noise.
     let mut noisy = baseline();
@@ -165,7 +168,7 @@ fn a_change_within_the_noise_is_not_a_regression() {
         );
         swing = if swing < 1.0 { 1.5 } else { 0.5 };
     }
-    let a = write("noisy-a.jsonl", &noisy);
+    let a = write(&dir, "noisy-a.jsonl", &noisy);
     let mut dropped = noisy.clone();
     for line in dropped.iter_mut().filter(|l| l["type"] == "summary") {
         scale(
@@ -175,7 +178,7 @@ fn a_change_within_the_noise_is_not_a_regression() {
             0.7,
         );
     }
-    let b = write("noisy-b.jsonl", &dropped);
+    let b = write(&dir, "noisy-b.jsonl", &dropped);
     let out = compare(&a, &b, &["--json", "--max-regression", "5%"]);
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     let figure = report["comparisons"]
@@ -192,13 +195,14 @@ fn a_change_within_the_noise_is_not_a_regression() {
 
 #[test]
 fn different_profiles_are_compared_with_a_warning_that_says_what_differs() {
-    let a = write("p-a.jsonl", &baseline());
+    let dir = scratch_dir("compare");
+    let a = write(&dir, "p-a.jsonl", &baseline());
     let mut other = baseline();
     for line in other.iter_mut().filter(|l| l["type"] == "start") {
         line["profile"] = "low-latency".into();
         line["resolved_profile"]["ring"]["capacity"] = 256.into();
     }
-    let b = write("p-b.jsonl", &other);
+    let b = write(&dir, "p-b.jsonl", &other);
     let out = compare(&a, &b, &["--json"]);
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     let warnings = report["warnings"].to_string();
@@ -211,10 +215,11 @@ fn different_profiles_are_compared_with_a_warning_that_says_what_differs() {
 
 #[test]
 fn broken_input_names_the_file_and_line() {
-    let good = write("good.jsonl", &baseline());
+    let dir = scratch_dir("compare");
+    let good = write(&dir, "good.jsonl", &baseline());
     let mut lines: Vec<String> = baseline().iter().map(ToString::to_string).collect();
     lines.insert(2, "{not json".to_owned());
-    let broken = dir().join("broken.jsonl");
+    let broken = dir.join("broken.jsonl");
     std::fs::write(&broken, lines.join("\n")).unwrap();
     let out = compare(&good, &broken, &[]);
     assert_eq!(out.status.code(), Some(2));
@@ -228,27 +233,28 @@ fn broken_input_names_the_file_and_line() {
         .into_iter()
         .filter(|l| l["type"] != "summary")
         .collect();
-    let cut = write("cut.jsonl", &cut);
+    let cut = write(&dir, "cut.jsonl", &cut);
     let out = compare(&good, &cut, &[]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no summary line"));
 
-    let out = compare(&good, &dir().join("missing.jsonl"), &[]);
+    let out = compare(&good, &dir.join("missing.jsonl"), &[]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("missing.jsonl"));
 }
 
 #[test]
 fn a_noise_that_cannot_be_estimated_is_n_a_with_the_reason() {
+    let dir = scratch_dir("compare");
     let full = baseline();
-    let a = write("full.jsonl", &full);
+    let a = write(&dir, "full.jsonl", &full);
     let table = String::from_utf8(compare(&a, &a, &[]).stdout).unwrap();
     assert!(!table.contains("n/a"), "{table}");
     // The start line, two intervals and the summary: too few to estimate a spread from.
     let mut short: Vec<Value> = full[..3].to_vec();
     short.push(full.last().unwrap().clone());
     assert_eq!(short[1]["type"], "snapshot");
-    let b = write("short.jsonl", &short);
+    let b = write(&dir, "short.jsonl", &short);
     let out = compare(&a, &b, &[]);
     assert_eq!(out.status.code(), Some(0));
     let table = String::from_utf8(out.stdout).unwrap();

@@ -6,17 +6,10 @@
 
 mod common;
 
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 use assert_cmd::cargo::cargo_bin;
 use ringtop::export::svg::PALETTE;
-
-fn dir() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("ringtop-report-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 /// Pixels of `png` within a small distance of the colour `#rrggbb`.
 fn pixels_of(png: &[u8], channels: usize, hex: &str) -> usize {
@@ -56,7 +49,7 @@ fn screenshot(html: &std::path::Path) -> (Vec<u8>, usize) {
 
 #[test]
 fn chromium_renders_every_plot_of_a_real_run() {
-    let dir = dir();
+    let dir = common::scratch_dir("report");
     let run = dir.join("run.jsonl");
     let hlog = dir.join("run.hlog");
     let out = Command::new(cargo_bin("ringtop"))
@@ -154,7 +147,7 @@ fn chromium_renders_every_plot_of_a_real_run() {
 
 #[test]
 fn a_sweep_report_plots_latency_against_throughput_with_each_knee() {
-    let dir = dir();
+    let dir = common::scratch_dir("report");
     let sweep = dir.join("sweep.json");
     let out = Command::new(cargo_bin("ringtop"))
         .args(["sweep", "--json", "--trial", "200ms"])
@@ -225,8 +218,7 @@ fn a_sweep_report_plots_latency_against_throughput_with_each_knee() {
 
 #[test]
 fn an_output_that_cannot_be_a_file_is_a_usage_error_before_anything_is_read() {
-    let dir = dir().join("outputs");
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = common::scratch_dir("report-outputs");
     let run = dir.join("run.jsonl");
     let out = Command::new(cargo_bin("ringtop"))
         .args([
@@ -244,7 +236,10 @@ fn an_output_that_cannot_be_a_file_is_a_usage_error_before_anything_is_read() {
     std::fs::write(&run, &out.stdout).unwrap();
     let missing_folder = dir.join("no-such-folder").join("report.html");
     for (output, says) in [
-        (dir.clone(), "a directory; give a file name (report.html)"),
+        (
+            dir.to_path_buf(),
+            "a directory; give a file name (report.html)",
+        ),
         (missing_folder, "no-such-folder does not exist"),
     ] {
         let out = Command::new(cargo_bin("ringtop"))

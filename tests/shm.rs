@@ -18,7 +18,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::Ordering::{Acquire, Release};
 use std::time::{Duration, Instant};
 
-use common::{Reaped, ringtop, scratch_dir};
+use common::{Reaped, ScratchDir, ringtop, scratch_dir};
 use ringtop::ring::WaitStrategy;
 use ringtop::ring::window::record_header;
 use ringtop::topology::{AllocationReport, BindingOutcome, MemoryPlacement, NodeChoice, NumaAlloc};
@@ -32,9 +32,32 @@ use ringtop::transport::shm::mapping::Segment;
 use ringtop::transport::shm::messages::{MessageReceiver, MessageSender, Received};
 use serde_json::Value;
 
-/// A directory for rings that ringtop makes itself (private, as it insists).
-fn ring_dir(name: &str) -> PathBuf {
-    scratch_dir(name).join("rings")
+/// A directory for rings that ringtop makes itself (private, as it insists), in a scratch
+/// directory removed with it.
+struct RingDir {
+    rings: PathBuf,
+    _scratch: ScratchDir,
+}
+
+impl std::ops::Deref for RingDir {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.rings
+    }
+}
+
+impl AsRef<Path> for RingDir {
+    fn as_ref(&self) -> &Path {
+        &self.rings
+    }
+}
+
+fn ring_dir(name: &str) -> RingDir {
+    let scratch = scratch_dir(name);
+    RingDir {
+        rings: scratch.join("rings"),
+        _scratch: scratch,
+    }
 }
 
 /// `ringtop serve --shm NAME` in `dir`, once it is listening.

@@ -401,7 +401,7 @@ fn bad_tune_and_sweep_input_is_refused_with_what_would_do() {
     let missing_folder = dir.join("no-such-folder").join("x.toml");
     for (budget, output, expected) in [
         ("10s", out_file.as_path(), "give at least"),
-        ("2m", dir.as_path(), "a directory; give a file name"),
+        ("2m", &*dir, "a directory; give a file name"),
         ("2m", missing_folder.as_path(), "does not exist"),
     ] {
         let out = ringtop()

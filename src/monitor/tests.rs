@@ -381,7 +381,10 @@ fn a_senders_program_shows_the_latency_its_receivers_program_records() {
     let consumer = &snapshot.threads[1];
     assert_eq!(consumer.name, "quotes consumer-0");
     let by = consumer.registered_by.as_ref().unwrap();
-    assert_eq!((by.program.as_str(), by.pid), ("receiving", std::process::id()));
+    assert_eq!(
+        (by.program.as_str(), by.pid),
+        ("receiving", std::process::id())
+    );
     assert_eq!(consumer.latency_total_ns.unwrap().count, 3);
     assert_eq!(consumer.latency_ns, None, "joined in this interval");
     for ns in [1_000, 2_000] {

@@ -239,13 +239,39 @@ impl Pty {
     }
 }
 
-/// A fresh, empty directory for one test's files: `name` and this process's id keep tests and
-/// concurrent runs apart.
-pub fn scratch_dir(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("ringtop-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("a scratch directory");
-    dir
+/// A fresh, empty directory for one test's files, under a name that starts with `ringtop-{name}-`
+/// and is this directory's alone; removed with everything in it when dropped, a failing test's
+/// too, so runs leave nothing behind in the temporary directory.
+pub struct ScratchDir {
+    dir: tempfile::TempDir,
+}
+
+impl std::ops::Deref for ScratchDir {
+    type Target = std::path::Path;
+    fn deref(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+}
+
+impl AsRef<std::path::Path> for ScratchDir {
+    fn as_ref(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+}
+
+impl AsRef<std::ffi::OsStr> for ScratchDir {
+    fn as_ref(&self) -> &std::ffi::OsStr {
+        self.dir.path().as_os_str()
+    }
+}
+
+/// A [`ScratchDir`] for one test's files.
+pub fn scratch_dir(name: &str) -> ScratchDir {
+    let dir = tempfile::Builder::new()
+        .prefix(&format!("ringtop-{name}-"))
+        .tempdir()
+        .expect("a scratch directory");
+    ScratchDir { dir }
 }
 
 /// The example binary `name`, built beside ringtop (cargo builds examples with the tests; built
