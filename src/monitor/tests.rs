@@ -403,6 +403,42 @@ fn a_senders_program_shows_the_latency_its_receivers_program_records() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// The Linux id of the calling thread, from `/proc/thread-self` (`PID/task/TID`).
+fn this_thread_id() -> u32 {
+    let link = std::fs::read_link("/proc/thread-self").unwrap();
+    link.file_name().unwrap().to_str().unwrap().parse().unwrap()
+}
+
+/// A sender registered on one thread and handed to another shows the other from its first
+/// send, however few it sends.
+#[test]
+fn a_sender_handed_to_another_thread_shows_that_thread_from_its_first_send() {
+    use crate::ring::WaitStrategy;
+    use crate::transport::shm::items::{ItemReceiver, ItemSender};
+
+    let dir = private_dir("handed-sender");
+    let registry = publish_here(&dir, "hands");
+    let name = format!("monitor-handed-sender-{}", std::process::id());
+    let _receiver = ItemReceiver::<u64>::create(&name, 64, WaitStrategy::BusySpin).unwrap();
+    let sender = ItemSender::<u64>::open(&name)
+        .unwrap()
+        .monitor(&registry, "quotes")
+        .unwrap();
+    let segment = Segment::open(registry.path()).unwrap();
+    let producer_thread = || segment.read().unwrap().rings[0].producer.thread_id;
+    assert_eq!(producer_thread(), Some(this_thread_id()));
+    let (sending_thread, _sender) = std::thread::spawn(move || {
+        let mut sender = sender;
+        sender.send(&7, Duration::from_secs(5)).unwrap();
+        (this_thread_id(), sender)
+    })
+    .join()
+    .unwrap();
+    assert_ne!(sending_thread, this_thread_id());
+    assert_eq!(producer_thread(), Some(sending_thread));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn an_mpmc_ring_shows_what_its_sides_claimed_and_exact_final_positions() {
     let dir = private_dir("mpmc");

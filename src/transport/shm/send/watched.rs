@@ -40,15 +40,17 @@ impl ShmSender {
         }))
     }
 
-    /// Writes into `producer` (this end's cell in a monitor) which thread sends, at once and
-    /// whenever it looks at the receiver's lock after, and into both cells the positions when
-    /// this sender is dropped.
+    /// Writes into `producer` (this end's cell in a monitor) which thread sends: at once, at
+    /// the next send (a sender made on one thread is often handed to another to send from, at
+    /// any rate: its first send looks at the receiver's lock), and whenever it looks at the
+    /// lock after; and into both cells the positions when this sender is dropped.
     pub(in crate::transport::shm) fn publish_to(
         &mut self,
         producer: StatsCell,
         consumer: StatsCell,
     ) {
         self.watched = Some(WatchedCells::new(producer, consumer, HeldEnd::Sender));
+        self.since_alive_check = super::ALIVE_EVERY;
     }
 }
 
