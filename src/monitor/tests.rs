@@ -331,19 +331,32 @@ thread_local! {
     static VALID: Vec<u8> = valid_segment_bytes();
 }
 
-#[test]
-fn a_ring_registered_by_its_sender_has_no_latency_recorder_here() {
+/// A shared-memory ring of `u64` named for `test` and this process: its receiver, and its sender
+/// registered in `registry` as `quotes`.
+fn sender_registered_in(
+    registry: &Registry,
+    test: &str,
+) -> (
+    crate::transport::shm::items::ItemReceiver<u64>,
+    crate::transport::shm::items::ItemSender<u64>,
+) {
     use crate::ring::WaitStrategy;
     use crate::transport::shm::items::{ItemReceiver, ItemSender};
 
+    let name = format!("monitor-{test}-{}", std::process::id());
+    let receiver = ItemReceiver::<u64>::create(&name, 64, WaitStrategy::BusySpin).unwrap();
+    let sender = ItemSender::<u64>::open(&name)
+        .unwrap()
+        .monitor(registry, "quotes")
+        .unwrap();
+    (receiver, sender)
+}
+
+#[test]
+fn a_ring_registered_by_its_sender_has_no_latency_recorder_here() {
     let dir = private_dir("sender-latency");
     let registry = publish_here(&dir, "sender");
-    let name = format!("monitor-sender-latency-{}", std::process::id());
-    let _receiver = ItemReceiver::<u64>::create(&name, 64, WaitStrategy::BusySpin).unwrap();
-    let _sender = ItemSender::<u64>::open(&name)
-        .unwrap()
-        .monitor(&registry, "quotes")
-        .unwrap();
+    let _ends = sender_registered_in(&registry, "sender-latency");
     let err = registry.latency_recorder("quotes", 0).unwrap_err();
     assert!(
         err.to_string()
@@ -359,18 +372,10 @@ fn a_ring_registered_by_its_sender_has_no_latency_recorder_here() {
 /// interval, and in the histograms Prometheus is served.
 #[test]
 fn a_senders_program_shows_the_latency_its_receivers_program_records() {
-    use crate::ring::WaitStrategy;
-    use crate::transport::shm::items::{ItemReceiver, ItemSender};
-
     let dir = private_dir("joined-latency");
     let sending = publish_here(&dir, "sending");
     let receiving = publish_here(&dir, "receiving");
-    let name = format!("monitor-joined-latency-{}", std::process::id());
-    let receiver = ItemReceiver::<u64>::create(&name, 64, WaitStrategy::BusySpin).unwrap();
-    let _sender = ItemSender::<u64>::open(&name)
-        .unwrap()
-        .monitor(&sending, "quotes")
-        .unwrap();
+    let (receiver, _sender) = sender_registered_in(&sending, "joined-latency");
     let mut watcher = view::Watcher::open(sending.path()).unwrap();
     let _receiver = receiver.monitor(&receiving, "quotes").unwrap();
     let mut recorder = receiving.latency_recorder("quotes", 0).unwrap();
@@ -413,17 +418,9 @@ fn this_thread_id() -> u32 {
 /// send, however few it sends.
 #[test]
 fn a_sender_handed_to_another_thread_shows_that_thread_from_its_first_send() {
-    use crate::ring::WaitStrategy;
-    use crate::transport::shm::items::{ItemReceiver, ItemSender};
-
     let dir = private_dir("handed-sender");
     let registry = publish_here(&dir, "hands");
-    let name = format!("monitor-handed-sender-{}", std::process::id());
-    let _receiver = ItemReceiver::<u64>::create(&name, 64, WaitStrategy::BusySpin).unwrap();
-    let sender = ItemSender::<u64>::open(&name)
-        .unwrap()
-        .monitor(&registry, "quotes")
-        .unwrap();
+    let (_receiver, sender) = sender_registered_in(&registry, "handed-sender");
     let segment = Segment::open(registry.path()).unwrap();
     let producer_thread = || segment.read().unwrap().rings[0].producer.thread_id;
     assert_eq!(producer_thread(), Some(this_thread_id()));
