@@ -579,3 +579,84 @@ fn attach_to_the_receivers_program_shows_the_sender_another_program_registered()
 fn attach_to_the_senders_program_shows_the_receiver_and_its_latency() {
     check_both_ends_registered(true);
 }
+
+/// Two real processes, `examples/shm_messages.rs`'s receiver (`serve-items`) and sender
+/// (`send-items`), each publishing its end: `attach` to the receiver's program shows the
+/// sender's thread in the sender's process (its CPU and its share of the interval, read from
+/// that process), until the sender is killed; then the end is unseen again, with the reason.
+#[test]
+fn attach_shows_a_sender_in_another_process_until_it_is_killed() {
+    use std::io::BufRead;
+
+    let dir = monitor_dir("two-processes");
+    let example = common::example_binary("shm_messages");
+    let ring = format!("two-processes-{}", std::process::id());
+    let mut receiving = Reaped::spawn(
+        std::process::Command::new(&example)
+            .args(["serve-items", &ring, "2"])
+            .env("RINGTOP_DIR", &dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped()),
+    )
+    .unwrap();
+    let mut ready = String::new();
+    std::io::BufReader::new(receiving.child().stderr.take().unwrap())
+        .read_line(&mut ready)
+        .unwrap();
+    assert!(ready.starts_with("ready: "), "{ready}");
+    let mut sending = Reaped::spawn(
+        std::process::Command::new(&example)
+            .args(["send-items", &ring, "1000000000000"])
+            .env("RINGTOP_DIR", &dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    )
+    .unwrap();
+    let sender_pid = sending.child().id();
+    // Both ends published, and joined in the list.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let listed = super::list(&dir);
+        let joined = listed["programs"].as_array().unwrap().iter().any(|p| {
+            p["name"] == "shm_messages"
+                && p["rings"][0]["other_end"]["pid"] == serde_json::json!(sender_pid)
+        });
+        if joined {
+            break;
+        }
+        assert!(Instant::now() < deadline, "never joined: {listed}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let mut after = Vec::new();
+    let lines = attached_lines(&dir, "shm_messages", |next| {
+        sending.child().kill().unwrap();
+        sending.child().wait().unwrap();
+        after = until_unseen(next, 0);
+        receiving.child().kill().unwrap();
+        receiving.child().wait().unwrap();
+    });
+    let second = lines
+        .iter()
+        .filter(|l| l["type"] == "program")
+        .nth(1)
+        .unwrap();
+    let producer = &second["threads"][0];
+    assert_eq!(
+        producer["registered_by"],
+        serde_json::json!({"program": "shm_messages_sender", "pid": sender_pid}),
+        "{second}"
+    );
+    assert!(producer["cpu"].is_u64(), "{producer}");
+    // The sender sends flat out: it ran for some of the interval, as its own process's /proc
+    // says.
+    let ran = producer["scheduling"]["ran_share"].as_f64().unwrap();
+    assert!(ran > 0.0, "{producer}");
+    let unseen = &after.last().unwrap()["threads"][0];
+    assert!(unseen["registered_by"].is_null() && unseen["cpu"].is_null());
+    let why = unseen["scheduling_unavailable"].as_str().unwrap();
+    assert!(
+        why.ends_with("no running program registered its end"),
+        "{why}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
