@@ -379,9 +379,17 @@ fn an_item_sender_that_sends_rarely_notices_its_receiver_killed_within_a_few_sen
         .env_remove("RINGTOP_DIR")
         .args(["receive-items", &name, "1000000"]);
     let (mut receiver, path) = started_receiver(command);
-    // The killed receiver leaves its ring file and lock files in the user's directory (a
-    // receiver that dies cannot clean up): removed however the test ends.
-    let _litter = RemovedOnDrop([receiver_lock_path(&path), sender_lock_path(&path), path]);
+    // The killed receiver leaves its ring file, lock files and stats segment in the user's
+    // directory (a receiver that dies cannot clean up): removed however the test ends.
+    let segment = path
+        .with_file_name(format!("shm_messages-{}", receiver.child().id()))
+        .with_extension(ringtop::monitor::layout::EXTENSION);
+    let _litter = RemovedOnDrop([
+        receiver_lock_path(&path),
+        sender_lock_path(&path),
+        path,
+        segment,
+    ]);
     let quote = |n: u64| {
         let price = 100.0 + (n % 1000) as f64 / 100.0;
         [n, price.to_bits(), (n % 500 + 1) | (n % 2) << 32]
