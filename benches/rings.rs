@@ -153,16 +153,18 @@ fn ringtop_spsc_no_chase_backoff(s: Setup) -> f64 {
     ringtop_spsc_on(s, (tx, rx))
 }
 
-/// A registry publishing into a private directory of its own, for the monitored cases: the
-/// segment goes when the registry is dropped, the directory when the other half is.
+/// A registry publishing into a private directory of its own (made by `publish_with`, mode
+/// 0700, inside a temporary one), for the monitored cases: the segment goes when the registry is
+/// dropped, the directories when the other half is.
 fn bench_registry() -> (monitor::Registry, tempfile::TempDir) {
-    let dir = tempfile::Builder::new()
+    let scratch = tempfile::Builder::new()
         .prefix("ringtop-bench-")
         .tempdir()
-        .expect("a private directory");
-    let registry = monitor::publish_with(dir.path(), "rings-bench", monitor::DEFAULT_INTERVAL)
-        .expect("publish");
-    (registry, dir)
+        .expect("a temporary directory");
+    let dir = scratch.path().join("monitor");
+    let registry =
+        monitor::publish_with(&dir, "rings-bench", monitor::DEFAULT_INTERVAL).expect("publish");
+    (registry, scratch)
 }
 
 /// `spsc_u64` on a ring published for `ringtop attach`: the cost of being watched.
