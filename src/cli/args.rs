@@ -118,10 +118,8 @@ fn parse_fraction(text: &str) -> Result<f64, String> {
 
 #[derive(Debug, Args, Clone)]
 pub(super) struct AttachArgs {
-    /// The program: its pid, or the name it published under.
-    // Not asked for with `--json` either, which goes with `--list`: `attach --json` is then
-    // told it needs `--list`, not that it lacks both `--list` and a target.
-    #[arg(required_unless_present_any = ["list", "json"])]
+    /// The program: its pid, or the name it published under (default: the one program that
+    /// publishes rings, when there is one).
     pub(super) target: Option<String>,
     /// List the programs that publish rings, and remove the segments of those that died.
     #[arg(long, conflicts_with = "target")]

@@ -33,8 +33,7 @@ pub(super) fn run_attach(args: &AttachArgs) -> ExitCode {
             Ok(list_table(&dir, &listing))
         });
     }
-    let target = args.target.as_deref().unwrap_or_default();
-    let path = match choose(&dir, &listing, target) {
+    let path = match choose(&dir, &listing, args.target.as_deref()) {
         Ok(path) => path,
         Err(err) => return usage_error(&err),
     };
@@ -98,8 +97,16 @@ pub(super) fn run_attach(args: &AttachArgs) -> ExitCode {
     }
 }
 
-/// The segment of the program `target` names: a pid, or a unique published name.
-fn choose(dir: &Path, listing: &Listing, target: &str) -> Result<std::path::PathBuf, String> {
+/// The segment of the program `target` names (a pid, or a unique published name), or of the one
+/// program that publishes rings when no target is given.
+fn choose(
+    dir: &Path,
+    listing: &Listing,
+    target: Option<&str>,
+) -> Result<std::path::PathBuf, String> {
+    let Some(target) = target else {
+        return only_program(dir, listing);
+    };
     let by_pid = target.parse::<u32>().ok();
     let matches: Vec<_> = listing
         .programs
@@ -130,6 +137,28 @@ fn choose(dir: &Path, listing: &Listing, target: &str) -> Result<std::path::Path
             many.len(),
             many.iter()
                 .map(|(_, p)| p.pid.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    }
+}
+
+/// The segment of the one program publishing rings in `dir`; why not when there are none or
+/// several (naming them, to choose from).
+fn only_program(dir: &Path, listing: &Listing) -> Result<std::path::PathBuf, String> {
+    match listing.programs.as_slice() {
+        [(path, _)] => Ok(path.clone()),
+        [] => Err(format!(
+            "no running program publishes rings in {} (a program opts in with \
+             ringtop::monitor::publish)",
+            dir.display()
+        )),
+        many => Err(format!(
+            "{} programs publish rings in {}: {}; name one (`ringtop attach NAME` or its pid)",
+            many.len(),
+            dir.display(),
+            many.iter()
+                .map(|(_, p)| format!("{} (pid {})", p.name, p.pid))
                 .collect::<Vec<_>>()
                 .join(", ")
         )),

@@ -458,6 +458,64 @@ fn attach_serves_the_programs_figures_to_prometheus() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Without a target, `attach` watches the one program that publishes rings; with none, or
+/// several (named, with their pids, to choose from), it says so.
+#[test]
+fn attach_without_a_target_takes_the_only_program() {
+    use ringtop::monitor::{self, Monitor};
+
+    let dir = monitor_dir("only-program");
+    let headless = || {
+        ringtop(&dir)
+            .args([
+                "attach",
+                "--headless",
+                "--interval",
+                "100ms",
+                "--duration",
+                "300ms",
+            ])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let out = headless();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("no running program publishes rings in"),
+        "{stderr}"
+    );
+    let pid = std::process::id();
+    let interval = Duration::from_millis(20);
+    let only = monitor::publish_with(&dir, &format!("only-{pid}"), interval).unwrap();
+    let _ring = ringtop::ring::spsc::channel::<u64>(64)
+        .unwrap()
+        .monitor(&only, "md-in")
+        .unwrap();
+    let out = headless();
+    common::assert_succeeded(&out);
+    let lines = lines(&out.stdout);
+    assert!(
+        lines
+            .iter()
+            .all(|l| l["program"]["name"] == format!("only-{pid}")),
+        "{lines:?}"
+    );
+    let _other = monitor::publish_with(&dir, &format!("other-{pid}"), interval).unwrap();
+    let out = headless();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    for name in ["only", "other"] {
+        assert!(
+            stderr.contains(&format!("{name}-{pid} (pid {pid})")),
+            "{stderr}"
+        );
+    }
+    assert!(stderr.contains("name one"), "{stderr}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn json_goes_with_list_alone() {
     let dir = monitor_dir("attach-json-alone");
