@@ -408,6 +408,38 @@ fn a_senders_program_shows_the_latency_its_receivers_program_records() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// A program that registers both ends of one shared-memory ring: each record shows the other
+/// end from the other record, in the same program.
+#[test]
+fn a_program_holding_both_ends_joins_its_own_two_records() {
+    let dir = private_dir("both-here");
+    let registry = publish_here(&dir, "both");
+    let (receiver, _sender) = sender_registered_in(&registry, "both-here");
+    let _receiver = receiver.monitor(&registry, "quotes-in").unwrap();
+    let mut watcher = view::Watcher::open(registry.path()).unwrap();
+    let (snapshot, _) = watcher.read_next().unwrap();
+    let names: Vec<&str> = snapshot.threads.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "quotes producer",
+            "quotes consumer-0",
+            "quotes-in producer",
+            "quotes-in consumer-0"
+        ]
+    );
+    // The sender's record (`quotes`) shows its consumer from the receiver's, and the other way.
+    for other_end in [&snapshot.threads[1], &snapshot.threads[2]] {
+        let by = other_end.registered_by.as_ref().unwrap();
+        assert_eq!((by.program.as_str(), by.pid), ("both", std::process::id()));
+        assert!(other_end.scheduling_unavailable.is_none(), "{other_end:?}");
+    }
+    for own in [&snapshot.threads[0], &snapshot.threads[3]] {
+        assert!(own.registered_by.is_none(), "{own:?}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// The Linux id of the calling thread, from `/proc/thread-self` (`PID/task/TID`).
 fn this_thread_id() -> u32 {
     let link = std::fs::read_link("/proc/thread-self").unwrap();
