@@ -97,8 +97,12 @@ impl Peers {
         // program's in the directory. One that cannot be read now joins nothing now: the rings
         // are looked for again at the next reading.
         let others = read::list(&self.dir, false).map_or_else(|_| Vec::new(), |l| l.programs);
-        let programs = std::iter::once((self.own.clone(), watched.clone()))
-            .chain(others.into_iter().filter(|(path, _)| *path != self.own));
+        let programs = std::iter::once((self.own.as_path(), watched)).chain(
+            others
+                .iter()
+                .filter(|(path, _)| *path != self.own)
+                .map(|(path, reading)| (path.as_path(), reading)),
+        );
         for (path, reading) in programs {
             for ring in &wanted {
                 if found.contains_key(&ring.index) {
@@ -107,7 +111,7 @@ impl Peers {
                 let Some(theirs) = reading.rings.iter().find(|r| r.is_other_end_of(ring)) else {
                     continue;
                 };
-                let Ok(segment) = Segment::open(&path) else {
+                let Ok(segment) = Segment::open(path) else {
                     continue;
                 };
                 let join = Join {
