@@ -126,3 +126,43 @@ fn every_link_between_pages_leads_to_a_file_and_every_page_is_linked() {
         );
     }
 }
+
+/// The folders of the repository a page may name a file in, as `src/ring/mod.rs`.
+const REPOSITORY_FOLDERS: [&str; 8] = [
+    "src/",
+    "tests/",
+    "benches/",
+    "docs/",
+    "scripts/",
+    "examples/",
+    "assets/",
+    ".ci/",
+];
+
+#[test]
+fn every_repository_file_a_page_names_exists() {
+    let mut named = 0;
+    for page in pages() {
+        let prose: String = read(&page)
+            .split("```")
+            .step_by(2)
+            .collect::<Vec<_>>()
+            .join("\n");
+        for span in prose.split('`').skip(1).step_by(2) {
+            let path = span.split([':', ' ']).next().unwrap_or_default();
+            if !REPOSITORY_FOLDERS.iter().any(|f| path.starts_with(f)) || path.contains('*') {
+                continue;
+            }
+            named += 1;
+            assert!(
+                Path::new(path).exists(),
+                "{}: `{span}` names a file the repository does not have",
+                page.display()
+            );
+        }
+    }
+    assert!(
+        named >= 10,
+        "only {named} repository paths found in the manual"
+    );
+}
