@@ -76,6 +76,8 @@ enum SliceOp {
     Pop,
     PushSlice(usize),
     PopSlice(usize),
+    /// The consumer's `len()`, as a caller waiting with `is_empty()` looks.
+    Len,
 }
 
 fn slice_op() -> impl Strategy<Value = SliceOp> {
@@ -84,13 +86,15 @@ fn slice_op() -> impl Strategy<Value = SliceOp> {
         Just(SliceOp::Pop),
         (0..12usize).prop_map(SliceOp::PushSlice),
         (0..12usize).prop_map(SliceOp::PopSlice),
+        Just(SliceOp::Len),
     ]
 }
 
 /// What one end of an SPSC ring must count, kept the obvious way: the end re-reads the other
 /// side's index only when its cached copy shows less than the call wants; a re-read that finds
 /// the index moved is a reload (the cache takes it), one that finds it where it was is a stall,
-/// counted once per position it is stuck at.
+/// counted once per position it is stuck at. The consumer's `len()` finding the ring empty is a
+/// stall at that position too.
 #[derive(Debug, Default)]
 struct IndexCacheModel {
     cached: usize,
@@ -112,6 +116,15 @@ impl IndexCacheModel {
         } else if self.stalled_at != Some(fresh) {
             self.stalls += 1;
             self.stalled_at = Some(fresh);
+        }
+    }
+
+    /// `len()` found nothing ready: the cached index is the other side's, and this side is
+    /// stuck there.
+    fn looked_empty(&mut self) {
+        if self.stalled_at != Some(self.cached) {
+            self.stalls += 1;
+            self.stalled_at = Some(self.cached);
         }
     }
 
@@ -147,6 +160,7 @@ proptest! {
                     }
                 }
                 SliceOp::Pop => prop_assert_eq!(rx.try_pop(), model.pop_front()),
+                SliceOp::Len => {}
                 SliceOp::PushSlice(n) => {
                     let items: Vec<u64> = (next..next + n as u64).collect();
                     let pushed = tx.push_slice(&items);
@@ -222,11 +236,21 @@ proptest! {
         let (mut producer, mut consumer) = (IndexCacheModel::default(), IndexCacheModel::default());
         let (mut tail, mut head) = (0usize, 0usize);
         for op in ops {
+            if let SliceOp::Len = op {
+                prop_assert_eq!(rx.len(), tail - head);
+                if tail == head {
+                    consumer.looked_empty();
+                }
+                let c = rx.stats();
+                prop_assert_eq!((c.index_reloads, c.stalls), consumer.counts(), "consumer after {:?}", op);
+                continue;
+            }
             let (pushing, wanted) = match op {
                 SliceOp::Push => (true, 1),
                 SliceOp::Pop => (false, 1),
                 SliceOp::PushSlice(n) => (true, n),
                 SliceOp::PopSlice(n) => (false, n),
+                SliceOp::Len => unreachable!("looked at above"),
             };
             if pushing {
                 producer.look(capacity - (tail - producer.cached) < wanted, head);

@@ -18,6 +18,7 @@
 //! # Ok::<(), ringtop::ring::RingError>(())
 //! ```
 
+use std::cell::Cell;
 use std::mem::MaybeUninit;
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 
@@ -104,6 +105,7 @@ pub fn channel_with<T: Send>(
         chase_streak: 0,
         judging_backoff: false,
         quiet_reloads: 0,
+        looked_empty_at: Cell::new(usize::MAX),
         chase_backoff: DEFAULT_CHASE_BACKOFF,
         wait: config.consumer_wait,
         wake_producer: config.producer_wait.may_park(),
@@ -312,6 +314,10 @@ pub struct Consumer<T> {
     judging_backoff: bool,
     /// Reloads with news left before chases are looked for again ([`QUIET_RELOADS`]).
     quiet_reloads: u32,
+    /// The head at which [`Consumer::len`] last found the ring empty: a caller that waits with
+    /// `is_empty()` stalls there as surely as one that polls with `try_pop`, and the next reload
+    /// counts it so ([`Consumer::reload_unsettled`]).
+    looked_empty_at: Cell<usize>,
     /// Spins to fall back by when chasing the producer; 0 disables it.
     chase_backoff: u32,
     wait: WaitStrategy,
@@ -331,9 +337,15 @@ impl<T> Consumer<T> {
         self.slots.capacity()
     }
 
-    /// Items ready now (a snapshot: the producer may be pushing concurrently).
+    /// Items ready now (a snapshot: the producer may be pushing concurrently). Finding none
+    /// is a stall, counted as one found by a pop would be (once per episode), and tells the
+    /// chase detection that this consumer was waiting, not chasing, when the next item came.
     pub fn len(&self) -> usize {
-        self.shared.tail.load(Acquire).wrapping_sub(self.head)
+        let ready = self.shared.tail.load(Acquire).wrapping_sub(self.head);
+        if ready == 0 && self.looked_empty_at.get() != self.head {
+            self.looked_empty_at.set(self.head);
+        }
+        ready
     }
 
     /// Whether no item is ready now.
@@ -347,12 +359,20 @@ impl<T> Consumer<T> {
         !self.shared.sides.producer_alive()
     }
 
-    /// This side's slow-path counters. (A watcher's copy counts the last reload with news at the
-    /// next reload; this one at once.)
+    /// This side's slow-path counters. (A watcher's copy counts the last reload with news, and
+    /// a stall found by [`Consumer::len`], at the next reload; this one at once.)
     pub fn stats(&self) -> EndpointStats {
         let mut stats = self.counters.stats();
         stats.index_reloads += u64::from(self.unjudged.is_some());
+        stats.stalls += u64::from(self.stall_seen_by_len());
         stats
+    }
+
+    /// Whether [`Consumer::len`] found the ring empty where the cached tail stands and no reload
+    /// has counted that stall yet.
+    fn stall_seen_by_len(&self) -> bool {
+        self.looked_empty_at.get() == self.cached_tail
+            && !self.counters.is_stuck_at(self.cached_tail)
     }
 
     /// Sets how far ahead the batch read path prefetches slots: `append_to` and `copy_to_slice`
@@ -394,6 +414,11 @@ impl<T> Consumer<T> {
     fn reload_unsettled(&mut self) -> usize {
         if let Some(previous) = self.unjudged.take() {
             self.judge_reload(previous);
+        }
+        // Found empty by `len` where it stands: the reload that brings the next item comes
+        // after a stall, as if a pop had found it so.
+        if self.stall_seen_by_len() {
+            self.counters.stuck_at(self.cached_tail);
         }
         if self.slip != 0 {
             self.fall_back();

@@ -78,6 +78,41 @@ fn a_sustained_chase_falls_back_and_an_answer_that_beats_the_poll_does_not() {
 }
 
 #[test]
+fn a_consumer_that_waits_with_is_empty_stalls_and_never_chases() {
+    // A paced feed read as an engine reads it: the consumer waits with `is_empty()` (no pop
+    // between the items), then takes what came in a chunk that asks for more than is ready.
+    // Each lone item comes after a wait on an empty ring: a stall each, never a chase. Counted
+    // only by pops, these read as reloads right behind the producer, one after another, and
+    // fell back every few items.
+    let (mut tx, mut rx) = channel::<u64>(64).unwrap();
+    for i in 0..300 {
+        assert!(rx.is_empty());
+        tx.try_push(i).unwrap();
+        assert!(!rx.is_empty());
+        let chunk = rx.read_chunk(16);
+        assert_eq!(chunk.len(), 1);
+        chunk.release();
+    }
+    let stats = rx.stats();
+    assert_eq!(stats.chase_backoffs, 0);
+    // One stall per item: each was waited for.
+    assert_eq!(stats.stalls, 300);
+
+    // The same feed polled with `len()` by a caller that reads once it sees two items: still
+    // the consumer waited each time, so still no chase.
+    let (mut tx, mut rx) = channel::<u64>(64).unwrap();
+    for i in 0..150 {
+        assert_eq!(rx.len(), 0);
+        tx.try_push(2 * i).unwrap();
+        tx.try_push(2 * i + 1).unwrap();
+        let chunk = rx.read_chunk(16);
+        assert_eq!(chunk.len(), 2);
+        chunk.release();
+    }
+    assert_eq!(rx.stats().chase_backoffs, 0);
+}
+
+#[test]
 fn a_back_off_that_does_not_pay_stops_the_looking_for_a_while() {
     // Request/response where every answer beats the next poll: the producer is one item ahead
     // reload after reload, and still one item ahead after the back-off, because it waits on
