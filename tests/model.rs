@@ -275,6 +275,52 @@ proptest! {
         }
     }
 
+    /// A broadcast consumer keeps its producer index cache as an SPSC consumer does, `len()`'s
+    /// empty looks included (one consumer, so its head is the producer's bound).
+    #[test]
+    fn broadcast_consumers_count_reloads_and_stall_episodes_as_their_stats_say(
+        capacity in capacity(),
+        ops in prop::collection::vec(slice_op(), 1..300),
+    ) {
+        let (mut tx, mut rxs) = broadcast::channel::<u64>(capacity, 1).unwrap();
+        let rx = &mut rxs[0];
+        let mut consumer = IndexCacheModel::default();
+        let (mut tail, mut head) = (0usize, 0usize);
+        for op in ops {
+            match op {
+                SliceOp::Push => tail += usize::from(tx.try_push(tail as u64).is_ok()),
+                SliceOp::PushSlice(n) => {
+                    let mut chunk = tx.write_chunk(n);
+                    let first = tail as u64;
+                    chunk.fill_with(|i| first + i as u64);
+                    tail += chunk.commit();
+                }
+                SliceOp::Len => {
+                    prop_assert_eq!(rx.len(), tail - head);
+                    if tail == head {
+                        consumer.looked_empty();
+                    }
+                }
+                SliceOp::Pop | SliceOp::PopSlice(_) => {
+                    let wanted = if let SliceOp::PopSlice(n) = op { n } else { 1 };
+                    consumer.look(consumer.cached - head < wanted, tail);
+                    let mut out = Vec::new();
+                    if wanted == 1 {
+                        out.extend(rx.try_pop());
+                    } else {
+                        let chunk = rx.read_chunk(wanted);
+                        chunk.append_to(&mut out);
+                        chunk.release();
+                    }
+                    prop_assert!(out.iter().copied().eq(head as u64..(head + out.len()) as u64));
+                    head += out.len();
+                }
+            }
+            let c = rx.stats();
+            prop_assert_eq!((c.index_reloads, c.stalls), consumer.counts(), "consumer after {:?}", op);
+        }
+    }
+
     #[test]
     fn spsc_behaves_as_a_bounded_fifo(
         capacity in capacity(),

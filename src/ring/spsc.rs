@@ -18,7 +18,6 @@
 //! # Ok::<(), ringtop::ring::RingError>(())
 //! ```
 
-use std::cell::Cell;
 use std::mem::MaybeUninit;
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 
@@ -29,7 +28,9 @@ use super::pad::{CacheAligned, CachePadded, LINE_BYTES};
 use super::prefetch::PrefetchDistance;
 use super::sides::Sides;
 use super::sync::{Arc, AtomicUsize, UnsafeCell, spin_loop};
-use super::{EndpointStats, EndpointTally, RingConfig, RingError, WaitStrategy, producer_room};
+use super::{
+    EmptyLook, EndpointStats, EndpointTally, RingConfig, RingError, WaitStrategy, producer_room,
+};
 
 /// State both endpoints share.
 struct Shared<T> {
@@ -105,7 +106,7 @@ pub fn channel_with<T: Send>(
         chase_streak: 0,
         judging_backoff: false,
         quiet_reloads: 0,
-        looked_empty_at: Cell::new(usize::MAX),
+        empty_look: EmptyLook::default(),
         chase_backoff: DEFAULT_CHASE_BACKOFF,
         wait: config.consumer_wait,
         wake_producer: config.producer_wait.may_park(),
@@ -314,10 +315,8 @@ pub struct Consumer<T> {
     judging_backoff: bool,
     /// Reloads with news left before chases are looked for again ([`QUIET_RELOADS`]).
     quiet_reloads: u32,
-    /// The head at which [`Consumer::len`] last found the ring empty: a caller that waits with
-    /// `is_empty()` stalls there as surely as one that polls with `try_pop`, and the next reload
-    /// counts it so ([`Consumer::reload_unsettled`]).
-    looked_empty_at: Cell<usize>,
+    /// Where [`Consumer::len`] last found the ring empty: a stall the next reload counts.
+    empty_look: EmptyLook,
     /// Spins to fall back by when chasing the producer; 0 disables it.
     chase_backoff: u32,
     wait: WaitStrategy,
@@ -342,9 +341,7 @@ impl<T> Consumer<T> {
     /// chase detection that this consumer was waiting, not chasing, when the next item came.
     pub fn len(&self) -> usize {
         let ready = self.shared.tail.load(Acquire).wrapping_sub(self.head);
-        if ready == 0 && self.looked_empty_at.get() != self.head {
-            self.looked_empty_at.set(self.head);
-        }
+        self.empty_look.saw(self.head, ready);
         ready
     }
 
@@ -364,15 +361,11 @@ impl<T> Consumer<T> {
     pub fn stats(&self) -> EndpointStats {
         let mut stats = self.counters.stats();
         stats.index_reloads += u64::from(self.unjudged.is_some());
-        stats.stalls += u64::from(self.stall_seen_by_len());
+        stats.stalls += u64::from(
+            self.counters
+                .is_uncounted(&self.empty_look, self.cached_tail),
+        );
         stats
-    }
-
-    /// Whether [`Consumer::len`] found the ring empty where the cached tail stands and no reload
-    /// has counted that stall yet.
-    fn stall_seen_by_len(&self) -> bool {
-        self.looked_empty_at.get() == self.cached_tail
-            && !self.counters.is_stuck_at(self.cached_tail)
     }
 
     /// Sets how far ahead the batch read path prefetches slots: `append_to` and `copy_to_slice`
@@ -417,9 +410,7 @@ impl<T> Consumer<T> {
         }
         // Found empty by `len` where it stands: the reload that brings the next item comes
         // after a stall, as if a pop had found it so.
-        if self.stall_seen_by_len() {
-            self.counters.stuck_at(self.cached_tail);
-        }
+        self.counters.count_look(&self.empty_look, self.cached_tail);
         if self.slip != 0 {
             self.fall_back();
         }
