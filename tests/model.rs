@@ -790,3 +790,48 @@ fn an_mpmc_pop_batch_of_everything_reserves_no_more_than_the_ring_holds() {
     assert_eq!(out, [0, 1, 2]);
     assert!(out.capacity() <= 8, "reserved {}", out.capacity());
 }
+
+/// A paced feed read by a consumer that waits by looking (`is_empty()`), as the engine's
+/// busy-spinning consumer does: it found each ring empty before each lone item, so every ring's
+/// consumer counts one stall per item, whether or not its read then reloads the producer's index.
+#[test]
+fn every_consumer_that_waits_by_looking_counts_a_stall_per_lone_item() {
+    const ITEMS: u64 = 100;
+    let (mut tx, mut rx) = spsc::channel::<u64>(64).unwrap();
+    for i in 0..ITEMS {
+        assert!(rx.is_empty());
+        tx.try_push(i).unwrap();
+        let chunk = rx.read_chunk(16);
+        assert_eq!(chunk.len(), 1);
+        chunk.release();
+    }
+    assert_eq!(rx.stats().stalls, ITEMS, "spsc");
+
+    let (mut tx, mut rxs) = broadcast::channel::<u64>(64, 1).unwrap();
+    for i in 0..ITEMS {
+        assert!(rxs[0].is_empty());
+        tx.try_push(i).unwrap();
+        let chunk = rxs[0].read_chunk(16);
+        assert_eq!(chunk.len(), 1);
+        chunk.release();
+    }
+    assert_eq!(rxs[0].stats().stalls, ITEMS, "broadcast");
+
+    let (mut tx, mut rx) = relay::channel::<u64>(64).unwrap();
+    for i in 0..ITEMS {
+        assert!(rx.is_empty());
+        tx.try_push(i).unwrap();
+        assert_eq!(rx.try_pop(), Some(i));
+    }
+    assert_eq!(rx.stats().stalls, ITEMS, "relay");
+
+    let (mut tx, mut rx) = frames::channel(1024).unwrap();
+    for i in 0..ITEMS {
+        assert!(rx.is_empty());
+        let mut writer = tx.try_claim(8).unwrap().expect("room for a record");
+        writer.as_mut_slice().copy_from_slice(&i.to_le_bytes());
+        writer.commit();
+        rx.try_read().expect("the record").release();
+    }
+    assert_eq!(rx.stats().stalls, ITEMS, "frames");
+}
