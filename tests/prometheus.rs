@@ -179,6 +179,18 @@ fn prometheus_stores_the_totals_ringtop_reports() {
             thread["rows"].as_f64(),
             "{name}"
         );
+        // The ring's own counters, as the summary has them (a `null` there is no series).
+        for (metric, field) in [
+            ("ringtop_stalls_total", "stalls"),
+            ("ringtop_index_reloads_total", "index_reloads"),
+            ("ringtop_chase_backoffs_total", "chase_backoffs"),
+        ] {
+            assert_eq!(
+                last(&format!("{metric}{{thread=\"{name}\"}}")),
+                thread["endpoint"][field].as_f64(),
+                "{name}: {metric}"
+            );
+        }
         if let Some(count) = thread["latency_total_ns"]["count"].as_f64() {
             assert_eq!(
                 last(&format!("ringtop_latency_ns_count{{thread=\"{name}\"}}")),

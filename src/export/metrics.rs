@@ -106,6 +106,8 @@ struct ThreadSeries {
     bytes: u64,
     stalls: Option<u64>,
     index_reloads: Option<u64>,
+    /// `None` where no chase is looked for (producers, rings other than SPSC rows).
+    chase_backoffs: Option<u64>,
     ran_ratio: Option<f64>,
     waited_s: f64,
     involuntary_switches: u64,
@@ -320,6 +322,7 @@ fn take_thread(series: &mut ThreadSeries, thread: &ThreadSnapshot, item_bytes: u
     series.bytes = thread.rows * item_bytes;
     series.stalls = thread.endpoint.map(|e| e.stalls);
     series.index_reloads = thread.endpoint.map(|e| e.index_reloads);
+    series.chase_backoffs = thread.endpoint.and_then(|e| e.chase_backoffs);
     series.ran_ratio = thread.scheduling.as_ref().map(|s| s.ran_share);
     if let Some(s) = &thread.scheduling
         && seconds > 0.0

@@ -144,6 +144,16 @@ impl Collector for Metrics {
         )?;
         family(
             &mut encoder,
+            "ringtop_chase_backoffs",
+            "Times an SPSC consumer caught itself reading right behind a streaming producer and fell back a few spins.",
+            MetricType::Counter,
+            threads().filter_map(|(n, t)| {
+                t.chase_backoffs
+                    .map(|v| (by_thread(n, t.role), ConstCounter::new(v)))
+            }),
+        )?;
+        family(
+            &mut encoder,
             "ringtop_thread_cpu",
             "Where a thread last ran: 1 for its current CPU and that CPU's NUMA node.",
             MetricType::Gauge,
