@@ -13,6 +13,7 @@ pub mod style;
 pub mod terminal;
 pub mod tune;
 pub mod view;
+pub mod wrap;
 
 use std::io;
 use std::path::PathBuf;

@@ -3,11 +3,13 @@
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::widgets::{Block, Borders, Paragraph, Row, Table, Wrap};
+use ratatui::text::Line;
+use ratatui::widgets::{Block, Borders, Paragraph, Row, Table};
 
 use crate::metrics::counters::CounterValues;
 use crate::tui::app::{App, Pane};
 use crate::tui::style::{self, format_rate};
+use crate::tui::wrap::wrap_words;
 
 /// Draws the counters pane.
 pub fn render(frame: &mut Frame, area: Rect, app: &App) {
@@ -67,10 +69,19 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     if let Some(shared) = time_shared(s.threads.iter().filter_map(|t| t.counters.as_ref())) {
         notes.push(shared);
     }
+    let notes: Vec<Line<'static>> = notes
+        .iter()
+        .flat_map(|note| wrap_words(note, usize::from(inner.width)))
+        .map(Line::from)
+        .collect();
     let [table_area, note_area] = Layout::vertical([
         Constraint::Min(0),
         // The table keeps most of the pane: the notes get what they need up to a third of it.
-        Constraint::Length(note_lines(&notes, inner.width).min((inner.height / 3).max(1))),
+        Constraint::Length(
+            u16::try_from(notes.len())
+                .unwrap_or(u16::MAX)
+                .min((inner.height / 3).max(1)),
+        ),
     ])
     .areas(inner);
     let table = Table::new(
@@ -97,21 +108,8 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     );
     frame.render_widget(table, table_area);
     if !notes.is_empty() {
-        let note = Paragraph::new(notes.join("\n"))
-            .style(style::dim(app))
-            .wrap(Wrap { trim: true });
-        frame.render_widget(note, note_area);
+        frame.render_widget(Paragraph::new(notes).style(style::dim(app)), note_area);
     }
-}
-
-/// Lines the notes take wrapped at `width` (a word may push a line over: one more each).
-fn note_lines(notes: &[String], width: u16) -> u16 {
-    let width = usize::from(width.max(1));
-    let lines: usize = notes
-        .iter()
-        .map(|n| n.chars().count().div_ceil(width) + usize::from(n.chars().count() > width))
-        .sum();
-    u16::try_from(lines).unwrap_or(u16::MAX)
 }
 
 /// The note for figures that are estimates: the kernel time-shared the PMU, so some counters

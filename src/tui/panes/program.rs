@@ -8,6 +8,7 @@ use ratatui::text::Line;
 use ratatui::widgets::{Block, Borders, Paragraph, Row, Table, Wrap};
 
 use crate::metrics::snapshot::{LatencyNs, ProgramSnapshot, ThreadSnapshot};
+use crate::tui::wrap::wrap_words;
 
 /// Draws `snapshot` (or, before the first interval, `waiting`) with `status` at the bottom.
 pub fn render(frame: &mut Frame, snapshot: Option<&ProgramSnapshot>, status: &str) {
@@ -211,72 +212,4 @@ fn thread_notes(threads: &[ThreadSnapshot]) -> Vec<String> {
             (!said.is_empty()).then(|| format!("{}: {}", t.name, said.join("; ")))
         })
         .collect()
-}
-
-/// `text` in lines of at most `width` characters, broken between words (a word longer than a
-/// line is broken inside), continuation lines indented by two: a note is read whole however
-/// narrow the pane.
-fn wrap_words(text: &str, width: usize) -> Vec<String> {
-    let width = width.max(3);
-    let mut lines = Vec::new();
-    let mut line = String::new();
-    for word in text.split(' ') {
-        let mut word: Vec<char> = word.chars().collect();
-        loop {
-            let used = line.chars().count();
-            let gap = usize::from(used > 0 && !line.ends_with(' '));
-            if used + gap + word.len() <= width {
-                if gap == 1 {
-                    line.push(' ');
-                }
-                line.extend(word.drain(..));
-                break;
-            }
-            if !line.trim().is_empty() {
-                lines.push(std::mem::replace(&mut line, "  ".to_owned()));
-                continue;
-            }
-            // Alone on a line and still too long: as much as fits here.
-            let room = width - used;
-            line.extend(word.drain(..room));
-            lines.push(std::mem::replace(&mut line, "  ".to_owned()));
-        }
-    }
-    if line.trim().is_empty() {
-        return lines;
-    }
-    lines.push(line);
-    lines
-}
-
-#[cfg(test)]
-mod tests {
-    use super::wrap_words;
-
-    #[test]
-    fn a_note_wraps_between_words_and_keeps_every_word() {
-        let note = "quotes producer: the producer is another process (the ring's sender)";
-        for width in [3, 10, 17, 30, 200] {
-            let lines = wrap_words(note, width);
-            assert!(
-                lines.iter().all(|l| l.chars().count() <= width),
-                "{lines:?}"
-            );
-            let joined: String = lines.concat().split_whitespace().collect();
-            let words: String = note.split_whitespace().collect();
-            assert_eq!(joined, words, "width {width}");
-            assert!(
-                lines.iter().skip(1).all(|l| l.starts_with("  ")),
-                "{lines:?}"
-            );
-        }
-        assert_eq!(
-            wrap_words(note, 30),
-            [
-                "quotes producer: the producer",
-                "  is another process (the",
-                "  ring's sender)"
-            ]
-        );
-    }
 }
