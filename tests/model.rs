@@ -76,7 +76,7 @@ enum SliceOp {
     Pop,
     PushSlice(usize),
     PopSlice(usize),
-    /// The consumer's `len()`, as a caller waiting with `is_empty()` looks.
+    /// The consumer's `len()`: a snapshot, which counts nothing.
     Len,
 }
 
@@ -93,8 +93,7 @@ fn slice_op() -> impl Strategy<Value = SliceOp> {
 /// What one end of an SPSC ring must count, kept the obvious way: the end re-reads the other
 /// side's index only when its cached copy shows less than the call wants; a re-read that finds
 /// the index moved is a reload (the cache takes it), one that finds it where it was is a stall,
-/// counted once per position it is stuck at. The consumer's `len()` finding the ring empty is a
-/// stall at that position too.
+/// counted once per position it is stuck at. `len()` is a snapshot and counts nothing.
 #[derive(Debug, Default)]
 struct IndexCacheModel {
     cached: usize,
@@ -116,15 +115,6 @@ impl IndexCacheModel {
         } else if self.stalled_at != Some(fresh) {
             self.stalls += 1;
             self.stalled_at = Some(fresh);
-        }
-    }
-
-    /// `len()` found nothing ready: the cached index is the other side's, and this side is
-    /// stuck there.
-    fn looked_empty(&mut self) {
-        if self.stalled_at != Some(self.cached) {
-            self.stalls += 1;
-            self.stalled_at = Some(self.cached);
         }
     }
 
@@ -238,9 +228,6 @@ proptest! {
         for op in ops {
             if let SliceOp::Len = op {
                 prop_assert_eq!(rx.len(), tail - head);
-                if tail == head {
-                    consumer.looked_empty();
-                }
                 let c = rx.stats();
                 prop_assert_eq!((c.index_reloads, c.stalls), consumer.counts(), "consumer after {:?}", op);
                 continue;
@@ -275,8 +262,8 @@ proptest! {
         }
     }
 
-    /// A broadcast consumer keeps its producer index cache as an SPSC consumer does, `len()`'s
-    /// empty looks included (one consumer, so its head is the producer's bound).
+    /// A broadcast consumer keeps its producer index cache as an SPSC consumer does (one
+    /// consumer, so its head is the producer's bound).
     #[test]
     fn broadcast_consumers_count_reloads_and_stall_episodes_as_their_stats_say(
         capacity in capacity(),
@@ -295,12 +282,7 @@ proptest! {
                     chunk.fill_with(|i| first + i as u64);
                     tail += chunk.commit();
                 }
-                SliceOp::Len => {
-                    prop_assert_eq!(rx.len(), tail - head);
-                    if tail == head {
-                        consumer.looked_empty();
-                    }
-                }
+                SliceOp::Len => prop_assert_eq!(rx.len(), tail - head),
                 SliceOp::Pop | SliceOp::PopSlice(_) => {
                     let wanted = if let SliceOp::PopSlice(n) = op { n } else { 1 };
                     consumer.look(consumer.cached - head < wanted, tail);
@@ -789,49 +771,4 @@ fn an_mpmc_pop_batch_of_everything_reserves_no_more_than_the_ring_holds() {
     assert_eq!(rx.pop_batch(&mut out, usize::MAX), 3);
     assert_eq!(out, [0, 1, 2]);
     assert!(out.capacity() <= 8, "reserved {}", out.capacity());
-}
-
-/// A paced feed read by a consumer that waits by looking (`is_empty()`), as the engine's
-/// busy-spinning consumer does: it found each ring empty before each lone item, so every ring's
-/// consumer counts one stall per item, whether or not its read then reloads the producer's index.
-#[test]
-fn every_consumer_that_waits_by_looking_counts_a_stall_per_lone_item() {
-    const ITEMS: u64 = 100;
-    let (mut tx, mut rx) = spsc::channel::<u64>(64).unwrap();
-    for i in 0..ITEMS {
-        assert!(rx.is_empty());
-        tx.try_push(i).unwrap();
-        let chunk = rx.read_chunk(16);
-        assert_eq!(chunk.len(), 1);
-        chunk.release();
-    }
-    assert_eq!(rx.stats().stalls, ITEMS, "spsc");
-
-    let (mut tx, mut rxs) = broadcast::channel::<u64>(64, 1).unwrap();
-    for i in 0..ITEMS {
-        assert!(rxs[0].is_empty());
-        tx.try_push(i).unwrap();
-        let chunk = rxs[0].read_chunk(16);
-        assert_eq!(chunk.len(), 1);
-        chunk.release();
-    }
-    assert_eq!(rxs[0].stats().stalls, ITEMS, "broadcast");
-
-    let (mut tx, mut rx) = relay::channel::<u64>(64).unwrap();
-    for i in 0..ITEMS {
-        assert!(rx.is_empty());
-        tx.try_push(i).unwrap();
-        assert_eq!(rx.try_pop(), Some(i));
-    }
-    assert_eq!(rx.stats().stalls, ITEMS, "relay");
-
-    let (mut tx, mut rx) = frames::channel(1024).unwrap();
-    for i in 0..ITEMS {
-        assert!(rx.is_empty());
-        let mut writer = tx.try_claim(8).unwrap().expect("room for a record");
-        writer.as_mut_slice().copy_from_slice(&i.to_le_bytes());
-        writer.commit();
-        rx.try_read().expect("the record").release();
-    }
-    assert_eq!(rx.stats().stalls, ITEMS, "frames");
 }

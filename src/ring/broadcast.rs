@@ -33,9 +33,7 @@ use super::prefetch::append_runs;
 use super::prefetch::{PrefetchDistance, prefetch_read};
 use super::sync::{Arc, AtomicBool, AtomicUsize, UnsafeCell};
 use super::wait::Parker;
-use super::{
-    EmptyLook, EndpointStats, EndpointTally, RingConfig, RingError, WaitStrategy, producer_room,
-};
+use super::{EndpointStats, EndpointTally, RingConfig, RingError, WaitStrategy, producer_room};
 
 /// One consumer's published position.
 struct Cursor {
@@ -142,7 +140,6 @@ pub fn channel_with<T: Copy + Send>(
             wake_producer: config.producer_wait.may_park(),
             prefetch: PrefetchDistance::OFF,
             counters: EndpointTally::default(),
-            empty_look: EmptyLook::default(),
         })
         .collect();
     let tx = Producer {
@@ -348,8 +345,6 @@ pub struct Consumer<T> {
     wake_producer: bool,
     prefetch: PrefetchDistance,
     counters: EndpointTally,
-    /// Where [`Consumer::len`] last found nothing to read: a stall the next reload counts.
-    empty_look: EmptyLook,
 }
 
 // SAFETY: a consumer only reads published slots by copy and writes its own cursor.
@@ -361,12 +356,9 @@ impl<T: Copy> Consumer<T> {
         self.index
     }
 
-    /// Items this consumer has yet to read (a snapshot). Finding none is a stall, counted as
-    /// one found by a pop would be (once per episode).
+    /// Items this consumer has yet to read (a snapshot).
     pub fn len(&self) -> usize {
-        let ready = self.shared.tail.load(Acquire).wrapping_sub(self.head);
-        self.empty_look.saw(self.head, ready);
-        ready
+        self.shared.tail.load(Acquire).wrapping_sub(self.head)
     }
 
     /// Whether this consumer has read everything published so far.
@@ -379,15 +371,9 @@ impl<T: Copy> Consumer<T> {
         !self.shared.producer_alive.load(Acquire)
     }
 
-    /// This side's slow-path counters. (A watcher's copy counts a stall found by
-    /// [`Consumer::len`] at the next reload; this one at once.)
+    /// This side's slow-path counters.
     pub fn stats(&self) -> EndpointStats {
-        let mut stats = self.counters.stats();
-        stats.stalls += u64::from(
-            self.counters
-                .is_uncounted(&self.empty_look, self.cached_tail),
-        );
-        stats
+        self.counters.stats()
     }
 
     /// Sets how far ahead the batch read path prefetches slots: `append_to` copies a few lines at
@@ -403,7 +389,6 @@ impl<T: Copy> Consumer<T> {
         if ready >= wanted {
             return ready;
         }
-        self.counters.count_look(&self.empty_look, self.cached_tail);
         let tail = self.shared.tail.load(Acquire);
         if !self.counters.observe(&mut self.cached_tail, tail) {
             return ready;

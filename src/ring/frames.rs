@@ -27,9 +27,7 @@ use super::buffer::{Buffer, check_capacity};
 use super::pad::{CacheAligned, CachePadded};
 use super::sides::Sides;
 use super::sync::{Arc, AtomicUsize, UnsafeCell};
-use super::{
-    EmptyLook, EndpointStats, EndpointTally, RingConfig, RingError, WaitStrategy, producer_room,
-};
+use super::{EndpointStats, EndpointTally, RingConfig, RingError, WaitStrategy, producer_room};
 
 use super::record::{
     ALIGN as RECORD_ALIGN, HEADER as RECORD_HEADER, PADDING, footprint, header_word,
@@ -139,7 +137,6 @@ pub fn channel_with(
             wait: config.consumer_wait,
             wake_producer: config.producer_wait.may_park(),
             counters: EndpointTally::default(),
-            empty_look: EmptyLook::default(),
         },
     ))
 }
@@ -428,9 +425,6 @@ pub struct FrameConsumer {
     wait: WaitStrategy,
     wake_producer: bool,
     counters: EndpointTally,
-    /// Where [`FrameConsumer::is_empty`] last found nothing published: a stall the next read
-    /// counts.
-    empty_look: EmptyLook,
 }
 
 // SAFETY: the consumer is the only reader of published bytes and the only writer of `head`.
@@ -443,12 +437,10 @@ impl FrameConsumer {
     }
 
     /// Whether no record is ready now. A padding record alone (the producer skipped the end of
-    /// the buffer) is not a record. Finding nothing published is a stall, counted as one found
-    /// by a read would be (once per episode).
+    /// the buffer) is not a record.
     pub fn is_empty(&self) -> bool {
         let tail = self.shared.tail.load(Acquire);
         if tail == self.head {
-            self.empty_look.saw(self.head, 0);
             return true;
         }
         let (len, kind) = split_header_word(self.words().read_header(self.head));
@@ -460,15 +452,9 @@ impl FrameConsumer {
         !self.shared.sides.producer_alive()
     }
 
-    /// This side's slow-path counters. (A watcher's copy counts a stall found by
-    /// [`FrameConsumer::is_empty`] at the next read; this one at once.)
+    /// This side's slow-path counters.
     pub fn stats(&self) -> EndpointStats {
-        let mut stats = self.counters.stats();
-        stats.stalls += u64::from(
-            self.counters
-                .is_uncounted(&self.empty_look, self.cached_tail),
-        );
-        stats
+        self.counters.stats()
     }
 
     fn words(&self) -> Words<'_> {
@@ -492,7 +478,6 @@ impl FrameConsumer {
         loop {
             // `cached_tail == head` here, so "tail did not move" means "empty".
             if self.cached_tail == self.head {
-                self.counters.count_look(&self.empty_look, self.cached_tail);
                 let tail = self.shared.tail.load(Acquire);
                 if !self.counters.observe(&mut self.cached_tail, tail) {
                     return false;

@@ -36,8 +36,6 @@ pub mod wait;
 pub mod watch;
 pub mod window;
 
-use std::cell::Cell;
-
 pub use alloc::{GlobalAligned, RingAlloc};
 pub use error::RingError;
 pub use pad::{CACHE_PAD, CachePadded};
@@ -147,21 +145,6 @@ impl EndpointTally {
         self.publish();
     }
 
-    /// Whether `look` found the ring empty at `position` and this side's stall there is not
-    /// counted yet.
-    #[inline(always)]
-    pub(crate) fn is_uncounted(&self, look: &EmptyLook, position: usize) -> bool {
-        look.0.get() == position && self.stalled_at != position
-    }
-
-    /// Counts the stall `look` found at `position`, if it found one there not yet counted.
-    #[inline(always)]
-    pub(crate) fn count_look(&mut self, look: &EmptyLook, position: usize) {
-        if look.0.get() == position {
-            self.stuck_at(position);
-        }
-    }
-
     /// A poll found the ring empty (or full) while this side stood at `position`: a stall,
     /// counted once per episode (once per position it gets stuck at).
     #[inline(always)]
@@ -222,30 +205,6 @@ impl EndpointTally {
             index_reloads: self.reloads,
             stalls: self.stalls,
             chase_backoffs: self.fell_back,
-        }
-    }
-}
-
-/// The position at which a consumer's `len()` (so its `is_empty()`) last found its ring empty. A
-/// caller that waits by looking has stalled there as surely as one whose pop found nothing, and
-/// the item it waited for was not chased. `len()` takes `&self`, so it only notes the position
-/// (a store once per episode, none per look); the consumer's next reload counts the stall
-/// ([`EndpointTally::count_look`]), and its `stats()` adds it until then.
-#[derive(Debug)]
-pub(crate) struct EmptyLook(Cell<usize>);
-
-impl Default for EmptyLook {
-    fn default() -> Self {
-        Self(Cell::new(usize::MAX))
-    }
-}
-
-impl EmptyLook {
-    /// `len()` found `ready` items at `head`.
-    #[inline(always)]
-    pub(crate) fn saw(&self, head: usize, ready: usize) {
-        if ready == 0 && self.0.get() != head {
-            self.0.set(head);
         }
     }
 }

@@ -35,9 +35,7 @@ use super::buffer::{Buffer, SlotView, check_capacity, for_each_position};
 use super::pad::{CacheAligned, CachePadded};
 use super::sides::Sides;
 use super::sync::{Arc, AtomicUsize, UnsafeCell};
-use super::{
-    EmptyLook, EndpointStats, EndpointTally, RingConfig, RingError, WaitStrategy, producer_room,
-};
+use super::{EndpointStats, EndpointTally, RingConfig, RingError, WaitStrategy, producer_room};
 
 /// An item and the stamp that says which position it belongs to.
 #[repr(C)]
@@ -120,7 +118,6 @@ pub fn channel_with<T: Send>(
         wait: config.consumer_wait,
         wake_producer: config.producer_wait.may_park(),
         counters: EndpointTally::default(),
-        empty_look: EmptyLook::default(),
     };
     Ok((producer, consumer))
 }
@@ -237,9 +234,6 @@ pub struct Consumer<T> {
     wait: WaitStrategy,
     wake_producer: bool,
     counters: EndpointTally,
-    /// Where [`Consumer::len`] or [`Consumer::is_empty`] last found nothing ready: a stall the
-    /// next pop counts.
-    empty_look: EmptyLook,
 }
 
 // SAFETY: the consumer is the only reader of full slots and the only writer of `head`; moving it
@@ -253,20 +247,14 @@ impl<T> Consumer<T> {
         self.slots.capacity()
     }
 
-    /// Items ready now (a snapshot: the producer may be pushing concurrently). Finding none is
-    /// a stall, counted as one found by a pop would be (once per episode).
+    /// Items ready now (a snapshot: the producer may be pushing concurrently).
     pub fn len(&self) -> usize {
-        let ready = self.shared.tail.load(Acquire).wrapping_sub(self.head);
-        self.empty_look.saw(self.head, ready);
-        ready
+        self.shared.tail.load(Acquire).wrapping_sub(self.head)
     }
 
-    /// Whether no item is ready now: the slot at the head is not stamped yet. Finding none is a
-    /// stall, as for [`Consumer::len`].
+    /// Whether no item is ready now: the slot at the head is not stamped yet.
     pub fn is_empty(&self) -> bool {
-        let ready = self.ready(self.head);
-        self.empty_look.saw(self.head, usize::from(ready));
-        !ready
+        !self.ready(self.head)
     }
 
     /// Whether the producer has been dropped. Items it pushed before that are still readable:
@@ -277,11 +265,8 @@ impl<T> Consumer<T> {
 
     /// This side's slow-path counters. A relay consumer never reads the producer's index, so
     /// `index_reloads` and `chase_backoffs` stay 0; `stalls` counts episodes of an empty ring.
-    /// (A watcher's copy counts one found by a look at the next pop; this one at once.)
     pub fn stats(&self) -> EndpointStats {
-        let mut stats = self.counters.stats();
-        stats.stalls += u64::from(self.counters.is_uncounted(&self.empty_look, self.head));
-        stats
+        self.counters.stats()
     }
 
     /// Whether the item for `pos` has been stamped; its write is visible once this says so.
@@ -311,8 +296,6 @@ impl<T> Consumer<T> {
         if self.wake_producer {
             self.shared.sides.producer_parker.notify();
         }
-        // After the hand-off: a look that found this item not yet there was a stall.
-        self.counters.count_look(&self.empty_look, pos);
         Some(value)
     }
 
@@ -428,29 +411,6 @@ mod tests {
                 chase_backoffs: 0,
             }
         );
-    }
-
-    #[test]
-    fn a_consumer_that_waits_with_is_empty_or_len_stalls_before_each_lone_item() {
-        let (mut tx, mut rx) = channel::<u32>(4).unwrap();
-        for i in 0..10 {
-            if i % 2 == 0 {
-                assert!(rx.is_empty());
-            } else {
-                assert_eq!(rx.len(), 0);
-            }
-            // Counted at once by `stats`, a second look is the same episode.
-            assert!(rx.is_empty());
-            assert_eq!(rx.stats().stalls, i + 1);
-            tx.try_push(i as u32).unwrap();
-            assert!(!rx.is_empty());
-            assert_eq!(rx.try_pop(), Some(i as u32));
-            assert_eq!(rx.stats().stalls, i + 1);
-        }
-        // A pop that then finds the ring empty at the same position is still the same episode.
-        assert!(rx.is_empty());
-        assert_eq!(rx.try_pop(), None);
-        assert_eq!(rx.stats().stalls, 11);
     }
 
     proptest::proptest! {

@@ -28,9 +28,7 @@ use super::pad::{CacheAligned, CachePadded, LINE_BYTES};
 use super::prefetch::PrefetchDistance;
 use super::sides::Sides;
 use super::sync::{Arc, AtomicUsize, UnsafeCell, spin_loop};
-use super::{
-    EmptyLook, EndpointStats, EndpointTally, RingConfig, RingError, WaitStrategy, producer_room,
-};
+use super::{EndpointStats, EndpointTally, RingConfig, RingError, WaitStrategy, producer_room};
 
 /// State both endpoints share.
 struct Shared<T> {
@@ -106,7 +104,6 @@ pub fn channel_with<T: Send>(
         chase_streak: 0,
         judging_backoff: false,
         quiet_reloads: 0,
-        empty_look: EmptyLook::default(),
         chase_backoff: DEFAULT_CHASE_BACKOFF,
         wait: config.consumer_wait,
         wake_producer: config.producer_wait.may_park(),
@@ -315,8 +312,6 @@ pub struct Consumer<T> {
     judging_backoff: bool,
     /// Reloads with news left before chases are looked for again ([`QUIET_RELOADS`]).
     quiet_reloads: u32,
-    /// Where [`Consumer::len`] last found the ring empty: a stall the next reload counts.
-    empty_look: EmptyLook,
     /// Spins to fall back by when chasing the producer; 0 disables it.
     chase_backoff: u32,
     wait: WaitStrategy,
@@ -336,13 +331,9 @@ impl<T> Consumer<T> {
         self.slots.capacity()
     }
 
-    /// Items ready now (a snapshot: the producer may be pushing concurrently). Finding none
-    /// is a stall, counted as one found by a pop would be (once per episode), and tells the
-    /// chase detection that this consumer was waiting, not chasing, when the next item came.
+    /// Items ready now (a snapshot: the producer may be pushing concurrently).
     pub fn len(&self) -> usize {
-        let ready = self.shared.tail.load(Acquire).wrapping_sub(self.head);
-        self.empty_look.saw(self.head, ready);
-        ready
+        self.shared.tail.load(Acquire).wrapping_sub(self.head)
     }
 
     /// Whether no item is ready now.
@@ -356,15 +347,11 @@ impl<T> Consumer<T> {
         !self.shared.sides.producer_alive()
     }
 
-    /// This side's slow-path counters. (A watcher's copy counts the last reload with news, and
-    /// a stall found by [`Consumer::len`], at the next reload; this one at once.)
+    /// This side's slow-path counters. (A watcher's copy counts the last reload with news at the
+    /// next reload; this one at once.)
     pub fn stats(&self) -> EndpointStats {
         let mut stats = self.counters.stats();
         stats.index_reloads += u64::from(self.unjudged.is_some());
-        stats.stalls += u64::from(
-            self.counters
-                .is_uncounted(&self.empty_look, self.cached_tail),
-        );
         stats
     }
 
@@ -408,9 +395,6 @@ impl<T> Consumer<T> {
         if let Some(previous) = self.unjudged.take() {
             self.judge_reload(previous);
         }
-        // Found empty by `len` where it stands: the reload that brings the next item comes
-        // after a stall, as if a pop had found it so.
-        self.counters.count_look(&self.empty_look, self.cached_tail);
         if self.slip != 0 {
             self.fall_back();
         }
