@@ -2,6 +2,18 @@
 //! give its notes exactly the lines they take (ratatui's own wrap cannot say how many, short of
 //! its unstable `rendered-line-info` feature) and a note is read whole however narrow the pane.
 
+use ratatui::text::Line;
+
+/// Each of `notes` wrapped to `width` columns ([`wrap_words`]), as the lines a pane draws: as
+/// many as the notes take, which is the height to give them.
+pub fn note_lines(notes: &[String], width: u16) -> Vec<Line<'static>> {
+    notes
+        .iter()
+        .flat_map(|note| wrap_words(note, usize::from(width)))
+        .map(Line::from)
+        .collect()
+}
+
 /// `text` in lines of at most `width` characters, broken between words (a word longer than a
 /// line is broken inside), continuation lines indented by two: a note is read whole however
 /// narrow the pane.

@@ -3,13 +3,12 @@
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::text::Line;
 use ratatui::widgets::{Block, Borders, Paragraph, Row, Table};
 
 use crate::metrics::counters::CounterValues;
 use crate::tui::app::{App, Pane};
 use crate::tui::style::{self, format_rate};
-use crate::tui::wrap::wrap_words;
+use crate::tui::wrap::note_lines;
 
 /// Draws the counters pane.
 pub fn render(frame: &mut Frame, area: Rect, app: &App) {
@@ -69,11 +68,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     if let Some(shared) = time_shared(s.threads.iter().filter_map(|t| t.counters.as_ref())) {
         notes.push(shared);
     }
-    let notes: Vec<Line<'static>> = notes
-        .iter()
-        .flat_map(|note| wrap_words(note, usize::from(inner.width)))
-        .map(Line::from)
-        .collect();
+    let notes = note_lines(&notes, inner.width);
     let [table_area, note_area] = Layout::vertical([
         Constraint::Min(0),
         // The table keeps most of the pane: the notes get what they need up to a third of it.

@@ -8,7 +8,7 @@ use ratatui::text::Line;
 use ratatui::widgets::{Block, Borders, Paragraph, Row, Table, Wrap};
 
 use crate::metrics::snapshot::{LatencyNs, ProgramSnapshot, ThreadSnapshot};
-use crate::tui::wrap::wrap_words;
+use crate::tui::wrap::note_lines;
 
 /// Draws `snapshot` (or, before the first interval, `waiting`) with `status` at the bottom.
 pub fn render(frame: &mut Frame, snapshot: Option<&ProgramSnapshot>, status: &str) {
@@ -175,11 +175,7 @@ fn render_threads(frame: &mut Frame, area: Rect, threads: &[ThreadSnapshot]) {
         .title(" Endpoints (latency: n/a unless the program records it) ");
     let inner = block.inner(area);
     frame.render_widget(block, area);
-    let notes: Vec<Line<'static>> = thread_notes(threads)
-        .iter()
-        .flat_map(|note| wrap_words(note, usize::from(inner.width)))
-        .map(Line::from)
-        .collect();
+    let notes = note_lines(&thread_notes(threads), inner.width);
     let notes_height = u16::try_from(notes.len()).unwrap_or(u16::MAX);
     let [table_area, notes_area] =
         Layout::vertical([Constraint::Min(2), Constraint::Length(notes_height)]).areas(inner);
