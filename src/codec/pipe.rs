@@ -145,6 +145,13 @@ impl FrameReceiver {
         }
     }
 
+    /// Whether a frame is ready, as [`try_recv`](Self::try_recv) would find it, without taking
+    /// it: finding none is a stall in the ring's counters, once per episode, where the ring's
+    /// `is_empty()` counts nothing (so a consumer that waits polls with this once, then looks).
+    pub fn poll_ready(&mut self) -> bool {
+        self.ring.try_read().is_some()
+    }
+
     /// The ring frames come from (its counters, whether the sender is gone, whether it is
     /// empty).
     pub fn ring(&self) -> &FrameConsumer {

@@ -225,13 +225,14 @@ impl ReadEnd {
     /// loop does, and takes it at once. Returns at once where it cannot look
     /// ([`ReadEnd::can_spin`]).
     ///
-    /// SPSC and broadcast ends first poll for one item (a chunk dropped unread: nothing taken,
-    /// nothing released), which counts the wait as a stall where `is_empty()` counts nothing:
-    /// an SPSC consumer that never saw itself wait takes each lone row of a paced feed for a
-    /// chase and backs off behind it. The looks after that first poll are `is_empty()` (the
-    /// bookkeeping is done before the row comes; a poll per look cost the `low-latency` profile
-    /// 16 ns of one-way p50), and the take that follows finds the stall counted and takes the
-    /// row on the ring's fast path.
+    /// Every ring that counts stalls is first polled (nothing taken, nothing released), which
+    /// counts the wait as a stall where `is_empty()` counts nothing: an SPSC consumer that never
+    /// saw itself wait takes each lone row of a paced feed for a chase and backs off behind it,
+    /// and every ring's empty stalls read as a few hundred a second where the consumer waited
+    /// for each row. The looks after that first poll are `is_empty()` (the bookkeeping is done
+    /// before the row comes; a poll per look cost the `low-latency` profile 16 ns of one-way
+    /// p50), and the take that follows finds the stall counted and takes the row on the ring's
+    /// fast path.
     pub(crate) fn spin_until_ready(&mut self, looks: u32) {
         fn spin(looks: u32, mut is_empty: impl FnMut() -> bool) {
             let mut looked = 0;
@@ -246,14 +247,22 @@ impl ReadEnd {
                     spin(looks, || rx.is_empty());
                 }
             }
-            ReadEnd::Relay(rx) => spin(looks, || rx.is_empty()),
+            ReadEnd::Relay(rx) => {
+                if !rx.poll_ready() {
+                    spin(looks, || rx.is_empty());
+                }
+            }
             ReadEnd::Broadcast(rx) => {
                 if rx.read_chunk(1).is_empty() {
                     spin(looks, || rx.is_empty());
                 }
             }
             ReadEnd::Mpmc(rx) => spin(looks, || rx.is_empty()),
-            ReadEnd::Frames(rx) => spin(looks, || rx.ring().is_empty()),
+            ReadEnd::Frames(rx) => {
+                if !rx.poll_ready() {
+                    spin(looks, || rx.ring().is_empty());
+                }
+            }
             ReadEnd::Remote(..) => {}
         }
     }
@@ -402,31 +411,44 @@ mod tests {
     #[test]
     fn a_spinning_consumer_counts_each_wait_for_a_lone_row_as_a_stall_and_never_chases() {
         // A paced feed, one row at a time, each waited for: the wait (some looks find nothing),
-        // then the row, then the take. Waiting with `is_empty()` alone, the SPSC consumer saw
-        // no stall and took these rows for a chase (on the old code: 0 stalls, a back-off); the
-        // broadcast consumer counted no stall either.
-        let (mut tx, rx) = spsc::channel::<Row>(64).expect("a ring");
-        let (mut btx, mut brxs) = broadcast::channel::<Row>(64, 1).expect("a ring");
-        let mut ends = [ReadEnd::Spsc(rx), ReadEnd::Broadcast(brxs.remove(0))];
+        // then the row, then the take. Waiting with `is_empty()` alone, no ring's consumer saw
+        // a stall, and the SPSC one took these rows for a chase (on the old code: no stall
+        // counted by any of the four, and a back-off).
+        let (tx, rx) = spsc::channel::<Row>(64).expect("a ring");
+        let (btx, mut brxs) = broadcast::channel::<Row>(64, 1).expect("a ring");
+        let (rtx, rrx) = relay::channel::<Row>(64).expect("a ring");
+        let (ftx, frx) = crate::ring::frames::channel(1 << 16).expect("a ring");
+        let mut writers = [
+            WriteEnd::Spsc(tx),
+            WriteEnd::Broadcast(btx),
+            WriteEnd::Relay(rtx),
+            WriteEnd::Frames(Box::new(FrameSender::new(ftx))),
+        ];
+        let mut readers = [
+            ReadEnd::Spsc(rx),
+            ReadEnd::Broadcast(brxs.remove(0)),
+            ReadEnd::Relay(rrx),
+            ReadEnd::Frames(Box::new(FrameReceiver::new(frx))),
+        ];
         let counters = CodecCounters::default();
         for i in 0..100 {
-            for end in &mut ends {
-                end.spin_until_ready(3);
-            }
-            tx.push(Row::new(i, 1)).expect("room");
-            btx.try_push(Row::new(i, 1)).expect("room");
-            for end in &mut ends {
-                end.spin_until_ready(3);
+            for (writer, reader) in writers.iter_mut().zip(&mut readers) {
+                reader.spin_until_ready(3);
+                let row = [Row::new(i, 1)];
+                assert_eq!(writer.offer(&row, CodecId::DeltaLz4, &counters), 1);
+                reader.spin_until_ready(3);
                 let mut out = Vec::new();
-                assert_eq!(end.take(64, &mut out, &counters), 1);
+                // A batch of one (`low-latency`): the take looks no further than its row.
+                assert_eq!(reader.take(1, &mut out, &counters), 1);
                 assert_eq!(out[0].seq, i);
             }
         }
-        let [spsc, broadcast] = ends.map(|end| end.endpoint_counters().expect("counts"));
-        // A stall a row (the take of each asked for more and found the ring empty behind it:
-        // the next wait's stall, counted then; the last one's is the 101st).
-        assert_eq!((spsc.stalls, spsc.chase_backoffs), (101, Some(0)));
-        assert_eq!((broadcast.stalls, broadcast.chase_backoffs), (101, None));
+        let [spsc, broadcast, relay, framed] =
+            readers.map(|end| end.endpoint_counters().expect("counts"));
+        assert_eq!((spsc.stalls, spsc.chase_backoffs), (100, Some(0)));
+        assert_eq!((broadcast.stalls, broadcast.chase_backoffs), (100, None));
+        assert_eq!((relay.stalls, relay.chase_backoffs), (100, None));
+        assert_eq!((framed.stalls, framed.chase_backoffs), (100, None));
     }
 
     #[test]

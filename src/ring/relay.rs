@@ -275,14 +275,26 @@ impl<T> Consumer<T> {
         self.slots.at(pos).stamp.load(Acquire) == pos.wrapping_add(1)
     }
 
+    /// Whether an item is ready, as [`try_pop`](Self::try_pop) would find it, without taking it:
+    /// finding none is a stall, counted as `try_pop` counts it (once per episode), where
+    /// [`is_empty`](Self::is_empty) counts nothing. A consumer that waits before it pops polls
+    /// with this once, then looks with `is_empty()`: its wait is counted before the item comes.
+    #[inline]
+    pub fn poll_ready(&mut self) -> bool {
+        let ready = self.ready(self.head);
+        if !ready {
+            self.counters.stuck_at(self.head);
+        }
+        ready
+    }
+
     /// Pops the oldest item, or `None` if the ring is empty.
     #[inline]
     pub fn try_pop(&mut self) -> Option<T> {
-        let pos = self.head;
-        if !self.ready(pos) {
-            self.counters.stuck_at(pos);
+        if !self.poll_ready() {
             return None;
         }
+        let pos = self.head;
         // SAFETY: the slot's stamp (read with Acquire) says the producer has written the item for
         // `pos`; this consumer is its only reader and moves it out once (`head` moves past it).
         let value = self
@@ -411,6 +423,21 @@ mod tests {
                 chase_backoffs: 0,
             }
         );
+    }
+
+    #[test]
+    fn a_poll_counts_a_stall_once_and_takes_nothing() {
+        let (mut tx, mut rx) = channel::<u32>(4).unwrap();
+        assert!(!rx.poll_ready());
+        assert!(!rx.poll_ready());
+        assert!(rx.is_empty());
+        assert_eq!(rx.stats().stalls, 1);
+        tx.try_push(7).unwrap();
+        assert!(rx.poll_ready());
+        assert!(rx.poll_ready());
+        assert_eq!(rx.try_pop(), Some(7));
+        assert_eq!(rx.try_pop(), None);
+        assert_eq!(rx.stats().stalls, 2);
     }
 
     proptest::proptest! {
