@@ -591,27 +591,24 @@ fn attach_shows_a_sender_in_another_process_until_it_is_killed() {
     let dir = monitor_dir("two-processes");
     let example = common::example_binary("shm_messages");
     let ring = format!("two-processes-{}", std::process::id());
-    let mut receiving = Reaped::spawn(
-        std::process::Command::new(&example)
-            .args(["serve-items", &ring, "2"])
-            .env("RINGTOP_DIR", &dir)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped()),
-    )
-    .unwrap();
+    // The example's `role` on the ring, publishing into `dir`.
+    let start = |role: &str, arg: &str, stderr: Stdio| {
+        Reaped::spawn(
+            std::process::Command::new(&example)
+                .args([role, &ring, arg])
+                .env("RINGTOP_DIR", &dir)
+                .stdout(Stdio::null())
+                .stderr(stderr),
+        )
+        .unwrap()
+    };
+    let mut receiving = start("serve-items", "2", Stdio::piped());
     let mut ready = String::new();
     std::io::BufReader::new(receiving.child().stderr.take().unwrap())
         .read_line(&mut ready)
         .unwrap();
     assert!(ready.starts_with("ready: "), "{ready}");
-    let mut sending = Reaped::spawn(
-        std::process::Command::new(&example)
-            .args(["send-items", &ring, "1000000000000"])
-            .env("RINGTOP_DIR", &dir)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null()),
-    )
-    .unwrap();
+    let mut sending = start("send-items", "1000000000000", Stdio::null());
     let sender_pid = sending.child().id();
     // Both ends published, and joined in the list.
     let deadline = Instant::now() + Duration::from_secs(30);
