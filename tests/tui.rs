@@ -109,12 +109,32 @@ fn latency(p50: u64, p99: u64) -> LatencyNs {
     }
 }
 
+/// `snapshot` as taken `elapsed_s` into the run: its ring counters (counted since the start)
+/// grow by a fixed amount a second, so the dashboard's rates are those amounts: 56 stalls and
+/// 1,234 reloads a second, a producer's one stall in ten seconds.
+fn at(mut snapshot: Snapshot, elapsed_s: f64) -> Snapshot {
+    snapshot.elapsed_s = elapsed_s;
+    for thread in &mut snapshot.threads {
+        let stalls_per_s = if thread.role == Role::Producer {
+            0.1
+        } else {
+            56.0
+        };
+        thread.endpoint = Some(EndpointCounters {
+            index_reloads: (1234.0 * elapsed_s) as u64,
+            stalls: (stalls_per_s * elapsed_s) as u64,
+            chase_backoffs: None,
+        });
+    }
+    snapshot
+}
+
 /// A broadcast run on the two-node machine: the producer and one consumer on node 0, the other
 /// consumer on node 1 reading the ring's memory remotely.
 fn fixture(counters: fn() -> CounterValues, framed: bool) -> Snapshot {
-    Snapshot {
+    let snapshot = Snapshot {
         schema_version: SCHEMA_VERSION,
-        elapsed_s: 3725.0,
+        elapsed_s: 0.0,
         interval_s: 1.0,
         state: RunState::Running,
         profile: "fixture".into(),
@@ -171,7 +191,8 @@ fn fixture(counters: fn() -> CounterValues, framed: bool) -> Snapshot {
         },
         transport: None,
         warnings: vec![],
-    }
+    };
+    at(snapshot, 3725.0)
 }
 
 fn app(counters: fn() -> CounterValues, framed: bool) -> App {
@@ -181,8 +202,7 @@ fn app(counters: fn() -> CounterValues, framed: bool) -> App {
     app.ring.framed = framed;
     app.color = false;
     for i in 0..30u32 {
-        let mut s = fixture(counters, framed);
-        s.elapsed_s = 3696.0 + f64::from(i);
+        let mut s = at(fixture(counters, framed), 3695.0 + f64::from(i));
         s.totals.rows_per_s = 1_900_000.0 + f64::from(i % 5) * 50_000.0;
         if let Some(c) = &mut s.codec {
             c.ratio = Some(20.0 + f64::from(i % 7));
@@ -314,6 +334,82 @@ fn counters_pane_with_a_pmu() {
     let text = pane(&app(with_pmu, false), 60, 8, panes::counters::render);
     assert!(text.contains("1.50"), "IPC 4.5G/3G: {text}");
     insta::assert_snapshot!(text);
+}
+
+#[test]
+fn the_counters_pane_shows_the_rings_counters_per_second_of_the_interval() {
+    let text = pane(&app(no_pmu, false), 60, 8, panes::counters::render);
+    // The fixture's consumers stall 56 times and reload 1,234 times a second, for an hour: the
+    // pane shows those rates, not the 208,600 stalls and 4.6 M reloads since the start.
+    assert!(text.contains("stall/s reload/s"), "{text}");
+    let consumer = text.lines().find(|l| l.contains("consumer-0")).unwrap();
+    assert!(
+        consumer.contains(" 56 ") && consumer.contains(" 1.2k "),
+        "{text}"
+    );
+    assert!(!text.contains("208") && !text.contains("4.6M"), "{text}");
+    // Context switches too, per second: 3 in an interval of half a second.
+    let mut app = app(no_pmu, false);
+    let mut half = at(fixture(no_pmu, false), 3725.5);
+    half.interval_s = 0.5;
+    app.update(half);
+    let text = pane(&app, 60, 8, panes::counters::render);
+    let consumer = text.lines().find(|l| l.contains("consumer-0")).unwrap();
+    assert!(consumer.contains(" 6 "), "{text}");
+    assert!(
+        consumer.contains(" 1.2k "),
+        "617 reloads in half a second: {text}"
+    );
+}
+
+/// An SPSC run: its consumer looks for a chase and backed off 30 times a second.
+fn chasing_app() -> App {
+    let with_chases = |elapsed_s: f64| {
+        let mut s = at(fixture(no_pmu, false), elapsed_s);
+        s.threads.truncate(2);
+        if let Some(e) = &mut s.threads[1].endpoint {
+            e.chase_backoffs = Some((30.0 * elapsed_s) as u64);
+        }
+        s
+    };
+    let mut app = app(no_pmu, false);
+    app.update(with_chases(3726.0));
+    app.update(with_chases(3727.0));
+    app
+}
+
+#[test]
+fn chase_back_offs_show_where_a_consumer_looks_for_a_chase_and_the_width_allows() {
+    let wide = pane(&chasing_app(), 60, 7, panes::counters::render);
+    assert!(wide.contains("backoff/s"), "{wide}");
+    let consumer = wide.lines().find(|l| l.contains("│C0 ")).unwrap();
+    assert!(
+        consumer.trim_end_matches(['│', '"', ' ']).ends_with(" 30"),
+        "{wide}"
+    );
+    let producer = wide.lines().find(|l| l.contains("│P0 ")).unwrap();
+    assert!(
+        producer.contains(" n/a "),
+        "a producer looks for no chase: {wide}"
+    );
+    // At 80 columns the pane is 40 wide: stalls stay, reloads and back-offs give way.
+    let narrow = pane(&chasing_app(), 40, 7, panes::counters::render);
+    assert!(
+        narrow.contains("stall/s") && !narrow.contains("reload/s"),
+        "{narrow}"
+    );
+    // No column of n/a where no consumer looks for a chase.
+    let broadcast = pane(&app(no_pmu, false), 80, 8, panes::counters::render);
+    assert!(!broadcast.contains("backoff/s"), "{broadcast}");
+}
+
+#[test]
+fn ring_counters_that_went_back_are_not_turned_into_a_rate() {
+    let mut app = app(no_pmu, false);
+    app.update(at(fixture(no_pmu, false), 10.0));
+    let text = pane(&app, 60, 8, panes::counters::render);
+    let consumer = text.lines().find(|l| l.contains("consumer-0")).unwrap();
+    assert_eq!(consumer.matches("n/a").count(), 5, "{text}");
 }
 
 /// A PMU with fewer counters than events: two of them counted part of the interval.
@@ -642,7 +738,7 @@ fn link(role: LinkRole) -> TransportSnapshot {
 
 fn remote_app(role: LinkRole) -> App {
     let mut app = app(no_pmu, true);
-    let mut s = fixture(no_pmu, true);
+    let mut s = at(fixture(no_pmu, true), 3726.0);
     s.transport = Some(link(role));
     app.update(s);
     app

@@ -7,7 +7,7 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use crate::codec::CodecId;
 use crate::engine::Command;
-use crate::metrics::snapshot::{Role, Snapshot};
+use crate::metrics::snapshot::{EndpointCounters, Role, Snapshot};
 use crate::profile::TuningProfile;
 use crate::profile::rules::{
     RingShape, check_batch, check_codec_switch, check_prefetch, largest_batch,
@@ -164,6 +164,50 @@ pub struct App {
     pub ring: RingShape,
     /// The search `t` started, while it runs and after it ended.
     pub tune: Option<crate::tui::tune::TuneView>,
+    /// Each of the snapshot's threads' ring counters as rates over its interval (the snapshot
+    /// counts them since the start), in the snapshot's thread order; `None` where the ring
+    /// keeps no counters.
+    pub endpoint_rates: Vec<Option<EndpointRates>>,
+}
+
+/// A thread's ring counters per second over one interval: what the counters pane shows beside
+/// the interval's other figures, where the snapshot's [`EndpointCounters`] count since the start.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EndpointRates {
+    /// Stalls (ring found full by a producer, empty by a consumer) per second.
+    pub stalls_per_s: f64,
+    /// Index reloads that found the other side moved, per second.
+    pub reloads_per_s: f64,
+    /// Chase back-offs per second; `None` where no chase is looked for.
+    pub chase_backoffs_per_s: Option<f64>,
+}
+
+impl EndpointRates {
+    /// The rates between `before` (the previous snapshot's counts, `None` for a thread's first,
+    /// whose counts start at 0 with the interval) and `now`, `interval_s` apart. `None` when
+    /// the counts went back (they never do within one run) or the interval is empty.
+    pub fn between(
+        before: Option<EndpointCounters>,
+        now: EndpointCounters,
+        interval_s: f64,
+    ) -> Option<Self> {
+        let before = before.unwrap_or(EndpointCounters {
+            chase_backoffs: now.chase_backoffs.map(|_| 0),
+            ..EndpointCounters::default()
+        });
+        if interval_s <= 0.0 {
+            return None;
+        }
+        let rate = |then: u64, now: u64| Some(now.checked_sub(then)? as f64 / interval_s);
+        Some(EndpointRates {
+            stalls_per_s: rate(before.stalls, now.stalls)?,
+            reloads_per_s: rate(before.index_reloads, now.index_reloads)?,
+            chase_backoffs_per_s: match (before.chase_backoffs, now.chase_backoffs) {
+                (Some(then), Some(now)) => Some(rate(then, now)?),
+                _ => None,
+            },
+        })
+    }
 }
 
 impl App {
@@ -188,6 +232,7 @@ impl App {
             prefetch: profile.prefetch.distance,
             ring: RingShape::of(profile),
             tune: None,
+            endpoint_rates: Vec::new(),
         }
     }
 
@@ -211,6 +256,19 @@ impl App {
         if self.selected_thread >= snapshot.threads.len() {
             self.selected_thread = 0;
         }
+        let before = |name: &str| {
+            self.snapshot
+                .as_ref()?
+                .threads
+                .iter()
+                .find(|t| t.name == name)?
+                .endpoint
+        };
+        self.endpoint_rates = snapshot
+            .threads
+            .iter()
+            .map(|t| EndpointRates::between(before(&t.name), t.endpoint?, snapshot.interval_s))
+            .collect();
         self.snapshot = Some(snapshot);
     }
 

@@ -1,5 +1,6 @@
-//! Counters per thread: IPC, cache-miss rate, LLC misses/s, context switches, and the ring's
-//! index reloads; `n/a` with the reason where the machine cannot count.
+//! Counters per thread over the last interval: IPC, cache-miss rate, LLC misses/s, context
+//! switches/s, and the ring's stalls, index reloads and chase back-offs per second (as many as
+//! the width allows); `n/a` with the reason where the machine cannot count.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -9,6 +10,36 @@ use crate::metrics::counters::CounterValues;
 use crate::tui::app::{App, Pane};
 use crate::tui::style::{self, format_rate};
 use crate::tui::wrap::note_lines;
+
+/// The ring's counters, in the order they give way when the pane is narrow: stalls say which
+/// side waits for the other, reloads what the waiting costs in cache-line traffic, back-offs
+/// whether a consumer chased its producer.
+const RING_COLUMNS: [(&str, u16); 3] = [("stall/s", 7), ("reload/s", 8), ("backoff/s", 9)];
+
+/// The machine's counters: IPC, miss%, LLC/s, ctxsw/s.
+const MACHINE_COLUMNS: [(&str, u16); 4] = [("IPC", 4), ("miss%", 5), ("LLC/s", 6), ("ctxsw/s", 7)];
+
+/// Thread label widths: `consumer-10`, or `C10`.
+const LONG_LABEL: u16 = 11;
+const SHORT_LABEL: u16 = 4;
+
+/// How the table fits `width` with the first `offered` ring columns: whether threads get short
+/// labels, and how many ring columns show. Long labels only when every offered column fits with
+/// them; then as many ring columns as fit.
+fn fit(width: u16, offered: usize) -> (bool, usize) {
+    let machine: u16 = MACHINE_COLUMNS.iter().map(|(_, w)| w + 1).sum();
+    let with = |label: u16, ring: usize| -> u16 {
+        label + machine + RING_COLUMNS[..ring].iter().map(|(_, w)| w + 1).sum::<u16>()
+    };
+    if with(LONG_LABEL, offered) <= width {
+        return (false, offered);
+    }
+    let ring = (0..=offered)
+        .rev()
+        .find(|&ring| with(SHORT_LABEL, ring) <= width)
+        .unwrap_or(0);
+    (true, ring)
+}
 
 /// Draws the counters pane.
 pub fn render(frame: &mut Frame, area: Rect, app: &App) {
@@ -22,7 +53,14 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         return;
     };
     let secs = s.interval_s.max(1e-9);
-    let short = inner.width < 50;
+    // Back-offs only where some consumer looks for a chase (SPSC rows): elsewhere the column
+    // would be all n/a.
+    let chases = s
+        .threads
+        .iter()
+        .any(|t| t.endpoint.is_some_and(|e| e.chase_backoffs.is_some()));
+    let offered = if chases { 3 } else { 2 };
+    let (short, ring_columns) = fit(inner.width, offered);
     let na = || "n/a".to_owned();
     let rows = s.threads.iter().enumerate().map(|(i, t)| {
         let c = t.counters.as_ref();
@@ -37,16 +75,20 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
             .map_or_else(na, |v| format_rate(v as f64 / secs));
         let cs = c
             .and_then(|c| c.context_switches)
-            .map_or_else(na, |v| v.to_string());
-        let reloads = t.endpoint.map_or_else(na, |e| e.index_reloads.to_string());
-        let row = Row::new(vec![
-            style::thread_label(&t.name, short),
-            ipc,
-            miss,
-            llc,
-            cs,
-            reloads,
-        ]);
+            .map_or_else(na, |v| format_rate(v as f64 / secs));
+        let rates = app.endpoint_rates.get(i).copied().flatten();
+        let ring = [
+            rates.map(|r| r.stalls_per_s),
+            rates.map(|r| r.reloads_per_s),
+            rates.and_then(|r| r.chase_backoffs_per_s),
+        ];
+        let mut cells = vec![style::thread_label(&t.name, short), ipc, miss, llc, cs];
+        cells.extend(
+            ring[..ring_columns]
+                .iter()
+                .map(|rate| rate.map_or_else(na, format_rate)),
+        );
+        let row = Row::new(cells);
         if i == app.selected_thread {
             row.style(style::selected(app))
         } else {
@@ -79,28 +121,13 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         ),
     ])
     .areas(inner);
-    let table = Table::new(
-        rows,
-        [
-            Constraint::Length(if short { 4 } else { 11 }),
-            Constraint::Length(4),
-            Constraint::Length(5),
-            Constraint::Length(6),
-            Constraint::Length(5),
-            Constraint::Min(7),
-        ],
-    )
-    .header(
-        Row::new([
-            if short { "id" } else { "thread" },
-            "IPC",
-            "miss%",
-            "LLC/s",
-            "ctxsw",
-            "reloads",
-        ])
-        .style(style::dim(app)),
-    );
+    let columns = MACHINE_COLUMNS.iter().chain(&RING_COLUMNS[..ring_columns]);
+    let widths = std::iter::once(if short { SHORT_LABEL } else { LONG_LABEL })
+        .chain(columns.clone().map(|&(_, width)| width))
+        .map(Constraint::Length);
+    let header =
+        std::iter::once(if short { "id" } else { "thread" }).chain(columns.map(|&(name, _)| name));
+    let table = Table::new(rows, widths).header(Row::new(header).style(style::dim(app)));
     frame.render_widget(table, table_area);
     if !notes.is_empty() {
         frame.render_widget(Paragraph::new(notes).style(style::dim(app)), note_area);
