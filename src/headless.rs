@@ -23,7 +23,7 @@ use crate::engine::{Command, Engine, EngineError, EngineHandle, Interval};
 use crate::input::{COMMAND_LINE_BYTES, LineLimit, LineTooLong};
 use crate::metrics::snapshot::{SCHEMA_VERSION, Summary};
 use crate::output::{Ack, ErrorLine, OutputLine, StartLine};
-use crate::profile::TuningProfile;
+use crate::profile::{DurationSetting, TuningProfile};
 
 /// How a headless run is shaped.
 #[derive(Debug, Clone)]
@@ -143,6 +143,7 @@ pub fn run(
         .profile_name
         .clone()
         .unwrap_or_else(|| profile.description.clone());
+    let profile = as_run(profile, options);
     let start = OutputLine::Start(StartLine::now(&name, &profile));
     let mut engine = match Engine::start(profile) {
         Ok(engine) => engine,
@@ -287,7 +288,16 @@ fn progress_bar(duration: Duration) -> Option<ProgressBar> {
     Some(bar)
 }
 
-/// Appends each consumer's histogram of `interval`.
+/// `profile` as this run carries it out: the options' duration, interval and histogram log in
+/// place of the profile's (`--duration`, `--interval` and `--hlog` override them), so the start
+/// line's `resolved_profile` says what ran and `compare` sees two runs' real settings.
+fn as_run(mut profile: TuningProfile, options: &HeadlessOptions) -> TuningProfile {
+    profile.workload.duration = options.duration.map(DurationSetting);
+    profile.report.interval = DurationSetting(options.interval);
+    profile.report.hlog.clone_from(&options.hlog);
+    profile
+}
+
 /// The error line for a histogram log that could not take an interval (it takes no more).
 fn hlog_stopped(elapsed_s: f64, problem: &str) -> OutputLine {
     OutputLine::Error(ErrorLine::new(
@@ -296,6 +306,7 @@ fn hlog_stopped(elapsed_s: f64, problem: &str) -> OutputLine {
     ))
 }
 
+/// Appends each consumer's histogram of `interval`.
 fn log_interval<W: Write>(
     log: &mut IntervalLogWriter<'_, '_, W, V2DeflateSerializer>,
     interval: &Interval,

@@ -214,6 +214,29 @@ fn different_profiles_are_compared_with_a_warning_that_says_what_differs() {
 }
 
 #[test]
+fn where_each_run_wrote_its_histogram_log_is_not_a_difference_in_settings() {
+    let dir = scratch_dir("compare");
+    let logged = |path: &str, interval: &str| {
+        let mut lines = baseline();
+        for line in lines.iter_mut().filter(|l| l["type"] == "start") {
+            line["resolved_profile"]["report"]["hlog"] = path.into();
+            line["resolved_profile"]["report"]["interval"] = interval.into();
+        }
+        lines
+    };
+    let a = write(&dir, "log-a.jsonl", &logged("a.hlog", "1s"));
+    let b = write(&dir, "log-b.jsonl", &logged("b.hlog", "250ms"));
+    let out = compare(&a, &b, &["--json"]);
+    let warnings = serde_json::from_slice::<Value>(&out.stdout).unwrap()["warnings"].to_string();
+    assert!(!warnings.contains("hlog"), "{warnings}");
+    // The interval is a setting that changes what was measured: it stays.
+    assert!(
+        warnings.contains(r#"report.interval = \"1s\" vs \"250ms\""#),
+        "{warnings}"
+    );
+}
+
+#[test]
 fn broken_input_names_the_file_and_line() {
     let dir = scratch_dir("compare");
     let good = write(&dir, "good.jsonl", &baseline());

@@ -62,6 +62,11 @@ fn a_short_run_prints_snapshots_then_a_clean_summary() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
         .collect();
+    // The start line records the run as it ran: the command line's interval and duration, not
+    // the built-in profile's (1 s, none).
+    let resolved = &lines[0]["resolved_profile"];
+    assert_eq!(resolved["report"]["interval"], "500ms", "{resolved}");
+    assert_eq!(resolved["workload"]["duration"], "2s", "{resolved}");
     let snapshots: Vec<&Value> = lines.iter().filter(|l| l["type"] == "snapshot").collect();
     assert!(snapshots.len() >= 3, "{} snapshots", snapshots.len());
     for s in &snapshots {

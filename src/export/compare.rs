@@ -317,7 +317,12 @@ fn differences(a: &Run, b: &Run) -> Vec<String> {
             field(b, "profile")
         ));
     }
-    let settings = |run: &Run| flatten(&run.start["resolved_profile"]);
+    // Where a run wrote its histogram log changes nothing it measured.
+    let settings = |run: &Run| {
+        let mut settings = flatten(&run.start["resolved_profile"]);
+        settings.remove("report.hlog");
+        settings
+    };
     let (sa, sb) = (settings(a), settings(b));
     let mut changed: Vec<String> = sa
         .iter()
