@@ -134,6 +134,7 @@ fn prometheus_stores_the_totals_ringtop_reports() {
             "ringtop_rows_total",
             "ringtop_cpu_ran_ratio",
             "ringtop_stalls_total",
+            "ringtop_ring_occupancy",
         ];
         if about_a_run.iter().any(|name| expr.contains(name)) {
             assert!(
@@ -220,12 +221,26 @@ fn prometheus_stores_the_totals_ringtop_reports() {
         last("ringtop_info{command=\"run\",subject=\"default\"}"),
         Some(1.0)
     );
-    // Where the ring's pages are: a series per node the summary names.
-    let nodes = summary["ring"]["memory_nodes"].as_array().unwrap();
-    assert!(!nodes.is_empty(), "{}", summary["ring"]);
+    // The run's ring, by its kind: its slots, its fill at the end, and where its pages are (a
+    // series per node the summary names).
+    let ring = &summary["ring"];
+    assert_eq!(
+        last("ringtop_ring_capacity{kind=\"spsc\"}"),
+        ring["capacity"].as_f64(),
+        "{ring}"
+    );
+    assert_eq!(
+        last("ringtop_ring_occupancy{kind=\"spsc\"}"),
+        ring["occupancy_rows"].as_f64(),
+        "{ring}"
+    );
+    let nodes = ring["memory_nodes"].as_array().unwrap();
+    assert!(!nodes.is_empty(), "{ring}");
     for node in nodes {
         assert_eq!(
-            last(&format!("ringtop_ring_memory_node{{node=\"{node}\"}}")),
+            last(&format!(
+                "ringtop_ring_memory_node{{kind=\"spsc\",node=\"{node}\"}}"
+            )),
             Some(1.0),
             "node {node}"
         );

@@ -114,14 +114,19 @@ struct ThreadSeries {
     latency: Option<LatencyBuckets>,
 }
 
-/// A ring of an attached program.
+/// A ring: the run's, or one of an attached program's.
 #[derive(Debug, Clone)]
 struct RingSeries {
-    name: String,
+    /// An attached program's name for it; `None` for the run's one ring.
+    name: Option<String>,
     kind: String,
+    /// Slots (items; a framed run's slots are 64 bytes of frames).
     capacity: u64,
-    /// `None` where the ring's fill is not known (no sample then, never a 0).
+    /// Items written and not yet read by the slowest consumer (a framed run: rows, which may
+    /// outnumber the slots when frames compress); `None` where not known (no sample then,
+    /// never a 0).
     occupancy: Option<u64>,
+    /// Per consumer, an attached program's (a run reports none).
     lag: Vec<u64>,
     /// NUMA nodes its pages are on (empty: not known).
     memory_nodes: Vec<usize>,
@@ -166,8 +171,6 @@ struct State {
     codecs: BTreeMap<String, CodecSeries>,
     link: Option<LinkSeries>,
     rings: Vec<RingSeries>,
-    /// NUMA nodes the run's ring's pages are on (empty: not known, or no ring here).
-    run_memory_nodes: Vec<usize>,
 }
 
 /// The figures a scrape sees. Cheap to clone (one shared state).
@@ -222,7 +225,15 @@ impl Metrics {
                 series.encoded_bytes += part.encoded_bytes;
             }
         }
-        state.run_memory_nodes = snapshot.ring.memory_nodes.clone();
+        let ring = &snapshot.ring;
+        state.rings = vec![RingSeries {
+            name: None,
+            kind: ring.kind.clone(),
+            capacity: ring.capacity as u64,
+            occupancy: ring.occupancy_rows,
+            lag: Vec::new(),
+            memory_nodes: ring.memory_nodes.clone(),
+        }];
         state.link = snapshot.transport.as_ref().map(|link| {
             let quantiles = |l: &Option<crate::metrics::snapshot::LatencyNs>| {
                 l.as_ref().map(|l| (l.p50, l.p99, l.p999))
@@ -271,7 +282,7 @@ impl Metrics {
             .rings
             .iter()
             .map(|r| RingSeries {
-                name: r.name.clone(),
+                name: Some(r.name.clone()),
                 kind: r.ring.kind.clone(),
                 capacity: r.ring.capacity as u64,
                 occupancy: r.ring.occupancy_rows,

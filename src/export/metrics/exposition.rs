@@ -343,8 +343,14 @@ impl Collector for Metrics {
             family(&mut encoder, name, help, MetricType::Gauge, series)?;
         }
         let rings = || state.rings.iter();
-        let by_ring =
-            |r: &RingSeries| -> Labels { vec![("ring", r.name.clone()), ("kind", r.kind.clone())] };
+        // The run's ring by its kind; an attached program's by its name too.
+        let by_ring = |r: &RingSeries| -> Labels {
+            r.name
+                .iter()
+                .map(|name| ("ring", name.clone()))
+                .chain([("kind", r.kind.clone())])
+                .collect()
+        };
         let on_node = |mut labels: Labels, node: &usize| {
             labels.push(("node", node.to_string()));
             (labels, ConstGauge::new(1i64))
@@ -352,29 +358,25 @@ impl Collector for Metrics {
         family(
             &mut encoder,
             "ringtop_ring_memory_node",
-            "Where a ring's pages are: 1 for each NUMA node holding some (the run's ring; an attached program's rings by `ring` and `kind`).",
+            "Where a ring's pages are: 1 for each NUMA node holding some (the run's ring by `kind`; an attached program's rings by `ring` and `kind`).",
             MetricType::Gauge,
-            state
-                .run_memory_nodes
-                .iter()
-                .map(|node| on_node(Vec::new(), node))
-                .chain(rings().flat_map(|r| {
-                    r.memory_nodes
-                        .iter()
-                        .map(move |node| on_node(by_ring(r), node))
-                })),
+            rings().flat_map(|r| {
+                r.memory_nodes
+                    .iter()
+                    .map(move |node| on_node(by_ring(r), node))
+            }),
         )?;
         family(
             &mut encoder,
             "ringtop_ring_capacity",
-            "An attached program's ring: slots.",
+            "A ring's slots (a framed run's: 64 bytes of frames each).",
             MetricType::Gauge,
             rings().map(|r| (by_ring(r), ConstGauge::new(gauge(r.capacity)))),
         )?;
         family(
             &mut encoder,
             "ringtop_ring_occupancy",
-            "An attached program's ring: items written and not yet read by its slowest consumer.",
+            "Items written and not yet read by a ring's slowest consumer at the last interval's end (a framed run counts rows, which outnumber the slots when frames compress).",
             MetricType::Gauge,
             rings().filter_map(|r| Some((by_ring(r), ConstGauge::new(gauge(r.occupancy?))))),
         )?;
