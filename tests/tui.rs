@@ -258,6 +258,25 @@ fn header_pane() {
 }
 
 #[test]
+fn the_header_shows_the_rings_fill_whole_or_not_at_all() {
+    let mut app = app(no_pmu, false);
+    let wide = pane(&app, 80, 2, panes::header::render);
+    assert!(wide.contains(" · fill 17/8192 "), "{wide}");
+    // Too narrow for all of it: none of it, rather than a number cut short.
+    let narrow = pane(&app, 70, 2, panes::header::render);
+    assert!(!narrow.contains("fill"), "{narrow}");
+    assert!(narrow.contains("up 01:02:05"), "{narrow}");
+    // A framed ring's compressed frames can hold more rows than it has slots: rows alone.
+    app.snapshot.as_mut().unwrap().ring.framed = true;
+    let framed = pane(&app, 100, 2, panes::header::render);
+    assert!(framed.contains(" · fill 17 rows "), "{framed}");
+    // The receiving side of a link does not know what its sender wrote.
+    app.snapshot.as_mut().unwrap().ring.occupancy_rows = None;
+    let receiver = pane(&app, 100, 2, panes::header::render);
+    assert!(receiver.contains(" · fill n/a "), "{receiver}");
+}
+
+#[test]
 fn the_header_shows_the_first_warning_on_a_line_of_its_own() {
     let mut app = app(no_pmu, false);
     assert_eq!(panes::header::lines(&app), 2);

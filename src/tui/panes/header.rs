@@ -1,13 +1,13 @@
-//! Header: profile, ring, state, uptime, throughput, lost/duplicated (red when not 0), and the
-//! snapshot's first warning, when there is one (a spinning thread kept from its CPU, a CPU
-//! shared, a worker that died).
+//! Header: profile, ring, state, uptime and the ring's fill (where the width allows), throughput,
+//! lost/duplicated (red when not 0), and the snapshot's first warning, when there is one (a
+//! spinning thread kept from its CPU, a CPU shared, a worker that died).
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use crate::metrics::snapshot::RunState;
+use crate::metrics::snapshot::{RingSnapshot, RunState};
 use crate::tui::app::App;
 use crate::tui::style::{Severity, format_rate, severity};
 
@@ -52,7 +52,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
             },
         ),
     );
-    let first = Line::from(vec![
+    let mut first = Line::from(vec![
         Span::raw(format!("ringtop · {} · {} ", app.profile_name, s.ring.kind)),
         Span::raw(if s.ring.framed { "framed · " } else { "· " }),
         state,
@@ -63,6 +63,11 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
             uptime % 60
         )),
     ]);
+    // The fill goes last and only whole: a number cut at the edge would read as another.
+    let fill = format!(" · fill {}", fill(&s.ring));
+    if first.width() + fill.chars().count() <= usize::from(area.width) {
+        first.push_span(Span::raw(fill));
+    }
     let second = Line::from(vec![
         Span::raw(format!(
             "{} rows/s  {:.0} MB/s  batch {}  prefetch {}  ",
@@ -86,4 +91,15 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     }
     lines.truncate(usize::from(area.height));
     frame.render_widget(Paragraph::new(lines), area);
+}
+
+/// The ring's fill at the interval's cut: rows of its slots (`17/4096`), or rows alone for a
+/// framed ring, whose compressed frames can hold more rows than it has slots; `n/a` where not
+/// known (the receiving side of a link does not know what its sender wrote).
+fn fill(ring: &RingSnapshot) -> String {
+    match ring.occupancy_rows {
+        None => "n/a".to_owned(),
+        Some(rows) if ring.framed => format!("{rows} rows"),
+        Some(rows) => format!("{rows}/{}", ring.capacity),
+    }
 }
