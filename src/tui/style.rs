@@ -99,13 +99,54 @@ pub fn thread_label(name: &str, short: bool) -> String {
     }
 }
 
-/// Rates for humans: `950`, `12.3k`, `4.56M`.
+/// Rates for humans, in at most six characters (the width the tables give them, so no figure
+/// loses its unit at a column's edge): `950`, `12.3k`, `4.56M`, `45.6M`, `456M`, `1.23G`.
 pub fn format_rate(per_s: f64) -> String {
-    if per_s >= 999_950.0 {
-        format!("{:.2}M", per_s / 1e6)
+    // Three significant digits in each unit, as `format_ns` does.
+    let scaled = |v: f64, unit: &str| {
+        if v < 9.995 {
+            format!("{v:.2}{unit}")
+        } else if v < 99.95 {
+            format!("{v:.1}{unit}")
+        } else {
+            format!("{v:.0}{unit}")
+        }
+    };
+    if per_s >= 999.5e6 {
+        scaled(per_s / 1e9, "G")
+    } else if per_s >= 999_950.0 {
+        scaled(per_s / 1e6, "M")
     } else if per_s >= 999.5 {
         format!("{:.1}k", per_s / 1e3)
     } else {
         format!("{per_s:.0}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_rate_fits_six_characters_with_its_unit() {
+        for (rate, text) in [
+            (0.4, "0"),
+            (950.0, "950"),
+            (999.4, "999"),
+            (999.6, "1.0k"),
+            (12_345.0, "12.3k"),
+            (999_949.0, "999.9k"),
+            (999_950.0, "1.00M"),
+            (4_561_000.0, "4.56M"),
+            (9_996_000.0, "10.0M"),
+            (45_600_000.0, "45.6M"),
+            (99_960_000.0, "100M"),
+            (456_000_000.0, "456M"),
+            (999_600_000.0, "1.00G"),
+            (1_234_000_000.0, "1.23G"),
+            (123_400_000_000.0, "123G"),
+        ] {
+            assert_eq!(format_rate(rate), text, "{rate}");
+        }
     }
 }

@@ -202,7 +202,14 @@ fn attach_reports_the_counts_the_program_itself_reports() {
     // The dashboard draws the same lines, at any size.
     let mut line = intervals[1].clone();
     line.as_object_mut().unwrap().remove("type");
-    let snapshot: ProgramSnapshot = serde_json::from_value(line).unwrap();
+    let mut snapshot: ProgramSnapshot = serde_json::from_value(line).unwrap();
+    // A consumer that once waited 12 s: its p99.9 keeps its unit in the column.
+    let consumer = snapshot
+        .threads
+        .iter_mut()
+        .find(|t| t.name == "md-in consumer-0")
+        .unwrap();
+    consumer.latency_ns.as_mut().unwrap().p999 = 12_345_678_901;
     let big = draw(Some(&snapshot), 130, 30);
     for shown in [
         "e2e-pipeline",
@@ -211,7 +218,8 @@ fn attach_reports_the_counts_the_program_itself_reports() {
         "md-in consumer-0",
         "memory on",
         "node 0",
-        "p99 ns",
+        "p99.9",
+        " 12.3s ",
         "q quits",
     ] {
         assert!(big.contains(shown), "{shown:?} missing:\n{big}");

@@ -8,6 +8,7 @@ use ratatui::text::Line;
 use ratatui::widgets::{Block, Borders, Paragraph, Row, Table, Wrap};
 
 use crate::metrics::snapshot::{LatencyNs, ProgramSnapshot, ThreadSnapshot};
+use crate::tui::style::format_ns;
 use crate::tui::wrap::note_lines;
 
 /// Draws `snapshot` (or, before the first interval, `waiting`) with `status` at the bottom.
@@ -133,7 +134,7 @@ fn count_or_na(count: Option<u64>) -> String {
 
 fn render_threads(frame: &mut Frame, area: Rect, threads: &[ThreadSnapshot]) {
     let latency = |l: &Option<LatencyNs>, f: fn(&LatencyNs) -> u64| {
-        l.as_ref().map_or("n/a".to_owned(), |l| f(l).to_string())
+        l.as_ref().map_or("n/a".to_owned(), |l| format_ns(f(l)))
     };
     let rows = threads.iter().map(|t| {
         Row::new(vec![
@@ -158,15 +159,16 @@ fn render_threads(frame: &mut Frame, area: Rect, threads: &[ThreadSnapshot]) {
             Constraint::Length(5),
             Constraint::Length(12),
             Constraint::Length(8),
-            Constraint::Length(9),
-            Constraint::Length(9),
-            Constraint::Length(9),
+            // `format_ns`: six characters at most.
+            Constraint::Length(7),
+            Constraint::Length(7),
+            Constraint::Length(7),
             Constraint::Length(6),
         ],
     )
     .header(
         Row::new(vec![
-            "endpoint", "cpu", "node", "items/s", "MB/s", "p50 ns", "p99 ns", "p99.9 ns", "ran",
+            "endpoint", "cpu", "node", "items/s", "MB/s", "p50", "p99", "p99.9", "ran",
         ])
         .style(Style::default().add_modifier(Modifier::BOLD)),
     );
