@@ -423,6 +423,51 @@ fn chase_back_offs_show_where_a_consumer_looks_for_a_chase_and_the_width_allows(
 }
 
 #[test]
+fn a_twelfth_consumer_is_labelled_whole_never_as_the_second() {
+    let mut app = app(no_pmu, false);
+    let mut s = at(fixture(no_pmu, false), 3726.0);
+    let template = s.threads[2].clone();
+    for n in 2..12 {
+        s.threads.push(ThreadSnapshot {
+            name: format!("consumer-{n}"),
+            ..template.clone()
+        });
+    }
+    app.update(s);
+    for (draw, width) in [
+        (
+            panes::latency::render as fn(&mut ratatui::Frame, Rect, &App),
+            60,
+        ),
+        (panes::counters::render, 60),
+        (panes::latency::render, 40),
+        (panes::counters::render, 40),
+    ] {
+        let text = pane(&app, width, 20, draw);
+        // The tables' first column (not the p99 histories' labels under them).
+        let labels: Vec<&str> = text
+            .lines()
+            .map(|l| l.trim_start_matches(['"', '│']).split_whitespace())
+            .filter_map(|mut words| Some((words.next()?, words.next()?)))
+            .filter(|&(_, next)| next != "p99")
+            .map(|(label, _)| label)
+            .filter(|w| w.starts_with("consumer-") || w.starts_with('C'))
+            .collect();
+        assert!(
+            labels.contains(&"consumer-11") || labels.contains(&"C11"),
+            "{text}"
+        );
+        let unique: std::collections::BTreeSet<&&str> = labels.iter().collect();
+        assert_eq!(unique.len(), labels.len(), "a label twice: {text}");
+    }
+    // They arrived after the run's first interval with counts since a start the dashboard did
+    // not see: no rate yet, rather than an hour's counts as one second's.
+    let text = pane(&app, 60, 20, panes::counters::render);
+    let late = text.lines().find(|l| l.contains("consumer-11")).unwrap();
+    assert_eq!(late.matches("n/a").count(), 5, "{text}");
+}
+
+#[test]
 fn ring_counters_that_went_back_are_not_turned_into_a_rate() {
     let mut app = app(no_pmu, false);
     app.update(at(fixture(no_pmu, false), 10.0));

@@ -183,9 +183,9 @@ pub struct EndpointRates {
 }
 
 impl EndpointRates {
-    /// The rates between `before` (the previous snapshot's counts, `None` for a thread's first,
-    /// whose counts start at 0 with the interval) and `now`, `interval_s` apart. `None` when
-    /// the counts went back (they never do within one run) or the interval is empty.
+    /// The rates between `before` (the previous snapshot's counts, `None` in the run's first
+    /// interval, whose counts start at 0 with it) and `now`, `interval_s` apart. `None` when the
+    /// counts went back (they never do within one run) or the interval is empty.
     pub fn between(
         before: Option<EndpointCounters>,
         now: EndpointCounters,
@@ -264,10 +264,19 @@ impl App {
                 .find(|t| t.name == name)?
                 .endpoint
         };
+        // The run's first snapshot counts from zero; a thread that shows up later has counted
+        // since a start this dashboard did not see: no rate until its second interval.
+        let first = self.snapshot.is_none();
         self.endpoint_rates = snapshot
             .threads
             .iter()
-            .map(|t| EndpointRates::between(before(&t.name), t.endpoint?, snapshot.interval_s))
+            .map(|t| {
+                let before = before(&t.name);
+                if before.is_none() && !first {
+                    return None;
+                }
+                EndpointRates::between(before, t.endpoint?, snapshot.interval_s)
+            })
             .collect();
         self.snapshot = Some(snapshot);
     }

@@ -99,6 +99,18 @@ pub fn thread_label(name: &str, short: bool) -> String {
     }
 }
 
+/// The width a table gives its thread labels: the longest of `names` as [`thread_label`] draws
+/// it, so no label is cut into another's (`consumer-12` into `consumer-1`), and never less than
+/// the column's header (`thread`, or `id` for short labels).
+pub fn label_width<'a>(names: impl IntoIterator<Item = &'a str>, short: bool) -> u16 {
+    let header = if short { "id" } else { "thread" };
+    let widest = names
+        .into_iter()
+        .map(|name| thread_label(name, short).chars().count())
+        .fold(header.len(), usize::max);
+    u16::try_from(widest).unwrap_or(u16::MAX)
+}
+
 /// Rates for humans, in at most six characters (the width the tables give them, so no figure
 /// loses its unit at a column's edge): `950`, `12.3k`, `4.56M`, `45.6M`, `456M`, `1.23G`.
 pub fn format_rate(per_s: f64) -> String {
@@ -126,6 +138,15 @@ pub fn format_rate(per_s: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn labels_get_the_width_of_the_longest() {
+        let names = ["producer-0", "consumer-9", "consumer-255"];
+        assert_eq!(label_width(names, false), 12);
+        assert_eq!(label_width(names, true), 4);
+        assert_eq!(label_width(["P0"; 0], false), 6);
+        assert_eq!(label_width(["consumer-0"], true), 2);
+    }
 
     #[test]
     fn a_rate_fits_six_characters_with_its_unit() {

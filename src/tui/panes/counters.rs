@@ -19,24 +19,20 @@ const RING_COLUMNS: [(&str, u16); 3] = [("stall/s", 7), ("reload/s", 8), ("backo
 /// The machine's counters: IPC, miss%, LLC/s, ctxsw/s.
 const MACHINE_COLUMNS: [(&str, u16); 4] = [("IPC", 4), ("miss%", 5), ("LLC/s", 6), ("ctxsw/s", 7)];
 
-/// Thread label widths: `consumer-10`, or `C10`.
-const LONG_LABEL: u16 = 11;
-const SHORT_LABEL: u16 = 4;
-
-/// How the table fits `width` with the first `offered` ring columns: whether threads get short
-/// labels, and how many ring columns show. Long labels only when every offered column fits with
-/// them; then as many ring columns as fit.
-fn fit(width: u16, offered: usize) -> (bool, usize) {
+/// How the table fits `width` with the first `offered` ring columns, thread labels `long` or
+/// `short` wide: whether threads get short labels, and how many ring columns show. Long labels
+/// only when every offered column fits with them; then as many ring columns as fit.
+fn fit(width: u16, offered: usize, (long, short): (u16, u16)) -> (bool, usize) {
     let machine: u16 = MACHINE_COLUMNS.iter().map(|(_, w)| w + 1).sum();
     let with = |label: u16, ring: usize| -> u16 {
         label + machine + RING_COLUMNS[..ring].iter().map(|(_, w)| w + 1).sum::<u16>()
     };
-    if with(LONG_LABEL, offered) <= width {
+    if with(long, offered) <= width {
         return (false, offered);
     }
     let ring = (0..=offered)
         .rev()
-        .find(|&ring| with(SHORT_LABEL, ring) <= width)
+        .find(|&ring| with(short, ring) <= width)
         .unwrap_or(0);
     (true, ring)
 }
@@ -60,7 +56,12 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         .iter()
         .any(|t| t.endpoint.is_some_and(|e| e.chase_backoffs.is_some()));
     let offered = if chases { 3 } else { 2 };
-    let (short, ring_columns) = fit(inner.width, offered);
+    let names = || s.threads.iter().map(|t| t.name.as_str());
+    let labels = (
+        style::label_width(names(), false),
+        style::label_width(names(), true),
+    );
+    let (short, ring_columns) = fit(inner.width, offered, labels);
     let na = || "n/a".to_owned();
     let rows = s.threads.iter().enumerate().map(|(i, t)| {
         let c = t.counters.as_ref();
@@ -122,7 +123,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     ])
     .areas(inner);
     let columns = MACHINE_COLUMNS.iter().chain(&RING_COLUMNS[..ring_columns]);
-    let widths = std::iter::once(if short { SHORT_LABEL } else { LONG_LABEL })
+    let widths = std::iter::once(if short { labels.1 } else { labels.0 })
         .chain(columns.clone().map(|&(_, width)| width))
         .map(Constraint::Length);
     let header =

@@ -37,7 +37,10 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         )),
         None => Cell::from("n/a"),
     };
-    let short = inner.width < 50;
+    let names = || consumers.iter().map(|(_, t)| t.name.as_str());
+    // Whole names where they leave the figures room (40 columns: cpu and four latencies).
+    let short = inner.width < style::label_width(names(), false) + 40;
+    let label_width = style::label_width(names(), short);
     let rows = consumers.iter().map(|(i, t)| {
         let l = t.latency_ns;
         let row = Row::new(vec![
@@ -57,8 +60,8 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     let table = Table::new(
         rows,
         [
-            Constraint::Length(if short { 4 } else { 10 }),
-            Constraint::Length(3),
+            Constraint::Length(label_width),
+            Constraint::Length(4),
             Constraint::Length(6),
             Constraint::Length(6),
             Constraint::Length(6),
