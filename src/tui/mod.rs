@@ -8,6 +8,7 @@
 
 pub mod app;
 pub mod attach;
+pub mod columns;
 pub mod panes;
 pub mod style;
 pub mod terminal;

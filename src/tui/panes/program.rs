@@ -5,9 +5,10 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::Line;
-use ratatui::widgets::{Block, Borders, Paragraph, Row, Table, Wrap};
+use ratatui::widgets::{Block, Borders, Paragraph, Table, Wrap};
 
-use crate::metrics::snapshot::{LatencyNs, ProgramSnapshot, ThreadSnapshot};
+use crate::metrics::snapshot::{AttachedRing, LatencyNs, ProgramSnapshot, ThreadSnapshot};
+use crate::tui::columns::{Column, fit};
 use crate::tui::style::format_ns;
 use crate::tui::wrap::note_lines;
 
@@ -63,56 +64,44 @@ pub fn render(frame: &mut Frame, snapshot: Option<&ProgramSnapshot>, status: &st
 }
 
 fn render_rings(frame: &mut Frame, area: Rect, snapshot: &ProgramSnapshot) {
-    let rows = snapshot.rings.iter().map(|ring| {
-        let fill = ring.ring.occupancy_rows.map_or("n/a".to_owned(), |rows| {
-            format!(
-                "{:.0} %",
-                rows as f64 / ring.ring.capacity.max(1) as f64 * 100.0
-            )
-        });
-        let lags: Vec<String> = ring.lag.iter().map(u64::to_string).collect();
-        Row::new(vec![
-            ring.name.clone(),
-            ring.ring.kind.clone(),
-            ring.ring.capacity.to_string(),
-            fill,
-            lags.join(" "),
-            count_or_na(ring.ring.producer_full_stalls),
-            count_or_na(ring.ring.consumer_empty_stalls),
-            memory_nodes(&ring.ring.memory_nodes),
-            if ring.closed { "closed" } else { "" }.to_owned(),
-        ])
-    });
-    let table = Table::new(
-        rows,
-        [
-            Constraint::Length(16),
-            // `shm-messages`; a 1 GiB message window's capacity in bytes.
-            Constraint::Length(12),
-            Constraint::Length(10),
-            Constraint::Length(6),
-            Constraint::Min(10),
-            Constraint::Length(11),
-            Constraint::Length(12),
-            Constraint::Length(10),
-            Constraint::Length(7),
-        ],
-    )
-    .header(
-        Row::new(vec![
-            "ring",
-            "kind",
-            "capacity",
-            "fill",
-            "lag per consumer",
-            "full stalls",
-            "empty stalls",
-            "memory on",
-            "",
-        ])
-        .style(Style::default().add_modifier(Modifier::BOLD)),
-    )
-    .block(Block::default().borders(Borders::ALL).title(" Rings "));
+    let rings = &snapshot.rings;
+    let column = |header, need, cell: fn(&AttachedRing) -> String| {
+        Column::new(header, need, rings.iter().map(cell))
+    };
+    let columns = [
+        column("ring", 9, |r| r.name.clone()),
+        column("kind", 6, |r| r.ring.kind.clone()),
+        column("capacity", 3, |r| r.ring.capacity.to_string()),
+        column("fill", 8, |r| {
+            r.ring.occupancy_rows.map_or("n/a".to_owned(), |rows| {
+                format!(
+                    "{:.0} %",
+                    rows as f64 / r.ring.capacity.max(1) as f64 * 100.0
+                )
+            })
+        }),
+        column("lag per consumer", 7, |r| {
+            let lags: Vec<String> = r.lag.iter().map(u64::to_string).collect();
+            lags.join(" ")
+        }),
+        column("full stalls", 4, |r| {
+            count_or_na(r.ring.producer_full_stalls)
+        }),
+        column("empty stalls", 5, |r| {
+            count_or_na(r.ring.consumer_empty_stalls)
+        }),
+        column("memory on", 2, |r| memory_nodes(&r.ring.memory_nodes)),
+        column("", 7, |r| if r.closed { "closed" } else { "" }.to_owned()),
+    ];
+    let block = Block::default().borders(Borders::ALL).title(" Rings ");
+    let fitted = fit(&columns, block.inner(area).width);
+    let table = Table::new(fitted.rows, fitted.widths)
+        .header(
+            fitted
+                .header
+                .style(Style::default().add_modifier(Modifier::BOLD)),
+        )
+        .block(block);
     frame.render_widget(table, area);
 }
 
@@ -133,45 +122,35 @@ fn count_or_na(count: Option<u64>) -> String {
 }
 
 fn render_threads(frame: &mut Frame, area: Rect, threads: &[ThreadSnapshot]) {
-    let latency = |l: &Option<LatencyNs>, f: fn(&LatencyNs) -> u64| {
-        l.as_ref().map_or("n/a".to_owned(), |l| format_ns(f(l)))
+    let column = |header, need, cell: &dyn Fn(&ThreadSnapshot) -> String| {
+        Column::new(header, need, threads.iter().map(cell))
     };
-    let rows = threads.iter().map(|t| {
-        Row::new(vec![
-            t.name.clone(),
-            t.cpu.map_or("n/a".to_owned(), |c| c.to_string()),
-            t.node.map_or("n/a".to_owned(), |n| n.to_string()),
-            format!("{:.0}", t.rows_per_s),
-            format!("{:.1}", t.mb_per_s),
-            latency(&t.latency_ns, |l| l.p50),
-            latency(&t.latency_ns, |l| l.p99),
-            latency(&t.latency_ns, |l| l.p999),
+    let latency = |f: fn(&LatencyNs) -> u64| {
+        move |t: &ThreadSnapshot| {
+            t.latency_ns
+                .as_ref()
+                .map_or("n/a".to_owned(), |l| format_ns(f(l)))
+        }
+    };
+    let columns = [
+        column("endpoint", 9, &|t| t.name.clone()),
+        column("cpu", 5, &|t| {
+            t.cpu.map_or("n/a".to_owned(), |c| c.to_string())
+        }),
+        column("node", 1, &|t| {
+            t.node.map_or("n/a".to_owned(), |n| n.to_string())
+        }),
+        column("items/s", 8, &|t| format!("{:.0}", t.rows_per_s)),
+        column("MB/s", 2, &|t| format!("{:.1}", t.mb_per_s)),
+        column("p50", 6, &latency(|l| l.p50)),
+        column("p99", 7, &latency(|l| l.p99)),
+        column("p99.9", 3, &latency(|l| l.p999)),
+        column("ran", 4, &|t| {
             t.scheduling.as_ref().map_or("n/a".to_owned(), |s| {
                 format!("{:.0} %", s.ran_share * 100.0)
-            }),
-        ])
-    });
-    let table = Table::new(
-        rows,
-        [
-            Constraint::Min(20),
-            Constraint::Length(4),
-            Constraint::Length(5),
-            Constraint::Length(12),
-            Constraint::Length(8),
-            // `format_ns`: six characters at most.
-            Constraint::Length(7),
-            Constraint::Length(7),
-            Constraint::Length(7),
-            Constraint::Length(6),
-        ],
-    )
-    .header(
-        Row::new(vec![
-            "endpoint", "cpu", "node", "items/s", "MB/s", "p50", "p99", "p99.9", "ran",
-        ])
-        .style(Style::default().add_modifier(Modifier::BOLD)),
-    );
+            })
+        }),
+    ];
     let block = Block::default()
         .borders(Borders::ALL)
         .title(" Endpoints (latency: n/a unless the program records it) ");
@@ -181,6 +160,12 @@ fn render_threads(frame: &mut Frame, area: Rect, threads: &[ThreadSnapshot]) {
     let notes_height = u16::try_from(notes.len()).unwrap_or(u16::MAX);
     let [table_area, notes_area] =
         Layout::vertical([Constraint::Min(2), Constraint::Length(notes_height)]).areas(inner);
+    let fitted = fit(&columns, table_area.width);
+    let table = Table::new(fitted.rows, fitted.widths).header(
+        fitted
+            .header
+            .style(Style::default().add_modifier(Modifier::BOLD)),
+    );
     frame.render_widget(table, table_area);
     frame.render_widget(
         Paragraph::new(notes).style(Style::default().add_modifier(Modifier::DIM)),

@@ -1,0 +1,121 @@
+//! Tables whose columns are as wide as their widest cell. Where a pane is too narrow for all of
+//! them, the least needed columns go, whole, rather than every column being cut: a number cut
+//! at a column's edge reads as another number (`1048576` as `104857`).
+
+use ratatui::layout::Constraint;
+use ratatui::widgets::Row;
+
+/// One column of a table: its header, its cells from the top, and how much it is needed (a
+/// higher `need` stays longer when the table does not fit).
+#[derive(Debug, Clone)]
+pub struct Column {
+    /// The header.
+    pub header: &'static str,
+    /// One cell per row.
+    pub cells: Vec<String>,
+    /// Higher stays longer.
+    pub need: u8,
+}
+
+impl Column {
+    /// A column called `header`, needed `need` much, with `cells`.
+    pub fn new(header: &'static str, need: u8, cells: impl IntoIterator<Item = String>) -> Self {
+        Column {
+            header,
+            cells: cells.into_iter().collect(),
+            need,
+        }
+    }
+
+    fn width(&self) -> u16 {
+        let widest = self
+            .cells
+            .iter()
+            .map(|cell| cell.chars().count())
+            .fold(self.header.chars().count(), usize::max);
+        u16::try_from(widest).unwrap_or(u16::MAX)
+    }
+}
+
+/// A table's columns cut down to a width: what to hand ratatui's `Table`.
+#[derive(Debug)]
+pub struct Fitted {
+    /// Each kept column's width.
+    pub widths: Vec<Constraint>,
+    /// The kept columns' headers (style it as the pane does).
+    pub header: Row<'static>,
+    /// The rows, kept columns only.
+    pub rows: Vec<Row<'static>>,
+}
+
+/// Keeps the columns that fit `width` (one space between columns), in their own order: the most
+/// needed first, each while it fits whole; the most needed one is kept even alone (ratatui cuts
+/// it then, as it would any text wider than its pane).
+pub fn fit(columns: &[Column], width: u16) -> Fitted {
+    let mut by_need: Vec<usize> = (0..columns.len()).collect();
+    by_need.sort_by_key(|&i| std::cmp::Reverse(columns[i].need));
+    let mut kept = vec![false; columns.len()];
+    let mut used: u16 = 0;
+    for (rank, &i) in by_need.iter().enumerate() {
+        let gap = u16::from(used > 0);
+        let wanted = used.saturating_add(gap).saturating_add(columns[i].width());
+        if rank == 0 || wanted <= width {
+            kept[i] = true;
+            used = wanted;
+        }
+    }
+    let kept: Vec<&Column> = columns
+        .iter()
+        .zip(kept)
+        .filter_map(|(column, kept)| kept.then_some(column))
+        .collect();
+    let rows = (0..kept.iter().map(|c| c.cells.len()).max().unwrap_or(0))
+        .map(|row| {
+            Row::new(
+                kept.iter()
+                    .map(|c| c.cells.get(row).cloned().unwrap_or_default()),
+            )
+        })
+        .collect();
+    Fitted {
+        widths: kept.iter().map(|c| Constraint::Length(c.width())).collect(),
+        header: Row::new(kept.iter().map(|c| c.header)),
+        rows,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn columns() -> Vec<Column> {
+        vec![
+            Column::new("ring", 9, ["md-in".to_owned(), "orders".to_owned()]),
+            Column::new("capacity", 3, ["1048576".to_owned(), "4096".to_owned()]),
+            Column::new("fill", 8, ["4 %".to_owned(), "100 %".to_owned()]),
+        ]
+    }
+
+    #[test]
+    fn every_column_as_wide_as_its_widest_cell_when_they_fit() {
+        let fitted = fit(&columns(), 80);
+        assert_eq!(
+            fitted.widths,
+            [6, 8, 5].map(Constraint::Length).to_vec(),
+            "ring: `orders`; capacity: its header; fill: `100 %`"
+        );
+        assert_eq!(fitted.rows.len(), 2);
+    }
+
+    #[test]
+    fn the_least_needed_go_whole_and_the_rest_keep_their_order() {
+        // ring 6 + fill 5 + a gap = 12; capacity would need 9 more.
+        let fitted = fit(&columns(), 20);
+        assert_eq!(fitted.widths, [6, 5].map(Constraint::Length).to_vec());
+        let fitted = fit(&columns(), 21);
+        assert_eq!(fitted.widths, [6, 8, 5].map(Constraint::Length).to_vec());
+        // Too narrow for anything but the most needed: it stays.
+        let fitted = fit(&columns(), 3);
+        assert_eq!(fitted.widths, [Constraint::Length(6)].to_vec());
+    }
+}
