@@ -4,38 +4,13 @@
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::widgets::{Block, Borders, Paragraph, Row, Table};
+use ratatui::widgets::{Block, Borders, Paragraph, Table};
 
 use crate::metrics::counters::CounterValues;
-use crate::tui::app::{App, Pane};
+use crate::tui::app::{App, EndpointRates, Pane};
+use crate::tui::columns::{Column, fit};
 use crate::tui::style::{self, format_rate};
 use crate::tui::wrap::note_lines;
-
-/// The ring's counters, in the order they give way when the pane is narrow: stalls say which
-/// side waits for the other, reloads what the waiting costs in cache-line traffic, back-offs
-/// whether a consumer chased its producer.
-const RING_COLUMNS: [(&str, u16); 3] = [("stall/s", 7), ("reload/s", 8), ("backoff/s", 9)];
-
-/// The machine's counters: IPC, miss%, LLC/s, ctxsw/s.
-const MACHINE_COLUMNS: [(&str, u16); 4] = [("IPC", 4), ("miss%", 5), ("LLC/s", 6), ("ctxsw/s", 7)];
-
-/// How the table fits `width` with the first `offered` ring columns, thread labels `long` or
-/// `short` wide: whether threads get short labels, and how many ring columns show. Long labels
-/// only when every offered column fits with them; then as many ring columns as fit.
-fn fit(width: u16, offered: usize, (long, short): (u16, u16)) -> (bool, usize) {
-    let machine: u16 = MACHINE_COLUMNS.iter().map(|(_, w)| w + 1).sum();
-    let with = |label: u16, ring: usize| -> u16 {
-        label + machine + RING_COLUMNS[..ring].iter().map(|(_, w)| w + 1).sum::<u16>()
-    };
-    if with(long, offered) <= width {
-        return (false, offered);
-    }
-    let ring = (0..=offered)
-        .rev()
-        .find(|&ring| with(short, ring) <= width)
-        .unwrap_or(0);
-    (true, ring)
-}
 
 /// Draws the counters pane.
 pub fn render(frame: &mut Frame, area: Rect, app: &App) {
@@ -49,53 +24,79 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         return;
     };
     let secs = s.interval_s.max(1e-9);
+    let na = || "n/a".to_owned();
+    let machine = |pick: &dyn Fn(&CounterValues) -> Option<String>| -> Vec<String> {
+        s.threads
+            .iter()
+            .map(|t| t.counters.as_ref().and_then(pick).unwrap_or_else(na))
+            .collect()
+    };
+    let rate = |pick: fn(&EndpointRates) -> Option<f64>| -> Vec<String> {
+        (0..s.threads.len())
+            .map(|i| {
+                app.endpoint_rates
+                    .get(i)
+                    .copied()
+                    .flatten()
+                    .and_then(|r| pick(&r))
+                    .map_or_else(na, format_rate)
+            })
+            .collect()
+    };
+    // Higher `need` stays longer in a narrow pane: the machine's counters, then the ring's
+    // (stalls say which side waits for the other, reloads what the waiting costs in cache-line
+    // traffic, back-offs whether a consumer chased its producer).
+    let mut figures = vec![
+        Column::new("IPC", 8, machine(&|c| c.ipc().map(|v| format!("{v:.2}")))),
+        Column::new(
+            "miss%",
+            7,
+            machine(&|c| {
+                let share = c.cache_misses? as f64 / c.cache_references?.max(1) as f64;
+                Some(format!("{:.1}%", share * 100.0))
+            }),
+        ),
+        Column::new(
+            "LLC/s",
+            6,
+            machine(&|c| Some(format_rate(c.llc_read_misses? as f64 / secs))),
+        ),
+        Column::new(
+            "ctxsw/s",
+            5,
+            machine(&|c| Some(format_rate(c.context_switches? as f64 / secs))),
+        ),
+        Column::new("stall/s", 4, rate(|r| Some(r.stalls_per_s))),
+        Column::new("reload/s", 3, rate(|r| Some(r.reloads_per_s))),
+    ];
     // Back-offs only where some consumer looks for a chase (SPSC rows): elsewhere the column
     // would be all n/a.
-    let chases = s
-        .threads
+    if s.threads
         .iter()
-        .any(|t| t.endpoint.is_some_and(|e| e.chase_backoffs.is_some()));
-    let offered = if chases { 3 } else { 2 };
-    let names = || s.threads.iter().map(|t| t.name.as_str());
-    let labels = (
-        style::label_width(names(), false),
-        style::label_width(names(), true),
-    );
-    let (short, ring_columns) = fit(inner.width, offered, labels);
-    let na = || "n/a".to_owned();
-    let rows = s.threads.iter().enumerate().map(|(i, t)| {
-        let c = t.counters.as_ref();
-        let ipc = c
-            .and_then(|c| c.ipc())
-            .map_or_else(na, |v| format!("{v:.2}"));
-        let miss = c
-            .and_then(|c| Some(c.cache_misses? as f64 / c.cache_references?.max(1) as f64 * 100.0))
-            .map_or_else(na, |v| format!("{v:.1}%"));
-        let llc = c
-            .and_then(|c| c.llc_read_misses)
-            .map_or_else(na, |v| format_rate(v as f64 / secs));
-        let cs = c
-            .and_then(|c| c.context_switches)
-            .map_or_else(na, |v| format_rate(v as f64 / secs));
-        let rates = app.endpoint_rates.get(i).copied().flatten();
-        let ring = [
-            rates.map(|r| r.stalls_per_s),
-            rates.map(|r| r.reloads_per_s),
-            rates.and_then(|r| r.chase_backoffs_per_s),
-        ];
-        let mut cells = vec![style::thread_label(&t.name, short), ipc, miss, llc, cs];
-        cells.extend(
-            ring[..ring_columns]
-                .iter()
-                .map(|rate| rate.map_or_else(na, format_rate)),
-        );
-        let row = Row::new(cells);
-        if i == app.selected_thread {
-            row.style(style::selected(app))
-        } else {
-            row
-        }
-    });
+        .any(|t| t.endpoint.is_some_and(|e| e.chase_backoffs.is_some()))
+    {
+        figures.push(Column::new(
+            "backoff/s",
+            2,
+            rate(|r| r.chase_backoffs_per_s),
+        ));
+    }
+    // Whole thread names where every column fits with them, else short ones (`C1`).
+    let with_labels = |short: bool| -> Vec<Column> {
+        let labels = s
+            .threads
+            .iter()
+            .map(|t| style::thread_label(&t.name, short));
+        let header = if short { "id" } else { "thread" };
+        std::iter::once(Column::new(header, 9, labels))
+            .chain(figures.iter().cloned())
+            .collect()
+    };
+    let whole = with_labels(false);
+    let fitted = match fit(&whole, inner.width) {
+        fitted if fitted.widths.len() == whole.len() => fitted,
+        _ => fit(&with_labels(true), inner.width),
+    };
     let unavailable: Vec<String> = s
         .threads
         .iter()
@@ -122,13 +123,14 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         ),
     ])
     .areas(inner);
-    let columns = MACHINE_COLUMNS.iter().chain(&RING_COLUMNS[..ring_columns]);
-    let widths = std::iter::once(if short { labels.1 } else { labels.0 })
-        .chain(columns.clone().map(|&(_, width)| width))
-        .map(Constraint::Length);
-    let header =
-        std::iter::once(if short { "id" } else { "thread" }).chain(columns.map(|&(name, _)| name));
-    let table = Table::new(rows, widths).header(Row::new(header).style(style::dim(app)));
+    let rows = fitted.rows.into_iter().enumerate().map(|(i, row)| {
+        if i == app.selected_thread {
+            row.style(style::selected(app))
+        } else {
+            row
+        }
+    });
+    let table = Table::new(rows, fitted.widths).header(fitted.header.style(style::dim(app)));
     frame.render_widget(table, table_area);
     if !notes.is_empty() {
         frame.render_widget(Paragraph::new(notes).style(style::dim(app)), note_area);
