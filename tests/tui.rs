@@ -258,14 +258,24 @@ fn header_pane() {
 }
 
 #[test]
-fn the_header_shows_the_rings_fill_whole_or_not_at_all() {
+fn the_header_keeps_each_part_whole_and_leaves_out_the_least_needed() {
     let mut app = app(no_pmu, false);
     let wide = pane(&app, 80, 2, panes::header::render);
+    assert!(wide.contains("ringtop · broadcast-fanout"), "{wide}");
     assert!(wide.contains(" · fill 17/8192 "), "{wide}");
-    // Too narrow for all of it: none of it, rather than a number cut short.
-    let narrow = pane(&app, 70, 2, panes::header::render);
-    assert!(!narrow.contains("fill"), "{narrow}");
-    assert!(narrow.contains("up 01:02:05"), "{narrow}");
+    // Narrower: the program's own name goes before the ring's fill.
+    let narrower = pane(&app, 70, 2, panes::header::render);
+    assert!(!narrower.contains("ringtop"), "{narrower}");
+    assert!(narrower.contains(" · fill 17/8192 "), "{narrower}");
+    // Narrower still: lost rows are never cut to another number (`lost 12` for `lost 1234567`);
+    // the settings and the fill give way first.
+    app.snapshot.as_mut().unwrap().totals.lost = 1_234_567;
+    for width in [40, 50, 60] {
+        let narrow = pane(&app, width, 2, panes::header::render);
+        assert!(narrow.contains("lost 1234567 dup 0 reord 0"), "{narrow}");
+        assert!(narrow.contains("running"), "{narrow}");
+        assert!(!narrow.contains("fill"), "{narrow}");
+    }
     // A framed ring's compressed frames can hold more rows than it has slots: rows alone.
     app.snapshot.as_mut().unwrap().ring.framed = true;
     let framed = pane(&app, 100, 2, panes::header::render);

@@ -52,18 +52,14 @@ pub struct Fitted {
 /// needed first, each while it fits whole; the most needed one is kept even alone (ratatui cuts
 /// it then, as it would any text wider than its pane).
 pub fn fit(columns: &[Column], width: u16) -> Fitted {
-    let mut by_need: Vec<usize> = (0..columns.len()).collect();
-    by_need.sort_by_key(|&i| std::cmp::Reverse(columns[i].need));
-    let mut kept = vec![false; columns.len()];
-    let mut used: u16 = 0;
-    for (rank, &i) in by_need.iter().enumerate() {
-        let gap = u16::from(used > 0);
-        let wanted = used.saturating_add(gap).saturating_add(columns[i].width());
-        if rank == 0 || wanted <= width {
-            kept[i] = true;
-            used = wanted;
-        }
-    }
+    let kept = keep_most_needed(
+        &columns
+            .iter()
+            .map(|c| (c.width(), c.need))
+            .collect::<Vec<_>>(),
+        1,
+        width,
+    );
     let kept: Vec<&Column> = columns
         .iter()
         .zip(kept)
@@ -82,6 +78,28 @@ pub fn fit(columns: &[Column], width: u16) -> Fitted {
         header: Row::new(kept.iter().map(|c| c.header)),
         rows,
     }
+}
+
+/// Which of `items` (each a width and a need) to keep in `width`, `gap` apart, in their order:
+/// the most needed first, each while it fits whole; the most needed is kept even alone. The one
+/// rule for every table and line that leaves out what does not fit.
+pub fn keep_most_needed(items: &[(u16, u8)], gap: u16, width: u16) -> Vec<bool> {
+    let mut by_need: Vec<usize> = (0..items.len()).collect();
+    by_need.sort_by_key(|&i| std::cmp::Reverse(items[i].1));
+    let mut kept = vec![false; items.len()];
+    let mut used: u16 = 0;
+    for (rank, &i) in by_need.iter().enumerate() {
+        let wanted = if rank == 0 {
+            items[i].0
+        } else {
+            used.saturating_add(gap).saturating_add(items[i].0)
+        };
+        if rank == 0 || wanted <= width {
+            kept[i] = true;
+            used = wanted;
+        }
+    }
+    kept
 }
 
 #[cfg(test)]

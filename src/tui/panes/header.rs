@@ -1,6 +1,7 @@
-//! Header: profile, ring, state, uptime and the ring's fill (where the width allows), throughput,
-//! lost/duplicated (red when not 0), and the snapshot's first warning, when there is one (a
-//! spinning thread kept from its CPU, a CPU shared, a worker that died).
+//! Header: profile, ring, state, uptime and the ring's fill, throughput, lost/duplicated (red
+//! when not 0), each whole or, in a narrow terminal, left out (the least needed first), and the
+//! snapshot's first warning, when there is one (a spinning thread kept from its CPU, a CPU
+//! shared, a worker that died).
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -9,6 +10,7 @@ use ratatui::widgets::Paragraph;
 
 use crate::metrics::snapshot::{RingSnapshot, RunState};
 use crate::tui::app::App;
+use crate::tui::columns::keep_most_needed;
 use crate::tui::style::{Severity, format_rate, severity};
 
 /// Lines the header needs: two, and a third while the snapshot carries a warning.
@@ -52,32 +54,45 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
             },
         ),
     );
-    let mut first = Line::from(vec![
-        Span::raw(format!("ringtop · {} · {} ", app.profile_name, s.ring.kind)),
-        Span::raw(if s.ring.framed { "framed · " } else { "· " }),
-        state,
-        Span::raw(format!(
-            " · up {:02}:{:02}:{:02}",
-            uptime / 3600,
-            uptime / 60 % 60,
-            uptime % 60
-        )),
-    ]);
-    // The fill goes last and only whole: a number cut at the edge would read as another.
-    let fill = format!(" · fill {}", fill(&s.ring));
-    if first.width() + fill.chars().count() <= usize::from(area.width) {
-        first.push_span(Span::raw(fill));
-    }
-    let second = Line::from(vec![
-        Span::raw(format!(
-            "{} rows/s  {:.0} MB/s  batch {}  prefetch {}  ",
-            format_rate(s.totals.rows_per_s),
-            s.totals.mb_per_s,
-            app.batch,
-            app.prefetch
-        )),
-        integrity,
-    ]);
+    let kind = if s.ring.framed {
+        format!("{} framed", s.ring.kind)
+    } else {
+        s.ring.kind.clone()
+    };
+    let up = format!(
+        "up {:02}:{:02}:{:02}",
+        uptime / 3600,
+        uptime / 60 % 60,
+        uptime % 60
+    );
+    // Each part whole or not at all, the least needed left out first where the terminal is
+    // narrow: a number cut at the edge would read as another (`lost 12` for `lost 1234`).
+    let first = fitted(
+        vec![
+            (Span::raw("ringtop"), 4),
+            (Span::raw(app.profile_name.clone()), 7),
+            (Span::raw(kind), 8),
+            (state, 9),
+            (Span::raw(up), 6),
+            (Span::raw(format!("fill {}", fill(&s.ring))), 5),
+        ],
+        " · ",
+        area.width,
+    );
+    let second = fitted(
+        vec![
+            (
+                Span::raw(format!("{} rows/s", format_rate(s.totals.rows_per_s))),
+                8,
+            ),
+            (Span::raw(format!("{:.0} MB/s", s.totals.mb_per_s)), 5),
+            (Span::raw(format!("batch {}", app.batch)), 4),
+            (Span::raw(format!("prefetch {}", app.prefetch)), 3),
+            (integrity, 9),
+        ],
+        "  ",
+        area.width,
+    );
     let mut lines = vec![first, second];
     if let Some(warning) = s.warnings.first() {
         let more = match s.warnings.len() {
@@ -91,6 +106,26 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     }
     lines.truncate(usize::from(area.height));
     frame.render_widget(Paragraph::new(lines), area);
+}
+
+/// The line of `parts` (each with its need) that fit `width` whole, `separator` between them.
+fn fitted<'a>(parts: Vec<(Span<'a>, u8)>, separator: &'a str, width: u16) -> Line<'a> {
+    let sizes: Vec<(u16, u8)> = parts
+        .iter()
+        .map(|(span, need)| (u16::try_from(span.width()).unwrap_or(u16::MAX), *need))
+        .collect();
+    let gap = u16::try_from(separator.chars().count()).unwrap_or(u16::MAX);
+    let kept = keep_most_needed(&sizes, gap, width);
+    let mut spans = Vec::new();
+    for ((span, _), kept) in parts.into_iter().zip(kept) {
+        if kept {
+            if !spans.is_empty() {
+                spans.push(Span::raw(separator));
+            }
+            spans.push(span);
+        }
+    }
+    Line::from(spans)
 }
 
 /// The ring's fill at the interval's cut: rows of its slots (`17/4096`), or rows alone for a
