@@ -533,6 +533,20 @@ fn compression_pane() {
 }
 
 #[test]
+fn a_codec_with_a_long_name_keeps_its_speeds_whole() {
+    let mut app = app(no_pmu, true);
+    let codec = app.snapshot.as_mut().unwrap().codec.as_mut().unwrap();
+    codec.name = "decimal-fast".into();
+    codec.decode_ns_per_row = Some(10.5);
+    // 40 columns, as at an 80-column terminal: `decimal-fast  enc 1600 MB/s  dec 6095 MB/s`
+    // is 42 wide; the encoder's speed gives way rather than `dec 6095` becoming `dec 60`.
+    let text = pane(&app, 40, 6, panes::compression::render);
+    assert!(text.contains("decimal-fast  dec 6095 MB/s"), "{text}");
+    let wide = pane(&app, 60, 6, panes::compression::render);
+    assert!(wide.contains("enc 1600 MB/s  dec 6095 MB/s"), "{wide}");
+}
+
+#[test]
 fn compression_pane_for_an_unframed_run() {
     insta::assert_snapshot!(pane(&app(no_pmu, false), 50, 6, panes::compression::render));
 }

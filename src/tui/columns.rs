@@ -3,6 +3,7 @@
 //! at a column's edge reads as another number (`1048576` as `104857`).
 
 use ratatui::layout::Constraint;
+use ratatui::text::{Line, Span};
 use ratatui::widgets::Row;
 
 /// One column of a table: its header, its cells from the top, and how much it is needed (a
@@ -100,6 +101,27 @@ pub fn keep_most_needed(items: &[(u16, u8)], gap: u16, width: u16) -> Vec<bool> 
         }
     }
     kept
+}
+
+/// A line of the `parts` (each with its need) that fit `width` whole, `separator` between them:
+/// a header's or a status line's figures, by the tables' rule.
+pub fn line_of<'a>(parts: Vec<(Span<'a>, u8)>, separator: &'a str, width: u16) -> Line<'a> {
+    let sizes: Vec<(u16, u8)> = parts
+        .iter()
+        .map(|(span, need)| (u16::try_from(span.width()).unwrap_or(u16::MAX), *need))
+        .collect();
+    let gap = u16::try_from(separator.chars().count()).unwrap_or(u16::MAX);
+    let kept = keep_most_needed(&sizes, gap, width);
+    let mut spans = Vec::new();
+    for ((span, _), kept) in parts.into_iter().zip(kept) {
+        if kept {
+            if !spans.is_empty() {
+                spans.push(Span::raw(separator));
+            }
+            spans.push(span);
+        }
+    }
+    Line::from(spans)
 }
 
 #[cfg(test)]

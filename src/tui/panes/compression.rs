@@ -2,9 +2,11 @@
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::Span;
 use ratatui::widgets::{Block, Borders, Gauge, Paragraph, Sparkline};
 
 use crate::tui::app::{App, Pane};
+use crate::tui::columns::line_of;
 use crate::tui::style;
 
 /// Ratios at or above this fill the gauge.
@@ -38,15 +40,23 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
             format!("{:.0} MB/s", 64.0 / ns * 1e3)
         })
     };
-    frame.render_widget(
-        Paragraph::new(format!(
-            "{}  enc {}  dec {}",
-            codec.name,
-            speed(codec.encode_ns_per_row),
-            speed(codec.decode_ns_per_row)
-        )),
-        text_area,
+    // Each part whole: narrow, the encoder's speed gives way before a number is cut.
+    let line = line_of(
+        vec![
+            (Span::raw(codec.name.clone()), 9),
+            (
+                Span::raw(format!("enc {}", speed(codec.encode_ns_per_row))),
+                7,
+            ),
+            (
+                Span::raw(format!("dec {}", speed(codec.decode_ns_per_row))),
+                8,
+            ),
+        ],
+        "  ",
+        text_area.width,
     );
+    frame.render_widget(Paragraph::new(line), text_area);
     let ratio = codec.ratio.unwrap_or(0.0);
     let gauge = Gauge::default()
         .ratio((ratio / FULL_RATIO).clamp(0.0, 1.0))

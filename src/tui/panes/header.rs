@@ -10,7 +10,7 @@ use ratatui::widgets::Paragraph;
 
 use crate::metrics::snapshot::{RingSnapshot, RunState};
 use crate::tui::app::App;
-use crate::tui::columns::keep_most_needed;
+use crate::tui::columns::line_of;
 use crate::tui::style::{Severity, format_rate, severity};
 
 /// Lines the header needs: two, and a third while the snapshot carries a warning.
@@ -67,7 +67,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     );
     // Each part whole or not at all, the least needed left out first where the terminal is
     // narrow: a number cut at the edge would read as another (`lost 12` for `lost 1234`).
-    let first = fitted(
+    let first = line_of(
         vec![
             (Span::raw("ringtop"), 4),
             (Span::raw(app.profile_name.clone()), 7),
@@ -79,7 +79,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         " · ",
         area.width,
     );
-    let second = fitted(
+    let second = line_of(
         vec![
             (
                 Span::raw(format!("{} rows/s", format_rate(s.totals.rows_per_s))),
@@ -106,26 +106,6 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     }
     lines.truncate(usize::from(area.height));
     frame.render_widget(Paragraph::new(lines), area);
-}
-
-/// The line of `parts` (each with its need) that fit `width` whole, `separator` between them.
-fn fitted<'a>(parts: Vec<(Span<'a>, u8)>, separator: &'a str, width: u16) -> Line<'a> {
-    let sizes: Vec<(u16, u8)> = parts
-        .iter()
-        .map(|(span, need)| (u16::try_from(span.width()).unwrap_or(u16::MAX), *need))
-        .collect();
-    let gap = u16::try_from(separator.chars().count()).unwrap_or(u16::MAX);
-    let kept = keep_most_needed(&sizes, gap, width);
-    let mut spans = Vec::new();
-    for ((span, _), kept) in parts.into_iter().zip(kept) {
-        if kept {
-            if !spans.is_empty() {
-                spans.push(Span::raw(separator));
-            }
-            spans.push(span);
-        }
-    }
-    Line::from(spans)
 }
 
 /// The ring's fill at the interval's cut: rows of its slots (`17/4096`), or rows alone for a
