@@ -231,13 +231,14 @@ fn attach_reports_the_counts_the_program_itself_reports() {
     // Narrower, the least needed columns go whole: no figure is cut into another.
     snapshot.rings[0].ring.capacity = 1_048_576;
     snapshot.rings[0].ring.consumer_empty_stalls = Some(123_456_789_012);
-    for width in [50, 60, 70, 80, 100] {
+    for width in [30, 50, 60, 70, 80, 100] {
         let text = draw(Some(&snapshot), width, 30);
         // Each column shown at all (its header's start is there) shows its figure whole.
         for (header, figure) in [
             ("capa", "1048576"),
             ("empt", "123456789012"),
             ("p99.9", " 12.3s "),
+            ("updated", " s ago"),
         ] {
             assert_eq!(
                 text.contains(header),

@@ -4,11 +4,11 @@
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Modifier, Style};
-use ratatui::text::Line;
+use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Table, Wrap};
 
 use crate::metrics::snapshot::{AttachedRing, LatencyNs, ProgramSnapshot, ThreadSnapshot};
-use crate::tui::columns::{Column, fit};
+use crate::tui::columns::{Column, fit, line_of};
 use crate::tui::style::format_ns;
 use crate::tui::wrap::note_lines;
 
@@ -28,14 +28,33 @@ pub fn render(frame: &mut Frame, snapshot: Option<&ProgramSnapshot>, status: &st
         return;
     };
     let program = &snapshot.program;
-    let title = format!(
-        "{} (pid {}) {}  updated {:.1} s ago, every {:.2} s  {}",
-        program.name,
-        program.pid,
-        if program.alive { "running" } else { "ended" },
-        program.heartbeat_age_s,
-        program.update_interval_s,
-        program.segment
+    // Each part whole: narrow, the segment's path and the update interval give way first.
+    let bold = Style::default().add_modifier(Modifier::BOLD);
+    let title = line_of(
+        vec![
+            (
+                Span::styled(format!("{} (pid {})", program.name, program.pid), bold),
+                9,
+            ),
+            (
+                Span::styled(if program.alive { "running" } else { "ended" }, bold),
+                8,
+            ),
+            (
+                Span::styled(
+                    format!("updated {:.1} s ago", program.heartbeat_age_s),
+                    bold,
+                ),
+                7,
+            ),
+            (
+                Span::styled(format!("every {:.2} s", program.update_interval_s), bold),
+                5,
+            ),
+            (Span::styled(program.segment.clone(), bold), 3),
+        ],
+        "  ",
+        header.width,
     );
     let warning = snapshot
         .warnings
@@ -44,7 +63,7 @@ pub fn render(frame: &mut Frame, snapshot: Option<&ProgramSnapshot>, status: &st
         .unwrap_or_else(|| format!("{} skipped records", snapshot.skipped.len()));
     frame.render_widget(
         Paragraph::new(vec![
-            Line::styled(title, Style::default().add_modifier(Modifier::BOLD)),
+            title,
             Line::from(
                 if snapshot.warnings.is_empty() && snapshot.skipped.is_empty() {
                     String::new()
