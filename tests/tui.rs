@@ -589,6 +589,15 @@ fn h_checks_the_host_and_shows_the_report_until_any_key() {
             check.name
         );
     }
+    // At 80 columns the report's long lines wrap between words: every word of it is on the
+    // screen whole, none cut at the overlay's edge.
+    let text = screen(&app, 80, 60);
+    let shown: std::collections::BTreeSet<&str> = text
+        .split(|c: char| c.is_whitespace() || c == '│' || c == '"')
+        .collect();
+    for word in report.table().split_whitespace() {
+        assert!(shown.contains(word), "{word:?} cut or missing:\n{text}");
+    }
     assert_eq!(app.key(key(KeyCode::Char('x'))), Effect::None);
     assert_eq!(app.mode, Mode::Normal);
 }

@@ -8,6 +8,7 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 use crate::codec::CodecId;
 use crate::tui::app::{App, Mode};
 use crate::tui::style;
+use crate::tui::wrap::wrap_words;
 
 /// Every key, for `?`.
 const HELP: [(&str, &str); 19] = [
@@ -168,7 +169,30 @@ fn draw(frame: &mut Frame, area: Rect, title: &str, lines: Vec<Line>, cursor: Op
         .unwrap_or(10)
         .max(title.len()) as u16
         + 4;
-    let height = lines.len() as u16 + 2;
+    // A line wider than the terminal allows is wrapped between words, never cut at the edge (a
+    // host check's `fired 1368225 times` would read as another count).
+    let room = usize::from(width.min(area.width).saturating_sub(2));
+    let lines: Vec<Line> = lines
+        .into_iter()
+        .flat_map(|line| {
+            if line.width() <= room {
+                return vec![line];
+            }
+            let style = line.spans.first().map_or(line.style, |span| span.style);
+            let text: String = line
+                .spans
+                .iter()
+                .map(|span| span.content.as_ref())
+                .collect();
+            wrap_words(&text, room)
+                .into_iter()
+                .map(|piece| Line::from(Span::styled(piece, style)))
+                .collect()
+        })
+        .collect();
+    let height = u16::try_from(lines.len())
+        .unwrap_or(u16::MAX)
+        .saturating_add(2);
     let popup = centered(area, width, height);
     let visible = popup.height.saturating_sub(2) as usize;
     let skip = cursor.map_or(0, |c| c.saturating_sub(visible.saturating_sub(1)));
