@@ -4,6 +4,7 @@ pub mod counters;
 pub mod figures;
 pub mod integrity;
 pub mod latency;
+pub mod rates;
 pub mod sched;
 pub mod snapshot;
 #[cfg(not(loom))]

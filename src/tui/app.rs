@@ -7,7 +7,8 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use crate::codec::CodecId;
 use crate::engine::Command;
-use crate::metrics::snapshot::{EndpointCounters, Role, Snapshot};
+use crate::metrics::rates::{EndpointRates, endpoint_rates};
+use crate::metrics::snapshot::{Role, Snapshot};
 use crate::profile::TuningProfile;
 use crate::profile::rules::{
     RingShape, check_batch, check_codec_switch, check_prefetch, largest_batch,
@@ -170,46 +171,6 @@ pub struct App {
     pub endpoint_rates: Vec<Option<EndpointRates>>,
 }
 
-/// A thread's ring counters per second over one interval: what the counters pane shows beside
-/// the interval's other figures, where the snapshot's [`EndpointCounters`] count since the start.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct EndpointRates {
-    /// Stalls (ring found full by a producer, empty by a consumer) per second.
-    pub stalls_per_s: f64,
-    /// Index reloads that found the other side moved, per second.
-    pub reloads_per_s: f64,
-    /// Chase back-offs per second; `None` where no chase is looked for.
-    pub chase_backoffs_per_s: Option<f64>,
-}
-
-impl EndpointRates {
-    /// The rates between `before` (the previous snapshot's counts, `None` in the run's first
-    /// interval, whose counts start at 0 with it) and `now`, `interval_s` apart. `None` when the
-    /// counts went back (they never do within one run) or the interval is empty.
-    pub fn between(
-        before: Option<EndpointCounters>,
-        now: EndpointCounters,
-        interval_s: f64,
-    ) -> Option<Self> {
-        let before = before.unwrap_or(EndpointCounters {
-            chase_backoffs: now.chase_backoffs.map(|_| 0),
-            ..EndpointCounters::default()
-        });
-        if interval_s <= 0.0 {
-            return None;
-        }
-        let rate = |then: u64, now: u64| Some(now.checked_sub(then)? as f64 / interval_s);
-        Some(EndpointRates {
-            stalls_per_s: rate(before.stalls, now.stalls)?,
-            reloads_per_s: rate(before.index_reloads, now.index_reloads)?,
-            chase_backoffs_per_s: match (before.chase_backoffs, now.chase_backoffs) {
-                (Some(then), Some(now)) => Some(rate(then, now)?),
-                _ => None,
-            },
-        })
-    }
-}
-
 impl App {
     /// A dashboard for `profile` (called `profile_name`) with nothing measured yet.
     pub fn new(profile_name: &str, topology: Option<Topology>, profile: &TuningProfile) -> Self {
@@ -256,28 +217,7 @@ impl App {
         if self.selected_thread >= snapshot.threads.len() {
             self.selected_thread = 0;
         }
-        let before = |name: &str| {
-            self.snapshot
-                .as_ref()?
-                .threads
-                .iter()
-                .find(|t| t.name == name)?
-                .endpoint
-        };
-        // The run's first snapshot counts from zero; a thread that shows up later has counted
-        // since a start this dashboard did not see: no rate until its second interval.
-        let first = self.snapshot.is_none();
-        self.endpoint_rates = snapshot
-            .threads
-            .iter()
-            .map(|t| {
-                let before = before(&t.name);
-                if before.is_none() && !first {
-                    return None;
-                }
-                EndpointRates::between(before, t.endpoint?, snapshot.interval_s)
-            })
-            .collect();
+        self.endpoint_rates = endpoint_rates(self.snapshot.as_ref(), &snapshot);
         self.snapshot = Some(snapshot);
     }
 

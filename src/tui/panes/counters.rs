@@ -7,7 +7,8 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::widgets::{Block, Borders, Paragraph, Table};
 
 use crate::metrics::counters::CounterValues;
-use crate::tui::app::{App, EndpointRates, Pane};
+use crate::metrics::rates::EndpointRates;
+use crate::tui::app::{App, Pane};
 use crate::tui::columns::{Column, fit};
 use crate::tui::style::{self, format_rate};
 use crate::tui::wrap::note_lines;
