@@ -92,9 +92,28 @@ fn chromium_renders_every_plot_of_a_real_run() {
     }
     assert_eq!(
         page.matches("<svg").count(),
-        5,
-        "four charts and the heatmap"
+        7,
+        "six charts and the heatmap"
     );
+    // The ring's stalls per second and its fill: a point for every interval of the run (the
+    // rates from the change in each thread's counts since the interval before).
+    let snapshots = std::fs::read_to_string(&run)
+        .unwrap()
+        .lines()
+        .filter(|l| l.contains("\"type\":\"snapshot\""))
+        .count();
+    for (chart, lines) in [("Ring stalls per second", 2), ("Ring fill", 1)] {
+        let svg = page
+            .split("<svg")
+            .find(|svg| svg.contains(chart))
+            .unwrap_or_else(|| panic!("no chart {chart}"));
+        let points: Vec<usize> = svg
+            .split("<polyline points=\"")
+            .skip(1)
+            .map(|p| p.split('"').next().unwrap().split(' ').count())
+            .collect();
+        assert_eq!(points, vec![snapshots; lines], "{chart}");
+    }
     // The producer's latency cells are n/a, and the page says why.
     assert!(
         page.contains(

@@ -1,7 +1,8 @@
 //! `ringtop report RUN.jsonl -o report.html`: one self-contained HTML file to send a person —
-//! what ran where, its figures, and SVG plots (latency percentiles per consumer, throughput, p99
-//! and CPU share over time, the core-to-core map when one is given), the host check and the
-//! resolved profile. No scripts, no fonts, no fetches: it opens the same anywhere.
+//! what ran where, its figures, and SVG plots (latency percentiles per consumer; throughput, p99,
+//! CPU share, ring stalls per second and the ring's fill over time; the core-to-core map when one
+//! is given), the host check and the resolved profile. No scripts, no fonts, no fetches: it
+//! opens the same anywhere.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -13,7 +14,8 @@ use serde_json::Value;
 use super::compare::Run;
 use super::svg::{self, Chart, Scale, Series, escape};
 use crate::doctor::DoctorSummary;
-use crate::metrics::snapshot::{LatencyNs, Role};
+use crate::metrics::rates::endpoint_rates;
+use crate::metrics::snapshot::{LatencyNs, Role, Snapshot};
 use crate::topology::c2c::C2cReport;
 
 const STYLE: &str = "body{font-family:sans-serif;margin:2em auto;max-width:64em;color:#222}\
@@ -264,7 +266,7 @@ pub fn html(run: &Run, extras: Extras<'_>) -> String {
             "Throughput",
             "rows/s",
             Scale::Linear,
-            |t| Some(t.rows_per_s),
+            &|s, _, t| Some(s.threads[t].rows_per_s),
             false,
         )
         .svg(),
@@ -275,7 +277,7 @@ pub fn html(run: &Run, extras: Extras<'_>) -> String {
             "p99 latency per interval",
             "ns",
             Scale::Log,
-            |t| t.latency_ns.map(|l| l.p99 as f64),
+            &|s, _, t| s.threads[t].latency_ns.map(|l| l.p99 as f64),
             true,
         )
         .svg(),
@@ -286,11 +288,26 @@ pub fn html(run: &Run, extras: Extras<'_>) -> String {
             "CPU share (time on a CPU ÷ interval)",
             "%",
             Scale::Linear,
-            |t| t.scheduling.as_ref().map(|s| s.ran_share * 100.0),
+            &|s, _, t| {
+                let scheduling = s.threads[t].scheduling.as_ref()?;
+                Some(scheduling.ran_share * 100.0)
+            },
             false,
         )
         .svg(),
     );
+    page.push_str(
+        &over_time(
+            run,
+            "Ring stalls per second (a producer's: ring full; a consumer's: ring empty)",
+            "stalls/s",
+            Scale::Linear,
+            &|s, previous, t| Some(endpoint_rates(previous, s)[t]?.stalls_per_s),
+            false,
+        )
+        .svg(),
+    );
+    page.push_str(&fill_over_time(run).svg());
     if let Some(c2c) = c2c {
         page.push_str("<h2>Core-to-core round trip</h2>");
         let labels: Vec<String> = c2c.cpus.iter().map(|c| format!("CPU {c}")).collect();
@@ -510,12 +527,17 @@ fn hlog_chart(histograms: &BTreeMap<String, Histogram<u64>>) -> Chart {
 }
 
 /// One figure of each thread (or each consumer) per interval.
+/// A thread's figure in a snapshot: given the snapshot, the one before it (`None` for the run's
+/// first) and the thread's index in it.
+type Pick<'a> = &'a dyn Fn(&Snapshot, Option<&Snapshot>, usize) -> Option<f64>;
+
+/// A line per thread (consumers only, if asked) of `pick`'s figure at each snapshot.
 fn over_time(
     run: &Run,
     title: &str,
     unit: &str,
     y_scale: Scale,
-    pick: fn(&crate::metrics::snapshot::ThreadSnapshot) -> Option<f64>,
+    pick: Pick<'_>,
     consumers_only: bool,
 ) -> Chart {
     let names: Vec<&str> = run
@@ -532,9 +554,11 @@ fn over_time(
             points: run
                 .snapshots
                 .iter()
-                .filter_map(|s| {
-                    let thread = s.threads.iter().find(|t| t.name == *name)?;
-                    Some((s.elapsed_s, pick(thread)?))
+                .enumerate()
+                .filter_map(|(i, s)| {
+                    let thread = s.threads.iter().position(|t| t.name == *name)?;
+                    let previous = i.checked_sub(1).map(|p| &run.snapshots[p]);
+                    Some((s.elapsed_s, pick(s, previous, thread)?))
                 })
                 .collect(),
         })
@@ -548,6 +572,36 @@ fn over_time(
         y_scale,
         x_ticks: None,
         series,
+    }
+}
+
+/// The ring's fill at each interval's end: one line.
+fn fill_over_time(run: &Run) -> Chart {
+    let ring = &run.summary.ring;
+    // A framed ring's compressed frames can hold more rows than it has slots.
+    let unit = if ring.framed {
+        "rows".to_owned()
+    } else {
+        format!("rows of {} slots", ring.capacity)
+    };
+    Chart {
+        title: "Ring fill (rows written, not yet read, at each interval's end)".into(),
+        x_label: "seconds since the start".into(),
+        y_label: unit,
+        x_scale: Scale::Linear,
+        y_scale: Scale::Linear,
+        x_ticks: None,
+        series: vec![Series {
+            name: ring.kind.clone(),
+            points: run
+                .snapshots
+                .iter()
+                .filter_map(|s| Some((s.elapsed_s, s.ring.occupancy_rows? as f64)))
+                .collect(),
+        }]
+        .into_iter()
+        .filter(|s| !s.points.is_empty())
+        .collect(),
     }
 }
 
