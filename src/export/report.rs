@@ -526,7 +526,6 @@ fn hlog_chart(histograms: &BTreeMap<String, Histogram<u64>>) -> Chart {
     }
 }
 
-/// One figure of each thread (or each consumer) per interval.
 /// A thread's figure in a snapshot: given the snapshot, the one before it (`None` for the run's
 /// first) and the thread's index in it.
 type Pick<'a> = &'a dyn Fn(&Snapshot, Option<&Snapshot>, usize) -> Option<f64>;

@@ -1,6 +1,7 @@
-//! Tables whose columns are as wide as their widest cell. Where a pane is too narrow for all of
-//! them, the least needed columns go, whole, rather than every column being cut: a number cut
-//! at a column's edge reads as another number (`1048576` as `104857`).
+//! Tables whose columns are as wide as their widest cell, and lines of figures. Where a pane is
+//! too narrow for all of them, the least needed columns (or parts of a line) go, whole, rather
+//! than everything being cut at the edge: a number cut there reads as another number (`1048576`
+//! as `104857`).
 
 use ratatui::layout::Constraint;
 use ratatui::text::{Line, Span};
