@@ -373,7 +373,7 @@ fn the_counters_pane_shows_the_rings_counters_per_second_of_the_interval() {
     assert!(text.contains("stall/s reload/s"), "{text}");
     let consumer = text.lines().find(|l| l.contains("consumer-0")).unwrap();
     assert!(
-        consumer.contains(" 56 ") && consumer.contains(" 1.2k "),
+        consumer.contains(" 56 ") && consumer.contains(" 1.23k "),
         "{text}"
     );
     assert!(!text.contains("208") && !text.contains("4.6M"), "{text}");
@@ -386,7 +386,7 @@ fn the_counters_pane_shows_the_rings_counters_per_second_of_the_interval() {
     let consumer = text.lines().find(|l| l.contains("consumer-0")).unwrap();
     assert!(consumer.contains(" 6 "), "{text}");
     assert!(
-        consumer.contains(" 1.2k "),
+        consumer.contains(" 1.23k "),
         "617 reloads in half a second: {text}"
     );
 }
