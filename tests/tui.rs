@@ -478,6 +478,19 @@ fn a_twelfth_consumer_is_labelled_whole_never_as_the_second() {
 }
 
 #[test]
+fn a_threads_rates_follow_it_by_name_when_the_order_changes() {
+    let mut app = app(no_pmu, false);
+    let mut s = at(fixture(no_pmu, false), 3726.0);
+    s.threads.reverse();
+    app.update(s);
+    let text = pane(&app, 60, 8, panes::counters::render);
+    let consumer = text.lines().find(|l| l.contains("consumer-0")).unwrap();
+    assert!(consumer.contains(" 56 "), "{text}");
+    let producer = text.lines().find(|l| l.contains("producer-0")).unwrap();
+    assert!(producer.contains(" 0 "), "{text}");
+}
+
+#[test]
 fn ring_counters_that_went_back_are_not_turned_into_a_rate() {
     let mut app = app(no_pmu, false);
     app.update(at(fixture(no_pmu, false), 10.0));

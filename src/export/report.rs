@@ -15,7 +15,7 @@ use super::compare::Run;
 use super::svg::{self, Chart, Scale, Series, escape};
 use crate::doctor::DoctorSummary;
 use crate::metrics::rates::endpoint_rates;
-use crate::metrics::snapshot::{LatencyNs, Role, Snapshot};
+use crate::metrics::snapshot::{LatencyNs, Role};
 use crate::topology::c2c::C2cReport;
 
 const STYLE: &str = "body{font-family:sans-serif;margin:2em auto;max-width:64em;color:#222}\
@@ -260,13 +260,20 @@ pub fn html(run: &Run, extras: Extras<'_>) -> String {
          stalled consumer cannot hide its own delay.</p>",
     );
     page.push_str("<h2>Over time</h2>");
+    // Each interval's ring rates, once: every thread's come from the same two snapshots.
+    let stall_rates: Vec<_> = run
+        .snapshots
+        .iter()
+        .enumerate()
+        .map(|(i, s)| endpoint_rates(i.checked_sub(1).map(|p| &run.snapshots[p]), s))
+        .collect();
     page.push_str(
         &over_time(
             run,
             "Throughput",
             "rows/s",
             Scale::Linear,
-            &|s, _, t| Some(s.threads[t].rows_per_s),
+            &|s, t| Some(run.snapshots[s].threads[t].rows_per_s),
             false,
         )
         .svg(),
@@ -277,7 +284,10 @@ pub fn html(run: &Run, extras: Extras<'_>) -> String {
             "p99 latency per interval",
             "ns",
             Scale::Log,
-            &|s, _, t| s.threads[t].latency_ns.map(|l| l.p99 as f64),
+            &|s, t| {
+                let latency = run.snapshots[s].threads[t].latency_ns?;
+                Some(latency.p99 as f64)
+            },
             true,
         )
         .svg(),
@@ -288,8 +298,8 @@ pub fn html(run: &Run, extras: Extras<'_>) -> String {
             "CPU share (time on a CPU ÷ interval)",
             "%",
             Scale::Linear,
-            &|s, _, t| {
-                let scheduling = s.threads[t].scheduling.as_ref()?;
+            &|s, t| {
+                let scheduling = run.snapshots[s].threads[t].scheduling.as_ref()?;
                 Some(scheduling.ran_share * 100.0)
             },
             false,
@@ -302,7 +312,7 @@ pub fn html(run: &Run, extras: Extras<'_>) -> String {
             "Ring stalls per second (a producer's: ring full; a consumer's: ring empty)",
             "stalls/s",
             Scale::Linear,
-            &|s, previous, t| Some(endpoint_rates(previous, s)[t]?.stalls_per_s),
+            &|s, t| Some(stall_rates[s][t]?.stalls_per_s),
             false,
         )
         .svg(),
@@ -526,9 +536,8 @@ fn hlog_chart(histograms: &BTreeMap<String, Histogram<u64>>) -> Chart {
     }
 }
 
-/// A thread's figure in a snapshot: given the snapshot, the one before it (`None` for the run's
-/// first) and the thread's index in it.
-type Pick<'a> = &'a dyn Fn(&Snapshot, Option<&Snapshot>, usize) -> Option<f64>;
+/// A thread's figure in a snapshot, given the snapshot's index in the run and the thread's in it.
+type Pick<'a> = &'a dyn Fn(usize, usize) -> Option<f64>;
 
 /// A line per thread (consumers only, if asked) of `pick`'s figure at each snapshot.
 fn over_time(
@@ -548,18 +557,20 @@ fn over_time(
         .collect();
     let series = names
         .iter()
-        .map(|name| Series {
-            name: (*name).to_owned(),
-            points: run
-                .snapshots
-                .iter()
-                .enumerate()
-                .filter_map(|(i, s)| {
-                    let thread = s.threads.iter().position(|t| t.name == *name)?;
-                    let previous = i.checked_sub(1).map(|p| &run.snapshots[p]);
-                    Some((s.elapsed_s, pick(s, previous, thread)?))
-                })
-                .collect(),
+        .map(|name| {
+            let mut at = 0;
+            Series {
+                name: (*name).to_owned(),
+                points: run
+                    .snapshots
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, s)| {
+                        at = s.thread_index(name, at)?;
+                        Some((s.elapsed_s, pick(i, at)?))
+                    })
+                    .collect(),
+            }
         })
         .filter(|s| !s.points.is_empty())
         .collect();

@@ -50,16 +50,14 @@ impl EndpointRates {
 pub fn endpoint_rates(previous: Option<&Snapshot>, now: &Snapshot) -> Vec<Option<EndpointRates>> {
     now.threads
         .iter()
-        .map(|thread| {
+        .enumerate()
+        .map(|(i, thread)| {
             let before = match previous {
                 None => None,
-                Some(previous) => Some(
-                    previous
-                        .threads
-                        .iter()
-                        .find(|t| t.name == thread.name)?
-                        .endpoint?,
-                ),
+                Some(previous) => {
+                    let at = previous.thread_index(&thread.name, i)?;
+                    Some(previous.threads[at].endpoint?)
+                }
             };
             EndpointRates::between(before, thread.endpoint?, now.interval_s)
         })

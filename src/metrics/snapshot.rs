@@ -403,6 +403,18 @@ pub struct Snapshot {
     pub warnings: Vec<String>,
 }
 
+impl Snapshot {
+    /// The index of the thread called `name`, looked for first at `hint`: a run's threads keep
+    /// their order from one snapshot to the next, so following a thread through a run costs one
+    /// comparison a snapshot, not a search.
+    pub fn thread_index(&self, name: &str, hint: usize) -> Option<usize> {
+        match self.threads.get(hint) {
+            Some(thread) if thread.name == name => Some(hint),
+            _ => self.threads.iter().position(|t| t.name == name),
+        }
+    }
+}
+
 /// The end of a run: the last snapshot's view over the whole run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
