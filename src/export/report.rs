@@ -15,7 +15,7 @@ use super::compare::Run;
 use super::svg::{self, Chart, Scale, Series, escape};
 use crate::doctor::DoctorSummary;
 use crate::metrics::rates::endpoint_rates;
-use crate::metrics::snapshot::{LatencyNs, Role};
+use crate::metrics::snapshot::{LatencyNs, Role, thread_index};
 use crate::topology::c2c::C2cReport;
 
 const STYLE: &str = "body{font-family:sans-serif;margin:2em auto;max-width:64em;color:#222}\
@@ -265,7 +265,10 @@ pub fn html(run: &Run, extras: Extras<'_>) -> String {
         .snapshots
         .iter()
         .enumerate()
-        .map(|(i, s)| endpoint_rates(i.checked_sub(1).map(|p| &run.snapshots[p]), s))
+        .map(|(i, s)| {
+            let previous = i.checked_sub(1).map(|p| &run.snapshots[p].threads[..]);
+            endpoint_rates(previous, &s.threads, s.interval_s)
+        })
         .collect();
     page.push_str(
         &over_time(
@@ -566,7 +569,7 @@ fn over_time(
                     .iter()
                     .enumerate()
                     .filter_map(|(i, s)| {
-                        at = s.thread_index(name, at)?;
+                        at = thread_index(&s.threads, name, at)?;
                         Some((s.elapsed_s, pick(i, at)?))
                     })
                     .collect(),

@@ -1,8 +1,8 @@
 //! A thread's ring counters as rates over one interval. A snapshot counts stalls, reloads and
-//! chase back-offs since the start (as Prometheus counters do); the dashboard and the report show
-//! what they were in each interval, by the one rule here.
+//! chase back-offs since the start (as Prometheus counters do); the dashboards (`run`'s and
+//! `attach`'s) and the report show what they were in each interval, by the one rule here.
 
-use super::snapshot::{EndpointCounters, Snapshot};
+use super::snapshot::{EndpointCounters, ThreadSnapshot, thread_index};
 
 /// A thread's ring counters per second over one interval.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -43,23 +43,25 @@ impl EndpointRates {
     }
 }
 
-/// Each of `now`'s threads' rates over its interval, in its thread order, given the run's
-/// `previous` snapshot (`None`: `now` is the run's first, whose counts start at 0 with it).
-/// `None` for a ring that keeps no counters, and for a thread first seen after the run's first
-/// interval: it has counted since a start the caller did not see.
-pub fn endpoint_rates(previous: Option<&Snapshot>, now: &Snapshot) -> Vec<Option<EndpointRates>> {
-    now.threads
-        .iter()
+/// Each of `now`'s threads' rates over the `interval_s` since `previous` (the same run's or
+/// program's threads one interval before; `None`: `now` is a run's first interval, whose counts
+/// start at 0 with it), in `now`'s order. `None` for a ring that keeps no counters, and for a
+/// thread `previous` does not have: it has counted since a start the caller did not see.
+pub fn endpoint_rates(
+    previous: Option<&[ThreadSnapshot]>,
+    now: &[ThreadSnapshot],
+    interval_s: f64,
+) -> Vec<Option<EndpointRates>> {
+    now.iter()
         .enumerate()
         .map(|(i, thread)| {
             let before = match previous {
                 None => None,
                 Some(previous) => {
-                    let at = previous.thread_index(&thread.name, i)?;
-                    Some(previous.threads[at].endpoint?)
+                    Some(previous[thread_index(previous, &thread.name, i)?].endpoint?)
                 }
             };
-            EndpointRates::between(before, thread.endpoint?, now.interval_s)
+            EndpointRates::between(before, thread.endpoint?, interval_s)
         })
         .collect()
 }

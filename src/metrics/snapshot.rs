@@ -403,15 +403,13 @@ pub struct Snapshot {
     pub warnings: Vec<String>,
 }
 
-impl Snapshot {
-    /// The index of the thread called `name`, looked for first at `hint`: a run's threads keep
-    /// their order from one snapshot to the next, so following a thread through a run costs one
-    /// comparison a snapshot, not a search.
-    pub fn thread_index(&self, name: &str, hint: usize) -> Option<usize> {
-        match self.threads.get(hint) {
-            Some(thread) if thread.name == name => Some(hint),
-            _ => self.threads.iter().position(|t| t.name == name),
-        }
+/// The index in `threads` of the thread called `name`, looked for first at `hint`: threads keep
+/// their order from one snapshot to the next, so following a thread through a run costs one
+/// comparison a snapshot, not a search.
+pub fn thread_index(threads: &[ThreadSnapshot], name: &str, hint: usize) -> Option<usize> {
+    match threads.get(hint) {
+        Some(thread) if thread.name == name => Some(hint),
+        _ => threads.iter().position(|t| t.name == name),
     }
 }
 

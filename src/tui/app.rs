@@ -217,7 +217,11 @@ impl App {
         if self.selected_thread >= snapshot.threads.len() {
             self.selected_thread = 0;
         }
-        self.endpoint_rates = endpoint_rates(self.snapshot.as_ref(), &snapshot);
+        self.endpoint_rates = endpoint_rates(
+            self.snapshot.as_ref().map(|s| &s.threads[..]),
+            &snapshot.threads,
+            snapshot.interval_s,
+        );
         self.snapshot = Some(snapshot);
     }
 

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use ratatui::crossterm::event::{self, Event, KeyCode, KeyModifiers};
 
+use crate::metrics::rates::endpoint_rates;
 use crate::metrics::snapshot::ProgramSnapshot;
 use crate::monitor::view::{Ending, Watcher};
 
@@ -28,6 +29,7 @@ pub fn run(
     let started = Instant::now();
     let mut latest: Option<ProgramSnapshot> = None;
     let mut status = "q quits".to_owned();
+    let mut rates = Vec::new();
     let mut ended: Option<String> = None;
     let mut next = started;
     let mut dirty = true;
@@ -46,6 +48,15 @@ pub fn run(
                     if let Some(metrics) = metrics {
                         metrics.observe_program(&snapshot, &watcher.histograms());
                     }
+                    // The first reading's counts run from the program's start, before this
+                    // attachment: rates only from the second on.
+                    rates = latest.as_ref().map_or_else(Vec::new, |before| {
+                        endpoint_rates(
+                            Some(&before.threads),
+                            &snapshot.threads,
+                            snapshot.interval_s,
+                        )
+                    });
                     latest = Some(snapshot);
                     ended = ending.map(|e| match e {
                         Ending::Exited => "the program exited".to_owned(),
@@ -61,9 +72,9 @@ pub fn run(
         }
         if dirty {
             dirty = false;
-            if let Err(err) = terminal
-                .draw(|frame| super::panes::program::render(frame, latest.as_ref(), &status))
-            {
+            if let Err(err) = terminal.draw(|frame| {
+                super::panes::program::render(frame, latest.as_ref(), &rates, &status);
+            }) {
                 break Err(err.into());
             }
         }

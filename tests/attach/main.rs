@@ -18,7 +18,9 @@ use std::io::{Read, Write};
 use assert_cmd::cargo::cargo_bin;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
+use ringtop::metrics::rates::{EndpointRates, endpoint_rates};
 use ringtop::metrics::snapshot::ProgramSnapshot;
+use ringtop::tui::style::format_rate;
 use serde_json::Value;
 
 use common::{Pty, Reaped, announced_metrics, dies_with_the_test};
@@ -199,10 +201,38 @@ fn attach_reports_the_counts_the_program_itself_reports() {
     let total = &consumer(summary, "md-in")["latency_total_ns"];
     assert_eq!(total["count"], own["rings"]["md-in"]["consumed"]);
 
-    // The dashboard draws the same lines, at any size.
-    let mut line = intervals[1].clone();
-    line.as_object_mut().unwrap().remove("type");
-    let mut snapshot: ProgramSnapshot = serde_json::from_value(line).unwrap();
+    // The dashboard draws the same lines, at any size, with each endpoint's stalls a second
+    // from the change since the reading before.
+    let reading = |i: usize| -> ProgramSnapshot {
+        let mut line = intervals[i].clone();
+        line.as_object_mut().unwrap().remove("type");
+        serde_json::from_value(line).unwrap()
+    };
+    let (before, mut snapshot) = (reading(0), reading(1));
+    let rates = endpoint_rates(
+        Some(&before.threads),
+        &snapshot.threads,
+        snapshot.interval_s,
+    );
+    let stalls = |s: &ProgramSnapshot| {
+        s.threads
+            .iter()
+            .find(|t| t.name == "md-in consumer-0")
+            .unwrap()
+            .endpoint
+            .unwrap()
+            .stalls
+    };
+    let per_s = (stalls(&snapshot) - stalls(&before)) as f64 / snapshot.interval_s;
+    let shown = draw(Some(&snapshot), &rates, 130, 30);
+    let row = shown
+        .lines()
+        .find(|l| l.contains("│md-in consumer-0"))
+        .unwrap();
+    assert!(
+        row.contains(&format!(" {} ", format_rate(per_s))),
+        "{per_s} stalls/s:\n{shown}"
+    );
     // A consumer that once waited 12 s: its p99.9 keeps its unit in the column.
     let consumer = snapshot
         .threads
@@ -210,7 +240,7 @@ fn attach_reports_the_counts_the_program_itself_reports() {
         .find(|t| t.name == "md-in consumer-0")
         .unwrap();
     consumer.latency_ns.as_mut().unwrap().p999 = 12_345_678_901;
-    let big = draw(Some(&snapshot), 130, 30);
+    let big = draw(Some(&snapshot), &rates, 130, 30);
     for shown in [
         "e2e-pipeline",
         "md-in",
@@ -225,14 +255,14 @@ fn attach_reports_the_counts_the_program_itself_reports() {
         assert!(big.contains(shown), "{shown:?} missing:\n{big}");
     }
     for (width, height) in [(1, 1), (20, 5), (40, 12), (80, 24)] {
-        draw(Some(&snapshot), width, height);
-        draw(None, width, height);
+        draw(Some(&snapshot), &rates, width, height);
+        draw(None, &[], width, height);
     }
     // Narrower, the least needed columns go whole: no figure is cut into another.
     snapshot.rings[0].ring.capacity = 1_048_576;
     snapshot.rings[0].ring.consumer_empty_stalls = Some(123_456_789_012);
     for width in [30, 50, 60, 70, 80, 100] {
-        let text = draw(Some(&snapshot), width, 30);
+        let text = draw(Some(&snapshot), &rates, width, 30);
         // Each column shown at all (its header's start is there) shows its figure whole.
         for (header, figure) in [
             ("capa", "1048576"),
@@ -250,10 +280,15 @@ fn attach_reports_the_counts_the_program_itself_reports() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-fn draw(snapshot: Option<&ProgramSnapshot>, width: u16, height: u16) -> String {
+fn draw(
+    snapshot: Option<&ProgramSnapshot>,
+    rates: &[Option<EndpointRates>],
+    width: u16,
+    height: u16,
+) -> String {
     let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
     terminal
-        .draw(|frame| ringtop::tui::panes::program::render(frame, snapshot, "q quits"))
+        .draw(|frame| ringtop::tui::panes::program::render(frame, snapshot, rates, "q quits"))
         .unwrap();
     format!("{}", terminal.backend())
 }

@@ -166,7 +166,7 @@ fn check_shm_ring(lines: &[Value], seen: &ShmRingSeen) {
     let mut line = intervals[0].clone();
     line.as_object_mut().unwrap().remove("type");
     let snapshot: ProgramSnapshot = serde_json::from_value(line).unwrap();
-    let shown = draw(Some(&snapshot), 130, 30);
+    let shown = draw(Some(&snapshot), &[], 130, 30);
     // And says why the other end's CPU is n/a.
     let note = format!("{elsewhere}: {why}");
     assert!(shown.contains(&note), "{note:?} missing:\n{shown}");
@@ -397,7 +397,7 @@ fn attach_shows_an_mpmc_ring_without_naming_a_thread_for_either_side() {
     let mut line = intervals[0].clone();
     line.as_object_mut().unwrap().remove("type");
     let snapshot: ProgramSnapshot = serde_json::from_value(line).unwrap();
-    let shown = draw(Some(&snapshot), 130, 30);
+    let shown = draw(Some(&snapshot), &[], 130, 30);
     assert!(
         shown.contains("jobs producer: an mpmc ring is pushed by every thread"),
         "{shown}"
@@ -530,11 +530,11 @@ fn check_both_ends_registered(attach_to_sender: bool) {
     let mut line = intervals[0].clone();
     line.as_object_mut().unwrap().remove("type");
     let snapshot: ProgramSnapshot = serde_json::from_value(line).unwrap();
-    let shown = draw(Some(&snapshot), 130, 30);
+    let shown = draw(Some(&snapshot), &[], 130, 30);
     let note = format!("{elsewhere}: in {other} (pid {pid}), which registered this end");
     assert!(shown.contains(&note), "{note:?} missing:\n{shown}");
     // Narrower, the note wraps between words; at any size the dashboard draws.
-    let narrow = draw(Some(&snapshot), 70, 30);
+    let narrow = draw(Some(&snapshot), &[], 70, 30);
     let words: String = narrow
         .lines()
         .flat_map(|l| l.trim_matches(['"', '│', ' ']).split_whitespace())
@@ -542,7 +542,7 @@ fn check_both_ends_registered(attach_to_sender: bool) {
         .join(" ");
     assert!(words.contains(&note), "{note:?} missing:\n{narrow}");
     for (width, height) in [(1, 1), (20, 5), (40, 12), (60, 16)] {
-        draw(Some(&snapshot), width, height);
+        draw(Some(&snapshot), &[], width, height);
     }
     // Once the other program dropped its end, the end is unseen again, with the reason.
     let unseen = &after.last().unwrap()["threads"][index];

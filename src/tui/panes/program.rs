@@ -7,13 +7,21 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Table, Wrap};
 
+use crate::metrics::rates::EndpointRates;
 use crate::metrics::snapshot::{AttachedRing, LatencyNs, ProgramSnapshot, ThreadSnapshot};
 use crate::tui::columns::{Column, fit, line_of};
-use crate::tui::style::format_ns;
+use crate::tui::style::{format_ns, format_rate};
 use crate::tui::wrap::note_lines;
 
-/// Draws `snapshot` (or, before the first interval, `waiting`) with `status` at the bottom.
-pub fn render(frame: &mut Frame, snapshot: Option<&ProgramSnapshot>, status: &str) {
+/// Draws `snapshot` (or, before the first interval, that it is reading) with `status` at the
+/// bottom; `rates`: its threads' ring counters per second over the interval, in their order
+/// (empty before a second reading: the first one's counts run from before the attachment).
+pub fn render(
+    frame: &mut Frame,
+    snapshot: Option<&ProgramSnapshot>,
+    rates: &[Option<EndpointRates>],
+    status: &str,
+) {
     let area = frame.area();
     let [header, rings, threads, footer] = Layout::vertical([
         Constraint::Length(2),
@@ -75,7 +83,7 @@ pub fn render(frame: &mut Frame, snapshot: Option<&ProgramSnapshot>, status: &st
         header,
     );
     render_rings(frame, rings, snapshot);
-    render_threads(frame, threads, &snapshot.threads);
+    render_threads(frame, threads, &snapshot.threads, rates);
     frame.render_widget(
         Paragraph::new(status.to_owned()).wrap(Wrap { trim: true }),
         footer,
@@ -140,7 +148,12 @@ fn count_or_na(count: Option<u64>) -> String {
     count.map_or("n/a".to_owned(), |c| c.to_string())
 }
 
-fn render_threads(frame: &mut Frame, area: Rect, threads: &[ThreadSnapshot]) {
+fn render_threads(
+    frame: &mut Frame,
+    area: Rect,
+    threads: &[ThreadSnapshot],
+    rates: &[Option<EndpointRates>],
+) {
     let column = |header, need, cell: &dyn Fn(&ThreadSnapshot) -> String| {
         Column::new(header, need, threads.iter().map(cell))
     };
@@ -164,6 +177,18 @@ fn render_threads(frame: &mut Frame, area: Rect, threads: &[ThreadSnapshot]) {
         column("p50", 6, &latency(|l| l.p50)),
         column("p99", 7, &latency(|l| l.p99)),
         column("p99.9", 3, &latency(|l| l.p999)),
+        // Stalls a second: a producer's found the ring full, a consumer's found it empty.
+        Column::new(
+            "stall/s",
+            4,
+            (0..threads.len()).map(|i| {
+                rates
+                    .get(i)
+                    .copied()
+                    .flatten()
+                    .map_or_else(|| "n/a".to_owned(), |r| format_rate(r.stalls_per_s))
+            }),
+        ),
         column("ran", 4, &|t| {
             t.scheduling.as_ref().map_or("n/a".to_owned(), |s| {
                 format!("{:.0} %", s.ran_share * 100.0)
