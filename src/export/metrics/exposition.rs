@@ -7,7 +7,9 @@ use prometheus_client::metrics::MetricType;
 use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::gauge::ConstGauge;
 
-use super::{LatencyBuckets, LinkSeries, Metrics, Quantiles, RingSeries, latency_bounds_ns};
+use super::{
+    LatencyBuckets, LinkSeries, Metrics, Quantiles, RingSeries, ThreadSeries, latency_bounds_ns,
+};
 
 type Labels = Vec<(&'static str, String)>;
 
@@ -122,36 +124,36 @@ impl Collector for Metrics {
             MetricType::Counter,
             threads().map(|(n, t)| (by_thread(n, t.role), ConstCounter::new(t.bytes))),
         )?;
-        family(
-            &mut encoder,
-            "ringtop_stalls",
-            "Episodes of finding the ring full (producer) or empty (consumer).",
-            MetricType::Counter,
-            threads().filter_map(|(n, t)| {
-                t.stalls
-                    .map(|v| (by_thread(n, t.role), ConstCounter::new(v)))
-            }),
-        )?;
-        family(
-            &mut encoder,
-            "ringtop_index_reloads",
-            "Re-reads of the other side's index that found it moved (a cache line pulled across).",
-            MetricType::Counter,
-            threads().filter_map(|(n, t)| {
-                t.index_reloads
-                    .map(|v| (by_thread(n, t.role), ConstCounter::new(v)))
-            }),
-        )?;
-        family(
-            &mut encoder,
-            "ringtop_chase_backoffs",
-            "Times an SPSC consumer caught itself reading right behind a streaming producer and fell back a few spins.",
-            MetricType::Counter,
-            threads().filter_map(|(n, t)| {
-                t.chase_backoffs
-                    .map(|v| (by_thread(n, t.role), ConstCounter::new(v)))
-            }),
-        )?;
+        // The ring's own counters: a series only where the thread's ring keeps that count.
+        type Count = fn(&ThreadSeries) -> Option<u64>;
+        let ring_counters: [(&str, &str, Count); 3] = [
+            (
+                "ringtop_stalls",
+                "Episodes of finding the ring full (producer) or empty (consumer).",
+                |t| t.stalls,
+            ),
+            (
+                "ringtop_index_reloads",
+                "Re-reads of the other side's index that found it moved (a cache line pulled across).",
+                |t| t.index_reloads,
+            ),
+            (
+                "ringtop_chase_backoffs",
+                "Times an SPSC consumer caught itself reading right behind a streaming producer and fell back a few spins.",
+                |t| t.chase_backoffs,
+            ),
+        ];
+        for (name, help, count) in ring_counters {
+            family(
+                &mut encoder,
+                name,
+                help,
+                MetricType::Counter,
+                threads().filter_map(|(n, t)| {
+                    count(t).map(|v| (by_thread(n, t.role), ConstCounter::new(v)))
+                }),
+            )?;
+        }
         family(
             &mut encoder,
             "ringtop_thread_cpu",
