@@ -2,6 +2,7 @@
 
 pub mod counters;
 pub mod figures;
+pub mod human;
 pub mod integrity;
 pub mod latency;
 pub mod rates;

@@ -18,9 +18,9 @@ use std::io::{Read, Write};
 use assert_cmd::cargo::cargo_bin;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
+use ringtop::metrics::human::format_rate;
 use ringtop::metrics::rates::{EndpointRates, endpoint_rates};
 use ringtop::metrics::snapshot::ProgramSnapshot;
-use ringtop::tui::style::format_rate;
 use serde_json::Value;
 
 use common::{Pty, Reaped, announced_metrics, dies_with_the_test};

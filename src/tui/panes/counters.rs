@@ -7,10 +7,11 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::widgets::{Block, Borders, Paragraph, Table};
 
 use crate::metrics::counters::CounterValues;
+use crate::metrics::human::format_rate;
 use crate::metrics::rates::EndpointRates;
 use crate::tui::app::{App, Pane};
 use crate::tui::columns::{Column, fit};
-use crate::tui::style::{self, format_rate};
+use crate::tui::style;
 use crate::tui::wrap::note_lines;
 
 /// Draws the counters pane.

@@ -8,10 +8,11 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
+use crate::metrics::human::format_rate;
 use crate::metrics::snapshot::{RingSnapshot, RunState};
 use crate::tui::app::App;
 use crate::tui::columns::line_of;
-use crate::tui::style::{Severity, format_rate, severity};
+use crate::tui::style::{Severity, severity};
 
 /// Lines the header needs: two, and a third while the snapshot carries a warning.
 pub fn lines(app: &App) -> u16 {

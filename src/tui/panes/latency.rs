@@ -6,9 +6,10 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Span;
 use ratatui::widgets::{Block, Borders, Cell, Row, Sparkline, Table};
 
+use crate::metrics::human::format_ns;
 use crate::metrics::snapshot::Role;
 use crate::tui::app::{App, Pane};
-use crate::tui::style::{self, format_ns, latency_severity, severity};
+use crate::tui::style::{self, latency_severity, severity};
 
 /// Draws the latency pane.
 pub fn render(frame: &mut Frame, area: Rect, app: &App) {

@@ -7,10 +7,10 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Table, Wrap};
 
+use crate::metrics::human::{format_ns, format_rate};
 use crate::metrics::rates::EndpointRates;
 use crate::metrics::snapshot::{AttachedRing, LatencyNs, ProgramSnapshot, ThreadSnapshot};
 use crate::tui::columns::{Column, fit, line_of};
-use crate::tui::style::{format_ns, format_rate};
 use crate::tui::wrap::note_lines;
 
 /// Draws `snapshot` (or, before the first interval, that it is reading) with `status` at the

@@ -5,8 +5,8 @@ use ratatui::layout::Rect;
 use ratatui::symbols;
 use ratatui::widgets::{Axis, Block, Borders, Chart, Dataset, GraphType};
 
+use crate::metrics::human::format_rate;
 use crate::tui::app::App;
-use crate::tui::style::format_rate;
 
 /// Draws the throughput chart.
 pub fn render(frame: &mut Frame, area: Rect, app: &App) {

@@ -5,9 +5,10 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
+use crate::metrics::human::{format_ns, format_rate};
 use crate::metrics::snapshot::{LatencyNs, LinkRole, TransportSnapshot};
 use crate::tui::app::App;
-use crate::tui::style::{self, Severity, format_ns, format_rate};
+use crate::tui::style::{self, Severity};
 
 /// Draws the transport pane (nothing to draw for a local ring).
 pub fn render(frame: &mut Frame, area: Rect, app: &App) {

@@ -1,0 +1,89 @@
+//! Figures for people: three significant digits with their unit, in at most six characters,
+//! so a table column or a warning holds each whole (`1.23µs`, `45.6M`). JSON keeps the full
+//! figures ([`super::figures`]).
+
+/// Nanoseconds for humans, in at most six characters: `850ns`, `1.23µs`, `12.3µs`, `456µs`,
+/// `4.56ms`, `1.20s`.
+pub fn format_ns(ns: u64) -> String {
+    if ns < 1_000 {
+        return format!("{ns}ns");
+    }
+    three_digits(ns as f64 / 1e3, &["µs", "ms", "s"])
+}
+
+/// `value` with three significant digits in the first of `units` (each a thousand times the one
+/// before) where it stays under 1000 once rounded (`9.99`, `10.0`, `999`, then `1.00` of the
+/// next), the last unit for anything larger: the one rule that keeps a figure within six
+/// characters with its unit.
+fn three_digits(mut value: f64, units: &[&str]) -> String {
+    let mut units = units.iter().peekable();
+    while let Some(unit) = units.next() {
+        if value < 999.5 || units.peek().is_none() {
+            return if value < 9.995 {
+                format!("{value:.2}{unit}")
+            } else if value < 99.95 {
+                format!("{value:.1}{unit}")
+            } else {
+                format!("{value:.0}{unit}")
+            };
+        }
+        value /= 1000.0;
+    }
+    format!("{value:.0}")
+}
+
+/// Rates for humans, in at most six characters (the width the tables give them, so no figure
+/// loses its unit at a column's edge): `950`, `1.23k`, `12.3k`, `4.56M`, `456M`, `1.23G`.
+pub fn format_rate(per_s: f64) -> String {
+    if per_s < 999.5 {
+        return format!("{per_s:.0}");
+    }
+    three_digits(per_s / 1e3, &["k", "M", "G", "T"])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_latency_fits_six_characters_with_its_unit_at_every_rounding_edge() {
+        for (ns, text) in [
+            (999, "999ns"),
+            (1_000, "1.00µs"),
+            (9_994, "9.99µs"),
+            (9_996, "10.0µs"),
+            (99_960, "100µs"),
+            (999_499, "999µs"),
+            (999_500, "1.00ms"),
+            (4_560_000, "4.56ms"),
+            (999_500_000, "1.00s"),
+            (12_345_678_901, "12.3s"),
+        ] {
+            assert_eq!(format_ns(ns), text, "{ns}");
+        }
+    }
+
+    #[test]
+    fn a_rate_fits_six_characters_with_its_unit() {
+        for (rate, text) in [
+            (0.4, "0"),
+            (950.0, "950"),
+            (999.4, "999"),
+            (999.6, "1.00k"),
+            (12_345.0, "12.3k"),
+            (208_700.0, "209k"),
+            (999_499.0, "999k"),
+            (999_500.0, "1.00M"),
+            (4_561_000.0, "4.56M"),
+            (9_996_000.0, "10.0M"),
+            (45_600_000.0, "45.6M"),
+            (99_960_000.0, "100M"),
+            (456_000_000.0, "456M"),
+            (999_600_000.0, "1.00G"),
+            (1_234_000_000.0, "1.23G"),
+            (123_400_000_000.0, "123G"),
+        ] {
+            assert_eq!(format_rate(rate), text, "{rate}");
+        }
+    }
+}
