@@ -194,6 +194,61 @@ fn stdin_lines_that_are_not_commands_are_answered_and_the_commands_after_them_ap
 }
 
 #[test]
+fn a_rate_no_machine_can_keep_is_warned_about_with_what_was_sent() {
+    let (mut child, mut lines) = spawn(&["--duration", "2s", "--interval", "200ms"]);
+    next_of(&mut lines, "snapshot");
+    let mut stdin = child.stdin.take().unwrap();
+    writeln!(stdin, r#"{{"cmd":"rate","rows_per_s":1000000000000}}"#).unwrap();
+    stdin.flush().unwrap();
+    next_of(&mut lines, "ack");
+    // The interval the rate changed in has no one rate; a later one is behind all through.
+    let warned = loop {
+        let snapshot = next_of(&mut lines, "snapshot");
+        if let Some(w) = snapshot["warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|w| w.as_str().unwrap().starts_with("producer-0 sent "))
+        {
+            break (snapshot.clone(), w.as_str().unwrap().to_owned());
+        }
+    };
+    let (snapshot, warning) = warned;
+    assert!(
+        warning.contains("rows/s of the 1.00T it offers (under 1 %): it falls behind"),
+        "{warning}"
+    );
+    // The figure it names is the producer's own rate of that interval.
+    let sent = thread(&snapshot, "producer-0")["rows_per_s"]
+        .as_f64()
+        .unwrap();
+    let named = warning["producer-0 sent ".len()..]
+        .split(' ')
+        .next()
+        .unwrap();
+    assert_eq!(
+        named,
+        ringtop::metrics::human::format_rate(sent),
+        "{warning}"
+    );
+    let summary = next_of(&mut lines, "summary");
+    let tally = summary["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| {
+            t["warning"]
+                .as_str()
+                .unwrap()
+                .starts_with("producer-0 sent ")
+        })
+        .unwrap_or_else(|| panic!("no tally of the warning: {summary}"));
+    assert!(tally["count"].as_u64().unwrap() >= 1, "{tally}");
+    child.wait().unwrap();
+    drop(stdin);
+}
+
+#[test]
 fn a_codec_switch_changes_the_codec_and_its_ratio() {
     let (mut child, mut lines) = spawn(&[
         "--builtin",

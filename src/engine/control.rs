@@ -33,6 +33,9 @@ pub(crate) struct Control {
     pub(crate) codec: AtomicU8,
     pub(crate) prefetch: AtomicUsize,
     pub(crate) reset_epoch: AtomicU64,
+    /// Bumped by every command that restarts the producers' schedule (a new rate, a pause, a
+    /// resume): an interval with a change in it has no single rate to keep.
+    pub(crate) pace_changes: AtomicU64,
     /// The interval cut a reading has announced and not yet withdrawn ([`NO_CUT`]: none); see
     /// [`super::cut`].
     pub(crate) cut: AtomicU64,
@@ -51,6 +54,7 @@ impl Control {
             codec: AtomicU8::new(codec as u8),
             prefetch: AtomicUsize::new(prefetch),
             reset_epoch: AtomicU64::new(0),
+            pace_changes: AtomicU64::new(0),
             cut: AtomicU64::new(NO_CUT),
             failure: Mutex::new(None),
         }

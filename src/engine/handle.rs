@@ -210,9 +210,18 @@ impl EngineHandle {
                 check_prefetch(ring, distance)?;
                 self.control.prefetch.store(distance, Relaxed);
             }
-            Command::Rate { rows_per_s } => self.control.rate.store(rows_per_s, Relaxed),
-            Command::Pause => self.control.paused.store(true, Relaxed),
-            Command::Resume => self.control.paused.store(false, Relaxed),
+            Command::Rate { rows_per_s } => {
+                self.control.rate.store(rows_per_s, Relaxed);
+                self.control.pace_changes.fetch_add(1, Relaxed);
+            }
+            Command::Pause => {
+                self.control.paused.store(true, Relaxed);
+                self.control.pace_changes.fetch_add(1, Relaxed);
+            }
+            Command::Resume => {
+                self.control.paused.store(false, Relaxed);
+                self.control.pace_changes.fetch_add(1, Relaxed);
+            }
             Command::ResetHistograms => {
                 self.control.reset_epoch.fetch_add(1, Relaxed);
             }
@@ -323,6 +332,8 @@ impl EngineHandle {
             at,
             state,
             codec_setting: self.control.codec(),
+            rate: self.control.rate.load(Relaxed),
+            pace_changes: self.control.pace_changes.load(Relaxed),
             threads,
             memory: memory
                 .as_ref()

@@ -9,6 +9,7 @@ use crate::codec::CodecId;
 use crate::metrics::LatencyHistogram;
 use crate::metrics::counters::CounterValues;
 use crate::metrics::integrity::Integrity;
+use crate::metrics::pace::behind_schedule_warning;
 use crate::metrics::sched::{SPINNING_SHARE_FLOOR, cpu_share_warning};
 use crate::metrics::snapshot::{
     CodecPart, CodecSnapshot, EndpointCounters, LatencyNs, LinkRole, RingSnapshot, Role, RunState,
@@ -129,7 +130,7 @@ pub(crate) fn measure(shape: &RunShape, previous: &Reading, now: &Reading) -> In
     } else {
         Vec::new()
     };
-    let warnings = warnings(shape, now, &figures);
+    let warnings = warnings(shape, previous, now, &figures);
     Interval {
         snapshot: Snapshot {
             schema_version: SCHEMA_VERSION,
@@ -442,7 +443,12 @@ fn transport_figures(
 }
 
 /// What the operator should know about this interval.
-fn warnings(shape: &RunShape, now: &Reading, figures: &Figures) -> Vec<Warning> {
+fn warnings(
+    shape: &RunShape,
+    previous: &Reading,
+    now: &Reading,
+    figures: &Figures,
+) -> Vec<Warning> {
     let threads = &figures.threads;
     let mut warnings: Vec<Warning> = now
         .failure
@@ -522,6 +528,20 @@ fn warnings(shape: &RunShape, now: &Reading, figures: &Figures) -> Vec<Warning> 
                 &thread.name,
                 format!("{}: {corrupt} frames did not decode", thread.name),
             ));
+        }
+    }
+    // A producer short of its rate through a whole interval of one schedule (no new rate, no
+    // pause in it): its rows' latency grows with the wait.
+    if previous.state == RunState::Running
+        && now.state == RunState::Running
+        && previous.pace_changes == now.pace_changes
+    {
+        for t in threads.iter().filter(|t| t.role == Role::Producer) {
+            if let Some(text) =
+                behind_schedule_warning(&t.name, t.rows_per_s, now.rate, figures.seconds)
+            {
+                warnings.push(Warning::new("behind-schedule", &t.name, text));
+            }
         }
     }
     if let Some(host) = &shape.host {

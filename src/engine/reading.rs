@@ -33,6 +33,11 @@ pub(crate) struct Reading {
     pub(crate) state: RunState,
     /// The codec producers encode with now.
     pub(crate) codec_setting: CodecId,
+    /// The rows per second each producer offers now (0: flat out).
+    pub(crate) rate: u64,
+    /// How many times the producers' schedule was changed so far ([`super::control::Control`]'s
+    /// `pace_changes`).
+    pub(crate) pace_changes: u64,
     /// Every worker, in the engine's order (producers first).
     pub(crate) threads: Vec<ThreadReading>,
     /// Where the ring's memory is.
@@ -56,6 +61,8 @@ impl Reading {
             at: Duration::ZERO,
             state: RunState::Running,
             codec_setting: CodecId::None,
+            rate: 0,
+            pace_changes: 0,
             threads: Vec::new(),
             memory: None,
             link: None,

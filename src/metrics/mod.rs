@@ -5,6 +5,7 @@ pub mod figures;
 pub mod human;
 pub mod integrity;
 pub mod latency;
+pub mod pace;
 pub mod rates;
 pub mod sched;
 pub mod snapshot;

@@ -19,6 +19,8 @@ use rand::seq::SliceRandom;
 use rand_pcg::Pcg64Mcg;
 use serde::Serialize;
 
+use crate::metrics::pace::keeps_rate;
+
 use super::confirm::{confirm, interrupted};
 use super::space::Candidate;
 use super::stats::median;
@@ -105,8 +107,6 @@ impl SearchConfig {
     }
 }
 
-/// The least share of the target rate a latency candidate must deliver.
-const RATE_KEPT: f64 = 0.95;
 /// Pairs of the confirmation, at least and at most.
 const PAIRS: (usize, usize) = (8, 16);
 
@@ -251,7 +251,7 @@ pub fn merit(config: &SearchConfig, outcome: &TrialOutcome) -> Option<f64> {
     match config.goal {
         Goal::Throughput => Some(outcome.rows_per_s),
         Goal::Latency => {
-            if config.rate > 0 && outcome.rows_per_s < RATE_KEPT * config.rate as f64 {
+            if !keeps_rate(outcome.rows_per_s, config.rate as f64) {
                 return None;
             }
             let p99 = outcome.p99_ns? as f64;

@@ -584,3 +584,69 @@ fn a_run_that_switched_codecs_gives_each_codec_its_own_tally() {
     assert_eq!(codec.by_codec[0].encode_ns_per_row, Some(10.0));
     assert_eq!(codec.by_codec[1].decode_ns_per_row, Some(3.0));
 }
+
+#[test]
+fn a_producer_short_of_its_rate_through_an_interval_is_warned_about() {
+    let shape = shape_of(RingKind::Spsc, false);
+    let paced = |at_ms: u64, produced: u64, pace_changes: u64| Reading {
+        rate: 1_000_000,
+        pace_changes,
+        ..pair(at_ms, produced, produced)
+    };
+    // 600,000 rows in a second of a 1 M rows/s schedule.
+    let interval = measure(
+        &shape,
+        &paced(1_000, 1_000_000, 0),
+        &paced(2_000, 1_600_000, 0),
+    );
+    assert_eq!(
+        interval.snapshot.warnings,
+        vec![
+            "producer-0 sent 600k rows/s of the 1.00M it offers (60 %): it falls behind its \
+             schedule, and latency, timed from when each row was due, includes the wait"
+                .to_owned()
+        ]
+    );
+    assert_eq!(interval.warnings[0].key, "behind-schedule producer-0");
+    // Kept: nothing to say.
+    let kept = measure(
+        &shape,
+        &paced(1_000, 1_000_000, 0),
+        &paced(2_000, 1_990_000, 0),
+    );
+    assert!(
+        kept.snapshot.warnings.is_empty(),
+        "{:?}",
+        kept.snapshot.warnings
+    );
+    // A new rate, a pause or a resume in the interval: no one rate to keep.
+    let changed = measure(
+        &shape,
+        &paced(1_000, 1_000_000, 0),
+        &paced(2_000, 1_600_000, 1),
+    );
+    assert!(
+        changed.snapshot.warnings.is_empty(),
+        "{:?}",
+        changed.snapshot.warnings
+    );
+    let mut paused = paced(2_000, 1_600_000, 0);
+    paused.state = RunState::Paused;
+    let paused = measure(&shape, &paced(1_000, 1_000_000, 0), &paused);
+    assert!(
+        paused.snapshot.warnings.is_empty(),
+        "{:?}",
+        paused.snapshot.warnings
+    );
+    // Flat out (rate 0) offers no schedule.
+    let flat_out = |at_ms, produced| Reading {
+        rate: 0,
+        ..pair(at_ms, produced, produced)
+    };
+    let flat_out = measure(&shape, &flat_out(1_000, 1_000), &flat_out(2_000, 1_500));
+    assert!(
+        flat_out.snapshot.warnings.is_empty(),
+        "{:?}",
+        flat_out.snapshot.warnings
+    );
+}

@@ -1,0 +1,79 @@
+//! Whether a paced producer keeps the rate it offers. A producer that cannot (the consumers
+//! hold it back, or it cannot make rows that fast) falls further behind its schedule each
+//! interval, and since a row's latency is timed from when it was due, every later row's latency
+//! includes that wait: seconds, at a rate far beyond the machine. One rule for the run's warning
+//! and the tuner's latency goal.
+
+use super::human::format_rate;
+
+/// The least share of the offered rate a producer must send to count as keeping it.
+pub const RATE_KEPT: f64 = 0.95;
+
+/// Rows an interval's count may be short by without meaning anything: the rows due around the
+/// interval's two edges (a row due just before a reading may be sent just after it).
+const EDGE_ROWS: f64 = 2.0;
+
+/// Whether sending `sent_per_s` keeps an offered `offered_per_s` (0: none offered, kept).
+pub fn keeps_rate(sent_per_s: f64, offered_per_s: f64) -> bool {
+    sent_per_s >= RATE_KEPT * offered_per_s
+}
+
+/// The warning for producer `name`, which sent `sent_per_s` rows a second over an interval of
+/// `seconds` while offering `rate` all along; `None` where it kept the rate (or offered none).
+pub fn behind_schedule_warning(
+    name: &str,
+    sent_per_s: f64,
+    rate: u64,
+    seconds: f64,
+) -> Option<String> {
+    let offered = rate as f64;
+    let short_rows = (offered - sent_per_s) * seconds;
+    if rate == 0 || keeps_rate(sent_per_s, offered) || short_rows <= EDGE_ROWS {
+        return None;
+    }
+    let share = 100.0 * sent_per_s / offered;
+    let share = if share < 1.0 {
+        "under 1 %".to_owned()
+    } else {
+        format!("{share:.0} %")
+    };
+    Some(format!(
+        "{name} sent {} rows/s of the {} it offers ({share}): it falls behind its schedule, and \
+         latency, timed from when each row was due, includes the wait",
+        format_rate(sent_per_s),
+        format_rate(offered),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_producer_short_of_its_rate_is_told_by_how_much() {
+        let text = behind_schedule_warning("producer-0", 47.6e6, 100_000_000, 1.0).unwrap();
+        assert!(
+            text.starts_with("producer-0 sent 47.6M rows/s of the 100M it offers (48 %)"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn keeping_the_rate_or_offering_none_says_nothing() {
+        assert_eq!(behind_schedule_warning("p", 999e3, 1_000_000, 1.0), None);
+        assert_eq!(behind_schedule_warning("p", 950e3, 1_000_000, 1.0), None);
+        assert_eq!(behind_schedule_warning("p", 5.0, 0, 1.0), None);
+        assert!(behind_schedule_warning("p", 949e3, 1_000_000, 1.0).is_some());
+        let far = behind_schedule_warning("p", 47e6, 1_000_000_000_000, 1.0).unwrap();
+        assert!(far.contains("of the 1.00T it offers (under 1 %)"), "{far}");
+    }
+
+    #[test]
+    fn a_slow_rate_is_not_behind_by_a_row_at_the_edges() {
+        // Four rows a second over a quarter of a second: one row due, none or two sent.
+        assert_eq!(behind_schedule_warning("p", 0.0, 4, 0.25), None);
+        // Ten a second over a second: seven sent is three short.
+        assert!(behind_schedule_warning("p", 7.0, 10, 1.0).is_some());
+        assert_eq!(behind_schedule_warning("p", 8.0, 10, 1.0), None);
+    }
+}
