@@ -299,10 +299,57 @@ fn the_header_shows_the_first_warning_on_a_line_of_its_own() {
     let text = pane(&app, 100, 3, panes::header::render);
     assert!(
         text.contains(
-            "⚠ consumer-0 ran 34 % of the last 1.0 s on CPU 1; waited 0.62 s for it (+1 more)"
+            "⚠ consumer-0 ran 34 % of the last 1.0 s on CPU 1; waited 0.62 s for it (+1 more: w)"
         ),
         "{text}"
     );
+}
+
+#[test]
+fn a_warning_too_long_for_the_header_is_cut_between_words_and_w_shows_them_all() {
+    let mut app = app(no_pmu, false);
+    let long = "producer-0 ran 54 % of the last 1.0 s on CPU 0; waited 0.46 s for it; other \
+                tasks: ringtop (pid 16384), cargo (pid 4242)";
+    let other = "producer-0 shares CPU 0 with consumer-0: its numbers include time slicing";
+    let words: std::collections::BTreeSet<&str> = long.split(' ').chain(other.split(' ')).collect();
+    app.snapshot.as_mut().unwrap().warnings = vec![long.into()];
+    for width in [40, 60, 80, 100, 120] {
+        let text = pane(&app, width, 3, panes::header::render);
+        let line = text.lines().nth(2).unwrap().trim_matches('"').trim_end();
+        // Before 100 columns the pid was cut to `(pid 16`: a pid of another process.
+        assert!(
+            line.ends_with("… (w: whole)") || line.ends_with("4242)"),
+            "{width}: {line}"
+        );
+        let said = line
+            .trim_start_matches("⚠ ")
+            .trim_end_matches(" (w: whole)");
+        for word in said.trim_end_matches('…').split(' ') {
+            assert!(
+                words.contains(word),
+                "{width}: {word:?} is not whole: {line}"
+            );
+        }
+    }
+    app.snapshot.as_mut().unwrap().warnings = vec![long.into(), other.into()];
+    let text = pane(&app, 80, 3, panes::header::render);
+    assert!(text.contains("… (+1 more: w)"), "{text}");
+    // `w` shows every warning whole, wrapped between words, until any key.
+    assert_eq!(app.key(key(KeyCode::Char('w'))), Effect::None);
+    assert_eq!(app.mode, Mode::Warnings);
+    let text = screen(&app, 80, 24);
+    assert!(text.contains("Warnings of the last interval"), "{text}");
+    let shown: std::collections::BTreeSet<&str> = text
+        .split(|c: char| c.is_whitespace() || c == '│' || c == '"')
+        .collect();
+    for word in &words {
+        assert!(shown.contains(word), "{word:?} cut or missing:\n{text}");
+    }
+    app.key(key(KeyCode::Char('x')));
+    assert_eq!(app.mode, Mode::Normal);
+    app.snapshot.as_mut().unwrap().warnings.clear();
+    app.key(key(KeyCode::Char('w')));
+    assert!(screen(&app, 80, 24).contains("none"));
 }
 
 #[test]

@@ -53,6 +53,8 @@ pub enum Mode {
     Normal,
     /// Every key.
     Help,
+    /// Every warning of the latest snapshot, whole (the header has room for the first).
+    Warnings,
     /// Choosing a CPU for the selected thread.
     CpuPicker {
         /// Index into the machine's PUs.
@@ -264,7 +266,7 @@ impl App {
                 self.mode = Mode::Normal;
                 Effect::CancelTune
             }
-            Mode::Help | Mode::HostCheck { .. } | Mode::Tune => {
+            Mode::Help | Mode::Warnings | Mode::HostCheck { .. } | Mode::Tune => {
                 self.mode = Mode::Normal;
                 Effect::None
             }
@@ -303,6 +305,10 @@ impl App {
             KeyCode::Char('q') | KeyCode::Esc => Effect::Quit,
             KeyCode::Char('?') => {
                 self.mode = Mode::Help;
+                Effect::None
+            }
+            KeyCode::Char('w') => {
+                self.mode = Mode::Warnings;
                 Effect::None
             }
             KeyCode::Char('h') => Effect::CheckHost,

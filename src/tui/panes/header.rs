@@ -13,6 +13,7 @@ use crate::metrics::snapshot::{RingSnapshot, RunState};
 use crate::tui::app::App;
 use crate::tui::columns::line_of;
 use crate::tui::style::{Severity, severity};
+use crate::tui::wrap::wrap_words;
 
 /// Lines the header needs: two, and a third while the snapshot carries a warning.
 pub fn lines(app: &App) -> u16 {
@@ -96,17 +97,39 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     );
     let mut lines = vec![first, second];
     if let Some(warning) = s.warnings.first() {
-        let more = match s.warnings.len() {
-            1 => String::new(),
-            n => format!(" (+{} more)", n - 1),
-        };
         lines.push(Line::from(Span::styled(
-            format!("⚠ {warning}{more}"),
+            warning_line(warning, s.warnings.len(), usize::from(area.width)),
             severity(app, Severity::Warn),
         )));
     }
     lines.truncate(usize::from(area.height));
     frame.render_widget(Paragraph::new(lines), area);
+}
+
+/// The first of `count` warnings in `width` columns: whole where it fits, else cut between
+/// words with `…` (a pid or a count cut at the edge would read as another), and where anything
+/// is left unsaid, the key that shows it all.
+fn warning_line(first: &str, count: usize, width: usize) -> String {
+    let more = match count {
+        0 | 1 => String::new(),
+        n => format!(" (+{} more: w)", n - 1),
+    };
+    let whole = format!("⚠ {first}{more}");
+    if whole.chars().count() <= width {
+        return whole;
+    }
+    let tail = if more.is_empty() {
+        " (w: whole)".to_owned()
+    } else {
+        more
+    };
+    // "⚠ " before, "…" and the tail after.
+    let room = width.saturating_sub(3 + tail.chars().count());
+    let kept = wrap_words(first, room)
+        .into_iter()
+        .next()
+        .unwrap_or_default();
+    format!("⚠ {kept}…{tail}")
 }
 
 /// The ring's fill at the interval's cut: rows of its slots (`17/4096`), or rows alone for a

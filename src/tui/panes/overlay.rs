@@ -1,4 +1,4 @@
-//! Pop-ups over the panes: help, the CPU picker, the codec picker, save and load.
+//! Pop-ups over the panes: help, the warnings, the CPU picker, the codec picker, save and load.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Flex, Layout, Rect};
@@ -11,7 +11,7 @@ use crate::tui::style;
 use crate::tui::wrap::wrap_words;
 
 /// Every key, for `?`.
-const HELP: [(&str, &str); 19] = [
+const HELP: [(&str, &str); 20] = [
     ("q, Esc, Ctrl-C", "quit (the terminal is restored)"),
     ("?", "this help"),
     ("Tab", "next pane"),
@@ -35,6 +35,7 @@ const HELP: [(&str, &str); 19] = [
     ),
     ("m", "measure the core-to-core map (heatmap in Topology)"),
     ("h", "check the host for these CPUs (ringtop doctor)"),
+    ("w", "every warning of the last interval, whole"),
     (
         "g",
         "sample every worker's stack; g again draws a flamegraph SVG",
@@ -137,6 +138,21 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
                 .as_ref()
                 .map(|t| t.lines().into_iter().map(Line::from).collect())
                 .unwrap_or_default(),
+        ),
+        Mode::Warnings => (
+            " Warnings of the last interval ",
+            match app.snapshot.as_ref().map(|s| s.warnings.as_slice()) {
+                Some([]) | None => vec![Line::from("none")],
+                Some(warnings) => warnings
+                    .iter()
+                    .map(|w| {
+                        Line::from(Span::styled(
+                            format!("⚠ {w}"),
+                            style::severity(app, style::Severity::Warn),
+                        ))
+                    })
+                    .collect(),
+            },
         ),
         Mode::HostCheck { lines } => (
             " Host check (ringtop doctor) ",
