@@ -258,6 +258,35 @@ fn attach_reports_the_counts_the_program_itself_reports() {
         draw(Some(&snapshot), &rates, width, height);
         draw(None, &[], width, height);
     }
+    // Warnings wrap between words: none is cut at the edge (`(pid 16` for `(pid 16384)`), and
+    // the skipped records are counted beside them; where they need more than a quarter of the
+    // screen, the rest are counted.
+    let mut warned = snapshot.clone();
+    warned.warnings = vec![
+        "md-in consumer-0 ran 56 % of the last 1.0 s on CPU 0; waited 0.44 s for it; CPU 0 lost \
+         0.01 s to steal; other tasks: ringtop (pid 16384)"
+            .into(),
+        "orders consumer-0 ran 44 % of the last 1.0 s on CPU 1; waited 0.56 s for it".into(),
+    ];
+    warned.skipped = vec!["record 3: its name is not UTF-8".into()];
+    let text = draw(Some(&warned), &rates, 80, 24);
+    let shown: std::collections::BTreeSet<&str> = text
+        .split(|c: char| c.is_whitespace() || c == '"')
+        .collect();
+    for word in warned.warnings.iter().flat_map(|w| w.split(' ')) {
+        assert!(shown.contains(word), "{word:?} cut or missing:\n{text}");
+    }
+    assert!(text.contains("1 skipped records"), "{text}");
+    let short = draw(Some(&warned), &rates, 80, 12);
+    assert!(
+        short.contains("(+3 more warnings: a taller terminal shows them)"),
+        "{short}"
+    );
+    let shorter = draw(Some(&warned), &rates, 60, 16);
+    assert!(
+        shorter.contains("(+2 more warnings: a taller terminal shows them)"),
+        "{shorter}"
+    );
     // Narrower, the least needed columns go whole: no figure is cut into another.
     snapshot.rings[0].ring.capacity = 1_048_576;
     snapshot.rings[0].ring.consumer_empty_stalls = Some(123_456_789_012);

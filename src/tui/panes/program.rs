@@ -23,18 +23,31 @@ pub fn render(
     status: &str,
 ) {
     let area = frame.area();
-    let [header, rings, threads, footer] = Layout::vertical([
-        Constraint::Length(2),
+    let Some(snapshot) = snapshot else {
+        let [header, _, footer] = Layout::vertical([
+            Constraint::Length(2),
+            Constraint::Min(0),
+            Constraint::Length(2),
+        ])
+        .areas(area);
+        frame.render_widget(Paragraph::new("reading the program's segment…"), header);
+        frame.render_widget(Paragraph::new(status.to_owned()), footer);
+        return;
+    };
+    // A quarter of the screen at most, and never the tables' four rows each.
+    let notes = warning_lines(
+        snapshot,
+        area.width,
+        (area.height / 4).min(area.height.saturating_sub(1 + 4 + 4 + 2)),
+    );
+    let [header, warnings, rings, threads, footer] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(u16::try_from(notes.len()).unwrap_or(u16::MAX).max(1)),
         Constraint::Min(4),
         Constraint::Min(4),
         Constraint::Length(2),
     ])
     .areas(area);
-    let Some(snapshot) = snapshot else {
-        frame.render_widget(Paragraph::new("reading the program's segment…"), header);
-        frame.render_widget(Paragraph::new(status.to_owned()), footer);
-        return;
-    };
     let program = &snapshot.program;
     // Each part whole: narrow, the segment's path and the update interval give way first.
     let bold = Style::default().add_modifier(Modifier::BOLD);
@@ -64,30 +77,50 @@ pub fn render(
         "  ",
         header.width,
     );
-    let warning = snapshot
-        .warnings
-        .first()
-        .cloned()
-        .unwrap_or_else(|| format!("{} skipped records", snapshot.skipped.len()));
-    frame.render_widget(
-        Paragraph::new(vec![
-            title,
-            Line::from(
-                if snapshot.warnings.is_empty() && snapshot.skipped.is_empty() {
-                    String::new()
-                } else {
-                    warning
-                },
-            ),
-        ]),
-        header,
-    );
+    frame.render_widget(Paragraph::new(title), header);
+    frame.render_widget(Paragraph::new(notes), warnings);
     render_rings(frame, rings, snapshot);
     render_threads(frame, threads, &snapshot.threads, rates);
     frame.render_widget(
         Paragraph::new(status.to_owned()).wrap(Wrap { trim: true }),
         footer,
     );
+}
+
+/// Every warning and the count of skipped records, wrapped between words (a pid or a count cut
+/// at the edge would read as another), in at most `most` lines (at least one): where they need
+/// more, the last line says how many warnings are not shown whole.
+fn warning_lines(snapshot: &ProgramSnapshot, width: u16, most: u16) -> Vec<Line<'static>> {
+    let mut notes = snapshot.warnings.clone();
+    if !snapshot.skipped.is_empty() {
+        notes.push(format!(
+            "{} skipped records (--headless lists them)",
+            snapshot.skipped.len()
+        ));
+    }
+    let wrapped: Vec<Vec<Line<'static>>> = notes
+        .iter()
+        .map(|note| note_lines(std::slice::from_ref(note), width))
+        .collect();
+    let most = usize::from(most.max(1));
+    if wrapped.iter().map(Vec::len).sum::<usize>() <= most {
+        return wrapped.into_iter().flatten().collect();
+    }
+    // Whole warnings while they fit with a line to spare, then the count of the rest.
+    let mut lines = Vec::new();
+    let mut shown = 0;
+    for note in &wrapped {
+        if lines.len() + note.len() >= most {
+            break;
+        }
+        lines.extend(note.iter().cloned());
+        shown += 1;
+    }
+    lines.push(Line::from(format!(
+        "(+{} more warnings: a taller terminal shows them)",
+        wrapped.len() - shown
+    )));
+    lines
 }
 
 fn render_rings(frame: &mut Frame, area: Rect, snapshot: &ProgramSnapshot) {
