@@ -936,6 +936,15 @@ fn a_remote_run_shows_its_transport_pane() {
     let narrow = screen(&remote_app(LinkRole::Receiver), 60, 20);
     assert!(narrow.contains("Transport: tcp receiver"), "{narrow}");
     insta::assert_snapshot!(wide);
+    // At 80 columns the pane is 40 wide: its name gives way, the port stays whole (it read
+    // `127.0.0.1:747`).
+    for role in [LinkRole::Sender, LinkRole::Receiver] {
+        for width in [30, 36, 40, 44, 60] {
+            let text = pane(&remote_app(role), width, 8, panes::transport::render);
+            let title = text.lines().next().unwrap();
+            assert!(title.contains(" 127.0.0.1:7471 "), "{width}: {title}");
+        }
+    }
 }
 
 #[test]

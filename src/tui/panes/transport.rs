@@ -8,6 +8,7 @@ use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 use crate::metrics::human::{format_ns, format_rate};
 use crate::metrics::snapshot::{LatencyNs, LinkRole, TransportSnapshot};
 use crate::tui::app::App;
+use crate::tui::columns::line_of;
 use crate::tui::style::{self, Severity};
 
 /// Draws the transport pane (nothing to draw for a local ring).
@@ -21,12 +22,22 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         (LinkRole::Receiver, true) => ("receiver on", "connected"),
         (LinkRole::Receiver, false) => ("receiver on", "waiting"),
     };
+    // Each part whole (a port cut to `:747` is another port): narrow, the pane's name goes
+    // first, then the link's kind; the end and its address stay.
+    let mut title = line_of(
+        vec![
+            (Span::raw("Transport:"), 1),
+            (Span::raw(link.kind.to_string()), 2),
+            (Span::raw(format!("{direction} {}", link.address)), 3),
+        ],
+        " ",
+        area.width.saturating_sub(4),
+    );
+    title.spans.insert(0, Span::raw(" "));
+    title.spans.push(Span::raw(" "));
     let block = Block::default()
         .borders(Borders::ALL)
-        .title(format!(
-            " Transport: {} {direction} {} ",
-            link.kind, link.address
-        ))
+        .title(title)
         .border_style(style::border(app, false));
     let inner = block.inner(area);
     frame.render_widget(block, area);
