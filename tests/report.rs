@@ -165,6 +165,96 @@ fn chromium_renders_every_plot_of_a_real_run() {
 }
 
 #[test]
+fn a_run_that_did_not_finish_is_reported_up_to_its_last_interval() {
+    let dir = common::scratch_dir("report");
+    let out = Command::new(cargo_bin("ringtop"))
+        .args(["run", "--headless", "--builtin", "default"])
+        .args(["--duration", "1s", "--interval", "200ms"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    // As a run killed before its end leaves it: every line but the summary.
+    let lines: Vec<&str> = std::str::from_utf8(&out.stdout)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.contains("\"type\":\"summary\""))
+        .collect();
+    let run = dir.join("killed.jsonl");
+    std::fs::write(&run, lines.join("\n") + "\n").unwrap();
+    let html = dir.join("killed.html");
+    let report = Command::new(cargo_bin("ringtop"))
+        .arg("report")
+        .arg(&run)
+        .arg("-o")
+        .arg(&html)
+        .output()
+        .unwrap();
+    assert!(report.status.success(), "{report:?}");
+    let snapshots: Vec<serde_json::Value> = lines
+        .iter()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|v| v["type"] == "snapshot")
+        .collect();
+    let stderr = String::from_utf8_lossy(&report.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "no summary line: the run did not finish (or its output was cut); the report says \
+             so, and gives its {} intervals",
+            snapshots.len()
+        )),
+        "{stderr}"
+    );
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.contains("the run did not finish"), "{page}");
+    // Each thread's rows as of the last interval, and its rate over the time until then.
+    let last = snapshots.last().unwrap();
+    let seconds = last["elapsed_s"].as_f64().unwrap();
+    for thread in last["threads"].as_array().unwrap() {
+        let rows = thread["rows"].as_u64().unwrap();
+        let row = format!(
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{rows}</td><td>{:.0}</td>",
+            thread["name"].as_str().unwrap(),
+            thread["cpu"],
+            thread["node"],
+            rows as f64 / seconds
+        );
+        assert!(page.contains(&row), "no {row} in {page}");
+    }
+    // Every chart has a point for each interval.
+    assert_eq!(page.matches("<svg").count(), 6, "six charts");
+    let fill = page
+        .split("<svg")
+        .find(|svg| svg.contains("Ring fill"))
+        .unwrap();
+    let points = fill
+        .split("<polyline points=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .split(' ')
+        .count();
+    assert_eq!(points, snapshots.len());
+    // Only its start line: nothing to report, said, and no file.
+    std::fs::write(&run, lines[0].to_owned() + "\n").unwrap();
+    let nothing = dir.join("nothing.html");
+    let report = Command::new(cargo_bin("ringtop"))
+        .arg("report")
+        .arg(&run)
+        .arg("-o")
+        .arg(&nothing)
+        .output()
+        .unwrap();
+    assert_eq!(report.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&report.stderr).contains("not one interval: nothing to report")
+    );
+    assert!(!nothing.exists());
+}
+
+#[test]
 fn a_sweep_report_plots_latency_against_throughput_with_each_knee() {
     let dir = common::scratch_dir("report");
     let sweep = dir.join("sweep.json");

@@ -40,10 +40,11 @@ pub(super) fn run_report(args: &ReportCommandArgs) -> ExitCode {
         );
         return write_report(&args.output, &html);
     };
-    let run = match ringtop::export::compare::Run::read(run_path) {
+    let run = match ringtop::export::compare::Recorded::read(run_path) {
         Ok(run) => run,
         Err(err) => return usage_error(&err),
     };
+
     let c2c = match &args.c2c {
         None => None,
         Some(path) => {
@@ -71,14 +72,28 @@ pub(super) fn run_report(args: &ReportCommandArgs) -> ExitCode {
             }
         }
     };
-    let html = ringtop::export::report::html(
+    let Some(html) = ringtop::export::report::html(
         &run,
         ringtop::export::report::Extras {
             c2c: c2c.as_ref(),
             hlog: hlog.as_ref(),
             sweep: sweep.as_ref(),
         },
-    );
+    ) else {
+        return usage_error(&format!(
+            "{}: {} and not one interval: nothing to report",
+            run_path.display(),
+            ringtop::export::compare::NO_SUMMARY
+        ));
+    };
+    if run.summary.is_none() {
+        say!(
+            "ringtop: {}: {}; the report says so, and gives its {} intervals",
+            run_path.display(),
+            ringtop::export::compare::NO_SUMMARY,
+            run.snapshots.len()
+        );
+    }
     write_report(&args.output, &html)
 }
 

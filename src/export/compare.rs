@@ -52,25 +52,30 @@ pub enum CompareError {
     },
 }
 
-/// One run as its JSON lines tell it.
+/// A run's output as its JSON lines tell it, finished or not: a run killed before its end
+/// (SIGKILL, a CI job's time limit) printed its intervals but no summary.
 #[derive(Debug, Clone)]
-pub struct Run {
+pub struct Recorded {
     /// The file.
     pub path: String,
     /// Its `start` line.
     pub start: Value,
     /// Every interval.
     pub snapshots: Vec<Snapshot>,
-    /// The whole run.
-    pub summary: Summary,
+    /// The whole run; `None` when the output has no summary line.
+    pub summary: Option<Summary>,
 }
 
-impl Run {
+/// Why a recorded run has no summary, as every command that needs one says it.
+pub const NO_SUMMARY: &str = "no summary line: the run did not finish (or its output was cut)";
+
+impl Recorded {
     /// Reads the JSON lines of a headless run.
     ///
     /// # Errors
-    /// [`CompareError`] naming the file, and the line where one is wrong.
-    pub fn read(path: &Path) -> Result<Run, CompareError> {
+    /// [`CompareError`] naming the file, and the line where one is wrong; a file without a
+    /// start line is not a run's output.
+    pub fn read(path: &Path) -> Result<Recorded, CompareError> {
         let name = path.display().to_string();
         let text = crate::input::read_lines_file(path, crate::input::DATA_LINE_BYTES).map_err(
             |source| CompareError::Io {
@@ -78,14 +83,14 @@ impl Run {
                 source,
             },
         )?;
-        Run::parse(&name, &text)
+        Recorded::parse(&name, &text)
     }
 
     /// Parses `text`, the JSON lines of a headless run called `name`.
     ///
     /// # Errors
-    /// As [`Run::read`].
-    pub fn parse(name: &str, text: &str) -> Result<Run, CompareError> {
+    /// As [`Recorded::read`].
+    pub fn parse(name: &str, text: &str) -> Result<Recorded, CompareError> {
         let mut start = None;
         let mut snapshots = Vec::new();
         let mut summary = None;
@@ -132,18 +137,65 @@ impl Run {
                 }
             }
         }
-        let incomplete = |reason: &str| CompareError::Incomplete {
+        Ok(Recorded {
             path: name.to_owned(),
-            reason: reason.to_owned(),
+            start: start.ok_or_else(|| CompareError::Incomplete {
+                path: name.to_owned(),
+                reason: "no start line: not `run --headless` output".to_owned(),
+            })?,
+            snapshots,
+            summary,
+        })
+    }
+
+    /// The finished run, or [`CompareError::Incomplete`] when it has no summary.
+    ///
+    /// # Errors
+    /// [`CompareError::Incomplete`] saying the summary is missing.
+    pub fn finished(self) -> Result<Run, CompareError> {
+        let Some(summary) = self.summary else {
+            return Err(CompareError::Incomplete {
+                path: self.path,
+                reason: NO_SUMMARY.to_owned(),
+            });
         };
         Ok(Run {
-            path: name.to_owned(),
-            start: start.ok_or_else(|| incomplete("no start line: not `run --headless` output"))?,
-            snapshots,
-            summary: summary.ok_or_else(|| {
-                incomplete("no summary line: the run did not finish (or its output was cut)")
-            })?,
+            path: self.path,
+            start: self.start,
+            snapshots: self.snapshots,
+            summary,
         })
+    }
+}
+
+/// One finished run as its JSON lines tell it: what `compare` needs.
+#[derive(Debug, Clone)]
+pub struct Run {
+    /// The file.
+    pub path: String,
+    /// Its `start` line.
+    pub start: Value,
+    /// Every interval.
+    pub snapshots: Vec<Snapshot>,
+    /// The whole run.
+    pub summary: Summary,
+}
+
+impl Run {
+    /// Reads the JSON lines of a finished headless run.
+    ///
+    /// # Errors
+    /// As [`Recorded::read`], and [`CompareError::Incomplete`] without a summary.
+    pub fn read(path: &Path) -> Result<Run, CompareError> {
+        Recorded::read(path)?.finished()
+    }
+
+    /// Parses `text`, the JSON lines of a finished headless run called `name`.
+    ///
+    /// # Errors
+    /// As [`Run::read`].
+    pub fn parse(name: &str, text: &str) -> Result<Run, CompareError> {
+        Recorded::parse(name, text)?.finished()
     }
 }
 

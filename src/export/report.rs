@@ -11,11 +11,13 @@ use hdrhistogram::Histogram;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::compare::Run;
+use super::compare::Recorded;
 use super::svg::{self, Chart, Scale, Series, escape};
 use crate::doctor::DoctorSummary;
 use crate::metrics::rates::endpoint_rates;
-use crate::metrics::snapshot::{LatencyNs, Role, thread_index};
+use crate::metrics::snapshot::{
+    LatencyNs, RingSnapshot, Role, ThreadSnapshot, Totals, WarningTally, thread_index,
+};
 use crate::topology::c2c::C2cReport;
 
 const STYLE: &str = "body{font-family:sans-serif;margin:2em auto;max-width:64em;color:#222}\
@@ -228,14 +230,101 @@ fn sweep_section(doc: &Value) -> String {
     out
 }
 
-/// The report of `run`, with what `extras` holds.
-pub fn html(run: &Run, extras: Extras<'_>) -> String {
+/// The whole run as the report tells it: the summary's figures or, for a run that did not
+/// finish, its last interval's counts since the start, with rates over the time they took.
+struct WholeRun<'a> {
+    /// Whether the run printed its summary.
+    finished: bool,
+    /// Seconds it lasted (a run that did not finish: at least).
+    elapsed_s: f64,
+    profile: &'a str,
+    profile_description: &'a str,
+    /// Every thread: rows since the start, rows/s over the whole run, latency since the start
+    /// (or the last reset); its other figures (unused here) are the last interval's when the
+    /// run did not finish.
+    threads: Vec<ThreadSnapshot>,
+    ring: &'a RingSnapshot,
+    /// Rows, integrity counts, rows/s over the whole run.
+    totals: Totals,
+    failure: Option<&'a str>,
+    warnings: Vec<WarningTally>,
+}
+
+impl<'a> WholeRun<'a> {
+    /// `None` for a run with neither a summary nor an interval: nothing to report.
+    fn of(run: &'a Recorded) -> Option<WholeRun<'a>> {
+        if let Some(summary) = &run.summary {
+            return Some(WholeRun {
+                finished: true,
+                elapsed_s: summary.elapsed_s,
+                profile: &summary.profile,
+                profile_description: &summary.profile_description,
+                threads: summary.threads.clone(),
+                ring: &summary.ring,
+                totals: summary.totals,
+                failure: summary.failure.as_deref(),
+                warnings: summary.warnings.clone(),
+            });
+        }
+        let last = run.snapshots.last()?;
+        let seconds = last.elapsed_s.max(1e-9);
+        let threads = last
+            .threads
+            .iter()
+            .map(|t| ThreadSnapshot {
+                rows_per_s: t.rows as f64 / seconds,
+                ..t.clone()
+            })
+            .collect();
+        Some(WholeRun {
+            finished: false,
+            elapsed_s: last.elapsed_s,
+            profile: &last.profile,
+            profile_description: &last.profile_description,
+            threads,
+            ring: &last.ring,
+            totals: Totals {
+                rows_per_s: last.totals.consumed as f64 / seconds,
+                ..last.totals
+            },
+            failure: None,
+            warnings: tally_by_wording(run),
+        })
+    }
+}
+
+/// A run without a summary has no tally of its warnings: each wording, with the intervals that
+/// carried it.
+fn tally_by_wording(run: &Recorded) -> Vec<WarningTally> {
+    let mut tallies: Vec<WarningTally> = Vec::new();
+    for snapshot in &run.snapshots {
+        for warning in &snapshot.warnings {
+            match tallies.iter_mut().find(|t| t.warning == *warning) {
+                Some(tally) => {
+                    tally.count += 1;
+                    tally.last_s = snapshot.elapsed_s;
+                }
+                None => tallies.push(WarningTally {
+                    warning: warning.clone(),
+                    count: 1,
+                    first_s: snapshot.elapsed_s,
+                    last_s: snapshot.elapsed_s,
+                }),
+            }
+        }
+    }
+    tallies
+}
+
+/// The report of `run`, with what `extras` holds; `None` when the run has neither a summary nor
+/// an interval to report.
+pub fn html(run: &Recorded, extras: Extras<'_>) -> Option<String> {
     let Extras { c2c, hlog, sweep } = extras;
-    let summary = &run.summary;
-    let mut page = page_head(&summary.profile);
-    page.push_str(&overview(run));
+    let whole = WholeRun::of(run)?;
+    let mut page = page_head(whole.profile);
+    page.push_str(&overview(run, &whole));
     page.push_str("<h2>Threads</h2>");
-    page.push_str(&thread_table(run));
+    page.push_str(&thread_table(&whole));
     page.push_str("<h2>Latency distribution</h2>");
     match hlog {
         Some(histograms) => {
@@ -247,12 +336,17 @@ pub fn html(run: &Run, extras: Extras<'_>) -> String {
             );
         }
         None => {
-            page.push_str(&percentile_chart(run).svg());
-            page.push_str(
+            page.push_str(&percentile_chart(&whole).svg());
+            page.push_str(if whole.finished {
                 "<p>Each consumer's latency over the whole run at the summary's percentiles \
                  (p50, p90, p99, p99.9, p99.99, max; <code>--hlog</code> with the run's \
-                 interval log draws every percentile),",
-            );
+                 interval log draws every percentile),"
+            } else {
+                "<p>Each consumer's latency from the start to the last interval, at the \
+                 percentiles that interval's line gives since the start (p50, p90, p99, p99.9, \
+                 p99.99, max; <code>--hlog</code> with the run's interval log draws every \
+                 percentile),"
+            });
         }
     }
     page.push_str(
@@ -273,6 +367,7 @@ pub fn html(run: &Run, extras: Extras<'_>) -> String {
     page.push_str(
         &over_time(
             run,
+            &whole,
             "Throughput",
             "rows/s",
             Scale::Linear,
@@ -284,6 +379,7 @@ pub fn html(run: &Run, extras: Extras<'_>) -> String {
     page.push_str(
         &over_time(
             run,
+            &whole,
             "p99 latency per interval",
             "ns",
             Scale::Log,
@@ -298,6 +394,7 @@ pub fn html(run: &Run, extras: Extras<'_>) -> String {
     page.push_str(
         &over_time(
             run,
+            &whole,
             "CPU share (time on a CPU ÷ interval)",
             "%",
             Scale::Linear,
@@ -312,6 +409,7 @@ pub fn html(run: &Run, extras: Extras<'_>) -> String {
     page.push_str(
         &over_time(
             run,
+            &whole,
             "Ring stalls per second (a producer's: ring full; a consumer's: ring empty)",
             "stalls/s",
             Scale::Linear,
@@ -320,7 +418,7 @@ pub fn html(run: &Run, extras: Extras<'_>) -> String {
         )
         .svg(),
     );
-    page.push_str(&fill_over_time(run).svg());
+    page.push_str(&fill_over_time(run, whole.ring).svg());
     if let Some(c2c) = c2c {
         page.push_str("<h2>Core-to-core round trip</h2>");
         let labels: Vec<String> = c2c.cpus.iter().map(|c| format!("CPU {c}")).collect();
@@ -344,47 +442,59 @@ pub fn html(run: &Run, extras: Extras<'_>) -> String {
         env!("CARGO_PKG_VERSION"),
         escape(&run.path)
     );
-    page
+    Some(page)
 }
 
-fn overview(run: &Run) -> String {
-    let summary = &run.summary;
+fn overview(run: &Recorded, whole: &WholeRun) -> String {
     let start = &run.start;
     let host = &start["host"];
     let text = |v: &Value| v.as_str().map_or("n/a".to_owned(), escape);
-    let integrity = if summary.integrity_ok {
-        "<span class=\"ok\">every row arrived once, in order</span>".to_owned()
+    let totals = &whole.totals;
+    let clean = totals.lost == 0 && totals.duplicated == 0 && totals.reordered == 0;
+    let integrity = match (clean, whole.finished) {
+        (true, true) => "<span class=\"ok\">every row arrived once, in order</span>".to_owned(),
+        (true, false) => "<span class=\"ok\">none lost, duplicated or reordered up to its last \
+                          interval</span> (rows still in the ring then were never checked)"
+            .to_owned(),
+        (false, _) => format!(
+            "<span class=\"bad\">lost {}, duplicated {}, reordered {}</span>",
+            totals.lost, totals.duplicated, totals.reordered
+        ),
+    };
+    let lasted = if whole.finished {
+        format!("{:.1} s", whole.elapsed_s)
     } else {
         format!(
-            "<span class=\"bad\">lost {}, duplicated {}, reordered {}</span>",
-            summary.totals.lost, summary.totals.duplicated, summary.totals.reordered
+            "at least {:.1} s: <span class=\"bad\">the run did not finish</span> (its output \
+             has no summary line: it was killed, or the output was cut); every figure here is as \
+             of its last interval, rates over the time until then",
+            whole.elapsed_s,
         )
     };
     let mut html = format!(
         "<table><tr><th>started</th><td>{}</td></tr>\
-         <tr><th>lasted</th><td>{:.1} s</td></tr>\
+         <tr><th>lasted</th><td>{lasted}</td></tr>\
          <tr><th>profile</th><td>{} — {}</td></tr>\
          <tr><th>host</th><td>{} ({}, kernel {}, clocksource {})</td></tr>\
          <tr><th>ringtop</th><td>{}</td></tr>\
          <tr><th>rows</th><td>{}, {} consumed, {:.0} rows/s</td></tr>\
          <tr><th>integrity</th><td>{integrity}</td></tr>",
         text(&start["started_utc"]),
-        summary.elapsed_s,
-        escape(&summary.profile),
-        escape(&summary.profile_description),
+        escape(whole.profile),
+        escape(whole.profile_description),
         text(&host["hostname"]),
         text(&host["cpu_model"]),
         text(&host["kernel"]),
         text(&host["clocksource"]),
         text(&start["ringtop_version"]),
-        summary.totals.produced.map_or_else(
+        totals.produced.map_or_else(
             || "produced n/a (a receiver: its sender counts them)".to_owned(),
             |n| format!("{n} produced")
         ),
-        summary.totals.consumed,
-        summary.totals.rows_per_s,
+        totals.consumed,
+        totals.rows_per_s,
     );
-    if let Some(failure) = &summary.failure {
+    if let Some(failure) = whole.failure {
         let _ = write!(
             html,
             "<tr><th>failure</th><td class=\"bad\">{}</td></tr>",
@@ -392,9 +502,18 @@ fn overview(run: &Run) -> String {
         );
     }
     html.push_str("</table>");
-    if !summary.warnings.is_empty() {
-        html.push_str("<h2>Warnings</h2><table><tr><th>warning</th><th>times</th><th>first s</th><th>last s</th></tr>");
-        for w in &summary.warnings {
+    if !whole.warnings.is_empty() {
+        html.push_str("<h2>Warnings</h2>");
+        if !whole.finished {
+            html.push_str(
+                "<p>Each wording the intervals carried (a run that did not finish has no \
+                 summary to tally them by thread and kind).</p>",
+            );
+        }
+        html.push_str(
+            "<table><tr><th>warning</th><th>times</th><th>first s</th><th>last s</th></tr>",
+        );
+        for w in &whole.warnings {
             let _ = write!(
                 html,
                 "<tr><td>{}</td><td>{}</td><td>{:.1}</td><td>{:.1}</td></tr>",
@@ -409,13 +528,13 @@ fn overview(run: &Run) -> String {
     html
 }
 
-fn thread_table(run: &Run) -> String {
+fn thread_table(whole: &WholeRun) -> String {
     let mut html = String::from(
         "<table><tr><th>thread</th><th>CPU</th><th>node</th><th>rows</th><th>rows/s</th>\
          <th>p50 ns</th><th>p99 ns</th><th>p99.9 ns</th><th>max ns</th></tr>",
     );
     let or_na = |v: Option<String>| v.unwrap_or_else(|| "n/a".to_owned());
-    for t in &run.summary.threads {
+    for t in &whole.threads {
         let l = t.latency_total_ns;
         let latency = |f: fn(&LatencyNs) -> u64| or_na(l.as_ref().map(|l| f(l).to_string()));
         let _ = write!(
@@ -435,7 +554,7 @@ fn thread_table(run: &Run) -> String {
     }
     html.push_str("</table>");
     let unmeasured = |role: Role| {
-        run.summary
+        whole
             .threads
             .iter()
             .any(|t| t.role == role && t.latency_total_ns.is_none())
@@ -454,10 +573,9 @@ fn thread_table(run: &Run) -> String {
 }
 
 /// The HdrHistogram-style plot: latency against the percentile, on a log axis of 1 ÷ (1 − p).
-fn percentile_chart(run: &Run) -> Chart {
+fn percentile_chart(whole: &WholeRun) -> Chart {
     let position = |p: f64| 1.0 / (1.0 - p);
-    let series = run
-        .summary
+    let series = whole
         .threads
         .iter()
         .filter(|t| t.role == Role::Consumer)
@@ -544,15 +662,15 @@ type Pick<'a> = &'a dyn Fn(usize, usize) -> Option<f64>;
 
 /// A line per thread (consumers only, if asked) of `pick`'s figure at each snapshot.
 fn over_time(
-    run: &Run,
+    run: &Recorded,
+    whole: &WholeRun,
     title: &str,
     unit: &str,
     y_scale: Scale,
     pick: Pick<'_>,
     consumers_only: bool,
 ) -> Chart {
-    let names: Vec<&str> = run
-        .summary
+    let names: Vec<&str> = whole
         .threads
         .iter()
         .filter(|t| !consumers_only || t.role == Role::Consumer)
@@ -589,8 +707,7 @@ fn over_time(
 }
 
 /// The ring's fill at each interval's end: one line.
-fn fill_over_time(run: &Run) -> Chart {
-    let ring = &run.summary.ring;
+fn fill_over_time(run: &Recorded, ring: &RingSnapshot) -> Chart {
     // A framed ring's compressed frames can hold more rows than it has slots.
     let unit = if ring.framed {
         "rows".to_owned()
@@ -618,7 +735,7 @@ fn fill_over_time(run: &Run) -> Chart {
     }
 }
 
-fn host_check(run: &Run) -> String {
+fn host_check(run: &Recorded) -> String {
     let mut html = String::from("<h2>Host check</h2>");
     let Ok(check) = DoctorSummary::deserialize(&run.start["host_check"]) else {
         html.push_str("<p class=\"empty\">Not run: the CPUs could not be planned.</p>");
