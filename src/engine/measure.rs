@@ -9,7 +9,8 @@ use crate::codec::CodecId;
 use crate::metrics::LatencyHistogram;
 use crate::metrics::counters::CounterValues;
 use crate::metrics::integrity::Integrity;
-use crate::metrics::pace::behind_schedule_warning;
+use crate::metrics::pace::{Waits, behind_schedule_warning};
+use crate::metrics::rates::EndpointRates;
 use crate::metrics::sched::{SPINNING_SHARE_FLOOR, cpu_share_warning};
 use crate::metrics::snapshot::{
     CodecPart, CodecSnapshot, EndpointCounters, LatencyNs, LinkRole, RingSnapshot, Role, RunState,
@@ -536,9 +537,28 @@ fn warnings(
         && now.state == RunState::Running
         && previous.pace_changes == now.pace_changes
     {
-        for t in threads.iter().filter(|t| t.role == Role::Producer) {
+        // Stall episodes a second of each thread, where the ring counts them.
+        let stalls: Vec<Option<f64>> = threads
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                let before = previous.threads.get(i).and_then(|b| b.endpoint);
+                EndpointRates::between(before, t.endpoint?, figures.seconds).map(|r| r.stalls_per_s)
+            })
+            .collect();
+        let empty: Option<f64> = threads
+            .iter()
+            .zip(&stalls)
+            .filter(|(t, _)| t.role == Role::Consumer)
+            .map(|(_, stalls)| *stalls)
+            .sum();
+        for (t, full) in threads.iter().zip(&stalls) {
+            if t.role != Role::Producer {
+                continue;
+            }
+            let waits = full.zip(empty).map(|(full, empty)| Waits { full, empty });
             if let Some(text) =
-                behind_schedule_warning(&t.name, t.rows_per_s, now.rate, figures.seconds)
+                behind_schedule_warning(&t.name, t.rows_per_s, now.rate, figures.seconds, waits)
             {
                 warnings.push(Warning::new("behind-schedule", &t.name, text));
             }

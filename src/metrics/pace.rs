@@ -13,6 +13,16 @@ pub const RATE_KEPT: f64 = 0.95;
 /// interval's two edges (a row due just before a reading may be sent just after it).
 const EDGE_ROWS: f64 = 2.0;
 
+/// How often each side of a ring waited for the other over an interval: stall episodes a
+/// second (each wait counts once, however long).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Waits {
+    /// The producer found the ring full.
+    pub full: f64,
+    /// The consumers found it empty (all of them together).
+    pub empty: f64,
+}
+
 /// Whether sending `sent_per_s` keeps an offered `offered_per_s` (0: none offered, kept).
 pub fn keeps_rate(sent_per_s: f64, offered_per_s: f64) -> bool {
     sent_per_s >= RATE_KEPT * offered_per_s
@@ -20,11 +30,14 @@ pub fn keeps_rate(sent_per_s: f64, offered_per_s: f64) -> bool {
 
 /// The warning for producer `name`, which sent `sent_per_s` rows a second over an interval of
 /// `seconds` while offering `rate` all along; `None` where it kept the rate (or offered none).
+/// `waits`, where the ring counts them, says who set the pace: the side that waited for the
+/// other more often is not the slow one.
 pub fn behind_schedule_warning(
     name: &str,
     sent_per_s: f64,
     rate: u64,
     seconds: f64,
+    waits: Option<Waits>,
 ) -> Option<String> {
     let offered = rate as f64;
     let short_rows = (offered - sent_per_s) * seconds;
@@ -37,9 +50,24 @@ pub fn behind_schedule_warning(
     } else {
         format!("{share:.0} %")
     };
+    let pace = match waits {
+        None => String::new(),
+        Some(Waits { full, empty }) if empty >= full => format!(
+            "; its consumers waited for it (they found the ring empty {} times a second, it \
+             found it full {})",
+            format_rate(empty),
+            format_rate(full)
+        ),
+        Some(Waits { full, empty }) => format!(
+            "; it waited for its consumers (it found the ring full {} times a second, they found \
+             it empty {})",
+            format_rate(full),
+            format_rate(empty)
+        ),
+    };
     Some(format!(
         "{name} sent {} rows/s of the {} it offers ({share}): it falls behind its schedule, and \
-         latency, timed from when each row was due, includes the wait",
+         latency, timed from when each row was due, includes the wait{pace}",
         format_rate(sent_per_s),
         format_rate(offered),
     ))
@@ -51,7 +79,7 @@ mod tests {
 
     #[test]
     fn a_producer_short_of_its_rate_is_told_by_how_much() {
-        let text = behind_schedule_warning("producer-0", 47.6e6, 100_000_000, 1.0).unwrap();
+        let text = behind_schedule_warning("producer-0", 47.6e6, 100_000_000, 1.0, None).unwrap();
         assert!(
             text.starts_with("producer-0 sent 47.6M rows/s of the 100M it offers (48 %)"),
             "{text}"
@@ -60,20 +88,56 @@ mod tests {
 
     #[test]
     fn keeping_the_rate_or_offering_none_says_nothing() {
-        assert_eq!(behind_schedule_warning("p", 999e3, 1_000_000, 1.0), None);
-        assert_eq!(behind_schedule_warning("p", 950e3, 1_000_000, 1.0), None);
-        assert_eq!(behind_schedule_warning("p", 5.0, 0, 1.0), None);
-        assert!(behind_schedule_warning("p", 949e3, 1_000_000, 1.0).is_some());
-        let far = behind_schedule_warning("p", 47e6, 1_000_000_000_000, 1.0).unwrap();
+        assert_eq!(
+            behind_schedule_warning("p", 999e3, 1_000_000, 1.0, None),
+            None
+        );
+        assert_eq!(
+            behind_schedule_warning("p", 950e3, 1_000_000, 1.0, None),
+            None
+        );
+        assert_eq!(behind_schedule_warning("p", 5.0, 0, 1.0, None), None);
+        assert!(behind_schedule_warning("p", 949e3, 1_000_000, 1.0, None).is_some());
+        let far = behind_schedule_warning("p", 47e6, 1_000_000_000_000, 1.0, None).unwrap();
         assert!(far.contains("of the 1.00T it offers (under 1 %)"), "{far}");
+    }
+
+    #[test]
+    fn the_side_that_waited_more_is_not_the_one_that_set_the_pace() {
+        let held = Waits {
+            full: 12_345.0,
+            empty: 3.0,
+        };
+        let held = behind_schedule_warning("p", 600e3, 1_000_000, 1.0, Some(held)).unwrap();
+        assert!(
+            held.ends_with(
+                "; it waited for its consumers (it found the ring full 12.3k times a second, they \
+                 found it empty 3)"
+            ),
+            "{held}"
+        );
+        let slow = Waits {
+            full: 8.0,
+            empty: 1.2e6,
+        };
+        let slow = behind_schedule_warning("p", 600e3, 1_000_000, 0.5, Some(slow)).unwrap();
+        assert!(
+            slow.ends_with(
+                "; its consumers waited for it (they found the ring empty 1.20M times a second, \
+                 it found it full 8)"
+            ),
+            "{slow}"
+        );
+        let unknown = behind_schedule_warning("p", 600e3, 1_000_000, 1.0, None).unwrap();
+        assert!(unknown.ends_with("includes the wait"), "{unknown}");
     }
 
     #[test]
     fn a_slow_rate_is_not_behind_by_a_row_at_the_edges() {
         // Four rows a second over a quarter of a second: one row due, none or two sent.
-        assert_eq!(behind_schedule_warning("p", 0.0, 4, 0.25), None);
+        assert_eq!(behind_schedule_warning("p", 0.0, 4, 0.25, None), None);
         // Ten a second over a second: seven sent is three short.
-        assert!(behind_schedule_warning("p", 7.0, 10, 1.0).is_some());
-        assert_eq!(behind_schedule_warning("p", 8.0, 10, 1.0), None);
+        assert!(behind_schedule_warning("p", 7.0, 10, 1.0, None).is_some());
+        assert_eq!(behind_schedule_warning("p", 8.0, 10, 1.0, None), None);
     }
 }

@@ -608,6 +608,31 @@ fn a_producer_short_of_its_rate_through_an_interval_is_warned_about() {
         ]
     );
     assert_eq!(interval.warnings[0].key, "behind-schedule producer-0");
+    // Where the ring counts them, the side that waited more often says who set the pace: the
+    // producer found it full 12,345 times in the second, the consumer empty 3 times.
+    let waited = |at_ms: u64, produced: u64, full: u64, empty: u64| {
+        let mut reading = paced(at_ms, produced, 0);
+        for (thread, stalls) in reading.threads.iter_mut().zip([full, empty]) {
+            thread.endpoint = Some(EndpointCounters {
+                stalls,
+                ..EndpointCounters::default()
+            });
+        }
+        reading
+    };
+    let held = measure(
+        &shape,
+        &waited(1_000, 1_000_000, 1_000, 10),
+        &waited(2_000, 1_600_000, 13_345, 13),
+    );
+    assert!(
+        held.snapshot.warnings[0].ends_with(
+            "; it waited for its consumers (it found the ring full 12.3k times a second, they \
+             found it empty 3)"
+        ),
+        "{:?}",
+        held.snapshot.warnings
+    );
     // Kept: nothing to say.
     let kept = measure(
         &shape,
