@@ -215,7 +215,7 @@ fn a_rate_no_machine_can_keep_is_warned_about_with_what_was_sent() {
     };
     let (snapshot, warning) = warned;
     assert!(
-        warning.contains("rows/s of the 1.00T it offers (under 1 %): it falls behind"),
+        warning.contains("rows/s of the 1.00T it offers (under 1 %): it fell "),
         "{warning}"
     );
     // The figure it names is the producer's own rate of that interval.

@@ -240,6 +240,49 @@ fn a_sweep_runs_every_point_and_marks_one_knee_per_curve() {
     );
 }
 
+#[test]
+fn a_sweep_point_whose_producer_cannot_keep_its_rate_says_so() {
+    let _machine = machine();
+    // No machine sends 100 G rows a second; flat out offers no rate to keep.
+    let out = ringtop()
+        .args(["sweep", "--set", "workload.rate=0,100G", "--trial", "200ms"])
+        .output()
+        .unwrap();
+    common::assert_succeeded(&out);
+    let table = String::from_utf8(out.stdout).unwrap();
+    let row = |rate: &str| {
+        table
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(rate))
+            .unwrap_or_else(|| panic!("no {rate} row: {table}"))
+    };
+    assert!(row("0").contains(" flat out "), "{table}");
+    assert!(row("100000000000").contains(" BEHIND "), "{table}");
+    assert!(
+        table.contains("rate: BEHIND where a producer sent under 95 % of the rate it offers"),
+        "{table}"
+    );
+    let out = ringtop()
+        .args([
+            "sweep",
+            "--set",
+            "workload.rate=0,100G",
+            "--trial",
+            "200ms",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let kept: Vec<&Value> = doc["sweep"]["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| &p["outcome"]["kept_rate"])
+        .collect();
+    assert_eq!(kept, [&Value::Null, &Value::Bool(false)], "{doc}");
+}
+
 /// Sends SIGINT to `child` after `after`, as Ctrl-C would, and waits for its output.
 fn interrupted_after(mut child: std::process::Child, after: Duration) -> std::process::Output {
     std::thread::sleep(after);

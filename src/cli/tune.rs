@@ -318,7 +318,17 @@ pub(super) fn run_sweep(args: &SweepArgs) -> ExitCode {
     shown
 }
 
-/// One line per point: its settings, rows/s, p50, p99, whether every row arrived, the knee.
+/// One line per point: its settings, rows/s, p50, p99, whether the producers kept their rate,
+/// whether every row arrived, the knee.
+/// How a point's producers did against the rate they offer.
+fn kept_rate_word(kept: Option<bool>) -> &'static str {
+    match kept {
+        None => "flat out",
+        Some(true) => "kept",
+        Some(false) => "BEHIND",
+    }
+}
+
 fn sweep_table(record: &sweep::SweepRecord) -> String {
     let Some(first) = record.points.first() else {
         return String::new();
@@ -328,8 +338,8 @@ fn sweep_table(record: &sweep::SweepRecord) -> String {
         out.push_str(&format!("{key:>16} "));
     }
     out.push_str(&format!(
-        "{:>12} {:>9} {:>9}  rows\n",
-        "rows/s", "p50 ns", "p99 ns"
+        "{:>12} {:>9} {:>9}  {:<8}  rows\n",
+        "rows/s", "p50 ns", "p99 ns", "rate"
     ));
     let ns = |v: Option<u64>| v.map_or_else(|| "n/a".to_owned(), |v| v.to_string());
     for point in &record.points {
@@ -343,13 +353,24 @@ fn sweep_table(record: &sweep::SweepRecord) -> String {
             (None, false) => "LOST/REORDERED".to_owned(),
         };
         out.push_str(&format!(
-            "{:>12.0} {:>9} {:>9}  {rows}{}\n",
+            "{:>12.0} {:>9} {:>9}  {:<8}  {rows}{}\n",
             o.rows_per_s,
             ns(o.p50_ns),
             ns(o.p99_ns),
+            kept_rate_word(o.kept_rate),
             if point.knee { "  <- knee" } else { "" }
         ));
     }
     out.push_str(&format!("knee: {}\n", record.knee_rule));
+    if record
+        .points
+        .iter()
+        .any(|p| p.outcome.kept_rate == Some(false))
+    {
+        out.push_str(
+            "rate: BEHIND where a producer sent under 95 % of the rate it offers: its rows' \
+             latency includes how late they were sent\n",
+        );
+    }
     out
 }

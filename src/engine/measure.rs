@@ -24,7 +24,7 @@ use super::cut::CUT_WAIT_AT_MOST;
 use super::reading::{
     CodecReading, CodecShare, LatencyReading, LinkReading, Reading, ThreadReading,
 };
-use super::warnings::Warning;
+use super::warnings::{BEHIND_SCHEDULE, Warning};
 
 const ROW_BYTES: f64 = std::mem::size_of::<Row>() as f64;
 
@@ -532,8 +532,10 @@ fn warnings(
         }
     }
     // A producer short of its rate through a whole interval of one schedule (no new rate, no
-    // pause in it): its rows' latency grows with the wait.
-    if previous.state == RunState::Running
+    // pause in it, and not the first: the producers' schedules start after it does): its rows'
+    // latency grows with the wait.
+    if !previous.threads.is_empty()
+        && previous.state == RunState::Running
         && now.state == RunState::Running
         && previous.pace_changes == now.pace_changes
     {
@@ -560,7 +562,7 @@ fn warnings(
             if let Some(text) =
                 behind_schedule_warning(&t.name, t.rows_per_s, now.rate, figures.seconds, waits)
             {
-                warnings.push(Warning::new("behind-schedule", &t.name, text));
+                warnings.push(Warning::new(BEHIND_SCHEDULE, &t.name, text));
             }
         }
     }

@@ -14,7 +14,15 @@ pub struct Warning {
     pub text: String,
 }
 
+/// The kind of warning for a producer short of the rate it offers.
+pub const BEHIND_SCHEDULE: &str = "behind-schedule";
+
 impl Warning {
+    /// Whether this warning is of kind `kind`.
+    pub fn is(&self, kind: &str) -> bool {
+        self.key.split_once(' ').is_some_and(|(k, _)| k == kind)
+    }
+
     /// A warning about `subject` of kind `kind`.
     pub(crate) fn new(kind: &str, subject: &str, text: String) -> Self {
         Warning {

@@ -200,7 +200,7 @@ fn sweep_section(doc: &Value) -> String {
             doc["sweep"]["planned"]
         );
     }
-    out.push_str("<table><tr><th>settings</th><th>rows/s</th><th>p50 ns</th><th>p99 ns</th><th>rows</th><th>knee</th></tr>");
+    out.push_str("<table><tr><th>settings</th><th>rows/s</th><th>p50 ns</th><th>p99 ns</th><th>rate</th><th>rows</th><th>knee</th></tr>");
     for p in &points {
         let o = &p["outcome"];
         let rows = if !o["failure"].is_null() {
@@ -213,10 +213,16 @@ fn sweep_section(doc: &Value) -> String {
         } else {
             "<span class=\"bad\">lost/reordered</span>".to_owned()
         };
+        let rate = match o["kept_rate"].as_bool() {
+            None => "flat out",
+            Some(true) => "kept",
+            Some(false) => "<span class=\"bad\">behind</span>",
+        };
         let settings = p["settings"].as_array().cloned().unwrap_or_default();
         let _ = write!(
             out,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{rows}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{rate}</td><td>{rows}</td>\
+             <td>{}</td></tr>",
             escape(&label(&settings)),
             o["rows_per_s"]
                 .as_f64()

@@ -46,6 +46,9 @@ pub struct TrialOutcome {
     pub p99_ns: Option<u64>,
     /// Every row arrived once and in order.
     pub integrity_ok: bool,
+    /// Whether every producer kept the rate it offers over the window (under 95 % of it is
+    /// behind: its rows' latency includes the wait); `None` where the producers run flat out.
+    pub kept_rate: Option<bool>,
     /// Why the trial could not run or stopped early.
     pub failure: Option<String>,
     /// What the trial cost of the budget (start, warm-up and stop included), s.

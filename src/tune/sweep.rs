@@ -464,6 +464,7 @@ mod tests {
                 p50_ns: Some(p99 / 2),
                 p99_ns: Some(p99),
                 integrity_ok: true,
+                kept_rate: None,
                 failure: None,
                 cost: Duration::ZERO,
             },

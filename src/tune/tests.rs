@@ -54,6 +54,7 @@ impl Trials for Fake {
             p50_ns: Some(p99 / 3),
             p99_ns: Some(p99),
             integrity_ok: !self.lossy.contains(&candidate.id),
+            kept_rate: None,
             failure: None,
             cost: duration + self.overhead,
         }
@@ -231,6 +232,7 @@ fn a_latency_candidate_that_cannot_keep_the_rate_is_out() {
         p50_ns: Some(100),
         p99_ns: Some(200),
         integrity_ok: true,
+        kept_rate: None,
         failure: None,
         cost: Duration::ZERO,
     };

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 
+use crate::engine::BEHIND_SCHEDULE;
 use crate::engine::Engine;
 use crate::metrics::snapshot::{Role, Snapshot};
 
@@ -61,7 +62,10 @@ impl Trials for EngineTrials {
         let mut stopped = self.wait(WARM_UP);
         let _ = engine.interval();
         stopped = stopped || self.wait(duration);
-        let window = engine.interval().snapshot;
+        let window = engine.interval();
+        let kept_rate = (candidate.profile.workload.rate > 0)
+            .then(|| !window.warnings.iter().any(|w| w.is(BEHIND_SCHEDULE)));
+        let window = window.snapshot;
         let summary = engine.stop();
         let (p50_ns, p99_ns) = worst_consumer(&window);
         TrialOutcome {
@@ -69,6 +73,7 @@ impl Trials for EngineTrials {
             p50_ns,
             p99_ns,
             integrity_ok: summary.integrity_ok,
+            kept_rate,
             failure: summary
                 .failure
                 .or_else(|| stopped.then(|| "interrupted".to_owned())),
@@ -102,6 +107,7 @@ fn failed(reason: String, began: Instant) -> TrialOutcome {
         p50_ns: None,
         p99_ns: None,
         integrity_ok: false,
+        kept_rate: None,
         failure: Some(reason),
         cost: began.elapsed(),
     }

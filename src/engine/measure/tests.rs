@@ -602,8 +602,9 @@ fn a_producer_short_of_its_rate_through_an_interval_is_warned_about() {
     assert_eq!(
         interval.snapshot.warnings,
         vec![
-            "producer-0 sent 600k rows/s of the 1.00M it offers (60 %): it falls behind its \
-             schedule, and latency, timed from when each row was due, includes the wait"
+            "producer-0 sent 600k rows/s of the 1.00M it offers (60 %): it fell 400ms further \
+             behind its schedule in the interval, and latency, timed from when each row was due, \
+             includes the wait"
                 .to_owned()
         ]
     );
@@ -643,6 +644,13 @@ fn a_producer_short_of_its_rate_through_an_interval_is_warned_about() {
         kept.snapshot.warnings.is_empty(),
         "{:?}",
         kept.snapshot.warnings
+    );
+    // The first interval began before the producers' schedules did: not behind.
+    let first = measure(&shape, &Reading::start(), &paced(1_000, 600_000, 0));
+    assert!(
+        first.snapshot.warnings.is_empty(),
+        "{:?}",
+        first.snapshot.warnings
     );
     // A new rate, a pause or a resume in the interval: no one rate to keep.
     let changed = measure(
