@@ -221,6 +221,19 @@ fn prometheus_stores_the_totals_ringtop_reports() {
         last("ringtop_info{command=\"run\",subject=\"default\"}"),
         Some(1.0)
     );
+    // Warnings, counted by kind and subject: as many intervals as the summary's tallies (none,
+    // on a quiet machine: then no series).
+    let tallied: f64 = summary["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["count"].as_f64().unwrap())
+        .sum();
+    assert_eq!(
+        query(&web, "sum(last_over_time(ringtop_warnings_total[5m]))"),
+        (tallied > 0.0).then_some(tallied),
+        "{summary}"
+    );
     // The run's ring, by its kind: its slots, its fill at the end, and where its pages are (a
     // series per node the summary names).
     let ring = &summary["ring"];
@@ -335,6 +348,59 @@ fn the_grafana_dashboard_queries_metrics_ringtop_serves() {
             "the dashboard queries {name}, which ringtop does not serve:\n{exposition}"
         );
     }
+}
+
+#[test]
+fn a_producer_behind_its_rate_is_counted_as_a_warning_by_kind_and_subject() {
+    let mut ringtop = Reaped::spawn(
+        Command::new(cargo_bin("ringtop"))
+            .args([
+                "run",
+                "--headless",
+                "--duration",
+                "2s",
+                "--interval",
+                "200ms",
+            ])
+            .args(["--metrics-listen", "127.0.0.1:0", "--metrics-linger", "20s"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped()),
+    )
+    .unwrap();
+    let child = ringtop.child();
+    let address = announced_metrics(&mut BufReader::new(child.stderr.take().unwrap()));
+    // A rate no machine keeps.
+    let mut stdin = child.stdin.take().unwrap();
+    writeln!(stdin, r#"{{"cmd":"rate","rows_per_s":1000000000000}}"#).unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let summary = common::next_of(&mut stdout, "summary");
+    let behind = summary["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| {
+            t["warning"]
+                .as_str()
+                .unwrap()
+                .starts_with("producer-0 sent ")
+        })
+        .unwrap_or_else(|| panic!("no behind-schedule tally: {summary}"));
+    // The final figures, which the run lingers to serve.
+    let (status, body) = get(&address, "/metrics").unwrap();
+    assert!(status.contains("200"), "{status}");
+    let series = "ringtop_warnings_total{kind=\"behind-schedule\",subject=\"producer-0\"} ";
+    let counted = body
+        .lines()
+        .find_map(|l| l.strip_prefix(series))
+        .unwrap_or_else(|| panic!("no {series}in:\n{body}"));
+    assert_eq!(
+        counted.parse::<u64>().unwrap(),
+        behind["count"].as_u64().unwrap()
+    );
+    assert!(body.contains("# TYPE ringtop_warnings counter"), "{body}");
+    drop(stdin);
+    assert!(child.wait().unwrap().success());
 }
 
 /// `ringtop run --headless` on the built-in profile `builtin` for `[duration, interval]`, serving

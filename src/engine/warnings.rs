@@ -18,9 +18,19 @@ pub struct Warning {
 pub const BEHIND_SCHEDULE: &str = "behind-schedule";
 
 impl Warning {
+    /// What kind of warning it is (`cpu-share`, `behind-schedule`, …).
+    pub fn kind(&self) -> &str {
+        self.key.split_once(' ').map_or(&self.key, |(kind, _)| kind)
+    }
+
+    /// What it is about: a thread, a link's address, the workload.
+    pub fn subject(&self) -> &str {
+        self.key.split_once(' ').map_or("", |(_, subject)| subject)
+    }
+
     /// Whether this warning is of kind `kind`.
     pub fn is(&self, kind: &str) -> bool {
-        self.key.split_once(' ').is_some_and(|(k, _)| k == kind)
+        self.kind() == kind
     }
 
     /// A warning about `subject` of kind `kind`.

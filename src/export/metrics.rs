@@ -171,6 +171,9 @@ struct State {
     codecs: BTreeMap<String, CodecSeries>,
     link: Option<LinkSeries>,
     rings: Vec<RingSeries>,
+    /// Intervals that carried each kind of warning about each subject (a run's: an attached
+    /// program's warnings have no kind).
+    warnings: BTreeMap<(String, String), u64>,
 }
 
 /// The figures a scrape sees. Cheap to clone (one shared state).
@@ -199,6 +202,12 @@ impl Metrics {
         for thread in &snapshot.threads {
             let series = state.threads.entry(thread.name.clone()).or_default();
             take_thread(series, thread, ROW_BYTES, snapshot.interval_s);
+        }
+        for warning in &interval.warnings {
+            *state
+                .warnings
+                .entry((warning.kind().to_owned(), warning.subject().to_owned()))
+                .or_default() += 1;
         }
         for latency in &interval.latency {
             state

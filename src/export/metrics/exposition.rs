@@ -106,6 +106,18 @@ impl Collector for Metrics {
             MetricType::Counter,
             [(Labels::new(), ConstCounter::new(state.intervals))],
         )?;
+        family(
+            &mut encoder,
+            "ringtop_warnings",
+            "Intervals that carried a warning of this kind about this subject (a thread, a link's address, the workload).",
+            MetricType::Counter,
+            state.warnings.iter().map(|((kind, subject), count)| {
+                (
+                    vec![("kind", kind.clone()), ("subject", subject.clone())],
+                    ConstCounter::new(*count),
+                )
+            }),
+        )?;
         let threads = || state.threads.iter();
         let by_thread = |name: &String, role: &str| -> Labels {
             vec![("thread", name.clone()), ("role", role.to_owned())]

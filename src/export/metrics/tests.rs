@@ -53,6 +53,7 @@ fn every_family_is_described_before_any_figure_arrives() {
         "ringtop_link_round_trip_ns",
         "ringtop_ring_lag",
         "ringtop_rows_lost",
+        "ringtop_warnings",
     ] {
         assert!(
             text.contains(&format!("# TYPE {family} ")),
