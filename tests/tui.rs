@@ -347,6 +347,15 @@ fn a_warning_too_long_for_the_header_is_cut_between_words_and_w_shows_them_all()
     }
     app.key(key(KeyCode::Char('x')));
     assert_eq!(app.mode, Mode::Normal);
+    // More than the terminal's height: the overlay says how many lines it leaves out.
+    app.snapshot.as_mut().unwrap().warnings = (0..40)
+        .map(|n| format!("consumer-{n} shares CPU 1 with producer-0"))
+        .collect();
+    app.key(key(KeyCode::Char('w')));
+    let text = screen(&app, 80, 24);
+    assert!(text.contains("consumer-0 shares"), "{text}");
+    assert!(text.contains("… 19 more lines: enlarge the terminal"), "{text}");
+    app.key(key(KeyCode::Char('x')));
     app.snapshot.as_mut().unwrap().warnings.clear();
     app.key(key(KeyCode::Char('w')));
     assert!(screen(&app, 80, 24).contains("none"));

@@ -212,9 +212,19 @@ fn draw(frame: &mut Frame, area: Rect, title: &str, lines: Vec<Line>, cursor: Op
     let popup = centered(area, width, height);
     let visible = popup.height.saturating_sub(2) as usize;
     let skip = cursor.map_or(0, |c| c.saturating_sub(visible.saturating_sub(1)));
+    let mut lines: Vec<Line> = lines.into_iter().skip(skip).collect();
+    // A list (a picker) scrolls with its cursor; a text taller than the terminal says what it
+    // leaves out, never ends as though it were whole.
+    if cursor.is_none() && lines.len() > visible && visible > 0 {
+        let left_out = lines.len() - (visible - 1);
+        lines.truncate(visible - 1);
+        lines.push(Line::from(format!(
+            "… {left_out} more lines: enlarge the terminal"
+        )));
+    }
     frame.render_widget(Clear, popup);
     frame.render_widget(
-        Paragraph::new(lines.into_iter().skip(skip).collect::<Vec<_>>()).block(
+        Paragraph::new(lines).block(
             Block::default()
                 .borders(Borders::ALL)
                 .title(title.to_owned()),
