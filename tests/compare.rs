@@ -74,10 +74,18 @@ fn scale(lines: &mut [Value], thread: &str, path: &[&str], factor: f64) {
     }
 }
 
+/// The summary line of `lines`.
+fn summary(lines: &mut [Value]) -> &mut Value {
+    lines.iter_mut().find(|l| l["type"] == "summary").unwrap()
+}
+
 #[test]
 fn a_run_against_itself_passes() {
     let dir = scratch_dir("compare");
-    let a = write(&dir, "same.jsonl", &baseline());
+    // Quiet, as a busy machine's run might not be: no warning of its own to report.
+    let mut lines = baseline();
+    summary(&mut lines)["warnings"] = Value::Array(Vec::new());
+    let a = write(&dir, "same.jsonl", &lines);
     let out = compare(&a, &a, &["--json"]);
     assert_eq!(out.status.code(), Some(0));
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -86,6 +94,30 @@ fn a_run_against_itself_passes() {
     assert!(comparisons.len() >= 5, "{report}");
     assert!(comparisons.iter().all(|c| c["change"] == 0.0));
     assert_eq!(report["warnings"].as_array().unwrap().len(), 0);
+}
+
+#[test]
+fn what_a_run_warned_about_is_said_beside_the_comparison() {
+    let dir = scratch_dir("compare");
+    let mut quiet = baseline();
+    summary(&mut quiet)["warnings"] = Value::Array(Vec::new());
+    let a = write(&dir, "quiet.jsonl", &quiet);
+    let mut behind = quiet.clone();
+    let warning = "producer-0 sent 600k rows/s of the 1.00M it offers (60 %): it fell 400ms \
+                   further behind its schedule in the interval, and latency, timed from when \
+                   each row was due, includes the wait";
+    summary(&mut behind)["warnings"] = serde_json::json!([
+        {"warning": warning, "count": 3, "first_s": 0.4, "last_s": 1.2}
+    ]);
+    let b = write(&dir, "behind.jsonl", &behind);
+    let out = compare(&a, &b, &[]);
+    let table = String::from_utf8(out.stdout).unwrap();
+    let said = format!(
+        "warning: {} warned in 3 of its intervals: {warning}",
+        b.display()
+    );
+    assert!(table.contains(&said), "{table}");
+    assert!(!table.contains("quiet.jsonl warned"), "{table}");
 }
 
 /// Output of a ringtop from before the counters said which were time-shared on the PMU

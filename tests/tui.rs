@@ -354,7 +354,10 @@ fn a_warning_too_long_for_the_header_is_cut_between_words_and_w_shows_them_all()
     app.key(key(KeyCode::Char('w')));
     let text = screen(&app, 80, 24);
     assert!(text.contains("consumer-0 shares"), "{text}");
-    assert!(text.contains("… 19 more lines: enlarge the terminal"), "{text}");
+    assert!(
+        text.contains("… 19 more lines: enlarge the terminal"),
+        "{text}"
+    );
     app.key(key(KeyCode::Char('x')));
     app.snapshot.as_mut().unwrap().warnings.clear();
     app.key(key(KeyCode::Char('w')));

@@ -400,6 +400,16 @@ fn differences(a: &Run, b: &Run) -> Vec<String> {
             warnings.push(format!("different hosts: {key} {ha} vs {hb}"));
         }
     }
+    // What a run warned about while it ran explains its figures (a producer behind its rate, a
+    // thread kept from its CPU): said beside the comparison, with how many intervals.
+    for run in [a, b] {
+        for tally in &run.summary.warnings {
+            warnings.push(format!(
+                "{} warned in {} of its intervals: {}",
+                run.path, tally.count, tally.warning
+            ));
+        }
+    }
     warnings
 }
 
