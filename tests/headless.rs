@@ -232,17 +232,7 @@ fn a_rate_no_machine_can_keep_is_warned_about_with_what_was_sent() {
         "{warning}"
     );
     let summary = next_of(&mut lines, "summary");
-    let tally = summary["warnings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| {
-            t["warning"]
-                .as_str()
-                .unwrap()
-                .starts_with("producer-0 sent ")
-        })
-        .unwrap_or_else(|| panic!("no tally of the warning: {summary}"));
+    let tally = common::tally(&summary, "producer-0 sent ");
     assert!(tally["count"].as_u64().unwrap() >= 1, "{tally}");
     child.wait().unwrap();
     drop(stdin);

@@ -375,17 +375,7 @@ fn a_producer_behind_its_rate_is_counted_as_a_warning_by_kind_and_subject() {
     writeln!(stdin, r#"{{"cmd":"rate","rows_per_s":1000000000000}}"#).unwrap();
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let summary = common::next_of(&mut stdout, "summary");
-    let behind = summary["warnings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| {
-            t["warning"]
-                .as_str()
-                .unwrap()
-                .starts_with("producer-0 sent ")
-        })
-        .unwrap_or_else(|| panic!("no behind-schedule tally: {summary}"));
+    let behind = common::tally(&summary, "producer-0 sent ");
     // The final figures, which the run lingers to serve.
     let (status, body) = get(&address, "/metrics").unwrap();
     assert!(status.contains("200"), "{status}");

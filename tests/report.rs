@@ -47,6 +47,17 @@ fn screenshot(html: &std::path::Path) -> (Vec<u8>, usize) {
     (pixels, frame.color_type.samples())
 }
 
+/// `ringtop report RUN -o HTML`.
+fn report(run: &std::path::Path, html: &std::path::Path) -> std::process::Output {
+    Command::new(cargo_bin("ringtop"))
+        .arg("report")
+        .arg(run)
+        .arg("-o")
+        .arg(html)
+        .output()
+        .unwrap()
+}
+
 #[test]
 fn chromium_renders_every_plot_of_a_real_run() {
     let dir = common::scratch_dir("report");
@@ -183,20 +194,14 @@ fn a_run_that_did_not_finish_is_reported_up_to_its_last_interval() {
     let run = dir.join("killed.jsonl");
     std::fs::write(&run, lines.join("\n") + "\n").unwrap();
     let html = dir.join("killed.html");
-    let report = Command::new(cargo_bin("ringtop"))
-        .arg("report")
-        .arg(&run)
-        .arg("-o")
-        .arg(&html)
-        .output()
-        .unwrap();
-    assert!(report.status.success(), "{report:?}");
+    let out = report(&run, &html);
+    assert!(out.status.success(), "{out:?}");
     let snapshots: Vec<serde_json::Value> = lines
         .iter()
         .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
         .filter(|v| v["type"] == "snapshot")
         .collect();
-    let stderr = String::from_utf8_lossy(&report.stderr);
+    let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         stderr.contains(&format!(
             "no summary line: the run did not finish (or its output was cut); the report says \
@@ -240,17 +245,9 @@ fn a_run_that_did_not_finish_is_reported_up_to_its_last_interval() {
     // Only its start line: nothing to report, said, and no file.
     std::fs::write(&run, lines[0].to_owned() + "\n").unwrap();
     let nothing = dir.join("nothing.html");
-    let report = Command::new(cargo_bin("ringtop"))
-        .arg("report")
-        .arg(&run)
-        .arg("-o")
-        .arg(&nothing)
-        .output()
-        .unwrap();
-    assert_eq!(report.status.code(), Some(2));
-    assert!(
-        String::from_utf8_lossy(&report.stderr).contains("not one interval: nothing to report")
-    );
+    let out = report(&run, &nothing);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not one interval: nothing to report"));
     assert!(!nothing.exists());
 }
 
@@ -351,26 +348,14 @@ fn an_output_that_cannot_be_a_file_is_a_usage_error_before_anything_is_read() {
         ),
         (missing_folder, "no-such-folder does not exist"),
     ] {
-        let out = Command::new(cargo_bin("ringtop"))
-            .arg("report")
-            .arg(&run)
-            .arg("-o")
-            .arg(&output)
-            .output()
-            .unwrap();
+        let out = report(&run, &output);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{output:?}: {stderr}");
         assert!(stderr.contains(says), "{output:?}: {stderr}");
     }
     // The same run written where a file can go.
     let html = dir.join("report.html");
-    let out = Command::new(cargo_bin("ringtop"))
-        .arg("report")
-        .arg(&run)
-        .arg("-o")
-        .arg(&html)
-        .output()
-        .unwrap();
+    let out = report(&run, &html);
     assert!(
         out.status.success(),
         "{}",

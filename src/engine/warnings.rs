@@ -109,4 +109,20 @@ mod tests {
         );
         assert_eq!((tallies[1].count, tallies[1].first_s), (1, 2.0));
     }
+
+    #[test]
+    fn a_warning_knows_its_kind_and_subject() {
+        let behind = Warning::new(BEHIND_SCHEDULE, "producer-0", "producer-0 sent …".into());
+        assert_eq!(
+            (behind.kind(), behind.subject()),
+            ("behind-schedule", "producer-0")
+        );
+        assert!(behind.is(BEHIND_SCHEDULE) && !behind.is("behind"));
+        let link = Warning::new(
+            "link-down",
+            "[::1]:7471",
+            "link to [::1]:7471 is down".into(),
+        );
+        assert_eq!((link.kind(), link.subject()), ("link-down", "[::1]:7471"));
+    }
 }

@@ -62,6 +62,17 @@ pub fn next_of(lines: &mut impl BufRead, kind: &str) -> Value {
     }
 }
 
+/// The tally in a summary line's `warnings` whose wording starts with `wording` (the numbers in
+/// a warning's text change from one run to the next).
+pub fn tally<'a>(summary: &'a Value, wording: &str) -> &'a Value {
+    summary["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["warning"].as_str().unwrap().starts_with(wording))
+        .unwrap_or_else(|| panic!("no tally of a warning `{wording}…`: {summary}"))
+}
+
 /// A child process killed when the test ends, however it ends: a failing test must not leave a
 /// workload, a server or a dashboard running.
 pub struct Reaped(Option<std::process::Child>);
