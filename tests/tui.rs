@@ -748,6 +748,51 @@ fn batch_prefetch_pause_and_reset_keys_send_commands() {
 }
 
 #[test]
+fn pace_keys_step_one_two_five_and_flat_out_where_the_producer_falls_short() {
+    // broadcast-fanout offers 500k rows/s a producer; the fixture's producer sends 1 M.
+    let mut app = app(no_pmu, false);
+    assert_eq!(app.rate, 500_000);
+    assert!(screen(&app, 120, 30).contains("  pace 500k  "));
+    assert_eq!(
+        app.key(key(KeyCode::Char('+'))),
+        Effect::Send(Command::Rate {
+            rows_per_s: 1_000_000
+        })
+    );
+    assert_eq!(
+        app.key(key(KeyCode::Char('-'))),
+        Effect::Send(Command::Rate {
+            rows_per_s: 200_000
+        })
+    );
+    // Offering 5 M while it sends 1 M: higher would only add to its lag, so + runs it flat out.
+    app.rate = 5_000_000;
+    assert_eq!(
+        app.key(key(KeyCode::Char('+'))),
+        Effect::Send(Command::Rate { rows_per_s: 0 })
+    );
+    // Flat out: - paces it a step below what it delivers; + has nowhere to go.
+    app.rate = 0;
+    assert!(screen(&app, 120, 30).contains("  flat out  "));
+    assert_eq!(
+        app.key(key(KeyCode::Char('-'))),
+        Effect::Send(Command::Rate {
+            rows_per_s: 500_000
+        })
+    );
+    assert_eq!(app.key(key(KeyCode::Char('+'))), Effect::None);
+    assert!(
+        app.status
+            .as_ref()
+            .is_some_and(|s| s.error && s.text.starts_with("flat out already")),
+        "{:?}",
+        app.status
+    );
+    app.rate = 1;
+    assert_eq!(app.key(key(KeyCode::Char('-'))), Effect::None);
+}
+
+#[test]
 fn batch_and_prefetch_keys_offer_only_what_the_ring_takes() {
     let mut rows = app(no_pmu, false);
     rows.batch = rows.ring.capacity / 2;

@@ -78,6 +78,33 @@ pub fn behind_schedule_warning(
     ))
 }
 
+/// The pace after `rate` going up the 1-2-5 steps (`1k`, `2k`, `5k`, `10k`, …): the least step
+/// above it.
+pub fn step_up(rate: u64) -> u64 {
+    let mut decade: u64 = 1;
+    loop {
+        for step in [1, 2, 5] {
+            let value = decade.saturating_mul(step);
+            if value > rate || value == u64::MAX {
+                return value;
+            }
+        }
+        decade = decade.saturating_mul(10);
+    }
+}
+
+/// The pace before `rate` going down the 1-2-5 steps: the greatest step below it; `None` at 1
+/// row a second and under.
+pub fn step_down(rate: u64) -> Option<u64> {
+    let mut below = None;
+    let mut value = 1;
+    while value < rate {
+        below = Some(value);
+        value = step_up(value);
+    }
+    below
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -138,6 +165,20 @@ mod tests {
         );
         let unknown = behind_schedule_warning("p", 600e3, 1_000_000, 1.0, None).unwrap();
         assert!(unknown.ends_with("includes the wait"), "{unknown}");
+    }
+
+    #[test]
+    fn paces_step_through_one_two_five() {
+        assert_eq!(step_up(1_000_000), 2_000_000);
+        assert_eq!(step_up(2_000_000), 5_000_000);
+        assert_eq!(step_up(5_000_000), 10_000_000);
+        assert_eq!(step_up(3_000), 5_000);
+        assert_eq!(step_up(0), 1);
+        assert_eq!(step_down(1_000_000), Some(500_000));
+        assert_eq!(step_down(23_400_000), Some(20_000_000));
+        assert_eq!(step_down(2), Some(1));
+        assert_eq!(step_down(1), None);
+        assert_eq!(step_up(u64::MAX), u64::MAX);
     }
 
     #[test]

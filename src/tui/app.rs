@@ -7,6 +7,7 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use crate::codec::CodecId;
 use crate::engine::Command;
+use crate::metrics::pace::{keeps_rate, step_down, step_up};
 use crate::metrics::rates::{EndpointRates, endpoint_rates};
 use crate::metrics::snapshot::{Role, Snapshot};
 use crate::profile::TuningProfile;
@@ -162,6 +163,8 @@ pub struct App {
     pub batch: usize,
     /// Current prefetch distance.
     pub prefetch: usize,
+    /// Rows per second each producer offers now (0: flat out).
+    pub rate: u64,
     /// The running ring, which the batch, prefetch and codec keys check their setting against
     /// before sending it (the same rules the engine and the profile check apply).
     pub ring: RingShape,
@@ -193,6 +196,7 @@ impl App {
             profiles: loadable_profiles(),
             batch: profile.effective_batch(),
             prefetch: profile.prefetch.distance,
+            rate: profile.workload.rate,
             ring: RingShape::of(profile),
             tune: None,
             endpoint_rates: Vec::new(),
@@ -288,6 +292,55 @@ impl App {
         }
     }
 
+    /// The pace one 1-2-5 step up; flat out where the producers already fall short of the pace
+    /// (a higher one would only add to their lag).
+    fn pace_up(&mut self) -> Effect {
+        if self.rate == 0 {
+            self.report(
+                "flat out already: - paces the producers below what they deliver",
+                true,
+            );
+            return Effect::None;
+        }
+        let short = self
+            .producer_rates()
+            .any(|sent| !keeps_rate(sent, self.rate as f64));
+        let rows_per_s = if short { 0 } else { step_up(self.rate) };
+        Effect::Send(Command::Rate { rows_per_s })
+    }
+
+    /// The pace one 1-2-5 step down; from flat out, the step below what the busiest producer
+    /// delivers.
+    fn pace_down(&mut self) -> Effect {
+        let from = if self.rate == 0 {
+            match self.producer_rates().reduce(f64::max) {
+                Some(sent) if sent >= 2.0 => sent as u64,
+                _ => {
+                    self.report("no producer's rate measured yet to pace below", true);
+                    return Effect::None;
+                }
+            }
+        } else {
+            self.rate
+        };
+        match step_down(from) {
+            Some(rows_per_s) => Effect::Send(Command::Rate { rows_per_s }),
+            None => {
+                self.report("1 row a second is the slowest pace", true);
+                Effect::None
+            }
+        }
+    }
+
+    /// Each producer's rows per second over the last interval.
+    fn producer_rates(&self) -> impl Iterator<Item = f64> + '_ {
+        self.snapshot
+            .iter()
+            .flat_map(|s| &s.threads)
+            .filter(|t| t.role == Role::Producer)
+            .map(|t| t.rows_per_s)
+    }
+
     /// A prefetch command, or the rule it breaks on the status line.
     fn prefetch_to(&mut self, distance: usize) -> Effect {
         match check_prefetch(self.ring, distance) {
@@ -369,6 +422,8 @@ impl App {
                 }
                 self.batch_to(self.batch.saturating_mul(2).min(largest))
             }
+            KeyCode::Char('+' | '=') => self.pace_up(),
+            KeyCode::Char('-') => self.pace_down(),
             KeyCode::Char('f') => self.prefetch_to(self.prefetch.saturating_sub(1)),
             KeyCode::Char('F') => self.prefetch_to(self.prefetch + 1),
             KeyCode::Char(' ') => {

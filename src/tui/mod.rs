@@ -26,6 +26,7 @@ use std::time::{Duration, Instant};
 use ratatui::crossterm::event::{self, Event, MouseButton, MouseEventKind};
 
 use crate::engine::{Command, Engine, EngineError, EngineHandle};
+use crate::metrics::human::format_rate;
 use crate::metrics::snapshot::Summary;
 use crate::metrics::stacks::StackSampler;
 use crate::profile::{TuningProfile, builtin};
@@ -399,6 +400,7 @@ fn send(app: &mut App, engine: &EngineHandle, command: Command) {
             match command {
                 Command::Batch { size } => app.batch = size,
                 Command::Prefetch { distance } => app.prefetch = distance,
+                Command::Rate { rows_per_s } => app.rate = rows_per_s,
                 _ => {}
             }
             app.report(format!("{described}: done"), false);
@@ -413,7 +415,10 @@ fn describe(command: &Command) -> String {
         Command::Codec { name } => format!("codec {name}"),
         Command::Batch { size } => format!("batch {size}"),
         Command::Prefetch { distance } => format!("prefetch {distance}"),
-        Command::Rate { rows_per_s } => format!("rate {rows_per_s} rows/s"),
+        Command::Rate { rows_per_s: 0 } => "pace: flat out".into(),
+        Command::Rate { rows_per_s } => {
+            format!("pace {} rows/s a producer", format_rate(*rows_per_s as f64))
+        }
         Command::Pause => "pause".into(),
         Command::Resume => "resume".into(),
         Command::ResetHistograms => "reset histograms".into(),

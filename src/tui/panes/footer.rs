@@ -12,7 +12,7 @@ use crate::tui::style::{self, Severity, severity};
 pub fn keys(mode: &Mode) -> &'static str {
     match mode {
         Mode::Normal => {
-            "q quit  ? help  tab pane  ↑↓ thread  p pin  c codec  b/B batch  f/F prefetch  space pause  r reset  s save  l load  m c2c  g flame  t tune  w warnings"
+            "q quit  ? help  tab pane  ↑↓ thread  p pin  c codec  b/B batch  +/- pace  f/F prefetch  space pause  r reset  s save  l load  m c2c  g flame  t tune  w warnings"
         }
         Mode::Help | Mode::Warnings | Mode::HostCheck { .. } => "any key: back",
         Mode::Tune => "x cancel the search  any other key: back (the search goes on; t shows it)",

@@ -88,6 +88,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
                 8,
             ),
             (Span::raw(format!("{:.0} MB/s", s.totals.mb_per_s)), 5),
+            (Span::raw(pace(app.rate)), 6),
             (Span::raw(format!("batch {}", app.batch)), 4),
             (Span::raw(format!("prefetch {}", app.prefetch)), 3),
             (integrity, 9),
@@ -130,6 +131,15 @@ fn warning_line(first: &str, count: usize, width: usize) -> String {
         .next()
         .unwrap_or_default();
     format!("⚠ {kept}…{tail}")
+}
+
+/// The rows a second each producer offers: `pace 1.00M`, or `flat out`.
+fn pace(rate: u64) -> String {
+    if rate == 0 {
+        "flat out".to_owned()
+    } else {
+        format!("pace {}", format_rate(rate as f64))
+    }
 }
 
 /// The ring's fill at the interval's cut: rows of its slots (`17/4096`), or rows alone for a

@@ -25,6 +25,10 @@ const HELP: [(&str, &str); 20] = [
         "b / B",
         "halve / double the batch (rows per frame when framed)",
     ),
+    (
+        "+ / -",
+        "pace each producer a 1-2-5 step up / down (flat out: -)",
+    ),
     ("f / F", "prefetch distance down / up"),
     ("space", "pause / resume the producers"),
     ("r", "reset the latency histograms"),
@@ -44,7 +48,6 @@ const HELP: [(&str, &str); 20] = [
         "t",
         "search settings for 30 s; write, load profiles/tuned.toml",
     ),
-    ("", ""),
     ("", "Every action's result shows on the status line."),
     ("", "Latency counts from each row's scheduled send time."),
 ];
