@@ -548,12 +548,18 @@ fn warnings(
                 EndpointRates::between(before, t.endpoint?, figures.seconds).map(|r| r.stalls_per_s)
             })
             .collect();
-        let empty: Option<f64> = threads
+        // The consumers' together; not known where they are in another process (a sender's).
+        let consumers: Vec<Option<f64>> = threads
             .iter()
             .zip(&stalls)
             .filter(|(t, _)| t.role == Role::Consumer)
             .map(|(_, stalls)| *stalls)
-            .sum();
+            .collect();
+        let empty: Option<f64> = if consumers.is_empty() {
+            None
+        } else {
+            consumers.into_iter().sum()
+        };
         for (t, full) in threads.iter().zip(&stalls) {
             if t.role != Role::Producer {
                 continue;

@@ -634,6 +634,21 @@ fn a_producer_short_of_its_rate_through_an_interval_is_warned_about() {
         "{:?}",
         held.snapshot.warnings
     );
+    // A sender's consumers are in another process: who waited more is not known here.
+    let sender = |at_ms: u64, produced: u64| {
+        let mut producer = thread("producer-0", Role::Producer, 0, produced);
+        producer.endpoint = Some(EndpointCounters::default());
+        Reading {
+            rate: 1_000_000,
+            ..reading(at_ms, vec![producer])
+        }
+    };
+    let alone = measure(&shape, &sender(1_000, 1_000_000), &sender(2_000, 1_600_000));
+    assert!(
+        alone.snapshot.warnings[0].ends_with("includes the wait"),
+        "{:?}",
+        alone.snapshot.warnings
+    );
     // Kept: nothing to say.
     let kept = measure(
         &shape,
