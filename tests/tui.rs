@@ -284,6 +284,12 @@ fn the_header_keeps_each_part_whole_and_leaves_out_the_least_needed() {
     app.snapshot.as_mut().unwrap().ring.occupancy_rows = None;
     let receiver = pane(&app, 100, 2, panes::header::render);
     assert!(receiver.contains(" · fill n/a "), "{receiver}");
+    // Nor the pace its sender offers (not this process's profile's), where a run shows its own.
+    assert!(receiver.contains("  pace 500k  "), "{receiver}");
+    let mut app = remote_app(LinkRole::Receiver);
+    app.rate = 500_000;
+    let receiver = pane(&app, 100, 2, panes::header::render);
+    assert!(receiver.contains("  pace n/a  "), "{receiver}");
 }
 
 #[test]

@@ -9,7 +9,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use crate::metrics::human::format_rate;
-use crate::metrics::snapshot::{RingSnapshot, RunState};
+use crate::metrics::snapshot::{LinkRole, RingSnapshot, RunState};
 use crate::tui::app::App;
 use crate::tui::columns::line_of;
 use crate::tui::style::{Severity, severity};
@@ -81,6 +81,10 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         " · ",
         area.width,
     );
+    let receiver = s
+        .transport
+        .as_ref()
+        .is_some_and(|t| t.role == LinkRole::Receiver);
     let second = line_of(
         vec![
             (
@@ -88,7 +92,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
                 8,
             ),
             (Span::raw(format!("{:.0} MB/s", s.totals.mb_per_s)), 5),
-            (Span::raw(pace(app.rate)), 6),
+            (Span::raw(pace(app.rate, receiver)), 6),
             (Span::raw(format!("batch {}", app.batch)), 4),
             (Span::raw(format!("prefetch {}", app.prefetch)), 3),
             (integrity, 9),
@@ -133,9 +137,12 @@ fn warning_line(first: &str, count: usize, width: usize) -> String {
     format!("⚠ {kept}…{tail}")
 }
 
-/// The rows a second each producer offers: `pace 1.00M`, or `flat out`.
-fn pace(rate: u64) -> String {
-    if rate == 0 {
+/// The rows a second each producer offers: `pace 1.00M`, or `flat out`; `n/a` on the receiving
+/// side of a link, whose producers are the sender's.
+fn pace(rate: u64, receiver: bool) -> String {
+    if receiver {
+        "pace n/a".to_owned()
+    } else if rate == 0 {
         "flat out".to_owned()
     } else {
         format!("pace {}", format_rate(rate as f64))
