@@ -20,6 +20,11 @@ use crate::metrics::snapshot::{
 };
 use crate::topology::c2c::C2cReport;
 
+mod sweep;
+
+use sweep::sweep_section;
+pub use sweep::{check_sweep, sweep_html};
+
 const STYLE: &str = "body{font-family:sans-serif;margin:2em auto;max-width:64em;color:#222}\
 h1{font-size:1.5em}h2{font-size:1.2em;margin-top:2em;border-bottom:1px solid #ccc}\
 table{border-collapse:collapse;margin:0.5em 0}td,th{border:1px solid #ccc;padding:0.25em 0.6em;\
@@ -77,6 +82,7 @@ pub struct Extras<'a> {
     pub sweep: Option<&'a Value>,
 }
 
+/// The page's head and title: the one style every report shares.
 fn page_head(title: &str) -> String {
     format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
@@ -84,156 +90,6 @@ fn page_head(title: &str) -> String {
          <h1>ringtop report: {title}</h1>",
         title = escape(title)
     )
-}
-
-/// A report of a sweep alone (`ringtop report --sweep SWEEP.json`).
-pub fn sweep_html(sweep: &Value, source: &str) -> String {
-    let mut page = page_head("sweep");
-    page.push_str(&sweep_section(sweep));
-    let _ = writeln!(
-        page,
-        "<p>Made by ringtop {} from {}.</p></body></html>",
-        env!("CARGO_PKG_VERSION"),
-        escape(source)
-    );
-    page
-}
-
-/// Checks that `doc` is what `ringtop sweep --json` prints.
-///
-/// # Errors
-/// What is missing.
-pub fn check_sweep(doc: &Value) -> Result<(), String> {
-    if doc["kind"] != "sweep" || !doc["sweep"]["points"].is_array() {
-        return Err("not a `ringtop sweep --json` document (kind \"sweep\" with points)".into());
-    }
-    Ok(())
-}
-
-/// The sweep's plot (p50 and p99 against the rows/s each point delivered, one pair of lines
-/// per curve, each curve's knee as a dot) and its table.
-fn sweep_section(doc: &Value) -> String {
-    let points = doc["sweep"]["points"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
-    let label = |settings: &[Value]| -> String {
-        settings
-            .iter()
-            .map(|kv| format!("{}={}", kv[0].as_str().unwrap_or("?"), kv[1]))
-            .collect::<Vec<_>>()
-            .join(" ")
-    };
-    let curve_of = |p: &Value| -> String {
-        let settings = p["settings"].as_array().cloned().unwrap_or_default();
-        label(&settings[..settings.len().saturating_sub(1)])
-    };
-    let mut curves: Vec<String> = Vec::new();
-    for p in &points {
-        let c = curve_of(p);
-        if !curves.contains(&c) {
-            curves.push(c);
-        }
-    }
-    let mut series = Vec::new();
-    for curve in &curves {
-        let name = if curve.is_empty() {
-            String::new()
-        } else {
-            format!(" {curve}")
-        };
-        let members: Vec<&Value> = points.iter().filter(|p| curve_of(p) == *curve).collect();
-        let line = |field: &str| -> Vec<(f64, f64)> {
-            members
-                .iter()
-                .filter_map(|p| {
-                    Some((
-                        p["outcome"]["rows_per_s"].as_f64()?,
-                        p["outcome"][field].as_f64()?,
-                    ))
-                })
-                .collect()
-        };
-        series.push(Series {
-            name: format!("p50{name}"),
-            points: line("p50_ns"),
-        });
-        series.push(Series {
-            name: format!("p99{name}"),
-            points: line("p99_ns"),
-        });
-        if let Some(knee) = members.iter().find(|p| p["knee"] == true)
-            && let (Some(x), Some(y)) = (
-                knee["outcome"]["rows_per_s"].as_f64(),
-                knee["outcome"]["p99_ns"].as_f64(),
-            )
-        {
-            series.push(Series {
-                name: format!("knee{name}"),
-                points: vec![(x, y)],
-            });
-        }
-    }
-    let chart = Chart {
-        title: "Latency against throughput".into(),
-        x_label: "rows/s delivered".into(),
-        y_label: "ns".into(),
-        x_scale: Scale::Log,
-        y_scale: Scale::Log,
-        x_ticks: None,
-        series,
-    };
-    let mut out = String::from("<h2>Sweep</h2>");
-    out.push_str(&chart.svg());
-    let _ = write!(
-        out,
-        "<p>Each point is one run of {} s (after a warm-up); latency is one-way, from each row's \
-         scheduled send time. Knee: {}.</p>",
-        doc["sweep"]["trial_s"],
-        escape(doc["sweep"]["knee_rule"].as_str().unwrap_or(""))
-    );
-    if doc["sweep"]["interrupted"] == true {
-        let _ = write!(
-            out,
-            "<p class=\"bad\">Interrupted: {} of the grid's {} points ran.</p>",
-            points.len(),
-            doc["sweep"]["planned"]
-        );
-    }
-    out.push_str("<table><tr><th>settings</th><th>rows/s</th><th>p50 ns</th><th>p99 ns</th><th>rate</th><th>rows</th><th>knee</th></tr>");
-    for p in &points {
-        let o = &p["outcome"];
-        let rows = if !o["failure"].is_null() {
-            format!(
-                "<span class=\"bad\">{}</span>",
-                escape(o["failure"].as_str().unwrap_or("failed"))
-            )
-        } else if o["integrity_ok"] == true {
-            "<span class=\"ok\">ok</span>".to_owned()
-        } else {
-            "<span class=\"bad\">lost/reordered</span>".to_owned()
-        };
-        let rate = match o["kept_rate"].as_bool() {
-            None => "flat out",
-            Some(true) => "kept",
-            Some(false) => "<span class=\"bad\">behind</span>",
-        };
-        let settings = p["settings"].as_array().cloned().unwrap_or_default();
-        let _ = write!(
-            out,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{rate}</td><td>{rows}</td>\
-             <td>{}</td></tr>",
-            escape(&label(&settings)),
-            o["rows_per_s"]
-                .as_f64()
-                .map_or("n/a".into(), svg::short_number),
-            o["p50_ns"].as_u64().map_or("n/a".into(), |v| v.to_string()),
-            o["p99_ns"].as_u64().map_or("n/a".into(), |v| v.to_string()),
-            if p["knee"] == true { "knee" } else { "" }
-        );
-    }
-    out.push_str("</table>");
-    out
 }
 
 /// The whole run as the report tells it: the summary's figures or, for a run that did not
@@ -370,60 +226,41 @@ pub fn html(run: &Recorded, extras: Extras<'_>) -> Option<String> {
             endpoint_rates(previous, &s.threads, s.interval_s)
         })
         .collect();
-    page.push_str(
-        &over_time(
-            run,
-            &whole,
+    let thread = |s: usize, t: usize| &run.snapshots[s].threads[t];
+    // Each chart: its title, unit, scale, the figure, and whether only consumers have it.
+    let charts: [(&str, &str, Scale, Pick<'_>, bool); 4] = [
+        (
             "Throughput",
             "rows/s",
             Scale::Linear,
-            &|s, t| Some(run.snapshots[s].threads[t].rows_per_s),
+            &|s, t| Some(thread(s, t).rows_per_s),
             false,
-        )
-        .svg(),
-    );
-    page.push_str(
-        &over_time(
-            run,
-            &whole,
+        ),
+        (
             "p99 latency per interval",
             "ns",
             Scale::Log,
-            &|s, t| {
-                let latency = run.snapshots[s].threads[t].latency_ns?;
-                Some(latency.p99 as f64)
-            },
+            &|s, t| Some(thread(s, t).latency_ns?.p99 as f64),
             true,
-        )
-        .svg(),
-    );
-    page.push_str(
-        &over_time(
-            run,
-            &whole,
+        ),
+        (
             "CPU share (time on a CPU ÷ interval)",
             "%",
             Scale::Linear,
-            &|s, t| {
-                let scheduling = run.snapshots[s].threads[t].scheduling.as_ref()?;
-                Some(scheduling.ran_share * 100.0)
-            },
+            &|s, t| Some(thread(s, t).scheduling.as_ref()?.ran_share * 100.0),
             false,
-        )
-        .svg(),
-    );
-    page.push_str(
-        &over_time(
-            run,
-            &whole,
+        ),
+        (
             "Ring stalls per second (a producer's: ring full; a consumer's: ring empty)",
             "stalls/s",
             Scale::Linear,
             &|s, t| Some(stall_rates[s][t]?.stalls_per_s),
             false,
-        )
-        .svg(),
-    );
+        ),
+    ];
+    for (title, unit, scale, pick, consumers_only) in charts {
+        page.push_str(&over_time(run, &whole, title, unit, scale, pick, consumers_only).svg());
+    }
     page.push_str(&fill_over_time(run, whole.ring).svg());
     if let Some(c2c) = c2c {
         page.push_str("<h2>Core-to-core round trip</h2>");
@@ -769,29 +606,4 @@ fn host_check(run: &Recorded) -> String {
 fn profile_text(profile: &Value) -> String {
     toml::to_string_pretty(profile)
         .unwrap_or_else(|_| serde_json::to_string_pretty(profile).unwrap_or_default())
-}
-
-#[cfg(all(test, not(loom)))]
-mod tests {
-    use serde_json::json;
-
-    #[test]
-    fn an_interrupted_sweep_says_how_much_of_its_grid_ran() {
-        let point = json!({
-            "settings": [["workload.rate", 100000]],
-            "outcome": {"rows_per_s": 1e5, "p50_ns": 100, "p99_ns": 900,
-                        "integrity_ok": true, "failure": null, "cost_s": 0.5},
-            "knee": true
-        });
-        let doc = |interrupted: bool| {
-            json!({"kind": "sweep", "sweep": {"trial_s": 0.3, "points": [point.clone()],
-                   "planned": 3, "interrupted": interrupted, "knee_rule": "k"}})
-        };
-        let html = super::sweep_html(&doc(true), "s.json");
-        assert!(
-            html.contains("Interrupted: 1 of the grid's 3 points ran."),
-            "{html}"
-        );
-        assert!(!super::sweep_html(&doc(false), "s.json").contains("Interrupted"));
-    }
 }

@@ -1,0 +1,185 @@
+//! The sweep's part of a report: p50 and p99 against the rows/s each point delivered, one pair
+//! of lines per curve with its knee, and the table of points (`ringtop report --sweep`, alone or
+//! beside a run's report).
+
+use std::fmt::Write;
+
+use serde_json::Value;
+
+use super::page_head;
+use crate::export::svg::{self, Chart, Scale, Series, escape};
+
+/// A report of a sweep alone (`ringtop report --sweep SWEEP.json`).
+pub fn sweep_html(sweep: &Value, source: &str) -> String {
+    let mut page = page_head("sweep");
+    page.push_str(&sweep_section(sweep));
+    let _ = writeln!(
+        page,
+        "<p>Made by ringtop {} from {}.</p></body></html>",
+        env!("CARGO_PKG_VERSION"),
+        escape(source)
+    );
+    page
+}
+
+/// Checks that `doc` is what `ringtop sweep --json` prints.
+///
+/// # Errors
+/// What is missing.
+pub fn check_sweep(doc: &Value) -> Result<(), String> {
+    if doc["kind"] != "sweep" || !doc["sweep"]["points"].is_array() {
+        return Err("not a `ringtop sweep --json` document (kind \"sweep\" with points)".into());
+    }
+    Ok(())
+}
+
+/// The sweep's plot (p50 and p99 against the rows/s each point delivered, one pair of lines
+/// per curve, each curve's knee as a dot) and its table.
+pub(super) fn sweep_section(doc: &Value) -> String {
+    let points = doc["sweep"]["points"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let label = |settings: &[Value]| -> String {
+        settings
+            .iter()
+            .map(|kv| format!("{}={}", kv[0].as_str().unwrap_or("?"), kv[1]))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let curve_of = |p: &Value| -> String {
+        let settings = p["settings"].as_array().cloned().unwrap_or_default();
+        label(&settings[..settings.len().saturating_sub(1)])
+    };
+    let mut curves: Vec<String> = Vec::new();
+    for p in &points {
+        let c = curve_of(p);
+        if !curves.contains(&c) {
+            curves.push(c);
+        }
+    }
+    let mut series = Vec::new();
+    for curve in &curves {
+        let name = if curve.is_empty() {
+            String::new()
+        } else {
+            format!(" {curve}")
+        };
+        let members: Vec<&Value> = points.iter().filter(|p| curve_of(p) == *curve).collect();
+        let line = |field: &str| -> Vec<(f64, f64)> {
+            members
+                .iter()
+                .filter_map(|p| {
+                    Some((
+                        p["outcome"]["rows_per_s"].as_f64()?,
+                        p["outcome"][field].as_f64()?,
+                    ))
+                })
+                .collect()
+        };
+        series.push(Series {
+            name: format!("p50{name}"),
+            points: line("p50_ns"),
+        });
+        series.push(Series {
+            name: format!("p99{name}"),
+            points: line("p99_ns"),
+        });
+        if let Some(knee) = members.iter().find(|p| p["knee"] == true)
+            && let (Some(x), Some(y)) = (
+                knee["outcome"]["rows_per_s"].as_f64(),
+                knee["outcome"]["p99_ns"].as_f64(),
+            )
+        {
+            series.push(Series {
+                name: format!("knee{name}"),
+                points: vec![(x, y)],
+            });
+        }
+    }
+    let chart = Chart {
+        title: "Latency against throughput".into(),
+        x_label: "rows/s delivered".into(),
+        y_label: "ns".into(),
+        x_scale: Scale::Log,
+        y_scale: Scale::Log,
+        x_ticks: None,
+        series,
+    };
+    let mut out = String::from("<h2>Sweep</h2>");
+    out.push_str(&chart.svg());
+    let _ = write!(
+        out,
+        "<p>Each point is one run of {} s (after a warm-up); latency is one-way, from each row's \
+         scheduled send time. Knee: {}.</p>",
+        doc["sweep"]["trial_s"],
+        escape(doc["sweep"]["knee_rule"].as_str().unwrap_or(""))
+    );
+    if doc["sweep"]["interrupted"] == true {
+        let _ = write!(
+            out,
+            "<p class=\"bad\">Interrupted: {} of the grid's {} points ran.</p>",
+            points.len(),
+            doc["sweep"]["planned"]
+        );
+    }
+    out.push_str("<table><tr><th>settings</th><th>rows/s</th><th>p50 ns</th><th>p99 ns</th><th>rate</th><th>rows</th><th>knee</th></tr>");
+    for p in &points {
+        let o = &p["outcome"];
+        let rows = if !o["failure"].is_null() {
+            format!(
+                "<span class=\"bad\">{}</span>",
+                escape(o["failure"].as_str().unwrap_or("failed"))
+            )
+        } else if o["integrity_ok"] == true {
+            "<span class=\"ok\">ok</span>".to_owned()
+        } else {
+            "<span class=\"bad\">lost/reordered</span>".to_owned()
+        };
+        let rate = match o["kept_rate"].as_bool() {
+            None => "flat out",
+            Some(true) => "kept",
+            Some(false) => "<span class=\"bad\">behind</span>",
+        };
+        let settings = p["settings"].as_array().cloned().unwrap_or_default();
+        let _ = write!(
+            out,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{rate}</td><td>{rows}</td>\
+             <td>{}</td></tr>",
+            escape(&label(&settings)),
+            o["rows_per_s"]
+                .as_f64()
+                .map_or("n/a".into(), svg::short_number),
+            o["p50_ns"].as_u64().map_or("n/a".into(), |v| v.to_string()),
+            o["p99_ns"].as_u64().map_or("n/a".into(), |v| v.to_string()),
+            if p["knee"] == true { "knee" } else { "" }
+        );
+    }
+    out.push_str("</table>");
+    out
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use serde_json::json;
+
+    #[test]
+    fn an_interrupted_sweep_says_how_much_of_its_grid_ran() {
+        let point = json!({
+            "settings": [["workload.rate", 100000]],
+            "outcome": {"rows_per_s": 1e5, "p50_ns": 100, "p99_ns": 900,
+                        "integrity_ok": true, "failure": null, "cost_s": 0.5},
+            "knee": true
+        });
+        let doc = |interrupted: bool| {
+            json!({"kind": "sweep", "sweep": {"trial_s": 0.3, "points": [point.clone()],
+                   "planned": 3, "interrupted": interrupted, "knee_rule": "k"}})
+        };
+        let html = super::sweep_html(&doc(true), "s.json");
+        assert!(
+            html.contains("Interrupted: 1 of the grid's 3 points ran."),
+            "{html}"
+        );
+        assert!(!super::sweep_html(&doc(false), "s.json").contains("Interrupted"));
+    }
+}
