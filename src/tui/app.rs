@@ -165,6 +165,8 @@ pub struct App {
     pub prefetch: usize,
     /// Rows per second each producer offers now (0: flat out).
     pub rate: u64,
+    /// How many producers offer it.
+    pub producers: usize,
     /// The running ring, which the batch, prefetch and codec keys check their setting against
     /// before sending it (the same rules the engine and the profile check apply).
     pub ring: RingShape,
@@ -197,6 +199,7 @@ impl App {
             batch: profile.effective_batch(),
             prefetch: profile.prefetch.distance,
             rate: profile.workload.rate,
+            producers: profile.workload.producers,
             ring: RingShape::of(profile),
             tune: None,
             endpoint_rates: Vec::new(),

@@ -92,7 +92,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
                 8,
             ),
             (Span::raw(format!("{:.0} MB/s", s.totals.mb_per_s)), 5),
-            (Span::raw(pace(app.rate, receiver)), 6),
+            (Span::raw(pace(app.rate, app.producers, receiver)), 6),
             (Span::raw(format!("batch {}", app.batch)), 4),
             (Span::raw(format!("prefetch {}", app.prefetch)), 3),
             (integrity, 9),
@@ -137,13 +137,15 @@ fn warning_line(first: &str, count: usize, width: usize) -> String {
     format!("⚠ {kept}…{tail}")
 }
 
-/// The rows a second each producer offers: `pace 1.00M`, or `flat out`; `n/a` on the receiving
-/// side of a link, whose producers are the sender's.
-fn pace(rate: u64, receiver: bool) -> String {
+/// The rows a second each producer offers: `pace 1.00M` (`pace 1.00M each` for several), or
+/// `flat out`; `n/a` on the receiving side of a link, whose producers are the sender's.
+fn pace(rate: u64, producers: usize, receiver: bool) -> String {
     if receiver {
         "pace n/a".to_owned()
     } else if rate == 0 {
         "flat out".to_owned()
+    } else if producers > 1 {
+        format!("pace {} each", format_rate(rate as f64))
     } else {
         format!("pace {}", format_rate(rate as f64))
     }
