@@ -2,6 +2,10 @@
 //! so a table column or a warning holds each whole (`1.23µs`, `45.6M`). JSON keeps the full
 //! figures ([`super::figures`]).
 
+/// The most characters [`format_ns`] and [`format_rate`] write: a table column this wide holds
+/// any of their figures without moving.
+pub const FIGURE_WIDTH: usize = 6;
+
 /// Nanoseconds for humans, in at most six characters: `850ns`, `1.23µs`, `12.3µs`, `456µs`,
 /// `4.56ms`, `1.20s`.
 pub fn format_ns(ns: u64) -> String {

@@ -17,6 +17,9 @@ pub struct Column {
     pub cells: Vec<String>,
     /// Higher stays longer.
     pub need: u8,
+    /// The least width, whatever the cells: the widest a figure of its kind can be, so the
+    /// column does not move as one gains a digit.
+    pub least: u16,
 }
 
 impl Column {
@@ -26,7 +29,15 @@ impl Column {
             header,
             cells: cells.into_iter().collect(),
             need,
+            least: 0,
         }
+    }
+
+    /// The column, never narrower than `width` (the widest its figures can be written).
+    #[must_use]
+    pub fn at_least(mut self, width: usize) -> Self {
+        self.least = u16::try_from(width).unwrap_or(u16::MAX);
+        self
     }
 
     fn width(&self) -> u16 {
@@ -35,7 +46,7 @@ impl Column {
             .iter()
             .map(|cell| cell.chars().count())
             .fold(self.header.chars().count(), usize::max);
-        u16::try_from(widest).unwrap_or(u16::MAX)
+        u16::try_from(widest).unwrap_or(u16::MAX).max(self.least)
     }
 }
 
@@ -146,6 +157,20 @@ mod tests {
             "ring: `orders`; capacity: its header; fill: `100 %`"
         );
         assert_eq!(fitted.rows.len(), 2);
+    }
+
+    #[test]
+    fn a_column_of_figures_keeps_its_width_as_one_gains_a_digit() {
+        use crate::metrics::human::{FIGURE_WIDTH, format_ns};
+        let p50 = |ns: u64| Column::new("p50", 1, [format_ns(ns)]).at_least(FIGURE_WIDTH);
+        let widths: Vec<u16> = [850, 999, 1_000, 9_996, 999_500, 12_345_678_901]
+            .into_iter()
+            .map(|ns| p50(ns).width())
+            .collect();
+        assert_eq!(widths, [6; 6], "850ns (5) and 1.23µs (6) in one width");
+        // Wider cells still widen it: the least width is a floor.
+        let wide = Column::new("p50", 1, ["a long cell".to_owned()]).at_least(FIGURE_WIDTH);
+        assert_eq!(wide.width(), 11);
     }
 
     #[test]

@@ -7,7 +7,7 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Table, Wrap};
 
-use crate::metrics::human::{format_ns, format_rate};
+use crate::metrics::human::{FIGURE_WIDTH, format_ns, format_rate};
 use crate::metrics::rates::EndpointRates;
 use crate::metrics::snapshot::{AttachedRing, LatencyNs, ProgramSnapshot, ThreadSnapshot};
 use crate::tui::columns::{Column, fit, line_of};
@@ -207,9 +207,9 @@ fn render_threads(
         }),
         column("items/s", 8, &|t| format!("{:.0}", t.rows_per_s)),
         column("MB/s", 2, &|t| format!("{:.1}", t.mb_per_s)),
-        column("p50", 6, &latency(|l| l.p50)),
-        column("p99", 7, &latency(|l| l.p99)),
-        column("p99.9", 3, &latency(|l| l.p999)),
+        column("p50", 6, &latency(|l| l.p50)).at_least(FIGURE_WIDTH),
+        column("p99", 7, &latency(|l| l.p99)).at_least(FIGURE_WIDTH),
+        column("p99.9", 3, &latency(|l| l.p999)).at_least(FIGURE_WIDTH),
         // Stalls a second: a producer's found the ring full, a consumer's found it empty.
         Column::new(
             "stall/s",
