@@ -30,4 +30,5 @@ pub use handle::EngineHandle;
 pub use measure::{ConsumerLatency, Interval};
 pub use start::{Engine, EngineError, doctor_plan};
 pub(crate) use start::{panic_message, row_source};
+pub(crate) use warnings::WarningLog;
 pub use warnings::{BEHIND_SCHEDULE, Warning};

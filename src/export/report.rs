@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
+use std::time::Duration;
 
 use hdrhistogram::Histogram;
 use serde::Deserialize;
@@ -14,6 +15,7 @@ use serde_json::Value;
 use super::compare::Recorded;
 use super::svg::{self, Chart, Scale, Series, escape};
 use crate::doctor::DoctorSummary;
+use crate::engine::{Warning, WarningLog};
 use crate::metrics::rates::endpoint_rates;
 use crate::metrics::snapshot::{
     LatencyNs, RingSnapshot, Role, ThreadSnapshot, Totals, WarningTally, thread_index,
@@ -156,26 +158,24 @@ impl<'a> WholeRun<'a> {
 }
 
 /// A run without a summary has no tally of its warnings: each wording, with the intervals that
-/// carried it.
+/// carried it (the run's own tally, keyed by wording: the kind and subject are not in its lines).
 fn tally_by_wording(run: &Recorded) -> Vec<WarningTally> {
-    let mut tallies: Vec<WarningTally> = Vec::new();
+    let mut log = WarningLog::default();
     for snapshot in &run.snapshots {
-        for warning in &snapshot.warnings {
-            match tallies.iter_mut().find(|t| t.warning == *warning) {
-                Some(tally) => {
-                    tally.count += 1;
-                    tally.last_s = snapshot.elapsed_s;
-                }
-                None => tallies.push(WarningTally {
-                    warning: warning.clone(),
-                    count: 1,
-                    first_s: snapshot.elapsed_s,
-                    last_s: snapshot.elapsed_s,
-                }),
-            }
-        }
+        let warnings: Vec<Warning> = snapshot
+            .warnings
+            .iter()
+            .map(|text| Warning {
+                key: text.clone(),
+                text: text.clone(),
+            })
+            .collect();
+        log.add(
+            &warnings,
+            Duration::from_secs_f64(snapshot.elapsed_s.max(0.0)),
+        );
     }
-    tallies
+    log.tallies()
 }
 
 /// The report of `run`, with what `extras` holds; `None` when the run has neither a summary nor
