@@ -15,10 +15,11 @@ use std::sync::{Arc, Mutex};
 
 use prometheus_client::registry::Registry;
 
-use crate::engine::Interval;
+use crate::engine::{Interval, Warning};
 use crate::metrics::LatencyHistogram;
-use crate::metrics::snapshot::{ProgramSnapshot, Role, ThreadSnapshot};
+use crate::metrics::snapshot::{Role, ThreadSnapshot};
 use crate::monitor::layout;
+use crate::monitor::view::ProgramInterval;
 
 /// Powers of two that bound the latency buckets: `le` = 2^k − 1 ns.
 const FIRST_POWER: u32 = 5;
@@ -171,9 +172,20 @@ struct State {
     codecs: BTreeMap<String, CodecSeries>,
     link: Option<LinkSeries>,
     rings: Vec<RingSeries>,
-    /// Intervals that carried each kind of warning about each subject (a run's: an attached
-    /// program's warnings have no kind).
+    /// Intervals that carried each kind of warning about each subject.
     warnings: BTreeMap<(String, String), u64>,
+}
+
+impl State {
+    /// Counts an interval's warnings, each under its kind and subject.
+    fn count_warnings(&mut self, warnings: &[Warning]) {
+        for warning in warnings {
+            *self
+                .warnings
+                .entry((warning.kind().to_owned(), warning.subject().to_owned()))
+                .or_default() += 1;
+        }
+    }
 }
 
 /// The figures a scrape sees. Cheap to clone (one shared state).
@@ -203,12 +215,7 @@ impl Metrics {
             let series = state.threads.entry(thread.name.clone()).or_default();
             take_thread(series, thread, ROW_BYTES, snapshot.interval_s);
         }
-        for warning in &interval.warnings {
-            *state
-                .warnings
-                .entry((warning.kind().to_owned(), warning.subject().to_owned()))
-                .or_default() += 1;
-        }
+        state.count_warnings(&interval.warnings);
         for latency in &interval.latency {
             state
                 .threads
@@ -269,11 +276,13 @@ impl Metrics {
     /// histograms as the segment holds them (thread name, counts, sum in ns).
     pub fn observe_program(
         &self,
-        snapshot: &ProgramSnapshot,
+        interval: &ProgramInterval,
         histograms: &[(String, Vec<u64>, u64)],
     ) {
+        let snapshot = &interval.snapshot;
         let mut state = self.lock();
         state.intervals += 1;
+        state.count_warnings(&interval.warnings);
         // Threads come ring by ring: each ring's producer, then its consumers (one per lag).
         let item_sizes = snapshot
             .rings

@@ -59,12 +59,12 @@ pub fn attach(
             break ("interrupted".to_owned(), true);
         }
         match watcher.read_next() {
-            Ok((snapshot, ending)) => {
+            Ok((interval, ending)) => {
                 failures = 0;
                 if let Some(metrics) = metrics {
-                    metrics.observe_program(&snapshot, &watcher.histograms());
+                    metrics.observe_program(&interval, &watcher.histograms());
                 }
-                if !emit(out, &OutputLine::Program(snapshot))? {
+                if !emit(out, &OutputLine::Program(interval.snapshot))? {
                     return Ok(AttachOutcome::OutputClosed);
                 }
                 match ending {

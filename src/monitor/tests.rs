@@ -382,7 +382,7 @@ fn a_senders_program_shows_the_latency_its_receivers_program_records() {
     for ns in [100, 200, 300] {
         recorder.record(ns);
     }
-    let (snapshot, _) = watcher.read_next().unwrap();
+    let snapshot = watcher.read_next().unwrap().0.snapshot;
     let consumer = &snapshot.threads[1];
     assert_eq!(consumer.name, "quotes consumer-0");
     let by = consumer.registered_by.as_ref().unwrap();
@@ -395,7 +395,7 @@ fn a_senders_program_shows_the_latency_its_receivers_program_records() {
     for ns in [1_000, 2_000] {
         recorder.record(ns);
     }
-    let (snapshot, _) = watcher.read_next().unwrap();
+    let snapshot = watcher.read_next().unwrap().0.snapshot;
     let consumer = &snapshot.threads[1];
     assert_eq!(consumer.latency_total_ns.unwrap().count, 5);
     let interval = consumer.latency_ns.unwrap();
@@ -417,7 +417,7 @@ fn a_program_holding_both_ends_joins_its_own_two_records() {
     let (receiver, _sender) = sender_registered_in(&registry, "both-here");
     let _receiver = receiver.monitor(&registry, "quotes-in").unwrap();
     let mut watcher = view::Watcher::open(registry.path()).unwrap();
-    let (snapshot, _) = watcher.read_next().unwrap();
+    let snapshot = watcher.read_next().unwrap().0.snapshot;
     let names: Vec<&str> = snapshot.threads.iter().map(|t| t.name.as_str()).collect();
     assert_eq!(
         names,

@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use crate::engine::Warning;
 use crate::metrics::LatencyHistogram;
 use crate::metrics::sched::{self, SPINNING_SHARE_FLOOR, TaskSched};
 use crate::metrics::snapshot::{
@@ -35,6 +36,15 @@ pub struct Watcher {
     /// Each ring's last census taken while it was live (by ring index), for the readings after
     /// it was dropped or the program ended.
     last_pages: HashMap<usize, PageCensus>,
+}
+
+/// One interval of a watched program.
+#[derive(Debug, Clone)]
+pub struct ProgramInterval {
+    /// What every front end shows.
+    pub snapshot: ProgramSnapshot,
+    /// The snapshot's warnings, each with what it is about (for the Prometheus tally).
+    pub warnings: Vec<Warning>,
 }
 
 /// One reading and what went with it.
@@ -165,11 +175,11 @@ impl Watcher {
     ///
     /// # Errors
     /// Why the segment cannot be read now (the previous reading stands).
-    pub fn read_next(&mut self) -> Result<(ProgramSnapshot, Option<Ending>), String> {
+    pub fn read_next(&mut self) -> Result<(ProgramInterval, Option<Ending>), String> {
         let now = Moment::take(&self.segment, &mut self.peers)
             .map_err(|e| format!("{}: {e}", self.segment.path().display()))?;
         remember_pages(&mut self.last_pages, &now);
-        let snapshot = self.between(&self.previous, &now, None);
+        let interval = self.between(&self.previous, &now, None);
         let ending = if now.reading.closed {
             Some(Ending::Exited)
         } else if !now.alive {
@@ -178,7 +188,7 @@ impl Watcher {
             None
         };
         self.previous = now;
-        Ok((snapshot, ending))
+        Ok((interval, ending))
     }
 
     /// Where ring `index`'s pages are, in words, and the nodes: as `moment` found them, else as
@@ -225,6 +235,7 @@ impl Watcher {
     /// The whole attachment, from the first reading to the latest, with why it ended.
     pub fn summary(&self, ended: String) -> ProgramSnapshot {
         self.between(&self.first, &self.previous, Some(ended))
+            .snapshot
     }
 
     fn info(&self, moment: &Moment) -> ProgramInfo {
@@ -241,7 +252,7 @@ impl Watcher {
         }
     }
 
-    fn between(&self, then: &Moment, now: &Moment, ended: Option<String>) -> ProgramSnapshot {
+    fn between(&self, then: &Moment, now: &Moment, ended: Option<String>) -> ProgramInterval {
         let seconds = now.at.duration_since(then.at).as_secs_f64();
         let topology = crate::topology::host().ok();
         let mut threads = Vec::new();
@@ -356,11 +367,10 @@ impl Watcher {
             let (summary, nodes) = self.ring_memory(now, ring.index, ring.memory.map(|m| m.bytes));
             // The threads just added for this ring: its consumers last.
             let consumers = &threads[threads.len().saturating_sub(ring.consumers.len())..];
-            warnings.extend(
-                consumers
-                    .iter()
-                    .filter_map(|t| topology?.remote_read_warning(&t.name, t.cpu, &nodes)),
-            );
+            warnings.extend(consumers.iter().filter_map(|t| {
+                let text = topology?.remote_read_warning(&t.name, t.cpu, &nodes)?;
+                Some(Warning::new("remote-memory", &t.name, text))
+            }));
             rings.push(attached_ring(ring, summary, nodes));
         }
         for thread in &threads {
@@ -369,11 +379,10 @@ impl Watcher {
                 && sched::seems_to_spin(s)
                 && seconds > 0.0
             {
-                warnings.push(sched::cpu_share_warning(
+                warnings.push(Warning::new(
+                    "cpu-share",
                     &thread.name,
-                    thread.cpu,
-                    s,
-                    seconds,
+                    sched::cpu_share_warning(&thread.name, thread.cpu, s, seconds),
                 ));
             }
         }
@@ -381,22 +390,28 @@ impl Watcher {
         if info.alive
             && info.heartbeat_age_s * 1e9 > (LATE_INTERVALS * now.reading.interval_ns) as f64
         {
-            warnings.push(format!(
-                "{} (pid {}) has not updated its segment for {:.1} s: it may be stopped or stuck",
-                info.name, info.pid, info.heartbeat_age_s
+            warnings.push(Warning::new(
+                "not-updating",
+                &info.name,
+                format!(
+                    "{} (pid {}) has not updated its segment for {:.1} s: it may be stopped or \
+                     stuck",
+                    info.name, info.pid, info.heartbeat_age_s
+                ),
             ));
         }
-        ProgramSnapshot {
+        let snapshot = ProgramSnapshot {
             schema_version: SCHEMA_VERSION,
             elapsed_s: now.at.duration_since(self.started).as_secs_f64(),
             interval_s: seconds,
             program: info,
             threads,
             rings,
-            warnings,
+            warnings: warnings.iter().map(|w| w.text.clone()).collect(),
             skipped: now.reading.skipped.clone(),
             ended,
-        }
+        };
+        ProgramInterval { snapshot, warnings }
     }
 }
 

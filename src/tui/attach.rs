@@ -44,10 +44,11 @@ pub fn run(
             next += interval;
             dirty = true;
             match watcher.read_next() {
-                Ok((snapshot, ending)) => {
+                Ok((interval, ending)) => {
                     if let Some(metrics) = metrics {
-                        metrics.observe_program(&snapshot, &watcher.histograms());
+                        metrics.observe_program(&interval, &watcher.histograms());
                     }
+                    let snapshot = interval.snapshot;
                     // The first reading's counts run from the program's start, before this
                     // attachment: rates only from the second on.
                     rates = latest.as_ref().map_or_else(Vec::new, |before| {

@@ -428,44 +428,81 @@ fn files_that_are_not_segments_are_reported_and_left_alone() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// A program that stops updating its segment is warned about, not taken for dead, and the
+/// warnings reach Prometheus under their kind.
 #[test]
 fn a_stopped_program_is_warned_about_and_still_counted_alive() {
     let dir = monitor_dir("stopped");
     let mut pipeline = start_pipeline(&dir, "sleepy", "60s");
     wait_for_program(&dir, "sleepy");
-    let attach = ringtop(&dir)
-        .args([
-            "attach",
-            "sleepy",
-            "--headless",
-            "--interval",
-            "200ms",
-            "--duration",
-            "2s",
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut attach = Reaped::spawn(
+        ringtop(&dir)
+            .args([
+                "attach",
+                "sleepy",
+                "--headless",
+                "--interval",
+                "200ms",
+                "--duration",
+                "2s",
+                "--metrics-listen",
+                "127.0.0.1:0",
+                "--metrics-linger",
+                "20s",
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped()),
+    )
+    .unwrap();
+    let mut stderr = std::io::BufReader::new(attach.child().stderr.take().unwrap());
+    let address = announced_metrics(&mut stderr);
     std::thread::sleep(Duration::from_millis(300));
     let pid = i32::try_from(pipeline.child().id()).unwrap();
     // SAFETY: kill(2) on a pid this test started; no memory is involved.
     assert_eq!(unsafe { libc::kill(pid, libc::SIGSTOP) }, 0);
-    let attached = attach.wait_with_output().unwrap();
+    let mut stdout = std::io::BufReader::new(attach.child().stdout.take().unwrap());
+    let mut lines = Vec::new();
+    loop {
+        let mut line = String::new();
+        assert!(std::io::BufRead::read_line(&mut stdout, &mut line).unwrap() > 0);
+        let parsed: Value = serde_json::from_str(&line).unwrap();
+        let last = parsed["type"] == "program_summary";
+        lines.push(parsed);
+        if last {
+            break;
+        }
+    }
     // SAFETY: as above.
     assert_eq!(unsafe { libc::kill(pid, libc::SIGCONT) }, 0);
-    assert!(attached.status.success());
-    let lines = lines(&attached.stdout);
+    let mut scrape = std::net::TcpStream::connect(&address).unwrap();
+    write!(scrape, "GET /metrics HTTP/1.0\r\n\r\n").unwrap();
+    let mut exposition = String::new();
+    scrape.read_to_string(&mut exposition).unwrap();
+    assert!(attach.child().wait().unwrap().success());
     let summary = lines.last().unwrap();
     assert_eq!(summary["ended"], "the duration passed");
     assert_eq!(summary["program"]["alive"], true, "stopped is not dead");
-    let warned = lines.iter().any(|l| {
-        l["warnings"].as_array().is_some_and(|w| {
-            w.iter()
-                .any(|w| w.as_str().unwrap().contains("has not updated"))
+    let warned = lines
+        .iter()
+        .filter(|l| l["type"] == "program")
+        .filter(|l| {
+            l["warnings"].as_array().is_some_and(|w| {
+                w.iter()
+                    .any(|w| w.as_str().unwrap().contains("has not updated"))
+            })
         })
-    });
-    assert!(warned, "no line warned that the program stopped updating");
+        .count();
+    assert!(
+        warned > 0,
+        "no line warned that the program stopped updating"
+    );
+    let series = "ringtop_warnings_total{kind=\"not-updating\",subject=\"sleepy\"} ";
+    let counted = exposition
+        .lines()
+        .find_map(|l| l.strip_prefix(series))
+        .unwrap_or_else(|| panic!("no {series}in:\n{exposition}"));
+    assert_eq!(counted.parse::<usize>().unwrap(), warned, "{exposition}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
