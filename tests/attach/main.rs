@@ -233,6 +233,12 @@ fn attach_reports_the_counts_the_program_itself_reports() {
         row.contains(&format!(" {} ", format_rate(per_s))),
         "{per_s} stalls/s:\n{shown}"
     );
+    // Items a second in the same words as every other rate (`200k`, not `200000`).
+    let items = snapshot.threads[1].rows_per_s;
+    assert!(
+        row.contains(&format!(" {} ", format_rate(items))),
+        "{items} items/s:\n{shown}"
+    );
     // A consumer that once waited 12 s: its p99.9 keeps its unit in the column.
     let consumer = snapshot
         .threads

@@ -205,7 +205,7 @@ fn render_threads(
         column("node", 1, &|t| {
             t.node.map_or("n/a".to_owned(), |n| n.to_string())
         }),
-        column("items/s", 8, &|t| format!("{:.0}", t.rows_per_s)),
+        column("items/s", 8, &|t| format_rate(t.rows_per_s)).at_least(FIGURE_WIDTH),
         column("MB/s", 2, &|t| format!("{:.1}", t.mb_per_s)),
         column("p50", 6, &latency(|l| l.p50)).at_least(FIGURE_WIDTH),
         column("p99", 7, &latency(|l| l.p99)).at_least(FIGURE_WIDTH),
