@@ -432,6 +432,10 @@ fn counters_pane_without_a_pmu() {
 fn counters_pane_with_a_pmu() {
     let text = pane(&app(with_pmu, false), 60, 8, panes::counters::render);
     assert!(text.contains("1.50"), "IPC 4.5G/3G: {text}");
+    // The columns stand where they stood with n/a in them.
+    let without = pane(&app(no_pmu, false), 60, 8, panes::counters::render);
+    let header = |text: &str| text.lines().nth(1).unwrap().to_owned();
+    assert_eq!(header(&text), header(&without));
     insta::assert_snapshot!(text);
 }
 

@@ -7,7 +7,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::widgets::{Block, Borders, Paragraph, Table};
 
 use crate::metrics::counters::CounterValues;
-use crate::metrics::human::format_rate;
+use crate::metrics::human::{FIGURE_WIDTH, format_rate};
 use crate::metrics::rates::EndpointRates;
 use crate::tui::app::{App, Pane};
 use crate::tui::columns::{Column, fit};
@@ -49,7 +49,8 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     // (stalls say which side waits for the other, reloads what the waiting costs in cache-line
     // traffic, back-offs whether a consumer chased its producer).
     let mut figures = vec![
-        Column::new("IPC", 8, machine(&|c| c.ipc().map(|v| format!("{v:.2}")))),
+        // As wide as their figures from the start, so a PMU's first reading moves nothing.
+        Column::new("IPC", 8, machine(&|c| c.ipc().map(|v| format!("{v:.2}")))).at_least(4),
         Column::new(
             "miss%",
             7,
@@ -62,7 +63,8 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
             "LLC/s",
             6,
             machine(&|c| Some(format_rate(c.llc_read_misses? as f64 / secs))),
-        ),
+        )
+        .at_least(FIGURE_WIDTH),
         Column::new(
             "ctxsw/s",
             5,
