@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 use assert_cmd::cargo::cargo_bin;
+use ringtop::metrics::snapshot::SCHEMA_VERSION;
 use serde_json::Value;
 
 use common::scratch_dir;
@@ -296,6 +297,19 @@ fn broken_input_names_the_file_and_line() {
     let out = compare(&good, &dir.join("missing.jsonl"), &[]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("missing.jsonl"));
+
+    // A watched program's lines are not a run's, and the error says whose they are.
+    let attach = serde_json::json!({"type": "attach", "schema_version": SCHEMA_VERSION});
+    let attached = write(&dir, "attached.jsonl", &[attach]);
+    let out = compare(&good, &attached, &[]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(
+            "attached.jsonl:1: a line of type \"attach\": this is `attach --headless` output"
+        ),
+        "{stderr}"
+    );
 }
 
 #[test]

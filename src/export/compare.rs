@@ -131,9 +131,12 @@ impl Recorded {
                 }
                 "ack" | "error" => {}
                 other => {
-                    return Err(fail(format!(
-                        "a {other:?} line: compare reads `run --headless` output"
-                    )));
+                    let whose = if matches!(other, "attach" | "program" | "program_summary") {
+                        ": this is `attach --headless` output, and only a run's is read here"
+                    } else {
+                        ", which `run --headless` does not write"
+                    };
+                    return Err(fail(format!("a line of type {other:?}{whose}")));
                 }
             }
         }
