@@ -490,7 +490,7 @@ pub(super) struct SweepArgs {
 
 /// A count with an optional k, M or G multiplier.
 fn parse_count(text: &str) -> Result<u64, String> {
-    ringtop::tune::sweep::parse_count(text)
+    ringtop::metrics::human::parse_count(text)
         .ok_or_else(|| format!("expected a whole number like 500000, 500k or 2M; got {text:?}"))
 }
 

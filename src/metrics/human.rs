@@ -45,6 +45,23 @@ pub fn format_rate(per_s: f64) -> String {
     three_digits(per_s / 1e3, &["k", "M", "G", "T"])
 }
 
+/// A count as people write one, and as [`format_rate`] writes it: a whole number, optionally
+/// with a k, M, G or T multiplier (`100k`, `2.5M`, `1.00T`); `_` separators are allowed. `None`
+/// for anything else, a fraction or a negative number, or 10^18 and beyond.
+pub fn parse_count(text: &str) -> Option<u64> {
+    let text = text.trim().replace('_', "");
+    let (digits, scale) = match text.chars().last()? {
+        'k' | 'K' => (&text[..text.len() - 1], 1e3),
+        'M' => (&text[..text.len() - 1], 1e6),
+        'G' => (&text[..text.len() - 1], 1e9),
+        'T' => (&text[..text.len() - 1], 1e12),
+        _ => (&text[..], 1.0),
+    };
+    let value: f64 = digits.parse().ok()?;
+    let value = value * scale;
+    (value >= 0.0 && value.fract() == 0.0 && value < 1e18).then_some(value as u64)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -64,6 +81,29 @@ mod tests {
             (12_345_678_901, "12.3s"),
         ] {
             assert_eq!(format_ns(ns), text, "{ns}");
+        }
+    }
+
+    #[test]
+    fn a_count_is_read_as_people_and_format_rate_write_it() {
+        for (text, count) in [
+            ("0", Some(0)),
+            ("1_000", Some(1_000)),
+            ("100k", Some(100_000)),
+            ("2.5M", Some(2_500_000)),
+            ("1.00T", Some(1_000_000_000_000)),
+            (" 3G ", Some(3_000_000_000)),
+            ("1.5", None),
+            ("1.2345k", None),
+            ("-1", None),
+            ("1000000000000000000", None),
+            ("fast", None),
+            ("", None),
+        ] {
+            assert_eq!(parse_count(text), count, "{text:?}");
+        }
+        for rate in [950.0, 12_300.0, 4_560_000.0, 1e12] {
+            assert_eq!(parse_count(&format_rate(rate)), Some(rate as u64));
         }
     }
 

@@ -308,8 +308,8 @@ pub struct WorkloadSection {
     /// Consumer threads (1 for `spsc`).
     #[serde(default = "one")]
     pub consumers: usize,
-    /// Rows per second per producer; 0 runs flat out.
-    #[serde(default)]
+    /// Rows per second per producer; 0 runs flat out. Written as a number or in words (`"1M"`).
+    #[serde(default, deserialize_with = "rows_per_s")]
     pub rate: u64,
     /// Rows a producer writes (and a consumer reads) per batch; a frame's rows when framed.
     #[serde(default = "default_batch")]
@@ -350,6 +350,38 @@ fn default_source() -> SourceSetting {
 }
 fn default_seed() -> u64 {
     42
+}
+
+/// Rows a second as a profile may write them: a whole number (`1000000`) or words, as the
+/// command line takes them and the dashboard shows them (`"1M"`, `"500k"`).
+fn rows_per_s<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
+    use serde::de::{Error, Unexpected, Visitor};
+
+    struct Rate;
+    impl Visitor<'_> for Rate {
+        type Value = u64;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(
+                "rows a second: a whole number (1000000) or one with k, M or G (\"1M\", \"500k\"); \
+                 0 runs flat out",
+            )
+        }
+
+        fn visit_u64<E: Error>(self, rate: u64) -> Result<u64, E> {
+            Ok(rate)
+        }
+
+        fn visit_i64<E: Error>(self, rate: i64) -> Result<u64, E> {
+            u64::try_from(rate).map_err(|_| E::invalid_value(Unexpected::Signed(rate), &self))
+        }
+
+        fn visit_str<E: Error>(self, rate: &str) -> Result<u64, E> {
+            crate::metrics::human::parse_count(rate)
+                .ok_or_else(|| E::invalid_value(Unexpected::Str(rate), &self))
+        }
+    }
+    deserializer.deserialize_any(Rate)
 }
 
 /// A CPU for one thread: a number, or `"auto"` (ringtop chooses).

@@ -76,6 +76,23 @@ fn a_wrong_type_or_word_says_what_was_expected() {
 }
 
 #[test]
+fn a_rate_is_read_as_a_number_or_in_words() {
+    for (written, rate) in [
+        ("2000", 2_000),
+        ("\"500k\"", 500_000),
+        ("\"2.5M\"", 2_500_000),
+    ] {
+        let p = parse(&format!("{MINIMAL}rate = {written}\n"), "p.toml").unwrap();
+        assert_eq!(p.workload.rate, rate, "{written}");
+    }
+    for wrong in ["\"fast\"", "-5", "1.5", "\"0.5\""] {
+        let e = err(&format!("{MINIMAL}rate = {wrong}\n"));
+        assert_eq!((e.line, e.column), (Some(6), Some(8)), "{e}");
+        assert!(e.message.contains("expected rows a second"), "{e}");
+    }
+}
+
+#[test]
 fn semantic_errors_point_at_the_setting() {
     let e = err("version = 1\n[ring]\nkind = \"spsc\"\ncapacity = 1000\n[workload]\n");
     assert_eq!((e.line, e.column), (Some(4), Some(12)), "{e}");

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use crate::metrics::human::parse_count;
 use crate::profile::TuningProfile;
 
 use super::search::{TrialOutcome, Trials};
@@ -120,21 +121,6 @@ fn list(values: &str) -> Result<Vec<toml::Value>, String> {
         parsed.push(value);
     }
     Ok(parsed)
-}
-
-/// A whole number, optionally with a k, M or G multiplier (`100k`, `2.5M`); `_` separators
-/// are allowed.
-pub fn parse_count(text: &str) -> Option<u64> {
-    let text = text.trim().replace('_', "");
-    let (digits, scale) = match text.chars().last()? {
-        'k' | 'K' => (&text[..text.len() - 1], 1e3),
-        'M' => (&text[..text.len() - 1], 1e6),
-        'G' => (&text[..text.len() - 1], 1e9),
-        _ => (&text[..], 1.0),
-    };
-    let value: f64 = digits.parse().ok()?;
-    let value = value * scale;
-    (value >= 0.0 && value.fract() == 0.0 && value < 1e18).then_some(value as u64)
 }
 
 /// `low`, `high` and every 1, 2, 5 × 10ⁿ between them.
