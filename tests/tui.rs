@@ -237,6 +237,39 @@ fn the_whole_dashboard_at_80x24() {
     insta::assert_snapshot!(screen(&app(no_pmu, true), 80, 24));
 }
 
+/// At any width every key is shown with what it does, and a long status line whole above them.
+#[test]
+fn the_footer_shows_every_key_with_what_it_does_and_the_whole_status() {
+    let mut app = app(no_pmu, true);
+    let status = "host check: 6 ok, 3 warn (isolation, irqs, perf), 1 n/a; h says how to fix \
+                  each of them, one by one";
+    app.status = Some(ringtop::tui::app::Status {
+        text: status.to_owned(),
+        error: false,
+    });
+    for width in [60, 80, 81, 100, 120, 160] {
+        let shown = screen(&app, width, 30);
+        for entry in panes::footer::keys(&app.mode) {
+            assert!(
+                shown.contains(entry),
+                "{entry:?} at {width} columns:\n{shown}"
+            );
+        }
+        let words: String = status.split_whitespace().collect();
+        let bottom: String = shown
+            .lines()
+            .rev()
+            .take(8)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .flat_map(|l| l.split_whitespace())
+            .collect::<String>()
+            .replace('"', "");
+        assert!(bottom.contains(&words), "at {width} columns:\n{shown}");
+    }
+}
+
 #[test]
 fn the_whole_dashboard_at_120x40() {
     insta::assert_snapshot!(screen(&app(with_pmu, true), 120, 40));

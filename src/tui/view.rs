@@ -43,13 +43,13 @@ pub fn draw(frame: &mut Frame, app: &App) -> Areas {
     } else {
         0
     };
-    let key_lines = (panes::footer::keys(&app.mode).chars().count() as u16).div_ceil(area.width);
+    let footer_lines = panes::footer::lines(app, area.width);
     let header_lines = panes::header::lines(app);
     let [header, body, chart, footer] = Layout::vertical([
         Constraint::Length(header_lines),
         Constraint::Fill(1),
         Constraint::Length(chart_height),
-        Constraint::Length(1 + key_lines),
+        Constraint::Length(u16::try_from(footer_lines.len()).unwrap_or(u16::MAX)),
     ])
     .areas(area);
     panes::header::render(frame, header, app);
@@ -84,7 +84,7 @@ pub fn draw(frame: &mut Frame, app: &App) -> Areas {
         if remote(app) {
             panes::transport::render(frame, counters, app);
             areas.latency = Some(latency);
-            panes::footer::render(frame, footer, app);
+            panes::footer::render(frame, footer, footer_lines);
             if chart_height > 0 {
                 panes::throughput::render(frame, chart, app);
             }
@@ -98,7 +98,7 @@ pub fn draw(frame: &mut Frame, app: &App) -> Areas {
     if chart_height > 0 {
         panes::throughput::render(frame, chart, app);
     }
-    panes::footer::render(frame, footer, app);
+    panes::footer::render(frame, footer, footer_lines);
     panes::overlay::render(frame, area, app);
     areas
 }

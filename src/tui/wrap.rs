@@ -50,9 +50,55 @@ pub fn wrap_words(text: &str, width: usize) -> Vec<String> {
     lines
 }
 
+/// `entries` (each a key and what it does) in lines of at most `width` characters, two spaces
+/// between entries and a line broken only between them, so no key is shown apart from what it
+/// does; an entry wider than a line is wrapped between its words ([`wrap_words`]).
+pub fn wrap_entries(entries: &[&str], width: usize) -> Vec<String> {
+    let width = width.max(3);
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = String::new();
+    for entry in entries {
+        let used = line.chars().count();
+        let needed = entry.chars().count() + if used > 0 { 2 } else { 0 };
+        if used > 0 && used + needed <= width {
+            line.push_str("  ");
+            line.push_str(entry);
+            continue;
+        }
+        if used > 0 {
+            lines.push(std::mem::take(&mut line));
+        }
+        let mut parts = wrap_words(entry, width);
+        line = parts.pop().unwrap_or_default();
+        lines.extend(parts);
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
 #[cfg(test)]
 mod tests {
-    use super::wrap_words;
+    use super::{wrap_entries, wrap_words};
+
+    #[test]
+    fn entries_wrap_between_them_and_a_key_stays_with_what_it_does() {
+        let keys = ["q quit", "? help", "f/F prefetch", "w warnings"];
+        assert_eq!(
+            wrap_entries(&keys, 20),
+            ["q quit  ? help", "f/F prefetch", "w warnings"]
+        );
+        assert_eq!(
+            wrap_entries(&keys, 200),
+            ["q quit  ? help  f/F prefetch  w warnings"]
+        );
+        // Wider than a line: between its words, and the next entry after it.
+        assert_eq!(
+            wrap_entries(&["x cancel the search", "y"], 10),
+            ["x cancel", "  the", "  search", "y"]
+        );
+    }
 
     #[test]
     fn a_note_wraps_between_words_and_keeps_every_word() {
