@@ -264,6 +264,20 @@ fn attach_reports_the_counts_the_program_itself_reports() {
         draw(Some(&snapshot), &rates, width, height);
         draw(None, &[], width, height);
     }
+    // A long status (why the segment cannot be read) is shown whole, with its key.
+    let status = "cannot read the segment: /dev/shm/ringtop-0/e2e-pipeline-16384.ringtop: its \
+                  header changed while it was read. q quits";
+    for width in [60, 80, 100] {
+        for snapshot in [Some(&snapshot), None] {
+            let text = draw_with_status(snapshot, &rates, width, 24, status);
+            let shown: std::collections::BTreeSet<&str> = text
+                .split(|c: char| c.is_whitespace() || c == '"')
+                .collect();
+            for word in status.split(' ') {
+                assert!(shown.contains(word), "{word:?} cut or missing:\n{text}");
+            }
+        }
+    }
     // Warnings wrap between words: none is cut at the edge (`(pid 16` for `(pid 16384)`), and
     // the skipped records are counted beside them; where they need more than a quarter of the
     // screen, the rest are counted.
@@ -321,9 +335,19 @@ fn draw(
     width: u16,
     height: u16,
 ) -> String {
+    draw_with_status(snapshot, rates, width, height, "q quits")
+}
+
+fn draw_with_status(
+    snapshot: Option<&ProgramSnapshot>,
+    rates: &[Option<EndpointRates>],
+    width: u16,
+    height: u16,
+    status: &str,
+) -> String {
     let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
     terminal
-        .draw(|frame| ringtop::tui::panes::program::render(frame, snapshot, rates, "q quits"))
+        .draw(|frame| ringtop::tui::panes::program::render(frame, snapshot, rates, status))
         .unwrap();
     format!("{}", terminal.backend())
 }

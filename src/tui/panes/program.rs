@@ -5,13 +5,13 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Paragraph, Table, Wrap};
+use ratatui::widgets::{Block, Borders, Paragraph, Table};
 
 use crate::metrics::human::{FIGURE_WIDTH, format_ns, format_rate};
 use crate::metrics::rates::EndpointRates;
 use crate::metrics::snapshot::{AttachedRing, LatencyNs, ProgramSnapshot, ThreadSnapshot};
 use crate::tui::columns::{Column, fit, line_of};
-use crate::tui::wrap::note_lines;
+use crate::tui::wrap::{note_lines, wrap_words};
 
 /// Draws `snapshot` (or, before the first interval, that it is reading) with `status` at the
 /// bottom; `rates`: its threads' ring counters per second over the interval, in their order
@@ -23,29 +23,35 @@ pub fn render(
     status: &str,
 ) {
     let area = frame.area();
+    // The status whole (a segment's path and why it cannot be read run long), with its key.
+    let status: Vec<Line<'static>> = wrap_words(status, usize::from(area.width))
+        .into_iter()
+        .map(Line::from)
+        .collect();
+    let status_height = u16::try_from(status.len()).unwrap_or(u16::MAX);
     let Some(snapshot) = snapshot else {
         let [header, _, footer] = Layout::vertical([
             Constraint::Length(2),
             Constraint::Min(0),
-            Constraint::Length(2),
+            Constraint::Length(status_height),
         ])
         .areas(area);
         frame.render_widget(Paragraph::new("reading the program's segment…"), header);
-        frame.render_widget(Paragraph::new(status.to_owned()), footer);
+        frame.render_widget(Paragraph::new(status), footer);
         return;
     };
     // A quarter of the screen at most, and never the tables' four rows each.
     let notes = warning_lines(
         snapshot,
         area.width,
-        (area.height / 4).min(area.height.saturating_sub(1 + 4 + 4 + 2)),
+        (area.height / 4).min(area.height.saturating_sub(1 + 4 + 4 + status_height)),
     );
     let [header, warnings, rings, threads, footer] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Length(u16::try_from(notes.len()).unwrap_or(u16::MAX).max(1)),
         Constraint::Min(4),
         Constraint::Min(4),
-        Constraint::Length(2),
+        Constraint::Length(status_height),
     ])
     .areas(area);
     let program = &snapshot.program;
@@ -81,10 +87,7 @@ pub fn render(
     frame.render_widget(Paragraph::new(notes), warnings);
     render_rings(frame, rings, snapshot);
     render_threads(frame, threads, &snapshot.threads, rates);
-    frame.render_widget(
-        Paragraph::new(status.to_owned()).wrap(Wrap { trim: true }),
-        footer,
-    );
+    frame.render_widget(Paragraph::new(status), footer);
 }
 
 /// Every warning and the count of skipped records, wrapped between words (a pid or a count cut
