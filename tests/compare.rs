@@ -121,6 +121,38 @@ fn what_a_run_warned_about_is_said_beside_the_comparison() {
     assert!(!table.contains("quiet.jsonl warned"), "{table}");
 }
 
+/// A run that took commands while it ran (a new batch, a pause) is not of its start line's
+/// settings alone: the comparison says what changed and when.
+#[test]
+fn a_run_changed_while_it_ran_is_said_beside_the_comparison() {
+    let dir = scratch_dir("compare");
+    let mut quiet = baseline();
+    summary(&mut quiet)["warnings"] = Value::Array(Vec::new());
+    let a = write(&dir, "steady.jsonl", &quiet);
+    let mut changed = quiet.clone();
+    let ack = |elapsed_s: f64, command: Value| {
+        serde_json::json!({
+            "type": "ack", "schema_version": SCHEMA_VERSION, "elapsed_s": elapsed_s,
+            "command": command,
+        })
+    };
+    changed.insert(
+        3,
+        ack(0.41, serde_json::json!({"cmd": "batch", "size": 32})),
+    );
+    changed.insert(5, ack(0.83, serde_json::json!({"cmd": "pause"})));
+    let b = write(&dir, "changed.jsonl", &changed);
+    let out = compare(&a, &b, &[]);
+    let table = String::from_utf8(out.stdout).unwrap();
+    let said = format!(
+        "warning: {} was changed while it ran (its whole-run figures mix before and after): 2 \
+         commands: batch size=32 at 0.4 s; pause at 0.8 s",
+        b.display()
+    );
+    assert!(table.contains(&said), "{table}");
+    assert!(!table.contains("steady.jsonl was changed"), "{table}");
+}
+
 /// Output of a ringtop from before the counters said which were time-shared on the PMU
 /// (schema version 3 without `counted_share`) is still read: a baseline kept from then stays
 /// comparable.

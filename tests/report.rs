@@ -251,6 +251,49 @@ fn a_run_that_did_not_finish_is_reported_up_to_its_last_interval() {
     assert!(!nothing.exists());
 }
 
+/// Commands a run took while it ran are in its report, each with when; its resolved profile is
+/// said to be the one it started with.
+#[test]
+fn a_run_changed_while_it_ran_says_so_in_its_report() {
+    use std::io::Write;
+
+    let dir = common::scratch_dir("report");
+    let mut child = Command::new(cargo_bin("ringtop"))
+        .args(["run", "--headless", "--builtin", "default"])
+        .args(["--duration", "1s", "--interval", "200ms"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    writeln!(stdin, r#"{{"cmd":"batch","size":32}}"#).unwrap();
+    writeln!(stdin, r#"{{"cmd":"rate","rows_per_s":500000}}"#).unwrap();
+    let out = child.wait_with_output().unwrap();
+    drop(stdin);
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let acks: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|v| v["type"] == "ack")
+        .collect();
+    assert_eq!(acks.len(), 2, "{text}");
+    let run = dir.join("changed.jsonl");
+    std::fs::write(&run, &text).unwrap();
+    let html = dir.join("changed.html");
+    let out = report(&run, &html);
+    assert!(out.status.success(), "{out:?}");
+    let page = std::fs::read_to_string(&html).unwrap();
+    let at = |ack: &serde_json::Value| ack["elapsed_s"].as_f64().unwrap();
+    let said = format!(
+        "batch size=32 at {:.1} s; rate rows_per_s=500000 at {:.1} s",
+        at(&acks[0]),
+        at(&acks[1])
+    );
+    assert!(page.contains(&said), "no {said} in {page}");
+    assert!(page.contains("<h2>Resolved profile, as the run started</h2>"));
+}
+
 #[test]
 fn a_sweep_report_plots_latency_against_throughput_with_each_knee() {
     let dir = common::scratch_dir("report");

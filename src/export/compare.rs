@@ -64,6 +64,57 @@ pub struct Recorded {
     pub snapshots: Vec<Snapshot>,
     /// The whole run; `None` when the output has no summary line.
     pub summary: Option<Summary>,
+    /// The commands it took while it ran (its `ack` lines), in order: its figures are not of
+    /// its start's settings alone.
+    pub commands: Vec<AppliedCommand>,
+}
+
+/// A command a run took while it ran.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AppliedCommand {
+    /// Seconds into the run.
+    pub elapsed_s: f64,
+    /// The command as it was sent (`{"cmd":"batch","size":32}`).
+    pub command: Value,
+}
+
+impl AppliedCommand {
+    /// In words: `batch size=32 at 2.0 s`, `pause at 4.5 s`.
+    pub fn describe(&self) -> String {
+        let fields = self.command.as_object();
+        let name = fields
+            .and_then(|f| f.get("cmd"))
+            .and_then(Value::as_str)
+            .unwrap_or("a command");
+        let settings: String = fields
+            .into_iter()
+            .flatten()
+            .filter(|(key, _)| *key != "cmd")
+            .map(|(key, value)| match value {
+                Value::String(text) => format!(" {key}={text}"),
+                other => format!(" {key}={other}"),
+            })
+            .collect();
+        format!("{name}{settings} at {:.1} s", self.elapsed_s)
+    }
+}
+
+/// What [`Recorded::commands`] says in one line: how many, the first few in words.
+pub fn commands_in_words(commands: &[AppliedCommand]) -> String {
+    const SHOWN: usize = 4;
+    let mut words: Vec<String> = commands
+        .iter()
+        .take(SHOWN)
+        .map(AppliedCommand::describe)
+        .collect();
+    if commands.len() > SHOWN {
+        words.push(format!("{} more", commands.len() - SHOWN));
+    }
+    format!(
+        "{}: {}",
+        crate::words::counted(commands.len(), "command"),
+        words.join("; ")
+    )
 }
 
 /// Why a recorded run has no summary, as every command that needs one says it.
@@ -94,6 +145,7 @@ impl Recorded {
         let mut start = None;
         let mut snapshots = Vec::new();
         let mut summary = None;
+        let mut commands = Vec::new();
         for (index, line) in text.lines().enumerate() {
             let fail = |reason: String| CompareError::Line {
                 path: name.to_owned(),
@@ -129,7 +181,11 @@ impl Recorded {
                             .map_err(|e| fail(format!("a summary ringtop cannot read: {e}")))?,
                     );
                 }
-                "ack" | "error" => {}
+                "ack" => commands.push(AppliedCommand {
+                    elapsed_s: value["elapsed_s"].as_f64().unwrap_or(0.0),
+                    command: value["command"].take(),
+                }),
+                "error" => {}
                 other => {
                     let whose = if matches!(other, "attach" | "program" | "program_summary") {
                         ": this is `attach --headless` output, and only a run's is read here"
@@ -148,6 +204,7 @@ impl Recorded {
             })?,
             snapshots,
             summary,
+            commands,
         })
     }
 
@@ -167,6 +224,7 @@ impl Recorded {
             start: self.start,
             snapshots: self.snapshots,
             summary,
+            commands: self.commands,
         })
     }
 }
@@ -182,6 +240,8 @@ pub struct Run {
     pub snapshots: Vec<Snapshot>,
     /// The whole run.
     pub summary: Summary,
+    /// The commands it took while it ran ([`Recorded::commands`]).
+    pub commands: Vec<AppliedCommand>,
 }
 
 impl Run {
@@ -401,6 +461,16 @@ fn differences(a: &Run, b: &Run) -> Vec<String> {
         let (ha, hb) = (&a.start["host"][key], &b.start["host"][key]);
         if ha != hb {
             warnings.push(format!("different hosts: {key} {ha} vs {hb}"));
+        }
+    }
+    // A run changed while it ran is not of its start line's settings alone.
+    for run in [a, b] {
+        if !run.commands.is_empty() {
+            warnings.push(format!(
+                "{} was changed while it ran (its whole-run figures mix before and after): {}",
+                run.path,
+                commands_in_words(&run.commands)
+            ));
         }
     }
     // What a run warned about while it ran explains its figures (a producer behind its rate, a

@@ -276,7 +276,11 @@ pub fn html(run: &Recorded, extras: Extras<'_>) -> Option<String> {
         page.push_str(&sweep_section(sweep));
     }
     page.push_str(&host_check(run));
-    page.push_str("<h2>Resolved profile</h2><pre>");
+    page.push_str(if run.commands.is_empty() {
+        "<h2>Resolved profile</h2><pre>"
+    } else {
+        "<h2>Resolved profile, as the run started</h2><pre>"
+    });
     page.push_str(&escape(&profile_text(&run.start["resolved_profile"])));
     page.push_str("</pre>");
     let _ = writeln!(
@@ -342,6 +346,15 @@ fn overview(run: &Recorded, whole: &WholeRun) -> String {
             html,
             "<tr><th>failure</th><td class=\"bad\">{}</td></tr>",
             escape(failure)
+        );
+    }
+    if !run.commands.is_empty() {
+        let said: Vec<String> = run.commands.iter().map(|c| escape(&c.describe())).collect();
+        let _ = write!(
+            html,
+            "<tr><th>changed</th><td>while it ran (the whole-run figures mix before and after; \
+             the resolved profile below is as it started): {}</td></tr>",
+            said.join("; ")
         );
     }
     html.push_str("</table>");
