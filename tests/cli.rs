@@ -33,6 +33,7 @@ fn json_report_has_every_field_and_a_clean_integrity_check() {
     assert_eq!(v["throughput"]["rows"], 100_000);
     assert_eq!(v["one_way_latency"]["count"], 5000);
     assert_eq!(v["round_trip"]["count"], 2000);
+    assert!(v["paced_producer"]["kept_rate"].is_boolean(), "{v}");
     assert!(v["cpu_relation"].is_string(), "{v}");
     let memory = &v["ring_memory"]["allocation"];
     assert_eq!(memory["binding"]["kind"], "bound", "{v}");
@@ -48,6 +49,39 @@ fn json_report_has_every_field_and_a_clean_integrity_check() {
     let p50 = v["round_trip"]["p50_ns"].as_u64().unwrap();
     let p99 = v["round_trip"]["p99_ns"].as_u64().unwrap();
     assert!(p50 > 0 && p50 <= p99);
+}
+
+/// A pace no producer keeps: the probe says the one-way figures measure the producer's lag, in
+/// the table and the JSON, with how far behind it fell.
+#[test]
+fn a_probe_pace_the_producer_cannot_keep_is_said_to_measure_its_lag() {
+    let mut args = SMALL;
+    args[7] = "1000000000";
+    let out = ringtop()
+        .arg("probe")
+        .args(args)
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert_succeeded(&out);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let paced = &v["paced_producer"];
+    assert_eq!(paced["kept_rate"], false, "{v}");
+    let sent = paced["sent_per_s"].as_f64().unwrap();
+    assert!(sent > 0.0 && sent < 0.95e9, "{v}");
+    // It fell behind by about as much as its rows' one-way latency says.
+    let late = paced["last_row_late_ns"].as_u64().unwrap();
+    let max = v["one_way_latency"]["max_ns"].as_u64().unwrap();
+    assert!(late >= max / 2, "{v}");
+
+    let out = ringtop().arg("probe").args(args).output().unwrap();
+    assert_succeeded(&out);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("warning: the paced producer sent ")
+            && text.contains(" rows/s of the 1.00G it offers and pushed its last row "),
+        "{text}"
+    );
 }
 
 #[test]

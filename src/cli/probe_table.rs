@@ -1,6 +1,7 @@
 //! The plain-text table `ringtop probe` prints: presentation, kept with the command line.
 
 use ringtop::engine::probe::ProbeReport;
+use ringtop::metrics::human::{format_ns, format_rate};
 use ringtop::topology::AllocationReport;
 
 /// Renders a report as the plain-text table `ringtop probe` prints.
@@ -58,11 +59,6 @@ pub(crate) fn render_table(report: &ProbeReport) -> String {
         "             index reloads per million rows: producer {:.1}, consumer {:.1}",
         report.producer_reloads_per_million, report.consumer_reloads_per_million
     );
-    let _ = writeln!(
-        out,
-        "\nlatency (ns)          {:>8} {:>8} {:>8} {:>8} {:>8} {:>10} {:>10}",
-        "p50", "p90", "p99", "p99.9", "p99.99", "max", "samples"
-    );
     let rows = [
         (
             format!("one-way @{}k/s", report.latency_rate_per_s / 1000),
@@ -71,10 +67,27 @@ pub(crate) fn render_table(report: &ProbeReport) -> String {
         ("round trip".to_owned(), &report.round_trip),
         ("round trip, relay".to_owned(), &report.relay_round_trip),
     ];
+    // Columns as wide as their widest figure (seconds of lag are ten digits of nanoseconds).
+    let digits = |n: u64| n.to_string().len();
+    let width = rows
+        .iter()
+        .flat_map(|(_, s)| [s.p50_ns, s.p90_ns, s.p99_ns, s.p999_ns, s.p9999_ns])
+        .map(digits)
+        .fold(8, usize::max);
+    let wide = rows
+        .iter()
+        .flat_map(|(_, s)| [s.max_ns, s.count])
+        .map(digits)
+        .fold(10, usize::max);
+    let _ = writeln!(
+        out,
+        "\n{:<21} {:>width$} {:>width$} {:>width$} {:>width$} {:>width$} {:>wide$} {:>wide$}",
+        "latency (ns)", "p50", "p90", "p99", "p99.9", "p99.99", "max", "samples"
+    );
     for (name, s) in rows {
         let _ = writeln!(
             out,
-            "{name:<21} {:>8} {:>8} {:>8} {:>8} {:>8} {:>10} {:>10}",
+            "{name:<21} {:>width$} {:>width$} {:>width$} {:>width$} {:>width$} {:>wide$} {:>wide$}",
             s.p50_ns, s.p90_ns, s.p99_ns, s.p999_ns, s.p9999_ns, s.max_ns, s.count
         );
     }
@@ -82,6 +95,18 @@ pub(crate) fn render_table(report: &ProbeReport) -> String {
         out,
         "(one-way is measured from each row's scheduled send time, so stalls are not hidden)"
     );
+    let paced = &report.paced_producer;
+    if !paced.kept_rate {
+        let _ = writeln!(
+            out,
+            "warning: the paced producer sent {} rows/s of the {} it offers and pushed its last \
+             row {} late: the one-way figures measure that lag (another task on its CPU? a \
+             rate beyond the ring?), not the hand-off",
+            format_rate(paced.sent_per_s),
+            format_rate(report.latency_rate_per_s as f64),
+            format_ns(paced.last_row_late_ns)
+        );
+    }
     let i = &report.integrity;
     let _ = writeln!(
         out,

@@ -146,6 +146,9 @@ pub struct ProbeReport {
     pub one_way_latency: LatencySummary,
     /// Rows per second of the paced phase.
     pub latency_rate_per_s: u64,
+    /// Whether its producer kept that pace, and if not how far behind it fell: where it did not,
+    /// the one-way figures include its lag (each row is timed from when it was due).
+    pub paced_producer: PacedProducer,
     /// Ping-pong round trip over two SPSC rings.
     pub round_trip: LatencySummary,
     /// The same ping-pong over two relay rings (the consumer polls stamped slots), so the two
@@ -158,6 +161,20 @@ pub struct ProbeReport {
     pub producer_reloads_per_million: f64,
     /// Consumer-side index reloads per million rows in the throughput phase.
     pub consumer_reloads_per_million: f64,
+}
+
+/// How the paced phase's producer kept its schedule.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct PacedProducer {
+    /// Rows a second it sent: every row, over the time from the first one's schedule to the
+    /// last one's push.
+    pub sent_per_s: f64,
+    /// How late its last row went into the ring, past when it was due.
+    pub last_row_late_ns: u64,
+    /// Whether it kept the rate ([`crate::metrics::pace::keeps_rate`]): where it did not, the
+    /// one-way figures measure its lag (a CPU taken by another task, a consumer too slow), not
+    /// the ring.
+    pub kept_rate: bool,
 }
 
 /// Chooses the two CPUs: requested ones are validated, missing ones are the first allowed.
@@ -256,7 +273,7 @@ pub fn run(config: &ProbeConfig) -> Result<ProbeReport, ProbeError> {
     let ring = || spsc::channel_with::<Row>(config.capacity, ring_config.clone());
     let (throughput, integrity_a, reloads, allocation) =
         throughput_phase(config, ring()?, (producer_cpu, consumer_cpu), &alloc, idle)?;
-    let (one_way, integrity_b) = paced_phase(
+    let (one_way, integrity_b, paced_producer) = paced_phase(
         config,
         ring()?,
         (producer_cpu, consumer_cpu),
@@ -312,6 +329,7 @@ pub fn run(config: &ProbeConfig) -> Result<ProbeReport, ProbeError> {
         throughput,
         one_way_latency: one_way,
         latency_rate_per_s: config.rate,
+        paced_producer,
         round_trip,
         relay_round_trip,
         integrity: Integrity {
@@ -425,17 +443,19 @@ fn paced_phase(
     (mut tx, mut rx): Ring,
     (producer_cpu, consumer_cpu): (usize, usize),
     [clock_wait, idle]: [fn(); 2],
-) -> Result<(LatencySummary, Integrity), ProbeError> {
+) -> Result<(LatencySummary, Integrity, PacedProducer), ProbeError> {
     let samples = config.latency_samples;
     let period_ns = 1e9 / config.rate as f64;
     let warm_up = warm_up_rows(config.rate);
     let ready = &Barrier::new(2);
     thread::scope(|s| {
-        let producer = s.spawn(move || -> Result<(), ProbeError> {
+        let producer = s.spawn(move || -> Result<PacedProducer, ProbeError> {
             pinned_and_ready(producer_cpu, ready)?;
             let start = monotonic_ns();
-            for seq in 0..warm_up + samples {
-                let scheduled = start + (seq as f64 * period_ns) as u64;
+            let rows = warm_up + samples;
+            let mut scheduled = start;
+            for seq in 0..rows {
+                scheduled = start + (seq as f64 * period_ns) as u64;
                 while monotonic_ns() < scheduled {
                     clock_wait();
                 }
@@ -448,7 +468,16 @@ fn paced_phase(
                     idle();
                 }
             }
-            Ok(())
+            let done = monotonic_ns();
+            // Over at least the time the rows take at the rate (the last is due a period before
+            // it ends): a producer on time sent the rate itself, a late one less.
+            let seconds = (done - start) as f64 / 1e9;
+            let sent_per_s = rows as f64 / seconds.max(rows as f64 * period_ns / 1e9);
+            Ok(PacedProducer {
+                sent_per_s,
+                last_row_late_ns: done.saturating_sub(scheduled),
+                kept_rate: crate::metrics::pace::keeps_rate(sent_per_s, config.rate as f64),
+            })
         });
         let consumer = s.spawn(move || -> Result<(LatencySummary, Integrity), ProbeError> {
             pinned_and_ready(consumer_cpu, ready)?;
@@ -463,8 +492,9 @@ fn paced_phase(
             }
             Ok((hist.summary(), check.finish(warm_up + samples)))
         });
-        join(producer)?;
-        join(consumer)
+        let paced = join(producer)?;
+        let (latency, integrity) = join(consumer)?;
+        Ok((latency, integrity, paced))
     })
 }
 

@@ -1,8 +1,8 @@
 //! Whether a paced producer keeps the rate it offers. A producer that cannot (the consumers
 //! hold it back, or it cannot make rows that fast) falls further behind its schedule each
 //! interval, and since a row's latency is timed from when it was due, every later row's latency
-//! includes that wait: seconds, at a rate far beyond the machine. One rule for the run's warning
-//! and the tuner's latency goal.
+//! includes that wait: seconds, at a rate far beyond the machine. One rule for the run's warning,
+//! the tuner's latency goal and the probe's paced phase.
 
 use super::human::{format_ns, format_rate};
 
