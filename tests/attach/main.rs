@@ -253,6 +253,7 @@ fn attach_reports_the_counts_the_program_itself_reports() {
         "orders",
         "md-in consumer-0",
         "memory on",
+        "Rings (stalls: since the program started)",
         "node 0",
         "p99.9",
         " 12.3s ",

@@ -156,7 +156,9 @@ fn render_rings(frame: &mut Frame, area: Rect, snapshot: &ProgramSnapshot) {
         column("memory on", 2, |r| memory_nodes(&r.ring.memory_nodes)),
         column("", 7, |r| if r.closed { "closed" } else { "" }.to_owned()),
     ];
-    let block = Block::default().borders(Borders::ALL).title(" Rings ");
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .title(" Rings (stalls: since the program started) ");
     let fitted = fit(&columns, block.inner(area).width);
     let table = Table::new(fitted.rows, fitted.widths)
         .header(
