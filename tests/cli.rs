@@ -805,7 +805,11 @@ fn codec_with_one_codec_prints_a_table() {
     let rows: Vec<&str> = text.lines().filter(|l| l.ends_with(" ok")).collect();
     assert_eq!(rows.len(), 1, "{text}");
     assert!(rows[0].starts_with("decimal "), "{text}");
-    // The cost of each column, under the one codec.
+    // The cost of each column, under the one codec, under a caption saying what it is.
+    assert!(
+        text.contains("\nwhat each column costs: the bytes per value its values add"),
+        "{text}"
+    );
     let by_column = &text[text.find("\ncolumn ").expect(&text)..];
     for name in [
         "date",
