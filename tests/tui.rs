@@ -11,6 +11,7 @@ use ratatui::layout::Rect;
 use ringtop::codec::CodecId;
 use ringtop::engine::Command;
 use ringtop::metrics::counters::CounterValues;
+use ringtop::metrics::human::format_rate;
 use ringtop::metrics::snapshot::{
     CodecSnapshot, EndpointCounters, LatencyNs, LinkRole, RingSnapshot, Role, RunState,
     SCHEMA_VERSION, Snapshot, ThreadSnapshot, Totals, TransportSnapshot,
@@ -283,6 +284,27 @@ fn a_narrow_terminal_keeps_latency_and_counters() {
 #[test]
 fn a_tiny_terminal_says_so() {
     insta::assert_snapshot!(screen(&app(no_pmu, false), 20, 5));
+}
+
+/// A broadcast ring's consumers each read every row: the header gives the rows written and how
+/// many read each, not the reads, which beside the pace would look like twice it.
+#[test]
+fn a_broadcast_header_gives_the_rows_written_and_how_many_read_each() {
+    let app = app(no_pmu, false);
+    let header = pane(&app, 120, 2, panes::header::render);
+    let snapshot = app.snapshot.as_ref().unwrap();
+    let written: f64 = snapshot
+        .threads
+        .iter()
+        .filter(|t| t.role == Role::Producer)
+        .map(|t| t.rows_per_s)
+        .sum();
+    assert!(
+        written < snapshot.totals.rows_per_s,
+        "the fixture reads more than it writes"
+    );
+    let said = format!("{} rows/s ×2  ", format_rate(written));
+    assert!(header.contains(&said), "no {said:?} in {header}");
 }
 
 #[test]

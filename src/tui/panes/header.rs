@@ -9,7 +9,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use crate::metrics::human::format_rate;
-use crate::metrics::snapshot::{LinkRole, RingSnapshot, RunState};
+use crate::metrics::snapshot::{LinkRole, RingSnapshot, Role, RunState, Snapshot};
 use crate::tui::app::App;
 use crate::tui::columns::line_of;
 use crate::tui::style::{Severity, severity};
@@ -87,10 +87,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         .is_some_and(|t| t.role == LinkRole::Receiver);
     let second = line_of(
         vec![
-            (
-                Span::raw(format!("{} rows/s", format_rate(s.totals.rows_per_s))),
-                8,
-            ),
+            (Span::raw(throughput(s)), 8),
             (Span::raw(format!("{:.0} MB/s", s.totals.mb_per_s)), 5),
             (Span::raw(pace(app.rate, app.producers, receiver)), 6),
             (Span::raw(format!("batch {}", app.batch)), 4),
@@ -109,6 +106,27 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     }
     lines.truncate(usize::from(area.height));
     frame.render_widget(Paragraph::new(lines), area);
+}
+
+/// Rows a second the consumers read; where each row is read by several (a broadcast ring), the
+/// rows written and how many read each (`1.00M rows/s ×2`), or the reads beside `pace 500k`
+/// would look like twice the pace kept.
+fn throughput(s: &Snapshot) -> String {
+    let consumers = s
+        .threads
+        .iter()
+        .filter(|t| t.role == Role::Consumer)
+        .count();
+    if s.ring.kind != "broadcast" || consumers < 2 {
+        return format!("{} rows/s", format_rate(s.totals.rows_per_s));
+    }
+    let written: f64 = s
+        .threads
+        .iter()
+        .filter(|t| t.role == Role::Producer)
+        .map(|t| t.rows_per_s)
+        .sum();
+    format!("{} rows/s ×{consumers}", format_rate(written))
 }
 
 /// The first of `count` warnings in `width` columns: whole where it fits, else cut between
