@@ -294,6 +294,40 @@ fn a_run_changed_while_it_ran_says_so_in_its_report() {
     assert!(page.contains("<h2>Resolved profile, as the run started</h2>"));
 }
 
+/// A broadcast ring's consumers each read every row: the overview says its counts and rate are
+/// of reads, beside the rows produced.
+#[test]
+fn a_broadcast_runs_report_says_each_row_is_read_by_every_consumer() {
+    let dir = common::scratch_dir("report");
+    let out = Command::new(cargo_bin("ringtop"))
+        .args(["run", "--headless", "--builtin", "broadcast-fanout"])
+        .args(["--duration", "1s", "--interval", "200ms"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let run = dir.join("broadcast.jsonl");
+    std::fs::write(&run, &out.stdout).unwrap();
+    let summary: serde_json::Value = std::str::from_utf8(&out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|v| v["type"] == "summary")
+        .unwrap();
+    let html = dir.join("broadcast.html");
+    assert!(report(&run, &html).status.success());
+    let page = std::fs::read_to_string(&html).unwrap();
+    let totals = &summary["totals"];
+    let said = format!(
+        "<tr><th>rows</th><td>{} produced, {} consumed (each row by all 2 consumers), {:.0} rows/s \
+         read</td></tr>",
+        totals["produced"],
+        totals["consumed"],
+        totals["rows_per_s"].as_f64().unwrap()
+    );
+    assert!(page.contains(&said), "no {said} in {page}");
+}
+
 #[test]
 fn a_sweep_report_plots_latency_against_throughput_with_each_knee() {
     let dir = common::scratch_dir("report");

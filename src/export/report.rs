@@ -318,13 +318,30 @@ fn overview(run: &Recorded, whole: &WholeRun) -> String {
             whole.elapsed_s,
         )
     };
+    // A broadcast ring's consumers each read every row: its counts and rate are of reads.
+    let consumers = whole
+        .threads
+        .iter()
+        .filter(|t| t.role == Role::Consumer)
+        .count();
+    let (consumed, read) = if whole.ring.kind == "broadcast" && consumers > 1 {
+        (
+            format!(
+                "{} consumed (each row by all {consumers} consumers)",
+                totals.consumed
+            ),
+            " read",
+        )
+    } else {
+        (format!("{} consumed", totals.consumed), "")
+    };
     let mut html = format!(
         "<table><tr><th>started</th><td>{}</td></tr>\
          <tr><th>lasted</th><td>{lasted}</td></tr>\
          <tr><th>profile</th><td>{} — {}</td></tr>\
          <tr><th>host</th><td>{} ({}, kernel {}, clocksource {})</td></tr>\
          <tr><th>ringtop</th><td>{}</td></tr>\
-         <tr><th>rows</th><td>{}, {} consumed, {:.0} rows/s</td></tr>\
+         <tr><th>rows</th><td>{}, {consumed}, {:.0} rows/s{read}</td></tr>\
          <tr><th>integrity</th><td>{integrity}</td></tr>",
         text(&start["started_utc"]),
         escape(whole.profile),
@@ -338,7 +355,6 @@ fn overview(run: &Recorded, whole: &WholeRun) -> String {
             || "produced n/a (a receiver: its sender counts them)".to_owned(),
             |n| format!("{n} produced")
         ),
-        totals.consumed,
         totals.rows_per_s,
     );
     if let Some(failure) = whole.failure {
