@@ -37,12 +37,13 @@ fn three_digits(mut value: f64, units: &[&str]) -> String {
 }
 
 /// Rates for humans, in at most six characters (the width the tables give them, so no figure
-/// loses its unit at a column's edge): `950`, `1.23k`, `12.3k`, `4.56M`, `456M`, `1.23G`.
+/// loses its unit at a column's edge): `950`, `1.23k`, `12.3k`, `4.56M`, `456M`, `1.23G`, up to
+/// a u64's most, `18.4E`.
 pub fn format_rate(per_s: f64) -> String {
     if per_s < 999.5 {
         return format!("{per_s:.0}");
     }
-    three_digits(per_s / 1e3, &["k", "M", "G", "T"])
+    three_digits(per_s / 1e3, &["k", "M", "G", "T", "P", "E"])
 }
 
 /// A count as people write one, and as [`format_rate`] writes it: a whole number, optionally
@@ -126,6 +127,8 @@ mod tests {
             (999_600_000.0, "1.00G"),
             (1_234_000_000.0, "1.23G"),
             (123_400_000_000.0, "123G"),
+            // A rate no machine keeps (a u64's most, offered from a script) keeps its six too.
+            (u64::MAX as f64, "18.4E"),
         ] {
             assert_eq!(format_rate(rate), text, "{rate}");
         }
