@@ -817,6 +817,28 @@ fn batch_prefetch_pause_and_reset_keys_send_commands() {
     assert_eq!(app.key(key(KeyCode::Char('q'))), Effect::Quit);
 }
 
+/// The latency pane says its figures are the last interval's; a reset, once applied, forgets
+/// the p99 history it drew as the engine forgets the latency recorded so far.
+#[test]
+fn the_latency_pane_says_its_span_and_a_reset_clears_its_history() {
+    let mut app = app(no_pmu, false);
+    let before = pane(&app, 60, 10, panes::latency::render);
+    assert!(
+        before.contains(" Latency per consumer, last 1.0 s "),
+        "{before}"
+    );
+    assert!(app.p99_history.values().all(|h| !h.is_empty()));
+    app.applied(&Command::ResetHistograms);
+    assert!(app.p99_history.is_empty());
+    let after = pane(&app, 60, 10, panes::latency::render);
+    assert!(
+        !after.contains('█'),
+        "no history drawn after a reset:\n{after}"
+    );
+    app.applied(&Command::Batch { size: 32 });
+    assert_eq!(app.batch, 32);
+}
+
 #[test]
 fn pace_keys_step_one_two_five_and_flat_out_where_the_producer_falls_short() {
     // broadcast-fanout offers 500k rows/s a producer; the fixture's producer sends 1 M.

@@ -206,6 +206,19 @@ impl App {
         }
     }
 
+    /// Takes into the dashboard's own state what a command the engine applied changed: the
+    /// batch, prefetch and pace it shows, and on a reset the p99 history it drew (the latency
+    /// recorded so far is forgotten there too).
+    pub fn applied(&mut self, command: &Command) {
+        match command {
+            Command::Batch { size } => self.batch = *size,
+            Command::Prefetch { distance } => self.prefetch = *distance,
+            Command::Rate { rows_per_s } => self.rate = *rows_per_s,
+            Command::ResetHistograms => self.p99_history.clear(),
+            Command::Repin { .. } | Command::Codec { .. } | Command::Pause | Command::Resume => {}
+        }
+    }
+
     /// Takes a new snapshot into the histories.
     pub fn update(&mut self, snapshot: Snapshot) {
         for thread in snapshot.threads.iter().filter(|t| t.role == Role::Consumer) {

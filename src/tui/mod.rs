@@ -397,12 +397,7 @@ fn send(app: &mut App, engine: &EngineHandle, command: Command) {
     let described = describe(&command);
     match engine.send(command.clone()) {
         Ok(()) => {
-            match command {
-                Command::Batch { size } => app.batch = size,
-                Command::Prefetch { distance } => app.prefetch = distance,
-                Command::Rate { rows_per_s } => app.rate = rows_per_s,
-                _ => {}
-            }
+            app.applied(&command);
             app.report(format!("{described}: done"), false);
         }
         Err(err) => app.report(format!("{described}: {err}"), true),
@@ -421,7 +416,11 @@ fn describe(command: &Command) -> String {
         }
         Command::Pause => "pause".into(),
         Command::Resume => "resume".into(),
-        Command::ResetHistograms => "reset histograms".into(),
+        Command::ResetHistograms => {
+            "reset the latency histograms (the p99 history, and the run's latency since the start, \
+             count from now)"
+                .into()
+        }
     }
 }
 

@@ -13,9 +13,14 @@ use crate::tui::style::{self, latency_severity, severity};
 
 /// Draws the latency pane.
 pub fn render(frame: &mut Frame, area: Rect, app: &App) {
+    // The table's figures are the last interval's, not the run's.
+    let title = app.snapshot.as_ref().map_or_else(
+        || " Latency per consumer ".to_owned(),
+        |s| format!(" Latency per consumer, last {:.1} s ", s.interval_s),
+    );
     let block = Block::default()
         .borders(Borders::ALL)
-        .title(" Latency per consumer ")
+        .title(title)
         .border_style(style::border(app, app.focus == Pane::Latency));
     let inner = block.inner(area);
     frame.render_widget(block, area);
