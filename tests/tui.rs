@@ -269,6 +269,20 @@ fn the_footer_shows_every_key_with_what_it_does_and_the_whole_status() {
             .replace('"', "");
         assert!(bottom.contains(&words), "at {width} columns:\n{shown}");
     }
+    // A short terminal keeps its panes: the status (in the lines a quarter of the terminal
+    // leaves, cut with `…`), then one line of keys, `? help` among them.
+    let short = screen(&app, 45, 12);
+    let lines: Vec<&str> = short.lines().collect();
+    assert!(lines[11].contains("q quit  ? help"), "{short}");
+    assert!(
+        lines[10].trim_end_matches([' ', '"']).ends_with('…'),
+        "{short}"
+    );
+    assert!(lines[9].contains("host check: 6 ok"), "{short}");
+    assert!(
+        short.contains("│C0 "),
+        "the consumer's latency row:\n{short}"
+    );
 }
 
 #[test]

@@ -43,7 +43,7 @@ pub fn draw(frame: &mut Frame, app: &App) -> Areas {
     } else {
         0
     };
-    let footer_lines = panes::footer::lines(app, area.width);
+    let footer_lines = panes::footer::lines(app, area.width, area.height);
     let header_lines = panes::header::lines(app);
     let [header, body, chart, footer] = Layout::vertical([
         Constraint::Length(header_lines),

@@ -52,34 +52,46 @@ pub fn keys(mode: &Mode) -> &'static [&'static str] {
     }
 }
 
-/// The footer's lines at `width`: the last action's result (a blank line until there is one),
-/// then the keys that work now, each whole, however many lines they take: the height to give
-/// the footer.
-pub fn lines(app: &App, width: u16) -> Vec<Line<'static>> {
+/// The footer's lines in a `width` × `height` terminal: the last action's result (a blank line
+/// until there is one), then the keys that work now, each whole: the height to give the footer.
+/// All of them where they take at most a quarter of the terminal; in a shorter one, the panes
+/// keep the rest: the result (its last line cut with `…` where even it does not fit) and the
+/// first line of keys (`q quit` and `? help`, which lists them all).
+pub fn lines(app: &App, width: u16, height: u16) -> Vec<Line<'static>> {
     let width = usize::from(width);
-    let mut lines = match &app.status {
-        Some(status) => {
-            let style = severity(
-                app,
-                if status.error {
-                    Severity::Bad
-                } else {
-                    Severity::Good
-                },
-            );
-            wrap_words(&status.text, width)
-                .into_iter()
-                .map(|line| Line::from(Span::styled(line, style)))
-                .collect()
+    let most = usize::from(height / 4).max(2);
+    let keys = wrap_entries(keys(&app.mode), width);
+    let mut status = app
+        .status
+        .as_ref()
+        .map_or_else(|| vec![String::new()], |s| wrap_words(&s.text, width));
+    // The result before all but the first line of keys: it answers what was just done.
+    let status_room = most - 1;
+    if status.len() > status_room {
+        status.truncate(status_room);
+        if let Some(last) = status.last_mut() {
+            let kept: String = last.chars().take(width.saturating_sub(1)).collect();
+            *last = format!("{}…", kept.trim_end());
         }
-        None => vec![Line::from("")],
-    };
-    lines.extend(
-        wrap_entries(keys(&app.mode), width)
-            .into_iter()
-            .map(|line| Line::from(Span::styled(line, style::dim(app)))),
+    }
+    let key_room = most.saturating_sub(status.len()).max(1);
+    let status_style = severity(
+        app,
+        if app.status.as_ref().is_some_and(|s| s.error) {
+            Severity::Bad
+        } else {
+            Severity::Good
+        },
     );
-    lines
+    status
+        .into_iter()
+        .map(|line| Line::from(Span::styled(line, status_style)))
+        .chain(
+            keys.into_iter()
+                .take(key_room)
+                .map(|line| Line::from(Span::styled(line, style::dim(app)))),
+        )
+        .collect()
 }
 
 /// Draws `lines` ([`lines`]) in `area`.
