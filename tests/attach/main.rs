@@ -459,28 +459,19 @@ fn files_that_are_not_segments_are_reported_and_left_alone() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// A program that stops updating its segment is warned about, not taken for dead, and the
-/// warnings reach Prometheus under their kind.
-#[test]
-fn a_stopped_program_is_warned_about_and_still_counted_alive() {
-    let dir = monitor_dir("stopped");
-    let mut pipeline = start_pipeline(&dir, "sleepy", "60s");
-    wait_for_program(&dir, "sleepy");
+/// `ringtop attach NAME --headless` every `interval` for `duration`, serving metrics on a free
+/// loopback port and lingering for a scrape after its summary: the process and the `HOST:PORT`
+/// it announced.
+fn attach_serving_metrics(
+    dir: &Path,
+    name: &str,
+    [interval, duration]: [&str; 2],
+) -> (Reaped, String) {
     let mut attach = Reaped::spawn(
-        ringtop(&dir)
-            .args([
-                "attach",
-                "sleepy",
-                "--headless",
-                "--interval",
-                "200ms",
-                "--duration",
-                "2s",
-                "--metrics-listen",
-                "127.0.0.1:0",
-                "--metrics-linger",
-                "20s",
-            ])
+        ringtop(dir)
+            .args(["attach", name, "--headless", "--interval", interval])
+            .args(["--duration", duration, "--metrics-listen", "127.0.0.1:0"])
+            .args(["--metrics-linger", "20s"])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped()),
@@ -488,10 +479,11 @@ fn a_stopped_program_is_warned_about_and_still_counted_alive() {
     .unwrap();
     let mut stderr = std::io::BufReader::new(attach.child().stderr.take().unwrap());
     let address = announced_metrics(&mut stderr);
-    std::thread::sleep(Duration::from_millis(300));
-    let pid = i32::try_from(pipeline.child().id()).unwrap();
-    // SAFETY: kill(2) on a pid this test started; no memory is involved.
-    assert_eq!(unsafe { libc::kill(pid, libc::SIGSTOP) }, 0);
+    (attach, address)
+}
+
+/// `attach`'s JSON lines as it prints them, up to its `program_summary`.
+fn lines_to_the_summary(attach: &mut Reaped) -> Vec<Value> {
     let mut stdout = std::io::BufReader::new(attach.child().stdout.take().unwrap());
     let mut lines = Vec::new();
     loop {
@@ -501,15 +493,36 @@ fn a_stopped_program_is_warned_about_and_still_counted_alive() {
         let last = parsed["type"] == "program_summary";
         lines.push(parsed);
         if last {
-            break;
+            return lines;
         }
     }
-    // SAFETY: as above.
-    assert_eq!(unsafe { libc::kill(pid, libc::SIGCONT) }, 0);
-    let mut scrape = std::net::TcpStream::connect(&address).unwrap();
+}
+
+/// What a scrape of `address`'s `/metrics` reads.
+fn scrape(address: &str) -> String {
+    let mut scrape = std::net::TcpStream::connect(address).unwrap();
     write!(scrape, "GET /metrics HTTP/1.0\r\n\r\n").unwrap();
     let mut exposition = String::new();
     scrape.read_to_string(&mut exposition).unwrap();
+    exposition
+}
+
+/// A program that stops updating its segment is warned about, not taken for dead, and the
+/// warnings reach Prometheus under their kind.
+#[test]
+fn a_stopped_program_is_warned_about_and_still_counted_alive() {
+    let dir = monitor_dir("stopped");
+    let mut pipeline = start_pipeline(&dir, "sleepy", "60s");
+    wait_for_program(&dir, "sleepy");
+    let (mut attach, address) = attach_serving_metrics(&dir, "sleepy", ["200ms", "2s"]);
+    std::thread::sleep(Duration::from_millis(300));
+    let pid = i32::try_from(pipeline.child().id()).unwrap();
+    // SAFETY: kill(2) on a pid this test started; no memory is involved.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGSTOP) }, 0);
+    let lines = lines_to_the_summary(&mut attach);
+    // SAFETY: as above.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGCONT) }, 0);
+    let exposition = scrape(&address);
     assert!(attach.child().wait().unwrap().success());
     let summary = lines.last().unwrap();
     assert_eq!(summary["ended"], "the duration passed");
@@ -542,42 +555,10 @@ fn attach_serves_the_programs_figures_to_prometheus() {
     let dir = monitor_dir("metrics");
     let _pipeline = start_pipeline(&dir, "scraped", "60s");
     wait_for_program(&dir, "scraped");
-    let mut attach = Reaped::spawn(
-        ringtop(&dir)
-            .args([
-                "attach",
-                "scraped",
-                "--headless",
-                "--interval",
-                "300ms",
-                "--duration",
-                "1500ms",
-                "--metrics-listen",
-                "127.0.0.1:0",
-                "--metrics-linger",
-                "20s",
-            ])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped()),
-    )
-    .unwrap();
-    let mut stderr = std::io::BufReader::new(attach.child().stderr.take().unwrap());
-    let address = announced_metrics(&mut stderr);
+    let (mut attach, address) = attach_serving_metrics(&dir, "scraped", ["300ms", "1500ms"]);
     // The summary is printed, then ringtop lingers until a scrape has read the final figures.
-    let mut stdout = std::io::BufReader::new(attach.child().stdout.take().unwrap());
-    let summary = loop {
-        let mut line = String::new();
-        assert!(std::io::BufRead::read_line(&mut stdout, &mut line).unwrap() > 0);
-        let parsed: Value = serde_json::from_str(&line).unwrap();
-        if parsed["type"] == "program_summary" {
-            break parsed;
-        }
-    };
-    let mut scrape = std::net::TcpStream::connect(&address).unwrap();
-    write!(scrape, "GET /metrics HTTP/1.0\r\n\r\n").unwrap();
-    let mut exposition = String::new();
-    scrape.read_to_string(&mut exposition).unwrap();
+    let summary = lines_to_the_summary(&mut attach).pop().unwrap();
+    let exposition = scrape(&address);
     assert!(attach.child().wait().unwrap().success());
     let sample = |prefix: &str| -> f64 {
         exposition
