@@ -845,6 +845,33 @@ fn the_latency_pane_says_its_span_and_a_reset_clears_its_history() {
     assert_eq!(app.batch, 32);
 }
 
+/// `a` switches the latency table between the last interval and the run since its start (or
+/// the last reset), and the title says which.
+#[test]
+fn a_switches_the_latency_table_to_the_whole_run_and_back() {
+    let mut app = app(no_pmu, false);
+    let snapshot = app.snapshot.as_mut().unwrap();
+    snapshot.threads[1].latency_total_ns = Some(latency(777, 88_800));
+    let interval = pane(&app, 60, 10, panes::latency::render);
+    assert!(!interval.contains("777ns"), "{interval}");
+    assert_eq!(app.key(key(KeyCode::Char('a'))), Effect::None);
+    let whole = pane(&app, 60, 10, panes::latency::render);
+    assert!(
+        whole.contains(" Latency per consumer, since the start or r "),
+        "{whole}"
+    );
+    assert!(whole.contains("777ns  88.8µs 266µs  888µs"), "{whole}");
+    assert!(
+        app.status
+            .as_ref()
+            .unwrap()
+            .text
+            .starts_with("latency since the start")
+    );
+    app.key(key(KeyCode::Char('a')));
+    assert_eq!(pane(&app, 60, 10, panes::latency::render), interval);
+}
+
 #[test]
 fn pace_keys_step_one_two_five_and_flat_out_where_the_producer_falls_short() {
     // broadcast-fanout offers 500k rows/s a producer; the fixture's producer sends 1 M.

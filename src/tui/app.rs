@@ -150,6 +150,9 @@ pub struct App {
     pub selected_thread: usize,
     /// Focused pane.
     pub focus: Pane,
+    /// Whether the latency table shows each consumer's latency since the start or the last
+    /// reset (`a` toggles), rather than over the last interval.
+    pub latency_whole: bool,
     /// Overlay.
     pub mode: Mode,
     /// Last action's result.
@@ -192,6 +195,7 @@ impl App {
             ratio_history: VecDeque::new(),
             selected_thread: 0,
             focus: Pane::Latency,
+            latency_whole: false,
             mode: Mode::Normal,
             status: None,
             color: std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
@@ -378,6 +382,16 @@ impl App {
             }
             KeyCode::Char('w') => {
                 self.mode = Mode::Warnings;
+                Effect::None
+            }
+            KeyCode::Char('a') => {
+                self.latency_whole = !self.latency_whole;
+                let span = if self.latency_whole {
+                    "since the start or the last reset (r); a again: the last interval"
+                } else {
+                    "over the last interval; a again: since the start or the last reset"
+                };
+                self.report(format!("latency {span}"), false);
                 Effect::None
             }
             KeyCode::Char('h') => Effect::CheckHost,

@@ -24,6 +24,7 @@ pub fn keys(mode: &Mode) -> &'static [&'static str] {
             "f/F prefetch",
             "space pause",
             "r reset",
+            "a latency span",
             "s save",
             "l load",
             "m c2c",

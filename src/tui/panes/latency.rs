@@ -13,11 +13,12 @@ use crate::tui::style::{self, latency_severity, severity};
 
 /// Draws the latency pane.
 pub fn render(frame: &mut Frame, area: Rect, app: &App) {
-    // The table's figures are the last interval's, not the run's.
-    let title = app.snapshot.as_ref().map_or_else(
-        || " Latency per consumer ".to_owned(),
-        |s| format!(" Latency per consumer, last {:.1} s ", s.interval_s),
-    );
+    // Which span the table's figures cover: the last interval's, or the run's (`a`).
+    let title = match &app.snapshot {
+        None => " Latency per consumer ".to_owned(),
+        Some(_) if app.latency_whole => " Latency per consumer, since the start or r ".to_owned(),
+        Some(s) => format!(" Latency per consumer, last {:.1} s ", s.interval_s),
+    };
     let block = Block::default()
         .borders(Borders::ALL)
         .title(title)
@@ -48,7 +49,11 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     let short = inner.width < style::label_width(names(), false) + 40;
     let label_width = style::label_width(names(), short);
     let rows = consumers.iter().map(|(i, t)| {
-        let l = t.latency_ns;
+        let l = if app.latency_whole {
+            t.latency_total_ns
+        } else {
+            t.latency_ns
+        };
         let row = Row::new(vec![
             Cell::from(style::thread_label(&t.name, short)),
             Cell::from(t.cpu.map_or("n/a".into(), |c| c.to_string())),

@@ -31,7 +31,10 @@ const HELP: [(&str, &str); 20] = [
     ),
     ("f / F", "prefetch distance down / up"),
     ("space", "pause / resume the producers"),
-    ("r", "reset the latency histograms"),
+    (
+        "r / a",
+        "reset latency / latency since start (or r) or interval",
+    ),
     ("s", "save the current tuning as profiles/NAME.toml"),
     (
         "l",
