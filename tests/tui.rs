@@ -857,10 +857,13 @@ fn a_switches_the_latency_table_to_the_whole_run_and_back() {
     assert_eq!(app.key(key(KeyCode::Char('a'))), Effect::None);
     let whole = pane(&app, 60, 10, panes::latency::render);
     assert!(
-        whole.contains(" Latency per consumer, since the start or r "),
+        whole.contains(" Latency per consumer, since start/r "),
         "{whole}"
     );
     assert!(whole.contains("777ns  88.8µs 266µs  888µs"), "{whole}");
+    // Whole in the pane an 80-column dashboard gives it.
+    let narrow = pane(&app, 40, 10, panes::latency::render);
+    assert!(narrow.contains("since start/r ─"), "{narrow}");
     assert!(
         app.status
             .as_ref()

@@ -16,7 +16,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     // Which span the table's figures cover: the last interval's, or the run's (`a`).
     let title = match &app.snapshot {
         None => " Latency per consumer ".to_owned(),
-        Some(_) if app.latency_whole => " Latency per consumer, since the start or r ".to_owned(),
+        Some(_) if app.latency_whole => " Latency per consumer, since start/r ".to_owned(),
         Some(s) => format!(" Latency per consumer, last {:.1} s ", s.interval_s),
     };
     let block = Block::default()
