@@ -16,13 +16,15 @@ use crate::tui::wrap::note_lines;
 
 /// Draws the counters pane.
 pub fn render(frame: &mut Frame, area: Rect, app: &App) {
-    let block = Block::default()
-        .borders(Borders::ALL)
-        .title(" Counters ")
-        .border_style(style::border(app, app.focus == Pane::Counters));
-    let inner = block.inner(area);
-    frame.render_widget(block, area);
+    let block = |title: String| {
+        Block::default()
+            .borders(Borders::ALL)
+            .title(title)
+            .border_style(style::border(app, app.focus == Pane::Counters))
+    };
+    let inner = block(String::new()).inner(area);
     let Some(s) = &app.snapshot else {
+        frame.render_widget(block(" Counters ".into()), area);
         return;
     };
     let secs = s.interval_s.max(1e-9);
@@ -116,15 +118,28 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     if let Some(shared) = time_shared(s.threads.iter().filter_map(|t| t.counters.as_ref())) {
         notes.push(shared);
     }
-    let notes = note_lines(&notes, inner.width);
+    let wrapped = note_lines(&notes, inner.width);
+    // The notes get what the table (its header and a row a thread) leaves; where that is
+    // nothing, a third of a pane of six lines or more. Where they do not fit so, they ride on
+    // the title (cut at the border where they must): the rows say more than why a figure is n/a.
+    let table_lines = u16::try_from(s.threads.len() + 1).unwrap_or(u16::MAX);
+    let left = inner.height.saturating_sub(table_lines);
+    let room = if inner.height >= 6 {
+        left.max(inner.height / 3)
+    } else {
+        left
+    };
+    let below = usize::from(room) >= wrapped.len();
+    let title = if below || notes.is_empty() {
+        " Counters ".to_owned()
+    } else {
+        format!(" Counters · {} ", notes.join(" · "))
+    };
+    frame.render_widget(block(title), area);
+    let notes = if below { wrapped } else { Vec::new() };
     let [table_area, note_area] = Layout::vertical([
         Constraint::Min(0),
-        // The table keeps most of the pane: the notes get what they need up to a third of it.
-        Constraint::Length(
-            u16::try_from(notes.len())
-                .unwrap_or(u16::MAX)
-                .min((inner.height / 3).max(1)),
-        ),
+        Constraint::Length(u16::try_from(notes.len()).unwrap_or(u16::MAX)),
     ])
     .areas(inner);
     let rows = fitted.rows.into_iter().enumerate().map(|(i, row)| {
