@@ -297,7 +297,10 @@ fn a_narrow_terminal_keeps_latency_and_counters() {
     for row in ["│producer-0 ", "│consumer-0 "] {
         assert!(text.contains(row), "{row} in:\n{text}");
     }
-    assert!(text.contains("┌ Counters · n/a: no PMU: ENOENT ─"), "{text}");
+    assert!(
+        text.contains("┌ Counters · n/a: no PMU: ENOENT ─"),
+        "{text}"
+    );
     insta::assert_snapshot!(text);
 }
 

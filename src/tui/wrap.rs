@@ -50,6 +50,21 @@ pub fn wrap_words(text: &str, width: usize) -> Vec<String> {
     lines
 }
 
+/// `text` wrapped between words ([`wrap_words`]) in at most `most` lines (at least one), the
+/// last cut with `…` where it does not all fit: a status line in a short terminal.
+pub fn wrap_within(text: &str, width: usize, most: usize) -> Vec<String> {
+    let mut lines = wrap_words(text, width);
+    let most = most.max(1);
+    if lines.len() > most {
+        lines.truncate(most);
+        if let Some(last) = lines.last_mut() {
+            let kept: String = last.chars().take(width.max(3) - 1).collect();
+            *last = format!("{}…", kept.trim_end());
+        }
+    }
+    lines
+}
+
 /// `entries` (each a key and what it does) in lines of at most `width` characters, two spaces
 /// between entries and a line broken only between them, so no key is shown apart from what it
 /// does; an entry wider than a line is wrapped between its words ([`wrap_words`]).
@@ -80,7 +95,21 @@ pub fn wrap_entries(entries: &[&str], width: usize) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::{wrap_entries, wrap_words};
+    use super::{wrap_entries, wrap_within, wrap_words};
+
+    #[test]
+    fn text_within_some_lines_is_cut_with_an_ellipsis_only_where_it_must_be() {
+        let text = "cannot read the segment: it changed while it was read. q quits";
+        assert_eq!(wrap_within(text, 80, 1), [text]);
+        assert_eq!(
+            wrap_within(text, 30, 2),
+            [
+                "cannot read the segment: it",
+                "  changed while it was read.…"
+            ]
+        );
+        assert_eq!(wrap_within(text, 30, 0).len(), 1);
+    }
 
     #[test]
     fn entries_wrap_between_them_and_a_key_stays_with_what_it_does() {

@@ -279,6 +279,14 @@ fn attach_reports_the_counts_the_program_itself_reports() {
             }
         }
     }
+    // In a short terminal it keeps to a quarter of it, cut with `…`, and the tables stay.
+    let short = draw_with_status(Some(&snapshot), &rates, 40, 14, status);
+    let last = short.lines().last().unwrap();
+    assert!(last.trim_end_matches([' ', '"']).ends_with('…'), "{short}");
+    assert!(
+        short.contains("┌ Rings") && short.contains("┌ Endpoints"),
+        "{short}"
+    );
     // Warnings wrap between words: none is cut at the edge (`(pid 16` for `(pid 16384)`), and
     // the skipped records are counted beside them; where they need more than a quarter of the
     // screen, the rest are counted.

@@ -7,7 +7,7 @@ use ratatui::widgets::Paragraph;
 
 use crate::tui::app::{App, Mode};
 use crate::tui::style::{self, Severity, severity};
-use crate::tui::wrap::{wrap_entries, wrap_words};
+use crate::tui::wrap::{wrap_entries, wrap_within};
 
 /// The keys for the current mode, each with what it does.
 pub fn keys(mode: &Mode) -> &'static [&'static str] {
@@ -62,19 +62,11 @@ pub fn lines(app: &App, width: u16, height: u16) -> Vec<Line<'static>> {
     let width = usize::from(width);
     let most = usize::from(height / 4).max(2);
     let keys = wrap_entries(keys(&app.mode), width);
-    let mut status = app
-        .status
-        .as_ref()
-        .map_or_else(|| vec![String::new()], |s| wrap_words(&s.text, width));
     // The result before all but the first line of keys: it answers what was just done.
-    let status_room = most - 1;
-    if status.len() > status_room {
-        status.truncate(status_room);
-        if let Some(last) = status.last_mut() {
-            let kept: String = last.chars().take(width.saturating_sub(1)).collect();
-            *last = format!("{}…", kept.trim_end());
-        }
-    }
+    let status = app.status.as_ref().map_or_else(
+        || vec![String::new()],
+        |s| wrap_within(&s.text, width, most - 1),
+    );
     let key_room = most.saturating_sub(status.len()).max(1);
     let status_style = severity(
         app,

@@ -11,7 +11,7 @@ use crate::metrics::human::{FIGURE_WIDTH, format_ns, format_rate};
 use crate::metrics::rates::EndpointRates;
 use crate::metrics::snapshot::{AttachedRing, LatencyNs, ProgramSnapshot, ThreadSnapshot};
 use crate::tui::columns::{Column, fit, line_of};
-use crate::tui::wrap::{note_lines, wrap_words};
+use crate::tui::wrap::{note_lines, wrap_within};
 
 /// Draws `snapshot` (or, before the first interval, that it is reading) with `status` at the
 /// bottom; `rates`: its threads' ring counters per second over the interval, in their order
@@ -23,8 +23,10 @@ pub fn render(
     status: &str,
 ) {
     let area = frame.area();
-    // The status whole (a segment's path and why it cannot be read run long), with its key.
-    let status: Vec<Line<'static>> = wrap_words(status, usize::from(area.width))
+    // The status whole (a segment's path and why it cannot be read run long), with its key, in
+    // at most a quarter of the screen.
+    let most = usize::from(area.height / 4);
+    let status: Vec<Line<'static>> = wrap_within(status, usize::from(area.width), most)
         .into_iter()
         .map(Line::from)
         .collect();
