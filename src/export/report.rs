@@ -324,7 +324,7 @@ fn overview(run: &Recorded, whole: &WholeRun) -> String {
         .iter()
         .filter(|t| t.role == Role::Consumer)
         .count();
-    let (consumed, read) = if whole.ring.kind == "broadcast" && consumers > 1 {
+    let (consumed, read) = if whole.ring.each_consumer_reads_every_row() && consumers > 1 {
         (
             format!(
                 "{} consumed (each row by all {consumers} consumers)",

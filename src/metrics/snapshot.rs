@@ -234,6 +234,14 @@ pub struct RingSnapshot {
     pub consumer_index_reloads: Option<u64>,
 }
 
+impl RingSnapshot {
+    /// Whether each of the ring's consumers reads every row (a broadcast ring): its consumed
+    /// rows and their rate then count every read, `consumers` times the rows written.
+    pub fn each_consumer_reads_every_row(&self) -> bool {
+        self.kind == "broadcast"
+    }
+}
+
 /// The codec of a framed run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]

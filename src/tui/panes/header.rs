@@ -117,7 +117,7 @@ fn throughput(s: &Snapshot) -> String {
         .iter()
         .filter(|t| t.role == Role::Consumer)
         .count();
-    if s.ring.kind != "broadcast" || consumers < 2 {
+    if !s.ring.each_consumer_reads_every_row() || consumers < 2 {
         return format!("{} rows/s", format_rate(s.totals.rows_per_s));
     }
     let written: f64 = s
