@@ -87,9 +87,44 @@ pub enum HeadlessError {
     },
 }
 
+/// A command for the headless run itself rather than its engine.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, schemars::JsonSchema)]
+#[serde(tag = "cmd", rename_all = "snake_case", deny_unknown_fields)]
+pub enum RunCommand {
+    /// Write the settings as they stand now, every command applied, as a profile file (the
+    /// link's token left out): what a script found works, kept to run again. An `ack` once it is
+    /// written whole, else an `error` saying why (the file is then as it was).
+    Save {
+        /// The profile file, replaced whole or not at all.
+        path: PathBuf,
+    },
+}
+
+/// Every command a headless run reads on stdin (`ringtop schema`): the engine's, and its own.
+#[derive(Debug, Clone, PartialEq, Eq, schemars::JsonSchema)]
+#[serde(untagged)]
+pub enum StdinCommand {
+    /// A change to the running workload.
+    Engine(Command),
+    /// Something the run does itself.
+    Run(RunCommand),
+}
+
+impl StdinCommand {
+    /// Reads one line: a run's own command by its `cmd`, anything else as the engine's (whose
+    /// errors name what was expected).
+    fn parse(text: &str) -> Result<StdinCommand, serde_json::Error> {
+        let value: Value = serde_json::from_str(text)?;
+        if value["cmd"] == "save" {
+            return serde_json::from_value(value).map(StdinCommand::Run);
+        }
+        serde_json::from_value(value).map(StdinCommand::Engine)
+    }
+}
+
 /// One line from stdin, parsed or not.
 enum Incoming {
-    Command(Command, String),
+    Command(StdinCommand, String),
     Garbage(String, String),
 }
 
@@ -345,7 +380,7 @@ fn read_commands(input: impl BufRead + Send + 'static) -> mpsc::Receiver<Incomin
                         Ok(text) if text.trim().is_empty() => continue,
                         Ok(text) => {
                             let text = text.trim();
-                            match serde_json::from_str::<Command>(text) {
+                            match StdinCommand::parse(text) {
                                 Ok(command) => Incoming::Command(command, text.to_owned()),
                                 Err(err) => Incoming::Garbage(text.to_owned(), err.to_string()),
                             }
@@ -383,7 +418,11 @@ fn apply(engine: &EngineHandle, incoming: Incoming) -> OutputLine {
     match incoming {
         Incoming::Command(command, text) => {
             let echo: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
-            match engine.send(command) {
+            let done = match command {
+                StdinCommand::Engine(command) => engine.send(command).map_err(|e| e.to_string()),
+                StdinCommand::Run(RunCommand::Save { path }) => save_profile(engine, &path),
+            };
+            match done {
                 Ok(()) => OutputLine::Ack(Ack {
                     schema_version: SCHEMA_VERSION,
                     elapsed_s,
@@ -391,7 +430,7 @@ fn apply(engine: &EngineHandle, incoming: Incoming) -> OutputLine {
                 }),
                 Err(err) => OutputLine::Error(ErrorLine {
                     command: Some(echo),
-                    ..ErrorLine::new(elapsed_s, err.to_string())
+                    ..ErrorLine::new(elapsed_s, err)
                 }),
             }
         }
@@ -400,6 +439,23 @@ fn apply(engine: &EngineHandle, incoming: Incoming) -> OutputLine {
             ..ErrorLine::new(elapsed_s, format!("not a command: {reason}"))
         }),
     }
+}
+
+/// Writes the engine's settings as they stand now to `path` as a profile, the token left out;
+/// why not, naming the file.
+fn save_profile(engine: &EngineHandle, path: &Path) -> Result<(), String> {
+    let mut profile = engine.current_profile();
+    profile.forget_secrets();
+    profile.description = format!(
+        "{} (saved from a headless run at {:.1} s)",
+        profile.description,
+        engine.elapsed().as_secs_f64()
+    );
+    let text = profile
+        .to_toml()
+        .map_err(|e| format!("cannot save {}: {e}", path.display()))?;
+    crate::save::write_whole(path, text.as_bytes())
+        .map_err(|e| format!("cannot save {}: {e}", path.display()))
 }
 
 /// Writes one line and flushes; `false` when stdout is closed.

@@ -177,6 +177,6 @@ pub fn schemas() -> Value {
     serde_json::json!({
         "schema_version": SCHEMA_VERSION,
         "line": schemars::schema_for!(OutputLine),
-        "command": schemars::schema_for!(crate::engine::Command),
+        "command": schemars::schema_for!(crate::headless::StdinCommand),
     })
 }

@@ -528,19 +528,94 @@ fn every_output_line_passes_the_printed_schema_and_nothing_else_does() {
     ] {
         assert!(!line_schema.is_valid(&broken), "{broken}");
     }
-    let good: Value =
-        serde_json::from_str(r#"{"cmd":"repin","thread":"consumer-0","cpu":0}"#).unwrap();
-    assert!(command.is_valid(&good));
+    for good in [
+        r#"{"cmd":"repin","thread":"consumer-0","cpu":0}"#,
+        r#"{"cmd":"save","path":"tuned.toml"}"#,
+    ] {
+        assert!(
+            command.is_valid(&serde_json::from_str::<Value>(good).unwrap()),
+            "{good}"
+        );
+    }
     for bad in [
         r#"{"cmd":"codec","name":"zstd"}"#,
         r#"{"cmd":"batch","size":0}"#,
         r#"{"cmd":"rate","rows_per_s":1,"extra":true}"#,
+        r#"{"cmd":"save"}"#,
+        r#"{"cmd":"save","path":"a.toml","extra":true}"#,
     ] {
         assert!(
             !command.is_valid(&serde_json::from_str::<Value>(bad).unwrap()),
             "{bad}"
         );
     }
+}
+
+/// `save` on stdin writes the settings as they stand after the commands before it, as a profile
+/// that reads back; one that cannot be written is an error line naming the file, and the run goes
+/// on to its summary.
+#[test]
+fn save_writes_the_settings_as_they_stand_as_a_profile() {
+    let dir = common::scratch_dir("headless-save");
+    let saved = dir.join("tuned.toml");
+    let unwritable = dir.join("no-such-folder").join("x.toml");
+    let commands = format!(
+        "{}\n{}\n{}\n{}\n",
+        r#"{"cmd":"batch","size":32}"#,
+        r#"{"cmd":"rate","rows_per_s":250000}"#,
+        json!({"cmd": "save", "path": saved}),
+        json!({"cmd": "save", "path": unwritable}),
+    );
+    let mut child = ringtop()
+        .args([
+            "run",
+            "--headless",
+            "--duration",
+            "1s",
+            "--interval",
+            "500ms",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(commands.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let lines: Vec<Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let replies: Vec<&Value> = lines
+        .iter()
+        .filter(|l| l["type"] == "ack" || l["type"] == "error")
+        .collect();
+    assert_eq!(replies.len(), 4, "{lines:?}");
+    assert_eq!(replies[2]["type"], "ack", "{:?}", replies[2]);
+    assert_eq!(replies[3]["type"], "error", "{:?}", replies[3]);
+    let message = replies[3]["message"].as_str().unwrap();
+    assert!(
+        message.starts_with(&format!("cannot save {}", unwritable.display())),
+        "{message}"
+    );
+    assert_eq!(lines.last().unwrap()["type"], "summary");
+    let profile = ringtop::profile::load(&saved).unwrap();
+    assert_eq!(profile.workload.batch, 32);
+    assert_eq!(profile.workload.rate, 250_000);
+    assert!(
+        profile
+            .description
+            .contains("(saved from a headless run at "),
+        "{}",
+        profile.description
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
