@@ -22,6 +22,24 @@ fn spawn(args: &[&str]) -> (Child, BufReader<ChildStdout>) {
     (child, stdout)
 }
 
+/// `ringtop run --headless ARGS` given `commands` on stdin, run to its end.
+fn run_given(args: &[&str], commands: &str) -> std::process::Output {
+    let mut child = ringtop()
+        .args(["run", "--headless"])
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(commands.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
 fn thread<'a>(snapshot: &'a Value, name: &str) -> &'a Value {
     snapshot["threads"]
         .as_array()
@@ -475,27 +493,17 @@ fn every_output_line_passes_the_printed_schema_and_nothing_else_does() {
         "hello\n",
     );
     for builtin in ["default", "compressed-timeseries"] {
-        let mut child = ringtop()
-            .args([
-                "run",
-                "--headless",
+        let out = run_given(
+            &[
                 "--builtin",
                 builtin,
                 "--duration",
                 "1s",
-            ])
-            .args(["--interval", "300ms"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(commands.as_bytes())
-            .unwrap();
-        let out = child.wait_with_output().unwrap();
+                "--interval",
+                "300ms",
+            ],
+            commands,
+        );
         assert!(out.status.success());
         let text = String::from_utf8(out.stdout).unwrap();
         let mut kinds = Vec::new();
@@ -566,26 +574,7 @@ fn save_writes_the_settings_as_they_stand_as_a_profile() {
         json!({"cmd": "save", "path": saved}),
         json!({"cmd": "save", "path": unwritable}),
     );
-    let mut child = ringtop()
-        .args([
-            "run",
-            "--headless",
-            "--duration",
-            "1s",
-            "--interval",
-            "500ms",
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(commands.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = run_given(&["--duration", "1s", "--interval", "500ms"], &commands);
     assert!(out.status.success());
     let lines: Vec<Value> = String::from_utf8(out.stdout)
         .unwrap()
