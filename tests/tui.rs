@@ -705,6 +705,15 @@ fn a_codec_with_a_long_name_keeps_its_speeds_whole() {
 }
 
 #[test]
+fn a_ratio_that_barely_moves_is_said_in_figures_beside_its_level_bars() {
+    let mut app = app(no_pmu, true);
+    app.ratio_history = [2393, 2398, 2396].into_iter().collect();
+    let text = pane(&app, 50, 6, panes::compression::render);
+    // The bars rise from zero: 23.93 and 23.98 draw alike, so the range is written out.
+    assert!(text.contains("ratio, last 3.0 s: 23.93–23.98×"), "{text}");
+}
+
+#[test]
 fn compression_pane_for_an_unframed_run() {
     insta::assert_snapshot!(pane(&app(no_pmu, false), 50, 6, panes::compression::render));
 }

@@ -14,13 +14,21 @@ const FULL_RATIO: f64 = 20.0;
 
 /// Draws the compression pane.
 pub fn render(frame: &mut Frame, area: Rect, app: &App) {
+    // The speeds are of the rows going in and coming out (64 bytes each), not of frame bytes:
+    // said where the pane has room for it.
+    let codec = app.snapshot.as_ref().and_then(|s| s.codec.as_ref());
+    let title = if codec.is_some() && area.width >= UNITS_TITLE.chars().count() as u16 + 2 {
+        UNITS_TITLE
+    } else {
+        " Compression "
+    };
     let block = Block::default()
         .borders(Borders::ALL)
-        .title(" Compression ")
+        .title(title)
         .border_style(style::border(app, app.focus == Pane::Compression));
     let inner = block.inner(area);
     frame.render_widget(block, area);
-    let Some(codec) = app.snapshot.as_ref().and_then(|s| s.codec.as_ref()) else {
+    let Some(codec) = codec else {
         frame.render_widget(
             Paragraph::new("rows travel unframed: no codec (load compressed-timeseries with `l`)")
                 .style(style::dim(app))
@@ -68,5 +76,39 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     frame.render_widget(gauge, gauge_area);
     let history: Vec<u64> = app.ratio_history.iter().copied().collect();
     let shown = &history[history.len().saturating_sub(spark_area.width as usize)..];
-    frame.render_widget(Sparkline::default().data(shown), spark_area);
+    let [caption_area, bars_area] =
+        Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(spark_area);
+    let interval_s = app.snapshot.as_ref().map_or(0.0, |s| s.interval_s);
+    frame.render_widget(
+        Paragraph::new(history_caption(shown, interval_s)).style(style::dim(app)),
+        caption_area,
+    );
+    frame.render_widget(Sparkline::default().data(shown), bars_area);
+}
+
+/// The block's title where the pane is wide enough to say what its speeds are of.
+const UNITS_TITLE: &str = " Compression · MB/s of 64-byte rows ";
+
+/// What the bars below show and the range they span: the bars rise from zero, so a ratio that
+/// barely moves draws as nearly level bars, and the figures say how far it moved.
+fn history_caption(shown: &[u64], interval_s: f64) -> String {
+    let (Some(low), Some(high)) = (shown.iter().min(), shown.iter().max()) else {
+        return "ratio history: no frame yet".to_owned();
+    };
+    let span_s = shown.len() as f64 * interval_s;
+    let range = if low == high {
+        format!("{:.2}×", *low as f64 / 100.0)
+    } else {
+        format!("{:.2}–{:.2}×", *low as f64 / 100.0, *high as f64 / 100.0)
+    };
+    format!("ratio, last {}: {range}", human_seconds(span_s))
+}
+
+/// `42 s`, or `2.5 s` below ten seconds.
+fn human_seconds(seconds: f64) -> String {
+    if seconds < 10.0 {
+        format!("{seconds:.1} s")
+    } else {
+        format!("{seconds:.0} s")
+    }
 }
