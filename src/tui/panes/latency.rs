@@ -1,9 +1,9 @@
 //! Latency per consumer: p50/p99/p99.9/max coloured by severity, and each consumer's p99 history
-//! as a sparkline.
+//! as a sparkline on one scale, its top written under the label.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::text::Span;
+use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Row, Sparkline, Table};
 
 use crate::metrics::human::format_ns;
@@ -121,11 +121,23 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
             .map(|h| h.iter().copied().collect())
             .unwrap_or_default();
         let label_text = format!("{} p99", style::thread_label(&t.name, short));
-        let label_width = label_text.chars().count() as u16 + 1;
+        // The scale's top under the label where the bars have a second row: a full bar is that
+        // p99, an empty one zero.
+        let scale_text = (area.height >= 2).then(|| format!("≤{}", format_ns(top)));
+        let label_width = label_text
+            .chars()
+            .count()
+            .max(scale_text.as_ref().map_or(0, |s| s.chars().count()))
+            as u16
+            + 1;
         let [label, spark] =
             Layout::horizontal([Constraint::Length(label_width), Constraint::Min(0)]).areas(area);
         let shown = &history[history.len().saturating_sub(spark.width as usize)..];
-        frame.render_widget(ratatui::widgets::Paragraph::new(label_text), label);
+        let mut lines = vec![Line::from(label_text)];
+        if let Some(scale) = scale_text {
+            lines.push(Line::styled(scale, style::dim(app)));
+        }
+        frame.render_widget(ratatui::widgets::Paragraph::new(lines), label);
         frame.render_widget(Sparkline::default().data(shown).max(top), spark);
     }
 }
