@@ -269,23 +269,30 @@ fn check_transport(profile: &TuningProfile) -> Result<(), Problem> {
 /// CPUs and nodes against this host.
 fn check_machine(profile: &TuningProfile) -> Result<(), Problem> {
     let host = topology::host().map_err(|e| problem(&[], e.to_string()))?;
+    // Each side: its key in `[pinning]`, one of its threads, its CPUs, how many threads it has.
     let sides = [
         (
             "producers",
+            "producer",
             &profile.pinning.producers,
             profile.workload.producers,
         ),
         (
             "consumers",
+            "consumer",
             &profile.pinning.consumers,
             profile.workload.consumers,
         ),
     ];
-    for (side, cpus, threads) in sides {
+    for (side, role, cpus, threads) in sides {
         if cpus.len() > threads {
             return Err(problem(
                 &[Key("pinning"), Key(side)],
-                format!("{} CPUs given for {threads} {side}", cpus.len()),
+                format!(
+                    "{} given for {}",
+                    crate::words::counted(cpus.len(), "CPU"),
+                    crate::words::counted(threads, role)
+                ),
             ));
         }
         for (i, cpu) in cpus.iter().enumerate() {

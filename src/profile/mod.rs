@@ -9,12 +9,15 @@
 pub mod builtin;
 mod check;
 mod locate;
+mod placement;
 pub mod rules;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+
+pub use placement::{AutoWord, CpuSetting, NumaSetting, NumaWord};
 
 use crate::codec::CodecId;
 use crate::ring::WaitStrategy;
@@ -192,30 +195,6 @@ impl RingKind {
     }
 }
 
-/// Where the ring's memory goes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(untagged)]
-pub enum NumaSetting {
-    /// `"local"` (the first consumer's node) or `"any"` (first touch).
-    Word(NumaWord),
-    /// A NUMA node by OS index.
-    Node(usize),
-    /// Not given: local.
-    #[default]
-    #[serde(skip)]
-    Default,
-}
-
-/// The named NUMA placements.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum NumaWord {
-    /// The node of the first consumer's CPU.
-    Local,
-    /// No binding: first touch decides.
-    Any,
-}
-
 /// `[ring]`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -382,24 +361,6 @@ fn rows_per_s<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<u64, 
         }
     }
     deserializer.deserialize_any(Rate)
-}
-
-/// A CPU for one thread: a number, or `"auto"` (ringtop chooses).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(untagged)]
-pub enum CpuSetting {
-    /// This CPU.
-    Cpu(usize),
-    /// `"auto"`.
-    Auto(AutoWord),
-}
-
-/// The word `auto`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum AutoWord {
-    /// Let ringtop choose.
-    Auto,
 }
 
 /// `[pinning]`: one entry per thread, in order (`producer-0`, `producer-1`, …); threads without

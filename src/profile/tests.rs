@@ -233,8 +233,39 @@ fn numa_settings_read_words_and_numbers() {
     )
     .unwrap();
     assert_eq!(p.ring.numa_node, NumaSetting::Node(0));
-    let e = err(&MINIMAL.replace("capacity = 1024", "capacity = 1024\nnuma_node = \"far\""));
-    assert_eq!(e.line, Some(5), "{e}");
+    for wrong in ["\"far\"", "-2", "1.5"] {
+        let e = err(&MINIMAL.replace(
+            "capacity = 1024",
+            &format!("capacity = 1024\nnuma_node = {wrong}"),
+        ));
+        assert_eq!((e.line, e.column), (Some(5), Some(13)), "{e}");
+        assert!(
+            e.message
+                .ends_with("expected a NUMA node number (0, 1, …), \"local\" or \"any\""),
+            "{e}"
+        );
+    }
+}
+
+#[test]
+fn a_cpu_that_is_neither_a_number_nor_auto_says_what_would_do() {
+    let p = parse(
+        &format!("{MINIMAL}[pinning]\nconsumers = [\"auto\"]\n"),
+        "p",
+    )
+    .unwrap();
+    assert_eq!(p.pinning.consumers, [CpuSetting::Auto(AutoWord::Auto)]);
+    for wrong in ["\"x\"", "-1", "true"] {
+        let e = err(&format!("{MINIMAL}[pinning]\nconsumers = [{wrong}]\n"));
+        assert_eq!((e.line, e.column), (Some(7), Some(14)), "{e}");
+        assert!(
+            e.message
+                .ends_with("expected a CPU number (0, 1, …) or \"auto\""),
+            "{e}"
+        );
+    }
+    let e = err(&format!("{MINIMAL}[pinning]\nconsumers = [0, 1]\n"));
+    assert_eq!(e.message, "2 CPUs given for 1 consumer", "{e}");
 }
 
 #[test]

@@ -1,0 +1,126 @@
+//! Where a profile puts things: a thread's CPU (`[pinning]`) and the ring's NUMA node
+//! (`ring.numa_node`). Each is a number or a word; read by hand so that a wrong one is answered
+//! with what would do (`expected a CPU number or "auto"`), not serde's word for an untagged enum.
+
+use std::fmt;
+
+use serde::de::{Error, Unexpected, Visitor};
+use serde::{Deserialize, Deserializer, Serialize};
+
+/// A CPU for one thread: a number, or `"auto"` (ringtop chooses).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum CpuSetting {
+    /// This CPU.
+    Cpu(usize),
+    /// `"auto"`.
+    Auto(AutoWord),
+}
+
+/// The word `auto`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AutoWord {
+    /// Let ringtop choose.
+    Auto,
+}
+
+/// Where the ring's memory goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+#[serde(untagged)]
+pub enum NumaSetting {
+    /// `"local"` (the first consumer's node) or `"any"` (first touch).
+    Word(NumaWord),
+    /// A NUMA node by OS index.
+    Node(usize),
+    /// Not given: local.
+    #[default]
+    #[serde(skip)]
+    Default,
+}
+
+/// The named NUMA placements.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum NumaWord {
+    /// The node of the first consumer's CPU.
+    Local,
+    /// No binding: first touch decides.
+    Any,
+}
+
+/// Reads a whole number or one of `words`: `what` says what the number is, for the error.
+struct NumberOrWord {
+    what: &'static str,
+    words: &'static [&'static str],
+}
+
+/// What [`NumberOrWord`] read.
+enum Read {
+    Number(usize),
+    Word(&'static str),
+}
+
+impl<'de> Visitor<'de> for NumberOrWord {
+    type Value = Read;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} (0, 1, …)", self.what)?;
+        for (i, word) in self.words.iter().enumerate() {
+            let joint = if i + 1 == self.words.len() {
+                " or"
+            } else {
+                ","
+            };
+            write!(f, "{joint} \"{word}\"")?;
+        }
+        Ok(())
+    }
+
+    fn visit_u64<E: Error>(self, n: u64) -> Result<Read, E> {
+        usize::try_from(n)
+            .map(Read::Number)
+            .map_err(|_| E::invalid_value(Unexpected::Unsigned(n), &self))
+    }
+
+    fn visit_i64<E: Error>(self, n: i64) -> Result<Read, E> {
+        u64::try_from(n)
+            .map_err(|_| E::invalid_value(Unexpected::Signed(n), &self))
+            .and_then(|n| self.visit_u64(n))
+    }
+
+    fn visit_str<E: Error>(self, text: &str) -> Result<Read, E> {
+        self.words
+            .iter()
+            .find(|word| **word == text)
+            .map(|word| Read::Word(word))
+            .ok_or_else(|| E::invalid_value(Unexpected::Str(text), &self))
+    }
+}
+
+impl<'de> Deserialize<'de> for CpuSetting {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let read = deserializer.deserialize_any(NumberOrWord {
+            what: "a CPU number",
+            words: &["auto"],
+        })?;
+        Ok(match read {
+            Read::Number(cpu) => CpuSetting::Cpu(cpu),
+            Read::Word(_) => CpuSetting::Auto(AutoWord::Auto),
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for NumaSetting {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let read = deserializer.deserialize_any(NumberOrWord {
+            what: "a NUMA node number",
+            words: &["local", "any"],
+        })?;
+        Ok(match read {
+            Read::Number(node) => NumaSetting::Node(node),
+            Read::Word("any") => NumaSetting::Word(NumaWord::Any),
+            Read::Word(_) => NumaSetting::Word(NumaWord::Local),
+        })
+    }
+}
