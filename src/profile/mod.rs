@@ -259,15 +259,30 @@ impl From<SourceSetting> for String {
 }
 
 /// A duration written as text (`"10s"`, `"500ms"`, `"2m"`), as humantime reads it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(into = "String")]
 pub struct DurationSetting(pub Duration);
 
-impl TryFrom<String> for DurationSetting {
-    type Error = String;
+impl<'de> Deserialize<'de> for DurationSetting {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::{Error, Visitor};
 
-    fn try_from(text: String) -> Result<Self, Self::Error> {
-        rules::parse_time(&text).map(DurationSetting)
+        struct Text;
+        impl Visitor<'_> for Text {
+            type Value = DurationSetting;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                // A bare number is the likely slip (`interval = 1`): its unit is what is missing.
+                f.write_str("a duration in quotes with its unit (\"1s\", \"500ms\", \"2m\")")
+            }
+
+            fn visit_str<E: Error>(self, text: &str) -> Result<DurationSetting, E> {
+                rules::parse_time(text)
+                    .map(DurationSetting)
+                    .map_err(E::custom)
+            }
+        }
+        deserializer.deserialize_any(Text)
     }
 }
 

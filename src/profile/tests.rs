@@ -160,6 +160,14 @@ fn a_duration_or_interval_out_of_range_is_refused_where_it_is_written() {
     assert!(e.message.contains("at most 100 years"), "{e}");
     let e = err(&format!("{MINIMAL}[report]\ninterval = \"0s\"\n"));
     assert!(e.message.contains("interval must be at least 100ms"), "{e}");
+    // A bare number, the likely slip, is told its unit is missing.
+    let e = err(&format!("{MINIMAL}[report]\ninterval = 1\n"));
+    assert_eq!((e.line, e.column), (Some(7), Some(12)), "{e}");
+    assert!(
+        e.message
+            .ends_with("expected a duration in quotes with its unit (\"1s\", \"500ms\", \"2m\")"),
+        "{e}"
+    );
     let e = err(&format!("{MINIMAL}[report]\ninterval = \"20ms\"\n"));
     assert_eq!((e.line, e.column), (Some(7), Some(12)), "{e}");
     assert!(e.message.contains("interval must be at least 100ms"), "{e}");
