@@ -283,6 +283,46 @@ fn a_sweep_point_whose_producer_cannot_keep_its_rate_says_so() {
     assert_eq!(kept, [&Value::Null, &Value::Bool(false)], "{doc}");
 }
 
+#[test]
+fn a_broadcast_sweep_says_its_rows_per_s_count_each_consumers_reads() {
+    let _machine = machine();
+    let out = ringtop()
+        .args([
+            "sweep",
+            "--builtin",
+            "broadcast-fanout",
+            "--set",
+            "pinning.consumers=auto+auto",
+            "--set",
+            "workload.rate=50k",
+            "--trial",
+            "300ms",
+        ])
+        .output()
+        .unwrap();
+    common::assert_succeeded(&out);
+    let table = String::from_utf8(out.stdout).unwrap();
+    // Two consumers read each of the 50k rows a second: the table's 100k says why.
+    let (header, row) = (table.lines().next().unwrap(), table.lines().nth(1).unwrap());
+    // Each setting's column as wide as its key: the value ends where the key does.
+    assert_eq!(
+        row.find(r#""auto+auto""#)
+            .map(|at| at + r#""auto+auto""#.len()),
+        header
+            .find("pinning.consumers")
+            .map(|at| at + "pinning.consumers".len()),
+        "{table}"
+    );
+    let rows_per_s: f64 = row.split_whitespace().nth(2).unwrap().parse().unwrap();
+    assert!((rows_per_s - 100_000.0).abs() < 5_000.0, "{table}");
+    assert!(
+        table.contains(
+            "rows/s: the rows the consumers read, a broadcast ring's each row once per consumer"
+        ),
+        "{table}"
+    );
+}
+
 /// Sends SIGINT to `child` after `after`, as Ctrl-C would, and waits for its output.
 fn interrupted_after(mut child: std::process::Child, after: Duration) -> std::process::Output {
     std::thread::sleep(after);

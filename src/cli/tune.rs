@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use ringtop::input::{DOCUMENT_BYTES, read_document};
+use ringtop::profile::RingKind;
 use ringtop::topology::c2c::{self, C2cConfig, C2cReport};
 use ringtop::tune::{self, EngineTrials, Goal, SearchConfig, SpaceInputs, Trials, sweep};
 
@@ -283,6 +284,12 @@ pub(super) fn run_sweep(args: &SweepArgs) -> ExitCode {
         Ok(grid) => grid,
         Err(err) => return usage_error(&err),
     };
+    // Where rows/s is not one producer's rows: several producers, or several consumers reading
+    // each row.
+    let reads_differ_from_rate = grid.iter().any(|point| {
+        let (ring, workload) = (&point.profile.ring, &point.profile.workload);
+        workload.producers > 1 || (ring.kind == RingKind::Broadcast && workload.consumers > 1)
+    });
     let progress = bar(
         grid.len() as u64,
         "{bar:40} {pos}/{len} points, ~{eta} left",
@@ -305,7 +312,7 @@ pub(super) fn run_sweep(args: &SweepArgs) -> ExitCode {
             &serde_json::json!({"kind": "sweep", "sweep": record}),
         ))
     } else {
-        write_stdout(Ok(sweep_table(&record)))
+        write_stdout(Ok(sweep_table(&record, reads_differ_from_rate)))
     };
     if record.interrupted && shown == ExitCode::SUCCESS {
         say!(
@@ -318,8 +325,6 @@ pub(super) fn run_sweep(args: &SweepArgs) -> ExitCode {
     shown
 }
 
-/// One line per point: its settings, rows/s, p50, p99, whether the producers kept their rate,
-/// whether every row arrived, the knee.
 /// How a point's producers did against the rate they offer.
 fn kept_rate_word(kept: Option<bool>) -> &'static str {
     match kept {
@@ -329,13 +334,32 @@ fn kept_rate_word(kept: Option<bool>) -> &'static str {
     }
 }
 
-fn sweep_table(record: &sweep::SweepRecord) -> String {
+/// One line per point: its settings, rows/s, p50, p99, whether the producers kept their rate,
+/// whether every row arrived, the knee. Each setting's column is as wide as its key or its widest
+/// value. `reads_differ_from_rate`: some point's rows/s sums several producers' rows or counts a
+/// row once per consumer reading it, which the table then says.
+fn sweep_table(record: &sweep::SweepRecord, reads_differ_from_rate: bool) -> String {
     let Some(first) = record.points.first() else {
         return String::new();
     };
+    let widths: Vec<usize> = first
+        .settings
+        .iter()
+        .enumerate()
+        .map(|(i, (key, _))| {
+            record
+                .points
+                .iter()
+                .filter_map(|p| p.settings.get(i))
+                .map(|(_, value)| value.to_string().chars().count())
+                .chain([key.chars().count(), 14])
+                .max()
+                .unwrap_or(14)
+        })
+        .collect();
     let mut out = String::new();
-    for (key, _) in &first.settings {
-        out.push_str(&format!("{key:>16} "));
+    for ((key, _), width) in first.settings.iter().zip(&widths) {
+        out.push_str(&format!("{key:>width$}   "));
     }
     out.push_str(&format!(
         "{:>12} {:>9} {:>9}  {:<8}  rows\n",
@@ -343,8 +367,8 @@ fn sweep_table(record: &sweep::SweepRecord) -> String {
     ));
     let ns = |v: Option<u64>| v.map_or_else(|| "n/a".to_owned(), |v| v.to_string());
     for point in &record.points {
-        for (_, value) in &point.settings {
-            out.push_str(&format!("{:>16} ", value.to_string()));
+        for ((_, value), width) in point.settings.iter().zip(&widths) {
+            out.push_str(&format!("{:>width$}   ", value.to_string()));
         }
         let o = &point.outcome;
         let rows = match (&o.failure, o.integrity_ok) {
@@ -360,6 +384,12 @@ fn sweep_table(record: &sweep::SweepRecord) -> String {
             kept_rate_word(o.kept_rate),
             if point.knee { "  <- knee" } else { "" }
         ));
+    }
+    if reads_differ_from_rate {
+        out.push_str(
+            "rows/s: the rows the consumers read, a broadcast ring's each row once per consumer \
+             (workload.rate is each producer's)\n",
+        );
     }
     out.push_str(&format!("knee: {}\n", record.knee_rule));
     if record

@@ -123,6 +123,21 @@ fn list(values: &str) -> Result<Vec<toml::Value>, String> {
     Ok(parsed)
 }
 
+/// A swept value for a key that takes one entry per thread (`pinning.consumers`): `1` is `[1]`,
+/// and `2+3` is `[2, 3]`, each entry a whole number (a CPU) or a word (`auto`).
+fn per_thread(value: &toml::Value) -> toml::Value {
+    let entry = |text: &str| {
+        text.parse::<i64>().map_or_else(
+            |_| toml::Value::String(text.to_owned()),
+            toml::Value::Integer,
+        )
+    };
+    toml::Value::Array(match value {
+        toml::Value::String(text) => text.split('+').map(|e| entry(e.trim())).collect(),
+        other => vec![other.clone()],
+    })
+}
+
 /// `low`, `high` and every 1, 2, 5 × 10ⁿ between them.
 fn series(low: u64, high: u64) -> Vec<u64> {
     let mut out = vec![low];
@@ -242,7 +257,11 @@ pub fn grid(base: &TuningProfile, axes: &[Axis]) -> Result<Vec<GridPoint>, Sweep
                 let Some(section) = section.as_table_mut() else {
                     return Err(SweepError::Point(format!("{what}: {key} is not a section")));
                 };
-                section.insert(name.to_owned(), v.clone());
+                let v = match (section.get(name), key.starts_with("pinning.")) {
+                    (Some(toml::Value::Array(_)), _) | (_, true) => per_thread(v),
+                    _ => v.clone(),
+                };
+                section.insert(name.to_owned(), v);
             }
             let profile: TuningProfile = value.try_into().map_err(|e: toml::de::Error| {
                 SweepError::Point(format!("{what}: {}", e.message()))
@@ -437,6 +456,31 @@ mod tests {
         let ok = grid(&base, &[Axis::parse("workload.batch=8,16").unwrap()]).unwrap();
         assert_eq!(ok.len(), 2);
         assert_eq!(ok[1].profile.workload.batch, 16);
+    }
+
+    #[test]
+    fn a_pinning_key_takes_one_cpu_or_several_joined_by_plus() {
+        use crate::profile::{AutoWord, CpuSetting};
+        let base = crate::profile::builtin::get("broadcast-fanout").unwrap();
+        let axes = [Axis::parse("pinning.consumers=0,auto+0").unwrap()];
+        let points = grid(&base, &axes).unwrap();
+        assert_eq!(points[0].profile.pinning.consumers, [CpuSetting::Cpu(0)]);
+        assert_eq!(
+            points[1].profile.pinning.consumers,
+            [CpuSetting::Auto(AutoWord::Auto), CpuSetting::Cpu(0)]
+        );
+        // The point is named as it was written.
+        assert_eq!(
+            points[1].settings[0].1,
+            toml::Value::String("auto+0".into())
+        );
+        let err = grid(&base, &[Axis::parse("pinning.consumers=x").unwrap()])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("expected a CPU number (0, 1, …) or \"auto\""),
+            "{err}"
+        );
     }
 
     fn point(batch: i64, rate: i64, rows_per_s: f64, p99: u64) -> Point {
