@@ -429,17 +429,31 @@ fn a_warning_too_long_for_the_header_is_cut_between_words_and_w_shows_them_all()
     }
     app.key(key(KeyCode::Char('x')));
     assert_eq!(app.mode, Mode::Normal);
-    // More than the terminal's height: the overlay says how many lines it leaves out.
+    // More than the terminal's height: the overlay says which lines show, and the keys reach
+    // the rest.
     app.snapshot.as_mut().unwrap().warnings = (0..40)
         .map(|n| format!("consumer-{n} shares CPU 1 with producer-0"))
         .collect();
     app.key(key(KeyCode::Char('w')));
     let text = screen(&app, 80, 24);
     assert!(text.contains("consumer-0 shares"), "{text}");
+    assert!(!text.contains("consumer-21 shares"), "{text}");
     assert!(
-        text.contains("… 19 more lines: enlarge the terminal"),
+        text.contains("lines 1–21 of 40: ↑↓ PgUp PgDn scroll"),
         "{text}"
     );
+    app.key(key(KeyCode::End));
+    assert_eq!(app.mode, Mode::Warnings, "a scrolling key keeps it open");
+    let text = screen(&app, 80, 24);
+    assert!(text.contains("consumer-39 shares"), "{text}");
+    assert!(text.contains("lines 20–40 of 40"), "{text}");
+    app.key(key(KeyCode::Up));
+    assert!(screen(&app, 80, 24).contains("lines 19–39 of 40"));
+    app.key(key(KeyCode::Char('x')));
+    assert_eq!(app.mode, Mode::Normal);
+    // Opened again, it starts from the top.
+    app.key(key(KeyCode::Char('w')));
+    assert!(screen(&app, 80, 24).contains("lines 1–21 of 40"));
     app.key(key(KeyCode::Char('x')));
     app.snapshot.as_mut().unwrap().warnings.clear();
     app.key(key(KeyCode::Char('w')));
@@ -730,6 +744,27 @@ fn help_and_pickers_draw_over_the_panes() {
     insta::assert_snapshot!("help", screen(&app, 80, 24));
     app.mode = Mode::CpuPicker { cursor: 3 };
     insta::assert_snapshot!("cpu_picker", screen(&app, 80, 24));
+}
+
+#[test]
+fn the_help_on_a_small_terminal_keeps_its_columns_and_scrolls_to_its_end() {
+    let mut app = app(no_pmu, true);
+    app.key(key(KeyCode::Char('?')));
+    let text = screen(&app, 60, 18);
+    // A description too long for the line goes on under itself, the key column kept clear.
+    assert!(
+        text.contains("│p               pick a CPU for the selected thread"),
+        "{text}"
+    );
+    assert!(text.contains("│                (grey: not allowed)"), "{text}");
+    assert!(text.contains("lines 1–15 of 35: ↑↓ PgUp PgDn scroll"), "{text}");
+    assert!(!text.contains("scheduled send time"), "{text}");
+    app.key(key(KeyCode::PageDown));
+    app.key(key(KeyCode::PageDown));
+    let text = screen(&app, 60, 18);
+    assert!(text.contains("Latency counts from each row's"), "{text}");
+    assert!(text.contains("lines 21–35 of 35: ↑↓"), "{text}");
+    assert_eq!(app.mode, Mode::Help);
 }
 
 fn key(code: KeyCode) -> KeyEvent {

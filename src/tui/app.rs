@@ -16,6 +16,7 @@ use crate::profile::rules::{
 };
 use crate::topology::Topology;
 use crate::topology::c2c::C2cReport;
+use crate::tui::scroll::Scroll;
 
 /// Points kept in each history.
 pub const HISTORY: usize = 120;
@@ -179,6 +180,8 @@ pub struct App {
     /// counts them since the start), in the snapshot's thread order; `None` where the ring
     /// keeps no counters.
     pub endpoint_rates: Vec<Option<EndpointRates>>,
+    /// Where the text overlay open now (help, warnings, host check, search) is scrolled to.
+    pub overlay_scroll: Scroll,
 }
 
 impl App {
@@ -197,6 +200,7 @@ impl App {
             focus: Pane::Latency,
             latency_whole: false,
             mode: Mode::Normal,
+            overlay_scroll: Scroll::default(),
             status: None,
             color: std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
             profiles: loadable_profiles(),
@@ -291,7 +295,10 @@ impl App {
                 Effect::CancelTune
             }
             Mode::Help | Mode::Warnings | Mode::HostCheck { .. } | Mode::Tune => {
-                self.mode = Mode::Normal;
+                if !self.overlay_scroll.key(key.code) {
+                    self.overlay_scroll = Scroll::default();
+                    self.mode = Mode::Normal;
+                }
                 Effect::None
             }
             Mode::CpuPicker { cursor } => self.key_cpu_picker(key, cursor),

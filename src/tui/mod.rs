@@ -10,6 +10,7 @@ pub mod app;
 pub mod attach;
 pub mod columns;
 pub mod panes;
+pub mod scroll;
 pub mod style;
 pub mod terminal;
 pub mod tune;

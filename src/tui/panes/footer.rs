@@ -32,10 +32,13 @@ pub fn keys(mode: &Mode) -> &'static [&'static str] {
             "t tune",
             "w warnings",
         ],
-        Mode::Help | Mode::Warnings | Mode::HostCheck { .. } => &["any key: back"],
+        Mode::Help | Mode::Warnings | Mode::HostCheck { .. } => {
+            &["↑↓ PgUp PgDn scroll", "any other key: back"]
+        }
         Mode::Tune => &[
             "x cancel the search",
-            "any other key: back (the search goes on; t shows it)",
+            "↑↓ scroll",
+            "other keys: back (it goes on; t shows it)",
         ],
         Mode::CpuPicker { .. } => &[
             "↑↓ choose CPU",

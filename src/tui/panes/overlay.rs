@@ -7,11 +7,12 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
 use crate::codec::CodecId;
 use crate::tui::app::{App, Mode};
+use crate::tui::scroll::Scroll;
 use crate::tui::style;
 use crate::tui::wrap::wrap_words;
 
 /// Every key, for `?`.
-const HELP: [(&str, &str); 20] = [
+const HELP: [(&str, &str); 21] = [
     ("q, Esc, Ctrl-C", "quit (the terminal is restored)"),
     ("?", "this help"),
     ("Tab", "next pane"),
@@ -31,9 +32,10 @@ const HELP: [(&str, &str); 20] = [
     ),
     ("f / F", "prefetch distance down / up"),
     ("space", "pause / resume the producers"),
+    ("r", "reset the latency figures and their history"),
     (
-        "r / a",
-        "reset latency / latency since start (or r) or interval",
+        "a",
+        "latency since the start (or r), or of the last interval",
     ),
     ("s", "save the current tuning as profiles/NAME.toml"),
     (
@@ -55,6 +57,39 @@ const HELP: [(&str, &str); 20] = [
     ("", "Latency counts from each row's scheduled send time."),
 ];
 
+/// Width of the help's key column, its gap included.
+const KEY_COLUMN: usize = 16;
+
+/// The help in a terminal `width` wide: a description too long for the line goes on under
+/// itself, the keys' column kept clear.
+fn help_lines(width: u16) -> Vec<Line<'static>> {
+    let widest = HELP
+        .iter()
+        .map(|(_, what)| KEY_COLUMN + what.chars().count())
+        .max()
+        .unwrap_or(0);
+    // As `draw` sizes the pop-up: its widest line and a border and margin each side.
+    let room = (widest + 4).min(usize::from(width)).saturating_sub(4);
+    let Some(what_room) = room.checked_sub(KEY_COLUMN).filter(|r| *r >= 12) else {
+        // Too narrow for two columns: one, wrapped between words.
+        return HELP
+            .iter()
+            .map(|(key, what)| Line::from(format!("{key} {what}").trim().to_owned()))
+            .collect();
+    };
+    HELP.iter()
+        .flat_map(|(key, what)| {
+            wrap_words(what, what_room)
+                .into_iter()
+                .enumerate()
+                .map(move |(i, piece)| {
+                    let key = if i == 0 { *key } else { "" };
+                    Line::from(format!("{key:<15} {}", piece.trim_start()))
+                })
+        })
+        .collect()
+}
+
 fn centered(area: Rect, width: u16, height: u16) -> Rect {
     let [row] = Layout::vertical([Constraint::Length(height.min(area.height))])
         .flex(Flex::Center)
@@ -69,12 +104,7 @@ fn centered(area: Rect, width: u16, height: u16) -> Rect {
 pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     let (title, lines): (&str, Vec<Line>) = match &app.mode {
         Mode::Normal => return,
-        Mode::Help => (
-            " Keys ",
-            HELP.iter()
-                .map(|(k, v)| Line::from(format!("{k:<15} {v}")))
-                .collect(),
-        ),
+        Mode::Help => (" Keys ", help_lines(area.width)),
         Mode::CpuPicker { cursor } => {
             let thread = app.selected_name().unwrap_or("?").to_owned();
             let lines = app
@@ -109,7 +139,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
                 area,
                 &format!(" Pin {thread} to "),
                 lines,
-                Some(*cursor),
+                View::Cursor(*cursor),
             );
         }
         Mode::CodecPicker { cursor } => (
@@ -180,10 +210,22 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
                 .collect(),
         ),
     };
-    draw(frame, area, title, lines, None);
+    let view = match app.mode {
+        Mode::CodecPicker { cursor } | Mode::Load { cursor } => View::Cursor(cursor),
+        _ => View::Scrolled(&app.overlay_scroll),
+    };
+    draw(frame, area, title, lines, view);
 }
 
-fn draw(frame: &mut Frame, area: Rect, title: &str, lines: Vec<Line>, cursor: Option<usize>) {
+/// Which lines of an overlay taller than the terminal show.
+enum View<'a> {
+    /// A list's: those around its cursor.
+    Cursor(usize),
+    /// A text's: where the reader scrolled it.
+    Scrolled(&'a Scroll),
+}
+
+fn draw(frame: &mut Frame, area: Rect, title: &str, lines: Vec<Line>, view: View) {
     let width = lines
         .iter()
         .map(Line::width)
@@ -217,17 +259,27 @@ fn draw(frame: &mut Frame, area: Rect, title: &str, lines: Vec<Line>, cursor: Op
         .saturating_add(2);
     let popup = centered(area, width, height);
     let visible = popup.height.saturating_sub(2) as usize;
-    let skip = cursor.map_or(0, |c| c.saturating_sub(visible.saturating_sub(1)));
-    let mut lines: Vec<Line> = lines.into_iter().skip(skip).collect();
-    // A list (a picker) scrolls with its cursor; a text taller than the terminal says what it
-    // leaves out, never ends as though it were whole.
-    if cursor.is_none() && lines.len() > visible && visible > 0 {
-        let left_out = lines.len() - (visible - 1);
-        lines.truncate(visible - 1);
-        lines.push(Line::from(format!(
-            "… {left_out} more lines: enlarge the terminal"
-        )));
-    }
+    let total = lines.len();
+    // A list (a picker) scrolls with its cursor; a text taller than the terminal with the keys,
+    // its last row saying which lines show, never ending as though it were whole.
+    let lines: Vec<Line> = match view {
+        View::Cursor(cursor) => lines
+            .into_iter()
+            .skip(cursor.saturating_sub(visible.saturating_sub(1)))
+            .collect(),
+        View::Scrolled(scroll) if total > visible && visible > 1 => {
+            let rows = visible - 1;
+            let first = scroll.first_line(total, rows);
+            let mut shown: Vec<Line> = lines.into_iter().skip(first).take(rows).collect();
+            shown.push(Line::from(format!(
+                "lines {}–{} of {total}: ↑↓ PgUp PgDn scroll",
+                first + 1,
+                first + rows
+            )));
+            shown
+        }
+        View::Scrolled(_) => lines,
+    };
     frame.render_widget(Clear, popup);
     frame.render_widget(
         Paragraph::new(lines).block(
