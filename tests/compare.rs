@@ -213,8 +213,44 @@ fn a_fifth_of_the_throughput_and_ten_times_the_p99_are_regressions() {
         text.contains("REGRESSION") && text.contains("B regressed"),
         "{text}"
     );
-    // Better is never a regression.
-    assert_eq!(compare(&b, &a, &[]).status.code(), Some(0));
+    // Better is never a regression, and is called better by the same rule.
+    let out = compare(&b, &a, &["--json"]);
+    assert_eq!(out.status.code(), Some(0));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let improved: Vec<&str> = report["comparisons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["improvement"] == true)
+        .map(|c| c["figure"].as_str().unwrap())
+        .collect();
+    assert_eq!(improved, ["rows_per_s", "p99_ns"], "{report:#}");
+}
+
+#[test]
+fn a_change_within_the_threshold_is_ok_either_way() {
+    let dir = scratch_dir("compare");
+    let a = write(&dir, "a.jsonl", &baseline());
+    // 1 % more rows a second and a 1 % lower p99: neither is a change worth a word.
+    let mut slightly = baseline();
+    scale(&mut slightly, "consumer-0", &["rows_per_s"], 1.01);
+    scale(
+        &mut slightly,
+        "consumer-0",
+        &["latency_total_ns", "p99"],
+        0.99,
+    );
+    let b = write(&dir, "slightly.jsonl", &slightly);
+    let out = compare(&a, &b, &[]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    for figure in ["rows_per_s", "p99_ns"] {
+        let row = text
+            .lines()
+            .find(|l| l.starts_with("consumer-0") && l.contains(figure))
+            .unwrap();
+        assert!(row.ends_with("  ok"), "{text}");
+    }
 }
 
 #[test]
@@ -362,6 +398,17 @@ fn a_noise_that_cannot_be_estimated_is_n_a_with_the_reason() {
     assert!(table.contains("n/a"), "{table}");
     assert!(
         table.contains("noise n/a: a run needs four intervals or more"),
+        "{table}"
+    );
+    // A regression judged without a noise says the threshold alone judged it.
+    let mut worse = short.clone();
+    scale(&mut worse, "consumer-0", &["latency_total_ns", "p99"], 2.0);
+    let worse = write(&dir, "short-worse.jsonl", &worse);
+    let out = compare(&b, &worse, &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let table = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        table.contains("(by the threshold alone where the noise is n/a)"),
         "{table}"
     );
 }

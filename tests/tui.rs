@@ -756,8 +756,14 @@ fn the_help_on_a_small_terminal_keeps_its_columns_and_scrolls_to_its_end() {
         text.contains("│p               pick a CPU for the selected thread"),
         "{text}"
     );
-    assert!(text.contains("│                (grey: not allowed)"), "{text}");
-    assert!(text.contains("lines 1–15 of 35: ↑↓ PgUp PgDn scroll"), "{text}");
+    assert!(
+        text.contains("│                (grey: not allowed)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("lines 1–15 of 35: ↑↓ PgUp PgDn scroll"),
+        "{text}"
+    );
     assert!(!text.contains("scheduled send time"), "{text}");
     app.key(key(KeyCode::PageDown));
     app.key(key(KeyCode::PageDown));

@@ -294,8 +294,12 @@ pub struct Comparison {
     /// has fewer than four intervals (the first, the warm-up, is left out).
     #[serde(serialize_with = "crate::metrics::figures::significant_or_null")]
     pub noise: Option<f64>,
-    /// B is worse than A by more than the threshold and twice the noise.
+    /// B is worse than A by more than the threshold and twice the noise (the threshold alone
+    /// where the noise is `null`).
     pub regression: bool,
+    /// A is worse than B by as much: what `compare B A` would call a regression, so a change
+    /// within the noise is called neither.
+    pub improvement: bool,
 }
 
 /// Both runs, figure by figure.
@@ -366,11 +370,16 @@ pub fn compare(a: &Run, b: &Run, max_regression: f64) -> Report {
                 (Some(x), Some(y)) => Some((x * x + y * y).sqrt()),
                 _ => None,
             };
-            let worse = match better {
-                Better::Higher => -change,
-                Better::Lower => change,
+            // How much worse `to` is than `from`, as a fraction of `from`.
+            let worse_than = |to: f64, from: f64| {
+                let change = (to - from) / from;
+                match better {
+                    Better::Higher => -change,
+                    Better::Lower => change,
+                }
             };
-            let regression = worse > max_regression && worse > 2.0 * noise.unwrap_or(0.0);
+            let worse = worse_than(value_b, value_a);
+            let beyond = |by: f64| by > max_regression && by > 2.0 * noise.unwrap_or(0.0);
             comparisons.push(Comparison {
                 thread: thread_a.name.clone(),
                 figure: figure.to_owned(),
@@ -379,7 +388,8 @@ pub fn compare(a: &Run, b: &Run, max_regression: f64) -> Report {
                 b: value_b,
                 change,
                 noise,
-                regression,
+                regression: beyond(worse),
+                improvement: value_b > 0.0 && beyond(worse_than(value_a, value_b)),
             });
         }
     }
@@ -520,10 +530,7 @@ impl Report {
         for c in &self.comparisons {
             let verdict = if c.regression {
                 "REGRESSION"
-            } else if match c.better {
-                Better::Higher => c.change > 0.0,
-                Better::Lower => c.change < 0.0,
-            } {
+            } else if c.improvement {
                 "better"
             } else {
                 "ok"
@@ -553,8 +560,17 @@ impl Report {
             "{}\n",
             if self.regressed {
                 format!(
-                    "B regressed: worse than A by more than {:.0} % and twice the noise",
-                    self.max_regression * 100.0
+                    "B regressed: worse than A by more than {:.0} % and twice the noise{}",
+                    self.max_regression * 100.0,
+                    if self
+                        .comparisons
+                        .iter()
+                        .any(|c| c.regression && c.noise.is_none())
+                    {
+                        " (by the threshold alone where the noise is n/a)"
+                    } else {
+                        ""
+                    }
                 )
             } else {
                 format!(
