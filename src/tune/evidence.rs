@@ -61,6 +61,10 @@ pub fn evidence(
     };
     profile.description = match &chosen.setting {
         Some(setting) => format!("Tuned for {goal} from {base_name}: {setting}"),
+        // The search's best may have beaten it in some pairs, just not surely.
+        None if verdict.winner != 0 => {
+            format!("Tuned for {goal}: {base_name} kept (the search's best did not beat it surely)")
+        }
         None => format!("Tuned for {goal}: {base_name} kept (no candidate beat it)"),
     };
     let baseline = figures(record, 0);

@@ -356,6 +356,16 @@ fn the_evidence_names_both_sides_and_the_file_reads_back() {
     let (base, chosen) = (written.baseline.unwrap(), written.chosen.unwrap());
     assert!(chosen.rows_per_s > base.rows_per_s);
     assert_eq!(base.trials, record.verdict.pairs);
+    // A winner the confirmation did not find surely better leaves the base, and the profile's
+    // description does not claim that nothing beat it.
+    let mut unsure = record.clone();
+    unsure.verdict.chosen = 0;
+    let kept = evidence(&unsure, &space, "default", "ringtop tune").unwrap();
+    assert_eq!(
+        kept.profile.description,
+        "Tuned for throughput: default kept (the search's best did not beat it surely)"
+    );
+    assert!(kept.text.contains("was not kept"), "{}", kept.text);
 }
 
 /// Trials that tell the search to stop once `after` of them have run, as Ctrl-C would.
