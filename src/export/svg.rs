@@ -122,11 +122,23 @@ impl Axis {
     fn ticks(&self) -> Vec<(f64, String)> {
         match self.scale {
             Scale::Log => {
+                // Each power of ten; over two decades or fewer, 2 and 5 times each too, so an
+                // axis of one decade is not read from its two ends alone.
+                let decades = (self.high / self.low).log10();
+                let steps: &[f64] = if decades <= 2.0 + 1e-9 {
+                    &[1.0, 2.0, 5.0]
+                } else {
+                    &[1.0]
+                };
                 let mut ticks = Vec::new();
-                let mut at = self.low;
-                while at <= self.high * 1.0001 {
-                    ticks.push((at, short_number(at)));
-                    at *= 10.0;
+                let mut power = self.low;
+                while power <= self.high * 1.0001 {
+                    for at in steps.iter().map(|m| m * power) {
+                        if at <= self.high * 1.0001 {
+                            ticks.push((at, short_number(at)));
+                        }
+                    }
+                    power *= 10.0;
                 }
                 ticks
             }
@@ -368,6 +380,24 @@ mod tests {
             series: Vec::new(),
         };
         assert!(chart.svg().contains("nothing to plot"));
+    }
+
+    #[test]
+    fn a_log_axis_of_a_decade_or_two_is_ticked_at_two_and_five_too() {
+        let ticks = |low: f64, high: f64| -> Vec<String> {
+            Axis::fit(Scale::Log, [low, high].into_iter())
+                .unwrap()
+                .ticks()
+                .into_iter()
+                .map(|(_, label)| label)
+                .collect()
+        };
+        assert_eq!(ticks(12_000.0, 90_000.0), ["10k", "20k", "50k", "100k"]);
+        assert_eq!(
+            ticks(150.0, 9_000.0),
+            ["100", "200", "500", "1k", "2k", "5k", "10k"]
+        );
+        assert_eq!(ticks(100.0, 5e6), ["100", "1k", "10k", "100k", "1M", "10M"]);
     }
 
     #[test]
