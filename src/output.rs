@@ -7,7 +7,7 @@ use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::doctor::DoctorSummary;
+use crate::doctor::{Check, DoctorSummary};
 use crate::host::HostFacts;
 use crate::metrics::snapshot::{ProgramInfo, ProgramSnapshot, SCHEMA_VERSION, Snapshot, Summary};
 
@@ -83,11 +83,17 @@ pub struct StartLine {
     /// `ringtop doctor` for the CPUs this run uses, in one line's worth; `null` when the CPUs
     /// could not be planned (the run then fails to start and says why).
     pub host_check: Option<DoctorSummary>,
+    /// Each of those checks with what it saw and the fix, so a record sent elsewhere says why a
+    /// check warned (`[]` where `host_check` is `null`).
+    pub host_checks: Vec<Check>,
 }
 
 impl StartLine {
     /// The line for a run of `profile`, called `name`, starting now.
     pub fn now(name: &str, profile: &crate::profile::TuningProfile) -> Self {
+        let report = crate::engine::doctor_plan(profile)
+            .ok()
+            .map(|plan| crate::doctor::examine(&plan));
         let mut resolved = serde_json::to_value(profile).unwrap_or(Value::Null);
         // The token is a secret: a run's record holds none.
         if let Some(transport) = resolved.get_mut("transport").and_then(Value::as_object_mut) {
@@ -101,9 +107,8 @@ impl StartLine {
             host: HostFacts::read(),
             profile: name.to_owned(),
             resolved_profile: resolved,
-            host_check: crate::engine::doctor_plan(profile)
-                .ok()
-                .map(|plan| crate::doctor::examine(&plan).summary),
+            host_check: report.as_ref().map(|r| r.summary.clone()),
+            host_checks: report.map(|r| r.checks).unwrap_or_default(),
         }
     }
 }

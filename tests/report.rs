@@ -142,12 +142,54 @@ fn chromium_renders_every_plot_of_a_real_run() {
             .unwrap(),
     )
     .unwrap();
+    // Every check the run recorded is in the report with what it saw, and they tally to the
+    // run's one-line summary.
     let check = &start["host_check"];
+    let checks = start["host_checks"].as_array().unwrap();
+    let escape = |text: &str| {
+        text.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+    };
+    for (verdict, key) in [
+        ("ok", "ok"),
+        ("warn", "warn"),
+        ("fail", "fail"),
+        ("n/a", "not_available"),
+    ] {
+        let n = checks.iter().filter(|c| c["status"] == verdict).count();
+        assert_eq!(n as u64, check[key].as_u64().unwrap(), "{verdict}: {start}");
+    }
+    for c in checks {
+        let verdict = c["status"].as_str().unwrap();
+        let class = if verdict == "warn" || verdict == "fail" {
+            " class=\"bad\""
+        } else {
+            ""
+        };
+        let row = format!(
+            "<tr><td{class}>{verdict}</td><td>{}</td><td>{}</td>",
+            c["name"].as_str().unwrap(),
+            escape(c["evidence"].as_str().unwrap())
+        );
+        assert!(page.contains(&row), "no {row}");
+    }
+    // A run recorded before the checks were: the summary names those needing attention.
+    let mut older = start.clone();
+    older.as_object_mut().unwrap().remove("host_checks");
+    let text = std::fs::read_to_string(&run).unwrap();
+    let rest: Vec<&str> = text.lines().skip(1).collect();
+    let older_run = dir.join("older.jsonl");
+    std::fs::write(&older_run, format!("{older}\n{}\n", rest.join("\n"))).unwrap();
+    let older_html = dir.join("older.html");
+    assert!(report(&older_run, &older_html).status.success());
+    let older_page = std::fs::read_to_string(&older_html).unwrap();
     let fails = check["fail"].as_u64().unwrap() as usize;
     for (i, name) in check["attention"].as_array().unwrap().iter().enumerate() {
         let verdict = if i < fails { "fail" } else { "warn" };
         let item = format!("<li>{}: {verdict}</li>", name.as_str().unwrap());
-        assert!(page.contains(&item), "no {item}");
+        assert!(older_page.contains(&item), "no {item}");
     }
     // The percentile plot from the interval log: every percentile, not the summary's six.
     let first_line = page.split("<polyline points=\"").nth(1).unwrap();

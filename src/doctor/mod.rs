@@ -34,7 +34,9 @@ use read::{
 const PMU_WATCH: Duration = Duration::from_millis(20);
 
 /// A check's verdict.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 pub enum Status {
     /// Nothing to fix.
     #[serde(rename = "ok")]
@@ -51,7 +53,8 @@ pub enum Status {
 }
 
 impl Status {
-    fn word(self) -> &'static str {
+    /// `ok`, `n/a`, `warn` or `fail`, as the table and the JSON write it.
+    pub fn word(self) -> &'static str {
         match self {
             Status::Ok => "ok",
             Status::NotAvailable => "n/a",
@@ -62,7 +65,7 @@ impl Status {
 }
 
 /// One check.
-#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Check {
     /// What is checked (`isolation`, `frequency`, …).

@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use super::compare::Recorded;
 use super::svg::{self, Chart, Scale, Series, escape};
-use crate::doctor::DoctorSummary;
+use crate::doctor::{Check, DoctorSummary, Status};
 use crate::engine::{Warning, WarningLog};
 use crate::metrics::rates::endpoint_rates;
 use crate::metrics::snapshot::{
@@ -34,7 +34,8 @@ text-align:right}th{background:#f4f4f4}td:first-child,th:first-child{text-align:
 .bad{color:#b00;font-weight:bold}.ok{color:#070}pre{background:#f7f7f7;padding:1em;overflow:auto}\
 svg .title{font-size:14px;font-weight:bold}svg .tick,svg .legend{font-size:11px}\
 svg .label{font-size:12px}svg .grid{stroke:#e4e4e4;stroke-width:1}\
-svg .frame{fill:none;stroke:#999;stroke-width:1}.empty{color:#777;font-style:italic}";
+svg .frame{fill:none;stroke:#999;stroke-width:1}.empty{color:#777;font-style:italic}\
+table.checks td{text-align:left}";
 
 /// Each consumer's latency over the whole run, merged from an HdrHistogram interval log (V2, as
 /// `run --hlog` writes it: one tag per consumer).
@@ -619,6 +620,33 @@ fn host_check(run: &Recorded) -> String {
          this run used).</p>",
         check.ok, check.warn, check.fail, check.not_available
     );
+    // Every check with what it saw and its fix, where the run recorded them; a run from before
+    // they were recorded names the checks needing attention.
+    if let Ok(checks) = Vec::<Check>::deserialize(&run.start["host_checks"])
+        && !checks.is_empty()
+    {
+        html.push_str(
+            "<table class=\"checks\"><tr><th>verdict</th><th>check</th><th>what was seen</th>\
+             <th>fix</th></tr>",
+        );
+        for c in &checks {
+            let class = if c.status >= Status::Warn {
+                " class=\"bad\""
+            } else {
+                ""
+            };
+            let _ = write!(
+                html,
+                "<tr><td{class}>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                c.status.word(),
+                escape(&c.name),
+                escape(&c.evidence),
+                c.fix.as_deref().map_or_else(String::new, escape)
+            );
+        }
+        html.push_str("</table>");
+        return html;
+    }
     let (failing, warning) = check.needing_attention();
     if !check.attention.is_empty() {
         html.push_str("<p>Needing attention:</p><ul>");
