@@ -384,10 +384,18 @@ fn rows_per_s<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<u64, 
 #[serde(deny_unknown_fields)]
 pub struct PinningSection {
     /// CPUs of the producers.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "placement::cpu_list"
+    )]
     pub producers: Vec<CpuSetting>,
     /// CPUs of the consumers.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "placement::cpu_list"
+    )]
     pub consumers: Vec<CpuSetting>,
 }
 

@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use serde::de::{Error, Unexpected, Visitor};
+use serde::de::{Error, SeqAccess, Unexpected, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 
 /// A CPU for one thread: a number, or `"auto"` (ringtop chooses).
@@ -123,4 +123,28 @@ impl<'de> Deserialize<'de> for NumaSetting {
             Read::Word(_) => NumaSetting::Word(NumaWord::Local),
         })
     }
+}
+
+/// `[pinning]`'s list for one side: one [`CpuSetting`] per thread, in order. Anything but a list
+/// (`consumers = 1`) is told the list it should be.
+pub(super) fn cpu_list<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Vec<CpuSetting>, D::Error> {
+    struct List;
+    impl<'de> Visitor<'de> for List {
+        type Value = Vec<CpuSetting>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a list with a CPU number or \"auto\" per thread ([1], or [\"auto\", 3])")
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            let mut cpus = Vec::new();
+            while let Some(cpu) = seq.next_element()? {
+                cpus.push(cpu);
+            }
+            Ok(cpus)
+        }
+    }
+    deserializer.deserialize_seq(List)
 }

@@ -274,6 +274,15 @@ fn a_cpu_that_is_neither_a_number_nor_auto_says_what_would_do() {
     }
     let e = err(&format!("{MINIMAL}[pinning]\nconsumers = [0, 1]\n"));
     assert_eq!(e.message, "2 CPUs given for 1 consumer", "{e}");
+    // One CPU not in a list is told the list it should be.
+    let e = err(&format!("{MINIMAL}[pinning]\nproducers = 1\n"));
+    assert_eq!((e.line, e.column), (Some(7), Some(13)), "{e}");
+    assert!(
+        e.message.ends_with(
+            "expected a list with a CPU number or \"auto\" per thread ([1], or [\"auto\", 3])"
+        ),
+        "{e}"
+    );
 }
 
 #[test]
