@@ -182,6 +182,30 @@ fn t_in_the_dashboard_searches_shows_it_live_and_runs_the_profile_it_wrote() {
 }
 
 #[test]
+fn t_on_a_profile_no_search_can_tune_says_why_and_leaves_the_workload_running() {
+    let dir = common::scratch_dir("dashboard-tune-refused");
+    let mut pty = dashboard_in(&dir, "broadcast-fanout");
+    pty.type_keys(b"t");
+    pty.wait_for_on_screen(
+        &[
+            "cannot tune: tune searches one producer and one consumer;",
+            "1 producer and 2 consumers",
+        ],
+        (40, 120),
+        std::time::Duration::from_secs(30),
+    );
+    pty.type_keys(b"q");
+    let (status, text) = pty.finish();
+    assert!(status.success(), "{status:?}");
+    // Never stopped for a search that could not start: never resumed either.
+    assert!(!text.contains("resumed"), "the workload was stopped");
+    assert!(
+        !text.contains("Tune (ringtop tune)"),
+        "a search overlay opened"
+    );
+}
+
+#[test]
 fn x_in_the_search_overlay_cancels_it_writes_nothing_and_resumes_the_workload() {
     let dir = common::scratch_dir("dashboard-tune-cancel");
     let mut pty = dashboard_in(&dir, "throughput");

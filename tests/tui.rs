@@ -773,6 +773,49 @@ fn the_help_on_a_small_terminal_keeps_its_columns_and_scrolls_to_its_end() {
     assert_eq!(app.mode, Mode::Help);
 }
 
+#[test]
+fn a_receiver_offers_no_key_for_what_its_sender_chooses() {
+    let mut profile = ringtop::profile::builtin::get("remote-tcp").unwrap();
+    let transport = profile.transport.as_mut().unwrap();
+    transport.connect = None;
+    transport.listen = Some("127.0.0.1:7471".into());
+    // As `ringtop serve` makes it: the sender chooses the codec.
+    profile.codec = None;
+    let mut app = App::new("serve", None, &profile);
+    app.color = false;
+    // The codec, pace and pause keys say whose they are, and open nothing.
+    for code in ['c', '+', '-', ' '] {
+        app.status = None;
+        assert_eq!(app.key(key(KeyCode::Char(code))), Effect::None, "{code:?}");
+        assert_eq!(app.mode, Mode::Normal, "{code:?}");
+        let status = app.status.as_ref().unwrap();
+        assert!(
+            status.error && status.text.contains("the sender chooses"),
+            "{code:?}"
+        );
+    }
+    // What the receiving consumer does is its own.
+    assert_eq!(
+        app.key(key(KeyCode::Char('b'))),
+        Effect::Send(Command::Batch { size: 32 })
+    );
+    let shown = screen(&app, 120, 30);
+    for gone in ["c codec", "+/- pace", "space pause", "t tune"] {
+        assert!(!shown.contains(gone), "{gone}:\n{shown}");
+    }
+    assert!(
+        shown.contains("b/B batch") && shown.contains("? help"),
+        "{shown}"
+    );
+    // A sender keeps them all.
+    let sender = App::new(
+        "remote-tcp",
+        None,
+        &ringtop::profile::builtin::get("remote-tcp").unwrap(),
+    );
+    assert!(screen(&sender, 120, 30).contains("c codec"));
+}
+
 fn key(code: KeyCode) -> KeyEvent {
     KeyEvent::new(code, KeyModifiers::NONE)
 }

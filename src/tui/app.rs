@@ -6,14 +6,14 @@ use std::collections::{BTreeMap, VecDeque};
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use crate::codec::CodecId;
-use crate::engine::Command;
+use crate::engine::{Command, CommandError};
 use crate::metrics::pace::{keeps_rate, step_down, step_up};
 use crate::metrics::rates::{EndpointRates, endpoint_rates};
 use crate::metrics::snapshot::{Role, Snapshot};
-use crate::profile::TuningProfile;
 use crate::profile::rules::{
     RingShape, check_batch, check_codec_switch, check_prefetch, largest_batch,
 };
+use crate::profile::{LinkEndSetting, TuningProfile};
 use crate::topology::Topology;
 use crate::topology::c2c::C2cReport;
 use crate::tui::scroll::Scroll;
@@ -174,6 +174,9 @@ pub struct App {
     /// The running ring, which the batch, prefetch and codec keys check their setting against
     /// before sending it (the same rules the engine and the profile check apply).
     pub ring: RingShape,
+    /// This process holds the receiving end of a link: what is sent (codec, pace, pausing) is
+    /// the sender's to choose, so those keys say so instead of acting.
+    pub receiving: bool,
     /// The search `t` started, while it runs and after it ended.
     pub tune: Option<crate::tui::tune::TuneView>,
     /// Each of the snapshot's threads' ring counters as rates over its interval (the snapshot
@@ -209,6 +212,7 @@ impl App {
             rate: profile.workload.rate,
             producers: profile.workload.producers,
             ring: RingShape::of(profile),
+            receiving: matches!(profile.link_end(), LinkEndSetting::Receive(..)),
             tune: None,
             endpoint_rates: Vec::new(),
         }
@@ -381,6 +385,10 @@ impl App {
 
     fn key_normal(&mut self, key: KeyEvent) -> Effect {
         let threads = self.thread_count();
+        if self.receiving && matches!(key.code, KeyCode::Char('c' | '+' | '=' | '-' | ' ')) {
+            self.report(CommandError::SenderDecides.to_string(), true);
+            return Effect::None;
+        }
         match key.code {
             KeyCode::Char('q') | KeyCode::Esc => Effect::Quit,
             KeyCode::Char('?') => {

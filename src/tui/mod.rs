@@ -269,6 +269,11 @@ struct Search {
 /// status line) when it cannot start.
 fn start_tune(app: &mut App, engine: &mut EngineHandle) -> Option<Search> {
     let profile = engine.current_profile();
+    // A search that cannot start leaves the workload running (a link's peer connected).
+    if let Err(err) = crate::tune::check_base(&profile) {
+        app.report(format!("cannot tune: {err}"), true);
+        return None;
+    }
     let goal = tune::goal_for(&profile);
     let stop = Arc::new(AtomicBool::new(false));
     let base_name = app.profile_name.clone();

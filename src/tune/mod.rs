@@ -26,7 +26,7 @@ pub use search::{
     Goal, Progress, Rung, SearchConfig, SearchError, SearchRecord, TrialOutcome, TrialRecord,
     Trials, Verdict, check_budget, merit, search,
 };
-pub use space::{Candidate, Setting, SpaceError, SpaceInputs, apply, candidates};
+pub use space::{Candidate, Setting, SpaceError, SpaceInputs, apply, candidates, check_base};
 pub use stats::{median, sign_test_confidence};
 pub use trials::EngineTrials;
 

@@ -139,12 +139,12 @@ pub struct SpaceInputs<'a> {
 /// CPU pairs tune tries at most (the fastest by the core-to-core map, each in both directions).
 const PAIRS: usize = 3;
 
-/// The baseline (id 0) and every valid candidate, in a fixed order.
+/// Whether `base` can be tuned at all (one producer and one consumer, a local ring): asked
+/// before anything is stopped for a search that could not start.
 ///
 /// # Errors
-/// [`SpaceError`] when the base cannot be tuned.
-pub fn candidates(inputs: &SpaceInputs<'_>) -> Result<Vec<Candidate>, SpaceError> {
-    let base = inputs.base;
+/// [`SpaceError::Threads`] or [`SpaceError::Remote`].
+pub fn check_base(base: &TuningProfile) -> Result<(), SpaceError> {
     if base.workload.producers != 1 || base.workload.consumers != 1 {
         return Err(SpaceError::Threads {
             producers: base.workload.producers,
@@ -154,6 +154,16 @@ pub fn candidates(inputs: &SpaceInputs<'_>) -> Result<Vec<Candidate>, SpaceError
     if base.transport.is_some() && base.link_end() != crate::profile::LinkEndSetting::Local {
         return Err(SpaceError::Remote);
     }
+    Ok(())
+}
+
+/// The baseline (id 0) and every valid candidate, in a fixed order.
+///
+/// # Errors
+/// [`SpaceError`] when the base cannot be tuned.
+pub fn candidates(inputs: &SpaceInputs<'_>) -> Result<Vec<Candidate>, SpaceError> {
+    let base = inputs.base;
+    check_base(base)?;
     let pairs = cpu_pairs(inputs)?;
     let framed = base.codec.is_some();
     let kinds: Vec<RingKind> = match base.ring.kind {
