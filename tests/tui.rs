@@ -903,14 +903,27 @@ fn batch_prefetch_pause_and_reset_keys_send_commands() {
         app.key(key(KeyCode::Char('B'))),
         Effect::Send(Command::Batch { size: 128 })
     );
+    // At the bottom already, the key says so rather than send what changes nothing.
+    assert_eq!(app.key(key(KeyCode::Char('f'))), Effect::None);
+    assert!(
+        app.status
+            .as_ref()
+            .unwrap()
+            .text
+            .contains("prefetch is off (0) already")
+    );
     assert_eq!(
         app.key(key(KeyCode::Char('F'))),
         Effect::Send(Command::Prefetch { distance: 1 })
     );
+    app.applied(&Command::Prefetch { distance: 1 });
     assert_eq!(
         app.key(key(KeyCode::Char('f'))),
         Effect::Send(Command::Prefetch { distance: 0 })
     );
+    app.applied(&Command::Batch { size: 1 });
+    assert_eq!(app.key(key(KeyCode::Char('b'))), Effect::None);
+    assert_eq!(app.status.as_ref().unwrap().text, "batch 1 is the smallest");
     assert_eq!(
         app.key(key(KeyCode::Char(' '))),
         Effect::Send(Command::Pause)
