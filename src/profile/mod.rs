@@ -9,6 +9,7 @@
 pub mod builtin;
 mod check;
 mod locate;
+mod one_of;
 mod placement;
 pub mod rules;
 
@@ -91,7 +92,8 @@ impl TransportKind {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TransportSection {
-    /// `local`, `tcp` or `rdma`.
+    /// `local`, `tcp`, `rdma` or `shm`.
+    #[serde(deserialize_with = "one_of::word")]
     pub kind: TransportKind,
     /// The receiver's `host:port` (producer side).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -199,7 +201,8 @@ impl RingKind {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RingSection {
-    /// `spsc`, `broadcast` or `mpmc`.
+    /// `spsc`, `relay`, `broadcast` or `mpmc`.
+    #[serde(deserialize_with = "one_of::word")]
     pub kind: RingKind,
     /// Slots, in rows; a power of two. A framed ring gets `capacity × 64` bytes.
     pub capacity: usize,
@@ -404,6 +407,7 @@ pub struct PinningSection {
 #[serde(deny_unknown_fields)]
 pub struct CodecSection {
     /// Codec name (one of [`CodecId::ALL`]'s names: `none`, `delta`, `lz4`, … `decimal-fast`).
+    #[serde(deserialize_with = "one_of::word")]
     pub name: CodecId,
     /// Rows per frame (default: the workload's batch); the `batch` command changes it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -448,10 +452,10 @@ impl WaitSetting {
 #[serde(deny_unknown_fields)]
 pub struct WaitSection {
     /// Producers.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "one_of::word")]
     pub producer: WaitSetting,
     /// Consumers.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "one_of::word")]
     pub consumer: WaitSetting,
 }
 

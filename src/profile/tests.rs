@@ -71,6 +71,31 @@ fn a_wrong_type_or_word_says_what_was_expected() {
     assert!(e.message.contains("decimal"), "{e}");
     let e = err(&format!("{MINIMAL}duration = \"ten\"\n"));
     assert!(e.message.contains("bad duration \"ten\""), "{e}");
+    // A value that is no word at all is told the words, as a wrong word is.
+    let e = err("version = 1\n[ring]\nkind = 3\ncapacity = 1024\n[workload]\n");
+    assert_eq!((e.line, e.column), (Some(3), Some(8)), "{e}");
+    assert_eq!(
+        e.message,
+        "invalid type: integer `3`, expected one of `spsc`, `relay`, `broadcast`, `mpmc`"
+    );
+    let e = err(&format!("{MINIMAL}[codec]\nname = true\n"));
+    assert!(
+        e.message
+            .starts_with("invalid type: boolean `true`, expected one of `none`, `delta`"),
+        "{e}"
+    );
+    let e = err(&format!("{MINIMAL}[wait]\nproducer = 1.5\n"));
+    assert_eq!(
+        e.message,
+        "invalid type: floating point `1.5`, expected one of `busy-spin`, `spin-yield`, \
+         `spin-park`"
+    );
+    let e = err(&format!("{MINIMAL}[wait]\nconsumer = \"fast\"\n"));
+    assert!(
+        e.message
+            .contains("unknown variant `fast`, expected one of `busy-spin`"),
+        "{e}"
+    );
     let e = err("version = 1\n[ring\n");
     assert_eq!(e.line, Some(2), "{e}");
 }
