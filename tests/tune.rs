@@ -500,6 +500,20 @@ fn bad_tune_and_sweep_input_is_refused_with_what_would_do() {
             "measured before refusing: {stderr}"
         );
     }
+    // So is a base no search can tune (two consumers, a remote ring).
+    for builtin in ["broadcast-fanout", "remote-tcp"] {
+        let out = ringtop()
+            .args(["tune", "--builtin", builtin, "-o"])
+            .arg(&out_file)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{builtin}: {stderr}");
+        assert!(
+            !stderr.contains("measuring the core-to-core map"),
+            "measured before refusing: {stderr}"
+        );
+    }
     for (set, expected) in [
         ("workload.rate", "expected KEY=VALUES"),
         ("workload.batch=0", "workload.batch=0"),

@@ -98,6 +98,9 @@ pub(super) fn run_tune(args: &TuneArgs) -> ExitCode {
     if let Err(err) = tune::check_budget(&config, EngineTrials::default().overhead()) {
         return usage_error(&err);
     }
+    if let Err(err) = tune::check_base(&base) {
+        return usage_error(&err);
+    }
     // Whether the file itself may be written is left to the end: opening it now would empty a
     // profile the search may be about to replace.
     if let Err(err) = writable_output("--output", &args.output, "tuned.toml") {
