@@ -287,6 +287,25 @@ fn attach_reports_the_counts_the_program_itself_reports() {
         short.contains("┌ Rings") && short.contains("┌ Endpoints"),
         "{short}"
     );
+    // Shorter than the tables' wish, they give way: the program's name and the key stay.
+    for height in [8, 10] {
+        let tiny = draw(Some(&snapshot), &rates, 80, height);
+        let (first, last) = (tiny.lines().next().unwrap(), tiny.lines().last().unwrap());
+        assert!(first.contains("(pid "), "{tiny}");
+        assert!(last.contains("q quits"), "{tiny}");
+    }
+    // With no line to spare for the warnings, the title counts them.
+    let mut warned = snapshot.clone();
+    warned.warnings = vec!["orders consumer-0 ran 44 % of the last 1.0 s on CPU 1".into()];
+    let tiny = draw(Some(&warned), &rates, 80, 9);
+    assert!(
+        tiny.lines()
+            .next()
+            .unwrap()
+            .contains("+1 warning off screen"),
+        "{tiny}"
+    );
+    assert!(tiny.contains("│md-in"), "the rings keep a row:\n{tiny}");
     // Warnings wrap between words: none is cut at the edge (`(pid 16` for `(pid 16384)`), and
     // the skipped records are counted beside them; where they need more than a quarter of the
     // screen, the rest are counted.

@@ -42,49 +42,71 @@ pub fn render(
         frame.render_widget(Paragraph::new(status), footer);
         return;
     };
-    // A quarter of the screen at most, and never the tables' four rows each.
-    let notes = warning_lines(
-        snapshot,
-        area.width,
-        (area.height / 4).min(area.height.saturating_sub(1 + 4 + 4 + status_height)),
-    );
+    // A quarter of the screen at most, and never the tables' four rows each: with no room left,
+    // the title counts them instead.
+    let room = (area.height / 4).min(area.height.saturating_sub(1 + 4 + 4 + status_height));
+    let notes = if room == 0 {
+        Vec::new()
+    } else {
+        warning_lines(snapshot, area.width, room)
+    };
+    let unshown = if room == 0 {
+        snapshot.warnings.len() + usize::from(!snapshot.skipped.is_empty())
+    } else {
+        0
+    };
+    // The tables share what the title, the warnings and the status leave: in a terminal too
+    // short for them all, they give way, never the program's name or the key.
     let [header, warnings, rings, threads, footer] = Layout::vertical([
         Constraint::Length(1),
-        Constraint::Length(u16::try_from(notes.len()).unwrap_or(u16::MAX).max(1)),
-        Constraint::Min(4),
-        Constraint::Min(4),
+        Constraint::Length(
+            u16::try_from(notes.len())
+                .unwrap_or(u16::MAX)
+                .max(room.min(1)),
+        ),
+        Constraint::Fill(1),
+        Constraint::Fill(1),
         Constraint::Length(status_height),
     ])
     .areas(area);
     let program = &snapshot.program;
     // Each part whole: narrow, the segment's path and the update interval give way first.
     let bold = Style::default().add_modifier(Modifier::BOLD);
-    let title = line_of(
-        vec![
-            (
-                Span::styled(format!("{} (pid {})", program.name, program.pid), bold),
-                9,
+    let mut parts = vec![
+        (
+            Span::styled(format!("{} (pid {})", program.name, program.pid), bold),
+            9,
+        ),
+        (
+            Span::styled(if program.alive { "running" } else { "ended" }, bold),
+            8,
+        ),
+        (
+            Span::styled(
+                format!("updated {:.1} s ago", program.heartbeat_age_s),
+                bold,
             ),
+            7,
+        ),
+        (
+            Span::styled(format!("every {:.2} s", program.update_interval_s), bold),
+            5,
+        ),
+        (Span::styled(program.segment.clone(), bold), 3),
+    ];
+    if unshown > 0 {
+        parts.insert(
+            3,
             (
-                Span::styled(if program.alive { "running" } else { "ended" }, bold),
-                8,
+                Span::raw(format!(
+                    "+{} off screen",
+                    crate::words::counted(unshown, "warning")
+                )),
+                6,
             ),
-            (
-                Span::styled(
-                    format!("updated {:.1} s ago", program.heartbeat_age_s),
-                    bold,
-                ),
-                7,
-            ),
-            (
-                Span::styled(format!("every {:.2} s", program.update_interval_s), bold),
-                5,
-            ),
-            (Span::styled(program.segment.clone(), bold), 3),
-        ],
-        "  ",
-        header.width,
-    );
+        );
+    }
+    let title = line_of(parts, "  ", header.width);
     frame.render_widget(Paragraph::new(title), header);
     frame.render_widget(Paragraph::new(notes), warnings);
     render_rings(frame, rings, snapshot);
