@@ -179,7 +179,11 @@ pub fn run(
         .clone()
         .unwrap_or_else(|| profile.description.clone());
     let profile = as_run(profile, options);
-    let start = OutputLine::Start(StartLine::now(&name, &profile));
+    let start_line = StartLine::now(&name, &profile);
+    if let Some(metrics) = &options.metrics {
+        metrics.host_checks(&start_line.host_checks);
+    }
+    let start = OutputLine::Start(start_line);
     let mut engine = match Engine::start(profile) {
         Ok(engine) => engine,
         Err(err) => {

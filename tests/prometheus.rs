@@ -221,6 +221,26 @@ fn prometheus_stores_the_totals_ringtop_reports() {
         last("ringtop_info{command=\"run\",subject=\"default\"}"),
         Some(1.0)
     );
+    // Each host check the start line made, with its verdict: one series each.
+    let start: Value = stdout
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .find(|l| l["type"] == "start")
+        .expect("a start line");
+    let checks = start["host_checks"].as_array().unwrap();
+    assert!(!checks.is_empty(), "{start}");
+    for check in checks {
+        let series = format!(
+            "ringtop_host_check{{check=\"{}\",status=\"{}\"}}",
+            check["name"].as_str().unwrap(),
+            check["status"].as_str().unwrap()
+        );
+        assert_eq!(last(&series), Some(1.0), "{series}");
+    }
+    assert_eq!(
+        query(&web, "count(last_over_time(ringtop_host_check[5m]))"),
+        Some(checks.len() as f64)
+    );
     // Warnings, counted by kind and subject: as many intervals as the summary's tallies (none,
     // on a quiet machine: then no series).
     let tallied: f64 = summary["warnings"]

@@ -174,6 +174,8 @@ struct State {
     rings: Vec<RingSeries>,
     /// Intervals that carried each kind of warning about each subject.
     warnings: BTreeMap<(String, String), u64>,
+    /// Each host check of the run's CPUs at its start, and its verdict.
+    host_checks: Vec<(String, &'static str)>,
 }
 
 impl State {
@@ -204,6 +206,15 @@ impl Metrics {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Takes the host checks made for the run's CPUs as it started (`ringtop doctor`), so a
+    /// dashboard can show beside the figures whether the host was fit to measure on.
+    pub fn host_checks(&self, checks: &[crate::doctor::Check]) {
+        self.lock().host_checks = checks
+            .iter()
+            .map(|c| (c.name.clone(), c.status.word()))
+            .collect();
     }
 
     /// Takes one interval of a run (or of `serve`).

@@ -66,10 +66,13 @@ pub fn run(
     let mut app = App::new(name, topology, &profile);
     let host_check = crate::engine::doctor_plan(&profile)
         .ok()
-        .map(|plan| crate::doctor::examine(&plan).summary);
+        .map(|plan| crate::doctor::examine(&plan));
     let mut engine = Engine::start(profile)?;
     engine.name_profile(name);
-    if let Some(summary) = host_check {
+    if let (Some(report), Some(metrics)) = (&host_check, metrics) {
+        metrics.host_checks(&report.checks);
+    }
+    if let Some(summary) = host_check.map(|report| report.summary) {
         app.report(
             summary.line().replace("`ringtop doctor`", "h"),
             summary.fail > 0,

@@ -118,6 +118,18 @@ impl Collector for Metrics {
                 )
             }),
         )?;
+        family(
+            &mut encoder,
+            "ringtop_host_check",
+            "1 for each `ringtop doctor` check of the run's CPUs at its start, with its verdict (ok, warn, fail, n/a).",
+            MetricType::Gauge,
+            state.host_checks.iter().map(|(check, status)| {
+                (
+                    vec![("check", check.clone()), ("status", (*status).to_owned())],
+                    ConstGauge::new(1i64),
+                )
+            }),
+        )?;
         let threads = || state.threads.iter();
         let by_thread = |name: &String, role: &str| -> Labels {
             vec![("thread", name.clone()), ("role", role.to_owned())]

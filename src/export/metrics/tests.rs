@@ -54,6 +54,7 @@ fn every_family_is_described_before_any_figure_arrives() {
         "ringtop_ring_lag",
         "ringtop_rows_lost",
         "ringtop_warnings",
+        "ringtop_host_check",
     ] {
         assert!(
             text.contains(&format!("# TYPE {family} ")),
