@@ -84,7 +84,11 @@ fn help_lines(width: u16) -> Vec<Line<'static>> {
                 .enumerate()
                 .map(move |(i, piece)| {
                     let key = if i == 0 { *key } else { "" };
-                    Line::from(format!("{key:<15} {}", piece.trim_start()))
+                    Line::from(format!(
+                        "{key:<w$} {}",
+                        piece.trim_start(),
+                        w = KEY_COLUMN - 1
+                    ))
                 })
         })
         .collect()
