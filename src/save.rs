@@ -63,11 +63,13 @@ impl Pending {
             Err(err) if err.kind() == io::ErrorKind::NotFound => (path.to_path_buf(), 0o666),
             Err(err) => return Err(err),
         };
+        let folder = folder(&target);
         let temporary = tempfile::Builder::new()
             .prefix(&hidden_name(&target))
             .suffix(".partial")
             .permissions(Permissions::from_mode(mode))
-            .tempfile_in(folder(&target))?;
+            .tempfile_in(&folder)
+            .map_err(|err| about_folder(err, &folder))?;
         Ok(Pending {
             destination: Destination::Beside { temporary, target },
         })
@@ -105,6 +107,21 @@ pub fn folder(path: &Path) -> PathBuf {
     }
 }
 
+/// What went wrong making the temporary file in `folder`, said of the folder (the temporary
+/// file's own name is no name the user gave): `the folder /a/b does not exist`.
+fn about_folder(err: io::Error, folder: &Path) -> io::Error {
+    let said = match err.kind() {
+        io::ErrorKind::NotFound => "does not exist",
+        io::ErrorKind::PermissionDenied => "may not be written here",
+        io::ErrorKind::NotADirectory => "is not a folder",
+        _ => return err,
+    };
+    io::Error::new(
+        err.kind(),
+        format!("the folder {} {said}", folder.display()),
+    )
+}
+
 /// `.NAME.` for the temporary file beside `path`, so a listing shows whose it is.
 fn hidden_name(path: &Path) -> String {
     let name = path
@@ -133,6 +150,21 @@ mod tests {
             .collect();
         names.sort();
         names
+    }
+
+    #[test]
+    fn a_folder_that_cannot_take_the_file_is_named_not_the_temporary_file() {
+        let dir = scratch("missing-folder");
+        let err = write_whole(&dir.join("no-such-folder/x.toml"), b"x").unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::NotFound);
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "the folder {} does not exist",
+                dir.join("no-such-folder").display()
+            )
+        );
+        let _ = fs::remove_dir_all(&dir);
     }
 
     #[test]

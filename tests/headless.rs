@@ -589,9 +589,13 @@ fn save_writes_the_settings_as_they_stand_as_a_profile() {
     assert_eq!(replies[2]["type"], "ack", "{:?}", replies[2]);
     assert_eq!(replies[3]["type"], "error", "{:?}", replies[3]);
     let message = replies[3]["message"].as_str().unwrap();
-    assert!(
-        message.starts_with(&format!("cannot save {}", unwritable.display())),
-        "{message}"
+    assert_eq!(
+        message,
+        format!(
+            "cannot save {}: the folder {} does not exist",
+            unwritable.display(),
+            dir.join("no-such-folder").display()
+        )
     );
     assert_eq!(lines.last().unwrap()["type"], "summary");
     let profile = ringtop::profile::load(&saved).unwrap();
