@@ -306,8 +306,7 @@ fn a_broadcast_sweep_says_its_rows_per_s_count_each_consumers_reads() {
     let (header, row) = (table.lines().next().unwrap(), table.lines().nth(1).unwrap());
     // Each setting's column as wide as its key: the value ends where the key does.
     assert_eq!(
-        row.find(r#""auto+auto""#)
-            .map(|at| at + r#""auto+auto""#.len()),
+        row.find("auto+auto").map(|at| at + "auto+auto".len()),
         header
             .find("pinning.consumers")
             .map(|at| at + "pinning.consumers".len()),

@@ -328,6 +328,14 @@ pub(super) fn run_sweep(args: &SweepArgs) -> ExitCode {
     shown
 }
 
+/// A setting's value as the table shows it: a word bare (`spsc`, `2+3`), as it was given.
+fn setting_text(value: &toml::Value) -> String {
+    match value {
+        toml::Value::String(word) => word.clone(),
+        other => other.to_string(),
+    }
+}
+
 /// How a point's producers did against the rate they offer.
 fn kept_rate_word(kept: Option<bool>) -> &'static str {
     match kept {
@@ -354,7 +362,7 @@ fn sweep_table(record: &sweep::SweepRecord, reads_differ_from_rate: bool) -> Str
                 .points
                 .iter()
                 .filter_map(|p| p.settings.get(i))
-                .map(|(_, value)| value.to_string().chars().count())
+                .map(|(_, value)| setting_text(value).chars().count())
                 .chain([key.chars().count(), 14])
                 .max()
                 .unwrap_or(14)
@@ -371,7 +379,7 @@ fn sweep_table(record: &sweep::SweepRecord, reads_differ_from_rate: bool) -> Str
     let ns = |v: Option<u64>| v.map_or_else(|| "n/a".to_owned(), |v| v.to_string());
     for point in &record.points {
         for ((_, value), width) in point.settings.iter().zip(&widths) {
-            out.push_str(&format!("{:>width$}   ", value.to_string()));
+            out.push_str(&format!("{:>width$}   ", setting_text(value)));
         }
         let o = &point.outcome;
         let rows = match (&o.failure, o.integrity_ok) {
