@@ -49,6 +49,7 @@ pub fn attach(
     }
     let mut next = started + interval;
     let mut failures = 0;
+    let mut tallies = crate::engine::WarningLog::default();
     let (ended, ok) = loop {
         let deadline = duration.map(|d| started + d);
         let wake = deadline.map_or(next, |d| d.min(next));
@@ -64,6 +65,7 @@ pub fn attach(
                 if let Some(metrics) = metrics {
                     metrics.observe_program(&interval, &watcher.histograms());
                 }
+                tallies.add(&interval.warnings, started.elapsed());
                 if !emit(out, &OutputLine::Program(interval.snapshot))? {
                     return Ok(AttachOutcome::OutputClosed);
                 }
@@ -99,7 +101,8 @@ pub fn attach(
     if let Some(metrics) = metrics {
         metrics.mark_final();
     }
-    let summary = watcher.summary(ended);
+    let mut summary = watcher.summary(ended);
+    summary.warning_tallies = Some(tallies.tallies());
     if !emit(out, &OutputLine::ProgramSummary(summary))? {
         return Ok(AttachOutcome::OutputClosed);
     }

@@ -525,4 +525,8 @@ pub struct ProgramSnapshot {
     pub skipped: Vec<String>,
     /// Summary only: why watching ended (`null` in interval lines).
     pub ended: Option<String>,
+    /// Summary only: every warning the intervals carried, one per kind and subject, with how
+    /// many intervals carried it and the first and last (`null` in interval lines).
+    #[serde(default)]
+    pub warning_tallies: Option<Vec<WarningTally>>,
 }

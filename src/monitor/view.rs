@@ -410,6 +410,7 @@ impl Watcher {
             warnings: warnings.iter().map(|w| w.text.clone()).collect(),
             skipped: now.reading.skipped.clone(),
             ended,
+            warning_tallies: None,
         };
         ProgramInterval { snapshot, warnings }
     }

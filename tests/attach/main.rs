@@ -574,6 +574,26 @@ fn a_stopped_program_is_warned_about_and_still_counted_alive() {
         .find_map(|l| l.strip_prefix(series))
         .unwrap_or_else(|| panic!("no {series}in:\n{exposition}"));
     assert_eq!(counted.parse::<usize>().unwrap(), warned, "{exposition}");
+    // The summary tallies them too: one entry for the kind and subject, as many intervals.
+    let tallies = summary["warning_tallies"].as_array().unwrap();
+    let stopped: Vec<&serde_json::Value> = tallies
+        .iter()
+        .filter(|t| t["warning"].as_str().unwrap().contains("has not updated"))
+        .collect();
+    assert_eq!(stopped.len(), 1, "{summary}");
+    assert_eq!(
+        stopped[0]["count"].as_u64().unwrap() as usize,
+        warned,
+        "{summary}"
+    );
+    assert!(stopped[0]["first_s"].as_f64() <= stopped[0]["last_s"].as_f64());
+    // Interval lines carry none.
+    assert!(
+        lines
+            .iter()
+            .filter(|l| l["type"] == "program")
+            .all(|l| l["warning_tallies"].is_null())
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
