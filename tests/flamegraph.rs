@@ -101,8 +101,14 @@ fn a_flamegraph_path_that_cannot_be_written_is_refused_before_the_run() {
     let dir = std::env::temp_dir().join(format!("ringtop-flamegraph-bad-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     for (path, says) in [
-        (dir.join("no-such-folder").join("run.svg"), "No such file"),
-        (dir.clone(), "Is a directory"),
+        (
+            dir.join("no-such-folder").join("run.svg"),
+            format!(
+                "the folder {} does not exist",
+                dir.join("no-such-folder").display()
+            ),
+        ),
+        (dir.clone(), "Is a directory".to_owned()),
     ] {
         let out = Command::new(cargo_bin("ringtop"))
             .args(["run", "--headless", "--builtin", "low-latency"])
