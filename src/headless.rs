@@ -3,8 +3,10 @@
 
 mod attach;
 mod flamegraph;
+mod stdin_command;
 
 pub use attach::{AttachOutcome, attach};
+pub use stdin_command::{RunCommand, StdinCommand};
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -19,7 +21,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use serde_json::Value;
 
-use crate::engine::{Command, Engine, EngineError, EngineHandle, Interval};
+use crate::engine::{Engine, EngineError, EngineHandle, Interval};
 use crate::input::{COMMAND_LINE_BYTES, LineLimit, LineTooLong};
 use crate::metrics::snapshot::{SCHEMA_VERSION, Summary};
 use crate::output::{Ack, ErrorLine, OutputLine, StartLine};
@@ -85,41 +87,6 @@ pub enum HeadlessError {
         /// What the OS said.
         source: std::io::Error,
     },
-}
-
-/// A command for the headless run itself rather than its engine.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, schemars::JsonSchema)]
-#[serde(tag = "cmd", rename_all = "snake_case", deny_unknown_fields)]
-pub enum RunCommand {
-    /// Write the settings as they stand now, every command applied, as a profile file (the
-    /// link's token left out): what a script found works, kept to run again. An `ack` once it is
-    /// written whole, else an `error` saying why (the file is then as it was).
-    Save {
-        /// The profile file, replaced whole or not at all.
-        path: PathBuf,
-    },
-}
-
-/// Every command a headless run reads on stdin (`ringtop schema`): the engine's, and its own.
-#[derive(Debug, Clone, PartialEq, Eq, schemars::JsonSchema)]
-#[serde(untagged)]
-pub enum StdinCommand {
-    /// A change to the running workload.
-    Engine(Command),
-    /// Something the run does itself.
-    Run(RunCommand),
-}
-
-impl StdinCommand {
-    /// Reads one line: a run's own command by its `cmd`, anything else as the engine's (whose
-    /// errors name what was expected).
-    fn parse(text: &str) -> Result<StdinCommand, serde_json::Error> {
-        let value: Value = serde_json::from_str(text)?;
-        if value["cmd"] == "save" {
-            return serde_json::from_value(value).map(StdinCommand::Run);
-        }
-        serde_json::from_value(value).map(StdinCommand::Engine)
-    }
 }
 
 /// One line from stdin, parsed or not.
@@ -386,7 +353,7 @@ fn read_commands(input: impl BufRead + Send + 'static) -> mpsc::Receiver<Incomin
                             let text = text.trim();
                             match StdinCommand::parse(text) {
                                 Ok(command) => Incoming::Command(command, text.to_owned()),
-                                Err(err) => Incoming::Garbage(text.to_owned(), err.to_string()),
+                                Err(reason) => Incoming::Garbage(text.to_owned(), reason),
                             }
                         }
                         Err(err) => Incoming::Garbage(

@@ -545,18 +545,49 @@ fn every_output_line_passes_the_printed_schema_and_nothing_else_does() {
             "{good}"
         );
     }
-    for bad in [
+    let bad = [
         r#"{"cmd":"codec","name":"zstd"}"#,
         r#"{"cmd":"batch","size":0}"#,
         r#"{"cmd":"rate","rows_per_s":1,"extra":true}"#,
         r#"{"cmd":"save"}"#,
         r#"{"cmd":"save","path":"a.toml","extra":true}"#,
-    ] {
+        r#"{"cmd":"pause","for":"5s"}"#,
+        r#"{"cmd":"pin","thread":"consumer-0","cpu":0}"#,
+    ];
+    for bad in bad {
         assert!(
             !command.is_valid(&serde_json::from_str::<Value>(bad).unwrap()),
             "{bad}"
         );
     }
+
+    // What the schema refuses, the run refuses: an error line for each, never an ack.
+    let out = run_given(
+        &["--duration", "300ms", "--interval", "100ms"],
+        &(bad.join("\n") + "\n"),
+    );
+    assert!(out.status.success());
+    let replies: Vec<Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str::<Value>(line).unwrap())
+        .filter(|line| line["type"] == "ack" || line["type"] == "error")
+        .collect();
+    assert_eq!(replies.len(), bad.len(), "{replies:?}");
+    for reply in &replies {
+        assert_eq!(reply["type"], "error", "{reply}");
+    }
+    let unknown = replies
+        .iter()
+        .find(|reply| reply["input"].as_str().is_some_and(|i| i.contains("pin")))
+        .unwrap();
+    assert!(
+        unknown["message"]
+            .as_str()
+            .unwrap()
+            .contains("unknown command \"pin\": the commands are repin, "),
+        "{unknown}"
+    );
 }
 
 /// `save` on stdin writes the settings as they stand after the commands before it, as a profile
