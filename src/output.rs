@@ -120,6 +120,7 @@ pub struct Ack {
     /// [`SCHEMA_VERSION`].
     pub schema_version: u32,
     /// Seconds since the run started, when it was applied.
+    #[serde(serialize_with = "crate::metrics::figures::significant")]
     pub elapsed_s: f64,
     /// The command as it was read.
     pub command: Value,
@@ -132,6 +133,7 @@ pub struct ErrorLine {
     /// [`SCHEMA_VERSION`].
     pub schema_version: u32,
     /// Seconds since the run started.
+    #[serde(serialize_with = "crate::metrics::figures::significant")]
     pub elapsed_s: f64,
     /// What went wrong.
     pub message: String,

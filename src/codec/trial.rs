@@ -22,24 +22,31 @@ pub struct CodecResult {
     /// Codec name.
     pub name: String,
     /// Value bytes (8 a value) over encoded bytes, frame headers included.
+    #[serde(serialize_with = "crate::metrics::figures::significant_or_null")]
     pub ratio: Option<f64>,
     /// 64-byte row bytes over encoded bytes: the ratio the engine's frames show.
+    #[serde(serialize_with = "crate::metrics::figures::significant_or_null")]
     pub row_ratio: Option<f64>,
     /// Encoded bytes in all, frame headers included.
     pub encoded_bytes: Option<u64>,
     /// Encoded bytes, headers included, per real value (rows × real columns).
+    #[serde(serialize_with = "crate::metrics::figures::significant_or_null")]
     pub bytes_per_value: Option<f64>,
     /// Value megabytes (10^6 bytes, 8 a value) encoded per second, median pass.
+    #[serde(serialize_with = "crate::metrics::figures::significant_or_null")]
     pub encode_mb_per_s: Option<f64>,
     /// Value megabytes decoded per second, median pass: into rows for [`run`] (a frame at a
     /// time, as [`CodecResult::decode_row_mb_per_s`]), into the table's own columns for
     /// [`run_columns`] (the values alone, as a program reading the table gets
     /// them, not the 64 bytes of every row).
+    #[serde(serialize_with = "crate::metrics::figures::significant_or_null")]
     pub decode_mb_per_s: Option<f64>,
     /// Row megabytes (64 a row) encoded per second, median pass.
+    #[serde(serialize_with = "crate::metrics::figures::significant_or_null")]
     pub encode_row_mb_per_s: Option<f64>,
     /// Row megabytes decoded per second into rows, median pass: what the engine's consumers do
     /// (each frame into a batch buffer used again for the next).
+    #[serde(serialize_with = "crate::metrics::figures::significant_or_null")]
     pub decode_row_mb_per_s: Option<f64>,
     /// `"ok"` when every row came back bit for bit, otherwise what went wrong.
     pub roundtrip: String,
@@ -63,6 +70,7 @@ pub struct ColumnCost {
     /// Bytes the column adds.
     pub bytes: i64,
     /// Those bytes per value of the column.
+    #[serde(serialize_with = "crate::metrics::figures::significant")]
     pub bytes_per_value: f64,
 }
 

@@ -99,10 +99,13 @@ pub struct Throughput {
     /// Rows moved.
     pub rows: u64,
     /// Wall time from first push to last pop.
+    #[serde(serialize_with = "crate::metrics::figures::significant")]
     pub seconds: f64,
     /// Rows per second.
+    #[serde(serialize_with = "crate::metrics::figures::significant")]
     pub rows_per_s: f64,
     /// Payload megabytes (10^6 bytes, 64 per row) per second.
+    #[serde(serialize_with = "crate::metrics::figures::significant")]
     pub mb_per_s: f64,
 }
 
@@ -158,8 +161,10 @@ pub struct ProbeReport {
     pub integrity: Integrity,
     /// Producer-side index reloads per million rows in the throughput phase: how often the
     /// producer had to fetch the consumer's cache line.
+    #[serde(serialize_with = "crate::metrics::figures::significant")]
     pub producer_reloads_per_million: f64,
     /// Consumer-side index reloads per million rows in the throughput phase.
+    #[serde(serialize_with = "crate::metrics::figures::significant")]
     pub consumer_reloads_per_million: f64,
 }
 
@@ -168,6 +173,7 @@ pub struct ProbeReport {
 pub struct PacedProducer {
     /// Rows a second it sent: every row, over the time from the first one's schedule to the
     /// last one's push.
+    #[serde(serialize_with = "crate::metrics::figures::significant")]
     pub sent_per_s: f64,
     /// How late its last row went into the ring, past when it was due.
     pub last_row_late_ns: u64,

@@ -98,6 +98,7 @@ pub struct LatencySummary {
     /// Smallest sample.
     pub min_ns: u64,
     /// Arithmetic mean.
+    #[serde(serialize_with = "crate::metrics::figures::significant")]
     pub mean_ns: f64,
     /// Median.
     pub p50_ns: u64,
