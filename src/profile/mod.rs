@@ -9,6 +9,7 @@
 pub mod builtin;
 mod check;
 mod locate;
+mod numbers;
 mod one_of;
 mod placement;
 pub mod rules;
@@ -31,6 +32,7 @@ pub const PROFILE_VERSION: u32 = 1;
 #[serde(deny_unknown_fields)]
 pub struct TuningProfile {
     /// Format version; must be [`PROFILE_VERSION`].
+    #[serde(deserialize_with = "numbers::whole")]
     pub version: u32,
     /// What the profile is for, in a sentence.
     #[serde(default, skip_serializing_if = "String::is_empty")]
@@ -110,10 +112,18 @@ pub struct TransportSection {
     pub token: Option<String>,
     /// The largest frame the sender writes, in bytes (default: a full frame of the batch).
     /// Batches that could encode larger are split.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "numbers::some_whole"
+    )]
     pub max_frame_bytes: Option<usize>,
     /// Caps the sender's bytes on the link (Mbit/s), to emulate a slower network.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "numbers::some_mbps"
+    )]
     pub link_mbps: Option<f64>,
     /// A connected sender silent this long is dropped by the receiver.
     #[serde(default = "default_idle_timeout")]
@@ -205,6 +215,7 @@ pub struct RingSection {
     #[serde(deserialize_with = "one_of::word")]
     pub kind: RingKind,
     /// Slots, in rows; a power of two. A framed ring gets `capacity × 64` bytes.
+    #[serde(deserialize_with = "numbers::whole")]
     pub capacity: usize,
     /// `"local"` (default), `"any"`, or a node number.
     #[serde(default, skip_serializing_if = "is_default_numa")]
@@ -219,8 +230,8 @@ fn is_default_numa(setting: &NumaSetting) -> bool {
 }
 
 /// Where rows come from.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(into = "String")]
 pub enum SourceSetting {
     /// Six prices with two decimals.
     RandomWalk,
@@ -242,11 +253,32 @@ impl TryFrom<String> for SourceSetting {
             "steps" => Ok(SourceSetting::Steps),
             other => match other.strip_prefix("csv:") {
                 Some(path) if !path.is_empty() => Ok(SourceSetting::Csv(PathBuf::from(path))),
-                _ => Err(format!(
-                    "unknown source {other:?}, expected \"random-walk\", \"sine-noise\", \"steps\" or \"csv:PATH\""
-                )),
+                _ => Err(format!("unknown source {other:?}, expected {SOURCES}")),
             },
         }
+    }
+}
+
+/// The sources there are, as a profile names them.
+const SOURCES: &str = r#""random-walk", "sine-noise", "steps" or "csv:PATH""#;
+
+impl<'de> Deserialize<'de> for SourceSetting {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::{Error, Visitor};
+
+        struct Name;
+        impl Visitor<'_> for Name {
+            type Value = SourceSetting;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                write!(f, "a source in quotes: {SOURCES}")
+            }
+
+            fn visit_str<E: Error>(self, text: &str) -> Result<SourceSetting, E> {
+                SourceSetting::try_from(text.to_owned()).map_err(E::custom)
+            }
+        }
+        deserializer.deserialize_any(Name)
     }
 }
 
@@ -300,22 +332,22 @@ impl From<DurationSetting> for String {
 #[serde(deny_unknown_fields)]
 pub struct WorkloadSection {
     /// Producer threads (1 for `spsc` and `broadcast`).
-    #[serde(default = "one")]
+    #[serde(default = "one", deserialize_with = "numbers::whole")]
     pub producers: usize,
     /// Consumer threads (1 for `spsc`).
-    #[serde(default = "one")]
+    #[serde(default = "one", deserialize_with = "numbers::whole")]
     pub consumers: usize,
     /// Rows per second per producer; 0 runs flat out. Written as a number or in words (`"1M"`).
-    #[serde(default, deserialize_with = "rows_per_s")]
+    #[serde(default, deserialize_with = "numbers::rows_per_s")]
     pub rate: u64,
     /// Rows a producer writes (and a consumer reads) per batch; a frame's rows when framed.
-    #[serde(default = "default_batch")]
+    #[serde(default = "default_batch", deserialize_with = "numbers::whole")]
     pub batch: usize,
     /// `random-walk`, `sine-noise`, `steps` or `csv:PATH`.
     #[serde(default = "default_source")]
     pub source: SourceSetting,
     /// Seed of the generator.
-    #[serde(default = "default_seed")]
+    #[serde(default = "default_seed", deserialize_with = "numbers::whole")]
     pub seed: u64,
     /// How long a headless run lasts (`"10s"`); absent: until stopped.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -349,38 +381,6 @@ fn default_seed() -> u64 {
     42
 }
 
-/// Rows a second as a profile may write them: a whole number (`1000000`) or words, as the
-/// command line takes them and the dashboard shows them (`"1M"`, `"500k"`).
-fn rows_per_s<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
-    use serde::de::{Error, Unexpected, Visitor};
-
-    struct Rate;
-    impl Visitor<'_> for Rate {
-        type Value = u64;
-
-        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.write_str(
-                "rows a second: a whole number (1000000) or one with k, M or G (\"1M\", \"500k\"); \
-                 0 runs flat out",
-            )
-        }
-
-        fn visit_u64<E: Error>(self, rate: u64) -> Result<u64, E> {
-            Ok(rate)
-        }
-
-        fn visit_i64<E: Error>(self, rate: i64) -> Result<u64, E> {
-            u64::try_from(rate).map_err(|_| E::invalid_value(Unexpected::Signed(rate), &self))
-        }
-
-        fn visit_str<E: Error>(self, rate: &str) -> Result<u64, E> {
-            crate::metrics::human::parse_count(rate)
-                .ok_or_else(|| E::invalid_value(Unexpected::Str(rate), &self))
-        }
-    }
-    deserializer.deserialize_any(Rate)
-}
-
 /// `[pinning]`: one entry per thread, in order (`producer-0`, `producer-1`, …); threads without
 /// an entry are placed automatically.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -410,7 +410,11 @@ pub struct CodecSection {
     #[serde(deserialize_with = "one_of::word")]
     pub name: CodecId,
     /// Rows per frame (default: the workload's batch); the `batch` command changes it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "numbers::some_whole"
+    )]
     pub rows_per_frame: Option<usize>,
 }
 
@@ -419,7 +423,7 @@ pub struct CodecSection {
 #[serde(deny_unknown_fields)]
 pub struct PrefetchSection {
     /// Slots ahead to prefetch in batch paths; 0 is off.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "numbers::whole")]
     pub distance: usize,
 }
 

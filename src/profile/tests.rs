@@ -65,7 +65,17 @@ fn a_wrong_type_or_word_says_what_was_expected() {
     );
     let e = err("version = 1\n[ring]\nkind = \"spsc\"\ncapacity = \"big\"\n[workload]\n");
     assert_eq!(e.line, Some(4));
-    assert!(e.message.contains("expected usize"), "{e}");
+    assert_eq!(
+        e.message,
+        "invalid type: string \"big\", expected a whole number (0, 1, 2, …)"
+    );
+    let e = err(&format!("{MINIMAL}source = 3\n"));
+    assert!(
+        e.message.ends_with(
+            r#"expected a source in quotes: "random-walk", "sine-noise", "steps" or "csv:PATH""#
+        ),
+        "{e}"
+    );
     let e = err(&format!("{MINIMAL}[codec]\nname = \"zstd\"\n"));
     assert_eq!(e.line, Some(7));
     assert!(e.message.contains("decimal"), "{e}");
