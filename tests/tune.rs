@@ -283,6 +283,46 @@ fn a_sweep_point_whose_producer_cannot_keep_its_rate_says_so() {
     assert_eq!(kept, [&Value::Null, &Value::Bool(false)], "{doc}");
 }
 
+/// At 20 rows a second a 200 ms window times four rows: their p99 is the slowest of them, which
+/// the table marks and the knee does not stand on; the JSON gives the count.
+#[test]
+fn a_sweep_point_with_few_rows_timed_says_its_p99_is_their_slowest() {
+    let _machine = machine();
+    let args = [
+        "sweep",
+        "--set",
+        "workload.rate=20,200k",
+        "--trial",
+        "200ms",
+    ];
+    let out = ringtop().args(args).arg("--json").output().unwrap();
+    common::assert_succeeded(&out);
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let points = doc["sweep"]["points"].as_array().unwrap();
+    let timed: Vec<u64> = points
+        .iter()
+        .map(|p| p["outcome"]["latency_samples"].as_u64().unwrap())
+        .collect();
+    assert!(timed[0] < 100 && timed[1] >= 100, "{doc}");
+    assert_eq!(points[0]["knee"], false, "{doc}");
+    assert_eq!(points[1]["knee"], true, "{doc}");
+    let out = ringtop().args(args).output().unwrap();
+    common::assert_succeeded(&out);
+    let table = String::from_utf8(out.stdout).unwrap();
+    let row = |rate: &str| {
+        table
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(rate))
+            .unwrap_or_else(|| panic!("no {rate} row: {table}"))
+    };
+    assert!(row("20").contains(" *"), "{table}");
+    assert!(!row("200000").contains('*'), "{table}");
+    assert!(
+        table.contains("*: fewer than 100 rows timed (the consumer that timed fewest)"),
+        "{table}"
+    );
+}
+
 #[test]
 fn a_broadcast_sweep_says_its_rows_per_s_count_each_consumers_reads() {
     let _machine = machine();

@@ -9,7 +9,9 @@ use indicatif::{ProgressBar, ProgressStyle};
 use ringtop::input::{DOCUMENT_BYTES, read_document};
 use ringtop::profile::RingKind;
 use ringtop::topology::c2c::{self, C2cConfig, C2cReport};
-use ringtop::tune::{self, EngineTrials, Goal, SearchConfig, SpaceInputs, Trials, sweep};
+use ringtop::tune::{
+    self, EngineTrials, Goal, P99_SAMPLES, SearchConfig, SpaceInputs, TrialOutcome, Trials, sweep,
+};
 
 use super::args::{GoalArg, SweepArgs, TuneArgs};
 use super::{
@@ -377,6 +379,7 @@ fn sweep_table(record: &sweep::SweepRecord, reads_differ_from_rate: bool) -> Str
         "rows/s", "p50 ns", "p99 ns", "rate"
     ));
     let ns = |v: Option<u64>| v.map_or_else(|| "n/a".to_owned(), |v| v.to_string());
+    let thin_mark = |o: &TrialOutcome| if o.p99_is_thin() { "*" } else { "" };
     for point in &record.points {
         for ((_, value), width) in point.settings.iter().zip(&widths) {
             out.push_str(&format!("{:>width$}   ", setting_text(value)));
@@ -391,7 +394,7 @@ fn sweep_table(record: &sweep::SweepRecord, reads_differ_from_rate: bool) -> Str
             "{:>12.0} {:>9} {:>9}  {:<8}  {rows}{}\n",
             o.rows_per_s,
             ns(o.p50_ns),
-            ns(o.p99_ns),
+            format!("{}{}", thin_mark(o), ns(o.p99_ns)),
             kept_rate_word(o.kept_rate),
             if point.knee { "  <- knee" } else { "" }
         ));
@@ -403,6 +406,12 @@ fn sweep_table(record: &sweep::SweepRecord, reads_differ_from_rate: bool) -> Str
         );
     }
     out.push_str(&format!("knee: {}\n", record.knee_rule));
+    if record.points.iter().any(|p| p.outcome.p99_is_thin()) {
+        out.push_str(&format!(
+            "*: fewer than {P99_SAMPLES} rows timed (the consumer that timed fewest): the p99 is \
+             the slowest of them; a slower rate needs a longer --trial\n"
+        ));
+    }
     if record
         .points
         .iter()

@@ -35,15 +35,24 @@ pub enum Goal {
     Throughput,
 }
 
+/// The fewest rows timed for a p99 that is more than the slowest of them: under 100, the 99th
+/// percentile is the largest sample.
+pub const P99_SAMPLES: u64 = 100;
+
 /// One trial's result, as the measurement gives it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TrialOutcome {
     /// Rows consumed per second over the measured window.
+    #[serde(serialize_with = "crate::metrics::figures::significant")]
     pub rows_per_s: f64,
     /// Median one-way latency, ns (the worst consumer's); `None` when not measured.
     pub p50_ns: Option<u64>,
     /// 99th percentile one-way latency, ns (the worst consumer's).
     pub p99_ns: Option<u64>,
+    /// Rows timed over the window by the consumer that timed fewest (of those that timed any):
+    /// what the percentiles stand on (under [`P99_SAMPLES`], a p99 is only the slowest of them);
+    /// `None` when none was timed.
+    pub latency_samples: Option<u64>,
     /// Every row arrived once and in order.
     pub integrity_ok: bool,
     /// Whether every producer kept the rate it offers over the window (under 95 % of it is
@@ -54,6 +63,14 @@ pub struct TrialOutcome {
     /// What the trial cost of the budget (start, warm-up and stop included), s.
     #[serde(rename = "cost_s", serialize_with = "crate::metrics::figures::seconds")]
     pub cost: Duration,
+}
+
+impl TrialOutcome {
+    /// Whether the p99 stands on fewer than [`P99_SAMPLES`] rows: the slowest of them, not a
+    /// percentile.
+    pub fn p99_is_thin(&self) -> bool {
+        self.p99_ns.is_some() && self.latency_samples.is_some_and(|n| n < P99_SAMPLES)
+    }
 }
 
 /// Runs one candidate for a while and says how it did.

@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::metrics::human::parse_count;
 use crate::profile::TuningProfile;
 
-use super::search::{TrialOutcome, Trials};
+use super::search::{P99_SAMPLES, TrialOutcome, Trials};
 use super::space::Candidate;
 
 /// How far above a curve's lowest p99 a point may be and still count as before the knee.
@@ -314,14 +314,17 @@ pub fn sweep(
         points,
         knee_rule: format!(
             "per curve (points sharing every setting but the last axis): the most rows/s among \
-             the points without loss whose p99 is within {KNEE_P99_FACTOR}x the curve's lowest"
+             the points without loss, {P99_SAMPLES} rows timed or more, whose p99 is within \
+             {KNEE_P99_FACTOR}x the curve's lowest"
         ),
     }
 }
 
 /// Marks each curve's knee: the points that share every setting but the last axis form a
 /// curve; its knee is the most rows/s among clean points whose p99 stays within
-/// [`KNEE_P99_FACTOR`] of the curve's lowest p99.
+/// [`KNEE_P99_FACTOR`] of the curve's lowest p99. A point whose p99 stands on fewer than
+/// [`P99_SAMPLES`] rows (a slow rate, a short window) is neither the floor nor the knee: its p99
+/// is only its slowest row.
 pub fn mark_knees(points: &mut [Point]) {
     let curve_of = |p: &Point| -> Vec<SettingValue> {
         p.settings[..p.settings.len().saturating_sub(1)].to_vec()
@@ -337,6 +340,7 @@ pub fn mark_knees(points: &mut [Point]) {
         let members: Vec<usize> = (0..points.len())
             .filter(|&i| curve_of(&points[i]) == curve)
             .filter(|&i| points[i].outcome.integrity_ok && points[i].outcome.failure.is_none())
+            .filter(|&i| !points[i].outcome.p99_is_thin())
             .collect();
         let floor = members
             .iter()
@@ -493,6 +497,7 @@ mod tests {
                 rows_per_s,
                 p50_ns: Some(p99 / 2),
                 p99_ns: Some(p99),
+                latency_samples: Some(1_000),
                 integrity_ok: true,
                 kept_rate: None,
                 failure: None,
@@ -515,5 +520,29 @@ mod tests {
         mark_knees(&mut points);
         let knees: Vec<bool> = points.iter().map(|p| p.knee).collect();
         assert_eq!(knees, [false, false, true, false, true, false]);
+    }
+
+    #[test]
+    fn a_p99_of_few_rows_is_neither_floor_nor_knee() {
+        let thin = |mut p: Point| {
+            p.outcome.latency_samples = Some(P99_SAMPLES - 1);
+            p
+        };
+        // The thin point's low p99 would set a floor the others all miss, and its rows/s would
+        // make it the knee.
+        let mut points = vec![
+            thin(point(1, 1, 1e1, 100)),
+            point(1, 2, 1e5, 500),
+            point(1, 3, 1e6, 600),
+            thin(point(1, 4, 2e6, 700)),
+        ];
+        mark_knees(&mut points);
+        let knees: Vec<bool> = points.iter().map(|p| p.knee).collect();
+        assert_eq!(knees, [false, false, true, false]);
+        assert!(points[0].outcome.p99_is_thin() && !points[1].outcome.p99_is_thin());
+        // A curve of thin points alone has no knee.
+        let mut points = vec![thin(point(1, 1, 1.0, 100)), thin(point(1, 2, 2.0, 90))];
+        mark_knees(&mut points);
+        assert!(points.iter().all(|p| !p.knee));
     }
 }

@@ -67,11 +67,12 @@ impl Trials for EngineTrials {
             .then(|| !window.warnings.iter().any(|w| w.is(BEHIND_SCHEDULE)));
         let window = window.snapshot;
         let summary = engine.stop();
-        let (p50_ns, p99_ns) = worst_consumer(&window);
+        let (p50_ns, p99_ns, latency_samples) = worst_consumer(&window);
         TrialOutcome {
             rows_per_s: window.totals.rows_per_s,
             p50_ns,
             p99_ns,
+            latency_samples,
             integrity_ok: summary.integrity_ok,
             kept_rate,
             failure: summary
@@ -86,8 +87,9 @@ impl Trials for EngineTrials {
     }
 }
 
-/// The worst consumer's p50 and p99 over the window (each the largest of any consumer).
-fn worst_consumer(window: &Snapshot) -> (Option<u64>, Option<u64>) {
+/// The worst consumer's p50 and p99 over the window (each the largest of any consumer), and the
+/// fewest rows a consumer timed.
+fn worst_consumer(window: &Snapshot) -> (Option<u64>, Option<u64>, Option<u64>) {
     let latencies: Vec<_> = window
         .threads
         .iter()
@@ -98,6 +100,7 @@ fn worst_consumer(window: &Snapshot) -> (Option<u64>, Option<u64>) {
     (
         latencies.iter().map(|l| l.p50).max(),
         latencies.iter().map(|l| l.p99).max(),
+        latencies.iter().map(|l| l.count).min(),
     )
 }
 
@@ -106,6 +109,7 @@ fn failed(reason: String, began: Instant) -> TrialOutcome {
         rows_per_s: 0.0,
         p50_ns: None,
         p99_ns: None,
+        latency_samples: None,
         integrity_ok: false,
         kept_rate: None,
         failure: Some(reason),

@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use super::page_head;
 use crate::export::svg::{self, Chart, Scale, Series, escape};
+use crate::tune::P99_SAMPLES;
 
 /// A report of a sweep alone (`ringtop report --sweep SWEEP.json`).
 pub fn sweep_html(sweep: &Value, source: &str) -> String {
@@ -151,12 +152,26 @@ pub(super) fn sweep_section(doc: &Value) -> String {
                 .as_f64()
                 .map_or("n/a".into(), svg::short_number),
             o["p50_ns"].as_u64().map_or("n/a".into(), |v| v.to_string()),
-            o["p99_ns"].as_u64().map_or("n/a".into(), |v| v.to_string()),
+            p99_cell(o),
             if p["knee"] == true { "knee" } else { "" }
         );
     }
     out.push_str("</table>");
     out
+}
+
+/// A point's p99, said to be only the slowest row where fewer than [`P99_SAMPLES`] were timed
+/// (a sweep written before the count was kept has none, and shows the p99 alone).
+fn p99_cell(outcome: &Value) -> String {
+    let Some(p99) = outcome["p99_ns"].as_u64() else {
+        return "n/a".into();
+    };
+    match outcome["latency_samples"].as_u64() {
+        Some(timed) if timed < P99_SAMPLES => {
+            format!("{p99} <span class=\"bad\">(the slowest of {timed} rows timed)</span>")
+        }
+        _ => p99.to_string(),
+    }
 }
 
 #[cfg(all(test, not(loom)))]
@@ -181,5 +196,17 @@ mod tests {
             "{html}"
         );
         assert!(!super::sweep_html(&doc(false), "s.json").contains("Interrupted"));
+    }
+
+    #[test]
+    fn a_p99_of_few_rows_says_it_is_the_slowest_of_them() {
+        let outcome = |timed: Option<u64>| json!({"p99_ns": 900, "latency_samples": timed});
+        assert_eq!(
+            super::p99_cell(&outcome(Some(7))),
+            "900 <span class=\"bad\">(the slowest of 7 rows timed)</span>"
+        );
+        assert_eq!(super::p99_cell(&outcome(Some(100))), "900");
+        assert_eq!(super::p99_cell(&outcome(None)), "900");
+        assert_eq!(super::p99_cell(&json!({"p99_ns": null})), "n/a");
     }
 }
