@@ -144,8 +144,19 @@ fn a_short_throughput_tune_writes_a_profile_that_checks_runs_and_a_verdict_its_p
         };
         ratios.push(rate(winner) / rate(0));
     }
-    let wins = ratios.iter().filter(|&&r| r > 1.0).count() as u64;
-    assert_eq!(verdict["wins"].as_u64(), Some(wins), "{verdict}");
+    // Every figure is printed to six significant digits, so a ratio of two is within 2e-5 of
+    // the one the search took, and a pair that close to even may have gone either way.
+    const PRINTED: f64 = 2e-5;
+    let sure_wins = ratios.iter().filter(|&&r| r > 1.0 + PRINTED).count() as u64;
+    let close = ratios
+        .iter()
+        .filter(|&&r| (r - 1.0).abs() <= PRINTED)
+        .count() as u64;
+    let wins = verdict["wins"].as_u64().unwrap();
+    assert!(
+        (sure_wins..=sure_wins + close).contains(&wins),
+        "{verdict}: {ratios:?}"
+    );
     ratios.sort_by(f64::total_cmp);
     let middle = ratios.len() / 2;
     let median = if ratios.len() % 2 == 1 {
@@ -155,16 +166,18 @@ fn a_short_throughput_tune_writes_a_profile_that_checks_runs_and_a_verdict_its_p
     };
     let stated = verdict["median_ratio"].as_f64().unwrap();
     assert!(
-        (stated - median).abs() <= 1e-9 * median,
+        (stated - median).abs() <= PRINTED * median,
         "{verdict}: median {median}"
     );
     let range = &verdict["ratio_range"];
-    assert_eq!(range[0].as_f64(), Some(ratios[0]), "{verdict}");
-    assert_eq!(range[1].as_f64(), ratios.last().copied(), "{verdict}");
+    let near =
+        |printed: &Value, ratio: f64| (printed.as_f64().unwrap() - ratio).abs() <= PRINTED * ratio;
+    assert!(near(&range[0], ratios[0]), "{verdict}");
+    assert!(near(&range[1], *ratios.last().unwrap()), "{verdict}");
     let choose = |n: u64, k: u64| (0..k).fold(1.0, |acc, i| acc * (n - i) as f64 / (i + 1) as f64);
     let tail: f64 = (wins..=pairs).map(|k| choose(pairs, k)).sum::<f64>() / 2f64.powi(pairs as i32);
     let confidence = verdict["confidence"].as_f64().unwrap();
-    assert!((confidence - (1.0 - tail)).abs() < 1e-12, "{verdict}");
+    assert!((confidence - (1.0 - tail)).abs() < 1e-6, "{verdict}");
     let required = verdict["required_confidence"].as_f64().unwrap();
     assert_eq!(
         verdict["improved"] == true,

@@ -90,10 +90,9 @@ pub(super) fn run_tune(args: &TuneArgs) -> ExitCode {
     }
     base.workload.duration = None;
     let config = SearchConfig {
-        rate: base.workload.rate * base.workload.producers as u64,
         confidence: args.confidence,
         seed: args.seed,
-        ..SearchConfig::new(goal, args.budget)
+        ..SearchConfig::for_base(goal, args.budget, &base)
     };
     // What can be known before anything is measured is asked first: a search of minutes must
     // not end in a budget or a path that was never going to do.

@@ -41,6 +41,21 @@ pub fn significant_or_null<S: Serializer>(
     }
 }
 
+/// Serializes an optional pair of figures (a range) rounded to [`SIGNIFICANT_DIGITS`], `null`
+/// when absent.
+///
+/// # Errors
+/// The serializer's.
+pub fn significant_pair_or_null<S: Serializer>(
+    value: &Option<(f64, f64)>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    use serde::Serialize;
+    value
+        .map(|(low, high)| (round_significant(low), round_significant(high)))
+        .serialize(serializer)
+}
+
 /// Serializes a duration as seconds, rounded to [`SIGNIFICANT_DIGITS`].
 ///
 /// # Errors

@@ -190,9 +190,8 @@ fn search(
     })
     .map_err(|e| e.to_string())?;
     let config = SearchConfig {
-        rate: base.workload.rate * base.workload.producers as u64,
         stop: Some(stop.clone()),
-        ..SearchConfig::new(goal, DASHBOARD_BUDGET)
+        ..SearchConfig::for_base(goal, DASHBOARD_BUDGET, &base)
     };
     let record = tune::search(
         &candidates,

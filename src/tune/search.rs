@@ -20,6 +20,7 @@ use rand_pcg::Pcg64Mcg;
 use serde::Serialize;
 
 use crate::metrics::pace::keeps_rate;
+use crate::profile::{RingKind, TuningProfile};
 
 use super::confirm::{confirm, interrupted};
 use super::space::Candidate;
@@ -105,6 +106,9 @@ pub struct SearchConfig {
     pub stop: Option<Arc<AtomicBool>>,
 }
 
+/// The shortest measured window of a trial, unless a latency goal's rate asks for longer.
+pub const DEFAULT_MIN_TRIAL: Duration = Duration::from_millis(200);
+
 impl SearchConfig {
     /// The defaults for `goal` within `budget`.
     pub fn new(goal: Goal, budget: Duration) -> Self {
@@ -114,10 +118,33 @@ impl SearchConfig {
             budget,
             confidence: 0.95,
             repeats: 2,
-            min_trial: Duration::from_millis(200),
+            min_trial: DEFAULT_MIN_TRIAL,
             confirm_share: 0.3,
             seed: 1,
             stop: None,
+        }
+    }
+
+    /// The defaults for `goal` within `budget` searching from `base`: the rate its producers
+    /// offer together, and for a latency goal trials long enough that each consumer times
+    /// [`P99_SAMPLES`] rows at that rate (a broadcast ring's consumers each read every row,
+    /// the others share them), so that every p99 compared is a percentile and not the slowest
+    /// row.
+    pub fn for_base(goal: Goal, budget: Duration, base: &TuningProfile) -> Self {
+        let workload = &base.workload;
+        let rate = workload.rate * workload.producers as u64;
+        let defaults = SearchConfig::new(goal, budget);
+        let readers = if base.ring.kind == RingKind::Broadcast {
+            1
+        } else {
+            workload.consumers.max(1)
+        };
+        let timing_p99 = (goal == Goal::Latency && rate > 0)
+            .then(|| Duration::from_secs_f64((P99_SAMPLES * readers as u64) as f64 / rate as f64));
+        SearchConfig {
+            rate,
+            min_trial: timing_p99.map_or(defaults.min_trial, |t| t.max(defaults.min_trial)),
+            ..defaults
         }
     }
 
@@ -143,9 +170,11 @@ pub struct TrialRecord {
     /// What it gave.
     pub outcome: TrialOutcome,
     /// Its merit for the goal (higher is better); `None` when disqualified.
+    #[serde(serialize_with = "crate::metrics::figures::significant_or_null")]
     pub merit: Option<f64>,
     /// In a rung: its merit over the median merit of the trials run just before and after it
     /// (the machine's phase then), what the rung ranks by; `None` in the confirmation.
+    #[serde(serialize_with = "crate::metrics::figures::significant_or_null")]
     pub relative_merit: Option<f64>,
 }
 
@@ -175,10 +204,13 @@ pub struct Verdict {
     /// Pairs the winner won.
     pub wins: usize,
     /// Median of the per-pair merit ratios, winner over baseline (>1: the winner is better).
+    #[serde(serialize_with = "crate::metrics::figures::significant_or_null")]
     pub median_ratio: Option<f64>,
     /// Smallest and largest per-pair ratio.
+    #[serde(serialize_with = "crate::metrics::figures::significant_pair_or_null")]
     pub ratio_range: Option<(f64, f64)>,
     /// The sign test's confidence that the winner is better.
+    #[serde(serialize_with = "crate::metrics::figures::significant_or_null")]
     pub confidence: Option<f64>,
     /// The confidence it needed.
     pub required_confidence: f64,
@@ -238,8 +270,11 @@ pub enum SearchError {
     /// Not even the baseline and one candidate fit the budget.
     #[error(
         "a budget of {budget:?} cannot hold the baseline and one candidate ({repeats} trials of \
-         at least {min_trial:?} each, plus {overhead:?} to start and stop, and the confirmation); \
-         give at least {needed}s"
+         at least {min_trial:?} each{}, plus {overhead:?} to start and stop, and the \
+         confirmation); give at least {needed}s",
+        timing_rows_at.map_or_else(String::new, |rate| format!(
+            ", so that each consumer times {P99_SAMPLES} rows at {rate} rows/s"
+        ))
     )]
     BudgetTooSmall {
         /// The budget given.
@@ -248,6 +283,9 @@ pub enum SearchError {
         repeats: usize,
         /// Shortest trial.
         min_trial: Duration,
+        /// The rate (rows/s, all producers) that made the shortest trial longer than
+        /// [`DEFAULT_MIN_TRIAL`], for a latency goal's p99 ([`SearchConfig::for_base`]).
+        timing_rows_at: Option<u64>,
         /// Overhead per trial.
         overhead: Duration,
         /// Seconds that would do.
@@ -380,6 +418,10 @@ pub fn check_budget(config: &SearchConfig, overhead: Duration) -> Result<(), Sea
         budget: config.budget,
         repeats: config.repeats,
         min_trial: config.min_trial,
+        timing_rows_at: (config.goal == Goal::Latency
+            && config.rate > 0
+            && config.min_trial > DEFAULT_MIN_TRIAL)
+            .then_some(config.rate),
         overhead,
         needed,
     })

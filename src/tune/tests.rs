@@ -455,3 +455,54 @@ fn a_search_told_to_stop_runs_no_further_trial_and_crowns_nothing() {
         assert!((record.spent_s - spent).abs() < 1e-9);
     }
 }
+
+/// A latency search's trials are long enough for each consumer to time 100 rows at the rate,
+/// and a budget too small for them says that is why they are long.
+#[test]
+fn a_latency_search_at_a_slow_rate_times_enough_rows_for_a_p99() {
+    let base = |kind: crate::profile::RingKind, consumers: usize, rate: u64| {
+        let mut base = crate::profile::builtin::get("default").unwrap();
+        base.ring.kind = kind;
+        base.workload.consumers = consumers;
+        base.workload.rate = rate;
+        base
+    };
+    use crate::profile::RingKind::{Broadcast, Mpmc, Spsc};
+    let budget = Duration::from_secs(20);
+    let shortest = |goal, kind, consumers, rate| {
+        SearchConfig::for_base(goal, budget, &base(kind, consumers, rate)).min_trial
+    };
+    assert_eq!(
+        shortest(Goal::Latency, Spsc, 1, 100),
+        Duration::from_secs(1)
+    );
+    assert_eq!(
+        shortest(Goal::Latency, Mpmc, 2, 100),
+        Duration::from_secs(2)
+    );
+    assert_eq!(
+        shortest(Goal::Latency, Broadcast, 2, 100),
+        Duration::from_secs(1)
+    );
+    assert_eq!(
+        shortest(Goal::Latency, Spsc, 1, 1_000_000),
+        DEFAULT_MIN_TRIAL
+    );
+    assert_eq!(shortest(Goal::Latency, Spsc, 1, 0), DEFAULT_MIN_TRIAL);
+    assert_eq!(shortest(Goal::Throughput, Spsc, 1, 100), DEFAULT_MIN_TRIAL);
+    let slow = SearchConfig::for_base(Goal::Latency, budget, &base(Spsc, 1, 100));
+    assert_eq!(slow.rate, 100);
+    let err = check_budget(&slow, Duration::from_millis(150)).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("at least 1s each, so that each consumer times 100 rows at 100 rows/s"),
+        "{err}"
+    );
+    let fast = SearchConfig::for_base(
+        Goal::Latency,
+        Duration::from_secs(1),
+        &base(Spsc, 1, 1_000_000),
+    );
+    let err = check_budget(&fast, Duration::from_millis(150)).unwrap_err();
+    assert!(!err.to_string().contains("so that"), "{err}");
+}
