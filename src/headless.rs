@@ -25,7 +25,7 @@ use crate::engine::{Engine, EngineError, EngineHandle, Interval};
 use crate::input::{COMMAND_LINE_BYTES, LineLimit, LineTooLong};
 use crate::metrics::snapshot::{SCHEMA_VERSION, Summary};
 use crate::output::{Ack, ErrorLine, OutputLine, StartLine};
-use crate::profile::{DurationSetting, TuningProfile};
+use crate::profile::{DurationSetting, ReportSection, TuningProfile};
 
 /// How a headless run is shaped.
 #[derive(Debug, Clone)]
@@ -145,6 +145,7 @@ pub fn run(
         .profile_name
         .clone()
         .unwrap_or_else(|| profile.description.clone());
+    let own = OwnRunSettings::of(&profile);
     let profile = as_run(profile, options);
     let start_line = StartLine::now(&name, &profile);
     if let Some(metrics) = &options.metrics {
@@ -203,7 +204,7 @@ pub fn run(
         if stdin_open {
             match commands.recv_timeout(wait) {
                 Ok(incoming) => {
-                    let reply = apply(&engine, incoming);
+                    let reply = apply(&engine, incoming, &own);
                     if !emit(out, &reply)? {
                         return Ok(closed(engine));
                     }
@@ -384,14 +385,14 @@ fn opening(bytes: &[u8]) -> String {
     format!("{}…", text.trim_start())
 }
 
-fn apply(engine: &EngineHandle, incoming: Incoming) -> OutputLine {
+fn apply(engine: &EngineHandle, incoming: Incoming, own: &OwnRunSettings) -> OutputLine {
     let elapsed_s = engine.elapsed().as_secs_f64();
     match incoming {
         Incoming::Command(command, text) => {
             let echo: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
             let done = match command {
                 StdinCommand::Engine(command) => engine.send(command).map_err(|e| e.to_string()),
-                StdinCommand::Run(RunCommand::Save { path }) => save_profile(engine, &path),
+                StdinCommand::Run(RunCommand::Save { path }) => save_profile(engine, own, &path),
             };
             match done {
                 Ok(()) => OutputLine::Ack(Ack {
@@ -412,11 +413,31 @@ fn apply(engine: &EngineHandle, incoming: Incoming) -> OutputLine {
     }
 }
 
-/// Writes the engine's settings as they stand now to `path` as a profile, the token left out;
-/// why not, naming the file.
-fn save_profile(engine: &EngineHandle, path: &Path) -> Result<(), String> {
+/// What a saved profile keeps of the profile the run was given rather than of the run: how long
+/// a run lasts and how it reports (`--duration`, `--interval`, `--hlog` on this one) are options
+/// of one run, not settings found to work, and a profile saved for the next run must not carry
+/// this one's (its log file among them).
+struct OwnRunSettings {
+    duration: Option<DurationSetting>,
+    report: ReportSection,
+}
+
+impl OwnRunSettings {
+    fn of(profile: &TuningProfile) -> Self {
+        OwnRunSettings {
+            duration: profile.workload.duration,
+            report: profile.report.clone(),
+        }
+    }
+}
+
+/// Writes the engine's settings as they stand now to `path` as a profile, the token left out and
+/// the run's own options as the given profile had them; why not, naming the file.
+fn save_profile(engine: &EngineHandle, own: &OwnRunSettings, path: &Path) -> Result<(), String> {
     let mut profile = engine.current_profile();
     profile.forget_secrets();
+    profile.workload.duration = own.duration;
+    profile.report = own.report.clone();
     profile.description = format!(
         "{} (saved from a headless run at {:.1} s)",
         profile.description,

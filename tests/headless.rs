@@ -605,7 +605,18 @@ fn save_writes_the_settings_as_they_stand_as_a_profile() {
         json!({"cmd": "save", "path": saved}),
         json!({"cmd": "save", "path": unwritable}),
     );
-    let out = run_given(&["--duration", "1s", "--interval", "500ms"], &commands);
+    let hlog = dir.join("run.hlog");
+    let out = run_given(
+        &[
+            "--duration",
+            "1s",
+            "--interval",
+            "500ms",
+            "--hlog",
+            hlog.to_str().unwrap(),
+        ],
+        &commands,
+    );
     assert!(out.status.success());
     let lines: Vec<Value> = String::from_utf8(out.stdout)
         .unwrap()
@@ -632,6 +643,11 @@ fn save_writes_the_settings_as_they_stand_as_a_profile() {
     let profile = ringtop::profile::load(&saved).unwrap();
     assert_eq!(profile.workload.batch, 32);
     assert_eq!(profile.workload.rate, 250_000);
+    // This run's options are not settings: the profile keeps the built-in's own.
+    let given = ringtop::profile::builtin::get("default").unwrap();
+    assert_eq!(profile.workload.duration, given.workload.duration);
+    assert_eq!(profile.report, given.report);
+    assert!(profile.report.hlog.is_none());
     assert!(
         profile
             .description

@@ -14,7 +14,8 @@ use crate::engine::Command;
 #[serde(tag = "cmd", rename_all = "snake_case", deny_unknown_fields)]
 pub enum RunCommand {
     /// Write the settings as they stand now, every command applied, as a profile file (the
-    /// link's token left out): what a script found works, kept to run again. An `ack` once it is
+    /// link's token left out, and this run's `--duration`, `--interval` and `--hlog` left as
+    /// the profile had them): what a script found works, kept to run again. An `ack` once it is
     /// written whole, else an `error` saying why (the file is then as it was).
     Save {
         /// The profile file, replaced whole or not at all.
