@@ -450,3 +450,48 @@ fn a_profile_without_a_workload_section_takes_every_default() {
     assert_eq!(p.workload, WorkloadSection::default());
     assert_eq!((p.workload.producers, p.workload.batch), (1, 64));
 }
+
+mod hostile_text {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Every built-in's text, one line of it replaced by a line of another setting or of noise.
+    fn mutated() -> impl Strategy<Value = String> {
+        let texts: Vec<&'static str> = builtin::BUILTIN.iter().map(|(_, text)| *text).collect();
+        let lines: Vec<String> = texts
+            .iter()
+            .flat_map(|t| t.lines().map(str::to_owned))
+            .collect();
+        let noise = prop_oneof![
+            proptest::sample::select(lines),
+            "[a-z_.]{1,12} = (-?[0-9]{1,25}(\\.[0-9]{0,3})?|\"[^\"\\n]{0,12}\"|\\[[0-9, -]{0,12}\\]|true|\\{\\})",
+            "\\PC{0,30}",
+        ];
+        (
+            proptest::sample::select(texts),
+            any::<prop::sample::Index>(),
+            noise,
+        )
+            .prop_map(|(text, at, line)| {
+                let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+                let i = at.index(lines.len());
+                lines[i] = line;
+                lines.join("\n")
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+        /// A profile text however broken is a profile or an error placed inside the text,
+        /// never a panic.
+        #[test]
+        fn a_broken_profile_is_an_error_inside_the_text_not_a_panic(text in mutated()) {
+            if let Err(e) = parse(&text, "p.toml") {
+                prop_assert!(!e.message.is_empty());
+                if let Some(line) = e.line {
+                    prop_assert!(line >= 1 && line <= text.lines().count().max(1) + 1, "{e}");
+                }
+            }
+        }
+    }
+}
