@@ -37,7 +37,7 @@ pub(super) fn is_rounded_integer(field: &str, value: f64) -> bool {
 /// Seconds since the Unix epoch (UTC) of a date or time in a usual CSV form: `2006-01-01`,
 /// `2010/01/01 00:00`, `2010-01-01 00:00:00`, RFC 3339 (`2010-01-01T00:00:00.5Z`,
 /// `…+02:00`). A time without a zone is taken as UTC. Parsing is humantime's; this only brings
-/// the forms it does not take to one it does.
+/// the forms it does not take to one it does, years before 1970 among them.
 pub fn epoch_seconds(field: &str) -> Option<f64> {
     let text = field.trim();
     let bytes = text.as_bytes();
@@ -72,13 +72,28 @@ pub fn epoch_seconds(field: &str) -> Option<f64> {
         16 => normal.push_str(":00"),
         _ => {}
     }
-    let time = humantime::parse_rfc3339_weak(&normal).ok()?;
-    let seconds = match time.duration_since(std::time::UNIX_EPOCH) {
-        Ok(after) => after.as_secs_f64(),
-        Err(before) => -before.duration().as_secs_f64(),
+    // humantime reads years from 1970 on. The Gregorian calendar repeats every 400 years, leap
+    // days and all, so an earlier date is read as the same date whole cycles later (its validity
+    // unchanged: 1900-02-29 is no date, nor is 2300-02-29) and moved back by those cycles.
+    let year: i64 = normal.get(..4)?.parse().ok()?;
+    let cycles = if year < 1970 {
+        (1970 - year + 399) / 400
+    } else {
+        0
     };
-    Some(seconds - offset_s as f64)
+    if cycles > 0 {
+        normal.replace_range(..4, &format!("{:04}", year + 400 * cycles));
+    }
+    let time = humantime::parse_rfc3339_weak(&normal).ok()?;
+    let seconds = time
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?
+        .as_secs_f64();
+    Some(seconds - offset_s as f64 - (cycles * GREGORIAN_CYCLE_S) as f64)
 }
+
+/// Seconds in 400 Gregorian years: 146,097 days.
+const GREGORIAN_CYCLE_S: i64 = 146_097 * 86_400;
 
 /// A column's values: numbers, or dates and times as epoch seconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

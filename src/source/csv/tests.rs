@@ -43,10 +43,17 @@ fn dates_and_times_in_the_usual_forms_are_epoch_seconds() {
         ("2010-01-01T00:00:00.25Z", new_year + 0.25),
         ("2010-01-01T02:00:00+02:00", new_year),
         ("2009-12-31T19:00:00-05:00", new_year),
+        // Before 1970, as Python's datetime(…, tzinfo=timezone.utc).timestamp() gives them.
+        ("1969-12-31", -86_400.0),
+        ("1969-12-31T23:00:00-02:00", 3_600.0),
+        ("1900-01-01", -2_208_988_800.0),
+        ("1900-03-01 12:00", -2_203_848_000.0),
+        ("1600-02-29", -11_670_998_400.0),
+        ("1582-10-15T00:00:00.5Z", -12_219_292_799.5),
+        ("0001-01-01", -62_135_596_800.0),
     ] {
         assert_eq!(epoch_seconds(text), Some(seconds), "{text}");
     }
-    // humantime reads 1970 on; a column with earlier dates is dropped with the line.
     for not_a_time in [
         "39.4",
         "2010",
@@ -54,7 +61,8 @@ fn dates_and_times_in_the_usual_forms_are_epoch_seconds() {
         "2010-13-01",
         "2010-01-01 25:00",
         "01/02/2010",
-        "1969-12-31",
+        "1900-02-29",
+        "1969-02-29",
         "2010-01-01T00:00:00é+1",
         "2010-01-01 00:00:00+0é",
         "2010-01-01 日本語日本",
