@@ -296,6 +296,48 @@ fn a_codec_switch_changes_the_codec_and_its_ratio() {
     child.wait().unwrap();
 }
 
+/// A flat-out producer fills every frame to the profile's `rows_per_frame`; a paced one sends a
+/// frame when its rows are due, so at 2,000 rows a second each frame holds about one row, and
+/// the ratio says what that costs.
+#[test]
+fn rows_a_frame_say_how_full_the_frames_went() {
+    let summary_of = |profile: &str| {
+        let dir = common::scratch_dir("rows-a-frame");
+        let path = dir.join("framed.toml");
+        std::fs::write(&path, profile).unwrap();
+        let out = ringtop()
+            .args(["run", "--headless", "--profile", path.to_str().unwrap()])
+            .args(["--duration", "1s"])
+            .output()
+            .unwrap();
+        common::assert_succeeded(&out);
+        let last = String::from_utf8(out.stdout).unwrap();
+        let summary: Value = serde_json::from_str(last.lines().last().unwrap()).unwrap();
+        summary["codec"].clone()
+    };
+    let profile = |rate: u64| {
+        format!(
+            "version = 1\n[ring]\nkind = \"spsc\"\ncapacity = 16384\n[workload]\nrate = {rate}\n\
+             [codec]\nname = \"decimal\"\nrows_per_frame = 256\n"
+        )
+    };
+    let flat_out = summary_of(&profile(0));
+    let paced = summary_of(&profile(2_000));
+    for codec in [&flat_out, &paced] {
+        let frames = codec["frames"].as_f64().unwrap();
+        let rows = codec["by_codec"][0]["rows"].as_f64().unwrap();
+        let mean = codec["rows_per_frame"].as_f64().unwrap();
+        assert!((rows / frames - mean).abs() <= mean * 1e-5, "{codec}");
+    }
+    assert_eq!(flat_out["rows_per_frame"], 256.0, "{flat_out}");
+    let paced_mean = paced["rows_per_frame"].as_f64().unwrap();
+    assert!(paced_mean < 2.0, "{paced}");
+    assert!(
+        paced["ratio"].as_f64().unwrap() < flat_out["ratio"].as_f64().unwrap() / 4.0,
+        "a row a frame compresses far less: {paced} against {flat_out}"
+    );
+}
+
 /// Sends SIGINT to a run, as Ctrl-C does.
 fn interrupt(child: &Child) {
     let status = Command::new("kill")

@@ -173,6 +173,8 @@ fn fixture(counters: fn() -> CounterValues, framed: bool) -> Snapshot {
         },
         codec: framed.then(|| CodecSnapshot {
             name: "decimal".into(),
+            frames: 3_907,
+            rows_per_frame: Some(255.96),
             raw_bytes: 64_000_000,
             encoded_bytes: 2_500_000,
             ratio: Some(25.6),

@@ -88,6 +88,7 @@ impl Control {
 /// Frames encoded or decoded by one thread.
 #[derive(Debug, Default)]
 pub(crate) struct CodecCounters {
+    pub(crate) frames: AtomicU64,
     pub(crate) rows: AtomicU64,
     pub(crate) frame_bytes: AtomicU64,
     pub(crate) nanos: AtomicU64,
@@ -102,6 +103,7 @@ pub(crate) struct CodecCounters {
 /// One codec's frames, as [`CodecCounters`] counts them.
 #[derive(Debug, Default)]
 pub(crate) struct CodecShareCounters {
+    pub(crate) frames: AtomicU64,
     pub(crate) rows: AtomicU64,
     pub(crate) frame_bytes: AtomicU64,
     pub(crate) nanos: AtomicU64,
@@ -111,10 +113,12 @@ impl CodecCounters {
     /// Counts one frame of `rows` rows in `frame_bytes` that `codec` took `took` to code.
     pub(crate) fn record(&self, codec: CodecId, rows: usize, frame_bytes: usize, took: Duration) {
         let nanos = took.as_nanos() as u64;
+        self.frames.fetch_add(1, Relaxed);
         self.rows.fetch_add(rows as u64, Relaxed);
         self.frame_bytes.fetch_add(frame_bytes as u64, Relaxed);
         self.nanos.fetch_add(nanos, Relaxed);
         let share = &self.per_codec[codec as usize];
+        share.frames.fetch_add(1, Relaxed);
         share.rows.fetch_add(rows as u64, Relaxed);
         share.frame_bytes.fetch_add(frame_bytes as u64, Relaxed);
         share.nanos.fetch_add(nanos, Relaxed);

@@ -587,6 +587,7 @@ impl CodecReading {
     /// What was coded between `earlier` and this reading.
     fn since(&self, earlier: &CodecReading) -> CodecReading {
         CodecReading {
+            frames: self.frames.saturating_sub(earlier.frames),
             rows: self.rows.saturating_sub(earlier.rows),
             frame_bytes: self.frame_bytes.saturating_sub(earlier.frame_bytes),
             nanos: self.nanos.saturating_sub(earlier.nanos),
@@ -595,6 +596,7 @@ impl CodecReading {
             per_codec: std::array::from_fn(|i| {
                 let (now, then) = (self.per_codec[i], earlier.per_codec[i]);
                 CodecShare {
+                    frames: now.frames.saturating_sub(then.frames),
                     rows: now.rows.saturating_sub(then.rows),
                     frame_bytes: now.frame_bytes.saturating_sub(then.frame_bytes),
                     nanos: now.nanos.saturating_sub(then.nanos),
@@ -604,11 +606,13 @@ impl CodecReading {
     }
 
     fn add(&mut self, other: &CodecReading) {
+        self.frames += other.frames;
         self.rows += other.rows;
         self.frame_bytes += other.frame_bytes;
         self.nanos += other.nanos;
         self.corrupt_frames += other.corrupt_frames;
         for (mine, theirs) in self.per_codec.iter_mut().zip(&other.per_codec) {
+            mine.frames += theirs.frames;
             mine.rows += theirs.rows;
             mine.frame_bytes += theirs.frame_bytes;
             mine.nanos += theirs.nanos;
@@ -644,7 +648,9 @@ impl CodecTally {
                     let raw = counted.rows * std::mem::size_of::<Row>() as u64;
                     CodecPart {
                         name: id.name().to_owned(),
+                        frames: counted.frames,
                         rows: counted.rows,
+                        rows_per_frame: rows_per_frame(counted.rows, counted.frames),
                         raw_bytes: raw,
                         encoded_bytes: counted.frame_bytes,
                         ratio: (counted.frame_bytes > 0)
@@ -657,6 +663,8 @@ impl CodecTally {
             .collect();
         CodecSnapshot {
             name: codec.name().to_owned(),
+            frames: counted.frames,
+            rows_per_frame: rows_per_frame(counted.rows, counted.frames),
             raw_bytes: raw,
             encoded_bytes: encoded,
             ratio: (encoded > 0).then(|| raw as f64 / encoded as f64),
@@ -665,6 +673,13 @@ impl CodecTally {
             by_codec,
         }
     }
+}
+
+/// Rows a frame on average (`None` before the first frame): a paced producer sends each frame
+/// when its rows are due, so at a slow rate frames hold a row or two and headers weigh on the
+/// ratio.
+fn rows_per_frame(rows: u64, frames: u64) -> Option<f64> {
+    (frames > 0).then(|| rows as f64 / frames as f64)
 }
 
 #[cfg(test)]

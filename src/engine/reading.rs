@@ -111,6 +111,8 @@ pub(crate) struct ThreadReading {
 /// Frames one thread encoded (producer) or decoded (consumer), since the start.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct CodecReading {
+    /// Frames coded.
+    pub(crate) frames: u64,
     /// Rows in those frames.
     pub(crate) rows: u64,
     /// Frame bytes, headers included.
@@ -128,6 +130,8 @@ pub(crate) struct CodecReading {
 /// One codec's part of a [`CodecReading`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct CodecShare {
+    /// Its frames.
+    pub(crate) frames: u64,
     /// Rows in its frames.
     pub(crate) rows: u64,
     /// Its frame bytes, headers included.
@@ -242,6 +246,7 @@ impl ThreadReading {
             in_hand: counted.in_hand,
             missed_cut: at_cut == AtCut::Late && !complete,
             codec: CodecReading {
+                frames: slot.codec.frames.load(Relaxed),
                 rows: coded_rows,
                 frame_bytes: slot.codec.frame_bytes.load(Relaxed),
                 nanos: slot.codec.nanos.load(Relaxed),
@@ -251,6 +256,7 @@ impl ThreadReading {
                 per_codec: std::array::from_fn(|i| {
                     let share = &slot.codec.per_codec[i];
                     CodecShare {
+                        frames: share.frames.load(Relaxed),
                         rows: share.rows.load(Relaxed),
                         frame_bytes: share.frame_bytes.load(Relaxed),
                         nanos: share.nanos.load(Relaxed),

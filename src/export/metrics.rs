@@ -135,6 +135,7 @@ struct RingSeries {
 
 #[derive(Debug, Clone, Default)]
 struct CodecSeries {
+    frames: u64,
     rows: u64,
     raw_bytes: u64,
     encoded_bytes: u64,
@@ -247,6 +248,7 @@ impl Metrics {
         if let Some(codec) = &snapshot.codec {
             for part in &codec.by_codec {
                 let series = state.codecs.entry(part.name.clone()).or_default();
+                series.frames += part.frames;
                 series.rows += part.rows;
                 series.raw_bytes += part.raw_bytes;
                 series.encoded_bytes += part.encoded_bytes;

@@ -249,6 +249,17 @@ pub struct CodecSnapshot {
     /// The codec frames are encoded with now (at the end, in a summary): `by_codec` splits the
     /// figures per codec when the run switched.
     pub name: String,
+    /// Frames over the interval.
+    #[serde(default)]
+    pub frames: u64,
+    /// Rows a frame on average over the interval (`null` before the first frame): a paced
+    /// producer sends a frame when its rows are due, so at a slow rate a frame holds a row or
+    /// two, its header weighs on the ratio, and codecs find little to share between rows.
+    #[serde(
+        default,
+        serialize_with = "crate::metrics::figures::significant_or_null"
+    )]
+    pub rows_per_frame: Option<f64>,
     /// Raw row bytes encoded over the interval.
     pub raw_bytes: u64,
     /// Frame bytes written over the interval, headers included.
@@ -274,8 +285,17 @@ pub struct CodecSnapshot {
 pub struct CodecPart {
     /// The codec.
     pub name: String,
+    /// Its frames.
+    #[serde(default)]
+    pub frames: u64,
     /// Rows in its frames.
     pub rows: u64,
+    /// Rows a frame on average.
+    #[serde(
+        default,
+        serialize_with = "crate::metrics::figures::significant_or_null"
+    )]
+    pub rows_per_frame: Option<f64>,
     /// Their raw row bytes (64 a row).
     pub raw_bytes: u64,
     /// Its frame bytes, headers included.

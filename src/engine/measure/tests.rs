@@ -92,6 +92,7 @@ fn codec_figures_cover_the_same_window_as_the_rows() {
     let shape = shape_of(RingKind::Spsc, true);
     let mut before = pair(1_000, 100, 100);
     before.threads[0].codec = CodecReading {
+        frames: 4,
         rows: 100,
         frame_bytes: 1_000,
         nanos: 5_000,
@@ -99,6 +100,7 @@ fn codec_figures_cover_the_same_window_as_the_rows() {
     };
     let mut now = pair(2_000, 300, 300);
     now.threads[0].codec = CodecReading {
+        frames: 12,
         rows: 300,
         frame_bytes: 2_000,
         nanos: 7_000,
@@ -114,6 +116,7 @@ fn codec_figures_cover_the_same_window_as_the_rows() {
     assert_eq!(codec.raw_bytes, 200 * 64);
     assert_eq!(codec.encoded_bytes, 1_000);
     assert_eq!(codec.ratio, Some(12.8));
+    assert_eq!((codec.frames, codec.rows_per_frame), (8, Some(25.0)));
     assert_eq!(codec.encode_ns_per_row, Some(10.0));
     assert_eq!(codec.decode_ns_per_row, Some(20.0));
     assert_eq!(codec.name, "none");
@@ -550,6 +553,7 @@ fn a_spinning_thread_kept_from_its_cpu_is_measured_and_warned_about() {
 fn a_run_that_switched_codecs_gives_each_codec_its_own_tally() {
     let shape = shape_of(RingKind::Spsc, true);
     let share = |rows, frame_bytes, nanos| CodecShare {
+        frames: rows / 50,
         rows,
         frame_bytes,
         nanos,
@@ -559,6 +563,7 @@ fn a_run_that_switched_codecs_gives_each_codec_its_own_tally() {
         per_codec[CodecId::DeltaLz4 as usize] = delta;
         per_codec[CodecId::Decimal as usize] = decimal;
         CodecReading {
+            frames: delta.frames + decimal.frames,
             rows: delta.rows + decimal.rows,
             frame_bytes: delta.frame_bytes + decimal.frame_bytes,
             nanos: delta.nanos + decimal.nanos,
@@ -583,6 +588,8 @@ fn a_run_that_switched_codecs_gives_each_codec_its_own_tally() {
     );
     assert_eq!(codec.by_codec[0].encode_ns_per_row, Some(10.0));
     assert_eq!(codec.by_codec[1].decode_ns_per_row, Some(3.0));
+    assert_eq!((codec.frames, codec.rows_per_frame), (6, Some(50.0)));
+    assert_eq!(codec.by_codec[1].frames, 4);
 }
 
 #[test]

@@ -299,6 +299,13 @@ impl Collector for Metrics {
             MetricType::Counter,
             codecs().map(|(n, c)| (by_codec(n), ConstCounter::new(c.rows))),
         )?;
+        family(
+            &mut encoder,
+            "ringtop_codec_frames",
+            "Frames coded, per codec (rows over frames: the rows a frame).",
+            MetricType::Counter,
+            codecs().map(|(n, c)| (by_codec(n), ConstCounter::new(c.frames))),
+        )?;
         let link = state.link.as_ref();
         let link_labels = |link: &LinkSeries| -> Labels {
             vec![("kind", link.kind.clone()), ("role", link.role.to_owned())]

@@ -5,6 +5,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Span;
 use ratatui::widgets::{Block, Borders, Gauge, Paragraph, Sparkline};
 
+use crate::metrics::snapshot::CodecSnapshot;
 use crate::tui::app::{App, Pane};
 use crate::tui::columns::line_of;
 use crate::tui::style;
@@ -68,11 +69,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     let ratio = codec.ratio.unwrap_or(0.0);
     let gauge = Gauge::default()
         .ratio((ratio / FULL_RATIO).clamp(0.0, 1.0))
-        .label(
-            codec
-                .ratio
-                .map_or("ratio n/a".to_owned(), |r| format!("ratio {r:.2}×")),
-        );
+        .label(ratio_label(codec, gauge_area.width));
     frame.render_widget(gauge, gauge_area);
     let history: Vec<u64> = app.ratio_history.iter().copied().collect();
     let shown = &history[history.len().saturating_sub(spark_area.width as usize)..];
@@ -84,6 +81,30 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         caption_area,
     );
     frame.render_widget(Sparkline::default().data(shown), bars_area);
+}
+
+/// The ratio, and the rows a frame where the gauge has room: a paced producer sends a frame when
+/// its rows are due, so at a slow rate a frame holds a row or two and the ratio is near 1×,
+/// which the rows a frame explain.
+fn ratio_label(codec: &CodecSnapshot, width: u16) -> String {
+    let Some(ratio) = codec.ratio else {
+        return "ratio n/a".to_owned();
+    };
+    let short = format!("ratio {ratio:.2}×");
+    let Some(rows) = codec.rows_per_frame else {
+        return short;
+    };
+    let rows = if rows < 10.0 {
+        format!("{rows:.1}")
+    } else {
+        format!("{rows:.0}")
+    };
+    let long = format!("{short} · {rows} rows a frame");
+    if long.chars().count() as u16 + 2 <= width {
+        long
+    } else {
+        short
+    }
 }
 
 /// The block's title where the pane is wide enough to say what its speeds are of.
