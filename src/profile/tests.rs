@@ -451,6 +451,7 @@ fn a_profile_without_a_workload_section_takes_every_default() {
     assert_eq!((p.workload.producers, p.workload.batch), (1, 64));
 }
 
+#[cfg(not(loom))]
 mod hostile_text {
     use super::*;
     use proptest::prelude::*;
