@@ -293,6 +293,85 @@ fn a_run_that_did_not_finish_is_reported_up_to_its_last_interval() {
     assert!(!nothing.exists());
 }
 
+/// A framed run's report has its codecs: each one's rows, frames and rows a frame as the summary
+/// gives them (or, for a run that did not finish, its intervals added up), and the ratio and rows
+/// a frame over time; a run whose rows travel unframed has no such section.
+#[test]
+fn a_framed_runs_report_has_its_codecs_and_rows_a_frame() {
+    let dir = common::scratch_dir("report-codec");
+    let out = Command::new(cargo_bin("ringtop"))
+        .args(["run", "--headless", "--builtin", "compressed-timeseries"])
+        .args(["--duration", "1s", "--interval", "200ms"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let summary: serde_json::Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+    let part = &summary["codec"]["by_codec"][0];
+    assert_eq!(part["name"], "decimal");
+    let (rows, frames) = (
+        part["rows"].as_u64().unwrap(),
+        part["frames"].as_u64().unwrap(),
+    );
+    let run = dir.join("framed.jsonl");
+    std::fs::write(&run, &text).unwrap();
+    let html = dir.join("framed.html");
+    assert!(report(&run, &html).status.success());
+    let page = std::fs::read_to_string(&html).unwrap();
+    let row = format!(
+        "<tr><td>decimal</td><td>{rows}</td><td>{frames}</td><td>{:.1}</td><td>{:.2}×</td>",
+        rows as f64 / frames as f64,
+        part["raw_bytes"].as_f64().unwrap() / part["encoded_bytes"].as_f64().unwrap()
+    );
+    assert!(page.contains("<h2>Compression</h2>"), "{page}");
+    assert!(page.contains(&row), "no {row} in {page}");
+    assert!(page.contains("Over the whole run, by codec."), "{page}");
+    for chart in ["Codec ratio per interval", "Rows a frame per interval"] {
+        assert!(page.contains(chart), "no {chart} chart");
+    }
+    // Cut before its summary: the intervals' frames added up, said to be so.
+    let cut: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.contains("\"type\":\"summary\""))
+        .collect();
+    let interval_frames: u64 = cut
+        .iter()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|v| v["type"] == "snapshot")
+        .map(|v| v["codec"]["frames"].as_u64().unwrap())
+        .sum();
+    std::fs::write(&run, cut.join("\n") + "\n").unwrap();
+    assert!(report(&run, &html).status.success());
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.contains("<td>decimal</td><td>"), "{page}");
+    assert!(
+        page.contains(&format!("</td><td>{interval_frames}</td>")),
+        "{page}"
+    );
+    assert!(page.contains("Up to the last interval, by codec"), "{page}");
+    // Unframed: no codec to report.
+    let out = Command::new(cargo_bin("ringtop"))
+        .args([
+            "run",
+            "--headless",
+            "--builtin",
+            "default",
+            "--duration",
+            "300ms",
+        ])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    std::fs::write(&run, &out.stdout).unwrap();
+    assert!(report(&run, &html).status.success());
+    assert!(
+        !std::fs::read_to_string(&html)
+            .unwrap()
+            .contains("Compression")
+    );
+}
+
 /// Commands a run took while it ran are in its report, each with when; its resolved profile is
 /// said to be the one it started with.
 #[test]

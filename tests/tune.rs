@@ -253,6 +253,14 @@ fn a_sweep_runs_every_point_and_marks_one_knee_per_curve() {
     );
 }
 
+/// The line of a sweep's table whose first column is `first`.
+fn table_row<'t>(table: &'t str, first: &str) -> &'t str {
+    table
+        .lines()
+        .find(|l| l.split_whitespace().next() == Some(first))
+        .unwrap_or_else(|| panic!("no {first} row: {table}"))
+}
+
 #[test]
 fn a_sweep_point_whose_producer_cannot_keep_its_rate_says_so() {
     let _machine = machine();
@@ -263,12 +271,7 @@ fn a_sweep_point_whose_producer_cannot_keep_its_rate_says_so() {
         .unwrap();
     common::assert_succeeded(&out);
     let table = String::from_utf8(out.stdout).unwrap();
-    let row = |rate: &str| {
-        table
-            .lines()
-            .find(|l| l.split_whitespace().next() == Some(rate))
-            .unwrap_or_else(|| panic!("no {rate} row: {table}"))
-    };
+    let row = |rate: &str| table_row(&table, rate);
     assert!(row("0").contains(" flat out "), "{table}");
     assert!(row("100000000000").contains(" BEHIND "), "{table}");
     assert!(
@@ -322,12 +325,7 @@ fn a_sweep_point_with_few_rows_timed_says_its_p99_is_their_slowest() {
     let out = ringtop().args(args).output().unwrap();
     common::assert_succeeded(&out);
     let table = String::from_utf8(out.stdout).unwrap();
-    let row = |rate: &str| {
-        table
-            .lines()
-            .find(|l| l.split_whitespace().next() == Some(rate))
-            .unwrap_or_else(|| panic!("no {rate} row: {table}"))
-    };
+    let row = |rate: &str| table_row(&table, rate);
     assert!(row("20").contains(" *"), "{table}");
     assert!(!row("200000").contains('*'), "{table}");
     assert!(

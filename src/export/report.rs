@@ -1,8 +1,8 @@
 //! `ringtop report RUN.jsonl -o report.html`: one self-contained HTML file to send a person —
 //! what ran where, its figures, and SVG plots (latency percentiles per consumer; throughput, p99,
-//! CPU share, ring stalls per second and the ring's fill over time; the core-to-core map when one
-//! is given), the host check and the resolved profile. No scripts, no fonts, no fetches: it
-//! opens the same anywhere.
+//! CPU share, ring stalls per second and the ring's fill over time; a framed run's codecs; the
+//! core-to-core map when one is given), the host check and the resolved profile. No scripts, no
+//! fonts, no fetches: it opens the same anywhere.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -22,8 +22,10 @@ use crate::metrics::snapshot::{
 };
 use crate::topology::c2c::C2cReport;
 
+mod compression;
 mod sweep;
 
+use compression::compression_section;
 use sweep::sweep_section;
 pub use sweep::{check_sweep, sweep_html};
 
@@ -263,6 +265,9 @@ pub fn html(run: &Recorded, extras: Extras<'_>) -> Option<String> {
         page.push_str(&over_time(run, &whole, title, unit, scale, pick, consumers_only).svg());
     }
     page.push_str(&fill_over_time(run, whole.ring).svg());
+    if let Some(section) = compression_section(run) {
+        page.push_str(&section);
+    }
     if let Some(c2c) = c2c {
         page.push_str("<h2>Core-to-core round trip</h2>");
         let labels: Vec<String> = c2c.cpus.iter().map(|c| format!("CPU {c}")).collect();
