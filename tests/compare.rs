@@ -227,6 +227,58 @@ fn a_fifth_of_the_throughput_and_ten_times_the_p99_are_regressions() {
     assert_eq!(improved, ["rows_per_s", "p99_ns"], "{report:#}");
 }
 
+/// A framed run's ring is compared by its codec ratio too: half the ratio is a regression however
+/// the threads did, and twice it an improvement; an unframed run has no such figure.
+#[test]
+fn half_the_codec_ratio_is_a_regression_of_the_ring() {
+    let dir = scratch_dir("compare-codec");
+    let out = Command::new(cargo_bin("ringtop"))
+        .args(["run", "--headless", "--builtin", "compressed-timeseries"])
+        .args(["--duration", "1500ms", "--interval", "200ms"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let framed: Vec<Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let mut halved = framed.clone();
+    for line in &mut halved {
+        if let Some(ratio) = line["codec"]["ratio"].as_f64() {
+            line["codec"]["ratio"] = Value::from(ratio / 2.0);
+        }
+    }
+    let a = write(&dir, "a.jsonl", &framed);
+    let b = write(&dir, "halved.jsonl", &halved);
+    let ring = |report: &Value| -> Vec<Value> {
+        report["comparisons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["thread"] == "ring")
+            .cloned()
+            .collect()
+    };
+    let out = compare(&a, &b, &["--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows = ring(&report);
+    assert_eq!(rows.len(), 1, "{report:#}");
+    assert_eq!(rows[0]["figure"], "codec_ratio");
+    assert_eq!(rows[0]["regression"], true, "{report:#}");
+    assert!((rows[0]["change"].as_f64().unwrap() + 0.5).abs() < 1e-5);
+    let out = compare(&b, &a, &["--json"]);
+    assert_eq!(out.status.code(), Some(0));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(ring(&report)[0]["improvement"], true, "{report:#}");
+    let plain = write(&dir, "plain.jsonl", &baseline());
+    let report: Value =
+        serde_json::from_slice(&compare(&plain, &plain, &["--json"]).stdout).unwrap();
+    assert!(ring(&report).is_empty(), "{report:#}");
+}
+
 #[test]
 fn a_change_within_the_threshold_is_ok_either_way() {
     let dir = scratch_dir("compare");

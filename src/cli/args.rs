@@ -49,8 +49,8 @@ pub(super) enum Command {
     Doctor(DoctorArgs),
     /// Write one self-contained HTML report of a `run --headless` output, with SVG plots.
     Report(ReportCommandArgs),
-    /// Compare two `run --headless` outputs: per-thread throughput and latency, the change, the
-    /// noise, and exit code 1 when B regressed.
+    /// Compare two `run --headless` outputs: per-thread throughput and latency (and a framed
+    /// run's codec ratio), the change, the noise, and exit code 1 when B regressed.
     Compare(CompareArgs),
     /// Search ring settings for a goal within a budget and write the best as a profile, with
     /// the evidence (baseline against best, the confidence, host, date) in its header.

@@ -1,12 +1,13 @@
-//! `ringtop compare A.jsonl B.jsonl`: two headless runs side by side, per thread, with the
-//! change, a noise estimate from each run's own intervals, and a verdict a CI job can gate on.
+//! `ringtop compare A.jsonl B.jsonl`: two headless runs side by side, per thread (and for framed
+//! runs the ring's codec ratio), with the change, a noise estimate from each run's own intervals,
+//! and a verdict a CI job can gate on.
 //!
 //! The noise of a whole-run figure is estimated from the spread of that figure over the run's
 //! intervals: the standard error of their mean, s ÷ √n, relative to the mean. (Not a robust
 //! estimator such as the MAD on purpose: these machines are bimodal, and a MAD can read zero on
-//! intervals that alternate between two states.) Two runs' noises add in quadrature. B regresses on a figure when it is worse than A
-//! by more than the threshold *and* by more than twice the combined noise: a change the runs'
-//! own wobble could explain is reported, never failed.
+//! intervals that alternate between two states.) Two runs' noises add in quadrature. B regresses
+//! on a figure when it is worse than A by more than the threshold *and* by more than twice the
+//! combined noise: a change the runs' own wobble could explain is reported, never failed.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -275,9 +276,10 @@ pub enum Better {
 /// One figure of one thread in both runs.
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct Comparison {
-    /// The thread.
+    /// The thread (`ring` for a figure of the ring's frames).
     pub thread: String,
-    /// `rows_per_s`, `p50_ns`, `p99_ns` or `p999_ns`.
+    /// `rows_per_s`, `p50_ns`, `p99_ns`, `p999_ns`, or a framed run's `codec_ratio` (64-byte
+    /// rows over frame bytes, whichever codecs coded them).
     pub figure: String,
     /// Which way is better.
     pub better: Better,
@@ -359,39 +361,44 @@ pub fn compare(a: &Run, b: &Run, max_regression: f64) -> Report {
             else {
                 continue;
             };
-            if value_a <= 0.0 {
-                continue;
-            }
-            let change = (value_b - value_a) / value_a;
-            let noise = match (
-                noise(a, &thread_a.name, pick),
-                noise(b, &thread_b.name, pick),
-            ) {
-                (Some(x), Some(y)) => Some((x * x + y * y).sqrt()),
-                _ => None,
+            let spread = |run: &Run| {
+                relative_noise(
+                    run.snapshots
+                        .iter()
+                        .skip(1)
+                        .filter_map(|s| s.threads.iter().find(|t| t.name == thread_a.name))
+                        .filter_map(|t| pick(t, false)),
+                )
             };
-            // How much worse `to` is than `from`, as a fraction of `from`.
-            let worse_than = |to: f64, from: f64| {
-                let change = (to - from) / from;
-                match better {
-                    Better::Higher => -change,
-                    Better::Lower => change,
-                }
-            };
-            let worse = worse_than(value_b, value_a);
-            let beyond = |by: f64| by > max_regression && by > 2.0 * noise.unwrap_or(0.0);
-            comparisons.push(Comparison {
-                thread: thread_a.name.clone(),
-                figure: figure.to_owned(),
+            let figures = Figures {
+                thread: &thread_a.name,
+                figure,
                 better,
-                a: value_a,
-                b: value_b,
-                change,
-                noise,
-                regression: beyond(worse),
-                improvement: value_b > 0.0 && beyond(worse_than(value_a, value_b)),
-            });
+                values: (value_a, value_b),
+                noises: (spread(a), spread(b)),
+            };
+            comparisons.extend(judge(&figures, max_regression));
         }
+    }
+    // The ring's frames: how well the codecs did, whichever ones coded them.
+    let codec_ratio = |run: &Run| run.summary.codec.as_ref()?.ratio;
+    if let (Some(ratio_a), Some(ratio_b)) = (codec_ratio(a), codec_ratio(b)) {
+        let spread = |run: &Run| {
+            relative_noise(
+                run.snapshots
+                    .iter()
+                    .skip(1)
+                    .filter_map(|s| s.codec.as_ref()?.ratio),
+            )
+        };
+        let figures = Figures {
+            thread: "ring",
+            figure: "codec_ratio",
+            better: Better::Higher,
+            values: (ratio_a, ratio_b),
+            noises: (spread(a), spread(b)),
+        };
+        comparisons.extend(judge(&figures, max_regression));
     }
     for thread_b in &b.summary.threads {
         if !a.summary.threads.iter().any(|t| t.name == thread_b.name) {
@@ -409,16 +416,55 @@ pub fn compare(a: &Run, b: &Run, max_regression: f64) -> Report {
     }
 }
 
-/// The relative standard error of a whole-run figure, from its spread over the run's intervals
-/// (the first is left out: it includes the warm-up). `None` with fewer than three intervals.
-fn noise(run: &Run, thread: &str, pick: Pick) -> Option<f64> {
-    let values: Vec<f64> = run
-        .snapshots
-        .iter()
-        .skip(1)
-        .filter_map(|s| s.threads.iter().find(|t| t.name == thread))
-        .filter_map(|t| pick(t, false))
-        .collect();
+/// One figure of both runs, with each run's noise.
+struct Figures<'a> {
+    thread: &'a str,
+    figure: &'a str,
+    better: Better,
+    /// A's and B's whole-run figures.
+    values: (f64, f64),
+    /// A's and B's relative noise ([`relative_noise`]).
+    noises: (Option<f64>, Option<f64>),
+}
+
+/// B's figure against A's: the change, the combined noise, and whether B regressed or improved
+/// beyond the threshold and twice the noise. `None` where A's figure is not positive (no change
+/// can be said of it).
+fn judge(figures: &Figures<'_>, max_regression: f64) -> Option<Comparison> {
+    let (value_a, value_b) = figures.values;
+    if value_a <= 0.0 {
+        return None;
+    }
+    let noise = match figures.noises {
+        (Some(x), Some(y)) => Some((x * x + y * y).sqrt()),
+        _ => None,
+    };
+    // How much worse `to` is than `from`, as a fraction of `from`.
+    let worse_than = |to: f64, from: f64| {
+        let change = (to - from) / from;
+        match figures.better {
+            Better::Higher => -change,
+            Better::Lower => change,
+        }
+    };
+    let beyond = |by: f64| by > max_regression && by > 2.0 * noise.unwrap_or(0.0);
+    Some(Comparison {
+        thread: figures.thread.to_owned(),
+        figure: figures.figure.to_owned(),
+        better: figures.better,
+        a: value_a,
+        b: value_b,
+        change: (value_b - value_a) / value_a,
+        noise,
+        regression: beyond(worse_than(value_b, value_a)),
+        improvement: value_b > 0.0 && beyond(worse_than(value_a, value_b)),
+    })
+}
+
+/// The relative standard error of a whole-run figure, from its `values` over the run's intervals
+/// (the first left out by the caller: it includes the warm-up). `None` with fewer than three.
+fn relative_noise(values: impl Iterator<Item = f64>) -> Option<f64> {
+    let values: Vec<f64> = values.collect();
     if values.len() < 3 {
         return None;
     }
