@@ -334,6 +334,49 @@ fn a_sweep_point_with_few_rows_timed_says_its_p99_is_their_slowest() {
     );
 }
 
+/// A sweep of codecs gives each point's ratio, in the JSON and as a column of the table; a sweep
+/// of unframed rows has no such column.
+#[test]
+fn a_codec_sweep_gives_each_points_ratio() {
+    let _machine = machine();
+    let args = [
+        "sweep",
+        "--builtin",
+        "compressed-timeseries",
+        "--set",
+        "codec.name=decimal,none",
+        "--trial",
+        "200ms",
+    ];
+    let out = ringtop().args(args).arg("--json").output().unwrap();
+    common::assert_succeeded(&out);
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let ratios: Vec<f64> = doc["sweep"]["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["outcome"]["codec_ratio"].as_f64().unwrap())
+        .collect();
+    // Random-walk prices in under a byte a value; `none` adds a header to every frame.
+    assert!(ratios[0] > 4.0 && ratios[1] < 1.0, "{doc}");
+    let out = ringtop().args(args).output().unwrap();
+    let table = String::from_utf8(out.stdout).unwrap();
+    assert!(table.lines().next().unwrap().contains(" ratio "), "{table}");
+    let shown: f64 = table_row(&table, "decimal")
+        .split_whitespace()
+        .find_map(|word| word.strip_suffix('×'))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((shown - ratios[0]).abs() <= 0.011, "{table}");
+    let out = ringtop()
+        .args(["sweep", "--set", "workload.batch=1,2", "--trial", "200ms"])
+        .output()
+        .unwrap();
+    let table = String::from_utf8(out.stdout).unwrap();
+    assert!(!table.contains("ratio"), "{table}");
+}
+
 #[test]
 fn a_broadcast_sweep_says_its_rows_per_s_count_each_consumers_reads() {
     let _machine = machine();

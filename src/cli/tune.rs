@@ -373,9 +373,27 @@ fn sweep_table(record: &sweep::SweepRecord, reads_differ_from_rate: bool) -> Str
     for ((key, _), width) in first.settings.iter().zip(&widths) {
         out.push_str(&format!("{key:>width$}   "));
     }
+    // A framed workload's ratio, where any point has frames: what a codec sweep is for.
+    let framed = record
+        .points
+        .iter()
+        .any(|p| p.outcome.codec_ratio.is_some());
+    let ratio = |o: &TrialOutcome| match (framed, o.codec_ratio) {
+        (false, _) => String::new(),
+        (true, Some(ratio)) => format!(" {:>8}", format!("{ratio:.2}×")),
+        (true, None) => format!(" {:>8}", "n/a"),
+    };
     out.push_str(&format!(
-        "{:>12} {:>9} {:>9}  {:<8}  rows\n",
-        "rows/s", "p50 ns", "p99 ns", "rate"
+        "{:>12} {:>9} {:>9}{}  {:<8}  rows\n",
+        "rows/s",
+        "p50 ns",
+        "p99 ns",
+        if framed {
+            format!(" {:>8}", "ratio")
+        } else {
+            String::new()
+        },
+        "rate"
     ));
     let ns = |v: Option<u64>| v.map_or_else(|| "n/a".to_owned(), |v| v.to_string());
     let thin_mark = |o: &TrialOutcome| if o.p99_is_thin() { "*" } else { "" };
@@ -390,10 +408,11 @@ fn sweep_table(record: &sweep::SweepRecord, reads_differ_from_rate: bool) -> Str
             (None, false) => "LOST/REORDERED".to_owned(),
         };
         out.push_str(&format!(
-            "{:>12.0} {:>9} {:>9}  {:<8}  {rows}{}\n",
+            "{:>12.0} {:>9} {:>9}{}  {:<8}  {rows}{}\n",
             o.rows_per_s,
             ns(o.p50_ns),
             format!("{}{}", thin_mark(o), ns(o.p99_ns)),
+            ratio(o),
             kept_rate_word(o.kept_rate),
             if point.knee { "  <- knee" } else { "" }
         ));

@@ -54,6 +54,10 @@ pub struct TrialOutcome {
     /// what the percentiles stand on (under [`P99_SAMPLES`], a p99 is only the slowest of them);
     /// `None` when none was timed.
     pub latency_samples: Option<u64>,
+    /// A framed workload's codec ratio over the window (64-byte rows over frame bytes); `None`
+    /// where rows travel unframed.
+    #[serde(serialize_with = "crate::metrics::figures::significant_or_null")]
+    pub codec_ratio: Option<f64>,
     /// Every row arrived once and in order.
     pub integrity_ok: bool,
     /// Whether every producer kept the rate it offers over the window (under 95 % of it is

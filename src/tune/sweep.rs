@@ -498,6 +498,7 @@ mod tests {
                 p50_ns: Some(p99 / 2),
                 p99_ns: Some(p99),
                 latency_samples: Some(1_000),
+                codec_ratio: None,
                 integrity_ok: true,
                 kept_rate: None,
                 failure: None,

@@ -73,6 +73,7 @@ impl Trials for EngineTrials {
             p50_ns,
             p99_ns,
             latency_samples,
+            codec_ratio: window.codec.as_ref().and_then(|codec| codec.ratio),
             integrity_ok: summary.integrity_ok,
             kept_rate,
             failure: summary
@@ -110,6 +111,7 @@ fn failed(reason: String, began: Instant) -> TrialOutcome {
         p50_ns: None,
         p99_ns: None,
         latency_samples: None,
+        codec_ratio: None,
         integrity_ok: false,
         kept_rate: None,
         failure: Some(reason),

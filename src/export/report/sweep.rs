@@ -124,7 +124,16 @@ pub(super) fn sweep_section(doc: &Value) -> String {
             doc["sweep"]["planned"]
         );
     }
-    out.push_str("<table><tr><th>settings</th><th>rows/s</th><th>p50 ns</th><th>p99 ns</th><th>rate</th><th>rows</th><th>knee</th></tr>");
+    // A framed workload's ratio, where any point has frames: what a codec sweep is for.
+    let framed = points
+        .iter()
+        .any(|p| p["outcome"]["codec_ratio"].as_f64().is_some());
+    let _ = write!(
+        out,
+        "<table><tr><th>settings</th><th>rows/s</th><th>p50 ns</th><th>p99 ns</th>{}\
+         <th>rate</th><th>rows</th><th>knee</th></tr>",
+        if framed { "<th>ratio</th>" } else { "" }
+    );
     for p in &points {
         let o = &p["outcome"];
         let rows = if !o["failure"].is_null() {
@@ -143,10 +152,15 @@ pub(super) fn sweep_section(doc: &Value) -> String {
             Some(false) => "<span class=\"bad\">behind</span>",
         };
         let settings = p["settings"].as_array().cloned().unwrap_or_default();
+        let ratio = match (framed, o["codec_ratio"].as_f64()) {
+            (false, _) => String::new(),
+            (true, Some(ratio)) => format!("<td>{ratio:.2}×</td>"),
+            (true, None) => "<td>n/a</td>".to_owned(),
+        };
         let _ = write!(
             out,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{rate}</td><td>{rows}</td>\
-             <td>{}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td>{ratio}<td>{rate}</td>\
+             <td>{rows}</td><td>{}</td></tr>",
             escape(&label(&settings)),
             o["rows_per_s"]
                 .as_f64()
