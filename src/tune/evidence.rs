@@ -24,6 +24,10 @@ pub struct Figures {
     pub p50_ns: Option<u64>,
     /// 99th percentile latency, ns.
     pub p99_ns: Option<u64>,
+    /// A framed workload's codec ratio (`None` unframed): a faster codec may have been chosen
+    /// for a smaller ratio, and the header says what was traded.
+    #[serde(serialize_with = "crate::metrics::figures::significant_or_null")]
+    pub codec_ratio: Option<f64>,
     /// Trials the medians are over.
     pub trials: usize,
 }
@@ -125,8 +129,11 @@ pub fn evidence(
 
 fn describe(f: &Figures) -> String {
     let ns = |v: Option<u64>| v.map_or_else(|| "n/a".to_owned(), |v| format!("{v} ns"));
+    let ratio = f
+        .codec_ratio
+        .map_or_else(String::new, |ratio| format!(", codec ratio {ratio:.2}×"));
     format!(
-        "{:.3} M rows/s, p50 {}, p99 {} (medians of {} trials)",
+        "{:.3} M rows/s, p50 {}, p99 {}{ratio} (medians of {} trials)",
         f.rows_per_s / 1e6,
         ns(f.p50_ns),
         ns(f.p99_ns),
@@ -158,10 +165,15 @@ pub(super) fn figures(record: &SearchRecord, id: usize) -> Option<Figures> {
             .collect();
         median(&values).map(|v| v.round() as u64)
     };
+    let ratios: Vec<f64> = chosen
+        .iter()
+        .filter_map(|t| t.outcome.codec_ratio)
+        .collect();
     Some(Figures {
         rows_per_s: median(&rates)?,
         p50_ns: p(|o| o.p50_ns),
         p99_ns: p(|o| o.p99_ns),
+        codec_ratio: median(&ratios),
         trials: chosen.len(),
     })
 }

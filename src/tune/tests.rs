@@ -54,7 +54,8 @@ impl Trials for Fake {
             p50_ns: Some(p99 / 3),
             p99_ns: Some(p99),
             latency_samples: Some(10_000),
-            codec_ratio: None,
+            // A faster candidate compresses less, as a faster codec does.
+            codec_ratio: Some(20.0 / self.truth[candidate.id]),
             integrity_ok: !self.lossy.contains(&candidate.id),
             kept_rate: None,
             failure: None,
@@ -359,6 +360,12 @@ fn the_evidence_names_both_sides_and_the_file_reads_back() {
     assert_eq!(back.workload.batch, 16);
     let (base, chosen) = (written.baseline.unwrap(), written.chosen.unwrap());
     assert!(chosen.rows_per_s > base.rows_per_s);
+    // What the chosen one traded: its codec ratio beside the base's.
+    assert_eq!(chosen.codec_ratio, Some(20.0 / 1.5));
+    for figures in [&base, &chosen] {
+        let ratio = format!("codec ratio {:.2}×", figures.codec_ratio.unwrap());
+        assert!(written.text.contains(&ratio), "{ratio}: {}", written.text);
+    }
     assert_eq!(base.trials, record.verdict.pairs);
     // A winner the confirmation did not find surely better leaves the base, and the profile's
     // description does not claim that nothing beat it.
