@@ -571,16 +571,24 @@ fn over_time(
                     .collect(),
             }
         })
-        .filter(|s| !s.points.is_empty())
         .collect();
+    time_chart(title, unit.to_owned(), y_scale, series)
+}
+
+/// A chart of figures against the seconds since the run's start; series without a point are
+/// left out.
+fn time_chart(title: &str, unit: String, y_scale: Scale, series: Vec<Series>) -> Chart {
     Chart {
         title: title.to_owned(),
         x_label: "seconds since the start".into(),
-        y_label: unit.to_owned(),
+        y_label: unit,
         x_scale: Scale::Linear,
         y_scale,
         x_ticks: None,
-        series,
+        series: series
+            .into_iter()
+            .filter(|s| !s.points.is_empty())
+            .collect(),
     }
 }
 
@@ -592,25 +600,20 @@ fn fill_over_time(run: &Recorded, ring: &RingSnapshot) -> Chart {
     } else {
         format!("rows of {} slots", ring.capacity)
     };
-    Chart {
-        title: "Ring fill (rows written, not yet read, at each interval's end)".into(),
-        x_label: "seconds since the start".into(),
-        y_label: unit,
-        x_scale: Scale::Linear,
-        y_scale: Scale::Linear,
-        x_ticks: None,
-        series: vec![Series {
-            name: ring.kind.clone(),
-            points: run
-                .snapshots
-                .iter()
-                .filter_map(|s| Some((s.elapsed_s, s.ring.occupancy_rows? as f64)))
-                .collect(),
-        }]
-        .into_iter()
-        .filter(|s| !s.points.is_empty())
-        .collect(),
-    }
+    let fill = Series {
+        name: ring.kind.clone(),
+        points: run
+            .snapshots
+            .iter()
+            .filter_map(|s| Some((s.elapsed_s, s.ring.occupancy_rows? as f64)))
+            .collect(),
+    };
+    time_chart(
+        "Ring fill (rows written, not yet read, at each interval's end)",
+        unit,
+        Scale::Linear,
+        vec![fill],
+    )
 }
 
 fn host_check(run: &Recorded) -> String {

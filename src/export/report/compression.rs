@@ -3,6 +3,7 @@
 
 use std::fmt::Write;
 
+use super::time_chart;
 use crate::export::compare::Recorded;
 use crate::export::svg::{Chart, Scale, Series, escape};
 use crate::metrics::snapshot::CodecPart;
@@ -132,24 +133,13 @@ fn over_time(
     unit: &str,
     pick: fn(&crate::metrics::snapshot::CodecSnapshot) -> Option<f64>,
 ) -> Chart {
-    let points: Vec<(f64, f64)> = run
-        .snapshots
-        .iter()
-        .filter_map(|s| Some((s.elapsed_s, pick(s.codec.as_ref()?)?)))
-        .collect();
-    Chart {
-        title: title.to_owned(),
-        x_label: "seconds since the start".into(),
-        y_label: unit.to_owned(),
-        x_scale: Scale::Linear,
-        y_scale: Scale::Linear,
-        x_ticks: None,
-        series: (!points.is_empty())
-            .then(|| Series {
-                name: "all codecs".to_owned(),
-                points,
-            })
-            .into_iter()
+    let figure = Series {
+        name: "all codecs".to_owned(),
+        points: run
+            .snapshots
+            .iter()
+            .filter_map(|s| Some((s.elapsed_s, pick(s.codec.as_ref()?)?)))
             .collect(),
-    }
+    };
+    time_chart(title, unit.to_owned(), Scale::Linear, vec![figure])
 }
