@@ -7,10 +7,11 @@ use std::process::ExitCode;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use ringtop::input::{DOCUMENT_BYTES, read_document};
+use ringtop::metrics::latency::P99_SAMPLES;
 use ringtop::profile::RingKind;
 use ringtop::topology::c2c::{self, C2cConfig, C2cReport};
 use ringtop::tune::{
-    self, EngineTrials, Goal, P99_SAMPLES, SearchConfig, SpaceInputs, TrialOutcome, Trials, sweep,
+    self, EngineTrials, Goal, SearchConfig, SpaceInputs, TrialOutcome, Trials, sweep,
 };
 
 use super::args::{GoalArg, SweepArgs, TuneArgs};
@@ -378,21 +379,25 @@ fn sweep_table(record: &sweep::SweepRecord, reads_differ_from_rate: bool) -> Str
         .points
         .iter()
         .any(|p| p.outcome.codec_ratio.is_some());
-    let ratio = |o: &TrialOutcome| match (framed, o.codec_ratio) {
-        (false, _) => String::new(),
-        (true, Some(ratio)) => format!(" {:>8}", format!("{ratio:.2}×")),
-        (true, None) => format!(" {:>8}", "n/a"),
+    let ratio_column = |text: &str| {
+        if framed {
+            format!(" {text:>8}")
+        } else {
+            String::new()
+        }
+    };
+    let ratio = |o: &TrialOutcome| {
+        ratio_column(
+            &o.codec_ratio
+                .map_or("n/a".to_owned(), |r| format!("{r:.2}×")),
+        )
     };
     out.push_str(&format!(
         "{:>12} {:>9} {:>9}{}  {:<8}  rows\n",
         "rows/s",
         "p50 ns",
         "p99 ns",
-        if framed {
-            format!(" {:>8}", "ratio")
-        } else {
-            String::new()
-        },
+        ratio_column("ratio"),
         "rate"
     ));
     let ns = |v: Option<u64>| v.map_or_else(|| "n/a".to_owned(), |v| v.to_string());

@@ -19,6 +19,7 @@ use rand::seq::SliceRandom;
 use rand_pcg::Pcg64Mcg;
 use serde::Serialize;
 
+use crate::metrics::latency::P99_SAMPLES;
 use crate::metrics::pace::keeps_rate;
 use crate::profile::{RingKind, TuningProfile};
 
@@ -35,10 +36,6 @@ pub enum Goal {
     /// The most rows per second (p99 reported).
     Throughput,
 }
-
-/// The fewest rows timed for a p99 that is more than the slowest of them: under 100, the 99th
-/// percentile is the largest sample.
-pub const P99_SAMPLES: u64 = 100;
 
 /// One trial's result, as the measurement gives it.
 #[derive(Debug, Clone, PartialEq, Serialize)]

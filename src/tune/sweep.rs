@@ -10,8 +10,9 @@ use serde::Serialize;
 use crate::metrics::human::parse_count;
 use crate::profile::TuningProfile;
 
-use super::search::{P99_SAMPLES, TrialOutcome, Trials};
+use super::search::{TrialOutcome, Trials};
 use super::space::Candidate;
+use crate::metrics::latency::P99_SAMPLES;
 
 /// How far above a curve's lowest p99 a point may be and still count as before the knee.
 pub const KNEE_P99_FACTOR: f64 = 2.0;

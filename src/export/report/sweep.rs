@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use super::page_head;
 use crate::export::svg::{self, Chart, Scale, Series, escape};
-use crate::tune::P99_SAMPLES;
+use crate::metrics::latency::P99_SAMPLES;
 
 /// A report of a sweep alone (`ringtop report --sweep SWEEP.json`).
 pub fn sweep_html(sweep: &Value, source: &str) -> String {
