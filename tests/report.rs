@@ -503,8 +503,8 @@ fn a_sweep_report_plots_latency_against_throughput_with_each_knee() {
     assert_eq!(sizes, [1, 1, 2, 2, 2, 2], "{page}");
     let (pixels, channels) = screenshot(&html);
     // Every series' colour is drawn: the lines (colours 0, 1, 3, 4) and the knee dots (2, 5).
-    // Each has a 12 × 4 legend swatch; a line itself may lie under another series' line where
-    // their measured figures match, so what is certain is the swatch.
+    // Each has a 12 × 4 legend swatch, drawn over the lines; a line itself may lie under another
+    // series' line where their measured figures match, so what is certain is the swatch.
     for colour in &PALETTE[..6] {
         let drawn = pixels_of(&pixels, channels, colour);
         assert!(drawn > 30, "{colour}: {drawn} pixels");

@@ -84,6 +84,27 @@ struct Axis {
     high: f64,
 }
 
+/// The largest 1, 2 or 5 times a power of ten at or below `value` (> 0): where a log axis starts,
+/// so that a sweep from 100k to 200k rows/s fills the plot rather than a seventh of it.
+fn nice_below(value: f64) -> f64 {
+    let power = 10f64.powf((value.log10() + 1e-9).floor());
+    [5.0, 2.0, 1.0]
+        .iter()
+        .map(|m| m * power)
+        .find(|at| *at <= value * (1.0 + 1e-9))
+        .unwrap_or(power)
+}
+
+/// The smallest 1, 2 or 5 times a power of ten at or above `value` (> 0): where a log axis ends.
+fn nice_above(value: f64) -> f64 {
+    let power = 10f64.powf((value.log10() - 1e-9).floor());
+    [1.0, 2.0, 5.0, 10.0]
+        .iter()
+        .map(|m| m * power)
+        .find(|at| *at >= value * (1.0 - 1e-9))
+        .unwrap_or(10.0 * power)
+}
+
 impl Axis {
     fn fit(scale: Scale, values: impl Iterator<Item = f64>) -> Option<Axis> {
         let values: Vec<f64> = values
@@ -100,11 +121,28 @@ impl Axis {
                 let high = if high > low { high * 1.05 } else { low + 1.0 };
                 Axis { scale, low, high }
             }
-            Scale::Log => Axis {
-                scale,
-                low: 10f64.powf(low.log10().floor()),
-                high: 10f64.powf((high.log10() + 1e-9).ceil().max(low.log10().floor() + 1.0)),
-            },
+            Scale::Log => {
+                let (decade_low, decade_high) = (
+                    10f64.powf((low.log10() + 1e-9).floor()),
+                    10f64.powf((high.log10() - 1e-9).ceil()),
+                );
+                let (low, high) = if decade_high / decade_low > 100.0 * (1.0 + 1e-9) {
+                    // Over more than two decades, each is ticked and the axis ends on them.
+                    (decade_low, decade_high)
+                } else {
+                    let low = nice_below(low);
+                    let high = nice_above(high);
+                    (
+                        low,
+                        if high > low {
+                            high
+                        } else {
+                            nice_above(low * 1.01)
+                        },
+                    )
+                };
+                Axis { scale, low, high }
+            }
         })
     }
 
@@ -131,10 +169,10 @@ impl Axis {
                     &[1.0]
                 };
                 let mut ticks = Vec::new();
-                let mut power = self.low;
+                let mut power = 10f64.powf((self.low.log10() + 1e-9).floor());
                 while power <= self.high * 1.0001 {
                     for at in steps.iter().map(|m| m * power) {
-                        if at <= self.high * 1.0001 {
+                        if at >= self.low * 0.9999 && at <= self.high * 1.0001 {
                             ticks.push((at, short_number(at)));
                         }
                     }
@@ -230,6 +268,7 @@ impl Chart {
             TOP + plot_h / 2.0,
             escape(&self.y_label)
         );
+        let mut legend = Vec::new();
         for (index, series) in self.series.iter().enumerate() {
             let color = PALETTE[index % PALETTE.len()];
             let coordinates: Vec<String> = series
@@ -254,20 +293,48 @@ impl Chart {
                     "<circle cx=\"{cx}\" cy=\"{cy}\" r=\"4\" fill=\"{color}\"/>"
                 );
             }
-            let legend_y = TOP + 14.0 + index as f64 * 16.0;
-            let _ = write!(
-                svg,
-                "<rect x=\"{:.1}\" y=\"{:.1}\" width=\"12\" height=\"4\" fill=\"{color}\"/>\
-                 <text x=\"{:.1}\" y=\"{:.1}\" class=\"legend\">{}</text>",
-                LEFT + 10.0,
-                legend_y - 4.0,
-                LEFT + 28.0,
-                legend_y,
-                escape(&series.name)
-            );
+            legend.push((color, series.name.as_str()));
         }
+        write_legend(&mut svg, &legend);
         svg.push_str("</svg>");
         svg
+    }
+}
+
+/// The legend in the plot's top left corner, drawn after every line so that no line crosses an
+/// entry: a swatch and the name of each drawn series, on a white box that lets the lines under it
+/// show faintly.
+fn write_legend(svg: &mut String, entries: &[(&str, &str)]) {
+    if entries.is_empty() {
+        return;
+    }
+    // 11-pixel sans-serif text averages under 6.5 pixels a character.
+    let widest = entries
+        .iter()
+        .map(|(_, name)| name.chars().count())
+        .max()
+        .unwrap_or(0);
+    let _ = write!(
+        svg,
+        "<rect x=\"{:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"#ffffff\" \
+         fill-opacity=\"0.85\" stroke=\"#cccccc\" class=\"legend-box\"/>",
+        LEFT + 4.0,
+        TOP + 3.0,
+        30.0 + widest as f64 * 6.5,
+        entries.len() as f64 * 16.0 + 4.0
+    );
+    for (index, (color, name)) in entries.iter().enumerate() {
+        let legend_y = TOP + 14.0 + index as f64 * 16.0;
+        let _ = write!(
+            svg,
+            "<rect x=\"{:.1}\" y=\"{:.1}\" width=\"12\" height=\"4\" fill=\"{color}\"/>\
+             <text x=\"{:.1}\" y=\"{:.1}\" class=\"legend\">{}</text>",
+            LEFT + 10.0,
+            legend_y - 4.0,
+            LEFT + 28.0,
+            legend_y,
+            escape(name)
+        );
     }
 }
 
@@ -364,6 +431,11 @@ mod tests {
         assert!(svg.contains(PALETTE[0]) && svg.contains(PALETTE[1]));
         assert!(svg.contains("t &lt;1&gt;") && svg.contains("b &amp; c"));
         assert_eq!(svg.matches("<polyline").count(), 2);
+        // The legend lies over the lines, on its box, so no line crosses an entry.
+        let last_line = svg.rfind("<polyline").unwrap();
+        let legend_box = svg.find("class=\"legend-box\"").unwrap();
+        assert!(last_line < legend_box);
+        assert!(legend_box < svg.find("class=\"legend\"").unwrap());
         // A log axis from 10 to 1000: ticks at each power of ten, and the zero is left out.
         assert!(svg.contains(">10<") && svg.contains(">100<") && svg.contains(">1k<"));
     }
@@ -398,6 +470,28 @@ mod tests {
             ["100", "200", "500", "1k", "2k", "5k", "10k"]
         );
         assert_eq!(ticks(100.0, 5e6), ["100", "1k", "10k", "100k", "1M", "10M"]);
+    }
+
+    #[test]
+    fn a_log_axis_ends_at_the_nearest_one_two_or_five_around_its_values() {
+        let span = |low: f64, high: f64| {
+            let axis = Axis::fit(Scale::Log, [low, high].into_iter()).unwrap();
+            (axis.low, axis.high)
+        };
+        // A sweep from 100k to 200k rows/s fills the plot, not a seventh of two decades.
+        assert_eq!(span(99_980.0, 200_008.0), (50_000.0, 500_000.0));
+        assert_eq!(span(100_000.0, 200_000.0), (100_000.0, 200_000.0));
+        // Over more than two decades the axis ends on powers of ten, each ticked.
+        assert_eq!(span(254.0, 3_710_975.0), (100.0, 10_000_000.0));
+        // One value still gets an axis with two ends.
+        assert_eq!(span(100.0, 100.0), (100.0, 200.0));
+        let labels: Vec<String> = Axis::fit(Scale::Log, [99_980.0, 200_008.0].into_iter())
+            .unwrap()
+            .ticks()
+            .into_iter()
+            .map(|(_, label)| label)
+            .collect();
+        assert_eq!(labels, ["50k", "100k", "200k", "500k"]);
     }
 
     #[test]
