@@ -559,6 +559,19 @@ fn bad_tune_and_sweep_input_is_refused_with_what_would_do() {
             vec!["tune".into(), "--confidence".into(), "1.5".into()],
             "between 0.5 and 1",
         ),
+        (
+            vec!["tune".into(), "--min-ratio".into(), "10".into()],
+            "--min-ratio needs a framed base profile",
+        ),
+        (
+            vec![
+                "tune".into(),
+                "--builtin".into(),
+                "compressed-timeseries".into(),
+                "--min-ratio=-3x".into(),
+            ],
+            "a codec ratio above 0",
+        ),
     ];
     for (args, expected) in cases {
         let out = ringtop()

@@ -466,6 +466,10 @@ pub(super) struct TuneArgs {
     /// Seed of the candidate sampling and the trial order.
     #[arg(long, default_value_t = 1)]
     pub(super) seed: u64,
+    /// For a framed base: the least codec ratio a candidate may show (`10`, `10x`); a trial that
+    /// compresses less counts as lost, so speed is not bought with the workload's compression.
+    #[arg(long, value_name = "RATIO", value_parser = parse_ratio)]
+    pub(super) min_ratio: Option<f64>,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -497,6 +501,15 @@ fn parse_count(text: &str) -> Result<u64, String> {
 }
 
 /// A confidence strictly between one half and one.
+fn parse_ratio(text: &str) -> Result<f64, String> {
+    let number = text.strip_suffix(['x', '×']).unwrap_or(text);
+    number
+        .parse::<f64>()
+        .ok()
+        .filter(|r| r.is_finite() && *r > 0.0)
+        .ok_or_else(|| format!("expected a codec ratio above 0 (like 10 or 10x); got {text:?}"))
+}
+
 fn parse_confidence(text: &str) -> Result<f64, String> {
     text.parse::<f64>()
         .ok()

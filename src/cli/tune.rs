@@ -90,9 +90,16 @@ pub(super) fn run_tune(args: &TuneArgs) -> ExitCode {
         }
     }
     base.workload.duration = None;
+    if args.min_ratio.is_some() && base.codec.is_none() {
+        return usage_error(&format!(
+            "--min-ratio needs a framed base profile (one with a [codec] section, like \
+             `--builtin compressed-timeseries`): `{base_name}` sends rows unframed"
+        ));
+    }
     let config = SearchConfig {
         confidence: args.confidence,
         seed: args.seed,
+        min_codec_ratio: args.min_ratio,
         ..SearchConfig::for_base(goal, args.budget, &base)
     };
     // What can be known before anything is measured is asked first: a search of minutes must
@@ -123,7 +130,7 @@ pub(super) fn run_tune(args: &TuneArgs) -> ExitCode {
         Ok(map) => map,
         Err(err) => return usage_error(&err),
     };
-    let codecs = tune::favoured_codecs(&base);
+    let codecs = tune::favoured_codecs(&base, args.min_ratio);
     let inputs = SpaceInputs {
         base: &base,
         topology,
@@ -264,6 +271,11 @@ fn search_table(record: &tune::SearchRecord, candidates: &[tune::Candidate]) -> 
         ));
     }
     let v = &record.verdict;
+    if let Some(floor) = record.min_codec_ratio {
+        out.push_str(&format!(
+            "codec ratio floor: {floor}x (a trial under it was out)\n"
+        ));
+    }
     out.push_str(&format!("winner: {}\n", candidates[v.winner].label()));
     out.push_str(&format!("verdict: {}\n", v.reason));
     out.push_str(&format!(

@@ -179,7 +179,7 @@ fn search(
             c2c::run(&C2cConfig::default()).map_err(|e| e.to_string())?
         }
     };
-    let codecs = tune::favoured_codecs(&base);
+    let codecs = tune::favoured_codecs(&base, None);
     let candidates = tune::candidates(&SpaceInputs {
         base: &base,
         topology,

@@ -96,6 +96,11 @@ pub fn evidence(
         record.spent_s,
         record.budget_s
     ));
+    if let Some(floor) = record.min_codec_ratio {
+        line(format!(
+            "Codec ratio floor: {floor}x (a trial that compressed less did not count)."
+        ));
+    }
     if let Some(b) = &baseline {
         line(format!("Baseline ({base_name}): {}", describe(b)));
     }
@@ -142,12 +147,13 @@ fn describe(f: &Figures) -> String {
 }
 
 /// `id`'s figures: over its confirmation trials, else over the trials of the last rung it ran
-/// in; `None` when it never ran cleanly.
+/// in, those that ran cleanly (every row once and in order, no failure; a trial out for its
+/// codec ratio or its rate still says what it measured); `None` when none did.
 pub(super) fn figures(record: &SearchRecord, id: usize) -> Option<Figures> {
     let mine: Vec<_> = record
         .trials
         .iter()
-        .filter(|t| t.candidate == id && t.merit.is_some())
+        .filter(|t| t.candidate == id && t.outcome.integrity_ok && t.outcome.failure.is_none())
         .collect();
     let confirm: Vec<_> = mine.iter().filter(|t| t.phase == "confirm").collect();
     let chosen: Vec<_> = if confirm.is_empty() {

@@ -39,9 +39,10 @@ const CODEC_SAMPLE_ROWS: usize = 8192;
 const CODECS_TRIED: usize = 2;
 
 /// The codecs the workload's own data favours, for a framed base: the smallest output and the
-/// fastest decode among the exact round trips of a `codec` trial on rows from its source (the
-/// base's codec is tried anyway). Empty for a row ring, or when the source cannot be read.
-pub fn favoured_codecs(base: &TuningProfile) -> Vec<CodecId> {
+/// fastest decode among the exact round trips of a `codec` trial on rows from its source that
+/// compress at all, or by `min_ratio` where the search has that floor (the base's codec is
+/// tried anyway). Empty for a row ring, or when the source cannot be read.
+pub fn favoured_codecs(base: &TuningProfile, min_ratio: Option<f64>) -> Vec<CodecId> {
     let Some(codec) = &base.codec else {
         return Vec::new();
     };
@@ -65,7 +66,10 @@ pub fn favoured_codecs(base: &TuningProfile) -> Vec<CodecId> {
         .map(|(id, _)| id);
     let fastest = exact
         .iter()
-        .filter(|(_, r)| r.ratio.is_some_and(|ratio| ratio > 1.0))
+        .filter(|(_, r)| {
+            r.ratio
+                .is_some_and(|ratio| ratio > 1.0 && min_ratio.is_none_or(|floor| ratio >= floor))
+        })
         .filter_map(|(id, r)| Some((*id, r.decode_mb_per_s?)))
         .max_by(|a, b| a.1.total_cmp(&b.1))
         .map(|(id, _)| id);

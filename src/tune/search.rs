@@ -105,6 +105,10 @@ pub struct SearchConfig {
     /// Set from outside (Ctrl-C) to stop the search before its next trial: what was measured
     /// is kept in the record, nothing is crowned ([`SearchRecord::interrupted`]).
     pub stop: Option<Arc<AtomicBool>>,
+    /// The least codec ratio a framed candidate's trial may show and still count: a trial that
+    /// compressed less is out, as one that lost rows is, so a throughput search cannot trade a
+    /// workload's compression away for speed. `None`: no floor.
+    pub min_codec_ratio: Option<f64>,
 }
 
 /// The shortest measured window of a trial, unless a latency goal's rate asks for longer.
@@ -123,6 +127,7 @@ impl SearchConfig {
             confirm_share: 0.3,
             seed: 1,
             stop: None,
+            min_codec_ratio: None,
         }
     }
 
@@ -226,6 +231,9 @@ pub struct SearchRecord {
     pub goal: Goal,
     /// The rate a latency goal kept, rows/s (0: none).
     pub rate: u64,
+    /// The least codec ratio a trial had to show to count ([`SearchConfig::min_codec_ratio`]).
+    #[serde(serialize_with = "crate::metrics::figures::significant_or_null")]
+    pub min_codec_ratio: Option<f64>,
     /// The budget, s.
     #[serde(serialize_with = "crate::metrics::figures::significant")]
     pub budget_s: f64,
@@ -301,10 +309,13 @@ pub enum SearchError {
 }
 
 /// The merit of one outcome for `config`'s goal: higher is better; `None` disqualifies it
-/// (rows lost or out of order, a failure, no latency figure for a latency goal, or a latency
-/// candidate that could not keep the rate).
+/// (rows lost or out of order, a failure, a codec ratio under the floor asked for, no latency
+/// figure for a latency goal, or a latency candidate that could not keep the rate).
 pub fn merit(config: &SearchConfig, outcome: &TrialOutcome) -> Option<f64> {
     if !outcome.integrity_ok || outcome.failure.is_some() || outcome.rows_per_s <= 0.0 {
+        return None;
+    }
+    if under_ratio_floor(config, outcome) {
         return None;
     }
     match config.goal {
@@ -319,6 +330,13 @@ pub fn merit(config: &SearchConfig, outcome: &TrialOutcome) -> Option<f64> {
             Some(1e9 / (p99 + p50 / 100.0 + 1.0))
         }
     }
+}
+
+/// Whether `outcome` compressed less than `config`'s floor (or gave no ratio where one is asked).
+pub fn under_ratio_floor(config: &SearchConfig, outcome: &TrialOutcome) -> bool {
+    config
+        .min_codec_ratio
+        .is_some_and(|floor| !outcome.codec_ratio.is_some_and(|ratio| ratio >= floor))
 }
 
 /// One rung as planned.
@@ -464,6 +482,7 @@ pub fn search(
     let mut record = SearchRecord {
         goal: config.goal,
         rate: config.rate,
+        min_codec_ratio: config.min_codec_ratio,
         budget_s: config.budget.as_secs_f64(),
         spent_s: 0.0,
         candidates: candidates.len(),
@@ -573,8 +592,18 @@ pub fn search(
     record.verdict = if record.interrupted {
         interrupted(record.verdict, record.trials.len())
     } else if winner == 0 {
+        let mut outs = vec!["lost rows".to_owned(), "failed".to_owned()];
+        if config.goal == Goal::Latency {
+            outs.push("missed the rate".to_owned());
+        }
+        if let Some(floor) = config.min_codec_ratio {
+            outs.push(format!("compressed under {floor}x"));
+        }
         Verdict {
-            reason: "no candidate ran without losing rows or failing: baseline kept".to_owned(),
+            reason: format!(
+                "every candidate {} in half its trials or more: baseline kept",
+                crate::words::either(&outs)
+            ),
             ..record.verdict
         }
     } else {

@@ -225,6 +225,53 @@ fn a_candidate_that_loses_rows_is_never_chosen_however_fast() {
 }
 
 #[test]
+fn a_codec_ratio_floor_puts_out_what_compresses_less_however_fast() {
+    let n = 20;
+    // 5 is three times the baseline's speed at 6.7x, 6 half again at 12.5x (the fake's ratio
+    // is 20 over the speed), the baseline 20x; the rest slower than the baseline.
+    let mut truth = landscape(n, 1.0, Some((5, 3.0)), 4);
+    truth[6] = 1.6;
+    let run = |floor: Option<f64>| {
+        let cfg = SearchConfig {
+            min_codec_ratio: floor,
+            ..config(Goal::Throughput, 60, 4)
+        };
+        let mut fake = Fake::new(truth.clone(), 0.05, 4);
+        search(&candidates(n), &mut fake, &cfg, &mut |_| {}).unwrap()
+    };
+    assert_eq!(run(None).verdict.chosen, 5);
+    let record = run(Some(10.0));
+    assert_eq!(record.min_codec_ratio, Some(10.0));
+    assert_eq!(record.verdict.chosen, 6);
+    for trial in &record.trials {
+        let under = trial.outcome.codec_ratio.unwrap() < 10.0;
+        assert_eq!(trial.merit.is_none(), under, "{trial:?}");
+    }
+    let written = evidence(&record, &candidates(n), "framed", "ringtop tune").unwrap();
+    assert!(
+        written.text.contains("# Codec ratio floor: 10x"),
+        "{}",
+        written.text
+    );
+    // A baseline under the floor is out too: whatever clears it wins, however slow, and the
+    // baseline's figures still say what it measured.
+    let record = run(Some(25.0));
+    let chosen = record.verdict.chosen;
+    assert_ne!(chosen, 0, "{:?}", record.verdict);
+    assert!(20.0 / truth[chosen] >= 25.0);
+    let written = evidence(&record, &candidates(n), "framed", "ringtop tune").unwrap();
+    assert_eq!(written.baseline.unwrap().codec_ratio, Some(20.0));
+    // No candidate clears it: the verdict says why the baseline stays.
+    let record = run(Some(1000.0));
+    assert_eq!(record.verdict.chosen, 0);
+    assert!(
+        record.verdict.reason.contains("compressed under 1000x"),
+        "{}",
+        record.verdict.reason
+    );
+}
+
+#[test]
 fn a_latency_candidate_that_cannot_keep_the_rate_is_out() {
     let cfg = SearchConfig {
         rate: 1_000_000,
