@@ -436,10 +436,15 @@ impl<T: Copy> Consumer<T> {
         })
     }
 
-    /// Takes up to `max` ready items to read in place, released together.
+    /// Takes up to `max` ready items to read in place, released together. Where more items are
+    /// known to be published, the lines of as many again are hinted to the cache, as for
+    /// [`spsc::Consumer::read_chunk`](super::spsc::Consumer::read_chunk).
     #[inline]
     pub fn read_chunk(&mut self, max: usize) -> ReadChunk<'_, T> {
-        let len = self.ready_items(max).min(max);
+        let ready = self.ready_items(max);
+        let len = ready.min(max);
+        #[cfg(not(loom))]
+        super::prefetch::hint_backlog(self.slots, self.head.wrapping_add(len), ready - len, len);
         ReadChunk {
             consumer: self,
             len,

@@ -82,6 +82,39 @@ pub(crate) fn copy_runs<S, T: Copy>(
     count
 }
 
+/// Lines of a consumer's published backlog [`hint_backlog`] hints at most: about what one core
+/// keeps in flight (L1 fill buffers and the L2 queue), so a hint is not dropped for want of room.
+#[cfg(not(loom))]
+const BACKLOG_LINES: usize = 32;
+
+/// Read hints for the lines of the items published after a chunk, at `start` of `slots` (up to
+/// `published` of them: only what the consumer's cached index shows written, never a slot the
+/// producer may be writing), as many items as the chunk's `len` and at most [`BACKLOG_LINES`]
+/// lines. A consumer behind its producer reads lines the other core wrote a lap ago, each a
+/// transfer between cores that the hardware prefetcher does not start early enough; hinting the
+/// next chunk's lines while this one is read overlaps those transfers (2026-12-05, 2-vCPU Xeon
+/// guest: 256-`u64` chunks from a full ring about 1.9× as fast). Nothing is hinted where no
+/// backlog is known: a consumer keeping up with its producer pays one comparison.
+#[cfg(not(loom))]
+#[inline(always)]
+pub(crate) fn hint_backlog<S>(slots: SlotView<S>, start: usize, published: usize, len: usize) {
+    for pos in backlog_positions::<S>(start, published, len) {
+        prefetch_read(slots.at(pos));
+    }
+}
+
+/// The positions [`hint_backlog`] hints: one a line, from `start`, within the first `published`
+/// items and the first `len`, at most [`BACKLOG_LINES`].
+#[cfg(not(loom))]
+#[inline(always)]
+fn backlog_positions<S>(start: usize, published: usize, len: usize) -> impl Iterator<Item = usize> {
+    let per_line = items_per_line::<S>();
+    let ahead = published.min(len).min(BACKLOG_LINES * per_line);
+    (0..ahead)
+        .step_by(per_line)
+        .map(move |offset| start.wrapping_add(offset))
+}
+
 /// Appends a chunk's `runs` (its items in ring order, from position `pos` of `slots`) to `out`:
 /// two `extend_from_slice`s, or with a distance set, a step at a time after read hints
 /// ([`by_steps_hinting`]). The index rings' `append_to`, which the engine reads with.
@@ -260,6 +293,27 @@ mod tests {
         assert_eq!(items_per_line::<[u64; 8]>(), 1);
         assert_eq!(items_per_line::<[u8; 100]>(), 1);
         assert_eq!(items_per_line::<()>(), 1);
+    }
+
+    #[cfg(not(loom))]
+    #[test]
+    fn the_backlog_hints_one_line_at_a_time_and_only_published_items() {
+        let positions = |start, published, len| -> Vec<usize> {
+            backlog_positions::<u64>(start, published, len).collect()
+        };
+        // Behind its producer: the next chunk's 256 items, one hint a line.
+        let next = positions(5, 4000, 256);
+        assert_eq!(next.len(), 32);
+        assert_eq!((next[0], next[1], next[31]), (5, 13, 5 + 31 * 8));
+        // Only what is known published, never past it; nothing where nothing is.
+        assert_eq!(positions(5, 10, 256), [5, 13]);
+        assert!(positions(5, 0, 256).is_empty());
+        assert!(positions(5, 4000, 0).is_empty());
+        // Positions wrap as the ring's counters do.
+        assert_eq!(positions(usize::MAX, 9, 9), [usize::MAX, 7]);
+        // A line an item: at most 32 lines ahead, however long the chunk.
+        let rows: Vec<usize> = backlog_positions::<[u64; 8]>(0, 4096, 256).collect();
+        assert_eq!(rows, (0..32).collect::<Vec<_>>());
     }
 
     #[test]

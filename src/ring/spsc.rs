@@ -522,9 +522,16 @@ impl<T> Consumer<T> {
 
     /// Takes up to `max` ready items to read in place, released together by
     /// [`ReadChunk::release`]. The chunk may be shorter than `max` (even empty).
+    ///
+    /// Where more items are known to be published than the chunk takes (a consumer behind its
+    /// producer), the lines of as many again are hinted to the cache, so that they travel from the
+    /// producer's core while this chunk is read.
     #[inline]
     pub fn read_chunk(&mut self, max: usize) -> ReadChunk<'_, T> {
-        let len = self.ready_items(max).min(max);
+        let ready = self.ready_items(max);
+        let len = ready.min(max);
+        #[cfg(not(loom))]
+        super::prefetch::hint_backlog(self.slots, self.head.wrapping_add(len), ready - len, len);
         ReadChunk {
             consumer: self,
             len,
