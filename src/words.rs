@@ -11,26 +11,32 @@ pub fn counted(n: usize, noun: &str) -> String {
     }
 }
 
-/// `items` as alternatives in a sentence: "a", "a or b", "a, b or c".
-pub fn either(items: &[String]) -> String {
+/// `items` as a list in a sentence, the last joined by `conjunction`: "a", "a or b", "a, b and
+/// c".
+pub fn listed(items: &[String], conjunction: &str) -> String {
     match items {
         [] => String::new(),
         [one] => one.clone(),
-        [rest @ .., last] => format!("{} or {last}", rest.join(", ")),
+        [rest @ .., last] => format!("{} {conjunction} {last}", rest.join(", ")),
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{counted, either};
+    use super::{counted, listed};
 
     #[test]
-    fn alternatives_are_joined_with_commas_and_a_last_or() {
-        let words = |list: &[&str]| either(&list.iter().map(|s| s.to_string()).collect::<Vec<_>>());
-        assert_eq!(words(&[]), "");
-        assert_eq!(words(&["lost rows"]), "lost rows");
-        assert_eq!(words(&["a", "b"]), "a or b");
-        assert_eq!(words(&["a", "b", "c"]), "a, b or c");
+    fn a_list_is_joined_with_commas_and_its_conjunction() {
+        let words = |list: &[&str], conjunction| {
+            listed(
+                &list.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+                conjunction,
+            )
+        };
+        assert_eq!(words(&[], "or"), "");
+        assert_eq!(words(&["lost rows"], "or"), "lost rows");
+        assert_eq!(words(&["a", "b"], "or"), "a or b");
+        assert_eq!(words(&["a", "b", "c"], "and"), "a, b and c");
     }
 
     #[test]

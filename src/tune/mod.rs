@@ -23,8 +23,8 @@ mod trials;
 
 pub use evidence::{Evidence, Figures, evidence};
 pub use search::{
-    DEFAULT_MIN_TRIAL, Goal, Progress, Rung, SearchConfig, SearchError, SearchRecord, TrialOutcome,
-    TrialRecord, Trials, Verdict, check_budget, merit, search,
+    DEFAULT_MIN_TRIAL, Disqualified, Goal, Progress, Rung, SearchConfig, SearchError, SearchRecord,
+    TrialOutcome, TrialRecord, Trials, Verdict, check_budget, disqualified, merit, search,
 };
 pub use space::{Candidate, Setting, SpaceError, SpaceInputs, apply, candidates, check_base};
 pub use stats::{median, sign_test_confidence};

@@ -264,10 +264,18 @@ fn a_codec_ratio_floor_puts_out_what_compresses_less_however_fast() {
     // No candidate clears it: the verdict says why the baseline stays.
     let record = run(Some(1000.0));
     assert_eq!(record.verdict.chosen, 0);
-    assert!(
-        record.verdict.reason.contains("compressed under 1000x"),
-        "{}",
-        record.verdict.reason
+    let last = format!("rung {}", record.rungs.len() - 1);
+    let others = record
+        .trials
+        .iter()
+        .filter(|t| t.phase == last && t.candidate != 0)
+        .count();
+    assert_eq!(
+        record.verdict.reason,
+        format!(
+            "no candidate qualified (of the last rung's {others} trials of other candidates, \
+             {others} compressed under 1000x): baseline kept"
+        )
     );
 }
 
@@ -290,6 +298,30 @@ fn a_latency_candidate_that_cannot_keep_the_rate_is_out() {
     };
     assert!(merit(&cfg, &outcome(999_000.0)).is_some());
     assert!(merit(&cfg, &outcome(900_000.0)).is_none());
+    // Why each is out, the first reason that holds: the verdict tallies these.
+    assert_eq!(
+        disqualified(&cfg, &outcome(900_000.0)),
+        Some(Disqualified::MissedRate)
+    );
+    let lossy = TrialOutcome {
+        integrity_ok: false,
+        ..outcome(900_000.0)
+    };
+    assert_eq!(disqualified(&cfg, &lossy), Some(Disqualified::LostRows));
+    let floored = SearchConfig {
+        min_codec_ratio: Some(2.0),
+        ..cfg.clone()
+    };
+    assert_eq!(
+        disqualified(&floored, &outcome(1e6)),
+        Some(Disqualified::UnderRatioFloor)
+    );
+    let untimed = TrialOutcome {
+        p99_ns: None,
+        ..outcome(1e6)
+    };
+    assert_eq!(disqualified(&cfg, &untimed), Some(Disqualified::NoLatency));
+    assert_eq!(disqualified(&cfg, &outcome(1e6)), None);
     // p99 decides, p50 breaks the tie.
     let mut lower_p50 = outcome(1e6);
     lower_p50.p50_ns = Some(50);
