@@ -386,10 +386,13 @@ pub fn merit(config: &SearchConfig, outcome: &TrialOutcome) -> Option<f64> {
 
 /// Why no candidate but the baseline qualified in the trials `rung` (the last rung's): how many
 /// of the other candidates' trials were out for each reason, most first.
-fn none_qualified(config: &SearchConfig, rung: &[TrialRecord]) -> String {
+fn none_qualified<'r>(
+    config: &SearchConfig,
+    rung: impl Iterator<Item = &'r TrialRecord>,
+) -> String {
     let mut tally: Vec<(Disqualified, usize)> = Vec::new();
     let mut trials = 0;
-    for trial in rung.iter().filter(|t| t.candidate != 0) {
+    for trial in rung.filter(|t| t.candidate != 0) {
         trials += 1;
         if let Some(why) = disqualified(config, &trial.outcome) {
             match tally.iter_mut().find(|(w, _)| *w == why) {
@@ -666,16 +669,10 @@ pub fn search(
     record.verdict = if record.interrupted {
         interrupted(record.verdict, record.trials.len())
     } else if winner == 0 {
-        let last_rung = record.rungs.len().saturating_sub(1);
-        let phase = format!("rung {last_rung}");
-        let rung: Vec<TrialRecord> = record
-            .trials
-            .iter()
-            .filter(|t| t.phase == phase)
-            .cloned()
-            .collect();
+        let phase = format!("rung {}", record.rungs.len().saturating_sub(1));
+        let reason = none_qualified(config, record.trials.iter().filter(|t| t.phase == phase));
         Verdict {
-            reason: none_qualified(config, &rung),
+            reason,
             ..record.verdict
         }
     } else {
