@@ -5,7 +5,8 @@
 
 use std::time::Duration;
 
-use super::search::{Progress, SearchConfig, TrialRecord, Trials, Verdict, merit, run_one};
+use super::merit::merit;
+use super::search::{Progress, SearchConfig, TrialRecord, Trials, Verdict, run_one};
 use super::space::Candidate;
 use super::stats::{median, sign_test_confidence};
 

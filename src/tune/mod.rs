@@ -4,6 +4,7 @@
 //!   capacity by the caches, batch, prefetch, wait strategies, codec by the data).
 //! - `search`: successive halving within a budget on the [`Trials`] trait ([`search()`]), then
 //!   `confirm`: an interleaved confirmation against the baseline with a sign test.
+//! - `merit`: whether a trial counts ([`disqualified`]) and its [`merit`].
 //! - `trials`: [`EngineTrials`], trials on the real engine.
 //! - `sweep`: a grid of short runs over one or two settings, and its knee.
 //! - [`evidence`]: the tuned profile with the search's evidence as its header.
@@ -13,6 +14,7 @@
 
 mod confirm;
 mod evidence;
+mod merit;
 mod search;
 mod space;
 mod stats;
@@ -22,9 +24,10 @@ mod tests;
 mod trials;
 
 pub use evidence::{Evidence, Figures, evidence};
+pub use merit::{Disqualified, disqualified, merit};
 pub use search::{
-    DEFAULT_MIN_TRIAL, Disqualified, Goal, Progress, Rung, SearchConfig, SearchError, SearchRecord,
-    TrialOutcome, TrialRecord, Trials, Verdict, check_budget, disqualified, merit, search,
+    DEFAULT_MIN_TRIAL, Goal, Progress, Rung, SearchConfig, SearchError, SearchRecord, TrialOutcome,
+    TrialRecord, Trials, Verdict, check_budget, search,
 };
 pub use space::{Candidate, Setting, SpaceError, SpaceInputs, apply, candidates, check_base};
 pub use stats::{median, sign_test_confidence};
