@@ -53,6 +53,9 @@
 //! - `shm_item_stream`: items a second through the item ring between the pair, one a call
 //!   (`try_send`/`try_recv`) and in batches of 64 (`try_send_many`/`try_recv_many`: one tail and
 //!   one credit a batch); `shm_item_batches_vs_one_at_a_time` per round.
+//! - `shm_message_stream`: bytes a second in 4 KiB messages through the message ring's 128 KiB
+//!   window between the pair (`try_send`/`try_recv`, each message's number checked): the
+//!   records' copy out of lines the other core has just written.
 //! - `tcp_round_trip_vs_plain_tcp_floor`: the TCP round trip against that round's floor.
 //!
 //! Every round trip but TCP's (those take tens of microseconds) is timed back to back, 32 trips
@@ -832,6 +835,55 @@ fn shm_item_stream(items: u64, cpus: (Option<usize>, Option<usize>), batch: usiz
     items as f64 / took.as_secs_f64()
 }
 
+/// Bytes a second in messages of `len` bytes through the library's message ring (a window of
+/// `window` bytes) from a sender on `cpus.0` to a receiver on `cpus.1`, both polling
+/// (`try_send`, `try_recv`), every message's sequence number checked. Timed from the first send
+/// to the last message read.
+fn shm_message_stream(
+    messages: u64,
+    window: usize,
+    len: usize,
+    cpus: (Option<usize>, Option<usize>),
+) -> f64 {
+    let name = format!("bench-messages-{}", std::process::id());
+    let mut receiver =
+        MessageReceiver::create(&name, window, ringtop::ring::WaitStrategy::BusySpin).unwrap();
+    let consumer = std::thread::spawn(move || {
+        pin(cpus.1);
+        let mut out = Vec::with_capacity(len);
+        let mut next = 0u64;
+        while next < messages {
+            match receiver.try_recv(&mut out) {
+                Received::Message => {
+                    let seq = u64::from_ne_bytes(out[..8].try_into().unwrap());
+                    assert_eq!(seq, next, "the message ring lost or reordered a message");
+                    next += 1;
+                }
+                _ => std::hint::spin_loop(),
+            }
+        }
+        receiver
+    });
+    pin(cpus.0);
+    let mut sender = MessageSender::open(&name, len).unwrap();
+    let mut message = vec![0x5au8; len];
+    let start = Instant::now();
+    let mut sent = 0u64;
+    while sent < messages {
+        message[..8].copy_from_slice(&sent.to_ne_bytes());
+        if sender.try_send(&message).unwrap() {
+            sent += 1;
+        } else {
+            std::hint::spin_loop();
+        }
+    }
+    let receiver = consumer.join().unwrap();
+    let took = start.elapsed();
+    drop(sender);
+    drop(receiver);
+    (messages * len as u64) as f64 / took.as_secs_f64()
+}
+
 /// Median time (ns) to encode a one-row `none` frame and to check and decode it, on `cpu`: the
 /// part of the shm round trip that is the frame codec's (CRC-32 both ways, header checks, the
 /// row copied in and out), not the transport's.
@@ -1229,6 +1281,14 @@ fn main() {
                 batched,
             );
             batches_vs_single.push(batched / single);
+            let messages = apart(|| shm_message_stream(trips as u64 * 10, 1 << 17, 4096, pair));
+            record(
+                &mut cases,
+                "shm_message_stream",
+                "4096_byte_messages_128_kib_window",
+                "bytes/s",
+                messages,
+            );
             // A one-row frame record out (header, frame header, row), a credit back.
             let uds = apart(|| unix_socket_round_trip(max_frame_len(1) + 8, 32, trips, pair));
             record(&mut cases, "shm_round_trip", "unix_socket", "ns", uds);

@@ -9,7 +9,6 @@
 
 #[cfg(not(loom))]
 use super::buffer::SlotView;
-#[cfg(not(loom))]
 use super::pad::LINE_BYTES;
 
 /// How many items of `T` one line holds (at least one): the read path hints once per this many.
@@ -135,6 +134,52 @@ pub(crate) fn append_runs<S, T: Clone>(
     } else {
         out.extend_from_slice(runs[0]);
         out.extend_from_slice(runs[1]);
+    }
+}
+
+/// How far past the position being read a reader of another core's records hints lines
+/// ([`LineHints::ahead_of`]): 16 lines (8 or fewer gained less; 32 and 64 no more).
+pub const READ_LEAD_BYTES: u64 = 16 * LINE_BYTES as u64;
+
+/// How far past the item being written a writer of slots hints them: 4 lines (2 to 8 measured
+/// alike). A write hint takes the line from the other core, so the writer hints no further
+/// than the room it holds.
+pub const WRITE_LEAD_BYTES: u64 = 4 * LINE_BYTES as u64;
+
+/// Hints for the lines of a stream of bytes in a ring buffer: each line once, in stream order,
+/// from where the last hint stopped. One home for not asking twice; the callers choose how far
+/// ahead ([`READ_LEAD_BYTES`], [`WRITE_LEAD_BYTES`]) and never past what they may touch.
+///
+/// A reader of another core's records reads lines that core has just written, and a writer
+/// writes lines the other core read a lap before: each a transfer between cores that the
+/// hardware prefetcher starts too late, the loads or stores then waiting on them one after
+/// another. Hinted ahead, the transfers overlap (2-vCPU Xeon guest: 4 KiB messages through a
+/// 128 KiB shared-memory window 6.0 against 9 GB/s; batches of 64 64-byte items through 1,024
+/// slots 26 against 71 M items/s with the sender's hints).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct LineHints {
+    /// The stream position up to which lines were hinted.
+    hinted: u64,
+}
+
+impl LineHints {
+    /// Calls `hint` once for each line holding stream positions in `from..to` that no earlier
+    /// call hinted, with the position where it starts (or `from`, in `from`'s line).
+    #[inline(always)]
+    pub fn hint(&mut self, from: u64, to: u64, mut hint: impl FnMut(u64)) {
+        let mut line = self.hinted.max(from & !(LINE_BYTES as u64 - 1));
+        while line < to {
+            hint(line);
+            line = line.saturating_add(LINE_BYTES as u64);
+        }
+        self.hinted = self.hinted.max(line);
+    }
+
+    /// A reader's hints: the lines from `at` to [`READ_LEAD_BYTES`] past it, never at or past
+    /// `published` (what the writer has finished).
+    #[inline(always)]
+    pub fn ahead_of(&mut self, at: u64, published: u64, hint: impl FnMut(u64)) {
+        self.hint(at, published.min(at.saturating_add(READ_LEAD_BYTES)), hint);
     }
 }
 
@@ -314,6 +359,37 @@ mod tests {
         // A line an item: at most 32 lines ahead, however long the chunk.
         let rows: Vec<usize> = backlog_positions::<[u64; 8]>(0, 4096, 256).collect();
         assert_eq!(rows, (0..32).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_reader_hints_each_published_line_once_and_a_lead_ahead_at_most() {
+        let mut hints = LineHints::default();
+        let mut hinted = Vec::new();
+        let lead_lines = READ_LEAD_BYTES / LINE_BYTES as u64;
+        // Reading from position 0 with plenty published: the lead's lines.
+        hints.ahead_of(0, 1 << 20, |line| hinted.push(line));
+        assert_eq!(hinted, (0..lead_lines).map(|l| l * 64).collect::<Vec<_>>());
+        // Asked again: nothing new; a few bytes on, the line those bytes reach into, once.
+        hinted.clear();
+        hints.ahead_of(0, 1 << 20, |line| hinted.push(line));
+        assert!(hinted.is_empty());
+        hints.ahead_of(8, 1 << 20, |line| hinted.push(line));
+        hints.ahead_of(64, 1 << 20, |line| hinted.push(line));
+        assert_eq!(hinted, [lead_lines * 64]);
+        // Never at or past what is published, and what was not hinted then is hinted once
+        // published.
+        let (mut hints, mut hinted) = (LineHints::default(), Vec::new());
+        hints.ahead_of(0, 100, |line| hinted.push(line));
+        assert_eq!(hinted, [0, 64]);
+        hints.ahead_of(0, 100, |line| hinted.push(line));
+        hints.ahead_of(0, 129, |line| hinted.push(line));
+        assert_eq!(hinted, [0, 64, 128]);
+        hints.ahead_of(10, 10, |line| hinted.push(line));
+        assert_eq!(hinted, [0, 64, 128]);
+        // Nothing near the end of the counters wraps into a hint for position 0.
+        let (mut hints, mut hinted) = (LineHints::default(), Vec::new());
+        hints.ahead_of(u64::MAX - 100, u64::MAX, |line| hinted.push(line));
+        assert_eq!(hinted, [u64::MAX - 127, u64::MAX - 63]);
     }
 
     #[test]

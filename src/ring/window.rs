@@ -34,12 +34,15 @@ use super::{RingConfig, RingError};
 
 type Word = UnsafeCell<u64>;
 
+#[cfg(not(loom))]
+use super::prefetch::LineHints;
 use super::record::ring_offset;
 pub use super::record::{
     ALIGN, CONSUMED, HEADER, PADDING, encode_record, footprint, max_payload, record_header,
 };
 pub use place::{Placement, place};
 
+mod copy;
 mod place;
 
 /// Why a write, a publish or a record was refused.
@@ -170,6 +173,8 @@ pub fn channel_with(
             head: 0,
             cached_tail: 0,
             scratch: Vec::new(),
+            #[cfg(not(loom))]
+            read_ahead: LineHints::default(),
         },
     ))
 }
@@ -331,6 +336,9 @@ pub struct WindowReader {
     cached_tail: u64,
     /// Where payloads are copied to when a device writes the memory.
     scratch: Vec<u8>,
+    /// How far the published records' lines were hinted ([`WindowReader::hint_ahead`]).
+    #[cfg(not(loom))]
+    read_ahead: LineHints,
 }
 
 /// A window's positions for a watcher in another thread ([`WindowReader::positions`]): the
@@ -418,50 +426,6 @@ impl WindowReader {
         self.release_to(end);
     }
 
-    /// `len` payload bytes of the record at `position`, copied word by word with volatile reads
-    /// into `out` (for memory a device may be writing, and under loom, which tracks every word).
-    #[cfg(loom)]
-    fn copy_payload(&self, position: u64, len: usize, out: &mut Vec<u8>) {
-        out.clear();
-        let first = position + HEADER as u64;
-        for i in 0..len.div_ceil(ALIGN) as u64 {
-            // SAFETY: the words lie inside the record (`footprint(len)` bytes from `position`,
-            // checked by the caller to be published and inside the buffer); volatile, because a
-            // device may be writing them.
-            let word = self
-                .shared
-                .word(first + i * ALIGN as u64)
-                .with(|p| unsafe { p.read_volatile() });
-            out.extend_from_slice(&word.to_ne_bytes());
-        }
-        out.truncate(len);
-    }
-
-    /// `len` payload bytes of the record at `position`, copied word by word with volatile reads
-    /// into `out`: memory a device (or another process) may be writing is never read through a
-    /// reference, only a word at a time, each read once.
-    #[cfg(not(loom))]
-    fn copy_payload(&self, position: u64, len: usize, out: &mut Vec<u8>) {
-        let words = len.div_ceil(ALIGN);
-        let offset = ring_offset(position, self.capacity) + HEADER;
-        out.clear();
-        out.reserve(words * ALIGN);
-        // SAFETY: the record's `footprint(len)` bytes from `position` lie inside the buffer
-        // (checked by the caller: `offset - HEADER + footprint <= capacity`), so the `words`
-        // 8-aligned words from `offset` are inside it (the buffer is 8-aligned); each is read once,
-        // volatile, because a device or another process may be writing it; `out` has room for
-        // them (reserved above) and its length is set only once they are all written.
-        unsafe {
-            let source = self.shared.base().add(offset).cast::<u64>().cast_const();
-            let target = out.as_mut_ptr().cast::<u64>();
-            for i in 0..words {
-                target.add(i).write_unaligned(source.add(i).read_volatile());
-            }
-            out.set_len(words * ALIGN);
-        }
-        out.truncate(len);
-    }
-
     /// The next record, skipping padding; `Ok(None)` when nothing is published.
     ///
     /// # Errors
@@ -511,6 +475,8 @@ impl WindowReader {
                     return Ok(None);
                 }
             }
+            #[cfg(not(loom))]
+            self.hint_ahead(self.head);
             let available = self.cached_tail - self.head;
             let offset = ring_offset(self.head, self.capacity);
             let bad = |reason: String| WindowError::BadRecord {

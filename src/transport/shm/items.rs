@@ -358,7 +358,13 @@ impl<T: Pod> ItemReceiver<T> {
             if !shared.open.load(Acquire) {
                 return from;
             }
-            let to = stamped_end(&shared.segment, Slot::<T>::BYTES, from, head, wanted as u64);
+            let room = room_from(&shared.segment, Slot::<T>::BYTES, from, head);
+            let to = shared.segment.stamped_tail_to_read(
+                from,
+                Slot::<T>::BYTES,
+                size_of::<T>(),
+                room.min(wanted as u64),
+            );
             if to != from {
                 ends.published.store(to, Release);
             }
@@ -401,13 +407,12 @@ impl<T: Pod> Drop for ItemReceiver<T> {
     }
 }
 
-/// Where a stream of slots of `slot` bytes ends once the full slots from its end `from` on are
-/// taken into it: at most `most` of them, and never past the room the receiver at `head` has
-/// released. The slots' stamps are all the sender's word on them.
+/// How many slots of `slot` bytes from a stream's end `from` on the receiver at `head` has
+/// released: the most that may be taken into the stream. The slots' stamps are all the
+/// sender's word on which of them are full.
 #[inline(always)]
-fn stamped_end(segment: &Segment, slot: usize, from: u64, head: u64, most: u64) -> u64 {
-    let room = (head + segment.capacity() as u64 - from) >> slot.trailing_zeros();
-    segment.stamped_tail(from, slot, most.min(room))
+fn room_from(segment: &Segment, slot: usize, from: u64, head: u64) -> u64 {
+    (head + segment.capacity() as u64 - from) >> slot.trailing_zeros()
 }
 
 /// Where a stream of items ends and where its receiver has read to, as the receiver and the
@@ -459,7 +464,8 @@ impl Stream for ItemStream {
         let ends = &stream.ends;
         let from = ends.published.load(Acquire);
         let head = ends.head.load(Acquire);
-        let end = stamped_end(&shared.segment, stream.slot, from, head, u64::MAX);
+        let room = room_from(&shared.segment, stream.slot, from, head);
+        let end = shared.segment.stamped_tail(from, stream.slot, room);
         ends.published.store(end, Release);
         Ok(())
     }

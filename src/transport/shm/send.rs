@@ -8,6 +8,7 @@ use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 use std::time::{Duration, Instant};
 
 use crate::clock::{ahead, boot_id, deadline, monotonic_ns};
+use crate::ring::prefetch::WriteHint;
 use crate::ring::window::{ALIGN, HEADER, PADDING, Placement, footprint, place, record_header};
 use crate::transport::session::FRAME;
 use crate::transport::{
@@ -79,6 +80,8 @@ pub struct ShmSender {
     lock_checks: u64,
     /// Item or message sends since the credit was last read.
     since_credit: u32,
+    /// How this CPU is asked for the lines a batch of items is about to write.
+    write_hint: WriteHint,
     out: Vec<u8>,
     /// A second mapping of the file's header for a watcher ([`ShmSender::watch`]), held here
     /// so that it goes with this sender.
@@ -163,6 +166,7 @@ impl ShmSender {
             alive_checked_ns: 0,
             lock_checks: 0,
             since_credit: 0,
+            write_hint: WriteHint::of_this_cpu(),
             out: Vec::new(),
             watched_header: None,
             watched: None,
@@ -478,14 +482,10 @@ impl ShmSender {
         };
         // `self.slot`, from the size the sender announced (checked equal above).
         let slot = layout::slot_bytes(item);
-        // Sliced by hand: `chunks_exact` divides the length by the item size to find its end.
         // Each item is published by its slot's stamp; the tail after them, for a receiver that
         // sleeps.
-        for k in 0..count {
-            let at = self.tail + (k * slot) as u64;
-            self.segment
-                .write_item(at, slot, &items[k * item..(k + 1) * item]);
-        }
+        self.segment
+            .write_items(self.tail, slot, (items, item, count), self.write_hint);
         self.publish(self.tail + (count * slot) as u64, count)
     }
 

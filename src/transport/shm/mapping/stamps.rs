@@ -5,10 +5,63 @@
 use std::sync::atomic::AtomicU64;
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 
+use crate::ring::pad::LINE_BYTES;
+use crate::ring::prefetch::{WRITE_LEAD_BYTES, WriteHint};
 use crate::ring::record::ring_offset;
 
 use super::super::layout;
 use super::{Segment, write_words};
+
+/// The most lines past their stamps' that one look at the stamps hints
+/// ([`Segment::stamped_tail_to_read`]): more than a core keeps in flight would wait for room.
+const SCAN_HINTS: u32 = 64;
+
+/// Which lines of a batch of slots [`Segment::write_items`] hints, and when: before the slot at
+/// a position is written, every line of it and of the slots up to [`WRITE_LEAD_BYTES`] past
+/// it that holds a stamp or item bytes (a slot's padding lines are never written), each once,
+/// none past the batch.
+#[derive(Debug, Clone, Copy)]
+struct SlotWriteHints {
+    /// The batch's first slot.
+    start: u64,
+    /// The batch's end.
+    end: u64,
+    /// A slot's bytes, a power of two.
+    slot: u64,
+    /// The bytes a slot's stamp and item take.
+    used: u64,
+    /// The first line not looked at yet.
+    unhinted: u64,
+}
+
+impl SlotWriteHints {
+    /// For `count` items of `item` bytes in slots of `slot` bytes from stream `start` on.
+    #[inline(always)]
+    fn new(start: u64, slot: usize, item: usize, count: usize) -> Self {
+        SlotWriteHints {
+            start,
+            end: start + (count * slot) as u64,
+            slot: slot as u64,
+            used: (layout::slot::ITEM + item) as u64,
+            unhinted: start & !(LINE_BYTES as u64 - 1),
+        }
+    }
+
+    /// Calls `hint` for the lines due before the slot at `at` is written (one comparison when
+    /// none is).
+    #[inline(always)]
+    fn before_writing(&mut self, at: u64, mut hint: impl FnMut(u64)) {
+        let due = (at + self.slot + WRITE_LEAD_BYTES).min(self.end);
+        while self.unhinted < due {
+            // Slots start at multiples of their size (a power of two): a line is padding when it
+            // starts `used` bytes or more into its slot.
+            if self.unhinted.wrapping_sub(self.start) & (self.slot - 1) < self.used {
+                hint(self.unhinted);
+            }
+            self.unhinted += LINE_BYTES as u64;
+        }
+    }
+}
 
 impl Segment {
     /// Writes an item into the slot at stream `position` (`slot` bytes, [`layout::slot`]): its
@@ -26,6 +79,45 @@ impl Segment {
         unsafe { write_words(at.add(layout::slot::ITEM / 8), item) }
         self.stamp_word(position)
             .store(layout::stamp(position, slot), Release);
+    }
+
+    /// Writes `count` items of `item` bytes (`items`, at least that long) into the slots from
+    /// stream `position` on, each as [`Segment::write_item`] does, asking for the lines the
+    /// slots' stamps and items take (not a slot's padding lines) [`WRITE_LEAD_BYTES`] before the
+    /// writes reach them (with `hint`: `prefetchw` where the CPU has it). Only these slots are
+    /// hinted, the room the sender holds: never a line the receiver may still read. One
+    /// comparison an item where no line is due: small items stream as fast as without.
+    ///
+    /// # Panics
+    /// When a slot would leave the window (the slot arithmetic keeps them inside), or `items`
+    /// is shorter than `count` items.
+    #[inline]
+    pub fn write_items(
+        &self,
+        position: u64,
+        slot: usize,
+        (items, item, count): (&[u8], usize, usize),
+        hint: WriteHint,
+    ) {
+        let mut hints = SlotWriteHints::new(position, slot, item, count);
+        for k in 0..count {
+            let at = position + (k * slot) as u64;
+            hints.before_writing(at, |line| self.hint_line(line, hint));
+            // Sliced by hand: `chunks_exact` divides the length by the item size to find its end.
+            self.write_item(at, slot, &items[k * item..(k + 1) * item]);
+        }
+    }
+
+    /// Issues `hint` for the window's line at stream `position`. Only timing changes: a hint
+    /// reads and writes nothing.
+    #[inline(always)]
+    fn hint_line(&self, position: u64, hint: WriteHint) {
+        let offset = ring_offset(position, self.capacity);
+        hint.issue(
+            self.base
+                .as_ptr()
+                .wrapping_add(layout::HEADER_BYTES + offset),
+        );
     }
 
     /// Copies the item out of the slot at stream `position` into `out` (the item's bytes, as
@@ -65,6 +157,23 @@ impl Segment {
     /// them: how far the sender has published, read from the stamps alone.
     #[inline]
     pub fn stamped_tail(&self, from: u64, slot: usize, most: u64) -> u64 {
+        self.scan_stamps(from, slot, 0, most)
+    }
+
+    /// As [`Segment::stamped_tail`], for the receiver about to read the slots' items of `item`
+    /// bytes: the lines each full slot's item takes past its stamp's line are hinted as the
+    /// scan goes, at most `SCAN_HINTS` of them. A slot of two lines read after the count waited
+    /// on the second line's transfer alone (batches of 64 through 1,024 slots on the 2-vCPU
+    /// Xeon guest: 64-byte items 71 against 87 M items/s, 120-byte items 52 against 84 M).
+    #[inline]
+    pub fn stamped_tail_to_read(&self, from: u64, slot: usize, item: usize, most: u64) -> u64 {
+        self.scan_stamps(from, slot, layout::slot::ITEM + item, most)
+    }
+
+    /// [`Segment::stamped_tail`], hinting each full slot's lines from its second to `used`
+    /// bytes into it.
+    #[inline(always)]
+    fn scan_stamps(&self, from: u64, slot: usize, used: usize, most: u64) -> u64 {
         // Counted apart from the stamps: a full slot's stamp *is* the next slot's position, and
         // with the position carried from one slot to the next the compiler took it from the
         // loaded stamp, so that each load's address waited on the previous load, a transfer from
@@ -73,10 +182,17 @@ impl Segment {
         // `black_box` keeps the count opaque, so the loads' addresses never come from their
         // values and the CPU issues them together.
         let mut taken = 0;
+        let mut hints = 0;
         while taken < most {
             let at = from.wrapping_add(taken * slot as u64);
             if !self.is_stamped(at, slot) {
                 break;
+            }
+            let mut line = LINE_BYTES;
+            while line < used && hints < SCAN_HINTS {
+                self.prefetch_window(at + line as u64);
+                line += LINE_BYTES;
+                hints += 1;
             }
             taken = std::hint::black_box(taken + 1);
         }
@@ -114,7 +230,7 @@ mod tests {
     use proptest::prelude::*;
 
     use super::super::Segment;
-    use super::layout;
+    use super::{LINE_BYTES, SlotWriteHints, WRITE_LEAD_BYTES, layout};
 
     /// What a slot's stamp word holds in a case.
     #[derive(Debug, Clone, Copy)]
@@ -164,6 +280,50 @@ mod tests {
 
     proptest! {
         #[test]
+        fn a_batch_hints_each_line_its_slots_write_once_before_it_is_written_and_nothing_else(
+            item in prop_oneof![
+                Just(1usize), Just(8), Just(24), Just(56), Just(57), Just(64), Just(120),
+                Just(200), Just(1024)
+            ],
+            first in 0u64..10_000,
+            count in 1usize..70,
+        ) {
+            let slot = layout::slot_bytes(item);
+            let start = first * slot as u64;
+            let end = start + (count * slot) as u64;
+            let line_of = |position: u64| position & !(LINE_BYTES as u64 - 1);
+            // The lines holding a stamp or item byte of the batch's slots.
+            let written = |line: u64| {
+                (0..count).any(|k| {
+                    let at = start + (k * slot) as u64;
+                    line < at + (8 + item) as u64 && at < line + LINE_BYTES as u64
+                })
+            };
+            let mut hints = SlotWriteHints::new(start, slot, item, count);
+            let mut hinted: Vec<u64> = Vec::new();
+            for k in 0..count {
+                let at = start + (k * slot) as u64;
+                let before = hinted.len();
+                hints.before_writing(at, |line| hinted.push(line));
+                for &line in &hinted[before..] {
+                    prop_assert_eq!(line, line_of(line), "a hint for a line's start");
+                    prop_assert!(line < end && line >= line_of(start), "inside the batch");
+                    prop_assert!(line < at + (slot as u64) + WRITE_LEAD_BYTES, "within the lead");
+                    prop_assert!(written(line), "line {} is padding", line);
+                }
+                // Every line this slot writes has been hinted by now.
+                let mut line = line_of(at);
+                while line < at + (8 + item) as u64 {
+                    prop_assert!(hinted.contains(&line), "line {} of slot {} unhinted", line, k);
+                    line += LINE_BYTES as u64;
+                }
+            }
+            let mut unique = hinted.clone();
+            unique.dedup();
+            prop_assert_eq!(unique.len(), hinted.len(), "a line hinted twice");
+        }
+
+        #[test]
         fn the_stamps_publish_exactly_the_run_of_slots_stamped_for_their_own_positions(
             item in prop_oneof![
                 Just(1usize), Just(8), Just(12), Just(20), Just(24), Just(56), Just(57), Just(64),
@@ -203,6 +363,11 @@ mod tests {
             let run = marks.iter().take_while(|m| matches!(m, Mark::Own)).count() as u64;
             prop_assert_eq!(
                 segment.stamped_tail(from, slot, most),
+                from + run.min(most) * slot as u64
+            );
+            // The receiver's look, which hints the lines it is about to read, finds the same.
+            prop_assert_eq!(
+                segment.stamped_tail_to_read(from, slot, item, most),
                 from + run.min(most) * slot as u64
             );
             // A whole lap of stamped slots stops there: the next lap's slot holds this lap's
