@@ -472,6 +472,58 @@ fn ctrl_c_stops_a_tune_with_its_trials_reported_and_nothing_written() {
     );
 }
 
+#[test]
+fn a_profiles_codec_ratio_floor_is_the_searchs_unless_the_command_line_gives_one() {
+    let _machine = machine();
+    let dir = scratch_dir("tune-floor");
+    let map = dir.join("c2c.json");
+    let out = ringtop().args(["c2c", "--json"]).output().unwrap();
+    assert!(out.status.success());
+    std::fs::write(&map, &out.stdout).unwrap();
+    let text = ringtop()
+        .args(["profile", "show", "compressed-timeseries"])
+        .output()
+        .unwrap()
+        .stdout;
+    let text = String::from_utf8(text).unwrap();
+    let floored = text.replace("[codec]\n", "[codec]\nmin_ratio = \"12x\"\n");
+    assert_ne!(floored, text, "the built-in has a [codec] section");
+    let profile = dir.join("floored.toml");
+    std::fs::write(&profile, floored).unwrap();
+    let out = ringtop()
+        .args(["profile", "check"])
+        .arg(&profile)
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.contains("codec decimal, tuned to a codec ratio of at least 12x"),
+        "{said}"
+    );
+    for (given, floor) in [(None, 12.0), (Some("20"), 20.0)] {
+        let mut tune = ringtop();
+        tune.args(["tune", "--goal", "throughput", "--budget", "60s", "--json"])
+            .arg("--profile")
+            .arg(&profile)
+            .arg("--c2c")
+            .arg(&map)
+            .arg("-o")
+            .arg(dir.join("best.toml"));
+        if let Some(given) = given {
+            tune.args(["--min-ratio", given]);
+        }
+        let child = tune
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let out = interrupted_after(child, Duration::from_secs(3));
+        let doc: Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+        assert_eq!(doc["search"]["min_codec_ratio"], floor, "{given:?}");
+    }
+}
+
 /// `sweep --set workload.rate=RATES --trial TRIAL --json` sent SIGINT after `after`: its exit
 /// status checked (130), its `sweep` record and its stderr.
 fn sweep_interrupted(rates: &str, trial: &str, after: Duration) -> (Value, String) {

@@ -468,6 +468,7 @@ pub(super) struct TuneArgs {
     pub(super) seed: u64,
     /// For a framed base: the least codec ratio a candidate may show (`10`, `10x`); a trial that
     /// compresses less counts as lost, so speed is not bought with the workload's compression.
+    /// Default: the base profile's `[codec] min_ratio`, if it has one.
     #[arg(long, value_name = "RATIO", value_parser = parse_ratio)]
     pub(super) min_ratio: Option<f64>,
 }
@@ -502,12 +503,8 @@ fn parse_count(text: &str) -> Result<u64, String> {
 
 /// A confidence strictly between one half and one.
 fn parse_ratio(text: &str) -> Result<f64, String> {
-    let number = text.strip_suffix(['x', '×']).unwrap_or(text);
-    number
-        .parse::<f64>()
-        .ok()
-        .filter(|r| r.is_finite() && *r > 0.0)
-        .ok_or_else(|| format!("expected a codec ratio above 0 (like 10 or 10x); got {text:?}"))
+    ringtop::profile::codec_ratio(text)
+        .ok_or_else(|| format!("expected {}; got {text:?}", ringtop::profile::CODEC_RATIO))
 }
 
 fn parse_confidence(text: &str) -> Result<f64, String> {

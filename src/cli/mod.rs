@@ -411,13 +411,18 @@ fn run_profile(command: &ProfileCommand) -> ExitCode {
         },
         ProfileCommand::Check { file } => match profile::check_file(file) {
             Ok(p) => write_stdout(Ok(format!(
-                "{}: ok ({} ring, {}, {}{})\n",
+                "{}: ok ({} ring, {}, {}{}{})\n",
                 file.display(),
                 p.ring.kind.name(),
                 counted(p.workload.producers, "producer"),
                 counted(p.workload.consumers, "consumer"),
                 p.codec()
                     .map(|c| format!(", codec {c}"))
+                    .unwrap_or_default(),
+                p.codec
+                    .as_ref()
+                    .and_then(|c| c.min_ratio)
+                    .map(|floor| format!(", tuned to a codec ratio of at least {floor}x"))
                     .unwrap_or_default()
             ))),
             Err(errors) => {

@@ -96,11 +96,12 @@ pub(super) fn run_tune(args: &TuneArgs) -> ExitCode {
              `--builtin compressed-timeseries`): `{base_name}` sends rows unframed"
         ));
     }
+    let from_base = SearchConfig::for_base(goal, args.budget, &base);
     let config = SearchConfig {
         confidence: args.confidence,
         seed: args.seed,
-        min_codec_ratio: args.min_ratio,
-        ..SearchConfig::for_base(goal, args.budget, &base)
+        min_codec_ratio: args.min_ratio.or(from_base.min_codec_ratio),
+        ..from_base
     };
     // What can be known before anything is measured is asked first: a search of minutes must
     // not end in a budget or a path that was never going to do.
@@ -130,7 +131,7 @@ pub(super) fn run_tune(args: &TuneArgs) -> ExitCode {
         Ok(map) => map,
         Err(err) => return usage_error(&err),
     };
-    let codecs = tune::favoured_codecs(&base, args.min_ratio);
+    let codecs = tune::favoured_codecs(&base, config.min_codec_ratio);
     let inputs = SpaceInputs {
         base: &base,
         topology,

@@ -19,6 +19,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+pub use numbers::{CODEC_RATIO, codec_ratio};
 pub use placement::{AutoWord, CpuSetting, NumaSetting, NumaWord};
 
 use crate::codec::CodecId;
@@ -403,7 +404,7 @@ pub struct PinningSection {
 }
 
 /// `[codec]`: rows travel in frames through a byte ring, encoded with this codec.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CodecSection {
     /// Codec name (one of [`CodecId::ALL`]'s names: `none`, `delta`, `lz4`, … `decimal-fast`).
@@ -416,6 +417,15 @@ pub struct CodecSection {
         deserialize_with = "numbers::some_whole"
     )]
     pub rows_per_frame: Option<usize>,
+    /// The least codec ratio a tuning search from this profile may settle for (`10`, `"10x"`):
+    /// `ringtop tune` (unless `--min-ratio` says otherwise) and the dashboard's `t` count a trial
+    /// that compressed less as one that lost rows. Absent: no floor. Runs ignore it.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "numbers::some_codec_ratio"
+    )]
+    pub min_ratio: Option<f64>,
 }
 
 /// `[prefetch]`.

@@ -58,6 +58,55 @@ pub(super) fn some_mbps<'de, D: Deserializer<'de>>(
     deserializer.deserialize_any(Mbps).map(Some)
 }
 
+/// What a codec ratio setting takes; the command line's `--min-ratio` says the same.
+pub const CODEC_RATIO: &str = "a codec ratio above 0 (10, 2.5, or \"10x\")";
+
+/// A codec ratio from its words (`10`, `2.5`, `10x`, `10×`), if they are one above 0: the one
+/// rule for a profile's `min_ratio` and the command line's `--min-ratio`.
+pub fn codec_ratio(text: &str) -> Option<f64> {
+    let number = text.strip_suffix(['x', '×']).unwrap_or(text);
+    number.parse::<f64>().ok().and_then(positive_ratio)
+}
+
+/// `ratio` if it is a codec ratio: finite and above 0.
+fn positive_ratio(ratio: f64) -> Option<f64> {
+    (ratio.is_finite() && ratio > 0.0).then_some(ratio)
+}
+
+/// Reads a codec ratio given or left out (`min_ratio`): a number (`10`, `2.5`) or words
+/// (`"10x"`), above 0, with `#[serde(default)]` for the absent case.
+pub(super) fn some_codec_ratio<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<f64>, D::Error> {
+    struct Ratio;
+    impl Visitor<'_> for Ratio {
+        type Value = f64;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str(CODEC_RATIO)
+        }
+
+        fn visit_f64<E: Error>(self, ratio: f64) -> Result<f64, E> {
+            positive_ratio(ratio).ok_or_else(|| E::invalid_value(Unexpected::Float(ratio), &self))
+        }
+
+        fn visit_i64<E: Error>(self, ratio: i64) -> Result<f64, E> {
+            positive_ratio(ratio as f64)
+                .ok_or_else(|| E::invalid_value(Unexpected::Signed(ratio), &self))
+        }
+
+        fn visit_u64<E: Error>(self, ratio: u64) -> Result<f64, E> {
+            positive_ratio(ratio as f64)
+                .ok_or_else(|| E::invalid_value(Unexpected::Unsigned(ratio), &self))
+        }
+
+        fn visit_str<E: Error>(self, text: &str) -> Result<f64, E> {
+            codec_ratio(text).ok_or_else(|| E::invalid_value(Unexpected::Str(text), &self))
+        }
+    }
+    deserializer.deserialize_any(Ratio).map(Some)
+}
+
 /// Reads rows a second as a profile may write them (`rate`): a whole number (`1000000`) or
 /// words, as the command line takes them and the dashboard shows them (`"1M"`, `"500k"`).
 pub(super) fn rows_per_s<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {

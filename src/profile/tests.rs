@@ -336,6 +336,39 @@ fn a_frame_too_big_for_the_ring_points_at_rows_per_frame() {
 }
 
 #[test]
+fn a_codec_ratio_floor_reads_as_a_number_or_words_and_refuses_what_is_no_ratio() {
+    let with = |value: &str| format!("{MINIMAL}[codec]\nname = \"decimal\"\nmin_ratio = {value}\n");
+    for (value, floor) in [
+        ("10", 10.0),
+        ("2.5", 2.5),
+        ("\"10x\"", 10.0),
+        ("\"7.5×\"", 7.5),
+    ] {
+        let p = parse(&with(value), "p").unwrap();
+        assert_eq!(p.codec.as_ref().unwrap().min_ratio, Some(floor), "{value}");
+        // Written back (as `tune` writes its profiles), it reads the same.
+        let again = parse(&p.to_toml().unwrap(), "again").unwrap();
+        assert_eq!(again.codec.unwrap().min_ratio, Some(floor), "{value}");
+    }
+    assert_eq!(
+        parse(&with("10").replace("min_ratio = 10\n", ""), "p")
+            .unwrap()
+            .codec
+            .unwrap()
+            .min_ratio,
+        None
+    );
+    for value in ["0", "-3", "\"0x\"", "\"ten\"", "nan", "inf", "true"] {
+        let e = err(&with(value));
+        assert_eq!((e.line, e.column), (Some(8), Some(13)), "{value}: {e}");
+        assert!(
+            e.message.contains("expected a codec ratio above 0"),
+            "{value}: {e}"
+        );
+    }
+}
+
+#[test]
 fn transport_sections_name_one_end_and_point_at_the_bad_key() {
     let both = format!(
         "{MINIMAL}[transport]\nkind = \"tcp\"\nconnect = \"127.0.0.1:1\"\nlisten = \"127.0.0.1:2\"\n"

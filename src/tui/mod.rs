@@ -288,7 +288,8 @@ fn start_tune(app: &mut App, engine: &mut EngineHandle) -> Option<Search> {
         stop.clone(),
     ) {
         Ok(events) => {
-            app.tune = Some(tune::TuneView::new(goal, tune::DASHBOARD_BUDGET));
+            let floor = tune::config_for(&profile).min_codec_ratio;
+            app.tune = Some(tune::TuneView::new(goal, tune::DASHBOARD_BUDGET, floor));
             app.report(
                 "tuning: the workload is stopped while the search runs; x cancels it, any other \
                  key hides it, t shows it",

@@ -45,6 +45,8 @@ pub(crate) struct TuneDone {
 pub struct TuneView {
     /// `latency` or `throughput`.
     pub goal: &'static str,
+    /// The least codec ratio a trial may show and count (the profile's `[codec] min_ratio`).
+    pub min_ratio: Option<f64>,
     /// The budget.
     pub budget: Duration,
     /// Budget spent so far.
@@ -62,13 +64,14 @@ pub struct TuneView {
 }
 
 impl TuneView {
-    /// A search that is about to start.
-    pub fn new(goal: Goal, budget: Duration) -> Self {
+    /// A search that is about to start, with the ratio floor it keeps to.
+    pub fn new(goal: Goal, budget: Duration, min_ratio: Option<f64>) -> Self {
         TuneView {
             goal: match goal {
                 Goal::Latency => "latency",
                 Goal::Throughput => "throughput",
             },
+            min_ratio,
             budget,
             spent: Duration::ZERO,
             phase: "starting".into(),
@@ -94,9 +97,12 @@ impl TuneView {
         let filled = ((share.min(1.0)) * 30.0).round() as usize;
         let mut lines = vec![
             format!(
-                "goal {}, budget {} s; the workload is stopped meanwhile",
+                "goal {}, budget {} s{}; the workload is stopped meanwhile",
                 self.goal,
-                self.budget.as_secs()
+                self.budget.as_secs(),
+                self.min_ratio
+                    .map(|floor| format!(", codec ratio at least {floor}x"))
+                    .unwrap_or_default()
             ),
             format!(
                 "[{}{}] {:.0} of {} s, {} trials",
@@ -130,6 +136,12 @@ pub fn goal_for(profile: &TuningProfile) -> Goal {
     } else {
         Goal::Throughput
     }
+}
+
+/// The search on `profile` the dashboard runs: its goal ([`goal_for`]), the dashboard's budget,
+/// and the floor of the profile's `[codec] min_ratio`.
+pub fn config_for(profile: &TuningProfile) -> SearchConfig {
+    SearchConfig::for_base(goal_for(profile), DASHBOARD_BUDGET, profile)
 }
 
 /// Starts the search on `base` on a thread of its own; events arrive on the receiver. Setting
@@ -179,7 +191,11 @@ fn search(
             c2c::run(&C2cConfig::default()).map_err(|e| e.to_string())?
         }
     };
-    let codecs = tune::favoured_codecs(&base, None);
+    let config = SearchConfig {
+        stop: Some(stop.clone()),
+        ..config_for(&base)
+    };
+    let codecs = tune::favoured_codecs(&base, config.min_codec_ratio);
     let candidates = tune::candidates(&SpaceInputs {
         base: &base,
         topology,
@@ -189,10 +205,6 @@ fn search(
         codecs,
     })
     .map_err(|e| e.to_string())?;
-    let config = SearchConfig {
-        stop: Some(stop.clone()),
-        ..SearchConfig::for_base(goal, DASHBOARD_BUDGET, &base)
-    };
     let record = tune::search(
         &candidates,
         &mut EngineTrials::stopping_on(stop),
@@ -233,7 +245,7 @@ mod tests {
 
     #[test]
     fn the_view_follows_the_search_and_ends_with_its_verdict() {
-        let mut view = TuneView::new(Goal::Throughput, Duration::from_secs(30));
+        let mut view = TuneView::new(Goal::Throughput, Duration::from_secs(30), None);
         view.update(&Progress {
             phase: "rung 1".into(),
             spent: Duration::from_secs(15),
@@ -254,12 +266,31 @@ mod tests {
         assert_eq!(lines[2], "phase:  rung 1");
         assert!(lines[3].starts_with("trying: spsc cpus 0->1"));
         assert!(lines[4].starts_with("best so far: relay"));
+        assert_eq!(
+            lines[0],
+            "goal throughput, budget 30 s; the workload is stopped meanwhile"
+        );
         view.verdict = Some("wrote and loaded profiles/tuned.toml:\nthe base\nkept".into());
         let lines = view.lines();
         assert!(!lines.iter().any(|l| l.starts_with("trying")));
         assert_eq!(
             lines[lines.len() - 3..],
             ["wrote and loaded profiles/tuned.toml:", "the base", "kept"]
+        );
+    }
+
+    #[test]
+    fn a_framed_profiles_floor_is_the_dashboard_searchs_and_the_overlay_says_it() {
+        let mut profile = crate::profile::builtin::get("compressed-timeseries").unwrap();
+        assert_eq!(config_for(&profile).min_codec_ratio, None);
+        profile.codec.as_mut().unwrap().min_ratio = Some(10.0);
+        let config = config_for(&profile);
+        assert_eq!(config.min_codec_ratio, Some(10.0));
+        let view = TuneView::new(config.goal, config.budget, config.min_codec_ratio);
+        assert_eq!(
+            view.lines()[0],
+            "goal throughput, budget 30 s, codec ratio at least 10x; the workload is stopped \
+             meanwhile"
         );
     }
 }

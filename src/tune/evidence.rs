@@ -59,6 +59,10 @@ pub fn evidence(
     let verdict = &record.verdict;
     let chosen = &candidates[verdict.chosen];
     let mut profile = chosen.profile.clone();
+    // The floor this search kept to goes with the profile: a search from it keeps to it too.
+    if let Some(codec) = &mut profile.codec {
+        codec.min_ratio = record.min_codec_ratio;
+    }
     let goal = match record.goal {
         Goal::Latency => "latency",
         Goal::Throughput => "throughput",

@@ -132,7 +132,7 @@ impl SearchConfig {
     }
 
     /// The defaults for `goal` within `budget` searching from `base`: the rate its producers
-    /// offer together, and for a latency goal trials long enough that each consumer times
+    /// offer together, its `[codec] min_ratio` as the floor, and for a latency goal trials long enough that each consumer times
     /// [`P99_SAMPLES`] rows at that rate (a broadcast ring's consumers each read every row,
     /// the others share them), so that every p99 compared is a percentile and not the slowest
     /// row.
@@ -150,6 +150,7 @@ impl SearchConfig {
         SearchConfig {
             rate,
             min_trial: timing_p99.map_or(defaults.min_trial, |t| t.max(defaults.min_trial)),
+            min_codec_ratio: base.codec.as_ref().and_then(|codec| codec.min_ratio),
             ..defaults
         }
     }

@@ -241,9 +241,11 @@ pub fn apply(base: &TuningProfile, setting: &Setting) -> TuningProfile {
     profile.prefetch.distance = setting.prefetch;
     profile.wait.producer = setting.producer_wait;
     profile.wait.consumer = setting.consumer_wait;
+    let floor = base.codec.as_ref().and_then(|codec| codec.min_ratio);
     profile.codec = setting.codec.map(|name| CodecSection {
         name,
         rows_per_frame: None,
+        min_ratio: floor,
     });
     profile
 }

@@ -225,6 +225,57 @@ fn a_candidate_that_loses_rows_is_never_chosen_however_fast() {
 }
 
 #[test]
+fn a_profiles_ratio_floor_is_its_searchs_and_goes_with_the_profile_written() {
+    let base = crate::profile::builtin::get("compressed-timeseries").unwrap();
+    let budget = Duration::from_secs(60);
+    assert_eq!(
+        SearchConfig::for_base(Goal::Throughput, budget, &base).min_codec_ratio,
+        None
+    );
+    let mut floored = base.clone();
+    floored.codec.as_mut().unwrap().min_ratio = Some(12.0);
+    assert_eq!(
+        SearchConfig::for_base(Goal::Latency, budget, &floored).min_codec_ratio,
+        Some(12.0)
+    );
+    // A candidate trying another codec keeps the base's floor.
+    let setting = Setting {
+        producer_cpu: 0,
+        consumer_cpu: 1,
+        memory_node: None,
+        kind: crate::profile::RingKind::Spsc,
+        capacity: 4096,
+        batch: 64,
+        prefetch: 0,
+        producer_wait: crate::profile::WaitSetting::BusySpin,
+        consumer_wait: crate::profile::WaitSetting::BusySpin,
+        codec: Some(crate::codec::CodecId::Lz4),
+    };
+    let tried = apply(&floored, &setting);
+    assert_eq!(tried.codec.as_ref().map(|c| c.min_ratio), Some(Some(12.0)));
+    // The profile written holds the floor the search kept to (here another than the base's,
+    // as `--min-ratio` gives), and reads back with it.
+    let n = 6;
+    let mut space = candidates(n);
+    for candidate in &mut space {
+        candidate.profile = floored.clone();
+    }
+    let cfg = SearchConfig {
+        min_codec_ratio: Some(15.0),
+        ..config(Goal::Throughput, 60, 4)
+    };
+    let mut fake = Fake::new(landscape(n, 1.0, Some((3, 1.5)), 4), 0.05, 4);
+    let record = search(&space, &mut fake, &cfg, &mut |_| {}).unwrap();
+    let written = evidence(&record, &space, "framed", "ringtop tune").unwrap();
+    assert_eq!(
+        written.profile.codec.as_ref().unwrap().min_ratio,
+        Some(15.0)
+    );
+    let read_back = crate::profile::parse(&written.text, "tuned.toml").unwrap();
+    assert_eq!(read_back.codec.unwrap().min_ratio, Some(15.0));
+}
+
+#[test]
 fn a_codec_ratio_floor_puts_out_what_compresses_less_however_fast() {
     let n = 20;
     // 5 is three times the baseline's speed at 6.7x, 6 half again at 12.5x (the fake's ratio

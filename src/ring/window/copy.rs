@@ -2,9 +2,9 @@
 //! may be writing (word by word, volatile), and the read hints that keep the lines it is about
 //! to read on their way.
 
-use super::{ALIGN, HEADER, WindowReader};
 #[cfg(not(loom))]
 use super::ring_offset;
+use super::{ALIGN, HEADER, WindowReader};
 #[cfg(not(loom))]
 use crate::ring::pad::LINE_BYTES;
 #[cfg(not(loom))]
