@@ -36,14 +36,20 @@ fn rows_per_s(profile: &[&str]) -> f64 {
     summary["totals"]["rows_per_s"].as_f64().unwrap()
 }
 
-#[test]
-fn a_short_throughput_tune_writes_a_profile_that_checks_runs_and_a_verdict_its_pairs_support() {
-    let _machine = machine();
-    let dir = scratch_dir("tune");
+/// This machine's core-to-core map, measured with `ringtop c2c --json` into `dir`: its path.
+fn measured_c2c_map(dir: &std::path::Path) -> std::path::PathBuf {
     let map = dir.join("c2c.json");
     let out = ringtop().args(["c2c", "--json"]).output().unwrap();
     assert!(out.status.success());
     std::fs::write(&map, &out.stdout).unwrap();
+    map
+}
+
+#[test]
+fn a_short_throughput_tune_writes_a_profile_that_checks_runs_and_a_verdict_its_pairs_support() {
+    let _machine = machine();
+    let dir = scratch_dir("tune");
+    let map = measured_c2c_map(&dir);
     let best = dir.join("best.toml");
     let out = ringtop()
         .args([
@@ -432,10 +438,7 @@ fn interrupted_after(mut child: std::process::Child, after: Duration) -> std::pr
 fn ctrl_c_stops_a_tune_with_its_trials_reported_and_nothing_written() {
     let _machine = machine();
     let dir = scratch_dir("tune-ctrl-c");
-    let map = dir.join("c2c.json");
-    let out = ringtop().args(["c2c", "--json"]).output().unwrap();
-    assert!(out.status.success());
-    std::fs::write(&map, &out.stdout).unwrap();
+    let map = measured_c2c_map(&dir);
     let best = dir.join("best.toml");
     let child = ringtop()
         .args(["tune", "--goal", "throughput", "--budget", "60s", "--json"])
@@ -476,10 +479,7 @@ fn ctrl_c_stops_a_tune_with_its_trials_reported_and_nothing_written() {
 fn a_profiles_codec_ratio_floor_is_the_searchs_unless_the_command_line_gives_one() {
     let _machine = machine();
     let dir = scratch_dir("tune-floor");
-    let map = dir.join("c2c.json");
-    let out = ringtop().args(["c2c", "--json"]).output().unwrap();
-    assert!(out.status.success());
-    std::fs::write(&map, &out.stdout).unwrap();
+    let map = measured_c2c_map(&dir);
     let text = ringtop()
         .args(["profile", "show", "compressed-timeseries"])
         .output()
