@@ -280,8 +280,9 @@ fn the_footer_shows_every_key_with_what_it_does_and_the_whole_status() {
         "{short}"
     );
     assert!(lines[9].contains("host check: 6 ok"), "{short}");
+    // The latency table fits whole in 43 columns, with the whole thread name.
     assert!(
-        short.contains("│C0 "),
+        short.contains("│consumer-0 2    450ns  8.00µs 24.0µs 80.0µs│"),
         "the consumer's latency row:\n{short}"
     );
 }
@@ -506,6 +507,20 @@ fn topology_pane_with_the_core_to_core_heatmap() {
 #[test]
 fn latency_pane() {
     insta::assert_snapshot!(pane(&app(no_pmu, false), 60, 10, panes::latency::render));
+}
+
+#[test]
+fn the_latency_pane_shows_whole_thread_names_wherever_its_table_fits_them() {
+    // `consumer-0` (10 columns), then cpu, p50, p99, p99.9 and max (28) with a gap before each
+    // (5): 43 columns inside the borders.
+    let app = app(no_pmu, false);
+    let whole = pane(&app, 45, 10, panes::latency::render);
+    assert!(whole.contains("│consumer-0 "), "{whole}");
+    assert!(whole.contains("max"), "{whole}");
+    let narrower = pane(&app, 44, 10, panes::latency::render);
+    assert!(!narrower.contains("consumer-0"), "{narrower}");
+    assert!(narrower.contains("│C0 "), "{narrower}");
+    assert!(narrower.contains("max"), "{narrower}");
 }
 
 #[test]

@@ -11,6 +11,19 @@ use crate::metrics::snapshot::Role;
 use crate::tui::app::{App, Pane};
 use crate::tui::style::{self, latency_severity, severity};
 
+/// The widths of the table's columns after the thread's label: cpu, p50, p99, p99.9, max.
+const FIGURE_WIDTHS: [u16; 5] = [4, 6, 6, 6, 6];
+/// The gap between two of the table's columns.
+const COLUMN_GAP: u16 = 1;
+
+/// The width the table takes with labels `label` wide: one home for the columns it draws and
+/// the test of whether whole thread names fit.
+fn table_width(label: u16) -> u16 {
+    FIGURE_WIDTHS
+        .iter()
+        .fold(label, |width, figure| width + COLUMN_GAP + figure)
+}
+
 /// Draws the latency pane.
 pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     // Which span the table's figures cover: the last interval's, or the run's (`a`).
@@ -45,8 +58,8 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         None => Cell::from("n/a"),
     };
     let names = || consumers.iter().map(|(_, t)| t.name.as_str());
-    // Whole names where they leave the figures room (40 columns: cpu and four latencies).
-    let short = inner.width < style::label_width(names(), false) + 40;
+    // Whole names where the table fits with them, else short ones (`C1`).
+    let short = inner.width < table_width(style::label_width(names(), false));
     let label_width = style::label_width(names(), short);
     let rows = consumers.iter().map(|(i, t)| {
         let l = if app.latency_whole {
@@ -68,28 +81,20 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
             row
         }
     });
-    let table = Table::new(
-        rows,
-        [
-            Constraint::Length(label_width),
-            Constraint::Length(4),
-            Constraint::Length(6),
-            Constraint::Length(6),
-            Constraint::Length(6),
-            Constraint::Length(6),
-        ],
-    )
-    .header(
-        Row::new([
-            if short { "id" } else { "thread" },
-            "cpu",
-            "p50",
-            "p99",
-            "p99.9",
-            "max",
-        ])
-        .style(style::dim(app)),
-    );
+    let widths = std::iter::once(label_width).chain(FIGURE_WIDTHS);
+    let table = Table::new(rows, widths.map(Constraint::Length))
+        .column_spacing(COLUMN_GAP)
+        .header(
+            Row::new([
+                if short { "id" } else { "thread" },
+                "cpu",
+                "p50",
+                "p99",
+                "p99.9",
+                "max",
+            ])
+            .style(style::dim(app)),
+        );
     frame.render_widget(table, table_area);
 
     if sparks_area.height == 0 || consumers.is_empty() {
