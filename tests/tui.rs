@@ -524,6 +524,23 @@ fn the_latency_pane_shows_whole_thread_names_wherever_its_table_fits_them() {
 }
 
 #[test]
+fn a_one_line_p99_history_keeps_its_scale_beside_its_label() {
+    // Two consumers' histories on four lines: one line each, the scale after the label.
+    let text = pane(&app(no_pmu, false), 60, 7, panes::latency::render);
+    let histories: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains(" p99 ") && !l.contains("p50"))
+        .collect();
+    assert_eq!(histories.len(), 2, "{text}");
+    for line in histories {
+        assert!(line.contains(" p99 ≤"), "{text}");
+    }
+    // With room for two lines each, the scale goes under the label.
+    let text = pane(&app(no_pmu, false), 60, 9, panes::latency::render);
+    assert!(text.lines().any(|l| l.starts_with("\"│≤")), "{text}");
+}
+
+#[test]
 fn counters_pane_without_a_pmu() {
     let text = pane(&app(no_pmu, false), 60, 8, panes::counters::render);
     assert!(text.contains("n/a: no PMU: ENOENT"), "{text}");

@@ -125,10 +125,15 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
             .get(&t.name)
             .map(|h| h.iter().copied().collect())
             .unwrap_or_default();
-        let label_text = format!("{} p99", style::thread_label(&t.name, short));
-        // The scale's top under the label where the bars have a second row: a full bar is that
-        // p99, an empty one zero.
-        let scale_text = (area.height >= 2).then(|| format!("≤{}", format_ns(top)));
+        // The scale's top (a full bar is that p99, an empty one zero) under the label where the
+        // bars have a second row, else after it on the one line.
+        let scale = format!("≤{}", format_ns(top));
+        let name = style::thread_label(&t.name, short);
+        let (label_text, scale_text) = if area.height >= 2 {
+            (format!("{name} p99"), Some(scale))
+        } else {
+            (format!("{name} p99 {scale}"), None)
+        };
         let label_width = label_text
             .chars()
             .count()
