@@ -293,6 +293,77 @@ fn a_run_that_did_not_finish_is_reported_up_to_its_last_interval() {
     assert!(!nothing.exists());
 }
 
+/// A run that did not finish tallies its warnings from its intervals: one per thread and kind
+/// however its figures change from one interval to the next, in its latest wording; intervals
+/// from before they named each warning's key are tallied by wording, and the page says which.
+#[test]
+fn an_unfinished_runs_warnings_are_tallied_by_thread_and_kind_not_wording() {
+    let dir = common::scratch_dir("report-warnings");
+    let out = Command::new(cargo_bin("ringtop"))
+        .args(["run", "--headless", "--builtin", "default"])
+        .args(["--duration", "1s", "--interval", "200ms"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    // Every interval behind by another figure, as a producer short of its rate is.
+    let lines = |keyed: bool| -> (String, usize) {
+        let mut intervals = 0;
+        let text: Vec<String> = std::str::from_utf8(&out.stdout)
+            .unwrap()
+            .lines()
+            .filter(|l| !l.contains("\"type\":\"summary\""))
+            .map(|l| {
+                let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
+                if v["type"] == "snapshot" {
+                    intervals += 1;
+                    v["warnings"] = serde_json::json!([format!(
+                        "producer-0 sent {intervals}M rows/s of the 10M it offers"
+                    )]);
+                    v["warning_keys"] = if keyed {
+                        serde_json::json!(["behind-schedule producer-0"])
+                    } else {
+                        serde_json::json!([])
+                    };
+                }
+                v.to_string()
+            })
+            .collect();
+        (text.join("\n") + "\n", intervals)
+    };
+    let page = |name: &str, text: &str| {
+        let run = dir.join(format!("{name}.jsonl"));
+        std::fs::write(&run, text).unwrap();
+        let html = dir.join(format!("{name}.html"));
+        assert!(report(&run, &html).status.success());
+        std::fs::read_to_string(&html).unwrap()
+    };
+    let (keyed, intervals) = lines(true);
+    assert!(intervals >= 3, "{intervals} intervals");
+    let html = page("keyed", &keyed);
+    let rows = html.matches("<tr><td>producer-0 sent ").count();
+    assert_eq!(rows, 1, "{html}");
+    assert!(
+        html.contains(&format!(
+            "<tr><td>producer-0 sent {intervals}M rows/s of the 10M it offers</td><td>{intervals}</td>"
+        )),
+        "{html}"
+    );
+    assert!(html.contains("one per thread and kind"), "{html}");
+    // Intervals without keys (output from before them): one row per wording.
+    let (unkeyed, _) = lines(false);
+    let html = page("unkeyed", &unkeyed);
+    assert_eq!(
+        html.matches("<tr><td>producer-0 sent ").count(),
+        intervals,
+        "{html}"
+    );
+    assert!(
+        html.contains("Each wording the intervals carried"),
+        "{html}"
+    );
+}
+
 /// A framed run's report has its codecs: each one's rows, frames and rows a frame as the summary
 /// gives them (or, for a run that did not finish, its intervals added up), and the ratio and rows
 /// a frame over time; a run whose rows travel unframed has no such section.

@@ -193,6 +193,7 @@ fn fixture(counters: fn() -> CounterValues, framed: bool) -> Snapshot {
         },
         transport: None,
         warnings: vec![],
+        warning_keys: vec![],
     };
     at(snapshot, 3725.0)
 }

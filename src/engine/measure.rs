@@ -146,6 +146,7 @@ pub(crate) fn measure(shape: &RunShape, previous: &Reading, now: &Reading) -> In
             totals: figures.totals,
             transport: figures.transport,
             warnings: warnings.iter().map(|w| w.text.clone()).collect(),
+            warning_keys: warnings.iter().map(|w| w.key.clone()).collect(),
         },
         latency,
         warnings,

@@ -115,6 +115,8 @@ struct WholeRun<'a> {
     totals: Totals,
     failure: Option<&'a str>,
     warnings: Vec<WarningTally>,
+    /// The warnings were tallied by wording: intervals from before they carried their keys.
+    warnings_by_wording: bool,
 }
 
 impl<'a> WholeRun<'a> {
@@ -131,6 +133,7 @@ impl<'a> WholeRun<'a> {
                 totals: summary.totals,
                 failure: summary.failure.as_deref(),
                 warnings: summary.warnings.clone(),
+                warnings_by_wording: false,
             });
         }
         let last = run.snapshots.last()?;
@@ -155,21 +158,32 @@ impl<'a> WholeRun<'a> {
                 ..last.totals
             },
             failure: None,
-            warnings: tally_by_wording(run),
+            warnings: tally_of_intervals(run),
+            warnings_by_wording: run
+                .snapshots
+                .iter()
+                .any(|s| s.warning_keys.len() != s.warnings.len()),
         })
     }
 }
 
-/// A run without a summary has no tally of its warnings: each wording, with the intervals that
-/// carried it (the run's own tally, keyed by wording: the kind and subject are not in its lines).
-fn tally_by_wording(run: &Recorded) -> Vec<WarningTally> {
+/// A run without a summary has no tally of its warnings: the run's own tally, made again from
+/// its intervals, one warning per kind and subject (its latest wording), or per wording for
+/// output from before the lines carried their warnings' keys.
+fn tally_of_intervals(run: &Recorded) -> Vec<WarningTally> {
     let mut log = WarningLog::default();
     for snapshot in &run.snapshots {
+        let keyed = snapshot.warning_keys.len() == snapshot.warnings.len();
         let warnings: Vec<Warning> = snapshot
             .warnings
             .iter()
-            .map(|text| Warning {
-                key: text.clone(),
+            .enumerate()
+            .map(|(i, text)| Warning {
+                key: if keyed {
+                    snapshot.warning_keys[i].clone()
+                } else {
+                    text.clone()
+                },
                 text: text.clone(),
             })
             .collect();
@@ -382,10 +396,15 @@ fn overview(run: &Recorded, whole: &WholeRun) -> String {
     html.push_str("</table>");
     if !whole.warnings.is_empty() {
         html.push_str("<h2>Warnings</h2>");
-        if !whole.finished {
+        if whole.warnings_by_wording {
             html.push_str(
                 "<p>Each wording the intervals carried (a run that did not finish has no \
-                 summary to tally them by thread and kind).</p>",
+                 summary, and these intervals do not name each warning's thread and kind).</p>",
+            );
+        } else if !whole.finished {
+            html.push_str(
+                "<p>Tallied from the intervals (a run that did not finish has no summary), one \
+                 per thread and kind, in its latest wording.</p>",
             );
         }
         html.push_str(

@@ -429,6 +429,12 @@ pub struct Snapshot {
     /// Things the operator should know (threads sharing a CPU, a spinning thread that did not
     /// get its CPU, a consumer on remote memory).
     pub warnings: Vec<String>,
+    /// Each of `warnings`' kind and subject, in the same order (`cpu-share consumer-0`): the
+    /// same from one interval to the next while a warning's figures change, so that a reader
+    /// tallies one warning as one (`ringtop report` of a run that did not finish). Empty in
+    /// output from before it was added.
+    #[serde(default)]
+    pub warning_keys: Vec<String>,
 }
 
 /// The index in `threads` of the thread called `name`, looked for first at `hint`: threads keep
