@@ -217,9 +217,8 @@ fn chromium_renders_every_plot_of_a_real_run() {
     );
 }
 
-#[test]
-fn a_run_that_did_not_finish_is_reported_up_to_its_last_interval() {
-    let dir = common::scratch_dir("report");
+/// A second of the built-in `default` profile, an interval every 200 ms, headless: its output.
+fn one_second_run() -> std::process::Output {
     let out = Command::new(cargo_bin("ringtop"))
         .args(["run", "--headless", "--builtin", "default"])
         .args(["--duration", "1s", "--interval", "200ms"])
@@ -227,6 +226,13 @@ fn a_run_that_did_not_finish_is_reported_up_to_its_last_interval() {
         .output()
         .unwrap();
     assert!(out.status.success());
+    out
+}
+
+#[test]
+fn a_run_that_did_not_finish_is_reported_up_to_its_last_interval() {
+    let dir = common::scratch_dir("report");
+    let out = one_second_run();
     // As a run killed before its end leaves it: every line but the summary.
     let lines: Vec<&str> = std::str::from_utf8(&out.stdout)
         .unwrap()
@@ -299,13 +305,7 @@ fn a_run_that_did_not_finish_is_reported_up_to_its_last_interval() {
 #[test]
 fn an_unfinished_runs_warnings_are_tallied_by_thread_and_kind_not_wording() {
     let dir = common::scratch_dir("report-warnings");
-    let out = Command::new(cargo_bin("ringtop"))
-        .args(["run", "--headless", "--builtin", "default"])
-        .args(["--duration", "1s", "--interval", "200ms"])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    assert!(out.status.success());
+    let out = one_second_run();
     // Every interval behind by another figure, as a producer short of its rate is.
     let lines = |keyed: bool| -> (String, usize) {
         let mut intervals = 0;
