@@ -442,12 +442,18 @@ impl Segment {
     /// read, so a hostile tail can make it fetch nothing worse than a line of the window.
     #[inline]
     pub fn prefetch_window(&self, position: u64) {
+        prefetch_read(self.window_address(position));
+    }
+
+    /// Where stream `position` lies in the window (taken modulo the window), for a hint: not
+    /// checked, never dereferenced.
+    #[inline(always)]
+    fn window_address(&self, position: u64) -> *const u8 {
         let offset = ring_offset(position, self.capacity);
-        prefetch_read(
-            self.base
-                .as_ptr()
-                .wrapping_add(layout::HEADER_BYTES + offset),
-        );
+        self.base
+            .as_ptr()
+            .cast_const()
+            .wrapping_add(layout::HEADER_BYTES + offset)
     }
 
     /// Copies `bytes` into the window at `offset` (a sender's record).

@@ -112,12 +112,7 @@ impl Segment {
     /// reads and writes nothing.
     #[inline(always)]
     fn hint_line(&self, position: u64, hint: WriteHint) {
-        let offset = ring_offset(position, self.capacity);
-        hint.issue(
-            self.base
-                .as_ptr()
-                .wrapping_add(layout::HEADER_BYTES + offset),
-        );
+        hint.issue(self.window_address(position));
     }
 
     /// Copies the item out of the slot at stream `position` into `out` (the item's bytes, as
