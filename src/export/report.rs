@@ -137,6 +137,7 @@ impl<'a> WholeRun<'a> {
             });
         }
         let last = run.snapshots.last()?;
+        let (warnings, warnings_by_wording) = tally_of_intervals(run);
         let seconds = last.elapsed_s.max(1e-9);
         let threads = last
             .threads
@@ -158,22 +159,21 @@ impl<'a> WholeRun<'a> {
                 ..last.totals
             },
             failure: None,
-            warnings: tally_of_intervals(run),
-            warnings_by_wording: run
-                .snapshots
-                .iter()
-                .any(|s| s.warning_keys.len() != s.warnings.len()),
+            warnings,
+            warnings_by_wording,
         })
     }
 }
 
 /// A run without a summary has no tally of its warnings: the run's own tally, made again from
 /// its intervals, one warning per kind and subject (its latest wording), or per wording for
-/// output from before the lines carried their warnings' keys.
-fn tally_of_intervals(run: &Recorded) -> Vec<WarningTally> {
+/// output from before the lines carried their warnings' keys; and whether any was tallied so.
+fn tally_of_intervals(run: &Recorded) -> (Vec<WarningTally>, bool) {
     let mut log = WarningLog::default();
+    let mut by_wording = false;
     for snapshot in &run.snapshots {
         let keyed = snapshot.warning_keys.len() == snapshot.warnings.len();
+        by_wording |= !keyed;
         let warnings: Vec<Warning> = snapshot
             .warnings
             .iter()
@@ -192,7 +192,7 @@ fn tally_of_intervals(run: &Recorded) -> Vec<WarningTally> {
             Duration::from_secs_f64(snapshot.elapsed_s.max(0.0)),
         );
     }
-    log.tallies()
+    (log.tallies(), by_wording)
 }
 
 /// The report of `run`, with what `extras` holds; `None` when the run has neither a summary nor
