@@ -1296,7 +1296,10 @@ fn t_starts_a_search_whose_progress_draws_over_the_panes_until_any_key() {
     use ringtop::tune::{Goal, Progress};
     let mut app = app(no_pmu, false);
     assert_eq!(app.key(key(KeyCode::Char('t'))), Effect::Tune);
-    let mut view = TuneView::new(Goal::Latency, std::time::Duration::from_secs(30), None);
+    let mut view = TuneView::new(&ringtop::tune::SearchConfig::new(
+        Goal::Latency,
+        std::time::Duration::from_secs(30),
+    ));
     view.update(&Progress {
         phase: "rung 2".into(),
         spent: std::time::Duration::from_secs(21),

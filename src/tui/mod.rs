@@ -277,7 +277,6 @@ fn start_tune(app: &mut App, engine: &mut EngineHandle) -> Option<Search> {
         app.report(format!("cannot tune: {err}"), true);
         return None;
     }
-    let goal = tune::goal_for(&profile);
     let stop = Arc::new(AtomicBool::new(false));
     let base_name = app.profile_name.clone();
     engine.halt();
@@ -288,8 +287,7 @@ fn start_tune(app: &mut App, engine: &mut EngineHandle) -> Option<Search> {
         stop.clone(),
     ) {
         Ok(events) => {
-            let floor = tune::config_for(&profile).min_codec_ratio;
-            app.tune = Some(tune::TuneView::new(goal, tune::DASHBOARD_BUDGET, floor));
+            app.tune = Some(tune::TuneView::new(&tune::config_for(&profile)));
             app.report(
                 "tuning: the workload is stopped while the search runs; x cancels it, any other \
                  key hides it, t shows it",

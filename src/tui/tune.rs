@@ -64,15 +64,15 @@ pub struct TuneView {
 }
 
 impl TuneView {
-    /// A search that is about to start, with the ratio floor it keeps to.
-    pub fn new(goal: Goal, budget: Duration, min_ratio: Option<f64>) -> Self {
+    /// A search that is about to start with `config`: its goal, budget and ratio floor.
+    pub fn new(config: &SearchConfig) -> Self {
         TuneView {
-            goal: match goal {
+            goal: match config.goal {
                 Goal::Latency => "latency",
                 Goal::Throughput => "throughput",
             },
-            min_ratio,
-            budget,
+            min_ratio: config.min_codec_ratio,
+            budget: config.budget,
             spent: Duration::ZERO,
             phase: "starting".into(),
             candidate: String::new(),
@@ -175,7 +175,6 @@ fn search(
     progress: &mut dyn FnMut(&Progress),
 ) -> Result<TuneDone, String> {
     base.workload.duration = None;
-    let goal = goal_for(&base);
     let topology = crate::topology::host().map_err(|e| e.to_string())?;
     let map = match map {
         Some(map) => map,
@@ -201,7 +200,7 @@ fn search(
         topology,
         c2c: &map,
         allow_smt: false,
-        latency: goal == Goal::Latency,
+        latency: config.goal == Goal::Latency,
         codecs,
     })
     .map_err(|e| e.to_string())?;
@@ -245,7 +244,10 @@ mod tests {
 
     #[test]
     fn the_view_follows_the_search_and_ends_with_its_verdict() {
-        let mut view = TuneView::new(Goal::Throughput, Duration::from_secs(30), None);
+        let mut view = TuneView::new(&SearchConfig::new(
+            Goal::Throughput,
+            Duration::from_secs(30),
+        ));
         view.update(&Progress {
             phase: "rung 1".into(),
             spent: Duration::from_secs(15),
@@ -286,7 +288,7 @@ mod tests {
         profile.codec.as_mut().unwrap().min_ratio = Some(10.0);
         let config = config_for(&profile);
         assert_eq!(config.min_codec_ratio, Some(10.0));
-        let view = TuneView::new(config.goal, config.budget, config.min_codec_ratio);
+        let view = TuneView::new(&config);
         assert_eq!(
             view.lines()[0],
             "goal throughput, budget 30 s, codec ratio at least 10x; the workload is stopped \
