@@ -132,10 +132,10 @@ impl SearchConfig {
     }
 
     /// The defaults for `goal` within `budget` searching from `base`: the rate its producers
-    /// offer together, its `[codec] min_ratio` as the floor, and for a latency goal trials long enough that each consumer times
-    /// [`P99_SAMPLES`] rows at that rate (a broadcast ring's consumers each read every row,
-    /// the others share them), so that every p99 compared is a percentile and not the slowest
-    /// row.
+    /// offer together, its `[codec] min_ratio` as the floor, and for a latency goal trials long
+    /// enough that each consumer times [`P99_SAMPLES`] rows at that rate (a broadcast ring's
+    /// consumers each read every row, the others share them), so that every p99 compared is a
+    /// percentile and not the slowest row.
     pub fn for_base(goal: Goal, budget: Duration, base: &TuningProfile) -> Self {
         let workload = &base.workload;
         let rate = workload.rate * workload.producers as u64;
