@@ -418,15 +418,19 @@ fn broken_input_names_the_file_and_line() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("missing.jsonl"));
 
-    // A watched program's lines are not a run's, and the error says whose they are.
-    let attach = serde_json::json!({"type": "attach", "schema_version": SCHEMA_VERSION});
-    let attached = write(&dir, "attached.jsonl", &[attach]);
-    let out = compare(&good, &attached, &[]);
+    // A watched program's lines in a run's output: the error says whose they are.
+    let mut mixed = baseline();
+    mixed.insert(
+        1,
+        serde_json::json!({"type": "program", "schema_version": SCHEMA_VERSION}),
+    );
+    let mixed = write(&dir, "mixed.jsonl", &mixed);
+    let out = compare(&good, &mixed, &[]);
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         stderr.contains(
-            "attached.jsonl:1: a line of type \"attach\": this is `attach --headless` output"
+            "mixed.jsonl:2: a line of type \"program\": `attach --headless` output, in a run's"
         ),
         "{stderr}"
     );
@@ -449,7 +453,7 @@ fn a_noise_that_cannot_be_estimated_is_n_a_with_the_reason() {
     let table = String::from_utf8(out.stdout).unwrap();
     assert!(table.contains("n/a"), "{table}");
     assert!(
-        table.contains("noise n/a: a run needs four intervals or more"),
+        table.contains("noise n/a: an output needs four intervals or more"),
         "{table}"
     );
     // A regression judged without a noise says the threshold alone judged it.

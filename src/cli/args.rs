@@ -49,8 +49,9 @@ pub(super) enum Command {
     Doctor(DoctorArgs),
     /// Write one self-contained HTML report of a `run --headless` output, with SVG plots.
     Report(ReportCommandArgs),
-    /// Compare two `run --headless` outputs: per-thread throughput and latency (and a framed
-    /// run's codec ratio), the change, the noise, and exit code 1 when B regressed.
+    /// Compare two `run --headless` outputs (or two of `attach --headless`): per-thread
+    /// throughput and latency (and a framed run's codec ratio), the change, the noise, and exit
+    /// code 1 when B regressed.
     Compare(CompareArgs),
     /// Search ring settings for a goal within a budget and write the best as a profile, with
     /// the evidence (baseline against best, the confidence, host, date) in its header.
@@ -87,9 +88,9 @@ pub(super) struct ReportCommandArgs {
 
 #[derive(Debug, Args, Clone)]
 pub(super) struct CompareArgs {
-    /// The baseline run's JSON lines.
+    /// The baseline's JSON lines (a run's, or an attachment's).
     pub(super) a: PathBuf,
-    /// The run to judge against it.
+    /// The output to judge against it (of the same kind).
     pub(super) b: PathBuf,
     /// One JSON object instead of the table.
     #[arg(long)]

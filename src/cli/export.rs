@@ -108,13 +108,14 @@ fn write_report(path: &std::path::Path, html: &str) -> ExitCode {
 
 /// `ringtop compare A B`: exit code 1 when B regressed beyond the threshold and the noise.
 pub(super) fn run_compare(args: &CompareArgs) -> ExitCode {
-    use ringtop::export::compare::{Run, compare};
-    let runs = Run::read(&args.a).and_then(|a| Run::read(&args.b).map(|b| (a, b)));
-    let (a, b) = match runs {
-        Ok(runs) => runs,
+    use ringtop::export::compare::{Compared, compare};
+    let report = Compared::read(&args.a)
+        .and_then(|a| Compared::read(&args.b).map(|b| (a, b)))
+        .and_then(|(a, b)| compare(&a, &b, args.max_regression));
+    let report = match report {
+        Ok(report) => report,
         Err(err) => return usage_error(&err),
     };
-    let report = compare(&a, &b, args.max_regression);
     let written = write_stdout(if args.json {
         serde_json::to_string(&report).map(|mut s| {
             s.push('\n');

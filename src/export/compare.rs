@@ -1,6 +1,6 @@
-//! `ringtop compare A.jsonl B.jsonl`: two headless runs side by side, per thread (and for framed
-//! runs the ring's codec ratio), with the change, a noise estimate from each run's own intervals,
-//! and a verdict a CI job can gate on.
+//! `ringtop compare A.jsonl B.jsonl`: two headless runs (or two attachments to a program) side
+//! by side, per thread (and for framed runs the ring's codec ratio), with the change, a noise
+//! estimate from each output's own intervals, and a verdict a CI job can gate on.
 //!
 //! The noise of a whole-run figure is estimated from the spread of that figure over the run's
 //! intervals: the standard error of their mean, s ÷ √n, relative to the mean. (Not a robust
@@ -9,258 +9,133 @@
 //! on a figure when it is worse than A by more than the threshold *and* by more than twice the
 //! combined noise: a change the runs' own wobble could explain is reported, never failed.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
 use schemars::JsonSchema;
 use serde::Serialize;
-use serde_json::Value;
 
-use crate::metrics::figures::round_significant;
-use crate::metrics::snapshot::{SCHEMA_VERSION, Snapshot, Summary, ThreadSnapshot};
+use crate::metrics::snapshot::{LatencyNs, SCHEMA_VERSION, ThreadSnapshot, WarningTally};
+
+mod attachment;
+mod recorded;
+mod table;
+
+pub use attachment::{Attachment, NO_PROGRAM_SUMMARY};
+pub use recorded::{AppliedCommand, CompareError, NO_SUMMARY, Recorded, Run, commands_in_words};
+use recorded::{read_text, typed_lines};
 
 /// The threshold when none is given: 10 %.
 pub const DEFAULT_MAX_REGRESSION: f64 = 0.10;
 
-/// Why a run file cannot be compared.
-#[derive(Debug, thiserror::Error)]
-pub enum CompareError {
-    /// The file cannot be read.
-    #[error("{path}: {source}")]
-    Io {
-        /// The file.
-        path: String,
-        /// What the OS said.
-        source: std::io::Error,
-    },
-    /// A line that is not what `run --headless` prints.
-    #[error("{path}:{line}: {reason}")]
-    Line {
-        /// The file.
-        path: String,
-        /// Its line number, from 1.
-        line: usize,
-        /// What is wrong.
-        reason: String,
-    },
-    /// A run without its summary (interrupted before it printed one) or its first line.
-    #[error("{path}: {reason}")]
-    Incomplete {
-        /// The file.
-        path: String,
-        /// What is missing.
-        reason: String,
-    },
-}
-
-/// A run's output as its JSON lines tell it, finished or not: a run killed before its end
-/// (SIGKILL, a CI job's time limit) printed its intervals but no summary.
+/// One output `compare` reads: a run's (`run --headless`) or a watched program's (`attach
+/// --headless`). Two of a kind are compared, thread by thread.
 #[derive(Debug, Clone)]
-pub struct Recorded {
-    /// The file.
-    pub path: String,
-    /// Its `start` line.
-    pub start: Value,
-    /// Every interval.
-    pub snapshots: Vec<Snapshot>,
-    /// The whole run; `None` when the output has no summary line.
-    pub summary: Option<Summary>,
-    /// The commands it took while it ran (its `ack` lines), in order: its figures are not of
-    /// its start's settings alone.
-    pub commands: Vec<AppliedCommand>,
+pub enum Compared {
+    /// A finished run.
+    Run(Box<Run>),
+    /// A finished attachment to a program.
+    Attachment(Box<Attachment>),
 }
 
-/// A command a run took while it ran.
-#[derive(Debug, Clone, PartialEq)]
-pub struct AppliedCommand {
-    /// Seconds into the run.
-    pub elapsed_s: f64,
-    /// The command as it was sent (`{"cmd":"batch","size":32}`).
-    pub command: Value,
-}
-
-impl AppliedCommand {
-    /// In words: `batch size=32 at 2.0 s`, `pause at 4.5 s`.
-    pub fn describe(&self) -> String {
-        let fields = self.command.as_object();
-        let name = fields
-            .and_then(|f| f.get("cmd"))
-            .and_then(Value::as_str)
-            .unwrap_or("a command");
-        let settings: String = fields
-            .into_iter()
-            .flatten()
-            .filter(|(key, _)| *key != "cmd")
-            .map(|(key, value)| match value {
-                Value::String(text) => format!(" {key}={text}"),
-                other => format!(" {key}={other}"),
-            })
-            .collect();
-        format!("{name}{settings} at {:.1} s", self.elapsed_s)
-    }
-}
-
-/// What [`Recorded::commands`] says in one line: how many, the first few in words.
-pub fn commands_in_words(commands: &[AppliedCommand]) -> String {
-    const SHOWN: usize = 4;
-    let mut words: Vec<String> = commands
-        .iter()
-        .take(SHOWN)
-        .map(AppliedCommand::describe)
-        .collect();
-    if commands.len() > SHOWN {
-        words.push(format!("{} more", commands.len() - SHOWN));
-    }
-    format!(
-        "{}: {}",
-        crate::words::counted(commands.len(), "command"),
-        words.join("; ")
-    )
-}
-
-/// Why a recorded run has no summary, as every command that needs one says it.
-pub const NO_SUMMARY: &str = "no summary line: the run did not finish (or its output was cut)";
-
-impl Recorded {
-    /// Reads the JSON lines of a headless run.
+impl Compared {
+    /// Reads the JSON lines at `path`: an attachment's where its first line is `attach`, else a
+    /// run's.
     ///
     /// # Errors
-    /// [`CompareError`] naming the file, and the line where one is wrong; a file without a
-    /// start line is not a run's output.
-    pub fn read(path: &Path) -> Result<Recorded, CompareError> {
+    /// As [`Run::read`] and [`Attachment::read`].
+    pub fn read(path: &Path) -> Result<Compared, CompareError> {
         let name = path.display().to_string();
-        let text = crate::input::read_lines_file(path, crate::input::DATA_LINE_BYTES).map_err(
-            |source| CompareError::Io {
-                path: name.clone(),
-                source,
-            },
-        )?;
-        Recorded::parse(&name, &text)
+        Compared::parse(&name, &read_text(path)?)
     }
 
-    /// Parses `text`, the JSON lines of a headless run called `name`.
+    /// Parses `text`, the JSON lines called `name`, as [`Compared::read`] does.
     ///
     /// # Errors
-    /// As [`Recorded::read`].
-    pub fn parse(name: &str, text: &str) -> Result<Recorded, CompareError> {
-        let mut start = None;
-        let mut snapshots = Vec::new();
-        let mut summary = None;
-        let mut commands = Vec::new();
-        for (index, line) in text.lines().enumerate() {
-            let fail = |reason: String| CompareError::Line {
-                path: name.to_owned(),
-                line: index + 1,
-                reason,
-            };
-            if line.trim().is_empty() {
-                continue;
-            }
-            let mut value: Value =
-                serde_json::from_str(line).map_err(|e| fail(format!("not a JSON line: {e}")))?;
-            let version = value["schema_version"].as_u64();
-            if version != Some(u64::from(SCHEMA_VERSION)) {
-                return Err(fail(format!(
-                    "schema_version {}, this ringtop reads {SCHEMA_VERSION}",
-                    version.map_or("missing".to_owned(), |v| v.to_string())
-                )));
-            }
-            let kind = value
-                .as_object_mut()
-                .and_then(|o| o.remove("type"))
-                .and_then(|t| t.as_str().map(str::to_owned))
-                .ok_or_else(|| fail("a line without a \"type\"".into()))?;
-            match kind.as_str() {
-                "start" => start = Some(value),
-                "snapshot" => snapshots.push(
-                    serde_json::from_value(value)
-                        .map_err(|e| fail(format!("a snapshot ringtop cannot read: {e}")))?,
-                ),
-                "summary" => {
-                    summary = Some(
-                        serde_json::from_value(value)
-                            .map_err(|e| fail(format!("a summary ringtop cannot read: {e}")))?,
-                    );
-                }
-                "ack" => commands.push(AppliedCommand {
-                    elapsed_s: value["elapsed_s"].as_f64().unwrap_or(0.0),
-                    command: value["command"].take(),
-                }),
-                "error" => {}
-                other => {
-                    let whose = if matches!(other, "attach" | "program" | "program_summary") {
-                        ": this is `attach --headless` output, and only a run's is read here"
-                    } else {
-                        ", which `run --headless` does not write"
-                    };
-                    return Err(fail(format!("a line of type {other:?}{whose}")));
-                }
+    /// As [`Compared::read`].
+    pub fn parse(name: &str, text: &str) -> Result<Compared, CompareError> {
+        let first = typed_lines(name, text).next();
+        if first.is_some_and(|line| line.is_ok_and(|line| line.kind == "attach")) {
+            Attachment::parse(name, text)
+                .map(|attachment| Compared::Attachment(Box::new(attachment)))
+        } else {
+            Run::parse(name, text).map(|run| Compared::Run(Box::new(run)))
+        }
+    }
+
+    /// The file.
+    pub fn path(&self) -> &str {
+        match self {
+            Compared::Run(run) => &run.path,
+            Compared::Attachment(attachment) => &attachment.path,
+        }
+    }
+
+    /// Whose output it is, in words.
+    fn whose(&self) -> &'static str {
+        match self {
+            Compared::Run(_) => "`run --headless` output",
+            Compared::Attachment(_) => "`attach --headless` output",
+        }
+    }
+
+    /// Every thread over the whole output.
+    fn whole_threads(&self) -> &[ThreadSnapshot] {
+        match self {
+            Compared::Run(run) => &run.summary.threads,
+            Compared::Attachment(attachment) => &attachment.summary.threads,
+        }
+    }
+
+    /// `thread`'s figures over the whole output: its rate, and its latency over the same span
+    /// (a run's since its start; an attachment's since it began to watch, as its rates are, not
+    /// since the program started).
+    fn whole_figures(&self, thread: &ThreadSnapshot) -> ThreadFigures {
+        let latency = match self {
+            Compared::Run(_) => thread.latency_total_ns,
+            Compared::Attachment(_) => thread.latency_ns,
+        };
+        ThreadFigures {
+            rows_per_s: thread.rows_per_s,
+            latency,
+        }
+    }
+
+    /// Thread `name`'s figures in each interval after the first (the warm-up), for the noise.
+    fn interval_figures(&self, name: &str) -> Vec<ThreadFigures> {
+        let threads: Vec<&[ThreadSnapshot]> = match self {
+            Compared::Run(run) => run.snapshots.iter().map(|s| &s.threads[..]).collect(),
+            Compared::Attachment(attachment) => attachment
+                .intervals
+                .iter()
+                .map(|s| &s.threads[..])
+                .collect(),
+        };
+        threads
+            .into_iter()
+            .skip(1)
+            .filter_map(|threads| threads.iter().find(|t| t.name == name))
+            .map(|t| ThreadFigures {
+                rows_per_s: t.rows_per_s,
+                latency: t.latency_ns,
+            })
+            .collect()
+    }
+
+    /// What it warned about while it ran, one tally per warning.
+    fn warning_tallies(&self) -> &[WarningTally] {
+        match self {
+            Compared::Run(run) => &run.summary.warnings,
+            Compared::Attachment(attachment) => {
+                attachment.summary.warning_tallies.as_deref().unwrap_or(&[])
             }
         }
-        Ok(Recorded {
-            path: name.to_owned(),
-            start: start.ok_or_else(|| CompareError::Incomplete {
-                path: name.to_owned(),
-                reason: "no start line: not `run --headless` output".to_owned(),
-            })?,
-            snapshots,
-            summary,
-            commands,
-        })
-    }
-
-    /// The finished run, or [`CompareError::Incomplete`] when it has no summary.
-    ///
-    /// # Errors
-    /// [`CompareError::Incomplete`] saying the summary is missing.
-    pub fn finished(self) -> Result<Run, CompareError> {
-        let Some(summary) = self.summary else {
-            return Err(CompareError::Incomplete {
-                path: self.path,
-                reason: NO_SUMMARY.to_owned(),
-            });
-        };
-        Ok(Run {
-            path: self.path,
-            start: self.start,
-            snapshots: self.snapshots,
-            summary,
-            commands: self.commands,
-        })
     }
 }
 
-/// One finished run as its JSON lines tell it: what `compare` needs.
-#[derive(Debug, Clone)]
-pub struct Run {
-    /// The file.
-    pub path: String,
-    /// Its `start` line.
-    pub start: Value,
-    /// Every interval.
-    pub snapshots: Vec<Snapshot>,
-    /// The whole run.
-    pub summary: Summary,
-    /// The commands it took while it ran ([`Recorded::commands`]).
-    pub commands: Vec<AppliedCommand>,
-}
-
-impl Run {
-    /// Reads the JSON lines of a finished headless run.
-    ///
-    /// # Errors
-    /// As [`Recorded::read`], and [`CompareError::Incomplete`] without a summary.
-    pub fn read(path: &Path) -> Result<Run, CompareError> {
-        Recorded::read(path)?.finished()
-    }
-
-    /// Parses `text`, the JSON lines of a finished headless run called `name`.
-    ///
-    /// # Errors
-    /// As [`Run::read`].
-    pub fn parse(name: &str, text: &str) -> Result<Run, CompareError> {
-        Recorded::parse(name, text)?.finished()
-    }
+/// The figures `compare` judges of one thread, over some span.
+struct ThreadFigures {
+    rows_per_s: f64,
+    latency: Option<LatencyNs>,
 }
 
 /// Which way is better for a figure.
@@ -323,97 +198,117 @@ pub struct Report {
     pub regressed: bool,
 }
 
-type Pick = fn(&ThreadSnapshot, bool) -> Option<f64>;
+type Pick = fn(&ThreadFigures) -> Option<f64>;
 
-/// The figures compared, and where each is in a thread (the whole run's, or the interval's).
+/// The figures compared, and where each is in a thread's figures.
 const FIGURES: [(&str, Better, Pick); 4] = [
-    ("rows_per_s", Better::Higher, |t, _| Some(t.rows_per_s)),
-    ("p50_ns", Better::Lower, |t, whole| {
-        latency(t, whole).map(|l| l.p50 as f64)
-    }),
-    ("p99_ns", Better::Lower, |t, whole| {
-        latency(t, whole).map(|l| l.p99 as f64)
-    }),
-    ("p999_ns", Better::Lower, |t, whole| {
-        latency(t, whole).map(|l| l.p999 as f64)
+    ("rows_per_s", Better::Higher, |t| Some(t.rows_per_s)),
+    ("p50_ns", Better::Lower, |t| t.latency.map(|l| l.p50 as f64)),
+    ("p99_ns", Better::Lower, |t| t.latency.map(|l| l.p99 as f64)),
+    ("p999_ns", Better::Lower, |t| {
+        t.latency.map(|l| l.p999 as f64)
     }),
 ];
 
-fn latency(thread: &ThreadSnapshot, whole: bool) -> Option<crate::metrics::snapshot::LatencyNs> {
-    if whole {
-        thread.latency_total_ns
-    } else {
-        thread.latency_ns
-    }
-}
-
-/// Compares run B against run A with `max_regression` as the threshold (a fraction).
-pub fn compare(a: &Run, b: &Run, max_regression: f64) -> Report {
+/// Compares output B against output A with `max_regression` as the threshold (a fraction).
+///
+/// # Errors
+/// [`CompareError::Mismatch`] when one is a run's output and the other an attachment's: their
+/// threads are not the same threads.
+pub fn compare(a: &Compared, b: &Compared, max_regression: f64) -> Result<Report, CompareError> {
+    let mut warnings = match (a, b) {
+        (Compared::Run(a), Compared::Run(b)) => recorded::differences(a, b),
+        (Compared::Attachment(a), Compared::Attachment(b)) => a.differences(b),
+        _ => {
+            return Err(CompareError::Mismatch {
+                reason: format!(
+                    "{} is {} and {} is {}: compare two runs, or two attachments",
+                    a.path(),
+                    a.whose(),
+                    b.path(),
+                    b.whose()
+                ),
+            });
+        }
+    };
+    warnings.extend(host_differences(a, b));
     let mut comparisons = Vec::new();
-    let mut warnings = differences(a, b);
-    for thread_a in &a.summary.threads {
-        let Some(thread_b) = b.summary.threads.iter().find(|t| t.name == thread_a.name) else {
-            warnings.push(format!("{} is only in {}", thread_a.name, a.path));
+    for thread_a in a.whole_threads() {
+        let Some(thread_b) = b.whole_threads().iter().find(|t| t.name == thread_a.name) else {
+            warnings.push(format!("{} is only in {}", thread_a.name, a.path()));
             continue;
         };
+        let (whole_a, whole_b) = (a.whole_figures(thread_a), b.whole_figures(thread_b));
+        let (intervals_a, intervals_b) = (
+            a.interval_figures(&thread_a.name),
+            b.interval_figures(&thread_a.name),
+        );
         for (figure, better, pick) in FIGURES {
-            let (Some(value_a), Some(value_b)) = (pick(thread_a, true), pick(thread_b, true))
-            else {
+            let (Some(value_a), Some(value_b)) = (pick(&whole_a), pick(&whole_b)) else {
                 continue;
             };
-            let spread = |run: &Run| {
-                relative_noise(
-                    run.snapshots
-                        .iter()
-                        .skip(1)
-                        .filter_map(|s| s.threads.iter().find(|t| t.name == thread_a.name))
-                        .filter_map(|t| pick(t, false)),
-                )
-            };
+            let spread =
+                |intervals: &[ThreadFigures]| relative_noise(intervals.iter().filter_map(pick));
             let figures = Figures {
                 thread: &thread_a.name,
                 figure,
                 better,
                 values: (value_a, value_b),
-                noises: (spread(a), spread(b)),
+                noises: (spread(&intervals_a), spread(&intervals_b)),
             };
             comparisons.extend(judge(&figures, max_regression));
         }
     }
-    // The ring's frames: how well the codecs did, whichever ones coded them.
-    let codec_ratio = |run: &Run| run.summary.codec.as_ref()?.ratio;
-    if let (Some(ratio_a), Some(ratio_b)) = (codec_ratio(a), codec_ratio(b)) {
-        let spread = |run: &Run| {
-            relative_noise(
-                run.snapshots
-                    .iter()
-                    .skip(1)
-                    .filter_map(|s| s.codec.as_ref()?.ratio),
-            )
-        };
-        let figures = Figures {
-            thread: "ring",
-            figure: "codec_ratio",
-            better: Better::Higher,
-            values: (ratio_a, ratio_b),
-            noises: (spread(a), spread(b)),
-        };
-        comparisons.extend(judge(&figures, max_regression));
+    if let (Compared::Run(a), Compared::Run(b)) = (a, b) {
+        comparisons.extend(codec_ratio(a, b, max_regression));
     }
-    for thread_b in &b.summary.threads {
-        if !a.summary.threads.iter().any(|t| t.name == thread_b.name) {
-            warnings.push(format!("{} is only in {}", thread_b.name, b.path));
+    for thread_b in b.whole_threads() {
+        if !a.whole_threads().iter().any(|t| t.name == thread_b.name) {
+            warnings.push(format!("{} is only in {}", thread_b.name, b.path()));
         }
     }
-    Report {
+    // What an output warned about while it ran explains its figures (a producer behind its
+    // rate, a thread kept from its CPU): said beside the comparison, with how many intervals.
+    for output in [a, b] {
+        for tally in output.warning_tallies() {
+            warnings.push(format!(
+                "{} warned in {} of its intervals: {}",
+                output.path(),
+                tally.count,
+                tally.warning
+            ));
+        }
+    }
+    Ok(Report {
         schema_version: SCHEMA_VERSION,
-        a: a.path.clone(),
-        b: b.path.clone(),
+        a: a.path().to_owned(),
+        b: b.path().to_owned(),
         max_regression,
         regressed: comparisons.iter().any(|c| c.regression),
         comparisons,
         warnings,
-    }
+    })
+}
+
+/// The ring's frames: how well the codecs did, whichever ones coded them (framed runs only).
+fn codec_ratio(a: &Run, b: &Run, max_regression: f64) -> Option<Comparison> {
+    let ratio = |run: &Run| run.summary.codec.as_ref()?.ratio;
+    let spread = |run: &Run| {
+        relative_noise(
+            run.snapshots
+                .iter()
+                .skip(1)
+                .filter_map(|s| s.codec.as_ref()?.ratio),
+        )
+    };
+    let figures = Figures {
+        thread: "ring",
+        figure: "codec_ratio",
+        better: Better::Higher,
+        values: (ratio(a)?, ratio(b)?),
+        noises: (spread(a), spread(b)),
+    };
+    judge(&figures, max_regression)
 }
 
 /// One figure of both runs, with each run's noise.
@@ -477,154 +372,16 @@ fn relative_noise(values: impl Iterator<Item = f64>) -> Option<f64> {
     Some(variance.sqrt() / n.sqrt() / mean)
 }
 
-/// What differs between the runs' start lines: the profile, its settings, the host.
-fn differences(a: &Run, b: &Run) -> Vec<String> {
-    let mut warnings = Vec::new();
-    let field = |run: &Run, key: &str| run.start[key].clone();
-    if field(a, "profile") != field(b, "profile") {
-        warnings.push(format!(
-            "different profiles: {} and {}",
-            field(a, "profile"),
-            field(b, "profile")
-        ));
-    }
-    // Where a run wrote its histogram log changes nothing it measured.
-    let settings = |run: &Run| {
-        let mut settings = flatten(&run.start["resolved_profile"]);
-        settings.remove("report.hlog");
-        settings
+/// What differs between the hosts the outputs were taken on.
+fn host_differences(a: &Compared, b: &Compared) -> Vec<String> {
+    let host = |output: &Compared| match output {
+        Compared::Run(run) => run.start["host"].clone(),
+        Compared::Attachment(attachment) => attachment.start["host"].clone(),
     };
-    let (sa, sb) = (settings(a), settings(b));
-    let mut changed: Vec<String> = sa
-        .iter()
-        .filter(|(k, v)| sb.get(*k) != Some(v))
-        .map(|(k, v)| {
-            format!(
-                "{k} = {v} vs {}",
-                sb.get(k).map_or("(unset)".to_owned(), ToString::to_string)
-            )
-        })
-        .collect();
-    changed.extend(
-        sb.iter()
-            .filter(|(k, _)| !sa.contains_key(*k))
-            .map(|(k, v)| format!("{k} = (unset) vs {v}")),
-    );
-    if !changed.is_empty() {
-        warnings.push(format!("different settings: {}", changed.join("; ")));
-    }
-    for key in ["hostname", "cpu_model", "kernel", "clocksource"] {
-        let (ha, hb) = (&a.start["host"][key], &b.start["host"][key]);
-        if ha != hb {
-            warnings.push(format!("different hosts: {key} {ha} vs {hb}"));
-        }
-    }
-    // A run changed while it ran is not of its start line's settings alone.
-    for run in [a, b] {
-        if !run.commands.is_empty() {
-            warnings.push(format!(
-                "{} was changed while it ran (its whole-run figures mix before and after): {}",
-                run.path,
-                commands_in_words(&run.commands)
-            ));
-        }
-    }
-    // What a run warned about while it ran explains its figures (a producer behind its rate, a
-    // thread kept from its CPU): said beside the comparison, with how many intervals.
-    for run in [a, b] {
-        for tally in &run.summary.warnings {
-            warnings.push(format!(
-                "{} warned in {} of its intervals: {}",
-                run.path, tally.count, tally.warning
-            ));
-        }
-    }
-    warnings
-}
-
-/// A JSON object's leaves as `a.b.c` → value.
-fn flatten(value: &Value) -> BTreeMap<String, Value> {
-    let mut out = BTreeMap::new();
-    fn walk(prefix: &str, value: &Value, out: &mut BTreeMap<String, Value>) {
-        match value {
-            Value::Object(fields) => {
-                for (key, inner) in fields {
-                    let path = if prefix.is_empty() {
-                        key.clone()
-                    } else {
-                        format!("{prefix}.{key}")
-                    };
-                    walk(&path, inner, out);
-                }
-            }
-            leaf => {
-                out.insert(prefix.to_owned(), leaf.clone());
-            }
-        }
-    }
-    walk("", value, &mut out);
-    out
-}
-
-impl Report {
-    /// The comparison as a table for people.
-    pub fn table(&self) -> String {
-        let mut text = format!(
-            "A: {}\nB: {}\n{:<14} {:<11} {:>14} {:>14} {:>9} {:>8}  verdict\n",
-            self.a, self.b, "thread", "figure", "A", "B", "change", "noise"
-        );
-        for c in &self.comparisons {
-            let verdict = if c.regression {
-                "REGRESSION"
-            } else if c.improvement {
-                "better"
-            } else {
-                "ok"
-            };
-            text.push_str(&format!(
-                "{:<14} {:<11} {:>14} {:>14} {:>+8.1}% {:>8}  {verdict}\n",
-                c.thread,
-                c.figure,
-                round_significant(c.a),
-                round_significant(c.b),
-                c.change * 100.0,
-                c.noise
-                    .map_or("n/a".to_owned(), |n| format!("{:.1}%", n * 100.0))
-            ));
-        }
-        if self.comparisons.iter().any(|c| c.noise.is_none()) {
-            text.push_str(
-                "noise n/a: a run needs four intervals or more (the first, the warm-up, is left \
-                 out) and a figure above zero to estimate it from; run longer, or with a shorter \
-                 --interval\n",
-            );
-        }
-        for warning in &self.warnings {
-            text.push_str(&format!("warning: {warning}\n"));
-        }
-        text.push_str(&format!(
-            "{}\n",
-            if self.regressed {
-                format!(
-                    "B regressed: worse than A by more than {:.0} % and twice the noise{}",
-                    self.max_regression * 100.0,
-                    if self
-                        .comparisons
-                        .iter()
-                        .any(|c| c.regression && c.noise.is_none())
-                    {
-                        " (by the threshold alone where the noise is n/a)"
-                    } else {
-                        ""
-                    }
-                )
-            } else {
-                format!(
-                    "no regression beyond {:.0} % and the noise",
-                    self.max_regression * 100.0
-                )
-            }
-        ));
-        text
-    }
+    let (host_a, host_b) = (host(a), host(b));
+    ["hostname", "cpu_model", "kernel", "clocksource"]
+        .into_iter()
+        .filter(|key| host_a[key] != host_b[key])
+        .map(|key| format!("different hosts: {key} {} vs {}", host_a[key], host_b[key]))
+        .collect()
 }

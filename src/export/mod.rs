@@ -6,7 +6,7 @@
 //!   buckets), and encoded with `prometheus-client` on each scrape.
 //! - [`server`]: the HTTP endpoint that serves them.
 //! - [`flamegraph`]: the workers' sampled stacks as a flamegraph SVG.
-//! - [`compare`]: two headless runs side by side, with a verdict CI can gate on.
+//! - [`compare`]: two headless runs (or attachments) side by side, with a verdict CI can gate on.
 //! - [`report`]: one self-contained HTML file of a run, its plots drawn by [`svg`].
 
 pub mod compare;

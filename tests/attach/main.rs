@@ -7,6 +7,7 @@
 
 #[path = "../common/mod.rs"]
 mod common;
+mod compare;
 mod rings;
 
 use std::path::{Path, PathBuf};
