@@ -13,17 +13,21 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::compare::Recorded;
-use super::svg::{self, Chart, Scale, Series, escape};
+use super::svg::{Chart, Scale, Series, escape};
 use crate::doctor::{Check, DoctorSummary, Status};
 use crate::engine::{Warning, WarningLog};
-use crate::metrics::rates::endpoint_rates;
 use crate::metrics::snapshot::{
-    LatencyNs, RingSnapshot, Role, ThreadSnapshot, Totals, WarningTally, thread_index,
+    LatencyNs, RingSnapshot, Role, ThreadSnapshot, Totals, WarningTally,
 };
 use crate::topology::c2c::C2cReport;
 
+mod charts;
 mod compression;
 mod sweep;
+
+use charts::{
+    IntervalThreads, c2c_section, hlog_chart, percentile_chart, thread_charts, time_chart,
+};
 
 use compression::compression_section;
 use sweep::sweep_section;
@@ -203,7 +207,11 @@ pub fn html(run: &Recorded, extras: Extras<'_>) -> Option<String> {
     let mut page = page_head(whole.profile);
     page.push_str(&overview(run, &whole));
     page.push_str("<h2>Threads</h2>");
-    page.push_str(&thread_table(&whole));
+    page.push_str(&thread_table(
+        &whole.threads,
+        |t| t.latency_total_ns,
+        "a consumer with none read no rows",
+    ));
     page.push_str("<h2>Latency distribution</h2>");
     match hlog {
         Some(histograms) => {
@@ -215,7 +223,7 @@ pub fn html(run: &Recorded, extras: Extras<'_>) -> Option<String> {
             );
         }
         None => {
-            page.push_str(&percentile_chart(&whole).svg());
+            page.push_str(&percentile_chart(&whole.threads, |t| t.latency_total_ns).svg());
             page.push_str(if whole.finished {
                 "<p>Each consumer's latency over the whole run at the summary's percentiles \
                  (p50, p90, p99, p99.9, p99.99, max; <code>--hlog</code> with the run's \
@@ -233,64 +241,22 @@ pub fn html(run: &Recorded, extras: Extras<'_>) -> Option<String> {
          stalled consumer cannot hide its own delay.</p>",
     );
     page.push_str("<h2>Over time</h2>");
-    // Each interval's ring rates, once: every thread's come from the same two snapshots.
-    let stall_rates: Vec<_> = run
+    let intervals: Vec<IntervalThreads<'_>> = run
         .snapshots
         .iter()
-        .enumerate()
-        .map(|(i, s)| {
-            let previous = i.checked_sub(1).map(|p| &run.snapshots[p].threads[..]);
-            endpoint_rates(previous, &s.threads, s.interval_s)
+        .map(|s| IntervalThreads {
+            elapsed_s: s.elapsed_s,
+            interval_s: s.interval_s,
+            threads: &s.threads,
         })
         .collect();
-    let thread = |s: usize, t: usize| &run.snapshots[s].threads[t];
-    // Each chart: its title, unit, scale, the figure, and whether only consumers have it.
-    let charts: [(&str, &str, Scale, Pick<'_>, bool); 4] = [
-        (
-            "Throughput",
-            "rows/s",
-            Scale::Linear,
-            &|s, t| Some(thread(s, t).rows_per_s),
-            false,
-        ),
-        (
-            "p99 latency per interval",
-            "ns",
-            Scale::Log,
-            &|s, t| Some(thread(s, t).latency_ns?.p99 as f64),
-            true,
-        ),
-        (
-            "CPU share (time on a CPU ÷ interval)",
-            "%",
-            Scale::Linear,
-            &|s, t| Some(thread(s, t).scheduling.as_ref()?.ran_share * 100.0),
-            false,
-        ),
-        (
-            "Ring stalls per second (a producer's: ring full; a consumer's: ring empty)",
-            "stalls/s",
-            Scale::Linear,
-            &|s, t| Some(stall_rates[s][t]?.stalls_per_s),
-            false,
-        ),
-    ];
-    for (title, unit, scale, pick, consumers_only) in charts {
-        page.push_str(&over_time(run, &whole, title, unit, scale, pick, consumers_only).svg());
-    }
+    page.push_str(&thread_charts(&intervals, &whole.threads));
     page.push_str(&fill_over_time(run, whole.ring).svg());
     if let Some(section) = compression_section(run) {
         page.push_str(&section);
     }
     if let Some(c2c) = c2c {
-        page.push_str("<h2>Core-to-core round trip</h2>");
-        let labels: Vec<String> = c2c.cpus.iter().map(|c| format!("CPU {c}")).collect();
-        page.push_str(&svg::heatmap(
-            "Median round trip of a cache line between two CPUs",
-            &labels,
-            &c2c.rtt_ns,
-            "ns",
-        ));
+        page.push_str(&c2c_section(c2c));
     }
     if let Some(sweep) = sweep {
         page.push_str(&sweep_section(sweep));
@@ -394,45 +360,65 @@ fn overview(run: &Recorded, whole: &WholeRun) -> String {
         );
     }
     html.push_str("</table>");
-    if !whole.warnings.is_empty() {
-        html.push_str("<h2>Warnings</h2>");
-        if whole.warnings_by_wording {
-            html.push_str(
-                "<p>Each wording the intervals carried (a run that did not finish has no \
-                 summary, and these intervals do not name each warning's thread and kind).</p>",
-            );
-        } else if !whole.finished {
-            html.push_str(
-                "<p>Tallied from the intervals (a run that did not finish has no summary), one \
-                 per thread and kind, in its latest wording.</p>",
-            );
-        }
-        html.push_str(
-            "<table><tr><th>warning</th><th>times</th><th>first s</th><th>last s</th></tr>",
-        );
-        for w in &whole.warnings {
-            let _ = write!(
-                html,
-                "<tr><td>{}</td><td>{}</td><td>{:.1}</td><td>{:.1}</td></tr>",
-                escape(&w.warning),
-                w.count,
-                w.first_s,
-                w.last_s
-            );
-        }
-        html.push_str("</table>");
-    }
+    let note = if whole.warnings_by_wording {
+        Some(
+            "Each wording the intervals carried (a run that did not finish has no summary, and \
+             these intervals do not name each warning's thread and kind).",
+        )
+    } else if !whole.finished {
+        Some(
+            "Tallied from the intervals (a run that did not finish has no summary), one per \
+             thread and kind, in its latest wording.",
+        )
+    } else {
+        None
+    };
+    html.push_str(&warnings_section(&whole.warnings, note));
     html
 }
 
-fn thread_table(whole: &WholeRun) -> String {
+/// The warnings an output tallied, each with how many intervals carried it and when, under
+/// `note`; nothing when there were none.
+fn warnings_section(tallies: &[WarningTally], note: Option<&str>) -> String {
+    if tallies.is_empty() {
+        return String::new();
+    }
+    let mut html = String::from("<h2>Warnings</h2>");
+    if let Some(note) = note {
+        let _ = write!(html, "<p>{note}</p>");
+    }
+    html.push_str("<table><tr><th>warning</th><th>times</th><th>first s</th><th>last s</th></tr>");
+    for w in tallies {
+        let _ = write!(
+            html,
+            "<tr><td>{}</td><td>{}</td><td>{:.1}</td><td>{:.1}</td></tr>",
+            escape(&w.warning),
+            w.count,
+            w.first_s,
+            w.last_s
+        );
+    }
+    html.push_str("</table>");
+    html
+}
+
+/// A thread's latency over the span a report's table and percentile plot are of.
+pub(super) type LatencyOf = fn(&ThreadSnapshot) -> Option<LatencyNs>;
+
+/// Every thread's CPU, node, rows, rate and `latency`; why a consumer has none, in words, for
+/// the note under the table.
+fn thread_table(
+    threads: &[ThreadSnapshot],
+    latency_of: LatencyOf,
+    consumer_without: &str,
+) -> String {
     let mut html = String::from(
         "<table><tr><th>thread</th><th>CPU</th><th>node</th><th>rows</th><th>rows/s</th>\
          <th>p50 ns</th><th>p99 ns</th><th>p99.9 ns</th><th>max ns</th></tr>",
     );
     let or_na = |v: Option<String>| v.unwrap_or_else(|| "n/a".to_owned());
-    for t in &whole.threads {
-        let l = t.latency_total_ns;
+    for t in threads {
+        let l = latency_of(t);
         let latency = |f: fn(&LatencyNs) -> u64| or_na(l.as_ref().map(|l| f(l).to_string()));
         let _ = write!(
             html,
@@ -451,164 +437,21 @@ fn thread_table(whole: &WholeRun) -> String {
     }
     html.push_str("</table>");
     let unmeasured = |role: Role| {
-        whole
-            .threads
+        threads
             .iter()
-            .any(|t| t.role == role && t.latency_total_ns.is_none())
+            .any(|t| t.role == role && latency_of(t).is_none())
     };
     let mut why = Vec::new();
     if unmeasured(Role::Producer) {
         why.push("a row's latency is taken where it is consumed, so producers have none");
     }
     if unmeasured(Role::Consumer) {
-        why.push("a consumer with none read no rows");
+        why.push(consumer_without);
     }
     if !why.is_empty() {
         let _ = write!(html, "<p>n/a: {}.</p>", why.join("; "));
     }
     html
-}
-
-/// The HdrHistogram-style plot: latency against the percentile, on a log axis of 1 ÷ (1 − p).
-fn percentile_chart(whole: &WholeRun) -> Chart {
-    let position = |p: f64| 1.0 / (1.0 - p);
-    let series = whole
-        .threads
-        .iter()
-        .filter(|t| t.role == Role::Consumer)
-        .filter_map(|t| {
-            let l = t.latency_total_ns?;
-            let mut points = vec![
-                (position(0.5), l.p50 as f64),
-                (position(0.9), l.p90 as f64),
-                (position(0.99), l.p99 as f64),
-                (position(0.999), l.p999 as f64),
-                (position(0.9999), l.p9999 as f64),
-            ];
-            // The largest sample is the 1 − 1/count percentile.
-            if l.count as f64 > position(0.9999) {
-                points.push((l.count as f64, l.max as f64));
-            }
-            Some(Series {
-                name: t.name.clone(),
-                points,
-            })
-        })
-        .collect();
-    Chart {
-        series,
-        ..percentile_chart_axes()
-    }
-}
-
-/// The percentile chart without its lines: a log axis of 1 ÷ (1 − p), labelled in percent.
-fn percentile_chart_axes() -> Chart {
-    let position = |p: f64| 1.0 / (1.0 - p);
-    let ticks = [
-        (0.5, "50%"),
-        (0.9, "90%"),
-        (0.99, "99%"),
-        (0.999, "99.9%"),
-        (0.9999, "99.99%"),
-        (0.99999, "99.999%"),
-        (0.999999, "99.9999%"),
-    ];
-    Chart {
-        title: "Latency by percentile".into(),
-        x_label: "percentile".into(),
-        y_label: "latency, ns".into(),
-        x_scale: Scale::Log,
-        y_scale: Scale::Log,
-        x_ticks: Some(
-            ticks
-                .iter()
-                .map(|(p, label)| (position(*p), (*label).to_owned()))
-                .collect(),
-        ),
-        series: Vec::new(),
-    }
-}
-
-/// The percentile plot from full histograms: 20 points a decade of 1 ÷ (1 − p), then the max.
-fn hlog_chart(histograms: &BTreeMap<String, Histogram<u64>>) -> Chart {
-    let series = histograms
-        .iter()
-        .filter(|(_, h)| !h.is_empty())
-        .map(|(tag, h)| {
-            let count = h.len() as f64;
-            let mut points: Vec<(f64, f64)> = (6..=120)
-                .map(|k| 10f64.powf(f64::from(k) / 20.0))
-                .take_while(|x| *x < count)
-                .map(|x| (x, h.value_at_quantile(1.0 - 1.0 / x) as f64))
-                .collect();
-            points.push((count.max(2.0), h.max() as f64));
-            Series {
-                name: tag.clone(),
-                points,
-            }
-        })
-        .collect();
-    Chart {
-        series,
-        ..percentile_chart_axes()
-    }
-}
-
-/// A thread's figure in a snapshot, given the snapshot's index in the run and the thread's in it.
-type Pick<'a> = &'a dyn Fn(usize, usize) -> Option<f64>;
-
-/// A line per thread (consumers only, if asked) of `pick`'s figure at each snapshot.
-fn over_time(
-    run: &Recorded,
-    whole: &WholeRun,
-    title: &str,
-    unit: &str,
-    y_scale: Scale,
-    pick: Pick<'_>,
-    consumers_only: bool,
-) -> Chart {
-    let names: Vec<&str> = whole
-        .threads
-        .iter()
-        .filter(|t| !consumers_only || t.role == Role::Consumer)
-        .map(|t| t.name.as_str())
-        .collect();
-    let series = names
-        .iter()
-        .map(|name| {
-            let mut at = 0;
-            Series {
-                name: (*name).to_owned(),
-                points: run
-                    .snapshots
-                    .iter()
-                    .enumerate()
-                    .filter_map(|(i, s)| {
-                        at = thread_index(&s.threads, name, at)?;
-                        Some((s.elapsed_s, pick(i, at)?))
-                    })
-                    .collect(),
-            }
-        })
-        .collect();
-    time_chart(title, unit.to_owned(), y_scale, series)
-}
-
-/// A chart of figures against the seconds since the run's start; series without a point are
-/// left out.
-fn time_chart(title: &str, unit: String, y_scale: Scale, series: Vec<Series>) -> Chart {
-    Chart {
-        title: title.to_owned(),
-        x_label: "seconds since the start".into(),
-        y_label: unit,
-        x_scale: Scale::Linear,
-        y_scale,
-        x_ticks: None,
-        series: series
-            .into_iter()
-            .filter(|s| !s.points.is_empty())
-            .collect(),
-    }
 }
 
 /// The ring's fill at each interval's end: one line.

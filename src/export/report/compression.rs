@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use super::time_chart;
+use super::charts::time_chart;
 use crate::export::compare::Recorded;
 use crate::export::svg::{Chart, Scale, Series, escape};
 use crate::metrics::snapshot::CodecPart;
