@@ -11,42 +11,6 @@ use std::process::{Command, Stdio};
 use assert_cmd::cargo::cargo_bin;
 use ringtop::export::svg::PALETTE;
 
-/// Pixels of `png` within a small distance of the colour `#rrggbb`.
-fn pixels_of(png: &[u8], channels: usize, hex: &str) -> usize {
-    let target: Vec<i32> = (0..3)
-        .map(|i| i32::from_str_radix(&hex[1 + 2 * i..3 + 2 * i], 16).unwrap())
-        .collect();
-    png.chunks_exact(channels)
-        .filter(|p| (0..3).all(|i| (i32::from(p[i]) - target[i]).abs() <= 12))
-        .count()
-}
-
-/// `html` as headless Chromium renders it: the PNG's pixels and its channels per pixel.
-fn screenshot(html: &std::path::Path) -> (Vec<u8>, usize) {
-    let shot = html.with_extension("png");
-    let rendered = Command::new("chromium")
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--hide-scrollbars",
-            "--window-size=1000,3000",
-        ])
-        .arg(format!("--screenshot={}", shot.display()))
-        .arg(format!("file://{}", html.display()))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .expect("Chromium (Debian package chromium) is needed to render the report");
-    assert!(rendered.success());
-    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&shot).unwrap()));
-    let mut reader = decoder.read_info().unwrap();
-    let mut pixels = vec![0; reader.output_buffer_size()];
-    let frame = reader.next_frame(&mut pixels).unwrap();
-    pixels.truncate(frame.buffer_size());
-    (pixels, frame.color_type.samples())
-}
-
 /// `ringtop report RUN -o HTML`.
 fn report(run: &std::path::Path, html: &std::path::Path) -> std::process::Output {
     Command::new(cargo_bin("ringtop"))
@@ -196,12 +160,12 @@ fn chromium_renders_every_plot_of_a_real_run() {
     let points = first_line.split('"').next().unwrap().split(' ').count();
     assert!(points > 20, "{points} points in the percentile plot");
 
-    let (pixels, channels) = screenshot(&html);
+    let (pixels, channels) = common::screenshot(&html);
     let pixels = &pixels[..];
     // Two threads: the first two colours are drawn, in the throughput and CPU share charts
     // (both threads) and the latency charts (the consumer, first colour).
     for colour in &PALETTE[..2] {
-        let drawn = pixels_of(pixels, channels, colour);
+        let drawn = common::pixels_of(pixels, channels, colour);
         assert!(
             drawn > 500,
             "{colour}: {drawn} pixels: the plots are missing"
@@ -572,12 +536,12 @@ fn a_sweep_report_plots_latency_against_throughput_with_each_knee() {
         .collect();
     sizes.sort_unstable();
     assert_eq!(sizes, [1, 1, 2, 2, 2, 2], "{page}");
-    let (pixels, channels) = screenshot(&html);
+    let (pixels, channels) = common::screenshot(&html);
     // Every series' colour is drawn: the lines (colours 0, 1, 3, 4) and the knee dots (2, 5).
     // Each has a 12 × 4 legend swatch, drawn over the lines; a line itself may lie under another
     // series' line where their measured figures match, so what is certain is the swatch.
     for colour in &PALETTE[..6] {
-        let drawn = pixels_of(&pixels, channels, colour);
+        let drawn = common::pixels_of(&pixels, channels, colour);
         assert!(drawn > 30, "{colour}: {drawn} pixels");
     }
     // A file that is no sweep is refused.

@@ -47,7 +47,8 @@ pub(super) enum Command {
     /// Check whether this host is fit to measure on, for the CPUs a profile will use: each check
     /// ok / warn / fail / n/a, with the evidence and the fix.
     Doctor(DoctorArgs),
-    /// Write one self-contained HTML report of a `run --headless` output, with SVG plots.
+    /// Write one self-contained HTML report of a `run --headless` output (or of `attach
+    /// --headless`), with SVG plots.
     Report(ReportCommandArgs),
     /// Compare two `run --headless` outputs (or two of `attach --headless`): per-thread
     /// throughput and latency (and a framed run's codec ratio), the change, the noise, and exit
@@ -68,7 +69,8 @@ pub(super) enum Command {
 
 #[derive(Debug, Args, Clone)]
 pub(super) struct ReportCommandArgs {
-    /// The run's JSON lines (may be left out with `--sweep`: a report of the sweep alone).
+    /// The run's JSON lines, or an attachment's (may be left out with `--sweep`: a report of the
+    /// sweep alone).
     #[arg(required_unless_present = "sweep")]
     pub(super) run: Option<PathBuf>,
     /// Where to write the HTML.

@@ -3,6 +3,7 @@
 
 use std::process::ExitCode;
 
+use ringtop::export::compare::Headless;
 use ringtop::input::{DATA_LINE_BYTES, DOCUMENT_BYTES, read_document, read_lines_file};
 
 use super::args::{CompareArgs, ReportCommandArgs};
@@ -40,11 +41,10 @@ pub(super) fn run_report(args: &ReportCommandArgs) -> ExitCode {
         );
         return write_report(&args.output, &html);
     };
-    let run = match ringtop::export::compare::Recorded::read(run_path) {
-        Ok(run) => run,
+    let output = match Headless::read(run_path) {
+        Ok(output) => output,
         Err(err) => return usage_error(&err),
     };
-
     let c2c = match &args.c2c {
         None => None,
         Some(path) => {
@@ -58,6 +58,20 @@ pub(super) fn run_report(args: &ReportCommandArgs) -> ExitCode {
                 Ok(map) => Some(map),
                 Err(err) => return usage_error(&format!("{}: {err}", path.display())),
             }
+        }
+    };
+    let run = match output {
+        Headless::Run(run) => run,
+        Headless::Attachment(attachment) => {
+            if args.hlog.is_some() || args.sweep.is_some() {
+                return usage_error(&format!(
+                    "{} is `attach --headless` output: its report takes --c2c, but there is no \
+                     interval log (--hlog) or sweep (--sweep) of an attachment",
+                    run_path.display()
+                ));
+            }
+            let html = ringtop::export::report::attachment_html(&attachment, c2c.as_ref());
+            return write_report(&args.output, &html);
         }
     };
     let hlog = match &args.hlog {

@@ -27,6 +27,42 @@ use recorded::{read_text, typed_lines};
 /// The threshold when none is given: 10 %.
 pub const DEFAULT_MAX_REGRESSION: f64 = 0.10;
 
+/// Headless output as it was read: a run's, finished or not (what `report` takes), or a finished
+/// attachment's.
+#[derive(Debug, Clone)]
+pub enum Headless {
+    /// A run's output.
+    Run(Box<Recorded>),
+    /// An attachment's output.
+    Attachment(Box<Attachment>),
+}
+
+impl Headless {
+    /// Reads the JSON lines at `path`: an attachment's where its first line is `attach`, else a
+    /// run's.
+    ///
+    /// # Errors
+    /// As [`Recorded::read`] and [`Attachment::read`].
+    pub fn read(path: &Path) -> Result<Headless, CompareError> {
+        let name = path.display().to_string();
+        Headless::parse(&name, &read_text(path)?)
+    }
+
+    /// Parses `text`, the JSON lines called `name`, as [`Headless::read`] does.
+    ///
+    /// # Errors
+    /// As [`Headless::read`].
+    pub fn parse(name: &str, text: &str) -> Result<Headless, CompareError> {
+        let first = typed_lines(name, text).next();
+        if first.is_some_and(|line| line.is_ok_and(|line| line.kind == "attach")) {
+            Attachment::parse(name, text)
+                .map(|attachment| Headless::Attachment(Box::new(attachment)))
+        } else {
+            Recorded::parse(name, text).map(|run| Headless::Run(Box::new(run)))
+        }
+    }
+}
+
 /// One output `compare` reads: a run's (`run --headless`) or a watched program's (`attach
 /// --headless`). Two of a kind are compared, thread by thread.
 #[derive(Debug, Clone)]
@@ -38,8 +74,7 @@ pub enum Compared {
 }
 
 impl Compared {
-    /// Reads the JSON lines at `path`: an attachment's where its first line is `attach`, else a
-    /// run's.
+    /// Reads the JSON lines at `path` as [`Headless::read`] does; a run must have finished.
     ///
     /// # Errors
     /// As [`Run::read`] and [`Attachment::read`].
@@ -53,13 +88,10 @@ impl Compared {
     /// # Errors
     /// As [`Compared::read`].
     pub fn parse(name: &str, text: &str) -> Result<Compared, CompareError> {
-        let first = typed_lines(name, text).next();
-        if first.is_some_and(|line| line.is_ok_and(|line| line.kind == "attach")) {
-            Attachment::parse(name, text)
-                .map(|attachment| Compared::Attachment(Box::new(attachment)))
-        } else {
-            Run::parse(name, text).map(|run| Compared::Run(Box::new(run)))
-        }
+        Ok(match Headless::parse(name, text)? {
+            Headless::Run(run) => Compared::Run(Box::new(run.finished()?)),
+            Headless::Attachment(attachment) => Compared::Attachment(attachment),
+        })
     }
 
     /// The file.

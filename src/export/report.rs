@@ -1,8 +1,9 @@
 //! `ringtop report RUN.jsonl -o report.html`: one self-contained HTML file to send a person —
 //! what ran where, its figures, and SVG plots (latency percentiles per consumer; throughput, p99,
 //! CPU share, ring stalls per second and the ring's fill over time; a framed run's codecs; the
-//! core-to-core map when one is given), the host check and the resolved profile. No scripts, no
-//! fonts, no fetches: it opens the same anywhere.
+//! core-to-core map when one is given), the host check and the resolved profile; or of an
+//! attachment's output ([`attachment_html`]). No scripts, no fonts, no fetches: it opens the same
+//! anywhere.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -21,10 +22,12 @@ use crate::metrics::snapshot::{
 };
 use crate::topology::c2c::C2cReport;
 
+mod attachment;
 mod charts;
 mod compression;
 mod sweep;
 
+pub use attachment::attachment_html;
 use charts::{
     IntervalThreads, c2c_section, hlog_chart, percentile_chart, thread_charts, time_chart,
 };

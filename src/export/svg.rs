@@ -210,7 +210,7 @@ impl Chart {
             Axis::fit(self.y_scale, points().map(|p| p.1)),
         ) else {
             return format!(
-                "<p class=\"empty\">{}: nothing to plot in this run.</p>",
+                "<p class=\"empty\">{}: nothing to plot here.</p>",
                 escape(&self.title)
             );
         };

@@ -8,6 +8,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 mod compare;
+mod report;
 mod rings;
 
 use std::path::{Path, PathBuf};

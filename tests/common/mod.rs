@@ -313,3 +313,39 @@ pub fn page_size() -> u64 {
         .parse()
         .unwrap()
 }
+
+/// Pixels of `png` within a small distance of the colour `#rrggbb`.
+pub fn pixels_of(png: &[u8], channels: usize, hex: &str) -> usize {
+    let target: Vec<i32> = (0..3)
+        .map(|i| i32::from_str_radix(&hex[1 + 2 * i..3 + 2 * i], 16).unwrap())
+        .collect();
+    png.chunks_exact(channels)
+        .filter(|p| (0..3).all(|i| (i32::from(p[i]) - target[i]).abs() <= 12))
+        .count()
+}
+
+/// `html` as headless Chromium renders it: the PNG's pixels and its channels per pixel.
+pub fn screenshot(html: &std::path::Path) -> (Vec<u8>, usize) {
+    let shot = html.with_extension("png");
+    let rendered = std::process::Command::new("chromium")
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+            "--window-size=1000,3000",
+        ])
+        .arg(format!("--screenshot={}", shot.display()))
+        .arg(format!("file://{}", html.display()))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .expect("Chromium (Debian package chromium) is needed to render the report");
+    assert!(rendered.success());
+    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&shot).unwrap()));
+    let mut reader = decoder.read_info().unwrap();
+    let mut pixels = vec![0; reader.output_buffer_size()];
+    let frame = reader.next_frame(&mut pixels).unwrap();
+    pixels.truncate(frame.buffer_size());
+    (pixels, frame.color_type.samples())
+}

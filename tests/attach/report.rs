@@ -1,0 +1,127 @@
+//! `ringtop report` of an attachment to a real program: its tables hold the summary's figures
+//! (latency over the attachment, as its rates are), a fill line per ring with a point per
+//! interval, headless Chromium draws the plots, and options an attachment has nothing for are
+//! refused.
+
+use std::process::Stdio;
+
+use ringtop::export::svg::PALETTE;
+
+use super::common;
+use super::{lines, monitor_dir, ringtop, start_pipeline, wait_for_program};
+
+#[test]
+fn an_attachments_report_has_its_rings_endpoints_and_plots() {
+    let dir = monitor_dir("report");
+    let pipeline = start_pipeline(&dir, "reported", "3s");
+    wait_for_program(&dir, "reported");
+    let attached = ringtop(&dir)
+        .args(["attach", "reported", "--headless", "--interval", "300ms"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(pipeline.take().wait_with_output().unwrap().status.success());
+    common::assert_succeeded(&attached);
+    let lines = lines(&attached.stdout);
+    let scratch = common::scratch_dir("attach-report");
+    let output = scratch.join("attached.jsonl");
+    std::fs::write(&output, &attached.stdout).unwrap();
+    let html = scratch.join("attached.html");
+    let out = ringtop(&dir)
+        .arg("report")
+        .arg(&output)
+        .arg("-o")
+        .arg(&html)
+        .output()
+        .unwrap();
+    common::assert_succeeded(&out);
+    let page = std::fs::read_to_string(&html).unwrap();
+    for fetch in ["src=", "href=", "@import", "url(", "<script"] {
+        assert!(!page.contains(fetch), "the report fetches: {fetch}");
+    }
+    assert!(page.contains("<h1>ringtop report: reported (attached)</h1>"));
+
+    let summary = lines.last().unwrap();
+    assert_eq!(summary["type"], "program_summary");
+    // Each endpoint's row: its items and rate, and the latency over the attachment (`latency_ns`),
+    // not since the program started.
+    for thread in summary["threads"].as_array().unwrap() {
+        let latency = &thread["latency_ns"];
+        let cell = |key: &str| {
+            latency[key]
+                .as_u64()
+                .map_or("n/a".to_owned(), |v| v.to_string())
+        };
+        let row = format!(
+            "<td>{}</td><td>{:.0}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            thread["rows"],
+            thread["rows_per_s"].as_f64().unwrap(),
+            cell("p50"),
+            cell("p99"),
+            cell("p999"),
+            cell("max")
+        );
+        let name = thread["name"].as_str().unwrap();
+        assert!(
+            page.contains(&format!("<tr><td>{name}</td>")) && page.contains(&row),
+            "no row {row} for {name}"
+        );
+    }
+    // Each ring's kind, capacity, item size and count.
+    for ring in summary["rings"].as_array().unwrap() {
+        let row = format!(
+            "<td>{}</td><td>{}</td><td>{}</td><td>{}</td>",
+            ring["ring"]["kind"].as_str().unwrap(),
+            ring["ring"]["capacity"],
+            ring["item_bytes"],
+            ring["produced"]
+        );
+        assert!(page.contains(&row), "no {row}");
+    }
+
+    // The percentile plot, four charts of the endpoints, and the rings' fill.
+    assert_eq!(page.matches("<svg").count(), 6, "charts");
+    let intervals = lines.iter().filter(|l| l["type"] == "program").count();
+    let fill = page
+        .split("<svg")
+        .find(|svg| svg.contains("Ring fill"))
+        .expect("a fill chart");
+    let points: Vec<usize> = fill
+        .split("<polyline points=\"")
+        .skip(1)
+        .map(|p| p.split('"').next().unwrap().split(' ').count())
+        .collect();
+    assert_eq!(
+        points,
+        vec![intervals; 2],
+        "a line per ring, a point per interval"
+    );
+
+    // Four endpoints: the first four colours are drawn.
+    let (pixels, channels) = common::screenshot(&html);
+    for colour in &PALETTE[..4] {
+        let drawn = common::pixels_of(&pixels, channels, colour);
+        assert!(
+            drawn > 200,
+            "{colour}: {drawn} pixels: the plots are missing"
+        );
+    }
+
+    // No interval log or sweep is made of an attachment: refused, saying so.
+    let out = ringtop(&dir)
+        .arg("report")
+        .arg(&output)
+        .arg("-o")
+        .arg(scratch.join("with-log.html"))
+        .arg("--hlog")
+        .arg(&output)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("attached.jsonl is `attach --headless` output: its report takes --c2c"),
+        "{stderr}"
+    );
+    assert!(!scratch.join("with-log.html").exists());
+}
