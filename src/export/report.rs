@@ -244,15 +244,8 @@ pub fn html(run: &Recorded, extras: Extras<'_>) -> Option<String> {
          stalled consumer cannot hide its own delay.</p>",
     );
     page.push_str("<h2>Over time</h2>");
-    let intervals: Vec<IntervalThreads<'_>> = run
-        .snapshots
-        .iter()
-        .map(|s| IntervalThreads {
-            elapsed_s: s.elapsed_s,
-            interval_s: s.interval_s,
-            threads: &s.threads,
-        })
-        .collect();
+    let intervals: Vec<IntervalThreads<'_>> =
+        run.snapshots.iter().map(IntervalThreads::from).collect();
     page.push_str(&thread_charts(&intervals, &whole.threads));
     page.push_str(&fill_over_time(run, whole.ring).svg());
     if let Some(section) = compression_section(run) {

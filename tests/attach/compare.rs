@@ -8,7 +8,7 @@ use std::process::{Output, Stdio};
 use serde_json::Value;
 
 use super::common;
-use super::{lines, monitor_dir, ringtop, start_pipeline, wait_for_program};
+use super::{lines, ringtop, watched_pipeline};
 
 /// `lines` as a JSON-lines file `name` in `dir`.
 fn write(dir: &Path, name: &str, lines: &[Value]) -> PathBuf {
@@ -54,17 +54,8 @@ fn comparison<'a>(report: &'a Value, thread: &str, figure: &str) -> &'a Value {
 
 #[test]
 fn two_attachments_compare_thread_by_thread_over_the_attachment() {
-    let dir = monitor_dir("compare");
-    let pipeline = start_pipeline(&dir, "compared", "3s");
-    wait_for_program(&dir, "compared");
-    let attached = ringtop(&dir)
-        .args(["attach", "compared", "--headless", "--interval", "300ms"])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    assert!(pipeline.take().wait_with_output().unwrap().status.success());
-    common::assert_succeeded(&attached);
-    let lines = lines(&attached.stdout);
+    let (dir, stdout) = watched_pipeline("compared");
+    let lines = lines(&stdout);
     let scratch = common::scratch_dir("attach-compare");
     let same = write(&scratch, "same.jsonl", &lines);
 

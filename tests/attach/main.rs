@@ -92,6 +92,22 @@ fn lines(stdout: &[u8]) -> Vec<Value> {
         .collect()
 }
 
+/// A three-second pipeline called `name`, watched from start to end by `attach --headless`
+/// every 300 ms: its monitor directory and what attach printed.
+fn watched_pipeline(name: &str) -> (PathBuf, Vec<u8>) {
+    let dir = monitor_dir(name);
+    let pipeline = start_pipeline(&dir, name, "3s");
+    wait_for_program(&dir, name);
+    let attached = ringtop(&dir)
+        .args(["attach", name, "--headless", "--interval", "300ms"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(pipeline.take().wait_with_output().unwrap().status.success());
+    common::assert_succeeded(&attached);
+    (dir, attached.stdout)
+}
+
 #[test]
 fn attach_reports_the_counts_the_program_itself_reports() {
     let dir = monitor_dir("counts");

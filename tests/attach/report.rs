@@ -3,29 +3,18 @@
 //! interval, headless Chromium draws the plots, and options an attachment has nothing for are
 //! refused.
 
-use std::process::Stdio;
-
 use ringtop::export::svg::PALETTE;
 
 use super::common;
-use super::{lines, monitor_dir, ringtop, start_pipeline, wait_for_program};
+use super::{lines, ringtop, watched_pipeline};
 
 #[test]
 fn an_attachments_report_has_its_rings_endpoints_and_plots() {
-    let dir = monitor_dir("report");
-    let pipeline = start_pipeline(&dir, "reported", "3s");
-    wait_for_program(&dir, "reported");
-    let attached = ringtop(&dir)
-        .args(["attach", "reported", "--headless", "--interval", "300ms"])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    assert!(pipeline.take().wait_with_output().unwrap().status.success());
-    common::assert_succeeded(&attached);
-    let lines = lines(&attached.stdout);
+    let (dir, stdout) = watched_pipeline("reported");
+    let lines = lines(&stdout);
     let scratch = common::scratch_dir("attach-report");
     let output = scratch.join("attached.jsonl");
-    std::fs::write(&output, &attached.stdout).unwrap();
+    std::fs::write(&output, &stdout).unwrap();
     let html = scratch.join("attached.html");
     let out = ringtop(&dir)
         .arg("report")

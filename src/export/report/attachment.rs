@@ -55,11 +55,7 @@ pub fn attachment_html(attachment: &Attachment, c2c: Option<&C2cReport>) -> Stri
     let intervals: Vec<IntervalThreads<'_>> = attachment
         .intervals
         .iter()
-        .map(|s| IntervalThreads {
-            elapsed_s: s.elapsed_s,
-            interval_s: s.interval_s,
-            threads: &s.threads,
-        })
+        .map(IntervalThreads::from)
         .collect();
     page.push_str(&thread_charts(&intervals, &summary.threads));
     page.push_str(&fill_over_time(&attachment.intervals).svg());

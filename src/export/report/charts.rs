@@ -8,7 +8,7 @@ use hdrhistogram::Histogram;
 use super::LatencyOf;
 use crate::export::svg::{self, Chart, Scale, Series};
 use crate::metrics::rates::endpoint_rates;
-use crate::metrics::snapshot::{Role, ThreadSnapshot, thread_index};
+use crate::metrics::snapshot::{ProgramSnapshot, Role, Snapshot, ThreadSnapshot, thread_index};
 use crate::topology::c2c::C2cReport;
 
 /// The HdrHistogram-style plot: latency against the percentile, on a log axis of 1 ÷ (1 − p).
@@ -103,6 +103,26 @@ pub(super) struct IntervalThreads<'a> {
     pub(super) interval_s: f64,
     /// Its threads.
     pub(super) threads: &'a [ThreadSnapshot],
+}
+
+impl<'a> From<&'a Snapshot> for IntervalThreads<'a> {
+    fn from(snapshot: &'a Snapshot) -> Self {
+        IntervalThreads {
+            elapsed_s: snapshot.elapsed_s,
+            interval_s: snapshot.interval_s,
+            threads: &snapshot.threads,
+        }
+    }
+}
+
+impl<'a> From<&'a ProgramSnapshot> for IntervalThreads<'a> {
+    fn from(snapshot: &'a ProgramSnapshot) -> Self {
+        IntervalThreads {
+            elapsed_s: snapshot.elapsed_s,
+            interval_s: snapshot.interval_s,
+            threads: &snapshot.threads,
+        }
+    }
 }
 
 /// Each thread's throughput, p99 (consumers), CPU share and stalls per second at each of
