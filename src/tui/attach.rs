@@ -1,5 +1,5 @@
 //! `ringtop attach`'s dashboard: another program's rings, redrawn every interval until the
-//! program ends, the duration passes, `q` or Ctrl-C.
+//! program ends, the duration passes, `q` or Ctrl-C; `w` shows every warning whole.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
@@ -11,7 +11,11 @@ use crate::metrics::rates::endpoint_rates;
 use crate::metrics::snapshot::ProgramSnapshot;
 use crate::monitor::view::{Ending, Watcher};
 
+use super::scroll::Scroll;
 use super::{TuiError, terminal};
+
+/// The keys, on the status line.
+const KEYS: &str = "w shows the warnings, q quits";
 
 /// Watches `watcher`'s program until it ends (and the operator has seen that), `duration`
 /// passes, the operator quits or `interrupted` is set; returns how it ended.
@@ -28,7 +32,9 @@ pub fn run(
     let (mut terminal, previous_hook) = terminal::enter()?;
     let started = Instant::now();
     let mut latest: Option<ProgramSnapshot> = None;
-    let mut status = "q quits".to_owned();
+    let mut status = KEYS.to_owned();
+    // The warnings overlay, while it is open (`w`), and where it is scrolled.
+    let mut warnings: Option<Scroll> = None;
     let mut rates = Vec::new();
     let mut ended: Option<String> = None;
     let mut next = started;
@@ -64,17 +70,20 @@ pub fn run(
                         Ending::Died => "the program died without closing its segment".to_owned(),
                     });
                     status = match &ended {
-                        Some(how) => format!("{how}; these are its last figures. q quits"),
-                        None => "q quits".to_owned(),
+                        Some(how) => format!("{how}; these are its last figures. {KEYS}"),
+                        None => KEYS.to_owned(),
                     };
                 }
-                Err(why) => status = format!("cannot read the segment: {why}. q quits"),
+                Err(why) => status = format!("cannot read the segment: {why}. {KEYS}"),
             }
         }
         if dirty {
             dirty = false;
             if let Err(err) = terminal.draw(|frame| {
                 super::panes::program::render(frame, latest.as_ref(), &rates, &status);
+                if let Some(scroll) = &warnings {
+                    super::panes::program::render_warnings(frame, latest.as_ref(), scroll);
+                }
             }) {
                 break Err(err.into());
             }
@@ -92,8 +101,18 @@ pub fn run(
                 Ok(Event::Key(key)) if key.kind == event::KeyEventKind::Press => {
                     let ctrl_c =
                         key.code == KeyCode::Char('c') && key.modifiers == KeyModifiers::CONTROL;
-                    if key.code == KeyCode::Char('q') || key.code == KeyCode::Esc || ctrl_c {
+                    dirty = true;
+                    if let Some(scroll) = &mut warnings
+                        && !ctrl_c
+                    {
+                        // The overlay takes its scrolling keys; any other closes it.
+                        if !scroll.key(key.code) {
+                            warnings = None;
+                        }
+                    } else if key.code == KeyCode::Char('q') || key.code == KeyCode::Esc || ctrl_c {
                         break Ok(ended.unwrap_or_else(|| "stopped watching".into()));
+                    } else if key.code == KeyCode::Char('w') {
+                        warnings = Some(Scroll::default());
                     }
                 }
                 // A resize (or anything else) redraws.

@@ -345,14 +345,33 @@ fn attach_reports_the_counts_the_program_itself_reports() {
     assert!(text.contains("1 skipped records"), "{text}");
     let short = draw(Some(&warned), &rates, 80, 12);
     assert!(
-        short.contains("(+3 more warnings: a taller terminal shows them)"),
+        short.contains("(+3 more warnings: w shows them all)"),
         "{short}"
     );
     let shorter = draw(Some(&warned), &rates, 60, 16);
     assert!(
-        shorter.contains("(+2 more warnings: a taller terminal shows them)"),
+        shorter.contains("(+2 more warnings: w shows them all)"),
         "{shorter}"
     );
+    // What `w` shows: every warning and every skipped record whole, wrapped between words.
+    let mut terminal = Terminal::new(TestBackend::new(60, 16)).unwrap();
+    terminal
+        .draw(|frame| {
+            ringtop::tui::panes::program::render_warnings(
+                frame,
+                Some(&warned),
+                &ringtop::tui::scroll::Scroll::default(),
+            );
+        })
+        .unwrap();
+    let overlay = format!("{}", terminal.backend());
+    let shown: std::collections::BTreeSet<&str> = overlay
+        .split(|c: char| c.is_whitespace() || c == '"' || c == '│')
+        .collect();
+    let every = warned.warnings.iter().chain(&warned.skipped);
+    for word in every.flat_map(|w| w.split(' ')) {
+        assert!(shown.contains(word), "{word:?} cut or missing:\n{overlay}");
+    }
     // Narrower, the least needed columns go whole: no figure is cut into another.
     snapshot.rings[0].ring.capacity = 1_048_576;
     snapshot.rings[0].ring.consumer_empty_stalls = Some(123_456_789_012);
@@ -411,6 +430,24 @@ fn the_dashboard_shows_a_live_program_in_a_real_terminal_and_quits_on_q() {
         &[("RINGTOP_DIR", dir.as_os_str())],
     );
     pty.wait_for(&["md-in", "orders", "items/s"]);
+    // `w` opens every warning whole; any key but a scrolling one closes it, `q` too, and only
+    // then does `q` quit.
+    let title = " Warnings of the last interval ";
+    pty.type_keys(b"w");
+    pty.wait_for_on_screen(&[title], (40, 120), Duration::from_secs(10));
+    pty.type_keys(b"q");
+    let started = Instant::now();
+    while pty.screen(40, 120).contains(title) {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the overlay stays open"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(
+        pty.screen(40, 120)
+            .contains("w shows the warnings, q quits")
+    );
     pty.type_keys(b"q");
     let (status, output) = pty.finish();
     assert!(status.success(), "{status:?}");

@@ -221,6 +221,12 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     draw(frame, area, title, lines, view);
 }
 
+/// A text overlay over `area`: `lines` under `title`, wrapped between words, scrolled where
+/// `scroll` says when taller than the terminal.
+pub fn text(frame: &mut Frame, area: Rect, title: &str, lines: Vec<Line>, scroll: &Scroll) {
+    draw(frame, area, title, lines, View::Scrolled(scroll));
+}
+
 /// Which lines of an overlay taller than the terminal show.
 enum View<'a> {
     /// A list's: those around its cursor.

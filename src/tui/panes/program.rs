@@ -1,5 +1,5 @@
 //! `ringtop attach`'s screen: an attached program's rings and their endpoints' threads, drawn
-//! from a [`ProgramSnapshot`] alone (no engine, no keys but quit).
+//! from a [`ProgramSnapshot`] alone (no engine; the keys are quit and the warnings overlay).
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -11,6 +11,7 @@ use crate::metrics::human::{FIGURE_WIDTH, format_ns, format_rate};
 use crate::metrics::rates::EndpointRates;
 use crate::metrics::snapshot::{AttachedRing, LatencyNs, ProgramSnapshot, ThreadSnapshot};
 use crate::tui::columns::{Column, fit, line_of};
+use crate::tui::scroll::Scroll;
 use crate::tui::wrap::{note_lines, wrap_within};
 
 /// Draws `snapshot` (or, before the first interval, that it is reading) with `status` at the
@@ -114,6 +115,33 @@ pub fn render(
     frame.render_widget(Paragraph::new(status), footer);
 }
 
+/// Every warning of `snapshot` and every record it skipped (with why), whole, in an overlay
+/// scrolled where `scroll` says: what `w` opens.
+pub fn render_warnings(frame: &mut Frame, snapshot: Option<&ProgramSnapshot>, scroll: &Scroll) {
+    let warning = Style::default().add_modifier(Modifier::BOLD);
+    let mut lines: Vec<Line> = snapshot
+        .into_iter()
+        .flat_map(|s| s.warnings.iter())
+        .map(|w| Line::from(Span::styled(format!("⚠ {w}"), warning)))
+        .collect();
+    lines.extend(
+        snapshot
+            .into_iter()
+            .flat_map(|s| s.skipped.iter())
+            .map(|why| Line::from(format!("skipped: {why}"))),
+    );
+    if lines.is_empty() {
+        lines.push(Line::from("none"));
+    }
+    crate::tui::panes::overlay::text(
+        frame,
+        frame.area(),
+        " Warnings of the last interval ",
+        lines,
+        scroll,
+    );
+}
+
 /// Every warning and the count of skipped records, wrapped between words (a pid or a count cut
 /// at the edge would read as another), in at most `most` lines (at least one): where they need
 /// more, the last line says how many warnings are not shown whole.
@@ -121,7 +149,7 @@ fn warning_lines(snapshot: &ProgramSnapshot, width: u16, most: u16) -> Vec<Line<
     let mut notes = snapshot.warnings.clone();
     if !snapshot.skipped.is_empty() {
         notes.push(format!(
-            "{} skipped records (--headless lists them)",
+            "{} skipped records (w lists them)",
             snapshot.skipped.len()
         ));
     }
@@ -144,7 +172,7 @@ fn warning_lines(snapshot: &ProgramSnapshot, width: u16, most: u16) -> Vec<Line<
         shown += 1;
     }
     lines.push(Line::from(format!(
-        "(+{} more warnings: a taller terminal shows them)",
+        "(+{} more warnings: w shows them all)",
         wrapped.len() - shown
     )));
     lines
