@@ -354,23 +354,17 @@ fn attach_reports_the_counts_the_program_itself_reports() {
         "{shorter}"
     );
     // What `w` shows: every warning and every skipped record whole, wrapped between words.
-    let mut terminal = Terminal::new(TestBackend::new(60, 16)).unwrap();
-    terminal
-        .draw(|frame| {
-            ringtop::tui::panes::program::render_warnings(
-                frame,
-                Some(&warned),
-                &ringtop::tui::scroll::Scroll::default(),
-            );
-        })
-        .unwrap();
-    let overlay = format!("{}", terminal.backend());
+    let overlay = draw_warnings(&warned, 60, 16);
     let shown: std::collections::BTreeSet<&str> = overlay
         .split(|c: char| c.is_whitespace() || c == '"' || c == '│')
         .collect();
     let every = warned.warnings.iter().chain(&warned.skipped);
     for word in every.flat_map(|w| w.split(' ')) {
         assert!(shown.contains(word), "{word:?} cut or missing:\n{overlay}");
+    }
+    // However small the terminal, it draws (scrolled), never panics.
+    for (width, height) in [(1, 1), (8, 3), (20, 4), (200, 2)] {
+        draw_warnings(&warned, width, height);
     }
     // Narrower, the least needed columns go whole: no figure is cut into another.
     snapshot.rings[0].ring.capacity = 1_048_576;
@@ -413,6 +407,21 @@ fn draw_with_status(
     let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
     terminal
         .draw(|frame| ringtop::tui::panes::program::render(frame, snapshot, rates, status))
+        .unwrap();
+    format!("{}", terminal.backend())
+}
+
+/// What `w` shows over a `width` × `height` terminal, unscrolled.
+fn draw_warnings(snapshot: &ProgramSnapshot, width: u16, height: u16) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal
+        .draw(|frame| {
+            ringtop::tui::panes::program::render_warnings(
+                frame,
+                Some(snapshot),
+                &ringtop::tui::scroll::Scroll::default(),
+            );
+        })
         .unwrap();
     format!("{}", terminal.backend())
 }
