@@ -133,6 +133,10 @@ pub(super) struct AttachArgs {
     /// JSON lines on stdout instead of the dashboard.
     #[arg(long)]
     pub(super) headless: bool,
+    /// Wait up to this long (`10s`) for the program to publish its rings, for a program a
+    /// script has just started; default: it must be publishing already.
+    #[arg(long, value_parser = parse_duration, conflicts_with = "list")]
+    pub(super) wait: Option<std::time::Duration>,
     /// Stop after this long (`10s`, `2m`); default: until the program ends, or Ctrl-C.
     #[arg(long, value_parser = parse_duration, allow_hyphen_values = true)]
     pub(super) duration: Option<std::time::Duration>,

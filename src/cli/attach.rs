@@ -3,7 +3,7 @@
 use std::io::{self, IsTerminal};
 use std::path::Path;
 use std::process::ExitCode;
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use ringtop::headless::{self, AttachOutcome};
 use ringtop::monitor::dir::monitor_dir;
@@ -19,21 +19,18 @@ const DEFAULT_INTERVAL: Duration = Duration::from_secs(1);
 
 pub(super) fn run_attach(args: &AttachArgs) -> ExitCode {
     let dir = monitor_dir();
-    let listing = match read::list(&dir, true) {
-        Ok(listing) => listing,
-        Err(err) => return usage_error(&err),
-    };
-    for (path, what) in &listing.removed {
-        say!("ringtop: removed {}: {what}", path.display());
-    }
     if args.list {
+        let listing = match listed(&dir) {
+            Ok(listing) => listing,
+            Err(err) => return usage_error(&err),
+        };
         return write_stdout(if args.json {
             json_line(&list_json(&dir, &listing))
         } else {
             Ok(list_table(&dir, &listing))
         });
     }
-    let path = match choose(&dir, &listing, args.target.as_deref()) {
+    let path = match choose_waiting(&dir, args.target.as_deref(), args.wait) {
         Ok(path) => path,
         Err(err) => return usage_error(&err),
     };
@@ -97,6 +94,65 @@ pub(super) fn run_attach(args: &AttachArgs) -> ExitCode {
     }
 }
 
+/// The programs publishing rings in `dir`, once the segments of those that died are removed
+/// (each said on stderr).
+fn listed(dir: &Path) -> Result<Listing, String> {
+    let listing = read::list(dir, true).map_err(|e| e.to_string())?;
+    for (path, what) in &listing.removed {
+        say!("ringtop: removed {}: {what}", path.display());
+    }
+    Ok(listing)
+}
+
+/// As [`choose`]; while no program matches, looks again every 50 ms for up to `wait` (a program
+/// a script has just started may not have published yet).
+fn choose_waiting(
+    dir: &Path,
+    target: Option<&str>,
+    wait: Option<Duration>,
+) -> Result<std::path::PathBuf, String> {
+    let started = Instant::now();
+    loop {
+        let listing = listed(dir)?;
+        match choose(dir, &listing, target) {
+            Ok(path) => return Ok(path),
+            Err(why) => {
+                let waiting = wait.filter(|_| matching(&listing, target).is_empty());
+                match waiting {
+                    Some(most) if started.elapsed() < most => {
+                        std::thread::sleep(Duration::from_millis(50));
+                    }
+                    Some(most) => {
+                        return Err(format!(
+                            "{why} (waited {})",
+                            humantime::format_duration(most)
+                        ));
+                    }
+                    None => return Err(why),
+                }
+            }
+        }
+    }
+}
+
+/// The programs in `listing` that `target` names (its pid, or the name it published under), or
+/// every one when no target is given.
+fn matching<'a>(
+    listing: &'a Listing,
+    target: Option<&str>,
+) -> Vec<&'a (std::path::PathBuf, ProgramReading)> {
+    let by_pid = target.and_then(|t| t.parse::<u32>().ok());
+    listing
+        .programs
+        .iter()
+        .filter(|(_, p)| match (target, by_pid) {
+            (None, _) => true,
+            (Some(_), Some(pid)) => p.pid == pid,
+            (Some(name), None) => p.name == name,
+        })
+        .collect()
+}
+
 /// The segment of the program `target` names (a pid, or a unique published name), or of the one
 /// program that publishes rings when no target is given.
 fn choose(
@@ -108,12 +164,7 @@ fn choose(
         return only_program(dir, listing);
     };
     let by_pid = target.parse::<u32>().ok();
-    let matches: Vec<_> = listing
-        .programs
-        .iter()
-        .filter(|(_, p)| by_pid.map_or(p.name == target, |pid| p.pid == pid))
-        .collect();
-    match matches.as_slice() {
+    match matching(listing, Some(target)).as_slice() {
         [(path, _)] => Ok(path.clone()),
         [] => {
             let why = listing

@@ -768,6 +768,51 @@ fn attach_without_a_target_takes_the_only_program() {
 }
 
 #[test]
+fn attach_waits_for_a_program_that_has_not_published_yet() {
+    use ringtop::monitor::{self, Monitor};
+
+    let dir = monitor_dir("waited-for");
+    let name = format!("late-{}", std::process::id());
+    // Started before the program publishes: it waits for it, then watches it.
+    let attach = Reaped::spawn(
+        ringtop(&dir)
+            .args(["attach", &name, "--headless", "--wait", "30s"])
+            .args(["--interval", "100ms", "--duration", "300ms"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped()),
+    )
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let program = monitor::publish_with(&dir, &name, Duration::from_millis(20)).unwrap();
+    let _ring = ringtop::ring::spsc::channel::<u64>(64)
+        .unwrap()
+        .monitor(&program, "md-in")
+        .unwrap();
+    let out = attach.take().wait_with_output().unwrap();
+    common::assert_succeeded(&out);
+    let lines = lines(&out.stdout);
+    assert_eq!(lines[0]["type"], "attach");
+    assert_eq!(lines[0]["program"]["name"], name.as_str());
+    assert_eq!(lines.last().unwrap()["type"], "program_summary");
+
+    // Nobody by that name within the wait: the usual error, saying how long it waited.
+    let out = ringtop(&dir)
+        .args(["attach", "nobody", "--headless", "--wait", "200ms"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("no running program named \"nobody\" publishes rings")
+            && stderr.contains("(waited 200ms)"),
+        "{stderr}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn json_goes_with_list_alone() {
     let dir = monitor_dir("attach-json-alone");
     // Without `--list`: told it needs `--list`, not that it also lacks a target.
