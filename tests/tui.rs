@@ -465,6 +465,66 @@ fn a_warning_too_long_for_the_header_is_cut_between_words_and_w_shows_them_all()
 }
 
 #[test]
+fn w_shows_warnings_earlier_intervals_carried_with_how_often_and_when() {
+    let mut app = app(no_pmu, false);
+    let mut snapshot = app.snapshot.clone().unwrap();
+    let mut interval = |app: &mut ringtop::tui::app::App, at: f64, warnings: &[(&str, &str)]| {
+        snapshot.elapsed_s = at;
+        snapshot.warnings = warnings
+            .iter()
+            .map(|(_, text)| (*text).to_owned())
+            .collect();
+        snapshot.warning_keys = warnings.iter().map(|(key, _)| (*key).to_owned()).collect();
+        app.update(snapshot.clone());
+    };
+    let shared = (
+        "shared-cpu producer-0",
+        "producer-0 shares CPU 1 with consumer-0",
+    );
+    interval(
+        &mut app,
+        1.0,
+        &[("cpu-share consumer-0", "consumer-0 ran 40 %"), shared],
+    );
+    interval(&mut app, 2.0, &[shared]);
+    // Its wording changes with its figures; what it is about does not.
+    interval(
+        &mut app,
+        3.0,
+        &[("cpu-share consumer-0", "consumer-0 ran 70 %")],
+    );
+    app.key(key(KeyCode::Char('w')));
+    let text = screen(&app, 100, 24);
+    assert!(
+        text.contains("Warnings of the last interval, and earlier"),
+        "{text}"
+    );
+    assert!(text.contains("⚠ consumer-0 ran 70 %"), "{text}");
+    assert!(
+        text.contains("earlier, not in the last interval:"),
+        "{text}"
+    );
+    assert!(
+        text.contains("producer-0 shares CPU 1 with consumer-0 (2 intervals, the last at 2.0 s)"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("ran 40 %"),
+        "the share is still warned of: {text}"
+    );
+    app.key(key(KeyCode::Char('x')));
+    // Nothing warned of now: both are earlier.
+    interval(&mut app, 4.0, &[]);
+    app.key(key(KeyCode::Char('w')));
+    let text = screen(&app, 100, 24);
+    assert!(text.contains("none"), "{text}");
+    assert!(
+        text.contains("consumer-0 ran 70 % (2 intervals, the last at 3.0 s)"),
+        "{text}"
+    );
+}
+
+#[test]
 fn topology_pane_on_two_nodes_with_a_remote_reader() {
     let text = pane(&app(no_pmu, false), 60, 10, panes::topology::render);
     assert!(

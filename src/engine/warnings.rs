@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::metrics::snapshot::WarningTally;
+use crate::metrics::snapshot::{Snapshot, WarningTally};
 
 /// One warning of one interval.
 #[derive(Debug, Clone, PartialEq)]
@@ -43,14 +43,17 @@ impl Warning {
 }
 
 /// Every warning the intervals of a run carried, in the order they first appeared.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub(crate) struct WarningLog {
     seen: Vec<(String, WarningTally)>,
+    /// The keys of the latest interval's warnings.
+    latest: Vec<String>,
 }
 
 impl WarningLog {
     /// Counts the warnings of an interval that ended `at` into the run.
     pub(crate) fn add(&mut self, warnings: &[Warning], at: Duration) {
+        self.latest = warnings.iter().map(|w| w.key.clone()).collect();
         let at = at.as_secs_f64();
         for warning in warnings {
             match self.seen.iter_mut().find(|(key, _)| *key == warning.key) {
@@ -72,9 +75,44 @@ impl WarningLog {
         }
     }
 
+    /// Counts a snapshot's warnings into the run, each by what it is about where the snapshot
+    /// says so (`warning_keys`), else by its wording (output from before the keys); whether it
+    /// said so.
+    pub(crate) fn add_snapshot(&mut self, snapshot: &Snapshot) -> bool {
+        let keyed = snapshot.warning_keys.len() == snapshot.warnings.len();
+        let warnings: Vec<Warning> = snapshot
+            .warnings
+            .iter()
+            .enumerate()
+            .map(|(i, text)| Warning {
+                key: if keyed {
+                    snapshot.warning_keys[i].clone()
+                } else {
+                    text.clone()
+                },
+                text: text.clone(),
+            })
+            .collect();
+        self.add(
+            &warnings,
+            Duration::from_secs_f64(snapshot.elapsed_s.max(0.0)),
+        );
+        keyed
+    }
+
     /// One tally per kind and subject.
     pub(crate) fn tallies(&self) -> Vec<WarningTally> {
         self.seen.iter().map(|(_, tally)| tally.clone()).collect()
+    }
+
+    /// The tallies of warnings the latest interval did not carry: what an operator who looks
+    /// now would otherwise not know had happened.
+    pub(crate) fn earlier(&self) -> Vec<WarningTally> {
+        self.seen
+            .iter()
+            .filter(|(key, _)| !self.latest.contains(key))
+            .map(|(_, tally)| tally.clone())
+            .collect()
     }
 }
 
@@ -108,6 +146,10 @@ mod tests {
             }
         );
         assert_eq!((tallies[1].count, tallies[1].first_s), (1, 2.0));
+        // The CPU shared at 2 s only is earlier; the share, still warned of, is not.
+        assert_eq!(log.earlier(), vec![tallies[1].clone()]);
+        log.add(&[], Duration::from_secs(6));
+        assert_eq!(log.earlier(), tallies);
     }
 
     #[test]

@@ -7,7 +7,6 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
-use std::time::Duration;
 
 use hdrhistogram::Histogram;
 use serde::Deserialize;
@@ -16,7 +15,7 @@ use serde_json::Value;
 use super::compare::Recorded;
 use super::svg::{Chart, Scale, Series, escape};
 use crate::doctor::{Check, DoctorSummary, Status};
-use crate::engine::{Warning, WarningLog};
+use crate::engine::WarningLog;
 use crate::metrics::snapshot::{
     LatencyNs, RingSnapshot, Role, ThreadSnapshot, Totals, WarningTally,
 };
@@ -179,25 +178,7 @@ fn tally_of_intervals(run: &Recorded) -> (Vec<WarningTally>, bool) {
     let mut log = WarningLog::default();
     let mut by_wording = false;
     for snapshot in &run.snapshots {
-        let keyed = snapshot.warning_keys.len() == snapshot.warnings.len();
-        by_wording |= !keyed;
-        let warnings: Vec<Warning> = snapshot
-            .warnings
-            .iter()
-            .enumerate()
-            .map(|(i, text)| Warning {
-                key: if keyed {
-                    snapshot.warning_keys[i].clone()
-                } else {
-                    text.clone()
-                },
-                text: text.clone(),
-            })
-            .collect();
-        log.add(
-            &warnings,
-            Duration::from_secs_f64(snapshot.elapsed_s.max(0.0)),
-        );
+        by_wording |= !log.add_snapshot(snapshot);
     }
     (log.tallies(), by_wording)
 }

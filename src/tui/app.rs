@@ -3,9 +3,9 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
-use crate::engine::Command;
+use crate::engine::{Command, WarningLog};
 use crate::metrics::rates::{EndpointRates, endpoint_rates};
-use crate::metrics::snapshot::{Role, Snapshot};
+use crate::metrics::snapshot::{Role, Snapshot, WarningTally};
 use crate::profile::rules::RingShape;
 use crate::profile::{LinkEndSetting, TuningProfile};
 use crate::topology::Topology;
@@ -181,6 +181,8 @@ pub struct App {
     pub endpoint_rates: Vec<Option<EndpointRates>>,
     /// Where the text overlay open now (help, warnings, host check, search) is scrolled to.
     pub overlay_scroll: Scroll,
+    /// Every warning the snapshots carried, for those the latest no longer does.
+    pub(crate) warning_log: WarningLog,
 }
 
 impl App {
@@ -211,6 +213,7 @@ impl App {
             receiving: matches!(profile.link_end(), LinkEndSetting::Receive(..)),
             tune: None,
             endpoint_rates: Vec::new(),
+            warning_log: WarningLog::default(),
         }
     }
 
@@ -227,8 +230,15 @@ impl App {
         }
     }
 
+    /// The warnings earlier snapshots carried and the latest does not, each with how many
+    /// snapshots carried it and when last.
+    pub fn earlier_warnings(&self) -> Vec<WarningTally> {
+        self.warning_log.earlier()
+    }
+
     /// Takes a new snapshot into the histories.
     pub fn update(&mut self, snapshot: Snapshot) {
+        self.warning_log.add_snapshot(&snapshot);
         for thread in snapshot.threads.iter().filter(|t| t.role == Role::Consumer) {
             if let Some(latency) = thread.latency_ns {
                 push(

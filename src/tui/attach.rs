@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use ratatui::crossterm::event::{self, Event, KeyCode, KeyModifiers};
 
+use crate::engine::WarningLog;
 use crate::metrics::rates::endpoint_rates;
 use crate::metrics::snapshot::ProgramSnapshot;
 use crate::monitor::view::{Ending, Watcher};
@@ -33,8 +34,10 @@ pub fn run(
     let started = Instant::now();
     let mut latest: Option<ProgramSnapshot> = None;
     let mut status = KEYS.to_owned();
-    // The warnings overlay, while it is open (`w`), and where it is scrolled.
+    // The warnings overlay, while it is open (`w`), and where it is scrolled; every warning
+    // the intervals carried, for those the latest no longer does.
     let mut warnings: Option<Scroll> = None;
+    let mut warning_log = WarningLog::default();
     let mut rates = Vec::new();
     let mut ended: Option<String> = None;
     let mut next = started;
@@ -54,6 +57,7 @@ pub fn run(
                     if let Some(metrics) = metrics {
                         metrics.observe_program(&interval, &watcher.histograms());
                     }
+                    warning_log.add(&interval.warnings, started.elapsed());
                     let snapshot = interval.snapshot;
                     // The first reading's counts run from the program's start, before this
                     // attachment: rates only from the second on.
@@ -82,7 +86,12 @@ pub fn run(
             if let Err(err) = terminal.draw(|frame| {
                 super::panes::program::render(frame, latest.as_ref(), &rates, &status);
                 if let Some(scroll) = &warnings {
-                    super::panes::program::render_warnings(frame, latest.as_ref(), scroll);
+                    super::panes::program::render_warnings(
+                        frame,
+                        latest.as_ref(),
+                        &warning_log.earlier(),
+                        scroll,
+                    );
                 }
             }) {
                 break Err(err.into());

@@ -22,7 +22,7 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ringtop::metrics::human::format_rate;
 use ringtop::metrics::rates::{EndpointRates, endpoint_rates};
-use ringtop::metrics::snapshot::ProgramSnapshot;
+use ringtop::metrics::snapshot::{ProgramSnapshot, WarningTally};
 use serde_json::Value;
 
 use common::{Pty, Reaped, announced_metrics, dies_with_the_test};
@@ -354,17 +354,32 @@ fn attach_reports_the_counts_the_program_itself_reports() {
         "{shorter}"
     );
     // What `w` shows: every warning and every skipped record whole, wrapped between words.
-    let overlay = draw_warnings(&warned, 60, 16);
+    let earlier = [WarningTally {
+        warning: "md-in producer ran 12 % of the last 1.0 s on CPU 0".into(),
+        count: 3,
+        first_s: 1.0,
+        last_s: 4.0,
+    }];
+    let overlay = draw_warnings(&warned, &earlier, 60, 24);
     let shown: std::collections::BTreeSet<&str> = overlay
         .split(|c: char| c.is_whitespace() || c == '"' || c == '│')
         .collect();
     let every = warned.warnings.iter().chain(&warned.skipped);
-    for word in every.flat_map(|w| w.split(' ')) {
+    let earlier_said = "md-in producer ran 12 % of the last 1.0 s on CPU 0 (3 intervals, the last \
+                        at 4.0 s)";
+    for word in every
+        .flat_map(|w| w.split(' '))
+        .chain(earlier_said.split(' '))
+    {
         assert!(shown.contains(word), "{word:?} cut or missing:\n{overlay}");
     }
+    assert!(
+        overlay.contains("Warnings of the last interval, and earlier"),
+        "{overlay}"
+    );
     // However small the terminal, it draws (scrolled), never panics.
     for (width, height) in [(1, 1), (8, 3), (20, 4), (200, 2)] {
-        draw_warnings(&warned, width, height);
+        draw_warnings(&warned, &earlier, width, height);
     }
     // Narrower, the least needed columns go whole: no figure is cut into another.
     snapshot.rings[0].ring.capacity = 1_048_576;
@@ -412,13 +427,19 @@ fn draw_with_status(
 }
 
 /// What `w` shows over a `width` × `height` terminal, unscrolled.
-fn draw_warnings(snapshot: &ProgramSnapshot, width: u16, height: u16) -> String {
+fn draw_warnings(
+    snapshot: &ProgramSnapshot,
+    earlier: &[WarningTally],
+    width: u16,
+    height: u16,
+) -> String {
     let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
     terminal
         .draw(|frame| {
             ringtop::tui::panes::program::render_warnings(
                 frame,
                 Some(snapshot),
+                earlier,
                 &ringtop::tui::scroll::Scroll::default(),
             );
         })

@@ -2,10 +2,12 @@
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Flex, Layout, Rect};
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
 use crate::codec::CodecId;
+use crate::metrics::snapshot::WarningTally;
 use crate::tui::app::{App, Mode};
 use crate::tui::scroll::Scroll;
 use crate::tui::style;
@@ -44,7 +46,10 @@ const HELP: [(&str, &str); 21] = [
     ),
     ("m", "measure the core-to-core map (heatmap in Topology)"),
     ("h", "check the host for these CPUs (ringtop doctor)"),
-    ("w", "every warning of the last interval, whole"),
+    (
+        "w",
+        "every warning, whole: the last interval's, then earlier",
+    ),
     (
         "g",
         "sample every worker's stack; g again draws a flamegraph SVG",
@@ -179,21 +184,17 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
                 .map(|t| t.lines().into_iter().map(Line::from).collect())
                 .unwrap_or_default(),
         ),
-        Mode::Warnings => (
-            " Warnings of the last interval ",
-            match app.snapshot.as_ref().map(|s| s.warnings.as_slice()) {
-                Some([]) | None => vec![Line::from("none")],
-                Some(warnings) => warnings
-                    .iter()
-                    .map(|w| {
-                        Line::from(Span::styled(
-                            format!("⚠ {w}"),
-                            style::severity(app, style::Severity::Warn),
-                        ))
-                    })
-                    .collect(),
-            },
-        ),
+        Mode::Warnings => {
+            let warn = style::severity(app, style::Severity::Warn);
+            let current = app
+                .snapshot
+                .iter()
+                .flat_map(|s| s.warnings.iter())
+                .map(|w| warning_line(w, warn))
+                .collect();
+            let earlier = app.earlier_warnings();
+            (warnings_title(&earlier), warnings_lines(current, &earlier))
+        }
         Mode::HostCheck { lines } => (
             " Host check (ringtop doctor) ",
             lines.iter().map(|l| Line::from(l.clone())).collect(),
@@ -219,6 +220,45 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         _ => View::Scrolled(&app.overlay_scroll),
     };
     draw(frame, area, title, lines, view);
+}
+
+/// The warnings overlay's title: whether it holds earlier warnings too.
+pub fn warnings_title(earlier: &[WarningTally]) -> &'static str {
+    if earlier.is_empty() {
+        " Warnings of the last interval "
+    } else {
+        " Warnings of the last interval, and earlier "
+    }
+}
+
+/// One of the last interval's warnings in the warnings overlay.
+pub fn warning_line(warning: &str, warn: Style) -> Line<'static> {
+    Line::from(Span::styled(format!("⚠ {warning}"), warn))
+}
+
+/// The warnings overlay's lines: the last interval's (`current`, or "none"), then those only
+/// earlier intervals carried, each with how many intervals and when last, so a warning that came
+/// and went while nobody looked is still there to read.
+pub fn warnings_lines(
+    mut current: Vec<Line<'static>>,
+    earlier: &[WarningTally],
+) -> Vec<Line<'static>> {
+    if current.is_empty() {
+        current.push(Line::from("none"));
+    }
+    if !earlier.is_empty() {
+        current.push(Line::from(""));
+        current.push(Line::from("earlier, not in the last interval:"));
+        current.extend(earlier.iter().map(|t| {
+            Line::from(format!(
+                "{} ({}, the last at {:.1} s)",
+                t.warning,
+                crate::words::counted(t.count as usize, "interval"),
+                t.last_s
+            ))
+        }));
+    }
+    current
 }
 
 /// A text overlay over `area`: `lines` under `title`, wrapped between words, scrolled where

@@ -9,8 +9,11 @@ use ratatui::widgets::{Block, Borders, Paragraph, Table};
 
 use crate::metrics::human::{FIGURE_WIDTH, format_ns, format_rate};
 use crate::metrics::rates::EndpointRates;
-use crate::metrics::snapshot::{AttachedRing, LatencyNs, ProgramSnapshot, ThreadSnapshot};
+use crate::metrics::snapshot::{
+    AttachedRing, LatencyNs, ProgramSnapshot, ThreadSnapshot, WarningTally,
+};
 use crate::tui::columns::{Column, fit, line_of};
+use crate::tui::panes::overlay;
 use crate::tui::scroll::Scroll;
 use crate::tui::wrap::{note_lines, wrap_within};
 
@@ -115,28 +118,31 @@ pub fn render(
     frame.render_widget(Paragraph::new(status), footer);
 }
 
-/// Every warning of `snapshot` and every record it skipped (with why), whole, in an overlay
-/// scrolled where `scroll` says: what `w` opens.
-pub fn render_warnings(frame: &mut Frame, snapshot: Option<&ProgramSnapshot>, scroll: &Scroll) {
-    let warning = Style::default().add_modifier(Modifier::BOLD);
-    let mut lines: Vec<Line> = snapshot
-        .into_iter()
+/// Every warning of `snapshot` and every record it skipped (with why), whole, then the warnings
+/// only `earlier` intervals carried, in an overlay scrolled where `scroll` says: what `w` opens.
+pub fn render_warnings(
+    frame: &mut Frame,
+    snapshot: Option<&ProgramSnapshot>,
+    earlier: &[WarningTally],
+    scroll: &Scroll,
+) {
+    let warn = Style::default().add_modifier(Modifier::BOLD);
+    let current = snapshot
+        .iter()
         .flat_map(|s| s.warnings.iter())
-        .map(|w| Line::from(Span::styled(format!("⚠ {w}"), warning)))
+        .map(|w| overlay::warning_line(w, warn))
+        .chain(
+            snapshot
+                .iter()
+                .flat_map(|s| s.skipped.iter())
+                .map(|why| Line::from(format!("skipped: {why}"))),
+        )
         .collect();
-    lines.extend(
-        snapshot
-            .into_iter()
-            .flat_map(|s| s.skipped.iter())
-            .map(|why| Line::from(format!("skipped: {why}"))),
-    );
-    if lines.is_empty() {
-        lines.push(Line::from("none"));
-    }
-    crate::tui::panes::overlay::text(
+    let lines = overlay::warnings_lines(current, earlier);
+    overlay::text(
         frame,
         frame.area(),
-        " Warnings of the last interval ",
+        overlay::warnings_title(earlier),
         lines,
         scroll,
     );
