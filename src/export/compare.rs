@@ -79,8 +79,7 @@ impl Compared {
     /// # Errors
     /// As [`Run::read`] and [`Attachment::read`].
     pub fn read(path: &Path) -> Result<Compared, CompareError> {
-        let name = path.display().to_string();
-        Compared::parse(&name, &read_text(path)?)
+        Compared::of(Headless::read(path)?)
     }
 
     /// Parses `text`, the JSON lines called `name`, as [`Compared::read`] does.
@@ -88,7 +87,12 @@ impl Compared {
     /// # Errors
     /// As [`Compared::read`].
     pub fn parse(name: &str, text: &str) -> Result<Compared, CompareError> {
-        Ok(match Headless::parse(name, text)? {
+        Compared::of(Headless::parse(name, text)?)
+    }
+
+    /// `output` as compared: a run only once it has finished.
+    fn of(output: Headless) -> Result<Compared, CompareError> {
+        Ok(match output {
             Headless::Run(run) => Compared::Run(Box::new(run.finished()?)),
             Headless::Attachment(attachment) => Compared::Attachment(attachment),
         })
