@@ -547,6 +547,11 @@ pub struct ProgramSnapshot {
     /// Things the operator should know (a program that stopped updating, a spinning endpoint
     /// that did not get its CPU).
     pub warnings: Vec<String>,
+    /// Each of `warnings`' kind and subject, in the same order (`not-updating pipeline`), as a
+    /// run's snapshot gives them: the same from one interval to the next while a warning's
+    /// figures change. Empty in output from before it was added.
+    #[serde(default)]
+    pub warning_keys: Vec<String>,
     /// Ring records in the segment that were not believed, each with why.
     pub skipped: Vec<String>,
     /// Summary only: why watching ended (`null` in interval lines).

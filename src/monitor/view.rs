@@ -408,6 +408,7 @@ impl Watcher {
             threads,
             rings,
             warnings: warnings.iter().map(|w| w.text.clone()).collect(),
+            warning_keys: warnings.iter().map(|w| w.key.clone()).collect(),
             skipped: now.reading.skipped.clone(),
             ended,
             warning_tallies: None,

@@ -653,6 +653,21 @@ fn a_stopped_program_is_warned_about_and_still_counted_alive() {
         warned > 0,
         "no line warned that the program stopped updating"
     );
+    // Each line keys its warnings as a run's does: the stop under one key however long it lasts.
+    for line in lines.iter().filter(|l| l["type"] == "program") {
+        let (texts, keys) = (
+            line["warnings"].as_array().unwrap(),
+            line["warning_keys"].as_array().unwrap(),
+        );
+        assert_eq!(texts.len(), keys.len(), "{line}");
+        for (text, key) in texts.iter().zip(keys) {
+            assert_eq!(
+                text.as_str().unwrap().contains("has not updated"),
+                key == "not-updating sleepy",
+                "{line}"
+            );
+        }
+    }
     let series = "ringtop_warnings_total{kind=\"not-updating\",subject=\"sleepy\"} ";
     let counted = exposition
         .lines()
