@@ -8,7 +8,7 @@ use serde_json::Value;
 use crate::metrics::snapshot::ProgramSnapshot;
 
 use super::CompareError;
-use super::recorded::{line_error, read_text, typed_lines};
+use super::recorded::{TypedLine, line_error, read_text, typed_lines};
 
 /// The line types `attach --headless` writes besides `error`.
 pub(super) const LINE_TYPES: [&str; 3] = ["attach", "program", "program_summary"];
@@ -50,16 +50,21 @@ impl Attachment {
         let mut intervals = Vec::new();
         let mut summary = None;
         for line in typed_lines(name, text) {
-            let line = line?;
-            let fail = |reason: String| line_error(name, line.number, reason);
-            let program = |what: &str| {
-                serde_json::from_value::<ProgramSnapshot>(line.fields.clone())
+            let TypedLine {
+                number,
+                kind,
+                fields,
+            } = line?;
+            let fail = |reason: String| line_error(name, number, reason);
+            // Each line's fields are read once, moved into what they are.
+            let program = |what: &str, fields: Value| {
+                serde_json::from_value::<ProgramSnapshot>(fields)
                     .map_err(|e| fail(format!("a {what} ringtop cannot read: {e}")))
             };
-            match line.kind.as_str() {
-                "attach" => start = Some(line.fields.clone()),
-                "program" => intervals.push(program("program line")?),
-                "program_summary" => summary = Some(program("program summary")?),
+            match kind.as_str() {
+                "attach" => start = Some(fields),
+                "program" => intervals.push(program("program line", fields)?),
+                "program_summary" => summary = Some(program("program summary", fields)?),
                 "error" => {}
                 other => {
                     return Err(fail(format!(
