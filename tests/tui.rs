@@ -513,8 +513,20 @@ fn w_shows_warnings_earlier_intervals_carried_with_how_often_and_when() {
         "the share is still warned of: {text}"
     );
     app.key(key(KeyCode::Char('x')));
-    // Nothing warned of now: both are earlier.
+    // Nothing warned of now: both are earlier, and the main screen says so, with the key.
     interval(&mut app, 4.0, &[]);
+    let main = screen(&app, 100, 24);
+    assert!(
+        main.contains(
+            "no warning in the last interval; 2 warnings earlier, the last at 3.0 s (w lists them)"
+        ),
+        "{main}"
+    );
+    assert!(
+        screen(&app, 40, 24).contains("2 warnings earlier (w)"),
+        "{}",
+        screen(&app, 40, 24)
+    );
     app.key(key(KeyCode::Char('w')));
     let text = screen(&app, 100, 24);
     assert!(text.contains("none"), "{text}");

@@ -84,12 +84,13 @@ pub fn run(
         if dirty {
             dirty = false;
             if let Err(err) = terminal.draw(|frame| {
-                super::panes::program::render(frame, latest.as_ref(), &rates, &status);
+                let earlier = warning_log.earlier();
+                super::panes::program::render(frame, latest.as_ref(), &rates, &earlier, &status);
                 if let Some(scroll) = &warnings {
                     super::panes::program::render_warnings(
                         frame,
                         latest.as_ref(),
-                        &warning_log.earlier(),
+                        &earlier,
                         scroll,
                     );
                 }

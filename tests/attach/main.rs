@@ -381,6 +381,19 @@ fn attach_reports_the_counts_the_program_itself_reports() {
     for (width, height) in [(1, 1), (8, 3), (20, 4), (200, 2)] {
         draw_warnings(&warned, &earlier, width, height);
     }
+    // With none in the last interval, the screen says earlier ones are there to read.
+    let mut calm = snapshot.clone();
+    calm.warnings.clear();
+    calm.skipped.clear();
+    let calm = draw_with(Some(&calm), &rates, &earlier, 100, 24, "q quits");
+    assert!(
+        calm.contains(
+            "no warning in the last interval; 1 warning earlier, the last at 4.0 s (w lists them)"
+        ),
+        "{calm}"
+    );
+    let warned_now = draw_with(Some(&warned), &rates, &earlier, 100, 24, "q quits");
+    assert!(!warned_now.contains("earlier"), "{warned_now}");
     // Narrower, the least needed columns go whole: no figure is cut into another.
     snapshot.rings[0].ring.capacity = 1_048_576;
     snapshot.rings[0].ring.consumer_empty_stalls = Some(123_456_789_012);
@@ -419,9 +432,22 @@ fn draw_with_status(
     height: u16,
     status: &str,
 ) -> String {
+    draw_with(snapshot, rates, &[], width, height, status)
+}
+
+/// The attach screen over a `width` × `height` terminal, with the warnings only `earlier`
+/// intervals carried.
+fn draw_with(
+    snapshot: Option<&ProgramSnapshot>,
+    rates: &[Option<EndpointRates>],
+    earlier: &[WarningTally],
+    width: u16,
+    height: u16,
+    status: &str,
+) -> String {
     let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
     terminal
-        .draw(|frame| ringtop::tui::panes::program::render(frame, snapshot, rates, status))
+        .draw(|frame| ringtop::tui::panes::program::render(frame, snapshot, rates, earlier, status))
         .unwrap();
     format!("{}", terminal.backend())
 }

@@ -1,7 +1,7 @@
 //! Header: profile, ring, state, uptime and the ring's fill, throughput, lost/duplicated (red
 //! when not 0), each whole or, in a narrow terminal, left out (the least needed first), and the
 //! snapshot's first warning, when there is one (a spinning thread kept from its CPU, a CPU
-//! shared, a worker that died).
+//! shared, a worker that died), or, when only earlier intervals carried warnings, how many.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -12,16 +12,18 @@ use crate::metrics::human::format_rate;
 use crate::metrics::snapshot::{LinkRole, RingSnapshot, Role, RunState, Snapshot};
 use crate::tui::app::App;
 use crate::tui::columns::line_of;
+use crate::tui::panes::overlay;
 use crate::tui::style::{Severity, severity};
 use crate::tui::wrap::wrap_words;
 
-/// Lines the header needs: two, and a third while the snapshot carries a warning.
+/// Lines the header needs: two, and a third while the snapshot carries a warning or an earlier
+/// interval did.
 pub fn lines(app: &App) -> u16 {
-    if app
+    let warned = app
         .snapshot
         .as_ref()
-        .is_some_and(|s| !s.warnings.is_empty())
-    {
+        .is_some_and(|s| !s.warnings.is_empty());
+    if warned || !app.earlier_warnings().is_empty() {
         3
     } else {
         2
@@ -103,6 +105,8 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
             warning_line(warning, s.warnings.len(), usize::from(area.width)),
             severity(app, Severity::Warn),
         )));
+    } else if let Some(hint) = overlay::earlier_hint(&app.earlier_warnings(), area.width) {
+        lines.push(Line::from(hint));
     }
     lines.truncate(usize::from(area.height));
     frame.render_widget(Paragraph::new(lines), area);

@@ -261,6 +261,25 @@ pub fn warnings_lines(
     current
 }
 
+/// What the main screen says in `width` columns while the last interval carried no warning but
+/// earlier ones did: how many, when the last, and the key that lists them (shorter where that
+/// does not fit; `None` when there were none), so a warning that came and went stays in view.
+pub fn earlier_hint(earlier: &[WarningTally], width: u16) -> Option<String> {
+    let last_s = earlier.iter().map(|t| t.last_s).reduce(f64::max)?;
+    let warnings = crate::words::counted(earlier.len(), "warning");
+    let whole = format!(
+        "no warning in the last interval; {warnings} earlier, the last at {last_s:.1} s (w lists \
+         them)"
+    );
+    let short = format!("{warnings} earlier (w)");
+    let width = usize::from(width);
+    Some(if whole.chars().count() <= width {
+        whole
+    } else {
+        short.chars().take(width).collect()
+    })
+}
+
 /// A text overlay over `area`: `lines` under `title`, wrapped between words, scrolled where
 /// `scroll` says when taller than the terminal.
 pub fn text(frame: &mut Frame, area: Rect, title: &str, lines: Vec<Line>, scroll: &Scroll) {

@@ -19,11 +19,13 @@ use crate::tui::wrap::{note_lines, wrap_within};
 
 /// Draws `snapshot` (or, before the first interval, that it is reading) with `status` at the
 /// bottom; `rates`: its threads' ring counters per second over the interval, in their order
-/// (empty before a second reading: the first one's counts run from before the attachment).
+/// (empty before a second reading: the first one's counts run from before the attachment);
+/// `earlier`: the warnings only earlier intervals carried, counted where the snapshot has none.
 pub fn render(
     frame: &mut Frame,
     snapshot: Option<&ProgramSnapshot>,
     rates: &[Option<EndpointRates>],
+    earlier: &[WarningTally],
     status: &str,
 ) {
     let area = frame.area();
@@ -52,7 +54,7 @@ pub fn render(
     let notes = if room == 0 {
         Vec::new()
     } else {
-        warning_lines(snapshot, area.width, room)
+        warning_lines(snapshot, earlier, area.width, room)
     };
     let unshown = if room == 0 {
         snapshot.warnings.len() + usize::from(!snapshot.skipped.is_empty())
@@ -150,9 +152,18 @@ pub fn render_warnings(
 
 /// Every warning and the count of skipped records, wrapped between words (a pid or a count cut
 /// at the edge would read as another), in at most `most` lines (at least one): where they need
-/// more, the last line says how many warnings are not shown whole.
-fn warning_lines(snapshot: &ProgramSnapshot, width: u16, most: u16) -> Vec<Line<'static>> {
+/// more, the last line says how many warnings are not shown whole. With none, how many `earlier`
+/// intervals carried.
+fn warning_lines(
+    snapshot: &ProgramSnapshot,
+    earlier: &[WarningTally],
+    width: u16,
+    most: u16,
+) -> Vec<Line<'static>> {
     let mut notes = snapshot.warnings.clone();
+    if notes.is_empty() {
+        notes.extend(overlay::earlier_hint(earlier, width));
+    }
     if !snapshot.skipped.is_empty() {
         notes.push(format!(
             "{} skipped records (w lists them)",
