@@ -70,7 +70,22 @@ pub(super) fn run_report(args: &ReportCommandArgs) -> ExitCode {
                     run_path.display()
                 ));
             }
-            let html = ringtop::export::report::attachment_html(&attachment, c2c.as_ref());
+            let Some(html) = ringtop::export::report::attachment_html(&attachment, c2c.as_ref())
+            else {
+                return usage_error(&format!(
+                    "{}: {} and not one interval: nothing to report",
+                    run_path.display(),
+                    ringtop::export::compare::NO_PROGRAM_SUMMARY
+                ));
+            };
+            if attachment.summary.is_none() {
+                say!(
+                    "ringtop: {}: {}; the report says so, and gives its {} intervals",
+                    run_path.display(),
+                    ringtop::export::compare::NO_PROGRAM_SUMMARY,
+                    attachment.intervals.len()
+                );
+            }
             return write_report(&args.output, &html);
         }
     };

@@ -79,24 +79,27 @@ impl WarningLog {
     /// says so (`warning_keys`), else by its wording (output from before the keys); whether it
     /// said so.
     pub(crate) fn add_snapshot(&mut self, snapshot: &Snapshot) -> bool {
-        let keyed = snapshot.warning_keys.len() == snapshot.warnings.len();
-        let warnings: Vec<Warning> = snapshot
-            .warnings
+        self.add_lines(
+            &snapshot.warnings,
+            &snapshot.warning_keys,
+            snapshot.elapsed_s,
+        )
+    }
+
+    /// Counts the warnings of an output line (`warnings` and their `keys`, as a run's snapshot
+    /// or an attachment's program line gives them) that ended `elapsed_s` into the run; whether
+    /// they were keyed (output from before lines carried keys is tallied by wording).
+    pub(crate) fn add_lines(&mut self, texts: &[String], keys: &[String], elapsed_s: f64) -> bool {
+        let keyed = keys.len() == texts.len();
+        let warnings: Vec<Warning> = texts
             .iter()
             .enumerate()
             .map(|(i, text)| Warning {
-                key: if keyed {
-                    snapshot.warning_keys[i].clone()
-                } else {
-                    text.clone()
-                },
+                key: if keyed { keys[i].clone() } else { text.clone() },
                 text: text.clone(),
             })
             .collect();
-        self.add(
-            &warnings,
-            Duration::from_secs_f64(snapshot.elapsed_s.max(0.0)),
-        );
+        self.add(&warnings, Duration::from_secs_f64(elapsed_s.max(0.0)));
         keyed
     }
 

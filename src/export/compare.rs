@@ -20,21 +20,21 @@ mod attachment;
 mod recorded;
 mod table;
 
-pub use attachment::{Attachment, NO_PROGRAM_SUMMARY};
+pub use attachment::{Attachment, NO_PROGRAM_SUMMARY, Watched};
 pub use recorded::{AppliedCommand, CompareError, NO_SUMMARY, Recorded, Run, commands_in_words};
 use recorded::{read_text, typed_lines};
 
 /// The threshold when none is given: 10 %.
 pub const DEFAULT_MAX_REGRESSION: f64 = 0.10;
 
-/// Headless output as it was read: a run's, finished or not (what `report` takes), or a finished
+/// Headless output as it was read, finished or not (what `report` takes): a run's or an
 /// attachment's.
 #[derive(Debug, Clone)]
 pub enum Headless {
     /// A run's output.
     Run(Box<Recorded>),
     /// An attachment's output.
-    Attachment(Box<Attachment>),
+    Attachment(Box<Watched>),
 }
 
 impl Headless {
@@ -42,7 +42,7 @@ impl Headless {
     /// run's.
     ///
     /// # Errors
-    /// As [`Recorded::read`] and [`Attachment::read`].
+    /// As [`Recorded::read`] and [`Watched::parse`].
     pub fn read(path: &Path) -> Result<Headless, CompareError> {
         let name = path.display().to_string();
         Headless::parse(&name, &read_text(path)?)
@@ -55,8 +55,7 @@ impl Headless {
     pub fn parse(name: &str, text: &str) -> Result<Headless, CompareError> {
         let first = typed_lines(name, text).next();
         if first.is_some_and(|line| line.is_ok_and(|line| line.kind == "attach")) {
-            Attachment::parse(name, text)
-                .map(|attachment| Headless::Attachment(Box::new(attachment)))
+            Watched::parse(name, text).map(|watched| Headless::Attachment(Box::new(watched)))
         } else {
             Recorded::parse(name, text).map(|run| Headless::Run(Box::new(run)))
         }
@@ -74,7 +73,8 @@ pub enum Compared {
 }
 
 impl Compared {
-    /// Reads the JSON lines at `path` as [`Headless::read`] does; a run must have finished.
+    /// Reads the JSON lines at `path` as [`Headless::read`] does; a run or attachment must have
+    /// finished.
     ///
     /// # Errors
     /// As [`Run::read`] and [`Attachment::read`].
@@ -90,11 +90,11 @@ impl Compared {
         Compared::of(Headless::parse(name, text)?)
     }
 
-    /// `output` as compared: a run only once it has finished.
+    /// `output` as compared: only once it has finished.
     fn of(output: Headless) -> Result<Compared, CompareError> {
         Ok(match output {
             Headless::Run(run) => Compared::Run(Box::new(run.finished()?)),
-            Headless::Attachment(attachment) => Compared::Attachment(attachment),
+            Headless::Attachment(watched) => Compared::Attachment(Box::new(watched.finished()?)),
         })
     }
 

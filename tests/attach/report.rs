@@ -1,7 +1,7 @@
 //! `ringtop report` of an attachment to a real program: its tables hold the summary's figures
 //! (latency over the attachment, as its rates are), a fill line per ring with a point per
 //! interval, headless Chromium draws the plots, and options an attachment has nothing for are
-//! refused.
+//! refused. One cut before its summary is reported as of its last interval, saying so.
 
 use ringtop::export::svg::PALETTE;
 
@@ -95,6 +95,93 @@ fn an_attachments_report_has_its_rings_endpoints_and_plots() {
             "{colour}: {drawn} pixels: the plots are missing"
         );
     }
+
+    // Cut before its summary (attach SIGKILLed): as of the last interval, saying so.
+    let cut = scratch.join("cut.jsonl");
+    let program_lines: Vec<&serde_json::Value> =
+        lines.iter().filter(|l| l["type"] == "program").collect();
+    let text = String::from_utf8_lossy(&stdout);
+    let kept: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.contains("\"type\":\"program_summary\""))
+        .collect();
+    assert_eq!(kept.len() + 1, text.lines().count());
+    std::fs::write(&cut, kept.join("\n") + "\n").unwrap();
+    let cut_html = scratch.join("cut.html");
+    let out = ringtop(&dir)
+        .arg("report")
+        .arg(&cut)
+        .arg("-o")
+        .arg(&cut_html)
+        .output()
+        .unwrap();
+    common::assert_succeeded(&out);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "no program_summary line: watching did not finish (or its output was cut); the \
+             report says so, and gives its {} intervals",
+            program_lines.len()
+        )),
+        "{stderr}"
+    );
+    let page = std::fs::read_to_string(&cut_html).unwrap();
+    assert!(
+        page.contains("watching did not finish"),
+        "no word of the cut"
+    );
+    // Each endpoint: its items as of the last interval, its rate over the intervals (each
+    // weighted by its length), and its latency since the program started: the last line's.
+    let last = program_lines.last().unwrap();
+    for thread in last["threads"].as_array().unwrap() {
+        let name = thread["name"].as_str().unwrap();
+        let (mut items, mut seconds) = (0.0, 0.0);
+        for line in &program_lines {
+            let of = line["threads"].as_array().unwrap();
+            if let Some(t) = of.iter().find(|t| t["name"] == name) {
+                let interval = line["interval_s"].as_f64().unwrap();
+                items += t["rows_per_s"].as_f64().unwrap() * interval;
+                seconds += interval;
+            }
+        }
+        let latency = &thread["latency_total_ns"];
+        let cell = |key: &str| {
+            latency[key]
+                .as_u64()
+                .map_or("n/a".to_owned(), |v| v.to_string())
+        };
+        let row = format!(
+            "<td>{}</td><td>{:.0}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            thread["rows"],
+            items / seconds,
+            cell("p50"),
+            cell("p99"),
+            cell("p999"),
+            cell("max")
+        );
+        assert!(
+            page.contains(&format!("<tr><td>{name}</td>")) && page.contains(&row),
+            "no row {row} for {name}"
+        );
+    }
+    assert_eq!(page.matches("<svg").count(), 6, "charts of the cut one");
+    // With not one interval there is nothing to report: refused, nothing written.
+    let bare = scratch.join("bare.jsonl");
+    std::fs::write(&bare, format!("{}\n", kept[0])).unwrap();
+    let out = ringtop(&dir)
+        .arg("report")
+        .arg(&bare)
+        .arg("-o")
+        .arg(scratch.join("bare.html"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("and not one interval: nothing to report"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!scratch.join("bare.html").exists());
 
     // No interval log or sweep is made of an attachment: refused, saying so.
     let out = ringtop(&dir)

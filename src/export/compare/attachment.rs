@@ -17,35 +17,27 @@ pub(super) const LINE_TYPES: [&str; 3] = ["attach", "program", "program_summary"
 pub const NO_PROGRAM_SUMMARY: &str =
     "no program_summary line: watching did not finish (or its output was cut)";
 
-/// One finished attachment to a program as its JSON lines tell it.
+/// An attachment's output as its JSON lines tell it, finished or not: an `attach` killed
+/// before its end (SIGKILL, a CI job's time limit) printed its intervals but no summary.
 #[derive(Debug, Clone)]
-pub struct Attachment {
+pub struct Watched {
     /// The file.
     pub path: String,
     /// Its `attach` line: the program, the host, ringtop's version.
     pub start: Value,
     /// Every interval (`program` lines).
     pub intervals: Vec<ProgramSnapshot>,
-    /// The whole attachment (`program_summary`).
-    pub summary: ProgramSnapshot,
+    /// The whole attachment (`program_summary`); `None` when the output has none.
+    pub summary: Option<ProgramSnapshot>,
 }
 
-impl Attachment {
-    /// Reads the JSON lines of a finished `attach --headless`.
-    ///
-    /// # Errors
-    /// [`CompareError`] naming the file, and the line where one is wrong; a file without an
-    /// `attach` line or a `program_summary` is refused.
-    pub fn read(path: &Path) -> Result<Attachment, CompareError> {
-        let name = path.display().to_string();
-        Attachment::parse(&name, &read_text(path)?)
-    }
-
+impl Watched {
     /// Parses `text`, the JSON lines of an attachment called `name`.
     ///
     /// # Errors
-    /// As [`Attachment::read`].
-    pub fn parse(name: &str, text: &str) -> Result<Attachment, CompareError> {
+    /// [`CompareError`] naming the file, and the line where one is wrong; a file without an
+    /// `attach` line is refused.
+    pub fn parse(name: &str, text: &str) -> Result<Watched, CompareError> {
         let mut start = None;
         let mut intervals = Vec::new();
         let mut summary = None;
@@ -73,17 +65,67 @@ impl Attachment {
                 }
             }
         }
-        let incomplete = |reason: &str| CompareError::Incomplete {
+        Ok(Watched {
             path: name.to_owned(),
-            reason: reason.to_owned(),
+            start: start.ok_or_else(|| CompareError::Incomplete {
+                path: name.to_owned(),
+                reason: "no attach line: not `attach --headless` output".to_owned(),
+            })?,
+            intervals,
+            summary,
+        })
+    }
+
+    /// The finished attachment, or [`CompareError::Incomplete`] when it has no summary.
+    ///
+    /// # Errors
+    /// [`CompareError::Incomplete`] saying the summary is missing.
+    pub fn finished(self) -> Result<Attachment, CompareError> {
+        let Some(summary) = self.summary else {
+            return Err(CompareError::Incomplete {
+                path: self.path,
+                reason: NO_PROGRAM_SUMMARY.to_owned(),
+            });
         };
         Ok(Attachment {
-            path: name.to_owned(),
-            start: start
-                .ok_or_else(|| incomplete("no attach line: not `attach --headless` output"))?,
-            intervals,
-            summary: summary.ok_or_else(|| incomplete(NO_PROGRAM_SUMMARY))?,
+            path: self.path,
+            start: self.start,
+            intervals: self.intervals,
+            summary,
         })
+    }
+}
+
+/// One finished attachment to a program as its JSON lines tell it: what `compare` needs.
+#[derive(Debug, Clone)]
+pub struct Attachment {
+    /// The file.
+    pub path: String,
+    /// Its `attach` line: the program, the host, ringtop's version.
+    pub start: Value,
+    /// Every interval (`program` lines).
+    pub intervals: Vec<ProgramSnapshot>,
+    /// The whole attachment (`program_summary`).
+    pub summary: ProgramSnapshot,
+}
+
+impl Attachment {
+    /// Reads the JSON lines of a finished `attach --headless`.
+    ///
+    /// # Errors
+    /// [`CompareError`] naming the file, and the line where one is wrong; a file without an
+    /// `attach` line or a `program_summary` is refused.
+    pub fn read(path: &Path) -> Result<Attachment, CompareError> {
+        let name = path.display().to_string();
+        Attachment::parse(&name, &read_text(path)?)
+    }
+
+    /// Parses `text`, the JSON lines of a finished attachment called `name`.
+    ///
+    /// # Errors
+    /// As [`Attachment::read`].
+    pub fn parse(name: &str, text: &str) -> Result<Attachment, CompareError> {
+        Watched::parse(name, text)?.finished()
     }
 
     /// What differs between two attachments besides their figures: the program, its rings'

@@ -1,41 +1,138 @@
-//! The report of an attachment (`attach --headless` output): the watched program, its rings and
-//! their endpoints, each endpoint's figures over the attachment and over time, in the same tables
-//! and plots as a run's.
+//! The report of an attachment (`attach --headless` output, finished or not): the watched
+//! program, its rings and their endpoints, each endpoint's figures over the attachment and over
+//! time, in the same tables and plots as a run's.
 
 use std::fmt::Write;
 
 use serde_json::Value;
 
 use super::charts::{IntervalThreads, c2c_section, percentile_chart, thread_charts, time_chart};
-use super::{page_head, thread_table, warnings_section};
-use crate::export::compare::Attachment;
+use super::{LatencyOf, page_head, thread_table, warnings_section};
+use crate::engine::WarningLog;
+use crate::export::compare::Watched;
 use crate::export::svg::{Chart, Scale, Series, escape};
-use crate::metrics::snapshot::{ProgramSnapshot, ThreadSnapshot};
+use crate::metrics::snapshot::{ProgramSnapshot, ThreadSnapshot, WarningTally};
 use crate::topology::c2c::C2cReport;
 
-/// The report of `attachment`, with the core-to-core map when one is given.
-pub fn attachment_html(attachment: &Attachment, c2c: Option<&C2cReport>) -> String {
-    let summary = &attachment.summary;
+/// The whole attachment as the report tells it: the summary or, for one that did not finish,
+/// its last interval with each endpoint's rate over the attachment until then.
+struct WholeAttachment<'a> {
+    /// The output.
+    watched: &'a Watched,
+    /// Whether it printed its summary.
+    finished: bool,
+    /// The summary, or the last interval with rates over the attachment so far and latency
+    /// since the program started (`latency_total_ns`: the attachment's own is in the summary).
+    whole: ProgramSnapshot,
+    /// The warnings the intervals carried, one per kind and subject.
+    warnings: Vec<WarningTally>,
+}
+
+impl<'a> WholeAttachment<'a> {
+    /// `None` for an output with neither a summary nor an interval: nothing to report.
+    fn of(watched: &'a Watched) -> Option<WholeAttachment<'a>> {
+        if let Some(summary) = &watched.summary {
+            return Some(WholeAttachment {
+                watched,
+                finished: true,
+                whole: summary.clone(),
+                warnings: summary
+                    .warning_tallies
+                    .clone()
+                    .unwrap_or_else(|| tally_of_intervals(&watched.intervals)),
+            });
+        }
+        let mut whole = watched.intervals.last()?.clone();
+        for thread in &mut whole.threads {
+            let (per_s, mb_per_s) = mean_rates(&watched.intervals, &thread.name);
+            thread.rows_per_s = per_s;
+            thread.mb_per_s = mb_per_s;
+        }
+        Some(WholeAttachment {
+            watched,
+            finished: false,
+            whole,
+            warnings: tally_of_intervals(&watched.intervals),
+        })
+    }
+
+    /// Each thread's latency over what the report is of: the attachment (its summary), or, for
+    /// one that did not finish, since the program started.
+    fn latency_of(&self) -> LatencyOf {
+        if self.finished {
+            |t| t.latency_ns
+        } else {
+            |t| t.latency_total_ns
+        }
+    }
+}
+
+/// `name`'s items and MB a second over the intervals that have it: each interval's rate weighted
+/// by its length (the items it moved over the time they took).
+fn mean_rates(intervals: &[ProgramSnapshot], name: &str) -> (f64, f64) {
+    let mut seconds = 0.0;
+    let (mut items, mut mb) = (0.0, 0.0);
+    for interval in intervals {
+        if let Some(thread) = interval.threads.iter().find(|t| t.name == name) {
+            seconds += interval.interval_s;
+            items += thread.rows_per_s * interval.interval_s;
+            mb += thread.mb_per_s * interval.interval_s;
+        }
+    }
+    if seconds > 0.0 {
+        (items / seconds, mb / seconds)
+    } else {
+        (0.0, 0.0)
+    }
+}
+
+/// The warnings `intervals` carried, one per kind and subject in its latest wording (per wording
+/// in output from before the lines named them).
+fn tally_of_intervals(intervals: &[ProgramSnapshot]) -> Vec<WarningTally> {
+    let mut log = WarningLog::default();
+    for interval in intervals {
+        log.add_lines(
+            &interval.warnings,
+            &interval.warning_keys,
+            interval.elapsed_s,
+        );
+    }
+    log.tallies()
+}
+
+/// The report of `watched`, with the core-to-core map when one is given; `None` when it has
+/// neither a summary nor an interval to report.
+pub fn attachment_html(watched: &Watched, c2c: Option<&C2cReport>) -> Option<String> {
+    let whole = WholeAttachment::of(watched)?;
+    let summary = &whole.whole;
     let mut page = page_head(&format!("{} (attached)", summary.program.name));
-    page.push_str(&overview(attachment));
+    page.push_str(&overview(&whole));
     page.push_str(&warnings_section(
-        summary.warning_tallies.as_deref().unwrap_or(&[]),
-        None,
+        &whole.warnings,
+        (!whole.finished).then_some(
+            "Tallied from the intervals (an attachment that did not finish has no summary), one \
+             per endpoint and kind, in its latest wording.",
+        ),
     ));
     page.push_str("<h2>Rings</h2>");
     page.push_str(&rings_table(summary));
     page.push_str("<h2>Endpoints</h2>");
-    let (threads, last_seen) = with_last_seen_cpus(summary, &attachment.intervals);
+    let (threads, last_seen) = with_last_seen_cpus(summary, &watched.intervals);
     page.push_str(&thread_table(
         &threads,
-        |t| t.latency_ns,
+        whole.latency_of(),
         "a consumer with none timed no item while it was watched (a program records latency \
          with <code>monitor::LatencyRecorder</code>)",
     ));
-    page.push_str(
+    page.push_str(if whole.finished {
         "<p>Rows are the items each endpoint has moved since its ring was made; rows/s and the \
-         latency are over the attachment.",
-    );
+         latency are over the attachment."
+    } else {
+        "<p>Rows are the items each endpoint had moved since its ring was made, as of the last \
+         interval; rows/s are over the attachment until then, and the latency is since the \
+         program started (the latency over the attachment is in its summary, which this output \
+         lacks)."
+    });
     if last_seen {
         page.push_str(
             " CPU and node: where the thread last ran when an interval last saw it (its thread \
@@ -44,21 +141,28 @@ pub fn attachment_html(attachment: &Attachment, c2c: Option<&C2cReport>) -> Stri
     }
     page.push_str("</p>");
     page.push_str("<h2>Latency distribution</h2>");
-    page.push_str(&percentile_chart(&summary.threads, |t| t.latency_ns).svg());
-    page.push_str(
+    page.push_str(&percentile_chart(&summary.threads, whole.latency_of()).svg());
+    page.push_str(if whole.finished {
         "<p>Each consumer's latency over the attachment at the summary's percentiles (p50, p90, \
-         p99, p99.9, p99.99, max), from the stamps the program's items carry: it includes \
-         whatever the program's stamp includes. Each figure is the top of its histogram bucket, \
-         at most 1/16 above the true value.</p>",
+         p99, p99.9, p99.99, max),"
+    } else {
+        "<p>Each consumer's latency from the program's start to the last interval, at the \
+         percentiles that interval's line gives since the start (p50, p90, p99, p99.9, p99.99, \
+         max),"
+    });
+    page.push_str(
+        " from the stamps the program's items carry: it includes whatever the program's stamp \
+         includes. Each figure is the top of its histogram bucket, at most 1/16 above the true \
+         value.</p>",
     );
     page.push_str("<h2>Over time</h2>");
-    let intervals: Vec<IntervalThreads<'_>> = attachment
+    let intervals: Vec<IntervalThreads<'_>> = watched
         .intervals
         .iter()
         .map(IntervalThreads::from)
         .collect();
     page.push_str(&thread_charts(&intervals, &summary.threads));
-    page.push_str(&fill_over_time(&attachment.intervals).svg());
+    page.push_str(&fill_over_time(&watched.intervals).svg());
     if let Some(c2c) = c2c {
         page.push_str(&c2c_section(c2c));
     }
@@ -66,9 +170,9 @@ pub fn attachment_html(attachment: &Attachment, c2c: Option<&C2cReport>) -> Stri
         page,
         "<p>Made by ringtop {} from {}.</p></body></html>",
         env!("CARGO_PKG_VERSION"),
-        escape(&attachment.path)
+        escape(&watched.path)
     );
-    page
+    Some(page)
 }
 
 /// The summary's threads, each without a CPU (its thread was gone by the end: the program
@@ -101,17 +205,31 @@ fn with_last_seen_cpus(
 }
 
 /// What was watched, where, and how watching ended.
-fn overview(attachment: &Attachment) -> String {
-    let summary = &attachment.summary;
+fn overview(whole: &WholeAttachment<'_>) -> String {
+    let summary = &whole.whole;
     let program = &summary.program;
-    let start = &attachment.start;
+    let start = &whole.watched.start;
     let host = &start["host"];
     let text = |v: &Value| v.as_str().map_or("n/a".to_owned(), escape);
+    let (lasted, ended) = if whole.finished {
+        (
+            format!("{:.1} s", summary.elapsed_s),
+            summary.ended.as_deref().map_or("n/a".to_owned(), escape),
+        )
+    } else {
+        (
+            format!("at least {:.1} s", summary.elapsed_s),
+            "<span class=\"bad\">watching did not finish</span> (its output has no \
+             program_summary line: attach was killed, or the output was cut); every figure here \
+             is as of its last interval"
+                .to_owned(),
+        )
+    };
     let mut html = format!(
         "<table><tr><th>program</th><td>{} (pid {}), started {}</td></tr>\
-         <tr><th>watched</th><td>from {} for {:.1} s, every {} (the program samples its \
+         <tr><th>watched</th><td>from {} for {lasted}, every {} (the program samples its \
          positions every {} s)</td></tr>\
-         <tr><th>ended</th><td>{}</td></tr>\
+         <tr><th>ended</th><td>{ended}</td></tr>\
          <tr><th>segment</th><td>{}</td></tr>\
          <tr><th>host</th><td>{} ({}, kernel {}, clocksource {})</td></tr>\
          <tr><th>ringtop</th><td>{}</td></tr>",
@@ -119,10 +237,8 @@ fn overview(attachment: &Attachment) -> String {
         program.pid,
         escape(&program.started_utc),
         text(&start["started_utc"]),
-        summary.elapsed_s,
-        interval_in_words(&attachment.intervals),
+        interval_in_words(&whole.watched.intervals),
         program.update_interval_s,
-        summary.ended.as_deref().map_or("n/a".to_owned(), escape),
         escape(&program.segment),
         text(&host["hostname"]),
         text(&host["cpu_model"]),
