@@ -7,8 +7,8 @@
 //! Each stage is a pinned thread; each ring's memory is on the node of the CPU that reads it;
 //! every item is a `CLOCK_MONOTONIC` stamp taken when it was due (paced feeds), so the consumers
 //! record latency from it and `attach` shows the percentiles. At the end it prints its own
-//! counts and where its rings' pages are (as hwloc tells it) as one JSON line, which
-//! `ringtop attach` must agree with.
+//! counts, its latency percentiles (kept beside, in an HdrHistogram of its own) and where its
+//! rings' pages are (as hwloc tells it) as one JSON line, which `ringtop attach` must agree with.
 //!
 //! ```text
 //! cargo run --release --example pipeline -- --duration 30s &
@@ -88,8 +88,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let own_memory =
         serde_json::json!({ "md-in": memory(&md_alloc), "orders": memory(&orders_alloc) });
-    let mut md_latency = registry.latency_recorder("md-in", 0)?;
-    let mut orders_latency = registry.latency_recorder("orders", 0)?;
+    let mut md_latency = Latency::new(registry.latency_recorder("md-in", 0)?);
+    let mut orders_latency = Latency::new(registry.latency_recorder("orders", 0)?);
 
     let stage_cpus: [Option<usize>; 3] = [cpu(0), cpu(1), cpu(2)];
     let pin_to = move |stage: usize| {
@@ -133,14 +133,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             pin_to(1);
             let mut seen = 0u64;
             while let Some(stamp) = md_rx.pop() {
-                record(&mut md_latency, stamp);
+                md_latency.record(stamp);
                 seen += 1;
                 // Every fourth quote makes an order, carrying the quote's stamp onward.
                 if seen.is_multiple_of(4) && orders_tx.push(stamp).is_err() {
                     break;
                 }
             }
-            seen
+            (seen, md_latency.own_percentiles())
         })?;
     let gateway = std::thread::Builder::new()
         .name("gateway".into())
@@ -148,13 +148,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             pin_to(2);
             let mut seen = 0u64;
             while let Some(stamp) = orders_rx.pop() {
-                record(&mut orders_latency, stamp);
+                orders_latency.record(stamp);
                 seen += 1;
             }
-            seen
+            (seen, orders_latency.own_percentiles())
         })?;
-    let join = |t: std::thread::JoinHandle<u64>| t.join().map_err(|_| "a stage panicked");
-    let (fed, quotes, orders) = (join(feed)?, join(strategy)?, join(gateway)?);
+    let fed = feed.join().map_err(|_| "the feed panicked")?;
+    let (quotes, md_own) = strategy.join().map_err(|_| "the strategy panicked")?;
+    let (orders, orders_own) = gateway.join().map_err(|_| "the gateway panicked")?;
     println!(
         "{}",
         serde_json::json!({
@@ -165,13 +166,45 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 "orders": { "produced": quotes / 4, "consumed": orders },
             },
             "memory": own_memory,
+            "latency": { "md-in": md_own, "orders": orders_own },
         })
     );
     drop(registry);
     Ok(())
 }
 
-/// Records the latency of an item stamped `stamp` (when it was due), now.
-fn record(recorder: &mut LatencyRecorder, stamp: u64) {
-    recorder.record(monotonic_ns().saturating_sub(stamp));
+/// A consumer's latency: recorded for `ringtop attach` and, beside it, in an HdrHistogram of
+/// the program's own, the instrument `attach`'s figures are checked against.
+struct Latency {
+    recorder: LatencyRecorder,
+    own: hdrhistogram::Histogram<u64>,
+}
+
+impl Latency {
+    fn new(recorder: LatencyRecorder) -> Self {
+        let own =
+            hdrhistogram::Histogram::new_with_bounds(1, 60_000_000_000, 3).expect("static bounds");
+        Latency { recorder, own }
+    }
+
+    /// Records the latency of an item stamped `stamp` (when it was due), now, in both.
+    fn record(&mut self, stamp: u64) {
+        let nanos = monotonic_ns().saturating_sub(stamp);
+        self.recorder.record(nanos);
+        self.own.saturating_record(nanos.max(1));
+    }
+
+    /// The own histogram's count and percentiles, named as `attach` names its own.
+    fn own_percentiles(&self) -> serde_json::Value {
+        let at = |quantile: f64| self.own.value_at_quantile(quantile);
+        serde_json::json!({
+            "count": self.own.len(),
+            "p50": at(0.5),
+            "p90": at(0.9),
+            "p99": at(0.99),
+            "p999": at(0.999),
+            "p9999": at(0.9999),
+            "max": self.own.max(),
+        })
+    }
 }

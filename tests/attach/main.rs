@@ -218,6 +218,24 @@ fn attach_reports_the_counts_the_program_itself_reports() {
     assert!(rated >= 2, "the feed was seen sending in {rated} intervals");
     let total = &consumer(summary, "md-in")["latency_total_ns"];
     assert_eq!(total["count"], own["rings"]["md-in"]["consumed"]);
+    // The percentiles since the program started, against the program's own HdrHistogram of the
+    // same latencies: each the top of the bucket (at most 1/16 wide) that holds the program's
+    // figure, both to HdrHistogram's 0.1 %.
+    for ring in ["md-in", "orders"] {
+        let total = &consumer(summary, ring)["latency_total_ns"];
+        let theirs = &own["latency"][ring];
+        assert_eq!(total["count"], theirs["count"], "{ring}");
+        for key in ["p50", "p90", "p99", "p999", "p9999", "max"] {
+            let (ours, theirs) = (
+                total[key].as_u64().unwrap() as f64,
+                theirs[key].as_u64().unwrap() as f64,
+            );
+            assert!(
+                ours >= theirs / 1.001 && ours <= theirs * 17.0 / 16.0 * 1.001 + 1.0,
+                "{ring} {key}: attach {ours} ns, the program's own {theirs} ns"
+            );
+        }
+    }
 
     // The dashboard draws the same lines, at any size, with each endpoint's stalls a second
     // from the change since the reading before.
