@@ -616,6 +616,28 @@ fn bad_tune_and_sweep_input_is_refused_with_what_would_do() {
             vec!["tune".into(), "--confidence".into(), "1.5".into()],
             "between 0.5 and 1",
         ),
+        // At a pace every candidate that keeps up delivers the same rows per second.
+        (
+            vec![
+                "tune".into(),
+                "--goal".into(),
+                "throughput".into(),
+                "--builtin".into(),
+                "low-latency".into(),
+            ],
+            "a throughput search at a pace (`low-latency`: 100k rows/s a producer)",
+        ),
+        // With no goal given, a pace asks for the latency search (whose trials time 100 rows).
+        (
+            vec![
+                "tune".into(),
+                "--rate".into(),
+                "100".into(),
+                "--budget".into(),
+                "19s".into(),
+            ],
+            "so that each consumer times 100 rows at 100 rows/s",
+        ),
         (
             vec!["tune".into(), "--min-ratio".into(), "10".into()],
             "--min-ratio needs a framed base profile",

@@ -436,9 +436,11 @@ pub(super) enum GoalArg {
 
 #[derive(Debug, Args, Clone)]
 pub(super) struct TuneArgs {
-    /// What to optimise.
-    #[arg(long, value_enum, default_value_t = GoalArg::Throughput)]
-    pub(super) goal: GoalArg,
+    /// What to optimise (default: latency when the base profile paces its producer, throughput
+    /// when it runs flat out; a throughput search of a paced base is refused, as every candidate
+    /// that keeps the pace delivers the same).
+    #[arg(long, value_enum)]
+    pub(super) goal: Option<GoalArg>,
     /// Rows per second the producer offers (`500k`, `2M`; default: the base profile's rate). A
     /// latency candidate that cannot keep 95 % of it is out.
     #[arg(long, value_name = "ROWS_PER_S", value_parser = parse_count)]
@@ -447,7 +449,8 @@ pub(super) struct TuneArgs {
     /// core-to-core map before it is extra).
     #[arg(long, value_parser = parse_duration, default_value = "2m")]
     pub(super) budget: std::time::Duration,
-    /// The base profile file (default: the built-in `throughput` or `low-latency`, by goal).
+    /// The base profile file (default: the built-in `low-latency` for a latency goal or a
+    /// `--rate`, else `throughput`).
     #[arg(long, value_name = "FILE")]
     pub(super) profile: Option<PathBuf>,
     /// A built-in base profile by name instead of a file.

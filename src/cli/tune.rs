@@ -74,9 +74,12 @@ fn saved_c2c(path: &Path) -> Result<C2cReport, String> {
 }
 
 pub(super) fn run_tune(args: &TuneArgs) -> ExitCode {
-    let (goal, fallback) = match args.goal {
-        GoalArg::Latency => (Goal::Latency, "low-latency"),
-        GoalArg::Throughput => (Goal::Throughput, "throughput"),
+    // The base with no profile given: the goal's built-in, and with no goal either, the one a
+    // pace (`--rate 500k`) or its absence asks for.
+    let paced = args.rate.is_some_and(|rate| rate > 0);
+    let fallback = match (args.goal, paced) {
+        (Some(GoalArg::Latency), _) | (None, true) => "low-latency",
+        (Some(GoalArg::Throughput), _) | (None, false) => "throughput",
     };
     let (mut base, base_name) =
         match chosen_profile(args.profile.as_ref(), args.builtin.as_ref(), fallback) {
@@ -89,6 +92,11 @@ pub(super) fn run_tune(args: &TuneArgs) -> ExitCode {
             return usage_error(&err);
         }
     }
+    let goal = match args.goal {
+        Some(GoalArg::Latency) => Goal::Latency,
+        Some(GoalArg::Throughput) => Goal::Throughput,
+        None => Goal::for_base(&base),
+    };
     base.workload.duration = None;
     if args.min_ratio.is_some() && base.codec.is_none() {
         return usage_error(&format!(
@@ -110,6 +118,12 @@ pub(super) fn run_tune(args: &TuneArgs) -> ExitCode {
     }
     if let Err(err) = tune::check_base(&base) {
         return usage_error(&err);
+    }
+    let pace_from = args
+        .rate
+        .map_or_else(|| format!("`{base_name}`"), |rate| format!("--rate {rate}"));
+    if let Some(why) = goal.unrankable(&base, &pace_from) {
+        return usage_error(&why);
     }
     // Whether the file itself may be written is left to the end: opening it now would empty a
     // profile the search may be about to replace.

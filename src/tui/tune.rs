@@ -128,20 +128,10 @@ impl TuneView {
     }
 }
 
-/// The goal for `profile`: latency when it paces its producers, throughput when they run flat
-/// out.
-pub fn goal_for(profile: &TuningProfile) -> Goal {
-    if profile.workload.rate > 0 {
-        Goal::Latency
-    } else {
-        Goal::Throughput
-    }
-}
-
-/// The search on `profile` the dashboard runs: its goal ([`goal_for`]), the dashboard's budget,
+/// The search on `profile` the dashboard runs: its goal ([`Goal::for_base`]), the dashboard's budget,
 /// and the floor of the profile's `[codec] min_ratio`.
 pub fn config_for(profile: &TuningProfile) -> SearchConfig {
-    SearchConfig::for_base(goal_for(profile), DASHBOARD_BUDGET, profile)
+    SearchConfig::for_base(Goal::for_base(profile), DASHBOARD_BUDGET, profile)
 }
 
 /// Starts the search on `base` on a thread of its own; events arrive on the receiver. Setting

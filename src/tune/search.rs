@@ -37,6 +37,34 @@ pub enum Goal {
     Throughput,
 }
 
+impl Goal {
+    /// The goal a search of `base` has unless told otherwise: latency when it paces its
+    /// producers (the rows per second are the pace's), throughput when they run flat out.
+    pub fn for_base(base: &TuningProfile) -> Goal {
+        if base.workload.rate > 0 {
+            Goal::Latency
+        } else {
+            Goal::Throughput
+        }
+    }
+
+    /// Why this goal cannot rank candidates of `base`, if it cannot: at a pace (`pace_from`
+    /// says whose: `` `low-latency` `` or `--rate 500k`), every candidate that keeps up delivers
+    /// the same rows per second, so a throughput search would crown noise.
+    pub fn unrankable(self, base: &TuningProfile, pace_from: &str) -> Option<String> {
+        let rate = base.workload.rate;
+        (self == Goal::Throughput && rate > 0).then(|| {
+            format!(
+                "a throughput search at a pace ({pace_from}: {} rows/s a producer): every \
+                 candidate that keeps up delivers the same rows per second, so there is nothing \
+                 to rank. Search flat out with --rate 0, or for the lowest latency at that pace \
+                 with --goal latency (the goal of a paced base when none is given)",
+                crate::metrics::human::format_rate(rate as f64)
+            )
+        })
+    }
+}
+
 /// One trial's result, as the measurement gives it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TrialOutcome {
