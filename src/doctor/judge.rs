@@ -22,12 +22,15 @@ pub(super) fn list_or_none(cpus: &[usize]) -> String {
     }
 }
 
-/// `isolcpus`, `nohz_full` and `rcu_nocbs`: whether the kernel keeps its own work off the CPUs.
+/// `isolcpus`, `nohz_full` and `rcu_nocbs`: whether the kernel keeps its own work off the CPUs;
+/// `online`, the host's CPUs, says which are left for the system (none, when the run uses them
+/// all: then isolating is no fix here).
 pub fn judge_isolation(
     cpus: &[usize],
     isolated: Option<&str>,
     nohz_full: Option<&str>,
     cmdline: Option<&str>,
+    online: Option<&str>,
 ) -> Check {
     let isolated = cpus_in(isolated);
     let nohz = cpus_in(nohz_full);
@@ -49,15 +52,30 @@ pub fn judge_isolation(
         Check::new("isolation", Status::Ok, evidence, None)
     } else {
         let want = format_cpu_list(cpus);
-        Check::new(
-            "isolation",
-            Status::Warn,
-            evidence,
-            Some(format!(
-                "boot with isolcpus=nohz,domain,managed_irq,{want} nohz_full={want} rcu_nocbs={want} \
-                 (keep one CPU for the system)"
-            )),
-        )
+        let boot =
+            format!("isolcpus=nohz,domain,managed_irq,{want} nohz_full={want} rcu_nocbs={want}");
+        let online = cpus_in(online);
+        let spare: Vec<usize> = online
+            .iter()
+            .copied()
+            .filter(|c| !cpus.contains(c))
+            .collect();
+        let fix = if online.is_empty() {
+            format!("boot with {boot} (keep one CPU for the system)")
+        } else if spare.is_empty() {
+            format!(
+                "every online CPU ({want}) runs the workload: isolating them all would leave none \
+                 for the kernel and other tasks, so here the scheduler shares them; on a host \
+                 with a CPU to spare, boot with the run's CPUs isolated ({boot}) and leave the \
+                 others to the system"
+            )
+        } else {
+            format!(
+                "boot with {boot} (CPUs {} stay for the system)",
+                format_cpu_list(&spare)
+            )
+        };
+        Check::new("isolation", Status::Warn, evidence, Some(fix))
     }
 }
 

@@ -209,6 +209,7 @@ pub fn examine(plan: &Plan) -> DoctorReport {
             read("/sys/devices/system/cpu/isolated").as_deref(),
             read("/sys/devices/system/cpu/nohz_full").as_deref(),
             read("/proc/cmdline").as_deref(),
+            read("/sys/devices/system/cpu/online").as_deref(),
         ),
         judge_frequency(cpus, &read_frequency(cpus)),
         judge_idle_states(cpus, &read_idle_states(cpus)),

@@ -12,19 +12,37 @@ fn isolation_needs_every_used_cpu_isolated_tickless_and_without_rcu_callbacks() 
         Some("2-3\n"),
         Some("2-3\n"),
         Some("quiet rcu_nocbs=2-3"),
+        Some("0-7\n"),
     );
     assert_eq!(ok.status, Status::Ok, "{ok:?}");
-    let warn = judge_isolation(&[0, 1], Some("\n"), None, Some("quiet"));
+    let warn = judge_isolation(&[0, 1], Some("\n"), None, Some("quiet"), Some("0-7\n"));
     assert_eq!(warn.status, Status::Warn);
     assert_eq!(
         warn.evidence,
         "isolated none, nohz_full none, rcu_nocbs none; this run uses 0-1"
     );
-    assert!(
-        warn.fix
-            .unwrap()
-            .contains("isolcpus=nohz,domain,managed_irq,0-1 nohz_full=0-1")
+    assert_eq!(
+        warn.fix.unwrap(),
+        "boot with isolcpus=nohz,domain,managed_irq,0-1 nohz_full=0-1 rcu_nocbs=0-1 (CPUs 2-7 \
+         stay for the system)"
     );
+}
+
+#[test]
+fn isolation_on_a_host_whose_every_cpu_runs_the_workload_is_not_advised_away() {
+    // Two CPUs, both spinning: isolating them would leave the system none.
+    let fix = judge_isolation(&[0, 1], Some("\n"), None, Some("quiet"), Some("0-1\n"))
+        .fix
+        .unwrap();
+    assert!(
+        fix.starts_with("every online CPU (0-1) runs the workload: isolating them all would"),
+        "{fix}"
+    );
+    // Not knowing the host's CPUs, the general advice.
+    let fix = judge_isolation(&[0, 1], None, None, None, None)
+        .fix
+        .unwrap();
+    assert!(fix.ends_with("(keep one CPU for the system)"), "{fix}");
 }
 
 #[test]
