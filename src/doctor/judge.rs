@@ -22,6 +22,13 @@ pub(super) fn list_or_none(cpus: &[usize]) -> String {
     }
 }
 
+/// The CPUs of `online` (the host's, as `/sys/devices/system/cpu/online` lists them) a run on
+/// `cpus` leaves to the system; `None` when the host's CPUs are not known.
+fn spare_cpus(cpus: &[usize], online: Option<&str>) -> Option<Vec<usize>> {
+    let online = cpus_in(online);
+    (!online.is_empty()).then(|| online.into_iter().filter(|c| !cpus.contains(c)).collect())
+}
+
 /// `isolcpus`, `nohz_full` and `rcu_nocbs`: whether the kernel keeps its own work off the CPUs;
 /// `online`, the host's CPUs, says which are left for the system (none, when the run uses them
 /// all: then isolating is no fix here).
@@ -54,26 +61,18 @@ pub fn judge_isolation(
         let want = format_cpu_list(cpus);
         let boot =
             format!("isolcpus=nohz,domain,managed_irq,{want} nohz_full={want} rcu_nocbs={want}");
-        let online = cpus_in(online);
-        let spare: Vec<usize> = online
-            .iter()
-            .copied()
-            .filter(|c| !cpus.contains(c))
-            .collect();
-        let fix = if online.is_empty() {
-            format!("boot with {boot} (keep one CPU for the system)")
-        } else if spare.is_empty() {
-            format!(
+        let fix = match spare_cpus(cpus, online) {
+            None => format!("boot with {boot} (keep one CPU for the system)"),
+            Some(spare) if spare.is_empty() => format!(
                 "every online CPU ({want}) runs the workload: isolating them all would leave none \
                  for the kernel and other tasks, so here the scheduler shares them; on a host \
                  with a CPU to spare, boot with the run's CPUs isolated ({boot}) and leave the \
                  others to the system"
-            )
-        } else {
-            format!(
+            ),
+            Some(spare) => format!(
                 "boot with {boot} (CPUs {} stay for the system)",
                 format_cpu_list(&spare)
-            )
+            ),
         };
         Check::new("isolation", Status::Warn, evidence, Some(fix))
     }
@@ -287,7 +286,14 @@ pub(super) fn irqs_on(cpus: &[usize], interrupts: &str) -> Vec<(String, u64)> {
 }
 
 /// Device interrupts that land on the run's CPUs preempt its threads.
-pub fn judge_irqs(cpus: &[usize], interrupts: Option<&str>, irqbalance: bool) -> Check {
+/// Device interrupts on the CPUs used, and whether irqbalance may put them back; `online`, the
+/// host's CPUs, says where they can go instead.
+pub fn judge_irqs(
+    cpus: &[usize],
+    interrupts: Option<&str>,
+    irqbalance: bool,
+    online: Option<&str>,
+) -> Check {
     let Some(interrupts) = interrupts else {
         return Check::new(
             "irqs",
@@ -325,12 +331,29 @@ pub fn judge_irqs(cpus: &[usize], interrupts: Option<&str>, irqbalance: bool) ->
             names.join(", "),
             list_or_none(cpus)
         ),
-        Some(format!(
-            "move them: echo <other CPUs> > /proc/irq/N/smp_affinity_list, and ban CPUs {} in \
-             irqbalance (IRQBALANCE_BANNED_CPULIST)",
-            list_or_none(cpus)
-        )),
+        Some(irq_fix(cpus, online)),
     )
+}
+
+/// Where a run's CPUs' interrupts can go, and how to keep irqbalance from bringing them back.
+fn irq_fix(cpus: &[usize], online: Option<&str>) -> String {
+    let used = list_or_none(cpus);
+    let ban = format!("ban CPUs {used} in irqbalance (IRQBALANCE_BANNED_CPULIST={used})");
+    match spare_cpus(cpus, online) {
+        None => format!("move them: echo <other CPUs> > /proc/irq/N/smp_affinity_list, and {ban}"),
+        Some(spare) if spare.is_empty() => format!(
+            "every online CPU ({used}) runs the workload: there is no other CPU to move them to \
+             here; on a host with one to spare, echo it > /proc/irq/N/smp_affinity_list for each \
+             and {ban}"
+        ),
+        Some(spare) => {
+            let spare = format_cpu_list(&spare);
+            format!(
+                "move them to CPUs {spare}: echo {spare} > /proc/irq/N/smp_affinity_list for \
+                 each, and {ban}"
+            )
+        }
+    }
 }
 
 /// Time each CPU spent busy and stolen over a short sample, as fractions.

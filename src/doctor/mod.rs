@@ -203,13 +203,14 @@ impl DoctorReport {
 pub fn examine(plan: &Plan) -> DoctorReport {
     let cpus = &plan.cpus;
     let read = |path: &str| std::fs::read_to_string(path).ok();
+    let online = read("/sys/devices/system/cpu/online");
     let checks = vec![
         judge_isolation(
             cpus,
             read("/sys/devices/system/cpu/isolated").as_deref(),
             read("/sys/devices/system/cpu/nohz_full").as_deref(),
             read("/proc/cmdline").as_deref(),
-            read("/sys/devices/system/cpu/online").as_deref(),
+            online.as_deref(),
         ),
         judge_frequency(cpus, &read_frequency(cpus)),
         judge_idle_states(cpus, &read_idle_states(cpus)),
@@ -222,6 +223,7 @@ pub fn examine(plan: &Plan) -> DoctorReport {
             cpus,
             read("/proc/interrupts").as_deref(),
             irqbalance_running(),
+            online.as_deref(),
         ),
         judge_other_tasks(
             cpus,

@@ -124,16 +124,32 @@ fn device_interrupts_that_fired_on_the_runs_cpus_are_counted_per_cpu() {
                       \x20 25:         10          0          0   PCI-MSI  virtio1\n\
                       \x20 26:          0          0        900   PCI-MSI  nvme0\n\
                       LOC:      99999      99999      99999   Local timer interrupts\n";
-    let on_1 = judge_irqs(&[1], Some(interrupts), false);
+    let on_1 = judge_irqs(&[1], Some(interrupts), false, Some("0-2\n"));
     assert_eq!(on_1.status, Status::Warn);
     assert_eq!(
         on_1.evidence,
         "1 device IRQs (24) fired 1500 times on CPUs 1; irqbalance is not running"
     );
-    let on_3 = judge_irqs(&[3], Some(interrupts), true);
+    assert_eq!(
+        on_1.fix.unwrap(),
+        "move them to CPUs 0,2: echo 0,2 > /proc/irq/N/smp_affinity_list for each, and ban CPUs \
+         1 in irqbalance (IRQBALANCE_BANNED_CPULIST=1)"
+    );
+    // Where the run uses every CPU, there is nowhere to move them: said, not advised.
+    let everywhere = judge_irqs(&[0, 1, 2], Some(interrupts), false, Some("0-2\n"));
+    assert!(
+        everywhere
+            .fix
+            .unwrap()
+            .starts_with("every online CPU (0-2) runs the workload: there is no other CPU"),
+    );
+    let on_3 = judge_irqs(&[3], Some(interrupts), true, Some("0-3\n"));
     assert_eq!(on_3.status, Status::Ok, "{on_3:?}");
     assert!(on_3.evidence.contains("irqbalance is running"));
-    assert_eq!(judge_irqs(&[1], None, false).status, Status::NotAvailable);
+    assert_eq!(
+        judge_irqs(&[1], None, false, None).status,
+        Status::NotAvailable
+    );
 }
 
 #[test]
