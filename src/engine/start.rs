@@ -294,7 +294,9 @@ pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
 }
 
 /// CPUs for every thread: those the profile names (checked), then free allowed CPUs in order for
-/// `"auto"`, reusing CPUs only when there are more threads than CPUs.
+/// `"auto"`, those where another process's thread pinned there is busy now (the other end of a
+/// link on this host, spinning; another run) last, reusing CPUs only when there are more threads
+/// than CPUs.
 fn place_threads(
     profile: &TuningProfile,
     (producers, consumers): (usize, usize),
@@ -320,12 +322,26 @@ fn place_threads(
             taken.push(c);
         }
     }
-    let mut free = allowed
+    let mut free: Vec<usize> = allowed
         .iter()
         .copied()
         .filter(|c| !taken.contains(c))
-        .collect::<Vec<_>>()
-        .into_iter();
+        .collect();
+    let automatic = producers + consumers
+        > (0..producers)
+            .filter_map(|i| fixed(&profile.pinning.producers, i))
+            .count()
+            + (0..consumers)
+                .filter_map(|i| fixed(&profile.pinning.consumers, i))
+                .count();
+    if automatic {
+        // A CPU another process's pinned thread is busy on (a receiver's consumer spinning
+        // there) would be shared with a thread placed on it, and both would measure the
+        // scheduler.
+        let held = crate::metrics::sched::held_by_pinned_threads(&free);
+        free.sort_by_key(|c| held.contains(c));
+    }
+    let mut free = free.into_iter();
     let mut cycle = allowed.iter().copied().cycle();
     let mut next = || {
         free.next()

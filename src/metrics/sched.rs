@@ -148,41 +148,79 @@ pub struct OtherTask {
 /// `/proc` shows them.
 pub fn runnable_on(cpus: &[usize], limit: usize) -> BTreeMap<usize, Vec<OtherTask>> {
     let mut found: BTreeMap<usize, Vec<OtherTask>> = BTreeMap::new();
-    let ours = std::process::id() as i32;
-    let Ok(processes) = std::fs::read_dir("/proc") else {
-        return found;
-    };
-    for process in processes.flatten() {
-        let Some(pid) = process
-            .file_name()
-            .to_str()
-            .and_then(|p| p.parse::<i32>().ok())
-            .filter(|&p| p != ours)
-        else {
-            continue;
-        };
-        let Ok(tasks) = std::fs::read_dir(process.path().join("task")) else {
-            continue;
-        };
-        for task in tasks.flatten() {
-            let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else {
-                continue;
-            };
-            let Some((thread_name, state, cpu)) = parse_task_stat(&stat) else {
-                continue;
-            };
-            if state != 'R' || !cpus.contains(&cpu) {
-                continue;
-            }
-            let list = found.entry(cpu).or_default();
-            if list.len() < limit && !list.iter().any(|t| t.pid == pid) {
-                let name = std::fs::read_to_string(process.path().join("comm"))
-                    .map_or(thread_name, |comm| comm.trim_end().to_owned());
-                list.push(OtherTask { name, pid });
-            }
+    for task in other_runnable_tasks(cpus) {
+        let list = found.entry(task.cpu).or_default();
+        if list.len() < limit && !list.iter().any(|t| t.pid == task.pid) {
+            let name = std::fs::read_to_string(format!("/proc/{}/comm", task.pid))
+                .map_or(task.thread_name, |comm| comm.trim_end().to_owned());
+            list.push(OtherTask {
+                name,
+                pid: task.pid,
+            });
         }
     }
     found
+}
+
+/// Those of `cpus` on which a thread of another process pinned to that CPU alone is runnable
+/// now: a latency workload's thread (the other end of a link on this host, spinning; another
+/// run) that a thread placed there would share the CPU with. A task merely passing through (a
+/// shell, a compiler, free to run anywhere) does not count.
+pub fn held_by_pinned_threads(cpus: &[usize]) -> Vec<usize> {
+    let mut held: Vec<usize> = other_runnable_tasks(cpus)
+        .filter(|task| {
+            std::fs::read_to_string(format!("/proc/{}/task/{}/status", task.pid, task.tid))
+                .ok()
+                .and_then(|status| {
+                    status
+                        .lines()
+                        .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))
+                        .map(|list| list.trim() == task.cpu.to_string())
+                })
+                .unwrap_or(false)
+        })
+        .map(|task| task.cpu)
+        .collect();
+    held.sort_unstable();
+    held.dedup();
+    held
+}
+
+/// A task of another process, runnable now.
+struct RunnableTask {
+    pid: i32,
+    tid: i32,
+    thread_name: String,
+    /// The CPU it last ran on.
+    cpu: usize,
+}
+
+/// Every task of another process runnable now whose last CPU is one of `cpus`, in `/proc` order.
+fn other_runnable_tasks(cpus: &[usize]) -> impl Iterator<Item = RunnableTask> + '_ {
+    let ours = std::process::id() as i32;
+    let number = |entry: &std::fs::DirEntry| entry.file_name().to_str()?.parse::<i32>().ok();
+    std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(move |process| Some((number(&process).filter(|&p| p != ours)?, process)))
+        .flat_map(move |(pid, process)| {
+            std::fs::read_dir(process.path().join("task"))
+                .into_iter()
+                .flatten()
+                .flatten()
+                .filter_map(move |task| {
+                    let tid = number(&task)?;
+                    let stat = std::fs::read_to_string(task.path().join("stat")).ok()?;
+                    let (thread_name, state, cpu) = parse_task_stat(&stat)?;
+                    (state == 'R' && cpus.contains(&cpu)).then_some(RunnableTask {
+                        pid,
+                        tid,
+                        thread_name,
+                        cpu,
+                    })
+                })
+        })
 }
 
 /// Name, state and last CPU from a `/proc/PID/task/TID/stat` line (the name may hold spaces and
