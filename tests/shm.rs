@@ -170,42 +170,6 @@ fn a_producer_in_another_process_delivers_every_row_in_order() {
     );
 }
 
-#[test]
-fn an_auto_placed_sender_keeps_off_the_cpu_its_receivers_consumer_spins_on() {
-    let dir = ring_dir("shm-apart");
-    let server = serve(&dir, "apart", &["--once"]);
-    let sent = run_summary(&mut producer(&dir, "apart", "1s"));
-    let held = summary_of(server.take());
-    let cpu_of = |summary: &Value, name: &str| {
-        summary["threads"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|t| t["name"] == name)
-            .and_then(|t| t["cpu"].as_u64())
-            .unwrap_or_else(|| panic!("no CPU for {name}: {summary}"))
-    };
-    // Both "auto": the receiver's consumer took a CPU and spins there, pinned; the sender, placed
-    // after it, took another rather than share it (where both would measure the scheduler).
-    let (consumer, producer) = (cpu_of(&held, "consumer-0"), cpu_of(&sent, "producer-0"));
-    if ringtop::topology::pin::allowed_cpus().len() == 1 {
-        assert_eq!(consumer, producer, "one CPU: nowhere else to go");
-        return;
-    }
-    assert_ne!(consumer, producer, "both on CPU {consumer}");
-    let shared: Vec<&Value> = [&sent, &held]
-        .into_iter()
-        .flat_map(|s| s["warnings"].as_array().unwrap())
-        .filter(|w| {
-            w["warning"]
-                .as_str()
-                .unwrap()
-                .contains("other tasks: ringtop")
-        })
-        .collect();
-    assert!(shared.is_empty(), "{shared:?}");
-}
-
 /// Pages of `file`'s mappings in process `pid` per NUMA node, from `/proc/PID/numa_maps` (a
 /// binding splits a mapping in two: the header, and the window with its policy).
 fn file_pages_by_node(pid: u32, file: &Path) -> std::collections::BTreeMap<u64, u64> {
