@@ -850,6 +850,15 @@ fn help_and_pickers_draw_over_the_panes() {
     app.mode = Mode::Help;
     insta::assert_snapshot!("help", screen(&app, 80, 24));
     app.mode = Mode::CpuPicker { cursor: 3 };
+    // Each CPU says which of this run's threads are on it, and another process's pinned thread
+    // busy there.
+    app.cpus_busy_elsewhere.insert(
+        7,
+        vec![ringtop::metrics::sched::OtherTask {
+            name: "ringtop".into(),
+            pid: 4242,
+        }],
+    );
     insta::assert_snapshot!("cpu_picker", screen(&app, 80, 24));
 }
 

@@ -338,8 +338,8 @@ fn place_threads(
         // A CPU another process's pinned thread is busy on (a receiver's consumer spinning
         // there) would be shared with a thread placed on it, and both would measure the
         // scheduler.
-        let held = crate::metrics::sched::held_by_pinned_threads(&free);
-        free.sort_by_key(|c| held.contains(c));
+        let held = crate::metrics::sched::pinned_busy_on(&free);
+        free.sort_by_key(|c| held.contains_key(c));
     }
     let mut free = free.into_iter();
     let mut cycle = allowed.iter().copied().cycle();

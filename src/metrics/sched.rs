@@ -151,24 +151,21 @@ pub fn runnable_on(cpus: &[usize], limit: usize) -> BTreeMap<usize, Vec<OtherTas
     for task in other_runnable_tasks(cpus) {
         let list = found.entry(task.cpu).or_default();
         if list.len() < limit && !list.iter().any(|t| t.pid == task.pid) {
-            let name = std::fs::read_to_string(format!("/proc/{}/comm", task.pid))
-                .map_or(task.thread_name, |comm| comm.trim_end().to_owned());
-            list.push(OtherTask {
-                name,
-                pid: task.pid,
-            });
+            list.push(task.named());
         }
     }
     found
 }
 
 /// Those of `cpus` on which a thread of another process pinned to that CPU alone is runnable
-/// now: a latency workload's thread (the other end of a link on this host, spinning; another
-/// run) that a thread placed there would share the CPU with. A task merely passing through (a
-/// shell, a compiler, free to run anywhere) does not count.
-pub fn held_by_pinned_threads(cpus: &[usize]) -> Vec<usize> {
-    let mut held: Vec<usize> = other_runnable_tasks(cpus)
-        .filter(|task| {
+/// now, each with whose (at most three processes a CPU): a latency workload's thread (the other
+/// end of a link on this host, spinning; another run) that a thread placed there would share the
+/// CPU with. A task merely passing through (a shell, a compiler, free to run anywhere) does not
+/// count.
+pub fn pinned_busy_on(cpus: &[usize]) -> BTreeMap<usize, Vec<OtherTask>> {
+    let mut found: BTreeMap<usize, Vec<OtherTask>> = BTreeMap::new();
+    for task in other_runnable_tasks(cpus) {
+        let pinned_here =
             std::fs::read_to_string(format!("/proc/{}/task/{}/status", task.pid, task.tid))
                 .ok()
                 .and_then(|status| {
@@ -177,13 +174,14 @@ pub fn held_by_pinned_threads(cpus: &[usize]) -> Vec<usize> {
                         .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))
                         .map(|list| list.trim() == task.cpu.to_string())
                 })
-                .unwrap_or(false)
-        })
-        .map(|task| task.cpu)
-        .collect();
-    held.sort_unstable();
-    held.dedup();
-    held
+                .unwrap_or(false);
+        let list = found.entry(task.cpu).or_default();
+        if pinned_here && list.len() < 3 && !list.iter().any(|t| t.pid == task.pid) {
+            list.push(task.named());
+        }
+    }
+    found.retain(|_, tasks| !tasks.is_empty());
+    found
 }
 
 /// A task of another process, runnable now.
@@ -193,6 +191,18 @@ struct RunnableTask {
     thread_name: String,
     /// The CPU it last ran on.
     cpu: usize,
+}
+
+impl RunnableTask {
+    /// Its process, named by the process's command (the thread's name where that is gone).
+    fn named(self) -> OtherTask {
+        let name = std::fs::read_to_string(format!("/proc/{}/comm", self.pid))
+            .map_or(self.thread_name, |comm| comm.trim_end().to_owned());
+        OtherTask {
+            name,
+            pid: self.pid,
+        }
+    }
 }
 
 /// Every task of another process runnable now whose last CPU is one of `cpus`, in `/proc` order.

@@ -183,6 +183,9 @@ pub struct App {
     pub overlay_scroll: Scroll,
     /// Every warning the snapshots carried, for those the latest no longer does.
     pub(crate) warning_log: WarningLog,
+    /// CPUs another process's pinned thread was busy on when the CPU picker opened (`p`), with
+    /// whose: a thread pinned there would share the CPU with it.
+    pub cpus_busy_elsewhere: BTreeMap<usize, Vec<crate::metrics::sched::OtherTask>>,
 }
 
 impl App {
@@ -214,6 +217,7 @@ impl App {
             tune: None,
             endpoint_rates: Vec::new(),
             warning_log: WarningLog::default(),
+            cpus_busy_elsewhere: BTreeMap::new(),
         }
     }
 

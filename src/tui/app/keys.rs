@@ -162,6 +162,8 @@ impl App {
                 let cursor = current
                     .and_then(|cpu| topology.pus.iter().position(|p| p.os_index == cpu))
                     .unwrap_or(0);
+                let cpus: Vec<usize> = topology.pus.iter().map(|p| p.os_index).collect();
+                self.cpus_busy_elsewhere = crate::metrics::sched::pinned_busy_on(&cpus);
                 self.mode = Mode::CpuPicker { cursor };
                 Effect::None
             }

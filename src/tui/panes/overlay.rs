@@ -125,11 +125,12 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
                         .enumerate()
                         .map(|(i, pu)| {
                             let text = format!(
-                                "CPU {:<3} node {:<2} core {:<3}{}",
+                                "CPU {:<3} node {:<2} core {:<3}{}{}",
                                 pu.os_index,
                                 pu.node.map_or("?".into(), |n| n.to_string()),
                                 pu.core,
-                                if pu.allowed { "" } else { " (not allowed)" }
+                                if pu.allowed { "" } else { " (not allowed)" },
+                                on_cpu(app, pu.os_index)
                             );
                             let style = if i == *cursor {
                                 style::selected(app)
@@ -220,6 +221,31 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         _ => View::Scrolled(&app.overlay_scroll),
     };
     draw(frame, area, title, lines, view);
+}
+
+/// Who runs on `cpu`, for the CPU picker: this run's threads there, then another process's
+/// pinned thread busy there (`busy: ringtop (pid 4242)`), which a thread pinned there would share
+/// it with; empty for a CPU nobody holds.
+fn on_cpu(app: &App, cpu: usize) -> String {
+    let mut who: Vec<String> = app
+        .snapshot
+        .iter()
+        .flat_map(|s| &s.threads)
+        .filter(|t| t.cpu == Some(cpu))
+        .map(|t| t.name.clone())
+        .collect();
+    if let Some(others) = app.cpus_busy_elsewhere.get(&cpu) {
+        let others: Vec<String> = others
+            .iter()
+            .map(|t| format!("{} (pid {})", t.name, t.pid))
+            .collect();
+        who.push(format!("busy: {}", others.join(", ")));
+    }
+    if who.is_empty() {
+        String::new()
+    } else {
+        format!("  {}", who.join(", "))
+    }
 }
 
 /// The warnings overlay's title: whether it holds earlier warnings too.
