@@ -1,6 +1,7 @@
 //! Where `"auto"` puts threads when another process's pinned thread already spins on a CPU: the
 //! two ends of a shared-memory link on one host, a receiver started first, then a sender. A
 //! test binary of its own, so that no other test's pinned spinners hold the CPUs meanwhile.
+#![cfg(not(loom))]
 
 mod common;
 
