@@ -367,6 +367,34 @@ fn different_profiles_are_compared_with_a_warning_that_says_what_differs() {
 }
 
 #[test]
+fn the_same_settings_on_other_cpus_are_compared_with_a_warning_naming_them() {
+    let dir = scratch_dir("compare");
+    let mut lines = baseline();
+    summary(&mut lines)["warnings"] = Value::Array(Vec::new());
+    let a = write(&dir, "cpu-a.jsonl", &lines);
+    // "auto" in both: the second run's consumer was placed on another CPU.
+    let threads = summary(&mut lines)["threads"].as_array_mut().unwrap();
+    let consumer = threads
+        .iter_mut()
+        .find(|t| t["name"] == "consumer-0")
+        .unwrap();
+    let was = consumer["cpu"].as_u64().unwrap();
+    consumer["cpu"] = (was + 7).into();
+    let b = write(&dir, "cpu-b.jsonl", &lines);
+    let out = compare(&a, &b, &["--json"]);
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let warnings = report["warnings"].as_array().unwrap();
+    assert_eq!(
+        warnings,
+        &vec![Value::from(format!(
+            "different CPUs: consumer-0 on CPU {was} vs {}",
+            was + 7
+        ))],
+        "{report}"
+    );
+}
+
+#[test]
 fn where_each_run_wrote_its_histogram_log_is_not_a_difference_in_settings() {
     let dir = scratch_dir("compare");
     let logged = |path: &str, interval: &str| {
