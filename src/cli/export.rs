@@ -70,23 +70,12 @@ pub(super) fn run_report(args: &ReportCommandArgs) -> ExitCode {
                     run_path.display()
                 ));
             }
-            let Some(html) = ringtop::export::report::attachment_html(&attachment, c2c.as_ref())
-            else {
-                return usage_error(&format!(
-                    "{}: {} and not one interval: nothing to report",
-                    run_path.display(),
-                    ringtop::export::compare::NO_PROGRAM_SUMMARY
-                ));
-            };
-            if attachment.summary.is_none() {
-                say!(
-                    "ringtop: {}: {}; the report says so, and gives its {} intervals",
-                    run_path.display(),
-                    ringtop::export::compare::NO_PROGRAM_SUMMARY,
-                    attachment.intervals.len()
-                );
-            }
-            return write_report(&args.output, &html);
+            let html = ringtop::export::report::attachment_html(&attachment, c2c.as_ref());
+            let unfinished = attachment.summary.is_none().then_some(Unfinished {
+                missing: ringtop::export::compare::NO_PROGRAM_SUMMARY,
+                intervals: attachment.intervals.len(),
+            });
+            return report_of(run_path, html, unfinished, &args.output);
         }
     };
     let hlog = match &args.hlog {
@@ -101,29 +90,50 @@ pub(super) fn run_report(args: &ReportCommandArgs) -> ExitCode {
             }
         }
     };
-    let Some(html) = ringtop::export::report::html(
+    let html = ringtop::export::report::html(
         &run,
         ringtop::export::report::Extras {
             c2c: c2c.as_ref(),
             hlog: hlog.as_ref(),
             sweep: sweep.as_ref(),
         },
-    ) else {
+    );
+    let unfinished = run.summary.is_none().then_some(Unfinished {
+        missing: ringtop::export::compare::NO_SUMMARY,
+        intervals: run.snapshots.len(),
+    });
+    report_of(run_path, html, unfinished, &args.output)
+}
+
+/// What an output that did not finish lacks (its summary line, in words) and how many intervals
+/// it has, for what `report` says of it.
+struct Unfinished {
+    missing: &'static str,
+    intervals: usize,
+}
+
+/// Writes the report `html` of `input` to `output`, saying on stderr when the output did not
+/// finish; `None` (nothing to report: no summary and not one interval) is refused.
+fn report_of(
+    input: &std::path::Path,
+    html: Option<String>,
+    unfinished: Option<Unfinished>,
+    output: &std::path::Path,
+) -> ExitCode {
+    let Some(html) = html else {
         return usage_error(&format!(
             "{}: {} and not one interval: nothing to report",
-            run_path.display(),
-            ringtop::export::compare::NO_SUMMARY
+            input.display(),
+            unfinished.map_or("no summary", |u| u.missing)
         ));
     };
-    if run.summary.is_none() {
+    if let Some(Unfinished { missing, intervals }) = unfinished {
         say!(
-            "ringtop: {}: {}; the report says so, and gives its {} intervals",
-            run_path.display(),
-            ringtop::export::compare::NO_SUMMARY,
-            run.snapshots.len()
+            "ringtop: {}: {missing}; the report says so, and gives its {intervals} intervals",
+            input.display()
         );
     }
-    write_report(&args.output, &html)
+    write_report(output, &html)
 }
 
 fn write_report(path: &std::path::Path, html: &str) -> ExitCode {

@@ -4,9 +4,33 @@
 //! refused. One cut before its summary is reported as of its last interval, saying so.
 
 use ringtop::export::svg::PALETTE;
+use serde_json::Value;
 
 use super::common;
 use super::{lines, ringtop, watched_pipeline};
+
+/// `page` has a row for endpoint `thread`: its items, `rate` and the percentiles of `latency`
+/// (`n/a` where it has none).
+fn assert_endpoint_row(page: &str, thread: &Value, rate: f64, latency: &Value) {
+    let cell = |key: &str| {
+        latency[key]
+            .as_u64()
+            .map_or("n/a".to_owned(), |v| v.to_string())
+    };
+    let row = format!(
+        "<td>{}</td><td>{rate:.0}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+        thread["rows"],
+        cell("p50"),
+        cell("p99"),
+        cell("p999"),
+        cell("max")
+    );
+    let name = thread["name"].as_str().unwrap();
+    assert!(
+        page.contains(&format!("<tr><td>{name}</td>")) && page.contains(&row),
+        "no row {row} for {name}"
+    );
+}
 
 #[test]
 fn an_attachments_report_has_its_rings_endpoints_and_plots() {
@@ -35,26 +59,8 @@ fn an_attachments_report_has_its_rings_endpoints_and_plots() {
     // Each endpoint's row: its items and rate, and the latency over the attachment (`latency_ns`),
     // not since the program started.
     for thread in summary["threads"].as_array().unwrap() {
-        let latency = &thread["latency_ns"];
-        let cell = |key: &str| {
-            latency[key]
-                .as_u64()
-                .map_or("n/a".to_owned(), |v| v.to_string())
-        };
-        let row = format!(
-            "<td>{}</td><td>{:.0}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            thread["rows"],
-            thread["rows_per_s"].as_f64().unwrap(),
-            cell("p50"),
-            cell("p99"),
-            cell("p999"),
-            cell("max")
-        );
-        let name = thread["name"].as_str().unwrap();
-        assert!(
-            page.contains(&format!("<tr><td>{name}</td>")) && page.contains(&row),
-            "no row {row} for {name}"
-        );
+        let rate = thread["rows_per_s"].as_f64().unwrap();
+        assert_endpoint_row(&page, thread, rate, &thread["latency_ns"]);
     }
     // Each ring's kind, capacity, item size and count.
     for ring in summary["rings"].as_array().unwrap() {
@@ -144,25 +150,7 @@ fn an_attachments_report_has_its_rings_endpoints_and_plots() {
                 seconds += interval;
             }
         }
-        let latency = &thread["latency_total_ns"];
-        let cell = |key: &str| {
-            latency[key]
-                .as_u64()
-                .map_or("n/a".to_owned(), |v| v.to_string())
-        };
-        let row = format!(
-            "<td>{}</td><td>{:.0}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            thread["rows"],
-            items / seconds,
-            cell("p50"),
-            cell("p99"),
-            cell("p999"),
-            cell("max")
-        );
-        assert!(
-            page.contains(&format!("<tr><td>{name}</td>")) && page.contains(&row),
-            "no row {row} for {name}"
-        );
+        assert_endpoint_row(&page, thread, items / seconds, &thread["latency_total_ns"]);
     }
     assert_eq!(page.matches("<svg").count(), 6, "charts of the cut one");
     // With not one interval there is nothing to report: refused, nothing written.
