@@ -327,14 +327,8 @@ fn place_threads(
         .copied()
         .filter(|c| !taken.contains(c))
         .collect();
-    let automatic = producers + consumers
-        > (0..producers)
-            .filter_map(|i| fixed(&profile.pinning.producers, i))
-            .count()
-            + (0..consumers)
-                .filter_map(|i| fixed(&profile.pinning.consumers, i))
-                .count();
-    if automatic {
+    // Some thread is "auto" (`taken` holds one CPU for each that is not).
+    if producers + consumers > taken.len() {
         // A CPU another process's pinned thread is busy on (a receiver's consumer spinning
         // there) would be shared with a thread placed on it, and both would measure the
         // scheduler.
