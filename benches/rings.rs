@@ -25,7 +25,10 @@
 //!   plain loop: iterating them as one `chain` tests which half it is in at every item, three
 //!   times the instructions of the check itself, and made the consumer the bottleneck of both.
 //!   `spsc_batch_*_vs_best_peer` compares with the faster of rtrb and ringbuf in each round.
-//! - `spsc_row`: 64-byte `Row` items, one push / pop per item (Mitems/s).
+//! - `spsc_row`: 64-byte `Row` items, one push / pop per item (Mitems/s). `ringtop_read_chunk`
+//!   pushes one at a time as well but reads every row ready in one `read_chunk`, in place, as
+//!   the disruptor's poller reads every published event in one batch: the like-for-like
+//!   `spsc_row_read_chunk_vs_disruptor`.
 //! - `pingpong`: one item bounced over two rings, round trip (ns); `floor` bounces a cache line
 //!   between the same two CPUs with two bare atomics, the physical limit. Every contender polls
 //!   the way the floor does: check, then a spin-loop hint (`pause`), which on x86 also makes the
@@ -342,6 +345,38 @@ fn disruptor_spsc<T: Item>(s: Setup) -> f64 {
             }
         },
         disruptor_consume,
+    )
+}
+
+/// `spsc_row` with the consumer reading every row ready in one chunk, in place (the disruptor's
+/// poller's way), the producer pushing one at a time.
+fn ringtop_row_read_chunk(s: Setup) -> f64 {
+    transfer(
+        s,
+        spsc::channel::<Row>(CAPACITY).unwrap(),
+        |mut tx, n| {
+            for i in 0..n {
+                let mut v = Row::make(i);
+                while let Err(back) = tx.try_push(v) {
+                    v = back;
+                    std::hint::spin_loop();
+                }
+            }
+        },
+        |mut rx, n| {
+            let mut i = 0;
+            while i < n {
+                let chunk = rx.read_chunk(CAPACITY);
+                let (a, b) = chunk.as_slices();
+                for run in [a, b] {
+                    for row in run {
+                        check(row.seq(), i);
+                        i += 1;
+                    }
+                }
+                chunk.release();
+            }
+        },
     )
 }
 
@@ -939,6 +974,7 @@ fn cases() -> Vec<Case> {
         Case::new("spsc_row", "crossbeam", T, crossbeam_spsc::<Row>),
         Case::new("spsc_row", "ringbuf", T, ringbuf_spsc::<Row>),
         Case::new("spsc_row", "disruptor", T, disruptor_spsc::<Row>),
+        Case::new("spsc_row", "ringtop_read_chunk", T, ringtop_row_read_chunk),
         // rtrb once before ringtop and once after it (`rtrb`): the two runs' ratio is what
         // identical rings show per round here, the scale for every per-round ratio of this case.
         Case::new("pingpong", "rtrb_before", "ns", rtrb_pingpong),
@@ -1046,6 +1082,11 @@ fn ratios(cases: &[Case]) -> serde_json::Map<String, serde_json::Value> {
             best_peer.as_deref(),
         );
     }
+    put(
+        "spsc_row_read_chunk_vs_disruptor".into(),
+        runs_of(cases, "spsc_row", "ringtop_read_chunk"),
+        runs_of(cases, "spsc_row", "disruptor"),
+    );
     let floor = runs_of(cases, "pingpong", "floor");
     put(
         "pingpong_vs_floor".into(),
