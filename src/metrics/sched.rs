@@ -175,12 +175,14 @@ pub fn pinned_busy_on(cpus: &[usize]) -> BTreeMap<usize, Vec<OtherTask>> {
                         .map(|list| list.trim() == task.cpu.to_string())
                 })
                 .unwrap_or(false);
+        if !pinned_here {
+            continue;
+        }
         let list = found.entry(task.cpu).or_default();
-        if pinned_here && list.len() < 3 && !list.iter().any(|t| t.pid == task.pid) {
+        if list.len() < 3 && !list.iter().any(|t| t.pid == task.pid) {
             list.push(task.named());
         }
     }
-    found.retain(|_, tasks| !tasks.is_empty());
     found
 }
 
