@@ -181,28 +181,27 @@ fn ringtop_spsc_monitored(s: Setup) -> f64 {
 }
 
 fn ringtop_spsc_on<T: Item>(s: Setup, ends: (spsc::Producer<T>, spsc::Consumer<T>)) -> f64 {
-    transfer(
-        s,
-        ends,
-        |mut tx, n| {
-            for i in 0..n {
-                let mut v = T::make(i);
-                while let Err(back) = tx.try_push(v) {
-                    v = back;
-                    std::hint::spin_loop();
-                }
+    transfer(s, ends, push_each, |mut rx, n| {
+        let mut i = 0;
+        while i < n {
+            if let Some(v) = rx.try_pop() {
+                check(v.seq(), i);
+                i += 1;
             }
-        },
-        |mut rx, n| {
-            let mut i = 0;
-            while i < n {
-                if let Some(v) = rx.try_pop() {
-                    check(v.seq(), i);
-                    i += 1;
-                }
-            }
-        },
-    )
+        }
+    })
+}
+
+/// Pushes items 0..n one at a time into ringtop's SPSC ring, spinning while it is full: the
+/// producer of every per-item ringtop case.
+fn push_each<T: Item>(mut tx: spsc::Producer<T>, n: u64) {
+    for i in 0..n {
+        let mut v = T::make(i);
+        while let Err(back) = tx.try_push(v) {
+            v = back;
+            std::hint::spin_loop();
+        }
+    }
 }
 
 fn relay_spsc<T: Item>(s: Setup) -> f64 {
@@ -354,15 +353,7 @@ fn ringtop_row_read_chunk(s: Setup) -> f64 {
     transfer(
         s,
         spsc::channel::<Row>(CAPACITY).unwrap(),
-        |mut tx, n| {
-            for i in 0..n {
-                let mut v = Row::make(i);
-                while let Err(back) = tx.try_push(v) {
-                    v = back;
-                    std::hint::spin_loop();
-                }
-            }
-        },
+        push_each::<Row>,
         |mut rx, n| {
             let mut i = 0;
             while i < n {
