@@ -108,14 +108,23 @@ impl WarningLog {
         self.seen.iter().map(|(_, tally)| tally.clone()).collect()
     }
 
+    /// Whether any warning was carried only by earlier intervals: [`WarningLog::earlier`] is
+    /// not empty, asked without building it (the dashboard asks every frame).
+    pub(crate) fn has_earlier(&self) -> bool {
+        self.earlier_tallies().next().is_some()
+    }
+
     /// The tallies of warnings the latest interval did not carry: what an operator who looks
     /// now would otherwise not know had happened.
     pub(crate) fn earlier(&self) -> Vec<WarningTally> {
+        self.earlier_tallies().cloned().collect()
+    }
+
+    fn earlier_tallies(&self) -> impl Iterator<Item = &WarningTally> {
         self.seen
             .iter()
             .filter(|(key, _)| !self.latest.contains(key))
-            .map(|(_, tally)| tally.clone())
-            .collect()
+            .map(|(_, tally)| tally)
     }
 }
 

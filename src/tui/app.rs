@@ -240,6 +240,11 @@ impl App {
         self.warning_log.earlier()
     }
 
+    /// Whether earlier intervals carried warnings the last did not.
+    pub fn has_earlier_warnings(&self) -> bool {
+        self.warning_log.has_earlier()
+    }
+
     /// Takes a new snapshot into the histories.
     pub fn update(&mut self, snapshot: Snapshot) {
         self.warning_log.add_snapshot(&snapshot);

@@ -23,7 +23,7 @@ pub fn lines(app: &App) -> u16 {
         .snapshot
         .as_ref()
         .is_some_and(|s| !s.warnings.is_empty());
-    if warned || !app.earlier_warnings().is_empty() {
+    if warned || app.has_earlier_warnings() {
         3
     } else {
         2
