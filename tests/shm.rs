@@ -141,6 +141,11 @@ fn a_producer_in_another_process_delivers_every_row_in_order() {
     let held = summary_of(server.take());
     assert_eq!(held["integrity_ok"], true, "{held}");
     assert_eq!(held["totals"]["consumed"].as_u64(), Some(produced));
+    let described = held["profile_description"].as_str().unwrap();
+    assert!(
+        described.starts_with("the receiving end of the shared-memory ring `feed`:"),
+        "{described}"
+    );
     for field in ["lost", "duplicated", "reordered"] {
         assert_eq!(held["totals"][field], 0, "{field}");
     }

@@ -694,6 +694,13 @@ connect = "127.0.0.1:1"
         assert_eq!(summary["totals"][key], 0, "{key}");
     }
     assert_eq!(summary["integrity_ok"], true);
+    // The receiver describes itself, not the built-in its ring settings came from (whose
+    // description names a codec and an address this link does not use).
+    assert_eq!(
+        summary["profile_description"],
+        "the receiving end of TCP on 127.0.0.1:0: ring settings from `remote-tcp`; the rows, \
+         their pace and codec are the sender's"
+    );
     assert!(
         codecs.contains("delta-lz4") && codecs.contains("decimal"),
         "the receiver decoded both codecs: {codecs:?}"

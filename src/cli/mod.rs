@@ -235,11 +235,14 @@ fn run_serve(args: &ServeArgs) -> ExitCode {
         .get_or_insert_with(profile::TransportSection::tcp);
     transport.connect = None;
     transport.name = None;
-    let place = match &args.shm {
+    let (place, link) = match &args.shm {
         Some(name) => {
             transport.kind = profile::TransportKind::Shm;
             transport.listen = Some(name.clone());
-            format!("--shm {name}")
+            (
+                format!("--shm {name}"),
+                format!("the shared-memory ring `{name}`"),
+            )
         }
         None => {
             if matches!(
@@ -249,7 +252,12 @@ fn run_serve(args: &ServeArgs) -> ExitCode {
                 transport.kind = profile::TransportKind::Tcp;
             }
             transport.listen = Some(args.listen.clone());
-            args.listen.clone()
+            let over = if transport.kind == profile::TransportKind::Rdma {
+                "RDMA"
+            } else {
+                "TCP"
+            };
+            (args.listen.clone(), format!("{over} on {}", args.listen))
         }
     };
     if token.is_some() {
@@ -260,6 +268,12 @@ fn run_serve(args: &ServeArgs) -> ExitCode {
     profile.workload.consumers = 1;
     profile.codec = None;
     profile.workload.duration = None;
+    // The base profile's own description speaks of its sender (its codec, its address): this
+    // side's says what it is, so the start line, the report and saved profiles do not mislead.
+    profile.description = format!(
+        "the receiving end of {link}: ring settings from `{name}`; the rows, their pace and \
+         codec are the sender's"
+    );
     if let Err(err) = profile.validate("serve") {
         return usage_error(&err);
     }
