@@ -121,6 +121,11 @@ fn a_producer_in_another_process_delivers_every_row_in_order() {
     assert_eq!(sent["integrity_ok"], true);
     assert_eq!(sent["transport"]["kind"], "shm");
     assert_eq!(sent["transport"]["role"], "sender");
+    let described = sent["profile_description"].as_str().unwrap();
+    assert!(
+        described.ends_with("; here sent into the shared-memory ring `feed` (--shm)"),
+        "{described}"
+    );
     assert_eq!(
         sent["ring"]["memory"],
         Value::Null,

@@ -180,23 +180,33 @@ fn run_workload(args: &RunArgs) -> ExitCode {
         let transport = profile
             .transport
             .get_or_insert_with(profile::TransportSection::tcp);
+        let mut sent_to = None;
         if let Some(address) = &args.connect {
             transport.kind = profile::TransportKind::Tcp;
             transport.connect = Some(address.clone());
             transport.listen = None;
             transport.name = None;
+            sent_to = Some(format!("to {address} (--connect)"));
         }
         if let Some(name) = &args.shm {
             transport.kind = profile::TransportKind::Shm;
             transport.name = Some(name.clone());
             transport.connect = None;
             transport.listen = None;
+            sent_to = Some(format!("into the shared-memory ring `{name}` (--shm)"));
         }
         if token.is_some() {
             transport.token = token;
         }
         if let Err(err) = profile.validate("--connect/--shm/--token") {
             return usage_error(&err);
+        }
+        // The profile's description may name another link (remote-tcp's names its address); a
+        // profile saved from such a run already says where it was sent.
+        if let Some(sent_to) = sent_to.map(|to| format!("; here sent {to}"))
+            && !profile.description.contains(&sent_to)
+        {
+            profile.description.push_str(&sent_to);
         }
     }
     let options = HeadlessOptions {
