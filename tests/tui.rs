@@ -252,7 +252,10 @@ fn the_footer_shows_every_key_with_what_it_does_and_the_whole_status() {
     });
     for width in [60, 80, 81, 100, 120, 160] {
         let shown = screen(&app, width, 30);
-        for entry in panes::footer::keys(&app.mode) {
+        for entry in panes::footer::keys(&app.mode)
+            .iter()
+            .filter(|entry| app.offers(entry))
+        {
             assert!(
                 shown.contains(entry),
                 "{entry:?} at {width} columns:\n{shown}"
@@ -923,13 +926,37 @@ fn a_receiver_offers_no_key_for_what_its_sender_chooses() {
         shown.contains("b/B batch") && shown.contains("? help"),
         "{shown}"
     );
-    // A sender keeps them all.
+    // A sender keeps them all, but for the search, which runs local workloads.
     let sender = App::new(
         "remote-tcp",
         None,
         &ringtop::profile::builtin::get("remote-tcp").unwrap(),
     );
-    assert!(screen(&sender, 120, 30).contains("c codec"));
+    let shown = screen(&sender, 120, 30);
+    assert!(
+        shown.contains("c codec") && !shown.contains("t tune"),
+        "{shown}"
+    );
+}
+
+/// `t` is offered where a search can run on the workload: one producer and one consumer here.
+#[test]
+fn the_tune_key_is_offered_only_where_a_search_can_run() {
+    for (name, offered) in [
+        ("default", true),
+        ("low-latency", true),
+        ("broadcast-fanout", false),
+        ("remote-tcp", false),
+    ] {
+        let profile = ringtop::profile::builtin::get(name).unwrap();
+        let mut app = App::new(name, None, &profile);
+        assert_eq!(app.offers("t tune"), offered, "{name}");
+        assert_eq!(screen(&app, 160, 30).contains("t tune"), offered, "{name}");
+        // Pressed anyway, it says why rather than stopping the workload.
+        if !offered {
+            assert_eq!(app.key(key(KeyCode::Char('t'))), Effect::Tune, "{name}");
+        }
+    }
 }
 
 fn key(code: KeyCode) -> KeyEvent {

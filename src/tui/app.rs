@@ -173,6 +173,8 @@ pub struct App {
     /// This process holds the receiving end of a link: what is sent (codec, pace, pausing) is
     /// the sender's to choose, so those keys say so instead of acting.
     pub receiving: bool,
+    /// A search (`t`) can run on this workload: one producer and one consumer in this process.
+    pub tunable: bool,
     /// The search `t` started, while it runs and after it ended.
     pub tune: Option<crate::tui::tune::TuneView>,
     /// Each of the snapshot's threads' ring counters as rates over its interval (the snapshot
@@ -214,6 +216,7 @@ impl App {
             producers: profile.workload.producers,
             ring: RingShape::of(profile),
             receiving: matches!(profile.link_end(), LinkEndSetting::Receive(..)),
+            tunable: crate::tune::check_base(profile).is_ok(),
             tune: None,
             endpoint_rates: Vec::new(),
             warning_log: WarningLog::default(),

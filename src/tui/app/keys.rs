@@ -11,7 +11,28 @@ use crate::metrics::snapshot::Role;
 use crate::profile::rules::{check_batch, check_codec_switch, check_prefetch, largest_batch};
 use crate::tui::scroll::Scroll;
 
+/// The footer entries of the keys a receiver's dashboard does not offer, with the keys each
+/// stands for: what is sent (codec, pace, pausing) is the sender's to choose.
+const SENDER_DECIDES: [(&str, &[char]); 3] = [
+    ("c codec", &['c']),
+    ("+/- pace", &['+', '=', '-']),
+    ("space pause", &[' ']),
+];
+
+/// The footer entry of the key that starts a search.
+const TUNE_ENTRY: &str = "t tune";
+
 impl App {
+    /// Whether the keys of footer `entry` ([`crate::tui::panes::footer::keys`]) act on this
+    /// dashboard: a receiver's leaves what is sent to its sender, and `t` needs a workload a
+    /// search can run (the status line says why when pressed anyway).
+    pub fn offers(&self, entry: &str) -> bool {
+        if entry == TUNE_ENTRY {
+            return self.tunable;
+        }
+        !(self.receiving && SENDER_DECIDES.iter().any(|(offered, _)| *offered == entry))
+    }
+
     /// What a key does.
     pub fn key(&mut self, key: KeyEvent) -> Effect {
         if key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL) {
@@ -110,7 +131,12 @@ impl App {
 
     fn key_normal(&mut self, key: KeyEvent) -> Effect {
         let threads = self.thread_count();
-        if self.receiving && matches!(key.code, KeyCode::Char('c' | '+' | '=' | '-' | ' ')) {
+        if self.receiving
+            && let KeyCode::Char(pressed) = key.code
+            && SENDER_DECIDES
+                .iter()
+                .any(|(_, keys)| keys.contains(&pressed))
+        {
             self.report(CommandError::SenderDecides.to_string(), true);
             return Effect::None;
         }

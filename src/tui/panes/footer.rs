@@ -56,10 +56,6 @@ pub fn keys(mode: &Mode) -> &'static [&'static str] {
     }
 }
 
-/// Keys a receiver's dashboard does not offer: what is sent is the sender's to choose, and a
-/// search runs local workloads.
-const NOT_ON_A_RECEIVER: [&str; 4] = ["c codec", "+/- pace", "space pause", "t tune"];
-
 /// The footer's lines in a `width` × `height` terminal: the last action's result (a blank line
 /// until there is one), then the keys that work now, each whole: the height to give the footer.
 /// All of them where they take at most a quarter of the terminal; in a shorter one, the panes
@@ -71,7 +67,7 @@ pub fn lines(app: &App, width: u16, height: u16) -> Vec<Line<'static>> {
     let offered: Vec<&str> = keys(&app.mode)
         .iter()
         .copied()
-        .filter(|key| !(app.receiving && NOT_ON_A_RECEIVER.contains(key)))
+        .filter(|entry| app.offers(entry))
         .collect();
     let keys = wrap_entries(&offered, width);
     // The result before all but the first line of keys: it answers what was just done.
