@@ -395,7 +395,7 @@ fn the_same_settings_on_other_cpus_are_compared_with_a_warning_naming_them() {
 }
 
 #[test]
-fn where_each_run_wrote_its_histogram_log_is_not_a_difference_in_settings() {
+fn where_each_run_wrote_its_histogram_log_and_its_description_are_not_settings() {
     let dir = scratch_dir("compare");
     let logged = |path: &str, interval: &str| {
         let mut lines = baseline();
@@ -406,10 +406,16 @@ fn where_each_run_wrote_its_histogram_log_is_not_a_difference_in_settings() {
         lines
     };
     let a = write(&dir, "log-a.jsonl", &logged("a.hlog", "1s"));
-    let b = write(&dir, "log-b.jsonl", &logged("b.hlog", "250ms"));
+    let mut reworded = logged("b.hlog", "250ms");
+    for line in reworded.iter_mut().filter(|l| l["type"] == "start") {
+        line["resolved_profile"]["description"] = "the same, in other words".into();
+    }
+    let b = write(&dir, "log-b.jsonl", &reworded);
     let out = compare(&a, &b, &["--json"]);
     let warnings = serde_json::from_slice::<Value>(&out.stdout).unwrap()["warnings"].to_string();
     assert!(!warnings.contains("hlog"), "{warnings}");
+    // Nor are the words describing the profile.
+    assert!(!warnings.contains("description"), "{warnings}");
     // The interval is a setting that changes what was measured: it stays.
     assert!(
         warnings.contains(r#"report.interval = \"1s\" vs \"250ms\""#),

@@ -309,10 +309,12 @@ pub(super) fn differences(a: &Run, b: &Run) -> Vec<String> {
             field(b, "profile")
         ));
     }
-    // Where a run wrote its histogram log changes nothing it measured.
+    // Where a run wrote its histogram log, and the words describing its profile (which say
+    // where a link's rows went, already a setting of their own), change nothing it measured.
     let settings = |run: &Run| {
         let mut settings = flatten(&run.start["resolved_profile"]);
         settings.remove("report.hlog");
+        settings.remove("description");
         settings
     };
     let (sa, sb) = (settings(a), settings(b));
