@@ -436,3 +436,62 @@ fn run_serving_metrics(
     let address = announced_metrics(&mut BufReader::new(ringtop.child().stderr.take().unwrap()));
     (ringtop, address)
 }
+
+/// The receiving end of a shared-memory link serves its window's fill in bytes (it knows no rows
+/// before it decodes them): 0, a known value, once its consumer has read all its sender wrote.
+#[test]
+fn a_receiver_serves_its_windows_fill_in_bytes() {
+    let scratch = common::scratch_dir("metrics-fill");
+    // A directory ringtop makes itself, private as it insists.
+    let dir = scratch.join("rings");
+    let mut serve = Reaped::spawn(
+        Command::new(cargo_bin("ringtop"))
+            .env("RINGTOP_DIR", &dir)
+            .args([
+                "serve",
+                "--shm",
+                "fill",
+                "--headless",
+                "--interval",
+                "100ms",
+            ])
+            .args(["--duration", "20s", "--metrics-listen", "127.0.0.1:0"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped()),
+    )
+    .unwrap();
+    let mut stderr = BufReader::new(serve.child().stderr.take().unwrap());
+    let address = announced_metrics(&mut stderr);
+    let mut listening = String::new();
+    std::io::BufRead::read_line(&mut stderr, &mut listening).unwrap();
+    assert!(listening.contains("listening on"), "{listening}");
+    let sent = Command::new(cargo_bin("ringtop"))
+        .env("RINGTOP_DIR", &dir)
+        .args(["run", "--headless", "--builtin", "default", "--shm", "fill"])
+        .args(["--duration", "1s"])
+        .output()
+        .unwrap();
+    common::assert_succeeded(&sent);
+    // The sender ended once every row was acknowledged: a few intervals later, all are read.
+    std::thread::sleep(Duration::from_millis(500));
+    let (status, body) = get(&address, "/metrics").unwrap();
+    assert!(status.contains("200"), "{status}");
+    assert!(
+        body.contains("# TYPE ringtop_ring_occupancy_bytes gauge"),
+        "{body}"
+    );
+    assert!(
+        body.lines()
+            .any(|l| l == "ringtop_ring_occupancy_bytes{kind=\"spsc\"} 0"),
+        "{body}"
+    );
+    // Its rows are not known: no fill in rows, rather than a false one.
+    assert!(
+        !body
+            .lines()
+            .any(|l| l.starts_with("ringtop_ring_occupancy{")),
+        "{body}"
+    );
+    let _ = serve.child().kill();
+}

@@ -484,6 +484,50 @@ fn a_broadcast_runs_report_says_each_row_is_read_by_every_consumer() {
     assert!(page.contains(&said), "no {said} in {page}");
 }
 
+/// A receiver knows no rows before it decodes them: its fill is plotted in bytes of its window.
+#[test]
+fn a_receivers_fill_is_plotted_in_bytes_of_its_window() {
+    let dir = common::scratch_dir("report");
+    let out = one_second_run();
+    // The run's lines as a receiver reports its ring: its fill in bytes alone.
+    let mut snapshots = 0;
+    let lines: Vec<String> = std::str::from_utf8(&out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let mut line: serde_json::Value = serde_json::from_str(l).unwrap();
+            if line["type"] == "snapshot" {
+                snapshots += 1;
+                line["ring"]["occupancy_rows"] = serde_json::Value::Null;
+                line["ring"]["occupancy_bytes"] = (snapshots * 4096).into();
+            }
+            line.to_string()
+        })
+        .collect();
+    let run = dir.join("received.jsonl");
+    std::fs::write(&run, lines.join("\n") + "\n").unwrap();
+    let html = dir.join("received.html");
+    assert!(report(&run, &html).status.success());
+    let page = std::fs::read_to_string(&html).unwrap();
+    let fill = page
+        .split("<svg")
+        .find(|svg| svg.contains("Ring fill"))
+        .unwrap();
+    // `default`'s 4096 slots of 64 bytes.
+    assert!(fill.contains("bytes of the receiver's window"), "{fill}");
+    assert!(fill.contains("bytes of 256 KiB"), "{fill}");
+    let points = fill
+        .split("<polyline points=\"")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no line in {fill}"))
+        .split('"')
+        .next()
+        .unwrap()
+        .split(' ')
+        .count();
+    assert_eq!(points, snapshots);
+}
+
 #[test]
 fn a_sweep_report_plots_latency_against_throughput_with_each_knee() {
     let dir = common::scratch_dir("report");

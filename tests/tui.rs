@@ -163,6 +163,7 @@ fn fixture(counters: fn() -> CounterValues, framed: bool) -> Snapshot {
             capacity: 8192,
             framed,
             occupancy_rows: Some(17),
+            occupancy_bytes: None,
             memory: None,
             memory_summary: Some("512 KiB on node 0 (bound to node 0), 4 KiB pages".into()),
             memory_nodes: vec![0],
@@ -362,6 +363,11 @@ fn the_header_keeps_each_part_whole_and_leaves_out_the_least_needed() {
     app.snapshot.as_mut().unwrap().ring.occupancy_rows = None;
     let receiver = pane(&app, 100, 2, panes::header::render);
     assert!(receiver.contains(" · fill n/a "), "{receiver}");
+    // Where its window's fill is known, in bytes of the window (8192 rows of 64 bytes).
+    app.snapshot.as_mut().unwrap().ring.occupancy_bytes = Some(12 * 1024);
+    let receiver = pane(&app, 100, 2, panes::header::render);
+    assert!(receiver.contains(" · fill 12 KiB/512 KiB "), "{receiver}");
+    app.snapshot.as_mut().unwrap().ring.occupancy_bytes = None;
     // Nor the pace its sender offers (not this process's profile's), where a run shows its own.
     assert!(receiver.contains("  pace 500k  "), "{receiver}");
     let mut app = remote_app(LinkRole::Receiver);

@@ -339,7 +339,10 @@ impl EngineHandle {
                 .as_ref()
                 .or(self.memory.as_ref())
                 .map(MemoryReading::from),
-            link: self.link.as_ref().map(|l| LinkReading::take(&l.stats)),
+            link: self
+                .link
+                .as_ref()
+                .map(|l| LinkReading::take(&l.stats, l.listener.as_deref())),
             failure,
             steal_ns: steal_ns_per_cpu(),
             other_tasks,

@@ -354,6 +354,11 @@ fn ring_figures(
         capacity: shape.capacity,
         framed: shape.framed,
         occupancy_rows: occupancy,
+        occupancy_bytes: now
+            .link
+            .as_ref()
+            .filter(|_| shape.role() == Some(LinkRole::Receiver))
+            .and_then(|link| link.unread_bytes),
         memory: now.memory.as_ref().map(|m| m.report.clone()),
         memory_summary: match (&now.memory, shape.role()) {
             (Some(memory), _) => Some(memory.summary.clone()),

@@ -19,7 +19,7 @@ use crate::metrics::sched::{OtherTask, TaskSched};
 use crate::metrics::snapshot::{EndpointCounters, Role, RunState};
 use crate::metrics::{LatencyHistogram, LatencySummary};
 use crate::topology::AllocationReport;
-use crate::transport::LinkStats;
+use crate::transport::{LinkListener, LinkStats};
 
 use super::control::{SharedLatency, ThreadSlot};
 use super::cut::{AtCut, RowsAtCut};
@@ -205,6 +205,9 @@ pub(crate) struct LinkReading {
     pub(crate) last_error: Option<String>,
     /// Sender: round trips from a row's stamp to the credit that echoes it.
     pub(crate) round_trip: LatencyReading,
+    /// Receiver: bytes of records in its window its consumer has not read, where the backend
+    /// says ([`crate::transport::LinkListener::unread_bytes`]).
+    pub(crate) unread_bytes: Option<u64>,
 }
 
 /// Locks `mutex` even if a thread panicked while holding it: every value behind these locks is a
@@ -279,8 +282,9 @@ impl ThreadReading {
 }
 
 impl LinkReading {
-    /// Reads a link's counters, taking the round trips recorded since the last reading.
-    pub(crate) fn take(stats: &LinkStats) -> Self {
+    /// Reads a link's counters, taking the round trips recorded since the last reading, and
+    /// on a receiver what its `listener` says of the window's fill.
+    pub(crate) fn take(stats: &LinkStats, listener: Option<&dyn LinkListener>) -> Self {
         let round_trip = {
             let mut histograms = lock(&stats.round_trip);
             LatencyReading {
@@ -303,6 +307,7 @@ impl LinkReading {
             peer: stats.peer(),
             last_error: stats.error(),
             round_trip,
+            unread_bytes: listener.and_then(|l| l.unread_bytes()),
         }
     }
 }

@@ -127,6 +127,9 @@ struct RingSeries {
     /// outnumber the slots when frames compress); `None` where not known (no sample then,
     /// never a 0).
     occupancy: Option<u64>,
+    /// A receiver's fill in bytes of its window (its rows are not known before they are
+    /// decoded); `None` elsewhere.
+    occupancy_bytes: Option<u64>,
     /// Per consumer, an attached program's (a run reports none).
     lag: Vec<u64>,
     /// NUMA nodes its pages are on (empty: not known).
@@ -260,6 +263,7 @@ impl Metrics {
             kind: ring.kind.clone(),
             capacity: ring.capacity as u64,
             occupancy: ring.occupancy_rows,
+            occupancy_bytes: ring.occupancy_bytes,
             lag: Vec::new(),
             memory_nodes: ring.memory_nodes.clone(),
         }];
@@ -317,6 +321,7 @@ impl Metrics {
                 kind: r.ring.kind.clone(),
                 capacity: r.ring.capacity as u64,
                 occupancy: r.ring.occupancy_rows,
+                occupancy_bytes: r.ring.occupancy_bytes,
                 lag: r.lag.clone(),
                 memory_nodes: r.ring.memory_nodes.clone(),
             })

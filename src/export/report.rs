@@ -20,6 +20,7 @@ use crate::metrics::snapshot::{
     LatencyNs, RingSnapshot, Role, ThreadSnapshot, Totals, WarningTally,
 };
 use crate::topology::c2c::C2cReport;
+use crate::topology::model::format_bytes;
 
 mod attachment;
 mod charts;
@@ -431,29 +432,48 @@ fn thread_table(
     html
 }
 
-/// The ring's fill at each interval's end: one line.
+/// The ring's fill at each interval's end: one line, in rows, or on a receiver, which knows no
+/// rows before it decodes them, in bytes of its window.
 fn fill_over_time(run: &Recorded, ring: &RingSnapshot) -> Chart {
-    // A framed ring's compressed frames can hold more rows than it has slots.
-    let unit = if ring.framed {
-        "rows".to_owned()
+    let in_rows = run
+        .snapshots
+        .iter()
+        .any(|s| s.ring.occupancy_rows.is_some());
+    let (title, unit) = if !in_rows {
+        (
+            "Ring fill (bytes of the receiver's window written, not yet read, at each \
+             interval's end)",
+            format!(
+                "bytes of {}",
+                format_bytes((ring.capacity * std::mem::size_of::<crate::row::Row>()) as u64)
+            ),
+        )
+    } else if ring.framed {
+        // A framed ring's compressed frames can hold more rows than it has slots.
+        (FILL_IN_ROWS, "rows".to_owned())
     } else {
-        format!("rows of {} slots", ring.capacity)
+        (FILL_IN_ROWS, format!("rows of {} slots", ring.capacity))
     };
     let fill = Series {
         name: ring.kind.clone(),
         points: run
             .snapshots
             .iter()
-            .filter_map(|s| Some((s.elapsed_s, s.ring.occupancy_rows? as f64)))
+            .filter_map(|s| {
+                let fill = if in_rows {
+                    s.ring.occupancy_rows
+                } else {
+                    s.ring.occupancy_bytes
+                };
+                Some((s.elapsed_s, fill? as f64))
+            })
             .collect(),
     };
-    time_chart(
-        "Ring fill (rows written, not yet read, at each interval's end)",
-        unit,
-        Scale::Linear,
-        vec![fill],
-    )
+    time_chart(title, unit, Scale::Linear, vec![fill])
 }
+
+/// The fill chart's title where it counts rows.
+const FILL_IN_ROWS: &str = "Ring fill (rows written, not yet read, at each interval's end)";
 
 fn host_check(run: &Recorded) -> String {
     let mut html = String::from("<h2>Host check</h2>");

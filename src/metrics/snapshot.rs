@@ -213,8 +213,14 @@ pub struct RingSnapshot {
     pub framed: bool,
     /// Rows in the ring at the interval's cut: written and not yet taken out (by the slowest
     /// consumer); `null` on a receiver, which does not know what its sender wrote (rows arrive
-    /// in frames the consumer decodes).
+    /// in frames the consumer decodes): its `occupancy_bytes` says its fill.
     pub occupancy_rows: Option<u64>,
+    /// A receiver's fill at the interval's cut, in bytes of its window (`capacity × 64`): records
+    /// its sender wrote that its consumer has not read (shared memory: up to the tail the sender
+    /// published; TCP: what was taken from the socket, not what the socket still holds). `null`
+    /// elsewhere, where `occupancy_rows` gives the fill in rows.
+    #[serde(default)]
+    pub occupancy_bytes: Option<u64>,
     /// The ring's memory as the kernel reports it: bytes asked for and mapped, the pages that
     /// back it, the node binding and where the pages are.
     pub memory: Option<crate::topology::AllocationReport>,

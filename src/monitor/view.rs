@@ -443,6 +443,7 @@ fn attached_ring(
             capacity: usize::try_from(ring.capacity).unwrap_or(usize::MAX),
             framed: false,
             occupancy_rows: Some(ring.occupancy()),
+            occupancy_bytes: None,
             memory: None,
             memory_summary: Some(memory_summary),
             memory_nodes,

@@ -81,6 +81,12 @@ pub trait LinkListener: Send + std::fmt::Debug {
     fn memory(&self) -> Option<crate::topology::AllocationReport> {
         None
     }
+    /// Bytes of records in the ring's window that its consumer has not read yet, as the window
+    /// stands now: a receiver's fill, whose rows are not known before its frames are decoded
+    /// (`None` where the backend does not say).
+    fn unread_bytes(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// Why a connection ended or could not start.

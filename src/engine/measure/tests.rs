@@ -397,11 +397,15 @@ fn a_receiver_times_rows_only_on_its_own_clock() {
             sessions: 1,
             connected: true,
             same_clock,
+            unread_bytes: Some(4096),
             ..LinkReading::default()
         });
         r
     };
     let here = measure(&shape, &Reading::start(), &receiver(true));
+    // Its fill is its window's, in bytes: the rows in it are not known before they are decoded.
+    assert_eq!(here.snapshot.ring.occupancy_rows, None);
+    assert_eq!(here.snapshot.ring.occupancy_bytes, Some(4096));
     let link = here.snapshot.transport.as_ref().unwrap();
     assert_eq!(link.one_way_ns.unwrap().count, 1);
     assert!(link.one_way_unavailable.is_none());

@@ -415,6 +415,13 @@ impl Collector for Metrics {
         )?;
         family(
             &mut encoder,
+            "ringtop_ring_occupancy_bytes",
+            "The receiving end of a link: bytes of its window its sender wrote and its consumer had not read at the last interval's end (its rows are not known before they are decoded).",
+            MetricType::Gauge,
+            rings().filter_map(|r| Some((by_ring(r), ConstGauge::new(gauge(r.occupancy_bytes?))))),
+        )?;
+        family(
+            &mut encoder,
             "ringtop_ring_lag",
             "An attached program's ring: items a consumer is behind the producer.",
             MetricType::Gauge,

@@ -427,3 +427,36 @@ impl Deadline {
         crate::clock::ahead(end, now).then(|| end.map_or(Duration::MAX, |end| end - now))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transport::LinkListener;
+
+    /// A receiver's fill is what its sender published past its consumer's head, record by
+    /// record (an 8-byte header and the message padded to 8 bytes), though the consumer fetches
+    /// the sender's tail only once it has read all it had.
+    #[test]
+    fn the_fill_is_what_the_sender_published_past_the_consumers_head() {
+        let name = format!("fill-{}", std::process::id());
+        let mut receiver = MessageReceiver::create(&name, 4096, WaitStrategy::BusySpin).unwrap();
+        let mut sender = MessageSender::open(&name, 64).unwrap();
+        let mut out = Vec::new();
+        let second = Duration::from_secs(1);
+        assert!(matches!(
+            receiver.recv(&mut out, second),
+            Received::SenderConnected(_)
+        ));
+        assert_eq!(receiver.listener.unread_bytes(), Some(0));
+        for message in [&b"twenty-four bytes, each."[..], b"seven..", b"eight..."] {
+            sender.send(message, second).unwrap();
+        }
+        assert_eq!(receiver.listener.unread_bytes(), Some(32 + 16 + 16));
+        for left in [32, 16, 0] {
+            assert_eq!(receiver.recv(&mut out, second), Received::Message);
+            assert_eq!(receiver.listener.unread_bytes(), Some(left));
+        }
+        sender.finish(second);
+        drop(receiver);
+    }
+}

@@ -12,7 +12,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use crate::clock::same_clock;
-use crate::ring::window::{self, WindowError, WindowWriter, max_payload};
+use crate::ring::window::{self, WindowError, WindowPositions, WindowWriter, max_payload};
 use crate::ring::{RingConfig, WaitStrategy};
 use crate::topology::{AllocationReport, BindingOutcome, NumaAlloc, PageBacking, PageLocation};
 use crate::transport::inbox::{CreditPath, Inbox, TailFeed};
@@ -221,6 +221,9 @@ pub struct ShmListener {
     segment: Arc<Segment>,
     /// How the window was placed when the ring was made ([`create_ring`]), if it was.
     placed: Option<AllocationReport>,
+    /// The consumer's window positions, held weakly, once its inbox is made: with the file's
+    /// tail, the ring's fill ([`LinkListener::unread_bytes`]).
+    window: Option<WindowPositions>,
 }
 
 impl ShmListener {
@@ -265,6 +268,14 @@ impl LinkListener for ShmListener {
 
     fn memory(&self) -> Option<AllocationReport> {
         Some(self.window_memory())
+    }
+
+    /// The sender's tail as the file says (bounded as a watcher bounds it: the file is the
+    /// sender's to write) past the consumer's head: the consumer fetches the tail itself only
+    /// when it has read all it had, so the window's own tail would read nothing unread.
+    fn unread_bytes(&self) -> Option<u64> {
+        let (head, taken) = self.window.as_ref()?.read()?;
+        Some(super::watch::sender_tail(&self.segment, head, taken) - head)
     }
 
     fn stop(&mut self) {
@@ -316,8 +327,9 @@ pub(super) fn listen_direct(
     // The producer writes this memory from another process at any time: the reader copies each
     // payload out before looking at it, as for a NIC.
     let _ = writer.device_memory();
-    let (listener, shared, sessions) = answer_producers(config, ring, writer, &stats)?;
+    let (mut listener, shared, sessions) = answer_producers(config, ring, writer, &stats)?;
     let inbox = Inbox::with_feed(reader, sessions, shared.clone(), stats, shared);
+    listener.window = Some(inbox.window_positions());
     Ok((listener, inbox))
 }
 
@@ -427,6 +439,7 @@ pub(super) fn answer_producers<S: Stream>(
             thread: Some(thread),
             segment,
             placed,
+            window: None,
         },
         shared,
         sessions,

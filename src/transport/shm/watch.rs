@@ -67,7 +67,7 @@ pub(super) fn stream_positions(shared: &Shared<ItemStream>, ends: &StreamEnds) -
 
 /// The sender's tail as a watcher believes it: the file's tail or `taken` (where the receiver has
 /// taken the stream to), whichever is further, within a window past `head`.
-fn sender_tail(segment: &Segment, head: u64, taken: u64) -> u64 {
+pub(super) fn sender_tail(segment: &Segment, head: u64, taken: u64) -> u64 {
     let window = segment.capacity() as u64;
     segment
         .sender_tail()

@@ -11,11 +11,11 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crate::clock::same_clock;
-use crate::ring::window::{WindowError, WindowReader, WindowWriter, max_payload};
+use crate::ring::window::{WindowError, WindowPositions, WindowReader, WindowWriter, max_payload};
 use crate::transport::inbox::{CreditPath, Inbox, TailFeed};
 use crate::transport::session::{SessionEvent, SessionLog};
 use crate::transport::wire::{self, Hello, Inbound, Message, Patience, Reply};
-use crate::transport::{LinkError, LinkStats, refusal};
+use crate::transport::{LinkError, LinkListener, LinkStats, refusal};
 
 use super::TICK;
 use super::pump::{Conn, DontWait};
@@ -69,6 +69,8 @@ pub struct Listener {
     pub local_addr: SocketAddr,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
+    /// The consumer's window positions, held weakly: its fill ([`LinkListener::unread_bytes`]).
+    window: WindowPositions,
 }
 
 impl Listener {
@@ -81,13 +83,20 @@ impl Listener {
     }
 }
 
-impl crate::transport::LinkListener for Listener {
+impl LinkListener for Listener {
     fn local_addr(&self) -> String {
         self.local_addr.to_string()
     }
 
     fn stop(&mut self) {
         Listener::stop(self);
+    }
+
+    /// What the session thread or the consumer applied from the socket and the consumer has
+    /// not read: bytes still in the socket are not in the ring yet.
+    fn unread_bytes(&self) -> Option<u64> {
+        let (head, tail) = self.window.read()?;
+        Some(tail - head)
     }
 }
 
@@ -157,6 +166,7 @@ pub fn listen(
             local_addr,
             stop,
             thread: Some(thread),
+            window: reader.positions(),
         },
         Inbox::with_feed(reader, sessions, credits, stats, shared),
     ))

@@ -10,6 +10,7 @@ use ratatui::widgets::Paragraph;
 
 use crate::metrics::human::format_rate;
 use crate::metrics::snapshot::{LinkRole, RingSnapshot, Role, RunState, Snapshot};
+use crate::topology::model::format_bytes;
 use crate::tui::app::App;
 use crate::tui::columns::line_of;
 use crate::tui::panes::overlay;
@@ -174,12 +175,18 @@ fn pace(rate: u64, producers: usize, receiver: bool) -> String {
 }
 
 /// The ring's fill at the interval's cut: rows of its slots (`17/4096`), or rows alone for a
-/// framed ring, whose compressed frames can hold more rows than it has slots; `n/a` where not
-/// known (the receiving side of a link does not know what its sender wrote).
+/// framed ring, whose compressed frames can hold more rows than it has slots; on the receiving
+/// side of a link, which knows no rows before it decodes them, bytes of its window
+/// (`12 KiB/1 MiB`); `n/a` where not known.
 fn fill(ring: &RingSnapshot) -> String {
-    match ring.occupancy_rows {
-        None => "n/a".to_owned(),
-        Some(rows) if ring.framed => format!("{rows} rows"),
-        Some(rows) => format!("{rows}/{}", ring.capacity),
+    match (ring.occupancy_rows, ring.occupancy_bytes) {
+        (Some(rows), _) if ring.framed => format!("{rows} rows"),
+        (Some(rows), _) => format!("{rows}/{}", ring.capacity),
+        (None, Some(bytes)) => format!(
+            "{}/{}",
+            format_bytes(bytes),
+            format_bytes((ring.capacity * std::mem::size_of::<crate::row::Row>()) as u64)
+        ),
+        (None, None) => "n/a".to_owned(),
     }
 }
