@@ -7,6 +7,7 @@ use std::time::Duration;
 use super::*;
 use crate::metrics::counters::{CounterReading, RawCount};
 use crate::metrics::sched::{OtherTask, TaskSched};
+use crate::metrics::snapshot::RunState;
 use crate::metrics::{LatencyHistogram, LatencySummary};
 
 use super::super::reading::MemoryReading;
@@ -314,11 +315,32 @@ fn warnings_name_shared_cpus_refused_repins_late_cuts_corrupt_frames_and_a_dead_
         warnings,
         [
             "link to 127.0.0.1:9 is down (connection refused); reconnecting",
-            "producer-0 shares CPU 0 with consumer-0: its numbers include time slicing",
+            "producer-0 shares CPU 0 with consumer-0: their numbers include time slicing",
             "consumer-0 did not reach the interval's end within 100 ms (descheduled or stuck): \
              its latency samples of the last few milliseconds count in the next interval",
             "consumer-0: CPU 7 does not exist",
             "consumer-0: 2 frames did not decode",
+        ]
+    );
+}
+
+/// Threads sharing a CPU are one warning, about the first of them: the others' would say the
+/// same again (sixteen consumers of a broadcast ring on two CPUs said it fifteen times).
+#[test]
+fn threads_sharing_a_cpu_are_warned_about_once_a_cpu() {
+    let shape = shape_of(RingKind::Broadcast, false);
+    let mut threads = vec![thread("producer-0", Role::Producer, 0, 0)];
+    threads.extend((0..4).map(|i| thread(&format!("consumer-{i}"), Role::Consumer, i % 2, 0)));
+    threads.push(thread("consumer-4", Role::Consumer, 2, 0));
+    let warnings = measure(&shape, &Reading::start(), &reading(1_000, threads))
+        .snapshot
+        .warnings;
+    assert_eq!(
+        warnings,
+        [
+            "producer-0 shares CPU 0 with consumer-0, consumer-2: their numbers include time \
+             slicing",
+            "consumer-1 shares CPU 1 with consumer-3: their numbers include time slicing",
         ]
     );
 }
