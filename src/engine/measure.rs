@@ -22,6 +22,8 @@ use super::reading::{
 };
 use super::warnings::Warning;
 
+mod warnings;
+
 const ROW_BYTES: f64 = std::mem::size_of::<Row>() as f64;
 
 /// What a run is, fixed when it starts: everything besides the readings that its figures need.
@@ -546,4 +548,3 @@ fn rows_per_frame(rows: u64, frames: u64) -> Option<f64> {
 
 #[cfg(test)]
 mod tests;
-mod warnings;

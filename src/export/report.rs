@@ -443,10 +443,7 @@ fn fill_over_time(run: &Recorded, ring: &RingSnapshot) -> Chart {
         (
             "Ring fill (bytes of the receiver's window written, not yet read, at each \
              interval's end)",
-            format!(
-                "bytes of {}",
-                format_bytes((ring.capacity * std::mem::size_of::<crate::row::Row>()) as u64)
-            ),
+            format!("bytes of {}", format_bytes(ring.window_bytes())),
         )
     } else if ring.framed {
         // A framed ring's compressed frames can hold more rows than it has slots.

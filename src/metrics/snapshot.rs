@@ -241,6 +241,12 @@ pub struct RingSnapshot {
 }
 
 impl RingSnapshot {
+    /// The bytes of the ring's slots (`capacity` rows of 64 bytes): the window a receiver's
+    /// `occupancy_bytes` fills.
+    pub fn window_bytes(&self) -> u64 {
+        (self.capacity * std::mem::size_of::<crate::row::Row>()) as u64
+    }
+
     /// Whether each of the ring's consumers reads every row (a broadcast ring): its consumed
     /// rows and their rate then count every read, `consumers` times the rows written.
     pub fn each_consumer_reads_every_row(&self) -> bool {

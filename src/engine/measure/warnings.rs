@@ -1,6 +1,7 @@
 //! The warnings a snapshot carries: what the operator should know about an interval (a failure,
 //! a link down, a shared or withheld CPU, a producer behind its rate, a late cut), each with the
 //! kind and subject a tally keys on.
+
 use crate::engine::cut::CUT_WAIT_AT_MOST;
 use crate::engine::reading::Reading;
 use crate::engine::warnings::{BEHIND_SCHEDULE, Warning};

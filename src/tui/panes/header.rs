@@ -185,7 +185,7 @@ fn fill(ring: &RingSnapshot) -> String {
         (None, Some(bytes)) => format!(
             "{}/{}",
             format_bytes(bytes),
-            format_bytes((ring.capacity * std::mem::size_of::<crate::row::Row>()) as u64)
+            format_bytes(ring.window_bytes())
         ),
         (None, None) => "n/a".to_owned(),
     }
