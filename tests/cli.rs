@@ -1202,6 +1202,35 @@ fn doctor_checks_the_profiles_cpus_and_its_evidence_matches_the_kernel() {
     assert!(text.contains("host check: "), "{text}");
 }
 
+/// A ring no host this size can hold is refused at its line, by `profile check` and by `run`
+/// before anything is allocated, rather than by the allocator once the run has started.
+#[test]
+fn a_ring_larger_than_the_hosts_memory_is_refused_at_its_line() {
+    let dir = common::scratch_dir("check-memory");
+    let file = dir.join("huge.toml");
+    // 2^40 slots of a 64-byte row: 64 TiB.
+    std::fs::write(
+        &file,
+        "version = 1\n[ring]\nkind = \"spsc\"\ncapacity = 1099511627776\n",
+    )
+    .unwrap();
+    let expected = format!(
+        "{}:4:12: capacity 1099511627776 needs at least 64 TiB of ring memory (a 64-byte row a \
+         slot); this host has ",
+        file.display()
+    );
+    for args in [
+        &["profile", "check"][..],
+        &["run", "--headless", "--profile"],
+    ] {
+        let out = ringtop().args(args).arg(&file).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert!(err.contains(&expected), "{args:?}: {expected:?} in {err}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
+}
+
 #[test]
 fn profile_check_reports_every_problem_it_can_find_in_one_pass() {
     let dir = std::env::temp_dir().join(format!("ringtop-check-{}", std::process::id()));

@@ -306,5 +306,22 @@ fn check_machine(profile: &TuningProfile) -> Result<(), Problem> {
         host.check_node(node)
             .map_err(|e| problem(&[Key("ring"), Key("numa_node")], e.to_string()))?;
     }
+    // Every ring's slot holds at least a row: a ring past the host's memory can never be built
+    // (said here, at the file's line, rather than by the allocator when the run starts).
+    let at_least = (profile.ring.capacity as u64).saturating_mul(std::mem::size_of::<Row>() as u64);
+    let memory = host.total_memory_bytes();
+    if memory > 0 && at_least > memory {
+        return Err(problem(
+            &[Key("ring"), Key("capacity")],
+            format!(
+                "capacity {} needs at least {} of ring memory (a {}-byte row a slot); this host \
+                 has {}",
+                profile.ring.capacity,
+                topology::model::format_bytes(at_least),
+                std::mem::size_of::<Row>(),
+                topology::model::format_bytes(memory)
+            ),
+        ));
+    }
     Ok(())
 }
