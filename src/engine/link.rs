@@ -9,7 +9,6 @@ use crate::codec::{Decoder, max_frame_len};
 use crate::metrics::snapshot::LinkRole;
 use crate::profile::{TransportKind, TransportSection, TuningProfile};
 use crate::ring::{RingConfig, window};
-use crate::row::Row;
 use crate::topology::NumaAlloc;
 use crate::transport::tcp::RemoteSender;
 use crate::transport::{
@@ -88,7 +87,7 @@ pub(crate) fn listen(
         .transport
         .clone()
         .unwrap_or_else(TransportSection::tcp);
-    let window_bytes = profile.ring.capacity * std::mem::size_of::<Row>();
+    let window_bytes = profile.ring.row_bytes() as usize;
     let stats = Arc::new(LinkStats::default());
     let listen_config = ListenConfig {
         address: address.to_owned(),

@@ -308,7 +308,7 @@ fn check_machine(profile: &TuningProfile) -> Result<(), Problem> {
     }
     // Every ring's slot holds at least a row: a ring past the host's memory can never be built
     // (said here, at the file's line, rather than by the allocator when the run starts).
-    let at_least = (profile.ring.capacity as u64).saturating_mul(std::mem::size_of::<Row>() as u64);
+    let at_least = profile.ring.row_bytes();
     let memory = host.total_memory_bytes();
     if memory > 0 && at_least > memory {
         return Err(problem(

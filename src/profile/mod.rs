@@ -226,6 +226,14 @@ pub struct RingSection {
     pub huge_pages: bool,
 }
 
+impl RingSection {
+    /// The bytes of `capacity` 64-byte rows: a framed ring's window, and the least a ring of any
+    /// kind with this capacity takes (saturating).
+    pub fn row_bytes(&self) -> u64 {
+        (self.capacity as u64).saturating_mul(std::mem::size_of::<crate::row::Row>() as u64)
+    }
+}
+
 fn is_default_numa(setting: &NumaSetting) -> bool {
     *setting == NumaSetting::Default
 }
