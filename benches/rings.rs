@@ -354,21 +354,26 @@ fn ringtop_row_read_chunk(s: Setup) -> f64 {
         s,
         spsc::channel::<Row>(CAPACITY).unwrap(),
         push_each::<Row>,
-        |mut rx, n| {
-            let mut i = 0;
-            while i < n {
-                let chunk = rx.read_chunk(CAPACITY);
-                let (a, b) = chunk.as_slices();
-                for run in [a, b] {
-                    for row in run {
-                        check(row.seq(), i);
-                        i += 1;
-                    }
-                }
-                chunk.release();
-            }
-        },
+        |rx, n| read_in_chunks(rx, n, CAPACITY),
     )
+}
+
+/// Reads `n` items in chunks of up to `max`, each item checked in place before the chunk is
+/// released: ringtop's chunk consumer, for rows and for `u64`s alike.
+#[inline(always)]
+fn read_in_chunks<T: Item>(mut rx: spsc::Consumer<T>, n: u64, max: usize) {
+    let mut i = 0;
+    while i < n {
+        let chunk = rx.read_chunk(max);
+        let (a, b) = chunk.as_slices();
+        for run in [a, b] {
+            for item in run {
+                check(item.seq(), i);
+                i += 1;
+            }
+        }
+        chunk.release();
+    }
 }
 
 // ---- spsc_batch: each crate's batch API, chunks of 256 ----------------------------------------
@@ -407,20 +412,7 @@ fn ringtop_batch_on(s: Setup, ends: (spsc::Producer<u64>, spsc::Consumer<u64>)) 
                 i += chunk.commit() as u64;
             }
         },
-        |mut rx, n| {
-            let mut i = 0;
-            while i < n {
-                let chunk = rx.read_chunk(BATCH);
-                let (a, b) = chunk.as_slices();
-                for run in [a, b] {
-                    for &v in run {
-                        check(v, i);
-                        i += 1;
-                    }
-                }
-                chunk.release();
-            }
-        },
+        |rx, n| read_in_chunks(rx, n, BATCH),
     )
 }
 
