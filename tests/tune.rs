@@ -340,6 +340,28 @@ fn a_sweep_point_with_few_rows_timed_says_its_p99_is_their_slowest() {
     );
 }
 
+/// At one row a second a 100 ms window times no row at all: no percentile, so no knee, and the
+/// table says why instead of marking a point that moved nothing.
+#[test]
+fn a_sweep_that_timed_no_row_has_no_knee_and_says_why() {
+    let _machine = machine();
+    let args = ["sweep", "--set", "workload.rate=1", "--trial", "100ms"];
+    let out = ringtop().args(args).arg("--json").output().unwrap();
+    common::assert_succeeded(&out);
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let point = &doc["sweep"]["points"][0];
+    assert_eq!(point["outcome"]["p99_ns"], Value::Null, "{doc}");
+    assert_eq!(point["knee"], false, "{doc}");
+    let out = ringtop().args(args).output().unwrap();
+    common::assert_succeeded(&out);
+    let table = String::from_utf8(out.stdout).unwrap();
+    assert!(!table.contains("<- knee"), "{table}");
+    assert!(
+        table.contains("no knee: no point without loss timed 100 rows or more"),
+        "{table}"
+    );
+}
+
 /// A sweep of codecs gives each point's ratio, in the JSON and as a column of the table; a sweep
 /// of unframed rows has no such column.
 #[test]

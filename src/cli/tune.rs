@@ -456,6 +456,12 @@ fn sweep_table(record: &sweep::SweepRecord, reads_differ_from_rate: bool) -> Str
         );
     }
     out.push_str(&format!("knee: {}\n", record.knee_rule));
+    if !record.points.iter().any(|p| p.knee) {
+        out.push_str(&format!(
+            "no knee: no point without loss timed {P99_SAMPLES} rows or more; a slower rate needs \
+             a longer --trial\n"
+        ));
+    }
     if record.points.iter().any(|p| p.outcome.p99_is_thin()) {
         out.push_str(&format!(
             "*: fewer than {P99_SAMPLES} rows timed (the consumer that timed fewest): the p99 is \

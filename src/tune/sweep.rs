@@ -325,7 +325,8 @@ pub fn sweep(
 /// curve; its knee is the most rows/s among clean points whose p99 stays within
 /// [`KNEE_P99_FACTOR`] of the curve's lowest p99. A point whose p99 stands on fewer than
 /// [`P99_SAMPLES`] rows (a slow rate, a short window) is neither the floor nor the knee: its p99
-/// is only its slowest row.
+/// is only its slowest row; nor is one that timed no row at all. A curve without such a point has
+/// no knee.
 pub fn mark_knees(points: &mut [Point]) {
     let curve_of = |p: &Point| -> Vec<SettingValue> {
         p.settings[..p.settings.len().saturating_sub(1)].to_vec()
@@ -341,7 +342,7 @@ pub fn mark_knees(points: &mut [Point]) {
         let members: Vec<usize> = (0..points.len())
             .filter(|&i| curve_of(&points[i]) == curve)
             .filter(|&i| points[i].outcome.integrity_ok && points[i].outcome.failure.is_none())
-            .filter(|&i| !points[i].outcome.p99_is_thin())
+            .filter(|&i| points[i].outcome.p99_ns.is_some() && !points[i].outcome.p99_is_thin())
             .collect();
         let floor = members
             .iter()
@@ -352,7 +353,7 @@ pub fn mark_knees(points: &mut [Point]) {
             .copied()
             .filter(|&i| match (points[i].outcome.p99_ns, floor) {
                 (Some(p99), Some(floor)) => p99 as f64 <= KNEE_P99_FACTOR * floor as f64,
-                _ => floor.is_none(),
+                _ => false,
             })
             .max_by(|&a, &b| {
                 points[a]
@@ -546,5 +547,24 @@ mod tests {
         let mut points = vec![thin(point(1, 1, 1.0, 100)), thin(point(1, 2, 2.0, 90))];
         mark_knees(&mut points);
         assert!(points.iter().all(|p| !p.knee));
+    }
+
+    #[test]
+    fn a_point_that_timed_no_row_is_not_a_knee() {
+        // A rate of 1 row/s in a 100 ms trial: no row timed, no percentile at all.
+        let untimed = |mut p: Point| {
+            p.outcome.p50_ns = None;
+            p.outcome.p99_ns = None;
+            p.outcome.latency_samples = None;
+            p
+        };
+        let mut points = vec![untimed(point(1, 1, 0.0, 0)), untimed(point(1, 2, 5.0, 0))];
+        mark_knees(&mut points);
+        assert!(points.iter().all(|p| !p.knee));
+        // Beside timed points it is not the knee either, however many rows/s it moved.
+        let mut points = vec![point(1, 1, 1e5, 500), untimed(point(1, 2, 1e6, 0))];
+        mark_knees(&mut points);
+        let knees: Vec<bool> = points.iter().map(|p| p.knee).collect();
+        assert_eq!(knees, [true, false]);
     }
 }
