@@ -59,7 +59,12 @@ pub fn parse_count(text: &str) -> Option<u64> {
         _ => (&text[..], 1.0),
     };
     let value: f64 = digits.parse().ok()?;
-    let value = value * scale;
+    whole_count(value * scale)
+}
+
+/// `value` as a count, if it is one: whole, not negative, under 10^18 (a profile's `rate =
+/// 1e6`, or [`parse_count`]'s figure once scaled).
+pub fn whole_count(value: f64) -> Option<u64> {
     (value >= 0.0 && value.fract() == 0.0 && value < 1e18).then_some(value as u64)
 }
 

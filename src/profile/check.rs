@@ -289,7 +289,7 @@ fn check_machine(profile: &TuningProfile) -> Result<(), Problem> {
             return Err(problem(
                 &[Key("pinning"), Key(side)],
                 format!(
-                    "{} given for {}",
+                    "{} given for {} (workload.{side} = {threads}; one CPU a thread)",
                     crate::words::counted(cpus.len(), "CPU"),
                     crate::words::counted(threads, role)
                 ),

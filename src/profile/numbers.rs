@@ -133,6 +133,22 @@ pub(super) fn rows_per_s<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u
             crate::metrics::human::parse_count(rate)
                 .ok_or_else(|| E::invalid_value(Unexpected::Str(rate), &self))
         }
+
+        /// `rate = 1e6` is a million, as `"1e6"` is; a fraction is refused, in the number's own
+        /// short form (serde would spell out all 301 digits of `1e300`).
+        fn visit_f64<E: Error>(self, rate: f64) -> Result<u64, E> {
+            crate::metrics::human::whole_count(rate).ok_or_else(|| {
+                let written = if rate.abs() < 1e16 {
+                    format!("{rate}")
+                } else {
+                    format!("{rate:e}")
+                };
+                E::invalid_value(
+                    Unexpected::Other(&format!("floating point `{written}`")),
+                    &self,
+                )
+            })
+        }
     }
     deserializer.deserialize_any(Rate)
 }

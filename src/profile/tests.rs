@@ -116,15 +116,24 @@ fn a_rate_is_read_as_a_number_or_in_words() {
         ("2000", 2_000),
         ("\"500k\"", 500_000),
         ("\"2.5M\"", 2_500_000),
+        ("1e6", 1_000_000),
+        ("2.5e5", 250_000),
     ] {
         let p = parse(&format!("{MINIMAL}rate = {written}\n"), "p.toml").unwrap();
         assert_eq!(p.workload.rate, rate, "{written}");
     }
-    for wrong in ["\"fast\"", "-5", "1.5", "\"0.5\""] {
+    for wrong in ["\"fast\"", "-5", "1.5", "\"0.5\"", "-1e6", "inf", "nan"] {
         let e = err(&format!("{MINIMAL}rate = {wrong}\n"));
         assert_eq!((e.line, e.column), (Some(6), Some(8)), "{e}");
         assert!(e.message.contains("expected rows a second"), "{e}");
     }
+    // A number past any rate is said as written, not in 301 digits.
+    let e = err(&format!("{MINIMAL}rate = 1e300\n"));
+    assert!(
+        e.message
+            .starts_with("invalid value: floating point `1e300`, expected rows a second"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -308,7 +317,10 @@ fn a_cpu_that_is_neither_a_number_nor_auto_says_what_would_do() {
         );
     }
     let e = err(&format!("{MINIMAL}[pinning]\nconsumers = [0, 1]\n"));
-    assert_eq!(e.message, "2 CPUs given for 1 consumer", "{e}");
+    assert_eq!(
+        e.message, "2 CPUs given for 1 consumer (workload.consumers = 1; one CPU a thread)",
+        "{e}"
+    );
     // One CPU not in a list is told the list it should be.
     let e = err(&format!("{MINIMAL}[pinning]\nproducers = 1\n"));
     assert_eq!((e.line, e.column), (Some(7), Some(13)), "{e}");
