@@ -349,7 +349,8 @@ pub struct WorkloadSection {
     /// Rows per second per producer; 0 runs flat out. Written as a number or in words (`"1M"`).
     #[serde(default, deserialize_with = "numbers::rows_per_s")]
     pub rate: u64,
-    /// Rows a producer writes (and a consumer reads) per batch; a frame's rows when framed.
+    /// The most rows a producer writes (and a consumer reads) at once; a frame's rows when
+    /// framed. A paced producer writes the rows due, up to this many.
     #[serde(default = "default_batch", deserialize_with = "numbers::whole")]
     pub batch: usize,
     /// `random-walk`, `sine-noise`, `steps` or `csv:PATH`.
