@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::codec::CodecId;
+use crate::profile::numbers;
 use crate::profile::rules::SettingError;
 
 /// A change to a running workload.
@@ -15,6 +16,7 @@ pub enum Command {
         /// The thread's name.
         thread: String,
         /// The CPU.
+        #[serde(deserialize_with = "numbers::whole")]
         cpu: usize,
     },
     /// Encode frames with another codec from the next frame on.
@@ -26,16 +28,21 @@ pub enum Command {
     Batch {
         /// At least 1, at most the ring's capacity.
         #[schemars(range(min = 1))]
+        #[serde(deserialize_with = "numbers::whole")]
         size: usize,
     },
     /// Prefetch distance of the row rings' batch paths (0: off).
     Prefetch {
         /// Slots ahead.
+        #[serde(deserialize_with = "numbers::whole")]
         distance: usize,
     },
     /// Rows per second per producer (0: flat out).
     Rate {
-        /// Rows per second.
+        /// Rows per second: a whole number, or in words as a profile takes them (`"2M"`,
+        /// `"500k"`).
+        #[serde(deserialize_with = "numbers::rows_per_s")]
+        #[schemars(schema_with = "rows_per_s_schema")]
         rows_per_s: u64,
     },
     /// Producers stop producing; consumers drain.
@@ -44,6 +51,16 @@ pub enum Command {
     Resume,
     /// Forget the latency recorded so far.
     ResetHistograms,
+}
+
+/// What a rate may be written as: the number, or the words [`numbers::rows_per_s`] reads.
+fn rows_per_s_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({
+        "anyOf": [
+            {"type": "integer", "minimum": 0},
+            {"type": "string", "pattern": "^[0-9_.eE+]+[kKMGT]?$"}
+        ]
+    })
 }
 
 /// A command that cannot be applied; nothing was changed.

@@ -174,4 +174,43 @@ mod tests {
         assert!(StdinCommand::parse(r#"{"cmd":"pause"}"#).is_ok());
         assert!(StdinCommand::parse(r#"{"cmd":"repin","thread":"consumer-0","cpu":1}"#).is_ok());
     }
+
+    /// Numbers are read as a profile reads them: a rate in words, and a refusal in the words of
+    /// what the field takes, not of Rust's types (`expected u64`).
+    #[test]
+    fn a_commands_numbers_are_read_as_a_profiles_are() {
+        let engine = |text: &str| match StdinCommand::parse(text) {
+            Ok(StdinCommand::Engine(command)) => command,
+            other => panic!("{text}: {other:?}"),
+        };
+        for (text, rate) in [
+            (r#"{"cmd":"rate","rows_per_s":300000}"#, 300_000),
+            (r#"{"cmd":"rate","rows_per_s":"2.5M"}"#, 2_500_000),
+            (r#"{"cmd":"rate","rows_per_s":"500k"}"#, 500_000),
+            (r#"{"cmd":"rate","rows_per_s":1e6}"#, 1_000_000),
+        ] {
+            assert_eq!(engine(text), Command::Rate { rows_per_s: rate }, "{text}");
+        }
+        let reason = |text: &str| StdinCommand::parse(text).unwrap_err();
+        let rate = reason(r#"{"cmd":"rate","rows_per_s":-1}"#);
+        assert!(
+            rate.starts_with("rate: invalid value: integer `-1`, expected rows a second"),
+            "{rate}"
+        );
+        for (text, field) in [
+            (r#"{"cmd":"batch","size":-1}"#, "batch"),
+            (r#"{"cmd":"prefetch","distance":1.5}"#, "prefetch"),
+            (
+                r#"{"cmd":"repin","thread":"consumer-0","cpu":"one"}"#,
+                "repin",
+            ),
+        ] {
+            let refused = reason(text);
+            assert!(refused.starts_with(&format!("{field}: ")), "{refused}");
+            assert!(
+                refused.ends_with("expected a whole number (0, 1, 2, …)"),
+                "{refused}"
+            );
+        }
+    }
 }

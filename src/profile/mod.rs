@@ -9,7 +9,7 @@
 pub mod builtin;
 mod check;
 mod locate;
-mod numbers;
+pub(crate) mod numbers;
 mod one_of;
 mod placement;
 pub mod rules;

@@ -12,7 +12,7 @@ use serde::de::{Error, Unexpected, Visitor};
 const WHOLE: &str = "a whole number (0, 1, 2, …)";
 
 /// Reads a whole number (`capacity`, `batch`, `producers`, `seed`, …) into `T`.
-pub(super) fn whole<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+pub(crate) fn whole<'de, D, T>(deserializer: D) -> Result<T, D::Error>
 where
     D: Deserializer<'de>,
     T: TryFrom<u64>,
@@ -109,7 +109,7 @@ pub(super) fn some_codec_ratio<'de, D: Deserializer<'de>>(
 
 /// Reads rows a second as a profile may write them (`rate`): a whole number (`1000000`) or
 /// words, as the command line takes them and the dashboard shows them (`"1M"`, `"500k"`).
-pub(super) fn rows_per_s<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
+pub(crate) fn rows_per_s<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
     struct Rate;
     impl Visitor<'_> for Rate {
         type Value = u64;
