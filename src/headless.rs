@@ -296,9 +296,13 @@ fn progress_bar(duration: Duration) -> Option<ProgressBar> {
 }
 
 /// `profile` as this run carries it out: the options' duration, interval and histogram log in
-/// place of the profile's (`--duration`, `--interval` and `--hlog` override them), so the start
-/// line's `resolved_profile` says what ran and `compare` sees two runs' real settings.
+/// place of the profile's (`--duration`, `--interval` and `--hlog` override them), and a
+/// `[pinning]` entry for every thread (`"auto"` where the profile has none), so the start line's
+/// `resolved_profile` says what ran and `compare` sees two runs' real settings.
 fn as_run(mut profile: TuningProfile, options: &HeadlessOptions) -> TuningProfile {
+    profile.pinning = profile
+        .pinning
+        .for_threads(profile.workload.producers, profile.workload.consumers);
     profile.workload.duration = options.duration.map(DurationSetting);
     profile.report.interval = DurationSetting(options.interval);
     profile.report.hlog.clone_from(&options.hlog);

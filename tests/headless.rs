@@ -60,6 +60,27 @@ fn allowed_cpus() -> Vec<u64> {
         .collect()
 }
 
+/// A profile that leaves `[pinning]` out (the `broadcast-fanout` built-in: one producer, two
+/// consumers) ran every thread on "auto": its start line says so, so that `compare` does not
+/// call it different from a profile that writes "auto" out.
+#[test]
+fn the_start_line_spells_out_each_threads_pinning() {
+    let out = ringtop()
+        .args(["run", "--headless", "--builtin", "broadcast-fanout"])
+        .args(["--duration", "300ms", "--interval", "100ms"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    common::assert_succeeded(&out);
+    let text = String::from_utf8(out.stdout).unwrap();
+    let start: Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+    assert_eq!(
+        start["resolved_profile"]["pinning"],
+        serde_json::json!({"producers": ["auto"], "consumers": ["auto", "auto"]}),
+        "{start}"
+    );
+}
+
 #[test]
 fn a_short_run_prints_snapshots_then_a_clean_summary() {
     let out = ringtop()

@@ -305,9 +305,9 @@ fn place_threads(
     if allowed.is_empty() {
         return Err(PinError::Unavailable("no CPU is allowed".into()).into());
     }
-    let fixed = |list: &[CpuSetting], i: usize| match list.get(i) {
-        Some(CpuSetting::Cpu(c)) => Some(*c),
-        _ => None,
+    let fixed = |list: &[CpuSetting], i: usize| match CpuSetting::of_thread(list, i) {
+        CpuSetting::Cpu(c) => Some(c),
+        CpuSetting::Auto(_) => None,
     };
     let mut taken: Vec<usize> = Vec::new();
     for i in 0..producers {

@@ -125,6 +125,33 @@ impl<'de> Deserialize<'de> for NumaSetting {
     }
 }
 
+impl CpuSetting {
+    /// Thread `i`'s setting in a side's `list`: its entry, or `"auto"` past the list's end (a
+    /// thread without an entry is placed automatically). The one home of that rule.
+    pub fn of_thread(list: &[CpuSetting], i: usize) -> CpuSetting {
+        list.get(i)
+            .copied()
+            .unwrap_or(CpuSetting::Auto(AutoWord::Auto))
+    }
+}
+
+impl super::PinningSection {
+    /// These settings with an entry for every thread of `producers` and `consumers` (`"auto"`
+    /// for each the lists leave out): what a run's record says ran, so that two runs placed the
+    /// same way read the same.
+    pub fn for_threads(&self, producers: usize, consumers: usize) -> super::PinningSection {
+        let each = |list: &[CpuSetting], threads: usize| {
+            (0..threads.max(list.len()))
+                .map(|i| CpuSetting::of_thread(list, i))
+                .collect()
+        };
+        super::PinningSection {
+            producers: each(&self.producers, producers),
+            consumers: each(&self.consumers, consumers),
+        }
+    }
+}
+
 /// `[pinning]`'s list for one side: one [`CpuSetting`] per thread, in order. Anything but a list
 /// (`consumers = 1`) is told the list it should be.
 pub(super) fn cpu_list<'de, D: Deserializer<'de>>(
