@@ -44,7 +44,7 @@ text-align:right}th{background:#f4f4f4}td:first-child,th:first-child{text-align:
 svg .title{font-size:14px;font-weight:bold}svg .tick,svg .legend{font-size:11px}\
 svg .label{font-size:12px}svg .grid{stroke:#e4e4e4;stroke-width:1}\
 svg .frame{fill:none;stroke:#999;stroke-width:1}.empty{color:#777;font-style:italic}\
-table.checks td{text-align:left}";
+table.checks td,table.checks th{text-align:left}";
 
 /// Each consumer's latency over the whole run, merged from an HdrHistogram interval log (V2, as
 /// `run --hlog` writes it: one tag per consumer).
