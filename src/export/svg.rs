@@ -61,7 +61,8 @@ pub fn escape(text: &str) -> String {
         .replace('"', "&quot;")
 }
 
-/// A number as a tick label: at most three significant digits, with k / M / G.
+/// A number as a tick label: with k / M / G and at most three decimals (`1.5M`, `0.25`); not
+/// for a figure in a table, which it may round (1,000,030 is `1M`).
 pub fn short_number(value: f64) -> String {
     let magnitude = value.abs();
     let (scaled, suffix) = if magnitude >= 1e9 {

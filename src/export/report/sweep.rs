@@ -7,7 +7,7 @@ use std::fmt::Write;
 use serde_json::Value;
 
 use super::page_head;
-use crate::export::svg::{self, Chart, Scale, Series, escape};
+use crate::export::svg::{Chart, Scale, Series, escape};
 use crate::metrics::latency::P99_SAMPLES;
 
 /// A report of a sweep alone (`ringtop report --sweep SWEEP.json`).
@@ -162,9 +162,11 @@ pub(super) fn sweep_section(doc: &Value) -> String {
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td>{ratio}<td>{rate}</td>\
              <td>{rows}</td><td>{}</td></tr>",
             escape(&label(&settings)),
+            // Whole rows/s, as `sweep` prints them: a tick label's three decimals would show
+            // 1,000,030 as "1M" beside 99,997.7 as "99.998k".
             o["rows_per_s"]
                 .as_f64()
-                .map_or("n/a".into(), svg::short_number),
+                .map_or("n/a".into(), |r| format!("{r:.0}")),
             o["p50_ns"].as_u64().map_or("n/a".into(), |v| v.to_string()),
             p99_cell(o),
             if p["knee"] == true { "knee" } else { "" }
@@ -210,6 +212,24 @@ mod tests {
             "{html}"
         );
         assert!(!super::sweep_html(&doc(false), "s.json").contains("Interrupted"));
+    }
+
+    #[test]
+    fn the_table_gives_whole_rows_per_s_as_sweep_prints_them() {
+        let point = |rate: i64, rows_per_s: f64| {
+            json!({
+                "settings": [["workload.rate", rate]],
+                "outcome": {"rows_per_s": rows_per_s, "p50_ns": 100, "p99_ns": 900,
+                            "integrity_ok": true, "failure": null, "cost_s": 0.5},
+                "knee": false
+            })
+        };
+        let doc = json!({"kind": "sweep", "sweep": {"trial_s": 0.3,
+            "points": [point(100_000, 99_997.7), point(1_000_000, 1_000_030.0)],
+            "planned": 2, "interrupted": false, "knee_rule": "k"}});
+        let html = super::sweep_html(&doc, "s.json");
+        assert!(html.contains("<td>99998</td>"), "{html}");
+        assert!(html.contains("<td>1000030</td>"), "{html}");
     }
 
     #[test]
