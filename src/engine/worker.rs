@@ -194,6 +194,14 @@ impl Pace {
     }
 }
 
+/// Records each row's latency at `now`: one histogram update for each run of rows with the same
+/// stamp (a flat-out producer stamps a batch with one clock read), each row still counted once.
+fn record_latencies(histogram: &mut LatencyHistogram, now: u64, rows: &[Row]) {
+    for run in rows.chunk_by(|a, b| a.stamp_ns == b.stamp_ns) {
+        histogram.record_n(now.saturating_sub(run[0].stamp_ns), run.len() as u64);
+    }
+}
+
 /// Moves the thread when the handle asked for another CPU, and records where it runs.
 fn follow_pinning(slot: &ThreadSlot, pinned_to: &mut usize) {
     let want = slot.want_cpu.load(Acquire);
@@ -448,11 +456,10 @@ pub(crate) fn consume(mut job: ConsumerJob) {
                 let in_hand = in_hand_at(announced, cut_before_take, n as u64);
                 cross(&slot, &mut local, &mut cuts, announced, in_hand, &job);
             }
-            let timed = job.source.same_clock();
+            if job.source.same_clock() {
+                record_latencies(&mut local, now, &rows);
+            }
             for row in &rows {
-                if timed {
-                    local.record(now.saturating_sub(row.stamp_ns));
-                }
                 match &mut job.check {
                     Check::Consecutive(check) => check.observe(row.seq),
                     Check::Interleaved(check) => check.observe(
@@ -532,6 +539,31 @@ mod tests {
     use std::cell::Cell;
 
     use super::*;
+
+    /// Runs of one stamp are one update each, yet every row counts once with its own latency,
+    /// a stamp seen again after another included.
+    #[test]
+    fn each_row_is_timed_once_whatever_runs_its_stamps_make() {
+        let rows: Vec<Row> = [10, 10, 10, 40, 40, 10, 99]
+            .iter()
+            .map(|&stamp_ns| Row {
+                stamp_ns,
+                ..Row::default()
+            })
+            .collect();
+        let mut histogram = LatencyHistogram::new();
+        record_latencies(&mut histogram, 100, &rows);
+        let mut one_by_one = LatencyHistogram::new();
+        for row in &rows {
+            one_by_one.record(100 - row.stamp_ns);
+        }
+        assert_eq!(histogram.summary(), one_by_one.summary());
+        let summary = histogram.summary();
+        assert_eq!(
+            (summary.count, summary.min_ns, summary.p50_ns, summary.max_ns),
+            (7, 1, 90, 90)
+        );
+    }
 
     #[test]
     fn an_idle_consumer_reads_the_clock_once_per_thousand_looks_and_publishes_on_time() {
