@@ -23,6 +23,7 @@ mod attach;
 mod codec_table;
 mod export;
 mod probe_table;
+mod schema;
 mod tune;
 
 use args::{
@@ -75,12 +76,12 @@ pub fn main() -> ExitCode {
         Some(Command::Sweep(args)) => tune::run_sweep(&args),
         Some(Command::Compare(args)) => export::run_compare(&args),
         Some(Command::Report(args)) => export::run_report(&args),
-        Some(Command::Schema) => write_stdout(
-            serde_json::to_string_pretty(&ringtop::output::schemas()).map(|mut s| {
+        Some(Command::Schema) => {
+            write_stdout(serde_json::to_string_pretty(&schema::all()).map(|mut s| {
                 s.push('\n');
                 s
-            }),
-        ),
+            }))
+        }
     }
 }
 

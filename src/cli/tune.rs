@@ -340,9 +340,7 @@ pub(super) fn run_sweep(args: &SweepArgs) -> ExitCode {
     );
     progress.finish_and_clear();
     let shown = if args.json {
-        write_stdout(json_line(
-            &serde_json::json!({"kind": "sweep", "sweep": record}),
-        ))
+        write_stdout(json_line(&sweep::SweepDocument::of(&record)))
     } else {
         write_stdout(Ok(sweep_table(&record, reads_differ_from_rate)))
     };

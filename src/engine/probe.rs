@@ -94,7 +94,7 @@ pub enum ProbeError {
 }
 
 /// Flat-out transfer results.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Throughput {
     /// Rows moved.
     pub rows: u64,
@@ -110,7 +110,7 @@ pub struct Throughput {
 }
 
 /// Where the measured rings' memory lived.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct RingMemory {
     /// What was asked for (`"memory local to CPU 1 (node 0)"`).
     pub placement: String,
@@ -121,7 +121,7 @@ pub struct RingMemory {
 }
 
 /// Everything a probe measured.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ProbeReport {
     /// CPU the producer ran on.
     pub producer_cpu: usize,
@@ -169,7 +169,7 @@ pub struct ProbeReport {
 }
 
 /// How the paced phase's producer kept its schedule.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct PacedProducer {
     /// Rows a second it sent: every row, over the time from the first one's schedule to the
     /// last one's push.

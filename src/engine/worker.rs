@@ -560,7 +560,12 @@ mod tests {
         assert_eq!(histogram.summary(), one_by_one.summary());
         let summary = histogram.summary();
         assert_eq!(
-            (summary.count, summary.min_ns, summary.p50_ns, summary.max_ns),
+            (
+                summary.count,
+                summary.min_ns,
+                summary.p50_ns,
+                summary.max_ns
+            ),
             (7, 1, 90, 90)
         );
     }

@@ -4,7 +4,9 @@
 use serde::{Deserialize, Serialize};
 
 /// Sequence-number checks over every row a consumer saw. All three must be 0.
-#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(
+    Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq, schemars::JsonSchema,
+)]
 pub struct Integrity {
     /// Rows expected but never seen.
     pub lost: u64,

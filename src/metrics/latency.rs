@@ -94,7 +94,7 @@ impl LatencyHistogram {
 }
 
 /// Percentiles of one latency distribution, in nanoseconds. All zero when `count` is 0.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct LatencySummary {
     /// Samples.
     pub count: u64,

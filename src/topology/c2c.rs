@@ -72,7 +72,7 @@ fn too_few(cpus: &[usize]) -> String {
 
 /// Round-trip times for every pair of CPUs. Matrices are indexed like `cpus`; the diagonal is
 /// `null` (a CPU is not a pair with itself). Each unordered pair is measured once and mirrored.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct C2cReport {
     /// CPUs measured, ascending.
     pub cpus: Vec<usize>,

@@ -12,7 +12,7 @@ use super::pin::PinError;
 use crate::words::counted;
 
 /// Where a [`Topology`] came from.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum TopologySource {
     /// Discovered on the machine ringtop runs on.
@@ -30,7 +30,7 @@ pub enum TopologySource {
 }
 
 /// A NUMA node: a pool of memory and the CPUs closest to it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct NumaNode {
     /// The operating system's number for the node (`/sys/devices/system/node/nodeN`).
     pub os_index: usize,
@@ -44,7 +44,7 @@ pub struct NumaNode {
 }
 
 /// One page size a NUMA node supports.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PageSize {
     /// Bytes per page.
     pub size_bytes: u64,
@@ -53,7 +53,7 @@ pub struct PageSize {
 }
 
 /// A physical processor package (socket).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Package {
     /// The operating system's number for the package, when it gives one.
     pub os_index: Option<usize>,
@@ -64,7 +64,7 @@ pub struct Package {
 }
 
 /// A physical core: one or more hardware threads (PUs) sharing an execution engine.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Core {
     /// Position of the core in [`Topology::cores`], stable within one topology.
     pub index: usize,
@@ -76,7 +76,7 @@ pub struct Core {
 }
 
 /// A processing unit: what the OS calls a CPU, the unit threads are pinned to.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Pu {
     /// The operating system's CPU number.
     pub os_index: usize,
@@ -91,7 +91,7 @@ pub struct Pu {
 }
 
 /// What a cache holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CacheKind {
     /// Data and instructions.
@@ -114,7 +114,7 @@ impl CacheKind {
 }
 
 /// One CPU cache instance and the CPUs that share it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Cache {
     /// 1 for L1, 2 for L2, …
     pub level: u8,
@@ -161,7 +161,7 @@ impl CpuRelation {
 }
 
 /// A machine's processors, caches and memory nodes, and which CPUs this process may use.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Topology {
     /// Where this description came from.
     pub source: TopologySource,

@@ -66,7 +66,7 @@ impl Goal {
 }
 
 /// One trial's result, as the measurement gives it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct TrialOutcome {
     /// Rows consumed per second over the measured window.
     #[serde(serialize_with = "crate::metrics::figures::significant")]
@@ -92,6 +92,7 @@ pub struct TrialOutcome {
     pub failure: Option<String>,
     /// What the trial cost of the budget (start, warm-up and stop included), s.
     #[serde(rename = "cost_s", serialize_with = "crate::metrics::figures::seconds")]
+    #[schemars(with = "f64")]
     pub cost: Duration,
 }
 

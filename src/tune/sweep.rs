@@ -159,9 +159,11 @@ fn series(low: u64, high: u64) -> Vec<u64> {
 }
 
 /// One point of the grid.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Point {
-    /// Each axis's key and the value it had here.
+    /// Each axis's key and the value it had here: `[key, value]` pairs, the value as the
+    /// profile's TOML has it (a number, a string, a list of CPUs).
+    #[schemars(with = "Vec<(String, serde_json::Value)>")]
     pub settings: Vec<SettingValue>,
     /// What the run gave.
     pub outcome: TrialOutcome,
@@ -170,7 +172,7 @@ pub struct Point {
 }
 
 /// The whole sweep.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct SweepRecord {
     /// The measured window of every point, s.
     #[serde(serialize_with = "crate::metrics::figures::significant")]
@@ -183,6 +185,33 @@ pub struct SweepRecord {
     pub interrupted: bool,
     /// How the knee is chosen.
     pub knee_rule: String,
+}
+
+/// What `ringtop sweep --json` prints: the record, named.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct SweepDocument<'a> {
+    /// What this document is.
+    pub kind: SweepKind,
+    /// The sweep.
+    pub sweep: &'a SweepRecord,
+}
+
+/// The `kind` of a [`SweepDocument`]: `"sweep"`.
+#[derive(Debug, Clone, Copy, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SweepKind {
+    /// A sweep.
+    Sweep,
+}
+
+impl<'a> SweepDocument<'a> {
+    /// `record` as `sweep --json` prints it.
+    pub fn of(record: &'a SweepRecord) -> Self {
+        SweepDocument {
+            kind: SweepKind::Sweep,
+            sweep: record,
+        }
+    }
 }
 
 /// A profile key and its value at one grid point.
