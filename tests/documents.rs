@@ -1,5 +1,5 @@
 //! The JSON documents commands print with `--json` (`probe`, `c2c`, `topo`, `doctor`, `compare`,
-//! `sweep`) against the schemas `ringtop schema` gives for them, checked by an independent
+//! `sweep`, `codec`; `attach --list` in tests/attach, `tune` in tests/tune.rs) against the schemas `ringtop schema` gives for them, checked by an independent
 //! validator (the `jsonschema` crate): every document a real command printed validates, and one
 //! with a field removed or added does not, so the schemas say what is printed and no more.
 #![cfg(not(loom))]
@@ -41,10 +41,8 @@ fn document(args: &[&str]) -> Value {
 /// Asserts that `doc` validates against the schema of `name`; that it no longer does without its
 /// first required field, nor with a field the schema does not name.
 fn assert_valid(name: &str, doc: &Value) {
-    let schema = schema_of(name);
+    let schema = common::assert_document_valid(name, doc);
     let validator = jsonschema::validator_for(&schema).unwrap();
-    let errors: Vec<String> = validator.iter_errors(doc).map(|e| e.to_string()).collect();
-    assert!(errors.is_empty(), "{name}: {errors:?}\n{doc}");
     assert_eq!(
         doc["schema_version"],
         schema["properties"]["schema_version"]["const"]
@@ -149,4 +147,36 @@ fn compare_and_sweep_documents_match_their_schemas() {
     ]);
     assert_eq!(sweep["sweep"]["points"].as_array().unwrap().len(), 2);
     assert_valid("sweep", &sweep);
+}
+
+/// Two tables: a public one with a date column, and one with an empty cell, a dropped column and
+/// an integer past what a double holds exactly, so every part of a file's entry has something.
+#[test]
+fn a_codec_document_matches_its_schema() {
+    let dir = scratch_dir("documents");
+    let odd = dir.join("odd.csv");
+    std::fs::write(
+        &odd,
+        "price,note,big\n1.5,a,9007199254740993\n,b,2\n2.25,c,3\n",
+    )
+    .unwrap();
+    let doc = document(&[
+        "codec",
+        "--json",
+        "--input",
+        "assets/seattle-daily-weather-2012-2015.csv",
+        "--input",
+        odd.to_str().unwrap(),
+    ]);
+    let odd = &doc["files"][1];
+    for part in ["empty_cells", "rounded_integers", "dropped"] {
+        assert_eq!(odd[part].as_array().unwrap().len(), 1, "{part}: {odd}");
+    }
+    assert!(
+        !doc["files"][0]["time_columns"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    assert_valid("codec", &doc);
 }

@@ -72,6 +72,7 @@ fn a_short_throughput_tune_writes_a_profile_that_checks_runs_and_a_verdict_its_p
 
     // The whole search: every trial, a verdict that says how it was decided.
     let search: Value = serde_json::from_slice(&out.stdout).unwrap();
+    common::assert_document_valid("tune", &search);
     assert_eq!(search["kind"], "tune");
     assert_eq!(search["base"], "throughput");
     let trials = search["search"]["trials"].as_array().unwrap();
@@ -486,6 +487,7 @@ fn ctrl_c_stops_a_tune_with_its_trials_reported_and_nothing_written() {
     );
     assert!(!best.exists(), "an interrupted search wrote a profile");
     let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    common::assert_document_valid("tune", &doc);
     assert_eq!(doc["output"], Value::Null);
     let search = &doc["search"];
     assert_eq!(search["interrupted"], true);
@@ -547,6 +549,7 @@ fn a_profiles_codec_ratio_floor_is_the_searchs_unless_the_command_line_gives_one
         let out = interrupted_after(child, Duration::from_secs(3));
         let doc: Value = serde_json::from_slice(&out.stdout)
             .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+        common::assert_document_valid("tune", &doc);
         assert_eq!(doc["search"]["min_codec_ratio"], floor, "{given:?}");
     }
 }

@@ -7,11 +7,12 @@ use std::time::{Duration, Instant, SystemTime};
 
 use ringtop::headless::{self, AttachOutcome};
 use ringtop::monitor::dir::monitor_dir;
-use ringtop::monitor::read::{self, Listing, ProgramReading, RingReading};
+use ringtop::monitor::read::{self, Listing, ProgramReading};
 use ringtop::monitor::view::Watcher;
 use ringtop::words::counted;
 
 use super::args::AttachArgs;
+use super::attach_list::{AttachList, other_end};
 use super::{json_line, metrics_endpoint, stop_on_signals, usage_error, write_stdout};
 
 /// Time between lines unless `--interval` says otherwise.
@@ -25,7 +26,7 @@ pub(super) fn run_attach(args: &AttachArgs) -> ExitCode {
             Err(err) => return usage_error(&err),
         };
         return write_stdout(if args.json {
-            json_line(&list_json(&dir, &listing))
+            json_line(&AttachList::of(&dir, &listing))
         } else {
             Ok(list_table(&dir, &listing))
         });
@@ -268,51 +269,6 @@ fn list_table(dir: &Path, listing: &Listing) -> String {
 
 /// The running program that registered the other end of `ring` (a ring between processes whose
 /// two ends two programs registered), if one did.
-fn other_end<'a>(listing: &'a Listing, ring: &RingReading) -> Option<&'a ProgramReading> {
-    listing
-        .programs
-        .iter()
-        .map(|(_, program)| program)
-        .find(|program| program.rings.iter().any(|r| r.is_other_end_of(ring)))
-}
-
 fn round_ms(d: Duration) -> Duration {
     Duration::from_millis(d.as_millis().try_into().unwrap_or(u64::MAX))
-}
-
-fn list_json(dir: &Path, listing: &Listing) -> serde_json::Value {
-    let program = |path: &Path, p: &ProgramReading| {
-        serde_json::json!({
-            "name": p.name,
-            "pid": p.pid,
-            "segment": path.display().to_string(),
-            "heartbeat_age_s": p.heartbeat_age(SystemTime::now()).as_secs_f64(),
-            "update_interval_s": p.interval_ns as f64 / 1e9,
-            "closed": p.closed,
-            "rings": p.rings.iter().map(|r| serde_json::json!({
-                "name": r.name,
-                "kind": r.kind.name(),
-                "capacity": r.capacity,
-                "item_bytes": r.item_bytes,
-                "closed": r.closed,
-                "produced": r.tail,
-                "consumed": r.heads,
-                "occupancy": r.occupancy(),
-                "other_end": other_end(listing, r)
-                    .map(|o| serde_json::json!({"program": o.name, "pid": o.pid})),
-            })).collect::<Vec<_>>(),
-            "skipped": p.skipped,
-        })
-    };
-    let pairs = |v: &[(std::path::PathBuf, String)]| {
-        v.iter()
-            .map(|(path, why)| serde_json::json!({"path": path.display().to_string(), "reason": why}))
-            .collect::<Vec<_>>()
-    };
-    serde_json::json!({
-        "directory": dir.display().to_string(),
-        "programs": listing.programs.iter().map(|(path, p)| program(path, p)).collect::<Vec<_>>(),
-        "removed": pairs(&listing.removed),
-        "skipped": pairs(&listing.skipped),
-    })
 }

@@ -20,17 +20,21 @@ macro_rules! say {
 
 mod args;
 mod attach;
+mod attach_list;
+mod codec_document;
 mod codec_table;
 mod export;
 mod probe_table;
 mod schema;
 mod tune;
+mod tune_document;
 
 use args::{
     C2cArgs, Cli, CodecArgs, Command, DoctorArgs, MetricsArgs, ProbeArgs, ProfileCommand,
     ReportArgs, RunArgs, ServeArgs, TokenArgs, TopoArgs,
 };
 use clap::Parser;
+use codec_document::{CodecDocument, CodecFile};
 use ringtop::codec::trial;
 use ringtop::engine::probe;
 use ringtop::export::{Metrics, MetricsServer};
@@ -483,19 +487,7 @@ fn run_codec(args: &CodecArgs) -> ExitCode {
         let results = trial::run_columns(&columns, args.frame_rows as usize, &args.codec.0);
         exact &= results.iter().all(trial::CodecResult::is_exact);
         if args.json {
-            files.push(serde_json::json!({
-                "input": path.display().to_string(),
-                "delimiter": char::from(table.delimiter).to_string(),
-                "rows": table.rows(),
-                "columns": table.columns.len(),
-                "column_names": table.names(),
-                "time_columns": table.time_columns(),
-                "empty_cells": table.empty_cells(),
-                "rounded_integers": table.rounded_integers(),
-                "dropped": table.dropped,
-                "frame_rows": args.frame_rows,
-                "codecs": results,
-            }));
+            files.push(CodecFile::of(path, table, args.frame_rows, results));
         } else {
             if !text.is_empty() {
                 text.push('\n');
@@ -504,7 +496,7 @@ fn run_codec(args: &CodecArgs) -> ExitCode {
         }
     }
     let out = if args.json {
-        json_line(&serde_json::json!({ "files": files }))
+        json_line(&CodecDocument { files })
     } else {
         Ok(text)
     };

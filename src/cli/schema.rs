@@ -16,6 +16,9 @@ pub(super) fn all() -> Value {
         "doctor": document::<ringtop::doctor::DoctorReport>(),
         "compare": document::<ringtop::export::compare::Report>(),
         "sweep": document::<ringtop::tune::sweep::SweepDocument<'static>>(),
+        "attach_list": document::<super::attach_list::AttachList>(),
+        "codec": document::<super::codec_document::CodecDocument>(),
+        "tune": document::<super::tune_document::TuneDocument<'static>>(),
     });
     schemas
 }

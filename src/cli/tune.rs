@@ -15,6 +15,7 @@ use ringtop::tune::{
 };
 
 use super::args::{GoalArg, SweepArgs, TuneArgs};
+use super::tune_document::TuneDocument;
 use super::{
     chosen_profile, json_line, stop_on_signals, usage_error, writable_output, write_stdout,
 };
@@ -209,15 +210,16 @@ pub(super) fn run_tune(args: &TuneArgs) -> ExitCode {
     );
     say!("wrote {}", args.output.display());
     if args.json {
-        return write_stdout(json_line(&serde_json::json!({
-            "kind": "tune",
-            "base": base_name,
-            "output": args.output.display().to_string(),
-            "candidates": candidates_json(&candidates),
-            "search": record,
-            "baseline": written.baseline,
-            "chosen": written.chosen,
-        })));
+        return write_stdout(json_line(&TuneDocument::of(
+            &base_name,
+            &candidates,
+            &record,
+            Some((
+                args.output.display().to_string(),
+                written.baseline,
+                written.chosen,
+            )),
+        )));
     }
     ExitCode::SUCCESS
 }
@@ -239,28 +241,14 @@ fn tune_interrupted(
         args.output.display()
     );
     if args.json {
-        let shown = write_stdout(json_line(&serde_json::json!({
-            "kind": "tune",
-            "base": base_name,
-            "output": null,
-            "candidates": candidates_json(candidates),
-            "search": record,
-            "baseline": null,
-            "chosen": null,
-        })));
+        let shown = write_stdout(json_line(&TuneDocument::of(
+            base_name, candidates, record, None,
+        )));
         if shown != ExitCode::SUCCESS {
             return shown;
         }
     }
     ExitCode::from(130)
-}
-
-/// Every candidate as the JSON record lists them: id, setting, label.
-fn candidates_json(candidates: &[tune::Candidate]) -> Vec<serde_json::Value> {
-    candidates
-        .iter()
-        .map(|c| serde_json::json!({"id": c.id, "setting": c.setting, "label": c.label()}))
-        .collect()
 }
 
 /// The search as a table for stderr: each rung's best, then the verdict.

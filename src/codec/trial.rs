@@ -17,7 +17,7 @@ const MIN_PASSES: usize = 3;
 /// (rows × real columns × 8 bytes), so a one-column table is not flattered by the five unused
 /// columns of the 64-byte rows the engine carries; the row-based figures say so in their names.
 /// A figure is `null` when the codec failed (`roundtrip` says how).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct CodecResult {
     /// Codec name.
     pub name: String,
@@ -63,7 +63,7 @@ pub struct CodecResult {
 /// is what the column takes in the table's frames, unless `decimal` stores it as a relation to
 /// other columns (then the saving is in the shared bytes); for the LZ4 codecs, which compress
 /// across columns, it is the column's cost alone.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct ColumnCost {
     /// The column's name.
     pub name: String,

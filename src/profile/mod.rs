@@ -180,7 +180,7 @@ pub enum LinkEndSetting {
 }
 
 /// Which ring.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum RingKind {
     /// One producer, one consumer.
@@ -447,7 +447,9 @@ pub struct PrefetchSection {
 }
 
 /// How one side waits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum WaitSetting {
     /// Spin (lowest latency, burns the core).

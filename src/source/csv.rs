@@ -86,7 +86,7 @@ pub enum CsvError {
 }
 
 /// A column that was not kept, and why.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct DroppedColumn {
     /// Header name, or `column N` without a header.
     pub name: String,
@@ -95,7 +95,7 @@ pub struct DroppedColumn {
 }
 
 /// How many of a kept column's cells are of some sort (empty, say).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct CellCount {
     /// Header name, or `column N` without a header.
     pub name: String,

@@ -15,7 +15,7 @@ use super::stats::median;
 
 /// A candidate's figures in the search: medians over its confirmation trials, or over its last
 /// rung's when it had no confirmation.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Figures {
     /// Rows per second.
     #[serde(serialize_with = "crate::metrics::figures::significant")]

@@ -28,7 +28,7 @@ use super::space::Candidate;
 use super::stats::median;
 
 /// What the search optimises.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Goal {
     /// The lowest p99 at the given rate with no loss (p50 breaks ties).
@@ -194,7 +194,7 @@ impl SearchConfig {
 const PAIRS: (usize, usize) = (8, 16);
 
 /// A trial in the record.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct TrialRecord {
     /// `rung 0`, `rung 1`, …, or `confirm`.
     pub phase: String,
@@ -215,7 +215,7 @@ pub struct TrialRecord {
 }
 
 /// One rung of the halving.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Rung {
     /// Measured window of each trial, s.
     #[serde(serialize_with = "crate::metrics::figures::significant")]
@@ -227,7 +227,7 @@ pub struct Rung {
 }
 
 /// Whether the winner beat the baseline.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Verdict {
     /// The candidate written out: the winner if it beat the baseline, else the baseline (0).
     pub chosen: usize,
@@ -255,7 +255,7 @@ pub struct Verdict {
 }
 
 /// The whole search, for `--json` and the evidence in the profile.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct SearchRecord {
     /// The goal.
     pub goal: Goal,

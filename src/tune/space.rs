@@ -14,7 +14,7 @@ use crate::topology::{CpuRelation, Topology};
 use crate::words::counted;
 
 /// One point of the search: every setting `tune` changes, in a profile's words.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Setting {
     /// The producer's CPU.
     pub producer_cpu: usize,

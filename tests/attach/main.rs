@@ -56,14 +56,18 @@ fn ringtop(dir: &Path) -> Command {
     command
 }
 
-/// `attach --list --json`, parsed.
+/// `attach --list --json`, parsed, and checked against the schema `ringtop schema` gives for it
+/// (`documents.attach_list`): every listing a test takes (live programs, dead ones removed, files
+/// skipped, the two ends of a shared-memory ring) validates.
 fn list(dir: &Path) -> Value {
     let out = ringtop(dir)
         .args(["attach", "--list", "--json"])
         .output()
         .unwrap();
     common::assert_succeeded(&out);
-    serde_json::from_slice(&out.stdout).unwrap()
+    let listed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    common::assert_document_valid("attach_list", &listed);
+    listed
 }
 
 fn wait_for_program(dir: &Path, name: &str) {

@@ -349,3 +349,17 @@ pub fn screenshot(html: &std::path::Path) -> (Vec<u8>, usize) {
     pixels.truncate(frame.buffer_size());
     (pixels, frame.color_type.samples())
 }
+
+/// Asserts that `doc` validates against `ringtop schema`'s schema for the document `name`
+/// (`documents.tune`, …), by the `jsonschema` crate; the schema, for further checks.
+pub fn assert_document_valid(name: &str, doc: &Value) -> Value {
+    let out = ringtop().arg("schema").output().unwrap();
+    assert_succeeded(&out);
+    let schemas: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let schema = schemas["documents"][name].clone();
+    assert!(schema.is_object(), "no schema for {name}");
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = validator.iter_errors(doc).map(|e| e.to_string()).collect();
+    assert!(errors.is_empty(), "{name}: {errors:?}\n{doc}");
+    schema
+}
