@@ -8,17 +8,19 @@
 
 pub mod builtin;
 mod check;
+mod files;
 mod locate;
 pub(crate) mod numbers;
 mod one_of;
 mod placement;
 pub mod rules;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+pub use files::{check_file, load};
 pub use numbers::{CODEC_RATIO, codec_ratio};
 pub use placement::{AutoWord, CpuSetting, NumaSetting, NumaWord};
 
@@ -531,57 +533,8 @@ fn position(line: Option<usize>, column: Option<usize>) -> String {
     }
 }
 
-/// Reads and checks the profile in `path`.
-///
-/// # Errors
-/// [`ProfileError`] for an unreadable file, bad TOML, unknown keys, wrong types, or settings this
-/// machine cannot honour.
-pub fn load(path: &Path) -> Result<TuningProfile, ProfileError> {
-    let text = read_profile_text(path).map_err(|e| ProfileError {
-        file: path.display().to_string(),
-        line: None,
-        column: None,
-        message: e.to_string(),
-    })?;
-    parse(&text, &path.display().to_string())
-}
-
-/// A profile file's text, refused past [`crate::input::PROFILE_BYTES`].
-fn read_profile_text(path: &Path) -> std::io::Result<String> {
-    crate::input::read_document(path, crate::input::PROFILE_BYTES, "a profile")
-}
-
-/// Loads and checks a profile, reporting every problem found rather than the first (what
-/// `ringtop profile check` prints).
-///
-/// # Errors
-/// Every [`ProfileError`] found, in the order of the file's groups of settings; a file that is
-/// not valid TOML, or has a wrong type or an unknown key, gives that one error (the parser stops
-/// there).
-pub fn check_file(path: &Path) -> Result<TuningProfile, Vec<ProfileError>> {
-    let file = path.display().to_string();
-    let text = read_profile_text(path).map_err(|e| {
-        vec![ProfileError {
-            file: file.clone(),
-            line: None,
-            column: None,
-            message: e.to_string(),
-        }]
-    })?;
-    let profile = deserialize(&text, &file).map_err(|e| vec![e])?;
-    let problems = check::check_all(&profile);
-    if problems.is_empty() {
-        Ok(profile)
-    } else {
-        Err(problems
-            .into_iter()
-            .map(|p| located(&text, &file, p))
-            .collect())
-    }
-}
-
 /// A problem at its line and column in `text`.
-fn located(text: &str, file: &str, problem: check::Problem) -> ProfileError {
+pub(super) fn located(text: &str, file: &str, problem: check::Problem) -> ProfileError {
     let (line, column) = locate::span_of(text, &problem.path)
         .map_or((None, None), |start| locate::line_column(text, start));
     ProfileError {
@@ -593,7 +546,7 @@ fn located(text: &str, file: &str, problem: check::Problem) -> ProfileError {
 }
 
 /// The TOML read into a profile, unchecked.
-fn deserialize(text: &str, file: &str) -> Result<TuningProfile, ProfileError> {
+pub(super) fn deserialize(text: &str, file: &str) -> Result<TuningProfile, ProfileError> {
     toml::from_str(text).map_err(|e| {
         let (line, column) = e
             .span()
