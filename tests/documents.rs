@@ -1,34 +1,14 @@
 //! The JSON documents commands print with `--json` (`probe`, `c2c`, `topo`, `doctor`, `compare`,
-//! `sweep`, `codec`; `attach --list` in tests/attach, `tune` in tests/tune.rs) against the schemas `ringtop schema` gives for them, checked by an independent
-//! validator (the `jsonschema` crate): every document a real command printed validates, and one
-//! with a field removed or added does not, so the schemas say what is printed and no more.
+//! `sweep`, `codec`; `attach --list` in tests/attach, `tune` in tests/tune.rs) against the schemas
+//! `ringtop schema` gives for them, checked by an independent validator (the `jsonschema` crate):
+//! every document a real command printed validates, and one with a field removed or added does
+//! not, so the schemas say what is printed and no more.
 #![cfg(not(loom))]
 
 mod common;
 
-use std::sync::{Mutex, MutexGuard};
-
-use common::{assert_succeeded, ringtop, scratch_dir};
+use common::{assert_succeeded, machine, ringtop, scratch_dir};
 use serde_json::Value;
-
-/// The commands that spin two threads take the machine's two CPUs one at a time.
-static MACHINE: Mutex<()> = Mutex::new(());
-
-fn machine() -> MutexGuard<'static, ()> {
-    MACHINE
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-/// `ringtop schema`'s schema for the document `name`.
-fn schema_of(name: &str) -> Value {
-    let out = ringtop().arg("schema").output().unwrap();
-    assert_succeeded(&out);
-    let schemas: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let schema = schemas["documents"][name].clone();
-    assert!(schema.is_object(), "no schema for {name}: {schemas}");
-    schema
-}
 
 /// The one JSON document `args` print.
 fn document(args: &[&str]) -> Value {
@@ -77,7 +57,7 @@ fn a_probe_document_matches_its_schema() {
     ]);
     assert_valid("probe", &doc);
     // The schema reaches inside: a nested figure missing, or one it does not name, fails.
-    let validator = jsonschema::validator_for(&schema_of("probe")).unwrap();
+    let validator = jsonschema::validator_for(&common::document_schema("probe")).unwrap();
     let mut nested = doc.clone();
     nested["throughput"].as_object_mut().unwrap().remove("rows");
     assert!(!validator.is_valid(&nested));

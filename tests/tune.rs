@@ -6,21 +6,10 @@
 mod common;
 
 use std::process::Stdio;
-use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-use common::{ringtop, scratch_dir};
+use common::{machine, ringtop, scratch_dir};
 use serde_json::Value;
-
-/// The tests that run the engine take the machine one at a time: a tune's busy-spinning trials
-/// beside a sweep's paced producer, on two CPUs, would stall it and measure each other.
-static MACHINE: Mutex<()> = Mutex::new(());
-
-fn machine() -> MutexGuard<'static, ()> {
-    MACHINE
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
 
 fn rows_per_s(profile: &[&str]) -> f64 {
     let out = ringtop()
@@ -440,8 +429,11 @@ fn a_broadcast_sweep_says_its_rows_per_s_count_each_consumers_reads() {
             .map(|at| at + "pinning.consumers".len()),
         "{table}"
     );
+    // Read once per consumer: well past the 50k one consumer reads, whatever this machine's
+    // scheduler does to the three threads on its CPUs in 300 ms (within 5 % of 100k failed once
+    // in a dozen runs on two CPUs).
     let rows_per_s: f64 = row.split_whitespace().nth(2).unwrap().parse().unwrap();
-    assert!((rows_per_s - 100_000.0).abs() < 5_000.0, "{table}");
+    assert!(rows_per_s > 75_000.0, "{table}");
     assert!(
         table.contains(
             "rows/s: the rows the consumers read, a broadcast ring's each row once per consumer"

@@ -350,16 +350,32 @@ pub fn screenshot(html: &std::path::Path) -> (Vec<u8>, usize) {
     (pixels, frame.color_type.samples())
 }
 
-/// Asserts that `doc` validates against `ringtop schema`'s schema for the document `name`
-/// (`documents.tune`, …), by the `jsonschema` crate; the schema, for further checks.
-pub fn assert_document_valid(name: &str, doc: &Value) -> Value {
+/// `ringtop schema`'s schema for the `--json` document `name` (`documents.tune`, …).
+pub fn document_schema(name: &str) -> Value {
     let out = ringtop().arg("schema").output().unwrap();
     assert_succeeded(&out);
     let schemas: Value = serde_json::from_slice(&out.stdout).unwrap();
     let schema = schemas["documents"][name].clone();
     assert!(schema.is_object(), "no schema for {name}");
+    schema
+}
+
+/// Asserts that `doc` validates against [`document_schema`] `name`, by the `jsonschema` crate;
+/// the schema, for further checks.
+pub fn assert_document_valid(name: &str, doc: &Value) -> Value {
+    let schema = document_schema(name);
     let validator = jsonschema::validator_for(&schema).unwrap();
     let errors: Vec<String> = validator.iter_errors(doc).map(|e| e.to_string()).collect();
     assert!(errors.is_empty(), "{name}: {errors:?}\n{doc}");
     schema
+}
+
+/// Held by a test that spins threads on the machine's CPUs, so that the tests of one file that do
+/// take them one at a time (two busy-spinning runs side by side on two CPUs would stall each
+/// other and measure that). One lock per test binary.
+pub fn machine() -> std::sync::MutexGuard<'static, ()> {
+    static MACHINE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    MACHINE
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
