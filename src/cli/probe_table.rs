@@ -3,6 +3,7 @@
 use ringtop::engine::probe::ProbeReport;
 use ringtop::metrics::human::{format_ns, format_rate};
 use ringtop::topology::AllocationReport;
+use ringtop::words::counted;
 
 /// Renders a report as the plain-text table `ringtop probe` prints.
 pub(crate) fn render_table(report: &ProbeReport) -> String {
@@ -47,8 +48,8 @@ pub(crate) fn render_table(report: &ProbeReport) -> String {
     }
     let _ = writeln!(
         out,
-        "\nthroughput   {} rows in {:.3} s = {:.2} M rows/s, {:.0} MB/s (batches of up to {})",
-        t.rows,
+        "\nthroughput   {} in {:.3} s = {:.2} M rows/s, {:.0} MB/s (batches of up to {})",
+        counted(usize::try_from(t.rows).unwrap_or(usize::MAX), "row"),
         t.seconds,
         t.rows_per_s / 1e6,
         t.mb_per_s,
