@@ -73,7 +73,7 @@ fn from_its_directory(mut profile: TuningProfile, path: &Path) -> TuningProfile 
     profile
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
 
