@@ -442,29 +442,15 @@ fn save_profile(engine: &EngineHandle, own: &OwnRunSettings, path: &Path) -> Res
     profile.forget_secrets();
     profile.workload.duration = own.duration;
     profile.report = own.report.clone();
-    profile.description = saved_description(&profile.description, engine.elapsed());
+    profile.mark_saved(&format!(
+        "saved from a headless run at {:.1} s",
+        engine.elapsed().as_secs_f64()
+    ));
     let text = profile
         .to_toml()
         .map_err(|e| format!("cannot save {}: {e}", path.display()))?;
     crate::save::write_whole(path, text.as_bytes())
         .map_err(|e| format!("cannot save {}: {e}", path.display()))
-}
-
-/// What a profile saved `at` into a headless run says it is: its description, and when it was
-/// saved (in place of when an earlier run saved it, for a profile saved again).
-fn saved_description(description: &str, at: Duration) -> String {
-    const SAVED: &str = "saved from a headless run at ";
-    let description = match description.rfind(&format!(" ({SAVED}")) {
-        Some(cut) if description.ends_with(" s)") => &description[..cut],
-        _ if description.starts_with(&format!("Profile {SAVED}")) => "",
-        _ => description,
-    };
-    let when = format!("{SAVED}{:.1} s", at.as_secs_f64());
-    if description.is_empty() {
-        format!("Profile {when}")
-    } else {
-        format!("{description} ({when})")
-    }
 }
 
 /// Writes one line and flushes; `false` when stdout is closed.
@@ -475,28 +461,5 @@ fn emit(out: &mut impl Write, line: &OutputLine) -> Result<bool, HeadlessError> 
         Ok(()) => Ok(true),
         Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => Ok(false),
         Err(err) => Err(HeadlessError::Output(err)),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_saved_profile_says_when_once_and_never_starts_with_a_space() {
-        let at = Duration::from_millis(2_500);
-        assert_eq!(
-            saved_description("SPSC at 1 M rows/s", at),
-            "SPSC at 1 M rows/s (saved from a headless run at 2.5 s)"
-        );
-        assert_eq!(
-            saved_description("", at),
-            "Profile saved from a headless run at 2.5 s"
-        );
-        // Saved again from a run of the saved file: the later time replaces the earlier.
-        let again = saved_description(&saved_description("Mine", at), Duration::from_secs(7));
-        assert_eq!(again, "Mine (saved from a headless run at 7.0 s)");
-        let again = saved_description(&saved_description("", at), Duration::from_secs(7));
-        assert_eq!(again, "Profile saved from a headless run at 7.0 s");
     }
 }

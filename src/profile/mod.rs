@@ -596,6 +596,22 @@ impl TuningProfile {
             .is_some()
     }
 
+    /// Says in the description how this profile was saved (`how`: "saved from the dashboard
+    /// …", "saved from a headless run at 2.5 s"), in place of such a note an earlier save left:
+    /// "DESCRIPTION (how)", or "Profile how" where there is no description of its own.
+    pub fn mark_saved(&mut self, how: &str) {
+        let own = match self.description.rfind(" (saved from ") {
+            Some(cut) if self.description.ends_with(')') => &self.description[..cut],
+            _ if self.description.starts_with("Profile saved from ") => "",
+            _ => &self.description,
+        };
+        self.description = if own.is_empty() {
+            format!("Profile {how}")
+        } else {
+            format!("{own} ({how})")
+        };
+    }
+
     /// The codec, when rows travel in frames.
     pub fn codec(&self) -> Option<CodecId> {
         self.codec.as_ref().map(|c| c.name)

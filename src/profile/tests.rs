@@ -541,3 +541,31 @@ mod hostile_text {
         }
     }
 }
+
+#[test]
+fn a_saved_profile_says_how_once_and_never_starts_with_a_space() {
+    let mut profile = builtin::get("default").unwrap();
+    let own = profile.description.clone();
+    profile.mark_saved("saved from a headless run at 2.5 s");
+    assert_eq!(
+        profile.description,
+        format!("{own} (saved from a headless run at 2.5 s)")
+    );
+    // Saved again, from a run of the saved file: the later note replaces the earlier.
+    profile.mark_saved("saved from the dashboard running `p.toml`");
+    assert_eq!(
+        profile.description,
+        format!("{own} (saved from the dashboard running `p.toml`)")
+    );
+    profile.description.clear();
+    profile.mark_saved("saved from a headless run at 2.5 s");
+    assert_eq!(
+        profile.description,
+        "Profile saved from a headless run at 2.5 s"
+    );
+    profile.mark_saved("saved from a headless run at 7.0 s");
+    assert_eq!(
+        profile.description,
+        "Profile saved from a headless run at 7.0 s"
+    );
+}

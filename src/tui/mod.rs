@@ -444,7 +444,10 @@ fn save(app: &mut App, engine: &EngineHandle, name: &str, overwrite: bool) {
         return;
     }
     let mut profile = engine.current_profile();
-    profile.description = format!("{} (saved from the dashboard)", app.profile_name);
+    profile.mark_saved(&format!(
+        "saved from the dashboard running `{}`",
+        app.profile_name
+    ));
     let token_left_out = profile.forget_secrets();
     let written = profile
         .to_toml()
