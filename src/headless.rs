@@ -296,10 +296,12 @@ fn progress_bar(duration: Duration) -> Option<ProgressBar> {
 }
 
 /// `profile` as this run carries it out: the options' duration, interval and histogram log in
-/// place of the profile's (`--duration`, `--interval` and `--hlog` override them), and a
-/// `[pinning]` entry for every thread (`"auto"` where the profile has none), so the start line's
-/// `resolved_profile` says what ran and `compare` sees two runs' real settings.
+/// place of the profile's (`--duration`, `--interval` and `--hlog` override them), a
+/// `[pinning]` entry for every thread (`"auto"` where the profile has none) and the ring's NUMA
+/// node as it places memory (`"local"` where not given), so the start line's `resolved_profile`
+/// says what ran and `compare` sees two runs' real settings.
 fn as_run(mut profile: TuningProfile, options: &HeadlessOptions) -> TuningProfile {
+    profile.ring.numa_node = profile.ring.numa_node.resolved();
     profile.pinning = profile
         .pinning
         .for_threads(profile.workload.producers, profile.workload.consumers);

@@ -78,12 +78,12 @@ impl Engine {
             .or(producer_cpus.first())
             .copied()
             .unwrap_or(0);
-        let node = match profile.ring.numa_node {
+        let node = match profile.ring.numa_node.resolved() {
+            NumaSetting::Word(NumaWord::Any) => NodeChoice::Any,
+            NumaSetting::Node(n) => NodeChoice::Node(n),
             NumaSetting::Default | NumaSetting::Word(NumaWord::Local) => {
                 NodeChoice::LocalTo(ring_side_cpu)
             }
-            NumaSetting::Word(NumaWord::Any) => NodeChoice::Any,
-            NumaSetting::Node(n) => NodeChoice::Node(n),
         };
         let alloc = Arc::new(NumaAlloc::new(MemoryPlacement {
             node,

@@ -135,6 +135,16 @@ impl CpuSetting {
     }
 }
 
+impl NumaSetting {
+    /// This setting as it places memory: not given is `"local"`, the first consumer's node.
+    pub fn resolved(self) -> NumaSetting {
+        match self {
+            NumaSetting::Default => NumaSetting::Word(NumaWord::Local),
+            given => given,
+        }
+    }
+}
+
 impl super::PinningSection {
     /// These settings with an entry for every thread of `producers` and `consumers` (`"auto"`
     /// for each the lists leave out): what a run's record says ran, so that two runs placed the
