@@ -65,35 +65,29 @@ fn allowed_cpus() -> Vec<u64> {
 /// call it different from a profile that writes "auto" out.
 #[test]
 fn the_start_line_spells_out_each_threads_pinning_and_the_rings_node() {
-    let out = ringtop()
-        .args(["run", "--headless", "--builtin", "broadcast-fanout"])
-        .args(["--duration", "300ms", "--interval", "100ms"])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    common::assert_succeeded(&out);
-    let text = String::from_utf8(out.stdout).unwrap();
-    let start: Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+    // The start line's `resolved_profile` of a 300 ms headless run of `command`.
+    let resolved = |command: &[&str]| -> Value {
+        let out = ringtop()
+            .args(command)
+            .args(["--headless", "--duration", "300ms"])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        common::assert_succeeded(&out);
+        let text = String::from_utf8(out.stdout).unwrap();
+        let start: Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+        start["resolved_profile"].clone()
+    };
+    let profile = resolved(&["run", "--builtin", "broadcast-fanout"]);
     assert_eq!(
-        start["resolved_profile"]["pinning"],
+        profile["pinning"],
         serde_json::json!({"producers": ["auto"], "consumers": ["auto", "auto"]}),
-        "{start}"
+        "{profile}"
     );
     // Nor is a NUMA node left unsaid: `remote-tcp`, whose ring settings `serve` takes, gives
     // none, and its ring is local.
-    let out = ringtop()
-        .args(["serve", "--headless", "--listen", "127.0.0.1:0"])
-        .args(["--duration", "300ms"])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    common::assert_succeeded(&out);
-    let text = String::from_utf8(out.stdout).unwrap();
-    let start: Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
-    assert_eq!(
-        start["resolved_profile"]["ring"]["numa_node"], "local",
-        "{start}"
-    );
+    let profile = resolved(&["serve", "--listen", "127.0.0.1:0"]);
+    assert_eq!(profile["ring"]["numa_node"], "local", "{profile}");
 }
 
 #[test]

@@ -218,9 +218,14 @@ fn a_sweep_runs_every_point_and_marks_one_knee_per_curve() {
         seen.push((batch, rate as u64));
         let o = &point["outcome"];
         assert_eq!(o["integrity_ok"], true, "{point}");
-        // A paced producer offers exactly its rate: what arrived is that rate.
+        // A paced producer offers exactly its rate: what arrived is that rate where it kept
+        // it. (A stall of the VM can put it behind for a window: CI saw 183,722 rows/s of
+        // 200k with a 91 ms p99, and the point said `kept_rate: false`.) Never more.
         let got = o["rows_per_s"].as_f64().unwrap();
-        assert!((got - rate).abs() < 0.05 * rate, "{point}");
+        if o["kept_rate"] == true {
+            assert!((got - rate).abs() < 0.05 * rate, "{point}");
+        }
+        assert!(got < 1.05 * rate, "{point}");
         assert!(o["p50_ns"].as_u64().unwrap() <= o["p99_ns"].as_u64().unwrap());
     }
     assert_eq!(
