@@ -694,6 +694,16 @@ connect = "127.0.0.1:1"
         assert_eq!(summary["totals"][key], 0, "{key}");
     }
     assert_eq!(summary["integrity_ok"], true);
+    // Its rates are over the time the sender was connected, not its wait for it beforehand.
+    let connected_s = summary["transport"]["connected_s"].as_f64().unwrap();
+    let elapsed_s = summary["elapsed_s"].as_f64().unwrap();
+    assert!(connected_s > 0.0 && connected_s < elapsed_s, "{summary}");
+    let over_connected = produced as f64 / connected_s;
+    let rows_per_s = summary["totals"]["rows_per_s"].as_f64().unwrap();
+    assert!(
+        (rows_per_s / over_connected - 1.0).abs() < 1e-4,
+        "{rows_per_s} rows/s, but {produced} rows in {connected_s} s connected"
+    );
     // The receiver describes itself, not the built-in its ring settings came from (whose
     // description names a codec and an address this link does not use).
     assert_eq!(

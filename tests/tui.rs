@@ -1320,6 +1320,7 @@ fn link(role: LinkRole) -> TransportSnapshot {
             .into(),
         ),
         connected: true,
+        connected_s: Some(3.0),
         frames: 167_015,
         bytes: 68_252_292,
         frames_per_s: 55_383.0,

@@ -3,7 +3,8 @@
 //! [`measure`] gives the [`Snapshot`] of the interval between two consecutive readings, with each
 //! consumer's latency histogram of that interval beside it (for interval logs); [`summarize`]
 //! gives the [`Summary`] of the whole run from its last reading. Every rate and ratio covers
-//! exactly the window between the two readings, because every count comes from them.
+//! exactly the window between the two readings, because every count comes from them (a
+//! receiver's summary counts its rows/s over the part of that window a sender was connected).
 
 use crate::codec::CodecId;
 use crate::metrics::LatencyHistogram;
@@ -198,6 +199,7 @@ fn rows_carry_this_clock(shape: &RunShape, now: &Reading) -> bool {
 
 fn figures(shape: &RunShape, previous: &Reading, now: &Reading, span: Span) -> Figures {
     let seconds = now.at.saturating_sub(previous.at).as_secs_f64().max(1e-9);
+    let rate_seconds = rate_seconds(shape, previous, now, span, seconds);
     let timed = rows_carry_this_clock(shape, now);
     let mut threads = Vec::new();
     let mut integrity = Integrity::default();
@@ -224,7 +226,8 @@ fn figures(shape: &RunShape, previous: &Reading, now: &Reading, span: Span) -> F
                 codec.decoded.add(&codec_since);
             }
         }
-        let mut figures = thread_figures(shape, thread, before, rows_since, seconds, span, timed);
+        let mut figures =
+            thread_figures(shape, thread, before, rows_since, rate_seconds, span, timed);
         (figures.scheduling, figures.scheduling_unavailable) =
             match scheduling(previous, now, thread, before, seconds) {
                 Ok(scheduling) => (Some(scheduling), None),
@@ -260,10 +263,10 @@ fn figures(shape: &RunShape, previous: &Reading, now: &Reading, span: Span) -> F
         lost: integrity.lost,
         duplicated: integrity.duplicated,
         reordered: integrity.reordered,
-        rows_per_s: consumed_since as f64 / seconds,
-        mb_per_s: consumed_since as f64 * ROW_BYTES / seconds / 1e6,
+        rows_per_s: consumed_since as f64 / rate_seconds,
+        mb_per_s: consumed_since as f64 * ROW_BYTES / rate_seconds / 1e6,
     };
-    let transport = transport_figures(shape, previous, now, &threads, seconds, span);
+    let transport = transport_figures(shape, previous, now, &threads, rate_seconds, span);
     Figures {
         threads,
         ring,
@@ -271,6 +274,25 @@ fn figures(shape: &RunShape, previous: &Reading, now: &Reading, span: Span) -> F
         totals,
         transport,
         seconds,
+    }
+}
+
+/// The seconds rows/s and MB/s are over: the `seconds` between the readings, but in a
+/// receiver's summary the time a sender was connected in them. A receiver waits for its sender
+/// (before the first, between them, after the last until it is stopped); over all of its time,
+/// its rows/s would fall the longer it waited, and say nothing of the link.
+fn rate_seconds(
+    shape: &RunShape,
+    previous: &Reading,
+    now: &Reading,
+    span: Span,
+    seconds: f64,
+) -> f64 {
+    let connected_s = |reading: &Reading| reading.link.as_ref().map_or(0.0, |l| l.connected_s);
+    let served = connected_s(now) - connected_s(previous);
+    match (span, shape.role()) {
+        (Span::WholeRun, Some(LinkRole::Receiver)) if served > 0.0 => served.clamp(1e-9, seconds),
+        _ => seconds,
     }
 }
 
@@ -428,6 +450,7 @@ fn transport_figures(
         address: end.address.clone(),
         peer: link.peer.clone(),
         connected: link.connected,
+        connected_s: Some(link.connected_s),
         frames: link.frames,
         bytes: link.bytes,
         frames_per_s: link.frames.saturating_sub(before.frames) as f64 / seconds,

@@ -197,6 +197,8 @@ pub(crate) struct LinkReading {
     pub(crate) cap_waits: u64,
     /// Whether a peer is connected now.
     pub(crate) connected: bool,
+    /// Seconds a peer has been connected since the start.
+    pub(crate) connected_s: f64,
     /// Receiver: whether the current sender stamps rows on this host's clock.
     pub(crate) same_clock: bool,
     /// The last peer's address.
@@ -303,6 +305,7 @@ impl LinkReading {
             credit_stalls: stats.credit_stalls.load(Relaxed),
             cap_waits: stats.cap_waits.load(Relaxed),
             connected: stats.connected.load(Relaxed),
+            connected_s: stats.connected_for().as_secs_f64(),
             same_clock: stats.same_clock.load(Relaxed),
             peer: stats.peer(),
             last_error: stats.error(),

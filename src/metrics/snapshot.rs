@@ -347,6 +347,14 @@ pub struct TransportSnapshot {
     pub peer: Option<String>,
     /// Whether a peer is connected now.
     pub connected: bool,
+    /// Seconds a peer has been connected since the start (this session so far included): on a
+    /// receiver, the time it served senders, which its summary's rates are over. `null` only in
+    /// output from before it was added.
+    #[serde(
+        default,
+        serialize_with = "crate::metrics::figures::significant_or_null"
+    )]
+    pub connected_s: Option<f64>,
     /// Frames sent (sender) or received and decoded (receiver) since the start.
     pub frames: u64,
     /// Bytes on the wire since the start: frames, record headers, padding, message headers.

@@ -2,6 +2,7 @@
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed, Ordering::Release};
+use std::time::{Duration, Instant};
 
 use crate::metrics::LatencyHistogram;
 
@@ -49,6 +50,15 @@ pub struct LinkStats {
     pub last_error: Mutex<Option<String>>,
     /// Round trips (row stamp to echoed credit) since the last snapshot, and in total.
     pub round_trip: Mutex<(LatencyHistogram, LatencyHistogram)>,
+    /// How long a peer has been connected ([`LinkStats::connected_for`]).
+    connected_time: Mutex<ConnectedTime>,
+}
+
+/// The time a peer was connected: the sessions that ended, and when the current one began.
+#[derive(Debug, Default)]
+struct ConnectedTime {
+    ended: Duration,
+    current_since: Option<Instant>,
 }
 
 impl LinkStats {
@@ -77,14 +87,36 @@ impl LinkStats {
         self.last_error.lock().ok().and_then(|e| e.clone())
     }
 
-    /// Records who is connected (or nobody).
-    pub fn set_peer(&self, peer: Option<String>) {
-        self.connected.store(peer.is_some(), Relaxed);
-        if let Ok(mut p) = self.peer.lock()
-            && peer.is_some()
-        {
-            *p = peer;
+    /// Records that `peer` is connected now, and starts counting its connected time.
+    pub fn connect(&self, peer: String) {
+        if let Ok(mut p) = self.peer.lock() {
+            *p = Some(peer);
         }
+        if let Ok(mut time) = self.connected_time.lock() {
+            time.current_since.get_or_insert_with(Instant::now);
+        }
+        self.connected.store(true, Relaxed);
+    }
+
+    /// Records that no peer is connected now (the last one's address is kept).
+    pub fn disconnect(&self) {
+        self.connected.store(false, Relaxed);
+        if let Ok(mut time) = self.connected_time.lock()
+            && let Some(since) = time.current_since.take()
+        {
+            time.ended += since.elapsed();
+        }
+    }
+
+    /// How long a peer has been connected since the start, the current session so far
+    /// included: the time a receiver served senders, without the waits before and between them.
+    pub fn connected_for(&self) -> Duration {
+        self.connected_time.lock().map_or(Duration::ZERO, |time| {
+            time.ended
+                + time
+                    .current_since
+                    .map_or(Duration::ZERO, |since| since.elapsed())
+        })
     }
 
     /// The last peer's address.

@@ -448,6 +448,54 @@ fn a_receiver_times_rows_only_on_its_own_clock() {
     assert!(elsewhere.latency.is_empty());
 }
 
+/// A receiver waits for its sender: its summary's rates are over the seconds one was connected
+/// (2 of the 10 here), as the sender's are over its run; a snapshot's stay over its interval,
+/// and the thread's share of the CPU over all of the time.
+#[test]
+fn a_receiver_summary_counts_its_rates_over_the_time_a_sender_was_connected() {
+    let mut shape = shape_of(RingKind::Spsc, false);
+    shape.link = Some(LinkShape {
+        kind: TransportKind::Tcp,
+        role: LinkRole::Receiver,
+        address: "127.0.0.1:7471".into(),
+        link_mbps: None,
+    });
+    let mut end = reading(
+        10_000,
+        vec![thread("consumer-0", Role::Consumer, 1, 2_000_000)],
+    );
+    end.threads[0].sched = Ok(TaskSched {
+        ran_ns: 5_000_000_000,
+        ..TaskSched::default()
+    });
+    end.link = Some(LinkReading {
+        sessions: 1,
+        frames: 1_000,
+        bytes: 40_000_000,
+        connected_s: 2.0,
+        ..LinkReading::default()
+    });
+    let summary = summarize(&shape, &Reading::start(), &end);
+    assert_eq!(summary.totals.rows_per_s, 1_000_000.0);
+    assert_eq!(summary.totals.mb_per_s, 2_000_000.0 * ROW_BYTES / 2.0 / 1e6);
+    assert_eq!(summary.threads[0].rows_per_s, 1_000_000.0);
+    let link = summary.transport.as_ref().unwrap();
+    assert_eq!(link.connected_s, Some(2.0));
+    assert_eq!((link.frames_per_s, link.mb_per_s), (500.0, 20.0));
+    let scheduling = summary.threads[0].scheduling.as_ref().unwrap();
+    assert!((scheduling.ran_share - 0.5).abs() < 1e-9, "{scheduling:?}");
+
+    let snapshot = measure(&shape, &Reading::start(), &end).snapshot;
+    assert_eq!(snapshot.totals.rows_per_s, 200_000.0);
+    assert_eq!(snapshot.transport.unwrap().frames_per_s, 100.0);
+
+    // A sender's summary is over its run, connected or not: its producer ran all of it.
+    shape.link.as_mut().unwrap().role = LinkRole::Sender;
+    end.link.as_mut().unwrap().rows_acknowledged = 2_000_000;
+    let sender = summarize(&shape, &Reading::start(), &end);
+    assert_eq!(sender.totals.rows_per_s, 200_000.0);
+}
+
 #[test]
 fn the_memory_reading_and_host_place_threads_and_warn_of_remote_reads() {
     let mut shape = shape_of(RingKind::Spsc, false);

@@ -581,7 +581,7 @@ impl<S: Stream> Sessions<'_, S> {
         let byes = s.u64_at(bye::SEQ).load(Acquire);
         s.u64_at(welcome::SEQ).store(seq, Release);
         self.stats.sessions.fetch_add(1, Relaxed);
-        self.stats.set_peer(Some(format!("pid {pid}")));
+        self.stats.connect(format!("pid {pid}"));
         loop {
             if self.stop.load(Relaxed) {
                 return End::Stopped;
@@ -643,6 +643,6 @@ impl<S: Stream> Sessions<'_, S> {
         };
         self.sessions
             .record(writer.published(), SessionEvent::End { rows_sent, reason });
-        self.stats.connected.store(false, Relaxed);
+        self.stats.disconnect();
     }
 }

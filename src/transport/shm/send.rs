@@ -260,7 +260,7 @@ impl ShmSender {
         self.head = head;
         self.session = session;
         self.stats.sessions.fetch_add(1, Relaxed);
-        self.stats.set_peer(Some(address.to_owned()));
+        self.stats.connect(address.to_owned());
         Ok(())
     }
 
@@ -351,7 +351,7 @@ impl ShmSender {
 
     fn go_down(&mut self, reason: String) -> SendOutcome {
         if self.down.is_none() {
-            self.stats.connected.store(false, Relaxed);
+            self.stats.disconnect();
             self.stats.count_drop(reason.clone());
             self.down = Some(reason);
         }
@@ -625,7 +625,7 @@ impl ShmSender {
             }
         }
         self.stats.rows_acknowledged.store(self.rows_acked, Relaxed);
-        self.stats.connected.store(false, Relaxed);
+        self.stats.disconnect();
         self.rows_acked
     }
 }

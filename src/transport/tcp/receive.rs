@@ -421,7 +421,7 @@ fn run_session(
         }
     }
     stats.sessions.fetch_add(1, Relaxed);
-    stats.set_peer(Some(peer.to_string()));
+    stats.connect(peer.to_string());
     if let Ok(mut link) = shared.credits.link.lock() {
         *link = write_half.try_clone().ok();
     }
@@ -454,7 +454,7 @@ fn run_session(
     if let Ok(mut link) = shared.credits.link.lock() {
         *link = None;
     }
-    stats.connected.store(false, Relaxed);
+    stats.disconnect();
     let end = match outcome {
         Ok(rows) => SessionEvent::End {
             rows_sent: Some(rows),

@@ -220,7 +220,7 @@ impl RemoteSender {
             .set_nonblocking(true)
             .map_err(io("making the socket non-blocking"))?;
         self.stats.sessions.fetch_add(1, Relaxed);
-        self.stats.set_peer(Some(target.to_string()));
+        self.stats.connect(target.to_string());
         Ok(Connection {
             stream: write_half,
             inbound,
@@ -263,7 +263,7 @@ impl RemoteSender {
     }
 
     fn link_lost(&mut self, reason: String) {
-        self.stats.connected.store(false, Relaxed);
+        self.stats.disconnect();
         match self.link.take() {
             Some(link) => {
                 self.acked_before += link.rows_acked;
@@ -422,7 +422,7 @@ impl RemoteSender {
         }
         let acked = self.acked_before;
         self.stats.rows_acknowledged.store(acked, Relaxed);
-        self.stats.connected.store(false, Relaxed);
+        self.stats.disconnect();
         acked
     }
 }

@@ -240,7 +240,7 @@ impl Session<'_> {
         if let Ok(mut link) = self.credits.link.lock() {
             *link = None;
         }
-        self.stats.connected.store(false, Relaxed);
+        self.stats.disconnect();
         let end = match outcome {
             Ok(None) => return endpoint.disconnect(),
             Ok(Some(rows)) => SessionEvent::End {
@@ -335,7 +335,7 @@ impl Session<'_> {
         };
         self.reply(endpoint, control, &welcome.encode())?;
         self.stats.sessions.fetch_add(1, Relaxed);
-        self.stats.set_peer(Some("rdma peer".into()));
+        self.stats.connect("rdma peer".into());
         if let Ok(mut link) = self.credits.link.lock() {
             *link = Some((endpoint.clone(), credit_addr, credit_rkey));
         }

@@ -154,7 +154,7 @@ impl VerbsSender {
             .filter(|m| *m > 0.0)
             .map(|m| TokenBucket::new(m, (2 * config.max_frame).max(64 * 1024)));
         stats.sessions.fetch_add(1, Relaxed);
-        stats.set_peer(Some(config.address.clone()));
+        stats.connect(config.address.clone());
         Ok(VerbsSender {
             tail: welcome.start,
             head: welcome.start,
@@ -244,7 +244,7 @@ impl VerbsSender {
 
     fn fail(&mut self, reason: String) {
         if self.failed.is_none() {
-            self.stats.connected.store(false, Relaxed);
+            self.stats.disconnect();
             self.stats.count_drop(reason.clone());
             self.failed = Some(reason);
         }
@@ -415,7 +415,7 @@ impl FrameLink for VerbsSender {
         }
         self.endpoint.disconnect();
         self.stats.rows_acknowledged.store(self.rows_acked, Relaxed);
-        self.stats.connected.store(false, Relaxed);
+        self.stats.disconnect();
         self.rows_acked
     }
 }
