@@ -95,6 +95,27 @@ fn table_names_the_cpus_and_the_percentiles() {
     assert!(text.contains("producer on CPU"), "{text}");
     assert!(text.contains("p99.9"), "{text}");
     assert!(text.contains("lost 0, duplicated 0, reordered 0"), "{text}");
+    // 2,000 round trips hold a p99.9 but not a p99.99: that one is the largest sample, marked.
+    let round_trip: Vec<&str> = text
+        .lines()
+        .find(|l| l.starts_with("round trip "))
+        .unwrap()
+        .split_whitespace()
+        .skip(2)
+        .collect();
+    let [p50, p90, p99, p999, p9999, max, count] = round_trip[..] else {
+        panic!("{text}");
+    };
+    assert_eq!(count, "2000", "{text}");
+    for unmarked in [p50, p90, p99, p999] {
+        assert!(unmarked.parse::<u64>().is_ok(), "{unmarked}: {text}");
+    }
+    assert_eq!(p9999.strip_suffix('*'), Some(max), "{text}");
+    assert!(
+        text.contains("(* fewer samples than the percentile needs:")
+            && text.contains(" 10000 for p99.99; the figure is the largest sample, not a tail)"),
+        "{text}"
+    );
 }
 
 #[test]

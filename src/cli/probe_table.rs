@@ -1,9 +1,14 @@
 //! The plain-text table `ringtop probe` prints: presentation, kept with the command line.
 
 use ringtop::engine::probe::ProbeReport;
+use ringtop::metrics::LatencySummary;
 use ringtop::metrics::human::{format_ns, format_rate};
+use ringtop::metrics::latency::{P90_SAMPLES, P99_SAMPLES, P999_SAMPLES, P9999_SAMPLES};
 use ringtop::topology::AllocationReport;
 use ringtop::words::counted;
+
+/// Follows a percentile that stands on fewer samples than it needs.
+const THIN_MARK: char = '*';
 
 /// Renders a report as the plain-text table `ringtop probe` prints.
 pub(crate) fn render_table(report: &ProbeReport) -> String {
@@ -68,12 +73,33 @@ pub(crate) fn render_table(report: &ProbeReport) -> String {
         ("round trip".to_owned(), &report.round_trip),
         ("round trip, relay".to_owned(), &report.relay_round_trip),
     ];
+    // A percentile of fewer samples than it needs is the largest of them: marked, not passed
+    // off as a tail.
+    let percentiles = |s: &LatencySummary| {
+        [
+            (s.p50_ns, 1),
+            (s.p90_ns, P90_SAMPLES),
+            (s.p99_ns, P99_SAMPLES),
+            (s.p999_ns, P999_SAMPLES),
+            (s.p9999_ns, P9999_SAMPLES),
+        ]
+        .map(|(ns, needs)| {
+            if s.count < needs {
+                format!("{ns}{THIN_MARK}")
+            } else {
+                ns.to_string()
+            }
+        })
+    };
+    let thin = rows
+        .iter()
+        .any(|(_, s)| percentiles(s).iter().any(|p| p.ends_with(THIN_MARK)));
     // Columns as wide as their widest figure (seconds of lag are ten digits of nanoseconds).
     let digits = |n: u64| n.to_string().len();
     let width = rows
         .iter()
-        .flat_map(|(_, s)| [s.p50_ns, s.p90_ns, s.p99_ns, s.p999_ns, s.p9999_ns])
-        .map(digits)
+        .flat_map(|(_, s)| percentiles(s))
+        .map(|p| p.len())
         .fold(8, usize::max);
     let wide = rows
         .iter()
@@ -86,10 +112,20 @@ pub(crate) fn render_table(report: &ProbeReport) -> String {
         "latency (ns)", "p50", "p90", "p99", "p99.9", "p99.99", "max", "samples"
     );
     for (name, s) in rows {
+        let [p50, p90, p99, p999, p9999] = percentiles(s);
         let _ = writeln!(
             out,
-            "{name:<21} {:>width$} {:>width$} {:>width$} {:>width$} {:>width$} {:>wide$} {:>wide$}",
-            s.p50_ns, s.p90_ns, s.p99_ns, s.p999_ns, s.p9999_ns, s.max_ns, s.count
+            "{name:<21} {p50:>width$} {p90:>width$} {p99:>width$} {p999:>width$} {p9999:>width$} \
+             {:>wide$} {:>wide$}",
+            s.max_ns, s.count
+        );
+    }
+    if thin {
+        let _ = writeln!(
+            out,
+            "({THIN_MARK} fewer samples than the percentile needs: {P90_SAMPLES} for p90, \
+             {P99_SAMPLES} for p99, {P999_SAMPLES} for p99.9,\n {P9999_SAMPLES} for p99.99; the \
+             figure is the largest sample, not a tail)"
         );
     }
     let _ = writeln!(

@@ -7,9 +7,15 @@ use serde::Serialize;
 const MAX_TRACKABLE_NS: u64 = 60_000_000_000;
 /// Significant decimal digits kept at every magnitude (0.1% resolution).
 const SIGNIFICANT_DIGITS: u8 = 3;
+/// The fewest samples for a p90 that is more than the largest sample, as [`P99_SAMPLES`].
+pub const P90_SAMPLES: u64 = 10;
 /// The fewest samples for a p99 that is more than the slowest of them: under 100, the 99th
 /// percentile is the largest sample.
 pub const P99_SAMPLES: u64 = 100;
+/// The fewest samples for a p99.9 that is more than the largest sample, as [`P99_SAMPLES`].
+pub const P999_SAMPLES: u64 = 1_000;
+/// The fewest samples for a p99.99 that is more than the largest sample, as [`P99_SAMPLES`].
+pub const P9999_SAMPLES: u64 = 10_000;
 
 /// A latency histogram in nanoseconds: constant-time recording, percentiles to 0.1%.
 #[derive(Debug, Clone)]
