@@ -90,6 +90,95 @@ fn the_start_line_spells_out_each_threads_pinning_and_the_rings_node() {
     assert_eq!(profile["ring"]["numa_node"], "local", "{profile}");
 }
 
+/// `--set KEY=VALUE` runs what a profile file with that key would: the start line records the
+/// values and the description says they were set, as the built-in's may name the one replaced.
+#[test]
+fn keys_set_on_the_command_line_run_and_are_recorded() {
+    let cpu = *allowed_cpus().last().unwrap();
+    let pin = format!("pinning.consumers={cpu}");
+    let start = |command: &[&str]| -> Value {
+        let out = ringtop()
+            .args(command)
+            .args(["--headless", "--duration", "300ms"])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        common::assert_succeeded(&out);
+        let text = String::from_utf8(out.stdout).unwrap();
+        serde_json::from_str(text.lines().next().unwrap()).unwrap()
+    };
+    let line = start(&[
+        "run",
+        "--set",
+        "workload.rate=200k",
+        "--set",
+        "ring.capacity=2048",
+        "--set",
+        &pin,
+    ]);
+    let profile = &line["resolved_profile"];
+    assert_eq!(profile["workload"]["rate"], 200_000, "{profile}");
+    assert_eq!(profile["ring"]["capacity"], 2048, "{profile}");
+    assert_eq!(profile["pinning"]["consumers"], serde_json::json!([cpu]));
+    assert!(
+        profile["description"].as_str().unwrap().ends_with(&format!(
+            "; here with workload.rate=200000, ring.capacity=2048, {pin} (--set)"
+        )),
+        "{profile}"
+    );
+    let served = start(&[
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--set",
+        "ring.capacity=2048",
+    ]);
+    let profile = &served["resolved_profile"];
+    assert_eq!(profile["ring"]["capacity"], 2048, "{profile}");
+    assert!(
+        profile["description"]
+            .as_str()
+            .unwrap()
+            .ends_with("; here with ring.capacity=2048 (--set)"),
+        "{profile}"
+    );
+
+    for (set, says) in [
+        (
+            &["workload.rate=1k", "workload.rate=2k"][..],
+            "--set workload.rate is set twice",
+        ),
+        (
+            &["ring.capacity=1000"],
+            "--set ring.capacity=1000: capacity 1000 is not a power",
+        ),
+        (
+            &["workload.nope=1"],
+            "--set workload.nope=1: unknown field `nope`",
+        ),
+        (
+            &["workload.rate"],
+            "--set workload.rate: expected KEY=VALUE",
+        ),
+        (&["rate=1"], "--set rate=1: the key is section.name"),
+        (&["workload.rate="], "--set workload.rate=: no value"),
+    ] {
+        let mut command = ringtop();
+        command.args(["run", "--headless", "--duration", "300ms"]);
+        for s in set {
+            command.args(["--set", s]);
+        }
+        let out = command.stdin(Stdio::null()).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{set:?}");
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert!(
+            err.starts_with(&format!("ringtop: {says}")),
+            "{set:?}: {err}"
+        );
+        assert!(out.stdout.is_empty(), "{set:?}: nothing ran");
+    }
+}
+
 #[test]
 fn a_short_run_prints_snapshots_then_a_clean_summary() {
     let out = ringtop()

@@ -23,6 +23,8 @@ pub(super) struct Cli {
     pub(super) builtin: Option<String>,
     #[command(flatten)]
     pub(super) metrics: MetricsArgs,
+    #[command(flatten)]
+    pub(super) settings: SettingArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -187,6 +189,17 @@ pub(super) struct RunArgs {
     pub(super) shm: Option<String>,
     #[command(flatten)]
     pub(super) token: TokenArgs,
+    #[command(flatten)]
+    pub(super) settings: SettingArgs,
+}
+
+/// Profile keys set on the command line, for `run` and `serve`.
+#[derive(Debug, Args, Clone, Default)]
+pub(super) struct SettingArgs {
+    /// Set a profile key for this run, as the profile file would (`workload.rate=500k`,
+    /// `ring.capacity=8192`, `pinning.consumers=2+3`); repeat for more keys.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub(super) set: Vec<String>,
 }
 
 /// The link's shared secret, for `run` and `serve`.
@@ -273,6 +286,8 @@ pub(super) struct ServeArgs {
     /// Headless: stop once the first sender has finished and left.
     #[arg(long, requires = "headless")]
     pub(super) once: bool,
+    #[command(flatten)]
+    pub(super) settings: SettingArgs,
 }
 
 #[derive(Debug, Subcommand)]

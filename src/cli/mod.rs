@@ -31,7 +31,7 @@ mod tune_document;
 
 use args::{
     C2cArgs, Cli, CodecArgs, Command, DoctorArgs, MetricsArgs, ProbeArgs, ProfileCommand,
-    ReportArgs, RunArgs, ServeArgs, TokenArgs, TopoArgs,
+    ReportArgs, RunArgs, ServeArgs, SettingArgs, TokenArgs, TopoArgs,
 };
 use clap::Parser;
 use codec_document::{CodecDocument, CodecFile};
@@ -67,6 +67,7 @@ pub fn main() -> ExitCode {
             connect: None,
             shm: None,
             token: TokenArgs::default(),
+            settings: cli.settings,
         }),
         Some(Command::Serve(args)) => run_serve(&args),
         Some(Command::Topo(args)) => run_topo(&args),
@@ -171,12 +172,42 @@ fn chosen_profile(
     }
 }
 
+/// `profile` with the command line's `--set KEY=VALUE`s written in, checked, and what was set
+/// for its description (`; here with workload.rate=500000 (--set)`), which may name the value
+/// it replaced (`default`'s names its rate).
+fn with_settings(
+    profile: profile::TuningProfile,
+    args: &SettingArgs,
+) -> Result<(profile::TuningProfile, String), String> {
+    if args.set.is_empty() {
+        return Ok((profile, String::new()));
+    }
+    let settings = args
+        .set
+        .iter()
+        .map(|text| profile::overrides::parse(text))
+        .collect::<Result<Vec<_>, _>>()?;
+    let profile = profile::overrides::with_settings(&profile, &settings)
+        .map_err(|reason| format!("--set {reason}"))?;
+    let set = settings
+        .iter()
+        .map(|(key, value)| format!("{key}={value}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    Ok((profile, format!("; here with {set} (--set)")))
+}
+
 fn run_workload(args: &RunArgs) -> ExitCode {
-    let (mut profile, name) =
+    let (profile, name) =
         match chosen_profile(args.profile.as_ref(), args.builtin.as_ref(), "default") {
             Ok(chosen) => chosen,
             Err(err) => return usage_error(&err),
         };
+    let (mut profile, set) = match with_settings(profile, &args.settings) {
+        Ok(set) => set,
+        Err(err) => return usage_error(&err),
+    };
+    profile.description.push_str(&set);
     let token = match args.token.resolve() {
         Ok(token) => token,
         Err(err) => return usage_error(&err),
@@ -236,11 +267,15 @@ fn run_workload(args: &RunArgs) -> ExitCode {
 }
 
 fn run_serve(args: &ServeArgs) -> ExitCode {
-    let (mut profile, name) =
+    let (profile, name) =
         match chosen_profile(args.profile.as_ref(), args.builtin.as_ref(), "remote-tcp") {
             Ok(chosen) => chosen,
             Err(err) => return usage_error(&err),
         };
+    let (mut profile, set) = match with_settings(profile, &args.settings) {
+        Ok(set) => set,
+        Err(err) => return usage_error(&err),
+    };
     let token = match args.token.resolve() {
         Ok(token) => token,
         Err(err) => return usage_error(&err),
@@ -287,7 +322,7 @@ fn run_serve(args: &ServeArgs) -> ExitCode {
     // side's says what it is, so the start line, the report and saved profiles do not mislead.
     profile.description = format!(
         "the receiving end of {link}: ring settings from `{name}`; the rows, their pace and \
-         codec are the sender's"
+         codec are the sender's{set}"
     );
     if let Err(err) = profile.validate("serve") {
         return usage_error(&err);

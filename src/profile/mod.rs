@@ -12,6 +12,7 @@ mod files;
 mod locate;
 pub(crate) mod numbers;
 mod one_of;
+pub mod overrides;
 mod placement;
 pub mod rules;
 

@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use crate::metrics::human::parse_count;
 use crate::profile::TuningProfile;
+use crate::profile::overrides::{Setting, split_key, value_of, with_settings};
 
 use super::search::{TrialOutcome, Trials};
 use super::space::Candidate;
@@ -47,16 +48,8 @@ impl Axis {
             text: text.to_owned(),
             reason: reason.to_owned(),
         };
-        let (key, values) = text
-            .split_once('=')
-            .ok_or_else(|| error("expected KEY=VALUES, e.g. workload.batch=1,8,64"))?;
-        let key = key.trim();
-        if key.split('.').count() != 2 || key.split('.').any(str::is_empty) {
-            return Err(error(
-                "the key is section.name, as in a profile (workload.rate)",
-            ));
-        }
-        let values = values.trim();
+        let (key, values) = split_key(text, "KEY=VALUES, e.g. workload.batch=1,8,64")
+            .map_err(|reason| error(&reason))?;
         let parsed = match values.split_once("..") {
             Some((low, high)) => range(low, high).map_err(|reason| error(&reason))?,
             None => list(values).map_err(|reason| error(&reason))?,
@@ -107,36 +100,13 @@ fn list(values: &str) -> Result<Vec<toml::Value>, String> {
                 i + 1
             ));
         }
-        let value = match (parse_count(v), v.parse::<f64>()) {
-            (Some(n), _) => toml::Value::Integer(n as i64),
-            // Other numbers stay numbers (a negative one, one that is not whole): the profile
-            // says whether the key takes them.
-            (None, Ok(x)) if x.fract() == 0.0 && x.abs() < 1e18 => toml::Value::Integer(x as i64),
-            (None, Ok(x)) if x.is_finite() => toml::Value::Float(x),
-            _ if v == "true" || v == "false" => toml::Value::Boolean(v == "true"),
-            _ => toml::Value::String(v.to_owned()),
-        };
+        let value = value_of(v);
         if parsed.contains(&value) {
             return Err(format!("`{v}` is listed twice: each value runs once"));
         }
         parsed.push(value);
     }
     Ok(parsed)
-}
-
-/// A swept value for a key that takes one entry per thread (`pinning.consumers`): `1` is `[1]`,
-/// and `2+3` is `[2, 3]`, each entry a whole number (a CPU) or a word (`auto`).
-fn per_thread(value: &toml::Value) -> toml::Value {
-    let entry = |text: &str| {
-        text.parse::<i64>().map_or_else(
-            |_| toml::Value::String(text.to_owned()),
-            toml::Value::Integer,
-        )
-    };
-    toml::Value::Array(match value {
-        toml::Value::String(text) => text.split('+').map(|e| entry(e.trim())).collect(),
-        other => vec![other.clone()],
-    })
 }
 
 /// `low`, `high` and every 1, 2, 5 × 10ⁿ between them.
@@ -164,7 +134,7 @@ pub struct Point {
     /// Each axis's key and the value it had here: `[key, value]` pairs, the value as the
     /// profile's TOML has it (a number, a string, a list of CPUs).
     #[schemars(with = "Vec<(String, serde_json::Value)>")]
-    pub settings: Vec<SettingValue>,
+    pub settings: Vec<Setting>,
     /// What the run gave.
     pub outcome: TrialOutcome,
     /// Whether this point is its curve's knee.
@@ -214,14 +184,11 @@ impl<'a> SweepDocument<'a> {
     }
 }
 
-/// A profile key and its value at one grid point.
-pub type SettingValue = (String, toml::Value);
-
 /// One grid point before it runs: its settings, and the checked profile that runs it.
 #[derive(Debug, Clone)]
 pub struct GridPoint {
     /// Each axis's key and value here.
-    pub settings: Vec<SettingValue>,
+    pub settings: Vec<Setting>,
     /// The base with those settings.
     pub profile: TuningProfile,
 }
@@ -255,7 +222,7 @@ pub fn grid(base: &TuningProfile, axes: &[Axis]) -> Result<Vec<GridPoint>, Sweep
     {
         return Err(SweepError::SweptTwice(again.key.clone()));
     }
-    let mut points: Vec<Vec<SettingValue>> = vec![Vec::new()];
+    let mut points: Vec<Vec<Setting>> = vec![Vec::new()];
     for axis in axes {
         points = points
             .into_iter()
@@ -268,37 +235,10 @@ pub fn grid(base: &TuningProfile, axes: &[Axis]) -> Result<Vec<GridPoint>, Sweep
             })
             .collect();
     }
-    let table = toml::Value::try_from(base).map_err(|e| SweepError::Point(e.to_string()))?;
     points
         .into_iter()
         .map(|settings| {
-            let mut value = table.clone();
-            let what = settings
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect::<Vec<_>>()
-                .join(" ");
-            for (key, v) in &settings {
-                let (section, name) = key.split_once('.').unwrap_or((key, ""));
-                let root = value.as_table_mut().expect("a profile is a table");
-                let section = root
-                    .entry(section)
-                    .or_insert_with(|| toml::Value::Table(toml::Table::new()));
-                let Some(section) = section.as_table_mut() else {
-                    return Err(SweepError::Point(format!("{what}: {key} is not a section")));
-                };
-                let v = match (section.get(name), key.starts_with("pinning.")) {
-                    (Some(toml::Value::Array(_)), _) | (_, true) => per_thread(v),
-                    _ => v.clone(),
-                };
-                section.insert(name.to_owned(), v);
-            }
-            let profile: TuningProfile = value.try_into().map_err(|e: toml::de::Error| {
-                SweepError::Point(format!("{what}: {}", e.message()))
-            })?;
-            profile
-                .validate(&what)
-                .map_err(|e| SweepError::Point(e.to_string()))?;
+            let profile = with_settings(base, &settings).map_err(SweepError::Point)?;
             Ok(GridPoint { settings, profile })
         })
         .collect()
@@ -357,10 +297,9 @@ pub fn sweep(
 /// is only its slowest row; nor is one that timed no row at all. A curve without such a point has
 /// no knee.
 pub fn mark_knees(points: &mut [Point]) {
-    let curve_of = |p: &Point| -> Vec<SettingValue> {
-        p.settings[..p.settings.len().saturating_sub(1)].to_vec()
-    };
-    let mut curves: Vec<Vec<SettingValue>> = Vec::new();
+    let curve_of =
+        |p: &Point| -> Vec<Setting> { p.settings[..p.settings.len().saturating_sub(1)].to_vec() };
+    let mut curves: Vec<Vec<Setting>> = Vec::new();
     for p in points.iter() {
         let c = curve_of(p);
         if !curves.contains(&c) {
