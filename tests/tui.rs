@@ -605,6 +605,36 @@ fn the_latency_pane_shows_whole_thread_names_wherever_its_table_fits_them() {
     assert!(narrower.contains("max"), "{narrower}");
 }
 
+/// A percentile of fewer samples than it needs is the largest of them: `=max`, not a figure
+/// passed off as a tail (500 rows hold a p99 but not a p99.9; 50, neither).
+#[test]
+fn a_percentile_of_too_few_samples_says_it_is_the_max() {
+    let mut app = app(no_pmu, false);
+    let consumers = |app: &mut App, count: u64| {
+        for t in &mut app.snapshot.as_mut().unwrap().threads {
+            if let Some(l) = t.latency_ns.as_mut() {
+                l.count = count;
+            }
+        }
+    };
+    let row = |text: &str| -> Vec<String> {
+        let line = text.lines().find(|l| l.contains("│consumer-0 ")).unwrap();
+        line.trim_matches(|c| c == '"' || c == '│')
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect()
+    };
+    consumers(&mut app, 500);
+    let cells = row(&pane(&app, 60, 10, panes::latency::render));
+    assert_eq!(&cells[2..], ["450ns", "8.00µs", "=max", "80.0µs"], "{cells:?}");
+    consumers(&mut app, 50);
+    let cells = row(&pane(&app, 60, 10, panes::latency::render));
+    assert_eq!(&cells[2..], ["450ns", "=max", "=max", "80.0µs"], "{cells:?}");
+    consumers(&mut app, 1_000);
+    let cells = row(&pane(&app, 60, 10, panes::latency::render));
+    assert_eq!(cells[4], "24.0µs", "{cells:?}");
+}
+
 #[test]
 fn a_one_line_p99_history_keeps_its_scale_beside_its_label() {
     // Two consumers' histories on four lines: one line each, the scale after the label.
@@ -894,6 +924,10 @@ fn the_help_on_a_small_terminal_keeps_its_columns_and_scrolls_to_its_end() {
     app.key(key(KeyCode::PageDown));
     let text = screen(&app, 60, 18);
     assert!(text.contains("Latency counts from each row's"), "{text}");
+    assert!(
+        text.contains("│=max            a percentile of too few samples: it is"),
+        "{text}"
+    );
     assert!(text.contains("lines 21–35 of 35: ↑↓"), "{text}");
     assert_eq!(app.mode, Mode::Help);
 }

@@ -7,12 +7,15 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Row, Sparkline, Table};
 
 use crate::metrics::human::format_ns;
-use crate::metrics::snapshot::Role;
+use crate::metrics::latency::{P99_SAMPLES, P999_SAMPLES};
+use crate::metrics::snapshot::{LatencyNs, Role};
 use crate::tui::app::{App, Pane};
 use crate::tui::style::{self, latency_severity, severity};
 
 /// The widths of the table's columns after the thread's label: cpu, p50, p99, p99.9, max.
 const FIGURE_WIDTHS: [u16; 5] = [4, 6, 6, 6, 6];
+/// What a percentile cell shows when it stands on fewer samples than it needs.
+pub(crate) const AS_MAX: &str = "=max";
 /// The gap between two of the table's columns.
 const COLUMN_GAP: u16 = 1;
 
@@ -50,10 +53,13 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     let table_height = (consumers.len() as u16 + 1).min(inner.height);
     let [table_area, sparks_area] =
         Layout::vertical([Constraint::Length(table_height), Constraint::Min(0)]).areas(inner);
-    let cell = |ns: Option<u64>| match ns {
-        Some(ns) => Cell::from(Span::styled(
-            format_ns(ns),
-            severity(app, latency_severity(ns)),
+    // A percentile of fewer samples than it needs is the largest of them: it says so (the max
+    // column has the figure) rather than pass for a tail.
+    let cell = |latency: Option<LatencyNs>, pick: fn(&LatencyNs) -> u64, needs: u64| match latency {
+        Some(l) if l.count < needs => Cell::from(Span::styled(AS_MAX, style::dim(app))),
+        Some(l) => Cell::from(Span::styled(
+            format_ns(pick(&l)),
+            severity(app, latency_severity(pick(&l))),
         )),
         None => Cell::from("n/a"),
     };
@@ -70,10 +76,10 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         let row = Row::new(vec![
             Cell::from(style::thread_label(&t.name, short)),
             Cell::from(t.cpu.map_or("n/a".into(), |c| c.to_string())),
-            cell(l.map(|l| l.p50)),
-            cell(l.map(|l| l.p99)),
-            cell(l.map(|l| l.p999)),
-            cell(l.map(|l| l.max)),
+            cell(l, |l| l.p50, 1),
+            cell(l, |l| l.p99, P99_SAMPLES),
+            cell(l, |l| l.p999, P999_SAMPLES),
+            cell(l, |l| l.max, 1),
         ]);
         if *i == app.selected_thread {
             row.style(style::selected(app))

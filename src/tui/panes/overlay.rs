@@ -58,8 +58,11 @@ const HELP: [(&str, &str); 21] = [
         "t",
         "search settings for 30 s; write, load profiles/tuned.toml",
     ),
-    ("", "Every action's result shows on the status line."),
     ("", "Latency counts from each row's scheduled send time."),
+    (
+        "=max",
+        "a percentile of too few samples: it is the largest one",
+    ),
 ];
 
 /// Width of the help's key column, its gap included.

@@ -8,11 +8,13 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Table};
 
 use crate::metrics::human::{FIGURE_WIDTH, format_ns, format_rate};
+use crate::metrics::latency::{P99_SAMPLES, P999_SAMPLES};
 use crate::metrics::rates::EndpointRates;
 use crate::metrics::snapshot::{
     AttachedRing, LatencyNs, ProgramSnapshot, ThreadSnapshot, WarningTally,
 };
 use crate::tui::columns::{Column, fit, line_of};
+use crate::tui::panes::latency::AS_MAX;
 use crate::tui::panes::overlay;
 use crate::tui::scroll::Scroll;
 use crate::tui::wrap::{note_lines, wrap_within};
@@ -264,11 +266,13 @@ fn render_threads(
     let column = |header, need, cell: &dyn Fn(&ThreadSnapshot) -> String| {
         Column::new(header, need, threads.iter().map(cell))
     };
-    let latency = |f: fn(&LatencyNs) -> u64| {
-        move |t: &ThreadSnapshot| {
-            t.latency_ns
-                .as_ref()
-                .map_or("n/a".to_owned(), |l| format_ns(f(l)))
+    // A percentile of fewer samples than it needs is the largest of them, as the latency pane
+    // says.
+    let latency = |f: fn(&LatencyNs) -> u64, needs: u64| {
+        move |t: &ThreadSnapshot| match &t.latency_ns {
+            Some(l) if l.count < needs => AS_MAX.to_owned(),
+            Some(l) => format_ns(f(l)),
+            None => "n/a".to_owned(),
         }
     };
     let columns = [
@@ -281,9 +285,9 @@ fn render_threads(
         }),
         column("items/s", 8, &|t| format_rate(t.rows_per_s)).at_least(FIGURE_WIDTH),
         column("MB/s", 2, &|t| format!("{:.1}", t.mb_per_s)),
-        column("p50", 6, &latency(|l| l.p50)).at_least(FIGURE_WIDTH),
-        column("p99", 7, &latency(|l| l.p99)).at_least(FIGURE_WIDTH),
-        column("p99.9", 3, &latency(|l| l.p999)).at_least(FIGURE_WIDTH),
+        column("p50", 6, &latency(|l| l.p50, 1)).at_least(FIGURE_WIDTH),
+        column("p99", 7, &latency(|l| l.p99, P99_SAMPLES)).at_least(FIGURE_WIDTH),
+        column("p99.9", 3, &latency(|l| l.p999, P999_SAMPLES)).at_least(FIGURE_WIDTH),
         // Stalls a second: a producer's found the ring full, a consumer's found it empty.
         Column::new(
             "stall/s",
