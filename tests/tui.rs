@@ -626,10 +626,18 @@ fn a_percentile_of_too_few_samples_says_it_is_the_max() {
     };
     consumers(&mut app, 500);
     let cells = row(&pane(&app, 60, 10, panes::latency::render));
-    assert_eq!(&cells[2..], ["450ns", "8.00µs", "=max", "80.0µs"], "{cells:?}");
+    assert_eq!(
+        &cells[2..],
+        ["450ns", "8.00µs", "=max", "80.0µs"],
+        "{cells:?}"
+    );
     consumers(&mut app, 50);
     let cells = row(&pane(&app, 60, 10, panes::latency::render));
-    assert_eq!(&cells[2..], ["450ns", "=max", "=max", "80.0µs"], "{cells:?}");
+    assert_eq!(
+        &cells[2..],
+        ["450ns", "=max", "=max", "80.0µs"],
+        "{cells:?}"
+    );
     consumers(&mut app, 1_000);
     let cells = row(&pane(&app, 60, 10, panes::latency::render));
     assert_eq!(cells[4], "24.0µs", "{cells:?}");

@@ -270,8 +270,10 @@ impl Chart {
             escape(&self.y_label)
         );
         let mut legend = Vec::new();
+        let drawn = self.series.len();
         for (index, series) in self.series.iter().enumerate() {
             let color = PALETTE[index % PALETTE.len()];
+            let width = line_width(index, drawn);
             let coordinates: Vec<String> = series
                 .points
                 .iter()
@@ -282,8 +284,8 @@ impl Chart {
             }
             let _ = write!(
                 svg,
-                "<polyline points=\"{}\" fill=\"none\" stroke=\"{color}\" stroke-width=\"2.5\" \
-                 class=\"series\"><title>{}</title></polyline>",
+                "<polyline points=\"{}\" fill=\"none\" stroke=\"{color}\" \
+                 stroke-width=\"{width:.1}\" class=\"series\"><title>{}</title></polyline>",
                 coordinates.join(" "),
                 escape(&series.name)
             );
@@ -300,6 +302,14 @@ impl Chart {
         svg.push_str("</svg>");
         svg
     }
+}
+
+/// The width of series `index` of `count`: each drawn thinner than the one before it (down to
+/// the last's 2.5 pixels, at most three steps up), so that lines that coincide (a producer and
+/// its consumer at one rate, a broadcast ring's consumers) show as stripes, none hidden.
+fn line_width(index: usize, count: usize) -> f64 {
+    let later = count.saturating_sub(index + 1).min(3);
+    2.5 + 2.0 * later as f64
 }
 
 /// The legend in the plot's top left corner, drawn after every line so that no line crosses an
@@ -432,6 +442,12 @@ mod tests {
         assert!(svg.contains(PALETTE[0]) && svg.contains(PALETTE[1]));
         assert!(svg.contains("t &lt;1&gt;") && svg.contains("b &amp; c"));
         assert_eq!(svg.matches("<polyline").count(), 2);
+        // Each line thinner than the one under it: equal figures show both colours.
+        assert!(
+            svg.contains("stroke-width=\"4.5\" class=\"series\"><title>a<"),
+            "{svg}"
+        );
+        assert!(svg.contains("stroke-width=\"2.5\" class=\"series\"><title>b &amp; c<"));
         // The legend lies over the lines, on its box, so no line crosses an entry.
         let last_line = svg.rfind("<polyline").unwrap();
         let legend_box = svg.find("class=\"legend-box\"").unwrap();
