@@ -162,6 +162,11 @@ fn keys_set_on_the_command_line_run_and_are_recorded() {
         ),
         (&["rate=1"], "--set rate=1: the key is section.name"),
         (&["workload.rate="], "--set workload.rate=: no value"),
+        // The link's secret is never written back, as the start line leaves it out.
+        (
+            &["transport.token=hunter2"],
+            "--set transport.token=(hidden): missing field `kind`",
+        ),
     ] {
         let mut command = ringtop();
         command.args(["run", "--headless", "--duration", "300ms"]);

@@ -191,7 +191,7 @@ fn with_settings(
         .map_err(|reason| format!("--set {reason}"))?;
     let set = settings
         .iter()
-        .map(|(key, value)| format!("{key}={value}"))
+        .map(profile::overrides::shown)
         .collect::<Vec<_>>()
         .join(", ");
     Ok((profile, format!("; here with {set} (--set)")))

@@ -68,11 +68,7 @@ pub fn with_settings(base: &TuningProfile, settings: &[Setting]) -> Result<Tunin
             "{key} is set twice: give it once (the later would replace the earlier)"
         ));
     }
-    let what = settings
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join(" ");
+    let what = settings.iter().map(shown).collect::<Vec<_>>().join(" ");
     let mut value = toml::Value::try_from(base).map_err(|e| format!("{what}: {e}"))?;
     for (key, v) in settings {
         let (section, name) = key.split_once('.').unwrap_or((key, ""));
@@ -94,6 +90,17 @@ pub fn with_settings(base: &TuningProfile, settings: &[Setting]) -> Result<Tunin
         .map_err(|e: toml::de::Error| format!("{what}: {}", e.message()))?;
     profile.validate(&what).map_err(|e| e.to_string())?;
     Ok(profile)
+}
+
+/// A setting as ringtop writes it back (in an error, a run's description, a sweep's table):
+/// `key=value`, but the link's shared secret never (`transport.token=(hidden)`), as the start
+/// line and saved profiles leave it out.
+pub fn shown((key, value): &Setting) -> String {
+    if key == "transport.token" {
+        format!("{key}=(hidden)")
+    } else {
+        format!("{key}={value}")
+    }
 }
 
 /// A value for a key that takes one entry per thread (`pinning.consumers`): `1` is `[1]`, and
@@ -168,6 +175,9 @@ mod tests {
         );
         let wrong = set(&[("ring.capacity", Value::Integer(1000))]).unwrap_err();
         assert!(wrong.starts_with("ring.capacity=1000: "), "{wrong}");
+        let secret = set(&[("transport.token", Value::String("hunter2".into()))]).unwrap_err();
+        assert!(secret.starts_with("transport.token=(hidden): "), "{secret}");
+        assert!(!secret.contains("hunter2"), "{secret}");
         let not_a_section = set(&[("version.x", Value::Integer(1))]).unwrap_err();
         assert_eq!(not_a_section, "version.x=1: version.x is not a section");
     }
