@@ -220,12 +220,24 @@ fn a_sweep_runs_every_point_and_marks_one_knee_per_curve() {
         assert_eq!(o["integrity_ok"], true, "{point}");
         // A paced producer offers exactly its rate: what arrived is that rate where it kept
         // it. (A stall of the VM can put it behind for a window: CI saw 183,722 rows/s of
-        // 200k with a 91 ms p99, and the point said `kept_rate: false`.) Never more.
+        // 200k with a 91 ms p99, and the point said `kept_rate: false`.)
         let got = o["rows_per_s"].as_f64().unwrap();
-        if o["kept_rate"] == true {
+        let p99_s = o["p99_ns"].as_u64().unwrap() as f64 / 1e9;
+        if o["kept_rate"] == true && got < 1.05 * rate {
             assert!((got - rate).abs() < 0.05 * rate, "{point}");
         }
-        assert!(got < 1.05 * rate, "{point}");
+        // More arrives only where the producer was behind when the window began (a stall at
+        // its edge: a full test run saw 110,001 rows/s of 100k) and caught up in it. Those
+        // rows were due before the window (of 1 s), the oldest a backlog's worth of time
+        // before: the slowest 1 % of the window's rows waited at least that backlog less 1 %
+        // of the rows.
+        if got >= 1.05 * rate {
+            let late_s = ((got - rate) - 0.01 * got) / rate;
+            assert!(
+                p99_s >= 0.5 * late_s,
+                "{point}: caught up, yet its rows were not late"
+            );
+        }
         assert!(o["p50_ns"].as_u64().unwrap() <= o["p99_ns"].as_u64().unwrap());
     }
     assert_eq!(
