@@ -488,6 +488,21 @@ fn a_receiver_serves_its_windows_fill_in_bytes() {
             .any(|l| l == "ringtop_ring_occupancy_bytes{kind=\"spsc\"} 0"),
         "{body}"
     );
+    // The sender has come and gone: no peer now, and the time one was connected counted.
+    assert!(
+        body.lines()
+            .any(|l| l == "ringtop_link_connected{kind=\"shm\",role=\"receiver\"} 0"),
+        "{body}"
+    );
+    let connected_s: f64 = body
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("ringtop_link_connected_seconds_total{kind=\"shm\",role=\"receiver\"} ")
+        })
+        .unwrap_or_else(|| panic!("no connected seconds: {body}"))
+        .parse()
+        .unwrap();
+    assert!(connected_s > 0.0, "{body}");
     // Its rows are not known: no fill in rows, rather than a false one.
     assert!(
         !body

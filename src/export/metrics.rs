@@ -157,6 +157,10 @@ struct LinkSeries {
     dropped: u64,
     round_trip_ns: Option<Quantiles>,
     one_way_ns: Option<Quantiles>,
+    /// Whether a peer is connected now.
+    connected: bool,
+    /// Seconds a peer has been connected since the start (`None` from output before it).
+    connected_s: Option<f64>,
 }
 
 /// p50, p99 and p99.9, nanoseconds.
@@ -285,6 +289,8 @@ impl Metrics {
                 dropped: link.dropped,
                 round_trip_ns: quantiles(&link.round_trip_ns),
                 one_way_ns: quantiles(&link.one_way_ns),
+                connected: link.connected,
+                connected_s: link.connected_s,
             }
         });
     }

@@ -351,6 +351,20 @@ impl Collector for Metrics {
                 link.and_then(|l| pick(l).map(|v| (link_labels(l), ConstCounter::new(v)))),
             )?;
         }
+        family(
+            &mut encoder,
+            "ringtop_link_connected",
+            "1 while a peer is connected, else 0 (a sender's link is down, a receiver waits).",
+            MetricType::Gauge,
+            link.map(|l| (link_labels(l), ConstGauge::new(i64::from(l.connected)))),
+        )?;
+        family(
+            &mut encoder,
+            "ringtop_link_connected_seconds",
+            "Seconds a peer has been connected since the start: a receiver's rows over these are its rate while served.",
+            MetricType::Counter,
+            link.and_then(|l| Some((link_labels(l), ConstCounter::new(l.connected_s?)))),
+        )?;
         let link_quantiles: [Described<LinkSeries, Option<Quantiles>>; 2] = [
             (
                 "ringtop_link_round_trip_ns",

@@ -51,6 +51,7 @@ fn every_family_is_described_before_any_figure_arrives() {
         "ringtop_rows",
         "ringtop_latency_ns",
         "ringtop_link_round_trip_ns",
+        "ringtop_link_connected",
         "ringtop_ring_lag",
         "ringtop_rows_lost",
         "ringtop_warnings",
