@@ -180,8 +180,21 @@ fn keys_set_on_the_command_line_run_and_are_recorded() {
             err.starts_with(&format!("ringtop: {says}")),
             "{set:?}: {err}"
         );
+        assert!(!err.contains("hunter2"), "{err}");
         assert!(out.stdout.is_empty(), "{set:?}: nothing ran");
     }
+    // A receiver refuses what it would not use, rather than ignore it: the rows are the sender's.
+    let out = ringtop()
+        .args(["serve", "--headless", "--listen", "127.0.0.1:0"])
+        .args(["--set", "workload.rate=1k"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.starts_with("ringtop: serve --set workload.rate=1k: the rows, their pace and codec"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -26,12 +26,13 @@ mod codec_table;
 mod export;
 mod probe_table;
 mod schema;
+mod settings;
 mod tune;
 mod tune_document;
 
 use args::{
     C2cArgs, Cli, CodecArgs, Command, DoctorArgs, MetricsArgs, ProbeArgs, ProfileCommand,
-    ReportArgs, RunArgs, ServeArgs, SettingArgs, TokenArgs, TopoArgs,
+    ReportArgs, RunArgs, ServeArgs, TokenArgs, TopoArgs,
 };
 use clap::Parser;
 use codec_document::{CodecDocument, CodecFile};
@@ -172,38 +173,13 @@ fn chosen_profile(
     }
 }
 
-/// `profile` with the command line's `--set KEY=VALUE`s written in, checked, and what was set
-/// for its description (`; here with workload.rate=500000 (--set)`), which may name the value
-/// it replaced (`default`'s names its rate).
-fn with_settings(
-    profile: profile::TuningProfile,
-    args: &SettingArgs,
-) -> Result<(profile::TuningProfile, String), String> {
-    if args.set.is_empty() {
-        return Ok((profile, String::new()));
-    }
-    let settings = args
-        .set
-        .iter()
-        .map(|text| profile::overrides::parse(text))
-        .collect::<Result<Vec<_>, _>>()?;
-    let profile = profile::overrides::with_settings(&profile, &settings)
-        .map_err(|reason| format!("--set {reason}"))?;
-    let set = settings
-        .iter()
-        .map(profile::overrides::shown)
-        .collect::<Vec<_>>()
-        .join(", ");
-    Ok((profile, format!("; here with {set} (--set)")))
-}
-
 fn run_workload(args: &RunArgs) -> ExitCode {
     let (profile, name) =
         match chosen_profile(args.profile.as_ref(), args.builtin.as_ref(), "default") {
             Ok(chosen) => chosen,
             Err(err) => return usage_error(&err),
         };
-    let (mut profile, set) = match with_settings(profile, &args.settings) {
+    let (mut profile, set) = match settings::with_settings(profile, &args.settings) {
         Ok(set) => set,
         Err(err) => return usage_error(&err),
     };
@@ -267,12 +243,15 @@ fn run_workload(args: &RunArgs) -> ExitCode {
 }
 
 fn run_serve(args: &ServeArgs) -> ExitCode {
+    if let Err(err) = settings::for_a_receiver(&args.settings) {
+        return usage_error(&err);
+    }
     let (profile, name) =
         match chosen_profile(args.profile.as_ref(), args.builtin.as_ref(), "remote-tcp") {
             Ok(chosen) => chosen,
             Err(err) => return usage_error(&err),
         };
-    let (mut profile, set) = match with_settings(profile, &args.settings) {
+    let (mut profile, set) = match settings::with_settings(profile, &args.settings) {
         Ok(set) => set,
         Err(err) => return usage_error(&err),
     };

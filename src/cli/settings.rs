@@ -1,0 +1,66 @@
+//! Profile keys set on the command line (`--set KEY=VALUE`) for `run`, `serve` and the
+//! dashboard: written into the chosen profile by the profile's own rule
+//! ([`ringtop::profile::overrides`]), and what a receiver takes of them.
+
+use ringtop::profile::{self, TuningProfile};
+
+use super::args::SettingArgs;
+
+/// `profile` with the command line's `--set KEY=VALUE`s written in, checked, and what was set
+/// for its description (`; here with workload.rate=500000 (--set)`), which may name the value
+/// it replaced (`default`'s names its rate).
+pub(super) fn with_settings(
+    profile: TuningProfile,
+    args: &SettingArgs,
+) -> Result<(TuningProfile, String), String> {
+    if args.set.is_empty() {
+        return Ok((profile, String::new()));
+    }
+    let settings = args
+        .set
+        .iter()
+        .map(|text| profile::overrides::parse(text))
+        .collect::<Result<Vec<_>, _>>()?;
+    let profile = profile::overrides::with_settings(&profile, &settings)
+        .map_err(|reason| format!("--set {reason}"))?;
+    let set = settings
+        .iter()
+        .map(profile::overrides::shown)
+        .collect::<Vec<_>>()
+        .join(", ");
+    Ok((profile, format!("; here with {set} (--set)")))
+}
+
+/// Why `serve` takes no `--set` of `key`: what it would set is the sender's, or another
+/// option's; `None` for a key a receiver uses.
+fn not_a_receivers_key(key: &str) -> Option<&'static str> {
+    let section = key.split_once('.').map_or(key, |(section, _)| section);
+    match (section, key) {
+        ("workload" | "codec", _) => Some(
+            "the rows, their pace and codec are the sender's: set it on the sender's `ringtop run`",
+        ),
+        (_, "pinning.producers" | "wait.producer") => {
+            Some("this side runs no producer: the sender's is set on its `ringtop run`")
+        }
+        (_, "transport.listen" | "transport.connect" | "transport.name") => {
+            Some("where this side listens is --listen (TCP) or --shm NAME")
+        }
+        _ => None,
+    }
+}
+
+/// Refuses a `--set` that `serve` would not use.
+///
+/// # Errors
+/// `serve --set TEXT: why`, for the first such key.
+pub(super) fn for_a_receiver(args: &SettingArgs) -> Result<(), String> {
+    match args.set.iter().find_map(|text| {
+        let key = text
+            .split_once('=')
+            .map_or(text.as_str(), |(key, _)| key.trim());
+        Some((text, not_a_receivers_key(key)?))
+    }) {
+        Some((text, why)) => Err(format!("serve --set {text}: {why}")),
+        None => Ok(()),
+    }
+}
