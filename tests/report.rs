@@ -663,3 +663,106 @@ fn an_output_that_cannot_be_a_file_is_a_usage_error_before_anything_is_read() {
         .collect();
     assert!(beside.is_empty(), "{beside:?}");
 }
+
+/// A link's two ends each report it: the receiver's rows/s are over the time its sender was
+/// connected (which the row says, beside the longer time it ran), the sender's round trips.
+#[test]
+fn both_ends_of_a_link_report_it_and_the_receivers_rate_is_over_the_time_it_was_served() {
+    use std::io::BufRead;
+    let dir = common::scratch_dir("report-link");
+    let mut serve = Command::new(cargo_bin("ringtop"))
+        .args(["serve", "--headless", "--once", "--listen", "127.0.0.1:0"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut announced = String::new();
+    std::io::BufReader::new(serve.stderr.take().unwrap())
+        .read_line(&mut announced)
+        .unwrap();
+    let address = announced.trim().rsplit(' ').next().unwrap().to_owned();
+    // The receiver waits for its sender first: time that moved no rows.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let sent = Command::new(cargo_bin("ringtop"))
+        .args([
+            "run",
+            "--headless",
+            "--builtin",
+            "remote-tcp",
+            "--connect",
+            &address,
+        ])
+        .args(["--duration", "1s"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    common::assert_succeeded(&sent);
+    let received = serve.wait_with_output().unwrap();
+    common::assert_succeeded(&received);
+
+    let page = |name: &str, output: &[u8]| -> (String, serde_json::Value) {
+        let run = dir.join(format!("{name}.jsonl"));
+        std::fs::write(&run, output).unwrap();
+        let html = dir.join(format!("{name}.html"));
+        assert!(report(&run, &html).status.success());
+        let text = std::str::from_utf8(output).unwrap();
+        let summary = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+        (std::fs::read_to_string(&html).unwrap(), summary)
+    };
+    let (page_of_receiver, summary) = page("received", &received.stdout);
+    let link = &summary["transport"];
+    let connected_s = link["connected_s"].as_f64().unwrap();
+    let elapsed_s = summary["elapsed_s"].as_f64().unwrap();
+    assert!(connected_s < elapsed_s, "{summary}");
+    let consumed = summary["totals"]["consumed"].as_f64().unwrap();
+    let row = page_of_receiver
+        .split("<tr><th>link</th><td>")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no link row: {page_of_receiver}"))
+        .split("</td>")
+        .next()
+        .unwrap()
+        .to_owned();
+    assert!(row.starts_with("tcp receiver on 127.0.0.1:"), "{row}");
+    assert!(
+        row.contains(&format!(
+            "connected {connected_s:.1} s of {elapsed_s:.1} s: its rows/s are over this time"
+        )),
+        "{row}"
+    );
+    assert!(row.contains("1 session, 0 reconnects"), "{row}");
+    assert!(row.contains("one-way p50 "), "{row}");
+    // The overview's rate is that of the time served.
+    let rate: f64 = page_of_receiver
+        .split("<tr><th>rows</th><td>")
+        .nth(1)
+        .unwrap()
+        .split(" rows/s")
+        .next()
+        .unwrap()
+        .rsplit(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        (rate / (consumed / connected_s) - 1.0).abs() < 1e-4,
+        "{rate} rows/s, but {consumed} rows in {connected_s} s"
+    );
+
+    let (page_of_sender, _) = page("sent", &sent.stdout);
+    let row = page_of_sender
+        .split("<tr><th>link</th><td>")
+        .nth(1)
+        .unwrap()
+        .split("</td>")
+        .next()
+        .unwrap();
+    assert!(
+        row.starts_with(&format!("tcp sender to {address}")),
+        "{row}"
+    );
+    assert!(row.contains("round trip p50 "), "{row}");
+    assert!(!row.contains("its rows/s are over"), "{row}");
+}

@@ -17,7 +17,8 @@ use super::svg::{Chart, Scale, Series, escape};
 use crate::doctor::{Check, DoctorSummary, Status};
 use crate::engine::WarningLog;
 use crate::metrics::snapshot::{
-    LatencyNs, RingSnapshot, Role, ThreadSnapshot, Totals, WarningTally,
+    LatencyNs, LinkRole, RingSnapshot, Role, ThreadSnapshot, Totals, TransportSnapshot,
+    WarningTally,
 };
 use crate::topology::c2c::C2cReport;
 use crate::topology::model::format_bytes;
@@ -25,6 +26,7 @@ use crate::topology::model::format_bytes;
 mod attachment;
 mod charts;
 mod compression;
+mod link;
 mod sweep;
 
 pub use attachment::attachment_html;
@@ -118,7 +120,10 @@ struct WholeRun<'a> {
     /// run did not finish.
     threads: Vec<ThreadSnapshot>,
     ring: &'a RingSnapshot,
-    /// Rows, integrity counts, rows/s over the whole run.
+    /// The link, where the ring is remote.
+    transport: Option<&'a TransportSnapshot>,
+    /// Rows, integrity counts, rows/s over the whole run (a receiver's: over the time a sender
+    /// was connected).
     totals: Totals,
     failure: Option<&'a str>,
     warnings: Vec<WarningTally>,
@@ -137,6 +142,7 @@ impl<'a> WholeRun<'a> {
                 profile_description: &summary.profile_description,
                 threads: summary.threads.clone(),
                 ring: &summary.ring,
+                transport: summary.transport.as_ref(),
                 totals: summary.totals,
                 failure: summary.failure.as_deref(),
                 warnings: summary.warnings.clone(),
@@ -145,7 +151,15 @@ impl<'a> WholeRun<'a> {
         }
         let last = run.snapshots.last()?;
         let (warnings, warnings_by_wording) = tally_of_intervals(run);
-        let seconds = last.elapsed_s.max(1e-9);
+        // Rates over the time until the last interval, as a summary's: a receiver's over the
+        // time a sender was connected in it.
+        let served = last
+            .transport
+            .as_ref()
+            .filter(|link| link.role == LinkRole::Receiver)
+            .and_then(|link| link.connected_s)
+            .filter(|&s| s > 0.0);
+        let seconds = served.unwrap_or(last.elapsed_s).max(1e-9);
         let threads = last
             .threads
             .iter()
@@ -161,6 +175,7 @@ impl<'a> WholeRun<'a> {
             profile_description: &last.profile_description,
             threads,
             ring: &last.ring,
+            transport: last.transport.as_ref(),
             totals: Totals {
                 rows_per_s: last.totals.consumed as f64 / seconds,
                 ..last.totals
@@ -299,6 +314,9 @@ fn overview(run: &Recorded, whole: &WholeRun) -> String {
     } else {
         (format!("{} consumed", totals.consumed), "")
     };
+    let link = whole
+        .transport
+        .map_or_else(String::new, |link| link::link_row(link, whole.elapsed_s));
     let mut html = format!(
         "<table><tr><th>started</th><td>{}</td></tr>\
          <tr><th>lasted</th><td>{lasted}</td></tr>\
@@ -306,7 +324,7 @@ fn overview(run: &Recorded, whole: &WholeRun) -> String {
          <tr><th>host</th><td>{} ({}, kernel {}, clocksource {})</td></tr>\
          <tr><th>ringtop</th><td>{}</td></tr>\
          <tr><th>rows</th><td>{}, {consumed}, {:.0} rows/s{read}</td></tr>\
-         <tr><th>integrity</th><td>{integrity}</td></tr>",
+         {link}<tr><th>integrity</th><td>{integrity}</td></tr>",
         text(&start["started_utc"]),
         escape(whole.profile),
         escape(whole.profile_description),
