@@ -63,21 +63,22 @@ fn allowed_cpus() -> Vec<u64> {
 /// A profile that leaves `[pinning]` out (the `broadcast-fanout` built-in: one producer, two
 /// consumers) ran every thread on "auto": its start line says so, so that `compare` does not
 /// call it different from a profile that writes "auto" out.
+/// The start line's `resolved_profile` of a 300 ms headless run of `command`.
+fn resolved(command: &[&str]) -> Value {
+    let out = ringtop()
+        .args(command)
+        .args(["--headless", "--duration", "300ms"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    common::assert_succeeded(&out);
+    let text = String::from_utf8(out.stdout).unwrap();
+    let start: Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+    start["resolved_profile"].clone()
+}
+
 #[test]
 fn the_start_line_spells_out_each_threads_pinning_and_the_rings_node() {
-    // The start line's `resolved_profile` of a 300 ms headless run of `command`.
-    let resolved = |command: &[&str]| -> Value {
-        let out = ringtop()
-            .args(command)
-            .args(["--headless", "--duration", "300ms"])
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
-        common::assert_succeeded(&out);
-        let text = String::from_utf8(out.stdout).unwrap();
-        let start: Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
-        start["resolved_profile"].clone()
-    };
     let profile = resolved(&["run", "--builtin", "broadcast-fanout"]);
     assert_eq!(
         profile["pinning"],
@@ -96,18 +97,7 @@ fn the_start_line_spells_out_each_threads_pinning_and_the_rings_node() {
 fn keys_set_on_the_command_line_run_and_are_recorded() {
     let cpu = *allowed_cpus().last().unwrap();
     let pin = format!("pinning.consumers={cpu}");
-    let start = |command: &[&str]| -> Value {
-        let out = ringtop()
-            .args(command)
-            .args(["--headless", "--duration", "300ms"])
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
-        common::assert_succeeded(&out);
-        let text = String::from_utf8(out.stdout).unwrap();
-        serde_json::from_str(text.lines().next().unwrap()).unwrap()
-    };
-    let line = start(&[
+    let profile = resolved(&[
         "run",
         "--set",
         "workload.rate=200k",
@@ -116,7 +106,6 @@ fn keys_set_on_the_command_line_run_and_are_recorded() {
         "--set",
         &pin,
     ]);
-    let profile = &line["resolved_profile"];
     assert_eq!(profile["workload"]["rate"], 200_000, "{profile}");
     assert_eq!(profile["ring"]["capacity"], 2048, "{profile}");
     assert_eq!(profile["pinning"]["consumers"], serde_json::json!([cpu]));
@@ -126,14 +115,13 @@ fn keys_set_on_the_command_line_run_and_are_recorded() {
         )),
         "{profile}"
     );
-    let served = start(&[
+    let profile = resolved(&[
         "serve",
         "--listen",
         "127.0.0.1:0",
         "--set",
         "ring.capacity=2048",
     ]);
-    let profile = &served["resolved_profile"];
     assert_eq!(profile["ring"]["capacity"], 2048, "{profile}");
     assert!(
         profile["description"]

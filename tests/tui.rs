@@ -610,37 +610,28 @@ fn the_latency_pane_shows_whole_thread_names_wherever_its_table_fits_them() {
 #[test]
 fn a_percentile_of_too_few_samples_says_it_is_the_max() {
     let mut app = app(no_pmu, false);
-    let consumers = |app: &mut App, count: u64| {
+    for (count, p99, p999) in [
+        (500, "8.00µs", "=max"),
+        (50, "=max", "=max"),
+        (1_000, "8.00µs", "24.0µs"),
+    ] {
         for t in &mut app.snapshot.as_mut().unwrap().threads {
             if let Some(l) = t.latency_ns.as_mut() {
                 l.count = count;
             }
         }
-    };
-    let row = |text: &str| -> Vec<String> {
+        let text = pane(&app, 60, 10, panes::latency::render);
         let line = text.lines().find(|l| l.contains("│consumer-0 ")).unwrap();
-        line.trim_matches(|c| c == '"' || c == '│')
+        let cells: Vec<&str> = line
+            .trim_matches(|c| c == '"' || c == '│')
             .split_whitespace()
-            .map(str::to_owned)
-            .collect()
-    };
-    consumers(&mut app, 500);
-    let cells = row(&pane(&app, 60, 10, panes::latency::render));
-    assert_eq!(
-        &cells[2..],
-        ["450ns", "8.00µs", "=max", "80.0µs"],
-        "{cells:?}"
-    );
-    consumers(&mut app, 50);
-    let cells = row(&pane(&app, 60, 10, panes::latency::render));
-    assert_eq!(
-        &cells[2..],
-        ["450ns", "=max", "=max", "80.0µs"],
-        "{cells:?}"
-    );
-    consumers(&mut app, 1_000);
-    let cells = row(&pane(&app, 60, 10, panes::latency::render));
-    assert_eq!(cells[4], "24.0µs", "{cells:?}");
+            .collect();
+        assert_eq!(
+            cells[2..],
+            ["450ns", p99, p999, "80.0µs"],
+            "{count}: {text}"
+        );
+    }
 }
 
 #[test]
