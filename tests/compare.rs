@@ -227,6 +227,74 @@ fn a_fifth_of_the_throughput_and_ten_times_the_p99_are_regressions() {
     assert_eq!(improved, ["rows_per_s", "p99_ns"], "{report:#}");
 }
 
+/// A p99.9 of fewer than 1,000 rows timed is its slowest row: ten times it in B is shown,
+/// marked thin, and never a regression; the same change with enough rows is one.
+#[test]
+fn a_percentile_of_too_few_rows_is_marked_thin_and_never_a_regression() {
+    let dir = scratch_dir("compare");
+    let few = |lines: &mut Vec<Value>| {
+        summary(lines)["threads"]
+            .as_array_mut()
+            .unwrap()
+            .iter_mut()
+            .filter(|t| t["name"] == "consumer-0")
+            .for_each(|t| t["latency_total_ns"]["count"] = Value::from(500));
+    };
+    let mut thin_a = baseline();
+    few(&mut thin_a);
+    let mut thin_b = baseline();
+    few(&mut thin_b);
+    scale(
+        &mut thin_b,
+        "consumer-0",
+        &["latency_total_ns", "p999"],
+        10.0,
+    );
+    scale(&mut thin_b, "consumer-0", &["latency_ns", "p999"], 10.0);
+    let a = write(&dir, "thin-a.jsonl", &thin_a);
+    let b = write(&dir, "thin-b.jsonl", &thin_b);
+    let out = compare(&a, &b, &["--json"]);
+    assert_eq!(out.status.code(), Some(0), "a thin figure gates nothing");
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let p999 = report["comparisons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["thread"] == "consumer-0" && c["figure"] == "p999_ns")
+        .unwrap();
+    assert_eq!(p999["thin"], true, "{p999}");
+    assert_eq!(p999["regression"], false, "{p999}");
+    assert!(p999["change"].as_f64().unwrap() > 8.0, "{p999}");
+    // 500 rows hold a p99: it is no thinner than before.
+    let p99 = report["comparisons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["thread"] == "consumer-0" && c["figure"] == "p99_ns")
+        .unwrap();
+    assert_eq!(p99["thin"], false, "{p99}");
+    let text = String::from_utf8(compare(&a, &b, &[]).stdout).unwrap();
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("consumer-0") && l.contains("p999_ns") && l.ends_with("thin")),
+        "{text}"
+    );
+    assert!(text.contains("thin: A or B timed fewer rows than the percentile needs"));
+
+    // With the rows it needs, the same tenfold p99.9 is a regression.
+    let a = write(&dir, "full-a.jsonl", &baseline());
+    let mut worse = baseline();
+    scale(
+        &mut worse,
+        "consumer-0",
+        &["latency_total_ns", "p999"],
+        10.0,
+    );
+    scale(&mut worse, "consumer-0", &["latency_ns", "p999"], 10.0);
+    let b = write(&dir, "full-b.jsonl", &worse);
+    assert_eq!(compare(&a, &b, &[]).status.code(), Some(1));
+}
+
 /// A framed run's ring is compared by its codec ratio too: half the ratio is a regression however
 /// the threads did, and twice it an improvement; an unframed run has no such figure.
 #[test]

@@ -8,12 +8,15 @@
 //! intervals that alternate between two states.) Two runs' noises add in quadrature. B regresses
 //! on a figure when it is worse than A by more than the threshold *and* by more than twice the
 //! combined noise: a change the runs' own wobble could explain is reported, never failed.
+//! A percentile either run timed too few rows for (under 100 for a p99, 1,000 for a p99.9) is
+//! its slowest row, not a tail: it is shown, marked `thin`, and never called either.
 
 use std::path::Path;
 
 use schemars::JsonSchema;
 use serde::Serialize;
 
+use crate::metrics::latency::{P99_SAMPLES, P999_SAMPLES};
 use crate::metrics::snapshot::{LatencyNs, SCHEMA_VERSION, ThreadSnapshot, WarningTally};
 
 mod attachment;
@@ -213,6 +216,10 @@ pub struct Comparison {
     /// A is worse than B by as much: what `compare B A` would call a regression, so a change
     /// within the noise is called neither.
     pub improvement: bool,
+    /// A or B timed fewer rows than the percentile needs (100 for a p99, 1,000 for a p99.9): its
+    /// figure there is its slowest row, so the change is called neither regression nor
+    /// improvement.
+    pub thin: bool,
 }
 
 /// Both runs, figure by figure.
@@ -236,14 +243,28 @@ pub struct Report {
 
 type Pick = fn(&ThreadFigures) -> Option<f64>;
 
-/// The figures compared, and where each is in a thread's figures.
-const FIGURES: [(&str, Better, Pick); 4] = [
-    ("rows_per_s", Better::Higher, |t| Some(t.rows_per_s)),
-    ("p50_ns", Better::Lower, |t| t.latency.map(|l| l.p50 as f64)),
-    ("p99_ns", Better::Lower, |t| t.latency.map(|l| l.p99 as f64)),
-    ("p999_ns", Better::Lower, |t| {
-        t.latency.map(|l| l.p999 as f64)
-    }),
+/// The figures compared, where each is in a thread's figures, and the rows a latency figure
+/// needs timed to be more than the slowest of them.
+const FIGURES: [(&str, Better, Pick, u64); 4] = [
+    ("rows_per_s", Better::Higher, |t| Some(t.rows_per_s), 0),
+    (
+        "p50_ns",
+        Better::Lower,
+        |t| t.latency.map(|l| l.p50 as f64),
+        1,
+    ),
+    (
+        "p99_ns",
+        Better::Lower,
+        |t| t.latency.map(|l| l.p99 as f64),
+        P99_SAMPLES,
+    ),
+    (
+        "p999_ns",
+        Better::Lower,
+        |t| t.latency.map(|l| l.p999 as f64),
+        P999_SAMPLES,
+    ),
 ];
 
 /// Compares output B against output A with `max_regression` as the threshold (a fraction).
@@ -279,10 +300,11 @@ pub fn compare(a: &Compared, b: &Compared, max_regression: f64) -> Result<Report
             a.interval_figures(&thread_a.name),
             b.interval_figures(&thread_a.name),
         );
-        for (figure, better, pick) in FIGURES {
+        for (figure, better, pick, needs) in FIGURES {
             let (Some(value_a), Some(value_b)) = (pick(&whole_a), pick(&whole_b)) else {
                 continue;
             };
+            let thin = |whole: &ThreadFigures| whole.latency.is_some_and(|l| l.count < needs);
             let spread =
                 |intervals: &[ThreadFigures]| relative_noise(intervals.iter().filter_map(pick));
             let figures = Figures {
@@ -291,6 +313,7 @@ pub fn compare(a: &Compared, b: &Compared, max_regression: f64) -> Result<Report
                 better,
                 values: (value_a, value_b),
                 noises: (spread(&intervals_a), spread(&intervals_b)),
+                thin: thin(&whole_a) || thin(&whole_b),
             };
             comparisons.extend(judge(&figures, max_regression));
         }
@@ -343,6 +366,7 @@ fn codec_ratio(a: &Run, b: &Run, max_regression: f64) -> Option<Comparison> {
         better: Better::Higher,
         values: (ratio(a)?, ratio(b)?),
         noises: (spread(a), spread(b)),
+        thin: false,
     };
     judge(&figures, max_regression)
 }
@@ -356,6 +380,8 @@ struct Figures<'a> {
     values: (f64, f64),
     /// A's and B's relative noise ([`relative_noise`]).
     noises: (Option<f64>, Option<f64>),
+    /// A percentile that A or B timed too few rows for ([`Comparison::thin`]).
+    thin: bool,
 }
 
 /// B's figure against A's: the change, the combined noise, and whether B regressed or improved
@@ -378,7 +404,7 @@ fn judge(figures: &Figures<'_>, max_regression: f64) -> Option<Comparison> {
             Better::Lower => change,
         }
     };
-    let beyond = |by: f64| by > max_regression && by > 2.0 * noise.unwrap_or(0.0);
+    let beyond = |by: f64| !figures.thin && by > max_regression && by > 2.0 * noise.unwrap_or(0.0);
     Some(Comparison {
         thread: figures.thread.to_owned(),
         figure: figures.figure.to_owned(),
@@ -389,6 +415,7 @@ fn judge(figures: &Figures<'_>, max_regression: f64) -> Option<Comparison> {
         noise,
         regression: beyond(worse_than(value_b, value_a)),
         improvement: value_b > 0.0 && beyond(worse_than(value_a, value_b)),
+        thin: figures.thin,
     })
 }
 

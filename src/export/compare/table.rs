@@ -1,6 +1,7 @@
 //! The comparison as a table for people.
 
 use crate::metrics::figures::round_significant;
+use crate::metrics::latency::{P99_SAMPLES, P999_SAMPLES};
 
 use super::Report;
 
@@ -27,6 +28,8 @@ impl Report {
                 "REGRESSION"
             } else if c.improvement {
                 "better"
+            } else if c.thin {
+                "thin"
             } else {
                 "ok"
             };
@@ -47,6 +50,13 @@ impl Report {
                  out) and a figure above zero to estimate it from; run longer, or with a shorter \
                  --interval\n",
             );
+        }
+        if self.comparisons.iter().any(|c| c.thin) {
+            text.push_str(&format!(
+                "thin: A or B timed fewer rows than the percentile needs ({P99_SAMPLES} for p99, \
+                 {P999_SAMPLES} for p99.9): its slowest row, so neither a regression nor an \
+                 improvement\n"
+            ));
         }
         for warning in &self.warnings {
             text.push_str(&format!("warning: {warning}\n"));
