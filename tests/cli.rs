@@ -1223,6 +1223,31 @@ fn doctor_checks_the_profiles_cpus_and_its_evidence_matches_the_kernel() {
     assert!(text.contains("host check: "), "{text}");
 }
 
+/// `doctor --set` checks the CPUs `run --set` with the same keys would take.
+#[test]
+fn doctor_takes_the_keys_a_run_would_be_set_with() {
+    let cpu = one_allowed_cpu();
+    let out = ringtop()
+        .args(["doctor", "--json"])
+        .args(["--set", &format!("pinning.producers={cpu}")])
+        .args(["--set", &format!("pinning.consumers={cpu}")])
+        .output()
+        .unwrap();
+    assert_succeeded(&out);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["cpus"].to_string(), format!("[{cpu}]"), "{v}");
+    let out = ringtop()
+        .args(["doctor", "--set", "pinning.consumers=100000"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.starts_with("ringtop: --set pinning.consumers=100000: CPU 100000 is not available"),
+        "{err}"
+    );
+}
+
 /// A ring no host this size can hold is refused at its line, by `profile check` and by `run`
 /// before anything is allocated, rather than by the allocator once the run has started.
 #[test]

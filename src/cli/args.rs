@@ -161,6 +161,8 @@ pub(super) struct DoctorArgs {
     /// Print one JSON object instead of the table.
     #[arg(long)]
     pub(super) json: bool,
+    #[command(flatten)]
+    pub(super) settings: SettingArgs,
 }
 
 #[derive(Debug, Args, Clone)]

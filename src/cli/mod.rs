@@ -421,6 +421,11 @@ fn run_doctor(args: &DoctorArgs) -> ExitCode {
         Ok(chosen) => chosen,
         Err(err) => return usage_error(&err),
     };
+    // The CPUs `run --set …` would take: the same keys give the same plan.
+    let profile = match settings::with_settings(profile, &args.settings) {
+        Ok((profile, _)) => profile,
+        Err(err) => return usage_error(&err),
+    };
     let plan = match ringtop::engine::doctor_plan(&profile) {
         Ok(plan) => plan,
         Err(err) => return usage_error(&err),
