@@ -766,3 +766,47 @@ fn both_ends_of_a_link_report_it_and_the_receivers_rate_is_over_the_time_it_was_
     assert!(row.contains("round trip p50 "), "{row}");
     assert!(!row.contains("its rows/s are over"), "{row}");
 }
+
+/// A run that timed 500 rows has a p99 but not a p99.9: the threads table says `=max` for the
+/// latter, and why, rather than print its slowest row as a tail.
+#[test]
+fn a_percentile_of_too_few_rows_is_said_to_be_the_max() {
+    let dir = common::scratch_dir("report-thin");
+    let out = Command::new(cargo_bin("ringtop"))
+        .args(["run", "--headless", "--set", "workload.rate=500"])
+        .args(["--duration", "1s"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    common::assert_succeeded(&out);
+    let text = std::str::from_utf8(&out.stdout).unwrap();
+    let summary: serde_json::Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+    let consumer = &summary["threads"][1];
+    let timed = consumer["latency_total_ns"]["count"].as_u64().unwrap();
+    assert!((100..1000).contains(&timed), "{consumer}");
+    let run = dir.join("slow.jsonl");
+    std::fs::write(&run, &out.stdout).unwrap();
+    let html = dir.join("slow.html");
+    assert!(report(&run, &html).status.success());
+    let page = std::fs::read_to_string(&html).unwrap();
+    let row = page
+        .split("<tr><td>consumer-0</td>")
+        .nth(1)
+        .unwrap()
+        .split("</tr>")
+        .next()
+        .unwrap();
+    let cells: Vec<&str> = row
+        .split("<td>")
+        .skip(1)
+        .map(|c| c.trim_end_matches("</td>"))
+        .collect();
+    // CPU, node, rows, rows/s, p50, p99, p99.9, max.
+    let p99 = consumer["latency_total_ns"]["p99"].to_string();
+    let max = consumer["latency_total_ns"]["max"].to_string();
+    assert_eq!(cells[5..], [p99.as_str(), "=max", max.as_str()], "{row}");
+    assert!(
+        page.contains("=max: fewer rows timed than the percentile needs (100 for p99, 1000"),
+        "{page}"
+    );
+}

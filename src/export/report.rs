@@ -16,6 +16,7 @@ use super::compare::Recorded;
 use super::svg::{Chart, Scale, Series, escape};
 use crate::doctor::{Check, DoctorSummary, Status};
 use crate::engine::WarningLog;
+use crate::metrics::latency::{P99_SAMPLES, P999_SAMPLES};
 use crate::metrics::snapshot::{
     LatencyNs, LinkRole, RingSnapshot, Role, ThreadSnapshot, Totals, TransportSnapshot,
     WarningTally,
@@ -413,9 +414,21 @@ fn thread_table(
          <th>p50 ns</th><th>p99 ns</th><th>p99.9 ns</th><th>max ns</th></tr>",
     );
     let or_na = |v: Option<String>| v.unwrap_or_else(|| "n/a".to_owned());
+    let mut thin = false;
     for t in threads {
         let l = latency_of(t);
-        let latency = |f: fn(&LatencyNs) -> u64| or_na(l.as_ref().map(|l| f(l).to_string()));
+        // A percentile of fewer rows than it needs is the slowest of them: said, not passed off
+        // as a tail.
+        let mut latency = |f: fn(&LatencyNs) -> u64, needs: u64| {
+            or_na(l.as_ref().map(|l| {
+                if l.count < needs {
+                    thin = true;
+                    "=max".to_owned()
+                } else {
+                    f(l).to_string()
+                }
+            }))
+        };
         let _ = write!(
             html,
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.0}</td><td>{}</td><td>{}</td>\
@@ -425,10 +438,10 @@ fn thread_table(
             or_na(t.node.map(|n| n.to_string())),
             t.rows,
             t.rows_per_s,
-            latency(|l| l.p50),
-            latency(|l| l.p99),
-            latency(|l| l.p999),
-            latency(|l| l.max),
+            latency(|l| l.p50, 1),
+            latency(|l| l.p99, P99_SAMPLES),
+            latency(|l| l.p999, P999_SAMPLES),
+            latency(|l| l.max, 1),
         );
     }
     html.push_str("</table>");
@@ -446,6 +459,13 @@ fn thread_table(
     }
     if !why.is_empty() {
         let _ = write!(html, "<p>n/a: {}.</p>", why.join("; "));
+    }
+    if thin {
+        let _ = write!(
+            html,
+            "<p>=max: fewer rows timed than the percentile needs ({P99_SAMPLES} for p99, \
+             {P999_SAMPLES} for p99.9), so it is the slowest of them.</p>"
+        );
     }
     html
 }
