@@ -92,9 +92,9 @@ pub fn with_settings(base: &TuningProfile, settings: &[Setting]) -> Result<Tunin
     Ok(profile)
 }
 
-/// A setting as ringtop writes it back (in an error, a run's description, a sweep's table):
-/// `key=value`, but the link's shared secret never (`transport.token=(hidden)`), as the start
-/// line and saved profiles leave it out.
+/// A setting as ringtop writes it back (in an error, a run's description): `key=value`, but the
+/// link's shared secret never (`transport.token=(hidden)`), as the start line and saved
+/// profiles leave it out.
 pub fn shown((key, value): &Setting) -> String {
     if key == "transport.token" {
         format!("{key}=(hidden)")
