@@ -295,6 +295,61 @@ fn a_percentile_of_too_few_rows_is_marked_thin_and_never_a_regression() {
     assert_eq!(compare(&a, &b, &[]).status.code(), Some(1));
 }
 
+/// `lines` as a receiver's (`serve`) would read that waited its first four intervals for its
+/// sender: no rows then, and its link's connected time growing only after.
+fn as_receiver(lines: &mut [Value]) {
+    let mut connected_s = 0.0;
+    let mut intervals = 0;
+    for line in lines.iter_mut() {
+        if line["type"] == "snapshot" {
+            intervals += 1;
+            if intervals <= 4 {
+                for t in line["threads"].as_array_mut().unwrap() {
+                    t["rows_per_s"] = Value::from(0.0);
+                }
+            } else {
+                connected_s += line["interval_s"].as_f64().unwrap();
+            }
+        }
+        if line["type"] == "snapshot" || line["type"] == "summary" {
+            line["transport"] = serde_json::json!({
+                "kind": "tcp", "role": "receiver", "address": "127.0.0.1:7471",
+                "peer": "127.0.0.1:50000", "connected": true, "connected_s": connected_s,
+                "frames": 1000, "bytes": 100000, "frames_per_s": 500.0, "mb_per_s": 0.05,
+                "rows_acknowledged": null, "round_trip_ns": null, "one_way_ns": null,
+                "one_way_unavailable": "no row was timed over this span",
+                "credit_stalls": null, "cap_waits": null, "link_mbps": null,
+                "sessions": 1, "reconnects": 0, "refused": 0, "dropped": 0, "last_error": null
+            });
+        }
+    }
+}
+
+/// A receiver's intervals of waiting for its sender moved no rows: its noise is of the
+/// intervals served (as its summary's rates are), so a fifth fewer rows a second is still a
+/// regression, where the waits' zeros made the noise too wide to call anything.
+#[test]
+fn a_receivers_waits_for_its_sender_are_not_counted_as_noise() {
+    let dir = scratch_dir("compare");
+    let mut served = baseline();
+    as_receiver(&mut served);
+    let a = write(&dir, "receiver-a.jsonl", &served);
+    let mut slower = served.clone();
+    scale(&mut slower, "consumer-0", &["rows_per_s"], 0.8);
+    let b = write(&dir, "receiver-b.jsonl", &slower);
+    let out = compare(&a, &b, &["--json"]);
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rate = report["comparisons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["thread"] == "consumer-0" && c["figure"] == "rows_per_s")
+        .unwrap();
+    assert!(rate["noise"].as_f64().unwrap() < 0.1, "{rate}");
+    assert_eq!(rate["regression"], true, "{rate}");
+    assert_eq!(out.status.code(), Some(1));
+}
+
 /// A framed run's ring is compared by its codec ratio too: half the ratio is a regression however
 /// the threads did, and twice it an improvement; an unframed run has no such figure.
 #[test]

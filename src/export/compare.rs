@@ -17,7 +17,9 @@ use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::metrics::latency::{P99_SAMPLES, P999_SAMPLES};
-use crate::metrics::snapshot::{LatencyNs, SCHEMA_VERSION, ThreadSnapshot, WarningTally};
+use crate::metrics::snapshot::{
+    LatencyNs, LinkRole, SCHEMA_VERSION, Snapshot, ThreadSnapshot, WarningTally,
+};
 
 mod attachment;
 mod recorded;
@@ -142,7 +144,12 @@ impl Compared {
     /// Thread `name`'s figures in each interval after the first (the warm-up), for the noise.
     fn interval_figures(&self, name: &str) -> Vec<ThreadFigures> {
         let threads: Vec<&[ThreadSnapshot]> = match self {
-            Compared::Run(run) => run.snapshots.iter().map(|s| &s.threads[..]).collect(),
+            Compared::Run(run) => run
+                .snapshots
+                .iter()
+                .filter(served_throughout(&run.snapshots))
+                .map(|s| &s.threads[..])
+                .collect(),
             Compared::Attachment(attachment) => attachment
                 .intervals
                 .iter()
@@ -176,6 +183,34 @@ struct ThreadFigures {
     rows_per_s: f64,
     latency: Option<LatencyNs>,
 }
+
+/// Whether a snapshot's interval had a sender connected all through it, where the run is a
+/// receiver's (`serve`): one waiting for its sender moves no rows, so its intervals' spread
+/// would be of the waits, not of the link; its summary's rates are over the time served, and
+/// its noise is of the intervals served. Every interval of any other run, and of a receiver's
+/// from before it counted its connected time.
+fn served_throughout(snapshots: &[Snapshot]) -> impl FnMut(&&Snapshot) -> bool + use<> {
+    let receiver = snapshots.iter().any(|s| {
+        s.transport
+            .as_ref()
+            .is_some_and(|l| l.role == LinkRole::Receiver && l.connected_s.is_some())
+    });
+    let mut served_before = 0.0;
+    move |snapshot| {
+        let served = snapshot
+            .transport
+            .as_ref()
+            .and_then(|link| link.connected_s)
+            .unwrap_or(0.0);
+        let throughout = served - served_before >= SERVED_SHARE * snapshot.interval_s;
+        served_before = served;
+        !receiver || throughout
+    }
+}
+
+/// The share of an interval a sender must have been connected for it to count as served all
+/// through (the link's clock and the reading's are read a few microseconds apart).
+const SERVED_SHARE: f64 = 0.99;
 
 /// Which way is better for a figure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
