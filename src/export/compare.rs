@@ -324,6 +324,7 @@ pub fn compare(a: &Compared, b: &Compared, max_regression: f64) -> Result<Report
         }
     };
     warnings.extend(host_differences(a, b));
+    warnings.extend(cpu_differences(a.whole_threads(), b.whole_threads()));
     let mut comparisons = Vec::new();
     for thread_a in a.whole_threads() {
         let Some(thread_b) = b.whole_threads().iter().find(|t| t.name == thread_a.name) else {
@@ -468,6 +469,28 @@ fn relative_noise(values: impl Iterator<Item = f64>) -> Option<f64> {
     }
     let variance = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0);
     Some(variance.sqrt() / n.sqrt() / mean)
+}
+
+/// Threads of both outputs that ran on other CPUs: the same settings may place a thread
+/// elsewhere ("auto" keeps off CPUs other programs hold; an attached program pins its own), and
+/// where a thread ran decides its latency.
+fn cpu_differences(a: &[ThreadSnapshot], b: &[ThreadSnapshot]) -> Option<String> {
+    let cpu = |c: Option<usize>| c.map_or("n/a".to_owned(), |c| c.to_string());
+    let moved: Vec<String> = a
+        .iter()
+        .filter_map(|thread| {
+            let theirs = b.iter().find(|t| t.name == thread.name)?;
+            (thread.cpu != theirs.cpu).then(|| {
+                format!(
+                    "{} on CPU {} vs {}",
+                    thread.name,
+                    cpu(thread.cpu),
+                    cpu(theirs.cpu)
+                )
+            })
+        })
+        .collect();
+    (!moved.is_empty()).then(|| format!("different CPUs: {}", moved.join("; ")))
 }
 
 /// What differs between the hosts the outputs were taken on.

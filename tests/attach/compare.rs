@@ -137,6 +137,31 @@ fn two_attachments_compare_thread_by_thread_over_the_attachment() {
         warnings.contains("different rings: md-in.capacity = 4096 vs 65536"),
         "{warnings}"
     );
+    // So is an endpoint that ran on another CPU: where it ran decides its latency.
+    let mut moved = lines.clone();
+    let last = moved.last_mut().unwrap();
+    let thread = last["threads"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|t| t["name"] == "md-in consumer-0")
+        .unwrap();
+    let was = thread["cpu"].clone();
+    thread["cpu"] = Value::from(4095);
+    let moved = write(&scratch, "moved.jsonl", &moved);
+    let report: Value = serde_json::from_slice(&compare(&dir, &same, &moved).stdout).unwrap();
+    let warnings = report["warnings"].to_string();
+    let was = if was.is_null() {
+        "n/a".to_owned()
+    } else {
+        was.to_string()
+    };
+    assert!(
+        warnings.contains(&format!(
+            "different CPUs: md-in consumer-0 on CPU {was} vs 4095"
+        )),
+        "{warnings}"
+    );
 
     // A run's output is not an attachment's: refused, naming both.
     let run = ringtop(&dir)

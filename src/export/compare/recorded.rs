@@ -336,28 +336,6 @@ pub(super) fn differences(a: &Run, b: &Run) -> Vec<String> {
     if !changed.is_empty() {
         warnings.push(format!("different settings: {}", changed.join("; ")));
     }
-    // The same settings may place threads elsewhere ("auto" keeps off CPUs other programs hold),
-    // and where a thread ran decides its latency.
-    let cpu = |c: Option<usize>| c.map_or("n/a".to_owned(), |c| c.to_string());
-    let moved: Vec<String> = a
-        .summary
-        .threads
-        .iter()
-        .filter_map(|thread| {
-            let theirs = b.summary.threads.iter().find(|t| t.name == thread.name)?;
-            (thread.cpu != theirs.cpu).then(|| {
-                format!(
-                    "{} on CPU {} vs {}",
-                    thread.name,
-                    cpu(thread.cpu),
-                    cpu(theirs.cpu)
-                )
-            })
-        })
-        .collect();
-    if !moved.is_empty() {
-        warnings.push(format!("different CPUs: {}", moved.join("; ")));
-    }
     // A run changed while it ran is not of its start line's settings alone.
     for run in [a, b] {
         if !run.commands.is_empty() {
