@@ -75,16 +75,6 @@ fn scale(lines: &mut [Value], thread: &str, path: &[&str], factor: f64) {
     }
 }
 
-/// The comparison of `figure` for `thread` in a `compare --json` report.
-fn comparison<'r>(report: &'r Value, thread: &str, figure: &str) -> &'r Value {
-    report["comparisons"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["thread"] == thread && c["figure"] == figure)
-        .unwrap_or_else(|| panic!("no {figure} of {thread} in {report}"))
-}
-
 /// The summary line of `lines`.
 fn summary(lines: &mut [Value]) -> &mut Value {
     lines.iter_mut().find(|l| l["type"] == "summary").unwrap()
@@ -266,12 +256,12 @@ fn a_percentile_of_too_few_rows_is_marked_thin_and_never_a_regression() {
     let out = compare(&a, &b, &["--json"]);
     assert_eq!(out.status.code(), Some(0), "a thin figure gates nothing");
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let p999 = comparison(&report, "consumer-0", "p999_ns");
+    let p999 = common::comparison(&report, "consumer-0", "p999_ns");
     assert_eq!(p999["thin"], true, "{p999}");
     assert_eq!(p999["regression"], false, "{p999}");
     assert!(p999["change"].as_f64().unwrap() > 8.0, "{p999}");
     // 500 rows hold a p99: it is no thinner than before.
-    let p99 = comparison(&report, "consumer-0", "p99_ns");
+    let p99 = common::comparison(&report, "consumer-0", "p99_ns");
     assert_eq!(p99["thin"], false, "{p99}");
     let text = String::from_utf8(compare(&a, &b, &[]).stdout).unwrap();
     assert!(
@@ -340,7 +330,7 @@ fn a_receivers_waits_for_its_sender_are_not_counted_as_noise() {
     let b = write(&dir, "receiver-b.jsonl", &slower);
     let out = compare(&a, &b, &["--json"]);
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let rate = comparison(&report, "consumer-0", "rows_per_s");
+    let rate = common::comparison(&report, "consumer-0", "rows_per_s");
     // The standard error of the mean of the served intervals but the first, relative to it;
     // B's, a uniform fifth, is the same, and the two add in quadrature.
     let rates: Vec<f64> = served
@@ -478,7 +468,7 @@ fn a_change_within_the_noise_is_not_a_regression() {
     let b = write(&dir, "noisy-b.jsonl", &dropped);
     let out = compare(&a, &b, &["--json", "--max-regression", "5%"]);
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let figure = comparison(&report, "consumer-0", "rows_per_s").clone();
+    let figure = common::comparison(&report, "consumer-0", "rows_per_s").clone();
     assert!(figure["noise"].as_f64().unwrap() > 0.15, "{figure}");
     assert_eq!(figure["regression"], false, "{figure}");
     assert_eq!(out.status.code(), Some(0));

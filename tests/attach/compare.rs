@@ -42,16 +42,6 @@ fn scale_p99(lines: &[Value], thread: &str, field: &str, factor: u64) -> Vec<Val
     lines
 }
 
-/// The comparison of `figure` for `thread` in a `compare --json` report.
-fn comparison<'a>(report: &'a Value, thread: &str, figure: &str) -> &'a Value {
-    report["comparisons"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["thread"] == thread && c["figure"] == figure)
-        .unwrap_or_else(|| panic!("no {figure} of {thread} in {report}"))
-}
-
 #[test]
 fn two_attachments_compare_thread_by_thread_over_the_attachment() {
     let (dir, stdout) = watched_pipeline("compared");
@@ -65,11 +55,11 @@ fn two_attachments_compare_thread_by_thread_over_the_attachment() {
     assert_eq!(out.status.code(), Some(0), "{out:?}");
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     for thread in ["md-in producer", "md-in consumer-0", "orders consumer-0"] {
-        let rate = comparison(&report, thread, "rows_per_s");
+        let rate = common::comparison(&report, thread, "rows_per_s");
         assert!(rate["a"].as_f64().unwrap() > 0.0, "{rate}");
         assert!(rate["noise"].is_f64(), "{rate}");
     }
-    let p99 = comparison(&report, "md-in consumer-0", "p99_ns");
+    let p99 = common::comparison(&report, "md-in consumer-0", "p99_ns");
     let summary = lines.last().unwrap();
     assert_eq!(summary["type"], "program_summary");
     let whole = summary["threads"]
@@ -98,11 +88,11 @@ fn two_attachments_compare_thread_by_thread_over_the_attachment() {
     assert_eq!(out.status.code(), Some(1), "{out:?}");
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(
-        comparison(&report, "md-in consumer-0", "p99_ns")["regression"],
+        common::comparison(&report, "md-in consumer-0", "p99_ns")["regression"],
         true
     );
     assert_eq!(
-        comparison(&report, "orders consumer-0", "p99_ns")["regression"],
+        common::comparison(&report, "orders consumer-0", "p99_ns")["regression"],
         false
     );
     let table = ringtop(&dir)

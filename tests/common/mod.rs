@@ -379,3 +379,13 @@ pub fn machine() -> std::sync::MutexGuard<'static, ()> {
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
+
+/// The comparison of `figure` for `thread` in a `compare --json` report.
+pub fn comparison<'a>(report: &'a Value, thread: &str, figure: &str) -> &'a Value {
+    report["comparisons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["thread"] == thread && c["figure"] == figure)
+        .unwrap_or_else(|| panic!("no {figure} of {thread} in {report}"))
+}
