@@ -91,16 +91,11 @@ pub(crate) fn render_table(report: &ProbeReport) -> String {
             }
         })
     };
-    let thin = rows
-        .iter()
-        .any(|(_, s)| percentiles(s).iter().any(|p| p.ends_with(THIN_MARK)));
+    let cells: Vec<[String; 5]> = rows.iter().map(|(_, s)| percentiles(s)).collect();
+    let thin = cells.iter().flatten().any(|p| p.ends_with(THIN_MARK));
     // Columns as wide as their widest figure (seconds of lag are ten digits of nanoseconds).
     let digits = |n: u64| n.to_string().len();
-    let width = rows
-        .iter()
-        .flat_map(|(_, s)| percentiles(s))
-        .map(|p| p.len())
-        .fold(8, usize::max);
+    let width = cells.iter().flatten().map(String::len).fold(8, usize::max);
     let wide = rows
         .iter()
         .flat_map(|(_, s)| [s.max_ns, s.count])
@@ -111,8 +106,7 @@ pub(crate) fn render_table(report: &ProbeReport) -> String {
         "\n{:<21} {:>width$} {:>width$} {:>width$} {:>width$} {:>width$} {:>wide$} {:>wide$}",
         "latency (ns)", "p50", "p90", "p99", "p99.9", "p99.99", "max", "samples"
     );
-    for (name, s) in rows {
-        let [p50, p90, p99, p999, p9999] = percentiles(s);
+    for ((name, s), [p50, p90, p99, p999, p9999]) in rows.iter().zip(&cells) {
         let _ = writeln!(
             out,
             "{name:<21} {p50:>width$} {p90:>width$} {p99:>width$} {p999:>width$} {p9999:>width$} \
