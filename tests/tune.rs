@@ -364,9 +364,59 @@ fn a_sweep_that_timed_no_row_has_no_knee_and_says_why() {
     let table = String::from_utf8(out.stdout).unwrap();
     assert!(!table.contains("<- knee"), "{table}");
     assert!(
-        table.contains("no knee: no point without loss timed 100 rows or more"),
+        table.contains("no knee: no point without loss timed a row; a slower rate needs"),
         "{table}"
     );
+}
+
+/// A point that never started measured nothing: its rows/s and integrity are `null` (the table's
+/// `n/a`) beside the reason, never a rate of 0 or a lost row; a sweep whose every point failed
+/// says so and exits 1.
+#[test]
+fn a_sweep_whose_points_never_started_shows_no_figure_and_exits_1() {
+    // Port 1 refuses every connection: each point fails as it starts.
+    let args = [
+        "sweep",
+        "--builtin",
+        "remote-tcp",
+        "--set",
+        "transport.connect=127.0.0.1:1",
+        "--set",
+        "workload.batch=1,4",
+        "--trial",
+        "100ms",
+    ];
+    let out = ringtop().args(args).arg("--json").output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("every point failed: nothing was measured"),
+        "{stderr}"
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let points = doc["sweep"]["points"].as_array().unwrap();
+    assert_eq!(points.len(), 2, "{doc}");
+    for point in points {
+        let o = &point["outcome"];
+        assert!(
+            o["failure"].as_str().unwrap().contains("127.0.0.1:1"),
+            "{o}"
+        );
+        assert_eq!(o["rows_per_s"], Value::Null, "{o}");
+        assert_eq!(o["integrity_ok"], Value::Null, "{o}");
+        assert_eq!(point["knee"], false, "{o}");
+    }
+    let out = ringtop().args(args).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let table = String::from_utf8(out.stdout).unwrap();
+    let row = table
+        .lines()
+        .find(|l| l.split_whitespace().nth(1) == Some("4"))
+        .unwrap_or_else(|| panic!("no batch 4 row: {table}"));
+    let cells: Vec<&str> = row.split_whitespace().collect();
+    assert_eq!(cells[2..6], ["n/a"; 4], "{table}");
+    assert!(row.contains("failed: cannot connect"), "{table}");
+    assert!(table.contains("no knee: every point failed"), "{table}");
 }
 
 /// A sweep of codecs gives each point's ratio, in the JSON and as a column of the table; a sweep

@@ -340,6 +340,10 @@ pub(super) fn run_sweep(args: &SweepArgs) -> ExitCode {
         );
         return ExitCode::from(130);
     }
+    if shown == ExitCode::SUCCESS && record.points.iter().all(|p| p.outcome.failure.is_some()) {
+        say!("every point failed: nothing was measured");
+        return ExitCode::FAILURE;
+    }
     shown
 }
 
@@ -352,8 +356,10 @@ fn setting_text(value: &toml::Value) -> String {
 }
 
 /// How a point's producers did against the rate they offer.
-fn kept_rate_word(kept: Option<bool>) -> &'static str {
-    match kept {
+fn kept_rate_word(outcome: &TrialOutcome) -> &'static str {
+    match outcome.kept_rate {
+        // A trial that never started kept no rate and ran flat out at none.
+        None if outcome.rows_per_s.is_none() => "n/a",
         None => "flat out",
         Some(true) => "kept",
         Some(false) => "BEHIND",
@@ -422,16 +428,17 @@ fn sweep_table(record: &sweep::SweepRecord, reads_differ_from_rate: bool) -> Str
         let o = &point.outcome;
         let rows = match (&o.failure, o.integrity_ok) {
             (Some(failure), _) => format!("failed: {failure}"),
-            (None, true) => "ok".to_owned(),
-            (None, false) => "LOST/REORDERED".to_owned(),
+            (None, Some(true)) => "ok".to_owned(),
+            (None, _) => "LOST/REORDERED".to_owned(),
         };
         out.push_str(&format!(
-            "{:>12.0} {:>9} {:>9}{}  {:<8}  {rows}{}\n",
-            o.rows_per_s,
+            "{:>12} {:>9} {:>9}{}  {:<8}  {rows}{}\n",
+            o.rows_per_s
+                .map_or_else(|| "n/a".to_owned(), |r| format!("{r:.0}")),
             ns(o.p50_ns),
             format!("{}{}", thin_mark(o), ns(o.p99_ns)),
             ratio(o),
-            kept_rate_word(o.kept_rate),
+            kept_rate_word(o),
             if point.knee { "  <- knee" } else { "" }
         ));
     }
@@ -442,11 +449,8 @@ fn sweep_table(record: &sweep::SweepRecord, reads_differ_from_rate: bool) -> Str
         );
     }
     out.push_str(&format!("knee: {}\n", record.knee_rule));
-    if !record.points.iter().any(|p| p.knee) {
-        out.push_str(&format!(
-            "no knee: no point without loss timed {P99_SAMPLES} rows or more; a slower rate needs \
-             a longer --trial\n"
-        ));
+    if let Some(reason) = record.no_knee() {
+        out.push_str(&format!("no knee: {reason}\n"));
     }
     if record.points.iter().any(|p| p.outcome.p99_is_thin()) {
         out.push_str(&format!(

@@ -157,7 +157,7 @@ pub(super) fn figures(record: &SearchRecord, id: usize) -> Option<Figures> {
     let mine: Vec<_> = record
         .trials
         .iter()
-        .filter(|t| t.candidate == id && t.outcome.integrity_ok && t.outcome.failure.is_none())
+        .filter(|t| t.candidate == id && t.outcome.ran_clean())
         .collect();
     let confirm: Vec<_> = mine.iter().filter(|t| t.phase == "confirm").collect();
     let chosen: Vec<_> = if confirm.is_empty() {
@@ -166,7 +166,7 @@ pub(super) fn figures(record: &SearchRecord, id: usize) -> Option<Figures> {
     } else {
         confirm.into_iter().collect()
     };
-    let rates: Vec<f64> = chosen.iter().map(|t| t.outcome.rows_per_s).collect();
+    let rates: Vec<f64> = chosen.iter().filter_map(|t| t.outcome.rows_per_s).collect();
     let p = |pick: fn(&super::search::TrialOutcome) -> Option<u64>| {
         let values: Vec<f64> = chosen
             .iter()

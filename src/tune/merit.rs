@@ -42,10 +42,13 @@ impl Disqualified {
 /// a failure, a codec ratio under the floor asked for, or for a latency goal a rate not kept or
 /// no latency figure. One home for the rule: [`merit`] and the verdict's tally ask it.
 pub fn disqualified(config: &SearchConfig, outcome: &TrialOutcome) -> Option<Disqualified> {
-    if !outcome.integrity_ok {
+    let Some(rows_per_s) = outcome.rows_per_s.filter(|_| outcome.failure.is_none()) else {
+        return Some(Disqualified::Failed);
+    };
+    if outcome.integrity_ok != Some(true) {
         return Some(Disqualified::LostRows);
     }
-    if outcome.failure.is_some() || outcome.rows_per_s <= 0.0 {
+    if rows_per_s <= 0.0 {
         return Some(Disqualified::Failed);
     }
     if config
@@ -55,7 +58,7 @@ pub fn disqualified(config: &SearchConfig, outcome: &TrialOutcome) -> Option<Dis
         return Some(Disqualified::UnderRatioFloor);
     }
     if config.goal == Goal::Latency {
-        if !keeps_rate(outcome.rows_per_s, config.rate as f64) {
+        if !keeps_rate(rows_per_s, config.rate as f64) {
             return Some(Disqualified::MissedRate);
         }
         if outcome.p99_ns.is_none() || outcome.p50_ns.is_none() {
@@ -72,7 +75,7 @@ pub fn merit(config: &SearchConfig, outcome: &TrialOutcome) -> Option<f64> {
         return None;
     }
     match config.goal {
-        Goal::Throughput => Some(outcome.rows_per_s),
+        Goal::Throughput => outcome.rows_per_s,
         Goal::Latency => {
             let p99 = outcome.p99_ns? as f64;
             let p50 = outcome.p50_ns? as f64;

@@ -68,9 +68,10 @@ impl Goal {
 /// One trial's result, as the measurement gives it.
 #[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct TrialOutcome {
-    /// Rows consumed per second over the measured window.
-    #[serde(serialize_with = "crate::metrics::figures::significant")]
-    pub rows_per_s: f64,
+    /// Rows consumed per second over the measured window; `None` where the trial never started
+    /// (its [`Self::failure`] says why), so that nothing reads a run that did not happen as 0.
+    #[serde(serialize_with = "crate::metrics::figures::significant_or_null")]
+    pub rows_per_s: Option<f64>,
     /// Median one-way latency, ns (the worst consumer's); `None` when not measured.
     pub p50_ns: Option<u64>,
     /// 99th percentile one-way latency, ns (the worst consumer's).
@@ -83,8 +84,9 @@ pub struct TrialOutcome {
     /// where rows travel unframed.
     #[serde(serialize_with = "crate::metrics::figures::significant_or_null")]
     pub codec_ratio: Option<f64>,
-    /// Every row arrived once and in order.
-    pub integrity_ok: bool,
+    /// Every row arrived once and in order; `None` where the trial never started (its
+    /// [`Self::failure`] says why): no row was lost, none was sent.
+    pub integrity_ok: Option<bool>,
     /// Whether every producer kept the rate it offers over the window (under 95 % of it is
     /// behind: its rows' latency includes the wait); `None` where the producers run flat out.
     pub kept_rate: Option<bool>,
@@ -97,6 +99,12 @@ pub struct TrialOutcome {
 }
 
 impl TrialOutcome {
+    /// Whether the trial ran to its end and every row arrived once and in order: the trials a
+    /// knee or a candidate's figures may stand on.
+    pub fn ran_clean(&self) -> bool {
+        self.failure.is_none() && self.integrity_ok == Some(true)
+    }
+
     /// Whether the p99 stands on fewer than [`P99_SAMPLES`] rows: the slowest of them, not a
     /// percentile.
     pub fn p99_is_thin(&self) -> bool {
@@ -550,7 +558,7 @@ pub fn search(
         let mut lossy = vec![false; candidates.len()];
         for t in rung_trials.iter() {
             merits[t.candidate].push(t.relative_merit);
-            lossy[t.candidate] |= !t.outcome.integrity_ok;
+            lossy[t.candidate] |= t.outcome.integrity_ok == Some(false);
         }
         // Lost, duplicated or reordered rows put a candidate out, however fast it was.
         let mut ranking: Vec<(usize, Option<f64>)> = alive

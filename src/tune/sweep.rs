@@ -157,6 +157,36 @@ pub struct SweepRecord {
     pub knee_rule: String,
 }
 
+impl SweepRecord {
+    /// Why no point is a knee, where none is (`None` where one is): every point failed, none
+    /// delivered every row, none that did timed a row, or (else) none timed the
+    /// [`P99_SAMPLES`] rows a p99 needs.
+    pub fn no_knee(&self) -> Option<String> {
+        if self.points.iter().any(|p| p.knee) {
+            return None;
+        }
+        let ran: Vec<&TrialOutcome> = self
+            .points
+            .iter()
+            .map(|p| &p.outcome)
+            .filter(|o| o.failure.is_none())
+            .collect();
+        let clean: Vec<&&TrialOutcome> = ran.iter().filter(|o| o.ran_clean()).collect();
+        Some(if ran.is_empty() {
+            "every point failed (its row says why)".to_owned()
+        } else if clean.is_empty() {
+            "no point delivered every row once and in order".to_owned()
+        } else if clean.iter().all(|o| o.p99_ns.is_none()) {
+            "no point without loss timed a row; a slower rate needs a longer --trial".to_owned()
+        } else {
+            format!(
+                "no point without loss timed {P99_SAMPLES} rows or more; a slower rate needs a \
+                 longer --trial"
+            )
+        })
+    }
+}
+
 /// What `ringtop sweep --json` prints: the record, named.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct SweepDocument<'a> {
@@ -309,7 +339,7 @@ pub fn mark_knees(points: &mut [Point]) {
     for curve in curves {
         let members: Vec<usize> = (0..points.len())
             .filter(|&i| curve_of(&points[i]) == curve)
-            .filter(|&i| points[i].outcome.integrity_ok && points[i].outcome.failure.is_none())
+            .filter(|&i| points[i].outcome.ran_clean())
             .filter(|&i| points[i].outcome.p99_ns.is_some() && !points[i].outcome.p99_is_thin())
             .collect();
         let floor = members
@@ -324,10 +354,8 @@ pub fn mark_knees(points: &mut [Point]) {
                 _ => false,
             })
             .max_by(|&a, &b| {
-                points[a]
-                    .outcome
-                    .rows_per_s
-                    .total_cmp(&points[b].outcome.rows_per_s)
+                let rows_per_s = |i: usize| points[i].outcome.rows_per_s.unwrap_or_default();
+                rows_per_s(a).total_cmp(&rows_per_s(b))
             });
         if let Some(i) = knee {
             points[i].knee = true;
@@ -464,12 +492,12 @@ mod tests {
                 ("workload.rate".into(), toml::Value::Integer(rate)),
             ],
             outcome: TrialOutcome {
-                rows_per_s,
+                rows_per_s: Some(rows_per_s),
                 p50_ns: Some(p99 / 2),
                 p99_ns: Some(p99),
                 latency_samples: Some(1_000),
                 codec_ratio: None,
-                integrity_ok: true,
+                integrity_ok: Some(true),
                 kept_rate: None,
                 failure: None,
                 cost: Duration::ZERO,
@@ -534,5 +562,65 @@ mod tests {
         mark_knees(&mut points);
         let knees: Vec<bool> = points.iter().map(|p| p.knee).collect();
         assert_eq!(knees, [true, false]);
+    }
+
+    #[test]
+    fn a_sweep_without_a_knee_says_which_rule_no_point_met() {
+        let reason = |points: Vec<Point>| {
+            let mut record = SweepRecord {
+                trial_s: 0.1,
+                planned: points.len(),
+                points,
+                interrupted: false,
+                knee_rule: String::new(),
+            };
+            mark_knees(&mut record.points);
+            record.no_knee()
+        };
+        let never_started = |mut p: Point| {
+            p.outcome.rows_per_s = None;
+            p.outcome.integrity_ok = None;
+            p.outcome.failure = Some("cannot connect".into());
+            p
+        };
+        let lossy = |mut p: Point| {
+            p.outcome.integrity_ok = Some(false);
+            p
+        };
+        let untimed = |mut p: Point| {
+            p.outcome.p99_ns = None;
+            p.outcome.latency_samples = None;
+            p
+        };
+        let thin = |mut p: Point| {
+            p.outcome.latency_samples = Some(P99_SAMPLES - 1);
+            p
+        };
+        assert_eq!(reason(vec![point(1, 1, 1e5, 500)]), None);
+        let failed = reason(vec![never_started(point(1, 1, 1e5, 500))]).unwrap();
+        assert!(failed.starts_with("every point failed"), "{failed}");
+        let lost = reason(vec![
+            lossy(point(1, 1, 1e5, 500)),
+            never_started(point(1, 2, 1e5, 500)),
+        ]);
+        assert!(lost.unwrap().starts_with("no point delivered every row"));
+        let none_timed = reason(vec![
+            untimed(point(1, 1, 1e5, 500)),
+            lossy(point(1, 2, 1e6, 9)),
+        ]);
+        assert!(
+            none_timed
+                .unwrap()
+                .starts_with("no point without loss timed a row")
+        );
+        let few = reason(vec![
+            thin(point(1, 1, 1e5, 500)),
+            untimed(point(1, 2, 1e6, 9)),
+        ])
+        .unwrap();
+        assert!(
+            few.starts_with("no point without loss timed 100 rows or more"),
+            "{few}"
+        );
     }
 }

@@ -50,13 +50,13 @@ impl Trials for Fake {
         // Latency falls as merit rises: p99 = 1000 ns at merit 1.
         let p99 = (1000.0 / (self.truth[candidate.id] * self.phase.1 * jitter)) as u64;
         TrialOutcome {
-            rows_per_s: rate,
+            rows_per_s: Some(rate),
             p50_ns: Some(p99 / 3),
             p99_ns: Some(p99),
             latency_samples: Some(10_000),
             // A faster candidate compresses less, as a faster codec does.
             codec_ratio: Some(20.0 / self.truth[candidate.id]),
-            integrity_ok: !self.lossy.contains(&candidate.id),
+            integrity_ok: Some(!self.lossy.contains(&candidate.id)),
             kept_rate: None,
             failure: None,
             cost: duration + self.overhead,
@@ -337,12 +337,12 @@ fn a_latency_candidate_that_cannot_keep_the_rate_is_out() {
         ..SearchConfig::new(Goal::Latency, Duration::from_secs(10))
     };
     let outcome = |rows_per_s: f64| TrialOutcome {
-        rows_per_s,
+        rows_per_s: Some(rows_per_s),
         p50_ns: Some(100),
         p99_ns: Some(200),
         latency_samples: Some(10_000),
         codec_ratio: None,
-        integrity_ok: true,
+        integrity_ok: Some(true),
         kept_rate: None,
         failure: None,
         cost: Duration::ZERO,
@@ -355,10 +355,30 @@ fn a_latency_candidate_that_cannot_keep_the_rate_is_out() {
         Some(Disqualified::MissedRate)
     );
     let lossy = TrialOutcome {
-        integrity_ok: false,
+        integrity_ok: Some(false),
         ..outcome(900_000.0)
     };
     assert_eq!(disqualified(&cfg, &lossy), Some(Disqualified::LostRows));
+    // A trial that never started failed; it lost no row, and it measured no rate.
+    let never_started = TrialOutcome {
+        rows_per_s: None,
+        integrity_ok: None,
+        failure: Some("cannot pin to CPU 99".into()),
+        ..outcome(1e6)
+    };
+    assert_eq!(
+        disqualified(&cfg, &never_started),
+        Some(Disqualified::Failed)
+    );
+    let failed_on_the_way = TrialOutcome {
+        integrity_ok: Some(false),
+        failure: Some("the producer panicked".into()),
+        ..outcome(1e6)
+    };
+    assert_eq!(
+        disqualified(&cfg, &failed_on_the_way),
+        Some(Disqualified::Failed)
+    );
     let floored = SearchConfig {
         min_codec_ratio: Some(2.0),
         ..cfg.clone()

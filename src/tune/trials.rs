@@ -69,12 +69,12 @@ impl Trials for EngineTrials {
         let summary = engine.stop();
         let (p50_ns, p99_ns, latency_samples) = worst_consumer(&window);
         TrialOutcome {
-            rows_per_s: window.totals.rows_per_s,
+            rows_per_s: Some(window.totals.rows_per_s),
             p50_ns,
             p99_ns,
             latency_samples,
             codec_ratio: window.codec.as_ref().and_then(|codec| codec.ratio),
-            integrity_ok: summary.integrity_ok,
+            integrity_ok: Some(summary.integrity_ok),
             kept_rate,
             failure: summary
                 .failure
@@ -107,12 +107,12 @@ fn worst_consumer(window: &Snapshot) -> (Option<u64>, Option<u64>, Option<u64>) 
 
 fn failed(reason: String, began: Instant) -> TrialOutcome {
     TrialOutcome {
-        rows_per_s: 0.0,
+        rows_per_s: None,
         p50_ns: None,
         p99_ns: None,
         latency_samples: None,
         codec_ratio: None,
-        integrity_ok: false,
+        integrity_ok: None,
         kept_rate: None,
         failure: Some(reason),
         cost: began.elapsed(),

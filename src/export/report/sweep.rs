@@ -147,6 +147,8 @@ pub(super) fn sweep_section(doc: &Value) -> String {
             "<span class=\"bad\">lost/reordered</span>".to_owned()
         };
         let rate = match o["kept_rate"].as_bool() {
+            // A point that never started (no rows/s) kept no rate and ran flat out at none.
+            None if o["rows_per_s"].is_null() => "n/a",
             None => "flat out",
             Some(true) => "kept",
             Some(false) => "<span class=\"bad\">behind</span>",
