@@ -364,7 +364,7 @@ fn a_sweep_that_timed_no_row_has_no_knee_and_says_why() {
     let table = String::from_utf8(out.stdout).unwrap();
     assert!(!table.contains("<- knee"), "{table}");
     assert!(
-        table.contains("no knee: no point without loss timed a row; a slower rate needs"),
+        table.contains("no knee: no point without loss timed a row (a slow rate times none"),
         "{table}"
     );
 }
@@ -417,6 +417,82 @@ fn a_sweep_whose_points_never_started_shows_no_figure_and_exits_1() {
     assert_eq!(cells[2..6], ["n/a"; 4], "{table}");
     assert!(row.contains("failed: cannot connect"), "{table}");
     assert!(table.contains("no knee: every point failed"), "{table}");
+}
+
+/// A sweep of a sender whose receiver asks for a secret: `--set transport.token=…` reaches every
+/// point (each is let in and delivers every row) and no table or document of the sweep holds it.
+#[test]
+fn a_sweeps_secret_reaches_every_point_and_is_never_printed() {
+    use std::io::BufRead;
+    let _machine = machine();
+    const SECRET: &str = "84926173";
+    let mut receiver = common::Reaped::spawn(
+        ringtop()
+            .args(["serve", "--headless", "--listen", "127.0.0.1:0"])
+            .args(["--token", SECRET])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped()),
+    )
+    .unwrap();
+    let mut stderr = std::io::BufReader::new(receiver.child().stderr.take().unwrap());
+    let mut line = String::new();
+    stderr.read_line(&mut line).unwrap();
+    let address = line
+        .trim()
+        .strip_prefix("ringtop: listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_owned();
+    let connect = format!("transport.connect={address}");
+    let token = format!("transport.token={SECRET}");
+    let args = [
+        "sweep",
+        "--builtin",
+        "remote-tcp",
+        "--set",
+        &token,
+        "--set",
+        &connect,
+        "--set",
+        "workload.batch=1,4",
+        "--trial",
+        "100ms",
+    ];
+    for json in [true, false] {
+        let out = ringtop()
+            .args(args)
+            .args(json.then_some("--json"))
+            .output()
+            .unwrap();
+        common::assert_succeeded(&out);
+        let (stdout, stderr) = (
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+        );
+        assert!(
+            !stdout.contains(SECRET) && !stderr.contains(SECRET),
+            "{stdout}{stderr}"
+        );
+        if json {
+            let doc: Value = serde_json::from_str(&stdout).unwrap();
+            for point in doc["sweep"]["points"].as_array().unwrap() {
+                assert_eq!(point["outcome"]["failure"], Value::Null, "{point}");
+                assert_eq!(point["outcome"]["integrity_ok"], true, "{point}");
+                let keys: Vec<&str> = point["settings"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|s| s[0].as_str().unwrap())
+                    .collect();
+                assert_eq!(keys, ["transport.connect", "workload.batch"], "{point}");
+            }
+        } else {
+            assert!(
+                stdout.starts_with("transport.connect   workload.batch"),
+                "{stdout}"
+            );
+        }
+    }
 }
 
 /// A sweep of codecs gives each point's ratio, in the JSON and as a column of the table; a sweep

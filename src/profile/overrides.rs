@@ -48,7 +48,17 @@ pub fn parse(text: &str) -> Result<Setting, String> {
     if value.is_empty() {
         return Err(error("no value after `=`"));
     }
-    Ok((key.to_owned(), value_of(value)))
+    Ok((key.to_owned(), value_for(key, value)))
+}
+
+/// The value `text` gives `key`: [`value_of`]'s reading, but the link's secret stays the text
+/// it was given (`12345678` is a token, not a number).
+pub fn value_for(key: &str, text: &str) -> toml::Value {
+    if key == SECRET_KEY {
+        toml::Value::String(text.to_owned())
+    } else {
+        value_of(text)
+    }
 }
 
 /// `base` with each of `settings` written into it, then checked as a profile file is: a key
@@ -92,11 +102,14 @@ pub fn with_settings(base: &TuningProfile, settings: &[Setting]) -> Result<Tunin
     Ok(profile)
 }
 
+/// The key of the link's shared secret, which ringtop never writes back.
+pub const SECRET_KEY: &str = "transport.token";
+
 /// A setting as ringtop writes it back (in an error, a run's description): `key=value`, but the
 /// link's shared secret never (`transport.token=(hidden)`), as the start line and saved
 /// profiles leave it out.
 pub fn shown((key, value): &Setting) -> String {
-    if key == "transport.token" {
+    if key == SECRET_KEY {
         format!("{key}=(hidden)")
     } else {
         format!("{key}={value}")
@@ -146,6 +159,13 @@ mod tests {
                 .ends_with(": no value after `=`")
         );
         assert!(parse("rate=1").unwrap_err().contains("section.name"));
+        // A secret of digits or `1k` is the text it was given, not a number.
+        for token in ["12345678", "1k", "true"] {
+            assert_eq!(
+                parse(&format!("transport.token={token}")),
+                Ok(("transport.token".to_owned(), Value::String(token.into())))
+            );
+        }
     }
 
     #[test]

@@ -9,7 +9,9 @@ use serde::Serialize;
 
 use crate::metrics::human::parse_count;
 use crate::profile::TuningProfile;
-use crate::profile::overrides::{Setting, split_key, value_of, with_settings};
+use crate::profile::overrides::{
+    SECRET_KEY, Setting, split_key, value_for, value_of, with_settings,
+};
 
 use super::search::{TrialOutcome, Trials};
 use super::space::Candidate;
@@ -50,6 +52,21 @@ impl Axis {
         };
         let (key, values) = split_key(text, "KEY=VALUES, e.g. workload.batch=1,8,64")
             .map_err(|reason| error(&reason))?;
+        if key == SECRET_KEY {
+            // One secret for every point, never an axis: a sweep prints each axis's values.
+            if values.is_empty() || values.contains(',') || values.contains("..") {
+                return Err(AxisError {
+                    text: format!("{key}=(hidden)"),
+                    reason: "the link's shared secret takes one value, for every point: it is \
+                             never swept, nor printed"
+                        .into(),
+                });
+            }
+            return Ok(Axis {
+                key: key.to_owned(),
+                values: vec![value_for(key, values)],
+            });
+        }
         let parsed = match values.split_once("..") {
             Some((low, high)) => range(low, high).map_err(|reason| error(&reason))?,
             None => list(values).map_err(|reason| error(&reason))?,
@@ -177,7 +194,9 @@ impl SweepRecord {
         } else if clean.is_empty() {
             "no point delivered every row once and in order".to_owned()
         } else if clean.iter().all(|o| o.p99_ns.is_none()) {
-            "no point without loss timed a row; a slower rate needs a longer --trial".to_owned()
+            "no point without loss timed a row (a slow rate times none in a short --trial; a \
+             sender's rows are timed where they are received)"
+                .to_owned()
         } else {
             format!(
                 "no point without loss timed {P99_SAMPLES} rows or more; a slower rate needs a \
@@ -237,11 +256,20 @@ pub enum SweepError {
     SweptTwice(String),
 }
 
-/// Every grid point's profile, each checked, with its settings.
+/// Every grid point's profile, each checked, with its settings. The link's secret
+/// (`transport.token`, one value) goes into every point's profile and into no point's settings,
+/// so no table, document or report of the sweep holds it.
 ///
 /// # Errors
 /// [`SweepError::Point`] naming the first point that is not a valid profile and why.
 pub fn grid(base: &TuningProfile, axes: &[Axis]) -> Result<Vec<GridPoint>, SweepError> {
+    let (secrets, axes): (Vec<&Axis>, Vec<&Axis>) =
+        axes.iter().partition(|axis| axis.key == SECRET_KEY);
+    let secrets: Vec<Setting> = secrets
+        .iter()
+        .flat_map(|axis| axis.values.iter().map(|v| (axis.key.clone(), v.clone())))
+        .collect();
+    let base = &with_settings(base, &secrets).map_err(SweepError::Point)?;
     if axes.is_empty() {
         return Err(SweepError::NoAxes);
     }
@@ -447,6 +475,35 @@ mod tests {
         let err = grid(&base, &axes).unwrap_err();
         assert_eq!(err, SweepError::SweptTwice("workload.rate".into()));
         assert!(err.to_string().contains("give it once"), "{err}");
+    }
+
+    #[test]
+    fn the_links_secret_reaches_every_point_and_no_points_settings() {
+        let base = crate::profile::builtin::get("remote-tcp").unwrap();
+        // A secret of digits stays the string it was given.
+        let axes = [
+            Axis::parse("transport.token=12345678").unwrap(),
+            Axis::parse("workload.batch=1,4").unwrap(),
+        ];
+        let points = grid(&base, &axes).unwrap();
+        assert_eq!(points.len(), 2);
+        for point in &points {
+            let transport = point.profile.transport.as_ref().unwrap();
+            assert_eq!(transport.token.as_deref(), Some("12345678"));
+            assert!(
+                point
+                    .settings
+                    .iter()
+                    .all(|(key, _)| key == "workload.batch")
+            );
+        }
+        for swept in ["transport.token=hunter2,hunter3", "transport.token=1..9"] {
+            let err = Axis::parse(swept).unwrap_err().to_string();
+            assert!(err.starts_with("--set transport.token=(hidden): "), "{err}");
+            assert!(!err.contains("hunter") && !err.contains("1..9"), "{err}");
+        }
+        let alone = [Axis::parse("transport.token=hunter2").unwrap()];
+        assert_eq!(grid(&base, &alone).unwrap_err(), SweepError::NoAxes);
     }
 
     #[test]
