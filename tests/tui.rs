@@ -1431,6 +1431,47 @@ fn a_remote_run_shows_its_transport_pane() {
     }
 }
 
+/// A sender as it runs: its producer here, its consumer at the receiver.
+fn sender_app() -> App {
+    let mut app = app(no_pmu, true);
+    let mut s = at(fixture(no_pmu, true), 3726.0);
+    s.threads.retain(|t| t.role == Role::Producer);
+    s.transport = Some(link(LinkRole::Sender));
+    app.update(s);
+    app
+}
+
+/// A sender's dashboard says why it shows no latency (its rows are timed at the receiver) rather
+/// than draw an empty table, gives the link pane every line it has, and what rows are left to
+/// the codec's pane; its header counts the rows in flight, not a fill of a ring it does not hold.
+#[test]
+fn a_senders_dashboard_says_why_it_times_no_row_and_shows_every_line_of_its_link() {
+    let app = sender_app();
+    for (width, height) in [(80, 24), (100, 30), (120, 40)] {
+        let text = screen(&app, width, height);
+        for line in [
+            "dropped 1",
+            "last error: peer 10.0.0.9:40000",
+            "acked 2.99M rows",
+        ] {
+            assert!(text.contains(line), "{width}x{height}: {line}\n{text}");
+        }
+        assert!(
+            text.contains("in flight 17 rows"),
+            "{width}x{height}\n{text}"
+        );
+        assert!(!text.contains("fill 17"), "{width}x{height}\n{text}");
+        if height >= 30 {
+            assert!(text.contains("ratio 25.60×"), "{width}x{height}\n{text}");
+        }
+        // Short of rows, the note gives way first.
+        if height >= 40 {
+            assert!(text.contains("no consumer here: a sender's rows"), "{text}");
+        }
+    }
+    insta::assert_snapshot!(screen(&app, 120, 40));
+}
+
 #[test]
 fn g_asks_for_the_flamegraph_and_the_keys_say_so() {
     let mut app = app(no_pmu, false);

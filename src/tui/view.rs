@@ -60,26 +60,29 @@ pub fn draw(frame: &mut Frame, app: &App) -> Areas {
                 .areas(body);
         let [topology, counters] =
             Layout::vertical([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(left);
-        let transport_height = if remote(app) { 8 } else { 0 };
-        let [latency, transport, compression] = Layout::vertical([
-            Constraint::Percentage(60),
-            Constraint::Length(transport_height),
-            Constraint::Percentage(40),
-        ])
-        .areas(right);
+        let [latency, transport, compression] = right_column(right, app);
         panes::topology::render(frame, topology, app);
         panes::counters::render(frame, counters, app);
-        panes::latency::render(frame, latency, app);
-        if transport_height > 0 {
+        if latency.height > 0 {
+            panes::latency::render(frame, latency, app);
+        }
+        if transport.height > 0 {
             panes::transport::render(frame, transport, app);
         }
-        panes::compression::render(frame, compression, app);
+        if compression.height > 0 {
+            panes::compression::render(frame, compression, app);
+        }
         areas.latency = Some(latency);
         areas.counters = Some(counters);
     } else {
-        // Narrow: latency first, then the link of a remote ring or the counters.
-        let [latency, counters] =
-            Layout::vertical([Constraint::Percentage(60), Constraint::Percentage(40)]).areas(body);
+        // Narrow: latency first, then the link of a remote ring (all its lines where they fit)
+        // or the counters.
+        let below = if remote(app) {
+            Constraint::Length(panes::transport::height(app, body.width))
+        } else {
+            Constraint::Percentage(40)
+        };
+        let [latency, counters] = Layout::vertical([Constraint::Min(3), below]).areas(body);
         panes::latency::render(frame, latency, app);
         if remote(app) {
             panes::transport::render(frame, counters, app);
@@ -101,6 +104,63 @@ pub fn draw(frame: &mut Frame, app: &App) -> Areas {
     panes::footer::render(frame, footer, footer_lines);
     panes::overlay::render(frame, area, app);
     areas
+}
+
+/// The wide layout's right column: latency, the link of a remote ring, compression.
+fn right_column(right: Rect, app: &App) -> [Rect; 3] {
+    if !remote(app) {
+        return Layout::vertical([
+            Constraint::Percentage(60),
+            Constraint::Length(0),
+            Constraint::Percentage(40),
+        ])
+        .areas(right);
+    }
+    let wanted = Wanted {
+        link: panes::transport::height(app, right.width),
+        latency: panes::latency::least_height(app, right.width),
+        latency_grows: panes::latency::grows(app),
+        compression: panes::compression::least_height(app, right.width),
+    };
+    let [latency, link, compression] = wanted.split(right.height);
+    Layout::vertical([
+        Constraint::Length(latency),
+        Constraint::Length(link),
+        Constraint::Length(compression),
+    ])
+    .areas(right)
+}
+
+/// The rows a remote ring's right column asks for at its width, each pane's borders included.
+#[derive(Debug, Clone, Copy)]
+struct Wanted {
+    /// The link pane: every line it has.
+    link: u16,
+    /// The latency pane: its table (or its note, on a sender) without the p99 history.
+    latency: u16,
+    /// Whether the latency pane has a history to draw in more rows.
+    latency_grows: bool,
+    /// The compression pane: its codec line, gauge and caption (or its note).
+    compression: u16,
+}
+
+impl Wanted {
+    /// The rows each pane gets of `height`, top to bottom (latency, link, compression): the link
+    /// all of its lines, the other two their least, and what is left 60/40 to latency and
+    /// compression (all to compression where latency has no history to draw). Short of rows,
+    /// latency gives way first, then compression: the link's lines, which no other pane shows,
+    /// go last; a pane left fewer rows than its borders and a line is not drawn.
+    fn split(self, height: u16) -> [u16; 3] {
+        let link = self.link.min(height);
+        let compression = self.compression.min(height - link);
+        let latency = self.latency.min(height - link - compression);
+        let spare = height - link - compression - latency;
+        let latency = latency + if self.latency_grows { spare * 3 / 5 } else { 0 };
+        let drawn = |rows: u16| if rows < 3 { 0 } else { rows };
+        let latency = drawn(latency);
+        let compression = drawn(height - link - latency);
+        [latency, height - latency - compression, compression]
+    }
 }
 
 /// Whether the ring is remote (the transport pane is shown).
@@ -129,4 +189,33 @@ pub fn thread_at(app: &App, areas: &Areas, column: u16, row: u16) -> Option<usiz
             .map(|(i, _)| i);
     }
     hit(areas.counters).filter(|&i| i < snapshot.threads.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Wanted;
+
+    #[test]
+    fn a_remote_column_gives_the_link_its_lines_and_the_rest_by_need() {
+        let receiver = Wanted {
+            link: 8,
+            latency: 4,
+            latency_grows: true,
+            compression: 5,
+        };
+        // Room to spare: 60/40 of it to latency and compression.
+        assert_eq!(receiver.split(27), [10, 8, 9]);
+        // Short: latency gives way first, and a pane of fewer than 3 rows is not drawn.
+        assert_eq!(receiver.split(15), [0, 8, 7]);
+        assert_eq!(receiver.split(17), [4, 8, 5]);
+        // Shorter still: the link keeps its lines, compression gives way too.
+        assert_eq!(receiver.split(10), [0, 10, 0]);
+        assert_eq!(receiver.split(6), [0, 6, 0]);
+        // A sender's note does not grow: the spare rows go to compression.
+        let sender = Wanted {
+            latency_grows: false,
+            ..receiver
+        };
+        assert_eq!(sender.split(27), [4, 8, 15]);
+    }
 }

@@ -9,9 +9,26 @@ use crate::metrics::snapshot::CodecSnapshot;
 use crate::tui::app::{App, Pane};
 use crate::tui::columns::line_of;
 use crate::tui::style;
+use crate::tui::wrap::note_lines;
 
 /// Ratios at or above this fill the gauge.
 const FULL_RATIO: f64 = 20.0;
+
+/// What the pane says of a run without a codec.
+const UNFRAMED: &str = "rows travel unframed: no codec (load compressed-timeseries with `l`)";
+
+/// The fewest rows the pane needs at `width` columns (borders included): the codec and its
+/// speeds, the ratio's gauge and its history's caption, or the lines of its note where rows
+/// travel unframed.
+pub fn least_height(app: &App, width: u16) -> u16 {
+    let framed = app.snapshot.as_ref().is_some_and(|s| s.codec.is_some());
+    let lines = if framed {
+        3
+    } else {
+        note_lines(&[UNFRAMED.to_owned()], width.saturating_sub(2)).len()
+    };
+    u16::try_from(lines).unwrap_or(u16::MAX).saturating_add(2)
+}
 
 /// Draws the compression pane.
 pub fn render(frame: &mut Frame, area: Rect, app: &App) {
@@ -31,9 +48,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     frame.render_widget(block, area);
     let Some(codec) = codec else {
         frame.render_widget(
-            Paragraph::new("rows travel unframed: no codec (load compressed-timeseries with `l`)")
-                .style(style::dim(app))
-                .wrap(ratatui::widgets::Wrap { trim: true }),
+            Paragraph::new(note_lines(&[UNFRAMED.to_owned()], inner.width)).style(style::dim(app)),
             inner,
         );
         return;

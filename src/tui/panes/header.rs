@@ -9,7 +9,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use crate::metrics::human::format_rate;
-use crate::metrics::snapshot::{LinkRole, RingSnapshot, Role, RunState, Snapshot};
+use crate::metrics::snapshot::{LinkRole, Role, RunState, Snapshot};
 use crate::topology::model::format_bytes;
 use crate::tui::app::App;
 use crate::tui::columns::line_of;
@@ -79,7 +79,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
             (Span::raw(kind), 8),
             (state, 9),
             (Span::raw(up), 6),
-            (Span::raw(format!("fill {}", fill(&s.ring))), 5),
+            (Span::raw(fill(s)), 5),
         ],
         " · ",
         area.width,
@@ -174,19 +174,26 @@ fn pace(rate: u64, producers: usize, receiver: bool) -> String {
     }
 }
 
-/// The ring's fill at the interval's cut: rows of its slots (`17/4096`), or rows alone for a
-/// framed ring, whose compressed frames can hold more rows than it has slots; on the receiving
+/// The ring's fill at the interval's cut: rows of its slots (`fill 17/4096`), or rows alone for
+/// a framed ring, whose compressed frames can hold more rows than it has slots; on the receiving
 /// side of a link, which knows no rows before it decodes them, bytes of its window
-/// (`12 KiB/1 MiB`); `n/a` where not known.
-fn fill(ring: &RingSnapshot) -> String {
+/// (`fill 12 KiB/1 MiB`); on the sending side, whose ring is the receiver's, the rows sent that
+/// the receiver has not yet acknowledged reading (`in flight 700 rows`); `n/a` where not known.
+fn fill(s: &Snapshot) -> String {
+    let ring = &s.ring;
+    let sender = s
+        .transport
+        .as_ref()
+        .is_some_and(|t| t.role == LinkRole::Sender);
     match (ring.occupancy_rows, ring.occupancy_bytes) {
-        (Some(rows), _) if ring.framed => format!("{rows} rows"),
-        (Some(rows), _) => format!("{rows}/{}", ring.capacity),
+        (Some(rows), _) if sender => format!("in flight {rows} rows"),
+        (Some(rows), _) if ring.framed => format!("fill {rows} rows"),
+        (Some(rows), _) => format!("fill {rows}/{}", ring.capacity),
         (None, Some(bytes)) => format!(
-            "{}/{}",
+            "fill {}/{}",
             format_bytes(bytes),
             format_bytes(ring.window_bytes())
         ),
-        (None, None) => "n/a".to_owned(),
+        (None, None) => "fill n/a".to_owned(),
     }
 }

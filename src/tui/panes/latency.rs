@@ -4,13 +4,14 @@
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Cell, Row, Sparkline, Table};
+use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Sparkline, Table};
 
 use crate::metrics::human::format_ns;
 use crate::metrics::latency::{P99_SAMPLES, P999_SAMPLES};
-use crate::metrics::snapshot::{LatencyNs, Role};
+use crate::metrics::snapshot::{LatencyNs, Role, Snapshot};
 use crate::tui::app::{App, Pane};
 use crate::tui::style::{self, latency_severity, severity};
+use crate::tui::wrap::{wrap_within, wrap_words};
 
 /// The widths of the table's columns after the thread's label: cpu, p50, p99, p99.9, max.
 const FIGURE_WIDTHS: [u16; 5] = [4, 6, 6, 6, 6];
@@ -25,6 +26,37 @@ fn table_width(label: u16) -> u16 {
     FIGURE_WIDTHS
         .iter()
         .fold(label, |width, figure| width + COLUMN_GAP + figure)
+}
+
+/// What the pane says where no consumer runs in this process: a sender's, whose rows are read
+/// and timed at the far end of its link.
+const NO_CONSUMER: &str = "no consumer here: a sender's rows are timed by its receiver \
+                           (`ringtop serve`); the link's round trip is in the Transport pane";
+
+fn consumers(s: &Snapshot) -> usize {
+    s.threads
+        .iter()
+        .filter(|t| t.role == Role::Consumer)
+        .count()
+}
+
+/// The fewest rows the pane needs at `width` columns (borders included): its table's header and
+/// a row for each consumer, or the lines of its note where no consumer runs here.
+pub fn least_height(app: &App, width: u16) -> u16 {
+    let lines = match &app.snapshot {
+        None => 1,
+        Some(s) if consumers(s) == 0 => {
+            wrap_words(NO_CONSUMER, usize::from(width.saturating_sub(2))).len()
+        }
+        Some(s) => consumers(s) + 1,
+    };
+    u16::try_from(lines).unwrap_or(u16::MAX).saturating_add(2)
+}
+
+/// Whether the pane has more to draw in rows beyond [`least_height`]: each consumer's p99
+/// history; a note has not.
+pub fn grows(app: &App) -> bool {
+    app.snapshot.as_ref().is_none_or(|s| consumers(s) > 0)
 }
 
 /// Draws the latency pane.
@@ -44,6 +76,16 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     let Some(s) = &app.snapshot else {
         return;
     };
+    if consumers(s) == 0 {
+        let lines = wrap_within(
+            NO_CONSUMER,
+            usize::from(inner.width),
+            usize::from(inner.height),
+        );
+        let lines: Vec<Line> = lines.into_iter().map(Line::from).collect();
+        frame.render_widget(Paragraph::new(lines).style(style::dim(app)), inner);
+        return;
+    }
     let consumers: Vec<(usize, &crate::metrics::snapshot::ThreadSnapshot)> = s
         .threads
         .iter()
@@ -153,7 +195,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         if let Some(scale) = scale_text {
             lines.push(Line::styled(scale, style::dim(app)));
         }
-        frame.render_widget(ratatui::widgets::Paragraph::new(lines), label);
+        frame.render_widget(Paragraph::new(lines), label);
         frame.render_widget(Sparkline::default().data(shown).max(top), spark);
     }
 }

@@ -2,25 +2,25 @@
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
+use ratatui::widgets::{Block, Borders, Paragraph};
 
 use crate::metrics::human::{format_ns, format_rate};
 use crate::metrics::snapshot::{LatencyNs, LinkRole, TransportSnapshot};
 use crate::tui::app::App;
 use crate::tui::columns::line_of;
 use crate::tui::style::{self, Severity};
+use crate::tui::wrap::wrap_entries;
 
 /// Draws the transport pane (nothing to draw for a local ring).
 pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     let Some(link) = app.snapshot.as_ref().and_then(|s| s.transport.as_ref()) else {
         return;
     };
-    let (direction, state) = match (link.role, link.connected) {
-        (LinkRole::Sender, true) => ("sender →", "connected"),
-        (LinkRole::Sender, false) => ("sender →", "down"),
-        (LinkRole::Receiver, true) => ("receiver on", "connected"),
-        (LinkRole::Receiver, false) => ("receiver on", "waiting"),
+    let direction = match link.role {
+        LinkRole::Sender => "sender →",
+        LinkRole::Receiver => "receiver on",
     };
     // Each part whole (a port cut to `:747` is another port): narrow, the pane's name goes
     // first, then the link's kind; the end and its address stay.
@@ -41,22 +41,88 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         .border_style(style::border(app, false));
     let inner = block.inner(area);
     frame.render_widget(block, area);
-    frame.render_widget(
-        Paragraph::new(lines(app, link, state)).wrap(Wrap { trim: true }),
-        inner,
-    );
+    frame.render_widget(Paragraph::new(text(app, link, inner.width)), inner);
 }
 
-fn percentiles(latency: &LatencyNs) -> String {
-    format!(
-        "p50 {}  p99 {}  max {}",
-        format_ns(latency.p50),
-        format_ns(latency.p99),
-        format_ns(latency.max)
-    )
+/// The rows the pane takes at `width` columns (borders included): each of its lines with its
+/// parts kept whole, wrapped where the pane is narrow. 0 for a local ring.
+pub fn height(app: &App, width: u16) -> u16 {
+    app.snapshot
+        .as_ref()
+        .and_then(|s| s.transport.as_ref())
+        .map_or(0, |link| {
+            let lines = text(app, link, width.saturating_sub(2)).len();
+            u16::try_from(lines).unwrap_or(u16::MAX).saturating_add(2)
+        })
 }
 
-fn lines<'a>(app: &App, link: &'a TransportSnapshot, state: &'a str) -> Vec<Line<'a>> {
+/// One line of the pane: its parts (kept whole, two spaces apart, wrapped between them), the
+/// first drawn in `lead`'s style and the rest in `rest`'s.
+struct Entry {
+    parts: Vec<String>,
+    lead: Style,
+    rest: Style,
+}
+
+impl Entry {
+    fn plain(parts: Vec<String>) -> Self {
+        Entry {
+            parts,
+            lead: Style::default(),
+            rest: Style::default(),
+        }
+    }
+
+    fn styled(text: String, style: Style) -> Self {
+        Entry {
+            parts: vec![text],
+            lead: style,
+            rest: style,
+        }
+    }
+}
+
+/// The pane's lines at `width` columns: no figure is split from its name (`acked` over
+/// `3.20M rows`).
+fn text(app: &App, link: &TransportSnapshot, width: u16) -> Vec<Line<'static>> {
+    let mut lines = Vec::new();
+    for entry in entries(app, link) {
+        let parts: Vec<&str> = entry.parts.iter().map(String::as_str).collect();
+        let lead = entry.parts.first().map_or(0, |p| p.len());
+        for (k, line) in wrap_entries(&parts, usize::from(width))
+            .into_iter()
+            .enumerate()
+        {
+            let line = if k == 0 && line.len() >= lead && line.is_char_boundary(lead) {
+                let (first, rest) = line.split_at(lead);
+                Line::from(vec![
+                    Span::styled(first.to_owned(), entry.lead),
+                    Span::styled(rest.to_owned(), entry.rest),
+                ])
+            } else {
+                Line::styled(line, entry.rest)
+            };
+            lines.push(line);
+        }
+    }
+    lines
+}
+
+/// `what p50 …`, `p99 …`, `max …`: the first part names the figure, so it is not left alone.
+fn percentiles(what: &str, latency: &LatencyNs) -> Vec<String> {
+    vec![
+        format!("{what} p50 {}", format_ns(latency.p50)),
+        format!("p99 {}", format_ns(latency.p99)),
+        format!("max {}", format_ns(latency.max)),
+    ]
+}
+
+fn entries(app: &App, link: &TransportSnapshot) -> Vec<Entry> {
+    let state = match (link.role, link.connected) {
+        (_, true) => "connected",
+        (LinkRole::Sender, false) => "down",
+        (LinkRole::Receiver, false) => "waiting",
+    };
     let state_style = style::severity(
         app,
         if link.connected {
@@ -67,54 +133,56 @@ fn lines<'a>(app: &App, link: &'a TransportSnapshot, state: &'a str) -> Vec<Line
             Severity::Warn
         },
     );
-    let mut lines = vec![Line::from(vec![
-        Span::styled(state, state_style),
-        Span::raw(format!(
-            "  peer {}  sessions {}  reconnects {}",
-            link.peer.as_deref().unwrap_or("none yet"),
-            link.sessions,
-            link.reconnects
-        )),
-    ])];
-    let mut rates = format!(
-        "wire {:.1} MB/s  {} frames/s",
-        link.mb_per_s,
-        format_rate(link.frames_per_s)
-    );
+    let mut entries = vec![Entry {
+        parts: vec![
+            state.to_owned(),
+            format!("peer {}", link.peer.as_deref().unwrap_or("none yet")),
+            format!("sessions {}", link.sessions),
+            format!("reconnects {}", link.reconnects),
+        ],
+        lead: state_style,
+        rest: Style::default(),
+    }];
+    let mut rates = vec![
+        format!("wire {:.1} MB/s", link.mb_per_s),
+        format!("{} frames/s", format_rate(link.frames_per_s)),
+    ];
     if let Some(acked) = link.rows_acknowledged {
-        rates.push_str(&format!("  acked {} rows", format_rate(acked as f64)));
+        rates.push(format!("acked {} rows", format_rate(acked as f64)));
     }
-    lines.push(Line::from(rates));
-    match link.role {
-        LinkRole::Sender => lines.push(Line::from(match &link.round_trip_ns {
-            Some(rt) if rt.count > 0 => format!("round trip {}", percentiles(rt)),
-            _ => "round trip: no credit echoed this interval".to_owned(),
-        })),
-        LinkRole::Receiver => lines.push(match (&link.one_way_ns, &link.one_way_unavailable) {
-            (Some(l), _) if l.count > 0 => Line::from(format!("one-way {}", percentiles(l))),
-            (_, Some(why)) => Line::styled(format!("one-way n/a: {why}"), style::dim(app)),
-            _ => Line::from("one-way: no rows this interval"),
-        }),
-    }
+    entries.push(Entry::plain(rates));
+    entries.push(match link.role {
+        LinkRole::Sender => match &link.round_trip_ns {
+            Some(rt) if rt.count > 0 => Entry::plain(percentiles("round trip", rt)),
+            _ => Entry::plain(vec![
+                "round trip: no credit echoed this interval".to_owned(),
+            ]),
+        },
+        LinkRole::Receiver => match (&link.one_way_ns, &link.one_way_unavailable) {
+            (Some(l), _) if l.count > 0 => Entry::plain(percentiles("one-way", l)),
+            (_, Some(why)) => Entry::styled(format!("one-way n/a: {why}"), style::dim(app)),
+            _ => Entry::plain(vec!["one-way: no rows this interval".to_owned()]),
+        },
+    });
     let cap = link
         .link_mbps
         .map_or("no cap".to_owned(), |m| format!("cap {m:.0} Mbit/s"));
     // The waits are the sender's: a receiver shows only what happens at its end.
-    let waits = match (link.credit_stalls, link.cap_waits) {
-        (Some(stalls), Some(waits)) => {
-            format!("credit stalls {stalls}  cap waits {waits} ({cap})  ")
-        }
-        _ => String::new(),
+    let mut counts = match (link.credit_stalls, link.cap_waits) {
+        (Some(stalls), Some(waits)) => vec![
+            format!("credit stalls {stalls}"),
+            format!("cap waits {waits} ({cap})"),
+        ],
+        _ => Vec::new(),
     };
-    lines.push(Line::from(format!(
-        "{waits}refused {}  dropped {}",
-        link.refused, link.dropped
-    )));
+    counts.push(format!("refused {}", link.refused));
+    counts.push(format!("dropped {}", link.dropped));
+    entries.push(Entry::plain(counts));
     if let Some(error) = &link.last_error {
-        lines.push(Line::styled(
+        entries.push(Entry::styled(
             format!("last error: {error}"),
             style::severity(app, Severity::Warn),
         ));
     }
-    lines
+    entries
 }
