@@ -1387,23 +1387,26 @@ fn remote_app(role: LinkRole) -> App {
 
 #[test]
 fn transport_pane_of_a_sender_shows_round_trips_and_the_cap() {
+    let app = remote_app(LinkRole::Sender);
     let text = pane(
-        &remote_app(LinkRole::Sender),
+        &app,
         70,
-        8,
+        panes::transport::height(&app, 70),
         panes::transport::render,
     );
     assert!(text.contains("round trip p50 38.0µs"), "{text}");
+    assert!(text.contains("linked 3.0 s in all"), "{text}");
     assert!(text.contains("cap 1000 Mbit/s"), "{text}");
     insta::assert_snapshot!(text);
 }
 
 #[test]
 fn transport_pane_of_a_receiver_says_why_one_way_is_unavailable() {
+    let app = remote_app(LinkRole::Receiver);
     let text = pane(
-        &remote_app(LinkRole::Receiver),
+        &app,
         70,
-        9,
+        panes::transport::height(&app, 70),
         panes::transport::render,
     );
     assert!(

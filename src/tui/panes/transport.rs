@@ -133,13 +133,18 @@ fn entries(app: &App, link: &TransportSnapshot) -> Vec<Entry> {
             Severity::Warn
         },
     );
+    let mut parts = vec![
+        state.to_owned(),
+        format!("peer {}", link.peer.as_deref().unwrap_or("none yet")),
+        format!("sessions {}", link.sessions),
+    ];
+    // How long the link has been up in all: a receiver's rates in its summary are over it.
+    if let Some(connected_s) = link.connected_s {
+        parts.push(format!("linked {connected_s:.1} s in all"));
+    }
+    parts.push(format!("reconnects {}", link.reconnects));
     let mut entries = vec![Entry {
-        parts: vec![
-            state.to_owned(),
-            format!("peer {}", link.peer.as_deref().unwrap_or("none yet")),
-            format!("sessions {}", link.sessions),
-            format!("reconnects {}", link.reconnects),
-        ],
+        parts,
         lead: state_style,
         rest: Style::default(),
     }];
