@@ -1439,6 +1439,8 @@ fn sender_app() -> App {
     let mut app = app(no_pmu, true);
     let mut s = at(fixture(no_pmu, true), 3726.0);
     s.threads.retain(|t| t.role == Role::Producer);
+    // Its frames are decoded at the receiver.
+    s.codec.as_mut().unwrap().decode_ns_per_row = None;
     s.transport = Some(link(LinkRole::Sender));
     app.update(s);
     app
@@ -1466,6 +1468,10 @@ fn a_senders_dashboard_says_why_it_times_no_row_and_shows_every_line_of_its_link
         assert!(!text.contains("fill 17"), "{width}x{height}\n{text}");
         if height >= 30 {
             assert!(text.contains("ratio 25.60×"), "{width}x{height}\n{text}");
+            assert!(
+                text.contains("dec n/a (far end)"),
+                "{width}x{height}\n{text}"
+            );
         }
         // Short of rows, the note gives way first.
         if height >= 40 {

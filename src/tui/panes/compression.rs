@@ -5,7 +5,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Span;
 use ratatui::widgets::{Block, Borders, Gauge, Paragraph, Sparkline};
 
-use crate::metrics::snapshot::CodecSnapshot;
+use crate::metrics::snapshot::{CodecSnapshot, LinkRole};
 use crate::tui::app::{App, Pane};
 use crate::tui::columns::line_of;
 use crate::tui::style;
@@ -59,21 +59,34 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         Constraint::Min(0),
     ])
     .areas(inner);
-    let speed = |ns: Option<f64>| {
-        ns.map_or("n/a".to_owned(), |ns| {
-            format!("{:.0} MB/s", 64.0 / ns * 1e3)
-        })
+    // A link's ends each run one side of the codec: the other's speed is the far end's to give.
+    let role = app
+        .snapshot
+        .as_ref()
+        .and_then(|s| s.transport.as_ref())
+        .map(|t| t.role);
+    // `not_run_by`: the end that does not run this side of the codec.
+    let speed = |ns: Option<f64>, not_run_by: LinkRole| match ns {
+        Some(ns) => format!("{:.0} MB/s", 64.0 / ns * 1e3),
+        None if role == Some(not_run_by) => "n/a (far end)".to_owned(),
+        None => "n/a".to_owned(),
     };
     // Each part whole: narrow, the encoder's speed gives way before a number is cut.
     let line = line_of(
         vec![
             (Span::raw(codec.name.clone()), 9),
             (
-                Span::raw(format!("enc {}", speed(codec.encode_ns_per_row))),
+                Span::raw(format!(
+                    "enc {}",
+                    speed(codec.encode_ns_per_row, LinkRole::Receiver)
+                )),
                 7,
             ),
             (
-                Span::raw(format!("dec {}", speed(codec.decode_ns_per_row))),
+                Span::raw(format!(
+                    "dec {}",
+                    speed(codec.decode_ns_per_row, LinkRole::Sender)
+                )),
                 8,
             ),
         ],
