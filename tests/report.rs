@@ -765,6 +765,25 @@ fn both_ends_of_a_link_report_it_and_the_receivers_rate_is_over_the_time_it_was_
     );
     assert!(row.contains("round trip p50 "), "{row}");
     assert!(!row.contains("its rows/s are over"), "{row}");
+    // Each end runs one side of the codec; the other's time is the far end's, and says so.
+    let codec_row = |page: &str| -> Vec<String> {
+        let table = page.split("<h2>Compression</h2>").nth(1).unwrap();
+        let row = table
+            .split("<tr><td>")
+            .nth(1)
+            .unwrap()
+            .split("</tr>")
+            .next();
+        row.unwrap()
+            .split("<td>")
+            .map(|cell| cell.trim_end_matches("</td>").to_owned())
+            .collect()
+    };
+    let (received_row, sent_row) = (codec_row(&page_of_receiver), codec_row(&page_of_sender));
+    assert_eq!(received_row[5], "n/a (far end)", "{received_row:?}");
+    assert!(received_row[6].parse::<f64>().is_ok(), "{received_row:?}");
+    assert!(sent_row[5].parse::<f64>().is_ok(), "{sent_row:?}");
+    assert_eq!(sent_row[6], "n/a (far end)", "{sent_row:?}");
 }
 
 /// A run that timed 500 rows has a p99 but not a p99.9: the threads table says `=max` for the

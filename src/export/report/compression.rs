@@ -6,7 +6,7 @@ use std::fmt::Write;
 use super::charts::time_chart;
 use crate::export::compare::Recorded;
 use crate::export::svg::{Chart, Scale, Series, escape};
-use crate::metrics::snapshot::CodecPart;
+use crate::metrics::snapshot::{CodecPart, LinkRole};
 
 /// One codec's frames over the run: the summary's, or, for a run that did not finish, its
 /// intervals' added up (coding times weighted by their rows).
@@ -35,9 +35,12 @@ impl Coded {
         }
     }
 
-    fn per_row(&self, total_ns: Option<f64>) -> String {
+    /// The time a row of `total_ns`; `far_end`: this side of the codec runs at the link's other
+    /// end, which is why it has no time here.
+    fn per_row(&self, total_ns: Option<f64>, far_end: bool) -> String {
         match total_ns {
             Some(ns) if self.rows > 0 => format!("{:.1}", ns / self.rows as f64),
+            None if far_end => "n/a (far end)".to_owned(),
             _ => "n/a".to_owned(),
         }
     }
@@ -78,6 +81,14 @@ pub(super) fn compression_section(run: &Recorded) -> Option<String> {
         "<table><tr><th>codec</th><th>rows</th><th>frames</th><th>rows a frame</th>\
          <th>ratio</th><th>encode ns/row</th><th>decode ns/row</th></tr>",
     );
+    // A link's ends each run one side of the codec.
+    let role = run
+        .snapshots
+        .iter()
+        .filter_map(|s| s.transport.as_ref())
+        .chain(run.summary.iter().filter_map(|s| s.transport.as_ref()))
+        .map(|t| t.role)
+        .next();
     for (name, coded) in &codecs {
         let rows_a_frame = if coded.frames > 0 {
             format!("{:.1}", coded.rows as f64 / coded.frames as f64)
@@ -99,8 +110,8 @@ pub(super) fn compression_section(run: &Recorded) -> Option<String> {
             escape(name),
             coded.rows,
             coded.frames,
-            coded.per_row(coded.encode_ns),
-            coded.per_row(coded.decode_ns),
+            coded.per_row(coded.encode_ns, role == Some(LinkRole::Receiver)),
+            coded.per_row(coded.decode_ns, role == Some(LinkRole::Sender)),
         );
     }
     html.push_str("</table>");
