@@ -3,7 +3,10 @@
 use ringtop::engine::probe::ProbeReport;
 use ringtop::metrics::LatencySummary;
 use ringtop::metrics::human::{format_ns, format_rate};
-use ringtop::metrics::latency::{P90_SAMPLES, P99_SAMPLES, P999_SAMPLES, P9999_SAMPLES};
+use ringtop::metrics::latency::{
+    P90_SAMPLES, P99_SAMPLES, P999_SAMPLES, P9999_SAMPLES, Percentile,
+};
+use ringtop::metrics::snapshot::LatencyNs;
 use ringtop::topology::AllocationReport;
 use ringtop::words::counted;
 
@@ -76,15 +79,17 @@ pub(crate) fn render_table(report: &ProbeReport) -> String {
     // A percentile of fewer samples than it needs is the largest of them: marked, not passed
     // off as a tail.
     let percentiles = |s: &LatencySummary| {
+        let latency = LatencyNs::from(*s);
         [
-            (s.p50_ns, 1),
-            (s.p90_ns, P90_SAMPLES),
-            (s.p99_ns, P99_SAMPLES),
-            (s.p999_ns, P999_SAMPLES),
-            (s.p9999_ns, P9999_SAMPLES),
+            Percentile::P50,
+            Percentile::P90,
+            Percentile::P99,
+            Percentile::P999,
+            Percentile::P9999,
         ]
-        .map(|(ns, needs)| {
-            if s.count < needs {
+        .map(|figure| {
+            let ns = figure.of(&latency);
+            if figure.is_thin(s.count) {
                 format!("{ns}{THIN_MARK}")
             } else {
                 ns.to_string()

@@ -16,7 +16,7 @@ use std::path::Path;
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use crate::metrics::latency::{P99_SAMPLES, P999_SAMPLES};
+use crate::metrics::latency::Percentile;
 use crate::metrics::snapshot::{
     LatencyNs, LinkRole, SCHEMA_VERSION, Snapshot, ThreadSnapshot, WarningTally,
 };
@@ -278,27 +278,27 @@ pub struct Report {
 
 type Pick = fn(&ThreadFigures) -> Option<f64>;
 
-/// The figures compared, where each is in a thread's figures, and the rows a latency figure
-/// needs timed to be more than the slowest of them.
-const FIGURES: [(&str, Better, Pick, u64); 4] = [
-    ("rows_per_s", Better::Higher, |t| Some(t.rows_per_s), 0),
+/// The figures compared, where each is in a thread's figures, and for a latency figure the
+/// percentile it is (which may stand on too few rows timed to be more than the slowest).
+const FIGURES: [(&str, Better, Pick, Option<Percentile>); 4] = [
+    ("rows_per_s", Better::Higher, |t| Some(t.rows_per_s), None),
     (
         "p50_ns",
         Better::Lower,
         |t| t.latency.map(|l| l.p50 as f64),
-        1,
+        Some(Percentile::P50),
     ),
     (
         "p99_ns",
         Better::Lower,
         |t| t.latency.map(|l| l.p99 as f64),
-        P99_SAMPLES,
+        Some(Percentile::P99),
     ),
     (
         "p999_ns",
         Better::Lower,
         |t| t.latency.map(|l| l.p999 as f64),
-        P999_SAMPLES,
+        Some(Percentile::P999),
     ),
 ];
 
@@ -336,11 +336,13 @@ pub fn compare(a: &Compared, b: &Compared, max_regression: f64) -> Result<Report
             a.interval_figures(&thread_a.name),
             b.interval_figures(&thread_a.name),
         );
-        for (figure, better, pick, needs) in FIGURES {
+        for (figure, better, pick, percentile) in FIGURES {
             let (Some(value_a), Some(value_b)) = (pick(&whole_a), pick(&whole_b)) else {
                 continue;
             };
-            let thin = |whole: &ThreadFigures| whole.latency.is_some_and(|l| l.count < needs);
+            let thin = |whole: &ThreadFigures| {
+                percentile.is_some_and(|p| whole.latency.is_some_and(|l| p.is_thin(l.count)))
+            };
             let spread =
                 |intervals: &[ThreadFigures]| relative_noise(intervals.iter().filter_map(pick));
             let figures = Figures {

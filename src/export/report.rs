@@ -16,7 +16,7 @@ use super::compare::Recorded;
 use super::svg::{Chart, Scale, Series, escape};
 use crate::doctor::{Check, DoctorSummary, Status};
 use crate::engine::WarningLog;
-use crate::metrics::latency::{P99_SAMPLES, P999_SAMPLES};
+use crate::metrics::latency::{P99_SAMPLES, P999_SAMPLES, Percentile};
 use crate::metrics::snapshot::{
     LatencyNs, LinkRole, RingSnapshot, Role, ThreadSnapshot, Totals, TransportSnapshot,
     WarningTally,
@@ -419,13 +419,13 @@ fn thread_table(
         let l = latency_of(t);
         // A percentile of fewer rows than it needs is the slowest of them: said, not passed off
         // as a tail.
-        let mut latency = |f: fn(&LatencyNs) -> u64, needs: u64| {
+        let mut latency = |figure: Percentile| {
             or_na(l.as_ref().map(|l| {
-                if l.count < needs {
+                if figure.is_thin(l.count) {
                     thin = true;
                     "=max".to_owned()
                 } else {
-                    f(l).to_string()
+                    figure.of(l).to_string()
                 }
             }))
         };
@@ -438,10 +438,10 @@ fn thread_table(
             or_na(t.node.map(|n| n.to_string())),
             t.rows,
             t.rows_per_s,
-            latency(|l| l.p50, 1),
-            latency(|l| l.p99, P99_SAMPLES),
-            latency(|l| l.p999, P999_SAMPLES),
-            latency(|l| l.max, 1),
+            latency(Percentile::P50),
+            latency(Percentile::P99),
+            latency(Percentile::P999),
+            latency(Percentile::Max),
         );
     }
     html.push_str("</table>");

@@ -3,19 +3,72 @@
 use hdrhistogram::Histogram;
 use serde::Serialize;
 
+use crate::metrics::snapshot::LatencyNs;
+
 /// Highest latency recorded exactly: 60 s. Longer values are clamped to it (and still counted).
 const MAX_TRACKABLE_NS: u64 = 60_000_000_000;
 /// Significant decimal digits kept at every magnitude (0.1% resolution).
 const SIGNIFICANT_DIGITS: u8 = 3;
 /// The fewest samples for a p90 that is more than the largest sample, as [`P99_SAMPLES`].
-pub const P90_SAMPLES: u64 = 10;
+pub const P90_SAMPLES: u64 = Percentile::P90.samples_needed();
 /// The fewest samples for a p99 that is more than the slowest of them: under 100, the 99th
 /// percentile is the largest sample.
-pub const P99_SAMPLES: u64 = 100;
+pub const P99_SAMPLES: u64 = Percentile::P99.samples_needed();
 /// The fewest samples for a p99.9 that is more than the largest sample, as [`P99_SAMPLES`].
-pub const P999_SAMPLES: u64 = 1_000;
+pub const P999_SAMPLES: u64 = Percentile::P999.samples_needed();
 /// The fewest samples for a p99.99 that is more than the largest sample, as [`P99_SAMPLES`].
-pub const P9999_SAMPLES: u64 = 10_000;
+pub const P9999_SAMPLES: u64 = Percentile::P9999.samples_needed();
+
+/// A latency figure every report shows, and the one home of the rule for when it stands on too
+/// few samples to be what it says: a percentile q of fewer than 1/(1 − q) samples is only the
+/// largest of them (`*` in `probe`, `=max` in the dashboard and the report, `thin` in
+/// `compare`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Percentile {
+    /// The median.
+    P50,
+    /// The 90th percentile.
+    P90,
+    /// The 99th percentile.
+    P99,
+    /// The 99.9th percentile.
+    P999,
+    /// The 99.99th percentile.
+    P9999,
+    /// The largest sample.
+    Max,
+}
+
+impl Percentile {
+    /// The fewest samples for this figure to be more than the largest of them (one for the
+    /// median and the largest, which any sample gives).
+    pub const fn samples_needed(self) -> u64 {
+        match self {
+            Percentile::P50 | Percentile::Max => 1,
+            Percentile::P90 => 10,
+            Percentile::P99 => 100,
+            Percentile::P999 => 1_000,
+            Percentile::P9999 => 10_000,
+        }
+    }
+
+    /// Whether `count` samples are too few for it: it is then the largest of them.
+    pub const fn is_thin(self, count: u64) -> bool {
+        count < self.samples_needed()
+    }
+
+    /// Its figure in `latency`, ns.
+    pub fn of(self, latency: &LatencyNs) -> u64 {
+        match self {
+            Percentile::P50 => latency.p50,
+            Percentile::P90 => latency.p90,
+            Percentile::P99 => latency.p99,
+            Percentile::P999 => latency.p999,
+            Percentile::P9999 => latency.p9999,
+            Percentile::Max => latency.max,
+        }
+    }
+}
 
 /// A latency histogram in nanoseconds: constant-time recording, percentiles to 0.1%.
 #[derive(Debug, Clone)]
@@ -139,6 +192,26 @@ mod tests {
         assert!((98_900..=99_100).contains(&s.p99_ns), "{s:?}");
         assert!((99_900..=100_100).contains(&s.max_ns), "{s:?}");
         assert_eq!(s.min_ns, 100);
+    }
+
+    /// Under 1/(1 − q) samples a percentile q is the largest sample: `is_thin` says so exactly
+    /// there, as the histogram shows.
+    #[test]
+    fn a_percentile_of_fewer_samples_than_it_needs_is_the_largest_of_them() {
+        for figure in [Percentile::P90, Percentile::P99, Percentile::P999] {
+            let needs = figure.samples_needed();
+            for (count, thin) in [(needs - 1, true), (needs, false)] {
+                let mut h = LatencyHistogram::new();
+                for v in 1..=count {
+                    h.record(v * 1_000);
+                }
+                let latency = crate::metrics::snapshot::LatencyNs::from(h.summary());
+                assert_eq!(figure.is_thin(count), thin, "{figure:?} of {count}");
+                let is_max = figure.of(&latency) == latency.max;
+                assert_eq!(is_max, thin, "{figure:?} of {count}: {latency:?}");
+            }
+        }
+        assert!(!Percentile::P50.is_thin(1) && !Percentile::Max.is_thin(1));
     }
 
     #[test]

@@ -19,7 +19,7 @@ use rand::seq::SliceRandom;
 use rand_pcg::Pcg64Mcg;
 use serde::Serialize;
 
-use crate::metrics::latency::P99_SAMPLES;
+use crate::metrics::latency::{P99_SAMPLES, Percentile};
 use crate::profile::{RingKind, TuningProfile};
 
 use super::confirm::{confirm, interrupted};
@@ -108,7 +108,10 @@ impl TrialOutcome {
     /// Whether the p99 stands on fewer than [`P99_SAMPLES`] rows: the slowest of them, not a
     /// percentile.
     pub fn p99_is_thin(&self) -> bool {
-        self.p99_ns.is_some() && self.latency_samples.is_some_and(|n| n < P99_SAMPLES)
+        self.p99_ns.is_some()
+            && self
+                .latency_samples
+                .is_some_and(|n| Percentile::P99.is_thin(n))
     }
 }
 

@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use super::page_head;
 use crate::export::svg::{Chart, Scale, Series, escape};
-use crate::metrics::latency::P99_SAMPLES;
+use crate::metrics::latency::Percentile;
 
 /// A report of a sweep alone (`ringtop report --sweep SWEEP.json`).
 pub fn sweep_html(sweep: &Value, source: &str) -> String {
@@ -178,14 +178,15 @@ pub(super) fn sweep_section(doc: &Value) -> String {
     out
 }
 
-/// A point's p99, said to be only the slowest row where fewer than [`P99_SAMPLES`] were timed
+/// A point's p99, said to be only the slowest row where fewer than
+/// [`P99_SAMPLES`](crate::metrics::latency::P99_SAMPLES) were timed
 /// (a sweep written before the count was kept has none, and shows the p99 alone).
 fn p99_cell(outcome: &Value) -> String {
     let Some(p99) = outcome["p99_ns"].as_u64() else {
         return "n/a".into();
     };
     match outcome["latency_samples"].as_u64() {
-        Some(timed) if timed < P99_SAMPLES => {
+        Some(timed) if Percentile::P99.is_thin(timed) => {
             format!("{p99} <span class=\"bad\">(the slowest of {timed} rows timed)</span>")
         }
         _ => p99.to_string(),

@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Sparkline, Table};
 
 use crate::metrics::human::format_ns;
-use crate::metrics::latency::{P99_SAMPLES, P999_SAMPLES};
+use crate::metrics::latency::Percentile;
 use crate::metrics::snapshot::{LatencyNs, Role, Snapshot};
 use crate::tui::app::{App, Pane};
 use crate::tui::style::{self, latency_severity, severity};
@@ -97,11 +97,11 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         Layout::vertical([Constraint::Length(table_height), Constraint::Min(0)]).areas(inner);
     // A percentile of fewer samples than it needs is the largest of them: it says so (the max
     // column has the figure) rather than pass for a tail.
-    let cell = |latency: Option<LatencyNs>, pick: fn(&LatencyNs) -> u64, needs: u64| match latency {
-        Some(l) if l.count < needs => Cell::from(Span::styled(AS_MAX, style::dim(app))),
+    let cell = |latency: Option<LatencyNs>, figure: Percentile| match latency {
+        Some(l) if figure.is_thin(l.count) => Cell::from(Span::styled(AS_MAX, style::dim(app))),
         Some(l) => Cell::from(Span::styled(
-            format_ns(pick(&l)),
-            severity(app, latency_severity(pick(&l))),
+            format_ns(figure.of(&l)),
+            severity(app, latency_severity(figure.of(&l))),
         )),
         None => Cell::from("n/a"),
     };
@@ -118,10 +118,10 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         let row = Row::new(vec![
             Cell::from(style::thread_label(&t.name, short)),
             Cell::from(t.cpu.map_or("n/a".into(), |c| c.to_string())),
-            cell(l, |l| l.p50, 1),
-            cell(l, |l| l.p99, P99_SAMPLES),
-            cell(l, |l| l.p999, P999_SAMPLES),
-            cell(l, |l| l.max, 1),
+            cell(l, Percentile::P50),
+            cell(l, Percentile::P99),
+            cell(l, Percentile::P999),
+            cell(l, Percentile::Max),
         ]);
         if *i == app.selected_thread {
             row.style(style::selected(app))

@@ -8,11 +8,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Table};
 
 use crate::metrics::human::{FIGURE_WIDTH, format_ns, format_rate};
-use crate::metrics::latency::{P99_SAMPLES, P999_SAMPLES};
+use crate::metrics::latency::Percentile;
 use crate::metrics::rates::EndpointRates;
-use crate::metrics::snapshot::{
-    AttachedRing, LatencyNs, ProgramSnapshot, ThreadSnapshot, WarningTally,
-};
+use crate::metrics::snapshot::{AttachedRing, ProgramSnapshot, ThreadSnapshot, WarningTally};
 use crate::tui::columns::{Column, fit, line_of};
 use crate::tui::panes::latency::AS_MAX;
 use crate::tui::panes::overlay;
@@ -268,10 +266,10 @@ fn render_threads(
     };
     // A percentile of fewer samples than it needs is the largest of them, as the latency pane
     // says.
-    let latency = |f: fn(&LatencyNs) -> u64, needs: u64| {
+    let latency = |figure: Percentile| {
         move |t: &ThreadSnapshot| match &t.latency_ns {
-            Some(l) if l.count < needs => AS_MAX.to_owned(),
-            Some(l) => format_ns(f(l)),
+            Some(l) if figure.is_thin(l.count) => AS_MAX.to_owned(),
+            Some(l) => format_ns(figure.of(l)),
             None => "n/a".to_owned(),
         }
     };
@@ -285,9 +283,9 @@ fn render_threads(
         }),
         column("items/s", 8, &|t| format_rate(t.rows_per_s)).at_least(FIGURE_WIDTH),
         column("MB/s", 2, &|t| format!("{:.1}", t.mb_per_s)),
-        column("p50", 6, &latency(|l| l.p50, 1)).at_least(FIGURE_WIDTH),
-        column("p99", 7, &latency(|l| l.p99, P99_SAMPLES)).at_least(FIGURE_WIDTH),
-        column("p99.9", 3, &latency(|l| l.p999, P999_SAMPLES)).at_least(FIGURE_WIDTH),
+        column("p50", 6, &latency(Percentile::P50)).at_least(FIGURE_WIDTH),
+        column("p99", 7, &latency(Percentile::P99)).at_least(FIGURE_WIDTH),
+        column("p99.9", 3, &latency(Percentile::P999)).at_least(FIGURE_WIDTH),
         // Stalls a second: a producer's found the ring full, a consumer's found it empty.
         Column::new(
             "stall/s",
