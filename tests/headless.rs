@@ -183,6 +183,65 @@ fn keys_set_on_the_command_line_run_and_are_recorded() {
         err.starts_with("ringtop: serve --set workload.rate=1k: the rows, their pace and codec"),
         "{err}"
     );
+    // A key that an option on the same line also sets is refused rather than silently lost
+    // to it; the secret's value is never echoed.
+    for (args, says) in [
+        (
+            &[
+                "run",
+                "--connect",
+                "127.0.0.1:1",
+                "--set",
+                "transport.connect=127.0.0.1:2",
+            ][..],
+            "--set transport.connect: --connect sets it too; give one of them",
+        ),
+        (
+            &["run", "--shm", "feed", "--set", "transport.kind=tcp"],
+            "--set transport.kind: --shm sets it too",
+        ),
+        (
+            &[
+                "run",
+                "--builtin",
+                "remote-tcp",
+                "--token",
+                "a",
+                "--set",
+                "transport.token=hunter2",
+            ],
+            "--set transport.token: --token sets it too",
+        ),
+        (
+            &["serve", "--shm", "feed", "--set", "transport.kind=tcp"],
+            "--set transport.kind: --shm sets it too",
+        ),
+        (
+            &[
+                "serve",
+                "--token-file",
+                "t",
+                "--set",
+                "transport.token=hunter2",
+            ],
+            "--set transport.token: --token-file sets it too",
+        ),
+    ] {
+        let out = ringtop()
+            .args(args)
+            .arg("--headless")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert!(
+            err.starts_with(&format!("ringtop: {says}")),
+            "{args:?}: {err}"
+        );
+        assert!(!err.contains("hunter2"), "{err}");
+        assert!(out.stdout.is_empty(), "{args:?}: nothing ran");
+    }
 }
 
 #[test]

@@ -219,6 +219,15 @@ pub(super) struct TokenArgs {
 }
 
 impl TokenArgs {
+    /// The option that gives the secret on this command line, if one does.
+    pub(super) fn given_by(&self) -> Option<&'static str> {
+        match (&self.token, &self.token_file) {
+            (Some(_), _) => Some("--token"),
+            (None, Some(_)) => Some("--token-file"),
+            (None, None) => None,
+        }
+    }
+
     /// The token given on the command line, if any.
     ///
     /// # Errors

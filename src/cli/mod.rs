@@ -179,6 +179,10 @@ fn run_workload(args: &RunArgs) -> ExitCode {
             Ok(chosen) => chosen,
             Err(err) => return usage_error(&err),
         };
+    let place = (args.connect.as_ref().map(|_| "--connect")).or(args.shm.as_ref().map(|_| "--shm"));
+    if let Err(err) = settings::not_also_given(&args.settings, place, args.token.given_by()) {
+        return usage_error(&err);
+    }
     let (mut profile, set) = match settings::with_settings(profile, &args.settings) {
         Ok(set) => set,
         Err(err) => return usage_error(&err),
@@ -244,6 +248,10 @@ fn run_workload(args: &RunArgs) -> ExitCode {
 
 fn run_serve(args: &ServeArgs) -> ExitCode {
     if let Err(err) = settings::for_a_receiver(&args.settings) {
+        return usage_error(&err);
+    }
+    let place = args.shm.as_ref().map(|_| "--shm");
+    if let Err(err) = settings::not_also_given(&args.settings, place, args.token.given_by()) {
         return usage_error(&err);
     }
     let (profile, name) =

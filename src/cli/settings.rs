@@ -2,6 +2,7 @@
 //! dashboard: written into the chosen profile by the profile's own rule
 //! ([`ringtop::profile::overrides`]), and what a receiver takes of them.
 
+use ringtop::profile::overrides::SECRET_KEY;
 use ringtop::profile::{self, TuningProfile};
 
 use super::args::SettingArgs;
@@ -29,6 +30,44 @@ pub(super) fn with_settings(
         .collect::<Vec<_>>()
         .join(", ");
     Ok((profile, format!("; here with {set} (--set)")))
+}
+
+/// The profile keys `--connect` and `--shm` set: the link's kind and its place.
+const LINK_PLACE_KEYS: [&str; 4] = [
+    "transport.kind",
+    "transport.connect",
+    "transport.listen",
+    "transport.name",
+];
+
+/// Refuses a `--set` of a key that an option given with it also sets: `place`, the option that
+/// says where the link goes (`--connect`, `--shm`), and `token`, the one that gives its secret
+/// (`--token`, `--token-file`). The command line would say two things, and one would be dropped
+/// unseen.
+///
+/// # Errors
+/// `--set KEY: OPTION sets it too; give one of them`, for the first such key (its value left
+/// out: it may be the link's secret).
+pub(super) fn not_also_given(
+    args: &SettingArgs,
+    place: Option<&str>,
+    token: Option<&str>,
+) -> Result<(), String> {
+    let given = [
+        place.map(|option| (option, &LINK_PLACE_KEYS[..])),
+        token.map(|option| (option, &[SECRET_KEY][..])),
+    ];
+    for text in &args.set {
+        let key = text
+            .split_once('=')
+            .map_or(text.as_str(), |(key, _)| key.trim());
+        if let Some((option, _)) = given.iter().flatten().find(|(_, keys)| keys.contains(&key)) {
+            return Err(format!(
+                "--set {key}: {option} sets it too; give one of them"
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Why `serve` takes no `--set` of `key`: what it would set is the sender's, or another
