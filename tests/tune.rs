@@ -768,6 +768,17 @@ fn bad_tune_and_sweep_input_is_refused_with_what_would_do() {
             vec!["tune".into(), "--builtin".into(), "broadcast-fanout".into()],
             "tune searches one producer and one consumer",
         ),
+        // A base no search can take is said before a budget that would only need raising.
+        (
+            vec![
+                "tune".into(),
+                "--builtin".into(),
+                "remote-tcp".into(),
+                "--budget".into(),
+                "2s".into(),
+            ],
+            "tune runs local workloads",
+        ),
         (
             vec!["tune".into(), "--rate".into(), "fast".into()],
             "500k or 2M",

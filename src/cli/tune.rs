@@ -113,10 +113,8 @@ pub(super) fn run_tune(args: &TuneArgs) -> ExitCode {
         ..from_base
     };
     // What can be known before anything is measured is asked first: a search of minutes must
-    // not end in a budget or a path that was never going to do.
-    if let Err(err) = tune::check_budget(&config, EngineTrials::default().overhead()) {
-        return usage_error(&err);
-    }
+    // not end in a budget or a path that was never going to do. A base no search can take
+    // comes before a budget that would only need raising.
     if let Err(err) = tune::check_base(&base) {
         return usage_error(&err);
     }
@@ -125,6 +123,9 @@ pub(super) fn run_tune(args: &TuneArgs) -> ExitCode {
         .map_or_else(|| format!("`{base_name}`"), |rate| format!("--rate {rate}"));
     if let Some(why) = goal.unrankable(&base, &pace_from) {
         return usage_error(&why);
+    }
+    if let Err(err) = tune::check_budget(&config, EngineTrials::default().overhead()) {
+        return usage_error(&err);
     }
     // Whether the file itself may be written is left to the end: opening it now would empty a
     // profile the search may be about to replace.
