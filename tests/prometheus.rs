@@ -1,7 +1,7 @@
 //! `--metrics-listen` against a real Prometheus server (Debian's `prometheus`, which CI
 //! installs): the server scrapes a running ringtop on 127.0.0.1, and the totals it stored agree
-//! with ringtop's own summary line; the Grafana dashboard's queries use only metric names
-//! ringtop serves.
+//! with ringtop's own summary line; the Grafana dashboard's queries and the alerting rules use
+//! only metric names ringtop serves, and the rules fire where they should (`promtool`).
 #![cfg(not(loom))]
 
 mod common;
@@ -301,12 +301,12 @@ fn dashboard_expressions() -> Vec<String> {
         .collect()
 }
 
-/// Every metric name the dashboard's expressions use.
-fn dashboard_metric_names() -> Vec<String> {
+/// Every ringtop metric name in `texts` (PromQL expressions, a rules file).
+fn metric_names<'t>(texts: impl IntoIterator<Item = &'t str>) -> Vec<String> {
     let mut names = Vec::new();
-    for expr in dashboard_expressions() {
+    for text in texts {
         let mut word = String::new();
-        for c in expr.chars().chain(std::iter::once(' ')) {
+        for c in text.chars().chain(std::iter::once(' ')) {
             if c.is_ascii_alphanumeric() || c == '_' || c == ':' {
                 word.push(c);
             } else {
@@ -324,8 +324,54 @@ fn dashboard_metric_names() -> Vec<String> {
 
 #[test]
 fn the_grafana_dashboard_queries_metrics_ringtop_serves() {
-    let names = dashboard_metric_names();
+    let expressions = dashboard_expressions();
+    let names = metric_names(expressions.iter().map(String::as_str));
     assert!(names.len() >= 6, "{names:?}");
+    let served = served_names();
+    for name in &names {
+        assert!(
+            served.contains(name),
+            "the dashboard queries {name}, which ringtop does not serve"
+        );
+    }
+}
+
+/// The alerting rules are valid for Prometheus (`promtool check rules`), each fires on the
+/// made-up series that should raise it and not on the others (`promtool test rules`), and
+/// every metric they ask for is one ringtop serves.
+#[test]
+fn the_alerting_rules_check_fire_where_they_should_and_ask_for_metrics_ringtop_serves() {
+    let rules = "assets/prometheus/ringtop-alerts.yml";
+    for args in [
+        ["check", "rules", rules],
+        ["test", "rules", "tests/prometheus-alerts.test.yml"],
+    ] {
+        let out = Command::new("promtool")
+            .args(args)
+            .output()
+            .expect("promtool (Debian's prometheus package; ./scripts/install-deps.sh --ci)");
+        assert!(
+            out.status.success(),
+            "promtool {args:?}:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let text = std::fs::read_to_string(rules).unwrap();
+    let names = metric_names([text.as_str()]);
+    assert!(names.len() >= 5, "{names:?}");
+    let served = served_names();
+    for name in &names {
+        assert!(
+            served.contains(name),
+            "the rules ask for {name}, which ringtop does not serve"
+        );
+    }
+}
+
+/// Every metric name a scrape of ringtop can carry: those of every family its exposition
+/// describes (each is described in every exposition, with or without series now).
+fn served_names() -> Vec<String> {
     // A framed run has codec series too; its exposition has every name a run can have.
     let (ringtop, address) =
         run_serving_metrics("compressed-timeseries", ["2s", "250ms"], &[], Stdio::null());
@@ -364,12 +410,7 @@ fn the_grafana_dashboard_queries_metrics_ringtop_serves() {
         samples.iter().all(|s| served.iter().any(|n| n == s)),
         "a sample of a family not described:\n{exposition}"
     );
-    for name in &names {
-        assert!(
-            served.contains(name),
-            "the dashboard queries {name}, which ringtop does not serve:\n{exposition}"
-        );
-    }
+    served
 }
 
 #[test]
