@@ -394,6 +394,20 @@ fn a_sweep_whose_points_never_started_shows_no_figure_and_exits_1() {
         "{stderr}"
     );
     let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let no_knee = doc["sweep"]["no_knee"].as_str().unwrap();
+    assert!(no_knee.starts_with("every point failed"), "{doc}");
+    // Its report says why nothing is plotted, as the sweep did.
+    let dir = scratch_dir("sweep-failed");
+    let (json, html) = (dir.join("sweep.json"), dir.join("sweep.html"));
+    std::fs::write(&json, &out.stdout).unwrap();
+    let report = ringtop()
+        .args(["report", "--sweep"])
+        .args([&json, &std::path::PathBuf::from("-o"), &html])
+        .output()
+        .unwrap();
+    common::assert_succeeded(&report);
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.contains("No knee: every point failed"), "{page}");
     let points = doc["sweep"]["points"].as_array().unwrap();
     assert_eq!(points.len(), 2, "{doc}");
     for point in points {

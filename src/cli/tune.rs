@@ -450,7 +450,7 @@ fn sweep_table(record: &sweep::SweepRecord, reads_differ_from_rate: bool) -> Str
         );
     }
     out.push_str(&format!("knee: {}\n", record.knee_rule));
-    if let Some(reason) = record.no_knee() {
+    if let Some(reason) = &record.no_knee {
         out.push_str(&format!("no knee: {reason}\n"));
     }
     if record.points.iter().any(|p| p.outcome.p99_is_thin()) {

@@ -172,38 +172,37 @@ pub struct SweepRecord {
     pub interrupted: bool,
     /// How the knee is chosen.
     pub knee_rule: String,
+    /// Why no point is a knee, where none is ([`why_no_knee`]); `null` where one is.
+    pub no_knee: Option<String>,
 }
 
-impl SweepRecord {
-    /// Why no point is a knee, where none is (`None` where one is): every point failed, none
-    /// delivered every row, none that did timed a row, or (else) none timed the
-    /// [`P99_SAMPLES`] rows a p99 needs.
-    pub fn no_knee(&self) -> Option<String> {
-        if self.points.iter().any(|p| p.knee) {
-            return None;
-        }
-        let ran: Vec<&TrialOutcome> = self
-            .points
-            .iter()
-            .map(|p| &p.outcome)
-            .filter(|o| o.failure.is_none())
-            .collect();
-        let clean: Vec<&&TrialOutcome> = ran.iter().filter(|o| o.ran_clean()).collect();
-        Some(if ran.is_empty() {
-            "every point failed (its row says why)".to_owned()
-        } else if clean.is_empty() {
-            "no point delivered every row once and in order".to_owned()
-        } else if clean.iter().all(|o| o.p99_ns.is_none()) {
-            "no point without loss timed a row (a slow rate times none in a short --trial; a \
-             sender's rows are timed where they are received)"
-                .to_owned()
-        } else {
-            format!(
-                "no point without loss timed {P99_SAMPLES} rows or more; a slower rate needs a \
-                 longer --trial"
-            )
-        })
+/// Why no point of `points` (their knees marked) is a knee, where none is (`None` where one
+/// is): every point failed, none delivered every row, none that did timed a row, or (else) none
+/// timed the [`P99_SAMPLES`] rows a p99 needs.
+pub fn why_no_knee(points: &[Point]) -> Option<String> {
+    if points.iter().any(|p| p.knee) {
+        return None;
     }
+    let ran: Vec<&TrialOutcome> = points
+        .iter()
+        .map(|p| &p.outcome)
+        .filter(|o| o.failure.is_none())
+        .collect();
+    let clean: Vec<&&TrialOutcome> = ran.iter().filter(|o| o.ran_clean()).collect();
+    Some(if ran.is_empty() {
+        "every point failed (its row says why)".to_owned()
+    } else if clean.is_empty() {
+        "no point delivered every row once and in order".to_owned()
+    } else if clean.iter().all(|o| o.p99_ns.is_none()) {
+        "no point without loss timed a row (a slow rate times none in a short --trial; a \
+         sender's rows are timed where they are received)"
+            .to_owned()
+    } else {
+        format!(
+            "no point without loss timed {P99_SAMPLES} rows or more; a slower rate needs a \
+             longer --trial"
+        )
+    })
 }
 
 /// What `ringtop sweep --json` prints: the record, named.
@@ -336,6 +335,7 @@ pub fn sweep(
     }
     mark_knees(&mut points);
     SweepRecord {
+        no_knee: why_no_knee(&points),
         trial_s: trial.as_secs_f64(),
         interrupted: points.len() < planned,
         planned,
@@ -624,15 +624,9 @@ mod tests {
     #[test]
     fn a_sweep_without_a_knee_says_which_rule_no_point_met() {
         let reason = |points: Vec<Point>| {
-            let mut record = SweepRecord {
-                trial_s: 0.1,
-                planned: points.len(),
-                points,
-                interrupted: false,
-                knee_rule: String::new(),
-            };
-            mark_knees(&mut record.points);
-            record.no_knee()
+            let mut points = points;
+            mark_knees(&mut points);
+            why_no_knee(&points)
         };
         let never_started = |mut p: Point| {
             p.outcome.rows_per_s = None;

@@ -116,6 +116,10 @@ pub(super) fn sweep_section(doc: &Value) -> String {
         doc["sweep"]["trial_s"],
         escape(doc["sweep"]["knee_rule"].as_str().unwrap_or(""))
     );
+    // Why no point is a knee, as the sweep said (a sweep written before it said so: nothing).
+    if let Some(reason) = doc["sweep"]["no_knee"].as_str() {
+        let _ = write!(out, "<p class=\"bad\">No knee: {}.</p>", escape(reason));
+    }
     if doc["sweep"]["interrupted"] == true {
         let _ = write!(
             out,
