@@ -765,6 +765,15 @@ fn both_ends_of_a_link_report_it_and_the_receivers_rate_is_over_the_time_it_was_
     );
     assert!(row.contains("round trip p50 "), "{row}");
     assert!(!row.contains("its rows/s are over"), "{row}");
+    // The sender times no row: its report says where their latency is, not an empty plot.
+    assert!(
+        page_of_sender.contains("None here: this end sends, and its rows are timed where"),
+        "{page_of_sender}"
+    );
+    for empty in ["Latency by percentile: nothing", "p99 latency per interval"] {
+        assert!(!page_of_sender.contains(empty), "{page_of_sender}");
+    }
+    assert!(!page_of_receiver.contains("None here: this end sends"));
     // Each end runs one side of the codec; the other's time is the far end's, and says so.
     let codec_row = |page: &str| -> Vec<String> {
         let table = page.split("<h2>Compression</h2>").nth(1).unwrap();

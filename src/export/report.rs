@@ -214,7 +214,17 @@ pub fn html(run: &Recorded, extras: Extras<'_>) -> Option<String> {
         "a consumer with none read no rows",
     ));
     page.push_str("<h2>Latency distribution</h2>");
+    let sender = whole
+        .transport
+        .is_some_and(|link| link.role == LinkRole::Sender);
+    let drawn = hlog.is_some() || !sender;
     match hlog {
+        // A sender's consumer is its receiver's, which times the rows: nothing to draw here.
+        None if sender => page.push_str(
+            "<p>None here: this end sends, and its rows are timed where they are received (the \
+             receiver's own output, <code>ringtop serve --headless</code>, has their latency; \
+             the link row above has the round trip).</p>",
+        ),
         Some(histograms) => {
             page.push_str(&hlog_chart(histograms).svg());
             page.push_str(
@@ -237,10 +247,12 @@ pub fn html(run: &Recorded, extras: Extras<'_>) -> Option<String> {
             });
         }
     }
-    page.push_str(
-        " from each row's stamp: its scheduled send time when the run is rate-limited, so a \
-         stalled consumer cannot hide its own delay.</p>",
-    );
+    if drawn {
+        page.push_str(
+            " from each row's stamp: its scheduled send time when the run is rate-limited, so \
+             a stalled consumer cannot hide its own delay.</p>",
+        );
+    }
     page.push_str("<h2>Over time</h2>");
     let intervals: Vec<IntervalThreads<'_>> =
         run.snapshots.iter().map(IntervalThreads::from).collect();

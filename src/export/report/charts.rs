@@ -125,8 +125,9 @@ impl<'a> From<&'a ProgramSnapshot> for IntervalThreads<'a> {
     }
 }
 
-/// Each thread's throughput, p99 (consumers), CPU share and stalls per second at each of
-/// `intervals`, a chart each, a line per thread of `threads` (the whole span's).
+/// Each thread's throughput, p99 (consumers; no chart where none runs here), CPU share and
+/// stalls per second at each of `intervals`, a chart each, a line per thread of `threads` (the
+/// whole span's).
 pub(super) fn thread_charts(
     intervals: &[IntervalThreads<'_>],
     threads: &[ThreadSnapshot],
@@ -180,6 +181,10 @@ pub(super) fn thread_charts(
                 .filter(|t| !consumers_only || t.role == Role::Consumer)
                 .map(|t| t.name.as_str())
                 .collect();
+            // No consumer here (a link's sender): its latency section says where they are.
+            if consumers_only && names.is_empty() {
+                return String::new();
+            }
             over_time(intervals, &names, title, unit, scale, pick).svg()
         })
         .collect()
