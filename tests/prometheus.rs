@@ -82,11 +82,16 @@ fn prometheus_stores_the_totals_ringtop_reports() {
 
     let web = format!("127.0.0.1:{}", free_port());
     let config = dir.join("prometheus.yml");
+    // The alerting rules too, evaluated on what it scrapes, as a user's server would.
+    let rules = std::fs::canonicalize(ALERT_RULES).unwrap();
     std::fs::write(
         &config,
         format!(
-            "global:\n  scrape_interval: 500ms\n  scrape_timeout: 400ms\n\
-             scrape_configs:\n  - job_name: ringtop\n    static_configs:\n      - targets: ['{metrics}']\n"
+            "global:\n  scrape_interval: 500ms\n  scrape_timeout: 400ms\n  \
+             evaluation_interval: 500ms\n\
+             rule_files: ['{}']\n\
+             scrape_configs:\n  - job_name: ringtop\n    static_configs:\n      - targets: ['{metrics}']\n",
+            rules.display()
         ),
     )
     .unwrap();
@@ -121,6 +126,35 @@ fn prometheus_stores_the_totals_ringtop_reports() {
         std::thread::sleep(Duration::from_millis(200));
     }
     std::thread::sleep(Duration::from_secs(2));
+    // Every alerting rule evaluates on the real series without an error, and a clean run
+    // raises no alert that it lost a row.
+    let rules_answer = || -> Value {
+        let (status, body) = get(&web, "/api/v1/rules").unwrap();
+        assert!(status.contains("200"), "{status}: {body}");
+        serde_json::from_str(&body).unwrap()
+    };
+    let group = loop {
+        let answer = rules_answer();
+        let group = answer["data"]["groups"][0].clone();
+        let rules = group["rules"].as_array().cloned().unwrap_or_default();
+        if !rules.is_empty() && rules.iter().all(|r| r["health"] != "unknown") {
+            break group;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the rules were never evaluated: {answer}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(group["name"], "ringtop", "{group}");
+    let rules = group["rules"].as_array().unwrap();
+    assert_eq!(rules.len(), 9, "{group}");
+    for rule in rules {
+        assert_eq!(rule["health"], "ok", "{rule}");
+        if rule["name"] == "RingtopRowsLostOrOutOfOrder" {
+            assert_eq!(rule["state"], "inactive", "{rule}");
+        }
+    }
     // The Grafana dashboard's queries are PromQL this server runs; those about a plain run
     // find its series.
     for expr in dashboard_expressions() {
@@ -339,9 +373,12 @@ fn the_grafana_dashboard_queries_metrics_ringtop_serves() {
 /// The alerting rules are valid for Prometheus (`promtool check rules`), each fires on the
 /// made-up series that should raise it and not on the others (`promtool test rules`), and
 /// every metric they ask for is one ringtop serves.
+/// The alerting rules ringtop ships.
+const ALERT_RULES: &str = "assets/prometheus/ringtop-alerts.yml";
+
 #[test]
 fn the_alerting_rules_check_fire_where_they_should_and_ask_for_metrics_ringtop_serves() {
-    let rules = "assets/prometheus/ringtop-alerts.yml";
+    let rules = ALERT_RULES;
     for args in [
         ["check", "rules", rules],
         ["test", "rules", "tests/prometheus-alerts.test.yml"],
