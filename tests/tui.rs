@@ -1481,6 +1481,27 @@ fn a_senders_dashboard_says_why_it_times_no_row_and_shows_every_line_of_its_link
     insta::assert_snapshot!(screen(&app, 120, 40));
 }
 
+/// A receiver short of rows keeps its consumer's latency row (what ringtop is for) before the
+/// codec's pane, and every line of its link.
+#[test]
+fn a_short_receivers_dashboard_keeps_its_consumers_latency_and_its_link() {
+    let mut app = app(no_pmu, true);
+    let mut s = at(fixture(no_pmu, true), 3726.0);
+    s.threads
+        .retain(|t| t.role == Role::Consumer && t.name == "consumer-0");
+    // A sender on this host: the one-way times are on one line.
+    let mut link = link(LinkRole::Receiver);
+    link.last_error = None;
+    link.one_way_unavailable = None;
+    link.one_way_ns = s.threads[0].latency_ns;
+    s.transport = Some(link);
+    app.update(s);
+    let text = screen(&app, 80, 24);
+    assert!(text.contains("Latency per consumer"), "{text}");
+    assert!(text.contains("C0 2    450ns"), "{text}");
+    assert!(text.contains("refused 1  dropped 1"), "{text}");
+}
+
 #[test]
 fn g_asks_for_the_flamegraph_and_the_keys_say_so() {
     let mut app = app(no_pmu, false);

@@ -148,17 +148,25 @@ impl Wanted {
     /// The rows each pane gets of `height`, top to bottom (latency, link, compression): the link
     /// all of its lines, the other two their least, and what is left 60/40 to latency and
     /// compression (all to compression where latency has no history to draw). Short of rows,
-    /// latency gives way first, then compression: the link's lines, which no other pane shows,
-    /// go last; a pane left fewer rows than its borders and a line is not drawn.
+    /// a sender's latency note gives way first, then compression; a receiver's consumers'
+    /// latency, what ringtop is for, keeps its rows before the codec's; the link's lines, which
+    /// no other pane shows, go last. A pane left fewer rows than its borders and a line is not
+    /// drawn.
     fn split(self, height: u16) -> [u16; 3] {
         let link = self.link.min(height);
-        let compression = self.compression.min(height - link);
-        let latency = self.latency.min(height - link - compression);
-        let spare = height - link - compression - latency;
+        let left = height - link;
+        let (latency, compression) = if self.latency_grows {
+            let latency = self.latency.min(left);
+            (latency, self.compression.min(left - latency))
+        } else {
+            let compression = self.compression.min(left);
+            (self.latency.min(left - compression), compression)
+        };
+        let spare = left - latency - compression;
         let latency = latency + if self.latency_grows { spare * 3 / 5 } else { 0 };
         let drawn = |rows: u16| if rows < 3 { 0 } else { rows };
         let latency = drawn(latency);
-        let compression = drawn(height - link - latency);
+        let compression = drawn(left - latency);
         [latency, height - latency - compression, compression]
     }
 }
@@ -205,17 +213,19 @@ mod tests {
         };
         // Room to spare: 60/40 of it to latency and compression.
         assert_eq!(receiver.split(27), [10, 8, 9]);
-        // Short: latency gives way first, and a pane of fewer than 3 rows is not drawn.
-        assert_eq!(receiver.split(15), [0, 8, 7]);
         assert_eq!(receiver.split(17), [4, 8, 5]);
-        // Shorter still: the link keeps its lines, compression gives way too.
+        // Short: a receiver's latency keeps its rows, the codec's pane takes what is left.
+        assert_eq!(receiver.split(15), [4, 8, 3]);
+        // A pane of fewer than 3 rows is not drawn; the link keeps its lines.
+        assert_eq!(receiver.split(14), [4, 10, 0]);
         assert_eq!(receiver.split(10), [0, 10, 0]);
         assert_eq!(receiver.split(6), [0, 6, 0]);
-        // A sender's note does not grow: the spare rows go to compression.
+        // A sender's note does not grow, and gives way first.
         let sender = Wanted {
             latency_grows: false,
             ..receiver
         };
         assert_eq!(sender.split(27), [4, 8, 15]);
+        assert_eq!(sender.split(15), [0, 8, 7]);
     }
 }
