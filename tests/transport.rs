@@ -588,14 +588,7 @@ fn serve(extra: &[&str]) -> (Child, BufReader<ChildStdout>, String) {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let mut line = String::new();
-    stderr.read_line(&mut line).unwrap();
-    let address = line
-        .trim()
-        .strip_prefix("ringtop: listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .to_owned();
+    let address = common::announced_address(&mut BufReader::new(child.stderr.take().unwrap()));
     let stdout = BufReader::new(child.stdout.take().unwrap());
     (child, stdout, address)
 }

@@ -437,7 +437,6 @@ fn a_sweep_whose_points_never_started_shows_no_figure_and_exits_1() {
 /// point (each is let in and delivers every row) and no table or document of the sweep holds it.
 #[test]
 fn a_sweeps_secret_reaches_every_point_and_is_never_printed() {
-    use std::io::BufRead;
     let _machine = machine();
     const SECRET: &str = "84926173";
     let mut receiver = common::Reaped::spawn(
@@ -450,13 +449,7 @@ fn a_sweeps_secret_reaches_every_point_and_is_never_printed() {
     )
     .unwrap();
     let mut stderr = std::io::BufReader::new(receiver.child().stderr.take().unwrap());
-    let mut line = String::new();
-    stderr.read_line(&mut line).unwrap();
-    let address = line
-        .trim()
-        .strip_prefix("ringtop: listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .to_owned();
+    let address = common::announced_address(&mut stderr);
     let connect = format!("transport.connect={address}");
     let token = format!("transport.token={SECRET}");
     let args = [

@@ -129,6 +129,16 @@ pub fn announced_metrics(stderr: &mut impl BufRead) -> String {
     }
 }
 
+/// The `HOST:PORT` a `ringtop serve` announces first on stderr (`ringtop: listening on ADDR`).
+pub fn announced_address(stderr: &mut impl BufRead) -> String {
+    let mut line = String::new();
+    stderr.read_line(&mut line).unwrap();
+    line.trim()
+        .strip_prefix("ringtop: listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_owned()
+}
+
 /// A command line run in a real pseudo-terminal (util-linux `script`), everything it writes to
 /// the terminal collected as it comes.
 pub struct Pty {
