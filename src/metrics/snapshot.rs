@@ -212,8 +212,9 @@ pub struct RingSnapshot {
     /// Whether rows travel in codec frames.
     pub framed: bool,
     /// Rows in the ring at the interval's cut: written and not yet taken out (by the slowest
-    /// consumer); `null` on a receiver, which does not know what its sender wrote (rows arrive
-    /// in frames the consumer decodes): its `occupancy_bytes` says its fill.
+    /// consumer); on a sender, whose ring is its receiver's, the rows sent and not yet
+    /// acknowledged read (in flight); `null` on a receiver, which does not know what its sender
+    /// wrote (rows arrive in frames the consumer decodes): its `occupancy_bytes` says its fill.
     pub occupancy_rows: Option<u64>,
     /// A receiver's fill at the interval's cut, in bytes of its window (`capacity × 64`): records
     /// its sender wrote that its consumer has not read (shared memory: up to the tail the sender
