@@ -774,6 +774,9 @@ fn both_ends_of_a_link_report_it_and_the_receivers_rate_is_over_the_time_it_was_
         assert!(!page_of_sender.contains(empty), "{page_of_sender}");
     }
     assert!(!page_of_receiver.contains("None here: this end sends"));
+    // Its fill is its rows in flight: the ring is the receiver's.
+    assert!(page_of_sender.contains("Rows in flight (sent, not yet acknowledged read"));
+    assert!(!page_of_sender.contains("Ring fill ("), "{page_of_sender}");
     // Each end runs one side of the codec; the other's time is the far end's, and says so.
     let codec_row = |page: &str| -> Vec<String> {
         let table = page.split("<h2>Compression</h2>").nth(1).unwrap();

@@ -483,17 +483,30 @@ fn thread_table(
 }
 
 /// The ring's fill at each interval's end: one line, in rows, or on a receiver, which knows no
-/// rows before it decodes them, in bytes of its window.
+/// rows before it decodes them, in bytes of its window; on a sender, its rows in flight.
 fn fill_over_time(run: &Recorded, ring: &RingSnapshot) -> Chart {
     let in_rows = run
         .snapshots
         .iter()
         .any(|s| s.ring.occupancy_rows.is_some());
+    let sender = run
+        .snapshots
+        .iter()
+        .filter_map(|s| s.transport.as_ref())
+        .any(|link| link.role == LinkRole::Sender);
     let (title, unit) = if !in_rows {
         (
             "Ring fill (bytes of the receiver's window written, not yet read, at each \
              interval's end)",
             format!("bytes of {}", format_bytes(ring.window_bytes())),
+        )
+    } else if sender {
+        // The ring is the receiver's: what this end knows is what it sent and is not yet told
+        // was read.
+        (
+            "Rows in flight (sent, not yet acknowledged read by the receiver, at each interval's \
+             end)",
+            "rows".to_owned(),
         )
     } else if ring.framed {
         // A framed ring's compressed frames can hold more rows than it has slots.
