@@ -841,3 +841,49 @@ fn a_percentile_of_too_few_rows_is_said_to_be_the_max() {
         "{page}"
     );
 }
+
+/// A receiver no sender reached: its rates are over all of its time (there was no connected
+/// time to take them over), and its link row says so rather than "over this time" of 0 s.
+#[test]
+fn a_receiver_no_sender_reached_says_so_in_its_link_row() {
+    use std::io::BufRead;
+    let dir = common::scratch_dir("report-unserved");
+    let mut serve = common::Reaped::spawn(
+        Command::new(cargo_bin("ringtop"))
+            .args(["serve", "--headless", "--listen", "127.0.0.1:0"])
+            .args(["--interval", "200ms"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped()),
+    )
+    .unwrap();
+    let mut stdout = std::io::BufReader::new(serve.child().stdout.take().unwrap());
+    let mut start = String::new();
+    stdout.read_line(&mut start).unwrap();
+    common::next_of(&mut stdout, "snapshot");
+    // Ctrl-C: the receiver prints its summary and ends.
+    let status = Command::new("kill")
+        .args(["-INT", &serve.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
+    assert!(serve.child().wait().unwrap().success());
+    let run = dir.join("unserved.jsonl");
+    std::fs::write(&run, format!("{start}{rest}")).unwrap();
+    let html = dir.join("unserved.html");
+    common::assert_succeeded(&report(&run, &html));
+    let page = std::fs::read_to_string(&html).unwrap();
+    let row = page
+        .split("<tr><th>link</th><td>")
+        .nth(1)
+        .unwrap()
+        .split("</td>")
+        .next()
+        .unwrap();
+    assert!(row.contains("0 sessions"), "{row}");
+    assert!(row.contains("connected 0.0 s of "), "{row}");
+    assert!(row.contains(": no sender connected"), "{row}");
+    assert!(!row.contains("its rows/s are over this time"), "{row}");
+}

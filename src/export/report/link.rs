@@ -29,10 +29,12 @@ pub(super) fn link_row(link: &TransportSnapshot, elapsed_s: f64) -> String {
         link.dropped
     ));
     if let Some(connected_s) = link.connected_s {
-        let over = if link.role == LinkRole::Receiver {
-            ": its rows/s are over this time"
-        } else {
-            ""
+        // A receiver's rates are over the time it was served, where it was (as its summary
+        // takes them); never served, over all of its time.
+        let over = match link.role {
+            LinkRole::Receiver if connected_s > 0.0 => ": its rows/s are over this time",
+            LinkRole::Receiver => ": no sender connected",
+            LinkRole::Sender => "",
         };
         parts.push(format!(
             "connected {connected_s:.1} s of {elapsed_s:.1} s{over}"
