@@ -870,6 +870,15 @@ fn a_receiver_no_sender_reached_says_so_in_its_link_row() {
     let mut rest = String::new();
     std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
     assert!(serve.child().wait().unwrap().success());
+    // Its codec is its sender's, which it never learnt: not known, rather than its own `none`.
+    let summary: serde_json::Value = serde_json::from_str(rest.lines().last().unwrap()).unwrap();
+    assert_eq!(summary["type"], "summary");
+    assert_eq!(
+        summary["codec"]["name"],
+        serde_json::Value::Null,
+        "{summary}"
+    );
+    assert_eq!(summary["codec"]["frames"], 0, "{summary}");
     let run = dir.join("unserved.jsonl");
     std::fs::write(&run, format!("{start}{rest}")).unwrap();
     let html = dir.join("unserved.html");

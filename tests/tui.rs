@@ -173,7 +173,7 @@ fn fixture(counters: fn() -> CounterValues, framed: bool) -> Snapshot {
             consumer_index_reloads: Some(2468),
         },
         codec: framed.then(|| CodecSnapshot {
-            name: "decimal".into(),
+            name: Some("decimal".into()),
             frames: 3_907,
             rows_per_frame: Some(255.96),
             raw_bytes: 64_000_000,
@@ -853,7 +853,7 @@ fn compression_pane() {
 fn a_codec_with_a_long_name_keeps_its_speeds_whole() {
     let mut app = app(no_pmu, true);
     let codec = app.snapshot.as_mut().unwrap().codec.as_mut().unwrap();
-    codec.name = "decimal-fast".into();
+    codec.name = Some("decimal-fast".into());
     codec.decode_ns_per_row = Some(10.5);
     // 40 columns, as at an 80-column terminal: `decimal-fast  enc 1600 MB/s  dec 6095 MB/s`
     // is 42 wide; the encoder's speed gives way rather than `dec 6095` becoming `dec 60`.
@@ -1479,6 +1479,18 @@ fn a_senders_dashboard_says_why_it_times_no_row_and_shows_every_line_of_its_link
         }
     }
     insta::assert_snapshot!(screen(&app, 120, 40));
+}
+
+/// A receiver before its first frame does not know its sender's codec, and says so.
+#[test]
+fn a_receiver_before_its_first_frame_says_its_codec_is_not_known_yet() {
+    let mut app = app(no_pmu, true);
+    let mut s = at(fixture(no_pmu, true), 3726.0);
+    s.codec.as_mut().unwrap().name = None;
+    s.transport = Some(link(LinkRole::Receiver));
+    app.update(s);
+    let text = pane(&app, 60, 8, panes::compression::render);
+    assert!(text.contains("codec n/a: no frame yet"), "{text}");
 }
 
 /// A receiver short of rows keeps its consumer's latency row (what ringtop is for) before the

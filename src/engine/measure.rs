@@ -400,11 +400,12 @@ fn ring_figures(
 }
 
 /// The codec frames use now: the setting, or on a receiver, what the last frame carried.
-fn codec_in_use(shape: &RunShape, now: &Reading) -> CodecId {
-    let decoded = now.threads.iter().find_map(|t| t.codec.last_codec);
-    match (shape.role(), decoded) {
-        (Some(LinkRole::Receiver), Some(codec)) => codec,
-        _ => now.codec_setting,
+/// The codec frames are encoded with now: this run's setting, but on a receiver, whose codec is
+/// its sender's, the last frame's (`None` before its first).
+fn codec_in_use(shape: &RunShape, now: &Reading) -> Option<CodecId> {
+    match shape.role() {
+        Some(LinkRole::Receiver) => now.threads.iter().find_map(|t| t.codec.last_codec),
+        _ => Some(now.codec_setting),
     }
 }
 
@@ -515,7 +516,7 @@ struct CodecTally {
 }
 
 impl CodecTally {
-    fn snapshot(&self, codec: CodecId) -> CodecSnapshot {
+    fn snapshot(&self, codec: Option<CodecId>) -> CodecSnapshot {
         // A receiver of a remote ring encodes nothing: its ratio is that of the frames it read.
         let counted = if self.encoded.rows > 0 || self.decoded.rows == 0 {
             &self.encoded
@@ -549,7 +550,7 @@ impl CodecTally {
             })
             .collect();
         CodecSnapshot {
-            name: codec.name().to_owned(),
+            name: codec.map(|codec| codec.name().to_owned()),
             frames: counted.frames,
             rows_per_frame: rows_per_frame(counted.rows, counted.frames),
             raw_bytes: raw,

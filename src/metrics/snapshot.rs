@@ -260,8 +260,9 @@ impl RingSnapshot {
 #[serde(deny_unknown_fields)]
 pub struct CodecSnapshot {
     /// The codec frames are encoded with now (at the end, in a summary): `by_codec` splits the
-    /// figures per codec when the run switched.
-    pub name: String,
+    /// figures per codec when the run switched. On a receiver, whose codec is its sender's, the
+    /// last frame's; `null` before its first frame (not known yet).
+    pub name: Option<String>,
     /// Frames over the interval.
     #[serde(default)]
     pub frames: u64,

@@ -202,7 +202,7 @@ impl App {
                     .snapshot
                     .as_ref()
                     .and_then(|s| s.codec.as_ref())
-                    .and_then(|c| c.name.parse::<CodecId>().ok());
+                    .and_then(|c| c.name.as_deref()?.parse::<CodecId>().ok());
                 self.mode = Mode::CodecPicker {
                     cursor: current.map_or(0, |codec| codec as usize),
                 };

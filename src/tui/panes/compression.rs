@@ -74,7 +74,15 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     // Each part whole: narrow, the encoder's speed gives way before a number is cut.
     let line = line_of(
         vec![
-            (Span::raw(codec.name.clone()), 9),
+            (
+                Span::raw(
+                    codec
+                        .name
+                        .clone()
+                        .unwrap_or_else(|| "codec n/a: no frame yet".to_owned()),
+                ),
+                9,
+            ),
             (
                 Span::raw(format!(
                     "enc {}",

@@ -121,8 +121,17 @@ fn a_receiver_times_rows_only_on_its_own_clock() {
     assert_eq!(link.one_way_ns.unwrap().count, 1);
     assert!(link.one_way_unavailable.is_none());
     assert_eq!(here.latency.len(), 1);
-    assert_eq!(here.snapshot.codec.as_ref().unwrap().name, "delta-lz4");
+    assert_eq!(
+        here.snapshot.codec.as_ref().unwrap().name.as_deref(),
+        Some("delta-lz4")
+    );
     assert_eq!(here.snapshot.codec.as_ref().unwrap().ratio, Some(6.4));
+
+    // Before its first frame a receiver does not know its sender's codec: not its own `none`.
+    let mut waiting = receiver(true);
+    waiting.threads[0].codec = CodecReading::default();
+    let waiting = measure(&shape, &Reading::start(), &waiting);
+    assert_eq!(waiting.snapshot.codec.as_ref().unwrap().name, None);
 
     let elsewhere = measure(&shape, &Reading::start(), &receiver(false));
     let link = elsewhere.snapshot.transport.as_ref().unwrap();
