@@ -12,6 +12,16 @@ use assert_cmd::cargo::cargo_bin;
 use ringtop::export::svg::PALETTE;
 
 /// `ringtop report RUN -o HTML`.
+/// The text of a report's `link` row, in its overview.
+fn link_row(page: &str) -> &str {
+    page.split("<tr><th>link</th><td>")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no link row: {page}"))
+        .split("</td>")
+        .next()
+        .unwrap()
+}
+
 fn report(run: &std::path::Path, html: &std::path::Path) -> std::process::Output {
     Command::new(cargo_bin("ringtop"))
         .arg("report")
@@ -716,14 +726,7 @@ fn both_ends_of_a_link_report_it_and_the_receivers_rate_is_over_the_time_it_was_
     let elapsed_s = summary["elapsed_s"].as_f64().unwrap();
     assert!(connected_s < elapsed_s, "{summary}");
     let consumed = summary["totals"]["consumed"].as_f64().unwrap();
-    let row = page_of_receiver
-        .split("<tr><th>link</th><td>")
-        .nth(1)
-        .unwrap_or_else(|| panic!("no link row: {page_of_receiver}"))
-        .split("</td>")
-        .next()
-        .unwrap()
-        .to_owned();
+    let row = link_row(&page_of_receiver);
     assert!(row.starts_with("tcp receiver on 127.0.0.1:"), "{row}");
     assert!(
         row.contains(&format!(
@@ -752,13 +755,7 @@ fn both_ends_of_a_link_report_it_and_the_receivers_rate_is_over_the_time_it_was_
     );
 
     let (page_of_sender, _) = page("sent", &sent.stdout);
-    let row = page_of_sender
-        .split("<tr><th>link</th><td>")
-        .nth(1)
-        .unwrap()
-        .split("</td>")
-        .next()
-        .unwrap();
+    let row = link_row(&page_of_sender);
     assert!(
         row.starts_with(&format!("tcp sender to {address}")),
         "{row}"
@@ -884,13 +881,7 @@ fn a_receiver_no_sender_reached_says_so_in_its_link_row() {
     let html = dir.join("unserved.html");
     common::assert_succeeded(&report(&run, &html));
     let page = std::fs::read_to_string(&html).unwrap();
-    let row = page
-        .split("<tr><th>link</th><td>")
-        .nth(1)
-        .unwrap()
-        .split("</td>")
-        .next()
-        .unwrap();
+    let row = link_row(&page);
     assert!(row.contains("0 sessions"), "{row}");
     assert!(row.contains("connected 0.0 s of "), "{row}");
     assert!(row.contains(": no sender connected"), "{row}");
