@@ -27,6 +27,19 @@ fn shape_of(kind: RingKind, framed: bool) -> RunShape {
     }
 }
 
+/// A run of `kind` that is the `role` end of a TCP link to `address` (no bandwidth cap).
+fn over_tcp(kind: RingKind, framed: bool, role: LinkRole, address: &str) -> RunShape {
+    RunShape {
+        link: Some(LinkShape {
+            kind: TransportKind::Tcp,
+            role,
+            address: address.into(),
+            link_mbps: None,
+        }),
+        ..shape_of(kind, framed)
+    }
+}
+
 fn thread(name: &str, role: Role, cpu: usize, rows: u64) -> ThreadReading {
     ThreadReading {
         name: name.into(),
@@ -265,13 +278,7 @@ fn endpoint_counters_sum_per_side_and_stay_null_where_the_ring_keeps_none() {
 
 #[test]
 fn warnings_name_shared_cpus_refused_repins_late_cuts_corrupt_frames_and_a_dead_link() {
-    let mut shape = shape_of(RingKind::Spsc, true);
-    shape.link = Some(LinkShape {
-        kind: TransportKind::Tcp,
-        role: LinkRole::Sender,
-        address: "127.0.0.1:9".into(),
-        link_mbps: None,
-    });
+    let shape = over_tcp(RingKind::Spsc, true, LinkRole::Sender, "127.0.0.1:9");
     let mut now = pair(1_000, 0, 0);
     now.threads[1].cpu = Some(0);
     now.threads[1].last_error = Some("CPU 7 does not exist".into());

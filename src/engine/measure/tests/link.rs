@@ -36,13 +36,8 @@ fn a_link_end_reports_the_far_side_counters_as_null_not_zero() {
 
 #[test]
 fn a_sender_counts_what_the_receiver_acknowledged_as_consumed() {
-    let mut shape = shape_of(RingKind::Spsc, true);
-    shape.link = Some(LinkShape {
-        kind: TransportKind::Tcp,
-        role: LinkRole::Sender,
-        address: "127.0.0.1:9".into(),
-        link_mbps: Some(100.0),
-    });
+    let mut shape = over_tcp(RingKind::Spsc, true, LinkRole::Sender, "127.0.0.1:9");
+    shape.link.as_mut().unwrap().link_mbps = Some(100.0);
     let sender = |at_ms, rows, acknowledged, frames, bytes| {
         let mut r = reading(at_ms, vec![thread("producer-0", Role::Producer, 0, rows)]);
         r.link = Some(LinkReading {
@@ -85,13 +80,7 @@ fn a_sender_counts_what_the_receiver_acknowledged_as_consumed() {
 
 #[test]
 fn a_receiver_times_rows_only_on_its_own_clock() {
-    let mut shape = shape_of(RingKind::Spsc, true);
-    shape.link = Some(LinkShape {
-        kind: TransportKind::Tcp,
-        role: LinkRole::Receiver,
-        address: "127.0.0.1:7471".into(),
-        link_mbps: None,
-    });
+    let shape = over_tcp(RingKind::Spsc, true, LinkRole::Receiver, "127.0.0.1:7471");
     let receiver = |same_clock: bool| {
         let mut r = reading(1_000, vec![thread("consumer-0", Role::Consumer, 1, 10)]);
         r.threads[0].latency = Some(LatencyReading {
@@ -151,13 +140,7 @@ fn a_receiver_times_rows_only_on_its_own_clock() {
 /// and the thread's share of the CPU over all of the time.
 #[test]
 fn a_receiver_summary_counts_its_rates_over_the_time_a_sender_was_connected() {
-    let mut shape = shape_of(RingKind::Spsc, false);
-    shape.link = Some(LinkShape {
-        kind: TransportKind::Tcp,
-        role: LinkRole::Receiver,
-        address: "127.0.0.1:7471".into(),
-        link_mbps: None,
-    });
+    let mut shape = over_tcp(RingKind::Spsc, false, LinkRole::Receiver, "127.0.0.1:7471");
     let mut end = reading(
         10_000,
         vec![thread("consumer-0", Role::Consumer, 1, 2_000_000)],
