@@ -578,12 +578,22 @@ mod tests {
         assert_eq!(knees, [false, false, true, false, true, false]);
     }
 
+    /// `p` with its p99 standing on one row fewer than a p99 needs.
+    fn thin(mut p: Point) -> Point {
+        p.outcome.latency_samples = Some(P99_SAMPLES - 1);
+        p
+    }
+
+    /// `p` as a point that timed no row: no percentile at all.
+    fn untimed(mut p: Point) -> Point {
+        p.outcome.p50_ns = None;
+        p.outcome.p99_ns = None;
+        p.outcome.latency_samples = None;
+        p
+    }
+
     #[test]
     fn a_p99_of_few_rows_is_neither_floor_nor_knee() {
-        let thin = |mut p: Point| {
-            p.outcome.latency_samples = Some(P99_SAMPLES - 1);
-            p
-        };
         // The thin point's low p99 would set a floor the others all miss, and its rows/s would
         // make it the knee.
         let mut points = vec![
@@ -605,12 +615,6 @@ mod tests {
     #[test]
     fn a_point_that_timed_no_row_is_not_a_knee() {
         // A rate of 1 row/s in a 100 ms trial: no row timed, no percentile at all.
-        let untimed = |mut p: Point| {
-            p.outcome.p50_ns = None;
-            p.outcome.p99_ns = None;
-            p.outcome.latency_samples = None;
-            p
-        };
         let mut points = vec![untimed(point(1, 1, 0.0, 0)), untimed(point(1, 2, 5.0, 0))];
         mark_knees(&mut points);
         assert!(points.iter().all(|p| !p.knee));
@@ -636,15 +640,6 @@ mod tests {
         };
         let lossy = |mut p: Point| {
             p.outcome.integrity_ok = Some(false);
-            p
-        };
-        let untimed = |mut p: Point| {
-            p.outcome.p99_ns = None;
-            p.outcome.latency_samples = None;
-            p
-        };
-        let thin = |mut p: Point| {
-            p.outcome.latency_samples = Some(P99_SAMPLES - 1);
             p
         };
         assert_eq!(reason(vec![point(1, 1, 1e5, 500)]), None);
