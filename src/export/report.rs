@@ -214,9 +214,7 @@ pub fn html(run: &Recorded, extras: Extras<'_>) -> Option<String> {
         "a consumer with none read no rows",
     ));
     page.push_str("<h2>Latency distribution</h2>");
-    let sender = whole
-        .transport
-        .is_some_and(|link| link.role == LinkRole::Sender);
+    let sender = run.link_role() == Some(LinkRole::Sender);
     let drawn = hlog.is_some() || !sender;
     match hlog {
         // A sender's consumer is its receiver's, which times the rows: nothing to draw here.
@@ -489,11 +487,7 @@ fn fill_over_time(run: &Recorded, ring: &RingSnapshot) -> Chart {
         .snapshots
         .iter()
         .any(|s| s.ring.occupancy_rows.is_some());
-    let sender = run
-        .snapshots
-        .iter()
-        .filter_map(|s| s.transport.as_ref())
-        .any(|link| link.role == LinkRole::Sender);
+    let sender = run.link_role() == Some(LinkRole::Sender);
     let (title, unit) = if !in_rows {
         (
             "Ring fill (bytes of the receiver's window written, not yet read, at each \

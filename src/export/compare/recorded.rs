@@ -6,7 +6,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::metrics::snapshot::{SCHEMA_VERSION, Snapshot, Summary};
+use crate::metrics::snapshot::{LinkRole, SCHEMA_VERSION, Snapshot, Summary};
 
 use super::attachment;
 
@@ -175,6 +175,16 @@ pub(super) fn line_error(path: &str, number: usize, reason: String) -> CompareEr
 pub const NO_SUMMARY: &str = "no summary line: the run did not finish (or its output was cut)";
 
 impl Recorded {
+    /// Which end of a link the run was (`None` for a local ring), as its lines say.
+    pub fn link_role(&self) -> Option<LinkRole> {
+        self.snapshots
+            .iter()
+            .filter_map(|s| s.transport.as_ref())
+            .chain(self.summary.iter().filter_map(|s| s.transport.as_ref()))
+            .map(|link| link.role)
+            .next()
+    }
+
     /// Reads the JSON lines of a headless run.
     ///
     /// # Errors

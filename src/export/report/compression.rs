@@ -82,13 +82,7 @@ pub(super) fn compression_section(run: &Recorded) -> Option<String> {
          <th>ratio</th><th>encode ns/row</th><th>decode ns/row</th></tr>",
     );
     // A link's ends each run one side of the codec.
-    let role = run
-        .snapshots
-        .iter()
-        .filter_map(|s| s.transport.as_ref())
-        .chain(run.summary.iter().filter_map(|s| s.transport.as_ref()))
-        .map(|t| t.role)
-        .next();
+    let role = run.link_role();
     for (name, coded) in &codecs {
         let rows_a_frame = if coded.frames > 0 {
             format!("{:.1}", coded.rows as f64 / coded.frames as f64)
