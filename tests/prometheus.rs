@@ -148,10 +148,11 @@ fn prometheus_stores_the_totals_ringtop_reports() {
     };
     assert_eq!(group["name"], "ringtop", "{group}");
     let rules = group["rules"].as_array().unwrap();
-    assert_eq!(rules.len(), 9, "{group}");
+    assert_eq!(rules.len(), 10, "{group}");
     for rule in rules {
         assert_eq!(rule["health"], "ok", "{rule}");
-        if rule["name"] == "RingtopRowsLostOrOutOfOrder" {
+        if ["RingtopRowsLostOrOutOfOrder", "RingtopDown"].contains(&rule["name"].as_str().unwrap())
+        {
             assert_eq!(rule["state"], "inactive", "{rule}");
         }
     }
@@ -195,6 +196,26 @@ fn prometheus_stores_the_totals_ringtop_reports() {
         .map(|l| serde_json::from_str::<Value>(l).unwrap())
         .find(|l| l["type"] == "summary")
         .expect("a summary line");
+
+    // ringtop is gone: the next scrape fails, and the rule that says so is pending (it fires
+    // after a minute).
+    let gone = Instant::now();
+    loop {
+        let answer = rules_answer();
+        let down = answer["data"]["groups"][0]["rules"]
+            .as_array()
+            .and_then(|rules| rules.iter().find(|r| r["name"] == "RingtopDown").cloned())
+            .expect("the RingtopDown rule");
+        if down["state"] == "pending" {
+            assert_eq!(down["alerts"][0]["labels"]["instance"], metrics, "{down}");
+            break;
+        }
+        assert!(
+            gone.elapsed() < Duration::from_secs(30),
+            "RingtopDown never noticed ringtop had gone: {down}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
 
     // What Prometheus stored last (ringtop is gone, so its series are stale now: a range
     // selection still has their samples).
