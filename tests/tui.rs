@@ -1447,31 +1447,32 @@ fn sender_app() -> App {
 }
 
 /// A sender's dashboard says why it shows no latency (its rows are timed at the receiver) rather
-/// than draw an empty table, gives the link pane every line it has, and what rows are left to
-/// the codec's pane; its header counts the rows in flight, not a fill of a ring it does not hold.
+/// than draw an empty table; short of rows, it keeps its link's state and whole last error and
+/// its codec's pane (the ratio, and the speed of the side this end runs) before the link's other
+/// lines; its header counts the rows in flight, not a fill of a ring it does not hold.
 #[test]
-fn a_senders_dashboard_says_why_it_times_no_row_and_shows_every_line_of_its_link() {
+fn a_senders_dashboard_says_why_it_times_no_row_and_keeps_its_links_state_and_its_codec() {
     let app = sender_app();
     for (width, height) in [(80, 24), (100, 30), (120, 40)] {
         let text = screen(&app, width, height);
         for line in [
-            "dropped 1",
+            "connected  sessions 2",
             "last error: peer 10.0.0.9:40000",
-            "acked 2.99M rows",
+            "token",
+            "round trip p50 38.0µs",
+            "ratio 25.60×",
+            "enc 1600 MB/s",
+            "in flight 17 rows",
         ] {
             assert!(text.contains(line), "{width}x{height}: {line}\n{text}");
         }
-        assert!(
-            text.contains("in flight 17 rows"),
-            "{width}x{height}\n{text}"
-        );
         assert!(!text.contains("fill 17"), "{width}x{height}\n{text}");
+        // Its peer is the address in the pane's title: not said twice.
+        assert!(!text.contains("peer 127.0.0.1"), "{width}x{height}\n{text}");
         if height >= 30 {
-            assert!(text.contains("ratio 25.60×"), "{width}x{height}\n{text}");
-            assert!(
-                text.contains("dec n/a (far end)"),
-                "{width}x{height}\n{text}"
-            );
+            for line in ["dropped 1", "acked 2.99M rows", "dec n/a (far end)"] {
+                assert!(text.contains(line), "{width}x{height}: {line}\n{text}");
+            }
         }
         // Short of rows, the note gives way first.
         if height >= 40 {
@@ -1479,6 +1480,7 @@ fn a_senders_dashboard_says_why_it_times_no_row_and_shows_every_line_of_its_link
         }
     }
     insta::assert_snapshot!(screen(&app, 120, 40));
+    insta::assert_snapshot!("a_senders_dashboard_at_80x24", screen(&app, 80, 24));
 }
 
 /// A receiver before its first frame does not know its sender's codec, and says so.
@@ -1512,6 +1514,34 @@ fn a_short_receivers_dashboard_keeps_its_consumers_latency_and_its_link() {
     assert!(text.contains("Latency per consumer"), "{text}");
     assert!(text.contains("C0 2    450ns"), "{text}");
     assert!(text.contains("refused 1  dropped 1"), "{text}");
+}
+
+/// A receiver whose sender runs on another host says at length why it times no row one way:
+/// short of rows, that note gives way before its consumer's latency and its link's state and last
+/// error, which are drawn whole.
+#[test]
+fn a_short_cross_host_receiver_keeps_its_latency_and_its_links_state_before_the_long_note() {
+    let mut app = app(no_pmu, true);
+    let mut s = at(fixture(no_pmu, true), 3726.0);
+    s.threads
+        .retain(|t| t.role == Role::Consumer && t.name == "consumer-0");
+    s.transport = Some(link(LinkRole::Receiver));
+    app.update(s);
+    let text = screen(&app, 80, 24);
+    for line in [
+        "C0 2    450ns",
+        "connected  peer 10.0.0.2:51234",
+        "last error: peer 10.0.0.9:40000",
+        "token",
+        "wire 22.6 MB/s",
+    ] {
+        assert!(text.contains(line), "{line}\n{text}");
+    }
+    assert!(!text.contains("one-way n/a"), "{text}");
+    // With the rows for it, the note is there.
+    let tall = screen(&app, 80, 40);
+    assert!(tall.contains("one-way n/a: the sender runs on"), "{tall}");
+    insta::assert_snapshot!(text);
 }
 
 #[test]

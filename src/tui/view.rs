@@ -118,6 +118,7 @@ fn right_column(right: Rect, app: &App) -> [Rect; 3] {
     }
     let wanted = Wanted {
         link: panes::transport::height(app, right.width),
+        link_least: panes::transport::least_height(app, right.width),
         latency: panes::latency::least_height(app, right.width),
         latency_grows: panes::latency::grows(app),
         compression: panes::compression::least_height(app, right.width),
@@ -136,6 +137,8 @@ fn right_column(right: Rect, app: &App) -> [Rect; 3] {
 struct Wanted {
     /// The link pane: every line it has.
     link: u16,
+    /// The link pane: its state and last error, which no other pane says in full.
+    link_least: u16,
     /// The latency pane: its table (or its note, on a sender) without the p99 history.
     latency: u16,
     /// Whether the latency pane has a history to draw in more rows.
@@ -145,23 +148,33 @@ struct Wanted {
 }
 
 impl Wanted {
-    /// The rows each pane gets of `height`, top to bottom (latency, link, compression): the link
-    /// all of its lines, the other two their least, and what is left 60/40 to latency and
-    /// compression (all to compression where latency has no history to draw). Short of rows,
-    /// a sender's latency note gives way first, then compression; a receiver's consumers'
-    /// latency, what ringtop is for, keeps its rows before the codec's; the link's lines, which
-    /// no other pane shows, go last. A pane left fewer rows than its borders and a line is not
-    /// drawn.
+    /// The rows each pane gets of `height`, top to bottom (latency, link, compression): each
+    /// pane what it asks for, and what is left 60/40 to latency and compression (all to
+    /// compression where latency has no history to draw). Short of rows, they are handed out in
+    /// order: first the link's state and last error, which no other pane says; then a
+    /// receiver's consumers' latency (what ringtop is for), the rest of its link's lines and
+    /// its codec; a sender's codec (its ratio is nowhere else), the rest of its link's lines,
+    /// and its latency note last. A pane left fewer rows than its borders and a line is not
+    /// drawn; the link's pane takes up the rows of one that is not.
     fn split(self, height: u16) -> [u16; 3] {
-        let link = self.link.min(height);
-        let left = height - link;
-        let (latency, compression) = if self.latency_grows {
-            let latency = self.latency.min(left);
-            (latency, self.compression.min(left - latency))
-        } else {
-            let compression = self.compression.min(left);
-            (self.latency.min(left - compression), compression)
+        let mut left = height;
+        let mut take = |wanted: u16| {
+            let got = wanted.min(left);
+            left -= got;
+            got
         };
+        let link_least = take(self.link_least);
+        let (latency, link_rest, compression) = if self.latency_grows {
+            let latency = take(self.latency);
+            let link_rest = take(self.link.saturating_sub(self.link_least));
+            (latency, link_rest, take(self.compression))
+        } else {
+            let compression = take(self.compression);
+            let link_rest = take(self.link.saturating_sub(self.link_least));
+            (take(self.latency), link_rest, compression)
+        };
+        let link = link_least + link_rest;
+        let left = height - link;
         let spare = left - latency - compression;
         let latency = latency + if self.latency_grows { spare * 3 / 5 } else { 0 };
         let drawn = |rows: u16| if rows < 3 { 0 } else { rows };
@@ -204,9 +217,10 @@ mod tests {
     use super::Wanted;
 
     #[test]
-    fn a_remote_column_gives_the_link_its_lines_and_the_rest_by_need() {
+    fn a_remote_column_gives_the_link_its_state_first_and_the_rest_by_need() {
         let receiver = Wanted {
             link: 8,
+            link_least: 4,
             latency: 4,
             latency_grows: true,
             compression: 5,
@@ -216,16 +230,21 @@ mod tests {
         assert_eq!(receiver.split(17), [4, 8, 5]);
         // Short: a receiver's latency keeps its rows, the codec's pane takes what is left.
         assert_eq!(receiver.split(15), [4, 8, 3]);
-        // A pane of fewer than 3 rows is not drawn; the link keeps its lines.
+        // A pane of fewer than 3 rows is not drawn; the link takes up its rows.
         assert_eq!(receiver.split(14), [4, 10, 0]);
-        assert_eq!(receiver.split(10), [0, 10, 0]);
+        // Shorter: the link's state, then the consumers' latency, then the link's other lines.
+        assert_eq!(receiver.split(10), [4, 6, 0]);
         assert_eq!(receiver.split(6), [0, 6, 0]);
-        // A sender's note does not grow, and gives way first.
+        assert_eq!(receiver.split(3), [0, 3, 0]);
+        // A sender's note does not grow, and gives way first; its codec's pane (the ratio, which
+        // no other pane shows) keeps its rows before the link's lines beyond its state.
         let sender = Wanted {
             latency_grows: false,
             ..receiver
         };
         assert_eq!(sender.split(27), [4, 8, 15]);
         assert_eq!(sender.split(15), [0, 8, 7]);
+        assert_eq!(sender.split(11), [0, 6, 5]);
+        assert_eq!(sender.split(8), [0, 4, 4]);
     }
 }

@@ -71,7 +71,13 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         None if role == Some(not_run_by) => "n/a (far end)".to_owned(),
         None => "n/a".to_owned(),
     };
-    // Each part whole: narrow, the encoder's speed gives way before a number is cut.
+    // Each part whole: narrow, one speed gives way before a number is cut: the far end's on a
+    // link (this end's is the figure it has), the encoder's elsewhere.
+    let (encoder_need, decoder_need) = if role == Some(LinkRole::Sender) {
+        (8, 7)
+    } else {
+        (7, 8)
+    };
     let line = line_of(
         vec![
             (
@@ -88,14 +94,14 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
                     "enc {}",
                     speed(codec.encode_ns_per_row, LinkRole::Receiver)
                 )),
-                7,
+                encoder_need,
             ),
             (
                 Span::raw(format!(
                     "dec {}",
                     speed(codec.decode_ns_per_row, LinkRole::Sender)
                 )),
-                8,
+                decoder_need,
             ),
         ],
         "  ",
