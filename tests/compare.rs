@@ -576,6 +576,23 @@ fn broken_input_names_the_file_and_line() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no summary line"));
 
+    // Killed mid-write: the summary line cut off in the middle, no newline after it. The lines
+    // before it are read; the summary is missing, and said so (not "not a JSON line").
+    let whole: Vec<String> = baseline().iter().map(ToString::to_string).collect();
+    let mut text = whole.join("\n");
+    text.truncate(text.len() - 40);
+    let killed = dir.join("killed.jsonl");
+    std::fs::write(&killed, &text).unwrap();
+    let out = compare(&good, &killed, &[]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("killed.jsonl: no summary line"), "{stderr}");
+    // The same cut line followed by a newline was written whole as it is: it is wrong.
+    std::fs::write(&killed, text + "\n").unwrap();
+    let out = compare(&good, &killed, &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("not a JSON line"), "{stderr}");
+
     let out = compare(&good, &dir.join("missing.jsonl"), &[]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("missing.jsonl"));

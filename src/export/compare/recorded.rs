@@ -130,35 +130,45 @@ pub(super) struct TypedLine {
 }
 
 /// Each non-empty line of `text` (the headless output called `name`) with its type taken out,
-/// once its schema version is found to be the one this ringtop reads.
+/// once its schema version is found to be the one this ringtop reads. A last line cut off in
+/// the middle (no newline after it, its JSON ended early: a run killed mid-write, a copy cut
+/// short) is left out: the lines before it are read, and a summary it would have been is
+/// missing, as [`NO_SUMMARY`] says.
 pub(super) fn typed_lines<'a>(
     name: &'a str,
     text: &'a str,
 ) -> impl Iterator<Item = Result<TypedLine, CompareError>> + 'a {
+    let last = text.lines().count().checked_sub(1);
+    let cut = !text.ends_with('\n');
     text.lines()
         .enumerate()
         .filter(|(_, line)| !line.trim().is_empty())
-        .map(move |(index, line)| {
+        .filter_map(move |(index, line)| {
             let fail = |reason: String| line_error(name, index + 1, reason);
-            let mut fields: Value =
-                serde_json::from_str(line).map_err(|e| fail(format!("not a JSON line: {e}")))?;
+            let mut fields: Value = match serde_json::from_str(line) {
+                Ok(fields) => fields,
+                Err(e) if e.is_eof() && cut && Some(index) == last => return None,
+                Err(e) => return Some(Err(fail(format!("not a JSON line: {e}")))),
+            };
             let version = fields["schema_version"].as_u64();
             if version != Some(u64::from(SCHEMA_VERSION)) {
-                return Err(fail(format!(
+                return Some(Err(fail(format!(
                     "schema_version {}, this ringtop reads {SCHEMA_VERSION}",
                     version.map_or("missing".to_owned(), |v| v.to_string())
-                )));
+                ))));
             }
-            let kind = fields
+            let Some(kind) = fields
                 .as_object_mut()
                 .and_then(|o| o.remove("type"))
                 .and_then(|t| t.as_str().map(str::to_owned))
-                .ok_or_else(|| fail("a line without a \"type\"".into()))?;
-            Ok(TypedLine {
+            else {
+                return Some(Err(fail("a line without a \"type\"".into())));
+            };
+            Some(Ok(TypedLine {
                 number: index + 1,
                 kind,
                 fields,
-            })
+            }))
         })
 }
 
