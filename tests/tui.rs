@@ -555,6 +555,26 @@ fn topology_pane_on_two_nodes_with_a_remote_reader() {
     insta::assert_snapshot!(text);
 }
 
+/// In the 38 columns of an 80-column dashboard, the remote reader's warning is read whole on
+/// one line, the ring's placement is wrapped between words, and where rows are short the hint to
+/// measure a map gives way before them.
+#[test]
+fn a_narrow_topology_pane_keeps_the_warning_and_the_rings_placement_whole() {
+    let app = app(no_pmu, false);
+    let text = pane(&app, 40, 10, panes::topology::render);
+    for line in [
+        "│! consumer-1 reads remote memory",
+        "│ring: 512 KiB on node 0 (bound to node│",
+        "│  0), 4 KiB pages",
+        "│m: measure the core-to-core map",
+    ] {
+        assert!(text.contains(line), "{line}\n{text}");
+    }
+    let short = pane(&app, 40, 9, panes::topology::render);
+    assert!(short.contains("│  0), 4 KiB pages"), "{short}");
+    assert!(!short.contains("m: measure"), "{short}");
+}
+
 #[test]
 fn topology_pane_with_the_core_to_core_heatmap() {
     let mut app = app(no_pmu, false);

@@ -12,6 +12,7 @@ use crate::topology::BindingOutcome;
 use crate::topology::model::format_bytes;
 use crate::tui::app::{App, Pane};
 use crate::tui::style::{self, Severity, severity};
+use crate::tui::wrap::wrap_words;
 
 const SHADES: [char; 5] = ['·', '░', '▒', '▓', '█'];
 
@@ -104,32 +105,53 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
             if let Some(cpu) = t.cpu
                 && topology.reads_remote_memory(cpu, &memory_nodes) == Some(true)
             {
-                lines.push(Line::from(Span::styled(
-                    format!("! {} on CPU {cpu} reads remote memory", t.name),
-                    severity(app, Severity::Bad),
-                )));
+                // Narrow, the CPU (which the cores line shows, `5:C1`) gives way: the
+                // warning is read whole on one line.
+                let full = format!("! {} on CPU {cpu} reads remote memory", t.name);
+                let text = if full.chars().count() <= usize::from(inner.width) {
+                    full
+                } else {
+                    format!("! {} reads remote memory", t.name)
+                };
+                lines.push(Line::from(Span::styled(text, severity(app, Severity::Bad))));
             }
         }
     }
-    lines.extend(heatmap(app));
-    // Last: a map asked for keeps its rows in a short pane.
-    if let Some(s) = &app.snapshot {
-        let failed = s
-            .ring
-            .memory
-            .as_ref()
-            .is_some_and(|m| matches!(m.binding, BindingOutcome::Failed { .. }));
-        let summary = s.ring.memory_summary.as_deref().unwrap_or("n/a");
-        lines.push(Line::from(Span::styled(
-            format!("ring: {summary}"),
-            if failed {
-                severity(app, Severity::Warn)
-            } else {
-                style::dim(app)
-            },
-        )));
+    // A short pane cuts its last lines: a map that was measured keeps its rows before the
+    // ring's placement, which keeps its (wrapped) lines before the hint to measure one.
+    let map = heatmap(app);
+    if app.c2c.is_some() {
+        lines.extend(map);
+        lines.extend(ring_lines(app, inner.width));
+    } else {
+        lines.extend(ring_lines(app, inner.width));
+        lines.extend(map);
     }
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
+}
+
+/// Where the ring's memory is (`ring: 256 KiB on node 0 (bound to node 0), 4 KiB pages`),
+/// wrapped between words to `width` as every note is, in the warning's colour where binding it
+/// failed.
+fn ring_lines(app: &App, width: u16) -> Vec<Line<'static>> {
+    let Some(s) = app.snapshot.as_ref() else {
+        return Vec::new();
+    };
+    let failed = s
+        .ring
+        .memory
+        .as_ref()
+        .is_some_and(|m| matches!(m.binding, BindingOutcome::Failed { .. }));
+    let summary = s.ring.memory_summary.as_deref().unwrap_or("n/a");
+    let style = if failed {
+        severity(app, Severity::Warn)
+    } else {
+        style::dim(app)
+    };
+    wrap_words(&format!("ring: {summary}"), usize::from(width))
+        .into_iter()
+        .map(|line| Line::styled(line, style))
+        .collect()
 }
 
 /// The core-to-core map as rows of shaded cells, or how to get one.
