@@ -1074,7 +1074,12 @@ fn local_throughput(codec: &str, cpus: &[usize], secs: f64) -> f64 {
     let mut engine = Engine::start(p).unwrap();
     let rate = consumed_per_s(&mut engine, secs);
     let summary = engine.stop();
-    assert!(summary.integrity_ok, "local {codec}: {:?}", summary.totals);
+    assert_eq!(
+        summary.integrity_ok,
+        Some(true),
+        "local {codec}: {:?}",
+        summary.totals
+    );
     rate
 }
 
@@ -1124,8 +1129,9 @@ fn link_throughput(kind: &str, codec: &str, cap: Option<f64>, cpus: &[usize], se
         std::thread::sleep(Duration::from_millis(10));
     }
     let received = receiver.stop();
-    assert!(
+    assert_eq!(
         received.integrity_ok,
+        Some(true),
         "remote {codec}: {:?}",
         received.totals
     );

@@ -35,7 +35,7 @@ fn pause_stops_production_and_resume_restarts_it_with_nothing_lost() {
     assert_eq!(resumed.state, RunState::Running);
     assert!(resumed.totals.produced > still.totals.produced);
     let summary = engine.stop();
-    assert!(summary.integrity_ok, "{:?}", summary.totals);
+    assert_eq!(summary.integrity_ok, Some(true), "{:?}", summary.totals);
     assert_eq!(summary.totals.produced, Some(summary.totals.consumed));
 }
 
@@ -148,7 +148,7 @@ fn a_relay_ring_moves_every_row_and_refuses_prefetching_with_the_reason() {
     assert_eq!(summary.ring.kind, "relay");
     assert!(summary.totals.produced > Some(0));
     assert_eq!(summary.totals.produced, Some(summary.totals.consumed));
-    assert!(summary.integrity_ok, "{:?}", summary.totals);
+    assert_eq!(summary.integrity_ok, Some(true), "{:?}", summary.totals);
     let consumer = summary
         .threads
         .iter()
@@ -205,7 +205,12 @@ fn prefetching_rings_move_every_row_in_order_while_the_distance_changes() {
             .expect("a local run counts its producers");
         assert!(produced > 0, "{name}");
         assert_eq!(summary.totals.consumed, produced * consumers, "{name}");
-        assert!(summary.integrity_ok, "{name}: {:?}", summary.totals);
+        assert_eq!(
+            summary.integrity_ok,
+            Some(true),
+            "{name}: {:?}",
+            summary.totals
+        );
         // Chase back-offs are counted where they can happen (an SPSC consumer), and null, not
         // 0, where no chase is looked for.
         for thread in &summary.threads {
@@ -265,7 +270,12 @@ fn every_interval_times_exactly_its_rows(profile: profile::TuningProfile) {
         }
     }
     let summary = engine.stop();
-    assert!(summary.integrity_ok, "{name}: {:?}", summary.totals);
+    assert_eq!(
+        summary.integrity_ok,
+        Some(true),
+        "{name}: {:?}",
+        summary.totals
+    );
     assert!(timed > 0, "{name}: no rows timed");
 }
 
@@ -378,5 +388,5 @@ fn a_producer_stuck_on_a_full_ring_shows_the_stall_while_it_lasts() {
         break;
     }
     let summary = engine.stop();
-    assert!(summary.integrity_ok, "{:?}", summary.totals);
+    assert_eq!(summary.integrity_ok, Some(true), "{:?}", summary.totals);
 }

@@ -771,6 +771,17 @@ fn both_ends_of_a_link_report_it_and_the_receivers_rate_is_over_the_time_it_was_
         assert!(!page_of_sender.contains(empty), "{page_of_sender}");
     }
     assert!(!page_of_receiver.contains("None here: this end sends"));
+    // It checks no row: its integrity is the receiver's, which checked every one.
+    assert!(
+        page_of_sender.contains(
+            "<th>integrity</th><td>n/a: a sender's rows are checked where they are received"
+        ),
+        "{page_of_sender}"
+    );
+    assert!(
+        page_of_receiver.contains("<th>integrity</th><td><span class=\"ok\">every row arrived"),
+        "{page_of_receiver}"
+    );
     // Its fill is its rows in flight: the ring is the receiver's.
     assert!(page_of_sender.contains("Rows in flight (sent, not yet acknowledged read"));
     assert!(!page_of_sender.contains("Ring fill ("), "{page_of_sender}");

@@ -186,9 +186,9 @@ fn fixture(counters: fn() -> CounterValues, framed: bool) -> Snapshot {
         totals: Totals {
             produced: Some(1_000_000),
             consumed: 2_000_000,
-            lost: 0,
-            duplicated: 0,
-            reordered: 0,
+            lost: Some(0),
+            duplicated: Some(0),
+            reordered: Some(0),
             rows_per_s: 2_000_000.0,
             mb_per_s: 128.0,
         },
@@ -348,7 +348,7 @@ fn the_header_keeps_each_part_whole_and_leaves_out_the_least_needed() {
     assert!(narrower.contains(" · fill 17/8192 "), "{narrower}");
     // Narrower still: lost rows are never cut to another number (`lost 12` for `lost 1234567`);
     // the settings and the fill give way first.
-    app.snapshot.as_mut().unwrap().totals.lost = 1_234_567;
+    app.snapshot.as_mut().unwrap().totals.lost = Some(1_234_567);
     for width in [40, 50, 60] {
         let narrow = pane(&app, width, 2, panes::header::render);
         assert!(narrow.contains("lost 1234567 dup 0 reord 0"), "{narrow}");
@@ -1459,8 +1459,11 @@ fn sender_app() -> App {
     let mut app = app(no_pmu, true);
     let mut s = at(fixture(no_pmu, true), 3726.0);
     s.threads.retain(|t| t.role == Role::Producer);
-    // Its frames are decoded at the receiver.
+    // Its frames are decoded, and its rows checked, at the receiver.
     s.codec.as_mut().unwrap().decode_ns_per_row = None;
+    s.totals.lost = None;
+    s.totals.duplicated = None;
+    s.totals.reordered = None;
     s.transport = Some(link(LinkRole::Sender));
     app.update(s);
     app
@@ -1469,7 +1472,8 @@ fn sender_app() -> App {
 /// A sender's dashboard says why it shows no latency (its rows are timed at the receiver) rather
 /// than draw an empty table; short of rows, it keeps its link's state and whole last error and
 /// its codec's pane (the ratio, and the speed of the side this end runs) before the link's other
-/// lines; its header counts the rows in flight, not a fill of a ring it does not hold.
+/// lines; its header counts the rows in flight, not a fill of a ring it does not hold, and says
+/// its rows are checked at the receiver rather than count lost rows it never checked.
 #[test]
 fn a_senders_dashboard_says_why_it_times_no_row_and_keeps_its_links_state_and_its_codec() {
     let app = sender_app();
@@ -1483,10 +1487,13 @@ fn a_senders_dashboard_says_why_it_times_no_row_and_keeps_its_links_state_and_it
             "ratio 25.60×",
             "enc 1600 MB/s",
             "in flight 17 rows",
+            "rows checked at the receiver",
         ] {
             assert!(text.contains(line), "{width}x{height}: {line}\n{text}");
         }
         assert!(!text.contains("fill 17"), "{width}x{height}\n{text}");
+        // It checks no row: it claims no count of lost ones.
+        assert!(!text.contains("lost 0"), "{width}x{height}\n{text}");
         // Its peer is the address in the pane's title: not said twice.
         assert!(!text.contains("peer 127.0.0.1"), "{width}x{height}\n{text}");
         if height >= 30 {

@@ -133,17 +133,15 @@ fn run_dashboard(
     match ringtop::tui::run(profile, name, &interrupted, metrics.as_ref()) {
         Ok(summary) => {
             ringtop::output::to_stdout(format_args!(
-                "ringtop: {} rows in {:.1} s, lost {}, duplicated {}, reordered {}",
+                "ringtop: {} rows in {:.1} s, {}",
                 summary.totals.consumed,
                 summary.elapsed_s,
-                summary.totals.lost,
-                summary.totals.duplicated,
-                summary.totals.reordered
+                summary.totals.integrity_counts(", ")
             ));
             if let Some(failure) = &summary.failure {
                 say!("ringtop: {failure}");
                 ExitCode::FAILURE
-            } else if summary.integrity_ok {
+            } else if summary.integrity_ok != Some(false) {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::from(EXIT_INTEGRITY)
@@ -393,12 +391,10 @@ fn launch(
             );
             ExitCode::FAILURE
         }
-        Ok(Outcome::Finished { summary, .. }) if !summary.integrity_ok => {
+        Ok(Outcome::Finished { summary, .. }) if summary.integrity_ok == Some(false) => {
             say!(
-                "ringtop: rows lost {}, duplicated {}, reordered {} (this is a bug; please report it)",
-                summary.totals.lost,
-                summary.totals.duplicated,
-                summary.totals.reordered
+                "ringtop: rows {} (this is a bug; please report it)",
+                summary.totals.integrity_counts(", ")
             );
             ExitCode::from(EXIT_INTEGRITY)
         }

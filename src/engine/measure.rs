@@ -171,7 +171,7 @@ pub(crate) fn summarize(shape: &RunShape, start: &Reading, end: &Reading) -> Sum
         (RingKind::Mpmc, Some(produced)) => produced.saturating_sub(totals.consumed),
         (_, Some(produced)) => consumers.map(|c| produced.saturating_sub(c.rows)).sum(),
     };
-    totals.lost += missing;
+    totals.lost = totals.lost.map(|lost| lost + missing);
     Summary {
         schema_version: SCHEMA_VERSION,
         elapsed_s: end.at.as_secs_f64(),
@@ -182,7 +182,7 @@ pub(crate) fn summarize(shape: &RunShape, start: &Reading, end: &Reading) -> Sum
         codec,
         totals,
         transport,
-        integrity_ok: totals.lost == 0 && totals.duplicated == 0 && totals.reordered == 0,
+        integrity_ok: totals.integrity_ok(),
         failure: end.failure.clone(),
         warnings: Vec::new(),
     }
@@ -257,12 +257,14 @@ fn figures(shape: &RunShape, previous: &Reading, now: &Reading, span: Span) -> F
     let codec = shape
         .framed
         .then(|| codec.snapshot(codec_in_use(shape, now)));
+    // A sender runs no consumer: its rows are checked where they are received, not here.
+    let checked = shape.role() != Some(LinkRole::Sender);
     let totals = Totals {
         produced,
         consumed,
-        lost: integrity.lost,
-        duplicated: integrity.duplicated,
-        reordered: integrity.reordered,
+        lost: checked.then_some(integrity.lost),
+        duplicated: checked.then_some(integrity.duplicated),
+        reordered: checked.then_some(integrity.reordered),
         rows_per_s: consumed_since as f64 / rate_seconds,
         mb_per_s: consumed_since as f64 * ROW_BYTES / rate_seconds / 1e6,
     };

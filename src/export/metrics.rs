@@ -248,9 +248,9 @@ impl Metrics {
         state.totals = Some([
             t.produced,
             Some(t.consumed),
-            Some(t.lost),
-            Some(t.duplicated),
-            Some(t.reordered),
+            t.lost,
+            t.duplicated,
+            t.reordered,
         ]);
         if let Some(codec) = &snapshot.codec {
             for part in &codec.by_codec {

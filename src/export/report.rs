@@ -287,15 +287,26 @@ fn overview(run: &Recorded, whole: &WholeRun) -> String {
     let host = &start["host"];
     let text = |v: &Value| v.as_str().map_or("n/a".to_owned(), escape);
     let totals = &whole.totals;
-    let clean = totals.lost == 0 && totals.duplicated == 0 && totals.reordered == 0;
-    let integrity = match (clean, whole.finished) {
-        (true, true) => "<span class=\"ok\">every row arrived once, in order</span>".to_owned(),
-        (true, false) => "<span class=\"ok\">none lost, duplicated or reordered up to its last \
-                          interval</span> (rows still in the ring then were never checked)"
+    // A sender checks no row (output from before its counts were `null` says 0 for them).
+    let checked = if run.link_role() == Some(LinkRole::Sender) {
+        None
+    } else {
+        totals.integrity_ok()
+    };
+    let integrity = match (checked, whole.finished) {
+        (None, _) => "n/a: a sender's rows are checked where they are received (the \
+                      receiver's output has the counts)"
             .to_owned(),
-        (false, _) => format!(
-            "<span class=\"bad\">lost {}, duplicated {}, reordered {}</span>",
-            totals.lost, totals.duplicated, totals.reordered
+        (Some(true), true) => {
+            "<span class=\"ok\">every row arrived once, in order</span>".to_owned()
+        }
+        (Some(true), false) => "<span class=\"ok\">none lost, duplicated or reordered up to its \
+                                last interval</span> (rows still in the ring then were never \
+                                checked)"
+            .to_owned(),
+        (Some(false), _) => format!(
+            "<span class=\"bad\">{}</span>",
+            totals.integrity_counts(", ")
         ),
     };
     let lasted = if whole.finished {

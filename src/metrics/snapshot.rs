@@ -406,18 +406,50 @@ pub struct Totals {
     pub produced: Option<u64>,
     /// Rows read by all consumers (a broadcast row counts once per consumer).
     pub consumed: u64,
-    /// Rows never seen by a consumer that should have seen them. Must be 0.
-    pub lost: u64,
-    /// Rows seen twice. Must be 0.
-    pub duplicated: u64,
-    /// Rows seen out of order. Must be 0.
-    pub reordered: u64,
+    /// Rows never seen by a consumer that should have seen them. Must be 0. `null` on a sender
+    /// (a link's sending end, which runs no consumer): its receiver checks every row, and the
+    /// receiver's output has the figure.
+    pub lost: Option<u64>,
+    /// Rows seen twice. Must be 0. `null` on a sender, as [`Self::lost`].
+    pub duplicated: Option<u64>,
+    /// Rows seen out of order. Must be 0. `null` on a sender, as [`Self::lost`].
+    pub reordered: Option<u64>,
     /// Rows consumed per second over the interval.
     #[serde(serialize_with = "crate::metrics::figures::significant")]
     pub rows_per_s: f64,
     /// Row megabytes consumed per second over the interval.
     #[serde(serialize_with = "crate::metrics::figures::significant")]
     pub mb_per_s: f64,
+}
+
+impl Totals {
+    /// Whether every row arrived exactly once and in order: no row lost, duplicated or
+    /// reordered; `None` where this end checks no row (a sender). One home for the rule.
+    pub fn integrity_ok(&self) -> Option<bool> {
+        match (self.lost, self.duplicated, self.reordered) {
+            (Some(lost), Some(duplicated), Some(reordered)) => {
+                Some(lost == 0 && duplicated == 0 && reordered == 0)
+            }
+            _ => None,
+        }
+    }
+
+    /// What a front end says in place of the counts where this end checks no row (a sender).
+    pub const UNCHECKED: &'static str = "rows checked at the receiver";
+
+    /// `lost 0, duplicated 0, reordered 0`, with `separator` between the three, or
+    /// [`Self::UNCHECKED`] where this end checks no row: how the front ends word the counts.
+    pub fn integrity_counts(&self, separator: &str) -> String {
+        match (self.lost, self.duplicated, self.reordered) {
+            (Some(lost), Some(duplicated), Some(reordered)) => [
+                format!("lost {lost}"),
+                format!("duplicated {duplicated}"),
+                format!("reordered {reordered}"),
+            ]
+            .join(separator),
+            _ => Self::UNCHECKED.to_owned(),
+        }
+    }
 }
 
 /// The engine as it is now, and over the last interval.
@@ -492,8 +524,9 @@ pub struct Summary {
     pub totals: Totals,
     /// The link over the whole run, if the ring is remote.
     pub transport: Option<TransportSnapshot>,
-    /// Whether every row arrived exactly once and in order.
-    pub integrity_ok: bool,
+    /// Whether every row arrived exactly once and in order ([`Totals::integrity_ok`]); `null` on
+    /// a sender, whose rows are checked where they are received.
+    pub integrity_ok: Option<bool>,
     /// Why the workload stopped before it was told to: a worker that died, and how. `null` when
     /// every worker ran to the end.
     pub failure: Option<String>,

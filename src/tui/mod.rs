@@ -522,13 +522,13 @@ fn restart(
                 format!(
                     "loaded {name}; the previous run moved {} rows, integrity {}",
                     summary.totals.consumed,
-                    if summary.integrity_ok {
-                        "ok"
-                    } else {
-                        "VIOLATED"
+                    match summary.integrity_ok {
+                        Some(true) => "ok",
+                        Some(false) => "VIOLATED",
+                        None => "checked at its receiver",
                     }
                 ),
-                !summary.integrity_ok,
+                summary.integrity_ok == Some(false),
             );
         }
         Err(err) => {

@@ -85,7 +85,8 @@ pub struct TrialOutcome {
     #[serde(serialize_with = "crate::metrics::figures::significant_or_null")]
     pub codec_ratio: Option<f64>,
     /// Every row arrived once and in order; `None` where the trial never started (its
-    /// [`Self::failure`] says why): no row was lost, none was sent.
+    /// [`Self::failure`] says why: no row was lost, none was sent), and where its end checks no
+    /// row (a sender's rows are checked where they are received).
     pub integrity_ok: Option<bool>,
     /// Whether every producer kept the rate it offers over the window (under 95 % of it is
     /// behind: its rows' latency includes the wait); `None` where the producers run flat out.

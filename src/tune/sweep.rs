@@ -177,8 +177,9 @@ pub struct SweepRecord {
 }
 
 /// Why no point of `points` (their knees marked) is a knee, where none is (`None` where one
-/// is): every point failed, none delivered every row, none that did timed a row, or (else) none
-/// timed the [`P99_SAMPLES`] rows a p99 needs.
+/// is): every point failed, the points are a sender's (it checks and times no row), none
+/// delivered every row, none that did timed a row, or (else) none timed the [`P99_SAMPLES`] rows
+/// a p99 needs.
 pub fn why_no_knee(points: &[Point]) -> Option<String> {
     if points.iter().any(|p| p.knee) {
         return None;
@@ -191,12 +192,14 @@ pub fn why_no_knee(points: &[Point]) -> Option<String> {
     let clean: Vec<&&TrialOutcome> = ran.iter().filter(|o| o.ran_clean()).collect();
     Some(if ran.is_empty() {
         "every point failed (its row says why)".to_owned()
+    } else if ran.iter().all(|o| o.integrity_ok.is_none()) {
+        "a sender checks and times no row: its rows are checked and timed where they are \
+         received"
+            .to_owned()
     } else if clean.is_empty() {
         "no point delivered every row once and in order".to_owned()
     } else if clean.iter().all(|o| o.p99_ns.is_none()) {
-        "no point without loss timed a row (a slow rate times none in a short --trial; a \
-         sender's rows are timed where they are received)"
-            .to_owned()
+        "no point without loss timed a row (a slow rate times none in a short --trial)".to_owned()
     } else {
         format!(
             "no point without loss timed {P99_SAMPLES} rows or more; a slower rate needs a \
@@ -658,6 +661,19 @@ mod tests {
             none_timed
                 .unwrap()
                 .starts_with("no point without loss timed a row")
+        );
+        let sent = |mut p: Point| {
+            p.outcome.integrity_ok = None;
+            untimed(p)
+        };
+        let sender = reason(vec![
+            sent(point(1, 1, 1e5, 500)),
+            never_started(point(1, 2, 1e5, 500)),
+        ])
+        .unwrap();
+        assert!(
+            sender.starts_with("a sender checks and times no row"),
+            "{sender}"
         );
         let few = reason(vec![
             thin(point(1, 1, 1e5, 500)),

@@ -74,7 +74,7 @@ impl Trials for EngineTrials {
             p99_ns,
             latency_samples,
             codec_ratio: window.codec.as_ref().and_then(|codec| codec.ratio),
-            integrity_ok: Some(summary.integrity_ok),
+            integrity_ok: summary.integrity_ok,
             kept_rate,
             failure: summary
                 .failure

@@ -167,16 +167,19 @@ fn a_consumer_with_no_timed_row_reports_no_latency_not_zero() {
 fn a_summary_counts_rows_a_consumer_never_saw_as_lost() {
     let shape = shape_of(RingKind::Spsc, false);
     let summary = summarize(&shape, &Reading::start(), &pair(1_000, 1_000, 990));
-    assert_eq!(summary.totals.lost, 10);
-    assert!(!summary.integrity_ok);
+    assert_eq!(summary.totals.lost, Some(10));
+    assert_eq!(summary.integrity_ok, Some(false));
 
     let clean = summarize(&shape, &Reading::start(), &pair(1_000, 1_000, 1_000));
-    assert_eq!(clean.totals.lost, 0);
-    assert!(clean.integrity_ok);
+    assert_eq!(clean.totals.lost, Some(0));
+    assert_eq!(clean.integrity_ok, Some(true));
 
     let mut duplicated = pair(1_000, 1_000, 1_000);
     duplicated.threads[1].integrity.duplicated = 1;
-    assert!(!summarize(&shape, &Reading::start(), &duplicated).integrity_ok);
+    assert_eq!(
+        summarize(&shape, &Reading::start(), &duplicated).integrity_ok,
+        Some(false)
+    );
 }
 
 #[test]
@@ -221,12 +224,12 @@ fn a_broadcast_ring_holds_what_its_slowest_consumer_has_not_read() {
     assert_eq!(snapshot.ring.occupancy_rows, Some(300));
     assert_eq!(snapshot.totals.consumed, 1_690);
     let summary = summarize(&shape, &Reading::start(), &now);
-    assert_eq!(summary.totals.lost, 10 + 300);
+    assert_eq!(summary.totals.lost, Some(10 + 300));
 
     let mpmc = shape_of(RingKind::Mpmc, false);
     assert_eq!(
         summarize(&mpmc, &Reading::start(), &now).totals.lost,
-        0,
+        Some(0),
         "mpmc consumers share rows"
     );
 }
@@ -274,6 +277,48 @@ fn endpoint_counters_sum_per_side_and_stay_null_where_the_ring_keeps_none() {
     assert_eq!(ring.producer_index_reloads, Some(3));
     assert_eq!(ring.consumer_empty_stalls, None);
     assert_eq!(ring.consumer_index_reloads, None);
+}
+
+/// A sender runs no consumer: it checks no row, so it claims neither loss nor integrity (its
+/// receiver's output has them), where a local run that lost none says 0 and ok.
+#[test]
+fn a_sender_claims_no_integrity_it_did_not_check() {
+    let sender = over_tcp(RingKind::Spsc, true, LinkRole::Sender, "127.0.0.1:9");
+    let mut now = reading(1_000, vec![thread("producer-0", Role::Producer, 0, 5_000)]);
+    now.link = Some(LinkReading {
+        rows_acknowledged: 4_996,
+        ..LinkReading::default()
+    });
+    let snapshot = measure(&sender, &Reading::start(), &now).snapshot;
+    assert_eq!(snapshot.totals.lost, None);
+    assert_eq!(snapshot.totals.integrity_ok(), None);
+    let summary = summarize(&sender, &Reading::start(), &now);
+    assert_eq!(
+        (
+            summary.totals.lost,
+            summary.totals.duplicated,
+            summary.totals.reordered
+        ),
+        (None, None, None)
+    );
+    assert_eq!(summary.integrity_ok, None);
+    assert_eq!(
+        summary.totals.integrity_counts(", "),
+        "rows checked at the receiver"
+    );
+    // Its four rows in flight at the end are its fill, not a loss it could know of.
+    assert_eq!(summary.ring.occupancy_rows, Some(4));
+
+    let local = summarize(
+        &shape_of(RingKind::Spsc, false),
+        &Reading::start(),
+        &pair(1_000, 5_000, 5_000),
+    );
+    assert_eq!(local.integrity_ok, Some(true));
+    assert_eq!(
+        local.totals.integrity_counts(", "),
+        "lost 0, duplicated 0, reordered 0"
+    );
 }
 
 #[test]

@@ -9,6 +9,7 @@ use serde_json::Value;
 use super::page_head;
 use crate::export::svg::{Chart, Scale, Series, escape};
 use crate::metrics::latency::Percentile;
+use crate::metrics::snapshot::Totals;
 
 /// A report of a sweep alone (`ringtop report --sweep SWEEP.json`).
 pub fn sweep_html(sweep: &Value, source: &str) -> String {
@@ -147,6 +148,9 @@ pub(super) fn sweep_section(doc: &Value) -> String {
             )
         } else if o["integrity_ok"] == true {
             "<span class=\"ok\">ok</span>".to_owned()
+        } else if o["integrity_ok"].is_null() {
+            // A sender's point: its rows are checked where they are received.
+            Totals::UNCHECKED.to_owned()
         } else {
             "<span class=\"bad\">lost/reordered</span>".to_owned()
         };

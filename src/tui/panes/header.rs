@@ -9,12 +9,12 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use crate::metrics::human::format_rate;
-use crate::metrics::snapshot::{LinkRole, Role, RunState, Snapshot};
+use crate::metrics::snapshot::{LinkRole, Role, RunState, Snapshot, Totals};
 use crate::topology::model::format_bytes;
 use crate::tui::app::App;
 use crate::tui::columns::line_of;
 use crate::tui::panes::overlay;
-use crate::tui::style::{Severity, severity};
+use crate::tui::style::{self, Severity, severity};
 use crate::tui::wrap::wrap_words;
 
 /// Lines the header needs: two, and a third while the snapshot carries a warning or an earlier
@@ -44,21 +44,27 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         RunState::Stopped => Span::styled("stopped", severity(app, Severity::Warn)),
     };
     let uptime = s.elapsed_s as u64;
-    let broken = s.totals.lost + s.totals.duplicated + s.totals.reordered;
-    let integrity = Span::styled(
-        format!(
-            "lost {} dup {} reord {}",
-            s.totals.lost, s.totals.duplicated, s.totals.reordered
-        ),
-        severity(
-            app,
-            if broken == 0 {
-                Severity::Good
-            } else {
-                Severity::Bad
+    let integrity = match (s.totals.integrity_ok(), s.totals) {
+        (
+            Some(ok),
+            Totals {
+                lost,
+                duplicated,
+                reordered,
+                ..
             },
+        ) => Span::styled(
+            format!(
+                "lost {} dup {} reord {}",
+                lost.unwrap_or_default(),
+                duplicated.unwrap_or_default(),
+                reordered.unwrap_or_default()
+            ),
+            severity(app, if ok { Severity::Good } else { Severity::Bad }),
         ),
-    );
+        // A sender runs no consumer: it checks no row.
+        (None, _) => Span::styled(Totals::UNCHECKED, style::dim(app)),
+    };
     let kind = if s.ring.framed {
         format!("{} framed", s.ring.kind)
     } else {
