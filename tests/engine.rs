@@ -241,10 +241,10 @@ fn every_interval_times_exactly_its_rows(profile: profile::TuningProfile) {
         assert!(late.is_empty(), "{name}: {late:?}");
         // Producers are counted at the same instant: the ring never holds more than it can.
         let occupancy = interval.snapshot.ring.occupancy_rows.unwrap();
+        let capacity = interval.snapshot.ring.capacity.unwrap();
         assert!(
-            occupancy <= interval.snapshot.ring.capacity as u64,
-            "{name}: {occupancy} rows in a ring of {}",
-            interval.snapshot.ring.capacity
+            occupancy <= capacity as u64,
+            "{name}: {occupancy} rows in a ring of {capacity}"
         );
         let consumers: Vec<_> = interval
             .snapshot

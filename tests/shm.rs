@@ -114,7 +114,8 @@ fn run_summary(command: &mut Command) -> Value {
 #[test]
 fn a_producer_in_another_process_delivers_every_row_in_order() {
     let dir = ring_dir("shm-deliver");
-    let server = serve(&dir, "feed", &["--once"]);
+    // A ring of its own size: the sender's profile says another, which sizes nothing.
+    let server = serve(&dir, "feed", &["--once", "--set", "ring.capacity=2048"]);
     // The kernel's own account of the receiver's mapping of the ring file, before any sender.
     let placed = file_pages_by_node(server.id(), &dir.join("feed.ring"));
     let sent = run_summary(&mut producer(&dir, "feed", "1s"));
@@ -150,6 +151,9 @@ fn a_producer_in_another_process_delivers_every_row_in_order() {
     let held = summary_of(server.take());
     assert_eq!(held["integrity_ok"], true, "{held}");
     assert_eq!(held["totals"]["consumed"].as_u64(), Some(produced));
+    // The sender wrote into the receiver's ring: its slots are the receiver's.
+    assert_eq!(held["ring"]["capacity"], 2048, "{held}");
+    assert_eq!(sent["ring"]["capacity"], 2048, "{}", sent["ring"]);
     let described = held["profile_description"].as_str().unwrap();
     assert!(
         described.starts_with("the receiving end of the shared-memory ring `feed`:"),

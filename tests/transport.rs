@@ -595,7 +595,9 @@ fn serve(extra: &[&str]) -> (Child, BufReader<ChildStdout>, String) {
 
 #[test]
 fn two_processes_move_a_million_rows_switching_codec_with_nothing_lost() {
-    let (mut server, mut served, address) = serve(&["--token", TOKEN]);
+    // The receiver's ring is 8192 slots; the sender's profile says 16384, which sizes nothing.
+    let (mut server, mut served, address) =
+        serve(&["--token", TOKEN, "--set", "ring.capacity=8192"]);
     let dir = std::env::temp_dir().join(format!("ringtop-remote-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let profile = dir.join("sender.toml");
@@ -662,6 +664,8 @@ connect = "127.0.0.1:1"
     assert!(produced >= 1_000_000, "{produced}");
     assert_eq!(sent["transport"]["rows_acknowledged"], produced);
     assert_eq!(sent["codec"]["name"], "decimal");
+    // The ring it wrote into is the receiver's, as the receiver's welcome said.
+    assert_eq!(sent["ring"]["capacity"], 8192, "{}", sent["ring"]);
 
     let mut codecs = std::collections::BTreeSet::new();
     let summary = loop {
@@ -687,6 +691,7 @@ connect = "127.0.0.1:1"
         assert_eq!(summary["totals"][key], 0, "{key}");
     }
     assert_eq!(summary["integrity_ok"], true);
+    assert_eq!(summary["ring"]["capacity"], 8192);
     // Its rates are over the time the sender was connected, not its wait for it beforehand.
     let connected_s = summary["transport"]["connected_s"].as_f64().unwrap();
     let elapsed_s = summary["elapsed_s"].as_f64().unwrap();
@@ -702,7 +707,7 @@ connect = "127.0.0.1:1"
     assert_eq!(
         summary["profile_description"],
         "the receiving end of TCP on 127.0.0.1:0: ring settings from `remote-tcp`; the rows, \
-         their pace and codec are the sender's"
+         their pace and codec are the sender's; here with ring.capacity=8192 (--set)"
     );
     assert!(
         codecs.contains("delta-lz4") && codecs.contains("decimal"),

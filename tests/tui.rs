@@ -160,7 +160,7 @@ fn fixture(counters: fn() -> CounterValues, framed: bool) -> Snapshot {
         ],
         ring: RingSnapshot {
             kind: "broadcast".into(),
-            capacity: 8192,
+            capacity: Some(8192),
             framed,
             occupancy_rows: Some(17),
             occupancy_bytes: None,

@@ -371,9 +371,18 @@ fn ring_figures(
         side.peek()?;
         side.map(|t| t.endpoint.as_ref().map(f)).sum()
     };
+    // A sender writes into its receiver's ring: its slots are the receiver's, as its welcome
+    // said (its own profile's capacity sizes nothing).
+    let capacity = match (shape.role(), now.link.as_ref()) {
+        (Some(LinkRole::Sender), link) => link
+            .map(|link| link.window_bytes / ROW_BYTES as u64)
+            .filter(|&rows| rows > 0)
+            .and_then(|rows| usize::try_from(rows).ok()),
+        _ => Some(shape.capacity),
+    };
     RingSnapshot {
         kind: shape.ring_kind.name().to_owned(),
-        capacity: shape.capacity,
+        capacity,
         framed: shape.framed,
         occupancy_rows: occupancy,
         occupancy_bytes: now

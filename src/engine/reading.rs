@@ -183,6 +183,8 @@ pub(crate) struct LinkReading {
     pub(crate) bytes: u64,
     /// Sender: rows the receiver confirmed it consumed.
     pub(crate) rows_acknowledged: u64,
+    /// Sender: bytes of the receiver's window, from its last welcome (0 before one).
+    pub(crate) window_bytes: u64,
     /// Connections made or accepted.
     pub(crate) sessions: u64,
     /// Connections after the first of the same sender run.
@@ -298,6 +300,7 @@ impl LinkReading {
             frames: stats.frames.load(Relaxed),
             bytes: stats.bytes.load(Relaxed),
             rows_acknowledged: stats.rows_acknowledged.load(Relaxed),
+            window_bytes: stats.window_bytes.load(Relaxed),
             sessions: stats.sessions.load(Relaxed),
             reconnects: stats.reconnects.load(Relaxed),
             refused: stats.refused.load(Acquire),

@@ -121,8 +121,9 @@ struct RingSeries {
     /// An attached program's name for it; `None` for the run's one ring.
     name: Option<String>,
     kind: String,
-    /// Slots (items; a framed run's slots are 64 bytes of frames).
-    capacity: u64,
+    /// Slots (items; a framed run's slots are 64 bytes of frames); `None` where not known (a
+    /// sender before its receiver's welcome: no sample then, never a 0).
+    capacity: Option<u64>,
     /// Items written and not yet read by the slowest consumer (a framed run: rows, which may
     /// outnumber the slots when frames compress); `None` where not known (no sample then,
     /// never a 0).
@@ -265,7 +266,7 @@ impl Metrics {
         state.rings = vec![RingSeries {
             name: None,
             kind: ring.kind.clone(),
-            capacity: ring.capacity as u64,
+            capacity: ring.capacity.map(|c| c as u64),
             occupancy: ring.occupancy_rows,
             occupancy_bytes: ring.occupancy_bytes,
             lag: Vec::new(),
@@ -325,7 +326,7 @@ impl Metrics {
             .map(|r| RingSeries {
                 name: Some(r.name.clone()),
                 kind: r.ring.kind.clone(),
-                capacity: r.ring.capacity as u64,
+                capacity: r.ring.capacity.map(|c| c as u64),
                 occupancy: r.ring.occupancy_rows,
                 occupancy_bytes: r.ring.occupancy_bytes,
                 lag: r.lag.clone(),

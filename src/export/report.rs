@@ -503,7 +503,11 @@ fn fill_over_time(run: &Recorded, ring: &RingSnapshot) -> Chart {
         (
             "Ring fill (bytes of the receiver's window written, not yet read, at each \
              interval's end)",
-            format!("bytes of {}", format_bytes(ring.window_bytes())),
+            format!(
+                "bytes of {}",
+                ring.window_bytes()
+                    .map_or_else(|| "n/a".to_owned(), format_bytes)
+            ),
         )
     } else if sender {
         // The ring is the receiver's: what this end knows is what it sent and is not yet told
@@ -517,7 +521,10 @@ fn fill_over_time(run: &Recorded, ring: &RingSnapshot) -> Chart {
         // A framed ring's compressed frames can hold more rows than it has slots.
         (FILL_IN_ROWS, "rows".to_owned())
     } else {
-        (FILL_IN_ROWS, format!("rows of {} slots", ring.capacity))
+        (
+            FILL_IN_ROWS,
+            format!("rows of {} slots", ring.capacity_text()),
+        )
     };
     let fill = Series {
         name: ring.kind.clone(),

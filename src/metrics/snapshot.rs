@@ -207,8 +207,9 @@ pub struct WarningTally {
 pub struct RingSnapshot {
     /// `spsc`, `relay`, `broadcast` or `mpmc`.
     pub kind: String,
-    /// Slots (rows); a framed ring holds `capacity × 64` bytes.
-    pub capacity: usize,
+    /// Slots (rows); a framed ring holds `capacity × 64` bytes. On a sender, which writes into
+    /// its receiver's ring, the receiver's, as its welcome said; `null` before one.
+    pub capacity: Option<usize>,
     /// Whether rows travel in codec frames.
     pub framed: bool,
     /// Rows in the ring at the interval's cut: written and not yet taken out (by the slowest
@@ -242,10 +243,18 @@ pub struct RingSnapshot {
 }
 
 impl RingSnapshot {
+    /// The slots in words: the number, or `n/a` where not known (a sender before its
+    /// receiver's welcome).
+    pub fn capacity_text(&self) -> String {
+        self.capacity
+            .map_or_else(|| "n/a".to_owned(), |slots| slots.to_string())
+    }
+
     /// The bytes of the ring's slots (`capacity` rows of 64 bytes): the window a receiver's
-    /// `occupancy_bytes` fills.
-    pub fn window_bytes(&self) -> u64 {
-        (self.capacity * std::mem::size_of::<crate::row::Row>()) as u64
+    /// `occupancy_bytes` fills; `None` where the capacity is not known.
+    pub fn window_bytes(&self) -> Option<u64> {
+        self.capacity
+            .map(|rows| (rows * std::mem::size_of::<crate::row::Row>()) as u64)
     }
 
     /// Whether each of the ring's consumers reads every row (a broadcast ring): its consumed

@@ -440,7 +440,7 @@ fn attached_ring(
             .collect(),
         ring: RingSnapshot {
             kind: ring.kind.name().to_owned(),
-            capacity: usize::try_from(ring.capacity).unwrap_or(usize::MAX),
+            capacity: Some(usize::try_from(ring.capacity).unwrap_or(usize::MAX)),
             framed: false,
             occupancy_rows: Some(ring.occupancy()),
             occupancy_bytes: None,

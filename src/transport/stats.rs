@@ -40,6 +40,9 @@ pub struct LinkStats {
     pub dropped: AtomicU64,
     /// Rows the receiver confirmed it consumed (sender side).
     pub rows_acknowledged: AtomicU64,
+    /// Sender: the bytes of the receiver's window, as its last welcome said (0 before one): the
+    /// ring this end writes into, which its own profile does not size.
+    pub window_bytes: AtomicU64,
     /// Whether a peer is connected now.
     pub connected: AtomicBool,
     /// Receiver: whether the current sender stamps rows on this host's clock.

@@ -417,7 +417,7 @@ fn attach_reports_the_counts_the_program_itself_reports() {
     let warned_now = draw_with(Some(&warned), &rates, &earlier, 100, 24, "q quits");
     assert!(!warned_now.contains("earlier"), "{warned_now}");
     // Narrower, the least needed columns go whole: no figure is cut into another.
-    snapshot.rings[0].ring.capacity = 1_048_576;
+    snapshot.rings[0].ring.capacity = Some(1_048_576);
     snapshot.rings[0].ring.consumer_empty_stalls = Some(123_456_789_012);
     for width in [30, 50, 60, 70, 80, 100] {
         let text = draw(Some(&snapshot), &rates, width, 30);

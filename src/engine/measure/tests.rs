@@ -279,6 +279,22 @@ fn endpoint_counters_sum_per_side_and_stay_null_where_the_ring_keeps_none() {
     assert_eq!(ring.consumer_index_reloads, None);
 }
 
+/// A sender writes into its receiver's ring: its slots are the receiver's, as its welcome said,
+/// not its own profile's, and not known before a welcome.
+#[test]
+fn a_senders_ring_is_its_receivers_as_its_welcome_said() {
+    let sender = over_tcp(RingKind::Spsc, true, LinkRole::Sender, "127.0.0.1:9");
+    let mut now = reading(1_000, vec![thread("producer-0", Role::Producer, 0, 0)]);
+    now.link = Some(LinkReading::default());
+    let ring = |now: &Reading| measure(&sender, &Reading::start(), now).snapshot.ring;
+    assert_eq!(ring(&now).capacity, None, "no welcome yet");
+    assert_eq!(ring(&now).capacity_text(), "n/a");
+    now.link.as_mut().unwrap().window_bytes = 4_096 * 64;
+    assert_ne!(sender.capacity, 4_096);
+    assert_eq!(ring(&now).capacity, Some(4_096));
+    assert_eq!(ring(&now).window_bytes(), Some(4_096 * 64));
+}
+
 /// A sender runs no consumer: it checks no row, so it claims neither loss nor integrity (its
 /// receiver's output has them), where a local run that lost none says 0 and ok.
 #[test]

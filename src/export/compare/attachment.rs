@@ -149,8 +149,8 @@ impl Attachment {
                 ("kind", ring.ring.kind.clone(), theirs.ring.kind.clone()),
                 (
                     "capacity",
-                    ring.ring.capacity.to_string(),
-                    theirs.ring.capacity.to_string(),
+                    ring.ring.capacity_text(),
+                    theirs.ring.capacity_text(),
                 ),
                 (
                     "item_bytes",

@@ -418,7 +418,7 @@ impl Collector for Metrics {
             "ringtop_ring_capacity",
             "A ring's slots (a framed run's: 64 bytes of frames each).",
             MetricType::Gauge,
-            rings().map(|r| (by_ring(r), ConstGauge::new(gauge(r.capacity)))),
+            rings().filter_map(|r| Some((by_ring(r), ConstGauge::new(gauge(r.capacity?))))),
         )?;
         family(
             &mut encoder,

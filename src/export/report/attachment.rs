@@ -283,7 +283,7 @@ fn rings_table(summary: &ProgramSnapshot) -> String {
             escape(&ring.name),
             if ring.closed { " (dropped)" } else { "" },
             escape(&ring.ring.kind),
-            ring.ring.capacity,
+            ring.ring.capacity_text(),
             ring.item_bytes,
             ring.produced,
             lag.join(", "),

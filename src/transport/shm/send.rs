@@ -260,6 +260,7 @@ impl ShmSender {
         self.head = head;
         self.session = session;
         self.stats.sessions.fetch_add(1, Relaxed);
+        self.stats.window_bytes.store(self.capacity as u64, Relaxed);
         self.stats.connect(address.to_owned());
         Ok(())
     }

@@ -220,6 +220,7 @@ impl RemoteSender {
             .set_nonblocking(true)
             .map_err(io("making the socket non-blocking"))?;
         self.stats.sessions.fetch_add(1, Relaxed);
+        self.stats.window_bytes.store(capacity as u64, Relaxed);
         self.stats.connect(target.to_string());
         Ok(Connection {
             stream: write_half,

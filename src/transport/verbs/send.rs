@@ -154,6 +154,7 @@ impl VerbsSender {
             .filter(|m| *m > 0.0)
             .map(|m| TokenBucket::new(m, (2 * config.max_frame).max(64 * 1024)));
         stats.sessions.fetch_add(1, Relaxed);
+        stats.window_bytes.store(welcome.capacity, Relaxed);
         stats.connect(config.address.clone());
         Ok(VerbsSender {
             tail: welcome.start,

@@ -194,11 +194,12 @@ fn fill(s: &Snapshot) -> String {
     match (ring.occupancy_rows, ring.occupancy_bytes) {
         (Some(rows), _) if sender => format!("in flight {rows} rows"),
         (Some(rows), _) if ring.framed => format!("fill {rows} rows"),
-        (Some(rows), _) => format!("fill {rows}/{}", ring.capacity),
+        (Some(rows), _) => format!("fill {rows}/{}", ring.capacity_text()),
         (None, Some(bytes)) => format!(
             "fill {}/{}",
             format_bytes(bytes),
-            format_bytes(ring.window_bytes())
+            ring.window_bytes()
+                .map_or_else(|| "n/a".to_owned(), format_bytes)
         ),
         (None, None) => "fill n/a".to_owned(),
     }

@@ -203,14 +203,14 @@ fn render_rings(frame: &mut Frame, area: Rect, snapshot: &ProgramSnapshot) {
     let columns = [
         column("ring", 9, |r| r.name.clone()),
         column("kind", 6, |r| r.ring.kind.clone()),
-        column("capacity", 3, |r| r.ring.capacity.to_string()),
+        column("capacity", 3, |r| r.ring.capacity_text()),
         column("fill", 8, |r| {
-            r.ring.occupancy_rows.map_or("n/a".to_owned(), |rows| {
-                format!(
-                    "{:.0} %",
-                    rows as f64 / r.ring.capacity.max(1) as f64 * 100.0
-                )
-            })
+            match (r.ring.occupancy_rows, r.ring.capacity) {
+                (Some(rows), Some(capacity)) => {
+                    format!("{:.0} %", rows as f64 / capacity.max(1) as f64 * 100.0)
+                }
+                _ => "n/a".to_owned(),
+            }
         }),
         column("lag per consumer", 7, |r| {
             let lags: Vec<String> = r.lag.iter().map(u64::to_string).collect();
