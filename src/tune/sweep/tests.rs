@@ -1,0 +1,291 @@
+//! The sweep's grid, knees and reasons, on made-up points.
+
+use super::*;
+
+#[test]
+fn a_range_steps_through_one_two_five() {
+    let axis = Axis::parse("workload.rate=100k..10M").unwrap();
+    let values: Vec<i64> = axis
+        .values
+        .iter()
+        .map(|v| v.as_integer().unwrap())
+        .collect();
+    assert_eq!(
+        values,
+        [
+            100_000, 200_000, 500_000, 1_000_000, 2_000_000, 5_000_000, 10_000_000
+        ]
+    );
+    let odd = Axis::parse("workload.rate=300..3000").unwrap();
+    let values: Vec<i64> = odd.values.iter().map(|v| v.as_integer().unwrap()).collect();
+    assert_eq!(values, [300, 500, 1000, 2000, 3000]);
+}
+
+#[test]
+fn lists_keep_numbers_and_words() {
+    let axis = Axis::parse("workload.batch=1, 8,64").unwrap();
+    assert_eq!(axis.values, [1, 8, 64].map(toml::Value::Integer));
+    let kinds = Axis::parse("ring.kind=spsc,relay").unwrap();
+    assert_eq!(kinds.values[1], toml::Value::String("relay".into()));
+}
+
+#[test]
+fn bad_axes_say_what_would_do() {
+    for (text, says) in [
+        ("rate=1,2", "the key is section.name"),
+        ("workload.rate", "expected KEY=VALUES"),
+        ("workload.rate=", "no values"),
+        ("workload.rate=10..1", "not 10..1"),
+        ("workload.rate=0..5", "0 < LOW"),
+        ("workload.rate=x..1M", "low end `x` is not a whole number"),
+        ("workload.rate=1..1e30", "high end `1e30`"),
+        (
+            "workload.rate=1..10,20",
+            "a range or a list of values, not both",
+        ),
+        ("workload.batch=1,,2", "value 2 is empty"),
+        ("workload.batch=1,2,", "value 3 is empty"),
+        ("workload.batch=8,8", "`8` is listed twice"),
+        ("ring.kind=spsc, relay,spsc", "`spsc` is listed twice"),
+    ] {
+        let err = Axis::parse(text).unwrap_err().to_string();
+        assert!(err.starts_with(&format!("--set {text}: ")), "{err}");
+        assert!(err.contains(says), "{text}: {err}");
+    }
+}
+
+#[test]
+fn other_numbers_stay_numbers_for_the_profile_to_judge() {
+    let axis = Axis::parse("workload.rate=1.5,2k,-3").unwrap();
+    assert_eq!(
+        axis.values,
+        [
+            toml::Value::Float(1.5),
+            toml::Value::Integer(2000),
+            toml::Value::Integer(-3)
+        ]
+    );
+    let base = crate::profile::builtin::get("default").unwrap();
+    let err = grid(&base, &[axis]).unwrap_err().to_string();
+    assert!(err.contains("workload.rate=1.5"), "{err}");
+    assert!(err.contains("floating point `1.5`"), "{err}");
+}
+
+#[test]
+fn a_key_swept_twice_is_refused_not_overwritten() {
+    let base = crate::profile::builtin::get("default").unwrap();
+    let axes = [
+        Axis::parse("workload.rate=1,2").unwrap(),
+        Axis::parse("workload.batch=1").unwrap(),
+        Axis::parse("workload.rate=3").unwrap(),
+    ];
+    let err = grid(&base, &axes).unwrap_err();
+    assert_eq!(err, SweepError::SweptTwice("workload.rate".into()));
+    assert!(err.to_string().contains("give it once"), "{err}");
+}
+
+#[test]
+fn the_links_secret_reaches_every_point_and_no_points_settings() {
+    let base = crate::profile::builtin::get("remote-tcp").unwrap();
+    // A secret of digits stays the string it was given.
+    let axes = [
+        Axis::parse("transport.token=12345678").unwrap(),
+        Axis::parse("workload.batch=1,4").unwrap(),
+    ];
+    let points = grid(&base, &axes).unwrap();
+    assert_eq!(points.len(), 2);
+    for point in &points {
+        let transport = point.profile.transport.as_ref().unwrap();
+        assert_eq!(transport.token.as_deref(), Some("12345678"));
+        assert!(
+            point
+                .settings
+                .iter()
+                .all(|(key, _)| key == "workload.batch")
+        );
+    }
+    for swept in ["transport.token=hunter2,hunter3", "transport.token=1..9"] {
+        let err = Axis::parse(swept).unwrap_err().to_string();
+        assert!(err.starts_with("--set transport.token=(hidden): "), "{err}");
+        assert!(!err.contains("hunter") && !err.contains("1..9"), "{err}");
+    }
+    let alone = [Axis::parse("transport.token=hunter2").unwrap()];
+    assert_eq!(grid(&base, &alone).unwrap_err(), SweepError::NoAxes);
+}
+
+#[test]
+fn a_grid_point_that_is_no_profile_is_named() {
+    let base = crate::profile::builtin::get("default").unwrap();
+    let axes = [Axis::parse("workload.batch=8,0").unwrap()];
+    let err = grid(&base, &axes).unwrap_err().to_string();
+    assert!(err.contains("workload.batch=0"), "{err}");
+    let ok = grid(&base, &[Axis::parse("workload.batch=8,16").unwrap()]).unwrap();
+    assert_eq!(ok.len(), 2);
+    assert_eq!(ok[1].profile.workload.batch, 16);
+}
+
+#[test]
+fn a_pinning_key_takes_one_cpu_or_several_joined_by_plus() {
+    use crate::profile::{AutoWord, CpuSetting};
+    let base = crate::profile::builtin::get("broadcast-fanout").unwrap();
+    let axes = [Axis::parse("pinning.consumers=0,auto+0").unwrap()];
+    let points = grid(&base, &axes).unwrap();
+    assert_eq!(points[0].profile.pinning.consumers, [CpuSetting::Cpu(0)]);
+    assert_eq!(
+        points[1].profile.pinning.consumers,
+        [CpuSetting::Auto(AutoWord::Auto), CpuSetting::Cpu(0)]
+    );
+    // The point is named as it was written.
+    assert_eq!(
+        points[1].settings[0].1,
+        toml::Value::String("auto+0".into())
+    );
+    let err = grid(&base, &[Axis::parse("pinning.consumers=x").unwrap()])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("expected a CPU number (0, 1, …) or \"auto\""),
+        "{err}"
+    );
+}
+
+fn point(batch: i64, rate: i64, rows_per_s: f64, p99: u64) -> Point {
+    Point {
+        settings: vec![
+            ("workload.batch".into(), toml::Value::Integer(batch)),
+            ("workload.rate".into(), toml::Value::Integer(rate)),
+        ],
+        outcome: TrialOutcome {
+            rows_per_s: Some(rows_per_s),
+            p50_ns: Some(p99 / 2),
+            p99_ns: Some(p99),
+            latency_samples: Some(1_000),
+            codec_ratio: None,
+            integrity_ok: Some(true),
+            kept_rate: None,
+            failure: None,
+            cost: Duration::ZERO,
+        },
+        knee: false,
+    }
+}
+
+#[test]
+fn the_knee_is_the_most_throughput_before_p99_leaves_its_floor() {
+    let mut points = vec![
+        point(1, 1, 1e5, 500),
+        point(1, 2, 1e6, 600),
+        point(1, 3, 2e6, 900),
+        point(1, 4, 2.2e6, 40_000),
+        point(8, 1, 1e5, 300),
+        point(8, 2, 1e6, 2000),
+    ];
+    mark_knees(&mut points);
+    let knees: Vec<bool> = points.iter().map(|p| p.knee).collect();
+    assert_eq!(knees, [false, false, true, false, true, false]);
+}
+
+/// `p` with its p99 standing on one row fewer than a p99 needs.
+fn thin(mut p: Point) -> Point {
+    p.outcome.latency_samples = Some(P99_SAMPLES - 1);
+    p
+}
+
+/// `p` as a point that timed no row: no percentile at all.
+fn untimed(mut p: Point) -> Point {
+    p.outcome.p50_ns = None;
+    p.outcome.p99_ns = None;
+    p.outcome.latency_samples = None;
+    p
+}
+
+#[test]
+fn a_p99_of_few_rows_is_neither_floor_nor_knee() {
+    // The thin point's low p99 would set a floor the others all miss, and its rows/s would
+    // make it the knee.
+    let mut points = vec![
+        thin(point(1, 1, 1e1, 100)),
+        point(1, 2, 1e5, 500),
+        point(1, 3, 1e6, 600),
+        thin(point(1, 4, 2e6, 700)),
+    ];
+    mark_knees(&mut points);
+    let knees: Vec<bool> = points.iter().map(|p| p.knee).collect();
+    assert_eq!(knees, [false, false, true, false]);
+    assert!(points[0].outcome.p99_is_thin() && !points[1].outcome.p99_is_thin());
+    // A curve of thin points alone has no knee.
+    let mut points = vec![thin(point(1, 1, 1.0, 100)), thin(point(1, 2, 2.0, 90))];
+    mark_knees(&mut points);
+    assert!(points.iter().all(|p| !p.knee));
+}
+
+#[test]
+fn a_point_that_timed_no_row_is_not_a_knee() {
+    // A rate of 1 row/s in a 100 ms trial: no row timed, no percentile at all.
+    let mut points = vec![untimed(point(1, 1, 0.0, 0)), untimed(point(1, 2, 5.0, 0))];
+    mark_knees(&mut points);
+    assert!(points.iter().all(|p| !p.knee));
+    // Beside timed points it is not the knee either, however many rows/s it moved.
+    let mut points = vec![point(1, 1, 1e5, 500), untimed(point(1, 2, 1e6, 0))];
+    mark_knees(&mut points);
+    let knees: Vec<bool> = points.iter().map(|p| p.knee).collect();
+    assert_eq!(knees, [true, false]);
+}
+
+#[test]
+fn a_sweep_without_a_knee_says_which_rule_no_point_met() {
+    let reason = |points: Vec<Point>| {
+        let mut points = points;
+        mark_knees(&mut points);
+        why_no_knee(&points)
+    };
+    let never_started = |mut p: Point| {
+        p.outcome.rows_per_s = None;
+        p.outcome.integrity_ok = None;
+        p.outcome.failure = Some("cannot connect".into());
+        p
+    };
+    let lossy = |mut p: Point| {
+        p.outcome.integrity_ok = Some(false);
+        p
+    };
+    assert_eq!(reason(vec![point(1, 1, 1e5, 500)]), None);
+    let failed = reason(vec![never_started(point(1, 1, 1e5, 500))]).unwrap();
+    assert!(failed.starts_with("every point failed"), "{failed}");
+    let lost = reason(vec![
+        lossy(point(1, 1, 1e5, 500)),
+        never_started(point(1, 2, 1e5, 500)),
+    ]);
+    assert!(lost.unwrap().starts_with("no point delivered every row"));
+    let none_timed = reason(vec![
+        untimed(point(1, 1, 1e5, 500)),
+        lossy(point(1, 2, 1e6, 9)),
+    ]);
+    assert!(
+        none_timed
+            .unwrap()
+            .starts_with("no point without loss timed a row")
+    );
+    let sent = |mut p: Point| {
+        p.outcome.integrity_ok = None;
+        untimed(p)
+    };
+    let sender = reason(vec![
+        sent(point(1, 1, 1e5, 500)),
+        never_started(point(1, 2, 1e5, 500)),
+    ])
+    .unwrap();
+    assert!(
+        sender.starts_with("a sender checks and times no row"),
+        "{sender}"
+    );
+    let few = reason(vec![
+        thin(point(1, 1, 1e5, 500)),
+        untimed(point(1, 2, 1e6, 9)),
+    ])
+    .unwrap();
+    assert!(
+        few.starts_with("no point without loss timed 100 rows or more"),
+        "{few}"
+    );
+}
