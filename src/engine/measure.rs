@@ -375,7 +375,7 @@ fn ring_figures(
     // said (its own profile's capacity sizes nothing).
     let capacity = match (shape.role(), now.link.as_ref()) {
         (Some(LinkRole::Sender), link) => link
-            .map(|link| link.window_bytes / ROW_BYTES as u64)
+            .map(|link| link.window_bytes / std::mem::size_of::<Row>() as u64)
             .filter(|&rows| rows > 0)
             .and_then(|rows| usize::try_from(rows).ok()),
         _ => Some(shape.capacity),

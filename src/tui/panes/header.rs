@@ -44,26 +44,20 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         RunState::Stopped => Span::styled("stopped", severity(app, Severity::Warn)),
     };
     let uptime = s.elapsed_s as u64;
-    let integrity = match (s.totals.integrity_ok(), s.totals) {
-        (
-            Some(ok),
-            Totals {
-                lost,
-                duplicated,
-                reordered,
-                ..
-            },
-        ) => Span::styled(
-            format!(
-                "lost {} dup {} reord {}",
-                lost.unwrap_or_default(),
-                duplicated.unwrap_or_default(),
-                reordered.unwrap_or_default()
+    let integrity = match (s.totals.lost, s.totals.duplicated, s.totals.reordered) {
+        (Some(lost), Some(duplicated), Some(reordered)) => Span::styled(
+            format!("lost {lost} dup {duplicated} reord {reordered}"),
+            severity(
+                app,
+                if s.totals.integrity_ok() == Some(true) {
+                    Severity::Good
+                } else {
+                    Severity::Bad
+                },
             ),
-            severity(app, if ok { Severity::Good } else { Severity::Bad }),
         ),
         // A sender runs no consumer: it checks no row.
-        (None, _) => Span::styled(Totals::UNCHECKED, style::dim(app)),
+        _ => Span::styled(Totals::UNCHECKED, style::dim(app)),
     };
     let kind = if s.ring.framed {
         format!("{} framed", s.ring.kind)
