@@ -223,22 +223,27 @@ fn prefetching_rings_move_every_row_in_order_while_the_distance_changes() {
 
 /// Takes intervals at uneven gaps (3 to 24 ms, under the 10 ms a consumer used to hold its
 /// samples) and checks that each consumer's latency in every interval counts exactly the rows it
-/// consumed in it: the two are cut at the same instant, whatever the consumer's wait.
+/// consumed in it: the two are cut at the same instant, whatever the consumer's wait. A consumer
+/// the scheduler kept from its CPU past the cut's 100 ms is said so by the interval's warning
+/// (its samples count in the next): that interval and the next are not held to it, and most of
+/// the 30 must be.
 fn every_interval_times_exactly_its_rows(profile: profile::TuningProfile) {
     let name = profile.description.clone();
     let mut engine = Engine::start(profile).unwrap();
     let mut before: Vec<u64> = Vec::new();
     let mut timed = 0;
+    let (mut checked, mut after_late) = (0, false);
     for gap_ms in (0..30).map(|i| 3 + (i * 7) % 22) {
         std::thread::sleep(Duration::from_millis(gap_ms));
         let interval = engine.interval();
-        let late: Vec<_> = interval
+        let late = interval
             .snapshot
             .warnings
             .iter()
-            .filter(|w| w.contains("did not reach the interval's end"))
-            .collect();
-        assert!(late.is_empty(), "{name}: {late:?}");
+            .any(|w| w.contains("did not reach the interval's end"));
+        let exact = !late && !after_late;
+        after_late = late;
+        checked += usize::from(exact);
         // Producers are counted at the same instant: the ring never holds more than it can.
         let occupancy = interval.snapshot.ring.occupancy_rows.unwrap();
         let capacity = interval.snapshot.ring.capacity.unwrap();
@@ -261,14 +266,20 @@ fn every_interval_times_exactly_its_rows(profile: profile::TuningProfile) {
                 .iter()
                 .find(|c| c.thread == consumer.name)
                 .map_or(0, |c| c.histogram.len());
-            assert_eq!(
-                samples, rows,
-                "{name}: {} timed {samples} rows of the {rows} it consumed in the interval",
-                consumer.name
-            );
+            if exact {
+                assert_eq!(
+                    samples, rows,
+                    "{name}: {} timed {samples} rows of the {rows} it consumed in the interval",
+                    consumer.name
+                );
+            }
             timed += samples;
         }
     }
+    assert!(
+        checked >= 20,
+        "{name}: only {checked} of 30 intervals cut on time"
+    );
     let summary = engine.stop();
     assert_eq!(
         summary.integrity_ok,
