@@ -223,6 +223,13 @@ fn run_workload(args: &RunArgs) -> ExitCode {
             profile.description.push_str(&sent_to);
         }
     }
+    // Where this run sends, what sizes or places the ring, or sets a consumer, is the
+    // receiver's: set here, it would be taken and do nothing.
+    if matches!(profile.link_end(), profile::LinkEndSetting::Send(..))
+        && let Err(err) = settings::for_a_sender(&args.settings)
+    {
+        return usage_error(&err);
+    }
     let options = HeadlessOptions {
         duration: args
             .report

@@ -1,6 +1,6 @@
 //! Profile keys set on the command line (`--set KEY=VALUE`) for `run`, `serve` and the
 //! dashboard: written into the chosen profile by the profile's own rule
-//! ([`ringtop::profile::overrides`]), and what a receiver takes of them.
+//! ([`ringtop::profile::overrides`]), and what each end of a link takes of them.
 
 use ringtop::profile::overrides::SECRET_KEY;
 use ringtop::profile::{self, TuningProfile};
@@ -70,36 +70,35 @@ pub(super) fn not_also_given(
     Ok(())
 }
 
-/// Why `serve` takes no `--set` of `key`: what it would set is the sender's, or another
-/// option's; `None` for a key a receiver uses.
-fn not_a_receivers_key(key: &str) -> Option<&'static str> {
-    let section = key.split_once('.').map_or(key, |(section, _)| section);
-    match (section, key) {
-        ("workload" | "codec", _) => Some(
-            "the rows, their pace and codec are the sender's: set it on the sender's `ringtop run`",
-        ),
-        (_, "pinning.producers" | "wait.producer") => {
-            Some("this side runs no producer: the sender's is set on its `ringtop run`")
-        }
-        (_, "transport.listen" | "transport.connect" | "transport.name") => {
-            Some("where this side listens is --listen (TCP) or --shm NAME")
-        }
-        _ => None,
-    }
-}
-
 /// Refuses a `--set` that `serve` would not use.
 ///
 /// # Errors
 /// `serve --set TEXT: why`, for the first such key.
 pub(super) fn for_a_receiver(args: &SettingArgs) -> Result<(), String> {
+    refuse_the_first(args, "serve", profile::overrides::unused_by_a_receiver)
+}
+
+/// Refuses a `--set` that a sender would not use: it would be taken and do nothing.
+///
+/// # Errors
+/// `run --set TEXT: why`, for the first such key.
+pub(super) fn for_a_sender(args: &SettingArgs) -> Result<(), String> {
+    refuse_the_first(args, "run", profile::overrides::unused_by_a_sender)
+}
+
+/// `COMMAND --set TEXT: why` for the first `--set` whose key `unused` has a reason for.
+fn refuse_the_first(
+    args: &SettingArgs,
+    command: &str,
+    unused: fn(&str) -> Option<&'static str>,
+) -> Result<(), String> {
     match args.set.iter().find_map(|text| {
         let key = text
             .split_once('=')
             .map_or(text.as_str(), |(key, _)| key.trim());
-        Some((text, not_a_receivers_key(key)?))
+        Some((text, unused(key)?))
     }) {
-        Some((text, why)) => Err(format!("serve --set {text}: {why}")),
+        Some((text, why)) => Err(format!("{command} --set {text}: {why}")),
         None => Ok(()),
     }
 }

@@ -102,6 +102,42 @@ pub fn with_settings(base: &TuningProfile, settings: &[Setting]) -> Result<Tunin
     Ok(profile)
 }
 
+/// Why a receiver (`ringtop serve`) takes no setting of `key`: what it would set is the
+/// sender's, or another option's; `None` for a key a receiver uses. One home for the rule:
+/// `serve --set` asks it.
+pub fn unused_by_a_receiver(key: &str) -> Option<&'static str> {
+    let section = key.split_once('.').map_or(key, |(section, _)| section);
+    match (section, key) {
+        ("workload" | "codec", _) => Some(
+            "the rows, their pace and codec are the sender's: set it on the sender's `ringtop run`",
+        ),
+        (_, "pinning.producers" | "wait.producer") => {
+            Some("this side runs no producer: the sender's is set on its `ringtop run`")
+        }
+        (_, "transport.listen" | "transport.connect" | "transport.name") => {
+            Some("where this side listens is --listen (TCP) or --shm NAME")
+        }
+        _ => None,
+    }
+}
+
+/// Why a sender (a run with `--connect`, `--shm` or a profile that sends) takes no setting of
+/// `key`: it sizes or places the ring, or sets a consumer, and those are the receiver's: set, it
+/// would be taken and do nothing. `None` for a key a sender uses. One home for the rule: `run
+/// --set` and `sweep --set` ask it.
+pub fn unused_by_a_sender(key: &str) -> Option<&'static str> {
+    let section = key.split_once('.').map_or(key, |(section, _)| section);
+    match (section, key) {
+        ("ring", _) => {
+            Some("the ring this side writes into is the receiver's: set it on its `ringtop serve`")
+        }
+        (_, "workload.consumers" | "pinning.consumers" | "wait.consumer") => {
+            Some("this side runs no consumer: the receiver's is set on its `ringtop serve`")
+        }
+        _ => None,
+    }
+}
+
 /// The key of the link's shared secret, which ringtop never writes back.
 pub const SECRET_KEY: &str = "transport.token";
 

@@ -8,10 +8,10 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::metrics::human::parse_count;
-use crate::profile::TuningProfile;
 use crate::profile::overrides::{
-    SECRET_KEY, Setting, split_key, value_for, value_of, with_settings,
+    SECRET_KEY, Setting, split_key, unused_by_a_sender, value_for, value_of, with_settings,
 };
+use crate::profile::{LinkEndSetting, TuningProfile};
 
 use super::search::{TrialOutcome, Trials};
 use super::space::Candidate;
@@ -256,6 +256,15 @@ pub enum SweepError {
     /// Two `--set`s for one key: the later would silently replace the earlier's values.
     #[error("{0} is swept by two --set options: give it once, with all its values ({0}=1,2,3)")]
     SweptTwice(String),
+    /// A key a sender takes and does nothing with (the ring's, a consumer's), swept where a
+    /// point sends: every such point would run the same.
+    #[error("--set {key}: {why}")]
+    NotTheSenders {
+        /// The key.
+        key: String,
+        /// Whose it is instead ([`unused_by_a_sender`]).
+        why: &'static str,
+    },
 }
 
 /// Every grid point's profile, each checked, with its settings. The link's secret
@@ -299,6 +308,16 @@ pub fn grid(base: &TuningProfile, axes: &[Axis]) -> Result<Vec<GridPoint>, Sweep
         .into_iter()
         .map(|settings| {
             let profile = with_settings(base, &settings).map_err(SweepError::Point)?;
+            if matches!(profile.link_end(), LinkEndSetting::Send(..))
+                && let Some((key, why)) = settings
+                    .iter()
+                    .find_map(|(key, _)| Some((key, unused_by_a_sender(key)?)))
+            {
+                return Err(SweepError::NotTheSenders {
+                    key: key.clone(),
+                    why,
+                });
+            }
             Ok(GridPoint { settings, profile })
         })
         .collect()

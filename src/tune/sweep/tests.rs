@@ -113,6 +113,34 @@ fn the_links_secret_reaches_every_point_and_no_points_settings() {
     assert_eq!(grid(&base, &alone).unwrap_err(), SweepError::NoAxes);
 }
 
+/// A sender sizes no ring and runs no consumer: sweeping what it would take and do nothing with
+/// is refused (every point would run the same), where a local run sweeps it.
+#[test]
+fn a_senders_sweep_of_the_receivers_keys_is_refused() {
+    let sender = crate::profile::builtin::get("remote-tcp").unwrap();
+    for (axis, says) in [
+        (
+            "ring.capacity=1024,2048",
+            "the ring this side writes into is the receiver's",
+        ),
+        ("pinning.consumers=0,1", "this side runs no consumer"),
+    ] {
+        let err = grid(&sender, &[Axis::parse(axis).unwrap()]).unwrap_err();
+        let key = axis.split_once('=').unwrap().0;
+        assert!(
+            matches!(&err, SweepError::NotTheSenders { key: k, .. } if k == key),
+            "{err:?}"
+        );
+        assert!(
+            err.to_string().starts_with(&format!("--set {key}: {says}")),
+            "{err}"
+        );
+    }
+    let local = crate::profile::builtin::get("default").unwrap();
+    let points = grid(&local, &[Axis::parse("ring.capacity=1024,2048").unwrap()]).unwrap();
+    assert_eq!(points[1].profile.ring.capacity, 2048);
+}
+
 #[test]
 fn a_grid_point_that_is_no_profile_is_named() {
     let base = crate::profile::builtin::get("default").unwrap();
