@@ -13,7 +13,8 @@ use ringtop::words::counted;
 
 use super::args::AttachArgs;
 use super::attach_list::{AttachList, other_end};
-use super::{json_line, metrics_endpoint, stop_on_signals, usage_error, write_stdout};
+use super::workload::metrics_endpoint;
+use super::{json_line, stop_on_signals, usage_error, write_stdout};
 
 /// Time between lines unless `--interval` says otherwise.
 const DEFAULT_INTERVAL: Duration = Duration::from_secs(1);
