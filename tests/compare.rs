@@ -413,6 +413,115 @@ fn half_the_codec_ratio_is_a_regression_of_the_ring() {
     assert!(ring(&report).is_empty(), "{report:#}");
 }
 
+/// A real link's two outputs: the receiver's (`serve --once`) and its sender's (`remote-tcp`),
+/// once per test binary.
+fn link_outputs() -> (Vec<Value>, Vec<Value>) {
+    static LINES: std::sync::OnceLock<(Vec<Value>, Vec<Value>)> = std::sync::OnceLock::new();
+    LINES
+        .get_or_init(|| {
+            use std::io::BufRead;
+            let mut serve = common::Reaped::spawn(
+                Command::new(cargo_bin("ringtop"))
+                    .args(["serve", "--headless", "--once", "--listen", "127.0.0.1:0"])
+                    .args(["--interval", "200ms"])
+                    .stdin(Stdio::null())
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped()),
+            )
+            .unwrap();
+            let address = common::announced_address(&mut std::io::BufReader::new(
+                serve.child().stderr.take().unwrap(),
+            ));
+            let sent = Command::new(cargo_bin("ringtop"))
+                .args(["run", "--headless", "--builtin", "remote-tcp"])
+                .args(["--connect", &address])
+                .args(["--duration", "2s", "--interval", "200ms"])
+                .stdin(Stdio::null())
+                .output()
+                .unwrap();
+            common::assert_succeeded(&sent);
+            let received = serve.take().wait_with_output().unwrap();
+            common::assert_succeeded(&received);
+            let lines = |out: &[u8]| -> Vec<Value> {
+                out.lines()
+                    .map(|l| serde_json::from_str(&l.unwrap()).unwrap())
+                    .collect()
+            };
+            (lines(&received.stdout), lines(&sent.stdout))
+        })
+        .clone()
+}
+
+/// A sender times no row itself: its latency is its link's round trips, judged as the figures
+/// of `link` (its own output's, and its intervals' noise), so ten times the round trip's p99 is
+/// a regression; a receiver's output compared with it is said to be the other end.
+#[test]
+fn a_senders_round_trips_are_judged_as_its_links_figures() {
+    let dir = scratch_dir("compare-link");
+    let (received, sent) = link_outputs();
+    let a = write(&dir, "sender.jsonl", &sent);
+    let out = compare(&a, &a, &["--json"]);
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let whole = &sent.last().unwrap()["transport"]["round_trip_ns"];
+    for (figure, key) in [("p50_ns", "p50"), ("p99_ns", "p99"), ("p999_ns", "p999")] {
+        let link = common::comparison(&report, "link", figure);
+        // As printed: to six significant figures.
+        let (printed, own) = (link["a"].as_f64().unwrap(), whole[key].as_f64().unwrap());
+        assert!((printed / own - 1.0).abs() < 1e-5, "{link}: {own}");
+        assert_eq!(link["change"], 0.0, "{link}");
+        assert!(link["noise"].as_f64().is_some(), "{link}");
+    }
+    let table = String::from_utf8(compare(&a, &a, &[]).stdout).unwrap();
+    assert!(
+        table.contains("link: the sender's round trips, a row's stamp to the receiver's credit"),
+        "{table}"
+    );
+
+    let mut slower = sent.clone();
+    for line in &mut slower {
+        let p99 = &mut line["transport"]["round_trip_ns"]["p99"];
+        if let Some(value) = p99.as_u64() {
+            *p99 = Value::from(value * 10);
+        }
+    }
+    let b = write(&dir, "slower.jsonl", &slower);
+    let out = compare(&a, &b, &["--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let p99 = common::comparison(&report, "link", "p99_ns");
+    assert_eq!(p99["regression"], true, "{p99}");
+    assert_eq!(
+        common::comparison(&report, "link", "p50_ns")["regression"],
+        false
+    );
+
+    let receiver = write(&dir, "receiver.jsonl", &received);
+    let report: Value =
+        serde_json::from_slice(&compare(&receiver, &a, &["--json"]).stdout).unwrap();
+    let ends = format!(
+        "different ends: {} is a link's receiver's output, {} a link's sender's",
+        receiver.display(),
+        a.display()
+    );
+    assert!(
+        report["warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|w| w == &Value::from(ends.clone())),
+        "{report:#}"
+    );
+    // A receiver has no round trips: its latency is its consumers' one way.
+    assert!(
+        report["comparisons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["thread"] != "link"),
+        "{report:#}"
+    );
+}
+
 #[test]
 fn a_change_within_the_threshold_is_ok_either_way() {
     let dir = scratch_dir("compare");

@@ -10,6 +10,10 @@
 //! combined noise: a change the runs' own wobble could explain is reported, never failed.
 //! A percentile either run timed too few rows for (under 100 for a p99, 1,000 for a p99.9) is
 //! its slowest row, not a tail: it is shown, marked `thin`, and never called either.
+//!
+//! A link's sender times no row (they are timed where they are received): its latency is its
+//! link's round trip, a row's stamp to the receiver's credit echoing it, judged as the figures of
+//! `link`.
 
 use std::path::Path;
 
@@ -136,7 +140,7 @@ impl Compared {
             Compared::Attachment(_) => thread.latency_ns,
         };
         ThreadFigures {
-            rows_per_s: thread.rows_per_s,
+            rows_per_s: Some(thread.rows_per_s),
             latency,
         }
     }
@@ -161,7 +165,7 @@ impl Compared {
             .skip(1)
             .filter_map(|threads| threads.iter().find(|t| t.name == name))
             .map(|t| ThreadFigures {
-                rows_per_s: t.rows_per_s,
+                rows_per_s: Some(t.rows_per_s),
                 latency: t.latency_ns,
             })
             .collect()
@@ -178,11 +182,39 @@ impl Compared {
     }
 }
 
-/// The figures `compare` judges of one thread, over some span.
+/// The figures `compare` judges of one thread (or of a sender's link, which has no rate of its
+/// own), over some span.
 struct ThreadFigures {
-    rows_per_s: f64,
+    rows_per_s: Option<f64>,
     latency: Option<LatencyNs>,
 }
+
+/// A sender's round trips over its link as [`ThreadFigures`]: over the whole run, and in each
+/// interval after the first (the warm-up). `None` for a run that is not a link's sender, or whose
+/// credits echoed no stamp.
+fn link_round_trips(run: &Run) -> Option<(ThreadFigures, Vec<ThreadFigures>)> {
+    let link = run.summary.transport.as_ref()?;
+    if link.role != LinkRole::Sender {
+        return None;
+    }
+    let whole = ThreadFigures {
+        rows_per_s: None,
+        latency: Some(link.round_trip_ns?),
+    };
+    let intervals = run
+        .snapshots
+        .iter()
+        .skip(1)
+        .map(|s| ThreadFigures {
+            rows_per_s: None,
+            latency: s.transport.as_ref().and_then(|l| l.round_trip_ns),
+        })
+        .collect();
+    Some((whole, intervals))
+}
+
+/// What a sender's round trips are called in [`Comparison::thread`].
+const LINK: &str = "link";
 
 /// Whether a snapshot's interval had a sender connected all through it, where the run is a
 /// receiver's (`serve`): one waiting for its sender moves no rows, so its intervals' spread
@@ -225,7 +257,8 @@ pub enum Better {
 /// One figure of one thread in both runs.
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct Comparison {
-    /// The thread (`ring` for a figure of the ring's frames).
+    /// The thread (`ring` for a figure of the ring's frames, `link` for a sender's round trips
+    /// over its link: a row's stamp to the receiver's credit echoing it).
     pub thread: String,
     /// `rows_per_s`, `p50_ns`, `p99_ns`, `p999_ns`, or a framed run's `codec_ratio` (64-byte
     /// rows over frame bytes, whichever codecs coded them).
@@ -281,7 +314,7 @@ type Pick = fn(&ThreadFigures) -> Option<f64>;
 /// The figures compared, where each is in a thread's figures, and for a latency figure the
 /// percentile it is (which may stand on too few rows timed to be more than the slowest).
 const FIGURES: [(&str, Better, Pick, Option<Percentile>); 4] = [
-    ("rows_per_s", Better::Higher, |t| Some(t.rows_per_s), None),
+    ("rows_per_s", Better::Higher, |t| t.rows_per_s, None),
     (
         "p50_ns",
         Better::Lower,
@@ -331,32 +364,27 @@ pub fn compare(a: &Compared, b: &Compared, max_regression: f64) -> Result<Report
             warnings.push(format!("{} is only in {}", thread_a.name, a.path()));
             continue;
         };
-        let (whole_a, whole_b) = (a.whole_figures(thread_a), b.whole_figures(thread_b));
-        let (intervals_a, intervals_b) = (
-            a.interval_figures(&thread_a.name),
-            b.interval_figures(&thread_a.name),
-        );
-        for (figure, better, pick, percentile) in FIGURES {
-            let (Some(value_a), Some(value_b)) = (pick(&whole_a), pick(&whole_b)) else {
-                continue;
-            };
-            let thin = |whole: &ThreadFigures| {
-                percentile.is_some_and(|p| whole.latency.is_some_and(|l| p.is_thin(l.count)))
-            };
-            let spread =
-                |intervals: &[ThreadFigures]| relative_noise(intervals.iter().filter_map(pick));
-            let figures = Figures {
-                thread: &thread_a.name,
-                figure,
-                better,
-                values: (value_a, value_b),
-                noises: (spread(&intervals_a), spread(&intervals_b)),
-                thin: thin(&whole_a) || thin(&whole_b),
-            };
-            comparisons.extend(judge(&figures, max_regression));
-        }
+        comparisons.extend(judge_figures(
+            &thread_a.name,
+            (&a.whole_figures(thread_a), &b.whole_figures(thread_b)),
+            (
+                &a.interval_figures(&thread_a.name),
+                &b.interval_figures(&thread_a.name),
+            ),
+            max_regression,
+        ));
     }
     if let (Compared::Run(a), Compared::Run(b)) = (a, b) {
+        if let (Some((whole_a, intervals_a)), Some((whole_b, intervals_b))) =
+            (link_round_trips(a), link_round_trips(b))
+        {
+            comparisons.extend(judge_figures(
+                LINK,
+                (&whole_a, &whole_b),
+                (&intervals_a, &intervals_b),
+                max_regression,
+            ));
+        }
         comparisons.extend(codec_ratio(a, b, max_regression));
     }
     for thread_b in b.whole_threads() {
@@ -385,6 +413,36 @@ pub fn compare(a: &Compared, b: &Compared, max_regression: f64) -> Result<Report
         comparisons,
         warnings,
     })
+}
+
+/// Each of [`FIGURES`] that both outputs have of `subject` (a thread, or [`LINK`]), judged from
+/// their whole-output figures and the noise of their intervals'.
+fn judge_figures(
+    subject: &str,
+    (whole_a, whole_b): (&ThreadFigures, &ThreadFigures),
+    (intervals_a, intervals_b): (&[ThreadFigures], &[ThreadFigures]),
+    max_regression: f64,
+) -> Vec<Comparison> {
+    FIGURES
+        .into_iter()
+        .filter_map(|(figure, better, pick, percentile)| {
+            let (value_a, value_b) = (pick(whole_a)?, pick(whole_b)?);
+            let thin = |whole: &ThreadFigures| {
+                percentile.is_some_and(|p| whole.latency.is_some_and(|l| p.is_thin(l.count)))
+            };
+            let spread =
+                |intervals: &[ThreadFigures]| relative_noise(intervals.iter().filter_map(pick));
+            let figures = Figures {
+                thread: subject,
+                figure,
+                better,
+                values: (value_a, value_b),
+                noises: (spread(intervals_a), spread(intervals_b)),
+                thin: thin(whole_a) || thin(whole_b),
+            };
+            judge(&figures, max_regression)
+        })
+        .collect()
 }
 
 /// The ring's frames: how well the codecs did, whichever ones coded them (framed runs only).

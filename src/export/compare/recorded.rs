@@ -356,6 +356,22 @@ pub(super) fn differences(a: &Run, b: &Run) -> Vec<String> {
     if !changed.is_empty() {
         warnings.push(format!("different settings: {}", changed.join("; ")));
     }
+    // The ends of a link time different things: a receiver its rows one way, a sender its round
+    // trips; a local ring's rows never leave the process.
+    let end = |run: &Run| match run.summary.transport.as_ref().map(|link| link.role) {
+        None => "a local ring's",
+        Some(LinkRole::Sender) => "a link's sender's",
+        Some(LinkRole::Receiver) => "a link's receiver's",
+    };
+    if end(a) != end(b) {
+        warnings.push(format!(
+            "different ends: {} is {} output, {} {}",
+            a.path,
+            end(a),
+            b.path,
+            end(b)
+        ));
+    }
     // A run changed while it ran is not of its start line's settings alone.
     for run in [a, b] {
         if !run.commands.is_empty() {

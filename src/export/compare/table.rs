@@ -3,7 +3,7 @@
 use crate::metrics::figures::round_significant;
 use crate::metrics::latency::{P99_SAMPLES, P999_SAMPLES};
 
-use super::Report;
+use super::{LINK, Report};
 
 /// The thread column's narrowest width (a run's `consumer-12` fits).
 const THREAD_WIDTH: usize = 14;
@@ -57,6 +57,12 @@ impl Report {
                  {P999_SAMPLES} for p99.9): its slowest row, so neither a regression nor an \
                  improvement\n"
             ));
+        }
+        if self.comparisons.iter().any(|c| c.thread == LINK) {
+            text.push_str(
+                "link: the sender's round trips, a row's stamp to the receiver's credit echoing it \
+                 (a sender times no row itself)\n",
+            );
         }
         for warning in &self.warnings {
             text.push_str(&format!("warning: {warning}\n"));
