@@ -482,10 +482,12 @@ fn a_sweeps_secret_reaches_every_point_and_is_never_printed() {
         );
         if json {
             let doc: Value = serde_json::from_str(&stdout).unwrap();
+            assert_eq!(doc["sweep"]["latency_span"], "round_trip", "{doc}");
             for point in doc["sweep"]["points"].as_array().unwrap() {
                 assert_eq!(point["outcome"]["failure"], Value::Null, "{point}");
-                // A sender checks no row: its receiver does.
+                // A sender checks no row: its receiver does. It times its link's round trips.
                 assert_eq!(point["outcome"]["integrity_ok"], Value::Null, "{point}");
+                assert!(point["outcome"]["p99_ns"].as_u64().is_some(), "{point}");
                 let keys: Vec<&str> = point["settings"]
                     .as_array()
                     .unwrap()
@@ -502,7 +504,7 @@ fn a_sweeps_secret_reaches_every_point_and_is_never_printed() {
             assert!(stdout.contains("rows checked at the receiver"), "{stdout}");
             assert!(!stdout.contains("LOST"), "{stdout}");
             assert!(
-                stdout.contains("no knee: a sender checks and times no row"),
+                stdout.contains("p50, p99: the link's round trip, from each row's scheduled"),
                 "{stdout}"
             );
         }
@@ -526,6 +528,7 @@ fn a_codec_sweep_gives_each_points_ratio() {
     let out = ringtop().args(args).arg("--json").output().unwrap();
     common::assert_succeeded(&out);
     let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["sweep"]["latency_span"], "one_way", "{doc}");
     let ratios: Vec<f64> = doc["sweep"]["points"]
         .as_array()
         .unwrap()

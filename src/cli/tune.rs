@@ -451,7 +451,11 @@ fn sweep_table(record: &sweep::SweepRecord, reads_differ_from_rate: bool) -> Str
              (workload.rate is each producer's)\n",
         );
     }
-    out.push_str(&format!("knee: {}\n", record.knee_rule));
+    out.push_str(&format!(
+        "p50, p99: {}\nknee: {}\n",
+        record.latency_span.words(),
+        record.knee_rule
+    ));
     if let Some(reason) = &record.no_knee {
         out.push_str(&format!("no knee: {reason}\n"));
     }

@@ -26,8 +26,8 @@ mod trials;
 pub use evidence::{Evidence, Figures, evidence};
 pub use merit::{Disqualified, disqualified, merit};
 pub use search::{
-    DEFAULT_MIN_TRIAL, Goal, Progress, Rung, SearchConfig, SearchError, SearchRecord, TrialOutcome,
-    TrialRecord, Trials, Verdict, check_budget, search,
+    DEFAULT_MIN_TRIAL, Goal, LatencySpan, Progress, Rung, SearchConfig, SearchError, SearchRecord,
+    TrialOutcome, TrialRecord, Trials, Verdict, check_budget, search,
 };
 pub use space::{Candidate, Setting, SpaceError, SpaceInputs, apply, candidates, check_base};
 pub use stats::{median, sign_test_confidence};

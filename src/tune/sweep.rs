@@ -13,7 +13,7 @@ use crate::profile::overrides::{
 };
 use crate::profile::{LinkEndSetting, TuningProfile};
 
-use super::search::{TrialOutcome, Trials};
+use super::search::{LatencySpan, TrialOutcome, Trials};
 use super::space::Candidate;
 use crate::metrics::latency::P99_SAMPLES;
 
@@ -170,6 +170,9 @@ pub struct SweepRecord {
     pub planned: usize,
     /// Stopped from outside (Ctrl-C) before every point ran; the points run are whole.
     pub interrupted: bool,
+    /// What the points' `p50_ns` and `p99_ns` time: `one_way`, or a link's sender's
+    /// `round_trip` (it times no row itself).
+    pub latency_span: LatencySpan,
     /// How the knee is chosen.
     pub knee_rule: String,
     /// Why no point is a knee, where none is ([`why_no_knee`]); `null` where one is.
@@ -177,9 +180,8 @@ pub struct SweepRecord {
 }
 
 /// Why no point of `points` (their knees marked) is a knee, where none is (`None` where one
-/// is): every point failed, the points are a sender's (it checks and times no row), none
-/// delivered every row, none that did timed a row, or (else) none timed the [`P99_SAMPLES`] rows
-/// a p99 needs.
+/// is): every point failed, none delivered every row, none that did timed a row, or (else) none
+/// timed the [`P99_SAMPLES`] rows a p99 needs.
 pub fn why_no_knee(points: &[Point]) -> Option<String> {
     if points.iter().any(|p| p.knee) {
         return None;
@@ -192,10 +194,6 @@ pub fn why_no_knee(points: &[Point]) -> Option<String> {
     let clean: Vec<&&TrialOutcome> = ran.iter().filter(|o| o.ran_clean()).collect();
     Some(if ran.is_empty() {
         "every point failed (its row says why)".to_owned()
-    } else if ran.iter().all(|o| o.integrity_ok.is_none()) {
-        "a sender checks and times no row: its rows are checked and timed where they are \
-         received"
-            .to_owned()
     } else if clean.is_empty() {
         "no point delivered every row once and in order".to_owned()
     } else if clean.iter().all(|o| o.p99_ns.is_none()) {
@@ -334,6 +332,10 @@ pub fn sweep(
     progress: &mut dyn FnMut(usize, usize),
 ) -> SweepRecord {
     let planned = grid.len();
+    // Every point sends, or none does: its link end is the base profile's.
+    let latency_span = grid
+        .first()
+        .map_or(LatencySpan::OneWay, |point| LatencySpan::of(&point.profile));
     let mut points: Vec<Point> = Vec::with_capacity(planned);
     for (i, GridPoint { settings, profile }) in grid.into_iter().enumerate() {
         if stop.load(Relaxed) {
@@ -362,12 +364,25 @@ pub fn sweep(
         interrupted: points.len() < planned,
         planned,
         points,
-        knee_rule: format!(
-            "per curve (points sharing every setting but the last axis): the most rows/s among \
-             the points without loss, {P99_SAMPLES} rows timed or more, whose p99 is within \
-             {KNEE_P99_FACTOR}x the curve's lowest"
-        ),
+        latency_span,
+        knee_rule: knee_rule(latency_span),
     }
+}
+
+/// How [`mark_knees`] chooses, in words, for points whose latency is `span`'s.
+fn knee_rule(span: LatencySpan) -> String {
+    let (clean, p99) = match span {
+        LatencySpan::OneWay => ("without loss", "p99"),
+        LatencySpan::RoundTrip => (
+            "that ran to their end (a sender's rows are checked at its receiver)",
+            "round-trip p99",
+        ),
+    };
+    format!(
+        "per curve (points sharing every setting but the last axis): the most rows/s among the \
+         points {clean}, {P99_SAMPLES} rows timed or more, whose {p99} is within \
+         {KNEE_P99_FACTOR}x the curve's lowest"
+    )
 }
 
 /// Marks each curve's knee: the points that share every setting but the last axis form a

@@ -9,7 +9,7 @@ use crate::engine::BEHIND_SCHEDULE;
 use crate::engine::Engine;
 use crate::metrics::snapshot::{Role, Snapshot};
 
-use super::search::{TrialOutcome, Trials};
+use super::search::{LatencySpan, TrialOutcome, Trials};
 use super::space::Candidate;
 
 /// How long a trial runs before its measured window (threads pinned, caches and the ring warm,
@@ -67,7 +67,10 @@ impl Trials for EngineTrials {
             .then(|| !window.warnings.iter().any(|w| w.is(BEHIND_SCHEDULE)));
         let window = window.snapshot;
         let summary = engine.stop();
-        let (p50_ns, p99_ns, latency_samples) = worst_consumer(&window);
+        let (p50_ns, p99_ns, latency_samples) = match LatencySpan::of(&candidate.profile) {
+            LatencySpan::OneWay => worst_consumer(&window),
+            LatencySpan::RoundTrip => round_trips(&window),
+        };
         TrialOutcome {
             rows_per_s: Some(window.totals.rows_per_s),
             p50_ns,
@@ -103,6 +106,19 @@ fn worst_consumer(window: &Snapshot) -> (Option<u64>, Option<u64>, Option<u64>) 
         latencies.iter().map(|l| l.p99).max(),
         latencies.iter().map(|l| l.count).min(),
     )
+}
+
+/// A sender's round trips over the window: p50, p99 and how many echoed stamps they stand on.
+fn round_trips(window: &Snapshot) -> (Option<u64>, Option<u64>, Option<u64>) {
+    match window
+        .transport
+        .as_ref()
+        .and_then(|link| link.round_trip_ns)
+        .filter(|l| l.count > 0)
+    {
+        Some(l) => (Some(l.p50), Some(l.p99), Some(l.count)),
+        None => (None, None, None),
+    }
 }
 
 fn failed(reason: String, began: Instant) -> TrialOutcome {

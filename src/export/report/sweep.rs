@@ -10,6 +10,7 @@ use super::page_head;
 use crate::export::svg::{Chart, Scale, Series, escape};
 use crate::metrics::latency::Percentile;
 use crate::metrics::snapshot::Totals;
+use crate::tune::LatencySpan;
 
 /// A report of a sweep alone (`ringtop report --sweep SWEEP.json`).
 pub fn sweep_html(sweep: &Value, source: &str) -> String {
@@ -99,8 +100,16 @@ pub(super) fn sweep_section(doc: &Value) -> String {
             });
         }
     }
+    // Which latency the points are (a sweep written before it said so: one-way, as a sender's
+    // points then had none).
+    let round_trips = doc["sweep"]["latency_span"] == "round_trip";
     let chart = Chart {
-        title: "Latency against throughput".into(),
+        title: if round_trips {
+            "Round trip against throughput"
+        } else {
+            "Latency against throughput"
+        }
+        .into(),
         x_label: "rows/s delivered".into(),
         y_label: "ns".into(),
         x_scale: Scale::Log,
@@ -112,9 +121,16 @@ pub(super) fn sweep_section(doc: &Value) -> String {
     out.push_str(&chart.svg());
     let _ = write!(
         out,
-        "<p>Each point is one run of {} s (after a warm-up); latency is one-way, from each row's \
-         scheduled send time. Knee: {}.</p>",
+        "<p>Each point is one run of {} s (after a warm-up); latency is {}. Knee: {}.</p>",
         doc["sweep"]["trial_s"],
+        escape(
+            if round_trips {
+                LatencySpan::RoundTrip
+            } else {
+                LatencySpan::OneWay
+            }
+            .words()
+        ),
         escape(doc["sweep"]["knee_rule"].as_str().unwrap_or(""))
     );
     // Why no point is a knee, as the sweep said (a sweep written before it said so: nothing).
@@ -241,6 +257,41 @@ mod tests {
         let html = super::sweep_html(&doc, "s.json");
         assert!(html.contains("<td>99998</td>"), "{html}");
         assert!(html.contains("<td>1000030</td>"), "{html}");
+    }
+
+    /// A sender's sweep plots its link's round trips and says so; any other sweep (and one
+    /// written before the sweep said which) its rows' one-way latency.
+    #[test]
+    fn a_senders_sweep_says_its_latency_is_the_links_round_trip() {
+        let point = json!({
+            "settings": [["workload.rate", 100000]],
+            "outcome": {"rows_per_s": 1e5, "p50_ns": 100, "p99_ns": 900,
+                        "integrity_ok": null, "failure": null, "cost_s": 0.5},
+            "knee": true
+        });
+        let doc = |span: Option<&str>| {
+            let mut doc = json!({"kind": "sweep", "sweep": {"trial_s": 0.3,
+                "points": [point.clone()], "planned": 1, "interrupted": false,
+                "knee_rule": "k"}});
+            if let Some(span) = span {
+                doc["sweep"]["latency_span"] = json!(span);
+            }
+            doc
+        };
+        let sender = super::sweep_html(&doc(Some("round_trip")), "s.json");
+        assert!(sender.contains("Round trip against throughput"), "{sender}");
+        assert!(
+            sender.contains("latency is the link's round trip, from each row"),
+            "{sender}"
+        );
+        for span in [Some("one_way"), None] {
+            let local = super::sweep_html(&doc(span), "s.json");
+            assert!(local.contains("Latency against throughput"), "{local}");
+            assert!(
+                local.contains("latency is one-way, from each row"),
+                "{local}"
+            );
+        }
     }
 
     #[test]
