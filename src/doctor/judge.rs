@@ -5,21 +5,14 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use super::{Check, Status};
-use crate::topology::cpulist::{format_cpu_list, parse_cpu_list};
+use crate::topology::cpulist::{cpus_named, format_cpu_list, parse_cpu_list};
 
+/// The CPUs a sysfs list names (`0-3,6`); none where it is missing, empty or unreadable.
 pub(super) fn cpus_in(list: Option<&str>) -> Vec<usize> {
     list.map(str::trim)
         .filter(|l| !l.is_empty())
         .and_then(|l| parse_cpu_list(l).ok())
         .unwrap_or_default()
-}
-
-pub(super) fn list_or_none(cpus: &[usize]) -> String {
-    if cpus.is_empty() {
-        "none".to_owned()
-    } else {
-        format_cpu_list(cpus)
-    }
 }
 
 /// The CPUs of `online` (the host's, as `/sys/devices/system/cpu/online` lists them) a run on
@@ -50,10 +43,10 @@ pub fn judge_isolation(
     let all = |set: &[usize]| cpus.iter().all(|c| set.contains(c));
     let evidence = format!(
         "isolated {}, nohz_full {}, rcu_nocbs {}; this run uses {}",
-        list_or_none(&isolated),
-        list_or_none(&nohz),
-        list_or_none(&rcu),
-        list_or_none(cpus)
+        format_cpu_list(&isolated),
+        format_cpu_list(&nohz),
+        format_cpu_list(&rcu),
+        format_cpu_list(cpus)
     );
     if all(&isolated) && all(&nohz) && all(&rcu) {
         Check::new("isolation", Status::Ok, evidence, None)
@@ -70,8 +63,9 @@ pub fn judge_isolation(
                  others to the system"
             ),
             Some(spare) => format!(
-                "boot with {boot} (CPUs {} stay for the system)",
-                format_cpu_list(&spare)
+                "boot with {boot} ({} {} for the system)",
+                cpus_named(&spare),
+                if spare.len() == 1 { "stays" } else { "stay" }
             ),
         };
         Check::new("isolation", Status::Warn, evidence, Some(fix))
@@ -100,8 +94,8 @@ pub fn judge_frequency(cpus: &[usize], seen: &Frequency) -> Check {
             "frequency",
             Status::NotAvailable,
             format!(
-                "no cpufreq governor for CPUs {} (a VM or firmware control: the host decides)",
-                list_or_none(cpus)
+                "no cpufreq governor for {} (a VM or firmware control: the host decides)",
+                cpus_named(cpus)
             ),
             None,
         );
@@ -170,7 +164,7 @@ pub fn judge_idle_states(cpus: &[usize], seen: &BTreeMap<usize, Vec<IdleState>>)
         return Check::new(
             "c-states",
             Status::NotAvailable,
-            format!("no cpuidle states listed for CPUs {}", list_or_none(cpus)),
+            format!("no cpuidle states listed for {}", cpus_named(cpus)),
             None,
         );
     }
@@ -313,8 +307,8 @@ pub fn judge_irqs(
             "irqs",
             Status::Ok,
             format!(
-                "no device interrupt has fired on CPUs {}; {balance}",
-                list_or_none(cpus)
+                "no device interrupt has fired on {}; {balance}",
+                cpus_named(cpus)
             ),
             None,
         );
@@ -326,10 +320,10 @@ pub fn judge_irqs(
         "irqs",
         Status::Warn,
         format!(
-            "{} device IRQs ({}{more}) fired {total} times on CPUs {}; {balance}",
-            fired.len(),
+            "{} ({}{more}) fired {total} times on {}; {balance}",
+            crate::words::counted(fired.len(), "device IRQ"),
             names.join(", "),
-            list_or_none(cpus)
+            cpus_named(cpus)
         ),
         Some(irq_fix(cpus, online)),
     )
@@ -337,8 +331,11 @@ pub fn judge_irqs(
 
 /// Where a run's CPUs' interrupts can go, and how to keep irqbalance from bringing them back.
 fn irq_fix(cpus: &[usize], online: Option<&str>) -> String {
-    let used = list_or_none(cpus);
-    let ban = format!("ban CPUs {used} in irqbalance (IRQBALANCE_BANNED_CPULIST={used})");
+    let used = format_cpu_list(cpus);
+    let ban = format!(
+        "ban {} in irqbalance (IRQBALANCE_BANNED_CPULIST={used})",
+        cpus_named(cpus)
+    );
     match spare_cpus(cpus, online) {
         None => format!("move them: echo <other CPUs> > /proc/irq/N/smp_affinity_list, and {ban}"),
         Some(spare) if spare.is_empty() => format!(
@@ -346,13 +343,11 @@ fn irq_fix(cpus: &[usize], online: Option<&str>) -> String {
              here; on a host with one to spare, echo it > /proc/irq/N/smp_affinity_list for each \
              and {ban}"
         ),
-        Some(spare) => {
-            let spare = format_cpu_list(&spare);
-            format!(
-                "move them to CPUs {spare}: echo {spare} > /proc/irq/N/smp_affinity_list for \
-                 each, and {ban}"
-            )
-        }
+        Some(spare) => format!(
+            "move them to {}: echo {} > /proc/irq/N/smp_affinity_list for each, and {ban}",
+            cpus_named(&spare),
+            format_cpu_list(&spare)
+        ),
     }
 }
 

@@ -13,7 +13,7 @@ use std::time::Duration;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::topology::cpulist::format_cpu_list;
+use crate::topology::cpulist::cpus_named;
 
 mod judge;
 mod read;
@@ -179,8 +179,8 @@ impl DoctorReport {
     /// The report as a table: one line per check, its evidence, and its fix.
     pub fn table(&self) -> String {
         let mut out = format!(
-            "ringtop doctor: is this host fit to measure on CPUs {}?\n\n",
-            format_cpu_list(&self.cpus)
+            "ringtop doctor: is this host fit to measure on {}?\n\n",
+            cpus_named(&self.cpus)
         );
         for check in &self.checks {
             let _ = writeln!(

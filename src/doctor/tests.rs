@@ -29,6 +29,14 @@ fn isolation_needs_every_used_cpu_isolated_tickless_and_without_rcu_callbacks() 
 }
 
 #[test]
+fn one_cpu_left_to_the_system_is_named_as_one() {
+    let fix = judge_isolation(&[1], Some("\n"), None, Some("quiet"), Some("0-1\n"))
+        .fix
+        .unwrap();
+    assert!(fix.ends_with("(CPU 0 stays for the system)"), "{fix}");
+}
+
+#[test]
 fn isolation_on_a_host_whose_every_cpu_runs_the_workload_is_not_advised_away() {
     // Two CPUs, both spinning: isolating them would leave the system none.
     let fix = judge_isolation(&[0, 1], Some("\n"), None, Some("quiet"), Some("0-1\n"))
@@ -128,12 +136,12 @@ fn device_interrupts_that_fired_on_the_runs_cpus_are_counted_per_cpu() {
     assert_eq!(on_1.status, Status::Warn);
     assert_eq!(
         on_1.evidence,
-        "1 device IRQs (24) fired 1500 times on CPUs 1; irqbalance is not running"
+        "1 device IRQ (24) fired 1500 times on CPU 1; irqbalance is not running"
     );
     assert_eq!(
         on_1.fix.unwrap(),
-        "move them to CPUs 0,2: echo 0,2 > /proc/irq/N/smp_affinity_list for each, and ban CPUs \
-         1 in irqbalance (IRQBALANCE_BANNED_CPULIST=1)"
+        "move them to CPUs 0,2: echo 0,2 > /proc/irq/N/smp_affinity_list for each, and ban CPU 1 \
+         in irqbalance (IRQBALANCE_BANNED_CPULIST=1)"
     );
     // Where the run uses every CPU, there is nowhere to move them: said, not advised.
     let everywhere = judge_irqs(&[0, 1, 2], Some(interrupts), false, Some("0-2\n"));

@@ -32,6 +32,19 @@ pub fn format_cpu_list(cpus: &[usize]) -> String {
     out
 }
 
+/// CPU ids named in a sentence: `CPU 3` for one, `CPUs 0-3,6` for several ([`format_cpu_list`]),
+/// `no CPU` for none.
+pub fn cpus_named(cpus: &[usize]) -> String {
+    let mut distinct = cpus.to_vec();
+    distinct.sort_unstable();
+    distinct.dedup();
+    match distinct[..] {
+        [] => "no CPU".to_owned(),
+        [one] => format!("CPU {one}"),
+        _ => format!("CPUs {}", format_cpu_list(&distinct)),
+    }
+}
+
 /// A CPU list that could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("bad CPU list {input:?}: {reason} (expected ids and ranges like `0-3,6`)")]
@@ -87,6 +100,15 @@ mod tests {
         assert_eq!(format_cpu_list(&[3, 0, 1, 2, 6, 8, 9]), "0-3,6,8-9");
         assert_eq!(format_cpu_list(&[5]), "5");
         assert_eq!(format_cpu_list(&[]), "none");
+    }
+
+    #[test]
+    fn cpus_are_named_as_one_or_several() {
+        assert_eq!(cpus_named(&[3]), "CPU 3");
+        assert_eq!(cpus_named(&[3, 3]), "CPU 3");
+        assert_eq!(cpus_named(&[1, 0]), "CPUs 0-1");
+        assert_eq!(cpus_named(&[0, 2]), "CPUs 0,2");
+        assert_eq!(cpus_named(&[]), "no CPU");
     }
 
     #[test]

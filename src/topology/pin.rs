@@ -4,7 +4,7 @@ use hwlocality::cpu::binding::CpuBindingFlags;
 use hwlocality::cpu::cpuset::CpuSet;
 use thiserror::Error;
 
-use super::cpulist::format_cpu_list;
+use super::cpulist::{cpus_named, format_cpu_list};
 use super::discover::{host, host_hwloc, set_to_vec};
 
 /// Why a thread could not be pinned (or its placement read).
@@ -22,7 +22,7 @@ pub enum PinError {
     #[error("no CPU given to pin to")]
     EmptySet,
     /// The operating system refused the affinity change.
-    #[error("the OS refused to pin this thread to CPUs {}: {reason}", format_cpu_list(.cpus))]
+    #[error("the OS refused to pin this thread to {}: {reason}", cpus_named(.cpus))]
     Refused {
         /// The CPUs asked for.
         cpus: Vec<usize>,
