@@ -646,6 +646,25 @@ connect = "127.0.0.1:1"
         if !switched && produced >= 500_000 {
             writeln!(stdin, r#"{{"cmd":"codec","name":"decimal"}}"#).unwrap();
             assert_eq!(next_of(&mut lines, "ack")["type"], "ack");
+            // No consumer here reads or times its rows: their latency is the receiver's.
+            writeln!(stdin, r#"{{"cmd":"reset_histograms"}}"#).unwrap();
+            // The answer, whichever it is: an `ack` would be a reset of nothing.
+            let refused = loop {
+                let mut line = String::new();
+                assert!(lines.read_line(&mut line).unwrap() > 0, "no answer");
+                let line: Value = serde_json::from_str(&line).unwrap();
+                if line["type"] == "ack" || line["type"] == "error" {
+                    break line;
+                }
+            };
+            assert_eq!(refused["type"], "error", "{refused}");
+            assert!(
+                refused["message"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("this process sends: its rows are read and timed by the"),
+                "{refused}"
+            );
             switched = true;
         }
         if switched && produced >= 1_100_000 {

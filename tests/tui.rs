@@ -557,7 +557,7 @@ fn topology_pane_on_two_nodes_with_a_remote_reader() {
 
 /// In the 38 columns of an 80-column dashboard, the remote reader's warning is read whole on
 /// one line, the ring's placement is wrapped between words, and where rows are short the hint to
-/// measure a map gives way before them.
+/// measure a map gives way before them, and they before a cut.
 #[test]
 fn a_narrow_topology_pane_keeps_the_warning_and_the_rings_placement_whole() {
     let app = app(no_pmu, false);
@@ -573,6 +573,15 @@ fn a_narrow_topology_pane_keeps_the_warning_and_the_rings_placement_whole() {
     let short = pane(&app, 40, 9, panes::topology::render);
     assert!(short.contains("│  0), 4 KiB pages"), "{short}");
     assert!(!short.contains("m: measure"), "{short}");
+    // A row short of the placement's two, it is left out whole (its node's header still says
+    // `ring memory`), not cut after its first line; the one-line hint fits.
+    let shorter = pane(&app, 40, 8, panes::topology::render);
+    assert!(!shorter.contains("ring: 512 KiB"), "{shorter}");
+    assert!(shorter.contains("· ring memory"), "{shorter}");
+    assert!(
+        shorter.contains("│m: measure the core-to-core map"),
+        "{shorter}"
+    );
 }
 
 #[test]
@@ -985,17 +994,50 @@ fn a_receiver_offers_no_key_for_what_its_sender_chooses() {
         shown.contains("b/B batch") && shown.contains("? help"),
         "{shown}"
     );
-    // A sender keeps them all, but for the search, which runs local workloads.
-    let sender = App::new(
+    // A sender keeps them, but for the search, which runs local workloads, and the keys of the
+    // latency its receiver times.
+    let mut sender = App::new(
         "remote-tcp",
         None,
         &ringtop::profile::builtin::get("remote-tcp").unwrap(),
     );
+    sender.color = false;
     let shown = screen(&sender, 120, 30);
     assert!(
         shown.contains("c codec") && !shown.contains("t tune"),
         "{shown}"
     );
+    for gone in ["r reset", "a latency span", "f/F prefetch"] {
+        assert!(!shown.contains(gone), "{gone}:\n{shown}");
+    }
+    for code in ['r', 'a'] {
+        sender.status = None;
+        assert_eq!(
+            sender.key(key(KeyCode::Char(code))),
+            Effect::None,
+            "{code:?}"
+        );
+        let status = sender.status.as_ref().unwrap();
+        assert!(
+            status.error
+                && status
+                    .text
+                    .starts_with("this process sends: its rows are read"),
+            "{code:?}: {status:?}"
+        );
+    }
+    assert!(!sender.latency_whole);
+}
+
+/// The prefetch keys are offered where the ring prefetches: a row ring's (spsc, broadcast), not
+/// a framed one's, whose frames have no slots to prefetch (pressed anyway, they say so).
+#[test]
+fn the_prefetch_keys_are_offered_only_where_the_ring_prefetches() {
+    let rows = screen(&app(no_pmu, false), 120, 30);
+    assert!(rows.contains("f/F prefetch"), "{rows}");
+    let framed = screen(&app(no_pmu, true), 120, 30);
+    assert!(!framed.contains("f/F prefetch"), "{framed}");
+    assert!(framed.contains("b/B batch"), "{framed}");
 }
 
 /// `t` is offered where a search can run on the workload: one producer and one consumer here.
@@ -1402,6 +1444,9 @@ fn remote_app(role: LinkRole) -> App {
     let mut s = at(fixture(no_pmu, true), 3726.0);
     s.transport = Some(link(role));
     app.update(s);
+    // As a profile of that end makes it.
+    app.sending = role == LinkRole::Sender;
+    app.receiving = role == LinkRole::Receiver;
     app
 }
 
@@ -1466,6 +1511,7 @@ fn sender_app() -> App {
     s.totals.reordered = None;
     s.transport = Some(link(LinkRole::Sender));
     app.update(s);
+    app.sending = true;
     app
 }
 

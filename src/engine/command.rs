@@ -87,6 +87,12 @@ pub enum CommandError {
          command to the sending process"
     )]
     SenderDecides,
+    /// This process sends: no consumer here reads or times its rows (the receiver's does).
+    #[error(
+        "this process sends: its rows are read and timed by the receiving process, whose \
+         latency that is (this end's is the link's round trip): reset or view it there"
+    )]
+    ReceiverTimes,
     /// The engine has stopped.
     #[error("the engine has stopped")]
     Stopped,

@@ -179,6 +179,7 @@ impl EngineHandle {
             return Err(CommandError::Stopped);
         }
         let receiver = self.shape.role() == Some(LinkRole::Receiver);
+        let sender = self.shape.role() == Some(LinkRole::Sender);
         let ring = RingShape::of(&self.profile);
         match command {
             Command::Codec { .. } | Command::Rate { .. } | Command::Pause | Command::Resume
@@ -186,6 +187,7 @@ impl EngineHandle {
             {
                 return Err(CommandError::SenderDecides);
             }
+            Command::ResetHistograms if sender => return Err(CommandError::ReceiverTimes),
             Command::Repin { thread, cpu } => {
                 let slot = self
                     .slots

@@ -173,6 +173,9 @@ pub struct App {
     /// This process holds the receiving end of a link: what is sent (codec, pace, pausing) is
     /// the sender's to choose, so those keys say so instead of acting.
     pub receiving: bool,
+    /// This process holds the sending end of a link: no consumer here reads or times its rows
+    /// (the receiver's does), so the keys of their latency say so instead of acting.
+    pub sending: bool,
     /// A search (`t`) can run on this workload: one producer and one consumer in this process.
     pub tunable: bool,
     /// The search `t` started, while it runs and after it ended.
@@ -216,6 +219,7 @@ impl App {
             producers: profile.workload.producers,
             ring: RingShape::of(profile),
             receiving: matches!(profile.link_end(), LinkEndSetting::Receive(..)),
+            sending: matches!(profile.link_end(), LinkEndSetting::Send(..)),
             tunable: crate::tune::check_base(profile).is_ok(),
             tune: None,
             endpoint_rates: Vec::new(),

@@ -19,18 +19,41 @@ const SENDER_DECIDES: [(&str, &[char]); 3] = [
     ("space pause", &[' ']),
 ];
 
+/// The footer entries of the keys a sender's dashboard does not offer, with the keys each
+/// stands for: its rows are read and timed by the receiver, whose latency they would reset or
+/// span.
+const RECEIVER_TIMES: [(&str, &[char]); 2] = [("r reset", &['r']), ("a latency span", &['a'])];
+
 /// The footer entry of the key that starts a search.
 const TUNE_ENTRY: &str = "t tune";
 
+/// The footer entry of the prefetch keys, offered where the ring prefetches at all.
+const PREFETCH_ENTRY: &str = "f/F prefetch";
+
+/// Whether `pressed` is one of the keys of `entries`.
+fn among(entries: &[(&str, &[char])], pressed: char) -> bool {
+    entries.iter().any(|(_, keys)| keys.contains(&pressed))
+}
+
+/// Whether `entry` is one of `entries`' footer entries.
+fn listed(entries: &[(&str, &[char])], entry: &str) -> bool {
+    entries.iter().any(|(offered, _)| *offered == entry)
+}
+
 impl App {
     /// Whether the keys of footer `entry` ([`crate::tui::panes::footer::keys`]) act on this
-    /// dashboard: a receiver's leaves what is sent to its sender, and `t` needs a workload a
-    /// search can run (the status line says why when pressed anyway).
+    /// dashboard: a receiver's leaves what is sent to its sender, a sender's the latency its
+    /// receiver times, `t` needs a workload a search can run, and `f`/`F` a ring that
+    /// prefetches (the status line says why when pressed anyway).
     pub fn offers(&self, entry: &str) -> bool {
-        if entry == TUNE_ENTRY {
-            return self.tunable;
+        match entry {
+            TUNE_ENTRY => self.tunable,
+            PREFETCH_ENTRY => check_prefetch(self.ring, 1).is_ok(),
+            _ => {
+                !(self.receiving && listed(&SENDER_DECIDES, entry)
+                    || self.sending && listed(&RECEIVER_TIMES, entry))
+            }
         }
-        !(self.receiving && SENDER_DECIDES.iter().any(|(offered, _)| *offered == entry))
     }
 
     /// What a key does.
@@ -131,14 +154,18 @@ impl App {
 
     fn key_normal(&mut self, key: KeyEvent) -> Effect {
         let threads = self.thread_count();
-        if self.receiving
-            && let KeyCode::Char(pressed) = key.code
-            && SENDER_DECIDES
-                .iter()
-                .any(|(_, keys)| keys.contains(&pressed))
-        {
-            self.report(CommandError::SenderDecides.to_string(), true);
-            return Effect::None;
+        if let KeyCode::Char(pressed) = key.code {
+            let refused = if self.receiving && among(&SENDER_DECIDES, pressed) {
+                Some(CommandError::SenderDecides)
+            } else if self.sending && among(&RECEIVER_TIMES, pressed) {
+                Some(CommandError::ReceiverTimes)
+            } else {
+                None
+            };
+            if let Some(refused) = refused {
+                self.report(refused.to_string(), true);
+                return Effect::None;
+            }
         }
         match key.code {
             KeyCode::Char('q') | KeyCode::Esc => Effect::Quit,

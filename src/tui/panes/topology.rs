@@ -118,16 +118,36 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         }
     }
     // A short pane cuts its last lines: a map that was measured keeps its rows before the
-    // ring's placement, which keeps its (wrapped) lines before the hint to measure one.
+    // ring's placement, which keeps its (wrapped) lines before the hint to measure one. The
+    // placement is drawn whole or not at all (its node's header says `ring memory` still).
     let map = heatmap(app);
     if app.c2c.is_some() {
         lines.extend(map);
-        lines.extend(ring_lines(app, inner.width));
+        lines.extend(whole_in_room(ring_lines(app, inner.width), &lines, inner));
     } else {
-        lines.extend(ring_lines(app, inner.width));
+        lines.extend(whole_in_room(ring_lines(app, inner.width), &lines, inner));
         lines.extend(map);
     }
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
+}
+
+/// `more`, where all of it fits in `area` below `above` (each of those lines taking the rows it
+/// wraps to, counted as [`wrap_words`] breaks it); else nothing.
+fn whole_in_room(
+    more: Vec<Line<'static>>,
+    above: &[Line<'static>],
+    area: Rect,
+) -> Vec<Line<'static>> {
+    let width = usize::from(area.width);
+    let taken: usize = above
+        .iter()
+        .map(|line| wrap_words(&line.to_string(), width).len().max(1))
+        .sum();
+    if taken + more.len() <= usize::from(area.height) {
+        more
+    } else {
+        Vec::new()
+    }
 }
 
 /// Where the ring's memory is (`ring: 256 KiB on node 0 (bound to node 0), 4 KiB pages`),
