@@ -254,6 +254,14 @@ pub enum SweepError {
     /// Two `--set`s for one key: the later would silently replace the earlier's values.
     #[error("{0} is swept by two --set options: give it once, with all its values ({0}=1,2,3)")]
     SweptTwice(String),
+    /// A point that holds a link's receiving end: what it consumes is what its sender sends,
+    /// which no trial here starts, so each point would only time its wait.
+    #[error(
+        "this profile receives on {0}: sweep runs each point's workload, and a receiver consumes \
+         only what its sender sends; sweep the sender's settings instead (a profile with \
+         transport.connect, while `ringtop serve` holds the ring)"
+    )]
+    Receives(String),
     /// A key a sender takes and does nothing with (the ring's, a consumer's), swept where a
     /// point sends: every such point would run the same.
     #[error("--set {key}: {why}")]
@@ -306,6 +314,9 @@ pub fn grid(base: &TuningProfile, axes: &[Axis]) -> Result<Vec<GridPoint>, Sweep
         .into_iter()
         .map(|settings| {
             let profile = with_settings(base, &settings).map_err(SweepError::Point)?;
+            if let LinkEndSetting::Receive(_, at) = profile.link_end() {
+                return Err(SweepError::Receives(at));
+            }
             if matches!(profile.link_end(), LinkEndSetting::Send(..))
                 && let Some((key, why)) = settings
                     .iter()

@@ -113,6 +113,23 @@ fn the_links_secret_reaches_every_point_and_no_points_settings() {
     assert_eq!(grid(&base, &alone).unwrap_err(), SweepError::NoAxes);
 }
 
+/// A receiver consumes only what its sender sends, which no point starts: a sweep of one is
+/// refused before anything runs, rather than time each point's wait as rows/s of 0.
+#[test]
+fn a_receivers_sweep_is_refused() {
+    let mut receiver = crate::profile::builtin::get("remote-tcp").unwrap();
+    let transport = receiver.transport.as_mut().unwrap();
+    transport.connect = None;
+    transport.listen = Some("127.0.0.1:7481".into());
+    let err = grid(&receiver, &[Axis::parse("workload.batch=1,2").unwrap()]).unwrap_err();
+    assert_eq!(err, SweepError::Receives("127.0.0.1:7481".into()));
+    assert!(
+        err.to_string()
+            .starts_with("this profile receives on 127.0.0.1:7481: sweep runs each point's"),
+        "{err}"
+    );
+}
+
 /// A sender sizes no ring and runs no consumer: sweeping what it would take and do nothing with
 /// is refused (every point would run the same), where a local run sweeps it.
 #[test]
