@@ -1652,3 +1652,37 @@ fn t_starts_a_search_whose_progress_draws_over_the_panes_until_any_key() {
     assert_eq!(app.key(key(KeyCode::Char('x'))), Effect::CancelTune);
     assert_eq!(app.mode, Mode::Normal);
 }
+
+/// Narrower than columns, a sender's link comes first: its round trips are its only latency, so
+/// they are not pushed out by the latency pane's note that no consumer runs here; a receiver's
+/// latency pane is drawn only with room for a consumer's row under its header.
+#[test]
+fn a_narrow_senders_dashboard_keeps_its_round_trips_before_the_latency_note() {
+    let mut sender = sender_app();
+    sender.color = false;
+    let text = screen(&sender, 45, 14);
+    assert!(
+        text.contains("│round trip p50 38.0µs  p99 1.40ms"),
+        "{text}"
+    );
+    assert!(!text.contains("no consumer here"), "{text}");
+    // With room, the note is drawn too, below nothing the link needs.
+    let tall = screen(&sender, 60, 30);
+    assert!(
+        tall.contains("no consumer here: a sender's rows are timed"),
+        "{tall}"
+    );
+    assert!(tall.contains("round trip p50 38.0µs"), "{tall}");
+    let mut receiver = remote_app(LinkRole::Receiver);
+    receiver.color = false;
+    let text = screen(&receiver, 45, 14);
+    assert!(
+        !text.contains("│thread     cpu  p50"),
+        "a header without a row:\n{text}"
+    );
+    let taller = screen(&receiver, 45, 20);
+    assert!(
+        taller.contains("│C0 ") || taller.contains("│consumer-0 "),
+        "{taller}"
+    );
+}

@@ -75,15 +75,17 @@ pub fn draw(frame: &mut Frame, app: &App) -> Areas {
         areas.latency = Some(latency);
         areas.counters = Some(counters);
     } else {
-        // Narrow: latency first, then the link of a remote ring (all its lines where they fit)
-        // or the counters.
-        let below = if remote(app) {
-            Constraint::Length(panes::transport::height(app, body.width))
+        // Narrow: latency above the counters, or above the link of a remote ring, which gets
+        // its rows as in the wide layout's column ([`Wanted::split_narrow`]).
+        let [latency, counters] = if remote(app) {
+            let [latency, link] = wanted(app, body.width).split_narrow(body.height);
+            Layout::vertical([Constraint::Length(latency), Constraint::Length(link)]).areas(body)
         } else {
-            Constraint::Percentage(40)
+            Layout::vertical([Constraint::Min(3), Constraint::Percentage(40)]).areas(body)
         };
-        let [latency, counters] = Layout::vertical([Constraint::Min(3), below]).areas(body);
-        panes::latency::render(frame, latency, app);
+        if latency.height > 0 {
+            panes::latency::render(frame, latency, app);
+        }
         if remote(app) {
             panes::transport::render(frame, counters, app);
             areas.latency = Some(latency);
@@ -116,20 +118,24 @@ fn right_column(right: Rect, app: &App) -> [Rect; 3] {
         ])
         .areas(right);
     }
-    let wanted = Wanted {
-        link: panes::transport::height(app, right.width),
-        link_least: panes::transport::least_height(app, right.width),
-        latency: panes::latency::least_height(app, right.width),
-        latency_grows: panes::latency::grows(app),
-        compression: panes::compression::least_height(app, right.width),
-    };
-    let [latency, link, compression] = wanted.split(right.height);
+    let [latency, link, compression] = wanted(app, right.width).split(right.height);
     Layout::vertical([
         Constraint::Length(latency),
         Constraint::Length(link),
         Constraint::Length(compression),
     ])
     .areas(right)
+}
+
+/// What a remote ring's panes ask for at `width` columns.
+fn wanted(app: &App, width: u16) -> Wanted {
+    Wanted {
+        link: panes::transport::height(app, width),
+        link_least: panes::transport::least_height(app, width),
+        latency: panes::latency::least_height(app, width),
+        latency_grows: panes::latency::grows(app),
+        compression: panes::compression::least_height(app, width),
+    }
 }
 
 /// The rows a remote ring's right column asks for at its width, each pane's borders included.
@@ -154,8 +160,9 @@ impl Wanted {
     /// order: first the link's state and last error, which no other pane says; then a
     /// receiver's consumers' latency (what ringtop is for), the rest of its link's lines and
     /// its codec; a sender's codec (its ratio is nowhere else), the rest of its link's lines,
-    /// and its latency note last. A pane left fewer rows than its borders and a line is not
-    /// drawn; the link's pane takes up the rows of one that is not.
+    /// and its latency note last. A pane left fewer rows than its borders and a line (the
+    /// latency table: its header and a row) is not drawn; the link's pane takes up the rows of
+    /// one that is not.
     fn split(self, height: u16) -> [u16; 3] {
         let mut left = height;
         let mut take = |wanted: u16| {
@@ -178,9 +185,42 @@ impl Wanted {
         let spare = left - latency - compression;
         let latency = latency + if self.latency_grows { spare * 3 / 5 } else { 0 };
         let drawn = |rows: u16| if rows < 3 { 0 } else { rows };
-        let latency = drawn(latency);
+        let latency = self.latency_drawn(latency);
         let compression = drawn(left - latency);
         [latency, height - latency - compression, compression]
+    }
+
+    /// The rows latency and the link get of `height` where the terminal is too narrow for
+    /// columns (no compression pane), in the same order as [`Self::split`]: the link's state
+    /// and last error; a receiver's consumers' latency; the rest of the link's lines (a
+    /// sender's round trips among them); then what is left to the latency pane (a receiver's
+    /// history, or a sender's note), drawn only where it shows something ([`Self::latency_drawn`]).
+    fn split_narrow(self, height: u16) -> [u16; 2] {
+        let mut left = height;
+        let mut take = |wanted: u16| {
+            let got = wanted.min(left);
+            left -= got;
+            got
+        };
+        take(self.link_least);
+        let latency = if self.latency_grows {
+            take(self.latency)
+        } else {
+            0
+        };
+        take(self.link.saturating_sub(self.link_least));
+        let latency = self.latency_drawn(latency + left);
+        [latency, height - latency]
+    }
+
+    /// `rows` where the latency pane can show something in them: its borders and a line (a
+    /// table's header and a consumer's row, so never the header alone); else 0.
+    fn latency_drawn(self, rows: u16) -> u16 {
+        if rows < self.latency.clamp(3, 4) {
+            0
+        } else {
+            rows
+        }
     }
 }
 
@@ -246,5 +286,32 @@ mod tests {
         assert_eq!(sender.split(15), [0, 8, 7]);
         assert_eq!(sender.split(11), [0, 6, 5]);
         assert_eq!(sender.split(8), [0, 4, 4]);
+    }
+
+    #[test]
+    fn a_narrow_remote_layout_keeps_the_links_state_then_a_receivers_latency() {
+        let receiver = Wanted {
+            link: 8,
+            link_least: 4,
+            latency: 4,
+            latency_grows: true,
+            compression: 5,
+        };
+        // Room: the link all its lines, the latency the rest.
+        assert_eq!(receiver.split_narrow(20), [12, 8]);
+        // Short: the link's state, the consumers' table, then the link's other lines.
+        assert_eq!(receiver.split_narrow(10), [4, 6]);
+        assert_eq!(receiver.split_narrow(8), [4, 4]);
+        // A latency pane too short for a consumer's row under its header is not drawn.
+        assert_eq!(receiver.split_narrow(7), [0, 7]);
+        assert_eq!(receiver.split_narrow(6), [0, 6]);
+        // A sender's note gives way to every line of its link.
+        let sender = Wanted {
+            latency_grows: false,
+            ..receiver
+        };
+        assert_eq!(sender.split_narrow(20), [12, 8]);
+        assert_eq!(sender.split_narrow(10), [0, 10]);
+        assert_eq!(sender.split_narrow(8), [0, 8]);
     }
 }
