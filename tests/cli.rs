@@ -1030,6 +1030,50 @@ fn profile_list_show_and_check() {
     );
 }
 
+/// `profile check` says what a link's profile runs at its end: a sender's frames and where they
+/// go, not a ring and a consumer that are the receiver's; a receiver's ring, not a codec that is
+/// its sender's.
+#[test]
+fn profile_check_says_which_end_of_a_link_a_profile_runs() {
+    let dir = common::scratch_dir("check-ends");
+    let sender = dir.join("sender.toml");
+    std::fs::write(&sender, include_str!("../profiles/remote-tcp.toml")).unwrap();
+    let receiver = dir.join("receiver.toml");
+    std::fs::write(
+        &receiver,
+        include_str!("../profiles/remote-tcp.toml").replace(
+            "connect = \"127.0.0.1:7471\"",
+            "listen = \"127.0.0.1:7481\"",
+        ),
+    )
+    .unwrap();
+    let check = |path: &std::path::Path| {
+        let out = ringtop()
+            .args(["profile", "check"])
+            .arg(path)
+            .output()
+            .unwrap();
+        assert_succeeded(&out);
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let said = check(&sender);
+    assert!(
+        said.ends_with(
+            ": ok (sends delta-lz4 frames over tcp to 127.0.0.1:7471, 1 producer; the ring and \
+             its consumer are the receiver's)\n"
+        ),
+        "{said}"
+    );
+    let said = check(&receiver);
+    assert!(
+        said.ends_with(
+            ": ok (receives over tcp on 127.0.0.1:7481 into a spsc ring of 16384 rows, 1 \
+             consumer; the rows, their pace and codec are the sender's)\n"
+        ),
+        "{said}"
+    );
+}
+
 #[test]
 fn a_broken_profile_exits_2_with_file_line_and_column() {
     let path = std::env::temp_dir().join(format!("ringtop-broken-{}.toml", std::process::id()));

@@ -175,19 +175,9 @@ fn run_profile(command: &ProfileCommand) -> ExitCode {
         },
         ProfileCommand::Check { file } => match profile::check_file(file) {
             Ok(p) => write_stdout(Ok(format!(
-                "{}: ok ({} ring, {}, {}{}{})\n",
+                "{}: ok ({})\n",
                 file.display(),
-                p.ring.kind.name(),
-                counted(p.workload.producers, "producer"),
-                counted(p.workload.consumers, "consumer"),
-                p.codec()
-                    .map(|c| format!(", codec {c}"))
-                    .unwrap_or_default(),
-                p.codec
-                    .as_ref()
-                    .and_then(|c| c.min_ratio)
-                    .map(|floor| format!(", tuned to a codec ratio of at least {floor}x"))
-                    .unwrap_or_default()
+                what_it_runs(&p)
             ))),
             Err(errors) => {
                 for err in &errors {
@@ -199,6 +189,44 @@ fn run_profile(command: &ProfileCommand) -> ExitCode {
                 ExitCode::from(2)
             }
         },
+    }
+}
+
+/// What `profile check` says a valid profile runs: a local ring's kind, threads and codec; a
+/// sender's frames and where they go (the ring and its consumer are the receiver's); a
+/// receiver's ring and consumers (the rows, their pace and codec are its sender's).
+fn what_it_runs(p: &profile::TuningProfile) -> String {
+    let codec = p.codec().unwrap_or(ringtop::codec::CodecId::None);
+    let floor = p
+        .codec
+        .as_ref()
+        .and_then(|c| c.min_ratio)
+        .map(|floor| format!(", tuned to a codec ratio of at least {floor}x"))
+        .unwrap_or_default();
+    match p.link_end() {
+        profile::LinkEndSetting::Local => format!(
+            "{} ring, {}, {}{}{floor}",
+            p.ring.kind.name(),
+            counted(p.workload.producers, "producer"),
+            counted(p.workload.consumers, "consumer"),
+            p.codec()
+                .map(|c| format!(", codec {c}"))
+                .unwrap_or_default(),
+        ),
+        profile::LinkEndSetting::Send(kind, at) => format!(
+            "sends {codec} frames over {} to {at}, {}; the ring and its consumer are the \
+             receiver's{floor}",
+            kind.name(),
+            counted(p.workload.producers, "producer"),
+        ),
+        profile::LinkEndSetting::Receive(kind, at) => format!(
+            "receives over {} on {at} into a {} ring of {} rows, {}; the rows, their pace and \
+             codec are the sender's",
+            kind.name(),
+            p.ring.kind.name(),
+            p.ring.capacity,
+            counted(p.workload.consumers, "consumer"),
+        ),
     }
 }
 
