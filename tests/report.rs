@@ -754,7 +754,7 @@ fn both_ends_of_a_link_report_it_and_the_receivers_rate_is_over_the_time_it_was_
         "{rate} rows/s, but {consumed} rows in {connected_s} s"
     );
 
-    let (page_of_sender, _) = page("sent", &sent.stdout);
+    let (page_of_sender, sent_summary) = page("sent", &sent.stdout);
     let row = link_row(&page_of_sender);
     assert!(
         row.starts_with(&format!("tcp sender to {address}")),
@@ -762,6 +762,15 @@ fn both_ends_of_a_link_report_it_and_the_receivers_rate_is_over_the_time_it_was_
     );
     assert!(row.contains("round trip p50 "), "{row}");
     assert!(!row.contains("its rows/s are over"), "{row}");
+    // Its rows were consumed at the receiver, as it acknowledged: no consumer of its own.
+    assert!(
+        page_of_sender.contains(&format!(
+            "{} consumed at the receiver (as it acknowledged them)",
+            sent_summary["transport"]["rows_acknowledged"]
+        )),
+        "{page_of_sender}"
+    );
+    assert!(!page_of_receiver.contains("consumed at the receiver"));
     // The sender times no row: its report says where their latency is, not an empty plot.
     assert!(
         page_of_sender.contains("None here: this end sends, and its rows are timed where"),

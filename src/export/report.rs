@@ -333,6 +333,18 @@ fn overview(run: &Recorded, whole: &WholeRun) -> String {
             ),
             " read",
         )
+    } else if whole
+        .transport
+        .is_some_and(|link| link.role == crate::metrics::snapshot::LinkRole::Sender)
+    {
+        // A sender's consumer is its receiver's: what it acknowledged is what was consumed.
+        (
+            format!(
+                "{} consumed at the receiver (as it acknowledged them)",
+                totals.consumed
+            ),
+            "",
+        )
     } else {
         (format!("{} consumed", totals.consumed), "")
     };
