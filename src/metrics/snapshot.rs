@@ -413,7 +413,8 @@ pub struct Totals {
     /// Rows written by all producers; `null` on a receiver (`ringtop serve`), whose producer is
     /// the sender in another process: its own output has the figure.
     pub produced: Option<u64>,
-    /// Rows read by all consumers (a broadcast row counts once per consumer).
+    /// Rows read by all consumers (a broadcast row counts once per consumer); on a sender, whose
+    /// consumer is its receiver's, the rows the receiver acknowledged.
     pub consumed: u64,
     /// Rows never seen by a consumer that should have seen them. Must be 0. `null` on a sender
     /// (a link's sending end, which runs no consumer): its receiver checks every row, and the

@@ -244,7 +244,8 @@ impl Collector for Metrics {
             ),
             (
                 "ringtop_rows_consumed",
-                "Rows read by all consumers (a broadcast row once per consumer).",
+                "Rows read by all consumers (a broadcast row once per consumer; on a sender, those its \
+                 receiver acknowledged).",
                 |t| t[1],
             ),
             (
