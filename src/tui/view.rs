@@ -196,20 +196,13 @@ impl Wanted {
     /// sender's round trips among them); then what is left to the latency pane (a receiver's
     /// history, or a sender's note), drawn only where it shows something ([`Self::latency_drawn`]).
     fn split_narrow(self, height: u16) -> [u16; 2] {
-        let mut left = height;
-        let mut take = |wanted: u16| {
-            let got = wanted.min(left);
-            left -= got;
-            got
-        };
-        take(self.link_least);
-        let latency = if self.latency_grows {
-            take(self.latency)
-        } else {
-            0
-        };
-        take(self.link.saturating_sub(self.link_least));
-        let latency = self.latency_drawn(latency + left);
+        // As the column hands them out, with no codec's pane: its rows are the latency pane's.
+        let [latency, _, compression] = Wanted {
+            compression: 0,
+            ..self
+        }
+        .split(height);
+        let latency = self.latency_drawn(latency + compression);
         [latency, height - latency]
     }
 

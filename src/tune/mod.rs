@@ -17,6 +17,7 @@ mod evidence;
 mod merit;
 mod search;
 mod space;
+mod span;
 mod stats;
 pub mod sweep;
 #[cfg(test)]
@@ -26,10 +27,11 @@ mod trials;
 pub use evidence::{Evidence, Figures, evidence};
 pub use merit::{Disqualified, disqualified, merit};
 pub use search::{
-    DEFAULT_MIN_TRIAL, Goal, LatencySpan, Progress, Rung, SearchConfig, SearchError, SearchRecord,
-    TrialOutcome, TrialRecord, Trials, Verdict, check_budget, search,
+    DEFAULT_MIN_TRIAL, Goal, Progress, Rung, SearchConfig, SearchError, SearchRecord, TrialOutcome,
+    TrialRecord, Trials, Verdict, check_budget, search,
 };
 pub use space::{Candidate, Setting, SpaceError, SpaceInputs, apply, candidates, check_base};
+pub use span::LatencySpan;
 pub use stats::{median, sign_test_confidence};
 pub use trials::EngineTrials;
 

@@ -13,8 +13,9 @@ use crate::profile::overrides::{
 };
 use crate::profile::{LinkEndSetting, TuningProfile};
 
-use super::search::{LatencySpan, TrialOutcome, Trials};
+use super::search::{TrialOutcome, Trials};
 use super::space::Candidate;
+use super::span::LatencySpan;
 use crate::metrics::latency::P99_SAMPLES;
 
 /// How far above a curve's lowest p99 a point may be and still count as before the knee.

@@ -9,8 +9,9 @@ use crate::engine::BEHIND_SCHEDULE;
 use crate::engine::Engine;
 use crate::metrics::snapshot::{Role, Snapshot};
 
-use super::search::{LatencySpan, TrialOutcome, Trials};
+use super::search::{TrialOutcome, Trials};
 use super::space::Candidate;
+use super::span::LatencySpan;
 
 /// How long a trial runs before its measured window (threads pinned, caches and the ring warm,
 /// the first interval's start-up spike left out).
