@@ -53,14 +53,14 @@ pub(super) enum Command {
     /// --headless`), with SVG plots.
     Report(ReportCommandArgs),
     /// Compare two `run --headless` outputs (or two of `attach --headless`): per-thread
-    /// throughput and latency (and a framed run's codec ratio), the change, the noise, and exit
-    /// code 1 when B regressed.
+    /// throughput and latency (a sender's: its link's round trip; and a framed run's codec
+    /// ratio), the change, the noise, and exit code 1 when B regressed.
     Compare(CompareArgs),
     /// Search ring settings for a goal within a budget and write the best as a profile, with
     /// the evidence (baseline against best, the confidence, host, date) in its header.
     Tune(TuneArgs),
     /// Run a grid of short runs over profile settings (`--set workload.rate=100k..10M`): p50
-    /// and p99 against throughput, each curve's knee marked.
+    /// and p99 (a sender's: its link's round trip) against throughput, each curve's knee marked.
     Sweep(SweepArgs),
     /// Watch the rings of another running program that publishes them (`ringtop::monitor`).
     ///
