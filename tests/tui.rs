@@ -1030,13 +1030,23 @@ fn a_receiver_offers_no_key_for_what_its_sender_chooses() {
 }
 
 /// The prefetch keys are offered where the ring prefetches: a row ring's (spsc, broadcast), not
-/// a framed one's, whose frames have no slots to prefetch (pressed anyway, they say so).
+/// a framed one's, whose frames have no slots to prefetch; the codec picker where rows travel in
+/// frames. Pressed anyway, each says why not.
 #[test]
-fn the_prefetch_keys_are_offered_only_where_the_ring_prefetches() {
-    let rows = screen(&app(no_pmu, false), 120, 30);
-    assert!(rows.contains("f/F prefetch"), "{rows}");
+fn the_prefetch_and_codec_keys_are_offered_only_where_they_act() {
+    let mut rows = app(no_pmu, false);
+    let shown = screen(&rows, 120, 30);
+    assert!(shown.contains("f/F prefetch"), "{shown}");
+    assert!(!shown.contains("c codec"), "{shown}");
+    assert_eq!(rows.key(key(KeyCode::Char('c'))), Effect::None);
+    let status = rows.status.clone().unwrap();
+    assert!(
+        status.error && status.text.contains("this run moves rows, not frames"),
+        "{status:?}"
+    );
     let framed = screen(&app(no_pmu, true), 120, 30);
     assert!(!framed.contains("f/F prefetch"), "{framed}");
+    assert!(framed.contains("c codec"), "{framed}");
     assert!(framed.contains("b/B batch"), "{framed}");
 }
 

@@ -14,7 +14,7 @@ use crate::tui::scroll::Scroll;
 /// The footer entries of the keys a receiver's dashboard does not offer, with the keys each
 /// stands for: what is sent (codec, pace, pausing) is the sender's to choose.
 const SENDER_DECIDES: [(&str, &[char]); 3] = [
-    ("c codec", &['c']),
+    (CODEC_ENTRY, &['c']),
     ("+/- pace", &['+', '=', '-']),
     ("space pause", &[' ']),
 ];
@@ -30,6 +30,9 @@ const TUNE_ENTRY: &str = "t tune";
 /// The footer entry of the prefetch keys, offered where the ring prefetches at all.
 const PREFETCH_ENTRY: &str = "f/F prefetch";
 
+/// The footer entry of the codec picker, offered where rows travel in frames.
+const CODEC_ENTRY: &str = "c codec";
+
 /// Whether `pressed` is one of the keys of `entries`.
 fn among(entries: &[(&str, &[char])], pressed: char) -> bool {
     entries.iter().any(|(_, keys)| keys.contains(&pressed))
@@ -43,17 +46,18 @@ fn listed(entries: &[(&str, &[char])], entry: &str) -> bool {
 impl App {
     /// Whether the keys of footer `entry` ([`crate::tui::panes::footer::keys`]) act on this
     /// dashboard: a receiver's leaves what is sent to its sender, a sender's the latency its
-    /// receiver times, `t` needs a workload a search can run, and `f`/`F` a ring that
-    /// prefetches (the status line says why when pressed anyway).
+    /// receiver times, `t` needs a workload a search can run, `f`/`F` a ring that prefetches
+    /// and `c` one that carries frames (the status line says why when pressed anyway).
     pub fn offers(&self, entry: &str) -> bool {
-        match entry {
+        let acts_on_this_ring = match entry {
             TUNE_ENTRY => self.tunable,
             PREFETCH_ENTRY => check_prefetch(self.ring, 1).is_ok(),
-            _ => {
-                !(self.receiving && listed(&SENDER_DECIDES, entry)
-                    || self.sending && listed(&RECEIVER_TIMES, entry))
-            }
-        }
+            CODEC_ENTRY => check_codec_switch(self.ring).is_ok(),
+            _ => true,
+        };
+        acts_on_this_ring
+            && !(self.receiving && listed(&SENDER_DECIDES, entry)
+                || self.sending && listed(&RECEIVER_TIMES, entry))
     }
 
     /// What a key does.
