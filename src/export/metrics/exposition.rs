@@ -417,14 +417,14 @@ impl Collector for Metrics {
         family(
             &mut encoder,
             "ringtop_ring_capacity",
-            "A ring's slots (a framed run's: 64 bytes of frames each).",
+            "A ring's slots (a framed run's: 64 bytes of frames each; a sender's: its receiver's window, as its welcome said).",
             MetricType::Gauge,
             rings().filter_map(|r| Some((by_ring(r), ConstGauge::new(gauge(r.capacity?))))),
         )?;
         family(
             &mut encoder,
             "ringtop_ring_occupancy",
-            "Items written and not yet read by a ring's slowest consumer at the last interval's end (a framed run counts rows, which outnumber the slots when frames compress).",
+            "Items written and not yet read by a ring's slowest consumer at the last interval's end (a framed run counts rows, which outnumber the slots when frames compress; a sender's: rows sent and not yet acknowledged read by its receiver).",
             MetricType::Gauge,
             rings().filter_map(|r| Some((by_ring(r), ConstGauge::new(gauge(r.occupancy?))))),
         )?;
