@@ -423,12 +423,17 @@ fn a_sweep_whose_points_never_started_shows_no_figure_and_exits_1() {
     let out = ringtop().args(args).output().unwrap();
     assert_eq!(out.status.code(), Some(1), "{out:?}");
     let table = String::from_utf8(out.stdout).unwrap();
+    // The address, every point's, is said once above; the batch is the one column.
+    assert!(
+        table.starts_with("every point: transport.connect=127.0.0.1:1\n"),
+        "{table}"
+    );
     let row = table
         .lines()
-        .find(|l| l.split_whitespace().nth(1) == Some("4"))
+        .find(|l| l.split_whitespace().next() == Some("4"))
         .unwrap_or_else(|| panic!("no batch 4 row: {table}"));
     let cells: Vec<&str> = row.split_whitespace().collect();
-    assert_eq!(cells[2..6], ["n/a"; 4], "{table}");
+    assert_eq!(cells[1..5], ["n/a"; 4], "{table}");
     assert!(row.contains("failed: cannot connect"), "{table}");
     assert!(table.contains("no knee: every point failed"), "{table}");
 }
@@ -483,6 +488,11 @@ fn a_sweeps_secret_reaches_every_point_and_is_never_printed() {
         if json {
             let doc: Value = serde_json::from_str(&stdout).unwrap();
             assert_eq!(doc["sweep"]["latency_span"], "round_trip", "{doc}");
+            assert_eq!(
+                doc["sweep"]["shared"],
+                serde_json::json!([["transport.connect", address]]),
+                "{doc}"
+            );
             for point in doc["sweep"]["points"].as_array().unwrap() {
                 assert_eq!(point["outcome"]["failure"], Value::Null, "{point}");
                 // A sender checks no row: its receiver does. It times its link's round trips.
@@ -497,10 +507,19 @@ fn a_sweeps_secret_reaches_every_point_and_is_never_printed() {
                 assert_eq!(keys, ["transport.connect", "workload.batch"], "{point}");
             }
         } else {
+            // The address every point shares is said once, not as a column.
             assert!(
-                stdout.starts_with("transport.connect   workload.batch"),
+                stdout.starts_with(&format!(
+                    "every point: transport.connect={address}\nworkload.batch   "
+                )),
                 "{stdout}"
             );
+            // Each setting's column as wide as its key: the value ends where the key does.
+            let header = stdout.lines().nth(1).unwrap();
+            let key_end = header.find("workload.batch").unwrap() + "workload.batch".len();
+            for (row, batch) in stdout.lines().skip(2).zip(["1", "4"]) {
+                assert_eq!(row.find(batch).map(|at| at + 1), Some(key_end), "{stdout}");
+            }
             assert!(stdout.contains("rows checked at the receiver"), "{stdout}");
             assert!(!stdout.contains("LOST"), "{stdout}");
             assert!(
@@ -579,20 +598,18 @@ fn a_broadcast_sweep_says_its_rows_per_s_count_each_consumers_reads() {
         .unwrap();
     common::assert_succeeded(&out);
     let table = String::from_utf8(out.stdout).unwrap();
-    // Two consumers read each of the 50k rows a second: the table's 100k says why.
-    let (header, row) = (table.lines().next().unwrap(), table.lines().nth(1).unwrap());
-    // Each setting's column as wide as its key: the value ends where the key does.
+    // One point: its settings are every point's, said once above the figures.
+    let lines: Vec<&str> = table.lines().collect();
     assert_eq!(
-        row.find("auto+auto").map(|at| at + "auto+auto".len()),
-        header
-            .find("pinning.consumers")
-            .map(|at| at + "pinning.consumers".len()),
+        lines[0], "every point: pinning.consumers=auto+auto  workload.rate=50000",
         "{table}"
     );
-    // Read once per consumer: well past the 50k one consumer reads, whatever this machine's
-    // scheduler does to the three threads on its CPUs in 300 ms (within 5 % of 100k failed once
-    // in a dozen runs on two CPUs).
-    let rows_per_s: f64 = row.split_whitespace().nth(2).unwrap().parse().unwrap();
+    assert!(lines[1].trim_start().starts_with("rows/s"), "{table}");
+    // Two consumers read each of the 50k rows a second: the table's 100k says why. Read once
+    // per consumer: well past the 50k one consumer reads, whatever this machine's scheduler
+    // does to the three threads on its CPUs in 300 ms (within 5 % of 100k failed once in a
+    // dozen runs on two CPUs).
+    let rows_per_s: f64 = lines[2].split_whitespace().next().unwrap().parse().unwrap();
     assert!(rows_per_s > 75_000.0, "{table}");
     assert!(
         table.contains(

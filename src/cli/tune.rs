@@ -375,23 +375,34 @@ fn sweep_table(record: &sweep::SweepRecord, reads_differ_from_rate: bool) -> Str
     let Some(first) = record.points.first() else {
         return String::new();
     };
-    let widths: Vec<usize> = first
-        .settings
+    // What every point shares is said once, above: a column of one value says nothing.
+    let columns: Vec<usize> = (0..first.settings.len())
+        .filter(|&i| !record.shared.contains(&first.settings[i]))
+        .collect();
+    let widths: Vec<usize> = columns
         .iter()
-        .enumerate()
-        .map(|(i, (key, _))| {
+        .map(|&i| {
             record
                 .points
                 .iter()
                 .filter_map(|p| p.settings.get(i))
                 .map(|(_, value)| setting_text(value).chars().count())
-                .chain([key.chars().count(), 14])
+                .chain([first.settings[i].0.chars().count(), 14])
                 .max()
                 .unwrap_or(14)
         })
         .collect();
     let mut out = String::new();
-    for ((key, _), width) in first.settings.iter().zip(&widths) {
+    if !record.shared.is_empty() {
+        let shared: Vec<String> = record
+            .shared
+            .iter()
+            .map(|(key, value)| format!("{key}={}", setting_text(value)))
+            .collect();
+        out.push_str(&format!("every point: {}\n", shared.join("  ")));
+    }
+    for (&i, width) in columns.iter().zip(&widths) {
+        let key = &first.settings[i].0;
         out.push_str(&format!("{key:>width$}   "));
     }
     // A framed workload's ratio, where any point has frames: what a codec sweep is for.
@@ -423,8 +434,12 @@ fn sweep_table(record: &sweep::SweepRecord, reads_differ_from_rate: bool) -> Str
     let ns = |v: Option<u64>| v.map_or_else(|| "n/a".to_owned(), |v| v.to_string());
     let thin_mark = |o: &TrialOutcome| if o.p99_is_thin() { "*" } else { "" };
     for point in &record.points {
-        for ((_, value), width) in point.settings.iter().zip(&widths) {
-            out.push_str(&format!("{:>width$}   ", setting_text(value)));
+        for (&i, width) in columns.iter().zip(&widths) {
+            let value = point
+                .settings
+                .get(i)
+                .map_or(String::new(), |(_, v)| setting_text(v));
+            out.push_str(&format!("{value:>width$}   "));
         }
         let o = &point.outcome;
         let rows = match (&o.failure, o.integrity_ok) {

@@ -169,6 +169,11 @@ pub struct SweepRecord {
     pub points: Vec<Point>,
     /// Points in the grid: more than `points` when the sweep was interrupted.
     pub planned: usize,
+    /// The settings every point shares: the axes given one value (a link's address, say), which
+    /// the table and the report say once rather than as a column. Empty where the sweep was
+    /// interrupted (the grid's other values did not run).
+    #[schemars(with = "Vec<(String, serde_json::Value)>")]
+    pub shared: Vec<Setting>,
     /// Stopped from outside (Ctrl-C) before every point ran; the points run are whole.
     pub interrupted: bool,
     /// What the points' `p50_ns` and `p99_ns` time: `one_way`, or a link's sender's
@@ -370,15 +375,34 @@ pub fn sweep(
         });
     }
     mark_knees(&mut points);
+    let interrupted = points.len() < planned;
     SweepRecord {
         no_knee: why_no_knee(&points),
         trial_s: trial.as_secs_f64(),
-        interrupted: points.len() < planned,
+        shared: if interrupted {
+            Vec::new()
+        } else {
+            shared_settings(&points)
+        },
+        interrupted,
         planned,
         points,
         latency_span,
         knee_rule: knee_rule(latency_span),
     }
+}
+
+/// The settings of `points` that every one of them has, in axis order.
+fn shared_settings(points: &[Point]) -> Vec<Setting> {
+    let Some(first) = points.first() else {
+        return Vec::new();
+    };
+    first
+        .settings
+        .iter()
+        .filter(|setting| points.iter().all(|p| p.settings.contains(setting)))
+        .cloned()
+        .collect()
 }
 
 /// How [`mark_knees`] chooses, in words, for points whose latency is `span`'s.

@@ -43,10 +43,17 @@ pub(super) fn sweep_section(doc: &Value) -> String {
         .as_array()
         .cloned()
         .unwrap_or_default();
+    // What every point shares is said once (a sweep written before it said so: nothing).
+    let shared = doc["sweep"]["shared"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let setting = |kv: &Value| format!("{}={}", kv[0].as_str().unwrap_or("?"), kv[1]);
     let label = |settings: &[Value]| -> String {
         settings
             .iter()
-            .map(|kv| format!("{}={}", kv[0].as_str().unwrap_or("?"), kv[1]))
+            .filter(|kv| !shared.contains(kv))
+            .map(setting)
             .collect::<Vec<_>>()
             .join(" ")
     };
@@ -119,6 +126,13 @@ pub(super) fn sweep_section(doc: &Value) -> String {
     };
     let mut out = String::from("<h2>Sweep</h2>");
     out.push_str(&chart.svg());
+    if !shared.is_empty() {
+        let _ = write!(
+            out,
+            "<p>Every point: {}.</p>",
+            escape(&shared.iter().map(setting).collect::<Vec<_>>().join(" "))
+        );
+    }
     let _ = write!(
         out,
         "<p>Each point is one run of {} s (after a warm-up); latency is {}. Knee: {}.</p>",
@@ -284,6 +298,20 @@ mod tests {
             sender.contains("latency is the link's round trip, from each row"),
             "{sender}"
         );
+        // What every point shares is said once, and named in no curve.
+        let mut shared = doc(Some("round_trip"));
+        shared["sweep"]["points"][0]["settings"] = json!([
+            ["transport.connect", "10.0.0.1:7471"],
+            ["workload.rate", 100000]
+        ]);
+        shared["sweep"]["shared"] = json!([["transport.connect", "10.0.0.1:7471"]]);
+        let html = super::sweep_html(&shared, "s.json");
+        assert!(
+            html.contains("<p>Every point: transport.connect=&quot;10.0.0.1:7471&quot;.</p>"),
+            "{html}"
+        );
+        assert!(html.contains("<td>workload.rate=100000</td>"), "{html}");
+        assert_eq!(html.matches("transport.connect").count(), 1, "{html}");
         for span in [Some("one_way"), None] {
             let local = super::sweep_html(&doc(span), "s.json");
             assert!(local.contains("Latency against throughput"), "{local}");

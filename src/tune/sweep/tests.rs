@@ -338,3 +338,62 @@ fn a_sweep_without_a_knee_says_which_rule_no_point_met() {
         "{few}"
     );
 }
+
+/// Trials that all give the same outcome, and set `stop` (as Ctrl-C would) once `stop_after`
+/// have run.
+struct Constant {
+    ran: usize,
+    stop_after: usize,
+    stop: std::sync::Arc<AtomicBool>,
+}
+
+impl Trials for Constant {
+    fn run(&mut self, _: &Candidate, _: Duration) -> TrialOutcome {
+        self.ran += 1;
+        if self.ran == self.stop_after {
+            self.stop.store(true, Relaxed);
+        }
+        point(1, 1, 1e5, 500).outcome
+    }
+
+    fn overhead(&self) -> Duration {
+        Duration::ZERO
+    }
+}
+
+/// An axis of one value (a sender's `transport.connect`, say) is a setting every point shares:
+/// the record says it once, for the table and the report; an interrupted sweep says none, as its
+/// grid's other values did not run.
+#[test]
+fn the_settings_every_point_shares_are_said_once() {
+    let base = crate::profile::builtin::get("default").unwrap();
+    let axes = [
+        Axis::parse("workload.batch=8").unwrap(),
+        Axis::parse("workload.rate=100k,200k").unwrap(),
+    ];
+    let run = |stop_after: usize| {
+        let stop = std::sync::Arc::new(AtomicBool::new(false));
+        let mut trials = Constant {
+            ran: 0,
+            stop_after,
+            stop: stop.clone(),
+        };
+        let grid = grid(&base, &axes).unwrap();
+        sweep(
+            grid,
+            &mut trials,
+            Duration::from_millis(1),
+            &stop,
+            &mut |_, _| {},
+        )
+    };
+    let whole = run(usize::MAX);
+    assert_eq!(
+        whole.shared,
+        [("workload.batch".to_owned(), toml::Value::Integer(8))]
+    );
+    // Stopped after the first point: the second never ran.
+    let cut = run(1);
+    assert!(cut.interrupted);
+    assert!(cut.shared.is_empty(), "{:?}", cut.shared);
+}
