@@ -287,12 +287,9 @@ fn overview(run: &Recorded, whole: &WholeRun) -> String {
     let host = &start["host"];
     let text = |v: &Value| v.as_str().map_or("n/a".to_owned(), escape);
     let totals = &whole.totals;
+    let sender = run.link_role() == Some(LinkRole::Sender);
     // A sender checks no row (output from before its counts were `null` says 0 for them).
-    let checked = if run.link_role() == Some(LinkRole::Sender) {
-        None
-    } else {
-        totals.integrity_ok()
-    };
+    let checked = if sender { None } else { totals.integrity_ok() };
     let integrity = match (checked, whole.finished) {
         (None, _) => "n/a: a sender's rows are checked where they are received (the \
                       receiver's output has the counts)"
@@ -333,10 +330,7 @@ fn overview(run: &Recorded, whole: &WholeRun) -> String {
             ),
             " read",
         )
-    } else if whole
-        .transport
-        .is_some_and(|link| link.role == crate::metrics::snapshot::LinkRole::Sender)
-    {
+    } else if sender {
         // A sender's consumer is its receiver's: what it acknowledged is what was consumed.
         (
             format!(

@@ -249,15 +249,19 @@ pub fn thread_at(app: &App, areas: &Areas, column: u16, row: u16) -> Option<usiz
 mod tests {
     use super::Wanted;
 
+    /// A receiver's column: a link of 8 rows (4 of them its state), a latency table of 4 that
+    /// grows, a codec pane of 5.
+    const RECEIVER: Wanted = Wanted {
+        link: 8,
+        link_least: 4,
+        latency: 4,
+        latency_grows: true,
+        compression: 5,
+    };
+
     #[test]
     fn a_remote_column_gives_the_link_its_state_first_and_the_rest_by_need() {
-        let receiver = Wanted {
-            link: 8,
-            link_least: 4,
-            latency: 4,
-            latency_grows: true,
-            compression: 5,
-        };
+        let receiver = RECEIVER;
         // Room to spare: 60/40 of it to latency and compression.
         assert_eq!(receiver.split(27), [10, 8, 9]);
         assert_eq!(receiver.split(17), [4, 8, 5]);
@@ -283,13 +287,7 @@ mod tests {
 
     #[test]
     fn a_narrow_remote_layout_keeps_the_links_state_then_a_receivers_latency() {
-        let receiver = Wanted {
-            link: 8,
-            link_least: 4,
-            latency: 4,
-            latency_grows: true,
-            compression: 5,
-        };
+        let receiver = RECEIVER;
         // Room: the link all its lines, the latency the rest.
         assert_eq!(receiver.split_narrow(20), [12, 8]);
         // Short: the link's state, the consumers' table, then the link's other lines.

@@ -320,18 +320,20 @@ pub fn grid(base: &TuningProfile, axes: &[Axis]) -> Result<Vec<GridPoint>, Sweep
         .into_iter()
         .map(|settings| {
             let profile = with_settings(base, &settings).map_err(SweepError::Point)?;
-            if let LinkEndSetting::Receive(_, at) = profile.link_end() {
-                return Err(SweepError::Receives(at));
-            }
-            if matches!(profile.link_end(), LinkEndSetting::Send(..))
-                && let Some((key, why)) = settings
-                    .iter()
-                    .find_map(|(key, _)| Some((key, unused_by_a_sender(key)?)))
-            {
-                return Err(SweepError::NotTheSenders {
-                    key: key.clone(),
-                    why,
-                });
+            match profile.link_end() {
+                LinkEndSetting::Receive(_, at) => return Err(SweepError::Receives(at)),
+                LinkEndSetting::Send(..) => {
+                    if let Some((key, why)) = settings
+                        .iter()
+                        .find_map(|(key, _)| Some((key, unused_by_a_sender(key)?)))
+                    {
+                        return Err(SweepError::NotTheSenders {
+                            key: key.clone(),
+                            why,
+                        });
+                    }
+                }
+                LinkEndSetting::Local => {}
             }
             Ok(GridPoint { settings, profile })
         })
