@@ -334,6 +334,48 @@ fn attach_reports_the_counts_the_program_itself_reports() {
         assert!(first.contains("(pid "), "{tiny}");
         assert!(last.contains("q quits"), "{tiny}");
     }
+    // The tables share what is left by what they hold: neither keeps a blank row while the
+    // other's rows are off screen, and a cut one's title counts the rows it shows.
+    let mut calm = snapshot.clone();
+    calm.warnings.clear();
+    calm.skipped.clear();
+    for height in 8..=20 {
+        let text = draw(Some(&calm), &rates, 80, height);
+        let lines: Vec<&str> = text.lines().collect();
+        let pane = |title: &str| -> Vec<&str> {
+            let top = lines.iter().position(|l| l.contains(title)).unwrap();
+            lines[top + 2..]
+                .iter()
+                .take_while(|l| l.starts_with("\"│"))
+                .copied()
+                .collect()
+        };
+        let blank = |rows: &[&str]| {
+            rows.iter()
+                .filter(|r| r.trim_matches(['"', '│', ' ']).is_empty())
+                .count()
+        };
+        let (rings, threads) = (pane("┌ Rings"), pane("┌ Endpoints"));
+        let (rings_shown, threads_shown) =
+            (rings.len() - blank(&rings), threads.len() - blank(&threads));
+        for (name, shown, all, others_blank) in [
+            ("Rings", rings_shown, calm.rings.len(), blank(&threads)),
+            (
+                "Endpoints",
+                threads_shown,
+                calm.threads.len(),
+                blank(&rings),
+            ),
+        ] {
+            if shown < all {
+                assert!(
+                    text.contains(&format!("┌ {name} ({shown} of {all} shown;")),
+                    "{name} cut without a count at 80x{height}:\n{text}"
+                );
+                assert_eq!(others_blank, 0, "blank rows beside a cut {name}:\n{text}");
+            }
+        }
+    }
     // With no line to spare for the warnings, the title counts them.
     let mut warned = snapshot.clone();
     warned.warnings = vec!["orders consumer-0 ran 44 % of the last 1.0 s on CPU 1".into()];

@@ -63,7 +63,7 @@ pub fn render(
     };
     // The tables share what the title, the warnings and the status leave: in a terminal too
     // short for them all, they give way, never the program's name or the key.
-    let [header, warnings, rings, threads, footer] = Layout::vertical([
+    let [header, warnings, tables, footer] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Length(
             u16::try_from(notes.len())
@@ -71,10 +71,20 @@ pub fn render(
                 .max(room.min(1)),
         ),
         Constraint::Fill(1),
-        Constraint::Fill(1),
         Constraint::Length(status_height),
     ])
     .areas(area);
+    let thread_notes = note_lines(
+        &thread_notes(&snapshot.threads),
+        tables.width.saturating_sub(2),
+    );
+    let rings_height = rings_share(
+        tables.height,
+        table_height(snapshot.rings.len(), 0),
+        table_height(snapshot.threads.len(), thread_notes.len()),
+    );
+    let [rings, threads] =
+        Layout::vertical([Constraint::Length(rings_height), Constraint::Fill(1)]).areas(tables);
     let program = &snapshot.program;
     // Each part whole: narrow, the segment's path and the update interval give way first.
     let bold = Style::default().add_modifier(Modifier::BOLD);
@@ -116,7 +126,7 @@ pub fn render(
     frame.render_widget(Paragraph::new(title), header);
     frame.render_widget(Paragraph::new(notes), warnings);
     render_rings(frame, rings, snapshot);
-    render_threads(frame, threads, &snapshot.threads, rates);
+    render_threads(frame, threads, &snapshot.threads, rates, thread_notes);
     frame.render_widget(Paragraph::new(status), footer);
 }
 
@@ -195,6 +205,50 @@ fn warning_lines(
     lines
 }
 
+/// The lines a table pane of `rows` rows and `notes` lines of notes takes whole: its borders,
+/// its header, its rows and its notes.
+fn table_height(rows: usize, notes: usize) -> u16 {
+    u16::try_from(3 + rows + notes).unwrap_or(u16::MAX)
+}
+
+/// The rings' pane's share of `height` lines, the endpoints' pane taking the rest, where the
+/// panes take `rings` and `threads` lines whole: both whole where they fit, the endpoints' pane
+/// taking the spare (a program's endpoints are the list that grows); otherwise each keeps its
+/// header and a row, and the rest goes to each in proportion to what it still lacks, so neither
+/// pane keeps blank lines while the other's rows are off screen.
+fn rings_share(height: u16, rings: u16, threads: u16) -> u16 {
+    if u32::from(rings) + u32::from(threads) <= u32::from(height) {
+        return rings;
+    }
+    // Borders, header and one row.
+    let floor = |want: u16| want.min(4);
+    let (rings_floor, threads_floor) = (floor(rings), floor(threads));
+    if rings_floor + threads_floor >= height {
+        return rings_floor.min(height.div_ceil(2));
+    }
+    let spare = u32::from(height - rings_floor - threads_floor);
+    let (rings_lack, threads_lack) = (
+        u32::from(rings - rings_floor),
+        u32::from(threads - threads_floor),
+    );
+    let rings_more = spare * rings_lack / (rings_lack + threads_lack).max(1);
+    rings_floor + u16::try_from(rings_more).unwrap_or(0)
+}
+
+/// A pane's title with how many of its `rows` are drawn where `room` lines (under its header)
+/// cannot take them all, or that `notes_cut` lines of its notes are not: a cut pane says so
+/// rather than look whole.
+fn titled(name: &str, note: &str, rows: usize, room: u16, notes_cut: usize) -> String {
+    let shown = rows.min(usize::from(room));
+    if shown < rows {
+        format!(" {name} ({shown} of {rows} shown; {note}) ")
+    } else if notes_cut > 0 {
+        format!(" {name} (notes cut short; {note}) ")
+    } else {
+        format!(" {name} ({note}) ")
+    }
+}
+
 fn render_rings(frame: &mut Frame, area: Rect, snapshot: &ProgramSnapshot) {
     let rings = &snapshot.rings;
     let column = |header, need, cell: fn(&AttachedRing) -> String| {
@@ -225,9 +279,14 @@ fn render_rings(frame: &mut Frame, area: Rect, snapshot: &ProgramSnapshot) {
         column("memory on", 2, |r| memory_nodes(&r.ring.memory_nodes)),
         column("", 7, |r| if r.closed { "closed" } else { "" }.to_owned()),
     ];
-    let block = Block::default()
-        .borders(Borders::ALL)
-        .title(" Rings (stalls: since the program started) ");
+    let room = area.height.saturating_sub(3);
+    let block = Block::default().borders(Borders::ALL).title(titled(
+        "Rings",
+        "stalls: since the program started",
+        rings.len(),
+        room,
+        0,
+    ));
     let fitted = fit(&columns, block.inner(area).width);
     let table = Table::new(fitted.rows, fitted.widths)
         .header(
@@ -255,11 +314,14 @@ fn count_or_na(count: Option<u64>) -> String {
     count.map_or("n/a".to_owned(), |c| c.to_string())
 }
 
+/// The endpoints' table, and under it `notes` (its endpoints' notes, wrapped) where the rows
+/// leave room.
 fn render_threads(
     frame: &mut Frame,
     area: Rect,
     threads: &[ThreadSnapshot],
     rates: &[Option<EndpointRates>],
+    notes: Vec<Line<'static>>,
 ) {
     let column = |header, need, cell: &dyn Fn(&ThreadSnapshot) -> String| {
         Column::new(header, need, threads.iter().map(cell))
@@ -304,15 +366,23 @@ fn render_threads(
             })
         }),
     ];
-    let block = Block::default()
-        .borders(Borders::ALL)
-        .title(" Endpoints (latency: n/a unless the program records it) ");
+    // The rows first, the notes in what they leave.
+    let room = area.height.saturating_sub(3);
+    let rows_height = u16::try_from(threads.len() + 1).unwrap_or(u16::MAX);
+    let notes_height = u16::try_from(notes.len())
+        .unwrap_or(u16::MAX)
+        .min(area.height.saturating_sub(2).saturating_sub(rows_height));
+    let block = Block::default().borders(Borders::ALL).title(titled(
+        "Endpoints",
+        "latency: n/a unless the program records it",
+        threads.len(),
+        room,
+        notes.len() - usize::from(notes_height),
+    ));
     let inner = block.inner(area);
     frame.render_widget(block, area);
-    let notes = note_lines(&thread_notes(threads), inner.width);
-    let notes_height = u16::try_from(notes.len()).unwrap_or(u16::MAX);
     let [table_area, notes_area] =
-        Layout::vertical([Constraint::Min(2), Constraint::Length(notes_height)]).areas(inner);
+        Layout::vertical([Constraint::Fill(1), Constraint::Length(notes_height)]).areas(inner);
     let fitted = fit(&columns, table_area.width);
     let table = Table::new(fitted.rows, fitted.widths).header(
         fitted
@@ -348,4 +418,33 @@ fn thread_notes(threads: &[ThreadSnapshot]) -> Vec<String> {
             (!said.is_empty()).then(|| format!("{}: {}", t.name, said.join("; ")))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_tables_are_whole_where_they_fit_and_share_by_what_they_lack_where_not() {
+        // Both whole: the endpoints' pane takes the spare.
+        assert_eq!(rings_share(20, 5, 7), 5);
+        // Short: each keeps borders, header and a row (4), the rest by what each lacks.
+        assert_eq!(rings_share(14, 6, 12), 5);
+        assert_eq!(rings_share(10, 20, 4), 6);
+        // Shorter than both floors: halves, the rings' never past its floor.
+        assert_eq!(rings_share(7, 5, 7), 4);
+        assert_eq!(rings_share(5, 3, 7), 3);
+        assert_eq!(rings_share(0, 5, 7), 0);
+        assert_eq!(rings_share(u16::MAX, u16::MAX, u16::MAX), 32_767);
+    }
+
+    #[test]
+    fn a_cut_pane_counts_what_it_shows() {
+        assert_eq!(titled("Rings", "n", 3, 3, 0), " Rings (n) ");
+        assert_eq!(titled("Rings", "n", 3, 1, 0), " Rings (1 of 3 shown; n) ");
+        assert_eq!(
+            titled("Rings", "n", 3, 9, 2),
+            " Rings (notes cut short; n) "
+        );
+    }
 }
