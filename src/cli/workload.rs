@@ -75,17 +75,11 @@ pub(super) fn run_workload(args: &RunArgs) -> ExitCode {
             .get_or_insert_with(profile::TransportSection::tcp);
         let mut sent_to = None;
         if let Some(address) = &args.connect {
-            transport.kind = profile::TransportKind::Tcp;
-            transport.connect = Some(address.clone());
-            transport.listen = None;
-            transport.name = None;
+            transport.send_to(address);
             sent_to = Some(format!("to {address} (--connect)"));
         }
         if let Some(name) = &args.shm {
-            transport.kind = profile::TransportKind::Shm;
-            transport.name = Some(name.clone());
-            transport.connect = None;
-            transport.listen = None;
+            transport.send_into_shm(name);
             sent_to = Some(format!("into the shared-memory ring `{name}` (--shm)"));
         }
         if token.is_some() {
@@ -154,25 +148,16 @@ pub(super) fn run_serve(args: &ServeArgs) -> ExitCode {
     let transport = profile
         .transport
         .get_or_insert_with(profile::TransportSection::tcp);
-    transport.connect = None;
-    transport.name = None;
     let (place, link) = match &args.shm {
         Some(name) => {
-            transport.kind = profile::TransportKind::Shm;
-            transport.listen = Some(name.clone());
+            transport.hold_shm(name);
             (
                 format!("--shm {name}"),
                 format!("the shared-memory ring `{name}`"),
             )
         }
         None => {
-            if matches!(
-                transport.kind,
-                profile::TransportKind::Local | profile::TransportKind::Shm
-            ) {
-                transport.kind = profile::TransportKind::Tcp;
-            }
-            transport.listen = Some(args.listen.clone());
+            transport.listen_at(&args.listen);
             let over = if transport.kind == profile::TransportKind::Rdma {
                 "RDMA"
             } else {

@@ -9,6 +9,7 @@
 pub mod builtin;
 mod check;
 mod files;
+mod link_address;
 mod locate;
 pub(crate) mod numbers;
 mod one_of;

@@ -177,7 +177,7 @@ pub fn rdma_unavailable() -> LinkError {
     #[cfg(not(feature = "rdma"))]
     {
         LinkError::Unavailable(
-            "this build has no RDMA support (build with --features rdma); use transport = \"tcp\""
+            "this build has no RDMA support (build with --features rdma); use kind = \"tcp\" in [transport]"
                 .into(),
         )
     }

@@ -47,7 +47,7 @@ pub fn devices() -> Result<Vec<Device>, LinkError> {
     if list.is_null() {
         let err = std::io::Error::last_os_error();
         return Err(LinkError::Unavailable(format!(
-            "no RDMA device (ibv_get_device_list: {}); use transport = \"tcp\"",
+            "no RDMA device (ibv_get_device_list: {}); use kind = \"tcp\" in [transport]",
             errno_name(&err)
         )));
     }
@@ -119,7 +119,8 @@ pub fn unavailable() -> LinkError {
     match devices() {
         Err(e) => e,
         Ok(found) if found.is_empty() => LinkError::Unavailable(
-            "no RDMA device (ibv_get_device_list: found none); use transport = \"tcp\"".into(),
+            "no RDMA device (ibv_get_device_list: found none); use kind = \"tcp\" in [transport]"
+                .into(),
         ),
         Ok(found) => LinkError::Unavailable(format!(
             "RDMA device(s) {} found, but the connection could not be set up",
@@ -151,7 +152,10 @@ mod tests {
     #[test]
     fn without_a_device_the_reason_names_the_call_and_the_way_out() {
         let message = unavailable().to_string();
-        assert!(message.contains("use transport = \"tcp\""), "{message}");
+        assert!(
+            message.contains("use kind = \"tcp\" in [transport]"),
+            "{message}"
+        );
         if devices().map_or(true, |d| d.is_empty()) {
             assert!(
                 message.starts_with("no RDMA device (ibv_get_device_list: "),
