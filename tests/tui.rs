@@ -329,6 +329,13 @@ fn a_broadcast_header_gives_the_rows_written_and_how_many_read_each() {
     assert_eq!(snapshot.totals.rows_per_s, 2_000_000.0);
     assert!(header.contains("\"1.00M rows/s ×2  128 MB/s  "), "{header}");
     assert!(!header.contains("2.00M"), "{header}");
+    // The throughput chart plots the same rows, and says so: its scale tops 1 M, not 2 M.
+    let chart = pane(&app, 80, 8, panes::throughput::render);
+    assert!(
+        chart.contains("Throughput (rows/s written; each read by 2 consumers)"),
+        "{chart}"
+    );
+    assert!(chart.contains("│1.1"), "{chart}");
 }
 
 #[test]

@@ -501,6 +501,44 @@ pub struct Snapshot {
     pub warning_keys: Vec<String>,
 }
 
+/// The rows a second a front end shows for a run: what the consumers read, or, where each of
+/// several consumers reads every row (a broadcast ring), the rows written and how many read each
+/// (the reads beside the pace would look like twice it).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RowRate {
+    /// Rows a second, each counted once.
+    pub rows_per_s: f64,
+    /// How many consumers read each of them: 1 but for a broadcast ring's.
+    pub readers: usize,
+}
+
+impl Snapshot {
+    /// The rows a second to show for this interval: one home for the rule the header and the
+    /// throughput chart share.
+    pub fn row_rate(&self) -> RowRate {
+        let consumers = self
+            .threads
+            .iter()
+            .filter(|t| t.role == Role::Consumer)
+            .count();
+        if !self.ring.each_consumer_reads_every_row() || consumers < 2 {
+            return RowRate {
+                rows_per_s: self.totals.rows_per_s,
+                readers: 1,
+            };
+        }
+        RowRate {
+            rows_per_s: self
+                .threads
+                .iter()
+                .filter(|t| t.role == Role::Producer)
+                .map(|t| t.rows_per_s)
+                .sum(),
+            readers: consumers,
+        }
+    }
+}
+
 /// The index in `threads` of the thread called `name`, looked for first at `hint`: threads keep
 /// their order from one snapshot to the next, so following a thread through a run costs one
 /// comparison a snapshot, not a search.

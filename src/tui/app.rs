@@ -265,7 +265,7 @@ impl App {
         }
         push(
             &mut self.throughput_history,
-            (snapshot.elapsed_s, snapshot.totals.rows_per_s),
+            (snapshot.elapsed_s, snapshot.row_rate().rows_per_s),
         );
         if let Some(ratio) = snapshot.codec.as_ref().and_then(|c| c.ratio) {
             push(&mut self.ratio_history, (ratio * 100.0).round() as u64);

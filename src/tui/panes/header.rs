@@ -9,7 +9,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use crate::metrics::human::format_rate;
-use crate::metrics::snapshot::{LinkRole, Role, RunState, Snapshot, Totals};
+use crate::metrics::snapshot::{LinkRole, RunState, Snapshot, Totals};
 use crate::topology::model::format_bytes;
 use crate::tui::app::App;
 use crate::tui::columns::line_of;
@@ -113,25 +113,14 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     frame.render_widget(Paragraph::new(lines), area);
 }
 
-/// Rows a second the consumers read; where each row is read by several (a broadcast ring), the
-/// rows written and how many read each (`1.00M rows/s ×2`), or the reads beside `pace 500k`
-/// would look like twice the pace kept.
+/// Rows a second ([`Snapshot::row_rate`]): with the count of consumers that read each where
+/// there are several (`1.00M rows/s ×2`).
 fn throughput(s: &Snapshot) -> String {
-    let consumers = s
-        .threads
-        .iter()
-        .filter(|t| t.role == Role::Consumer)
-        .count();
-    if !s.ring.each_consumer_reads_every_row() || consumers < 2 {
-        return format!("{} rows/s", format_rate(s.totals.rows_per_s));
+    let rate = s.row_rate();
+    match rate.readers {
+        1 => format!("{} rows/s", format_rate(rate.rows_per_s)),
+        readers => format!("{} rows/s ×{readers}", format_rate(rate.rows_per_s)),
     }
-    let written: f64 = s
-        .threads
-        .iter()
-        .filter(|t| t.role == Role::Producer)
-        .map(|t| t.rows_per_s)
-        .sum();
-    format!("{} rows/s ×{consumers}", format_rate(written))
 }
 
 /// The first of `count` warnings in `width` columns: whole where it fits, else cut between

@@ -1,4 +1,6 @@
-//! Throughput over time: total rows/s per snapshot.
+//! Throughput over time: rows/s per snapshot, as the header gives them ([`row_rate`]).
+//!
+//! [`row_rate`]: crate::metrics::snapshot::Snapshot::row_rate
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -21,12 +23,14 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         .marker(symbols::Marker::Braille)
         .graph_type(GraphType::Line)
         .data(&points);
+    // Where each row is read by several consumers, the chart's rows are the ones written.
+    let readers = app.snapshot.as_ref().map_or(1, |s| s.row_rate().readers);
+    let title = match readers {
+        1 => " Throughput (rows/s) ".to_owned(),
+        n => format!(" Throughput (rows/s written; each read by {n} consumers) "),
+    };
     let chart = Chart::new(vec![dataset])
-        .block(
-            Block::default()
-                .borders(Borders::ALL)
-                .title(" Throughput (rows/s) "),
-        )
+        .block(Block::default().borders(Borders::ALL).title(title))
         .x_axis(
             Axis::default()
                 .bounds([x0, x1])
