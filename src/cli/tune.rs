@@ -205,10 +205,7 @@ pub(super) fn run_tune(args: &TuneArgs) -> ExitCode {
         );
         return ExitCode::FAILURE;
     }
-    say!(
-        "{}",
-        search_table(&record, &candidates).trim_end_matches('\n')
-    );
+    say!("{}", record.table(&candidates).trim_end_matches('\n'));
     say!("wrote {}", args.output.display());
     if args.json {
         return write_stdout(json_line(&TuneDocument::of(
@@ -233,10 +230,7 @@ fn tune_interrupted(
     base_name: &str,
     args: &TuneArgs,
 ) -> ExitCode {
-    say!(
-        "{}",
-        search_table(record, candidates).trim_end_matches('\n')
-    );
+    say!("{}", record.table(candidates).trim_end_matches('\n'));
     say!(
         "interrupted: nothing written to {} (the search did not end, so nothing was confirmed)",
         args.output.display()
@@ -250,45 +244,6 @@ fn tune_interrupted(
         }
     }
     ExitCode::from(130)
-}
-
-/// The search as a table for stderr: each rung's best, then the verdict.
-fn search_table(record: &tune::SearchRecord, candidates: &[tune::Candidate]) -> String {
-    let mut out = format!(
-        "{:<6} {:>8} {:>10} {:>5}  best (relative to its neighbours)\n",
-        "rung", "trial", "candidates", "kept"
-    );
-    for (i, rung) in record.rungs.iter().enumerate() {
-        let best = rung.ranking.first().map_or_else(String::new, |&(id, m)| {
-            format!(
-                "{} ({})",
-                candidates[id].label(),
-                m.map_or("out".to_owned(), |m| format!("{m:.2}"))
-            )
-        });
-        out.push_str(&format!(
-            "{:<6} {:>6.2} s {:>10} {:>5}  {best}\n",
-            i,
-            rung.trial_s,
-            rung.ranking.len(),
-            rung.kept
-        ));
-    }
-    let v = &record.verdict;
-    if let Some(floor) = record.min_codec_ratio {
-        out.push_str(&format!(
-            "codec ratio floor: {floor}x (a trial under it was out)\n"
-        ));
-    }
-    out.push_str(&format!("winner: {}\n", candidates[v.winner].label()));
-    out.push_str(&format!("verdict: {}\n", v.reason));
-    out.push_str(&format!(
-        "spent {:.1} s of {:.0} s on {} trials\n",
-        record.spent_s,
-        record.budget_s,
-        record.trials.len()
-    ));
-    out
 }
 
 pub(super) fn run_sweep(args: &SweepArgs) -> ExitCode {

@@ -20,6 +20,7 @@ mod space;
 mod span;
 mod stats;
 pub mod sweep;
+mod table;
 #[cfg(test)]
 mod tests;
 mod trials;

@@ -665,3 +665,30 @@ fn a_latency_search_at_a_slow_rate_times_enough_rows_for_a_p99() {
     let err = check_budget(&fast, Duration::from_millis(150)).unwrap_err();
     assert!(!err.to_string().contains("so that"), "{err}");
 }
+
+/// The table `tune` prints: where the baseline led the last rung, the winner line says the one
+/// confirmed against it is the runner-up, not the rung's best.
+#[test]
+fn the_table_says_when_the_winner_is_the_runner_up_to_the_baseline() {
+    let n = 4;
+    let mut fake = Fake::new(vec![2.0, 1.0, 0.9, 0.8], 0.0, 5);
+    let record = search(
+        &candidates(n),
+        &mut fake,
+        &config(Goal::Throughput, 30, 5),
+        &mut |_| {},
+    )
+    .unwrap();
+    let last = record.rungs.last().unwrap();
+    assert_eq!(last.ranking[0].0, 0, "{:?}", record.rungs);
+    assert_ne!(record.verdict.winner, 0);
+    let table = record.table(&candidates(n));
+    assert!(
+        table.contains("(the best but the baseline, which led the last rung)\nverdict: "),
+        "{table}"
+    );
+    // A winner that led its rung is said plainly.
+    let mut led = record.clone();
+    led.rungs.last_mut().unwrap().ranking.swap(0, 1);
+    assert!(!led.table(&candidates(n)).contains("the best but"));
+}
