@@ -30,7 +30,11 @@ pub(crate) fn render_table(report: &ProbeReport) -> String {
             .map(|r| format!(" ({r})"))
             .unwrap_or_default()
     );
-    let _ = writeln!(out, "{}", report.host_check.line());
+    let _ = writeln!(
+        out,
+        "{}",
+        report.host_check.line_pointing_to("`ringtop doctor`")
+    );
     let memory = &report.ring_memory;
     let _ = writeln!(
         out,

@@ -151,8 +151,9 @@ impl DoctorSummary {
         self.attention.split_at(self.fail.min(self.attention.len()))
     }
 
-    /// `host check: 5 ok, 3 warn (isolation, irqs, other-tasks), 1 n/a; \`ringtop doctor\` says
-    /// how to fix each`: each verdict that needs attention names its checks.
+    /// `host check: 5 ok, 3 warn (isolation, irqs, other-tasks), 1 n/a`: each verdict that needs
+    /// attention names its checks. Where the fixes are already beside it (the doctor's own table,
+    /// the dashboard's overlay); elsewhere [`Self::line_pointing_to`].
     pub fn line(&self) -> String {
         let (failing, warning) = self.needing_attention();
         let mut line = format!("host check: {} ok", self.ok);
@@ -168,10 +169,18 @@ impl DoctorSummary {
                 let _ = write!(line, " ({})", names.join(", "));
             }
         }
-        if !self.attention.is_empty() {
-            line.push_str("; `ringtop doctor` says how to fix each");
-        }
         line
+    }
+
+    /// [`Self::line`], then where a check needs attention, what shows the fixes (`; \`ringtop
+    /// doctor\` says how to fix each`, or in the dashboard `h`).
+    pub fn line_pointing_to(&self, fixes: &str) -> String {
+        let line = self.line();
+        if self.attention.is_empty() {
+            line
+        } else {
+            format!("{line}; {fixes} says how to fix each")
+        }
     }
 }
 

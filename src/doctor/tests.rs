@@ -296,11 +296,27 @@ fn the_summary_counts_each_verdict_and_lists_the_worst_first() {
     let summary = DoctorSummary::of(&checks);
     assert_eq!(
         summary.line(),
+        "host check: 1 ok, 1 warn (b), 1 fail (c), 1 n/a"
+    );
+    assert_eq!(
+        summary.line_pointing_to("`ringtop doctor`"),
         "host check: 1 ok, 1 warn (b), 1 fail (c), 1 n/a; `ringtop doctor` says how to fix each"
     );
     assert_eq!(summary.attention, ["c", "b"], "worst first");
     let quiet = DoctorSummary::of(&checks[..1]);
     assert_eq!(quiet.line(), "host check: 1 ok");
+    assert_eq!(quiet.line_pointing_to("h"), "host check: 1 ok");
+    // The doctor's own table, whose fixes are above it, does not send the reader to itself.
+    let report = DoctorReport {
+        cpus: vec![0],
+        checks: checks.clone(),
+        summary,
+    };
+    assert!(
+        report
+            .table()
+            .ends_with("\nhost check: 1 ok, 1 warn (b), 1 fail (c), 1 n/a\n")
+    );
 }
 
 #[test]

@@ -73,10 +73,7 @@ pub fn run(
         metrics.host_checks(&report.checks);
     }
     if let Some(summary) = host_check.map(|report| report.summary) {
-        app.report(
-            summary.line().replace("`ringtop doctor`", "h"),
-            summary.fail > 0,
-        );
+        app.report(summary.line_pointing_to("h"), summary.fail > 0);
     }
 
     let (mut terminal, previous_hook) = terminal::enter()?;
