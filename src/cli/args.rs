@@ -514,7 +514,7 @@ pub(super) struct SweepArgs {
     /// A profile key and its values: `workload.batch=1,8,64`, or a range stepped 1-2-5
     /// (`workload.rate=100k..10M`); a `[pinning]` key one CPU a point, `+` between threads'
     /// (`pinning.consumers=1,2`, `2+3,4+5`). Repeat for a grid; the last one is each curve's x
-    /// axis.
+    /// axis (a swept `workload.rate` is, wherever it was given).
     #[arg(long = "set", value_name = "KEY=VALUES", required = true)]
     pub(super) set: Vec<String>,
     /// The base profile file (default: the built-in `default`).

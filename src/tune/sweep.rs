@@ -279,6 +279,23 @@ pub enum SweepError {
     },
 }
 
+/// `axes` with a swept `workload.rate` (more than one value) moved last: a curve runs along the
+/// last axis, and its knee, how far the rate can go before the tail leaves its floor, means that
+/// only where the rate is what varies along it, whatever order the `--set`s were given in.
+fn rate_last(mut axes: Vec<&Axis>) -> Vec<&Axis> {
+    if let Some(i) = axes
+        .iter()
+        .position(|axis| axis.key == RATE_KEY && axis.values.len() > 1)
+    {
+        let rate = axes.remove(i);
+        axes.push(rate);
+    }
+    axes
+}
+
+/// The producers' offered rate, the axis a curve runs along where it is swept.
+const RATE_KEY: &str = "workload.rate";
+
 /// Every grid point's profile, each checked, with its settings. The link's secret
 /// (`transport.token`, one value) goes into every point's profile and into no point's settings,
 /// so no table, document or report of the sweep holds it.
@@ -296,6 +313,7 @@ pub fn grid(base: &TuningProfile, axes: &[Axis]) -> Result<Vec<GridPoint>, Sweep
     if axes.is_empty() {
         return Err(SweepError::NoAxes);
     }
+    let axes = rate_last(axes);
     if let Some((_, again)) = axes
         .iter()
         .enumerate()
@@ -417,14 +435,15 @@ fn knee_rule(span: LatencySpan) -> String {
         ),
     };
     format!(
-        "per curve (points sharing every setting but the last axis): the most rows/s among the \
+        "per curve (points sharing every setting but the last, a swept rate put last): the most \
+         rows/s among the \
          points {clean}, {P99_SAMPLES} rows timed or more, whose {p99} is within \
          {KNEE_P99_FACTOR}x the curve's lowest"
     )
 }
 
-/// Marks each curve's knee: the points that share every setting but the last axis form a
-/// curve; its knee is the most rows/s among clean points whose p99 stays within
+/// Marks each curve's knee: the points that share every setting but the last axis (a swept rate,
+/// [`grid`] puts it last) form a curve; its knee is the most rows/s among clean points whose p99 stays within
 /// [`KNEE_P99_FACTOR`] of the curve's lowest p99. A point whose p99 stands on fewer than
 /// [`P99_SAMPLES`] rows (a slow rate, a short window) is neither the floor nor the knee: its p99
 /// is only its slowest row; nor is one that timed no row at all. A curve without such a point has

@@ -84,6 +84,35 @@ fn a_key_swept_twice_is_refused_not_overwritten() {
     assert!(err.to_string().contains("give it once"), "{err}");
 }
 
+/// A curve runs along the last axis: a swept rate goes last whatever order it was given in, so
+/// each curve's knee is how far the rate goes, not the best of another setting at one rate.
+#[test]
+fn a_swept_rate_is_the_axis_each_curve_runs_along() {
+    let base = crate::profile::builtin::get("default").unwrap();
+    let axes = [
+        Axis::parse("workload.rate=100k,1M").unwrap(),
+        Axis::parse("ring.capacity=1024,4096").unwrap(),
+    ];
+    let keys: Vec<Vec<String>> = grid(&base, &axes)
+        .unwrap()
+        .iter()
+        .map(|p| p.settings.iter().map(|(key, _)| key.clone()).collect())
+        .collect();
+    assert_eq!(keys.len(), 4);
+    assert!(
+        keys.iter()
+            .all(|k| k == &["ring.capacity", "workload.rate"]),
+        "{keys:?}"
+    );
+    // A rate given one value is every point's, not an axis: the order stays as given.
+    let axes = [
+        Axis::parse("workload.rate=1M").unwrap(),
+        Axis::parse("ring.capacity=1024,4096").unwrap(),
+    ];
+    let first = &grid(&base, &axes).unwrap()[0].settings;
+    assert_eq!(first[0].0, "workload.rate");
+}
+
 #[test]
 fn the_links_secret_reaches_every_point_and_no_points_settings() {
     let base = crate::profile::builtin::get("remote-tcp").unwrap();
