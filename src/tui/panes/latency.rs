@@ -190,12 +190,18 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
             + 1;
         let [label, spark] =
             Layout::horizontal([Constraint::Length(label_width), Constraint::Min(0)]).areas(area);
-        let shown = &history[history.len().saturating_sub(spark.width as usize)..];
+        // A p99 under the lowest bar's eighth of a row would draw nothing, as if the interval
+        // had none: it draws the lowest bar instead.
+        let lowest = top.div_ceil(8 * u64::from(spark.height.max(1)));
+        let shown: Vec<u64> = history[history.len().saturating_sub(spark.width as usize)..]
+            .iter()
+            .map(|&p99| if p99 > 0 { p99.max(lowest) } else { 0 })
+            .collect();
         let mut lines = vec![Line::from(label_text)];
         if let Some(scale) = scale_text {
             lines.push(Line::styled(scale, style::dim(app)));
         }
         frame.render_widget(Paragraph::new(lines), label);
-        frame.render_widget(Sparkline::default().data(shown).max(top), spark);
+        frame.render_widget(Sparkline::default().data(&shown).max(top), spark);
     }
 }
