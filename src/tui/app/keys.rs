@@ -314,15 +314,9 @@ impl App {
                 self.mode = Mode::Normal;
                 Effect::None
             }
-            KeyCode::Down | KeyCode::Right if !pus.is_empty() => {
+            code if picker_step(code, cursor, pus.len()).is_some() => {
                 self.mode = Mode::CpuPicker {
-                    cursor: (cursor + 1) % pus.len(),
-                };
-                Effect::None
-            }
-            KeyCode::Up | KeyCode::Left if !pus.is_empty() => {
-                self.mode = Mode::CpuPicker {
-                    cursor: (cursor + pus.len() - 1) % pus.len(),
+                    cursor: picker_step(code, cursor, pus.len()).unwrap_or(cursor),
                 };
                 Effect::None
             }
@@ -351,15 +345,9 @@ impl App {
                 self.mode = Mode::Normal;
                 Effect::None
             }
-            KeyCode::Down | KeyCode::Right => {
+            code if picker_step(code, cursor, n).is_some() => {
                 self.mode = Mode::CodecPicker {
-                    cursor: (cursor + 1) % n,
-                };
-                Effect::None
-            }
-            KeyCode::Up | KeyCode::Left => {
-                self.mode = Mode::CodecPicker {
-                    cursor: (cursor + n - 1) % n,
+                    cursor: picker_step(code, cursor, n).unwrap_or(cursor),
                 };
                 Effect::None
             }
@@ -427,15 +415,9 @@ impl App {
                 self.mode = Mode::Normal;
                 Effect::None
             }
-            KeyCode::Down => {
+            code if picker_step(code, cursor, n).is_some() => {
                 self.mode = Mode::Load {
-                    cursor: (cursor + 1) % n,
-                };
-                Effect::None
-            }
-            KeyCode::Up => {
-                self.mode = Mode::Load {
-                    cursor: (cursor + n - 1) % n,
+                    cursor: picker_step(code, cursor, n).unwrap_or(cursor),
                 };
                 Effect::None
             }
@@ -447,5 +429,47 @@ impl App {
             }
             _ => Effect::None,
         }
+    }
+}
+
+/// How far PgUp and PgDn move a picker's cursor.
+const PICKER_PAGE: usize = 10;
+
+/// Where a picker's cursor over `n` entries goes on `code`, `None` for a key that does not move
+/// it: one home for every picker's movement. ↑↓ (and ←→) step and wrap, as in a short list the
+/// other end is one press away; PgUp/PgDn move ten and stop at the ends; Home and End go to them
+/// (a CPU picker of a big machine lists hundreds).
+fn picker_step(code: KeyCode, cursor: usize, n: usize) -> Option<usize> {
+    if n == 0 {
+        return None;
+    }
+    let cursor = cursor.min(n - 1);
+    match code {
+        KeyCode::Down | KeyCode::Right => Some((cursor + 1) % n),
+        KeyCode::Up | KeyCode::Left => Some((cursor + n - 1) % n),
+        KeyCode::PageDown => Some((cursor + PICKER_PAGE).min(n - 1)),
+        KeyCode::PageUp => Some(cursor.saturating_sub(PICKER_PAGE)),
+        KeyCode::Home => Some(0),
+        KeyCode::End => Some(n - 1),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod picker_tests {
+    use super::*;
+
+    #[test]
+    fn a_picker_steps_wraps_pages_and_jumps_to_its_ends() {
+        assert_eq!(picker_step(KeyCode::Down, 2, 3), Some(0));
+        assert_eq!(picker_step(KeyCode::Up, 0, 3), Some(2));
+        assert_eq!(picker_step(KeyCode::Left, 1, 3), Some(0));
+        assert_eq!(picker_step(KeyCode::PageDown, 5, 256), Some(15));
+        assert_eq!(picker_step(KeyCode::PageDown, 250, 256), Some(255));
+        assert_eq!(picker_step(KeyCode::PageUp, 4, 256), Some(0));
+        assert_eq!(picker_step(KeyCode::Home, 99, 256), Some(0));
+        assert_eq!(picker_step(KeyCode::End, 0, 256), Some(255));
+        assert_eq!(picker_step(KeyCode::Char('x'), 0, 256), None);
+        assert_eq!(picker_step(KeyCode::Down, 0, 0), None);
     }
 }

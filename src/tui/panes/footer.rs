@@ -41,7 +41,7 @@ pub fn keys(mode: &Mode) -> &'static [&'static str] {
             "other keys: back (it goes on; t shows it)",
         ],
         Mode::CpuPicker { .. } => &[
-            "↑↓ choose CPU",
+            "↑↓ PgUp PgDn Home End choose CPU",
             "enter pin the selected thread",
             "esc cancel",
         ],
@@ -49,7 +49,7 @@ pub fn keys(mode: &Mode) -> &'static [&'static str] {
         Mode::Save { confirm: false, .. } => &["type a name", "enter save", "esc cancel"],
         Mode::Save { confirm: true, .. } => &["enter overwrite", "esc keep the existing file"],
         Mode::Load { .. } => &[
-            "↑↓ choose profile",
+            "↑↓ PgUp PgDn Home End choose profile",
             "enter load (restarts the workload)",
             "esc cancel",
         ],
