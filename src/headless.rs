@@ -108,12 +108,14 @@ pub fn run(
     interrupted: &Arc<AtomicBool>,
 ) -> Result<Outcome, HeadlessError> {
     let mut hlog_file = match &options.hlog {
-        Some(path) => Some(
-            std::fs::File::create(path).map_err(|source| HeadlessError::Hlog {
-                path: path.clone(),
-                source,
-            })?,
-        ),
+        Some(path) => {
+            Some(
+                crate::save::create_streamed(path).map_err(|source| HeadlessError::Hlog {
+                    path: path.clone(),
+                    source,
+                })?,
+            )
+        }
         None => None,
     };
     let mut serializer = V2DeflateSerializer::new();

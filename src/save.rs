@@ -1,7 +1,8 @@
 //! Writing the files users keep (profiles, reports, flamegraphs) whole or not at all: the new
 //! text goes to a temporary file beside the old one and replaces it only once all of it is
 //! written and synced, so a full disk or a killed process leaves the previous file as it was,
-//! never a truncated one.
+//! never a truncated one. A file written as a run goes (a histogram log) is created here too,
+//! its folder's trouble said the same way.
 
 use std::fs::{self, File, Permissions};
 use std::io::{self, Write};
@@ -99,6 +100,19 @@ impl Pending {
     }
 }
 
+/// Creates (or empties) `path` for a file written as a run goes, such as a histogram log, which
+/// a killed run should leave with what it had: not whole-or-nothing, unlike [`Pending`]. A folder
+/// that cannot take it is named, as [`Pending::begin`] names it.
+///
+/// # Errors
+/// The folder does not exist or is not one, or `path` cannot be created.
+pub fn create_streamed(path: &Path) -> io::Result<File> {
+    File::create(path).map_err(|err| match err.kind() {
+        io::ErrorKind::NotFound | io::ErrorKind::NotADirectory => about_folder(err, &folder(path)),
+        _ => err,
+    })
+}
+
 /// The folder `path` is in (`.` for a bare name): where a file written at `path` goes.
 pub fn folder(path: &Path) -> PathBuf {
     match path.parent() {
@@ -164,6 +178,22 @@ mod tests {
                 dir.join("no-such-folder").display()
             )
         );
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_streamed_file_names_the_folder_that_cannot_take_it() {
+        let dir = scratch("streamed");
+        let err = create_streamed(&dir.join("no-such-folder/run.hlog")).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "the folder {} does not exist",
+                dir.join("no-such-folder").display()
+            )
+        );
+        create_streamed(&dir.join("run.hlog")).unwrap();
+        assert_eq!(entries(&dir), ["run.hlog"]);
         let _ = fs::remove_dir_all(&dir);
     }
 
