@@ -772,6 +772,38 @@ fn chase_back_offs_show_where_a_consumer_looks_for_a_chase_and_the_width_allows(
     assert!(!broadcast.contains("backoff/s"), "{broadcast}");
 }
 
+/// An MPMC ring keeps no endpoint counts: its pane has no columns of n/a beside the PMU's
+/// reason, which would read as theirs, but says why they are not there.
+#[test]
+fn a_ring_that_counts_no_stalls_says_so_rather_than_show_na() {
+    let uncounted = |elapsed_s: f64| {
+        let mut s = at(fixture(no_pmu, false), elapsed_s);
+        s.ring.kind = "mpmc".into();
+        for t in &mut s.threads {
+            t.endpoint = None;
+        }
+        s
+    };
+    let mut app = app(no_pmu, false);
+    app.update(uncounted(3726.0));
+    app.update(uncounted(3727.0));
+    let text = pane(&app, 60, 9, panes::counters::render);
+    assert!(
+        !text.contains("stall/s") && !text.contains("reload/s"),
+        "{text}"
+    );
+    assert!(
+        text.contains("mpmc ring: no stall or reload counts"),
+        "{text}"
+    );
+    // A ring that counts them keeps its columns and no such note.
+    let counted = pane(&chasing_app(), 60, 9, panes::counters::render);
+    assert!(
+        counted.contains("stall/s") && !counted.contains("reload counts"),
+        "{counted}"
+    );
+}
+
 #[test]
 fn a_twelfth_consumer_is_labelled_whole_never_as_the_second() {
     let mut app = app(no_pmu, false);

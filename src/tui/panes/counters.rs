@@ -72,9 +72,14 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
             5,
             machine(&|c| Some(format_rate(c.context_switches? as f64 / secs))),
         ),
-        Column::new("stall/s", 4, rate(|r| Some(r.stalls_per_s))),
-        Column::new("reload/s", 3, rate(|r| Some(r.reloads_per_s))),
     ];
+    // The ring's counts where it keeps them: an MPMC ring keeps none, and columns all n/a beside
+    // a note about the PMU would read as the PMU's doing.
+    let ring_counts = s.threads.iter().any(|t| t.endpoint.is_some());
+    if ring_counts {
+        figures.push(Column::new("stall/s", 4, rate(|r| Some(r.stalls_per_s))));
+        figures.push(Column::new("reload/s", 3, rate(|r| Some(r.reloads_per_s))));
+    }
     // Back-offs only where some consumer looks for a chase (SPSC rows): elsewhere the column
     // would be all n/a.
     if s.threads
@@ -111,17 +116,21 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         .collect::<std::collections::BTreeSet<_>>()
         .into_iter()
         .collect();
+    // Short enough for a line of a 40-column pane, so the PMU's reason can ride on the title.
     let mut notes = Vec::new();
+    if !ring_counts && !s.threads.is_empty() {
+        notes.push(format!("{} ring: no stall or reload counts", s.ring.kind));
+    }
     if !unavailable.is_empty() {
         notes.push(format!("n/a: {}", unavailable.join("; ")));
     }
     if let Some(shared) = time_shared(s.threads.iter().filter_map(|t| t.counters.as_ref())) {
         notes.push(shared);
     }
-    let wrapped = note_lines(&notes, inner.width);
     // The notes get what the table (its header and a row a thread) leaves; where that is
-    // nothing, a third of a pane of six lines or more. Where they do not fit so, they ride on
-    // the title (cut at the border where they must): the rows say more than why a figure is n/a.
+    // nothing, a third of a pane of six lines or more. Those that do not fit so, from the first
+    // that does not on, ride on the title (cut at the border where they must): the rows say more
+    // than why a figure is n/a.
     let table_lines = u16::try_from(s.threads.len() + 1).unwrap_or(u16::MAX);
     let left = inner.height.saturating_sub(table_lines);
     let room = if inner.height >= 6 {
@@ -129,14 +138,23 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     } else {
         left
     };
-    let below = usize::from(room) >= wrapped.len();
-    let title = if below || notes.is_empty() {
+    let mut below = Vec::new();
+    let mut riding: Vec<&str> = Vec::new();
+    for note in &notes {
+        let lines = note_lines(std::slice::from_ref(note), inner.width);
+        if riding.is_empty() && below.len() + lines.len() <= usize::from(room) {
+            below.extend(lines);
+        } else {
+            riding.push(note);
+        }
+    }
+    let title = if riding.is_empty() {
         " Counters ".to_owned()
     } else {
-        format!(" Counters · {} ", notes.join(" · "))
+        format!(" Counters · {} ", riding.join(" · "))
     };
     frame.render_widget(block(title), area);
-    let notes = if below { wrapped } else { Vec::new() };
+    let notes = below;
     let [table_area, note_area] = Layout::vertical([
         Constraint::Min(0),
         Constraint::Length(u16::try_from(notes.len()).unwrap_or(u16::MAX)),
