@@ -20,6 +20,15 @@ pub(crate) struct Problem {
     pub(crate) message: String,
 }
 
+/// A profile of a version this build does not read: said before anything else in it, since
+/// nothing else can be trusted to mean what it says (a newer version's keys are unknown here).
+pub(crate) fn other_version(version: impl std::fmt::Display) -> Problem {
+    problem(
+        &[Key("version")],
+        format!("profile version {version} is not supported (expected {PROFILE_VERSION})"),
+    )
+}
+
 fn problem(path: &[Step], message: String) -> Problem {
     Problem {
         path: path.to_vec(),
@@ -43,13 +52,7 @@ type CheckGroup = fn(&TuningProfile) -> Result<(), Problem>;
 /// reported then, since nothing else in the file can be trusted to mean what it says.
 pub(crate) fn check_all(profile: &TuningProfile) -> Vec<Problem> {
     if profile.version != PROFILE_VERSION {
-        return vec![problem(
-            &[Key("version")],
-            format!(
-                "profile version {} is not supported (expected {PROFILE_VERSION})",
-                profile.version
-            ),
-        )];
+        return vec![other_version(profile.version)];
     }
     let groups: [CheckGroup; 5] = [
         check_ring_and_workload,

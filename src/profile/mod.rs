@@ -550,6 +550,16 @@ pub(super) fn located(text: &str, file: &str, problem: check::Problem) -> Profil
 /// The TOML read into a profile, unchecked.
 pub(super) fn deserialize(text: &str, file: &str) -> Result<TuningProfile, ProfileError> {
     toml::from_str(text).map_err(|e| {
+        // A file of another version fails here on the keys it has and this build lacks, or the
+        // other way round: its version is what to say.
+        if let Some(version) = text
+            .parse::<toml::Table>()
+            .ok()
+            .and_then(|table| table.get("version")?.as_integer())
+            .filter(|&v| v != i64::from(PROFILE_VERSION))
+        {
+            return located(text, file, check::other_version(version));
+        }
         let (line, column) = e
             .span()
             .map_or((None, None), |span| locate::line_column(text, span.start));

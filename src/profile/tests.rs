@@ -55,6 +55,30 @@ fn an_unknown_key_is_named_with_its_line_and_column() {
     );
 }
 
+/// A profile from another version is refused for its version, however its keys differ from
+/// this build's: an unknown key or a missing section would hide the one thing to fix.
+#[test]
+fn another_version_is_named_before_keys_this_build_does_not_know() {
+    for text in [
+        "version = 2\n[ring]\nkind = \"spsc\"\ncapacity = 1024\nlanes = 4\n[workload]\n",
+        "version = 2\n",
+        "version = 2\n[ring]\nkind = \"spsc\"\ncapacity = 1024\n[workload]\n",
+    ] {
+        let e = err(text);
+        assert_eq!(
+            e.to_string(),
+            "p.toml:1:11: profile version 2 is not supported (expected 1)",
+            "{text}"
+        );
+    }
+    // This version's own mistakes are still named as they are.
+    assert!(
+        err("version = 1\n")
+            .message
+            .contains("missing field `ring`")
+    );
+}
+
 #[test]
 fn a_wrong_type_or_word_says_what_was_expected() {
     let e = err("version = 1\n[ring]\nkind = \"spsx\"\ncapacity = 1024\n[workload]\n");
