@@ -170,6 +170,13 @@ fn check_shm_ring(lines: &[Value], seen: &ShmRingSeen) {
     // And says why the other end's CPU is n/a.
     let note = format!("{elsewhere}: {why}");
     assert!(shown.contains(&note), "{note:?} missing:\n{shown}");
+    // A ring that keeps no stall counts has no columns of n/a for them: the title says why.
+    assert!(
+        shown.contains(&format!("Rings ({} rings keep no stall counts)", seen.kind))
+            && !shown.contains("stall/s")
+            && !shown.contains("full stalls"),
+        "{shown}"
+    );
     let row = format!("{} {}", seen.kind, seen.capacity);
     assert!(
         shown.lines().any(|l| l
@@ -400,6 +407,10 @@ fn attach_shows_an_mpmc_ring_without_naming_a_thread_for_either_side() {
     let shown = draw(Some(&snapshot), &[], 130, 30);
     assert!(
         shown.contains("jobs producer: an mpmc ring is pushed by every thread"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("Rings (mpmc rings keep no stall counts)"),
         "{shown}"
     );
     let _ = std::fs::remove_dir_all(&dir);

@@ -254,7 +254,7 @@ fn render_rings(frame: &mut Frame, area: Rect, snapshot: &ProgramSnapshot) {
     let column = |header, need, cell: fn(&AttachedRing) -> String| {
         Column::new(header, need, rings.iter().map(cell))
     };
-    let columns = [
+    let mut columns = vec![
         column("ring", 9, |r| r.name.clone()),
         column("kind", 6, |r| r.ring.kind.clone()),
         column("capacity", 3, |r| r.ring.capacity_text()),
@@ -279,14 +279,22 @@ fn render_rings(frame: &mut Frame, area: Rect, snapshot: &ProgramSnapshot) {
         column("memory on", 2, |r| memory_nodes(&r.ring.memory_nodes)),
         column("", 7, |r| if r.closed { "closed" } else { "" }.to_owned()),
     ];
+    // Where no ring keeps stall counts (MPMC, shared-memory rings of items or messages), the
+    // title says so in place of columns of n/a.
+    let counted = rings
+        .iter()
+        .any(|r| r.ring.producer_full_stalls.is_some() || r.ring.consumer_empty_stalls.is_some());
+    let note = if counted || rings.is_empty() {
+        "stalls: since the program started".to_owned()
+    } else {
+        columns.retain(|c| !c.header.ends_with(" stalls"));
+        format!("{} rings keep no stall counts", ring_kinds(rings))
+    };
     let room = area.height.saturating_sub(3);
-    let block = Block::default().borders(Borders::ALL).title(titled(
-        "Rings",
-        "stalls: since the program started",
-        rings.len(),
-        room,
-        0,
-    ));
+    let block =
+        Block::default()
+            .borders(Borders::ALL)
+            .title(titled("Rings", &note, rings.len(), room, 0));
     let fitted = fit(&columns, block.inner(area).width);
     let table = Table::new(fitted.rows, fitted.widths)
         .header(
@@ -296,6 +304,17 @@ fn render_rings(frame: &mut Frame, area: Rect, snapshot: &ProgramSnapshot) {
         )
         .block(block);
     frame.render_widget(table, area);
+}
+
+/// The kinds of `rings`, each once, in their order (`shm-items and mpmc`).
+fn ring_kinds(rings: &[AttachedRing]) -> String {
+    let mut kinds: Vec<&str> = Vec::new();
+    for ring in rings {
+        if !kinds.contains(&ring.ring.kind.as_str()) {
+            kinds.push(&ring.ring.kind);
+        }
+    }
+    kinds.join(" and ")
 }
 
 /// The nodes an attached ring's pages are on (`node 0`, `nodes 0,1`), or "n/a" where the kernel
@@ -335,7 +354,7 @@ fn render_threads(
             None => "n/a".to_owned(),
         }
     };
-    let columns = [
+    let mut columns = vec![
         column("endpoint", 9, &|t| t.name.clone()),
         column("cpu", 5, &|t| {
             t.cpu.map_or("n/a".to_owned(), |c| c.to_string())
@@ -366,6 +385,10 @@ fn render_threads(
             })
         }),
     ];
+    // No column of n/a where no endpoint keeps stall counts: the rings' title says why.
+    if threads.iter().all(|t| t.endpoint.is_none()) {
+        columns.retain(|c| c.header != "stall/s");
+    }
     // The rows first, the notes in what they leave.
     let room = area.height.saturating_sub(3);
     let rows_height = u16::try_from(threads.len() + 1).unwrap_or(u16::MAX);
