@@ -119,9 +119,18 @@ pub fn from_xml_file(path: &Path) -> Result<Topology, TopologyError> {
 
 /// Builds a topology that is not this host's: every CPU it records as allowed is allowed.
 fn build_foreign(configured: TopologyBuilder, source: TopologySource) -> Result<Topology, String> {
-    let hw = configured.build().map_err(|e| e.to_string())?;
+    let hw = configured.build().map_err(|e| refused(&e))?;
     let allowed = set_to_vec(&*hw.allowed_cpuset());
     Ok(extract(&hw, source, allowed))
+}
+
+/// What hwloc said when it would not build a topology, in words (its error's own text is its
+/// entry point and a debug print of the errno).
+fn refused(err: &hwlocality::errors::RawHwlocError) -> String {
+    match err.errno {
+        Some(errno) => format!("hwloc could not load it as a topology ({errno})"),
+        None => "hwloc could not load it as a topology".to_owned(),
+    }
 }
 
 /// A builder that keeps instruction caches, as lstopo shows them (hwloc drops them by default).
@@ -318,6 +327,16 @@ mod tests {
         let err = from_xml_file(&path).unwrap_err();
         std::fs::remove_file(&path).unwrap();
         assert!(matches!(err, TopologyError::Xml { .. }), "{err}");
+        // Said in words, not as a debug print of hwloc's errno.
+        let said = err.to_string();
+        assert!(
+            said.contains("hwloc could not load it as a topology"),
+            "{said}"
+        );
+        assert!(
+            !said.contains("Some(") && !said.contains("Errno {"),
+            "{said}"
+        );
     }
 
     #[test]
