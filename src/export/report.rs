@@ -27,6 +27,7 @@ use crate::topology::model::format_bytes;
 mod attachment;
 mod charts;
 mod compression;
+mod hlog;
 mod link;
 mod sweep;
 
@@ -36,6 +37,7 @@ use charts::{
 };
 
 use compression::compression_section;
+pub use hlog::read_hlog;
 use sweep::sweep_section;
 pub use sweep::{check_sweep, sweep_html};
 
@@ -48,43 +50,6 @@ svg .title{font-size:14px;font-weight:bold}svg .tick,svg .legend{font-size:11px}
 svg .label{font-size:12px}svg .grid{stroke:#e4e4e4;stroke-width:1}\
 svg .frame{fill:none;stroke:#999;stroke-width:1}.empty{color:#777;font-style:italic}\
 table.checks td,table.checks th{text-align:left}";
-
-/// Each consumer's latency over the whole run, merged from an HdrHistogram interval log (V2, as
-/// `run --hlog` writes it: one tag per consumer).
-///
-/// # Errors
-/// What in the log cannot be read.
-pub fn read_hlog(bytes: &[u8]) -> Result<BTreeMap<String, Histogram<u64>>, String> {
-    use base64::Engine;
-    use hdrhistogram::serialization::Deserializer;
-    use hdrhistogram::serialization::interval_log::{IntervalLogIterator, LogEntry};
-    let mut merged: BTreeMap<String, Histogram<u64>> = BTreeMap::new();
-    let mut deserializer = Deserializer::new();
-    for entry in IntervalLogIterator::new(bytes) {
-        let entry = entry.map_err(|e| format!("not an HdrHistogram interval log: {e:?}"))?;
-        let LogEntry::Interval(interval) = entry else {
-            continue;
-        };
-        let tag = interval
-            .tag()
-            .map_or_else(|| "untagged".to_owned(), |t| t.as_str().to_owned());
-        let encoded = base64::engine::general_purpose::STANDARD
-            .decode(interval.encoded_histogram())
-            .map_err(|e| format!("{tag}: a histogram that is not base64: {e}"))?;
-        let histogram: Histogram<u64> = deserializer
-            .deserialize(&mut encoded.as_slice())
-            .map_err(|e| format!("{tag}: a histogram that cannot be decoded: {e:?}"))?;
-        match merged.get_mut(&tag) {
-            Some(total) => total
-                .add(&histogram)
-                .map_err(|e| format!("{tag}: histograms that do not add up: {e:?}"))?,
-            None => {
-                merged.insert(tag, histogram);
-            }
-        }
-    }
-    Ok(merged)
-}
 
 /// What a report holds besides the run itself.
 #[derive(Debug, Clone, Copy, Default)]
