@@ -80,11 +80,17 @@ pub fn with_settings(base: &TuningProfile, settings: &[Setting]) -> Result<Tunin
     }
     let what = settings.iter().map(shown).collect::<Vec<_>>().join(" ");
     let mut value = toml::Value::try_from(base).map_err(|e| format!("{what}: {e}"))?;
+    // Sections the settings begin (a key of `[codec]` on an unframed profile): a new one needs
+    // its required keys too, which is what a `missing field` then means.
+    let mut begun: Vec<&str> = Vec::new();
     for (key, v) in settings {
-        let (section, name) = key.split_once('.').unwrap_or((key, ""));
+        let (section_name, name) = key.split_once('.').unwrap_or((key, ""));
         let root = value.as_table_mut().expect("a profile is a table");
+        if !root.contains_key(section_name) && !begun.contains(&section_name) {
+            begun.push(section_name);
+        }
         let section = root
-            .entry(section)
+            .entry(section_name)
             .or_insert_with(|| toml::Value::Table(toml::Table::new()));
         let Some(section) = section.as_table_mut() else {
             return Err(format!("{what}: {key} is not a section"));
@@ -95,9 +101,19 @@ pub fn with_settings(base: &TuningProfile, settings: &[Setting]) -> Result<Tunin
         };
         section.insert(name.to_owned(), v);
     }
-    let profile: TuningProfile = value
-        .try_into()
-        .map_err(|e: toml::de::Error| format!("{what}: {}", e.message()))?;
+    let profile: TuningProfile = value.try_into().map_err(|e: toml::de::Error| {
+        let message = e.message().trim();
+        let missing = message
+            .strip_prefix("missing field `")
+            .and_then(|rest| rest.strip_suffix('`'));
+        match (missing, begun.as_slice()) {
+            (Some(field), [section]) => format!(
+                "{what}: the profile has no [{section}] section, and a new one needs `{field}` \
+                 too (--set {section}.{field}=…)"
+            ),
+            _ => format!("{what}: {message}"),
+        }
+    })?;
     profile.validate(&what).map_err(|e| e.to_string())?;
     Ok(profile)
 }
@@ -236,5 +252,18 @@ mod tests {
         assert!(!secret.contains("hunter2"), "{secret}");
         let not_a_section = set(&[("version.x", Value::Integer(1))]).unwrap_err();
         assert_eq!(not_a_section, "version.x=1: version.x is not a section");
+        // A key of a section the profile lacks: the new section's required key is named.
+        let begun = set(&[("codec.rows_per_frame", Value::Integer(64))]).unwrap_err();
+        assert_eq!(
+            begun,
+            "codec.rows_per_frame=64: the profile has no [codec] section, and a new one needs \
+             `name` too (--set codec.name=…)"
+        );
+        let whole = set(&[
+            ("codec.rows_per_frame", Value::Integer(64)),
+            ("codec.name", Value::String("lz4".into())),
+        ])
+        .unwrap();
+        assert_eq!(whole.codec.unwrap().rows_per_frame, Some(64));
     }
 }
