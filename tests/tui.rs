@@ -380,7 +380,7 @@ fn the_header_keeps_each_part_whole_and_leaves_out_the_least_needed() {
     let mut app = remote_app(LinkRole::Receiver);
     app.rate = 500_000;
     let receiver = pane(&app, 100, 2, panes::header::render);
-    assert!(receiver.contains("  pace n/a  "), "{receiver}");
+    assert!(receiver.contains("  pace: the sender's  "), "{receiver}");
     // The pace is each producer's: said so where there are several.
     let mut app = remote_app(LinkRole::Sender);
     app.producers = 4;

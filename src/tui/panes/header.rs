@@ -150,10 +150,10 @@ fn warning_line(first: &str, count: usize, width: usize) -> String {
 }
 
 /// The rows a second each producer offers: `pace 1.00M` (`pace 1.00M each` for several), or
-/// `flat out`; `n/a` on the receiving side of a link, whose producers are the sender's.
+/// `flat out`; on the receiving side of a link, whose producers are the sender's, whose it is.
 fn pace(rate: u64, producers: usize, receiver: bool) -> String {
     if receiver {
-        "pace n/a".to_owned()
+        "pace: the sender's".to_owned()
     } else if rate == 0 {
         "flat out".to_owned()
     } else if producers > 1 {
