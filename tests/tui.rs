@@ -796,6 +796,18 @@ fn a_ring_that_counts_no_stalls_says_so_rather_than_show_na() {
         text.contains("mpmc ring: no stall or reload counts"),
         "{text}"
     );
+    // A link's end keeps none whatever its ring's kind, and says it is the link's.
+    let mut link = remote_app(LinkRole::Receiver);
+    let mut s = link.snapshot.clone().unwrap();
+    for t in &mut s.threads {
+        t.endpoint = None;
+    }
+    link.update(s);
+    let text = pane(&link, 60, 9, panes::counters::render);
+    assert!(
+        text.contains("link's ring: no stall or reload counts"),
+        "{text}"
+    );
     // A ring that counts them keeps its columns and no such note.
     let counted = pane(&chasing_app(), 60, 9, panes::counters::render);
     assert!(

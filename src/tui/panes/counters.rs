@@ -119,7 +119,13 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     // Short enough for a line of a 40-column pane, so the PMU's reason can ride on the title.
     let mut notes = Vec::new();
     if !ring_counts && !s.threads.is_empty() {
-        notes.push(format!("{} ring: no stall or reload counts", s.ring.kind));
+        // A link's end (its window's, either side) keeps none whatever the ring's kind.
+        let which = if s.transport.is_some() {
+            "link's"
+        } else {
+            &s.ring.kind
+        };
+        notes.push(format!("{which} ring: no stall or reload counts"));
     }
     if !unavailable.is_empty() {
         notes.push(format!("n/a: {}", unavailable.join("; ")));
