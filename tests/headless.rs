@@ -153,7 +153,8 @@ fn keys_set_on_the_command_line_run_and_are_recorded() {
         // The link's secret is never written back, as the start line leaves it out.
         (
             &["transport.token=hunter2"],
-            "--set transport.token=(hidden): missing field `kind`",
+            "--set transport.token=(hidden): the profile has no [transport] section, and a new \
+             one needs `kind` too",
         ),
     ] {
         let mut command = ringtop();
