@@ -282,12 +282,8 @@ fn overview(run: &Recorded, whole: &WholeRun) -> String {
         )
     };
     // A broadcast ring's consumers each read every row: its counts and rate are of reads.
-    let consumers = whole
-        .threads
-        .iter()
-        .filter(|t| t.role == Role::Consumer)
-        .count();
-    let (consumed, read) = if whole.ring.each_consumer_reads_every_row() && consumers > 1 {
+    let consumers = whole.ring.readers_of_each_row(&whole.threads);
+    let (consumed, read) = if consumers > 1 {
         (
             format!(
                 "{} consumed (each row by all {consumers} consumers)",

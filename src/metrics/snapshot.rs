@@ -262,6 +262,18 @@ impl RingSnapshot {
     pub fn each_consumer_reads_every_row(&self) -> bool {
         self.kind == "broadcast"
     }
+
+    /// How many of `threads`' consumers read each row: all of them where each reads every row
+    /// and there are several, else 1. One home for the rule the dashboard's rate and the
+    /// report's counts share.
+    pub fn readers_of_each_row(&self, threads: &[ThreadSnapshot]) -> usize {
+        let consumers = threads.iter().filter(|t| t.role == Role::Consumer).count();
+        if self.each_consumer_reads_every_row() && consumers > 1 {
+            consumers
+        } else {
+            1
+        }
+    }
 }
 
 /// The codec of a framed run.
@@ -516,25 +528,19 @@ impl Snapshot {
     /// The rows a second to show for this interval: one home for the rule the header and the
     /// throughput chart share.
     pub fn row_rate(&self) -> RowRate {
-        let consumers = self
-            .threads
-            .iter()
-            .filter(|t| t.role == Role::Consumer)
-            .count();
-        if !self.ring.each_consumer_reads_every_row() || consumers < 2 {
-            return RowRate {
-                rows_per_s: self.totals.rows_per_s,
-                readers: 1,
-            };
-        }
-        RowRate {
-            rows_per_s: self
-                .threads
+        let readers = self.ring.readers_of_each_row(&self.threads);
+        let rows_per_s = if readers == 1 {
+            self.totals.rows_per_s
+        } else {
+            self.threads
                 .iter()
                 .filter(|t| t.role == Role::Producer)
                 .map(|t| t.rows_per_s)
-                .sum(),
-            readers: consumers,
+                .sum()
+        };
+        RowRate {
+            rows_per_s,
+            readers,
         }
     }
 }
