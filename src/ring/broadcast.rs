@@ -270,13 +270,16 @@ impl<T: Copy> Producer<T> {
     }
 
     /// Claims up to `max` free slots to fill in place, published together by
-    /// [`WriteChunk::commit`].
+    /// [`WriteChunk::commit`]. As the SPSC ring's, it asks for the lines of as many free slots
+    /// again for writing, where it knows of them.
     #[inline]
     pub fn write_chunk(&mut self, max: usize) -> WriteChunk<'_, T> {
-        let len = self.free_slots(max).min(max);
+        let free = self.free_slots(max);
+        let len = free.min(max);
         // SAFETY: `free_slots` found `len` slots past the tail that every consumer has released,
         // and the chunk holds this producer, the only writer of free slots, until it is gone.
         let claim = unsafe { Claim::new(self.slots, self.tail, self.prefetch, len) };
+        claim.ask_ahead(free);
         WriteChunk {
             producer: self,
             claim,

@@ -7,6 +7,8 @@
 use std::mem::MaybeUninit;
 
 use super::buffer::{SlotView, fill_runs};
+#[cfg(not(loom))]
+use super::prefetch::hint_room;
 use super::prefetch::{PrefetchDistance, WriteHint};
 use super::sync::UnsafeCell;
 
@@ -54,6 +56,23 @@ impl<T> Claim<T> {
             len,
             written: 0,
         }
+    }
+
+    /// Asks for the lines of the free slots after the claim for writing ([`hint_room`]): of as
+    /// many as the claim takes, within the `free` slots known free from its first (`free` at
+    /// least the claim's length), so that the next claim finds them owned.
+    #[inline(always)]
+    pub(crate) fn ask_ahead(&self, free: usize) {
+        debug_assert!(self.len <= free);
+        #[cfg(not(loom))]
+        hint_room(
+            self.slots,
+            self.tail.wrapping_add(self.len),
+            free - self.len,
+            self.len,
+        );
+        #[cfg(loom)]
+        let _ = free;
     }
 
     /// Slots claimed.

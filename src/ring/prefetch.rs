@@ -81,14 +81,15 @@ pub(crate) fn copy_runs<S, T: Copy>(
     count
 }
 
-/// Lines of a consumer's published backlog [`hint_backlog`] hints at most: about what one core
-/// keeps in flight (L1 fill buffers and the L2 queue), so a hint is not dropped for want of room.
+/// Lines a batch call hints ahead of its chunk at most ([`hint_backlog`], [`hint_room`]): about
+/// what one core keeps in flight (L1 fill buffers and the L2 queue), so a hint is not dropped for
+/// want of room.
 #[cfg(not(loom))]
-const BACKLOG_LINES: usize = 32;
+const AHEAD_LINES: usize = 32;
 
 /// Read hints for the lines of the items published after a chunk, at `start` of `slots` (up to
 /// `published` of them: only what the consumer's cached index shows written, never a slot the
-/// producer may be writing), as many items as the chunk's `len` and at most [`BACKLOG_LINES`]
+/// producer may be writing), as many items as the chunk's `len` and at most [`AHEAD_LINES`]
 /// lines. A consumer behind its producer reads lines the other core wrote a lap ago, each a
 /// transfer between cores that the hardware prefetcher does not start early enough; hinting the
 /// next chunk's lines while this one is read overlaps those transfers (2026-12-05, 2-vCPU Xeon
@@ -97,21 +98,45 @@ const BACKLOG_LINES: usize = 32;
 #[cfg(not(loom))]
 #[inline(always)]
 pub(crate) fn hint_backlog<S>(slots: SlotView<S>, start: usize, published: usize, len: usize) {
-    for pos in backlog_positions::<S>(start, published, len) {
+    for pos in lines_ahead::<S>(start, published, len) {
         prefetch_read(slots.at(pos));
     }
 }
 
-/// The positions [`hint_backlog`] hints: one a line, from `start`, within the first `published`
-/// items and the first `len`, at most [`BACKLOG_LINES`].
+/// Write hints for the lines of the free slots after a producer's claim, at `start` of `slots`
+/// (up to `free` of them: only slots every consumer has released, never one still to be read),
+/// as many slots as the claim's `len` and at most [`AHEAD_LINES`] lines. A producer ahead of its
+/// consumer writes lines that core read a lap ago, each a transfer for ownership that the store
+/// waits on; asked for while this claim is filled, the next claim's lines arrive writable
+/// (2026-12-07, 2-vCPU AMD EPYC guest: 256-`u64` chunks 1.04–1.09× as fast in one state of the
+/// VM, about 1.2× in another). Nothing is hinted where no more room is known than the claim
+/// takes: a producer that fills the ring pays one comparison.
 #[cfg(not(loom))]
 #[inline(always)]
-fn backlog_positions<S>(start: usize, published: usize, len: usize) -> impl Iterator<Item = usize> {
+pub(crate) fn hint_room<S>(slots: SlotView<S>, start: usize, free: usize, len: usize) {
+    if free == 0 {
+        return;
+    }
+    let hint = WriteHint::of_this_cpu();
+    for pos in lines_ahead::<S>(start, free, len) {
+        hint.issue(slots.at(pos));
+    }
+}
+
+/// The positions [`hint_backlog`] and [`hint_room`] hint: one a line, from `start`, within the
+/// first `len` items, at most [`AHEAD_LINES`], and only lines whose every slot is among the first
+/// `known` (published, or free): a line that also holds a slot the other side is still writing
+/// (or still to read) is left to it, since a hint takes the whole line.
+#[cfg(not(loom))]
+#[inline(always)]
+fn lines_ahead<S>(start: usize, known: usize, len: usize) -> impl Iterator<Item = usize> {
     let per_line = items_per_line::<S>();
-    let ahead = published.min(len).min(BACKLOG_LINES * per_line);
+    let ahead = known.min(len).min(AHEAD_LINES * per_line);
     (0..ahead)
         .step_by(per_line)
         .map(move |offset| start.wrapping_add(offset))
+        // The line's last slot (slot arrays start on a line, and a line holds whole items).
+        .take_while(move |&pos| (pos | (per_line - 1)).wrapping_sub(start) < known)
 }
 
 /// Appends a chunk's `runs` (its items in ring order, from position `pos` of `slots`) to `out`:
@@ -337,22 +362,28 @@ mod tests {
 
     #[cfg(not(loom))]
     #[test]
-    fn the_backlog_hints_one_line_at_a_time_and_only_published_items() {
-        let positions = |start, published, len| -> Vec<usize> {
-            backlog_positions::<u64>(start, published, len).collect()
-        };
+    fn hints_ahead_go_one_line_at_a_time_and_only_to_lines_wholly_known() {
+        // `known`: the items published past a consumer's chunk, or the slots free past a
+        // producer's claim.
+        let positions =
+            |start, known, len| -> Vec<usize> { lines_ahead::<u64>(start, known, len).collect() };
         // Behind its producer: the next chunk's 256 items, one hint a line.
         let next = positions(5, 4000, 256);
         assert_eq!(next.len(), 32);
         assert_eq!((next[0], next[1], next[31]), (5, 13, 5 + 31 * 8));
-        // Only what is known published, never past it; nothing where nothing is.
-        assert_eq!(positions(5, 10, 256), [5, 13]);
+        // Only lines wholly known, never one that also holds a slot past them (slots 5-14 known:
+        // the line of slots 8-15 holds slot 15, which the other side may be at); nothing where
+        // nothing is.
+        assert_eq!(positions(5, 10, 256), [5]);
+        assert_eq!(positions(5, 11, 256), [5, 13]);
+        assert_eq!(positions(8, 7, 256), Vec::<usize>::new());
+        assert_eq!(positions(8, 8, 256), [8]);
         assert!(positions(5, 0, 256).is_empty());
         assert!(positions(5, 4000, 0).is_empty());
         // Positions wrap as the ring's counters do.
         assert_eq!(positions(usize::MAX, 9, 9), [usize::MAX, 7]);
         // A line an item: at most 32 lines ahead, however long the chunk.
-        let rows: Vec<usize> = backlog_positions::<[u64; 8]>(0, 4096, 256).collect();
+        let rows: Vec<usize> = lines_ahead::<[u64; 8]>(0, 4096, 256).collect();
         assert_eq!(rows, (0..32).collect::<Vec<_>>());
     }
 

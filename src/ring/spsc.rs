@@ -258,29 +258,47 @@ impl<T> Producer<T> {
         T: Copy,
     {
         let prefetch = self.prefetch.is_on();
-        let mut chunk = self.write_chunk(items.len());
         if prefetch {
+            let mut chunk = self.write_chunk(items.len());
             // Item by item, each slot's line prefetched ahead as the distance asks.
             chunk.fill_with(|i| items[i]);
+            chunk.commit()
         } else {
+            // No lines asked for ahead: a copy's stores, unlike a fill's, ran slower after them
+            // (slices 0.91–0.99× as fast, 2026-12-07, 2-vCPU AMD EPYC guest).
+            let (mut chunk, _) = self.claim(items.len());
             chunk.copy_from_slice(items);
+            chunk.commit()
         }
-        chunk.commit()
     }
 
     /// Claims up to `max` free slots to fill in place, published together by
     /// [`WriteChunk::commit`]. The chunk may be shorter than `max` (even empty) when the ring is
     /// nearly full.
+    ///
+    /// Where more slots are known free than the chunk takes (a producer ahead of its consumer),
+    /// the lines of as many again are asked for writing, so that they travel from the consumer's
+    /// core while this chunk is filled.
     #[inline]
     pub fn write_chunk(&mut self, max: usize) -> WriteChunk<'_, T> {
-        let len = self.free_slots(max).min(max);
+        let (chunk, free) = self.claim(max);
+        chunk.claim.ask_ahead(free);
+        chunk
+    }
+
+    /// Claims up to `max` free slots; the chunk, and how many slots are known free.
+    #[inline(always)]
+    fn claim(&mut self, max: usize) -> (WriteChunk<'_, T>, usize) {
+        let free = self.free_slots(max);
+        let len = free.min(max);
         // SAFETY: `free_slots` found `len` free slots past the tail, and the chunk holds this
         // producer, the only writer of free slots, until it is gone.
         let claim = unsafe { Claim::new(self.slots, self.tail, self.prefetch, len) };
-        WriteChunk {
+        let chunk = WriteChunk {
             producer: self,
             claim,
-        }
+        };
+        (chunk, free)
     }
 }
 
