@@ -45,7 +45,11 @@ pub fn keys(mode: &Mode) -> &'static [&'static str] {
             "enter pin the selected thread",
             "esc cancel",
         ],
-        Mode::CodecPicker { .. } => &["↑↓ choose codec", "enter switch", "esc cancel"],
+        Mode::CodecPicker { .. } => &[
+            "↑↓ PgUp PgDn Home End choose codec",
+            "enter switch",
+            "esc cancel",
+        ],
         Mode::Save { confirm: false, .. } => &["type a name", "enter save", "esc cancel"],
         Mode::Save { confirm: true, .. } => &["enter overwrite", "esc keep the existing file"],
         Mode::Load { .. } => &[
@@ -98,4 +102,25 @@ pub fn lines(app: &App, width: u16, height: u16) -> Vec<Line<'static>> {
 /// Draws `lines` ([`lines`]) in `area`.
 pub fn render(frame: &mut Frame, area: Rect, lines: Vec<Line<'static>>) {
     frame.render_widget(Paragraph::new(lines), area);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The pickers all move by `picker_step`'s keys; each one's footer says so.
+    #[test]
+    fn every_picker_footer_names_the_keys_that_move_it() {
+        let pickers = [
+            Mode::CpuPicker { cursor: 0 },
+            Mode::CodecPicker { cursor: 0 },
+            Mode::Load { cursor: 0 },
+        ];
+        for mode in &pickers {
+            let first = keys(mode)[0];
+            for key in ["↑↓", "PgUp", "PgDn", "Home", "End"] {
+                assert!(first.contains(key), "{first:?} leaves out {key}");
+            }
+        }
+    }
 }
