@@ -135,8 +135,24 @@ fn lines_ahead<S>(start: usize, known: usize, len: usize) -> impl Iterator<Item 
     (0..ahead)
         .step_by(per_line)
         .map(move |offset| start.wrapping_add(offset))
-        // The line's last slot (slot arrays start on a line, and a line holds whole items).
-        .take_while(move |&pos| (pos | (per_line - 1)).wrapping_sub(start) < known)
+        .take_while(move |&pos| last_slot_in_line::<S>(pos).wrapping_sub(start) < known)
+}
+
+/// The last slot that shares a line with the first byte of slot `pos` (slot arrays start on a
+/// line): `pos` itself for slots of a line or more; the last of its line's slots where they
+/// divide it; else at most `pos` and a line's worth further, since such slots straddle lines.
+#[cfg(not(loom))]
+#[inline(always)]
+fn last_slot_in_line<S>(pos: usize) -> usize {
+    let size = std::mem::size_of::<S>();
+    let per_line = items_per_line::<S>();
+    if size == 0 || size >= LINE_BYTES {
+        pos
+    } else if size.is_power_of_two() {
+        pos | (per_line - 1)
+    } else {
+        pos.wrapping_add(per_line)
+    }
 }
 
 /// Appends a chunk's `runs` (its items in ring order, from position `pos` of `slots`) to `out`:
@@ -382,6 +398,13 @@ mod tests {
         assert!(positions(5, 4000, 0).is_empty());
         // Positions wrap as the ring's counters do.
         assert_eq!(positions(usize::MAX, 9, 9), [usize::MAX, 7]);
+        // Slots that straddle lines (24 bytes: slot 8's line also holds the start of slot 10):
+        // a line's worth past a hinted slot must be known too.
+        assert_eq!(
+            lines_ahead::<[u64; 3]>(0, 10, 256).collect::<Vec<_>>(),
+            [0, 2, 4, 6]
+        );
+        assert_eq!(last_slot_in_line::<[u64; 16]>(7), 7);
         // A line an item: at most 32 lines ahead, however long the chunk.
         let rows: Vec<usize> = lines_ahead::<[u64; 8]>(0, 4096, 256).collect();
         assert_eq!(rows, (0..32).collect::<Vec<_>>());
